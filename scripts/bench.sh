@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# bench.sh BUILD_DIR — run every benchmark program; each prints JSON lines on stdout.
+# QUICK=1 runs the small versions for a first look.
+set -euo pipefail
+build=${1:?usage: bench.sh BUILD_DIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+export AL_ROOT="$root" QUICK=${QUICK:-}
+found=0
+for b in "$build"/bench_*; do
+    [ -x "$b" ] || continue
+    found=1
+    echo "# $(basename "$b")" >&2
+    "$b"
+done
+[ "$found" -eq 1 ] || { echo "bench.sh: no benchmark programs in $build" >&2; exit 1; }

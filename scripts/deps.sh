@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# deps.sh — install the Debian 12 packages allot needs to build, test and run.
+# Idempotent: silent when everything is present; names what it installs otherwise.
+# Usage: scripts/deps.sh [build|test|bench]   (test and bench imply build)
+set -euo pipefail
+
+what=${1:-build}
+pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-dev
+      libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
+      ca-certificates curl)
+case "$what" in
+test)  pkgs+=(sqlite3 procps) ;;
+bench) pkgs+=(postgresql procps) ;;
+build) ;;
+*) echo "deps.sh: unknown set '$what' (build, test, bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

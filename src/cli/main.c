@@ -1,0 +1,28 @@
+/* main.c — the `allot` binary: one entry point for the server, the agent and every client
+ * command. Each subcommand is a row of the table below and lives in cmd_<name>.c. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+#define AL_VERSION "0.1.0"
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("allot %s\n", AL_VERSION);
+    return AL_EXIT_OK;
+}
+
+static const struct al_cmd al_commands[] = {
+    {"mig", "MIG catalog, layouts, placement, diffs, mig-parted export", al_cmd_mig},
+    {"version", "print the version", cmd_version},
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+        return cmd_version(argc, argv);
+    return al_cli_dispatch("allot", al_commands, argc, argv);
+}

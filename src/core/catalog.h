@@ -1,0 +1,85 @@
+/* catalog.h — the GPU model catalog: every MIG-capable model with its GPU-instance profiles,
+ * and common models without MIG for whole-GPU use.
+ *
+ * The data are facts from shared/reference/mig-facts.md, compiled into the binary as constant
+ * tables. Entries whose facts are not confirmed by real `nvidia-smi mig -lgip/-lgipp` output
+ * carry a note (`model->unverified`, `profile->unverified`) that `allot mig models` shows.
+ * Everything returned here is static, read-only and valid for the life of the process.
+ */
+#ifndef AL_CORE_CATALOG_H
+#define AL_CORE_CATALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define AL_MIG_MAX_UNITS    12 /* placement units: 8 (A100/H100/…), 4 (A30), 12 (RTX PRO 6000) */
+#define AL_MIG_MAX_PROFILES 16 /* GI profiles of one model */
+#define AL_MIG_MAX_STARTS   12
+
+/* Media-engine / graphics attributes of a profile (the name's +me, +me.all, +gfx, -me). */
+enum al_mig_attr {
+    AL_MIG_ATTR_NONE = 0,
+    AL_MIG_ATTR_ME = 1 << 0,     /* +me: at most one per GPU */
+    AL_MIG_ATTR_ME_ALL = 1 << 1, /* +me.all: all media engines; others must be -me */
+    AL_MIG_ATTR_GFX = 1 << 2,    /* +gfx */
+    AL_MIG_ATTR_NO_ME = 1 << 3,  /* -me */
+};
+
+struct al_mig_profile {
+    const char *name;        /* "3g.40gb", "1g.10gb+me" */
+    unsigned nvml_id;        /* GI profile ID as nvidia-smi/NVML print it (differs per model) */
+    unsigned compute_slices; /* the G in <G>g */
+    unsigned mem_gb;         /* the M in <M>gb: nominal, as named */
+    unsigned mem_mib;        /* usable memory as NVML reports it (MiB) */
+    unsigned sms;            /* streaming multiprocessors; 0 where unknown */
+    unsigned size;           /* placement units it occupies */
+    unsigned nstarts;
+    uint8_t starts[AL_MIG_MAX_STARTS]; /* allowed start units, ascending */
+    unsigned max_count;                /* most instances of it on one GPU */
+    unsigned attrs;                    /* enum al_mig_attr bits */
+    const char *unverified;            /* NULL, or what about this profile is assumed */
+};
+
+struct al_gpu_model {
+    const char *name;        /* canonical: "H100-80GB" */
+    const char *description; /* "NVIDIA H100 80GB (SXM5 / PCIe)" */
+    const char *const *aliases; /* NULL-terminated extra names (NVML product names …) */
+    uint32_t pci_ids[4];        /* 0xDDDD10DE device ids where known, 0-terminated */
+    unsigned mem_gb;            /* nominal memory */
+    bool mig;                   /* MIG capable */
+    unsigned units;             /* placement units (0 without MIG) */
+    unsigned compute_slices;    /* compute slices of the whole GPU in MIG mode */
+    unsigned max_instances;     /* most GPU instances at once */
+    unsigned nprofiles;
+    const struct al_mig_profile *profiles;
+    const char *unverified; /* NULL, or which facts of this model are assumed */
+};
+
+/* Number of models, and the i-th one (NULL when out of range). */
+size_t al_catalog_count(void);
+const struct al_gpu_model *al_catalog_at(size_t i);
+
+/* Find a model by a lenient name: case-insensitive, ignoring spaces, '-', '_' and words such
+ * as "NVIDIA", "SXM5", "PCIe", "HBM3"; accepts "h100", "H100-SXM5-80GB", "NVIDIA H100 80GB
+ * HBM3" (as NVML reports it), "a100-80gb". A bare family ("h100") picks its first model.
+ * Returns NULL when no model matches. */
+const struct al_gpu_model *al_catalog_find(const char *name);
+
+/* Find a model by its PCI device id (0xDDDD10DE). NULL when unknown. */
+const struct al_gpu_model *al_catalog_find_pci(uint32_t pci_id);
+
+/* Profile of `m` by exact name (case-insensitive, "3g.40gb"); also accepts the NVML id written
+ * as "id:9". Returns its index in m->profiles, or -1. */
+int al_catalog_profile_index(const struct al_gpu_model *m, const char *name);
+
+/* The smallest profile of `m` whose usable memory is at least `min_bytes`, preferring fewer
+ * compute slices, then no media-extension attribute. `plain_only` skips +me/+gfx/-me/+me.all
+ * variants. Returns the profile index, or -1 when none is large enough. */
+int al_catalog_pick(const struct al_gpu_model *m, uint64_t min_bytes, bool plain_only);
+
+/* Parse a memory size: "30GB" (10^9), "30GiB" (2^30), "512MB", "512MiB", "30G" (= GiB), or a
+ * plain number of bytes. Returns 0, or AL_E_INVAL for malformed or overflowing text. */
+int al_catalog_parse_size(const char *s, uint64_t *ret_bytes);
+
+#endif

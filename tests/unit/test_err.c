@@ -1,0 +1,52 @@
+/* test_err.c — unit tests of core/err: codes, names, messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/err.h"
+
+static void test_set_returns_code_and_formats(void **state)
+{
+    (void)state;
+    struct al_err e = {0};
+    assert_int_equal(al_err_set(&e, AL_E_INVAL, "bad start %u for %s", 3u, "3g.40gb"), AL_E_INVAL);
+    assert_int_equal(e.code, AL_E_INVAL);
+    assert_string_equal(e.msg, "bad start 3 for 3g.40gb");
+    assert_int_equal(al_err_set(NULL, AL_E_NOFIT, "ignored"), AL_E_NOFIT);
+}
+
+static void test_set_truncates_long_messages(void **state)
+{
+    (void)state;
+    struct al_err e;
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    al_err_set(&e, AL_E_RANGE, "%s", big);
+    assert_int_equal(strlen(e.msg), AL_ERR_MSG_MAX - 1);
+}
+
+static void test_names_are_stable(void **state)
+{
+    (void)state;
+    assert_string_equal(al_code_name(AL_E_NOFIT), "no_capacity");
+    assert_string_equal(al_code_name(AL_E_PAYMENT), "insufficient_balance");
+    assert_string_equal(al_code_name(-EIO), "system_error");
+    assert_string_equal(al_strerror(-ENOENT), strerror(ENOENT));
+    assert_string_equal(al_strerror(12345), "unknown error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_returns_code_and_formats),
+        cmocka_unit_test(test_set_truncates_long_messages),
+        cmocka_unit_test(test_names_are_stable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
