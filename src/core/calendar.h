@@ -142,6 +142,11 @@ typedef int (*al_hold_visit_fn)(uint32_t id, const struct al_hold *h, void *ctx)
 int al_calendar_each(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,
                      al_hold_visit_fn fn, void *ctx);
 
+/* The holds on `gpu` overlapping [s, e), in order of t0: up to `max` copied to out (may be NULL
+ * with max 0). Returns how many overlap in all. */
+size_t al_calendar_holds(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,
+                         struct al_hold *out, size_t max);
+
 /* Number of holds on `gpu` overlapping [s, e) (all GPUs when gpu == UINT32_MAX: total holds;
  * s and e are then ignored). */
 size_t al_calendar_count(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e);
