@@ -617,66 +617,195 @@ static void test_place_bad_input(void **state)
     format_is(&in, "3g.40gb@4,4g.40gb@0");
 }
 
-/* Place must find a solution exactly when one exists: for every multiset of at most three
- * profiles, compare with "some valid layout of the enumeration has exactly these profiles". */
+/* Place must find a solution exactly when one exists, and the best one by its score: for every
+ * multiset of up to four profiles, compare with all valid layouts holding exactly that multiset
+ * (from the enumeration). The score is recomputed here from its definition in layout.c: per
+ * profile, largest first (size, compute slices, index), the starts where one more fits. */
+#define MS_K    4
+#define MS_BASE 12 /* profiles + 1 ("none") */
+#define MS_N    (MS_BASE * MS_BASE * MS_BASE * MS_BASE)
+
 struct multiset_ctx {
     unsigned np;
-    unsigned char seen[8][8][8]; /* sorted profile triple (np = none) */
+    unsigned char seen[MS_N];
+    unsigned best[MS_N][AL_MIG_MAX_PROFILES];
 };
 
-static void triple_of(const struct al_layout *l, unsigned np, unsigned t[3])
+static unsigned multiset_key(const struct al_layout *l, unsigned np)
 {
-    t[0] = t[1] = t[2] = np;
-    for (unsigned i = 0; i < l->n && i < 3; i++)
-        t[i] = l->p[i].profile;
-    for (unsigned i = 0; i < 3; i++) /* sort 3 */
-        for (unsigned j = i + 1; j < 3; j++)
+    unsigned t[MS_K], key = 0;
+    for (unsigned i = 0; i < MS_K; i++)
+        t[i] = i < l->n ? l->p[i].profile : np;
+    for (unsigned i = 0; i < MS_K; i++)
+        for (unsigned j = i + 1; j < MS_K; j++)
             if (t[j] < t[i]) {
                 unsigned x = t[i];
                 t[i] = t[j];
                 t[j] = x;
             }
+    for (unsigned i = 0; i < MS_K; i++)
+        key = key * MS_BASE + t[i];
+    return key;
+}
+
+static bool larger(const struct al_gpu_model *m, unsigned a, unsigned b)
+{
+    const struct al_mig_profile *x = &m->profiles[a], *y = &m->profiles[b];
+    if (x->size != y->size)
+        return x->size > y->size;
+    if (x->compute_slices != y->compute_slices)
+        return x->compute_slices > y->compute_slices;
+    return a < b;
+}
+
+static void score_of(const struct al_layout *l, unsigned score[AL_MIG_MAX_PROFILES])
+{
+    const struct al_gpu_model *m = l->model;
+    unsigned order[AL_MIG_MAX_PROFILES], n = 0;
+    memset(score, 0, AL_MIG_MAX_PROFILES * sizeof score[0]);
+    for (unsigned k = 0; k < m->nprofiles; k++) { /* selection by rank, no sorting code shared */
+        unsigned rank = 0;
+        for (unsigned j = 0; j < m->nprofiles; j++)
+            rank += j != k && larger(m, j, k);
+        order[rank] = k;
+        n++;
+    }
+    for (unsigned r = 0; r < n; r++) {
+        const struct al_mig_profile *pr = &m->profiles[order[r]];
+        for (unsigned i = 0; i < pr->nstarts; i++)
+            score[r] +=
+                al_layout_can_add(l, (struct al_placement){(uint8_t)order[r], pr->starts[i]});
+    }
+}
+
+static int score_cmp(const unsigned *a, const unsigned *b)
+{
+    for (unsigned k = 0; k < AL_MIG_MAX_PROFILES; k++)
+        if (a[k] != b[k])
+            return a[k] < b[k] ? -1 : 1;
+    return 0;
 }
 
 static int note_multiset(const struct al_layout *l, void *ctx)
 {
     struct multiset_ctx *c = ctx;
-    unsigned t[3];
-    if (l->n <= 3) {
-        triple_of(l, c->np, t);
-        c->seen[t[0]][t[1]][t[2]] = 1;
-    }
+    unsigned score[AL_MIG_MAX_PROFILES];
+    if (l->n > MS_K)
+        return 0;
+    unsigned key = multiset_key(l, c->np);
+    score_of(l, score);
+    if (!c->seen[key] || score_cmp(score, c->best[key]) > 0)
+        memcpy(c->best[key], score, sizeof score);
+    c->seen[key] = 1;
     return 0;
+}
+
+static void check_place_multiset(const struct multiset_ctx *c, const struct al_gpu_model *m,
+                                 const unsigned t[MS_K])
+{
+    struct al_layout in = {.model = m}, out;
+    unsigned score[AL_MIG_MAX_PROFILES];
+    for (unsigned i = 0; i < MS_K; i++)
+        if (t[i] < c->np)
+            in.p[in.n++] = (struct al_placement){(uint8_t)t[i], AL_START_ANY};
+    if (in.n == 0)
+        return;
+    unsigned key = multiset_key(&in, c->np);
+    int rc = al_layout_place(&in, &out, NULL);
+    assert_int_equal(rc, c->seen[key] ? 0 : AL_E_NOFIT);
+    if (rc != 0)
+        return;
+    assert_int_equal(al_layout_validate(&out, NULL), 0);
+    score_of(&out, score);
+    assert_int_equal(score_cmp(score, c->best[key]), 0);
 }
 
 static void check_place_complete(const struct al_gpu_model *m)
 {
-    struct multiset_ctx c = {.np = m->nprofiles};
-    assert_true(m->nprofiles < 8);
+    static struct multiset_ctx c;
+    memset(&c, 0, sizeof c);
+    c.np = m->nprofiles;
+    assert_true(m->nprofiles < MS_BASE);
     al_layout_enumerate(m, 0, false, note_multiset, &c);
-    for (unsigned a = 0; a <= c.np; a++)
-        for (unsigned b = a; b <= c.np; b++)
-            for (unsigned d = b; d <= c.np; d++) {
-                struct al_layout in = {.model = m}, out;
-                unsigned t[3] = {a, b, d};
-                for (unsigned i = 0; i < 3; i++)
-                    if (t[i] < c.np)
-                        in.p[in.n++] = (struct al_placement){(uint8_t)t[i], AL_START_ANY};
-                if (in.n == 0)
-                    continue;
-                int rc = al_layout_place(&in, &out, NULL);
-                assert_int_equal(rc, c.seen[a][b][d] ? 0 : AL_E_NOFIT);
-                if (rc == 0)
-                    assert_int_equal(al_layout_validate(&out, NULL), 0);
-            }
+    unsigned t[MS_K];
+    for (t[0] = 0; t[0] <= c.np; t[0]++)
+        for (t[1] = t[0]; t[1] <= c.np; t[1]++)
+            for (t[2] = t[1]; t[2] <= c.np; t[2]++)
+                for (t[3] = t[2]; t[3] <= c.np; t[3]++)
+                    check_place_multiset(&c, m, t);
 }
 
-static void test_place_is_complete(void **state)
+static void test_place_is_complete_and_best(void **state)
 {
     (void)state;
     check_place_complete(&h100_80);
     check_place_complete(&a100_40);
     check_place_complete(&a30);
+    check_place_complete(&rtx);
+}
+
+/* ---- untrusted text ----------------------------------------------------------------------- */
+
+static uint32_t lcg(uint32_t *x)
+{
+    *x = *x * 1664525u + 1013904223u;
+    return *x >> 8;
+}
+
+/* Random texts made of layout-ish pieces and raw bytes: parse must never crash or overrun, and
+ * whatever it accepts must format, re-parse to the same layout, and validate/place/diff
+ * without trouble. */
+static void test_parse_fuzz(void **state)
+{
+    (void)state;
+    static const char *pieces[] = {"1g.10gb", "3g.40gb",    "@",  ",",    " ",   "x",
+                                   "2",       "7",          "0",  "none", "+me", "@4",
+                                   "@6",      "1g.24gb-me", "99", "\t",   ";"};
+    const struct al_gpu_model *models[] = {&h100_80, &a30, &rtx, &l40s};
+    uint32_t seed = 12345;
+    unsigned accepted = 0, placed_ok = 0;
+    for (unsigned iter = 0; iter < 20000; iter++) {
+        char text[160];
+        size_t len = 0, want = lcg(&seed) % 12;
+        for (size_t k = 0; k < want; k++) {
+            const char *piece = pieces[lcg(&seed) % (sizeof pieces / sizeof pieces[0])];
+            char raw[2] = {(char)(lcg(&seed) % 255 + 1), '\0'};
+            if (lcg(&seed) % 16 == 0)
+                piece = raw;
+            size_t pl = strlen(piece);
+            if (len + pl >= sizeof text)
+                break;
+            memcpy(text + len, piece, pl);
+            len += pl;
+        }
+        text[len] = '\0';
+        const struct al_gpu_model *m = models[iter % 4];
+        struct al_layout l, back, placed;
+        struct al_err e;
+        if (al_layout_parse(m, text, &l, &e) != 0) {
+            assert_int_equal(e.code, AL_E_INVAL);
+            assert_true(strlen(e.msg) < AL_ERR_MSG_MAX);
+            continue;
+        }
+        accepted++;
+        char out[512];
+        assert_true(al_layout_format(&l, out, sizeof out) < (int)sizeof out);
+        assert_int_equal(al_layout_parse(m, out, &back, NULL), 0);
+        assert_int_equal(back.n, l.n);
+        assert_memory_equal(back.p, l.p, l.n * sizeof l.p[0]);
+        int rc = al_layout_place(&l, &placed, &e);
+        assert_true(rc == 0 || rc == AL_E_NOFIT || rc == AL_E_INVAL);
+        if (rc == 0) {
+            struct al_mig_step steps[AL_DIFF_MAX];
+            placed_ok += placed.n > 0;
+            assert_int_equal(al_layout_validate(&placed, NULL), 0);
+            assert_int_equal(al_layout_diff(&(struct al_layout){.model = m}, &placed, steps, NULL),
+                             (int)placed.n);
+        }
+    }
+    print_message("fuzz: %u texts accepted, %u non-empty placed\n", accepted, placed_ok);
+    assert_true(accepted > 1000); /* the generator does reach the interesting paths */
+    assert_true(placed_ok > 50);
 }
 
 /* ---- enumerate, cross-checked by a naive enumerator ----------------------------------------- */
@@ -1089,6 +1218,7 @@ int main(void)
         cmocka_unit_test(test_parse_count_shorthand),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_format_truncates_like_snprintf),
+        cmocka_unit_test(test_parse_fuzz),
         cmocka_unit_test(test_masks),
         cmocka_unit_test(test_validate_valid_layouts),
         cmocka_unit_test(test_validate_bad_start),
@@ -1106,7 +1236,7 @@ int main(void)
         cmocka_unit_test(test_place_a30),
         cmocka_unit_test(test_place_rtx),
         cmocka_unit_test(test_place_bad_input),
-        cmocka_unit_test(test_place_is_complete),
+        cmocka_unit_test(test_place_is_complete_and_best),
         cmocka_unit_test(test_enumerate_a100_classic),
         cmocka_unit_test(test_enumerate_counts),
         cmocka_unit_test(test_enumerate_maximal_examples),
