@@ -239,7 +239,8 @@ static const struct al_gpu_model models[] = {
      {0x233510DE, 0x233B10DE},
      141,
      MIG(8, 7, 7, h200_profiles),
-     "ids 15/9/5 and all placements assumed as H100; 1g.35gb, 3g/4g.71gb MiB derived"},
+     "ids 15/9/5 and all placements assumed as H100; 1g.35gb, 3g/4g.71gb MiB derived, "
+     "their SMs unknown"},
     {"GH200-144GB",
      "NVIDIA GH200 144G HBM3e",
      gh200_144_al,
