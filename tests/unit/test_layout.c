@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/catalog.h"
 #include "core/layout.h"
 
 /* ---- hand-built models ------------------------------------------------------------------- */
@@ -980,7 +981,8 @@ static void same_sets(uint64_t *a, long na, uint64_t *b, long nb)
 }
 
 /* Enumerate (all, then maximal) and compare with the naive walk; check the expected counts. */
-static void cross_check(const struct al_gpu_model *m, uint32_t set, long want_all, long want_max)
+static void cross_check_counts(const struct al_gpu_model *m, uint32_t set, long *ret_all,
+                               long *ret_max)
 {
     static struct pairs ps;
     static struct naive nv;
@@ -1003,6 +1005,14 @@ static void cross_check(const struct al_gpu_model *m, uint32_t set, long want_al
     assert_int_equal(max, c.n);
     same_sets(c.sets, c.n, nv.maximal, nv.nmax);
     assert_int_equal(al_layout_enumerate(m, set, false, NULL, NULL), all);
+    *ret_all = all;
+    *ret_max = max;
+}
+
+static void cross_check(const struct al_gpu_model *m, uint32_t set, long want_all, long want_max)
+{
+    long all, max;
+    cross_check_counts(m, set, &all, &max);
     assert_int_equal(all, want_all);
     assert_int_equal(max, want_max);
 }
@@ -1211,6 +1221,134 @@ static void test_diff_exhaustive(void **state)
     }
 }
 
+/* ---- the real catalog (core/catalog) -------------------------------------------------------- */
+
+static const struct al_gpu_model *real(const char *name)
+{
+    const struct al_gpu_model *m = al_catalog_find(name);
+    if (!m)
+        fail_msg("catalog lacks %s", name);
+    return m;
+}
+
+/* The catalog's rule data equal the hand-built tables: two independent transcriptions. */
+static void same_rules(const struct al_gpu_model *hand, const char *name)
+{
+    const struct al_gpu_model *m = real(name);
+    assert_true(m->mig);
+    assert_int_equal(m->units, hand->units);
+    assert_int_equal(m->compute_slices, hand->compute_slices);
+    assert_int_equal(m->max_instances, hand->max_instances);
+    assert_int_equal(m->nprofiles, hand->nprofiles);
+    for (unsigned i = 0; i < m->nprofiles; i++) {
+        const struct al_mig_profile *a = &m->profiles[i], *b = &hand->profiles[i];
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(a->size, b->size);
+        assert_int_equal(a->compute_slices, b->compute_slices);
+        assert_int_equal(a->max_count, b->max_count);
+        assert_int_equal(a->attrs, b->attrs);
+        assert_int_equal(a->nstarts, b->nstarts);
+        assert_memory_equal(a->starts, b->starts, a->nstarts);
+    }
+}
+
+static void test_catalog_matches_hand_tables(void **state)
+{
+    (void)state;
+    same_rules(&a100_40, "A100-40GB");
+    same_rules(&h100_80, "H100-80GB");
+    same_rules(&a30, "A30-24GB");
+    same_rules(&rtx, "RTX-PRO-6000-96GB");
+}
+
+/* Non-empty layouts and maximal layouts with all profiles, by the shape of the model. */
+static void expected_counts(const struct al_gpu_model *m, long *all, long *max)
+{
+    *all = *max = -1;
+    if (m->units == 8 && m->nprofiles == 7) { /* A100, H100, H200, B200 … with one +me */
+        *all = COUNT_H100_ALL;
+        *max = MAX_H100_ALL;
+    } else if (m->units == 8 && m->nprofiles == 6) { /* GH200-144GB: no +me profile */
+        *all = COUNT_H100_PLAIN;
+        *max = MAX_H100_PLAIN;
+    } else if (m->units == 4) {
+        *all = COUNT_A30_ALL;
+        *max = MAX_A30_ALL;
+    } else if (m->units == 12) {
+        *all = COUNT_RTX_ALL;
+        *max = MAX_RTX_ALL;
+    }
+}
+
+static void check_catalog_model(const struct al_gpu_model *m)
+{
+    long all, max, want_all, want_max;
+    cross_check_counts(m, 0, &all, &max);
+    expected_counts(m, &want_all, &want_max);
+    assert_int_equal(all, want_all);
+    assert_int_equal(max, want_max);
+    for (unsigned i = 0; i < m->nprofiles; i++) { /* each profile alone: parse, place, format */
+        struct al_layout l = parse_ok(m, m->profiles[i].name), out;
+        assert_int_equal(l.p[0].profile, i);
+        assert_int_equal(al_layout_place(&l, &out, NULL), 0);
+        assert_int_equal(al_layout_validate(&out, NULL), 0);
+        char text[64], want[64];
+        al_layout_format(&out, text, sizeof text);
+        snprintf(want, sizeof want, "%s@%u", m->profiles[i].name, (unsigned)out.p[0].start);
+        assert_string_equal(text, want);
+    }
+}
+
+static void test_catalog_every_model(void **state)
+{
+    (void)state;
+    unsigned mig = 0, plain = 0;
+    for (size_t i = 0; i < al_catalog_count(); i++) {
+        const struct al_gpu_model *m = al_catalog_at(i);
+        if (m->mig) {
+            check_catalog_model(m);
+            mig++;
+            continue;
+        }
+        struct al_layout l = parse_ok(m, "none");
+        assert_int_equal(al_layout_validate(&l, NULL), 0);
+        expect_parse_error(m, "1g.10gb", "has no MIG");
+        l.n = 1;
+        assert_int_equal(al_layout_validate(&l, NULL), AL_E_INVAL);
+        assert_int_equal(al_layout_enumerate(m, 0, false, NULL, NULL), 0);
+        plain++;
+    }
+    assert_true(mig >= 10);
+    assert_true(plain >= 1);
+}
+
+static void test_catalog_hand_worked(void **state)
+{
+    (void)state;
+    const struct al_gpu_model *h100 = real("H100-80GB"), *a30r = real("A30"),
+                              *pro = real("RTX-PRO-6000-96GB"), *a100 = real("A100-40GB");
+    long all, max;
+    cross_check_counts(a100, A100_CLASSIC, &all, &max);
+    assert_int_equal(all, 297);
+    assert_int_equal(max, 19);
+    expect_valid(h100, "3g.40gb@0,2g.20gb@4,1g.10gb@6");
+    expect_invalid(h100, "3g.40gb@2", "3g.40gb@2: start 2 not allowed for 3g.40gb (allowed: 0,4)");
+    expect_invalid(h100, "3g.40gb@4,2g.20gb@4", "2g.20gb@4 overlaps 3g.40gb@4");
+    expect_invalid(h100, "1g.10gb+me@0,1g.10gb+me@1", "second media-extension instance");
+    expect_place(h100, "3g.40gb,3g.40gb", "3g.40gb@0,3g.40gb@4");
+    expect_place(h100, "4g.40gb,3g.40gb", "4g.40gb@0,3g.40gb@4");
+    expect_place(h100, "3g.40gb,3g.40gb,1g.10gb", "!no placement for 1g.10gb");
+    expect_place(h100, "4x1g.10gb,3g.40gb", "1g.10gb@0,1g.10gb@1,1g.10gb@2,1g.10gb@3,3g.40gb@4");
+    expect_place(h100, "3g.40gb,3g.40gb,1g.10gb,2g.20gb", "!compute slices 9 exceed 7 (H100-80GB)");
+    expect_place(a30r, "2g.12gb,2g.12gb", "2g.12gb@0,2g.12gb@2");
+    expect_place(a30r, "2g.12gb+me,2g.12gb+me", "!both need media extensions");
+    expect_invalid(a30r, "2g.12gb@1", "(allowed: 0,2)");
+    expect_place(pro, "2g.48gb,2x1g.24gb", "2g.48gb@0,1g.24gb@6,1g.24gb@9");
+    expect_place(pro, "1g.24gb+me.all,1g.24gb", "!shares the GPU only with -me instances");
+    expect_invalid(pro, "1g.24gb@0,1g.24gb+me.all@3", "may share the GPU only with -me");
+    expect_valid(pro, "1g.24gb+me.all@0,1g.24gb-me@3,2g.48gb-me@6");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1243,6 +1381,9 @@ int main(void)
         cmocka_unit_test(test_enumerate_edges),
         cmocka_unit_test(test_diff_examples),
         cmocka_unit_test(test_diff_exhaustive),
+        cmocka_unit_test(test_catalog_matches_hand_tables),
+        cmocka_unit_test(test_catalog_every_model),
+        cmocka_unit_test(test_catalog_hand_worked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
