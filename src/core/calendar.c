@@ -701,7 +701,7 @@ static int extend_apply(struct al_calendar *c, uint32_t id, uint32_t t1)
 
 int al_calendar_extend(struct al_calendar *c, uint32_t id, int64_t new_t1, struct al_err *reterr)
 {
-    uint32_t t1;
+    uint32_t t1 = 0;
     int rc = extend_check(c, id, new_t1, &t1, reterr);
     if (rc < 0)
         return rc;
@@ -715,7 +715,7 @@ int al_calendar_extend(struct al_calendar *c, uint32_t id, int64_t new_t1, struc
 int al_calendar_extend_owner(struct al_calendar *c, struct al_owner owner, int64_t new_t1,
                              struct al_err *reterr)
 {
-    uint32_t slot = otab_find(c, owner_key(owner)), n = 0, done = 0, t1;
+    uint32_t slot = otab_find(c, owner_key(owner)), n = 0, done = 0, t1 = 0;
     if (slot == NIL)
         return al_err_set(reterr, AL_E_NOTFOUND, "%s %llu has no holds", kind_name(owner.kind),
                           (unsigned long long)owner.id);

@@ -13,7 +13,17 @@ struct al_fleet {
     unsigned nmodels;
     const struct al_gpu_model *models[AL_FLEET_MAX_MODELS];
     uint64_t *model_bits[AL_FLEET_MAX_MODELS];
+    uint64_t *usable;  /* healthy and not drained */
+    uint64_t *pool[2]; /* per enum al_pool */
 };
+
+static void set_bit(uint64_t *b, uint32_t i, bool on)
+{
+    if (on)
+        b[i / 64] |= UINT64_C(1) << (i % 64);
+    else
+        b[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
 
 struct al_fleet *al_fleet_new(void)
 {
@@ -28,6 +38,9 @@ void al_fleet_free(struct al_fleet *f)
         free(f->nodes[i].gpus);
     for (unsigned i = 0; i < f->nmodels; i++)
         free(f->model_bits[i]);
+    free(f->usable);
+    free(f->pool[0]);
+    free(f->pool[1]);
     free(f->nodes);
     free(f->gpus);
     free(f);
@@ -108,12 +121,19 @@ static int grow_gpus(struct al_fleet *f)
         return AL_E_NOMEM;
     f->gpus = g;
     size_t words = (cap + 63) / 64;
-    for (unsigned i = 0; i < f->nmodels; i++) {
-        uint64_t *b = realloc(f->model_bits[i], words * sizeof *b);
+    uint64_t **sets[AL_FLEET_MAX_MODELS + 3];
+    unsigned nsets = 0;
+    for (unsigned i = 0; i < f->nmodels; i++)
+        sets[nsets++] = &f->model_bits[i];
+    sets[nsets++] = &f->usable;
+    sets[nsets++] = &f->pool[0];
+    sets[nsets++] = &f->pool[1];
+    for (unsigned i = 0; i < nsets; i++) {
+        uint64_t *b = realloc(*sets[i], words * sizeof *b);
         if (!b)
             return AL_E_NOMEM;
         memset(b + f->words, 0, (words - f->words) * sizeof *b);
-        f->model_bits[i] = b;
+        *sets[i] = b;
     }
     f->words = words;
     f->capgpus = cap;
@@ -179,7 +199,9 @@ int al_fleet_add_gpu(struct al_fleet *f, uint32_t node, const struct al_gpu_mode
     g.pool = (uint8_t)pool;
     g.healthy = true;
     g.layout.model = m;
-    f->model_bits[slot][f->ngpus / 64] |= UINT64_C(1) << (f->ngpus % 64);
+    set_bit(f->model_bits[slot], f->ngpus, true);
+    set_bit(f->usable, f->ngpus, true);
+    set_bit(f->pool[pool], f->ngpus, true);
     f->gpus[f->ngpus] = g;
     return (int)f->ngpus++;
 }
@@ -209,6 +231,7 @@ int al_fleet_set_healthy(struct al_fleet *f, uint32_t gpu, bool healthy)
     if (gpu >= f->ngpus)
         return AL_E_NOTFOUND;
     f->gpus[gpu].healthy = healthy;
+    set_bit(f->usable, gpu, healthy && !f->gpus[gpu].drained);
     return 0;
 }
 
@@ -217,6 +240,7 @@ int al_fleet_set_drained(struct al_fleet *f, uint32_t gpu, bool drained)
     if (gpu >= f->ngpus)
         return AL_E_NOTFOUND;
     f->gpus[gpu].drained = drained;
+    set_bit(f->usable, gpu, f->gpus[gpu].healthy && !drained);
     return 0;
 }
 
@@ -226,7 +250,9 @@ int al_fleet_set_pool(struct al_fleet *f, uint32_t gpu, enum al_pool pool)
         return AL_E_NOTFOUND;
     if (pool != AL_POOL_GENERAL && pool != AL_POOL_DEDICATED)
         return AL_E_INVAL;
+    set_bit(f->pool[f->gpus[gpu].pool], gpu, false);
     f->gpus[gpu].pool = (uint8_t)pool;
+    set_bit(f->pool[pool], gpu, true);
     return 0;
 }
 
@@ -280,6 +306,16 @@ const uint64_t *al_fleet_model_bits(const struct al_fleet *f, unsigned slot)
     return slot < f->nmodels ? f->model_bits[slot] : NULL;
 }
 
+const uint64_t *al_fleet_usable_bits(const struct al_fleet *f)
+{
+    return f->usable;
+}
+
+const uint64_t *al_fleet_pool_bits(const struct al_fleet *f, enum al_pool pool)
+{
+    return pool == AL_POOL_GENERAL || pool == AL_POOL_DEDICATED ? f->pool[pool] : NULL;
+}
+
 size_t al_fleet_words(const struct al_fleet *f)
 {
     return (f->ngpus + 63) / 64;
@@ -326,7 +362,7 @@ bool al_fleet_labels_match(const char *have, const char *want)
 size_t al_fleet_bytes(const struct al_fleet *f)
 {
     size_t b = sizeof *f + f->capnodes * sizeof(struct al_node) +
-               f->capgpus * sizeof(struct al_gpu) + f->nmodels * f->words * sizeof(uint64_t);
+               f->capgpus * sizeof(struct al_gpu) + (f->nmodels + 3) * f->words * sizeof(uint64_t);
     for (uint32_t i = 0; i < f->nnodes; i++)
         b += f->nodes[i].ngpus * sizeof(uint32_t);
     return b;

@@ -120,6 +120,11 @@ int al_fleet_model_slot(const struct al_fleet *f, const struct al_gpu_model *m);
 const uint64_t *al_fleet_model_bits(const struct al_fleet *f, unsigned slot);
 size_t al_fleet_words(const struct al_fleet *f);
 
+/* Bitsets (same shape and ownership) of the GPUs that are healthy and not drained, and of the
+ * GPUs in a pool (NULL for an unknown pool). NULL while the fleet has no GPU. */
+const uint64_t *al_fleet_usable_bits(const struct al_fleet *f);
+const uint64_t *al_fleet_pool_bits(const struct al_fleet *f, enum al_pool pool);
+
 /* True when the node's labels contain every item of `want` ("k=v,flag", NULL or "" = all).
  * An item "k=v" matches exactly that pair; a bare "k" matches a flag or any value of k. */
 bool al_fleet_labels_match(const char *have, const char *want);

@@ -8,8 +8,14 @@
 #include <string.h>
 
 #define GB            UINT64_C(1000000000)
-#define FRESH_CLASSES 4   /* fresh GPUs: (pool busy, needs reconfiguration) */
-#define EVAL_ENOUGH   256 /* used GPUs examined with room before a MIG plan stops looking */
+#define FRESH_CLASSES 4 /* fresh GPUs: (pool busy, needs reconfiguration) */
+/* Effort bounds of the fast paths (an exact full scan follows whenever they fall short, so
+ * they never make a refusal false): a whole-GPU plan stops after this many nodes that fit; a
+ * MIG plan once it has enough room and has examined this many partly used GPUs with room, or
+ * this many candidates. */
+#define WHOLE_ENOUGH 16
+#define EVAL_USED    24
+#define EVAL_VISITS  256
 
 /* One GPU examined for a MIG request. */
 struct geval {
@@ -37,6 +43,9 @@ struct al_planner {
     size_t laycap;
     struct geval *ev;
     size_t nev, evcap;
+    uint32_t rot; /* where the next fast scan starts, so repeated asks spread their effort */
+    uint32_t maxper_ngpus;                /* fleet size maxper was computed for */
+    uint16_t maxper[AL_FLEET_MAX_MODELS]; /* most GPUs of a model on one node */
     /* fragmentation score of the model in use: distinct placement masks per size */
     const struct al_gpu_model *frag_model;
     unsigned nsizes;
@@ -173,6 +182,22 @@ static bool node_passes(struct al_planner *p, uint32_t node, const struct al_whe
     return p->node_ok[node] == 1;
 }
 
+static bool node_filter(const struct al_where *w)
+{
+    return w && ((w->zone && *w->zone) || (w->labels && *w->labels));
+}
+
+/* Word w of the GPUs of model `slot` that may take new work: healthy, not drained, in the pool
+ * asked (zone and labels are per node: node_passes). */
+static uint64_t elig_word(const struct al_planner *p, unsigned slot, const struct al_where *wh,
+                          size_t w)
+{
+    uint64_t b = al_fleet_model_bits(p->f, slot)[w] & al_fleet_usable_bits(p->f)[w];
+    if (b && wh && wh->pool >= 0)
+        b &= al_fleet_pool_bits(p->f, (enum al_pool)wh->pool)[w];
+    return b;
+}
+
 /* May new work go on this GPU at all (health, drain, pool, zone, labels)? */
 static bool gpu_eligible(struct al_planner *p, uint32_t gpu, const struct al_where *w)
 {
@@ -181,7 +206,7 @@ static bool gpu_eligible(struct al_planner *p, uint32_t gpu, const struct al_whe
         return false;
     if (w && w->pool >= 0 && g->pool != w->pool)
         return false;
-    return node_passes(p, g->node, w);
+    return !node_filter(w) || node_passes(p, g->node, w);
 }
 
 static int ensure_allocs(struct al_plan *plan, unsigned n)
@@ -235,19 +260,42 @@ static int nc_desc(const void *a, const void *b)
 /* Mark in p->freeb the eligible GPUs of model `slot` wholly free during the window, counting
  * them per node. Without `exact`, only GPUs the index proves free (fast); with it, every GPU
  * of the model is examined. Returns how many; *eligible gets the eligible count (exact only). */
+/* Most GPUs of each model on one node, recomputed when the fleet has grown. */
+static void update_maxper(struct al_planner *p)
+{
+    uint32_t ng = al_fleet_ngpus(p->f);
+    if (p->maxper_ngpus == ng)
+        return;
+    memset(p->maxper, 0, sizeof p->maxper);
+    for (uint32_t n = 0; n < al_fleet_nnodes(p->f); n++) {
+        const struct al_node *nd = al_fleet_node(p->f, n);
+        uint16_t cnt[AL_FLEET_MAX_MODELS] = {0};
+        for (uint32_t i = 0; i < nd->ngpus; i++) {
+            unsigned slot = al_fleet_gpu(p->f, nd->gpus[i])->model_slot;
+            if (++cnt[slot] > p->maxper[slot])
+                p->maxper[slot] = cnt[slot];
+        }
+    }
+    p->maxper_ngpus = ng;
+}
+
 static unsigned whole_scan(struct al_planner *p, unsigned slot, const struct al_request *r,
                            bool exact, unsigned *eligible)
 {
-    const uint64_t *mb = al_fleet_model_bits(p->f, slot);
-    unsigned total = 0, elig = 0;
+    unsigned total = 0, elig = 0, fits = 0, full = 0, maxper = p->maxper[slot];
+    bool nf = node_filter(&r->where), enough = false;
+    size_t w0 = exact ? 0 : (p->rot++ * 61u) % p->words;
     new_round(p);
-    for (size_t w = 0; w < p->words; w++) {
-        p->freeb[w] = 0;
-        uint64_t cand = mb[w] & (p->sure[w] | (exact ? p->maybe[w] : 0));
-        for (uint64_t scan = exact ? mb[w] : cand; scan; scan &= scan - 1) {
+    memset(p->freeb, 0, p->words * sizeof *p->freeb);
+    for (size_t k = 0; k < p->words && !enough; k++) {
+        size_t w = (w0 + k) % p->words;
+        uint64_t base = elig_word(p, slot, &r->where, w);
+        uint64_t cand = base & (p->sure[w] | (exact ? p->maybe[w] : 0));
+        for (uint64_t scan = exact ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
             uint32_t gpu = (uint32_t)(w * 64 + b);
-            if (!gpu_eligible(p, gpu, &r->where))
+            uint32_t node = al_fleet_gpu(p->f, gpu)->node;
+            if (nf && !node_passes(p, node, &r->where))
                 continue;
             elig++;
             if (!((cand >> b) & 1))
@@ -255,9 +303,16 @@ static unsigned whole_scan(struct al_planner *p, unsigned slot, const struct al_
             if (!((p->sure[w] >> b) & 1) && !al_calendar_free_during(p->c, gpu, r->start, r->end))
                 continue;
             p->freeb[w] |= UINT64_C(1) << b;
-            (*node_count(p, al_fleet_gpu(p->f, gpu)->node))++;
+            uint32_t cnt = ++*node_count(p, node);
+            fits += cnt == r->count;
+            full += cnt == maxper;
             total++;
         }
+        /* fast path: enough single-node fits to choose from; or, when no node can hold the
+         * ask, enough wholly free nodes for the fewest-nodes answer (or plenty of GPUs) */
+        enough = !exact &&
+                 (fits >= WHOLE_ENOUGH || (r->count > maxper && !r->same_node &&
+                                           (full * maxper >= r->count || total >= 4 * r->count)));
     }
     if (eligible)
         *eligible = elig;
@@ -342,7 +397,10 @@ static int plan_whole_model(struct al_planner *p, const struct al_request *r, un
         return rc;
     plan->model = al_fleet_model(p->f, slot);
     plan->profile = -1;
+    update_maxper(p);
     unsigned total = whole_scan(p, slot, r, false, NULL);
+    if (!r->same_node && r->count > p->maxper[slot] && total >= r->count)
+        return whole_pick(p, r, total, plan);
     for (uint32_t i = 0; i < p->ntouched; i++)
         if (p->node_cnt[p->touched[i]] >= r->count)
             return whole_pick(p, r, total, plan);
@@ -366,8 +424,7 @@ static void setup_frag(struct al_planner *p, const struct al_gpu_model *m)
             const struct al_mig_profile *pr = &m->profiles[q];
             if (pr->size != size || pr->attrs)
                 continue;
-            for (unsigned k = 0; k < pr->nstarts && n < AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES;
-                 k++)
+            for (unsigned k = 0; k < pr->nstarts && n < AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES; k++)
                 p->masks[p->nsizes][n++] =
                     al_placement_mask(m, (struct al_placement){(uint8_t)q, pr->starts[k]});
         }
@@ -569,34 +626,40 @@ static int mig_visit(struct al_planner *p, struct mig_ctx *x, uint32_t gpu, bool
 }
 
 /* Collect the GPUs that can take instances into p->ev, counting per node. Without x->full the
- * scan stops once enough capacity without pool work is found and EVAL_ENOUGH GPUs were seen. */
+ * scan starts at a rotating word and stops once enough capacity without pool work is found and
+ * the effort bounds are reached. */
 static int mig_scan(struct al_planner *p, struct mig_ctx *x)
 {
-    const uint64_t *mb = al_fleet_model_bits(p->f, x->slot);
-    unsigned fresh_cls[FRESH_CLASSES] = {0}, effort = 0, calm = 0;
+    unsigned fresh_cls[FRESH_CLASSES] = {0}, effort = 0, calm = 0, used_room = 0;
+    bool nf = node_filter(&x->r->where), lazy = !x->full && !x->r->same_node;
+    size_t w0 = lazy ? (p->rot++ * 61u) % p->words : 0;
     p->nev = 0;
     x->total = x->eligible = 0;
     new_round(p);
-    for (size_t w = 0; w < p->words; w++) {
-        uint64_t cand = mb[w] & p->nowhole[w];
-        for (uint64_t scan = x->full ? mb[w] : cand; scan; scan &= scan - 1) {
+    for (size_t k = 0; k < p->words; k++) {
+        size_t w = (w0 + k) % p->words;
+        uint64_t base = elig_word(p, x->slot, &x->r->where, w), cand = base & p->nowhole[w];
+        for (uint64_t scan = x->full ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
             uint32_t gpu = (uint32_t)(w * 64 + b);
-            if (!gpu_eligible(p, gpu, &x->r->where))
+            if (nf && !node_passes(p, al_fleet_gpu(p->f, gpu)->node, &x->r->where))
                 continue;
             x->eligible++;
             if (!((cand >> b) & 1))
                 continue;
             size_t before = p->nev;
-            int rc = mig_visit(p, x, gpu, (p->sure[w] >> b) & 1, fresh_cls);
+            bool sure = (p->sure[w] >> b) & 1;
+            int rc = mig_visit(p, x, gpu, sure, fresh_cls);
             if (rc < 0)
                 return rc;
             effort++;
-            if (p->nev > before && !p->ev[before].busy)
-                calm += p->ev[before].cap;
-            if (!x->full && !x->r->same_node && calm >= x->r->count && effort >= EVAL_ENOUGH)
-                return 0;
+            if (p->nev > before) {
+                used_room += !sure;
+                calm += p->ev[before].busy ? 0 : p->ev[before].cap;
+            }
         }
+        if (lazy && calm >= x->r->count && (used_room >= EVAL_USED || effort >= EVAL_VISITS))
+            return 0;
     }
     return 0;
 }
