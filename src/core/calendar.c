@@ -928,34 +928,58 @@ static uint64_t or_buckets(const struct al_calendar *c, const uint64_t *bits, si
     return m;
 }
 
-int al_calendar_index(const struct al_calendar *c, int64_t s, int64_t e, uint64_t *sure_free,
-                      uint64_t *maybe, uint64_t *no_whole, uint64_t *used)
+int al_calendar_prepare(const struct al_calendar *c, int64_t s, int64_t e, struct al_cal_span *ret)
 {
     uint32_t rs, re;
     if (s >= e)
         return AL_E_INVAL;
     if (to_rel(c, s, &rs) < 0 || to_rel(c, e, &re) < 0)
         return AL_E_RANGE;
-    int64_t b0 = bucket_of(c, rs), b1 = bucket_of(c, re - 1);
+    ret->b0 = bucket_of(c, rs);
+    ret->b1 = bucket_of(c, re - 1);
     /* interior buckets lie wholly inside [s, e): a hold there surely overlaps the window */
-    int64_t i0 = rs % c->bucket_s == 0 ? b0 : b0 + 1;
-    int64_t i1 = (b1 + 1) * (int64_t)c->bucket_s <= (int64_t)re ? b1 : b1 - 1;
+    ret->i0 = rs % c->bucket_s == 0 ? ret->b0 : ret->b0 + 1;
+    ret->i1 = (ret->b1 + 1) * (int64_t)c->bucket_s <= (int64_t)re ? ret->b1 : ret->b1 - 1;
+    return 0;
+}
+
+void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
+                            uint64_t ret[4])
+{
+    uint64_t ai = 0, ae = 0, wi = 0;
+    if (sp->i0 <= sp->i1) {
+        ai = or_buckets(c, c->any, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
+        wi = or_buckets(c, c->whole, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
+    }
+    if (sp->i0 > sp->b0)
+        ae |= or_buckets(c, c->any, w, (uint32_t)sp->b0, (uint32_t)sp->b0);
+    if (sp->i1 < sp->b1)
+        ae |= or_buckets(c, c->any, w, (uint32_t)sp->b1, (uint32_t)sp->b1);
+    ret[0] = ~(ai | ae);
+    ret[1] = ~ai & ae;
+    ret[2] = ~wi;
+    ret[3] = ai | ae;
+}
+
+int al_calendar_index(const struct al_calendar *c, int64_t s, int64_t e, uint64_t *sure_free,
+                      uint64_t *maybe, uint64_t *no_whole, uint64_t *used)
+{
+    struct al_cal_span sp;
+    int rc = al_calendar_prepare(c, s, e, &sp);
+    if (rc < 0)
+        return rc;
     size_t words = al_fleet_words(c->fleet);
     for (size_t w = 0; w < words; w++) {
-        uint64_t ai = i0 <= i1 ? or_buckets(c, c->any, w, (uint32_t)i0, (uint32_t)i1) : 0;
-        uint64_t ae = 0;
-        if (i0 > b0)
-            ae |= or_buckets(c, c->any, w, (uint32_t)b0, (uint32_t)b0);
-        if (i1 < b1)
-            ae |= or_buckets(c, c->any, w, (uint32_t)b1, (uint32_t)b1);
+        uint64_t v[4];
+        al_calendar_index_word(c, &sp, w, v);
         if (sure_free)
-            sure_free[w] = ~(ai | ae);
+            sure_free[w] = v[0];
         if (maybe)
-            maybe[w] = ~ai & ae;
+            maybe[w] = v[1];
         if (no_whole)
-            no_whole[w] = ~(i0 <= i1 ? or_buckets(c, c->whole, w, (uint32_t)i0, (uint32_t)i1) : 0);
+            no_whole[w] = v[2];
         if (used)
-            used[w] = ai | ae;
+            used[w] = v[3];
     }
     return 0;
 }

@@ -164,6 +164,15 @@ size_t al_calendar_count(const struct al_calendar *c, uint32_t gpu, int64_t s, i
 int al_calendar_index(const struct al_calendar *c, int64_t s, int64_t e, uint64_t *sure_free,
                       uint64_t *maybe, uint64_t *no_whole, uint64_t *used);
 
+/* The same, one GPU word at a time, for scans that stop early: prepare the window once (0,
+ * AL_E_INVAL or AL_E_RANGE), then ret[0..3] = sure_free, maybe, no_whole, used of word w. */
+struct al_cal_span {
+    int64_t b0, b1, i0, i1; /* buckets touched, and the interior ones */
+};
+int al_calendar_prepare(const struct al_calendar *c, int64_t s, int64_t e, struct al_cal_span *ret);
+void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
+                            uint64_t ret[4]);
+
 /* Bytes used by holds and their indexes (records, per-GPU arrays, owner table, tentative list,
  * bucket bitsets) — the benchmark's bytes per hold. */
 size_t al_calendar_bytes(const struct al_calendar *c);

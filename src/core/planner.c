@@ -279,28 +279,39 @@ static void update_maxper(struct al_planner *p)
     p->maxper_ngpus = ng;
 }
 
+/* Mark in p->freeb the eligible GPUs of model `slot` wholly free during the window, counting
+ * them per node, and return how many. Words are read from the calendar's index as the scan
+ * goes; GPUs with holds only in the window's edge buckets get the exact check. Without
+ * `exhaustive` the scan starts at a rotating word and stops once it has enough to choose from;
+ * *complete says whether it saw every word. *eligible: eligible GPUs of the words seen (exact
+ * only when complete, and with a zone/label filter only when exhaustive). */
 static unsigned whole_scan(struct al_planner *p, unsigned slot, const struct al_request *r,
-                           bool exact, unsigned *eligible)
+                           const struct al_cal_span *sp, bool exhaustive, unsigned *eligible,
+                           bool *complete)
 {
     unsigned total = 0, elig = 0, fits = 0, full = 0, maxper = p->maxper[slot];
     bool nf = node_filter(&r->where), enough = false;
-    size_t w0 = exact ? 0 : (p->rot++ * 61u) % p->words;
+    size_t w0 = exhaustive ? 0 : (p->rot++ * 61u) % p->words, k;
     new_round(p);
     memset(p->freeb, 0, p->words * sizeof *p->freeb);
-    for (size_t k = 0; k < p->words && !enough; k++) {
+    for (k = 0; k < p->words && !enough; k++) {
         size_t w = (w0 + k) % p->words;
-        uint64_t base = elig_word(p, slot, &r->where, w);
-        uint64_t cand = base & (p->sure[w] | (exact ? p->maybe[w] : 0));
-        for (uint64_t scan = exact ? base : cand; scan; scan &= scan - 1) {
+        uint64_t base = elig_word(p, slot, &r->where, w), idx[4];
+        if (!base)
+            continue;
+        al_calendar_index_word(p->c, sp, w, idx);
+        uint64_t cand = base & (idx[0] | idx[1]);
+        elig += nf ? 0 : (unsigned)__builtin_popcountll(base);
+        for (uint64_t scan = exhaustive && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
             uint32_t gpu = (uint32_t)(w * 64 + b);
             uint32_t node = al_fleet_gpu(p->f, gpu)->node;
             if (nf && !node_passes(p, node, &r->where))
                 continue;
-            elig++;
+            elig += nf;
             if (!((cand >> b) & 1))
                 continue;
-            if (!((p->sure[w] >> b) & 1) && !al_calendar_free_during(p->c, gpu, r->start, r->end))
+            if (!((idx[0] >> b) & 1) && !al_calendar_free_during(p->c, gpu, r->start, r->end))
                 continue;
             p->freeb[w] |= UINT64_C(1) << b;
             uint32_t cnt = ++*node_count(p, node);
@@ -308,12 +319,13 @@ static unsigned whole_scan(struct al_planner *p, unsigned slot, const struct al_
             full += cnt == maxper;
             total++;
         }
-        /* fast path: enough single-node fits to choose from; or, when no node can hold the
-         * ask, enough wholly free nodes for the fewest-nodes answer (or plenty of GPUs) */
-        enough = !exact &&
+        /* enough single-node fits to choose from; or, when no node can hold the ask, enough
+         * wholly free nodes for the fewest-nodes answer (or plenty of GPUs) */
+        enough = !exhaustive &&
                  (fits >= WHOLE_ENOUGH || (r->count > maxper && !r->same_node &&
                                            (full * maxper >= r->count || total >= 4 * r->count)));
     }
+    *complete = k == p->words;
     if (eligible)
         *eligible = elig;
     return total;
@@ -392,19 +404,22 @@ static int whole_pick(struct al_planner *p, const struct al_request *r, unsigned
 static int plan_whole_model(struct al_planner *p, const struct al_request *r, unsigned slot,
                             struct al_plan *plan)
 {
-    int rc = al_calendar_index(p->c, r->start, r->end, p->sure, p->maybe, NULL, NULL);
+    struct al_cal_span sp;
+    bool complete;
+    int rc = al_calendar_prepare(p->c, r->start, r->end, &sp);
     if (rc < 0)
         return rc;
     plan->model = al_fleet_model(p->f, slot);
     plan->profile = -1;
     update_maxper(p);
-    unsigned total = whole_scan(p, slot, r, false, NULL);
-    if (!r->same_node && r->count > p->maxper[slot] && total >= r->count)
+    unsigned total = whole_scan(p, slot, r, &sp, false, &plan->eligible, &complete);
+    bool single = false;
+    for (uint32_t i = 0; i < p->ntouched && !single; i++)
+        single = p->node_cnt[p->touched[i]] >= r->count;
+    if (single || (!r->same_node && r->count > p->maxper[slot] && total >= r->count))
         return whole_pick(p, r, total, plan);
-    for (uint32_t i = 0; i < p->ntouched; i++)
-        if (p->node_cnt[p->touched[i]] >= r->count)
-            return whole_pick(p, r, total, plan);
-    total = whole_scan(p, slot, r, true, &plan->eligible);
+    if (!complete || node_filter(&r->where))
+        total = whole_scan(p, slot, r, &sp, true, &plan->eligible, &complete);
     return whole_pick(p, r, total, plan);
 }
 
@@ -585,8 +600,10 @@ static bool layout_has_profile(const struct al_gpu *g, unsigned prof)
 struct mig_ctx {
     const struct al_request *r;
     unsigned slot, prof, cap_empty;
-    bool full;
+    bool full;     /* exhaustive scan, no caps */
+    bool complete; /* the last scan saw every word */
     unsigned total, eligible;
+    const struct al_cal_span *sp;
 };
 
 static int ev_push(struct al_planner *p, const struct geval *e)
@@ -632,23 +649,28 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
 {
     unsigned fresh_cls[FRESH_CLASSES] = {0}, effort = 0, calm = 0, used_room = 0;
     bool nf = node_filter(&x->r->where), lazy = !x->full && !x->r->same_node;
-    size_t w0 = lazy ? (p->rot++ * 61u) % p->words : 0;
+    size_t w0 = lazy ? (p->rot++ * 61u) % p->words : 0, k;
     p->nev = 0;
     x->total = x->eligible = 0;
     new_round(p);
-    for (size_t k = 0; k < p->words; k++) {
+    for (k = 0; k < p->words; k++) {
         size_t w = (w0 + k) % p->words;
-        uint64_t base = elig_word(p, x->slot, &x->r->where, w), cand = base & p->nowhole[w];
-        for (uint64_t scan = x->full ? base : cand; scan; scan &= scan - 1) {
+        uint64_t base = elig_word(p, x->slot, &x->r->where, w), idx[4];
+        if (!base)
+            continue;
+        al_calendar_index_word(p->c, x->sp, w, idx);
+        uint64_t cand = base & idx[2];
+        x->eligible += nf ? 0 : (unsigned)__builtin_popcountll(base);
+        for (uint64_t scan = x->full && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
             uint32_t gpu = (uint32_t)(w * 64 + b);
             if (nf && !node_passes(p, al_fleet_gpu(p->f, gpu)->node, &x->r->where))
                 continue;
-            x->eligible++;
+            x->eligible += nf;
             if (!((cand >> b) & 1))
                 continue;
             size_t before = p->nev;
-            bool sure = (p->sure[w] >> b) & 1;
+            bool sure = (idx[0] >> b) & 1;
             int rc = mig_visit(p, x, gpu, sure, fresh_cls);
             if (rc < 0)
                 return rc;
@@ -658,9 +680,12 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
                 calm += p->ev[before].busy ? 0 : p->ev[before].cap;
             }
         }
-        if (lazy && calm >= x->r->count && (used_room >= EVAL_USED || effort >= EVAL_VISITS))
-            return 0;
+        if (lazy && calm >= x->r->count && (used_room >= EVAL_USED || effort >= EVAL_VISITS)) {
+            k++;
+            break;
+        }
     }
+    x->complete = k == p->words;
     return 0;
 }
 
@@ -718,7 +743,8 @@ static int plan_mig_model(struct al_planner *p, const struct al_request *r, unsi
                           unsigned prof, struct al_plan *plan)
 {
     const struct al_gpu_model *m = al_fleet_model(p->f, slot);
-    int rc = al_calendar_index(p->c, r->start, r->end, p->sure, NULL, p->nowhole, NULL);
+    struct al_cal_span sp;
+    int rc = al_calendar_prepare(p->c, r->start, r->end, &sp);
     if (rc < 0)
         return rc;
     plan->model = m;
@@ -727,7 +753,7 @@ static int plan_mig_model(struct al_planner *p, const struct al_request *r, unsi
     /* what a wholly free GPU (not in MIG mode) takes */
     struct al_gpu empty = {.model = m};
     struct geval ge = {0};
-    struct mig_ctx x = {.r = r, .slot = slot, .prof = prof};
+    struct mig_ctx x = {.r = r, .slot = slot, .prof = prof, .sp = &sp};
     if (grow((void **)&p->lays, &p->laycap, 1, sizeof *p->lays) < 0)
         return AL_E_NOMEM;
     p->lays[0] = (struct al_layout){.model = m};
@@ -735,7 +761,9 @@ static int plan_mig_model(struct al_planner *p, const struct al_request *r, unsi
     if ((rc = mig_scan(p, &x)) < 0)
         return rc;
     rc = mig_pick(p, &x, plan);
-    if (rc != AL_E_NOFIT)
+    /* a lazy scan that saw everything, without filters that hide the eligible count, and
+     * without the per-class caps that same_node's node sums cannot take, is final */
+    if (rc != AL_E_NOFIT || (x.complete && !node_filter(&r->where) && !r->same_node))
         return rc;
     plan->n = plan->reconfigs = 0;
     x.full = true;
