@@ -24,9 +24,15 @@ struct rec {
     uint8_t start;
 };
 
+/* A hold in its GPU's array: the times inline, so that searches and overlap tests never touch
+ * the records (a cache miss each at a million holds). */
+struct gent {
+    uint32_t t0, t1, id;
+};
+
 /* Holds of one GPU, sorted by (t0, id). */
 struct gcal {
-    uint32_t *ids;
+    struct gent *e;
     uint32_t n, cap;
     uint32_t maxlen; /* longest hold ever placed here: bounds the backward scan */
 };
@@ -145,7 +151,7 @@ void al_calendar_free(struct al_calendar *c)
     if (!c)
         return;
     for (uint32_t g = 0; g < c->ngpus; g++)
-        free(c->gpus[g].ids);
+        free(c->gpus[g].e);
     free(c->gpus);
     free(c->recs);
     free(c->otab);
@@ -168,12 +174,12 @@ const struct al_fleet *al_calendar_fleet(const struct al_calendar *c)
 /* ---- per-GPU sorted arrays ---- */
 
 /* First position in g's array whose t0 >= t (lower bound). */
-static uint32_t lower_t0(const struct al_calendar *c, const struct gcal *g, uint32_t t)
+static uint32_t lower_t0(const struct gcal *g, uint32_t t)
 {
     uint32_t lo = 0, hi = g->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (c->recs[g->ids[mid]].t0 < t)
+        if (g->e[mid].t0 < t)
             lo = mid + 1;
         else
             hi = mid;
@@ -183,12 +189,11 @@ static uint32_t lower_t0(const struct al_calendar *c, const struct gcal *g, uint
 
 /* Positions [*lo, *hi) of g's array that may overlap [s, e): every hold there has t0 < e and
  * t0 + maxlen > s; callers still test t1 > s. */
-static void span(const struct al_calendar *c, const struct gcal *g, uint32_t s, uint32_t e,
-                 uint32_t *lo, uint32_t *hi)
+static void span(const struct gcal *g, uint32_t s, uint32_t e, uint32_t *lo, uint32_t *hi)
 {
-    uint32_t h = lower_t0(c, g, e);
+    uint32_t h = lower_t0(g, e);
     uint32_t l = h;
-    while (l > 0 && (uint64_t)c->recs[g->ids[l - 1]].t0 + g->maxlen > s)
+    while (l > 0 && (uint64_t)g->e[l - 1].t0 + g->maxlen > s)
         l--;
     *lo = l;
     *hi = h;
@@ -204,34 +209,54 @@ static int gcal_insert(struct al_calendar *c, uint32_t gpu, uint32_t id)
     struct gcal *g = &c->gpus[gpu];
     if (g->n == g->cap) {
         uint32_t cap = g->cap ? g->cap + g->cap / 2 + 1 : 4;
-        uint32_t *ids = realloc(g->ids, cap * sizeof *ids);
-        if (!ids)
+        struct gent *e = realloc(g->e, cap * sizeof *e);
+        if (!e)
             return AL_E_NOMEM;
-        g->ids = ids;
+        g->e = e;
         g->cap = cap;
     }
     const struct rec *r = &c->recs[id];
-    uint32_t pos = lower_t0(c, g, r->t0);
-    while (pos < g->n && c->recs[g->ids[pos]].t0 == r->t0 && g->ids[pos] < id)
+    uint32_t pos = lower_t0(g, r->t0);
+    while (pos < g->n && g->e[pos].t0 == r->t0 && g->e[pos].id < id)
         pos++;
-    memmove(g->ids + pos + 1, g->ids + pos, (g->n - pos) * sizeof *g->ids);
-    g->ids[pos] = id;
+    memmove(g->e + pos + 1, g->e + pos, (g->n - pos) * sizeof *g->e);
+    g->e[pos] = (struct gent){r->t0, r->t1, id};
     g->n++;
     if (r->t1 - r->t0 > g->maxlen)
         g->maxlen = r->t1 - r->t0;
     return 0;
 }
 
+/* Position of hold id in its GPU's array (g->n when absent). */
+static uint32_t gcal_pos(const struct al_calendar *c, const struct gcal *g, uint32_t id)
+{
+    uint32_t pos = lower_t0(g, c->recs[id].t0);
+    while (pos < g->n && g->e[pos].id != id)
+        pos++;
+    return pos;
+}
+
 static void gcal_remove(struct al_calendar *c, uint32_t gpu, uint32_t id)
 {
     struct gcal *g = &c->gpus[gpu];
-    uint32_t pos = lower_t0(c, g, c->recs[id].t0);
-    while (pos < g->n && g->ids[pos] != id)
-        pos++;
+    uint32_t pos = gcal_pos(c, g, id);
     if (pos == g->n)
         return;
-    memmove(g->ids + pos, g->ids + pos + 1, (g->n - pos - 1) * sizeof *g->ids);
+    memmove(g->e + pos, g->e + pos + 1, (g->n - pos - 1) * sizeof *g->e);
     g->n--;
+}
+
+/* Change the end of hold id in its record and its GPU's array. */
+static void set_t1(struct al_calendar *c, uint32_t id, uint32_t t1)
+{
+    struct rec *r = &c->recs[id];
+    struct gcal *g = &c->gpus[r->gpu];
+    uint32_t pos = gcal_pos(c, g, id);
+    r->t1 = t1;
+    if (pos < g->n)
+        g->e[pos].t1 = t1;
+    if (t1 - r->t0 > g->maxlen)
+        g->maxlen = t1 - r->t0;
 }
 
 static int sync_gpus(struct al_calendar *c)
@@ -324,12 +349,10 @@ static void index_refresh(struct al_calendar *c, uint32_t gpu, uint32_t s, uint3
     uint32_t lo, hi, ws = b0 * c->bucket_s;
     uint64_t we64 = (uint64_t)(b1 + 1) * c->bucket_s;
     uint32_t we = we64 > UINT32_MAX ? UINT32_MAX : (uint32_t)we64;
-    span(c, g, ws, we, &lo, &hi);
-    for (uint32_t i = lo; i < hi; i++) {
-        const struct rec *r = &c->recs[g->ids[i]];
-        if (r->t1 > ws)
-            index_set(c, r, b0, b1);
-    }
+    span(g, ws, we, &lo, &hi);
+    for (uint32_t i = lo; i < hi; i++)
+        if (g->e[i].t1 > ws)
+            index_set(c, &c->recs[g->e[i].id], b0, b1);
 }
 
 /* ---- owner hash ---- */
@@ -490,11 +513,11 @@ static int alive_layout(const struct al_calendar *c, const struct gcal *g, uint3
 {
     l->n = 0;
     for (uint32_t i = lo; i < hi; i++) {
-        const struct rec *r = &c->recs[g->ids[i]];
-        if (r->t0 > tau)
+        if (g->e[i].t0 > tau)
             break;
-        if (r->t1 <= tau || g->ids[i] == self)
+        if (g->e[i].t1 <= tau || g->e[i].id == self)
             continue;
+        const struct rec *r = &c->recs[g->e[i].id];
         if (l->n == AL_LAYOUT_MAX)
             return AL_E_RANGE;
         l->p[l->n].profile = r->profile;
@@ -520,13 +543,13 @@ static int check_rel(const struct al_calendar *c, const struct al_hold *h, uint3
     else
         snprintf(what, sizeof what, "%s@%u", m->profiles[h->profile].name, h->start);
     uint32_t lo, hi;
-    span(c, g, t0, t1, &lo, &hi);
+    span(g, t0, t1, &lo, &hi);
     for (uint32_t i = lo; i < hi; i++) {
-        const struct rec *r = &c->recs[g->ids[i]];
-        if (r->t1 <= t0 || g->ids[i] == self)
+        if (g->e[i].t1 <= t0 || g->e[i].id == self)
             continue;
+        const struct rec *r = &c->recs[g->e[i].id];
         if (h->whole || r->profile == AL_CAL_PROFILE_WHOLE || (r->mask & mask))
-            return conflict_msg(c, r, g->ids[i], what, reterr);
+            return conflict_msg(c, r, g->e[i].id, what, reterr);
     }
     if (h->whole)
         return 0;
@@ -534,8 +557,8 @@ static int check_rel(const struct al_calendar *c, const struct al_hold *h, uint3
     struct al_layout l = {.model = m};
     uint32_t last = UINT32_MAX;
     for (uint32_t i = lo; i <= hi; i++) {
-        uint32_t tau = i == lo ? t0 : c->recs[g->ids[i - 1]].t0;
-        if (i > lo && (tau <= t0 || c->recs[g->ids[i - 1]].t1 <= t0 || g->ids[i - 1] == self))
+        uint32_t tau = i == lo ? t0 : g->e[i - 1].t0;
+        if (i > lo && (tau <= t0 || g->e[i - 1].t1 <= t0 || g->e[i - 1].id == self))
             continue;
         if (tau == last)
             continue;
@@ -664,7 +687,7 @@ int al_calendar_shorten(struct al_calendar *c, uint32_t id, int64_t new_t1, stru
         return al_err_set(reterr, AL_E_INVAL, "shorten: new end %lld not within (t0, t1]",
                           (long long)new_t1);
     uint32_t old = r->t1;
-    r->t1 = t1;
+    set_t1(c, id, t1);
     index_refresh(c, r->gpu, t1, old);
     return 0;
 }
@@ -691,10 +714,7 @@ static int extend_apply(struct al_calendar *c, uint32_t id, uint32_t t1)
     struct rec *r = &c->recs[id];
     if (index_grow(c, r->gpu, bucket_of(c, t1 - 1)) < 0)
         return AL_E_NOMEM;
-    r->t1 = t1;
-    struct gcal *g = &c->gpus[r->gpu];
-    if (t1 - r->t0 > g->maxlen)
-        g->maxlen = t1 - r->t0;
+    set_t1(c, id, t1);
     index_set(c, r, 0, c->nbuckets - 1);
     return 0;
 }
@@ -744,7 +764,7 @@ int al_calendar_extend_owner(struct al_calendar *c, struct al_owner owner, int64
         while (done-- > 0) {
             struct rec *r = &c->recs[ids[done]];
             uint32_t cur = r->t1;
-            r->t1 = old[done];
+            set_t1(c, ids[done], old[done]);
             index_refresh(c, r->gpu, old[done], cur);
         }
         goto out;
@@ -840,18 +860,27 @@ uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, 
         return 0;
     uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
     uint32_t lo, hi, m = 0;
-    span(c, g, rs, re, &lo, &hi);
+    span(g, rs, re, &lo, &hi);
     for (uint32_t i = lo; i < hi; i++) {
-        const struct rec *r = &c->recs[g->ids[i]];
-        if (r->t1 > rs)
-            m |= r->profile == AL_CAL_PROFILE_WHOLE ? AL_CAL_WHOLE_MASK : r->mask;
+        if (g->e[i].t1 <= rs)
+            continue;
+        const struct rec *r = &c->recs[g->e[i].id];
+        m |= r->profile == AL_CAL_PROFILE_WHOLE ? AL_CAL_WHOLE_MASK : r->mask;
     }
     return m;
 }
 
 bool al_calendar_free_during(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e)
 {
-    return al_calendar_mask(c, gpu, s, e) == 0;
+    const struct gcal *g = gcal_of(c, gpu);
+    if (!g || g->n == 0 || e <= s || e <= c->origin)
+        return true;
+    uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e), lo, hi;
+    span(g, rs, re, &lo, &hi);
+    for (uint32_t i = lo; i < hi; i++)
+        if (g->e[i].t1 > rs)
+            return false;
+    return true;
 }
 
 int al_calendar_each(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,
@@ -862,14 +891,13 @@ int al_calendar_each(const struct al_calendar *c, uint32_t gpu, int64_t s, int64
         return 0;
     uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
     uint32_t lo, hi;
-    span(c, g, rs, re, &lo, &hi);
+    span(g, rs, re, &lo, &hi);
     for (uint32_t i = lo; i < hi; i++) {
-        const struct rec *r = &c->recs[g->ids[i]];
-        if (r->t1 <= rs)
+        if (g->e[i].t1 <= rs)
             continue;
         struct al_hold h;
-        rec_to_hold(c, r, &h);
-        int rc = fn(g->ids[i], &h, ctx);
+        rec_to_hold(c, &c->recs[g->e[i].id], &h);
+        int rc = fn(g->e[i].id, &h, ctx);
         if (rc)
             return rc;
     }
@@ -901,13 +929,12 @@ size_t al_calendar_holds(const struct al_calendar *c, uint32_t gpu, int64_t s, i
         return 0;
     uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e), lo, hi;
     size_t n = 0;
-    span(c, g, rs, re, &lo, &hi);
+    span(g, rs, re, &lo, &hi);
     for (uint32_t i = lo; i < hi; i++) {
-        const struct rec *r = &c->recs[g->ids[i]];
-        if (r->t1 <= rs)
+        if (g->e[i].t1 <= rs)
             continue;
         if (n < max)
-            rec_to_hold(c, r, &out[n]);
+            rec_to_hold(c, &c->recs[g->e[i].id], &out[n]);
         n++;
     }
     return n;
@@ -991,6 +1018,6 @@ size_t al_calendar_bytes(const struct al_calendar *c)
                (size_t)c->captent * sizeof(uint32_t) +
                2 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t);
     for (uint32_t g = 0; g < c->ngpus; g++)
-        b += (size_t)c->gpus[g].cap * sizeof(uint32_t);
+        b += (size_t)c->gpus[g].cap * sizeof(struct gent);
     return b;
 }
