@@ -553,6 +553,18 @@ static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t 
                     struct geval *ev)
 {
     const struct al_gpu *g = al_fleet_gpu(p->f, ev->gpu);
+    /* quick refusal: no start of the profile clear of every unit held in the window */
+    uint32_t held = al_calendar_mask(p->c, ev->gpu, s, e);
+    const struct al_mig_profile *pr = &g->model->profiles[prof];
+    bool room = false;
+    for (unsigned j = 0; j < pr->nstarts && !room; j++)
+        room = !(al_placement_mask(g->model, (struct al_placement){(uint8_t)prof, pr->starts[j]}) &
+                 held);
+    if (!room) {
+        ev->cap = 0;
+        ev->fullness = (uint8_t)__builtin_popcount(held);
+        return 0;
+    }
     size_t nh = al_calendar_holds(p->c, ev->gpu, s, e, p->hbuf, p->hcap);
     if (nh > p->hcap) {
         if (grow((void **)&p->hbuf, &p->hcap, nh, sizeof *p->hbuf) < 0)
