@@ -33,7 +33,7 @@ struct al_planner {
     const struct al_fleet *f;
     struct al_calendar *c;
     size_t words;
-    uint64_t *sure, *maybe, *nowhole, *used, *freeb;
+    uint64_t *freeb; /* whole_scan: GPUs found free, per word */
     uint32_t *node_cnt, *node_gen, *touched;
     int8_t *node_ok;
     uint32_t nodes_cap, ntouched, gen;
@@ -71,10 +71,6 @@ void al_planner_free(struct al_planner *p)
 {
     if (!p)
         return;
-    free(p->sure);
-    free(p->maybe);
-    free(p->nowhole);
-    free(p->used);
     free(p->freeb);
     free(p->node_cnt);
     free(p->node_gen);
@@ -116,13 +112,10 @@ static int scratch(struct al_planner *p)
 {
     size_t words = al_fleet_words(p->f);
     if (words > p->words) {
-        uint64_t **v[] = {&p->sure, &p->maybe, &p->nowhole, &p->used, &p->freeb};
-        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-            uint64_t *q = realloc(*v[i], words * sizeof *q);
-            if (!q)
-                return AL_E_NOMEM;
-            *v[i] = q;
-        }
+        uint64_t *q = realloc(p->freeb, words * sizeof *q);
+        if (!q)
+            return AL_E_NOMEM;
+        p->freeb = q;
         p->words = words;
     }
     uint32_t nn = al_fleet_nnodes(p->f);
@@ -257,9 +250,6 @@ static int nc_desc(const void *a, const void *b)
     return x->node < y->node ? -1 : x->node > y->node;
 }
 
-/* Mark in p->freeb the eligible GPUs of model `slot` wholly free during the window, counting
- * them per node. Without `exact`, only GPUs the index proves free (fast); with it, every GPU
- * of the model is examined. Returns how many; *eligible gets the eligible count (exact only). */
 /* Most GPUs of each model on one node, recomputed when the fleet has grown. */
 static void update_maxper(struct al_planner *p)
 {
@@ -926,6 +916,8 @@ int al_planner_plan(struct al_planner *p, const struct al_request *r, struct al_
         if (rc != AL_E_NOFIT) {
             if (rc == 0)
                 ret->nodes = count_nodes(p, ret);
+            if (rc == AL_E_RANGE)
+                return al_err_set(reterr, rc, "start/end: outside the calendar's time range");
             return rc < 0 ? al_err_set(reterr, rc, "%s", al_strerror(rc)) : 0;
         }
         if (i == 0 || ret->free_total > best.free_total)

@@ -208,6 +208,13 @@ static void test_filters(void **state)
     q.count = 0;
     assert_int_equal(al_planner_plan(e.p, &q, &pl, &err), AL_E_INVAL);
     assert_non_null(strstr(err.msg, "count"));
+    q.count = 1;
+    q.mem_bytes = 40000000000ull;
+    q.start = T0 - 100; /* before the calendar's origin */
+    assert_int_equal(al_planner_plan(e.p, &q, &pl, &err), AL_E_RANGE);
+    assert_non_null(strstr(err.msg, "start/end"));
+    q.start = T0 + 100;
+    assert_int_equal(al_planner_plan(e.p, &q, &pl, &err), AL_E_INVAL);
     al_plan_clear(&pl);
     env_close(&e);
 }
