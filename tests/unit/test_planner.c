@@ -567,6 +567,34 @@ static void check_earliest(struct env *e)
     stat_earliest++;
 }
 
+/* Availability equals brute force: per model, eligible GPUs, wholly free ones, and per profile
+ * the sum over GPUs of the most instances of it alone (exhaustive over start subsets). */
+static void check_availability(struct env *e)
+{
+    struct al_avail av[8];
+    int64_t s = T0 + rnd(HORIZON - 10), t = s + 1 + rnd(20);
+    int n = al_planner_availability(e->p, s, t, NULL, av, 8);
+    assert_int_equal(n, (int)al_fleet_nmodels(e->f));
+    for (int i = 0; i < n; i++) {
+        const struct al_gpu_model *m = av[i].model;
+        struct al_request w = {.kind = AL_REQ_WHOLE, .model = m, .where = {.pool = -1}};
+        struct al_request q = {.kind = AL_REQ_MIG, .model = m, .where = {.pool = -1}};
+        unsigned gpus = 0, whole = 0, inst[AL_MIG_MAX_PROFILES] = {0};
+        for (uint32_t g = 0; g < al_fleet_ngpus(e->f); g++) {
+            if (!bf_eligible(e, g, &w, m))
+                continue;
+            gpus++;
+            whole += bf_capacity(e, g, &w, m, -1, s, t);
+            for (unsigned k = 0; m->mig && k < m->nprofiles; k++)
+                inst[k] += bf_capacity(e, g, &q, m, (int)k, s, t);
+        }
+        assert_int_equal(av[i].gpus, gpus);
+        assert_int_equal(av[i].whole_free, whole);
+        for (unsigned k = 0; m->mig && k < m->nprofiles; k++)
+            assert_int_equal(av[i].inst_free[k], inst[k]);
+    }
+}
+
 static void run_stream(uint64_t seed, int ops)
 {
     struct env e;
@@ -599,8 +627,10 @@ static void run_stream(uint64_t seed, int ops)
             assert_true(rc >= 0 || rc == AL_E_CONFLICT || rc == AL_E_NOTFOUND || rc == AL_E_INVAL);
         } else if (op < 18) {
             al_calendar_expire(e.c, T0 + rnd(HORIZON));
-        } else {
+        } else if (op < 19) {
             check_earliest(&e);
+        } else {
+            check_availability(&e);
         }
     }
     bf_check_valid(&e, 2 * HORIZON);
@@ -611,8 +641,8 @@ static void run_stream(uint64_t seed, int ops)
 static void test_random_streams(void **state)
 {
     (void)state;
-    for (uint64_t seed = 1; seed <= 40; seed++)
-        run_stream(seed, 150);
+    for (uint64_t seed = 1; seed <= 80; seed++)
+        run_stream(seed, 200);
     printf("planner property: %u admitted, %u refused (each confirmed by brute force), %u "
            "earliest windows equal to brute force\n",
            stat_ok, stat_refused, stat_earliest);
