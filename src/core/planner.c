@@ -1010,6 +1010,31 @@ out:
     return rc;
 }
 
+/* A necessary condition read from the index alone: some allowed model has enough GPUs (whole)
+ * or instance room (MIG, counting each profile's max per GPU) not ruled out by holds in the
+ * buckets lying inside the window. Zone and labels are ignored (that only makes it weaker). */
+static bool could_fit(struct al_planner *p, const struct al_request *r,
+                      const struct al_cal_span *sp)
+{
+    struct cand v[AL_FLEET_MAX_MODELS];
+    unsigned nc = candidates(p, r, v);
+    for (unsigned i = 0; i < nc; i++) {
+        const struct al_gpu_model *m = al_fleet_model(p->f, v[i].slot);
+        uint64_t per = r->kind == AL_REQ_MIG ? m->profiles[v[i].prof].max_count : 1, n = 0;
+        for (size_t w = 0; w < p->words; w++) {
+            uint64_t base = elig_word(p, v[i].slot, &r->where, w), idx[4];
+            if (!base)
+                continue;
+            al_calendar_index_word(p->c, sp, w, idx);
+            uint64_t ok = r->kind == AL_REQ_WHOLE ? idx[0] | idx[1] : idx[2];
+            n += per * (uint64_t)__builtin_popcountll(base & ok);
+            if (n >= r->count)
+                return true;
+        }
+    }
+    return false;
+}
+
 int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_t duration,
                         int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr)
 {
@@ -1028,10 +1053,21 @@ int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_
         goto out;
     }
     struct al_err first = {0};
+    struct al_cal_span sp, last = {0, 0, 1, 0};
+    bool last_ok = true;
     for (size_t i = 0; i < nt && found < max; i++) {
         q.start = t[i];
         q.end = t[i] + duration;
         struct al_err e;
+        /* candidates whose window has the same interior buckets share the index's verdict */
+        if (i > 0 && al_calendar_prepare(p->c, q.start, q.end, &sp) == 0) {
+            if (sp.i0 != last.i0 || sp.i1 != last.i1) {
+                last = sp;
+                last_ok = could_fit(p, &q, &sp);
+            }
+            if (!last_ok)
+                continue;
+        }
         rc = al_planner_plan(p, &q, &plan, i == 0 ? &first : &e);
         if (rc == 0)
             starts[found++] = t[i];
