@@ -72,7 +72,13 @@ static int cmd_models(int argc, char **argv)
         snprintf(slices, sizeof slices, "%u", m->compute_slices);
         snprintf(np, sizeof np, "%u", m->nprofiles);
         model_note(m, note, sizeof note);
-        const char *row[] = {m->name, m->mig ? "yes" : "no", mem, units, slices, np, note};
+        const char *row[] = {m->name,
+                             m->mig ? "yes" : "no",
+                             mem,
+                             m->mig ? units : NULL,
+                             m->mig ? slices : NULL,
+                             m->mig ? np : NULL,
+                             note};
         al_table_add(t, row);
     }
     al_table_print(t, stdout);
