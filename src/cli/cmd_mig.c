@@ -196,13 +196,12 @@ static int cmd_validate(int argc, char **argv)
     if (!valid)
         fprintf(stderr, "invalid: %s\n", e.msg);
     if (o.fmt == AL_OUT_JSON)
-        al_out_json(json_pack("{s:s, s:s, s:b, s:s?, s:o}", "model", m->name, "layout",
-                              valid ? text : o.pos[1], "valid", valid, "reason",
-                              valid ? NULL : e.msg, "details",
+        al_out_json(json_pack("{s:s, s:s, s:b, s:s?, s:o}", "model", m->name, "input", o.pos[1],
+                              "valid", valid, "reason", valid ? NULL : e.msg, "layout",
                               valid ? al_mig_layout_json(&l) : json_null()));
     else if (valid)
-        printf("valid: %s (%u instances, %u of %u compute slices)\n", text, l.n,
-               al_mig_layout_slices(&l), m->compute_slices);
+        printf("valid: %s (%u instance%s, %u of %u compute slices)\n", text, l.n,
+               l.n == 1 ? "" : "s", al_mig_layout_slices(&l), m->compute_slices);
     return valid ? AL_EXIT_OK : AL_EXIT_NO;
 }
 

@@ -259,3 +259,35 @@ run models -o yaml
 check "bad -o value exits 2" rc_is 2
 run validate H100-80GB
 check "missing argument exits 2" rc_is 2
+
+# --- the README's examples really work: each "$ allot mig …" line of its MIG section runs with
+# the exit code it states (0 unless "# exit N"), and prints exactly the lines shown under it.
+mkdir -p "$tmp/bin" "$tmp/readme"
+allot_abs=$(cd "$(dirname "$ALLOT")" && pwd)/$(basename "$ALLOT")
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$allot_abs" >"$tmp/bin/allot"
+chmod +x "$tmp/bin/allot"
+sed -n '/^## The MIG engine: `allot mig`/,/^## /p' "${AL_ROOT:-.}/README.md" |
+    awk -v dir="$tmp/readme" '
+        /^    \$ allot mig / { n++; f = sprintf("%s/%03d", dir, n); print substr($0, 7) > (f ".cmd");
+                               printf "" > (f ".want"); next }
+        /^    / && n && !/^    \$/ { print substr($0, 5) >> (f ".want"); next }
+        { if (n) close(f ".want") }'
+examples=0
+for cmdf in "$tmp"/readme/*.cmd; do
+    [ -f "$cmdf" ] || continue
+    examples=$((examples + 1))
+    line=$(cat "$cmdf")
+    want_rc=0
+    case "$line" in *"# exit "[0-9]*) want_rc=${line##*# exit } ;; esac
+    want_rc=${want_rc%% *}
+    (cd "$tmp/readme" && PATH="$tmp/bin:$PATH" bash -c "$line") >"$tmp/out" 2>&1
+    rc=$?
+    : >"$tmp/err"
+    if [ -s "${cmdf%.cmd}.want" ]; then
+        check "README example: $line" eval 'rc_is $want_rc && diff -u "${cmdf%.cmd}.want" "$tmp/out" >/dev/null'
+    else
+        check "README example: $line" rc_is "$want_rc"
+    fi
+done
+rc=$examples
+check "README has MIG examples" eval '[ "$examples" -ge 8 ]'
