@@ -201,7 +201,7 @@ static int get_profiles(struct ctx *c, yaml_node_t *n, const char *what, struct 
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node_at(c, p->key);
         const char *ks = scalar(k);
-        char field[160];
+        char field[256];
         if (!ks || !profile_key_ok(ks))
             return al_err_set(c->err, AL_E_INVAL,
                               "line %u: %s: a key is not a profile name such as \"3g.40gb\"",
@@ -214,7 +214,7 @@ static int get_profiles(struct ctx *c, yaml_node_t *n, const char *what, struct 
             return al_err_set(c->err, AL_E_RANGE, "line %u: %s: more than %d profiles", line_of(k),
                               what, AL_MPY_PROFILES_MAX);
         struct al_profile_count *pc = &e->profiles[e->nprofiles];
-        snprintf(field, sizeof field, "%s.\"%s\"", what, ks);
+        snprintf(field, sizeof field, "%s.\"%.31s\"", what, ks);
         int rc = get_uint(c, node_at(c, p->value), field, AL_MPY_COUNT_MAX, &pc->count);
         if (rc < 0)
             return rc;
