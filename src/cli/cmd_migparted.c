@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_NAME "allot"
 
@@ -86,7 +87,8 @@ static const char import_usage[] =
     "usage: allot mig import-mig-parted MODEL FILE [--name LABEL] [-o table|json]\n"
     "Read an nvidia-mig-parted `version: v1` config (FILE, or - for stdin; at most 1 MiB),\n"
     "validate it as mig-parted does, and place each entry's profile counts on MODEL.\n"
-    "Entries whose device-filter does not select MODEL are skipped.\n"
+    "Entries whose device-filter does not select MODEL are skipped, and so, unless --name is\n"
+    "given, are entries that name only profiles MODEL does not have (labels for other GPUs).\n"
     "  --name LABEL  only this config label\n"
     "Exit 0 when every entry that applies to MODEL has a layout, 1 when one does not fit or\n"
     "names a profile MODEL lacks, when nothing applies, or when FILE is not a valid config;\n"
@@ -103,7 +105,25 @@ struct entry_result {
     char reason[AL_ERR_MSG_MAX];
 };
 
-static void import_entry(const struct al_gpu_model *m, const struct al_mpy_entry *en,
+/* True when an entry asks for instances but none of its profiles exists on `m`: a config
+ * written for another GPU (mig-parted's own files hold labels for every model). */
+static bool foreign_entry(const struct al_gpu_model *m, const struct al_mpy_entry *en)
+{
+    bool asks = false;
+    for (unsigned i = 0; i < en->nprofiles; i++) {
+        if (en->profiles[i].count == 0)
+            continue;
+        asks = true;
+        int k = al_catalog_profile_index(m, en->profiles[i].name);
+        if (k >= 0 && strcasecmp(m->profiles[k].name, en->profiles[i].name) == 0)
+            return false;
+    }
+    return asks;
+}
+
+/* Place one entry on `m`. `strict` (a label chosen with --name): an entry naming only
+ * profiles `m` lacks is an error, not skipped. */
+static void import_entry(const struct al_gpu_model *m, const struct al_mpy_entry *en, bool strict,
                          struct entry_result *r)
 {
     struct al_layout counts;
@@ -113,6 +133,12 @@ static void import_entry(const struct al_gpu_model *m, const struct al_mpy_entry
         !al_migparted_filter_matches(m, en->filters, en->nfilters)) {
         r->st = ST_SKIPPED;
         snprintf(r->reason, sizeof r->reason, "device-filter does not select %s", m->name);
+        return;
+    }
+    if (!strict && en->mig_enabled && foreign_entry(m, en)) {
+        r->st = ST_SKIPPED;
+        snprintf(r->reason, sizeof r->reason, "names no profile of %s (%s…)", m->name,
+                 en->profiles[0].name);
         return;
     }
     if (en->nfilters && !m->pci_ids[0])
@@ -170,6 +196,7 @@ struct import_run {
     enum al_out_format fmt;
     struct al_table *t;
     json_t *configs;
+    bool strict;       /* one label chosen with --name */
     unsigned count[5]; /* per enum entry_status */
 };
 
@@ -179,7 +206,7 @@ static void import_config(struct import_run *run, const struct al_mpy_config *cf
     for (size_t i = 0; i < cfg->nentries; i++) {
         struct entry_result r;
         char idx[24], devs[400], text[512];
-        import_entry(run->m, &cfg->entries[i], &r);
+        import_entry(run->m, &cfg->entries[i], run->strict, &r);
         run->count[r.st]++;
         json_array_append_new(entries, entry_json(&cfg->entries[i], i, &r));
         snprintf(idx, sizeof idx, "%zu", i);
@@ -251,6 +278,7 @@ int al_cmd_mig_import(int argc, char **argv)
         goto out;
     }
     run.fmt = o.fmt;
+    run.strict = one != NULL;
     run.t = al_table_new(5, hdr);
     run.configs = json_array();
     for (size_t i = 0; i < f->nconfigs; i++)

@@ -225,7 +225,15 @@ run import-mig-parted H100-80GB "$tmp/fleet.yaml" --name nope
 check "import: unknown label exits 1 listing labels" eval 'rc_is 1 && err_has "all-balanced"'
 printf 'version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {"1g.5gb": 1}\n' >"$tmp/a100only.yaml"
 run import-mig-parted H100-80GB "$tmp/a100only.yaml"
-check "import: a profile the model lacks is named, exit 1" eval 'rc_is 1 && out_has "1g\.5gb"'
+check "import: a label for another GPU is skipped; nothing applies, exit 1" \
+    eval 'rc_is 1 && out_has "skipped +names no profile of H100-80GB \(1g\.5gb"'
+run import-mig-parted H100-80GB "$tmp/a100only.yaml" --name x
+check "import --name: a profile the model lacks is an error naming it, exit 1" \
+    eval 'rc_is 1 && out_has "invalid +profile .1g\.5gb.: unknown on H100-80GB"'
+printf 'version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {"1g.10gb": 1, "1g.5gb": 1}\n' >"$tmp/mixed.yaml"
+run import-mig-parted H100-80GB "$tmp/mixed.yaml"
+check "import: an entry mixing known and unknown profiles is invalid" \
+    eval 'rc_is 1 && out_has "invalid .*1g\.5gb"'
 printf 'version: v2\nmig-configs: {}\n' >"$tmp/v2.yaml"
 run import-mig-parted H100-80GB "$tmp/v2.yaml"
 check "import: version other than v1 exits 1" eval 'rc_is 1 && err_has "unknown version"'
