@@ -393,11 +393,25 @@ static const char diff_usage[] =
     "instances in both (same profile and start) are kept untouched. Items without @START are\n"
     "placed first. Exit 1 when either layout is invalid.\n";
 
+/* The instances of `to` already in `from` (same profile and start): the ones diff leaves. */
+static const char *kept_text(const struct al_layout *from, const struct al_layout *to, char *buf,
+                             size_t len)
+{
+    struct al_layout kept = {.model = to->model};
+    for (unsigned i = 0; i < to->n; i++)
+        for (unsigned j = 0; j < from->n; j++)
+            if (to->p[i].profile == from->p[j].profile && to->p[i].start == from->p[j].start) {
+                kept.p[kept.n++] = to->p[i];
+                break;
+            }
+    return al_mig_layout_text(&kept, buf, len);
+}
+
 static void diff_print(const struct al_layout *from, const struct al_layout *to,
                        const struct al_mig_step *st, int n, enum al_out_format fmt)
 {
     static const char *const hdr[] = {"STEP", "OP", "INSTANCE"};
-    char a[512], b[512];
+    char a[512], b[512], k[512];
     json_t *steps = json_array();
     struct al_table *t = al_table_new(3, hdr);
     for (int i = 0; i < n; i++) {
@@ -413,12 +427,13 @@ static void diff_print(const struct al_layout *from, const struct al_layout *to,
     }
     al_mig_layout_text(from, a, sizeof a);
     al_mig_layout_text(to, b, sizeof b);
+    kept_text(from, to, k, sizeof k);
     if (fmt == AL_OUT_JSON) {
-        al_out_json(json_pack("{s:s, s:s, s:s, s:o}", "model", from->model->name, "from", a, "to",
-                              b, "steps", steps));
+        al_out_json(json_pack("{s:s, s:s, s:s, s:s, s:o}", "model", from->model->name, "from", a,
+                              "to", b, "kept", k, "steps", steps));
     } else {
         json_decref(steps);
-        printf("from: %s\nto:   %s\n", a, b);
+        printf("from: %s\nto:   %s\nkept: %s\n", a, b, k);
         if (n)
             al_table_print(t, stdout);
         else

@@ -125,9 +125,11 @@ check "diff: exit 0" rc_is 0
 check "diff: destroy first, then creates" \
     eval 'out_has "^1 +destroy +3g\.40gb@4$" && out_has "^2 +create " && out_has "^3 +create "'
 check "diff: the kept 3g.40gb@0 is not touched" eval '! out_has "(destroy|create) +3g\.40gb@0"'
+check "diff: names what it keeps" out_has '^kept: 3g\.40gb@0$'
 run diff H100-80GB 7g.80gb@0 1g.10gb,1g.10gb -o json
 check "diff -o json: steps with op, profile, start" \
     jqe '.steps[0] == {"op":"destroy","profile":"7g.80gb","start":0} and (.steps | length) == 3
+         and .kept == "none"
          and ([.steps[1:][] | .op] | all(. == "create"))'
 run diff H100-80GB 3g.40gb@0 3g.40gb@0
 check "diff: same layout is no change" eval 'rc_is 0 && out_has "^no change$"'
