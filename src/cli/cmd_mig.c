@@ -44,7 +44,7 @@ static json_t *model_json(const struct al_gpu_model *m)
                      m->name, "description", m->description, "mig", m->mig, "memory_gb",
                      (json_int_t)m->mem_gb, "units", (json_int_t)m->units, "compute_slices",
                      (json_int_t)m->compute_slices, "max_instances", (json_int_t)m->max_instances,
-                     "profiles", (json_int_t)m->nprofiles, "pci_ids", pci, "aliases", aliases,
+                     "profile_count", (json_int_t)m->nprofiles, "pci_ids", pci, "aliases", aliases,
                      "unverified", m->unverified, "unverified_profiles", (json_int_t)nu);
 }
 

@@ -41,7 +41,7 @@ run models -o json
 check "models -o json: valid JSON, many models" jqe '.models | length >= 10'
 check "models -o json: H100-80GB fields" \
     jqe '.models[] | select(.name == "H100-80GB") | .mig == true and .units == 8 and
-         .compute_slices == 7 and .profiles == 7 and (.pci_ids | index("0x233010DE"))'
+         .compute_slices == 7 and .profile_count == 7 and (.pci_ids | index("0x233010DE"))'
 check "models -o json: unverified notes present" \
     jqe '[.models[] | select(.unverified != null)] | length > 0'
 
