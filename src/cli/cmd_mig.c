@@ -213,29 +213,28 @@ static const char layouts_usage[] =
     "  --count           print only how many there are\n";
 
 /* --profiles "3g.40gb,1g.10gb" as a bit set of profile indices; 0 with a message on failure. */
-static uint32_t profile_set_arg(const struct al_gpu_model *m, const char *list)
+static uint32_t profile_set_arg(const struct al_gpu_model *m, const char *list, struct al_err *e)
 {
     char buf[512];
     char *save = NULL;
     uint32_t set = 0;
     if (strlen(list) >= sizeof buf) {
-        fputs("allot mig: --profiles: list too long\n", stderr);
+        al_err_set(e, AL_E_INVAL, "--profiles: list too long");
         return 0;
     }
     snprintf(buf, sizeof buf, "%s", list);
     for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
         int k = al_catalog_profile_index(m, t);
         if (k < 0 || k >= 32) {
-            fprintf(stderr,
-                    "allot mig: --profiles: unknown profile '%s' on %s (see allot mig "
-                    "profiles %s)\n",
-                    t, m->name, m->name);
+            al_err_set(e, AL_E_INVAL,
+                       "--profiles: unknown profile '%.40s' on %s (see allot mig profiles %s)", t,
+                       m->name, m->name);
             return 0;
         }
         set |= 1u << k;
     }
     if (!set)
-        fputs("allot mig: --profiles: empty list\n", stderr);
+        al_err_set(e, AL_E_INVAL, "--profiles: empty list");
     return set;
 }
 
@@ -282,6 +281,7 @@ static int cmd_layouts(int argc, char **argv)
 {
     static const char *const hdr[] = {"#", "LAYOUT", "INSTANCES", "SLICES", "MEMORY_GB"};
     struct al_mig_opts o;
+    struct al_err e = {0};
     uint32_t set = 0;
     int rc =
         al_mig_opts_parse(argc, argv, AL_MIG_OPT_PROFILES | AL_MIG_OPT_MAXIMAL | AL_MIG_OPT_COUNT,
@@ -293,8 +293,8 @@ static int cmd_layouts(int argc, char **argv)
         return AL_EXIT_USAGE;
     if (al_mig_no_mig(m))
         return AL_EXIT_NO;
-    if (o.profiles && !(set = profile_set_arg(m, o.profiles)))
-        return AL_EXIT_USAGE;
+    if (o.profiles && !(set = profile_set_arg(m, o.profiles, &e)))
+        return al_mig_usage_error(layouts_usage, "%s", e.msg);
     if (o.fmt == AL_OUT_JSON) {
         layouts_json(m, set, &o);
         return AL_EXIT_OK;

@@ -1,6 +1,7 @@
 /* mig_util.c — option parsing, argument checks and JSON shapes shared by `allot mig …`. */
 #include "cli/mig_util.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,12 +33,16 @@ static const struct option long_opts[] = {
 int al_mig_usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
+    char msg[512];
     size_t syn = strcspn(usage, "\n");
-    fputs("allot mig: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n%.*s\n", (int)syn, usage);
+    /* Messages quote arguments: print them, never their control characters. */
+    for (char *c = msg; *c; c++)
+        if (!isprint((unsigned char)*c))
+            *c = '?';
+    fprintf(stderr, "allot mig: %s\n%.*s\n", msg, (int)syn, usage);
     return AL_EXIT_USAGE;
 }
 
@@ -113,7 +118,10 @@ const struct al_gpu_model *al_mig_model_arg(const char *name)
     const struct al_gpu_model *m = al_catalog_find(name);
     if (m)
         return m;
-    fprintf(stderr, "allot mig: unknown GPU model '%s'\nknown models:", name);
+    fputs("allot mig: unknown GPU model '", stderr);
+    for (size_t i = 0; name[i] && i < 64; i++) /* echo the argument, never its escapes */
+        fputc(isprint((unsigned char)name[i]) ? name[i] : '?', stderr);
+    fputs("'\nknown models:", stderr);
     for (size_t i = 0; i < al_catalog_count(); i++)
         fprintf(stderr, "%s %s", i ? "," : "", al_catalog_at(i)->name);
     fputs("\n(see allot mig models)\n", stderr);

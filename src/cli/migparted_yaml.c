@@ -37,6 +37,17 @@ static bool is_null(const yaml_node_t *n)
             strcmp(s, "NULL") == 0);
 }
 
+/* `s` cut to 40 characters with anything unprintable as '?', for messages that quote the file
+ * (so a config cannot write terminal escapes through an error). Returns buf. */
+static const char *shown(const char *s, char buf[48])
+{
+    size_t i = 0;
+    for (; s[i] && i < 40; i++)
+        buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
 static yaml_node_t *node_at(struct ctx *c, int idx)
 {
     return yaml_document_get_node(c->doc, idx);
@@ -61,9 +72,11 @@ static int map_fields(struct ctx *c, yaml_node_t *n, const char *what, const cha
                               k ? line_of(k) : 0, what);
         while (i < nk && strcmp(keys[i], ks) != 0)
             i++;
-        if (i == nk)
-            return al_err_set(c->err, AL_E_INVAL, "line %u: %s: unknown field '%.40s'", line_of(k),
-                              what, ks);
+        if (i == nk) {
+            char b[48];
+            return al_err_set(c->err, AL_E_INVAL, "line %u: %s: unknown field '%s'", line_of(k),
+                              what, shown(ks, b));
+        }
         if (vals[i])
             return al_err_set(c->err, AL_E_INVAL, "line %u: %s: field '%s' given twice", line_of(k),
                               what, ks);
@@ -336,11 +349,10 @@ static int get_root(struct ctx *c, yaml_node_t *root, struct al_mpy_file *f)
     if (!v[0])
         return al_err_set(c->err, AL_E_INVAL, "version: required (version: v1)");
     const char *ver = scalar(v[0]);
+    char b[48];
     if (!ver || strcmp(ver, "v1") != 0)
-        return al_err_set(c->err, AL_E_INVAL,
-                          "line %u: version: unknown version '%.20s' (want "
-                          "v1)",
-                          line_of(v[0]), ver ? ver : "?");
+        return al_err_set(c->err, AL_E_INVAL, "line %u: version: unknown version '%s' (want v1)",
+                          line_of(v[0]), ver ? shown(ver, b) : "?");
     if (!v[1])
         return al_err_set(c->err, AL_E_INVAL, "mig-configs: required");
     return get_configs(c, v[1], f);

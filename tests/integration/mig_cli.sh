@@ -269,6 +269,14 @@ run models -o yaml
 check "bad -o value exits 2" rc_is 2
 run validate H100-80GB
 check "missing argument exits 2" rc_is 2
+no_escape() { ! grep -q $'\e' "$tmp/out" "$tmp/err"; }
+run profiles $'\e[31mred'
+check "unknown model: its name echoed without terminal escapes" eval 'rc_is 2 && no_escape'
+run layouts H100-80GB --profiles $'x\e[1m'
+check "bad --profiles: echoed without terminal escapes" eval 'rc_is 2 && no_escape'
+printf 'version: "\\e[2J"\nmig-configs: {}\n' >"$tmp/esc.yaml"
+run import-mig-parted H100-80GB "$tmp/esc.yaml"
+check "a config's text is quoted without terminal escapes" eval 'rc_is 1 && err_has "unknown version" && no_escape'
 
 # --- the README's examples really work: each "$ allot mig …" line of its MIG section runs with
 # the exit code it states (0 unless "# exit N"), and prints exactly the lines shown under it.
