@@ -165,6 +165,8 @@ static const char *devices_text(const struct al_mpy_entry *en, char *buf, size_t
     size_t pos = 0;
     if (en->devices_all)
         return "all";
+    if (en->ndevices == 0)
+        return "none";
     buf[0] = '\0';
     for (unsigned i = 0; i < en->ndevices && pos < len; i++)
         pos += (size_t)snprintf(buf + pos, len - pos, "%s%u", i ? "," : "", en->devices[i]);

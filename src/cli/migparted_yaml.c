@@ -133,10 +133,10 @@ static int get_devices(struct ctx *c, yaml_node_t *n, const char *what, struct a
         e->devices_all = true;
         return 0;
     }
-    if (n->type != YAML_SEQUENCE_NODE || n->data.sequence.items.top == n->data.sequence.items.start)
+    if (n->type != YAML_SEQUENCE_NODE) /* [] is allowed, as mig-parted allows it */
         return al_err_set(c->err, AL_E_INVAL,
-                          "line %u: %s: expected \"all\" or a non-empty list of GPU indices",
-                          line_of(n), what);
+                          "line %u: %s: expected \"all\" or a list of GPU indices", line_of(n),
+                          what);
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++) {
         if (e->ndevices == AL_MPY_DEVICES_MAX)
@@ -234,6 +234,12 @@ static int get_profiles(struct ctx *c, yaml_node_t *n, const char *what, struct 
         snprintf(pc->name, sizeof pc->name, "%s", ks);
         e->nprofiles++;
     }
+    for (unsigned i = 0; i < e->nprofiles; i++)
+        if (e->profiles[i].count > 0)
+            return 0;
+    if (e->nprofiles) /* mig-parted refuses this too */
+        return al_err_set(c->err, AL_E_INVAL, "line %u: %s: all counts are 0 (write {} for none)",
+                          line_of(n), what);
     return 0;
 }
 
@@ -256,7 +262,7 @@ static int get_entry(struct ctx *c, yaml_node_t *n, const char *what, struct al_
     if ((rc = get_bool(c, v[1], field, &e->mig_enabled)) < 0)
         return rc;
     snprintf(field, sizeof field, "%s.mig-devices", what);
-    if (e->mig_enabled && !v[2])
+    if (e->mig_enabled && (!v[2] || is_null(v[2])))
         return al_err_set(c->err, AL_E_INVAL,
                           "line %u: %s: required when mig-enabled is true ({} for none)",
                           line_of(n), field);

@@ -261,6 +261,14 @@ static void test_yaml_good(void **state)
     assert_null(al_migparted_yaml_find(f, "nope"));
     al_migparted_yaml_free(f);
     al_migparted_yaml_free(NULL);
+    /* mig-parted accepts an empty device list, a zero count beside others, and no filter. */
+    f = parse_ok("version: v1\nmig-configs: {a: [{devices: [], mig-enabled: true, mig-devices: "
+                 "{1g.10gb: 0, 3g.40gb: 1}}]}\n");
+    assert_false(f->configs[0].entries[0].devices_all);
+    assert_int_equal(f->configs[0].entries[0].ndevices, 0);
+    assert_int_equal(f->configs[0].entries[0].nprofiles, 2);
+    assert_int_equal(f->configs[0].entries[0].nfilters, 0);
+    al_migparted_yaml_free(f);
 }
 
 /* Each bad config with a piece of the message it must give. */
@@ -311,8 +319,12 @@ static const struct {
      AL_E_INVAL},
     {"version: v1\nmig-configs: {a: [{devices: some, mig-enabled: false}]}\n", "\"all\"",
      AL_E_INVAL},
-    {"version: v1\nmig-configs: {a: [{devices: [], mig-enabled: false}]}\n", "non-empty",
-     AL_E_INVAL},
+    {"version: v1\nmig-configs: {a: [{devices: 0, mig-enabled: false}]}\n", "\"all\"", AL_E_INVAL},
+    {"version: v1\nmig-configs: {a: [{devices: all, mig-enabled: true, mig-devices: }]}\n",
+     "required when mig-enabled", AL_E_INVAL},
+    {"version: v1\nmig-configs: {a: [{devices: all, mig-enabled: true, mig-devices: {1g.10gb: "
+     "0, 2g.20gb: 0}}]}\n",
+     "all counts are 0", AL_E_INVAL},
     {"version: v1\nmig-configs: {a: [{devices: all, mig-enabled: false, device-filter: "
      "\"0xZZ\"}]}\n",
      "PCI id", AL_E_INVAL},
