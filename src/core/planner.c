@@ -844,7 +844,8 @@ static unsigned candidates(struct al_planner *p, const struct al_request *r,
         }
         v[n++] = c;
     }
-    qsort(v, n, sizeof *v, cand_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cand_cmp);
     return n;
 }
 
