@@ -15,7 +15,57 @@ struct al_fleet {
     uint64_t *model_bits[AL_FLEET_MAX_MODELS];
     uint64_t *usable;  /* healthy and not drained */
     uint64_t *pool[2]; /* per enum al_pool */
+    /* name → node and uuid → GPU lookups: open addressing, slot = id + 1, 0 = empty */
+    uint32_t *node_tab, *gpu_tab;
+    uint32_t node_tab_cap, gpu_tab_cap, gpu_tab_used;
 };
+
+static uint32_t str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+/* Slot of `key` in tab (whose entries name strings through name_of), or of the empty slot where
+ * it would go. */
+static uint32_t tab_slot(const struct al_fleet *f, const uint32_t *tab, uint32_t cap, bool gpus,
+                         const char *key)
+{
+    uint32_t m = cap - 1;
+    for (uint32_t i = str_hash(key) & m;; i = (i + 1) & m) {
+        if (tab[i] == 0)
+            return i;
+        const char *name = gpus ? f->gpus[tab[i] - 1].uuid : f->nodes[tab[i] - 1].name;
+        if (strcmp(name, key) == 0)
+            return i;
+    }
+}
+
+/* Make room in a table for one more entry (load <= 1/2), rehashing from the arrays. */
+static int tab_reserve(struct al_fleet *f, bool gpus)
+{
+    uint32_t **tab = gpus ? &f->gpu_tab : &f->node_tab;
+    uint32_t *cap = gpus ? &f->gpu_tab_cap : &f->node_tab_cap;
+    uint32_t used = gpus ? f->gpu_tab_used : f->nnodes;
+    if (*tab && (used + 1) * 2 <= *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap * 2 : 64;
+    uint32_t *t = calloc(ncap, sizeof *t);
+    if (!t)
+        return AL_E_NOMEM;
+    uint32_t n = gpus ? f->ngpus : f->nnodes;
+    for (uint32_t id = 0; id < n; id++) {
+        const char *name = gpus ? f->gpus[id].uuid : f->nodes[id].name;
+        if (*name)
+            t[tab_slot(f, t, ncap, gpus, name)] = id + 1;
+    }
+    free(*tab);
+    *tab = t;
+    *cap = ncap;
+    return 0;
+}
 
 static void set_bit(uint64_t *b, uint32_t i, bool on)
 {
@@ -39,6 +89,8 @@ void al_fleet_free(struct al_fleet *f)
     for (unsigned i = 0; i < f->nmodels; i++)
         free(f->model_bits[i]);
     free(f->usable);
+    free(f->node_tab);
+    free(f->gpu_tab);
     free(f->pool[0]);
     free(f->pool[1]);
     free(f->nodes);
@@ -65,20 +117,18 @@ static int copy_field(char *dst, size_t cap, const char *src, bool required, con
 
 int al_fleet_find_node(const struct al_fleet *f, const char *name)
 {
-    for (uint32_t i = 0; name && i < f->nnodes; i++)
-        if (strcmp(f->nodes[i].name, name) == 0)
-            return (int)i;
-    return AL_E_NOTFOUND;
+    if (!name || !*name || !f->node_tab)
+        return AL_E_NOTFOUND;
+    uint32_t id = f->node_tab[tab_slot(f, f->node_tab, f->node_tab_cap, false, name)];
+    return id ? (int)(id - 1) : AL_E_NOTFOUND;
 }
 
 int al_fleet_find_gpu(const struct al_fleet *f, const char *uuid)
 {
-    if (!uuid || !*uuid)
+    if (!uuid || !*uuid || !f->gpu_tab)
         return AL_E_NOTFOUND;
-    for (uint32_t i = 0; i < f->ngpus; i++)
-        if (strcmp(f->gpus[i].uuid, uuid) == 0)
-            return (int)i;
-    return AL_E_NOTFOUND;
+    uint32_t id = f->gpu_tab[tab_slot(f, f->gpu_tab, f->gpu_tab_cap, true, uuid)];
+    return id ? (int)(id - 1) : AL_E_NOTFOUND;
 }
 
 int al_fleet_add_node(struct al_fleet *f, const char *name, const char *zone, const char *labels,
@@ -98,6 +148,8 @@ int al_fleet_add_node(struct al_fleet *f, const char *name, const char *zone, co
     }
     if (al_fleet_find_node(f, n.name) >= 0)
         return al_err_set(reterr, AL_E_CONFLICT, "node %s exists", n.name);
+    if (tab_reserve(f, false) < 0)
+        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     if (f->nnodes == f->capnodes) {
         uint32_t cap = f->capnodes ? 2 * f->capnodes : 16;
         struct al_node *nn = realloc(f->nodes, cap * sizeof *nn);
@@ -107,6 +159,7 @@ int al_fleet_add_node(struct al_fleet *f, const char *name, const char *zone, co
         f->capnodes = cap;
     }
     f->nodes[f->nnodes] = n;
+    f->node_tab[tab_slot(f, f->node_tab, f->node_tab_cap, false, n.name)] = f->nnodes + 1;
     return (int)f->nnodes++;
 }
 
@@ -185,7 +238,7 @@ int al_fleet_add_gpu(struct al_fleet *f, uint32_t node, const struct al_gpu_mode
             return al_err_set(reterr, AL_E_CONFLICT, "node %s has GPU index %u", n->name, index);
     if (f->ngpus >= AL_FLEET_MAX_GPUS)
         return al_err_set(reterr, AL_E_RANGE, "more than %u GPUs", AL_FLEET_MAX_GPUS);
-    if (grow_gpus(f) < 0)
+    if (grow_gpus(f) < 0 || (g.uuid[0] && tab_reserve(f, true) < 0))
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     if ((slot = model_slot_add(f, m)) < 0)
         return al_err_set(reterr, slot, "too many models (max %d) or out of memory",
@@ -203,6 +256,10 @@ int al_fleet_add_gpu(struct al_fleet *f, uint32_t node, const struct al_gpu_mode
     set_bit(f->usable, f->ngpus, true);
     set_bit(f->pool[pool], f->ngpus, true);
     f->gpus[f->ngpus] = g;
+    if (g.uuid[0]) {
+        f->gpu_tab[tab_slot(f, f->gpu_tab, f->gpu_tab_cap, true, g.uuid)] = f->ngpus + 1;
+        f->gpu_tab_used++;
+    }
     return (int)f->ngpus++;
 }
 
@@ -362,7 +419,8 @@ bool al_fleet_labels_match(const char *have, const char *want)
 size_t al_fleet_bytes(const struct al_fleet *f)
 {
     size_t b = sizeof *f + f->capnodes * sizeof(struct al_node) +
-               f->capgpus * sizeof(struct al_gpu) + (f->nmodels + 3) * f->words * sizeof(uint64_t);
+               f->capgpus * sizeof(struct al_gpu) + (f->nmodels + 3) * f->words * sizeof(uint64_t) +
+               (size_t)(f->node_tab_cap + f->gpu_tab_cap) * sizeof(uint32_t);
     for (uint32_t i = 0; i < f->nnodes; i++)
         b += f->nodes[i].ngpus * sizeof(uint32_t);
     return b;

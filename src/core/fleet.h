@@ -96,7 +96,7 @@ uint32_t al_fleet_nnodes(const struct al_fleet *f);
 const struct al_gpu *al_fleet_gpu(const struct al_fleet *f, uint32_t gpu);
 const struct al_node *al_fleet_node(const struct al_fleet *f, uint32_t node);
 
-/* Id of the node with that name / the GPU with that UUID, or AL_E_NOTFOUND. Linear scan. */
+/* Id of the node with that name / the GPU with that UUID, or AL_E_NOTFOUND. Hashed: O(1). */
 int al_fleet_find_node(const struct al_fleet *f, const char *name);
 int al_fleet_find_gpu(const struct al_fleet *f, const char *uuid);
 

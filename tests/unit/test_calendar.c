@@ -95,6 +95,34 @@ static void test_fleet_basics(void **state)
     assert_false(al_fleet_labels_match("rack=a,ib", "i"));
     assert_false(al_fleet_labels_match("", "ib"));
     assert_int_equal(al_fleet_set_mig(f, 2, true, NULL), AL_E_INVAL); /* L40S has no MIG */
+    /* lookups stay right as the hash tables grow */
+    for (unsigned i = 0; i < 300; i++) {
+        char name[32], uuid[32];
+        snprintf(name, sizeof name, "node-%u", i);
+        snprintf(uuid, sizeof uuid, "GPU-%u", i);
+        int n = al_fleet_add_node(f, name, NULL, NULL, NULL, NULL);
+        assert_int_equal(n, (int)i + 1);
+        assert_int_equal(
+            al_fleet_add_gpu(f, (uint32_t)n, model("L40S"), 0, uuid, AL_POOL_GENERAL, NULL),
+            3 + 2 * (int)i);
+        assert_int_equal(
+            al_fleet_add_gpu(f, (uint32_t)n, model("L40S"), 1, NULL, AL_POOL_GENERAL, NULL),
+            4 + 2 * (int)i);
+    }
+    for (unsigned i = 0; i < 300; i++) {
+        char name[32], uuid[32];
+        snprintf(name, sizeof name, "node-%u", i);
+        snprintf(uuid, sizeof uuid, "GPU-%u", i);
+        assert_int_equal(al_fleet_find_node(f, name), (int)i + 1);
+        assert_int_equal(al_fleet_find_gpu(f, uuid), 3 + 2 * (int)i);
+    }
+    assert_int_equal(al_fleet_find_gpu(f, "GPU-a"), 0);
+    assert_int_equal(al_fleet_find_gpu(f, "GPU-300"), AL_E_NOTFOUND);
+    assert_int_equal(al_fleet_find_gpu(f, ""), AL_E_NOTFOUND);
+    assert_int_equal(al_fleet_find_node(f, "node-300"), AL_E_NOTFOUND);
+    assert_int_equal(al_fleet_add_gpu(f, 5, model("L40S"), 7, "GPU-17", AL_POOL_GENERAL, &e),
+                     AL_E_CONFLICT);
+    assert_int_equal(al_fleet_add_node(f, "node-17", NULL, NULL, NULL, &e), AL_E_CONFLICT);
     al_fleet_free(f);
     al_fleet_free(NULL);
 }
