@@ -30,6 +30,10 @@ struct gent {
     uint32_t t0, t1, id;
 };
 
+#define CHUNK_BITS 14 /* 16384 records (512 KiB) a chunk */
+#define CHUNK      (1u << CHUNK_BITS)
+#define MAX_CHUNKS (1u << (31 - CHUNK_BITS))
+
 /* Holds of one GPU, sorted by (t0, id). */
 struct gcal {
     struct gent *e;
@@ -42,8 +46,8 @@ struct al_calendar {
     int64_t origin;
     uint32_t bucket_s;
 
-    struct rec *recs;
-    uint32_t nrecs, caprecs, free_head, live;
+    struct rec **chunks; /* records in chunks of CHUNK: growth never copies or over-allocates */
+    uint32_t nchunks, nrecs, free_head, live;
 
     struct gcal *gpus;
     uint32_t ngpus;
@@ -59,6 +63,11 @@ struct al_calendar {
     size_t iwords;
     uint32_t nbuckets;
 };
+
+static inline struct rec *rec_at(const struct al_calendar *c, uint32_t id)
+{
+    return &c->chunks[id >> CHUNK_BITS][id & (CHUNK - 1)];
+}
 
 /* ---- small helpers ---- */
 
@@ -97,7 +106,7 @@ static int64_t to_abs(const struct al_calendar *c, uint32_t t)
 
 static bool rec_live(const struct al_calendar *c, uint32_t id)
 {
-    return id < c->nrecs && c->recs[id].owner != FREE_REC;
+    return id < c->nrecs && rec_at(c, id)->owner != FREE_REC;
 }
 
 static void rec_to_hold(const struct al_calendar *c, const struct rec *r, struct al_hold *h)
@@ -153,7 +162,9 @@ void al_calendar_free(struct al_calendar *c)
     for (uint32_t g = 0; g < c->ngpus; g++)
         free(c->gpus[g].e);
     free(c->gpus);
-    free(c->recs);
+    for (uint32_t i = 0; i < c->nchunks; i++)
+        free(c->chunks[i]);
+    free(c->chunks);
     free(c->otab);
     free(c->tent);
     free(c->any);
@@ -215,7 +226,7 @@ static int gcal_insert(struct al_calendar *c, uint32_t gpu, uint32_t id)
         g->e = e;
         g->cap = cap;
     }
-    const struct rec *r = &c->recs[id];
+    const struct rec *r = rec_at(c, id);
     uint32_t pos = lower_t0(g, r->t0);
     while (pos < g->n && g->e[pos].t0 == r->t0 && g->e[pos].id < id)
         pos++;
@@ -230,7 +241,7 @@ static int gcal_insert(struct al_calendar *c, uint32_t gpu, uint32_t id)
 /* Position of hold id in its GPU's array (g->n when absent). */
 static uint32_t gcal_pos(const struct al_calendar *c, const struct gcal *g, uint32_t id)
 {
-    uint32_t pos = lower_t0(g, c->recs[id].t0);
+    uint32_t pos = lower_t0(g, rec_at(c, id)->t0);
     while (pos < g->n && g->e[pos].id != id)
         pos++;
     return pos;
@@ -249,7 +260,7 @@ static void gcal_remove(struct al_calendar *c, uint32_t gpu, uint32_t id)
 /* Change the end of hold id in its record and its GPU's array. */
 static void set_t1(struct al_calendar *c, uint32_t id, uint32_t t1)
 {
-    struct rec *r = &c->recs[id];
+    struct rec *r = rec_at(c, id);
     struct gcal *g = &c->gpus[r->gpu];
     uint32_t pos = gcal_pos(c, g, id);
     r->t1 = t1;
@@ -325,8 +336,8 @@ static int index_grow(struct al_calendar *c, uint32_t gpu, uint32_t bucket)
     c->iwords = words;
     c->nbuckets = nb;
     for (uint32_t id = 0; id < c->nrecs; id++)
-        if (c->recs[id].owner != FREE_REC)
-            index_set(c, &c->recs[id], 0, nb - 1);
+        if (rec_at(c, id)->owner != FREE_REC)
+            index_set(c, rec_at(c, id), 0, nb - 1);
     return 0;
 }
 
@@ -352,7 +363,7 @@ static void index_refresh(struct al_calendar *c, uint32_t gpu, uint32_t s, uint3
     span(g, ws, we, &lo, &hi);
     for (uint32_t i = lo; i < hi; i++)
         if (g->e[i].t1 > ws)
-            index_set(c, &c->recs[g->e[i].id], b0, b1);
+            index_set(c, rec_at(c, g->e[i].id), b0, b1);
 }
 
 /* ---- owner hash ---- */
@@ -366,7 +377,7 @@ static uint32_t otab_find(const struct al_calendar *c, uint64_t key)
         uint32_t id = c->otab[i];
         if (id == NIL)
             return NIL;
-        if (id != TOMB && c->recs[id].owner == key)
+        if (id != TOMB && rec_at(c, id)->owner == key)
             return i;
     }
 }
@@ -382,13 +393,13 @@ static void otab_put_raw(uint32_t *tab, uint32_t cap, uint64_t key, uint32_t id)
 
 static int otab_reserve(struct al_calendar *c)
 {
-    if (c->otab && (c->otab_used + 1) * 2 <= c->otab_cap)
+    if (c->otab && (c->otab_used + 1) * 4 <= c->otab_cap * 3)
         return 0;
     uint32_t live = 0;
     for (uint32_t i = 0; c->otab && i < c->otab_cap; i++)
         live += c->otab[i] != NIL && c->otab[i] != TOMB;
     uint32_t cap = 64;
-    while (cap < (live + 1) * 4)
+    while (cap < (live + 1) * 2)
         cap *= 2;
     uint32_t *tab = malloc(cap * sizeof *tab);
     if (!tab)
@@ -396,7 +407,7 @@ static int otab_reserve(struct al_calendar *c)
     memset(tab, 0xff, cap * sizeof *tab);
     for (uint32_t i = 0; c->otab && i < c->otab_cap; i++)
         if (c->otab[i] != NIL && c->otab[i] != TOMB)
-            otab_put_raw(tab, cap, c->recs[c->otab[i]].owner, c->otab[i]);
+            otab_put_raw(tab, cap, rec_at(c, c->otab[i])->owner, c->otab[i]);
     free(c->otab);
     c->otab = tab;
     c->otab_cap = cap;
@@ -410,7 +421,7 @@ static int owner_link(struct al_calendar *c, uint32_t id)
     int rc = otab_reserve(c);
     if (rc < 0)
         return rc;
-    struct rec *r = &c->recs[id];
+    struct rec *r = rec_at(c, id);
     uint32_t slot = otab_find(c, r->owner);
     if (slot != NIL) {
         r->next = c->otab[slot];
@@ -425,7 +436,7 @@ static int owner_link(struct al_calendar *c, uint32_t id)
 
 static void owner_unlink(struct al_calendar *c, uint32_t id)
 {
-    struct rec *r = &c->recs[id];
+    struct rec *r = rec_at(c, id);
     uint32_t slot = otab_find(c, r->owner);
     if (slot == NIL)
         return;
@@ -433,9 +444,9 @@ static void owner_unlink(struct al_calendar *c, uint32_t id)
         c->otab[slot] = r->next == NIL ? TOMB : r->next;
         return;
     }
-    for (uint32_t p = c->otab[slot]; p != NIL; p = c->recs[p].next) {
-        if (c->recs[p].next == id) {
-            c->recs[p].next = r->next;
+    for (uint32_t p = c->otab[slot]; p != NIL; p = rec_at(c, p)->next) {
+        if (rec_at(c, p)->next == id) {
+            rec_at(c, p)->next = r->next;
             return;
         }
     }
@@ -517,7 +528,7 @@ static int alive_layout(const struct al_calendar *c, const struct gcal *g, uint3
             break;
         if (g->e[i].t1 <= tau || g->e[i].id == self)
             continue;
-        const struct rec *r = &c->recs[g->e[i].id];
+        const struct rec *r = rec_at(c, g->e[i].id);
         if (l->n == AL_LAYOUT_MAX)
             return AL_E_RANGE;
         l->p[l->n].profile = r->profile;
@@ -547,7 +558,7 @@ static int check_rel(const struct al_calendar *c, const struct al_hold *h, uint3
     for (uint32_t i = lo; i < hi; i++) {
         if (g->e[i].t1 <= t0 || g->e[i].id == self)
             continue;
-        const struct rec *r = &c->recs[g->e[i].id];
+        const struct rec *r = rec_at(c, g->e[i].id);
         if (h->whole || r->profile == AL_CAL_PROFILE_WHOLE || (r->mask & mask))
             return conflict_msg(c, r, g->e[i].id, what, reterr);
     }
@@ -591,18 +602,19 @@ static int rec_alloc(struct al_calendar *c, uint32_t *ret)
 {
     if (c->free_head != NIL) {
         *ret = c->free_head;
-        c->free_head = c->recs[*ret].next;
+        c->free_head = rec_at(c, *ret)->next;
         return 0;
     }
-    if (c->nrecs == c->caprecs) {
-        if (c->caprecs >= UINT32_MAX / 4)
+    if (c->nrecs == c->nchunks * CHUNK) {
+        if (c->nchunks >= MAX_CHUNKS)
             return AL_E_RANGE;
-        uint32_t cap = c->caprecs ? 2 * c->caprecs : 256;
-        struct rec *r = realloc(c->recs, (size_t)cap * sizeof *r);
-        if (!r)
+        struct rec **t = realloc(c->chunks, (c->nchunks + 1) * sizeof *t);
+        if (!t)
             return AL_E_NOMEM;
-        c->recs = r;
-        c->caprecs = cap;
+        c->chunks = t;
+        if (!(c->chunks[c->nchunks] = malloc(CHUNK * sizeof(struct rec))))
+            return AL_E_NOMEM;
+        c->nchunks++;
     }
     *ret = c->nrecs++;
     return 0;
@@ -610,8 +622,8 @@ static int rec_alloc(struct al_calendar *c, uint32_t *ret)
 
 static void rec_free(struct al_calendar *c, uint32_t id)
 {
-    c->recs[id].owner = FREE_REC;
-    c->recs[id].next = c->free_head;
+    rec_at(c, id)->owner = FREE_REC;
+    rec_at(c, id)->next = c->free_head;
     c->free_head = id;
 }
 
@@ -629,7 +641,7 @@ int al_calendar_add(struct al_calendar *c, const struct al_hold *h, struct al_er
     if (sync_gpus(c) < 0 || index_grow(c, h->gpu, bucket_of(c, t1 - 1)) < 0 ||
         otab_reserve(c) < 0 || tent_reserve(c) < 0 || rec_alloc(c, &id) < 0)
         goto nomem;
-    struct rec *r = &c->recs[id];
+    struct rec *r = rec_at(c, id);
     r->owner = owner_key(h->owner);
     r->t0 = t0;
     r->t1 = t1;
@@ -658,7 +670,7 @@ int al_calendar_release(struct al_calendar *c, uint32_t id)
 {
     if (!rec_live(c, id))
         return AL_E_NOTFOUND;
-    struct rec *r = &c->recs[id];
+    struct rec *r = rec_at(c, id);
     gcal_remove(c, r->gpu, id);
     owner_unlink(c, id);
     if (r->owner >> OWNER_KIND_SHIFT == AL_OWNER_TENTATIVE)
@@ -673,7 +685,7 @@ int al_calendar_get(const struct al_calendar *c, uint32_t id, struct al_hold *re
 {
     if (!rec_live(c, id))
         return AL_E_NOTFOUND;
-    rec_to_hold(c, &c->recs[id], ret);
+    rec_to_hold(c, rec_at(c, id), ret);
     return 0;
 }
 
@@ -681,7 +693,7 @@ int al_calendar_shorten(struct al_calendar *c, uint32_t id, int64_t new_t1, stru
 {
     if (!rec_live(c, id))
         return al_err_set(reterr, AL_E_NOTFOUND, "hold %u not found", id);
-    struct rec *r = &c->recs[id];
+    struct rec *r = rec_at(c, id);
     uint32_t t1;
     if (to_rel(c, new_t1, &t1) < 0 || t1 <= r->t0 || t1 > r->t1)
         return al_err_set(reterr, AL_E_INVAL, "shorten: new end %lld not within (t0, t1]",
@@ -698,7 +710,7 @@ static int extend_check(const struct al_calendar *c, uint32_t id, int64_t new_t1
 {
     if (!rec_live(c, id))
         return al_err_set(reterr, AL_E_NOTFOUND, "hold %u not found", id);
-    const struct rec *r = &c->recs[id];
+    const struct rec *r = rec_at(c, id);
     if (new_t1 <= to_abs(c, r->t1))
         return al_err_set(reterr, AL_E_INVAL, "extend: new end %lld not after the current end",
                           (long long)new_t1);
@@ -711,7 +723,7 @@ static int extend_check(const struct al_calendar *c, uint32_t id, int64_t new_t1
 
 static int extend_apply(struct al_calendar *c, uint32_t id, uint32_t t1)
 {
-    struct rec *r = &c->recs[id];
+    struct rec *r = rec_at(c, id);
     if (index_grow(c, r->gpu, bucket_of(c, t1 - 1)) < 0)
         return AL_E_NOMEM;
     set_t1(c, id, t1);
@@ -739,7 +751,7 @@ int al_calendar_extend_owner(struct al_calendar *c, struct al_owner owner, int64
     if (slot == NIL)
         return al_err_set(reterr, AL_E_NOTFOUND, "%s %llu has no holds", kind_name(owner.kind),
                           (unsigned long long)owner.id);
-    for (uint32_t id = c->otab[slot]; id != NIL; id = c->recs[id].next)
+    for (uint32_t id = c->otab[slot]; id != NIL; id = rec_at(c, id)->next)
         n++;
     int rc = 0;
     uint32_t *ids = malloc(n * sizeof *ids), *old = malloc(n * sizeof *old);
@@ -747,13 +759,13 @@ int al_calendar_extend_owner(struct al_calendar *c, struct al_owner owner, int64
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
         goto out;
     }
-    for (uint32_t id = c->otab[slot]; id != NIL; id = c->recs[id].next) {
-        if (to_abs(c, c->recs[id].t1) >= new_t1)
+    for (uint32_t id = c->otab[slot]; id != NIL; id = rec_at(c, id)->next) {
+        if (to_abs(c, rec_at(c, id)->t1) >= new_t1)
             continue;
         if ((rc = extend_check(c, id, new_t1, &t1, reterr)) < 0)
             break;
         ids[done] = id;
-        old[done] = c->recs[id].t1;
+        old[done] = rec_at(c, id)->t1;
         if ((rc = extend_apply(c, id, t1)) < 0) {
             rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
             break;
@@ -762,7 +774,7 @@ int al_calendar_extend_owner(struct al_calendar *c, struct al_owner owner, int64
     }
     if (rc < 0) {
         while (done-- > 0) {
-            struct rec *r = &c->recs[ids[done]];
+            struct rec *r = rec_at(c, ids[done]);
             uint32_t cur = r->t1;
             set_t1(c, ids[done], old[done]);
             index_refresh(c, r->gpu, old[done], cur);
@@ -799,9 +811,9 @@ int al_calendar_reown(struct al_calendar *c, struct al_owner from, struct al_own
         owner_unlink(c, id);
         if (from.kind == AL_OWNER_TENTATIVE)
             tent_remove(c, id);
-        c->recs[id].owner = kt;
+        rec_at(c, id)->owner = kt;
         if (to.kind != AL_OWNER_TENTATIVE)
-            c->recs[id].expires = NO_EXPIRY;
+            rec_at(c, id)->expires = NO_EXPIRY;
         /* room: the owner table was sized for every live hold; tent may need one slot */
         if (owner_link(c, id) < 0 || (to.kind == AL_OWNER_TENTATIVE && tent_reserve(c) < 0))
             return AL_E_NOMEM;
@@ -817,7 +829,7 @@ int al_calendar_owner_holds(const struct al_calendar *c, struct al_owner owner, 
 {
     uint32_t slot = otab_find(c, owner_key(owner));
     size_t n = 0;
-    for (uint32_t id = slot == NIL ? NIL : c->otab[slot]; id != NIL; id = c->recs[id].next) {
+    for (uint32_t id = slot == NIL ? NIL : c->otab[slot]; id != NIL; id = rec_at(c, id)->next) {
         if (n < max)
             ids[n] = id;
         n++;
@@ -830,7 +842,7 @@ int al_calendar_expire(struct al_calendar *c, int64_t now)
     int n = 0;
     for (uint32_t i = 0; i < c->ntent;) {
         uint32_t id = c->tent[i];
-        uint32_t e = c->recs[id].expires;
+        uint32_t e = rec_at(c, id)->expires;
         if (e != NO_EXPIRY && to_abs(c, e) <= now) {
             al_calendar_release(c, id); /* swaps the last entry into i */
             n++;
@@ -864,7 +876,7 @@ uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, 
     for (uint32_t i = lo; i < hi; i++) {
         if (g->e[i].t1 <= rs)
             continue;
-        const struct rec *r = &c->recs[g->e[i].id];
+        const struct rec *r = rec_at(c, g->e[i].id);
         m |= r->profile == AL_CAL_PROFILE_WHOLE ? AL_CAL_WHOLE_MASK : r->mask;
     }
     return m;
@@ -896,7 +908,7 @@ int al_calendar_each(const struct al_calendar *c, uint32_t gpu, int64_t s, int64
         if (g->e[i].t1 <= rs)
             continue;
         struct al_hold h;
-        rec_to_hold(c, &c->recs[g->e[i].id], &h);
+        rec_to_hold(c, rec_at(c, g->e[i].id), &h);
         int rc = fn(g->e[i].id, &h, ctx);
         if (rc)
             return rc;
@@ -934,7 +946,7 @@ size_t al_calendar_holds(const struct al_calendar *c, uint32_t gpu, int64_t s, i
         if (g->e[i].t1 <= rs)
             continue;
         if (n < max)
-            rec_to_hold(c, &c->recs[g->e[i].id], &out[n]);
+            rec_to_hold(c, rec_at(c, g->e[i].id), &out[n]);
         n++;
     }
     return n;
@@ -1013,7 +1025,7 @@ int al_calendar_index(const struct al_calendar *c, int64_t s, int64_t e, uint64_
 
 size_t al_calendar_bytes(const struct al_calendar *c)
 {
-    size_t b = sizeof *c + (size_t)c->caprecs * sizeof(struct rec) +
+    size_t b = sizeof *c + (size_t)c->nchunks * (CHUNK * sizeof(struct rec) + sizeof(void *)) +
                (size_t)c->ngpus * sizeof(struct gcal) + (size_t)c->otab_cap * sizeof(uint32_t) +
                (size_t)c->captent * sizeof(uint32_t) +
                2 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t);

@@ -14,8 +14,8 @@
  * MIG plan once it has enough room and has examined this many partly used GPUs with room, or
  * this many candidates. */
 #define WHOLE_ENOUGH 16
-#define EVAL_USED    24
-#define EVAL_VISITS  256
+#define EVAL_USED    8
+#define EVAL_VISITS  64
 
 /* One GPU examined for a MIG request. */
 struct geval {
