@@ -58,8 +58,10 @@ struct al_calendar {
     uint32_t *tent; /* ids of tentative holds */
     uint32_t ntent, captent;
 
-    /* bucket index, GPU-word-major: any[w * nbuckets + b] */
-    uint64_t *any, *whole;
+    /* bucket index, GPU-word-major: any[w * nbuckets + b]. ANY: a hold overlaps bucket b;
+     * NOROOM: no MIG instance fits anywhere in b (a whole-GPU hold overlaps it, or MIG holds
+     * alive throughout it leave no start free); CROSS: a hold straddles b's starting instant. */
+    uint64_t *any, *noroom, *cross;
     size_t iwords;
     uint32_t nbuckets;
 };
@@ -168,7 +170,8 @@ void al_calendar_free(struct al_calendar *c)
     free(c->otab);
     free(c->tent);
     free(c->any);
-    free(c->whole);
+    free(c->noroom);
+    free(c->cross);
     free(c);
 }
 
@@ -291,54 +294,59 @@ static uint32_t bucket_of(const struct al_calendar *c, uint32_t t)
     return t / c->bucket_s;
 }
 
-static void index_set(struct al_calendar *c, const struct rec *r, uint32_t blo, uint32_t bhi)
+/* True when units `covered` leave no start free for any profile of model m. */
+static bool no_room(const struct al_gpu_model *m, uint32_t covered)
 {
-    uint32_t b0 = bucket_of(c, r->t0), b1 = bucket_of(c, r->t1 - 1);
-    if (b0 < blo)
-        b0 = blo;
-    if (b1 > bhi)
-        b1 = bhi;
-    uint64_t bit = UINT64_C(1) << (r->gpu % 64);
-    uint64_t *any = c->any + (size_t)(r->gpu / 64) * c->nbuckets;
-    uint64_t *whole = c->whole + (size_t)(r->gpu / 64) * c->nbuckets;
-    for (uint32_t b = b0; b <= b1 && b0 <= b1; b++) {
-        any[b] |= bit;
-        if (r->profile == AL_CAL_PROFILE_WHOLE)
-            whole[b] |= bit;
-    }
+    for (unsigned q = 0; q < m->nprofiles; q++)
+        for (unsigned k = 0; k < m->profiles[q].nstarts; k++)
+            if (!(al_placement_mask(m,
+                                    (struct al_placement){(uint8_t)q, m->profiles[q].starts[k]}) &
+                  covered))
+                return false;
+    return true;
 }
 
-/* Rebuild the index with room for GPU `gpu` and bucket `bucket`. */
-static int index_grow(struct al_calendar *c, uint32_t gpu, uint32_t bucket)
+#define REFRESH_SPAN 128 /* buckets recomputed per pass of index_refresh */
+
+/* Recompute the index bits of GPU `gpu` for buckets [b0, b1] (b1 - b0 < REFRESH_SPAN) and the
+ * boundaries at their starts, from its holds. */
+static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0, uint32_t b1)
 {
-    if (c->any && gpu / 64 < c->iwords && bucket < c->nbuckets)
-        return 0;
-    size_t words = c->iwords ? c->iwords : 1;
-    uint32_t nb = c->nbuckets ? c->nbuckets : 128;
-    size_t need_words = (size_t)gpu / 64 + 1;
-    if (need_words < (al_fleet_ngpus(c->fleet) + 63) / 64)
-        need_words = (al_fleet_ngpus(c->fleet) + 63) / 64;
-    while (words < need_words)
-        words *= 2;
-    while (nb <= bucket)
-        nb *= 2;
-    uint64_t *any = calloc(words * nb, sizeof *any);
-    uint64_t *whole = calloc(words * nb, sizeof *whole);
-    if (!any || !whole) {
-        free(any);
-        free(whole);
-        return AL_E_NOMEM;
+    uint64_t bit = UINT64_C(1) << (gpu % 64);
+    size_t off = (size_t)(gpu / 64) * c->nbuckets;
+    uint64_t *any = c->any + off, *noroom = c->noroom + off, *cross = c->cross + off;
+    uint16_t cover[REFRESH_SPAN] = {0};
+    uint32_t bs = c->bucket_s;
+    for (uint32_t b = b0; b <= b1; b++) {
+        any[b] &= ~bit;
+        noroom[b] &= ~bit;
+        cross[b] &= ~bit;
     }
-    free(c->any);
-    free(c->whole);
-    c->any = any;
-    c->whole = whole;
-    c->iwords = words;
-    c->nbuckets = nb;
-    for (uint32_t id = 0; id < c->nrecs; id++)
-        if (rec_at(c, id)->owner != FREE_REC)
-            index_set(c, rec_at(c, id), 0, nb - 1);
-    return 0;
+    const struct gcal *g = &c->gpus[gpu];
+    uint32_t lo, hi, ws = b0 * bs;
+    uint64_t we64 = (uint64_t)(b1 + 1) * bs;
+    uint32_t we = we64 > UINT32_MAX ? UINT32_MAX : (uint32_t)we64;
+    span(g, ws, we, &lo, &hi);
+    for (uint32_t i = lo; i < hi; i++) {
+        const struct gent *h = &g->e[i];
+        if (h->t1 <= ws)
+            continue;
+        const struct rec *r = rec_at(c, h->id);
+        uint32_t hb0 = bucket_of(c, h->t0), hb1 = bucket_of(c, h->t1 - 1);
+        for (uint32_t b = hb0 > b0 ? hb0 : b0; b <= hb1 && b <= b1; b++) {
+            any[b] |= bit;
+            if (r->profile == AL_CAL_PROFILE_WHOLE)
+                noroom[b] |= bit;
+            else if (h->t0 <= b * bs && (uint64_t)h->t1 >= (uint64_t)(b + 1) * bs)
+                cover[b - b0] |= r->mask;
+            if (b > hb0) /* the hold straddles the boundary at b's start */
+                cross[b] |= bit;
+        }
+    }
+    const struct al_gpu_model *m = al_fleet_gpu(c->fleet, gpu)->model;
+    for (uint32_t b = b0; b <= b1; b++)
+        if (cover[b - b0] && m->mig && no_room(m, cover[b - b0]))
+            noroom[b] |= bit;
 }
 
 /* Recompute the index bits of GPU `gpu` for the buckets touching [s, e) from its holds. */
@@ -349,21 +357,50 @@ static void index_refresh(struct al_calendar *c, uint32_t gpu, uint32_t s, uint3
     uint32_t b0 = bucket_of(c, s), b1 = bucket_of(c, e - 1);
     if (b1 >= c->nbuckets)
         b1 = c->nbuckets - 1;
-    uint64_t bit = UINT64_C(1) << (gpu % 64);
-    uint64_t *any = c->any + (size_t)(gpu / 64) * c->nbuckets;
-    uint64_t *whole = c->whole + (size_t)(gpu / 64) * c->nbuckets;
-    for (uint32_t b = b0; b <= b1; b++) {
-        any[b] &= ~bit;
-        whole[b] &= ~bit;
+    for (uint32_t b = b0; b <= b1; b += REFRESH_SPAN)
+        index_refresh_span(c, gpu, b, b1 - b < REFRESH_SPAN ? b1 : b + REFRESH_SPAN - 1);
+}
+
+/* Rebuild the index with room for GPU `gpu` and bucket `bucket`. */
+static int index_grow(struct al_calendar *c, uint32_t gpu, uint32_t bucket)
+{
+    if (c->any && gpu / 64 < c->iwords && bucket < c->nbuckets)
+        return 0;
+    size_t words = c->iwords, need = (size_t)gpu / 64 + 1;
+    uint32_t nb = c->nbuckets ? c->nbuckets : 128;
+    if (need < (al_fleet_ngpus(c->fleet) + 63) / 64)
+        need = (al_fleet_ngpus(c->fleet) + 63) / 64;
+    if (words < need) /* exact, plus an eighth for a fleet that is still growing */
+        words = need + (words ? need / 8 : 0);
+    while (nb <= bucket)
+        nb *= 2;
+    uint64_t *any = calloc(words * nb, sizeof *any);
+    uint64_t *noroom = calloc(words * nb, sizeof *noroom);
+    uint64_t *cross = calloc(words * nb, sizeof *cross);
+    if (!any || !noroom || !cross) {
+        free(any);
+        free(noroom);
+        free(cross);
+        return AL_E_NOMEM;
     }
-    const struct gcal *g = &c->gpus[gpu];
-    uint32_t lo, hi, ws = b0 * c->bucket_s;
-    uint64_t we64 = (uint64_t)(b1 + 1) * c->bucket_s;
-    uint32_t we = we64 > UINT32_MAX ? UINT32_MAX : (uint32_t)we64;
-    span(g, ws, we, &lo, &hi);
-    for (uint32_t i = lo; i < hi; i++)
-        if (g->e[i].t1 > ws)
-            index_set(c, rec_at(c, g->e[i].id), b0, b1);
+    free(c->any);
+    free(c->noroom);
+    free(c->cross);
+    c->any = any;
+    c->noroom = noroom;
+    c->cross = cross;
+    c->iwords = words;
+    c->nbuckets = nb;
+    for (uint32_t g = 0; g < c->ngpus; g++) {
+        const struct gcal *gc = &c->gpus[g];
+        if (gc->n == 0)
+            continue;
+        uint32_t end = 0;
+        for (uint32_t i = 0; i < gc->n; i++)
+            end = gc->e[i].t1 > end ? gc->e[i].t1 : end;
+        index_refresh(c, g, gc->e[0].t0, end);
+    }
+    return 0;
 }
 
 /* ---- owner hash ---- */
@@ -659,7 +696,7 @@ int al_calendar_add(struct al_calendar *c, const struct al_hold *h, struct al_er
     if (h->owner.kind == AL_OWNER_TENTATIVE)
         c->tent[c->ntent++] = id;
     owner_link(c, id); /* cannot fail: room reserved above */
-    index_set(c, r, 0, c->nbuckets - 1);
+    index_refresh(c, h->gpu, t0, t1);
     c->live++;
     return (int)id;
 nomem:
@@ -727,7 +764,7 @@ static int extend_apply(struct al_calendar *c, uint32_t id, uint32_t t1)
     if (index_grow(c, r->gpu, bucket_of(c, t1 - 1)) < 0)
         return AL_E_NOMEM;
     set_t1(c, id, t1);
-    index_set(c, r, 0, c->nbuckets - 1);
+    index_refresh(c, r->gpu, r->t0, t1);
     return 0;
 }
 
@@ -985,18 +1022,21 @@ int al_calendar_prepare(const struct al_calendar *c, int64_t s, int64_t e, struc
 void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
                             uint64_t ret[4])
 {
-    uint64_t ai = 0, ae = 0, wi = 0;
+    uint64_t ai = 0, ae = 0, ni = 0, cr = 0;
     if (sp->i0 <= sp->i1) {
         ai = or_buckets(c, c->any, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
-        wi = or_buckets(c, c->whole, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
+        ni = or_buckets(c, c->noroom, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
     }
     if (sp->i0 > sp->b0)
         ae |= or_buckets(c, c->any, w, (uint32_t)sp->b0, (uint32_t)sp->b0);
     if (sp->i1 < sp->b1)
         ae |= or_buckets(c, c->any, w, (uint32_t)sp->b1, (uint32_t)sp->b1);
+    /* a hold straddling a bucket boundary strictly inside the window overlaps it */
+    if (sp->b1 > sp->b0)
+        cr = or_buckets(c, c->cross, w, (uint32_t)sp->b0 + 1, (uint32_t)sp->b1);
     ret[0] = ~(ai | ae);
-    ret[1] = ~ai & ae;
-    ret[2] = ~wi;
+    ret[1] = ~(ai | cr) & ae;
+    ret[2] = ~ni;
     ret[3] = ai | ae;
 }
 
@@ -1028,7 +1068,7 @@ size_t al_calendar_bytes(const struct al_calendar *c)
     size_t b = sizeof *c + (size_t)c->nchunks * (CHUNK * sizeof(struct rec) + sizeof(void *)) +
                (size_t)c->ngpus * sizeof(struct gcal) + (size_t)c->otab_cap * sizeof(uint32_t) +
                (size_t)c->captent * sizeof(uint32_t) +
-               2 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t);
+               3 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t);
     for (uint32_t g = 0; g < c->ngpus; g++)
         b += (size_t)c->gpus[g].cap * sizeof(struct gent);
     return b;
