@@ -716,6 +716,8 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
 {
     unsigned fresh_cls[FRESH_CLASSES] = {0}, effort = 0, calm = 0, used_room = 0;
     bool nf = node_filter(&x->r->where), lazy = !x->full && !x->r->same_node;
+    const struct al_gpu_model *m = al_fleet_model(p->f, x->slot);
+    bool whole_size = m->profiles[x->prof].size >= m->units;
     size_t w0 = lazy ? (p->rot++ * 61u) % p->words : 0, k;
     p->nev = 0;
     x->total = x->eligible = 0;
@@ -727,6 +729,8 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
             continue;
         al_calendar_index_word(p->c, x->sp, w, idx);
         uint64_t cand = base & idx[2];
+        if (whole_size) /* a GPU-sized instance needs the GPU wholly free, as a whole GPU does */
+            cand &= idx[0] | idx[1];
         x->eligible += nf ? 0 : (unsigned)__builtin_popcountll(base);
         for (uint64_t scan = x->full && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
