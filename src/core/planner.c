@@ -303,13 +303,22 @@ static void confirm(struct al_planner *p, const struct al_request *r, unsigned m
     p->w_total++;
 }
 
+/* Check the node's pending GPUs while it can still reach `need` free ones (the rest stay
+ * pending for confirm_all). */
 static void confirm_node(struct al_planner *p, const struct al_request *r, unsigned maxper,
-                         uint32_t node)
+                         unsigned need, uint32_t node)
 {
     const struct al_node *nd = al_fleet_node(p->f, node);
+    unsigned pending = 0;
     for (uint32_t i = 0; i < nd->ngpus; i++)
-        if ((p->maybe[nd->gpus[i] / 64] >> (nd->gpus[i] % 64)) & 1)
-            confirm(p, r, maxper, nd->gpus[i], node);
+        pending += (p->maybe[nd->gpus[i] / 64] >> (nd->gpus[i] % 64)) & 1;
+    for (uint32_t i = 0; i < nd->ngpus && p->node_cnt[node] + pending >= need; i++) {
+        uint32_t gpu = nd->gpus[i];
+        if ((p->maybe[gpu / 64] >> (gpu % 64)) & 1) {
+            confirm(p, r, maxper, gpu, node);
+            pending--;
+        }
+    }
 }
 
 static void confirm_all(struct al_planner *p, const struct al_request *r, unsigned maxper)
@@ -366,8 +375,8 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
             } else {
                 p->maybe[w] |= UINT64_C(1) << b;
             }
-            if (pot >= need)
-                confirm_node(p, r, maxper, node);
+            if (pot >= need && *cnt < need)
+                confirm_node(p, r, maxper, need, node);
         }
         /* enough single-node fits to choose from (one perfect fit is enough); or, when no node
          * can hold the ask, enough wholly free nodes for the fewest-nodes answer */
