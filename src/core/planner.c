@@ -323,11 +323,14 @@ static void confirm_node(struct al_planner *p, const struct al_request *r, unsig
 
 static void confirm_all(struct al_planner *p, const struct al_request *r, unsigned maxper)
 {
-    for (size_t w = 0; w < p->words; w++)
+    for (size_t w = 0; w < p->words; w++) {
+        for (uint64_t pf = p->maybe[w]; pf; pf &= pf - 1)
+            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
         for (uint64_t scan = p->maybe[w]; scan; scan &= scan - 1) {
             uint32_t gpu = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
             confirm(p, r, maxper, gpu, p->gpu_node[gpu]);
         }
+    }
 }
 
 /* Mark in p->freeb the eligible GPUs of model `slot` wholly free during the window, counting
@@ -357,6 +360,8 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
         al_calendar_index_word(p->c, sp, w, idx);
         uint64_t cand = base & (idx[0] | idx[1]);
         elig += nf ? 0 : (unsigned)__builtin_popcountll(base);
+        for (uint64_t pf = cand & ~idx[0]; pf; pf &= pf - 1)
+            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
         for (uint64_t scan = exhaustive && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
             uint32_t gpu = (uint32_t)(w * 64 + b);
@@ -740,6 +745,8 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
         uint64_t cand = base & idx[2];
         if (whole_size) /* a GPU-sized instance needs the GPU wholly free, as a whole GPU does */
             cand &= idx[0] | idx[1];
+        for (uint64_t pf = cand & ~idx[0]; pf; pf &= pf - 1)
+            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
         x->eligible += nf ? 0 : (unsigned)__builtin_popcountll(base);
         for (uint64_t scan = x->full && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
