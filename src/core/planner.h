@@ -2,10 +2,10 @@
  * calendar, when the earliest window is, and how much is free.
  *
  * Policy:
- *   - Whole GPUs: on as few nodes as possible — one node when any node has enough (the node
- *     whose free count is closest to the ask, so big nodes stay whole for big asks), otherwise
- *     nodes taken largest-free first, the last one best-fit. Within a node, GPUs without running
- *     pool work and not in MIG mode first.
+ *   - Whole GPUs: on as few nodes as possible — one node when any node has enough (of the first
+ *     few such nodes the scan finds, the one whose free count is closest to the ask, so big
+ *     nodes stay whole for big asks), otherwise nodes taken largest-free first, the last one
+ *     best-fit. Within a node, GPUs without running pool work and not in MIG mode first.
  *   - MIG instances: the profile is the one asked, or the smallest whose memory meets the ask
  *     (al_catalog_pick). Instances are packed onto GPUs already partly used during the window
  *     before empty ones are opened. Each placement is scored: it must keep the largest profiles
