@@ -109,6 +109,16 @@ static void clear_for(const struct al_sim *s, struct al_sim_gpu *g, struct al_pl
             drop_inst(g, i);
 }
 
+/* Every commit re-validates the GPU's configured layout: the peers and the replay must never
+ * produce one NVML would refuse. */
+static void check(struct al_sim *s, uint32_t gpu)
+{
+    struct al_layout l;
+    al_sim_layout(s, gpu, &l);
+    if (al_layout_validate(&l, NULL) != 0)
+        s->invalid++;
+}
+
 bool al_sim_commit_mig(struct al_sim *s, uint32_t gpu, struct al_placement p, int64_t end)
 {
     struct al_sim_gpu *g = &s->g[gpu];
@@ -121,6 +131,7 @@ bool al_sim_commit_mig(struct al_sim *s, uint32_t gpu, struct al_placement p, in
             if (!x->busy && x->p.profile == p.profile && x->p.start == p.start) {
                 x->busy = true;
                 x->end = end;
+                check(s, gpu);
                 return false;
             }
         }
@@ -128,6 +139,7 @@ bool al_sim_commit_mig(struct al_sim *s, uint32_t gpu, struct al_placement p, in
     }
     g->inst[g->n++] = (struct al_sim_inst){.p = p, .busy = true, .end = end};
     s->reconfigs++;
+    check(s, gpu);
     return true;
 }
 
@@ -297,6 +309,7 @@ static bool nos_apply(struct al_sim *s, uint32_t g, const uint8_t geo[5], unsign
     }
     *gp = ng;
     s->reconfigs++;
+    check(s, g);
     return taken;
 }
 

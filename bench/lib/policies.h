@@ -38,6 +38,7 @@ struct al_sim {
     uint32_t ngpus;
     struct al_sim_gpu *g; /* owned; al_sim_free */
     uint64_t reconfigs;
+    uint64_t invalid; /* commits that left an invalid layout: a bug, must stay 0 */
 };
 
 /* A cluster of `ngpus` GPUs of MIG model `m`, all in MIG mode with an empty layout.
