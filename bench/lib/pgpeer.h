@@ -53,8 +53,7 @@ int al_pg_open(const char *conninfo, const struct al_pg_gpu *gpus, uint32_t ngpu
 void al_pg_close(struct al_pg *pg);
 
 /* Bulk-load holds (COPY), then ANALYZE. Returns 0 or AL_E_DB. */
-int al_pg_prefill(struct al_pg *pg, const struct al_pg_hold *h, uint32_t n,
-                  struct al_err *reterr);
+int al_pg_prefill(struct al_pg *pg, const struct al_pg_hold *h, uint32_t n, struct al_err *reterr);
 
 /* Decide one request in one transaction. Returns 1 (admitted, rows committed), 0 (refused),
  * or AL_E_DB. */
