@@ -7,8 +7,10 @@
 set -uo pipefail
 [ $# -ge 1 ] || { echo "usage: pg.sh CMD [ARGS...]" >&2; exit 2; }
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-dir= as=()
+bindir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null |
+    sort -V | tail -1)
+dir=''
+as=()
 stop() {
     [ -n "$dir" ] || return 0
     if [ -f "$dir/data/postmaster.pid" ]; then
@@ -24,8 +26,10 @@ skip() {
 }
 
 start() {
-    [ -n "$bindir" ] && [ -x "$bindir/initdb" ] ||
-        { skip "no PostgreSQL server binaries under /usr/lib/postgresql (scripts/deps.sh bench)"; return; }
+    if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+        skip "no PostgreSQL server binaries under /usr/lib/postgresql (scripts/deps.sh bench)"
+        return
+    fi
     dir=$(mktemp -d /tmp/allot-pg.XXXXXX) || { skip "mktemp failed"; return; }
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || { skip "running as root and no 'postgres' user"; return; }
