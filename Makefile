@@ -27,7 +27,7 @@ test: debug
 bench:
 	@scripts/deps.sh bench
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release
+	@cmake --build --preset release >&2
 	@QUICK=$(QUICK) scripts/bench.sh build/release
 
 format:
