@@ -1129,8 +1129,10 @@ int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_
     int64_t *t = NULL;
     size_t nt = 0, found = 0;
     int rc;
-    if (duration <= 0 || latest_start < r->start || max == 0)
+    if (duration <= 0 || latest_start < r->start || max == 0 || !starts)
         return al_err_set(reterr, AL_E_INVAL, "earliest: need duration > 0, latest >= start");
+    if (latest_start > INT64_MAX - duration)
+        return al_err_set(reterr, AL_E_RANGE, "earliest: latest start plus duration overflows");
     q.end = r->start + duration;
     if ((rc = check_request(&q, reterr)) < 0 || (rc = scratch(p)) < 0)
         return rc;

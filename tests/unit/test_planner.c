@@ -240,6 +240,11 @@ static void test_expiry_and_mode_exclusion(void **state)
     assert_int_equal(al_calendar_expire(e.c, T0 + 10), 1); /* the quote lapsed */
     assert_int_equal(al_planner_admit(e.p, &m, res(6), 0, &pl, &err), 0);
     assert_int_equal(al_planner_plan(e.p, &w, &pl, &err), AL_E_NOFIT);
+    /* earliest: bad arguments are refused, not overflowed */
+    int64_t st[2];
+    assert_int_equal(al_planner_earliest(e.p, &w, 0, T0 + 10, st, 2, &err), AL_E_INVAL);
+    assert_int_equal(al_planner_earliest(e.p, &w, INT64_MAX, T0 + 10, st, 2, &err), AL_E_RANGE);
+    assert_int_equal(al_planner_earliest(e.p, &w, 10, T0 - 10, st, 2, &err), AL_E_INVAL);
     /* extend refused when the next hold blocks */
     struct al_request m2 = mig_req("H100-80GB", "7g.80gb", 1, 150, 200);
     assert_int_equal(al_planner_plan(e.p, &m2, &pl, &err), 0);
