@@ -5,7 +5,7 @@
 # Checks for developers (not part of make test):
 #   make lint      clang-format --dry-run, clang-tidy (.clang-tidy) and cppcheck; fails on findings
 #   make valgrind  release build, every unit test program under valgrind memcheck
-#   make fuzz      the libFuzzer targets, FUZZ_SECONDS (default 60) each; make test runs 15 s each
+#   make fuzz      the libFuzzer targets, FUZZ_SECONDS (default 60) each; make test runs 12 s each
 .PHONY: all run test bench build debug deps format lint valgrind fuzz clean
 
 all: build

@@ -4,6 +4,8 @@
 #   1. clang-format --dry-run --Werror on every C file (src, tests, bench), with .clang-format
 #   2. clang-tidy (.clang-tidy) on src/ with the release preset's compile_commands.json
 #   3. cppcheck (warning, style, performance, portability) on src/, same compile database
+#   4. the functions c-style §9.7 bans, by grep on src/ (comments and strings are not parsed:
+#      write around them, e.g. "strcpy-like")
 # With FILE arguments (e.g. `scripts/lint.sh src/core/fleet.c`) only those files are checked.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,12 +48,26 @@ if ((${#src_files[@]})); then
     filters=()
     for f in "${src_files[@]}"; do filters+=("--file-filter=$f"); done
     # --library=posix knows read/write/dlopen …; its macros (W_OK …) also catch name clashes.
+    # scripts/cppcheck/*.cfg: macros of the libraries we use (cppcheck skips system headers).
     if ! cppcheck --quiet --error-exitcode=1 -j "$jobs" --std=c11 --library=posix \
+        --library=scripts/cppcheck/jansson.cfg \
         --enable=warning,style,performance,portability --inline-suppr \
         --suppress=missingIncludeSystem --cppcheck-build-dir=build/cppcheck \
         --project="$build/compile_commands.json" "${filters[@]}" \
         --template='{file}:{line}:{column}: {severity}: {message} [{id}]'; then
         failed+=(cppcheck)
+    fi
+fi
+
+# c-style §9.7: unbounded copies, unchecked number parsing, strtok's hidden state. Use
+# snprintf / memcpy with a checked length, and checked parsers (al_parse_u32-style) instead.
+banned='strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|strtol|strtoul'
+echo "lint: banned functions ($banned)"
+if ((${#src_files[@]})); then
+    hdrs=()
+    for f in "${src_files[@]}"; do [ -f "${f%.c}.h" ] && hdrs+=("${f%.c}.h"); done
+    if grep -nE "(^|[^a-zA-Z0-9_.>])($banned)[[:space:]]*\(" "${src_files[@]}" "${hdrs[@]}"; then
+        failed+=(banned-functions)
     fi
 fi
 
