@@ -465,6 +465,33 @@ static int whole_pick(struct al_planner *p, const struct al_request *r, unsigned
     return 0;
 }
 
+/* After a complete scan: when even the GPUs still in doubt could not make up the ask, the
+ * refusal is certain without checking them; record upper bounds as the refusal's counts. */
+static bool whole_hopeless(struct al_planner *p, const struct al_request *r, struct al_plan *plan)
+{
+    unsigned pend = 0;
+    for (size_t w = 0; w < p->words; w++)
+        pend += (unsigned)__builtin_popcountll(p->maybe[w]);
+    if (p->w_total + pend >= r->count)
+        return false;
+    for (uint32_t i = 0; i < p->ntouched; i++)
+        p->node_pot[p->touched[i]] = p->node_cnt[p->touched[i]];
+    for (size_t w = 0; w < p->words; w++)
+        for (uint64_t scan = p->maybe[w]; scan; scan &= scan - 1)
+            p->node_pot[p->gpu_node[w * 64 + (unsigned)__builtin_ctzll(scan)]]++;
+    plan->free_best_node = 0;
+    for (uint32_t i = 0; i < p->ntouched; i++) {
+        uint32_t nd = p->touched[i];
+        if (p->node_pot[nd] > plan->free_best_node) {
+            plan->free_best_node = p->node_pot[nd];
+            plan->best_node = (int)nd;
+        }
+    }
+    plan->free_total = p->w_total + pend;
+    plan->bounds = pend > 0;
+    return true;
+}
+
 static int plan_whole_model(struct al_planner *p, const struct al_request *r, unsigned slot,
                             struct al_plan *plan)
 {
@@ -484,8 +511,11 @@ static int plan_whole_model(struct al_planner *p, const struct al_request *r, un
         whole_scan(p, slot, r, &sp, true, &plan->eligible, &complete);
     /* every node that could hold the ask alone has been checked exactly; the rest is needed for
      * a multi-node answer and for the refusal's counts */
-    if (p->w_fits == 0)
+    if (p->w_fits == 0) {
+        if (whole_hopeless(p, r, plan))
+            return AL_E_NOFIT;
         confirm_all(p, r, p->maxper[slot]);
+    }
     return whole_pick(p, r, p->w_total, plan);
 }
 
@@ -950,9 +980,10 @@ static void refusal_text(const struct al_request *r, const struct al_plan *pl, s
                    pl->free_best_node, r->count, what, pl->free_total, wt);
     else
         al_err_set(e, AL_E_NOFIT,
-                   "only %u of %u %s free during the window (%u eligible GPUs%s; at most %u on "
+                   "only %s%u of %u %s free during the window (%u eligible GPUs%s; at most %u on "
                    "one node)",
-                   pl->free_total, r->count, what, pl->eligible, wt, pl->free_best_node);
+                   pl->bounds ? "up to " : "", pl->free_total, r->count, what, pl->eligible, wt,
+                   pl->free_best_node);
 }
 
 static int plan_model(struct al_planner *p, const struct al_request *r, const struct cand *c,

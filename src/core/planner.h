@@ -92,6 +92,8 @@ struct al_plan {
     unsigned free_total;     /* whole GPUs / instances free fleet-wide in the window */
     unsigned free_best_node; /* most free on one node */
     int best_node;           /* that node's id, or -1 */
+    bool bounds;             /* free_total / free_best_node are upper bounds: the refusal was
+                                proved without counting exactly (too few could even be free) */
 };
 
 struct al_planner;
