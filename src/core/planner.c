@@ -3,6 +3,7 @@
  * search to candidate GPUs 64 at a time, then each candidate is checked exactly. */
 #include "core/planner.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,9 +322,11 @@ static void confirm_node(struct al_planner *p, const struct al_request *r, unsig
     }
 }
 
-static void confirm_all(struct al_planner *p, const struct al_request *r, unsigned maxper)
+/* Check pending GPUs until `stop` are known free (all of them for an exact count). */
+static void confirm_all(struct al_planner *p, const struct al_request *r, unsigned maxper,
+                        unsigned stop)
 {
-    for (size_t w = 0; w < p->words; w++) {
+    for (size_t w = 0; w < p->words && p->w_total < stop; w++) {
         for (uint64_t pf = p->maybe[w]; pf; pf &= pf - 1)
             al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
         for (uint64_t scan = p->maybe[w]; scan; scan &= scan - 1) {
@@ -514,7 +517,8 @@ static int plan_whole_model(struct al_planner *p, const struct al_request *r, un
     if (p->w_fits == 0) {
         if (whole_hopeless(p, r, plan))
             return AL_E_NOFIT;
-        confirm_all(p, r, p->maxper[slot]);
+        /* a multi-node answer needs only enough GPUs to choose from; a refusal needs them all */
+        confirm_all(p, r, p->maxper[slot], r->same_node ? UINT_MAX : 4 * r->count);
     }
     return whole_pick(p, r, p->w_total, plan);
 }
