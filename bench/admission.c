@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bcommon.h"
 #include "core/calendar.h"
@@ -269,6 +270,32 @@ struct run {
     double held_gpu_s;
 };
 
+/* The clock of run_allot: wall-clock by default; AL_BENCH_CLOCK=cpu takes this thread's CPU
+ * time instead, which on a shared machine leaves out the time other processes had the core. */
+static uint64_t decision_now_ns(void)
+{
+    static int cpu = -1;
+    if (cpu < 0) {
+        const char *v = getenv("AL_BENCH_CLOCK");
+        cpu = v && strcmp(v, "cpu") == 0;
+    }
+    if (!cpu)
+        return al_bench_now_ns();
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* AL_BENCH_TRACE=path: one line per decision (index, kind, model, profile, count, duration s,
+ * result, ns), to find which requests make the tail. */
+static void trace_open(FILE **f)
+{
+    static bool done; /* the main stream only, not the smaller run beside the peer */
+    const char *path = getenv("AL_BENCH_TRACE");
+    *f = path && *path && !done ? fopen(path, "w") : NULL;
+    done = true;
+}
+
 /* Every request through al_planner_admit, each timed on its own. */
 static int run_allot(struct world *w, const struct breq *q, uint32_t n, struct run *out)
 {
@@ -276,13 +303,20 @@ static int run_allot(struct world *w, const struct breq *q, uint32_t n, struct r
     if (!(out->lat = malloc((n ? n : 1) * sizeof *out->lat)))
         return AL_E_NOMEM;
     out->n = n;
+    FILE *trace;
+    trace_open(&trace);
     for (uint32_t i = 0; i < n; i++) {
         struct al_plan plan = {0};
         struct al_err err = {0};
         struct al_owner own = {.id = UINT64_C(1) << 40 | i, .kind = AL_OWNER_RESERVATION};
-        uint64_t t = al_bench_now_ns();
+        uint64_t t = decision_now_ns();
         int rc = al_planner_admit(w->p, &q[i].r, own, 0, &plan, &err);
-        out->lat[i] = al_bench_now_ns() - t;
+        out->lat[i] = decision_now_ns() - t;
+        if (trace)
+            fprintf(trace, "%u %s %s %d %u %lld %d %llu\n", i,
+                    q[i].r.kind == AL_REQ_MIG ? "mig" : "whole", q[i].r.model->name, q[i].r.profile,
+                    q[i].r.count, (long long)(q[i].r.end - q[i].r.start), rc,
+                    (unsigned long long)out->lat[i]);
         out->total_ns += out->lat[i];
         if (rc == 0) {
             double dur = (double)(q[i].r.end - q[i].r.start);
@@ -299,6 +333,8 @@ static int run_allot(struct world *w, const struct breq *q, uint32_t n, struct r
         }
         al_plan_clear(&plan);
     }
+    if (trace)
+        fclose(trace);
     return 0;
 }
 

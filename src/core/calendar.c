@@ -919,6 +919,61 @@ uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, 
     return m;
 }
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* One batch of al_calendar_masks (n <= AL_CAL_BATCH). Stage 1 requests each GPU's array,
+ * stage 2 finds the overlapping holds and requests their records, stage 3 reads them. */
+static void masks_batch(const struct al_calendar *c, const uint32_t *gpus, size_t n, uint32_t rs,
+                        uint32_t re, uint32_t *ret)
+{
+    uint32_t lo[AL_CAL_BATCH], hi[AL_CAL_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        const struct gcal *g = gcal_of(c, gpus[i]);
+        if (g && g->n > 0) {
+            PREFETCH(&g->e[0]);
+            PREFETCH(&g->e[g->n / 2]);
+            PREFETCH(&g->e[g->n - 1]);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct gcal *g = gcal_of(c, gpus[i]);
+        lo[i] = hi[i] = 0;
+        if (!g || g->n == 0)
+            continue;
+        span(g, rs, re, &lo[i], &hi[i]);
+        for (uint32_t k = lo[i]; k < hi[i]; k++)
+            if (g->e[k].t1 > rs)
+                PREFETCH(rec_at(c, g->e[k].id));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct gcal *g = gcal_of(c, gpus[i]);
+        uint32_t m = 0;
+        for (uint32_t k = lo[i]; k < hi[i]; k++) {
+            if (g->e[k].t1 <= rs)
+                continue;
+            const struct rec *r = rec_at(c, g->e[k].id);
+            m |= r->profile == AL_CAL_PROFILE_WHOLE ? AL_CAL_WHOLE_MASK : r->mask;
+        }
+        ret[i] = m;
+    }
+}
+
+void al_calendar_masks(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
+                       int64_t e, uint32_t *ret)
+{
+    if (e <= s || e <= c->origin) {
+        memset(ret, 0, n * sizeof *ret);
+        return;
+    }
+    uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
+    for (size_t i = 0; i < n; i += AL_CAL_BATCH)
+        masks_batch(c, gpus + i, n - i < AL_CAL_BATCH ? n - i : AL_CAL_BATCH, rs, re, ret + i);
+}
+
 bool al_calendar_free_during(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e)
 {
     const struct gcal *g = gcal_of(c, gpu);

@@ -140,6 +140,15 @@ int al_calendar_expire(struct al_calendar *c, int64_t now);
  * AL_CAL_WHOLE_MASK. 0 when nothing overlaps (or gpu unknown). */
 uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e);
 
+/* al_calendar_mask of up to AL_CAL_BATCH GPUs over one window, into ret[i] for gpus[i]: the
+ * same values, but the GPUs' hold arrays and then the records of their overlapping holds are
+ * requested from memory in stages, so that the cache misses of different GPUs overlap instead
+ * of following one another (a fleet-wide scan is bound by these misses). n > AL_CAL_BATCH is
+ * done in several batches. */
+#define AL_CAL_BATCH 64
+void al_calendar_masks(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
+                       int64_t e, uint32_t *ret);
+
 /* True when no hold on `gpu` overlaps [s, e). */
 bool al_calendar_free_during(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e);
 

@@ -757,6 +757,42 @@ static int mig_visit(struct al_planner *p, struct mig_ctx *x, uint32_t gpu, bool
     return 1;
 }
 
+/* The placements of one profile, to tell from a unit mask whether one of them is clear. */
+struct room {
+    unsigned n;
+    uint32_t pm[AL_MIG_MAX_STARTS];
+};
+
+static void room_setup(struct room *rm, const struct al_gpu_model *m, unsigned prof)
+{
+    const struct al_mig_profile *pr = &m->profiles[prof];
+    rm->n = 0;
+    for (unsigned j = 0; j < pr->nstarts; j++)
+        rm->pm[rm->n++] = al_placement_mask(m, (struct al_placement){(uint8_t)prof, pr->starts[j]});
+}
+
+static bool room_for(const struct room *rm, uint32_t held)
+{
+    for (unsigned j = 0; j < rm->n; j++)
+        if (!(rm->pm[j] & held))
+            return true;
+    return false;
+}
+
+/* Unit masks held during the request's window of the GPUs of word w in `bits`, into held[bit],
+ * in one batch whose cache misses overlap (the exact per-GPU check is bound by them). */
+static void word_masks(struct al_planner *p, size_t w, uint64_t bits, const struct al_request *r,
+                       uint32_t held[64])
+{
+    uint32_t gpus[64], m[64];
+    unsigned n = 0;
+    for (uint64_t scan = bits; scan; scan &= scan - 1)
+        gpus[n++] = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
+    al_calendar_masks(p->c, gpus, n, r->start, r->end, m);
+    for (unsigned i = 0; i < n; i++)
+        held[gpus[i] % 64] = m[i];
+}
+
 /* Collect the GPUs that can take instances into p->ev, counting per node. Without x->full the
  * scan starts at a rotating word and stops once enough capacity without pool work is found and
  * the effort bounds are reached. */
@@ -767,6 +803,8 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
     const struct al_gpu_model *m = al_fleet_model(p->f, x->slot);
     bool whole_size = m->profiles[x->prof].size >= m->units;
     size_t w0 = lazy ? (p->rot++ * 61u) % p->words : 0, k;
+    struct room rm;
+    room_setup(&rm, m, x->prof);
     p->nev = 0;
     x->total = x->eligible = 0;
     new_round(p);
@@ -779,8 +817,8 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
         uint64_t cand = base & idx[2];
         if (whole_size) /* a GPU-sized instance needs the GPU wholly free, as a whole GPU does */
             cand &= idx[0] | idx[1];
-        for (uint64_t pf = cand & ~idx[0]; pf; pf &= pf - 1)
-            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
+        uint32_t held[64];
+        word_masks(p, w, cand & ~idx[0], x->r, held);
         x->eligible += nf ? 0 : (unsigned)__builtin_popcountll(base);
         for (uint64_t scan = x->full && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
@@ -792,6 +830,10 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
                 continue;
             size_t before = p->nev;
             bool sure = (idx[0] >> b) & 1;
+            if (!sure && !room_for(&rm, held[b])) { /* what eval_gpu would find first */
+                effort++;
+                continue;
+            }
             int rc = mig_visit(p, x, gpu, sure, fresh_cls);
             if (rc < 0)
                 return rc;

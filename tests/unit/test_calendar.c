@@ -385,6 +385,8 @@ static void bf_check_queries(struct world *w)
     for (size_t i = 0; i < w->n; i++)
         live += w->s[i].live;
     assert_int_equal(al_calendar_count(w->c, UINT32_MAX, 0, 0), live);
+    uint32_t bfmask[64] = {0}; /* the fleets here have at most 64 GPUs */
+    assert_true(ng <= 64);
     for (uint32_t g = 0; g < ng; g++) {
         uint32_t mask = 0;
         bool any_whole = false;
@@ -400,6 +402,7 @@ static void bf_check_queries(struct world *w)
                                                  (struct al_placement){h->profile, h->start});
         }
         assert_int_equal(al_calendar_mask(w->c, g, s, e), mask);
+        bfmask[g] = mask;
         assert_int_equal(al_calendar_count(w->c, g, s, e), cnt);
         assert_int_equal(al_calendar_free_during(w->c, g, s, e), cnt == 0);
         bool sf = (sure[0] >> g) & 1, mb = (maybe[0] >> g) & 1;
@@ -411,6 +414,14 @@ static void bf_check_queries(struct world *w)
             assert_true(any_whole || bf_no_room_at_some_instant(w, g, s, e));
         assert_int_equal((used[0] >> g) & 1, !sf);
     }
+    /* the batched masks: GPUs in random order, repeats, an unknown GPU, more than one batch */
+    uint32_t gpus[AL_CAL_BATCH + 40], got[AL_CAL_BATCH + 40];
+    size_t n = rnd(AL_CAL_BATCH + 40);
+    for (size_t i = 0; i < n; i++)
+        gpus[i] = rnd(ng + 1);
+    al_calendar_masks(w->c, gpus, n, s, e, got);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(got[i], gpus[i] < ng ? bfmask[gpus[i]] : 0);
 }
 
 static size_t pick_live(struct world *w)
