@@ -30,11 +30,17 @@ struct gent {
     uint32_t t0, t1, id;
 };
 
+#define UNIT_ASK 0xffu /* unit byte: read the record */
+
 #define CHUNK_BITS 14 /* 16384 records (512 KiB) a chunk */
 #define CHUNK      (1u << CHUNK_BITS)
 #define MAX_CHUNKS (1u << (31 - CHUNK_BITS))
 
-/* Holds of one GPU, sorted by (t0, id). */
+/* Holds of one GPU, sorted by (t0, id). The allocation holds cap entries and then cap unit
+ * bytes (gbytes), parallel to the entries: a MIG hold's unit mask when it fits in a byte other
+ * than UNIT_ASK, else UNIT_ASK (whole-GPU holds, wider masks): then the record tells. A MIG
+ * scan's exact check reads one more line of the array instead of a record per overlapping hold
+ * (a cache miss each at a million holds). */
 struct gcal {
     struct gent *e;
     uint32_t n, cap;
@@ -60,8 +66,9 @@ struct al_calendar {
 
     /* bucket index, GPU-word-major: any[w * nbuckets + b]. ANY: a hold overlaps bucket b;
      * NOROOM: no MIG instance fits anywhere in b (a whole-GPU hold overlaps it, or MIG holds
-     * alive throughout it leave no start free); CROSS: a hold straddles b's starting instant. */
-    uint64_t *any, *noroom, *cross;
+     * alive throughout it leave no start free); CROSS: a hold straddles b's starting instant;
+     * THRU: a hold is alive throughout b (so it overlaps every window that touches b). */
+    uint64_t *any, *noroom, *cross, *thru;
     size_t iwords;
     uint32_t nbuckets;
 };
@@ -172,6 +179,7 @@ void al_calendar_free(struct al_calendar *c)
     free(c->any);
     free(c->noroom);
     free(c->cross);
+    free(c->thru);
     free(c);
 }
 
@@ -213,6 +221,26 @@ static void span(const struct gcal *g, uint32_t s, uint32_t e, uint32_t *lo, uin
     *hi = h;
 }
 
+static uint8_t *gbytes(const struct gcal *g)
+{
+    return (uint8_t *)(g->e + g->cap);
+}
+
+static uint8_t unit_byte(const struct rec *r)
+{
+    return r->profile == AL_CAL_PROFILE_WHOLE || r->mask >= UNIT_ASK ? UNIT_ASK : (uint8_t)r->mask;
+}
+
+/* The units of hold i of g, as al_calendar_mask counts them. */
+static uint32_t hold_units(const struct al_calendar *c, const struct gcal *g, uint32_t i)
+{
+    uint8_t u = gbytes(g)[i];
+    if (u != UNIT_ASK)
+        return u;
+    const struct rec *r = rec_at(c, g->e[i].id);
+    return r->profile == AL_CAL_PROFILE_WHOLE ? AL_CAL_WHOLE_MASK : r->mask;
+}
+
 static const struct gcal *gcal_of(const struct al_calendar *c, uint32_t gpu)
 {
     return gpu < c->ngpus ? &c->gpus[gpu] : NULL;
@@ -221,11 +249,12 @@ static const struct gcal *gcal_of(const struct al_calendar *c, uint32_t gpu)
 static int gcal_insert(struct al_calendar *c, uint32_t gpu, uint32_t id)
 {
     struct gcal *g = &c->gpus[gpu];
-    if (g->n == g->cap) {
-        uint32_t cap = g->cap ? g->cap + g->cap / 2 + 1 : 4;
-        struct gent *e = realloc(g->e, cap * sizeof *e);
+    if (g->n == g->cap) { /* small steps: the slack is part of every hold's bytes */
+        uint32_t cap = g->cap ? g->cap + g->cap / 4 + 2 : 4;
+        struct gent *e = realloc(g->e, cap * (sizeof *e + 1));
         if (!e)
             return AL_E_NOMEM;
+        memmove((uint8_t *)(e + cap), (uint8_t *)(e + g->cap), g->n);
         g->e = e;
         g->cap = cap;
     }
@@ -234,7 +263,9 @@ static int gcal_insert(struct al_calendar *c, uint32_t gpu, uint32_t id)
     while (pos < g->n && g->e[pos].t0 == r->t0 && g->e[pos].id < id)
         pos++;
     memmove(g->e + pos + 1, g->e + pos, (g->n - pos) * sizeof *g->e);
+    memmove(gbytes(g) + pos + 1, gbytes(g) + pos, g->n - pos);
     g->e[pos] = (struct gent){r->t0, r->t1, id};
+    gbytes(g)[pos] = unit_byte(r);
     g->n++;
     if (r->t1 - r->t0 > g->maxlen)
         g->maxlen = r->t1 - r->t0;
@@ -257,6 +288,7 @@ static void gcal_remove(struct al_calendar *c, uint32_t gpu, uint32_t id)
     if (pos == g->n)
         return;
     memmove(g->e + pos, g->e + pos + 1, (g->n - pos - 1) * sizeof *g->e);
+    memmove(gbytes(g) + pos, gbytes(g) + pos + 1, g->n - pos - 1);
     g->n--;
 }
 
@@ -315,12 +347,14 @@ static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0,
     uint64_t bit = UINT64_C(1) << (gpu % 64);
     size_t off = (size_t)(gpu / 64) * c->nbuckets;
     uint64_t *any = c->any + off, *noroom = c->noroom + off, *cross = c->cross + off;
+    uint64_t *thru = c->thru + off;
     uint16_t cover[REFRESH_SPAN] = {0};
     uint32_t bs = c->bucket_s;
     for (uint32_t b = b0; b <= b1; b++) {
         any[b] &= ~bit;
         noroom[b] &= ~bit;
         cross[b] &= ~bit;
+        thru[b] &= ~bit;
     }
     const struct gcal *g = &c->gpus[gpu];
     uint32_t lo, hi, ws = b0 * bs;
@@ -334,10 +368,13 @@ static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0,
         const struct rec *r = rec_at(c, h->id);
         uint32_t hb0 = bucket_of(c, h->t0), hb1 = bucket_of(c, h->t1 - 1);
         for (uint32_t b = hb0 > b0 ? hb0 : b0; b <= hb1 && b <= b1; b++) {
+            bool throughout = h->t0 <= b * bs && (uint64_t)h->t1 >= (uint64_t)(b + 1) * bs;
             any[b] |= bit;
+            if (throughout)
+                thru[b] |= bit;
             if (r->profile == AL_CAL_PROFILE_WHOLE)
                 noroom[b] |= bit;
-            else if (h->t0 <= b * bs && (uint64_t)h->t1 >= (uint64_t)(b + 1) * bs)
+            else if (throughout)
                 cover[b - b0] |= r->mask;
             if (b > hb0) /* the hold straddles the boundary at b's start */
                 cross[b] |= bit;
@@ -377,18 +414,22 @@ static int index_grow(struct al_calendar *c, uint32_t gpu, uint32_t bucket)
     uint64_t *any = calloc(words * nb, sizeof *any);
     uint64_t *noroom = calloc(words * nb, sizeof *noroom);
     uint64_t *cross = calloc(words * nb, sizeof *cross);
-    if (!any || !noroom || !cross) {
+    uint64_t *thru = calloc(words * nb, sizeof *thru);
+    if (!any || !noroom || !cross || !thru) {
         free(any);
         free(noroom);
         free(cross);
+        free(thru);
         return AL_E_NOMEM;
     }
     free(c->any);
     free(c->noroom);
     free(c->cross);
+    free(c->thru);
     c->any = any;
     c->noroom = noroom;
     c->cross = cross;
+    c->thru = thru;
     c->iwords = words;
     c->nbuckets = nb;
     for (uint32_t g = 0; g < c->ngpus; g++) {
@@ -910,12 +951,9 @@ uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, 
     uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
     uint32_t lo, hi, m = 0;
     span(g, rs, re, &lo, &hi);
-    for (uint32_t i = lo; i < hi; i++) {
-        if (g->e[i].t1 <= rs)
-            continue;
-        const struct rec *r = rec_at(c, g->e[i].id);
-        m |= r->profile == AL_CAL_PROFILE_WHOLE ? AL_CAL_WHOLE_MASK : r->mask;
-    }
+    for (uint32_t i = lo; i < hi; i++)
+        if (g->e[i].t1 > rs)
+            m |= hold_units(c, g, i);
     return m;
 }
 
@@ -937,6 +975,7 @@ static void masks_batch(const struct al_calendar *c, const uint32_t *gpus, size_
             PREFETCH(&g->e[0]);
             PREFETCH(&g->e[g->n / 2]);
             PREFETCH(&g->e[g->n - 1]);
+            PREFETCH(gbytes(g));
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -946,18 +985,15 @@ static void masks_batch(const struct al_calendar *c, const uint32_t *gpus, size_
             continue;
         span(g, rs, re, &lo[i], &hi[i]);
         for (uint32_t k = lo[i]; k < hi[i]; k++)
-            if (g->e[k].t1 > rs)
+            if (g->e[k].t1 > rs && gbytes(g)[k] == UNIT_ASK)
                 PREFETCH(rec_at(c, g->e[k].id));
     }
     for (size_t i = 0; i < n; i++) {
         const struct gcal *g = gcal_of(c, gpus[i]);
         uint32_t m = 0;
-        for (uint32_t k = lo[i]; k < hi[i]; k++) {
-            if (g->e[k].t1 <= rs)
-                continue;
-            const struct rec *r = rec_at(c, g->e[k].id);
-            m |= r->profile == AL_CAL_PROFILE_WHOLE ? AL_CAL_WHOLE_MASK : r->mask;
-        }
+        for (uint32_t k = lo[i]; k < hi[i]; k++)
+            if (g->e[k].t1 > rs)
+                m |= hold_units(c, g, k);
         ret[i] = m;
     }
 }
@@ -1077,20 +1113,25 @@ int al_calendar_prepare(const struct al_calendar *c, int64_t s, int64_t e, struc
 void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
                             uint64_t ret[4])
 {
-    uint64_t ai = 0, ae = 0, ni = 0, cr = 0;
+    uint64_t ai = 0, ae = 0, ni = 0, cr = 0, th = 0;
     if (sp->i0 <= sp->i1) {
         ai = or_buckets(c, c->any, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
         ni = or_buckets(c, c->noroom, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
     }
-    if (sp->i0 > sp->b0)
+    /* in a partly covered edge bucket, a hold alive throughout it overlaps the window too */
+    if (sp->i0 > sp->b0) {
         ae |= or_buckets(c, c->any, w, (uint32_t)sp->b0, (uint32_t)sp->b0);
-    if (sp->i1 < sp->b1)
+        th |= or_buckets(c, c->thru, w, (uint32_t)sp->b0, (uint32_t)sp->b0);
+    }
+    if (sp->i1 < sp->b1) {
         ae |= or_buckets(c, c->any, w, (uint32_t)sp->b1, (uint32_t)sp->b1);
+        th |= or_buckets(c, c->thru, w, (uint32_t)sp->b1, (uint32_t)sp->b1);
+    }
     /* a hold straddling a bucket boundary strictly inside the window overlaps it */
     if (sp->b1 > sp->b0)
         cr = or_buckets(c, c->cross, w, (uint32_t)sp->b0 + 1, (uint32_t)sp->b1);
     ret[0] = ~(ai | ae);
-    ret[1] = ~(ai | cr) & ae;
+    ret[1] = ~(ai | cr | th) & ae;
     ret[2] = ~ni;
     ret[3] = ai | ae;
 }
@@ -1122,8 +1163,11 @@ void al_calendar_prefetch(const struct al_calendar *c, uint32_t gpu)
 {
 #if defined(__GNUC__)
     const struct gcal *g = gcal_of(c, gpu);
-    if (g && g->n > 0)
+    if (g && g->n > 0) { /* the lines a binary search of a short array touches */
+        __builtin_prefetch(&g->e[0]);
         __builtin_prefetch(&g->e[g->n / 2]);
+        __builtin_prefetch(&g->e[g->n - 1]);
+    }
 #else
     (void)c;
     (void)gpu;
@@ -1135,8 +1179,8 @@ size_t al_calendar_bytes(const struct al_calendar *c)
     size_t b = sizeof *c + (size_t)c->nchunks * (CHUNK * sizeof(struct rec) + sizeof(void *)) +
                (size_t)c->ngpus * sizeof(struct gcal) + (size_t)c->otab_cap * sizeof(uint32_t) +
                (size_t)c->captent * sizeof(uint32_t) +
-               3 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t);
+               4 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t);
     for (uint32_t g = 0; g < c->ngpus; g++)
-        b += (size_t)c->gpus[g].cap * sizeof(struct gent);
+        b += (size_t)c->gpus[g].cap * (sizeof(struct gent) + 1);
     return b;
 }

@@ -322,6 +322,15 @@ static void confirm_node(struct al_planner *p, const struct al_request *r, unsig
     }
 }
 
+/* Start loading the hold arrays of the node's pending GPUs (see confirm_node). */
+static void prefetch_pending(struct al_planner *p, uint32_t node)
+{
+    const struct al_node *nd = al_fleet_node(p->f, node);
+    for (uint32_t i = 0; i < nd->ngpus; i++)
+        if ((p->maybe[nd->gpus[i] / 64] >> (nd->gpus[i] % 64)) & 1)
+            al_calendar_prefetch(p->c, nd->gpus[i]);
+}
+
 /* Check pending GPUs until `stop` are known free (all of them for an exact count). */
 static void confirm_all(struct al_planner *p, const struct al_request *r, unsigned maxper,
                         unsigned stop)
@@ -363,8 +372,8 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
         al_calendar_index_word(p->c, sp, w, idx);
         uint64_t cand = base & (idx[0] | idx[1]);
         elig += nf ? 0 : (unsigned)__builtin_popcountll(base);
-        for (uint64_t pf = cand & ~idx[0]; pf; pf &= pf - 1)
-            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
+        uint32_t todo[64];
+        unsigned ntodo = 0;
         for (uint64_t scan = exhaustive && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
             uint32_t gpu = (uint32_t)(w * 64 + b);
@@ -383,9 +392,15 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
             } else {
                 p->maybe[w] |= UINT64_C(1) << b;
             }
-            if (pot >= need && *cnt < need)
-                confirm_node(p, r, maxper, need, node);
+            if (pot >= need && *cnt < need && (ntodo == 0 || todo[ntodo - 1] != node))
+                todo[ntodo++] = node;
         }
+        /* the exact checks of this word's hopeful nodes, their loads requested together */
+        for (unsigned i = 0; i < ntodo; i++)
+            prefetch_pending(p, todo[i]);
+        for (unsigned i = 0; i < ntodo; i++)
+            if (p->node_cnt[todo[i]] < need)
+                confirm_node(p, r, maxper, need, todo[i]);
         /* enough single-node fits to choose from (one perfect fit is enough); or, when no node
          * can hold the ask, enough wholly free nodes for the fewest-nodes answer */
         enough =
