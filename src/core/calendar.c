@@ -65,9 +65,10 @@ struct al_calendar {
     uint32_t ntent, captent;
 
     /* bucket index, GPU-word-major: any[w * nbuckets + b]. ANY: a hold overlaps bucket b;
-     * NOROOM: no MIG instance fits anywhere in b (a whole-GPU hold overlaps it, or MIG holds
-     * alive throughout it leave no start free); CROSS: a hold straddles b's starting instant;
-     * THRU: a hold is alive throughout b (so it overlaps every window that touches b). */
+     * NOROOM: no MIG instance can be held throughout b (a whole-GPU hold overlaps it, or the
+     * units of the MIG holds overlapping it leave no start free); CROSS: a hold straddles b's
+     * starting instant; THRU: a hold is alive throughout b (so it overlaps every window that
+     * touches b). */
     uint64_t *any, *noroom, *cross, *thru;
     size_t iwords;
     uint32_t nbuckets;
@@ -374,7 +375,7 @@ static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0,
                 thru[b] |= bit;
             if (r->profile == AL_CAL_PROFILE_WHOLE)
                 noroom[b] |= bit;
-            else if (throughout)
+            else /* an instance held throughout b must avoid the units of every hold in b */
                 cover[b - b0] |= r->mask;
             if (b > hb0) /* the hold straddles the boundary at b's start */
                 cross[b] |= bit;
@@ -1110,10 +1111,29 @@ int al_calendar_prepare(const struct al_calendar *c, int64_t s, int64_t e, struc
     return 0;
 }
 
+/* Start loading the index words of GPU word w for buckets [b0, b1] (clipped to the index). */
+static void index_prefetch(const struct al_calendar *c, size_t w, int64_t b0, int64_t b1)
+{
+    if (w >= c->iwords || b0 >= c->nbuckets)
+        return;
+    if (b1 >= c->nbuckets)
+        b1 = c->nbuckets - 1;
+    size_t off = w * c->nbuckets;
+    for (int64_t b = b0; b <= b1 + 7; b += 8) { /* 8 words a cache line */
+        int64_t k = b > b1 ? b1 : b;
+        PREFETCH(c->any + off + k);
+        PREFETCH(c->noroom + off + k);
+        PREFETCH(c->cross + off + k);
+        PREFETCH(c->thru + off + k);
+    }
+}
+
 void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
                             uint64_t ret[4])
 {
     uint64_t ai = 0, ae = 0, ni = 0, cr = 0, th = 0;
+    /* scans read the words in order: the next one's loads overlap this one's work */
+    index_prefetch(c, w + 1, sp->b0, sp->b1);
     if (sp->i0 <= sp->i1) {
         ai = or_buckets(c, c->any, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
         ni = or_buckets(c, c->noroom, w, (uint32_t)sp->i0, (uint32_t)sp->i1);

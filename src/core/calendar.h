@@ -25,18 +25,16 @@
  *     is read from the record), heading a chain through the records. Cancel/renew by owner is
  *     O(its holds). Measured: 62 bytes per hold at 1M holds on 80k GPUs (one owner per hold).
  *   - Coarse index: time is cut into buckets (a day by default). Per bucket four fleet-wide
- *     bitsets over GPU ids: ANY (some hold overlaps the bucket), NOROOM (no MIG instance fits
- *     anywhere in the bucket: a whole-GPU hold overlaps it, or the MIG holds alive throughout it
- *     leave no start free), CROSS (some hold straddles the instant the bucket starts at) and
- *     THRU (some hold is alive throughout the bucket).
- *     For a window [s, e): a GPU with an ANY bit in a bucket lying entirely inside the window,
- *     a THRU bit in any bucket it touches, or a CROSS bit at a bucket boundary strictly inside
- *     it, is certainly not wholly free; one
- *     with no ANY bit in any bucket the window touches certainly is; only the rest (holds in a
- *     partly covered edge bucket, not crossing into the window's inner part) need the exact
- *     per-GPU check. NOROOM bits in inner buckets rule a GPU out for MIG. The planner ANDs these
- *     with the fleet's per-model bitset, 64 GPUs per word, and reads them word by word so that
- *     a scan that stops early pays only for what it read.
+ *     bitsets over GPU ids: ANY (some hold overlaps the bucket), NOROOM (no MIG instance can be
+ *     held throughout the bucket: a whole-GPU hold overlaps it, or the units of the MIG holds
+ *     overlapping it leave no start free), CROSS (some hold straddles the instant the bucket starts
+ * at) and THRU (some hold is alive throughout the bucket). For a window [s, e): a GPU with an ANY
+ * bit in a bucket lying entirely inside the window, a THRU bit in any bucket it touches, or a CROSS
+ * bit at a bucket boundary strictly inside it, is certainly not wholly free; one with no ANY bit in
+ * any bucket the window touches certainly is; only the rest (holds in a partly covered edge bucket,
+ * not crossing into the window's inner part) need the exact per-GPU check. NOROOM bits in inner
+ * buckets rule a GPU out for MIG. The planner ANDs these with the fleet's per-model bitset, 64 GPUs
+ * per word, and reads them word by word so that a scan that stops early pays only for what it read.
  *     4 bits × GPUs × buckets: 80k GPUs × 128 buckets ≈ 5.1 MB, about 5 bytes per hold at 1M.
  *     Records live in fixed chunks, so growth never copies them or doubles the memory.
  *   - Tentative holds (quotes) are also kept in a list for al_calendar_expire.
@@ -177,8 +175,8 @@ size_t al_calendar_count(const struct al_calendar *c, uint32_t gpu, int64_t s, i
  *                   window (confirm with
  *                   al_calendar_free_during);
  *   no_whole[w]   — GPUs not ruled out for MIG: no NOROOM bit (whole-GPU hold, or MIG holds
- *                   leaving no start free throughout the bucket) in a bucket inside the
- *                   window (candidates for MIG; confirm exactly);
+ *                   whose units leave no start free) in a bucket inside the window
+ *                   (candidates for MIG; confirm exactly);
  *   used[w]       — GPUs with some hold in a bucket the window touches (partly used: where
  *                   MIG packing looks first).
  * Returns 0, or AL_E_RANGE / AL_E_INVAL for a bad window. */

@@ -350,28 +350,27 @@ static void bf_check_all(const struct world *w)
     }
 }
 
-/* Could some MIG instance join layout l? */
-static bool bf_room(const struct al_layout *l, const struct al_gpu_model *m)
-{
-    for (unsigned q = 0; m->mig && q < m->nprofiles; q++)
-        for (unsigned k = 0; k < m->profiles[q].nstarts; k++)
-            if (al_layout_can_add(l, (struct al_placement){(uint8_t)q, m->profiles[q].starts[k]}))
-                return true;
-    return false;
-}
-
-/* Is there an instant in [s, e) at which gpu could take no MIG instance of any profile? */
-static bool bf_no_room_at_some_instant(const struct world *w, uint32_t gpu, int64_t s, int64_t e)
+/* Is every MIG placement of gpu's model blocked at some instant of [s, e) (so that no instance
+ * can be held throughout the window)? */
+static bool bf_no_instance_throughout(const struct world *w, uint32_t gpu, int64_t s, int64_t e)
 {
     const struct al_gpu_model *m = al_fleet_gpu(w->f, gpu)->model;
+    bool blocked[AL_MIG_MAX_PROFILES][AL_MIG_MAX_STARTS] = {{false}};
     for (int64_t t = s; t < e; t++) {
         struct al_layout l;
         unsigned wn;
         alive(w, gpu, t, &l, &wn);
-        if (wn > 0 || !bf_room(&l, m))
-            return true;
+        for (unsigned q = 0; m->mig && q < m->nprofiles; q++)
+            for (unsigned k = 0; k < m->profiles[q].nstarts; k++)
+                blocked[q][k] |=
+                    wn > 0 || !al_layout_can_add(
+                                  &l, (struct al_placement){(uint8_t)q, m->profiles[q].starts[k]});
     }
-    return false;
+    for (unsigned q = 0; m->mig && q < m->nprofiles; q++)
+        for (unsigned k = 0; k < m->profiles[q].nstarts; k++)
+            if (!blocked[q][k])
+                return false;
+    return true;
 }
 
 /* Calendar answers equal brute force: holds per GPU, masks, free, index bits. */
@@ -410,8 +409,8 @@ static void bf_check_queries(struct world *w)
             assert_int_equal(cnt, 0); /* "surely free" is never wrong */
         if (!sf && !mb)
             assert_true(cnt > 0);     /* nor is "surely busy" */
-        if (!((nowhole[0] >> g) & 1)) /* "no MIG room": true at some instant of the window */
-            assert_true(any_whole || bf_no_room_at_some_instant(w, g, s, e));
+        if (!((nowhole[0] >> g) & 1)) /* "no MIG room": no instance fits throughout the window */
+            assert_true(any_whole || bf_no_instance_throughout(w, g, s, e));
         assert_int_equal((used[0] >> g) & 1, !sf);
     }
     /* the batched masks: GPUs in random order, repeats, an unknown GPU, more than one batch */
