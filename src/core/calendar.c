@@ -1123,9 +1123,10 @@ static void index_prefetch(const struct al_calendar *c, size_t w, int64_t b0, in
         int64_t k = b > b1 ? b1 : b;
         PREFETCH(c->any + off + k);
         PREFETCH(c->noroom + off + k);
-        PREFETCH(c->cross + off + k);
-        PREFETCH(c->thru + off + k);
     }
+    PREFETCH(c->thru + off + b0); /* the edge buckets' */
+    PREFETCH(c->thru + off + b1);
+    PREFETCH(c->cross + off + b1);
 }
 
 void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
@@ -1147,9 +1148,11 @@ void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_spa
         ae |= or_buckets(c, c->any, w, (uint32_t)sp->b1, (uint32_t)sp->b1);
         th |= or_buckets(c, c->thru, w, (uint32_t)sp->b1, (uint32_t)sp->b1);
     }
-    /* a hold straddling a bucket boundary strictly inside the window overlaps it */
-    if (sp->b1 > sp->b0)
-        cr = or_buckets(c, c->cross, w, (uint32_t)sp->b0 + 1, (uint32_t)sp->b1);
+    /* a hold straddling a bucket boundary strictly inside the window overlaps it; next to an
+     * interior bucket it is in that bucket's ANY already, so only the boundary between two edge
+     * buckets needs reading */
+    if (sp->b1 == sp->b0 + 1 && sp->i0 > sp->i1)
+        cr = or_buckets(c, c->cross, w, (uint32_t)sp->b1, (uint32_t)sp->b1);
     ret[0] = ~(ai | ae);
     ret[1] = ~(ai | cr | th) & ae;
     ret[2] = ~ni;
