@@ -6,6 +6,7 @@
 # ALLOT_PORT picks the port (default: 8080, or the next free one).
 set -euo pipefail
 allot=$(realpath "${1:?usage: run.sh ALLOT_BINARY}")
+srv=${ALLOT_SERVER_BIN:-$allot} # the binary serving (the same one, normally)
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=$root/.run
 fleet=$root/tests/data/demo-fleet.json
@@ -20,13 +21,13 @@ url=http://127.0.0.1:$port
 rm -rf "$data"
 mkdir -p "$data"
 chmod 700 "$data"
-"$allot" server init --db "$data/allot.db" --name demo-operator >"$data/init.out"
+"$srv" server init --db "$data/allot.db" --name demo-operator >"$data/init.out"
 token=$(grep -o 'al_[A-Za-z0-9_-]\{43\}' "$data/init.out" | head -1)
 [ -n "$token" ] || { echo "run.sh: no operator token in the output of 'allot server init'" >&2; exit 1; }
 printf '%s\n' "$token" >"$data/operator.token"
 chmod 600 "$data/operator.token" "$data/init.out"
 
-"$allot" server --db "$data/allot.db" --listen "127.0.0.1:$port" &
+"$srv" server --db "$data/allot.db" --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
 server=$!
 agent=
 cleanup() {
@@ -39,11 +40,20 @@ trap 'exit 0' INT TERM
 
 for _ in $(seq 100); do
     curl -fsS "$url/healthz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { echo "run.sh: the server exited" >&2; exit 1; }
+    kill -0 "$server" 2>/dev/null || { cat "$data/server.log" >&2; echo "run.sh: the server exited" >&2; exit 1; }
     sleep 0.1
 done
 export ALLOT_SERVER=$url ALLOT_TOKEN=$token
 "$allot" agent --driver sim --fleet "$fleet" --once
+# demo prices (USD per hour; MIG per compute slice-hour)
+while read -r model gpu slice; do
+    "$allot" price set "$model" --gpu-hour "$gpu" --mig-slice-hour "$slice" >/dev/null
+done <<'PRICES'
+H100-80GB 2.50 0.40
+A100-80GB 1.80 0.30
+A30-24GB 0.90 0.25
+L40S-48GB 1.10 0
+PRICES
 "$allot" agent --driver sim --fleet "$fleet" --interval 15 >"$data/agent.log" 2>&1 &
 agent=$!
 
@@ -53,6 +63,7 @@ cat <<TXT
 
 allot is running (data in $data, Ctrl-C stops it).
   dashboard:      $url/
+  server log:     $data/server.log (tail -f it to watch the calls)
   operator token: $token   (also in .run/operator.token)
 
 Try this, in another shell:
@@ -67,7 +78,7 @@ Try this, in another shell:
   \$A request approve REQ_ID
   ALLOT_TOKEN=ALICE_TOKEN \$A request accept REQ_ID     # the org admin accepts
   \$A request confirm REQ_ID --payment-terms invoiced   # creates the reservation
-  \$A reservation list ; \$A events
+  \$A reservation list ; \$A events ; \$A price list
   (MIG: --kind mig --model A100-80GB --profile 3g.40gb --count 2; every command takes -o json.)
 TXT
 wait "$server"

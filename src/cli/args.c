@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,8 @@ static const char *type_hint(enum al_arg_type t)
         return " TIME";
     case AL_ARG_BOOL:
         return "";
+    case AL_ARG_MONEY:
+        return " USD";
     default:
         return " S";
     }
@@ -182,6 +185,32 @@ int al_args_time(const char *s, char *out, size_t cap)
     return 0;
 }
 
+/* "12.345" → 12345000 micro-units, exactly (no floating point near money). */
+static int parse_money(const char *s, long long *ret)
+{
+    long long units = 0, frac = 0;
+    int digits = 0, fd = 0;
+    if (*s == '.' || !*s)
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        if (units > (LLONG_MAX / 1000000 - 9) / 10)
+            return -1;
+        units = units * 10 + (*s - '0');
+    }
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++, fd++) {
+            if (fd == 6)
+                return -1; /* finer than a micro-unit */
+            frac = frac * 10 + (*s - '0');
+        }
+    if (*s || !digits)
+        return -1;
+    for (; fd < 6; fd++)
+        frac *= 10;
+    *ret = units * 1000000 + frac;
+    return 0;
+}
+
 /* The JSON value of one flag, or NULL when it does not parse. */
 static json_t *flag_value(const struct al_opt *o, const char *v)
 {
@@ -201,6 +230,10 @@ static json_t *flag_value(const struct al_opt *o, const char *v)
         }
         double d = strtod(v, &end);
         return errno || end == v || *end ? NULL : json_real(d);
+    }
+    case AL_ARG_MONEY: {
+        long long m;
+        return parse_money(v, &m) < 0 ? NULL : json_integer(m);
     }
     case AL_ARG_TIME:
         return al_args_time(v, tbuf, sizeof tbuf) < 0 ? NULL : json_string(tbuf);

@@ -14,11 +14,12 @@
 #define AL_ARGS_MAX_LEN  4096 /* longest value accepted on the command line */
 
 enum al_arg_type {
-    AL_ARG_STR,  /* a string, sent as is */
-    AL_ARG_INT,  /* an integer (int64) */
-    AL_ARG_NUM,  /* a number: integer when it has no '.', else real */
-    AL_ARG_TIME, /* RFC 3339, or "now", "+30m", "+2h", "+3d" (relative to now, UTC) */
-    AL_ARG_BOOL, /* a switch without a value: sends true */
+    AL_ARG_STR,   /* a string, sent as is */
+    AL_ARG_INT,   /* an integer (int64) */
+    AL_ARG_NUM,   /* a number: integer when it has no '.', else real */
+    AL_ARG_TIME,  /* RFC 3339, or "now", "+30m", "+2h", "+3d" (relative to now, UTC) */
+    AL_ARG_BOOL,  /* a switch without a value: sends true */
+    AL_ARG_MONEY, /* a decimal amount of currency ("2.50"), sent as int64 micro-units */
 };
 
 struct al_opt {

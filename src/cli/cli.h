@@ -49,6 +49,7 @@ int al_cmd_request(int argc, char **argv);
 int al_cmd_reservation(int argc, char **argv);
 int al_cmd_availability(int argc, char **argv);
 int al_cmd_events(int argc, char **argv);
+int al_cmd_price(int argc, char **argv);
 int al_cmd_agent(int argc, char **argv);
 
 #endif

@@ -69,7 +69,7 @@ static const struct al_opt reject_opts[] = {
 };
 
 static const struct al_opt confirm_opts[] = {
-    {"payment-terms", AL_ARG_STR, "payment_terms", "prepaid or invoiced"},
+    {"payment-terms", AL_ARG_STR, "payment_terms", "prepaid or invoiced (required)"},
     AL_IDEM_OPT,
     AL_END_OPT,
 };
@@ -146,7 +146,7 @@ AL_REQ_ACTION(req_reject, "reject", "allot request reject ID --reason TEXT",
               "Reject a request (operator).", reject_opts, 0)
 AL_REQ_ACTION(req_accept, "accept", "allot request accept ID",
               "Accept the approved quote (org admin).", NULL, 0)
-AL_REQ_ACTION(req_confirm, "confirm", "allot request confirm ID [--payment-terms T]",
+AL_REQ_ACTION(req_confirm, "confirm", "allot request confirm ID --payment-terms prepaid|invoiced",
               "Confirm the contract (operator): creates the reservation.", confirm_opts, 1)
 AL_REQ_ACTION(req_cancel, "cancel", "allot request cancel ID",
               "Cancel a request (operator or org admin).", NULL, 0)

@@ -6,7 +6,8 @@
 set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
-if ! "$ALLOT" server --help >/dev/null 2>&1; then
+SRV=${ALLOT_SERVER_BIN:-$ALLOT} # the server's binary (the same one, once both are merged)
+if ! "$SRV" server --help >/dev/null 2>&1; then
     echo "# SKIP: this allot has no 'server' command yet (nothing counted)"
     exit 0
 fi
@@ -28,7 +29,7 @@ port=$((20000 + RANDOM % 20000))
 while port_busy "$port"; do port=$((port + 1)); done
 export ALLOT_SERVER=http://127.0.0.1:$port ALLOT_CONFIG_DIR=$tmp/config
 start_server() {
-    "$ALLOT" server --db "$tmp/allot.db" --listen "127.0.0.1:$port" >>"$tmp/server.log" 2>&1 &
+    "$SRV" server --db "$tmp/allot.db" --listen "127.0.0.1:$port" >>"$tmp/server.log" 2>&1 &
     server=$!
     for _ in $(seq 100); do
         curl -fsS "$ALLOT_SERVER/healthz" >/dev/null 2>&1 && return 0
@@ -37,7 +38,7 @@ start_server() {
     return 1
 }
 
-"$ALLOT" server init --db "$tmp/allot.db" --name ops >"$tmp/init.out" 2>&1
+"$SRV" server init --db "$tmp/allot.db" --name ops >"$tmp/init.out" 2>&1
 OP=$(grep -o 'al_[A-Za-z0-9_-]\{43\}' "$tmp/init.out" | head -1)
 start_server && ok "server started" || nok "server started"
 export ALLOT_TOKEN=$OP
