@@ -12,7 +12,7 @@
 
 static const struct al_col req_cols[] = {
     {"ID", "id"},
-    {"ORG", "org"},
+    {"ORG", "org_name"},
     {"STATE", "state"},
     {"KIND", "kind"},
     {"MODEL", "model"},

@@ -7,8 +7,14 @@
     }
 
 static const struct al_col rsv_cols[] = {
-    {"ID", "id"},           {"ORG", "org"}, {"STATE", "state"},        {"KIND", "kind"},
-    {"START", "start"},     {"END", "end"}, {"TOTAL", "total_micros"}, {"TERMS", "payment_terms"},
+    {"ID", "id"},
+    {"ORG", "org_name"},
+    {"STATE", "state"},
+    {"KIND", "kind"},
+    {"START", "start"},
+    {"END", "end"},
+    {"TOTAL", "total_micros"},
+    {"TERMS", "payment_terms"},
     {"REQUEST", "request"},
 };
 

@@ -118,13 +118,30 @@ static int is_object_array(json_t *v)
     return json_is_array(v) && json_array_size(v) > 0 && json_is_object(json_array_get(v, 0));
 }
 
+/* Keys shown first at the top level, because people look for them first. */
+static const char *const al_view_first[] = {"id", "name", "state", NULL};
+
+static int is_first(const char *k)
+{
+    for (size_t i = 0; al_view_first[i]; i++)
+        if (strcmp(k, al_view_first[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static void view_fields(json_t *obj, const char *prefix, FILE *f)
 {
     const char *k;
     json_t *v;
     char cell[512], name[160];
+    for (size_t i = 0; !prefix[0] && al_view_first[i]; i++)
+        if ((v = json_object_get(obj, al_view_first[i])) && !json_is_object(v) && !json_is_array(v))
+            fprintf(f, "%s: %s\n", al_view_first[i],
+                    al_view_cell(v, al_view_first[i], cell, sizeof cell));
     json_object_foreach(obj, k, v)
     {
+        if (!prefix[0] && is_first(k) && !json_is_object(v) && !json_is_array(v))
+            continue;
         snprintf(name, sizeof name, "%s%s", prefix, k);
         if (json_is_object(v) && json_object_size(v) > 0) {
             char sub[170];
