@@ -155,7 +155,11 @@ static void server_start(struct bench *b)
     b->server = fork();
     if (b->server < 0)
         die("fork failed");
-    if (b->server == 0) {
+    if (b->server == 0) { /* its per-call log goes to a file, not into the bench's output */
+        char log[300];
+        snprintf(log, sizeof log, "%s/server.log", b->dir);
+        if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
+            _exit(126);
         execl(b->allot, b->allot, "server", "--db", db, "--listen", listen, (char *)NULL);
         _exit(127);
     }
@@ -248,6 +252,13 @@ static double register_fleet(struct bench *b)
 static void setup_org(struct bench *b)
 {
     struct al_client *c = al_client_new(b->url, b->op_token, NULL);
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/prices/%s", models[i]);
+        json_decref(must(c, "PUT", path,
+                         json_pack("{s:I,s:I}", "gpu_hour_micros", (json_int_t)2000000,
+                                   "mig_slice_hour_micros", (json_int_t)300000)));
+    }
     json_decref(must(c, "POST", "/v1/orgs", json_pack("{s:s}", "name", "bench")));
     json_t *u = must(
         c, "POST", "/v1/users",
