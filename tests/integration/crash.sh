@@ -43,6 +43,8 @@ OP=$(grep -o 'al_[A-Za-z0-9_-]\{43\}' "$tmp/init.out" | head -1)
 start_server && ok "server started" || nok "server started"
 export ALLOT_TOKEN=$OP
 "$ALLOT" agent --driver sim --fleet "$AL_ROOT/tests/data/demo-fleet.json" --once >/dev/null
+"$ALLOT" price set H100-80GB --gpu-hour 2.50 >/dev/null
+"$ALLOT" price set A100-80GB --gpu-hour 1.80 >/dev/null
 "$ALLOT" org create crashco >/dev/null
 ADM=$("$ALLOT" user create adm --role org_admin --org crashco -o json | jq -r .token)
 [ "${ADM#al_}" != "$ADM" ] && ok "setup: org, admin, fleet" || nok "setup: org, admin, fleet"
@@ -64,7 +66,7 @@ stream() {
         "$ALLOT" request quote "$rid" >/dev/null 2>&1 || continue
         "$ALLOT" request approve "$rid" >/dev/null 2>&1 || continue
         ALLOT_TOKEN=$ADM "$ALLOT" request accept "$rid" >/dev/null 2>&1 || continue
-        out=$("$ALLOT" request confirm "$rid" -o json 2>/dev/null) &&
+        out=$("$ALLOT" request confirm "$rid" --payment-terms invoiced -o json 2>/dev/null) &&
             jq -r .id <<<"$out" >>"$tmp/confirmed.$n"
     done
 }
