@@ -162,8 +162,9 @@ static void view_tables(json_t *obj, const char *prefix, FILE *f)
     json_object_foreach(obj, k, v)
     {
         if (is_object_array(v)) {
+            size_t n = scalar_cols(v, cols, AL_VIEW_MAX_COLS);
             fprintf(f, "\n%s%s:\n", prefix, k);
-            al_view_list(v, cols, scalar_cols(v, cols, AL_VIEW_MAX_COLS), f);
+            al_view_list(v, cols, n, f);
         } else if (json_is_object(v) && !prefix[0]) {
             char sub[160];
             snprintf(sub, sizeof sub, "%s.", k);
