@@ -54,7 +54,10 @@ A100-80GB 1.80 0.30
 A30-24GB 0.90 0.25
 L40S-48GB 1.10 0
 PRICES
-"$allot" agent --driver sim --fleet "$fleet" --interval 15 >"$data/agent.log" 2>&1 &
+# the heartbeat runs with its own agent-role token, not the operator's
+agent_token=$("$allot" user create sim-agent --role agent | grep -o 'al_[A-Za-z0-9_-]\{43\}' | head -1)
+ALLOT_TOKEN=$agent_token "$allot" agent --driver sim --fleet "$fleet" --interval 15 \
+    >"$data/agent.log" 2>&1 &
 agent=$!
 
 start=$(date -u -d '+1 day' +%Y-%m-%dT00:00:00Z)
