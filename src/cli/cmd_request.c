@@ -29,13 +29,13 @@ static const struct al_opt create_opts[] = {
     {"org", AL_ARG_STR, "org", "organization: id, name or customer code (required)"},
     {"kind", AL_ARG_STR, "kind", "gpu (dedicated whole GPUs) or mig (MIG instances)"},
     {"model", AL_ARG_STR, "model", "GPU model, e.g. H100-80GB"},
-    {"min-memory", AL_ARG_NUM, "min_memory_gb", "at least this many GB per GPU / instance"},
+    {"min-memory", AL_ARG_INT, "min_memory_gb", "at least this many GB per GPU / instance"},
     {"count", AL_ARG_INT, "count", "number of GPUs or instances (1..1024)"},
     {"profile", AL_ARG_STR, "profile", "MIG profile, e.g. 3g.40gb (kind mig)"},
-    {"instance-memory", AL_ARG_NUM, "instance_memory_gb", "GB per MIG instance (kind mig)"},
+    {"instance-memory", AL_ARG_INT, "instance_memory_gb", "GB per MIG instance (kind mig)"},
     {"start", AL_ARG_TIME, "start", "window start"},
     {"end", AL_ARG_TIME, "end", "window end"},
-    {"duration", AL_ARG_NUM, "duration_hours", "length in hours (instead of --start/--end)"},
+    {"duration", AL_ARG_INT, "duration_hours", "length in hours (instead of --start/--end)"},
     {"earliest-start", AL_ARG_TIME, "earliest_start", "with --duration: earliest start"},
     {"latest-start", AL_ARG_TIME, "latest_start", "with --duration: latest start"},
     {"same-node", AL_ARG_BOOL, "same_node", "all GPUs on one node"},
@@ -65,6 +65,11 @@ static const struct al_opt quote_opts[] = {
 
 static const struct al_opt reject_opts[] = {
     {"reason", AL_ARG_STR, "reason", "why (shown to the organization)"},
+    AL_END_OPT,
+};
+
+static const struct al_opt cancel_opts[] = {
+    {"reason", AL_ARG_STR, "reason", "why (optional)"},
     AL_END_OPT,
 };
 
@@ -149,7 +154,7 @@ AL_REQ_ACTION(req_accept, "accept", "allot request accept ID",
 AL_REQ_ACTION(req_confirm, "confirm", "allot request confirm ID --payment-terms prepaid|invoiced",
               "Confirm the contract (operator): creates the reservation.", confirm_opts, 1)
 AL_REQ_ACTION(req_cancel, "cancel", "allot request cancel ID",
-              "Cancel a request (operator or org admin).", NULL, 0)
+              "Cancel a request (operator or org admin).", cancel_opts, 0)
 
 int al_cmd_request(int argc, char **argv)
 {

@@ -26,6 +26,11 @@ static const struct al_opt list_opts[] = {
     AL_END_OPT,
 };
 
+static const struct al_opt cancel_opts[] = {
+    {"reason", AL_ARG_STR, "reason", "why (optional)"},
+    AL_END_OPT,
+};
+
 static const struct al_opt extend_opts[] = {
     {"end", AL_ARG_TIME, "end", "the new, later end (required)"},
     AL_END_OPT,
@@ -62,9 +67,9 @@ static int rsv_show(int argc, char **argv)
 
 static int rsv_cancel(int argc, char **argv)
 {
-    static const struct al_call_spec s = {{"allot reservation cancel ID",
+    static const struct al_call_spec s = {{"allot reservation cancel ID [--reason TEXT]",
                                            "Cancel a reservation (operator or org admin).", 1, 1,
-                                           NULL},
+                                           cancel_opts},
                                           "POST",
                                           "/v1/reservations",
                                           NULL,

@@ -25,6 +25,7 @@ static const struct al_cmd al_commands[] = {
     {"availability", "free GPUs and MIG instances of a model over a window", al_cmd_availability},
     {"events", "the event log (operator)", al_cmd_events},
     {"price", "the price list: list, set (operator)", al_cmd_price},
+    {"node", "nodes and their GPUs as agents report them (operator)", al_cmd_node},
     {"agent", "node agent (sim driver: reports a simulated fleet)", al_cmd_agent},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},

@@ -81,9 +81,15 @@ void al_view_list(json_t *items, const struct al_col *cols, size_t ncols, FILE *
     json_t *it;
     json_array_foreach(items, i, it)
     {
-        for (size_t c = 0; c < ncols; c++)
-            row[c] = al_view_cell(al_view_get(it, cols[c].path), cols[c].path, cells[c],
-                                  sizeof cells[c]);
+        for (size_t c = 0; c < ncols; c++) {
+            if (cols[c].path[0] == '#') /* "#gpus": how many */
+                snprintf(cells[c], sizeof cells[c], "%zu",
+                         json_array_size(al_view_get(it, cols[c].path + 1)));
+            else
+                al_view_cell(al_view_get(it, cols[c].path), cols[c].path, cells[c],
+                             sizeof cells[c]);
+            row[c] = cells[c];
+        }
         al_table_add(t, row);
     }
     al_table_print(t, f);

@@ -9,7 +9,7 @@
 
 struct al_col {
     const char *header;
-    const char *path; /* dotted field path: "quote.total_micros" */
+    const char *path; /* dotted field path: "quote.total_micros"; "#gpus": an array's length */
 };
 
 /* The value at dotted `path` under `obj` (borrowed), or NULL. */

@@ -21,7 +21,8 @@ unset ALLOT_TOKEN
 for c in "login" "org create" "org list" "org show" "user create" "user list" "user me" \
     "request create" "request list" "request show" "request quote" "request approve" \
     "request reject" "request accept" "request confirm" "request cancel" "reservation list" \
-    "reservation show" "reservation cancel" "reservation extend" "availability" "events" "agent"; do
+    "reservation show" "reservation cancel" "reservation extend" "availability" "events" "agent" \
+    "price list" "price set" "node list" "node show"; do
     # shellcheck disable=SC2086
     expect 0 "allot $c --help" "$ALLOT" $c --help
     grep -q '^usage: allot' "$tmp/out" || nok "allot $c --help prints a usage line"

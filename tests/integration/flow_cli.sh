@@ -72,6 +72,19 @@ refused "a bad token → exit 1, unauthenticated" unauthenticated
 # --- the fleet, reported by the sim agent ------------------------------------------------------
 run "$OP" agent --driver sim --fleet "$AL_ROOT/tests/data/demo-fleet.json" --once
 check "agent --once registers the demo fleet" test "$rc" -eq 0
+run "$OP" node list -o json
+check "node list: 6 nodes, 44 GPUs, online" \
+    test "$(jf '.items|length')" = 6 -a "$(jf '[.items[].gpus[]]|length')" = 44 \
+    -a "$(jf '[.items[]|select(.online)]|length')" = 6
+run "$OP" node show h100-a
+check "node show (table) lists the GPUs with their UUIDs" grep -q 'GPU-' <<<"$out"
+run "$OP" user create node-agent --role agent -o json
+AGT=$(jf .token)
+run "$AGT" agent --driver sim --fleet "$AL_ROOT/tests/data/demo-fleet.json" --once
+check "an agent-role token can heartbeat the fleet" test "$rc" -eq 0
+run "$AGT" org list
+check "wrong role: an agent cannot list orgs (forbidden or empty)" \
+    test "$rc" -eq 1 -o "$(grep -c org_ <<<"$out")" -eq 0
 printf '{"nodes":[{"name":"bad node","gpus":[{"model":"H100-80GB"}]}]}' >"$tmp/bad.json"
 run "$OP" agent --driver sim --fleet "$tmp/bad.json" --once
 check "agent refuses a bad fleet file (exit 2, names the field)" \
@@ -210,7 +223,7 @@ rm -f "$tmp/clock"
 E2=$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)
 run "$ALICE" reservation extend "$RSV" --end "$E2" -o json
 check "reservation extend: a later end" test "$rc" -eq 0 -a "$(jf .end)" = "$E2"
-run "$ALICE" reservation cancel "$RSV" -o json
+run "$ALICE" reservation cancel "$RSV" --reason "plans changed" -o json
 check "reservation cancel" test "$rc" -eq 0 -a "$(jf .state)" = cancelled
 run "$OP" availability --model H100-80GB --start "$S" --end "$E" -o json
 check "a cancelled reservation frees its GPUs (16 free)" test "$(jf .whole_gpus_free)" = 16
