@@ -15,7 +15,6 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct al_cmd al_commands[] = {
-    {"mig", "MIG catalog, layouts, placement, diffs, mig-parted export", al_cmd_mig},
     {"login", "check a token with a server and save both", al_cmd_login},
     {"org", "organizations: create, list, show", al_cmd_org},
     {"user", "users: create (prints a token), list, me", al_cmd_user},
@@ -27,6 +26,7 @@ static const struct al_cmd al_commands[] = {
     {"price", "the price list: list, set (operator)", al_cmd_price},
     {"node", "nodes and their GPUs as agents report them (operator)", al_cmd_node},
     {"agent", "node agent (sim driver: reports a simulated fleet)", al_cmd_agent},
+    {"mig", "MIG catalog, layouts, placement, diffs, mig-parted export", al_cmd_mig},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };
