@@ -49,7 +49,8 @@ struct al_args {
  * -1 after printing a usage error on stderr (exit 2). */
 int al_args_parse(struct al_args *a, const struct al_cmd_spec *spec, int argc, char **argv);
 
-/* The value of flag `name`, or NULL when not given. */
+/* The value of flag `name` (pointing into argv, or a static "1" for a switch), or NULL when
+ * not given. */
 const char *al_args_get(const struct al_args *a, const char *name);
 
 /* Add every given flag that has a JSON field to `obj`, typed. Returns 0, or -1 after printing

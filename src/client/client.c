@@ -67,31 +67,30 @@ static int check_token(const char *token, struct al_err *reterr)
 struct al_client *al_client_new(const char *server, const char *token, struct al_err *reterr)
 {
     struct al_client *c = NULL;
+    int rc = 0;
     pthread_once(&al_curl_once, curl_init_once);
     if (al_curl_init_rc != 0) {
-        al_err_set(reterr, AL_E_INTERNAL, "libcurl initialisation failed");
-        goto fail;
+        rc = al_err_set(reterr, AL_E_INTERNAL, "libcurl initialisation failed");
+        goto out;
     }
-    if (check_server(server, reterr) < 0 || (token && check_token(token, reterr) < 0))
-        goto fail;
+    if ((rc = check_server(server, reterr)) < 0 || (token && (rc = check_token(token, reterr)) < 0))
+        goto out;
     c = calloc(1, sizeof *c);
-    if (!c || !(c->server = dupstr(server)) || !(c->curl = curl_easy_init()))
-        goto nomem;
-    size_t n = strlen(c->server);
-    while (n > 0 && c->server[n - 1] == '/')
+    if (!c || !(c->server = dupstr(server)) || !(c->curl = curl_easy_init()) ||
+        (token && !(c->auth = malloc(strlen(token) + 32)))) {
+        rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t n = strlen(c->server); n > 0 && c->server[n - 1] == '/';)
         c->server[--n] = '\0';
-    if (token) {
-        size_t an = strlen(token) + 32;
-        if (!(c->auth = malloc(an)))
-            goto nomem;
-        snprintf(c->auth, an, "Authorization: Bearer %s", token);
+    if (token)
+        snprintf(c->auth, strlen(token) + 32, "Authorization: Bearer %s", token);
+out:
+    if (rc < 0) {
+        al_client_free(c);
+        c = NULL;
     }
     return c;
-nomem:
-    al_err_set(reterr, AL_E_NOMEM, "out of memory");
-fail:
-    al_client_free(c);
-    return NULL;
 }
 
 void al_client_free(struct al_client *c)
