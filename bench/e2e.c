@@ -123,6 +123,17 @@ static int free_port(void)
     return port;
 }
 
+/* A client with generous timeouts: under load a slow answer is a result to measure, not an
+ * error. Dies when it cannot be made. */
+static struct al_client *client(const char *url, const char *token)
+{
+    struct al_client *c = al_client_new(url, token, NULL);
+    if (!c)
+        die("cannot make a client");
+    al_client_set_timeouts(c, 5000, 300000);
+    return c;
+}
+
 /* `allot server init`: its output holds the operator token ("al_" + 43 characters). */
 static void server_init(struct bench *b)
 {
@@ -163,7 +174,7 @@ static void server_start(struct bench *b)
         execl(b->allot, b->allot, "server", "--db", db, "--listen", listen, (char *)NULL);
         _exit(127);
     }
-    struct al_client *c = al_client_new(b->url, NULL, NULL);
+    struct al_client *c = client(b->url, NULL);
     for (int i = 0; i < 200; i++) {
         if (al_client_call(c, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL) == 0) {
             al_client_free(c);
@@ -224,7 +235,7 @@ struct reg {
 static void *register_nodes(void *arg)
 {
     struct reg *r = arg;
-    struct al_client *c = al_client_new(r->b->url, r->b->op_token, NULL);
+    struct al_client *c = client(r->b->url, r->b->op_token);
     char path[64];
     for (int i = r->from; i < r->to; i++) {
         snprintf(path, sizeof path, "/v1/nodes/n%05d", i);
@@ -251,7 +262,7 @@ static double register_fleet(struct bench *b)
 
 static void setup_org(struct bench *b)
 {
-    struct al_client *c = al_client_new(b->url, b->op_token, NULL);
+    struct al_client *c = client(b->url, b->op_token);
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
         char path[64];
         snprintf(path, sizeof path, "/v1/prices/%s", models[i]);
@@ -335,8 +346,8 @@ static int one_flow(struct worker *w, struct al_client *op, struct al_client *ad
 static void *writer(void *arg)
 {
     struct worker *w = arg;
-    struct al_client *op = al_client_new(w->b->url, w->b->op_token, NULL);
-    struct al_client *admin = al_client_new(w->b->url, w->b->admin_token, NULL);
+    struct al_client *op = client(w->b->url, w->b->op_token);
+    struct al_client *admin = client(w->b->url, w->b->admin_token);
     while (!atomic_load(&w->b->stop)) {
         double t0 = now_ms();
         int rc = one_flow(w, op, admin);
@@ -357,7 +368,7 @@ static void *writer(void *arg)
 static void *reader(void *arg)
 {
     struct worker *w = arg;
-    struct al_client *c = al_client_new(w->b->url, w->b->admin_token, NULL);
+    struct al_client *c = client(w->b->url, w->b->admin_token);
     char s[32], e[32], path[256];
     while (!atomic_load(&w->b->stop)) {
         random_window(w, s, e, sizeof s);
@@ -421,7 +432,7 @@ static void collect(json_t *items, struct span **v, size_t *n, size_t *cap)
  * all RFC 3339 UTC in one format, so they compare as strings). Sets *nrsv. */
 static long count_overbooked(struct bench *b, long *nrsv)
 {
-    struct al_client *c = al_client_new(b->url, b->op_token, NULL);
+    struct al_client *c = client(b->url, b->op_token);
     struct span *v = NULL;
     size_t n = 0, cap = 0;
     char path[256], cursor[128] = "";
