@@ -216,12 +216,56 @@ static void test_paths(void **state)
     assert_string_not_equal(k1, k2);
 }
 
+/* Hostile or broken answers: wrong shapes of error bodies, truncated JSON, odd statuses. The
+ * client must map each to a code and a message, never crash or leak. */
+static void test_odd_answers(void **state)
+{
+    (void)state;
+    static const char *const replies[] = {
+        "HTTP/1.1 409 Conflict\r\nConnection: close\r\n\r\n{\"error\":5}",
+        "HTTP/1.1 409 Conflict\r\nConnection: close\r\n\r\n{\"error\":{\"code\":7,\"message\":[]}}",
+        "HTTP/1.1 400 Bad\r\nConnection: close\r\n\r\n{\"error\":{\"code\":\"invalid_argument\"",
+        "HTTP/1.1 404 NF\r\nConnection: close\r\n\r\n[1,2,3]",
+        "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"a\":1,\"a\":2}",
+        "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\nConnection: close\r\n\r\n",
+        "garbage\r\n\r\n",
+        "HTTP/1.1 418 Teapot\r\nConnection: close\r\n\r\n{\"error\":{\"code\":\"unknown_code\","
+        "\"message\":"
+        "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxx\"}}",
+    };
+    static const int want[] = {AL_E_CONFLICT, AL_E_CONFLICT, AL_E_INVAL, AL_E_NOTFOUND, 0,
+                               AL_E_INVAL,    AL_E_IO,       AL_E_INVAL};
+    for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++) {
+        struct responder r;
+        start(&r, replies[i], 0);
+        struct al_client *c = client_for(&r, "t");
+        struct al_err e = {0};
+        json_t *ans = NULL;
+        int rc = al_client_call(c, "GET", "/x", NULL, NULL, NULL, &ans, &e);
+        stop(&r);
+        if (rc != want[i])
+            fprintf(stderr, "reply %zu: rc %d (%s), want %d\n", i, rc, e.msg, want[i]);
+        assert_int_equal(rc, want[i]);
+        assert_true(rc == 0 || e.msg[0] != '\0');
+        assert_true(strlen(e.msg) < sizeof e.msg);
+        json_decref(ans);
+        al_client_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_success_and_headers),       cmocka_unit_test(test_error_body),
-        cmocka_unit_test(test_not_json_and_status_codes), cmocka_unit_test(test_body_bound),
-        cmocka_unit_test(test_unreachable_and_bad_input), cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_success_and_headers),
+        cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_not_json_and_status_codes),
+        cmocka_unit_test(test_body_bound),
+        cmocka_unit_test(test_unreachable_and_bad_input),
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_odd_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,13 +122,64 @@ static void test_demo_fleet_file(void **state)
     assert_null(f);
 }
 
+/* Mutations of a valid file (flipped, dropped, duplicated bytes): every one must be either
+ * accepted or refused with a message — never a crash, a leak or an out-of-bounds read. */
+static void test_fuzz_mutations(void **state)
+{
+    (void)state;
+    static const char seed[] =
+        "{\"nodes\":[{\"name\":\"n1\",\"zone\":\"z\",\"labels\":{\"a\":\"b\"},"
+        "\"gpus\":[{\"model\":\"H100-80GB\",\"count\":8,\"pool\":\"general\"},"
+        "{\"model\":\"A30-24GB\",\"uuid\":\"GPU-12345678\",\"index\":9,\"healthy\":false}]}]}";
+    static const char junk[] = "{}[]\",:0123456789-.eE ntfaulx\\";
+    char buf[sizeof seed * 2];
+    uint32_t x = 12345;
+    int accepted = 0, refused = 0;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = sizeof seed - 1;
+        memcpy(buf, seed, n);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            x = x * 1103515245u + 12345u;
+            size_t at = (x >> 8) % n;
+            char ch = junk[(x >> 20) % (sizeof junk - 1)];
+            switch ((x >> 4) % 3) {
+            case 0:
+                buf[at] = ch;
+                break;
+            case 1:
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+                break;
+            default:
+                if (n + 1 < sizeof buf) {
+                    memmove(buf + at + 1, buf + at, n - at);
+                    buf[at] = ch;
+                    n++;
+                }
+            }
+        }
+        struct al_simfleet *f = NULL;
+        struct al_err e = {0};
+        if (al_simfleet_parse(buf, n, &f, &e) == 0) {
+            assert_non_null(f);
+            assert_true(al_simfleet_gpus(f) >= 1);
+            accepted++;
+        } else {
+            assert_null(f);
+            assert_true(e.msg[0] != '\0');
+            refused++;
+        }
+        al_simfleet_free(f);
+    }
+    assert_true(accepted > 0 && refused > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_expand_counts),
-        cmocka_unit_test(test_uuid_deterministic),
-        cmocka_unit_test(test_rejects),
-        cmocka_unit_test(test_demo_fleet_file),
+        cmocka_unit_test(test_expand_counts),  cmocka_unit_test(test_uuid_deterministic),
+        cmocka_unit_test(test_rejects),        cmocka_unit_test(test_demo_fleet_file),
+        cmocka_unit_test(test_fuzz_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
