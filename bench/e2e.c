@@ -6,7 +6,7 @@
  * Prints one JSON line on stdout; progress on stderr.
  *
  * Environment: ALLOT (the binary; default: `allot` next to this program), QUICK=1,
- * E2E_NODES, E2E_WRITERS (default 16), E2E_READERS (default 4), E2E_SECONDS (default 30;
+ * E2E_NODES, E2E_WRITERS (default 16), E2E_READERS (default 16), E2E_SECONDS (default 30;
  * QUICK 8). The latencies: p50_ms/p99_ms of the confirm call (the durable reservation
  * write), flow_p50_ms/flow_p99_ms of the five calls together, read_p99_ms of availability. */
 #include "client/client.h"
@@ -494,7 +494,7 @@ static void setup(struct bench *b, const char *argv0)
     find_allot(b, argv0);
     b->nodes = env_int("E2E_NODES", quick ? 1000 : 10000);
     b->writers = env_int("E2E_WRITERS", 16);
-    b->readers = env_int("E2E_READERS", 4);
+    b->readers = env_int("E2E_READERS", 16);
     b->seconds = env_int("E2E_SECONDS", quick ? 8 : 30);
     if (b->writers + b->readers > MAX_THREADS)
         die("too many threads");
