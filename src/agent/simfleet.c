@@ -69,11 +69,18 @@ static int check_labels(json_t *labels, const char *node, struct al_err *reterr)
     return 0;
 }
 
+/* What one "gpus" entry says about each GPU it stands for. */
+struct gpu_spec {
+    const char *model, *uuid, *pool; /* uuid NULL: derive one */
+    int healthy;
+};
+
 /* One GPU of node `node` at `index` into `out`. */
-static int add_gpu(json_t *out, const char *node, unsigned index, const char *model,
-                   const char *uuid, const char *pool, int healthy, struct al_err *reterr)
+static int add_gpu(json_t *out, const char *node, unsigned index, const struct gpu_spec *g,
+                   struct al_err *reterr)
 {
     char ubuf[48];
+    const char *uuid = g->uuid;
     if (json_array_size(out) >= AL_SIMFLEET_MAX_GPUS)
         return al_err_set(reterr, AL_E_RANGE, "node %s: more than %d GPUs", node,
                           AL_SIMFLEET_MAX_GPUS);
@@ -81,9 +88,9 @@ static int add_gpu(json_t *out, const char *node, unsigned index, const char *mo
         al_simfleet_uuid(node, index, ubuf, sizeof ubuf);
         uuid = ubuf;
     }
-    json_t *g = json_pack("{s:I,s:s,s:s,s:s,s:b}", "index", (json_int_t)index, "uuid", uuid,
-                          "model", model, "pool", pool, "healthy", healthy);
-    if (!g || json_array_append_new(out, g) < 0)
+    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:b}", "index", (json_int_t)index, "uuid", uuid,
+                          "model", g->model, "pool", g->pool, "healthy", g->healthy);
+    if (!j || json_array_append_new(out, j) < 0)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     return 0;
 }
@@ -113,9 +120,10 @@ static int add_entry(json_t *out, const char *node, json_t *e, struct al_err *re
                json_integer_value(ji) >= AL_SIMFLEET_MAX_GPUS || count != 1))
         return al_err_set(reterr, AL_E_INVAL, "node %s: gpus[].index: 0..%d, one GPU per entry",
                           node, AL_SIMFLEET_MAX_GPUS - 1);
+    struct gpu_spec g = {model, uuid, pool, jh ? json_is_true(jh) : 1};
     for (json_int_t k = 0; k < count; k++) {
         unsigned index = ji ? (unsigned)json_integer_value(ji) : (unsigned)json_array_size(out);
-        int rc = add_gpu(out, node, index, model, uuid, pool, jh ? json_is_true(jh) : 1, reterr);
+        int rc = add_gpu(out, node, index, &g, reterr);
         if (rc < 0)
             return rc;
     }
@@ -224,7 +232,10 @@ int al_simfleet_load(const char *path, struct al_simfleet **ret, struct al_err *
     FILE *fp = fopen(path, "rb");
     *ret = NULL;
     if (!fp || fstat(fileno(fp), &st) < 0) {
-        rc = al_err_set(reterr, -errno, "fleet file %s: %s", path, strerror(errno));
+        int e = errno;
+        char why[128] = "?";
+        (void)strerror_r(e, why, sizeof why); /* the agent may be threaded: not strerror */
+        rc = al_err_set(reterr, -e, "fleet file %s: %s", path, why);
         goto out;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > (off_t)AL_SIMFLEET_MAX_BYTES) {
@@ -246,7 +257,7 @@ int al_simfleet_load(const char *path, struct al_simfleet **ret, struct al_err *
     rc = al_simfleet_parse(buf, n, ret, reterr);
 out:
     if (fp)
-        fclose(fp);
+        (void)fclose(fp); /* read-only: nothing to lose */
     free(buf);
     return rc;
 }

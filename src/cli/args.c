@@ -1,7 +1,6 @@
 /* args.c — declarative flag parsing, --help text and flag → JSON conversion for the CLI. */
 #include "cli/args.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -20,8 +19,6 @@ static const char *type_hint(enum al_arg_type t)
     switch (t) {
     case AL_ARG_INT:
         return " N";
-    case AL_ARG_NUM:
-        return " X";
     case AL_ARG_TIME:
         return " TIME";
     case AL_ARG_BOOL:
@@ -104,6 +101,31 @@ static int take_flag(struct al_args *a, int argc, char **argv, int i)
     return eq ? 1 : 2;
 }
 
+/* One argument at argv[i]: returns how many it consumed, 0 for --help (printed), -1 on a
+ * usage error (printed). */
+static int take_arg(struct al_args *a, int argc, char **argv, int i)
+{
+    const char *s = argv[i];
+    if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+        print_help(a->spec, stdout);
+        return 0;
+    }
+    if (strcmp(s, "-o") == 0) {
+        if (i + 1 >= argc)
+            return al_args_usage_error(a, "needs a value:", s), -1;
+        a->output = argv[i + 1];
+        return 2;
+    }
+    if (strncmp(s, "--", 2) == 0 && s[2])
+        return take_flag(a, argc, argv, i);
+    if (s[0] == '-' && s[1])
+        return al_args_usage_error(a, "unknown option", s), -1;
+    if (a->npos >= a->spec->npos_max || a->npos >= AL_ARGS_MAX_POS)
+        return al_args_usage_error(a, "unexpected argument", s), -1;
+    a->pos[a->npos++] = s;
+    return 1;
+}
+
 int al_args_parse(struct al_args *a, const struct al_cmd_spec *spec, int argc, char **argv)
 {
     *a = (struct al_args){.spec = spec};
@@ -111,34 +133,30 @@ int al_args_parse(struct al_args *a, const struct al_cmd_spec *spec, int argc, c
         if (k >= AL_ARGS_MAX_OPTS)
             abort(); /* a command declares more flags than al_args holds: a bug */
     for (int i = 1; i < argc;) {
-        const char *s = argv[i];
-        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            print_help(spec, stdout);
-            return 1;
-        }
-        if (strcmp(s, "-o") == 0) {
-            if (i + 1 >= argc)
-                return al_args_usage_error(a, "needs a value:", s), -1;
-            a->output = argv[i + 1];
-            i += 2;
-        } else if (strncmp(s, "--", 2) == 0 && s[2]) {
-            int n = take_flag(a, argc, argv, i);
-            if (n < 0)
-                return -1;
-            i += n;
-        } else if (s[0] == '-' && s[1]) {
-            return al_args_usage_error(a, "unknown option", s), -1;
-        } else {
-            if (a->npos >= spec->npos_max || a->npos >= AL_ARGS_MAX_POS)
-                return al_args_usage_error(a, "unexpected argument", s), -1;
-            a->pos[a->npos++] = s;
-            i++;
-        }
+        int n = take_arg(a, argc, argv, i);
+        if (n <= 0)
+            return n == 0 ? 1 : -1;
+        i += n;
     }
     if (a->npos < spec->npos_min)
         return al_args_usage_error(a, "missing argument", NULL), -1;
     if (a->output && strcmp(a->output, "json") != 0 && strcmp(a->output, "table") != 0)
         return al_args_usage_error(a, "-o takes table or json, not", a->output), -1;
+    return 0;
+}
+
+int al_args_int(const char *s, long long *ret)
+{
+    long long v = 0;
+    int neg = *s == '-', digits = 0;
+    for (s += neg; *s >= '0' && *s <= '9'; s++, digits++) {
+        if (digits == 18)
+            return -1; /* 18 digits always fit in a long long */
+        v = v * 10 + (*s - '0');
+    }
+    if (*s || digits == 0)
+        return -1;
+    *ret = neg ? -v : v;
     return 0;
 }
 
@@ -150,15 +168,30 @@ const char *al_args_get(const struct al_args *a, const char *name)
 
 static int parse_rel(const char *s, time_t now, time_t *ret)
 {
-    char *end;
-    errno = 0;
-    long long n = strtoll(s + 1, &end, 10);
-    if (errno || end == s + 1 || n < 0 || n > 100000 || end[0] == '\0' || end[1] != '\0')
+    char num[16];
+    long long n, mul;
+    size_t len = strlen(s + 1);
+    if (len < 2 || len > sizeof num)
         return -1;
-    long long mul = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
-    if (end[0] == 's')
+    memcpy(num, s + 1, len - 1); /* the digits, without the unit */
+    num[len - 1] = '\0';
+    switch (s[len]) {
+    case 's':
         mul = 1;
-    if (!mul)
+        break;
+    case 'm':
+        mul = 60;
+        break;
+    case 'h':
+        mul = 3600;
+        break;
+    case 'd':
+        mul = 86400;
+        break;
+    default:
+        return -1;
+    }
+    if (num[0] == '-' || al_args_int(num, &n) < 0 || n > 100000)
         return -1;
     *ret = now + (time_t)(n * mul);
     return 0;
@@ -214,22 +247,13 @@ static int parse_money(const char *s, long long *ret)
 /* The JSON value of one flag, or NULL when it does not parse. */
 static json_t *flag_value(const struct al_opt *o, const char *v)
 {
-    char *end, tbuf[64];
-    errno = 0;
+    char tbuf[64];
     switch (o->type) {
     case AL_ARG_BOOL:
         return json_true();
     case AL_ARG_INT: {
-        long long n = strtoll(v, &end, 10);
-        return errno || end == v || *end ? NULL : json_integer(n);
-    }
-    case AL_ARG_NUM: {
-        if (!strchr(v, '.')) {
-            long long n = strtoll(v, &end, 10);
-            return errno || end == v || *end ? NULL : json_integer(n);
-        }
-        double d = strtod(v, &end);
-        return errno || end == v || *end ? NULL : json_real(d);
+        long long n;
+        return al_args_int(v, &n) < 0 ? NULL : json_integer(n);
     }
     case AL_ARG_MONEY: {
         long long m;

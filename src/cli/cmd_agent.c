@@ -64,8 +64,12 @@ static int run(const struct al_args *a, long interval)
     }
     if ((rc = al_conn_open(&c, a)) != AL_EXIT_OK)
         goto out;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    struct sigaction sa = {.sa_handler = on_signal};
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0) {
+        fputs("allot agent: cannot install signal handlers\n", stderr);
+        rc = AL_EXIT_FAIL;
+        goto out;
+    }
     do {
         rc = beat(f, &c, once);
         if (once)
@@ -94,10 +98,10 @@ int al_cmd_agent(int argc, char **argv)
     if (!al_args_get(&a, "fleet"))
         return al_args_usage_error(&a, "--fleet is required", NULL);
     if (iv) {
-        char *end;
-        interval = strtol(iv, &end, 10);
-        if (*end || interval < 1 || interval > 3600)
+        long long n;
+        if (al_args_int(iv, &n) < 0 || n < 1 || n > 3600)
             return al_args_usage_error(&a, "--interval: 1..3600 seconds, not", iv);
+        interval = (long)n;
     }
     return run(&a, interval);
 }

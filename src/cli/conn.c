@@ -27,8 +27,8 @@ int al_conn_read_line(const char *path, char *out, size_t cap)
         return -1;
     size_t n = fread(out, 1, cap - 1, f);
     int more = fgetc(f) != EOF;
-    fclose(f);
-    if (more) /* longer than any token or URL: not ours */
+    (void)fclose(f); /* read-only: nothing to lose */
+    if (more)        /* longer than any token or URL: not ours */
         return -1;
     out[n] = '\0';
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))

@@ -135,7 +135,10 @@ static int is_first(const char *k)
     return 0;
 }
 
-static void view_fields(json_t *obj, const char *prefix, FILE *f)
+#define AL_VIEW_MAX_DEPTH 3 /* nested objects shown as "a.b.c: v"; deeper ones as JSON */
+
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by AL_VIEW_MAX_DEPTH */
+static void view_fields(json_t *obj, const char *prefix, int depth, FILE *f)
 {
     const char *k;
     json_t *v;
@@ -149,10 +152,10 @@ static void view_fields(json_t *obj, const char *prefix, FILE *f)
         if (!prefix[0] && is_first(k) && !json_is_object(v) && !json_is_array(v))
             continue;
         snprintf(name, sizeof name, "%s%s", prefix, k);
-        if (json_is_object(v) && json_object_size(v) > 0) {
+        if (json_is_object(v) && json_object_size(v) > 0 && depth < AL_VIEW_MAX_DEPTH) {
             char sub[170];
             snprintf(sub, sizeof sub, "%s.", name);
-            view_fields(v, sub, f);
+            view_fields(v, sub, depth + 1, f);
         } else if (!is_object_array(v)) {
             fprintf(f, "%s: %s\n", name, al_view_cell(v, k, cell, sizeof cell));
         }
@@ -160,6 +163,7 @@ static void view_fields(json_t *obj, const char *prefix, FILE *f)
 }
 
 /* Arrays of objects, at the top or one level down (quote.allocations), as tables. */
+/* NOLINTNEXTLINE(misc-no-recursion): one level only (it recurses from the top level alone) */
 static void view_tables(json_t *obj, const char *prefix, FILE *f)
 {
     const char *k;
@@ -181,6 +185,6 @@ static void view_tables(json_t *obj, const char *prefix, FILE *f)
 
 void al_view_object(json_t *obj, FILE *f)
 {
-    view_fields(obj, "", f);
+    view_fields(obj, "", 0, f);
     view_tables(obj, "", f);
 }

@@ -33,6 +33,13 @@ expect 2 "extra positional argument → 2" "$ALLOT" request show a b
 expect 2 "-o yaml → 2" "$ALLOT" org list -o yaml
 expect 2 "--count lots → 2" "$ALLOT" request create --org a --count lots
 expect 2 "--start garbage → 2" "$ALLOT" request create --org a --start +3x
+expect 2 "--count ' 5' (a space) → 2" "$ALLOT" request create --org a --count " 5"
+expect 2 "--count +5 → 2" "$ALLOT" request create --org a --count +5
+expect 2 "--count of 19 digits → 2" "$ALLOT" request create --org a --count 1234567890123456789
+expect 2 "--start +-3d → 2" "$ALLOT" request create --org a --start +-3d
+expect 2 "--gpu-hour 1.2345678 (finer than a micro) → 2" "$ALLOT" price set H100-80GB --gpu-hour 1.2345678
+expect 2 "--gpu-hour -1 → 2" "$ALLOT" price set H100-80GB --gpu-hour -1
+expect 2 "price set without --gpu-hour → 2" "$ALLOT" price set H100-80GB
 expect 2 "availability without --model → 2" "$ALLOT" availability
 expect 2 "availability with only --start → 2" "$ALLOT" availability --model H100-80GB --start now
 expect 2 "user create without --role → 2" "$ALLOT" user create bob
@@ -57,5 +64,6 @@ grep -q count "$tmp/err" && ok "agent: the message names the field" ||
     nok "agent: the message names the field"
 expect 2 "agent: --driver nvml not here yet → 2" "$ALLOT" agent --driver nvml --fleet x --once
 expect 2 "agent: --interval 0 → 2" "$ALLOT" agent --fleet x --interval 0
+expect 2 "agent: --interval 5s → 2" "$ALLOT" agent --fleet x --interval 5s
 expect 3 "agent: unreachable server → 3" \
     "$ALLOT" agent --driver sim --fleet "$AL_ROOT/tests/data/demo-fleet.json" --once

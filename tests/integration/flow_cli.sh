@@ -132,6 +132,12 @@ check "bad input: --count lots is a usage error (exit 2)" test "$rc" -eq 2
 run "$ALICE" request frobnicate
 check "unknown subcommand → exit 2" test "$rc" -eq 2
 
+run "$ALICE" request create --org acme --kind gpu --model A30-24GB --count 1 --start +1d \
+    --end +2d -o json
+check "relative times (+1d, +2d) become RFC 3339 UTC one day apart" \
+    test "$(jf '(.end|fromdate) - (.start|fromdate)')" = 86400
+run "$ALICE" request cancel "$(jf .id)"
+
 # --- the flow ----------------------------------------------------------------------------------
 run "$ALICE" request create --org acme --kind gpu --model H100-80GB --count 8 --same-node \
     --start "$S" --end "$E" --image nvcr.io/nvidia/pytorch:24.05-py3 --framework pytorch \
