@@ -1,0 +1,575 @@
+/* test_catalog.c — unit tests of core/catalog: the tables against the reference facts
+ * (shared/reference/mig-facts.md §1.1, 1.3, 1.8, 1.9), internal consistency of every model,
+ * lenient lookup, PCI lookup, profile choice by memory and size parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/catalog.h"
+#include "core/err.h"
+
+/* One row of a real `nvidia-smi mig -lgip` + `-lgipp` table, typed in from the facts. */
+struct ref_row {
+    const char *name;
+    unsigned id, cs, max, sms, size;
+    unsigned mib; /* expected usable MiB */
+    unsigned attrs;
+    unsigned nstarts;
+    uint8_t starts[AL_MIG_MAX_STARTS];
+};
+
+#define ME     AL_MIG_ATTR_ME
+#define ME_ALL AL_MIG_ATTR_ME_ALL
+#define GFX    AL_MIG_ATTR_GFX
+#define NO_ME  AL_MIG_ATTR_NO_ME
+
+/* §1.1: MiB are NVML memorySizeMB (4864/9856/19968/40192). */
+static const struct ref_row ref_a100_40[] = {
+    {"1g.5gb", 19, 1, 7, 14, 1, 4864, 0, 7, {0, 1, 2, 3, 4, 5, 6}},
+    {"1g.5gb+me", 20, 1, 1, 14, 1, 4864, ME, 7, {0, 1, 2, 3, 4, 5, 6}},
+    {"1g.10gb", 15, 1, 4, 14, 2, 9856, 0, 4, {0, 2, 4, 6}},
+    {"2g.10gb", 14, 2, 3, 28, 2, 9856, 0, 3, {0, 2, 4}},
+    {"3g.20gb", 9, 3, 2, 42, 4, 19968, 0, 2, {0, 4}},
+    {"4g.20gb", 5, 4, 1, 56, 4, 19968, 0, 1, {0}},
+    {"7g.40gb", 0, 7, 1, 98, 8, 40192, 0, 1, {0}},
+};
+
+/* §1.3: 9.75/19.62/39.50/79.25 GiB. */
+static const struct ref_row ref_h100_80[] = {
+    {"1g.10gb", 19, 1, 7, 16, 1, 9984, 0, 7, {0, 1, 2, 3, 4, 5, 6}},
+    {"1g.10gb+me", 20, 1, 1, 16, 1, 9984, ME, 7, {0, 1, 2, 3, 4, 5, 6}},
+    {"1g.20gb", 15, 1, 4, 26, 2, 20091, 0, 4, {0, 2, 4, 6}},
+    {"2g.20gb", 14, 2, 3, 32, 2, 20091, 0, 3, {0, 2, 4}},
+    {"3g.40gb", 9, 3, 2, 60, 4, 40448, 0, 2, {0, 4}},
+    {"4g.40gb", 5, 4, 1, 64, 4, 40448, 0, 1, {0}},
+    {"7g.80gb", 0, 7, 1, 132, 8, 81152, 0, 1, {0}},
+};
+
+/* §1.8: 5.81/11.69/23.44 GiB (the lower of 23.44/23.50). */
+static const struct ref_row ref_a30[] = {
+    {"1g.6gb", 14, 1, 4, 14, 1, 5949, 0, 4, {0, 1, 2, 3}},
+    {"1g.6gb+me", 21, 1, 1, 14, 1, 5949, ME, 4, {0, 1, 2, 3}},
+    {"2g.12gb", 5, 2, 2, 28, 2, 11971, 0, 2, {0, 2}},
+    {"2g.12gb+me", 6, 2, 1, 28, 2, 11971, ME, 2, {0, 2}},
+    {"4g.24gb", 0, 4, 1, 56, 4, 24003, 0, 1, {0}},
+};
+
+/* §1.9: 23.62/47.38 GiB, 95.00 for 4g (the lower of 95.12/95.00). */
+static const struct ref_row ref_rtx6000[] = {
+    {"1g.24gb", 14, 1, 4, 46, 3, 24187, 0, 4, {0, 3, 6, 9}},
+    {"1g.24gb+me", 21, 1, 1, 46, 3, 24187, ME, 4, {0, 3, 6, 9}},
+    {"1g.24gb+gfx", 47, 1, 4, 46, 3, 24187, GFX, 4, {0, 3, 6, 9}},
+    {"1g.24gb+me.all", 65, 1, 1, 46, 3, 24187, ME_ALL, 4, {0, 3, 6, 9}},
+    {"1g.24gb-me", 67, 1, 4, 46, 3, 24187, NO_ME, 4, {0, 3, 6, 9}},
+    {"2g.48gb", 5, 2, 2, 94, 6, 48517, 0, 2, {0, 6}},
+    {"2g.48gb+gfx", 35, 2, 2, 94, 6, 48517, GFX, 2, {0, 6}},
+    {"2g.48gb+me.all", 64, 2, 1, 94, 6, 48517, ME_ALL, 2, {0, 6}},
+    {"2g.48gb-me", 66, 2, 2, 94, 6, 48517, NO_ME, 2, {0, 6}},
+    {"4g.96gb", 0, 4, 1, 188, 12, 97280, 0, 1, {0}},
+    {"4g.96gb+gfx", 32, 4, 1, 188, 12, 97280, GFX, 1, {0}},
+};
+
+#define NROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void check_reference(const char *model, unsigned units, unsigned cs, unsigned maxi,
+                            const struct ref_row *rows, size_t n)
+{
+    const struct al_gpu_model *m = al_catalog_find(model);
+    assert_non_null(m);
+    assert_string_equal(m->name, model);
+    assert_true(m->mig);
+    assert_int_equal(m->units, units);
+    assert_int_equal(m->compute_slices, cs);
+    assert_int_equal(m->max_instances, maxi);
+    assert_int_equal(m->nprofiles, n);
+    for (size_t i = 0; i < n; i++) {
+        const struct al_mig_profile *p = &m->profiles[i];
+        const struct ref_row *r = &rows[i];
+        assert_string_equal(p->name, r->name);
+        assert_int_equal(p->nvml_id, r->id);
+        assert_int_equal(p->compute_slices, r->cs);
+        assert_int_equal(p->max_count, r->max);
+        assert_int_equal(p->sms, r->sms);
+        assert_int_equal(p->size, r->size);
+        assert_int_equal(p->mem_mib, r->mib);
+        assert_int_equal(p->attrs, r->attrs);
+        assert_int_equal(p->nstarts, r->nstarts);
+        assert_memory_equal(p->starts, r->starts, r->nstarts);
+        assert_null(p->unverified);
+    }
+}
+
+static void test_reference_a100_40gb(void **state)
+{
+    (void)state;
+    check_reference("A100-40GB", 8, 7, 7, ref_a100_40, NROWS(ref_a100_40));
+}
+
+static void test_reference_h100_80gb(void **state)
+{
+    (void)state;
+    check_reference("H100-80GB", 8, 7, 7, ref_h100_80, NROWS(ref_h100_80));
+}
+
+static void test_reference_a30(void **state)
+{
+    (void)state;
+    check_reference("A30-24GB", 4, 4, 4, ref_a30, NROWS(ref_a30));
+}
+
+static void test_reference_rtx_pro_6000(void **state)
+{
+    (void)state;
+    check_reference("RTX-PRO-6000-96GB", 12, 4, 4, ref_rtx6000, NROWS(ref_rtx6000));
+}
+
+/* H100 NVL (§1.4) and GH200 (§1.5): the ids and SMs of real -lgip. */
+static void test_reference_ids_hopper_variants(void **state)
+{
+    (void)state;
+    static const unsigned ids[] = {19, 20, 15, 14, 9, 5, 0};
+    static const unsigned sms[] = {16, 16, 26, 32, 60, 64, 132};
+    const char *models[] = {"H100-94GB", "H100-96GB"};
+    for (size_t k = 0; k < 2; k++) {
+        const struct al_gpu_model *m = al_catalog_find(models[k]);
+        assert_non_null(m);
+        assert_int_equal(m->nprofiles, 7);
+        for (unsigned i = 0; i < 7; i++) {
+            assert_int_equal(m->profiles[i].nvml_id, ids[i]);
+            assert_int_equal(m->profiles[i].sms, sms[i]);
+        }
+    }
+    assert_null(al_catalog_find("H100-94GB")->unverified);
+    assert_non_null(al_catalog_find("H100-96GB")->unverified);
+}
+
+/* The most instances of one profile that fit side by side among its starts. */
+static unsigned disjoint_starts(const struct al_mig_profile *p)
+{
+    unsigned n = 0, next = 0;
+    for (unsigned i = 0; i < p->nstarts; i++) {
+        if (p->starts[i] >= next) {
+            n++;
+            next = p->starts[i] + p->size;
+        }
+    }
+    return n;
+}
+
+/* "<G>g.<M>gb" then the attribute suffix must agree with the fields. */
+static void check_profile_name(const struct al_mig_profile *p)
+{
+    unsigned g = 0, mem = 0;
+    int used = 0;
+    assert_int_equal(sscanf(p->name, "%ug.%ugb%n", &g, &mem, &used), 2);
+    assert_int_equal(g, p->compute_slices);
+    assert_int_equal(mem, p->mem_gb);
+    const char *suffix = p->name + used;
+    unsigned want = strcmp(suffix, "+me") == 0       ? AL_MIG_ATTR_ME
+                    : strcmp(suffix, "+me.all") == 0 ? AL_MIG_ATTR_ME_ALL
+                    : strcmp(suffix, "+gfx") == 0    ? AL_MIG_ATTR_GFX
+                    : strcmp(suffix, "-me") == 0     ? AL_MIG_ATTR_NO_ME
+                                                     : 0;
+    if (want == 0)
+        assert_string_equal(suffix, "");
+    assert_int_equal(p->attrs, want);
+}
+
+static void check_profile(const struct al_gpu_model *m, const struct al_mig_profile *p)
+{
+    check_profile_name(p);
+    assert_true(p->nstarts >= 1 && p->nstarts <= AL_MIG_MAX_STARTS);
+    for (unsigned s = 0; s < p->nstarts; s++) {
+        assert_true(p->starts[s] + p->size <= m->units);
+        if (s > 0)
+            assert_true(p->starts[s] > p->starts[s - 1]);
+    }
+    assert_true(p->size >= 1 && p->size <= m->units);
+    assert_true(p->compute_slices >= 1 && p->compute_slices <= m->compute_slices);
+    assert_true(p->max_count >= 1 && p->max_count <= disjoint_starts(p));
+    assert_true(p->max_count * p->compute_slices <= m->compute_slices);
+    assert_true(p->max_count <= m->max_instances);
+    if (p->attrs & (AL_MIG_ATTR_ME | AL_MIG_ATTR_ME_ALL))
+        assert_int_equal(p->max_count, 1);
+    /* usable memory is below the nominal GiB, and more than 85% of it */
+    assert_true(p->mem_mib <= p->mem_gb * 1024u);
+    assert_true(p->mem_mib * 100ull >= p->mem_gb * 1024ull * 85);
+    if (p->unverified)
+        assert_non_null(m->unverified);
+}
+
+/* Profiles of equal size have equal memory; a bigger placement has more memory. */
+static void check_profile_pairs(const struct al_gpu_model *m)
+{
+    for (unsigned i = 0; i < m->nprofiles; i++) {
+        for (unsigned j = 0; j < m->nprofiles; j++) {
+            const struct al_mig_profile *a = &m->profiles[i], *b = &m->profiles[j];
+            if (i != j) {
+                assert_true(strcmp(a->name, b->name) != 0);
+                assert_true(a->nvml_id != b->nvml_id);
+            }
+            if (a->size == b->size)
+                assert_int_equal(a->mem_mib, b->mem_mib);
+            if (a->size < b->size)
+                assert_true(a->mem_mib < b->mem_mib);
+        }
+    }
+}
+
+static void check_mig_model(const struct al_gpu_model *m)
+{
+    bool whole = false;
+    assert_true(m->units == 4 || m->units == 8 || m->units == 12);
+    assert_true(m->units <= AL_MIG_MAX_UNITS);
+    assert_true(m->compute_slices == 4 || m->compute_slices == 7);
+    assert_true(m->max_instances >= 1 && m->max_instances <= m->compute_slices);
+    assert_true(m->nprofiles >= 1 && m->nprofiles <= AL_MIG_MAX_PROFILES);
+    assert_non_null(m->profiles);
+    for (unsigned i = 0; i < m->nprofiles; i++) {
+        const struct al_mig_profile *p = &m->profiles[i];
+        check_profile(m, p);
+        if (p->size == m->units && p->compute_slices == m->compute_slices)
+            whole = true;
+    }
+    assert_true(whole); /* a profile spans the whole GPU */
+    check_profile_pairs(m);
+}
+
+static void test_every_model_consistent(void **state)
+{
+    (void)state;
+    size_t n = al_catalog_count();
+    assert_true(n >= 20);
+    assert_null(al_catalog_at(n));
+    for (size_t i = 0; i < n; i++) {
+        const struct al_gpu_model *m = al_catalog_at(i);
+        assert_non_null(m);
+        assert_non_null(m->name);
+        assert_non_null(m->description);
+        assert_true(m->mem_gb > 0);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(al_catalog_at(j)->name, m->name);
+        if (m->mig) {
+            check_mig_model(m);
+        } else {
+            assert_int_equal(m->units, 0);
+            assert_int_equal(m->nprofiles, 0);
+            assert_int_equal(al_catalog_pick(m, 0, false), -1);
+        }
+    }
+}
+
+/* Every canonical name, alias and PCI id leads back to its own model. */
+static void test_names_and_ids_round_trip(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < al_catalog_count(); i++) {
+        const struct al_gpu_model *m = al_catalog_at(i);
+        assert_ptr_equal(al_catalog_find(m->name), m);
+        for (const char *const *a = m->aliases; a && *a; a++) {
+            if (al_catalog_find(*a) != m)
+                fail_msg("alias '%s' of %s does not find it", *a, m->name);
+        }
+        for (size_t j = 0; j < 4 && m->pci_ids[j]; j++) {
+            assert_int_equal(m->pci_ids[j] & 0xffff, 0x10de);
+            assert_ptr_equal(al_catalog_find_pci(m->pci_ids[j]), m);
+        }
+    }
+}
+
+static const struct {
+    const char *in, *want;
+} lookups[] = {
+    {"h100", "H100-80GB"},
+    {"H100", "H100-80GB"},
+    {"H100-SXM5-80GB", "H100-80GB"},
+    {"NVIDIA H100 80GB HBM3", "H100-80GB"},
+    {"NVIDIA H100 PCIe", "H100-80GB"},
+    {"h100_80gb", "H100-80GB"},
+    {"H100-80G", "H100-80GB"},
+    {"RTX PRO 6000 Blackwell", "RTX-PRO-6000-96GB"},
+    {"Tesla V100S-PCIE-32GB", "V100-32GB"},
+    {"H100 NVL", "H100-94GB"},
+    {"NVIDIA H100 NVL", "H100-94GB"},
+    {"h100-94gb", "H100-94GB"},
+    {"gh200", "H100-96GB"},
+    {"NVIDIA GH200 480GB", "H100-96GB"},
+    {"GH200 144G HBM3e", "GH200-144GB"},
+    {"a100", "A100-40GB"},
+    {"a100-80gb", "A100-80GB"},
+    {"A100 80GB PCIe", "A100-80GB"},
+    {"NVIDIA A100-SXM4-40GB", "A100-40GB"},
+    {"NVIDIA A100-PCIE-40GB", "A100-40GB"},
+    {"NVIDIA A100-SXM4-80GB", "A100-80GB"},
+    {"a30", "A30-24GB"},
+    {"NVIDIA A30", "A30-24GB"},
+    {"h200", "H200-141GB"},
+    {"h200 nvl", "H200-141GB"},
+    {"NVIDIA H200 NVL", "H200-141GB"},
+    {"NVIDIA H200", "H200-141GB"},
+    {"b200", "B200-180GB"},
+    {"NVIDIA B200", "B200-180GB"},
+    {"gb200", "GB200-186GB"},
+    {"B300", "B300-288GB"},
+    {"rtx pro 6000", "RTX-PRO-6000-96GB"},
+    {"NVIDIA RTX PRO 6000 Blackwell Server Edition", "RTX-PRO-6000-96GB"},
+    {"NVIDIA L40S", "L40S-48GB"},
+    {"l4", "L4-24GB"},
+    {"A10", "A10-24GB"},
+    {"NVIDIA GeForce RTX 4090", "RTX-4090-24GB"},
+    {"v100", "V100-32GB"},
+    {"Tesla V100-SXM2-16GB", "V100-16GB"},
+    {"Tesla T4", "T4-16GB"},
+    {"p100", "P100-16GB"},
+};
+
+static void test_find_lenient(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof lookups / sizeof lookups[0]; i++) {
+        const struct al_gpu_model *m = al_catalog_find(lookups[i].in);
+        if (!m || strcmp(m->name, lookups[i].want) != 0)
+            fail_msg("'%s' -> %s, want %s", lookups[i].in, m ? m->name : "NULL", lookups[i].want);
+    }
+}
+
+static void test_find_rejects(void **state)
+{
+    (void)state;
+    const char *bad[] = {"h900",      "",   "nvidia", "NVIDIA Tesla",  "  -- ", "h100-40gb",
+                         "a100-94gb", "h1", "100",    "h100 nvl 80gb", "x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (al_catalog_find(bad[i]))
+            fail_msg("'%s' should match nothing", bad[i]);
+    }
+    assert_null(al_catalog_find(NULL));
+    char longname[400];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_null(al_catalog_find(longname));
+}
+
+static void test_find_pci(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t id;
+        const char *want;
+    } ids[] = {
+        {0x20B010DE, "A100-40GB"},         {0x20F110DE, "A100-40GB"},   {0x20B210DE, "A100-80GB"},
+        {0x20B510DE, "A100-80GB"},         {0x20B710DE, "A30-24GB"},    {0x233010DE, "H100-80GB"},
+        {0x233110DE, "H100-80GB"},         {0x232110DE, "H100-94GB"},   {0x234210DE, "H100-96GB"},
+        {0x233510DE, "H200-141GB"},        {0x233B10DE, "H200-141GB"},  {0x234810DE, "GH200-144GB"},
+        {0x290110DE, "B200-180GB"},        {0x294110DE, "GB200-186GB"}, {0x318210DE, "B300-288GB"},
+        {0x2BB510DE, "RTX-PRO-6000-96GB"}, {0x26B910DE, "L40S-48GB"},
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        const struct al_gpu_model *m = al_catalog_find_pci(ids[i].id);
+        assert_non_null(m);
+        assert_string_equal(m->name, ids[i].want);
+    }
+    assert_null(al_catalog_find_pci(0));
+    assert_null(al_catalog_find_pci(0x12345678));
+    assert_null(al_catalog_find_pci(0x2330)); /* device id without the vendor half */
+}
+
+static void test_profile_index(void **state)
+{
+    (void)state;
+    const struct al_gpu_model *h = al_catalog_find("H100-80GB");
+    assert_int_equal(al_catalog_profile_index(h, "3g.40gb"), 4);
+    assert_int_equal(al_catalog_profile_index(h, "3G.40GB"), 4);
+    assert_int_equal(al_catalog_profile_index(h, "1g.10gb+ME"), 1);
+    assert_int_equal(al_catalog_profile_index(h, "id:9"), 4);
+    assert_int_equal(al_catalog_profile_index(h, "id:0"), 6);
+    assert_int_equal(al_catalog_profile_index(h, "id:15"), 2);
+    assert_int_equal(al_catalog_profile_index(h, "id:21"), -1);
+    assert_int_equal(al_catalog_profile_index(h, "id:"), -1);
+    assert_int_equal(al_catalog_profile_index(h, "id:x"), -1);
+    assert_int_equal(al_catalog_profile_index(h, "id:-1"), -1);
+    assert_int_equal(al_catalog_profile_index(h, "id:00000000019"), -1);
+    assert_int_equal(al_catalog_profile_index(h, "3g.20gb"), -1);
+    assert_int_equal(al_catalog_profile_index(h, "3g.40gb "), -1);
+    assert_int_equal(al_catalog_profile_index(h, ""), -1);
+    assert_int_equal(al_catalog_profile_index(h, NULL), -1);
+    assert_int_equal(al_catalog_profile_index(NULL, "3g.40gb"), -1);
+    const struct al_gpu_model *a30 = al_catalog_find("A30-24GB");
+    assert_int_equal(al_catalog_profile_index(a30, "id:14"), 0); /* 14 is 2g.10gb on A100 */
+    assert_int_equal(al_catalog_profile_index(al_catalog_find("A100-40GB"), "id:14"), 3);
+    assert_int_equal(al_catalog_profile_index(al_catalog_find("L4"), "1g.6gb"), -1);
+}
+
+#define GB  1000000000ull
+#define GIB (1ull << 30)
+
+static const char *pick_name(const char *model, uint64_t bytes, bool plain_only)
+{
+    const struct al_gpu_model *m = al_catalog_find(model);
+    assert_non_null(m);
+    int i = al_catalog_pick(m, bytes, plain_only);
+    return i < 0 ? "none" : m->profiles[i].name;
+}
+
+static void test_pick(void **state)
+{
+    (void)state;
+    assert_string_equal(pick_name("H100-80GB", 30 * GB, false), "3g.40gb");
+    assert_string_equal(pick_name("H100-80GB", 10 * GB, false), "1g.10gb"); /* 9.75 GiB */
+    assert_string_equal(pick_name("H100-80GB", 10 * GIB, false), "1g.20gb");
+    assert_string_equal(pick_name("H100-80GB", 20 * GB, false), "1g.20gb"); /* 1g before 2g */
+    assert_string_equal(pick_name("H100-80GB", 41 * GB, false), "3g.40gb"); /* 42.4 GB */
+    assert_string_equal(pick_name("H100-80GB", 43 * GB, false), "7g.80gb");
+    assert_string_equal(pick_name("H100-80GB", 100 * GB, false), "none");
+    assert_string_equal(pick_name("H100-80GB", 0, false), "1g.10gb");
+    assert_string_equal(pick_name("H100-80GB", 81152ull << 20, false), "7g.80gb");
+    assert_string_equal(pick_name("H100-80GB", (81152ull << 20) + 1, false), "none");
+    assert_string_equal(pick_name("A30-24GB", 6 * GB, false), "1g.6gb");
+    assert_string_equal(pick_name("A30-24GB", 6 * GIB, false), "2g.12gb");
+    assert_string_equal(pick_name("A100-40GB", 5 * GB, false), "1g.5gb"); /* 4.75 GiB */
+    assert_string_equal(pick_name("A100-40GB", 5 * GIB, false), "1g.10gb");
+    assert_string_equal(pick_name("A100-40GB", 4 * GB, false), "1g.5gb");
+    assert_string_equal(pick_name("RTX-PRO-6000-96GB", 1, false), "1g.24gb");
+    assert_string_equal(pick_name("RTX-PRO-6000-96GB", 25 * GB, true), "1g.24gb");
+    assert_string_equal(pick_name("RTX-PRO-6000-96GB", 26 * GB, true), "2g.48gb");
+    assert_string_equal(pick_name("L40S", 1, false), "none");
+    assert_int_equal(al_catalog_pick(NULL, 1, false), -1);
+}
+
+/* plain_only skips every attributed profile even when it is the only fit. */
+static void test_pick_plain_only(void **state)
+{
+    (void)state;
+    const struct al_gpu_model *m = al_catalog_find("RTX-PRO-6000-96GB");
+    for (uint64_t gb = 1; gb <= 100; gb++) {
+        int i = al_catalog_pick(m, gb * GB, true);
+        int j = al_catalog_pick(m, gb * GB, false);
+        assert_int_equal(i, j); /* a plain profile always ties with its variants */
+        if (i >= 0)
+            assert_int_equal(m->profiles[i].attrs, 0);
+    }
+}
+
+static void test_parse_size_ok(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        uint64_t want;
+    } ok[] = {
+        {"30GB", 30 * GB},
+        {"30gb", 30 * GB},
+        {"30GiB", 30 * GIB},
+        {"30G", 30 * GIB},
+        {"30 GB", 30 * GB},
+        {"512MB", 512000000ull},
+        {"512MiB", 512ull << 20},
+        {"512M", 512ull << 20},
+        {"4KB", 4000},
+        {"4KiB", 4096},
+        {"4K", 4096},
+        {"1.5GB", 1500000000ull},
+        {"1.5GiB", 3ull << 29},
+        {"0.25G", 1ull << 28},
+        {"12345", 12345},
+        {"12345B", 12345},
+        {"0", 0},
+        {"1TB", 1000000000000ull},
+        {"2TiB", 2ull << 40},
+        {"18446744073709551615", UINT64_MAX},
+        {"17179869183G", 17179869183ull << 30},
+        {"0.000001TiB", 1099511},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t v = 7;
+        if (al_catalog_parse_size(ok[i].in, &v) != 0 || v != ok[i].want)
+            fail_msg("'%s' -> %llu, want %llu", ok[i].in, (unsigned long long)v,
+                     (unsigned long long)ok[i].want);
+    }
+}
+
+static void test_parse_size_rejects(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "",
+        "-1GB",
+        "+1GB",
+        "GB",
+        "1.GB",
+        ".5GB",
+        "1..5GB",
+        "1.5",
+        "1.5B",
+        "1e9",
+        "1 2GB",
+        "30GBs",
+        "30 GB ",
+        " 30GB",
+        "30XB",
+        "0x10",
+        "1.0000001GB",
+        "18446744073709551616",
+        "17179869184G",
+        "99999999999999999999GB",
+        "18446744073709551615.5K",
+        "30\tGB",
+        "abc",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t v = 7;
+        if (al_catalog_parse_size(bad[i], &v) != AL_E_INVAL)
+            fail_msg("'%s' should be rejected", bad[i]);
+    }
+    uint64_t v;
+    assert_int_equal(al_catalog_parse_size(NULL, &v), AL_E_INVAL);
+    assert_int_equal(al_catalog_parse_size("1GB", NULL), AL_E_INVAL);
+}
+
+/* What the facts do not confirm is flagged, and only that. */
+static void test_unverified_marks(void **state)
+{
+    (void)state;
+    const char *flagged[] = {"A100-80GB",  "H100-96GB",   "H200-141GB", "GH200-144GB",
+                             "B200-180GB", "GB200-186GB", "B300-288GB"};
+    const char *clean[] = {"A30-24GB", "A100-40GB", "H100-80GB", "H100-94GB", "RTX-PRO-6000-96GB"};
+    for (size_t i = 0; i < sizeof flagged / sizeof flagged[0]; i++)
+        assert_non_null(al_catalog_find(flagged[i])->unverified);
+    for (size_t i = 0; i < sizeof clean / sizeof clean[0]; i++)
+        assert_null(al_catalog_find(clean[i])->unverified);
+    const struct al_gpu_model *a80 = al_catalog_find("A100-80GB");
+    assert_non_null(a80->profiles[al_catalog_profile_index(a80, "1g.20gb")].unverified);
+    const struct al_gpu_model *h200 = al_catalog_find("H200-141GB");
+    assert_int_equal(h200->profiles[al_catalog_profile_index(h200, "2g.35gb")].nvml_id, 14);
+    assert_int_equal(h200->profiles[al_catalog_profile_index(h200, "7g.141gb")].sms, 132);
+    const struct al_gpu_model *b300 = al_catalog_find("B300-288GB");
+    assert_int_equal(al_catalog_profile_index(b300, "7g.269gb"), 6);
+    assert_int_equal(al_catalog_profile_index(b300, "1g.34gb"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reference_a100_40gb),
+        cmocka_unit_test(test_reference_h100_80gb),
+        cmocka_unit_test(test_reference_a30),
+        cmocka_unit_test(test_reference_rtx_pro_6000),
+        cmocka_unit_test(test_reference_ids_hopper_variants),
+        cmocka_unit_test(test_every_model_consistent),
+        cmocka_unit_test(test_names_and_ids_round_trip),
+        cmocka_unit_test(test_find_lenient),
+        cmocka_unit_test(test_find_rejects),
+        cmocka_unit_test(test_find_pci),
+        cmocka_unit_test(test_profile_index),
+        cmocka_unit_test(test_pick),
+        cmocka_unit_test(test_pick_plain_only),
+        cmocka_unit_test(test_parse_size_ok),
+        cmocka_unit_test(test_parse_size_rejects),
+        cmocka_unit_test(test_unverified_marks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
