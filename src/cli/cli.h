@@ -41,5 +41,6 @@ int al_cli_dispatch(const char *group, const struct al_cmd *cmds, int argc, char
 
 /* Subcommand entry points (one file each). */
 int al_cmd_mig(int argc, char **argv);
+int al_cmd_server(int argc, char **argv);
 
 #endif

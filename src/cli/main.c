@@ -16,6 +16,7 @@ static int cmd_version(int argc, char **argv)
 
 static const struct al_cmd al_commands[] = {
     {"mig", "MIG catalog, layouts, placement, diffs, mig-parted export", al_cmd_mig},
+    {"server", "run the HTTP API server (server init: create the first operator)", al_cmd_server},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };
