@@ -9,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
       ca-certificates curl)
 case "$what" in
-test)  pkgs+=(sqlite3 procps) ;;
+test)  pkgs+=(sqlite3 procps jq) ;;
 bench) pkgs+=(postgresql procps) ;;
 build) ;;
 *) echo "deps.sh: unknown set '$what' (build, test, bench)" >&2; exit 2 ;;
