@@ -6,7 +6,7 @@ set -euo pipefail
 
 what=${1:-build}
 pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-dev
-      libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
+      libjansson-dev libyaml-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
       ca-certificates curl)
 case "$what" in
 test)  pkgs+=(sqlite3 procps jq) ;;

@@ -37,9 +37,11 @@ uint32_t al_placement_mask(const struct al_gpu_model *m, struct al_placement p);
 uint32_t al_layout_mask(const struct al_layout *l);
 
 /* Parse "3g.40gb@0,2g.20gb@4,1g.10gb@6" for model `m`. A profile without "@" gets AL_START_ANY;
- * "" or "none" is the empty layout. Spaces around items are allowed. On error returns AL_E_INVAL
- * (unknown profile, bad start, too many instances…) with the offending item named. Does not
- * validate; see al_layout_validate. */
+ * "" or "none" is the empty layout. Spaces around items are allowed; names match the model's
+ * profile names case-insensitively. A count prefix "2x1g.10gb" stands for "1g.10gb,1g.10gb"
+ * (count 1-16, no "@" with it); al_layout_format never writes it. On error returns AL_E_INVAL
+ * (unknown profile, bad start, too many instances…) with the offending item named, and leaves
+ * *ret empty. Does not validate; see al_layout_validate. */
 int al_layout_parse(const struct al_gpu_model *m, const char *text, struct al_layout *ret,
                     struct al_err *reterr);
 
@@ -62,8 +64,9 @@ bool al_layout_can_add(const struct al_layout *l, struct al_placement p);
 /* Find starts for every AL_START_ANY placement of `in`, keeping its fixed ones, so that the
  * result is valid. Among the solutions it prefers the one that keeps the largest profiles of the
  * model placeable afterwards (fragmentation-aware), then lower starts. Returns 0 with *ret
- * filled, or AL_E_NOFIT with a reason when no assignment exists (proved by exhaustive search),
- * or AL_E_INVAL when the fixed part is itself invalid. */
+ * filled (same order as `in`; `ret` may be `in`), or AL_E_NOFIT with a reason when no
+ * assignment exists (proved by exhaustive search), or AL_E_INVAL when the fixed part is itself
+ * invalid. */
 int al_layout_place(const struct al_layout *in, struct al_layout *ret, struct al_err *reterr);
 
 /* Visit every valid non-empty layout of `m` built from the profiles whose bit is set in

@@ -1,0 +1,926 @@
+/* layout.c — the MIG rule engine: parse, format, validate, place, enumerate and diff the GPU
+ * instance layouts of one GPU. Uses only the fields of struct al_gpu_model (never model names),
+ * so one code path serves the 8-, 4- and 12-unit families alike.
+ *
+ * Every rule lives in one function, check_add(): "may instance p join a layout whose summary is
+ * st?". Validation adds the instances one by one through it, and since every rule is
+ * hereditary (a subset of a valid layout is valid), the searches of place and enumerate prune
+ * with it too.
+ */
+#include "core/layout.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TEXT_MAX      1024 /* longest layout text accepted by parse */
+#define ITEM_MAX      64   /* longest single item ("2x1g.24gb+me.all@9" is 18) */
+#define START_MAX     254  /* biggest start parse accepts; 255 is AL_START_ANY */
+#define MAX_CANDS     (AL_MIG_MAX_PROFILES * AL_MIG_MAX_STARTS)
+#define INST_TEXT_MAX 48
+
+/* Summary of a layout: all that check_add needs, so that each check is O(1). */
+struct lstate {
+    uint32_t mask;   /* placement units in use */
+    unsigned n;      /* instances */
+    unsigned slices; /* compute slices in use */
+    unsigned media;  /* +me or +me.all instances */
+    unsigned me_all; /* +me.all instances */
+    unsigned no_me;  /* -me instances */
+    uint8_t count[AL_MIG_MAX_PROFILES];
+};
+
+/* Why an instance may not join a layout; checked in this order. */
+enum why {
+    W_OK,
+    W_PROFILE,  /* profile index out of range */
+    W_NOSTART,  /* AL_START_ANY where a fixed start is needed */
+    W_START,    /* start not among the profile's allowed starts */
+    W_RANGE,    /* [start, start+size) beyond the GPU's units */
+    W_TOTAL,    /* one instance more than model->max_instances */
+    W_OVERLAP,  /* shares a placement unit with another instance */
+    W_MEDIA,    /* a second +me / +me.all instance */
+    W_MEALL,    /* +me.all next to an instance that is not -me (either way round) */
+    W_MAXCOUNT, /* more instances of the profile than its max_count */
+    W_SLICES,   /* compute slices over model->compute_slices */
+};
+
+/* A bounded string builder over a caller's buffer; keeps snprintf's "length needed". */
+struct sb {
+    char *buf;
+    size_t cap;
+    size_t len;
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...) AL_PRINTF(2, 3);
+
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    char *dst = b->len < b->cap ? b->buf + b->len : NULL;
+    size_t room = b->len < b->cap ? b->cap - b->len : 0;
+    va_start(ap, fmt);
+    int k = vsnprintf(dst, room, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        b->len += (size_t)k;
+}
+
+/* ---- model and profile access ------------------------------------------------------------ */
+
+static bool model_has_mig(const struct al_gpu_model *m)
+{
+    return m && m->mig && m->profiles && m->nprofiles > 0 && m->units > 0 && m->units <= 32;
+}
+
+static unsigned nprofiles(const struct al_gpu_model *m)
+{
+    if (!model_has_mig(m))
+        return 0;
+    return m->nprofiles < AL_MIG_MAX_PROFILES ? m->nprofiles : AL_MIG_MAX_PROFILES;
+}
+
+static const struct al_mig_profile *profile_of(const struct al_gpu_model *m, unsigned i)
+{
+    return i < nprofiles(m) ? &m->profiles[i] : NULL;
+}
+
+static unsigned nstarts(const struct al_mig_profile *pr)
+{
+    return pr->nstarts < AL_MIG_MAX_STARTS ? pr->nstarts : AL_MIG_MAX_STARTS;
+}
+
+static bool start_allowed(const struct al_mig_profile *pr, unsigned start)
+{
+    for (unsigned i = 0; i < nstarts(pr); i++)
+        if (pr->starts[i] == start)
+            return true;
+    return false;
+}
+
+static bool in_range(const struct al_gpu_model *m, const struct al_mig_profile *pr, unsigned start)
+{
+    return pr->size > 0 && start < m->units && pr->size <= m->units - start;
+}
+
+static bool is_media(const struct al_mig_profile *pr)
+{
+    return (pr->attrs & (AL_MIG_ATTR_ME | AL_MIG_ATTR_ME_ALL)) != 0;
+}
+
+static uint32_t units_mask(unsigned start, unsigned size)
+{
+    if (start >= 32 || size == 0)
+        return 0;
+    uint64_t bits = size >= 32 ? 0xffffffffu : (((uint64_t)1 << size) - 1);
+    return (uint32_t)(bits << start);
+}
+
+uint32_t al_placement_mask(const struct al_gpu_model *m, struct al_placement p)
+{
+    const struct al_mig_profile *pr = profile_of(m, p.profile);
+    if (!pr || p.start == AL_START_ANY)
+        return 0;
+    return units_mask(p.start, pr->size);
+}
+
+uint32_t al_layout_mask(const struct al_layout *l)
+{
+    uint32_t mask = 0;
+    if (!l)
+        return 0;
+    for (unsigned i = 0; i < l->n && i < AL_LAYOUT_MAX; i++)
+        mask |= al_placement_mask(l->model, l->p[i]);
+    return mask;
+}
+
+/* ---- the rules ----------------------------------------------------------------------------- */
+
+static enum why check_add(const struct al_gpu_model *m, const struct lstate *st,
+                          struct al_placement p)
+{
+    const struct al_mig_profile *pr = profile_of(m, p.profile);
+    if (!pr)
+        return W_PROFILE;
+    if (p.start == AL_START_ANY)
+        return W_NOSTART;
+    if (!start_allowed(pr, p.start))
+        return W_START;
+    if (!in_range(m, pr, p.start))
+        return W_RANGE;
+    if (st->n >= m->max_instances || st->n >= AL_LAYOUT_MAX)
+        return W_TOTAL;
+    if (st->mask & units_mask(p.start, pr->size))
+        return W_OVERLAP;
+    if (is_media(pr) && st->media > 0)
+        return W_MEDIA;
+    if ((pr->attrs & AL_MIG_ATTR_ME_ALL) && st->n > st->no_me)
+        return W_MEALL;
+    if (st->me_all > 0 && !(pr->attrs & AL_MIG_ATTR_NO_ME))
+        return W_MEALL;
+    if (st->count[p.profile] >= pr->max_count)
+        return W_MAXCOUNT;
+    if (st->slices + pr->compute_slices > m->compute_slices)
+        return W_SLICES;
+    return W_OK;
+}
+
+/* Record p in st; p must have passed check_add. */
+static void state_add(const struct al_gpu_model *m, struct lstate *st, struct al_placement p)
+{
+    const struct al_mig_profile *pr = &m->profiles[p.profile];
+    st->mask |= units_mask(p.start, pr->size);
+    st->n++;
+    st->slices += pr->compute_slices;
+    st->media += is_media(pr);
+    st->me_all += (pr->attrs & AL_MIG_ATTR_ME_ALL) != 0;
+    st->no_me += (pr->attrs & AL_MIG_ATTR_NO_ME) != 0;
+    st->count[p.profile]++;
+}
+
+/* ---- messages ------------------------------------------------------------------------------ */
+
+/* An instance as layout text writes it: "3g.40gb@4", or "3g.40gb" without a start. */
+static void inst_text(const struct al_gpu_model *m, struct al_placement p, char *buf, size_t len)
+{
+    const struct al_mig_profile *pr = profile_of(m, p.profile);
+    struct sb b = {buf, len, 0};
+    if (pr)
+        sb_printf(&b, "%s", pr->name ? pr->name : "?");
+    else
+        sb_printf(&b, "profile#%u", (unsigned)p.profile);
+    if (p.start != AL_START_ANY)
+        sb_printf(&b, "@%u", (unsigned)p.start);
+}
+
+static void starts_text(const struct al_mig_profile *pr, char *buf, size_t len)
+{
+    struct sb b = {buf, len, 0};
+    if (len)
+        buf[0] = '\0';
+    for (unsigned i = 0; i < nstarts(pr); i++)
+        sb_printf(&b, "%s%u", i ? "," : "", (unsigned)pr->starts[i]);
+}
+
+/* Index (< upto) of the first instance of l matching pred, or -1. */
+static int find_first(const struct al_layout *l, unsigned upto,
+                      bool (*pred)(const struct al_gpu_model *, struct al_placement, uint32_t),
+                      uint32_t arg)
+{
+    for (unsigned j = 0; j < upto; j++)
+        if (pred(l->model, l->p[j], arg))
+            return (int)j;
+    return -1;
+}
+
+static bool pred_overlaps(const struct al_gpu_model *m, struct al_placement q, uint32_t mask)
+{
+    return (al_placement_mask(m, q) & mask) != 0;
+}
+
+static bool pred_media(const struct al_gpu_model *m, struct al_placement q, uint32_t unused)
+{
+    (void)unused;
+    return is_media(profile_of(m, q.profile));
+}
+
+static bool pred_attr(const struct al_gpu_model *m, struct al_placement q, uint32_t attr)
+{
+    return (profile_of(m, q.profile)->attrs & attr) != 0;
+}
+
+static bool pred_not_no_me(const struct al_gpu_model *m, struct al_placement q, uint32_t unused)
+{
+    (void)unused;
+    return !(profile_of(m, q.profile)->attrs & AL_MIG_ATTR_NO_ME);
+}
+
+static unsigned total_slices(const struct al_layout *l)
+{
+    unsigned sum = 0;
+    for (unsigned i = 0; i < l->n; i++) {
+        const struct al_mig_profile *pr = profile_of(l->model, l->p[i].profile);
+        sum += pr ? pr->compute_slices : 0;
+    }
+    return sum;
+}
+
+static int fail_conflict(const struct al_layout *l, unsigned i, enum why w, const char *me,
+                         struct al_err *reterr)
+{
+    const struct al_mig_profile *pr = profile_of(l->model, l->p[i].profile);
+    char other[INST_TEXT_MAX];
+    int j = -1;
+    if (w == W_OVERLAP)
+        j = find_first(l, i, pred_overlaps, al_placement_mask(l->model, l->p[i]));
+    else if (w == W_MEDIA)
+        j = find_first(l, i, pred_media, 0);
+    else if (pr->attrs & AL_MIG_ATTR_ME_ALL)
+        j = find_first(l, i, pred_not_no_me, 0);
+    else
+        j = find_first(l, i, pred_attr, AL_MIG_ATTR_ME_ALL);
+    inst_text(l->model, j >= 0 ? l->p[j] : l->p[i], other, sizeof other);
+    if (w == W_OVERLAP)
+        return al_err_set(reterr, AL_E_INVAL, "%s overlaps %s", me, other);
+    if (w == W_MEDIA)
+        return al_err_set(reterr, AL_E_INVAL,
+                          "%s: second media-extension instance (%s has one; at most one "
+                          "+me/+me.all per GPU)",
+                          me, other);
+    if (pr->attrs & AL_MIG_ATTR_ME_ALL)
+        return al_err_set(reterr, AL_E_INVAL,
+                          "%s: a +me.all instance may share the GPU only with -me instances, "
+                          "not %s",
+                          me, other);
+    return al_err_set(reterr, AL_E_INVAL, "%s: only -me instances may share the GPU with %s", me,
+                      other);
+}
+
+/* The message for instance i of l failing check w. */
+static int fail_instance(const struct al_layout *l, unsigned i, enum why w, struct al_err *reterr)
+{
+    const struct al_gpu_model *m = l->model;
+    const struct al_mig_profile *pr = profile_of(m, l->p[i].profile);
+    char me[INST_TEXT_MAX], allowed[64];
+    unsigned s = l->p[i].start;
+    inst_text(m, l->p[i], me, sizeof me);
+    switch (w) {
+    case W_PROFILE:
+        return al_err_set(reterr, AL_E_INVAL, "instance %u: profile index %u out of range (%s)",
+                          i + 1, (unsigned)l->p[i].profile, m->name);
+    case W_NOSTART:
+        return al_err_set(reterr, AL_E_INVAL, "%s: no start given (write %s@N)", me, me);
+    case W_START:
+        starts_text(pr, allowed, sizeof allowed);
+        return al_err_set(reterr, AL_E_INVAL, "%s: start %u not allowed for %s (allowed: %s)", me,
+                          s, pr->name, allowed);
+    case W_RANGE:
+        return al_err_set(reterr, AL_E_INVAL, "%s: units %u-%u exceed the %u units of %s", me, s,
+                          s + pr->size - 1, m->units, m->name);
+    case W_TOTAL:
+        return al_err_set(reterr, AL_E_INVAL, "%s: %u instances exceed the maximum %u (%s)", me,
+                          l->n, m->max_instances, m->name);
+    case W_MAXCOUNT:
+        return al_err_set(reterr, AL_E_INVAL, "%s: more than %u %s instances (its max count)", me,
+                          pr->max_count, pr->name);
+    case W_SLICES:
+        return al_err_set(reterr, AL_E_INVAL, "compute slices %u exceed %u (%s)", total_slices(l),
+                          m->compute_slices, m->name);
+    default:
+        return fail_conflict(l, i, w, me, reterr);
+    }
+}
+
+/* ---- validate ------------------------------------------------------------------------------ */
+
+int al_layout_validate(const struct al_layout *l, struct al_err *reterr)
+{
+    struct lstate st = {0};
+    if (!l || !l->model)
+        return al_err_set(reterr, AL_E_INVAL, "no layout or no model");
+    if (l->n > AL_LAYOUT_MAX)
+        return al_err_set(reterr, AL_E_INVAL, "%u instances exceed the bound %d", l->n,
+                          AL_LAYOUT_MAX);
+    if (!l->model->mig && l->n > 0)
+        return al_err_set(reterr, AL_E_INVAL, "%s has no MIG: only the empty layout is valid",
+                          l->model->name);
+    if (l->n > 0 && !model_has_mig(l->model))
+        return al_err_set(reterr, AL_E_INVAL, "%s: malformed MIG data", l->model->name);
+    for (unsigned i = 0; i < l->n; i++) {
+        enum why w = check_add(l->model, &st, l->p[i]);
+        if (w != W_OK)
+            return fail_instance(l, i, w, reterr);
+        state_add(l->model, &st, l->p[i]);
+    }
+    return 0;
+}
+
+static enum why state_of(const struct al_layout *l, struct lstate *st)
+{
+    memset(st, 0, sizeof *st);
+    for (unsigned i = 0; i < l->n && i < AL_LAYOUT_MAX; i++) {
+        enum why w = check_add(l->model, st, l->p[i]);
+        if (w != W_OK)
+            return w;
+        state_add(l->model, st, l->p[i]);
+    }
+    return W_OK;
+}
+
+bool al_layout_can_add(const struct al_layout *l, struct al_placement p)
+{
+    struct lstate st;
+    if (!l || !model_has_mig(l->model) || l->n > AL_LAYOUT_MAX)
+        return false;
+    if (state_of(l, &st) != W_OK)
+        return false;
+    return check_add(l->model, &st, p) == W_OK;
+}
+
+/* ---- sort and format ----------------------------------------------------------------------- */
+
+static bool placement_before(struct al_placement a, struct al_placement b)
+{
+    if (a.start != b.start)
+        return a.start < b.start;
+    return a.profile < b.profile;
+}
+
+void al_layout_sort(struct al_layout *l)
+{
+    if (!l)
+        return;
+    for (unsigned i = 1; i < l->n && i < AL_LAYOUT_MAX; i++) {
+        struct al_placement key = l->p[i];
+        unsigned j = i;
+        for (; j > 0 && placement_before(key, l->p[j - 1]); j--)
+            l->p[j] = l->p[j - 1];
+        l->p[j] = key;
+    }
+}
+
+int al_layout_format(const struct al_layout *l, char *buf, size_t len)
+{
+    struct sb b = {buf, len, 0};
+    char one[INST_TEXT_MAX];
+    if (len)
+        buf[0] = '\0';
+    if (!l || l->n == 0) {
+        sb_printf(&b, "none");
+        return (int)b.len;
+    }
+    for (unsigned i = 0; i < l->n && i < AL_LAYOUT_MAX; i++) {
+        inst_text(l->model, l->p[i], one, sizeof one);
+        sb_printf(&b, "%s%s", i ? "," : "", one);
+    }
+    return (int)b.len;
+}
+
+/* ---- parse --------------------------------------------------------------------------------- */
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Case-insensitive: does s[0, n) equal the whole of z? */
+static bool span_equals(const char *s, size_t n, const char *z)
+{
+    size_t i = 0;
+    for (; i < n && z[i]; i++)
+        if (lower(s[i]) != lower(z[i]))
+            return false;
+    return i == n && z[i] == '\0';
+}
+
+/* Parse the decimal number s[0, n) into *ret: 1 to 3 digits, at most `max`. */
+static bool parse_uint(const char *s, size_t n, unsigned max, unsigned *ret)
+{
+    unsigned v = 0;
+    if (n == 0 || n > 3)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v > max)
+        return false;
+    *ret = v;
+    return true;
+}
+
+static int unknown_profile(const struct al_gpu_model *m, const char *name, size_t n,
+                           struct al_err *reterr)
+{
+    char valid[AL_ERR_MSG_MAX];
+    struct sb b = {valid, sizeof valid, 0};
+    valid[0] = '\0';
+    for (unsigned i = 0; i < nprofiles(m); i++)
+        sb_printf(&b, "%s%s", i ? ", " : "", m->profiles[i].name);
+    return al_err_set(reterr, AL_E_INVAL, "unknown profile '%.*s' for %s (valid: %s)", (int)n, name,
+                      m->name, valid);
+}
+
+static int find_profile(const struct al_gpu_model *m, const char *name, size_t n)
+{
+    for (unsigned i = 0; i < nprofiles(m); i++)
+        if (m->profiles[i].name && span_equals(name, n, m->profiles[i].name))
+            return (int)i;
+    return -1;
+}
+
+/* Split an item "[<count>x]<profile>[@<start>]" (already trimmed, printable, no spaces). */
+static int parse_item(const struct al_gpu_model *m, const char *it, size_t n, struct al_layout *l,
+                      struct al_err *reterr)
+{
+    unsigned count = 1, start = AL_START_ANY;
+    size_t d = 0;
+    while (d < n && it[d] >= '0' && it[d] <= '9')
+        d++;
+    const char *name = it;
+    if (d > 0 && d < n && (it[d] == 'x' || it[d] == 'X')) {
+        if (!parse_uint(it, d, AL_LAYOUT_MAX, &count) || count == 0)
+            return al_err_set(reterr, AL_E_INVAL, "'%.*s': count must be 1 to %d", (int)n, it,
+                              AL_LAYOUT_MAX);
+        name = it + d + 1;
+    }
+    const char *at = memchr(name, '@', n - (size_t)(name - it));
+    size_t nlen = at ? (size_t)(at - name) : n - (size_t)(name - it);
+    if (at) {
+        size_t slen = n - (size_t)(at + 1 - it);
+        if (!parse_uint(at + 1, slen, START_MAX, &start))
+            return al_err_set(reterr, AL_E_INVAL, "'%.*s': bad start '%.*s' (a number 0-%d)",
+                              (int)n, it, (int)slen, at + 1, START_MAX);
+        if (name != it)
+            return al_err_set(reterr, AL_E_INVAL, "'%.*s': a count and a start cannot go together",
+                              (int)n, it);
+    }
+    int pi = find_profile(m, name, nlen);
+    if (pi < 0)
+        return unknown_profile(m, name, nlen, reterr);
+    if (l->n + count > AL_LAYOUT_MAX)
+        return al_err_set(reterr, AL_E_INVAL, "more than %d instances", AL_LAYOUT_MAX);
+    for (unsigned k = 0; k < count; k++)
+        l->p[l->n++] = (struct al_placement){(uint8_t)pi, (uint8_t)start};
+    return 0;
+}
+
+/* Trim s[*b, *e) of spaces, then check that what is left is printable without spaces. */
+static int trim_item(const char *s, size_t *b, size_t *e, unsigned item, struct al_err *reterr)
+{
+    while (*b < *e && is_space(s[*b]))
+        (*b)++;
+    while (*e > *b && is_space(s[*e - 1]))
+        (*e)--;
+    if (*b == *e)
+        return al_err_set(reterr, AL_E_INVAL, "item %u is empty (stray or trailing comma?)", item);
+    if (*e - *b > ITEM_MAX)
+        return al_err_set(reterr, AL_E_INVAL, "item %u longer than %d characters", item, ITEM_MAX);
+    for (size_t i = *b; i < *e; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+            return al_err_set(reterr, AL_E_INVAL, "item %u: bad character 0x%02x", item,
+                              (unsigned)(unsigned char)s[i]);
+    return 0;
+}
+
+static bool is_empty_text(const char *s, size_t n)
+{
+    size_t b = 0, e = n;
+    while (b < e && is_space(s[b]))
+        b++;
+    while (e > b && is_space(s[e - 1]))
+        e--;
+    return b == e || span_equals(s + b, e - b, "none");
+}
+
+int al_layout_parse(const struct al_gpu_model *m, const char *text, struct al_layout *ret,
+                    struct al_err *reterr)
+{
+    int rc = 0;
+    if (!ret)
+        return al_err_set(reterr, AL_E_INVAL, "no layout to fill");
+    memset(ret, 0, sizeof *ret);
+    ret->model = m;
+    if (!m || !text)
+        return al_err_set(reterr, AL_E_INVAL, "no model or no layout text");
+    size_t n = strnlen(text, TEXT_MAX + 1);
+    if (n > TEXT_MAX)
+        return al_err_set(reterr, AL_E_INVAL, "layout text longer than %d characters", TEXT_MAX);
+    if (is_empty_text(text, n))
+        return 0;
+    if (!model_has_mig(m)) {
+        rc = al_err_set(reterr, AL_E_INVAL, "%s has no MIG: only 'none' is a layout", m->name);
+        goto out;
+    }
+    for (size_t pos = 0, item = 1;; item++) {
+        const char *comma = memchr(text + pos, ',', n - pos);
+        size_t b = pos, e = comma ? (size_t)(comma - text) : n;
+        rc = trim_item(text, &b, &e, (unsigned)item, reterr);
+        if (rc == 0)
+            rc = parse_item(m, text + b, e - b, ret, reterr);
+        if (rc < 0 || !comma)
+            break;
+        pos = (size_t)(comma - text) + 1;
+    }
+out:
+    if (rc < 0)
+        ret->n = 0;
+    return rc;
+}
+
+/* ---- place --------------------------------------------------------------------------------- */
+
+/* The search state of al_layout_place.
+ *
+ * Score of a complete assignment (fragmentation-aware), compared lexicographically: for each
+ * profile of the model, largest first (size, then compute slices, then index), the number of
+ * starts at which one more instance of it could still be added (check_add, every rule). So an
+ * assignment that keeps a 7g, then a 4g, then a 3g … placeable wins; e.g. a lone 1g on an
+ * 8-unit GPU goes to unit 6, which keeps 4g@0, 3g@0 and all three 2g starts free (the driver
+ * picks the same). Ties go to the lexicographically lowest starts in search order, i.e. lower
+ * starts for the larger profiles first (the search visits starts in ascending order and keeps
+ * only strict improvements). */
+struct search {
+    const struct al_gpu_model *m;
+    struct al_layout work;                /* the input; AL_START_ANY items get starts as we go */
+    unsigned order[AL_LAYOUT_MAX];        /* indices of the AL_START_ANY items, in search order */
+    unsigned nany;                        /* how many */
+    unsigned porder[AL_MIG_MAX_PROFILES]; /* the model's profiles, largest first */
+    bool found;
+    unsigned best_score[AL_MIG_MAX_PROFILES];
+    struct al_layout best;
+    int fail_depth;        /* deepest dead end: item order[fail_depth] did not fit into */
+    struct al_layout fail; /* this partial layout (only fixed starts count) */
+};
+
+/* Is profile a "larger" than b: size, then compute slices, then lower index. */
+static bool profile_larger(const struct al_gpu_model *m, unsigned a, unsigned b)
+{
+    const struct al_mig_profile *pa = &m->profiles[a], *pb = &m->profiles[b];
+    if (pa->size != pb->size)
+        return pa->size > pb->size;
+    if (pa->compute_slices != pb->compute_slices)
+        return pa->compute_slices > pb->compute_slices;
+    return a < b;
+}
+
+/* Search order of the free items: largest first, then fewest allowed starts, then profile
+ * index (so equal profiles sit together and their starts can be kept increasing). */
+static bool item_first(const struct al_gpu_model *m, struct al_placement a, struct al_placement b)
+{
+    const struct al_mig_profile *pa = &m->profiles[a.profile], *pb = &m->profiles[b.profile];
+    if (pa->size != pb->size)
+        return pa->size > pb->size;
+    if (nstarts(pa) != nstarts(pb))
+        return nstarts(pa) < nstarts(pb);
+    return profile_larger(m, a.profile, b.profile);
+}
+
+static void search_init(struct search *s, const struct al_layout *in)
+{
+    memset(s, 0, sizeof *s);
+    s->m = in->model;
+    s->work = *in;
+    s->fail_depth = -1;
+    for (unsigned i = 0; i < in->n; i++) {
+        if (in->p[i].start != AL_START_ANY)
+            continue;
+        unsigned j = s->nany++;
+        for (; j > 0 && item_first(s->m, in->p[i], in->p[s->order[j - 1]]); j--)
+            s->order[j] = s->order[j - 1];
+        s->order[j] = i;
+    }
+    for (unsigned k = 0; k < nprofiles(s->m); k++) {
+        unsigned j = k;
+        for (; j > 0 && profile_larger(s->m, k, s->porder[j - 1]); j--)
+            s->porder[j] = s->porder[j - 1];
+        s->porder[j] = k;
+    }
+}
+
+static void score_of(const struct search *s, const struct lstate *st, unsigned *score)
+{
+    for (unsigned k = 0; k < nprofiles(s->m); k++) {
+        unsigned pi = s->porder[k], c = 0;
+        const struct al_mig_profile *pr = &s->m->profiles[pi];
+        for (unsigned i = 0; i < nstarts(pr); i++)
+            c += check_add(s->m, st, (struct al_placement){(uint8_t)pi, pr->starts[i]}) == W_OK;
+        score[k] = c;
+    }
+}
+
+static void search_leaf(struct search *s, const struct lstate *st)
+{
+    unsigned score[AL_MIG_MAX_PROFILES] = {0};
+    unsigned np = nprofiles(s->m);
+    score_of(s, st, score);
+    if (s->found) {
+        unsigned k = 0;
+        while (k < np && score[k] == s->best_score[k])
+            k++;
+        if (k == np || score[k] < s->best_score[k])
+            return; /* not strictly better: keep the earlier, lower starts */
+    }
+    s->found = true;
+    memcpy(s->best_score, score, sizeof score);
+    s->best = s->work;
+}
+
+/* A dead end that is real: every in-range start of pr overlaps a unit in use. */
+static bool all_starts_taken(const struct al_gpu_model *m, const struct al_mig_profile *pr,
+                             uint32_t used)
+{
+    for (unsigned i = 0; i < nstarts(pr); i++)
+        if (in_range(m, pr, pr->starts[i]) && !(units_mask(pr->starts[i], pr->size) & used))
+            return false;
+    return true;
+}
+
+static void search(struct search *s, unsigned depth, const struct lstate *st)
+{
+    if (depth == s->nany) {
+        search_leaf(s, st);
+        return;
+    }
+    unsigned idx = s->order[depth];
+    struct al_placement p = s->work.p[idx];
+    const struct al_mig_profile *pr = &s->m->profiles[p.profile];
+    bool same = depth > 0 && s->work.p[s->order[depth - 1]].profile == p.profile;
+    unsigned after = same ? s->work.p[s->order[depth - 1]].start : 0;
+    bool tried = false;
+    for (unsigned i = 0; i < nstarts(pr); i++) {
+        p.start = pr->starts[i];
+        if ((same && p.start <= after) || check_add(s->m, st, p) != W_OK)
+            continue;
+        struct lstate next = *st;
+        state_add(s->m, &next, p);
+        s->work.p[idx].start = p.start;
+        tried = true;
+        search(s, depth + 1, &next);
+    }
+    s->work.p[idx].start = AL_START_ANY;
+    if (!tried && (int)depth > s->fail_depth && all_starts_taken(s->m, pr, st->mask)) {
+        s->fail_depth = (int)depth;
+        s->fail = s->work;
+    }
+}
+
+/* "no placement for 3g.40gb: units 0-3, 4-7 each overlap 1g.10gb@1, 1g.10gb@5". */
+static int nofit_message(const struct search *s, struct al_err *reterr)
+{
+    char units[96], by[160], one[INST_TEXT_MAX];
+    struct sb bu = {units, sizeof units, 0}, bb = {by, sizeof by, 0};
+    units[0] = by[0] = '\0';
+    if (s->fail_depth < 0)
+        return al_err_set(reterr, AL_E_NOFIT, "no arrangement of the %u instances fits in %u units",
+                          s->work.n, s->m->units);
+    struct al_placement p = s->work.p[s->order[s->fail_depth]];
+    const struct al_mig_profile *pr = &s->m->profiles[p.profile];
+    uint32_t cand = 0;
+    for (unsigned i = 0; i < nstarts(pr); i++) {
+        unsigned a = pr->starts[i], z = a + pr->size - 1;
+        if (!in_range(s->m, pr, a))
+            continue;
+        cand |= units_mask(a, pr->size);
+        sb_printf(&bu, a == z ? "%s%u" : "%s%u-%u", bu.len ? ", " : "", a, z);
+    }
+    struct al_layout taken = s->fail;
+    al_layout_sort(&taken);
+    for (unsigned i = 0; i < taken.n; i++) {
+        if (taken.p[i].start == AL_START_ANY || !(al_placement_mask(s->m, taken.p[i]) & cand))
+            continue;
+        inst_text(s->m, taken.p[i], one, sizeof one);
+        sb_printf(&bb, "%s%s", bb.len ? ", " : "", one);
+    }
+    return al_err_set(reterr, AL_E_NOFIT, "no placement for %s: units %s each overlap %s%s",
+                      pr->name, units, by, s->fail_depth > 0 ? " (no arrangement fits)" : "");
+}
+
+/* Totals of the whole request, fixed and free alike; hereditary rules that fail here fail in
+ * every arrangement, so they are reported as such instead of as a failed search. */
+static int place_precheck(const struct al_layout *in, struct al_err *reterr)
+{
+    const struct al_gpu_model *m = in->model;
+    unsigned count[AL_MIG_MAX_PROFILES] = {0}, slices = 0, no_me = 0;
+    int media = -1, me_all = -1, plain = -1;
+    for (unsigned i = 0; i < in->n; i++) {
+        const struct al_mig_profile *pr = &m->profiles[in->p[i].profile];
+        if (is_media(pr) && media >= 0)
+            return al_err_set(reterr, AL_E_NOFIT,
+                              "%s and %s both need media extensions: at most one +me/+me.all "
+                              "per GPU",
+                              m->profiles[in->p[media].profile].name, pr->name);
+        if (++count[in->p[i].profile] > pr->max_count)
+            return al_err_set(reterr, AL_E_NOFIT, "%u instances of %s exceed its max count %u",
+                              count[in->p[i].profile], pr->name, pr->max_count);
+        media = is_media(pr) ? (int)i : media;
+        me_all = pr->attrs & AL_MIG_ATTR_ME_ALL ? (int)i : me_all;
+        plain = !(pr->attrs & (AL_MIG_ATTR_NO_ME | AL_MIG_ATTR_ME_ALL)) ? (int)i : plain;
+        no_me += (pr->attrs & AL_MIG_ATTR_NO_ME) != 0;
+        slices += pr->compute_slices;
+    }
+    if (in->n > m->max_instances)
+        return al_err_set(reterr, AL_E_NOFIT, "%u instances exceed the maximum %u (%s)", in->n,
+                          m->max_instances, m->name);
+    if (me_all >= 0 && plain >= 0)
+        return al_err_set(reterr, AL_E_NOFIT, "%s shares the GPU only with -me instances, not %s",
+                          m->profiles[in->p[me_all].profile].name,
+                          m->profiles[in->p[plain].profile].name);
+    if (slices > m->compute_slices)
+        return al_err_set(reterr, AL_E_NOFIT, "compute slices %u exceed %u (%s)", slices,
+                          m->compute_slices, m->name);
+    return 0;
+}
+
+/* The fixed part of `in` must be valid on its own, and every profile index real. */
+static int place_check_input(const struct al_layout *in, struct al_err *reterr)
+{
+    struct al_layout fixed = {.model = in->model};
+    if (in->n > AL_LAYOUT_MAX)
+        return al_err_set(reterr, AL_E_INVAL, "%u instances exceed the bound %d", in->n,
+                          AL_LAYOUT_MAX);
+    if (in->n > 0 && !model_has_mig(in->model))
+        return al_layout_validate(in, reterr);
+    for (unsigned i = 0; i < in->n; i++) {
+        if (!profile_of(in->model, in->p[i].profile))
+            return al_err_set(reterr, AL_E_INVAL, "instance %u: profile index %u out of range",
+                              i + 1, (unsigned)in->p[i].profile);
+        if (in->p[i].start != AL_START_ANY)
+            fixed.p[fixed.n++] = in->p[i];
+    }
+    return al_layout_validate(&fixed, reterr);
+}
+
+int al_layout_place(const struct al_layout *in, struct al_layout *ret, struct al_err *reterr)
+{
+    struct search s;
+    struct lstate st;
+    int rc;
+    if (!in || !ret || !in->model)
+        return al_err_set(reterr, AL_E_INVAL, "no layout or no model");
+    rc = place_check_input(in, reterr);
+    if (rc == 0 && in->n > 0)
+        rc = place_precheck(in, reterr);
+    if (rc < 0)
+        return rc;
+    search_init(&s, in);
+    memset(&st, 0, sizeof st);
+    for (unsigned i = 0; i < in->n; i++)
+        if (in->p[i].start != AL_START_ANY)
+            state_add(s.m, &st, in->p[i]);
+    search(&s, 0, &st);
+    if (!s.found)
+        return nofit_message(&s, reterr);
+    *ret = s.best;
+    return 0;
+}
+
+/* ---- enumerate ----------------------------------------------------------------------------- */
+
+/* Depth-first walk over the candidate placements in sorted order (start, then profile): each
+ * set is built in increasing candidate order, so it is visited once and already sorted. Every
+ * rule is hereditary, so a candidate that cannot join the current set is never needed deeper. */
+struct walk {
+    const struct al_gpu_model *m;
+    struct al_placement cand[MAX_CANDS];
+    unsigned ncand;
+    bool maximal_only;
+    al_layout_visit_fn fn;
+    void *ctx;
+    long visited;
+    bool stop;
+    struct al_layout cur;
+};
+
+static void walk_init(struct walk *w, const struct al_gpu_model *m, uint32_t profile_set)
+{
+    unsigned np = nprofiles(m);
+    if (profile_set == 0)
+        profile_set = 0xffffffffu;
+    for (unsigned start = 0; start < m->units; start++)
+        for (unsigned pi = 0; pi < np; pi++) {
+            const struct al_mig_profile *pr = &m->profiles[pi];
+            if ((profile_set >> pi & 1) && start_allowed(pr, start) && in_range(m, pr, start))
+                w->cand[w->ncand++] = (struct al_placement){(uint8_t)pi, (uint8_t)start};
+        }
+}
+
+static bool walk_maximal(const struct walk *w, const struct lstate *st)
+{
+    for (unsigned i = 0; i < w->ncand; i++)
+        if (check_add(w->m, st, w->cand[i]) == W_OK)
+            return false;
+    return true;
+}
+
+static void walk(struct walk *w, unsigned from, const struct lstate *st)
+{
+    for (unsigned i = from; i < w->ncand && !w->stop; i++) {
+        if (check_add(w->m, st, w->cand[i]) != W_OK)
+            continue;
+        struct lstate next = *st;
+        state_add(w->m, &next, w->cand[i]);
+        w->cur.p[w->cur.n++] = w->cand[i];
+        if (!w->maximal_only || walk_maximal(w, &next)) {
+            w->visited++;
+            if (w->fn && w->fn(&w->cur, w->ctx) != 0)
+                w->stop = true;
+        }
+        walk(w, i + 1, &next);
+        w->cur.n--;
+    }
+}
+
+long al_layout_enumerate(const struct al_gpu_model *m, uint32_t profile_set, bool maximal_only,
+                         al_layout_visit_fn fn, void *ctx)
+{
+    struct walk w;
+    struct lstate st = {0};
+    if (!model_has_mig(m))
+        return 0;
+    memset(&w, 0, sizeof w);
+    w.m = m;
+    w.maximal_only = maximal_only;
+    w.fn = fn;
+    w.ctx = ctx;
+    w.cur.model = m;
+    walk_init(&w, m, profile_set);
+    walk(&w, 0, &st);
+    return w.visited;
+}
+
+/* ---- diff ---------------------------------------------------------------------------------- */
+
+static bool layout_has(const struct al_layout *l, struct al_placement p)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (l->p[i].profile == p.profile && l->p[i].start == p.start)
+            return true;
+    return false;
+}
+
+/* Append the instances of `a` missing from `b` as `op` steps, largest first, then by start. */
+static unsigned diff_side(const struct al_layout *a, const struct al_layout *b, enum al_step_op op,
+                          struct al_mig_step *steps)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < a->n; i++) {
+        struct al_placement p = a->p[i];
+        if (layout_has(b, p))
+            continue;
+        unsigned j = k++;
+        for (; j > 0; j--) {
+            struct al_placement q = steps[j - 1].p;
+            unsigned ps = a->model->profiles[p.profile].size;
+            unsigned qs = a->model->profiles[q.profile].size;
+            if (ps < qs || (ps == qs && !placement_before(p, q)))
+                break;
+            steps[j] = steps[j - 1];
+        }
+        steps[j] = (struct al_mig_step){op, p};
+    }
+    return k;
+}
+
+int al_layout_diff(const struct al_layout *from, const struct al_layout *to,
+                   struct al_mig_step steps[AL_DIFF_MAX], struct al_err *reterr)
+{
+    struct al_err e;
+    if (!from || !to || !steps)
+        return al_err_set(reterr, AL_E_INVAL, "no layout or no steps");
+    if (from->model != to->model)
+        return al_err_set(reterr, AL_E_INVAL, "layouts of different models");
+    if (al_layout_validate(from, &e) < 0)
+        return al_err_set(reterr, AL_E_INVAL, "from: %s", e.msg);
+    if (al_layout_validate(to, &e) < 0)
+        return al_err_set(reterr, AL_E_INVAL, "to: %s", e.msg);
+    unsigned n = diff_side(from, to, AL_STEP_DESTROY, steps);
+    n += diff_side(to, from, AL_STEP_CREATE, steps + n);
+    return (int)n;
+}
