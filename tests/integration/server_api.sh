@@ -15,7 +15,7 @@ bg_pids=()
 cleanup() {
     for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
     if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    rm -rf "$tmp"
+    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 
