@@ -1,0 +1,1132 @@
+/* planner.c — admission of whole-GPU and MIG requests, earliest windows and availability.
+ * The policy is described in planner.h; the calendar's coarse index (calendar.h) narrows the
+ * search to candidate GPUs 64 at a time, then each candidate is checked exactly. */
+#include "core/planner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GB            UINT64_C(1000000000)
+#define FRESH_CLASSES 4 /* fresh GPUs: (pool busy, needs reconfiguration) */
+/* Effort bounds of the fast paths (an exact full scan follows whenever they fall short, so
+ * they never make a refusal false): a whole-GPU plan stops after this many nodes that fit; a
+ * MIG plan once it has enough room and has examined this many partly used GPUs with room, or
+ * this many candidates. */
+#define WHOLE_ENOUGH 16
+#define EVAL_USED    8
+#define EVAL_VISITS  64
+
+/* One GPU examined for a MIG request. */
+struct geval {
+    uint32_t gpu;
+    uint32_t node;
+    uint8_t cap;      /* instances of the profile it can take (<= the ask) */
+    uint8_t fullness; /* units already held in the window */
+    uint8_t busy;     /* running pool work */
+    uint8_t reconf;   /* instances of cap that need a MIG change */
+    uint8_t fresh;    /* no hold near the window: evaluated only when taken */
+    uint8_t starts[AL_LAYOUT_MAX];
+};
+
+struct al_planner {
+    const struct al_fleet *f;
+    struct al_calendar *c;
+    size_t words;
+    uint64_t *freeb; /* whole_scan: GPUs found free, per word */
+    uint32_t *node_cnt, *node_gen, *touched;
+    int8_t *node_ok;
+    uint32_t nodes_cap, ntouched, gen;
+    struct al_hold *hbuf;
+    size_t hcap;
+    struct al_layout *lays;
+    size_t laycap;
+    struct geval *ev;
+    size_t nev, evcap;
+    uint32_t rot; /* where the next fast scan starts, so repeated asks spread their effort */
+    uint32_t maxper_ngpus;                /* fleet size maxper was computed for */
+    uint16_t maxper[AL_FLEET_MAX_MODELS]; /* most GPUs of a model on one node */
+    /* fragmentation score of the model in use: distinct placement masks per size */
+    const struct al_gpu_model *frag_model;
+    unsigned nsizes;
+    unsigned nmasks[AL_MIG_MAX_UNITS];
+    uint32_t masks[AL_MIG_MAX_UNITS][AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
+};
+
+/* ---- life cycle and scratch ---- */
+
+struct al_planner *al_planner_new(const struct al_fleet *f, struct al_calendar *c)
+{
+    if (!f || !c)
+        return NULL;
+    struct al_planner *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->f = f;
+    p->c = c;
+    return p;
+}
+
+void al_planner_free(struct al_planner *p)
+{
+    if (!p)
+        return;
+    free(p->freeb);
+    free(p->node_cnt);
+    free(p->node_gen);
+    free(p->node_ok);
+    free(p->touched);
+    free(p->hbuf);
+    free(p->lays);
+    free(p->ev);
+    free(p);
+}
+
+void al_plan_clear(struct al_plan *plan)
+{
+    if (!plan)
+        return;
+    free(plan->allocs);
+    memset(plan, 0, sizeof *plan);
+    plan->profile = -1;
+    plan->best_node = -1;
+}
+
+static int grow(void **ptr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*ptr, n * elem);
+    if (!q)
+        return AL_E_NOMEM;
+    *ptr = q;
+    *cap = n;
+    return 0;
+}
+
+/* Size the per-word and per-node scratch for the fleet as it is now. */
+static int scratch(struct al_planner *p)
+{
+    size_t words = al_fleet_words(p->f);
+    if (words > p->words) {
+        uint64_t *q = realloc(p->freeb, words * sizeof *q);
+        if (!q)
+            return AL_E_NOMEM;
+        p->freeb = q;
+        p->words = words;
+    }
+    uint32_t nn = al_fleet_nnodes(p->f);
+    if (nn > p->nodes_cap) {
+        uint32_t *a = realloc(p->node_cnt, nn * sizeof *a);
+        if (a)
+            p->node_cnt = a;
+        uint32_t *b = realloc(p->node_gen, nn * sizeof *b);
+        if (b) {
+            memset(b + p->nodes_cap, 0, (nn - p->nodes_cap) * sizeof *b);
+            p->node_gen = b;
+        }
+        int8_t *o = realloc(p->node_ok, nn * sizeof *o);
+        if (o)
+            p->node_ok = o;
+        uint32_t *t = realloc(p->touched, nn * sizeof *t);
+        if (t)
+            p->touched = t;
+        if (!a || !b || !o || !t)
+            return AL_E_NOMEM;
+        p->nodes_cap = nn;
+    }
+    return 0;
+}
+
+/* Start a new request: node counters and the node filter cache are reset lazily by stamp. */
+static void new_round(struct al_planner *p)
+{
+    p->ntouched = 0;
+    if (++p->gen == 0) {
+        memset(p->node_gen, 0, p->nodes_cap * sizeof *p->node_gen);
+        p->gen = 1;
+    }
+}
+
+/* Node counter access: first touch of a node in this round zeroes it and records it. */
+static uint32_t *node_count(struct al_planner *p, uint32_t node)
+{
+    if (p->node_gen[node] != p->gen) {
+        p->node_gen[node] = p->gen;
+        p->node_cnt[node] = 0;
+        p->node_ok[node] = -1;
+        p->touched[p->ntouched++] = node;
+    }
+    return &p->node_cnt[node];
+}
+
+static bool node_passes(struct al_planner *p, uint32_t node, const struct al_where *w)
+{
+    node_count(p, node);
+    if (p->node_ok[node] < 0) {
+        const struct al_node *n = al_fleet_node(p->f, node);
+        bool ok = (!w || !w->zone || !*w->zone || strcmp(n->zone, w->zone) == 0) &&
+                  (!w || al_fleet_labels_match(n->labels, w->labels));
+        p->node_ok[node] = ok;
+    }
+    return p->node_ok[node] == 1;
+}
+
+static bool node_filter(const struct al_where *w)
+{
+    return w && ((w->zone && *w->zone) || (w->labels && *w->labels));
+}
+
+/* Word w of the GPUs of model `slot` that may take new work: healthy, not drained, in the pool
+ * asked (zone and labels are per node: node_passes). */
+static uint64_t elig_word(const struct al_planner *p, unsigned slot, const struct al_where *wh,
+                          size_t w)
+{
+    uint64_t b = al_fleet_model_bits(p->f, slot)[w] & al_fleet_usable_bits(p->f)[w];
+    if (b && wh && wh->pool >= 0)
+        b &= al_fleet_pool_bits(p->f, (enum al_pool)wh->pool)[w];
+    return b;
+}
+
+/* May new work go on this GPU at all (health, drain, pool, zone, labels)? */
+static bool gpu_eligible(struct al_planner *p, uint32_t gpu, const struct al_where *w)
+{
+    const struct al_gpu *g = al_fleet_gpu(p->f, gpu);
+    if (!g->healthy || g->drained)
+        return false;
+    if (w && w->pool >= 0 && g->pool != w->pool)
+        return false;
+    return !node_filter(w) || node_passes(p, g->node, w);
+}
+
+static int ensure_allocs(struct al_plan *plan, unsigned n)
+{
+    plan->allocs = calloc(n ? n : 1, sizeof *plan->allocs);
+    return plan->allocs ? 0 : AL_E_NOMEM;
+}
+
+/* Count the distinct nodes of a plan's allocations. */
+static unsigned count_nodes(struct al_planner *p, const struct al_plan *plan)
+{
+    new_round(p);
+    unsigned n = 0;
+    for (unsigned i = 0; i < plan->n; i++) {
+        uint32_t *cnt = node_count(p, al_fleet_gpu(p->f, plan->allocs[i].gpu)->node);
+        n += (*cnt)++ == 0;
+    }
+    return n;
+}
+
+static const char *where_text(const struct al_where *w, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (!w)
+        return buf;
+    size_t o = 0;
+    if (w->zone && *w->zone)
+        o += (size_t)snprintf(buf + o, len - o, " in zone %s", w->zone);
+    if (o < len && w->labels && *w->labels)
+        o += (size_t)snprintf(buf + o, len - o, " with labels %s", w->labels);
+    if (o < len && w->pool >= 0)
+        snprintf(buf + o, len - o, " in the %s pool",
+                 w->pool == AL_POOL_GENERAL ? "general" : "dedicated");
+    return buf;
+}
+
+/* ---- whole GPUs ---- */
+
+struct nc {
+    uint32_t cnt, node;
+};
+
+static int nc_desc(const void *a, const void *b)
+{
+    const struct nc *x = a, *y = b;
+    if (x->cnt != y->cnt)
+        return x->cnt > y->cnt ? -1 : 1;
+    return x->node < y->node ? -1 : x->node > y->node;
+}
+
+/* Most GPUs of each model on one node, recomputed when the fleet has grown. */
+static void update_maxper(struct al_planner *p)
+{
+    uint32_t ng = al_fleet_ngpus(p->f);
+    if (p->maxper_ngpus == ng)
+        return;
+    memset(p->maxper, 0, sizeof p->maxper);
+    for (uint32_t n = 0; n < al_fleet_nnodes(p->f); n++) {
+        const struct al_node *nd = al_fleet_node(p->f, n);
+        uint16_t cnt[AL_FLEET_MAX_MODELS] = {0};
+        for (uint32_t i = 0; i < nd->ngpus; i++) {
+            unsigned slot = al_fleet_gpu(p->f, nd->gpus[i])->model_slot;
+            if (++cnt[slot] > p->maxper[slot])
+                p->maxper[slot] = cnt[slot];
+        }
+    }
+    p->maxper_ngpus = ng;
+}
+
+/* Mark in p->freeb the eligible GPUs of model `slot` wholly free during the window, counting
+ * them per node, and return how many. Words are read from the calendar's index as the scan
+ * goes; GPUs with holds only in the window's edge buckets get the exact check. Without
+ * `exhaustive` the scan starts at a rotating word and stops once it has enough to choose from;
+ * *complete says whether it saw every word. *eligible: eligible GPUs of the words seen (exact
+ * only when complete, and with a zone/label filter only when exhaustive). */
+static unsigned whole_scan(struct al_planner *p, unsigned slot, const struct al_request *r,
+                           const struct al_cal_span *sp, bool exhaustive, unsigned *eligible,
+                           bool *complete)
+{
+    unsigned total = 0, elig = 0, fits = 0, full = 0, maxper = p->maxper[slot];
+    bool nf = node_filter(&r->where), enough = false;
+    size_t w0 = exhaustive ? 0 : (p->rot++ * 61u) % p->words, k;
+    new_round(p);
+    memset(p->freeb, 0, p->words * sizeof *p->freeb);
+    for (k = 0; k < p->words && !enough; k++) {
+        size_t w = (w0 + k) % p->words;
+        uint64_t base = elig_word(p, slot, &r->where, w), idx[4];
+        if (!base)
+            continue;
+        al_calendar_index_word(p->c, sp, w, idx);
+        uint64_t cand = base & (idx[0] | idx[1]);
+        elig += nf ? 0 : (unsigned)__builtin_popcountll(base);
+        for (uint64_t scan = exhaustive && nf ? base : cand; scan; scan &= scan - 1) {
+            unsigned b = (unsigned)__builtin_ctzll(scan);
+            uint32_t gpu = (uint32_t)(w * 64 + b);
+            uint32_t node = al_fleet_gpu(p->f, gpu)->node;
+            if (nf && !node_passes(p, node, &r->where))
+                continue;
+            elig += nf;
+            if (!((cand >> b) & 1))
+                continue;
+            if (!((idx[0] >> b) & 1) && !al_calendar_free_during(p->c, gpu, r->start, r->end))
+                continue;
+            p->freeb[w] |= UINT64_C(1) << b;
+            uint32_t cnt = ++*node_count(p, node);
+            fits += cnt == r->count;
+            full += cnt == maxper;
+            total++;
+        }
+        /* enough single-node fits to choose from; or, when no node can hold the ask, enough
+         * wholly free nodes for the fewest-nodes answer (or plenty of GPUs) */
+        enough = !exhaustive &&
+                 (fits >= WHOLE_ENOUGH || (r->count > maxper && !r->same_node &&
+                                           (full * maxper >= r->count || total >= 4 * r->count)));
+    }
+    *complete = k == p->words;
+    if (eligible)
+        *eligible = elig;
+    return total;
+}
+
+/* Take `n` free GPUs of node `node` into the plan: no pool work first, then not in MIG mode. */
+static void take_node(struct al_planner *p, uint32_t node, unsigned n, struct al_plan *plan)
+{
+    const struct al_node *nd = al_fleet_node(p->f, node);
+    for (unsigned cls = 0; cls < 4 && n > 0; cls++) {
+        for (uint32_t i = 0; i < nd->ngpus && n > 0; i++) {
+            uint32_t gpu = nd->gpus[i];
+            const struct al_gpu *g = al_fleet_gpu(p->f, gpu);
+            if (!((p->freeb[gpu / 64] >> (gpu % 64)) & 1) ||
+                (unsigned)(g->pool_busy * 2 + g->mig_mode) != cls)
+                continue;
+            p->freeb[gpu / 64] &= ~(UINT64_C(1) << (gpu % 64));
+            struct al_alloc *a = &plan->allocs[plan->n++];
+            a->gpu = gpu;
+            a->whole = true;
+            a->reconfig = g->mig_mode;
+            plan->reconfigs += g->mig_mode;
+            n--;
+        }
+    }
+}
+
+/* Choose nodes for the counted free GPUs: one node (best fit) when possible, else fewest
+ * nodes. Returns 0, or AL_E_NOFIT (facts in plan), AL_E_NOMEM. */
+static int whole_pick(struct al_planner *p, const struct al_request *r, unsigned total,
+                      struct al_plan *plan)
+{
+    uint32_t best = UINT32_MAX, most = 0;
+    for (uint32_t i = 0; i < p->ntouched; i++) {
+        uint32_t nd = p->touched[i], cnt = p->node_cnt[nd];
+        if (cnt >= r->count && (best == UINT32_MAX || cnt < p->node_cnt[best]))
+            best = nd;
+        if (cnt > most) {
+            most = cnt;
+            plan->best_node = (int)nd;
+        }
+    }
+    plan->free_total = total;
+    plan->free_best_node = most;
+    if (best != UINT32_MAX) {
+        take_node(p, best, r->count, plan);
+        return 0;
+    }
+    if (r->same_node || total < r->count)
+        return AL_E_NOFIT;
+    struct nc *v = malloc(p->ntouched * sizeof *v);
+    if (!v)
+        return AL_E_NOMEM;
+    uint32_t nv = 0;
+    for (uint32_t i = 0; i < p->ntouched; i++)
+        if (p->node_cnt[p->touched[i]] > 0)
+            v[nv++] = (struct nc){p->node_cnt[p->touched[i]], p->touched[i]};
+    qsort(v, nv, sizeof *v, nc_desc);
+    unsigned left = r->count;
+    for (uint32_t i = 0; i < nv && left > 0; i++) {
+        uint32_t j = i;
+        while (j + 1 < nv && v[j + 1].cnt >= left)
+            j++;
+        if (v[j].cnt >= left) { /* the smallest node that finishes the request */
+            take_node(p, v[j].node, left, plan);
+            left = 0;
+        } else {
+            take_node(p, v[i].node, v[i].cnt, plan);
+            left -= v[i].cnt;
+        }
+    }
+    free(v);
+    return 0;
+}
+
+static int plan_whole_model(struct al_planner *p, const struct al_request *r, unsigned slot,
+                            struct al_plan *plan)
+{
+    struct al_cal_span sp;
+    bool complete;
+    int rc = al_calendar_prepare(p->c, r->start, r->end, &sp);
+    if (rc < 0)
+        return rc;
+    plan->model = al_fleet_model(p->f, slot);
+    plan->profile = -1;
+    update_maxper(p);
+    unsigned total = whole_scan(p, slot, r, &sp, false, &plan->eligible, &complete);
+    bool single = false;
+    for (uint32_t i = 0; i < p->ntouched && !single; i++)
+        single = p->node_cnt[p->touched[i]] >= r->count;
+    if (single || (!r->same_node && r->count > p->maxper[slot] && total >= r->count))
+        return whole_pick(p, r, total, plan);
+    if (!complete || node_filter(&r->where))
+        total = whole_scan(p, slot, r, &sp, true, &plan->eligible, &complete);
+    return whole_pick(p, r, total, plan);
+}
+
+/* ---- MIG: placement on one GPU ---- */
+
+/* Placement masks of the plain profiles of model m (one per profile and start) grouped by
+ * size, largest first, for frag_score: a unit pair usable by two profiles counts twice. */
+static void setup_frag(struct al_planner *p, const struct al_gpu_model *m)
+{
+    if (p->frag_model == m)
+        return;
+    p->frag_model = m;
+    p->nsizes = 0;
+    for (unsigned size = m->units; size >= 1; size--) {
+        unsigned n = 0;
+        for (unsigned q = 0; q < m->nprofiles; q++) {
+            const struct al_mig_profile *pr = &m->profiles[q];
+            if (pr->size != size || pr->attrs)
+                continue;
+            for (unsigned k = 0; k < pr->nstarts && n < AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES; k++)
+                p->masks[p->nsizes][n++] =
+                    al_placement_mask(m, (struct al_placement){(uint8_t)q, pr->starts[k]});
+        }
+        if (n > 0 && p->nsizes < 10)
+            p->nmasks[p->nsizes++] = n;
+    }
+}
+
+/* How placeable the model's profiles stay with units `used` taken: per size (largest first)
+ * the number of its placements still free, as base-64 digits (10 sizes at most), so larger
+ * sizes dominate. */
+static uint64_t frag_score(const struct al_planner *p, uint32_t used)
+{
+    uint64_t score = 0;
+    for (unsigned s = 0; s < p->nsizes; s++) {
+        unsigned free_n = 0;
+        for (unsigned j = 0; j < p->nmasks[s]; j++)
+            free_n += (p->masks[s][j] & used) == 0;
+        score = score * 64 + (free_n < 63 ? free_n : 63);
+    }
+    return score;
+}
+
+static bool layout_has(const struct al_gpu *g, struct al_placement pl)
+{
+    if (!g->mig_mode)
+        return false;
+    for (unsigned i = 0; i < g->layout.n; i++)
+        if (g->layout.p[i].profile == pl.profile && g->layout.p[i].start == pl.start)
+            return true;
+    return false;
+}
+
+/* Add up to `want` instances of profile `prof` to GPU g whose window has the alive layouts
+ * lays[0..nl) and units `used`: each step takes the feasible start that keeps the current
+ * layout (no reconfiguration) if any, else the best fragmentation score. Every profile in the
+ * catalog starts on multiples of its size, so its placements are disjoint slots and any greedy
+ * order reaches the most instances a GPU can take (the tests compare it with an exhaustive
+ * search); a model with overlapping starts for one profile would need a search here. */
+static unsigned greedy(struct al_planner *p, const struct al_gpu *g, unsigned prof, unsigned want,
+                       uint32_t used, size_t nl, struct geval *ev)
+{
+    const struct al_gpu_model *m = g->model;
+    const struct al_mig_profile *pr = &m->profiles[prof];
+    unsigned k = 0;
+    ev->reconf = 0;
+    while (k < want && k < AL_LAYOUT_MAX) {
+        int best = -1;
+        bool best_cur = false;
+        uint64_t best_score = 0;
+        for (unsigned j = 0; j < pr->nstarts; j++) {
+            struct al_placement pl = {(uint8_t)prof, pr->starts[j]};
+            uint32_t pm = al_placement_mask(m, pl);
+            if (pm & used)
+                continue;
+            bool ok = true;
+            for (size_t i = 0; i < nl && ok; i++)
+                ok = p->lays[i].n < AL_LAYOUT_MAX && al_layout_can_add(&p->lays[i], pl);
+            if (!ok)
+                continue;
+            bool cur = layout_has(g, pl);
+            uint64_t score = frag_score(p, used | pm);
+            if (best < 0 || (cur && !best_cur) || (cur == best_cur && score > best_score)) {
+                best = (int)j;
+                best_cur = cur;
+                best_score = score;
+            }
+        }
+        if (best < 0)
+            break;
+        struct al_placement pl = {(uint8_t)prof, pr->starts[best]};
+        for (size_t i = 0; i < nl; i++)
+            p->lays[i].p[p->lays[i].n++] = pl;
+        used |= al_placement_mask(m, pl);
+        ev->starts[k++] = pl.start;
+        ev->reconf += !best_cur;
+    }
+    return k;
+}
+
+/* The distinct sets of MIG holds alive in [s, e) (one per instant where a hold starts, and s)
+ * into p->lays. Returns how many, or AL_E_NOFIT when a whole-GPU hold overlaps. */
+static int alive_sets(struct al_planner *p, const struct al_gpu_model *m, size_t nh, int64_t s,
+                      uint32_t *ret_used)
+{
+    uint32_t used = 0;
+    size_t nl = 0;
+    if (grow((void **)&p->lays, &p->laycap, nh + 1, sizeof *p->lays) < 0)
+        return AL_E_NOMEM;
+    for (size_t i = 0; i < nh; i++) {
+        if (p->hbuf[i].whole)
+            return AL_E_NOFIT;
+        used |= al_placement_mask(m, (struct al_placement){p->hbuf[i].profile, p->hbuf[i].start});
+    }
+    int64_t last = INT64_MIN;
+    for (size_t i = 0; i <= nh; i++) {
+        int64_t tau = i == 0 ? s : p->hbuf[i - 1].t0;
+        if ((i > 0 && tau <= s) || tau == last)
+            continue;
+        last = tau;
+        struct al_layout *l = &p->lays[nl++];
+        l->model = m;
+        l->n = 0;
+        for (size_t j = 0; j < nh && p->hbuf[j].t0 <= tau; j++)
+            if (p->hbuf[j].t1 > tau && l->n < AL_LAYOUT_MAX)
+                l->p[l->n++] = (struct al_placement){p->hbuf[j].profile, p->hbuf[j].start};
+    }
+    *ret_used = used;
+    return (int)nl;
+}
+
+/* Examine GPU ev->gpu for up to `want` instances of `prof` during [s, e). */
+static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t s, int64_t e,
+                    struct geval *ev)
+{
+    const struct al_gpu *g = al_fleet_gpu(p->f, ev->gpu);
+    /* quick refusal: no start of the profile clear of every unit held in the window */
+    uint32_t held = al_calendar_mask(p->c, ev->gpu, s, e);
+    const struct al_mig_profile *pr = &g->model->profiles[prof];
+    bool room = false;
+    for (unsigned j = 0; j < pr->nstarts && !room; j++)
+        room = !(al_placement_mask(g->model, (struct al_placement){(uint8_t)prof, pr->starts[j]}) &
+                 held);
+    if (!room) {
+        ev->cap = 0;
+        ev->fullness = (uint8_t)__builtin_popcount(held);
+        return 0;
+    }
+    size_t nh = al_calendar_holds(p->c, ev->gpu, s, e, p->hbuf, p->hcap);
+    if (nh > p->hcap) {
+        if (grow((void **)&p->hbuf, &p->hcap, nh, sizeof *p->hbuf) < 0)
+            return AL_E_NOMEM;
+        nh = al_calendar_holds(p->c, ev->gpu, s, e, p->hbuf, p->hcap);
+    }
+    uint32_t used = 0;
+    int nl = alive_sets(p, g->model, nh, s, &used);
+    ev->cap = 0;
+    ev->fullness = (uint8_t)__builtin_popcount(used);
+    if (nl == AL_E_NOFIT)
+        return 0;
+    if (nl < 0)
+        return nl;
+    ev->cap = (uint8_t)greedy(p, g, prof, want, used, (size_t)nl, ev);
+    return 0;
+}
+
+/* ---- MIG: across the fleet ---- */
+
+/* Order of use: no pool work first; then GPUs already partly used in the window, fullest
+ * first (packing); then no reconfiguration; then id. */
+static int ev_order(const void *a, const void *b)
+{
+    const struct geval *x = a, *y = b;
+    if (x->busy != y->busy)
+        return x->busy < y->busy ? -1 : 1;
+    if (x->fresh != y->fresh)
+        return x->fresh < y->fresh ? -1 : 1;
+    if (x->fullness != y->fullness)
+        return x->fullness > y->fullness ? -1 : 1;
+    if (x->reconf != y->reconf)
+        return x->reconf < y->reconf ? -1 : 1;
+    return x->gpu < y->gpu ? -1 : x->gpu > y->gpu;
+}
+
+static bool layout_has_profile(const struct al_gpu *g, unsigned prof)
+{
+    for (unsigned i = 0; g->mig_mode && i < g->layout.n; i++)
+        if (g->layout.p[i].profile == prof)
+            return true;
+    return false;
+}
+
+struct mig_ctx {
+    const struct al_request *r;
+    unsigned slot, prof, cap_empty;
+    bool full;     /* exhaustive scan, no caps */
+    bool complete; /* the last scan saw every word */
+    unsigned total, eligible;
+    const struct al_cal_span *sp;
+};
+
+static int ev_push(struct al_planner *p, const struct geval *e)
+{
+    if (grow((void **)&p->ev, &p->evcap, p->nev + 1, sizeof *p->ev) < 0)
+        return AL_E_NOMEM;
+    p->ev[p->nev++] = *e;
+    return 0;
+}
+
+/* Examine one candidate GPU; returns 1 when it was examined (for the effort bound). */
+static int mig_visit(struct al_planner *p, struct mig_ctx *x, uint32_t gpu, bool sure,
+                     unsigned fresh_cls[FRESH_CLASSES])
+{
+    const struct al_gpu *g = al_fleet_gpu(p->f, gpu);
+    struct geval e = {.gpu = gpu, .node = g->node, .busy = g->pool_busy};
+    int rc;
+    if (sure) {
+        e.fresh = 1;
+        e.cap = (uint8_t)x->cap_empty;
+        e.reconf = !layout_has_profile(g, x->prof);
+        unsigned cls = e.busy * 2u + e.reconf;
+        if (!x->full && fresh_cls[cls] >= x->r->count)
+            return 1;
+        fresh_cls[cls]++;
+    } else {
+        if ((rc = eval_gpu(p, x->prof, x->r->count, x->r->start, x->r->end, &e)) < 0)
+            return rc;
+        if (e.cap == 0)
+            return 1;
+    }
+    if ((rc = ev_push(p, &e)) < 0)
+        return rc;
+    x->total += e.cap;
+    *node_count(p, e.node) += e.cap;
+    return 1;
+}
+
+/* Collect the GPUs that can take instances into p->ev, counting per node. Without x->full the
+ * scan starts at a rotating word and stops once enough capacity without pool work is found and
+ * the effort bounds are reached. */
+static int mig_scan(struct al_planner *p, struct mig_ctx *x)
+{
+    unsigned fresh_cls[FRESH_CLASSES] = {0}, effort = 0, calm = 0, used_room = 0;
+    bool nf = node_filter(&x->r->where), lazy = !x->full && !x->r->same_node;
+    size_t w0 = lazy ? (p->rot++ * 61u) % p->words : 0, k;
+    p->nev = 0;
+    x->total = x->eligible = 0;
+    new_round(p);
+    for (k = 0; k < p->words; k++) {
+        size_t w = (w0 + k) % p->words;
+        uint64_t base = elig_word(p, x->slot, &x->r->where, w), idx[4];
+        if (!base)
+            continue;
+        al_calendar_index_word(p->c, x->sp, w, idx);
+        uint64_t cand = base & idx[2];
+        x->eligible += nf ? 0 : (unsigned)__builtin_popcountll(base);
+        for (uint64_t scan = x->full && nf ? base : cand; scan; scan &= scan - 1) {
+            unsigned b = (unsigned)__builtin_ctzll(scan);
+            uint32_t gpu = (uint32_t)(w * 64 + b);
+            if (nf && !node_passes(p, al_fleet_gpu(p->f, gpu)->node, &x->r->where))
+                continue;
+            x->eligible += nf;
+            if (!((cand >> b) & 1))
+                continue;
+            size_t before = p->nev;
+            bool sure = (idx[0] >> b) & 1;
+            int rc = mig_visit(p, x, gpu, sure, fresh_cls);
+            if (rc < 0)
+                return rc;
+            effort++;
+            if (p->nev > before) {
+                used_room += !sure;
+                calm += p->ev[before].busy ? 0 : p->ev[before].cap;
+            }
+        }
+        if (lazy && calm >= x->r->count && (used_room >= EVAL_USED || effort >= EVAL_VISITS)) {
+            k++;
+            break;
+        }
+    }
+    x->complete = k == p->words;
+    return 0;
+}
+
+/* Take instances from the sorted candidates (of node `node` only, unless UINT32_MAX). */
+static int mig_take(struct al_planner *p, const struct mig_ctx *x, uint32_t node,
+                    struct al_plan *plan)
+{
+    unsigned left = x->r->count;
+    for (size_t i = 0; i < p->nev && left > 0; i++) {
+        struct geval *e = &p->ev[i];
+        if (node != UINT32_MAX && e->node != node)
+            continue;
+        if (e->fresh) {
+            int rc = eval_gpu(p, x->prof, left, x->r->start, x->r->end, e);
+            if (rc < 0)
+                return rc;
+        }
+        unsigned k = e->cap < left ? e->cap : left;
+        const struct al_gpu *g = al_fleet_gpu(p->f, e->gpu);
+        for (unsigned j = 0; j < k; j++) {
+            struct al_alloc *a = &plan->allocs[plan->n++];
+            a->gpu = e->gpu;
+            a->profile = (uint8_t)x->prof;
+            a->start = e->starts[j];
+            a->reconfig = !layout_has(g, (struct al_placement){a->profile, a->start});
+            plan->reconfigs += a->reconfig;
+        }
+        left -= k;
+    }
+    return left == 0 ? 0 : AL_E_NOFIT;
+}
+
+static int mig_pick(struct al_planner *p, const struct mig_ctx *x, struct al_plan *plan)
+{
+    uint32_t best = UINT32_MAX, most = 0;
+    for (uint32_t i = 0; i < p->ntouched; i++) {
+        uint32_t nd = p->touched[i], cnt = p->node_cnt[nd];
+        if (cnt >= x->r->count && (best == UINT32_MAX || cnt < p->node_cnt[best]))
+            best = nd;
+        if (cnt > most) {
+            most = cnt;
+            plan->best_node = (int)nd;
+        }
+    }
+    plan->free_total = x->total;
+    plan->free_best_node = most;
+    plan->eligible = x->eligible;
+    if (x->total < x->r->count || (x->r->same_node && best == UINT32_MAX))
+        return AL_E_NOFIT;
+    qsort(p->ev, p->nev, sizeof *p->ev, ev_order);
+    return mig_take(p, x, x->r->same_node ? best : UINT32_MAX, plan);
+}
+
+static int plan_mig_model(struct al_planner *p, const struct al_request *r, unsigned slot,
+                          unsigned prof, struct al_plan *plan)
+{
+    const struct al_gpu_model *m = al_fleet_model(p->f, slot);
+    struct al_cal_span sp;
+    int rc = al_calendar_prepare(p->c, r->start, r->end, &sp);
+    if (rc < 0)
+        return rc;
+    plan->model = m;
+    plan->profile = (int)prof;
+    setup_frag(p, m);
+    /* what a wholly free GPU (not in MIG mode) takes */
+    struct al_gpu empty = {.model = m};
+    struct geval ge = {0};
+    struct mig_ctx x = {.r = r, .slot = slot, .prof = prof, .sp = &sp};
+    if (grow((void **)&p->lays, &p->laycap, 1, sizeof *p->lays) < 0)
+        return AL_E_NOMEM;
+    p->lays[0] = (struct al_layout){.model = m};
+    x.cap_empty = greedy(p, &empty, prof, r->count, 0, 1, &ge);
+    if ((rc = mig_scan(p, &x)) < 0)
+        return rc;
+    rc = mig_pick(p, &x, plan);
+    /* a lazy scan that saw everything, without filters that hide the eligible count, and
+     * without the per-class caps that same_node's node sums cannot take, is final */
+    if (rc != AL_E_NOFIT || (x.complete && !node_filter(&r->where) && !r->same_node))
+        return rc;
+    plan->n = plan->reconfigs = 0;
+    x.full = true;
+    if ((rc = mig_scan(p, &x)) < 0)
+        return rc;
+    return mig_pick(p, &x, plan);
+}
+
+/* ---- requests ---- */
+
+static int check_request(const struct al_request *r, struct al_err *reterr)
+{
+    if (r->kind != AL_REQ_WHOLE && r->kind != AL_REQ_MIG)
+        return al_err_set(reterr, AL_E_INVAL, "kind: must be whole or mig");
+    if (r->count < 1 || r->count > AL_PLAN_MAX)
+        return al_err_set(reterr, AL_E_INVAL, "count: %u not in 1..%d", r->count, AL_PLAN_MAX);
+    if (r->start >= r->end)
+        return al_err_set(reterr, AL_E_INVAL, "end: must be after start");
+    if (r->where.pool < -1 || r->where.pool > AL_POOL_DEDICATED)
+        return al_err_set(reterr, AL_E_INVAL, "pool: unknown");
+    if (!r->model && r->mem_bytes == 0)
+        return al_err_set(reterr, AL_E_INVAL, "model: give a model or a memory size");
+    if (r->kind == AL_REQ_MIG && r->model && r->profile >= 0 &&
+        (unsigned)r->profile >= r->model->nprofiles)
+        return al_err_set(reterr, AL_E_INVAL, "profile: %d not a profile of %s", r->profile,
+                          r->model->name);
+    if (r->kind == AL_REQ_MIG && r->model && r->profile < 0 && r->mem_bytes == 0)
+        return al_err_set(reterr, AL_E_INVAL, "profile: give a profile or a memory size");
+    return 0;
+}
+
+/* Profile for model m in request r, or -1. */
+static int req_profile(const struct al_request *r, const struct al_gpu_model *m)
+{
+    if (!m->mig)
+        return -1;
+    if (r->model && r->profile >= 0)
+        return r->profile;
+    return al_catalog_pick(m, r->mem_bytes, true);
+}
+
+struct cand {
+    unsigned slot;
+    int prof;
+    uint64_t key;
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Models of the fleet the request may use, most economical first. */
+static unsigned candidates(struct al_planner *p, const struct al_request *r,
+                           struct cand v[AL_FLEET_MAX_MODELS])
+{
+    unsigned n = 0;
+    for (unsigned s = 0; s < al_fleet_nmodels(p->f); s++) {
+        const struct al_gpu_model *m = al_fleet_model(p->f, s);
+        if (r->model && m != r->model)
+            continue;
+        struct cand c = {s, -1, m->mem_gb};
+        if (r->kind == AL_REQ_WHOLE) {
+            if (!r->model && (uint64_t)m->mem_gb * GB < r->mem_bytes)
+                continue;
+        } else {
+            if ((c.prof = req_profile(r, m)) < 0)
+                continue;
+            c.key = m->profiles[c.prof].mem_mib;
+        }
+        v[n++] = c;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, cand_cmp);
+    return n;
+}
+
+static void refusal_text(const struct al_request *r, const struct al_plan *pl, struct al_err *e)
+{
+    char wt[AL_FLEET_LABELS_MAX + 96];
+    where_text(&r->where, wt, sizeof wt);
+    const char *mn = pl->model ? pl->model->name : "?";
+    char what[96];
+    if (r->kind == AL_REQ_WHOLE)
+        snprintf(what, sizeof what, "%s GPUs", mn);
+    else
+        snprintf(what, sizeof what, "%s instances on %s",
+                 pl->profile >= 0 ? pl->model->profiles[pl->profile].name : "?", mn);
+    if (pl->why == AL_WHY_NO_ELIGIBLE)
+        al_err_set(e, AL_E_NOFIT, "no healthy, undrained %s GPU%s", mn, wt);
+    else if (pl->why == AL_WHY_SAME_NODE)
+        al_err_set(e, AL_E_NOFIT,
+                   "only %u of %u %s free on one node during the window; %u free fleet-wide%s",
+                   pl->free_best_node, r->count, what, pl->free_total, wt);
+    else
+        al_err_set(e, AL_E_NOFIT,
+                   "only %u of %u %s free during the window (%u eligible GPUs%s; at most %u on "
+                   "one node)",
+                   pl->free_total, r->count, what, pl->eligible, wt, pl->free_best_node);
+}
+
+static int plan_model(struct al_planner *p, const struct al_request *r, const struct cand *c,
+                      struct al_plan *pl)
+{
+    int rc = r->kind == AL_REQ_WHOLE ? plan_whole_model(p, r, c->slot, pl)
+                                     : plan_mig_model(p, r, c->slot, (unsigned)c->prof, pl);
+    if (rc != AL_E_NOFIT)
+        return rc;
+    pl->n = pl->reconfigs = 0;
+    pl->why = pl->eligible == 0                            ? AL_WHY_NO_ELIGIBLE
+              : r->same_node && pl->free_total >= r->count ? AL_WHY_SAME_NODE
+                                                           : AL_WHY_CAPACITY;
+    return rc;
+}
+
+int al_planner_plan(struct al_planner *p, const struct al_request *r, struct al_plan *ret,
+                    struct al_err *reterr)
+{
+    struct cand v[AL_FLEET_MAX_MODELS];
+    struct al_plan best = {0};
+    int rc;
+    al_plan_clear(ret);
+    ret->wanted = r->count;
+    if ((rc = check_request(r, reterr)) < 0) {
+        ret->why = AL_WHY_BAD_REQUEST;
+        return rc;
+    }
+    if (scratch(p) < 0 || ensure_allocs(ret, r->count) < 0)
+        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    unsigned n = candidates(p, r, v);
+    if (n == 0) {
+        bool have = r->model && al_fleet_model_slot(p->f, r->model) >= 0;
+        ret->why = have ? AL_WHY_NO_PROFILE : AL_WHY_NO_MODEL;
+        ret->model = r->model;
+        return al_err_set(reterr, AL_E_NOFIT, "%s",
+                          have ? "the model has no MIG profile that large"
+                               : "no GPU model in the fleet meets the ask");
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct al_alloc *keep = ret->allocs;
+        memset(ret, 0, sizeof *ret);
+        ret->allocs = keep;
+        ret->wanted = r->count;
+        ret->best_node = -1;
+        rc = plan_model(p, r, &v[i], ret);
+        if (rc != AL_E_NOFIT) {
+            if (rc == 0)
+                ret->nodes = count_nodes(p, ret);
+            if (rc == AL_E_RANGE)
+                return al_err_set(reterr, rc, "start/end: outside the calendar's time range");
+            return rc < 0 ? al_err_set(reterr, rc, "%s", al_strerror(rc)) : 0;
+        }
+        if (i == 0 || ret->free_total > best.free_total)
+            best = *ret;
+    }
+    best.allocs = ret->allocs;
+    *ret = best;
+    refusal_text(r, ret, reterr);
+    return AL_E_NOFIT;
+}
+
+int al_planner_admit(struct al_planner *p, const struct al_request *r, struct al_owner owner,
+                     int64_t expires, struct al_plan *ret, struct al_err *reterr)
+{
+    int rc = al_planner_plan(p, r, ret, reterr);
+    if (rc < 0)
+        return rc;
+    for (unsigned i = 0; i < ret->n; i++) {
+        struct al_alloc *a = &ret->allocs[i];
+        struct al_hold h = {.gpu = a->gpu,
+                            .whole = a->whole,
+                            .profile = a->profile,
+                            .start = a->start,
+                            .t0 = r->start,
+                            .t1 = r->end,
+                            .expires = owner.kind == AL_OWNER_TENTATIVE ? expires : 0,
+                            .owner = owner};
+        rc = al_calendar_add(p->c, &h, reterr);
+        if (rc < 0) {
+            while (i-- > 0)
+                al_calendar_release(p->c, ret->allocs[i].hold);
+            return rc == AL_E_CONFLICT ? al_err_set(reterr, AL_E_INTERNAL, "planner bug: %s",
+                                                    reterr ? reterr->msg : "conflict")
+                                       : rc;
+        }
+        a->hold = (uint32_t)rc;
+    }
+    return 0;
+}
+
+/* ---- earliest window ---- */
+
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Candidate starts: r->start and every hold end in (r->start, latest] on GPUs of the models
+ * the request may use. Sorted, unique, in a malloc'd array (*ret, caller frees). */
+static int start_candidates(struct al_planner *p, const struct al_request *r, int64_t latest,
+                            int64_t **ret, size_t *ret_n)
+{
+    struct cand v[AL_FLEET_MAX_MODELS];
+    unsigned nc = candidates(p, r, v);
+    size_t n = 0, cap = 0;
+    int64_t *t = NULL;
+    int rc = 0;
+    if (grow((void **)&t, &cap, 1, sizeof *t) < 0)
+        return AL_E_NOMEM;
+    t[n++] = r->start;
+    for (unsigned i = 0; i < nc; i++) {
+        const uint64_t *mb = al_fleet_model_bits(p->f, v[i].slot);
+        for (size_t w = 0; w < p->words; w++) {
+            for (uint64_t scan = mb[w]; scan; scan &= scan - 1) {
+                uint32_t gpu = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
+                size_t nh = al_calendar_holds(p->c, gpu, r->start, latest, NULL, 0);
+                if (grow((void **)&p->hbuf, &p->hcap, nh, sizeof *p->hbuf) < 0 ||
+                    grow((void **)&t, &cap, n + nh, sizeof *t) < 0) {
+                    rc = AL_E_NOMEM;
+                    goto out;
+                }
+                nh = al_calendar_holds(p->c, gpu, r->start, latest, p->hbuf, p->hcap);
+                for (size_t j = 0; j < nh; j++)
+                    if (p->hbuf[j].t1 > r->start && p->hbuf[j].t1 <= latest)
+                        t[n++] = p->hbuf[j].t1;
+            }
+        }
+    }
+    qsort(t, n, sizeof *t, i64_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || t[i] != t[u - 1])
+            t[u++] = t[i];
+    *ret = t;
+    *ret_n = u;
+    t = NULL;
+out:
+    free(t);
+    return rc;
+}
+
+/* A necessary condition read from the index alone: some allowed model has enough GPUs (whole)
+ * or instance room (MIG, counting each profile's max per GPU) not ruled out by holds in the
+ * buckets lying inside the window. Zone and labels are ignored (that only makes it weaker). */
+static bool could_fit(struct al_planner *p, const struct al_request *r,
+                      const struct al_cal_span *sp)
+{
+    struct cand v[AL_FLEET_MAX_MODELS];
+    unsigned nc = candidates(p, r, v);
+    for (unsigned i = 0; i < nc; i++) {
+        const struct al_gpu_model *m = al_fleet_model(p->f, v[i].slot);
+        uint64_t per = r->kind == AL_REQ_MIG ? m->profiles[v[i].prof].max_count : 1, n = 0;
+        for (size_t w = 0; w < p->words; w++) {
+            uint64_t base = elig_word(p, v[i].slot, &r->where, w), idx[4];
+            if (!base)
+                continue;
+            al_calendar_index_word(p->c, sp, w, idx);
+            uint64_t ok = r->kind == AL_REQ_WHOLE ? idx[0] | idx[1] : idx[2];
+            n += per * (uint64_t)__builtin_popcountll(base & ok);
+            if (n >= r->count)
+                return true;
+        }
+    }
+    return false;
+}
+
+int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_t duration,
+                        int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr)
+{
+    struct al_request q = *r;
+    struct al_plan plan = {0};
+    int64_t *t = NULL;
+    size_t nt = 0, found = 0;
+    int rc;
+    if (duration <= 0 || latest_start < r->start || max == 0)
+        return al_err_set(reterr, AL_E_INVAL, "earliest: need duration > 0, latest >= start");
+    q.end = r->start + duration;
+    if ((rc = check_request(&q, reterr)) < 0 || (rc = scratch(p)) < 0)
+        return rc;
+    if ((rc = start_candidates(p, r, latest_start, &t, &nt)) < 0) {
+        rc = al_err_set(reterr, rc, "out of memory");
+        goto out;
+    }
+    struct al_err first = {0};
+    struct al_cal_span sp, last = {0, 0, 1, 0};
+    bool last_ok = true;
+    for (size_t i = 0; i < nt && found < max; i++) {
+        q.start = t[i];
+        q.end = t[i] + duration;
+        struct al_err e;
+        /* candidates whose window has the same interior buckets share the index's verdict */
+        if (i > 0 && al_calendar_prepare(p->c, q.start, q.end, &sp) == 0) {
+            if (sp.i0 != last.i0 || sp.i1 != last.i1) {
+                last = sp;
+                last_ok = could_fit(p, &q, &sp);
+            }
+            if (!last_ok)
+                continue;
+        }
+        rc = al_planner_plan(p, &q, &plan, i == 0 ? &first : &e);
+        if (rc == 0)
+            starts[found++] = t[i];
+        else if (rc != AL_E_NOFIT) {
+            al_err_set(reterr, rc, "%s", i == 0 ? first.msg : e.msg);
+            goto out;
+        }
+    }
+    rc = found > 0 ? (int)found : AL_E_NOFIT;
+    if (rc == AL_E_NOFIT)
+        al_err_set(reterr, AL_E_NOFIT,
+                   "no window of that length starts in the range; at the earliest start: %.180s",
+                   first.msg);
+out:
+    al_plan_clear(&plan);
+    free(t);
+    return rc;
+}
+
+/* ---- availability ---- */
+
+int al_planner_availability(struct al_planner *p, int64_t s, int64_t e,
+                            const struct al_where *where, struct al_avail *ret, size_t max)
+{
+    if (s >= e)
+        return AL_E_INVAL;
+    if (scratch(p) < 0)
+        return AL_E_NOMEM;
+    unsigned nm = al_fleet_nmodels(p->f);
+    new_round(p);
+    for (unsigned slot = 0; slot < nm && slot < max; slot++) {
+        const struct al_gpu_model *m = al_fleet_model(p->f, slot);
+        struct al_avail *a = &ret[slot];
+        memset(a, 0, sizeof *a);
+        a->model = m;
+        a->nprofiles = m->mig ? m->nprofiles : 0;
+        if (m->mig)
+            setup_frag(p, m);
+        const uint64_t *mb = al_fleet_model_bits(p->f, slot);
+        for (size_t w = 0; w < p->words; w++) {
+            for (uint64_t scan = mb[w]; scan; scan &= scan - 1) {
+                uint32_t gpu = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
+                if (!gpu_eligible(p, gpu, where))
+                    continue;
+                a->gpus++;
+                a->whole_free += al_calendar_free_during(p->c, gpu, s, e);
+                for (unsigned q = 0; q < a->nprofiles; q++) {
+                    struct geval ev = {.gpu = gpu};
+                    int rc = eval_gpu(p, q, AL_LAYOUT_MAX, s, e, &ev);
+                    if (rc < 0)
+                        return rc;
+                    a->inst_free[q] += ev.cap;
+                }
+            }
+        }
+    }
+    return (int)nm;
+}

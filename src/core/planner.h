@@ -1,0 +1,143 @@
+/* planner.h — admission: where a request for whole GPUs or MIG instances fits in the fleet's
+ * calendar, when the earliest window is, and how much is free.
+ *
+ * Policy:
+ *   - Whole GPUs: on as few nodes as possible — one node when any node has enough (the node
+ *     whose free count is closest to the ask, so big nodes stay whole for big asks), otherwise
+ *     nodes taken largest-free first, the last one best-fit. Within a node, GPUs without running
+ *     pool work and not in MIG mode first.
+ *   - MIG instances: the profile is the one asked, or the smallest whose memory meets the ask
+ *     (al_catalog_pick). Instances are packed onto GPUs already partly used during the window
+ *     before empty ones are opened. Each placement is scored: it must keep the largest profiles
+ *     placeable (fragmentation-aware: the number of placements of each larger profile still
+ *     possible in the window after it, weighted by size), prefer the GPU's current layout
+ *     already having that instance (no reconfiguration), and avoid GPUs with running pool work.
+ *   - Drained and unhealthy GPUs are never offered; zone, labels and pool filter GPUs.
+ *   - A refusal is only given after an exact check of every eligible GPU, so it is always true,
+ *     and it says which constraint failed and how close the request came.
+ *
+ * The planner reads the fleet and the calendar (borrowed; they must outlive it) and keeps its
+ * own scratch memory, so one planner serves one thread. Pure: libc only, no clock, no I/O.
+ */
+#ifndef AL_CORE_PLANNER_H
+#define AL_CORE_PLANNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/calendar.h"
+#include "core/catalog.h"
+#include "core/err.h"
+#include "core/fleet.h"
+
+#define AL_PLAN_MAX 1024 /* most GPUs or instances in one request */
+
+enum al_req_kind {
+    AL_REQ_WHOLE = 0, /* whole GPUs (non-MIG mode) */
+    AL_REQ_MIG = 1,   /* MIG instances */
+};
+
+/* Which GPUs a request (or an availability query) may use. */
+struct al_where {
+    const char *zone;   /* NULL or "": any zone */
+    const char *labels; /* NULL or "": any; else "k=v,flag", all must match the node's */
+    int pool;           /* -1: any pool; else the enum al_pool the GPUs must be in */
+};
+
+struct al_request {
+    enum al_req_kind kind;
+    const struct al_gpu_model *model; /* NULL: any model of the fleet meeting mem_bytes */
+    int profile;        /* MIG with model set: profile index, or -1: pick by mem_bytes */
+    uint64_t mem_bytes; /* whole: least GPU memory (model NULL); MIG: least per instance */
+    unsigned count;     /* 1..AL_PLAN_MAX */
+    int64_t start, end; /* [start, end) */
+    struct al_where where;
+    bool same_node; /* all on one node */
+};
+
+struct al_alloc {
+    uint32_t gpu;
+    bool whole;
+    uint8_t profile; /* MIG */
+    uint8_t start;   /* MIG */
+    bool reconfig;   /* the GPU's current MIG mode / layout must change for it */
+    uint32_t hold;   /* after al_planner_admit: the hold id in the calendar */
+};
+
+/* Why a request was refused (al_plan.why). */
+enum al_why {
+    AL_WHY_NONE = 0,
+    AL_WHY_BAD_REQUEST, /* malformed request (the message names the field) */
+    AL_WHY_NO_MODEL,    /* no GPU model in the fleet meets the ask */
+    AL_WHY_NO_PROFILE,  /* the model has no MIG, or no profile large enough */
+    AL_WHY_NO_ELIGIBLE, /* no GPU passes zone/labels/pool/health/drain */
+    AL_WHY_CAPACITY,    /* not enough free during the window */
+    AL_WHY_SAME_NODE,   /* enough fleet-wide, but not on one node */
+};
+
+/* The answer: allocations, or the refusal's facts (also written as a sentence into reterr). */
+struct al_plan {
+    const struct al_gpu_model *model; /* model chosen (or, refused, the closest one) */
+    int profile;                      /* MIG profile index; -1 for whole GPUs */
+    unsigned n;                       /* allocations (== count when planned) */
+    struct al_alloc *allocs;          /* owned by the plan: al_plan_clear */
+    unsigned nodes;                   /* distinct nodes used */
+    unsigned reconfigs;               /* allocations needing a MIG change */
+    /* on refusal: */
+    enum al_why why;
+    unsigned wanted;         /* count asked */
+    unsigned eligible;       /* GPUs of the model passing the filters */
+    unsigned free_total;     /* whole GPUs / instances free fleet-wide in the window */
+    unsigned free_best_node; /* most free on one node */
+    int best_node;           /* that node's id, or -1 */
+};
+
+struct al_planner;
+
+/* A planner over fleet `f` and calendar `c` (both borrowed). NULL when out of memory. Owned by
+ * the caller: al_planner_free. */
+struct al_planner *al_planner_new(const struct al_fleet *f, struct al_calendar *c);
+void al_planner_free(struct al_planner *p);
+
+/* Free the plan's allocations and zero it. Accepts NULL and zeroed plans. */
+void al_plan_clear(struct al_plan *plan);
+
+/* Where would `r` go? Fills *ret (cleared first; clear it again with al_plan_clear in every
+ * case). Returns 0, or AL_E_NOFIT (ret->why and the counts say why; reterr has the sentence,
+ * e.g. "only 5 of 8 H100-80GB GPUs free on one node during the window; 12 free fleet-wide"),
+ * AL_E_INVAL (bad request, field named), AL_E_NOMEM. Changes nothing. */
+int al_planner_plan(struct al_planner *p, const struct al_request *r, struct al_plan *ret,
+                    struct al_err *reterr);
+
+/* Plan and commit: every allocation becomes a hold of `owner` over [r->start, r->end) (with
+ * expiry `expires` for a tentative owner), all or nothing. allocs[i].hold get the hold ids.
+ * Same returns as al_planner_plan. */
+int al_planner_admit(struct al_planner *p, const struct al_request *r, struct al_owner owner,
+                     int64_t expires, struct al_plan *ret, struct al_err *reterr);
+
+/* Earliest window: the request for `duration` seconds, starting no earlier than r->start and
+ * no later than latest_start (r->end is ignored). Candidate starts are r->start and the ends of
+ * holds in that range (the only instants where a window can become feasible). Writes up to
+ * `max` feasible starts, ascending (the earliest first, then the next alternatives), to
+ * starts. Returns how many (>= 1), or AL_E_NOFIT (reterr: the reason at r->start), AL_E_INVAL. */
+int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_t duration,
+                        int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr);
+
+/* Availability during [s, e) per model of the fleet (in the fleet's model order). */
+struct al_avail {
+    const struct al_gpu_model *model;
+    unsigned gpus;       /* GPUs of the model passing `where`, healthy and not drained */
+    unsigned whole_free; /* of them, wholly free during the window */
+    unsigned nprofiles;  /* model->nprofiles (0 without MIG) */
+    /* per profile: how many instances of it alone could still be placed during the window */
+    unsigned inst_free[AL_MIG_MAX_PROFILES];
+};
+
+/* Writes one entry per model (at most max) and returns the number of models in the fleet, or
+ * AL_E_INVAL for a bad window. `where` may be NULL (everything). Scans every GPU of the fleet:
+ * for dashboards, not per-request admission. */
+int al_planner_availability(struct al_planner *p, int64_t s, int64_t e,
+                            const struct al_where *where, struct al_avail *ret, size_t max);
+
+#endif

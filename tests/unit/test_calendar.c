@@ -1,0 +1,611 @@
+/* test_calendar.c — unit and property tests of core/fleet and core/calendar: hand-worked hold
+ * rules, then long random operation sequences checked against an independent brute-force model
+ * (a plain list of holds, checked instant by instant with al_layout_validate). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/calendar.h"
+#include "core/catalog.h"
+#include "core/fleet.h"
+#include "core/layout.h"
+
+#define T0 1000000 /* calendar origin used by the tests */
+
+static const struct al_gpu_model *model(const char *name)
+{
+    const struct al_gpu_model *m = al_catalog_find(name);
+    assert_non_null(m);
+    return m;
+}
+
+static unsigned prof(const struct al_gpu_model *m, const char *name)
+{
+    int i = al_catalog_profile_index(m, name);
+    assert_true(i >= 0);
+    return (unsigned)i;
+}
+
+static struct al_hold mig(uint32_t gpu, unsigned p, unsigned start, int64_t t0, int64_t t1,
+                          uint64_t owner)
+{
+    struct al_hold h = {.gpu = gpu,
+                        .profile = (uint8_t)p,
+                        .start = (uint8_t)start,
+                        .t0 = T0 + t0,
+                        .t1 = T0 + t1,
+                        .owner = {owner, AL_OWNER_RESERVATION}};
+    return h;
+}
+
+static struct al_hold whole(uint32_t gpu, int64_t t0, int64_t t1, uint64_t owner)
+{
+    struct al_hold h = {.gpu = gpu,
+                        .whole = true,
+                        .t0 = T0 + t0,
+                        .t1 = T0 + t1,
+                        .owner = {owner, AL_OWNER_RESERVATION}};
+    return h;
+}
+
+/* A fleet of one node with an H100-80GB (gpu 0), an A30-24GB (gpu 1) and an L40S (gpu 2). */
+static struct al_fleet *small_fleet(void)
+{
+    struct al_fleet *f = al_fleet_new();
+    assert_non_null(f);
+    assert_int_equal(al_fleet_add_node(f, "n1", "z1", "rack=a,ib", NULL, NULL), 0);
+    assert_int_equal(al_fleet_add_gpu(f, 0, model("H100-80GB"), 0, "GPU-a", AL_POOL_GENERAL, NULL),
+                     0);
+    assert_int_equal(al_fleet_add_gpu(f, 0, model("A30-24GB"), 1, "GPU-b", AL_POOL_GENERAL, NULL),
+                     1);
+    assert_int_equal(al_fleet_add_gpu(f, 0, model("L40S"), 2, "GPU-c", AL_POOL_DEDICATED, NULL), 2);
+    return f;
+}
+
+static void test_fleet_basics(void **state)
+{
+    (void)state;
+    struct al_fleet *f = small_fleet();
+    struct al_err e = {0};
+    assert_int_equal(al_fleet_add_node(f, "n1", NULL, NULL, NULL, &e), AL_E_CONFLICT);
+    assert_int_equal(al_fleet_add_node(f, "", NULL, NULL, NULL, &e), AL_E_INVAL);
+    assert_int_equal(al_fleet_add_gpu(f, 0, model("L40S"), 2, NULL, AL_POOL_GENERAL, &e),
+                     AL_E_CONFLICT);
+    assert_int_equal(al_fleet_add_gpu(f, 0, model("L40S"), 3, "GPU-a", AL_POOL_GENERAL, &e),
+                     AL_E_CONFLICT);
+    assert_int_equal(al_fleet_add_gpu(f, 7, model("L40S"), 3, NULL, AL_POOL_GENERAL, &e),
+                     AL_E_NOTFOUND);
+    assert_int_equal(al_fleet_ngpus(f), 3);
+    assert_int_equal(al_fleet_nmodels(f), 3);
+    assert_int_equal(al_fleet_find_gpu(f, "GPU-b"), 1);
+    assert_int_equal(al_fleet_find_node(f, "n1"), 0);
+    assert_int_equal(al_fleet_model_bits(f, 1)[0], 2);
+    assert_int_equal(al_fleet_gpu(f, 1)->model_slot, 1);
+    assert_true(al_fleet_labels_match("rack=a,ib", "ib"));
+    assert_true(al_fleet_labels_match("rack=a,ib", "rack=a"));
+    assert_true(al_fleet_labels_match("rack=a,ib", "rack"));
+    assert_true(al_fleet_labels_match("rack=a,ib", "rack=a,ib"));
+    assert_false(al_fleet_labels_match("rack=a,ib", "rack=b"));
+    assert_false(al_fleet_labels_match("rack=a,ib", "i"));
+    assert_false(al_fleet_labels_match("", "ib"));
+    assert_int_equal(al_fleet_set_mig(f, 2, true, NULL), AL_E_INVAL); /* L40S has no MIG */
+    /* lookups stay right as the hash tables grow */
+    for (unsigned i = 0; i < 300; i++) {
+        char name[32], uuid[32];
+        snprintf(name, sizeof name, "node-%u", i);
+        snprintf(uuid, sizeof uuid, "GPU-%u", i);
+        int n = al_fleet_add_node(f, name, NULL, NULL, NULL, NULL);
+        assert_int_equal(n, (int)i + 1);
+        assert_int_equal(
+            al_fleet_add_gpu(f, (uint32_t)n, model("L40S"), 0, uuid, AL_POOL_GENERAL, NULL),
+            3 + 2 * (int)i);
+        assert_int_equal(
+            al_fleet_add_gpu(f, (uint32_t)n, model("L40S"), 1, NULL, AL_POOL_GENERAL, NULL),
+            4 + 2 * (int)i);
+    }
+    for (unsigned i = 0; i < 300; i++) {
+        char name[32], uuid[32];
+        snprintf(name, sizeof name, "node-%u", i);
+        snprintf(uuid, sizeof uuid, "GPU-%u", i);
+        assert_int_equal(al_fleet_find_node(f, name), (int)i + 1);
+        assert_int_equal(al_fleet_find_gpu(f, uuid), 3 + 2 * (int)i);
+    }
+    assert_int_equal(al_fleet_find_gpu(f, "GPU-a"), 0);
+    assert_int_equal(al_fleet_find_gpu(f, "GPU-300"), AL_E_NOTFOUND);
+    assert_int_equal(al_fleet_find_gpu(f, ""), AL_E_NOTFOUND);
+    assert_int_equal(al_fleet_find_node(f, "node-300"), AL_E_NOTFOUND);
+    assert_int_equal(al_fleet_add_gpu(f, 5, model("L40S"), 7, "GPU-17", AL_POOL_GENERAL, &e),
+                     AL_E_CONFLICT);
+    assert_int_equal(al_fleet_add_node(f, "node-17", NULL, NULL, NULL, &e), AL_E_CONFLICT);
+    al_fleet_free(f);
+    al_fleet_free(NULL);
+}
+
+static void test_whole_vs_mig_exclusion(void **state)
+{
+    (void)state;
+    struct al_fleet *f = small_fleet();
+    struct al_calendar *c = al_calendar_new(f, T0, 60);
+    const struct al_gpu_model *h = model("H100-80GB");
+    struct al_err e = {0};
+    struct al_hold w = whole(0, 100, 200, 1);
+    assert_int_equal(al_calendar_add(c, &w, &e), 0);
+    /* MIG hold at overlapping times: refused (a GPU changes mode only when wholly free) */
+    struct al_hold m = mig(0, prof(h, "1g.10gb"), 0, 150, 250, 2);
+    assert_int_equal(al_calendar_add(c, &m, &e), AL_E_CONFLICT);
+    assert_non_null(strstr(e.msg, "hold 0"));
+    /* touching intervals are fine: [100,200) then [200,300) */
+    m = mig(0, prof(h, "1g.10gb"), 0, 200, 300, 2);
+    assert_int_equal(al_calendar_add(c, &m, &e), 1);
+    w = whole(0, 250, 260, 3);
+    assert_int_equal(al_calendar_add(c, &w, &e), AL_E_CONFLICT);
+    w = whole(0, 300, 400, 3);
+    assert_int_equal(al_calendar_add(c, &w, &e), 2);
+    assert_int_equal(al_calendar_mask(c, 0, T0 + 150, T0 + 250), AL_CAL_WHOLE_MASK);
+    assert_int_equal(al_calendar_mask(c, 0, T0 + 200, T0 + 300), 1);
+    assert_true(al_calendar_free_during(c, 0, T0 + 0, T0 + 100));
+    assert_false(al_calendar_free_during(c, 0, T0 + 0, T0 + 101));
+    /* a non-MIG model takes whole holds only */
+    m = mig(2, 0, 0, 0, 10, 4);
+    assert_int_equal(al_calendar_add(c, &m, &e), AL_E_INVAL);
+    al_calendar_free(c);
+    al_fleet_free(f);
+}
+
+static void test_mig_rules(void **state)
+{
+    (void)state;
+    struct al_fleet *f = small_fleet();
+    struct al_calendar *c = al_calendar_new(f, T0, 0);
+    const struct al_gpu_model *h = model("H100-80GB");
+    struct al_err e = {0};
+    struct al_hold a = mig(0, prof(h, "3g.40gb"), 4, 0, 100, 1);
+    assert_true(al_calendar_add(c, &a, &e) >= 0);
+    struct al_hold b = mig(0, prof(h, "4g.40gb"), 0, 50, 150, 2);
+    assert_true(al_calendar_add(c, &b, &e) >= 0); /* 4g@0 + 3g@4 is a valid layout */
+    struct al_hold x = mig(0, prof(h, "1g.10gb"), 5, 60, 70, 3);
+    assert_int_equal(al_calendar_add(c, &x, &e), AL_E_CONFLICT);
+    x = mig(0, prof(h, "1g.10gb"), 5, 100, 110, 3); /* after 3g@4 ends */
+    assert_true(al_calendar_add(c, &x, &e) >= 0);
+    assert_int_equal(al_calendar_mask(c, 0, T0 + 0, T0 + 200), 0xff);
+    /* a start the profile does not allow */
+    x = mig(0, prof(h, "3g.40gb"), 2, 500, 600, 3);
+    assert_int_equal(al_calendar_add(c, &x, &e), AL_E_INVAL);
+    /* two +me instances at one time: units are disjoint but the layout rule refuses it */
+    x = mig(0, prof(h, "1g.10gb+me"), 0, 1000, 1100, 4);
+    assert_true(al_calendar_add(c, &x, &e) >= 0);
+    x = mig(0, prof(h, "1g.10gb+me"), 1, 1050, 1200, 5);
+    assert_int_equal(al_calendar_add(c, &x, &e), AL_E_CONFLICT);
+    x = mig(0, prof(h, "1g.10gb+me"), 1, 1100, 1200, 5);
+    assert_true(al_calendar_add(c, &x, &e) >= 0);
+    al_calendar_free(c);
+    al_fleet_free(f);
+}
+
+static void test_extend_shorten_release(void **state)
+{
+    (void)state;
+    struct al_fleet *f = small_fleet();
+    struct al_calendar *c = al_calendar_new(f, T0, 60);
+    struct al_err e = {0};
+    struct al_hold a = whole(2, 0, 100, 1), b = whole(2, 200, 300, 2), got;
+    int ia = al_calendar_add(c, &a, &e), ib = al_calendar_add(c, &b, &e);
+    assert_true(ia >= 0 && ib >= 0);
+    assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 200, &e), 0);
+    assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 201, &e), AL_E_CONFLICT);
+    assert_non_null(strstr(e.msg, "reservation 2"));
+    assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 150, &e), AL_E_INVAL);
+    assert_int_equal(al_calendar_get(c, (uint32_t)ia, &got), 0);
+    assert_int_equal(got.t1, T0 + 200);
+    assert_int_equal(al_calendar_shorten(c, (uint32_t)ib, T0 + 250, &e), 0);
+    assert_int_equal(al_calendar_shorten(c, (uint32_t)ib, T0 + 260, &e), AL_E_INVAL);
+    assert_true(al_calendar_free_during(c, 2, T0 + 250, T0 + 400));
+    assert_int_equal(al_calendar_release(c, (uint32_t)ib), 0);
+    assert_int_equal(al_calendar_release(c, (uint32_t)ib), AL_E_NOTFOUND);
+    assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 1000, &e), 0);
+    assert_int_equal(al_calendar_count(c, UINT32_MAX, 0, 0), 1);
+    al_calendar_free(c);
+    al_fleet_free(f);
+}
+
+static void test_owner_ops_and_expiry(void **state)
+{
+    (void)state;
+    struct al_fleet *f = small_fleet();
+    struct al_calendar *c = al_calendar_new(f, T0, 60);
+    const struct al_gpu_model *h = model("H100-80GB");
+    struct al_err e = {0};
+    struct al_owner q = {7, AL_OWNER_TENTATIVE}, res = {7, AL_OWNER_RESERVATION};
+    struct al_hold a = mig(0, prof(h, "3g.40gb"), 0, 0, 100, 0);
+    a.owner = q;
+    a.expires = T0 + 50;
+    struct al_hold b = a;
+    b.start = 4;
+    assert_true(al_calendar_add(c, &a, &e) >= 0 && al_calendar_add(c, &b, &e) >= 0);
+    struct al_hold other = mig(0, prof(h, "3g.40gb"), 0, 0, 100, 9);
+    assert_int_equal(al_calendar_add(c, &other, &e), AL_E_CONFLICT);
+    assert_int_equal(al_calendar_expire(c, T0 + 49), 0);
+    assert_int_equal(al_calendar_owner_holds(c, q, NULL, 0), 2);
+    assert_int_equal(al_calendar_expire(c, T0 + 50), 2); /* the quote lapsed: capacity is back */
+    assert_int_equal(al_calendar_owner_holds(c, q, NULL, 0), 0);
+    assert_true(al_calendar_add(c, &other, &e) >= 0);
+    /* a confirmed quote does not expire */
+    b.owner = q;
+    assert_true(al_calendar_add(c, &b, &e) >= 0);
+    assert_int_equal(al_calendar_reown(c, q, res), 1);
+    assert_int_equal(al_calendar_expire(c, T0 + 10000), 0);
+    assert_int_equal(al_calendar_owner_holds(c, res, NULL, 0), 1);
+    /* renewal of the whole reservation; refused as a whole when one hold is blocked */
+    struct al_hold blocker = mig(0, prof(h, "3g.40gb"), 4, 300, 400, 10);
+    assert_true(al_calendar_add(c, &blocker, &e) >= 0);
+    struct al_hold c2 = mig(0, prof(h, "1g.10gb"), 0, 50, 100, 7);
+    c2.start = 0;
+    c2.t0 = T0 + 100; /* same owner, unit 0, after `other` ends */
+    c2.t1 = T0 + 150;
+    assert_true(al_calendar_add(c, &c2, &e) >= 0);
+    assert_int_equal(al_calendar_extend_owner(c, res, T0 + 350, &e), AL_E_CONFLICT);
+    uint32_t ids[4];
+    assert_int_equal(al_calendar_owner_holds(c, res, ids, 4), 2);
+    struct al_hold got;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(al_calendar_get(c, ids[i], &got), 0);
+        assert_true(got.t1 == T0 + 100 || got.t1 == T0 + 150); /* rolled back */
+    }
+    assert_int_equal(al_calendar_extend_owner(c, res, T0 + 300, &e), 2);
+    assert_int_equal(al_calendar_cancel_owner(c, res), 2);
+    assert_int_equal(al_calendar_cancel_owner(c, res), 0);
+    al_calendar_free(c);
+    al_fleet_free(f);
+}
+
+/* ---- property test against a brute-force model ---- */
+
+#define HORIZON 400
+#define MAXH    400
+
+struct shadow {
+    bool live;
+    struct al_hold h;
+};
+
+struct world {
+    struct al_fleet *f;
+    struct al_calendar *c;
+    struct shadow s[MAXH * 8];
+    size_t n;
+};
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)((rng_state >> 33) % n);
+}
+
+/* The holds alive on gpu at instant t (shadow model), as a layout; *whole when a whole hold
+ * is alive; returns how many are alive. */
+static unsigned alive(const struct world *w, uint32_t gpu, int64_t t, struct al_layout *l,
+                      unsigned *whole_n)
+{
+    unsigned n = 0;
+    l->model = al_fleet_gpu(w->f, gpu)->model;
+    l->n = 0;
+    *whole_n = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const struct al_hold *h = &w->s[i].h;
+        if (!w->s[i].live || h->gpu != gpu || h->t0 > t || h->t1 <= t)
+            continue;
+        n++;
+        if (h->whole)
+            (*whole_n)++;
+        else if (l->n < AL_LAYOUT_MAX)
+            l->p[l->n++] = (struct al_placement){h->profile, h->start};
+    }
+    return n;
+}
+
+/* Brute force: would hold h fit next to the live shadow holds (ignoring index `self`)? */
+static bool bf_fits(struct world *w, const struct al_hold *h, size_t self)
+{
+    bool was = self < w->n && w->s[self].live;
+    if (self < w->n)
+        w->s[self].live = false;
+    bool ok = true;
+    for (int64_t t = h->t0; t < h->t1 && ok; t++) {
+        struct al_layout l;
+        unsigned wn, n = alive(w, h->gpu, t, &l, &wn);
+        if (h->whole)
+            ok = n == 0;
+        else if (wn > 0 || l.n >= AL_LAYOUT_MAX)
+            ok = false;
+        else {
+            l.p[l.n++] = (struct al_placement){h->profile, h->start};
+            ok = al_layout_validate(&l, NULL) == 0;
+        }
+    }
+    if (self < w->n)
+        w->s[self].live = was;
+    return ok;
+}
+
+/* Every instant of every GPU: a whole hold alone, or a valid layout. */
+static void bf_check_all(const struct world *w)
+{
+    for (uint32_t g = 0; g < al_fleet_ngpus(w->f); g++) {
+        for (int64_t t = T0; t < T0 + 2 * HORIZON; t++) {
+            struct al_layout l;
+            unsigned wn, n = alive(w, g, t, &l, &wn);
+            if (wn > 0)
+                assert_int_equal(n, 1);
+            else if (l.n > 0)
+                assert_int_equal(al_layout_validate(&l, NULL), 0);
+        }
+    }
+}
+
+/* Could some MIG instance join layout l? */
+static bool bf_room(const struct al_layout *l, const struct al_gpu_model *m)
+{
+    for (unsigned q = 0; m->mig && q < m->nprofiles; q++)
+        for (unsigned k = 0; k < m->profiles[q].nstarts; k++)
+            if (al_layout_can_add(l, (struct al_placement){(uint8_t)q, m->profiles[q].starts[k]}))
+                return true;
+    return false;
+}
+
+/* Is there an instant in [s, e) at which gpu could take no MIG instance of any profile? */
+static bool bf_no_room_at_some_instant(const struct world *w, uint32_t gpu, int64_t s, int64_t e)
+{
+    const struct al_gpu_model *m = al_fleet_gpu(w->f, gpu)->model;
+    for (int64_t t = s; t < e; t++) {
+        struct al_layout l;
+        unsigned wn;
+        alive(w, gpu, t, &l, &wn);
+        if (wn > 0 || !bf_room(&l, m))
+            return true;
+    }
+    return false;
+}
+
+/* Calendar answers equal brute force: holds per GPU, masks, free, index bits. */
+static void bf_check_queries(struct world *w)
+{
+    uint32_t ng = al_fleet_ngpus(w->f);
+    int64_t s = T0 + rnd(HORIZON), e = s + 1 + rnd(HORIZON / 2);
+    uint64_t sure[1], maybe[1], nowhole[1], used[1];
+    assert_int_equal(al_calendar_index(w->c, s, e, sure, maybe, nowhole, used), 0);
+    size_t live = 0;
+    for (size_t i = 0; i < w->n; i++)
+        live += w->s[i].live;
+    assert_int_equal(al_calendar_count(w->c, UINT32_MAX, 0, 0), live);
+    for (uint32_t g = 0; g < ng; g++) {
+        uint32_t mask = 0;
+        bool any_whole = false;
+        size_t cnt = 0;
+        for (size_t i = 0; i < w->n; i++) {
+            const struct al_hold *h = &w->s[i].h;
+            if (!w->s[i].live || h->gpu != g || h->t0 >= e || h->t1 <= s)
+                continue;
+            cnt++;
+            any_whole |= h->whole;
+            mask |= h->whole ? AL_CAL_WHOLE_MASK
+                             : al_placement_mask(al_fleet_gpu(w->f, g)->model,
+                                                 (struct al_placement){h->profile, h->start});
+        }
+        assert_int_equal(al_calendar_mask(w->c, g, s, e), mask);
+        assert_int_equal(al_calendar_count(w->c, g, s, e), cnt);
+        assert_int_equal(al_calendar_free_during(w->c, g, s, e), cnt == 0);
+        bool sf = (sure[0] >> g) & 1, mb = (maybe[0] >> g) & 1;
+        if (sf)
+            assert_int_equal(cnt, 0); /* "surely free" is never wrong */
+        if (!sf && !mb)
+            assert_true(cnt > 0);     /* nor is "surely busy" */
+        if (!((nowhole[0] >> g) & 1)) /* "no MIG room": true at some instant of the window */
+            assert_true(any_whole || bf_no_room_at_some_instant(w, g, s, e));
+        assert_int_equal((used[0] >> g) & 1, !sf);
+    }
+}
+
+static size_t pick_live(struct world *w)
+{
+    if (w->n == 0)
+        return SIZE_MAX;
+    for (int tries = 0; tries < 20; tries++) {
+        size_t i = rnd((uint32_t)w->n);
+        if (w->s[i].live)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+static struct al_hold random_hold(struct world *w)
+{
+    struct al_hold h = {0};
+    h.gpu = rnd(al_fleet_ngpus(w->f));
+    const struct al_gpu_model *m = al_fleet_gpu(w->f, h.gpu)->model;
+    h.whole = !m->mig || rnd(5) == 0;
+    if (!h.whole) {
+        h.profile = (uint8_t)rnd(m->nprofiles);
+        const struct al_mig_profile *pr = &m->profiles[h.profile];
+        h.start = pr->starts[rnd(pr->nstarts)];
+    }
+    h.t0 = T0 + rnd(HORIZON);
+    h.t1 = h.t0 + 1 + rnd(rnd(4) == 0 ? HORIZON : 40);
+    h.owner.kind = (enum al_owner_kind)rnd(3);
+    h.owner.id = rnd(30);
+    if (h.owner.kind == AL_OWNER_TENTATIVE)
+        h.expires = T0 + rnd(HORIZON);
+    return h;
+}
+
+/* id of each shadow entry = its index (the calendar recycles ids, so the map is explicit) */
+static uint32_t ids_of[MAXH * 8];
+static unsigned stat_add[2], stat_ext[2]; /* [refused, accepted]: both must happen */
+
+static void one_op(struct world *w)
+{
+    struct al_err e;
+    unsigned op = rnd(10);
+    if (op < 5 && w->n < MAXH * 8) {
+        struct al_hold h = random_hold(w);
+        bool fit = bf_fits(w, &h, SIZE_MAX);
+        int rc = al_calendar_add(w->c, &h, &e);
+        assert_int_equal(rc >= 0, fit);
+        stat_add[rc >= 0]++;
+        if (rc >= 0) {
+            w->s[w->n].live = true;
+            w->s[w->n].h = h;
+            if (h.owner.kind != AL_OWNER_TENTATIVE)
+                w->s[w->n].h.expires = 0;
+            ids_of[w->n++] = (uint32_t)rc;
+        } else {
+            assert_int_equal(rc, AL_E_CONFLICT);
+        }
+        return;
+    }
+    size_t i = pick_live(w);
+    if (i == SIZE_MAX)
+        return;
+    struct al_hold *h = &w->s[i].h;
+    if (op < 7) { /* extend */
+        struct al_hold ext = *h;
+        int64_t t1 = h->t1 + 1 + rnd(60);
+        ext.t0 = h->t1;
+        ext.t1 = t1;
+        bool fit = bf_fits(w, &ext, i);
+        assert_int_equal(al_calendar_extend(w->c, ids_of[i], t1, &e) == 0, fit);
+        stat_ext[fit]++;
+        if (fit)
+            h->t1 = t1;
+    } else if (op == 7) { /* shorten */
+        if (h->t1 - h->t0 > 1) {
+            int64_t t1 = h->t0 + 1 + rnd((uint32_t)(h->t1 - h->t0 - 1));
+            assert_int_equal(al_calendar_shorten(w->c, ids_of[i], t1, &e), 0);
+            h->t1 = t1;
+        }
+    } else if (op == 8) { /* release or cancel the owner */
+        if (rnd(2)) {
+            assert_int_equal(al_calendar_release(w->c, ids_of[i]), 0);
+            w->s[i].live = false;
+        } else {
+            struct al_owner o = h->owner;
+            int n = 0;
+            for (size_t j = 0; j < w->n; j++) {
+                if (w->s[j].live && w->s[j].h.owner.id == o.id && w->s[j].h.owner.kind == o.kind) {
+                    w->s[j].live = false;
+                    n++;
+                }
+            }
+            assert_int_equal(al_calendar_cancel_owner(w->c, o), n);
+        }
+    } else { /* expire */
+        int64_t now = T0 + rnd(HORIZON);
+        int n = 0;
+        for (size_t j = 0; j < w->n; j++) {
+            const struct al_hold *x = &w->s[j].h;
+            if (w->s[j].live && x->owner.kind == AL_OWNER_TENTATIVE && x->expires != 0 &&
+                x->expires <= now) {
+                w->s[j].live = false;
+                n++;
+            }
+        }
+        assert_int_equal(al_calendar_expire(w->c, now), n);
+    }
+}
+
+static void run_world(uint64_t seed, int ops)
+{
+    static struct world w;
+    const char *models[] = {"H100-80GB", "A30-24GB", "L40S", "A100-40GB"};
+    memset(&w, 0, sizeof w);
+    rng_state = seed;
+    w.f = al_fleet_new();
+    unsigned nn = 1 + rnd(2);
+    for (unsigned n = 0; n < nn; n++) {
+        char name[16];
+        snprintf(name, sizeof name, "n%u", n);
+        assert_true(al_fleet_add_node(w.f, name, NULL, NULL, NULL, NULL) >= 0);
+        unsigned ng = 1 + rnd(3);
+        for (unsigned g = 0; g < ng; g++)
+            assert_true(al_fleet_add_gpu(w.f, n, model(models[rnd(4)]), g, NULL, AL_POOL_GENERAL,
+                                         NULL) >= 0);
+    }
+    w.c = al_calendar_new(w.f, T0, 60 + 30 * rnd(3));
+    for (int k = 0; k < ops; k++) {
+        one_op(&w);
+        if (k % 25 == 0)
+            bf_check_queries(&w);
+    }
+    bf_check_all(&w);
+    /* every hold the calendar has is the shadow's, same fields */
+    for (size_t i = 0; i < w.n; i++) {
+        struct al_hold got;
+        if (!w.s[i].live)
+            continue;
+        assert_int_equal(al_calendar_get(w.c, ids_of[i], &got), 0);
+        assert_int_equal(got.t0, w.s[i].h.t0);
+        assert_int_equal(got.t1, w.s[i].h.t1);
+        assert_int_equal(got.gpu, w.s[i].h.gpu);
+        assert_int_equal(got.whole, w.s[i].h.whole);
+    }
+    al_calendar_free(w.c);
+    al_fleet_free(w.f);
+}
+
+static void test_random_sequences(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 60; seed++)
+        run_world(seed, 1000);
+    printf("calendar property: adds %u accepted / %u refused, extends %u / %u\n", stat_add[1],
+           stat_add[0], stat_ext[1], stat_ext[0]);
+    assert_true(stat_add[0] > 100 && stat_add[1] > 100 && stat_ext[0] > 50 && stat_ext[1] > 50);
+}
+
+static void test_growth(void **state)
+{
+    (void)state;
+    /* GPUs added after the calendar exists, holds far in the future: the index grows */
+    struct al_fleet *f = al_fleet_new();
+    struct al_calendar *c = al_calendar_new(f, T0, 60);
+    assert_int_equal(al_fleet_add_node(f, "n", NULL, NULL, NULL, NULL), 0);
+    for (unsigned i = 0; i < 200; i++)
+        assert_int_equal(al_fleet_add_gpu(f, 0, model("L40S"), i, NULL, AL_POOL_GENERAL, NULL),
+                         (int)i);
+    struct al_err e;
+    for (unsigned i = 0; i < 200; i++) {
+        struct al_hold h = whole(i, 1000 * i, 1000 * i + 5000, i);
+        assert_int_equal(al_calendar_add(c, &h, &e), (int)i);
+    }
+    uint64_t sure[4];
+    assert_int_equal(al_calendar_index(c, T0 + 199020, T0 + 199021, sure, NULL, NULL, NULL), 0);
+    for (unsigned i = 0; i < 200; i++)
+        assert_int_equal((sure[i / 64] >> (i % 64)) & 1, !(i >= 195));
+    assert_true(al_calendar_bytes(c) > 200 * 32);
+    struct al_hold past = whole(0, -10, 5, 1);
+    assert_int_equal(al_calendar_add(c, &past, &e), AL_E_RANGE);
+    al_calendar_free(c);
+    al_calendar_free(NULL);
+    al_fleet_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fleet_basics),
+        cmocka_unit_test(test_whole_vs_mig_exclusion),
+        cmocka_unit_test(test_mig_rules),
+        cmocka_unit_test(test_extend_shorten_release),
+        cmocka_unit_test(test_owner_ops_and_expiry),
+        cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_random_sequences),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
