@@ -8,6 +8,8 @@
 #include "core/err.h"
 #include "store/store.h"
 
+struct al_cal;
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -35,9 +37,33 @@ enum {
  * every plan + commit happens under `lock`, which is what makes overbooking impossible. */
 struct al_srv {
     struct al_store *store;
+    struct al_cal *cal; /* in-memory fleet + calendar + planner (server/cal.h) */
     pthread_mutex_t lock;
     const char *clock_file; /* test-only: file holding the current unix time */
+    /* Group commit: writes join the open transaction (`batch`), one savepoint each; the
+     * committer thread commits it (one fsync for all), and every call that saw it waits for
+     * that commit before it answers. All under `lock`. */
+    bool tx_open;
+    bool stopping;
+    uint64_t batch;      /* number of the open (or last) batch */
+    uint64_t committed;  /* batches up to this one are finished */
+    uint64_t failed[16]; /* recent batches whose commit failed (ring) */
+    unsigned nfailed;
+    pthread_cond_t work, done;
 };
+
+/* Join the open batch (opening one when none is) and start the caller's savepoint. */
+int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr);
+/* End the caller's savepoint: keep it (ok) or undo it, rebuilding the in-memory calendar when
+ * the undone work had changed it. */
+void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched);
+/* If a batch is open, wait (the lock released meanwhile) until it is committed. Returns 0, or
+ * AL_E_DB when that commit failed (the batch's changes are gone). */
+int al_srv_tx_wait(struct al_srv *srv);
+
+/* Rebuild srv->cal from the store, after a rolled-back transaction changed it. Under the
+ * lock. On failure the old copy stays (the store re-checks every hold anyway). */
+void al_srv_cal_rebuild(struct al_srv *srv);
 
 /* The current time in unix seconds: the clock file's content when one is set, else the
  * system clock. */
@@ -55,6 +81,7 @@ struct al_ctx {
     const char *user_id;
     const char *org; /* caller's org id, NULL for operators and agents */
     int64_t now;
+    bool cal_touched; /* srv->cal was changed: rebuild it unless the transaction commits */
     /* reply */
     int status;
     json_t *resp;

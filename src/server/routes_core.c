@@ -3,6 +3,7 @@
 #include "server/http.h"
 
 #include "core/catalog.h"
+#include "server/cal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -260,7 +261,7 @@ static int check_gpu(struct al_ctx *c, const char *node, json_t *g, size_t i, ui
         return al_http_fail(c, AL_E_INVAL, field, "%s must be an object", field);
     if (al_field_only(c, g, allowed) ||
         al_field_int(c, g, "index", true, 0, MAX_NODE_GPUS - 1, &idx) ||
-        al_field_text(c, g, "uuid", true, 96, &uuid) ||
+        al_field_text(c, g, "uuid", true, AL_FLEET_UUID_MAX - 1, &uuid) ||
         al_field_text(c, g, "model", true, AL_HTTP_MAX_NAME, &model) ||
         al_field_name(c, g, "pool", false, &pool) || al_field_bool(c, g, "healthy", &healthy)) {
         char f2[128];
@@ -300,11 +301,15 @@ static int put_node(struct al_ctx *c)
     uint64_t seen = 0;
     struct al_err e = {0};
     int rc;
-    if (!al_name_ok(name))
-        return al_http_fail(c, AL_E_INVAL, "name", "node names are 1..64 of A-Z a-z 0-9 . _ -");
+    if (!al_name_ok(name) || strlen(name) >= AL_FLEET_NAME_MAX)
+        return al_http_fail(c, AL_E_INVAL, "name", "node names are 1..%d of A-Z a-z 0-9 . _ -",
+                            AL_FLEET_NAME_MAX - 1);
     if (al_field_only(c, c->body, allowed) || al_field_name(c, c->body, "zone", false, &zone) ||
         check_labels(c, json_object_get(c->body, "labels")))
         return c->err_code;
+    if (zone && strlen(zone) >= AL_FLEET_ZONE_MAX)
+        return al_http_fail(c, AL_E_INVAL, "zone", "zone names are at most %d characters",
+                            AL_FLEET_ZONE_MAX - 1);
     if (!json_is_array(gpus) || json_array_size(gpus) > MAX_NODE_GPUS)
         return al_http_fail(c, AL_E_INVAL, "gpus", "gpus must be an array of at most %d",
                             MAX_NODE_GPUS);
@@ -331,6 +336,15 @@ static int put_node(struct al_ctx *c)
     if ((rc = al_store_node_get(c->srv->store, name, &node, &e)) != 0) {
         rc = store_fail(c, rc, &e);
         goto out;
+    }
+    /* heartbeats that change nothing leave the planner's fleet alone */
+    if (!old || !json_equal(json_object_get(old, "gpus"), json_object_get(node, "gpus")) ||
+        !json_equal(json_object_get(old, "zone"), json_object_get(node, "zone"))) {
+        c->cal_touched = true;
+        if ((rc = al_cal_sync_node(c->srv->cal, node, &e)) < 0) {
+            rc = store_fail(c, rc, &e);
+            goto out;
+        }
     }
     node_out(c, node);
     rc = al_http_reply(c, 200, json_incref(node));

@@ -7,7 +7,7 @@
 
 #include "core/catalog.h"
 #include "core/state.h"
-#include "server/plan.h"
+#include "server/cal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,7 +219,7 @@ static int post_requests(struct al_ctx *c)
         rc = al_http_fail(c, AL_E_INVAL, "kind", "kind must be gpu or mig");
         goto out;
     }
-    if ((rc = al_field_int(c, c->body, "count", true, 1, AL_PLAN_MAX_COUNT, &count)) ||
+    if ((rc = al_field_int(c, c->body, "count", true, 1, AL_PLAN_MAX, &count)) ||
         (rc = check_model(c, c->body, kind, doc)) || (rc = check_period(c, c->body, doc)) ||
         (rc = check_extras(c, c->body, doc)))
         goto out;
@@ -361,44 +361,48 @@ static void ask_read(json_t *req, struct ask *a)
     }
 }
 
-/* The plan ask for model `m`, or -1 when `m` cannot serve the ask. */
-static int ask_for(const struct ask *a, const struct al_gpu_model *m, struct al_plan_ask *pa)
+/* The planner's request for model `m`, or -1 when `m` cannot serve the ask. */
+static int ask_for(const struct ask *a, const struct al_gpu_model *m, struct al_request *r)
 {
-    memset(pa, 0, sizeof *pa);
-    pa->model = m;
-    pa->count = a->count;
-    pa->same_node = a->same_node;
-    pa->zone = a->zone;
-    pa->profile = -1;
+    memset(r, 0, sizeof *r);
+    r->kind = a->mig ? AL_REQ_MIG : AL_REQ_WHOLE;
+    r->model = m;
+    r->count = a->count;
+    r->same_node = a->same_node;
+    r->where.zone = a->zone;
+    r->where.pool = -1;
+    r->profile = -1;
+    r->start = a->s;
+    r->end = a->e;
     if (!a->mig)
         return m->mem_gb >= (uint64_t)a->min_mem_gb ? 0 : -1;
     if (!m->mig)
         return -1;
     if (a->profile) {
-        pa->profile = al_catalog_profile_index(m, a->profile);
-        if (pa->profile >= 0 && a->inst_mem_gb &&
-            (uint64_t)m->profiles[pa->profile].mem_mib * 1048576 <
+        r->profile = al_catalog_profile_index(m, a->profile);
+        if (r->profile >= 0 && a->inst_mem_gb &&
+            (uint64_t)m->profiles[r->profile].mem_mib * 1048576 <
                 (uint64_t)a->inst_mem_gb * 1000000000)
             return -1;
     } else {
-        pa->profile = al_catalog_pick(m, (uint64_t)a->inst_mem_gb * 1000000000, true);
+        r->profile = al_catalog_pick(m, (uint64_t)a->inst_mem_gb * 1000000000, true);
     }
-    return pa->profile >= 0 ? 0 : -1;
+    return r->profile >= 0 ? 0 : -1;
 }
 
 /* Models that could serve the ask, smallest memory first; `any` ignores the asked model. */
 static size_t candidates(const struct ask *a, bool any, const struct al_gpu_model **out, size_t max)
 {
     size_t n = 0;
-    struct al_plan_ask pa;
+    struct al_request r;
     if (a->model && !any) {
-        if (ask_for(a, a->model, &pa) == 0)
+        if (ask_for(a, a->model, &r) == 0)
             out[n++] = a->model;
         return n;
     }
     for (size_t i = 0; i < al_catalog_count() && n < max; i++) {
         const struct al_gpu_model *m = al_catalog_at(i);
-        if (ask_for(a, m, &pa) != 0)
+        if (ask_for(a, m, &r) != 0)
             continue;
         size_t k = n++;
         while (k > 0 && out[k - 1]->mem_gb > m->mem_gb) {
@@ -410,50 +414,49 @@ static size_t candidates(const struct ask *a, bool any, const struct al_gpu_mode
     return n;
 }
 
-/* Try the ask with model m: fixed window, or the earliest start in range. */
-static int try_model(const struct al_planset *ps, const struct ask *a, const struct al_gpu_model *m,
-                     struct al_plan_alloc *allocs, int64_t *s, int64_t *e, struct al_err *err)
+/* Try the ask with model m: the fixed window, or the earliest start in range. Fills *plan
+ * (clear it with al_plan_clear in every case). */
+static int try_model(struct al_cal *cal, const struct ask *a, const struct al_gpu_model *m,
+                     struct al_request *r, struct al_plan *plan, struct al_err *err)
 {
-    struct al_plan_ask pa;
     int64_t start;
-    if (ask_for(a, m, &pa) != 0)
+    if (ask_for(a, m, r) != 0)
         return al_err_set(err, AL_E_NOFIT, "%s cannot serve this ask", m->name);
+    if (al_fleet_model_slot(cal->fleet, m) < 0)
+        return al_err_set(err, AL_E_NOFIT, "no %s GPU in the fleet", m->name);
     if (!a->fixed) {
-        if (al_plan_earliest(ps, &pa, a->dur, a->es, a->ls, &start, 1) < 1)
-            return al_plan_fit(ps, &pa, a->es, a->es + a->dur, allocs, err);
-        *s = start;
-        *e = start + a->dur;
-    } else {
-        *s = a->s;
-        *e = a->e;
+        r->start = a->es;
+        if (al_planner_earliest(cal->planner, r, a->dur, a->ls, &start, 1, NULL) == 1)
+            r->start = start;
+        r->end = r->start + a->dur;
     }
-    return al_plan_fit(ps, &pa, *s, *e, allocs, err);
+    return al_planner_plan(cal->planner, r, plan, err);
 }
 
 /* The 409 no_capacity answer: why, the earliest windows that fit, other models that fit. */
-static int no_capacity(struct al_ctx *c, const struct al_planset *ps, const struct ask *a,
-                       const struct al_gpu_model *primary, const char *reason)
+static int no_capacity(struct al_ctx *c, const struct ask *a, const struct al_gpu_model *primary,
+                       const char *reason)
 {
+    struct al_cal *cal = c->srv->cal;
     json_t *alts = json_array(), *others = json_array();
     const struct al_gpu_model *cands[64];
-    struct al_plan_ask pa;
-    struct al_plan_alloc *scratch = calloc(a->count, sizeof *scratch);
-    if (primary && ask_for(a, primary, &pa) == 0) {
+    struct al_request r;
+    if (primary && ask_for(a, primary, &r) == 0 && al_fleet_model_slot(cal->fleet, primary) >= 0) {
         int64_t starts[N_ALTERNATIVES];
-        int n =
-            al_plan_earliest(ps, &pa, a->dur, a->es, a->ls + MAX_SEARCH_S, starts, N_ALTERNATIVES);
+        r.start = a->es;
+        int n = al_planner_earliest(cal->planner, &r, a->dur, a->ls + MAX_SEARCH_S, starts,
+                                    N_ALTERNATIVES, NULL);
         for (int i = 0; i < n; i++)
             json_array_append_new(alts, json_pack("{s:o,s:o}", "start", al_time_json(starts[i]),
                                                   "end", al_time_json(starts[i] + a->dur)));
     }
     size_t nc = candidates(a, true, cands, 64);
-    for (size_t i = 0; scratch && i < nc; i++) {
-        int64_t s, e;
-        if (cands[i] != primary && al_plan_has_model(ps, cands[i]) &&
-            try_model(ps, a, cands[i], scratch, &s, &e, NULL) == 0)
+    for (size_t i = 0; i < nc; i++) {
+        struct al_plan plan = {0};
+        if (cands[i] != primary && try_model(cal, a, cands[i], &r, &plan, NULL) == 0)
             json_array_append_new(others, json_string(cands[i]->name));
+        al_plan_clear(&plan);
     }
-    free(scratch);
     return al_http_fail_details(
         c, AL_E_NOFIT,
         json_pack("{s:s,s:o,s:o}", "reason", reason, "alternatives", alts, "other_models", others),
@@ -495,8 +498,27 @@ static int price_lines(struct al_ctx *c, const struct ask *a, const struct al_gp
     return 0;
 }
 
-static json_t *allocs_json(const struct al_gpu_model *m, int profile,
-                           const struct al_plan_alloc *al, unsigned n)
+/* The plan's allocations with the store's ids. */
+static int plan_allocs(struct al_cal *cal, const struct al_plan *plan, struct al_cal_alloc *out)
+{
+    for (unsigned i = 0; i < plan->n; i++) {
+        const struct al_alloc *a = &plan->allocs[i];
+        const struct al_gpu *g = al_fleet_gpu(cal->fleet, a->gpu);
+        const struct al_node *n = g ? al_fleet_node(cal->fleet, g->node) : NULL;
+        const char *id = al_cal_gpu_id(cal, a->gpu);
+        if (!g || !n || !id)
+            return AL_E_INTERNAL;
+        snprintf(out[i].gpu, sizeof out[i].gpu, "%s", id);
+        snprintf(out[i].node, sizeof out[i].node, "%s", n->name);
+        snprintf(out[i].uuid, sizeof out[i].uuid, "%s", al_cal_gpu_uuid(cal, a->gpu));
+        out[i].start_unit = a->whole ? -1 : a->start;
+        out[i].mask = al_cal_mask(g->model, a->whole ? -1 : a->profile, a->start);
+    }
+    return 0;
+}
+
+static json_t *allocs_json(const struct al_gpu_model *m, int profile, const struct al_cal_alloc *al,
+                           unsigned n)
 {
     json_t *arr = json_array();
     for (unsigned i = 0; i < n; i++) {
@@ -511,12 +533,14 @@ static json_t *allocs_json(const struct al_gpu_model *m, int profile,
     return arr;
 }
 
-/* Write the quote's tentative holds, each re-checked against the store first. */
+/* Write the quote's tentative holds: each re-checked against the store first, then added to
+ * the in-memory calendar (which checks them once more). */
 static int write_holds(struct al_ctx *c, const char *owner, const struct al_gpu_model *m,
-                       int profile, const struct al_plan_alloc *al, unsigned n, int64_t s,
-                       int64_t e, int64_t expires)
+                       int profile, const struct al_cal_alloc *al, unsigned n, int64_t s, int64_t e,
+                       int64_t expires)
 {
     struct al_err err = {0};
+    c->cal_touched = true;
     for (unsigned i = 0; i < n; i++) {
         struct al_store_hold h = {.start_unit = al[i].start_unit,
                                   .mask = al[i].mask,
@@ -532,14 +556,23 @@ static int write_holds(struct al_ctx *c, const char *owner, const struct al_gpu_
             return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s was taken meanwhile", h.gpu);
         if (rc < 0 || (rc = al_store_hold_add(c->srv->store, &h, &err)) != 0)
             return store_fail(c, rc, &err);
+        struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(c->srv->cal, h.gpu),
+                             .whole = profile < 0,
+                             .profile = (uint8_t)(profile < 0 ? 0 : profile),
+                             .start = (uint8_t)(profile < 0 ? 0 : al[i].start_unit),
+                             .t0 = s,
+                             .t1 = e,
+                             .expires = expires,
+                             .owner = al_cal_owner(owner)};
+        if (al_calendar_add(c->srv->cal->cal, &ch, &err) < 0)
+            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s: %s", h.gpu, err.msg);
     }
     return 0;
 }
 
 struct quote_work {
     struct ask a;
-    struct al_planset *ps;
-    struct al_plan_alloc *allocs;
+    struct al_cal_alloc *allocs;
     const struct al_gpu_model *model;
     int profile;
     int64_t s, e;
@@ -550,25 +583,25 @@ static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
 {
     const struct al_gpu_model *cands[64];
     struct al_err err = {0}, first = {0};
-    struct al_plan_ask pa;
+    struct al_request r;
     ask_read(req, &w->a);
-    int rc = al_planset_load(c->srv->store, w->a.es, w->a.ls + MAX_SEARCH_S + w->a.dur, c->now,
-                             &w->ps, &err);
-    if (rc)
-        return store_fail(c, rc, &err);
     if (!(w->allocs = calloc(w->a.count, sizeof *w->allocs)))
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     size_t nc = candidates(&w->a, false, cands, 64);
     for (size_t i = 0; i < nc; i++) {
-        rc = try_model(w->ps, &w->a, cands[i], w->allocs, &w->s, &w->e, i ? &err : &first);
-        if (rc == 0) {
-            ask_for(&w->a, cands[i], &pa);
+        struct al_plan plan = {0};
+        int rc = try_model(c->srv->cal, &w->a, cands[i], &r, &plan, i ? &err : &first);
+        if (rc == 0 && plan.n == w->a.count && plan_allocs(c->srv->cal, &plan, w->allocs) == 0) {
             w->model = cands[i];
-            w->profile = pa.profile;
+            w->profile = r.kind == AL_REQ_MIG ? plan.profile : -1;
+            w->s = r.start;
+            w->e = r.end;
+            al_plan_clear(&plan);
             return 0;
         }
+        al_plan_clear(&plan);
     }
-    return no_capacity(c, w->ps, &w->a, nc ? cands[0] : NULL,
+    return no_capacity(c, &w->a, nc ? cands[0] : NULL,
                        nc ? first.msg : "no GPU model meets the ask");
 }
 
@@ -591,10 +624,15 @@ static int post_quote(struct al_ctx *c)
                           jstr(req, "state"));
         goto out;
     }
-    json_t *old = json_object_get(req, "quote");
-    if (jstr(old, "id") && (rc = al_store_hold_release(c->srv->store, jstr(old, "id"), &err)) < 0) {
-        rc = store_fail(c, rc, &err);
-        goto out;
+    const char *old = jstr(json_object_get(req, "quote"), "id");
+    if (old) {
+        /* a new quote replaces the old one: its capacity is free for the new plan */
+        c->cal_touched = true;
+        al_calendar_cancel_owner(c->srv->cal->cal, al_cal_owner(old));
+        if ((rc = al_store_hold_release(c->srv->store, old, &err)) < 0) {
+            rc = store_fail(c, rc, &err);
+            goto out;
+        }
     }
     if ((rc = quote_plan(c, req, &w)) ||
         (rc = price_lines(c, &w.a, w.model, w.profile, w.s, w.e, &lines, &total)))
@@ -620,7 +658,6 @@ static int post_quote(struct al_ctx *c)
         goto out;
     rc = al_http_reply(c, 200, json_incref(req));
 out:
-    al_planset_free(w.ps);
     free(w.allocs);
     json_decref(lines);
     json_decref(quote);
@@ -663,6 +700,10 @@ static int simple_step(struct al_ctx *c, const char *event, bool needs_quote, bo
     const char *qid = jstr(json_object_get(req, "quote"), "id");
     if ((rc = request_step(c, req, event)))
         goto out;
+    if (releases && qid) {
+        c->cal_touched = true;
+        al_calendar_cancel_owner(c->srv->cal->cal, al_cal_owner(qid));
+    }
     if (releases && qid && (rc = al_store_hold_release(c->srv->store, qid, &err)) < 0) {
         rc = store_fail(c, rc, &err);
         goto out;
@@ -723,7 +764,7 @@ static int recheck_quote(struct al_ctx *c, json_t *quote, int64_t s, int64_t e)
     {
         int pi = jstr(a, "profile") ? al_catalog_profile_index(m, jstr(a, "profile")) : -1;
         uint64_t mask =
-            al_plan_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit")));
+            al_cal_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit")));
         int rc = al_store_hold_conflicts(c->srv->store, jstr(a, "gpu"), mask, s, e, c->now,
                                          jstr(quote, "id"), &err);
         if (rc < 0)
@@ -789,6 +830,8 @@ static int post_confirm(struct al_ctx *c)
         rc = al_http_fail(c, AL_E_NOFIT, NULL, "the quote's holds are gone (%d of %zu)", rc, n);
         goto out;
     }
+    c->cal_touched = true;
+    al_calendar_reown(c->srv->cal->cal, al_cal_owner(jstr(quote, "id")), al_cal_owner(id));
     if (!(rsv = reservation_new(c, req, quote, id, terms))) {
         rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
         goto out;
@@ -879,6 +922,8 @@ static int post_rsv_cancel(struct al_ctx *c)
         (rc = rsv_load(c, &r)) || (rc = rsv_step(c, r, "cancel", NULL)))
         goto out;
     /* the capacity goes back to sale */
+    c->cal_touched = true;
+    al_calendar_cancel_owner(c->srv->cal->cal, al_cal_owner(jstr(r, "id")));
     if ((rc = al_store_hold_release(c->srv->store, jstr(r, "id"), &err)) < 0) {
         rc = store_fail(c, rc, &err);
         goto out;
@@ -902,8 +947,9 @@ static int post_rsv_extend(struct al_ctx *c)
     json_t *r = NULL, *lines = NULL;
     struct al_err err = {0};
     int rc;
-    if ((rc = al_field_only(c, c->body, allowed)) ||
-        (rc = al_field_time(c, c->body, "end", true, &new_end)) || (rc = rsv_load(c, &r)))
+    /* another org's reservation is not found, whatever the body says */
+    if ((rc = rsv_load(c, &r)) || (rc = al_field_only(c, c->body, allowed)) ||
+        (rc = al_field_time(c, c->body, "end", true, &new_end)))
         goto out;
     int64_t s = jtime(r, "start"), e = jtime(r, "end");
     if (new_end <= e || new_end - s > MAX_WINDOW_S) {
@@ -920,7 +966,7 @@ static int post_rsv_extend(struct al_ctx *c)
     {
         int pi = jstr(a, "profile") && m ? al_catalog_profile_index(m, jstr(a, "profile")) : -1;
         uint64_t mask =
-            m ? al_plan_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit")))
+            m ? al_cal_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit")))
               : UINT64_MAX;
         rc = al_store_hold_conflicts(c->srv->store, jstr(a, "gpu"), mask, e, new_end, c->now,
                                      jstr(r, "id"), &err);
@@ -947,6 +993,15 @@ static int post_rsv_extend(struct al_ctx *c)
              c, r, "extend",
              json_pack("{s:s,s:o}", "old_end", jstr(r, "end"), "new_end", al_time_json(new_end)))))
         goto out;
+    c->cal_touched = true;
+    if (al_calendar_extend_owner(c->srv->cal->cal, al_cal_owner(jstr(r, "id")), new_end, &err) <
+        0) {
+        rc = al_http_fail_details(
+            c, AL_E_NOFIT,
+            json_pack("{s:s,s:[],s:[]}", "reason", err.msg, "alternatives", "other_models"), "%s",
+            err.msg);
+        goto out;
+    }
     if ((rc = al_store_hold_set_end(c->srv->store, jstr(r, "id"), new_end, &err)) < 0) {
         rc = store_fail(c, rc, &err);
         goto out;
@@ -965,15 +1020,67 @@ out:
 
 /* ---- availability ---- */
 
+/* How many instances of profile `p` alone fit in the units not in `taken` (greedy by start,
+ * which is optimal for placements of one size). */
+static unsigned fit_count(const struct al_gpu_model *m, unsigned p, uint32_t taken)
+{
+    const struct al_mig_profile *pr = &m->profiles[p];
+    unsigned n = 0, slices = 0;
+    for (unsigned k = 0; k < pr->nstarts && n < pr->max_count; k++) {
+        uint32_t mk = (uint32_t)al_cal_mask(m, (int)p, pr->starts[k]);
+        if ((taken & mk) || slices + pr->compute_slices > m->compute_slices)
+            continue;
+        taken |= mk;
+        slices += pr->compute_slices;
+        n++;
+    }
+    return n;
+}
+
+/* Free capacity of model m during [s, e), straight from the calendar: a GPU is wholly free
+ * when no hold overlaps the window; MIG instances are counted in the units no hold takes at
+ * any time of the window (a lower bound when holds come and go inside it). GPUs the calendar's
+ * coarse index shows as untouched are counted 64 at a time. */
+static void avail_count(struct al_cal *cal, const struct al_gpu_model *m, int64_t s, int64_t e,
+                        unsigned *total, unsigned *whole, unsigned *inst)
+{
+    int slot = al_fleet_model_slot(cal->fleet, m);
+    const uint64_t *mb = slot >= 0 ? al_fleet_model_bits(cal->fleet, (unsigned)slot) : NULL;
+    const uint64_t *ub = al_fleet_usable_bits(cal->fleet);
+    unsigned empty[AL_MIG_MAX_PROFILES] = {0};
+    struct al_cal_span sp;
+    bool indexed = al_calendar_prepare(cal->cal, s, e, &sp) == 0;
+    *total = *whole = 0;
+    for (unsigned p = 0; m->mig && p < m->nprofiles; p++)
+        empty[p] = fit_count(m, p, 0);
+    for (size_t w = 0; mb && ub && w < al_fleet_words(cal->fleet); w++) {
+        uint64_t cand = mb[w] & ub[w], idx[4] = {0};
+        if (!cand)
+            continue;
+        if (indexed)
+            al_calendar_index_word(cal->cal, &sp, w, idx);
+        unsigned nfree = (unsigned)__builtin_popcountll(cand & idx[0]);
+        *total += (unsigned)__builtin_popcountll(cand);
+        *whole += nfree;
+        for (unsigned p = 0; m->mig && p < m->nprofiles; p++)
+            inst[p] += nfree * empty[p];
+        for (uint64_t bits = cand & ~idx[0]; bits; bits &= bits - 1) {
+            uint32_t g = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(bits));
+            uint32_t taken = al_calendar_mask(cal->cal, g, s, e);
+            *whole += taken == 0;
+            for (unsigned p = 0; m->mig && p < m->nprofiles && taken != AL_CAL_WHOLE_MASK; p++)
+                inst[p] += fit_count(m, p, taken);
+        }
+    }
+}
+
 static int get_availability(struct al_ctx *c)
 {
     const char *model = al_http_query(c, "model"), *qs = al_http_query(c, "start");
     const char *qe = al_http_query(c, "end"), *qp = al_http_query(c, "profile");
     const struct al_gpu_model *m;
     int64_t s = c->now, e;
-    struct al_planset *ps = NULL;
-    struct al_err err = {0};
-    unsigned total, whole, inst[AL_MIG_MAX_PROFILES + 1];
+    unsigned total, whole, inst[AL_MIG_MAX_PROFILES] = {0};
     int pi = -1;
     if (!model || !(m = al_catalog_find(model)))
         return al_http_fail(c, AL_E_INVAL, "model", "model is required and must be known");
@@ -986,13 +1093,9 @@ static int get_availability(struct al_ctx *c)
         return al_http_fail(c, AL_E_INVAL, "end", "end must be after start, within 5 years");
     if (qp && (pi = al_catalog_profile_index(m, qp)) < 0)
         return al_http_fail(c, AL_E_INVAL, "profile", "%s has no MIG profile %s", m->name, qp);
-    int rc = al_planset_load(c->srv->store, s, e, c->now, &ps, &err);
-    if (rc)
-        return store_fail(c, rc, &err);
-    al_plan_avail(ps, m, s, e, &total, &whole, inst);
-    al_planset_free(ps);
+    avail_count(c->srv->cal, m, s, e, &total, &whole, inst);
     json_t *profiles = json_array();
-    for (unsigned p = 0; p < m->nprofiles; p++)
+    for (unsigned p = 0; m->mig && p < m->nprofiles; p++)
         if (pi < 0 || (int)p == pi)
             json_array_append_new(profiles, json_pack("{s:s,s:i}", "profile", m->profiles[p].name,
                                                       "instances_free", (int)inst[p]));
@@ -1017,8 +1120,11 @@ static int tick_quotes(struct al_ctx *c)
         json_t *req = NULL;
         if ((rc = al_store_request_get(c->srv->store, jstr(o, "id"), &req, &err)) == 0) {
             const char *qid = jstr(json_object_get(req, "quote"), "id");
-            if (qid)
+            if (qid) {
+                c->cal_touched = true;
+                al_calendar_cancel_owner(c->srv->cal->cal, al_cal_owner(qid));
                 rc = al_store_hold_release(c->srv->store, qid, &err);
+            }
             if (rc >= 0 && (rc = request_step(c, req, "expire")) == 0)
                 rc = request_save(c, req, false);
         }
@@ -1065,17 +1171,18 @@ int al_flow_tick(struct al_srv *srv)
     int rc, n = 0;
     pthread_mutex_lock(&srv->lock);
     c.now = al_srv_now(srv);
-    if ((rc = al_store_begin(srv->store, NULL)) == 0) {
+    if ((rc = al_srv_tx_join(srv, NULL)) == 0) {
         if ((rc = tick_quotes(&c)) >= 0) {
             n = rc;
             rc = tick_reservations(&c);
         }
         if (rc >= 0) {
             n += rc;
-            rc = al_store_commit(srv->store, NULL);
-        } else {
-            al_store_rollback(srv->store);
+            al_calendar_expire(srv->cal->cal, c.now);
         }
+        al_srv_tx_leave(srv, rc >= 0, c.cal_touched);
+        if (al_srv_tx_wait(srv) != 0 && rc >= 0)
+            rc = AL_E_DB;
     }
     pthread_mutex_unlock(&srv->lock);
     json_decref(c.err_details);

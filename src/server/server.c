@@ -4,6 +4,7 @@
  * clean stop on SIGINT/SIGTERM. */
 #include "server/server.h"
 
+#include "server/cal.h"
 #include "server/http.h"
 
 #include <arpa/inet.h>
@@ -39,6 +40,18 @@ int64_t al_srv_now(const struct al_srv *srv)
             return v;
     }
     return (int64_t)time(NULL);
+}
+
+void al_srv_cal_rebuild(struct al_srv *srv)
+{
+    struct al_cal *fresh = NULL;
+    struct al_err e = {0};
+    if (al_cal_build(srv->store, al_srv_now(srv), &fresh, &e) != 0) {
+        fprintf(stderr, "allot server: calendar rebuild failed: %s\n", e.msg);
+        return;
+    }
+    al_cal_free(srv->cal);
+    srv->cal = fresh;
 }
 
 static const struct al_route *const route_tables[] = {al_routes_core, al_routes_flow};
@@ -185,8 +198,88 @@ static void body_hash(const char *method, const char *url, const struct conn_sta
     crypto_generichash_final(&st, out, AL_STORE_HASH_LEN);
 }
 
-/* A mutation: one transaction, with idempotent replay. Runs under the lock. Returns the
- * stored replay text (caller frees) when this is a replay. */
+int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr)
+{
+    int rc;
+    if (!srv->tx_open) {
+        if ((rc = al_store_begin(srv->store, reterr)) != 0)
+            return rc;
+        srv->tx_open = true;
+        srv->batch++;
+    }
+    return al_store_savepoint(srv->store, reterr);
+}
+
+/* The batch's transaction ended without a commit (the database rolled it back after an
+ * error): every call in it fails, and the in-memory copy is rebuilt. */
+static void batch_lost(struct al_srv *srv)
+{
+    fprintf(stderr, "allot server: batch %llu was rolled back by the database\n",
+            (unsigned long long)srv->batch);
+    al_store_rollback(srv->store);
+    srv->failed[srv->nfailed++ % 16] = srv->batch;
+    srv->tx_open = false;
+    srv->committed = srv->batch;
+    al_srv_cal_rebuild(srv);
+    pthread_cond_broadcast(&srv->done);
+}
+
+void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched)
+{
+    if (ok && al_store_release(srv->store, NULL) == 0)
+        return;
+    if (!al_store_in_tx(srv->store)) {
+        batch_lost(srv);
+        return;
+    }
+    al_store_rollback_to(srv->store);
+    if (cal_touched)
+        al_srv_cal_rebuild(srv); /* reads the batch as it stands: consistent with the copy */
+}
+
+int al_srv_tx_wait(struct al_srv *srv)
+{
+    if (!srv->tx_open)
+        return 0;
+    uint64_t mine = srv->batch;
+    pthread_cond_signal(&srv->work);
+    while (srv->committed < mine)
+        pthread_cond_wait(&srv->done, &srv->lock);
+    for (unsigned i = 0; i < srv->nfailed && i < 16; i++)
+        if (srv->failed[i] == mine)
+            return AL_E_DB;
+    return 0;
+}
+
+/* The committer: commits the open batch whenever there is one. */
+static void *committer_main(void *arg)
+{
+    struct al_srv *srv = arg;
+    struct al_err e = {0};
+    pthread_mutex_lock(&srv->lock);
+    for (;;) {
+        while (!srv->tx_open && !srv->stopping)
+            pthread_cond_wait(&srv->work, &srv->lock);
+        if (!srv->tx_open)
+            break;
+        if (al_store_commit(srv->store, &e) != 0) {
+            fprintf(stderr, "allot server: commit of batch %llu failed: %s\n",
+                    (unsigned long long)srv->batch, e.msg);
+            srv->failed[srv->nfailed++ % 16] = srv->batch;
+            srv->tx_open = false;
+            al_srv_cal_rebuild(srv);
+        }
+        srv->tx_open = false;
+        srv->committed = srv->batch;
+        pthread_cond_broadcast(&srv->done);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+/* A mutation: one savepoint in the open batch, with idempotent replay. Runs under the lock;
+ * the caller then waits for the batch's commit. Returns the stored replay text (caller
+ * frees) when this is a replay. */
 static char *run_write(struct al_ctx *c, const struct al_route *r, const char *url,
                        const struct conn_state *cs, const char *key)
 {
@@ -194,7 +287,7 @@ static char *run_write(struct al_ctx *c, const struct al_route *r, const char *u
     uint8_t hash[AL_STORE_HASH_LEN];
     char *replay = NULL;
     int status = 0, rc;
-    if ((rc = al_store_begin(c->srv->store, &e)) != 0) {
+    if ((rc = al_srv_tx_join(c->srv, &e)) != 0) {
         al_http_fail_err(c, rc, &e);
         return NULL;
     }
@@ -203,11 +296,11 @@ static char *run_write(struct al_ctx *c, const struct al_route *r, const char *u
         rc = al_store_idem_get(c->srv->store, key, c->user_id, hash, &status, &replay, &e);
         if (rc == 0) {
             c->status = status;
-            al_store_rollback(c->srv->store);
+            al_srv_tx_leave(c->srv, true, false);
             return replay;
         }
         if (rc != AL_E_NOTFOUND) {
-            al_store_rollback(c->srv->store);
+            al_srv_tx_leave(c->srv, false, false);
             if (rc == AL_E_CONFLICT) {
                 c->err_code = AL_E_CONFLICT;
                 c->status = 422; /* marks idempotency_mismatch for the reply */
@@ -232,13 +325,12 @@ static char *run_write(struct al_ctx *c, const struct al_route *r, const char *u
             goto fail;
         }
     }
-    if ((rc = al_store_commit(c->srv->store, &e)) != 0)
-        al_http_fail_err(c, rc, &e);
+    al_srv_tx_leave(c->srv, true, c->cal_touched);
     return NULL;
 fail:
     if (!c->err_code)
         al_http_fail(c, AL_E_INTERNAL, NULL, "handler gave no answer");
-    al_store_rollback(c->srv->store);
+    al_srv_tx_leave(c->srv, false, c->cal_touched);
     return NULL;
 }
 
@@ -326,6 +418,9 @@ static void dispatch(struct al_srv *srv, struct al_ctx *c, const char *url,
         al_http_fail(c, AL_E_INTERNAL, NULL, "handler failed");
     }
 out:
+    /* what this call wrote or read may still be uncommitted: answer after the commit */
+    if (al_srv_tx_wait(srv) != 0 && !c->err_code)
+        al_http_fail(c, AL_E_DB, NULL, "the transaction could not be committed");
     pthread_mutex_unlock(&srv->lock);
 }
 
@@ -521,8 +616,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     struct sockaddr_in sa;
     struct MHD_Daemon *d = NULL;
     struct clock_thread ct = {.srv = &srv, .tick_ms = o->tick_ms ? o->tick_ms : 1000};
-    pthread_t clock_tid;
-    bool clock_started = false;
+    pthread_t clock_tid, committer_tid;
+    bool clock_started = false, committer_started = false;
     sigset_t sigs;
     int rc, sig;
     if (sodium_init() < 0)
@@ -531,7 +626,13 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         return rc;
     if ((rc = al_store_open(o->db, &srv.store, reterr)) != 0)
         return rc;
+    if ((rc = al_cal_build(srv.store, al_srv_now(&srv), &srv.cal, reterr)) != 0) {
+        al_store_close(srv.store);
+        return rc;
+    }
     pthread_mutex_init(&srv.lock, NULL);
+    pthread_cond_init(&srv.work, NULL);
+    pthread_cond_init(&srv.done, NULL);
     pthread_mutex_init(&ct.mu, NULL);
     pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
@@ -548,6 +649,11 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, strerror(errno));
         goto out;
     }
+    if (pthread_create(&committer_tid, NULL, committer_main, &srv) != 0) {
+        rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the committer thread");
+        goto out;
+    }
+    committer_started = true;
     if (pthread_create(&clock_tid, NULL, clock_main, &ct) != 0) {
         rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the clock thread");
         goto out;
@@ -567,10 +673,21 @@ out:
         pthread_mutex_unlock(&ct.mu);
         pthread_join(clock_tid, NULL);
     }
+    if (committer_started) {
+        /* after the HTTP threads and the clock: it commits what they left open, then ends */
+        pthread_mutex_lock(&srv.lock);
+        srv.stopping = true;
+        pthread_cond_signal(&srv.work);
+        pthread_mutex_unlock(&srv.lock);
+        pthread_join(committer_tid, NULL);
+    }
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     pthread_cond_destroy(&ct.cv);
     pthread_mutex_destroy(&ct.mu);
+    pthread_cond_destroy(&srv.work);
+    pthread_cond_destroy(&srv.done);
     pthread_mutex_destroy(&srv.lock);
+    al_cal_free(srv.cal);
     al_store_close(srv.store);
     return rc;
 }

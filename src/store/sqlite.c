@@ -8,9 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Prepared statements are kept for reuse, keyed by their SQL text's address (every
+ * statement is a string literal): parsing dominated short calls. A statement is reset after
+ * every use; the cache is finalized when the store closes. */
+#define STMT_CACHE 96
+
+struct stmt_slot {
+    const char *sql;
+    sqlite3_stmt *st;
+    bool busy;
+};
+
 struct al_store {
     sqlite3 *db;
     bool in_tx;
+    struct stmt_slot cache[STMT_CACHE];
 };
 
 /* Numbered migrations: migrations[i] brings the schema from version i to i + 1. */
@@ -77,6 +89,43 @@ static int db_fail(struct al_store *s, struct al_err *e, const char *what)
     return al_err_set(e, AL_E_DB, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
+/* A prepared statement for `sql`: from the cache when one is free, else new (and cached
+ * when there is room). Give it back with done(). */
+static int stmt_get(struct al_store *s, const char *sql, sqlite3_stmt **st)
+{
+    struct stmt_slot *free_slot = NULL;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        struct stmt_slot *c = &s->cache[i];
+        if (c->sql == sql && !c->busy) {
+            c->busy = true;
+            *st = c->st;
+            return SQLITE_OK;
+        }
+        if (!c->sql && !free_slot)
+            free_slot = c;
+    }
+    int rc =
+        sqlite3_prepare_v3(s->db, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, st, NULL);
+    if (rc == SQLITE_OK && free_slot)
+        *free_slot = (struct stmt_slot){sql, *st, true};
+    return rc;
+}
+
+/* Give back a statement from stmt_get: reset when cached, finalized otherwise. */
+static void done(struct al_store *s, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < STMT_CACHE; i++)
+        if (s->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            s->cache[i].busy = false;
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
 /* Prepare `sql` and bind arguments described by `fmt`: 't' text (NULL binds NULL),
  * 'i' int64, 'b' a AL_STORE_HASH_LEN-byte blob. */
 static int prep(struct al_store *s, sqlite3_stmt **st, struct al_err *e, const char *sql,
@@ -85,7 +134,7 @@ static int prep(struct al_store *s, sqlite3_stmt **st, struct al_err *e, const c
     va_list ap;
     int rc = 0;
     *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+    if (stmt_get(s, sql, st) != SQLITE_OK)
         return db_fail(s, e, "prepare");
     va_start(ap, fmt);
     for (int i = 1; fmt[i - 1]; i++) {
@@ -106,7 +155,7 @@ static int prep(struct al_store *s, sqlite3_stmt **st, struct al_err *e, const c
     }
     va_end(ap);
     if (rc) {
-        sqlite3_finalize(*st);
+        done(s, *st);
         *st = NULL;
     }
     return rc;
@@ -117,7 +166,7 @@ static int run_stmt(struct al_store *s, sqlite3_stmt *st, struct al_err *e, cons
 {
     int rc = sqlite3_step(st);
     rc = rc == SQLITE_DONE ? sqlite3_changes(s->db) : db_fail(s, e, what);
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -156,7 +205,7 @@ int al_store_schema_version(struct al_store *s)
     if (prep(s, &st, NULL, "SELECT max(version) FROM schema_version", "") == 0 &&
         sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    done(s, st);
     return v;
 }
 
@@ -217,6 +266,8 @@ void al_store_close(struct al_store *s)
         return;
     if (s->in_tx)
         al_store_rollback(s);
+    for (size_t i = 0; i < STMT_CACHE; i++)
+        sqlite3_finalize(s->cache[i].st);
     sqlite3_close(s->db);
     free(s);
 }
@@ -244,6 +295,26 @@ void al_store_rollback(struct al_store *s)
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_tx = false;
+}
+
+int al_store_savepoint(struct al_store *s, struct al_err *reterr)
+{
+    return exec_sql(s, "SAVEPOINT al_unit", reterr);
+}
+
+int al_store_release(struct al_store *s, struct al_err *reterr)
+{
+    return exec_sql(s, "RELEASE al_unit", reterr);
+}
+
+void al_store_rollback_to(struct al_store *s)
+{
+    sqlite3_exec(s->db, "ROLLBACK TO al_unit; RELEASE al_unit", NULL, NULL, NULL);
+}
+
+bool al_store_in_tx(struct al_store *s)
+{
+    return !sqlite3_get_autocommit(s->db);
 }
 
 /* ---- pages ---- */
@@ -288,7 +359,7 @@ static int collect(struct al_store *s, sqlite3_stmt *st, int limit, row_fn row, 
     json_t *o;
     json_array_foreach(arr, i, o) json_object_del(o, "_key");
 out:
-    sqlite3_finalize(st);
+    done(s, st);
     if (rc)
         json_decref(arr);
     else
@@ -356,7 +427,7 @@ int al_store_org_get(struct al_store *s, const char *key, json_t **ret, struct a
         rc = r == SQLITE_DONE ? al_err_set(reterr, AL_E_NOTFOUND, "no org %s", key)
                               : db_fail(s, reterr, "get org");
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -412,7 +483,7 @@ int al_store_user_by_token(struct al_store *s, const uint8_t token_hash[AL_STORE
         rc = r == SQLITE_DONE ? al_err_set(reterr, AL_E_NOTFOUND, "unknown token")
                               : db_fail(s, reterr, "get user");
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -423,7 +494,7 @@ int al_store_user_count(struct al_store *s, struct al_err *reterr)
     if (rc)
         return rc;
     rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : db_fail(s, reterr, "count");
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -474,7 +545,7 @@ static int node_gpus_put(struct al_store *s, const char *node, json_t *gpus, str
     /* GPUs that disappeared: gone unless capacity on them was sold, then kept unhealthy */
     static const char *const gone[] = {
         "DELETE FROM gpus WHERE node = ?1 AND idx NOT IN (SELECT value FROM json_each(?2))"
-        " AND id NOT IN (SELECT gpu_id FROM holds)",
+        " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.gpu_id = gpus.id)",
         "UPDATE gpus SET healthy = 0 WHERE node = ?1"
         " AND idx NOT IN (SELECT value FROM json_each(?2))",
     };
@@ -526,8 +597,9 @@ static json_t *gpu_row(sqlite3_stmt *st)
 static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct al_err *e)
 {
     sqlite3_stmt *st;
-    int rc = prep(s, &st, e, GPU_COLS " WHERE ?1 IS NULL OR g.node = ?1 ORDER BY g.node, g.idx",
-                  "t", node);
+    /* two statements, so that the one-node query uses the (node, idx) index */
+    int rc = node ? prep(s, &st, e, GPU_COLS " WHERE g.node = ?1 ORDER BY g.idx", "t", node)
+                  : prep(s, &st, e, GPU_COLS " ORDER BY g.node, g.idx", "");
     if (rc)
         return rc;
     json_t *arr = json_array();
@@ -545,7 +617,7 @@ static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct
         rc = al_err_set(e, AL_E_NOMEM, "out of memory");
     else if (r != SQLITE_DONE)
         rc = db_fail(s, e, "gpus");
-    sqlite3_finalize(st);
+    done(s, st);
     if (rc)
         json_decref(arr);
     else
@@ -653,7 +725,7 @@ int al_store_price_get(struct al_store *s, const char *model, struct al_store_pr
         rc = r == SQLITE_DONE ? al_err_set(reterr, AL_E_NOTFOUND, "no price for %s", model)
                               : db_fail(s, reterr, "get price");
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -703,7 +775,7 @@ static int doc_get(struct al_store *s, const char *sql, const char *id, json_t *
     else
         rc = r == SQLITE_DONE ? al_err_set(e, AL_E_NOTFOUND, "no %s", id)
                               : db_fail(s, e, "get document");
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -831,7 +903,7 @@ int al_store_hold_conflicts(struct al_store *s, const char *gpu, uint64_t mask, 
         return rc;
     rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
                                         : db_fail(s, reterr, "hold conflicts");
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -862,7 +934,7 @@ int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, 
     }
     if (rc == 0 && r != SQLITE_DONE)
         rc = db_fail(s, reterr, "holds");
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -960,7 +1032,7 @@ int al_store_idem_get(struct al_store *s, const char *key, const char *caller,
     } else {
         rc = r == SQLITE_DONE ? AL_E_NOTFOUND : db_fail(s, reterr, "idempotency");
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 

@@ -41,6 +41,15 @@ int al_store_begin(struct al_store *s, struct al_err *reterr);
 int al_store_commit(struct al_store *s, struct al_err *reterr);
 void al_store_rollback(struct al_store *s);
 
+/* Savepoints inside an open transaction, so that many calls can share one transaction (one
+ * fsync) and still fail alone: savepoint starts a unit, release keeps it, rollback_to undoes
+ * it (and ends it). */
+int al_store_savepoint(struct al_store *s, struct al_err *reterr);
+int al_store_release(struct al_store *s, struct al_err *reterr);
+void al_store_rollback_to(struct al_store *s);
+/* Whether a transaction is open (the database may end one by itself after an I/O error). */
+bool al_store_in_tx(struct al_store *s);
+
 /* A page of a list: at most `limit` rows whose key sorts after `cursor` (NULL: from the
  * start). *ret = JSON array; *next (caller frees, may be NULL) = cursor of the next page. */
 struct al_store_page {
