@@ -264,6 +264,31 @@ expect "another org cannot cancel (404)" 404 not_found
 call "$MIKE" POST "/v1/reservations/$V1/cancel"
 expect "member cannot cancel" 403 forbidden
 
+# every endpoint: a role it does not admit → 403, another org's object → 404
+deny() { # deny TOKEN METHOD PATH STATUS WHAT
+    call "$1" "$2" "$3" '{}'
+    expect "$5: $2 $3 → $4" "$4" "$([ "$4" = 403 ] && echo forbidden || echo not_found)"
+}
+deny "$ALICE" POST /v1/orgs 403 "org admin"
+deny "$AGENT" GET "/v1/orgs/$ACME" 403 agent
+deny "$MIKE" POST /v1/users 403 member
+deny "$MIKE" GET /v1/users 403 member
+deny "$BOB" GET "/v1/users?org=acme" 404 "other org"
+deny "$MIKE" GET /v1/nodes/n1 403 member
+deny "$MIKE" PUT /v1/prices/A30 403 member
+deny "$AGENT" GET /v1/reservations 403 agent
+deny "$BOB" GET "/v1/requests?org=acme" 404 "other org"
+deny "$BOB" GET "/v1/reservations?org=$ACME" 404 "other org"
+for act in quote approve reject confirm; do
+    deny "$ALICE" POST "/v1/requests/$R1/$act" 403 "org admin"
+done
+deny "$MIKE" POST "/v1/requests/$R1/cancel" 403 member
+deny "$BOB" POST "/v1/requests/$R1/cancel" 404 "other org"
+deny "$MIKE" POST "/v1/reservations/$V1/extend" 403 member
+deny "$BOB" POST "/v1/reservations/$V1/extend" 404 "other org"
+call "$BOB" GET /v1/requests
+check "another org lists none of acme's requests" [ "$(j '.items | length')" = 0 ]
+
 # no capacity: alternatives after the reservation, other models
 call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":2,\"model\":\"H100-80GB\",\"start\":\"$S1\",\"end\":\"$E1\"}"
 R2=$(j .id)
@@ -287,6 +312,16 @@ call "$OP" POST "/v1/requests/$R4/reject" '{"reason":"not today"}'
 check "operator rejects with a reason" [ "$(j .state)" = rejected -a "$(j .reason)" = "not today" ]
 call "$OP" POST "/v1/requests/$R4/approve"
 expect "nothing leaves rejected → 409 invalid_state" 409 invalid_state
+
+# same node
+S40=$(ts $((T0 + 40 * 86400))) E40=$(ts $((T0 + 41 * 86400)))
+call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":3,\"model\":\"H100-80GB\",\"same_node\":true,\"start\":\"$S40\",\"end\":\"$E40\"}"
+call "$OP" POST "/v1/requests/$(j .id)/quote"
+expect "3 GPUs on one node when nodes have 2 → 409 no_capacity" 409 no_capacity
+call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":2,\"model\":\"H100-80GB\",\"same_node\":true,\"zone\":\"z1\",\"start\":\"$S40\",\"end\":\"$E40\"}"
+call "$OP" POST "/v1/requests/$(j .id)/quote"
+check "2 GPUs on one node" [ "$code" = 200 -a "$(j '[.quote.allocations[].node] | unique | length')" = 1 ]
+call "$OP" POST "/v1/requests/$(j .id)/cancel"
 
 # MIG
 call "$ALICE" POST /v1/requests "{\"kind\":\"mig\",\"count\":2,\"model\":\"H100-80GB\",\"instance_memory_gb\":30,\"start\":\"$S1\",\"end\":\"$E1\"}"
