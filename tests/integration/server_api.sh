@@ -46,7 +46,7 @@ U=http://127.0.0.1:$port
 
 start_server() {
     "$ALLOT" server --db "$tmp/db" --listen "127.0.0.1:$port" --clock-file "$tmp/clock" \
-        --tick-ms 100 2>>"$tmp/server.log" &
+        --tick-ms "${1:-100}" 2>>"$tmp/server.log" &
     pid=$!
     for _ in $(seq 100); do
         curl -s -o /dev/null "$U/healthz" && return 0
@@ -357,22 +357,25 @@ call "$OP" POST "/v1/requests/$R8/approve"
 call "$ALICE" POST "/v1/requests/$R8/accept"
 call "$OP" POST "/v1/requests/$R8/confirm" '{"payment_terms":"prepaid"}'
 V8=$(j .id)
+# wait_state TOKEN PATH STATE: poll (up to 10 s) until the object is in STATE
+wait_state() {
+    for _ in $(seq 100); do
+        call "$1" GET "$2"
+        [ "$(j .state)" = "$3" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 set_clock $((T0 + 120))
-sleep 0.5
 call "$OP" POST "/v1/requests/$R7/confirm" '{"payment_terms":"prepaid"}'
-check "confirm after valid_until → 409 (expired)" [ "$code" = 409 ]
-call "$OP" GET "/v1/requests/$R7"
-check "the clock expires the quote" [ "$(j .state)" = expired ]
+check "confirm after valid_until → 409 (expired or already expired by the clock)" [ "$code" = 409 ]
+check "the clock expires the quote" wait_state "$OP" "/v1/requests/$R7" expired
 set_clock $((T0 + 400))
-sleep 0.5
-call "$MIKE" GET "/v1/reservations/$V8"
-check "the clock starts a reservation at its start" [ "$(j .state)" = active ]
+check "the clock starts a reservation at its start" wait_state "$MIKE" "/v1/reservations/$V8" active
 call "$ALICE" POST "/v1/reservations/$V8/extend" "{\"end\":\"$(ts $((T0 + 7200)))\"}"
 check "an active reservation can be renewed" [ "$code" = 200 -a "$(j .state)" = active ]
 set_clock $((T0 + 7300))
-sleep 0.5
-call "$MIKE" GET "/v1/reservations/$V8"
-check "the clock ends it at its end" [ "$(j .state)" = ended ]
+check "the clock ends it at its end" wait_state "$MIKE" "/v1/reservations/$V8" ended
 call "$ALICE" POST "/v1/reservations/$V8/cancel"
 expect "an ended reservation cannot be cancelled" 409 invalid_state
 call "$OP" POST "/v1/reservations/$V1/cancel" '{"reason":"customer asked"}'
@@ -432,7 +435,8 @@ overlaps() {
 check "no two firm holds overlap in the database" [ "$(overlaps)" = 0 ]
 
 # ---------------------------------------------------------------- crash
-# A stream of confirmations on the 4 A30s (windows overlapping in a staircase), killed with -9.
+# Four concurrent streams of confirmations (so commits are shared by several calls) on the
+# 4 A30s, windows overlapping in a staircase; the server is killed with -9 in the middle.
 : >"$tmp/crash.log"
 crash_ids=()
 for ((i = 0; i < 40; i++)); do
@@ -440,25 +444,29 @@ for ((i = 0; i < 40; i++)); do
     call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":1,\"model\":\"A30\",\"start\":\"$s\",\"end\":\"$e\"}"
     crash_ids+=("$(j .id)")
 done
-(
-    for id in "${crash_ids[@]}"; do
+stream() {
+    for id in "$@"; do
         curl -s -o /dev/null -X POST -H "Authorization: Bearer $OP" "$U/v1/requests/$id/quote"
         curl -s -o /dev/null -X POST -H "Authorization: Bearer $OP" "$U/v1/requests/$id/approve"
         curl -s -o /dev/null -X POST -H "Authorization: Bearer $ALICE" "$U/v1/requests/$id/accept"
         out=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $OP" -d '{"payment_terms":"prepaid"}' "$U/v1/requests/$id/confirm")
         [ "${out##* }" = 201 ] && echo "$(jq -r .id <<<"${out% *}")" >>"$tmp/crash.log"
     done
-) &
-streamer=$!
-bg_pids+=("$streamer")
+}
+streamers=()
+for k in 0 1 2 3; do
+    stream "${crash_ids[@]:$((k * 10)):10}" &
+    streamers+=($!)
+    bg_pids+=($!)
+done
 for _ in $(seq 200); do
-    [ "$(wc -l <"$tmp/crash.log")" -ge 8 ] && break
+    [ "$(wc -l <"$tmp/crash.log")" -ge 6 ] && break
     sleep 0.02
 done
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 pid=
-wait "$streamer" 2>/dev/null
+wait "${streamers[@]}" 2>/dev/null
 answered=$(wc -l <"$tmp/crash.log")
 check "kill -9 came in the middle of the stream ($answered of 40 confirmed)" [ "$answered" -ge 1 -a "$answered" -lt 40 ]
 if start_server; then ok "server restarts after kill -9"; else nok "server restarts after kill -9"; fi
@@ -485,3 +493,26 @@ wait "$pid"
 rc=$?
 pid=
 check "SIGTERM stops the server cleanly (exit 0, no leaks)" [ "$rc" = 0 ]
+
+# The expired code itself, with the clock thread slowed down so that it cannot expire the
+# quote first: confirm and accept after valid_until answer 409 expired.
+if start_server 3600000; then
+    NOW=$(cat "$tmp/clock")
+    call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":1,\"model\":\"H100-80GB\",\"start\":\"$(ts $((NOW + 50 * 86400)))\",\"end\":\"$(ts $((NOW + 51 * 86400)))\"}"
+    RX=$(j .id)
+    call "$OP" POST "/v1/requests/$RX/quote" '{"valid_for_minutes":1}'
+    call "$OP" POST "/v1/requests/$RX/approve"
+    set_clock $((NOW + 61))
+    call "$ALICE" POST "/v1/requests/$RX/accept"
+    expect "accept after valid_until → 409 expired" 409 expired valid_until
+    set_clock $((NOW + 30))
+    call "$ALICE" POST "/v1/requests/$RX/accept"
+    set_clock $((NOW + 61))
+    call "$OP" POST "/v1/requests/$RX/confirm" '{"payment_terms":"prepaid"}'
+    expect "confirm after valid_until → 409 expired" 409 expired valid_until
+    kill -TERM "$pid"
+    wait "$pid"
+    pid=
+else
+    nok "server restarts with a slow clock"
+fi
