@@ -1,5 +1,6 @@
 /* sqlite.c — the SQLite implementation of store.h: WAL, synchronous=FULL (a commit is on disk
- * when it returns), foreign keys on, numbered migrations, statements finalized on every path. */
+ * when it returns), foreign keys on, busy timeout, numbered migrations; every statement is
+ * given back on every path (reset into the statement cache, or finalized). */
 #include "store/store.h"
 
 #include <sqlite3.h>

@@ -313,6 +313,28 @@ check "operator rejects with a reason" [ "$(j .state)" = rejected -a "$(j .reaso
 call "$OP" POST "/v1/requests/$R4/approve"
 expect "nothing leaves rejected → 409 invalid_state" 409 invalid_state
 
+# a failed re-quote changes nothing: its own hold is released, the new plan fails (the GPU
+# went unhealthy), the transaction rolls back and the in-memory calendar is rebuilt with the
+# old hold still in it
+node "$AGENT" solo T4 1
+S45=$(ts $((T0 + 45 * 86400))) E45=$(ts $((T0 + 46 * 86400)))
+call "$OP" PUT /v1/prices/T4 '{"gpu_hour_micros":100000}'
+call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":1,\"model\":\"T4\",\"start\":\"$S45\",\"end\":\"$E45\"}"
+RQ=$(j .id)
+call "$OP" POST "/v1/requests/$RQ/quote"
+Q1=$(j .quote.id)
+call "$AGENT" PUT /v1/nodes/solo '{"zone":"z1","gpus":[{"index":0,"uuid":"GPU-solo-0","model":"T4","healthy":false}]}'
+call "$OP" POST "/v1/requests/$RQ/quote"
+expect "re-quote on an unhealthy GPU → 409 no_capacity" 409 no_capacity
+call "$AGENT" PUT /v1/nodes/solo '{"zone":"z1","gpus":[{"index":0,"uuid":"GPU-solo-0","model":"T4"}]}'
+call "$OP" GET "/v1/requests/$RQ"
+check "the failed re-quote kept the old quote" [ "$(j .state)" = quoted -a "$(j .quote.id)" = "$Q1" ]
+call "$OP" GET "/v1/availability?model=T4&start=$S45&end=$E45"
+check "and its hold, in the rebuilt calendar" [ "$(j .whole_gpus_free)" = 0 -a "$(j .total_gpus)" = 1 ]
+call "$OP" POST "/v1/requests/$RQ/cancel"
+call "$OP" GET "/v1/availability?model=T4&start=$S45&end=$E45"
+check "cancel frees it" [ "$(j .whole_gpus_free)" = 1 ]
+
 # same node
 S40=$(ts $((T0 + 40 * 86400))) E40=$(ts $((T0 + 41 * 86400)))
 call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":3,\"model\":\"H100-80GB\",\"same_node\":true,\"start\":\"$S40\",\"end\":\"$E40\"}"
