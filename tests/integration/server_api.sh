@@ -214,6 +214,40 @@ expect "member cannot submit requests" 403 forbidden
 call "$AGENT" GET /v1/requests
 expect "agent cannot list requests" 403 forbidden
 
+# ---------------------------------------------------------------- mutated bodies
+# Valid bodies with one field removed, retyped or oversized: the answer is always a clean
+# 201/400/404/409 with an error code, never a 5xx or a dead server.
+base_req="{\"org\":\"acme\",\"kind\":\"mig\",\"count\":2,\"model\":\"H100-80GB\",\"profile\":\"3g.40gb\",\"start\":\"$S1\",\"end\":\"$E1\",\"same_node\":true,\"zone\":\"z1\",\"notes\":\"n\"}"
+base_node='{"zone":"z9","labels":{"a":"b"},"gpus":[{"index":0,"uuid":"GPU-fz-0","model":"A10","pool":"general","healthy":true}]}'
+values=('null' '0' '-1' '1e308' '9223372036854775807' '""' '"x"' '[]' '{}' 'true'
+        '"2026-13-40T99:99:99Z"' '"\u0000"' '"é"'
+        "$(printf '[%.0s' {1..20})1$(printf ']%.0s' {1..20})")
+mutate() { # mutate JSON PATHS… → a variant on stdout
+    local body=$1 path v
+    shift
+    local paths=("$@")
+    path=${paths[RANDOM % ${#paths[@]}]}
+    v=${values[RANDOM % ${#values[@]}]}
+    case $((RANDOM % 3)) in
+    0) jq -c "del($path)" <<<"$body" ;;
+    1) jq -c "$path = $v" <<<"$body" ;;
+    2) jq -c ". + {\"zz$RANDOM\": $v}" <<<"$body" ;;
+    esac
+}
+fuzz_bad=0
+for ((i = 0; i < 60; i++)); do
+    call "$OP" POST /v1/requests "$(mutate "$base_req" .org .kind .count .model .profile .start .end .same_node .zone .notes)"
+    case $code in 201 | 400 | 404 | 409) [ "$code" = 201 ] || [ -n "$(j .error.code)" ] || fuzz_bad=$((fuzz_bad + 1)) ;; *) fuzz_bad=$((fuzz_bad + 1)) ;; esac
+    call "$AGENT" PUT /v1/nodes/fz "$(mutate "$base_node" .zone .labels .labels.a .gpus '.gpus[0]' '.gpus[0].index' '.gpus[0].uuid' '.gpus[0].model' '.gpus[0].pool' '.gpus[0].healthy')"
+    case $code in 200 | 400 | 409) ;; *) fuzz_bad=$((fuzz_bad + 1)) ;; esac
+done
+check "120 mutated bodies: only clean 2xx/4xx answers" [ "$fuzz_bad" = 0 ]
+call "" GET /healthz
+check "the server survives them" [ "$code" = 200 ]
+call "$OP" GET /v1/requests?state=submitted
+call "$OP" GET /v1/nodes/fz
+call "$AGENT" PUT /v1/nodes/fz '{"gpus":[]}'
+
 # ---------------------------------------------------------------- the flow
 call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":3,\"model\":\"H100-80GB\",\"start\":\"$S1\",\"end\":\"$E1\",\"image\":\"pytorch:24.05\",\"workload\":\"training\"}"
 expect "org admin submits a request for her org" 201
