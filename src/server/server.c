@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_PATH 512
 
@@ -556,6 +558,25 @@ out:
 
 /* ---- run ---- */
 
+/* One server per database: its in-memory calendar must see every write. A POSIX lock on
+ * "<db>.lock" (released by the kernel when the process dies, kill -9 included). Returns the
+ * lock's fd, or a negative code. */
+static int lock_db(const char *db, struct al_err *e)
+{
+    char path[4096];
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (snprintf(path, sizeof path, "%s.lock", db) >= (int)sizeof path)
+        return al_err_set(e, AL_E_INVAL, "--db path too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return al_err_set(e, -errno, "cannot open %s: %s", path, strerror(errno));
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        close(fd);
+        return al_err_set(e, AL_E_CONFLICT, "another allot server is using %s", db);
+    }
+    return fd;
+}
+
 static int parse_listen(const char *listen, struct sockaddr_in *sa, struct al_err *e)
 {
     char host[64];
@@ -619,15 +640,17 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     pthread_t clock_tid, committer_tid;
     bool clock_started = false, committer_started = false;
     sigset_t sigs;
-    int rc, sig;
+    int rc, sig, lock_fd;
     if (sodium_init() < 0)
         return al_err_set(reterr, AL_E_INTERNAL, "libsodium did not start");
     if ((rc = parse_listen(o->listen, &sa, reterr)) != 0)
         return rc;
-    if ((rc = al_store_open(o->db, &srv.store, reterr)) != 0)
-        return rc;
-    if ((rc = al_cal_build(srv.store, al_srv_now(&srv), &srv.cal, reterr)) != 0) {
+    if ((lock_fd = lock_db(o->db, reterr)) < 0)
+        return lock_fd;
+    if ((rc = al_store_open(o->db, &srv.store, reterr)) != 0 ||
+        (rc = al_cal_build(srv.store, al_srv_now(&srv), &srv.cal, reterr)) != 0) {
         al_store_close(srv.store);
+        close(lock_fd);
         return rc;
     }
     pthread_mutex_init(&srv.lock, NULL);
@@ -689,5 +712,6 @@ out:
     pthread_mutex_destroy(&srv.lock);
     al_cal_free(srv.cal);
     al_store_close(srv.store);
+    close(lock_fd);
     return rc;
 }
