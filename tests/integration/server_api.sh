@@ -93,6 +93,10 @@ if ! start_server; then
     exit 1
 fi
 ok "server starts"
+timeout 10 "$ALLOT" server --db "$tmp/db" --listen "127.0.0.1:$(free_port)" 2>"$tmp/second.log"
+second_rc=$?
+check "a second server on the same database refuses to start" grep -q "another allot server" "$tmp/second.log"
+check "… with exit code 3" [ "$second_rc" = 3 ]
 
 call "" GET /healthz
 expect "healthz without auth" 200
