@@ -14,7 +14,7 @@ static void server_usage(FILE *f)
                "       allot server init [--db PATH] [--name NAME]\n"
                "  --db PATH          SQLite database (default ./allot.db)\n"
                "  --listen ADDR:PORT where to serve HTTP (default 127.0.0.1:8080)\n"
-               "  --threads N        HTTP worker threads (default 4)\n"
+               "  --threads N        HTTP worker threads (default 16)\n"
                "  --tick-ms N        clock period: quote expiry, reservation start/end (1000)\n"
                "  --clock-file PATH  TEST ONLY: read the current unix time from PATH at each\n"
                "                     tick and request instead of the system clock\n"

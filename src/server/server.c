@@ -665,7 +665,7 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                          on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 16),
                          MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!d) {

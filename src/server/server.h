@@ -11,7 +11,7 @@ struct al_server_opts {
     const char *db;         /* SQLite file (default ./allot.db) */
     const char *listen;     /* "ADDR:PORT" (default 127.0.0.1:8080) */
     const char *clock_file; /* test only: file whose content is the current unix time */
-    unsigned threads;       /* HTTP worker threads (default 4) */
+    unsigned threads;       /* HTTP worker threads (default 16: calls wait for commits) */
     unsigned tick_ms;       /* clock period (default 1000) */
 };
 
