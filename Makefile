@@ -2,7 +2,11 @@
 #   make run     build (release) and start a server with a simulated fleet
 #   make test    build (debug, ASan + UBSan) and run every test; ends with "N passed, N failed"
 #   make bench   build (release) and run the benchmarks (QUICK=1 for a short first look)
-.PHONY: all run test bench build debug deps format lint clean
+# Checks for developers (not part of make test):
+#   make lint      clang-format --dry-run, clang-tidy (.clang-tidy) and cppcheck; fails on findings
+#   make valgrind  release build, every unit test program under valgrind memcheck
+#   make fuzz      the libFuzzer targets, FUZZ_SECONDS (default 60) each; make test runs 12 s each
+.PHONY: all run test bench build debug deps format lint valgrind fuzz clean
 
 all: build
 
@@ -27,16 +31,23 @@ test: debug
 bench:
 	@scripts/deps.sh bench
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release
+	@cmake --build --preset release >&2
 	@QUICK=$(QUICK) scripts/bench.sh build/release
 
 format:
-	@find src tests bench -name '*.[ch]' | xargs clang-format -i
+	@find src tests bench -name '*.[ch]' 2>/dev/null | xargs clang-format -i
 
 lint:
-	@find src tests bench -name '*.[ch]' | xargs clang-format --dry-run --Werror
-	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --std=c11 -I src --suppress=missingIncludeSystem src
+	@scripts/deps.sh lint
+	@scripts/lint.sh
+
+valgrind: build
+	@scripts/deps.sh valgrind
+	@scripts/valgrind.sh build/release
+
+fuzz:
+	@scripts/deps.sh test
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash tests/integration/fuzz.sh
 
 clean:
 	rm -rf build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh — install the Debian 12 packages allot needs to build, test and run.
 # Idempotent: silent when everything is present; names what it installs otherwise.
-# Usage: scripts/deps.sh [build|test|bench]   (test and bench imply build)
+# Usage: scripts/deps.sh [build|test|bench|lint|valgrind]   (each implies build)
+#   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh
 set -euo pipefail
 
 what=${1:-build}
@@ -9,10 +10,12 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       libjansson-dev libyaml-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
       ca-certificates curl)
 case "$what" in
-test)  pkgs+=(sqlite3 procps jq) ;;
+test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev) ;;
 bench) pkgs+=(postgresql procps) ;;
+lint)  pkgs+=(clang-format clang-tidy cppcheck) ;;
+valgrind) pkgs+=(valgrind) ;;
 build) ;;
-*) echo "deps.sh: unknown set '$what' (build, test, bench)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$what' (build, test, bench, lint, valgrind)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -335,7 +335,9 @@ static bool is_alnum(char c)
 
 static char lower(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z')
+        return (char)(c - 'A' + 'a');
+    return c;
 }
 
 /* Append word w (len n, lowercased) to key unless it is noise; a number followed by "g"

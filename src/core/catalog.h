@@ -42,8 +42,8 @@ struct al_mig_profile {
 };
 
 struct al_gpu_model {
-    const char *name;        /* canonical: "H100-80GB" */
-    const char *description; /* "NVIDIA H100 80GB (SXM5 / PCIe)" */
+    const char *name;           /* canonical: "H100-80GB" */
+    const char *description;    /* "NVIDIA H100 80GB (SXM5 / PCIe)" */
     const char *const *aliases; /* NULL-terminated extra names (NVML product names …) */
     uint32_t pci_ids[4];        /* 0xDDDD10DE device ids where known, 0-terminated */
     unsigned mem_gb;            /* nominal memory */

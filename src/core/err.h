@@ -21,7 +21,7 @@
 /* Project codes sit far below errno values so the two never collide. */
 enum al_code {
     AL_OK = 0,
-    AL_E_INVAL = -20001,  /* bad input: a field, a name, a layout */
+    AL_E_INVAL = -20001, /* bad input: a field, a name, a layout */
     AL_E_NOTFOUND = -20002,
     AL_E_CONFLICT = -20003, /* exists already, or a concurrent change won */
     AL_E_NOFIT = -20004,    /* no capacity / no placement */

@@ -32,17 +32,17 @@ struct lstate {
 
 /* Why an instance may not join a layout; checked in this order. */
 enum why {
-    W_OK,
-    W_PROFILE,  /* profile index out of range */
-    W_NOSTART,  /* AL_START_ANY where a fixed start is needed */
-    W_START,    /* start not among the profile's allowed starts */
-    W_RANGE,    /* [start, start+size) beyond the GPU's units */
-    W_TOTAL,    /* one instance more than model->max_instances */
-    W_OVERLAP,  /* shares a placement unit with another instance */
-    W_MEDIA,    /* a second +me / +me.all instance */
-    W_MEALL,    /* +me.all next to an instance that is not -me (either way round) */
-    W_MAXCOUNT, /* more instances of the profile than its max_count */
-    W_SLICES,   /* compute slices over model->compute_slices */
+    WHY_OK,
+    WHY_PROFILE,  /* profile index out of range */
+    WHY_NOSTART,  /* AL_START_ANY where a fixed start is needed */
+    WHY_START,    /* start not among the profile's allowed starts */
+    WHY_RANGE,    /* [start, start+size) beyond the GPU's units */
+    WHY_TOTAL,    /* one instance more than model->max_instances */
+    WHY_OVERLAP,  /* shares a placement unit with another instance */
+    WHY_MEDIA,    /* a second +me / +me.all instance */
+    WHY_MEALL,    /* +me.all next to an instance that is not -me (either way round) */
+    WHY_MAXCOUNT, /* more instances of the profile than its max_count */
+    WHY_SLICES,   /* compute slices over model->compute_slices */
 };
 
 /* A bounded string builder over a caller's buffer; keeps snprintf's "length needed". */
@@ -141,28 +141,28 @@ static enum why check_add(const struct al_gpu_model *m, const struct lstate *st,
 {
     const struct al_mig_profile *pr = profile_of(m, p.profile);
     if (!pr)
-        return W_PROFILE;
+        return WHY_PROFILE;
     if (p.start == AL_START_ANY)
-        return W_NOSTART;
+        return WHY_NOSTART;
     if (!start_allowed(pr, p.start))
-        return W_START;
+        return WHY_START;
     if (!in_range(m, pr, p.start))
-        return W_RANGE;
+        return WHY_RANGE;
     if (st->n >= m->max_instances || st->n >= AL_LAYOUT_MAX)
-        return W_TOTAL;
+        return WHY_TOTAL;
     if (st->mask & units_mask(p.start, pr->size))
-        return W_OVERLAP;
+        return WHY_OVERLAP;
     if (is_media(pr) && st->media > 0)
-        return W_MEDIA;
+        return WHY_MEDIA;
     if ((pr->attrs & AL_MIG_ATTR_ME_ALL) && st->n > st->no_me)
-        return W_MEALL;
+        return WHY_MEALL;
     if (st->me_all > 0 && !(pr->attrs & AL_MIG_ATTR_NO_ME))
-        return W_MEALL;
+        return WHY_MEALL;
     if (st->count[p.profile] >= pr->max_count)
-        return W_MAXCOUNT;
+        return WHY_MAXCOUNT;
     if (st->slices + pr->compute_slices > m->compute_slices)
-        return W_SLICES;
-    return W_OK;
+        return WHY_SLICES;
+    return WHY_OK;
 }
 
 /* Record p in st; p must have passed check_add. */
@@ -185,6 +185,8 @@ static void inst_text(const struct al_gpu_model *m, struct al_placement p, char 
 {
     const struct al_mig_profile *pr = profile_of(m, p.profile);
     struct sb b = {buf, len, 0};
+    if (len)
+        buf[0] = '\0'; /* a string even if vsnprintf fails */
     if (pr)
         sb_printf(&b, "%s", pr->name ? pr->name : "?");
     else
@@ -251,18 +253,18 @@ static int fail_conflict(const struct al_layout *l, unsigned i, enum why w, cons
     const struct al_mig_profile *pr = profile_of(l->model, l->p[i].profile);
     char other[INST_TEXT_MAX];
     int j = -1;
-    if (w == W_OVERLAP)
+    if (w == WHY_OVERLAP)
         j = find_first(l, i, pred_overlaps, al_placement_mask(l->model, l->p[i]));
-    else if (w == W_MEDIA)
+    else if (w == WHY_MEDIA)
         j = find_first(l, i, pred_media, 0);
     else if (pr->attrs & AL_MIG_ATTR_ME_ALL)
         j = find_first(l, i, pred_not_no_me, 0);
     else
         j = find_first(l, i, pred_attr, AL_MIG_ATTR_ME_ALL);
     inst_text(l->model, j >= 0 ? l->p[j] : l->p[i], other, sizeof other);
-    if (w == W_OVERLAP)
+    if (w == WHY_OVERLAP)
         return al_err_set(reterr, AL_E_INVAL, "%s overlaps %s", me, other);
-    if (w == W_MEDIA)
+    if (w == WHY_MEDIA)
         return al_err_set(reterr, AL_E_INVAL,
                           "%s: second media-extension instance (%s has one; at most one "
                           "+me/+me.all per GPU)",
@@ -285,25 +287,25 @@ static int fail_instance(const struct al_layout *l, unsigned i, enum why w, stru
     unsigned s = l->p[i].start;
     inst_text(m, l->p[i], me, sizeof me);
     switch (w) {
-    case W_PROFILE:
+    case WHY_PROFILE:
         return al_err_set(reterr, AL_E_INVAL, "instance %u: profile index %u out of range (%s)",
                           i + 1, (unsigned)l->p[i].profile, m->name);
-    case W_NOSTART:
+    case WHY_NOSTART:
         return al_err_set(reterr, AL_E_INVAL, "%s: no start given (write %s@N)", me, me);
-    case W_START:
+    case WHY_START:
         starts_text(pr, allowed, sizeof allowed);
         return al_err_set(reterr, AL_E_INVAL, "%s: start %u not allowed for %s (allowed: %s)", me,
                           s, pr->name, allowed);
-    case W_RANGE:
+    case WHY_RANGE:
         return al_err_set(reterr, AL_E_INVAL, "%s: units %u-%u exceed the %u units of %s", me, s,
                           s + pr->size - 1, m->units, m->name);
-    case W_TOTAL:
+    case WHY_TOTAL:
         return al_err_set(reterr, AL_E_INVAL, "%s: %u instances exceed the maximum %u (%s)", me,
                           l->n, m->max_instances, m->name);
-    case W_MAXCOUNT:
+    case WHY_MAXCOUNT:
         return al_err_set(reterr, AL_E_INVAL, "%s: more than %u %s instances (its max count)", me,
                           pr->max_count, pr->name);
-    case W_SLICES:
+    case WHY_SLICES:
         return al_err_set(reterr, AL_E_INVAL, "compute slices %u exceed %u (%s)", total_slices(l),
                           m->compute_slices, m->name);
     default:
@@ -328,7 +330,7 @@ int al_layout_validate(const struct al_layout *l, struct al_err *reterr)
         return al_err_set(reterr, AL_E_INVAL, "%s: malformed MIG data", l->model->name);
     for (unsigned i = 0; i < l->n; i++) {
         enum why w = check_add(l->model, &st, l->p[i]);
-        if (w != W_OK)
+        if (w != WHY_OK)
             return fail_instance(l, i, w, reterr);
         state_add(l->model, &st, l->p[i]);
     }
@@ -340,11 +342,11 @@ static enum why state_of(const struct al_layout *l, struct lstate *st)
     memset(st, 0, sizeof *st);
     for (unsigned i = 0; i < l->n && i < AL_LAYOUT_MAX; i++) {
         enum why w = check_add(l->model, st, l->p[i]);
-        if (w != W_OK)
+        if (w != WHY_OK)
             return w;
         state_add(l->model, st, l->p[i]);
     }
-    return W_OK;
+    return WHY_OK;
 }
 
 bool al_layout_can_add(const struct al_layout *l, struct al_placement p)
@@ -352,9 +354,9 @@ bool al_layout_can_add(const struct al_layout *l, struct al_placement p)
     struct lstate st;
     if (!l || !model_has_mig(l->model) || l->n > AL_LAYOUT_MAX)
         return false;
-    if (state_of(l, &st) != W_OK)
+    if (state_of(l, &st) != WHY_OK)
         return false;
-    return check_add(l->model, &st, p) == W_OK;
+    return check_add(l->model, &st, p) == WHY_OK;
 }
 
 /* ---- sort and format ----------------------------------------------------------------------- */
@@ -405,7 +407,9 @@ static bool is_space(char c)
 
 static char lower(char c)
 {
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z')
+        return (char)(c - 'A' + 'a');
+    return c;
 }
 
 /* Case-insensitive: does s[0, n) equal the whole of z? */
@@ -630,7 +634,7 @@ static void score_of(const struct search *s, const struct lstate *st, unsigned *
         unsigned pi = s->porder[k], c = 0;
         const struct al_mig_profile *pr = &s->m->profiles[pi];
         for (unsigned i = 0; i < nstarts(pr); i++)
-            c += check_add(s->m, st, (struct al_placement){(uint8_t)pi, pr->starts[i]}) == W_OK;
+            c += check_add(s->m, st, (struct al_placement){(uint8_t)pi, pr->starts[i]}) == WHY_OK;
         score[k] = c;
     }
 }
@@ -662,6 +666,8 @@ static bool all_starts_taken(const struct al_gpu_model *m, const struct al_mig_p
     return true;
 }
 
+/* One level per free placement, so the depth is s->nany <= AL_LAYOUT_MAX. */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded, see above */
 static void search(struct search *s, unsigned depth, const struct lstate *st)
 {
     if (depth == s->nany) {
@@ -676,7 +682,7 @@ static void search(struct search *s, unsigned depth, const struct lstate *st)
     bool tried = false;
     for (unsigned i = 0; i < nstarts(pr); i++) {
         p.start = pr->starts[i];
-        if ((same && p.start <= after) || check_add(s->m, st, p) != W_OK)
+        if ((same && p.start <= after) || check_add(s->m, st, p) != WHY_OK)
             continue;
         struct lstate next = *st;
         state_add(s->m, &next, p);
@@ -727,7 +733,7 @@ static int nofit_message(const struct search *s, struct al_err *reterr)
 static int place_precheck(const struct al_layout *in, struct al_err *reterr)
 {
     const struct al_gpu_model *m = in->model;
-    unsigned count[AL_MIG_MAX_PROFILES] = {0}, slices = 0, no_me = 0;
+    unsigned count[AL_MIG_MAX_PROFILES] = {0}, slices = 0;
     int media = -1, me_all = -1, plain = -1;
     for (unsigned i = 0; i < in->n; i++) {
         const struct al_mig_profile *pr = &m->profiles[in->p[i].profile];
@@ -742,7 +748,6 @@ static int place_precheck(const struct al_layout *in, struct al_err *reterr)
         media = is_media(pr) ? (int)i : media;
         me_all = pr->attrs & AL_MIG_ATTR_ME_ALL ? (int)i : me_all;
         plain = !(pr->attrs & (AL_MIG_ATTR_NO_ME | AL_MIG_ATTR_ME_ALL)) ? (int)i : plain;
-        no_me += (pr->attrs & AL_MIG_ATTR_NO_ME) != 0;
         slices += pr->compute_slices;
     }
     if (in->n > m->max_instances)
@@ -834,15 +839,18 @@ static void walk_init(struct walk *w, const struct al_gpu_model *m, uint32_t pro
 static bool walk_maximal(const struct walk *w, const struct lstate *st)
 {
     for (unsigned i = 0; i < w->ncand; i++)
-        if (check_add(w->m, st, w->cand[i]) == W_OK)
+        if (check_add(w->m, st, w->cand[i]) == WHY_OK)
             return false;
     return true;
 }
 
+/* Each level adds one instance that check_add accepted, so the depth is at most
+ * min(model->max_instances, AL_LAYOUT_MAX). */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded, see above */
 static void walk(struct walk *w, unsigned from, const struct lstate *st)
 {
     for (unsigned i = from; i < w->ncand && !w->stop; i++) {
-        if (check_add(w->m, st, w->cand[i]) != W_OK)
+        if (check_add(w->m, st, w->cand[i]) != WHY_OK)
             continue;
         struct lstate next = *st;
         state_add(w->m, &next, w->cand[i]);

@@ -41,12 +41,32 @@ static void test_names_are_stable(void **state)
     assert_string_equal(al_strerror(12345), "unknown error");
 }
 
+/* al_strerror's own errno table must say what the C library says (single-threaded here). */
+static void test_errno_texts_match_libc(void **state)
+{
+    (void)state;
+    static const int errs[] = {
+        EPERM,        ENOENT,        ESRCH,       EINTR,      EIO,      ENXIO,        E2BIG,
+        EBADF,        ECHILD,        EAGAIN,      ENOMEM,     EACCES,   EBUSY,        EEXIST,
+        EXDEV,        ENODEV,        ENOTDIR,     EISDIR,     EINVAL,   EMFILE,       EFBIG,
+        ENOSPC,       EROFS,         EPIPE,       ERANGE,     EDEADLK,  ENAMETOOLONG, ENOSYS,
+        ENOTEMPTY,    EOVERFLOW,     EILSEQ,      EPROTO,     ENOTSOCK, EMSGSIZE,     ENOTSUP,
+        EADDRINUSE,   EADDRNOTAVAIL, ENETUNREACH, ECONNRESET, ENOTCONN, ETIMEDOUT,    ECONNREFUSED,
+        EHOSTUNREACH, EINPROGRESS,   ECANCELED,
+    };
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
+        assert_string_equal(al_strerror(-errs[i]), strerror(errs[i]));
+    assert_string_equal(al_strerror(-4000), "system error");
+    assert_string_equal(al_code_name(-4000), "system_error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_returns_code_and_formats),
         cmocka_unit_test(test_set_truncates_long_messages),
         cmocka_unit_test(test_names_are_stable),
+        cmocka_unit_test(test_errno_texts_match_libc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
