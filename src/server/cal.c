@@ -17,33 +17,31 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-static int slots_put(struct al_cal *c, uint32_t g);
-
-static int slots_grow(struct al_cal *c)
+/* Put fleet id g into the table, which has room. */
+static void slots_insert(struct al_cal *c, uint32_t g)
 {
-    size_t n = c->nslots ? c->nslots * 2 : 1024;
-    uint32_t *old = c->slots;
-    size_t oldn = c->nslots;
-    if (!(c->slots = calloc(n, sizeof *c->slots))) {
-        c->slots = old;
-        return AL_E_NOMEM;
-    }
-    c->nslots = n;
-    for (size_t i = 0; i < oldn; i++)
-        if (old[i])
-            slots_put(c, old[i] - 1);
-    free(old);
-    return 0;
-}
-
-static int slots_put(struct al_cal *c, uint32_t g)
-{
-    if ((g + 1) * 2 > c->nslots && slots_grow(c) != 0)
-        return AL_E_NOMEM;
     size_t i = hash_str(c->gpu_ids[g]) & (c->nslots - 1);
     while (c->slots[i])
         i = (i + 1) & (c->nslots - 1);
     c->slots[i] = g + 1;
+}
+
+/* Put fleet id g into the table, doubling it first when it would be over half full. */
+static int slots_put(struct al_cal *c, uint32_t g)
+{
+    if (((size_t)g + 1) * 2 > c->nslots) {
+        size_t n = c->nslots ? c->nslots * 2 : 1024, oldn = c->nslots;
+        uint32_t *old = c->slots, *fresh = calloc(n, sizeof *fresh);
+        if (!fresh)
+            return AL_E_NOMEM;
+        c->slots = fresh;
+        c->nslots = n;
+        for (size_t i = 0; i < oldn; i++)
+            if (old[i])
+                slots_insert(c, old[i] - 1);
+        free(old);
+    }
+    slots_insert(c, g);
     return 0;
 }
 
@@ -87,6 +85,60 @@ static int node_id(struct al_cal *c, const char *name, const char *zone, struct 
     return al_fleet_add_node(c->fleet, name, zone, NULL, NULL, e);
 }
 
+/* Room for fleet id `gid` in the id and uuid arrays. */
+static int ensure_room(struct al_cal *c, size_t gid)
+{
+    if (gid < c->cap)
+        return 0;
+    size_t cap = c->cap ? c->cap * 2 : 1024;
+    char **ids = realloc(c->gpu_ids, cap * sizeof *ids);
+    if (ids)
+        c->gpu_ids = ids;
+    char **uu = realloc(c->uuids, cap * sizeof *uu);
+    if (uu)
+        c->uuids = uu;
+    if (!ids || !uu)
+        return AL_E_NOMEM;
+    c->cap = cap;
+    return 0;
+}
+
+/* A new fleet GPU for store GPU `id`. No uuid goes to the fleet: its uniqueness check scans
+ * every GPU, and the store's UNIQUE constraint already guarantees it; the server keeps the
+ * uuids itself. Returns the fleet id or a negative code. */
+static int add_gpu(struct al_cal *c, int nid, const char *id, const struct al_gpu_model *m,
+                   json_t *g, enum al_pool pool, struct al_err *e)
+{
+    int gid =
+        al_fleet_add_gpu(c->fleet, (uint32_t)nid, m,
+                         (unsigned)json_integer_value(json_object_get(g, "index")), "", pool, e);
+    if (gid < 0)
+        return gid;
+    if (ensure_room(c, (size_t)gid) != 0)
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    c->uuids[gid] = NULL;
+    if (!(c->gpu_ids[gid] = strdup(id)))
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    c->ngpu_ids = (size_t)gid + 1;
+    if (slots_put(c, (uint32_t)gid) != 0)
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    return gid;
+}
+
+static int set_uuid(struct al_cal *c, int gid, const char *uuid, struct al_err *e)
+{
+    if (!uuid)
+        uuid = "";
+    if (c->uuids[gid] && strcmp(c->uuids[gid], uuid) == 0)
+        return 0;
+    char *u = strdup(uuid);
+    if (!u)
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    free(c->uuids[gid]);
+    c->uuids[gid] = u;
+    return 0;
+}
+
 /* Add or update one GPU of node `nid` from its store JSON. */
 static int sync_gpu(struct al_cal *c, int nid, json_t *g, struct al_err *e)
 {
@@ -95,44 +147,14 @@ static int sync_gpu(struct al_cal *c, int nid, json_t *g, struct al_err *e)
     const char *pname = json_string_value(json_object_get(g, "pool"));
     enum al_pool pool =
         pname && strcmp(pname, "general") == 0 ? AL_POOL_GENERAL : AL_POOL_DEDICATED;
-    int gid = al_cal_gpu(c, id);
     if (!m || !id)
         return al_err_set(e, AL_E_INVAL, "GPU %s has an unknown model", id ? id : "?");
-    const char *uuid = json_string_value(json_object_get(g, "uuid"));
-    if (gid < 0) {
-        /* no uuid for the fleet: its uniqueness check scans every GPU, and the store's
-         * UNIQUE constraint already guarantees it; the server keeps the uuids itself */
-        gid = al_fleet_add_gpu(c->fleet, (uint32_t)nid, m,
-                               (unsigned)json_integer_value(json_object_get(g, "index")), "", pool,
-                               e);
-        if (gid < 0)
-            return gid;
-        if ((size_t)gid >= c->cap) {
-            size_t cap = c->cap ? c->cap * 2 : 1024;
-            char **ids = realloc(c->gpu_ids, cap * sizeof *ids);
-            if (ids)
-                c->gpu_ids = ids;
-            char **uu = realloc(c->uuids, cap * sizeof *uu);
-            if (uu)
-                c->uuids = uu;
-            if (!ids || !uu)
-                return al_err_set(e, AL_E_NOMEM, "out of memory");
-            c->cap = cap;
-        }
-        c->uuids[gid] = NULL;
-        if (!(c->gpu_ids[gid] = strdup(id)))
-            return al_err_set(e, AL_E_NOMEM, "out of memory");
-        c->ngpu_ids = (size_t)gid + 1;
-        if (slots_put(c, (uint32_t)gid) != 0)
-            return al_err_set(e, AL_E_NOMEM, "out of memory");
-    }
-    if (!c->uuids[gid] || strcmp(c->uuids[gid], uuid ? uuid : "") != 0) {
-        char *u = strdup(uuid ? uuid : "");
-        if (!u)
-            return al_err_set(e, AL_E_NOMEM, "out of memory");
-        free(c->uuids[gid]);
-        c->uuids[gid] = u;
-    }
+    int gid = al_cal_gpu(c, id);
+    if (gid < 0 && (gid = add_gpu(c, nid, id, m, g, pool, e)) < 0)
+        return gid;
+    int rc = set_uuid(c, gid, json_string_value(json_object_get(g, "uuid")), e);
+    if (rc)
+        return rc;
     al_fleet_set_pool(c->fleet, (uint32_t)gid, pool);
     al_fleet_set_healthy(c->fleet, (uint32_t)gid, json_is_true(json_object_get(g, "healthy")));
     al_fleet_set_drained(c->fleet, (uint32_t)gid, json_is_true(json_object_get(g, "drained")));

@@ -3,6 +3,7 @@
 #include "server/http.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -111,9 +112,8 @@ int al_http_page(struct al_ctx *c, struct al_store_page *pg)
     pg->limit = 100;
     pg->cursor = NULL;
     if (l) {
-        char *end;
-        long v = strtol(l, &end, 10);
-        if (!*l || *end || v < 1 || v > 500)
+        int64_t v;
+        if (al_parse_i64(l, 1, 500, &v) != 0)
             return al_http_fail(c, AL_E_INVAL, "limit", "limit must be 1..500");
         pg->limit = (int)v;
     }
@@ -246,28 +246,48 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* The number written with the `n` digits at s (all must be digits). */
+static int digits(const char *s, int n, unsigned *ret)
+{
+    unsigned v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return AL_E_INVAL;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    *ret = v;
+    return 0;
+}
+
 int al_time_parse(const char *s, int64_t *ret)
 {
-    unsigned Y, M, D, h, m, sec;
-    char z[2] = {0};
-    int n = 0;
+    /* exactly YYYY-MM-DDTHH:MM:SSZ */
     static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (!s || strlen(s) != 20 ||
-        sscanf(s, "%4u-%2u-%2uT%2u:%2u:%2u%1[Z]%n", &Y, &M, &D, &h, &m, &sec, z, &n) != 7 ||
-        n != 20)
+    unsigned yr, mon, day, hr, min, sec;
+    if (!s || strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':' || s[19] != 'Z' || digits(s, 4, &yr) || digits(s + 5, 2, &mon) ||
+        digits(s + 8, 2, &day) || digits(s + 11, 2, &hr) || digits(s + 14, 2, &min) ||
+        digits(s + 17, 2, &sec))
         return AL_E_INVAL;
-    for (int i = 0; i < 19; i++)
-        if ((i == 4 || i == 7)     ? s[i] != '-'
-            : i == 10              ? s[i] != 'T'
-            : (i == 13 || i == 16) ? s[i] != ':'
-                                   : !isdigit((unsigned char)s[i]))
-            return AL_E_INVAL;
-    if (Y < 1970 || Y > 9999 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 ||
-        sec > 59)
+    if (yr < 1970 || mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hr > 23 ||
+        min > 59 || sec > 59)
         return AL_E_INVAL;
-    if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
+    if (mon == 2 && day == 29 && !((yr % 4 == 0 && yr % 100 != 0) || yr % 400 == 0))
         return AL_E_INVAL;
-    *ret = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec;
+    *ret = days_from_civil(yr, mon, day) * 86400 + (int64_t)hr * 3600 + (int64_t)min * 60 + sec;
+    return 0;
+}
+
+int al_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret)
+{
+    char *end;
+    if (!s || !*s || isspace((unsigned char)*s))
+        return AL_E_INVAL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return AL_E_INVAL;
+    *ret = v;
     return 0;
 }
 

@@ -148,6 +148,10 @@ int al_field_only(struct al_ctx *c, json_t *o, const char *const *allowed);
 /* Is `s` a valid name ([A-Za-z0-9._-], 1..AL_HTTP_MAX_NAME)? */
 bool al_name_ok(const char *s);
 
+/* A decimal integer in [min, max], the whole string (no sign games, no spaces). 0 or
+ * AL_E_INVAL. */
+int al_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret);
+
 /* ---- times: RFC 3339 UTC ("2026-12-01T00:00:00Z") ---- */
 int al_time_parse(const char *s, int64_t *ret);
 /* Formats into `buf` (>= 21 bytes) and returns it. */

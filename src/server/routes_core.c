@@ -173,8 +173,8 @@ static int post_users(struct al_ctx *c)
         al_field_name(c, c->body, "role", true, &role) ||
         al_field_name(c, c->body, "org", false, &org_key))
         return c->err_code;
-    if (strcmp(role, "operator") && strcmp(role, "org_admin") && strcmp(role, "member") &&
-        strcmp(role, "agent"))
+    if (strcmp(role, "operator") != 0 && strcmp(role, "org_admin") != 0 &&
+        strcmp(role, "member") != 0 && strcmp(role, "agent") != 0)
         return al_http_fail(c, AL_E_INVAL, "role",
                             "role must be operator, org_admin, member "
                             "or agent");
@@ -273,7 +273,7 @@ static int check_gpu(struct al_ctx *c, const char *node, json_t *g, size_t i, ui
     if (!m)
         return al_http_fail(c, AL_E_INVAL, "gpus.model", "%s.model: unknown GPU model %s", field,
                             model);
-    if (strcmp(pool, "general") && strcmp(pool, "dedicated"))
+    if (strcmp(pool, "general") != 0 && strcmp(pool, "dedicated") != 0)
         return al_http_fail(c, AL_E_INVAL, "gpus.pool", "%s.pool must be general or dedicated",
                             field);
     if (!uuid[0] || *seen & (UINT64_C(1) << idx))
@@ -443,25 +443,20 @@ static int get_events(struct al_ctx *c)
 {
     const char *after = al_http_query(c, "after");
     const char *lim = al_http_query(c, "limit");
-    long long seq = 0;
-    long limit = 100;
+    int64_t seq = 0;
+    int64_t limit = 100;
     json_t *items;
     struct al_err e = {0};
-    char *end;
     if (!after)
         after = al_http_query(c, "cursor");
     if (after) {
         if (strncmp(after, "evt_", 4) == 0)
             after += 4;
-        seq = strtoll(after, &end, 10);
-        if (!*after || *end || seq < 0)
+        if (al_parse_i64(after, 0, INT64_MAX, &seq) != 0)
             return al_http_fail(c, AL_E_INVAL, "after", "after must be an event id (evt_…)");
     }
-    if (lim) {
-        limit = strtol(lim, &end, 10);
-        if (!*lim || *end || limit < 1 || limit > 500)
-            return al_http_fail(c, AL_E_INVAL, "limit", "limit must be 1..500");
-    }
+    if (lim && al_parse_i64(lim, 1, 500, &limit) != 0)
+        return al_http_fail(c, AL_E_INVAL, "limit", "limit must be 1..500");
     int rc = al_store_event_list(c->srv->store, seq, (int)limit, &items, &e);
     if (rc)
         return store_fail(c, rc, &e);

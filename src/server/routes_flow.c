@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_WINDOW_S     (5 * 366 * 86400LL) /* longest reservation */
-#define MAX_SEARCH_S     (90 * 86400LL)      /* how far alternatives are searched */
+#define MAX_WINDOW_S     (5LL * 366 * 86400) /* longest reservation */
+#define MAX_SEARCH_S     (90LL * 86400)      /* how far alternatives are searched */
 #define DEFAULT_VALID_M  1440
-#define MAX_VALID_M      (30 * 1440)
+#define MAX_VALID_M      (30LL * 1440)
 #define N_ALTERNATIVES   3
 #define PAST_TOLERANCE_S 300
 
@@ -215,7 +215,7 @@ static int post_requests(struct al_ctx *c)
     if ((rc = al_field_only(c, c->body, allowed)) || (rc = request_org(c, c->body, &org)) ||
         (rc = al_field_name(c, c->body, "kind", true, &kind)))
         goto out;
-    if (strcmp(kind, "gpu") && strcmp(kind, "mig")) {
+    if (strcmp(kind, "gpu") != 0 && strcmp(kind, "mig") != 0) {
         rc = al_http_fail(c, AL_E_INVAL, "kind", "kind must be gpu or mig");
         goto out;
     }
@@ -296,7 +296,7 @@ static int get_requests(struct al_ctx *c)
 {
     struct al_store_page pg;
     const char *state;
-    char org[AL_HTTP_ID_LEN], *next = NULL;
+    char org[AL_HTTP_ID_LEN] = "", *next = NULL;
     json_t *items;
     struct al_err e = {0};
     if (al_http_page(c, &pg) || list_filters(c, AL_ENTITY_REQUEST, &state, org, sizeof org))
@@ -469,13 +469,18 @@ static int mul_ok(int64_t a, int64_t b, int64_t *r)
 }
 
 /* Price lines of the quote: whole GPU-hours, or MIG compute-slice-hours. */
-static int price_lines(struct al_ctx *c, const struct ask *a, const struct al_gpu_model *m,
-                       int profile, int64_t s, int64_t e, json_t **lines, int64_t *total)
+struct priced {
+    json_t *lines; /* owned: json_decref */
+    int64_t total;
+};
+
+static int price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_model *m, int profile,
+                       int64_t s, int64_t e, struct priced *out)
 {
     struct al_store_price p;
     struct al_err err = {0};
     int rc = al_store_price_get(c->srv->store, m->name, &p, &err);
-    int64_t hours = (e - s + 3599) / 3600, units = a->count, rate = p.gpu_hour, amount;
+    int64_t hours = (e - s + 3599) / 3600, units = count, rate = p.gpu_hour, amount;
     char what[128];
     if (rc == AL_E_NOTFOUND)
         return al_http_fail(c, AL_E_CONFLICT, "model", "no price set for %s (PUT /v1/prices/%s)",
@@ -483,7 +488,7 @@ static int price_lines(struct al_ctx *c, const struct ask *a, const struct al_gp
     if (rc)
         return store_fail(c, rc, &err);
     if (profile >= 0) {
-        units = (int64_t)a->count * m->profiles[profile].compute_slices;
+        units = (int64_t)count * m->profiles[profile].compute_slices;
         rate = p.mig_slice_hour;
         snprintf(what, sizeof what, "%s %s compute-slice-hour", m->name, m->profiles[profile].name);
     } else {
@@ -491,10 +496,10 @@ static int price_lines(struct al_ctx *c, const struct ask *a, const struct al_gp
     }
     if (!mul_ok(units, hours, &amount) || !mul_ok(amount, rate, &amount))
         return al_http_fail(c, AL_E_INVAL, "count", "price overflows");
-    *lines = json_pack("[{s:s,s:I,s:I,s:I,s:I}]", "what", what, "units", (json_int_t)units, "hours",
-                       (json_int_t)hours, "rate_micros", (json_int_t)rate, "amount_micros",
-                       (json_int_t)amount);
-    *total = amount;
+    out->lines = json_pack("[{s:s,s:I,s:I,s:I,s:I}]", "what", what, "units", (json_int_t)units,
+                           "hours", (json_int_t)hours, "rate_micros", (json_int_t)rate,
+                           "amount_micros", (json_int_t)amount);
+    out->total = amount;
     return 0;
 }
 
@@ -533,43 +538,6 @@ static json_t *allocs_json(const struct al_gpu_model *m, int profile, const stru
     return arr;
 }
 
-/* Write the quote's tentative holds: each re-checked against the store first, then added to
- * the in-memory calendar (which checks them once more). */
-static int write_holds(struct al_ctx *c, const char *owner, const struct al_gpu_model *m,
-                       int profile, const struct al_cal_alloc *al, unsigned n, int64_t s, int64_t e,
-                       int64_t expires)
-{
-    struct al_err err = {0};
-    c->cal_touched = true;
-    for (unsigned i = 0; i < n; i++) {
-        struct al_store_hold h = {.start_unit = al[i].start_unit,
-                                  .mask = al[i].mask,
-                                  .t0 = s,
-                                  .t1 = e,
-                                  .expires_at = expires};
-        snprintf(h.gpu, sizeof h.gpu, "%s", al[i].gpu);
-        snprintf(h.owner, sizeof h.owner, "%s", owner);
-        snprintf(h.kind, sizeof h.kind, "%s", profile >= 0 ? "mig" : "gpu");
-        snprintf(h.profile, sizeof h.profile, "%s", profile >= 0 ? m->profiles[profile].name : "");
-        int rc = al_store_hold_conflicts(c->srv->store, h.gpu, h.mask, s, e, c->now, NULL, &err);
-        if (rc > 0)
-            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s was taken meanwhile", h.gpu);
-        if (rc < 0 || (rc = al_store_hold_add(c->srv->store, &h, &err)) != 0)
-            return store_fail(c, rc, &err);
-        struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(c->srv->cal, h.gpu),
-                             .whole = profile < 0,
-                             .profile = (uint8_t)(profile < 0 ? 0 : profile),
-                             .start = (uint8_t)(profile < 0 ? 0 : al[i].start_unit),
-                             .t0 = s,
-                             .t1 = e,
-                             .expires = expires,
-                             .owner = al_cal_owner(owner)};
-        if (al_calendar_add(c->srv->cal->cal, &ch, &err) < 0)
-            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s: %s", h.gpu, err.msg);
-    }
-    return 0;
-}
-
 struct quote_work {
     struct ask a;
     struct al_cal_alloc *allocs;
@@ -577,6 +545,52 @@ struct quote_work {
     int profile;
     int64_t s, e;
 };
+
+/* One allocation of the quote as a store hold of `owner`. */
+static void hold_of(const struct quote_work *w, unsigned i, const char *owner, int64_t expires,
+                    struct al_store_hold *h)
+{
+    const struct al_cal_alloc *al = &w->allocs[i];
+    bool mig = w->profile >= 0;
+    *h = (struct al_store_hold){.start_unit = al->start_unit,
+                                .mask = al->mask,
+                                .t0 = w->s,
+                                .t1 = w->e,
+                                .expires_at = expires};
+    snprintf(h->gpu, sizeof h->gpu, "%s", al->gpu);
+    snprintf(h->owner, sizeof h->owner, "%s", owner);
+    snprintf(h->kind, sizeof h->kind, "%s", mig ? "mig" : "gpu");
+    snprintf(h->profile, sizeof h->profile, "%s", mig ? w->model->profiles[w->profile].name : "");
+}
+
+/* Write the quote's tentative holds: each re-checked against the store first, then added to
+ * the in-memory calendar (which checks them once more). */
+static int write_holds(struct al_ctx *c, const char *owner, const struct quote_work *w,
+                       int64_t expires)
+{
+    struct al_err err = {0};
+    c->cal_touched = true;
+    for (unsigned i = 0; i < w->a.count; i++) {
+        struct al_store_hold h;
+        hold_of(w, i, owner, expires, &h);
+        int rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
+        if (rc > 0)
+            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s was taken meanwhile", h.gpu);
+        if (rc < 0 || (rc = al_store_hold_add(c->srv->store, &h, &err)) != 0)
+            return store_fail(c, rc, &err);
+        struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(c->srv->cal, h.gpu),
+                             .whole = w->profile < 0,
+                             .profile = (uint8_t)(w->profile < 0 ? 0 : w->profile),
+                             .start = (uint8_t)(w->profile < 0 ? 0 : h.start_unit),
+                             .t0 = w->s,
+                             .t1 = w->e,
+                             .expires = expires,
+                             .owner = al_cal_owner(owner)};
+        if (al_calendar_add(c->srv->cal->cal, &ch, &err) < 0)
+            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s: %s", h.gpu, err.msg);
+    }
+    return 0;
+}
 
 /* Find where the request fits (first candidate model that does), or answer no_capacity. */
 static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
@@ -608,9 +622,10 @@ static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
 static int post_quote(struct al_ctx *c)
 {
     static const char *const allowed[] = {"valid_for_minutes", NULL};
-    int64_t minutes = DEFAULT_VALID_M, total = 0;
-    json_t *req = NULL, *lines = NULL, *quote = NULL;
+    int64_t minutes = DEFAULT_VALID_M;
+    json_t *req = NULL, *quote = NULL;
     struct quote_work w = {0};
+    struct priced pr = {0};
     struct al_err err = {0};
     char qid[AL_HTTP_ID_LEN];
     const char *to;
@@ -634,18 +649,23 @@ static int post_quote(struct al_ctx *c)
             goto out;
         }
     }
-    if ((rc = quote_plan(c, req, &w)) ||
-        (rc = price_lines(c, &w.a, w.model, w.profile, w.s, w.e, &lines, &total)))
+    if ((rc = quote_plan(c, req, &w)))
+        goto out;
+    if (!w.model) { /* quote_plan answers no_capacity otherwise; never reached */
+        rc = al_http_fail(c, AL_E_INTERNAL, NULL, "no model planned");
+        goto out;
+    }
+    if ((rc = price_lines(c, w.a.count, w.model, w.profile, w.s, w.e, &pr)))
         goto out;
     int64_t valid_until = c->now + minutes * 60;
     al_id_new("qte", c->now, qid, sizeof qid);
-    if ((rc = write_holds(c, qid, w.model, w.profile, w.allocs, w.a.count, w.s, w.e, valid_until)))
+    if ((rc = write_holds(c, qid, &w, valid_until)))
         goto out;
     quote = json_pack("{s:s,s:b,s:s,s:o,s:o,s:o,s:O,s:I,s:s,s:o,s:o}", "id", qid, "fits", 1,
                       "model", w.model->name, "profile",
                       w.profile >= 0 ? json_string(w.model->profiles[w.profile].name) : json_null(),
-                      "start", al_time_json(w.s), "end", al_time_json(w.e), "lines", lines,
-                      "total_micros", (json_int_t)total, "currency", "USD", "valid_until",
+                      "start", al_time_json(w.s), "end", al_time_json(w.e), "lines", pr.lines,
+                      "total_micros", (json_int_t)pr.total, "currency", "USD", "valid_until",
                       al_time_json(valid_until), "created_at", al_time_json(c->now));
     json_object_set_new(quote, "allocations", allocs_json(w.model, w.profile, w.allocs, w.a.count));
     struct al_store_doc_meta m = {qid, jstr(req, "id"), NULL, valid_until, 0};
@@ -659,7 +679,7 @@ static int post_quote(struct al_ctx *c)
     rc = al_http_reply(c, 200, json_incref(req));
 out:
     free(w.allocs);
-    json_decref(lines);
+    json_decref(pr.lines);
     json_decref(quote);
     json_decref(req);
     return rc;
@@ -751,28 +771,43 @@ static int rsv_save(struct al_ctx *c, json_t *r, bool insert)
     return rc ? store_fail(c, rc, &e) : 0;
 }
 
-/* The quote's holds must all be there and collide with nothing else. */
-static int recheck_quote(struct al_ctx *c, json_t *quote, int64_t s, int64_t e)
+/* Is every allocation of `doc` (a quote or a reservation) free in [from, to), apart from
+ * doc's own holds? 0, or it fails the call with no_capacity. */
+static int allocs_free(struct al_ctx *c, json_t *doc, const struct al_gpu_model *m, int64_t from,
+                       int64_t to)
 {
-    const struct al_gpu_model *m = al_catalog_find(jstr(quote, "model"));
-    json_t *allocs = json_object_get(quote, "allocations"), *a;
     struct al_err err = {0};
+    json_t *a;
     size_t i;
-    if (!m)
-        return al_http_fail(c, AL_E_INTERNAL, NULL, "quote names an unknown model");
-    json_array_foreach(allocs, i, a)
+    json_array_foreach(json_object_get(doc, "allocations"), i, a)
     {
         int pi = jstr(a, "profile") ? al_catalog_profile_index(m, jstr(a, "profile")) : -1;
-        uint64_t mask =
-            al_cal_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit")));
-        int rc = al_store_hold_conflicts(c->srv->store, jstr(a, "gpu"), mask, s, e, c->now,
-                                         jstr(quote, "id"), &err);
+        struct al_store_hold h = {
+            .mask = al_cal_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit"))),
+            .t0 = from,
+            .t1 = to};
+        snprintf(h.gpu, sizeof h.gpu, "%s", jstr(a, "gpu") ? jstr(a, "gpu") : "");
+        snprintf(h.owner, sizeof h.owner, "%s", jstr(doc, "id"));
+        int rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
         if (rc < 0)
             return store_fail(c, rc, &err);
         if (rc > 0)
-            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s is no longer free", jstr(a, "gpu"));
+            return al_http_fail_details(
+                c, AL_E_NOFIT,
+                json_pack("{s:s,s:[],s:[]}", "reason", "a GPU of it is taken", "alternatives",
+                          "other_models"),
+                "GPU %s is not free during [%s, …)", h.gpu, jstr(doc, "id"));
     }
     return 0;
+}
+
+/* The quote's holds must collide with nothing else. */
+static int recheck_quote(struct al_ctx *c, json_t *quote, int64_t s, int64_t e)
+{
+    const struct al_gpu_model *m = al_catalog_find(jstr(quote, "model"));
+    if (!m)
+        return al_http_fail(c, AL_E_INTERNAL, NULL, "quote names an unknown model");
+    return allocs_free(c, quote, m, s, e);
 }
 
 static json_t *reservation_new(struct al_ctx *c, json_t *req, json_t *quote, const char *id,
@@ -802,7 +837,7 @@ static int post_confirm(struct al_ctx *c)
     if ((rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_name(c, c->body, "payment_terms", true, &terms)))
         goto out;
-    if (strcmp(terms, "prepaid") && strcmp(terms, "invoiced")) {
+    if (strcmp(terms, "prepaid") != 0 && strcmp(terms, "invoiced") != 0) {
         rc = al_http_fail(c, AL_E_INVAL, "payment_terms",
                           "payment_terms must be prepaid or "
                           "invoiced");
@@ -880,7 +915,7 @@ static int get_reservations(struct al_ctx *c)
 {
     struct al_store_page pg;
     const char *state;
-    char org[AL_HTTP_ID_LEN], *next = NULL;
+    char org[AL_HTTP_ID_LEN] = "", *next = NULL;
     json_t *items;
     struct al_err e = {0};
     if (al_http_page(c, &pg) || list_filters(c, AL_ENTITY_RESERVATION, &state, org, sizeof org))
@@ -943,8 +978,9 @@ out:
 static int post_rsv_extend(struct al_ctx *c)
 {
     static const char *const allowed[] = {"end", NULL};
-    int64_t new_end = 0, total = 0;
-    json_t *r = NULL, *lines = NULL;
+    int64_t new_end = 0;
+    json_t *r = NULL;
+    struct priced pr = {0};
     struct al_err err = {0};
     int rc;
     /* another org's reservation is not found, whatever the body says */
@@ -952,44 +988,22 @@ static int post_rsv_extend(struct al_ctx *c)
         (rc = al_field_time(c, c->body, "end", true, &new_end)))
         goto out;
     int64_t s = jtime(r, "start"), e = jtime(r, "end");
+    const struct al_gpu_model *m = al_catalog_find(jstr(r, "model"));
     if (new_end <= e || new_end - s > MAX_WINDOW_S) {
         rc = al_http_fail(c, AL_E_INVAL, "end",
-                          "end must be later than %s and within 5 years "
-                          "of the start",
+                          "end must be later than %s and within 5 years of the start",
                           jstr(r, "end"));
         goto out;
     }
-    const struct al_gpu_model *m = al_catalog_find(jstr(r, "model"));
-    json_t *a;
-    size_t i;
-    json_array_foreach(json_object_get(r, "allocations"), i, a)
-    {
-        int pi = jstr(a, "profile") && m ? al_catalog_profile_index(m, jstr(a, "profile")) : -1;
-        uint64_t mask =
-            m ? al_cal_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit")))
-              : UINT64_MAX;
-        rc = al_store_hold_conflicts(c->srv->store, jstr(a, "gpu"), mask, e, new_end, c->now,
-                                     jstr(r, "id"), &err);
-        if (rc != 0) {
-            rc = rc < 0
-                     ? store_fail(c, rc, &err)
-                     : al_http_fail_details(
-                           c, AL_E_NOFIT,
-                           json_pack("{s:s,s:[],s:[]}", "reason", "GPU taken after the end",
-                                     "alternatives", "other_models"),
-                           "GPU %s is taken between the current and the new end", jstr(a, "gpu"));
-            goto out;
-        }
-    }
-    struct ask ak = {.count = (unsigned)json_integer_value(json_object_get(r, "count"))};
-    int pi = m && jstr(r, "profile") ? al_catalog_profile_index(m, jstr(r, "profile")) : -1;
     if (!m) {
         rc = al_http_fail(c, AL_E_INTERNAL, NULL, "reservation names an unknown model");
         goto out;
     }
-    if ((rc = price_lines(c, &ak, m, pi, s, new_end, &lines, &total)))
-        goto out;
-    if ((rc = rsv_step(
+    int pi = jstr(r, "profile") ? al_catalog_profile_index(m, jstr(r, "profile")) : -1;
+    unsigned count = (unsigned)json_integer_value(json_object_get(r, "count"));
+    if ((rc = allocs_free(c, r, m, e, new_end)) ||
+        (rc = price_lines(c, count, m, pi, s, new_end, &pr)) ||
+        (rc = rsv_step(
              c, r, "extend",
              json_pack("{s:s,s:o}", "old_end", jstr(r, "end"), "new_end", al_time_json(new_end)))))
         goto out;
@@ -1007,13 +1021,13 @@ static int post_rsv_extend(struct al_ctx *c)
         goto out;
     }
     json_object_set_new(r, "end", al_time_json(new_end));
-    json_object_set(r, "lines", lines);
-    json_object_set_new(r, "total_micros", json_integer(total));
+    json_object_set(r, "lines", pr.lines);
+    json_object_set_new(r, "total_micros", json_integer(pr.total));
     if ((rc = rsv_save(c, r, false)))
         goto out;
     rc = al_http_reply(c, 200, json_incref(r));
 out:
-    json_decref(lines);
+    json_decref(pr.lines);
     json_decref(r);
     return rc;
 }

@@ -33,12 +33,14 @@ int64_t al_srv_now(const struct al_srv *srv)
 {
     if (srv->clock_file) {
         /* test-only clock: the file holds a unix time; unreadable → the system clock */
+        char buf[32] = {0};
+        int64_t v = 0;
         FILE *f = fopen(srv->clock_file, "r");
-        long long v = 0;
-        int n = f ? fscanf(f, "%lld", &v) : 0;
-        if (f)
-            fclose(f);
-        if (n == 1 && v > 0)
+        bool got = f && fgets(buf, sizeof buf, f);
+        if (f && fclose(f) != 0)
+            got = false;
+        buf[strcspn(buf, "\n")] = '\0';
+        if (got && al_parse_i64(buf, 1, INT64_MAX, &v) == 0)
             return v;
     }
     return (int64_t)time(NULL);
@@ -202,9 +204,9 @@ static void body_hash(const char *method, const char *url, const struct conn_sta
 
 int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr)
 {
-    int rc;
     if (!srv->tx_open) {
-        if ((rc = al_store_begin(srv->store, reterr)) != 0)
+        int rc = al_store_begin(srv->store, reterr);
+        if (rc != 0)
             return rc;
         srv->tx_open = true;
         srv->batch++;
@@ -318,9 +320,8 @@ static char *run_write(struct al_ctx *c, const struct al_route *r, const char *u
         goto fail;
     if (key) {
         char *text = json_dumps(c->resp, JSON_COMPACT);
-        rc = text ? al_store_idem_put(c->srv->store, key, c->user_id, hash, c->status, text, c->now,
-                                      &e)
-                  : AL_E_NOMEM;
+        struct al_store_idem idem = {key, c->user_id, hash, c->status, text, c->now};
+        rc = text ? al_store_idem_put(c->srv->store, &idem, &e) : AL_E_NOMEM;
         free(text);
         if (rc) {
             al_http_fail_err(c, rc, &e);
@@ -558,6 +559,13 @@ out:
 
 /* ---- run ---- */
 
+/* strerror is not thread-safe (the HTTP threads may be running): the static text of the
+ * common codes, via al_strerror. */
+static const char *errtext(int err)
+{
+    return al_strerror(-err);
+}
+
 /* One server per database: its in-memory calendar must see every write. A POSIX lock on
  * "<db>.lock" (released by the kernel when the process dies, kill -9 included). Returns the
  * lock's fd, or a negative code. */
@@ -569,7 +577,7 @@ static int lock_db(const char *db, struct al_err *e)
         return al_err_set(e, AL_E_INVAL, "--db path too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
-        return al_err_set(e, -errno, "cannot open %s: %s", path, strerror(errno));
+        return al_err_set(e, -errno, "cannot open %s: %s", path, errtext(errno));
     if (fcntl(fd, F_SETLK, &fl) != 0) {
         close(fd);
         return al_err_set(e, AL_E_CONFLICT, "another allot server is using %s", db);
@@ -581,15 +589,14 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, struct al_er
 {
     char host[64];
     const char *colon = strrchr(listen, ':');
-    char *end;
+    int64_t port;
     memset(sa, 0, sizeof *sa);
     sa->sin_family = AF_INET;
     if (!colon || (size_t)(colon - listen) >= sizeof host)
         return al_err_set(e, AL_E_INVAL, "--listen must be ADDR:PORT, not '%s'", listen);
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 1 || port > 65535)
+    if (al_parse_i64(colon + 1, 1, 65535, &port) != 0)
         return al_err_set(e, AL_E_INVAL, "--listen: bad port '%s'", colon + 1);
     if (strcmp(host, "localhost") == 0)
         snprintf(host, sizeof host, "127.0.0.1");
@@ -669,7 +676,7 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
                          MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!d) {
-        rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, strerror(errno));
+        rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, errtext(errno));
         goto out;
     }
     if (pthread_create(&committer_tid, NULL, committer_main, &srv) != 0) {

@@ -891,15 +891,14 @@ int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct 
 
 #define HOLD_LIVE "(h.expires_at = 0 OR h.expires_at > ?)"
 
-int al_store_hold_conflicts(struct al_store *s, const char *gpu, uint64_t mask, int64_t t0,
-                            int64_t t1, int64_t now, const char *except_owner,
+int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, int64_t now,
                             struct al_err *reterr)
 {
     sqlite3_stmt *st;
     int rc = prep(s, &st, reterr,
                   "SELECT count(*) FROM holds h WHERE h.gpu_id = ? AND (h.mask & ?) != 0"
-                  " AND h.t0 < ? AND h.t1 > ? AND " HOLD_LIVE " AND h.owner != coalesce(?, '')",
-                  "tiiiit", gpu, (int64_t)mask, t1, t0, now, except_owner);
+                  " AND h.t0 < ? AND h.t1 > ? AND " HOLD_LIVE " AND h.owner != ?",
+                  "tiiiit", h->gpu, (int64_t)h->mask, h->t1, h->t0, now, h->owner);
     if (rc)
         return rc;
     rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
@@ -1037,13 +1036,11 @@ int al_store_idem_get(struct al_store *s, const char *key, const char *caller,
     return rc;
 }
 
-int al_store_idem_put(struct al_store *s, const char *key, const char *caller,
-                      const uint8_t body_hash[AL_STORE_HASH_LEN], int status, const char *response,
-                      int64_t now, struct al_err *reterr)
+int al_store_idem_put(struct al_store *s, const struct al_store_idem *r, struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc = prep(s, &st, reterr, "INSERT INTO idempotency VALUES(?,?,?,?,?,?)", "ttbiti", key,
-                  caller, body_hash, (int64_t)status, response, now);
+    int rc = prep(s, &st, reterr, "INSERT INTO idempotency VALUES(?,?,?,?,?,?)", "ttbiti", r->key,
+                  r->caller, r->body_hash, (int64_t)r->status, r->response, r->at);
     if (rc)
         return rc;
     rc = run_stmt(s, st, reterr, "put idempotency");

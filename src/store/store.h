@@ -147,10 +147,9 @@ struct al_store_hold {
     int64_t expires_at; /* 0 = firm */
 };
 int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr);
-/* Number of live holds (firm, or tentative not expired at `now`) on `gpu` over [t0, t1)
- * sharing a bit of `mask`, not owned by `except_owner` (may be NULL). */
-int al_store_hold_conflicts(struct al_store *s, const char *gpu, uint64_t mask, int64_t t0,
-                            int64_t t1, int64_t now, const char *except_owner,
+/* Number of live holds (firm, or tentative not expired at `now`) on h->gpu over
+ * [h->t0, h->t1) sharing a bit of h->mask, other than those of h->owner ("" = none). */
+int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, int64_t now,
                             struct al_err *reterr);
 /* Live holds overlapping [t0, t1): calls `fn` for each; stops when it returns nonzero. */
 typedef int (*al_store_hold_fn)(void *arg, const struct al_store_hold *h);
@@ -178,8 +177,13 @@ int al_store_event_list(struct al_store *s, int64_t after, int limit, json_t **r
 int al_store_idem_get(struct al_store *s, const char *key, const char *caller,
                       const uint8_t body_hash[AL_STORE_HASH_LEN], int *status, char **response,
                       struct al_err *reterr);
-int al_store_idem_put(struct al_store *s, const char *key, const char *caller,
-                      const uint8_t body_hash[AL_STORE_HASH_LEN], int status, const char *response,
-                      int64_t now, struct al_err *reterr);
+struct al_store_idem {
+    const char *key, *caller;
+    const uint8_t *body_hash; /* AL_STORE_HASH_LEN bytes */
+    int status;
+    const char *response;
+    int64_t at;
+};
+int al_store_idem_put(struct al_store *s, const struct al_store_idem *r, struct al_err *reterr);
 
 #endif

@@ -126,6 +126,14 @@ static void put_node(struct al_store *s, int ngpus)
     json_decref(n);
 }
 
+static int conflicts(struct al_store *s, uint64_t mask, int64_t t0, int64_t t1, int64_t now,
+                     const char *except)
+{
+    struct al_store_hold h = {.gpu = "gpu_n1-1", .mask = mask, .t0 = t0, .t1 = t1};
+    snprintf(h.owner, sizeof h.owner, "%s", except ? except : "");
+    return al_store_hold_conflicts(s, &h, now, NULL);
+}
+
 static void test_nodes_and_holds(void **state)
 {
     struct fixture *f = *state;
@@ -142,16 +150,16 @@ static void test_nodes_and_holds(void **state)
                               .expires_at = 50};
     assert_int_equal(al_store_hold_add(f->s, &h, NULL), 0);
     /* overlapping time and units collide; disjoint units or times do not */
-    assert_int_equal(al_store_hold_conflicts(f->s, "gpu_n1-1", 0x10, 15, 30, 0, NULL, NULL), 1);
-    assert_int_equal(al_store_hold_conflicts(f->s, "gpu_n1-1", 0x0f, 15, 30, 0, NULL, NULL), 0);
-    assert_int_equal(al_store_hold_conflicts(f->s, "gpu_n1-1", 0xff, 20, 30, 0, NULL, NULL), 0);
-    assert_int_equal(al_store_hold_conflicts(f->s, "gpu_n1-1", 0xff, 0, 30, 0, "qte_1", NULL), 0);
+    assert_int_equal(conflicts(f->s, 0x10, 15, 30, 0, NULL), 1);
+    assert_int_equal(conflicts(f->s, 0x0f, 15, 30, 0, NULL), 0);
+    assert_int_equal(conflicts(f->s, 0xff, 20, 30, 0, NULL), 0);
+    assert_int_equal(conflicts(f->s, 0xff, 0, 30, 0, "qte_1"), 0);
     /* a tentative hold stops counting once expired */
-    assert_int_equal(al_store_hold_conflicts(f->s, "gpu_n1-1", 0xff, 0, 30, 50, NULL, NULL), 0);
+    assert_int_equal(conflicts(f->s, 0xff, 0, 30, 50, NULL), 0);
     assert_int_equal(al_store_hold_transfer(f->s, "qte_1", "rsv_1", NULL), 1);
-    assert_int_equal(al_store_hold_conflicts(f->s, "gpu_n1-1", 0xff, 0, 30, 50, NULL, NULL), 1);
+    assert_int_equal(conflicts(f->s, 0xff, 0, 30, 50, NULL), 1);
     assert_int_equal(al_store_hold_set_end(f->s, "rsv_1", 40, NULL), 1);
-    assert_int_equal(al_store_hold_conflicts(f->s, "gpu_n1-1", 0xff, 35, 45, 0, NULL, NULL), 1);
+    assert_int_equal(conflicts(f->s, 0xff, 35, 45, 0, NULL), 1);
     /* a GPU that disappears but carries a hold stays, unhealthy */
     put_node(f->s, 1);
     assert_int_equal(al_store_gpu_all(f->s, &all, NULL), 0);
@@ -209,7 +217,8 @@ static void test_idempotency(void **state)
     char *resp = NULL;
     assert_int_equal(al_store_idem_get(f->s, "k1", "usr_1", a, &status, &resp, NULL),
                      AL_E_NOTFOUND);
-    assert_int_equal(al_store_idem_put(f->s, "k1", "usr_1", a, 201, "{\"x\":1}", 9, NULL), 0);
+    struct al_store_idem r = {"k1", "usr_1", a, 201, "{\"x\":1}", 9};
+    assert_int_equal(al_store_idem_put(f->s, &r, NULL), 0);
     assert_int_equal(al_store_idem_get(f->s, "k1", "usr_1", a, &status, &resp, NULL), 0);
     assert_int_equal(status, 201);
     assert_string_equal(resp, "{\"x\":1}");
