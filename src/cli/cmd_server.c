@@ -4,6 +4,7 @@
 
 #include "server/server.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +34,12 @@ static const char *opt_value(int argc, char **argv, int *i)
 
 static int parse_uint(const char *s, unsigned max, unsigned *ret)
 {
-    char *end;
-    unsigned long v = s ? strtoul(s, &end, 10) : 0;
-    if (!s || !*s || *end || v < 1 || v > max) {
+    char *end = NULL;
+    long long v = 0;
+    errno = 0;
+    if (s && *s >= '0' && *s <= '9')
+        v = strtoll(s, &end, 10);
+    if (!end || *end || errno || v < 1 || v > (long long)max) {
         fprintf(stderr, "allot server: bad number '%s' (1..%u)\n", s ? s : "", max);
         return -1;
     }

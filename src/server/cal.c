@@ -20,6 +20,8 @@ static uint64_t hash_str(const char *s)
 /* Put fleet id g into the table, which has room. */
 static void slots_insert(struct al_cal *c, uint32_t g)
 {
+    if (!c->slots)
+        return;
     size_t i = hash_str(c->gpu_ids[g]) & (c->nslots - 1);
     while (c->slots[i])
         i = (i + 1) & (c->nslots - 1);
@@ -129,6 +131,8 @@ static int set_uuid(struct al_cal *c, int gid, const char *uuid, struct al_err *
 {
     if (!uuid)
         uuid = "";
+    if (!c->uuids)
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
     if (c->uuids[gid] && strcmp(c->uuids[gid], uuid) == 0)
         return 0;
     char *u = strdup(uuid);
@@ -191,6 +195,8 @@ struct load_arg {
 static int load_hold(void *arg, const struct al_store_hold *sh)
 {
     struct load_arg *la = arg;
+    if (!sh)
+        return 0;
     int g = al_cal_gpu(la->c, sh->gpu);
     const struct al_gpu *gpu = g >= 0 ? al_fleet_gpu(la->c->fleet, (uint32_t)g) : NULL;
     struct al_hold h = {.gpu = (uint32_t)g,

@@ -60,83 +60,92 @@ static int request_org(struct al_ctx *c, json_t *b, json_t **org)
     return rc ? store_fail(c, rc, &e) : 0;
 }
 
-static int check_model(struct al_ctx *c, json_t *b, const char *kind, json_t *doc)
+/* The memory/model/profile fields of a request, as read from the body. */
+struct model_ask {
+    const char *model, *profile;
+    int64_t mem, imem;
+    const struct al_gpu_model *m;
+};
+
+static int check_gpu_ask(struct al_ctx *c, struct model_ask *k)
 {
-    const char *model = NULL, *profile = NULL;
-    int64_t mem = 0, imem = 0;
-    const struct al_gpu_model *m = NULL;
-    bool mig = strcmp(kind, "mig") == 0;
-    if (al_field_text(c, b, "model", false, AL_HTTP_MAX_NAME, &model) ||
-        al_field_int(c, b, "min_memory_gb", false, 1, 4096, &mem) ||
-        al_field_name(c, b, "profile", false, &profile) ||
-        al_field_int(c, b, "instance_memory_gb", false, 1, 4096, &imem))
-        return c->err_code;
-    if (model && !(m = al_catalog_find(model)))
-        return al_http_fail(c, AL_E_INVAL, "model", "unknown GPU model %s", model);
-    if (!mig) {
-        if (profile || imem)
-            return al_http_fail(c, AL_E_INVAL, profile ? "profile" : "instance_memory_gb",
-                                "%s is only for kind mig",
-                                profile ? "profile" : "instance_memory_gb");
-        if (!m && !mem)
-            return al_http_fail(c, AL_E_INVAL, "model", "kind gpu needs model or min_memory_gb");
-        if (m && mem && m->mem_gb < mem)
-            return al_http_fail(c, AL_E_INVAL, "min_memory_gb",
-                                "%s has %u GB, less than min_memory_gb %lld", m->name, m->mem_gb,
-                                (long long)mem);
-    } else {
-        if (!imem)
-            imem = mem; /* min_memory_gb means per instance for MIG */
-        if (!profile && !imem)
-            return al_http_fail(c, AL_E_INVAL, "profile",
-                                "kind mig needs profile or instance_memory_gb");
-        if (m && !m->mig)
-            return al_http_fail(c, AL_E_INVAL, "model", "%s does not support MIG", m->name);
-        if (m && profile) {
-            int pi = al_catalog_profile_index(m, profile);
-            if (pi < 0)
-                return al_http_fail(c, AL_E_INVAL, "profile", "%s has no MIG profile %s", m->name,
-                                    profile);
-            profile = m->profiles[pi].name;
-            if (imem && (uint64_t)m->profiles[pi].mem_mib * 1048576 < (uint64_t)imem * 1000000000)
-                return al_http_fail(c, AL_E_INVAL, "instance_memory_gb",
-                                    "profile %s has less than %lld GB", profile, (long long)imem);
-        }
-    }
-    json_object_set_new(doc, "model", m ? json_string(m->name) : json_null());
-    json_object_set_new(doc, "min_memory_gb", mem && !mig ? json_integer(mem) : json_null());
-    json_object_set_new(doc, "profile", profile ? json_string(profile) : json_null());
-    json_object_set_new(doc, "instance_memory_gb", mig && imem ? json_integer(imem) : json_null());
+    if (k->profile || k->imem)
+        return al_http_fail(c, AL_E_INVAL, k->profile ? "profile" : "instance_memory_gb",
+                            "%s is only for kind mig",
+                            k->profile ? "profile" : "instance_memory_gb");
+    if (!k->m && !k->mem)
+        return al_http_fail(c, AL_E_INVAL, "model", "kind gpu needs model or min_memory_gb");
+    if (k->m && k->mem && k->m->mem_gb < k->mem)
+        return al_http_fail(c, AL_E_INVAL, "min_memory_gb",
+                            "%s has %u GB, less than min_memory_gb %lld", k->m->name, k->m->mem_gb,
+                            (long long)k->mem);
     return 0;
 }
 
-static int check_period(struct al_ctx *c, json_t *b, json_t *doc)
+static int check_mig_ask(struct al_ctx *c, struct model_ask *k)
 {
-    int64_t s = 0, e = 0, dur = 0, es = 0, ls = 0;
-    if (al_field_time(c, b, "start", false, &s) || al_field_time(c, b, "end", false, &e) ||
-        al_field_int(c, b, "duration_hours", false, 1, MAX_WINDOW_S / 3600, &dur) ||
-        al_field_time(c, b, "earliest_start", false, &es) ||
-        al_field_time(c, b, "latest_start", false, &ls))
-        return c->err_code;
-    if ((s || e) && (dur || es || ls))
-        return al_http_fail(c, AL_E_INVAL,
-                            dur  ? "duration_hours"
-                            : es ? "earliest_start"
-                                 : "latest_start",
-                            "give start and end, or duration_hours with earliest_start, not both");
-    if (s || e) {
-        if (!s || !e)
-            return al_http_fail(c, AL_E_INVAL, s ? "end" : "start", "start and end go together");
-        if (e <= s)
-            return al_http_fail(c, AL_E_INVAL, "end", "end must be after start");
-        if (e - s > MAX_WINDOW_S)
-            return al_http_fail(c, AL_E_INVAL, "end", "window longer than 5 years");
-        if (s < c->now - PAST_TOLERANCE_S)
-            return al_http_fail(c, AL_E_INVAL, "start", "start is in the past");
-        json_object_set_new(doc, "start", al_time_json(s));
-        json_object_set_new(doc, "end", al_time_json(e));
+    if (!k->imem)
+        k->imem = k->mem; /* min_memory_gb means per instance for MIG */
+    if (!k->profile && !k->imem)
+        return al_http_fail(c, AL_E_INVAL, "profile",
+                            "kind mig needs profile or instance_memory_gb");
+    if (!k->m)
         return 0;
-    }
+    if (!k->m->mig)
+        return al_http_fail(c, AL_E_INVAL, "model", "%s does not support MIG", k->m->name);
+    if (!k->profile)
+        return 0;
+    int pi = al_catalog_profile_index(k->m, k->profile);
+    if (pi < 0)
+        return al_http_fail(c, AL_E_INVAL, "profile", "%s has no MIG profile %s", k->m->name,
+                            k->profile);
+    k->profile = k->m->profiles[pi].name;
+    if (k->imem && (uint64_t)k->m->profiles[pi].mem_mib * 1048576 < (uint64_t)k->imem * 1000000000)
+        return al_http_fail(c, AL_E_INVAL, "instance_memory_gb", "profile %s has less than %lld GB",
+                            k->profile, (long long)k->imem);
+    return 0;
+}
+
+static int check_model(struct al_ctx *c, json_t *b, const char *kind, json_t *doc)
+{
+    struct model_ask k = {0};
+    bool mig = strcmp(kind, "mig") == 0;
+    if (al_field_text(c, b, "model", false, AL_HTTP_MAX_NAME, &k.model) ||
+        al_field_int(c, b, "min_memory_gb", false, 1, 4096, &k.mem) ||
+        al_field_name(c, b, "profile", false, &k.profile) ||
+        al_field_int(c, b, "instance_memory_gb", false, 1, 4096, &k.imem))
+        return c->err_code;
+    if (k.model && !(k.m = al_catalog_find(k.model)))
+        return al_http_fail(c, AL_E_INVAL, "model", "unknown GPU model %s", k.model);
+    if (mig ? check_mig_ask(c, &k) : check_gpu_ask(c, &k))
+        return c->err_code;
+    json_object_set_new(doc, "model", k.m ? json_string(k.m->name) : json_null());
+    json_object_set_new(doc, "min_memory_gb", k.mem && !mig ? json_integer(k.mem) : json_null());
+    json_object_set_new(doc, "profile", k.profile ? json_string(k.profile) : json_null());
+    json_object_set_new(doc, "instance_memory_gb",
+                        mig && k.imem ? json_integer(k.imem) : json_null());
+    return 0;
+}
+
+/* A fixed window [s, e). */
+static int check_window(struct al_ctx *c, int64_t s, int64_t e, json_t *doc)
+{
+    if (!s || !e)
+        return al_http_fail(c, AL_E_INVAL, s ? "end" : "start", "start and end go together");
+    if (e <= s)
+        return al_http_fail(c, AL_E_INVAL, "end", "end must be after start");
+    if (e - s > MAX_WINDOW_S)
+        return al_http_fail(c, AL_E_INVAL, "end", "window longer than 5 years");
+    if (s < c->now - PAST_TOLERANCE_S)
+        return al_http_fail(c, AL_E_INVAL, "start", "start is in the past");
+    json_object_set_new(doc, "start", al_time_json(s));
+    json_object_set_new(doc, "end", al_time_json(e));
+    return 0;
+}
+
+/* A duration with a start range [es, ls]. */
+static int check_range(struct al_ctx *c, int64_t dur, int64_t es, int64_t ls, json_t *doc)
+{
     if (!dur)
         return al_http_fail(c, AL_E_INVAL, "start",
                             "give start and end, or duration_hours with earliest_start");
@@ -154,6 +163,23 @@ static int check_period(struct al_ctx *c, json_t *b, json_t *doc)
     json_object_set_new(doc, "earliest_start", al_time_json(es));
     json_object_set_new(doc, "latest_start", al_time_json(ls));
     return 0;
+}
+
+static int check_period(struct al_ctx *c, json_t *b, json_t *doc)
+{
+    int64_t s = 0, e = 0, dur = 0, es = 0, ls = 0;
+    if (al_field_time(c, b, "start", false, &s) || al_field_time(c, b, "end", false, &e) ||
+        al_field_int(c, b, "duration_hours", false, 1, MAX_WINDOW_S / 3600, &dur) ||
+        al_field_time(c, b, "earliest_start", false, &es) ||
+        al_field_time(c, b, "latest_start", false, &ls))
+        return c->err_code;
+    if ((s || e) && (dur || es || ls))
+        return al_http_fail(c, AL_E_INVAL,
+                            dur  ? "duration_hours"
+                            : es ? "earliest_start"
+                                 : "latest_start",
+                            "give start and end, or duration_hours with earliest_start, not both");
+    return s || e ? check_window(c, s, e, doc) : check_range(c, dur, es, ls, doc);
 }
 
 static int check_extras(struct al_ctx *c, json_t *b, json_t *doc)

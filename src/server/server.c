@@ -458,6 +458,7 @@ static enum MHD_Result finish(struct al_srv *srv, struct MHD_Connection *conn, c
     return r;
 }
 
+/* NOLINTNEXTLINE(readability-function-size): libmicrohttpd's callback has 8 parameters */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -638,6 +639,26 @@ static void *clock_main(void *arg)
     return NULL;
 }
 
+static void clock_stop(struct clock_thread *ct, pthread_t tid)
+{
+    pthread_mutex_lock(&ct->mu);
+    ct->stop = true;
+    pthread_cond_signal(&ct->cv);
+    pthread_mutex_unlock(&ct->mu);
+    pthread_join(tid, NULL);
+}
+
+/* After the HTTP threads and the clock: the committer commits what they left open, then
+ * ends. */
+static void committer_stop(struct al_srv *srv, pthread_t tid)
+{
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = true;
+    pthread_cond_signal(&srv->work);
+    pthread_mutex_unlock(&srv->lock);
+    pthread_join(tid, NULL);
+}
+
 int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
 {
     struct al_srv srv = {.clock_file = o->clock_file};
@@ -696,21 +717,10 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
 out:
     if (d)
         MHD_stop_daemon(d);
-    if (clock_started) {
-        pthread_mutex_lock(&ct.mu);
-        ct.stop = true;
-        pthread_cond_signal(&ct.cv);
-        pthread_mutex_unlock(&ct.mu);
-        pthread_join(clock_tid, NULL);
-    }
-    if (committer_started) {
-        /* after the HTTP threads and the clock: it commits what they left open, then ends */
-        pthread_mutex_lock(&srv.lock);
-        srv.stopping = true;
-        pthread_cond_signal(&srv.work);
-        pthread_mutex_unlock(&srv.lock);
-        pthread_join(committer_tid, NULL);
-    }
+    if (clock_started)
+        clock_stop(&ct, clock_tid);
+    if (committer_started)
+        committer_stop(&srv, committer_tid);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     pthread_cond_destroy(&ct.cv);
     pthread_mutex_destroy(&ct.mu);
