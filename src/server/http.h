@@ -47,6 +47,7 @@ struct al_srv {
     bool stopping;
     uint64_t batch;      /* number of the open (or last) batch */
     uint64_t committed;  /* batches up to this one are finished */
+    uint64_t joins;      /* calls that ever joined a batch (the committer watches it grow) */
     uint64_t failed[16]; /* recent batches whose commit failed (ring) */
     unsigned nfailed;
     pthread_cond_t work, done;

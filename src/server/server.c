@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -211,6 +212,7 @@ int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr)
         srv->tx_open = true;
         srv->batch++;
     }
+    srv->joins++;
     return al_store_savepoint(srv->store, reterr);
 }
 
@@ -266,6 +268,15 @@ static void *committer_main(void *arg)
             pthread_cond_wait(&srv->work, &srv->lock);
         if (!srv->tx_open)
             break;
+        /* let calls already queued on the lock join this batch: one fsync for all of them */
+        for (int round = 0; round < 8; round++) {
+            uint64_t seen = srv->joins;
+            pthread_mutex_unlock(&srv->lock);
+            sched_yield();
+            pthread_mutex_lock(&srv->lock);
+            if (srv->joins == seen)
+                break;
+        }
         if (al_store_commit(srv->store, &e) != 0) {
             fprintf(stderr, "allot server: commit of batch %llu failed: %s\n",
                     (unsigned long long)srv->batch, e.msg);
