@@ -13,6 +13,8 @@
 
 #include "store/store.h"
 
+#include <sqlite3.h>
+
 struct fixture {
     char dir[64];
     char path[96];
@@ -190,6 +192,31 @@ static void test_rollback_discards(void **state)
     json_decref(o);
 }
 
+static void test_savepoints_undo_one_unit(void **state)
+{
+    struct fixture *f = *state;
+    json_t *o = NULL;
+    /* one transaction, three units: the middle one is undone alone */
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    add_org(f->s, "org_1", "one", NULL);
+    assert_int_equal(al_store_release(f->s, NULL), 0);
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    add_org(f->s, "org_2", "two", NULL);
+    al_store_rollback_to(f->s);
+    assert_true(al_store_in_tx(f->s));
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    add_org(f->s, "org_3", "three", NULL);
+    assert_int_equal(al_store_release(f->s, NULL), 0);
+    assert_int_equal(al_store_commit(f->s, NULL), 0);
+    assert_false(al_store_in_tx(f->s));
+    assert_int_equal(al_store_org_get(f->s, "one", &o, NULL), 0);
+    json_decref(o);
+    assert_int_equal(al_store_org_get(f->s, "two", &o, NULL), AL_E_NOTFOUND);
+    assert_int_equal(al_store_org_get(f->s, "three", &o, NULL), 0);
+    json_decref(o);
+}
+
 static void test_events_append_only(void **state)
 {
     struct fixture *f = *state;
@@ -206,6 +233,16 @@ static void test_events_append_only(void **state)
     json_decref(list);
     assert_int_equal(al_store_event_list(f->s, 1, 10, &list, NULL), 0);
     assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    /* the schema itself refuses to change or remove an event */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET kind = 'x'", NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(al_store_event_list(f->s, 0, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 2);
     json_decref(list);
 }
 
@@ -261,6 +298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users_by_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nodes_and_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_savepoints_undo_one_unit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documents_and_due, setup, teardown),
