@@ -1063,6 +1063,18 @@ int al_calendar_index(const struct al_calendar *c, int64_t s, int64_t e, uint64_
     return 0;
 }
 
+void al_calendar_prefetch(const struct al_calendar *c, uint32_t gpu)
+{
+#if defined(__GNUC__)
+    const struct gcal *g = gcal_of(c, gpu);
+    if (g && g->n > 0)
+        __builtin_prefetch(&g->e[g->n / 2]);
+#else
+    (void)c;
+    (void)gpu;
+#endif
+}
+
 size_t al_calendar_bytes(const struct al_calendar *c)
 {
     size_t b = sizeof *c + (size_t)c->nchunks * (CHUNK * sizeof(struct rec) + sizeof(void *)) +

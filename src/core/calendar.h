@@ -182,6 +182,10 @@ int al_calendar_prepare(const struct al_calendar *c, int64_t s, int64_t e, struc
 void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
                             uint64_t ret[4]);
 
+/* A hint that `gpu` is about to be queried: starts loading its hold array into the cache, so
+ * that a scan can overlap the memory latency of many GPUs. No effect on results. */
+void al_calendar_prefetch(const struct al_calendar *c, uint32_t gpu);
+
 /* Bytes used by holds and their indexes (records, per-GPU arrays, owner table, tentative list,
  * bucket bitsets) — the benchmark's bytes per hold. */
 size_t al_calendar_bytes(const struct al_calendar *c);

@@ -3,6 +3,7 @@
  * search to candidate GPUs 64 at a time, then each candidate is checked exactly. */
 #include "core/planner.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
  * they never make a refusal false): a whole-GPU plan stops after this many nodes that fit; a
  * MIG plan once it has enough room and has examined this many partly used GPUs with room, or
  * this many candidates. */
-#define WHOLE_ENOUGH 16
+#define WHOLE_ENOUGH 4
 #define EVAL_USED    8
 #define EVAL_VISITS  64
 
@@ -33,8 +34,8 @@ struct al_planner {
     const struct al_fleet *f;
     struct al_calendar *c;
     size_t words;
-    uint64_t *freeb; /* whole_scan: GPUs found free, per word */
-    uint32_t *node_cnt, *node_gen, *touched;
+    uint64_t *freeb, *maybe; /* whole_scan: GPUs found free / not yet checked, per word */
+    uint32_t *node_cnt, *node_pot, *node_gen, *touched;
     int8_t *node_ok;
     uint32_t nodes_cap, ntouched, gen;
     struct al_hold *hbuf;
@@ -44,8 +45,10 @@ struct al_planner {
     struct geval *ev;
     size_t nev, evcap;
     uint32_t rot; /* where the next fast scan starts, so repeated asks spread their effort */
+    unsigned w_total, w_fits, w_full;     /* whole_scan's running counts */
     uint32_t maxper_ngpus;                /* fleet size maxper was computed for */
     uint16_t maxper[AL_FLEET_MAX_MODELS]; /* most GPUs of a model on one node */
+    uint32_t *gpu_node;                   /* node of each GPU, compact (cache-friendly) */
     /* fragmentation score of the model in use: distinct placement masks per size */
     const struct al_gpu_model *frag_model;
     unsigned nsizes;
@@ -72,7 +75,10 @@ void al_planner_free(struct al_planner *p)
     if (!p)
         return;
     free(p->freeb);
+    free(p->gpu_node);
+    free(p->maybe);
     free(p->node_cnt);
+    free(p->node_pot);
     free(p->node_gen);
     free(p->node_ok);
     free(p->touched);
@@ -113,9 +119,13 @@ static int scratch(struct al_planner *p)
     size_t words = al_fleet_words(p->f);
     if (words > p->words) {
         uint64_t *q = realloc(p->freeb, words * sizeof *q);
-        if (!q)
+        if (q)
+            p->freeb = q;
+        uint64_t *m = realloc(p->maybe, words * sizeof *m);
+        if (m)
+            p->maybe = m;
+        if (!q || !m)
             return AL_E_NOMEM;
-        p->freeb = q;
         p->words = words;
     }
     uint32_t nn = al_fleet_nnodes(p->f);
@@ -123,6 +133,9 @@ static int scratch(struct al_planner *p)
         uint32_t *a = realloc(p->node_cnt, nn * sizeof *a);
         if (a)
             p->node_cnt = a;
+        uint32_t *pot = realloc(p->node_pot, nn * sizeof *pot);
+        if (pot)
+            p->node_pot = pot;
         uint32_t *b = realloc(p->node_gen, nn * sizeof *b);
         if (b) {
             memset(b + p->nodes_cap, 0, (nn - p->nodes_cap) * sizeof *b);
@@ -134,7 +147,7 @@ static int scratch(struct al_planner *p)
         uint32_t *t = realloc(p->touched, nn * sizeof *t);
         if (t)
             p->touched = t;
-        if (!a || !b || !o || !t)
+        if (!a || !pot || !b || !o || !t)
             return AL_E_NOMEM;
         p->nodes_cap = nn;
     }
@@ -157,6 +170,7 @@ static uint32_t *node_count(struct al_planner *p, uint32_t node)
     if (p->node_gen[node] != p->gen) {
         p->node_gen[node] = p->gen;
         p->node_cnt[node] = 0;
+        p->node_pot[node] = 0;
         p->node_ok[node] = -1;
         p->touched[p->ntouched++] = node;
     }
@@ -251,11 +265,17 @@ static int nc_desc(const void *a, const void *b)
 }
 
 /* Most GPUs of each model on one node, recomputed when the fleet has grown. */
-static void update_maxper(struct al_planner *p)
+static int update_maxper(struct al_planner *p)
 {
     uint32_t ng = al_fleet_ngpus(p->f);
     if (p->maxper_ngpus == ng)
-        return;
+        return 0;
+    uint32_t *gn = realloc(p->gpu_node, (ng ? ng : 1) * sizeof *gn);
+    if (!gn)
+        return AL_E_NOMEM;
+    p->gpu_node = gn;
+    for (uint32_t g = 0; g < ng; g++)
+        gn[g] = al_fleet_gpu(p->f, g)->node;
     memset(p->maxper, 0, sizeof p->maxper);
     for (uint32_t n = 0; n < al_fleet_nnodes(p->f); n++) {
         const struct al_node *nd = al_fleet_node(p->f, n);
@@ -267,23 +287,74 @@ static void update_maxper(struct al_planner *p)
         }
     }
     p->maxper_ngpus = ng;
+    return 0;
+}
+
+/* A GPU the index leaves in doubt (pending in p->maybe): check it exactly, count it if free. */
+static void confirm(struct al_planner *p, const struct al_request *r, unsigned maxper, uint32_t gpu,
+                    uint32_t node)
+{
+    p->maybe[gpu / 64] &= ~(UINT64_C(1) << (gpu % 64));
+    if (!al_calendar_free_during(p->c, gpu, r->start, r->end))
+        return;
+    p->freeb[gpu / 64] |= UINT64_C(1) << (gpu % 64);
+    uint32_t cnt = ++p->node_cnt[node];
+    p->w_fits += cnt == r->count;
+    p->w_full += cnt == maxper;
+    p->w_total++;
+}
+
+/* Check the node's pending GPUs while it can still reach `need` free ones (the rest stay
+ * pending for confirm_all). */
+static void confirm_node(struct al_planner *p, const struct al_request *r, unsigned maxper,
+                         unsigned need, uint32_t node)
+{
+    const struct al_node *nd = al_fleet_node(p->f, node);
+    unsigned pending = 0;
+    for (uint32_t i = 0; i < nd->ngpus; i++)
+        pending += (p->maybe[nd->gpus[i] / 64] >> (nd->gpus[i] % 64)) & 1;
+    for (uint32_t i = 0; i < nd->ngpus && p->node_cnt[node] + pending >= need; i++) {
+        uint32_t gpu = nd->gpus[i];
+        if ((p->maybe[gpu / 64] >> (gpu % 64)) & 1) {
+            confirm(p, r, maxper, gpu, node);
+            pending--;
+        }
+    }
+}
+
+/* Check pending GPUs until `stop` are known free (all of them for an exact count). */
+static void confirm_all(struct al_planner *p, const struct al_request *r, unsigned maxper,
+                        unsigned stop)
+{
+    for (size_t w = 0; w < p->words && p->w_total < stop; w++) {
+        for (uint64_t pf = p->maybe[w]; pf; pf &= pf - 1)
+            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
+        for (uint64_t scan = p->maybe[w]; scan; scan &= scan - 1) {
+            uint32_t gpu = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
+            confirm(p, r, maxper, gpu, p->gpu_node[gpu]);
+        }
+    }
 }
 
 /* Mark in p->freeb the eligible GPUs of model `slot` wholly free during the window, counting
- * them per node, and return how many. Words are read from the calendar's index as the scan
- * goes; GPUs with holds only in the window's edge buckets get the exact check. Without
- * `exhaustive` the scan starts at a rotating word and stops once it has enough to choose from;
- * *complete says whether it saw every word. *eligible: eligible GPUs of the words seen (exact
- * only when complete, and with a zone/label filter only when exhaustive). */
-static unsigned whole_scan(struct al_planner *p, unsigned slot, const struct al_request *r,
-                           const struct al_cal_span *sp, bool exhaustive, unsigned *eligible,
-                           bool *complete)
+ * them per node (p->w_total in all). Words are read from the calendar's index as the scan
+ * goes. A GPU the index leaves in doubt is checked exactly only once its node could hold the
+ * whole ask (or, for an ask larger than any node, be wholly free); the others stay pending in
+ * p->maybe for confirm_all. Without `exhaustive` the scan starts at a rotating word and stops
+ * once it has enough to choose from; *complete says whether it saw every word. *eligible:
+ * eligible GPUs of the words seen (with a zone/label filter only when exhaustive). */
+static void whole_scan(struct al_planner *p, unsigned slot, const struct al_request *r,
+                       const struct al_cal_span *sp, bool exhaustive, unsigned *eligible,
+                       bool *complete)
 {
-    unsigned total = 0, elig = 0, fits = 0, full = 0, maxper = p->maxper[slot];
+    unsigned elig = 0, maxper = p->maxper[slot];
+    unsigned need = r->count <= maxper ? r->count : maxper;
     bool nf = node_filter(&r->where), enough = false;
     size_t w0 = exhaustive ? 0 : (p->rot++ * 61u) % p->words, k;
+    p->w_total = p->w_fits = p->w_full = 0;
     new_round(p);
     memset(p->freeb, 0, p->words * sizeof *p->freeb);
+    memset(p->maybe, 0, p->words * sizeof *p->maybe);
     for (k = 0; k < p->words && !enough; k++) {
         size_t w = (w0 + k) % p->words;
         uint64_t base = elig_word(p, slot, &r->where, w), idx[4];
@@ -292,33 +363,39 @@ static unsigned whole_scan(struct al_planner *p, unsigned slot, const struct al_
         al_calendar_index_word(p->c, sp, w, idx);
         uint64_t cand = base & (idx[0] | idx[1]);
         elig += nf ? 0 : (unsigned)__builtin_popcountll(base);
+        for (uint64_t pf = cand & ~idx[0]; pf; pf &= pf - 1)
+            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
         for (uint64_t scan = exhaustive && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
             uint32_t gpu = (uint32_t)(w * 64 + b);
-            uint32_t node = al_fleet_gpu(p->f, gpu)->node;
+            uint32_t node = p->gpu_node[gpu];
             if (nf && !node_passes(p, node, &r->where))
                 continue;
             elig += nf;
             if (!((cand >> b) & 1))
                 continue;
-            if (!((idx[0] >> b) & 1) && !al_calendar_free_during(p->c, gpu, r->start, r->end))
-                continue;
-            p->freeb[w] |= UINT64_C(1) << b;
-            uint32_t cnt = ++*node_count(p, node);
-            fits += cnt == r->count;
-            full += cnt == maxper;
-            total++;
+            uint32_t *cnt = node_count(p, node), pot = ++p->node_pot[node];
+            if ((idx[0] >> b) & 1) {
+                p->freeb[w] |= UINT64_C(1) << b;
+                p->w_fits += ++*cnt == r->count;
+                p->w_full += *cnt == maxper;
+                p->w_total++;
+            } else {
+                p->maybe[w] |= UINT64_C(1) << b;
+            }
+            if (pot >= need && *cnt < need)
+                confirm_node(p, r, maxper, need, node);
         }
-        /* enough single-node fits to choose from; or, when no node can hold the ask, enough
-         * wholly free nodes for the fewest-nodes answer (or plenty of GPUs) */
-        enough = !exhaustive &&
-                 (fits >= WHOLE_ENOUGH || (r->count > maxper && !r->same_node &&
-                                           (full * maxper >= r->count || total >= 4 * r->count)));
+        /* enough single-node fits to choose from (one perfect fit is enough); or, when no node
+         * can hold the ask, enough wholly free nodes for the fewest-nodes answer */
+        enough =
+            !exhaustive && (p->w_fits >= WHOLE_ENOUGH || (p->w_fits > 0 && r->count == maxper) ||
+                            (r->count > maxper && !r->same_node &&
+                             (p->w_full * maxper >= r->count || p->w_total >= 4 * r->count)));
     }
     *complete = k == p->words;
     if (eligible)
         *eligible = elig;
-    return total;
 }
 
 /* Take `n` free GPUs of node `node` into the plan: no pool work first, then not in MIG mode. */
@@ -391,6 +468,33 @@ static int whole_pick(struct al_planner *p, const struct al_request *r, unsigned
     return 0;
 }
 
+/* After a complete scan: when even the GPUs still in doubt could not make up the ask, the
+ * refusal is certain without checking them; record upper bounds as the refusal's counts. */
+static bool whole_hopeless(struct al_planner *p, const struct al_request *r, struct al_plan *plan)
+{
+    unsigned pend = 0;
+    for (size_t w = 0; w < p->words; w++)
+        pend += (unsigned)__builtin_popcountll(p->maybe[w]);
+    if (p->w_total + pend >= r->count)
+        return false;
+    for (uint32_t i = 0; i < p->ntouched; i++)
+        p->node_pot[p->touched[i]] = p->node_cnt[p->touched[i]];
+    for (size_t w = 0; w < p->words; w++)
+        for (uint64_t scan = p->maybe[w]; scan; scan &= scan - 1)
+            p->node_pot[p->gpu_node[w * 64 + (unsigned)__builtin_ctzll(scan)]]++;
+    plan->free_best_node = 0;
+    for (uint32_t i = 0; i < p->ntouched; i++) {
+        uint32_t nd = p->touched[i];
+        if (p->node_pot[nd] > plan->free_best_node) {
+            plan->free_best_node = p->node_pot[nd];
+            plan->best_node = (int)nd;
+        }
+    }
+    plan->free_total = p->w_total + pend;
+    plan->bounds = pend > 0;
+    return true;
+}
+
 static int plan_whole_model(struct al_planner *p, const struct al_request *r, unsigned slot,
                             struct al_plan *plan)
 {
@@ -401,16 +505,22 @@ static int plan_whole_model(struct al_planner *p, const struct al_request *r, un
         return rc;
     plan->model = al_fleet_model(p->f, slot);
     plan->profile = -1;
-    update_maxper(p);
-    unsigned total = whole_scan(p, slot, r, &sp, false, &plan->eligible, &complete);
-    bool single = false;
-    for (uint32_t i = 0; i < p->ntouched && !single; i++)
-        single = p->node_cnt[p->touched[i]] >= r->count;
-    if (single || (!r->same_node && r->count > p->maxper[slot] && total >= r->count))
-        return whole_pick(p, r, total, plan);
+    if (update_maxper(p) < 0)
+        return AL_E_NOMEM;
+    whole_scan(p, slot, r, &sp, false, &plan->eligible, &complete);
+    if (p->w_fits > 0 || (!r->same_node && r->count > p->maxper[slot] && p->w_total >= r->count))
+        return whole_pick(p, r, p->w_total, plan);
     if (!complete || node_filter(&r->where))
-        total = whole_scan(p, slot, r, &sp, true, &plan->eligible, &complete);
-    return whole_pick(p, r, total, plan);
+        whole_scan(p, slot, r, &sp, true, &plan->eligible, &complete);
+    /* every node that could hold the ask alone has been checked exactly; the rest is needed for
+     * a multi-node answer and for the refusal's counts */
+    if (p->w_fits == 0) {
+        if (whole_hopeless(p, r, plan))
+            return AL_E_NOFIT;
+        /* a multi-node answer needs only enough GPUs to choose from; a refusal needs them all */
+        confirm_all(p, r, p->maxper[slot], r->same_node ? UINT_MAX : 4 * r->count);
+    }
+    return whole_pick(p, r, p->w_total, plan);
 }
 
 /* ---- MIG: placement on one GPU ---- */
@@ -654,6 +764,8 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
 {
     unsigned fresh_cls[FRESH_CLASSES] = {0}, effort = 0, calm = 0, used_room = 0;
     bool nf = node_filter(&x->r->where), lazy = !x->full && !x->r->same_node;
+    const struct al_gpu_model *m = al_fleet_model(p->f, x->slot);
+    bool whole_size = m->profiles[x->prof].size >= m->units;
     size_t w0 = lazy ? (p->rot++ * 61u) % p->words : 0, k;
     p->nev = 0;
     x->total = x->eligible = 0;
@@ -665,6 +777,10 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
             continue;
         al_calendar_index_word(p->c, x->sp, w, idx);
         uint64_t cand = base & idx[2];
+        if (whole_size) /* a GPU-sized instance needs the GPU wholly free, as a whole GPU does */
+            cand &= idx[0] | idx[1];
+        for (uint64_t pf = cand & ~idx[0]; pf; pf &= pf - 1)
+            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
         x->eligible += nf ? 0 : (unsigned)__builtin_popcountll(base);
         for (uint64_t scan = x->full && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);
@@ -868,9 +984,10 @@ static void refusal_text(const struct al_request *r, const struct al_plan *pl, s
                    pl->free_best_node, r->count, what, pl->free_total, wt);
     else
         al_err_set(e, AL_E_NOFIT,
-                   "only %u of %u %s free during the window (%u eligible GPUs%s; at most %u on "
+                   "only %s%u of %u %s free during the window (%u eligible GPUs%s; at most %u on "
                    "one node)",
-                   pl->free_total, r->count, what, pl->eligible, wt, pl->free_best_node);
+                   pl->bounds ? "up to " : "", pl->free_total, r->count, what, pl->eligible, wt,
+                   pl->free_best_node);
 }
 
 static int plan_model(struct al_planner *p, const struct al_request *r, const struct cand *c,
@@ -1047,8 +1164,10 @@ int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_
     int64_t *t = NULL;
     size_t nt = 0, found = 0;
     int rc;
-    if (duration <= 0 || latest_start < r->start || max == 0)
+    if (duration <= 0 || latest_start < r->start || max == 0 || !starts)
         return al_err_set(reterr, AL_E_INVAL, "earliest: need duration > 0, latest >= start");
+    if (latest_start > INT64_MAX - duration)
+        return al_err_set(reterr, AL_E_RANGE, "earliest: latest start plus duration overflows");
     q.end = r->start + duration;
     if ((rc = check_request(&q, reterr)) < 0 || (rc = scratch(p)) < 0)
         return rc;

@@ -2,19 +2,20 @@
  * calendar, when the earliest window is, and how much is free.
  *
  * Policy:
- *   - Whole GPUs: on as few nodes as possible — one node when any node has enough (the node
- *     whose free count is closest to the ask, so big nodes stay whole for big asks), otherwise
- *     nodes taken largest-free first, the last one best-fit. Within a node, GPUs without running
- *     pool work and not in MIG mode first.
+ *   - Whole GPUs: on as few nodes as possible — one node when any node has enough (of the first
+ *     few such nodes the scan finds, the one whose free count is closest to the ask, so big
+ *     nodes stay whole for big asks), otherwise nodes taken largest-free first, the last one
+ *     best-fit. Within a node, GPUs without running pool work and not in MIG mode first.
  *   - MIG instances: the profile is the one asked, or the smallest whose memory meets the ask
  *     (al_catalog_pick). Instances are packed onto GPUs already partly used during the window
  *     before empty ones are opened. Each placement is scored: it must keep the largest profiles
- *     placeable (fragmentation-aware: the number of placements of each larger profile still
- *     possible in the window after it, weighted by size), prefer the GPU's current layout
+ *     placeable (fragmentation-aware: the placements of each size still free in the window after
+ *     it, compared largest size first), prefer the GPU's current layout
  *     already having that instance (no reconfiguration), and avoid GPUs with running pool work.
  *   - Drained and unhealthy GPUs are never offered; zone, labels and pool filter GPUs.
- *   - A refusal is only given after an exact check of every eligible GPU, so it is always true,
- *     and it says which constraint failed and how close the request came.
+ *   - Fast paths bound their effort (planner.c); a refusal is only given after an exact check of
+ *     every eligible GPU the calendar's index cannot rule out, so it is always true, and it says
+ *     which constraint failed and how close the request came.
  *
  * The planner reads the fleet and the calendar (borrowed; they must outlive it) and keeps its
  * own scratch memory, so one planner serves one thread. Pure: libc only, no clock, no I/O.
@@ -91,6 +92,8 @@ struct al_plan {
     unsigned free_total;     /* whole GPUs / instances free fleet-wide in the window */
     unsigned free_best_node; /* most free on one node */
     int best_node;           /* that node's id, or -1 */
+    bool bounds;             /* free_total / free_best_node are upper bounds: the refusal was
+                                proved without counting exactly (too few could even be free) */
 };
 
 struct al_planner;

@@ -157,6 +157,35 @@ static void test_one_node_preference(void **state)
     env_close(&e);
 }
 
+static void test_refusal_bounds(void **state)
+{
+    (void)state;
+    struct env e;
+    struct al_plan pl = {0};
+    struct al_err err;
+    env_open(&e);
+    add_node(&e, "a", "", "", "H100-80GB", 4);
+    env_ready(&e, 0);
+    struct al_request r = whole_req("H100-80GB", 2, 0, 100);
+    assert_int_equal(al_planner_admit(e.p, &r, res(1), 0, &pl, &err), 0);
+    /* GPUs 0 and 1 are busy earlier the same day: the index leaves them in doubt */
+    r = whole_req("H100-80GB", 4, 200, 300);
+    assert_int_equal(al_planner_plan(e.p, &r, &pl, &err), 0);
+    r.start = T0 + 50;
+    r.count = 3; /* both doubtful GPUs had to be checked to refuse: exact count */
+    assert_int_equal(al_planner_plan(e.p, &r, &pl, &err), AL_E_NOFIT);
+    assert_false(pl.bounds);
+    assert_int_equal(pl.free_total, 2);
+    assert_non_null(strstr(err.msg, "only 2 of 3"));
+    r.count = 5; /* one busy GPU settles it: the other stays unchecked, the count is a bound */
+    assert_int_equal(al_planner_plan(e.p, &r, &pl, &err), AL_E_NOFIT);
+    assert_true(pl.bounds);
+    assert_int_equal(pl.free_total, 3);
+    assert_non_null(strstr(err.msg, "only up to 3 of 5"));
+    al_plan_clear(&pl);
+    env_close(&e);
+}
+
 static void test_filters(void **state)
 {
     (void)state;
@@ -240,6 +269,11 @@ static void test_expiry_and_mode_exclusion(void **state)
     assert_int_equal(al_calendar_expire(e.c, T0 + 10), 1); /* the quote lapsed */
     assert_int_equal(al_planner_admit(e.p, &m, res(6), 0, &pl, &err), 0);
     assert_int_equal(al_planner_plan(e.p, &w, &pl, &err), AL_E_NOFIT);
+    /* earliest: bad arguments are refused, not overflowed */
+    int64_t st[2];
+    assert_int_equal(al_planner_earliest(e.p, &w, 0, T0 + 10, st, 2, &err), AL_E_INVAL);
+    assert_int_equal(al_planner_earliest(e.p, &w, INT64_MAX, T0 + 10, st, 2, &err), AL_E_RANGE);
+    assert_int_equal(al_planner_earliest(e.p, &w, 10, T0 - 10, st, 2, &err), AL_E_INVAL);
     /* extend refused when the next hold blocks */
     struct al_request m2 = mig_req("H100-80GB", "7g.80gb", 1, 150, 200);
     assert_int_equal(al_planner_plan(e.p, &m2, &pl, &err), 0);
@@ -763,6 +797,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_node_preference),
+        cmocka_unit_test(test_refusal_bounds),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_expiry_and_mode_exclusion),
         cmocka_unit_test(test_mig_preferences),
