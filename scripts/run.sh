@@ -65,7 +65,7 @@ end=$(date -u -d '+8 days' +%Y-%m-%dT00:00:00Z)
 cat <<TXT
 
 allot is running (data in $data, Ctrl-C stops it).
-  dashboard:      $url/
+  API:            $url/v1/  (health: $url/healthz; the browser dashboard is not built yet)
   server log:     $data/server.log (tail -f it to watch the calls)
   operator token: $token   (also in .run/operator.token)
 
