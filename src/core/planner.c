@@ -17,6 +17,14 @@
 #define WHOLE_ENOUGH 4
 #define EVAL_USED    8
 #define EVAL_VISITS  64
+#define FRAG_SIZES   10 /* placement sizes frag_score and the time-weighted loss distinguish */
+
+/* A hold's start (+1) or end (-1) on the units of `mask`, for time_loss's sweep. */
+struct tedge {
+    int64_t t;
+    uint32_t mask;
+    int d;
+};
 
 /* One GPU examined for a MIG request. */
 struct geval {
@@ -27,6 +35,8 @@ struct geval {
     uint8_t busy;     /* running pool work */
     uint8_t reconf;   /* instances of cap that need a MIG change */
     uint8_t fresh;    /* no hold near the window: evaluated only when taken */
+    /* placement-seconds the instances cost, per size (largest first): see time_loss */
+    int64_t loss[FRAG_SIZES];
     uint8_t starts[AL_LAYOUT_MAX];
 };
 
@@ -54,6 +64,8 @@ struct al_planner {
     unsigned nsizes;
     unsigned nmasks[AL_MIG_MAX_UNITS];
     uint32_t masks[AL_MIG_MAX_UNITS][AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
+    struct tedge *tev; /* time_loss: hold starts and ends */
+    size_t tevcap;
 };
 
 /* ---- life cycle and scratch ---- */
@@ -85,6 +97,7 @@ void al_planner_free(struct al_planner *p)
     free(p->hbuf);
     free(p->lays);
     free(p->ev);
+    free(p->tev);
     free(p);
 }
 
@@ -543,7 +556,7 @@ static void setup_frag(struct al_planner *p, const struct al_gpu_model *m)
                 p->masks[p->nsizes][n++] =
                     al_placement_mask(m, (struct al_placement){(uint8_t)q, pr->starts[k]});
         }
-        if (n > 0 && p->nsizes < 10)
+        if (n > 0 && p->nsizes < FRAG_SIZES)
             p->nmasks[p->nsizes++] = n;
     }
 }
@@ -651,6 +664,74 @@ static int alive_sets(struct al_planner *p, const struct al_gpu_model *m, size_t
     return (int)nl;
 }
 
+static int tedge_cmp(const void *a, const void *b)
+{
+    const struct tedge *x = a, *y = b;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* Add to loss[] what units `add` cost over a stretch of `dur` seconds during which units
+ * `used` are held: per size, the placements free before and no longer free after. */
+static void loss_add(const struct al_planner *p, uint32_t used, uint32_t add, int64_t dur,
+                     int64_t *loss)
+{
+    for (unsigned s = 0; s < p->nsizes; s++) {
+        int64_t lost = 0;
+        for (unsigned j = 0; j < p->nmasks[s]; j++)
+            lost += (p->masks[s][j] & used) == 0 && (p->masks[s][j] & add) != 0;
+        loss[s] += lost * dur;
+    }
+}
+
+/* Time-weighted fragmentation cost of adding units `add` to a GPU over [s, e) where the holds
+ * p->hbuf[0..nh) (sorted by t0) overlap the window: sweeping the stretches between hold starts
+ * and ends, per size the placements the new units make unusable, times how long. A GPU whose
+ * holds already cover those placements for the window costs nothing; a wholly free GPU costs
+ * every placement the units touch for the whole window. */
+static int time_loss(struct al_planner *p, const struct al_gpu_model *m, size_t nh, int64_t s,
+                     int64_t e, uint32_t add, int64_t *loss)
+{
+    uint16_t cnt[AL_MIG_MAX_UNITS] = {0};
+    size_t n = 0;
+    memset(loss, 0, FRAG_SIZES * sizeof *loss);
+    if (grow((void **)&p->tev, &p->tevcap, 2 * nh + 1, sizeof *p->tev) < 0)
+        return AL_E_NOMEM;
+    for (size_t i = 0; i < nh; i++) {
+        const struct al_hold *h = &p->hbuf[i];
+        uint32_t mk = al_placement_mask(m, (struct al_placement){h->profile, h->start});
+        if (h->t0 > s)
+            p->tev[n++] = (struct tedge){h->t0, mk, 1};
+        else
+            for (unsigned u = 0; u < m->units; u++)
+                cnt[u] += (mk >> u) & 1;
+        if (h->t1 < e)
+            p->tev[n++] = (struct tedge){h->t1, mk, -1};
+    }
+    qsort(p->tev, n, sizeof *p->tev, tedge_cmp);
+    int64_t cur = s;
+    for (size_t i = 0; i <= n; i++) {
+        int64_t t = i < n ? p->tev[i].t : e;
+        uint32_t used = 0;
+        for (unsigned u = 0; u < m->units; u++)
+            used |= (uint32_t)(cnt[u] > 0) << u;
+        if (t > cur)
+            loss_add(p, used, add, t - cur, loss);
+        cur = t > cur ? t : cur;
+        for (unsigned u = 0; i < n && u < m->units; u++)
+            cnt[u] = (uint16_t)(cnt[u] + ((p->tev[i].mask >> u) & 1) * p->tev[i].d);
+    }
+    return 0;
+}
+
+/* Units of the instances greedy chose for ev (of profile prof). */
+static uint32_t ev_mask(const struct al_gpu_model *m, unsigned prof, const struct geval *ev)
+{
+    uint32_t mk = 0;
+    for (unsigned k = 0; k < ev->cap; k++)
+        mk |= al_placement_mask(m, (struct al_placement){(uint8_t)prof, ev->starts[k]});
+    return mk;
+}
+
 /* Examine GPU ev->gpu for up to `want` instances of `prof` during [s, e). */
 static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t s, int64_t e,
                     struct geval *ev)
@@ -683,7 +764,7 @@ static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t 
     if (nl < 0)
         return nl;
     ev->cap = (uint8_t)greedy(p, g, prof, want, used, (size_t)nl, ev);
-    return 0;
+    return ev->cap ? time_loss(p, g->model, nh, s, e, ev_mask(g->model, prof, ev), ev->loss) : 0;
 }
 
 /* ---- MIG: across the fleet ---- */
@@ -695,6 +776,11 @@ static int ev_order(const void *a, const void *b)
     const struct geval *x = a, *y = b;
     if (x->busy != y->busy)
         return x->busy < y->busy ? -1 : 1;
+    for (unsigned k = 0; k < FRAG_SIZES; k++) { /* per instance: x/xcap vs y/ycap */
+        int64_t l = x->loss[k] * y->cap, r = y->loss[k] * x->cap;
+        if (l != r)
+            return l < r ? -1 : 1;
+    }
     if (x->fresh != y->fresh)
         return x->fresh < y->fresh ? -1 : 1;
     if (x->fullness != y->fullness)
@@ -715,8 +801,9 @@ static bool layout_has_profile(const struct al_gpu *g, unsigned prof)
 struct mig_ctx {
     const struct al_request *r;
     unsigned slot, prof, cap_empty;
-    bool full;     /* exhaustive scan, no caps */
-    bool complete; /* the last scan saw every word */
+    int64_t loss_empty[FRAG_SIZES]; /* time_loss of cap_empty instances on a wholly free GPU */
+    bool full;                      /* exhaustive scan, no caps */
+    bool complete;                  /* the last scan saw every word */
     unsigned total, eligible;
     const struct al_cal_span *sp;
 };
@@ -739,6 +826,7 @@ static int mig_visit(struct al_planner *p, struct mig_ctx *x, uint32_t gpu, bool
     if (sure) {
         e.fresh = 1;
         e.cap = (uint8_t)x->cap_empty;
+        memcpy(e.loss, x->loss_empty, sizeof e.loss);
         e.reconf = !layout_has_profile(g, x->prof);
         unsigned cls = e.busy * 2u + e.reconf;
         if (!x->full && fresh_cls[cls] >= x->r->count)
@@ -878,7 +966,9 @@ static int plan_mig_model(struct al_planner *p, const struct al_request *r, unsi
     if (grow((void **)&p->lays, &p->laycap, 1, sizeof *p->lays) < 0)
         return AL_E_NOMEM;
     p->lays[0] = (struct al_layout){.model = m};
-    x.cap_empty = greedy(p, &empty, prof, r->count, 0, 1, &ge);
+    ge.cap = (uint8_t)(x.cap_empty = greedy(p, &empty, prof, r->count, 0, 1, &ge));
+    if ((rc = time_loss(p, m, 0, r->start, r->end, ev_mask(m, prof, &ge), x.loss_empty)) < 0)
+        return rc;
     if ((rc = mig_scan(p, &x)) < 0)
         return rc;
     rc = mig_pick(p, &x, plan);
