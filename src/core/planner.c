@@ -18,6 +18,9 @@
 #define EVAL_USED    8
 #define EVAL_VISITS  64
 #define FRAG_SIZES   10 /* placement sizes frag_score and the time-weighted loss distinguish */
+/* time_loss looks at most this far into a window (~35,000 years in seconds), so that its sums
+ * (<= 192 placements x span) times an instance count stay far from overflow */
+#define LOSS_SPAN (INT64_C(1) << 40)
 
 /* A hold's start (+1) or end (-1) on the units of `mask`, for time_loss's sweep. */
 struct tedge {
@@ -694,10 +697,14 @@ static int time_loss(struct al_planner *p, const struct al_gpu_model *m, size_t 
     uint16_t cnt[AL_MIG_MAX_UNITS] = {0};
     size_t n = 0;
     memset(loss, 0, FRAG_SIZES * sizeof *loss);
+    if ((uint64_t)e - (uint64_t)s > (uint64_t)LOSS_SPAN)
+        e = s + LOSS_SPAN;
     if (grow((void **)&p->tev, &p->tevcap, 2 * nh + 1, sizeof *p->tev) < 0)
         return AL_E_NOMEM;
     for (size_t i = 0; i < nh; i++) {
         const struct al_hold *h = &p->hbuf[i];
+        if (h->t0 >= e)
+            continue;
         uint32_t mk = al_placement_mask(m, (struct al_placement){h->profile, h->start});
         if (h->t0 > s)
             p->tev[n++] = (struct tedge){h->t0, mk, 1};
@@ -769,8 +776,11 @@ static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t 
 
 /* ---- MIG: across the fleet ---- */
 
-/* Order of use: no pool work first; then GPUs already partly used in the window, fullest
- * first (packing); then no reconfiguration; then id. */
+/* Order of use: no pool work first; then the least time-weighted fragmentation loss per
+ * instance (time_loss: placement-seconds made unusable, per size, largest size first), so small
+ * instances go where holds already block the large placements for as much of the window as
+ * possible and GPUs empty together; on ties, partly used in the window before fresh, fullest
+ * first, no reconfiguration, id. */
 static int ev_order(const void *a, const void *b)
 {
     const struct geval *x = a, *y = b;
