@@ -17,7 +17,8 @@
 #define WHOLE_ENOUGH 4
 #define EVAL_USED    8
 #define EVAL_VISITS  64
-#define FRAG_SIZES   10 /* placement sizes frag_score and the time-weighted loss distinguish */
+#define FRAG_SIZES   10 /* placement sizes frag_score distinguishes */
+#define LOSS_SIZES   4  /* the largest sizes time_loss counts (every catalog model has <= 4) */
 /* time_loss looks at most this far into a window (~35,000 years in seconds), so that its sums
  * (<= 192 placements x span) times an instance count stay far from overflow */
 #define LOSS_SPAN (INT64_C(1) << 40)
@@ -39,7 +40,7 @@ struct geval {
     uint8_t reconf;   /* instances of cap that need a MIG change */
     uint8_t fresh;    /* no hold near the window: evaluated only when taken */
     /* placement-seconds the instances cost, per size (largest first): see time_loss */
-    int64_t loss[FRAG_SIZES];
+    int64_t loss[LOSS_SIZES];
     uint8_t starts[AL_LAYOUT_MAX];
 };
 
@@ -673,30 +674,50 @@ static int tedge_cmp(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
-/* Add to loss[] what units `add` cost over a stretch of `dur` seconds during which units
- * `used` are held: per size, the placements free before and no longer free after. */
-static void loss_add(const struct al_planner *p, uint32_t used, uint32_t add, int64_t dur,
-                     int64_t *loss)
+/* The placement masks (of setup_frag) that units `add` overlap, with their size index: the only
+ * ones whose loss time_loss has to count. Returns how many. */
+static unsigned touched_masks(const struct al_planner *p, uint32_t add, uint32_t *mk, uint8_t *sz)
 {
-    for (unsigned s = 0; s < p->nsizes; s++) {
-        int64_t lost = 0;
+    unsigned n = 0;
+    for (unsigned s = 0; s < p->nsizes && s < LOSS_SIZES; s++)
         for (unsigned j = 0; j < p->nmasks[s]; j++)
-            lost += (p->masks[s][j] & used) == 0 && (p->masks[s][j] & add) != 0;
-        loss[s] += lost * dur;
+            if (p->masks[s][j] & add) {
+                mk[n] = p->masks[s][j];
+                sz[n++] = (uint8_t)s;
+            }
+    return n;
+}
+
+/* Sort hold edges by time: insertion sort for the few a GPU usually has, qsort beyond. */
+static void sort_edges(struct tedge *v, size_t n)
+{
+    if (n > 24) {
+        qsort(v, n, sizeof *v, tedge_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct tedge x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1].t > x.t; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
     }
 }
 
 /* Time-weighted fragmentation cost of adding units `add` to a GPU over [s, e) where the holds
  * p->hbuf[0..nh) (sorted by t0) overlap the window: sweeping the stretches between hold starts
- * and ends, per size the placements the new units make unusable, times how long. A GPU whose
- * holds already cover those placements for the window costs nothing; a wholly free GPU costs
- * every placement the units touch for the whole window. */
+ * and ends, per size the placements that were free and that the new units make unusable,
+ * times how long. A GPU whose holds already cover those placements for the window costs
+ * nothing; a wholly free GPU costs every placement the units touch for the whole window. */
 static int time_loss(struct al_planner *p, const struct al_gpu_model *m, size_t nh, int64_t s,
                      int64_t e, uint32_t add, int64_t *loss)
 {
     uint16_t cnt[AL_MIG_MAX_UNITS] = {0};
+    uint32_t mk[AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
+    uint8_t sz[AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
+    unsigned nm = touched_masks(p, add, mk, sz);
     size_t n = 0;
-    memset(loss, 0, FRAG_SIZES * sizeof *loss);
+    memset(loss, 0, LOSS_SIZES * sizeof *loss);
     if ((uint64_t)e - (uint64_t)s > (uint64_t)LOSS_SPAN)
         e = s + LOSS_SPAN;
     if (grow((void **)&p->tev, &p->tevcap, 2 * nh + 1, sizeof *p->tev) < 0)
@@ -705,25 +726,28 @@ static int time_loss(struct al_planner *p, const struct al_gpu_model *m, size_t 
         const struct al_hold *h = &p->hbuf[i];
         if (h->t0 >= e)
             continue;
-        uint32_t mk = al_placement_mask(m, (struct al_placement){h->profile, h->start});
+        unsigned size = m->profiles[h->profile].size; /* al_placement_mask, inline */
+        uint32_t hm = ((UINT32_C(1) << size) - 1) << h->start;
         if (h->t0 > s)
-            p->tev[n++] = (struct tedge){h->t0, mk, 1};
+            p->tev[n++] = (struct tedge){h->t0, hm, 1};
         else
             for (unsigned u = 0; u < m->units; u++)
-                cnt[u] += (mk >> u) & 1;
+                cnt[u] += (hm >> u) & 1;
         if (h->t1 < e)
-            p->tev[n++] = (struct tedge){h->t1, mk, -1};
+            p->tev[n++] = (struct tedge){h->t1, hm, -1};
     }
-    qsort(p->tev, n, sizeof *p->tev, tedge_cmp);
+    sort_edges(p->tev, n);
     int64_t cur = s;
     for (size_t i = 0; i <= n; i++) {
         int64_t t = i < n ? p->tev[i].t : e;
-        uint32_t used = 0;
-        for (unsigned u = 0; u < m->units; u++)
-            used |= (uint32_t)(cnt[u] > 0) << u;
-        if (t > cur)
-            loss_add(p, used, add, t - cur, loss);
-        cur = t > cur ? t : cur;
+        if (t > cur) {
+            uint32_t used = 0;
+            for (unsigned u = 0; u < m->units; u++)
+                used |= (uint32_t)(cnt[u] > 0) << u;
+            for (unsigned j = 0; j < nm; j++)
+                loss[sz[j]] += (mk[j] & used) == 0 ? t - cur : 0;
+            cur = t;
+        }
         for (unsigned u = 0; i < n && u < m->units; u++)
             cnt[u] = (uint16_t)(cnt[u] + ((p->tev[i].mask >> u) & 1) * p->tev[i].d);
     }
@@ -786,7 +810,7 @@ static int ev_order(const void *a, const void *b)
     const struct geval *x = a, *y = b;
     if (x->busy != y->busy)
         return x->busy < y->busy ? -1 : 1;
-    for (unsigned k = 0; k < FRAG_SIZES; k++) { /* per instance: x/xcap vs y/ycap */
+    for (unsigned k = 0; k < LOSS_SIZES; k++) { /* per instance: x/xcap vs y/ycap */
         int64_t l = x->loss[k] * y->cap, r = y->loss[k] * x->cap;
         if (l != r)
             return l < r ? -1 : 1;
@@ -811,7 +835,7 @@ static bool layout_has_profile(const struct al_gpu *g, unsigned prof)
 struct mig_ctx {
     const struct al_request *r;
     unsigned slot, prof, cap_empty;
-    int64_t loss_empty[FRAG_SIZES]; /* time_loss of cap_empty instances on a wholly free GPU */
+    int64_t loss_empty[LOSS_SIZES]; /* time_loss of cap_empty instances on a wholly free GPU */
     bool full;                      /* exhaustive scan, no caps */
     bool complete;                  /* the last scan saw every word */
     unsigned total, eligible;
