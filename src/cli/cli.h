@@ -40,6 +40,18 @@ void al_table_free(struct al_table *t);
 int al_cli_dispatch(const char *group, const struct al_cmd *cmds, int argc, char **argv);
 
 /* Subcommand entry points (one file each). */
+/* Server clients (cmd_login.c, cmd_org.c, …) and the simulated agent (cmd_agent.c). */
+int al_cmd_login(int argc, char **argv);
+int al_cmd_org(int argc, char **argv);
+int al_cmd_user(int argc, char **argv);
+int al_cmd_request(int argc, char **argv);
+int al_cmd_reservation(int argc, char **argv);
+int al_cmd_availability(int argc, char **argv);
+int al_cmd_events(int argc, char **argv);
+int al_cmd_price(int argc, char **argv);
+int al_cmd_node(int argc, char **argv);
+int al_cmd_agent(int argc, char **argv);
 int al_cmd_mig(int argc, char **argv);
+int al_cmd_server(int argc, char **argv);
 
 #endif

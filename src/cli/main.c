@@ -15,7 +15,19 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct al_cmd al_commands[] = {
+    {"login", "check a token with a server and save both", al_cmd_login},
+    {"org", "organizations: create, list, show", al_cmd_org},
+    {"user", "users: create (prints a token), list, me", al_cmd_user},
+    {"request", "requests: create, list, show, quote, approve, reject, accept, confirm, cancel",
+     al_cmd_request},
+    {"reservation", "reservations: list, show, cancel, extend", al_cmd_reservation},
+    {"availability", "free GPUs and MIG instances of a model over a window", al_cmd_availability},
+    {"events", "the event log (operator)", al_cmd_events},
+    {"price", "the price list: list, set (operator)", al_cmd_price},
+    {"node", "nodes and their GPUs as agents report them (operator)", al_cmd_node},
+    {"agent", "node agent (sim driver: reports a simulated fleet)", al_cmd_agent},
     {"mig", "MIG catalog, layouts, placement, diffs, mig-parted export", al_cmd_mig},
+    {"server", "run the HTTP API server (server init: create the first operator)", al_cmd_server},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };

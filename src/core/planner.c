@@ -17,6 +17,18 @@
 #define WHOLE_ENOUGH 4
 #define EVAL_USED    8
 #define EVAL_VISITS  64
+#define FRAG_SIZES   10 /* placement sizes frag_score distinguishes */
+#define LOSS_SIZES   4  /* the largest sizes time_loss counts (every catalog model has <= 4) */
+/* time_loss looks at most this far into a window (~35,000 years in seconds), so that its sums
+ * (<= 192 placements x span) times an instance count stay far from overflow */
+#define LOSS_SPAN (INT64_C(1) << 40)
+
+/* A hold's start (+1) or end (-1) on the units of `mask`, for time_loss's sweep. */
+struct tedge {
+    int64_t t;
+    uint32_t mask;
+    int d;
+};
 
 /* One GPU examined for a MIG request. */
 struct geval {
@@ -27,6 +39,8 @@ struct geval {
     uint8_t busy;     /* running pool work */
     uint8_t reconf;   /* instances of cap that need a MIG change */
     uint8_t fresh;    /* no hold near the window: evaluated only when taken */
+    /* placement-seconds the instances cost, per size (largest first): see time_loss */
+    int64_t loss[LOSS_SIZES];
     uint8_t starts[AL_LAYOUT_MAX];
 };
 
@@ -54,6 +68,8 @@ struct al_planner {
     unsigned nsizes;
     unsigned nmasks[AL_MIG_MAX_UNITS];
     uint32_t masks[AL_MIG_MAX_UNITS][AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
+    struct tedge *tev; /* time_loss: hold starts and ends */
+    size_t tevcap;
 };
 
 /* ---- life cycle and scratch ---- */
@@ -85,6 +101,7 @@ void al_planner_free(struct al_planner *p)
     free(p->hbuf);
     free(p->lays);
     free(p->ev);
+    free(p->tev);
     free(p);
 }
 
@@ -558,7 +575,7 @@ static void setup_frag(struct al_planner *p, const struct al_gpu_model *m)
                 p->masks[p->nsizes][n++] =
                     al_placement_mask(m, (struct al_placement){(uint8_t)q, pr->starts[k]});
         }
-        if (n > 0 && p->nsizes < 10)
+        if (n > 0 && p->nsizes < FRAG_SIZES)
             p->nmasks[p->nsizes++] = n;
     }
 }
@@ -666,6 +683,101 @@ static int alive_sets(struct al_planner *p, const struct al_gpu_model *m, size_t
     return (int)nl;
 }
 
+static int tedge_cmp(const void *a, const void *b)
+{
+    const struct tedge *x = a, *y = b;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* The placement masks (of setup_frag) that units `add` overlap, with their size index: the only
+ * ones whose loss time_loss has to count. Returns how many. */
+static unsigned touched_masks(const struct al_planner *p, uint32_t add, uint32_t *mk, uint8_t *sz)
+{
+    unsigned n = 0;
+    for (unsigned s = 0; s < p->nsizes && s < LOSS_SIZES; s++)
+        for (unsigned j = 0; j < p->nmasks[s]; j++)
+            if (p->masks[s][j] & add) {
+                mk[n] = p->masks[s][j];
+                sz[n++] = (uint8_t)s;
+            }
+    return n;
+}
+
+/* Sort hold edges by time: insertion sort for the few a GPU usually has, qsort beyond. */
+static void sort_edges(struct tedge *v, size_t n)
+{
+    if (n > 24) {
+        qsort(v, n, sizeof *v, tedge_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct tedge x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1].t > x.t; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Time-weighted fragmentation cost of adding units `add` to a GPU over [s, e) where the holds
+ * p->hbuf[0..nh) (sorted by t0) overlap the window: sweeping the stretches between hold starts
+ * and ends, per size the placements that were free and that the new units make unusable,
+ * times how long. A GPU whose holds already cover those placements for the window costs
+ * nothing; a wholly free GPU costs every placement the units touch for the whole window. */
+static int time_loss(struct al_planner *p, const struct al_gpu_model *m, size_t nh, int64_t s,
+                     int64_t e, uint32_t add, int64_t *loss)
+{
+    uint16_t cnt[AL_MIG_MAX_UNITS] = {0};
+    uint32_t mk[AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
+    uint8_t sz[AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
+    unsigned nm = touched_masks(p, add, mk, sz);
+    size_t n = 0;
+    memset(loss, 0, LOSS_SIZES * sizeof *loss);
+    if ((uint64_t)e - (uint64_t)s > (uint64_t)LOSS_SPAN)
+        e = s + LOSS_SPAN;
+    if (grow((void **)&p->tev, &p->tevcap, 2 * nh + 1, sizeof *p->tev) < 0)
+        return AL_E_NOMEM;
+    for (size_t i = 0; i < nh; i++) {
+        const struct al_hold *h = &p->hbuf[i];
+        if (h->t0 >= e)
+            continue;
+        unsigned size = m->profiles[h->profile].size; /* al_placement_mask, inline */
+        uint32_t hm = ((UINT32_C(1) << size) - 1) << h->start;
+        if (h->t0 > s)
+            p->tev[n++] = (struct tedge){h->t0, hm, 1};
+        else
+            for (unsigned u = 0; u < m->units; u++)
+                cnt[u] += (hm >> u) & 1;
+        if (h->t1 < e)
+            p->tev[n++] = (struct tedge){h->t1, hm, -1};
+    }
+    sort_edges(p->tev, n);
+    int64_t cur = s;
+    for (size_t i = 0; i <= n; i++) {
+        int64_t t = i < n ? p->tev[i].t : e;
+        if (t > cur) {
+            uint32_t used = 0;
+            for (unsigned u = 0; u < m->units; u++)
+                used |= (uint32_t)(cnt[u] > 0) << u;
+            for (unsigned j = 0; j < nm; j++)
+                loss[sz[j]] += (mk[j] & used) == 0 ? t - cur : 0;
+            cur = t;
+        }
+        for (unsigned u = 0; i < n && u < m->units; u++)
+            cnt[u] = (uint16_t)(cnt[u] + ((p->tev[i].mask >> u) & 1) * p->tev[i].d);
+    }
+    return 0;
+}
+
+/* Units of the instances greedy chose for ev (of profile prof). */
+static uint32_t ev_mask(const struct al_gpu_model *m, unsigned prof, const struct geval *ev)
+{
+    uint32_t mk = 0;
+    for (unsigned k = 0; k < ev->cap; k++)
+        mk |= al_placement_mask(m, (struct al_placement){(uint8_t)prof, ev->starts[k]});
+    return mk;
+}
+
 /* Examine GPU ev->gpu for up to `want` instances of `prof` during [s, e). */
 static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t s, int64_t e,
                     struct geval *ev)
@@ -698,18 +810,26 @@ static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t 
     if (nl < 0)
         return nl;
     ev->cap = (uint8_t)greedy(p, g, prof, want, used, (size_t)nl, ev);
-    return 0;
+    return ev->cap ? time_loss(p, g->model, nh, s, e, ev_mask(g->model, prof, ev), ev->loss) : 0;
 }
 
 /* ---- MIG: across the fleet ---- */
 
-/* Order of use: no pool work first; then GPUs already partly used in the window, fullest
- * first (packing); then no reconfiguration; then id. */
+/* Order of use: no pool work first; then the least time-weighted fragmentation loss per
+ * instance (time_loss: placement-seconds made unusable, per size, largest size first), so small
+ * instances go where holds already block the large placements for as much of the window as
+ * possible and GPUs empty together; on ties, partly used in the window before fresh, fullest
+ * first, no reconfiguration, id. */
 static int ev_order(const void *a, const void *b)
 {
     const struct geval *x = a, *y = b;
     if (x->busy != y->busy)
         return x->busy < y->busy ? -1 : 1;
+    for (unsigned k = 0; k < LOSS_SIZES; k++) { /* per instance: x/xcap vs y/ycap */
+        int64_t l = x->loss[k] * y->cap, r = y->loss[k] * x->cap;
+        if (l != r)
+            return l < r ? -1 : 1;
+    }
     if (x->fresh != y->fresh)
         return x->fresh < y->fresh ? -1 : 1;
     if (x->fullness != y->fullness)
@@ -730,8 +850,9 @@ static bool layout_has_profile(const struct al_gpu *g, unsigned prof)
 struct mig_ctx {
     const struct al_request *r;
     unsigned slot, prof, cap_empty;
-    bool full;     /* exhaustive scan, no caps */
-    bool complete; /* the last scan saw every word */
+    int64_t loss_empty[LOSS_SIZES]; /* time_loss of cap_empty instances on a wholly free GPU */
+    bool full;                      /* exhaustive scan, no caps */
+    bool complete;                  /* the last scan saw every word */
     unsigned total, eligible;
     const struct al_cal_span *sp;
 };
@@ -754,6 +875,7 @@ static int mig_visit(struct al_planner *p, struct mig_ctx *x, uint32_t gpu, bool
     if (sure) {
         e.fresh = 1;
         e.cap = (uint8_t)x->cap_empty;
+        memcpy(e.loss, x->loss_empty, sizeof e.loss);
         e.reconf = !layout_has_profile(g, x->prof);
         unsigned cls = e.busy * 2u + e.reconf;
         if (!x->full && fresh_cls[cls] >= x->r->count)
@@ -935,7 +1057,9 @@ static int plan_mig_model(struct al_planner *p, const struct al_request *r, unsi
     if (grow((void **)&p->lays, &p->laycap, 1, sizeof *p->lays) < 0)
         return AL_E_NOMEM;
     p->lays[0] = (struct al_layout){.model = m};
-    x.cap_empty = greedy(p, &empty, prof, r->count, 0, 1, &ge);
+    ge.cap = (uint8_t)(x.cap_empty = greedy(p, &empty, prof, r->count, 0, 1, &ge));
+    if ((rc = time_loss(p, m, 0, r->start, r->end, ev_mask(m, prof, &ge), x.loss_empty)) < 0)
+        return rc;
     if ((rc = mig_scan(p, &x)) < 0)
         return rc;
     rc = mig_pick(p, &x, plan);

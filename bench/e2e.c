@@ -1,0 +1,584 @@
+/* e2e.c — end-to-end load test: starts `allot server` on a temp SQLite database, registers a
+ * synthetic fleet through the API (PUT /v1/nodes, 10,000 nodes × 8 GPUs = 80k GPUs; QUICK=1:
+ * 1,000 nodes), then many client threads on loopback run the whole flow (create → quote →
+ * approve → accept → confirm) while others read availability. Afterwards every reservation
+ * is listed and their allocations checked: no GPU may hold two overlapping reservations.
+ * Prints one JSON line on stdout; progress on stderr.
+ *
+ * Environment: ALLOT (the binary; default: `allot` next to this program), QUICK=1,
+ * E2E_NODES, E2E_WRITERS (default 16), E2E_READERS (default 16), E2E_SECONDS (default 30;
+ * QUICK 8). The latencies: p50_ms/p99_ms of the confirm call (the durable reservation
+ * write), flow_p50_ms/flow_p99_ms of the five calls together, read_p99_ms of availability. */
+#include "client/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS 256
+
+struct lat { /* a growing array of latencies in ms */
+    double *v;
+    size_t n, cap;
+};
+
+struct bench {
+    char allot[1024], dir[256], url[96], op_token[128], admin_token[128];
+    pid_t server;
+    int nodes, writers, readers, seconds;
+    atomic_int stop;
+    time_t base; /* windows are laid out from here */
+};
+
+struct worker {
+    struct bench *b;
+    pthread_t th;
+    unsigned seed;
+    long done, refused, errors;
+    struct lat confirm, flow, read;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void lat_add(struct lat *l, double ms)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4096;
+        double *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return; /* drop the sample rather than the run */
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = ms;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(struct lat *l, double p)
+{
+    if (l->n == 0)
+        return 0;
+    qsort(l->v, l->n, sizeof *l->v, cmp_double);
+    size_t i = (size_t)(p * (double)(l->n - 1) + 0.5);
+    return l->v[i];
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench e2e: %s\n", what);
+    exit(1);
+}
+
+static int env_int(const char *name, int def)
+{
+    const char *s = getenv(name);
+    return s && atoi(s) > 0 ? atoi(s) : def;
+}
+
+static void fmt_time(time_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A free loopback port: bind port 0, read it back, close (a small race, fine for a bench). */
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* A client with generous timeouts: under load a slow answer is a result to measure, not an
+ * error. Dies when it cannot be made. */
+static struct al_client *client(const char *url, const char *token)
+{
+    struct al_client *c = al_client_new(url, token, NULL);
+    if (!c)
+        die("cannot make a client");
+    al_client_set_timeouts(c, 5000, 300000);
+    return c;
+}
+
+/* `allot server init`: its output holds the operator token ("al_" + 43 characters). */
+static void server_init(struct bench *b)
+{
+    char cmd[2048], line[512];
+    snprintf(cmd, sizeof cmd, "'%s' server init --db '%s/e2e.db' --name bench 2>&1", b->allot,
+             b->dir);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        die("cannot run allot server init");
+    while (fgets(line, sizeof line, p)) {
+        char *t = strstr(line, "al_");
+        if (t && !b->op_token[0] &&
+            strspn(t + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                          "wxyz0123456789-_") >= 43)
+            snprintf(b->op_token, sizeof b->op_token, "%.46s", t);
+    }
+    if (pclose(p) != 0 || !b->op_token[0])
+        die("allot server init failed or printed no token");
+}
+
+static void server_start(struct bench *b)
+{
+    char db[300], listen[32];
+    int port = free_port();
+    if (port < 0)
+        die("no free port");
+    snprintf(db, sizeof db, "%s/e2e.db", b->dir);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    snprintf(b->url, sizeof b->url, "http://%s", listen);
+    b->server = fork();
+    if (b->server < 0)
+        die("fork failed");
+    if (b->server == 0) { /* its per-call log goes to a file, not into the bench's output */
+        char log[300];
+        snprintf(log, sizeof log, "%s/server.log", b->dir);
+        if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
+            _exit(126);
+        execl(b->allot, b->allot, "server", "--db", db, "--listen", listen, (char *)NULL);
+        _exit(127);
+    }
+    struct al_client *c = client(b->url, NULL);
+    for (int i = 0; i < 200; i++) {
+        if (al_client_call(c, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL) == 0) {
+            al_client_free(c);
+            return;
+        }
+        sleep_ms(50);
+    }
+    die("the server did not answer /healthz within 10 s");
+}
+
+static void server_stop(struct bench *b)
+{
+    if (b->server > 0) {
+        kill(b->server, SIGTERM);
+        waitpid(b->server, NULL, 0);
+    }
+}
+
+/* Call and insist on success (setup steps). Returns the answer (caller owns). */
+static json_t *must(struct al_client *c, const char *method, const char *path, json_t *body)
+{
+    json_t *ans = NULL;
+    struct al_err e = {0};
+    char key[40];
+    al_client_random_key(key, sizeof key);
+    if (al_client_call(c, method, path, body, strcmp(method, "POST") == 0 ? key : NULL, NULL, &ans,
+                       &e) < 0) {
+        fprintf(stderr, "bench e2e: %s %s: %s\n", method, path, e.msg);
+        exit(1);
+    }
+    json_decref(body);
+    return ans;
+}
+
+static const char *const models[] = {"H100-80GB", "A100-80GB"};
+
+static json_t *node_body(int i)
+{
+    char uuid[64];
+    json_t *gpus = json_array();
+    const char *model = models[i % 2];
+    for (int g = 0; g < 8; g++) {
+        snprintf(uuid, sizeof uuid, "GPU-e2e00000-0000-0000-%04x-%012x", g, (unsigned)i);
+        json_array_append_new(gpus, json_pack("{s:i,s:s,s:s,s:s,s:b}", "index", g, "uuid", uuid,
+                                              "model", model, "pool", "dedicated", "healthy", 1));
+    }
+    char zone[16];
+    snprintf(zone, sizeof zone, "z%d", i % 4);
+    return json_pack("{s:s,s:{},s:o}", "zone", zone, "labels", "gpus", gpus);
+}
+
+struct reg {
+    struct bench *b;
+    int from, to;
+    pthread_t th;
+};
+
+static void *register_nodes(void *arg)
+{
+    struct reg *r = arg;
+    struct al_client *c = client(r->b->url, r->b->op_token);
+    char path[64];
+    for (int i = r->from; i < r->to; i++) {
+        snprintf(path, sizeof path, "/v1/nodes/n%05d", i);
+        json_decref(must(c, "PUT", path, node_body(i)));
+    }
+    al_client_free(c);
+    return NULL;
+}
+
+/* Register the fleet with 8 threads; returns the seconds it took. */
+static double register_fleet(struct bench *b)
+{
+    struct reg r[8];
+    double t0 = now_ms();
+    for (int k = 0; k < 8; k++) {
+        r[k] = (struct reg){b, b->nodes * k / 8, b->nodes * (k + 1) / 8, 0};
+        if (pthread_create(&r[k].th, NULL, register_nodes, &r[k]) != 0)
+            die("pthread_create");
+    }
+    for (int k = 0; k < 8; k++)
+        pthread_join(r[k].th, NULL);
+    return (now_ms() - t0) / 1e3;
+}
+
+static void setup_org(struct bench *b)
+{
+    struct al_client *c = client(b->url, b->op_token);
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/prices/%s", models[i]);
+        json_decref(must(c, "PUT", path,
+                         json_pack("{s:I,s:I}", "gpu_hour_micros", (json_int_t)2000000,
+                                   "mig_slice_hour_micros", (json_int_t)300000)));
+    }
+    json_decref(must(c, "POST", "/v1/orgs", json_pack("{s:s}", "name", "bench")));
+    json_t *u = must(
+        c, "POST", "/v1/users",
+        json_pack("{s:s,s:s,s:s}", "name", "bench-admin", "role", "org_admin", "org", "bench"));
+    const char *t = json_string_value(json_object_get(u, "token"));
+    if (!t)
+        die("user create gave no token");
+    snprintf(b->admin_token, sizeof b->admin_token, "%s", t);
+    json_decref(u);
+    al_client_free(c);
+}
+
+/* A random window within the next 60 days, 1..24 hours long, whole hours. */
+static void random_window(struct worker *w, char *s, char *e, size_t cap)
+{
+    time_t t0 = w->b->base + (time_t)(rand_r(&w->seed) % (60 * 24)) * 3600;
+    fmt_time(t0, s, cap);
+    fmt_time(t0 + (time_t)(1 + rand_r(&w->seed) % 24) * 3600, e, cap);
+}
+
+/* One POST of the flow; returns 0, 1 (refused: no capacity / lost a race), or -1. */
+static int step(struct al_client *c, const char *id, const char *action, json_t *body, int idem,
+                json_t **ret)
+{
+    char path[160], key[40];
+    struct al_err e = {0};
+    long status = 0;
+    snprintf(path, sizeof path, "/v1/requests/%s%s%s", id, action[0] ? "/" : "", action);
+    if (idem)
+        al_client_random_key(key, sizeof key);
+    int rc = al_client_call(c, "POST", id[0] ? path : "/v1/requests", body, idem ? key : NULL,
+                            &status, ret, &e);
+    json_decref(body);
+    if (rc == 0)
+        return 0;
+    if (rc == AL_E_NOFIT || rc == AL_E_CONFLICT || rc == AL_E_EXPIRED)
+        return 1;
+    static atomic_int shown;
+    if (atomic_fetch_add(&shown, 1) < 5)
+        fprintf(stderr, "bench e2e: %s %s: %s\n", action[0] ? action : "create", id, e.msg);
+    return -1;
+}
+
+/* The five calls of one confirmation. */
+static int one_flow(struct worker *w, struct al_client *op, struct al_client *admin)
+{
+    char s[32], e[32], id[80];
+    json_t *ans = NULL;
+    random_window(w, s, e, sizeof s);
+    int count = 1 + rand_r(&w->seed) % 4, rc;
+    const char *model = models[rand_r(&w->seed) % 2];
+    rc = step(op, "", "",
+              json_pack("{s:s,s:s,s:s,s:i,s:s,s:s}", "org", "bench", "kind", "gpu", "model", model,
+                        "count", count, "start", s, "end", e),
+              1, &ans);
+    const char *rid = json_string_value(json_object_get(ans, "id"));
+    if (rc != 0 || !rid) {
+        json_decref(ans);
+        return rc ? rc : -1;
+    }
+    snprintf(id, sizeof id, "%s", rid);
+    json_decref(ans);
+    if ((rc = step(op, id, "quote", json_object(), 1, NULL)) != 0 ||
+        (rc = step(op, id, "approve", json_object(), 0, NULL)) != 0 ||
+        (rc = step(admin, id, "accept", json_object(), 0, NULL)) != 0)
+        return rc;
+    double t0 = now_ms();
+    rc = step(op, id, "confirm", json_pack("{s:s}", "payment_terms", "invoiced"), 1, NULL);
+    if (rc == 0)
+        lat_add(&w->confirm, now_ms() - t0);
+    return rc;
+}
+
+static void *writer(void *arg)
+{
+    struct worker *w = arg;
+    struct al_client *op = client(w->b->url, w->b->op_token);
+    struct al_client *admin = client(w->b->url, w->b->admin_token);
+    while (!atomic_load(&w->b->stop)) {
+        double t0 = now_ms();
+        int rc = one_flow(w, op, admin);
+        if (rc == 0) {
+            w->done++;
+            lat_add(&w->flow, now_ms() - t0);
+        } else if (rc > 0) {
+            w->refused++;
+        } else {
+            w->errors++;
+        }
+    }
+    al_client_free(op);
+    al_client_free(admin);
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    struct worker *w = arg;
+    struct al_client *c = client(w->b->url, w->b->admin_token);
+    char s[32], e[32], path[256];
+    while (!atomic_load(&w->b->stop)) {
+        random_window(w, s, e, sizeof s);
+        snprintf(path, sizeof path, "/v1/availability?model=%s&start=%s&end=%s",
+                 models[rand_r(&w->seed) % 2], s, e);
+        double t0 = now_ms();
+        if (al_client_call(c, "GET", path, NULL, NULL, NULL, NULL, NULL) == 0) {
+            w->done++;
+            lat_add(&w->read, now_ms() - t0);
+        } else {
+            w->errors++;
+        }
+    }
+    al_client_free(c);
+    return NULL;
+}
+
+struct span { /* one GPU held by one reservation */
+    char gpu[80], start[32], end[32];
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+    int c = strcmp(x->gpu, y->gpu);
+    return c ? c : strcmp(x->start, y->start);
+}
+
+static const char *jstr(json_t *o, const char *key, const char *def)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : def;
+}
+
+/* Spans of one page of reservations (live ones only) appended to *v. */
+static void collect(json_t *items, struct span **v, size_t *n, size_t *cap)
+{
+    size_t i, k;
+    json_t *r, *a;
+    json_array_foreach(items, i, r)
+    {
+        const char *st = json_string_value(json_object_get(r, "state"));
+        if (st && (strcmp(st, "cancelled") == 0 || strcmp(st, "ended") == 0))
+            continue;
+        json_array_foreach(json_object_get(r, "allocations"), k, a)
+        {
+            if (*n == *cap) {
+                *cap = *cap ? *cap * 2 : 65536;
+                if (!(*v = realloc(*v, *cap * sizeof **v)))
+                    die("out of memory");
+            }
+            struct span *s = &(*v)[(*n)++];
+            snprintf(s->gpu, sizeof s->gpu, "%s", jstr(a, "gpu", jstr(a, "gpu_uuid", "?")));
+            snprintf(s->start, sizeof s->start, "%s", jstr(r, "start", ""));
+            snprintf(s->end, sizeof s->end, "%s", jstr(r, "end", ""));
+        }
+    }
+}
+
+/* List every reservation; count pairs of spans on one GPU whose windows overlap (times are
+ * all RFC 3339 UTC in one format, so they compare as strings). Sets *nrsv. */
+static long count_overbooked(struct bench *b, long *nrsv)
+{
+    struct al_client *c = client(b->url, b->op_token);
+    struct span *v = NULL;
+    size_t n = 0, cap = 0;
+    char path[256], cursor[128] = "";
+    *nrsv = 0;
+    for (;;) {
+        snprintf(path, sizeof path, "/v1/reservations?limit=500%s%s", cursor[0] ? "&cursor=" : "",
+                 cursor);
+        json_t *page = must(c, "GET", path, NULL), *items = json_object_get(page, "items");
+        *nrsv += (long)json_array_size(items);
+        collect(items, &v, &n, &cap);
+        const char *next = json_string_value(json_object_get(page, "next_cursor"));
+        int more = next && next[0] && json_array_size(items) > 0;
+        if (more)
+            al_url_encode(next, cursor, sizeof cursor);
+        json_decref(page);
+        if (!more)
+            break;
+    }
+    qsort(v, n, sizeof *v, cmp_span);
+    long bad = 0;
+    const char *maxend = NULL; /* latest end so far on the current GPU */
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(v[i].gpu, v[i - 1].gpu) != 0) {
+            maxend = v[i].end;
+            continue;
+        }
+        if (strcmp(v[i].start, maxend) < 0)
+            bad++;
+        if (strcmp(v[i].end, maxend) > 0)
+            maxend = v[i].end;
+    }
+    free(v);
+    al_client_free(c);
+    return bad;
+}
+
+static void find_allot(struct bench *b, const char *argv0)
+{
+    const char *env = getenv("ALLOT");
+    char self[1024];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (env && env[0]) {
+        snprintf(b->allot, sizeof b->allot, "%s", env);
+        return;
+    }
+    if (n <= 0) {
+        snprintf(self, sizeof self, "%s", argv0);
+        n = (ssize_t)strlen(self);
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    snprintf(b->allot, sizeof b->allot, "%.*s/allot", slash ? (int)(slash - self) : 1,
+             slash ? self : ".");
+}
+
+static void setup(struct bench *b, const char *argv0)
+{
+    int quick = getenv("QUICK") && getenv("QUICK")[0] && strcmp(getenv("QUICK"), "0") != 0;
+    find_allot(b, argv0);
+    b->nodes = env_int("E2E_NODES", quick ? 1000 : 10000);
+    b->writers = env_int("E2E_WRITERS", 16);
+    b->readers = env_int("E2E_READERS", 16);
+    b->seconds = env_int("E2E_SECONDS", quick ? 8 : 30);
+    if (b->writers + b->readers > MAX_THREADS)
+        die("too many threads");
+    snprintf(b->dir, sizeof b->dir, "/tmp/allot-e2e-XXXXXX");
+    if (!mkdtemp(b->dir))
+        die("mkdtemp failed");
+    b->base = (time(NULL) / 86400 + 2) * 86400; /* midnight UTC, the day after tomorrow */
+}
+
+static void cleanup_dir(struct bench *b)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench e2e: could not remove %s\n", b->dir);
+}
+
+/* Run writers and readers for the configured time; returns the elapsed seconds. */
+static double load(struct bench *b, struct worker *w)
+{
+    int nw = b->writers + b->readers;
+    double t0 = now_ms();
+    for (int i = 0; i < nw; i++) {
+        w[i] = (struct worker){.b = b, .seed = 0x9e3779b9u * (unsigned)(i + 1)};
+        if (pthread_create(&w[i].th, NULL, i < b->writers ? writer : reader, &w[i]) != 0)
+            die("pthread_create");
+    }
+    sleep_ms(b->seconds * 1000L);
+    atomic_store(&b->stop, 1);
+    for (int i = 0; i < nw; i++)
+        pthread_join(w[i].th, NULL);
+    return (now_ms() - t0) / 1e3;
+}
+
+static void merge(struct lat *into, struct lat *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        lat_add(into, l->v[i]);
+    free(l->v);
+}
+
+static void report(struct bench *b, struct worker *w, double secs, double reg_s)
+{
+    struct lat confirm = {0}, flow = {0}, read = {0};
+    long done = 0, reads = 0, refused = 0, errors = 0, nrsv = 0;
+    for (int i = 0; i < b->writers + b->readers; i++) {
+        (i < b->writers ? &done : &reads)[0] += w[i].done;
+        refused += w[i].refused;
+        errors += w[i].errors;
+        merge(&confirm, &w[i].confirm);
+        merge(&flow, &w[i].flow);
+        merge(&read, &w[i].read);
+    }
+    long over = count_overbooked(b, &nrsv);
+    printf("{\"bench\":\"e2e\",\"nodes\":%d,\"gpus\":%d,\"register_s\":%.2f,\"writers\":%d,"
+           "\"readers\":%d,\"seconds\":%.1f,\"confirmations\":%ld,\"confirmations_per_s\":%.1f,"
+           "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"flow_p50_ms\":%.2f,\"flow_p99_ms\":%.2f,"
+           "\"reads_per_s\":%.1f,\"read_p99_ms\":%.2f,\"refused\":%ld,\"errors\":%ld,"
+           "\"reservations\":%ld,\"overbooked\":%ld}\n",
+           b->nodes, b->nodes * 8, reg_s, b->writers, b->readers, secs, done, done / secs,
+           pct(&confirm, 0.5), pct(&confirm, 0.99), pct(&flow, 0.5), pct(&flow, 0.99), reads / secs,
+           pct(&read, 0.99), refused, errors, nrsv, over);
+    free(confirm.v);
+    free(flow.v);
+    free(read.v);
+}
+
+int main(int argc, char **argv)
+{
+    static struct bench b;
+    static struct worker w[MAX_THREADS];
+    (void)argc;
+    setup(&b, argv[0]);
+    server_init(&b);
+    server_start(&b);
+    fprintf(stderr, "bench e2e: server %s, registering %d nodes (%d GPUs)\n", b.url, b.nodes,
+            b.nodes * 8);
+    double reg_s = register_fleet(&b);
+    setup_org(&b);
+    fprintf(stderr, "bench e2e: registered in %.1f s; %d writers, %d readers for %d s\n", reg_s,
+            b.writers, b.readers, b.seconds);
+    double secs = load(&b, w);
+    report(&b, w, secs, reg_s);
+    server_stop(&b);
+    cleanup_dir(&b);
+    return 0;
+}

@@ -1,0 +1,108 @@
+/* cmd_reservation.c — `allot reservation list|show|cancel|extend`. */
+#include "cli/conn.h"
+
+#define AL_END_OPT                                                                                 \
+    {                                                                                              \
+        NULL, AL_ARG_STR, NULL, NULL                                                               \
+    }
+
+static const struct al_col rsv_cols[] = {
+    {"ID", "id"},
+    {"ORG", "org_name"},
+    {"STATE", "state"},
+    {"KIND", "kind"},
+    {"START", "start"},
+    {"END", "end"},
+    {"TOTAL", "total_micros"},
+    {"TERMS", "payment_terms"},
+    {"REQUEST", "request"},
+};
+
+static const struct al_opt list_opts[] = {
+    {"state", AL_ARG_STR, "state", "scheduled, active, ended or cancelled"},
+    {"org", AL_ARG_STR, "org", "only this organization's reservations (operator)"},
+    {"limit", AL_ARG_INT, "limit", "at most N items (1..500)"},
+    {"cursor", AL_ARG_STR, "cursor", "continue after a previous page"},
+    AL_END_OPT,
+};
+
+static const struct al_opt cancel_opts[] = {
+    {"reason", AL_ARG_STR, "reason", "why (optional)"},
+    AL_END_OPT,
+};
+
+static const struct al_opt extend_opts[] = {
+    {"end", AL_ARG_TIME, "end", "the new, later end (required)"},
+    AL_END_OPT,
+};
+
+static int rsv_list(int argc, char **argv)
+{
+    static const struct al_call_spec s = {
+        {"allot reservation list", "List reservations.", 0, 0, list_opts},
+        "GET",
+        "/v1/reservations",
+        NULL,
+        NULL,
+        0,
+        rsv_cols,
+        sizeof rsv_cols / sizeof rsv_cols[0]};
+    return al_conn_run(&s, argc, argv);
+}
+
+static int rsv_show(int argc, char **argv)
+{
+    static const struct al_call_spec s = {{"allot reservation show ID",
+                                           "Show a reservation with its GPUs / MIG instances.", 1,
+                                           1, NULL},
+                                          "GET",
+                                          "/v1/reservations",
+                                          NULL,
+                                          NULL,
+                                          0,
+                                          NULL,
+                                          0};
+    return al_conn_run(&s, argc, argv);
+}
+
+static int rsv_cancel(int argc, char **argv)
+{
+    static const struct al_call_spec s = {{"allot reservation cancel ID [--reason TEXT]",
+                                           "Cancel a reservation (operator or org admin).", 1, 1,
+                                           cancel_opts},
+                                          "POST",
+                                          "/v1/reservations",
+                                          NULL,
+                                          "cancel",
+                                          0,
+                                          NULL,
+                                          0};
+    return al_conn_run(&s, argc, argv);
+}
+
+static int rsv_extend(int argc, char **argv)
+{
+    static const struct al_call_spec s = {
+        {"allot reservation extend ID --end TIME",
+         "Renew: the same reservation gets a later end when capacity allows.", 1, 1, extend_opts},
+        "POST",
+        "/v1/reservations",
+        NULL,
+        "extend",
+        0,
+        NULL,
+        0};
+    return al_conn_run(&s, argc, argv);
+}
+
+int al_cmd_reservation(int argc, char **argv)
+{
+    static const struct al_cmd cmds[] = {
+        {"list", "list reservations", rsv_list},
+        {"show", "show a reservation", rsv_show},
+        {"cancel", "cancel a reservation", rsv_cancel},
+        {"extend", "give a reservation a later end", rsv_extend},
+        {NULL, NULL, NULL},
+    };
+    return al_cli_dispatch("allot reservation", cmds, argc, argv);
+}

@@ -1,0 +1,60 @@
+/* cal.h — the server's in-memory copy of the fleet and the calendar (core/fleet, core/calendar)
+ * with the planner over them, built from the store at start and kept in step with every
+ * committed change. The store stays the truth: when a transaction that changed the copy is
+ * rolled back, the server rebuilds the copy from the store. Internal to src/server; used only
+ * under the server's lock. */
+#ifndef AL_SERVER_CAL_H
+#define AL_SERVER_CAL_H
+
+#include "core/calendar.h"
+#include "core/fleet.h"
+#include "core/planner.h"
+#include "store/store.h"
+
+#include <jansson.h>
+
+struct al_cal {
+    struct al_fleet *fleet;
+    struct al_calendar *cal;
+    struct al_planner *planner;
+    char **gpu_ids;  /* store GPU id of each fleet GPU id */
+    char **uuids;    /* and its uuid (the fleet gets none: see cal.c) */
+    size_t cap;      /* room in gpu_ids and uuids */
+    size_t ngpu_ids; /* == al_fleet_ngpus */
+    uint32_t *slots; /* open-addressing table of fleet GPU ids + 1 (0 = empty) */
+    size_t nslots;   /* a power of two */
+};
+
+/* Build the fleet and the calendar (origin: now − 1 day) from the store: every GPU, every
+ * live hold still ending after the origin. Caller owns *ret: al_cal_free(). */
+int al_cal_build(struct al_store *s, int64_t now, struct al_cal **ret, struct al_err *reterr);
+void al_cal_free(struct al_cal *c);
+
+/* Fleet id of the GPU with store id `gpu_id`, or -1. */
+int al_cal_gpu(const struct al_cal *c, const char *gpu_id);
+/* Store id of fleet GPU `g` (owned by c), or NULL. */
+const char *al_cal_gpu_id(const struct al_cal *c, uint32_t g);
+/* Uuid of fleet GPU `g` (owned by c; "" when unknown). */
+const char *al_cal_gpu_uuid(const struct al_cal *c, uint32_t g);
+
+/* The calendar owner of a quote ("qte_…": tentative) or reservation ("rsv_…"). */
+struct al_owner al_cal_owner(const char *id);
+
+/* Bring node `node` (as the store returns it: {name, zone, gpus: [{id, index, uuid, model,
+ * pool, healthy, drained}]}) into the fleet: new GPUs added, states updated, GPUs no longer
+ * listed drained. */
+int al_cal_sync_node(struct al_cal *c, json_t *node, struct al_err *reterr);
+
+/* An allocation as the services write it: store GPU id, node, uuid, MIG start and units. */
+struct al_cal_alloc {
+    char gpu[96];
+    char node[72];
+    char uuid[100];
+    int start_unit; /* -1 for whole GPUs */
+    uint64_t mask;  /* placement units taken; every bit for a whole GPU */
+};
+
+/* Placement-unit mask of `profile` (-1: the whole GPU) of `m` starting at unit `start`. */
+uint64_t al_cal_mask(const struct al_gpu_model *m, int profile, int start);
+
+#endif

@@ -1,0 +1,180 @@
+/* http.h — what the server's resource files share: the server state, the per-call context a
+ * handler works on, the route table entry, replies and errors, and the validators that turn
+ * untrusted JSON fields into checked values (naming the field when they refuse). Internal to
+ * src/server. */
+#ifndef AL_SERVER_HTTP_H
+#define AL_SERVER_HTTP_H
+
+#include "core/err.h"
+#include "store/store.h"
+
+struct al_cal;
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AL_HTTP_MAX_BODY   (1u << 20) /* request bodies */
+#define AL_HTTP_MAX_DEPTH  16         /* JSON nesting */
+#define AL_HTTP_MAX_NAME   64         /* names: [A-Za-z0-9._-] */
+#define AL_HTTP_MAX_TEXT   4096       /* free text */
+#define AL_HTTP_MAX_IDEM   128        /* Idempotency-Key */
+#define AL_HTTP_MAX_PARAMS 3
+#define AL_HTTP_ID_LEN     40
+
+/* Roles as bits, so that a route lists those it admits. */
+enum {
+    AL_ROLE_OPERATOR = 1u << 0,
+    AL_ROLE_ORG_ADMIN = 1u << 1,
+    AL_ROLE_MEMBER = 1u << 2,
+    AL_ROLE_AGENT = 1u << 3,
+    AL_ROLE_ANY = 0xfu,
+    AL_ROLE_PUBLIC = 1u << 4, /* no token needed */
+};
+
+/* The running server. One store handle, one lock: every store access (reads included) and
+ * every plan + commit happens under `lock`, which is what makes overbooking impossible. */
+struct al_srv {
+    struct al_store *store;
+    struct al_cal *cal; /* in-memory fleet + calendar + planner (server/cal.h) */
+    pthread_mutex_t lock;
+    const char *clock_file; /* test-only: file holding the current unix time */
+    /* Group commit: writes join the open transaction (`batch`), one savepoint each; the
+     * committer thread commits it (one fsync for all), and every call that saw it waits for
+     * that commit before it answers. All under `lock`. */
+    bool tx_open;
+    bool stopping;
+    uint64_t batch;      /* number of the open (or last) batch */
+    uint64_t committed;  /* batches up to this one are finished */
+    uint64_t joins;      /* calls that ever joined a batch (the committer watches it grow) */
+    uint64_t failed[16]; /* recent batches whose commit failed (ring) */
+    unsigned nfailed;
+    pthread_cond_t work, done;
+};
+
+/* Join the open batch (opening one when none is) and start the caller's savepoint. */
+int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr);
+/* End the caller's savepoint: keep it (ok) or undo it, rebuilding the in-memory calendar when
+ * the undone work had changed it. */
+void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched);
+/* If a batch is open, wait (the lock released meanwhile) until it is committed. Returns 0, or
+ * AL_E_DB when that commit failed (the batch's changes are gone). */
+int al_srv_tx_wait(struct al_srv *srv);
+
+/* Rebuild srv->cal from the store, after a rolled-back transaction changed it. Under the
+ * lock. On failure the old copy stays (the store re-checks every hold anyway). */
+void al_srv_cal_rebuild(struct al_srv *srv);
+
+/* The current time in unix seconds: the clock file's content when one is set, else the
+ * system clock. */
+int64_t al_srv_now(const struct al_srv *srv);
+
+/* One HTTP call as a handler sees it. */
+struct al_ctx {
+    struct al_srv *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *params[AL_HTTP_MAX_PARAMS]; /* the '*' segments of the route */
+    json_t *body;                           /* parsed body object ({} when empty) */
+    json_t *user;                           /* the caller: {id, name, role, org} */
+    unsigned role;                          /* AL_ROLE_* bit of the caller */
+    const char *user_id;
+    const char *org; /* caller's org id, NULL for operators and agents */
+    int64_t now;
+    bool cal_touched; /* srv->cal was changed: rebuild it unless the transaction commits */
+    /* reply */
+    int status;
+    json_t *resp;
+    /* error (when a handler fails) */
+    int err_code;
+    char err_field[AL_HTTP_MAX_NAME + 1];
+    char err_msg[AL_ERR_MSG_MAX];
+    json_t *err_details;
+};
+
+typedef int (*al_handler_fn)(struct al_ctx *c);
+
+struct al_route {
+    const char *method;
+    const char *pattern; /* e.g. "/v1/requests/<*>/quote" where <*> is '*': one segment */
+    al_handler_fn fn;
+    unsigned roles;
+    bool write; /* runs in one store transaction; answered after commit */
+};
+
+/* Route tables of the resource files, each ended by a NULL method. */
+extern const struct al_route al_routes_core[];
+extern const struct al_route al_routes_flow[];
+
+/* One tick of the clock: expire quotes, start and end reservations (routes_flow.c). Takes
+ * the lock itself. Returns the number of transitions made, or a negative code. */
+int al_flow_tick(struct al_srv *srv);
+
+/* Reply `status` with `j` (stolen). Returns 0. */
+int al_http_reply(struct al_ctx *c, int status, json_t *j);
+
+/* Fail with `code` (AL_E_*), naming `field` (may be NULL) in details.field. Returns `code`.
+ * al_http_fail_details also attaches `details` (stolen). */
+int al_http_fail(struct al_ctx *c, int code, const char *field, const char *fmt, ...)
+    AL_PRINTF(4, 5);
+int al_http_fail_details(struct al_ctx *c, int code, json_t *details, const char *fmt, ...)
+    AL_PRINTF(4, 5);
+/* Fail from a store/core error record. */
+int al_http_fail_err(struct al_ctx *c, int code, const struct al_err *e);
+
+/* HTTP status and stable code name of an AL_E_* code. */
+int al_http_status(int code);
+const char *al_http_code_name(int code);
+
+/* Query-string parameter (NULL when absent). */
+const char *al_http_query(struct al_ctx *c, const char *key);
+/* limit (1..500, default 100) and cursor from the query string; fails naming the field. */
+int al_http_page(struct al_ctx *c, struct al_store_page *pg);
+/* {"items": items (stolen), "next_cursor": next|null}; frees next. */
+json_t *al_http_list(json_t *items, char *next);
+
+/* ---- field validators: each returns 0, or fails the call naming the field ----
+ * `required` false: an absent (or null) field leaves *ret unchanged and returns 0. */
+int al_field_name(struct al_ctx *c, json_t *o, const char *key, bool required, const char **ret);
+int al_field_text(struct al_ctx *c, json_t *o, const char *key, bool required, size_t max,
+                  const char **ret);
+int al_field_int(struct al_ctx *c, json_t *o, const char *key, bool required, int64_t min,
+                 int64_t max, int64_t *ret);
+int al_field_bool(struct al_ctx *c, json_t *o, const char *key, bool *ret);
+int al_field_time(struct al_ctx *c, json_t *o, const char *key, bool required, int64_t *ret);
+/* Refuse any key of `o` not in the NULL-terminated `allowed`. */
+int al_field_only(struct al_ctx *c, json_t *o, const char *const *allowed);
+
+/* Is `s` a valid name ([A-Za-z0-9._-], 1..AL_HTTP_MAX_NAME)? */
+bool al_name_ok(const char *s);
+
+/* A decimal integer in [min, max], the whole string (no sign games, no spaces). 0 or
+ * AL_E_INVAL. */
+int al_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret);
+
+/* ---- times: RFC 3339 UTC ("2026-12-01T00:00:00Z") ---- */
+int al_time_parse(const char *s, int64_t *ret);
+/* Formats into `buf` (>= 21 bytes) and returns it. */
+char *al_time_fmt(int64_t t, char *buf, size_t cap);
+/* New JSON string of the time. */
+json_t *al_time_json(int64_t t);
+/* Replace integer members `keys` (NULL-terminated) of `o` by RFC 3339 strings. */
+void al_time_fields(json_t *o, const char *const *keys);
+
+/* ---- ids, tokens ---- */
+/* "<prefix>_" + 8 hex of the time + 8 random hex into `buf` (>= AL_HTTP_ID_LEN). */
+void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap);
+/* A new bearer token "al_" + base64url(32 random bytes) into `buf` (>= 48 bytes), and its
+ * hash. */
+void al_token_new(char *buf, size_t cap, uint8_t hash[AL_STORE_HASH_LEN]);
+void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN]);
+
+/* Append an event (who = the caller, or "system" for the clock) with `data` (stolen, may be
+ * NULL); fails the call on error. */
+int al_event(struct al_ctx *c, const char *kind, const char *object, json_t *data);
+
+/* The caller may see objects of `org`: operators always, others only their own. */
+bool al_ctx_sees(const struct al_ctx *c, const char *org);
+
+#endif

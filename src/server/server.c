@@ -1,0 +1,745 @@
+/* server.c — the HTTP front of `allot server`: libmicrohttpd with a thread pool, bounded
+ * bodies, routing with roles, bearer-token auth, Idempotency-Key replay, one store
+ * transaction per mutation (the answer leaves after the commit), the clock thread, and a
+ * clean stop on SIGINT/SIGTERM. */
+#include "server/server.h"
+
+#include "server/cal.h"
+#include "server/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PATH 512
+
+struct conn_state {
+    char *buf;
+    size_t len, cap;
+    bool too_large;
+    struct timespec t0;
+};
+
+int64_t al_srv_now(const struct al_srv *srv)
+{
+    if (srv->clock_file) {
+        /* test-only clock: the file holds a unix time; unreadable → the system clock */
+        char buf[32] = {0};
+        int64_t v = 0;
+        FILE *f = fopen(srv->clock_file, "r");
+        bool got = f && fgets(buf, sizeof buf, f);
+        if (f && fclose(f) != 0)
+            got = false;
+        buf[strcspn(buf, "\n")] = '\0';
+        if (got && al_parse_i64(buf, 1, INT64_MAX, &v) == 0)
+            return v;
+    }
+    return (int64_t)time(NULL);
+}
+
+void al_srv_cal_rebuild(struct al_srv *srv)
+{
+    struct al_cal *fresh = NULL;
+    struct al_err e = {0};
+    if (al_cal_build(srv->store, al_srv_now(srv), &fresh, &e) != 0) {
+        fprintf(stderr, "allot server: calendar rebuild failed: %s\n", e.msg);
+        return;
+    }
+    al_cal_free(srv->cal);
+    srv->cal = fresh;
+}
+
+static const struct al_route *const route_tables[] = {al_routes_core, al_routes_flow};
+
+/* Split `path` in place into at most 8 segments. Returns the count, or -1 when malformed. */
+static int split(char *path, char **seg)
+{
+    int n = 0;
+    if (path[0] != '/')
+        return -1;
+    for (char *p = path + 1; *p;) {
+        if (n == 8)
+            return -1;
+        seg[n++] = p;
+        char *slash = strchr(p, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+    }
+    return n;
+}
+
+/* Find the route for `method` and `url`; *params receive '*' segments (pointing into
+ * `path`). Returns NULL with *method_mismatch set when only the method differs. */
+static const struct al_route *route_find(const char *method, const char *url, char *path,
+                                         const char **params, bool *method_mismatch)
+{
+    char *seg[8], pbuf[MAX_PATH];
+    *method_mismatch = false;
+    if (strlen(url) >= MAX_PATH)
+        return NULL;
+    snprintf(path, MAX_PATH, "%s", url);
+    int n = split(path, seg);
+    for (size_t t = 0; n >= 0 && t < sizeof route_tables / sizeof route_tables[0]; t++) {
+        for (const struct al_route *r = route_tables[t]; r->method; r++) {
+            char *pseg[8];
+            snprintf(pbuf, sizeof pbuf, "%s", r->pattern);
+            int pn = split(pbuf, pseg), np = 0;
+            bool match = pn == n;
+            for (int i = 0; match && i < n; i++) {
+                if (strcmp(pseg[i], "*") == 0 && seg[i][0] && np < AL_HTTP_MAX_PARAMS)
+                    params[np++] = seg[i];
+                else if (strcmp(pseg[i], seg[i]) != 0)
+                    match = false;
+            }
+            if (!match)
+                continue;
+            if (strcmp(r->method, method) == 0)
+                return r;
+            *method_mismatch = true;
+        }
+    }
+    return NULL;
+}
+
+/* Bound the nesting of a JSON text before jansson sees it. */
+static bool depth_ok(const char *s, size_t n)
+{
+    int depth = 0;
+    bool str = false, esc = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (str) {
+            if (esc)
+                esc = false;
+            else if (ch == '\\')
+                esc = true;
+            else if (ch == '"')
+                str = false;
+        } else if (ch == '"') {
+            str = true;
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > AL_HTTP_MAX_DEPTH)
+                return false;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        }
+    }
+    return true;
+}
+
+static int parse_body(struct al_ctx *c, const struct conn_state *cs)
+{
+    json_error_t jerr;
+    if (cs->len == 0) {
+        c->body = json_object();
+        return c->body ? 0 : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    }
+    if (!depth_ok(cs->buf, cs->len))
+        return al_http_fail(c, AL_E_INVAL, "body", "JSON nested deeper than %d", AL_HTTP_MAX_DEPTH);
+    c->body = json_loadb(cs->buf, cs->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!c->body)
+        return al_http_fail(c, AL_E_INVAL, "body", "malformed JSON at line %d: %s", jerr.line,
+                            jerr.text);
+    if (!json_is_object(c->body))
+        return al_http_fail(c, AL_E_INVAL, "body", "body must be a JSON object");
+    return 0;
+}
+
+static unsigned role_bit(const char *role)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } roles[] = {{"operator", AL_ROLE_OPERATOR},
+                 {"org_admin", AL_ROLE_ORG_ADMIN},
+                 {"member", AL_ROLE_MEMBER},
+                 {"agent", AL_ROLE_AGENT}};
+    for (size_t i = 0; role && i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(roles[i].name, role) == 0)
+            return roles[i].bit;
+    return 0;
+}
+
+/* Who is calling. Runs under the lock. */
+static int authenticate(struct al_ctx *c)
+{
+    const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
+    uint8_t hash[AL_STORE_HASH_LEN];
+    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200 || !h[7])
+        return al_http_fail(c, AL_E_AUTH, NULL, "missing or malformed bearer token");
+    al_token_hash(h + 7, hash);
+    int rc = al_store_user_by_token(c->srv->store, hash, &c->user, NULL);
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, AL_E_AUTH, NULL, "unknown token");
+    if (rc)
+        return al_http_fail(c, AL_E_DB, NULL, "could not check the token");
+    c->role = role_bit(json_string_value(json_object_get(c->user, "role")));
+    c->user_id = json_string_value(json_object_get(c->user, "id"));
+    c->org = json_string_value(json_object_get(c->user, "org"));
+    return 0;
+}
+
+static void body_hash(const char *method, const char *url, const struct conn_state *cs,
+                      uint8_t out[AL_STORE_HASH_LEN])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, AL_STORE_HASH_LEN);
+    crypto_generichash_update(&st, (const unsigned char *)method, strlen(method) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)url, strlen(url) + 1);
+    if (cs->len)
+        crypto_generichash_update(&st, (const unsigned char *)cs->buf, cs->len);
+    crypto_generichash_final(&st, out, AL_STORE_HASH_LEN);
+}
+
+int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr)
+{
+    if (!srv->tx_open) {
+        int rc = al_store_begin(srv->store, reterr);
+        if (rc != 0)
+            return rc;
+        srv->tx_open = true;
+        srv->batch++;
+    }
+    srv->joins++;
+    return al_store_savepoint(srv->store, reterr);
+}
+
+/* The batch's transaction ended without a commit (the database rolled it back after an
+ * error): every call in it fails, and the in-memory copy is rebuilt. */
+static void batch_lost(struct al_srv *srv)
+{
+    fprintf(stderr, "allot server: batch %llu was rolled back by the database\n",
+            (unsigned long long)srv->batch);
+    al_store_rollback(srv->store);
+    srv->failed[srv->nfailed++ % 16] = srv->batch;
+    srv->tx_open = false;
+    srv->committed = srv->batch;
+    al_srv_cal_rebuild(srv);
+    pthread_cond_broadcast(&srv->done);
+}
+
+void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched)
+{
+    if (ok && al_store_release(srv->store, NULL) == 0)
+        return;
+    if (!al_store_in_tx(srv->store)) {
+        batch_lost(srv);
+        return;
+    }
+    al_store_rollback_to(srv->store);
+    if (cal_touched)
+        al_srv_cal_rebuild(srv); /* reads the batch as it stands: consistent with the copy */
+}
+
+int al_srv_tx_wait(struct al_srv *srv)
+{
+    if (!srv->tx_open)
+        return 0;
+    uint64_t mine = srv->batch;
+    pthread_cond_signal(&srv->work);
+    while (srv->committed < mine)
+        pthread_cond_wait(&srv->done, &srv->lock);
+    for (unsigned i = 0; i < srv->nfailed && i < 16; i++)
+        if (srv->failed[i] == mine)
+            return AL_E_DB;
+    return 0;
+}
+
+/* The committer: commits the open batch whenever there is one. */
+static void *committer_main(void *arg)
+{
+    struct al_srv *srv = arg;
+    struct al_err e = {0};
+    pthread_mutex_lock(&srv->lock);
+    for (;;) {
+        while (!srv->tx_open && !srv->stopping)
+            pthread_cond_wait(&srv->work, &srv->lock);
+        if (!srv->tx_open)
+            break;
+        /* let calls already queued on the lock join this batch: one fsync for all of them */
+        for (int round = 0; round < 8; round++) {
+            uint64_t seen = srv->joins;
+            pthread_mutex_unlock(&srv->lock);
+            sched_yield();
+            pthread_mutex_lock(&srv->lock);
+            if (srv->joins == seen)
+                break;
+        }
+        if (al_store_commit(srv->store, &e) != 0) {
+            fprintf(stderr, "allot server: commit of batch %llu failed: %s\n",
+                    (unsigned long long)srv->batch, e.msg);
+            srv->failed[srv->nfailed++ % 16] = srv->batch;
+            srv->tx_open = false;
+            al_srv_cal_rebuild(srv);
+        }
+        srv->tx_open = false;
+        srv->committed = srv->batch;
+        pthread_cond_broadcast(&srv->done);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+/* A mutation: one savepoint in the open batch, with idempotent replay. Runs under the lock;
+ * the caller then waits for the batch's commit. Returns the stored replay text (caller
+ * frees) when this is a replay. */
+static char *run_write(struct al_ctx *c, const struct al_route *r, const char *url,
+                       const struct conn_state *cs, const char *key)
+{
+    struct al_err e = {0};
+    uint8_t hash[AL_STORE_HASH_LEN];
+    char *replay = NULL;
+    int status = 0, rc;
+    if ((rc = al_srv_tx_join(c->srv, &e)) != 0) {
+        al_http_fail_err(c, rc, &e);
+        return NULL;
+    }
+    if (key) {
+        body_hash(c->method, url, cs, hash);
+        rc = al_store_idem_get(c->srv->store, key, c->user_id, hash, &status, &replay, &e);
+        if (rc == 0) {
+            c->status = status;
+            al_srv_tx_leave(c->srv, true, false);
+            return replay;
+        }
+        if (rc != AL_E_NOTFOUND) {
+            al_srv_tx_leave(c->srv, false, false);
+            if (rc == AL_E_CONFLICT) {
+                c->err_code = AL_E_CONFLICT;
+                c->status = 422; /* marks idempotency_mismatch for the reply */
+                snprintf(c->err_msg, sizeof c->err_msg,
+                         "Idempotency-Key was used with a different request");
+            } else {
+                al_http_fail_err(c, rc, &e);
+            }
+            return NULL;
+        }
+    }
+    if (r->fn(c) != 0 || !c->resp)
+        goto fail;
+    if (key) {
+        char *text = json_dumps(c->resp, JSON_COMPACT);
+        struct al_store_idem idem = {key, c->user_id, hash, c->status, text, c->now};
+        rc = text ? al_store_idem_put(c->srv->store, &idem, &e) : AL_E_NOMEM;
+        free(text);
+        if (rc) {
+            al_http_fail_err(c, rc, &e);
+            goto fail;
+        }
+    }
+    al_srv_tx_leave(c->srv, true, c->cal_touched);
+    return NULL;
+fail:
+    if (!c->err_code)
+        al_http_fail(c, AL_E_INTERNAL, NULL, "handler gave no answer");
+    al_srv_tx_leave(c->srv, false, c->cal_touched);
+    return NULL;
+}
+
+static struct MHD_Response *json_response(const char *text, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (resp)
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+    return resp;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    const char *t = text ? text : "{\"error\":{\"code\":\"internal\",\"message\":\"no memory\"}}";
+    struct MHD_Response *resp = json_response(t, strlen(t));
+    enum MHD_Result r = MHD_NO;
+    free(text);
+    if (resp) {
+        r = MHD_queue_response(conn, (unsigned)status, resp);
+        MHD_destroy_response(resp);
+    }
+    return r;
+}
+
+static json_t *error_json(struct al_ctx *c, int *status)
+{
+    const char *code = al_http_code_name(c->err_code);
+    json_t *details = c->err_details ? json_incref(c->err_details) : json_object();
+    if (c->status == 422) {
+        code = "idempotency_mismatch";
+    } else if (c->err_code == AL_E_RANGE && strcmp(c->err_field, "body") == 0) {
+        code = "payload_too_large";
+        *status = 413;
+    }
+    if (*status == 0)
+        *status = al_http_status(c->err_code);
+    if (c->err_field[0])
+        json_object_set_new(details, "field", json_string(c->err_field));
+    return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", c->err_msg, "details",
+                     details);
+}
+
+static void dispatch(struct al_srv *srv, struct al_ctx *c, const char *url,
+                     const struct conn_state *cs)
+{
+    char path[MAX_PATH];
+    bool mismatch;
+    const struct al_route *r = route_find(c->method, url, path, c->params, &mismatch);
+    const char *key = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    if (!r) {
+        al_http_fail(c, AL_E_NOTFOUND, NULL, mismatch ? "method not allowed here" : "no such path");
+        return;
+    }
+    if (cs->too_large) {
+        al_http_fail(c, AL_E_RANGE, "body", "request body over %u bytes", AL_HTTP_MAX_BODY);
+        return;
+    }
+    if (key && (strlen(key) == 0 || strlen(key) > AL_HTTP_MAX_IDEM)) {
+        al_http_fail(c, AL_E_INVAL, "Idempotency-Key", "Idempotency-Key must be 1..128 chars");
+        return;
+    }
+    if ((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) && parse_body(c, cs) != 0)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    c->now = al_srv_now(srv);
+    if (!(r->roles & AL_ROLE_PUBLIC)) {
+        if (authenticate(c) != 0)
+            goto out;
+        if (!(r->roles & c->role)) {
+            al_http_fail(c, AL_E_FORBIDDEN, NULL, "not allowed for role %s",
+                         json_string_value(json_object_get(c->user, "role")));
+            goto out;
+        }
+    }
+    if (r->write) {
+        char *replay = run_write(c, r, url, cs, strcmp(c->method, "POST") == 0 ? key : NULL);
+        if (replay) {
+            json_decref(c->resp);
+            c->resp = json_loads(replay, 0, NULL);
+            free(replay);
+        }
+    } else if (r->fn(c) != 0 && !c->err_code) {
+        al_http_fail(c, AL_E_INTERNAL, NULL, "handler failed");
+    }
+out:
+    /* what this call wrote or read may still be uncommitted: answer after the commit */
+    if (al_srv_tx_wait(srv) != 0 && !c->err_code)
+        al_http_fail(c, AL_E_DB, NULL, "the transaction could not be committed");
+    pthread_mutex_unlock(&srv->lock);
+}
+
+static enum MHD_Result finish(struct al_srv *srv, struct MHD_Connection *conn, const char *url,
+                              const char *method, struct conn_state *cs)
+{
+    struct al_ctx c = {.srv = srv, .conn = conn, .method = method};
+    int status;
+    json_t *out;
+    dispatch(srv, &c, url, cs);
+    if (c.err_code || !c.resp) {
+        status = c.status == 422 ? 422 : 0;
+        if (!c.err_code)
+            al_http_fail(&c, AL_E_INTERNAL, NULL, "no answer");
+        out = error_json(&c, &status);
+    } else {
+        status = c.status ? c.status : 200;
+        out = json_incref(c.resp);
+    }
+    enum MHD_Result r = send_json(conn, status, out);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms =
+        (double)(t1.tv_sec - cs->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - cs->t0.tv_nsec) / 1e6;
+    fprintf(stderr, "allot server: %s %s %d %s %.1fms\n", method, url, status,
+            c.user_id ? c.user_id : "-", ms);
+    json_decref(out);
+    json_decref(c.resp);
+    json_decref(c.body);
+    json_decref(c.user);
+    json_decref(c.err_details);
+    return r;
+}
+
+/* NOLINTNEXTLINE(readability-function-size): libmicrohttpd's callback has 8 parameters */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct conn_state *cs = *con_cls;
+    (void)version;
+    if (!cs) {
+        if (!(cs = calloc(1, sizeof *cs)))
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &cs->t0);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > AL_HTTP_MAX_BODY)
+            cs->too_large = true;
+        *con_cls = cs;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (cs->too_large || cs->len + n > AL_HTTP_MAX_BODY) {
+            cs->too_large = true;
+            return MHD_YES; /* keep reading, answer 413 at the end */
+        }
+        if (cs->len + n > cs->cap) {
+            size_t cap = cs->cap ? cs->cap : 4096;
+            while (cap < cs->len + n)
+                cap *= 2;
+            char *b = realloc(cs->buf, cap);
+            if (!b)
+                return MHD_NO;
+            cs->buf = b;
+            cs->cap = cap;
+        }
+        memcpy(cs->buf + cs->len, upload_data, n);
+        cs->len += n;
+        return MHD_YES;
+    }
+    return finish(cls, conn, url, method, cs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct conn_state *cs = *con_cls;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (cs) {
+        free(cs->buf);
+        free(cs);
+        *con_cls = NULL;
+    }
+}
+
+/* ---- init ---- */
+
+int al_server_init_db(const char *db, const char *name, char *token, size_t cap,
+                      struct al_err *reterr)
+{
+    struct al_store *s = NULL;
+    uint8_t hash[AL_STORE_HASH_LEN];
+    char id[AL_HTTP_ID_LEN];
+    json_t *user = NULL;
+    int rc;
+    if (sodium_init() < 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "libsodium did not start");
+    if (!al_name_ok(name))
+        return al_err_set(reterr, AL_E_INVAL, "--name must be 1..64 of A-Z a-z 0-9 . _ -");
+    if ((rc = al_store_open(db, &s, reterr)) != 0)
+        return rc;
+    if ((rc = al_store_begin(s, reterr)) != 0)
+        goto out;
+    if ((rc = al_store_user_count(s, reterr)) != 0) {
+        rc = rc > 0 ? al_err_set(reterr, AL_E_CONFLICT, "%s has users already", db) : rc;
+        goto out;
+    }
+    int64_t now = (int64_t)time(NULL);
+    al_id_new("usr", now, id, sizeof id);
+    al_token_new(token, cap, hash);
+    user = json_pack("{s:s,s:s,s:s,s:n,s:I}", "id", id, "name", name, "role", "operator", "org",
+                     "created_at", (json_int_t)now);
+    if (!user) {
+        rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = al_store_user_insert(s, user, hash, reterr)) != 0 ||
+        (rc = (int)al_store_event_append(s, now, "system", "user.created", id, NULL, reterr)) < 0)
+        goto out;
+    rc = al_store_commit(s, reterr);
+out:
+    if (rc < 0) {
+        al_store_rollback(s);
+        sodium_memzero(token, cap);
+    }
+    json_decref(user);
+    al_store_close(s);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- run ---- */
+
+/* strerror is not thread-safe (the HTTP threads may be running): the static text of the
+ * common codes, via al_strerror. */
+static const char *errtext(int err)
+{
+    return al_strerror(-err);
+}
+
+/* One server per database: its in-memory calendar must see every write. A POSIX lock on
+ * "<db>.lock" (released by the kernel when the process dies, kill -9 included). Returns the
+ * lock's fd, or a negative code. */
+static int lock_db(const char *db, struct al_err *e)
+{
+    char path[4096];
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (snprintf(path, sizeof path, "%s.lock", db) >= (int)sizeof path)
+        return al_err_set(e, AL_E_INVAL, "--db path too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return al_err_set(e, -errno, "cannot open %s: %s", path, errtext(errno));
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        close(fd);
+        return al_err_set(e, AL_E_CONFLICT, "another allot server is using %s", db);
+    }
+    return fd;
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa, struct al_err *e)
+{
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    int64_t port;
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    if (!colon || (size_t)(colon - listen) >= sizeof host)
+        return al_err_set(e, AL_E_INVAL, "--listen must be ADDR:PORT, not '%s'", listen);
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    if (al_parse_i64(colon + 1, 1, 65535, &port) != 0)
+        return al_err_set(e, AL_E_INVAL, "--listen: bad port '%s'", colon + 1);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
+        return al_err_set(e, AL_E_INVAL, "--listen: bad IPv4 address '%s'", host);
+    sa->sin_port = htons((uint16_t)port);
+    return 0;
+}
+
+struct clock_thread {
+    struct al_srv *srv;
+    unsigned tick_ms;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static void *clock_main(void *arg)
+{
+    struct clock_thread *ct = arg;
+    pthread_mutex_lock(&ct->mu);
+    while (!ct->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += ct->tick_ms / 1000;
+        ts.tv_nsec += (long)(ct->tick_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&ct->cv, &ct->mu, &ts);
+        if (ct->stop)
+            break;
+        pthread_mutex_unlock(&ct->mu);
+        al_flow_tick(ct->srv);
+        pthread_mutex_lock(&ct->mu);
+    }
+    pthread_mutex_unlock(&ct->mu);
+    return NULL;
+}
+
+static void clock_stop(struct clock_thread *ct, pthread_t tid)
+{
+    pthread_mutex_lock(&ct->mu);
+    ct->stop = true;
+    pthread_cond_signal(&ct->cv);
+    pthread_mutex_unlock(&ct->mu);
+    pthread_join(tid, NULL);
+}
+
+/* After the HTTP threads and the clock: the committer commits what they left open, then
+ * ends. */
+static void committer_stop(struct al_srv *srv, pthread_t tid)
+{
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = true;
+    pthread_cond_signal(&srv->work);
+    pthread_mutex_unlock(&srv->lock);
+    pthread_join(tid, NULL);
+}
+
+int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
+{
+    struct al_srv srv = {.clock_file = o->clock_file};
+    struct sockaddr_in sa;
+    struct MHD_Daemon *d = NULL;
+    struct clock_thread ct = {.srv = &srv, .tick_ms = o->tick_ms ? o->tick_ms : 1000};
+    pthread_t clock_tid, committer_tid;
+    bool clock_started = false, committer_started = false;
+    sigset_t sigs;
+    int rc, sig, lock_fd;
+    if (sodium_init() < 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "libsodium did not start");
+    if ((rc = parse_listen(o->listen, &sa, reterr)) != 0)
+        return rc;
+    if ((lock_fd = lock_db(o->db, reterr)) < 0)
+        return lock_fd;
+    if ((rc = al_store_open(o->db, &srv.store, reterr)) != 0 ||
+        (rc = al_cal_build(srv.store, al_srv_now(&srv), &srv.cal, reterr)) != 0) {
+        al_store_close(srv.store);
+        close(lock_fd);
+        return rc;
+    }
+    pthread_mutex_init(&srv.lock, NULL);
+    pthread_cond_init(&srv.work, NULL);
+    pthread_cond_init(&srv.done, NULL);
+    pthread_mutex_init(&ct.mu, NULL);
+    pthread_cond_init(&ct.cv, NULL);
+    /* threads started from here on inherit the blocked signals; only sigwait sees them */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                         on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 16),
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    if (!d) {
+        rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, errtext(errno));
+        goto out;
+    }
+    if (pthread_create(&committer_tid, NULL, committer_main, &srv) != 0) {
+        rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the committer thread");
+        goto out;
+    }
+    committer_started = true;
+    if (pthread_create(&clock_tid, NULL, clock_main, &ct) != 0) {
+        rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the clock thread");
+        goto out;
+    }
+    clock_started = true;
+    fprintf(stderr, "allot server: listening on http://%s (db %s%s)\n", o->listen, o->db,
+            o->clock_file ? ", test clock" : "");
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "allot server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+out:
+    if (d)
+        MHD_stop_daemon(d);
+    if (clock_started)
+        clock_stop(&ct, clock_tid);
+    if (committer_started)
+        committer_stop(&srv, committer_tid);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+    pthread_cond_destroy(&ct.cv);
+    pthread_mutex_destroy(&ct.mu);
+    pthread_cond_destroy(&srv.work);
+    pthread_cond_destroy(&srv.done);
+    pthread_mutex_destroy(&srv.lock);
+    al_cal_free(srv.cal);
+    al_store_close(srv.store);
+    close(lock_fd);
+    return rc;
+}

@@ -1,0 +1,27 @@
+/* server.h — `allot server`: the HTTP/JSON API over the store. The CLI's only door into the
+ * server room. */
+#ifndef AL_SERVER_SERVER_H
+#define AL_SERVER_SERVER_H
+
+#include "core/err.h"
+
+#include <stddef.h>
+
+struct al_server_opts {
+    const char *db;         /* SQLite file (default ./allot.db) */
+    const char *listen;     /* "ADDR:PORT" (default 127.0.0.1:8080) */
+    const char *clock_file; /* test only: file whose content is the current unix time */
+    unsigned threads;       /* HTTP worker threads (default 16: calls wait for commits) */
+    unsigned tick_ms;       /* clock period (default 1000) */
+};
+
+/* Create the database (if needed) and its first operator named `name`; writes the operator's
+ * token (shown once, never stored) into `token` (cap >= 64). Refuses (AL_E_CONFLICT) when the
+ * database has users already. */
+int al_server_init_db(const char *db, const char *name, char *token, size_t cap,
+                      struct al_err *reterr);
+
+/* Serve until SIGINT or SIGTERM, then stop cleanly. Returns 0 after a clean stop. */
+int al_server_run(const struct al_server_opts *opts, struct al_err *reterr);
+
+#endif

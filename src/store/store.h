@@ -1,0 +1,189 @@
+/* store.h — the only door to allot's persistent data. One interface; sqlite.c implements it
+ * today, a PostgreSQL implementation can follow without touching the services.
+ *
+ * Objects cross this interface as jansson objects whose fields are those of the HTTP API
+ * (ids, names, RFC 3339 times are formatted by the server; the store keeps unix seconds in
+ * the columns it filters on and the whole object as a JSON document beside them). Every
+ * function that returns a json_t* through `ret` gives the caller a new reference (json_decref).
+ *
+ * A store handle is not thread-safe: the server serializes access with its own lock. Every
+ * mutation of the services runs between al_store_begin() and al_store_commit() (or
+ * al_store_rollback()); al_store_commit() returns only once the transaction is durable.
+ * Errors: AL_E_NOTFOUND (no such row), AL_E_CONFLICT (a unique key exists already),
+ * AL_E_DB (anything else from the database), AL_E_NOMEM.
+ */
+#ifndef AL_STORE_STORE_H
+#define AL_STORE_STORE_H
+
+#include "core/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
+#define AL_STORE_SCHEMA_VER 1  /* the newest migration this build knows */
+
+struct al_store;
+
+/* Open (creating when absent) the database at `path` and apply missing migrations.
+ * Caller owns *ret: al_store_close(). */
+int al_store_open(const char *path, struct al_store **ret, struct al_err *reterr);
+void al_store_close(struct al_store *s);
+
+/* The schema version recorded in the database. */
+int al_store_schema_version(struct al_store *s);
+
+/* Transactions. begin takes the write lock at once (no upgrade deadlocks); commit is durable
+ * on return; rollback never fails and is harmless without an open transaction. */
+int al_store_begin(struct al_store *s, struct al_err *reterr);
+int al_store_commit(struct al_store *s, struct al_err *reterr);
+void al_store_rollback(struct al_store *s);
+
+/* Savepoints inside an open transaction, so that many calls can share one transaction (one
+ * fsync) and still fail alone: savepoint starts a unit, release keeps it, rollback_to undoes
+ * it (and ends it). */
+int al_store_savepoint(struct al_store *s, struct al_err *reterr);
+int al_store_release(struct al_store *s, struct al_err *reterr);
+void al_store_rollback_to(struct al_store *s);
+/* Whether a transaction is open (the database may end one by itself after an I/O error). */
+bool al_store_in_tx(struct al_store *s);
+
+/* A page of a list: at most `limit` rows whose key sorts after `cursor` (NULL: from the
+ * start). *ret = JSON array; *next (caller frees, may be NULL) = cursor of the next page. */
+struct al_store_page {
+    const char *cursor;
+    int limit;
+};
+
+/* ---- orgs: {id, name, customer_code|null, display_name|null, created_at} ---- */
+int al_store_org_insert(struct al_store *s, json_t *org, struct al_err *reterr);
+/* By id, name or customer code. */
+int al_store_org_get(struct al_store *s, const char *key, json_t **ret, struct al_err *reterr);
+/* All orgs, or only `only_id` when not NULL. */
+int al_store_org_list(struct al_store *s, const char *only_id, struct al_store_page pg,
+                      json_t **ret, char **next, struct al_err *reterr);
+
+/* ---- users: {id, name, role, org|null, created_at}; the token only as its hash ---- */
+int al_store_user_insert(struct al_store *s, json_t *user,
+                         const uint8_t token_hash[AL_STORE_HASH_LEN], struct al_err *reterr);
+int al_store_user_by_token(struct al_store *s, const uint8_t token_hash[AL_STORE_HASH_LEN],
+                           json_t **ret, struct al_err *reterr);
+int al_store_user_count(struct al_store *s, struct al_err *reterr);
+int al_store_user_list(struct al_store *s, const char *org_id, struct al_store_page pg,
+                       json_t **ret, char **next, struct al_err *reterr);
+
+/* ---- nodes and their GPUs ----
+ * node = {name, zone|null, labels{}, last_seen, gpus:[{id, index, uuid, model, pool,
+ * healthy, drained}]}. Upsert replaces the node's GPU list: GPUs no longer reported are
+ * removed unless a hold references them (then they stay, marked unhealthy). */
+int al_store_node_upsert(struct al_store *s, json_t *node, int64_t now, struct al_err *reterr);
+int al_store_node_get(struct al_store *s, const char *name, json_t **ret, struct al_err *reterr);
+int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret, char **next,
+                       struct al_err *reterr);
+/* Every GPU (for planning): [{id, node, index, uuid, model, pool, healthy, drained, zone}],
+ * ordered by node then index. */
+int al_store_gpu_all(struct al_store *s, json_t **ret, struct al_err *reterr);
+
+/* ---- prices (micro-units per hour) ---- */
+struct al_store_price {
+    char model[65];
+    int64_t gpu_hour;
+    int64_t mig_slice_hour;
+    int64_t pool_gpu_hour;
+    int64_t updated_at;
+};
+int al_store_price_put(struct al_store *s, const struct al_store_price *p, struct al_err *reterr);
+int al_store_price_get(struct al_store *s, const char *model, struct al_store_price *ret,
+                       struct al_err *reterr);
+/* [{model, gpu_hour_micros, mig_slice_hour_micros, pool_gpu_hour_micros, updated_at}] */
+int al_store_price_list(struct al_store *s, json_t **ret, struct al_err *reterr);
+
+/* ---- requests, quotes, reservations: documents with indexed columns ----
+ * The document is stored as given and returned as stored; the columns that lists filter and
+ * sort on come separately in `m`. put with insert=false replaces an existing row. */
+struct al_store_doc_meta {
+    const char *id;
+    const char *org;   /* owning org id */
+    const char *state; /* current state */
+    int64_t t0, t1;    /* request: created/updated; reservation: start/end; quote: valid_until */
+};
+int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
+                         bool insert, struct al_err *reterr);
+int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr);
+int al_store_request_list(struct al_store *s, const char *org, const char *state,
+                          struct al_store_page pg, json_t **ret, char **next,
+                          struct al_err *reterr);
+
+/* quote doc; m->org = request id it belongs to, m->t0 = valid_until. */
+int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
+                          struct al_err *reterr);
+/* Requests in state quoted|approved|accepted whose quote ran out at `now`: [request ids]. */
+int al_store_quote_expired(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr);
+
+int al_store_reservation_put(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
+                             bool insert, struct al_err *reterr);
+int al_store_reservation_get(struct al_store *s, const char *id, json_t **ret,
+                             struct al_err *reterr);
+int al_store_reservation_list(struct al_store *s, const char *org, const char *state,
+                              struct al_store_page pg, json_t **ret, char **next,
+                              struct al_err *reterr);
+/* Reservation ids due a clock transition at `now`: scheduled with start <= now, or active
+ * with end <= now. */
+int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr);
+
+/* ---- holds: capacity taken on a GPU over [t0, t1) ----
+ * `mask` is the set of placement units taken (a whole GPU takes every bit, so it collides
+ * with any MIG hold); `expires_at` > 0 marks a tentative hold of a quote. */
+struct al_store_hold {
+    char gpu[96];
+    char owner[40];   /* qte_… or rsv_… */
+    char kind[8];     /* "gpu" | "mig" */
+    char profile[32]; /* MIG profile, "" for whole GPUs */
+    int start_unit;   /* -1 for whole GPUs */
+    uint64_t mask;
+    int64_t t0, t1;
+    int64_t expires_at; /* 0 = firm */
+};
+int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr);
+/* Number of live holds (firm, or tentative not expired at `now`) on h->gpu over
+ * [h->t0, h->t1) sharing a bit of h->mask, other than those of h->owner ("" = none). */
+int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, int64_t now,
+                            struct al_err *reterr);
+/* Live holds overlapping [t0, t1): calls `fn` for each; stops when it returns nonzero. */
+typedef int (*al_store_hold_fn)(void *arg, const struct al_store_hold *h);
+int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, al_store_hold_fn fn,
+                       void *arg, struct al_err *reterr);
+/* Give `from`'s holds to `to` as firm holds. Returns the number moved. */
+int al_store_hold_transfer(struct al_store *s, const char *from, const char *to,
+                           struct al_err *reterr);
+/* Change the end of every hold of `owner` to t1. */
+int al_store_hold_set_end(struct al_store *s, const char *owner, int64_t t1, struct al_err *reterr);
+/* Remove every hold of `owner`. Returns the number removed. */
+int al_store_hold_release(struct al_store *s, const char *owner, struct al_err *reterr);
+
+/* ---- events: append-only (the schema refuses UPDATE and DELETE) ----
+ * Returns the new event's sequence number (> 0). */
+int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor, const char *kind,
+                              const char *object, json_t *data, struct al_err *reterr);
+/* Events with seq > after, oldest first: [{seq, at, actor, kind, object, data}]. */
+int al_store_event_list(struct al_store *s, int64_t after, int limit, json_t **ret,
+                        struct al_err *reterr);
+
+/* ---- idempotency: the first answer to (key, caller) ----
+ * lookup: 0 with *status and *response (caller frees) when found with the same body hash;
+ * AL_E_CONFLICT when found with another body; AL_E_NOTFOUND when new. */
+int al_store_idem_get(struct al_store *s, const char *key, const char *caller,
+                      const uint8_t body_hash[AL_STORE_HASH_LEN], int *status, char **response,
+                      struct al_err *reterr);
+struct al_store_idem {
+    const char *key, *caller;
+    const uint8_t *body_hash; /* AL_STORE_HASH_LEN bytes */
+    int status;
+    const char *response;
+    int64_t at;
+};
+int al_store_idem_put(struct al_store *s, const struct al_store_idem *r, struct al_err *reterr);
+
+#endif

@@ -1,0 +1,307 @@
+/* test_store.c — unit tests of the SQLite store: migrations, CRUD, holds, events,
+ * idempotency and transaction rollback, each on a fresh temporary database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+struct fixture {
+    char dir[64];
+    char path[96];
+    struct al_store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/al_store_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+    al_store_close(f->s);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void add_org(struct al_store *s, const char *id, const char *name, const char *code)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s?,s:n,s:i}", "id", id, "name", name, "customer_code", code,
+                          "display_name", "created_at", 1000);
+    assert_int_equal(al_store_org_insert(s, o, NULL), 0);
+    json_decref(o);
+}
+
+static void test_migrations_apply_once(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
+    al_store_close(f->s);
+    /* reopening must not re-run (a second CREATE TABLE would fail) */
+    assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
+    assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
+}
+
+static void test_orgs_crud_and_unique(void **state)
+{
+    struct fixture *f = *state;
+    struct al_err e = {0};
+    json_t *o = NULL, *list = NULL;
+    char *next = NULL;
+    add_org(f->s, "org_a", "acme", "C-1");
+    add_org(f->s, "org_b", "beta", NULL);
+    json_t *dup = json_pack("{s:s,s:s,s:i}", "id", "org_c", "name", "acme", "created_at", 1);
+    assert_int_equal(al_store_org_insert(f->s, dup, &e), AL_E_CONFLICT);
+    json_decref(dup);
+    assert_int_equal(al_store_org_get(f->s, "C-1", &o, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "id")), "org_a");
+    json_decref(o);
+    assert_int_equal(al_store_org_get(f->s, "nope", &o, NULL), AL_E_NOTFOUND);
+    struct al_store_page pg = {NULL, 1};
+    assert_int_equal(al_store_org_list(f->s, NULL, pg, &list, &next, NULL), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(next, "org_a");
+    json_decref(list);
+    pg.cursor = next;
+    assert_int_equal(al_store_org_list(f->s, NULL, pg, &list, NULL, NULL), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
+                        "beta");
+    json_decref(list);
+    free(next);
+}
+
+static void test_users_by_token(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t h1[AL_STORE_HASH_LEN] = {1}, h2[AL_STORE_HASH_LEN] = {2};
+    json_t *u = json_pack("{s:s,s:s,s:s,s:n,s:i}", "id", "usr_1", "name", "root", "role",
+                          "operator", "org", "created_at", 5);
+    json_t *got = NULL;
+    assert_int_equal(al_store_user_insert(f->s, u, h1, NULL), 0);
+    assert_int_equal(al_store_user_insert(f->s, u, h2, NULL), AL_E_CONFLICT); /* same id */
+    json_decref(u);
+    /* a role outside the four is refused by the schema */
+    u = json_pack("{s:s,s:s,s:s,s:i}", "id", "usr_2", "name", "x", "role", "king", "created_at", 5);
+    assert_int_equal(al_store_user_insert(f->s, u, h2, NULL), AL_E_CONFLICT);
+    json_decref(u);
+    assert_int_equal(al_store_user_by_token(f->s, h1, &got, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "role")), "operator");
+    json_decref(got);
+    assert_int_equal(al_store_user_by_token(f->s, h2, &got, NULL), AL_E_NOTFOUND);
+    assert_int_equal(al_store_user_count(f->s, NULL), 1);
+}
+
+static void put_node(struct al_store *s, int ngpus)
+{
+    json_t *gpus = json_array();
+    for (int i = 0; i < ngpus; i++) {
+        char id[32], uuid[32];
+        snprintf(id, sizeof id, "gpu_n1-%d", i);
+        snprintf(uuid, sizeof uuid, "GPU-%d", i);
+        json_array_append_new(gpus, json_pack("{s:s,s:i,s:s,s:s,s:s,s:b}", "id", id, "index", i,
+                                              "uuid", uuid, "model", "H100-80GB", "pool",
+                                              "dedicated", "healthy", 1));
+    }
+    json_t *n = json_pack("{s:s,s:s,s:{},s:o}", "name", "n1", "zone", "z1", "labels", "gpus", gpus);
+    assert_int_equal(al_store_node_upsert(s, n, 100, NULL), 0);
+    json_decref(n);
+}
+
+static int conflicts(struct al_store *s, uint64_t mask, int64_t t0, int64_t t1, int64_t now,
+                     const char *except)
+{
+    struct al_store_hold h = {.gpu = "gpu_n1-1", .mask = mask, .t0 = t0, .t1 = t1};
+    snprintf(h.owner, sizeof h.owner, "%s", except ? except : "");
+    return al_store_hold_conflicts(s, &h, now, NULL);
+}
+
+static void test_nodes_and_holds(void **state)
+{
+    struct fixture *f = *state;
+    json_t *all = NULL;
+    put_node(f->s, 2);
+    struct al_store_hold h = {.gpu = "gpu_n1-1",
+                              .owner = "qte_1",
+                              .kind = "mig",
+                              .profile = "3g.40gb",
+                              .start_unit = 4,
+                              .mask = 0xf0,
+                              .t0 = 10,
+                              .t1 = 20,
+                              .expires_at = 50};
+    assert_int_equal(al_store_hold_add(f->s, &h, NULL), 0);
+    /* overlapping time and units collide; disjoint units or times do not */
+    assert_int_equal(conflicts(f->s, 0x10, 15, 30, 0, NULL), 1);
+    assert_int_equal(conflicts(f->s, 0x0f, 15, 30, 0, NULL), 0);
+    assert_int_equal(conflicts(f->s, 0xff, 20, 30, 0, NULL), 0);
+    assert_int_equal(conflicts(f->s, 0xff, 0, 30, 0, "qte_1"), 0);
+    /* a tentative hold stops counting once expired */
+    assert_int_equal(conflicts(f->s, 0xff, 0, 30, 50, NULL), 0);
+    assert_int_equal(al_store_hold_transfer(f->s, "qte_1", "rsv_1", NULL), 1);
+    assert_int_equal(conflicts(f->s, 0xff, 0, 30, 50, NULL), 1);
+    assert_int_equal(al_store_hold_set_end(f->s, "rsv_1", 40, NULL), 1);
+    assert_int_equal(conflicts(f->s, 0xff, 35, 45, 0, NULL), 1);
+    /* a GPU that disappears but carries a hold stays, unhealthy */
+    put_node(f->s, 1);
+    assert_int_equal(al_store_gpu_all(f->s, &all, NULL), 0);
+    assert_int_equal(json_array_size(all), 2);
+    assert_false(json_is_true(json_object_get(json_array_get(all, 1), "healthy")));
+    json_decref(all);
+    assert_int_equal(al_store_hold_release(f->s, "rsv_1", NULL), 1);
+    put_node(f->s, 1);
+    assert_int_equal(al_store_gpu_all(f->s, &all, NULL), 0);
+    assert_int_equal(json_array_size(all), 1);
+    json_decref(all);
+}
+
+static void test_rollback_discards(void **state)
+{
+    struct fixture *f = *state;
+    json_t *o = NULL;
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    add_org(f->s, "org_r", "gone", NULL);
+    assert_int_equal(al_store_event_append(f->s, 1, "usr_1", "org.created", "org_r", NULL, NULL),
+                     1);
+    al_store_rollback(f->s);
+    assert_int_equal(al_store_org_get(f->s, "gone", &o, NULL), AL_E_NOTFOUND);
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    add_org(f->s, "org_k", "kept", NULL);
+    assert_int_equal(al_store_commit(f->s, NULL), 0);
+    assert_int_equal(al_store_org_get(f->s, "kept", &o, NULL), 0);
+    json_decref(o);
+}
+
+static void test_savepoints_undo_one_unit(void **state)
+{
+    struct fixture *f = *state;
+    json_t *o = NULL;
+    /* one transaction, three units: the middle one is undone alone */
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    add_org(f->s, "org_1", "one", NULL);
+    assert_int_equal(al_store_release(f->s, NULL), 0);
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    add_org(f->s, "org_2", "two", NULL);
+    al_store_rollback_to(f->s);
+    assert_true(al_store_in_tx(f->s));
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    add_org(f->s, "org_3", "three", NULL);
+    assert_int_equal(al_store_release(f->s, NULL), 0);
+    assert_int_equal(al_store_commit(f->s, NULL), 0);
+    assert_false(al_store_in_tx(f->s));
+    assert_int_equal(al_store_org_get(f->s, "one", &o, NULL), 0);
+    json_decref(o);
+    assert_int_equal(al_store_org_get(f->s, "two", &o, NULL), AL_E_NOTFOUND);
+    assert_int_equal(al_store_org_get(f->s, "three", &o, NULL), 0);
+    json_decref(o);
+}
+
+static void test_events_append_only(void **state)
+{
+    struct fixture *f = *state;
+    json_t *list = NULL;
+    json_t *d = json_pack("{s:s}", "to", "quoted");
+    assert_true(al_store_event_append(f->s, 5, "usr_1", "request.quoted", "req_1", d, NULL) > 0);
+    assert_true(al_store_event_append(f->s, 6, "clock", "reservation.active", "rsv_1", NULL, NULL) >
+                0);
+    json_decref(d);
+    assert_int_equal(al_store_event_list(f->s, 0, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "kind")),
+                        "request.quoted");
+    json_decref(list);
+    assert_int_equal(al_store_event_list(f->s, 1, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    /* the schema itself refuses to change or remove an event */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET kind = 'x'", NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(al_store_event_list(f->s, 0, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 2);
+    json_decref(list);
+}
+
+static void test_idempotency(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t a[AL_STORE_HASH_LEN] = {7}, b[AL_STORE_HASH_LEN] = {8};
+    int status = 0;
+    char *resp = NULL;
+    assert_int_equal(al_store_idem_get(f->s, "k1", "usr_1", a, &status, &resp, NULL),
+                     AL_E_NOTFOUND);
+    struct al_store_idem r = {"k1", "usr_1", a, 201, "{\"x\":1}", 9};
+    assert_int_equal(al_store_idem_put(f->s, &r, NULL), 0);
+    assert_int_equal(al_store_idem_get(f->s, "k1", "usr_1", a, &status, &resp, NULL), 0);
+    assert_int_equal(status, 201);
+    assert_string_equal(resp, "{\"x\":1}");
+    free(resp);
+    assert_int_equal(al_store_idem_get(f->s, "k1", "usr_1", b, &status, &resp, NULL),
+                     AL_E_CONFLICT);
+    /* another caller's key space is separate */
+    assert_int_equal(al_store_idem_get(f->s, "k1", "usr_2", a, &status, &resp, NULL),
+                     AL_E_NOTFOUND);
+}
+
+static void test_documents_and_due(void **state)
+{
+    struct fixture *f = *state;
+    json_t *doc = json_pack("{s:s,s:s}", "id", "rsv_1", "state", "scheduled"), *got = NULL;
+    add_org(f->s, "org_a", "acme", NULL);
+    struct al_store_doc_meta m = {"rsv_1", "org_a", "scheduled", 100, 200};
+    assert_int_equal(al_store_reservation_put(f->s, &m, doc, true, NULL), 0);
+    assert_int_equal(al_store_reservation_due(f->s, 99, &got, NULL), 0);
+    assert_int_equal(json_array_size(got), 0);
+    json_decref(got);
+    assert_int_equal(al_store_reservation_due(f->s, 100, &got, NULL), 0);
+    assert_int_equal(json_array_size(got), 1);
+    json_decref(got);
+    m.id = "rsv_2";
+    assert_int_equal(al_store_reservation_put(f->s, &m, doc, false, NULL), AL_E_NOTFOUND);
+    struct al_store_doc_meta bad = {"rsv_3", "org_a", "scheduled", 200, 100};
+    assert_int_equal(al_store_reservation_put(f->s, &bad, doc, true, NULL), AL_E_CONFLICT);
+    assert_int_equal(al_store_reservation_get(f->s, "rsv_1", &got, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "state")), "scheduled");
+    json_decref(got);
+    json_decref(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrations_apply_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orgs_crud_and_unique, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users_by_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_and_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_savepoints_undo_one_unit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_append_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_documents_and_due, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
