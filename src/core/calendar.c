@@ -70,6 +70,10 @@ struct al_calendar {
      * starting instant; THRU: a hold is alive throughout b (so it overlaps every window that
      * touches b). */
     uint64_t *any, *noroom, *cross, *thru;
+    /* UNITS: per block of BLOCK buckets, block-major, a byte per GPU: the OR of the units held
+     * in the block (a whole-GPU hold: all), low 8 units only — a subset of what a window
+     * covering the block sees, so "no start of the profile clear" in it is a proof. */
+    uint8_t *blk;
     size_t iwords;
     uint32_t nbuckets;
 };
@@ -181,6 +185,7 @@ void al_calendar_free(struct al_calendar *c)
     free(c->noroom);
     free(c->cross);
     free(c->thru);
+    free(c->blk);
     free(c);
 }
 
@@ -340,6 +345,21 @@ static bool no_room(const struct al_gpu_model *m, uint32_t covered)
 }
 
 #define REFRESH_SPAN 128 /* buckets recomputed per pass of index_refresh */
+#define BLOCK        4   /* buckets per UNITS block; divides REFRESH_SPAN and nbuckets */
+
+/* UNITS bytes of GPU `gpu` for the blocks of buckets [b0, b1] (block-aligned), from the units
+ * held per bucket. */
+static void blk_store(struct al_calendar *c, uint32_t gpu, uint32_t b0, uint32_t b1,
+                      const uint8_t *units)
+{
+    size_t stride = c->iwords * 64;
+    for (uint32_t b = b0; b <= b1; b += BLOCK) {
+        uint8_t u = 0;
+        for (uint32_t j = 0; j < BLOCK && b + j <= b1; j++)
+            u |= units[b + j - b0];
+        c->blk[(size_t)(b / BLOCK) * stride + gpu] = u;
+    }
+}
 
 /* Recompute the index bits of GPU `gpu` for buckets [b0, b1] (b1 - b0 < REFRESH_SPAN) and the
  * boundaries at their starts, from its holds. */
@@ -350,6 +370,7 @@ static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0,
     uint64_t *any = c->any + off, *noroom = c->noroom + off, *cross = c->cross + off;
     uint64_t *thru = c->thru + off;
     uint16_t cover[REFRESH_SPAN] = {0};
+    uint8_t units[REFRESH_SPAN] = {0};
     uint32_t bs = c->bucket_s;
     for (uint32_t b = b0; b <= b1; b++) {
         any[b] &= ~bit;
@@ -373,10 +394,13 @@ static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0,
             any[b] |= bit;
             if (throughout)
                 thru[b] |= bit;
-            if (r->profile == AL_CAL_PROFILE_WHOLE)
+            if (r->profile == AL_CAL_PROFILE_WHOLE) {
                 noroom[b] |= bit;
-            else /* an instance held throughout b must avoid the units of every hold in b */
+                units[b - b0] = 0xff;
+            } else { /* an instance held throughout b must avoid the units of every hold in b */
                 cover[b - b0] |= r->mask;
+                units[b - b0] |= (uint8_t)(r->mask & 0xff);
+            }
             if (b > hb0) /* the hold straddles the boundary at b's start */
                 cross[b] |= bit;
         }
@@ -385,6 +409,7 @@ static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0,
     for (uint32_t b = b0; b <= b1; b++)
         if (cover[b - b0] && m->mig && no_room(m, cover[b - b0]))
             noroom[b] |= bit;
+    blk_store(c, gpu, b0, b1, units);
 }
 
 /* Recompute the index bits of GPU `gpu` for the buckets touching [s, e) from its holds. */
@@ -395,6 +420,8 @@ static void index_refresh(struct al_calendar *c, uint32_t gpu, uint32_t s, uint3
     uint32_t b0 = bucket_of(c, s), b1 = bucket_of(c, e - 1);
     if (b1 >= c->nbuckets)
         b1 = c->nbuckets - 1;
+    b0 -= b0 % BLOCK; /* whole blocks, so that each UNITS byte is recomputed from all its buckets */
+    b1 += BLOCK - 1 - b1 % BLOCK;
     for (uint32_t b = b0; b <= b1; b += REFRESH_SPAN)
         index_refresh_span(c, gpu, b, b1 - b < REFRESH_SPAN ? b1 : b + REFRESH_SPAN - 1);
 }
@@ -416,7 +443,9 @@ static int index_grow(struct al_calendar *c, uint32_t gpu, uint32_t bucket)
     uint64_t *noroom = calloc(words * nb, sizeof *noroom);
     uint64_t *cross = calloc(words * nb, sizeof *cross);
     uint64_t *thru = calloc(words * nb, sizeof *thru);
-    if (!any || !noroom || !cross || !thru) {
+    uint8_t *blk = calloc(words * 64 * (nb / BLOCK), 1);
+    if (!any || !noroom || !cross || !thru || !blk) {
+        free(blk);
         free(any);
         free(noroom);
         free(cross);
@@ -427,6 +456,8 @@ static int index_grow(struct al_calendar *c, uint32_t gpu, uint32_t bucket)
     free(c->noroom);
     free(c->cross);
     free(c->thru);
+    free(c->blk);
+    c->blk = blk;
     c->any = any;
     c->noroom = noroom;
     c->cross = cross;
@@ -447,12 +478,23 @@ static int index_grow(struct al_calendar *c, uint32_t gpu, uint32_t bucket)
 
 /* ---- owner hash ---- */
 
+/* The table's size is any number (it grows by half, not by doubling, to keep the slack every
+ * hold pays for small): a key's home slot is its hash scaled to the size, probes wrap. */
+static uint32_t otab_home(uint64_t key, uint32_t cap)
+{
+    return (uint32_t)(((uint64_t)(uint32_t)mix(key) * cap) >> 32);
+}
+
+static uint32_t otab_next(uint32_t i, uint32_t cap)
+{
+    return i + 1 == cap ? 0 : i + 1;
+}
+
 static uint32_t otab_find(const struct al_calendar *c, uint64_t key)
 {
     if (!c->otab)
         return NIL;
-    uint32_t m = c->otab_cap - 1;
-    for (uint32_t i = (uint32_t)mix(key) & m;; i = (i + 1) & m) {
+    for (uint32_t i = otab_home(key, c->otab_cap);; i = otab_next(i, c->otab_cap)) {
         uint32_t id = c->otab[i];
         if (id == NIL)
             return NIL;
@@ -463,23 +505,24 @@ static uint32_t otab_find(const struct al_calendar *c, uint64_t key)
 
 static void otab_put_raw(uint32_t *tab, uint32_t cap, uint64_t key, uint32_t id)
 {
-    uint32_t m = cap - 1;
-    uint32_t i = (uint32_t)mix(key) & m;
+    uint32_t i = otab_home(key, cap);
     while (tab[i] != NIL && tab[i] != TOMB)
-        i = (i + 1) & m;
+        i = otab_next(i, cap);
     tab[i] = id;
 }
 
 static int otab_reserve(struct al_calendar *c)
 {
-    if (c->otab && (c->otab_used + 1) * 4 <= c->otab_cap * 3)
+    if (c->otab && ((uint64_t)c->otab_used + 1) * 4 <= (uint64_t)c->otab_cap * 3)
         return 0;
     uint32_t live = 0;
     for (uint32_t i = 0; c->otab && i < c->otab_cap; i++)
         live += c->otab[i] != NIL && c->otab[i] != TOMB;
-    uint32_t cap = 64;
-    while (cap < (live + 1) * 2)
-        cap *= 2;
+    /* load 2/3 after the rebuild, the next one at 3/4 */
+    uint64_t want = ((uint64_t)live + 1) * 3 / 2;
+    if (want > UINT32_MAX / 2)
+        return AL_E_NOMEM;
+    uint32_t cap = want < 64 ? 64 : (uint32_t)want;
     uint32_t *tab = malloc(cap * sizeof *tab);
     if (!tab)
         return AL_E_NOMEM;
@@ -1182,6 +1225,24 @@ int al_calendar_index(const struct al_calendar *c, int64_t s, int64_t e, uint64_
     return 0;
 }
 
+void al_calendar_units_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
+                            uint64_t bits, uint8_t ret[64])
+{
+    int64_t k0 = (sp->i0 + BLOCK - 1) / BLOCK, k1 = (sp->i1 + 1) / BLOCK - 1;
+    if (w >= c->iwords || !c->blk || sp->i0 > sp->i1)
+        k1 = k0 - 1; /* no block read: every byte 0 */
+    if (k1 >= (int64_t)(c->nbuckets / BLOCK))
+        k1 = (int64_t)(c->nbuckets / BLOCK) - 1;
+    size_t stride = c->iwords * 64;
+    for (uint64_t scan = bits; scan; scan &= scan - 1) {
+        unsigned b = (unsigned)__builtin_ctzll(scan);
+        uint8_t u = 0;
+        for (int64_t k = k0; k <= k1; k++)
+            u |= c->blk[(size_t)k * stride + w * 64 + b];
+        ret[b] = u;
+    }
+}
+
 void al_calendar_prefetch(const struct al_calendar *c, uint32_t gpu)
 {
 #if defined(__GNUC__)
@@ -1202,7 +1263,8 @@ size_t al_calendar_bytes(const struct al_calendar *c)
     size_t b = sizeof *c + (size_t)c->nchunks * (CHUNK * sizeof(struct rec) + sizeof(void *)) +
                (size_t)c->ngpus * sizeof(struct gcal) + (size_t)c->otab_cap * sizeof(uint32_t) +
                (size_t)c->captent * sizeof(uint32_t) +
-               4 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t);
+               4 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t) +
+               c->iwords * 64 * (size_t)(c->nbuckets / BLOCK);
     for (uint32_t g = 0; g < c->ngpus; g++)
         b += (size_t)c->gpus[g].cap * (sizeof(struct gent) + 1);
     return b;

@@ -192,6 +192,12 @@ int al_calendar_prepare(const struct al_calendar *c, int64_t s, int64_t e, struc
 void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
                             uint64_t ret[4]);
 
+/* For each GPU of word w set in `bits`, ret[gpu % 64] = a subset of the units (the low 8) held
+ * at some instant of the prepared window: the OR over the 4-bucket blocks wholly inside it (0
+ * when none is). A profile with no placement clear of these units surely does not fit. */
+void al_calendar_units_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
+                            uint64_t bits, uint8_t ret[64]);
+
 /* A hint that `gpu` is about to be queried: starts loading its hold array into the cache, so
  * that a scan can overlap the memory latency of many GPUs. No effect on results. */
 void al_calendar_prefetch(const struct al_calendar *c, uint32_t gpu);

@@ -930,6 +930,27 @@ static void word_masks(struct al_planner *p, size_t w, uint64_t bits, const stru
         held[gpus[i] % 64] = m[i];
 }
 
+/* The GPUs of word w in `doubt` that the UNITS blocks inside the window already rule out for
+ * the profile (held[bit] = all units for them, as the exact check would find no room): their
+ * records need not be read. */
+static uint64_t units_ruled(struct al_planner *p, const struct mig_ctx *x, const struct room *rm,
+                            size_t w, uint64_t doubt, uint32_t held[64])
+{
+    uint8_t u[64];
+    uint64_t ruled = 0;
+    if (!doubt || x->sp->i1 - x->sp->i0 + 1 < 4) /* no whole block inside */
+        return 0;
+    al_calendar_units_word(p->c, x->sp, w, doubt, u);
+    for (uint64_t scan = doubt; scan; scan &= scan - 1) {
+        unsigned b = (unsigned)__builtin_ctzll(scan);
+        if (u[b] && !room_for(rm, u[b])) {
+            ruled |= UINT64_C(1) << b;
+            held[b] = UINT32_MAX;
+        }
+    }
+    return ruled;
+}
+
 /* Collect the GPUs that can take instances into p->ev, counting per node. Without x->full the
  * scan starts at a rotating word and stops once enough capacity without pool work is found and
  * the effort bounds are reached. */
@@ -955,7 +976,8 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
         if (whole_size) /* a GPU-sized instance needs the GPU wholly free, as a whole GPU does */
             cand &= idx[0] | idx[1];
         uint32_t held[64];
-        word_masks(p, w, cand & ~idx[0], x->r, held);
+        uint64_t ruled = units_ruled(p, x, &rm, w, cand & ~idx[0], held);
+        word_masks(p, w, cand & ~idx[0] & ~ruled, x->r, held);
         x->eligible += nf ? 0 : (unsigned)__builtin_popcountll(base);
         for (uint64_t scan = x->full && nf ? base : cand; scan; scan &= scan - 1) {
             unsigned b = (unsigned)__builtin_ctzll(scan);

@@ -279,6 +279,7 @@ struct world {
     struct al_calendar *c;
     struct shadow s[MAXH * 8];
     size_t n;
+    int64_t bucket_s;
 };
 
 static uint64_t rng_state;
@@ -423,6 +424,37 @@ static void bf_check_queries(struct world *w)
         assert_int_equal(got[i], gpus[i] < ng ? bfmask[gpus[i]] : 0);
 }
 
+static unsigned stat_units; /* UNITS bytes seen set: the check below must have teeth */
+
+/* UNITS (al_calendar_units_word) equals brute force: per GPU, the OR of the low 8 units of the
+ * holds overlapping the 4-bucket blocks wholly inside a window (all for a whole-GPU hold). */
+static void bf_check_units(const struct world *w)
+{
+    uint32_t ng = al_fleet_ngpus(w->f);
+    int64_t s = T0 + rnd(HORIZON), e = s + 1 + rnd(HORIZON * 2), blk = 4 * w->bucket_s;
+    struct al_cal_span sp;
+    assert_int_equal(al_calendar_prepare(w->c, s, e, &sp), 0);
+    uint8_t got[64];
+    memset(got, 0xaa, sizeof got);
+    uint64_t all = ng == 64 ? UINT64_MAX : (UINT64_C(1) << ng) - 1;
+    al_calendar_units_word(w->c, &sp, 0, all, got);
+    int64_t k0 = (s - T0 + blk - 1) / blk, k1 = (e - T0) / blk; /* blocks [k0, k1) inside */
+    for (uint32_t g = 0; g < ng; g++) {
+        uint32_t want = 0;
+        for (size_t i = 0; i < w->n && k0 < k1; i++) {
+            const struct al_hold *h = &w->s[i].h;
+            if (!w->s[i].live || h->gpu != g || h->t0 >= T0 + k1 * blk || h->t1 <= T0 + k0 * blk)
+                continue;
+            want |= h->whole
+                        ? 0xffu
+                        : 0xffu & al_placement_mask(al_fleet_gpu(w->f, g)->model,
+                                                    (struct al_placement){h->profile, h->start});
+        }
+        assert_int_equal(got[g], want);
+        stat_units += want != 0;
+    }
+}
+
 static size_t pick_live(struct world *w)
 {
     if (w->n == 0)
@@ -547,11 +579,14 @@ static void run_world(uint64_t seed, int ops)
             assert_true(al_fleet_add_gpu(w.f, n, model(models[rnd(4)]), g, NULL, AL_POOL_GENERAL,
                                          NULL) >= 0);
     }
-    w.c = al_calendar_new(w.f, T0, 60 + 30 * rnd(3));
+    w.bucket_s = 60 + 30 * rnd(3);
+    w.c = al_calendar_new(w.f, T0, w.bucket_s);
     for (int k = 0; k < ops; k++) {
         one_op(&w);
-        if (k % 25 == 0)
+        if (k % 25 == 0) {
             bf_check_queries(&w);
+            bf_check_units(&w);
+        }
     }
     bf_check_all(&w);
     /* every hold the calendar has is the shadow's, same fields */
@@ -576,7 +611,9 @@ static void test_random_sequences(void **state)
         run_world(seed, 1000);
     printf("calendar property: adds %u accepted / %u refused, extends %u / %u\n", stat_add[1],
            stat_add[0], stat_ext[1], stat_ext[0]);
+    printf("calendar property: %u UNITS bytes set\n", stat_units);
     assert_true(stat_add[0] > 100 && stat_add[1] > 100 && stat_ext[0] > 50 && stat_ext[1] > 50);
+    assert_true(stat_units > 100);
 }
 
 static void test_growth(void **state)
