@@ -157,7 +157,7 @@ struct al_calendar *al_calendar_new(const struct al_fleet *f, int64_t origin, in
         return NULL;
     if (bucket_s == 0)
         bucket_s = AL_CAL_DEFAULT_BUCKET;
-    if (bucket_s < 60 || bucket_s > 366 * 86400)
+    if (bucket_s < 60 || bucket_s > (int64_t)366 * 86400)
         return NULL;
     struct al_calendar *c = calloc(1, sizeof *c);
     if (!c)
@@ -661,6 +661,41 @@ static int alive_layout(const struct al_calendar *c, const struct gcal *g, uint3
 }
 
 /* Can a hold like `h` (validated; [t0, t1) relative) be added, ignoring hold `self`? */
+/* The holds of a GPU that check_rel looks at: entries [lo, hi) of g, from t0, less `self`. */
+struct span_at {
+    const struct gcal *g;
+    uint32_t lo, hi, t0, self;
+};
+
+/* With units disjoint, the per-instant rules (compute, counts, media engines) at each instant
+ * where one of the holds starts during the new hold h, and at its start. */
+static int instant_rules(const struct al_calendar *c, const struct al_hold *h, struct span_at sa,
+                         const char *what, struct al_err *reterr)
+{
+    const struct gcal *g = sa.g;
+    struct al_placement p = {h->profile, h->start};
+    struct al_layout l = {.model = al_fleet_gpu(c->fleet, h->gpu)->model};
+    uint32_t last = UINT32_MAX;
+    for (uint32_t i = sa.lo; i <= sa.hi; i++) {
+        uint32_t tau = i == sa.lo ? sa.t0 : g->e[i - 1].t0;
+        if (i > sa.lo && (tau <= sa.t0 || g->e[i - 1].t1 <= sa.t0 || g->e[i - 1].id == sa.self))
+            continue;
+        if (tau == last)
+            continue;
+        last = tau;
+        if (alive_layout(c, g, sa.lo, sa.hi, tau, sa.self, &l) >= 0 && al_layout_can_add(&l, p))
+            continue;
+        struct al_err e = {0};
+        if (l.n < AL_LAYOUT_MAX) {
+            l.p[l.n++] = p;
+            al_layout_validate(&l, &e);
+        }
+        return al_err_set(reterr, AL_E_CONFLICT, "GPU %u: %s does not fit at %lld: %s", h->gpu,
+                          what, (long long)to_abs(c, tau), e.msg);
+    }
+    return 0;
+}
+
 static int check_rel(const struct al_calendar *c, const struct al_hold *h, uint32_t t0, uint32_t t1,
                      uint32_t self, struct al_err *reterr)
 {
@@ -686,32 +721,12 @@ static int check_rel(const struct al_calendar *c, const struct al_hold *h, uint3
     }
     if (h->whole)
         return 0;
-    /* Units are disjoint; now the per-instant rules (compute, counts, media engines). */
-    struct al_layout l = {.model = m};
-    uint32_t last = UINT32_MAX;
-    for (uint32_t i = lo; i <= hi; i++) {
-        uint32_t tau = i == lo ? t0 : g->e[i - 1].t0;
-        if (i > lo && (tau <= t0 || g->e[i - 1].t1 <= t0 || g->e[i - 1].id == self))
-            continue;
-        if (tau == last)
-            continue;
-        last = tau;
-        if (alive_layout(c, g, lo, hi, tau, self, &l) < 0 || !al_layout_can_add(&l, p)) {
-            struct al_err e = {0};
-            if (l.n < AL_LAYOUT_MAX) {
-                l.p[l.n++] = p;
-                al_layout_validate(&l, &e);
-            }
-            return al_err_set(reterr, AL_E_CONFLICT, "GPU %u: %s does not fit at %lld: %s", h->gpu,
-                              what, (long long)to_abs(c, tau), e.msg);
-        }
-    }
-    return 0;
+    return instant_rules(c, h, (struct span_at){g, lo, hi, t0, self}, what, reterr);
 }
 
 int al_calendar_check(const struct al_calendar *c, const struct al_hold *h, struct al_err *reterr)
 {
-    uint32_t t0, t1;
+    uint32_t t0 = 0, t1 = 0;
     int rc = validate_hold(c, h, &t0, &t1, reterr);
     if (rc < 0)
         return rc;
@@ -730,7 +745,11 @@ static int rec_alloc(struct al_calendar *c, uint32_t *ret)
     if (c->nrecs == c->nchunks * CHUNK) {
         if (c->nchunks >= MAX_CHUNKS)
             return AL_E_RANGE;
-        struct rec **t = realloc(c->chunks, (c->nchunks + 1) * sizeof *t);
+        /* the array holds pointers to chunks: its element is a pointer by design, which
+         * bugprone-sizeof-expression takes for a mistake */
+        size_t sz =
+            ((size_t)c->nchunks + 1) * sizeof(struct rec *); // NOLINT(bugprone-sizeof-expression)
+        struct rec **t = realloc(c->chunks, sz);
         if (!t)
             return AL_E_NOMEM;
         c->chunks = t;
@@ -751,7 +770,7 @@ static void rec_free(struct al_calendar *c, uint32_t id)
 
 int al_calendar_add(struct al_calendar *c, const struct al_hold *h, struct al_err *reterr)
 {
-    uint32_t t0, t1, id, exp = NO_EXPIRY;
+    uint32_t t0 = 0, t1 = 0, id = 0, exp = NO_EXPIRY;
     int rc = validate_hold(c, h, &t0, &t1, reterr);
     if (rc < 0)
         return rc;
@@ -876,7 +895,7 @@ int al_calendar_extend_owner(struct al_calendar *c, struct al_owner owner, int64
     for (uint32_t id = c->otab[slot]; id != NIL; id = rec_at(c, id)->next)
         n++;
     int rc = 0;
-    uint32_t *ids = malloc(n * sizeof *ids), *old = malloc(n * sizeof *old);
+    uint32_t *ids = malloc((n ? n : 1) * sizeof *ids), *old = malloc((n ? n : 1) * sizeof *old);
     if (!ids || !old) {
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
         goto out;
@@ -1229,8 +1248,12 @@ void al_calendar_units_word(const struct al_calendar *c, const struct al_cal_spa
                             uint64_t bits, uint8_t ret[64])
 {
     int64_t k0 = (sp->i0 + BLOCK - 1) / BLOCK, k1 = (sp->i1 + 1) / BLOCK - 1;
-    if (w >= c->iwords || !c->blk || sp->i0 > sp->i1)
-        k1 = k0 - 1; /* no block read: every byte 0 */
+    const uint8_t *blk = c->blk;
+    if (w >= c->iwords || !blk || sp->i0 > sp->i1) {
+        for (uint64_t scan = bits; scan; scan &= scan - 1)
+            ret[__builtin_ctzll(scan)] = 0; /* no block read */
+        return;
+    }
     if (k1 >= (int64_t)(c->nbuckets / BLOCK))
         k1 = (int64_t)(c->nbuckets / BLOCK) - 1;
     size_t stride = c->iwords * 64;
@@ -1238,7 +1261,7 @@ void al_calendar_units_word(const struct al_calendar *c, const struct al_cal_spa
         unsigned b = (unsigned)__builtin_ctzll(scan);
         uint8_t u = 0;
         for (int64_t k = k0; k <= k1; k++)
-            u |= c->blk[(size_t)k * stride + w * 64 + b];
+            u |= blk[(size_t)k * stride + w * 64 + b];
         ret[b] = u;
     }
 }

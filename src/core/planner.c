@@ -201,7 +201,7 @@ static bool node_passes(struct al_planner *p, uint32_t node, const struct al_whe
         const struct al_node *n = al_fleet_node(p->f, node);
         bool ok = (!w || !w->zone || !*w->zone || strcmp(n->zone, w->zone) == 0) &&
                   (!w || al_fleet_labels_match(n->labels, w->labels));
-        p->node_ok[node] = ok;
+        p->node_ok[node] = ok ? 1 : 0;
     }
     return p->node_ok[node] == 1;
 }
@@ -362,6 +362,53 @@ static void confirm_all(struct al_planner *p, const struct al_request *r, unsign
     }
 }
 
+/* whole_scan's work on word w: count the sure GPUs of `scan` that the index leaves as candidates
+ * (idx) per node, mark the doubtful ones pending, and list in todo the nodes that could now hold
+ * the ask; *elig counts the GPUs passing the node filter. Returns how many nodes are listed. */
+/* Enough single-node fits to choose from (one perfect fit is enough); or, when no node can hold
+ * the ask, enough wholly free nodes for the fewest-nodes answer. */
+static bool whole_enough(const struct al_planner *p, const struct al_request *r, unsigned maxper)
+{
+    return p->w_fits >= WHOLE_ENOUGH || (p->w_fits > 0 && r->count == maxper) ||
+           (r->count > maxper && !r->same_node &&
+            (p->w_full * maxper >= r->count || p->w_total >= 4 * r->count));
+}
+
+struct wscan {
+    const struct al_request *r;
+    unsigned maxper, need;
+    bool nf;
+};
+
+static unsigned whole_word(struct al_planner *p, const struct wscan *ws, size_t w, uint64_t scan,
+                           const uint64_t idx[4], uint32_t todo[64], unsigned *elig)
+{
+    unsigned ntodo = 0;
+    uint64_t cand = idx[0] | idx[1];
+    for (; scan; scan &= scan - 1) {
+        unsigned b = (unsigned)__builtin_ctzll(scan);
+        uint32_t gpu = (uint32_t)(w * 64 + b);
+        uint32_t node = p->gpu_node[gpu];
+        if (ws->nf && !node_passes(p, node, &ws->r->where))
+            continue;
+        *elig += ws->nf;
+        if (!((cand >> b) & 1))
+            continue;
+        uint32_t *cnt = node_count(p, node), pot = ++p->node_pot[node];
+        if ((idx[0] >> b) & 1) {
+            p->freeb[w] |= UINT64_C(1) << b;
+            p->w_fits += ++*cnt == ws->r->count;
+            p->w_full += *cnt == ws->maxper;
+            p->w_total++;
+        } else {
+            p->maybe[w] |= UINT64_C(1) << b;
+        }
+        if (pot >= ws->need && *cnt < ws->need && (ntodo == 0 || todo[ntodo - 1] != node))
+            todo[ntodo++] = node;
+    }
+    return ntodo;
+}
+
 /* Mark in p->freeb the eligible GPUs of model `slot` wholly free during the window, counting
  * them per node (p->w_total in all). Words are read from the calendar's index as the scan
  * goes. A GPU the index leaves in doubt is checked exactly only once its node could hold the
@@ -376,7 +423,8 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
     unsigned elig = 0, maxper = p->maxper[slot];
     unsigned need = r->count <= maxper ? r->count : maxper;
     bool nf = node_filter(&r->where), enough = false;
-    size_t w0 = exhaustive ? 0 : (p->rot++ * 61u) % p->words, k;
+    const struct wscan ws = {r, maxper, need, nf};
+    size_t w0 = exhaustive ? 0 : ((size_t)p->rot++ * 61u) % p->words, k;
     p->w_total = p->w_fits = p->w_full = 0;
     new_round(p);
     memset(p->freeb, 0, p->words * sizeof *p->freeb);
@@ -387,43 +435,17 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
         if (!base)
             continue;
         al_calendar_index_word(p->c, sp, w, idx);
-        uint64_t cand = base & (idx[0] | idx[1]);
         elig += nf ? 0 : (unsigned)__builtin_popcountll(base);
         uint32_t todo[64];
-        unsigned ntodo = 0;
-        for (uint64_t scan = exhaustive && nf ? base : cand; scan; scan &= scan - 1) {
-            unsigned b = (unsigned)__builtin_ctzll(scan);
-            uint32_t gpu = (uint32_t)(w * 64 + b);
-            uint32_t node = p->gpu_node[gpu];
-            if (nf && !node_passes(p, node, &r->where))
-                continue;
-            elig += nf;
-            if (!((cand >> b) & 1))
-                continue;
-            uint32_t *cnt = node_count(p, node), pot = ++p->node_pot[node];
-            if ((idx[0] >> b) & 1) {
-                p->freeb[w] |= UINT64_C(1) << b;
-                p->w_fits += ++*cnt == r->count;
-                p->w_full += *cnt == maxper;
-                p->w_total++;
-            } else {
-                p->maybe[w] |= UINT64_C(1) << b;
-            }
-            if (pot >= need && *cnt < need && (ntodo == 0 || todo[ntodo - 1] != node))
-                todo[ntodo++] = node;
-        }
+        unsigned ntodo = whole_word(p, &ws, w, exhaustive && nf ? base : base & (idx[0] | idx[1]),
+                                    idx, todo, &elig);
         /* the exact checks of this word's hopeful nodes, their loads requested together */
         for (unsigned i = 0; i < ntodo; i++)
             prefetch_pending(p, todo[i]);
         for (unsigned i = 0; i < ntodo; i++)
             if (p->node_cnt[todo[i]] < need)
                 confirm_node(p, r, maxper, need, todo[i]);
-        /* enough single-node fits to choose from (one perfect fit is enough); or, when no node
-         * can hold the ask, enough wholly free nodes for the fewest-nodes answer */
-        enough =
-            !exhaustive && (p->w_fits >= WHOLE_ENOUGH || (p->w_fits > 0 && r->count == maxper) ||
-                            (r->count > maxper && !r->same_node &&
-                             (p->w_full * maxper >= r->count || p->w_total >= 4 * r->count)));
+        enough = !exhaustive && whole_enough(p, r, maxper);
     }
     *complete = k == p->words;
     if (eligible)
@@ -475,7 +497,7 @@ static int whole_pick(struct al_planner *p, const struct al_request *r, unsigned
     }
     if (r->same_node || total < r->count)
         return AL_E_NOFIT;
-    struct nc *v = malloc(p->ntouched * sizeof *v);
+    struct nc *v = malloc((p->ntouched ? p->ntouched : 1) * sizeof *v);
     if (!v)
         return AL_E_NOMEM;
     uint32_t nv = 0;
@@ -724,6 +746,18 @@ static void sort_edges(struct tedge *v, size_t n)
  * and ends, per size the placements that were free and that the new units make unusable,
  * times how long. A GPU whose holds already cover those placements for the window costs
  * nothing; a wholly free GPU costs every placement the units touch for the whole window. */
+/* Add `len` to the loss of each touched placement (mk, of size sz) that the units held in the
+ * stretch (cnt[u] > 0) leave free. */
+static void stretch_loss(const struct al_gpu_model *m, const uint16_t *cnt, unsigned nm,
+                         const uint32_t *mk, const uint8_t *sz, int64_t len, int64_t *loss)
+{
+    uint32_t used = 0;
+    for (unsigned u = 0; u < m->units; u++)
+        used |= (uint32_t)(cnt[u] > 0) << u;
+    for (unsigned j = 0; j < nm; j++)
+        loss[sz[j]] += (mk[j] & used) == 0 ? len : 0;
+}
+
 static int time_loss(struct al_planner *p, const struct al_gpu_model *m, size_t nh, int64_t s,
                      int64_t e, uint32_t add, int64_t *loss)
 {
@@ -756,11 +790,7 @@ static int time_loss(struct al_planner *p, const struct al_gpu_model *m, size_t 
     for (size_t i = 0; i <= n; i++) {
         int64_t t = i < n ? p->tev[i].t : e;
         if (t > cur) {
-            uint32_t used = 0;
-            for (unsigned u = 0; u < m->units; u++)
-                used |= (uint32_t)(cnt[u] > 0) << u;
-            for (unsigned j = 0; j < nm; j++)
-                loss[sz[j]] += (mk[j] & used) == 0 ? t - cur : 0;
+            stretch_loss(m, cnt, nm, mk, sz, t - cur, loss);
             cur = t;
         }
         for (unsigned u = 0; i < n && u < m->units; u++)
@@ -954,15 +984,51 @@ static uint64_t units_ruled(struct al_planner *p, const struct mig_ctx *x, const
 /* Collect the GPUs that can take instances into p->ev, counting per node. Without x->full the
  * scan starts at a rotating word and stops once enough capacity without pool work is found and
  * the effort bounds are reached. */
+/* mig_scan's running state. */
+struct mscan {
+    unsigned fresh_cls[FRESH_CLASSES], effort, calm, used_room;
+    struct room rm;
+    bool nf;
+    uint64_t cand, sure; /* of the word in hand: candidates, and those wholly free */
+};
+
+/* mig_scan's work on word w: visit the GPUs of `scan` in ms->cand (those in ms->sure are
+ * wholly free; the others' held units are in held[]), counting eligible GPUs and effort. */
+static int mig_word(struct al_planner *p, struct mig_ctx *x, struct mscan *ms, size_t w,
+                    uint64_t scan, const uint32_t held[64])
+{
+    for (; scan; scan &= scan - 1) {
+        unsigned b = (unsigned)__builtin_ctzll(scan);
+        uint32_t gpu = (uint32_t)(w * 64 + b);
+        if (ms->nf && !node_passes(p, al_fleet_gpu(p->f, gpu)->node, &x->r->where))
+            continue;
+        x->eligible += ms->nf;
+        if (!((ms->cand >> b) & 1))
+            continue;
+        size_t before = p->nev;
+        bool is_sure = (ms->sure >> b) & 1;
+        ms->effort++;
+        if (!is_sure && !room_for(&ms->rm, held[b])) /* what eval_gpu would find first */
+            continue;
+        int rc = mig_visit(p, x, gpu, is_sure, ms->fresh_cls);
+        if (rc < 0)
+            return rc;
+        if (p->nev > before) {
+            ms->used_room += !is_sure;
+            ms->calm += p->ev[before].busy ? 0 : p->ev[before].cap;
+        }
+    }
+    return 0;
+}
+
 static int mig_scan(struct al_planner *p, struct mig_ctx *x)
 {
-    unsigned fresh_cls[FRESH_CLASSES] = {0}, effort = 0, calm = 0, used_room = 0;
-    bool nf = node_filter(&x->r->where), lazy = !x->full && !x->r->same_node;
+    struct mscan ms = {.nf = node_filter(&x->r->where)};
+    bool lazy = !x->full && !x->r->same_node;
     const struct al_gpu_model *m = al_fleet_model(p->f, x->slot);
     bool whole_size = m->profiles[x->prof].size >= m->units;
-    size_t w0 = lazy ? (p->rot++ * 61u) % p->words : 0, k;
-    struct room rm;
-    room_setup(&rm, m, x->prof);
+    size_t w0 = lazy ? ((size_t)p->rot++ * 61u) % p->words : 0, k;
+    room_setup(&ms.rm, m, x->prof);
     p->nev = 0;
     x->total = x->eligible = 0;
     new_round(p);
@@ -976,33 +1042,16 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
         if (whole_size) /* a GPU-sized instance needs the GPU wholly free, as a whole GPU does */
             cand &= idx[0] | idx[1];
         uint32_t held[64];
-        uint64_t ruled = units_ruled(p, x, &rm, w, cand & ~idx[0], held);
+        uint64_t ruled = units_ruled(p, x, &ms.rm, w, cand & ~idx[0], held);
         word_masks(p, w, cand & ~idx[0] & ~ruled, x->r, held);
-        x->eligible += nf ? 0 : (unsigned)__builtin_popcountll(base);
-        for (uint64_t scan = x->full && nf ? base : cand; scan; scan &= scan - 1) {
-            unsigned b = (unsigned)__builtin_ctzll(scan);
-            uint32_t gpu = (uint32_t)(w * 64 + b);
-            if (nf && !node_passes(p, al_fleet_gpu(p->f, gpu)->node, &x->r->where))
-                continue;
-            x->eligible += nf;
-            if (!((cand >> b) & 1))
-                continue;
-            size_t before = p->nev;
-            bool sure = (idx[0] >> b) & 1;
-            if (!sure && !room_for(&rm, held[b])) { /* what eval_gpu would find first */
-                effort++;
-                continue;
-            }
-            int rc = mig_visit(p, x, gpu, sure, fresh_cls);
-            if (rc < 0)
-                return rc;
-            effort++;
-            if (p->nev > before) {
-                used_room += !sure;
-                calm += p->ev[before].busy ? 0 : p->ev[before].cap;
-            }
-        }
-        if (lazy && calm >= x->r->count && (used_room >= EVAL_USED || effort >= EVAL_VISITS)) {
+        x->eligible += ms.nf ? 0 : (unsigned)__builtin_popcountll(base);
+        ms.cand = cand;
+        ms.sure = idx[0];
+        int rc = mig_word(p, x, &ms, w, x->full && ms.nf ? base : cand, held);
+        if (rc < 0)
+            return rc;
+        if (lazy && ms.calm >= x->r->count &&
+            (ms.used_room >= EVAL_USED || ms.effort >= EVAL_VISITS)) {
             k++;
             break;
         }
@@ -1292,6 +1341,21 @@ static int i64_cmp(const void *a, const void *b)
 
 /* Candidate starts: r->start and every hold end in (r->start, latest] on GPUs of the models
  * the request may use. Sorted, unique, in a malloc'd array (*ret, caller frees). */
+/* Append to (*t, *cap, *n) the ends in (r->start, latest] of the holds of `gpu`. */
+static int hold_ends(struct al_planner *p, const struct al_request *r, uint32_t gpu, int64_t latest,
+                     int64_t **t, size_t *cap, size_t *n)
+{
+    size_t nh = al_calendar_holds(p->c, gpu, r->start, latest, NULL, 0);
+    if (grow((void **)&p->hbuf, &p->hcap, nh, sizeof *p->hbuf) < 0 ||
+        grow((void **)t, cap, *n + nh, sizeof **t) < 0)
+        return AL_E_NOMEM;
+    nh = al_calendar_holds(p->c, gpu, r->start, latest, p->hbuf, p->hcap);
+    for (size_t j = 0; j < nh; j++)
+        if (p->hbuf[j].t1 > r->start && p->hbuf[j].t1 <= latest)
+            (*t)[(*n)++] = p->hbuf[j].t1;
+    return 0;
+}
+
 static int start_candidates(struct al_planner *p, const struct al_request *r, int64_t latest,
                             int64_t **ret, size_t *ret_n)
 {
@@ -1308,16 +1372,8 @@ static int start_candidates(struct al_planner *p, const struct al_request *r, in
         for (size_t w = 0; w < p->words; w++) {
             for (uint64_t scan = mb[w]; scan; scan &= scan - 1) {
                 uint32_t gpu = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
-                size_t nh = al_calendar_holds(p->c, gpu, r->start, latest, NULL, 0);
-                if (grow((void **)&p->hbuf, &p->hcap, nh, sizeof *p->hbuf) < 0 ||
-                    grow((void **)&t, &cap, n + nh, sizeof *t) < 0) {
-                    rc = AL_E_NOMEM;
+                if ((rc = hold_ends(p, r, gpu, latest, &t, &cap, &n)) < 0)
                     goto out;
-                }
-                nh = al_calendar_holds(p->c, gpu, r->start, latest, p->hbuf, p->hcap);
-                for (size_t j = 0; j < nh; j++)
-                    if (p->hbuf[j].t1 > r->start && p->hbuf[j].t1 <= latest)
-                        t[n++] = p->hbuf[j].t1;
             }
         }
     }
@@ -1359,6 +1415,35 @@ static bool could_fit(struct al_planner *p, const struct al_request *r,
     return false;
 }
 
+/* False when the index proves that q cannot fit. Candidates whose window has the same interior
+ * buckets share the index's verdict: the last one is kept in *last, *last_ok. */
+static bool may_fit(struct al_planner *p, const struct al_request *q, struct al_cal_span *last,
+                    bool *last_ok)
+{
+    struct al_cal_span sp;
+    if (al_calendar_prepare(p->c, q->start, q->end, &sp) < 0)
+        return true;
+    if (sp.i0 != last->i0 || sp.i1 != last->i1) {
+        *last = sp;
+        *last_ok = could_fit(p, q, &sp);
+    }
+    return *last_ok;
+}
+
+/* Plan q: 1 when it fits, 0 when it does not, else the error (in reterr). The first
+ * candidate's refusal is kept in *first. */
+static int try_start(struct al_planner *p, const struct al_request *q, struct al_plan *plan,
+                     struct al_err *first, struct al_err *reterr)
+{
+    struct al_err e = {0};
+    int rc = al_planner_plan(p, q, plan, first ? first : &e);
+    if (rc == 0)
+        return 1;
+    if (rc == AL_E_NOFIT)
+        return 0;
+    return al_err_set(reterr, rc, "%s", first ? first->msg : e.msg);
+}
+
 int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_t duration,
                         int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr)
 {
@@ -1379,28 +1464,17 @@ int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_
         goto out;
     }
     struct al_err first = {0};
-    struct al_cal_span sp, last = {0, 0, 1, 0};
+    struct al_cal_span last = {0, 0, 1, 0};
     bool last_ok = true;
     for (size_t i = 0; i < nt && found < max; i++) {
         q.start = t[i];
         q.end = t[i] + duration;
-        struct al_err e;
-        /* candidates whose window has the same interior buckets share the index's verdict */
-        if (i > 0 && al_calendar_prepare(p->c, q.start, q.end, &sp) == 0) {
-            if (sp.i0 != last.i0 || sp.i1 != last.i1) {
-                last = sp;
-                last_ok = could_fit(p, &q, &sp);
-            }
-            if (!last_ok)
-                continue;
-        }
-        rc = al_planner_plan(p, &q, &plan, i == 0 ? &first : &e);
-        if (rc == 0)
-            starts[found++] = t[i];
-        else if (rc != AL_E_NOFIT) {
-            al_err_set(reterr, rc, "%s", i == 0 ? first.msg : e.msg);
+        if (i > 0 && !may_fit(p, &q, &last, &last_ok))
+            continue;
+        if ((rc = try_start(p, &q, &plan, i == 0 ? &first : NULL, reterr)) < 0)
             goto out;
-        }
+        if (rc == 1)
+            starts[found++] = t[i];
     }
     rc = found > 0 ? (int)found : AL_E_NOFIT;
     if (rc == AL_E_NOFIT)
@@ -1414,6 +1488,21 @@ out:
 }
 
 /* ---- availability ---- */
+
+/* Add eligible GPU `gpu` to a: wholly free or not, instances of each profile free. */
+static int avail_gpu(struct al_planner *p, struct al_avail *a, uint32_t gpu, int64_t s, int64_t e)
+{
+    a->gpus++;
+    a->whole_free += al_calendar_free_during(p->c, gpu, s, e);
+    for (unsigned q = 0; q < a->nprofiles; q++) {
+        struct geval ev = {.gpu = gpu};
+        int rc = eval_gpu(p, q, AL_LAYOUT_MAX, s, e, &ev);
+        if (rc < 0)
+            return rc;
+        a->inst_free[q] += ev.cap;
+    }
+    return 0;
+}
 
 int al_planner_availability(struct al_planner *p, int64_t s, int64_t e,
                             const struct al_where *where, struct al_avail *ret, size_t max)
@@ -1436,17 +1525,9 @@ int al_planner_availability(struct al_planner *p, int64_t s, int64_t e,
         for (size_t w = 0; w < p->words; w++) {
             for (uint64_t scan = mb[w]; scan; scan &= scan - 1) {
                 uint32_t gpu = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
-                if (!gpu_eligible(p, gpu, where))
-                    continue;
-                a->gpus++;
-                a->whole_free += al_calendar_free_during(p->c, gpu, s, e);
-                for (unsigned q = 0; q < a->nprofiles; q++) {
-                    struct geval ev = {.gpu = gpu};
-                    int rc = eval_gpu(p, q, AL_LAYOUT_MAX, s, e, &ev);
-                    if (rc < 0)
-                        return rc;
-                    a->inst_free[q] += ev.cap;
-                }
+                int rc = gpu_eligible(p, gpu, where) ? avail_gpu(p, a, gpu, s, e) : 0;
+                if (rc < 0)
+                    return rc;
             }
         }
     }
