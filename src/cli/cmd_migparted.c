@@ -231,7 +231,7 @@ static void import_print(struct import_run *run, const char *file)
                               file, "configs", json_incref(run->configs), "placed",
                               (json_int_t)c[ST_PLACED], "mig_disabled", (json_int_t)c[ST_DISABLED],
                               "skipped", (json_int_t)c[ST_SKIPPED], "failed",
-                              (json_int_t)(c[ST_INVALID] + c[ST_NOFIT])));
+                              (json_int_t)c[ST_INVALID] + c[ST_NOFIT]));
         return;
     }
     al_table_print(run->t, stdout);

@@ -119,7 +119,7 @@ const struct al_gpu_model *al_mig_model_arg(const char *name)
     if (m)
         return m;
     fputs("allot mig: unknown GPU model '", stderr);
-    for (size_t i = 0; name[i] && i < 64; i++) /* echo the argument, never its escapes */
+    for (size_t i = 0; i < 64 && name[i]; i++) /* echo the argument, never its escapes */
         fputc(isprint((unsigned char)name[i]) ? name[i] : '?', stderr);
     fputs("'\nknown models:", stderr);
     for (size_t i = 0; i < al_catalog_count(); i++)
@@ -213,11 +213,11 @@ json_t *al_mig_profile_json(const struct al_gpu_model *m, int k)
                      "attrs", attrs, "unverified", p->unverified);
 }
 
-json_t *al_mig_layout_json(const struct al_layout *in)
+json_t *al_mig_layout_json(const struct al_layout *layout)
 {
     char text[512];
     json_t *pl = json_array();
-    struct al_layout sorted = *in, *l = &sorted;
+    struct al_layout sorted = *layout, *l = &sorted;
     al_layout_sort(l);
     for (unsigned i = 0; i < l->n; i++) {
         const struct al_mig_profile *p = &l->model->profiles[l->p[i].profile];

@@ -62,7 +62,7 @@ unsigned al_mig_layout_mem_gb(const struct al_layout *l);
 /* New JSON objects (caller owns the reference): a profile of `m`, and a layout with its
  * placements (starts null where not yet placed). */
 json_t *al_mig_profile_json(const struct al_gpu_model *m, int k);
-json_t *al_mig_layout_json(const struct al_layout *l);
+json_t *al_mig_layout_json(const struct al_layout *layout);
 
 /* A model that cannot take MIG: prints "MODEL has no MIG support" and returns true. */
 bool al_mig_no_mig(const struct al_gpu_model *m);
