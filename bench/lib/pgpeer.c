@@ -37,7 +37,10 @@ long al_pg_rows(struct al_pg *pg)
 
 #else
 
+#include "common/num.h"
+
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,9 +263,14 @@ static int read_occupied(struct al_pg *pg, const struct al_pg_req *r, struct al_
     /* GPUs the query does not return are not candidates. */
     memset(pg->mask, 0xff, pg->ngpus * sizeof *pg->mask);
     for (int i = 0; i < PQntuples(res); i++) {
-        unsigned long g = strtoul(PQgetvalue(res, i, 0), NULL, 10);
+        uint64_t g = 0, mask = 0;
+        if (al_num_parse_u64(PQgetvalue(res, i, 0), 0, UINT64_MAX, &g) < 0 ||
+            al_num_parse_u64(PQgetvalue(res, i, 1), 0, UINT32_MAX, &mask) < 0) {
+            rc = al_err_set(reterr, AL_E_DB, "postgres: %s: row %d is not (gpu id, mask)", q, i);
+            goto out;
+        }
         if (g < pg->ngpus)
-            pg->mask[g] = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+            pg->mask[g] = (uint32_t)mask;
     }
 out:
     PQclear(res);
@@ -378,9 +386,11 @@ int al_pg_decide(struct al_pg *pg, const struct al_pg_req *r, uint64_t req_id,
 long al_pg_rows(struct al_pg *pg)
 {
     PGresult *res = PQexec(pg->conn, "SELECT count(*) FROM hold");
-    long n = PQresultStatus(res) == PGRES_TUPLES_OK ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    int64_t n = 0;
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK &&
+              al_num_parse_i64(PQgetvalue(res, 0, 0), 0, LONG_MAX, &n) == 0;
     PQclear(res);
-    return n;
+    return ok ? (long)n : -1;
 }
 
 #endif
