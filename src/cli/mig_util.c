@@ -136,6 +136,17 @@ bool al_mig_no_mig(const struct al_gpu_model *m)
     return true;
 }
 
+int al_mig_model_with_mig(const char *name, const struct al_gpu_model **ret)
+{
+    const struct al_gpu_model *m = al_mig_model_arg(name);
+    if (!m)
+        return AL_EXIT_USAGE;
+    if (al_mig_no_mig(m))
+        return AL_EXIT_NO;
+    *ret = m;
+    return -1;
+}
+
 int al_mig_layout_arg(const struct al_gpu_model *m, const char *text, struct al_layout *ret,
                       struct al_err *e)
 {
