@@ -1,7 +1,7 @@
 /* num.h — checked decimal number parsing for untrusted text (command line, files, database
  * rows): the whole string must be the number, digits only, within the caller's bounds. It
- * replaces strtol/strtoul/atoi (banned, c-style §9.7), which skip spaces, accept signs and
- * trailing junk, and report overflow only through errno.
+ * stands in for strtol, strtoul and atoi, which c-style §9.7 bans: they skip spaces, accept
+ * signs and trailing junk, and report overflow only through errno.
  */
 #ifndef AL_COMMON_NUM_H
 #define AL_COMMON_NUM_H

@@ -6,8 +6,10 @@
 
 void al_sbuf_init(struct al_sbuf *b, char *buf, size_t cap)
 {
-    *b = (struct al_sbuf){.buf = buf, .cap = buf ? cap : 0, .len = 0};
-    if (b->cap)
+    if (!buf)
+        cap = 0; /* nowhere to write: only count */
+    *b = (struct al_sbuf){.buf = buf, .cap = cap, .len = 0};
+    if (cap)
         buf[0] = '\0'; /* a string even if nothing is appended or vsnprintf fails */
 }
 
