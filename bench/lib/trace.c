@@ -107,7 +107,7 @@ int al_trace_load(const char *path, struct al_trace *ret, struct al_err *reterr)
     memset(ret, 0, sizeof *ret);
     FILE *fp = fopen(path, "r");
     if (!fp)
-        return al_err_set(reterr, -errno, "%s: %s", path, strerror(errno));
+        return al_err_set(reterr, -errno, "%s: %s", path, al_strerror(-errno));
     while (fgets(line, sizeof line, fp)) {
         size_t len = strlen(line);
         lineno++;
