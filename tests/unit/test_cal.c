@@ -99,8 +99,8 @@ static void test_build_maps_gpus_and_holds(void **state)
     hold(f->s, "gpu_n2-0", "qte_0000000100000002", "mig", "3g.40gb", 4, NOW + 100, NOW + 200,
          NOW + 50);
     /* a hold that ended before the calendar's origin is left out */
-    hold(f->s, "gpu_n2-2", "rsv_0000000100000003", "gpu", "", -1, NOW - 5 * 86400, NOW - 4 * 86400,
-         0);
+    hold(f->s, "gpu_n2-2", "rsv_0000000100000003", "gpu", "", -1, NOW - 5LL * 86400,
+         NOW - 4LL * 86400, 0);
     assert_int_equal(al_cal_build(f->s, NOW, &c, NULL), 0);
     assert_int_equal(al_fleet_ngpus(c->fleet), 5);
     int g = al_cal_gpu(c, "gpu_n1-1");

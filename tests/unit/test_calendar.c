@@ -453,7 +453,7 @@ static void one_op(struct world *w)
 {
     struct al_err e;
     unsigned op = rnd(10);
-    if (op < 5 && w->n < MAXH * 8) {
+    if (op < 5 && w->n < (size_t)MAXH * 8) {
         struct al_hold h = random_hold(w);
         bool fit = bf_fits(w, &h, SIZE_MAX);
         int rc = al_calendar_add(w->c, &h, &e);
@@ -581,14 +581,14 @@ static void test_growth(void **state)
                          (int)i);
     struct al_err e;
     for (unsigned i = 0; i < 200; i++) {
-        struct al_hold h = whole(i, 1000 * i, 1000 * i + 5000, i);
+        struct al_hold h = whole(i, (int64_t)i * 1000, (int64_t)i * 1000 + 5000, i);
         assert_int_equal(al_calendar_add(c, &h, &e), (int)i);
     }
     uint64_t sure[4];
     assert_int_equal(al_calendar_index(c, T0 + 199020, T0 + 199021, sure, NULL, NULL, NULL), 0);
     for (unsigned i = 0; i < 200; i++)
         assert_int_equal((sure[i / 64] >> (i % 64)) & 1, !(i >= 195));
-    assert_true(al_calendar_bytes(c) > 200 * 32);
+    assert_true(al_calendar_bytes(c) > (size_t)200 * 32);
     struct al_hold past = whole(0, -10, 5, 1);
     assert_int_equal(al_calendar_add(c, &past, &e), AL_E_RANGE);
     al_calendar_free(c);

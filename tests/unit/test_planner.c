@@ -535,7 +535,7 @@ static void random_fleet(struct env *e)
                 al_fleet_set_pool_busy(e->f, (uint32_t)id, true);
         }
     }
-    env_ready(e, 60 * (1 + rnd(2)));
+    env_ready(e, 60 * (int64_t)(1 + rnd(2)));
 }
 
 static struct al_request random_request(const struct env *e)
@@ -670,7 +670,7 @@ static void run_stream(uint64_t seed, int ops)
             check_availability(&e);
         }
     }
-    bf_check_valid(&e, 2 * HORIZON);
+    bf_check_valid(&e, 2 * (int64_t)HORIZON);
     al_plan_clear(&pl);
     env_close(&e);
 }
