@@ -425,6 +425,7 @@ static bool bf_eligible(const struct env *e, uint32_t gpu, const struct al_reque
 
 /* Most instances of profile q addable to gpu during [s, t): exhaustive over start subsets,
  * checking every instant. */
+/* NOLINTNEXTLINE(misc-no-recursion): depth <= nstarts of one profile, each level a later start */
 static unsigned bf_dfs(const struct bf_holds *b, const struct al_gpu_model *m, unsigned q,
                        int64_t s, int64_t t, struct al_placement *chosen, unsigned n, unsigned from)
 {
@@ -716,6 +717,7 @@ static int collect_max(const struct al_layout *l, void *ctx)
 }
 
 /* Can `bins` GPUs (multisets from index `from` on, nondecreasing) cover demand d? */
+/* NOLINTNEXTLINE(misc-no-recursion): depth <= bins, one GPU per level */
 static bool cover(const struct maxsets *ms, const int d[NPACK], unsigned bins, unsigned from)
 {
     bool done = true;
