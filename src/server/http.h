@@ -34,23 +34,38 @@ enum {
 };
 
 /* The running server. One store handle, one lock: every store access (reads included) and
- * every plan + commit happens under `lock`, which is what makes overbooking impossible. */
+ * every plan + write to the log happens under `lock`, which is what makes overbooking
+ * impossible; only the fsync of a written batch and the availability reads of the in-memory
+ * calendar (under `cal_rw`) run outside it. */
 struct al_srv {
     struct al_store *store;
     struct al_cal *cal; /* in-memory fleet + calendar + planner (server/cal.h) */
     pthread_mutex_t lock;
     const char *clock_file; /* test-only: file holding the current unix time */
     /* Group commit: writes join the open transaction (`batch`), one savepoint each; the
-     * committer thread commits it (one fsync for all), and every call that saw it waits for
-     * that commit before it answers. All under `lock`. */
+     * committer thread writes it to the log under `lock`, then fsyncs it without the lock
+     * (one fsync for all) while the next batch gathers; every call that saw a batch waits for
+     * its fsync before it answers. The fields are under `lock`. */
     bool tx_open;
     bool stopping;
+    bool syncing;        /* the committer is fsyncing a written batch, without the lock */
     uint64_t batch;      /* number of the open (or last) batch */
-    uint64_t committed;  /* batches up to this one are finished */
+    uint64_t committed;  /* batches up to this one are finished (durable, or failed) */
     uint64_t joins;      /* calls that ever joined a batch (the committer watches it grow) */
     uint64_t failed[16]; /* recent batches whose commit failed (ring) */
     unsigned nfailed;
     pthread_cond_t work, done;
+    /* `cal` is changed (and replaced) only with `lock` held and `cal_rw` held for writing;
+     * availability reads take only `cal_rw` for reading: they never wait for a writer's
+     * commit. Lock order: lock, then cal_rw. */
+    pthread_rwlock_t cal_rw;
+    /* Tokens seen before → their user (users never change once created): reads need not
+     * touch the store. Direct-mapped on the hash; under tok_lock. */
+    pthread_mutex_t tok_lock;
+    struct {
+        uint8_t hash[AL_STORE_HASH_LEN];
+        json_t *user;
+    } tokens[256];
 };
 
 /* Join the open batch (opening one when none is) and start the caller's savepoint. */
@@ -100,7 +115,8 @@ struct al_route {
     const char *pattern; /* e.g. "/v1/requests/<*>/quote" where <*> is '*': one segment */
     al_handler_fn fn;
     unsigned roles;
-    bool write; /* runs in one store transaction; answered after commit */
+    bool write;    /* runs in one store transaction; answered after commit */
+    bool snapshot; /* reads only srv->cal, under cal_rw: no store lock, no commit wait */
 };
 
 /* Route tables of the resource files, each ended by a NULL method. */
