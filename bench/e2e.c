@@ -94,7 +94,7 @@ static void die(const char *what)
 static int env_int(const char *name, int def)
 {
     const char *s = getenv(name);
-    return s && atoi(s) > 0 ? atoi(s) : def;
+    return s && s[0] && atoi(s) >= 0 ? atoi(s) : def; /* 0 allowed: E2E_READERS=0 */
 }
 
 static void fmt_time(time_t t, char *out, size_t cap)

@@ -54,7 +54,11 @@ struct al_srv {
     uint64_t joins;      /* calls that ever joined a batch (the committer watches it grow) */
     uint64_t failed[16]; /* recent batches whose commit failed (ring) */
     unsigned nfailed;
-    pthread_cond_t work, done;
+    pthread_cond_t work;
+    /* committed, failed and nfailed change with both `lock` and `done_lock` held; calls wait
+     * for their batch on `done` with only `done_lock` held */
+    pthread_mutex_t done_lock;
+    pthread_cond_t done;
     /* `cal` is changed (and replaced) only with `lock` held and `cal_rw` held for writing;
      * availability reads take only `cal_rw` for reading: they never wait for a writer's
      * commit. Lock order: lock, then cal_rw. */
@@ -73,9 +77,10 @@ int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr);
 /* End the caller's savepoint: keep it (ok) or undo it, rebuilding the in-memory calendar when
  * the undone work had changed it. */
 void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched);
-/* If a batch is open, wait (the lock released meanwhile) until it is committed. Returns 0, or
- * AL_E_DB when that commit failed (the batch's changes are gone). */
-int al_srv_tx_wait(struct al_srv *srv);
+/* Called with `lock` held; releases it, then waits until the caller's batch (the open one, or
+ * the last one) is on disk. Returns 0, or AL_E_DB when that batch failed (its changes are
+ * gone). Returns without the lock. */
+int al_srv_tx_wait_unlock(struct al_srv *srv);
 
 /* Rebuild srv->cal from the store, after a rolled-back transaction changed it. Under the
  * lock. On failure the old copy stays (the store re-checks every hold anyway). */

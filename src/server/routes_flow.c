@@ -1224,9 +1224,8 @@ int al_flow_tick(struct al_srv *srv)
         al_srv_tx_leave(srv, rc >= 0, c.cal_touched);
     }
     pthread_rwlock_unlock(&srv->cal_rw);
-    if (al_srv_tx_wait(srv) != 0 && rc >= 0)
+    if (al_srv_tx_wait_unlock(srv) != 0 && rc >= 0)
         rc = AL_E_DB;
-    pthread_mutex_unlock(&srv->lock);
     json_decref(c.err_details);
     json_decref(c.resp);
     if (rc < 0)

@@ -271,12 +271,14 @@ static void batch_lost(struct al_srv *srv)
     fprintf(stderr, "allot server: batch %llu was rolled back by the database\n",
             (unsigned long long)srv->batch);
     al_store_rollback(srv->store);
-    srv->failed[srv->nfailed++ % 16] = srv->batch;
     srv->tx_open = false;
+    pthread_mutex_lock(&srv->done_lock);
+    srv->failed[srv->nfailed++ % 16] = srv->batch;
     if (!srv->syncing) /* else the committer marks it finished after the earlier batch's sync */
         srv->committed = srv->batch;
-    al_srv_cal_rebuild(srv);
     pthread_cond_broadcast(&srv->done);
+    pthread_mutex_unlock(&srv->done_lock);
+    al_srv_cal_rebuild(srv);
 }
 
 void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched)
@@ -292,20 +294,23 @@ void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched)
         al_srv_cal_rebuild(srv); /* reads the batch as it stands: consistent with the copy */
 }
 
-int al_srv_tx_wait(struct al_srv *srv)
+int al_srv_tx_wait_unlock(struct al_srv *srv)
 {
     /* the open batch, or the last one, which may still be on its way to the disk */
     uint64_t mine = srv->batch;
-    if (srv->committed >= mine)
-        return 0;
+    int rc = 0;
     if (srv->tx_open)
         pthread_cond_signal(&srv->work);
+    /* wait on done_lock, not on lock: the woken calls must not queue up on the writers' lock */
+    pthread_mutex_lock(&srv->done_lock);
+    pthread_mutex_unlock(&srv->lock);
     while (srv->committed < mine)
-        pthread_cond_wait(&srv->done, &srv->lock);
+        pthread_cond_wait(&srv->done, &srv->done_lock);
     for (unsigned i = 0; i < srv->nfailed && i < 16; i++)
         if (srv->failed[i] == mine)
-            return AL_E_DB;
-    return 0;
+            rc = AL_E_DB;
+    pthread_mutex_unlock(&srv->done_lock);
+    return rc;
 }
 
 /* The committer, classic group commit: writes the open batch to the log (under the lock,
@@ -324,11 +329,12 @@ static void *committer_main(void *arg)
         if (!srv->tx_open)
             break;
         uint64_t mine = srv->batch;
+        bool failed = false;
         srv->tx_open = false;
         if (al_store_commit(srv->store, &e) != 0) {
             fprintf(stderr, "allot server: commit of batch %llu failed: %s\n",
                     (unsigned long long)mine, e.msg);
-            srv->failed[srv->nfailed++ % 16] = mine;
+            failed = true;
             pthread_rwlock_wrlock(&srv->cal_rw);
             al_srv_cal_rebuild(srv);
             pthread_rwlock_unlock(&srv->cal_rw);
@@ -344,8 +350,12 @@ static void *committer_main(void *arg)
             /* batches after `mine` that are not open now were lost meanwhile: finished too */
             mine = srv->tx_open ? srv->batch - 1 : srv->batch;
         }
+        pthread_mutex_lock(&srv->done_lock);
+        if (failed)
+            srv->failed[srv->nfailed++ % 16] = mine;
         srv->committed = mine;
         pthread_cond_broadcast(&srv->done);
+        pthread_mutex_unlock(&srv->done_lock);
     }
     pthread_mutex_unlock(&srv->lock);
     return NULL;
@@ -519,9 +529,8 @@ static void dispatch(struct al_srv *srv, struct al_ctx *c, const char *url,
     }
 out:
     /* what this call wrote or read may still be uncommitted: answer after the commit */
-    if (al_srv_tx_wait(srv) != 0 && !c->err_code)
+    if (al_srv_tx_wait_unlock(srv) != 0 && !c->err_code)
         al_http_fail(c, AL_E_DB, NULL, "the transaction could not be committed");
-    pthread_mutex_unlock(&srv->lock);
 }
 
 static enum MHD_Result finish(struct al_srv *srv, struct MHD_Connection *conn, const char *url,
@@ -788,6 +797,7 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     pthread_rwlockattr_destroy(&rwa);
     pthread_cond_init(&srv.work, NULL);
     pthread_cond_init(&srv.done, NULL);
+    pthread_mutex_init(&srv.done_lock, NULL);
     pthread_mutex_init(&ct.mu, NULL);
     pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
@@ -830,6 +840,7 @@ out:
     pthread_mutex_destroy(&ct.mu);
     pthread_cond_destroy(&srv.work);
     pthread_cond_destroy(&srv.done);
+    pthread_mutex_destroy(&srv.done_lock);
     pthread_mutex_destroy(&srv.lock);
     pthread_mutex_destroy(&srv.tok_lock);
     pthread_rwlock_destroy(&srv.cal_rw);
