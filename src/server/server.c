@@ -315,9 +315,10 @@ int al_srv_tx_wait_unlock(struct al_srv *srv)
 
 /* The committer, classic group commit: writes the open batch to the log (under the lock,
  * quick), then fsyncs it without the lock while the next batch gathers every call that comes
- * meanwhile; as soon as the fsync returns, the next batch goes. Calls are answered only after
- * their batch's fsync. A failed fsync leaves the disk state unknown (the kernel may have
- * dropped the pages): the server stops at once, and a restart reads what is on disk. */
+ * meanwhile; as soon as the fsync returns (and calls queued on the lock have joined), the
+ * next batch goes. Calls are answered only after their batch's fsync. A failed fsync leaves
+ * the disk state unknown (the kernel may have dropped the pages): the server stops at once,
+ * and a restart reads what is on disk. */
 static void *committer_main(void *arg)
 {
     struct al_srv *srv = arg;
@@ -328,6 +329,16 @@ static void *committer_main(void *arg)
             pthread_cond_wait(&srv->work, &srv->lock);
         if (!srv->tx_open)
             break;
+        /* let calls already queued on the lock join this batch: fewer, larger commits (each
+         * commit rewrites every page it touched, and small ones fill the log fast) */
+        for (int round = 0; round < 8; round++) {
+            uint64_t seen = srv->joins;
+            pthread_mutex_unlock(&srv->lock);
+            sched_yield();
+            pthread_mutex_lock(&srv->lock);
+            if (srv->joins == seen)
+                break;
+        }
         uint64_t mine = srv->batch;
         bool failed = false;
         srv->tx_open = false;
