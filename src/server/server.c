@@ -2,7 +2,10 @@
  * bodies, routing with roles, bearer-token auth, Idempotency-Key replay, one store
  * transaction per mutation (the answer leaves after the commit), the clock thread, and a
  * clean stop on SIGINT/SIGTERM. */
-#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: writers must not starve under reads */
+/* glibc's feature-test macro, for pthread_rwlockattr_setkind_np: writers must not starve
+ * under reads. */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-identifier-naming) */
+#define _GNU_SOURCE
 #include "server/server.h"
 
 #include "server/cal.h"
@@ -776,6 +779,35 @@ static void committer_stop(struct al_srv *srv, pthread_t tid)
     pthread_join(tid, NULL);
 }
 
+/* The server's locks and condition variables, and the clock thread's. */
+static void sync_init(struct al_srv *srv, struct clock_thread *ct)
+{
+    pthread_rwlockattr_t rwa;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->tok_lock, NULL);
+    pthread_rwlockattr_init(&rwa);
+    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&srv->cal_rw, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
+    pthread_cond_init(&srv->work, NULL);
+    pthread_cond_init(&srv->done, NULL);
+    pthread_mutex_init(&srv->done_lock, NULL);
+    pthread_mutex_init(&ct->mu, NULL);
+    pthread_cond_init(&ct->cv, NULL);
+}
+
+static void sync_destroy(struct al_srv *srv, struct clock_thread *ct)
+{
+    pthread_cond_destroy(&ct->cv);
+    pthread_mutex_destroy(&ct->mu);
+    pthread_cond_destroy(&srv->work);
+    pthread_cond_destroy(&srv->done);
+    pthread_mutex_destroy(&srv->done_lock);
+    pthread_mutex_destroy(&srv->lock);
+    pthread_mutex_destroy(&srv->tok_lock);
+    pthread_rwlock_destroy(&srv->cal_rw);
+}
+
 int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
 {
     struct al_srv srv = {.clock_file = o->clock_file};
@@ -799,18 +831,7 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         close(lock_fd);
         return rc;
     }
-    pthread_mutex_init(&srv.lock, NULL);
-    pthread_mutex_init(&srv.tok_lock, NULL);
-    pthread_rwlockattr_t rwa;
-    pthread_rwlockattr_init(&rwa);
-    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&srv.cal_rw, &rwa);
-    pthread_rwlockattr_destroy(&rwa);
-    pthread_cond_init(&srv.work, NULL);
-    pthread_cond_init(&srv.done, NULL);
-    pthread_mutex_init(&srv.done_lock, NULL);
-    pthread_mutex_init(&ct.mu, NULL);
-    pthread_cond_init(&ct.cv, NULL);
+    sync_init(&srv, &ct);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -847,14 +868,7 @@ out:
     if (committer_started)
         committer_stop(&srv, committer_tid);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
-    pthread_cond_destroy(&ct.cv);
-    pthread_mutex_destroy(&ct.mu);
-    pthread_cond_destroy(&srv.work);
-    pthread_cond_destroy(&srv.done);
-    pthread_mutex_destroy(&srv.done_lock);
-    pthread_mutex_destroy(&srv.lock);
-    pthread_mutex_destroy(&srv.tok_lock);
-    pthread_rwlock_destroy(&srv.cal_rw);
+    sync_destroy(&srv, &ct);
     for (size_t i = 0; i < sizeof srv.tokens / sizeof srv.tokens[0]; i++)
         json_decref(srv.tokens[i].user);
     al_cal_free(srv.cal);
