@@ -11,6 +11,7 @@
  * The latencies: p50_ms/p99_ms of the confirm call (the durable reservation write),
  * flow_p50_ms/flow_p99_ms of the five calls together, read_p99_ms of availability. */
 #include "client/client.h"
+#include "common/num.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,10 +92,19 @@ static void die(const char *what)
     exit(1);
 }
 
+/* A knob from the environment: a whole number 0..1000000 (0 allowed: E2E_READERS=0), or
+ * `def` when unset; anything else stops the benchmark rather than silently using a default. */
 static int env_int(const char *name, int def)
 {
-    const char *s = getenv(name);
-    return s && s[0] && atoi(s) >= 0 ? atoi(s) : def; /* 0 allowed: E2E_READERS=0 */
+    const char *s = getenv(name); /* NOLINT(concurrency-mt-unsafe): read before threads start */
+    uint64_t v;
+    if (!s || !s[0])
+        return def;
+    if (al_num_parse_u64(s, 0, 1000000, &v) != 0) {
+        fprintf(stderr, "bench e2e: %s must be a whole number 0..1000000, not '%s'\n", name, s);
+        exit(2);
+    }
+    return (int)v;
 }
 
 static void fmt_time(time_t t, char *out, size_t cap)
