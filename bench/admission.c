@@ -172,20 +172,22 @@ static int prefill(struct world *w, uint32_t target, bool keep, struct al_err *e
     struct al_rng r;
     int rc = 0;
     uint64_t lanes = 0;
-    int8_t *tpl = malloc(w->ngpus);
+    const uint32_t ngpus = w->ngpus;
+    int8_t *tpl = calloc(ngpus, sizeof *tpl);
     al_rng_seed(&r, SEED_FLEET);
-    if (!tpl || (keep && !(w->holds = calloc(target + w->ngpus * 8, sizeof *w->holds)))) {
+    if (!tpl ||
+        (keep && !(w->holds = calloc((size_t)target + (size_t)ngpus * 8, sizeof *w->holds)))) {
         rc = AL_E_NOMEM;
         goto out;
     }
-    for (uint32_t g = 0; g < w->ngpus; g++) {
+    for (uint32_t g = 0; g < ngpus; g++) {
         tpl[g] = (int8_t)pick_template(&r, w->gpus[g].model);
         lanes += template_len(tpl[g]);
         if ((rc = set_layout(w, g, tpl[g])) != 0)
             goto out;
     }
     uint64_t lane = 0, base = target / lanes, extra = target % lanes;
-    for (uint32_t g = 0; g < w->ngpus && rc == 0; g++) {
+    for (uint32_t g = 0; g < ngpus && rc == 0; g++) {
         const struct al_gpu_model *m = w->gpus[g].model;
         for (unsigned i = 0; i < template_len(tpl[g]) && rc == 0; i++, lane++) {
             unsigned k = (unsigned)(base + (lane < extra));
@@ -359,8 +361,8 @@ static void breakdown(const struct breq *q, const struct run *r)
         al_bench_sort_u64(v, n);
         fprintf(stderr, "    %-10s %6zu requests: mean %8.1f us, p50 %8.1f us, p99 %8.1f us\n",
                 names[k], n, n ? sum / (double)n / 1e3 : 0,
-                al_bench_quantile_sorted(v, n, 0.5) / 1e3,
-                al_bench_quantile_sorted(v, n, 0.99) / 1e3);
+                (double)al_bench_quantile_sorted(v, n, 0.5) / 1e3,
+                (double)al_bench_quantile_sorted(v, n, 0.99) / 1e3);
     }
     free(v);
     if (r->n > r->accepted)
@@ -417,6 +419,7 @@ struct peer_result {
 /* The scaled-down comparison: one world, pre-filled once for both, the same stream to each. */
 static int compare_pg(const struct scale *sc, struct peer_result *pr)
 {
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): admission runs on one thread */
     const char *conninfo = getenv("AL_PG_CONNINFO"), *why = getenv("AL_PG_SKIP");
     struct world w = {0};
     struct run ar = {0}, pgr = {0};
@@ -429,13 +432,16 @@ static int compare_pg(const struct scale *sc, struct peer_result *pr)
                 why && *why ? why : "AL_PG_CONNINFO not set (run through bench/pg.sh)");
         goto out;
     }
-    if (!q || (rc = build_fleet(&w, sc->nodes)) || (rc = prefill(&w, sc->holds, true, &err)))
+    if (!q) {
+        rc = AL_E_NOMEM;
+        goto out;
+    }
+    if ((rc = build_fleet(&w, sc->nodes)) || (rc = prefill(&w, sc->holds, true, &err)))
         goto out;
     gen_stream(q, sc->requests, SEED_REQUEST + 1);
-    if ((rc = run_pg(conninfo, &w, q, sc->requests, &pgr, &err)) != 0) {
+    if (run_pg(conninfo, &w, q, sc->requests, &pgr, &err) != 0) {
         fprintf(stderr, "admission: PostgreSQL peer skipped: %s\n", err.msg);
-        rc = 0;
-        goto out;
+        goto out; /* a peer that cannot run is reported, not a failure */
     }
     if ((rc = run_allot(&w, q, sc->requests, &ar)) != 0)
         goto out;
@@ -484,7 +490,7 @@ static int run_big(const struct scale *sc, struct big_result *b)
     fprintf(stderr,
             "admission: %u GPUs, %u holds pre-filled in %.1f s; %.1f bytes/hold, fleet %.1f MiB\n",
             w.ngpus, w.nholds, (double)(al_bench_now_ns() - t) / 1e9, b->bph0,
-            al_fleet_bytes(w.f) / 1048576.0);
+            (double)al_fleet_bytes(w.f) / 1048576.0);
     gen_stream(q, sc->requests, SEED_REQUEST);
     if ((rc = run_allot(&w, q, sc->requests, &b->run)) != 0)
         goto out;
@@ -493,9 +499,9 @@ static int run_big(const struct scale *sc, struct big_result *b)
     b->bph = (double)al_calendar_bytes(w.c) / (double)al_calendar_count(w.c, UINT32_MAX, 0, 0);
     breakdown(q, &b->run);
     al_bench_sort_u64(b->run.lat, b->run.n);
-    b->p50 = al_bench_quantile_sorted(b->run.lat, b->run.n, 0.50) / 1e3;
-    b->p99 = al_bench_quantile_sorted(b->run.lat, b->run.n, 0.99) / 1e3;
-    b->p999 = al_bench_quantile_sorted(b->run.lat, b->run.n, 0.999) / 1e3;
+    b->p50 = (double)al_bench_quantile_sorted(b->run.lat, b->run.n, 0.50) / 1e3;
+    b->p99 = (double)al_bench_quantile_sorted(b->run.lat, b->run.n, 0.99) / 1e3;
+    b->p999 = (double)al_bench_quantile_sorted(b->run.lat, b->run.n, 0.999) / 1e3;
     fprintf(stderr,
             "  %u requests: %.0f decisions/s, p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f "
             "us; accepted %u, errors %u\n  utilisation %.1f%% -> %.1f%%, %.1f bytes/hold, "

@@ -7,9 +7,11 @@
  *
  * Environment: ALLOT (the binary; default: `allot` next to this program), QUICK=1,
  * E2E_NODES, E2E_WRITERS (default 16), E2E_READERS (default 16), E2E_SECONDS (default 30;
- * QUICK 8). The latencies: p50_ms/p99_ms of the confirm call (the durable reservation
- * write), flow_p50_ms/flow_p99_ms of the five calls together, read_p99_ms of availability. */
+ * QUICK 8), E2E_SERVER_THREADS (the server's --threads; default: the server's own).
+ * The latencies: p50_ms/p99_ms of the confirm call (the durable reservation write),
+ * flow_p50_ms/flow_p99_ms of the five calls together, read_p99_ms of availability. */
 #include "client/client.h"
+#include "common/num.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -90,10 +92,19 @@ static void die(const char *what)
     exit(1);
 }
 
+/* A knob from the environment: a whole number 0..1000000 (0 allowed: E2E_READERS=0), or
+ * `def` when unset; anything else stops the benchmark rather than silently using a default. */
 static int env_int(const char *name, int def)
 {
-    const char *s = getenv(name);
-    return s && atoi(s) > 0 ? atoi(s) : def;
+    const char *s = getenv(name); /* NOLINT(concurrency-mt-unsafe): read before threads start */
+    uint64_t v;
+    if (!s || !s[0])
+        return def;
+    if (al_num_parse_u64(s, 0, 1000000, &v) != 0) {
+        fprintf(stderr, "bench e2e: %s must be a whole number 0..1000000, not '%s'\n", name, s);
+        exit(2);
+    }
+    return (int)v;
 }
 
 static void fmt_time(time_t t, char *out, size_t cap)
@@ -171,7 +182,12 @@ static void server_start(struct bench *b)
         snprintf(log, sizeof log, "%s/server.log", b->dir);
         if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
             _exit(126);
-        execl(b->allot, b->allot, "server", "--db", db, "--listen", listen, (char *)NULL);
+        const char *threads = getenv("E2E_SERVER_THREADS"); /* the server's --threads */
+        if (threads && threads[0])
+            execl(b->allot, b->allot, "server", "--db", db, "--listen", listen, "--threads",
+                  threads, (char *)NULL);
+        else
+            execl(b->allot, b->allot, "server", "--db", db, "--listen", listen, (char *)NULL);
         _exit(127);
     }
     struct al_client *c = client(b->url, NULL);

@@ -34,6 +34,14 @@ struct job {
     unsigned slices; /* compute slices it occupies (7 per whole GPU) */
 };
 
+/* What every run replays: the jobs on one model, and the utilisation window [w0, w1). */
+struct replay {
+    const struct job *jobs;
+    size_t n;
+    const struct al_gpu_model *m;
+    int64_t w0, w1;
+};
+
 struct result {
     size_t accepted;
     double gpu_time_acc, gpu_time_req; /* GPU-seconds */
@@ -204,9 +212,10 @@ static bool allot_place(struct allot_ctx *a, struct al_sim *s, const struct job 
     return rc == 0;
 }
 
-static int run_one(const struct job *jobs, size_t n, const struct al_gpu_model *m, uint32_t ngpus,
-                   int policy, int64_t w0, int64_t w1, struct result *res)
+static int run_one(const struct replay *rp, uint32_t ngpus, int policy, struct result *res)
 {
+    const struct job *jobs = rp->jobs;
+    const struct al_gpu_model *m = rp->m;
     struct al_sim s;
     struct allot_ctx a = {0};
     int rc = al_sim_init(&s, m, ngpus, NULL);
@@ -216,7 +225,7 @@ static int run_one(const struct job *jobs, size_t n, const struct al_gpu_model *
         goto out;
     memset(res, 0, sizeof *res);
     uint64_t t = al_bench_now_ns();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < rp->n; i++) {
         const struct job *j = &jobs[i];
         double gt = (double)(j->t1 - j->t0) * (double)j->slices / 7.0;
         bool ok;
@@ -235,7 +244,7 @@ static int run_one(const struct job *jobs, size_t n, const struct al_gpu_model *
         res->acc_class[cls]++;
         res->accepted++;
         res->gpu_time_acc += gt;
-        res->slice_time += overlap(j->t0, j->t1, w0, w1) * j->slices;
+        res->slice_time += overlap(j->t0, j->t1, rp->w0, rp->w1) * j->slices;
     }
     res->seconds = (double)(al_bench_now_ns() - t) / 1e9;
     res->reconfigs = s.reconfigs;
@@ -250,6 +259,7 @@ out:
  * wt/); AL_ROOT defaults to the current directory. */
 static const char *default_path(char *buf, size_t len)
 {
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): mig_replay runs on one thread */
     const char *root = getenv("AL_ROOT");
     const char *ups[] = {"/../../", "/../"};
     if (!root || !*root)
@@ -258,19 +268,21 @@ static const char *default_path(char *buf, size_t len)
         snprintf(buf, len, "%s%s%s", root, ups[i], TRACE_REL);
         FILE *fp = fopen(buf, "r");
         if (fp) {
-            fclose(fp);
+            (void)fclose(fp); /* only probed for existence */
             return buf;
         }
     }
     return buf; /* the last form tried: the error message names it */
 }
 
-static void print_result(uint32_t gpus, int policy, size_t n, const struct result *r, int64_t w0,
-                         int64_t w1)
+/* One JSON line on stdout (flushed, so that a reader sees each run as it ends) and a table
+ * row on stderr. Returns 0, or -1 when stdout could not be written. */
+static int print_result(const struct replay *rp, uint32_t gpus, int policy, const struct result *r)
 {
+    size_t n = rp->n;
     double tasks = n ? 100.0 * (double)r->accepted / (double)n : 0;
     double gt = r->gpu_time_req > 0 ? 100.0 * r->gpu_time_acc / r->gpu_time_req : 0;
-    double util = 100.0 * r->slice_time / ((double)gpus * 7.0 * (double)(w1 - w0));
+    double util = 100.0 * r->slice_time / ((double)gpus * 7.0 * (double)(rp->w1 - rp->w0));
     printf("{\"bench\":\"mig-replay\",\"gpus\":%u,\"policy\":\"%s\",\"tasks\":%zu,"
            "\"accepted_tasks_pct\":%.2f,\"accepted_gpu_time_pct\":%.2f,\"slice_util_pct\":%.2f,"
            "\"reconfigs\":%llu,\"decide_us_per_task\":%.2f}\n",
@@ -285,7 +297,7 @@ static void print_result(uint32_t gpus, int policy, size_t n, const struct resul
                 r->acc_class[1], r->req_class[1], r->acc_class[2], r->req_class[2], r->acc_class[3],
                 r->req_class[3], r->acc_class[4], r->req_class[4], r->acc_class[7], r->req_class[7],
                 r->acc_class[0], r->req_class[0]);
-    fflush(stdout);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -317,6 +329,7 @@ int main(int argc, char **argv)
     /* Utilisation is measured from the 1st-percentile creation time (the trace has 17 tasks
      * spread over its first 108 days, then the rest within ~40 days) to the trace's end. */
     int64_t w0 = jobs[tr.n / 100].t0, w1 = tr.end;
+    const struct replay rp = {jobs, tr.n, m, w0, w1};
     long peak = peak_slices(jobs, tr.n);
     fprintf(stderr,
             "mig-replay: %s\n  %zu tasks replayed (%zu with num_gpu == 0 skipped, %zu open-ended, "
@@ -334,11 +347,14 @@ int main(int argc, char **argv)
     for (size_t si = 0; si < nsizes; si++)
         for (int p = NPOLICIES - 1; p >= 0; p--) {
             struct result r;
-            if (run_one(jobs, tr.n, m, sizes[si], p, w0, w1, &r) != 0) {
+            if (run_one(&rp, sizes[si], p, &r) != 0) {
                 fprintf(stderr, "mig_replay: %s at %u GPUs failed\n", policy_name(p), sizes[si]);
                 goto out;
             }
-            print_result(sizes[si], p, tr.n, &r, w0, w1);
+            if (print_result(&rp, sizes[si], p, &r) != 0) {
+                fprintf(stderr, "mig_replay: cannot write the results\n");
+                goto out;
+            }
             if (r.invalid)
                 goto out;
         }

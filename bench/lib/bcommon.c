@@ -15,6 +15,7 @@ uint64_t al_bench_now_ns(void)
 
 bool al_bench_quick(void)
 {
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): read once in main, before any thread starts */
     const char *q = getenv("QUICK");
     return q && *q && strcmp(q, "0") != 0;
 }

@@ -10,7 +10,8 @@
 /* Monotonic time in nanoseconds (CLOCK_MONOTONIC). */
 uint64_t al_bench_now_ns(void);
 
-/* True when the environment asks for the small quick run (QUICK set, non-empty, not "0"). */
+/* True when the environment asks for the small quick run (QUICK set, non-empty, not "0").
+ * Reads the environment: call it from main before starting threads. */
 bool al_bench_quick(void);
 
 /* Peak resident set size of this process in MiB (getrusage ru_maxrss). */
@@ -30,9 +31,10 @@ int64_t al_rng_range(struct al_rng *r, int64_t lo, int64_t hi);
 /* Uniform double in [0, 1). */
 double al_rng_unit(struct al_rng *r);
 
-/* Sort `v` (n values) in place and return its q-quantile (0 <= q <= 1, nearest rank);
- * 0 when n == 0. */
+/* The q-quantile (0 <= q <= 1, nearest rank) of `v` (n values, sorted ascending, e.g. by
+ * al_bench_sort_u64); 0 when n == 0. */
 uint64_t al_bench_quantile_sorted(const uint64_t *v, size_t n, double q);
+/* Sort `v` (n values) ascending, in place. */
 void al_bench_sort_u64(uint64_t *v, size_t n);
 
 #endif

@@ -37,7 +37,10 @@ long al_pg_rows(struct al_pg *pg)
 
 #else
 
+#include "common/num.h"
+
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,9 +263,14 @@ static int read_occupied(struct al_pg *pg, const struct al_pg_req *r, struct al_
     /* GPUs the query does not return are not candidates. */
     memset(pg->mask, 0xff, pg->ngpus * sizeof *pg->mask);
     for (int i = 0; i < PQntuples(res); i++) {
-        unsigned long g = strtoul(PQgetvalue(res, i, 0), NULL, 10);
+        uint64_t g = 0, mask = 0;
+        if (al_num_parse_u64(PQgetvalue(res, i, 0), 0, UINT64_MAX, &g) < 0 ||
+            al_num_parse_u64(PQgetvalue(res, i, 1), 0, UINT32_MAX, &mask) < 0) {
+            rc = al_err_set(reterr, AL_E_DB, "postgres: %s: row %d is not (gpu id, mask)", q, i);
+            goto out;
+        }
         if (g < pg->ngpus)
-            pg->mask[g] = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+            pg->mask[g] = (uint32_t)mask;
     }
 out:
     PQclear(res);
@@ -309,26 +317,35 @@ static unsigned choose_mig(struct al_pg *pg, const struct al_pg_req *r, struct p
     return n;
 }
 
-static int insert_rows(struct al_pg *pg, const struct al_pg_req *r, const struct pick *pk,
-                       unsigned n, uint64_t req_id, bool *conflict, struct al_err *reterr)
+/* The rows' two array literals in pg->buf, NUL-separated: "{g,g,…}" (each unit's GPU) then
+ * "{u,u,…}" (the units), the second from *ustart. Returns 0 or AL_E_NOMEM. */
+static int unit_arrays(struct al_pg *pg, const struct al_pg_req *r, const struct pick *pk,
+                       unsigned n, size_t *ustart)
 {
-    size_t len = 0, ustart = 0;
-    char t0[24], t1[24], id[24];
+    size_t len = 0;
     int rc = 0;
-    /* Two array literals in one buffer, NUL-separated: "{g,g,…}" then "{u,u,…}". */
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        const char *sep = "{";
+        size_t items = 0;
         if (pass)
-            ustart = len;
+            *ustart = len;
         for (unsigned i = 0; i < n && rc == 0; i++) {
             unsigned first, cnt;
             hold_units(pg, pk[i].gpu, r->whole, (unsigned)r->profile, pk[i].start, &first, &cnt);
-            for (unsigned u = first; u < first + cnt && rc == 0; u++, sep = ",")
-                rc = buf_put(pg, &len, sep, pass ? u : pk[i].gpu);
+            for (unsigned u = first; u < first + cnt && rc == 0; u++)
+                rc = buf_put(pg, &len, items++ ? "," : "{", pass ? u : pk[i].gpu);
         }
         if (rc == 0 && (rc = buf_put(pg, &len, "}", 0)) == 0)
             pg->buf[len - 1] = '\0'; /* the literal ends at "}": the 0 after it becomes NUL */
     }
+    return rc;
+}
+
+static int insert_rows(struct al_pg *pg, const struct al_pg_req *r, const struct pick *pk,
+                       unsigned n, uint64_t req_id, bool *conflict, struct al_err *reterr)
+{
+    size_t ustart = 0;
+    char t0[24], t1[24], id[24];
+    int rc = unit_arrays(pg, r, pk, n, &ustart);
     if (rc)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     snprintf(t0, sizeof t0, "%lld", (long long)r->t0);
@@ -345,6 +362,32 @@ static int insert_rows(struct al_pg *pg, const struct al_pg_req *r, const struct
     return rc;
 }
 
+enum { DECIDE_AGAIN = 2 };
+
+/* One attempt at a request, in its own transaction. Returns 1 (admitted, committed), 0
+ * (refused), DECIDE_AGAIN (a concurrent writer took a unit: look again) or AL_E_DB. */
+static int decide_once(struct al_pg *pg, const struct al_pg_req *r, uint64_t req_id,
+                       struct pick *pk, struct al_err *reterr)
+{
+    bool conflict = false;
+    unsigned n = 0;
+    int rc = exec_ok(pg, "BEGIN", reterr);
+    if (rc == 0)
+        rc = read_occupied(pg, r, reterr);
+    if (rc == 0)
+        n = r->whole ? choose_whole(pg, r, pk) : choose_mig(pg, r, pk);
+    if (rc == 0 && n == r->count)
+        rc = insert_rows(pg, r, pk, n, req_id, &conflict, reterr);
+    if (rc || n < r->count || conflict) {
+        int rb = exec_ok(pg, "ROLLBACK", reterr);
+        if (rc || rb)
+            return rc ? rc : rb;
+        return conflict ? DECIDE_AGAIN : 0;
+    }
+    rc = exec_ok(pg, "COMMIT", reterr);
+    return rc ? rc : 1;
+}
+
 int al_pg_decide(struct al_pg *pg, const struct al_pg_req *r, uint64_t req_id,
                  struct al_err *reterr)
 {
@@ -352,25 +395,9 @@ int al_pg_decide(struct al_pg *pg, const struct al_pg_req *r, uint64_t req_id,
     if (r->count == 0 || r->count > 1024 || !r->model || (!r->whole && !r->model->mig))
         return al_err_set(reterr, AL_E_INVAL, "bad request");
     for (int tries = 0; tries < MAX_TRIES; tries++) {
-        bool conflict = false;
-        int rc = exec_ok(pg, "BEGIN", reterr);
-        if (rc == 0)
-            rc = read_occupied(pg, r, reterr);
-        unsigned n = 0;
-        if (rc == 0)
-            n = r->whole ? choose_whole(pg, r, pk) : choose_mig(pg, r, pk);
-        if (rc == 0 && n == r->count)
-            rc = insert_rows(pg, r, pk, n, req_id, &conflict, reterr);
-        if (rc || n < r->count || conflict) {
-            int rb = exec_ok(pg, "ROLLBACK", reterr);
-            if (rc || rb)
-                return rc ? rc : rb;
-            if (!conflict)
-                return 0;
-            continue; /* a concurrent writer took a unit: look again */
-        }
-        rc = exec_ok(pg, "COMMIT", reterr);
-        return rc ? rc : 1;
+        int rc = decide_once(pg, r, req_id, pk, reterr);
+        if (rc != DECIDE_AGAIN)
+            return rc;
     }
     return 0;
 }
@@ -378,9 +405,11 @@ int al_pg_decide(struct al_pg *pg, const struct al_pg_req *r, uint64_t req_id,
 long al_pg_rows(struct al_pg *pg)
 {
     PGresult *res = PQexec(pg->conn, "SELECT count(*) FROM hold");
-    long n = PQresultStatus(res) == PGRES_TUPLES_OK ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    int64_t n = 0;
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK &&
+              al_num_parse_i64(PQgetvalue(res, 0, 0), 0, LONG_MAX, &n) == 0;
     PQclear(res);
-    return n;
+    return ok ? (long)n : -1;
 }
 
 #endif

@@ -1,6 +1,8 @@
 /* trace.c — openb pod-list CSV loader (see trace.h). */
 #include "trace.h"
 
+#include "common/num.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,20 +34,6 @@ static int split(char *line, char *f[NFIELDS])
     return n == NFIELDS ? 0 : -1;
 }
 
-/* Parse a decimal integer in [lo, hi]; empty or trailing text is an error. */
-static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *ret)
-{
-    char *end;
-    if (!*s)
-        return -1;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -1;
-    *ret = v;
-    return 0;
-}
-
 static int cmp_t0(const void *a, const void *b)
 {
     const struct al_trace_task *x = a, *y = b;
@@ -61,13 +49,13 @@ static int add_line(struct al_trace *t, char *line, unsigned lineno, size_t *cap
     int64_t ng, gm, c, d = -1;
     if (split(line, f) != 0)
         return al_err_set(reterr, AL_E_INVAL, "line %u: expected %d fields", lineno, NFIELDS);
-    if (parse_int(f[F_NUM_GPU], 0, 64, &ng) != 0)
+    if (al_num_parse_i64(f[F_NUM_GPU], 0, 64, &ng) != 0)
         return al_err_set(reterr, AL_E_INVAL, "line %u: bad num_gpu", lineno);
-    if (parse_int(f[F_GPU_MILLI], 0, 1000, &gm) != 0)
+    if (al_num_parse_i64(f[F_GPU_MILLI], 0, 1000, &gm) != 0)
         return al_err_set(reterr, AL_E_INVAL, "line %u: bad gpu_milli", lineno);
-    if (parse_int(f[F_CREATION], 0, INT64_MAX / 4, &c) != 0)
+    if (al_num_parse_i64(f[F_CREATION], 0, INT64_MAX / 4, &c) != 0)
         return al_err_set(reterr, AL_E_INVAL, "line %u: bad creation_time", lineno);
-    if (*f[F_DELETION] && (parse_int(f[F_DELETION], 0, INT64_MAX / 4, &d) != 0 || d < c))
+    if (*f[F_DELETION] && (al_num_parse_i64(f[F_DELETION], 0, INT64_MAX / 4, &d) != 0 || d < c))
         return al_err_set(reterr, AL_E_INVAL, "line %u: bad deletion_time", lineno);
     if (c > t->end)
         t->end = c;
@@ -119,7 +107,7 @@ int al_trace_load(const char *path, struct al_trace *ret, struct al_err *reterr)
     memset(ret, 0, sizeof *ret);
     FILE *fp = fopen(path, "r");
     if (!fp)
-        return al_err_set(reterr, -errno, "%s: %s", path, strerror(errno));
+        return al_err_set(reterr, -errno, "%s: %s", path, al_strerror(-errno));
     while (fgets(line, sizeof line, fp)) {
         size_t len = strlen(line);
         lineno++;

@@ -1,6 +1,8 @@
 /* args.c — declarative flag parsing, --help text and flag → JSON conversion for the CLI. */
 #include "cli/args.h"
 
+#include "common/num.h"
+
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -147,16 +149,10 @@ int al_args_parse(struct al_args *a, const struct al_cmd_spec *spec, int argc, c
 
 int al_args_int(const char *s, long long *ret)
 {
-    long long v = 0;
-    int neg = *s == '-', digits = 0;
-    for (s += neg; *s >= '0' && *s <= '9'; s++, digits++) {
-        if (digits == 18)
-            return -1; /* 18 digits always fit in a long long */
-        v = v * 10 + (*s - '0');
-    }
-    if (*s || digits == 0)
+    int64_t v = 0;
+    if (al_num_parse_i64(s, -AL_ARGS_INT_MAX, AL_ARGS_INT_MAX, &v) < 0)
         return -1;
-    *ret = neg ? -v : v;
+    *ret = v;
     return 0;
 }
 

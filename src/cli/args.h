@@ -15,7 +15,7 @@
 
 enum al_arg_type {
     AL_ARG_STR,   /* a string, sent as is */
-    AL_ARG_INT,   /* an integer: optional '-', then 1..18 digits */
+    AL_ARG_INT,   /* an integer: optional '-', then digits; at most AL_ARGS_INT_MAX */
     AL_ARG_TIME,  /* RFC 3339, or "now", "+30m", "+2h", "+3d" (relative to now, UTC) */
     AL_ARG_BOOL,  /* a switch without a value: sends true */
     AL_ARG_MONEY, /* a decimal amount of currency ("2.50"), sent as int64 micro-units */
@@ -56,8 +56,11 @@ const char *al_args_get(const struct al_args *a, const char *name);
  * which flag is wrong on stderr (a usage error). */
 int al_args_to_json(const struct al_args *a, json_t *obj);
 
-/* Parse a whole integer: an optional '-' then 1..18 decimal digits, nothing else (no spaces,
- * no '+', no overflow). Returns 0 or -1. */
+/* The largest magnitude al_args_int accepts: 18 digits, far beyond any count or time. */
+#define AL_ARGS_INT_MAX 999999999999999999LL
+
+/* Parse a whole integer: an optional '-' then decimal digits, nothing else (no spaces, no '+'),
+ * with a magnitude of at most AL_ARGS_INT_MAX. Returns 0 or -1. */
 int al_args_int(const char *s, long long *ret);
 
 /* Convert a time flag value to RFC 3339 UTC in `out` (cap >= 32). Returns 0 or -1. */

@@ -136,13 +136,9 @@ static int cmd_profiles(int argc, char **argv)
 {
     struct al_mig_opts o;
     int rc = al_mig_opts_parse(argc, argv, 0, profiles_usage, 1, 1, &o);
-    if (rc >= 0)
+    const struct al_gpu_model *m = NULL;
+    if (rc >= 0 || (rc = al_mig_model_with_mig(o.pos[0], &m)) >= 0)
         return rc;
-    const struct al_gpu_model *m = al_mig_model_arg(o.pos[0]);
-    if (!m)
-        return AL_EXIT_USAGE;
-    if (al_mig_no_mig(m))
-        return AL_EXIT_NO;
     if (o.fmt == AL_OUT_TABLE) {
         profiles_table(m);
         return AL_EXIT_OK;
@@ -183,13 +179,9 @@ static int cmd_validate(int argc, char **argv)
     struct al_err e = {0};
     char text[512];
     int rc = al_mig_opts_parse(argc, argv, 0, validate_usage, 2, 2, &o);
-    if (rc >= 0)
+    const struct al_gpu_model *m = NULL;
+    if (rc >= 0 || (rc = al_mig_model_with_mig(o.pos[0], &m)) >= 0)
         return rc;
-    const struct al_gpu_model *m = al_mig_model_arg(o.pos[0]);
-    if (!m)
-        return AL_EXIT_USAGE;
-    if (al_mig_no_mig(m))
-        return AL_EXIT_NO;
     bool valid = al_layout_parse(m, o.pos[1], &l, &e) == 0 && check_layout(&l, &e) == 0;
     if (valid)
         al_mig_layout_text(&l, text, sizeof text);
@@ -286,13 +278,9 @@ static int cmd_layouts(int argc, char **argv)
     int rc =
         al_mig_opts_parse(argc, argv, AL_MIG_OPT_PROFILES | AL_MIG_OPT_MAXIMAL | AL_MIG_OPT_COUNT,
                           layouts_usage, 1, 1, &o);
-    if (rc >= 0)
+    const struct al_gpu_model *m = NULL;
+    if (rc >= 0 || (rc = al_mig_model_with_mig(o.pos[0], &m)) >= 0)
         return rc;
-    const struct al_gpu_model *m = al_mig_model_arg(o.pos[0]);
-    if (!m)
-        return AL_EXIT_USAGE;
-    if (al_mig_no_mig(m))
-        return AL_EXIT_NO;
     if (o.profiles && !(set = profile_set_arg(m, o.profiles, &e)))
         return al_mig_usage_error(layouts_usage, "%s", e.msg);
     if (o.fmt == AL_OUT_JSON) {
@@ -358,13 +346,9 @@ static int cmd_place(int argc, char **argv)
     struct al_err e = {0};
     char text[1024];
     int rc = al_mig_opts_parse(argc, argv, 0, place_usage, 2, AL_LAYOUT_MAX + 1, &o);
-    if (rc >= 0)
+    const struct al_gpu_model *m = NULL;
+    if (rc >= 0 || (rc = al_mig_model_with_mig(o.pos[0], &m)) >= 0)
         return rc;
-    const struct al_gpu_model *m = al_mig_model_arg(o.pos[0]);
-    if (!m)
-        return AL_EXIT_USAGE;
-    if (al_mig_no_mig(m))
-        return AL_EXIT_NO;
     if (!join_args(o.npos - 1, o.pos + 1, text, sizeof text))
         return al_mig_usage_error(place_usage, "profile list too long");
     rc = al_mig_layout_arg(m, text, &l, &e);
@@ -449,13 +433,9 @@ static int cmd_diff(int argc, char **argv)
     struct al_mig_step steps[AL_DIFF_MAX];
     struct al_err e = {0};
     int rc = al_mig_opts_parse(argc, argv, 0, diff_usage, 3, 3, &o);
-    if (rc >= 0)
+    const struct al_gpu_model *m = NULL;
+    if (rc >= 0 || (rc = al_mig_model_with_mig(o.pos[0], &m)) >= 0)
         return rc;
-    const struct al_gpu_model *m = al_mig_model_arg(o.pos[0]);
-    if (!m)
-        return AL_EXIT_USAGE;
-    if (al_mig_no_mig(m))
-        return AL_EXIT_NO;
     for (int i = 0; i < 2; i++) {
         rc = al_mig_layout_arg(m, o.pos[1 + i], i ? &to : &from, &e);
         if (rc == AL_EXIT_USAGE)

@@ -231,7 +231,7 @@ static void import_print(struct import_run *run, const char *file)
                               file, "configs", json_incref(run->configs), "placed",
                               (json_int_t)c[ST_PLACED], "mig_disabled", (json_int_t)c[ST_DISABLED],
                               "skipped", (json_int_t)c[ST_SKIPPED], "failed",
-                              (json_int_t)(c[ST_INVALID] + c[ST_NOFIT])));
+                              (json_int_t)c[ST_INVALID] + c[ST_NOFIT]));
         return;
     }
     al_table_print(run->t, stdout);
@@ -266,12 +266,8 @@ int al_cmd_mig_import(int argc, char **argv)
     struct al_err e = {0};
     struct import_run run = {0};
     int rc = al_mig_opts_parse(argc, argv, AL_MIG_OPT_NAME, import_usage, 2, 2, &o);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = al_mig_model_with_mig(o.pos[0], &run.m)) >= 0)
         return rc;
-    if (!(run.m = al_mig_model_arg(o.pos[0])))
-        return AL_EXIT_USAGE;
-    if (al_mig_no_mig(run.m))
-        return AL_EXIT_NO;
     if (al_migparted_yaml_read(o.pos[1], &f, &e) < 0)
         return read_failed(o.pos[1], &e);
     const struct al_mpy_config *one = o.name ? al_migparted_yaml_find(f, o.name) : NULL;

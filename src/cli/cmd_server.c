@@ -2,9 +2,9 @@
  * database and its first operator, printing the operator's token once). */
 #include "cli/cli.h"
 
+#include "common/num.h"
 #include "server/server.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,12 +34,8 @@ static const char *opt_value(int argc, char **argv, int *i)
 
 static int parse_uint(const char *s, unsigned max, unsigned *ret)
 {
-    char *end = NULL;
-    long long v = 0;
-    errno = 0;
-    if (s && *s >= '0' && *s <= '9')
-        v = strtoll(s, &end, 10);
-    if (!end || *end || errno || v < 1 || v > (long long)max) {
+    uint64_t v = 0;
+    if (al_num_parse_u64(s, 1, max, &v) < 0) {
         fprintf(stderr, "allot server: bad number '%s' (1..%u)\n", s ? s : "", max);
         return -1;
     }

@@ -119,7 +119,7 @@ const struct al_gpu_model *al_mig_model_arg(const char *name)
     if (m)
         return m;
     fputs("allot mig: unknown GPU model '", stderr);
-    for (size_t i = 0; name[i] && i < 64; i++) /* echo the argument, never its escapes */
+    for (size_t i = 0; i < 64 && name[i]; i++) /* echo the argument, never its escapes */
         fputc(isprint((unsigned char)name[i]) ? name[i] : '?', stderr);
     fputs("'\nknown models:", stderr);
     for (size_t i = 0; i < al_catalog_count(); i++)
@@ -134,6 +134,17 @@ bool al_mig_no_mig(const struct al_gpu_model *m)
         return false;
     fprintf(stderr, "allot mig: %s has no MIG support\n", m->name);
     return true;
+}
+
+int al_mig_model_with_mig(const char *name, const struct al_gpu_model **ret)
+{
+    const struct al_gpu_model *m = al_mig_model_arg(name);
+    if (!m)
+        return AL_EXIT_USAGE;
+    if (al_mig_no_mig(m))
+        return AL_EXIT_NO;
+    *ret = m;
+    return -1;
 }
 
 int al_mig_layout_arg(const struct al_gpu_model *m, const char *text, struct al_layout *ret,
@@ -213,11 +224,11 @@ json_t *al_mig_profile_json(const struct al_gpu_model *m, int k)
                      "attrs", attrs, "unverified", p->unverified);
 }
 
-json_t *al_mig_layout_json(const struct al_layout *in)
+json_t *al_mig_layout_json(const struct al_layout *layout)
 {
     char text[512];
     json_t *pl = json_array();
-    struct al_layout sorted = *in, *l = &sorted;
+    struct al_layout sorted = *layout, *l = &sorted;
     al_layout_sort(l);
     for (unsigned i = 0; i < l->n; i++) {
         const struct al_mig_profile *p = &l->model->profiles[l->p[i].profile];

@@ -62,10 +62,15 @@ unsigned al_mig_layout_mem_gb(const struct al_layout *l);
 /* New JSON objects (caller owns the reference): a profile of `m`, and a layout with its
  * placements (starts null where not yet placed). */
 json_t *al_mig_profile_json(const struct al_gpu_model *m, int k);
-json_t *al_mig_layout_json(const struct al_layout *l);
+json_t *al_mig_layout_json(const struct al_layout *layout);
 
 /* A model that cannot take MIG: prints "MODEL has no MIG support" and returns true. */
 bool al_mig_no_mig(const struct al_gpu_model *m);
+
+/* Both checks above for a command's MODEL argument: stores the model in *ret and returns -1
+ * (run the command, as al_mig_opts_parse does) when it is known and takes MIG; else returns the
+ * exit code, AL_EXIT_USAGE (unknown) or AL_EXIT_NO (no MIG), after the message on stderr. */
+int al_mig_model_with_mig(const char *name, const struct al_gpu_model **ret);
 
 /* `allot mig export-mig-parted` and `import-mig-parted` (cmd_migparted.c). */
 int al_cmd_mig_export(int argc, char **argv);

@@ -42,7 +42,7 @@ static bool is_null(const yaml_node_t *n)
 static const char *shown(const char *s, char buf[48])
 {
     size_t i = 0;
-    for (; s[i] && i < 40; i++)
+    for (; i < 40 && s[i]; i++)
         buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
     buf[i] = '\0';
     return buf;
@@ -266,13 +266,14 @@ static int get_entry(struct ctx *c, yaml_node_t *n, const char *what, struct al_
         return al_err_set(c->err, AL_E_INVAL,
                           "line %u: %s: required when mig-enabled is true ({} for none)",
                           line_of(n), field);
-    if (v[2] && (rc = get_profiles(c, v[2], field, e)) < 0)
-        return rc;
-    if (!e->mig_enabled && e->nprofiles)
-        return al_err_set(c->err, AL_E_INVAL,
-                          "line %u: %s: must be empty when mig-enabled is "
-                          "false",
-                          line_of(v[2]), field);
+    if (v[2]) {
+        if ((rc = get_profiles(c, v[2], field, e)) < 0)
+            return rc;
+        if (!e->mig_enabled && e->nprofiles)
+            return al_err_set(c->err, AL_E_INVAL,
+                              "line %u: %s: must be empty when mig-enabled is false", line_of(v[2]),
+                              field);
+    }
     snprintf(field, sizeof field, "%s.device-filter", what);
     if (v[3] && (rc = get_filter(c, v[3], field, e)) < 0)
         return rc;
@@ -355,10 +356,11 @@ static int get_root(struct ctx *c, yaml_node_t *root, struct al_mpy_file *f)
     if (!v[0])
         return al_err_set(c->err, AL_E_INVAL, "version: required (version: v1)");
     const char *ver = scalar(v[0]);
-    char b[48];
-    if (!ver || strcmp(ver, "v1") != 0)
+    if (!ver || strcmp(ver, "v1") != 0) {
+        char b[48];
         return al_err_set(c->err, AL_E_INVAL, "line %u: version: unknown version '%s' (want v1)",
                           line_of(v[0]), ver ? shown(ver, b) : "?");
+    }
     if (!v[1])
         return al_err_set(c->err, AL_E_INVAL, "mig-configs: required");
     return get_configs(c, v[1], f);
@@ -454,7 +456,7 @@ int al_migparted_yaml_read(const char *path, struct al_mpy_file **ret, struct al
 out:
     free(buf);
     if (!use_stdin)
-        fclose(fp);
+        (void)fclose(fp); /* only read: nothing to lose */
     return rc;
 }
 

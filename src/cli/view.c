@@ -32,12 +32,31 @@ static int is_money(const char *key)
     return n >= 7 && strcmp(key + n - 7, "_micros") == 0;
 }
 
+/* Micro-units as currency units, exactly: at least two decimals, more only when the amount
+ * has them (0.0125, not 0.01), so a person never sees a rounded price. */
 static const char *money(json_int_t m, char *buf, size_t cap)
 {
     int64_t v = (int64_t)m;
     uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    snprintf(buf, cap, "%s%" PRIu64 ".%02" PRIu64, v < 0 ? "-" : "", a / 1000000,
-             (a % 1000000) / 10000);
+    char frac[8];
+    snprintf(frac, sizeof frac, "%06" PRIu64, a % 1000000);
+    for (size_t n = strlen(frac); n > 2 && frac[n - 1] == '0'; n--)
+        frac[n - 1] = '\0';
+    snprintf(buf, cap, "%s%" PRIu64 ".%s", v < 0 ? "-" : "", a / 1000000, frac);
+    return buf;
+}
+
+/* The name a person reads for `key`: "total_micros" shows as "total", since the value is
+ * printed in currency units, not micro-units. */
+static const char *display_key(const char *key, char *buf, size_t cap)
+{
+    size_t n = strlen(key);
+    if (!is_money(key) || n - 7 >= cap) {
+        snprintf(buf, cap, "%s", key);
+        return buf;
+    }
+    memcpy(buf, key, n - 7);
+    buf[n - 7] = '\0';
     return buf;
 }
 
@@ -157,7 +176,12 @@ static void view_fields(json_t *obj, const char *prefix, int depth, FILE *f)
             snprintf(sub, sizeof sub, "%s.", name);
             view_fields(v, sub, depth + 1, f);
         } else if (!is_object_array(v)) {
-            fprintf(f, "%s: %s\n", name, al_view_cell(v, k, cell, sizeof cell));
+            char shown[160];
+            if (json_is_integer(v))
+                display_key(name, shown, sizeof shown);
+            else
+                snprintf(shown, sizeof shown, "%s", name);
+            fprintf(f, "%s: %s\n", shown, al_view_cell(v, k, cell, sizeof cell));
         }
     }
 }
@@ -172,7 +196,10 @@ static void view_tables(json_t *obj, const char *prefix, FILE *f)
     json_object_foreach(obj, k, v)
     {
         if (is_object_array(v)) {
+            char hdrs[AL_VIEW_MAX_COLS][64];
             size_t n = scalar_cols(v, cols, AL_VIEW_MAX_COLS);
+            for (size_t c = 0; c < n; c++)
+                cols[c].header = display_key(cols[c].path, hdrs[c], sizeof hdrs[c]);
             fprintf(f, "\n%s%s:\n", prefix, k);
             al_view_list(v, cols, n, f);
         } else if (json_is_object(v) && !prefix[0]) {

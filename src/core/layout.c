@@ -9,7 +9,8 @@
  */
 #include "core/layout.h"
 
-#include <stdarg.h>
+#include "core/sbuf.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -44,27 +45,6 @@ enum why {
     WHY_MAXCOUNT, /* more instances of the profile than its max_count */
     WHY_SLICES,   /* compute slices over model->compute_slices */
 };
-
-/* A bounded string builder over a caller's buffer; keeps snprintf's "length needed". */
-struct sb {
-    char *buf;
-    size_t cap;
-    size_t len;
-};
-
-static void sb_printf(struct sb *b, const char *fmt, ...) AL_PRINTF(2, 3);
-
-static void sb_printf(struct sb *b, const char *fmt, ...)
-{
-    va_list ap;
-    char *dst = b->len < b->cap ? b->buf + b->len : NULL;
-    size_t room = b->len < b->cap ? b->cap - b->len : 0;
-    va_start(ap, fmt);
-    int k = vsnprintf(dst, room, fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        b->len += (size_t)k;
-}
 
 /* ---- model and profile access ------------------------------------------------------------ */
 
@@ -184,24 +164,22 @@ static void state_add(const struct al_gpu_model *m, struct lstate *st, struct al
 static void inst_text(const struct al_gpu_model *m, struct al_placement p, char *buf, size_t len)
 {
     const struct al_mig_profile *pr = profile_of(m, p.profile);
-    struct sb b = {buf, len, 0};
-    if (len)
-        buf[0] = '\0'; /* a string even if vsnprintf fails */
+    struct al_sbuf b;
+    al_sbuf_init(&b, buf, len);
     if (pr)
-        sb_printf(&b, "%s", pr->name ? pr->name : "?");
+        al_sbuf_printf(&b, "%s", pr->name ? pr->name : "?");
     else
-        sb_printf(&b, "profile#%u", (unsigned)p.profile);
+        al_sbuf_printf(&b, "profile#%u", (unsigned)p.profile);
     if (p.start != AL_START_ANY)
-        sb_printf(&b, "@%u", (unsigned)p.start);
+        al_sbuf_printf(&b, "@%u", (unsigned)p.start);
 }
 
 static void starts_text(const struct al_mig_profile *pr, char *buf, size_t len)
 {
-    struct sb b = {buf, len, 0};
-    if (len)
-        buf[0] = '\0';
+    struct al_sbuf b;
+    al_sbuf_init(&b, buf, len);
     for (unsigned i = 0; i < nstarts(pr); i++)
-        sb_printf(&b, "%s%u", i ? "," : "", (unsigned)pr->starts[i]);
+        al_sbuf_printf(&b, "%s%u", i ? "," : "", (unsigned)pr->starts[i]);
 }
 
 /* Index (< upto) of the first instance of l matching pred, or -1. */
@@ -383,17 +361,16 @@ void al_layout_sort(struct al_layout *l)
 
 int al_layout_format(const struct al_layout *l, char *buf, size_t len)
 {
-    struct sb b = {buf, len, 0};
+    struct al_sbuf b;
     char one[INST_TEXT_MAX];
-    if (len)
-        buf[0] = '\0';
+    al_sbuf_init(&b, buf, len);
     if (!l || l->n == 0) {
-        sb_printf(&b, "none");
+        al_sbuf_printf(&b, "none");
         return (int)b.len;
     }
     for (unsigned i = 0; i < l->n && i < AL_LAYOUT_MAX; i++) {
         inst_text(l->model, l->p[i], one, sizeof one);
-        sb_printf(&b, "%s%s", i ? "," : "", one);
+        al_sbuf_printf(&b, "%s%s", i ? "," : "", one);
     }
     return (int)b.len;
 }
@@ -443,10 +420,10 @@ static int unknown_profile(const struct al_gpu_model *m, const char *name, size_
                            struct al_err *reterr)
 {
     char valid[AL_ERR_MSG_MAX];
-    struct sb b = {valid, sizeof valid, 0};
-    valid[0] = '\0';
+    struct al_sbuf b;
+    al_sbuf_init(&b, valid, sizeof valid);
     for (unsigned i = 0; i < nprofiles(m); i++)
-        sb_printf(&b, "%s%s", i ? ", " : "", m->profiles[i].name);
+        al_sbuf_printf(&b, "%s%s", i ? ", " : "", m->profiles[i].name);
     return al_err_set(reterr, AL_E_INVAL, "unknown profile '%.*s' for %s (valid: %s)", (int)n, name,
                       m->name, valid);
 }
@@ -701,8 +678,9 @@ static void search(struct search *s, unsigned depth, const struct lstate *st)
 static int nofit_message(const struct search *s, struct al_err *reterr)
 {
     char units[96], by[160], one[INST_TEXT_MAX];
-    struct sb bu = {units, sizeof units, 0}, bb = {by, sizeof by, 0};
-    units[0] = by[0] = '\0';
+    struct al_sbuf bu, bb;
+    al_sbuf_init(&bu, units, sizeof units);
+    al_sbuf_init(&bb, by, sizeof by);
     if (s->fail_depth < 0)
         return al_err_set(reterr, AL_E_NOFIT, "no arrangement of the %u instances fits in %u units",
                           s->work.n, s->m->units);
@@ -714,7 +692,7 @@ static int nofit_message(const struct search *s, struct al_err *reterr)
         if (!in_range(s->m, pr, a))
             continue;
         cand |= units_mask(a, pr->size);
-        sb_printf(&bu, a == z ? "%s%u" : "%s%u-%u", bu.len ? ", " : "", a, z);
+        al_sbuf_printf(&bu, a == z ? "%s%u" : "%s%u-%u", bu.len ? ", " : "", a, z);
     }
     struct al_layout taken = s->fail;
     al_layout_sort(&taken);
@@ -722,7 +700,7 @@ static int nofit_message(const struct search *s, struct al_err *reterr)
         if (taken.p[i].start == AL_START_ANY || !(al_placement_mask(s->m, taken.p[i]) & cand))
             continue;
         inst_text(s->m, taken.p[i], one, sizeof one);
-        sb_printf(&bb, "%s%s", bb.len ? ", " : "", one);
+        al_sbuf_printf(&bb, "%s%s", bb.len ? ", " : "", one);
     }
     return al_err_set(reterr, AL_E_NOFIT, "no placement for %s: units %s each overlap %s%s",
                       pr->name, units, by, s->fail_depth > 0 ? " (no arrangement fits)" : "");

@@ -2,8 +2,9 @@
  * profile counts. */
 #include "core/migparted.h"
 
+#include "core/sbuf.h"
+
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -27,26 +28,6 @@ int al_migparted_name_check(const char *name, struct al_err *reterr)
     return 0;
 }
 
-/* An snprintf-style appender: counts what it would write, writes what fits. */
-struct sink {
-    char *buf;
-    size_t len, pos;
-};
-
-static void put(struct sink *s, const char *fmt, ...) AL_PRINTF(2, 3);
-
-static void put(struct sink *s, const char *fmt, ...)
-{
-    va_list ap;
-    char *dst = s->pos < s->len ? s->buf + s->pos : NULL;
-    size_t room = s->pos < s->len ? s->len - s->pos : 0;
-    va_start(ap, fmt);
-    int n = vsnprintf(dst, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        s->pos += (size_t)n;
-}
-
 int al_migparted_counts(const struct al_layout *l, struct al_profile_count out[AL_MIG_MAX_PROFILES])
 {
     unsigned per[AL_MIG_MAX_PROFILES] = {0};
@@ -65,42 +46,41 @@ int al_migparted_counts(const struct al_layout *l, struct al_profile_count out[A
     return n;
 }
 
-static void put_filter(struct sink *s, const struct al_gpu_model *m)
+static void put_filter(struct al_sbuf *s, const struct al_gpu_model *m)
 {
     if (!m->pci_ids[0])
         return;
-    put(s, "    - device-filter: [");
+    al_sbuf_printf(s, "    - device-filter: [");
     for (size_t i = 0; i < sizeof m->pci_ids / sizeof m->pci_ids[0] && m->pci_ids[i]; i++)
-        put(s, "%s\"0x%08X\"", i ? ", " : "", (unsigned)m->pci_ids[i]);
-    put(s, "]\n      devices: all\n");
+        al_sbuf_printf(s, "%s\"0x%08X\"", i ? ", " : "", (unsigned)m->pci_ids[i]);
+    al_sbuf_printf(s, "]\n      devices: all\n");
 }
 
 int al_migparted_export(const struct al_layout *l, const char *name, unsigned flags, char *buf,
                         size_t len, struct al_err *reterr)
 {
     struct al_profile_count pc[AL_MIG_MAX_PROFILES];
-    struct sink s = {buf, len, 0};
+    struct al_sbuf s;
     int rc = al_migparted_name_check(name, reterr);
     if (rc < 0)
         return rc;
     if (!l || !l->model)
         return al_err_set(reterr, AL_E_INVAL, "layout: no GPU model");
-    if (len)
-        buf[0] = '\0';
+    al_sbuf_init(&s, buf, len);
     int n = al_migparted_counts(l, pc);
-    put(&s, "version: v1\nmig-configs:\n  %s:\n", name);
+    al_sbuf_printf(&s, "version: v1\nmig-configs:\n  %s:\n", name);
     if ((flags & AL_MIGPARTED_DEVICE_FILTER) && l->model->pci_ids[0])
         put_filter(&s, l->model);
     else
-        put(&s, "    - devices: all\n");
-    put(&s, "      mig-enabled: true\n");
+        al_sbuf_printf(&s, "    - devices: all\n");
+    al_sbuf_printf(&s, "      mig-enabled: true\n");
     if (n == 0)
-        put(&s, "      mig-devices: {}\n");
+        al_sbuf_printf(&s, "      mig-devices: {}\n");
     else
-        put(&s, "      mig-devices:\n");
+        al_sbuf_printf(&s, "      mig-devices:\n");
     for (int i = 0; i < n; i++)
-        put(&s, "        \"%s\": %u\n", pc[i].name, pc[i].count);
-    return s.pos > (size_t)0x7fffffff ? AL_E_RANGE : (int)s.pos;
+        al_sbuf_printf(&s, "        \"%s\": %u\n", pc[i].name, pc[i].count);
+    return s.len > (size_t)0x7fffffff ? AL_E_RANGE : (int)s.len;
 }
 
 /* "1c.3g.40gb": a compute-instance split, which mig-parted accepts and allot does not model. */

@@ -1210,6 +1210,7 @@ int al_flow_tick(struct al_srv *srv)
     struct al_ctx c = {.srv = srv, .user_id = "clock"};
     int rc, n = 0;
     pthread_mutex_lock(&srv->lock);
+    pthread_rwlock_wrlock(&srv->cal_rw);
     c.now = al_srv_now(srv);
     if ((rc = al_srv_tx_join(srv, NULL)) == 0) {
         if ((rc = tick_quotes(&c)) >= 0) {
@@ -1221,10 +1222,10 @@ int al_flow_tick(struct al_srv *srv)
             al_calendar_expire(srv->cal->cal, c.now);
         }
         al_srv_tx_leave(srv, rc >= 0, c.cal_touched);
-        if (al_srv_tx_wait(srv) != 0 && rc >= 0)
-            rc = AL_E_DB;
     }
-    pthread_mutex_unlock(&srv->lock);
+    pthread_rwlock_unlock(&srv->cal_rw);
+    if (al_srv_tx_wait_unlock(srv) != 0 && rc >= 0)
+        rc = AL_E_DB;
     json_decref(c.err_details);
     json_decref(c.resp);
     if (rc < 0)
@@ -1237,19 +1238,19 @@ int al_flow_tick(struct al_srv *srv)
 #define MEM AL_ROLE_MEMBER
 
 const struct al_route al_routes_flow[] = {
-    {"POST", "/v1/requests", post_requests, OP | ADM, true},
-    {"GET", "/v1/requests", get_requests, OP | ADM | MEM, false},
-    {"GET", "/v1/requests/*", get_request, OP | ADM | MEM, false},
-    {"POST", "/v1/requests/*/quote", post_quote, OP, true},
-    {"POST", "/v1/requests/*/approve", post_approve, OP, true},
-    {"POST", "/v1/requests/*/reject", post_reject, OP, true},
-    {"POST", "/v1/requests/*/accept", post_accept, ADM, true},
-    {"POST", "/v1/requests/*/confirm", post_confirm, OP, true},
-    {"POST", "/v1/requests/*/cancel", post_cancel_request, OP | ADM, true},
-    {"GET", "/v1/reservations", get_reservations, OP | ADM | MEM, false},
-    {"GET", "/v1/reservations/*", get_reservation, OP | ADM | MEM, false},
-    {"POST", "/v1/reservations/*/cancel", post_rsv_cancel, OP | ADM, true},
-    {"POST", "/v1/reservations/*/extend", post_rsv_extend, OP | ADM, true},
-    {"GET", "/v1/availability", get_availability, AL_ROLE_ANY, false},
-    {NULL, NULL, NULL, 0, false},
+    {"POST", "/v1/requests", post_requests, OP | ADM, true, false},
+    {"GET", "/v1/requests", get_requests, OP | ADM | MEM, false, false},
+    {"GET", "/v1/requests/*", get_request, OP | ADM | MEM, false, false},
+    {"POST", "/v1/requests/*/quote", post_quote, OP, true, false},
+    {"POST", "/v1/requests/*/approve", post_approve, OP, true, false},
+    {"POST", "/v1/requests/*/reject", post_reject, OP, true, false},
+    {"POST", "/v1/requests/*/accept", post_accept, ADM, true, false},
+    {"POST", "/v1/requests/*/confirm", post_confirm, OP, true, false},
+    {"POST", "/v1/requests/*/cancel", post_cancel_request, OP | ADM, true, false},
+    {"GET", "/v1/reservations", get_reservations, OP | ADM | MEM, false, false},
+    {"GET", "/v1/reservations/*", get_reservation, OP | ADM | MEM, false, false},
+    {"POST", "/v1/reservations/*/cancel", post_rsv_cancel, OP | ADM, true, false},
+    {"POST", "/v1/reservations/*/extend", post_rsv_extend, OP | ADM, true, false},
+    {"GET", "/v1/availability", get_availability, AL_ROLE_ANY, false, true},
+    {NULL, NULL, NULL, 0, false, false},
 };

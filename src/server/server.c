@@ -2,6 +2,10 @@
  * bodies, routing with roles, bearer-token auth, Idempotency-Key replay, one store
  * transaction per mutation (the answer leaves after the commit), the clock thread, and a
  * clean stop on SIGINT/SIGTERM. */
+/* glibc's feature-test macro, for pthread_rwlockattr_setkind_np: writers must not starve
+ * under reads. */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-identifier-naming) */
+#define _GNU_SOURCE
 #include "server/server.h"
 
 #include "server/cal.h"
@@ -80,30 +84,43 @@ static int split(char *path, char **seg)
     return n;
 }
 
+/* Does route pattern `pat` match the `n` segments? '*' segments go to params. Compares in
+ * place: this runs for every route on every call. */
+static bool pattern_match(const char *pat, char **seg, int n, const char **params)
+{
+    int np = 0;
+    if (*pat++ != '/')
+        return false;
+    for (int i = 0; i < n; i++) {
+        size_t len = strcspn(pat, "/");
+        if (len == 0)
+            return false;
+        if (len == 1 && pat[0] == '*' && seg[i][0] && np < AL_HTTP_MAX_PARAMS)
+            params[np++] = seg[i];
+        else if (strncmp(pat, seg[i], len) != 0 || seg[i][len] != '\0')
+            return false;
+        pat += len;
+        if (*pat == '/')
+            pat++;
+    }
+    return *pat == '\0';
+}
+
 /* Find the route for `method` and `url`; *params receive '*' segments (pointing into
  * `path`). Returns NULL with *method_mismatch set when only the method differs. */
 static const struct al_route *route_find(const char *method, const char *url, char *path,
                                          const char **params, bool *method_mismatch)
 {
-    char *seg[8], pbuf[MAX_PATH];
+    char *seg[8];
+    size_t ulen = strlen(url);
     *method_mismatch = false;
-    if (strlen(url) >= MAX_PATH)
+    if (ulen >= MAX_PATH)
         return NULL;
-    snprintf(path, MAX_PATH, "%s", url);
+    memcpy(path, url, ulen + 1);
     int n = split(path, seg);
     for (size_t t = 0; n >= 0 && t < sizeof route_tables / sizeof route_tables[0]; t++) {
         for (const struct al_route *r = route_tables[t]; r->method; r++) {
-            char *pseg[8];
-            snprintf(pbuf, sizeof pbuf, "%s", r->pattern);
-            int pn = split(pbuf, pseg), np = 0;
-            bool match = pn == n;
-            for (int i = 0; match && i < n; i++) {
-                if (strcmp(pseg[i], "*") == 0 && seg[i][0] && np < AL_HTTP_MAX_PARAMS)
-                    params[np++] = seg[i];
-                else if (strcmp(pseg[i], seg[i]) != 0)
-                    match = false;
-            }
-            if (!match)
+            if (!pattern_match(r->pattern, seg, n, params))
                 continue;
             if (strcmp(r->method, method) == 0)
                 return r;
@@ -172,15 +189,49 @@ static unsigned role_bit(const char *role)
     return 0;
 }
 
-/* Who is calling. Runs under the lock. */
-static int authenticate(struct al_ctx *c)
+/* The cached user of a token hash (a new reference), or NULL. */
+static json_t *token_cached(struct al_srv *srv, const uint8_t hash[AL_STORE_HASH_LEN])
+{
+    json_t *u = NULL;
+    size_t i = hash[0] % (sizeof srv->tokens / sizeof srv->tokens[0]);
+    pthread_mutex_lock(&srv->tok_lock);
+    if (srv->tokens[i].user && memcmp(srv->tokens[i].hash, hash, AL_STORE_HASH_LEN) == 0)
+        u = json_incref(srv->tokens[i].user);
+    pthread_mutex_unlock(&srv->tok_lock);
+    return u;
+}
+
+/* Remember a user read from the store. Only committed users are ever looked up: a token is
+ * known to its holder only once the call that created it has been answered. */
+static void token_remember(struct al_srv *srv, const uint8_t hash[AL_STORE_HASH_LEN], json_t *u)
+{
+    size_t i = hash[0] % (sizeof srv->tokens / sizeof srv->tokens[0]);
+    pthread_mutex_lock(&srv->tok_lock);
+    json_decref(srv->tokens[i].user);
+    memcpy(srv->tokens[i].hash, hash, AL_STORE_HASH_LEN);
+    srv->tokens[i].user = json_incref(u);
+    pthread_mutex_unlock(&srv->tok_lock);
+}
+
+/* Who is calling: from the token cache, else from the store (taking the lock unless the
+ * caller holds it: `locked`). */
+static int authenticate(struct al_ctx *c, bool locked)
 {
     const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
     uint8_t hash[AL_STORE_HASH_LEN];
+    int rc = 0;
     if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200 || !h[7])
         return al_http_fail(c, AL_E_AUTH, NULL, "missing or malformed bearer token");
     al_token_hash(h + 7, hash);
-    int rc = al_store_user_by_token(c->srv->store, hash, &c->user, NULL);
+    if (!(c->user = token_cached(c->srv, hash))) {
+        if (!locked)
+            pthread_mutex_lock(&c->srv->lock);
+        rc = al_store_user_by_token(c->srv->store, hash, &c->user, NULL);
+        if (!locked)
+            pthread_mutex_unlock(&c->srv->lock);
+        if (rc == 0)
+            token_remember(c->srv, hash, c->user);
+    }
     if (rc == AL_E_NOTFOUND)
         return al_http_fail(c, AL_E_AUTH, NULL, "unknown token");
     if (rc)
@@ -223,11 +274,14 @@ static void batch_lost(struct al_srv *srv)
     fprintf(stderr, "allot server: batch %llu was rolled back by the database\n",
             (unsigned long long)srv->batch);
     al_store_rollback(srv->store);
-    srv->failed[srv->nfailed++ % 16] = srv->batch;
     srv->tx_open = false;
-    srv->committed = srv->batch;
-    al_srv_cal_rebuild(srv);
+    pthread_mutex_lock(&srv->done_lock);
+    srv->failed[srv->nfailed++ % 16] = srv->batch;
+    if (!srv->syncing) /* else the committer marks it finished after the earlier batch's sync */
+        srv->committed = srv->batch;
     pthread_cond_broadcast(&srv->done);
+    pthread_mutex_unlock(&srv->done_lock);
+    al_srv_cal_rebuild(srv);
 }
 
 void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched)
@@ -243,21 +297,31 @@ void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched)
         al_srv_cal_rebuild(srv); /* reads the batch as it stands: consistent with the copy */
 }
 
-int al_srv_tx_wait(struct al_srv *srv)
+int al_srv_tx_wait_unlock(struct al_srv *srv)
 {
-    if (!srv->tx_open)
-        return 0;
+    /* the open batch, or the last one, which may still be on its way to the disk */
     uint64_t mine = srv->batch;
-    pthread_cond_signal(&srv->work);
+    int rc = 0;
+    if (srv->tx_open)
+        pthread_cond_signal(&srv->work);
+    /* wait on done_lock, not on lock: the woken calls must not queue up on the writers' lock */
+    pthread_mutex_lock(&srv->done_lock);
+    pthread_mutex_unlock(&srv->lock);
     while (srv->committed < mine)
-        pthread_cond_wait(&srv->done, &srv->lock);
+        pthread_cond_wait(&srv->done, &srv->done_lock);
     for (unsigned i = 0; i < srv->nfailed && i < 16; i++)
         if (srv->failed[i] == mine)
-            return AL_E_DB;
-    return 0;
+            rc = AL_E_DB;
+    pthread_mutex_unlock(&srv->done_lock);
+    return rc;
 }
 
-/* The committer: commits the open batch whenever there is one. */
+/* The committer, classic group commit: writes the open batch to the log (under the lock,
+ * quick), then fsyncs it without the lock while the next batch gathers every call that comes
+ * meanwhile; as soon as the fsync returns (and calls queued on the lock have joined), the
+ * next batch goes. Calls are answered only after their batch's fsync. A failed fsync leaves
+ * the disk state unknown (the kernel may have dropped the pages): the server stops at once,
+ * and a restart reads what is on disk. */
 static void *committer_main(void *arg)
 {
     struct al_srv *srv = arg;
@@ -268,7 +332,8 @@ static void *committer_main(void *arg)
             pthread_cond_wait(&srv->work, &srv->lock);
         if (!srv->tx_open)
             break;
-        /* let calls already queued on the lock join this batch: one fsync for all of them */
+        /* let calls already queued on the lock join this batch: fewer, larger commits (each
+         * commit rewrites every page it touched, and small ones fill the log fast) */
         for (int round = 0; round < 8; round++) {
             uint64_t seen = srv->joins;
             pthread_mutex_unlock(&srv->lock);
@@ -277,16 +342,34 @@ static void *committer_main(void *arg)
             if (srv->joins == seen)
                 break;
         }
+        uint64_t mine = srv->batch;
+        bool failed = false;
+        srv->tx_open = false;
         if (al_store_commit(srv->store, &e) != 0) {
             fprintf(stderr, "allot server: commit of batch %llu failed: %s\n",
-                    (unsigned long long)srv->batch, e.msg);
-            srv->failed[srv->nfailed++ % 16] = srv->batch;
-            srv->tx_open = false;
+                    (unsigned long long)mine, e.msg);
+            failed = true;
+            pthread_rwlock_wrlock(&srv->cal_rw);
             al_srv_cal_rebuild(srv);
+            pthread_rwlock_unlock(&srv->cal_rw);
+        } else {
+            srv->syncing = true;
+            pthread_mutex_unlock(&srv->lock);
+            if (al_store_sync(srv->store, &e) != 0) {
+                fprintf(stderr, "allot server: %s; stopping\n", e.msg);
+                abort();
+            }
+            pthread_mutex_lock(&srv->lock);
+            srv->syncing = false;
+            /* batches after `mine` that are not open now were lost meanwhile: finished too */
+            mine = srv->tx_open ? srv->batch - 1 : srv->batch;
         }
-        srv->tx_open = false;
-        srv->committed = srv->batch;
+        pthread_mutex_lock(&srv->done_lock);
+        if (failed)
+            srv->failed[srv->nfailed++ % 16] = mine;
+        srv->committed = mine;
         pthread_cond_broadcast(&srv->done);
+        pthread_mutex_unlock(&srv->done_lock);
     }
     pthread_mutex_unlock(&srv->lock);
     return NULL;
@@ -389,6 +472,34 @@ static json_t *error_json(struct al_ctx *c, int *status)
                      details);
 }
 
+/* Authenticate (unless the route is public) and check the caller's role. */
+static bool allowed(struct al_ctx *c, const struct al_route *r, bool locked)
+{
+    if (r->roles & AL_ROLE_PUBLIC)
+        return true;
+    if (authenticate(c, locked) != 0)
+        return false;
+    if (!(r->roles & c->role)) {
+        al_http_fail(c, AL_E_FORBIDDEN, NULL, "not allowed for role %s",
+                     json_string_value(json_object_get(c->user, "role")));
+        return false;
+    }
+    return true;
+}
+
+/* A read of the in-memory calendar only: under its read lock, beside the writers' work and
+ * their commits (what it sees may include holds whose batch is still being synced). */
+static void snapshot_read(struct al_srv *srv, struct al_ctx *c, const struct al_route *r)
+{
+    c->now = al_srv_now(srv);
+    if (!allowed(c, r, false))
+        return;
+    pthread_rwlock_rdlock(&srv->cal_rw);
+    if (r->fn(c) != 0 && !c->err_code)
+        al_http_fail(c, AL_E_INTERNAL, NULL, "handler failed");
+    pthread_rwlock_unlock(&srv->cal_rw);
+}
+
 static void dispatch(struct al_srv *srv, struct al_ctx *c, const char *url,
                      const struct conn_state *cs)
 {
@@ -410,32 +521,30 @@ static void dispatch(struct al_srv *srv, struct al_ctx *c, const char *url,
     }
     if ((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) && parse_body(c, cs) != 0)
         return;
+    if (r->snapshot) {
+        snapshot_read(srv, c, r);
+        return;
+    }
     pthread_mutex_lock(&srv->lock);
     c->now = al_srv_now(srv);
-    if (!(r->roles & AL_ROLE_PUBLIC)) {
-        if (authenticate(c) != 0)
-            goto out;
-        if (!(r->roles & c->role)) {
-            al_http_fail(c, AL_E_FORBIDDEN, NULL, "not allowed for role %s",
-                         json_string_value(json_object_get(c->user, "role")));
-            goto out;
-        }
-    }
+    if (!allowed(c, r, true))
+        goto out;
     if (r->write) {
+        pthread_rwlock_wrlock(&srv->cal_rw);
         char *replay = run_write(c, r, url, cs, strcmp(c->method, "POST") == 0 ? key : NULL);
         if (replay) {
             json_decref(c->resp);
             c->resp = json_loads(replay, 0, NULL);
             free(replay);
         }
+        pthread_rwlock_unlock(&srv->cal_rw);
     } else if (r->fn(c) != 0 && !c->err_code) {
         al_http_fail(c, AL_E_INTERNAL, NULL, "handler failed");
     }
 out:
     /* what this call wrote or read may still be uncommitted: answer after the commit */
-    if (al_srv_tx_wait(srv) != 0 && !c->err_code)
+    if (al_srv_tx_wait_unlock(srv) != 0 && !c->err_code)
         al_http_fail(c, AL_E_DB, NULL, "the transaction could not be committed");
-    pthread_mutex_unlock(&srv->lock);
 }
 
 static enum MHD_Result finish(struct al_srv *srv, struct MHD_Connection *conn, const char *url,
@@ -670,6 +779,35 @@ static void committer_stop(struct al_srv *srv, pthread_t tid)
     pthread_join(tid, NULL);
 }
 
+/* The server's locks and condition variables, and the clock thread's. */
+static void sync_init(struct al_srv *srv, struct clock_thread *ct)
+{
+    pthread_rwlockattr_t rwa;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->tok_lock, NULL);
+    pthread_rwlockattr_init(&rwa);
+    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&srv->cal_rw, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
+    pthread_cond_init(&srv->work, NULL);
+    pthread_cond_init(&srv->done, NULL);
+    pthread_mutex_init(&srv->done_lock, NULL);
+    pthread_mutex_init(&ct->mu, NULL);
+    pthread_cond_init(&ct->cv, NULL);
+}
+
+static void sync_destroy(struct al_srv *srv, struct clock_thread *ct)
+{
+    pthread_cond_destroy(&ct->cv);
+    pthread_mutex_destroy(&ct->mu);
+    pthread_cond_destroy(&srv->work);
+    pthread_cond_destroy(&srv->done);
+    pthread_mutex_destroy(&srv->done_lock);
+    pthread_mutex_destroy(&srv->lock);
+    pthread_mutex_destroy(&srv->tok_lock);
+    pthread_rwlock_destroy(&srv->cal_rw);
+}
+
 int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
 {
     struct al_srv srv = {.clock_file = o->clock_file};
@@ -687,23 +825,20 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     if ((lock_fd = lock_db(o->db, reterr)) < 0)
         return lock_fd;
     if ((rc = al_store_open(o->db, &srv.store, reterr)) != 0 ||
+        (rc = al_store_defer_sync(srv.store, reterr)) != 0 ||
         (rc = al_cal_build(srv.store, al_srv_now(&srv), &srv.cal, reterr)) != 0) {
         al_store_close(srv.store);
         close(lock_fd);
         return rc;
     }
-    pthread_mutex_init(&srv.lock, NULL);
-    pthread_cond_init(&srv.work, NULL);
-    pthread_cond_init(&srv.done, NULL);
-    pthread_mutex_init(&ct.mu, NULL);
-    pthread_cond_init(&ct.cv, NULL);
+    sync_init(&srv, &ct);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                         on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+                         NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 16),
                          MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
@@ -733,11 +868,9 @@ out:
     if (committer_started)
         committer_stop(&srv, committer_tid);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
-    pthread_cond_destroy(&ct.cv);
-    pthread_mutex_destroy(&ct.mu);
-    pthread_cond_destroy(&srv.work);
-    pthread_cond_destroy(&srv.done);
-    pthread_mutex_destroy(&srv.lock);
+    sync_destroy(&srv, &ct);
+    for (size_t i = 0; i < sizeof srv.tokens / sizeof srv.tokens[0]; i++)
+        json_decref(srv.tokens[i].user);
     al_cal_free(srv.cal);
     al_store_close(srv.store);
     close(lock_fd);

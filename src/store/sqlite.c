@@ -1,13 +1,17 @@
 /* sqlite.c — the SQLite implementation of store.h: WAL, synchronous=FULL (a commit is on disk
- * when it returns), foreign keys on, busy timeout, numbered migrations; every statement is
+ * when it returns; or NORMAL plus our own fdatasync of the log, see al_store_defer_sync),
+ * foreign keys on, temp files in memory, busy timeout, numbered migrations; every statement is
  * given back on every path (reset into the statement cache, or finalized). */
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Prepared statements are kept for reuse, keyed by their SQL text's address (every
  * statement is a string literal): parsing dominated short calls. A statement is reset after
@@ -23,6 +27,7 @@ struct stmt_slot {
 struct al_store {
     sqlite3 *db;
     bool in_tx;
+    int wal_fd; /* -1, or the write-ahead log, for al_store_sync (deferred sync) */
     struct stmt_slot cache[STMT_CACHE];
 };
 
@@ -241,6 +246,7 @@ int al_store_open(const char *path, struct al_store **ret, struct al_err *reterr
     *ret = NULL;
     if (!s)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    s->wal_fd = -1;
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -249,7 +255,9 @@ int al_store_open(const char *path, struct al_store **ret, struct al_err *reterr
         goto out;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+    rc = exec_sql(s,
+                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                  " PRAGMA temp_store=MEMORY;",
                   reterr);
     if (rc == 0)
         rc = migrate(s, reterr);
@@ -270,7 +278,40 @@ void al_store_close(struct al_store *s)
     for (size_t i = 0; i < STMT_CACHE; i++)
         sqlite3_finalize(s->cache[i].st);
     sqlite3_close(s->db);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
     free(s);
+}
+
+int al_store_defer_sync(struct al_store *s, struct al_err *reterr)
+{
+    const char *db = sqlite3_db_filename(s->db, "main");
+    char path[4096];
+    if (s->wal_fd >= 0)
+        return 0;
+    if (!db || !db[0] || snprintf(path, sizeof path, "%s-wal", db) >= (int)sizeof path)
+        return al_err_set(reterr, AL_E_INVAL, "no write-ahead log to sync");
+    /* the log exists from the first read in WAL mode (the migrations' read) until close */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return al_err_set(reterr, -errno, "cannot open %s: %s", path, al_strerror(-errno));
+    int rc = exec_sql(s, "PRAGMA synchronous=NORMAL", reterr);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    s->wal_fd = fd;
+    return 0;
+}
+
+int al_store_sync(struct al_store *s, struct al_err *reterr)
+{
+    if (s->wal_fd < 0)
+        return 0; /* synchronous=FULL: every commit was synced when it returned */
+    if (fdatasync(s->wal_fd) != 0)
+        return al_err_set(reterr, -errno, "fdatasync of the write-ahead log: %s",
+                          al_strerror(-errno));
+    return 0;
 }
 
 int al_store_begin(struct al_store *s, struct al_err *reterr)

@@ -8,7 +8,8 @@
  *
  * A store handle is not thread-safe: the server serializes access with its own lock. Every
  * mutation of the services runs between al_store_begin() and al_store_commit() (or
- * al_store_rollback()); al_store_commit() returns only once the transaction is durable.
+ * al_store_rollback()); al_store_commit() returns only once the transaction is durable
+ * (after al_store_defer_sync(): once al_store_sync() has returned).
  * Errors: AL_E_NOTFOUND (no such row), AL_E_CONFLICT (a unique key exists already),
  * AL_E_DB (anything else from the database), AL_E_NOMEM.
  */
@@ -36,10 +37,20 @@ void al_store_close(struct al_store *s);
 int al_store_schema_version(struct al_store *s);
 
 /* Transactions. begin takes the write lock at once (no upgrade deadlocks); commit is durable
- * on return; rollback never fails and is harmless without an open transaction. */
+ * on return (see al_store_defer_sync for the exception); rollback never fails and is harmless
+ * without an open transaction. */
 int al_store_begin(struct al_store *s, struct al_err *reterr);
 int al_store_commit(struct al_store *s, struct al_err *reterr);
 void al_store_rollback(struct al_store *s);
+
+/* Split commit from fsync, for a group committer that wants to run the next transaction while
+ * the previous one's fsync is under way: after al_store_defer_sync(), al_store_commit() only
+ * writes the transaction to the write-ahead log (synchronous=NORMAL: consistent, not yet
+ * durable) and al_store_sync() makes every commit written so far durable (fdatasync of the
+ * log). A commit is durable only once a later al_store_sync() has returned 0. al_store_sync
+ * may run without the caller's lock, beside other store calls (it touches only its own fd). */
+int al_store_defer_sync(struct al_store *s, struct al_err *reterr);
+int al_store_sync(struct al_store *s, struct al_err *reterr);
 
 /* Savepoints inside an open transaction, so that many calls can share one transaction (one
  * fsync) and still fail alone: savepoint starts a unit, release keeps it, rollback_to undoes

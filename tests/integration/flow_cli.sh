@@ -95,6 +95,10 @@ check "operator sets the H100 price (2.50 → 2500000 micros)" test "$(jf .gpu_h
 run "$OP" price set A100-80GB --gpu-hour 1.80 --mig-slice-hour 0.30
 run "$OP" price list
 check "price list (table) shows the A100 at 1.80" grep -q 'A100-80GB *1.80' <<<"$out"
+run "$OP" price set L40S-48GB --gpu-hour 1.0125 -o json
+check "a sub-cent price is kept exactly (1.0125 → 1012500 micros)" test "$(jf .gpu_hour_micros)" = 1012500
+run "$OP" price list
+check "price list (table) shows 1.0125 exactly, not rounded" grep -q 'L40S-48GB *1.0125' <<<"$out"
 run "$OP" price set H100-80GB --gpu-hour 2.5555555
 check "price with more than 6 decimals is a usage error" test "$rc" -eq 2
 
@@ -163,6 +167,8 @@ run "$OP" availability --model H100-80GB --start "$S" --end "$E" -o json
 check "the quote's tentative hold shows in availability (8 free)" test "$(jf .whole_gpus_free)" = 8
 run "$OP" request show "$R1"
 check "request show (table) lists the allocations" grep -q 'allocations' <<<"$out"
+check "request show (table) prints money in currency units, labelled without _micros" \
+    test "$(grep -c '^quote.total: [0-9]*\.[0-9][0-9]' <<<"$out")" = 1 -a "$(grep -c '_micros' <<<"$out")" = 0
 run "$ALICE" request accept "$R1"
 refused "accept before approval → invalid_state" invalid_state
 run "$OP" request approve "$R1" -o json

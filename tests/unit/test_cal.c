@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "server/cal.h"
+#include "tmpdir.h"
 
 #define NOW 1800000000LL
 
@@ -36,10 +37,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
     al_store_close(f->s);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tmpdir_remove(f->dir), 0);
     free(f);
     return 0;
 }
@@ -66,15 +65,10 @@ static void put_node(struct al_store *s, const char *name, const char *model, in
     json_decref(node);
 }
 
-static void hold(struct al_store *s, const char *gpu, const char *owner, const char *kind,
-                 const char *profile, int start, int64_t t0, int64_t t1, int64_t expires)
+/* Store hold `h` over every unit of its GPU (mask), as the server writes them. */
+static void hold(struct al_store *s, struct al_store_hold h)
 {
-    struct al_store_hold h = {
-        .start_unit = start, .mask = UINT64_MAX, .t0 = t0, .t1 = t1, .expires_at = expires};
-    snprintf(h.gpu, sizeof h.gpu, "%s", gpu);
-    snprintf(h.owner, sizeof h.owner, "%s", owner);
-    snprintf(h.kind, sizeof h.kind, "%s", kind);
-    snprintf(h.profile, sizeof h.profile, "%s", profile);
+    h.mask = UINT64_MAX;
     assert_int_equal(al_store_hold_add(s, &h, NULL), 0);
 }
 
@@ -95,12 +89,27 @@ static void test_build_maps_gpus_and_holds(void **state)
     struct al_cal *c = NULL;
     put_node(f->s, "n1", "H100-80GB", 2);
     put_node(f->s, "n2", "A100-80GB", 3);
-    hold(f->s, "gpu_n1-1", "rsv_0000000100000001", "gpu", "", -1, NOW + 100, NOW + 200, 0);
-    hold(f->s, "gpu_n2-0", "qte_0000000100000002", "mig", "3g.40gb", 4, NOW + 100, NOW + 200,
-         NOW + 50);
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-1",
+                                      .owner = "rsv_0000000100000001",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW + 100,
+                                      .t1 = NOW + 200});
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n2-0",
+                                      .owner = "qte_0000000100000002",
+                                      .kind = "mig",
+                                      .profile = "3g.40gb",
+                                      .start_unit = 4,
+                                      .t0 = NOW + 100,
+                                      .t1 = NOW + 200,
+                                      .expires_at = NOW + 50});
     /* a hold that ended before the calendar's origin is left out */
-    hold(f->s, "gpu_n2-2", "rsv_0000000100000003", "gpu", "", -1, NOW - 5 * 86400, NOW - 4 * 86400,
-         0);
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n2-2",
+                                      .owner = "rsv_0000000100000003",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW - 5LL * 86400,
+                                      .t1 = NOW - 4LL * 86400});
     assert_int_equal(al_cal_build(f->s, NOW, &c, NULL), 0);
     assert_int_equal(al_fleet_ngpus(c->fleet), 5);
     int g = al_cal_gpu(c, "gpu_n1-1");

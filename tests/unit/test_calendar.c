@@ -491,75 +491,106 @@ static struct al_hold random_hold(struct world *w)
 static uint32_t ids_of[MAXH * 8];
 static unsigned stat_add[2], stat_ext[2]; /* [refused, accepted]: both must happen */
 
-static void one_op(struct world *w)
+/* Add a random hold; the calendar must accept it exactly when the shadow model says it fits. */
+static void op_add(struct world *w)
 {
     struct al_err e;
-    unsigned op = rnd(10);
-    if (op < 5 && w->n < MAXH * 8) {
-        struct al_hold h = random_hold(w);
-        bool fit = bf_fits(w, &h, SIZE_MAX);
-        int rc = al_calendar_add(w->c, &h, &e);
-        assert_int_equal(rc >= 0, fit);
-        stat_add[rc >= 0]++;
-        if (rc >= 0) {
-            w->s[w->n].live = true;
-            w->s[w->n].h = h;
-            if (h.owner.kind != AL_OWNER_TENTATIVE)
-                w->s[w->n].h.expires = 0;
-            ids_of[w->n++] = (uint32_t)rc;
-        } else {
-            assert_int_equal(rc, AL_E_CONFLICT);
+    struct al_hold h = random_hold(w);
+    bool fit = bf_fits(w, &h, SIZE_MAX);
+    int rc = al_calendar_add(w->c, &h, &e);
+    assert_int_equal(rc >= 0, fit);
+    stat_add[rc >= 0]++;
+    if (rc < 0) {
+        assert_int_equal(rc, AL_E_CONFLICT);
+        return;
+    }
+    w->s[w->n].live = true;
+    w->s[w->n].h = h;
+    if (h.owner.kind != AL_OWNER_TENTATIVE)
+        w->s[w->n].h.expires = 0;
+    ids_of[w->n++] = (uint32_t)rc;
+}
+
+/* Extend live hold i; accepted exactly when the extra time fits. */
+static void op_extend(struct world *w, size_t i)
+{
+    struct al_err e;
+    struct al_hold *h = &w->s[i].h;
+    struct al_hold ext = *h;
+    int64_t t1 = h->t1 + 1 + rnd(60);
+    ext.t0 = h->t1;
+    ext.t1 = t1;
+    bool fit = bf_fits(w, &ext, i);
+    assert_int_equal(al_calendar_extend(w->c, ids_of[i], t1, &e) == 0, fit);
+    stat_ext[fit]++;
+    if (fit)
+        h->t1 = t1;
+}
+
+static void op_shorten(struct world *w, size_t i)
+{
+    struct al_err e;
+    struct al_hold *h = &w->s[i].h;
+    if (h->t1 - h->t0 <= 1)
+        return;
+    int64_t t1 = h->t0 + 1 + rnd((uint32_t)(h->t1 - h->t0 - 1));
+    assert_int_equal(al_calendar_shorten(w->c, ids_of[i], t1, &e), 0);
+    h->t1 = t1;
+}
+
+/* Release hold i, or cancel every hold of its owner (the count must match the shadow's). */
+static void op_release(struct world *w, size_t i)
+{
+    if (rnd(2)) {
+        assert_int_equal(al_calendar_release(w->c, ids_of[i]), 0);
+        w->s[i].live = false;
+        return;
+    }
+    struct al_owner o = w->s[i].h.owner;
+    int n = 0;
+    for (size_t j = 0; j < w->n; j++) {
+        if (w->s[j].live && w->s[j].h.owner.id == o.id && w->s[j].h.owner.kind == o.kind) {
+            w->s[j].live = false;
+            n++;
         }
+    }
+    assert_int_equal(al_calendar_cancel_owner(w->c, o), n);
+}
+
+/* Expire the tentative holds due at a random time. */
+static void op_expire(struct world *w)
+{
+    int64_t now = T0 + rnd(HORIZON);
+    int n = 0;
+    for (size_t j = 0; j < w->n; j++) {
+        const struct al_hold *x = &w->s[j].h;
+        if (w->s[j].live && x->owner.kind == AL_OWNER_TENTATIVE && x->expires != 0 &&
+            x->expires <= now) {
+            w->s[j].live = false;
+            n++;
+        }
+    }
+    assert_int_equal(al_calendar_expire(w->c, now), n);
+}
+
+static void one_op(struct world *w)
+{
+    unsigned op = rnd(10);
+    if (op < 5 && w->n < (size_t)MAXH * 8) {
+        op_add(w);
         return;
     }
     size_t i = pick_live(w);
     if (i == SIZE_MAX)
         return;
-    struct al_hold *h = &w->s[i].h;
-    if (op < 7) { /* extend */
-        struct al_hold ext = *h;
-        int64_t t1 = h->t1 + 1 + rnd(60);
-        ext.t0 = h->t1;
-        ext.t1 = t1;
-        bool fit = bf_fits(w, &ext, i);
-        assert_int_equal(al_calendar_extend(w->c, ids_of[i], t1, &e) == 0, fit);
-        stat_ext[fit]++;
-        if (fit)
-            h->t1 = t1;
-    } else if (op == 7) { /* shorten */
-        if (h->t1 - h->t0 > 1) {
-            int64_t t1 = h->t0 + 1 + rnd((uint32_t)(h->t1 - h->t0 - 1));
-            assert_int_equal(al_calendar_shorten(w->c, ids_of[i], t1, &e), 0);
-            h->t1 = t1;
-        }
-    } else if (op == 8) { /* release or cancel the owner */
-        if (rnd(2)) {
-            assert_int_equal(al_calendar_release(w->c, ids_of[i]), 0);
-            w->s[i].live = false;
-        } else {
-            struct al_owner o = h->owner;
-            int n = 0;
-            for (size_t j = 0; j < w->n; j++) {
-                if (w->s[j].live && w->s[j].h.owner.id == o.id && w->s[j].h.owner.kind == o.kind) {
-                    w->s[j].live = false;
-                    n++;
-                }
-            }
-            assert_int_equal(al_calendar_cancel_owner(w->c, o), n);
-        }
-    } else { /* expire */
-        int64_t now = T0 + rnd(HORIZON);
-        int n = 0;
-        for (size_t j = 0; j < w->n; j++) {
-            const struct al_hold *x = &w->s[j].h;
-            if (w->s[j].live && x->owner.kind == AL_OWNER_TENTATIVE && x->expires != 0 &&
-                x->expires <= now) {
-                w->s[j].live = false;
-                n++;
-            }
-        }
-        assert_int_equal(al_calendar_expire(w->c, now), n);
-    }
+    if (op < 7)
+        op_extend(w, i);
+    else if (op == 7)
+        op_shorten(w, i);
+    else if (op == 8)
+        op_release(w, i);
+    else
+        op_expire(w);
 }
 
 static void run_world(uint64_t seed, int ops)
@@ -628,14 +659,14 @@ static void test_growth(void **state)
                          (int)i);
     struct al_err e;
     for (unsigned i = 0; i < 200; i++) {
-        struct al_hold h = whole(i, 1000 * i, 1000 * i + 5000, i);
+        struct al_hold h = whole(i, (int64_t)i * 1000, (int64_t)i * 1000 + 5000, i);
         assert_int_equal(al_calendar_add(c, &h, &e), (int)i);
     }
     uint64_t sure[4];
     assert_int_equal(al_calendar_index(c, T0 + 199020, T0 + 199021, sure, NULL, NULL, NULL), 0);
     for (unsigned i = 0; i < 200; i++)
         assert_int_equal((sure[i / 64] >> (i % 64)) & 1, !(i >= 195));
-    assert_true(al_calendar_bytes(c) > 200 * 32);
+    assert_true(al_calendar_bytes(c) > (size_t)200 * 32);
     struct al_hold past = whole(0, -10, 5, 1);
     assert_int_equal(al_calendar_add(c, &past, &e), AL_E_RANGE);
     al_calendar_free(c);

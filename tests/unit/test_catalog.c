@@ -161,15 +161,28 @@ static unsigned disjoint_starts(const struct al_mig_profile *p)
     return n;
 }
 
+/* The decimal digits at *s (at least one), as a number; *s moves past them. */
+static unsigned take_digits(const char **s)
+{
+    unsigned v = 0;
+    assert_true(**s >= '0' && **s <= '9');
+    for (; **s >= '0' && **s <= '9' && v < 100000; (*s)++)
+        v = v * 10 + (unsigned)(**s - '0');
+    return v;
+}
+
 /* "<G>g.<M>gb" then the attribute suffix must agree with the fields. */
 static void check_profile_name(const struct al_mig_profile *p)
 {
-    unsigned g = 0, mem = 0;
-    int used = 0;
-    assert_int_equal(sscanf(p->name, "%ug.%ugb%n", &g, &mem, &used), 2);
+    const char *s = p->name;
+    unsigned g = take_digits(&s);
+    assert_true(strncmp(s, "g.", 2) == 0);
+    s += 2;
+    unsigned mem = take_digits(&s);
+    assert_true(strncmp(s, "gb", 2) == 0);
     assert_int_equal(g, p->compute_slices);
     assert_int_equal(mem, p->mem_gb);
-    const char *suffix = p->name + used;
+    const char *suffix = s + 2;
     unsigned want = strcmp(suffix, "+me") == 0       ? AL_MIG_ATTR_ME
                     : strcmp(suffix, "+me.all") == 0 ? AL_MIG_ATTR_ME_ALL
                     : strcmp(suffix, "+gfx") == 0    ? AL_MIG_ATTR_GFX

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "client/client.h"
+#include "common/num.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +28,24 @@ struct responder {
     pthread_t th;
 };
 
+/* The body length a request head announces: its Content-Length, 0 when it has none or the
+ * value is not a plain number (then the head alone completes the request). */
+static uint64_t content_length(const char *head)
+{
+    const char *cl = strstr(head, "Content-Length: ");
+    char num[24];
+    uint64_t v = 0;
+    if (!cl)
+        return 0;
+    cl += strlen("Content-Length: ");
+    size_t n = strcspn(cl, "\r\n");
+    if (n >= sizeof num)
+        return 0;
+    memcpy(num, cl, n);
+    num[n] = '\0';
+    return al_num_parse_u64(num, 0, SIZE_MAX, &v) == 0 ? v : 0;
+}
+
 static void *serve(void *arg)
 {
     struct responder *r = arg;
@@ -39,9 +58,8 @@ static void *serve(void *arg)
            (k = read(fd, r->request + n, sizeof r->request - 1 - n)) > 0) {
         n += (size_t)k;
         r->request[n] = '\0';
-        char *end = strstr(r->request, "\r\n\r\n");
-        const char *cl = strstr(r->request, "Content-Length: ");
-        if (end && (!cl || strlen(end + 4) >= (size_t)atoi(cl + 16)))
+        const char *end = strstr(r->request, "\r\n\r\n");
+        if (end && strlen(end + 4) >= content_length(r->request))
             break;
     }
     if (send(fd, r->reply, strlen(r->reply), MSG_NOSIGNAL) < 0)

@@ -916,6 +916,7 @@ static bool naive_is_maximal(struct naive *nv)
 
 /* Every subset of the pairs, each reached once (pair k joins only after pairs < k), pruned
  * where invalid (every rule is hereditary). At each set tried, validate must agree. */
+/* NOLINTNEXTLINE(misc-no-recursion): depth <= AL_LAYOUT_MAX, one instance per level */
 static void naive_walk(struct naive *nv, unsigned from)
 {
     for (unsigned k = from; k < nv->ps->n && nv->n < AL_LAYOUT_MAX; k++) {

@@ -423,28 +423,42 @@ static bool bf_eligible(const struct env *e, uint32_t gpu, const struct al_reque
     return al_fleet_labels_match(n->labels, r->where.labels);
 }
 
-/* Most instances of profile q addable to gpu during [s, t): exhaustive over start subsets,
+/* The exhaustive search of bf_dfs: instances of profile q on one GPU during [s, t). */
+struct bf_search {
+    const struct bf_holds *b;
+    const struct al_gpu_model *m;
+    unsigned q;
+    int64_t s, t;
+    struct al_placement chosen[AL_LAYOUT_MAX];
+};
+
+/* Do chosen[0..n] join the GPU's layout validly at every instant of [s, t)? */
+static bool bf_chosen_fit(const struct bf_search *bs, unsigned n)
+{
+    for (int64_t x = bs->s; x < bs->t; x += unit) {
+        struct al_layout l;
+        unsigned cnt;
+        if (!bf_alive(bs->b, bs->m, x, &l, &cnt) || l.n + n + 1 > AL_LAYOUT_MAX)
+            return false;
+        for (unsigned i = 0; i <= n; i++)
+            l.p[l.n++] = bs->chosen[i];
+        if (al_layout_validate(&l, NULL) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Most instances addable, n already chosen: exhaustive over start subsets from `from` on,
  * checking every instant. */
-static unsigned bf_dfs(const struct bf_holds *b, const struct al_gpu_model *m, unsigned q,
-                       int64_t s, int64_t t, struct al_placement *chosen, unsigned n, unsigned from)
+/* NOLINTNEXTLINE(misc-no-recursion): depth <= nstarts of one profile, each level a later start */
+static unsigned bf_dfs(struct bf_search *bs, unsigned n, unsigned from)
 {
     unsigned best = n;
-    const struct al_mig_profile *pr = &m->profiles[q];
-    for (unsigned k = from; k < pr->nstarts; k++) {
-        chosen[n] = (struct al_placement){(uint8_t)q, pr->starts[k]};
-        bool ok = true;
-        for (int64_t x = s; x < t && ok; x += unit) {
-            struct al_layout l;
-            unsigned cnt;
-            ok = bf_alive(b, m, x, &l, &cnt) && l.n + n + 1 <= AL_LAYOUT_MAX;
-            if (!ok)
-                break;
-            for (unsigned i = 0; i <= n; i++)
-                l.p[l.n++] = chosen[i];
-            ok = al_layout_validate(&l, NULL) == 0;
-        }
-        if (ok) {
-            unsigned got = bf_dfs(b, m, q, s, t, chosen, n + 1, k + 1);
+    const struct al_mig_profile *pr = &bs->m->profiles[bs->q];
+    for (unsigned k = from; k < pr->nstarts && n < AL_LAYOUT_MAX; k++) {
+        bs->chosen[n] = (struct al_placement){(uint8_t)bs->q, pr->starts[k]};
+        if (bf_chosen_fit(bs, n)) {
+            unsigned got = bf_dfs(bs, n + 1, k + 1);
             if (got > best)
                 best = got;
         }
@@ -463,8 +477,24 @@ static unsigned bf_capacity(const struct env *e, uint32_t gpu, const struct al_r
                 return 0;
         return 1;
     }
-    struct al_placement chosen[AL_LAYOUT_MAX];
-    return bf_dfs(&b, m, (unsigned)q, s, t, chosen, 0, 0);
+    struct bf_search bs = {.b = &b, .m = m, .q = (unsigned)q, .s = s, .t = t};
+    return bf_dfs(&bs, 0, 0);
+}
+
+/* May request r use model m, and which profile (*q, -1 for whole GPUs)? */
+static bool bf_model_allowed(const struct al_request *r, const struct al_gpu_model *m, int *q)
+{
+    *q = -1;
+    if (r->model && r->model != m)
+        return false;
+    if (r->kind == AL_REQ_WHOLE)
+        return r->model || (uint64_t)m->mem_gb * 1000000000ull >= r->mem_bytes;
+    if (r->kind != AL_REQ_MIG)
+        return true;
+    if (!m->mig)
+        return false;
+    *q = r->model && r->profile >= 0 ? r->profile : al_catalog_pick(m, r->mem_bytes, true);
+    return *q >= 0;
 }
 
 /* Does request r fit during [s, t) by brute force (any allowed model)? */
@@ -473,18 +503,8 @@ static bool bf_fits(const struct env *e, const struct al_request *r, int64_t s, 
     for (unsigned slot = 0; slot < al_fleet_nmodels(e->f); slot++) {
         const struct al_gpu_model *m = al_fleet_model(e->f, slot);
         int q = -1;
-        if (r->model && r->model != m)
+        if (!bf_model_allowed(r, m, &q))
             continue;
-        if (r->kind == AL_REQ_WHOLE && !r->model &&
-            (uint64_t)m->mem_gb * 1000000000ull < r->mem_bytes)
-            continue;
-        if (r->kind == AL_REQ_MIG) {
-            if (!m->mig)
-                continue;
-            q = r->model && r->profile >= 0 ? r->profile : al_catalog_pick(m, r->mem_bytes, true);
-            if (q < 0)
-                continue;
-        }
         unsigned total = 0, per_node[16] = {0};
         for (uint32_t g = 0; g < al_fleet_ngpus(e->f); g++) {
             if (!bf_eligible(e, g, r, m))
@@ -535,7 +555,7 @@ static void random_fleet(struct env *e)
                 al_fleet_set_pool_busy(e->f, (uint32_t)id, true);
         }
     }
-    env_ready(e, 60 * (1 + rnd(2)));
+    env_ready(e, 60 * (int64_t)(1 + rnd(2)));
 }
 
 static struct al_request random_request(const struct env *e)
@@ -670,7 +690,7 @@ static void run_stream(uint64_t seed, int ops)
             check_availability(&e);
         }
     }
-    bf_check_valid(&e, 2 * HORIZON);
+    bf_check_valid(&e, 2 * (int64_t)HORIZON);
     al_plan_clear(&pl);
     env_close(&e);
 }
@@ -716,6 +736,7 @@ static int collect_max(const struct al_layout *l, void *ctx)
 }
 
 /* Can `bins` GPUs (multisets from index `from` on, nondecreasing) cover demand d? */
+/* NOLINTNEXTLINE(misc-no-recursion): depth <= bins, one GPU per level */
 static bool cover(const struct maxsets *ms, const int d[NPACK], unsigned bins, unsigned from)
 {
     bool done = true;

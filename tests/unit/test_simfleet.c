@@ -111,6 +111,7 @@ static void test_demo_fleet_file(void **state)
     (void)state;
     struct al_simfleet *f = NULL;
     struct al_err e = {0};
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): the test runs on one thread */
     const char *root = getenv("AL_ROOT");
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/demo-fleet.json", root ? root : ".");

@@ -20,55 +20,55 @@ static void walk(enum al_entity e, const char *from, const char *ev, const char 
 static void test_request_happy_path(void **state)
 {
     (void)state;
-    const enum al_entity R = AL_ENTITY_REQUEST;
-    assert_string_equal(al_state_initial(R), "submitted");
-    walk(R, "submitted", "quote", "quoted");
-    walk(R, "quoted", "quote", "quoted");
-    walk(R, "quoted", "approve", "approved");
-    walk(R, "approved", "accept", "accepted");
-    walk(R, "accepted", "confirm", "confirmed");
-    assert_true(al_state_final(R, "confirmed"));
-    assert_false(al_state_final(R, "quoted"));
+    const enum al_entity req = AL_ENTITY_REQUEST;
+    assert_string_equal(al_state_initial(req), "submitted");
+    walk(req, "submitted", "quote", "quoted");
+    walk(req, "quoted", "quote", "quoted");
+    walk(req, "quoted", "approve", "approved");
+    walk(req, "approved", "accept", "accepted");
+    walk(req, "accepted", "confirm", "confirmed");
+    assert_true(al_state_final(req, "confirmed"));
+    assert_false(al_state_final(req, "quoted"));
 }
 
 static void test_request_refusals(void **state)
 {
     (void)state;
-    const enum al_entity R = AL_ENTITY_REQUEST;
+    const enum al_entity req = AL_ENTITY_REQUEST;
     const char *to = "unchanged";
     /* skipping a step is refused, and leaves *to alone */
-    assert_int_equal(al_state_next(R, "submitted", "approve", &to), AL_E_STATE);
-    assert_int_equal(al_state_next(R, "quoted", "confirm", &to), AL_E_STATE);
-    assert_int_equal(al_state_next(R, "approved", "confirm", &to), AL_E_STATE);
-    assert_int_equal(al_state_next(R, "submitted", "expire", &to), AL_E_STATE);
+    assert_int_equal(al_state_next(req, "submitted", "approve", &to), AL_E_STATE);
+    assert_int_equal(al_state_next(req, "quoted", "confirm", &to), AL_E_STATE);
+    assert_int_equal(al_state_next(req, "approved", "confirm", &to), AL_E_STATE);
+    assert_int_equal(al_state_next(req, "submitted", "expire", &to), AL_E_STATE);
     assert_string_equal(to, "unchanged");
     /* nothing leaves a final state */
     const char *finals[] = {"confirmed", "rejected", "cancelled", "expired"};
     const char *events[] = {"quote", "approve", "accept", "confirm", "reject", "cancel", "expire"};
     for (size_t i = 0; i < 4; i++) {
-        assert_true(al_state_final(R, finals[i]));
+        assert_true(al_state_final(req, finals[i]));
         for (size_t j = 0; j < 7; j++)
-            assert_int_equal(al_state_next(R, finals[i], events[j], &to), AL_E_STATE);
+            assert_int_equal(al_state_next(req, finals[i], events[j], &to), AL_E_STATE);
     }
-    assert_int_equal(al_state_next(R, "submitted", "fly", &to), AL_E_INVAL);
-    assert_int_equal(al_state_next(R, "dreaming", "quote", &to), AL_E_INVAL);
-    assert_int_equal(al_state_next(R, NULL, "quote", &to), AL_E_INVAL);
+    assert_int_equal(al_state_next(req, "submitted", "fly", &to), AL_E_INVAL);
+    assert_int_equal(al_state_next(req, "dreaming", "quote", &to), AL_E_INVAL);
+    assert_int_equal(al_state_next(req, NULL, "quote", &to), AL_E_INVAL);
 }
 
 static void test_reservation_table(void **state)
 {
     (void)state;
-    const enum al_entity V = AL_ENTITY_RESERVATION;
+    const enum al_entity rsv = AL_ENTITY_RESERVATION;
     const char *to;
-    walk(V, "scheduled", "start", "active");
-    walk(V, "active", "end", "ended");
-    walk(V, "active", "extend", "active");
-    walk(V, "scheduled", "cancel", "cancelled");
-    assert_int_equal(al_state_next(V, "ended", "extend", &to), AL_E_STATE);
-    assert_int_equal(al_state_next(V, "cancelled", "start", &to), AL_E_STATE);
-    assert_int_equal(al_state_next(V, "scheduled", "end", &to), AL_E_STATE);
-    assert_true(al_state_known(V, "active"));
-    assert_false(al_state_known(V, "quoted"));
+    walk(rsv, "scheduled", "start", "active");
+    walk(rsv, "active", "end", "ended");
+    walk(rsv, "active", "extend", "active");
+    walk(rsv, "scheduled", "cancel", "cancelled");
+    assert_int_equal(al_state_next(rsv, "ended", "extend", &to), AL_E_STATE);
+    assert_int_equal(al_state_next(rsv, "cancelled", "start", &to), AL_E_STATE);
+    assert_int_equal(al_state_next(rsv, "scheduled", "end", &to), AL_E_STATE);
+    assert_true(al_state_known(rsv, "active"));
+    assert_false(al_state_known(rsv, "quoted"));
     assert_false(al_state_known((enum al_entity)42, "active"));
 }
 
