@@ -1,7 +1,7 @@
 /* migparted_yaml.c — parse and validate a mig-parted `version: v1` config file with libyaml's
  * document loader. The walk follows the schema, so aliases cannot make it recurse, and every
  * list it keeps is bounded. */
-#include "cli/migparted_yaml.h"
+#include "migyaml/migparted_yaml.h"
 
 #include <ctype.h>
 #include <errno.h>
