@@ -79,7 +79,6 @@ int al_agent_run(struct al_agent *a, struct al_client *c, struct al_err *reterr)
 {
     struct al_err e = {0};
     struct sigaction sa = {.sa_handler = on_signal};
-    int rc;
     if (!reterr)
         reterr = &e;
     if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
@@ -87,7 +86,7 @@ int al_agent_run(struct al_agent *a, struct al_client *c, struct al_err *reterr)
     agent_stop = 0;
     do {
         *reterr = (struct al_err){0};
-        rc = beat(a, c, reterr);
+        int rc = beat(a, c, reterr);
         if (a->cfg.once)
             return rc;
     } while (sleep_interval(a->cfg.interval));

@@ -574,13 +574,12 @@ static void owner_unlink(struct al_calendar *c, uint32_t id)
         c->otab[slot] = r->next == NIL ? TOMB : r->next;
         return;
     }
-    for (uint32_t p = c->otab[slot]; p != NIL; p = rec_at(c, p)->next) {
-        if (rec_at(c, p)->next == id) {
-            rec_at(c, p)->next = r->next;
-            return;
-        }
-    }
-    AL_ASSERT(0 && "a live hold is in its owner's chain");
+    uint32_t p = c->otab[slot];
+    while (p != NIL && rec_at(c, p)->next != id)
+        p = rec_at(c, p)->next;
+    AL_ASSERT(p != NIL); /* a live hold is in its owner's chain */
+    if (p != NIL)
+        rec_at(c, p)->next = r->next;
 }
 
 /* ---- tentative list ---- */

@@ -437,7 +437,7 @@ int al_migparted_yaml_read(const char *path, struct al_mpy_file **ret, struct al
     int rc;
     *ret = NULL;
     if (!fp)
-        return al_err_set(reterr, -errno, "%s: %s", path, strerror(errno));
+        return al_err_set(reterr, -errno, "%s: %s", path, al_strerror(-errno));
     buf = malloc(AL_MPY_FILE_MAX + 1);
     if (!buf) {
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
