@@ -4,7 +4,7 @@
 #   1. clang-format --dry-run --Werror on every C file (src, tests, bench), with .clang-format
 #   2. clang-tidy (.clang-tidy) on src/ with the release preset's compile_commands.json
 #   3. cppcheck (warning, style, performance, portability) on src/, same compile database
-#   4. the functions c-style §9.7 bans, by grep on src/ (comments and strings are not parsed:
+#   4. the functions docs/style.md bans, by grep on src/ (comments and strings are not parsed:
 #      write around them, e.g. "strcpy-like")
 # With FILE arguments (e.g. `scripts/lint.sh src/core/fleet.c`) only those files are checked.
 set -uo pipefail
@@ -59,9 +59,10 @@ if ((${#src_files[@]})); then
     fi
 fi
 
-# c-style §9.7: unbounded copies, unchecked number parsing, strtok's hidden state. Use
-# snprintf / memcpy with a checked length, and checked parsers (al_parse_u32-style) instead.
-banned='strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|strtol|strtoul'
+# docs/style.md: unbounded copies, unchecked number parsing (strto* skip spaces, take a sign
+# and stop at junk), strtok's hidden state. Use snprintf / memcpy with a checked length, and
+# the checked parsers of common/num.h (al_num_parse_u64/i64/hex_u64) instead.
+banned='strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|strtol|strtoul|strtoll|strtoull'
 echo "lint: banned functions ($banned)"
 if ((${#src_files[@]})); then
     hdrs=()

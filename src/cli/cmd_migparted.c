@@ -1,8 +1,8 @@
 /* cmd_migparted.c — `allot mig export-mig-parted` (a layout as a mig-parted v1 config) and
  * `allot mig import-mig-parted` (a mig-parted config file read, validated and placed). */
-#include "cli/migparted_yaml.h"
 #include "cli/mig_util.h"
 #include "core/migparted.h"
+#include "migyaml/migparted_yaml.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
-/* num.h — checked decimal number parsing for untrusted text (command line, files, database
- * rows): the whole string must be the number, digits only, within the caller's bounds. It
- * stands in for strtol, strtoul and atoi, which c-style §9.7 bans: they skip spaces, accept
- * signs and trailing junk, and report overflow only through errno.
+/* num.h — checked number parsing for untrusted text (command line, files, database rows,
+ * HTTP headers, ids): the whole string must be the number, digits only, within the caller's
+ * bounds. It stands in for strtol, strtoul, strtoll, strtoull and atoi, which the style guide
+ * (docs/style.md) bans: they skip leading spaces, accept a sign ("+5", and "-5" even for an
+ * unsigned result), stop quietly at trailing junk, and report overflow only through errno.
  */
 #ifndef AL_COMMON_NUM_H
 #define AL_COMMON_NUM_H
@@ -15,7 +16,12 @@
  * written only on success. */
 int al_num_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
-/* As al_num_parse_u64, with an optional leading '-' (never '+'): [-]digits within [min, max]. */
+/* As al_num_parse_u64, with an optional leading '-' (never '+', never a space): [-]digits
+ * within [min, max]. */
 int al_num_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret);
+
+/* As al_num_parse_u64, in hexadecimal: digits '0'..'9', 'a'..'f', 'A'..'F' and nothing else
+ * (no "0x" prefix, no sign, no spaces). */
+int al_num_parse_hex_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
 #endif

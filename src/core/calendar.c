@@ -2,6 +2,8 @@
  * The design and its sizes are explained in calendar.h. */
 #include "core/calendar.h"
 
+#include "core/assert.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,7 @@ struct al_calendar {
 
 static inline struct rec *rec_at(const struct al_calendar *c, uint32_t id)
 {
+    AL_ASSERT(id < c->nrecs);
     return &c->chunks[id >> CHUNK_BITS][id & (CHUNK - 1)];
 }
 
@@ -273,6 +276,8 @@ static int gcal_insert(struct al_calendar *c, uint32_t gpu, uint32_t id)
     g->e[pos] = (struct gent){r->t0, r->t1, id};
     gbytes(g)[pos] = unit_byte(r);
     g->n++;
+    AL_ASSERT(pos == 0 || g->e[pos - 1].t0 <= r->t0);        /* still sorted by t0 */
+    AL_ASSERT(pos + 1 == g->n || g->e[pos + 1].t0 >= r->t0); /* on both sides */
     if (r->t1 - r->t0 > g->maxlen)
         g->maxlen = r->t1 - r->t0;
     return 0;
@@ -291,6 +296,7 @@ static void gcal_remove(struct al_calendar *c, uint32_t gpu, uint32_t id)
 {
     struct gcal *g = &c->gpus[gpu];
     uint32_t pos = gcal_pos(c, g, id);
+    AL_ASSERT(pos < g->n); /* a live hold is in its GPU's array */
     if (pos == g->n)
         return;
     memmove(g->e + pos, g->e + pos + 1, (g->n - pos - 1) * sizeof *g->e);
@@ -304,6 +310,7 @@ static void set_t1(struct al_calendar *c, uint32_t id, uint32_t t1)
     struct rec *r = rec_at(c, id);
     struct gcal *g = &c->gpus[r->gpu];
     uint32_t pos = gcal_pos(c, g, id);
+    AL_ASSERT(pos < g->n);
     r->t1 = t1;
     if (pos < g->n)
         g->e[pos].t1 = t1;
@@ -560,18 +567,19 @@ static void owner_unlink(struct al_calendar *c, uint32_t id)
 {
     struct rec *r = rec_at(c, id);
     uint32_t slot = otab_find(c, r->owner);
+    AL_ASSERT(slot != NIL); /* a live hold's owner is in the table */
     if (slot == NIL)
         return;
     if (c->otab[slot] == id) {
         c->otab[slot] = r->next == NIL ? TOMB : r->next;
         return;
     }
-    for (uint32_t p = c->otab[slot]; p != NIL; p = rec_at(c, p)->next) {
-        if (rec_at(c, p)->next == id) {
-            rec_at(c, p)->next = r->next;
-            return;
-        }
-    }
+    uint32_t p = c->otab[slot];
+    while (p != NIL && rec_at(c, p)->next != id)
+        p = rec_at(c, p)->next;
+    AL_ASSERT(p != NIL); /* a live hold is in its owner's chain */
+    if (p != NIL)
+        rec_at(c, p)->next = r->next;
 }
 
 /* ---- tentative list ---- */
@@ -763,6 +771,7 @@ static int rec_alloc(struct al_calendar *c, uint32_t *ret)
 
 static void rec_free(struct al_calendar *c, uint32_t id)
 {
+    AL_ASSERT(rec_live(c, id));
     rec_at(c, id)->owner = FREE_REC;
     rec_at(c, id)->next = c->free_head;
     c->free_head = id;
@@ -799,7 +808,9 @@ int al_calendar_add(struct al_calendar *c, const struct al_hold *h, struct al_er
     }
     if (h->owner.kind == AL_OWNER_TENTATIVE)
         c->tent[c->ntent++] = id;
-    owner_link(c, id); /* cannot fail: room reserved above */
+    /* otab_reserve above left room for one more owner, so owner_link cannot fail */
+    AL_ASSERT(c->otab && ((uint64_t)c->otab_used + 1) * 4 <= (uint64_t)c->otab_cap * 3);
+    owner_link(c, id);
     index_refresh(c, h->gpu, t0, t1);
     c->live++;
     return (int)id;
@@ -818,6 +829,7 @@ int al_calendar_release(struct al_calendar *c, uint32_t id)
         tent_remove(c, id);
     index_refresh(c, r->gpu, r->t0, r->t1);
     rec_free(c, id);
+    AL_ASSERT(c->live > 0);
     c->live--;
     return 0;
 }

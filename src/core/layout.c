@@ -9,6 +9,7 @@
  */
 #include "core/layout.h"
 
+#include "core/assert.h"
 #include "core/sbuf.h"
 
 #include <stdio.h>
@@ -148,6 +149,7 @@ static enum why check_add(const struct al_gpu_model *m, const struct lstate *st,
 /* Record p in st; p must have passed check_add. */
 static void state_add(const struct al_gpu_model *m, struct lstate *st, struct al_placement p)
 {
+    AL_ASSERT(check_add(m, st, p) == WHY_OK);
     const struct al_mig_profile *pr = &m->profiles[p.profile];
     st->mask |= units_mask(p.start, pr->size);
     st->n++;
@@ -156,6 +158,7 @@ static void state_add(const struct al_gpu_model *m, struct lstate *st, struct al
     st->me_all += (pr->attrs & AL_MIG_ATTR_ME_ALL) != 0;
     st->no_me += (pr->attrs & AL_MIG_ATTR_NO_ME) != 0;
     st->count[p.profile]++;
+    AL_ASSERT((st->mask & ~units_mask(0, m->units)) == 0); /* only the GPU's own units */
 }
 
 /* ---- messages ------------------------------------------------------------------------------ */

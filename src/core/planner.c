@@ -3,6 +3,8 @@
  * search to candidate GPUs 64 at a time, then each candidate is checked exactly. */
 #include "core/planner.h"
 
+#include "core/assert.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,11 +186,13 @@ static void new_round(struct al_planner *p)
 /* Node counter access: first touch of a node in this round zeroes it and records it. */
 static uint32_t *node_count(struct al_planner *p, uint32_t node)
 {
+    AL_ASSERT(node < p->nodes_cap); /* scratch() sized the node arrays for the fleet */
     if (p->node_gen[node] != p->gen) {
         p->node_gen[node] = p->gen;
         p->node_cnt[node] = 0;
         p->node_pot[node] = 0;
         p->node_ok[node] = -1;
+        AL_ASSERT(p->ntouched < p->nodes_cap); /* each node is touched once a round */
         p->touched[p->ntouched++] = node;
     }
     return &p->node_cnt[node];
@@ -464,6 +468,7 @@ static void take_node(struct al_planner *p, uint32_t node, unsigned n, struct al
                 (unsigned)(g->pool_busy * 2 + g->mig_mode) != cls)
                 continue;
             p->freeb[gpu / 64] &= ~(UINT64_C(1) << (gpu % 64));
+            AL_ASSERT(plan->n < plan->wanted); /* allocs has room for the ask alone */
             struct al_alloc *a = &plan->allocs[plan->n++];
             a->gpu = gpu;
             a->whole = true;
@@ -1287,8 +1292,10 @@ int al_planner_plan(struct al_planner *p, const struct al_request *r, struct al_
         ret->best_node = -1;
         rc = plan_model(p, r, &v[i], ret);
         if (rc != AL_E_NOFIT) {
-            if (rc == 0)
+            if (rc == 0) {
+                AL_ASSERT(ret->n == r->count); /* planner.h: a plan has exactly the ask */
                 ret->nodes = count_nodes(p, ret);
+            }
             if (rc == AL_E_RANGE)
                 return al_err_set(reterr, rc, "start/end: outside the calendar's time range");
             return rc < 0 ? al_err_set(reterr, rc, "%s", al_strerror(rc)) : 0;
@@ -1320,6 +1327,8 @@ int al_planner_admit(struct al_planner *p, const struct al_request *r, struct al
                             .owner = owner};
         rc = al_calendar_add(p->c, &h, reterr);
         if (rc < 0) {
+            /* the plan was made on this very calendar: a conflict is a planner bug */
+            AL_ASSERT(rc != AL_E_CONFLICT);
             while (i-- > 0)
                 al_calendar_release(p->c, ret->allocs[i].hold);
             return rc == AL_E_CONFLICT ? al_err_set(reterr, AL_E_INTERNAL, "planner bug: %s",

@@ -1,4 +1,4 @@
-/* state.c — transition tables of requests and reservations (see DESIGN.md, "The request →
+/* state.c — transition tables of requests and reservations (see docs/design.md, "The request →
  * reservation flow"). A self-loop row (extend, re-quote) is a transition like any other, so
  * that every change, even one that keeps the state, is checked here. */
 #include "core/state.h"

@@ -61,6 +61,31 @@ void al_store_rollback_to(struct al_store *s);
 /* Whether a transaction is open (the database may end one by itself after an I/O error). */
 bool al_store_in_tx(struct al_store *s);
 
+#ifdef AL_DEBUG
+/* Fault injection, compiled in debug and test builds only (AL_DEBUG), so that tests reach the
+ * paths a healthy disk never takes. al_store_fault_set arms `kind`: the nth event of that kind
+ * from now fails, once (nth 0 disarms):
+ *   AL_STORE_FAULT_COMMIT  al_store_commit fails with AL_E_DB; the transaction is rolled back.
+ *   AL_STORE_FAULT_SYNC    al_store_sync's fdatasync fails with -EIO (only after
+ *                          al_store_defer_sync: before, commits sync themselves).
+ *   AL_STORE_FAULT_ALLOC   a statement runs out of memory in its step (AL_E_NOMEM), and the
+ *                          database rolls back the open transaction, as SQLite does after an
+ *                          allocation fails inside a statement: al_store_in_tx() turns false
+ *                          under the caller. Only statements whose SQL contains `sql` count
+ *                          (NULL or "": every statement; BEGIN, COMMIT and savepoints never).
+ * Returns 0, or AL_E_INVAL for an unknown kind or a `sql` of 128 bytes or more.
+ * al_store_open arms one fault from the environment, once its migrations have run, so that a
+ * whole server can be tested: AL_STORE_FAULT=commit:N, sync:N or alloc:N[:SQL] (N >= 1); any
+ * other value fails the open with AL_E_INVAL. */
+enum al_store_fault {
+    AL_STORE_FAULT_COMMIT,
+    AL_STORE_FAULT_SYNC,
+    AL_STORE_FAULT_ALLOC,
+    AL_STORE_FAULT_KINDS
+};
+int al_store_fault_set(struct al_store *s, enum al_store_fault kind, unsigned nth, const char *sql);
+#endif
+
 /* A page of a list: at most `limit` rows whose key sorts after `cursor` (NULL: from the
  * start). *ret = JSON array; *next (caller frees, may be NULL) = cursor of the next page. */
 struct al_store_page {

@@ -10,11 +10,11 @@
 
 #include <stdbool.h>
 
-#include "cli/migparted_yaml.h"
 #include "core/catalog.h"
 #include "core/err.h"
 #include "core/layout.h"
 #include "core/migparted.h"
+#include "migyaml/migparted_yaml.h"
 
 #define ENTRIES_TRIED 4 /* per input, to keep each run fast */
 

@@ -1,4 +1,5 @@
-/* test_num.c — unit tests of common/num: whole-string decimal parsing with bounds. */
+/* test_num.c — unit tests of common/num: whole-string decimal and hexadecimal parsing with
+ * bounds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,6 +95,46 @@ static void test_i64_limits(void **state)
     assert_true(v == -10);
 }
 
+/* Every way strtoll would have read a number that is not the whole string: a '+', leading or
+ * trailing spaces of any kind, a sign after a sign or after a space, junk after the digits. */
+static void test_i64_no_sign_or_space_games(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"+5",  "+0",  "+-5", "-+5", " 5",  "5 ",  "\t5",
+                                      "\n5", "5\n", "\v5", "\f5", "\r5", " -5", "- 5",
+                                      "-5 ", "5x",  "0x5", "5.0", "1e3", "--5", "++5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t v = 42;
+        assert_int_equal(al_num_parse_i64(bad[i], INT64_MIN, INT64_MAX, &v), -EINVAL);
+        assert_true(v == 42);
+    }
+}
+
+static void test_hex_u64(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"",   "0x10", "+1",  "-1", " a", "a ", "g",
+                                      "1g", "0X1",  "\t1", "1.", "x",  "--"};
+    uint64_t v = 7;
+    assert_int_equal(al_num_parse_hex_u64("0", 0, UINT64_MAX, &v), 0);
+    assert_true(v == 0);
+    assert_int_equal(al_num_parse_hex_u64("6b15c77225c9848d", 0, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_C(0x6b15c77225c9848d));
+    assert_int_equal(al_num_parse_hex_u64("ABCdef09", 0, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_C(0xabcdef09));
+    assert_int_equal(al_num_parse_hex_u64("ffffffffffffffff", 0, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    v = 7;
+    assert_int_equal(al_num_parse_hex_u64("10000000000000000", 0, UINT64_MAX, &v), -ERANGE);
+    assert_int_equal(al_num_parse_hex_u64("100", 0, 0xff, &v), -ERANGE);
+    assert_int_equal(al_num_parse_hex_u64(NULL, 0, UINT64_MAX, &v), -EINVAL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(al_num_parse_hex_u64(bad[i], 0, UINT64_MAX, &v), -EINVAL);
+    assert_true(v == 7);
+    /* decimal parsing takes no hex digit */
+    assert_int_equal(al_num_parse_u64("1a", 0, UINT64_MAX, &v), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +143,8 @@ int main(void)
         cmocka_unit_test(test_u64_bounds_and_overflow),
         cmocka_unit_test(test_i64_signs),
         cmocka_unit_test(test_i64_limits),
+        cmocka_unit_test(test_i64_no_sign_or_space_games),
+        cmocka_unit_test(test_hex_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,14 @@
 /* test_store.c — unit tests of the SQLite store: migrations, CRUD, holds, events,
- * idempotency and transaction rollback, each on a fresh temporary database. */
+ * idempotency and transaction rollback, each on a fresh temporary database; in debug builds
+ * (AL_DEBUG) also the failures of commit, sync and allocation, by fault injection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +320,161 @@ static void test_documents_and_due(void **state)
     json_decref(doc);
 }
 
+#ifdef AL_DEBUG
+/* ---- fault injection (debug builds): the paths a healthy disk never takes ---- */
+
+static bool org_exists(struct al_store *s, const char *name)
+{
+    json_t *o = NULL;
+    int rc = al_store_org_get(s, name, &o, NULL);
+    json_decref(o);
+    assert_true(rc == 0 || rc == AL_E_NOTFOUND);
+    return rc == 0;
+}
+
+static size_t event_count(struct al_store *s)
+{
+    json_t *list = NULL;
+    assert_int_equal(al_store_event_list(s, 0, 100, &list, NULL), 0);
+    size_t n = json_array_size(list);
+    json_decref(list);
+    return n;
+}
+
+/* A failed commit keeps nothing of its transaction, fires once, and leaves the store usable. */
+static void test_fault_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct al_err e = {0};
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_COMMIT, 2, NULL), 0);
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    add_org(f->s, "org_1", "first", NULL);
+    assert_int_equal(al_store_commit(f->s, NULL), 0); /* the first commit passes */
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    add_org(f->s, "org_2", "lost", NULL);
+    assert_true(al_store_event_append(f->s, 1, "usr_1", "org.created", "org_2", NULL, NULL) > 0);
+    assert_int_equal(al_store_commit(f->s, &e), AL_E_DB); /* the second fails */
+    assert_int_equal(e.code, AL_E_DB);
+    assert_non_null(strstr(e.msg, "injected"));
+    assert_false(al_store_in_tx(f->s));
+    assert_true(org_exists(f->s, "first"));
+    assert_false(org_exists(f->s, "lost"));
+    assert_int_equal(event_count(f->s), 0);
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    add_org(f->s, "org_3", "after", NULL);
+    assert_int_equal(al_store_commit(f->s, NULL), 0);
+    assert_true(org_exists(f->s, "after"));
+}
+
+/* A failed fdatasync of the log is reported (-EIO), once. Before al_store_defer_sync every
+ * commit syncs itself and al_store_sync has nothing to do, so it does not count. */
+static void test_fault_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct al_err e = {0};
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_SYNC, 1, NULL), 0);
+    assert_int_equal(al_store_sync(f->s, NULL), 0);
+    assert_int_equal(al_store_defer_sync(f->s, NULL), 0);
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    add_org(f->s, "org_1", "one", NULL);
+    assert_int_equal(al_store_commit(f->s, NULL), 0);
+    assert_int_equal(al_store_sync(f->s, &e), -EIO);
+    assert_int_equal(e.code, -EIO);
+    assert_non_null(strstr(e.msg, "fdatasync"));
+    assert_int_equal(al_store_sync(f->s, NULL), 0);
+}
+
+/* An allocation failing in a statement: the call fails with AL_E_NOMEM and the database has
+ * rolled the whole transaction back (the server's "batch lost"): the units released before it
+ * are gone too, and once the caller rolls back the store takes a new transaction. */
+static void test_fault_alloc_loses_transaction(void **state)
+{
+    struct fixture *f = *state;
+    struct al_err e = {0};
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_ALLOC, 1, "INSERT INTO events"), 0);
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    add_org(f->s, "org_1", "one", NULL); /* not an events statement: not counted */
+    assert_int_equal(al_store_release(f->s, NULL), 0);
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    add_org(f->s, "org_2", "two", NULL);
+    assert_int_equal(al_store_event_append(f->s, 1, "usr_1", "org.created", "org_2", NULL, &e),
+                     AL_E_NOMEM);
+    assert_int_equal(e.code, AL_E_NOMEM);
+    assert_non_null(strstr(e.msg, "injected"));
+    assert_false(al_store_in_tx(f->s));
+    al_store_rollback(f->s);
+    assert_false(org_exists(f->s, "one"));
+    assert_false(org_exists(f->s, "two"));
+    assert_int_equal(event_count(f->s), 0);
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    add_org(f->s, "org_3", "three", NULL);
+    assert_true(al_store_event_append(f->s, 1, "usr_1", "org.created", "org_3", NULL, NULL) > 0);
+    assert_int_equal(al_store_commit(f->s, NULL), 0);
+    assert_true(org_exists(f->s, "three"));
+    assert_int_equal(event_count(f->s), 1);
+}
+
+/* nth counts the matching statements only; a read outside a transaction fails alone; the
+ * arguments are checked. */
+static void test_fault_alloc_counts(void **state)
+{
+    struct fixture *f = *state;
+    json_t *o = NULL;
+    char long_sql[200];
+    add_org(f->s, "org_a", "acme", NULL);
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_ALLOC, 2, "FROM orgs"), 0);
+    assert_true(org_exists(f->s, "acme"));                /* 1st */
+    assert_int_equal(al_store_user_count(f->s, NULL), 0); /* another table: not counted */
+    assert_int_equal(al_store_org_get(f->s, "acme", &o, NULL), AL_E_NOMEM); /* 2nd */
+    assert_true(org_exists(f->s, "acme"));                                  /* fired once */
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_ALLOC, 1, NULL), 0);
+    assert_int_equal(al_store_user_count(f->s, NULL), AL_E_NOMEM); /* any statement */
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_ALLOC, 1, "users"), 0);
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_ALLOC, 0, NULL), 0); /* disarmed */
+    assert_int_equal(al_store_user_count(f->s, NULL), 0);
+    memset(long_sql, 'x', sizeof long_sql - 1);
+    long_sql[sizeof long_sql - 1] = '\0';
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_ALLOC, 1, long_sql), AL_E_INVAL);
+    assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_KINDS, 1, NULL), AL_E_INVAL);
+}
+
+/* AL_STORE_FAULT arms a fault at open, after the migrations (a fresh database: they commit
+ * too); a bad value fails the open and names the variable. */
+static void test_fault_from_env(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const bad[] = {"commit",   "commit:",   "commit:0",        "commit:x",
+                                      "sync:1:x", "nope:1",    "commit:1:INSERT", "alloc",
+                                      ":1",       "commit:-1", "sync:99999999999"};
+    char path[128];
+    struct al_store *s = NULL;
+    struct al_err e = {0};
+    json_t *org = json_pack("{s:s,s:s,s:i}", "id", "org_e", "name", "env", "created_at", 1);
+    snprintf(path, sizeof path, "%s/env.db", f->dir);
+    assert_int_equal(setenv("AL_STORE_FAULT", "commit:1", 1), 0);
+    assert_int_equal(al_store_open(path, &s, NULL), 0);
+    assert_int_equal(al_store_begin(s, NULL), 0);
+    add_org(s, "org_1", "one", NULL);
+    assert_int_equal(al_store_commit(s, NULL), AL_E_DB);
+    al_store_close(s);
+    assert_int_equal(setenv("AL_STORE_FAULT", "alloc:1:INSERT INTO orgs", 1), 0);
+    assert_int_equal(al_store_open(path, &s, NULL), 0);
+    assert_int_equal(al_store_org_insert(s, org, NULL), AL_E_NOMEM);
+    assert_int_equal(al_store_org_insert(s, org, NULL), 0);
+    al_store_close(s);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s = (struct al_store *)&e; /* must come back NULL */
+        assert_int_equal(setenv("AL_STORE_FAULT", bad[i], 1), 0);
+        assert_int_equal(al_store_open(path, &s, &e), AL_E_INVAL);
+        assert_null(s);
+        assert_non_null(strstr(e.msg, "AL_STORE_FAULT"));
+    }
+    assert_int_equal(unsetenv("AL_STORE_FAULT"), 0);
+    json_decref(org);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +488,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documents_and_due, setup, teardown),
+#ifdef AL_DEBUG
+        cmocka_unit_test_setup_teardown(test_fault_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_alloc_loses_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_alloc_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_from_env, setup, teardown),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

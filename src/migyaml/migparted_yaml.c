@@ -1,7 +1,7 @@
 /* migparted_yaml.c — parse and validate a mig-parted `version: v1` config file with libyaml's
  * document loader. The walk follows the schema, so aliases cannot make it recurse, and every
  * list it keeps is bounded. */
-#include "cli/migparted_yaml.h"
+#include "migyaml/migparted_yaml.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -437,7 +437,7 @@ int al_migparted_yaml_read(const char *path, struct al_mpy_file **ret, struct al
     int rc;
     *ret = NULL;
     if (!fp)
-        return al_err_set(reterr, -errno, "%s: %s", path, strerror(errno));
+        return al_err_set(reterr, -errno, "%s: %s", path, al_strerror(-errno));
     buf = malloc(AL_MPY_FILE_MAX + 1);
     if (!buf) {
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");

@@ -1,4 +1,4 @@
-/* fuzz_size_parse.c — libFuzzer target for al_catalog_parse_size (sizes in requests and on the
+/* fuzz_catalog_size.c — libFuzzer target for al_catalog_parse_size (sizes in requests and on the
  * command line are untrusted text). Checks it against an independent model of the documented
  * grammar, computed in 128-bit arithmetic so that overflow is decided exactly:
  *   <digits>[.<1-6 digits>][spaces]<unit>, unit = "" | b | k m g t (binary) | kib … tib

@@ -2,8 +2,8 @@
  * libyaml, validated as mig-parted validates it: unknown keys rejected, required fields present,
  * counts integers 0..7, sizes bounded. The profile names are not resolved here (they depend on
  * the GPU model); al_migparted_to_layout does that. */
-#ifndef AL_CLI_MIGPARTED_YAML_H
-#define AL_CLI_MIGPARTED_YAML_H
+#ifndef AL_MIGYAML_MIGPARTED_YAML_H
+#define AL_MIGYAML_MIGPARTED_YAML_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,0 +1,131 @@
+/* sqlite_accounts.c — the store's orgs and users (store.h); a user's token only as its hash. */
+#include "store/sqlite_internal.h"
+
+/* ---- orgs ---- */
+
+int al_store_org_insert(struct al_store *s, json_t *org, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc =
+        al_sqlite_prep(s, &st, reterr, "INSERT INTO orgs VALUES(?,?,?,?,?)", "tttti",
+                       al_sqlite_jstr(org, "id"), al_sqlite_jstr(org, "name"),
+                       al_sqlite_jstr(org, "customer_code"), al_sqlite_jstr(org, "display_name"),
+                       (int64_t)json_integer_value(json_object_get(org, "created_at")));
+    if (rc)
+        return rc;
+    rc = al_sqlite_run(s, st, reterr, "insert org");
+    return rc < 0 ? rc : 0;
+}
+
+static json_t *org_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:s?,s:s?,s:s?,s:o,s:o,s:I}", "_key", al_sqlite_text(st, 0), "id",
+                     al_sqlite_text(st, 0), "name", al_sqlite_text(st, 1), "customer_code",
+                     al_sqlite_str_or_null(al_sqlite_text(st, 2)), "display_name",
+                     al_sqlite_str_or_null(al_sqlite_text(st, 3)), "created_at",
+                     (json_int_t)sqlite3_column_int64(st, 4));
+}
+
+int al_store_org_get(struct al_store *s, const char *key, json_t **ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT id, name, customer_code, display_name, created_at FROM orgs"
+                            " WHERE id = ?1 OR name = ?1 OR customer_code = ?1 LIMIT 1",
+                            "t", key);
+    if (rc)
+        return rc;
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW) {
+        *ret = org_row(st);
+        json_object_del(*ret, "_key");
+    } else {
+        rc = r == SQLITE_DONE ? al_err_set(reterr, AL_E_NOTFOUND, "no org %s", key)
+                              : al_sqlite_fail(s, reterr, "get org");
+    }
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+int al_store_org_list(struct al_store *s, const char *only_id, struct al_store_page pg,
+                      json_t **ret, char **next, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int limit = al_sqlite_page_limit(pg);
+    int rc = al_sqlite_prep(
+        s, &st, reterr,
+        "SELECT id, name, customer_code, display_name, created_at FROM orgs"
+        " WHERE (?1 IS NULL OR id = ?1) AND id > coalesce(?2, '') ORDER BY id LIMIT ?3",
+        "tti", only_id, pg.cursor, (int64_t)limit + 1);
+    return rc ? rc : al_sqlite_collect(s, st, limit, org_row, ret, next, reterr);
+}
+
+/* ---- users ---- */
+
+int al_store_user_insert(struct al_store *s, json_t *user,
+                         const uint8_t token_hash[AL_STORE_HASH_LEN], struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr, "INSERT INTO users VALUES(?,?,?,?,?,?)", "ttttbi",
+                            al_sqlite_jstr(user, "id"), al_sqlite_jstr(user, "name"),
+                            al_sqlite_jstr(user, "role"), al_sqlite_jstr(user, "org"), token_hash,
+                            (int64_t)json_integer_value(json_object_get(user, "created_at")));
+    if (rc)
+        return rc;
+    rc = al_sqlite_run(s, st, reterr, "insert user");
+    return rc < 0 ? rc : 0;
+}
+
+static json_t *user_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:s?,s:s?,s:s?,s:s?,s:o,s:I}", "_key", al_sqlite_text(st, 0), "id",
+                     al_sqlite_text(st, 0), "name", al_sqlite_text(st, 1), "role",
+                     al_sqlite_text(st, 2), "org", al_sqlite_str_or_null(al_sqlite_text(st, 3)),
+                     "created_at", (json_int_t)sqlite3_column_int64(st, 4));
+}
+
+int al_store_user_by_token(struct al_store *s, const uint8_t token_hash[AL_STORE_HASH_LEN],
+                           json_t **ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(
+        s, &st, reterr, "SELECT id, name, role, org_id, created_at FROM users WHERE token_hash = ?",
+        "b", token_hash);
+    if (rc)
+        return rc;
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW) {
+        *ret = user_row(st);
+        json_object_del(*ret, "_key");
+    } else {
+        rc = r == SQLITE_DONE ? al_err_set(reterr, AL_E_NOTFOUND, "unknown token")
+                              : al_sqlite_fail(s, reterr, "get user");
+    }
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+int al_store_user_count(struct al_store *s, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr, "SELECT count(*) FROM users", "");
+    if (rc)
+        return rc;
+    rc = al_sqlite_step(s, st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
+                                             : al_sqlite_fail(s, reterr, "count");
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+int al_store_user_list(struct al_store *s, const char *org_id, struct al_store_page pg,
+                       json_t **ret, char **next, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int limit = al_sqlite_page_limit(pg);
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT id, name, role, org_id, created_at FROM users"
+                            " WHERE (?1 IS NULL OR org_id = ?1) AND id > coalesce(?2, '')"
+                            " ORDER BY id LIMIT ?3",
+                            "tti", org_id, pg.cursor, (int64_t)limit + 1);
+    return rc ? rc : al_sqlite_collect(s, st, limit, user_row, ret, next, reterr);
+}

@@ -1,0 +1,331 @@
+/* sqlite_flow.c — the store's documents of the request flow (requests, quotes, reservations),
+ * the holds they take, the append-only event log and the idempotency records (store.h). */
+#include "store/sqlite_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse a stored document; a corrupt one is a database error, not a crash. */
+static int load_doc(const char *text, json_t **ret, struct al_err *e)
+{
+    *ret = text ? json_loads(text, 0, NULL) : NULL;
+    return *ret ? 0 : al_err_set(e, AL_E_DB, "stored document is not JSON");
+}
+
+/* A document row: column 0 the key, column 1 the JSON text. */
+static json_t *doc_row(sqlite3_stmt *st)
+{
+    json_t *o = json_loads(al_sqlite_text(st, 1) ? al_sqlite_text(st, 1) : "", 0, NULL);
+    if (!o)
+        o = json_object(); /* corrupt doc: show an empty one rather than fail the list */
+    if (o)
+        json_object_set_new(o, "_key", json_string(al_sqlite_text(st, 0)));
+    return o;
+}
+
+/* ---- documents ---- */
+
+static int doc_put(struct al_store *s, const char *sql, const struct al_store_doc_meta *m,
+                   json_t *doc, struct al_err *e)
+{
+    sqlite3_stmt *st;
+    char *text = json_dumps(doc, JSON_COMPACT);
+    int rc;
+    if (!text)
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    rc = al_sqlite_prep(s, &st, e, sql, "tttiit", m->id, m->org, m->state, m->t0, m->t1, text);
+    free(text);
+    if (rc || (rc = al_sqlite_run(s, st, e, "put document")) < 0)
+        return rc;
+    return rc == 0 ? al_err_set(e, AL_E_NOTFOUND, "no %s", m->id) : 0;
+}
+
+static int doc_get(struct al_store *s, const char *sql, const char *id, json_t **ret,
+                   struct al_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, e, sql, "t", id);
+    if (rc)
+        return rc;
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW)
+        rc = load_doc(al_sqlite_text(st, 0), ret, e);
+    else
+        rc = r == SQLITE_DONE ? al_err_set(e, AL_E_NOTFOUND, "no %s", id)
+                              : al_sqlite_fail(s, e, "get document");
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
+                         bool insert, struct al_err *reterr)
+{
+    return doc_put(s,
+                   insert ? "INSERT INTO requests(id, org_id, state, created_at, updated_at, doc)"
+                            " VALUES(?1,?2,?3,?4,?5,?6)"
+                          : "UPDATE requests SET state = ?3, updated_at = ?5, doc = ?6"
+                            " WHERE id = ?1 AND org_id = ?2",
+                   m, doc, reterr);
+}
+
+int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
+{
+    return doc_get(s, "SELECT doc FROM requests WHERE id = ?", id, ret, reterr);
+}
+
+int al_store_request_list(struct al_store *s, const char *org, const char *state,
+                          struct al_store_page pg, json_t **ret, char **next, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int limit = al_sqlite_page_limit(pg);
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT id, doc FROM requests WHERE (?1 IS NULL OR org_id = ?1)"
+                            " AND (?2 IS NULL OR state = ?2) AND id > coalesce(?3, '')"
+                            " ORDER BY id LIMIT ?4",
+                            "ttti", org, state, pg.cursor, (int64_t)limit + 1);
+    return rc ? rc : al_sqlite_collect(s, st, limit, doc_row, ret, next, reterr);
+}
+
+int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
+                          struct al_err *reterr)
+{
+    return doc_put(s, "INSERT INTO quotes(id, request_id, valid_until, doc) VALUES(?1, ?2, ?4, ?6)",
+                   m, doc, reterr);
+}
+
+static int id_list(struct al_store *s, const char *sql, int64_t now, json_t **ret, struct al_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, e, sql, "i", now);
+    return rc ? rc : al_sqlite_collect(s, st, 100000, doc_row, ret, NULL, e);
+}
+
+int al_store_quote_expired(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)
+{
+    return id_list(s,
+                   "SELECT r.id, json_object('id', r.id) FROM requests r"
+                   " WHERE r.state IN ('quoted','approved','accepted')"
+                   " AND (SELECT max(q.valid_until) FROM quotes q WHERE q.request_id = r.id) <= ?1"
+                   " ORDER BY r.id LIMIT 100001",
+                   now, ret, reterr);
+}
+
+int al_store_reservation_put(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
+                             bool insert, struct al_err *reterr)
+{
+    return doc_put(s,
+                   insert ? "INSERT INTO reservations(id, org_id, state, start_at, end_at, doc)"
+                            " VALUES(?1,?2,?3,?4,?5,?6)"
+                          : "UPDATE reservations SET state = ?3, start_at = ?4, end_at = ?5,"
+                            " doc = ?6 WHERE id = ?1 AND org_id = ?2",
+                   m, doc, reterr);
+}
+
+int al_store_reservation_get(struct al_store *s, const char *id, json_t **ret,
+                             struct al_err *reterr)
+{
+    return doc_get(s, "SELECT doc FROM reservations WHERE id = ?", id, ret, reterr);
+}
+
+int al_store_reservation_list(struct al_store *s, const char *org, const char *state,
+                              struct al_store_page pg, json_t **ret, char **next,
+                              struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int limit = al_sqlite_page_limit(pg);
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT id, doc FROM reservations WHERE (?1 IS NULL OR org_id = ?1)"
+                            " AND (?2 IS NULL OR state = ?2) AND id > coalesce(?3, '')"
+                            " ORDER BY id LIMIT ?4",
+                            "ttti", org, state, pg.cursor, (int64_t)limit + 1);
+    return rc ? rc : al_sqlite_collect(s, st, limit, doc_row, ret, next, reterr);
+}
+
+int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)
+{
+    return id_list(s,
+                   "SELECT id, json_object('id', id) FROM reservations"
+                   " WHERE (state = 'scheduled' AND start_at <= ?1)"
+                   " OR (state = 'active' AND end_at <= ?1) ORDER BY id LIMIT 100001",
+                   now, ret, reterr);
+}
+
+/* ---- holds ---- */
+
+int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc =
+        al_sqlite_prep(s, &st, reterr,
+                       "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
+                       " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
+                       "ttttiiiii", h->gpu, h->owner, h->kind, h->profile, (int64_t)h->start_unit,
+                       (int64_t)h->mask, h->t0, h->t1, h->expires_at);
+    if (rc)
+        return rc;
+    rc = al_sqlite_run(s, st, reterr, "add hold");
+    return rc < 0 ? rc : 0;
+}
+
+#define HOLD_LIVE "(h.expires_at = 0 OR h.expires_at > ?)"
+
+int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, int64_t now,
+                            struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT count(*) FROM holds h WHERE h.gpu_id = ? AND (h.mask & ?) != 0"
+                            " AND h.t0 < ? AND h.t1 > ? AND " HOLD_LIVE " AND h.owner != ?",
+                            "tiiiit", h->gpu, (int64_t)h->mask, h->t1, h->t0, now, h->owner);
+    if (rc)
+        return rc;
+    rc = al_sqlite_step(s, st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
+                                             : al_sqlite_fail(s, reterr, "hold conflicts");
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, al_store_hold_fn fn,
+                       void *arg, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc =
+        al_sqlite_prep(s, &st, reterr,
+                       "SELECT gpu_id, owner, kind, profile, start_unit, mask, t0, t1, expires_at"
+                       " FROM holds h WHERE h.t1 > ? AND h.t0 < ? AND " HOLD_LIVE,
+                       "iii", t0, t1, now);
+    if (rc)
+        return rc;
+    int r;
+    while ((r = al_sqlite_step(s, st)) == SQLITE_ROW) {
+        struct al_store_hold h = {0};
+        snprintf(h.gpu, sizeof h.gpu, "%s", al_sqlite_text(st, 0));
+        snprintf(h.owner, sizeof h.owner, "%s", al_sqlite_text(st, 1));
+        snprintf(h.kind, sizeof h.kind, "%s", al_sqlite_text(st, 2));
+        snprintf(h.profile, sizeof h.profile, "%s", al_sqlite_text(st, 3));
+        h.start_unit = sqlite3_column_int(st, 4);
+        h.mask = (uint64_t)sqlite3_column_int64(st, 5);
+        h.t0 = sqlite3_column_int64(st, 6);
+        h.t1 = sqlite3_column_int64(st, 7);
+        h.expires_at = sqlite3_column_int64(st, 8);
+        if ((rc = fn(arg, &h)) != 0)
+            break;
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = al_sqlite_fail(s, reterr, "holds");
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+static int owner_update(struct al_store *s, const char *sql, const char *fmt, const char *a,
+                        const char *b, int64_t v, struct al_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = fmt[1] == 't' ? al_sqlite_prep(s, &st, e, sql, fmt, a, b)
+                           : al_sqlite_prep(s, &st, e, sql, fmt, a, v);
+    return rc ? rc : al_sqlite_run(s, st, e, "update holds");
+}
+
+int al_store_hold_transfer(struct al_store *s, const char *from, const char *to,
+                           struct al_err *reterr)
+{
+    return owner_update(s, "UPDATE holds SET owner = ?2, expires_at = 0 WHERE owner = ?1", "tt",
+                        from, to, 0, reterr);
+}
+
+int al_store_hold_set_end(struct al_store *s, const char *owner, int64_t t1, struct al_err *reterr)
+{
+    return owner_update(s, "UPDATE holds SET t1 = ?2 WHERE owner = ?1", "ti", owner, NULL, t1,
+                        reterr);
+}
+
+int al_store_hold_release(struct al_store *s, const char *owner, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr, "DELETE FROM holds WHERE owner = ?", "t", owner);
+    return rc ? rc : al_sqlite_run(s, st, reterr, "release holds");
+}
+
+/* ---- events ---- */
+
+int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor, const char *kind,
+                              const char *object, json_t *data, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    char *text = data ? json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+    int rc;
+    if (!text)
+        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    rc = al_sqlite_prep(s, &st, reterr,
+                        "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)",
+                        "itttt", at, actor, kind, object, text);
+    free(text);
+    if (rc || (rc = al_sqlite_run(s, st, reterr, "append event")) < 0)
+        return rc;
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+static json_t *event_row(sqlite3_stmt *st)
+{
+    json_t *data = json_loads(al_sqlite_text(st, 5) ? al_sqlite_text(st, 5) : "{}", 0, NULL);
+    return json_pack("{s:I,s:I,s:s?,s:s?,s:s?,s:o}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
+                     "at", (json_int_t)sqlite3_column_int64(st, 1), "actor", al_sqlite_text(st, 2),
+                     "kind", al_sqlite_text(st, 3), "object", al_sqlite_text(st, 4), "data",
+                     data ? data : json_object());
+}
+
+int al_store_event_list(struct al_store *s, int64_t after, int limit, json_t **ret,
+                        struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT seq, at, actor, kind, object, data FROM events WHERE seq > ?"
+                            " ORDER BY seq LIMIT ?",
+                            "ii", after, (int64_t)limit);
+    return rc ? rc : al_sqlite_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
+}
+
+/* ---- idempotency ---- */
+
+int al_store_idem_get(struct al_store *s, const char *key, const char *caller,
+                      const uint8_t body_hash[AL_STORE_HASH_LEN], int *status, char **response,
+                      struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(
+        s, &st, reterr,
+        "SELECT body_hash, status, response FROM idempotency WHERE key = ? AND caller = ?", "tt",
+        key, caller);
+    if (rc)
+        return rc;
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW) {
+        const void *h = sqlite3_column_blob(st, 0);
+        if (sqlite3_column_bytes(st, 0) != AL_STORE_HASH_LEN ||
+            memcmp(h, body_hash, AL_STORE_HASH_LEN) != 0) {
+            rc = al_err_set(reterr, AL_E_CONFLICT, "Idempotency-Key reused with another body");
+        } else {
+            *status = sqlite3_column_int(st, 1);
+            *response = strdup(al_sqlite_text(st, 2) ? al_sqlite_text(st, 2) : "");
+            if (!*response)
+                rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
+        }
+    } else {
+        rc = r == SQLITE_DONE ? AL_E_NOTFOUND : al_sqlite_fail(s, reterr, "idempotency");
+    }
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+int al_store_idem_put(struct al_store *s, const struct al_store_idem *r, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc =
+        al_sqlite_prep(s, &st, reterr, "INSERT INTO idempotency VALUES(?,?,?,?,?,?)", "ttbiti",
+                       r->key, r->caller, r->body_hash, (int64_t)r->status, r->response, r->at);
+    if (rc)
+        return rc;
+    rc = al_sqlite_run(s, st, reterr, "put idempotency");
+    return rc < 0 ? rc : 0;
+}
