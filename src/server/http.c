@@ -1,5 +1,5 @@
-/* http.c — replies, errors, field validators, RFC 3339 times, ids and tokens shared by the
- * server's resource files. */
+/* http.c — replies, errors, field validators, RFC 3339 times, the server's clock, ids and
+ * tokens shared by the server's resource files. */
 #include "server/http.h"
 
 #include <ctype.h>
@@ -313,6 +313,23 @@ void al_time_fields(json_t *o, const char *const *keys)
         if (json_is_integer(v))
             json_object_set_new(o, *keys, al_time_json(json_integer_value(v)));
     }
+}
+
+int64_t al_srv_now(const struct al_srv *srv)
+{
+    if (srv->clock_file) {
+        /* test-only clock: the file holds a unix time; unreadable → the system clock */
+        char buf[32] = {0};
+        int64_t v = 0;
+        FILE *f = fopen(srv->clock_file, "r");
+        bool got = f && fgets(buf, sizeof buf, f);
+        if (f && fclose(f) != 0)
+            got = false;
+        buf[strcspn(buf, "\n")] = '\0';
+        if (got && al_parse_i64(buf, 1, INT64_MAX, &v) == 0)
+            return v;
+    }
+    return (int64_t)time(NULL);
 }
 
 /* ---- ids and tokens ---- */

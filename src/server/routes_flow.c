@@ -8,6 +8,7 @@
 #include "core/catalog.h"
 #include "core/state.h"
 #include "server/cal.h"
+#include "server/txn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1205,32 +1206,33 @@ static int tick_reservations(struct al_ctx *c)
     return rc < 0 ? rc : n;
 }
 
+/* The tick as a unit of work: expire quotes, start and end reservations, then drop what
+ * ended from the calendar. Returns the number of transitions made, or a negative code. */
+static int tick(struct al_ctx *c, void *arg)
+{
+    int rc, n;
+    (void)arg;
+    c->now = al_srv_now(c->srv);
+    if ((rc = tick_quotes(c)) < 0)
+        return rc;
+    n = rc;
+    if ((rc = tick_reservations(c)) < 0)
+        return rc;
+    n += rc;
+    al_calendar_expire(c->srv->cal->cal, c->now);
+    return n;
+}
+
 int al_flow_tick(struct al_srv *srv)
 {
     struct al_ctx c = {.srv = srv, .user_id = "clock"};
-    int rc, n = 0;
-    pthread_mutex_lock(&srv->lock);
-    pthread_rwlock_wrlock(&srv->cal_rw);
-    c.now = al_srv_now(srv);
-    if ((rc = al_srv_tx_join(srv, NULL)) == 0) {
-        if ((rc = tick_quotes(&c)) >= 0) {
-            n = rc;
-            rc = tick_reservations(&c);
-        }
-        if (rc >= 0) {
-            n += rc;
-            al_calendar_expire(srv->cal->cal, c.now);
-        }
-        al_srv_tx_leave(srv, rc >= 0, c.cal_touched);
-    }
-    pthread_rwlock_unlock(&srv->cal_rw);
-    if (al_srv_tx_wait_unlock(srv) != 0 && rc >= 0)
-        rc = AL_E_DB;
+    const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = tick};
+    int rc = al_txn_run(&c, &u, NULL);
     json_decref(c.err_details);
     json_decref(c.resp);
     if (rc < 0)
         fprintf(stderr, "allot server: clock tick failed: %s %s\n", al_strerror(rc), c.err_msg);
-    return rc < 0 ? rc : n;
+    return rc;
 }
 
 #define OP  AL_ROLE_OPERATOR
