@@ -332,29 +332,11 @@ int64_t al_srv_now(const struct al_srv *srv)
     return (int64_t)time(NULL);
 }
 
-/* ---- ids and tokens ---- */
+/* ---- ids ---- */
 
 void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s_%08" PRIx32 "%08" PRIx32, prefix, (uint32_t)now, randombytes_random());
-}
-
-void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN])
-{
-    crypto_generichash(hash, AL_STORE_HASH_LEN, (const unsigned char *)token, strlen(token), NULL,
-                       0);
-}
-
-void al_token_new(char *buf, size_t cap, uint8_t hash[AL_STORE_HASH_LEN])
-{
-    unsigned char raw[32];
-    char b64[64];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(raw, sizeof raw);
-    snprintf(buf, cap, "al_%s", b64);
-    sodium_memzero(b64, sizeof b64);
-    al_token_hash(buf, hash);
 }
 
 int al_event(struct al_ctx *c, const char *kind, const char *object, json_t *data)

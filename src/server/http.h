@@ -6,6 +6,7 @@
 #define AL_SERVER_HTTP_H
 
 #include "core/err.h"
+#include "server/auth.h"
 #include "server/txn.h"
 #include "store/store.h"
 
@@ -48,13 +49,7 @@ struct al_srv {
      * availability reads take only `cal_rw` for reading: they never wait for a writer's
      * commit. Lock order: lock, then cal_rw. */
     pthread_rwlock_t cal_rw;
-    /* Tokens seen before → their user (users never change once created): reads need not
-     * touch the store. Direct-mapped on the hash; under tok_lock. */
-    pthread_mutex_t tok_lock;
-    struct {
-        uint8_t hash[AL_STORE_HASH_LEN];
-        json_t *user;
-    } tokens[256];
+    struct al_auth_cache auth; /* tokens seen before */
 };
 
 /* The current time in unix seconds: the clock file's content when one is set, else the
@@ -154,13 +149,9 @@ json_t *al_time_json(int64_t t);
 /* Replace integer members `keys` (NULL-terminated) of `o` by RFC 3339 strings. */
 void al_time_fields(json_t *o, const char *const *keys);
 
-/* ---- ids, tokens ---- */
+/* ---- ids ---- */
 /* "<prefix>_" + 8 hex of the time + 8 random hex into `buf` (>= AL_HTTP_ID_LEN). */
 void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap);
-/* A new bearer token "al_" + base64url(32 random bytes) into `buf` (>= 48 bytes), and its
- * hash. */
-void al_token_new(char *buf, size_t cap, uint8_t hash[AL_STORE_HASH_LEN]);
-void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN]);
 
 /* Append an event (who = the caller, or "system" for the clock) with `data` (stolen, may be
  * NULL); fails the call on error. */

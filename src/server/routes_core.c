@@ -3,6 +3,7 @@
 #include "server/http.h"
 
 #include "core/catalog.h"
+#include "server/auth.h"
 #include "server/cal.h"
 
 #include <inttypes.h>

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "server/server.h"
 
+#include "server/auth.h"
 #include "server/cal.h"
 #include "server/http.h"
 #include "server/txn.h"
@@ -145,74 +146,6 @@ static int parse_body(struct al_ctx *c, const struct conn_state *cs)
     return 0;
 }
 
-static unsigned role_bit(const char *role)
-{
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } roles[] = {{"operator", AL_ROLE_OPERATOR},
-                 {"org_admin", AL_ROLE_ORG_ADMIN},
-                 {"member", AL_ROLE_MEMBER},
-                 {"agent", AL_ROLE_AGENT}};
-    for (size_t i = 0; role && i < sizeof roles / sizeof roles[0]; i++)
-        if (strcmp(roles[i].name, role) == 0)
-            return roles[i].bit;
-    return 0;
-}
-
-/* The cached user of a token hash (a new reference), or NULL. */
-static json_t *token_cached(struct al_srv *srv, const uint8_t hash[AL_STORE_HASH_LEN])
-{
-    json_t *u = NULL;
-    size_t i = hash[0] % (sizeof srv->tokens / sizeof srv->tokens[0]);
-    pthread_mutex_lock(&srv->tok_lock);
-    if (srv->tokens[i].user && memcmp(srv->tokens[i].hash, hash, AL_STORE_HASH_LEN) == 0)
-        u = json_incref(srv->tokens[i].user);
-    pthread_mutex_unlock(&srv->tok_lock);
-    return u;
-}
-
-/* Remember a user read from the store. Only committed users are ever looked up: a token is
- * known to its holder only once the call that created it has been answered. */
-static void token_remember(struct al_srv *srv, const uint8_t hash[AL_STORE_HASH_LEN], json_t *u)
-{
-    size_t i = hash[0] % (sizeof srv->tokens / sizeof srv->tokens[0]);
-    pthread_mutex_lock(&srv->tok_lock);
-    json_decref(srv->tokens[i].user);
-    memcpy(srv->tokens[i].hash, hash, AL_STORE_HASH_LEN);
-    srv->tokens[i].user = json_incref(u);
-    pthread_mutex_unlock(&srv->tok_lock);
-}
-
-/* Who is calling: from the token cache, else from the store (taking the lock unless the
- * caller holds it: `locked`). */
-static int authenticate(struct al_ctx *c, bool locked)
-{
-    const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
-    uint8_t hash[AL_STORE_HASH_LEN];
-    int rc = 0;
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200 || !h[7])
-        return al_http_fail(c, AL_E_AUTH, NULL, "missing or malformed bearer token");
-    al_token_hash(h + 7, hash);
-    if (!(c->user = token_cached(c->srv, hash))) {
-        if (!locked)
-            pthread_mutex_lock(&c->srv->lock);
-        rc = al_store_user_by_token(c->srv->store, hash, &c->user, NULL);
-        if (!locked)
-            pthread_mutex_unlock(&c->srv->lock);
-        if (rc == 0)
-            token_remember(c->srv, hash, c->user);
-    }
-    if (rc == AL_E_NOTFOUND)
-        return al_http_fail(c, AL_E_AUTH, NULL, "unknown token");
-    if (rc)
-        return al_http_fail(c, AL_E_DB, NULL, "could not check the token");
-    c->role = role_bit(json_string_value(json_object_get(c->user, "role")));
-    c->user_id = json_string_value(json_object_get(c->user, "id"));
-    c->org = json_string_value(json_object_get(c->user, "org"));
-    return 0;
-}
-
 static void body_hash(const char *method, const char *url, const struct conn_state *cs,
                       uint8_t out[AL_STORE_HASH_LEN])
 {
@@ -324,28 +257,13 @@ static json_t *error_json(struct al_ctx *c, int *status)
                      details);
 }
 
-/* Authenticate (unless the route is public) and check the caller's role. */
-static bool allowed(struct al_ctx *c, const struct al_route *r, bool locked)
-{
-    if (r->roles & AL_ROLE_PUBLIC)
-        return true;
-    if (authenticate(c, locked) != 0)
-        return false;
-    if (!(r->roles & c->role)) {
-        al_http_fail(c, AL_E_FORBIDDEN, NULL, "not allowed for role %s",
-                     json_string_value(json_object_get(c->user, "role")));
-        return false;
-    }
-    return true;
-}
-
 /* The admission of a call's unit: the time, then who calls and may they (under the lock,
  * but for a snapshot read). */
 static int admit(struct al_ctx *c, void *arg)
 {
     const struct call *k = arg;
     c->now = al_srv_now(c->srv);
-    if (allowed(c, k->route, !k->route->snapshot))
+    if (al_auth_allowed(c, k->route, !k->route->snapshot))
         return 0;
     return c->err_code ? c->err_code : AL_E_FORBIDDEN;
 }
@@ -619,7 +537,7 @@ static void sync_init(struct al_srv *srv, struct clock_thread *ct)
 {
     pthread_rwlockattr_t rwa;
     pthread_mutex_init(&srv->lock, NULL);
-    pthread_mutex_init(&srv->tok_lock, NULL);
+    al_auth_init(&srv->auth);
     pthread_rwlockattr_init(&rwa);
     pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&srv->cal_rw, &rwa);
@@ -635,7 +553,7 @@ static void sync_destroy(struct al_srv *srv, struct clock_thread *ct)
     pthread_mutex_destroy(&ct->mu);
     al_txn_destroy(srv);
     pthread_mutex_destroy(&srv->lock);
-    pthread_mutex_destroy(&srv->tok_lock);
+    al_auth_destroy(&srv->auth);
     pthread_rwlock_destroy(&srv->cal_rw);
 }
 
@@ -696,8 +614,6 @@ out:
     al_txn_stop(&srv);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     sync_destroy(&srv, &ct);
-    for (size_t i = 0; i < sizeof srv.tokens / sizeof srv.tokens[0]; i++)
-        json_decref(srv.tokens[i].user);
     al_cal_free(srv.cal);
     al_store_close(srv.store);
     close(lock_fd);
