@@ -90,14 +90,6 @@ struct al_route {
     bool snapshot; /* reads only srv->cal, under cal_rw: no store lock, no commit wait */
 };
 
-/* Route tables of the resource files, each ended by a NULL method. */
-extern const struct al_route al_routes_core[];
-extern const struct al_route al_routes_flow[];
-
-/* One tick of the clock: expire quotes, start and end reservations (routes_flow.c). Takes
- * the lock itself. Returns the number of transitions made, or a negative code. */
-int al_flow_tick(struct al_srv *srv);
-
 /* Reply `status` with `j` (stolen). Returns 0. */
 int al_http_reply(struct al_ctx *c, int status, json_t *j);
 

@@ -5,6 +5,7 @@
 #include "core/catalog.h"
 #include "server/auth.h"
 #include "server/cal.h"
+#include "server/routes.h"
 
 #include <inttypes.h>
 #include <stdio.h>

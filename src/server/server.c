@@ -11,6 +11,8 @@
 #include "server/auth.h"
 #include "server/cal.h"
 #include "server/http.h"
+#include "server/jobs.h"
+#include "server/routes.h"
 #include "server/txn.h"
 
 #include <arpa/inet.h>
@@ -35,7 +37,10 @@ struct conn_state {
     struct timespec t0;
 };
 
-static const struct al_route *const route_tables[] = {al_routes_core, al_routes_flow};
+static const struct al_route *const route_tables[] = {
+    al_routes_core,         al_routes_requests,     al_routes_quotes,
+    al_routes_reservations, al_routes_availability,
+};
 
 /* Split `path` in place into at most 8 segments. Returns the count, or -1 when malformed. */
 static int split(char *path, char **seg)
@@ -516,7 +521,7 @@ static void *clock_main(void *arg)
         if (ct->stop)
             break;
         pthread_mutex_unlock(&ct->mu);
-        al_flow_tick(ct->srv);
+        al_jobs_tick(ct->srv);
         pthread_mutex_lock(&ct->mu);
     }
     pthread_mutex_unlock(&ct->mu);
