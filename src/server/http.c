@@ -306,6 +306,8 @@ json_t *al_time_json(int64_t t)
     return json_string(al_time_fmt(t, buf, sizeof buf));
 }
 
+const char *const al_time_keys[] = {"created_at", "updated_at", "last_seen", NULL};
+
 void al_time_fields(json_t *o, const char *const *keys)
 {
     for (; *keys; keys++) {

@@ -140,6 +140,8 @@ char *al_time_fmt(int64_t t, char *buf, size_t cap);
 json_t *al_time_json(int64_t t);
 /* Replace integer members `keys` (NULL-terminated) of `o` by RFC 3339 strings. */
 void al_time_fields(json_t *o, const char *const *keys);
+/* The time members of stored records, NULL-terminated: created_at, updated_at, last_seen. */
+extern const char *const al_time_keys[];
 
 /* ---- ids ---- */
 /* "<prefix>_" + 8 hex of the time + 8 random hex into `buf` (>= AL_HTTP_ID_LEN). */

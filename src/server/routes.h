@@ -6,7 +6,10 @@
 
 #include "server/http.h"
 
-extern const struct al_route al_routes_core[];
+extern const struct al_route al_routes_meta[];         /* routes_meta.c */
+extern const struct al_route al_routes_orgs[];         /* routes_orgs.c */
+extern const struct al_route al_routes_nodes[];        /* routes_nodes.c */
+extern const struct al_route al_routes_prices[];       /* routes_prices.c */
 extern const struct al_route al_routes_requests[];     /* routes_requests.c */
 extern const struct al_route al_routes_quotes[];       /* routes_quotes.c */
 extern const struct al_route al_routes_reservations[]; /* routes_reservations.c */
