@@ -1,6 +1,6 @@
-/* routes.h — the route table of each resource file, each ended by a NULL method; server.c
- * looks a call up in all of them. A new resource gets its routes_<resource>.c and a line
- * here and in server.c's list. Internal to src/server. */
+/* routes.h — the route table of each resource file, each ended by a NULL method; router.c
+ * looks a call up in all of them. A new resource gets its routes_<resource>.c, a line here
+ * and one in router.c's list. Internal to src/server. */
 #ifndef AL_SERVER_ROUTES_H
 #define AL_SERVER_ROUTES_H
 

@@ -1,7 +1,9 @@
-/* server.c — the HTTP front of `allot server`: libmicrohttpd with a thread pool, bounded
- * bodies, routing with roles, bearer-token auth, Idempotency-Key replay, one store
- * transaction per mutation (the answer leaves after the commit), the clock thread, and a
- * clean stop on SIGINT/SIGTERM. */
+/* server.c — the HTTP front of `allot server`: libmicrohttpd with a thread pool and bounded
+ * bodies; each call routed (server/router.h), parsed, and run as one unit of work
+ * (server/txn.h) whose admission authenticates the caller (server/auth.h), a mutation with
+ * Idempotency-Key replay, the answer sent after the commit; the database's first operator;
+ * start-up, the clock thread that runs the background jobs (server/jobs.h), and a clean stop
+ * on SIGINT/SIGTERM. */
 /* glibc's feature-test macro, for pthread_rwlockattr_setkind_np: writers must not starve
  * under reads. */
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-identifier-naming) */
@@ -12,7 +14,7 @@
 #include "server/cal.h"
 #include "server/http.h"
 #include "server/jobs.h"
-#include "server/routes.h"
+#include "server/router.h"
 #include "server/txn.h"
 
 #include <arpa/inet.h>
@@ -28,84 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PATH 512
-
 struct conn_state {
     char *buf;
     size_t len, cap;
     bool too_large;
     struct timespec t0;
 };
-
-static const struct al_route *const route_tables[] = {
-    al_routes_meta,     al_routes_orgs,   al_routes_nodes,        al_routes_prices,
-    al_routes_requests, al_routes_quotes, al_routes_reservations, al_routes_availability,
-};
-
-/* Split `path` in place into at most 8 segments. Returns the count, or -1 when malformed. */
-static int split(char *path, char **seg)
-{
-    int n = 0;
-    if (path[0] != '/')
-        return -1;
-    for (char *p = path + 1; *p;) {
-        if (n == 8)
-            return -1;
-        seg[n++] = p;
-        char *slash = strchr(p, '/');
-        if (!slash)
-            break;
-        *slash = '\0';
-        p = slash + 1;
-    }
-    return n;
-}
-
-/* Does route pattern `pat` match the `n` segments? '*' segments go to params. Compares in
- * place: this runs for every route on every call. */
-static bool pattern_match(const char *pat, char **seg, int n, const char **params)
-{
-    int np = 0;
-    if (*pat++ != '/')
-        return false;
-    for (int i = 0; i < n; i++) {
-        size_t len = strcspn(pat, "/");
-        if (len == 0)
-            return false;
-        if (len == 1 && pat[0] == '*' && seg[i][0] && np < AL_HTTP_MAX_PARAMS)
-            params[np++] = seg[i];
-        else if (strncmp(pat, seg[i], len) != 0 || seg[i][len] != '\0')
-            return false;
-        pat += len;
-        if (*pat == '/')
-            pat++;
-    }
-    return *pat == '\0';
-}
-
-/* Find the route for `method` and `url`; *params receive '*' segments (pointing into
- * `path`). Returns NULL with *method_mismatch set when only the method differs. */
-static const struct al_route *route_find(const char *method, const char *url, char *path,
-                                         const char **params, bool *method_mismatch)
-{
-    char *seg[8];
-    size_t ulen = strlen(url);
-    *method_mismatch = false;
-    if (ulen >= MAX_PATH)
-        return NULL;
-    memcpy(path, url, ulen + 1);
-    int n = split(path, seg);
-    for (size_t t = 0; n >= 0 && t < sizeof route_tables / sizeof route_tables[0]; t++) {
-        for (const struct al_route *r = route_tables[t]; r->method; r++) {
-            if (!pattern_match(r->pattern, seg, n, params))
-                continue;
-            if (strcmp(r->method, method) == 0)
-                return r;
-            *method_mismatch = true;
-        }
-    }
-    return NULL;
-}
 
 /* Bound the nesting of a JSON text before jansson sees it. */
 static bool depth_ok(const char *s, size_t n)
@@ -151,6 +81,58 @@ static int parse_body(struct al_ctx *c, const struct conn_state *cs)
     return 0;
 }
 
+static struct MHD_Response *json_response(const char *text, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (resp)
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+    return resp;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    const char *t = text ? text : "{\"error\":{\"code\":\"internal\",\"message\":\"no memory\"}}";
+    struct MHD_Response *resp = json_response(t, strlen(t));
+    enum MHD_Result r = MHD_NO;
+    free(text);
+    if (resp) {
+        r = MHD_queue_response(conn, (unsigned)status, resp);
+        MHD_destroy_response(resp);
+    }
+    return r;
+}
+
+static json_t *error_json(struct al_ctx *c, int *status)
+{
+    const char *code = al_http_code_name(c->err_code);
+    json_t *details = c->err_details ? json_incref(c->err_details) : json_object();
+    if (c->status == 422) {
+        code = "idempotency_mismatch";
+    } else if (c->err_code == AL_E_RANGE && strcmp(c->err_field, "body") == 0) {
+        code = "payload_too_large";
+        *status = 413;
+    }
+    if (*status == 0)
+        *status = al_http_status(c->err_code);
+    if (c->err_field[0])
+        json_object_set_new(details, "field", json_string(c->err_field));
+    return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", c->err_msg, "details",
+                     details);
+}
+
+/* ---- a call as a unit of work ---- */
+
+/* What a call's unit of work needs besides its context. */
+struct call {
+    const struct al_route *route;
+    const char *url;
+    const struct conn_state *cs;
+    const char *key; /* Idempotency-Key of a POST, else NULL */
+};
+
+/* The hash an Idempotency-Key is stored with: a replay must be the same call. */
 static void body_hash(const char *method, const char *url, const struct conn_state *cs,
                       uint8_t out[AL_STORE_HASH_LEN])
 {
@@ -162,14 +144,6 @@ static void body_hash(const char *method, const char *url, const struct conn_sta
         crypto_generichash_update(&st, (const unsigned char *)cs->buf, cs->len);
     crypto_generichash_final(&st, out, AL_STORE_HASH_LEN);
 }
-
-/* What a call's unit of work needs besides its context. */
-struct call {
-    const struct al_route *route;
-    const char *url;
-    const struct conn_state *cs;
-    const char *key; /* Idempotency-Key of a POST, else NULL */
-};
 
 /* A mutation, with idempotent replay: the run of a write unit (one savepoint in the open
  * batch). Returns 0 to keep its changes, a negative code to undo them. */
@@ -221,47 +195,6 @@ fail:
     return c->err_code;
 }
 
-static struct MHD_Response *json_response(const char *text, size_t len)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
-    if (resp)
-        MHD_add_response_header(resp, "Content-Type", "application/json");
-    return resp;
-}
-
-static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *j)
-{
-    char *text = json_dumps(j, JSON_COMPACT);
-    const char *t = text ? text : "{\"error\":{\"code\":\"internal\",\"message\":\"no memory\"}}";
-    struct MHD_Response *resp = json_response(t, strlen(t));
-    enum MHD_Result r = MHD_NO;
-    free(text);
-    if (resp) {
-        r = MHD_queue_response(conn, (unsigned)status, resp);
-        MHD_destroy_response(resp);
-    }
-    return r;
-}
-
-static json_t *error_json(struct al_ctx *c, int *status)
-{
-    const char *code = al_http_code_name(c->err_code);
-    json_t *details = c->err_details ? json_incref(c->err_details) : json_object();
-    if (c->status == 422) {
-        code = "idempotency_mismatch";
-    } else if (c->err_code == AL_E_RANGE && strcmp(c->err_field, "body") == 0) {
-        code = "payload_too_large";
-        *status = 413;
-    }
-    if (*status == 0)
-        *status = al_http_status(c->err_code);
-    if (c->err_field[0])
-        json_object_set_new(details, "field", json_string(c->err_field));
-    return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", c->err_msg, "details",
-                     details);
-}
-
 /* The admission of a call's unit: the time, then who calls and may they (under the lock,
  * but for a snapshot read). */
 static int admit(struct al_ctx *c, void *arg)
@@ -284,9 +217,9 @@ static int run_read(struct al_ctx *c, void *arg)
 
 static void dispatch(struct al_ctx *c, const char *url, const struct conn_state *cs)
 {
-    char path[MAX_PATH];
+    char path[AL_ROUTER_MAX_PATH];
     bool mismatch;
-    const struct al_route *r = route_find(c->method, url, path, c->params, &mismatch);
+    const struct al_route *r = al_router_find(c->method, url, path, c->params, &mismatch);
     const char *key = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
     struct al_err e = {0};
     if (!r) {
@@ -504,6 +437,7 @@ struct clock_thread {
     bool stop;
 };
 
+/* The clock: every tick_ms, the background jobs, each a unit of work (server/jobs.h). */
 static void *clock_main(void *arg)
 {
     struct clock_thread *ct = arg;
