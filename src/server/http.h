@@ -56,7 +56,8 @@ struct al_srv {
  * system clock. */
 int64_t al_srv_now(const struct al_srv *srv);
 
-/* One HTTP call as a handler sees it. */
+/* One HTTP call as a handler sees it. A background job works on one too (server/jobs.c): no
+ * connection, no caller, user_id "clock". */
 struct al_ctx {
     struct al_srv *srv;
     struct MHD_Connection *conn;
