@@ -1,5 +1,5 @@
-/* http.c — replies, errors, field validators, RFC 3339 times, ids and tokens shared by the
- * server's resource files. */
+/* http.c — replies, errors, field validators, RFC 3339 times, the server's clock, ids and
+ * tokens shared by the server's resource files. */
 #include "server/http.h"
 
 #include <ctype.h>
@@ -306,6 +306,8 @@ json_t *al_time_json(int64_t t)
     return json_string(al_time_fmt(t, buf, sizeof buf));
 }
 
+const char *const al_time_keys[] = {"created_at", "updated_at", "last_seen", NULL};
+
 void al_time_fields(json_t *o, const char *const *keys)
 {
     for (; *keys; keys++) {
@@ -315,29 +317,28 @@ void al_time_fields(json_t *o, const char *const *keys)
     }
 }
 
-/* ---- ids and tokens ---- */
+int64_t al_srv_now(const struct al_srv *srv)
+{
+    if (srv->clock_file) {
+        /* test-only clock: the file holds a unix time; unreadable → the system clock */
+        char buf[32] = {0};
+        int64_t v = 0;
+        FILE *f = fopen(srv->clock_file, "r");
+        bool got = f && fgets(buf, sizeof buf, f);
+        if (f && fclose(f) != 0)
+            got = false;
+        buf[strcspn(buf, "\n")] = '\0';
+        if (got && al_parse_i64(buf, 1, INT64_MAX, &v) == 0)
+            return v;
+    }
+    return (int64_t)time(NULL);
+}
+
+/* ---- ids ---- */
 
 void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s_%08" PRIx32 "%08" PRIx32, prefix, (uint32_t)now, randombytes_random());
-}
-
-void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN])
-{
-    crypto_generichash(hash, AL_STORE_HASH_LEN, (const unsigned char *)token, strlen(token), NULL,
-                       0);
-}
-
-void al_token_new(char *buf, size_t cap, uint8_t hash[AL_STORE_HASH_LEN])
-{
-    unsigned char raw[32];
-    char b64[64];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(raw, sizeof raw);
-    snprintf(buf, cap, "al_%s", b64);
-    sodium_memzero(b64, sizeof b64);
-    al_token_hash(buf, hash);
 }
 
 int al_event(struct al_ctx *c, const char *kind, const char *object, json_t *data)

@@ -6,6 +6,8 @@
 #define AL_SERVER_HTTP_H
 
 #include "core/err.h"
+#include "server/auth.h"
+#include "server/txn.h"
 #include "store/store.h"
 
 struct al_cal;
@@ -35,62 +37,27 @@ enum {
 
 /* The running server. One store handle, one lock: every store access (reads included) and
  * every plan + write to the log happens under `lock`, which is what makes overbooking
- * impossible; only the fsync of a written batch and the availability reads of the in-memory
- * calendar (under `cal_rw`) run outside it. */
+ * impossible; only the fsync of a written batch (server/txn.h) and the availability reads of
+ * the in-memory calendar (under `cal_rw`) run outside it. */
 struct al_srv {
     struct al_store *store;
     struct al_cal *cal; /* in-memory fleet + calendar + planner (server/cal.h) */
     pthread_mutex_t lock;
     const char *clock_file; /* test-only: file holding the current unix time */
-    /* Group commit: writes join the open transaction (`batch`), one savepoint each; the
-     * committer thread writes it to the log under `lock`, then fsyncs it without the lock
-     * (one fsync for all) while the next batch gathers; every call that saw a batch waits for
-     * its fsync before it answers. The fields are under `lock`. */
-    bool tx_open;
-    bool stopping;
-    bool syncing;        /* the committer is fsyncing a written batch, without the lock */
-    uint64_t batch;      /* number of the open (or last) batch */
-    uint64_t committed;  /* batches up to this one are finished (durable, or failed) */
-    uint64_t joins;      /* calls that ever joined a batch (the committer watches it grow) */
-    uint64_t failed[16]; /* recent batches whose commit failed (ring) */
-    unsigned nfailed;
-    pthread_cond_t work;
-    /* committed, failed and nfailed change with both `lock` and `done_lock` held; calls wait
-     * for their batch on `done` with only `done_lock` held */
-    pthread_mutex_t done_lock;
-    pthread_cond_t done;
+    struct al_txn txn;      /* the group commit */
     /* `cal` is changed (and replaced) only with `lock` held and `cal_rw` held for writing;
      * availability reads take only `cal_rw` for reading: they never wait for a writer's
      * commit. Lock order: lock, then cal_rw. */
     pthread_rwlock_t cal_rw;
-    /* Tokens seen before → their user (users never change once created): reads need not
-     * touch the store. Direct-mapped on the hash; under tok_lock. */
-    pthread_mutex_t tok_lock;
-    struct {
-        uint8_t hash[AL_STORE_HASH_LEN];
-        json_t *user;
-    } tokens[256];
+    struct al_auth_cache auth; /* tokens seen before */
 };
-
-/* Join the open batch (opening one when none is) and start the caller's savepoint. */
-int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr);
-/* End the caller's savepoint: keep it (ok) or undo it, rebuilding the in-memory calendar when
- * the undone work had changed it. */
-void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched);
-/* Called with `lock` held; releases it, then waits until the caller's batch (the open one, or
- * the last one) is on disk. Returns 0, or AL_E_DB when that batch failed (its changes are
- * gone). Returns without the lock. */
-int al_srv_tx_wait_unlock(struct al_srv *srv);
-
-/* Rebuild srv->cal from the store, after a rolled-back transaction changed it. Under the
- * lock. On failure the old copy stays (the store re-checks every hold anyway). */
-void al_srv_cal_rebuild(struct al_srv *srv);
 
 /* The current time in unix seconds: the clock file's content when one is set, else the
  * system clock. */
 int64_t al_srv_now(const struct al_srv *srv);
 
-/* One HTTP call as a handler sees it. */
+/* One HTTP call as a handler sees it. A background job works on one too (server/jobs.c): no
+ * connection, no caller, user_id "clock". */
 struct al_ctx {
     struct al_srv *srv;
     struct MHD_Connection *conn;
@@ -123,14 +90,6 @@ struct al_route {
     bool write;    /* runs in one store transaction; answered after commit */
     bool snapshot; /* reads only srv->cal, under cal_rw: no store lock, no commit wait */
 };
-
-/* Route tables of the resource files, each ended by a NULL method. */
-extern const struct al_route al_routes_core[];
-extern const struct al_route al_routes_flow[];
-
-/* One tick of the clock: expire quotes, start and end reservations (routes_flow.c). Takes
- * the lock itself. Returns the number of transitions made, or a negative code. */
-int al_flow_tick(struct al_srv *srv);
 
 /* Reply `status` with `j` (stolen). Returns 0. */
 int al_http_reply(struct al_ctx *c, int status, json_t *j);
@@ -182,14 +141,12 @@ char *al_time_fmt(int64_t t, char *buf, size_t cap);
 json_t *al_time_json(int64_t t);
 /* Replace integer members `keys` (NULL-terminated) of `o` by RFC 3339 strings. */
 void al_time_fields(json_t *o, const char *const *keys);
+/* The time members of stored records, NULL-terminated: created_at, updated_at, last_seen. */
+extern const char *const al_time_keys[];
 
-/* ---- ids, tokens ---- */
+/* ---- ids ---- */
 /* "<prefix>_" + 8 hex of the time + 8 random hex into `buf` (>= AL_HTTP_ID_LEN). */
 void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap);
-/* A new bearer token "al_" + base64url(32 random bytes) into `buf` (>= 48 bytes), and its
- * hash. */
-void al_token_new(char *buf, size_t cap, uint8_t hash[AL_STORE_HASH_LEN]);
-void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN]);
 
 /* Append an event (who = the caller, or "system" for the clock) with `data` (stolen, may be
  * NULL); fails the call on error. */

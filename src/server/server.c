@@ -1,22 +1,27 @@
-/* server.c — the HTTP front of `allot server`: libmicrohttpd with a thread pool, bounded
- * bodies, routing with roles, bearer-token auth, Idempotency-Key replay, one store
- * transaction per mutation (the answer leaves after the commit), the clock thread, and a
- * clean stop on SIGINT/SIGTERM. */
+/* server.c — the HTTP front of `allot server`: libmicrohttpd with a thread pool and bounded
+ * bodies; each call routed (server/router.h), parsed, and run as one unit of work
+ * (server/txn.h) whose admission authenticates the caller (server/auth.h), a mutation with
+ * Idempotency-Key replay, the answer sent after the commit; the database's first operator;
+ * start-up, the clock thread that runs the background jobs (server/jobs.h), and a clean stop
+ * on SIGINT/SIGTERM. */
 /* glibc's feature-test macro, for pthread_rwlockattr_setkind_np: writers must not starve
  * under reads. */
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-identifier-naming) */
 #define _GNU_SOURCE
 #include "server/server.h"
 
+#include "server/auth.h"
 #include "server/cal.h"
 #include "server/http.h"
+#include "server/jobs.h"
+#include "server/router.h"
+#include "server/txn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -25,110 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PATH 512
-
 struct conn_state {
     char *buf;
     size_t len, cap;
     bool too_large;
     struct timespec t0;
 };
-
-int64_t al_srv_now(const struct al_srv *srv)
-{
-    if (srv->clock_file) {
-        /* test-only clock: the file holds a unix time; unreadable → the system clock */
-        char buf[32] = {0};
-        int64_t v = 0;
-        FILE *f = fopen(srv->clock_file, "r");
-        bool got = f && fgets(buf, sizeof buf, f);
-        if (f && fclose(f) != 0)
-            got = false;
-        buf[strcspn(buf, "\n")] = '\0';
-        if (got && al_parse_i64(buf, 1, INT64_MAX, &v) == 0)
-            return v;
-    }
-    return (int64_t)time(NULL);
-}
-
-void al_srv_cal_rebuild(struct al_srv *srv)
-{
-    struct al_cal *fresh = NULL;
-    struct al_err e = {0};
-    if (al_cal_build(srv->store, al_srv_now(srv), &fresh, &e) != 0) {
-        fprintf(stderr, "allot server: calendar rebuild failed: %s\n", e.msg);
-        return;
-    }
-    al_cal_free(srv->cal);
-    srv->cal = fresh;
-}
-
-static const struct al_route *const route_tables[] = {al_routes_core, al_routes_flow};
-
-/* Split `path` in place into at most 8 segments. Returns the count, or -1 when malformed. */
-static int split(char *path, char **seg)
-{
-    int n = 0;
-    if (path[0] != '/')
-        return -1;
-    for (char *p = path + 1; *p;) {
-        if (n == 8)
-            return -1;
-        seg[n++] = p;
-        char *slash = strchr(p, '/');
-        if (!slash)
-            break;
-        *slash = '\0';
-        p = slash + 1;
-    }
-    return n;
-}
-
-/* Does route pattern `pat` match the `n` segments? '*' segments go to params. Compares in
- * place: this runs for every route on every call. */
-static bool pattern_match(const char *pat, char **seg, int n, const char **params)
-{
-    int np = 0;
-    if (*pat++ != '/')
-        return false;
-    for (int i = 0; i < n; i++) {
-        size_t len = strcspn(pat, "/");
-        if (len == 0)
-            return false;
-        if (len == 1 && pat[0] == '*' && seg[i][0] && np < AL_HTTP_MAX_PARAMS)
-            params[np++] = seg[i];
-        else if (strncmp(pat, seg[i], len) != 0 || seg[i][len] != '\0')
-            return false;
-        pat += len;
-        if (*pat == '/')
-            pat++;
-    }
-    return *pat == '\0';
-}
-
-/* Find the route for `method` and `url`; *params receive '*' segments (pointing into
- * `path`). Returns NULL with *method_mismatch set when only the method differs. */
-static const struct al_route *route_find(const char *method, const char *url, char *path,
-                                         const char **params, bool *method_mismatch)
-{
-    char *seg[8];
-    size_t ulen = strlen(url);
-    *method_mismatch = false;
-    if (ulen >= MAX_PATH)
-        return NULL;
-    memcpy(path, url, ulen + 1);
-    int n = split(path, seg);
-    for (size_t t = 0; n >= 0 && t < sizeof route_tables / sizeof route_tables[0]; t++) {
-        for (const struct al_route *r = route_tables[t]; r->method; r++) {
-            if (!pattern_match(r->pattern, seg, n, params))
-                continue;
-            if (strcmp(r->method, method) == 0)
-                return r;
-            *method_mismatch = true;
-        }
-    }
-    return NULL;
-}
 
 /* Bound the nesting of a JSON text before jansson sees it. */
 static bool depth_ok(const char *s, size_t n)
@@ -174,263 +81,6 @@ static int parse_body(struct al_ctx *c, const struct conn_state *cs)
     return 0;
 }
 
-static unsigned role_bit(const char *role)
-{
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } roles[] = {{"operator", AL_ROLE_OPERATOR},
-                 {"org_admin", AL_ROLE_ORG_ADMIN},
-                 {"member", AL_ROLE_MEMBER},
-                 {"agent", AL_ROLE_AGENT}};
-    for (size_t i = 0; role && i < sizeof roles / sizeof roles[0]; i++)
-        if (strcmp(roles[i].name, role) == 0)
-            return roles[i].bit;
-    return 0;
-}
-
-/* The cached user of a token hash (a new reference), or NULL. */
-static json_t *token_cached(struct al_srv *srv, const uint8_t hash[AL_STORE_HASH_LEN])
-{
-    json_t *u = NULL;
-    size_t i = hash[0] % (sizeof srv->tokens / sizeof srv->tokens[0]);
-    pthread_mutex_lock(&srv->tok_lock);
-    if (srv->tokens[i].user && memcmp(srv->tokens[i].hash, hash, AL_STORE_HASH_LEN) == 0)
-        u = json_incref(srv->tokens[i].user);
-    pthread_mutex_unlock(&srv->tok_lock);
-    return u;
-}
-
-/* Remember a user read from the store. Only committed users are ever looked up: a token is
- * known to its holder only once the call that created it has been answered. */
-static void token_remember(struct al_srv *srv, const uint8_t hash[AL_STORE_HASH_LEN], json_t *u)
-{
-    size_t i = hash[0] % (sizeof srv->tokens / sizeof srv->tokens[0]);
-    pthread_mutex_lock(&srv->tok_lock);
-    json_decref(srv->tokens[i].user);
-    memcpy(srv->tokens[i].hash, hash, AL_STORE_HASH_LEN);
-    srv->tokens[i].user = json_incref(u);
-    pthread_mutex_unlock(&srv->tok_lock);
-}
-
-/* Who is calling: from the token cache, else from the store (taking the lock unless the
- * caller holds it: `locked`). */
-static int authenticate(struct al_ctx *c, bool locked)
-{
-    const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
-    uint8_t hash[AL_STORE_HASH_LEN];
-    int rc = 0;
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200 || !h[7])
-        return al_http_fail(c, AL_E_AUTH, NULL, "missing or malformed bearer token");
-    al_token_hash(h + 7, hash);
-    if (!(c->user = token_cached(c->srv, hash))) {
-        if (!locked)
-            pthread_mutex_lock(&c->srv->lock);
-        rc = al_store_user_by_token(c->srv->store, hash, &c->user, NULL);
-        if (!locked)
-            pthread_mutex_unlock(&c->srv->lock);
-        if (rc == 0)
-            token_remember(c->srv, hash, c->user);
-    }
-    if (rc == AL_E_NOTFOUND)
-        return al_http_fail(c, AL_E_AUTH, NULL, "unknown token");
-    if (rc)
-        return al_http_fail(c, AL_E_DB, NULL, "could not check the token");
-    c->role = role_bit(json_string_value(json_object_get(c->user, "role")));
-    c->user_id = json_string_value(json_object_get(c->user, "id"));
-    c->org = json_string_value(json_object_get(c->user, "org"));
-    return 0;
-}
-
-static void body_hash(const char *method, const char *url, const struct conn_state *cs,
-                      uint8_t out[AL_STORE_HASH_LEN])
-{
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, AL_STORE_HASH_LEN);
-    crypto_generichash_update(&st, (const unsigned char *)method, strlen(method) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)url, strlen(url) + 1);
-    if (cs->len)
-        crypto_generichash_update(&st, (const unsigned char *)cs->buf, cs->len);
-    crypto_generichash_final(&st, out, AL_STORE_HASH_LEN);
-}
-
-int al_srv_tx_join(struct al_srv *srv, struct al_err *reterr)
-{
-    if (!srv->tx_open) {
-        int rc = al_store_begin(srv->store, reterr);
-        if (rc != 0)
-            return rc;
-        srv->tx_open = true;
-        srv->batch++;
-    }
-    srv->joins++;
-    return al_store_savepoint(srv->store, reterr);
-}
-
-/* The batch's transaction ended without a commit (the database rolled it back after an
- * error): every call in it fails, and the in-memory copy is rebuilt. */
-static void batch_lost(struct al_srv *srv)
-{
-    fprintf(stderr, "allot server: batch %llu was rolled back by the database\n",
-            (unsigned long long)srv->batch);
-    al_store_rollback(srv->store);
-    srv->tx_open = false;
-    pthread_mutex_lock(&srv->done_lock);
-    srv->failed[srv->nfailed++ % 16] = srv->batch;
-    if (!srv->syncing) /* else the committer marks it finished after the earlier batch's sync */
-        srv->committed = srv->batch;
-    pthread_cond_broadcast(&srv->done);
-    pthread_mutex_unlock(&srv->done_lock);
-    al_srv_cal_rebuild(srv);
-}
-
-void al_srv_tx_leave(struct al_srv *srv, bool ok, bool cal_touched)
-{
-    if (ok && al_store_release(srv->store, NULL) == 0)
-        return;
-    if (!al_store_in_tx(srv->store)) {
-        batch_lost(srv);
-        return;
-    }
-    al_store_rollback_to(srv->store);
-    if (cal_touched)
-        al_srv_cal_rebuild(srv); /* reads the batch as it stands: consistent with the copy */
-}
-
-int al_srv_tx_wait_unlock(struct al_srv *srv)
-{
-    /* the open batch, or the last one, which may still be on its way to the disk */
-    uint64_t mine = srv->batch;
-    int rc = 0;
-    if (srv->tx_open)
-        pthread_cond_signal(&srv->work);
-    /* wait on done_lock, not on lock: the woken calls must not queue up on the writers' lock */
-    pthread_mutex_lock(&srv->done_lock);
-    pthread_mutex_unlock(&srv->lock);
-    while (srv->committed < mine)
-        pthread_cond_wait(&srv->done, &srv->done_lock);
-    for (unsigned i = 0; i < srv->nfailed && i < 16; i++)
-        if (srv->failed[i] == mine)
-            rc = AL_E_DB;
-    pthread_mutex_unlock(&srv->done_lock);
-    return rc;
-}
-
-/* The committer, classic group commit: writes the open batch to the log (under the lock,
- * quick), then fsyncs it without the lock while the next batch gathers every call that comes
- * meanwhile; as soon as the fsync returns (and calls queued on the lock have joined), the
- * next batch goes. Calls are answered only after their batch's fsync. A failed fsync leaves
- * the disk state unknown (the kernel may have dropped the pages): the server stops at once,
- * and a restart reads what is on disk. */
-static void *committer_main(void *arg)
-{
-    struct al_srv *srv = arg;
-    struct al_err e = {0};
-    pthread_mutex_lock(&srv->lock);
-    for (;;) {
-        while (!srv->tx_open && !srv->stopping)
-            pthread_cond_wait(&srv->work, &srv->lock);
-        if (!srv->tx_open)
-            break;
-        /* let calls already queued on the lock join this batch: fewer, larger commits (each
-         * commit rewrites every page it touched, and small ones fill the log fast) */
-        for (int round = 0; round < 8; round++) {
-            uint64_t seen = srv->joins;
-            pthread_mutex_unlock(&srv->lock);
-            sched_yield();
-            pthread_mutex_lock(&srv->lock);
-            if (srv->joins == seen)
-                break;
-        }
-        uint64_t mine = srv->batch;
-        bool failed = false;
-        srv->tx_open = false;
-        if (al_store_commit(srv->store, &e) != 0) {
-            fprintf(stderr, "allot server: commit of batch %llu failed: %s\n",
-                    (unsigned long long)mine, e.msg);
-            failed = true;
-            pthread_rwlock_wrlock(&srv->cal_rw);
-            al_srv_cal_rebuild(srv);
-            pthread_rwlock_unlock(&srv->cal_rw);
-        } else {
-            srv->syncing = true;
-            pthread_mutex_unlock(&srv->lock);
-            if (al_store_sync(srv->store, &e) != 0) {
-                fprintf(stderr, "allot server: %s; stopping\n", e.msg);
-                abort();
-            }
-            pthread_mutex_lock(&srv->lock);
-            srv->syncing = false;
-            /* batches after `mine` that are not open now were lost meanwhile: finished too */
-            mine = srv->tx_open ? srv->batch - 1 : srv->batch;
-        }
-        pthread_mutex_lock(&srv->done_lock);
-        if (failed)
-            srv->failed[srv->nfailed++ % 16] = mine;
-        srv->committed = mine;
-        pthread_cond_broadcast(&srv->done);
-        pthread_mutex_unlock(&srv->done_lock);
-    }
-    pthread_mutex_unlock(&srv->lock);
-    return NULL;
-}
-
-/* A mutation: one savepoint in the open batch, with idempotent replay. Runs under the lock;
- * the caller then waits for the batch's commit. Returns the stored replay text (caller
- * frees) when this is a replay. */
-static char *run_write(struct al_ctx *c, const struct al_route *r, const char *url,
-                       const struct conn_state *cs, const char *key)
-{
-    struct al_err e = {0};
-    uint8_t hash[AL_STORE_HASH_LEN];
-    char *replay = NULL;
-    int status = 0, rc;
-    if ((rc = al_srv_tx_join(c->srv, &e)) != 0) {
-        al_http_fail_err(c, rc, &e);
-        return NULL;
-    }
-    if (key) {
-        body_hash(c->method, url, cs, hash);
-        rc = al_store_idem_get(c->srv->store, key, c->user_id, hash, &status, &replay, &e);
-        if (rc == 0) {
-            c->status = status;
-            al_srv_tx_leave(c->srv, true, false);
-            return replay;
-        }
-        if (rc != AL_E_NOTFOUND) {
-            al_srv_tx_leave(c->srv, false, false);
-            if (rc == AL_E_CONFLICT) {
-                c->err_code = AL_E_CONFLICT;
-                c->status = 422; /* marks idempotency_mismatch for the reply */
-                snprintf(c->err_msg, sizeof c->err_msg,
-                         "Idempotency-Key was used with a different request");
-            } else {
-                al_http_fail_err(c, rc, &e);
-            }
-            return NULL;
-        }
-    }
-    if (r->fn(c) != 0 || !c->resp)
-        goto fail;
-    if (key) {
-        char *text = json_dumps(c->resp, JSON_COMPACT);
-        struct al_store_idem idem = {key, c->user_id, hash, c->status, text, c->now};
-        rc = text ? al_store_idem_put(c->srv->store, &idem, &e) : AL_E_NOMEM;
-        free(text);
-        if (rc) {
-            al_http_fail_err(c, rc, &e);
-            goto fail;
-        }
-    }
-    al_srv_tx_leave(c->srv, true, c->cal_touched);
-    return NULL;
-fail:
-    if (!c->err_code)
-        al_http_fail(c, AL_E_INTERNAL, NULL, "handler gave no answer");
-    al_srv_tx_leave(c->srv, false, c->cal_touched);
-    return NULL;
-}
-
 static struct MHD_Response *json_response(const char *text, size_t len)
 {
     struct MHD_Response *resp =
@@ -472,41 +122,106 @@ static json_t *error_json(struct al_ctx *c, int *status)
                      details);
 }
 
-/* Authenticate (unless the route is public) and check the caller's role. */
-static bool allowed(struct al_ctx *c, const struct al_route *r, bool locked)
+/* ---- a call as a unit of work ---- */
+
+/* What a call's unit of work needs besides its context. */
+struct call {
+    const struct al_route *route;
+    const char *url;
+    const struct conn_state *cs;
+    const char *key; /* Idempotency-Key of a POST, else NULL */
+};
+
+/* The hash an Idempotency-Key is stored with: a replay must be the same call. */
+static void body_hash(const char *method, const char *url, const struct conn_state *cs,
+                      uint8_t out[AL_STORE_HASH_LEN])
 {
-    if (r->roles & AL_ROLE_PUBLIC)
-        return true;
-    if (authenticate(c, locked) != 0)
-        return false;
-    if (!(r->roles & c->role)) {
-        al_http_fail(c, AL_E_FORBIDDEN, NULL, "not allowed for role %s",
-                     json_string_value(json_object_get(c->user, "role")));
-        return false;
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, AL_STORE_HASH_LEN);
+    crypto_generichash_update(&st, (const unsigned char *)method, strlen(method) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)url, strlen(url) + 1);
+    if (cs->len)
+        crypto_generichash_update(&st, (const unsigned char *)cs->buf, cs->len);
+    crypto_generichash_final(&st, out, AL_STORE_HASH_LEN);
+}
+
+/* A mutation, with idempotent replay: the run of a write unit (one savepoint in the open
+ * batch). Returns 0 to keep its changes, a negative code to undo them. */
+static int run_write(struct al_ctx *c, void *arg)
+{
+    const struct call *k = arg;
+    struct al_err e = {0};
+    uint8_t hash[AL_STORE_HASH_LEN];
+    char *replay = NULL;
+    int status = 0, rc;
+    if (k->key) {
+        body_hash(c->method, k->url, k->cs, hash);
+        rc = al_store_idem_get(c->srv->store, k->key, c->user_id, hash, &status, &replay, &e);
+        if (rc == 0) {
+            c->status = status;
+            json_decref(c->resp);
+            c->resp = json_loads(replay, 0, NULL);
+            free(replay);
+            return 0;
+        }
+        if (rc != AL_E_NOTFOUND) {
+            if (rc == AL_E_CONFLICT) {
+                c->err_code = AL_E_CONFLICT;
+                c->status = 422; /* marks idempotency_mismatch for the reply */
+                snprintf(c->err_msg, sizeof c->err_msg,
+                         "Idempotency-Key was used with a different request");
+            } else {
+                al_http_fail_err(c, rc, &e);
+            }
+            return c->err_code;
+        }
     }
-    return true;
+    if (k->route->fn(c) != 0 || !c->resp)
+        goto fail;
+    if (k->key) {
+        char *text = json_dumps(c->resp, JSON_COMPACT);
+        struct al_store_idem idem = {k->key, c->user_id, hash, c->status, text, c->now};
+        rc = text ? al_store_idem_put(c->srv->store, &idem, &e) : AL_E_NOMEM;
+        free(text);
+        if (rc) {
+            al_http_fail_err(c, rc, &e);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    if (!c->err_code)
+        al_http_fail(c, AL_E_INTERNAL, NULL, "handler gave no answer");
+    return c->err_code;
 }
 
-/* A read of the in-memory calendar only: under its read lock, beside the writers' work and
- * their commits (what it sees may include holds whose batch is still being synced). */
-static void snapshot_read(struct al_srv *srv, struct al_ctx *c, const struct al_route *r)
+/* The admission of a call's unit: the time, then who calls and may they (under the lock,
+ * but for a snapshot read). */
+static int admit(struct al_ctx *c, void *arg)
 {
-    c->now = al_srv_now(srv);
-    if (!allowed(c, r, false))
-        return;
-    pthread_rwlock_rdlock(&srv->cal_rw);
-    if (r->fn(c) != 0 && !c->err_code)
+    const struct call *k = arg;
+    c->now = al_srv_now(c->srv);
+    if (al_auth_allowed(c, k->route, !k->route->snapshot))
+        return 0;
+    return c->err_code ? c->err_code : AL_E_FORBIDDEN;
+}
+
+/* A read: the handler, under the lock or (snapshot) under the calendar's read lock. */
+static int run_read(struct al_ctx *c, void *arg)
+{
+    const struct call *k = arg;
+    if (k->route->fn(c) != 0 && !c->err_code)
         al_http_fail(c, AL_E_INTERNAL, NULL, "handler failed");
-    pthread_rwlock_unlock(&srv->cal_rw);
+    return c->err_code;
 }
 
-static void dispatch(struct al_srv *srv, struct al_ctx *c, const char *url,
-                     const struct conn_state *cs)
+static void dispatch(struct al_ctx *c, const char *url, const struct conn_state *cs)
 {
-    char path[MAX_PATH];
+    char path[AL_ROUTER_MAX_PATH];
     bool mismatch;
-    const struct al_route *r = route_find(c->method, url, path, c->params, &mismatch);
+    const struct al_route *r = al_router_find(c->method, url, path, c->params, &mismatch);
     const char *key = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    struct al_err e = {0};
     if (!r) {
         al_http_fail(c, AL_E_NOTFOUND, NULL, mismatch ? "method not allowed here" : "no such path");
         return;
@@ -521,30 +236,17 @@ static void dispatch(struct al_srv *srv, struct al_ctx *c, const char *url,
     }
     if ((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) && parse_body(c, cs) != 0)
         return;
-    if (r->snapshot) {
-        snapshot_read(srv, c, r);
-        return;
-    }
-    pthread_mutex_lock(&srv->lock);
-    c->now = al_srv_now(srv);
-    if (!allowed(c, r, true))
-        goto out;
-    if (r->write) {
-        pthread_rwlock_wrlock(&srv->cal_rw);
-        char *replay = run_write(c, r, url, cs, strcmp(c->method, "POST") == 0 ? key : NULL);
-        if (replay) {
-            json_decref(c->resp);
-            c->resp = json_loads(replay, 0, NULL);
-            free(replay);
-        }
-        pthread_rwlock_unlock(&srv->cal_rw);
-    } else if (r->fn(c) != 0 && !c->err_code) {
-        al_http_fail(c, AL_E_INTERNAL, NULL, "handler failed");
-    }
-out:
-    /* what this call wrote or read may still be uncommitted: answer after the commit */
-    if (al_srv_tx_wait_unlock(srv) != 0 && !c->err_code)
-        al_http_fail(c, AL_E_DB, NULL, "the transaction could not be committed");
+    struct call k = {r, url, cs, strcmp(c->method, "POST") == 0 ? key : NULL};
+    struct al_txn_unit u = {.kind = r->snapshot ? AL_TXN_SNAPSHOT
+                                    : r->write  ? AL_TXN_WRITE
+                                                : AL_TXN_READ,
+                            .admit = admit,
+                            .run = r->write ? run_write : run_read,
+                            .arg = &k};
+    /* answered after the commit of what the call wrote or read */
+    int rc = al_txn_run(c, &u, &e);
+    if (rc < 0 && !c->err_code)
+        al_http_fail_err(c, rc, &e);
 }
 
 static enum MHD_Result finish(struct al_srv *srv, struct MHD_Connection *conn, const char *url,
@@ -553,7 +255,7 @@ static enum MHD_Result finish(struct al_srv *srv, struct MHD_Connection *conn, c
     struct al_ctx c = {.srv = srv, .conn = conn, .method = method};
     int status;
     json_t *out;
-    dispatch(srv, &c, url, cs);
+    dispatch(&c, url, cs);
     if (c.err_code || !c.resp) {
         status = c.status == 422 ? 422 : 0;
         if (!c.err_code)
@@ -735,6 +437,7 @@ struct clock_thread {
     bool stop;
 };
 
+/* The clock: every tick_ms, the background jobs, each a unit of work (server/jobs.h). */
 static void *clock_main(void *arg)
 {
     struct clock_thread *ct = arg;
@@ -752,7 +455,7 @@ static void *clock_main(void *arg)
         if (ct->stop)
             break;
         pthread_mutex_unlock(&ct->mu);
-        al_flow_tick(ct->srv);
+        al_jobs_tick(ct->srv);
         pthread_mutex_lock(&ct->mu);
     }
     pthread_mutex_unlock(&ct->mu);
@@ -768,30 +471,17 @@ static void clock_stop(struct clock_thread *ct, pthread_t tid)
     pthread_join(tid, NULL);
 }
 
-/* After the HTTP threads and the clock: the committer commits what they left open, then
- * ends. */
-static void committer_stop(struct al_srv *srv, pthread_t tid)
-{
-    pthread_mutex_lock(&srv->lock);
-    srv->stopping = true;
-    pthread_cond_signal(&srv->work);
-    pthread_mutex_unlock(&srv->lock);
-    pthread_join(tid, NULL);
-}
-
 /* The server's locks and condition variables, and the clock thread's. */
 static void sync_init(struct al_srv *srv, struct clock_thread *ct)
 {
     pthread_rwlockattr_t rwa;
     pthread_mutex_init(&srv->lock, NULL);
-    pthread_mutex_init(&srv->tok_lock, NULL);
+    al_auth_init(&srv->auth);
     pthread_rwlockattr_init(&rwa);
     pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&srv->cal_rw, &rwa);
     pthread_rwlockattr_destroy(&rwa);
-    pthread_cond_init(&srv->work, NULL);
-    pthread_cond_init(&srv->done, NULL);
-    pthread_mutex_init(&srv->done_lock, NULL);
+    al_txn_init(srv);
     pthread_mutex_init(&ct->mu, NULL);
     pthread_cond_init(&ct->cv, NULL);
 }
@@ -800,11 +490,9 @@ static void sync_destroy(struct al_srv *srv, struct clock_thread *ct)
 {
     pthread_cond_destroy(&ct->cv);
     pthread_mutex_destroy(&ct->mu);
-    pthread_cond_destroy(&srv->work);
-    pthread_cond_destroy(&srv->done);
-    pthread_mutex_destroy(&srv->done_lock);
+    al_txn_destroy(srv);
     pthread_mutex_destroy(&srv->lock);
-    pthread_mutex_destroy(&srv->tok_lock);
+    al_auth_destroy(&srv->auth);
     pthread_rwlock_destroy(&srv->cal_rw);
 }
 
@@ -814,8 +502,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     struct sockaddr_in sa;
     struct MHD_Daemon *d = NULL;
     struct clock_thread ct = {.srv = &srv, .tick_ms = o->tick_ms ? o->tick_ms : 1000};
-    pthread_t clock_tid, committer_tid;
-    bool clock_started = false, committer_started = false;
+    pthread_t clock_tid;
+    bool clock_started = false;
     sigset_t sigs;
     int rc, sig, lock_fd;
     if (sodium_init() < 0)
@@ -846,11 +534,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, errtext(errno));
         goto out;
     }
-    if (pthread_create(&committer_tid, NULL, committer_main, &srv) != 0) {
-        rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the committer thread");
+    if ((rc = al_txn_start(&srv, reterr)) != 0)
         goto out;
-    }
-    committer_started = true;
     if (pthread_create(&clock_tid, NULL, clock_main, &ct) != 0) {
         rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the clock thread");
         goto out;
@@ -865,12 +550,9 @@ out:
         MHD_stop_daemon(d);
     if (clock_started)
         clock_stop(&ct, clock_tid);
-    if (committer_started)
-        committer_stop(&srv, committer_tid);
+    al_txn_stop(&srv);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     sync_destroy(&srv, &ct);
-    for (size_t i = 0; i < sizeof srv.tokens / sizeof srv.tokens[0]; i++)
-        json_decref(srv.tokens[i].user);
     al_cal_free(srv.cal);
     al_store_close(srv.store);
     close(lock_fd);

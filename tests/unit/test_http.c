@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "server/auth.h"
 #include "server/http.h"
 
 static void test_time_round_trip(void **state)

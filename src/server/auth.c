@@ -1,0 +1,123 @@
+/* auth.c — bearer tokens (made, hashed), the cache of tokens seen before, and who calls: the
+ * token's user, from the cache or the store, and the route's role check. */
+#include "server/auth.h"
+
+#include "server/http.h"
+
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN])
+{
+    crypto_generichash(hash, AL_STORE_HASH_LEN, (const unsigned char *)token, strlen(token), NULL,
+                       0);
+}
+
+void al_token_new(char *buf, size_t cap, uint8_t hash[AL_STORE_HASH_LEN])
+{
+    unsigned char raw[32];
+    char b64[64];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    snprintf(buf, cap, "al_%s", b64);
+    sodium_memzero(b64, sizeof b64);
+    al_token_hash(buf, hash);
+}
+
+static unsigned role_bit(const char *role)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } roles[] = {{"operator", AL_ROLE_OPERATOR},
+                 {"org_admin", AL_ROLE_ORG_ADMIN},
+                 {"member", AL_ROLE_MEMBER},
+                 {"agent", AL_ROLE_AGENT}};
+    for (size_t i = 0; role && i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(roles[i].name, role) == 0)
+            return roles[i].bit;
+    return 0;
+}
+
+/* The cached user of a token hash (a new reference), or NULL. */
+static json_t *token_cached(struct al_auth_cache *ac, const uint8_t hash[AL_STORE_HASH_LEN])
+{
+    json_t *u = NULL;
+    size_t i = hash[0] % (sizeof ac->tokens / sizeof ac->tokens[0]);
+    pthread_mutex_lock(&ac->lock);
+    if (ac->tokens[i].user && memcmp(ac->tokens[i].hash, hash, AL_STORE_HASH_LEN) == 0)
+        u = json_incref(ac->tokens[i].user);
+    pthread_mutex_unlock(&ac->lock);
+    return u;
+}
+
+/* Remember a user read from the store. Only committed users are ever looked up: a token is
+ * known to its holder only once the call that created it has been answered. */
+static void token_remember(struct al_auth_cache *ac, const uint8_t hash[AL_STORE_HASH_LEN],
+                           json_t *u)
+{
+    size_t i = hash[0] % (sizeof ac->tokens / sizeof ac->tokens[0]);
+    pthread_mutex_lock(&ac->lock);
+    json_decref(ac->tokens[i].user);
+    memcpy(ac->tokens[i].hash, hash, AL_STORE_HASH_LEN);
+    ac->tokens[i].user = json_incref(u);
+    pthread_mutex_unlock(&ac->lock);
+}
+
+/* Who is calling: from the token cache, else from the store (taking the lock unless the
+ * caller holds it: `locked`). */
+static int authenticate(struct al_ctx *c, bool locked)
+{
+    const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
+    uint8_t hash[AL_STORE_HASH_LEN];
+    int rc = 0;
+    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200 || !h[7])
+        return al_http_fail(c, AL_E_AUTH, NULL, "missing or malformed bearer token");
+    al_token_hash(h + 7, hash);
+    if (!(c->user = token_cached(&c->srv->auth, hash))) {
+        if (!locked)
+            pthread_mutex_lock(&c->srv->lock);
+        rc = al_store_user_by_token(c->srv->store, hash, &c->user, NULL);
+        if (!locked)
+            pthread_mutex_unlock(&c->srv->lock);
+        if (rc == 0)
+            token_remember(&c->srv->auth, hash, c->user);
+    }
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, AL_E_AUTH, NULL, "unknown token");
+    if (rc)
+        return al_http_fail(c, AL_E_DB, NULL, "could not check the token");
+    c->role = role_bit(json_string_value(json_object_get(c->user, "role")));
+    c->user_id = json_string_value(json_object_get(c->user, "id"));
+    c->org = json_string_value(json_object_get(c->user, "org"));
+    return 0;
+}
+
+void al_auth_init(struct al_auth_cache *ac)
+{
+    pthread_mutex_init(&ac->lock, NULL);
+}
+
+void al_auth_destroy(struct al_auth_cache *ac)
+{
+    pthread_mutex_destroy(&ac->lock);
+    for (size_t i = 0; i < sizeof ac->tokens / sizeof ac->tokens[0]; i++)
+        json_decref(ac->tokens[i].user);
+}
+
+bool al_auth_allowed(struct al_ctx *c, const struct al_route *r, bool locked)
+{
+    if (r->roles & AL_ROLE_PUBLIC)
+        return true;
+    if (authenticate(c, locked) != 0)
+        return false;
+    if (!(r->roles & c->role)) {
+        al_http_fail(c, AL_E_FORBIDDEN, NULL, "not allowed for role %s",
+                     json_string_value(json_object_get(c->user, "role")));
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,147 @@
+/* flow.c — what the request, quote and reservation routes and the background jobs share:
+ * loading, saving and moving requests and reservations through core/state's tables, list
+ * filters, the quote's validity, and the price lines of a quote or an extension. */
+#include "server/flow.h"
+
+#include "core/catalog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int al_flow_request_load(struct al_ctx *c, json_t **req)
+{
+    struct al_err e = {0};
+    int rc = al_store_request_get(c->srv->store, c->params[0], req, &e);
+    if (rc == 0 && !al_ctx_sees(c, jstr(*req, "org"))) {
+        json_decref(*req);
+        *req = NULL;
+        rc = AL_E_NOTFOUND;
+    }
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, rc, NULL, "no request %s", c->params[0]);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+int al_flow_request_save(struct al_ctx *c, json_t *req, bool insert)
+{
+    struct al_err e = {0};
+    struct al_store_doc_meta m = {jstr(req, "id"), jstr(req, "org"), jstr(req, "state"),
+                                  jtime(req, "created_at"), c->now};
+    json_object_set_new(req, "updated_at", al_time_json(c->now));
+    int rc = al_store_request_put(c->srv->store, &m, req, insert, &e);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+int al_flow_request_step(struct al_ctx *c, json_t *req, const char *event)
+{
+    char from[32];
+    const char *to;
+    snprintf(from, sizeof from, "%s", jstr(req, "state") ? jstr(req, "state") : "?");
+    int rc = al_state_next(AL_ENTITY_REQUEST, from, event, &to);
+    if (rc)
+        return al_http_fail(c, AL_E_STATE, "state", "cannot %s a request that is %s", event, from);
+    json_object_set_new(req, "state", json_string(to));
+    char kind[48];
+    snprintf(kind, sizeof kind, "request.%s", to);
+    return al_event(c, kind, jstr(req, "id"),
+                    json_pack("{s:s,s:s,s:s}", "from", from, "to", to, "event", event));
+}
+
+int al_flow_list_filters(struct al_ctx *c, enum al_entity ent, const char **state, char *org,
+                         size_t cap)
+{
+    const char *q = al_http_query(c, "org");
+    *state = al_http_query(c, "state");
+    if (*state && !al_state_known(ent, *state))
+        return al_http_fail(c, AL_E_INVAL, "state", "unknown state %s", *state);
+    snprintf(org, cap, "%s", c->role == AL_ROLE_OPERATOR ? "" : c->org ? c->org : "-");
+    if (q) {
+        json_t *o = NULL;
+        struct al_err e = {0};
+        int rc = al_store_org_get(c->srv->store, q, &o, &e);
+        if (rc == 0 && !al_ctx_sees(c, jstr(o, "id")))
+            rc = AL_E_NOTFOUND;
+        if (rc == 0)
+            snprintf(org, cap, "%s", jstr(o, "id"));
+        json_decref(o);
+        if (rc)
+            return rc == AL_E_NOTFOUND ? al_http_fail(c, rc, "org", "no org %s", q)
+                                       : al_http_fail_err(c, rc, &e);
+    }
+    return 0;
+}
+
+int al_flow_quote_live(struct al_ctx *c, json_t *req)
+{
+    json_t *q = json_object_get(req, "quote");
+    int64_t vu;
+    if (!jstr(q, "id") || al_time_parse(jstr(q, "valid_until"), &vu) != 0)
+        return al_http_fail(c, AL_E_STATE, "state", "the request has no quote");
+    if (c->now >= vu)
+        return al_http_fail(c, AL_E_EXPIRED, "valid_until", "the quote expired at %s",
+                            jstr(q, "valid_until"));
+    return 0;
+}
+
+int al_flow_rsv_save(struct al_ctx *c, json_t *r, bool insert)
+{
+    struct al_err e = {0};
+    struct al_store_doc_meta m = {jstr(r, "id"), jstr(r, "org"), jstr(r, "state"),
+                                  jtime(r, "start"), jtime(r, "end")};
+    json_object_set_new(r, "updated_at", al_time_json(c->now));
+    int rc = al_store_reservation_put(c->srv->store, &m, r, insert, &e);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+int al_flow_rsv_step(struct al_ctx *c, json_t *r, const char *event, json_t *data)
+{
+    char from[32], kind[48];
+    const char *to;
+    snprintf(from, sizeof from, "%s", jstr(r, "state") ? jstr(r, "state") : "?");
+    if (al_state_next(AL_ENTITY_RESERVATION, from, event, &to) != 0) {
+        json_decref(data);
+        return al_http_fail(c, AL_E_STATE, "state", "cannot %s a reservation that is %s", event,
+                            from);
+    }
+    json_object_set_new(r, "state", json_string(to));
+    if (!data)
+        data = json_object();
+    json_object_set_new(data, "from", json_string(from));
+    json_object_set_new(data, "to", json_string(to));
+    snprintf(kind, sizeof kind, "reservation.%s", strcmp(event, "extend") ? to : "extended");
+    return al_event(c, kind, jstr(r, "id"), data);
+}
+
+static int mul_ok(int64_t a, int64_t b, int64_t *r)
+{
+    return !__builtin_mul_overflow(a, b, r);
+}
+
+int al_flow_price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_model *m, int profile,
+                        int64_t s, int64_t e, struct al_flow_priced *out)
+{
+    struct al_store_price p;
+    struct al_err err = {0};
+    int rc = al_store_price_get(c->srv->store, m->name, &p, &err);
+    int64_t hours = (e - s + 3599) / 3600, units = count, rate = p.gpu_hour, amount;
+    char what[128];
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, AL_E_CONFLICT, "model", "no price set for %s (PUT /v1/prices/%s)",
+                            m->name, m->name);
+    if (rc)
+        return al_http_fail_err(c, rc, &err);
+    if (profile >= 0) {
+        units = (int64_t)count * m->profiles[profile].compute_slices;
+        rate = p.mig_slice_hour;
+        snprintf(what, sizeof what, "%s %s compute-slice-hour", m->name, m->profiles[profile].name);
+    } else {
+        snprintf(what, sizeof what, "%s GPU-hour", m->name);
+    }
+    if (!mul_ok(units, hours, &amount) || !mul_ok(amount, rate, &amount))
+        return al_http_fail(c, AL_E_INVAL, "count", "price overflows");
+    out->lines = json_pack("[{s:s,s:I,s:I,s:I,s:I}]", "what", what, "units", (json_int_t)units,
+                           "hours", (json_int_t)hours, "rate_micros", (json_int_t)rate,
+                           "amount_micros", (json_int_t)amount);
+    out->total = amount;
+    return 0;
+}

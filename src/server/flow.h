@@ -1,0 +1,77 @@
+/* flow.h — what the request, quote and reservation routes and the background jobs share: the
+ * request and reservation documents loaded, saved and moved through core/state's tables
+ * (each move appends its event), list filters, the quote's validity, and the price lines of
+ * a quote or an extension. Each fails the call (struct al_ctx) naming the field, and returns
+ * its code. Internal to src/server. */
+#ifndef AL_SERVER_FLOW_H
+#define AL_SERVER_FLOW_H
+
+#include "core/catalog.h"
+#include "core/state.h"
+#include "server/http.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AL_FLOW_MAX_WINDOW_S (5LL * 366 * 86400) /* longest reservation */
+#define AL_FLOW_MAX_SEARCH_S (90LL * 86400)      /* how far alternatives are searched */
+
+/* String member `k` of `o` (owned by o), or NULL. */
+static inline const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* RFC 3339 member `k` of `o` in unix seconds, or 0 when absent or malformed. */
+static inline int64_t jtime(json_t *o, const char *k)
+{
+    int64_t t = 0;
+    if (al_time_parse(jstr(o, k), &t) != 0)
+        return 0;
+    return t;
+}
+
+/* ---- requests ---- */
+
+/* The request named in the path (c->params[0]), as the caller may see it: *req is a new
+ * reference (caller decrefs). Another org's request is not found. */
+int al_flow_request_load(struct al_ctx *c, json_t **req);
+/* Write `req` (insert: a new one), stamping updated_at. */
+int al_flow_request_save(struct al_ctx *c, json_t *req, bool insert);
+/* Move `req` by `event` through the table and append "request.<state>"; fails with
+ * invalid_state naming both states. */
+int al_flow_request_step(struct al_ctx *c, json_t *req, const char *event);
+/* The request's quote must still be valid at c->now. */
+int al_flow_quote_live(struct al_ctx *c, json_t *req);
+
+/* Filters of a list: ?state= checked against the states of `ent` into *state (owned by the
+ * connection); ?org= resolved to an org id the caller may see, into `org` (cap bytes; "" for
+ * all orgs, when the caller is an operator). */
+int al_flow_list_filters(struct al_ctx *c, enum al_entity ent, const char **state, char *org,
+                         size_t cap);
+
+/* ---- reservations ---- */
+
+/* Write reservation `r` (insert: a new one), stamping updated_at. */
+int al_flow_rsv_save(struct al_ctx *c, json_t *r, bool insert);
+/* Move reservation `r` by `event` and append its event with `data` (stolen, may be NULL)
+ * plus from and to. */
+int al_flow_rsv_step(struct al_ctx *c, json_t *r, const char *event, json_t *data);
+
+/* ---- prices ---- */
+
+/* Price lines of a quote: whole GPU-hours, or MIG compute-slice-hours. */
+struct al_flow_priced {
+    json_t *lines; /* owned: json_decref */
+    int64_t total;
+};
+
+/* The price of `count` GPUs of `m` (profile >= 0: `count` instances of that MIG profile)
+ * during [s, e), in whole started hours, at the model's price. Fails (conflict) when no
+ * price is set for `m`. */
+int al_flow_price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_model *m, int profile,
+                        int64_t s, int64_t e, struct al_flow_priced *out);
+
+#endif

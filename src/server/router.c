@@ -1,0 +1,75 @@
+/* router.c — the route table (every resource file's, server/routes.h) and the lookup of a
+ * call's method and path in it. */
+#include "server/router.h"
+
+#include "server/routes.h"
+
+#include <string.h>
+
+static const struct al_route *const route_tables[] = {
+    al_routes_meta,     al_routes_orgs,   al_routes_nodes,        al_routes_prices,
+    al_routes_requests, al_routes_quotes, al_routes_reservations, al_routes_availability,
+};
+
+/* Split `path` in place into at most 8 segments. Returns the count, or -1 when malformed. */
+static int split(char *path, char **seg)
+{
+    int n = 0;
+    if (path[0] != '/')
+        return -1;
+    for (char *p = path + 1; *p;) {
+        if (n == 8)
+            return -1;
+        seg[n++] = p;
+        char *slash = strchr(p, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+    }
+    return n;
+}
+
+/* Does route pattern `pat` match the `n` segments? '*' segments go to params. Compares in
+ * place: this runs for every route on every call. */
+static bool pattern_match(const char *pat, char **seg, int n, const char **params)
+{
+    int np = 0;
+    if (*pat++ != '/')
+        return false;
+    for (int i = 0; i < n; i++) {
+        size_t len = strcspn(pat, "/");
+        if (len == 0)
+            return false;
+        if (len == 1 && pat[0] == '*' && seg[i][0] && np < AL_HTTP_MAX_PARAMS)
+            params[np++] = seg[i];
+        else if (strncmp(pat, seg[i], len) != 0 || seg[i][len] != '\0')
+            return false;
+        pat += len;
+        if (*pat == '/')
+            pat++;
+    }
+    return *pat == '\0';
+}
+
+const struct al_route *al_router_find(const char *method, const char *url, char *path,
+                                      const char **params, bool *method_mismatch)
+{
+    char *seg[8];
+    size_t ulen = strlen(url);
+    *method_mismatch = false;
+    if (ulen >= AL_ROUTER_MAX_PATH)
+        return NULL;
+    memcpy(path, url, ulen + 1);
+    int n = split(path, seg);
+    for (size_t t = 0; n >= 0 && t < sizeof route_tables / sizeof route_tables[0]; t++) {
+        for (const struct al_route *r = route_tables[t]; r->method; r++) {
+            if (!pattern_match(r->pattern, seg, n, params))
+                continue;
+            if (strcmp(r->method, method) == 0)
+                return r;
+            *method_mismatch = true;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,18 @@
+/* routes.h — the route table of each resource file, each ended by a NULL method; router.c
+ * looks a call up in all of them. A new resource gets its routes_<resource>.c, a line here
+ * and one in router.c's list. Internal to src/server. */
+#ifndef AL_SERVER_ROUTES_H
+#define AL_SERVER_ROUTES_H
+
+#include "server/http.h"
+
+extern const struct al_route al_routes_meta[];         /* routes_meta.c */
+extern const struct al_route al_routes_orgs[];         /* routes_orgs.c */
+extern const struct al_route al_routes_nodes[];        /* routes_nodes.c */
+extern const struct al_route al_routes_prices[];       /* routes_prices.c */
+extern const struct al_route al_routes_requests[];     /* routes_requests.c */
+extern const struct al_route al_routes_quotes[];       /* routes_quotes.c */
+extern const struct al_route al_routes_reservations[]; /* routes_reservations.c */
+extern const struct al_route al_routes_availability[]; /* routes_availability.c */
+
+#endif

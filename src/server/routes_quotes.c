@@ -1,0 +1,345 @@
+/* routes_quotes.c — quoting a request: its ask read back, the GPU models that could serve it,
+ * the planner's placement on the in-memory calendar (or the no_capacity answer with the
+ * earliest windows and other models that fit), the price, and the quote's tentative holds,
+ * each re-checked against the store before it is written. */
+#include "server/http.h"
+
+#include "core/catalog.h"
+#include "core/state.h"
+#include "server/cal.h"
+#include "server/flow.h"
+#include "server/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_VALID_M 1440
+#define MAX_VALID_M     (30LL * 1440)
+#define N_ALTERNATIVES  3
+
+/* A request's ask, read back from its stored document. */
+struct ask {
+    bool mig;
+    const struct al_gpu_model *model; /* NULL: any that meets the memory ask */
+    const char *profile;
+    int64_t min_mem_gb, inst_mem_gb;
+    unsigned count;
+    bool same_node;
+    const char *zone;
+    bool fixed;
+    int64_t s, e, dur, es, ls;
+};
+
+static void ask_read(json_t *req, struct ask *a)
+{
+    memset(a, 0, sizeof *a);
+    a->mig = strcmp(jstr(req, "kind"), "mig") == 0;
+    a->model = jstr(req, "model") ? al_catalog_find(jstr(req, "model")) : NULL;
+    a->profile = jstr(req, "profile");
+    a->min_mem_gb = json_integer_value(json_object_get(req, "min_memory_gb"));
+    a->inst_mem_gb = json_integer_value(json_object_get(req, "instance_memory_gb"));
+    a->count = (unsigned)json_integer_value(json_object_get(req, "count"));
+    a->same_node = json_is_true(json_object_get(req, "same_node"));
+    a->zone = jstr(req, "zone");
+    a->fixed = jstr(req, "start") != NULL;
+    if (a->fixed) {
+        a->s = jtime(req, "start");
+        a->e = jtime(req, "end");
+        a->dur = a->e - a->s;
+        a->es = a->ls = a->s;
+    } else {
+        a->dur = json_integer_value(json_object_get(req, "duration_hours")) * 3600;
+        a->es = jtime(req, "earliest_start");
+        a->ls = jtime(req, "latest_start");
+    }
+}
+
+/* The planner's request for model `m`, or -1 when `m` cannot serve the ask. */
+static int ask_for(const struct ask *a, const struct al_gpu_model *m, struct al_request *r)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = a->mig ? AL_REQ_MIG : AL_REQ_WHOLE;
+    r->model = m;
+    r->count = a->count;
+    r->same_node = a->same_node;
+    r->where.zone = a->zone;
+    r->where.pool = -1;
+    r->profile = -1;
+    r->start = a->s;
+    r->end = a->e;
+    if (!a->mig)
+        return m->mem_gb >= (uint64_t)a->min_mem_gb ? 0 : -1;
+    if (!m->mig)
+        return -1;
+    if (a->profile) {
+        r->profile = al_catalog_profile_index(m, a->profile);
+        if (r->profile >= 0 && a->inst_mem_gb &&
+            (uint64_t)m->profiles[r->profile].mem_mib * 1048576 <
+                (uint64_t)a->inst_mem_gb * 1000000000)
+            return -1;
+    } else {
+        r->profile = al_catalog_pick(m, (uint64_t)a->inst_mem_gb * 1000000000, true);
+    }
+    return r->profile >= 0 ? 0 : -1;
+}
+
+/* Models that could serve the ask, smallest memory first; `any` ignores the asked model. */
+static size_t candidates(const struct ask *a, bool any, const struct al_gpu_model **out, size_t max)
+{
+    size_t n = 0;
+    struct al_request r;
+    if (a->model && !any) {
+        if (ask_for(a, a->model, &r) == 0)
+            out[n++] = a->model;
+        return n;
+    }
+    for (size_t i = 0; i < al_catalog_count() && n < max; i++) {
+        const struct al_gpu_model *m = al_catalog_at(i);
+        if (ask_for(a, m, &r) != 0)
+            continue;
+        size_t k = n++;
+        while (k > 0 && out[k - 1]->mem_gb > m->mem_gb) {
+            out[k] = out[k - 1];
+            k--;
+        }
+        out[k] = m;
+    }
+    return n;
+}
+
+/* Try the ask with model m: the fixed window, or the earliest start in range. Fills *plan
+ * (clear it with al_plan_clear in every case). */
+static int try_model(struct al_cal *cal, const struct ask *a, const struct al_gpu_model *m,
+                     struct al_request *r, struct al_plan *plan, struct al_err *err)
+{
+    int64_t start;
+    if (ask_for(a, m, r) != 0)
+        return al_err_set(err, AL_E_NOFIT, "%s cannot serve this ask", m->name);
+    if (al_fleet_model_slot(cal->fleet, m) < 0)
+        return al_err_set(err, AL_E_NOFIT, "no %s GPU in the fleet", m->name);
+    if (!a->fixed) {
+        r->start = a->es;
+        if (al_planner_earliest(cal->planner, r, a->dur, a->ls, &start, 1, NULL) == 1)
+            r->start = start;
+        r->end = r->start + a->dur;
+    }
+    return al_planner_plan(cal->planner, r, plan, err);
+}
+
+/* The 409 no_capacity answer: why, the earliest windows that fit, other models that fit. */
+static int no_capacity(struct al_ctx *c, const struct ask *a, const struct al_gpu_model *primary,
+                       const char *reason)
+{
+    struct al_cal *cal = c->srv->cal;
+    json_t *alts = json_array(), *others = json_array();
+    const struct al_gpu_model *cands[64];
+    struct al_request r;
+    if (primary && ask_for(a, primary, &r) == 0 && al_fleet_model_slot(cal->fleet, primary) >= 0) {
+        int64_t starts[N_ALTERNATIVES];
+        r.start = a->es;
+        int n = al_planner_earliest(cal->planner, &r, a->dur, a->ls + AL_FLOW_MAX_SEARCH_S, starts,
+                                    N_ALTERNATIVES, NULL);
+        for (int i = 0; i < n; i++)
+            json_array_append_new(alts, json_pack("{s:o,s:o}", "start", al_time_json(starts[i]),
+                                                  "end", al_time_json(starts[i] + a->dur)));
+    }
+    size_t nc = candidates(a, true, cands, 64);
+    for (size_t i = 0; i < nc; i++) {
+        struct al_plan plan = {0};
+        if (cands[i] != primary && try_model(cal, a, cands[i], &r, &plan, NULL) == 0)
+            json_array_append_new(others, json_string(cands[i]->name));
+        al_plan_clear(&plan);
+    }
+    return al_http_fail_details(
+        c, AL_E_NOFIT,
+        json_pack("{s:s,s:o,s:o}", "reason", reason, "alternatives", alts, "other_models", others),
+        "%s", reason);
+}
+
+/* The plan's allocations with the store's ids. */
+static int plan_allocs(struct al_cal *cal, const struct al_plan *plan, struct al_cal_alloc *out)
+{
+    for (unsigned i = 0; i < plan->n; i++) {
+        const struct al_alloc *a = &plan->allocs[i];
+        const struct al_gpu *g = al_fleet_gpu(cal->fleet, a->gpu);
+        const struct al_node *n = g ? al_fleet_node(cal->fleet, g->node) : NULL;
+        const char *id = al_cal_gpu_id(cal, a->gpu);
+        if (!g || !n || !id)
+            return AL_E_INTERNAL;
+        snprintf(out[i].gpu, sizeof out[i].gpu, "%s", id);
+        snprintf(out[i].node, sizeof out[i].node, "%s", n->name);
+        snprintf(out[i].uuid, sizeof out[i].uuid, "%s", al_cal_gpu_uuid(cal, a->gpu));
+        out[i].start_unit = a->whole ? -1 : a->start;
+        out[i].mask = al_cal_mask(g->model, a->whole ? -1 : a->profile, a->start);
+    }
+    return 0;
+}
+
+static json_t *allocs_json(const struct al_gpu_model *m, int profile, const struct al_cal_alloc *al,
+                           unsigned n)
+{
+    json_t *arr = json_array();
+    for (unsigned i = 0; i < n; i++) {
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "node", al[i].node, "gpu", al[i].gpu, "gpu_uuid",
+                              al[i].uuid, "kind", profile >= 0 ? "mig" : "gpu");
+        if (profile >= 0) {
+            json_object_set_new(o, "profile", json_string(m->profiles[profile].name));
+            json_object_set_new(o, "start_unit", json_integer(al[i].start_unit));
+        }
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+struct quote_work {
+    struct ask a;
+    struct al_cal_alloc *allocs;
+    const struct al_gpu_model *model;
+    int profile;
+    int64_t s, e;
+};
+
+/* One allocation of the quote as a store hold of `owner`. */
+static void hold_of(const struct quote_work *w, unsigned i, const char *owner, int64_t expires,
+                    struct al_store_hold *h)
+{
+    const struct al_cal_alloc *al = &w->allocs[i];
+    bool mig = w->profile >= 0;
+    *h = (struct al_store_hold){.start_unit = al->start_unit,
+                                .mask = al->mask,
+                                .t0 = w->s,
+                                .t1 = w->e,
+                                .expires_at = expires};
+    snprintf(h->gpu, sizeof h->gpu, "%s", al->gpu);
+    snprintf(h->owner, sizeof h->owner, "%s", owner);
+    snprintf(h->kind, sizeof h->kind, "%s", mig ? "mig" : "gpu");
+    snprintf(h->profile, sizeof h->profile, "%s", mig ? w->model->profiles[w->profile].name : "");
+}
+
+/* Write the quote's tentative holds: each re-checked against the store first, then added to
+ * the in-memory calendar (which checks them once more). */
+static int write_holds(struct al_ctx *c, const char *owner, const struct quote_work *w,
+                       int64_t expires)
+{
+    struct al_err err = {0};
+    c->cal_touched = true;
+    for (unsigned i = 0; i < w->a.count; i++) {
+        struct al_store_hold h;
+        hold_of(w, i, owner, expires, &h);
+        int rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
+        if (rc > 0)
+            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s was taken meanwhile", h.gpu);
+        if (rc < 0 || (rc = al_store_hold_add(c->srv->store, &h, &err)) != 0)
+            return al_http_fail_err(c, rc, &err);
+        struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(c->srv->cal, h.gpu),
+                             .whole = w->profile < 0,
+                             .profile = (uint8_t)(w->profile < 0 ? 0 : w->profile),
+                             .start = (uint8_t)(w->profile < 0 ? 0 : h.start_unit),
+                             .t0 = w->s,
+                             .t1 = w->e,
+                             .expires = expires,
+                             .owner = al_cal_owner(owner)};
+        if (al_calendar_add(c->srv->cal->cal, &ch, &err) < 0)
+            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s: %s", h.gpu, err.msg);
+    }
+    return 0;
+}
+
+/* Find where the request fits (first candidate model that does), or answer no_capacity. */
+static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
+{
+    const struct al_gpu_model *cands[64];
+    struct al_err err = {0}, first = {0};
+    struct al_request r;
+    ask_read(req, &w->a);
+    if (!(w->allocs = calloc(w->a.count, sizeof *w->allocs)))
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    size_t nc = candidates(&w->a, false, cands, 64);
+    for (size_t i = 0; i < nc; i++) {
+        struct al_plan plan = {0};
+        int rc = try_model(c->srv->cal, &w->a, cands[i], &r, &plan, i ? &err : &first);
+        if (rc == 0 && plan.n == w->a.count && plan_allocs(c->srv->cal, &plan, w->allocs) == 0) {
+            w->model = cands[i];
+            w->profile = r.kind == AL_REQ_MIG ? plan.profile : -1;
+            w->s = r.start;
+            w->e = r.end;
+            al_plan_clear(&plan);
+            return 0;
+        }
+        al_plan_clear(&plan);
+    }
+    return no_capacity(c, &w->a, nc ? cands[0] : NULL,
+                       nc ? first.msg : "no GPU model meets the ask");
+}
+
+static int post_quote(struct al_ctx *c)
+{
+    static const char *const allowed[] = {"valid_for_minutes", NULL};
+    int64_t minutes = DEFAULT_VALID_M;
+    json_t *req = NULL, *quote = NULL;
+    struct quote_work w = {0};
+    struct al_flow_priced pr = {0};
+    struct al_err err = {0};
+    char qid[AL_HTTP_ID_LEN];
+    const char *to;
+    int rc;
+    if ((rc = al_field_only(c, c->body, allowed)) ||
+        (rc = al_field_int(c, c->body, "valid_for_minutes", false, 1, MAX_VALID_M, &minutes)) ||
+        (rc = al_flow_request_load(c, &req)))
+        goto out;
+    if (al_state_next(AL_ENTITY_REQUEST, jstr(req, "state"), "quote", &to) != 0) {
+        rc = al_http_fail(c, AL_E_STATE, "state", "cannot quote a request that is %s",
+                          jstr(req, "state"));
+        goto out;
+    }
+    const char *old = jstr(json_object_get(req, "quote"), "id");
+    if (old) {
+        /* a new quote replaces the old one: its capacity is free for the new plan */
+        c->cal_touched = true;
+        al_calendar_cancel_owner(c->srv->cal->cal, al_cal_owner(old));
+        if ((rc = al_store_hold_release(c->srv->store, old, &err)) < 0) {
+            rc = al_http_fail_err(c, rc, &err);
+            goto out;
+        }
+    }
+    if ((rc = quote_plan(c, req, &w)))
+        goto out;
+    if (!w.model) { /* quote_plan answers no_capacity otherwise; never reached */
+        rc = al_http_fail(c, AL_E_INTERNAL, NULL, "no model planned");
+        goto out;
+    }
+    if ((rc = al_flow_price_lines(c, w.a.count, w.model, w.profile, w.s, w.e, &pr)))
+        goto out;
+    int64_t valid_until = c->now + minutes * 60;
+    al_id_new("qte", c->now, qid, sizeof qid);
+    if ((rc = write_holds(c, qid, &w, valid_until)))
+        goto out;
+    quote = json_pack("{s:s,s:b,s:s,s:o,s:o,s:o,s:O,s:I,s:s,s:o,s:o}", "id", qid, "fits", 1,
+                      "model", w.model->name, "profile",
+                      w.profile >= 0 ? json_string(w.model->profiles[w.profile].name) : json_null(),
+                      "start", al_time_json(w.s), "end", al_time_json(w.e), "lines", pr.lines,
+                      "total_micros", (json_int_t)pr.total, "currency", "USD", "valid_until",
+                      al_time_json(valid_until), "created_at", al_time_json(c->now));
+    json_object_set_new(quote, "allocations", allocs_json(w.model, w.profile, w.allocs, w.a.count));
+    struct al_store_doc_meta m = {qid, jstr(req, "id"), NULL, valid_until, 0};
+    if ((rc = al_store_quote_insert(c->srv->store, &m, quote, &err)) != 0) {
+        rc = al_http_fail_err(c, rc, &err);
+        goto out;
+    }
+    json_object_set(req, "quote", quote);
+    if ((rc = al_flow_request_step(c, req, "quote")) || (rc = al_flow_request_save(c, req, false)))
+        goto out;
+    rc = al_http_reply(c, 200, json_incref(req));
+out:
+    free(w.allocs);
+    json_decref(pr.lines);
+    json_decref(quote);
+    json_decref(req);
+    return rc;
+}
+
+const struct al_route al_routes_quotes[] = {
+    {"POST", "/v1/requests/*/quote", post_quote, AL_ROLE_OPERATOR, true, false},
+    {NULL, NULL, NULL, 0, false, false},
+};

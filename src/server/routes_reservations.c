@@ -1,0 +1,270 @@
+/* routes_reservations.c — reservations: confirming a request (its live quote's holds pass to
+ * a new reservation), reading and listing them, cancelling (the capacity goes back to sale)
+ * and extending (the same reservation, a later end, when its GPUs are free until then). */
+#include "server/http.h"
+
+#include "core/catalog.h"
+#include "core/state.h"
+#include "server/cal.h"
+#include "server/flow.h"
+#include "server/routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- confirm: a live quote becomes a reservation ---- */
+
+/* Is every allocation of `doc` (a quote or a reservation) free in [from, to), apart from
+ * doc's own holds? 0, or it fails the call with no_capacity. */
+static int allocs_free(struct al_ctx *c, json_t *doc, const struct al_gpu_model *m, int64_t from,
+                       int64_t to)
+{
+    struct al_err err = {0};
+    json_t *a;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "allocations"), i, a)
+    {
+        int pi = jstr(a, "profile") ? al_catalog_profile_index(m, jstr(a, "profile")) : -1;
+        struct al_store_hold h = {
+            .mask = al_cal_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit"))),
+            .t0 = from,
+            .t1 = to};
+        snprintf(h.gpu, sizeof h.gpu, "%s", jstr(a, "gpu") ? jstr(a, "gpu") : "");
+        snprintf(h.owner, sizeof h.owner, "%s", jstr(doc, "id"));
+        int rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
+        if (rc < 0)
+            return al_http_fail_err(c, rc, &err);
+        if (rc > 0)
+            return al_http_fail_details(
+                c, AL_E_NOFIT,
+                json_pack("{s:s,s:[],s:[]}", "reason", "a GPU of it is taken", "alternatives",
+                          "other_models"),
+                "GPU %s is not free during [%s, …)", h.gpu, jstr(doc, "id"));
+    }
+    return 0;
+}
+
+/* The quote's holds must collide with nothing else. */
+static int recheck_quote(struct al_ctx *c, json_t *quote, int64_t s, int64_t e)
+{
+    const struct al_gpu_model *m = al_catalog_find(jstr(quote, "model"));
+    if (!m)
+        return al_http_fail(c, AL_E_INTERNAL, NULL, "quote names an unknown model");
+    return allocs_free(c, quote, m, s, e);
+}
+
+static json_t *reservation_new(struct al_ctx *c, json_t *req, json_t *quote, const char *id,
+                               const char *terms)
+{
+    json_t *r = json_pack(
+        "{s:s,s:s,s:s?,s:s,s:s,s:O,s:O,s:s,s:O,s:O,s:I,s:O,s:O,s:O,s:s,s:s,s:s,s:o}", "id", id,
+        "org", jstr(req, "org"), "org_name", jstr(req, "org_name"), "request", jstr(req, "id"),
+        "state", al_state_initial(AL_ENTITY_RESERVATION), "start", json_object_get(quote, "start"),
+        "end", json_object_get(quote, "end"), "kind", jstr(req, "kind"), "model",
+        json_object_get(quote, "model"), "profile", json_object_get(quote, "profile"), "count",
+        json_integer_value(json_object_get(req, "count")), "allocations",
+        json_object_get(quote, "allocations"), "lines", json_object_get(quote, "lines"),
+        "total_micros", json_object_get(quote, "total_micros"), "currency", "USD", "payment_terms",
+        terms, "quote", jstr(quote, "id"), "created_at", al_time_json(c->now));
+    return r;
+}
+
+static int post_confirm(struct al_ctx *c)
+{
+    static const char *const allowed[] = {"payment_terms", NULL};
+    const char *terms = NULL, *to;
+    json_t *req = NULL, *rsv = NULL;
+    struct al_err err = {0};
+    char id[AL_HTTP_ID_LEN];
+    int rc;
+    if ((rc = al_field_only(c, c->body, allowed)) ||
+        (rc = al_field_name(c, c->body, "payment_terms", true, &terms)))
+        goto out;
+    if (strcmp(terms, "prepaid") != 0 && strcmp(terms, "invoiced") != 0) {
+        rc = al_http_fail(c, AL_E_INVAL, "payment_terms",
+                          "payment_terms must be prepaid or "
+                          "invoiced");
+        goto out;
+    }
+    if ((rc = al_flow_request_load(c, &req)))
+        goto out;
+    if (al_state_next(AL_ENTITY_REQUEST, jstr(req, "state"), "confirm", &to) != 0) {
+        rc = al_http_fail(c, AL_E_STATE, "state", "cannot confirm a request that is %s",
+                          jstr(req, "state"));
+        goto out;
+    }
+    json_t *quote = json_object_get(req, "quote");
+    int64_t s = jtime(quote, "start"), e = jtime(quote, "end");
+    if ((rc = al_flow_quote_live(c, req)) || (rc = recheck_quote(c, quote, s, e)))
+        goto out;
+    al_id_new("rsv", c->now, id, sizeof id);
+    size_t n = json_array_size(json_object_get(quote, "allocations"));
+    rc = al_store_hold_transfer(c->srv->store, jstr(quote, "id"), id, &err);
+    if (rc < 0) {
+        rc = al_http_fail_err(c, rc, &err);
+        goto out;
+    }
+    if ((size_t)rc != n) {
+        rc = al_http_fail(c, AL_E_NOFIT, NULL, "the quote's holds are gone (%d of %zu)", rc, n);
+        goto out;
+    }
+    c->cal_touched = true;
+    al_calendar_reown(c->srv->cal->cal, al_cal_owner(jstr(quote, "id")), al_cal_owner(id));
+    if (!(rsv = reservation_new(c, req, quote, id, terms))) {
+        rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    json_object_set_new(req, "reservation", json_string(id));
+    json_object_set_new(req, "payment_terms", json_string(terms));
+    json_object_set_new(req, "confirmed_by", json_string(c->user_id));
+    if ((rc = al_flow_request_step(c, req, "confirm")) ||
+        (rc = al_flow_request_save(c, req, false)) || (rc = al_flow_rsv_save(c, rsv, true)) ||
+        (rc = al_event(c, "reservation.scheduled", id,
+                       json_pack("{s:s,s:s,s:s}", "request", jstr(req, "id"), "payment_terms",
+                                 terms, "org", jstr(req, "org")))))
+        goto out;
+    rc = al_http_reply(c, 201, json_incref(rsv));
+out:
+    json_decref(req);
+    json_decref(rsv);
+    return rc;
+}
+
+/* ---- reservations ---- */
+
+static int rsv_load(struct al_ctx *c, json_t **r)
+{
+    struct al_err e = {0};
+    int rc = al_store_reservation_get(c->srv->store, c->params[0], r, &e);
+    if (rc == 0 && !al_ctx_sees(c, jstr(*r, "org"))) {
+        json_decref(*r);
+        *r = NULL;
+        rc = AL_E_NOTFOUND;
+    }
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, rc, NULL, "no reservation %s", c->params[0]);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+static int get_reservation(struct al_ctx *c)
+{
+    json_t *r;
+    if (rsv_load(c, &r))
+        return c->err_code;
+    return al_http_reply(c, 200, r);
+}
+
+static int get_reservations(struct al_ctx *c)
+{
+    struct al_store_page pg;
+    const char *state;
+    char org[AL_HTTP_ID_LEN] = "", *next = NULL;
+    json_t *items;
+    struct al_err e = {0};
+    if (al_http_page(c, &pg) ||
+        al_flow_list_filters(c, AL_ENTITY_RESERVATION, &state, org, sizeof org))
+        return c->err_code;
+    int rc =
+        al_store_reservation_list(c->srv->store, org[0] ? org : NULL, state, pg, &items, &next, &e);
+    return rc ? al_http_fail_err(c, rc, &e) : al_http_reply(c, 200, al_http_list(items, next));
+}
+
+static int post_rsv_cancel(struct al_ctx *c)
+{
+    static const char *const allowed[] = {"reason", NULL};
+    const char *reason = NULL;
+    json_t *r = NULL;
+    struct al_err err = {0};
+    int rc;
+    if ((rc = al_field_only(c, c->body, allowed)) ||
+        (rc = al_field_text(c, c->body, "reason", false, AL_HTTP_MAX_TEXT, &reason)) ||
+        (rc = rsv_load(c, &r)) || (rc = al_flow_rsv_step(c, r, "cancel", NULL)))
+        goto out;
+    /* the capacity goes back to sale */
+    c->cal_touched = true;
+    al_calendar_cancel_owner(c->srv->cal->cal, al_cal_owner(jstr(r, "id")));
+    if ((rc = al_store_hold_release(c->srv->store, jstr(r, "id"), &err)) < 0) {
+        rc = al_http_fail_err(c, rc, &err);
+        goto out;
+    }
+    if (reason)
+        json_object_set_new(r, "reason", json_string(reason));
+    json_object_set_new(r, "cancelled_by", json_string(c->user_id));
+    if ((rc = al_flow_rsv_save(c, r, false)))
+        goto out;
+    rc = al_http_reply(c, 200, json_incref(r));
+out:
+    json_decref(r);
+    return rc;
+}
+
+/* Renewal: the same reservation, a later end, when [end, new_end) is free on its GPUs. */
+static int post_rsv_extend(struct al_ctx *c)
+{
+    static const char *const allowed[] = {"end", NULL};
+    int64_t new_end = 0;
+    json_t *r = NULL;
+    struct al_flow_priced pr = {0};
+    struct al_err err = {0};
+    int rc;
+    /* another org's reservation is not found, whatever the body says */
+    if ((rc = rsv_load(c, &r)) || (rc = al_field_only(c, c->body, allowed)) ||
+        (rc = al_field_time(c, c->body, "end", true, &new_end)))
+        goto out;
+    int64_t s = jtime(r, "start"), e = jtime(r, "end");
+    const struct al_gpu_model *m = al_catalog_find(jstr(r, "model"));
+    if (new_end <= e || new_end - s > AL_FLOW_MAX_WINDOW_S) {
+        rc = al_http_fail(c, AL_E_INVAL, "end",
+                          "end must be later than %s and within 5 years of the start",
+                          jstr(r, "end"));
+        goto out;
+    }
+    if (!m) {
+        rc = al_http_fail(c, AL_E_INTERNAL, NULL, "reservation names an unknown model");
+        goto out;
+    }
+    int pi = jstr(r, "profile") ? al_catalog_profile_index(m, jstr(r, "profile")) : -1;
+    unsigned count = (unsigned)json_integer_value(json_object_get(r, "count"));
+    if ((rc = allocs_free(c, r, m, e, new_end)) ||
+        (rc = al_flow_price_lines(c, count, m, pi, s, new_end, &pr)) ||
+        (rc = al_flow_rsv_step(
+             c, r, "extend",
+             json_pack("{s:s,s:o}", "old_end", jstr(r, "end"), "new_end", al_time_json(new_end)))))
+        goto out;
+    c->cal_touched = true;
+    if (al_calendar_extend_owner(c->srv->cal->cal, al_cal_owner(jstr(r, "id")), new_end, &err) <
+        0) {
+        rc = al_http_fail_details(
+            c, AL_E_NOFIT,
+            json_pack("{s:s,s:[],s:[]}", "reason", err.msg, "alternatives", "other_models"), "%s",
+            err.msg);
+        goto out;
+    }
+    if ((rc = al_store_hold_set_end(c->srv->store, jstr(r, "id"), new_end, &err)) < 0) {
+        rc = al_http_fail_err(c, rc, &err);
+        goto out;
+    }
+    json_object_set_new(r, "end", al_time_json(new_end));
+    json_object_set(r, "lines", pr.lines);
+    json_object_set_new(r, "total_micros", json_integer(pr.total));
+    if ((rc = al_flow_rsv_save(c, r, false)))
+        goto out;
+    rc = al_http_reply(c, 200, json_incref(r));
+out:
+    json_decref(pr.lines);
+    json_decref(r);
+    return rc;
+}
+
+#define OP  AL_ROLE_OPERATOR
+#define ADM AL_ROLE_ORG_ADMIN
+#define MEM AL_ROLE_MEMBER
+
+const struct al_route al_routes_reservations[] = {
+    {"POST", "/v1/requests/*/confirm", post_confirm, OP, true, false},
+    {"GET", "/v1/reservations", get_reservations, OP | ADM | MEM, false, false},
+    {"GET", "/v1/reservations/*", get_reservation, OP | ADM | MEM, false, false},
+    {"POST", "/v1/reservations/*/cancel", post_rsv_cancel, OP | ADM, true, false},
+    {"POST", "/v1/reservations/*/extend", post_rsv_extend, OP | ADM, true, false},
+    {NULL, NULL, NULL, 0, false, false},
+};

@@ -1,0 +1,235 @@
+/* txn.c — units of work (al_txn_run) and the group commit under them: joining the open batch
+ * with a savepoint, leaving it (keeping or undoing the unit's changes), waiting for the
+ * batch's fsync, and the committer thread that writes and syncs the batches. */
+#include "server/txn.h"
+
+#include "server/cal.h"
+#include "server/http.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Rebuild srv->cal from the store, after a rolled-back transaction changed it. Under the
+ * lock. On failure the old copy stays (the store re-checks every hold anyway). */
+static void cal_rebuild(struct al_srv *srv)
+{
+    struct al_cal *fresh = NULL;
+    struct al_err e = {0};
+    if (al_cal_build(srv->store, al_srv_now(srv), &fresh, &e) != 0) {
+        fprintf(stderr, "allot server: calendar rebuild failed: %s\n", e.msg);
+        return;
+    }
+    al_cal_free(srv->cal);
+    srv->cal = fresh;
+}
+
+/* Join the open batch (opening one when none is) and start the caller's savepoint. */
+static int join(struct al_srv *srv, struct al_err *reterr)
+{
+    struct al_txn *t = &srv->txn;
+    if (!t->open) {
+        int rc = al_store_begin(srv->store, reterr);
+        if (rc != 0)
+            return rc;
+        t->open = true;
+        t->batch++;
+    }
+    t->joins++;
+    return al_store_savepoint(srv->store, reterr);
+}
+
+/* The batch's transaction ended without a commit (the database rolled it back after an
+ * error): every unit in it fails, and the in-memory copy is rebuilt. */
+static void batch_lost(struct al_srv *srv)
+{
+    struct al_txn *t = &srv->txn;
+    fprintf(stderr, "allot server: batch %llu was rolled back by the database\n",
+            (unsigned long long)t->batch);
+    al_store_rollback(srv->store);
+    t->open = false;
+    pthread_mutex_lock(&t->done_lock);
+    t->failed[t->nfailed++ % 16] = t->batch;
+    if (!t->syncing) /* else the committer marks it finished after the earlier batch's sync */
+        t->committed = t->batch;
+    pthread_cond_broadcast(&t->done);
+    pthread_mutex_unlock(&t->done_lock);
+    cal_rebuild(srv);
+}
+
+/* End the caller's savepoint: keep it (ok) or undo it, rebuilding the in-memory calendar when
+ * the undone work had changed it. */
+static void leave(struct al_srv *srv, bool ok, bool cal_touched)
+{
+    if (ok && al_store_release(srv->store, NULL) == 0)
+        return;
+    if (!al_store_in_tx(srv->store)) {
+        batch_lost(srv);
+        return;
+    }
+    al_store_rollback_to(srv->store);
+    if (cal_touched)
+        cal_rebuild(srv); /* reads the batch as it stands: consistent with the copy */
+}
+
+/* Called with the lock held; releases it, then waits until the caller's batch (the open one,
+ * or the last one) is on disk. Returns 0, or AL_E_DB when that batch failed (its changes are
+ * gone). Returns without the lock. */
+static int wait_unlock(struct al_srv *srv)
+{
+    struct al_txn *t = &srv->txn;
+    /* the open batch, or the last one, which may still be on its way to the disk */
+    uint64_t mine = t->batch;
+    int rc = 0;
+    if (t->open)
+        pthread_cond_signal(&t->work);
+    /* wait on done_lock, not on lock: the woken units must not queue up on the writers' lock */
+    pthread_mutex_lock(&t->done_lock);
+    pthread_mutex_unlock(&srv->lock);
+    while (t->committed < mine)
+        pthread_cond_wait(&t->done, &t->done_lock);
+    for (unsigned i = 0; i < t->nfailed && i < 16; i++)
+        if (t->failed[i] == mine)
+            rc = AL_E_DB;
+    pthread_mutex_unlock(&t->done_lock);
+    return rc;
+}
+
+/* The committer, classic group commit: writes the open batch to the log (under the lock,
+ * quick), then fsyncs it without the lock while the next batch gathers every unit that comes
+ * meanwhile; as soon as the fsync returns (and units queued on the lock have joined), the
+ * next batch goes. Units return only after their batch's fsync. A failed fsync leaves the
+ * disk state unknown (the kernel may have dropped the pages): the server stops at once, and a
+ * restart reads what is on disk. */
+static void *committer_main(void *arg)
+{
+    struct al_srv *srv = arg;
+    struct al_txn *t = &srv->txn;
+    struct al_err e = {0};
+    pthread_mutex_lock(&srv->lock);
+    for (;;) {
+        while (!t->open && !t->stopping)
+            pthread_cond_wait(&t->work, &srv->lock);
+        if (!t->open)
+            break;
+        /* let units already queued on the lock join this batch: fewer, larger commits (each
+         * commit rewrites every page it touched, and small ones fill the log fast) */
+        for (int round = 0; round < 8; round++) {
+            uint64_t seen = t->joins;
+            pthread_mutex_unlock(&srv->lock);
+            sched_yield();
+            pthread_mutex_lock(&srv->lock);
+            if (t->joins == seen)
+                break;
+        }
+        uint64_t mine = t->batch;
+        bool failed = false;
+        t->open = false;
+        if (al_store_commit(srv->store, &e) != 0) {
+            fprintf(stderr, "allot server: commit of batch %llu failed: %s\n",
+                    (unsigned long long)mine, e.msg);
+            failed = true;
+            pthread_rwlock_wrlock(&srv->cal_rw);
+            cal_rebuild(srv);
+            pthread_rwlock_unlock(&srv->cal_rw);
+        } else {
+            t->syncing = true;
+            pthread_mutex_unlock(&srv->lock);
+            if (al_store_sync(srv->store, &e) != 0) {
+                fprintf(stderr, "allot server: %s; stopping\n", e.msg);
+                abort();
+            }
+            pthread_mutex_lock(&srv->lock);
+            t->syncing = false;
+            /* batches after `mine` that are not open now were lost meanwhile: finished too */
+            mine = t->open ? t->batch - 1 : t->batch;
+        }
+        pthread_mutex_lock(&t->done_lock);
+        if (failed)
+            t->failed[t->nfailed++ % 16] = mine;
+        t->committed = mine;
+        pthread_cond_broadcast(&t->done);
+        pthread_mutex_unlock(&t->done_lock);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+/* A read of the in-memory calendar only: under its read lock, beside the writers' work and
+ * their commits (what it sees may include holds whose batch is still being synced). */
+static int run_snapshot(struct al_ctx *c, const struct al_txn_unit *u)
+{
+    int rc;
+    if (u->admit && (rc = u->admit(c, u->arg)) != 0)
+        return rc;
+    pthread_rwlock_rdlock(&c->srv->cal_rw);
+    rc = u->run(c, u->arg);
+    pthread_rwlock_unlock(&c->srv->cal_rw);
+    return rc;
+}
+
+/* A write: one savepoint in the open batch, kept or undone by the run's result. Under the
+ * lock. */
+static int run_write(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
+{
+    struct al_srv *srv = c->srv;
+    int rc;
+    pthread_rwlock_wrlock(&srv->cal_rw);
+    if ((rc = join(srv, reterr)) == 0) {
+        rc = u->run(c, u->arg);
+        leave(srv, rc >= 0, c->cal_touched);
+    }
+    pthread_rwlock_unlock(&srv->cal_rw);
+    return rc;
+}
+
+int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
+{
+    struct al_srv *srv = c->srv;
+    int rc;
+    if (u->kind == AL_TXN_SNAPSHOT)
+        return run_snapshot(c, u);
+    pthread_mutex_lock(&srv->lock);
+    if (u->admit && (rc = u->admit(c, u->arg)) != 0)
+        goto out;
+    rc = u->kind == AL_TXN_WRITE ? run_write(c, u, reterr) : u->run(c, u->arg);
+out:
+    /* what the unit wrote or read may still be uncommitted: return after the commit */
+    if (wait_unlock(srv) != 0 && rc >= 0)
+        rc = al_err_set(reterr, AL_E_DB, "the transaction could not be committed");
+    return rc;
+}
+
+void al_txn_init(struct al_srv *srv)
+{
+    pthread_cond_init(&srv->txn.work, NULL);
+    pthread_cond_init(&srv->txn.done, NULL);
+    pthread_mutex_init(&srv->txn.done_lock, NULL);
+}
+
+void al_txn_destroy(struct al_srv *srv)
+{
+    pthread_cond_destroy(&srv->txn.work);
+    pthread_cond_destroy(&srv->txn.done);
+    pthread_mutex_destroy(&srv->txn.done_lock);
+}
+
+int al_txn_start(struct al_srv *srv, struct al_err *reterr)
+{
+    if (pthread_create(&srv->txn.committer, NULL, committer_main, srv) != 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "cannot start the committer thread");
+    srv->txn.started = true;
+    return 0;
+}
+
+void al_txn_stop(struct al_srv *srv)
+{
+    if (!srv->txn.started)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    srv->txn.stopping = true;
+    pthread_cond_signal(&srv->txn.work);
+    pthread_mutex_unlock(&srv->lock);
+    pthread_join(srv->txn.committer, NULL);
+    srv->txn.started = false;
+}
