@@ -1,12 +1,15 @@
 # allot — the only commands a user needs. Each installs what it needs first (scripts/deps.sh).
-#   make run     build (release) and start a server with a simulated fleet
+#   make run     build allot (release) and start a server with a simulated fleet (.run/)
 #   make test    build (debug, ASan + UBSan) and run every test; ends with "N passed, N failed"
 #   make bench   build (release) and run the benchmarks (QUICK=1 for a short first look)
+#   make install copy build/release/allot to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 # Checks for developers (not part of make test):
 #   make lint      clang-format --dry-run, clang-tidy (.clang-tidy) and cppcheck; fails on findings
 #   make valgrind  release build, every unit test program under valgrind memcheck
 #   make fuzz      the libFuzzer targets, FUZZ_SECONDS (default 60) each; make test runs 12 s each
-.PHONY: all run test bench build debug deps format lint valgrind fuzz clean
+.PHONY: all run test bench build debug deps format lint valgrind fuzz clean install
+
+PREFIX ?= /usr/local
 
 all: build
 
@@ -22,8 +25,19 @@ debug:
 	@cmake --preset debug >/dev/null
 	@cmake --build --preset debug
 
-run: build
+# Only the allot binary: the tests and benchmarks are not needed to serve.
+run:
+	@scripts/deps.sh run
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target allot
 	@scripts/run.sh build/release/allot
+
+# cmake --install honours DESTDIR from the environment (staged installs, packaging).
+install:
+	@scripts/deps.sh build
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target allot
+	@DESTDIR="$(DESTDIR)" cmake --install build/release --prefix "$(PREFIX)"
 
 test: debug
 	@scripts/run-tests.sh build/debug

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # deps.sh — install the Debian 12 packages allot needs to build, test and run.
-# Idempotent: silent when everything is present; names what it installs otherwise.
-# Usage: scripts/deps.sh [build|test|bench|lint|valgrind]   (each implies build)
+# Idempotent: silent when everything is present; otherwise it says what it is about to do
+# before each step (the package lists, then the packages, which can take a minute or two),
+# and that it is done.
+# Usage: scripts/deps.sh [build|run|test|bench|lint|valgrind]   (each implies build)
+#   run:  jq, with which the README's quickstart picks ids out of -o json
 #   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh
 set -euo pipefail
 
@@ -10,12 +13,13 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       libjansson-dev libyaml-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
       ca-certificates curl)
 case "$what" in
+run)   pkgs+=(jq) ;;
 test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev) ;;
 bench) pkgs+=(postgresql procps) ;;
 lint)  pkgs+=(clang-format clang-tidy cppcheck) ;;
 valgrind) pkgs+=(valgrind) ;;
 build) ;;
-*) echo "deps.sh: unknown set '$what' (build, test, bench, lint, valgrind)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$what' (build, run, test, bench, lint, valgrind)" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -29,6 +33,10 @@ if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
     sudo=sudo
 fi
-echo "deps.sh: installing ${missing[*]}" >&2
+# One line before each step, so that a minute of apt is not a minute of silence.
+echo "deps.sh: Debian packages missing for '$what': ${missing[*]}${sudo:+ (installing with sudo)}" >&2
+echo "deps.sh: [1/2] apt-get update (refreshing the package lists) …" >&2
 $sudo apt-get update -qq
+echo "deps.sh: [2/2] apt-get install ${missing[*]} (a minute or two on a fresh machine) …" >&2
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps.sh: installed ${missing[*]}" >&2

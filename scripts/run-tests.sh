@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# run-tests.sh BUILD_DIR — run every test and end with one line "N passed, N failed".
-# Unit tests: each build/…/test_* cmocka program; its own PASSED/FAILED counts are summed.
-# Integration tests: tests/integration/*.sh; each prints "ok - what" / "not ok - what" per check.
+# run-tests.sh BUILD_DIR — run every test CTest knows in BUILD_DIR, one at a time, print one line
+# per test, and end with one line "N passed, N failed", N counting checks, not programs:
+#   unit tests (tests/unit/test_*, cmocka): the program's own PASSED / FAILED counts;
+#   integration suites (tests/integration/*.sh): their "ok - …" / "not ok - …" lines.
+# The list of tests is CTest's (CMakeLists.txt registers both kinds, with the environment they
+# need), so `ctest --test-dir BUILD_DIR` runs the same tests. A test CTest fails (a crash, a
+# sanitizer report, a leak, a non-zero exit) counts as at least one failure; a skipped suite
+# counts nothing. A failure prints the test's last 40 lines of output.
 set -uo pipefail
 build=${1:?usage: run-tests.sh BUILD_DIR}
-root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
-export ALLOT="$build/allot" AL_ROOT="$root"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export CMOCKA_MESSAGE_OUTPUT=stdout
@@ -14,34 +17,33 @@ passed=0 failed=0
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
-for t in "$build"/test_*; do
-    [ -x "$t" ] || continue
-    name=$(basename "$t")
-    "$t" >"$log/$name.out" 2>&1
+mapfile -t tests < <(ctest --test-dir "$build" -N | sed -n 's/^ *Test *#[0-9]*: //p')
+if ((${#tests[@]} == 0)); then
+    echo "run-tests.sh: CTest lists no tests in $build (configure and build it first)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+for name in "${tests[@]}"; do
+    # -V prints the test's output, each line as "<number>: …"; the last lines are CTest's verdict.
+    ctest --test-dir "$build" -R "^${name}\$" -V >"$log/ctest.out" 2>&1
     rc=$?
+    sed -n 's/^[0-9][0-9]*: //p' "$log/ctest.out" >"$log/$name.out"
+    if grep -q "Test *#[0-9]*: $name .*Skipped" "$log/ctest.out"; then
+        why=$(grep -m1 -E '^# (SKIP|fuzz: skipped)' "$log/$name.out")
+        echo "skip $name (${why:-skipped})"
+        continue
+    fi
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/$name.out" | tail -1)
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/$name.out" | tail -1)
-    p=${p:-0} f=${f:-0}
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed, sanitizer, leak
+    p=${p:-$(grep -c '^ok ' "$log/$name.out")}
+    f=${f:-$(grep -c '^not ok ' "$log/$name.out")}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crashed, sanitizer, leak, timeout
     passed=$((passed + p)) failed=$((failed + f))
     if [ "$f" -ne 0 ]; then
-        echo "FAIL $name"; sed 's/^/    /' "$log/$name.out" | tail -40
-    else
-        echo "ok   $name ($p)"
-    fi
-done
-
-for s in "$root"/tests/integration/*.sh; do
-    [ -f "$s" ] || continue
-    name=$(basename "$s" .sh)
-    (cd "$root" && timeout 600 bash "$s") >"$log/$name.out" 2>&1
-    rc=$?
-    p=$(grep -c '^ok ' "$log/$name.out")
-    f=$(grep -c '^not ok ' "$log/$name.out")
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    passed=$((passed + p)) failed=$((failed + f))
-    if [ "$f" -ne 0 ]; then
-        echo "FAIL $name"; sed 's/^/    /' "$log/$name.out" | tail -40
+        echo "FAIL $name"
+        grep -E "Test +#[0-9]+: $name " "$log/ctest.out" | tail -1 | sed "s/^/    /"
+        tail -40 "$log/$name.out" | sed 's/^/    /'
     else
         echo "ok   $name ($p)"
     fi

@@ -1,15 +1,64 @@
 #!/usr/bin/env bash
-# run.sh ALLOT_BINARY — what `make run` starts (after make has built the binary): a fresh data
-# directory (.run/), `allot server init` (the demo operator), `allot server` on SQLite, a
-# simulated fleet reported by `allot agent --driver sim` (once, then a heartbeat in the
-# background), and a printed walk-through. The server stays in the foreground until Ctrl-C.
-# ALLOT_PORT picks the port (default: 8080, or the next free one).
+# run.sh ALLOT_BINARY — what `make run` starts (after make has built the binary): `allot server`
+# on SQLite in a data directory kept from one run to the next (.run/: allot.db, the operator's
+# token, the logs), a simulated fleet reported by `allot agent --driver sim` (once, then a
+# heartbeat in the background), demo prices, and a printed walk-through. The server stays in
+# the foreground until Ctrl-C (or SIGTERM).
+#
+# It never deletes data. The first run creates the database with `allot server init` and keeps
+# the operator's token in .run/operator.token; later runs reuse both. While an instance started
+# from the directory is alive (it holds .run/lock, an flock inherited by the server and the
+# agent, so it stays held even if this script is killed), a second run says where that one is
+# and exits 1 without touching anything. To start from scratch: stop allot, move .run/ away.
+#
+#   ALLOT_PORT     the port (default: 8080, or the next free one)
+#   ALLOT_RUN_DIR  the data directory (default: .run/ in the source tree)
 set -euo pipefail
 allot=$(realpath "${1:?usage: run.sh ALLOT_BINARY}")
 srv=${ALLOT_SERVER_BIN:-$allot} # the binary serving (the same one, normally)
 root=$(cd "$(dirname "$0")/.." && pwd)
-data=$root/.run
+data=${ALLOT_RUN_DIR:-$root/.run}
 fleet=$root/tests/data/demo-fleet.json
+token_re='al_[A-Za-z0-9_-]\{43\}'
+
+mkdir -p "$data"
+chmod 700 "$data"
+data=$(cd "$data" && pwd)
+exec 9>>"$data/lock"
+if ! flock -n 9; then
+    url=$(cat "$data/url" 2>/dev/null || echo "(URL unknown: see $data/server.log)")
+    pid=$(cat "$data/server.pid" 2>/dev/null || echo "?")
+    cat >&2 <<TXT
+run.sh: allot is already running from $data at $url (server pid $pid).
+Nothing was started and nothing was changed. Use the running one:
+  export ALLOT_SERVER=$url ALLOT_TOKEN=\$(cat $data/operator.token)
+or stop it first (Ctrl-C where it runs, or kill $pid), then run again.
+TXT
+    exit 1
+fi
+
+# From here on this script owns the directory (fd 9, inherited by everything it starts).
+if [ -e "$data/allot.db" ]; then
+    if [ ! -s "$data/operator.token" ]; then
+        cat >&2 <<TXT
+run.sh: $data/allot.db exists but its operator token ($data/operator.token) does not;
+the database keeps only a hash of it, so it cannot be recovered. Nothing was changed.
+To start from scratch, move the directory away (mv $data $data.old) and run again.
+TXT
+        exit 1
+    fi
+    token=$(cat "$data/operator.token")
+    fresh=0
+else
+    init=$("$srv" server init --db "$data/allot.db" --name demo-operator 2>&1) || {
+        printf '%s\n' "$init" >&2
+        exit 1
+    }
+    token=$(grep -o "$token_re" <<<"$init" | head -1)
+    [ -n "$token" ] || { echo "run.sh: no operator token in the output of 'allot server init'" >&2; exit 1; }
+    (umask 077 && printf '%s\n' "$token" >"$data/operator.token")
+    fresh=1
+fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=${ALLOT_PORT:-8080}
@@ -18,34 +67,38 @@ if [ -z "${ALLOT_PORT:-}" ]; then
 fi
 url=http://127.0.0.1:$port
 
-rm -rf "$data"
-mkdir -p "$data"
-chmod 700 "$data"
-"$srv" server init --db "$data/allot.db" --name demo-operator >"$data/init.out"
-token=$(grep -o 'al_[A-Za-z0-9_-]\{43\}' "$data/init.out" | head -1)
-[ -n "$token" ] || { echo "run.sh: no operator token in the output of 'allot server init'" >&2; exit 1; }
-printf '%s\n' "$token" >"$data/operator.token"
-chmod 600 "$data/operator.token" "$data/init.out"
-
-"$srv" server --db "$data/allot.db" --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
+echo "--- run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ): $url" >>"$data/server.log"
+"$srv" server --db "$data/allot.db" --listen "127.0.0.1:$port" >>"$data/server.log" 2>&1 &
 server=$!
 agent=
+echo "$server" >"$data/server.pid"
+echo "$url" >"$data/url"
 cleanup() {
     [ -n "$agent" ] && kill "$agent" 2>/dev/null
     kill "$server" 2>/dev/null
     wait 2>/dev/null
+    rm -f "$data/server.pid" "$data/agent.pid" "$data/url"
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-for _ in $(seq 100); do
-    curl -fsS "$url/healthz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$data/server.log" >&2; echo "run.sh: the server exited" >&2; exit 1; }
+# Up to 60 s: a loaded machine (a build beside it) can be slow to open the database.
+for ((i = 0; ; i++)); do
+    curl -fsS --max-time 2 "$url/healthz" >/dev/null 2>&1 && break
+    if ! kill -0 "$server" 2>/dev/null || [ "$i" -ge 600 ]; then
+        tail -20 "$data/server.log" >&2
+        echo "run.sh: the server did not start on $url (its log: $data/server.log)" >&2
+        exit 1
+    fi
     sleep 0.1
 done
 export ALLOT_SERVER=$url ALLOT_TOKEN=$token
+"$allot" user me >/dev/null || {
+    echo "run.sh: the database in $data does not accept the token in $data/operator.token" >&2
+    exit 1
+}
 "$allot" agent --driver sim --fleet "$fleet" --once
-# demo prices (USD per hour; MIG per compute slice-hour)
+# demo prices (USD per hour; MIG per compute slice-hour); setting them again changes nothing
 while read -r model gpu slice; do
     "$allot" price set "$model" --gpu-hour "$gpu" --mig-slice-hour "$slice" >/dev/null
 done <<'PRICES'
@@ -54,34 +107,45 @@ A100-80GB 1.80 0.30
 A30-24GB 0.90 0.25
 L40S-48GB 1.10 0
 PRICES
-# the heartbeat runs with its own agent-role token, not the operator's
-agent_token=$("$allot" user create sim-agent --role agent | grep -o 'al_[A-Za-z0-9_-]\{43\}' | head -1)
-ALLOT_TOKEN=$agent_token "$allot" agent --driver sim --fleet "$fleet" --interval 15 \
-    >"$data/agent.log" 2>&1 &
+# The heartbeat runs with its own agent-role token, not the operator's, kept for later runs
+# (a new one when the kept one is missing or belongs to a database that is gone).
+if ! ALLOT_TOKEN=$(cat "$data/agent.token" 2>/dev/null) "$allot" user me >/dev/null 2>&1; then
+    name=sim-agent
+    [ "$fresh" = 1 ] || name=sim-agent-$(date +%s)
+    agent_token=$("$allot" user create "$name" --role agent | grep -o "$token_re" | head -1)
+    (umask 077 && printf '%s\n' "$agent_token" >"$data/agent.token")
+fi
+# 9>&-: the lock stays with the server; an agent orphaned by a kill -9 of this script would
+# otherwise keep the directory locked after the server is gone.
+ALLOT_TOKEN=$(cat "$data/agent.token") "$allot" agent --driver sim --fleet "$fleet" --interval 15 \
+    >>"$data/agent.log" 2>&1 9>&- &
 agent=$!
+echo "$agent" >"$data/agent.pid"
 
-start=$(date -u -d '+1 day' +%Y-%m-%dT00:00:00Z)
-end=$(date -u -d '+8 days' +%Y-%m-%dT00:00:00Z)
+if [ "$fresh" = 1 ]; then
+    what="a new database; the operator's token is kept in $data/operator.token"
+else
+    what="the data of the previous run (to start from scratch: stop allot, move $data away)"
+fi
+# The walk-through is README.md's quickstart (one text to keep true; tests/integration/
+# make_run.sh runs it), with its first two lines, which find the URL, the token and the binary
+# from the source tree, written out.
+walk=$(awk '/^## Quickstart/ { q = 1; next } q && /^    / { print; b = 1; next } b { exit }' \
+    "$root/README.md" | tail -n +3 | sed 's/^    /  /')
 cat <<TXT
 
-allot is running (data in $data, Ctrl-C stops it).
+allot is running on $url, Ctrl-C stops it.
+  data:           $data: $what
   API:            $url/v1/  (health: $url/healthz; the browser dashboard is not built yet)
   server log:     $data/server.log (tail -f it to watch the calls)
-  operator token: $token   (also in .run/operator.token)
+  operator token: $token
 
-Try this, in another shell:
+Try this, in another shell (README.md, "Quickstart", explains each step):
   export ALLOT_SERVER=$url ALLOT_TOKEN=$token
   A=$allot
-  \$A availability --model H100-80GB --start $start --end $end
-  \$A org create acme --customer-code ACME --display-name "Acme Research"
-  \$A user create alice --role org_admin --org acme     # prints alice's token
-  \$A request create --org acme --kind gpu --model H100-80GB --count 8 --same-node \\
-      --start $start --end $end --image nvcr.io/nvidia/pytorch:24.05-py3 --workload "LLM fine-tune"
-  \$A request quote REQ_ID                              # placement, cost, a hold until valid_until
-  \$A request approve REQ_ID
-  ALLOT_TOKEN=ALICE_TOKEN \$A request accept REQ_ID     # the org admin accepts
-  \$A request confirm REQ_ID --payment-terms invoiced   # creates the reservation
-  \$A reservation list ; \$A events ; \$A price list
-  (MIG: --kind mig --model A100-80GB --profile 3g.40gb --count 2; every command takes -o json.)
+$walk
+
+MIG works the same way (--kind mig --model A100-80GB --profile 3g.40gb --count 2);
+every command takes -o json, and --help.
 TXT
 wait "$server"

@@ -25,6 +25,30 @@ static const struct al_col req_cols[] = {
 };
 #define NCOLS (sizeof req_cols / sizeof req_cols[0])
 
+/* What a person needs after each step of the flow (the id to pass on, the state, and what
+ * the step decided); `request show` and -o json have everything. */
+static const struct al_col brief_cols[] = {
+    {"id", "id"},
+    {"state", "state"},
+};
+static const struct al_col created_cols[] = {
+    {"id", "id"},       {"state", "state"}, {"model", "model"},
+    {"count", "count"}, {"start", "start"}, {"end", "end"},
+};
+static const struct al_col quoted_cols[] = {
+    {"id", "id"},
+    {"state", "state"},
+    {"total", "quote.total_micros"},
+    {"valid_until", "quote.valid_until"},
+    {"allocations", "#quote.allocations"},
+};
+/* confirm answers with the reservation it created */
+static const struct al_col confirmed_cols[] = {
+    {"reservation", "id"}, {"state", "state"}, {"request", "request"},
+    {"start", "start"},    {"end", "end"},     {"total", "total_micros"},
+};
+#define BRIEF(cols) (cols), sizeof(cols) / sizeof((cols)[0])
+
 static const struct al_opt create_opts[] = {
     {"org", AL_ARG_STR, "org", "organization: id, name or customer code (required)"},
     {"kind", AL_ARG_STR, "kind", "gpu (dedicated whole GPUs) or mig (MIG instances)"},
@@ -89,8 +113,7 @@ static int req_create(int argc, char **argv)
         NULL,
         NULL,
         1,
-        NULL,
-        0};
+        BRIEF(created_cols)};
     return al_conn_run(&s, argc, argv);
 }
 
@@ -131,30 +154,31 @@ static int req_quote(int argc, char **argv)
         NULL,
         "quote",
         1,
-        NULL,
-        0};
+        BRIEF(quoted_cols)};
     return al_conn_run(&s, argc, argv);
 }
 
-/* The plain transitions share one shape: POST /v1/requests/ID/<action>. */
-#define AL_REQ_ACTION(fn, act, usage, what, opts, idem)                                            \
+/* The plain transitions share one shape: POST /v1/requests/ID/<action>, answered with the
+ * request (or, for confirm, the reservation) summarised by `brief`. */
+#define AL_REQ_ACTION(fn, act, usage, what, opts, idem, brief)                                     \
     static int fn(int argc, char **argv)                                                           \
     {                                                                                              \
         static const struct al_call_spec s = {                                                     \
-            {usage, what, 1, 1, opts}, "POST", "/v1/requests", NULL, act, idem, NULL, 0};          \
+            {usage, what, 1, 1, opts}, "POST", "/v1/requests", NULL, act, idem, BRIEF(brief)};     \
         return al_conn_run(&s, argc, argv);                                                        \
     }
 
 AL_REQ_ACTION(req_approve, "approve", "allot request approve ID", "Approve a quote (operator).",
-              NULL, 0)
+              NULL, 0, brief_cols)
 AL_REQ_ACTION(req_reject, "reject", "allot request reject ID --reason TEXT",
-              "Reject a request (operator).", reject_opts, 0)
+              "Reject a request (operator).", reject_opts, 0, brief_cols)
 AL_REQ_ACTION(req_accept, "accept", "allot request accept ID",
-              "Accept the approved quote (org admin).", NULL, 0)
+              "Accept the approved quote (org admin).", NULL, 0, brief_cols)
 AL_REQ_ACTION(req_confirm, "confirm", "allot request confirm ID --payment-terms prepaid|invoiced",
-              "Confirm the contract (operator): creates the reservation.", confirm_opts, 1)
+              "Confirm the contract (operator): creates the reservation.", confirm_opts, 1,
+              confirmed_cols)
 AL_REQ_ACTION(req_cancel, "cancel", "allot request cancel ID",
-              "Cancel a request (operator or org admin).", cancel_opts, 0)
+              "Cancel a request (operator or org admin).", cancel_opts, 0, brief_cols)
 
 int al_cmd_request(int argc, char **argv)
 {

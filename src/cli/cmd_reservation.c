@@ -18,6 +18,18 @@ static const struct al_col rsv_cols[] = {
     {"REQUEST", "request"},
 };
 
+/* After a change: the id, the state, and what the change moved (the end, the total). */
+static const struct al_col brief_cols[] = {
+    {"id", "id"},
+    {"state", "state"},
+};
+static const struct al_col extended_cols[] = {
+    {"id", "id"},
+    {"state", "state"},
+    {"end", "end"},
+    {"total", "total_micros"},
+};
+
 static const struct al_opt list_opts[] = {
     {"state", AL_ARG_STR, "state", "scheduled, active, ended or cancelled"},
     {"org", AL_ARG_STR, "org", "only this organization's reservations (operator)"},
@@ -75,8 +87,8 @@ static int rsv_cancel(int argc, char **argv)
                                           NULL,
                                           "cancel",
                                           0,
-                                          NULL,
-                                          0};
+                                          brief_cols,
+                                          sizeof brief_cols / sizeof brief_cols[0]};
     return al_conn_run(&s, argc, argv);
 }
 
@@ -90,8 +102,8 @@ static int rsv_extend(int argc, char **argv)
         NULL,
         "extend",
         0,
-        NULL,
-        0};
+        extended_cols,
+        sizeof extended_cols / sizeof extended_cols[0]};
     return al_conn_run(&s, argc, argv);
 }
 

@@ -36,19 +36,28 @@ int al_conn_read_line(const char *path, char *out, size_t cap)
     return n > 0 && !strchr(out, '\n') ? 0 : -1;
 }
 
-/* flag > environment > login file > default (server only). */
-static const char *pick(const char *flag, const char *env, const char *file, char *buf, size_t cap)
+/* flag > environment > login file > default (server only); *src says which. */
+static const char *pick(const char *flag, const char *env, const char *file, char *buf, size_t cap,
+                        enum al_conn_src *src)
 {
     char dir[1024], path[1100];
     const char *e = getenv(env);
-    if (flag)
+    *src = AL_CONN_SRC_NONE;
+    if (flag) {
+        *src = AL_CONN_SRC_FLAG;
         return flag;
-    if (e && e[0])
+    }
+    if (e && e[0]) {
+        *src = AL_CONN_SRC_ENV;
         return e;
+    }
     if (al_conn_config_dir(dir, sizeof dir) < 0)
         return NULL;
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    return al_conn_read_line(path, buf, cap) == 0 ? buf : NULL;
+    if (al_conn_read_line(path, buf, cap) < 0)
+        return NULL;
+    *src = AL_CONN_SRC_LOGIN;
+    return buf;
 }
 
 int al_conn_open(struct al_conn *c, const struct al_args *a)
@@ -58,8 +67,9 @@ int al_conn_open(struct al_conn *c, const struct al_args *a)
     *c = (struct al_conn){.fmt = AL_OUT_TABLE};
     if (a->output && strcmp(a->output, "json") == 0)
         c->fmt = AL_OUT_JSON;
-    const char *server = pick(a->server, "ALLOT_SERVER", "server", sbuf, sizeof sbuf);
-    const char *token = pick(a->token, "ALLOT_TOKEN", "token", tbuf, sizeof tbuf);
+    const char *server =
+        pick(a->server, "ALLOT_SERVER", "server", sbuf, sizeof sbuf, &c->server_src);
+    const char *token = pick(a->token, "ALLOT_TOKEN", "token", tbuf, sizeof tbuf, &c->token_src);
     c->client = al_client_new(server ? server : AL_CONN_DEFAULT_SERVER, token, &err);
     if (!c->client) {
         fprintf(stderr, "allot: %s\n", err.msg);
@@ -105,6 +115,53 @@ static void print_details(json_t *body)
     }
 }
 
+/* Where a setting came from, in words: `flag` ("--server") or `env` ("ALLOT_SERVER")… */
+static const char *src_words(enum al_conn_src src, const char *flag, const char *env, char *buf,
+                             size_t cap)
+{
+    switch (src) {
+    case AL_CONN_SRC_FLAG:
+        snprintf(buf, cap, "given with %s", flag);
+        break;
+    case AL_CONN_SRC_ENV:
+        snprintf(buf, cap, "from %s", env);
+        break;
+    case AL_CONN_SRC_LOGIN:
+        snprintf(buf, cap, "saved by `allot login`");
+        break;
+    default:
+        snprintf(buf, cap, "the default");
+        break;
+    }
+    return buf;
+}
+
+/* What the user can do about a failure that is theirs to fix: no server where the CLI looked
+ * (AL_E_IO and no HTTP status: nothing answered), or a token missing or refused (401). */
+static void print_hint(const struct al_conn *c, int rc, long status)
+{
+    const char *url = al_client_server(c->client);
+    char from[64];
+    if (rc == AL_E_IO && status == 0)
+        fprintf(stderr,
+                "  hint: nothing answered at %s (%s).\n"
+                "        Start a server with `make run` (in the source tree) or `allot server`,\n"
+                "        or point the CLI at a running one: export ALLOT_SERVER=URL, or --server "
+                "URL.\n",
+                url, src_words(c->server_src, "--server", "ALLOT_SERVER", from, sizeof from));
+    else if (status == 401 && c->token_src == AL_CONN_SRC_NONE)
+        fputs("  hint: no token was given. export ALLOT_TOKEN=TOKEN (`make run` prints the "
+              "operator's,\n"
+              "        and keeps it in .run/operator.token), or save one with\n"
+              "        `allot login --server URL --token TOKEN`.\n",
+              stderr);
+    else if (status == 401)
+        fprintf(stderr,
+                "  hint: the token %s is not one %s knows; set ALLOT_TOKEN,\n"
+                "        --token or `allot login` to a token this server issued.\n",
+                src_words(c->token_src, "--token", "ALLOT_TOKEN", from, sizeof from), url);
+}
+
 int al_conn_call(struct al_conn *c, const char *method, const char *path, json_t *body,
                  const char *idempotency_key, json_t **ret)
 {
@@ -121,6 +178,7 @@ int al_conn_call(struct al_conn *c, const char *method, const char *path, json_t
     }
     fprintf(stderr, "allot: %s\n", err.msg);
     print_details(j);
+    print_hint(c, rc, status);
     if (c->fmt == AL_OUT_JSON && j)
         al_out_json(json_incref(j));
     json_decref(j);
@@ -158,6 +216,8 @@ void al_conn_print(const struct al_conn *c, json_t *j, const struct al_col *cols
         const char *next = json_string_value(json_object_get(j, "next_cursor"));
         if (next)
             printf("(more: --cursor %s)\n", next);
+    } else if (cols) {
+        al_view_brief(j, cols, ncols, stdout);
     } else {
         al_view_object(j, stdout);
     }

@@ -1,6 +1,7 @@
 /* conn.h — how a CLI command reaches the server: the server URL and token from flags, the
  * environment (ALLOT_SERVER, ALLOT_TOKEN) or the login files, one client, and calls whose
- * failures are printed (the server's message and code) and turned into exit statuses:
+ * failures are printed (the server's message and code, and a hint when the fix is on the
+ * user's side: no token given, no server at the URL) and turned into exit statuses:
  * 1 when the server said no (4xx), 3 when it could not be reached or failed (5xx). */
 #ifndef AL_CLI_CONN_H
 #define AL_CLI_CONN_H
@@ -11,9 +12,18 @@
 
 #define AL_CONN_DEFAULT_SERVER "http://127.0.0.1:8080"
 
+/* Where a setting came from, for the hints printed with a failure. */
+enum al_conn_src {
+    AL_CONN_SRC_NONE,  /* not found (the server URL then is the default) */
+    AL_CONN_SRC_FLAG,  /* --server / --token */
+    AL_CONN_SRC_ENV,   /* ALLOT_SERVER / ALLOT_TOKEN */
+    AL_CONN_SRC_LOGIN, /* the files saved by `allot login` */
+};
+
 struct al_conn {
     struct al_client *client;
     enum al_out_format fmt;
+    enum al_conn_src server_src, token_src;
 };
 
 /* Open a connection for the parsed flags. Returns AL_EXIT_OK, or an exit status after
@@ -39,7 +49,8 @@ int al_conn_read_line(const char *path, char *out, size_t cap);
 const char *al_conn_idem_key(const struct al_args *a, char *buf, size_t cap);
 
 /* Print an answer and release it: JSON as is with -o json; else a list's items as a table of
- * `cols` (when given and the answer has "items"), or the object as key/value lines. */
+ * `cols` (when given and the answer has "items"), one object's short summary when `cols` are
+ * given (see al_view_brief), or the whole object as key/value lines when they are not. */
 void al_conn_print(const struct al_conn *c, json_t *j, const struct al_col *cols, size_t ncols);
 
 /* A whole command that is one call: parse flags, build the path and the body, call, print. */
@@ -50,6 +61,8 @@ struct al_call_spec {
     const char *pos_field; /* body field taking the positional argument; NULL: it is a path id */
     const char *action;    /* appended after the id ("quote"), or NULL */
     int idem;              /* send an Idempotency-Key (--idempotency-key or random) */
+    /* What a person sees (-o table): a list's columns, or the few fields of a changed
+     * object's summary ("id", "state", the quote's total…); NULL: every field (show). */
     const struct al_col *cols;
     size_t ncols;
 };

@@ -215,3 +215,35 @@ void al_view_object(json_t *obj, FILE *f)
     view_fields(obj, "", 0, f);
     view_tables(obj, "", f);
 }
+
+/* The "currency" beside the money field at `path` ("quote.total_micros" → "quote.currency"),
+ * or NULL. */
+static const char *currency_of(json_t *obj, const char *path)
+{
+    char sib[160];
+    const char *dot = strrchr(path, '.');
+    int n = dot ? (int)(dot - path + 1) : 0;
+    if (snprintf(sib, sizeof sib, "%.*scurrency", n, path) >= (int)sizeof sib)
+        return NULL;
+    return json_string_value(al_view_get(obj, sib));
+}
+
+void al_view_brief(json_t *obj, const struct al_col *cols, size_t ncols, FILE *f)
+{
+    char cell[AL_VIEW_CELL_MAX];
+    for (size_t c = 0; c < ncols; c++) {
+        const char *path = cols[c].path;
+        if (path[0] == '#') {
+            json_t *arr = al_view_get(obj, path + 1);
+            if (json_is_array(arr))
+                fprintf(f, "%s: %zu\n", cols[c].header, json_array_size(arr));
+            continue;
+        }
+        json_t *v = al_view_get(obj, path);
+        if (!v || json_is_null(v))
+            continue;
+        al_view_cell(v, path, cell, sizeof cell);
+        const char *cur = json_is_integer(v) && is_money(path) ? currency_of(obj, path) : NULL;
+        fprintf(f, "%s: %s%s%s\n", cols[c].header, cell, cur ? " " : "", cur ? cur : "");
+    }
+}

@@ -25,4 +25,10 @@ void al_view_list(json_t *items, const struct al_col *cols, size_t ncols, FILE *
 /* One object: scalars and nested objects as "key: value", arrays of objects as tables. */
 void al_view_object(json_t *obj, FILE *f);
 
+/* A short summary of one object, for the commands that change it (the id and state stay in
+ * sight; `show` and -o json have the rest): one "header: value" line per column whose value
+ * is present and not null. A money column is followed by the currency next to it
+ * ("total: 3360.00 USD"); a "#path" column prints the array's length. */
+void al_view_brief(json_t *obj, const struct al_col *cols, size_t ncols, FILE *f);
+
 #endif

@@ -49,6 +49,20 @@ expect 2 "unknown request subcommand → 2" "$ALLOT" request frobnicate
 expect 3 "server unreachable → 3" "$ALLOT" org list
 grep -q "127.0.0.1:9" "$tmp/err" && ok "unreachable: the message names the server" ||
     nok "unreachable: the message names the server"
+what="unreachable: a hint to start one (make run) or set ALLOT_SERVER"
+if grep -q 'hint: nothing answered at http://127.0.0.1:9 (from ALLOT_SERVER)' "$tmp/err" &&
+    grep -q 'make run' "$tmp/err" && grep -q 'export ALLOT_SERVER=URL' "$tmp/err"; then
+    ok "$what"
+else
+    nok "$what: $(cat "$tmp/err")"
+fi
+"$ALLOT" org list --server http://127.0.0.1:8 >/dev/null 2>"$tmp/err"
+what="unreachable: the hint says where the URL came from (--server)"
+if grep -q 'nothing answered at http://127.0.0.1:8 (given with --server)' "$tmp/err"; then
+    ok "$what"
+else
+    nok "$what: $(cat "$tmp/err")"
+fi
 expect 3 "login to an unreachable server → 3" "$ALLOT" login --token al_x
 [ ! -e "$tmp/config/token" ] && ok "a failed login writes no token file" ||
     nok "a failed login writes no token file"

@@ -7,6 +7,8 @@ set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
 SRV=${ALLOT_SERVER_BIN:-$ALLOT} # the server's binary (the same one, once both are merged)
+# shellcheck source=tests/integration/lib.sh
+. "$AL_ROOT/tests/integration/lib.sh"
 if ! "$SRV" server --help >/dev/null 2>&1; then
     echo "# SKIP: this allot has no 'server' command yet (nothing counted)"
     exit 0
@@ -50,14 +52,15 @@ unset ALLOT_TOKEN
 OP=$(grep -o 'al_[A-Za-z0-9_-]\{43\}' "$tmp/init.out" | head -1)
 check "server init prints an operator token" test -n "$OP"
 # --clock-file: the server's test clock (the file holds a unix time; absent → the real clock)
-"$SRV" server --db "$tmp/allot.db" --listen "127.0.0.1:$port" --clock-file "$tmp/clock" \
-    >"$tmp/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do
-    curl -fsS "$ALLOT_SERVER/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-check "server answers /healthz" curl -fsS "$ALLOT_SERVER/healthz" -o /dev/null
+if start_server "$ALLOT_SERVER" "$tmp/server.log" --db "$tmp/allot.db" \
+    --listen "127.0.0.1:$port" --clock-file "$tmp/clock"; then
+    server=$server_pid
+    ok "server answers /healthz"
+else
+    server=$server_pid
+    nok "server answers /healthz"
+    exit 1
+fi
 
 # --- login: the token file, mode 0600, used when no token is given --------------------------
 run "" login --token "$OP"
@@ -68,6 +71,14 @@ run "" user me -o json
 check "the saved token is used (user me → operator)" test "$(jf .user.role)" = operator
 run "al_bogus" user me
 refused "a bad token → exit 1, unauthenticated" unauthenticated
+check "… with a hint naming where the refused token came from (ALLOT_TOKEN)" \
+    grep -q 'hint: the token from ALLOT_TOKEN' <<<"$err"
+out=$(ALLOT_CONFIG_DIR=$tmp/no-login ALLOT_TOKEN='' "$ALLOT" user me 2>"$tmp/err")
+rc=$? err=$(cat "$tmp/err")
+refused "no token at all → exit 1, unauthenticated" unauthenticated
+check "… with a hint naming ALLOT_TOKEN and allot login" \
+    test "$(grep -c 'no token was given' <<<"$err")" = 1 -a "$(grep -c 'ALLOT_TOKEN' <<<"$err")" -ge 1 \
+    -a "$(grep -c 'allot login' <<<"$err")" -ge 1
 
 # --- the fleet, reported by the sim agent ------------------------------------------------------
 run "$OP" agent --driver sim --fleet "$AL_ROOT/tests/data/demo-fleet.json" --once
@@ -216,13 +227,25 @@ run "$OP" request reject "$RM" --reason "testing" -o json
 check "operator rejects with a reason" test "$(jf .state)" = rejected
 
 # --- quote expired -----------------------------------------------------------------------------
+# (table output here: each step prints a short summary, the id first)
 run "$ALICE" request create --org acme --kind gpu --model A100-80GB --count 1 --start "$S" \
-    --end "$E" -o json
-R3=$(jf .id)
-run "$OP" request quote "$R3" --valid-for-minutes 1 -o json
+    --end "$E"
+R3=$(sed -n 's/^id: //p' <<<"$out")
+check "request create (table): a short summary, id first, then the state" \
+    test "$(sed -n 2p <<<"$out")" = "state: submitted" -a "${R3#req_}" != "$R3" \
+    -a "$(wc -l <<<"$out")" -le 6
+run "$OP" request quote "$R3" --valid-for-minutes 1
 check "short quote (1 minute)" test "$rc" -eq 0
+check "request quote (table): id, state, the total with its currency, valid_until" \
+    test "$(sed -n 1,2p <<<"$out" | tr '\n' ' ')" = "id: $R3 state: quoted " \
+    -a "$(grep -c '^total: [0-9]*\.[0-9][0-9] USD$' <<<"$out")" = 1 \
+    -a "$(grep -c '^valid_until: 20[0-9-]*T[0-9:]*Z$' <<<"$out")" = 1 -a "$(wc -l <<<"$out")" -le 6
 run "$OP" request approve "$R3"
+check "request approve (table): just the id and the state" \
+    test "$out" = "$(printf 'id: %s\nstate: approved' "$R3")"
 run "$ALICE" request accept "$R3"
+check "request accept (table): just the id and the state" \
+    test "$out" = "$(printf 'id: %s\nstate: accepted' "$R3")"
 echo $(($(date +%s) + 7200)) >"$tmp/clock" # two hours later: the quote is past valid_until
 run "$OP" request confirm "$R3" --payment-terms prepaid
 refused "quote expired: confirm after valid_until → exit 1, expired" expired
@@ -235,8 +258,11 @@ rm -f "$tmp/clock"
 E2=$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)
 run "$ALICE" reservation extend "$RSV" --end "$E2" -o json
 check "reservation extend: a later end" test "$rc" -eq 0 -a "$(jf .end)" = "$E2"
-run "$ALICE" reservation cancel "$RSV" --reason "plans changed" -o json
-check "reservation cancel" test "$rc" -eq 0 -a "$(jf .state)" = cancelled
+run "$ALICE" reservation cancel "$RSV" --reason "plans changed"
+check "reservation cancel (table): just the id and the state" \
+    test "$rc" -eq 0 -a "$out" = "$(printf 'id: %s\nstate: cancelled' "$RSV")"
+run "$OP" reservation show "$RSV" -o json
+check "reservation cancel: cancelled" test "$(jf .state)" = cancelled
 run "$OP" availability --model H100-80GB --start "$S" --end "$E" -o json
 check "a cancelled reservation frees its GPUs (16 free)" test "$(jf .whole_gpus_free)" = 16
 run "$OP" events -o json --limit 500
@@ -250,3 +276,6 @@ kill "$server" && wait "$server" 2>/dev/null
 server=
 run "$OP" org list
 check "server unreachable → exit 3" test "$rc" -eq 3
+check "… naming the URL it tried and suggesting make run / ALLOT_SERVER" \
+    test "$(grep -c "nothing answered at $ALLOT_SERVER (from ALLOT_SERVER)" <<<"$err")" = 1 \
+    -a "$(grep -c 'make run' <<<"$err")" = 1 -a "$(grep -c 'export ALLOT_SERVER=URL' <<<"$err")" = 1

@@ -44,15 +44,15 @@ ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 port=$(free_port)
 U=http://127.0.0.1:$port
 
-start_server() {
-    "$ALLOT" server --db "$tmp/db" --listen "127.0.0.1:$port" --clock-file "$tmp/clock" \
-        --tick-ms "${1:-100}" 2>>"$tmp/server.log" &
-    pid=$!
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "$U/healthz" && return 0
-        sleep 0.05
-    done
-    return 1
+# shellcheck source=tests/integration/lib.sh
+. "${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+# start_api [TICK_MS]: the server of this suite, on its database and injected clock
+start_api() {
+    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
+        --clock-file "$tmp/clock" --tick-ms "${1:-100}"
+    local rc=$?
+    pid=$server_pid
+    return $rc
 }
 
 # call TOKEN METHOD PATH [BODY] [EXTRA_CURL_ARGS…]: sets $code and $body
@@ -88,7 +88,7 @@ check "server init prints an al_ token once" [ "${#OP}" -eq 46 ]
 "$ALLOT" server init --db "$tmp/db" >/dev/null 2>&1
 check "server init refuses a database with users" [ $? -ne 0 ]
 check "no token in the database file" bash -c "! grep -q -a '$OP' '$tmp/db'"
-if ! start_server; then
+if ! start_api; then
     nok "server starts"
     exit 1
 fi
@@ -529,7 +529,7 @@ pid=
 wait "${streamers[@]}" 2>/dev/null
 answered=$(wc -l <"$tmp/crash.log")
 check "kill -9 came in the middle of the stream ($answered of 40 confirmed)" [ "$answered" -ge 1 -a "$answered" -lt 40 ]
-if start_server; then ok "server restarts after kill -9"; else nok "server restarts after kill -9"; fi
+if start_api; then ok "server restarts after kill -9"; else nok "server restarts after kill -9"; fi
 missing=0
 while read -r id; do
     call "$OP" GET "/v1/reservations/$id"
@@ -556,7 +556,7 @@ check "SIGTERM stops the server cleanly (exit 0, no leaks)" [ "$rc" = 0 ]
 
 # The expired code itself, with the clock thread slowed down so that it cannot expire the
 # quote first: confirm and accept after valid_until answer 409 expired.
-if start_server 3600000; then
+if start_api 3600000; then
     NOW=$(cat "$tmp/clock")
     call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":1,\"model\":\"H100-80GB\",\"start\":\"$(ts $((NOW + 50 * 86400)))\",\"end\":\"$(ts $((NOW + 51 * 86400)))\"}"
     RX=$(j .id)
