@@ -1,6 +1,8 @@
 /* simfleet.c — reading and validating a simulated fleet file, and reporting it to the server. */
 #include "agent/simfleet.h"
 
+#include "core/fleet.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,7 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* the server's bounds (docs/api.md, "Field limits"): node names, zones and uuids as long as
+ * core/fleet.h keeps them, label keys and model names 64 */
 #define AL_NAME_MAX   64
+#define AL_NODE_MAX   (AL_FLEET_NAME_MAX - 1)
+#define AL_ZONE_MAX   (AL_FLEET_ZONE_MAX - 1)
+#define AL_UUID_MAX   (AL_FLEET_UUID_MAX - 1)
 #define AL_LABELS_MAX 64
 #define AL_LABEL_MAX  256
 
@@ -17,10 +24,11 @@ struct al_simfleet {
     size_t ngpus;
 };
 
-static int valid_name(const char *s)
+/* 1..max characters of [A-Za-z0-9._-]? */
+static int valid_name(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > AL_NAME_MAX)
+    if (n == 0 || n > max)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -60,7 +68,8 @@ static int check_labels(json_t *labels, const char *node, struct al_err *reterr)
                           node, AL_LABELS_MAX);
     json_object_foreach(labels, k, v)
     {
-        if (!valid_name(k) || !json_is_string(v) || json_string_length(v) > AL_LABEL_MAX)
+        if (!valid_name(k, AL_NAME_MAX) || !json_is_string(v) ||
+            json_string_length(v) > AL_LABEL_MAX)
             return al_err_set(reterr, AL_E_INVAL,
                               "node %s: label '%.64s': name [A-Za-z0-9._-]{1,64}, value a "
                               "string of at most %d bytes",
@@ -104,7 +113,7 @@ static int add_entry(json_t *out, const char *node, json_t *e, struct al_err *re
     json_t *jp = json_object_get(e, "pool"), *jh = json_object_get(e, "healthy");
     const char *pool = jp ? json_string_value(jp) : "dedicated";
     json_int_t count = jc ? json_integer_value(jc) : 1;
-    if (!json_is_object(e) || !valid_name(model))
+    if (!json_is_object(e) || !valid_name(model, AL_NAME_MAX))
         return al_err_set(reterr, AL_E_INVAL, "node %s: gpus[].model: a model name", node);
     if (!pool || (strcmp(pool, "general") != 0 && strcmp(pool, "dedicated") != 0))
         return al_err_set(reterr, AL_E_INVAL, "node %s: gpus[].pool: general or dedicated", node);
@@ -113,9 +122,10 @@ static int add_entry(json_t *out, const char *node, json_t *e, struct al_err *re
     if ((jc && !json_is_integer(jc)) || count < 1 || count > AL_SIMFLEET_MAX_GPUS)
         return al_err_set(reterr, AL_E_INVAL, "node %s: gpus[].count: 1..%d", node,
                           AL_SIMFLEET_MAX_GPUS);
-    if (uuid && (count != 1 || strlen(uuid) > 96 || strlen(uuid) < 8))
+    if (uuid && (count != 1 || strlen(uuid) > AL_UUID_MAX || strlen(uuid) < 8))
         return al_err_set(reterr, AL_E_INVAL,
-                          "node %s: gpus[].uuid: 8..96 characters, one GPU per entry", node);
+                          "node %s: gpus[].uuid: 8..%d characters, one GPU per entry", node,
+                          AL_UUID_MAX);
     if (ji && (!json_is_integer(ji) || json_integer_value(ji) < 0 ||
                json_integer_value(ji) >= AL_SIMFLEET_MAX_GPUS || count != 1))
         return al_err_set(reterr, AL_E_INVAL, "node %s: gpus[].index: 0..%d, one GPU per entry",
@@ -154,13 +164,14 @@ static int add_node(struct al_simfleet *f, json_t *n, json_t *names, struct al_e
     json_t *gin = json_object_get(n, "gpus"), *gpus = NULL, *e;
     size_t i;
     int rc;
-    if (!json_is_object(n) || !valid_name(name))
-        return al_err_set(reterr, AL_E_INVAL, "nodes[%zu].name: [A-Za-z0-9._-]{1,64}",
-                          json_array_size(f->nodes));
+    if (!json_is_object(n) || !valid_name(name, AL_NODE_MAX))
+        return al_err_set(reterr, AL_E_INVAL, "nodes[%zu].name: [A-Za-z0-9._-]{1,%d}",
+                          json_array_size(f->nodes), AL_NODE_MAX);
     if (json_object_get(names, name))
         return al_err_set(reterr, AL_E_INVAL, "node %s: name given twice", name);
-    if (zone && !valid_name(json_string_value(zone)))
-        return al_err_set(reterr, AL_E_INVAL, "node %s: zone: [A-Za-z0-9._-]{1,64}", name);
+    if (zone && !valid_name(json_string_value(zone), AL_ZONE_MAX))
+        return al_err_set(reterr, AL_E_INVAL, "node %s: zone: [A-Za-z0-9._-]{1,%d}", name,
+                          AL_ZONE_MAX);
     if ((rc = check_labels(labels, name, reterr)) < 0)
         return rc;
     if (!json_is_array(gin) || json_array_size(gin) == 0 ||

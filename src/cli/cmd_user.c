@@ -60,7 +60,13 @@ static int user_create(int argc, char **argv)
     const char *org = json_string_value(json_object_get(u, "org"));
     printf("created user %s (%s, role %s%s%s)\n", jstr(u, "name"), jstr(u, "id"), jstr(u, "role"),
            org ? ", org " : "", org ? org : "");
-    printf("token (shown only now): %s\n", jstr(ans, "token"));
+    if (json_is_string(json_object_get(ans, "token"))) {
+        printf("token (shown only now): %s\n", jstr(ans, "token"));
+    } else { /* a retry's replay after a server restart: the token was shown once, then */
+        fprintf(stderr, "allot user create: the server withholds the token (shown once, to the "
+                        "first answer of this Idempotency-Key)\n");
+        rc = AL_EXIT_NO;
+    }
     json_decref(ans);
 out:
     al_conn_close(&c);

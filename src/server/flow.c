@@ -8,6 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 
+int al_flow_horizon(struct al_ctx *c, const char *field, int64_t t)
+{
+    char at[32], limit[32];
+    if (t <= c->now + AL_FLOW_HORIZON_S)
+        return 0;
+    return al_http_fail(
+        c, AL_E_INVAL, field, "%s %s is past the sale horizon %s (%lld days from now)", field,
+        al_time_fmt(t, at, sizeof at), al_time_fmt(c->now + AL_FLOW_HORIZON_S, limit, sizeof limit),
+        AL_FLOW_HORIZON_S / 86400);
+}
+
 int al_flow_request_load(struct al_ctx *c, json_t **req)
 {
     struct al_err e = {0};
@@ -110,6 +121,40 @@ int al_flow_rsv_step(struct al_ctx *c, json_t *r, const char *event, json_t *dat
     json_object_set_new(data, "to", json_string(to));
     snprintf(kind, sizeof kind, "reservation.%s", strcmp(event, "extend") ? to : "extended");
     return al_event(c, kind, jstr(r, "id"), data);
+}
+
+/* What an owner id names: "reservation rsv_…", "quote qte_…". */
+static const char *owner_kind(const char *owner)
+{
+    if (strncmp(owner, "rsv_", 4) == 0)
+        return "reservation";
+    if (strncmp(owner, "qte_", 4) == 0)
+        return "quote";
+    return "hold of";
+}
+
+int al_flow_hold_refusal(struct al_ctx *c, const char *what, const struct al_store_hold *h)
+{
+    struct al_store_hold o;
+    struct al_err e = {0};
+    char t0[32], t1[32];
+    int rc = al_store_hold_first_conflict(c->srv->store, h, c->now, &o, &e);
+    if (rc == AL_E_NOTFOUND) /* the in-memory calendar refused what the store allows */
+        return al_http_fail_details(
+            c, AL_E_NOFIT,
+            json_pack("{s:s,s:s,s:[],s:[]}", "reason", "the placement no longer fits", "gpu",
+                      h->gpu, "alternatives", "other_models"),
+            "%s: GPU %s is not free during [%s, %s)", what, h->gpu,
+            al_time_fmt(h->t0, t0, sizeof t0), al_time_fmt(h->t1, t1, sizeof t1));
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    al_time_fmt(o.t0, t0, sizeof t0);
+    al_time_fmt(o.t1, t1, sizeof t1);
+    json_t *d =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:[],s:[]}", "reason", "a GPU of it is held", "gpu", o.gpu,
+                  "held_by", o.owner, "start", t0, "end", t1, "alternatives", "other_models");
+    return al_http_fail_details(c, AL_E_NOFIT, d, "%s: GPU %s is held by %s %s during [%s, %s)",
+                                what, o.gpu, owner_kind(o.owner), o.owner, t0, t1);
 }
 
 static int mul_ok(int64_t a, int64_t b, int64_t *r)

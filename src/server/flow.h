@@ -17,6 +17,9 @@
 
 #define AL_FLOW_MAX_WINDOW_S (5LL * 366 * 86400) /* longest reservation */
 #define AL_FLOW_MAX_SEARCH_S (90LL * 86400)      /* how far alternatives are searched */
+/* The sale horizon: nothing is asked for, held, offered or counted past now + this (1830
+ * days): every window a route takes or offers ends by then (docs/api.md, "Conventions"). */
+#define AL_FLOW_HORIZON_S (5LL * 366 * 86400)
 
 /* String member `k` of `o` (owned by o), or NULL. */
 static inline const char *jstr(json_t *o, const char *k)
@@ -32,6 +35,10 @@ static inline int64_t jtime(json_t *o, const char *k)
         return 0;
     return t;
 }
+
+/* Time `t` of `field` must be within the sale horizon (c->now + AL_FLOW_HORIZON_S); fails
+ * naming the field and the horizon's time. */
+int al_flow_horizon(struct al_ctx *c, const char *field, int64_t t);
 
 /* ---- requests ---- */
 
@@ -59,6 +66,14 @@ int al_flow_rsv_save(struct al_ctx *c, json_t *r, bool insert);
 /* Move reservation `r` by `event` and append its event with `data` (stolen, may be NULL)
  * plus from and to. */
 int al_flow_rsv_step(struct al_ctx *c, json_t *r, const char *event, json_t *data);
+
+/* Fail the call with no_capacity for hold `h` (its GPU, owner, mask and window [t0, t1)),
+ * which collides with another live hold: the message and details name that hold by its
+ * owner's id (reservation or quote) and its window in RFC 3339 times, never by the
+ * calendar's owner numbers ({reason, gpu, held_by, start, end, alternatives, other_models}).
+ * `what` begins the message ("cannot extend rsv_… to 2027-01-01T00:00:00Z"). Returns
+ * AL_E_NOFIT, or the store's error. */
+int al_flow_hold_refusal(struct al_ctx *c, const char *what, const struct al_store_hold *h);
 
 /* ---- prices ---- */
 

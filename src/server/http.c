@@ -2,8 +2,9 @@
  * tokens shared by the server's resource files. */
 #include "server/http.h"
 
+#include "common/num.h"
+
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -137,13 +138,7 @@ json_t *al_http_list(json_t *items, char *next)
 
 bool al_name_ok(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > AL_HTTP_MAX_NAME)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-            return false;
-    return true;
+    return s && al_limit_ok(AL_LIMIT_NAME, s, strlen(s));
 }
 
 static json_t *field_get(json_t *o, const char *key)
@@ -152,16 +147,27 @@ static json_t *field_get(json_t *o, const char *key)
     return json_is_null(v) ? NULL : v;
 }
 
-int al_field_name(struct al_ctx *c, json_t *o, const char *key, bool required, const char **ret)
+int al_field_limit(struct al_ctx *c, json_t *o, const char *key, enum al_limit_id lim,
+                   bool required, const char **ret)
 {
+    const struct al_limit *l = &al_limits[lim];
     json_t *v = field_get(o, key);
     if (!v)
         return required ? al_http_fail(c, AL_E_INVAL, key, "%s is required", key) : 0;
-    if (!json_is_string(v) || !al_name_ok(json_string_value(v)))
-        return al_http_fail(c, AL_E_INVAL, key, "%s must be 1..64 characters of A-Z a-z 0-9 . _ -",
-                            key);
+    if (!json_is_string(v) || !al_limit_ok(lim, json_string_value(v), json_string_length(v))) {
+        if (l->chars == AL_CHARS_TEXT)
+            return al_http_fail(c, AL_E_INVAL, key, "%s must be a string of %zu..%zu bytes, no NUL",
+                                key, l->min, l->max);
+        return al_http_fail(c, AL_E_INVAL, key, "%s must be %zu..%zu characters of %s", key, l->min,
+                            l->max, al_limit_chars(l->chars));
+    }
     *ret = json_string_value(v);
     return 0;
+}
+
+int al_field_name(struct al_ctx *c, json_t *o, const char *key, bool required, const char **ret)
+{
+    return al_field_limit(c, o, key, AL_LIMIT_NAME, required, ret);
 }
 
 int al_field_text(struct al_ctx *c, json_t *o, const char *key, bool required, size_t max,
@@ -280,15 +286,7 @@ int al_time_parse(const char *s, int64_t *ret)
 
 int al_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret)
 {
-    char *end;
-    if (!s || !*s || isspace((unsigned char)*s))
-        return AL_E_INVAL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return AL_E_INVAL;
-    *ret = v;
-    return 0;
+    return al_num_parse_i64(s, min, max, ret) == 0 ? 0 : AL_E_INVAL;
 }
 
 char *al_time_fmt(int64_t t, char *buf, size_t cap)

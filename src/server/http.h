@@ -7,6 +7,8 @@
 
 #include "core/err.h"
 #include "server/auth.h"
+#include "server/idem.h"
+#include "server/limits.h"
 #include "server/txn.h"
 #include "store/store.h"
 
@@ -17,11 +19,13 @@ struct al_cal;
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AL_HTTP_MAX_BODY   (1u << 20) /* request bodies */
-#define AL_HTTP_MAX_DEPTH  16         /* JSON nesting */
-#define AL_HTTP_MAX_NAME   64         /* names: [A-Za-z0-9._-] */
-#define AL_HTTP_MAX_TEXT   4096       /* free text */
-#define AL_HTTP_MAX_IDEM   128        /* Idempotency-Key */
+#define AL_HTTP_MAX_BODY  (1u << 20) /* request bodies */
+#define AL_HTTP_MAX_DEPTH 16         /* JSON nesting */
+/* the bounds of names, free text and Idempotency-Key: server/limits.h's table holds them with
+ * every other field's */
+#define AL_HTTP_MAX_NAME   64   /* names: [A-Za-z0-9._-] */
+#define AL_HTTP_MAX_TEXT   4096 /* free text */
+#define AL_HTTP_MAX_IDEM   128  /* Idempotency-Key */
 #define AL_HTTP_MAX_PARAMS 3
 #define AL_HTTP_ID_LEN     40
 
@@ -49,7 +53,8 @@ struct al_srv {
      * availability reads take only `cal_rw` for reading: they never wait for a writer's
      * commit. Lock order: lock, then cal_rw. */
     pthread_rwlock_t cal_rw;
-    struct al_auth_cache auth; /* tokens seen before */
+    struct al_auth_cache auth;   /* tokens seen before */
+    struct al_idem_key idem_key; /* seals secrets in Idempotency-Key records; memory only */
 };
 
 /* The current time in unix seconds: the clock file's content when one is set, else the
@@ -116,6 +121,10 @@ json_t *al_http_list(json_t *items, char *next);
 
 /* ---- field validators: each returns 0, or fails the call naming the field ----
  * `required` false: an absent (or null) field leaves *ret unchanged and returns 0. */
+/* A string within limit `lim` of server/limits.h (length and characters). */
+int al_field_limit(struct al_ctx *c, json_t *o, const char *key, enum al_limit_id lim,
+                   bool required, const char **ret);
+/* al_field_limit with AL_LIMIT_NAME. */
 int al_field_name(struct al_ctx *c, json_t *o, const char *key, bool required, const char **ret);
 int al_field_text(struct al_ctx *c, json_t *o, const char *key, bool required, size_t max,
                   const char **ret);
@@ -126,11 +135,11 @@ int al_field_time(struct al_ctx *c, json_t *o, const char *key, bool required, i
 /* Refuse any key of `o` not in the NULL-terminated `allowed`. */
 int al_field_only(struct al_ctx *c, json_t *o, const char *const *allowed);
 
-/* Is `s` a valid name ([A-Za-z0-9._-], 1..AL_HTTP_MAX_NAME)? */
+/* Is `s` a valid name (AL_LIMIT_NAME: [A-Za-z0-9._-], 1..AL_HTTP_MAX_NAME)? */
 bool al_name_ok(const char *s);
 
-/* A decimal integer in [min, max], the whole string (no sign games, no spaces). 0 or
- * AL_E_INVAL. */
+/* A decimal integer in [min, max], the whole string (common/num.h: digits, an optional '-',
+ * no '+', no spaces). 0 or AL_E_INVAL. */
 int al_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret);
 
 /* ---- times: RFC 3339 UTC ("2026-12-01T00:00:00Z") ---- */

@@ -79,6 +79,9 @@ static int get_availability(struct al_ctx *c)
         return al_http_fail(c, AL_E_INVAL, "end", "end must be an RFC 3339 UTC time");
     if (e <= s || e - s > AL_FLOW_MAX_WINDOW_S)
         return al_http_fail(c, AL_E_INVAL, "end", "end must be after start, within 5 years");
+    /* nothing is sold past the horizon: no capacity is counted there either */
+    if (al_flow_horizon(c, "start", s) || al_flow_horizon(c, "end", e))
+        return c->err_code;
     if (qp && (pi = al_catalog_profile_index(m, qp)) < 0)
         return al_http_fail(c, AL_E_INVAL, "profile", "%s has no MIG profile %s", m->name, qp);
     avail_count(c->srv->cal, m, s, e, &total, &whole, inst);

@@ -8,7 +8,45 @@
 
 #include <string.h>
 
+/* Is string member `k` of `o` equal to `v`? */
+static bool jstr_eq(json_t *o, const char *k, const char *v)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s && strcmp(s, v) == 0;
+}
+
 /* ---- orgs ---- */
+
+/* Org ids, names and customer codes are one namespace: GET /v1/orgs/{x}, a request's `org`
+ * and every other org reference look `x` up among all three. So a name or code may not have
+ * the shape of an id ("org_" is the ids' prefix), nor equal another org's id, name or code
+ * (an org's own name and code may be equal). 0, or the call fails naming `field`. */
+static int org_key_free(struct al_ctx *c, const char *field, const char *key)
+{
+    static const char *const what[] = {"id", "name", "customer_code"};
+    json_t *other = NULL;
+    struct al_err e = {0};
+    if (!key)
+        return 0;
+    if (strncmp(key, "org_", 4) == 0)
+        return al_http_fail(c, AL_E_INVAL, field,
+                            "%s may not begin with org_, the prefix of org ids", field);
+    int rc = al_store_org_get(c->srv->store, key, &other, &e);
+    if (rc == AL_E_NOTFOUND)
+        return 0;
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    const char *as = "name";
+    for (size_t i = sizeof what / sizeof what[0]; i-- > 0;)
+        if (jstr_eq(other, what[i], key))
+            as = what[i]; /* the first of id, name, code that matches */
+    rc = al_http_fail(c, AL_E_CONFLICT, field, "%s %s is taken: it is the %s of org %s (%s)", field,
+                      key, strcmp(as, "customer_code") == 0 ? "customer code" : as,
+                      json_string_value(json_object_get(other, "id")),
+                      json_string_value(json_object_get(other, "name")));
+    json_decref(other);
+    return rc;
+}
 
 static int post_orgs(struct al_ctx *c)
 {
@@ -19,7 +57,8 @@ static int post_orgs(struct al_ctx *c)
     int rc;
     if (al_field_only(c, c->body, allowed) || al_field_name(c, c->body, "name", true, &name) ||
         al_field_name(c, c->body, "customer_code", false, &code) ||
-        al_field_text(c, c->body, "display_name", false, 256, &display))
+        al_field_limit(c, c->body, "display_name", AL_LIMIT_DISPLAY, false, &display) ||
+        org_key_free(c, "name", name) || org_key_free(c, "customer_code", code))
         return c->err_code;
     al_id_new("org", c->now, id, sizeof id);
     json_t *org = json_pack("{s:s,s:s,s:s?,s:s?,s:I}", "id", id, "name", name, "customer_code",

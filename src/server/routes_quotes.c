@@ -137,9 +137,14 @@ static int no_capacity(struct al_ctx *c, const struct ask *a, const struct al_gp
     struct al_request r;
     if (primary && ask_for(a, primary, &r) == 0 && al_fleet_model_slot(cal->fleet, primary) >= 0) {
         int64_t starts[N_ALTERNATIVES];
+        /* alternatives within the search range and the sale horizon */
+        int64_t last = a->ls + AL_FLOW_MAX_SEARCH_S;
+        if (last > c->now + AL_FLOW_HORIZON_S - a->dur)
+            last = c->now + AL_FLOW_HORIZON_S - a->dur;
         r.start = a->es;
-        int n = al_planner_earliest(cal->planner, &r, a->dur, a->ls + AL_FLOW_MAX_SEARCH_S, starts,
-                                    N_ALTERNATIVES, NULL);
+        int n = last < r.start ? 0
+                               : al_planner_earliest(cal->planner, &r, a->dur, last, starts,
+                                                     N_ALTERNATIVES, NULL);
         for (int i = 0; i < n; i++)
             json_array_append_new(alts, json_pack("{s:o,s:o}", "start", al_time_json(starts[i]),
                                                   "end", al_time_json(starts[i] + a->dur)));
@@ -229,7 +234,7 @@ static int write_holds(struct al_ctx *c, const char *owner, const struct quote_w
         hold_of(w, i, owner, expires, &h);
         int rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
         if (rc > 0)
-            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s was taken meanwhile", h.gpu);
+            return al_flow_hold_refusal(c, "the placement was taken meanwhile", &h);
         if (rc < 0 || (rc = al_store_hold_add(c->srv->store, &h, &err)) != 0)
             return al_http_fail_err(c, rc, &err);
         struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(c->srv->cal, h.gpu),
@@ -240,8 +245,11 @@ static int write_holds(struct al_ctx *c, const char *owner, const struct quote_w
                              .t1 = w->e,
                              .expires = expires,
                              .owner = al_cal_owner(owner)};
-        if (al_calendar_add(c->srv->cal->cal, &ch, &err) < 0)
-            return al_http_fail(c, AL_E_NOFIT, NULL, "GPU %s: %s", h.gpu, err.msg);
+        /* the calendar's words name its owner numbers: the answer names ids and times */
+        if ((rc = al_calendar_add(c->srv->cal->cal, &ch, &err)) < 0)
+            return rc == AL_E_CONFLICT
+                       ? al_flow_hold_refusal(c, "the placement was taken meanwhile", &h)
+                       : al_http_fail_err(c, rc, &err);
     }
     return 0;
 }

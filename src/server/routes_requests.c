@@ -40,8 +40,60 @@ static int request_org(struct al_ctx *c, json_t *b, json_t **org)
 struct model_ask {
     const char *model, *profile;
     int64_t mem, imem;
+    const char *imem_field; /* the field imem came from: min_memory_gb means per instance too */
     const struct al_gpu_model *m;
 };
+
+/* Can model m serve the ask (its kind, memory and profile), whatever the capacity? */
+static bool model_fits(const struct model_ask *k, bool mig, const struct al_gpu_model *m)
+{
+    if (!mig)
+        return m->mem_gb >= (uint64_t)k->mem;
+    if (!m->mig)
+        return false;
+    if (!k->profile)
+        return al_catalog_pick(m, (uint64_t)k->imem * 1000000000, true) >= 0;
+    int pi = al_catalog_profile_index(m, k->profile);
+    return pi >= 0 && (uint64_t)m->profiles[pi].mem_mib * 1048576 >= (uint64_t)k->imem * 1000000000;
+}
+
+/* Does a model of fleet `f` (NULL: of the catalog) serve the ask? */
+static bool any_fits(const struct al_fleet *f, const struct model_ask *k, bool mig)
+{
+    size_t n = f ? al_fleet_nmodels(f) : al_catalog_count();
+    for (size_t i = 0; i < n; i++)
+        if (model_fits(k, mig, f ? al_fleet_model(f, (unsigned)i) : al_catalog_at(i)))
+            return true;
+    return false;
+}
+
+/* An ask can only be sold on GPUs the fleet has: a catalog model no node has registered (a
+ * GPU of it, healthy or not) cannot be quoted, and neither can memory or a profile no model of
+ * the fleet has. Refused at create, naming the field (docs/api.md, "Requests"). */
+static int check_sellable(struct al_ctx *c, const struct model_ask *k, bool mig)
+{
+    const struct al_fleet *f = c->srv->cal->fleet;
+    if (k->m && al_fleet_model_slot(f, k->m) < 0)
+        return al_http_fail(c, AL_E_INVAL, "model",
+                            "no %s GPU is in the fleet: it cannot be sold until a node "
+                            "registers one",
+                            k->m->name);
+    if (k->m || any_fits(f, k, mig))
+        return 0;
+    const char *where = any_fits(NULL, k, mig) ? "the fleet" : "the catalog";
+    if (!mig)
+        return al_http_fail(c, AL_E_INVAL, "min_memory_gb", "no GPU model in %s has %lld GB", where,
+                            (long long)k->mem);
+    struct model_ask any_size = *k;
+    any_size.imem = 0;
+    if (k->profile && (!k->imem || !any_fits(f, &any_size, true)))
+        return al_http_fail(c, AL_E_INVAL, "profile", "no MIG model in %s has profile %s",
+                            any_fits(NULL, &any_size, true) ? "the fleet" : "the catalog",
+                            k->profile);
+    return al_http_fail(c, AL_E_INVAL, k->imem_field, "no MIG instance%s%s in %s has %lld GB",
+                        k->profile ? " of profile " : "", k->profile ? k->profile : "", where,
+                        (long long)k->imem);
+}
 
 static int check_gpu_ask(struct al_ctx *c, struct model_ask *k)
 {
@@ -55,40 +107,58 @@ static int check_gpu_ask(struct al_ctx *c, struct model_ask *k)
         return al_http_fail(c, AL_E_INVAL, "min_memory_gb",
                             "%s has %u GB, less than min_memory_gb %lld", k->m->name, k->m->mem_gb,
                             (long long)k->mem);
-    return 0;
+    return check_sellable(c, k, false);
+}
+
+/* The profile of m with the most memory among those a memory ask picks from (no +me/+gfx
+ * variants: al_catalog_pick's plain_only), or NULL. */
+static const struct al_mig_profile *largest_plain(const struct al_gpu_model *m)
+{
+    const struct al_mig_profile *big = NULL;
+    for (unsigned i = 0; i < m->nprofiles; i++)
+        if (m->profiles[i].attrs == 0 && (!big || m->profiles[i].mem_mib > big->mem_mib))
+            big = &m->profiles[i];
+    return big;
 }
 
 static int check_mig_ask(struct al_ctx *c, struct model_ask *k)
 {
-    if (!k->imem)
+    k->imem_field = "instance_memory_gb";
+    if (!k->imem && k->mem) {
         k->imem = k->mem; /* min_memory_gb means per instance for MIG */
+        k->imem_field = "min_memory_gb";
+    }
     if (!k->profile && !k->imem)
         return al_http_fail(c, AL_E_INVAL, "profile",
                             "kind mig needs profile or instance_memory_gb");
-    if (!k->m)
-        return 0;
-    if (!k->m->mig)
+    if (k->m && !k->m->mig)
         return al_http_fail(c, AL_E_INVAL, "model", "%s does not support MIG", k->m->name);
-    if (!k->profile)
-        return 0;
-    int pi = al_catalog_profile_index(k->m, k->profile);
-    if (pi < 0)
-        return al_http_fail(c, AL_E_INVAL, "profile", "%s has no MIG profile %s", k->m->name,
-                            k->profile);
-    k->profile = k->m->profiles[pi].name;
-    if (k->imem && (uint64_t)k->m->profiles[pi].mem_mib * 1048576 < (uint64_t)k->imem * 1000000000)
-        return al_http_fail(c, AL_E_INVAL, "instance_memory_gb", "profile %s has less than %lld GB",
-                            k->profile, (long long)k->imem);
-    return 0;
+    if (k->m && k->profile) {
+        int pi = al_catalog_profile_index(k->m, k->profile);
+        if (pi < 0)
+            return al_http_fail(c, AL_E_INVAL, "profile", "%s has no MIG profile %s", k->m->name,
+                                k->profile);
+        k->profile = k->m->profiles[pi].name;
+        if (!model_fits(k, true, k->m))
+            return al_http_fail(c, AL_E_INVAL, k->imem_field, "profile %s has less than %lld GB",
+                                k->profile, (long long)k->imem);
+    } else if (k->m && !model_fits(k, true, k->m)) {
+        const struct al_mig_profile *big = largest_plain(k->m);
+        return al_http_fail(c, AL_E_INVAL, k->imem_field,
+                            "no MIG instance of %s has %lld GB (the largest, %s, has %u MiB)",
+                            k->m->name, (long long)k->imem, big ? big->name : "none",
+                            big ? big->mem_mib : 0);
+    }
+    return check_sellable(c, k, true);
 }
 
 static int check_model(struct al_ctx *c, json_t *b, const char *kind, json_t *doc)
 {
     struct model_ask k = {0};
     bool mig = strcmp(kind, "mig") == 0;
-    if (al_field_text(c, b, "model", false, AL_HTTP_MAX_NAME, &k.model) ||
+    if (al_field_limit(c, b, "model", AL_LIMIT_MODEL, false, &k.model) ||
         al_field_int(c, b, "min_memory_gb", false, 1, 4096, &k.mem) ||
-        al_field_name(c, b, "profile", false, &k.profile) ||
+        al_field_limit(c, b, "profile", AL_LIMIT_PROFILE, false, &k.profile) ||
         al_field_int(c, b, "instance_memory_gb", false, 1, 4096, &k.imem))
         return c->err_code;
     if (k.model && !(k.m = al_catalog_find(k.model)))
@@ -114,6 +184,8 @@ static int check_window(struct al_ctx *c, int64_t s, int64_t e, json_t *doc)
         return al_http_fail(c, AL_E_INVAL, "end", "window longer than 5 years");
     if (s < c->now - PAST_TOLERANCE_S)
         return al_http_fail(c, AL_E_INVAL, "start", "start is in the past");
+    if (al_flow_horizon(c, "start", s) || al_flow_horizon(c, "end", e))
+        return c->err_code;
     json_object_set_new(doc, "start", al_time_json(s));
     json_object_set_new(doc, "end", al_time_json(e));
     return 0;
@@ -135,6 +207,10 @@ static int check_range(struct al_ctx *c, int64_t dur, int64_t es, int64_t ls, js
         return al_http_fail(c, AL_E_INVAL, "latest_start", "start range longer than 90 days");
     if (es < c->now - PAST_TOLERANCE_S)
         return al_http_fail(c, AL_E_INVAL, "earliest_start", "earliest_start is in the past");
+    /* the last window the range allows must end within the horizon */
+    if (al_flow_horizon(c, "earliest_start", es) ||
+        al_flow_horizon(c, ls > es ? "latest_start" : "earliest_start", ls + dur * 3600))
+        return c->err_code;
     json_object_set_new(doc, "duration_hours", json_integer(dur));
     json_object_set_new(doc, "earliest_start", al_time_json(es));
     json_object_set_new(doc, "latest_start", al_time_json(ls));
@@ -164,7 +240,8 @@ static int check_extras(struct al_ctx *c, json_t *b, json_t *doc)
                                         "workload",     "notes", NULL};
     const char *zone = NULL;
     bool same_node = false;
-    if (al_field_bool(c, b, "same_node", &same_node) || al_field_name(c, b, "zone", false, &zone))
+    if (al_field_bool(c, b, "same_node", &same_node) ||
+        al_field_limit(c, b, "zone", AL_LIMIT_ZONE, false, &zone))
         return c->err_code;
     json_object_set_new(doc, "same_node", json_boolean(same_node));
     json_object_set_new(doc, "zone", zone ? json_string(zone) : json_null());

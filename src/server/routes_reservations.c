@@ -14,43 +14,69 @@
 
 /* ---- confirm: a live quote becomes a reservation ---- */
 
+/* The hold that allocation `a` of `doc` (a quote or a reservation) takes over [from, to). */
+static void alloc_hold(json_t *doc, json_t *a, const struct al_gpu_model *m, int64_t from,
+                       int64_t to, struct al_store_hold *h)
+{
+    int pi = jstr(a, "profile") ? al_catalog_profile_index(m, jstr(a, "profile")) : -1;
+    *h = (struct al_store_hold){
+        .mask = al_cal_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit"))),
+        .t0 = from,
+        .t1 = to};
+    snprintf(h->gpu, sizeof h->gpu, "%s", jstr(a, "gpu") ? jstr(a, "gpu") : "");
+    snprintf(h->owner, sizeof h->owner, "%s", jstr(doc, "id") ? jstr(doc, "id") : "");
+}
+
 /* Is every allocation of `doc` (a quote or a reservation) free in [from, to), apart from
- * doc's own holds? 0, or it fails the call with no_capacity. */
+ * doc's own holds? 0, or it fails the call with no_capacity naming the hold in the way
+ * (`what` begins the message). */
 static int allocs_free(struct al_ctx *c, json_t *doc, const struct al_gpu_model *m, int64_t from,
-                       int64_t to)
+                       int64_t to, const char *what)
 {
     struct al_err err = {0};
     json_t *a;
     size_t i;
     json_array_foreach(json_object_get(doc, "allocations"), i, a)
     {
-        int pi = jstr(a, "profile") ? al_catalog_profile_index(m, jstr(a, "profile")) : -1;
-        struct al_store_hold h = {
-            .mask = al_cal_mask(m, pi, (int)json_integer_value(json_object_get(a, "start_unit"))),
-            .t0 = from,
-            .t1 = to};
-        snprintf(h.gpu, sizeof h.gpu, "%s", jstr(a, "gpu") ? jstr(a, "gpu") : "");
-        snprintf(h.owner, sizeof h.owner, "%s", jstr(doc, "id"));
+        struct al_store_hold h;
+        alloc_hold(doc, a, m, from, to, &h);
         int rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
         if (rc < 0)
             return al_http_fail_err(c, rc, &err);
         if (rc > 0)
-            return al_http_fail_details(
-                c, AL_E_NOFIT,
-                json_pack("{s:s,s:[],s:[]}", "reason", "a GPU of it is taken", "alternatives",
-                          "other_models"),
-                "GPU %s is not free during [%s, …)", h.gpu, jstr(doc, "id"));
+            return al_flow_hold_refusal(c, what, &h);
     }
     return 0;
+}
+
+/* The calendar refused an extension of `r` that the store's unit check allowed (MIG rules
+ * beyond the units: compute slices, media engines): the refusal names a hold of another owner
+ * on one of its GPUs during [from, to), as al_flow_hold_refusal does. */
+static int extend_refused(struct al_ctx *c, json_t *r, const struct al_gpu_model *m, int64_t from,
+                          int64_t to, const char *what)
+{
+    json_t *allocs = json_object_get(r, "allocations"), *a;
+    struct al_store_hold h, other;
+    size_t i;
+    json_array_foreach(allocs, i, a)
+    {
+        alloc_hold(r, a, m, from, to, &h);
+        if (al_store_hold_first_conflict(c->srv->store, &h, c->now, &other, NULL) == 0)
+            return al_flow_hold_refusal(c, what, &h);
+    }
+    alloc_hold(r, json_array_get(allocs, 0), m, from, to, &h);
+    return al_flow_hold_refusal(c, what, &h);
 }
 
 /* The quote's holds must collide with nothing else. */
 static int recheck_quote(struct al_ctx *c, json_t *quote, int64_t s, int64_t e)
 {
     const struct al_gpu_model *m = al_catalog_find(jstr(quote, "model"));
+    char what[AL_HTTP_ID_LEN + 32];
     if (!m)
         return al_http_fail(c, AL_E_INTERNAL, NULL, "quote names an unknown model");
-    return allocs_free(c, quote, m, s, e);
+    snprintf(what, sizeof what, "cannot confirm quote %s", jstr(quote, "id"));
+    return allocs_free(c, quote, m, s, e, what);
 }
 
 static json_t *reservation_new(struct al_ctx *c, json_t *req, json_t *quote, const char *id,
@@ -213,31 +239,35 @@ static int post_rsv_extend(struct al_ctx *c)
         goto out;
     int64_t s = jtime(r, "start"), e = jtime(r, "end");
     const struct al_gpu_model *m = al_catalog_find(jstr(r, "model"));
+    char what[AL_HTTP_ID_LEN + 64], at[32];
     if (new_end <= e || new_end - s > AL_FLOW_MAX_WINDOW_S) {
         rc = al_http_fail(c, AL_E_INVAL, "end",
                           "end must be later than %s and within 5 years of the start",
                           jstr(r, "end"));
         goto out;
     }
+    if ((rc = al_flow_horizon(c, "end", new_end)))
+        goto out;
     if (!m) {
         rc = al_http_fail(c, AL_E_INTERNAL, NULL, "reservation names an unknown model");
         goto out;
     }
+    snprintf(what, sizeof what, "cannot extend %s to %s", jstr(r, "id"),
+             al_time_fmt(new_end, at, sizeof at));
     int pi = jstr(r, "profile") ? al_catalog_profile_index(m, jstr(r, "profile")) : -1;
     unsigned count = (unsigned)json_integer_value(json_object_get(r, "count"));
-    if ((rc = allocs_free(c, r, m, e, new_end)) ||
+    if ((rc = allocs_free(c, r, m, e, new_end, what)) ||
         (rc = al_flow_price_lines(c, count, m, pi, s, new_end, &pr)) ||
         (rc = al_flow_rsv_step(
              c, r, "extend",
              json_pack("{s:s,s:o}", "old_end", jstr(r, "end"), "new_end", al_time_json(new_end)))))
         goto out;
     c->cal_touched = true;
-    if (al_calendar_extend_owner(c->srv->cal->cal, al_cal_owner(jstr(r, "id")), new_end, &err) <
-        0) {
-        rc = al_http_fail_details(
-            c, AL_E_NOFIT,
-            json_pack("{s:s,s:[],s:[]}", "reason", err.msg, "alternatives", "other_models"), "%s",
-            err.msg);
+    if ((rc = al_calendar_extend_owner(c->srv->cal->cal, al_cal_owner(jstr(r, "id")), new_end,
+                                       &err)) < 0) {
+        /* the calendar's words name its owner numbers: the answer names ids and times */
+        rc = rc == AL_E_CONFLICT ? extend_refused(c, r, m, e, new_end, what)
+                                 : al_http_fail_err(c, rc, &err);
         goto out;
     }
     if ((rc = al_store_hold_set_end(c->srv->store, jstr(r, "id"), new_end, &err)) < 0) {

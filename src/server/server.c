@@ -13,6 +13,7 @@
 #include "server/auth.h"
 #include "server/cal.h"
 #include "server/http.h"
+#include "server/idem.h"
 #include "server/jobs.h"
 #include "server/router.h"
 #include "server/txn.h"
@@ -145,49 +146,24 @@ static void body_hash(const char *method, const char *url, const struct conn_sta
     crypto_generichash_final(&st, out, AL_STORE_HASH_LEN);
 }
 
-/* A mutation, with idempotent replay: the run of a write unit (one savepoint in the open
- * batch). Returns 0 to keep its changes, a negative code to undo them. */
+/* A mutation, with idempotent replay (server/idem.h): the run of a write unit (one savepoint
+ * in the open batch). Returns 0 to keep its changes, a negative code to undo them. */
 static int run_write(struct al_ctx *c, void *arg)
 {
     const struct call *k = arg;
-    struct al_err e = {0};
     uint8_t hash[AL_STORE_HASH_LEN];
-    char *replay = NULL;
-    int status = 0, rc;
+    bool replayed = false;
     if (k->key) {
         body_hash(c->method, k->url, k->cs, hash);
-        rc = al_store_idem_get(c->srv->store, k->key, c->user_id, hash, &status, &replay, &e);
-        if (rc == 0) {
-            c->status = status;
-            json_decref(c->resp);
-            c->resp = json_loads(replay, 0, NULL);
-            free(replay);
-            return 0;
-        }
-        if (rc != AL_E_NOTFOUND) {
-            if (rc == AL_E_CONFLICT) {
-                c->err_code = AL_E_CONFLICT;
-                c->status = 422; /* marks idempotency_mismatch for the reply */
-                snprintf(c->err_msg, sizeof c->err_msg,
-                         "Idempotency-Key was used with a different request");
-            } else {
-                al_http_fail_err(c, rc, &e);
-            }
+        if (al_idem_replay(c, k->key, hash, &replayed) != 0)
             return c->err_code;
-        }
+        if (replayed)
+            return 0;
     }
     if (k->route->fn(c) != 0 || !c->resp)
         goto fail;
-    if (k->key) {
-        char *text = json_dumps(c->resp, JSON_COMPACT);
-        struct al_store_idem idem = {k->key, c->user_id, hash, c->status, text, c->now};
-        rc = text ? al_store_idem_put(c->srv->store, &idem, &e) : AL_E_NOMEM;
-        free(text);
-        if (rc) {
-            al_http_fail_err(c, rc, &e);
-            goto fail;
-        }
-    }
+    if (k->key && al_idem_record(c, k->key, hash) != 0)
+        goto fail;
     return 0;
 fail:
     if (!c->err_code)
@@ -519,6 +495,7 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         close(lock_fd);
         return rc;
     }
+    al_idem_key_new(&srv.idem_key); /* a new one each run: never written anywhere */
     sync_init(&srv, &ct);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
     sigemptyset(&sigs);
@@ -556,5 +533,6 @@ out:
     al_cal_free(srv.cal);
     al_store_close(srv.store);
     close(lock_fd);
+    al_idem_key_wipe(&srv.idem_key);
     return rc;
 }

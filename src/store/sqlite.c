@@ -64,6 +64,14 @@ static const char *const migrations[] = {
     "CREATE TABLE idempotency(key TEXT NOT NULL, caller TEXT NOT NULL,"
     " body_hash BLOB NOT NULL, status INTEGER NOT NULL, response TEXT NOT NULL,"
     " created_at INTEGER NOT NULL, PRIMARY KEY(key, caller));",
+    /* 2: builds before it stored a new user's bearer token in clear in the idempotency record
+     * of POST /v1/users; the token goes (the replay withholds it, as after a restart now), and
+     * secure_delete zeroes the bytes the rewritten rows leave behind */
+    "PRAGMA secure_delete=ON;"
+    "UPDATE idempotency SET response = json_set(response, '$.token', NULL,"
+    " '$.withheld', json('[\"token\"]'))"
+    " WHERE json_valid(response) AND json_type(response, '$.token') = 'text';"
+    "PRAGMA secure_delete=OFF;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,
@@ -95,7 +103,8 @@ int al_store_schema_version(struct al_store *s)
     return v;
 }
 
-static int migrate(struct al_store *s, struct al_err *e)
+/* Apply the migrations after the database's version, up to `upto`. */
+static int migrate(struct al_store *s, int upto, struct al_err *e)
 {
     int rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", e);
     if (rc)
@@ -104,7 +113,7 @@ static int migrate(struct al_store *s, struct al_err *e)
     if (have > AL_STORE_SCHEMA_VER)
         return al_err_set(e, AL_E_DB, "database schema %d is newer than this build (%d)", have,
                           AL_STORE_SCHEMA_VER);
-    for (int v = have; v < AL_STORE_SCHEMA_VER; v++) {
+    for (int v = have; v < upto; v++) {
         char bump[96];
         snprintf(bump, sizeof bump, "INSERT INTO schema_version VALUES(%d)", v + 1);
         if ((rc = al_store_begin(s, e)) != 0)
@@ -120,6 +129,11 @@ static int migrate(struct al_store *s, struct al_err *e)
 }
 
 int al_store_open(const char *path, struct al_store **ret, struct al_err *reterr)
+{
+    return al_store_open_at(path, AL_STORE_SCHEMA_VER, ret, reterr);
+}
+
+int al_store_open_at(const char *path, int version, struct al_store **ret, struct al_err *reterr)
 {
     int rc = 0;
     struct al_store *s = calloc(1, sizeof *s);
@@ -140,7 +154,9 @@ int al_store_open(const char *path, struct al_store **ret, struct al_err *reterr
                   " PRAGMA temp_store=MEMORY;",
                   reterr);
     if (rc == 0)
-        rc = migrate(s, reterr);
+        rc = version < 1 || version > AL_STORE_SCHEMA_VER
+                 ? al_err_set(reterr, AL_E_INVAL, "no schema version %d", version)
+                 : migrate(s, version, reterr);
 #ifdef AL_DEBUG
     if (rc == 0) /* armed after the migrations, so that their commits do not count */
         rc = fault_from_env(s, reterr);

@@ -31,7 +31,8 @@ int al_store_org_get(struct al_store *s, const char *key, json_t **ret, struct a
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(s, &st, reterr,
                             "SELECT id, name, customer_code, display_name, created_at FROM orgs"
-                            " WHERE id = ?1 OR name = ?1 OR customer_code = ?1 LIMIT 1",
+                            " WHERE id = ?1 OR name = ?1 OR customer_code = ?1"
+                            " ORDER BY id = ?1 DESC, name = ?1 DESC LIMIT 1",
                             "t", key);
     if (rc)
         return rc;

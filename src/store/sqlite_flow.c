@@ -186,29 +186,57 @@ int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, i
     return rc;
 }
 
+#define HOLD_COLUMNS "gpu_id, owner, kind, profile, start_unit, mask, t0, t1, expires_at"
+
+/* A row of HOLD_COLUMNS. */
+static void hold_row(sqlite3_stmt *st, struct al_store_hold *h)
+{
+    memset(h, 0, sizeof *h);
+    snprintf(h->gpu, sizeof h->gpu, "%s", al_sqlite_text(st, 0));
+    snprintf(h->owner, sizeof h->owner, "%s", al_sqlite_text(st, 1));
+    snprintf(h->kind, sizeof h->kind, "%s", al_sqlite_text(st, 2));
+    snprintf(h->profile, sizeof h->profile, "%s", al_sqlite_text(st, 3));
+    h->start_unit = sqlite3_column_int(st, 4);
+    h->mask = (uint64_t)sqlite3_column_int64(st, 5);
+    h->t0 = sqlite3_column_int64(st, 6);
+    h->t1 = sqlite3_column_int64(st, 7);
+    h->expires_at = sqlite3_column_int64(st, 8);
+}
+
+int al_store_hold_first_conflict(struct al_store *s, const struct al_store_hold *h, int64_t now,
+                                 struct al_store_hold *ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT " HOLD_COLUMNS " FROM holds h WHERE h.gpu_id = ?"
+                            " AND h.t0 < ? AND h.t1 > ? AND " HOLD_LIVE " AND h.owner != ?"
+                            " ORDER BY (h.mask & ?) = 0, h.t0, h.id LIMIT 1",
+                            "tiiiti", h->gpu, h->t1, h->t0, now, h->owner, (int64_t)h->mask);
+    if (rc)
+        return rc;
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW)
+        hold_row(st, ret);
+    else
+        rc = r == SQLITE_DONE ? AL_E_NOTFOUND : al_sqlite_fail(s, reterr, "hold conflict");
+    al_sqlite_done(s, st);
+    return rc;
+}
+
 int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, al_store_hold_fn fn,
                        void *arg, struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc =
-        al_sqlite_prep(s, &st, reterr,
-                       "SELECT gpu_id, owner, kind, profile, start_unit, mask, t0, t1, expires_at"
-                       " FROM holds h WHERE h.t1 > ? AND h.t0 < ? AND " HOLD_LIVE,
-                       "iii", t0, t1, now);
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT " HOLD_COLUMNS
+                            " FROM holds h WHERE h.t1 > ? AND h.t0 < ? AND " HOLD_LIVE,
+                            "iii", t0, t1, now);
     if (rc)
         return rc;
     int r;
     while ((r = al_sqlite_step(s, st)) == SQLITE_ROW) {
-        struct al_store_hold h = {0};
-        snprintf(h.gpu, sizeof h.gpu, "%s", al_sqlite_text(st, 0));
-        snprintf(h.owner, sizeof h.owner, "%s", al_sqlite_text(st, 1));
-        snprintf(h.kind, sizeof h.kind, "%s", al_sqlite_text(st, 2));
-        snprintf(h.profile, sizeof h.profile, "%s", al_sqlite_text(st, 3));
-        h.start_unit = sqlite3_column_int(st, 4);
-        h.mask = (uint64_t)sqlite3_column_int64(st, 5);
-        h.t0 = sqlite3_column_int64(st, 6);
-        h.t1 = sqlite3_column_int64(st, 7);
-        h.expires_at = sqlite3_column_int64(st, 8);
+        struct al_store_hold h;
+        hold_row(st, &h);
         if ((rc = fn(arg, &h)) != 0)
             break;
     }

@@ -24,13 +24,16 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 1  /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 2  /* the newest migration this build knows */
 
 struct al_store;
 
 /* Open (creating when absent) the database at `path` and apply missing migrations.
  * Caller owns *ret: al_store_close(). */
 int al_store_open(const char *path, struct al_store **ret, struct al_err *reterr);
+/* al_store_open, migrating only up to schema `version` (1..AL_STORE_SCHEMA_VER): for the tests
+ * of a migration, which write what an older build wrote and then open the database again. */
+int al_store_open_at(const char *path, int version, struct al_store **ret, struct al_err *reterr);
 void al_store_close(struct al_store *s);
 
 /* The schema version recorded in the database. */
@@ -95,7 +98,8 @@ struct al_store_page {
 
 /* ---- orgs: {id, name, customer_code|null, display_name|null, created_at} ---- */
 int al_store_org_insert(struct al_store *s, json_t *org, struct al_err *reterr);
-/* By id, name or customer code. */
+/* By id, name or customer code: the three are one namespace (the server refuses a clash);
+ * in a database from before that rule, an id match wins, then a name match. */
 int al_store_org_get(struct al_store *s, const char *key, json_t **ret, struct al_err *reterr);
 /* All orgs, or only `only_id` when not NULL. */
 int al_store_org_list(struct al_store *s, const char *only_id, struct al_store_page pg,
@@ -187,6 +191,11 @@ int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct 
  * [h->t0, h->t1) sharing a bit of h->mask, other than those of h->owner ("" = none). */
 int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, int64_t now,
                             struct al_err *reterr);
+/* The live hold on h->gpu over [h->t0, h->t1), other than h->owner's, that a refusal names:
+ * one sharing a bit of h->mask if any (else any other on the GPU: MIG rules other than the
+ * units can collide too), the earliest first. 0 with *ret filled, or AL_E_NOTFOUND. */
+int al_store_hold_first_conflict(struct al_store *s, const struct al_store_hold *h, int64_t now,
+                                 struct al_store_hold *ret, struct al_err *reterr);
 /* Live holds overlapping [t0, t1): calls `fn` for each; stops when it returns nonzero. */
 typedef int (*al_store_hold_fn)(void *arg, const struct al_store_hold *h);
 int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, al_store_hold_fn fn,

@@ -1,0 +1,185 @@
+/* test_store_domain.c — unit tests of the store's part in the server's domain rules: the
+ * migration that takes clear tokens out of idempotency records written by older builds (the
+ * bytes are gone from the database files), the order in which an org reference resolves when
+ * old data has a name equal to another org's code, and the hold a refusal names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "tmpdir.h"
+
+#define TOKEN "al_LegacyClearTokenLegacyClearTokenLegacyClear"
+
+struct fixture {
+    char dir[64];
+    char path[96];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/al_store_dom_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(tmpdir_remove(f->dir), 0);
+    free(f);
+    return 0;
+}
+
+/* Does file `path` (absent: no) hold `needle`? */
+static bool file_has(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t n = strlen(needle), got;
+    bool found = false;
+    if (!fp)
+        return false;
+    char *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    got = fread(buf, 1, 1 << 20, fp);
+    for (size_t i = 0; !found && i + n <= got; i++)
+        found = memcmp(buf + i, needle, n) == 0;
+    free(buf);
+    (void)fclose(fp);
+    return found;
+}
+
+static void test_migration_scrubs_clear_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct al_store *s = NULL;
+    uint8_t h[AL_STORE_HASH_LEN] = {9};
+    char wal[128], *resp = NULL;
+    int status = 0;
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    /* what a build of schema 1 wrote for POST /v1/users with an Idempotency-Key */
+    assert_int_equal(al_store_open_at(f->path, 1, &s, NULL), 0);
+    assert_int_equal(al_store_schema_version(s), 1);
+    struct al_store_idem r = {
+        "k1", "usr_op", h, 201, "{\"user\":{\"id\":\"usr_1\"},\"token\":\"" TOKEN "\"}", 9};
+    struct al_store_idem other = {"k2", "usr_op", h, 201, "{\"id\":\"org_1\",\"n\":1}", 9};
+    assert_int_equal(al_store_idem_put(s, &r, NULL), 0);
+    assert_int_equal(al_store_idem_put(s, &other, NULL), 0);
+    al_store_close(s);
+    assert_true(file_has(f->path, TOKEN) || file_has(wal, TOKEN));
+    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    assert_int_equal(al_store_schema_version(s), AL_STORE_SCHEMA_VER);
+    assert_int_equal(al_store_idem_get(s, "k1", "usr_op", h, &status, &resp, NULL), 0);
+    json_t *j = json_loads(resp, 0, NULL);
+    assert_true(json_is_null(json_object_get(j, "token")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "withheld"), 0)),
+                        "token");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "user"), "id")),
+                        "usr_1");
+    json_decref(j);
+    free(resp);
+    assert_int_equal(al_store_idem_get(s, "k2", "usr_op", h, &status, &resp, NULL), 0);
+    assert_string_equal(resp, "{\"id\":\"org_1\",\"n\":1}"); /* no token: untouched */
+    free(resp);
+    al_store_close(s);
+    assert_false(file_has(f->path, TOKEN));
+    assert_false(file_has(wal, TOKEN));
+    assert_int_equal(al_store_open_at(f->path, AL_STORE_SCHEMA_VER + 1, &s, NULL), AL_E_INVAL);
+}
+
+static void add_org(struct al_store *s, const char *id, const char *name, const char *code)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s?,s:n,s:i}", "id", id, "name", name, "customer_code", code,
+                          "display_name", "created_at", 1000);
+    assert_int_equal(al_store_org_insert(s, o, NULL), 0);
+    json_decref(o);
+}
+
+/* Data from before the one-namespace rule: an id match wins, then a name, then a code. */
+static void test_org_lookup_order(void **state)
+{
+    struct fixture *f = *state;
+    struct al_store *s = NULL;
+    json_t *o = NULL;
+    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    add_org(s, "org_b", "shared", "org_a");   /* its code is another org's id */
+    add_org(s, "org_a", "alpha", "shared2");  /* inserted later, same clash */
+    add_org(s, "org_c", "shared2", "shared"); /* its name is a code, its code a name */
+    const char *const cases[][2] = {
+        {"org_a", "org_a"}, {"shared", "org_b"}, {"shared2", "org_c"}, {"alpha", "org_a"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(al_store_org_get(s, cases[i][0], &o, NULL), 0);
+        assert_string_equal(json_string_value(json_object_get(o, "id")), cases[i][1]);
+        json_decref(o);
+    }
+    al_store_close(s);
+}
+
+static void test_hold_first_conflict(void **state)
+{
+    struct fixture *f = *state;
+    struct al_store *s = NULL;
+    struct al_store_hold got;
+    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    json_t *n = json_pack("{s:s,s:s,s:{},s:[{s:s,s:i,s:s,s:s,s:s,s:b}]}", "name", "n1", "zone",
+                          "z1", "labels", "gpus", "id", "gpu_n1-0", "index", 0, "uuid", "GPU-0",
+                          "model", "H100-80GB", "pool", "dedicated", "healthy", 1);
+    assert_int_equal(al_store_node_upsert(s, n, 100, NULL), 0);
+    json_decref(n);
+    struct al_store_hold a = {.gpu = "gpu_n1-0",
+                              .owner = "rsv_a",
+                              .kind = "mig",
+                              .profile = "1g.10gb",
+                              .start_unit = 0,
+                              .mask = 0x01,
+                              .t0 = 100,
+                              .t1 = 200};
+    struct al_store_hold b = a, q = a, me = a;
+    snprintf(b.owner, sizeof b.owner, "rsv_b");
+    b.mask = 0x02;
+    b.t0 = 50;
+    snprintf(q.owner, sizeof q.owner, "qte_q");
+    q.mask = 0x04;
+    q.t0 = 150;
+    q.t1 = 300;
+    q.expires_at = 1000;
+    assert_int_equal(al_store_hold_add(s, &a, NULL), 0);
+    assert_int_equal(al_store_hold_add(s, &b, NULL), 0);
+    assert_int_equal(al_store_hold_add(s, &q, NULL), 0);
+    snprintf(me.owner, sizeof me.owner, "rsv_me");
+    me.t0 = 160;
+    me.t1 = 400;
+    me.mask = 0x04; /* shares a unit with the quote only: that one is named */
+    assert_int_equal(al_store_hold_first_conflict(s, &me, 500, &got, NULL), 0);
+    assert_string_equal(got.owner, "qte_q");
+    assert_true(got.t0 == 150 && got.t1 == 300);
+    /* expired quote: none shares a unit now, the earliest other hold is named */
+    assert_int_equal(al_store_hold_first_conflict(s, &me, 2000, &got, NULL), 0);
+    assert_string_equal(got.owner, "rsv_b");
+    snprintf(me.owner, sizeof me.owner, "rsv_b"); /* its own holds never count */
+    assert_int_equal(al_store_hold_first_conflict(s, &me, 2000, &got, NULL), 0);
+    assert_string_equal(got.owner, "rsv_a");
+    me.t0 = 250;
+    assert_int_equal(al_store_hold_first_conflict(s, &me, 2000, &got, NULL), AL_E_NOTFOUND);
+    al_store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migration_scrubs_clear_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_org_lookup_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_first_conflict, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
