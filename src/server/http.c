@@ -2,8 +2,9 @@
  * tokens shared by the server's resource files. */
 #include "server/http.h"
 
+#include "common/num.h"
+
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -41,6 +42,8 @@ int al_http_status(int code)
         return 409;
     case AL_E_UNSUPPORTED:
         return 501;
+    case AL_E_FULL:
+        return 507; /* Insufficient Storage (RFC 4918): the disk is full, nothing was written */
     default:
         return 500;
     }
@@ -61,6 +64,7 @@ const char *al_http_code_name(int code)
     case AL_E_EXPIRED:
     case AL_E_PAYMENT:
     case AL_E_UNSUPPORTED:
+    case AL_E_FULL:
         return al_code_name(code);
     default:
         return "internal";
@@ -280,15 +284,8 @@ int al_time_parse(const char *s, int64_t *ret)
 
 int al_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret)
 {
-    char *end;
-    if (!s || !*s || isspace((unsigned char)*s))
-        return AL_E_INVAL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return AL_E_INVAL;
-    *ret = v;
-    return 0;
+    /* strtoll, banned, would take "+5" and leading spaces */
+    return al_num_parse_i64(s, min, max, ret) == 0 ? 0 : AL_E_INVAL;
 }
 
 char *al_time_fmt(int64_t t, char *buf, size_t cap)
