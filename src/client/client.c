@@ -159,6 +159,7 @@ static const struct {
     {"idempotency_mismatch", AL_E_CONFLICT},
     {"insufficient_balance", AL_E_PAYMENT},
     {"unsupported", AL_E_UNSUPPORTED},
+    {"storage_full", AL_E_FULL},
     {"internal", AL_E_INTERNAL},
 };
 

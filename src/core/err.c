@@ -39,6 +39,7 @@ static const struct {
     {AL_E_INTERNAL, "internal", "internal error"},
     {AL_E_PAYMENT, "insufficient_balance", "insufficient balance or contract limit"},
     {AL_E_EXPIRED, "expired", "expired"},
+    {AL_E_FULL, "storage_full", "no space left for the database"},
 };
 
 /* The errno values allot meets, with glibc's texts. A table instead of strerror(), which is
@@ -73,6 +74,7 @@ static const struct {
     {EROFS, "Read-only file system"},
     {EPIPE, "Broken pipe"},
     {ERANGE, "Numerical result out of range"},
+    {EDQUOT, "Disk quota exceeded"},
     {EDEADLK, "Resource deadlock avoided"},
     {ENAMETOOLONG, "File name too long"},
     {ENOSYS, "Function not implemented"},

@@ -37,6 +37,7 @@ enum al_code {
     AL_E_INTERNAL = -20014,
     AL_E_PAYMENT = -20015, /* insufficient balance or a contract limit */
     AL_E_EXPIRED = -20016,
+    AL_E_FULL = -20017, /* the disk holding the data is full: nothing was written */
 };
 
 #define AL_ERR_MSG_MAX 256

@@ -42,6 +42,8 @@ int al_http_status(int code)
         return 409;
     case AL_E_UNSUPPORTED:
         return 501;
+    case AL_E_FULL:
+        return 507; /* Insufficient Storage (RFC 4918): the disk is full, nothing was written */
     default:
         return 500;
     }
@@ -62,6 +64,7 @@ const char *al_http_code_name(int code)
     case AL_E_EXPIRED:
     case AL_E_PAYMENT:
     case AL_E_UNSUPPORTED:
+    case AL_E_FULL:
         return al_code_name(code);
     default:
         return "internal";

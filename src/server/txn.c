@@ -39,17 +39,33 @@ static int join(struct al_srv *srv, struct al_err *reterr)
     return al_store_savepoint(srv->store, reterr);
 }
 
+/* What the units of a failed batch answer: AL_E_FULL when the disk was full (`code`, the
+ * store's code of the failure), else AL_E_DB. */
+static int batch_code(int code)
+{
+    return code == AL_E_FULL ? AL_E_FULL : AL_E_DB;
+}
+
+/* Record that `batch` failed with `code` (batch_code's), with done_lock held. */
+static void batch_failed(struct al_txn *t, uint64_t batch, int code)
+{
+    unsigned i = t->nfailed++ % 16;
+    t->failed[i].batch = batch;
+    t->failed[i].code = batch_code(code);
+}
+
 /* The batch's transaction ended without a commit (the database rolled it back after an
- * error): every unit in it fails, and the in-memory copy is rebuilt. */
-static void batch_lost(struct al_srv *srv)
+ * error, `code`): every unit in it fails, and the in-memory copy is rebuilt. */
+static void batch_lost(struct al_srv *srv, int code)
 {
     struct al_txn *t = &srv->txn;
-    fprintf(stderr, "allot server: batch %llu was rolled back by the database\n",
-            (unsigned long long)t->batch);
+    fprintf(stderr, "allot server: batch %llu was rolled back by the database%s\n",
+            (unsigned long long)t->batch,
+            code == AL_E_FULL ? " (the disk is full: writes fail until space is freed)" : "");
     al_store_rollback(srv->store);
     t->open = false;
     pthread_mutex_lock(&t->done_lock);
-    t->failed[t->nfailed++ % 16] = t->batch;
+    batch_failed(t, t->batch, code);
     if (!t->syncing) /* else the committer marks it finished after the earlier batch's sync */
         t->committed = t->batch;
     pthread_cond_broadcast(&t->done);
@@ -57,14 +73,14 @@ static void batch_lost(struct al_srv *srv)
     cal_rebuild(srv);
 }
 
-/* End the caller's savepoint: keep it (ok) or undo it, rebuilding the in-memory calendar when
- * the undone work had changed it. */
-static void leave(struct al_srv *srv, bool ok, bool cal_touched)
+/* End the caller's savepoint: keep it (the run's result `rc` >= 0) or undo it, rebuilding the
+ * in-memory calendar when the undone work had changed it. */
+static void leave(struct al_srv *srv, int rc, bool cal_touched)
 {
-    if (ok && al_store_release(srv->store, NULL) == 0)
+    if (rc >= 0 && (rc = al_store_release(srv->store, NULL)) == 0)
         return;
     if (!al_store_in_tx(srv->store)) {
-        batch_lost(srv);
+        batch_lost(srv, rc);
         return;
     }
     al_store_rollback_to(srv->store);
@@ -73,13 +89,16 @@ static void leave(struct al_srv *srv, bool ok, bool cal_touched)
 }
 
 /* Called with the lock held; releases it, then waits until the caller's batch (the open one,
- * or the last one) is on disk. Returns 0, or AL_E_DB when that batch failed (its changes are
- * gone). Returns without the lock. */
-static int wait_unlock(struct al_srv *srv)
+ * or the last one) is on disk. Returns 0, or AL_E_FULL or AL_E_DB when the caller saw that
+ * batch and it failed (its changes are gone): a unit that `wrote` to it, or any unit while it
+ * was open. A batch that failed before the caller came was rolled back before it could see
+ * it. Returns without the lock. */
+static int wait_unlock(struct al_srv *srv, bool wrote)
 {
     struct al_txn *t = &srv->txn;
     /* the open batch, or the last one, which may still be on its way to the disk */
     uint64_t mine = t->batch;
+    bool saw = t->open || wrote;
     int rc = 0;
     if (t->open)
         pthread_cond_signal(&t->work);
@@ -88,9 +107,9 @@ static int wait_unlock(struct al_srv *srv)
     pthread_mutex_unlock(&srv->lock);
     while (t->committed < mine)
         pthread_cond_wait(&t->done, &t->done_lock);
-    for (unsigned i = 0; i < t->nfailed && i < 16; i++)
-        if (t->failed[i] == mine)
-            rc = AL_E_DB;
+    for (unsigned i = 0; saw && i < t->nfailed && i < 16; i++)
+        if (t->failed[i].batch == mine)
+            rc = t->failed[i].code;
     pthread_mutex_unlock(&t->done_lock);
     return rc;
 }
@@ -123,12 +142,13 @@ static void *committer_main(void *arg)
                 break;
         }
         uint64_t mine = t->batch;
-        bool failed = false;
         t->open = false;
-        if (al_store_commit(srv->store, &e) != 0) {
-            fprintf(stderr, "allot server: commit of batch %llu failed: %s\n",
-                    (unsigned long long)mine, e.msg);
-            failed = true;
+        int failed = al_store_commit(srv->store, &e);
+        if (failed != 0) {
+            fprintf(stderr, "allot server: commit of batch %llu failed: %s%s\n",
+                    (unsigned long long)mine, e.msg,
+                    failed == AL_E_FULL ? " (the disk is full: writes fail until space is freed)"
+                                        : "");
             pthread_rwlock_wrlock(&srv->cal_rw);
             cal_rebuild(srv);
             pthread_rwlock_unlock(&srv->cal_rw);
@@ -136,7 +156,12 @@ static void *committer_main(void *arg)
             t->syncing = true;
             pthread_mutex_unlock(&srv->lock);
             if (al_store_sync(srv->store, &e) != 0) {
-                fprintf(stderr, "allot server: %s; stopping\n", e.msg);
+                /* ENOSPC too: the pages may be lost while the cache says written, and a later
+                 * fsync could report success (fsyncgate); nothing of this batch is answered */
+                fprintf(stderr,
+                        "allot server: %s; stopping (batch %llu may or may not be on disk; a "
+                        "restart recovers the database from what is)\n",
+                        e.msg, (unsigned long long)mine);
                 abort();
             }
             pthread_mutex_lock(&srv->lock);
@@ -146,7 +171,7 @@ static void *committer_main(void *arg)
         }
         pthread_mutex_lock(&t->done_lock);
         if (failed)
-            t->failed[t->nfailed++ % 16] = mine;
+            batch_failed(t, mine, failed);
         t->committed = mine;
         pthread_cond_broadcast(&t->done);
         pthread_mutex_unlock(&t->done_lock);
@@ -177,7 +202,7 @@ static int run_write(struct al_ctx *c, const struct al_txn_unit *u, struct al_er
     pthread_rwlock_wrlock(&srv->cal_rw);
     if ((rc = join(srv, reterr)) == 0) {
         rc = u->run(c, u->arg);
-        leave(srv, rc >= 0, c->cal_touched);
+        leave(srv, rc, c->cal_touched);
     }
     pthread_rwlock_unlock(&srv->cal_rw);
     return rc;
@@ -186,7 +211,7 @@ static int run_write(struct al_ctx *c, const struct al_txn_unit *u, struct al_er
 int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
 {
     struct al_srv *srv = c->srv;
-    int rc;
+    int rc, lost;
     if (u->kind == AL_TXN_SNAPSHOT)
         return run_snapshot(c, u);
     pthread_mutex_lock(&srv->lock);
@@ -195,7 +220,12 @@ int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *ret
     rc = u->kind == AL_TXN_WRITE ? run_write(c, u, reterr) : u->run(c, u->arg);
 out:
     /* what the unit wrote or read may still be uncommitted: return after the commit */
-    if (wait_unlock(srv) != 0 && rc >= 0)
+    lost = wait_unlock(srv, u->kind == AL_TXN_WRITE);
+    if (lost == AL_E_FULL && rc >= 0)
+        rc = al_err_set(reterr, AL_E_FULL,
+                        "the server's disk is full: nothing of this call was saved; retry once "
+                        "space is freed");
+    else if (lost != 0 && rc >= 0)
         rc = al_err_set(reterr, AL_E_DB, "the transaction could not be committed");
     return rc;
 }

@@ -24,11 +24,14 @@ struct al_srv;
 struct al_txn {
     bool open;
     bool stopping;
-    bool syncing;        /* the committer is fsyncing a written batch, without the lock */
-    uint64_t batch;      /* number of the open (or last) batch */
-    uint64_t committed;  /* batches up to this one are finished (durable, or failed) */
-    uint64_t joins;      /* units that ever joined a batch (the committer watches it grow) */
-    uint64_t failed[16]; /* recent batches whose commit failed (ring) */
+    bool syncing;       /* the committer is fsyncing a written batch, without the lock */
+    uint64_t batch;     /* number of the open (or last) batch */
+    uint64_t committed; /* batches up to this one are finished (durable, or failed) */
+    uint64_t joins;     /* units that ever joined a batch (the committer watches it grow) */
+    struct {
+        uint64_t batch;
+        int code; /* AL_E_FULL (the disk is full) or AL_E_DB */
+    } failed[16]; /* recent batches whose commit failed (ring) */
     unsigned nfailed;
     pthread_cond_t work;
     /* committed, failed and nfailed change with both the lock and `done_lock` held; units wait
@@ -62,8 +65,9 @@ struct al_txn_unit {
 
 /* Run `u` on `c` (c->srv is the server) as one unit of work. Returns what admit or run
  * returned when it is negative; else a negative code with reterr when the write could not
- * start its savepoint, or AL_E_DB when its batch failed to commit (its changes are gone);
- * else run's result. */
+ * start its savepoint, or, when the batch it wrote to or read from failed to commit (its
+ * changes are gone), AL_E_FULL if the disk was full and AL_E_DB otherwise; else run's result.
+ * A unit that ran after a failed batch had ended saw none of it and is not failed by it. */
 int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr);
 
 /* The group commit's condition variables, before any unit runs; al_txn_destroy after the

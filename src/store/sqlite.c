@@ -85,7 +85,7 @@ static int exec_sql(struct al_store *s, const char *sql, struct al_err *e)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = al_err_set(e, AL_E_DB, "%s", msg ? msg : "exec failed");
+        int rc = al_err_set(e, al_sqlite_code(s), "%s", msg ? msg : "exec failed");
         sqlite3_free(msg);
         return rc;
     }

@@ -50,8 +50,14 @@ struct al_store {
 #endif
 };
 
-/* The database's last error as a store code (AL_E_CONFLICT for a constraint, AL_E_NOMEM,
- * else AL_E_DB), recorded in `e` with `what` failed. Returns the code. */
+/* The database's last error as a store code: AL_E_CONFLICT for a constraint, AL_E_NOMEM,
+ * AL_E_FULL when a write found the disk full (SQLITE_FULL: the unix VFS's answer to ENOSPC or
+ * a short write), else AL_E_DB: other I/O errors too, an over-quota write (EDQUOT) among them,
+ * since SQLite 3.40 keeps no errno for the failed write or fsync of a COMMIT. */
+int al_sqlite_code(struct al_store *s);
+
+/* al_sqlite_code's code, recorded in `e` with `what` failed and SQLite's message. Returns the
+ * code. */
 int al_sqlite_fail(struct al_store *s, struct al_err *e, const char *what);
 
 /* Prepare `sql` (a string literal: the cache keys on its address) and bind arguments described

@@ -1,27 +1,40 @@
 /* sqlite_stmt.c — how the store runs a statement (see sqlite_internal.h): prepared statements
  * cached by their SQL's address, arguments bound from a format string, steps (with the fault
- * injection of debug builds), SQLite's errors as store codes, and lists collected a page at a
- * time. Every statement is given back on every path (reset into the cache, or finalized). */
+ * injection of debug builds), SQLite's errors as store codes (a full disk included), and lists
+ * collected a page at a time. Every statement is given back on every path (reset into the
+ * cache, or finalized). */
 #include "store/sqlite_internal.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+int al_sqlite_code(struct al_store *s)
+{
+    switch (sqlite3_extended_errcode(s->db) & 0xff) {
+    case SQLITE_CONSTRAINT:
+        return AL_E_CONFLICT;
+    case SQLITE_NOMEM:
+        return AL_E_NOMEM;
+    case SQLITE_FULL: /* a write to the log or the database found no space (ENOSPC) */
+        return AL_E_FULL;
+    default:
+        return AL_E_DB;
+    }
+}
+
 int al_sqlite_fail(struct al_store *s, struct al_err *e, const char *what)
 {
-    int rc = sqlite3_extended_errcode(s->db);
+    int code = al_sqlite_code(s);
 #ifdef AL_DEBUG
     if (s->fault.rc == SQLITE_NOMEM) { /* injected: the handle itself saw no error */
         s->fault.rc = 0;
         return al_err_set(e, AL_E_NOMEM, "%s: out of memory (injected fault)", what);
     }
 #endif
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return al_err_set(e, AL_E_CONFLICT, "%s: %s", what, sqlite3_errmsg(s->db));
-    if ((rc & 0xff) == SQLITE_NOMEM)
+    if (code == AL_E_NOMEM)
         return al_err_set(e, AL_E_NOMEM, "%s: out of memory", what);
-    return al_err_set(e, AL_E_DB, "%s: %s", what, sqlite3_errmsg(s->db));
+    return al_err_set(e, code, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
 /* A prepared statement for `sql`: from the cache when one is free, else new (and cached

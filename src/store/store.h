@@ -11,7 +11,9 @@
  * al_store_rollback()); al_store_commit() returns only once the transaction is durable
  * (after al_store_defer_sync(): once al_store_sync() has returned).
  * Errors: AL_E_NOTFOUND (no such row), AL_E_CONFLICT (a unique key exists already),
- * AL_E_DB (anything else from the database), AL_E_NOMEM.
+ * AL_E_FULL (the disk is full: the write, and the transaction when the database ended
+ * it, is not kept; reads go on, and writes succeed again once there is space), AL_E_DB
+ * (anything else from the database), AL_E_NOMEM.
  */
 #ifndef AL_STORE_STORE_H
 #define AL_STORE_STORE_H

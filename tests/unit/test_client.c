@@ -170,6 +170,7 @@ static void test_not_json_and_status_codes(void **state)
     assert_non_null(strstr(e.msg, "503"));
     al_client_free(c);
     assert_int_equal(al_client_code("forbidden", 403), AL_E_FORBIDDEN);
+    assert_int_equal(al_client_code("storage_full", 507), AL_E_FULL);
     assert_int_equal(al_client_code("something_new", 404), AL_E_NOTFOUND);
     assert_int_equal(al_client_code(NULL, 401), AL_E_AUTH);
 }

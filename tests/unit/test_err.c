@@ -36,6 +36,7 @@ static void test_names_are_stable(void **state)
     (void)state;
     assert_string_equal(al_code_name(AL_E_NOFIT), "no_capacity");
     assert_string_equal(al_code_name(AL_E_PAYMENT), "insufficient_balance");
+    assert_string_equal(al_code_name(AL_E_FULL), "storage_full");
     assert_string_equal(al_code_name(-EIO), "system_error");
     /* NOLINTNEXTLINE(concurrency-mt-unsafe): one thread; libc's text is what must match */
     assert_string_equal(al_strerror(-ENOENT), strerror(ENOENT));
@@ -53,7 +54,7 @@ static void test_errno_texts_match_libc(void **state)
         ENOSPC,       EROFS,         EPIPE,       ERANGE,     EDEADLK,  ENAMETOOLONG, ENOSYS,
         ENOTEMPTY,    EOVERFLOW,     EILSEQ,      EPROTO,     ENOTSOCK, EMSGSIZE,     ENOTSUP,
         EADDRINUSE,   EADDRNOTAVAIL, ENETUNREACH, ECONNRESET, ENOTCONN, ETIMEDOUT,    ECONNREFUSED,
-        EHOSTUNREACH, EINPROGRESS,   ECANCELED,
+        EHOSTUNREACH, EINPROGRESS,   ECANCELED,   EDQUOT,
     };
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
         /* NOLINTNEXTLINE(concurrency-mt-unsafe): one thread; libc's text is what must match */

@@ -113,12 +113,14 @@ static void test_status_mapping(void **state)
     assert_int_equal(al_http_status(AL_E_EXPIRED), 409);
     assert_int_equal(al_http_status(AL_E_STATE), 409);
     assert_int_equal(al_http_status(AL_E_DB), 500);
+    assert_int_equal(al_http_status(AL_E_FULL), 507);
     assert_int_equal(al_http_status(-5), 500);
     assert_string_equal(al_http_code_name(AL_E_RANGE), "invalid_argument");
     assert_string_equal(al_http_code_name(AL_E_NOFIT), "no_capacity");
     assert_string_equal(al_http_code_name(AL_E_EXPIRED), "expired");
     assert_string_equal(al_http_code_name(AL_E_STATE), "invalid_state");
     assert_string_equal(al_http_code_name(AL_E_DB), "internal");
+    assert_string_equal(al_http_code_name(AL_E_FULL), "storage_full");
     assert_string_equal(al_http_code_name(-12), "internal");
 }
 
