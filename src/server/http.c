@@ -2,10 +2,11 @@
  * tokens shared by the server's resource files. */
 #include "server/http.h"
 
+#include "common/num.h"
+#include "server/call.h"
+
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <microhttpd.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,6 +68,10 @@ const char *al_http_code_name(int code)
     }
 }
 
+/* (the format attribute lets clang check the callers' formats, and the vsnprintf here) */
+static int fail_v(struct al_ctx *c, int code, const char *field, json_t *details, const char *fmt,
+                  va_list ap) AL_PRINTF(5, 0);
+
 static int fail_v(struct al_ctx *c, int code, const char *field, json_t *details, const char *fmt,
                   va_list ap)
 {
@@ -103,7 +108,11 @@ int al_http_fail_err(struct al_ctx *c, int code, const struct al_err *e)
 
 const char *al_http_query(struct al_ctx *c, const char *key)
 {
-    return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, key);
+    size_t n = strlen(key);
+    for (size_t i = 0; c->call && i < c->call->nparams; i++)
+        if (c->call->params[i].key_len == n && memcmp(c->call->params[i].key, key, n) == 0)
+            return c->call->params[i].val;
+    return NULL;
 }
 
 int al_http_page(struct al_ctx *c, struct al_store_page *pg)
@@ -280,15 +289,7 @@ int al_time_parse(const char *s, int64_t *ret)
 
 int al_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret)
 {
-    char *end;
-    if (!s || !*s || isspace((unsigned char)*s))
-        return AL_E_INVAL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return AL_E_INVAL;
-    *ret = v;
-    return 0;
+    return al_num_parse_i64(s, min, max, ret) == 0 ? 0 : AL_E_INVAL;
 }
 
 char *al_time_fmt(int64_t t, char *buf, size_t cap)
