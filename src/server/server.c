@@ -1,9 +1,9 @@
 /* server.c — the HTTP front of `allot server`: libmicrohttpd with a thread pool and bounded
- * bodies; each call routed (server/router.h), parsed, and run as one unit of work
- * (server/txn.h) whose admission authenticates the caller (server/auth.h), a mutation with
- * Idempotency-Key replay, the answer sent after the commit; the database's first operator;
- * start-up, the clock thread that runs the background jobs (server/jobs.h), and a clean stop
- * on SIGINT/SIGTERM. */
+ * connections (per client address, in all, idle time); each request's fields handed to
+ * server/call.h when its head is in (a refusal is answered then, before any body is read),
+ * its body gathered to the announced length, the call run and its answer sent; the
+ * database's first operator; start-up, the clock thread that runs the background jobs
+ * (server/jobs.h), and a clean stop on SIGINT/SIGTERM. */
 /* glibc's feature-test macro, for pthread_rwlockattr_setkind_np: writers must not starve
  * under reads. */
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-identifier-naming) */

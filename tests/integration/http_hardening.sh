@@ -84,7 +84,7 @@ raw() {
     exec {fd}<&-
     raw_ms=$((($(date +%s%N) - t0) / 1000000))
     code=$(head -c 64 "$tmp/raw" | tr -d '\r' | sed -n '1s/^HTTP\/1\.1 \([0-9]*\).*/\1/p')
-    nstatus=$(tr -d '\r' <"$tmp/raw" | grep -a -c '^HTTP/1\.')
+    nstatus=$(grep -a -o 'HTTP/1\.[01] [0-9][0-9][0-9] ' "$tmp/raw" | wc -l)
     body=$(tr -d '\r' <"$tmp/raw" | grep -a '^{' | head -1)
 }
 
@@ -140,6 +140,9 @@ raw "GET /v1/orgs/acme HTTP/1.1\r\n${H}X-Note: a\0b\r\nAuthorization: Bearer $OP
 expect_one "raw NUL in a header value → 400" 400 invalid_argument
 raw "GET /v1/orgs/acme HTTP/1.1\r\n${H}Authorization: Bearer $OP\r\n\r\n"
 expect_one "control: the same request without the NUL → 200" 200
+raw "GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $OP\r\n\r\nGET /v1/orgs/acme%00 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $OP\r\n\r\n"
+check "two pipelined requests, the second with a NUL: 200 then 400 ($nstatus answers)" \
+    [ "$nstatus" = 2 ] && grep -aq '^HTTP/1.1 200' "$tmp/raw" && grep -aq 'HTTP/1.1 400' "$tmp/raw"
 raw "GET /v1/orgs/acme HTTP/1.1\nHost: x\nConnection: close\nAuthorization:\t Bearer $OP\n\n"
 expect_one "bare LF line ends and a tab after the colon still parse → 200" 200
 raw "GET /v1/orgs/acme HTTP/1.1\r\n${H}X-A: a\r\n folded\r\nAuthorization: Bearer $OP\r\n\r\n"
