@@ -68,7 +68,8 @@ const char *al_http_code_name(int code)
     }
 }
 
-/* (the format attribute lets clang check the callers' formats, and the vsnprintf here) */
+/* Declared with its format attribute, so that the compiler checks each caller's format and
+ * accepts the vsnprintf below. */
 static int fail_v(struct al_ctx *c, int code, const char *field, json_t *details, const char *fmt,
                   va_list ap) AL_PRINTF(5, 0);
 
