@@ -10,16 +10,23 @@
 
 static void server_usage(FILE *f)
 {
-    fprintf(f, "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
-               "                    [--tick-ms N] [--clock-file PATH]\n"
-               "       allot server init [--db PATH] [--name NAME]\n"
-               "  --db PATH          SQLite database (default ./allot.db)\n"
-               "  --listen ADDR:PORT where to serve HTTP (default 127.0.0.1:8080)\n"
-               "  --threads N        HTTP worker threads (default 16)\n"
-               "  --tick-ms N        clock period: quote expiry, reservation start/end (1000)\n"
-               "  --clock-file PATH  TEST ONLY: read the current unix time from PATH at each\n"
-               "                     tick and request instead of the system clock\n"
-               "  init --name NAME   name of the first operator (default admin)\n");
+    fprintf(f,
+            "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
+            "                    [--max-conns N] [--max-conns-per-ip N] [--idle-timeout S]\n"
+            "                    [--tick-ms N] [--clock-file PATH]\n"
+            "       allot server init [--db PATH] [--name NAME]\n"
+            "  --db PATH              SQLite database (default ./allot.db)\n"
+            "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
+            "  --threads N            HTTP worker threads (default %u)\n"
+            "  --max-conns N          open connections in all (default %u)\n"
+            "  --max-conns-per-ip N   open connections from one client address (default %u)\n"
+            "  --idle-timeout S       close a connection idle for S seconds (default %u)\n"
+            "  --tick-ms N            clock period: quote expiry, reservation start/end (1000)\n"
+            "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
+            "                         tick and request instead of the system clock\n"
+            "  init --name NAME       name of the first operator (default admin)\n",
+            AL_SERVER_THREADS, AL_SERVER_MAX_CONNS, AL_SERVER_MAX_CONNS_PER_IP,
+            AL_SERVER_IDLE_TIMEOUT_S);
 }
 
 /* Value of option argv[*i] ("--x V"); advances *i. NULL (with a message) when missing. */
@@ -41,6 +48,27 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
     }
     *ret = (unsigned)v;
     return 0;
+}
+
+/* A numeric option of `allot server` into `o`; -1 (with a message) when unknown or bad. */
+static int server_number(const char *a, const char *v, struct al_server_opts *o)
+{
+    const struct {
+        const char *name;
+        unsigned max;
+        unsigned *dst;
+    } opts[] = {
+        {"--threads", 64, &o->threads},
+        {"--tick-ms", 3600000, &o->tick_ms},
+        {"--max-conns", 1000000, &o->max_conns},
+        {"--max-conns-per-ip", 1000000, &o->max_conns_per_ip},
+        {"--idle-timeout", 86400, &o->idle_timeout_s},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (strcmp(a, opts[i].name) == 0)
+            return parse_uint(v, opts[i].max, opts[i].dst);
+    server_usage(stderr);
+    return -1;
 }
 
 static int server_init(int argc, char **argv)
@@ -92,9 +120,7 @@ int al_cmd_server(int argc, char **argv)
             o.listen = v;
         else if (strcmp(a, "--clock-file") == 0)
             o.clock_file = v;
-        else if (strcmp(a, "--threads") == 0   ? parse_uint(v, 64, &o.threads)
-                 : strcmp(a, "--tick-ms") == 0 ? parse_uint(v, 3600000, &o.tick_ms)
-                                               : (server_usage(stderr), -1))
+        else if (server_number(a, v, &o) != 0)
             return AL_EXIT_USAGE;
     }
     if (al_server_run(&o, &e) != 0) {

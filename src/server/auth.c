@@ -2,12 +2,27 @@
  * token's user, from the cache or the store, and the route's role check. */
 #include "server/auth.h"
 
+#include "server/call.h"
 #include "server/http.h"
 
-#include <microhttpd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+
+bool al_token_ok(const char *s, size_t n)
+{
+    unsigned char raw[AL_TOKEN_RAW];
+    size_t got = 0;
+    const char *end = NULL;
+    /* the whole text must decode, to exactly the raw bytes: libsodium refuses a last
+     * character whose unused bits are set, so that each token has one spelling */
+    bool ok = n == AL_TOKEN_LEN && memcmp(s, "al_", 3) == 0 &&
+              sodium_base642bin(raw, sizeof raw, s + 3, n - 3, NULL, &got, &end,
+                                sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+              got == sizeof raw && end == s + n;
+    sodium_memzero(raw, sizeof raw);
+    return ok;
+}
 
 void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN])
 {
@@ -17,7 +32,7 @@ void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN])
 
 void al_token_new(char *buf, size_t cap, uint8_t hash[AL_STORE_HASH_LEN])
 {
-    unsigned char raw[32];
+    unsigned char raw[AL_TOKEN_RAW];
     char b64[64];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -67,16 +82,45 @@ static void token_remember(struct al_auth_cache *ac, const uint8_t hash[AL_STORE
     pthread_mutex_unlock(&ac->lock);
 }
 
+/* The token of the call's Authorization field, "Bearer <token>": the scheme in any case
+ * (RFC 9110 11.1), one or more spaces, the token, optional trailing blanks (which are not
+ * the field's). Copies the token into tok (AL_TOKEN_LEN + 1 bytes) when its shape is an allot
+ * token's, else fails the call. */
+static int bearer_token(struct al_ctx *c, char *tok)
+{
+    static const char scheme[] = "bearer";
+    const struct al_kv *h = c->call ? al_req_header(c->call->req, "Authorization", NULL) : NULL;
+    size_t i = sizeof scheme - 1, n;
+    if (!h)
+        return al_http_fail(c, AL_E_AUTH, NULL, "missing bearer token");
+    n = h->val_len;
+    for (size_t j = 0; j < i; j++)
+        if (j >= n || (h->val[j] != scheme[j] && h->val[j] != scheme[j] - 'a' + 'A'))
+            return al_http_fail(c, AL_E_AUTH, NULL, "Authorization must be Bearer <token>");
+    if (i >= n || h->val[i] != ' ')
+        return al_http_fail(c, AL_E_AUTH, NULL, "Authorization must be Bearer <token>");
+    while (i < n && h->val[i] == ' ')
+        i++;
+    while (n > i && (h->val[n - 1] == ' ' || h->val[n - 1] == '\t'))
+        n--;
+    if (!al_token_ok(h->val + i, n - i))
+        return al_http_fail(c, AL_E_AUTH, NULL, "malformed bearer token");
+    memcpy(tok, h->val + i, AL_TOKEN_LEN);
+    tok[AL_TOKEN_LEN] = '\0';
+    return 0;
+}
+
 /* Who is calling: from the token cache, else from the store (taking the lock unless the
  * caller holds it: `locked`). */
 static int authenticate(struct al_ctx *c, bool locked)
 {
-    const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
+    char tok[AL_TOKEN_LEN + 1];
     uint8_t hash[AL_STORE_HASH_LEN];
-    int rc = 0;
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200 || !h[7])
-        return al_http_fail(c, AL_E_AUTH, NULL, "missing or malformed bearer token");
-    al_token_hash(h + 7, hash);
+    int rc = bearer_token(c, tok);
+    if (rc != 0)
+        return rc;
+    al_token_hash(tok, hash);
+    sodium_memzero(tok, sizeof tok);
     if (!(c->user = token_cached(&c->srv->auth, hash))) {
         if (!locked)
             pthread_mutex_lock(&c->srv->lock);

@@ -35,9 +35,16 @@ void al_auth_destroy(struct al_auth_cache *ac);
  * with the call failed (unauthenticated, or forbidden). */
 bool al_auth_allowed(struct al_ctx *c, const struct al_route *r, bool locked);
 
+#define AL_TOKEN_RAW 32       /* random bytes in a token */
+#define AL_TOKEN_LEN (3 + 43) /* "al_" + base64url of them, unpadded */
+
 /* A new bearer token "al_" + base64url(32 random bytes) into `buf` (>= 48 bytes), and its
  * hash. */
 void al_token_new(char *buf, size_t cap, uint8_t hash[AL_STORE_HASH_LEN]);
+/* The hash a token is stored under (of the NUL-terminated `token`). */
 void al_token_hash(const char *token, uint8_t hash[AL_STORE_HASH_LEN]);
+/* Do the `n` bytes at `s` have the shape of a token al_token_new makes: "al_", then 43
+ * base64url characters that decode to exactly AL_TOKEN_RAW bytes? Checked before hashing. */
+bool al_token_ok(const char *s, size_t n);
 
 #endif

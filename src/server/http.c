@@ -3,10 +3,10 @@
 #include "server/http.h"
 
 #include "common/num.h"
+#include "server/call.h"
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <microhttpd.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,6 +71,11 @@ const char *al_http_code_name(int code)
     }
 }
 
+/* Declared with its format attribute, so that the compiler checks each caller's format and
+ * accepts the vsnprintf below. */
+static int fail_v(struct al_ctx *c, int code, const char *field, json_t *details, const char *fmt,
+                  va_list ap) AL_PRINTF(5, 0);
+
 static int fail_v(struct al_ctx *c, int code, const char *field, json_t *details, const char *fmt,
                   va_list ap)
 {
@@ -107,7 +112,11 @@ int al_http_fail_err(struct al_ctx *c, int code, const struct al_err *e)
 
 const char *al_http_query(struct al_ctx *c, const char *key)
 {
-    return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, key);
+    size_t n = strlen(key);
+    for (size_t i = 0; c->call && i < c->call->nparams; i++)
+        if (c->call->params[i].key_len == n && memcmp(c->call->params[i].key, key, n) == 0)
+            return c->call->params[i].val;
+    return NULL;
 }
 
 int al_http_page(struct al_ctx *c, struct al_store_page *pg)

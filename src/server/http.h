@@ -13,6 +13,7 @@
 #include "store/store.h"
 
 struct al_cal;
+struct al_call;
 
 #include <jansson.h>
 #include <pthread.h>
@@ -62,10 +63,10 @@ struct al_srv {
 int64_t al_srv_now(const struct al_srv *srv);
 
 /* One HTTP call as a handler sees it. A background job works on one too (server/jobs.c): no
- * connection, no caller, user_id "clock". */
+ * call, no caller, user_id "clock". */
 struct al_ctx {
     struct al_srv *srv;
-    struct MHD_Connection *conn;
+    const struct al_call *call; /* the request (server/call.h); NULL for a job */
     const char *method;
     const char *params[AL_HTTP_MAX_PARAMS]; /* the '*' segments of the route */
     json_t *body;                           /* parsed body object ({} when empty) */
@@ -112,7 +113,8 @@ int al_http_fail_err(struct al_ctx *c, int code, const struct al_err *e);
 int al_http_status(int code);
 const char *al_http_code_name(int code);
 
-/* Query-string parameter (NULL when absent). */
+/* Query-string parameter, decoded (NULL when absent; never holds a NUL byte, never given
+ * twice: server/call.c refuses those). */
 const char *al_http_query(struct al_ctx *c, const char *key);
 /* limit (1..500, default 100) and cursor from the query string; fails naming the field. */
 int al_http_page(struct al_ctx *c, struct al_store_page *pg);

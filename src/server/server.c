@@ -1,9 +1,9 @@
 /* server.c — the HTTP front of `allot server`: libmicrohttpd with a thread pool and bounded
- * bodies; each call routed (server/router.h), parsed, and run as one unit of work
- * (server/txn.h) whose admission authenticates the caller (server/auth.h), a mutation with
- * Idempotency-Key replay, the answer sent after the commit; the database's first operator;
- * start-up, the clock thread that runs the background jobs (server/jobs.h), and a clean stop
- * on SIGINT/SIGTERM. */
+ * connections (per client address, in all, idle time); each request's fields handed to
+ * server/call.h when its head is in (a refusal is answered then, before any body is read),
+ * its body gathered to the announced length, the call run and its answer sent; the
+ * database's first operator; start-up, the clock thread that runs the background jobs
+ * (server/jobs.h), and a clean stop on SIGINT/SIGTERM. */
 /* glibc's feature-test macro, for pthread_rwlockattr_setkind_np: writers must not starve
  * under reads. */
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-identifier-naming) */
@@ -12,10 +12,10 @@
 
 #include "server/auth.h"
 #include "server/cal.h"
+#include "server/call.h"
 #include "server/http.h"
 #include "server/idem.h"
 #include "server/jobs.h"
-#include "server/router.h"
 #include "server/txn.h"
 
 #include <arpa/inet.h>
@@ -25,235 +25,191 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+/* A request on a connection, from its request line to its answer: made when libmicrohttpd
+ * reads the request line (on_uri), freed when the request completes (on_completed). */
 struct conn_state {
-    char *buf;
-    size_t len, cap;
-    bool too_large;
+    struct al_call call;
+    struct al_req req;
+    struct al_kv headers[AL_CALL_MAX_HEADERS + 1]; /* one more than allowed: refused */
+    size_t nheaders;
+    char target[AL_CALL_MAX_TARGET + 1]; /* the request-target as sent (its start if longer) */
+    const char *raw_uri;                 /* where libmicrohttpd holds it (head_intact) */
+    size_t raw_uri_len;
+    bool begun;    /* the head went through al_call_begin */
+    bool going_on; /* ... and the call goes on: its body is read */
+    char *buf;     /* the body, call.body_len bytes */
+    size_t len;
     struct timespec t0;
 };
 
-/* Bound the nesting of a JSON text before jansson sees it. */
-static bool depth_ok(const char *s, size_t n)
+/* The request line is in: its request-target as sent, before libmicrohttpd splits and
+ * decodes it in place. The result becomes the request's *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    int depth = 0;
-    bool str = false, esc = false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (str) {
-            if (esc)
-                esc = false;
-            else if (ch == '\\')
-                esc = true;
-            else if (ch == '"')
-                str = false;
-        } else if (ch == '"') {
-            str = true;
-        } else if (ch == '{' || ch == '[') {
-            if (++depth > AL_HTTP_MAX_DEPTH)
-                return false;
-        } else if (ch == '}' || ch == ']') {
-            depth--;
-        }
-    }
+    struct conn_state *cs = calloc(1, sizeof *cs);
+    size_t n = strlen(uri);
+    (void)cls;
+    (void)conn;
+    if (!cs)
+        return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &cs->t0);
+    memcpy(cs->target, uri, n < AL_CALL_MAX_TARGET ? n : AL_CALL_MAX_TARGET);
+    cs->raw_uri = uri;
+    cs->raw_uri_len = n;
+    return cs;
+}
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    struct conn_state *cs = cls;
+    (void)kind;
+    cs->headers[cs->nheaders++] =
+        (struct al_kv){key, key_size, value ? value : "", value ? value_size : 0};
+    return cs->nheaders <= AL_CALL_MAX_HEADERS ? MHD_YES : MHD_NO;
+}
+
+/* Walking libmicrohttpd's copy of the request head (head_intact): offsets from its first
+ * byte, every read inside it. */
+struct head_walk {
+    const char *base;
+    size_t size;
+    size_t at; /* the next byte to account for */
+};
+
+/* Is the piece `s` (`n` bytes, handed out by libmicrohttpd) the next thing in the head? Then
+ * step over it. */
+static bool walk_piece(struct head_walk *w, const char *s, size_t n)
+{
+    size_t off = (size_t)((uintptr_t)s - (uintptr_t)w->base);
+    if (off != w->at || off > w->size || n > w->size - off)
+        return false;
+    w->at = off + n;
     return true;
 }
 
-static int parse_body(struct al_ctx *c, const struct conn_state *cs)
+/* Step over `min` to `max` NUL bytes (separators and line ends that libmicrohttpd zeroed),
+ * then, with `blanks`, the spaces and tabs it skips after a separator. */
+static bool walk_gap(struct head_walk *w, size_t min, size_t max, bool blanks)
 {
-    json_error_t jerr;
-    if (cs->len == 0) {
-        c->body = json_object();
-        return c->body ? 0 : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    size_t n = 0;
+    while (n < max && w->at < w->size && w->base[w->at] == '\0') {
+        w->at++;
+        n++;
     }
-    if (!depth_ok(cs->buf, cs->len))
-        return al_http_fail(c, AL_E_INVAL, "body", "JSON nested deeper than %d", AL_HTTP_MAX_DEPTH);
-    c->body = json_loadb(cs->buf, cs->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!c->body)
-        return al_http_fail(c, AL_E_INVAL, "body", "malformed JSON at line %d: %s", jerr.line,
-                            jerr.text);
-    if (!json_is_object(c->body))
-        return al_http_fail(c, AL_E_INVAL, "body", "body must be a JSON object");
-    return 0;
+    while (blanks && w->at < w->size && (w->base[w->at] == ' ' || w->base[w->at] == '\t'))
+        w->at++;
+    return n >= min;
 }
 
-static struct MHD_Response *json_response(const char *text, size_t len)
+/* libmicrohttpd 0.9.75 (Debian 12) cuts the request-target and each header value at a NUL
+ * byte before the application sees them, where RFC 9110 5.5 wants the message refused:
+ * "Bearer <token>\0junk" would pass as "Bearer <token>". It parses the head in place, in one
+ * buffer from the method on: "METHOD\0target\0VERSION\0\0", then per line "Name\0 value\0\0"
+ * (CR LF or a bare LF, each zeroed; blanks after the colon), then the empty line. So every
+ * piece it hands out must end where the next begins, a line end apart; a NUL inside a piece
+ * leaves its tail between them. A folded line (obsolete, RFC 9112 5.2), which libmicrohttpd
+ * moves out of the buffer, fails the walk as well. Returns false when the head holds more
+ * than what we were given. */
+static bool head_intact(struct MHD_Connection *conn, const struct conn_state *cs,
+                        const char *method, const char *version)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
-    if (resp)
-        MHD_add_response_header(resp, "Content-Type", "application/json");
-    return resp;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    struct head_walk w = {.base = method, .size = info ? info->header_size : 0};
+    bool ok = info && walk_piece(&w, method, strlen(method)) && walk_gap(&w, 1, 1, true) &&
+              walk_piece(&w, cs->raw_uri, cs->raw_uri_len) && walk_gap(&w, 1, 1, false) &&
+              walk_piece(&w, version, strlen(version));
+    for (size_t i = 0; ok && i < cs->nheaders; i++) {
+        const struct al_kv *h = &cs->headers[i];
+        ok = walk_gap(&w, 1, 2, false) && walk_piece(&w, h->key, h->key_len) &&
+             walk_gap(&w, 1, 1, true) && walk_piece(&w, h->val, h->val_len);
+    }
+    /* the last line's end and the empty line */
+    return ok && walk_gap(&w, 2, 4, false) && w.at == w.size;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *j)
+static char printable(char ch)
 {
-    char *text = json_dumps(j, JSON_COMPACT);
-    const char *t = text ? text : "{\"error\":{\"code\":\"internal\",\"message\":\"no memory\"}}";
-    struct MHD_Response *resp = json_response(t, strlen(t));
+    if (ch > ' ' && ch < 0x7f)
+        return ch;
+    return '?';
+}
+
+/* Text from the client for the log line, up to `stop`: printable ASCII only (no line
+ * forged by a decoded or raw control byte), bounded. */
+static const char *log_text(const char *s, char stop, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && *s != stop && n + 1 < cap; s++)
+        out[n++] = printable(*s);
+    out[n] = '\0';
+    return out;
+}
+
+/* Send the call's answer: JSON (no body for HEAD: libmicrohttpd leaves it out), with
+ * WWW-Authenticate when the answer asks for credentials. */
+static enum MHD_Result answer(struct MHD_Connection *conn, const char *method,
+                              struct conn_state *cs)
+{
+    static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"no memory\"}}";
+    struct al_reply rep = {0};
+    struct MHD_Response *resp;
     enum MHD_Result r = MHD_NO;
-    free(text);
+    struct timespec t1;
+    char path[128], meth[16];
+    if (al_call_reply(&cs->call, &rep) != 0)
+        resp = MHD_create_response_from_buffer(sizeof nomem - 1, (void *)nomem,
+                                               MHD_RESPMEM_PERSISTENT);
+    else
+        resp = MHD_create_response_from_buffer(rep.len, rep.text, MHD_RESPMEM_MUST_COPY);
+    free(rep.text);
     if (resp) {
-        r = MHD_queue_response(conn, (unsigned)status, resp);
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+        if (rep.www_authenticate)
+            MHD_add_response_header(resp, "WWW-Authenticate", rep.www_authenticate);
+        r = MHD_queue_response(conn, (unsigned)rep.status, resp);
         MHD_destroy_response(resp);
     }
-    return r;
-}
-
-static json_t *error_json(struct al_ctx *c, int *status)
-{
-    const char *code = al_http_code_name(c->err_code);
-    json_t *details = c->err_details ? json_incref(c->err_details) : json_object();
-    if (c->status == 422) {
-        code = "idempotency_mismatch";
-    } else if (c->err_code == AL_E_RANGE && strcmp(c->err_field, "body") == 0) {
-        code = "payload_too_large";
-        *status = 413;
-    }
-    if (*status == 0)
-        *status = al_http_status(c->err_code);
-    if (c->err_field[0])
-        json_object_set_new(details, "field", json_string(c->err_field));
-    return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", c->err_msg, "details",
-                     details);
-}
-
-/* ---- a call as a unit of work ---- */
-
-/* What a call's unit of work needs besides its context. */
-struct call {
-    const struct al_route *route;
-    const char *url;
-    const struct conn_state *cs;
-    const char *key; /* Idempotency-Key of a POST, else NULL */
-};
-
-/* The hash an Idempotency-Key is stored with: a replay must be the same call. */
-static void body_hash(const char *method, const char *url, const struct conn_state *cs,
-                      uint8_t out[AL_STORE_HASH_LEN])
-{
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, AL_STORE_HASH_LEN);
-    crypto_generichash_update(&st, (const unsigned char *)method, strlen(method) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)url, strlen(url) + 1);
-    if (cs->len)
-        crypto_generichash_update(&st, (const unsigned char *)cs->buf, cs->len);
-    crypto_generichash_final(&st, out, AL_STORE_HASH_LEN);
-}
-
-/* A mutation, with idempotent replay (server/idem.h): the run of a write unit (one savepoint
- * in the open batch). Returns 0 to keep its changes, a negative code to undo them. */
-static int run_write(struct al_ctx *c, void *arg)
-{
-    const struct call *k = arg;
-    uint8_t hash[AL_STORE_HASH_LEN];
-    bool replayed = false;
-    if (k->key) {
-        body_hash(c->method, k->url, k->cs, hash);
-        if (al_idem_replay(c, k->key, hash, &replayed) != 0)
-            return c->err_code;
-        if (replayed)
-            return 0;
-    }
-    if (k->route->fn(c) != 0 || !c->resp)
-        goto fail;
-    if (k->key && al_idem_record(c, k->key, hash) != 0)
-        goto fail;
-    return 0;
-fail:
-    if (!c->err_code)
-        al_http_fail(c, AL_E_INTERNAL, NULL, "handler gave no answer");
-    return c->err_code;
-}
-
-/* The admission of a call's unit: the time, then who calls and may they (under the lock,
- * but for a snapshot read). */
-static int admit(struct al_ctx *c, void *arg)
-{
-    const struct call *k = arg;
-    c->now = al_srv_now(c->srv);
-    if (al_auth_allowed(c, k->route, !k->route->snapshot))
-        return 0;
-    return c->err_code ? c->err_code : AL_E_FORBIDDEN;
-}
-
-/* A read: the handler, under the lock or (snapshot) under the calendar's read lock. */
-static int run_read(struct al_ctx *c, void *arg)
-{
-    const struct call *k = arg;
-    if (k->route->fn(c) != 0 && !c->err_code)
-        al_http_fail(c, AL_E_INTERNAL, NULL, "handler failed");
-    return c->err_code;
-}
-
-static void dispatch(struct al_ctx *c, const char *url, const struct conn_state *cs)
-{
-    char path[AL_ROUTER_MAX_PATH];
-    bool mismatch;
-    const struct al_route *r = al_router_find(c->method, url, path, c->params, &mismatch);
-    const char *key = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
-    struct al_err e = {0};
-    if (!r) {
-        al_http_fail(c, AL_E_NOTFOUND, NULL, mismatch ? "method not allowed here" : "no such path");
-        return;
-    }
-    if (cs->too_large) {
-        al_http_fail(c, AL_E_RANGE, "body", "request body over %u bytes", AL_HTTP_MAX_BODY);
-        return;
-    }
-    if (key && (strlen(key) == 0 || strlen(key) > AL_HTTP_MAX_IDEM)) {
-        al_http_fail(c, AL_E_INVAL, "Idempotency-Key", "Idempotency-Key must be 1..128 chars");
-        return;
-    }
-    if ((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) && parse_body(c, cs) != 0)
-        return;
-    struct call k = {r, url, cs, strcmp(c->method, "POST") == 0 ? key : NULL};
-    struct al_txn_unit u = {.kind = r->snapshot ? AL_TXN_SNAPSHOT
-                                    : r->write  ? AL_TXN_WRITE
-                                                : AL_TXN_READ,
-                            .admit = admit,
-                            .run = r->write ? run_write : run_read,
-                            .arg = &k};
-    /* answered after the commit of what the call wrote or read */
-    int rc = al_txn_run(c, &u, &e);
-    if (rc < 0 && !c->err_code)
-        al_http_fail_err(c, rc, &e);
-}
-
-static enum MHD_Result finish(struct al_srv *srv, struct MHD_Connection *conn, const char *url,
-                              const char *method, struct conn_state *cs)
-{
-    struct al_ctx c = {.srv = srv, .conn = conn, .method = method};
-    int status;
-    json_t *out;
-    dispatch(&c, url, cs);
-    if (c.err_code || !c.resp) {
-        status = c.status == 422 ? 422 : 0;
-        if (!c.err_code)
-            al_http_fail(&c, AL_E_INTERNAL, NULL, "no answer");
-        out = error_json(&c, &status);
-    } else {
-        status = c.status ? c.status : 200;
-        out = json_incref(c.resp);
-    }
-    enum MHD_Result r = send_json(conn, status, out);
-    struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms =
         (double)(t1.tv_sec - cs->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - cs->t0.tv_nsec) / 1e6;
-    fprintf(stderr, "allot server: %s %s %d %s %.1fms\n", method, url, status,
-            c.user_id ? c.user_id : "-", ms);
-    json_decref(out);
-    json_decref(c.resp);
-    json_decref(c.body);
-    json_decref(c.user);
-    json_decref(c.err_details);
+    fprintf(stderr, "allot server: %s %s %d %s %.1fms\n", log_text(method, ' ', meth, sizeof meth),
+            log_text(cs->target, '?', path, sizeof path), rep.status,
+            cs->call.c.user_id ? cs->call.c.user_id : "-", ms);
     return r;
+}
+
+/* The head is in: hand its fields to the call, which refuses it now (answered before any
+ * of the body is read, and without "100 Continue") or goes on to read the body. */
+static enum MHD_Result begin(struct al_srv *srv, struct MHD_Connection *conn, const char *method,
+                             const char *version, struct conn_state *cs)
+{
+    cs->begun = true;
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, add_header, cs);
+    cs->req = (struct al_req){
+        .method = method,
+        .target = cs->target,
+        .target_len = cs->raw_uri_len,
+        .headers = cs->headers,
+        .nheaders = cs->nheaders,
+        .hidden_nul =
+            cs->nheaders <= AL_CALL_MAX_HEADERS && !head_intact(conn, cs, method, version),
+    };
+    cs->going_on = al_call_begin(&cs->call, srv, &cs->req);
+    if (!cs->going_on)
+        return answer(conn, method, cs);
+    if (cs->call.body_len && !(cs->buf = malloc(cs->call.body_len)))
+        return MHD_NO;
+    return MHD_YES;
 }
 
 /* NOLINTNEXTLINE(readability-function-size): libmicrohttpd's callback has 8 parameters */
@@ -262,39 +218,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
     struct conn_state *cs = *con_cls;
-    (void)version;
-    if (!cs) {
-        if (!(cs = calloc(1, sizeof *cs)))
-            return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &cs->t0);
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > AL_HTTP_MAX_BODY)
-            cs->too_large = true;
-        *con_cls = cs;
-        return MHD_YES;
-    }
+    (void)url; /* decoded in place by libmicrohttpd: the call decodes cs->target itself */
+    if (!cs)
+        return MHD_NO; /* on_uri found no memory */
+    if (!cs->begun)
+        return begin(cls, conn, method, version, cs);
+    if (!cs->going_on)
+        return MHD_YES; /* answered already; libmicrohttpd drops the rest */
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (cs->too_large || cs->len + n > AL_HTTP_MAX_BODY) {
-            cs->too_large = true;
-            return MHD_YES; /* keep reading, answer 413 at the end */
-        }
-        if (cs->len + n > cs->cap) {
-            size_t cap = cs->cap ? cs->cap : 4096;
-            while (cap < cs->len + n)
-                cap *= 2;
-            char *b = realloc(cs->buf, cap);
-            if (!b)
-                return MHD_NO;
-            cs->buf = b;
-            cs->cap = cap;
-        }
+        /* libmicrohttpd delivers exactly Content-Length bytes; anything else is a bug */
+        if (n > cs->call.body_len - cs->len)
+            return MHD_NO;
         memcpy(cs->buf + cs->len, upload_data, n);
         cs->len += n;
         return MHD_YES;
     }
-    return finish(cls, conn, url, method, cs);
+    cs->going_on = false;
+    al_call_run(&cs->call, cs->buf, cs->len);
+    return answer(conn, method, cs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -305,6 +248,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     if (cs) {
+        al_call_end(&cs->call);
         free(cs->buf);
         free(cs);
         *con_cls = NULL;
@@ -447,8 +391,8 @@ static void clock_stop(struct clock_thread *ct, pthread_t tid)
     pthread_join(tid, NULL);
 }
 
-/* The server's locks and condition variables, and the clock thread's. */
-static void sync_init(struct al_srv *srv, struct clock_thread *ct)
+/* The server's locks and condition variables. */
+static void sync_init(struct al_srv *srv)
 {
     pthread_rwlockattr_t rwa;
     pthread_mutex_init(&srv->lock, NULL);
@@ -458,23 +402,91 @@ static void sync_init(struct al_srv *srv, struct clock_thread *ct)
     pthread_rwlock_init(&srv->cal_rw, &rwa);
     pthread_rwlockattr_destroy(&rwa);
     al_txn_init(srv);
-    pthread_mutex_init(&ct->mu, NULL);
-    pthread_cond_init(&ct->cv, NULL);
 }
 
-static void sync_destroy(struct al_srv *srv, struct clock_thread *ct)
+static void sync_destroy(struct al_srv *srv)
 {
-    pthread_cond_destroy(&ct->cv);
-    pthread_mutex_destroy(&ct->mu);
     al_txn_destroy(srv);
     pthread_mutex_destroy(&srv->lock);
     al_auth_destroy(&srv->auth);
     pthread_rwlock_destroy(&srv->cal_rw);
 }
 
+int al_srv_open(struct al_srv *srv, const char *db, const char *clock_file, struct al_err *reterr)
+{
+    int rc;
+    memset(srv, 0, sizeof *srv);
+    srv->clock_file = clock_file;
+    al_idem_key_new(&srv->idem_key); /* a new one each run: never written anywhere */
+    if ((rc = al_store_open(db, &srv->store, reterr)) != 0 ||
+        (rc = al_store_defer_sync(srv->store, reterr)) != 0 ||
+        (rc = al_cal_build(srv->store, al_srv_now(srv), &srv->cal, reterr)) != 0) {
+        al_store_close(srv->store);
+        srv->store = NULL;
+        al_idem_key_wipe(&srv->idem_key);
+        return rc;
+    }
+    sync_init(srv);
+    if ((rc = al_txn_start(srv, reterr)) != 0)
+        al_srv_close(srv);
+    return rc;
+}
+
+void al_srv_close(struct al_srv *srv)
+{
+    al_txn_stop(srv);
+    sync_destroy(srv);
+    al_cal_free(srv->cal);
+    al_store_close(srv->store);
+    srv->cal = NULL;
+    srv->store = NULL;
+    al_idem_key_wipe(&srv->idem_key);
+}
+
+/* Room for `want` connections among the process's file descriptors: the soft limit is raised
+ * toward the hard one when short (a reserve stays for the database, the threads' epoll and
+ * the log); returns how many connections fit, at most `want`. */
+static unsigned fd_room(unsigned want, unsigned threads)
+{
+    struct rlimit rl;
+    rlim_t reserve = 64 + 2 * (rlim_t)threads, need = (rlim_t)want + reserve;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return want;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return want;
+    return rl.rlim_cur > reserve + threads ? (unsigned)(rl.rlim_cur - reserve) : threads;
+}
+
+/* libmicrohttpd with a thread pool, the call's callbacks, and the bounds on connections: per
+ * client address (one client cannot take the others' share), in all (split among the
+ * threads), and idle time. */
+static struct MHD_Daemon *listen_start(const struct al_server_opts *o, struct al_srv *srv,
+                                       const struct sockaddr_in *sa)
+{
+    unsigned threads = o->threads ? o->threads : AL_SERVER_THREADS;
+    unsigned want = o->max_conns ? o->max_conns : AL_SERVER_MAX_CONNS;
+    unsigned per_ip = o->max_conns_per_ip ? o->max_conns_per_ip : AL_SERVER_MAX_CONNS_PER_IP;
+    unsigned idle = o->idle_timeout_s ? o->idle_timeout_s : AL_SERVER_IDLE_TIMEOUT_S;
+    unsigned total = fd_room(want < threads ? threads : want, threads);
+    if (total < want)
+        fprintf(stderr, "allot server: %u connections at most (open file limit)\n", total);
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+                            NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+                            (const struct sockaddr *)sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                            MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT, total,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip < total ? per_ip : total,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, NULL, MHD_OPTION_END);
+}
+
 int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
 {
-    struct al_srv srv = {.clock_file = o->clock_file};
+    struct al_srv srv;
     struct sockaddr_in sa;
     struct MHD_Daemon *d = NULL;
     struct clock_thread ct = {.srv = &srv, .tick_ms = o->tick_ms ? o->tick_ms : 1000};
@@ -488,31 +500,21 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         return rc;
     if ((lock_fd = lock_db(o->db, reterr)) < 0)
         return lock_fd;
-    if ((rc = al_store_open(o->db, &srv.store, reterr)) != 0 ||
-        (rc = al_store_defer_sync(srv.store, reterr)) != 0 ||
-        (rc = al_cal_build(srv.store, al_srv_now(&srv), &srv.cal, reterr)) != 0) {
-        al_store_close(srv.store);
+    if ((rc = al_srv_open(&srv, o->db, o->clock_file, reterr)) != 0) {
         close(lock_fd);
         return rc;
     }
-    al_idem_key_new(&srv.idem_key); /* a new one each run: never written anywhere */
-    sync_init(&srv, &ct);
+    pthread_mutex_init(&ct.mu, NULL);
+    pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                         NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 16),
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
-    if (!d) {
+    if (!(d = listen_start(o, &srv, &sa))) {
         rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, errtext(errno));
         goto out;
     }
-    if ((rc = al_txn_start(&srv, reterr)) != 0)
-        goto out;
     if (pthread_create(&clock_tid, NULL, clock_main, &ct) != 0) {
         rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the clock thread");
         goto out;
@@ -527,12 +529,10 @@ out:
         MHD_stop_daemon(d);
     if (clock_started)
         clock_stop(&ct, clock_tid);
-    al_txn_stop(&srv);
+    al_srv_close(&srv);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
-    sync_destroy(&srv, &ct);
-    al_cal_free(srv.cal);
-    al_store_close(srv.store);
+    pthread_cond_destroy(&ct.cv);
+    pthread_mutex_destroy(&ct.mu);
     close(lock_fd);
-    al_idem_key_wipe(&srv.idem_key);
     return rc;
 }
