@@ -11,12 +11,14 @@
 static void server_usage(FILE *f)
 {
     fprintf(f, "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
-               "                    [--tick-ms N] [--clock-file PATH]\n"
+               "                    [--tick-ms N] [--heartbeat-timeout S] [--clock-file PATH]\n"
                "       allot server init [--db PATH] [--name NAME]\n"
                "  --db PATH          SQLite database (default ./allot.db)\n"
                "  --listen ADDR:PORT where to serve HTTP (default 127.0.0.1:8080)\n"
                "  --threads N        HTTP worker threads (default 16)\n"
                "  --tick-ms N        clock period: quote expiry, reservation start/end (1000)\n"
+               "  --heartbeat-timeout S  a node that has not reported for longer than S\n"
+               "                     seconds is offline: its GPUs leave planning (90)\n"
                "  --clock-file PATH  TEST ONLY: read the current unix time from PATH at each\n"
                "                     tick and request instead of the system clock\n"
                "  init --name NAME   name of the first operator (default admin)\n");
@@ -94,7 +96,9 @@ int al_cmd_server(int argc, char **argv)
             o.clock_file = v;
         else if (strcmp(a, "--threads") == 0   ? parse_uint(v, 64, &o.threads)
                  : strcmp(a, "--tick-ms") == 0 ? parse_uint(v, 3600000, &o.tick_ms)
-                                               : (server_usage(stderr), -1))
+                 : strcmp(a, "--heartbeat-timeout") == 0
+                     ? parse_uint(v, 366u * 86400, &o.heartbeat_timeout_s)
+                     : (server_usage(stderr), -1))
             return AL_EXIT_USAGE;
     }
     if (al_server_run(&o, &e) != 0) {

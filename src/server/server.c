@@ -498,7 +498,10 @@ static void sync_destroy(struct al_srv *srv, struct clock_thread *ct)
 
 int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
 {
-    struct al_srv srv = {.clock_file = o->clock_file};
+    struct al_srv srv = {.clock_file = o->clock_file,
+                         .heartbeat_timeout_s = o->heartbeat_timeout_s
+                                                    ? o->heartbeat_timeout_s
+                                                    : AL_SERVER_HEARTBEAT_TIMEOUT_S};
     struct sockaddr_in sa;
     struct MHD_Daemon *d = NULL;
     struct clock_thread ct = {.srv = &srv, .tick_ms = o->tick_ms ? o->tick_ms : 1000};

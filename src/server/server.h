@@ -7,12 +7,15 @@
 
 #include <stddef.h>
 
+#define AL_SERVER_HEARTBEAT_TIMEOUT_S 90 /* six of the agent's default 15 s heartbeats */
+
 struct al_server_opts {
-    const char *db;         /* SQLite file (default ./allot.db) */
-    const char *listen;     /* "ADDR:PORT" (default 127.0.0.1:8080) */
-    const char *clock_file; /* test only: file whose content is the current unix time */
-    unsigned threads;       /* HTTP worker threads (default 16: calls wait for commits) */
-    unsigned tick_ms;       /* clock period (default 1000) */
+    const char *db;               /* SQLite file (default ./allot.db) */
+    const char *listen;           /* "ADDR:PORT" (default 127.0.0.1:8080) */
+    const char *clock_file;       /* test only: file whose content is the current unix time */
+    unsigned threads;             /* HTTP worker threads (default 16: calls wait for commits) */
+    unsigned tick_ms;             /* clock period (default 1000) */
+    unsigned heartbeat_timeout_s; /* a node silent for longer is offline (0: the default) */
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's

@@ -231,13 +231,21 @@ static int strings(struct al_store *s, sqlite3_stmt *st, json_t **ret, struct al
     return rc;
 }
 
+static json_t *stale_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:s?,s:s?,s:I}", "_key", al_sqlite_text(st, 0), "name",
+                     al_sqlite_text(st, 0), "last_seen", (json_int_t)sqlite3_column_int64(st, 1));
+}
+
 int al_store_node_stale(struct al_store *s, int64_t before, json_t **ret, struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc = al_sqlite_prep(
-        s, &st, reterr, "SELECT name FROM nodes WHERE online = 1 AND last_seen < ?1 ORDER BY name",
-        "i", before);
-    return rc ? rc : strings(s, st, ret, reterr);
+    /* at most 100,000 at a time: more than a fleet has; the next tick would take the rest */
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT name, last_seen FROM nodes WHERE online = 1 AND last_seen < ?1"
+                            " ORDER BY name LIMIT 100001",
+                            "i", before);
+    return rc ? rc : al_sqlite_collect(s, st, 100000, stale_row, ret, NULL, reterr);
 }
 
 int al_store_gpu_holders(struct al_store *s, const char *node, const char *gpu_id, int64_t now,

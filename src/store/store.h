@@ -131,7 +131,7 @@ int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret
 /* Every GPU (for planning): [gpu + {node, zone, online} of its node], ordered by node then
  * index. */
 int al_store_gpu_all(struct al_store *s, json_t **ret, struct al_err *reterr);
-/* Names of the online nodes last seen before `before`, in name order: [name]. */
+/* The online nodes last seen before `before`, in name order: [{name, last_seen}]. */
 int al_store_node_stale(struct al_store *s, int64_t before, json_t **ret, struct al_err *reterr);
 /* Mark node `name` online or offline (its report marks it online again). AL_E_NOTFOUND when
  * there is no such node. */

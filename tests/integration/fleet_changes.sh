@@ -12,8 +12,10 @@ set -u
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
 tmp=$(mktemp -d /tmp/allot_fleet.XXXXXX)
 pid=
+agent=
 
 cleanup() {
+    if [ -n "$agent" ]; then kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null; fi
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
     if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
@@ -260,6 +262,32 @@ check "event gpu.unhealthy names the active reservation" \
     event gpu.unhealthy "$(gpu_of act GPU-act-u0 .id)" ".reservations | index([\"$RV_ACT\"]) != null"
 call "$OP" GET "/v1/reservations/$RV_ACT"
 check "the reservation stays active" [ "$(j .state)" = active ]
+
+# ---------------------------------------------------------------- the sim agent reads its GPUs' health
+echo '{"nodes":[{"name":"simn","zone":"z1","gpus":[{"model":"L40S","count":2}]}]}' >"$tmp/fleet.json"
+ALLOT_SERVER=$U ALLOT_TOKEN=$AG "$ALLOT" agent --driver sim --fleet "$tmp/fleet.json" \
+    --interval 1 >"$tmp/agent.log" 2>&1 &
+agent=$!
+for _ in $(seq 100); do
+    call "$OP" GET /v1/nodes/simn
+    [ "$code" = 200 ] && break
+    sleep 0.1
+done
+check "the sim agent registers its node" [ "$code" = 200 -a "$(j .gpus_available)" = 2 ]
+echo '{"nodes":[{"name":"simn","zone":"z1","gpus":[{"model":"L40S","count":1},{"model":"L40S","healthy":false}]}]}' >"$tmp/fleet.new"
+mv "$tmp/fleet.new" "$tmp/fleet.json"
+check "a GPU marked unhealthy in its fleet file: the agent reports it (gpu.unhealthy)" \
+    wait_event gpu.unhealthy gpu_simn-1 'true'
+echo '{"nodes":[' >"$tmp/fleet.new"
+mv "$tmp/fleet.new" "$tmp/fleet.json"
+sleep 1.5
+check "a fleet file that no longer parses: the agent says so and goes on" \
+    grep -q "reporting the fleet as last read" "$tmp/agent.log"
+kill "$agent" 2>/dev/null
+wait "$agent" 2>/dev/null
+agent=
+call "$OP" GET /v1/nodes/simn
+check "… reporting the fleet as last read" [ "$(j '[.gpus[].status] | join(",")')" = "available,unhealthy" ]
 
 # ---------------------------------------------------------------- offline
 hb off z1 0:H100-94GB 1:H100-94GB 2:H100-94GB

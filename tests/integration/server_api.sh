@@ -44,9 +44,11 @@ ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 port=$(free_port)
 U=http://127.0.0.1:$port
 
+# The clock jumps hours ahead below without the nodes reporting again: a day of heartbeat
+# timeout keeps them online (node liveness is tested in fleet_changes.sh).
 start_server() {
     "$ALLOT" server --db "$tmp/db" --listen "127.0.0.1:$port" --clock-file "$tmp/clock" \
-        --tick-ms "${1:-100}" 2>>"$tmp/server.log" &
+        --tick-ms "${1:-100}" --heartbeat-timeout 86400 2>>"$tmp/server.log" &
     pid=$!
     for _ in $(seq 100); do
         curl -s -o /dev/null "$U/healthz" && return 0

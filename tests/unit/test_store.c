@@ -302,13 +302,15 @@ static void test_node_liveness_and_holders(void **state)
     assert_int_equal(report(f->s, "n2", 50, "0:GPU-c:L4", NULL), 0);
     assert_int_equal(al_store_node_stale(f->s, 40, &names, NULL), 0);
     assert_int_equal(json_array_size(names), 1);
-    assert_string_equal(json_string_value(json_array_get(names, 0)), "n1");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(names, 0), "name")), "n1");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(names, 0), "last_seen")),
+                     10);
     json_decref(names);
     assert_int_equal(al_store_node_set_online(f->s, "n1", false, NULL), 0);
     assert_int_equal(al_store_node_set_online(f->s, "n9", false, NULL), AL_E_NOTFOUND);
     assert_int_equal(al_store_node_stale(f->s, 60, &names, NULL), 0);
     assert_int_equal(json_array_size(names), 1); /* n1 is offline already: only n2 */
-    assert_string_equal(json_string_value(json_array_get(names, 0)), "n2");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(names, 0), "name")), "n2");
     json_decref(names);
     assert_int_equal(al_store_node_get(f->s, "n1", &n, NULL), 0);
     assert_false(json_is_true(json_object_get(n, "online")));
