@@ -67,6 +67,7 @@ const char *al_http_code_name(int code)
     }
 }
 
+AL_PRINTF(5, 0)
 static int fail_v(struct al_ctx *c, int code, const char *field, json_t *details, const char *fmt,
                   va_list ap)
 {

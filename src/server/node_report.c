@@ -128,7 +128,7 @@ static int gpu_fields(json_t *g, const char *f, struct gpu_entry *out,
     int rc;
     if (bad) {
         snprintf(field, sizeof field, "%s.%.40s", f, bad);
-        return refuse(err, field, "%s: unknown field %.64s", f, bad);
+        return refuse(err, field, "%s: unknown field \"%.64s\"", f, bad);
     }
     if ((rc = gpu_identity(g, f, out, err)) != 0)
         return rc;
@@ -186,7 +186,7 @@ int al_node_report_parse(const char *name, json_t *body, json_t **ret,
     if (!json_is_object(body))
         return refuse(err, "body", "the report must be a JSON object");
     if ((bad = unknown_key(body, allowed)))
-        return refuse(err, bad, "unknown field %.64s", bad);
+        return refuse(err, bad[0] ? bad : "body", "unknown field \"%.64s\"", bad);
     zone = member(body, "zone");
     if (zone && !(json_is_string(zone) && al_name_ok(json_string_value(zone)) &&
                   json_string_length(zone) < AL_FLEET_ZONE_MAX))
