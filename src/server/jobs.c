@@ -45,6 +45,8 @@ static int tick_nodes(struct al_ctx *c)
     json_t *stale = NULL, *n;
     struct al_err err = {0};
     size_t i;
+    if (c->srv->heartbeat_timeout_s <= 0) /* al_server_run always sets one */
+        return 0;
     int rc = al_store_node_stale(c->srv->store, c->now - c->srv->heartbeat_timeout_s, &stale, &err);
     if (rc)
         return rc;
