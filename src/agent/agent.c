@@ -57,6 +57,21 @@ static int sleep_interval(long seconds)
     return !agent_stop;
 }
 
+/* Read the fleet file again: the simulated GPUs' state (health, models, which GPUs exist) is
+ * whatever the file says now, as a real driver reads the hardware at each heartbeat. A file
+ * that no longer parses is reported and the fleet as last read stays. */
+static void reread(struct al_agent *a)
+{
+    struct al_simfleet *fresh = NULL;
+    struct al_err e = {0};
+    if (al_simfleet_load(a->cfg.fleet, &fresh, &e) < 0) {
+        fprintf(stderr, "allot agent: %s; reporting the fleet as last read\n", e.msg);
+        return;
+    }
+    al_simfleet_free(a->fleet);
+    a->fleet = fresh;
+}
+
 /* One heartbeat: every node PUT once. Returns 0, or the first failure's code (in reterr). */
 static int beat(const struct al_agent *a, struct al_client *c, struct al_err *reterr)
 {
@@ -84,11 +99,15 @@ int al_agent_run(struct al_agent *a, struct al_client *c, struct al_err *reterr)
     if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
         return al_err_set(reterr, -errno, "cannot install signal handlers");
     agent_stop = 0;
-    do {
+    for (bool first = true;; first = false) {
+        if (!first)
+            reread(a); /* the first beat reports what al_agent_new read and checked */
         *reterr = (struct al_err){0};
         int rc = beat(a, c, reterr);
         if (a->cfg.once)
             return rc;
-    } while (sleep_interval(a->cfg.interval));
+        if (!sleep_interval(a->cfg.interval))
+            break;
+    }
     return 0;
 }

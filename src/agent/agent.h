@@ -30,7 +30,10 @@ int al_agent_new(const struct al_agent_cfg *cfg, struct al_agent **ret, struct a
 void al_agent_free(struct al_agent *a);
 
 /* Heartbeat through `c` (borrowed) every cfg->interval seconds until SIGINT or SIGTERM, which
- * it catches for the duration. Each heartbeat prints a line on stderr when nodes were not
+ * it catches for the duration. Each heartbeat after the first reads the fleet file again, so
+ * that a GPU marked "healthy": false (or removed, or of another model) in it is reported as
+ * such; a file that no longer parses is printed on stderr and the fleet as last read is
+ * reported. Each heartbeat prints a line on stderr when nodes were not
  * reported; with cfg->once, also the summary on stdout. Returns 0 when stopped by a signal or
  * when the one heartbeat of cfg->once reported every node; otherwise the code of the first
  * failed node in reterr (AL_E_IO or AL_E_INTERNAL: the server could not be reached or failed;

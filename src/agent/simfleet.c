@@ -78,6 +78,18 @@ static int check_labels(json_t *labels, const char *node, struct al_err *reterr)
     return 0;
 }
 
+/* A uuid the server takes (server/node_report.h): 8..47 printable ASCII bytes, no space. */
+static int uuid_ok(const char *u)
+{
+    size_t n = strlen(u);
+    if (n < 8 || n >= AL_FLEET_UUID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)u[i] <= ' ' || (unsigned char)u[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
 /* What one "gpus" entry says about each GPU it stands for. */
 struct gpu_spec {
     const char *model, *uuid, *pool; /* uuid NULL: derive one */
@@ -122,10 +134,11 @@ static int add_entry(json_t *out, const char *node, json_t *e, struct al_err *re
     if ((jc && !json_is_integer(jc)) || count < 1 || count > AL_SIMFLEET_MAX_GPUS)
         return al_err_set(reterr, AL_E_INVAL, "node %s: gpus[].count: 1..%d", node,
                           AL_SIMFLEET_MAX_GPUS);
-    if (uuid && (count != 1 || strlen(uuid) > AL_UUID_MAX || strlen(uuid) < 8))
+    if (uuid && (count != 1 || !uuid_ok(uuid)))
         return al_err_set(reterr, AL_E_INVAL,
-                          "node %s: gpus[].uuid: 8..%d characters, one GPU per entry", node,
-                          AL_UUID_MAX);
+                          "node %s: gpus[].uuid: 8..%d printable ASCII characters, no space, one "
+                          "GPU per entry",
+                          node, AL_UUID_MAX);
     if (ji && (!json_is_integer(ji) || json_integer_value(ji) < 0 ||
                json_integer_value(ji) >= AL_SIMFLEET_MAX_GPUS || count != 1))
         return al_err_set(reterr, AL_E_INVAL, "node %s: gpus[].index: 0..%d, one GPU per entry",

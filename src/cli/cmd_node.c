@@ -1,9 +1,10 @@
-/* cmd_node.c — `allot node list|show`: the inventory the agents report (operators). */
+/* cmd_node.c — `allot node list|show`: the inventory the agents report (operators), with
+ * the state of each node (online | offline) and GPU (available, or why not). */
 #include "cli/conn.h"
 
 static const struct al_col node_cols[] = {
-    {"NAME", "name"},           {"ZONE", "zone"},  {"ONLINE", "online"},
-    {"LAST SEEN", "last_seen"}, {"GPUS", "#gpus"},
+    {"NAME", "name"},           {"ZONE", "zone"},  {"STATUS", "status"},
+    {"LAST SEEN", "last_seen"}, {"GPUS", "#gpus"}, {"AVAILABLE", "gpus_available"},
 };
 
 static const struct al_opt list_opts[] = {
@@ -30,7 +31,10 @@ static int node_list(int argc, char **argv)
 static int node_show(int argc, char **argv)
 {
     static const struct al_call_spec s = {
-        {"allot node show NAME", "Show a node and its GPUs.", 1, 1, NULL},
+        {"allot node show NAME",
+         "Show a node and its GPUs, each with its status: available, offline (its node), missing "
+         "(no longer reported), model_mismatch, unhealthy or drained.",
+         1, 1, NULL},
         "GET",
         "/v1/nodes",
         NULL,

@@ -1,4 +1,5 @@
-/* fleet.c — nodes and GPUs with dense ids, and a bitset of GPU ids per model. */
+/* fleet.c — nodes and GPUs with dense ids, a bitset of GPU ids per model, and the bitsets of
+ * usable GPUs and of each pool, kept in step by every setter. */
 #include "core/fleet.h"
 
 #include <stdlib.h>
@@ -18,6 +19,7 @@ struct al_fleet {
     /* name → node and uuid → GPU lookups: open addressing, slot = id + 1, 0 = empty */
     uint32_t *node_tab, *gpu_tab;
     uint32_t node_tab_cap, gpu_tab_cap, gpu_tab_used;
+    uint64_t shape; /* bumped when a GPU is added or changes model (al_fleet_shape) */
 };
 
 static uint32_t str_hash(const char *s)
@@ -73,6 +75,26 @@ static void set_bit(uint64_t *b, uint32_t i, bool on)
         b[i / 64] |= UINT64_C(1) << (i % 64);
     else
         b[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+/* Recompute whether GPU `gpu` may take new work, in its field and in the usable bitset. */
+static void update_usable(struct al_fleet *f, uint32_t gpu)
+{
+    struct al_gpu *g = &f->gpus[gpu];
+    g->usable = g->healthy && !g->drained && g->present && !f->nodes[g->node].offline;
+    set_bit(f->usable, gpu, g->usable);
+}
+
+/* Id of a present GPU of node `n` at `index` other than `self`, or -1. */
+static int64_t index_taken(const struct al_fleet *f, const struct al_node *n, unsigned index,
+                           uint32_t self)
+{
+    for (uint32_t i = 0; i < n->ngpus; i++) {
+        const struct al_gpu *g = &f->gpus[n->gpus[i]];
+        if (n->gpus[i] != self && g->present && g->index == index)
+            return n->gpus[i];
+    }
+    return -1;
 }
 
 struct al_fleet *al_fleet_new(void)
@@ -233,9 +255,8 @@ int al_fleet_add_gpu(struct al_fleet *f, uint32_t node, const struct al_gpu_mode
     if (al_fleet_find_gpu(f, g.uuid) >= 0)
         return al_err_set(reterr, AL_E_CONFLICT, "gpu %s exists", g.uuid);
     struct al_node *n = &f->nodes[node];
-    for (uint32_t i = 0; i < n->ngpus; i++)
-        if (f->gpus[n->gpus[i]].index == index)
-            return al_err_set(reterr, AL_E_CONFLICT, "node %s has GPU index %u", n->name, index);
+    if (index_taken(f, n, index, UINT32_MAX) >= 0)
+        return al_err_set(reterr, AL_E_CONFLICT, "node %s has GPU index %u", n->name, index);
     if (f->ngpus >= AL_FLEET_MAX_GPUS)
         return al_err_set(reterr, AL_E_RANGE, "more than %u GPUs", AL_FLEET_MAX_GPUS);
     if (grow_gpus(f) < 0 || (g.uuid[0] && tab_reserve(f, true) < 0))
@@ -251,15 +272,17 @@ int al_fleet_add_gpu(struct al_fleet *f, uint32_t node, const struct al_gpu_mode
     g.model_slot = (uint8_t)slot;
     g.pool = (uint8_t)pool;
     g.healthy = true;
+    g.present = true;
     g.layout.model = m;
     set_bit(f->model_bits[slot], f->ngpus, true);
-    set_bit(f->usable, f->ngpus, true);
     set_bit(f->pool[pool], f->ngpus, true);
     f->gpus[f->ngpus] = g;
+    update_usable(f, f->ngpus);
     if (g.uuid[0]) {
         f->gpu_tab[tab_slot(f, f->gpu_tab, f->gpu_tab_cap, true, g.uuid)] = f->ngpus + 1;
         f->gpu_tab_used++;
     }
+    f->shape++;
     return (int)f->ngpus++;
 }
 
@@ -288,7 +311,7 @@ int al_fleet_set_healthy(struct al_fleet *f, uint32_t gpu, bool healthy)
     if (gpu >= f->ngpus)
         return AL_E_NOTFOUND;
     f->gpus[gpu].healthy = healthy;
-    set_bit(f->usable, gpu, healthy && !f->gpus[gpu].drained);
+    update_usable(f, gpu);
     return 0;
 }
 
@@ -297,7 +320,7 @@ int al_fleet_set_drained(struct al_fleet *f, uint32_t gpu, bool drained)
     if (gpu >= f->ngpus)
         return AL_E_NOTFOUND;
     f->gpus[gpu].drained = drained;
-    set_bit(f->usable, gpu, f->gpus[gpu].healthy && !drained);
+    update_usable(f, gpu);
     return 0;
 }
 
@@ -319,6 +342,82 @@ int al_fleet_set_pool_busy(struct al_fleet *f, uint32_t gpu, bool busy)
         return AL_E_NOTFOUND;
     f->gpus[gpu].pool_busy = busy;
     return 0;
+}
+
+int al_fleet_set_present(struct al_fleet *f, uint32_t gpu, bool present)
+{
+    if (gpu >= f->ngpus)
+        return AL_E_NOTFOUND;
+    struct al_gpu *g = &f->gpus[gpu];
+    if (present && !g->present && index_taken(f, &f->nodes[g->node], g->index, gpu) >= 0)
+        return AL_E_CONFLICT;
+    g->present = present;
+    update_usable(f, gpu);
+    return 0;
+}
+
+int al_fleet_set_index(struct al_fleet *f, uint32_t gpu, unsigned index)
+{
+    if (gpu >= f->ngpus)
+        return AL_E_NOTFOUND;
+    if (index > UINT16_MAX)
+        return AL_E_INVAL;
+    struct al_gpu *g = &f->gpus[gpu];
+    if (g->present && index_taken(f, &f->nodes[g->node], index, gpu) >= 0)
+        return AL_E_CONFLICT;
+    g->index = (uint16_t)index;
+    return 0;
+}
+
+int al_fleet_set_model(struct al_fleet *f, uint32_t gpu, const struct al_gpu_model *m)
+{
+    if (gpu >= f->ngpus)
+        return AL_E_NOTFOUND;
+    if (!m)
+        return AL_E_INVAL;
+    struct al_gpu *g = &f->gpus[gpu];
+    if (g->model == m)
+        return 0;
+    int slot = model_slot_add(f, m);
+    if (slot < 0)
+        return slot;
+    set_bit(f->model_bits[g->model_slot], gpu, false);
+    set_bit(f->model_bits[slot], gpu, true);
+    g->model = m;
+    g->model_slot = (uint8_t)slot;
+    g->mig_mode = false;
+    memset(&g->layout, 0, sizeof g->layout);
+    g->layout.model = m;
+    f->shape++;
+    return 0;
+}
+
+int al_fleet_set_zone(struct al_fleet *f, uint32_t node, const char *zone, struct al_err *reterr)
+{
+    char z[AL_FLEET_ZONE_MAX] = "";
+    if (node >= f->nnodes)
+        return al_err_set(reterr, AL_E_NOTFOUND, "node %u not found", node);
+    int rc = copy_field(z, sizeof z, zone, false, "zone", reterr);
+    if (rc < 0)
+        return rc;
+    memcpy(f->nodes[node].zone, z, sizeof z);
+    return 0;
+}
+
+int al_fleet_set_online(struct al_fleet *f, uint32_t node, bool online)
+{
+    if (node >= f->nnodes)
+        return AL_E_NOTFOUND;
+    struct al_node *n = &f->nodes[node];
+    n->offline = !online;
+    for (uint32_t i = 0; i < n->ngpus; i++)
+        update_usable(f, n->gpus[i]);
+    return 0;
+}
+
+uint64_t al_fleet_shape(const struct al_fleet *f)
+{
+    return f->shape;
 }
 
 int al_fleet_set_mig(struct al_fleet *f, uint32_t gpu, bool mig_mode,

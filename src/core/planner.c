@@ -62,7 +62,7 @@ struct al_planner {
     size_t nev, evcap;
     uint32_t rot; /* where the next fast scan starts, so repeated asks spread their effort */
     unsigned w_total, w_fits, w_full;     /* whole_scan's running counts */
-    uint32_t maxper_ngpus;                /* fleet size maxper was computed for */
+    uint64_t maxper_shape;                /* al_fleet_shape maxper was computed at */
     uint16_t maxper[AL_FLEET_MAX_MODELS]; /* most GPUs of a model on one node */
     uint32_t *gpu_node;                   /* node of each GPU, compact (cache-friendly) */
     /* fragmentation score of the model in use: distinct placement masks per size */
@@ -226,11 +226,12 @@ static uint64_t elig_word(const struct al_planner *p, unsigned slot, const struc
     return b;
 }
 
-/* May new work go on this GPU at all (health, drain, pool, zone, labels)? */
+/* May new work go on this GPU at all (usable: health, drain, reported, node online; pool,
+ * zone, labels)? */
 static bool gpu_eligible(struct al_planner *p, uint32_t gpu, const struct al_where *w)
 {
     const struct al_gpu *g = al_fleet_gpu(p->f, gpu);
-    if (!g->healthy || g->drained)
+    if (!g->usable)
         return false;
     if (w && w->pool >= 0 && g->pool != w->pool)
         return false;
@@ -285,11 +286,11 @@ static int nc_desc(const void *a, const void *b)
     return x->node < y->node ? -1 : x->node > y->node;
 }
 
-/* Most GPUs of each model on one node, recomputed when the fleet has grown. */
+/* Most GPUs of each model on one node, recomputed when GPUs were added or changed model. */
 static int update_maxper(struct al_planner *p)
 {
     uint32_t ng = al_fleet_ngpus(p->f);
-    if (p->maxper_ngpus == ng)
+    if (p->maxper_shape == al_fleet_shape(p->f))
         return 0;
     uint32_t *gn = realloc(p->gpu_node, (ng ? ng : 1) * sizeof *gn);
     if (!gn)
@@ -307,7 +308,7 @@ static int update_maxper(struct al_planner *p)
                 p->maxper[slot] = cnt[slot];
         }
     }
-    p->maxper_ngpus = ng;
+    p->maxper_shape = al_fleet_shape(p->f);
     return 0;
 }
 
@@ -1234,7 +1235,7 @@ static void refusal_text(const struct al_request *r, const struct al_plan *pl, s
         snprintf(what, sizeof what, "%s instances on %s",
                  pl->profile >= 0 ? pl->model->profiles[pl->profile].name : "?", mn);
     if (pl->why == AL_WHY_NO_ELIGIBLE)
-        al_err_set(e, AL_E_NOFIT, "no healthy, undrained %s GPU%s", mn, wt);
+        al_err_set(e, AL_E_NOFIT, "no usable %s GPU%s (healthy, reported, online)", mn, wt);
     else if (pl->why == AL_WHY_SAME_NODE)
         al_err_set(e, AL_E_NOFIT,
                    "only %u of %u %s free on one node during the window; %u free fleet-wide%s",

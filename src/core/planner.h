@@ -12,7 +12,8 @@
  *     placeable (fragmentation-aware: the placements of each size still free in the window after
  *     it, compared largest size first), prefer the GPU's current layout
  *     already having that instance (no reconfiguration), and avoid GPUs with running pool work.
- *   - Drained and unhealthy GPUs are never offered; zone, labels and pool filter GPUs.
+ *   - Only usable GPUs are offered (core/fleet.h: healthy, not drained, still reported, node
+ *     online); zone, labels and pool filter GPUs.
  *   - Fast paths bound their effort (planner.c); a refusal is only given after an exact check of
  *     every eligible GPU the calendar's index cannot rule out, so it is always true, and it says
  *     which constraint failed and how close the request came.
@@ -130,7 +131,7 @@ int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_
 /* Availability during [s, e) per model of the fleet (in the fleet's model order). */
 struct al_avail {
     const struct al_gpu_model *model;
-    unsigned gpus;       /* GPUs of the model passing `where`, healthy and not drained */
+    unsigned gpus;       /* GPUs of the model passing `where`, usable (core/fleet.h) */
     unsigned whole_free; /* of them, wholly free during the window */
     unsigned nprofiles;  /* model->nprofiles (0 without MIG) */
     /* per profile: how many instances of it alone could still be placed during the window */

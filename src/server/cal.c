@@ -1,6 +1,10 @@
-/* cal.c — building the server's in-memory fleet and calendar from the store, and mapping the
- * store's string ids (GPUs, quotes, reservations) to the core's dense ids. */
+/* cal.c — building the server's in-memory fleet and calendar from the store, keeping the fleet
+ * in step with the nodes' reports (zone, liveness, and per GPU: index, model, pool, health,
+ * presence), and mapping the store's string ids (GPUs, quotes, reservations) to the core's
+ * dense ids. */
 #include "server/cal.h"
+
+#include "common/num.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -74,8 +78,9 @@ struct al_owner al_cal_owner(const char *id)
     if (id && strncmp(id, "qte_", 4) == 0)
         o.kind = AL_OWNER_TENTATIVE;
     /* ids are prefix_ + 16 hex digits (time, random): 56 of their 64 bits are plenty */
-    if (us)
-        o.id = strtoull(us + 1, NULL, 16) & AL_OWNER_ID_MAX;
+    uint64_t v = 0;
+    if (us && al_num_parse_hex_u64(us + 1, 0, UINT64_MAX, &v) == 0)
+        o.id = v & AL_OWNER_ID_MAX;
     return o;
 }
 
@@ -143,6 +148,42 @@ static int set_uuid(struct al_cal *c, int gid, const char *uuid, struct al_err *
     return 0;
 }
 
+/* Would the fleet count store GPU row `g` as present: reported by its node, as the model it
+ * is sold as? (A GPU reported as another model while capacity sold on it lasts is not.) */
+static bool row_present(json_t *g)
+{
+    const char *m = json_string_value(json_object_get(g, "model"));
+    const char *rm = json_string_value(json_object_get(g, "reported_model"));
+    return json_is_true(json_object_get(g, "present")) && (!rm || (m && strcmp(m, rm) == 0));
+}
+
+static int collect_id(uint32_t id, const struct al_hold *h, void *ctx)
+{
+    uint32_t **p = ctx;
+    (void)h;
+    *(*p)++ = id;
+    return 0;
+}
+
+/* GPU `gid` becomes model `m`: its holds leave the calendar first (they name the old model's
+ * profiles; the store moved the model only once none of them was live), then the fleet. */
+static int change_model(struct al_cal *c, uint32_t gid, const struct al_gpu_model *m,
+                        struct al_err *e)
+{
+    size_t n = c->cal ? al_calendar_count(c->cal, gid, INT64_MIN, INT64_MAX) : 0;
+    uint32_t *ids = n ? calloc(n, sizeof *ids) : NULL, *p = ids;
+    if (n && !ids)
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    if (n)
+        al_calendar_each(c->cal, gid, INT64_MIN, INT64_MAX, collect_id, &p);
+    for (size_t i = 0; i < n; i++)
+        al_calendar_release(c->cal, ids[i]);
+    free(ids);
+    int rc = al_fleet_set_model(c->fleet, gid, m);
+    const char *id = al_cal_gpu_id(c, gid);
+    return rc < 0 ? al_err_set(e, rc, "GPU %s: cannot become a %s", id ? id : "?", m->name) : 0;
+}
+
 /* Add or update one GPU of node `nid` from its store JSON. */
 static int sync_gpu(struct al_cal *c, int nid, json_t *g, struct al_err *e)
 {
@@ -151,39 +192,107 @@ static int sync_gpu(struct al_cal *c, int nid, json_t *g, struct al_err *e)
     const char *pname = json_string_value(json_object_get(g, "pool"));
     enum al_pool pool =
         pname && strcmp(pname, "general") == 0 ? AL_POOL_GENERAL : AL_POOL_DEDICATED;
+    json_int_t index = json_integer_value(json_object_get(g, "index"));
+    bool present = row_present(g);
     if (!m || !id)
         return al_err_set(e, AL_E_INVAL, "GPU %s has an unknown model", id ? id : "?");
-    int gid = al_cal_gpu(c, id);
+    int gid = al_cal_gpu(c, id), rc;
     if (gid < 0 && (gid = add_gpu(c, nid, id, m, g, pool, e)) < 0)
         return gid;
-    int rc = set_uuid(c, gid, json_string_value(json_object_get(g, "uuid")), e);
-    if (rc)
+    const struct al_gpu *fg = al_fleet_gpu(c->fleet, (uint32_t)gid);
+    if (fg->model != m && (rc = change_model(c, (uint32_t)gid, m, e)) < 0)
         return rc;
+    if ((rc = set_uuid(c, gid, json_string_value(json_object_get(g, "uuid")), e)) != 0)
+        return rc;
+    /* an absent GPU first: its index may be one a present GPU takes in this report */
+    al_fleet_set_present(c->fleet, (uint32_t)gid, false);
+    if (index < 0 || al_fleet_set_index(c->fleet, (uint32_t)gid, (unsigned)index) < 0 ||
+        (present && al_fleet_set_present(c->fleet, (uint32_t)gid, true) < 0))
+        return al_err_set(e, AL_E_CONFLICT, "GPU %s: index %lld taken on its node", id,
+                          (long long)index);
     al_fleet_set_pool(c->fleet, (uint32_t)gid, pool);
     al_fleet_set_healthy(c->fleet, (uint32_t)gid, json_is_true(json_object_get(g, "healthy")));
     al_fleet_set_drained(c->fleet, (uint32_t)gid, json_is_true(json_object_get(g, "drained")));
     return 0;
 }
 
-int al_cal_sync_node(struct al_cal *c, json_t *node, struct al_err *reterr)
+/* Sync the GPU rows of `gpus` whose presence is `present` (absent ones first, so that their
+ * indexes never stand in the way of present ones). `rows` of the whole fleet carry their node,
+ * zone and liveness; those of one node do not (nid >= 0 then). */
+static int sync_rows(struct al_cal *c, int nid, json_t *gpus, bool present, struct al_err *e)
 {
-    const char *name = json_string_value(json_object_get(node, "name"));
-    int nid = node_id(c, name, json_string_value(json_object_get(node, "zone")), reterr);
-    json_t *gpus = json_object_get(node, "gpus"), *g;
     size_t i;
-    if (nid < 0)
-        return nid;
-    /* GPUs the node no longer reports are drained: the fleet never forgets a GPU */
-    const struct al_node *n = al_fleet_node(c->fleet, (uint32_t)nid);
-    for (uint32_t k = 0; n && k < n->ngpus; k++)
-        al_fleet_set_drained(c->fleet, n->gpus[k], true);
+    json_t *g;
+    int last = -1;
     json_array_foreach(gpus, i, g)
     {
-        int rc = sync_gpu(c, nid, g, reterr);
+        if (row_present(g) != present)
+            continue;
+        int n = nid;
+        if (n < 0) {
+            n = node_id(c, json_string_value(json_object_get(g, "node")),
+                        json_string_value(json_object_get(g, "zone")), e);
+            if (n < 0)
+                return n;
+            if (n != last) /* rows come in node order */
+                al_fleet_set_online(c->fleet, (uint32_t)n,
+                                    !json_is_false(json_object_get(g, "online")));
+            last = n;
+        }
+        int rc = sync_gpu(c, n, g, e);
         if (rc < 0)
             return rc;
     }
     return 0;
+}
+
+int al_cal_sync_node(struct al_cal *c, json_t *node, struct al_err *reterr)
+{
+    const char *name = json_string_value(json_object_get(node, "name"));
+    const char *zone = json_string_value(json_object_get(node, "zone"));
+    int nid = node_id(c, name, zone, reterr), rc;
+    json_t *gpus = json_object_get(node, "gpus");
+    if (nid < 0)
+        return nid;
+    if ((rc = al_fleet_set_zone(c->fleet, (uint32_t)nid, zone, reterr)) < 0)
+        return rc;
+    al_fleet_set_online(c->fleet, (uint32_t)nid, !json_is_false(json_object_get(node, "online")));
+    /* GPUs the store no longer lists (it removed them: nothing was sold on them) are absent;
+     * the fleet never forgets a GPU */
+    const struct al_node *n = al_fleet_node(c->fleet, (uint32_t)nid);
+    for (uint32_t k = 0; n && k < n->ngpus; k++)
+        al_fleet_set_present(c->fleet, n->gpus[k], false);
+    if ((rc = sync_rows(c, nid, gpus, false, reterr)) < 0)
+        return rc;
+    return sync_rows(c, nid, gpus, true, reterr);
+}
+
+int al_cal_node_online(struct al_cal *c, const char *name, bool online)
+{
+    int nid = al_fleet_find_node(c->fleet, name);
+    return nid < 0 ? nid : al_fleet_set_online(c->fleet, (uint32_t)nid, online);
+}
+
+int al_cal_check_gpu(const struct al_cal *c, const char *gpu_id, const struct al_gpu_model *m,
+                     char *why, size_t cap)
+{
+    int gid = al_cal_gpu(c, gpu_id);
+    const struct al_gpu *g = gid >= 0 ? al_fleet_gpu(c->fleet, (uint32_t)gid) : NULL;
+    const struct al_node *n = g ? al_fleet_node(c->fleet, g->node) : NULL;
+    why[0] = '\0';
+    if (!g || !n)
+        snprintf(why, cap, "is not in the fleet");
+    else if (n->offline)
+        snprintf(why, cap, "is on node %s, which is offline", n->name);
+    else if (!g->present)
+        snprintf(why, cap, "is no longer reported by node %s (as %s)", n->name, g->model->name);
+    else if (!g->healthy)
+        snprintf(why, cap, "is unhealthy");
+    else if (g->drained)
+        snprintf(why, cap, "is drained");
+    else if (m && g->model != m)
+        snprintf(why, cap, "is a %s now, not a %s", g->model->name, m->name);
+    return why[0] ? AL_E_NOFIT : 0;
 }
 
 struct load_arg {
@@ -209,13 +318,17 @@ static int load_hold(void *arg, const struct al_store_hold *sh)
         la->skipped += !gpu;
         return 0;
     }
+    struct al_err e = {0};
     if (!h.whole) {
         int p = al_catalog_profile_index(gpu->model, sh->profile);
         h.profile = (uint8_t)(p < 0 ? 0 : p);
         h.start = (uint8_t)(sh->start_unit < 0 ? 0 : sh->start_unit);
+        /* a hold sold as another model's profile (past now: the store keeps the model of a GPU
+         * with live holds) has no place in this model's layout */
+        if (p < 0)
+            al_err_set(&e, AL_E_INVAL, "%s has no MIG profile %s", gpu->model->name, sh->profile);
     }
-    struct al_err e = {0};
-    if (al_calendar_add(la->c->cal, &h, &e) < 0) {
+    if (e.code < 0 || al_calendar_add(la->c->cal, &h, &e) < 0) {
         /* the store's holds passed its own check; say so, keep going (the store re-checks) */
         fprintf(stderr, "allot server: hold of %s on %s not in the calendar: %s\n", sh->owner,
                 sh->gpu, e.msg);
@@ -227,24 +340,16 @@ static int load_hold(void *arg, const struct al_store_hold *sh)
 int al_cal_build(struct al_store *s, int64_t now, struct al_cal **ret, struct al_err *reterr)
 {
     struct al_cal *c = calloc(1, sizeof *c);
-    json_t *gpus = NULL, *g;
-    size_t i;
+    json_t *gpus = NULL;
     int rc = 0;
     if (!c || !(c->fleet = al_fleet_new())) {
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = al_store_gpu_all(s, &gpus, reterr)) != 0)
+    if ((rc = al_store_gpu_all(s, &gpus, reterr)) != 0 ||
+        (rc = sync_rows(c, -1, gpus, false, reterr)) < 0 ||
+        (rc = sync_rows(c, -1, gpus, true, reterr)) < 0)
         goto out;
-    json_array_foreach(gpus, i, g)
-    {
-        int nid = node_id(c, json_string_value(json_object_get(g, "node")),
-                          json_string_value(json_object_get(g, "zone")), reterr);
-        if (nid < 0 || (rc = sync_gpu(c, nid, g, reterr)) < 0) {
-            rc = nid < 0 ? nid : rc;
-            goto out;
-        }
-    }
     struct load_arg la = {c, now - CAL_ORIGIN_BACK, 0};
     if (!(c->cal = al_calendar_new(c->fleet, la.origin, 0)) ||
         !(c->planner = al_planner_new(c->fleet, c->cal))) {

@@ -12,6 +12,8 @@
 #include "store/store.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 struct al_cal {
     struct al_fleet *fleet;
@@ -40,10 +42,23 @@ const char *al_cal_gpu_uuid(const struct al_cal *c, uint32_t g);
 /* The calendar owner of a quote ("qte_…": tentative) or reservation ("rsv_…"). */
 struct al_owner al_cal_owner(const char *id);
 
-/* Bring node `node` (as the store returns it: {name, zone, gpus: [{id, index, uuid, model,
- * pool, healthy, drained}]}) into the fleet: new GPUs added, states updated, GPUs no longer
- * listed drained. */
+/* Bring node `node` (as the store returns it: {name, zone, online, gpus: [{id, index, uuid,
+ * model, reported_model, pool, healthy, drained, present}]}) into the fleet: its zone and
+ * liveness, new GPUs added, each GPU's index, model, pool, health, drain and presence updated
+ * (present = reported as the model it is sold as); GPUs no longer listed are absent. A GPU
+ * whose model changed first loses its holds in the calendar (the store changes the model only
+ * when none of them is live). */
 int al_cal_sync_node(struct al_cal *c, json_t *node, struct al_err *reterr);
+
+/* Mark node `name` online or offline in the fleet. 0, or AL_E_NOTFOUND when the fleet has no
+ * such node (no GPU of it was ever seen). */
+int al_cal_node_online(struct al_cal *c, const char *name, bool online);
+
+/* May the GPU with store id `gpu_id` be sold now (as model `m`, when not NULL)? 0, or
+ * AL_E_NOFIT with the reason in `why` ("is unhealthy", "is on node n1, which is offline", "is
+ * no longer reported by node n1 (as A100-80GB)", …; cap bytes). */
+int al_cal_check_gpu(const struct al_cal *c, const char *gpu_id, const struct al_gpu_model *m,
+                     char *why, size_t cap);
 
 /* An allocation as the services write it: store GPU id, node, uuid, MIG start and units. */
 struct al_cal_alloc {

@@ -48,8 +48,9 @@ struct al_srv {
     struct al_store *store;
     struct al_cal *cal; /* in-memory fleet + calendar + planner (server/cal.h) */
     pthread_mutex_t lock;
-    const char *clock_file; /* test-only: file holding the current unix time */
-    struct al_txn txn;      /* the group commit */
+    const char *clock_file;      /* test-only: file holding the current unix time */
+    int64_t heartbeat_timeout_s; /* a node silent for longer is offline (server/jobs.c) */
+    struct al_txn txn;           /* the group commit */
     /* `cal` is changed (and replaced) only with `lock` held and `cal_rw` held for writing;
      * availability reads take only `cal_rw` for reading: they never wait for a writer's
      * commit. Lock order: lock, then cal_rw. */

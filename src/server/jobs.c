@@ -1,4 +1,5 @@
-/* jobs.c — the background jobs the clock runs: quotes expire (their holds freed),
+/* jobs.c — the background jobs the clock runs: nodes silent for longer than the heartbeat
+ * timeout go offline (their GPUs leave planning), quotes expire (their holds freed),
  * reservations start and end. Each run is one unit of work through server/txn.h, like an HTTP
  * write: under the server's lock, in one savepoint, returning after its commit. */
 #include "server/jobs.h"
@@ -6,10 +7,58 @@
 #include "server/cal.h"
 #include "server/flow.h"
 #include "server/http.h"
+#include "server/node_report.h"
 #include "server/txn.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* Node `n` ({name, last_seen}) went silent: offline in the store and the fleet, and the event
+ * naming the reservations and quotes on its GPUs (they stay; replacement is not automatic). */
+static int node_offline(struct al_ctx *c, json_t *n)
+{
+    const char *name = jstr(n, "name");
+    json_t *owners = NULL, *data = NULL;
+    struct al_err err = {0};
+    int rc = al_store_node_set_online(c->srv->store, name, false, &err);
+    if (rc == 0)
+        rc = al_store_gpu_holders(c->srv->store, name, NULL, c->now, &owners, &err);
+    if (rc != 0)
+        return al_http_fail_err(c, rc, &err);
+    c->cal_touched = true;
+    al_cal_node_online(c->srv->cal, name, false); /* AL_E_NOTFOUND: a node without GPUs */
+    data = json_pack("{s:O,s:I}", "last_seen", json_object_get(n, "last_seen"), "timeout_s",
+                     (json_int_t)c->srv->heartbeat_timeout_s);
+    if (!data || al_node_holders_into(data, owners) != 0) {
+        json_decref(data);
+        rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    } else {
+        al_time_fields(data, al_time_keys);
+        rc = al_event(c, "node.offline", name, data);
+    }
+    json_decref(owners);
+    return rc;
+}
+
+static int tick_nodes(struct al_ctx *c)
+{
+    json_t *stale = NULL, *n;
+    struct al_err err = {0};
+    size_t i;
+    if (c->srv->heartbeat_timeout_s <= 0) /* al_server_run always sets one */
+        return 0;
+    int rc = al_store_node_stale(c->srv->store, c->now - c->srv->heartbeat_timeout_s, &stale, &err);
+    if (rc)
+        return rc;
+    json_array_foreach(stale, i, n)
+    {
+        if ((rc = node_offline(c, n)) < 0)
+            break;
+    }
+    int n_off = (int)json_array_size(stale);
+    json_decref(stale);
+    return rc < 0 ? rc : n_off;
+}
 
 static int tick_quotes(struct al_ctx *c)
 {
@@ -69,16 +118,20 @@ static int tick_reservations(struct al_ctx *c)
     return rc < 0 ? rc : n;
 }
 
-/* The tick as a unit of work: expire quotes, start and end reservations, then drop what
- * ended from the calendar. Returns the number of transitions made, or a negative code. */
+/* The tick as a unit of work: silent nodes go offline, quotes expire, reservations start
+ * and end, then what ended leaves the calendar. Returns the number of transitions made, or a
+ * negative code. */
 static int tick(struct al_ctx *c, void *arg)
 {
     int rc, n;
     (void)arg;
     c->now = al_srv_now(c->srv);
-    if ((rc = tick_quotes(c)) < 0)
+    if ((rc = tick_nodes(c)) < 0)
         return rc;
     n = rc;
+    if ((rc = tick_quotes(c)) < 0)
+        return rc;
+    n += rc;
     if ((rc = tick_reservations(c)) < 0)
         return rc;
     n += rc;

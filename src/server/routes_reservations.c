@@ -1,6 +1,7 @@
 /* routes_reservations.c — reservations: confirming a request (its live quote's holds pass to
- * a new reservation), reading and listing them, cancelling (the capacity goes back to sale)
- * and extending (the same reservation, a later end, when its GPUs are free until then). */
+ * a new reservation, when its GPUs may still be sold: healthy, reported, online), reading and
+ * listing them, cancelling (the capacity goes back to sale) and extending (the same
+ * reservation, a later end, when its GPUs may still be sold and are free until then). */
 #include "server/http.h"
 
 #include "core/catalog.h"
@@ -27,9 +28,24 @@ static void alloc_hold(json_t *doc, json_t *a, const struct al_gpu_model *m, int
     snprintf(h->owner, sizeof h->owner, "%s", jstr(doc, "id") ? jstr(doc, "id") : "");
 }
 
-/* Is every allocation of `doc` (a quote or a reservation) free in [from, to), apart from
- * doc's own holds? 0, or it fails the call with no_capacity naming the hold in the way
- * (`what` begins the message). */
+/* May GPU `gpu` of `doc` still be sold as `m`: in the fleet, healthy, reported (as m), its
+ * node online, not drained? 0, or it fails the call with no_capacity naming the GPU and why. */
+static int alloc_sellable(struct al_ctx *c, json_t *doc, const char *gpu,
+                          const struct al_gpu_model *m)
+{
+    char why[160];
+    if (al_cal_check_gpu(c->srv->cal, gpu, m, why, sizeof why) == 0)
+        return 0;
+    return al_http_fail_details(c, AL_E_NOFIT,
+                                json_pack("{s:s,s:s,s:s,s:[],s:[]}", "reason", why, "gpu", gpu,
+                                          "alternatives", "other_models"),
+                                "GPU %s of %s %s", gpu, jstr(doc, "id"), why);
+}
+
+/* Is every allocation of `doc` (a quote or a reservation) on a GPU that may still be sold
+ * (alloc_sellable: the fleet may have changed since it was planned) and free in [from, to),
+ * apart from doc's own holds? 0, or it fails the call with no_capacity naming the GPU or the
+ * hold in the way (`what` begins the message). */
 static int allocs_free(struct al_ctx *c, json_t *doc, const struct al_gpu_model *m, int64_t from,
                        int64_t to, const char *what)
 {
@@ -38,9 +54,12 @@ static int allocs_free(struct al_ctx *c, json_t *doc, const struct al_gpu_model 
     size_t i;
     json_array_foreach(json_object_get(doc, "allocations"), i, a)
     {
+        int rc = alloc_sellable(c, doc, jstr(a, "gpu") ? jstr(a, "gpu") : "", m);
+        if (rc != 0)
+            return rc;
         struct al_store_hold h;
         alloc_hold(doc, a, m, from, to, &h);
-        int rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
+        rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
         if (rc < 0)
             return al_http_fail_err(c, rc, &err);
         if (rc > 0)

@@ -504,6 +504,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         close(lock_fd);
         return rc;
     }
+    srv.heartbeat_timeout_s =
+        o->heartbeat_timeout_s ? o->heartbeat_timeout_s : AL_SERVER_HEARTBEAT_TIMEOUT_S;
     pthread_mutex_init(&ct.mu, NULL);
     pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */

@@ -8,20 +8,22 @@
 #include <stddef.h>
 
 /* The defaults of the options below (0 in a field means its default). */
-#define AL_SERVER_THREADS          16u
-#define AL_SERVER_MAX_CONNS        1024u
-#define AL_SERVER_MAX_CONNS_PER_IP 128u
-#define AL_SERVER_IDLE_TIMEOUT_S   30u
+#define AL_SERVER_THREADS             16u
+#define AL_SERVER_MAX_CONNS           1024u
+#define AL_SERVER_MAX_CONNS_PER_IP    128u
+#define AL_SERVER_IDLE_TIMEOUT_S      30u
+#define AL_SERVER_HEARTBEAT_TIMEOUT_S 90 /* six of the agent's default 15 s heartbeats */
 
 struct al_server_opts {
-    const char *db;            /* SQLite file (default ./allot.db) */
-    const char *listen;        /* "ADDR:PORT" (default 127.0.0.1:8080) */
-    const char *clock_file;    /* test only: file whose content is the current unix time */
-    unsigned threads;          /* HTTP worker threads (calls wait for commits) */
-    unsigned tick_ms;          /* clock period (default 1000) */
-    unsigned max_conns;        /* open connections in all (fewer if the fd limit is lower) */
-    unsigned max_conns_per_ip; /* open connections from one client address */
-    unsigned idle_timeout_s;   /* a connection idle this long is closed */
+    const char *db;               /* SQLite file (default ./allot.db) */
+    const char *listen;           /* "ADDR:PORT" (default 127.0.0.1:8080) */
+    const char *clock_file;       /* test only: file whose content is the current unix time */
+    unsigned threads;             /* HTTP worker threads (calls wait for commits) */
+    unsigned tick_ms;             /* clock period (default 1000) */
+    unsigned max_conns;           /* open connections in all (fewer if the fd limit is lower) */
+    unsigned max_conns_per_ip;    /* open connections from one client address */
+    unsigned idle_timeout_s;      /* a connection idle this long is closed */
+    unsigned heartbeat_timeout_s; /* a node silent for longer is offline (0: the default) */
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's

@@ -72,6 +72,24 @@ static const char *const migrations[] = {
     " '$.withheld', json('[\"token\"]'))"
     " WHERE json_valid(response) AND json_type(response, '$.token') = 'text';"
     "PRAGMA secure_delete=OFF;",
+    /* 3: GPUs are their uuids (the index is an attribute: no UNIQUE(node, idx), which needs
+     * the table rebuilt; holds reference it, so their foreign keys are checked at commit),
+     * the model a GPU is sold as beside the one its node reports, whether its node still
+     * reports it, and whether a node is online (the clock marks silent nodes offline). */
+    "PRAGMA defer_foreign_keys = ON;"
+    "CREATE TEMP TABLE gpus_v1 AS SELECT * FROM gpus;"
+    "DROP TABLE gpus;"
+    "CREATE TABLE gpus(id TEXT PRIMARY KEY, node TEXT NOT NULL REFERENCES nodes(name),"
+    " idx INTEGER NOT NULL, uuid TEXT NOT NULL UNIQUE, model TEXT NOT NULL,"
+    " reported_model TEXT NOT NULL,"
+    " pool TEXT NOT NULL CHECK(pool IN ('general','dedicated')), healthy INTEGER NOT NULL,"
+    " drained INTEGER NOT NULL DEFAULT 0, present INTEGER NOT NULL DEFAULT 1);"
+    "INSERT INTO gpus SELECT id, node, idx, uuid, model, model, pool, healthy, drained, 1"
+    " FROM gpus_v1;"
+    "DROP TABLE gpus_v1;"
+    "CREATE INDEX gpus_node ON gpus(node, idx);"
+    "ALTER TABLE nodes ADD COLUMN online INTEGER NOT NULL DEFAULT 1;"
+    "CREATE INDEX nodes_online ON nodes(online, last_seen);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,

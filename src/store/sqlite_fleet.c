@@ -7,53 +7,174 @@
 
 /* ---- nodes and GPUs ---- */
 
-static int node_gpus_put(struct al_store *s, const char *node, json_t *gpus, struct al_err *e)
+/* A GPU row as node_gpus_put reads it. */
+struct gpu_have {
+    char id[96], node[72], model[72], reported[72], pool[16];
+    int64_t idx;
+    bool healthy, present;
+};
+
+/* Text column i of the current row, "" for NULL. */
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const char *v = al_sqlite_text(st, i);
+    return v ? v : "";
+}
+
+/* The row of the GPU with `uuid` into *h: 0, AL_E_NOTFOUND, or an error. */
+static int gpu_by_uuid(struct al_store *s, const char *uuid, struct gpu_have *h, struct al_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, e,
+                            "SELECT id, node, idx, model, reported_model, pool, healthy, present"
+                            " FROM gpus WHERE uuid = ?",
+                            "t", uuid);
+    if (rc)
+        return rc;
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW) {
+        snprintf(h->id, sizeof h->id, "%s", col(st, 0));
+        snprintf(h->node, sizeof h->node, "%s", col(st, 1));
+        h->idx = sqlite3_column_int64(st, 2);
+        snprintf(h->model, sizeof h->model, "%s", col(st, 3));
+        snprintf(h->reported, sizeof h->reported, "%s", col(st, 4));
+        snprintf(h->pool, sizeof h->pool, "%s", col(st, 5));
+        h->healthy = sqlite3_column_int(st, 6) != 0;
+        h->present = sqlite3_column_int(st, 7) != 0;
+    } else {
+        rc = r == SQLITE_DONE ? AL_E_NOTFOUND : al_sqlite_fail(s, e, "gpu by uuid");
+    }
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+/* Step `st` (prepared and bound) once and give it back: 1 when it found a row, 0 when not, or
+ * an error. */
+static int found(struct al_store *s, sqlite3_stmt *st, struct al_err *e)
+{
+    int r = al_sqlite_step(s, st);
+    int rc = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : al_sqlite_fail(s, e, "lookup");
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+/* Is a hold live at `now` on GPU `id` (ending after now; firm, or tentative unexpired)? */
+static int gpu_held(struct al_store *s, const char *id, int64_t now, struct al_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, e,
+                            "SELECT 1 FROM holds h WHERE h.gpu_id = ?1 AND h.t1 > ?2"
+                            " AND (h.expires_at = 0 OR h.expires_at > ?2) LIMIT 1",
+                            "ti", id, now);
+    return rc ? rc : found(s, st, e);
+}
+
+/* A free id for a new GPU of `node` at `idx`: "gpu_<node>-<idx>", or with "-<k>" appended
+ * when a GPU that left kept that id (its holds reference it). */
+static int gpu_new_id(struct al_store *s, const char *node, int64_t idx, char *out, size_t cap,
+                      struct al_err *e)
+{
+    for (unsigned k = 1; k <= 1000; k++) {
+        sqlite3_stmt *st;
+        int n = k == 1 ? snprintf(out, cap, "gpu_%s-%lld", node, (long long)idx)
+                       : snprintf(out, cap, "gpu_%s-%lld-%u", node, (long long)idx, k);
+        if (n < 0 || (size_t)n >= cap)
+            return al_err_set(e, AL_E_RANGE, "gpu id of node %s: too long", node);
+        int rc = al_sqlite_prep(s, &st, e, "SELECT 1 FROM gpus WHERE id = ?", "t", out);
+        if (rc || (rc = found(s, st, e)) <= 0)
+            return rc;
+    }
+    return al_err_set(e, AL_E_CONFLICT, "node %s: no free id for GPU index %lld", node,
+                      (long long)idx);
+}
+
+/* One reported GPU `g` of `node`: its row updated (found by uuid) or added. */
+static int gpu_put(struct al_store *s, const char *node, json_t *g, int64_t now, struct al_err *e)
+{
+    struct gpu_have h = {0};
+    sqlite3_stmt *st;
+    const char *uuid = al_sqlite_jstr(g, "uuid"), *model = al_sqlite_jstr(g, "model");
+    const char *pool = al_sqlite_jstr(g, "pool");
+    int64_t idx = json_integer_value(json_object_get(g, "index"));
+    bool healthy = json_is_true(json_object_get(g, "healthy"));
+    int rc = gpu_by_uuid(s, uuid, &h, e);
+    if (rc == AL_E_NOTFOUND) {
+        char id[96];
+        if ((rc = gpu_new_id(s, node, idx, id, sizeof id, e)) != 0 ||
+            (rc = al_sqlite_prep(s, &st, e,
+                                 "INSERT INTO gpus(id, node, idx, uuid, model, reported_model,"
+                                 " pool, healthy, present) VALUES(?1,?2,?3,?4,?5,?5,?6,?7,1)",
+                                 "ttittti", id, node, idx, uuid, model, pool, (int64_t)healthy)))
+            return rc;
+        rc = al_sqlite_run(s, st, e, "add gpu");
+        return rc < 0 ? rc : 0;
+    }
+    if (rc)
+        return rc;
+    if (strcmp(h.node, node) != 0)
+        return al_err_set(e, AL_E_CONFLICT, "GPU %s is registered on node %s", uuid, h.node);
+    /* sold capacity keeps the model it was sold as until it ends */
+    const char *keep = model;
+    if (strcmp(h.model, model) != 0 && (rc = gpu_held(s, h.id, now, e)) != 0) {
+        if (rc < 0)
+            return rc;
+        keep = h.model;
+    }
+    if (h.present && h.idx == idx && h.healthy == healthy && strcmp(h.model, keep) == 0 &&
+        strcmp(h.reported, model) == 0 && strcmp(h.pool, pool) == 0)
+        return 0; /* the steady heartbeat: nothing to write */
+    rc = al_sqlite_prep(s, &st, e,
+                        "UPDATE gpus SET idx = ?2, model = ?3, reported_model = ?4, pool = ?5,"
+                        " healthy = ?6, present = 1 WHERE id = ?1",
+                        "tittti", h.id, idx, keep, model, pool, (int64_t)healthy);
+    if (rc || (rc = al_sqlite_run(s, st, e, "update gpu")) < 0)
+        return rc;
+    return 0;
+}
+
+static int node_gpus_put(struct al_store *s, const char *node, json_t *gpus, int64_t now,
+                         struct al_err *e)
 {
     size_t i;
     json_t *g;
+    sqlite3_stmt *st;
+    char *uuids = NULL;
+    json_t *list = json_array();
     int rc = 0;
-    json_t *idxs = json_array();
-    char *idx_text = NULL;
-    if (!idxs)
+    if (!list)
         return al_err_set(e, AL_E_NOMEM, "out of memory");
     json_array_foreach(gpus, i, g)
     {
-        sqlite3_stmt *st;
-        json_int_t idx = json_integer_value(json_object_get(g, "index"));
-        json_array_append_new(idxs, json_integer(idx));
-        rc = al_sqlite_prep(
-            s, &st, e,
-            "INSERT INTO gpus(id, node, idx, uuid, model, pool, healthy) VALUES(?,?,?,?,?,?,?)"
-            " ON CONFLICT(id) DO UPDATE SET uuid = excluded.uuid, model = excluded.model,"
-            " pool = excluded.pool, healthy = excluded.healthy",
-            "ttittti", al_sqlite_jstr(g, "id"), node, (int64_t)idx, al_sqlite_jstr(g, "uuid"),
-            al_sqlite_jstr(g, "model"), al_sqlite_jstr(g, "pool"),
-            (int64_t)json_is_true(json_object_get(g, "healthy")));
-        if (rc || (rc = al_sqlite_run(s, st, e, "upsert gpu")) < 0)
+        if (json_array_append(list, json_object_get(g, "uuid")) != 0) {
+            rc = al_err_set(e, AL_E_NOMEM, "out of memory");
             goto out;
+        }
     }
-    idx_text = json_dumps(idxs, JSON_COMPACT);
-    if (!idx_text) {
+    if (!(uuids = json_dumps(list, JSON_COMPACT))) {
         rc = al_err_set(e, AL_E_NOMEM, "out of memory");
         goto out;
     }
-    /* GPUs that disappeared: gone unless capacity on them was sold, then kept unhealthy */
+    /* not reported: gone unless capacity on them was sold, then kept, not present */
     static const char *const gone[] = {
-        "DELETE FROM gpus WHERE node = ?1 AND idx NOT IN (SELECT value FROM json_each(?2))"
+        "DELETE FROM gpus WHERE node = ?1 AND uuid NOT IN (SELECT value FROM json_each(?2))"
         " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.gpu_id = gpus.id)",
-        "UPDATE gpus SET healthy = 0 WHERE node = ?1"
-        " AND idx NOT IN (SELECT value FROM json_each(?2))",
+        "UPDATE gpus SET present = 0 WHERE node = ?1 AND present = 1"
+        " AND uuid NOT IN (SELECT value FROM json_each(?2))",
     };
-    for (size_t k = 0; k < 2; k++) {
-        sqlite3_stmt *st;
-        if ((rc = al_sqlite_prep(s, &st, e, gone[k], "tt", node, idx_text)) != 0 ||
-            (rc = al_sqlite_run(s, st, e, "remove gpus")) < 0)
+    for (size_t k = 0; k < 2; k++)
+        if ((rc = al_sqlite_prep(s, &st, e, gone[k], "tt", node, uuids)) != 0 ||
+            (rc = al_sqlite_run(s, st, e, "gpus not reported")) < 0)
+            goto out;
+    /* indexes may move between GPUs: none is unique, so the order does not matter */
+    rc = 0;
+    json_array_foreach(gpus, i, g)
+    {
+        if ((rc = gpu_put(s, node, g, now, e)) != 0)
             goto out;
     }
-    rc = 0;
 out:
-    free(idx_text);
-    json_decref(idxs);
+    free(uuids);
+    json_decref(list);
     return rc;
 }
 
@@ -67,29 +188,99 @@ int al_store_node_upsert(struct al_store *s, json_t *node, int64_t now, struct a
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     rc = al_sqlite_prep(
         s, &st, reterr,
-        "INSERT INTO nodes(name, zone, labels, last_seen, created_at) VALUES(?1,?2,?3,?4,?4)"
+        "INSERT INTO nodes(name, zone, labels, last_seen, created_at, online)"
+        " VALUES(?1,?2,?3,?4,?4,1)"
         " ON CONFLICT(name) DO UPDATE SET zone = excluded.zone, labels = excluded.labels,"
-        " last_seen = excluded.last_seen",
+        " last_seen = excluded.last_seen, online = 1",
         "ttti", al_sqlite_jstr(node, "name"), al_sqlite_jstr(node, "zone"), ltext, now);
     free(ltext);
     if (rc || (rc = al_sqlite_run(s, st, reterr, "upsert node")) < 0)
         return rc;
-    return node_gpus_put(s, al_sqlite_jstr(node, "name"), json_object_get(node, "gpus"), reterr);
+    return node_gpus_put(s, al_sqlite_jstr(node, "name"), json_object_get(node, "gpus"), now,
+                         reterr);
+}
+
+int al_store_node_set_online(struct al_store *s, const char *name, bool online,
+                             struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr, "UPDATE nodes SET online = ?2 WHERE name = ?1", "ti",
+                            name, (int64_t)online);
+    if (rc || (rc = al_sqlite_run(s, st, reterr, "node online")) < 0)
+        return rc;
+    return rc == 0 ? al_err_set(reterr, AL_E_NOTFOUND, "no node %s", name) : 0;
+}
+
+/* The first column of every row of `st` (bound already) as a new array of strings. */
+static int strings(struct al_store *s, sqlite3_stmt *st, json_t **ret, struct al_err *e)
+{
+    json_t *arr = json_array();
+    int r = SQLITE_DONE, rc = 0;
+    while (arr && (r = al_sqlite_step(s, st)) == SQLITE_ROW)
+        if (json_array_append_new(arr, json_string(al_sqlite_text(st, 0))) != 0)
+            break;
+    if (!arr || r == SQLITE_ROW)
+        rc = al_err_set(e, AL_E_NOMEM, "out of memory");
+    else if (r != SQLITE_DONE)
+        rc = al_sqlite_fail(s, e, "list");
+    al_sqlite_done(s, st);
+    if (rc)
+        json_decref(arr);
+    else
+        *ret = arr;
+    return rc;
+}
+
+static json_t *stale_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:s?,s:s?,s:I}", "_key", al_sqlite_text(st, 0), "name",
+                     al_sqlite_text(st, 0), "last_seen", (json_int_t)sqlite3_column_int64(st, 1));
+}
+
+int al_store_node_stale(struct al_store *s, int64_t before, json_t **ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    /* at most 100,000 at a time: more than a fleet has; the next tick would take the rest */
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT name, last_seen FROM nodes WHERE online = 1 AND last_seen < ?1"
+                            " ORDER BY name LIMIT 100001",
+                            "i", before);
+    return rc ? rc : al_sqlite_collect(s, st, 100000, stale_row, ret, NULL, reterr);
+}
+
+int al_store_gpu_holders(struct al_store *s, const char *node, const char *gpu_id, int64_t now,
+                         json_t **ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    /* two statements, so that each uses its index (holds by GPU, GPUs by node) */
+    int rc = gpu_id ? al_sqlite_prep(s, &st, reterr,
+                                     "SELECT DISTINCT h.owner FROM holds h WHERE h.gpu_id = ?1"
+                                     " AND h.t1 > ?2 AND (h.expires_at = 0 OR h.expires_at > ?2)"
+                                     " ORDER BY h.owner",
+                                     "ti", gpu_id, now)
+                    : al_sqlite_prep(s, &st, reterr,
+                                     "SELECT DISTINCT h.owner FROM gpus g"
+                                     " JOIN holds h ON h.gpu_id = g.id WHERE g.node = ?1"
+                                     " AND h.t1 > ?2 AND (h.expires_at = 0 OR h.expires_at > ?2)"
+                                     " ORDER BY h.owner",
+                                     "ti", node, now);
+    return rc ? rc : strings(s, st, ret, reterr);
 }
 
 static json_t *gpu_row(sqlite3_stmt *st)
 {
-    return json_pack("{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:b,s:b,s:o}", "id", al_sqlite_text(st, 0),
-                     "node", al_sqlite_text(st, 1), "index",
-                     (json_int_t)sqlite3_column_int64(st, 2), "uuid", al_sqlite_text(st, 3),
-                     "model", al_sqlite_text(st, 4), "pool", al_sqlite_text(st, 5), "healthy",
-                     sqlite3_column_int(st, 6), "drained", sqlite3_column_int(st, 7), "zone",
-                     al_sqlite_str_or_null(al_sqlite_text(st, 8)));
+    return json_pack(
+        "{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b}", "id", al_sqlite_text(st, 0),
+        "node", al_sqlite_text(st, 1), "index", (json_int_t)sqlite3_column_int64(st, 2), "uuid",
+        al_sqlite_text(st, 3), "model", al_sqlite_text(st, 4), "reported_model",
+        al_sqlite_text(st, 5), "pool", al_sqlite_text(st, 6), "healthy", sqlite3_column_int(st, 7),
+        "drained", sqlite3_column_int(st, 8), "present", sqlite3_column_int(st, 9), "zone",
+        al_sqlite_str_or_null(al_sqlite_text(st, 10)), "online", sqlite3_column_int(st, 11));
 }
 
 #define GPU_COLS                                                                                   \
-    "SELECT g.id, g.node, g.idx, g.uuid, g.model, g.pool, g.healthy, g.drained, n.zone"            \
-    " FROM gpus g JOIN nodes n ON n.name = g.node"
+    "SELECT g.id, g.node, g.idx, g.uuid, g.model, g.reported_model, g.pool, g.healthy,"            \
+    " g.drained, g.present, n.zone, n.online FROM gpus g JOIN nodes n ON n.name = g.node"
 
 static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct al_err *e)
 {
@@ -109,6 +300,7 @@ static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct
         if (node) {
             json_object_del(g, "node");
             json_object_del(g, "zone");
+            json_object_del(g, "online");
         }
     }
     if (!arr || r == SQLITE_ROW)
@@ -131,10 +323,10 @@ int al_store_gpu_all(struct al_store *s, json_t **ret, struct al_err *reterr)
 static json_t *node_row(sqlite3_stmt *st)
 {
     json_t *labels = json_loads(al_sqlite_text(st, 2) ? al_sqlite_text(st, 2) : "{}", 0, NULL);
-    return json_pack("{s:s?,s:s?,s:o,s:o,s:I}", "_key", al_sqlite_text(st, 0), "name",
+    return json_pack("{s:s?,s:s?,s:o,s:o,s:I,s:b}", "_key", al_sqlite_text(st, 0), "name",
                      al_sqlite_text(st, 0), "zone", al_sqlite_str_or_null(al_sqlite_text(st, 1)),
                      "labels", labels ? labels : json_object(), "last_seen",
-                     (json_int_t)sqlite3_column_int64(st, 3));
+                     (json_int_t)sqlite3_column_int64(st, 3), "online", sqlite3_column_int(st, 4));
 }
 
 static int add_gpus(struct al_store *s, json_t *nodes, struct al_err *e)
@@ -157,8 +349,9 @@ int al_store_node_get(struct al_store *s, const char *name, json_t **ret, struct
     sqlite3_stmt *st;
     json_t *arr = NULL;
     int rc = al_sqlite_prep(
-        s, &st, reterr, "SELECT name, zone, labels, last_seen FROM nodes WHERE name = ? LIMIT 2",
-        "t", name);
+        s, &st, reterr,
+        "SELECT name, zone, labels, last_seen, online FROM nodes WHERE name = ? LIMIT 2", "t",
+        name);
     if (rc || (rc = al_sqlite_collect(s, st, 1, node_row, &arr, NULL, reterr)) != 0)
         return rc;
     if (json_array_size(arr) == 0)
@@ -176,7 +369,7 @@ int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret
     int limit = al_sqlite_page_limit(pg);
     int rc = al_sqlite_prep(
         s, &st, reterr,
-        "SELECT name, zone, labels, last_seen FROM nodes WHERE name > coalesce(?1, '')"
+        "SELECT name, zone, labels, last_seen, online FROM nodes WHERE name > coalesce(?1, '')"
         " ORDER BY name LIMIT ?2",
         "ti", pg.cursor, (int64_t)limit + 1);
     if (rc || (rc = al_sqlite_collect(s, st, limit, node_row, ret, next, reterr)) != 0)

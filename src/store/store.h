@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 2  /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 3  /* the newest migration this build knows */
 
 struct al_store;
 
@@ -117,16 +117,37 @@ int al_store_user_list(struct al_store *s, const char *org_id, struct al_store_p
                        json_t **ret, char **next, struct al_err *reterr);
 
 /* ---- nodes and their GPUs ----
- * node = {name, zone|null, labels{}, last_seen, gpus:[{id, index, uuid, model, pool,
- * healthy, drained}]}. Upsert replaces the node's GPU list: GPUs no longer reported are
- * removed unless a hold references them (then they stay, marked unhealthy). */
+ * node = {name, zone|null, labels{}, last_seen, online, gpus:[gpu]},
+ * gpu = {id, index, uuid, model, reported_model, pool, healthy, drained, present}.
+ *
+ * Upsert takes the node's report, {name, zone, labels, gpus:[{index, uuid, model, pool,
+ * healthy}]}, at time `now`: last_seen = now, online. GPUs are their uuids: a reported GPU
+ * whose uuid has a row keeps its id and takes the reported index, pool and health; a new one
+ * gets the id "gpu_<node>-<index>" ("…-<index>-<k>" when that id is taken). `model` is the
+ * model a GPU is planned and sold as, `reported_model` what its node last said: a GPU reported
+ * as another model takes it at once when no live hold (ending after `now`, firm or unexpired
+ * tentative) is on it, else keeps `model` until those holds are gone (its next report after
+ * that applies the change). `present`: reported in the node's last upsert. GPUs not reported
+ * are removed unless a hold references them (then they stay, not present). A uuid registered on
+ * another node: AL_E_CONFLICT, nothing changed by that GPU. */
 int al_store_node_upsert(struct al_store *s, json_t *node, int64_t now, struct al_err *reterr);
 int al_store_node_get(struct al_store *s, const char *name, json_t **ret, struct al_err *reterr);
 int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret, char **next,
                        struct al_err *reterr);
-/* Every GPU (for planning): [{id, node, index, uuid, model, pool, healthy, drained, zone}],
- * ordered by node then index. */
+/* Every GPU (for planning): [gpu + {node, zone, online} of its node], ordered by node then
+ * index. */
 int al_store_gpu_all(struct al_store *s, json_t **ret, struct al_err *reterr);
+/* The online nodes last seen before `before`, in name order: [{name, last_seen}]. */
+int al_store_node_stale(struct al_store *s, int64_t before, json_t **ret, struct al_err *reterr);
+/* Mark node `name` online or offline (its report marks it online again). AL_E_NOTFOUND when
+ * there is no such node. */
+int al_store_node_set_online(struct al_store *s, const char *name, bool online,
+                             struct al_err *reterr);
+/* Owners (quote and reservation ids, sorted, distinct) of the holds live at `now` (ending after
+ * it; firm, or tentative unexpired) on GPU `gpu_id`, or, when gpu_id is NULL, on every GPU of
+ * node `node`: [id]. */
+int al_store_gpu_holders(struct al_store *s, const char *node, const char *gpu_id, int64_t now,
+                         json_t **ret, struct al_err *reterr);
 
 /* ---- prices (micro-units per hour) ---- */
 struct al_store_price {

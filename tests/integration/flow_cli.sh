@@ -252,7 +252,14 @@ refused "quote expired: confirm after valid_until → exit 1, expired" expired
 sleep 2.5 # a clock tick or two
 run "$OP" request show "$R3" -o json
 check "the clock moved the request to expired" test "$(jf .state)" = expired
+run "$OP" node list -o json
+check "two silent hours: the clock marked the nodes offline" \
+    test "$(jf '[.items[].status] | unique | join(",")')" = offline
 rm -f "$tmp/clock"
+run "$OP" agent --driver sim --fleet "$AL_ROOT/tests/data/demo-fleet.json" --once
+run "$OP" node list -o json
+check "the agent's next heartbeat brings them back online" \
+    test "$(jf '[.items[].status] | unique | join(",")')" = online
 
 # --- reservation extend / cancel, events -------------------------------------------------------
 E2=$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)

@@ -46,10 +46,12 @@ U=http://127.0.0.1:$port
 
 # shellcheck source=tests/integration/lib.sh
 . "${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
-# start_api [TICK_MS]: the server of this suite, on its database and injected clock
+# start_api [TICK_MS]: the server of this suite, on its database and injected clock. The clock
+# jumps hours ahead below without the nodes reporting again: a day of heartbeat timeout keeps
+# them online (node liveness is tested in fleet_changes.sh).
 start_api() {
     start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-        --clock-file "$tmp/clock" --tick-ms "${1:-100}"
+        --clock-file "$tmp/clock" --tick-ms "${1:-100}" --heartbeat-timeout 86400
     local rc=$?
     pid=$server_pid
     return $rc

@@ -43,7 +43,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A node with n GPUs of `model`, as the server stores it. */
+/* A node with n GPUs of `model`, as the server stores it (the store's read adds ids). */
 static json_t *node_json(const char *name, const char *model, int n, int unhealthy)
 {
     json_t *gpus = json_array();
@@ -51,11 +51,13 @@ static json_t *node_json(const char *name, const char *model, int n, int unhealt
         char id[64], uuid[64];
         snprintf(id, sizeof id, "gpu_%s-%d", name, i);
         snprintf(uuid, sizeof uuid, "GPU-%s-%d", name, i);
-        json_array_append_new(gpus, json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:b}", "id", id, "index", i,
-                                              "uuid", uuid, "model", model, "pool", "dedicated",
-                                              "healthy", i != unhealthy, "drained", 0));
+        json_array_append_new(
+            gpus, json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b,s:b,s:b}", "id", id, "index", i, "uuid",
+                            uuid, "model", model, "reported_model", model, "pool", "dedicated",
+                            "healthy", i != unhealthy, "drained", 0, "present", 1));
     }
-    return json_pack("{s:s,s:s,s:{},s:o}", "name", name, "zone", "z1", "labels", "gpus", gpus);
+    return json_pack("{s:s,s:s,s:{},s:b,s:o}", "name", name, "zone", "z1", "labels", "online", 1,
+                     "gpus", gpus);
 }
 
 static void put_node(struct al_store *s, const char *name, const char *model, int n)
@@ -143,16 +145,118 @@ static void test_sync_node(void **state)
     int g = al_cal_gpu(c, "gpu_n3-1");
     assert_true(g >= 0);
     assert_false(al_fleet_gpu(c->fleet, (uint32_t)g)->healthy);
-    /* a GPU no longer reported is drained, never forgotten */
+    /* a GPU no longer listed is absent, never forgotten */
     n = node_json("n3", "L40S", 1, -1);
     assert_int_equal(al_cal_sync_node(c, n, NULL), 0);
     json_decref(n);
     assert_int_equal(al_fleet_ngpus(c->fleet), 4);
-    assert_true(al_fleet_gpu(c->fleet, (uint32_t)g)->drained);
-    assert_false(al_fleet_gpu(c->fleet, (uint32_t)al_cal_gpu(c, "gpu_n3-0"))->drained);
+    assert_false(al_fleet_gpu(c->fleet, (uint32_t)g)->present);
+    assert_false(al_fleet_gpu(c->fleet, (uint32_t)g)->usable);
+    assert_true(al_fleet_gpu(c->fleet, (uint32_t)al_cal_gpu(c, "gpu_n3-0"))->usable);
     /* an unknown model is refused */
     n = node_json("n4", "Z9000", 1, -1);
     assert_int_equal(al_cal_sync_node(c, n, NULL), AL_E_INVAL);
+    json_decref(n);
+    al_cal_free(c);
+}
+
+/* Plan `count` whole GPUs of `model` (on one node when same_node) in zone `zone` (NULL: any)
+ * over [NOW + 1000, NOW + 2000); returns the planner's code. */
+static int plan(struct al_cal *c, const char *model, unsigned count, bool same_node,
+                const char *zone)
+{
+    struct al_request r = {.kind = AL_REQ_WHOLE,
+                           .model = al_catalog_find(model),
+                           .profile = -1,
+                           .count = count,
+                           .start = NOW + 1000,
+                           .end = NOW + 2000,
+                           .where = {.zone = zone, .pool = -1},
+                           .same_node = same_node};
+    struct al_plan p = {0};
+    int rc = al_planner_plan(c->planner, &r, &p, NULL);
+    al_plan_clear(&p);
+    return rc;
+}
+
+/* Set field `k` of GPU i of node JSON `n` to `v` (stolen). */
+static void gpu_set(json_t *n, size_t i, const char *k, json_t *v)
+{
+    json_object_set_new(json_array_get(json_object_get(n, "gpus"), i), k, v);
+}
+
+/* What the nodes report reaches the planner at once: zone, liveness, indexes, models. */
+static void test_sync_reaches_planner(void **state)
+{
+    struct fixture *f = *state;
+    struct al_cal *c = NULL;
+    char why[128];
+    put_node(f->s, "n1", "A100-80GB", 2);
+    assert_int_equal(al_cal_build(f->s, NOW, &c, NULL), 0);
+    assert_int_equal(plan(c, "A100-80GB", 2, true, "z1"), 0);
+    /* zone, and a third GPU, an H100 that served a reservation which ended */
+    json_t *n = node_json("n1", "A100-80GB", 3, -1);
+    json_object_set_new(n, "zone", json_string("z2"));
+    gpu_set(n, 2, "model", json_string("H100-80GB"));
+    gpu_set(n, 2, "reported_model", json_string("H100-80GB"));
+    assert_int_equal(al_store_node_upsert(f->s, n, NOW, NULL), 0);
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-2",
+                                      .owner = "rsv_0000000100000009",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW - 100,
+                                      .t1 = NOW - 50});
+    assert_int_equal(al_cal_sync_node(c, n, NULL), 0);
+    assert_int_equal(plan(c, "A100-80GB", 1, false, "z1"), AL_E_NOFIT);
+    assert_int_equal(plan(c, "A100-80GB", 2, true, "z2"), 0);
+    assert_int_equal(plan(c, "A100-80GB", 3, true, NULL), AL_E_NOFIT);
+    al_cal_free(c);
+    c = NULL;
+    assert_int_equal(al_cal_build(f->s, NOW, &c, NULL), 0);
+    int g2 = al_cal_gpu(c, "gpu_n1-2");
+    assert_true(g2 >= 0);
+    assert_int_equal(plan(c, "H100-80GB", 1, false, NULL), 0);
+    assert_int_equal(al_calendar_count(c->cal, (uint32_t)g2, INT64_MIN, INT64_MAX), 1);
+    /* the H100 is reported as an A100 (its hold ended): its past hold leaves the calendar,
+     * and the planner places 3 A100s on the node */
+    gpu_set(n, 2, "model", json_string("A100-80GB"));
+    gpu_set(n, 2, "reported_model", json_string("A100-80GB"));
+    assert_int_equal(al_cal_sync_node(c, n, NULL), 0);
+    assert_int_equal(al_calendar_count(c->cal, (uint32_t)g2, INT64_MIN, INT64_MAX), 0);
+    assert_int_equal(plan(c, "A100-80GB", 3, true, NULL), 0);
+    assert_int_equal(plan(c, "H100-80GB", 1, false, NULL), AL_E_NOFIT);
+    assert_int_equal(al_cal_check_gpu(c, "gpu_n1-2", al_catalog_find("H100-80GB"), why, sizeof why),
+                     AL_E_NOFIT);
+    assert_non_null(strstr(why, "is a A100-80GB now"));
+    /* reported as another model while sold: not present, out of planning */
+    gpu_set(n, 2, "reported_model", json_string("H100-80GB"));
+    assert_int_equal(al_cal_sync_node(c, n, NULL), 0);
+    assert_false(al_fleet_gpu(c->fleet, (uint32_t)g2)->usable);
+    assert_int_equal(plan(c, "A100-80GB", 3, true, NULL), AL_E_NOFIT);
+    assert_int_equal(al_cal_check_gpu(c, "gpu_n1-2", NULL, why, sizeof why), AL_E_NOFIT);
+    assert_non_null(strstr(why, "no longer reported"));
+    /* indexes swapped: the same GPUs */
+    gpu_set(n, 2, "reported_model", json_string("A100-80GB"));
+    gpu_set(n, 0, "index", json_integer(1));
+    gpu_set(n, 1, "index", json_integer(0));
+    assert_int_equal(al_cal_sync_node(c, n, NULL), 0);
+    assert_int_equal(al_fleet_gpu(c->fleet, (uint32_t)al_cal_gpu(c, "gpu_n1-0"))->index, 1);
+    assert_int_equal(al_fleet_gpu(c->fleet, (uint32_t)al_cal_gpu(c, "gpu_n1-1"))->index, 0);
+    assert_int_equal(plan(c, "A100-80GB", 3, true, NULL), 0);
+    /* offline: nothing of the node is planned; online again: all of it */
+    assert_int_equal(al_cal_node_online(c, "n1", false), 0);
+    assert_int_equal(plan(c, "A100-80GB", 1, false, NULL), AL_E_NOFIT);
+    assert_int_equal(al_cal_check_gpu(c, "gpu_n1-0", NULL, why, sizeof why), AL_E_NOFIT);
+    assert_non_null(strstr(why, "offline"));
+    assert_int_equal(al_cal_node_online(c, "n1", true), 0);
+    assert_int_equal(al_cal_node_online(c, "n9", true), AL_E_NOTFOUND);
+    assert_int_equal(al_cal_check_gpu(c, "gpu_n1-0", al_catalog_find("A100-80GB"), why, sizeof why),
+                     0);
+    assert_int_equal(al_cal_check_gpu(c, "gpu_nope", NULL, why, sizeof why), AL_E_NOFIT);
+    /* the node reports offline from the store too (a rebuild) */
+    json_object_set_new(n, "online", json_false());
+    assert_int_equal(al_cal_sync_node(c, n, NULL), 0);
+    assert_int_equal(plan(c, "A100-80GB", 1, false, NULL), AL_E_NOFIT);
     json_decref(n);
     al_cal_free(c);
 }
@@ -186,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_owner_ids),
         cmocka_unit_test_setup_teardown(test_build_maps_gpus_and_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_reaches_planner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_gpus_map, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,6 +127,91 @@ static void test_mig_state_checks_model(void **state)
     al_fleet_free(f);
 }
 
+/* What the agents' heartbeats change: a GPU no longer reported, a node gone silent, a GPU
+ * reported under another index or as another model, a node in another zone. */
+static void test_inventory_changes(void **state)
+{
+    (void)state;
+    struct al_fleet *f = al_fleet_new();
+    const struct al_gpu_model *h100 = al_catalog_find("H100-80GB");
+    const struct al_gpu_model *a100 = al_catalog_find("A100-80GB");
+    struct al_layout lay;
+    struct al_err e = {0};
+    assert_int_equal(al_fleet_add_node(f, "n0", "z1", NULL, NULL, NULL), 0);
+    assert_int_equal(al_fleet_add_node(f, "n1", "z1", NULL, NULL, NULL), 1);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(al_fleet_add_gpu(f, i / 2, a100, i % 2, NULL, AL_POOL_GENERAL, NULL),
+                         (int)i);
+    uint64_t shape = al_fleet_shape(f);
+    /* absent: out of the usable set, its index free for another GPU, back when reported */
+    assert_int_equal(al_fleet_set_present(f, 1, false), 0);
+    assert_false(bit(al_fleet_usable_bits(f), 1));
+    assert_false(al_fleet_gpu(f, 1)->usable);
+    assert_int_equal(al_fleet_add_gpu(f, 0, a100, 1, NULL, AL_POOL_GENERAL, NULL), 4);
+    assert_int_equal(al_fleet_set_present(f, 1, true), AL_E_CONFLICT); /* 4 has its index */
+    assert_int_equal(al_fleet_set_index(f, 1, 2), 0);
+    assert_int_equal(al_fleet_set_present(f, 1, true), 0);
+    assert_true(al_fleet_gpu(f, 1)->usable);
+    assert_true(bit(al_fleet_usable_bits(f), 1));
+    assert_int_equal(al_fleet_set_present(f, 9, true), AL_E_NOTFOUND);
+    /* indexes: unique among the node's present GPUs; a swap goes through absent */
+    assert_int_equal(al_fleet_set_index(f, 4, 0), AL_E_CONFLICT);
+    assert_int_equal(al_fleet_set_index(f, 4, 70000), AL_E_INVAL);
+    assert_int_equal(al_fleet_set_index(f, 9, 0), AL_E_NOTFOUND);
+    assert_int_equal(al_fleet_set_present(f, 0, false), 0);
+    assert_int_equal(al_fleet_set_present(f, 4, false), 0);
+    assert_int_equal(al_fleet_set_index(f, 4, 0), 0);
+    assert_int_equal(al_fleet_set_index(f, 0, 1), 0);
+    assert_int_equal(al_fleet_set_present(f, 4, true), 0);
+    assert_int_equal(al_fleet_set_present(f, 0, true), 0);
+    assert_int_equal(al_fleet_gpu(f, 0)->index, 1);
+    assert_int_equal(al_fleet_gpu(f, 4)->index, 0);
+    assert_true(al_fleet_shape(f) != shape); /* GPU 4 was added */
+    /* offline node: all its GPUs leave the usable set, and come back with it */
+    assert_int_equal(al_fleet_set_online(f, 1, false), 0);
+    assert_true(al_fleet_node(f, 1)->offline);
+    assert_false(bit(al_fleet_usable_bits(f), 2));
+    assert_false(bit(al_fleet_usable_bits(f), 3));
+    assert_int_equal(al_fleet_set_healthy(f, 3, true), 0); /* health alone does not bring it */
+    assert_false(bit(al_fleet_usable_bits(f), 3));
+    assert_int_equal(al_fleet_add_gpu(f, 1, a100, 2, NULL, AL_POOL_GENERAL, NULL), 5);
+    assert_false(al_fleet_gpu(f, 5)->usable); /* added to an offline node */
+    assert_int_equal(al_fleet_set_online(f, 1, true), 0);
+    assert_true(bit(al_fleet_usable_bits(f), 2) && bit(al_fleet_usable_bits(f), 3));
+    assert_true(bit(al_fleet_usable_bits(f), 5));
+    assert_int_equal(al_fleet_set_online(f, 7, true), AL_E_NOTFOUND);
+    /* model: moves between the model bitsets, leaves MIG mode; the shape changes */
+    assert_int_equal(al_layout_parse(a100, "3g.40gb@0", &lay, NULL), 0);
+    assert_int_equal(al_fleet_set_mig(f, 2, true, &lay), 0);
+    shape = al_fleet_shape(f);
+    assert_int_equal(al_fleet_set_model(f, 2, h100), 0);
+    assert_true(al_fleet_shape(f) != shape);
+    int sa = al_fleet_model_slot(f, a100), sh = al_fleet_model_slot(f, h100);
+    assert_true(sa >= 0 && sh >= 0);
+    assert_false(bit(al_fleet_model_bits(f, (unsigned)sa), 2));
+    assert_true(bit(al_fleet_model_bits(f, (unsigned)sh), 2));
+    assert_ptr_equal(al_fleet_gpu(f, 2)->model, h100);
+    assert_int_equal(al_fleet_gpu(f, 2)->model_slot, sh);
+    assert_false(al_fleet_gpu(f, 2)->mig_mode);
+    assert_int_equal(al_fleet_gpu(f, 2)->layout.n, 0);
+    assert_ptr_equal(al_fleet_gpu(f, 2)->layout.model, h100);
+    shape = al_fleet_shape(f);
+    assert_int_equal(al_fleet_set_model(f, 2, h100), 0); /* the same: nothing changes */
+    assert_true(al_fleet_shape(f) == shape);
+    assert_int_equal(al_fleet_set_model(f, 2, NULL), AL_E_INVAL);
+    assert_int_equal(al_fleet_set_model(f, 99, h100), AL_E_NOTFOUND);
+    /* zone */
+    assert_int_equal(al_fleet_set_zone(f, 1, "z2", &e), 0);
+    assert_string_equal(al_fleet_node(f, 1)->zone, "z2");
+    assert_int_equal(al_fleet_set_zone(f, 1, NULL, &e), 0);
+    assert_string_equal(al_fleet_node(f, 1)->zone, "");
+    assert_int_equal(al_fleet_set_zone(f, 1, "a b", &e), AL_E_INVAL);
+    assert_int_equal(al_fleet_set_zone(f, 1, "0123456789012345678901234567890123", &e), AL_E_INVAL);
+    assert_string_equal(al_fleet_node(f, 1)->zone, "");
+    assert_int_equal(al_fleet_set_zone(f, 5, "z", &e), AL_E_NOTFOUND);
+    al_fleet_free(f);
+}
+
 static void test_labels_match(void **state)
 {
     (void)state;
@@ -146,7 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_ids_and_lookups), cmocka_unit_test(test_rejects_bad_input),
         cmocka_unit_test(test_bitsets_follow_state),  cmocka_unit_test(test_mig_state_checks_model),
-        cmocka_unit_test(test_labels_match),
+        cmocka_unit_test(test_inventory_changes),     cmocka_unit_test(test_labels_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

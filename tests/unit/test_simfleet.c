@@ -104,6 +104,13 @@ static void test_rejects(void **state)
                "label");
     expect_bad("{\"nodes\":[{\"name\":\"n\",\"zone\":\"a b\",\"gpus\":[{\"model\":\"X\"}]}]}",
                "zone");
+    /* uuids the server would refuse are refused before anything is sent */
+    expect_bad("{\"nodes\":[{\"name\":\"n\",\"gpus\":[{\"model\":\"X\",\"uuid\":"
+               "\"GPU-0123456789-0123456789-0123456789-0123456789-0123\"}]}]}",
+               "uuid");
+    expect_bad(
+        "{\"nodes\":[{\"name\":\"n\",\"gpus\":[{\"model\":\"X\",\"uuid\":\"GPU 1234 5678\"}]}]}",
+        "uuid");
 }
 
 static void test_demo_fleet_file(void **state)

@@ -166,17 +166,243 @@ static void test_nodes_and_holds(void **state)
     assert_int_equal(conflicts(f->s, 0xff, 0, 30, 50, NULL), 1);
     assert_int_equal(al_store_hold_set_end(f->s, "rsv_1", 40, NULL), 1);
     assert_int_equal(conflicts(f->s, 0xff, 35, 45, 0, NULL), 1);
-    /* a GPU that disappears but carries a hold stays, unhealthy */
+    /* a GPU that disappears but carries a hold stays, not present (its health as reported) */
     put_node(f->s, 1);
     assert_int_equal(al_store_gpu_all(f->s, &all, NULL), 0);
     assert_int_equal(json_array_size(all), 2);
-    assert_false(json_is_true(json_object_get(json_array_get(all, 1), "healthy")));
+    assert_false(json_is_true(json_object_get(json_array_get(all, 1), "present")));
+    assert_true(json_is_true(json_object_get(json_array_get(all, 1), "healthy")));
+    assert_true(json_is_true(json_object_get(json_array_get(all, 0), "present")));
     json_decref(all);
     assert_int_equal(al_store_hold_release(f->s, "rsv_1", NULL), 1);
     put_node(f->s, 1);
     assert_int_equal(al_store_gpu_all(f->s, &all, NULL), 0);
     assert_int_equal(json_array_size(all), 1);
     json_decref(all);
+}
+
+/* Report node `node` at `now` with GPUs "IDX:UUID:MODEL[:sick]" …, NULL-terminated; returns
+ * the upsert's code. */
+static int report(struct al_store *s, const char *node, int64_t now, ...)
+{
+    va_list ap;
+    json_t *gpus = json_array();
+    va_start(ap, now);
+    for (const char *spec; (spec = va_arg(ap, const char *));) {
+        char uuid[48], model[32], sick[8] = "";
+        int idx = -1;
+        assert_true(sscanf(spec, "%d:%47[^:]:%31[^:]:%7s", &idx, uuid, model, sick) >= 3);
+        json_array_append_new(gpus,
+                              json_pack("{s:i,s:s,s:s,s:s,s:b}", "index", idx, "uuid", uuid,
+                                        "model", model, "pool", "general", "healthy", !sick[0]));
+    }
+    va_end(ap);
+    json_t *n = json_pack("{s:s,s:s,s:{},s:o}", "name", node, "zone", "z1", "labels", "gpus", gpus);
+    int rc = al_store_node_upsert(s, n, now, NULL);
+    json_decref(n);
+    return rc;
+}
+
+/* Field `k` of the GPU with `uuid` in node `node`, as a string ("" when absent; booleans and
+ * integers as text). */
+static const char *gpu_field(struct al_store *s, const char *node, const char *uuid, const char *k)
+{
+    static char buf[96];
+    json_t *n = NULL, *g;
+    size_t i;
+    buf[0] = '\0';
+    assert_int_equal(al_store_node_get(s, node, &n, NULL), 0);
+    json_array_foreach(json_object_get(n, "gpus"), i, g)
+    {
+        json_t *v = json_object_get(g, k);
+        if (strcmp(json_string_value(json_object_get(g, "uuid")), uuid) != 0 || !v)
+            continue;
+        if (json_is_string(v))
+            snprintf(buf, sizeof buf, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        else
+            snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false");
+    }
+    json_decref(n);
+    return buf;
+}
+
+static void firm_hold(struct al_store *s, const char *gpu, const char *owner, int64_t t1)
+{
+    struct al_store_hold h = {.kind = "gpu", .start_unit = -1, .mask = UINT64_MAX, .t0 = 0};
+    snprintf(h.gpu, sizeof h.gpu, "%s", gpu);
+    snprintf(h.owner, sizeof h.owner, "%s", owner);
+    h.t1 = t1;
+    assert_int_equal(al_store_hold_add(s, &h, NULL), 0);
+}
+
+/* GPUs are their uuids: indexes move between them, a new GPU may take the index of one that
+ * left and was kept, and a uuid cannot move to another node. */
+static void test_gpus_are_uuids(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(report(f->s, "n1", 10, "0:GPU-a:H100-80GB", "1:GPU-b:H100-80GB", NULL), 0);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-a", "id"), "gpu_n1-0");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "id"), "gpu_n1-1");
+    firm_hold(f->s, "gpu_n1-1", "rsv_1", 1000);
+    /* swapped indexes: 200, same ids, the index follows the uuid */
+    assert_int_equal(report(f->s, "n1", 11, "1:GPU-a:H100-80GB", "0:GPU-b:H100-80GB", NULL), 0);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-a", "id"), "gpu_n1-0");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-a", "index"), "1");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "index"), "0");
+    /* GPU-b leaves (kept: sold), GPU-c comes at index 1, whose id GPU-b has */
+    assert_int_equal(report(f->s, "n1", 12, "0:GPU-a:H100-80GB", "1:GPU-c:H100-80GB", NULL), 0);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "present"), "false");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-c", "id"), "gpu_n1-1-2");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-c", "present"), "true");
+    /* and GPU-b comes back at index 2: the same id */
+    assert_int_equal(report(f->s, "n1", 13, "0:GPU-a:H100-80GB", "1:GPU-c:H100-80GB",
+                            "2:GPU-b:H100-80GB:sick", NULL),
+                     0);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "id"), "gpu_n1-1");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "present"), "true");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "healthy"), "false");
+    /* a uuid registered on another node */
+    assert_int_equal(report(f->s, "n2", 14, "0:GPU-a:H100-80GB", NULL), AL_E_CONFLICT);
+}
+
+/* A GPU reported as another model takes it at once when nothing live is held on it; else it
+ * keeps the model it was sold as until the holds are gone. */
+static void test_model_change_waits_for_holds(void **state)
+{
+    struct fixture *f = *state;
+    json_t *all = NULL;
+    assert_int_equal(report(f->s, "n1", 10, "0:GPU-a:A100-80GB", "1:GPU-b:A100-80GB", NULL), 0);
+    firm_hold(f->s, "gpu_n1-1", "rsv_1", 100);
+    struct al_store_hold q = {.gpu = "gpu_n1-0", .owner = "qte_1", .kind = "gpu", .t1 = 100};
+    q.start_unit = -1;
+    q.mask = UINT64_MAX;
+    q.expires_at = 20; /* a quote valid until 20 */
+    assert_int_equal(al_store_hold_add(f->s, &q, NULL), 0);
+    assert_int_equal(report(f->s, "n1", 15, "0:GPU-a:H100-80GB", "1:GPU-b:H100-80GB", NULL), 0);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-a", "model"), "A100-80GB"); /* quoted */
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-a", "reported_model"), "H100-80GB");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "model"), "A100-80GB"); /* sold */
+    /* the quote expired at 20: GPU-a changes; the reservation ends at 100 */
+    assert_int_equal(report(f->s, "n1", 20, "0:GPU-a:H100-80GB", "1:GPU-b:H100-80GB", NULL), 0);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-a", "model"), "H100-80GB");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "model"), "A100-80GB");
+    assert_int_equal(report(f->s, "n1", 100, "0:GPU-a:H100-80GB", "1:GPU-b:H100-80GB", NULL), 0);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "model"), "H100-80GB");
+    assert_int_equal(al_store_gpu_all(f->s, &all, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(all, 1), "model")),
+                        "H100-80GB");
+    json_decref(all);
+}
+
+static void test_node_liveness_and_holders(void **state)
+{
+    struct fixture *f = *state;
+    json_t *names = NULL, *owners = NULL, *n = NULL;
+    assert_int_equal(report(f->s, "n1", 10, "0:GPU-a:L4", "1:GPU-b:L4", NULL), 0);
+    assert_int_equal(report(f->s, "n2", 50, "0:GPU-c:L4", NULL), 0);
+    assert_int_equal(al_store_node_stale(f->s, 40, &names, NULL), 0);
+    assert_int_equal(json_array_size(names), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(names, 0), "name")), "n1");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(names, 0), "last_seen")),
+                     10);
+    json_decref(names);
+    assert_int_equal(al_store_node_set_online(f->s, "n1", false, NULL), 0);
+    assert_int_equal(al_store_node_set_online(f->s, "n9", false, NULL), AL_E_NOTFOUND);
+    assert_int_equal(al_store_node_stale(f->s, 60, &names, NULL), 0);
+    assert_int_equal(json_array_size(names), 1); /* n1 is offline already: only n2 */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(names, 0), "name")), "n2");
+    json_decref(names);
+    assert_int_equal(al_store_node_get(f->s, "n1", &n, NULL), 0);
+    assert_false(json_is_true(json_object_get(n, "online")));
+    json_decref(n);
+    assert_int_equal(report(f->s, "n1", 70, "0:GPU-a:L4", "1:GPU-b:L4", NULL), 0);
+    assert_int_equal(al_store_node_get(f->s, "n1", &n, NULL), 0);
+    assert_true(json_is_true(json_object_get(n, "online"))); /* its report brings it back */
+    json_decref(n);
+    /* holders: live holds only, by GPU or by node */
+    firm_hold(f->s, "gpu_n1-0", "rsv_b", 200);
+    firm_hold(f->s, "gpu_n1-1", "rsv_a", 200);
+    firm_hold(f->s, "gpu_n1-1", "rsv_old", 50);
+    struct al_store_hold q = {.gpu = "gpu_n1-1", .owner = "qte_1", .kind = "gpu", .t1 = 200};
+    q.start_unit = -1;
+    q.mask = 1;
+    q.expires_at = 90;
+    assert_int_equal(al_store_hold_add(f->s, &q, NULL), 0);
+    assert_int_equal(al_store_gpu_holders(f->s, NULL, "gpu_n1-1", 80, &owners, NULL), 0);
+    char *text = json_dumps(owners, JSON_COMPACT);
+    assert_string_equal(text, "[\"qte_1\",\"rsv_a\"]");
+    free(text);
+    json_decref(owners);
+    assert_int_equal(al_store_gpu_holders(f->s, "n1", NULL, 95, &owners, NULL), 0);
+    text = json_dumps(owners, JSON_COMPACT);
+    assert_string_equal(text, "[\"rsv_a\",\"rsv_b\"]");
+    free(text);
+    json_decref(owners);
+    assert_int_equal(al_store_gpu_holders(f->s, "n2", NULL, 95, &owners, NULL), 0);
+    assert_int_equal(json_array_size(owners), 0);
+    json_decref(owners);
+}
+
+/* A database of schema 1 (GPU ids by index, UNIQUE(node, idx)) with a hold on a GPU migrates:
+ * rows and holds kept, the model sold as the one reported, the node online; and then a swap
+ * of indexes works. */
+static void test_migration_from_v1(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db = NULL;
+    al_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+                     "INSERT INTO schema_version VALUES(1);"
+                     "CREATE TABLE nodes(name TEXT PRIMARY KEY, zone TEXT, labels TEXT NOT NULL"
+                     " DEFAULT '{}', last_seen INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+                     "CREATE TABLE gpus(id TEXT PRIMARY KEY, node TEXT NOT NULL REFERENCES"
+                     " nodes(name), idx INTEGER NOT NULL, uuid TEXT NOT NULL UNIQUE, model TEXT"
+                     " NOT NULL, pool TEXT NOT NULL CHECK(pool IN ('general','dedicated')),"
+                     " healthy INTEGER NOT NULL, drained INTEGER NOT NULL DEFAULT 0,"
+                     " UNIQUE(node, idx));"
+                     "CREATE TABLE holds(id INTEGER PRIMARY KEY, gpu_id TEXT NOT NULL REFERENCES"
+                     " gpus(id), owner TEXT NOT NULL, kind TEXT NOT NULL CHECK(kind IN"
+                     " ('gpu','mig')), profile TEXT NOT NULL DEFAULT '', start_unit INTEGER NOT"
+                     " NULL DEFAULT -1, mask INTEGER NOT NULL, t0 INTEGER NOT NULL, t1 INTEGER"
+                     " NOT NULL, expires_at INTEGER NOT NULL DEFAULT 0, CHECK(t0 < t1));"
+                     "CREATE TABLE idempotency(key TEXT NOT NULL, caller TEXT NOT NULL,"
+                     " body_hash BLOB NOT NULL, status INTEGER NOT NULL, response TEXT NOT NULL,"
+                     " created_at INTEGER NOT NULL, PRIMARY KEY(key, caller));"
+                     "INSERT INTO nodes VALUES('n1', 'z1', '{}', 5, 5);"
+                     "INSERT INTO gpus VALUES('gpu_n1-0', 'n1', 0, 'GPU-a', 'L4-24GB',"
+                     " 'general', 1, 0);"
+                     "INSERT INTO gpus VALUES('gpu_n1-1', 'n1', 1, 'GPU-b', 'L4-24GB',"
+                     " 'general', 1, 0);"
+                     "INSERT INTO holds(gpu_id, owner, kind, mask, t0, t1)"
+                     " VALUES('gpu_n1-1', 'rsv_1', 'gpu', -1, 0, 100);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
+    assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "reported_model"), "L4-24GB");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "present"), "true");
+    json_t *owners = NULL, *n = NULL;
+    assert_int_equal(al_store_gpu_holders(f->s, NULL, "gpu_n1-1", 10, &owners, NULL), 0);
+    assert_int_equal(json_array_size(owners), 1);
+    json_decref(owners);
+    assert_int_equal(al_store_node_get(f->s, "n1", &n, NULL), 0);
+    assert_true(json_is_true(json_object_get(n, "online")));
+    json_decref(n);
+    assert_int_equal(report(f->s, "n1", 10, "1:GPU-a:L4", "0:GPU-b:L4", NULL), 0);
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "id"), "gpu_n1-1");
+    assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "index"), "0");
+    /* foreign keys still hold: a hold on no GPU is refused */
+    struct al_store_hold h = {.gpu = "gpu_none", .owner = "rsv_2", .kind = "gpu", .t1 = 5};
+    h.mask = 1;
+    assert_int_equal(al_store_hold_add(f->s, &h, NULL), AL_E_CONFLICT);
 }
 
 static void test_rollback_discards(void **state)
@@ -756,6 +982,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_orgs_crud_and_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_by_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nodes_and_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gpus_are_uuids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_change_waits_for_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_liveness_and_holders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_savepoints_undo_one_unit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_sync, setup, teardown),
