@@ -28,9 +28,8 @@ static bool periodic(const struct al_contract *c)
 
 struct al_account al_billing_payer(const struct al_contract *c, uint64_t org)
 {
-    struct al_account a = {.kind = c->terms == AL_TERMS_INVOICED ? AL_ACCT_ORG_ACCRUED
-                                                                 : AL_ACCT_ORG_CASH,
-                           .org = org};
+    struct al_account a = {
+        .kind = c->terms == AL_TERMS_INVOICED ? AL_ACCT_ORG_ACCRUED : AL_ACCT_ORG_CASH, .org = org};
     return a;
 }
 
@@ -60,13 +59,14 @@ int al_billing_check(const struct al_contract *c, const struct al_res_billing *r
         return al_err_set(reterr, AL_E_INVAL,
                           "contract: reservation %" PRIu64 " was confirmed under contract %" PRIu64
                           " v%" PRIu32 " of org %" PRIu64 ", not %" PRIu64 " v%" PRIu32,
-                          r->id, r->contract_id, r->contract_version, r->org, c->id,
-                          c->version);
-    if (r->end < r->start || (r->end == r->start && !r->cancelled))
-        return al_err_set(reterr, AL_E_INVAL, "end: not after start");
+                          r->id, r->contract_id, r->contract_version, r->org, c->id, c->version);
+    if (r->end < r->start)
+        return al_err_set(reterr, AL_E_INVAL, "end: before start");
     if (r->drawn < 0 || r->fees < 0 || r->share < 0)
         return al_err_set(reterr, AL_E_INVAL, "%s: negative",
-                          r->drawn < 0 ? "drawn" : r->fees < 0 ? "fees" : "share");
+                          r->drawn < 0  ? "drawn"
+                          : r->fees < 0 ? "fees"
+                                        : "share");
     return check_lines(r, reterr);
 }
 
@@ -99,9 +99,8 @@ static int charge_between(const struct al_contract *c, const struct al_res_billi
 }
 
 /* The sum of the draws of r (with end `end`) whose period begins in [from, to). */
-static int periodic_spend(const struct al_contract *c, const struct al_res_billing *r,
-                          int64_t end, int64_t from, int64_t to, int64_t *ret,
-                          struct al_err *reterr)
+static int periodic_spend(const struct al_contract *c, const struct al_res_billing *r, int64_t end,
+                          int64_t from, int64_t to, int64_t *ret, struct al_err *reterr)
 {
     int64_t lo = max64(from, r->start), hi = min64(to, end), p = c->draw_period_s;
     int64_t a = 0, b = 0;
@@ -117,22 +116,13 @@ static int periodic_spend(const struct al_contract *c, const struct al_res_billi
     return charge_between(c, r, min64(end, a), min64(end, b), ret, reterr);
 }
 
-static int add_transfer(struct al_decision *d, enum al_transfer_kind kind,
-                        struct al_account debit, struct al_account credit, int64_t amount,
-                        int64_t at, struct al_ref ref, const char *key)
+/* Append `t` (key included) to the decision, checked against the ledger's rules. */
+static int push(struct al_decision *d, const struct al_transfer *t)
 {
-    struct al_transfer *t = NULL;
     if (d->n >= AL_DECISION_MAX)
         return AL_E_INTERNAL;
-    t = &d->t[d->n++];
-    *t = (struct al_transfer){.kind = kind,
-                              .debit = debit,
-                              .credit = credit,
-                              .amount = amount,
-                              .at = at,
-                              .ref = ref};
-    (void)snprintf(t->key, sizeof t->key, "%s", key);
-    return al_ledger_validate(t, NULL);
+    d->t[d->n] = *t;
+    return al_ledger_validate(&d->t[d->n++], NULL);
 }
 
 static struct al_account revenue(void)
@@ -145,25 +135,26 @@ static int charge_transfer(const struct al_contract *c, const struct al_res_bill
                            struct al_decision *d, int64_t amount, int64_t at, int64_t sub,
                            const char *key)
 {
-    struct al_ref ref = {.kind = AL_REF_RESERVATION, .id = r->id, .sub = sub};
+    struct al_transfer t = {.kind = AL_XFER_RESERVATION_CHARGE,
+                            .debit = al_billing_payer(c, r->org),
+                            .credit = revenue(),
+                            .amount = amount,
+                            .at = at,
+                            .ref = {AL_REF_RESERVATION, r->id, sub}};
     if (amount == 0)
         return 0;
-    return add_transfer(d, AL_XFER_RESERVATION_CHARGE, al_billing_payer(c, r->org), revenue(),
-                        amount, at, ref, key);
+    (void)snprintf(t.key, sizeof t.key, "%s", key);
+    return push(d, &t);
 }
 
-/* The month's spend an action adds: `prepaid_amount` under prepaid terms, else the change in
- * the draws beginning in now's month when the end moves from old_end to new_end. */
-static int month_spend(const struct al_contract *c, const struct al_res_billing *r,
-                       int64_t old_end, int64_t new_end, int64_t prepaid_amount, int64_t now,
-                       int64_t *ret, struct al_err *reterr)
+/* The month's spend an action adds under balance or invoiced terms: the change in the draws
+ * beginning in now's month when the end moves from old_end to new_end. (Under prepaid terms it
+ * is the amount charged now.) */
+static int month_spend(const struct al_contract *c, const struct al_res_billing *r, int64_t old_end,
+                       int64_t new_end, int64_t now, int64_t *ret, struct al_err *reterr)
 {
     int64_t from = 0, to = 0, a = 0, b = 0;
     int rc = 0;
-    if (!periodic(c)) {
-        *ret = prepaid_amount;
-        return 0;
-    }
     if ((rc = al_invoice_month(now, &from, &to, reterr)) ||
         (rc = periodic_spend(c, r, old_end, from, to, &a, reterr)) ||
         (rc = periodic_spend(c, r, new_end, from, to, &b, reterr)))
@@ -185,11 +176,14 @@ int al_billing_confirm(const struct al_contract *c, const struct al_res_billing 
     if (at != AL_CHECK_QUOTE && at != AL_CHECK_CONFIRM && at != AL_CHECK_SELF_RESERVE)
         return al_err_set(reterr, AL_E_INVAL, "at: not a quote, confirmation or reservation");
     if (r->rev != 0 || r->drawn != 0 || r->fees != 0 || r->cancelled)
-        return al_err_set(reterr, AL_E_STATE, "reservation %" PRIu64 ": changed already",
-                          r->id);
+        return al_err_set(reterr, AL_E_STATE, "reservation %" PRIu64 ": changed already", r->id);
+    if (r->end == r->start)
+        return al_err_set(reterr, AL_E_INVAL, "end: not after start");
     if ((rc = al_billing_charge_to(c, r, r->end, &price, reterr)) ||
-        (rc = month_spend(c, r, r->start, r->end, price, now, &spend, reterr)))
+        (periodic(c) && (rc = month_spend(c, r, r->start, r->end, now, &spend, reterr))))
         return rc;
+    if (!periodic(c))
+        spend = price;
     struct al_limit_ask ask = {.at = at,
                                .now = now,
                                .start = r->start,
@@ -240,9 +234,9 @@ static int extend_amounts(const struct al_contract *c, const struct al_res_billi
     return 0;
 }
 
-int al_billing_extend(const struct al_contract *c, const struct al_res_billing *r,
-                      int64_t new_end, const struct al_org_usage *o, int64_t now,
-                      struct al_decision *dec, struct al_err *reterr)
+int al_billing_extend(const struct al_contract *c, const struct al_res_billing *r, int64_t new_end,
+                      const struct al_org_usage *o, int64_t now, struct al_decision *dec,
+                      struct al_err *reterr)
 {
     int64_t price = 0, now_amount = 0, need = 0, spend = 0;
     char key[AL_LEDGER_KEY_MAX];
@@ -250,16 +244,18 @@ int al_billing_extend(const struct al_contract *c, const struct al_res_billing *
     *dec = (struct al_decision){.end = r->end};
     if ((rc = al_billing_check(c, r, reterr)))
         return rc;
-    if (r->cancelled || now >= r->end)
+    if (r->cancelled || now >= r->end || r->end == r->start)
         return al_err_set(reterr, AL_E_STATE,
                           "reservation %" PRIu64 " is %s: a renewal is a new reservation", r->id,
                           r->cancelled ? "cancelled" : "over");
     if (new_end <= r->end)
-        return al_err_set(reterr, AL_E_INVAL, "end: %" PRId64 " does not extend %" PRId64,
-                          new_end, r->end);
+        return al_err_set(reterr, AL_E_INVAL, "end: %" PRId64 " does not extend %" PRId64, new_end,
+                          r->end);
     if ((rc = extend_amounts(c, r, new_end, &price, &now_amount, &need, reterr)) ||
-        (rc = month_spend(c, r, r->end, new_end, price, now, &spend, reterr)))
+        (periodic(c) && (rc = month_spend(c, r, r->end, new_end, now, &spend, reterr))))
         return rc;
+    if (!periodic(c))
+        spend = price;
     struct al_limit_ask ask = {.at = AL_CHECK_EXTEND,
                                .now = now,
                                .start = r->start,
@@ -281,10 +277,10 @@ int al_billing_extend(const struct al_contract *c, const struct al_res_billing *
  * progress counted from start, never after the current end. */
 static int cancel_end(const struct al_res_billing *r, const struct al_cancel *q, int64_t *ret)
 {
-    int64_t used = r->start, hours = 0;
+    int64_t used = r->start;
     if (q->now > r->start) {
         int64_t len = q->now - r->start; /* > 0; now < end, so it fits */
-        hours = len / AL_MONEY_HOUR + (len % AL_MONEY_HOUR != 0);
+        int64_t hours = len / AL_MONEY_HOUR + (len % AL_MONEY_HOUR != 0);
         if (al_money_mul(hours, AL_MONEY_HOUR, &used) || al_money_add(r->start, used, &used))
             return AL_E_RANGE;
     }
@@ -298,7 +294,7 @@ static int cancel_checks(const struct al_contract *c, const struct al_res_billin
     int rc = al_billing_check(c, r, reterr);
     if (rc)
         return rc;
-    if (r->cancelled || q->now >= r->end)
+    if (r->cancelled || q->now >= r->end || r->end == r->start)
         return al_err_set(reterr, AL_E_STATE, "reservation %" PRIu64 " is %s", r->id,
                           r->cancelled ? "cancelled already" : "over");
     if (q->new_end >= r->end || q->new_end < q->now)
@@ -318,8 +314,7 @@ static int cancel_checks(const struct al_contract *c, const struct al_res_billin
 }
 
 /* fee = min(unused, cancel_fee + floor(given_up × bps / 10000)), 0 when nothing is given up. */
-static int cancel_fee(const struct al_contract *c, int64_t unused, int64_t given_up,
-                      int64_t *ret)
+static int cancel_fee(const struct al_contract *c, int64_t unused, int64_t given_up, int64_t *ret)
 {
     int64_t f = 0;
     if (given_up == 0) {
@@ -337,7 +332,6 @@ int al_billing_cancel(const struct al_contract *c, const struct al_res_billing *
                       const struct al_cancel *q, struct al_decision *dec, struct al_err *reterr)
 {
     int64_t e2 = 0, horizon = INT64_MAX, unused = 0, given_up = 0, fee = 0;
-    char key[AL_LEDGER_KEY_MAX];
     int rc = 0;
     *dec = (struct al_decision){.end = r->end};
     if ((rc = cancel_checks(c, r, q, reterr)))
@@ -347,8 +341,7 @@ int al_billing_cancel(const struct al_contract *c, const struct al_res_billing *
     /* paid for so far: up to the end (prepaid) or the end of the drawn periods */
     if (periodic(c) && (rc = period_at(c, r, r->drawn, &horizon, reterr)))
         return rc;
-    if ((rc = charge_between(c, r, min64(e2, horizon), min64(r->end, horizon), &unused,
-                             reterr)) ||
+    if ((rc = charge_between(c, r, min64(e2, horizon), min64(r->end, horizon), &unused, reterr)) ||
         (rc = charge_between(c, r, e2, r->end, &given_up, reterr)))
         return rc;
     if (cancel_fee(c, unused, given_up, &fee))
@@ -358,11 +351,13 @@ int al_billing_cancel(const struct al_contract *c, const struct al_res_billing *
     dec->amount = unused - fee;
     if (dec->amount == 0)
         return 0;
-    struct al_ref ref = {.kind = AL_REF_RESERVATION, .id = r->id, .sub = -1};
-    struct al_account refunds = {.kind = AL_ACCT_REFUNDS, .org = 0};
-    if ((rc = al_ledger_key_res(key, r->id, r->rev + 1, "refund")) ||
-        (rc = add_transfer(dec, AL_XFER_REFUND, refunds, al_billing_payer(c, r->org),
-                           dec->amount, q->now, ref, key)))
+    struct al_transfer t = {.kind = AL_XFER_REFUND,
+                            .debit = {AL_ACCT_REFUNDS, 0},
+                            .credit = al_billing_payer(c, r->org),
+                            .amount = dec->amount,
+                            .at = q->now,
+                            .ref = {AL_REF_RESERVATION, r->id, -1}};
+    if ((rc = al_ledger_key_res(t.key, r->id, r->rev + 1, "refund")) || (rc = push(dec, &t)))
         return al_err_set(reterr, rc, "refund: cannot build the transfer");
     return 0;
 }
@@ -374,8 +369,8 @@ static int64_t periods_of(const struct al_contract *c, const struct al_res_billi
     return len / p + (len % p != 0);
 }
 
-int al_billing_draws_due(const struct al_contract *c, const struct al_res_billing *r,
-                         int64_t now, int64_t *ret, struct al_err *reterr)
+int al_billing_draws_due(const struct al_contract *c, const struct al_res_billing *r, int64_t now,
+                         int64_t *ret, struct al_err *reterr)
 {
     int rc = al_billing_check(c, r, reterr);
     if (rc)
@@ -388,8 +383,7 @@ int al_billing_draws_due(const struct al_contract *c, const struct al_res_billin
 }
 
 int al_billing_draw(const struct al_contract *c, const struct al_res_billing *r, int64_t k,
-                    const struct al_org_usage *o, struct al_decision *dec,
-                    struct al_err *reterr)
+                    const struct al_org_usage *o, struct al_decision *dec, struct al_err *reterr)
 {
     int64_t pk = 0, pk1 = 0;
     char key[AL_LEDGER_KEY_MAX];
@@ -481,8 +475,8 @@ static int pool_cum(const struct al_pool_session *s, int64_t secs, int64_t *ret)
     return 0;
 }
 
-int al_billing_pool_usage(const struct al_pool_session *s, int64_t from, int64_t to,
-                          int64_t *ret, struct al_err *reterr)
+int al_billing_pool_usage(const struct al_pool_session *s, int64_t from, int64_t to, int64_t *ret,
+                          struct al_err *reterr)
 {
     int64_t a = 0, b = 0;
     if (s->share < 0 || s->rate < 0)
@@ -498,8 +492,7 @@ int al_billing_pool_usage(const struct al_pool_session *s, int64_t from, int64_t
     return 0;
 }
 
-int al_billing_pool_hour_cost(const struct al_pool_session *s, int64_t *ret,
-                              struct al_err *reterr)
+int al_billing_pool_hour_cost(const struct al_pool_session *s, int64_t *ret, struct al_err *reterr)
 {
     if (s->share < 0 || s->rate < 0)
         return al_err_set(reterr, AL_E_INVAL, "%s: negative", s->share < 0 ? "share" : "rate");
@@ -522,9 +515,12 @@ int al_billing_pool_start(const struct al_contract *c, const struct al_pool_sess
                           s->org != c->org ? "another org's contract" : "metered already");
     if ((rc = al_billing_pool_hour_cost(s, &hour, reterr)))
         return rc;
-    struct al_limit_ask ask = {
-        .at = AL_CHECK_POOL_START, .now = now, .start = now, .end = now, .share = s->share,
-        .month_spend = hour};
+    struct al_limit_ask ask = {.at = AL_CHECK_POOL_START,
+                               .now = now,
+                               .start = now,
+                               .end = now,
+                               .share = s->share,
+                               .month_spend = hour};
     if ((rc = al_contract_check_limits(c, &ask, o, &dec->refusal, reterr)))
         return rc;
     /* one hour of runway for everything running, this session included */
@@ -534,12 +530,11 @@ int al_billing_pool_start(const struct al_contract *c, const struct al_pool_sess
     return al_contract_check_funds(c, o, need, &dec->refusal, reterr);
 }
 
-int al_billing_pool_meter(const struct al_contract *c, const struct al_pool_session *s,
-                          int64_t to, const struct al_org_usage *o, struct al_decision *dec,
+int al_billing_pool_meter(const struct al_contract *c, const struct al_pool_session *s, int64_t to,
+                          const struct al_org_usage *o, struct al_decision *dec,
                           struct al_err *reterr)
 {
     int64_t amount = 0, avail = 0;
-    char key[AL_LEDGER_KEY_MAX];
     int rc = 0;
     *dec = (struct al_decision){.end = to};
     if ((rc = al_contract_validate(c, reterr)))
@@ -562,16 +557,19 @@ int al_billing_pool_meter(const struct al_contract *c, const struct al_pool_sess
     }
     if (dec->amount == 0)
         return 0;
-    struct al_ref ref = {.kind = AL_REF_POOL, .id = s->id, .sub = s->metered_to};
-    if ((rc = al_ledger_key_pool(key, s->id, s->metered_to)) ||
-        (rc = add_transfer(dec, AL_XFER_USAGE, al_billing_payer(c, s->org), revenue(),
-                           dec->amount, to, ref, key)))
+    struct al_transfer t = {.kind = AL_XFER_USAGE,
+                            .debit = al_billing_payer(c, s->org),
+                            .credit = revenue(),
+                            .amount = dec->amount,
+                            .at = to,
+                            .ref = {AL_REF_POOL, s->id, s->metered_to}};
+    if ((rc = al_ledger_key_pool(t.key, s->id, s->metered_to)) || (rc = push(dec, &t)))
         return al_err_set(reterr, rc, "usage: cannot build the transfer");
     return 0;
 }
 
-int al_billing_pool_runway(const struct al_contract *c, const struct al_org_usage *o,
-                           int64_t now, int64_t *ret_until, struct al_err *reterr)
+int al_billing_pool_runway(const struct al_contract *c, const struct al_org_usage *o, int64_t now,
+                           int64_t *ret_until, struct al_err *reterr)
 {
     int64_t avail = 0, x = 0, credit = c->limits.credit_limit;
     *ret_until = INT64_MAX;

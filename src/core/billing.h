@@ -40,8 +40,8 @@
 #include "core/ledger.h"
 #include "core/money.h"
 
-#define AL_BILLING_MAX_LINES 4 /* a reservation's price lines (quote.h's AL_QUOTE_MAX_LINES) */
-#define AL_DECISION_MAX      2 /* transfers one decision writes */
+#define AL_BILLING_MAX_LINES   4 /* a reservation's price lines (quote.h's AL_QUOTE_MAX_LINES) */
+#define AL_DECISION_MAX        2 /* transfers one decision writes */
 #define AL_BILLING_LOW_PERIODS 3 /* balance.low when the cash covers fewer periods than this */
 
 /* A confirmed reservation, as billing needs it (the store keeps these fields). */
@@ -50,7 +50,8 @@ struct al_res_billing {
     uint64_t org;
     uint64_t contract_id; /* the contract version it was confirmed under */
     uint32_t contract_version;
-    int64_t start, end; /* the window now; end == start only after a cancellation before start */
+    int64_t start, end; /* the window now; end == start once cancelled before it began, or
+                         * stopped by a refused first draw: nothing billed, nothing to change */
     uint32_t rev;       /* window changes since confirmation (extend, shorten, cancel, stop) */
     int64_t drawn;      /* balance | invoiced: periods drawn so far (the next k) */
     int64_t fees;       /* cancellation and shortening fees retained so far */
@@ -99,8 +100,8 @@ struct al_pool_session {
 struct al_account al_billing_payer(const struct al_contract *c, uint64_t org);
 
 /* Check that `r` belongs with `c` (same contract id, version and org), has a window
- * (end >= start; end > start unless cancelled), 1..AL_BILLING_MAX_LINES valid lines, and
- * counters >= 0. Returns 0, or AL_E_INVAL naming the field. */
+ * (end >= start), 1..AL_BILLING_MAX_LINES valid lines, and counters >= 0. Returns 0, or
+ * AL_E_INVAL naming the field. */
 int al_billing_check(const struct al_contract *c, const struct al_res_billing *r,
                      struct al_err *reterr);
 
@@ -114,7 +115,9 @@ int al_billing_charge_to(const struct al_contract *c, const struct al_res_billin
  * otherwise), then, except at AL_CHECK_QUOTE, the funds (al_contract_check_funds): prepaid the
  * whole price, balance the first period's draw, invoiced the whole price against the credit
  * limit. dec->amount = C(end). Prepaid: one reservation_charge transfer (res:<id>:charge);
- * balance and invoiced: none (the draws come when each period begins). Returns 0,
+ * balance and invoiced: none (the draws come when each period begins: for a reservation
+ * that starts at or before now, period 0 is due at once, so the server runs its draw pass
+ * for it in the same transaction). Returns 0,
  * AL_E_PAYMENT (dec->refusal), AL_E_STATE, AL_E_FORBIDDEN, AL_E_INVAL or AL_E_RANGE. */
 int al_billing_confirm(const struct al_contract *c, const struct al_res_billing *r,
                        const struct al_org_usage *o, enum al_check_at at, int64_t now,
@@ -126,9 +129,9 @@ int al_billing_confirm(const struct al_contract *c, const struct al_res_billing 
  * part up to the end of the next period to draw; invoiced the price against the credit limit.
  * Transfers (key res:<id>:r<rev+1>:extend): prepaid the price; balance | invoiced the part of
  * periods already drawn, if any. dec->end = new_end. Returns as al_billing_confirm. */
-int al_billing_extend(const struct al_contract *c, const struct al_res_billing *r,
-                      int64_t new_end, const struct al_org_usage *o, int64_t now,
-                      struct al_decision *dec, struct al_err *reterr);
+int al_billing_extend(const struct al_contract *c, const struct al_res_billing *r, int64_t new_end,
+                      const struct al_org_usage *o, int64_t now, struct al_decision *dec,
+                      struct al_err *reterr);
 
 /* Cancel or shorten `r` (q->new_end < end, >= q->now, and r not ended at q->now). An org admin
  * may not cancel an active prepaid reservation unless the contract allows it
@@ -140,8 +143,8 @@ int al_billing_cancel(const struct al_contract *c, const struct al_res_billing *
 
 /* How many periods of `r` have begun by `now` (all must be drawn by then): 0 before start,
  * at most the periods of the window. Prepaid: 0. */
-int al_billing_draws_due(const struct al_contract *c, const struct al_res_billing *r,
-                         int64_t now, int64_t *ret, struct al_err *reterr);
+int al_billing_draws_due(const struct al_contract *c, const struct al_res_billing *r, int64_t now,
+                         int64_t *ret, struct al_err *reterr);
 
 /* Draw period `k` of a balance or invoiced reservation: k must be r->drawn (draws are taken
  * in order, each once) and begin before r's end. dec->amount = C(min(end, p(k+1))) - C(p(k));
@@ -150,8 +153,7 @@ int al_billing_draws_due(const struct al_contract *c, const struct al_res_billin
  * dec->end = p(k): the reservation's access ends where its paid time does (the server shortens
  * it, no fee, and emits an event). Returns 0, AL_E_PAYMENT, AL_E_STATE, AL_E_INVAL, AL_E_RANGE. */
 int al_billing_draw(const struct al_contract *c, const struct al_res_billing *r, int64_t k,
-                    const struct al_org_usage *o, struct al_decision *dec,
-                    struct al_err *reterr);
+                    const struct al_org_usage *o, struct al_decision *dec, struct al_err *reterr);
 
 /* How many of r's next periods (from r->drawn) `available` covers, at most those left: the
  * server emits balance.low when this is below AL_BILLING_LOW_PERIODS and periods are left. */
@@ -164,13 +166,12 @@ int al_billing_implied(const struct al_contract *c, const struct al_res_billing 
                        int64_t *ret, struct al_err *reterr);
 
 /* U(to) - U(from) for pool session `s` (s->start <= from <= to). */
-int al_billing_pool_usage(const struct al_pool_session *s, int64_t from, int64_t to,
-                          int64_t *ret, struct al_err *reterr);
+int al_billing_pool_usage(const struct al_pool_session *s, int64_t from, int64_t to, int64_t *ret,
+                          struct al_err *reterr);
 
 /* What one hour of `s` costs: U(start + 1 h); summed over running sessions it is the org's
  * al_org_usage.pool_hour_cost. */
-int al_billing_pool_hour_cost(const struct al_pool_session *s, int64_t *ret,
-                              struct al_err *reterr);
+int al_billing_pool_hour_cost(const struct al_pool_session *s, int64_t *ret, struct al_err *reterr);
 
 /* May session `s` start at `now`: the contract's period and limits (max_concurrent_gpus with
  * s->share; the month's spend with one hour of it), then at least one hour of runway: the
@@ -185,14 +186,14 @@ int al_billing_pool_start(const struct al_contract *c, const struct al_pool_sess
  * the cash below -credit limit: if it would, the transfer takes what is left, dec->forgiven
  * is the rest, dec->stop is set and dec->refusal says why (insufficient_balance); the server
  * stops the session. Returns 0 (also when stopping), AL_E_INVAL, AL_E_RANGE. */
-int al_billing_pool_meter(const struct al_contract *c, const struct al_pool_session *s,
-                          int64_t to, const struct al_org_usage *o, struct al_decision *dec,
+int al_billing_pool_meter(const struct al_contract *c, const struct al_pool_session *s, int64_t to,
+                          const struct al_org_usage *o, struct al_decision *dec,
                           struct al_err *reterr);
 
 /* When the org's funds run out at the running sessions' burn (o->pool_hour_cost per hour):
  * now + floor(available × 3600 / hour cost); INT64_MAX when nothing burns or no credit limit
  * applies. The server stops pool sessions there (balance.low events before). */
-int al_billing_pool_runway(const struct al_contract *c, const struct al_org_usage *o,
-                           int64_t now, int64_t *ret_until, struct al_err *reterr);
+int al_billing_pool_runway(const struct al_contract *c, const struct al_org_usage *o, int64_t now,
+                           int64_t *ret_until, struct al_err *reterr);
 
 #endif

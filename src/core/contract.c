@@ -76,8 +76,8 @@ static int check_rates(const struct al_contract *c, struct al_err *reterr)
                               r->model);
         for (unsigned j = 0; j < i; j++)
             if (strcmp(c->rates[j].model, r->model) == 0)
-                return al_err_set(reterr, AL_E_INVAL, "rates[%u].model: %s is listed twice",
-                                  i, r->model);
+                return al_err_set(reterr, AL_E_INVAL, "rates[%u].model: %s is listed twice", i,
+                                  r->model);
     }
     return 0;
 }
@@ -152,8 +152,8 @@ int al_contract_active(const struct al_contract *c, int64_t now, struct al_err *
 {
     if (now < c->valid_from || now >= c->valid_to)
         return al_err_set(reterr, AL_E_STATE,
-                          "contract %" PRIu64 " v%" PRIu32 " is valid from %" PRId64
-                          " to %" PRId64 ", not at %" PRId64,
+                          "contract %" PRIu64 " v%" PRIu32 " is valid from %" PRId64 " to %" PRId64
+                          ", not at %" PRId64,
                           c->id, c->version, c->valid_from, c->valid_to, now);
     return 0;
 }
@@ -166,8 +166,7 @@ static int discounted(int64_t list, int32_t bps, int64_t *ret)
 }
 
 int al_contract_rates_for(const struct al_contract *c, const char *model,
-                          const struct al_rates *list, struct al_rates *ret,
-                          struct al_err *reterr)
+                          const struct al_rates *list, struct al_rates *ret, struct al_err *reterr)
 {
     struct al_rates r = {0};
     for (unsigned i = 0; model && i < c->nrates && i < AL_CONTRACT_MAX_RATES; i++) {
@@ -288,8 +287,7 @@ int al_contract_gpu_share(unsigned slices, unsigned total_slices, int64_t count,
     if (total_slices < 1 || total_slices > 12)
         return al_err_set(reterr, AL_E_INVAL, "total_slices: %u is not in 1..12", total_slices);
     if (slices < 1 || slices > total_slices)
-        return al_err_set(reterr, AL_E_INVAL, "slices: %u is not in 1..%u", slices,
-                          total_slices);
+        return al_err_set(reterr, AL_E_INVAL, "slices: %u is not in 1..%u", slices, total_slices);
     if (count < 0)
         return al_err_set(reterr, AL_E_INVAL, "count: negative");
     /* 27720 is divisible by every total in 1..12, so each instance is a whole number */
@@ -368,7 +366,7 @@ int al_contract_check_limits(const struct al_contract *c, const struct al_limit_
                              struct al_err *reterr)
 {
     const struct al_contract_limits *l = &c->limits;
-    struct al_refusal dummy;
+    struct al_refusal dummy = {0};
     struct al_refusal *r = ret_refusal ? ret_refusal : &dummy;
     int64_t len = 0;
     int rc = 0;
@@ -383,35 +381,31 @@ int al_contract_check_limits(const struct al_contract *c, const struct al_limit_
     if (a->share < 0 || a->month_spend < 0)
         return al_err_set(reterr, AL_E_INVAL, "%s: negative",
                           a->share < 0 ? "share" : "month_spend");
-    if (a->at != AL_CHECK_POOL_START &&
-        (a->end < a->start || al_money_sub(a->end, a->start, &len)))
+    if (a->at != AL_CHECK_POOL_START && (a->end < a->start || al_money_sub(a->end, a->start, &len)))
         return al_err_set(reterr, AL_E_INVAL, "end: before start");
     if ((a->at != AL_CHECK_POOL_START &&
          (rc = over("max_reservation_length", "seconds", l->max_length_s, 0, len, r, reterr))) ||
         (rc = over("max_concurrent_gpus", "gpu_share", l->max_gpus, o->peak_share, a->share, r,
                    reterr)) ||
-        (a->counts_ahead &&
-         (rc = over("max_reservations_ahead", "reservations", l->max_ahead, o->ahead, 1, r,
-                    reterr))) ||
-        (rc = over("monthly_spend_cap", "micros", l->month_cap, o->month_spend, a->month_spend,
-                   r, reterr)))
+        (a->counts_ahead && (rc = over("max_reservations_ahead", "reservations", l->max_ahead,
+                                       o->ahead, 1, r, reterr))) ||
+        (rc = over("monthly_spend_cap", "micros", l->month_cap, o->month_spend, a->month_spend, r,
+                   reterr)))
         return rc;
     return 0;
 }
 
 int al_contract_check_funds(const struct al_contract *c, const struct al_org_usage *o,
-                            int64_t amount, struct al_refusal *ret_refusal,
-                            struct al_err *reterr)
+                            int64_t amount, struct al_refusal *ret_refusal, struct al_err *reterr)
 {
-    struct al_refusal dummy;
+    struct al_refusal dummy = {0};
     struct al_refusal *r = ret_refusal ? ret_refusal : &dummy;
     int64_t avail = 0, credit = c->limits.credit_limit;
-    int rc = 0;
     *r = (struct al_refusal){0};
     if (amount < 0)
         return al_err_set(reterr, AL_E_INVAL, "amount: negative");
     if (c->terms == AL_TERMS_INVOICED) {
-        rc = over("credit_limit", "micros", credit, o->owed, amount, r, reterr);
+        int rc = over("credit_limit", "micros", credit, o->owed, amount, r, reterr);
         if (rc) {
             r->balance = o->cash;
             r->credit_limit = credit;

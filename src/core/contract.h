@@ -38,7 +38,7 @@
 #define AL_CONTRACT_MODEL_MAX 32  /* a model name, with its NUL ("H100-80GB") */
 #define AL_PRICE_WHAT_MAX     128 /* a price line's description, with its NUL */
 #define AL_SHARE_PER_GPU      INT64_C(27720)
-#define AL_LIMIT_NONE         INT64_C(-1) /* a limit that is not set */
+#define AL_LIMIT_NONE         INT64_C(-1)   /* a limit that is not set */
 #define AL_MIN_HOURS_MAX      INT64_C(8784) /* a minimum of at most a leap year of hours */
 
 enum al_terms {
@@ -92,10 +92,10 @@ struct al_contract_limits {
     /* micro-units. prepaid | balance: how far below zero the org's cash may go (>= 0, always
      * set). invoiced: the most the org may owe at once (unbilled + unpaid), or NONE. */
     int64_t credit_limit;
-    int64_t max_gpus;       /* concurrent GPU share units (AL_SHARE_PER_GPU per GPU) */
-    int64_t max_length_s;   /* longest reservation, seconds */
-    int64_t max_ahead;      /* reservations booked that have not started yet */
-    int64_t month_cap;      /* net spend per calendar month (UTC), micro-units */
+    int64_t max_gpus;     /* concurrent GPU share units (AL_SHARE_PER_GPU per GPU) */
+    int64_t max_length_s; /* longest reservation, seconds */
+    int64_t max_ahead;    /* reservations booked that have not started yet */
+    int64_t month_cap;    /* net spend per calendar month (UTC), micro-units */
 };
 
 struct al_contract {
@@ -111,11 +111,11 @@ struct al_contract {
     struct al_contract_rate rates[AL_CONTRACT_MAX_RATES];
     /* cancellation and shortening: the unused full hours are refunded minus a fee of
      * cancel_fee + cancel_fee_bps of the unused booked amount (billing.h) */
-    int64_t cancel_fee;     /* micro-units, >= 0 */
-    int32_t cancel_fee_bps; /* 0..10000 */
+    int64_t cancel_fee;           /* micro-units, >= 0 */
+    int32_t cancel_fee_bps;       /* 0..10000 */
     bool admin_may_cancel_active; /* may an org admin cancel an active prepaid reservation */
     bool self_service;            /* may the org reserve in one call (POST /v1/reservations) */
-    bool payg_after_window; /* containers continue at the pool rate after a window ends */
+    bool payg_after_window;       /* containers continue at the pool rate after a window ends */
     struct al_contract_limits limits;
 };
 
@@ -144,8 +144,7 @@ int al_contract_active(const struct al_contract *c, int64_t now, struct al_err *
  * less discount_bps, each price floored to the micro-unit (list × (10000 - bps) / 10000).
  * Returns 0, or AL_E_INVAL (a negative list price). */
 int al_contract_rates_for(const struct al_contract *c, const char *model,
-                          const struct al_rates *list, struct al_rates *ret,
-                          struct al_err *reterr);
+                          const struct al_rates *list, struct al_rates *ret, struct al_err *reterr);
 
 /* The seconds a window of `secs` is billed as: secs; ceil to a minute; whole hours with the
  * minimum (0 for 0). For the quote ("a 1-second window is billed as 4 hours"). AL_E_INVAL for
@@ -230,7 +229,6 @@ int al_contract_check_limits(const struct al_contract *c, const struct al_limit_
  * exceed the credit limit when it is set, else limit_exceeded "credit_limit". Returns 0, or
  * AL_E_PAYMENT with *ret_refusal filled, AL_E_INVAL (amount < 0), AL_E_RANGE. */
 int al_contract_check_funds(const struct al_contract *c, const struct al_org_usage *o,
-                            int64_t amount, struct al_refusal *ret_refusal,
-                            struct al_err *reterr);
+                            int64_t amount, struct al_refusal *ret_refusal, struct al_err *reterr);
 
 #endif

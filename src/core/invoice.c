@@ -55,8 +55,7 @@ static void civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-int al_invoice_civil(int64_t t, int *ret_year, int *ret_month, int *ret_day,
-                     struct al_err *reterr)
+int al_invoice_civil(int64_t t, int *ret_year, int *ret_month, int *ret_day, struct al_err *reterr)
 {
     int64_t y = 0, m = 0, d = 0;
     if (t < T_MIN || t >= T_END)
@@ -160,8 +159,7 @@ static int check_spec(const struct al_invoice_spec *s, struct al_err *reterr)
     if (s->to <= s->from)
         return al_err_set(reterr, AL_E_INVAL, "to: not after from");
     if (s->minor <= 0 || s->minor > AL_MONEY_UNIT)
-        return al_err_set(reterr, AL_E_INVAL, "minor: %" PRId64 " is not in 1..1000000",
-                          s->minor);
+        return al_err_set(reterr, AL_E_INVAL, "minor: %" PRId64 " is not in 1..1000000", s->minor);
     return 0;
 }
 
@@ -200,8 +198,8 @@ int al_invoice_build(const struct al_invoice_spec *s, const struct al_transfer *
         return rc;
     if (n > SIZE_MAX / sizeof *r || n > SIZE_MAX / sizeof *ret->lines)
         return al_err_set(reterr, AL_E_RANGE, "transfers: too many");
-    r = malloc((n ? n : 1) * sizeof *r);
-    ret->lines = malloc((n ? n : 1) * sizeof *ret->lines);
+    r = calloc(n ? n : 1, sizeof *r);
+    ret->lines = calloc(n ? n : 1, sizeof *ret->lines);
     if (!r || !ret->lines) {
         rc = al_err_set(reterr, AL_E_NOMEM, "invoice: out of memory");
         goto out;
@@ -234,36 +232,39 @@ int al_invoice_check(const struct al_invoice *inv, struct al_err *reterr)
         const struct al_invoice_line *l = &inv->lines[i];
         if (al_money_round_half_even(l->exact, inv->spec.minor, &rounded) || rounded != l->amount)
             return al_err_set(reterr, AL_E_INVAL,
-                              "lines[%zu].amount: %" PRId64 " is not %" PRId64
-                              " rounded half-even",
+                              "lines[%zu].amount: %" PRId64 " is not %" PRId64 " rounded half-even",
                               i, l->amount, l->exact);
         if (al_money_add(exact, l->exact, &exact) || al_money_add(total, l->amount, &total))
             return al_err_set(reterr, AL_E_INVAL, "lines: the sums overflow");
     }
     if (exact != inv->exact)
-        return al_err_set(reterr, AL_E_INVAL,
-                          "exact: %" PRId64 ", but the lines sum to %" PRId64, inv->exact, exact);
+        return al_err_set(reterr, AL_E_INVAL, "exact: %" PRId64 ", but the lines sum to %" PRId64,
+                          inv->exact, exact);
     if (total != inv->total)
-        return al_err_set(reterr, AL_E_INVAL,
-                          "total: %" PRId64 ", but the lines sum to %" PRId64, inv->total, total);
+        return al_err_set(reterr, AL_E_INVAL, "total: %" PRId64 ", but the lines sum to %" PRId64,
+                          inv->total, total);
     if (inv->rounding != total - exact)
         return al_err_set(reterr, AL_E_INVAL,
-                          "rounding: %" PRId64 " is not total - exact (%" PRId64 ")",
-                          inv->rounding, total - exact);
+                          "rounding: %" PRId64 " is not total - exact (%" PRId64 ")", inv->rounding,
+                          total - exact);
     return 0;
 }
 
+/* An invoice's own transfer (issue, rounding, payment: named after its kind), at `now`. */
 static void fill(struct al_transfer *t, enum al_transfer_kind kind, struct al_account debit,
-                 struct al_account credit, int64_t amount, int64_t now, uint64_t id,
-                 const char *what)
+                 struct al_account credit, int64_t amount, const struct al_invoice *inv,
+                 int64_t now)
 {
+    const char *what = kind == AL_XFER_ADJUSTMENT       ? "rounding"
+                       : kind == AL_XFER_INVOICE_ISSUED ? "issue"
+                                                        : "paid";
     *t = (struct al_transfer){.kind = kind,
                               .debit = debit,
                               .credit = credit,
                               .amount = amount,
                               .at = now,
-                              .ref = {AL_REF_INVOICE, id, 0}};
-    (void)al_ledger_key_invoice(t->key, id, what);
+                              .ref = {AL_REF_INVOICE, inv->spec.id, 0}};
+    (void)al_ledger_key_invoice(t->key, inv->spec.id, what);
 }
 
 int al_invoice_issue(const struct al_invoice *inv, int64_t now, struct al_transfer ret[2],
@@ -280,17 +281,13 @@ int al_invoice_issue(const struct al_invoice *inv, int64_t now, struct al_transf
     if (inv->total == INT64_MIN)
         return al_err_set(reterr, AL_E_RANGE, "total: out of range");
     if (inv->rounding > 0)
-        fill(&ret[(*ret_n)++], AL_XFER_ADJUSTMENT, payer, revenue, inv->rounding, now,
-             inv->spec.id, "rounding");
+        fill(&ret[(*ret_n)++], AL_XFER_ADJUSTMENT, payer, revenue, inv->rounding, inv, now);
     else if (inv->rounding < 0)
-        fill(&ret[(*ret_n)++], AL_XFER_ADJUSTMENT, revenue, payer, -inv->rounding, now,
-             inv->spec.id, "rounding");
+        fill(&ret[(*ret_n)++], AL_XFER_ADJUSTMENT, revenue, payer, -inv->rounding, inv, now);
     if (inv->total > 0)
-        fill(&ret[(*ret_n)++], AL_XFER_INVOICE_ISSUED, recv, payer, inv->total, now,
-             inv->spec.id, "issue");
+        fill(&ret[(*ret_n)++], AL_XFER_INVOICE_ISSUED, recv, payer, inv->total, inv, now);
     else if (inv->total < 0)
-        fill(&ret[(*ret_n)++], AL_XFER_INVOICE_ISSUED, payer, recv, -inv->total, now,
-             inv->spec.id, "issue");
+        fill(&ret[(*ret_n)++], AL_XFER_INVOICE_ISSUED, payer, recv, -inv->total, inv, now);
     return 0;
 }
 
@@ -302,14 +299,13 @@ int al_invoice_pay(const struct al_invoice *inv, int64_t now, struct al_transfer
     int rc = check_spec(&inv->spec, reterr);
     if (rc)
         return rc;
-    if (inv->spec.payer.kind != AL_ACCT_ORG_ACCRUED || inv->total == 0 ||
-        inv->total == INT64_MIN)
+    if (inv->spec.payer.kind != AL_ACCT_ORG_ACCRUED || inv->total == 0 || inv->total == INT64_MIN)
         return al_err_set(reterr, AL_E_STATE, "invoice %" PRIu64 ": nothing to pay (%s)",
                           inv->spec.id,
                           inv->spec.payer.kind == AL_ACCT_ORG_CASH ? "a statement" : "total 0");
     if (inv->total > 0)
-        fill(ret, AL_XFER_INVOICE_PAID, ext, recv, inv->total, now, inv->spec.id, "paid");
+        fill(ret, AL_XFER_INVOICE_PAID, ext, recv, inv->total, inv, now);
     else
-        fill(ret, AL_XFER_INVOICE_PAID, recv, ext, -inv->total, now, inv->spec.id, "paid");
+        fill(ret, AL_XFER_INVOICE_PAID, recv, ext, -inv->total, inv, now);
     return 0;
 }

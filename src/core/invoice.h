@@ -68,10 +68,10 @@ struct al_invoice {
     size_t nlines;
     struct al_invoice_line *lines; /* al_invoice_build's: owned, freed by al_invoice_done;
                                     * one read from the store for verify: borrowed */
-    int64_t exact;    /* sum of the lines' exact sums */
-    int64_t total;    /* sum of the lines' amounts: what is printed and owed */
-    int64_t rounding; /* total - exact */
-    bool issued;      /* its issue transfers are written (payer org_accrued) */
+    int64_t exact;                 /* sum of the lines' exact sums */
+    int64_t total;                 /* sum of the lines' amounts: what is printed and owed */
+    int64_t rounding;              /* total - exact */
+    bool issued;                   /* its issue transfers are written (payer org_accrued) */
 };
 
 /* "reservation", "draw", "pool", "refund", "adjustment"; "?" if unknown. Static. */
@@ -82,8 +82,7 @@ const char *al_invoice_line_name(enum al_line_kind k);
 int al_invoice_month(int64_t t, int64_t *ret_from, int64_t *ret_to, struct al_err *reterr);
 
 /* Year (1..9999), month (1..12) and day (1..31) of `t` (UTC). 0 or AL_E_RANGE. */
-int al_invoice_civil(int64_t t, int *ret_year, int *ret_month, int *ret_day,
-                     struct al_err *reterr);
+int al_invoice_civil(int64_t t, int *ret_year, int *ret_month, int *ret_day, struct al_err *reterr);
 
 /* Seconds at 00:00:00 UTC of year-month-day. 0, AL_E_INVAL (a date that does not exist, a
  * year outside 1..9999). */

@@ -116,11 +116,10 @@ static int check_org(const struct al_account *a, const char *side, struct al_err
     if ((unsigned)a->kind >= AL_ACCT_KINDS)
         return al_err_set(reterr, AL_E_INVAL, "%s: unknown account kind %d", side, (int)a->kind);
     if (al_ledger_acct_is_org(a->kind) && a->org == 0)
-        return al_err_set(reterr, AL_E_INVAL, "%s: %s needs an org", side,
-                          acct_names[a->kind]);
+        return al_err_set(reterr, AL_E_INVAL, "%s: %s needs an org", side, acct_names[a->kind]);
     if (!al_ledger_acct_is_org(a->kind) && a->org != 0)
-        return al_err_set(reterr, AL_E_INVAL, "%s: %s is the provider's, not org %" PRIu64,
-                          side, acct_names[a->kind], a->org);
+        return al_err_set(reterr, AL_E_INVAL, "%s: %s is the provider's, not org %" PRIu64, side,
+                          acct_names[a->kind], a->org);
     return 0;
 }
 
@@ -131,12 +130,12 @@ int al_ledger_validate(const struct al_transfer *t, struct al_err *reterr)
         return al_err_set(reterr, AL_E_INVAL, "kind: unknown transfer kind %d", (int)t->kind);
     if (t->amount <= 0)
         return al_err_set(reterr, AL_E_INVAL, "amount: %" PRId64 " is not > 0", t->amount);
-    if ((rc = check_org(&t->debit, "debit", reterr)) || (rc = check_org(&t->credit, "credit", reterr)))
+    if ((rc = check_org(&t->debit, "debit", reterr)) ||
+        (rc = check_org(&t->credit, "credit", reterr)))
         return rc;
     if (!pair_allowed(t->kind, t->debit.kind, t->credit.kind))
-        return al_err_set(reterr, AL_E_INVAL, "kind: %s may not move %s -> %s",
-                          kind_names[t->kind], acct_names[t->debit.kind],
-                          acct_names[t->credit.kind]);
+        return al_err_set(reterr, AL_E_INVAL, "kind: %s may not move %s -> %s", kind_names[t->kind],
+                          acct_names[t->debit.kind], acct_names[t->credit.kind]);
     if (al_ledger_acct_is_org(t->debit.kind) && al_ledger_acct_is_org(t->credit.kind) &&
         t->debit.org != t->credit.org)
         return al_err_set(reterr, AL_E_INVAL,
@@ -149,8 +148,7 @@ int al_ledger_validate(const struct al_transfer *t, struct al_err *reterr)
 }
 
 int al_ledger_apply(const struct al_transfer *t, int64_t credit_limit, int64_t *debit_balance,
-                    int64_t *credit_balance, struct al_refusal *ret_refusal,
-                    struct al_err *reterr)
+                    int64_t *credit_balance, struct al_refusal *ret_refusal, struct al_err *reterr)
 {
     int64_t d = 0, c = 0, floor = 0;
     int rc = al_ledger_validate(t, reterr);
@@ -159,14 +157,13 @@ int al_ledger_apply(const struct al_transfer *t, int64_t credit_limit, int64_t *
     if (credit_limit < 0)
         return al_err_set(reterr, AL_E_INVAL, "credit_limit: %" PRId64 " is negative",
                           credit_limit);
-    if (al_money_sub(*debit_balance, t->amount, &d) ||
-        al_money_add(*credit_balance, t->amount, &c))
+    if (al_money_sub(*debit_balance, t->amount, &d) || al_money_add(*credit_balance, t->amount, &c))
         return al_err_set(reterr, AL_E_RANGE, "amount: the balance would overflow");
     floor = -credit_limit;
     if (t->debit.kind == AL_ACCT_ORG_CASH && d < floor) {
         struct al_refusal dummy;
-        return al_refusal_balance(ret_refusal ? ret_refusal : &dummy, *debit_balance,
-                                  credit_limit, t->amount, reterr);
+        return al_refusal_balance(ret_refusal ? ret_refusal : &dummy, *debit_balance, credit_limit,
+                                  t->amount, reterr);
     }
     *debit_balance = d;
     *credit_balance = c;
@@ -187,9 +184,8 @@ int al_ledger_idem(const struct al_transfer *existing, const struct al_transfer 
         return al_err_set(reterr, AL_E_INVAL, "key: the stored transfer has another key");
     if (existing->kind != asked->kind || existing->amount != asked->amount ||
         !same_account(&existing->debit, &asked->debit) ||
-        !same_account(&existing->credit, &asked->credit) ||
-        existing->ref.kind != asked->ref.kind || existing->ref.id != asked->ref.id ||
-        existing->ref.sub != asked->ref.sub)
+        !same_account(&existing->credit, &asked->credit) || existing->ref.kind != asked->ref.kind ||
+        existing->ref.id != asked->ref.id || existing->ref.sub != asked->ref.sub)
         return al_err_set(reterr, AL_E_CONFLICT,
                           "key: %s was used for a different transfer (%s of %" PRId64 ")",
                           existing->key, al_ledger_kind_name(existing->kind), existing->amount);
@@ -225,8 +221,7 @@ int al_ledger_key_invoice(char ret[AL_LEDGER_KEY_MAX], uint64_t invoice, const c
     return key_done(snprintf(ret, AL_LEDGER_KEY_MAX, "inv:%" PRIu64 ":%.16s", invoice, what));
 }
 
-int al_ledger_key_topup(char ret[AL_LEDGER_KEY_MAX], const char *client_key,
-                        struct al_err *reterr)
+int al_ledger_key_topup(char ret[AL_LEDGER_KEY_MAX], const char *client_key, struct al_err *reterr)
 {
     static const char prefix[] = "topup:";
     if (!client_key || !key_ok(client_key, AL_LEDGER_KEY_MAX - (sizeof prefix - 1)))

@@ -123,8 +123,7 @@ int al_ledger_validate(const struct al_transfer *t, struct al_err *reterr);
  * insufficient_balance refusal (balance, credit limit, amount). AL_E_RANGE if a balance would
  * overflow; AL_E_INVAL for an invalid transfer or a negative credit limit. */
 int al_ledger_apply(const struct al_transfer *t, int64_t credit_limit, int64_t *debit_balance,
-                    int64_t *credit_balance, struct al_refusal *ret_refusal,
-                    struct al_err *reterr);
+                    int64_t *credit_balance, struct al_refusal *ret_refusal, struct al_err *reterr);
 
 /* The idempotency rule. `existing` is the stored transfer with asked->key, or NULL. Returns
  * AL_LEDGER_NEW (no such key: write `asked`), AL_LEDGER_REPLAY (the same transfer was written
@@ -149,8 +148,7 @@ int al_ledger_key_res(char ret[AL_LEDGER_KEY_MAX], uint64_t res, uint32_t rev, c
 int al_ledger_key_draw(char ret[AL_LEDGER_KEY_MAX], uint64_t res, int64_t k);
 int al_ledger_key_pool(char ret[AL_LEDGER_KEY_MAX], uint64_t session, int64_t from);
 int al_ledger_key_invoice(char ret[AL_LEDGER_KEY_MAX], uint64_t invoice, const char *what);
-int al_ledger_key_topup(char ret[AL_LEDGER_KEY_MAX], const char *client_key,
-                        struct al_err *reterr);
+int al_ledger_key_topup(char ret[AL_LEDGER_KEY_MAX], const char *client_key, struct al_err *reterr);
 
 /* ---- verify (ledger_verify.c) ---- */
 

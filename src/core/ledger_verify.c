@@ -22,9 +22,9 @@ struct vctx {
 };
 
 static const char *const rule_names[] = {
-    "transfer_invalid",    "duplicate_key", "unknown_account",  "sum_not_zero",
-    "cached_balance",      "reservation_charges", "orphan_charge", "unknown_contract",
-    "invoice_total",       "invoice_lines", "invoice_transfers",
+    "transfer_invalid", "duplicate_key",       "unknown_account",   "sum_not_zero",
+    "cached_balance",   "reservation_charges", "orphan_charge",     "unknown_contract",
+    "invoice_total",    "invoice_lines",       "invoice_transfers",
 };
 
 const char *al_ledger_rule_name(enum al_verify_rule r)
@@ -41,8 +41,7 @@ static void report(struct vctx *x, enum al_verify_rule rule, uint64_t id, int64_
     if (x->n < x->cap) {
         struct al_mismatch *m = &x->out[x->n];
         va_list ap;
-        *m = (struct al_mismatch){
-            .rule = rule, .id = id, .expected = expected, .actual = actual};
+        *m = (struct al_mismatch){.rule = rule, .id = id, .expected = expected, .actual = actual};
         va_start(ap, fmt);
         (void)vsnprintf(m->what, sizeof m->what, fmt, ap); /* a message: truncation is fine */
         va_end(ap);
@@ -172,8 +171,7 @@ static void check_transfers(struct vctx *x)
         const struct al_transfer *b = &v->transfers[x->by_key[i]];
         if (strncmp(a->key, b->key, AL_LEDGER_KEY_MAX) == 0)
             report(x, AL_VERIFY_DUP_KEY, b->id, 1, 2,
-                   "transfers %" PRIu64 " and %" PRIu64 " share the key %s", a->id, b->id,
-                   b->key);
+                   "transfers %" PRIu64 " and %" PRIu64 " share the key %s", a->id, b->id, b->key);
     }
 }
 
@@ -184,8 +182,8 @@ static void post(struct vctx *x, const struct al_transfer *t, const struct al_ac
     ptrdiff_t i = find_acct(x, a);
     if (i < 0) {
         char what[160];
-        (void)snprintf(what, sizeof what, "named by transfer %" PRIu64 " (%.*s), not listed",
-                       t->id, AL_LEDGER_KEY_MAX - 1, t->key);
+        (void)snprintf(what, sizeof what, "named by transfer %" PRIu64 " (%.*s), not listed", t->id,
+                       AL_LEDGER_KEY_MAX - 1, t->key);
         report_acct(x, AL_VERIFY_UNKNOWN_ACCT, a, 0, 0, what);
         return;
     }
@@ -267,8 +265,8 @@ static void check_one_reservation(struct vctx *x, const struct al_res_billing *r
     bool overflow = false;
     if (!c) {
         report(x, AL_VERIFY_CONTRACT, r->id, 0, 0,
-               "reservation %" PRIu64 " names contract %" PRIu64 " v%" PRIu32 ", not listed",
-               r->id, r->contract_id, r->contract_version);
+               "reservation %" PRIu64 " names contract %" PRIu64 " v%" PRIu32 ", not listed", r->id,
+               r->contract_id, r->contract_version);
         return;
     }
     int64_t net = net_of(rec, nrec, r->id, &overflow);
@@ -361,8 +359,8 @@ static void compare_lines(struct vctx *x, const struct al_invoice *inv,
     uint64_t id = inv->spec.id;
     if (inv->nlines != built->nlines) {
         report(x, AL_VERIFY_INVOICE_LINES, id, (int64_t)built->nlines, (int64_t)inv->nlines,
-               "invoice %" PRIu64 ": %zu lines, its period's transfers make %zu", id,
-               inv->nlines, built->nlines);
+               "invoice %" PRIu64 ": %zu lines, its period's transfers make %zu", id, inv->nlines,
+               built->nlines);
         return;
     }
     for (size_t i = 0; i < inv->nlines; i++) {
@@ -371,9 +369,8 @@ static void compare_lines(struct vctx *x, const struct al_invoice *inv,
             report(x, AL_VERIFY_INVOICE_LINES, id, b->exact, a->exact,
                    "invoice %" PRIu64 " line %zu (%s %s %" PRIu64 "): %" PRId64
                    " exact in %u transfers, the transfers make %" PRId64 " in %u",
-                   id, i, al_invoice_line_name(a->kind), al_ledger_ref_name(a->ref.kind),
-                   a->ref.id, a->exact, (unsigned)a->ntransfers, b->exact,
-                   (unsigned)b->ntransfers);
+                   id, i, al_invoice_line_name(a->kind), al_ledger_ref_name(a->ref.kind), a->ref.id,
+                   a->exact, (unsigned)a->ntransfers, b->exact, (unsigned)b->ntransfers);
             return;
         }
     }

@@ -113,13 +113,12 @@ int al_refusal_limit(struct al_refusal *r, const char *limit, const char *unit, 
                              .in_use = in_use,
                              .asked = asked};
     return al_err_set(reterr, AL_E_PAYMENT,
-                      "limit_exceeded: %s is %" PRId64 " %s, %" PRId64 " in use, %" PRId64
-                      " asked",
+                      "limit_exceeded: %s is %" PRId64 " %s, %" PRId64 " in use, %" PRId64 " asked",
                       limit, value, unit, in_use, asked);
 }
 
-int al_refusal_balance(struct al_refusal *r, int64_t balance, int64_t credit_limit,
-                       int64_t asked, struct al_err *reterr)
+int al_refusal_balance(struct al_refusal *r, int64_t balance, int64_t credit_limit, int64_t asked,
+                       struct al_err *reterr)
 {
     char b[AL_MONEY_FMT_MAX], c[AL_MONEY_FMT_MAX], a[AL_MONEY_FMT_MAX];
     *r = (struct al_refusal){.code = AL_REFUSAL_BALANCE,

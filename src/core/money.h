@@ -21,10 +21,10 @@
 
 #include "core/err.h"
 
-#define AL_MONEY_UNIT  INT64_C(1000000) /* micro-units in one unit of the currency */
-#define AL_MONEY_CENT  INT64_C(10000)   /* micro-units in one minor unit (2 decimals) */
-#define AL_MONEY_HOUR  INT64_C(3600)
-#define AL_MONEY_DAY   INT64_C(86400)
+#define AL_MONEY_UNIT    INT64_C(1000000) /* micro-units in one unit of the currency */
+#define AL_MONEY_CENT    INT64_C(10000)   /* micro-units in one minor unit (2 decimals) */
+#define AL_MONEY_HOUR    INT64_C(3600)
+#define AL_MONEY_DAY     INT64_C(86400)
 #define AL_MONEY_FMT_MAX 32 /* al_money_fmt's buffer: "-9223372036854.775808" and NUL */
 
 /* Checked arithmetic: 0 with *ret set, or AL_E_RANGE (and *ret untouched) on overflow. */
@@ -83,7 +83,7 @@ int al_refusal_limit(struct al_refusal *r, const char *limit, const char *unit, 
                      int64_t in_use, int64_t asked, struct al_err *reterr);
 
 /* Fill *r as an insufficient_balance refusal and return AL_E_PAYMENT (message in reterr). */
-int al_refusal_balance(struct al_refusal *r, int64_t balance, int64_t credit_limit,
-                       int64_t asked, struct al_err *reterr);
+int al_refusal_balance(struct al_refusal *r, int64_t balance, int64_t credit_limit, int64_t asked,
+                       struct al_err *reterr);
 
 #endif

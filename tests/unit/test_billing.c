@@ -19,7 +19,7 @@
 
 #define T0   INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define HOUR INT64_C(3600)
-#define M(x) ((int64_t)(x) * AL_MONEY_UNIT)
+#define M(x) ((int64_t)(x)*AL_MONEY_UNIT)
 
 /* The worked example's contract: org 3, H100-80GB frozen at 40.00 per GPU-hour, whole hours
  * (minimum 1), cancellation fee 50.00 + 10 % of the amount given up. */
@@ -198,8 +198,8 @@ static void test_prepaid_refunds(void **state)
     r.rev = 1;
     /* cancelled 10 h 20 min in: the hour in progress is kept, so e' = 11 h; unused 19 h =
      * 3,040.00; fee 50.00 + 10 % × 3,040.00 = 354.00; refund 2,686.00 */
-    cancel(&c, &r, AL_BY_OPERATOR, r.start + 10 * HOUR + 20 * 60, r.start + 10 * HOUR + 20 * 60,
-           &d, 0);
+    cancel(&c, &r, AL_BY_OPERATOR, r.start + 10 * HOUR + 20 * 60, r.start + 10 * HOUR + 20 * 60, &d,
+           0);
     assert_true(d.end == r.start + 11 * HOUR);
     assert_true(d.fee == M(354) && d.amount == M(2686));
     assert_int_equal(d.n, 1);
@@ -433,8 +433,12 @@ static void test_pool(void **state)
 {
     (void)state;
     struct al_contract c = contract(AL_TERMS_BALANCE);
-    struct al_pool_session s = {.id = 5, .org = 3, .start = T0, .metered_to = T0,
-                                .share = AL_SHARE_PER_GPU, .rate = 2500000};
+    struct al_pool_session s = {.id = 5,
+                                .org = 3,
+                                .start = T0,
+                                .metered_to = T0,
+                                .share = AL_SHARE_PER_GPU,
+                                .rate = 2500000};
     struct al_org_usage o = {.cash = 2500000 - M(100)};
     struct al_decision d;
     struct al_err e = {0};

@@ -8,13 +8,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/contract.h"
 
 #define T0   INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define HOUR INT64_C(3600)
-#define M(x) ((int64_t)(x) * AL_MONEY_UNIT) /* whole currency units in micro-units */
+#define M(x) ((int64_t)(x)*AL_MONEY_UNIT) /* whole currency units in micro-units */
 
 static struct al_contract base(enum al_terms terms)
 {
@@ -84,7 +85,7 @@ static void test_validate(void **state)
     c.nrates = 2;
     expect_invalid(c, "listed twice");
     c.rates[1].rates.gpu_hour = -1;
-    strcpy(c.rates[1].model, "A30-24GB"); /* NOLINT: test data */
+    (void)snprintf(c.rates[1].model, sizeof c.rates[1].model, "A30-24GB");
     expect_invalid(c, "negative price");
     c = base(AL_TERMS_PREPAID);
     c.limits.credit_limit = AL_LIMIT_NONE;
@@ -226,7 +227,10 @@ static void test_share(void **state)
     assert_int_equal(al_contract_gpu_share(1, 1, INT64_MAX / 1000, &s, NULL), AL_E_RANGE);
 
     struct al_share_span spans[] = {
-        {T0, T0 + 10, 100}, {T0 + 5, T0 + 15, 50}, {T0 + 10, T0 + 20, 30}, {T0 + 15, T0 + 30, 7},
+        {T0, T0 + 10, 100},
+        {T0 + 5, T0 + 15, 50},
+        {T0 + 10, T0 + 20, 30},
+        {T0 + 15, T0 + 30, 7},
     };
     assert_int_equal(al_contract_peak_share(spans, 4, T0, T0 + 30, &s, NULL), 0);
     assert_true(s == 150); /* [5, 10): 100 + 50; at 10 the first ends as the third starts */
@@ -257,11 +261,15 @@ static void test_limits(void **state)
 {
     (void)state;
     struct al_contract c = base(AL_TERMS_PREPAID);
-    struct al_org_usage o = {.cash = M(10000), .peak_share = AL_SHARE_PER_GPU, .ahead = 4,
-                             .month_spend = M(99000)};
-    struct al_limit_ask a = {.at = AL_CHECK_CONFIRM, .now = T0, .start = T0 + HOUR,
-                             .end = T0 + 25 * HOUR, .share = 3 * AL_SHARE_PER_GPU,
-                             .month_spend = M(1000), .counts_ahead = true};
+    struct al_org_usage o = {
+        .cash = M(10000), .peak_share = AL_SHARE_PER_GPU, .ahead = 4, .month_spend = M(99000)};
+    struct al_limit_ask a = {.at = AL_CHECK_CONFIRM,
+                             .now = T0,
+                             .start = T0 + HOUR,
+                             .end = T0 + 25 * HOUR,
+                             .share = 3 * AL_SHARE_PER_GPU,
+                             .month_spend = M(1000),
+                             .counts_ahead = true};
     struct al_refusal r;
     struct al_err e = {0};
     assert_int_equal(al_contract_check_limits(&c, &a, &o, &r, NULL), 0);
@@ -310,7 +318,8 @@ static void test_funds(void **state)
     assert_int_equal(al_contract_check_funds(&c, &o, M(3840) + 1, &r, &e), AL_E_PAYMENT);
     assert_int_equal(r.code, AL_REFUSAL_BALANCE);
     assert_true(r.balance == M(3740) && r.credit_limit == M(100) && r.asked == M(3840) + 1);
-    assert_non_null(strstr(e.msg, "balance 3740.00, credit limit 100.00, amount asked 3840.000001"));
+    assert_non_null(
+        strstr(e.msg, "balance 3740.00, credit limit 100.00, amount asked 3840.000001"));
     c.terms = AL_TERMS_BALANCE;
     o.cash = -M(100);
     assert_int_equal(al_contract_check_funds(&c, &o, 0, &r, NULL), 0);
@@ -331,10 +340,10 @@ static void test_funds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validate),    cmocka_unit_test(test_amend_and_period),
-        cmocka_unit_test(test_rates),       cmocka_unit_test(test_granularity),
-        cmocka_unit_test(test_overflow),    cmocka_unit_test(test_share),
-        cmocka_unit_test(test_limits),      cmocka_unit_test(test_funds),
+        cmocka_unit_test(test_validate), cmocka_unit_test(test_amend_and_period),
+        cmocka_unit_test(test_rates),    cmocka_unit_test(test_granularity),
+        cmocka_unit_test(test_overflow), cmocka_unit_test(test_share),
+        cmocka_unit_test(test_limits),   cmocka_unit_test(test_funds),
     };
     return cmocka_run_group_tests_name("contract", tests, NULL, NULL);
 }

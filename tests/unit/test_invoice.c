@@ -97,8 +97,8 @@ static size_t worked_example(struct al_transfer *t)
 {
     size_t n = 0;
     int64_t s = T0 + HOUR;
-    t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 30740742, s,
-                  AL_REF_RESERVATION, 12, 0);
+    t[n++] =
+        xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 30740742, s, AL_REF_RESERVATION, 12, 0);
     t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 30740742, s + HOUR,
                   AL_REF_RESERVATION, 12, 1);
     t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 15455761, s + 2 * HOUR,
@@ -112,8 +112,8 @@ static void test_worked_invoice(void **state)
     (void)state;
     struct al_transfer t[16];
     size_t n = worked_example(t), ni = 0;
-    struct al_invoice_spec spec = {.id = 21, .payer = accrued, .from = T0, .to = FEB1,
-                                   .minor = AL_MONEY_CENT};
+    struct al_invoice_spec spec = {
+        .id = 21, .payer = accrued, .from = T0, .to = FEB1, .minor = AL_MONEY_CENT};
     struct al_invoice inv;
     struct al_transfer out[2], paid;
     assert_int_equal(al_invoice_build(&spec, t, n, &inv, NULL), 0);
@@ -145,15 +145,15 @@ static void test_worked_invoice(void **state)
     assert_string_equal(paid.key, "inv:21:paid");
     assert_true(paid.debit.kind == AL_ACCT_EXTERNAL && paid.amount == 77630000);
     for (size_t i = n; i < 2 * n + 2; i++) {
-        assert_int_equal(al_ledger_apply(&t[i], 0, &bal[t[i].debit.kind],
-                                         &bal[t[i].credit.kind], NULL, NULL),
-                         0);
+        assert_int_equal(
+            al_ledger_apply(&t[i], 0, &bal[t[i].debit.kind], &bal[t[i].credit.kind], NULL, NULL),
+            0);
         if (i == 2 * n + 1)
             assert_true(bal[AL_ACCT_ORG_ACCRUED] == 0 && bal[AL_ACCT_ORG_RECEIVABLE] == -77630000);
     }
-    assert_int_equal(al_ledger_apply(&paid, 0, &bal[AL_ACCT_EXTERNAL],
-                                     &bal[AL_ACCT_ORG_RECEIVABLE], NULL, NULL),
-                     0);
+    assert_int_equal(
+        al_ledger_apply(&paid, 0, &bal[AL_ACCT_EXTERNAL], &bal[AL_ACCT_ORG_RECEIVABLE], NULL, NULL),
+        0);
     assert_true(bal[AL_ACCT_ORG_RECEIVABLE] == 0 && bal[AL_ACCT_REVENUE] == 77630000);
     al_invoice_done(&inv);
     al_invoice_done(&inv); /* twice is harmless */
@@ -165,22 +165,21 @@ static void test_what_goes_on(void **state)
     (void)state;
     struct al_transfer t[32];
     size_t n = worked_example(t), ni = 0;
-    struct al_invoice_spec spec = {.id = 22, .payer = accrued, .from = T0, .to = FEB1,
-                                   .minor = AL_MONEY_CENT};
+    struct al_invoice_spec spec = {
+        .id = 22, .payer = accrued, .from = T0, .to = FEB1, .minor = AL_MONEY_CENT};
     struct al_invoice inv;
     struct al_transfer out[2];
     struct al_account other = {AL_ACCT_ORG_ACCRUED, ORG + 1};
     /* left off: February, another org, a top-up, an invoice's own transfers */
-    t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 999, FEB1, AL_REF_RESERVATION,
-                  12, 3);
-    t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, other, revenue, 999, T0, AL_REF_RESERVATION, 40,
-                  -1);
+    t[n++] =
+        xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 999, FEB1, AL_REF_RESERVATION, 12, 3);
+    t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, other, revenue, 999, T0, AL_REF_RESERVATION, 40, -1);
     t[n++] = xfer(AL_XFER_TOPUP, external, cash, 999, T0, AL_REF_NONE, 0, 0);
     t[n++] = xfer(AL_XFER_ADJUSTMENT, accrued, revenue, 4, T0 + 5, AL_REF_INVOICE, 20, 0);
     /* on it: a prepaid-style charge and an extension of reservation 11, its refund of 1.005
      * (half-even: -1.00), and an operator adjustment of 0.015 (half-even: 0.02) */
-    t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 3840000000, T0,
-                  AL_REF_RESERVATION, 11, -1);
+    t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 3840000000, T0, AL_REF_RESERVATION,
+                  11, -1);
     t[n++] = xfer(AL_XFER_RESERVATION_CHARGE, accrued, revenue, 960000000, T0 + 9,
                   AL_REF_RESERVATION, 11, -1);
     t[n++] = xfer(AL_XFER_REFUND, refunds, accrued, 1005000, T0 + 99, AL_REF_RESERVATION, 11, -1);
@@ -226,11 +225,11 @@ static void test_statement_and_credit_note(void **state)
     struct al_transfer t[4], out[2], paid;
     size_t ni = 9;
     struct al_invoice inv;
-    struct al_invoice_spec spec = {.id = 23, .payer = cash, .from = T0, .to = FEB1,
-                                   .minor = AL_MONEY_CENT};
+    struct al_invoice_spec spec = {
+        .id = 23, .payer = cash, .from = T0, .to = FEB1, .minor = AL_MONEY_CENT};
     struct al_err e = {0};
-    t[0] = xfer(AL_XFER_RESERVATION_CHARGE, cash, revenue, 3840000000, T0, AL_REF_RESERVATION,
-                11, -1);
+    t[0] =
+        xfer(AL_XFER_RESERVATION_CHARGE, cash, revenue, 3840000000, T0, AL_REF_RESERVATION, 11, -1);
     t[1] = xfer(AL_XFER_REFUND, refunds, cash, 2686000000, T0 + 5, AL_REF_RESERVATION, 11, -1);
     assert_int_equal(al_invoice_build(&spec, t, 2, &inv, NULL), 0);
     assert_true(inv.total == 3840000000 - 2686000000);

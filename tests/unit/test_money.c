@@ -84,8 +84,8 @@ static void test_half_even(void **state)
     assert_true(rnd(-125000) == -120000); /* symmetric about zero */
     assert_true(rnd(-135000) == -140000);
     assert_true(rnd(-125001) == -130000);
-    assert_true(rnd(5000) == 0);          /* 0.005 -> 0.00 */
-    assert_true(rnd(15000) == 20000);     /* 0.015 -> 0.02 */
+    assert_true(rnd(5000) == 0);      /* 0.005 -> 0.00 */
+    assert_true(rnd(15000) == 20000); /* 0.015 -> 0.02 */
     assert_true(rnd(-5000) == 0);
     assert_true(rnd(4800000000) == 4800000000);
     assert_true(rnd(76937245) == 76940000); /* the worked example: 76.937245 -> 76.94 */
@@ -125,9 +125,8 @@ static void test_refusals(void **state)
     assert_int_equal(al_refusal_http_status(r.code), 402);
     assert_true(r.balance == 1000000 && r.credit_limit == 500000 && r.asked == 3840000000);
     assert_non_null(strstr(e.msg, "balance 1.00, credit limit 0.50, amount asked 3840.00"));
-    assert_int_equal(
-        al_refusal_limit(&r, "max_reservations_ahead", "reservations", 5, 5, 1, &e),
-        AL_E_PAYMENT);
+    assert_int_equal(al_refusal_limit(&r, "max_reservations_ahead", "reservations", 5, 5, 1, &e),
+                     AL_E_PAYMENT);
     assert_string_equal(al_refusal_code_name(r.code), "limit_exceeded");
     assert_int_equal(al_refusal_http_status(r.code), 409);
     assert_string_equal(r.limit, "max_reservations_ahead");
@@ -138,7 +137,7 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_checked),  cmocka_unit_test(test_muldiv),
+        cmocka_unit_test(test_checked),   cmocka_unit_test(test_muldiv),
         cmocka_unit_test(test_half_even), cmocka_unit_test(test_fmt),
         cmocka_unit_test(test_refusals),
     };
