@@ -39,7 +39,7 @@ int al_money_mul(int64_t a, int64_t b, int64_t *ret) AL_WARN_UNUSED;
 int al_money_muldiv(int64_t a, int64_t b, int64_t d, int64_t *ret) AL_WARN_UNUSED;
 
 /* Round `x` micro-units to a multiple of `minor` (AL_MONEY_CENT for a 2-decimal currency),
- * half to even: 0.125 -> 0.12, 0.135 -> 0.14, 0.1250001 -> 0.13, -0.125 -> -0.12 (symmetric
+ * half to even: 0.125 -> 0.12, 0.135 -> 0.14, 0.125001 -> 0.13, -0.125 -> -0.12 (symmetric
  * about zero). Returns 0, AL_E_INVAL for minor <= 0, AL_E_RANGE if the result overflows. */
 int al_money_round_half_even(int64_t x, int64_t minor, int64_t *ret) AL_WARN_UNUSED;
 

@@ -496,6 +496,37 @@ static void test_pool(void **state)
     assert_int_equal(al_billing_pool_usage(&s, T0 - 1, T0, &u, NULL), AL_E_INVAL);
 }
 
+/* Products beyond int64 are refused, never wrapped: at confirmation, extension and metering. */
+static void test_overflow(void **state)
+{
+    (void)state;
+    struct al_contract c = contract(AL_TERMS_PREPAID);
+    struct al_res_billing r = reservation();
+    struct al_org_usage o = {.cash = INT64_MAX / 2};
+    struct al_decision d;
+    struct al_err e = {0};
+    int64_t u = 0;
+    c.limits.max_length_s = AL_LIMIT_NONE;
+    c.limits.max_gpus = AL_LIMIT_NONE;
+    r.lines[0].units = INT64_C(1) << 40;
+    r.end = r.start + 1000 * HOUR;
+    assert_int_equal(al_billing_confirm(&c, &r, &o, AL_CHECK_CONFIRM, T0, &d, &e), AL_E_RANGE);
+    assert_non_null(strstr(e.msg, "overflows"));
+    assert_int_equal(d.n, 0);
+    r = reservation();
+    r.lines[0].unit_price = INT64_MAX / 100;
+    assert_int_equal(al_billing_extend(&c, &r, r.end + 100 * HOUR, &o, T0, &d, &e), AL_E_RANGE);
+    struct al_pool_session s = {.id = 5,
+                                .org = 3,
+                                .start = T0,
+                                .metered_to = T0,
+                                .share = INT64_MAX / 1000,
+                                .rate = M(1000)};
+    assert_int_equal(al_billing_pool_usage(&s, T0, T0 + 1000000, &u, &e), AL_E_RANGE);
+    assert_int_equal(al_billing_pool_meter(&c, &s, T0 + 1000000, &o, &d, &e), AL_E_RANGE);
+    assert_int_equal(d.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_month_share),
         cmocka_unit_test(test_invoiced),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_overflow),
     };
     return cmocka_run_group_tests_name("billing", tests, NULL, NULL);
 }
