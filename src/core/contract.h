@@ -200,7 +200,9 @@ struct al_org_usage {
     int64_t peak_share;     /* al_contract_peak_share over the asked window, the reservation
                              * being extended left out, running pool sessions included */
     int64_t ahead;          /* the org's reservations that have not started, this one left out */
-    int64_t month_spend;    /* the org's net charges in the current calendar month so far */
+    int64_t month_spend;    /* the org's net charges dated in the current calendar month:
+                             * the `exact` of its invoice for the month so far (charges,
+                             * usage and adjustments to its paying account, less refunds) */
     int64_t pool_hour_cost; /* one hour of the org's running pool sessions (billing.h) */
 };
 
