@@ -255,7 +255,9 @@ out:
     return rc;
 }
 
-/* $AL_ROOT/../shared/… (the main checkout), else $AL_ROOT/../../shared/… (a worktree under
+/* Where the benchmark machines keep the trace (public: alibaba/clusterdata,
+ * cluster-trace-gpu-v2023; a clone of allot does not carry it, see docs/benchmarks.md):
+ * $AL_ROOT/../shared/… (the main checkout), else $AL_ROOT/../../shared/… (a worktree under
  * wt/); AL_ROOT defaults to the current directory. */
 static const char *default_path(char *buf, size_t len)
 {

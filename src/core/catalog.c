@@ -1,5 +1,6 @@
-/* catalog.c — the GPU model catalog as constant tables (facts: shared/reference/mig-facts.md),
- * with lenient model lookup, profile lookup, profile choice by memory, and size parsing.
+/* catalog.c — the GPU model catalog as constant tables (the facts and their public sources:
+ * catalog.h, docs/catalog.md), with lenient model lookup, profile lookup, profile choice by
+ * memory, and size parsing.
  *
  * Usable memory (mem_mib) is the GiB that real `nvidia-smi mig -lgip` prints × 1024, rounded,
  * or NVML's memorySizeMB where a source gives it. Where real outputs of different drivers

@@ -1,9 +1,12 @@
 /* catalog.h — the GPU model catalog: every MIG-capable model with its GPU-instance profiles,
  * and common models without MIG for whole-GPU use.
  *
- * The data are facts from shared/reference/mig-facts.md, compiled into the binary as constant
- * tables. Entries whose facts are not confirmed by real `nvidia-smi mig -lgip/-lgipp` output
- * carry a note (`model->unverified`, `profile->unverified`) that `allot mig models` shows.
+ * The data are public facts, compiled into the binary as constant tables: NVIDIA's MIG User
+ * Guide (https://docs.nvidia.com/datacenter/tesla/mig-user-guide/: supported GPUs, profiles,
+ * placements), NVML's nvml.h (profile ids), nvidia-mig-parted's configs, and real
+ * `nvidia-smi mig -lgip/-lgipp` output published with other projects; docs/catalog.md states
+ * the rules the data follow. Entries that no real -lgip/-lgipp output confirms carry a note
+ * (`model->unverified`, `profile->unverified`) that `allot mig models` shows.
  * Everything returned here is static, read-only and valid for the life of the process.
  */
 #ifndef AL_CORE_CATALOG_H

@@ -1,5 +1,6 @@
-/* test_catalog.c — unit tests of core/catalog: the tables against the reference facts
- * (shared/reference/mig-facts.md §1.1, 1.3, 1.8, 1.9), internal consistency of every model,
+/* test_catalog.c — unit tests of core/catalog: the tables against the public facts of
+ * A100-40GB, H100-80GB, A30-24GB and RTX PRO 6000 (NVIDIA's MIG User Guide, real
+ * `nvidia-smi mig -lgip/-lgipp` output; core/catalog.h), internal consistency of every model,
  * lenient lookup, PCI lookup, profile choice by memory and size parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +29,7 @@ struct ref_row {
 #define GFX    AL_MIG_ATTR_GFX
 #define NO_ME  AL_MIG_ATTR_NO_ME
 
-/* §1.1: MiB are NVML memorySizeMB (4864/9856/19968/40192). */
+/* A100-40GB: MiB are NVML memorySizeMB (4864/9856/19968/40192). */
 static const struct ref_row ref_a100_40[] = {
     {"1g.5gb", 19, 1, 7, 14, 1, 4864, 0, 7, {0, 1, 2, 3, 4, 5, 6}},
     {"1g.5gb+me", 20, 1, 1, 14, 1, 4864, ME, 7, {0, 1, 2, 3, 4, 5, 6}},
@@ -39,7 +40,7 @@ static const struct ref_row ref_a100_40[] = {
     {"7g.40gb", 0, 7, 1, 98, 8, 40192, 0, 1, {0}},
 };
 
-/* §1.3: 9.75/19.62/39.50/79.25 GiB. */
+/* H100-80GB, real -lgip: 9.75/19.62/39.50/79.25 GiB. */
 static const struct ref_row ref_h100_80[] = {
     {"1g.10gb", 19, 1, 7, 16, 1, 9984, 0, 7, {0, 1, 2, 3, 4, 5, 6}},
     {"1g.10gb+me", 20, 1, 1, 16, 1, 9984, ME, 7, {0, 1, 2, 3, 4, 5, 6}},
@@ -50,7 +51,7 @@ static const struct ref_row ref_h100_80[] = {
     {"7g.80gb", 0, 7, 1, 132, 8, 81152, 0, 1, {0}},
 };
 
-/* §1.8: 5.81/11.69/23.44 GiB (the lower of 23.44/23.50). */
+/* A30-24GB, real -lgip: 5.81/11.69/23.44 GiB (the lower of 23.44/23.50). */
 static const struct ref_row ref_a30[] = {
     {"1g.6gb", 14, 1, 4, 14, 1, 5949, 0, 4, {0, 1, 2, 3}},
     {"1g.6gb+me", 21, 1, 1, 14, 1, 5949, ME, 4, {0, 1, 2, 3}},
@@ -59,7 +60,7 @@ static const struct ref_row ref_a30[] = {
     {"4g.24gb", 0, 4, 1, 56, 4, 24003, 0, 1, {0}},
 };
 
-/* §1.9: 23.62/47.38 GiB, 95.00 for 4g (the lower of 95.12/95.00). */
+/* RTX PRO 6000, real -lgip: 23.62/47.38 GiB, 95.00 for 4g (the lower of 95.12/95.00). */
 static const struct ref_row ref_rtx6000[] = {
     {"1g.24gb", 14, 1, 4, 46, 3, 24187, 0, 4, {0, 3, 6, 9}},
     {"1g.24gb+me", 21, 1, 1, 46, 3, 24187, ME, 4, {0, 3, 6, 9}},
@@ -128,7 +129,7 @@ static void test_reference_rtx_pro_6000(void **state)
     check_reference("RTX-PRO-6000-96GB", 12, 4, 4, ref_rtx6000, NROWS(ref_rtx6000));
 }
 
-/* H100 NVL (§1.4) and GH200 (§1.5): the ids and SMs of real -lgip. */
+/* H100 NVL and the GH200's H100: the ids and SMs of real -lgip. */
 static void test_reference_ids_hopper_variants(void **state)
 {
     (void)state;

@@ -2,8 +2,9 @@
  * rule, on an 8-, a 4- and a 12-unit family), place, enumerate (cross-checked against a naive
  * enumerator with its own, independent rule checker) and diff.
  *
- * The models here are built by hand from shared/reference/mig-facts.md §1.1, §1.3, §1.8, §1.9,
- * independently of core/catalog, so they double as a check of the catalog's data. */
+ * The models here (A100-40GB, H100-80GB, A30-24GB, RTX PRO 6000) are built by hand from the
+ * public facts core/catalog.h names (NVIDIA's MIG User Guide, real `nvidia-smi mig -lgip/-lgipp`
+ * output), independently of core/catalog, so they double as a check of the catalog's data. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1021,8 +1022,8 @@ static void cross_check(const struct al_gpu_model *m, uint32_t set, long want_al
 static void test_enumerate_a100_classic(void **state)
 {
     (void)state;
-    /* mig-facts.md §1.10 and placement-papers.md §2: 297 non-empty (298 with the empty one),
-     * 19 maximal */
+    /* counted independently over the MIG User Guide's A100 placement table (the guide gives
+     * no number): 297 non-empty (298 with the empty one), 19 maximal */
     cross_check(&a100_40, A100_CLASSIC, 297, 19);
 }
 
