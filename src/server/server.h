@@ -12,7 +12,7 @@
 #define AL_SERVER_MAX_CONNS           1024u
 #define AL_SERVER_MAX_CONNS_PER_IP    128u
 #define AL_SERVER_IDLE_TIMEOUT_S      30u
-#define AL_SERVER_HEARTBEAT_TIMEOUT_S 90 /* six of the agent's default 15 s heartbeats */
+#define AL_SERVER_HEARTBEAT_TIMEOUT_S 90u /* six of the agent's default 15 s heartbeats */
 
 struct al_server_opts {
     const char *db;               /* SQLite file (default ./allot.db) */
