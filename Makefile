@@ -3,8 +3,9 @@
 #   make test    build (debug, ASan + UBSan) and run every test; ends with "N passed, N failed"
 #   make bench   build (release) and run the benchmarks (QUICK=1 for a short first look)
 #   make install copy build/release/allot to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
-# Checks for developers (not part of make test):
-#   make lint      clang-format --dry-run, clang-tidy (.clang-tidy) and cppcheck; fails on findings
+# Checks for developers:
+#   make lint      clang-format --dry-run, clang-tidy (.clang-tidy), cppcheck, banned functions;
+#                  fails on findings (make test runs it too: tests/integration/lint.sh)
 #   make valgrind  release build, every unit test program under valgrind memcheck
 #   make fuzz      the libFuzzer targets, FUZZ_SECONDS (default 60) each; make test runs 12 s each
 .PHONY: all run test bench build debug deps format lint valgrind fuzz clean install

@@ -5,7 +5,8 @@
 # and that it is done.
 # Usage: scripts/deps.sh [build|run|test|bench|lint|valgrind]   (each implies build)
 #   run:  jq, with which the README's quickstart picks ids out of -o json
-#   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh
+#   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, and
+#         the linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh
 set -euo pipefail
 
 what=${1:-build}
@@ -14,7 +15,7 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       ca-certificates curl)
 case "$what" in
 run)   pkgs+=(jq) ;;
-test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev) ;;
+test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck) ;;
 bench) pkgs+=(postgresql procps) ;;
 lint)  pkgs+=(clang-format clang-tidy cppcheck) ;;
 valgrind) pkgs+=(valgrind) ;;
