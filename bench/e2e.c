@@ -182,12 +182,15 @@ static void server_start(struct bench *b)
         snprintf(log, sizeof log, "%s/server.log", b->dir);
         if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
             _exit(126);
+        /* the bench registers its fleet once and never heartbeats again: a day of heartbeat
+         * timeout keeps its nodes online however long registration and the run take */
         const char *threads = getenv("E2E_SERVER_THREADS"); /* the server's --threads */
         if (threads && threads[0])
-            execl(b->allot, b->allot, "server", "--db", db, "--listen", listen, "--threads",
-                  threads, (char *)NULL);
+            execl(b->allot, b->allot, "server", "--db", db, "--listen", listen,
+                  "--heartbeat-timeout", "86400", "--threads", threads, (char *)NULL);
         else
-            execl(b->allot, b->allot, "server", "--db", db, "--listen", listen, (char *)NULL);
+            execl(b->allot, b->allot, "server", "--db", db, "--listen", listen,
+                  "--heartbeat-timeout", "86400", (char *)NULL);
         _exit(127);
     }
     struct al_client *c = client(b->url, NULL);
