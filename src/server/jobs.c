@@ -10,8 +10,8 @@
 #include "server/node_report.h"
 #include "server/txn.h"
 
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Node `n` ({name, last_seen}) went silent: offline in the store and the fleet, and the event
  * naming the reservations and quotes on its GPUs (they stay; replacement is not automatic). */
