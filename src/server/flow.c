@@ -43,19 +43,40 @@ int al_flow_request_save(struct al_ctx *c, json_t *req, bool insert)
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
-int al_flow_request_step(struct al_ctx *c, json_t *req, const char *event)
+/* `req` moved by `ev`: *to and *kind, or the call failed with invalid_state. */
+static int request_move(struct al_ctx *c, json_t *req, enum al_req_event ev, enum al_req_state *to,
+                        enum al_event_kind *kind)
 {
-    char from[32];
-    const char *to;
-    snprintf(from, sizeof from, "%s", jstr(req, "state") ? jstr(req, "state") : "?");
-    int rc = al_state_next(AL_ENTITY_REQUEST, from, event, &to);
+    const char *name = jstr(req, "state");
+    enum al_req_state from;
+    /* a state the table does not know (a damaged row) is refused like any other */
+    if (al_state_req_parse(name, &from) != 0 || al_state_req_next(from, ev, to, kind) != 0)
+        return al_http_fail(c, AL_E_STATE, "state", "cannot %s a request that is %s",
+                            al_state_req_event_name(ev), name ? name : "?");
+    return 0;
+}
+
+int al_flow_request_can(struct al_ctx *c, json_t *req, enum al_req_event ev, enum al_req_state *to)
+{
+    enum al_req_state reached = AL_REQ_SUBMITTED;
+    int rc = request_move(c, req, ev, &reached, NULL);
+    if (rc == 0 && to)
+        *to = reached;
+    return rc;
+}
+
+int al_flow_request_step(struct al_ctx *c, json_t *req, enum al_req_event ev)
+{
+    enum al_req_state to = AL_REQ_SUBMITTED;
+    enum al_event_kind kind = AL_EVENT_REQUEST_SUBMITTED;
+    int rc = request_move(c, req, ev, &to, &kind);
     if (rc)
-        return al_http_fail(c, AL_E_STATE, "state", "cannot %s a request that is %s", event, from);
-    json_object_set_new(req, "state", json_string(to));
-    char kind[48];
-    snprintf(kind, sizeof kind, "request.%s", to);
-    return al_event(c, kind, jstr(req, "id"),
-                    json_pack("{s:s,s:s,s:s}", "from", from, "to", to, "event", event));
+        return rc;
+    /* packed before the state is replaced: `from` is the old state's name, now known good */
+    json_t *data = json_pack("{s:s,s:s,s:s}", "from", jstr(req, "state"), "to",
+                             al_state_req_name(to), "event", al_state_req_event_name(ev));
+    json_object_set_new(req, "state", json_string(al_state_req_name(to)));
+    return al_event(c, kind, jstr(req, "id"), data);
 }
 
 int al_flow_list_filters(struct al_ctx *c, enum al_entity ent, const char **state, char *org,
@@ -104,22 +125,21 @@ int al_flow_rsv_save(struct al_ctx *c, json_t *r, bool insert)
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
-int al_flow_rsv_step(struct al_ctx *c, json_t *r, const char *event, json_t *data)
+int al_flow_rsv_step(struct al_ctx *c, json_t *r, enum al_rsv_event ev, json_t *data)
 {
-    char from[32], kind[48];
-    const char *to;
-    snprintf(from, sizeof from, "%s", jstr(r, "state") ? jstr(r, "state") : "?");
-    if (al_state_next(AL_ENTITY_RESERVATION, from, event, &to) != 0) {
+    const char *name = jstr(r, "state");
+    enum al_rsv_state from, to;
+    enum al_event_kind kind;
+    if (al_state_rsv_parse(name, &from) != 0 || al_state_rsv_next(from, ev, &to, &kind) != 0) {
         json_decref(data);
-        return al_http_fail(c, AL_E_STATE, "state", "cannot %s a reservation that is %s", event,
-                            from);
+        return al_http_fail(c, AL_E_STATE, "state", "cannot %s a reservation that is %s",
+                            al_state_rsv_event_name(ev), name ? name : "?");
     }
-    json_object_set_new(r, "state", json_string(to));
     if (!data)
         data = json_object();
-    json_object_set_new(data, "from", json_string(from));
-    json_object_set_new(data, "to", json_string(to));
-    snprintf(kind, sizeof kind, "reservation.%s", strcmp(event, "extend") ? to : "extended");
+    json_object_set_new(data, "from", json_string(al_state_rsv_name(from)));
+    json_object_set_new(data, "to", json_string(al_state_rsv_name(to)));
+    json_object_set_new(r, "state", json_string(al_state_rsv_name(to)));
     return al_event(c, kind, jstr(r, "id"), data);
 }
 

@@ -47,9 +47,13 @@ int al_flow_horizon(struct al_ctx *c, const char *field, int64_t t);
 int al_flow_request_load(struct al_ctx *c, json_t **req);
 /* Write `req` (insert: a new one), stamping updated_at. */
 int al_flow_request_save(struct al_ctx *c, json_t *req, bool insert);
-/* Move `req` by `event` through the table and append "request.<state>"; fails with
- * invalid_state naming both states. */
-int al_flow_request_step(struct al_ctx *c, json_t *req, const char *event);
+/* Whether `req` (its "state", as the store holds it) may move by `ev`: 0 with *to (when not
+ * NULL) set to the state it would reach, else fails the call with invalid_state "cannot
+ * <event> a request that is <state>" (a state the table does not know included). */
+int al_flow_request_can(struct al_ctx *c, json_t *req, enum al_req_event ev, enum al_req_state *to);
+/* Move `req` by `ev` through the table and append the move's event (request.<state>, data
+ * {from, to, event}); fails as al_flow_request_can. */
+int al_flow_request_step(struct al_ctx *c, json_t *req, enum al_req_event ev);
 /* The request's quote must still be valid at c->now. */
 int al_flow_quote_live(struct al_ctx *c, json_t *req);
 
@@ -63,9 +67,10 @@ int al_flow_list_filters(struct al_ctx *c, enum al_entity ent, const char **stat
 
 /* Write reservation `r` (insert: a new one), stamping updated_at. */
 int al_flow_rsv_save(struct al_ctx *c, json_t *r, bool insert);
-/* Move reservation `r` by `event` and append its event with `data` (stolen, may be NULL)
- * plus from and to. */
-int al_flow_rsv_step(struct al_ctx *c, json_t *r, const char *event, json_t *data);
+/* Move reservation `r` by `ev` and append the move's event (reservation.<state>, or
+ * reservation.extended) with `data` (stolen, may be NULL) plus from and to; fails with
+ * invalid_state "cannot <event> a reservation that is <state>". */
+int al_flow_rsv_step(struct al_ctx *c, json_t *r, enum al_rsv_event ev, json_t *data);
 
 /* Fail the call with no_capacity for hold `h` (its GPU, owner, mask and window [t0, t1)),
  * which collides with another live hold: the message and details name that hold by its

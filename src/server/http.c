@@ -351,11 +351,11 @@ void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap)
     snprintf(buf, cap, "%s_%08" PRIx32 "%08" PRIx32, prefix, (uint32_t)now, randombytes_random());
 }
 
-int al_event(struct al_ctx *c, const char *kind, const char *object, json_t *data)
+int al_event(struct al_ctx *c, enum al_event_kind kind, const char *object, json_t *data)
 {
     struct al_err e = {0};
     int64_t rc = al_store_event_append(c->srv->store, c->now, c->user_id ? c->user_id : "system",
-                                       kind, object, data, &e);
+                                       al_event_kind_name(kind), object, data, &e);
     json_decref(data);
     return rc < 0 ? al_http_fail_err(c, (int)rc, &e) : 0;
 }

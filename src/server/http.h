@@ -6,6 +6,7 @@
 #define AL_SERVER_HTTP_H
 
 #include "core/err.h"
+#include "core/event.h"
 #include "server/auth.h"
 #include "server/idem.h"
 #include "server/limits.h"
@@ -160,9 +161,10 @@ extern const char *const al_time_keys[];
 /* "<prefix>_" + 8 hex of the time + 8 random hex into `buf` (>= AL_HTTP_ID_LEN). */
 void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap);
 
-/* Append an event (who = the caller, or "system" for the clock) with `data` (stolen, may be
- * NULL); fails the call on error. */
-int al_event(struct al_ctx *c, const char *kind, const char *object, json_t *data);
+/* Append an event of `kind` (its name in the log: core/event.h) about `object` (who = the
+ * caller, or "system" for the clock) with `data` (stolen, may be NULL); fails the call on
+ * error. */
+int al_event(struct al_ctx *c, enum al_event_kind kind, const char *object, json_t *data);
 
 /* The caller may see objects of `org`: operators always, others only their own. */
 bool al_ctx_sees(const struct al_ctx *c, const char *org);

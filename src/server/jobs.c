@@ -10,8 +10,8 @@
 #include "server/node_report.h"
 #include "server/txn.h"
 
+#include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 
 /* Node `n` ({name, last_seen}) went silent: offline in the store and the fleet, and the event
  * naming the reservations and quotes on its GPUs (they stay; replacement is not automatic). */
@@ -34,7 +34,7 @@ static int node_offline(struct al_ctx *c, json_t *n)
         rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     } else {
         al_time_fields(data, al_time_keys);
-        rc = al_event(c, "node.offline", name, data);
+        rc = al_event(c, AL_EVENT_NODE_OFFLINE, name, data);
     }
     json_decref(owners);
     return rc;
@@ -78,7 +78,7 @@ static int tick_quotes(struct al_ctx *c)
                 al_calendar_cancel_owner(c->srv->cal->cal, al_cal_owner(qid));
                 rc = al_store_hold_release(c->srv->store, qid, &err);
             }
-            if (rc >= 0 && (rc = al_flow_request_step(c, req, "expire")) == 0)
+            if (rc >= 0 && (rc = al_flow_request_step(c, req, AL_REQ_EV_EXPIRE)) == 0)
                 rc = al_flow_request_save(c, req, false);
         }
         json_decref(req);
@@ -88,6 +88,13 @@ static int tick_quotes(struct al_ctx *c)
     }
     json_decref(ids);
     return rc < 0 ? rc : n;
+}
+
+/* Whether reservation `r` (as the store holds it) is in state `s`. */
+static bool is_in(json_t *r, enum al_rsv_state s)
+{
+    enum al_rsv_state now;
+    return al_state_rsv_parse(jstr(r, "state"), &now) == 0 && now == s;
 }
 
 static int tick_reservations(struct al_ctx *c)
@@ -102,10 +109,10 @@ static int tick_reservations(struct al_ctx *c)
     {
         json_t *r = NULL;
         if ((rc = al_store_reservation_get(c->srv->store, jstr(o, "id"), &r, &err)) == 0) {
-            if (strcmp(jstr(r, "state"), "scheduled") == 0)
-                rc = al_flow_rsv_step(c, r, "start", NULL);
-            if (rc == 0 && strcmp(jstr(r, "state"), "active") == 0 && jtime(r, "end") <= c->now)
-                rc = al_flow_rsv_step(c, r, "end", NULL);
+            if (is_in(r, AL_RSV_SCHEDULED))
+                rc = al_flow_rsv_step(c, r, AL_RSV_EV_START, NULL);
+            if (rc == 0 && is_in(r, AL_RSV_ACTIVE) && jtime(r, "end") <= c->now)
+                rc = al_flow_rsv_step(c, r, AL_RSV_EV_END, NULL);
             if (rc == 0)
                 rc = al_flow_rsv_save(c, r, false);
         }

@@ -254,8 +254,8 @@ static json_t *gpu_by_id(json_t *gpus, const char *id)
 
 /* Call fn with `kind` about GPU `g` of node `node`: data {node, uuid, index} plus, when
  * `from` is not NULL, {from, to, applied}. */
-static int gpu_event(al_node_change_fn fn, void *arg, const char *kind, const char *node, json_t *g,
-                     const char *from)
+static int gpu_event(al_node_change_fn fn, void *arg, enum al_event_kind kind, const char *node,
+                     json_t *g, const char *from)
 {
     const char *to = str(g, "reported_model");
     json_t *d = json_pack("{s:s,s:s,s:I}", "node", node, "uuid", str(g, "uuid"), "index",
@@ -279,13 +279,13 @@ static int gpu_changes(json_t *was, json_t *is, const char *node, al_node_change
     bool h1 = json_is_true(json_object_get(is, "healthy"));
     int rc = 0;
     if (p0 != p1)
-        rc = gpu_event(fn, arg, p1 ? "gpu.returned" : "gpu.removed", node, is, NULL);
+        rc = gpu_event(fn, arg, p1 ? AL_EVENT_GPU_RETURNED : AL_EVENT_GPU_REMOVED, node, is, NULL);
     if (rc == 0 && p1 &&
         (strcmp(str(was, "reported_model"), str(is, "reported_model")) != 0 ||
          strcmp(str(was, "model"), str(is, "model")) != 0))
-        rc = gpu_event(fn, arg, "gpu.model_changed", node, is, str(was, "model"));
+        rc = gpu_event(fn, arg, AL_EVENT_GPU_MODEL_CHANGED, node, is, str(was, "model"));
     if (rc == 0 && h0 != h1)
-        rc = gpu_event(fn, arg, h1 ? "gpu.healthy" : "gpu.unhealthy", node, is, NULL);
+        rc = gpu_event(fn, arg, h1 ? AL_EVENT_GPU_HEALTHY : AL_EVENT_GPU_UNHEALTHY, node, is, NULL);
     return rc;
 }
 
@@ -300,7 +300,7 @@ int al_node_report_changes(json_t *old, json_t *now, al_node_change_fn fn, void 
     if (json_is_false(json_object_get(old, "online")) &&
         !json_is_false(json_object_get(now, "online"))) {
         json_t *d = json_pack("{s:O}", "last_seen", json_object_get(old, "last_seen"));
-        if (!d || (rc = fn(arg, "node.online", node, d)) != 0)
+        if (!d || (rc = fn(arg, AL_EVENT_NODE_ONLINE, node, d)) != 0)
             return d ? rc : AL_E_NOMEM;
     }
     json_array_foreach(json_object_get(old, "gpus"), i, g)
@@ -309,7 +309,7 @@ int al_node_report_changes(json_t *old, json_t *now, al_node_change_fn fn, void 
         if (is)
             rc = gpu_changes(g, is, node, fn, arg);
         else if (json_is_true(json_object_get(g, "present"))) /* removed from the store */
-            rc = gpu_event(fn, arg, "gpu.removed", node, g, NULL);
+            rc = gpu_event(fn, arg, AL_EVENT_GPU_REMOVED, node, g, NULL);
         if (rc != 0)
             return rc;
     }

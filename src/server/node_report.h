@@ -7,6 +7,7 @@
 #define AL_SERVER_NODE_REPORT_H
 
 #include "core/err.h"
+#include "core/event.h"
 
 #include <jansson.h>
 
@@ -38,10 +39,11 @@ int al_node_report_parse(const char *name, json_t *body, json_t **ret,
  * model than the one it is sold as), "unhealthy", "drained", else "available" (planned). */
 const char *al_node_gpu_status(json_t *node, json_t *gpu);
 
-/* One change found by al_node_report_changes: `kind` and `object` (a GPU id or the node's
- * name) are borrowed for the call; `data` is the callee's (stolen). A non-zero return stops
- * the walk. */
-typedef int (*al_node_change_fn)(void *arg, const char *kind, const char *object, json_t *data);
+/* One change found by al_node_report_changes: its `kind`, `object` (a GPU id or the node's
+ * name, as al_event_kind_about tells; borrowed for the call) and `data` (the callee's:
+ * stolen). A non-zero return stops the walk. */
+typedef int (*al_node_change_fn)(void *arg, enum al_event_kind kind, const char *object,
+                                 json_t *data);
 
 /* Walk the changes from `old` (NULL: the node is new) to `now`, two stored versions of one
  * node, calling fn for each: "node.online" {last_seen} when it was offline; per GPU (matched

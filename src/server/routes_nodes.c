@@ -32,10 +32,10 @@ static void node_out(json_t *n)
 
 /* A change of the node (server/node_report.h) as an event, with the reservations and quotes
  * live on the GPU (gpu.*) or on the node (node.*). */
-static int append_change(void *arg, const char *kind, const char *object, json_t *data)
+static int append_change(void *arg, enum al_event_kind kind, const char *object, json_t *data)
 {
     struct al_ctx *c = arg;
-    bool gpu = strncmp(kind, "gpu.", 4) == 0;
+    bool gpu = al_event_kind_about(kind, AL_EVENT_OF_GPU);
     json_t *owners = NULL;
     struct al_err e = {0};
     int rc = al_store_gpu_holders(c->srv->store, gpu ? NULL : object, gpu ? object : NULL, c->now,
@@ -78,7 +78,7 @@ static int put_node(struct al_ctx *c)
         goto out;
     }
     if (is_new &&
-        (rc = al_event(c, "node.registered", name,
+        (rc = al_event(c, AL_EVENT_NODE_REGISTERED, name,
                        json_pack("{s:i}", "gpus",
                                  (int)json_array_size(json_object_get(report, "gpus"))))) != 0)
         goto out;

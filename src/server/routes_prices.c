@@ -55,7 +55,7 @@ static int put_price(struct al_ctx *c)
         "{s:s,s:I,s:I,s:I,s:s,s:o}", "model", m->name, "gpu_hour_micros", (json_int_t)p.gpu_hour,
         "mig_slice_hour_micros", (json_int_t)p.mig_slice_hour, "pool_gpu_hour_micros",
         (json_int_t)p.pool_gpu_hour, "currency", "USD", "updated_at", al_time_json(c->now));
-    if (al_event(c, "price.set", m->name, json_deep_copy(j))) {
+    if (al_event(c, AL_EVENT_PRICE_SET, m->name, json_deep_copy(j))) {
         json_decref(j);
         return c->err_code;
     }

@@ -290,17 +290,13 @@ static int post_quote(struct al_ctx *c)
     struct al_flow_priced pr = {0};
     struct al_err err = {0};
     char qid[AL_HTTP_ID_LEN];
-    const char *to;
     int rc;
     if ((rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_int(c, c->body, "valid_for_minutes", false, 1, MAX_VALID_M, &minutes)) ||
         (rc = al_flow_request_load(c, &req)))
         goto out;
-    if (al_state_next(AL_ENTITY_REQUEST, jstr(req, "state"), "quote", &to) != 0) {
-        rc = al_http_fail(c, AL_E_STATE, "state", "cannot quote a request that is %s",
-                          jstr(req, "state"));
+    if ((rc = al_flow_request_can(c, req, AL_REQ_EV_QUOTE, NULL)))
         goto out;
-    }
     const char *old = jstr(json_object_get(req, "quote"), "id");
     if (old) {
         /* a new quote replaces the old one: its capacity is free for the new plan */
@@ -336,7 +332,8 @@ static int post_quote(struct al_ctx *c)
         goto out;
     }
     json_object_set(req, "quote", quote);
-    if ((rc = al_flow_request_step(c, req, "quote")) || (rc = al_flow_request_save(c, req, false)))
+    if ((rc = al_flow_request_step(c, req, AL_REQ_EV_QUOTE)) ||
+        (rc = al_flow_request_save(c, req, false)))
         goto out;
     rc = al_http_reply(c, 200, json_incref(req));
 out:

@@ -296,7 +296,7 @@ static int post_requests(struct al_ctx *c)
     json_object_set_new(doc, "id", json_string(id));
     json_object_set_new(doc, "org", json_string(jstr(org, "id")));
     json_object_set_new(doc, "org_name", json_string(jstr(org, "name")));
-    json_object_set_new(doc, "state", json_string(al_state_initial(AL_ENTITY_REQUEST)));
+    json_object_set_new(doc, "state", json_string(al_state_req_name(AL_REQ_SUBMITTED)));
     json_object_set_new(doc, "kind", json_string(kind));
     json_object_set_new(doc, "count", json_integer(count));
     json_object_set_new(doc, "quote", json_null());
@@ -304,7 +304,8 @@ static int post_requests(struct al_ctx *c)
     json_object_set_new(doc, "created_by", json_string(c->user_id));
     json_object_set_new(doc, "created_at", al_time_json(c->now));
     if ((rc = al_flow_request_save(c, doc, true)) ||
-        (rc = al_event(c, "request.submitted", id, json_pack("{s:s}", "org", jstr(org, "id")))))
+        (rc = al_event(c, AL_EVENT_REQUEST_SUBMITTED, id,
+                       json_pack("{s:s}", "org", jstr(org, "id")))))
         goto out;
     rc = al_http_reply(c, 201, json_incref(doc));
 out:
@@ -338,7 +339,7 @@ static int get_requests(struct al_ctx *c)
 /* ---- approve, reject, accept, cancel ---- */
 
 /* load → (quote still valid) → transition → extra → save → 200 request. */
-static int simple_step(struct al_ctx *c, const char *event, bool needs_quote, bool releases)
+static int simple_step(struct al_ctx *c, enum al_req_event ev, bool needs_quote, bool releases)
 {
     json_t *req = NULL;
     struct al_err err = {0};
@@ -349,13 +350,12 @@ static int simple_step(struct al_ctx *c, const char *event, bool needs_quote, bo
         (rc = al_field_text(c, c->body, "reason", false, AL_HTTP_MAX_TEXT, &reason)) ||
         (rc = al_flow_request_load(c, &req)))
         goto out;
-    const char *from = jstr(req, "state");
-    const char *to;
-    if (al_state_next(AL_ENTITY_REQUEST, from, event, &to) == 0 && needs_quote &&
-        (rc = al_flow_quote_live(c, req)))
+    enum al_req_state to = AL_REQ_SUBMITTED;
+    if ((rc = al_flow_request_can(c, req, ev, &to)) ||
+        (needs_quote && (rc = al_flow_quote_live(c, req))))
         goto out;
     const char *qid = jstr(json_object_get(req, "quote"), "id");
-    if ((rc = al_flow_request_step(c, req, event)))
+    if ((rc = al_flow_request_step(c, req, ev)))
         goto out;
     if (releases && qid) {
         c->cal_touched = true;
@@ -368,7 +368,7 @@ static int simple_step(struct al_ctx *c, const char *event, bool needs_quote, bo
     if (reason)
         json_object_set_new(req, "reason", json_string(reason));
     char by[32];
-    snprintf(by, sizeof by, "%s_by", json_string_value(json_object_get(req, "state")));
+    snprintf(by, sizeof by, "%s_by", al_state_req_name(to)); /* approved_by … */
     json_object_set_new(req, by, json_string(c->user_id));
     if ((rc = al_flow_request_save(c, req, false)))
         goto out;
@@ -380,22 +380,22 @@ out:
 
 static int post_approve(struct al_ctx *c)
 {
-    return simple_step(c, "approve", true, false);
+    return simple_step(c, AL_REQ_EV_APPROVE, true, false);
 }
 
 static int post_reject(struct al_ctx *c)
 {
-    return simple_step(c, "reject", false, true);
+    return simple_step(c, AL_REQ_EV_REJECT, false, true);
 }
 
 static int post_accept(struct al_ctx *c)
 {
-    return simple_step(c, "accept", true, false);
+    return simple_step(c, AL_REQ_EV_ACCEPT, true, false);
 }
 
 static int post_cancel_request(struct al_ctx *c)
 {
-    return simple_step(c, "cancel", false, true);
+    return simple_step(c, AL_REQ_EV_CANCEL, false, true);
 }
 
 #define OP  AL_ROLE_OPERATOR

@@ -104,7 +104,7 @@ static json_t *reservation_new(struct al_ctx *c, json_t *req, json_t *quote, con
     json_t *r = json_pack(
         "{s:s,s:s,s:s?,s:s,s:s,s:O,s:O,s:s,s:O,s:O,s:I,s:O,s:O,s:O,s:s,s:s,s:s,s:o}", "id", id,
         "org", jstr(req, "org"), "org_name", jstr(req, "org_name"), "request", jstr(req, "id"),
-        "state", al_state_initial(AL_ENTITY_RESERVATION), "start", json_object_get(quote, "start"),
+        "state", al_state_rsv_name(AL_RSV_SCHEDULED), "start", json_object_get(quote, "start"),
         "end", json_object_get(quote, "end"), "kind", jstr(req, "kind"), "model",
         json_object_get(quote, "model"), "profile", json_object_get(quote, "profile"), "count",
         json_integer_value(json_object_get(req, "count")), "allocations",
@@ -117,7 +117,7 @@ static json_t *reservation_new(struct al_ctx *c, json_t *req, json_t *quote, con
 static int post_confirm(struct al_ctx *c)
 {
     static const char *const allowed[] = {"payment_terms", NULL};
-    const char *terms = NULL, *to;
+    const char *terms = NULL;
     json_t *req = NULL, *rsv = NULL;
     struct al_err err = {0};
     char id[AL_HTTP_ID_LEN];
@@ -133,11 +133,8 @@ static int post_confirm(struct al_ctx *c)
     }
     if ((rc = al_flow_request_load(c, &req)))
         goto out;
-    if (al_state_next(AL_ENTITY_REQUEST, jstr(req, "state"), "confirm", &to) != 0) {
-        rc = al_http_fail(c, AL_E_STATE, "state", "cannot confirm a request that is %s",
-                          jstr(req, "state"));
+    if ((rc = al_flow_request_can(c, req, AL_REQ_EV_CONFIRM, NULL)))
         goto out;
-    }
     json_t *quote = json_object_get(req, "quote");
     int64_t s = jtime(quote, "start"), e = jtime(quote, "end");
     if ((rc = al_flow_quote_live(c, req)) || (rc = recheck_quote(c, quote, s, e)))
@@ -162,9 +159,9 @@ static int post_confirm(struct al_ctx *c)
     json_object_set_new(req, "reservation", json_string(id));
     json_object_set_new(req, "payment_terms", json_string(terms));
     json_object_set_new(req, "confirmed_by", json_string(c->user_id));
-    if ((rc = al_flow_request_step(c, req, "confirm")) ||
+    if ((rc = al_flow_request_step(c, req, AL_REQ_EV_CONFIRM)) ||
         (rc = al_flow_request_save(c, req, false)) || (rc = al_flow_rsv_save(c, rsv, true)) ||
-        (rc = al_event(c, "reservation.scheduled", id,
+        (rc = al_event(c, AL_EVENT_RESERVATION_SCHEDULED, id,
                        json_pack("{s:s,s:s,s:s}", "request", jstr(req, "id"), "payment_terms",
                                  terms, "org", jstr(req, "org")))))
         goto out;
@@ -223,7 +220,7 @@ static int post_rsv_cancel(struct al_ctx *c)
     int rc;
     if ((rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_text(c, c->body, "reason", false, AL_HTTP_MAX_TEXT, &reason)) ||
-        (rc = rsv_load(c, &r)) || (rc = al_flow_rsv_step(c, r, "cancel", NULL)))
+        (rc = rsv_load(c, &r)) || (rc = al_flow_rsv_step(c, r, AL_RSV_EV_CANCEL, NULL)))
         goto out;
     /* the capacity goes back to sale */
     c->cal_touched = true;
@@ -278,7 +275,7 @@ static int post_rsv_extend(struct al_ctx *c)
     if ((rc = allocs_free(c, r, m, e, new_end, what)) ||
         (rc = al_flow_price_lines(c, count, m, pi, s, new_end, &pr)) ||
         (rc = al_flow_rsv_step(
-             c, r, "extend",
+             c, r, AL_RSV_EV_EXTEND,
              json_pack("{s:s,s:o}", "old_end", jstr(r, "end"), "new_end", al_time_json(new_end)))))
         goto out;
     c->cal_touched = true;

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "server/server.h"
 
+#include "core/event.h"
 #include "server/auth.h"
 #include "server/cal.h"
 #include "server/call.h"
@@ -287,7 +288,8 @@ int al_server_init_db(const char *db, const char *name, char *token, size_t cap,
         goto out;
     }
     if ((rc = al_store_user_insert(s, user, hash, reterr)) != 0 ||
-        (rc = (int)al_store_event_append(s, now, "system", "user.created", id, NULL, reterr)) < 0)
+        (rc = (int)al_store_event_append(
+             s, now, "system", al_event_kind_name(AL_EVENT_USER_CREATED), id, NULL, reterr)) < 0)
         goto out;
     rc = al_store_commit(s, reterr);
 out:

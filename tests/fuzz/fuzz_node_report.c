@@ -101,18 +101,18 @@ static void check_report(json_t *r)
     }
 }
 
-static int on_change(void *arg, const char *kind, const char *object, json_t *data)
+static int on_change(void *arg, enum al_event_kind kind_id, const char *object, json_t *data)
 {
-    static const char *const kinds[] = {
-        "node.online", "gpu.removed", "gpu.returned", "gpu.model_changed", "gpu.unhealthy",
-        "gpu.healthy", NULL};
-    const char *node = arg;
-    size_t k = 0;
-    while (kinds[k] && strcmp(kinds[k], kind) != 0)
+    static const enum al_event_kind kinds[] = {AL_EVENT_NODE_ONLINE,   AL_EVENT_GPU_REMOVED,
+                                               AL_EVENT_GPU_RETURNED,  AL_EVENT_GPU_MODEL_CHANGED,
+                                               AL_EVENT_GPU_UNHEALTHY, AL_EVENT_GPU_HEALTHY};
+    const char *node = arg, *kind = al_event_kind_name(kind_id);
+    size_t k = 0, n = sizeof kinds / sizeof kinds[0];
+    while (k < n && kinds[k] != kind_id)
         k++;
-    FUZZ_CHECK(kinds[k], "undocumented change %s", kind);
+    FUZZ_CHECK(k < n, "undocumented change %s", kind ? kind : "(out of range)");
     FUZZ_CHECK(json_is_object(data), "%s without data", kind);
-    if (strncmp(kind, "gpu.", 4) == 0)
+    if (al_event_kind_about(kind_id, AL_EVENT_OF_GPU))
         FUZZ_CHECK(strncmp(object, "gpu_", 4) == 0 &&
                        strcmp(json_string_value(json_object_get(data, "node")), node) == 0,
                    "%s about %s", kind, object);

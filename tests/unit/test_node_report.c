@@ -148,14 +148,15 @@ struct seen {
     char text[1024];
 };
 
-static int record(void *arg, const char *kind, const char *object, json_t *data)
+static int record(void *arg, enum al_event_kind kind, const char *object, json_t *data)
 {
     struct seen *s = arg;
     size_t n = strlen(s->text);
     const char *applied = "";
     if (json_object_get(data, "applied"))
         applied = json_is_true(json_object_get(data, "applied")) ? "+" : "-";
-    snprintf(s->text + n, sizeof s->text - n, "%s %s%s;", kind, object, applied);
+    snprintf(s->text + n, sizeof s->text - n, "%s %s%s;", al_event_kind_name(kind), object,
+             applied);
     json_decref(data);
     return 0;
 }

@@ -1,0 +1,62 @@
+/* event.c — the table of event kinds: each kind's name in the log (byte for byte what the
+ * API has always shown: clients and tests compare them) and what its object names. */
+#include "core/event.h"
+
+#include "core/assert.h"
+
+#include <stddef.h>
+
+struct kind {
+    const char *name;
+    enum al_event_object of;
+};
+
+/* Indexed by the enum, so that a kind's row is found without a search; the size check below
+ * and test_event.c (every kind named, no two alike) keep it in step with the enum. */
+static const struct kind kinds[] = {
+    [AL_EVENT_ORG_CREATED] = {"org.created", AL_EVENT_OF_ORG},
+    [AL_EVENT_USER_CREATED] = {"user.created", AL_EVENT_OF_USER},
+    [AL_EVENT_PRICE_SET] = {"price.set", AL_EVENT_OF_MODEL},
+    [AL_EVENT_NODE_REGISTERED] = {"node.registered", AL_EVENT_OF_NODE},
+    [AL_EVENT_NODE_ONLINE] = {"node.online", AL_EVENT_OF_NODE},
+    [AL_EVENT_NODE_OFFLINE] = {"node.offline", AL_EVENT_OF_NODE},
+    [AL_EVENT_GPU_HEALTHY] = {"gpu.healthy", AL_EVENT_OF_GPU},
+    [AL_EVENT_GPU_UNHEALTHY] = {"gpu.unhealthy", AL_EVENT_OF_GPU},
+    [AL_EVENT_GPU_REMOVED] = {"gpu.removed", AL_EVENT_OF_GPU},
+    [AL_EVENT_GPU_RETURNED] = {"gpu.returned", AL_EVENT_OF_GPU},
+    [AL_EVENT_GPU_MODEL_CHANGED] = {"gpu.model_changed", AL_EVENT_OF_GPU},
+    [AL_EVENT_REQUEST_SUBMITTED] = {"request.submitted", AL_EVENT_OF_REQUEST},
+    [AL_EVENT_REQUEST_QUOTED] = {"request.quoted", AL_EVENT_OF_REQUEST},
+    [AL_EVENT_REQUEST_APPROVED] = {"request.approved", AL_EVENT_OF_REQUEST},
+    [AL_EVENT_REQUEST_ACCEPTED] = {"request.accepted", AL_EVENT_OF_REQUEST},
+    [AL_EVENT_REQUEST_CONFIRMED] = {"request.confirmed", AL_EVENT_OF_REQUEST},
+    [AL_EVENT_REQUEST_REJECTED] = {"request.rejected", AL_EVENT_OF_REQUEST},
+    [AL_EVENT_REQUEST_CANCELLED] = {"request.cancelled", AL_EVENT_OF_REQUEST},
+    [AL_EVENT_REQUEST_EXPIRED] = {"request.expired", AL_EVENT_OF_REQUEST},
+    [AL_EVENT_RESERVATION_SCHEDULED] = {"reservation.scheduled", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_RESERVATION_ACTIVE] = {"reservation.active", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_RESERVATION_ENDED] = {"reservation.ended", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_RESERVATION_CANCELLED] = {"reservation.cancelled", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_RESERVATION_EXTENDED] = {"reservation.extended", AL_EVENT_OF_RESERVATION},
+};
+
+_Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");
+
+static const struct kind *kind_row(enum al_event_kind kind)
+{
+    const struct kind *k = (unsigned)kind < AL_EVENT_NKINDS ? &kinds[kind] : NULL;
+    AL_ASSERT(k && k->name);
+    return k && k->name ? k : NULL;
+}
+
+const char *al_event_kind_name(enum al_event_kind kind)
+{
+    const struct kind *k = kind_row(kind);
+    return k ? k->name : NULL;
+}
+
+bool al_event_kind_about(enum al_event_kind kind, enum al_event_object of)
+{
+    const struct kind *k = kind_row(kind);
+    return k && k->of == of;
+}

@@ -1,0 +1,58 @@
+/* event.h — the kinds of event the audit log records ("request.quoted", "gpu.unhealthy" …):
+ * one enum, so that every kind the server appends is a name the compiler knows and a typo
+ * cannot invent a new kind, and one table of the names the log stores and GET /v1/events
+ * shows (docs/api.md, "Events"). Pure: no I/O. */
+#ifndef AL_CORE_EVENT_H
+#define AL_CORE_EVENT_H
+
+#include <stdbool.h>
+
+/* What an event's `object` is the id or name of. */
+enum al_event_object {
+    AL_EVENT_OF_ORG,         /* an org's id */
+    AL_EVENT_OF_USER,        /* a user's id */
+    AL_EVENT_OF_MODEL,       /* a GPU model's name (its price) */
+    AL_EVENT_OF_NODE,        /* a node's name */
+    AL_EVENT_OF_GPU,         /* a GPU's id */
+    AL_EVENT_OF_REQUEST,     /* a request's id */
+    AL_EVENT_OF_RESERVATION, /* a reservation's id */
+};
+
+enum al_event_kind {
+    AL_EVENT_ORG_CREATED,
+    AL_EVENT_USER_CREATED,
+    AL_EVENT_PRICE_SET,
+    AL_EVENT_NODE_REGISTERED,
+    AL_EVENT_NODE_ONLINE,
+    AL_EVENT_NODE_OFFLINE,
+    AL_EVENT_GPU_HEALTHY,
+    AL_EVENT_GPU_UNHEALTHY,
+    AL_EVENT_GPU_REMOVED,
+    AL_EVENT_GPU_RETURNED,
+    AL_EVENT_GPU_MODEL_CHANGED,
+    /* request.<state>: one per request state (core/state.h) */
+    AL_EVENT_REQUEST_SUBMITTED,
+    AL_EVENT_REQUEST_QUOTED,
+    AL_EVENT_REQUEST_APPROVED,
+    AL_EVENT_REQUEST_ACCEPTED,
+    AL_EVENT_REQUEST_CONFIRMED,
+    AL_EVENT_REQUEST_REJECTED,
+    AL_EVENT_REQUEST_CANCELLED,
+    AL_EVENT_REQUEST_EXPIRED,
+    /* reservation.<state>, and .extended for the renewal that keeps the state */
+    AL_EVENT_RESERVATION_SCHEDULED,
+    AL_EVENT_RESERVATION_ACTIVE,
+    AL_EVENT_RESERVATION_ENDED,
+    AL_EVENT_RESERVATION_CANCELLED,
+    AL_EVENT_RESERVATION_EXTENDED,
+};
+#define AL_EVENT_NKINDS ((int)AL_EVENT_RESERVATION_EXTENDED + 1)
+
+/* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
+ * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */
+const char *al_event_kind_name(enum al_event_kind kind);
+
+/* Whether the `object` of events of `kind` is of type `of` (false outside the enum). */
+bool al_event_kind_about(enum al_event_kind kind, enum al_event_object of);
+
+#endif

@@ -1,0 +1,84 @@
+/* test_event.c — unit tests of core/event: every kind has its documented name (docs/api.md,
+ * "Events"), byte for byte, no two kinds share one, and each names the object it is about. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "core/event.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The kinds the log has shown since each was introduced: clients and the integration tests
+ * compare these strings. */
+static const char *const documented[] = {
+    "org.created",       "user.created",          "price.set",
+    "node.registered",   "node.online",           "node.offline",
+    "gpu.healthy",       "gpu.unhealthy",         "gpu.removed",
+    "gpu.returned",      "gpu.model_changed",     "request.submitted",
+    "request.quoted",    "request.approved",      "request.accepted",
+    "request.confirmed", "request.rejected",      "request.cancelled",
+    "request.expired",   "reservation.scheduled", "reservation.active",
+    "reservation.ended", "reservation.cancelled", "reservation.extended",
+};
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_int_equal(AL_EVENT_NKINDS, COUNT(documented));
+    for (size_t i = 0; i < COUNT(documented); i++) {
+        int found = -1;
+        for (int k = 0; k < AL_EVENT_NKINDS; k++) {
+            const char *name = al_event_kind_name((enum al_event_kind)k);
+            assert_non_null(name);
+            if (strcmp(name, documented[i]) == 0) {
+                assert_int_equal(found, -1); /* no two kinds share a name */
+                found = k;
+            }
+        }
+        assert_int_not_equal(found, -1);
+    }
+    assert_string_equal(al_event_kind_name(AL_EVENT_GPU_MODEL_CHANGED), "gpu.model_changed");
+    assert_string_equal(al_event_kind_name(AL_EVENT_RESERVATION_EXTENDED), "reservation.extended");
+}
+
+/* Each kind is about exactly one object, the one its name begins with (price.set: a model). */
+static void test_objects(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *prefix;
+        enum al_event_object of;
+    } objects[] = {
+        {"org.", AL_EVENT_OF_ORG},
+        {"user.", AL_EVENT_OF_USER},
+        {"price.", AL_EVENT_OF_MODEL},
+        {"node.", AL_EVENT_OF_NODE},
+        {"gpu.", AL_EVENT_OF_GPU},
+        {"request.", AL_EVENT_OF_REQUEST},
+        {"reservation.", AL_EVENT_OF_RESERVATION},
+    };
+    for (int k = 0; k < AL_EVENT_NKINDS; k++) {
+        const char *name = al_event_kind_name((enum al_event_kind)k);
+        int about = 0;
+        for (size_t o = 0; o < COUNT(objects); o++) {
+            bool prefixed = strncmp(name, objects[o].prefix, strlen(objects[o].prefix)) == 0;
+            bool is = al_event_kind_about((enum al_event_kind)k, objects[o].of);
+            assert_int_equal(is, prefixed);
+            about += is;
+        }
+        assert_int_equal(about, 1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_objects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
