@@ -98,7 +98,7 @@ struct gpu_entry {
 static int gpu_identity(json_t *g, const char *f, struct gpu_entry *out,
                         struct al_node_report_err *err)
 {
-    char field[72];
+    char field[80]; /* f (< 32) + "." + a key cut at 40 bytes */
     json_t *v = member(g, "index");
     snprintf(field, sizeof field, "%s.index", f);
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -123,7 +123,7 @@ static int gpu_fields(json_t *g, const char *f, struct gpu_entry *out,
                       struct al_node_report_err *err)
 {
     static const char *const allowed[] = {"index", "uuid", "model", "pool", "healthy", NULL};
-    char field[72];
+    char field[80]; /* f (< 32) + "." + a key cut at 40 bytes */
     const char *bad = unknown_key(g, allowed);
     int rc;
     if (bad) {
@@ -148,7 +148,7 @@ static int gpu_fields(json_t *g, const char *f, struct gpu_entry *out,
 static int check_gpu(json_t *g, size_t i, uint64_t *seen, json_t *out,
                      struct al_node_report_err *err)
 {
-    char f[24];
+    char f[32]; /* "gpus[" + the 20 digits of a size_t + "]" */
     struct gpu_entry e = {.pool = "dedicated", .healthy = true};
     int rc;
     snprintf(f, sizeof f, "gpus[%zu]", i);
