@@ -1,0 +1,184 @@
+/* calendar_query.c — the calendar's per-GPU reads: held units over a window (one GPU, or
+ * a batch whose cache misses overlap), wholly free or not, the holds themselves, and the
+ * memory the calendar uses. */
+#include "core/calendar_int.h"
+
+/* ---- queries ---- */
+
+/* t relative to origin, clamped into [0, UINT32_MAX]. */
+static uint32_t clamp_rel(const struct al_calendar *c, int64_t t)
+{
+    if (t <= c->origin)
+        return 0;
+    if (t - c->origin > (int64_t)UINT32_MAX)
+        return UINT32_MAX;
+    return (uint32_t)(t - c->origin);
+}
+
+/* The units of hold i of g, as al_calendar_mask counts them. */
+static uint32_t hold_units(const struct al_calendar *c, const struct gcal *g, uint32_t i)
+{
+    uint8_t u = gbytes(g)[i];
+    if (u != UNIT_ASK)
+        return u;
+    const struct rec *r = rec_at(c, g->e[i].id);
+    return r->profile == AL_CAL_PROFILE_WHOLE ? AL_CAL_WHOLE_MASK : r->mask;
+}
+
+uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e)
+{
+    const struct gcal *g = gcal_of(c, gpu);
+    if (!g || g->n == 0 || e <= s || e <= c->origin)
+        return 0;
+    uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
+    uint32_t lo, hi, m = 0;
+    span(g, rs, re, &lo, &hi);
+    for (uint32_t i = lo; i < hi; i++)
+        if (g->e[i].t1 > rs)
+            m |= hold_units(c, g, i);
+    return m;
+}
+
+/* One batch of al_calendar_masks (n <= AL_CAL_BATCH). Stage 1 requests each GPU's array,
+ * stage 2 finds the overlapping holds and requests their records, stage 3 reads them. */
+static void masks_batch(const struct al_calendar *c, const uint32_t *gpus, size_t n, uint32_t rs,
+                        uint32_t re, uint32_t *ret)
+{
+    uint32_t lo[AL_CAL_BATCH], hi[AL_CAL_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        const struct gcal *g = gcal_of(c, gpus[i]);
+        if (g && g->n > 0) {
+            PREFETCH(&g->e[0]);
+            PREFETCH(&g->e[g->n / 2]);
+            PREFETCH(&g->e[g->n - 1]);
+            PREFETCH(gbytes(g));
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct gcal *g = gcal_of(c, gpus[i]);
+        lo[i] = hi[i] = 0;
+        if (!g || g->n == 0)
+            continue;
+        span(g, rs, re, &lo[i], &hi[i]);
+        for (uint32_t k = lo[i]; k < hi[i]; k++)
+            if (g->e[k].t1 > rs && gbytes(g)[k] == UNIT_ASK)
+                PREFETCH(rec_at(c, g->e[k].id));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct gcal *g = gcal_of(c, gpus[i]);
+        uint32_t m = 0;
+        for (uint32_t k = lo[i]; k < hi[i]; k++)
+            if (g->e[k].t1 > rs)
+                m |= hold_units(c, g, k);
+        ret[i] = m;
+    }
+}
+
+void al_calendar_masks(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
+                       int64_t e, uint32_t *ret)
+{
+    if (e <= s || e <= c->origin) {
+        memset(ret, 0, n * sizeof *ret);
+        return;
+    }
+    uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
+    for (size_t i = 0; i < n; i += AL_CAL_BATCH)
+        masks_batch(c, gpus + i, n - i < AL_CAL_BATCH ? n - i : AL_CAL_BATCH, rs, re, ret + i);
+}
+
+bool al_calendar_free_during(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e)
+{
+    const struct gcal *g = gcal_of(c, gpu);
+    if (!g || g->n == 0 || e <= s || e <= c->origin)
+        return true;
+    uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e), lo, hi;
+    span(g, rs, re, &lo, &hi);
+    for (uint32_t i = lo; i < hi; i++)
+        if (g->e[i].t1 > rs)
+            return false;
+    return true;
+}
+
+int al_calendar_each(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,
+                     al_hold_visit_fn fn, void *ctx)
+{
+    const struct gcal *g = gcal_of(c, gpu);
+    if (!g || g->n == 0 || e <= s || e <= c->origin)
+        return 0;
+    uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
+    uint32_t lo, hi;
+    span(g, rs, re, &lo, &hi);
+    for (uint32_t i = lo; i < hi; i++) {
+        if (g->e[i].t1 <= rs)
+            continue;
+        struct al_hold h;
+        rec_to_hold(c, rec_at(c, g->e[i].id), &h);
+        int rc = fn(g->e[i].id, &h, ctx);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int count_one(uint32_t id, const struct al_hold *h, void *ctx)
+{
+    (void)id;
+    (void)h;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+size_t al_calendar_count(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e)
+{
+    if (gpu == UINT32_MAX)
+        return c->live;
+    size_t n = 0;
+    al_calendar_each(c, gpu, s, e, count_one, &n);
+    return n;
+}
+
+size_t al_calendar_holds(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,
+                         struct al_hold *out, size_t max)
+{
+    const struct gcal *g = gcal_of(c, gpu);
+    if (!g || g->n == 0 || e <= s || e <= c->origin)
+        return 0;
+    uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e), lo, hi;
+    size_t n = 0;
+    span(g, rs, re, &lo, &hi);
+    for (uint32_t i = lo; i < hi; i++) {
+        if (g->e[i].t1 <= rs)
+            continue;
+        if (n < max)
+            rec_to_hold(c, rec_at(c, g->e[i].id), &out[n]);
+        n++;
+    }
+    return n;
+}
+
+void al_calendar_prefetch(const struct al_calendar *c, uint32_t gpu)
+{
+#if defined(__GNUC__)
+    const struct gcal *g = gcal_of(c, gpu);
+    if (g && g->n > 0) { /* the lines a binary search of a short array touches */
+        __builtin_prefetch(&g->e[0]);
+        __builtin_prefetch(&g->e[g->n / 2]);
+        __builtin_prefetch(&g->e[g->n - 1]);
+    }
+#else
+    (void)c;
+    (void)gpu;
+#endif
+}
+
+size_t al_calendar_bytes(const struct al_calendar *c)
+{
+    size_t b = sizeof *c + (size_t)c->nchunks * (CHUNK * sizeof(struct rec) + sizeof(void *)) +
+               (size_t)c->ngpus * sizeof(struct gcal) + (size_t)c->otab_cap * sizeof(uint32_t) +
+               (size_t)c->captent * sizeof(uint32_t) +
+               4 * c->iwords * (size_t)c->nbuckets * sizeof(uint64_t) +
+               c->iwords * 64 * (size_t)(c->nbuckets / BLOCK);
+    for (uint32_t g = 0; g < c->ngpus; g++)
+        b += (size_t)c->gpus[g].cap * (sizeof(struct gent) + 1);
+    return b;
+}
