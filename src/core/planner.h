@@ -127,6 +127,39 @@ int al_planner_admit(struct al_planner *p, const struct al_request *r, struct al
 int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_t duration,
                         int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr);
 
+/* ---- model choice (planner_models.c) ----
+ * Which GPU models can serve an ask as the API takes it (a model, or a memory size; for MIG a
+ * profile name or an instance memory), and in which order a quote tries them. Over the whole
+ * catalog: a model absent from the fleet is still a candidate (its plan then fails, which is
+ * what a quote reports). Pure: reads the catalog only. */
+struct al_model_ask {
+    enum al_req_kind kind;
+    const struct al_gpu_model *model; /* NULL: any catalog model meeting the memory ask */
+    const char *profile;  /* MIG: profile name as al_catalog_profile_index takes it, looked up
+                             in each model; NULL: the smallest plain profile holding
+                             inst_mem_gb (al_catalog_pick) */
+    uint64_t min_mem_gb;  /* whole GPUs: least memory of a GPU, GB (10^9 bytes); 0: any */
+    uint64_t inst_mem_gb; /* MIG: least usable memory of an instance, GB; 0: none asked */
+};
+
+struct al_model_choice {
+    const struct al_gpu_model *model;
+    int profile; /* MIG profile index in model->profiles; -1 for whole GPUs */
+};
+
+/* Can model m serve ask a? Whole GPUs: m->mem_gb >= min_mem_gb. MIG: m has MIG, and the named
+ * profile exists on m and holds inst_mem_gb (when given), or else some plain profile holds
+ * inst_mem_gb. Returns 0 with *ret (m and the profile to use), or AL_E_NOFIT. */
+int al_planner_model_serves(const struct al_model_ask *a, const struct al_gpu_model *m,
+                            struct al_model_choice *ret);
+
+/* The models to try for ask a, in order: a->model alone when one is asked (and it serves the
+ * ask) unless `any`; otherwise every catalog model that serves it, least memory (mem_gb)
+ * first, catalog order among equals (a quote takes the first that fits; its refusal lists the
+ * others with `any`). Writes the first `max` of that list to ret; returns how many it wrote. */
+size_t al_planner_models(const struct al_model_ask *a, bool any, struct al_model_choice *ret,
+                         size_t max);
+
 /* Availability during [s, e) per model of the fleet (in the fleet's model order). */
 struct al_avail {
     const struct al_gpu_model *model;
