@@ -149,6 +149,21 @@ uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, 
 void al_calendar_masks(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
                        int64_t e, uint32_t *ret);
 
+/* The MIG layouts alive on `gpu` during [s, e), as one summary (layout.h): the join of the
+ * layout alive at each instant of the window (mask: the units held at any instant). An instance
+ * held throughout the window fits exactly when al_layout_sum_can_add(m, ret, p) says so, and
+ * al_layout_sum_room(m, ret, q) is how many of profile q alone still fit. Returns how many holds
+ * overlap the window (0: the GPU is wholly free, ret zeroed), or AL_E_NOFIT (ret zeroed) when
+ * one of them is a whole-GPU hold: no instance fits. Reads the records of those holds. */
+int al_calendar_window_sum(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,
+                           struct al_layout_sum *ret);
+
+/* al_calendar_window_sum of n GPUs over one window, into rc[i] and ret[i] for gpus[i]: the
+ * same values, but the records of the GPUs' holds are requested from memory together first,
+ * in batches of AL_CAL_BATCH, so that their cache misses overlap (as al_calendar_masks). */
+void al_calendar_window_sums(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
+                             int64_t e, int *rc, struct al_layout_sum *ret);
+
 /* True when no hold on `gpu` overlaps [s, e). */
 bool al_calendar_free_during(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e);
 

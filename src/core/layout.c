@@ -14,17 +14,6 @@
 
 #define MAX_CANDS (AL_MIG_MAX_PROFILES * AL_MIG_MAX_STARTS)
 
-/* Summary of a layout: all that check_add needs, so that each check is O(1). */
-struct lstate {
-    uint32_t mask;   /* placement units in use */
-    unsigned n;      /* instances */
-    unsigned slices; /* compute slices in use */
-    unsigned media;  /* +me or +me.all instances */
-    unsigned me_all; /* +me.all instances */
-    unsigned no_me;  /* -me instances */
-    uint8_t count[AL_MIG_MAX_PROFILES];
-};
-
 /* Why an instance may not join a layout; checked in this order. */
 enum why {
     WHY_OK,
@@ -93,7 +82,7 @@ uint32_t al_layout_mask(const struct al_layout *l)
 
 /* ---- the rules ----------------------------------------------------------------------------- */
 
-static enum why check_add(const struct al_gpu_model *m, const struct lstate *st,
+static enum why check_add(const struct al_gpu_model *m, const struct al_layout_sum *st,
                           struct al_placement p)
 {
     const struct al_mig_profile *pr = profile_of(m, p.profile);
@@ -123,7 +112,7 @@ static enum why check_add(const struct al_gpu_model *m, const struct lstate *st,
 }
 
 /* Record p in st; p must have passed check_add. */
-static void state_add(const struct al_gpu_model *m, struct lstate *st, struct al_placement p)
+static void state_add(const struct al_gpu_model *m, struct al_layout_sum *st, struct al_placement p)
 {
     const struct al_mig_profile *pr = &m->profiles[p.profile];
     st->mask |= units_mask(p.start, pr->size);
@@ -133,6 +122,55 @@ static void state_add(const struct al_gpu_model *m, struct lstate *st, struct al
     st->me_all += (pr->attrs & AL_MIG_ATTR_ME_ALL) != 0;
     st->no_me += (pr->attrs & AL_MIG_ATTR_NO_ME) != 0;
     st->count[p.profile]++;
+}
+
+/* ---- summaries ----------------------------------------------------------------------------- */
+
+void al_layout_sum_add(const struct al_gpu_model *m, struct al_layout_sum *s, struct al_placement p)
+{
+    state_add(m, s, p);
+}
+
+bool al_layout_sum_can_add(const struct al_gpu_model *m, const struct al_layout_sum *s,
+                           struct al_placement p)
+{
+    return model_has_mig(m) && check_add(m, s, p) == WHY_OK;
+}
+
+/* Each rule of check_add compares one quantity of the summary with a bound that does not
+ * depend on the summary: the units, n, slices, media, me_all, a profile's count, and (for
+ * +me.all) the instances that are not -me, n - no_me. The per-quantity maximum therefore
+ * fails a rule exactly when one of the summaries folded in does; n - no_me is kept as the
+ * maximum of its own, through no_me. */
+void al_layout_sum_join(struct al_layout_sum *worst, const struct al_layout_sum *s)
+{
+    unsigned n = worst->n > s->n ? worst->n : s->n;
+    unsigned wd = worst->n - worst->no_me, sd = s->n - s->no_me;
+    worst->mask |= s->mask;
+    worst->n = n;
+    worst->no_me = n - (wd > sd ? wd : sd);
+    worst->slices = worst->slices > s->slices ? worst->slices : s->slices;
+    worst->media = worst->media > s->media ? worst->media : s->media;
+    worst->me_all = worst->me_all > s->me_all ? worst->me_all : s->me_all;
+    for (unsigned i = 0; i < AL_MIG_MAX_PROFILES; i++)
+        worst->count[i] = worst->count[i] > s->count[i] ? worst->count[i] : s->count[i];
+}
+
+unsigned al_layout_sum_room(const struct al_gpu_model *m, const struct al_layout_sum *s,
+                            unsigned prof)
+{
+    const struct al_mig_profile *pr = profile_of(m, prof);
+    struct al_layout_sum cur = *s;
+    unsigned k = 0;
+    for (unsigned i = 0; pr && i < nstarts(pr); i++) {
+        struct al_placement p = {(uint8_t)prof, pr->starts[i]};
+        /* the overlap test first: on a busy GPU it settles most starts in one AND */
+        if ((cur.mask & units_mask(p.start, pr->size)) || check_add(m, &cur, p) != WHY_OK)
+            continue;
+        state_add(m, &cur, p);
+        k++;
+    }
+    return k;
 }
 
 /* ---- messages ------------------------------------------------------------------------------ */
@@ -258,7 +296,7 @@ static int fail_instance(const struct al_layout *l, unsigned i, enum why w, stru
 
 int al_layout_validate(const struct al_layout *l, struct al_err *reterr)
 {
-    struct lstate st = {0};
+    struct al_layout_sum st = {0};
     if (!l || !l->model)
         return al_err_set(reterr, AL_E_INVAL, "no layout or no model");
     if (l->n > AL_LAYOUT_MAX)
@@ -278,7 +316,7 @@ int al_layout_validate(const struct al_layout *l, struct al_err *reterr)
     return 0;
 }
 
-static enum why state_of(const struct al_layout *l, struct lstate *st)
+static enum why state_of(const struct al_layout *l, struct al_layout_sum *st)
 {
     memset(st, 0, sizeof *st);
     for (unsigned i = 0; i < l->n && i < AL_LAYOUT_MAX; i++) {
@@ -292,7 +330,7 @@ static enum why state_of(const struct al_layout *l, struct lstate *st)
 
 bool al_layout_can_add(const struct al_layout *l, struct al_placement p)
 {
-    struct lstate st;
+    struct al_layout_sum st;
     if (!l || !model_has_mig(l->model) || l->n > AL_LAYOUT_MAX)
         return false;
     if (state_of(l, &st) != WHY_OK)
@@ -370,7 +408,7 @@ static void search_init(struct search *s, const struct al_layout *in)
     }
 }
 
-static void score_of(const struct search *s, const struct lstate *st, unsigned *score)
+static void score_of(const struct search *s, const struct al_layout_sum *st, unsigned *score)
 {
     for (unsigned k = 0; k < nprofiles(s->m); k++) {
         unsigned pi = s->porder[k], c = 0;
@@ -381,7 +419,7 @@ static void score_of(const struct search *s, const struct lstate *st, unsigned *
     }
 }
 
-static void search_leaf(struct search *s, const struct lstate *st)
+static void search_leaf(struct search *s, const struct al_layout_sum *st)
 {
     unsigned score[AL_MIG_MAX_PROFILES] = {0};
     unsigned np = nprofiles(s->m);
@@ -410,7 +448,7 @@ static bool all_starts_taken(const struct al_gpu_model *m, const struct al_mig_p
 
 /* One level per free placement, so the depth is s->nany <= AL_LAYOUT_MAX. */
 /* NOLINTNEXTLINE(misc-no-recursion): bounded, see above */
-static void search(struct search *s, unsigned depth, const struct lstate *st)
+static void search(struct search *s, unsigned depth, const struct al_layout_sum *st)
 {
     if (depth == s->nany) {
         search_leaf(s, st);
@@ -426,7 +464,7 @@ static void search(struct search *s, unsigned depth, const struct lstate *st)
         p.start = pr->starts[i];
         if ((same && p.start <= after) || check_add(s->m, st, p) != WHY_OK)
             continue;
-        struct lstate next = *st;
+        struct al_layout_sum next = *st;
         state_add(s->m, &next, p);
         s->work.p[idx].start = p.start;
         tried = true;
@@ -528,7 +566,7 @@ static int place_check_input(const struct al_layout *in, struct al_err *reterr)
 int al_layout_place(const struct al_layout *in, struct al_layout *ret, struct al_err *reterr)
 {
     struct search s;
-    struct lstate st;
+    struct al_layout_sum st;
     int rc;
     if (!in || !ret || !in->model)
         return al_err_set(reterr, AL_E_INVAL, "no layout or no model");
@@ -579,7 +617,7 @@ static void walk_init(struct walk *w, const struct al_gpu_model *m, uint32_t pro
         }
 }
 
-static bool walk_maximal(const struct walk *w, const struct lstate *st)
+static bool walk_maximal(const struct walk *w, const struct al_layout_sum *st)
 {
     for (unsigned i = 0; i < w->ncand; i++)
         if (check_add(w->m, st, w->cand[i]) == WHY_OK)
@@ -590,12 +628,12 @@ static bool walk_maximal(const struct walk *w, const struct lstate *st)
 /* Each level adds one instance that check_add accepted, so the depth is at most
  * min(model->max_instances, AL_LAYOUT_MAX). */
 /* NOLINTNEXTLINE(misc-no-recursion): bounded, see above */
-static void walk(struct walk *w, unsigned from, const struct lstate *st)
+static void walk(struct walk *w, unsigned from, const struct al_layout_sum *st)
 {
     for (unsigned i = from; i < w->ncand && !w->stop; i++) {
         if (check_add(w->m, st, w->cand[i]) != WHY_OK)
             continue;
-        struct lstate next = *st;
+        struct al_layout_sum next = *st;
         state_add(w->m, &next, w->cand[i]);
         w->cur.p[w->cur.n++] = w->cand[i];
         if (!w->maximal_only || walk_maximal(w, &next)) {
@@ -612,7 +650,7 @@ long al_layout_enumerate(const struct al_gpu_model *m, uint32_t profile_set, boo
                          al_layout_visit_fn fn, void *ctx)
 {
     struct walk w;
-    struct lstate st = {0};
+    struct al_layout_sum st = {0};
     if (!model_has_mig(m))
         return 0;
     memset(&w, 0, sizeof w);

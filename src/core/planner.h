@@ -160,19 +160,32 @@ int al_planner_model_serves(const struct al_model_ask *a, const struct al_gpu_mo
 size_t al_planner_models(const struct al_model_ask *a, bool any, struct al_model_choice *ret,
                          size_t max);
 
-/* Availability during [s, e) per model of the fleet (in the fleet's model order). */
+/* ---- availability (planner_avail.c) ---- */
+
+/* Free capacity of one model during [s, e). */
 struct al_avail {
     const struct al_gpu_model *model;
     unsigned gpus;       /* GPUs of the model passing `where`, healthy and not drained */
-    unsigned whole_free; /* of them, wholly free during the window */
+    unsigned whole_free; /* of them, with no hold in the window */
     unsigned nprofiles;  /* model->nprofiles (0 without MIG) */
-    /* per profile: how many instances of it alone could still be placed during the window */
+    /* per profile: how many instances of it alone could still be held throughout the window,
+     * summed over the GPUs: on each, the most that the calendar would accept (units clear of
+     * every hold in the window, and every MIG rule met at every instant of it) */
     unsigned inst_free[AL_MIG_MAX_PROFILES];
 };
 
-/* Writes one entry per model (at most max) and returns the number of models in the fleet, or
- * AL_E_INVAL for a bad window. `where` may be NULL (everything). Scans every GPU of the fleet:
- * for dashboards, not per-request admission. */
+/* Availability of model m during [s, e) into *ret (cleared first): what GET /v1/availability
+ * answers. `where` may be NULL (every GPU). A model absent from the fleet gets zero counts.
+ * Returns 0, AL_E_INVAL (s >= e), AL_E_NOMEM. A window before the calendar's origin counts
+ * only from the origin on (nothing is held before it). Reads the calendar's index 64 GPUs at a
+ * time: GPUs it shows untouched are counted 64 at a time, those it shows without MIG room are
+ * skipped, and only the rest are read one by one (their units in one batch, the records of
+ * their holds only where MIG units are left). */
+int al_planner_avail(struct al_planner *p, const struct al_gpu_model *m, int64_t s, int64_t e,
+                     const struct al_where *where, struct al_avail *ret);
+
+/* al_planner_avail for every model of the fleet, one entry per model in the fleet's model order
+ * (at most max). Returns the number of models in the fleet, or AL_E_INVAL, AL_E_NOMEM. */
 int al_planner_availability(struct al_planner *p, int64_t s, int64_t e,
                             const struct al_where *where, struct al_avail *ret, size_t max);
 

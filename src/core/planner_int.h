@@ -1,8 +1,8 @@
 /* planner_int.h — what the files of the planner share: its scratch state, the per-GPU
  * evaluation record of MIG plans, the effort bounds, and the small helpers every file needs
  * (node counters, eligibility). planner.c: life cycle, requests, earliest window;
- * planner_whole.c: whole GPUs; planner_mig.c: MIG instances and availability. Private to
- * src/core. */
+ * planner_whole.c: whole GPUs; planner_mig.c: MIG instances; planner_avail.c: availability;
+ * planner_models.c: model choice. Private to src/core. */
 #ifndef AL_CORE_PLANNER_INT_H
 #define AL_CORE_PLANNER_INT_H
 
@@ -31,6 +31,15 @@ struct tedge {
     int64_t t;
     uint32_t mask;
     int d;
+};
+
+/* availability: the MIG room of each profile on a GPU whose window sums to `key` (a pure
+ * function of model and summary, so an entry never goes stale) */
+#define ROOM_MEMO 256
+struct room_memo {
+    const struct al_gpu_model *model; /* NULL: empty entry */
+    struct al_layout_sum key;
+    uint8_t room[AL_MIG_MAX_PROFILES];
 };
 
 /* One GPU examined for a MIG request. */
@@ -73,6 +82,7 @@ struct al_planner {
     uint32_t masks[AL_MIG_MAX_UNITS][AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
     struct tedge *tev; /* time_loss: hold starts and ends */
     size_t tevcap;
+    struct room_memo memo[ROOM_MEMO]; /* planner_avail.c */
 };
 
 static inline int grow(void **ptr, size_t *cap, size_t need, size_t elem)

@@ -1,6 +1,6 @@
 /* planner_mig.c — admission of MIG instances: placement on one GPU (greedy, scored for
- * fragmentation over time), the index-guided scan of the fleet, and the choice among GPUs;
- * and availability, which counts with the same per-GPU evaluation (planner.h has the policy). */
+ * fragmentation over time), the index-guided scan of the fleet, and the choice among GPUs
+ * (planner.h has the policy). */
 #include "core/planner_int.h"
 
 /* ---- MIG: placement on one GPU ---- */
@@ -569,51 +569,4 @@ int al_planner__plan_mig_model(struct al_planner *p, const struct al_request *r,
     if ((rc = mig_scan(p, &x)) < 0)
         return rc;
     return mig_pick(p, &x, plan);
-}
-
-/* ---- availability ---- */
-
-/* Add eligible GPU `gpu` to a: wholly free or not, instances of each profile free. */
-static int avail_gpu(struct al_planner *p, struct al_avail *a, uint32_t gpu, int64_t s, int64_t e)
-{
-    a->gpus++;
-    a->whole_free += al_calendar_free_during(p->c, gpu, s, e);
-    for (unsigned q = 0; q < a->nprofiles; q++) {
-        struct geval ev = {.gpu = gpu};
-        int rc = eval_gpu(p, q, AL_LAYOUT_MAX, s, e, &ev);
-        if (rc < 0)
-            return rc;
-        a->inst_free[q] += ev.cap;
-    }
-    return 0;
-}
-
-int al_planner_availability(struct al_planner *p, int64_t s, int64_t e,
-                            const struct al_where *where, struct al_avail *ret, size_t max)
-{
-    if (s >= e)
-        return AL_E_INVAL;
-    if (al_planner__scratch(p) < 0)
-        return AL_E_NOMEM;
-    unsigned nm = al_fleet_nmodels(p->f);
-    new_round(p);
-    for (unsigned slot = 0; slot < nm && slot < max; slot++) {
-        const struct al_gpu_model *m = al_fleet_model(p->f, slot);
-        struct al_avail *a = &ret[slot];
-        memset(a, 0, sizeof *a);
-        a->model = m;
-        a->nprofiles = m->mig ? m->nprofiles : 0;
-        if (m->mig)
-            setup_frag(p, m);
-        const uint64_t *mb = al_fleet_model_bits(p->f, slot);
-        for (size_t w = 0; w < p->words; w++) {
-            for (uint64_t scan = mb[w]; scan; scan &= scan - 1) {
-                uint32_t gpu = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
-                int rc = gpu_eligible(p, gpu, where) ? avail_gpu(p, a, gpu, s, e) : 0;
-                if (rc < 0)
-                    return rc;
-            }
-        }
-    }
-    return (int)nm;
 }

@@ -374,6 +374,32 @@ static bool bf_no_instance_throughout(const struct world *w, uint32_t gpu, int64
     return true;
 }
 
+static unsigned stat_sum_fit; /* instances window_sum let in: the check below must have teeth */
+
+/* al_calendar_window_sum agrees with the calendar's own check: an instance held throughout
+ * [s, e) passes al_calendar_check exactly when the window's summary accepts it. */
+static void check_window_sum(const struct world *w, uint32_t g, int64_t s, int64_t e, bool whole,
+                             uint32_t mask)
+{
+    const struct al_gpu_model *m = al_fleet_gpu(w->f, g)->model;
+    struct al_layout_sum sum;
+    int rc = al_calendar_window_sum(w->c, g, s, e, &sum);
+    bool room = rc >= 0;
+    assert_int_equal(room, !whole);
+    assert_true(rc < 0 || (size_t)rc == al_calendar_count(w->c, g, s, e));
+    assert_int_equal(sum.mask, room ? mask : 0);
+    for (unsigned q = 0; m->mig && q < m->nprofiles; q++) {
+        for (unsigned k = 0; k < m->profiles[q].nstarts; k++) {
+            struct al_hold h = mig(g, q, m->profiles[q].starts[k], s - T0, e - T0, 999999);
+            bool fits = al_calendar_check(w->c, &h, NULL) == 0;
+            assert_int_equal(
+                room && al_layout_sum_can_add(m, &sum, (struct al_placement){(uint8_t)q, h.start}),
+                fits);
+            stat_sum_fit += fits;
+        }
+    }
+}
+
 /* Calendar answers equal brute force: holds per GPU, masks, free, index bits. */
 static void bf_check_queries(struct world *w)
 {
@@ -402,6 +428,7 @@ static void bf_check_queries(struct world *w)
                                                  (struct al_placement){h->profile, h->start});
         }
         assert_int_equal(al_calendar_mask(w->c, g, s, e), mask);
+        check_window_sum(w, g, s, e, any_whole, mask);
         bfmask[g] = mask;
         assert_int_equal(al_calendar_count(w->c, g, s, e), cnt);
         assert_int_equal(al_calendar_free_during(w->c, g, s, e), cnt == 0);
@@ -422,6 +449,14 @@ static void bf_check_queries(struct world *w)
     al_calendar_masks(w->c, gpus, n, s, e, got);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(got[i], gpus[i] < ng ? bfmask[gpus[i]] : 0);
+    /* the batched window sums: the same as one at a time */
+    struct al_layout_sum sums[AL_CAL_BATCH + 40], one;
+    int rcs[AL_CAL_BATCH + 40];
+    al_calendar_window_sums(w->c, gpus, n, s, e, rcs, sums);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(rcs[i], al_calendar_window_sum(w->c, gpus[i], s, e, &one));
+        assert_memory_equal(&sums[i], &one, sizeof one);
+    }
 }
 
 static unsigned stat_units; /* UNITS bytes seen set: the check below must have teeth */
@@ -642,9 +677,10 @@ static void test_random_sequences(void **state)
         run_world(seed, 1000);
     printf("calendar property: adds %u accepted / %u refused, extends %u / %u\n", stat_add[1],
            stat_add[0], stat_ext[1], stat_ext[0]);
-    printf("calendar property: %u UNITS bytes set\n", stat_units);
+    printf("calendar property: %u UNITS bytes set, %u instances fit a window sum\n", stat_units,
+           stat_sum_fit);
     assert_true(stat_add[0] > 100 && stat_add[1] > 100 && stat_ext[0] > 50 && stat_ext[1] > 50);
-    assert_true(stat_units > 100);
+    assert_true(stat_units > 100 && stat_sum_fit > 1000);
 }
 
 static void test_growth(void **state)
