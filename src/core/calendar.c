@@ -3,6 +3,8 @@
  * reads: calendar_query.c). The design and its sizes are explained in calendar.h. */
 #include "core/calendar_int.h"
 
+#include "core/timefmt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,24 @@ static const char *kind_name(enum al_owner_kind k)
         return "pool container";
     }
     return "owner";
+}
+
+/* An owner as messages name it: its kind and its id in hex, 14 digits (the 56 bits an owner id
+ * has; a caller whose own ids are hex, as the server's are, finds them at the end of its id). */
+static const char *owner_text(struct al_owner o, char *buf, size_t len)
+{
+    (void)snprintf(buf, len, "%s %014llx", kind_name(o.kind), (unsigned long long)o.id);
+    return buf;
+}
+
+/* AL_E_RANGE for time t, named `what`, outside [origin, origin + 2^32 - 2]. */
+static int range_error(const struct al_calendar *c, const char *what, int64_t t,
+                       struct al_err *reterr)
+{
+    char a[AL_TIME_TEXT_MAX], b[AL_TIME_TEXT_MAX], z[AL_TIME_TEXT_MAX];
+    return al_err_set(reterr, AL_E_RANGE, "%s %s is outside the calendar's range (%s to %s)", what,
+                      al_timefmt(t, a, sizeof a), al_timefmt(c->origin, b, sizeof b),
+                      al_timefmt(c->origin + (int64_t)UINT32_MAX - 1, z, sizeof z));
 }
 
 /* ---- life cycle ---- */
@@ -304,11 +324,15 @@ static int validate_hold(const struct al_calendar *c, const struct al_hold *h, u
     const struct al_gpu *g = al_fleet_gpu(c->fleet, h->gpu);
     if (!g)
         return al_err_set(reterr, AL_E_INVAL, "hold: gpu %u not in the fleet", h->gpu);
-    if (h->t0 >= h->t1)
-        return al_err_set(reterr, AL_E_INVAL, "hold: t0 %lld not before t1 %lld", (long long)h->t0,
-                          (long long)h->t1);
-    if (to_rel(c, h->t0, t0) < 0 || to_rel(c, h->t1, t1) < 0)
-        return al_err_set(reterr, AL_E_RANGE, "hold: time outside the calendar's range");
+    if (h->t0 >= h->t1) {
+        char a[AL_TIME_TEXT_MAX], b[AL_TIME_TEXT_MAX];
+        return al_err_set(reterr, AL_E_INVAL, "hold: start %s is not before its end %s",
+                          al_timefmt(h->t0, a, sizeof a), al_timefmt(h->t1, b, sizeof b));
+    }
+    if (to_rel(c, h->t0, t0) < 0)
+        return range_error(c, "hold: start", h->t0, reterr);
+    if (to_rel(c, h->t1, t1) < 0)
+        return range_error(c, "hold: end", h->t1, reterr);
     if (h->owner.id > AL_OWNER_ID_MAX ||
         (h->owner.kind != AL_OWNER_RESERVATION && h->owner.kind != AL_OWNER_TENTATIVE &&
          h->owner.kind != AL_OWNER_POOL))
@@ -330,11 +354,11 @@ static int validate_hold(const struct al_calendar *c, const struct al_hold *h, u
 static int conflict_msg(const struct al_calendar *c, const struct rec *r, uint32_t id,
                         const char *what, struct al_err *reterr)
 {
-    struct al_owner o = key_owner(r->owner);
-    return al_err_set(reterr, AL_E_CONFLICT,
-                      "GPU %u: %s overlaps hold %u (%s %llu) during [%lld, %lld)", r->gpu, what, id,
-                      kind_name(o.kind), (unsigned long long)o.id, (long long)to_abs(c, r->t0),
-                      (long long)to_abs(c, r->t1));
+    char who[48], a[AL_TIME_TEXT_MAX], b[AL_TIME_TEXT_MAX];
+    return al_err_set(reterr, AL_E_CONFLICT, "GPU %u: %s overlaps hold %u of %s during [%s, %s)",
+                      r->gpu, what, id, owner_text(key_owner(r->owner), who, sizeof who),
+                      al_timefmt(to_abs(c, r->t0), a, sizeof a),
+                      al_timefmt(to_abs(c, r->t1), b, sizeof b));
 }
 
 /* The MIG holds alive at instant tau among positions [lo, hi) of g (skipping `self`). */
@@ -387,8 +411,9 @@ static int instant_rules(const struct al_calendar *c, const struct al_hold *h, s
             l.p[l.n++] = p;
             al_layout_validate(&l, &e);
         }
-        return al_err_set(reterr, AL_E_CONFLICT, "GPU %u: %s does not fit at %lld: %s", h->gpu,
-                          what, (long long)to_abs(c, tau), e.msg);
+        char at[AL_TIME_TEXT_MAX];
+        return al_err_set(reterr, AL_E_CONFLICT, "GPU %u: %s does not fit at %s: %s", h->gpu, what,
+                          al_timefmt(to_abs(c, tau), at, sizeof at), e.msg);
     }
     return 0;
 }
@@ -473,7 +498,7 @@ int al_calendar_add(struct al_calendar *c, const struct al_hold *h, struct al_er
         return rc;
     if (h->owner.kind == AL_OWNER_TENTATIVE && h->expires != 0 &&
         to_rel(c, h->expires < c->origin ? c->origin : h->expires, &exp) < 0)
-        return al_err_set(reterr, AL_E_RANGE, "hold: expiry outside the calendar's range");
+        return range_error(c, "hold: expiry", h->expires, reterr);
     if ((rc = check_rel(c, h, t0, t1, NIL, reterr)) < 0)
         return rc;
     if (sync_gpus(c) < 0 || al_calendar__index_grow(c, h->gpu, bucket_of(c, t1 - 1)) < 0 ||
@@ -527,6 +552,17 @@ int al_calendar_get(const struct al_calendar *c, uint32_t id, struct al_hold *re
     return 0;
 }
 
+/* AL_E_INVAL: new_t1 is not in (t0, t1] of hold r. */
+static int shorten_error(const struct al_calendar *c, const struct rec *r, int64_t new_t1,
+                         struct al_err *reterr)
+{
+    char a[AL_TIME_TEXT_MAX], b[AL_TIME_TEXT_MAX], z[AL_TIME_TEXT_MAX];
+    return al_err_set(reterr, AL_E_INVAL,
+                      "shorten: new end %s is not after the hold's start %s or is after its end %s",
+                      al_timefmt(new_t1, a, sizeof a), al_timefmt(to_abs(c, r->t0), b, sizeof b),
+                      al_timefmt(to_abs(c, r->t1), z, sizeof z));
+}
+
 int al_calendar_shorten(struct al_calendar *c, uint32_t id, int64_t new_t1, struct al_err *reterr)
 {
     if (!rec_live(c, id))
@@ -534,8 +570,7 @@ int al_calendar_shorten(struct al_calendar *c, uint32_t id, int64_t new_t1, stru
     struct rec *r = rec_at(c, id);
     uint32_t t1;
     if (to_rel(c, new_t1, &t1) < 0 || t1 <= r->t0 || t1 > r->t1)
-        return al_err_set(reterr, AL_E_INVAL, "shorten: new end %lld not within (t0, t1]",
-                          (long long)new_t1);
+        return shorten_error(c, r, new_t1, reterr);
     uint32_t old = r->t1;
     set_t1(c, id, t1);
     al_calendar__index_refresh(c, r->gpu, t1, old);
@@ -549,11 +584,14 @@ static int extend_check(const struct al_calendar *c, uint32_t id, int64_t new_t1
     if (!rec_live(c, id))
         return al_err_set(reterr, AL_E_NOTFOUND, "hold %u not found", id);
     const struct rec *r = rec_at(c, id);
-    if (new_t1 <= to_abs(c, r->t1))
-        return al_err_set(reterr, AL_E_INVAL, "extend: new end %lld not after the current end",
-                          (long long)new_t1);
+    if (new_t1 <= to_abs(c, r->t1)) {
+        char a[AL_TIME_TEXT_MAX], b[AL_TIME_TEXT_MAX];
+        return al_err_set(reterr, AL_E_INVAL, "extend: new end %s is not after the current end %s",
+                          al_timefmt(new_t1, a, sizeof a),
+                          al_timefmt(to_abs(c, r->t1), b, sizeof b));
+    }
     if (to_rel(c, new_t1, ret_t1) < 0)
-        return al_err_set(reterr, AL_E_RANGE, "extend: new end outside the calendar's range");
+        return range_error(c, "extend: new end", new_t1, reterr);
     struct al_hold h;
     rec_to_hold(c, r, &h);
     return check_rel(c, &h, r->t1, *ret_t1, id, reterr);
@@ -586,9 +624,10 @@ int al_calendar_extend_owner(struct al_calendar *c, struct al_owner owner, int64
                              struct al_err *reterr)
 {
     uint32_t slot = otab_find(c, owner_key(owner)), n = 0, done = 0, t1 = 0;
+    char who[48];
     if (slot == NIL)
-        return al_err_set(reterr, AL_E_NOTFOUND, "%s %llu has no holds", kind_name(owner.kind),
-                          (unsigned long long)owner.id);
+        return al_err_set(reterr, AL_E_NOTFOUND, "%s has no holds",
+                          owner_text(owner, who, sizeof who));
     for (uint32_t id = c->otab[slot]; id != NIL; id = rec_at(c, id)->next)
         n++;
     int rc = 0;

@@ -94,9 +94,14 @@ int64_t al_calendar_origin(const struct al_calendar *c);
 const struct al_fleet *al_calendar_fleet(const struct al_calendar *c);
 
 /* Would `h` fit? 0, or AL_E_CONFLICT naming the blocking hold ("GPU 3: 3g.40gb@4 overlaps hold
- * 17 (reservation 9) during [t, t')"), AL_E_INVAL (bad gpu/profile/start/times, MIG on a
- * non-MIG model, drained or unhealthy GPUs are NOT refused here — that is the planner's
- * policy), AL_E_RANGE (times outside the calendar's range). Changes nothing. */
+ * 17 of reservation 0069a1b2c3d4e5 during [2026-05-01T10:00:00Z, 2026-05-01T12:00:00Z)") or
+ * the instant a MIG rule fails ("GPU 3: 1g.10gb+me@3 does not fit at 2026-05-01T10:00:00Z:
+ * …"), AL_E_INVAL (bad gpu/profile/start/times, MIG on a non-MIG model; drained or unhealthy
+ * GPUs are NOT refused here — that is the planner's policy), AL_E_RANGE (times outside the
+ * calendar's range). Changes nothing.
+ * Messages name times as RFC 3339 UTC times (core/timefmt.h), GPUs by their fleet id and
+ * owners by kind and id in hex, 14 digits (a caller with hex ids finds them at the end of its
+ * own: al_cal_owner keeps the low 56 bits). */
 int al_calendar_check(const struct al_calendar *c, const struct al_hold *h, struct al_err *reterr);
 
 /* Check and add. Returns the new hold id (>= 0) or the codes of al_calendar_check, AL_E_NOMEM. */

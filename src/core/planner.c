@@ -5,6 +5,8 @@
  * candidate is checked exactly. */
 #include "core/planner_int.h"
 
+#include "core/timefmt.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,10 +202,20 @@ static unsigned candidates(struct al_planner *p, const struct al_request *r,
     return n;
 }
 
+/* "[2026-05-01T10:00:00Z, 2026-05-01T12:00:00Z)": the request's window, for messages. */
+static const char *window_text(const struct al_request *r, char *buf, size_t len)
+{
+    char a[AL_TIME_TEXT_MAX], b[AL_TIME_TEXT_MAX];
+    snprintf(buf, len, "[%s, %s)", al_timefmt(r->start, a, sizeof a),
+             al_timefmt(r->end, b, sizeof b));
+    return buf;
+}
+
 static void refusal_text(const struct al_request *r, const struct al_plan *pl, struct al_err *e)
 {
-    char wt[AL_FLEET_LABELS_MAX + 96];
+    char wt[AL_FLEET_LABELS_MAX + 96], win[2 * AL_TIME_TEXT_MAX + 8];
     where_text(&r->where, wt, sizeof wt);
+    window_text(r, win, sizeof win);
     const char *mn = pl->model ? pl->model->name : "?";
     char what[96];
     if (r->kind == AL_REQ_WHOLE)
@@ -215,14 +227,14 @@ static void refusal_text(const struct al_request *r, const struct al_plan *pl, s
         al_err_set(e, AL_E_NOFIT, "no healthy, undrained %s GPU%s", mn, wt);
     else if (pl->why == AL_WHY_SAME_NODE)
         al_err_set(e, AL_E_NOFIT,
-                   "only %u of %u %s free on one node during the window; %u free fleet-wide%s",
-                   pl->free_best_node, r->count, what, pl->free_total, wt);
+                   "only %u of %u %s free on one node during %s; %u free fleet-wide%s",
+                   pl->free_best_node, r->count, what, win, pl->free_total, wt);
     else
         al_err_set(e, AL_E_NOFIT,
-                   "only %s%u of %u %s free during the window (%u eligible GPUs%s; at most %u on "
-                   "one node)",
-                   pl->bounds ? "up to " : "", pl->free_total, r->count, what, pl->eligible, wt,
-                   pl->free_best_node);
+                   "only %s%u of %u %s free during %s (%u eligible GPUs%s; at most %u on one "
+                   "node)",
+                   pl->bounds ? "up to " : "", pl->free_total, r->count, what, win, pl->eligible,
+                   wt, pl->free_best_node);
 }
 
 static int plan_model(struct al_planner *p, const struct al_request *r, const struct cand *c,
@@ -238,6 +250,15 @@ static int plan_model(struct al_planner *p, const struct al_request *r, const st
               : r->same_node && pl->free_total >= r->count ? AL_WHY_SAME_NODE
                                                            : AL_WHY_CAPACITY;
     return rc;
+}
+
+/* AL_E_RANGE: the request's window is not within the calendar's times. */
+static int range_text(const struct al_planner *p, const struct al_request *r, struct al_err *reterr)
+{
+    char win[2 * AL_TIME_TEXT_MAX + 8], from[AL_TIME_TEXT_MAX];
+    return al_err_set(
+        reterr, AL_E_RANGE, "start/end: %s is outside the calendar's range (it starts at %s)",
+        window_text(r, win, sizeof win), al_timefmt(al_calendar_origin(p->c), from, sizeof from));
 }
 
 int al_planner_plan(struct al_planner *p, const struct al_request *r, struct al_plan *ret,
@@ -274,7 +295,7 @@ int al_planner_plan(struct al_planner *p, const struct al_request *r, struct al_
             if (rc == 0)
                 ret->nodes = count_nodes(p, ret);
             if (rc == AL_E_RANGE)
-                return al_err_set(reterr, rc, "start/end: outside the calendar's time range");
+                return range_text(p, r, reterr);
             return rc < 0 ? al_err_set(reterr, rc, "%s", al_strerror(rc)) : 0;
         }
         if (i == 0 || ret->free_total > best.free_total)

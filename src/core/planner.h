@@ -108,8 +108,10 @@ void al_plan_clear(struct al_plan *plan);
 
 /* Where would `r` go? Fills *ret (cleared first; clear it again with al_plan_clear in every
  * case). Returns 0, or AL_E_NOFIT (ret->why and the counts say why; reterr has the sentence,
- * e.g. "only 5 of 8 H100-80GB GPUs free on one node during the window; 12 free fleet-wide"),
- * AL_E_INVAL (bad request, field named), AL_E_NOMEM. Changes nothing. */
+ * with the window as RFC 3339 UTC times, e.g. "only 5 of 8 H100-80GB GPUs free on one node
+ * during [2026-05-01T10:00:00Z, 2026-05-01T12:00:00Z); 12 free fleet-wide"), AL_E_INVAL (bad
+ * request, field named), AL_E_RANGE (a window the calendar cannot hold), AL_E_NOMEM. Changes
+ * nothing. */
 int al_planner_plan(struct al_planner *p, const struct al_request *r, struct al_plan *ret,
                     struct al_err *reterr);
 
