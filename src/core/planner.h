@@ -18,7 +18,8 @@
  *     which constraint failed and how close the request came.
  *
  * The planner reads the fleet and the calendar (borrowed; they must outlive it) and keeps its
- * own scratch memory, so one planner serves one thread. Pure: libc only, no clock, no I/O.
+ * own scratch memory, so one planner serves one thread (availability excepted: it writes
+ * nothing in the planner). Pure: libc only, no clock, no I/O.
  */
 #ifndef AL_CORE_PLANNER_H
 #define AL_CORE_PLANNER_H
@@ -178,17 +179,19 @@ struct al_avail {
 
 /* Availability of model m during [s, e) into *ret (cleared first): what GET /v1/availability
  * answers. `where` may be NULL (every GPU). A model absent from the fleet gets zero counts.
- * Returns 0, AL_E_INVAL (s >= e), AL_E_NOMEM. A window before the calendar's origin counts
- * only from the origin on (nothing is held before it). Reads the calendar's index 64 GPUs at a
- * time: GPUs it shows untouched are counted 64 at a time, those it shows without MIG room are
- * skipped, and only the rest are read one by one (their units in one batch, the records of
- * their holds only where MIG units are left). */
-int al_planner_avail(struct al_planner *p, const struct al_gpu_model *m, int64_t s, int64_t e,
+ * Returns 0, or AL_E_INVAL (s >= e). A window before the calendar's origin counts only from
+ * the origin on (nothing is held before it). Reads the calendar's index 64 GPUs at a time:
+ * GPUs it shows untouched are counted 64 at a time, those it shows without MIG room (a hold in
+ * a bucket inside the window) are skipped, and only the rest are read, 64 at a time in batches
+ * whose cache misses overlap. Unlike plan and admit, it writes nothing in the planner (its
+ * working state is on the stack, ~10 KB): several threads may call it on one planner at once,
+ * while nothing changes the fleet or the calendar (a read lock). */
+int al_planner_avail(const struct al_planner *p, const struct al_gpu_model *m, int64_t s, int64_t e,
                      const struct al_where *where, struct al_avail *ret);
 
 /* al_planner_avail for every model of the fleet, one entry per model in the fleet's model order
- * (at most max). Returns the number of models in the fleet, or AL_E_INVAL, AL_E_NOMEM. */
-int al_planner_availability(struct al_planner *p, int64_t s, int64_t e,
+ * (at most max). Returns the number of models in the fleet, or AL_E_INVAL. */
+int al_planner_availability(const struct al_planner *p, int64_t s, int64_t e,
                             const struct al_where *where, struct al_avail *ret, size_t max);
 
 #endif

@@ -33,15 +33,6 @@ struct tedge {
     int d;
 };
 
-/* availability: the MIG room of each profile on a GPU whose window sums to `key` (a pure
- * function of model and summary, so an entry never goes stale) */
-#define ROOM_MEMO 256
-struct room_memo {
-    const struct al_gpu_model *model; /* NULL: empty entry */
-    struct al_layout_sum key;
-    uint8_t room[AL_MIG_MAX_PROFILES];
-};
-
 /* One GPU examined for a MIG request. */
 struct geval {
     uint32_t gpu;
@@ -82,7 +73,6 @@ struct al_planner {
     uint32_t masks[AL_MIG_MAX_UNITS][AL_MIG_MAX_UNITS * AL_MIG_MAX_PROFILES];
     struct tedge *tev; /* time_loss: hold starts and ends */
     size_t tevcap;
-    struct room_memo memo[ROOM_MEMO]; /* planner_avail.c */
 };
 
 static inline int grow(void **ptr, size_t *cap, size_t need, size_t elem)
@@ -123,15 +113,20 @@ static inline uint32_t *node_count(struct al_planner *p, uint32_t node)
     return &p->node_cnt[node];
 }
 
+/* Does node `node` pass the zone and label filter of w? */
+static inline bool node_matches(const struct al_fleet *f, uint32_t node, const struct al_where *w)
+{
+    const struct al_node *n = al_fleet_node(f, node);
+    return (!w || !w->zone || !*w->zone || strcmp(n->zone, w->zone) == 0) &&
+           (!w || al_fleet_labels_match(n->labels, w->labels));
+}
+
+/* node_matches, remembered per node for the rest of the round. */
 static inline bool node_passes(struct al_planner *p, uint32_t node, const struct al_where *w)
 {
     node_count(p, node);
-    if (p->node_ok[node] < 0) {
-        const struct al_node *n = al_fleet_node(p->f, node);
-        bool ok = (!w || !w->zone || !*w->zone || strcmp(n->zone, w->zone) == 0) &&
-                  (!w || al_fleet_labels_match(n->labels, w->labels));
-        p->node_ok[node] = ok ? 1 : 0;
-    }
+    if (p->node_ok[node] < 0)
+        p->node_ok[node] = node_matches(p->f, node, w) ? 1 : 0;
     return p->node_ok[node] == 1;
 }
 
