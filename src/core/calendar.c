@@ -1,7 +1,7 @@
 /* calendar.c — holds per GPU over time: records, per-GPU arrays, owner index, tentative expiry,
  * the overbooking checks and every change (the bucket index: calendar_index.c; the per-GPU
  * reads: calendar_query.c). The design and its sizes are explained in calendar.h. */
-#include "core/calendar_int.h"
+#include "core/calendar_internal.h"
 
 #include "core/assert.h"
 #include "core/timefmt.h"

@@ -1,7 +1,7 @@
 /* calendar_index.c — the calendar's coarse bucket index (ANY, NOROOM, CROSS, THRU bitsets
  * and the UNITS blocks; calendar.h explains them): kept up to date as holds change, and read
  * word by word by the planner. */
-#include "core/calendar_int.h"
+#include "core/calendar_internal.h"
 
 #include <stdlib.h>
 

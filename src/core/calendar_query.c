@@ -1,7 +1,7 @@
 /* calendar_query.c — the calendar's per-GPU reads: held units over a window (one GPU, or
  * a batch whose cache misses overlap), wholly free or not, the holds themselves, and the
  * memory the calendar uses. */
-#include "core/calendar_int.h"
+#include "core/calendar_internal.h"
 
 /* ---- queries ---- */
 

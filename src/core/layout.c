@@ -7,7 +7,7 @@
  * hereditary (a subset of a valid layout is valid), the searches of place and enumerate prune
  * with it too.
  */
-#include "core/layout_int.h"
+#include "core/layout_internal.h"
 
 #include "core/assert.h"
 

@@ -1,7 +1,7 @@
 /* layout_text.c — MIG layouts as text and as steps: parse "3g.40gb@0,2x1g.10gb", format,
  * sort, and the destroy/create steps between two layouts. The rules themselves live in
  * layout.c. */
-#include "core/layout_int.h"
+#include "core/layout_internal.h"
 
 #include <string.h>
 

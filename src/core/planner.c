@@ -3,7 +3,7 @@
  * planner_whole.c and planner_mig.c. The policy is described in planner.h; the calendar's
  * coarse index (calendar.h) narrows the search to candidate GPUs 64 at a time, then each
  * candidate is checked exactly. */
-#include "core/planner_int.h"
+#include "core/planner_internal.h"
 
 #include "core/assert.h"
 #include "core/timefmt.h"

@@ -2,7 +2,7 @@
  * calendar's index word by word like the admission scans: only the GPUs the index cannot
  * settle are looked at one by one. Exact: a GPU's instance count is what the calendar itself
  * would accept (al_calendar_window_sum), not a bound. */
-#include "core/planner_int.h"
+#include "core/planner_internal.h"
 
 /* The MIG room of each profile on a GPU whose window sums to `key`: a pure function of the
  * model and the summary, remembered for the rest of the query (a busy fleet repeats a few

@@ -1,7 +1,7 @@
 /* planner_mig.c — admission of MIG instances: placement on one GPU (greedy, scored for
  * fragmentation over time), the index-guided scan of the fleet, and the choice among GPUs
  * (planner.h has the policy). */
-#include "core/planner_int.h"
+#include "core/planner_internal.h"
 
 /* ---- MIG: placement on one GPU ---- */
 

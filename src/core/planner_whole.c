@@ -1,6 +1,6 @@
 /* planner_whole.c — admission of whole GPUs: the index-guided scan that counts free GPUs per
  * node, and the choice of one node (best fit) or the fewest nodes (planner.h has the policy). */
-#include "core/planner_int.h"
+#include "core/planner_internal.h"
 
 #include "core/assert.h"
 

@@ -1,9 +1,9 @@
-/* layout_int.h — what the files of the layout module share (layout.c: the rules, validate,
+/* layout_internal.h — what the files of the layout module share (layout.c: the rules, validate,
  * place, enumerate; layout_text.c: parse, format, sort, diff): the model and profile
  * accessors that bound every read of the catalog data, and the text of one instance.
- * Private to src/core. */
-#ifndef AL_CORE_LAYOUT_INT_H
-#define AL_CORE_LAYOUT_INT_H
+ * Internal to src/core. */
+#ifndef AL_CORE_LAYOUT_INTERNAL_H
+#define AL_CORE_LAYOUT_INTERNAL_H
 
 #include "core/layout.h"
 #include "core/sbuf.h"

@@ -1,9 +1,9 @@
-/* calendar_int.h — what the files of the calendar share: the hold records, the per-GPU
+/* calendar_internal.h — what the files of the calendar share: the hold records, the per-GPU
  * arrays, the calendar struct, and the small helpers every file needs (time conversion, the
  * per-GPU search). calendar.c holds and changes the holds, calendar_index.c keeps the bucket
- * index, calendar_query.c answers the per-GPU queries. Private to src/core. */
-#ifndef AL_CORE_CALENDAR_INT_H
-#define AL_CORE_CALENDAR_INT_H
+ * index, calendar_query.c answers the per-GPU queries. Internal to src/core. */
+#ifndef AL_CORE_CALENDAR_INTERNAL_H
+#define AL_CORE_CALENDAR_INTERNAL_H
 
 #include "core/assert.h"
 #include "core/calendar.h"

@@ -1,10 +1,10 @@
-/* planner_int.h — what the files of the planner share: its scratch state, the per-GPU
+/* planner_internal.h — what the files of the planner share: its scratch state, the per-GPU
  * evaluation record of MIG plans, the effort bounds, and the small helpers every file needs
  * (node counters, eligibility). planner.c: life cycle, requests, earliest window;
  * planner_whole.c: whole GPUs; planner_mig.c: MIG instances; planner_avail.c: availability;
- * planner_models.c: model choice. Private to src/core. */
-#ifndef AL_CORE_PLANNER_INT_H
-#define AL_CORE_PLANNER_INT_H
+ * planner_models.c: model choice. Internal to src/core. */
+#ifndef AL_CORE_PLANNER_INTERNAL_H
+#define AL_CORE_PLANNER_INTERNAL_H
 
 #include "core/assert.h"
 #include "core/planner.h"
