@@ -94,9 +94,14 @@ int64_t al_calendar_origin(const struct al_calendar *c);
 const struct al_fleet *al_calendar_fleet(const struct al_calendar *c);
 
 /* Would `h` fit? 0, or AL_E_CONFLICT naming the blocking hold ("GPU 3: 3g.40gb@4 overlaps hold
- * 17 (reservation 9) during [t, t')"), AL_E_INVAL (bad gpu/profile/start/times, MIG on a
- * non-MIG model, drained or unhealthy GPUs are NOT refused here — that is the planner's
- * policy), AL_E_RANGE (times outside the calendar's range). Changes nothing. */
+ * 17 of reservation 0069a1b2c3d4e5 during [2026-05-01T10:00:00Z, 2026-05-01T12:00:00Z)") or
+ * the instant a MIG rule fails ("GPU 3: 1g.10gb+me@3 does not fit at 2026-05-01T10:00:00Z:
+ * …"), AL_E_INVAL (bad gpu/profile/start/times, MIG on a non-MIG model; drained or unhealthy
+ * GPUs are NOT refused here — that is the planner's policy), AL_E_RANGE (times outside the
+ * calendar's range). Changes nothing.
+ * Messages name times as RFC 3339 UTC times (core/timefmt.h), GPUs by their fleet id and
+ * owners by kind and id in hex, 14 digits (a caller with hex ids finds them at the end of its
+ * own: al_cal_owner keeps the low 56 bits). */
 int al_calendar_check(const struct al_calendar *c, const struct al_hold *h, struct al_err *reterr);
 
 /* Check and add. Returns the new hold id (>= 0) or the codes of al_calendar_check, AL_E_NOMEM. */
@@ -148,6 +153,21 @@ uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, 
 #define AL_CAL_BATCH 64
 void al_calendar_masks(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
                        int64_t e, uint32_t *ret);
+
+/* The MIG layouts alive on `gpu` during [s, e), as one summary (layout.h): the join of the
+ * layout alive at each instant of the window (mask: the units held at any instant). An instance
+ * held throughout the window fits exactly when al_layout_sum_can_add(m, ret, p) says so, and
+ * al_layout_sum_room(m, ret, q) is how many of profile q alone still fit. Returns how many holds
+ * overlap the window (0: the GPU is wholly free, ret zeroed), or AL_E_NOFIT (ret zeroed) when
+ * one of them is a whole-GPU hold: no instance fits. Reads the records of those holds. */
+int al_calendar_window_sum(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,
+                           struct al_layout_sum *ret);
+
+/* al_calendar_window_sum of n GPUs over one window, into rc[i] and ret[i] for gpus[i]: the
+ * same values, but the records of the GPUs' holds are requested from memory together first,
+ * in batches of AL_CAL_BATCH, so that their cache misses overlap (as al_calendar_masks). */
+void al_calendar_window_sums(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
+                             int64_t e, int *rc, struct al_layout_sum *ret);
 
 /* True when no hold on `gpu` overlaps [s, e). */
 bool al_calendar_free_during(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e);

@@ -1,36 +1,20 @@
-/* layout.c — the MIG rule engine: parse, format, validate, place, enumerate and diff the GPU
- * instance layouts of one GPU. Uses only the fields of struct al_gpu_model (never model names),
- * so one code path serves the 8-, 4- and 12-unit families alike.
+/* layout.c — the MIG rule engine: validate, place and enumerate the GPU instance layouts of
+ * one GPU (their text and diffs: layout_text.c). Uses only the fields of struct al_gpu_model
+ * (never model names), so one code path serves the 8-, 4- and 12-unit families alike.
  *
  * Every rule lives in one function, check_add(): "may instance p join a layout whose summary is
  * st?". Validation adds the instances one by one through it, and since every rule is
  * hereditary (a subset of a valid layout is valid), the searches of place and enumerate prune
  * with it too.
  */
-#include "core/layout.h"
+#include "core/layout_internal.h"
 
 #include "core/assert.h"
-#include "core/sbuf.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define TEXT_MAX      1024 /* longest layout text accepted by parse */
-#define ITEM_MAX      64   /* longest single item ("2x1g.24gb+me.all@9" is 18) */
-#define START_MAX     254  /* biggest start parse accepts; 255 is AL_START_ANY */
-#define MAX_CANDS     (AL_MIG_MAX_PROFILES * AL_MIG_MAX_STARTS)
-#define INST_TEXT_MAX 48
-
-/* Summary of a layout: all that check_add needs, so that each check is O(1). */
-struct lstate {
-    uint32_t mask;   /* placement units in use */
-    unsigned n;      /* instances */
-    unsigned slices; /* compute slices in use */
-    unsigned media;  /* +me or +me.all instances */
-    unsigned me_all; /* +me.all instances */
-    unsigned no_me;  /* -me instances */
-    uint8_t count[AL_MIG_MAX_PROFILES];
-};
+#define MAX_CANDS (AL_MIG_MAX_PROFILES * AL_MIG_MAX_STARTS)
 
 /* Why an instance may not join a layout; checked in this order. */
 enum why {
@@ -48,23 +32,6 @@ enum why {
 };
 
 /* ---- model and profile access ------------------------------------------------------------ */
-
-static bool model_has_mig(const struct al_gpu_model *m)
-{
-    return m && m->mig && m->profiles && m->nprofiles > 0 && m->units > 0 && m->units <= 32;
-}
-
-static unsigned nprofiles(const struct al_gpu_model *m)
-{
-    if (!model_has_mig(m))
-        return 0;
-    return m->nprofiles < AL_MIG_MAX_PROFILES ? m->nprofiles : AL_MIG_MAX_PROFILES;
-}
-
-static const struct al_mig_profile *profile_of(const struct al_gpu_model *m, unsigned i)
-{
-    return i < nprofiles(m) ? &m->profiles[i] : NULL;
-}
 
 static unsigned nstarts(const struct al_mig_profile *pr)
 {
@@ -117,7 +84,7 @@ uint32_t al_layout_mask(const struct al_layout *l)
 
 /* ---- the rules ----------------------------------------------------------------------------- */
 
-static enum why check_add(const struct al_gpu_model *m, const struct lstate *st,
+static enum why check_add(const struct al_gpu_model *m, const struct al_layout_sum *st,
                           struct al_placement p)
 {
     const struct al_mig_profile *pr = profile_of(m, p.profile);
@@ -147,7 +114,7 @@ static enum why check_add(const struct al_gpu_model *m, const struct lstate *st,
 }
 
 /* Record p in st; p must have passed check_add. */
-static void state_add(const struct al_gpu_model *m, struct lstate *st, struct al_placement p)
+static void state_add(const struct al_gpu_model *m, struct al_layout_sum *st, struct al_placement p)
 {
     AL_ASSERT(check_add(m, st, p) == WHY_OK);
     const struct al_mig_profile *pr = &m->profiles[p.profile];
@@ -161,21 +128,56 @@ static void state_add(const struct al_gpu_model *m, struct lstate *st, struct al
     AL_ASSERT((st->mask & ~units_mask(0, m->units)) == 0); /* only the GPU's own units */
 }
 
-/* ---- messages ------------------------------------------------------------------------------ */
+/* ---- summaries ----------------------------------------------------------------------------- */
 
-/* An instance as layout text writes it: "3g.40gb@4", or "3g.40gb" without a start. */
-static void inst_text(const struct al_gpu_model *m, struct al_placement p, char *buf, size_t len)
+void al_layout_sum_add(const struct al_gpu_model *m, struct al_layout_sum *s, struct al_placement p)
 {
-    const struct al_mig_profile *pr = profile_of(m, p.profile);
-    struct al_sbuf b;
-    al_sbuf_init(&b, buf, len);
-    if (pr)
-        al_sbuf_printf(&b, "%s", pr->name ? pr->name : "?");
-    else
-        al_sbuf_printf(&b, "profile#%u", (unsigned)p.profile);
-    if (p.start != AL_START_ANY)
-        al_sbuf_printf(&b, "@%u", (unsigned)p.start);
+    state_add(m, s, p);
 }
+
+bool al_layout_sum_can_add(const struct al_gpu_model *m, const struct al_layout_sum *s,
+                           struct al_placement p)
+{
+    return model_has_mig(m) && check_add(m, s, p) == WHY_OK;
+}
+
+/* Each rule of check_add compares one quantity of the summary with a bound that does not
+ * depend on the summary: the units, n, slices, media, me_all, a profile's count, and (for
+ * +me.all) the instances that are not -me, n - no_me. The per-quantity maximum therefore
+ * fails a rule exactly when one of the summaries folded in does; n - no_me is kept as the
+ * maximum of its own, through no_me. */
+void al_layout_sum_join(struct al_layout_sum *worst, const struct al_layout_sum *s)
+{
+    unsigned n = worst->n > s->n ? worst->n : s->n;
+    unsigned wd = worst->n - worst->no_me, sd = s->n - s->no_me;
+    worst->mask |= s->mask;
+    worst->n = n;
+    worst->no_me = n - (wd > sd ? wd : sd);
+    worst->slices = worst->slices > s->slices ? worst->slices : s->slices;
+    worst->media = worst->media > s->media ? worst->media : s->media;
+    worst->me_all = worst->me_all > s->me_all ? worst->me_all : s->me_all;
+    for (unsigned i = 0; i < AL_MIG_MAX_PROFILES; i++)
+        worst->count[i] = worst->count[i] > s->count[i] ? worst->count[i] : s->count[i];
+}
+
+unsigned al_layout_sum_room(const struct al_gpu_model *m, const struct al_layout_sum *s,
+                            unsigned prof)
+{
+    const struct al_mig_profile *pr = profile_of(m, prof);
+    struct al_layout_sum cur = *s;
+    unsigned k = 0;
+    for (unsigned i = 0; pr && i < nstarts(pr); i++) {
+        struct al_placement p = {(uint8_t)prof, pr->starts[i]};
+        /* the overlap test first: on a busy GPU it settles most starts in one AND */
+        if ((cur.mask & units_mask(p.start, pr->size)) || check_add(m, &cur, p) != WHY_OK)
+            continue;
+        state_add(m, &cur, p);
+        k++;
+    }
+    return k;
+}
+
+/* ---- messages ------------------------------------------------------------------------------ */
 
 static void starts_text(const struct al_mig_profile *pr, char *buf, size_t len)
 {
@@ -298,7 +300,7 @@ static int fail_instance(const struct al_layout *l, unsigned i, enum why w, stru
 
 int al_layout_validate(const struct al_layout *l, struct al_err *reterr)
 {
-    struct lstate st = {0};
+    struct al_layout_sum st = {0};
     if (!l || !l->model)
         return al_err_set(reterr, AL_E_INVAL, "no layout or no model");
     if (l->n > AL_LAYOUT_MAX)
@@ -318,7 +320,7 @@ int al_layout_validate(const struct al_layout *l, struct al_err *reterr)
     return 0;
 }
 
-static enum why state_of(const struct al_layout *l, struct lstate *st)
+static enum why state_of(const struct al_layout *l, struct al_layout_sum *st)
 {
     memset(st, 0, sizeof *st);
     for (unsigned i = 0; i < l->n && i < AL_LAYOUT_MAX; i++) {
@@ -332,210 +334,12 @@ static enum why state_of(const struct al_layout *l, struct lstate *st)
 
 bool al_layout_can_add(const struct al_layout *l, struct al_placement p)
 {
-    struct lstate st;
+    struct al_layout_sum st;
     if (!l || !model_has_mig(l->model) || l->n > AL_LAYOUT_MAX)
         return false;
     if (state_of(l, &st) != WHY_OK)
         return false;
     return check_add(l->model, &st, p) == WHY_OK;
-}
-
-/* ---- sort and format ----------------------------------------------------------------------- */
-
-static bool placement_before(struct al_placement a, struct al_placement b)
-{
-    if (a.start != b.start)
-        return a.start < b.start;
-    return a.profile < b.profile;
-}
-
-void al_layout_sort(struct al_layout *l)
-{
-    if (!l)
-        return;
-    for (unsigned i = 1; i < l->n && i < AL_LAYOUT_MAX; i++) {
-        struct al_placement key = l->p[i];
-        unsigned j = i;
-        for (; j > 0 && placement_before(key, l->p[j - 1]); j--)
-            l->p[j] = l->p[j - 1];
-        l->p[j] = key;
-    }
-}
-
-int al_layout_format(const struct al_layout *l, char *buf, size_t len)
-{
-    struct al_sbuf b;
-    char one[INST_TEXT_MAX];
-    al_sbuf_init(&b, buf, len);
-    if (!l || l->n == 0) {
-        al_sbuf_printf(&b, "none");
-        return (int)b.len;
-    }
-    for (unsigned i = 0; i < l->n && i < AL_LAYOUT_MAX; i++) {
-        inst_text(l->model, l->p[i], one, sizeof one);
-        al_sbuf_printf(&b, "%s%s", i ? "," : "", one);
-    }
-    return (int)b.len;
-}
-
-/* ---- parse --------------------------------------------------------------------------------- */
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static char lower(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return (char)(c - 'A' + 'a');
-    return c;
-}
-
-/* Case-insensitive: does s[0, n) equal the whole of z? */
-static bool span_equals(const char *s, size_t n, const char *z)
-{
-    size_t i = 0;
-    for (; i < n && z[i]; i++)
-        if (lower(s[i]) != lower(z[i]))
-            return false;
-    return i == n && z[i] == '\0';
-}
-
-/* Parse the decimal number s[0, n) into *ret: 1 to 3 digits, at most `max`. */
-static bool parse_uint(const char *s, size_t n, unsigned max, unsigned *ret)
-{
-    unsigned v = 0;
-    if (n == 0 || n > 3)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    if (v > max)
-        return false;
-    *ret = v;
-    return true;
-}
-
-static int unknown_profile(const struct al_gpu_model *m, const char *name, size_t n,
-                           struct al_err *reterr)
-{
-    char valid[AL_ERR_MSG_MAX];
-    struct al_sbuf b;
-    al_sbuf_init(&b, valid, sizeof valid);
-    for (unsigned i = 0; i < nprofiles(m); i++)
-        al_sbuf_printf(&b, "%s%s", i ? ", " : "", m->profiles[i].name);
-    return al_err_set(reterr, AL_E_INVAL, "unknown profile '%.*s' for %s (valid: %s)", (int)n, name,
-                      m->name, valid);
-}
-
-static int find_profile(const struct al_gpu_model *m, const char *name, size_t n)
-{
-    for (unsigned i = 0; i < nprofiles(m); i++)
-        if (m->profiles[i].name && span_equals(name, n, m->profiles[i].name))
-            return (int)i;
-    return -1;
-}
-
-/* Split an item "[<count>x]<profile>[@<start>]" (already trimmed, printable, no spaces). */
-static int parse_item(const struct al_gpu_model *m, const char *it, size_t n, struct al_layout *l,
-                      struct al_err *reterr)
-{
-    unsigned count = 1, start = AL_START_ANY;
-    size_t d = 0;
-    while (d < n && it[d] >= '0' && it[d] <= '9')
-        d++;
-    const char *name = it;
-    if (d > 0 && d < n && (it[d] == 'x' || it[d] == 'X')) {
-        if (!parse_uint(it, d, AL_LAYOUT_MAX, &count) || count == 0)
-            return al_err_set(reterr, AL_E_INVAL, "'%.*s': count must be 1 to %d", (int)n, it,
-                              AL_LAYOUT_MAX);
-        name = it + d + 1;
-    }
-    const char *at = memchr(name, '@', n - (size_t)(name - it));
-    size_t nlen = at ? (size_t)(at - name) : n - (size_t)(name - it);
-    if (at) {
-        size_t slen = n - (size_t)(at + 1 - it);
-        if (!parse_uint(at + 1, slen, START_MAX, &start))
-            return al_err_set(reterr, AL_E_INVAL, "'%.*s': bad start '%.*s' (a number 0-%d)",
-                              (int)n, it, (int)slen, at + 1, START_MAX);
-        if (name != it)
-            return al_err_set(reterr, AL_E_INVAL, "'%.*s': a count and a start cannot go together",
-                              (int)n, it);
-    }
-    int pi = find_profile(m, name, nlen);
-    if (pi < 0)
-        return unknown_profile(m, name, nlen, reterr);
-    if (l->n + count > AL_LAYOUT_MAX)
-        return al_err_set(reterr, AL_E_INVAL, "more than %d instances", AL_LAYOUT_MAX);
-    for (unsigned k = 0; k < count; k++)
-        l->p[l->n++] = (struct al_placement){(uint8_t)pi, (uint8_t)start};
-    return 0;
-}
-
-/* Trim s[*b, *e) of spaces, then check that what is left is printable without spaces. */
-static int trim_item(const char *s, size_t *b, size_t *e, unsigned item, struct al_err *reterr)
-{
-    while (*b < *e && is_space(s[*b]))
-        (*b)++;
-    while (*e > *b && is_space(s[*e - 1]))
-        (*e)--;
-    if (*b == *e)
-        return al_err_set(reterr, AL_E_INVAL, "item %u is empty (stray or trailing comma?)", item);
-    if (*e - *b > ITEM_MAX)
-        return al_err_set(reterr, AL_E_INVAL, "item %u longer than %d characters", item, ITEM_MAX);
-    for (size_t i = *b; i < *e; i++)
-        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-            return al_err_set(reterr, AL_E_INVAL, "item %u: bad character 0x%02x", item,
-                              (unsigned)(unsigned char)s[i]);
-    return 0;
-}
-
-static bool is_empty_text(const char *s, size_t n)
-{
-    size_t b = 0, e = n;
-    while (b < e && is_space(s[b]))
-        b++;
-    while (e > b && is_space(s[e - 1]))
-        e--;
-    return b == e || span_equals(s + b, e - b, "none");
-}
-
-int al_layout_parse(const struct al_gpu_model *m, const char *text, struct al_layout *ret,
-                    struct al_err *reterr)
-{
-    int rc = 0;
-    if (!ret)
-        return al_err_set(reterr, AL_E_INVAL, "no layout to fill");
-    memset(ret, 0, sizeof *ret);
-    ret->model = m;
-    if (!m || !text)
-        return al_err_set(reterr, AL_E_INVAL, "no model or no layout text");
-    size_t n = strnlen(text, TEXT_MAX + 1);
-    if (n > TEXT_MAX)
-        return al_err_set(reterr, AL_E_INVAL, "layout text longer than %d characters", TEXT_MAX);
-    if (is_empty_text(text, n))
-        return 0;
-    if (!model_has_mig(m)) {
-        rc = al_err_set(reterr, AL_E_INVAL, "%s has no MIG: only 'none' is a layout", m->name);
-        goto out;
-    }
-    for (size_t pos = 0, item = 1;; item++) {
-        const char *comma = memchr(text + pos, ',', n - pos);
-        size_t b = pos, e = comma ? (size_t)(comma - text) : n;
-        rc = trim_item(text, &b, &e, (unsigned)item, reterr);
-        if (rc == 0)
-            rc = parse_item(m, text + b, e - b, ret, reterr);
-        if (rc < 0 || !comma)
-            break;
-        pos = (size_t)(comma - text) + 1;
-    }
-out:
-    if (rc < 0)
-        ret->n = 0;
-    return rc;
 }
 
 /* ---- place --------------------------------------------------------------------------------- */
@@ -608,7 +412,7 @@ static void search_init(struct search *s, const struct al_layout *in)
     }
 }
 
-static void score_of(const struct search *s, const struct lstate *st, unsigned *score)
+static void score_of(const struct search *s, const struct al_layout_sum *st, unsigned *score)
 {
     for (unsigned k = 0; k < nprofiles(s->m); k++) {
         unsigned pi = s->porder[k], c = 0;
@@ -619,7 +423,7 @@ static void score_of(const struct search *s, const struct lstate *st, unsigned *
     }
 }
 
-static void search_leaf(struct search *s, const struct lstate *st)
+static void search_leaf(struct search *s, const struct al_layout_sum *st)
 {
     unsigned score[AL_MIG_MAX_PROFILES] = {0};
     unsigned np = nprofiles(s->m);
@@ -648,7 +452,7 @@ static bool all_starts_taken(const struct al_gpu_model *m, const struct al_mig_p
 
 /* One level per free placement, so the depth is s->nany <= AL_LAYOUT_MAX. */
 /* NOLINTNEXTLINE(misc-no-recursion): bounded, see above */
-static void search(struct search *s, unsigned depth, const struct lstate *st)
+static void search(struct search *s, unsigned depth, const struct al_layout_sum *st)
 {
     if (depth == s->nany) {
         search_leaf(s, st);
@@ -664,7 +468,7 @@ static void search(struct search *s, unsigned depth, const struct lstate *st)
         p.start = pr->starts[i];
         if ((same && p.start <= after) || check_add(s->m, st, p) != WHY_OK)
             continue;
-        struct lstate next = *st;
+        struct al_layout_sum next = *st;
         state_add(s->m, &next, p);
         s->work.p[idx].start = p.start;
         tried = true;
@@ -766,7 +570,7 @@ static int place_check_input(const struct al_layout *in, struct al_err *reterr)
 int al_layout_place(const struct al_layout *in, struct al_layout *ret, struct al_err *reterr)
 {
     struct search s;
-    struct lstate st;
+    struct al_layout_sum st;
     int rc;
     if (!in || !ret || !in->model)
         return al_err_set(reterr, AL_E_INVAL, "no layout or no model");
@@ -817,7 +621,7 @@ static void walk_init(struct walk *w, const struct al_gpu_model *m, uint32_t pro
         }
 }
 
-static bool walk_maximal(const struct walk *w, const struct lstate *st)
+static bool walk_maximal(const struct walk *w, const struct al_layout_sum *st)
 {
     for (unsigned i = 0; i < w->ncand; i++)
         if (check_add(w->m, st, w->cand[i]) == WHY_OK)
@@ -828,12 +632,12 @@ static bool walk_maximal(const struct walk *w, const struct lstate *st)
 /* Each level adds one instance that check_add accepted, so the depth is at most
  * min(model->max_instances, AL_LAYOUT_MAX). */
 /* NOLINTNEXTLINE(misc-no-recursion): bounded, see above */
-static void walk(struct walk *w, unsigned from, const struct lstate *st)
+static void walk(struct walk *w, unsigned from, const struct al_layout_sum *st)
 {
     for (unsigned i = from; i < w->ncand && !w->stop; i++) {
         if (check_add(w->m, st, w->cand[i]) != WHY_OK)
             continue;
-        struct lstate next = *st;
+        struct al_layout_sum next = *st;
         state_add(w->m, &next, w->cand[i]);
         w->cur.p[w->cur.n++] = w->cand[i];
         if (!w->maximal_only || walk_maximal(w, &next)) {
@@ -850,7 +654,7 @@ long al_layout_enumerate(const struct al_gpu_model *m, uint32_t profile_set, boo
                          al_layout_visit_fn fn, void *ctx)
 {
     struct walk w;
-    struct lstate st = {0};
+    struct al_layout_sum st = {0};
     if (!model_has_mig(m))
         return 0;
     memset(&w, 0, sizeof w);
@@ -862,54 +666,4 @@ long al_layout_enumerate(const struct al_gpu_model *m, uint32_t profile_set, boo
     walk_init(&w, m, profile_set);
     walk(&w, 0, &st);
     return w.visited;
-}
-
-/* ---- diff ---------------------------------------------------------------------------------- */
-
-static bool layout_has(const struct al_layout *l, struct al_placement p)
-{
-    for (unsigned i = 0; i < l->n; i++)
-        if (l->p[i].profile == p.profile && l->p[i].start == p.start)
-            return true;
-    return false;
-}
-
-/* Append the instances of `a` missing from `b` as `op` steps, largest first, then by start. */
-static unsigned diff_side(const struct al_layout *a, const struct al_layout *b, enum al_step_op op,
-                          struct al_mig_step *steps)
-{
-    unsigned k = 0;
-    for (unsigned i = 0; i < a->n; i++) {
-        struct al_placement p = a->p[i];
-        if (layout_has(b, p))
-            continue;
-        unsigned j = k++;
-        for (; j > 0; j--) {
-            struct al_placement q = steps[j - 1].p;
-            unsigned ps = a->model->profiles[p.profile].size;
-            unsigned qs = a->model->profiles[q.profile].size;
-            if (ps < qs || (ps == qs && !placement_before(p, q)))
-                break;
-            steps[j] = steps[j - 1];
-        }
-        steps[j] = (struct al_mig_step){op, p};
-    }
-    return k;
-}
-
-int al_layout_diff(const struct al_layout *from, const struct al_layout *to,
-                   struct al_mig_step steps[AL_DIFF_MAX], struct al_err *reterr)
-{
-    struct al_err e;
-    if (!from || !to || !steps)
-        return al_err_set(reterr, AL_E_INVAL, "no layout or no steps");
-    if (from->model != to->model)
-        return al_err_set(reterr, AL_E_INVAL, "layouts of different models");
-    if (al_layout_validate(from, &e) < 0)
-        return al_err_set(reterr, AL_E_INVAL, "from: %s", e.msg);
-    if (al_layout_validate(to, &e) < 0)
-        return al_err_set(reterr, AL_E_INVAL, "to: %s", e.msg);
-    unsigned n = diff_side(from, to, AL_STEP_DESTROY, steps);
-    n += diff_side(to, from, AL_STEP_CREATE, steps + n);
-    return (int)n;
 }

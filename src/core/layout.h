@@ -61,6 +61,43 @@ int al_layout_validate(const struct al_layout *l, struct al_err *reterr);
 /* True when instance `p` (fixed start) can be added to valid layout `l` keeping it valid. */
 bool al_layout_can_add(const struct al_layout *l, struct al_placement p);
 
+/* What the rules read of a layout: its units and a few counts, so that "may one more instance
+ * join?" is O(1). Start from a zeroed summary (the empty layout) and add the instances of a
+ * valid layout with al_layout_sum_add. */
+struct al_layout_sum {
+    uint32_t mask;                      /* placement units in use */
+    unsigned n;                         /* instances */
+    unsigned slices;                    /* compute slices in use */
+    unsigned media;                     /* +me or +me.all instances */
+    unsigned me_all;                    /* +me.all instances */
+    unsigned no_me;                     /* -me instances */
+    uint8_t count[AL_MIG_MAX_PROFILES]; /* instances per profile */
+};
+
+/* Add instance p (fixed start) to s. p must be one that al_layout_sum_can_add accepts (or s
+ * and p together a valid layout); nothing is checked. */
+void al_layout_sum_add(const struct al_gpu_model *m, struct al_layout_sum *s,
+                       struct al_placement p);
+
+/* True when instance p (fixed start) may join the layout summed up in s: the rules of
+ * al_layout_validate, each in O(1). */
+bool al_layout_sum_can_add(const struct al_gpu_model *m, const struct al_layout_sum *s,
+                           struct al_placement p);
+
+/* Fold s into worst, so that worst accepts an instance exactly when every summary folded in
+ * accepts it: each rule bounds one quantity, and worst keeps each quantity's maximum (the
+ * units: their union). An instance that lives through a time window must join the layout alive
+ * at every instant of it: it fits iff the join of those layouts accepts it. Start worst
+ * zeroed. */
+void al_layout_sum_join(struct al_layout_sum *worst, const struct al_layout_sum *s);
+
+/* How many instances of profile `prof` alone could still join s (each one checked with the
+ * ones before it). Greedy by start, which reaches the most: a profile's starts are multiples
+ * of its size (disjoint slots) in every catalog model, and the other rules count instances
+ * wherever they are. 0 for a bad profile or a model without MIG. */
+unsigned al_layout_sum_room(const struct al_gpu_model *m, const struct al_layout_sum *s,
+                            unsigned prof);
+
 /* Find starts for every AL_START_ANY placement of `in`, keeping its fixed ones, so that the
  * result is valid. Among the solutions it prefers the one that keeps the largest profiles of the
  * model placeable afterwards (fragmentation-aware), then lower starts. Returns 0 with *ret

@@ -14,12 +14,13 @@
  *     already having that instance (no reconfiguration), and avoid GPUs with running pool work.
  *   - Only usable GPUs are offered (core/fleet.h: healthy, not drained, still reported, node
  *     online); zone, labels and pool filter GPUs.
- *   - Fast paths bound their effort (planner.c); a refusal is only given after an exact check of
- *     every eligible GPU the calendar's index cannot rule out, so it is always true, and it says
- *     which constraint failed and how close the request came.
+ *   - Fast paths bound their effort (planner_whole.c, planner_mig.c); a refusal is only given
+ *     after an exact check of every eligible GPU the calendar's index cannot rule out, so it is
+ *     always true, and it says which constraint failed and how close the request came.
  *
  * The planner reads the fleet and the calendar (borrowed; they must outlive it) and keeps its
- * own scratch memory, so one planner serves one thread. Pure: libc only, no clock, no I/O.
+ * own scratch memory, so one planner serves one thread (availability excepted: it writes
+ * nothing in the planner). Pure: libc only, no clock, no I/O.
  */
 #ifndef AL_CORE_PLANNER_H
 #define AL_CORE_PLANNER_H
@@ -109,8 +110,10 @@ void al_plan_clear(struct al_plan *plan);
 
 /* Where would `r` go? Fills *ret (cleared first; clear it again with al_plan_clear in every
  * case). Returns 0, or AL_E_NOFIT (ret->why and the counts say why; reterr has the sentence,
- * e.g. "only 5 of 8 H100-80GB GPUs free on one node during the window; 12 free fleet-wide"),
- * AL_E_INVAL (bad request, field named), AL_E_NOMEM. Changes nothing. */
+ * with the window as RFC 3339 UTC times, e.g. "only 5 of 8 H100-80GB GPUs free on one node
+ * during [2026-05-01T10:00:00Z, 2026-05-01T12:00:00Z); 12 free fleet-wide"), AL_E_INVAL (bad
+ * request, field named), AL_E_RANGE (a window the calendar cannot hold), AL_E_NOMEM. Changes
+ * nothing. */
 int al_planner_plan(struct al_planner *p, const struct al_request *r, struct al_plan *ret,
                     struct al_err *reterr);
 
@@ -128,20 +131,68 @@ int al_planner_admit(struct al_planner *p, const struct al_request *r, struct al
 int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_t duration,
                         int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr);
 
-/* Availability during [s, e) per model of the fleet (in the fleet's model order). */
+/* ---- model choice (planner_models.c) ----
+ * Which GPU models can serve an ask as the API takes it (a model, or a memory size; for MIG a
+ * profile name or an instance memory), and in which order a quote tries them. Over the whole
+ * catalog: a model absent from the fleet is still a candidate (its plan then fails, which is
+ * what a quote reports). Pure: reads the catalog only. */
+struct al_model_ask {
+    enum al_req_kind kind;
+    const struct al_gpu_model *model; /* NULL: any catalog model meeting the memory ask */
+    const char *profile;  /* MIG: profile name as al_catalog_profile_index takes it, looked up
+                             in each model; NULL: the smallest plain profile holding
+                             inst_mem_gb (al_catalog_pick) */
+    uint64_t min_mem_gb;  /* whole GPUs: least memory of a GPU, GB (10^9 bytes); 0: any */
+    uint64_t inst_mem_gb; /* MIG: least usable memory of an instance, GB; 0: none asked */
+};
+
+struct al_model_choice {
+    const struct al_gpu_model *model;
+    int profile; /* MIG profile index in model->profiles; -1 for whole GPUs */
+};
+
+/* Can model m serve ask a? Whole GPUs: m->mem_gb >= min_mem_gb. MIG: m has MIG, and the named
+ * profile exists on m and holds inst_mem_gb (when given), or else some plain profile holds
+ * inst_mem_gb. Returns 0 with *ret (m and the profile to use), or AL_E_NOFIT. */
+int al_planner_model_serves(const struct al_model_ask *a, const struct al_gpu_model *m,
+                            struct al_model_choice *ret);
+
+/* The models to try for ask a, in order: a->model alone when one is asked (and it serves the
+ * ask) unless `any`; otherwise every catalog model that serves it, least memory (mem_gb)
+ * first, catalog order among equals (a quote takes the first that fits; its refusal lists the
+ * others with `any`). Writes the first `max` of that list to ret; returns how many it wrote. */
+size_t al_planner_models(const struct al_model_ask *a, bool any, struct al_model_choice *ret,
+                         size_t max);
+
+/* ---- availability (planner_avail.c) ---- */
+
+/* Free capacity of one model during [s, e). */
 struct al_avail {
     const struct al_gpu_model *model;
     unsigned gpus;       /* GPUs of the model passing `where`, usable (core/fleet.h) */
-    unsigned whole_free; /* of them, wholly free during the window */
+    unsigned whole_free; /* of them, with no hold in the window */
     unsigned nprofiles;  /* model->nprofiles (0 without MIG) */
-    /* per profile: how many instances of it alone could still be placed during the window */
+    /* per profile: how many instances of it alone could still be held throughout the window,
+     * summed over the GPUs: on each, the most that the calendar would accept (units clear of
+     * every hold in the window, and every MIG rule met at every instant of it) */
     unsigned inst_free[AL_MIG_MAX_PROFILES];
 };
 
-/* Writes one entry per model (at most max) and returns the number of models in the fleet, or
- * AL_E_INVAL for a bad window. `where` may be NULL (everything). Scans every GPU of the fleet:
- * for dashboards, not per-request admission. */
-int al_planner_availability(struct al_planner *p, int64_t s, int64_t e,
+/* Availability of model m during [s, e) into *ret (cleared first): what GET /v1/availability
+ * answers. `where` may be NULL (every GPU). A model absent from the fleet gets zero counts.
+ * Returns 0, or AL_E_INVAL (s >= e). A window before the calendar's origin counts only from
+ * the origin on (nothing is held before it). Reads the calendar's index 64 GPUs at a time:
+ * GPUs it shows untouched are counted 64 at a time, those it shows without MIG room (a hold in
+ * a bucket inside the window) are skipped, and only the rest are read, 64 at a time in batches
+ * whose cache misses overlap. Unlike plan and admit, it writes nothing in the planner (its
+ * working state is on the stack, ~10 KB): several threads may call it on one planner at once,
+ * while nothing changes the fleet or the calendar (a read lock). */
+int al_planner_avail(const struct al_planner *p, const struct al_gpu_model *m, int64_t s, int64_t e,
+                     const struct al_where *where, struct al_avail *ret);
+
+/* al_planner_avail for every model of the fleet, one entry per model in the fleet's model order
+ * (at most max). Returns the number of models in the fleet, or AL_E_INVAL. */
+int al_planner_availability(const struct al_planner *p, int64_t s, int64_t e,
                             const struct al_where *where, struct al_avail *ret, size_t max);
 
 #endif

@@ -5,7 +5,9 @@
 #include "server/cal.h"
 
 #include "common/num.h"
+#include "core/sbuf.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,104 @@ struct al_owner al_cal_owner(const char *id)
     if (us && al_num_parse_hex_u64(us + 1, 0, UINT64_MAX, &v) == 0)
         o.id = v & AL_OWNER_ID_MAX;
     return o;
+}
+
+/* ---- core's words as an API user reads them ---- */
+
+/* Does `word` start at p, at the start of a word of msg? */
+static bool word_at(const char *msg, const char *p, const char *word)
+{
+    return (p == msg || !isalnum((unsigned char)p[-1])) && strncmp(p, word, strlen(word)) == 0;
+}
+
+/* "GPU 3" / "gpu 3" at p: the word with the GPU's store id, or as it was (*rc AL_E_NOTFOUND)
+ * when no GPU has that fleet index. Returns the bytes read, 0 when p holds no such name. */
+static size_t gpu_name(const struct al_cal *c, const char *msg, const char *p, struct al_sbuf *b,
+                       int *rc)
+{
+    if (!word_at(msg, p, "GPU ") && !word_at(msg, p, "gpu "))
+        return 0;
+    uint64_t g = 0;
+    size_t n = 4;
+    for (; n < 14 && isdigit((unsigned char)p[n]); n++)
+        g = g * 10 + (uint64_t)(p[n] - '0');
+    if (n == 4 || isalnum((unsigned char)p[n]))
+        return 0;
+    const char *id = g <= UINT32_MAX ? al_cal_gpu_id(c, (uint32_t)g) : NULL;
+    if (!id)
+        *rc = AL_E_NOTFOUND;
+    al_sbuf_printf(b, "%.4s%s", p, id ? id : "");
+    if (!id)
+        al_sbuf_printf(b, "%.*s", (int)(n - 4), p + 4);
+    return n;
+}
+
+/* "reservation 0069a1b2c3d4e5" / "quote …" (core/calendar.c's owner_text: kind, 14 hex digits)
+ * at p: the kind with the full id of the owner among `ids` that it names, or as it was (*rc
+ * AL_E_NOTFOUND) when none does. Returns the bytes read, 0 when p holds no such name. */
+static size_t owner_name(const char *msg, const char *p, const char *const *ids, struct al_sbuf *b,
+                         int *rc)
+{
+    static const struct {
+        const char *word;
+        enum al_owner_kind kind;
+    } kinds[] = {{"reservation ", AL_OWNER_RESERVATION},
+                 {"quote ", AL_OWNER_TENTATIVE},
+                 {"pool container ", AL_OWNER_POOL}};
+    char hex[15];
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        size_t w = strlen(kinds[k].word), n = 0;
+        if (!word_at(msg, p, kinds[k].word))
+            continue;
+        while (n < 14 && isxdigit((unsigned char)p[w + n]))
+            n++;
+        uint64_t v = 0;
+        memcpy(hex, p + w, n);
+        hex[n] = '\0';
+        if (n < 14 || isalnum((unsigned char)p[w + n]) ||
+            al_num_parse_hex_u64(hex, 0, AL_OWNER_ID_MAX, &v) != 0)
+            return 0;
+        for (size_t i = 0; ids && ids[i]; i++) {
+            struct al_owner o = al_cal_owner(ids[i]);
+            if (o.kind == kinds[k].kind && o.id == v) {
+                al_sbuf_printf(b, "%s%s", kinds[k].word, ids[i]);
+                return w + n;
+            }
+        }
+        *rc = AL_E_NOTFOUND;
+        al_sbuf_printf(b, "%.*s", (int)(w + n), p);
+        return w + n;
+    }
+    return 0;
+}
+
+int al_cal_message(const struct al_cal *c, const char *msg, const char *const *ids, char *out,
+                   size_t cap)
+{
+    struct al_sbuf b;
+    int rc = 0;
+    al_sbuf_init(&b, out, cap);
+    for (const char *p = msg; *p;) {
+        size_t n = gpu_name(c, msg, p, &b, &rc);
+        if (!n)
+            n = owner_name(msg, p, ids, &b, &rc);
+        /* "hold 17 of …": the calendar's record number means nothing outside it */
+        if (!n && word_at(msg, p, "hold ") && isdigit((unsigned char)p[5])) {
+            const char *q = p + 5;
+            while (isdigit((unsigned char)*q))
+                q++;
+            if (strncmp(q, " of ", 4) == 0) {
+                al_sbuf_printf(&b, "a hold of ");
+                n = (size_t)(q + 4 - p);
+            }
+        }
+        if (!n) {
+            al_sbuf_printf(&b, "%c", *p);
+            n = 1;
+        }
+        p += n;
+    }
+    return rc;
 }
 
 static int node_id(struct al_cal *c, const char *name, const char *zone, struct al_err *e)

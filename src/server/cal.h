@@ -42,6 +42,15 @@ const char *al_cal_gpu_uuid(const struct al_cal *c, uint32_t g);
 /* The calendar owner of a quote ("qte_…": tentative) or reservation ("rsv_…"). */
 struct al_owner al_cal_owner(const char *id);
 
+/* A calendar message as an API user reads it. core/calendar.h names GPUs by fleet index
+ * ("GPU 3") and owners by kind and the 14 hex digits of their calendar id ("reservation
+ * 0069a1b2c3d4e5", al_cal_owner): each GPU becomes its store id, each owner among `ids` (a
+ * NULL-terminated list of "rsv_…" / "qte_…" ids) its full id, and a hold's record number
+ * ("hold 17 of …") goes. Writes the text to out (cap bytes, truncated, NUL-terminated).
+ * Returns 0, or AL_E_NOTFOUND when a GPU or an owner was left as core wrote it. */
+int al_cal_message(const struct al_cal *c, const char *msg, const char *const *ids, char *out,
+                   size_t cap);
+
 /* Bring node `node` (as the store returns it: {name, zone, online, gpus: [{id, index, uuid,
  * model, reported_model, pool, healthy, drained, present}]}) into the fleet: its zone and
  * liveness, new GPUs added, each GPU's index, model, pool, health, drain and presence updated

@@ -4,6 +4,8 @@
 #include "server/flow.h"
 
 #include "core/catalog.h"
+#include "core/quote.h"
+#include "server/cal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -177,36 +179,42 @@ int al_flow_hold_refusal(struct al_ctx *c, const char *what, const struct al_sto
                                 what, o.gpu, owner_kind(o.owner), o.owner, t0, t1);
 }
 
-static int mul_ok(int64_t a, int64_t b, int64_t *r)
+int al_flow_cal_fail(struct al_ctx *c, int code, const struct al_err *e, const char *owner)
 {
-    return !__builtin_mul_overflow(a, b, r);
+    const char *ids[] = {owner, NULL};
+    char msg[AL_ERR_MSG_MAX];
+    if (!e || !e->msg[0])
+        return al_http_fail_err(c, code, e);
+    /* a name left untranslated stays as core wrote it: the message is still true */
+    (void)al_cal_message(c->srv->cal, e->msg, ids, msg, sizeof msg);
+    return al_http_fail(c, code, NULL, "%s", msg);
 }
 
 int al_flow_price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_model *m, int profile,
                         int64_t s, int64_t e, struct al_flow_priced *out)
 {
     struct al_store_price p;
+    struct al_quote q;
     struct al_err err = {0};
     int rc = al_store_price_get(c->srv->store, m->name, &p, &err);
-    int64_t hours = (e - s + 3599) / 3600, units = count, rate = p.gpu_hour, amount;
-    char what[128];
     if (rc == AL_E_NOTFOUND)
         return al_http_fail(c, AL_E_CONFLICT, "model", "no price set for %s (PUT /v1/prices/%s)",
                             m->name, m->name);
     if (rc)
         return al_http_fail_err(c, rc, &err);
-    if (profile >= 0) {
-        units = (int64_t)count * m->profiles[profile].compute_slices;
-        rate = p.mig_slice_hour;
-        snprintf(what, sizeof what, "%s %s compute-slice-hour", m->name, m->profiles[profile].name);
-    } else {
-        snprintf(what, sizeof what, "%s GPU-hour", m->name);
-    }
-    if (!mul_ok(units, hours, &amount) || !mul_ok(amount, rate, &amount))
+    /* the rule (started hours, one line, products refused on overflow) is core/quote.h's */
+    if (al_quote_price(&(struct al_quote_ask){m, profile, count, s, e},
+                       &(struct al_price){p.gpu_hour, p.mig_slice_hour}, &q, &err) < 0)
         return al_http_fail(c, AL_E_INVAL, "count", "price overflows");
-    out->lines = json_pack("[{s:s,s:I,s:I,s:I,s:I}]", "what", what, "units", (json_int_t)units,
-                           "hours", (json_int_t)hours, "rate_micros", (json_int_t)rate,
-                           "amount_micros", (json_int_t)amount);
-    out->total = amount;
+    out->lines = json_array();
+    for (unsigned i = 0; i < q.n; i++) {
+        const struct al_quote_line *l = &q.lines[i];
+        json_array_append_new(out->lines,
+                              json_pack("{s:s,s:I,s:I,s:I,s:I}", "what", l->what, "units",
+                                        (json_int_t)l->units, "hours", (json_int_t)l->hours,
+                                        "rate_micros", (json_int_t)l->unit_price, "amount_micros",
+                                        (json_int_t)l->amount));
+    }
+    out->total = q.total;
     return 0;
 }

@@ -80,6 +80,11 @@ int al_flow_rsv_step(struct al_ctx *c, json_t *r, enum al_rsv_event ev, json_t *
  * AL_E_NOFIT, or the store's error. */
 int al_flow_hold_refusal(struct al_ctx *c, const char *what, const struct al_store_hold *h);
 
+/* Fail the call with code and the message of a core calendar error e, its GPUs and `owner`
+ * (the "rsv_…" or "qte_…" id the call passed to the calendar; may be NULL) named by their ids
+ * (al_cal_message), never by the calendar's numbers. Returns code. */
+int al_flow_cal_fail(struct al_ctx *c, int code, const struct al_err *e, const char *owner);
+
 /* ---- prices ---- */
 
 /* Price lines of a quote: whole GPU-hours, or MIG compute-slice-hours. */
@@ -89,8 +94,8 @@ struct al_flow_priced {
 };
 
 /* The price of `count` GPUs of `m` (profile >= 0: `count` instances of that MIG profile)
- * during [s, e), in whole started hours, at the model's price. Fails (conflict) when no
- * price is set for `m`. */
+ * during [s, e) at the model's price, by core/quote.h's rule (whole started hours). Fails
+ * (conflict) when no price is set for `m`, (invalid, field count) when the price overflows. */
 int al_flow_price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_model *m, int profile,
                         int64_t s, int64_t e, struct al_flow_priced *out);
 

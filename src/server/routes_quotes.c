@@ -20,10 +20,7 @@
 
 /* A request's ask, read back from its stored document. */
 struct ask {
-    bool mig;
-    const struct al_gpu_model *model; /* NULL: any that meets the memory ask */
-    const char *profile;
-    int64_t min_mem_gb, inst_mem_gb;
+    struct al_model_ask ma; /* kind, model (NULL: any that meets the memory ask), profile */
     unsigned count;
     bool same_node;
     const char *zone;
@@ -34,11 +31,13 @@ struct ask {
 static void ask_read(json_t *req, struct ask *a)
 {
     memset(a, 0, sizeof *a);
-    a->mig = strcmp(jstr(req, "kind"), "mig") == 0;
-    a->model = jstr(req, "model") ? al_catalog_find(jstr(req, "model")) : NULL;
-    a->profile = jstr(req, "profile");
-    a->min_mem_gb = json_integer_value(json_object_get(req, "min_memory_gb"));
-    a->inst_mem_gb = json_integer_value(json_object_get(req, "instance_memory_gb"));
+    bool mig = strcmp(jstr(req, "kind"), "mig") == 0;
+    /* the request's checks kept both memories >= 0 */
+    a->ma = (struct al_model_ask){
+        mig ? AL_REQ_MIG : AL_REQ_WHOLE,
+        jstr(req, "model") ? al_catalog_find(jstr(req, "model")) : NULL, jstr(req, "profile"),
+        (uint64_t)json_integer_value(json_object_get(req, "min_memory_gb")),
+        (uint64_t)json_integer_value(json_object_get(req, "instance_memory_gb"))};
     a->count = (unsigned)json_integer_value(json_object_get(req, "count"));
     a->same_node = json_is_true(json_object_get(req, "same_node"));
     a->zone = jstr(req, "zone");
@@ -55,57 +54,19 @@ static void ask_read(json_t *req, struct ask *a)
     }
 }
 
-/* The planner's request for model `m`, or -1 when `m` cannot serve the ask. */
-static int ask_for(const struct ask *a, const struct al_gpu_model *m, struct al_request *r)
+/* The planner's request for the ask with the model and profile core chose (`ch`). */
+static void ask_request(const struct ask *a, const struct al_model_choice *ch, struct al_request *r)
 {
     memset(r, 0, sizeof *r);
-    r->kind = a->mig ? AL_REQ_MIG : AL_REQ_WHOLE;
-    r->model = m;
+    r->kind = a->ma.kind;
+    r->model = ch->model;
+    r->profile = ch->profile;
     r->count = a->count;
     r->same_node = a->same_node;
     r->where.zone = a->zone;
     r->where.pool = -1;
-    r->profile = -1;
     r->start = a->s;
     r->end = a->e;
-    if (!a->mig)
-        return m->mem_gb >= (uint64_t)a->min_mem_gb ? 0 : -1;
-    if (!m->mig)
-        return -1;
-    if (a->profile) {
-        r->profile = al_catalog_profile_index(m, a->profile);
-        if (r->profile >= 0 && a->inst_mem_gb &&
-            (uint64_t)m->profiles[r->profile].mem_mib * 1048576 <
-                (uint64_t)a->inst_mem_gb * 1000000000)
-            return -1;
-    } else {
-        r->profile = al_catalog_pick(m, (uint64_t)a->inst_mem_gb * 1000000000, true);
-    }
-    return r->profile >= 0 ? 0 : -1;
-}
-
-/* Models that could serve the ask, smallest memory first; `any` ignores the asked model. */
-static size_t candidates(const struct ask *a, bool any, const struct al_gpu_model **out, size_t max)
-{
-    size_t n = 0;
-    struct al_request r;
-    if (a->model && !any) {
-        if (ask_for(a, a->model, &r) == 0)
-            out[n++] = a->model;
-        return n;
-    }
-    for (size_t i = 0; i < al_catalog_count() && n < max; i++) {
-        const struct al_gpu_model *m = al_catalog_at(i);
-        if (ask_for(a, m, &r) != 0)
-            continue;
-        size_t k = n++;
-        while (k > 0 && out[k - 1]->mem_gb > m->mem_gb) {
-            out[k] = out[k - 1];
-            k--;
-        }
-        out[k] = m;
-    }
-    return n;
 }
 
 /* Try the ask with model m: the fixed window, or the earliest start in range. Fills *plan
@@ -114,8 +75,10 @@ static int try_model(struct al_cal *cal, const struct ask *a, const struct al_gp
                      struct al_request *r, struct al_plan *plan, struct al_err *err)
 {
     int64_t start;
-    if (ask_for(a, m, r) != 0)
+    struct al_model_choice ch;
+    if (al_planner_model_serves(&a->ma, m, &ch) != 0)
         return al_err_set(err, AL_E_NOFIT, "%s cannot serve this ask", m->name);
+    ask_request(a, &ch, r);
     if (al_fleet_model_slot(cal->fleet, m) < 0)
         return al_err_set(err, AL_E_NOFIT, "no %s GPU in the fleet", m->name);
     if (!a->fixed) {
@@ -133,10 +96,12 @@ static int no_capacity(struct al_ctx *c, const struct ask *a, const struct al_gp
 {
     struct al_cal *cal = c->srv->cal;
     json_t *alts = json_array(), *others = json_array();
-    const struct al_gpu_model *cands[64];
+    struct al_model_choice ch, cands[64];
     struct al_request r;
-    if (primary && ask_for(a, primary, &r) == 0 && al_fleet_model_slot(cal->fleet, primary) >= 0) {
+    if (primary && al_planner_model_serves(&a->ma, primary, &ch) == 0 &&
+        al_fleet_model_slot(cal->fleet, primary) >= 0) {
         int64_t starts[N_ALTERNATIVES];
+        ask_request(a, &ch, &r);
         /* alternatives within the search range and the sale horizon */
         int64_t last = a->ls + AL_FLOW_MAX_SEARCH_S;
         if (last > c->now + AL_FLOW_HORIZON_S - a->dur)
@@ -149,11 +114,11 @@ static int no_capacity(struct al_ctx *c, const struct ask *a, const struct al_gp
             json_array_append_new(alts, json_pack("{s:o,s:o}", "start", al_time_json(starts[i]),
                                                   "end", al_time_json(starts[i] + a->dur)));
     }
-    size_t nc = candidates(a, true, cands, 64);
+    size_t nc = al_planner_models(&a->ma, true, cands, 64);
     for (size_t i = 0; i < nc; i++) {
         struct al_plan plan = {0};
-        if (cands[i] != primary && try_model(cal, a, cands[i], &r, &plan, NULL) == 0)
-            json_array_append_new(others, json_string(cands[i]->name));
+        if (cands[i].model != primary && try_model(cal, a, cands[i].model, &r, &plan, NULL) == 0)
+            json_array_append_new(others, json_string(cands[i].model->name));
         al_plan_clear(&plan);
     }
     return al_http_fail_details(
@@ -245,11 +210,11 @@ static int write_holds(struct al_ctx *c, const char *owner, const struct quote_w
                              .t1 = w->e,
                              .expires = expires,
                              .owner = al_cal_owner(owner)};
-        /* the calendar's words name its owner numbers: the answer names ids and times */
+        /* the calendar's words name its owner and GPU numbers: the answer names ids and times */
         if ((rc = al_calendar_add(c->srv->cal->cal, &ch, &err)) < 0)
             return rc == AL_E_CONFLICT
                        ? al_flow_hold_refusal(c, "the placement was taken meanwhile", &h)
-                       : al_http_fail_err(c, rc, &err);
+                       : al_flow_cal_fail(c, rc, &err, owner);
     }
     return 0;
 }
@@ -257,18 +222,18 @@ static int write_holds(struct al_ctx *c, const char *owner, const struct quote_w
 /* Find where the request fits (first candidate model that does), or answer no_capacity. */
 static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
 {
-    const struct al_gpu_model *cands[64];
+    struct al_model_choice cands[64];
     struct al_err err = {0}, first = {0};
     struct al_request r;
     ask_read(req, &w->a);
     if (!(w->allocs = calloc(w->a.count, sizeof *w->allocs)))
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
-    size_t nc = candidates(&w->a, false, cands, 64);
+    size_t nc = al_planner_models(&w->a.ma, false, cands, 64);
     for (size_t i = 0; i < nc; i++) {
         struct al_plan plan = {0};
-        int rc = try_model(c->srv->cal, &w->a, cands[i], &r, &plan, i ? &err : &first);
+        int rc = try_model(c->srv->cal, &w->a, cands[i].model, &r, &plan, i ? &err : &first);
         if (rc == 0 && plan.n == w->a.count && plan_allocs(c->srv->cal, &plan, w->allocs) == 0) {
-            w->model = cands[i];
+            w->model = cands[i].model;
             w->profile = r.kind == AL_REQ_MIG ? plan.profile : -1;
             w->s = r.start;
             w->e = r.end;
@@ -277,7 +242,7 @@ static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
         }
         al_plan_clear(&plan);
     }
-    return no_capacity(c, &w->a, nc ? cands[0] : NULL,
+    return no_capacity(c, &w->a, nc ? cands[0].model : NULL,
                        nc ? first.msg : "no GPU model meets the ask");
 }
 

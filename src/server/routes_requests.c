@@ -44,17 +44,14 @@ struct model_ask {
     const struct al_gpu_model *m;
 };
 
-/* Can model m serve the ask (its kind, memory and profile), whatever the capacity? */
+/* Can model m serve the ask (its kind, memory and profile), whatever the capacity? The rule
+ * a quote chooses models by (core/planner.h), so that create accepts what a quote can serve. */
 static bool model_fits(const struct model_ask *k, bool mig, const struct al_gpu_model *m)
 {
-    if (!mig)
-        return m->mem_gb >= (uint64_t)k->mem;
-    if (!m->mig)
-        return false;
-    if (!k->profile)
-        return al_catalog_pick(m, (uint64_t)k->imem * 1000000000, true) >= 0;
-    int pi = al_catalog_profile_index(m, k->profile);
-    return pi >= 0 && (uint64_t)m->profiles[pi].mem_mib * 1048576 >= (uint64_t)k->imem * 1000000000;
+    const struct al_model_ask a = {mig ? AL_REQ_MIG : AL_REQ_WHOLE, m, k->profile, (uint64_t)k->mem,
+                                   (uint64_t)k->imem};
+    struct al_model_choice ch;
+    return al_planner_model_serves(&a, m, &ch) == 0;
 }
 
 /* Does a model of fleet `f` (NULL: of the catalog) serve the ask? */

@@ -28,10 +28,11 @@ static void alloc_hold(json_t *doc, json_t *a, const struct al_gpu_model *m, int
     snprintf(h->owner, sizeof h->owner, "%s", jstr(doc, "id") ? jstr(doc, "id") : "");
 }
 
-/* May GPU `gpu` of `doc` still be sold as `m`: in the fleet, healthy, reported (as m), its
- * node online, not drained? 0, or it fails the call with no_capacity naming the GPU and why. */
-static int alloc_sellable(struct al_ctx *c, json_t *doc, const char *gpu,
-                          const struct al_gpu_model *m)
+/* May GPU `gpu` still be sold as `m`: in the fleet, healthy, reported (as m), its node online,
+ * not drained? 0, or it fails the call with no_capacity naming the GPU and why; `what` begins
+ * the message, as for a hold in the way ("cannot extend rsv_… to <new end>"). */
+static int alloc_sellable(struct al_ctx *c, const char *gpu, const struct al_gpu_model *m,
+                          const char *what)
 {
     char why[160];
     if (al_cal_check_gpu(c->srv->cal, gpu, m, why, sizeof why) == 0)
@@ -39,7 +40,7 @@ static int alloc_sellable(struct al_ctx *c, json_t *doc, const char *gpu,
     return al_http_fail_details(c, AL_E_NOFIT,
                                 json_pack("{s:s,s:s,s:s,s:[],s:[]}", "reason", why, "gpu", gpu,
                                           "alternatives", "other_models"),
-                                "GPU %s of %s %s", gpu, jstr(doc, "id"), why);
+                                "%s: GPU %s %s", what, gpu, why);
 }
 
 /* Is every allocation of `doc` (a quote or a reservation) on a GPU that may still be sold
@@ -54,7 +55,7 @@ static int allocs_free(struct al_ctx *c, json_t *doc, const struct al_gpu_model 
     size_t i;
     json_array_foreach(json_object_get(doc, "allocations"), i, a)
     {
-        int rc = alloc_sellable(c, doc, jstr(a, "gpu") ? jstr(a, "gpu") : "", m);
+        int rc = alloc_sellable(c, jstr(a, "gpu") ? jstr(a, "gpu") : "", m, what);
         if (rc != 0)
             return rc;
         struct al_store_hold h;
@@ -281,9 +282,9 @@ static int post_rsv_extend(struct al_ctx *c)
     c->cal_touched = true;
     if ((rc = al_calendar_extend_owner(c->srv->cal->cal, al_cal_owner(jstr(r, "id")), new_end,
                                        &err)) < 0) {
-        /* the calendar's words name its owner numbers: the answer names ids and times */
+        /* the calendar's words name its owner and GPU numbers: the answer names ids and times */
         rc = rc == AL_E_CONFLICT ? extend_refused(c, r, m, e, new_end, what)
-                                 : al_http_fail_err(c, rc, &err);
+                                 : al_flow_cal_fail(c, rc, &err, jstr(r, "id"));
         goto out;
     }
     if ((rc = al_store_hold_set_end(c->srv->store, jstr(r, "id"), new_end, &err)) < 0) {

@@ -214,6 +214,7 @@ hb uh z1 0:T4:unhealthy
 confirm "$REQ"
 expect "confirm after the quoted GPU turned unhealthy → 409 no_capacity" 409 no_capacity
 check "… naming the GPU and why" grep -q "unhealthy" <<<"$body"
+check "… after the step refused: $(j .error.message)" [ "$(j .error.message)" = "cannot confirm quote $QUOTE: GPU $QGPU is unhealthy" ]
 check "event gpu.unhealthy names the quote" event gpu.unhealthy "$QGPU" ".quotes | index([\"$QUOTE\"]) != null"
 avail T4
 check "an unhealthy GPU is not counted as available" [ "$(j .total_gpus)" = 0 ]

@@ -393,6 +393,53 @@ check "MIG: smallest profile that holds 30 GB, packed on one GPU" [ "$(j .quote.
 check "MIG priced per compute slice-hour" [ "$(j '.quote.lines[0].units')" = 6 -a "$(j .quote.total_micros)" = $((6 * 24 * 300000)) ]
 call "$OP" GET "/v1/availability?model=H100-80GB&start=$S1&end=$E1&profile=1g.10gb"
 check "availability: no MIG room left" [ "$(j '.profiles[0].instances_free')" = 0 -a "$(j .whole_gpus_free)" = 0 ]
+# availability counts what the calendar would accept: a GPU holding a +me instance (its one
+# set of media engines) has no room for another, however many units are free
+node "$OP" media A100-80GB 1
+call "$OP" PUT /v1/prices/A100-80GB '{"gpu_hour_micros":2000000,"mig_slice_hour_micros":300000}'
+call "$ALICE" POST /v1/requests "{\"kind\":\"mig\",\"count\":1,\"model\":\"A100-80GB\",\"profile\":\"1g.10gb+me\",\"start\":\"$S1\",\"end\":\"$E1\"}"
+RME=$(j .id)
+call "$OP" POST "/v1/requests/$RME/quote"
+check "a 1g.10gb+me instance quoted on the one A100-80GB" [ "$code" = 200 -a "$(j .quote.profile)" = 1g.10gb+me ]
+call "$OP" GET "/v1/availability?model=A100-80GB&start=$S1&end=$E1&profile=1g.10gb%2Bme"
+check "availability: no second +me instance beside it" [ "$code" = 200 -a "$(j '.profiles[0].instances_free')" = 0 -a "$(j .total_gpus)" = 1 ]
+call "$OP" GET "/v1/availability?model=A100-80GB&start=$S1&end=$E1&profile=1g.10gb"
+check "… while 6 plain 1g.10gb still fit in the units and slices left" [ "$(j '.profiles[0].instances_free')" = 6 ]
+call "$OP" POST "/v1/requests/$RME/cancel"
+
+# a MIG rule beyond the units (one +me instance a GPU) refuses an extension that the store's
+# unit check allows: the refusal names the hold in the way and its GPU by their ids, and no
+# number of the calendar's (GPU index, hold, owner in hex)
+mig_req() { # mig_req PROFILE START END → $body of the request created
+    call "$ALICE" POST /v1/requests "{\"kind\":\"mig\",\"count\":1,\"model\":\"A100-80GB\",\"profile\":\"$1\",\"start\":\"$2\",\"end\":\"$3\"}"
+}
+E2=$(ts $((T0 + 3 * 86400)))
+mig_req 1g.10gb+me "$S1" "$E1"
+RA=$(j .id)
+call "$OP" POST "/v1/requests/$RA/quote"
+UA=$(j '.quote.allocations[0].start_unit')
+call "$OP" POST "/v1/requests/$RA/approve"
+call "$ALICE" POST "/v1/requests/$RA/accept"
+call "$OP" POST "/v1/requests/$RA/confirm" '{"payment_terms":"invoiced"}'
+VA=$(j .id)
+mig_req 1g.10gb "$E1" "$E2" # takes A's units in [E1, E2), so that B goes elsewhere
+RC=$(j .id)
+call "$OP" POST "/v1/requests/$RC/quote"
+mig_req 1g.10gb+me "$E1" "$E2"
+RB=$(j .id)
+call "$OP" POST "/v1/requests/$RB/quote"
+QB=$(j .quote.id) UB=$(j '.quote.allocations[0].start_unit')
+call "$OP" POST "/v1/requests/$RC/cancel"
+check "setup: +me instances right after each other on one GPU, on other units ($UA, $UB)" [ -n "$VA" -a "$UB" != "$UA" -a "$UB" != null ]
+call "$ALICE" POST "/v1/reservations/$VA/extend" "{\"end\":\"$(ts $((T0 + 2 * 86400 + 3600)))\"}"
+expect "extend into a second +me instance → 409 no_capacity" 409 no_capacity
+msg=$(j .error.message)
+check "… naming the +me hold in the way by its quote id ($msg)" \
+    [ "$msg" = "cannot extend $VA to $(ts $((T0 + 2 * 86400 + 3600))): GPU gpu_media-0 is held by quote $QB during [$E1, $E2)" -a "$(j .error.details.held_by)" = "$QB" -a "$(j .error.details.gpu)" = gpu_media-0 ]
+check "… and no number of the calendar's" \
+    bash -c '! grep -qE "GPU [0-9]+\b|hold [0-9]|(reservation|quote) [0-9a-f]{14}\b" <<<"$1"' _ "$body"
+call "$OP" POST "/v1/requests/$RB/cancel"
+call "$OP" POST "/v1/reservations/$VA/cancel"
 
 # extend and cancel
 call "$OP" POST "/v1/reservations/$V1/extend" "{\"end\":\"$(ts $((T0 + 3 * 86400)))\"}"

@@ -131,6 +131,59 @@ static void test_build_maps_gpus_and_holds(void **state)
     al_cal_free(c);
 }
 
+/* The calendar's own refusals, as an API user reads them: GPUs by store id, owners by id. */
+static void test_messages_name_ids(void **state)
+{
+    struct fixture *f = *state;
+    struct al_cal *c = NULL;
+    struct al_err e = {0};
+    char out[AL_ERR_MSG_MAX];
+    const char *rsv = "rsv_0000000100000001", *other = "rsv_0000000100000002";
+    const char *ids[] = {other, rsv, NULL};
+    put_node(f->s, "n1", "H100-80GB", 2);
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-1",
+                                      .owner = "rsv_0000000100000001",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW + 3600,
+                                      .t1 = NOW + 7200});
+    assert_int_equal(al_cal_build(f->s, NOW, &c, NULL), 0);
+    int g = al_cal_gpu(c, "gpu_n1-1");
+    struct al_hold h = {.gpu = (uint32_t)g,
+                        .whole = true,
+                        .t0 = NOW + 3000,
+                        .t1 = NOW + 4000,
+                        .owner = al_cal_owner(other)};
+    assert_int_equal(al_calendar_add(c->cal, &h, &e), AL_E_CONFLICT);
+    assert_int_equal(al_cal_message(c, e.msg, ids, out, sizeof out), 0);
+    assert_string_equal(out, "GPU gpu_n1-1: whole GPU overlaps a hold of reservation "
+                             "rsv_0000000100000001 during [2027-01-15T09:00:00Z, "
+                             "2027-01-15T10:00:00Z)");
+    /* an owner not among ids, a GPU the fleet does not have: left as core wrote them */
+    assert_int_equal(al_cal_message(c, e.msg, NULL, out, sizeof out), AL_E_NOTFOUND);
+    assert_non_null(strstr(out, "reservation 00000100000001 during"));
+    assert_int_equal(
+        al_cal_message(c, "GPU 7: busy; gpu 12x, whole GPU, GPU", NULL, out, sizeof out),
+        AL_E_NOTFOUND);
+    assert_string_equal(out, "GPU 7: busy; gpu 12x, whole GPU, GPU");
+    /* an owner with no holds names its full id */
+    assert_int_equal(al_calendar_extend_owner(c->cal, al_cal_owner(other), NOW + 9000, &e),
+                     AL_E_NOTFOUND);
+    assert_int_equal(al_cal_message(c, e.msg, ids, out, sizeof out), 0);
+    assert_string_equal(out, "reservation rsv_0000000100000002 has no holds");
+    /* a quote's tentative hold is "quote qte_…"; the same hex as a reservation is not it */
+    const char *qids[] = {"qte_0000000100000002", NULL};
+    assert_int_equal(al_calendar_extend_owner(c->cal, al_cal_owner(qids[0]), NOW + 9000, &e),
+                     AL_E_NOTFOUND);
+    assert_int_equal(al_cal_message(c, e.msg, ids, out, sizeof out), AL_E_NOTFOUND);
+    assert_int_equal(al_cal_message(c, e.msg, qids, out, sizeof out), 0);
+    assert_string_equal(out, "quote qte_0000000100000002 has no holds");
+    /* truncated to the room given, always terminated */
+    assert_int_equal(al_cal_message(c, e.msg, qids, out, 8), 0);
+    assert_string_equal(out, "quote q");
+    al_cal_free(c);
+}
+
 static void test_sync_node(void **state)
 {
     struct fixture *f = *state;
@@ -289,6 +342,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_owner_ids),
         cmocka_unit_test_setup_teardown(test_build_maps_gpus_and_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_messages_name_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_reaches_planner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_gpus_map, setup, teardown),

@@ -199,7 +199,7 @@ static void test_extend_shorten_release(void **state)
     assert_true(ia >= 0 && ib >= 0);
     assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 200, &e), 0);
     assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 201, &e), AL_E_CONFLICT);
-    assert_non_null(strstr(e.msg, "reservation 2"));
+    assert_non_null(strstr(e.msg, "reservation 00000000000002"));
     assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 150, &e), AL_E_INVAL);
     assert_int_equal(al_calendar_get(c, (uint32_t)ia, &got), 0);
     assert_int_equal(got.t1, T0 + 200);
@@ -260,6 +260,65 @@ static void test_owner_ops_and_expiry(void **state)
     assert_int_equal(al_calendar_extend_owner(c, res, T0 + 300, &e), 2);
     assert_int_equal(al_calendar_cancel_owner(c, res), 2);
     assert_int_equal(al_calendar_cancel_owner(c, res), 0);
+    al_calendar_free(c);
+    al_fleet_free(f);
+}
+
+/* Refusals name times as RFC 3339 UTC times and owners by kind and hex id (T0 is
+ * 1970-01-12T13:46:40Z). */
+static void test_messages_name_times(void **state)
+{
+    (void)state;
+    struct al_fleet *f = small_fleet();
+    struct al_calendar *c = al_calendar_new(f, T0, 60);
+    struct al_err e = {0};
+    const struct al_gpu_model *h = model("H100-80GB");
+    struct al_hold a = whole(2, 0, 100, 1), b = whole(2, 200, 300, UINT64_C(0x69a1b2c3d4e5f6));
+    int ia = al_calendar_add(c, &a, &e), ib = al_calendar_add(c, &b, &e);
+    assert_true(ia >= 0 && ib >= 0);
+    /* an extension refused by another hold: the other hold's window, as times */
+    assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 201, &e), AL_E_CONFLICT);
+    assert_string_equal(e.msg, "GPU 2: whole GPU overlaps hold 1 of reservation 69a1b2c3d4e5f6 "
+                               "during [1970-01-12T13:50:00Z, 1970-01-12T13:51:40Z)");
+    struct al_owner one = {1, AL_OWNER_RESERVATION};
+    assert_int_equal(al_calendar_extend_owner(c, one, T0 + 250, &e), AL_E_CONFLICT);
+    assert_non_null(strstr(e.msg, "during [1970-01-12T13:50:00Z, 1970-01-12T13:51:40Z)"));
+    assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + 50, &e), AL_E_INVAL);
+    assert_string_equal(e.msg, "extend: new end 1970-01-12T13:47:30Z is not after the current "
+                               "end 1970-01-12T13:48:20Z");
+    assert_int_equal(al_calendar_extend(c, (uint32_t)ia, T0 + ((int64_t)1 << 33), &e), AL_E_RANGE);
+    assert_string_equal(e.msg, "extend: new end 2242-03-28T02:43:12Z is outside the calendar's "
+                               "range (1970-01-12T13:46:40Z to 2106-02-18T20:14:54Z)");
+    assert_int_equal(al_calendar_shorten(c, (uint32_t)ib, T0 + 310, &e), AL_E_INVAL);
+    assert_string_equal(e.msg, "shorten: new end 1970-01-12T13:51:50Z is not after the hold's "
+                               "start 1970-01-12T13:50:00Z or is after its end "
+                               "1970-01-12T13:51:40Z");
+    /* bad holds */
+    struct al_hold bad = whole(2, 500, 400, 3);
+    assert_int_equal(al_calendar_add(c, &bad, &e), AL_E_INVAL);
+    assert_string_equal(e.msg, "hold: start 1970-01-12T13:55:00Z is not before its end "
+                               "1970-01-12T13:53:20Z");
+    bad = whole(2, -10, 5, 3);
+    assert_int_equal(al_calendar_add(c, &bad, &e), AL_E_RANGE);
+    assert_string_equal(e.msg, "hold: start 1970-01-12T13:46:30Z is outside the calendar's range "
+                               "(1970-01-12T13:46:40Z to 2106-02-18T20:14:54Z)");
+    bad = whole(2, 1000, 2000, 3);
+    bad.owner.kind = AL_OWNER_TENTATIVE;
+    bad.expires = T0 + ((int64_t)1 << 32);
+    assert_int_equal(al_calendar_add(c, &bad, &e), AL_E_RANGE);
+    assert_true(strncmp(e.msg, "hold: expiry 2106-02-18T20:14:56Z is outside", 44) == 0);
+    /* a MIG rule at an instant: the instant, as a time */
+    struct al_hold me = mig(0, prof(h, "1g.10gb+me"), 0, 0, 100, 5);
+    struct al_hold me2 = mig(0, prof(h, "1g.10gb+me"), 3, 50, 150, 6);
+    assert_true(al_calendar_add(c, &me, &e) >= 0);
+    assert_int_equal(al_calendar_add(c, &me2, &e), AL_E_CONFLICT);
+    assert_string_equal(e.msg, "GPU 0: 1g.10gb+me@3 does not fit at 1970-01-12T13:47:30Z: "
+                               "1g.10gb+me@3: second media-extension instance (1g.10gb+me@0 has "
+                               "one; at most one +me/+me.all per GPU)");
+    /* an owner without holds, by its id */
+    struct al_owner q = {0xabc, AL_OWNER_TENTATIVE};
+    assert_int_equal(al_calendar_extend_owner(c, q, T0 + 500, &e), AL_E_NOTFOUND);
+    assert_string_equal(e.msg, "quote 00000000000abc has no holds");
     al_calendar_free(c);
     al_fleet_free(f);
 }
@@ -374,6 +433,32 @@ static bool bf_no_instance_throughout(const struct world *w, uint32_t gpu, int64
     return true;
 }
 
+static unsigned stat_sum_fit; /* instances window_sum let in: the check below must have teeth */
+
+/* al_calendar_window_sum agrees with the calendar's own check: an instance held throughout
+ * [s, e) passes al_calendar_check exactly when the window's summary accepts it. */
+static void check_window_sum(const struct world *w, uint32_t g, int64_t s, int64_t e, bool whole,
+                             uint32_t mask)
+{
+    const struct al_gpu_model *m = al_fleet_gpu(w->f, g)->model;
+    struct al_layout_sum sum;
+    int rc = al_calendar_window_sum(w->c, g, s, e, &sum);
+    bool room = rc >= 0;
+    assert_int_equal(room, !whole);
+    assert_true(rc < 0 || (size_t)rc == al_calendar_count(w->c, g, s, e));
+    assert_int_equal(sum.mask, room ? mask : 0);
+    for (unsigned q = 0; m->mig && q < m->nprofiles; q++) {
+        for (unsigned k = 0; k < m->profiles[q].nstarts; k++) {
+            struct al_hold h = mig(g, q, m->profiles[q].starts[k], s - T0, e - T0, 999999);
+            bool fits = al_calendar_check(w->c, &h, NULL) == 0;
+            assert_int_equal(
+                room && al_layout_sum_can_add(m, &sum, (struct al_placement){(uint8_t)q, h.start}),
+                fits);
+            stat_sum_fit += fits;
+        }
+    }
+}
+
 /* Calendar answers equal brute force: holds per GPU, masks, free, index bits. */
 static void bf_check_queries(struct world *w)
 {
@@ -402,6 +487,7 @@ static void bf_check_queries(struct world *w)
                                                  (struct al_placement){h->profile, h->start});
         }
         assert_int_equal(al_calendar_mask(w->c, g, s, e), mask);
+        check_window_sum(w, g, s, e, any_whole, mask);
         bfmask[g] = mask;
         assert_int_equal(al_calendar_count(w->c, g, s, e), cnt);
         assert_int_equal(al_calendar_free_during(w->c, g, s, e), cnt == 0);
@@ -422,6 +508,14 @@ static void bf_check_queries(struct world *w)
     al_calendar_masks(w->c, gpus, n, s, e, got);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(got[i], gpus[i] < ng ? bfmask[gpus[i]] : 0);
+    /* the batched window sums: the same as one at a time */
+    struct al_layout_sum sums[AL_CAL_BATCH + 40], one;
+    int rcs[AL_CAL_BATCH + 40];
+    al_calendar_window_sums(w->c, gpus, n, s, e, rcs, sums);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(rcs[i], al_calendar_window_sum(w->c, gpus[i], s, e, &one));
+        assert_memory_equal(&sums[i], &one, sizeof one);
+    }
 }
 
 static unsigned stat_units; /* UNITS bytes seen set: the check below must have teeth */
@@ -642,9 +736,10 @@ static void test_random_sequences(void **state)
         run_world(seed, 1000);
     printf("calendar property: adds %u accepted / %u refused, extends %u / %u\n", stat_add[1],
            stat_add[0], stat_ext[1], stat_ext[0]);
-    printf("calendar property: %u UNITS bytes set\n", stat_units);
+    printf("calendar property: %u UNITS bytes set, %u instances fit a window sum\n", stat_units,
+           stat_sum_fit);
     assert_true(stat_add[0] > 100 && stat_add[1] > 100 && stat_ext[0] > 50 && stat_ext[1] > 50);
-    assert_true(stat_units > 100);
+    assert_true(stat_units > 100 && stat_sum_fit > 1000);
 }
 
 static void test_growth(void **state)
@@ -681,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_whole_vs_mig_exclusion),
         cmocka_unit_test(test_mig_rules),
         cmocka_unit_test(test_extend_shorten_release),
+        cmocka_unit_test(test_messages_name_times),
         cmocka_unit_test(test_owner_ops_and_expiry),
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_random_sequences),

@@ -1351,6 +1351,101 @@ static void test_catalog_hand_worked(void **state)
     expect_valid(pro, "1g.24gb+me.all@0,1g.24gb-me@3,2g.48gb-me@6");
 }
 
+/* ---- summaries (al_layout_sum), cross-checked by the naive checker ------------------------ */
+
+static struct al_layout sum_layouts[4096];
+static long n_sum_layouts;
+
+static int keep_sum_layout(const struct al_layout *l, void *ctx)
+{
+    (void)ctx;
+    assert_true(n_sum_layouts < 4096);
+    sum_layouts[n_sum_layouts++] = *l;
+    return 0;
+}
+
+static struct al_layout_sum sum_of(const struct al_layout *l)
+{
+    struct al_layout_sum s = {0};
+    for (unsigned i = 0; i < l->n; i++)
+        al_layout_sum_add(l->model, &s, l->p[i]);
+    return s;
+}
+
+/* Do the extra instances join every layout of ls[0..k) validly (naive rules)? */
+static bool naive_joins(struct al_layout *const *ls, unsigned k, const struct al_placement *extra,
+                        unsigned ne)
+{
+    for (unsigned i = 0; i < k; i++) {
+        struct al_placement all[2 * AL_LAYOUT_MAX];
+        memcpy(all, ls[i]->p, ls[i]->n * sizeof *all);
+        memcpy(all + ls[i]->n, extra, ne * sizeof *extra);
+        if (!naive_valid(ls[i]->model, all, ls[i]->n + ne))
+            return false;
+    }
+    return true;
+}
+
+/* Most instances of profile q that join every layout of ls[0..k) at once: every start subset. */
+static unsigned naive_room(struct al_layout *const *ls, unsigned k, unsigned q)
+{
+    const struct al_mig_profile *pr = &ls[0]->model->profiles[q];
+    unsigned best = 0;
+    for (uint32_t set = 1; set < (UINT32_C(1) << pr->nstarts); set++) {
+        struct al_placement extra[AL_MIG_MAX_STARTS];
+        unsigned ne = 0;
+        for (unsigned j = 0; j < pr->nstarts; j++)
+            if ((set >> j) & 1)
+                extra[ne++] = (struct al_placement){(uint8_t)q, pr->starts[j]};
+        if (ne > best && naive_joins(ls, k, extra, ne))
+            best = ne;
+    }
+    return best;
+}
+
+/* Random groups of 1-3 valid layouts: the join of their summaries accepts an instance exactly
+ * when the instance joins each layout, and its room for a profile is the exhaustive optimum. */
+static void test_sums_join_and_room(void **state)
+{
+    (void)state;
+    const char *names[] = {"A30", "A100-40GB", "H100-80GB", "RTX-PRO-6000"};
+    uint32_t seed = 12345;
+    unsigned accepted = 0, rooms = 0;
+    for (unsigned mi = 0; mi < 4; mi++) {
+        const struct al_gpu_model *m = real(names[mi]);
+        n_sum_layouts = 0;
+        sum_layouts[n_sum_layouts++] = (struct al_layout){.model = m};
+        al_layout_enumerate(m, 0, false, keep_sum_layout, NULL);
+        for (int t = 0; t < 400; t++) {
+            struct al_layout *ls[3];
+            struct al_layout_sum worst = {0};
+            unsigned k = 1 + lcg(&seed) % 3;
+            for (unsigned i = 0; i < k; i++) {
+                ls[i] = &sum_layouts[lcg(&seed) % (uint32_t)n_sum_layouts];
+                struct al_layout_sum one = sum_of(ls[i]);
+                al_layout_sum_join(&worst, &one);
+            }
+            for (unsigned q = 0; q < m->nprofiles; q++) {
+                for (unsigned j = 0; j < m->profiles[q].nstarts; j++) {
+                    struct al_placement p = {(uint8_t)q, m->profiles[q].starts[j]};
+                    bool want = naive_joins(ls, k, &p, 1);
+                    assert_int_equal(al_layout_sum_can_add(m, &worst, p), want);
+                    accepted += want;
+                }
+                unsigned room = al_layout_sum_room(m, &worst, q);
+                assert_int_equal(room, naive_room(ls, k, q));
+                rooms += room > 0;
+            }
+        }
+    }
+    assert_true(accepted > 1000 && rooms > 1000);
+    /* a model without MIG has no room, and nothing may join */
+    struct al_layout_sum zero = {0};
+    assert_int_equal(al_layout_sum_room(&l40s, &zero, 0), 0);
+    assert_false(al_layout_sum_can_add(&l40s, &zero, (struct al_placement){0, 0}));
+    assert_int_equal(al_layout_sum_room(real("H100-80GB"), &zero, 99), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1386,6 +1481,7 @@ int main(void)
         cmocka_unit_test(test_catalog_matches_hand_tables),
         cmocka_unit_test(test_catalog_every_model),
         cmocka_unit_test(test_catalog_hand_worked),
+        cmocka_unit_test(test_sums_join_and_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

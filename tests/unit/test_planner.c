@@ -140,13 +140,23 @@ static void test_one_node_preference(void **state)
     assert_int_equal(pl.why, AL_WHY_SAME_NODE);
     assert_int_equal(pl.free_total, 4);
     assert_int_equal(pl.free_best_node, 2);
-    assert_string_equal(err.msg, "only 2 of 4 H100-80GB GPUs free on one node during the "
-                                 "window; 4 free fleet-wide");
+    assert_string_equal(err.msg, "only 2 of 4 H100-80GB GPUs free on one node during "
+                                 "[1970-01-12T13:46:40Z, 1970-01-12T14:46:40Z); 4 free "
+                                 "fleet-wide");
     r.same_node = false;
     r.count = 5;
     assert_int_equal(al_planner_plan(e.p, &r, &pl, &err), AL_E_NOFIT);
     assert_int_equal(pl.why, AL_WHY_CAPACITY);
-    assert_non_null(strstr(err.msg, "only 4 of 5 H100-80GB GPUs free during the window"));
+    assert_string_equal(err.msg, "only 4 of 5 H100-80GB GPUs free during [1970-01-12T13:46:40Z, "
+                                 "1970-01-12T14:46:40Z) (14 eligible GPUs; at most 2 on one "
+                                 "node)");
+    /* a window the calendar cannot hold names its times and where the calendar starts */
+    struct al_request early = r;
+    early.start = T0 - 60;
+    assert_int_equal(al_planner_plan(e.p, &early, &pl, &err), AL_E_RANGE);
+    assert_string_equal(err.msg, "start/end: [1970-01-12T13:45:40Z, 1970-01-12T14:46:40Z) is "
+                                 "outside the calendar's range (it starts at "
+                                 "1970-01-12T13:46:40Z)");
     /* later the GPUs are free again */
     r.start = T0 + 3600;
     r.end = T0 + 7200;
