@@ -129,7 +129,9 @@ static bool parse(struct fz_req *r, const uint8_t *data, size_t size)
         return false;
     /* "$LEN": the body's length, after its placeholders */
     for (size_t i = 0; i < r->req.nheaders && i < AL_CALL_MAX_HEADERS; i++) {
-        if (strcmp(r->headers[i].val, "$LEN") == 0) {
+        /* the whole value, NULs included: "$LEN\0junk" keeps its NUL (and the head must be
+         * refused), it is not the placeholder */
+        if (r->headers[i].val_len == 4 && memcmp(r->headers[i].val, "$LEN", 4) == 0) {
             char len[24];
             snprintf(len, sizeof len, "%zu", r->body_len);
             if (!(r->headers[i].val = put(r, len, strlen(len), &n)))
