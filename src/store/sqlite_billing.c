@@ -67,8 +67,8 @@ static int lines_load(struct al_store *s, struct al_res_billing *b, struct al_er
 
 /* Run a billing query (bound) for its one row, then its lines; the reservation's id into
  * rid when not NULL. */
-static int billing_one(struct al_store *s, sqlite3_stmt *st, struct al_res_billing *ret,
-                       char *rid, struct al_err *e)
+static int billing_one(struct al_store *s, sqlite3_stmt *st, struct al_res_billing *ret, char *rid,
+                       struct al_err *e)
 {
     int rc = al_sqlite_row(s, st, e, "billing state for that reservation");
     if (rc)
@@ -80,8 +80,8 @@ static int billing_one(struct al_store *s, sqlite3_stmt *st, struct al_res_billi
     return lines_load(s, ret, e);
 }
 
-int al_store_billing_get(struct al_store *s, const char *reservation_id,
-                         struct al_res_billing *ret, struct al_err *reterr)
+int al_store_billing_get(struct al_store *s, const char *reservation_id, struct al_res_billing *ret,
+                         struct al_err *reterr)
 {
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(s, &st, reterr, AL_SQLITE_RB_SELECT " WHERE reservation_id = ?", "t",
@@ -93,8 +93,7 @@ int al_store_billing_get_num(struct al_store *s, uint64_t id, struct al_res_bill
                              char rid[AL_STORE_ID_MAX], struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr, AL_SQLITE_RB_SELECT " WHERE num = ?", "i",
-                            (int64_t)id);
+    int rc = al_sqlite_prep(s, &st, reterr, AL_SQLITE_RB_SELECT " WHERE num = ?", "i", (int64_t)id);
     return rc ? rc : billing_one(s, st, ret, rid, reterr);
 }
 
@@ -180,13 +179,13 @@ int al_store_billing_update(struct al_store *s, const struct al_res_billing *b,
         return rc;
     const char *changed = frozen_change(&old, b);
     if (changed)
-        return al_err_set(reterr, AL_E_INVAL, "%s: frozen at confirmation (reservation %" PRIu64 ")",
-                          changed, b->id);
+        return al_err_set(reterr, AL_E_INVAL,
+                          "%s: frozen at confirmation (reservation %" PRIu64 ")", changed, b->id);
     rc = al_sqlite_prep(s, &st, reterr,
                         "UPDATE reservation_billing SET end_at = ?, rev = ?, drawn = ?, fees = ?,"
                         " cancelled = ? WHERE num = ?",
-                        "iiiiii", b->end, (int64_t)b->rev, b->drawn, b->fees,
-                        (int64_t)b->cancelled, (int64_t)b->id);
+                        "iiiiii", b->end, (int64_t)b->rev, b->drawn, b->fees, (int64_t)b->cancelled,
+                        (int64_t)b->id);
     if (rc || (rc = al_sqlite_run(s, st, reterr, "update billing state")) < 0)
         return rc;
     return 0;
@@ -195,7 +194,7 @@ int al_store_billing_update(struct al_store *s, const struct al_res_billing *b,
 /* ---- pool sessions ---- */
 
 #define POOL_SELECT                                                                                \
-    "SELECT id, org, user_id, gpu, share, rate, contract_id, contract_version, started_at,"       \
+    "SELECT id, org, user_id, gpu, share, rate, contract_id, contract_version, started_at,"        \
     " stopped_at, charged_through FROM pool_usage"
 
 static void pool_row(sqlite3_stmt *st, struct al_store_pool *p)
@@ -257,13 +256,12 @@ int al_store_pool_get(struct al_store *s, uint64_t id, struct al_store_pool *ret
 int al_store_pool_charged(struct al_store *s, uint64_t id, int64_t to, struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "UPDATE pool_usage SET charged_through = ? WHERE id = ?", "ii", to,
-                            (int64_t)id);
+    int rc =
+        al_sqlite_prep(s, &st, reterr, "UPDATE pool_usage SET charged_through = ? WHERE id = ?",
+                       "ii", to, (int64_t)id);
     if (rc || (rc = al_sqlite_run(s, st, reterr, "meter pool session")) < 0)
         return rc;
-    return rc == 1 ? 0
-                   : al_err_set(reterr, AL_E_NOTFOUND, "no pool session %" PRIu64, id);
+    return rc == 1 ? 0 : al_err_set(reterr, AL_E_NOTFOUND, "no pool session %" PRIu64, id);
 }
 
 int al_store_pool_stop(struct al_store *s, uint64_t id, int64_t at, struct al_err *reterr)
@@ -282,8 +280,8 @@ int al_store_pool_stop(struct al_store *s, uint64_t id, int64_t at, struct al_er
     return rc ? rc : al_err_set(reterr, AL_E_STATE, "pool session %" PRIu64 " stopped already", id);
 }
 
-int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **ret,
-                       size_t *ret_n, struct al_err *reterr)
+int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **ret, size_t *ret_n,
+                       struct al_err *reterr)
 {
     sqlite3_stmt *st;
     struct al_store_pool *arr = NULL;

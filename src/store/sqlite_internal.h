@@ -138,12 +138,12 @@ int al_sqlite_org_exists(struct al_store *s, uint64_t num, struct al_err *e);
 
 /* The columns al_sqlite_contract_row reads: contract_versions v joined to contracts c. */
 #define AL_SQLITE_CV_SELECT                                                                        \
-    "SELECT v.contract_id, v.version, c.org, v.terms, v.valid_from, v.valid_to, v.granularity,"   \
-    " v.min_hours, v.draw_period, v.discount_bps, v.cancel_fee, v.cancel_fee_bps,"                \
-    " v.admin_may_cancel_active, v.self_service, v.payg_after_window, v.credit_limit,"            \
-    " v.max_gpus, v.max_length_s, v.max_ahead, v.month_cap, v.created_at, v.created_by,"          \
+    "SELECT v.contract_id, v.version, c.org, v.terms, v.valid_from, v.valid_to, v.granularity,"    \
+    " v.min_hours, v.draw_period, v.discount_bps, v.cancel_fee, v.cancel_fee_bps,"                 \
+    " v.admin_may_cancel_active, v.self_service, v.payg_after_window, v.credit_limit,"             \
+    " v.max_gpus, v.max_length_s, v.max_ahead, v.month_cap, v.created_at, v.created_by,"           \
     " c.ended_at, c.ended_by,"                                                                     \
-    " (SELECT max(version) FROM contract_versions m WHERE m.contract_id = c.id)"                  \
+    " (SELECT max(version) FROM contract_versions m WHERE m.contract_id = c.id)"                   \
     " FROM contract_versions v JOIN contracts c ON c.id = v.contract_id"
 
 /* The current row of an AL_SQLITE_CV_SELECT query into *c (no rates yet) and *info (may be
@@ -156,7 +156,7 @@ int al_sqlite_rate_row(sqlite3_stmt *st, int col, struct al_contract *c, struct 
 
 /* The columns al_sqlite_billing_row reads, from reservation_billing. */
 #define AL_SQLITE_RB_SELECT                                                                        \
-    "SELECT num, reservation_id, org, contract_id, contract_version, start_at, end_at, rev,"      \
+    "SELECT num, reservation_id, org, contract_id, contract_version, start_at, end_at, rev,"       \
     " drawn, fees, cancelled, share FROM reservation_billing"
 
 /* The current row of an AL_SQLITE_RB_SELECT query into *b (no lines yet). */

@@ -68,9 +68,9 @@ int al_store_balance_get(struct al_store *s, struct al_account a, int64_t *ret,
                          struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT balance FROM balances WHERE account = ? AND org = ?", "ti",
-                            al_ledger_acct_name(a.kind), (int64_t)a.org);
+    int rc =
+        al_sqlite_prep(s, &st, reterr, "SELECT balance FROM balances WHERE account = ? AND org = ?",
+                       "ti", al_ledger_acct_name(a.kind), (int64_t)a.org);
     if (rc)
         return rc;
     *ret = 0;
@@ -106,9 +106,9 @@ static int xfer_write(struct al_store *s, struct al_transfer *t, int64_t limit, 
     return 0;
 }
 
-int al_store_transfer_append(struct al_store *s, const struct al_transfer *t,
-                             int64_t credit_limit, int64_t now, struct al_transfer *ret,
-                             struct al_refusal *ret_refusal, struct al_err *reterr)
+int al_store_transfer_append(struct al_store *s, const struct al_transfer *t, int64_t credit_limit,
+                             int64_t now, struct al_transfer *ret, struct al_refusal *ret_refusal,
+                             struct al_err *reterr)
 {
     struct al_transfer w = *t;
     int64_t debit = 0, credit = 0;
@@ -120,8 +120,7 @@ int al_store_transfer_append(struct al_store *s, const struct al_transfer *t,
         return al_err_set(reterr, AL_E_INVAL, "ref: id %" PRIu64 " is out of range", t->ref.id);
     rc = al_store_transfer_get(s, t->key, ret, reterr);
     if (rc == 0) /* the key is known: the same transfer again, or another one */
-        return al_ledger_idem(ret, t, reterr) == AL_LEDGER_REPLAY ? AL_STORE_REPLAY
-                                                                  : AL_E_CONFLICT;
+        return al_ledger_idem(ret, t, reterr) == AL_LEDGER_REPLAY ? AL_STORE_REPLAY : AL_E_CONFLICT;
     if (rc != AL_E_NOTFOUND)
         return rc;
     rc = al_sqlite_org_exists(
@@ -142,6 +141,7 @@ static int xfer_prep(struct al_store *s, sqlite3_stmt **st, const char *sql,
                      const struct al_store_xfer_filter *f, const char *cursor, int64_t limit,
                      struct al_err *e)
 {
+    *st = NULL;
     if (f->acct < -1 || f->acct >= AL_ACCT_KINDS)
         return al_err_set(e, AL_E_INVAL, "account: unknown kind %d", f->acct);
     if (f->kind < -1 || f->kind >= AL_XFER_KINDS)
@@ -153,22 +153,21 @@ static int xfer_prep(struct al_store *s, sqlite3_stmt **st, const char *sql,
 }
 
 #define XFER_WHERE                                                                                 \
-    " WHERE (?1 = 0 OR t.org = ?1) AND (?2 IS NULL OR t.debit = ?2 OR t.credit = ?2)"             \
-    " AND (?3 IS NULL OR t.kind = ?3) AND (?5 <= ?4 OR t.at >= ?4 AND t.at < ?5)"                 \
+    " WHERE (?1 = 0 OR t.org = ?1) AND (?2 IS NULL OR t.debit = ?2 OR t.credit = ?2)"              \
+    " AND (?3 IS NULL OR t.kind = ?3) AND (?5 <= ?4 OR t.at >= ?4 AND t.at < ?5)"                  \
     " AND t.id > coalesce(CAST(?6 AS INTEGER), 0)"
 
 static json_t *xfer_list_row(sqlite3_stmt *st)
 {
-    return json_pack("{s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:I,s:I,s:{s:s?,s:I,s:I},s:o,s:s?,s:I}",
-                     "_key", al_sqlite_text(st, 0), "id", (json_int_t)sqlite3_column_int64(st, 1),
-                     "kind", al_sqlite_text(st, 2), "debit", al_sqlite_text(st, 3), "credit",
-                     al_sqlite_text(st, 4), "org", al_sqlite_text(st, 5), "amount_micros",
-                     (json_int_t)sqlite3_column_int64(st, 6), "at",
-                     (json_int_t)sqlite3_column_int64(st, 7), "ref", "kind",
-                     al_sqlite_text(st, 8), "id", (json_int_t)sqlite3_column_int64(st, 9), "sub",
-                     (json_int_t)sqlite3_column_int64(st, 10), "reservation",
-                     al_sqlite_str_or_null(al_sqlite_text(st, 11)), "key", al_sqlite_text(st, 12),
-                     "created_at", (json_int_t)sqlite3_column_int64(st, 13));
+    return json_pack(
+        "{s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:I,s:I,s:{s:s?,s:I,s:I},s:o,s:s?,s:I}", "_key",
+        al_sqlite_text(st, 0), "id", (json_int_t)sqlite3_column_int64(st, 1), "kind",
+        al_sqlite_text(st, 2), "debit", al_sqlite_text(st, 3), "credit", al_sqlite_text(st, 4),
+        "org", al_sqlite_text(st, 5), "amount_micros", (json_int_t)sqlite3_column_int64(st, 6),
+        "at", (json_int_t)sqlite3_column_int64(st, 7), "ref", "kind", al_sqlite_text(st, 8), "id",
+        (json_int_t)sqlite3_column_int64(st, 9), "sub", (json_int_t)sqlite3_column_int64(st, 10),
+        "reservation", al_sqlite_str_or_null(al_sqlite_text(st, 11)), "key", al_sqlite_text(st, 12),
+        "created_at", (json_int_t)sqlite3_column_int64(st, 13));
 }
 
 int al_store_transfer_list(struct al_store *s, const struct al_store_xfer_filter *f,
@@ -230,18 +229,17 @@ static int line_kind_parse(const char *name, enum al_line_kind *ret)
 }
 
 /* Write inv's row (its number into inv->spec.id) and its lines. */
-static int invoice_write(struct al_store *s, struct al_invoice *inv, int64_t now,
-                         struct al_err *e)
+static int invoice_write(struct al_store *s, struct al_invoice *inv, int64_t now, struct al_err *e)
 {
     sqlite3_stmt *st;
     const struct al_invoice_spec *sp = &inv->spec;
-    int rc = al_sqlite_prep(s, &st, e,
-                            "INSERT INTO invoices(org, payer, period_from, period_to, minor,"
-                            " exact, total, rounding, created_at) VALUES(?,?,?,?,?,?,?,?,?)"
-                            " RETURNING id",
-                            "itiiiiiii", (int64_t)sp->payer.org, al_ledger_acct_name(sp->payer.kind),
-                            sp->from, sp->to, sp->minor, inv->exact, inv->total, inv->rounding,
-                            now);
+    int rc =
+        al_sqlite_prep(s, &st, e,
+                       "INSERT INTO invoices(org, payer, period_from, period_to, minor,"
+                       " exact, total, rounding, created_at) VALUES(?,?,?,?,?,?,?,?,?)"
+                       " RETURNING id",
+                       "itiiiiiii", (int64_t)sp->payer.org, al_ledger_acct_name(sp->payer.kind),
+                       sp->from, sp->to, sp->minor, inv->exact, inv->total, inv->rounding, now);
     if (rc || (rc = al_sqlite_row(s, st, e, "invoice written")) != 0)
         return rc;
     inv->spec.id = (uint64_t)sqlite3_column_int64(st, 0);
@@ -300,8 +298,7 @@ static int invoice_mark(struct al_store *s, const char *sql, uint64_t id, int64_
 
 int al_store_invoice_issued(struct al_store *s, uint64_t id, int64_t at, struct al_err *reterr)
 {
-    return invoice_mark(s,
-                        "UPDATE invoices SET issued_at = ?2 WHERE id = ?1 AND issued_at IS NULL",
+    return invoice_mark(s, "UPDATE invoices SET issued_at = ?2 WHERE id = ?1 AND issued_at IS NULL",
                         id, at, "issued", reterr);
 }
 
@@ -324,8 +321,8 @@ static int invoice_lines_load(struct al_store *s, struct al_invoice *inv, struct
                             " FROM invoice_lines WHERE invoice_id = ? ORDER BY idx",
                             "i", (int64_t)inv->spec.id);
     while (rc == 0 && (r = al_sqlite_step(s, st)) == SQLITE_ROW) {
-        if ((rc = al_sqlite_grow((void **)&inv->lines, &cap, inv->nlines, sizeof *inv->lines,
-                                 e)) != 0)
+        if ((rc = al_sqlite_grow((void **)&inv->lines, &cap, inv->nlines, sizeof *inv->lines, e)) !=
+            0)
             break;
         struct al_invoice_line *l = &inv->lines[inv->nlines++];
         memset(l, 0, sizeof *l);
@@ -346,12 +343,12 @@ static int invoice_lines_load(struct al_store *s, struct al_invoice *inv, struct
 }
 
 #define INV_SELECT                                                                                 \
-    "SELECT id, org, payer, period_from, period_to, minor, exact, total, rounding, created_at,"   \
+    "SELECT id, org, payer, period_from, period_to, minor, exact, total, rounding, created_at,"    \
     " issued_at, paid_at FROM invoices"
 
 /* The current row of an INV_SELECT query into *inv (no lines) and *info (may be NULL). */
-static int invoice_row(sqlite3_stmt *st, struct al_invoice *inv,
-                       struct al_store_invoice_info *info, struct al_err *e)
+static int invoice_row(sqlite3_stmt *st, struct al_invoice *inv, struct al_store_invoice_info *info,
+                       struct al_err *e)
 {
     enum al_acct_kind payer;
     memset(inv, 0, sizeof *inv);
@@ -395,21 +392,20 @@ static json_t *int_or_null(sqlite3_stmt *st, int i)
 
 static json_t *invoice_list_row(sqlite3_stmt *st)
 {
-    return json_pack("{s:s?,s:I,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "_key",
-                     al_sqlite_text(st, 0), "id", (json_int_t)sqlite3_column_int64(st, 1), "org",
-                     al_sqlite_text(st, 2), "payer", al_sqlite_text(st, 3), "period_from",
-                     (json_int_t)sqlite3_column_int64(st, 4), "period_to",
-                     (json_int_t)sqlite3_column_int64(st, 5), "exact_micros",
-                     (json_int_t)sqlite3_column_int64(st, 6), "total_micros",
-                     (json_int_t)sqlite3_column_int64(st, 7), "rounding_micros",
-                     (json_int_t)sqlite3_column_int64(st, 8), "lines",
-                     (json_int_t)sqlite3_column_int64(st, 9), "created_at",
-                     (json_int_t)sqlite3_column_int64(st, 10), "issued_at", int_or_null(st, 11),
-                     "paid_at", int_or_null(st, 12));
+    return json_pack(
+        "{s:s?,s:I,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "_key", al_sqlite_text(st, 0),
+        "id", (json_int_t)sqlite3_column_int64(st, 1), "org", al_sqlite_text(st, 2), "payer",
+        al_sqlite_text(st, 3), "period_from", (json_int_t)sqlite3_column_int64(st, 4), "period_to",
+        (json_int_t)sqlite3_column_int64(st, 5), "exact_micros",
+        (json_int_t)sqlite3_column_int64(st, 6), "total_micros",
+        (json_int_t)sqlite3_column_int64(st, 7), "rounding_micros",
+        (json_int_t)sqlite3_column_int64(st, 8), "lines", (json_int_t)sqlite3_column_int64(st, 9),
+        "created_at", (json_int_t)sqlite3_column_int64(st, 10), "issued_at", int_or_null(st, 11),
+        "paid_at", int_or_null(st, 12));
 }
 
-int al_store_invoice_list(struct al_store *s, uint64_t org, struct al_store_page pg,
-                          json_t **ret, char **next, struct al_err *reterr)
+int al_store_invoice_list(struct al_store *s, uint64_t org, struct al_store_page pg, json_t **ret,
+                          char **next, struct al_err *reterr)
 {
     sqlite3_stmt *st;
     int limit = al_sqlite_page_limit(pg);
@@ -460,8 +456,8 @@ static int load_reservations(struct al_store *s, struct al_store_ledger *l, stru
     int r = SQLITE_DONE;
     int rc = al_sqlite_prep(s, &st, e, AL_SQLITE_RB_SELECT " ORDER BY num", "");
     while (rc == 0 && (r = al_sqlite_step(s, st)) == SQLITE_ROW)
-        if ((rc = al_sqlite_grow((void **)&l->reservations, &cap, n, sizeof *l->reservations,
-                                 e)) == 0)
+        if ((rc = al_sqlite_grow((void **)&l->reservations, &cap, n, sizeof *l->reservations, e)) ==
+            0)
             al_sqlite_billing_row(st, &l->reservations[n++]);
     if (rc == 0 && r != SQLITE_DONE)
         rc = al_sqlite_fail(s, e, "load billing states");
@@ -492,8 +488,8 @@ static int load_contracts(struct al_store *s, struct al_store_ledger *l, struct 
     sqlite3_stmt *st;
     size_t cap = 0, n = 0, i = 0;
     int r = SQLITE_DONE;
-    int rc = al_sqlite_prep(s, &st, e, AL_SQLITE_CV_SELECT " ORDER BY v.contract_id, v.version",
-                            "");
+    int rc =
+        al_sqlite_prep(s, &st, e, AL_SQLITE_CV_SELECT " ORDER BY v.contract_id, v.version", "");
     while (rc == 0 && (r = al_sqlite_step(s, st)) == SQLITE_ROW)
         if ((rc = al_sqlite_grow((void **)&l->contracts, &cap, n, sizeof *l->contracts, e)) == 0)
             rc = al_sqlite_contract_row(st, &l->contracts[n++], NULL, e);
@@ -553,8 +549,7 @@ int al_store_ledger_load(struct al_store *s, int64_t now, struct al_store_ledger
         return rc;
     if ((rc = load_accounts(s, ret, reterr)) == 0 &&
         (rc = al_store_transfer_load(s, &all, &ret->transfers, &nt, reterr)) == 0 &&
-        (rc = load_reservations(s, ret, reterr)) == 0 &&
-        (rc = load_contracts(s, ret, reterr)) == 0)
+        (rc = load_reservations(s, ret, reterr)) == 0 && (rc = load_contracts(s, ret, reterr)) == 0)
         rc = load_invoices(s, ret, reterr);
     rc = al_sqlite_unit_end(s, rc, reterr);
     ret->view.accounts = ret->accounts;

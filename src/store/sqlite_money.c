@@ -13,8 +13,8 @@
 int al_store_org_num(struct al_store *s, const char *org_id, uint64_t *ret, struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr, "SELECT num FROM ledger_orgs WHERE org_id = ?", "t",
-                            org_id);
+    int rc =
+        al_sqlite_prep(s, &st, reterr, "SELECT num FROM ledger_orgs WHERE org_id = ?", "t", org_id);
     if (rc || (rc = al_sqlite_row(s, st, reterr, "such org")) != 0)
         return rc;
     *ret = (uint64_t)sqlite3_column_int64(st, 0);
@@ -39,15 +39,13 @@ int al_sqlite_org_exists(struct al_store *s, uint64_t num, struct al_err *e)
 {
     char id[AL_STORE_ID_MAX];
     int rc = al_store_org_id(s, num, id, e);
-    return rc == AL_E_NOTFOUND ? al_err_set(e, rc, "org: no org numbered %" PRIu64 "",
-                                            num)
-                               : rc;
+    return rc == AL_E_NOTFOUND ? al_err_set(e, rc, "org: no org numbered %" PRIu64 "", num) : rc;
 }
 
 /* ---- price versions ---- */
 
 #define PV_COLS                                                                                    \
-    "model, version, valid_from, gpu_hour, mig_slice_hour, pool_gpu_hour, created_at,"            \
+    "model, version, valid_from, gpu_hour, mig_slice_hour, pool_gpu_hour, created_at,"             \
     " created_by"
 
 static void pv_from_row(sqlite3_stmt *st, struct al_store_price_version *pv)
@@ -72,13 +70,13 @@ int al_store_price_version_add(struct al_store *s, struct al_store_price_version
         return al_err_set(reterr, AL_E_INVAL, "model: empty");
     if (r->gpu_hour < 0 || r->mig_slice_hour < 0 || r->pool_gpu_hour < 0)
         return al_err_set(reterr, AL_E_INVAL, "price: negative");
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "INSERT INTO price_versions SELECT ?1, coalesce(max(version), 0) + 1,"
-                            " ?2, ?3, ?4, ?5, ?6, ?7 FROM price_versions WHERE model = ?1"
-                            " RETURNING version",
-                            "tiiiiit", pv->model, pv->valid_from, r->gpu_hour, r->mig_slice_hour,
-                            r->pool_gpu_hour, pv->created_at,
-                            pv->created_by[0] ? pv->created_by : NULL);
+    int rc =
+        al_sqlite_prep(s, &st, reterr,
+                       "INSERT INTO price_versions SELECT ?1, coalesce(max(version), 0) + 1,"
+                       " ?2, ?3, ?4, ?5, ?6, ?7 FROM price_versions WHERE model = ?1"
+                       " RETURNING version",
+                       "tiiiiit", pv->model, pv->valid_from, r->gpu_hour, r->mig_slice_hour,
+                       r->pool_gpu_hour, pv->created_at, pv->created_by[0] ? pv->created_by : NULL);
     if (rc || (rc = al_sqlite_row(s, st, reterr, "price version written")) != 0)
         return rc;
     pv->version = (uint32_t)sqlite3_column_int64(st, 0);
@@ -102,9 +100,9 @@ int al_store_price_version_get(struct al_store *s, const char *model, uint32_t v
                                struct al_store_price_version *ret, struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT " PV_COLS " FROM price_versions WHERE model = ? AND version = ?",
-                            "ti", model, (int64_t)version);
+    int rc = al_sqlite_prep(
+        s, &st, reterr, "SELECT " PV_COLS " FROM price_versions WHERE model = ? AND version = ?",
+        "ti", model, (int64_t)version);
     return rc ? rc : pv_one(s, st, model, ret, reterr);
 }
 
@@ -235,8 +233,8 @@ static int version_write(struct al_store *s, const struct al_contract *c, int64_
     return 0;
 }
 
-int al_store_contract_create(struct al_store *s, struct al_contract *c, int64_t at,
-                             const char *by, struct al_err *reterr)
+int al_store_contract_create(struct al_store *s, struct al_contract *c, int64_t at, const char *by,
+                             struct al_err *reterr)
 {
     sqlite3_stmt *st;
     struct al_contract w = *c;
@@ -266,13 +264,13 @@ int al_store_contract_amend(struct al_store *s, struct al_contract *c, int64_t a
                             struct al_err *reterr)
 {
     struct al_contract prev, next = *c;
-    struct al_store_contract_info info;
+    struct al_store_contract_info info = {0};
     int rc = al_store_contract_get(s, c->id, 0, &prev, &info, reterr);
     if (rc)
         return rc;
     if (info.ended_at)
-        return al_err_set(reterr, AL_E_STATE, "contract %" PRIu64 " ended at %" PRId64 "",
-                          c->id, info.ended_at);
+        return al_err_set(reterr, AL_E_STATE, "contract %" PRIu64 " ended at %" PRId64 "", c->id,
+                          info.ended_at);
     next.version = prev.version + 1;
     if ((rc = al_contract_amend_check(&prev, &next, reterr)) != 0 ||
         (rc = al_sqlite_unit_begin(s, reterr)) != 0)
@@ -297,15 +295,13 @@ int al_store_contract_end(struct al_store *s, uint64_t id, int64_t at, const cha
     if (rc == 1)
         return 0;
     rc = al_store_contract_get(s, id, 0, &c, NULL, reterr);
-    return rc ? rc : al_err_set(reterr, AL_E_STATE, "contract %" PRIu64 " ended already",
-                                id);
+    return rc ? rc : al_err_set(reterr, AL_E_STATE, "contract %" PRIu64 " ended already", id);
 }
 
 /* A limit column: NULL is a limit that is not set. */
 static int64_t limit_col(sqlite3_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? AL_LIMIT_NONE
-                                                     : sqlite3_column_int64(st, i);
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? AL_LIMIT_NONE : sqlite3_column_int64(st, i);
 }
 
 int al_sqlite_contract_row(sqlite3_stmt *st, struct al_contract *c,
@@ -317,8 +313,7 @@ int al_sqlite_contract_row(sqlite3_stmt *st, struct al_contract *c,
     c->org = (uint64_t)sqlite3_column_int64(st, 2);
     if (al_contract_terms_parse(al_sqlite_text(st, 3), &c->terms) ||
         al_contract_gran_parse(al_sqlite_text(st, 6), &c->gran.unit))
-        return al_err_set(e, AL_E_DB, "contract %" PRIu64 ": stored terms are unknown",
-                          c->id);
+        return al_err_set(e, AL_E_DB, "contract %" PRIu64 ": stored terms are unknown", c->id);
     c->valid_from = sqlite3_column_int64(st, 4);
     c->valid_to = sqlite3_column_int64(st, 5);
     c->gran.min_hours = sqlite3_column_int64(st, 7);
@@ -329,9 +324,8 @@ int al_sqlite_contract_row(sqlite3_stmt *st, struct al_contract *c,
     c->admin_may_cancel_active = sqlite3_column_int(st, 12) != 0;
     c->self_service = sqlite3_column_int(st, 13) != 0;
     c->payg_after_window = sqlite3_column_int(st, 14) != 0;
-    c->limits = (struct al_contract_limits){limit_col(st, 15), limit_col(st, 16),
-                                            limit_col(st, 17), limit_col(st, 18),
-                                            limit_col(st, 19)};
+    c->limits = (struct al_contract_limits){limit_col(st, 15), limit_col(st, 16), limit_col(st, 17),
+                                            limit_col(st, 18), limit_col(st, 19)};
     if (info) {
         memset(info, 0, sizeof *info);
         info->created_at = sqlite3_column_int64(st, 20);
@@ -346,8 +340,8 @@ int al_sqlite_contract_row(sqlite3_stmt *st, struct al_contract *c,
 int al_sqlite_rate_row(sqlite3_stmt *st, int col, struct al_contract *c, struct al_err *e)
 {
     if (c->nrates >= AL_CONTRACT_MAX_RATES)
-        return al_err_set(e, AL_E_DB, "contract %" PRIu64 ": more than %d rates",
-                          c->id, AL_CONTRACT_MAX_RATES);
+        return al_err_set(e, AL_E_DB, "contract %" PRIu64 ": more than %d rates", c->id,
+                          AL_CONTRACT_MAX_RATES);
     struct al_contract_rate *r = &c->rates[c->nrates++];
     al_sqlite_copy(r->model, sizeof r->model, al_sqlite_text(st, col));
     r->rates.gpu_hour = sqlite3_column_int64(st, col + 1);
@@ -392,46 +386,44 @@ int al_store_contract_get(struct al_store *s, uint64_t id, uint32_t version,
 {
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(s, &st, reterr,
-                            AL_SQLITE_CV_SELECT " WHERE v.contract_id = ?1 AND v.version = CASE ?2"
-                                      " WHEN 0 THEN (SELECT max(version) FROM contract_versions"
-                                      " WHERE contract_id = ?1) ELSE ?2 END",
+                            AL_SQLITE_CV_SELECT
+                            " WHERE v.contract_id = ?1 AND v.version = CASE ?2"
+                            " WHEN 0 THEN (SELECT max(version) FROM contract_versions"
+                            " WHERE contract_id = ?1) ELSE ?2 END",
                             "ii", (int64_t)id, (int64_t)version);
     return rc ? rc : contract_one(s, st, ret, info, reterr);
 }
 
-int al_store_contract_in_force(struct al_store *s, uint64_t org, int64_t t,
-                               struct al_contract *ret, struct al_store_contract_info *info,
-                               struct al_err *reterr)
+int al_store_contract_in_force(struct al_store *s, uint64_t org, int64_t t, struct al_contract *ret,
+                               struct al_store_contract_info *info, struct al_err *reterr)
 {
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(s, &st, reterr,
                             AL_SQLITE_CV_SELECT " WHERE c.org = ?1 AND v.version ="
-                                      " (SELECT max(version) FROM contract_versions"
-                                      " WHERE contract_id = c.id)"
-                                      " AND v.valid_from <= ?2 AND ?2 < v.valid_to"
-                                      " AND (c.ended_at IS NULL OR ?2 < c.ended_at)"
-                                      " ORDER BY c.id DESC LIMIT 1",
+                                                " (SELECT max(version) FROM contract_versions"
+                                                " WHERE contract_id = c.id)"
+                                                " AND v.valid_from <= ?2 AND ?2 < v.valid_to"
+                                                " AND (c.ended_at IS NULL OR ?2 < c.ended_at)"
+                                                " ORDER BY c.id DESC LIMIT 1",
                             "ii", (int64_t)org, t);
     return rc ? rc : contract_one(s, st, ret, info, reterr);
 }
 
 static json_t *contract_list_row(sqlite3_stmt *st)
 {
-    return json_pack("{s:s?,s:I,s:s?,s:I,s:s?,s:I,s:I,s:b,s:I,s:o}", "_key",
-                     al_sqlite_text(st, 0), "id", (json_int_t)sqlite3_column_int64(st, 1), "org",
-                     al_sqlite_text(st, 2), "version", (json_int_t)sqlite3_column_int64(st, 3),
-                     "terms", al_sqlite_text(st, 4), "valid_from",
-                     (json_int_t)sqlite3_column_int64(st, 5), "valid_to",
-                     (json_int_t)sqlite3_column_int64(st, 6), "self_service",
-                     sqlite3_column_int(st, 7), "created_at",
-                     (json_int_t)sqlite3_column_int64(st, 8), "ended_at",
-                     sqlite3_column_type(st, 9) == SQLITE_NULL
-                         ? json_null()
-                         : json_integer(sqlite3_column_int64(st, 9)));
+    return json_pack(
+        "{s:s?,s:I,s:s?,s:I,s:s?,s:I,s:I,s:b,s:I,s:o}", "_key", al_sqlite_text(st, 0), "id",
+        (json_int_t)sqlite3_column_int64(st, 1), "org", al_sqlite_text(st, 2), "version",
+        (json_int_t)sqlite3_column_int64(st, 3), "terms", al_sqlite_text(st, 4), "valid_from",
+        (json_int_t)sqlite3_column_int64(st, 5), "valid_to",
+        (json_int_t)sqlite3_column_int64(st, 6), "self_service", sqlite3_column_int(st, 7),
+        "created_at", (json_int_t)sqlite3_column_int64(st, 8), "ended_at",
+        sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
+                                                  : json_integer(sqlite3_column_int64(st, 9)));
 }
 
-int al_store_contract_list(struct al_store *s, uint64_t org, struct al_store_page pg,
-                           json_t **ret, char **next, struct al_err *reterr)
+int al_store_contract_list(struct al_store *s, uint64_t org, struct al_store_page pg, json_t **ret,
+                           char **next, struct al_err *reterr)
 {
     sqlite3_stmt *st;
     int limit = al_sqlite_page_limit(pg);

@@ -143,8 +143,8 @@ int al_sqlite_row(struct al_store *s, sqlite3_stmt *st, struct al_err *e, const 
     int r = al_sqlite_step(s, st);
     if (r == SQLITE_ROW)
         return 0;
-    int rc = r == SQLITE_DONE ? al_err_set(e, AL_E_NOTFOUND, "no %s", what)
-                              : al_sqlite_fail(s, e, what);
+    int rc =
+        r == SQLITE_DONE ? al_err_set(e, AL_E_NOTFOUND, "no %s", what) : al_sqlite_fail(s, e, what);
     al_sqlite_done(s, st);
     return rc;
 }

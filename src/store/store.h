@@ -3,8 +3,9 @@
  *
  * Objects cross this interface as jansson objects whose fields are those of the HTTP API
  * (ids, names, RFC 3339 times are formatted by the server; the store keeps unix seconds in
- * the columns it filters on and the whole object as a JSON document beside them). Every
- * function that returns a json_t* through `ret` gives the caller a new reference (json_decref).
+ * the columns it filters on and the whole object as a JSON document beside them); the money
+ * records cross it as core's own structs (see "money" below). Every function that returns a
+ * json_t* through `ret` gives the caller a new reference (json_decref).
  *
  * A store handle is not thread-safe: the server serializes access with its own lock. Every
  * mutation of the services runs between al_store_begin() and al_store_commit() (or
@@ -279,8 +280,7 @@ int al_store_idem_put(struct al_store *s, const struct al_store_idem *r, struct 
 #define AL_STORE_ID_MAX 64 /* an org's or a user's id, with its NUL */
 
 /* The ledger number of the org whose id is `org_id` into *ret. 0 or AL_E_NOTFOUND. */
-int al_store_org_num(struct al_store *s, const char *org_id, uint64_t *ret,
-                     struct al_err *reterr);
+int al_store_org_num(struct al_store *s, const char *org_id, uint64_t *ret, struct al_err *reterr);
 /* The id of the org numbered `num` into ret. 0 or AL_E_NOTFOUND. */
 int al_store_org_id(struct al_store *s, uint64_t num, char ret[AL_STORE_ID_MAX],
                     struct al_err *reterr);
@@ -327,8 +327,8 @@ struct al_store_contract_info {
 /* Create a contract from *c (its id and version are the store's: set into c->id, and
  * c->version = 1). Checked by al_contract_validate first (AL_E_INVAL naming the field);
  * AL_E_NOTFOUND when c->org is no org's number. `by` may be NULL. */
-int al_store_contract_create(struct al_store *s, struct al_contract *c, int64_t at,
-                             const char *by, struct al_err *reterr);
+int al_store_contract_create(struct al_store *s, struct al_contract *c, int64_t at, const char *by,
+                             struct al_err *reterr);
 /* Amend contract c->id: *c becomes its next version (c->version is set to it), checked by
  * al_contract_amend_check against the newest (AL_E_INVAL; c->org must stay). AL_E_NOTFOUND,
  * AL_E_STATE once the contract is ended. */
@@ -345,13 +345,12 @@ int al_store_contract_get(struct al_store *s, uint64_t id, uint32_t version,
 /* The contract of org `org` in force at `t`: its newest version is valid at t and it was
  * not ended at or before t; the most recently created one when several are. 0 or
  * AL_E_NOTFOUND. */
-int al_store_contract_in_force(struct al_store *s, uint64_t org, int64_t t,
-                               struct al_contract *ret, struct al_store_contract_info *info,
-                               struct al_err *reterr);
+int al_store_contract_in_force(struct al_store *s, uint64_t org, int64_t t, struct al_contract *ret,
+                               struct al_store_contract_info *info, struct al_err *reterr);
 /* The contracts of org `org` (0: every org), by id, each at its newest version: [{id, org,
  * version, terms, valid_from, valid_to, self_service, created_at, ended_at|null}]. */
-int al_store_contract_list(struct al_store *s, uint64_t org, struct al_store_page pg,
-                           json_t **ret, char **next, struct al_err *reterr);
+int al_store_contract_list(struct al_store *s, uint64_t org, struct al_store_page pg, json_t **ret,
+                           char **next, struct al_err *reterr);
 
 /* ---- a confirmed reservation's billing state: core's struct al_res_billing ----
  * insert (at confirmation) numbers it (b->id) and freezes its org, contract version, start,
@@ -364,8 +363,8 @@ int al_store_billing_update(struct al_store *s, const struct al_res_billing *b,
                             struct al_err *reterr);
 /* By reservation id, or by number (then the reservation's id into rid when not NULL).
  * 0 or AL_E_NOTFOUND. */
-int al_store_billing_get(struct al_store *s, const char *reservation_id,
-                         struct al_res_billing *ret, struct al_err *reterr);
+int al_store_billing_get(struct al_store *s, const char *reservation_id, struct al_res_billing *ret,
+                         struct al_err *reterr);
 int al_store_billing_get_num(struct al_store *s, uint64_t id, struct al_res_billing *ret,
                              char rid[AL_STORE_ID_MAX], struct al_err *reterr);
 
@@ -391,8 +390,8 @@ int al_store_pool_get(struct al_store *s, uint64_t id, struct al_store_pool *ret
                       struct al_err *reterr);
 /* The sessions still running, of org `org` (0: all), by id: *ret (caller frees; NULL when
  * none) holding *ret_n. */
-int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **ret,
-                       size_t *ret_n, struct al_err *reterr);
+int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **ret, size_t *ret_n,
+                       struct al_err *reterr);
 
 /* ---- the ledger: transfers and cached balances (core/ledger.h) ----
  * append writes transfer *t (checked by al_ledger_validate: AL_E_INVAL) and moves the cached
@@ -406,9 +405,9 @@ int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **
  * ledger number; AL_E_RANGE when a balance would overflow. t->id is ignored (the store
  * numbers it), t->at kept as given; `now` is when it is written (its created_at). */
 #define AL_STORE_REPLAY 1
-int al_store_transfer_append(struct al_store *s, const struct al_transfer *t,
-                             int64_t credit_limit, int64_t now, struct al_transfer *ret,
-                             struct al_refusal *ret_refusal, struct al_err *reterr);
+int al_store_transfer_append(struct al_store *s, const struct al_transfer *t, int64_t credit_limit,
+                             int64_t now, struct al_transfer *ret, struct al_refusal *ret_refusal,
+                             struct al_err *reterr);
 /* The transfer written with `key`. 0 or AL_E_NOTFOUND. */
 int al_store_transfer_get(struct al_store *s, const char *key, struct al_transfer *ret,
                           struct al_err *reterr);
@@ -458,8 +457,8 @@ int al_store_invoice_get(struct al_store *s, uint64_t id, struct al_invoice *ret
 /* The invoices of org `org` (0: every org), by id: [{id, org, payer, period_from, period_to,
  * exact_micros, total_micros, rounding_micros, lines, created_at, issued_at|null,
  * paid_at|null}]. */
-int al_store_invoice_list(struct al_store *s, uint64_t org, struct al_store_page pg,
-                          json_t **ret, char **next, struct al_err *reterr);
+int al_store_invoice_list(struct al_store *s, uint64_t org, struct al_store_page pg, json_t **ret,
+                          char **next, struct al_err *reterr);
 
 /* ---- verify: what al_ledger_verify reads, loaded from the store ----
  * load fills *ret from one snapshot of the database: every cached balance, every transfer,

@@ -117,9 +117,9 @@ static void test_price_versions(void **state)
     struct fixture *f = *state;
     struct al_store_price p = {"H100-80GB", M(40), 5000000, 2000000, T0};
     struct al_store_price got;
-    struct al_store_price_version pv = {"H100-80GB", 0, T0 + 10 * HOUR, {M(72), 1, 2}, T0 + 5,
-                                        "usr_op"},
-                                      at;
+    struct al_store_price_version pv = {"H100-80GB",   0,      T0 + 10 * HOUR,
+                                        {M(72), 1, 2}, T0 + 5, "usr_op"},
+                                  at;
     json_t *list = NULL;
     char *next = NULL;
     assert_int_equal(al_store_price_get(f->s, "H100-80GB", &got, NULL), AL_E_NOTFOUND);
@@ -147,8 +147,8 @@ static void test_price_versions(void **state)
     assert_true(got.gpu_hour == M(50) && got.updated_at == T0 + 5);
     assert_int_equal(al_store_price_list(f->s, &list, NULL), 0);
     assert_int_equal(json_array_size(list), 1);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "gpu_hour_micros")),
-                     M(50));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(list, 0), "gpu_hour_micros")), M(50));
     json_decref(list);
     /* history, two a page */
     assert_int_equal(al_store_price_history(f->s, "H100-80GB", (struct al_store_page){NULL, 2},
@@ -268,25 +268,22 @@ static void test_contract_end_and_in_force(void **state)
     assert_string_equal(info.ended_by, "usr_op");
     assert_int_equal(al_store_contract_amend(f->s, &b, T0, NULL, NULL), AL_E_STATE);
     /* lists: per org, paged; every org */
-    assert_int_equal(al_store_contract_list(f->s, org, (struct al_store_page){NULL, 1}, &list,
-                                            &next, NULL),
-                     0);
+    assert_int_equal(
+        al_store_contract_list(f->s, org, (struct al_store_page){NULL, 1}, &list, &next, NULL), 0);
     assert_int_equal(json_array_size(list), 1);
     json_t *first = json_array_get(list, 0);
     assert_string_equal(json_string_value(json_object_get(first, "org")), "org_a");
     assert_string_equal(json_string_value(json_object_get(first, "terms")), "prepaid");
     assert_true(json_is_null(json_object_get(first, "ended_at")));
     json_decref(list);
-    assert_int_equal(al_store_contract_list(f->s, org, (struct al_store_page){next, 1}, &list,
-                                            NULL, NULL),
-                     0);
+    assert_int_equal(
+        al_store_contract_list(f->s, org, (struct al_store_page){next, 1}, &list, NULL, NULL), 0);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "ended_at")),
                      T0 + 200 * HOUR);
     json_decref(list);
     free(next);
-    assert_int_equal(al_store_contract_list(f->s, 0, (struct al_store_page){NULL, 0}, &list, NULL,
-                                            NULL),
-                     0);
+    assert_int_equal(
+        al_store_contract_list(f->s, 0, (struct al_store_page){NULL, 0}, &list, NULL, NULL), 0);
     assert_int_equal(json_array_size(list), 3);
     json_decref(list);
 }
@@ -462,8 +459,8 @@ static void test_migration_from_v3(void **state)
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
     assert_int_equal(al_store_open_at(f->path, 3, &f->s, NULL), 0);
-    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", "org_old", "name", "old",
-                          "customer_code", "display_name", "created_at", 5);
+    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", "org_old", "name", "old", "customer_code",
+                          "display_name", "created_at", 5);
     assert_int_equal(al_store_org_insert(f->s, o, NULL), 0);
     json_decref(o);
     al_store_close(f->s);
