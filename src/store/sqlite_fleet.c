@@ -1,4 +1,5 @@
-/* sqlite_fleet.c — the store's nodes, their GPUs, and the prices per GPU model (store.h). */
+/* sqlite_fleet.c — the store's nodes and their GPUs (store.h); the prices are in
+ * sqlite_money.c. */
 #include "store/sqlite_internal.h"
 
 #include <stdio.h>
@@ -383,58 +384,4 @@ int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret
         }
     }
     return rc;
-}
-
-/* ---- prices ---- */
-
-int al_store_price_put(struct al_store *s, const struct al_store_price *p, struct al_err *reterr)
-{
-    sqlite3_stmt *st;
-    int rc =
-        al_sqlite_prep(s, &st, reterr, "INSERT OR REPLACE INTO prices VALUES(?,?,?,?,?)", "tiiii",
-                       p->model, p->gpu_hour, p->mig_slice_hour, p->pool_gpu_hour, p->updated_at);
-    if (rc)
-        return rc;
-    rc = al_sqlite_run(s, st, reterr, "put price");
-    return rc < 0 ? rc : 0;
-}
-
-int al_store_price_get(struct al_store *s, const char *model, struct al_store_price *ret,
-                       struct al_err *reterr)
-{
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr, "SELECT * FROM prices WHERE model = ?", "t", model);
-    if (rc)
-        return rc;
-    int r = al_sqlite_step(s, st);
-    if (r == SQLITE_ROW) {
-        memset(ret, 0, sizeof *ret);
-        snprintf(ret->model, sizeof ret->model, "%s", al_sqlite_text(st, 0));
-        ret->gpu_hour = sqlite3_column_int64(st, 1);
-        ret->mig_slice_hour = sqlite3_column_int64(st, 2);
-        ret->pool_gpu_hour = sqlite3_column_int64(st, 3);
-        ret->updated_at = sqlite3_column_int64(st, 4);
-    } else {
-        rc = r == SQLITE_DONE ? al_err_set(reterr, AL_E_NOTFOUND, "no price for %s", model)
-                              : al_sqlite_fail(s, reterr, "get price");
-    }
-    al_sqlite_done(s, st);
-    return rc;
-}
-
-static json_t *price_row(sqlite3_stmt *st)
-{
-    return json_pack("{s:s?,s:s?,s:I,s:I,s:I,s:I}", "_key", al_sqlite_text(st, 0), "model",
-                     al_sqlite_text(st, 0), "gpu_hour_micros",
-                     (json_int_t)sqlite3_column_int64(st, 1), "mig_slice_hour_micros",
-                     (json_int_t)sqlite3_column_int64(st, 2), "pool_gpu_hour_micros",
-                     (json_int_t)sqlite3_column_int64(st, 3), "updated_at",
-                     (json_int_t)sqlite3_column_int64(st, 4));
-}
-
-int al_store_price_list(struct al_store *s, json_t **ret, struct al_err *reterr)
-{
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr, "SELECT * FROM prices ORDER BY model LIMIT 100001", "");
-    return rc ? rc : al_sqlite_collect(s, st, 100000, price_row, ret, NULL, reterr);
 }

@@ -1,12 +1,15 @@
 /* sqlite_internal.h — what the SQLite files of the store share, and nothing outside
  * src/store/ may include: the handle, and the statement helpers of sqlite_stmt.c through which
- * every query of sqlite_accounts.c, sqlite_fleet.c and sqlite_flow.c runs.
+ * every query of the table files below runs.
  *
  *   sqlite.c           open, migrations, transactions, durability (sync), fault injection
  *   sqlite_stmt.c      statement cache, binding, stepping, error mapping, pages of lists
  *   sqlite_accounts.c  orgs, users
  *   sqlite_fleet.c     nodes, GPUs, prices
  *   sqlite_flow.c      requests, quotes, reservations, holds, events, idempotency
+ *   sqlite_money.c     ledger numbers of orgs, price versions (and the price list), contracts
+ *   sqlite_billing.c   reservation billing states, pool sessions
+ *   sqlite_ledger.c    transfers, balances, invoices, the snapshot that ledger verify reads
  */
 #ifndef AL_STORE_SQLITE_INTERNAL_H
 #define AL_STORE_SQLITE_INTERNAL_H
@@ -15,6 +18,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Prepared statements are kept for reuse, keyed by their SQL text's address (every
  * statement is a string literal): parsing dominated short calls. A statement is reset after
@@ -61,8 +65,9 @@ int al_sqlite_code(struct al_store *s);
 int al_sqlite_fail(struct al_store *s, struct al_err *e, const char *what);
 
 /* Prepare `sql` (a string literal: the cache keys on its address) and bind arguments described
- * by `fmt`: 't' text (NULL binds NULL), 'i' int64, 'b' an AL_STORE_HASH_LEN-byte blob. On
- * success *st is the caller's to give back with al_sqlite_done; on failure *st is NULL. */
+ * by `fmt`: 't' text (NULL binds NULL), 'i' int64, 'n' int64 that binds NULL when negative (a
+ * limit that is not set), 'b' an AL_STORE_HASH_LEN-byte blob. On success *st is the caller's
+ * to give back with al_sqlite_done; on failure *st is NULL. */
 int al_sqlite_prep(struct al_store *s, sqlite3_stmt **st, struct al_err *e, const char *sql,
                    const char *fmt, ...);
 
@@ -75,6 +80,19 @@ int al_sqlite_step(struct al_store *s, sqlite3_stmt *st);
 
 /* Step a statement that returns no rows and give it back. Returns changes() or a code. */
 int al_sqlite_run(struct al_store *s, sqlite3_stmt *st, struct al_err *e, const char *what);
+
+/* Step `st` for its one row: 0 with the row current (read it, then al_sqlite_done), or
+ * AL_E_NOTFOUND ("no <what>") or an error, `st` given back on those two paths. */
+int al_sqlite_row(struct al_store *s, sqlite3_stmt *st, struct al_err *e, const char *what);
+
+/* A unit of several statements that is kept or undone whole, inside the caller's transaction
+ * or alone (a savepoint). end releases it when rc is 0, else rolls it back; returns rc, or
+ * the release's error. */
+int al_sqlite_unit_begin(struct al_store *s, struct al_err *e);
+int al_sqlite_unit_end(struct al_store *s, int rc, struct al_err *e);
+
+/* Grow *arr (of `size`-byte items, *cap of them) to hold at least n + 1. 0 or AL_E_NOMEM. */
+int al_sqlite_grow(void **arr, size_t *cap, size_t n, size_t size, struct al_err *e);
 
 /* Turns the current row of a list query into a new object (NULL when out of memory); column 0
  * is the sort key, which the row function stores as "_key". */
@@ -106,6 +124,46 @@ static inline const char *al_sqlite_jstr(json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
 }
+
+/* Copy text `v` (NULL: "") into buf of `size`, cut to fit. */
+static inline void al_sqlite_copy(char *buf, size_t size, const char *v)
+{
+    snprintf(buf, size, "%s", v ? v : "");
+}
+
+/* ---- what the money files share (sqlite_money.c, sqlite_billing.c, sqlite_ledger.c) ---- */
+
+/* 0 when `num` is an org's ledger number, else AL_E_NOTFOUND naming it. */
+int al_sqlite_org_exists(struct al_store *s, uint64_t num, struct al_err *e);
+
+/* The columns al_sqlite_contract_row reads: contract_versions v joined to contracts c. */
+#define AL_SQLITE_CV_SELECT                                                                        \
+    "SELECT v.contract_id, v.version, c.org, v.terms, v.valid_from, v.valid_to, v.granularity,"    \
+    " v.min_hours, v.draw_period, v.discount_bps, v.cancel_fee, v.cancel_fee_bps,"                 \
+    " v.admin_may_cancel_active, v.self_service, v.payg_after_window, v.credit_limit,"             \
+    " v.max_gpus, v.max_length_s, v.max_ahead, v.month_cap, v.created_at, v.created_by,"           \
+    " c.ended_at, c.ended_by,"                                                                     \
+    " (SELECT max(version) FROM contract_versions m WHERE m.contract_id = c.id)"                   \
+    " FROM contract_versions v JOIN contracts c ON c.id = v.contract_id"
+
+/* The current row of an AL_SQLITE_CV_SELECT query into *c (no rates yet) and *info (may be
+ * NULL). 0, or AL_E_DB for a stored name core does not know. */
+int al_sqlite_contract_row(sqlite3_stmt *st, struct al_contract *c,
+                           struct al_store_contract_info *info, struct al_err *e);
+/* Append the rate in columns col..col+3 (model, gpu_hour, mig_slice_hour, pool_gpu_hour) of
+ * the current row to c. 0, or AL_E_DB past AL_CONTRACT_MAX_RATES. */
+int al_sqlite_rate_row(sqlite3_stmt *st, int col, struct al_contract *c, struct al_err *e);
+
+/* The columns al_sqlite_billing_row reads, from reservation_billing. */
+#define AL_SQLITE_RB_SELECT                                                                        \
+    "SELECT num, reservation_id, org, contract_id, contract_version, start_at, end_at, rev,"       \
+    " drawn, fees, cancelled, share FROM reservation_billing"
+
+/* The current row of an AL_SQLITE_RB_SELECT query into *b (no lines yet). */
+void al_sqlite_billing_row(sqlite3_stmt *st, struct al_res_billing *b);
+/* Append the price line in columns col..col+3 (what, unit, units, unit_price) to b. 0, or
+ * AL_E_DB past AL_BILLING_MAX_LINES or for an unknown unit. */
+int al_sqlite_line_row(sqlite3_stmt *st, int col, struct al_res_billing *b, struct al_err *e);
 
 #ifdef AL_DEBUG
 /* Whether the armed fault `kind` fires at this event: counts it down and disarms it when it

@@ -6,6 +6,7 @@
 #include "store/sqlite_internal.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,9 @@ int al_sqlite_prep(struct al_store *s, sqlite3_stmt **st, struct al_err *e, cons
             r = v ? sqlite3_bind_text(*st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(*st, i);
         } else if (fmt[i - 1] == 'i') {
             r = sqlite3_bind_int64(*st, i, va_arg(ap, int64_t));
+        } else if (fmt[i - 1] == 'n') {
+            int64_t v = va_arg(ap, int64_t);
+            r = v < 0 ? sqlite3_bind_null(*st, i) : sqlite3_bind_int64(*st, i, v);
         } else {
             r = sqlite3_bind_blob(*st, i, va_arg(ap, const uint8_t *), AL_STORE_HASH_LEN,
                                   SQLITE_TRANSIENT);
@@ -132,6 +136,52 @@ int al_sqlite_run(struct al_store *s, sqlite3_stmt *st, struct al_err *e, const 
     rc = rc == SQLITE_DONE ? sqlite3_changes(s->db) : al_sqlite_fail(s, e, what);
     al_sqlite_done(s, st);
     return rc;
+}
+
+int al_sqlite_row(struct al_store *s, sqlite3_stmt *st, struct al_err *e, const char *what)
+{
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW)
+        return 0;
+    int rc =
+        r == SQLITE_DONE ? al_err_set(e, AL_E_NOTFOUND, "no %s", what) : al_sqlite_fail(s, e, what);
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+/* The savepoint's name differs from al_store_savepoint's, so that a unit nests in the
+ * server's unit of work. */
+int al_sqlite_unit_begin(struct al_store *s, struct al_err *e)
+{
+    return sqlite3_exec(s->db, "SAVEPOINT al_store_unit", NULL, NULL, NULL) == SQLITE_OK
+               ? 0
+               : al_sqlite_fail(s, e, "savepoint");
+}
+
+int al_sqlite_unit_end(struct al_store *s, int rc, struct al_err *e)
+{
+    if (rc == 0 && sqlite3_exec(s->db, "RELEASE al_store_unit", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    if (rc == 0)
+        rc = al_sqlite_fail(s, e, "release");
+    /* fails harmlessly when the database ended the whole transaction already */
+    sqlite3_exec(s->db, "ROLLBACK TO al_store_unit; RELEASE al_store_unit", NULL, NULL, NULL);
+    return rc;
+}
+
+int al_sqlite_grow(void **arr, size_t *cap, size_t n, size_t size, struct al_err *e)
+{
+    if (n < *cap)
+        return 0;
+    size_t want = *cap ? *cap * 2 : 16;
+    if (want > SIZE_MAX / size)
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    void *p = realloc(*arr, want * size);
+    if (!p)
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    *arr = p;
+    *cap = want;
+    return 0;
 }
 
 /* ---- pages ---- */

@@ -3,8 +3,9 @@
  *
  * Objects cross this interface as jansson objects whose fields are those of the HTTP API
  * (ids, names, RFC 3339 times are formatted by the server; the store keeps unix seconds in
- * the columns it filters on and the whole object as a JSON document beside them). Every
- * function that returns a json_t* through `ret` gives the caller a new reference (json_decref).
+ * the columns it filters on and the whole object as a JSON document beside them); the money
+ * records cross it as core's own structs (see "money" below). Every function that returns a
+ * json_t* through `ret` gives the caller a new reference (json_decref).
  *
  * A store handle is not thread-safe: the server serializes access with its own lock. Every
  * mutation of the services runs between al_store_begin() and al_store_commit() (or
@@ -18,7 +19,11 @@
 #ifndef AL_STORE_STORE_H
 #define AL_STORE_STORE_H
 
+#include "core/billing.h"
+#include "core/contract.h"
 #include "core/err.h"
+#include "core/invoice.h"
+#include "core/ledger.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -26,7 +31,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 3  /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 4  /* the newest migration this build knows */
 
 struct al_store;
 
@@ -149,7 +154,10 @@ int al_store_node_set_online(struct al_store *s, const char *name, bool online,
 int al_store_gpu_holders(struct al_store *s, const char *node, const char *gpu_id, int64_t now,
                          json_t **ret, struct al_err *reterr);
 
-/* ---- prices (micro-units per hour) ---- */
+/* ---- prices (micro-units per hour), kept as versions (see "money" below) ----
+ * put appends a new version of p->model valid from p->updated_at; get answers the model's
+ * newest version (the price as last set, whatever its valid_from: al_store_price_at answers
+ * the one in force at a time); list the newest version of each model, by model. */
 struct al_store_price {
     char model[65];
     int64_t gpu_hour;
@@ -253,5 +261,220 @@ struct al_store_idem {
     int64_t at;
 };
 int al_store_idem_put(struct al_store *s, const struct al_store_idem *r, struct al_err *reterr);
+
+/* ---- money: price versions, contracts, billing states, pool sessions, the ledger, invoices
+ * (docs/billing.md). Core decides every amount (core/contract.h, billing.h, ledger.h,
+ * invoice.h); these calls record its decisions and read them back, as core's own structs.
+ *
+ * Numbers: core names orgs, reservations, contracts, invoices, pool sessions and transfers by
+ * integers > 0. The store gives them: every org has a ledger number from its insert on
+ * (al_store_org_num); a reservation gets one when its billing state is inserted; contracts,
+ * invoices, pool sessions and transfers get theirs when written. Lists answer JSON (the
+ * API's shape: money as *_micros integers, times as unix seconds for the server to format,
+ * orgs by their API id) a page at a time; the cursor is the last row's number.
+ *
+ * What is agreed or has happened is never changed: price versions, contract versions and
+ * their rates, a reservation's contract version, start, share and frozen lines, transfers,
+ * invoice lines; the schema refuses UPDATE and DELETE of them (AL_E_CONFLICT if tried). */
+
+#define AL_STORE_ID_MAX 64 /* an org's or a user's id, with its NUL */
+
+/* The ledger number of the org whose id is `org_id` into *ret. 0 or AL_E_NOTFOUND. */
+int al_store_org_num(struct al_store *s, const char *org_id, uint64_t *ret, struct al_err *reterr);
+/* The id of the org numbered `num` into ret. 0 or AL_E_NOTFOUND. */
+int al_store_org_id(struct al_store *s, uint64_t num, char ret[AL_STORE_ID_MAX],
+                    struct al_err *reterr);
+
+/* ---- price versions: each set of a model's price is a new version (1, 2, …) ----
+ * The version in force at t is the newest version whose valid_from <= t: a later version
+ * supersedes every earlier one from its valid_from on. */
+struct al_store_price_version {
+    char model[65];
+    uint32_t version; /* given by al_store_price_version_add */
+    int64_t valid_from;
+    struct al_rates rates; /* each >= 0 */
+    int64_t created_at;
+    char created_by[AL_STORE_ID_MAX]; /* a user id, "" when none */
+};
+/* Append a new version of pv->model (the store numbers it: pv->version). AL_E_INVAL for a
+ * negative price or an empty model. */
+int al_store_price_version_add(struct al_store *s, struct al_store_price_version *pv,
+                               struct al_err *reterr);
+/* Version `version` of `model`. 0 or AL_E_NOTFOUND. */
+int al_store_price_version_get(struct al_store *s, const char *model, uint32_t version,
+                               struct al_store_price_version *ret, struct al_err *reterr);
+/* The version of `model` in force at `t`. 0 or AL_E_NOTFOUND (none valid yet). */
+int al_store_price_at(struct al_store *s, const char *model, int64_t t,
+                      struct al_store_price_version *ret, struct al_err *reterr);
+/* The versions of `model`, oldest first: [{model, version, valid_from, gpu_hour_micros,
+ * mig_slice_hour_micros, pool_gpu_hour_micros, created_at, created_by|null}]. */
+int al_store_price_history(struct al_store *s, const char *model, struct al_store_page pg,
+                           json_t **ret, char **next, struct al_err *reterr);
+
+/* ---- contracts: (id, version), core's struct al_contract ----
+ * A contract belongs to one org (c->org, a ledger number). Each version is kept as written;
+ * an amendment is the next version. Ending a contract marks it ended from `at` on: its
+ * versions stay readable (reservations confirmed under them keep them), nothing new may be
+ * sold under it from then (al_store_contract_in_force leaves it out; a caller holding a
+ * version checks info.ended_at). */
+struct al_store_contract_info {
+    int64_t created_at;               /* of this version */
+    char created_by[AL_STORE_ID_MAX]; /* of this version; "" when none */
+    uint32_t newest;                  /* the contract's newest version */
+    int64_t ended_at;                 /* 0 while not ended */
+    char ended_by[AL_STORE_ID_MAX];
+};
+/* Create a contract from *c (its id and version are the store's: set into c->id, and
+ * c->version = 1). Checked by al_contract_validate first (AL_E_INVAL naming the field);
+ * AL_E_NOTFOUND when c->org is no org's number. `by` may be NULL. */
+int al_store_contract_create(struct al_store *s, struct al_contract *c, int64_t at, const char *by,
+                             struct al_err *reterr);
+/* Amend contract c->id: *c becomes its next version (c->version is set to it), checked by
+ * al_contract_amend_check against the newest (AL_E_INVAL; c->org must stay). AL_E_NOTFOUND,
+ * AL_E_STATE once the contract is ended. */
+int al_store_contract_amend(struct al_store *s, struct al_contract *c, int64_t at, const char *by,
+                            struct al_err *reterr);
+/* End contract `id` at `at`. AL_E_NOTFOUND, AL_E_STATE when ended already. */
+int al_store_contract_end(struct al_store *s, uint64_t id, int64_t at, const char *by,
+                          struct al_err *reterr);
+/* Version `version` of contract `id` (0: the newest) into *ret, and its record into *info
+ * (may be NULL). 0 or AL_E_NOTFOUND. */
+int al_store_contract_get(struct al_store *s, uint64_t id, uint32_t version,
+                          struct al_contract *ret, struct al_store_contract_info *info,
+                          struct al_err *reterr);
+/* The contract of org `org` in force at `t`: its newest version is valid at t and it was
+ * not ended at or before t; the most recently created one when several are. 0 or
+ * AL_E_NOTFOUND. */
+int al_store_contract_in_force(struct al_store *s, uint64_t org, int64_t t, struct al_contract *ret,
+                               struct al_store_contract_info *info, struct al_err *reterr);
+/* The contracts of org `org` (0: every org), by id, each at its newest version: [{id, org,
+ * version, terms, valid_from, valid_to, self_service, created_at, ended_at|null}]. */
+int al_store_contract_list(struct al_store *s, uint64_t org, struct al_store_page pg, json_t **ret,
+                           char **next, struct al_err *reterr);
+
+/* ---- a confirmed reservation's billing state: core's struct al_res_billing ----
+ * insert (at confirmation) numbers it (b->id) and freezes its org, contract version, start,
+ * share and price lines; update writes what a decision changes (end, rev, drawn, fees,
+ * cancelled), which never go back (AL_E_CONFLICT: the schema refuses; AL_E_INVAL when *b
+ * differs from the stored one in a frozen field). */
+int al_store_billing_insert(struct al_store *s, const char *reservation_id,
+                            struct al_res_billing *b, struct al_err *reterr);
+int al_store_billing_update(struct al_store *s, const struct al_res_billing *b,
+                            struct al_err *reterr);
+/* By reservation id, or by number (then the reservation's id into rid when not NULL).
+ * 0 or AL_E_NOTFOUND. */
+int al_store_billing_get(struct al_store *s, const char *reservation_id, struct al_res_billing *ret,
+                         struct al_err *reterr);
+int al_store_billing_get_num(struct al_store *s, uint64_t id, struct al_res_billing *ret,
+                             char rid[AL_STORE_ID_MAX], struct al_err *reterr);
+
+/* ---- pay-as-you-go pool sessions: metered from start to stop (billing.h) ---- */
+struct al_store_pool {
+    struct al_pool_session sess; /* id (the store's), org, start, metered_to (charged
+                                  * through), share, rate */
+    char user[AL_STORE_ID_MAX];  /* who started it; "" when none */
+    char gpu[96];                /* the pool GPU's id */
+    uint64_t contract_id;        /* the contract version it runs under */
+    uint32_t contract_version;
+    int64_t stopped_at; /* 0 while it runs */
+};
+/* Start a session from *p (p->sess.id is set; metered_to starts at sess.start). AL_E_INVAL
+ * for a share <= 0 or a negative rate; AL_E_CONFLICT when the contract is not the org's. */
+int al_store_pool_start(struct al_store *s, struct al_store_pool *p, struct al_err *reterr);
+/* Record that session `id` is charged up to `to` (after the usage transfer of the piece).
+ * AL_E_CONFLICT if `to` is before what was charged already or after its stop. */
+int al_store_pool_charged(struct al_store *s, uint64_t id, int64_t to, struct al_err *reterr);
+/* Stop session `id` at `at` (>= its start and charged-through). AL_E_STATE when stopped. */
+int al_store_pool_stop(struct al_store *s, uint64_t id, int64_t at, struct al_err *reterr);
+int al_store_pool_get(struct al_store *s, uint64_t id, struct al_store_pool *ret,
+                      struct al_err *reterr);
+/* The sessions still running, of org `org` (0: all), by id: *ret (caller frees; NULL when
+ * none) holding *ret_n. */
+int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **ret, size_t *ret_n,
+                       struct al_err *reterr);
+
+/* ---- the ledger: transfers and cached balances (core/ledger.h) ----
+ * append writes transfer *t (checked by al_ledger_validate: AL_E_INVAL) and moves the cached
+ * balances of its two accounts in the same statement. Its key decides (al_ledger_idem): a
+ * key not seen yet writes it and returns 0, *ret the transfer as written (id, its number);
+ * a key written before with the same transfer returns AL_STORE_REPLAY with *ret the first
+ * one, writing nothing; a key written before with another transfer returns AL_E_CONFLICT.
+ * A debit of org_cash is made under `credit_limit` (>= 0; ignored for other debits): when it
+ * would take the cash below -credit_limit, AL_E_PAYMENT with *ret_refusal (may be NULL) an
+ * insufficient_balance refusal, and nothing written. AL_E_NOTFOUND when its org has no
+ * ledger number; AL_E_RANGE when a balance would overflow. t->id is ignored (the store
+ * numbers it), t->at kept as given; `now` is when it is written (its created_at). */
+#define AL_STORE_REPLAY 1
+int al_store_transfer_append(struct al_store *s, const struct al_transfer *t, int64_t credit_limit,
+                             int64_t now, struct al_transfer *ret, struct al_refusal *ret_refusal,
+                             struct al_err *reterr);
+/* The transfer written with `key`. 0 or AL_E_NOTFOUND. */
+int al_store_transfer_get(struct al_store *s, const char *key, struct al_transfer *ret,
+                          struct al_err *reterr);
+
+/* Which transfers a list or a load takes: those of org `org` (0: every org), debiting or
+ * crediting account kind `acct` (-1: any), of kind `kind` (-1: any), with `at` in
+ * [from, to) (to <= from: any time). */
+struct al_store_xfer_filter {
+    uint64_t org;
+    int acct; /* enum al_acct_kind, or -1 */
+    int kind; /* enum al_transfer_kind, or -1 */
+    int64_t from, to;
+};
+/* By id: [{id, kind, debit, credit, org, amount_micros, at, ref: {kind, id, sub},
+ * reservation|null (the reservation's id when ref is one), key, created_at}]. */
+int al_store_transfer_list(struct al_store *s, const struct al_store_xfer_filter *f,
+                           struct al_store_page pg, json_t **ret, char **next,
+                           struct al_err *reterr);
+/* Every transfer `f` takes, by id, as core's structs (for al_invoice_build, a month's spend):
+ * *ret (caller frees; NULL when none) holding *ret_n. */
+int al_store_transfer_load(struct al_store *s, const struct al_store_xfer_filter *f,
+                           struct al_transfer **ret, size_t *ret_n, struct al_err *reterr);
+/* The cached balance of account `a` (0 for one no transfer has touched). */
+int al_store_balance_get(struct al_store *s, struct al_account a, int64_t *ret,
+                         struct al_err *reterr);
+
+/* ---- invoices (core/invoice.h) ----
+ * create writes *inv (built by al_invoice_build, checked by al_invoice_check: AL_E_INVAL)
+ * with its lines, frozen from then; inv->spec.id is set to its number and inv->issued is
+ * ignored (an invoice is written unissued). One per org, payer and period start
+ * (AL_E_CONFLICT). issue marks it issued (with al_invoice_issue's transfers, in the same
+ * transaction), paid marks it paid (with al_invoice_pay's): AL_E_STATE when it is so already,
+ * or, for paid, when not issued or a statement (payer org_cash). */
+struct al_store_invoice_info {
+    int64_t created_at;
+    int64_t issued_at; /* 0 when not issued */
+    int64_t paid_at;   /* 0 when not paid */
+};
+int al_store_invoice_create(struct al_store *s, struct al_invoice *inv, int64_t now,
+                            struct al_err *reterr);
+int al_store_invoice_issued(struct al_store *s, uint64_t id, int64_t at, struct al_err *reterr);
+int al_store_invoice_paid(struct al_store *s, uint64_t id, int64_t at, struct al_err *reterr);
+/* Invoice `id` with its lines into *ret (release with al_invoice_done, also after a
+ * failure), and its dates into *info (may be NULL). 0 or AL_E_NOTFOUND. */
+int al_store_invoice_get(struct al_store *s, uint64_t id, struct al_invoice *ret,
+                         struct al_store_invoice_info *info, struct al_err *reterr);
+/* The invoices of org `org` (0: every org), by id: [{id, org, payer, period_from, period_to,
+ * exact_micros, total_micros, rounding_micros, lines, created_at, issued_at|null,
+ * paid_at|null}]. */
+int al_store_invoice_list(struct al_store *s, uint64_t org, struct al_store_page pg, json_t **ret,
+                          char **next, struct al_err *reterr);
+
+/* ---- verify: what al_ledger_verify reads, loaded from the store ----
+ * load fills *ret from one snapshot of the database: every cached balance, every transfer,
+ * every reservation billing state, every contract version, every issued invoice with its
+ * lines; view.now = now. ret->view points into the arrays ret owns: release them with
+ * al_store_ledger_free (also after a failure; harmless on a zeroed struct). */
+struct al_store_ledger {
+    struct al_ledger_view view;
+    struct al_ledger_account *accounts;
+    struct al_transfer *transfers;
+    struct al_res_billing *reservations;
+    struct al_contract *contracts;
+    struct al_invoice *invoices; /* each one's lines allocated */
+};
+int al_store_ledger_load(struct al_store *s, int64_t now, struct al_store_ledger *ret,
+                         struct al_err *reterr);
+void al_store_ledger_free(struct al_store_ledger *l);
 
 #endif

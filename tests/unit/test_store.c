@@ -347,7 +347,8 @@ static void test_node_liveness_and_holders(void **state)
 
 /* A database of schema 1 (GPU ids by index, UNIQUE(node, idx)) with a hold on a GPU migrates:
  * rows and holds kept, the model sold as the one reported, the node online; and then a swap
- * of indexes works. */
+ * of indexes works. (The tables written here are the ones the migrations read: the fleet's,
+ * and orgs and prices, which the money migration numbers and turns into versions.) */
 static void test_migration_from_v1(void **state)
 {
     struct fixture *f = *state;
@@ -360,6 +361,11 @@ static void test_migration_from_v1(void **state)
         sqlite3_exec(db,
                      "CREATE TABLE schema_version(version INTEGER NOT NULL);"
                      "INSERT INTO schema_version VALUES(1);"
+                     "CREATE TABLE orgs(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+                     " customer_code TEXT UNIQUE, display_name TEXT, created_at INTEGER NOT NULL);"
+                     "CREATE TABLE prices(model TEXT PRIMARY KEY, gpu_hour INTEGER NOT NULL,"
+                     " mig_slice_hour INTEGER NOT NULL, pool_gpu_hour INTEGER NOT NULL,"
+                     " updated_at INTEGER NOT NULL);"
                      "CREATE TABLE nodes(name TEXT PRIMARY KEY, zone TEXT, labels TEXT NOT NULL"
                      " DEFAULT '{}', last_seen INTEGER NOT NULL, created_at INTEGER NOT NULL);"
                      "CREATE TABLE gpus(id TEXT PRIMARY KEY, node TEXT NOT NULL REFERENCES"
