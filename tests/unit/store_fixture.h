@@ -18,14 +18,14 @@ struct store_fixture {
     struct al_store *s; /* open on path when asked for, else NULL */
 };
 
-/* Make the fixture in *state: a directory from `tmpl` (mkdtemp's "…XXXXXX", at most 63
- * bytes), and the store opened on its t.db when `open`. For cmocka setups: returns 0 or fails
- * the test. The fixture is the caller's, to give to store_fixture_teardown. */
-static inline int store_fixture_setup(void **state, const char *tmpl, bool open)
+/* Make the fixture in *state: a fresh directory /tmp/al_store_XXXXXX and its t.db, with the
+ * store opened on it when `open`. Returns 0 or fails the test; the fixture is the caller's, to
+ * give to store_teardown. */
+static inline int store_fixture_make(void **state, bool open)
 {
     struct store_fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "%s", tmpl);
+    snprintf(f->dir, sizeof f->dir, "/tmp/al_store_XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
     if (open)
@@ -34,8 +34,21 @@ static inline int store_fixture_setup(void **state, const char *tmpl, bool open)
     return 0;
 }
 
-/* Close the store (if open) and remove the directory and its files; frees the fixture. */
-static inline int store_fixture_teardown(void **state)
+/* cmocka setup: the store opened on a fresh database. */
+static inline int store_setup(void **state)
+{
+    return store_fixture_make(state, true);
+}
+
+/* cmocka setup: only the directory and the path; the test opens (and closes) the store. */
+static inline int store_setup_dir(void **state)
+{
+    return store_fixture_make(state, false);
+}
+
+/* cmocka teardown: close the store (if open), remove the directory and its files; frees the
+ * fixture. */
+static inline int store_teardown(void **state)
 {
     struct store_fixture *f = *state;
     al_store_close(f->s);

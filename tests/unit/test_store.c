@@ -21,16 +21,6 @@
 
 #include <sqlite3.h>
 
-static int setup(void **state)
-{
-    return store_fixture_setup(state, "/tmp/al_store_XXXXXX", true);
-}
-
-static int teardown(void **state)
-{
-    return store_fixture_teardown(state);
-}
-
 static void add_org(struct al_store *s, const char *id, const char *name, const char *code)
 {
     json_t *o = json_pack("{s:s,s:s,s:s?,s:n,s:i}", "id", id, "name", name, "customer_code", code,
@@ -722,13 +712,13 @@ static int setup_full(void **state)
     full.vfs.xOpen = full_open;
     full.mode = FULL_OFF;
     assert_int_equal(sqlite3_vfs_register(&full.vfs, 1), SQLITE_OK);
-    return setup(state);
+    return store_setup(state);
 }
 
 static int teardown_full(void **state)
 {
     full.mode = FULL_OFF;
-    int rc = teardown(state);
+    int rc = store_teardown(state);
     assert_int_equal(sqlite3_vfs_unregister(&full.vfs), SQLITE_OK);
     assert_int_equal(sqlite3_vfs_register(full.real, 1), SQLITE_OK);
     return rc;
@@ -967,29 +957,32 @@ static void test_fault_from_env(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_migrations_apply_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_orgs_crud_and_unique, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_users_by_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nodes_and_holds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gpus_are_uuids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_change_waits_for_holds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_node_liveness_and_holders, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_savepoints_undo_one_unit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deferred_sync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_append_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_documents_and_due, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrations_apply_once, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_orgs_crud_and_unique, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_users_by_token, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_and_holds, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_gpus_are_uuids, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_model_change_waits_for_holds, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_node_liveness_and_holders, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_discards, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_savepoints_undo_one_unit, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_sync, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_events_append_only, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_documents_and_due, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_full_log_write, setup_full, teardown_full),
         cmocka_unit_test_setup_teardown(test_eio_log_sync, setup_full, teardown_full),
         cmocka_unit_test_setup_teardown(test_full_autocommit, setup_full, teardown_full),
 #ifdef AL_DEBUG
-        cmocka_unit_test_setup_teardown(test_fault_commit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_sync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_alloc_loses_transaction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_alloc_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_from_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_commit, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_sync, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_alloc_loses_transaction, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_alloc_counts, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_from_env, store_setup, store_teardown),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,16 +17,6 @@
 
 #define TOKEN "al_LegacyClearTokenLegacyClearTokenLegacyClear"
 
-static int setup(void **state)
-{
-    return store_fixture_setup(state, "/tmp/al_store_dom_XXXXXX", false);
-}
-
-static int teardown(void **state)
-{
-    return store_fixture_teardown(state);
-}
-
 /* Does file `path` (absent: no) hold `needle`? */
 static bool file_has(const char *path, const char *needle)
 {
@@ -163,9 +153,10 @@ static void test_hold_first_conflict(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_migration_scrubs_clear_tokens, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_org_lookup_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hold_first_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_scrubs_clear_tokens, store_setup_dir,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_org_lookup_order, store_setup_dir, store_teardown),
+        cmocka_unit_test_setup_teardown(test_hold_first_conflict, store_setup_dir, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,16 +28,6 @@
 #define HOUR INT64_C(3600)
 #define M(x) ((int64_t)(x)*AL_MONEY_UNIT)
 
-static int setup(void **state)
-{
-    return store_fixture_setup(state, "/tmp/al_store_ledger_XXXXXX", true);
-}
-
-static int teardown(void **state)
-{
-    return store_fixture_teardown(state);
-}
-
 static uint64_t add_org(struct al_store *s, const char *id)
 {
     uint64_t num = 0;
@@ -677,13 +667,13 @@ static void test_property_random_books(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_append_replay_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_credit_limit_floor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_append_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_and_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worked_invoice, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_statements_and_lists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_property_random_books, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_replay_conflict, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_credit_limit_floor, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_append_only, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_list_and_load, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_worked_invoice, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_statements_and_lists, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_property_random_books, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

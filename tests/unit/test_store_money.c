@@ -23,16 +23,6 @@
 #define HOUR INT64_C(3600)
 #define M(x) ((int64_t)(x)*AL_MONEY_UNIT)
 
-static int setup(void **state)
-{
-    return store_fixture_setup(state, "/tmp/al_store_money_XXXXXX", true);
-}
-
-static int teardown(void **state)
-{
-    return store_fixture_teardown(state);
-}
-
 /* Insert org `id` and answer its ledger number. */
 static uint64_t add_org(struct al_store *s, const char *id)
 {
@@ -467,13 +457,14 @@ static void test_migration_from_v3(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_org_numbers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_price_versions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_contracts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_contract_end_and_in_force, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_billing_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pool_sessions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_org_numbers, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_price_versions, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_contracts, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_contract_end_and_in_force, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_billing_state, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_pool_sessions, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v3, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
