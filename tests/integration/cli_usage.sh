@@ -6,9 +6,9 @@ ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-expect() { # expect STATUS WHAT CMD… : the command exits with STATUS
+# shellcheck source=tests/integration/lib.sh
+. "$AL_ROOT/tests/integration/lib.sh"
+expect() { # expect STATUS WHAT CMD… : the command exits with STATUS (replaces lib.sh's expect)
     local want=$1 what=$2
     shift 2
     "$@" >"$tmp/out" 2>"$tmp/err"

@@ -14,70 +14,35 @@ tmp=$(mktemp -d /tmp/allot_fleet.XXXXXX)
 pid=
 agent=
 
+# shellcheck source=tests/integration/lib.sh
+. "${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+
 cleanup() {
-    if [ -n "$agent" ]; then kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null; fi
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+    reap "$agent"
+    reap "$pid"
+    rm_tmp
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-check() { # check DESC COMMAND… : ok when the command succeeds
+# check DESC COMMAND… : lib.sh's check, with the last call's answer when it fails
+check() {
     local d=$1
     shift
     if "$@"; then ok "$d"; else nok "$d ($code $(head -c 300 <<<"$body"))"; fi
 }
 
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-    done
-    echo 0
-}
-
 T0=$(date +%s)
 NOW=$T0
-set_clock() { NOW=$1; echo "$1" >"$tmp/clock.new" && mv "$tmp/clock.new" "$tmp/clock"; }
+set_clock() { NOW=$1; write_clock "$1"; }
 set_clock "$T0"
-ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 TIMEOUT=60
 port=$(free_port)
 U=http://127.0.0.1:$port
 
-# call TOKEN METHOD PATH [BODY]: sets $code and $body
-call() {
-    local args=(-s -o "$tmp/resp" -w '%{http_code}' -X "$2" -H "Authorization: Bearer $1")
-    [ -n "${4-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
-    code=$(curl "${args[@]}" "$U$3")
-    body=$(cat "$tmp/resp")
-}
-j() { jq -r "$1" <<<"$body"; }
-expect() { # expect DESC STATUS [ERROR_CODE]
-    local got
-    got=$(jq -r '.error.code // empty' <<<"$body" 2>/dev/null)
-    if [ "$code" = "$2" ] && { [ -z "${3-}" ] || [ "$got" = "$3" ]; }; then
-        ok "$1"
-    else
-        nok "$1 (got $code $got; want $2 ${3-}) $(head -c 300 <<<"$body")"
-    fi
-}
-
-"$ALLOT" server init --db "$tmp/db" --name root >"$tmp/op" 2>/dev/null
-OP=$(cat "$tmp/op")
-"$ALLOT" server --db "$tmp/db" --listen "127.0.0.1:$port" --clock-file "$tmp/clock" \
-    --tick-ms 100 --heartbeat-timeout "$TIMEOUT" 2>>"$tmp/server.log" &
-pid=$!
-for _ in $(seq 100); do
-    curl -s -o /dev/null "$U/healthz" && break
-    sleep 0.05
-done
-call "" GET /healthz
-if [ "$code" != 200 ]; then
+OP=$(operator_token "$tmp/db")
+if ! start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
+    --clock-file "$tmp/clock" --tick-ms 100 --heartbeat-timeout "$TIMEOUT"; then
     nok "server starts with --heartbeat-timeout"
-    cat "$tmp/server.log" >&2
     exit 1
 fi
 ok "server starts with --heartbeat-timeout"
@@ -284,8 +249,7 @@ mv "$tmp/fleet.new" "$tmp/fleet.json"
 sleep 1.5
 check "a fleet file that no longer parses: the agent says so and goes on" \
     grep -q "reporting the fleet as last read" "$tmp/agent.log"
-kill "$agent" 2>/dev/null
-wait "$agent" 2>/dev/null
+reap "$agent"
 agent=
 call "$OP" GET /v1/nodes/simn
 check "… reporting the fleet as last read" [ "$(j '[.gpus[].status] | join(",")')" = "available,unhealthy" ]

@@ -21,9 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-check() { # check WHAT CONDITION...
+check() { # check WHAT CONDITION... : lib.sh's check, with the last command's rc and stderr
     local what=$1
     shift
     if "$@"; then ok "$what"; else nok "$what (rc=${rc:-}; ${err:-})"; fi

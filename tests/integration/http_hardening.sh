@@ -17,58 +17,21 @@ tmp=$(mktemp -d /tmp/allot_http.XXXXXX)
 pid=
 hog=() # fds of held connections
 
+# shellcheck source=tests/integration/lib.sh
+. "${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+
 cleanup() {
     release_hog
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+    reap -9 "$pid"
+    rm_tmp
 }
 trap cleanup EXIT
-
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-check() { # check DESC COMMAND… : ok when the command succeeds
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-    done
-    echo 0
-}
 
 port=$(free_port)
 U=http://127.0.0.1:$port
 
-start_server() { # start_server [EXTRA ARGS…]
-    "$ALLOT" server --db "$tmp/db" --listen "127.0.0.1:$port" "$@" 2>>"$tmp/server.log" &
-    pid=$!
-    for _ in $(seq 200); do
-        curl -s -o /dev/null "$U/healthz" && return 0
-        sleep 0.05
-    done
-    return 1
-}
-stop_server() {
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    pid=
-}
-
-# call TOKEN METHOD PATH [BODY] [EXTRA_CURL_ARGS…]: sets $code and $body ($tmp/hdr: headers)
-call() {
-    local tok=$1 m=$2 p=$3 data=${4-}
-    shift 3
-    [ $# -gt 0 ] && shift
-    local args=(-s -D "$tmp/hdr" -o "$tmp/resp" -w '%{http_code}' -X "$m" "$@")
-    [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-    [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-    code=$(curl "${args[@]}" "$U$p")
-    body=$(cat "$tmp/resp")
+start_api() { # start_api [EXTRA ARGS…]
+    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" "$@"
 }
 
 # raw BYTES [SECONDS]: send BYTES (printf %b escapes: \r \n \0) on a fresh connection, read the
@@ -88,19 +51,6 @@ raw() {
     body=$(tr -d '\r' <"$tmp/raw" | grep -a '^{' | head -1)
 }
 
-# expect DESC STATUS [ERROR_CODE [FIELD]] — checks the last call
-expect() {
-    local d=$1 st=$2 ec=${3-} f=${4-}
-    local got_ec got_f
-    got_ec=$(jq -r '.error.code // empty' <<<"$body" 2>/dev/null)
-    got_f=$(jq -r '.error.details.field // empty' <<<"$body" 2>/dev/null)
-    if [ "$code" = "$st" ] && { [ -z "$ec" ] || [ "$got_ec" = "$ec" ]; } &&
-        { [ -z "$f" ] || [ "$got_f" = "$f" ]; }; then
-        ok "$d"
-    else
-        nok "$d (got $code $got_ec ${got_f:+field=$got_f}; want $st $ec ${f:+field=$f}) $(head -c 200 <<<"$body")"
-    fi
-}
 # expect_one DESC STATUS [ERROR_CODE [FIELD]] — a raw answer: also exactly one status line
 expect_one() {
     if [ "$nstatus" != 1 ]; then
@@ -116,8 +66,8 @@ hdr_has() { yn has_header "$1"; }
 body_has() { yn grep -q "$1" <<<"$body"; }
 raw_has() { yn grep -aq "$1" "$tmp/raw"; }
 
-OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>/dev/null)
-if ! start_server; then
+OP=$(operator_token "$tmp/db")
+if ! start_api; then
     nok "server starts"
     exit 1
 fi
@@ -273,7 +223,7 @@ rc0=$?
 rc1=$?
 check "a bad limit flag is a usage error (exit 2: $rc0, $rc1)" [ "$rc0" = 2 -a "$rc1" = 2 ]
 stop_server
-start_server --threads 4 --max-conns-per-ip 8 --max-conns 64 --idle-timeout 2 || nok "server restarts"
+start_api --threads 4 --max-conns-per-ip 8 --max-conns 64 --idle-timeout 2 || nok "server restarts"
 hold 30
 sleep 0.5
 n=$(held)
@@ -287,7 +237,7 @@ release_hog
 check "the holder is served again" curl -s -m 3 -o /dev/null "$U/healthz"
 
 stop_server
-start_server || nok "server restarts with the defaults"
+start_api || nok "server restarts with the defaults"
 hold 140
 sleep 0.5
 n=$(held)

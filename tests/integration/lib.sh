@@ -1,18 +1,120 @@
 # shellcheck shell=bash
-# lib.sh — what the integration suites share (source it; it is not a suite: it prints nothing
-# and defines no checks). Starting an allot server and waiting for it with a deadline that
-# grows with the machine's load, so that a suite run beside a build does not fail at "server
-# starts", and that shows the server's log when it does fail.
+# lib.sh — what the integration suites share (source it at the top, before the suite defines its
+# own helpers: a suite whose helper differs defines it after and so replaces this one). It is
+# not a suite: sourcing it prints nothing and counts no check. One definition of each helper
+# that the suites used to repeat: the "ok - …" / "not ok - …" lines, a free loopback port, the
+# temp directory kept on KEEP=1, the injected clock file, the operator's token, curl calls to
+# the API with the answer in $code and $body, and starting an allot server and waiting for it
+# with a deadline that grows with the machine's load, so that a suite run beside a build does
+# not fail at "server starts", and that shows the server's log when it does fail.
 #
+#   ok DESC / nok DESC          print "ok - DESC" / "not ok - DESC"
+#   check DESC CMD…             ok DESC when CMD succeeds, else nok DESC
+#   free_port                   print a loopback port nothing listens on (0 if none found)
+#   rm_tmp                      remove $tmp, or keep it and say so when $KEEP is set
+#   reap [-SIG] PID             kill PID (if set) and wait for it, quietly
+#   ts SECS                     print the epoch second SECS as an RFC 3339 UTC time
+#   write_clock SECS            set the server's test clock: $tmp/clock, replaced atomically
+#   operator_token DB [ERRLOG]  `allot server init` on DB; print the operator's token
+#   call TOKEN METHOD PATH [BODY] [CURL_ARGS…]  a request to $U; sets $code and $body
+#   j FILTER                    jq -r FILTER on the last $body
+#   expect DESC STATUS [ERROR_CODE [FIELD]]     check the last call's status and error
+#   stop_server                 SIGTERM $pid, wait, clear $pid; the server's exit status
 #   start_server URL LOG ARGS…  run `allot server ARGS…` in the background (stdout and stderr
-#                               appended to LOG), set $server_pid, wait for URL/healthz
+#                               appended to LOG), set $server_pid and $pid, wait for URL/healthz
 #   wait_until SECONDS CMD…     poll CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
 #   al_deadline                 print the start-up deadline in seconds (see below)
 #   show_log LOG                print LOG's last 40 lines as "#   …" (not counted as checks)
 #
+# The helpers that read $tmp (the suite's temp directory), $U (the server's base URL), $pid
+# (the server's process) or $ALLOT use the suite's variables of those names.
 # AL_START_TIMEOUT (default 60) is the deadline on an idle machine; with a 1-minute load
 # average above the number of CPUs it is multiplied by load/CPUs (rounded up), up to 300 s.
 # The server binary is $ALLOT_SERVER_BIN, else $ALLOT.
+
+ok() { echo "ok - $*"; }
+nok() { echo "not ok - $*"; }
+check() { # check DESC COMMAND… : ok when the command succeeds
+    local d=$1
+    shift
+    if "$@"; then ok "$d"; else nok "$d"; fi
+}
+
+# free_port: a random port in 20000-59999 that refuses a connection (50 tries). Another
+# process may take it before the server binds it; the server's start then fails loudly.
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 40000))
+        (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
+    done
+    echo 0
+}
+
+# rm_tmp: the end of a suite's EXIT trap; KEEP=1 keeps the files (database, logs) to look at.
+rm_tmp() {
+    # shellcheck disable=SC2154 # $tmp is the suite's
+    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+
+# reap [-SIG] PID: for EXIT traps; nothing when PID is empty, no message when it is gone.
+reap() {
+    local sig=-TERM
+    case ${1-} in -*) sig=$1; shift ;; esac
+    [ -n "${1-}" ] || return 0
+    kill "$sig" "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+# write_clock SECS: the file `allot server --clock-file` reads; renamed into place so that the
+# server never reads it half-written.
+write_clock() { echo "$1" >"$tmp/clock.new" && mv "$tmp/clock.new" "$tmp/clock"; }
+
+# operator_token DB [ERRLOG]: init DB with the operator "root"; its stderr to ERRLOG (default
+# /dev/null). Prints the token (nothing when init failed: the caller checks).
+operator_token() {
+    "$ALLOT" server init --db "$1" --name root 2>"${2:-/dev/null}"
+}
+
+# call TOKEN METHOD PATH [BODY] [EXTRA_CURL_ARGS…]: sets $code and $body (headers in $tmp/hdr,
+# the body in $tmp/resp). No Authorization header when TOKEN is empty, no body when BODY is.
+call() {
+    local tok=$1 m=$2 p=$3 data=${4-}
+    shift 3
+    [ $# -gt 0 ] && shift
+    local args=(-s -D "$tmp/hdr" -o "$tmp/resp" -w '%{http_code}' -X "$m" "$@")
+    [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+    [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+    code=$(curl "${args[@]}" "$U$p")
+    body=$(cat "$tmp/resp")
+}
+j() { jq -r "$1" <<<"$body"; }
+
+# expect DESC STATUS [ERROR_CODE [FIELD]] — checks the last call: its status, and when given
+# the error's code and .error.details.field
+expect() {
+    local d=$1 st=$2 ec=${3-} f=${4-}
+    local got_ec got_f
+    got_ec=$(jq -r '.error.code // empty' <<<"$body" 2>/dev/null)
+    got_f=$(jq -r '.error.details.field // empty' <<<"$body" 2>/dev/null)
+    if [ "$code" = "$st" ] && { [ -z "$ec" ] || [ "$got_ec" = "$ec" ]; } &&
+        { [ -z "$f" ] || [ "$got_f" = "$f" ]; }; then
+        ok "$d"
+    else
+        nok "$d (got $code $got_ec ${got_f:+field=$got_f}; want $st $ec ${f:+field=$f}) $(head -c 300 <<<"$body")"
+    fi
+}
+
+# stop_server: a clean stop (SIGTERM) of the suite's server $pid; returns its exit status.
+stop_server() {
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    local rc=$?
+    pid=
+    return $rc
+}
 
 al_deadline() {
     local base=${AL_START_TIMEOUT:-60} cpus load factor
@@ -42,12 +144,14 @@ show_log() {
 }
 
 # start_server URL LOG ARGS… : 0 when URL/healthz answers; 1 (after printing why and the log)
-# when the server exited or the deadline passed. $server_pid is set either way.
+# when the server exited or the deadline passed. $server_pid (and $pid, which cleanup, reap and
+# stop_server use) is set either way.
 start_server() {
     local url=$1 log=$2 secs end
     shift 2
     "${ALLOT_SERVER_BIN:-${ALLOT:?set ALLOT to the allot binary}}" server "$@" >>"$log" 2>&1 &
     server_pid=$!
+    pid=$server_pid
     secs=$(al_deadline)
     end=$((SECONDS + secs))
     while ((SECONDS < end)); do

@@ -17,13 +17,6 @@ src=$tmp/src # stands in for the source tree: .run/ and build/release/allot, as 
 data=$src/.run
 runs=()
 
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-check() { # check WHAT COMMAND… : ok when the command succeeds
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else nok "$what"; fi
-}
 stop_pidfile() { # the server or agent a killed run.sh left behind
     local p
     p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && kill "$p" 2>/dev/null

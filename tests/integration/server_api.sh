@@ -12,80 +12,32 @@ tmp=$(mktemp -d /tmp/allot_api.XXXXXX)
 pid=
 bg_pids=()
 
+# shellcheck source=tests/integration/lib.sh
+. "${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+
 cleanup() {
     for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+    reap -9 "$pid"
+    rm_tmp
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-check() { # check DESC COMMAND… : ok when the command succeeds
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-    done
-    echo 0
-}
-
 T0=$(date +%s)
-echo "$T0" >"$tmp/clock"
-set_clock() { echo "$1" >"$tmp/clock.new" && mv "$tmp/clock.new" "$tmp/clock"; }
-ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+write_clock "$T0"
 
 port=$(free_port)
 U=http://127.0.0.1:$port
 
-# shellcheck source=tests/integration/lib.sh
-. "${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 # start_api [TICK_MS]: the server of this suite, on its database and injected clock. The clock
 # jumps hours ahead below without the nodes reporting again: a day of heartbeat timeout keeps
 # them online (node liveness is tested in fleet_changes.sh).
 start_api() {
     start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
         --clock-file "$tmp/clock" --tick-ms "${1:-100}" --heartbeat-timeout 86400
-    local rc=$?
-    pid=$server_pid
-    return $rc
-}
-
-# call TOKEN METHOD PATH [BODY] [EXTRA_CURL_ARGS…]: sets $code and $body
-call() {
-    local tok=$1 m=$2 p=$3 data=${4-}
-    shift 3
-    [ $# -gt 0 ] && shift
-    local args=(-s -o "$tmp/resp" -w '%{http_code}' -X "$m" "$@")
-    [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-    [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-    code=$(curl "${args[@]}" "$U$p")
-    body=$(cat "$tmp/resp")
-}
-j() { jq -r "$1" <<<"$body"; }
-
-# expect DESC STATUS [ERROR_CODE [FIELD]] — checks the last call
-expect() {
-    local d=$1 st=$2 ec=${3-} f=${4-}
-    local got_ec got_f
-    got_ec=$(jq -r '.error.code // empty' <<<"$body" 2>/dev/null)
-    got_f=$(jq -r '.error.details.field // empty' <<<"$body" 2>/dev/null)
-    if [ "$code" = "$st" ] && { [ -z "$ec" ] || [ "$got_ec" = "$ec" ]; } &&
-        { [ -z "$f" ] || [ "$got_f" = "$f" ]; }; then
-        ok "$d"
-    else
-        nok "$d (got $code $got_ec ${got_f:+field=$got_f}; want $st $ec ${f:+field=$f}) $(head -c 300 <<<"$body")"
-    fi
 }
 
 # ---------------------------------------------------------------- start, init
-OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>/dev/null)
+OP=$(operator_token "$tmp/db")
 check "server init prints an al_ token once" [ "${#OP}" -eq 46 ]
 "$ALLOT" server init --db "$tmp/db" >/dev/null 2>&1
 check "server init refuses a database with users" [ $? -ne 0 ]
@@ -475,15 +427,15 @@ wait_state() {
     done
     return 1
 }
-set_clock $((T0 + 120))
+write_clock $((T0 + 120))
 call "$OP" POST "/v1/requests/$R7/confirm" '{"payment_terms":"prepaid"}'
 check "confirm after valid_until → 409 (expired or already expired by the clock)" [ "$code" = 409 ]
 check "the clock expires the quote" wait_state "$OP" "/v1/requests/$R7" expired
-set_clock $((T0 + 400))
+write_clock $((T0 + 400))
 check "the clock starts a reservation at its start" wait_state "$MIKE" "/v1/reservations/$V8" active
 call "$ALICE" POST "/v1/reservations/$V8/extend" "{\"end\":\"$(ts $((T0 + 7200)))\"}"
 check "an active reservation can be renewed" [ "$code" = 200 -a "$(j .state)" = active ]
-set_clock $((T0 + 7300))
+write_clock $((T0 + 7300))
 check "the clock ends it at its end" wait_state "$MIKE" "/v1/reservations/$V8" ended
 call "$ALICE" POST "/v1/reservations/$V8/cancel"
 expect "an ended reservation cannot be cancelled" 409 invalid_state
@@ -597,10 +549,8 @@ half=$(sqlite3 "$tmp/db" "SELECT
 check "no half-written request or reservation" [ "$half" = 0 ]
 call "$OP" GET "/v1/requests?state=quoted&limit=500"
 check "the server serves on after the crash" [ "$code" = 200 ]
-kill -TERM "$pid"
-wait "$pid"
+stop_server
 rc=$?
-pid=
 check "SIGTERM stops the server cleanly (exit 0, no leaks)" [ "$rc" = 0 ]
 
 # The expired code itself, with the clock thread slowed down so that it cannot expire the
@@ -611,17 +561,15 @@ if start_api 3600000; then
     RX=$(j .id)
     call "$OP" POST "/v1/requests/$RX/quote" '{"valid_for_minutes":1}'
     call "$OP" POST "/v1/requests/$RX/approve"
-    set_clock $((NOW + 61))
+    write_clock $((NOW + 61))
     call "$ALICE" POST "/v1/requests/$RX/accept"
     expect "accept after valid_until → 409 expired" 409 expired valid_until
-    set_clock $((NOW + 30))
+    write_clock $((NOW + 30))
     call "$ALICE" POST "/v1/requests/$RX/accept"
-    set_clock $((NOW + 61))
+    write_clock $((NOW + 61))
     call "$OP" POST "/v1/requests/$RX/confirm" '{"payment_terms":"prepaid"}'
     expect "confirm after valid_until → 409 expired" 409 expired valid_until
-    kill -TERM "$pid"
-    wait "$pid"
-    pid=
+    stop_server
 else
     nok "server restarts with a slow clock"
 fi

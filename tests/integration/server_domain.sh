@@ -13,81 +13,27 @@ ROOT=${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/allot_dom.XXXXXX)
 pid=
 
+# shellcheck source=tests/integration/lib.sh
+. "$ROOT/tests/integration/lib.sh"
+
 cleanup() {
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+    reap -9 "$pid"
+    rm_tmp
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-check() { # check DESC COMMAND… : ok when the command succeeds
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-    done
-    echo 0
-}
-
 T0=$(date +%s)
-echo "$T0" >"$tmp/clock"
-ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+write_clock "$T0"
 DAY=86400
 HORIZON=$((5 * 366 * DAY)) # the sale horizon docs/api.md documents
 
 port=$(free_port)
 U=http://127.0.0.1:$port
 
-start_server() {
-    "$ALLOT" server --db "$tmp/db" --listen "127.0.0.1:$port" --clock-file "$tmp/clock" \
-        --tick-ms 3600000 2>>"$tmp/server.log" &
-    pid=$!
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "$U/healthz" && return 0
-        sleep 0.05
-    done
-    return 1
-}
-stop_server() {
-    kill -TERM "$pid"
-    wait "$pid"
-    local rc=$?
-    pid=
-    return $rc
-}
-
-# call TOKEN METHOD PATH [BODY] [EXTRA_CURL_ARGS…]: sets $code and $body
-call() {
-    local tok=$1 m=$2 p=$3 data=${4-}
-    shift 3
-    [ $# -gt 0 ] && shift
-    local args=(-s -o "$tmp/resp" -w '%{http_code}' -X "$m" "$@")
-    [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-    [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-    code=$(curl "${args[@]}" "$U$p")
-    body=$(cat "$tmp/resp")
-}
-j() { jq -r "$1" <<<"$body"; }
-
-# expect DESC STATUS [ERROR_CODE [FIELD]] — checks the last call
-expect() {
-    local d=$1 st=$2 ec=${3-} f=${4-}
-    local got_ec got_f
-    got_ec=$(jq -r '.error.code // empty' <<<"$body" 2>/dev/null)
-    got_f=$(jq -r '.error.details.field // empty' <<<"$body" 2>/dev/null)
-    if [ "$code" = "$st" ] && { [ -z "$ec" ] || [ "$got_ec" = "$ec" ]; } &&
-        { [ -z "$f" ] || [ "$got_f" = "$f" ]; }; then
-        ok "$d"
-    else
-        nok "$d (got $code $got_ec ${got_f:+field=$got_f}; want $st $ec ${f:+field=$f}) $(head -c 300 <<<"$body")"
-    fi
+# start_api: the server of this suite; its clock only moves when the suite writes it
+start_api() {
+    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
+        --clock-file "$tmp/clock" --tick-ms 3600000
 }
 
 # in_files NEEDLE FILE…: does any of the files (those that exist) hold NEEDLE's bytes?
@@ -102,12 +48,12 @@ in_files() {
 dbfiles() { echo "$tmp/db" "$tmp/db-wal" "$tmp/db-journal"; }
 
 # ---------------------------------------------------------------- init
-OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>"$tmp/init.log")
+OP=$(operator_token "$tmp/db" "$tmp/init.log")
 check "server init prints an operator token" [ "${OP:0:3}" = al_ ]
 # shellcheck disable=SC2046
 check "the operator token is in no database file, nor in init's log" \
     bash -c "! { $(declare -f in_files); in_files '$OP' $(dbfiles) '$tmp/init.log'; }"
-start_server || { nok "server starts"; exit 1; }
+start_api || { nok "server starts"; exit 1; }
 ok "server starts"
 
 # ---------------------------------------------------------------- 1. secrets
@@ -135,7 +81,7 @@ check "the CLI creates a user with an Idempotency-Key and prints the token" [ "$
 check "SIGTERM stops the server" stop_server
 check "… and after the checkpoint at close, still no token in the database" \
     bash -c "! { $(declare -f in_files); in_files '$ALICE' $(dbfiles) || in_files '$CAROL' $(dbfiles); }"
-start_server || nok "server restarts"
+start_api || nok "server restarts"
 call "$OP" POST /v1/users '{"name":"alice","role":"org_admin","org":"acme"}' -H "Idempotency-Key: mk-alice"
 check "a replay after a restart answers the same user, the token withheld (shown once)" \
     [ "$code" = 201 -a "$(j .user.id)" = "$ALICE_ID" -a "$(j .token)" = null -a "$(j '.withheld | join(",")')" = token ]

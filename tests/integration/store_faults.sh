@@ -13,19 +13,14 @@ ALLOT=${ALLOT:?set ALLOT to the allot binary}
 tmp=$(mktemp -d /tmp/allot_faults.XXXXXX)
 pid=
 
+# shellcheck source=tests/integration/lib.sh
+. "${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+
 cleanup() {
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+    reap -9 "$pid"
+    rm_tmp
 }
 trap cleanup EXIT
-
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-check() { # check DESC COMMAND… : ok when the command succeeds
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
 
 # A release build ignores AL_STORE_FAULT: nothing here could fail, so nothing is counted.
 if AL_STORE_FAULT=probe "$ALLOT" server init --db "$tmp/probe.db" >/dev/null 2>&1; then
@@ -33,35 +28,15 @@ if AL_STORE_FAULT=probe "$ALLOT" server init --db "$tmp/probe.db" >/dev/null 2>&
     exit 0
 fi
 
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-    done
-    echo 0
-}
 port=$(free_port)
 U=http://127.0.0.1:$port
-OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>/dev/null)
+OP=$(operator_token "$tmp/db")
 [ -n "$OP" ] || { nok "server init"; exit 1; }
 
-# start_server FAULT: the server with AL_STORE_FAULT=FAULT ("" for none), its log in server.log
-start_server() {
-    AL_STORE_FAULT=$1 "$ALLOT" server --db "$tmp/db" --listen "127.0.0.1:$port" \
-        2>>"$tmp/server.log" &
-    pid=$!
-    for _ in $(seq 200); do
-        curl -s -o /dev/null "$U/healthz" && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-stop_server() {
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    pid=
+# start_api FAULT: the server with AL_STORE_FAULT=FAULT ("" for none), its log in server.log
+start_api() {
+    AL_STORE_FAULT=$1 start_server "$U" "$tmp/server.log" --db "$tmp/db" \
+        --listen "127.0.0.1:$port"
 }
 
 # post_orgs PREFIX N: N org creations at once; PREFIX-i's status code in $tmp/PREFIX-i.code
@@ -117,7 +92,7 @@ judge() {
 
 # ---------------------------------------------------------------- batch lost
 # the 3rd event written fails out of memory: SQLite rolls back the batch it was part of
-if start_server "alloc:3:INSERT INTO events"; then ok "server starts with an allocation fault armed"; else
+if start_api "alloc:3:INSERT INTO events"; then ok "server starts with an allocation fault armed"; else
     nok "server starts with an allocation fault armed"
     exit 1
 fi
@@ -131,7 +106,7 @@ check "batch lost: the server goes on (the next call is created)" \
 stop_server
 
 # ---------------------------------------------------------------- commit fails
-if start_server "commit:1"; then ok "server starts with a commit fault armed"; else
+if start_api "commit:1"; then ok "server starts with a commit fault armed"; else
     nok "server starts with a commit fault armed"
     exit 1
 fi
@@ -145,7 +120,7 @@ check "commit fails: the server goes on (the next call is created)" \
 stop_server
 
 # ---------------------------------------------------------------- fdatasync fails
-if start_server "sync:1"; then ok "server starts with a sync fault armed"; else
+if start_api "sync:1"; then ok "server starts with a sync fault armed"; else
     nok "server starts with a sync fault armed"
     exit 1
 fi
@@ -157,7 +132,7 @@ check "sync fails: the call is not answered 201 (got $(cat "$tmp/sync-1.code"))"
     [ "$(cat "$tmp/sync-1.code")" != 201 ]
 check "sync fails: the server stops at once (exit $rc) and says why" \
     bash -c "[ $rc -ne 0 ] && grep -q 'fdatasync.*stopping' '$tmp/server.log'"
-if start_server ""; then ok "sync fails: the server restarts on the same database"; else
+if start_api ""; then ok "sync fails: the server restarts on the same database"; else
     nok "sync fails: the server restarts on the same database"
     exit 1
 fi

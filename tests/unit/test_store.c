@@ -17,36 +17,9 @@
 #include <unistd.h>
 
 #include "store/store.h"
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #include <sqlite3.h>
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    struct al_store *s;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/al_store_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    al_store_close(f->s);
-    assert_int_equal(tmpdir_remove(f->dir), 0);
-    free(f);
-    return 0;
-}
 
 static void add_org(struct al_store *s, const char *id, const char *name, const char *code)
 {
@@ -58,7 +31,7 @@ static void add_org(struct al_store *s, const char *id, const char *name, const 
 
 static void test_migrations_apply_once(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
     al_store_close(f->s);
     /* reopening must not re-run (a second CREATE TABLE would fail) */
@@ -68,7 +41,7 @@ static void test_migrations_apply_once(void **state)
 
 static void test_orgs_crud_and_unique(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_err e = {0};
     json_t *o = NULL, *list = NULL;
     char *next = NULL;
@@ -97,7 +70,7 @@ static void test_orgs_crud_and_unique(void **state)
 
 static void test_users_by_token(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint8_t h1[AL_STORE_HASH_LEN] = {1}, h2[AL_STORE_HASH_LEN] = {2};
     json_t *u = json_pack("{s:s,s:s,s:s,s:n,s:i}", "id", "usr_1", "name", "root", "role",
                           "operator", "org", "created_at", 5);
@@ -142,7 +115,7 @@ static int conflicts(struct al_store *s, uint64_t mask, int64_t t0, int64_t t1, 
 
 static void test_nodes_and_holds(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     json_t *all = NULL;
     put_node(f->s, 2);
     struct al_store_hold h = {.gpu = "gpu_n1-1",
@@ -241,7 +214,7 @@ static void firm_hold(struct al_store *s, const char *gpu, const char *owner, in
  * left and was kept, and a uuid cannot move to another node. */
 static void test_gpus_are_uuids(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     assert_int_equal(report(f->s, "n1", 10, "0:GPU-a:H100-80GB", "1:GPU-b:H100-80GB", NULL), 0);
     assert_string_equal(gpu_field(f->s, "n1", "GPU-a", "id"), "gpu_n1-0");
     assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "id"), "gpu_n1-1");
@@ -271,7 +244,7 @@ static void test_gpus_are_uuids(void **state)
  * keeps the model it was sold as until the holds are gone. */
 static void test_model_change_waits_for_holds(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     json_t *all = NULL;
     assert_int_equal(report(f->s, "n1", 10, "0:GPU-a:A100-80GB", "1:GPU-b:A100-80GB", NULL), 0);
     firm_hold(f->s, "gpu_n1-1", "rsv_1", 100);
@@ -298,7 +271,7 @@ static void test_model_change_waits_for_holds(void **state)
 
 static void test_node_liveness_and_holders(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     json_t *names = NULL, *owners = NULL, *n = NULL;
     assert_int_equal(report(f->s, "n1", 10, "0:GPU-a:L4", "1:GPU-b:L4", NULL), 0);
     assert_int_equal(report(f->s, "n2", 50, "0:GPU-c:L4", NULL), 0);
@@ -351,7 +324,7 @@ static void test_node_liveness_and_holders(void **state)
  * and orgs and prices, which the money migration numbers and turns into versions.) */
 static void test_migration_from_v1(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     sqlite3 *db = NULL;
     al_store_close(f->s);
     f->s = NULL;
@@ -413,7 +386,7 @@ static void test_migration_from_v1(void **state)
 
 static void test_rollback_discards(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     json_t *o = NULL;
     assert_int_equal(al_store_begin(f->s, NULL), 0);
     add_org(f->s, "org_r", "gone", NULL);
@@ -432,7 +405,7 @@ static void test_rollback_discards(void **state)
  * process after a crash, in effect) reads what was committed and synced. */
 static void test_deferred_sync(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_err e = {0};
     char wal[128];
     sqlite3 *db = NULL;
@@ -458,7 +431,7 @@ static void test_deferred_sync(void **state)
 
 static void test_savepoints_undo_one_unit(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     json_t *o = NULL;
     /* one transaction, three units: the middle one is undone alone */
     assert_int_equal(al_store_begin(f->s, NULL), 0);
@@ -483,7 +456,7 @@ static void test_savepoints_undo_one_unit(void **state)
 
 static void test_events_append_only(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     json_t *list = NULL;
     json_t *d = json_pack("{s:s}", "to", "quoted");
     assert_true(al_store_event_append(f->s, 5, "usr_1", "request.quoted", "req_1", d, NULL) > 0);
@@ -512,7 +485,7 @@ static void test_events_append_only(void **state)
 
 static void test_idempotency(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint8_t a[AL_STORE_HASH_LEN] = {7}, b[AL_STORE_HASH_LEN] = {8};
     int status = 0;
     char *resp = NULL;
@@ -533,7 +506,7 @@ static void test_idempotency(void **state)
 
 static void test_documents_and_due(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     json_t *doc = json_pack("{s:s,s:s}", "id", "rsv_1", "state", "scheduled"), *got = NULL;
     add_org(f->s, "org_a", "acme", NULL);
     struct al_store_doc_meta m = {"rsv_1", "org_a", "scheduled", 100, 200};
@@ -739,13 +712,13 @@ static int setup_full(void **state)
     full.vfs.xOpen = full_open;
     full.mode = FULL_OFF;
     assert_int_equal(sqlite3_vfs_register(&full.vfs, 1), SQLITE_OK);
-    return setup(state);
+    return store_setup(state);
 }
 
 static int teardown_full(void **state)
 {
     full.mode = FULL_OFF;
-    int rc = teardown(state);
+    int rc = store_teardown(state);
     assert_int_equal(sqlite3_vfs_unregister(&full.vfs), SQLITE_OK);
     assert_int_equal(sqlite3_vfs_register(full.real, 1), SQLITE_OK);
     return rc;
@@ -772,7 +745,7 @@ static int orgs_on_disk(const char *path, const char *name)
 /* One transaction of two units (an org and its event each) whose commit meets `mode`: it fails
  * with `want`, nothing of it is kept, reads go on meanwhile, and once the disk has room again
  * the next commit succeeds, without reopening the store. */
-static void full_commit_case(struct fixture *f, enum full_mode mode, int want)
+static void full_commit_case(struct store_fixture *f, enum full_mode mode, int want)
 {
     struct al_err e = {0};
     assert_int_equal(al_store_begin(f->s, NULL), 0);
@@ -829,7 +802,7 @@ static void test_eio_log_sync(void **state)
  * failed; the store writes again afterwards. */
 static void test_full_autocommit(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_err e = {0};
     json_t *o = json_pack("{s:s,s:s,s:i}", "id", "org_f", "name", "full", "created_at", 1);
     full.mode = FULL_WRITE;
@@ -850,7 +823,7 @@ static void test_full_autocommit(void **state)
 /* A failed commit keeps nothing of its transaction, fires once, and leaves the store usable. */
 static void test_fault_commit(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_err e = {0};
     assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_COMMIT, 2, NULL), 0);
     assert_int_equal(al_store_begin(f->s, NULL), 0);
@@ -876,7 +849,7 @@ static void test_fault_commit(void **state)
  * commit syncs itself and al_store_sync has nothing to do, so it does not count. */
 static void test_fault_sync(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_err e = {0};
     assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_SYNC, 1, NULL), 0);
     assert_int_equal(al_store_sync(f->s, NULL), 0);
@@ -895,7 +868,7 @@ static void test_fault_sync(void **state)
  * are gone too, and once the caller rolls back the store takes a new transaction. */
 static void test_fault_alloc_loses_transaction(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_err e = {0};
     assert_int_equal(al_store_fault_set(f->s, AL_STORE_FAULT_ALLOC, 1, "INSERT INTO events"), 0);
     assert_int_equal(al_store_begin(f->s, NULL), 0);
@@ -925,7 +898,7 @@ static void test_fault_alloc_loses_transaction(void **state)
  * arguments are checked. */
 static void test_fault_alloc_counts(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     json_t *o = NULL;
     char long_sql[200];
     add_org(f->s, "org_a", "acme", NULL);
@@ -949,7 +922,7 @@ static void test_fault_alloc_counts(void **state)
  * too); a bad value fails the open and names the variable. */
 static void test_fault_from_env(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     static const char *const bad[] = {"commit",   "commit:",   "commit:0",        "commit:x",
                                       "sync:1:x", "nope:1",    "commit:1:INSERT", "alloc",
                                       ":1",       "commit:-1", "sync:99999999999"};
@@ -984,29 +957,32 @@ static void test_fault_from_env(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_migrations_apply_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_orgs_crud_and_unique, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_users_by_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nodes_and_holds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gpus_are_uuids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_change_waits_for_holds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_node_liveness_and_holders, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_savepoints_undo_one_unit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deferred_sync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_append_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_documents_and_due, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrations_apply_once, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_orgs_crud_and_unique, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_users_by_token, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_and_holds, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_gpus_are_uuids, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_model_change_waits_for_holds, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_node_liveness_and_holders, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_discards, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_savepoints_undo_one_unit, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_sync, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_events_append_only, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_documents_and_due, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_full_log_write, setup_full, teardown_full),
         cmocka_unit_test_setup_teardown(test_eio_log_sync, setup_full, teardown_full),
         cmocka_unit_test_setup_teardown(test_full_autocommit, setup_full, teardown_full),
 #ifdef AL_DEBUG
-        cmocka_unit_test_setup_teardown(test_fault_commit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_sync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_alloc_loses_transaction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_alloc_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_from_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_commit, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_sync, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_alloc_loses_transaction, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_alloc_counts, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_from_env, store_setup, store_teardown),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,33 +13,9 @@
 #include <string.h>
 
 #include "store/store.h"
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #define TOKEN "al_LegacyClearTokenLegacyClearTokenLegacyClear"
-
-struct fixture {
-    char dir[64];
-    char path[96];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/al_store_dom_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    assert_int_equal(tmpdir_remove(f->dir), 0);
-    free(f);
-    return 0;
-}
 
 /* Does file `path` (absent: no) hold `needle`? */
 static bool file_has(const char *path, const char *needle)
@@ -61,7 +37,7 @@ static bool file_has(const char *path, const char *needle)
 
 static void test_migration_scrubs_clear_tokens(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_store *s = NULL;
     uint8_t h[AL_STORE_HASH_LEN] = {9};
     char wal[128], *resp = NULL;
@@ -108,7 +84,7 @@ static void add_org(struct al_store *s, const char *id, const char *name, const 
 /* Data from before the one-namespace rule: an id match wins, then a name, then a code. */
 static void test_org_lookup_order(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_store *s = NULL;
     json_t *o = NULL;
     assert_int_equal(al_store_open(f->path, &s, NULL), 0);
@@ -127,7 +103,7 @@ static void test_org_lookup_order(void **state)
 
 static void test_hold_first_conflict(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_store *s = NULL;
     struct al_store_hold got;
     assert_int_equal(al_store_open(f->path, &s, NULL), 0);
@@ -177,9 +153,10 @@ static void test_hold_first_conflict(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_migration_scrubs_clear_tokens, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_org_lookup_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hold_first_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_scrubs_clear_tokens, store_setup_dir,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_org_lookup_order, store_setup_dir, store_teardown),
+        cmocka_unit_test_setup_teardown(test_hold_first_conflict, store_setup_dir, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

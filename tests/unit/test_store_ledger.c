@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "store/store.h"
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #include <sqlite3.h>
 
@@ -27,33 +27,6 @@
 #define FEB1 INT64_C(1769904000) /* 2026-02-01T00:00:00Z */
 #define HOUR INT64_C(3600)
 #define M(x) ((int64_t)(x)*AL_MONEY_UNIT)
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    struct al_store *s;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/al_store_ledger_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    al_store_close(f->s);
-    assert_int_equal(tmpdir_remove(f->dir), 0);
-    free(f);
-    return 0;
-}
 
 static uint64_t add_org(struct al_store *s, const char *id)
 {
@@ -120,7 +93,7 @@ static size_t count_transfers(struct al_store *s)
 
 static void test_append_replay_conflict(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t org = add_org(f->s, "org_a");
     struct al_transfer t = xfer(AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(1000),
                                 "topup:k1"),
@@ -164,7 +137,7 @@ static void test_append_replay_conflict(void **state)
 
 static void test_credit_limit_floor(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t org = add_org(f->s, "org_a");
     struct al_transfer t = xfer(AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(100),
                                 "topup:a"),
@@ -213,7 +186,7 @@ static void test_credit_limit_floor(void **state)
 
 static void test_append_only(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t org = add_org(f->s, "org_a");
     struct al_transfer t = xfer(AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(7),
                                 "topup:a"),
@@ -229,7 +202,7 @@ static void test_append_only(void **state)
 
 static void test_list_and_load(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t a = add_org(f->s, "org_a"), b = add_org(f->s, "org_b");
     struct al_transfer t, got, *arr = NULL;
     json_t *list = NULL;
@@ -371,7 +344,7 @@ static size_t verify(struct al_store *s, int64_t now, enum al_verify_rule *rule)
 
 static void test_worked_invoice(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct worked w;
     struct al_invoice inv, got;
     struct al_store_invoice_info info;
@@ -435,7 +408,7 @@ static void test_worked_invoice(void **state)
 
 static void test_statements_and_lists(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t org = add_org(f->s, "org_a");
     struct al_transfer t = xfer(AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(10),
                                 "topup:a"),
@@ -653,7 +626,7 @@ static void assert_balances_are_sums(struct al_store *s)
 
 static void test_property_random_books(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     enum al_verify_rule rule = AL_VERIFY_TRANSFER;
     struct prop p = {.s = f->s, .rng = 0x9e3779b97f4a7c15u, .now = T0};
     for (int o = 0; o < 3; o++) {
@@ -694,13 +667,13 @@ static void test_property_random_books(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_append_replay_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_credit_limit_floor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_append_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_and_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worked_invoice, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_statements_and_lists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_property_random_books, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_replay_conflict, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_credit_limit_floor, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_append_only, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_list_and_load, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_worked_invoice, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_statements_and_lists, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_property_random_books, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

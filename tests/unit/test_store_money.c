@@ -15,40 +15,13 @@
 #include <string.h>
 
 #include "store/store.h"
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #include <sqlite3.h>
 
 #define T0   INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define HOUR INT64_C(3600)
 #define M(x) ((int64_t)(x)*AL_MONEY_UNIT)
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    struct al_store *s;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/al_store_money_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    al_store_close(f->s);
-    assert_int_equal(tmpdir_remove(f->dir), 0);
-    free(f);
-    return 0;
-}
 
 /* Insert org `id` and answer its ledger number. */
 static uint64_t add_org(struct al_store *s, const char *id)
@@ -98,7 +71,7 @@ static int raw(const char *path, const char *sql)
 
 static void test_org_numbers(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     char id[AL_STORE_ID_MAX];
     uint64_t a = add_org(f->s, "org_a"), b = add_org(f->s, "org_b"), n = 0;
     struct al_err e = {0};
@@ -114,7 +87,7 @@ static void test_org_numbers(void **state)
 
 static void test_price_versions(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_store_price p = {"H100-80GB", M(40), 5000000, 2000000, T0};
     struct al_store_price got;
     struct al_store_price_version pv = {"H100-80GB",   0,      T0 + 10 * HOUR,
@@ -191,7 +164,7 @@ static void assert_contract_eq(const struct al_contract *a, const struct al_cont
 
 static void test_contracts(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t org = add_org(f->s, "org_a");
     struct al_contract c = contract(org, AL_TERMS_PREPAID), got, v2;
     struct al_store_contract_info info;
@@ -236,7 +209,7 @@ static void test_contracts(void **state)
 
 static void test_contract_end_and_in_force(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t org = add_org(f->s, "org_a"), other = add_org(f->s, "org_b");
     struct al_contract a = contract(org, AL_TERMS_PREPAID), b = contract(org, AL_TERMS_BALANCE);
     struct al_contract c = contract(other, AL_TERMS_PREPAID), got;
@@ -332,7 +305,7 @@ static void assert_billing_eq(const struct al_res_billing *a, const struct al_re
 
 static void test_billing_state(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t org = add_org(f->s, "org_a"), other = add_org(f->s, "org_b");
     struct al_contract c = contract(org, AL_TERMS_BALANCE), oc = contract(other, AL_TERMS_PREPAID);
     struct al_res_billing b, got, w;
@@ -392,7 +365,7 @@ static void test_billing_state(void **state)
 
 static void test_pool_sessions(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     uint64_t org = add_org(f->s, "org_a"), other = add_org(f->s, "org_b");
     struct al_contract c = contract(org, AL_TERMS_BALANCE), oc = contract(other, AL_TERMS_PREPAID);
     struct al_store_pool p = {{0, org, T0, 0, AL_SHARE_PER_GPU, 2500000}, "", "gpu_n1-0", 0, 0, 0};
@@ -448,7 +421,7 @@ static void test_pool_sessions(void **state)
  * its version 1, valid from when it was set, and the org has a ledger number. */
 static void test_migration_from_v3(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_store_price_version pv;
     struct al_store_price p;
     uint64_t num = 0;
@@ -484,13 +457,14 @@ static void test_migration_from_v3(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_org_numbers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_price_versions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_contracts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_contract_end_and_in_force, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_billing_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pool_sessions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_org_numbers, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_price_versions, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_contracts, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_contract_end_and_in_force, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_billing_state, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_pool_sessions, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v3, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
