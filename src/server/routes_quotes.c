@@ -290,6 +290,7 @@ static int post_quote(struct al_ctx *c)
                       "start", al_time_json(w.s), "end", al_time_json(w.e), "lines", pr.lines,
                       "total_micros", (json_int_t)pr.total, "currency", "USD", "valid_until",
                       al_time_json(valid_until), "created_at", al_time_json(c->now));
+    json_object_set_new(quote, "price_version", json_integer(pr.version));
     json_object_set_new(quote, "allocations", allocs_json(w.model, w.profile, w.allocs, w.a.count));
     struct al_store_doc_meta m = {qid, jstr(req, "id"), NULL, valid_until, 0};
     if ((rc = al_store_quote_insert(c->srv->store, &m, quote, &err)) != 0) {

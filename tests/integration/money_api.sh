@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# money_api.sh — the money routes over loopback against a real `allot server` on a temp SQLite
+# database with a test clock: price list versions (PUT makes a version valid from a time, GET
+# shows the one in force, history lists them a page at a time), a quote names the version it
+# priced at and a later price change leaves it as it was; wrong role → 403, bad input → 400
+# naming the field; the CLI's `price list|set|history -o json`.
+# Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq.
+set -uo pipefail
+ALLOT=${ALLOT:?set ALLOT to the allot binary}
+AL_ROOT=${AL_ROOT:-$(pwd)}
+# shellcheck source=tests/integration/lib.sh
+. "$AL_ROOT/tests/integration/lib.sh"
+tmp=$(mktemp -d /tmp/allot_money.XXXXXX)
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; }
+nok() { echo "not ok - $*"; }
+check() { # check DESC COMMAND… : ok when the command succeeds
+    local d=$1
+    shift
+    if "$@"; then ok "$d"; else nok "$d ($code $(head -c 300 <<<"$body"))"; fi
+}
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+T0=$(date +%s)
+echo "$T0" >"$tmp/clock"
+ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+DAY=86400
+
+port=$((20000 + RANDOM % 20000))
+while port_busy "$port"; do port=$((port + 1)); done
+U=http://127.0.0.1:$port
+
+# call TOKEN METHOD PATH [BODY]: sets $code and $body
+call() {
+    local tok=$1 m=$2 p=$3 data=${4-}
+    local args=(-s -o "$tmp/resp" -w '%{http_code}' -X "$m")
+    [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+    [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+    code=$(curl "${args[@]}" "$U$p")
+    body=$(cat "$tmp/resp")
+}
+j() { jq -r "$1" <<<"$body"; }
+# expect DESC STATUS [ERROR_CODE [FIELD]] — checks the last call
+expect() {
+    local d=$1 st=$2 ec=${3-} f=${4-} got_ec got_f
+    got_ec=$(jq -r '.error.code // empty' <<<"$body" 2>/dev/null)
+    got_f=$(jq -r '.error.details.field // empty' <<<"$body" 2>/dev/null)
+    if [ "$code" = "$st" ] && { [ -z "$ec" ] || [ "$got_ec" = "$ec" ]; } &&
+        { [ -z "$f" ] || [ "$got_f" = "$f" ]; }; then
+        ok "$d"
+    else
+        nok "$d (got $code $got_ec ${got_f:+field=$got_f}; want $st $ec ${f:+field=$f}) $(head -c 300 <<<"$body")"
+    fi
+}
+# cli TOKEN ARGS… : the CLI against the server; stdout in $body, status in $code
+cli() {
+    local tok=$1
+    shift
+    body=$(ALLOT_TOKEN=$tok ALLOT_SERVER=$U ALLOT_CONFIG_DIR=$tmp/config "$ALLOT" "$@" 2>"$tmp/err")
+    code=$?
+}
+
+OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>"$tmp/init.log")
+if start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
+    --clock-file "$tmp/clock" --tick-ms 3600000; then
+    ok "server starts"
+else
+    nok "server starts"
+    exit 1
+fi
+
+call "$OP" POST /v1/orgs '{"name":"acme","customer_code":"ACME-1"}'
+call "$OP" POST /v1/users '{"name":"alice","role":"org_admin","org":"acme"}'
+ALICE=$(j .token)
+call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
+AGENT=$(j .token)
+call "$AGENT" PUT /v1/nodes/n1 '{"zone":"z1","gpus":[{"index":0,"uuid":"GPU-n1-0","model":"L40S"}]}'
+
+# ---------------------------------------------------------------- price versions
+call "$OP" PUT /v1/prices/L40S '{"gpu_hour_micros":1000000}'
+expect "PUT /v1/prices/L40S → 200" 200
+check "… answers version 1, valid from now" [ "$(j .version)" = 1 -a "$(j .valid_from)" = "$(ts "$T0")" ]
+call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":3000000,\"valid_from\":\"$(ts $((T0 + DAY)))\"}"
+expect "a version valid from tomorrow → 200" 200
+check "… is version 2" [ "$(j .version)" = 2 ]
+call "$ALICE" GET /v1/prices
+expect "GET /v1/prices (org admin) → 200" 200
+check "the price in force is still version 1 (1.00)" \
+    [ "$(j '.items[] | select(.model == "L40S-48GB") | "\(.version) \(.gpu_hour_micros) \(.valid_from)"')" = "1 1000000 $(ts "$T0")" ]
+call "$ALICE" GET /v1/prices/L40S/history
+expect "GET /v1/prices/L40S/history → 200" 200
+check "… lists both versions, oldest first" [ "$(j '[.items[].version] | join(",")')" = 1,2 ]
+call "$ALICE" GET "/v1/prices/L40S/history?limit=1"
+check "… a page at a time (limit=1: version 1 and a cursor)" \
+    [ "$(j '.items | length')" = 1 -a "$(j .next_cursor)" != null ]
+call "$ALICE" GET "/v1/prices/L40S/history?limit=1&cursor=$(j .next_cursor)"
+check "… the next page holds version 2" [ "$(j '.items[0].version')" = 2 ]
+call "$ALICE" GET /v1/prices/NOPE-GPU/history
+expect "history of an unknown model → 404 model" 404 not_found model
+call "$ALICE" GET "/v1/prices/L40S/history?limit=0"
+expect "history limit=0 → 400 limit" 400 invalid_argument limit
+
+call "$ALICE" PUT /v1/prices/L40S '{"gpu_hour_micros":1}'
+expect "an org admin may not set a price → 403" 403
+call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":1,\"valid_from\":\"$(ts $((T0 - 60)))\"}"
+expect "valid_from in the past → 400 valid_from" 400 invalid_argument valid_from
+call "$OP" PUT /v1/prices/L40S '{"gpu_hour_micros":1,"valid_from":"tomorrow"}'
+expect "valid_from not a time → 400 valid_from" 400 invalid_argument valid_from
+call "$OP" PUT /v1/prices/L40S '{"gpu_hour_micros":-1}'
+expect "a negative price → 400 gpu_hour_micros" 400 invalid_argument gpu_hour_micros
+call "$OP" PUT /v1/prices/L40S '{"gpu_hour_micros":1,"colour":"red"}'
+expect "an unknown field → 400 colour" 400 invalid_argument colour
+call "$OP" PUT /v1/prices/A30 "{\"gpu_hour_micros\":1,\"valid_from\":\"$(ts $((T0 + DAY)))\"}"
+call "$OP" GET /v1/prices
+check "a model whose only version starts later has no price in force (left out)" \
+    [ "$(j '[.items[] | select(.model == "A30-24GB")] | length')" = 0 ]
+
+# ---------------------------------------------------------------- quotes name their version
+S1=$(ts $((T0 + 2 * DAY))) E1=$(ts $((T0 + 2 * DAY + 3600)))
+call "$OP" POST /v1/requests "{\"org\":\"acme\",\"kind\":\"gpu\",\"count\":1,\"model\":\"L40S\",\"start\":\"$S1\",\"end\":\"$E1\"}"
+RQ=$(j .id)
+call "$OP" POST "/v1/requests/$RQ/quote"
+expect "a quote today → 200" 200
+QUOTE=$body
+check "… priced at version 1 (price_version 1, 1 GPU-hour at 1.00)" \
+    [ "$(j .quote.price_version)" = 1 -a "$(j .quote.total_micros)" = 1000000 ]
+echo $((T0 + DAY + 60)) >"$tmp/clock"
+call "$OP" GET /v1/prices
+check "tomorrow, version 2 (3.00) is in force" \
+    [ "$(j '.items[] | select(.model == "L40S-48GB") | "\(.version) \(.gpu_hour_micros)"')" = "2 3000000" ]
+call "$OP" GET "/v1/requests/$RQ"
+check "the price change leaves the quote as it was (version 1, same lines)" \
+    [ "$(j .quote.price_version)" = 1 -a "$(jq -c .quote.lines <<<"$body")" = "$(jq -c .quote.lines <<<"$QUOTE")" ]
+call "$OP" POST "/v1/requests/$RQ/quote"
+check "a new quote now is priced at version 2 (3.00)" \
+    [ "$(j .quote.price_version)" = 2 -a "$(j .quote.total_micros)" = 3000000 ]
+
+# ---------------------------------------------------------------- CLI
+cli "$OP" price set H100-80GB --gpu-hour 2.50 --valid-from "$(ts $((T0 + 2 * DAY)))" -o json
+check "allot price set --valid-from -o json → version 1 of H100-80GB" \
+    [ "$code" = 0 -a "$(j .version)" = 1 -a "$(j .valid_from)" = "$(ts $((T0 + 2 * DAY)))" ]
+cli "$OP" price history L40S -o json
+check "allot price history L40S -o json → 2 versions" [ "$code" = 0 -a "$(j '.items | length')" = 2 ]
+cli "$OP" price history L40S
+check "allot price history (table) shows the VERSION column" \
+    [ "$code" = 0 ] && grep -q VERSION <<<"$body"
+cli "$OP" price list -o json
+check "allot price list -o json shows each price's version" \
+    [ "$code" = 0 -a "$(j '.items[] | select(.model == "L40S-48GB") | .version')" = 2 ]
+cli "$ALICE" price set L40S --gpu-hour 1 -o json
+check "allot price set as an org admin → exit 1 (permission denied)" [ "$code" = 1 ]
+cli "$OP" price list
+check "allot price list (table) shows the L40S at 3.00, version 2" \
+    grep -q 'L40S-48GB *3.00 .* USD *2 ' <<<"$body"
