@@ -2,8 +2,10 @@
 # money_api.sh — the money routes over loopback against a real `allot server` on a temp SQLite
 # database with a test clock: price list versions (PUT makes a version valid from a time, GET
 # shows the one in force, history lists them a page at a time), a quote names the version it
-# priced at and a later price change leaves it as it was; wrong role → 403, bad input → 400
-# naming the field; the CLI's `price list|set|history -o json`.
+# priced at and a later price change leaves it as it was; contracts (create, amend as a new
+# version with the old kept, end, list and read, each org seeing only its own, the events);
+# wrong role → 403, another org → 404, bad input → 400 naming the field; the CLI's
+# `price list|set|history -o json`.
 # Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq.
 set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
@@ -158,3 +160,89 @@ check "allot price set as an org admin → exit 1 (permission denied)" [ "$code"
 cli "$OP" price list
 check "allot price list (table) shows the L40S at 3.00, version 2" \
     grep -q 'L40S-48GB *3.00 .* USD *2 ' <<<"$body"
+
+# ---------------------------------------------------------------- contracts
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_to\":\"$(ts $((T0 + 90 * DAY)))\",\"granularity\":\"minute\",\"min_hours\":4}"
+expect "a minimum under per-minute billing → 400 min_hours (core's rule)" 400 invalid_argument min_hours
+call "$OP" POST /v1/orgs '{"name":"beta"}'
+call "$OP" POST /v1/users '{"name":"bob","role":"org_admin","org":"beta"}'
+BOB=$(j .token)
+call "$OP" POST /v1/users '{"name":"mel","role":"member","org":"acme"}'
+MEL=$(j .token)
+NOW=$(cat "$tmp/clock")
+VF=$(ts "$NOW") VT=$(ts $((NOW + 30 * DAY)))
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"balance\",\"valid_from\":\"$VF\",\"valid_to\":\"$VT\",\"granularity\":\"minute\",\"draw_period\":\"day\",\"discount_bp\":1000,\"rates\":[{\"model\":\"L40S\",\"gpu_hour_micros\":900000}],\"cancel_fee_micros\":5000000,\"cancel_fee_bp\":250,\"self_service\":true,\"after_window\":\"payg\",\"credit_limit_micros\":100000000,\"max_concurrent_gpus\":4,\"max_reservation_s\":604800,\"max_reservations_ahead\":3,\"monthly_spend_cap_micros\":500000000}"
+expect "POST /v1/contracts (operator) → 201" 201
+K=$(j .id)
+check "… version 1 of acme's contract, with its terms, rates and limits" \
+    [ "$(j '"\(.version) \(.terms) \(.granularity) \(.draw_period) \(.discount_bp) \(.rates[0].model) \(.rates[0].gpu_hour_micros) \(.after_window) \(.self_service)"')" = "1 balance minute day 1000 L40S-48GB 900000 payg true" ]
+check "… limits as given (GPUs, seconds, micros)" \
+    [ "$(j '"\(.credit_limit_micros) \(.max_concurrent_gpus) \(.max_reservation_s) \(.max_reservations_ahead) \(.monthly_spend_cap_micros) \(.valid_from) \(.valid_to)"')" = "100000000 4 604800 3 500000000 $VF $VT" ]
+call "$OP" POST /v1/contracts "{\"org\":\"beta\",\"terms\":\"invoiced\",\"valid_to\":\"$VT\"}"
+expect "an invoiced contract for beta with the defaults → 201" 201
+KB=$(j .id)
+check "… hourly granularity (minimum 1 h), no credit limit, no other limits" \
+    [ "$(j '"\(.granularity) \(.min_hours) \(.credit_limit_micros) \(.max_concurrent_gpus)"')" = "hour 1 null null" ]
+
+call "$ALICE" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_to\":\"$VT\"}"
+expect "an org admin may not create a contract → 403" 403
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"barter\",\"valid_to\":\"$VT\"}"
+expect "terms barter → 400 terms" 400 invalid_argument terms
+call "$OP" POST /v1/contracts "{\"org\":\"nobody\",\"terms\":\"prepaid\",\"valid_to\":\"$VT\"}"
+expect "an unknown org → 404 org" 404 not_found org
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\"}"
+expect "no valid_to → 400 valid_to" 400 invalid_argument valid_to
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_from\":\"$VT\",\"valid_to\":\"$VF\"}"
+expect "valid_to before valid_from → 400 valid_to (core's refusal names the field)" 400 invalid_argument valid_to
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_to\":\"$VT\",\"discount_bp\":10001}"
+expect "discount_bp 10001 → 400 discount_bp" 400 invalid_argument discount_bp
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_to\":\"$VT\",\"draw_period\":\"week\"}"
+expect "draw_period week → 400 draw_period" 400 invalid_argument draw_period
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_to\":\"$VT\",\"rates\":[{\"model\":\"NOPE\",\"gpu_hour_micros\":1}]}"
+expect "a rate for an unknown model → 400 rates" 400 invalid_argument rates
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_to\":\"$VT\",\"credit_limit_micros\":null}"
+expect "prepaid terms without a credit limit → 400 credit_limit_micros (core's rule)" 400 invalid_argument credit_limit_micros
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_to\":\"$VT\",\"colour\":1}"
+expect "an unknown field → 400 colour" 400 invalid_argument colour
+
+call "$OP" POST "/v1/contracts/$K/amend" '{"discount_bp":2000,"max_concurrent_gpus":8}'
+expect "amend → 200" 200
+check "… version 2, the change made, the rest kept" \
+    [ "$(j '"\(.version) \(.discount_bp) \(.max_concurrent_gpus) \(.terms) \(.rates[0].gpu_hour_micros)"')" = "2 2000 8 balance 900000" ]
+call "$OP" POST "/v1/contracts/$K/amend" '{"org":"beta"}'
+expect "an amendment may not move the contract to another org → 400 org" 400 invalid_argument org
+call "$ALICE" POST "/v1/contracts/$K/amend" '{"discount_bp":1}'
+expect "an org admin may not amend → 403" 403
+call "$ALICE" GET "/v1/contracts/$K?version=1"
+expect "GET ?version=1 (acme's admin) → 200" 200
+check "… the old version is kept (discount 1000)" [ "$(j '"\(.version) \(.discount_bp) \(.newest_version)"')" = "1 1000 2" ]
+call "$MEL" GET "/v1/contracts/$K"
+check "a member of acme reads the newest version" [ "$code" = 200 -a "$(j .version)" = 2 ]
+call "$BOB" GET "/v1/contracts/$K"
+expect "another org's admin → 404" 404 not_found
+call "$ALICE" GET "/v1/contracts/$K?version=9"
+expect "a version that does not exist → 404 version" 404 not_found version
+call "$ALICE" GET "/v1/contracts/$K?version=x"
+expect "version=x → 400 version" 400 invalid_argument version
+call "$ALICE" GET /v1/contracts/abc
+expect "a contract id that is not a number → 404" 404 not_found
+call "$OP" GET /v1/contracts
+check "the operator lists every contract" [ "$code" = 200 -a "$(j '[.items[].id] | join(",")')" = "$K,$KB" ]
+call "$BOB" GET /v1/contracts
+check "beta's admin lists only beta's" [ "$code" = 200 -a "$(j '[.items[].id] | join(",")')" = "$KB" ]
+call "$AGENT" GET /v1/contracts
+expect "an agent may not list contracts → 403" 403
+
+call "$ALICE" POST "/v1/contracts/$K/end"
+expect "an org admin may not end a contract → 403" 403
+call "$OP" POST "/v1/contracts/$K/end"
+expect "end → 200" 200
+check "… ended_at is now" [ "$(j .ended_at)" = "$(ts "$NOW")" ]
+call "$OP" POST "/v1/contracts/$K/end"
+expect "ending it again → 409" 409
+call "$OP" POST "/v1/contracts/$K/amend" '{"discount_bp":1}'
+expect "amending an ended contract → 409" 409
+call "$OP" GET "/v1/events?limit=500"
+check "events contract.created, .amended, .ended were appended" \
+    [ "$(j '[.items[] | select(.kind | startswith("contract.")) | .kind] | join(",")')" = \
+        "contract.created,contract.created,contract.amended,contract.ended" ]
