@@ -246,3 +246,40 @@ call "$OP" GET "/v1/events?limit=500"
 check "events contract.created, .amended, .ended were appended" \
     [ "$(j '[.items[] | select(.kind | startswith("contract.")) | .kind] | join(",")')" = \
         "contract.created,contract.created,contract.amended,contract.ended" ]
+
+# ---------------------------------------------------------------- contracts: the CLI
+cli "$OP" contract create --org beta --terms prepaid --valid-to "$(ts $((NOW + 60 * DAY)))" \
+    --credit-limit 10.50 --max-concurrent-gpus 2 --granularity second -o json
+check "allot contract create -o json → a prepaid contract for beta (credit 10.50 → micros)" \
+    [ "$code" = 0 -a "$(j '"\(.terms) \(.credit_limit_micros) \(.max_concurrent_gpus) \(.granularity) \(.min_hours)"')" = "prepaid 10500000 2 second 0" ]
+KC=$(j .id)
+cli "$OP" contract amend "$KC" --discount-bp 500 --self-service -o json
+check "allot contract amend -o json → version 2" \
+    [ "$code" = 0 -a "$(j '"\(.version) \(.discount_bp) \(.self_service)"')" = "2 500 true" ]
+cli "$BOB" contract show "$KC" --version 1 -o json
+check "allot contract show --version 1 (beta's admin) → version 1" \
+    [ "$code" = 0 -a "$(j '"\(.version) \(.discount_bp)"')" = "1 0" ]
+cli "$ALICE" contract show "$KC" -o json
+check "allot contract show as another org's admin → exit 1 (not found)" [ "$code" = 1 ]
+cli "$BOB" contract list -o json
+check "allot contract list -o json (beta) → beta's two contracts" \
+    [ "$code" = 0 -a "$(j '[.items[].id] | join(",")')" = "$KB,$KC" ]
+cli "$BOB" contract list
+check "allot contract list (table) shows the terms" [ "$code" = 0 ] && grep -q prepaid <<<"$body"
+cli "$BOB" contract end "$KC"
+check "allot contract end as an org admin → exit 1 (permission denied)" [ "$code" = 1 ]
+cli "$OP" contract end "$KC" -o json
+check "allot contract end -o json → ended" [ "$code" = 0 -a "$(j .ended_at)" != null ]
+cli "$OP" contract create --org beta --terms weekly --valid-to "$(ts $((NOW + DAY)))"
+check "allot contract create --terms weekly → exit 1 naming terms" \
+    [ "$code" = 1 ] && grep -q terms "$tmp/err"
+for c in "price history" "contract create" "contract amend" "contract show" "contract list" \
+    "contract end"; do
+    # shellcheck disable=SC2086
+    out=$("$ALLOT" $c --help 2>&1)
+    check "allot $c --help prints a usage line" grep -q '^usage: allot' <<<"$out"
+done
+# shellcheck disable=SC2086
+"$ALLOT" contract show >/dev/null 2>&1
+code=$?
+check "allot contract show without an ID → exit 2" [ "$code" = 2 ]
