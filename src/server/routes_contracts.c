@@ -6,6 +6,7 @@
 
 #include "core/catalog.h"
 #include "core/contract.h"
+#include "server/document.h"
 #include "server/routes.h"
 
 #include <stdio.h>
@@ -336,6 +337,33 @@ static int get_contract(struct al_ctx *c)
     return al_http_reply(c, 200, contract_json(c, &k, &info));
 }
 
+/* The contract (?version=N) as a printable page, with its org's name and customer code; its
+ * JSON form is GET /v1/contracts/{id}. */
+static int get_contract_document(struct al_ctx *c)
+{
+    const char *v = al_http_query(c, "version");
+    int64_t version = 0;
+    struct al_contract k = {0};
+    struct al_store_contract_info info = {0};
+    json_t *org = NULL, *j;
+    char org_id[AL_STORE_ID_MAX], title[64];
+    struct al_err e = {0};
+    if (v && al_parse_i64(v, 1, UINT32_MAX, &version))
+        return al_http_fail(c, AL_E_INVAL, "version", "version must be an integer >= 1");
+    if (load(c, (uint32_t)version, &k, &info))
+        return c->err_code;
+    int rc = al_store_org_id(c->srv->store, k.org, org_id, &e);
+    if (rc || (rc = al_store_org_get(c->srv->store, org_id, &org, &e)))
+        return al_http_fail_err(c, rc, &e);
+    j = contract_json(c, &k, &info);
+    snprintf(title, sizeof title, "Contract %llu, version %u", (unsigned long long)k.id,
+             (unsigned)k.version);
+    rc = al_http_reply_text(c, 200, "text/html; charset=utf-8", al_doc_render(title, org, j));
+    json_decref(j);
+    json_decref(org);
+    return rc;
+}
+
 /* Operators: every contract (or one org's with ?org=); an org's users: their org's. */
 static int get_contracts(struct al_ctx *c)
 {
@@ -366,6 +394,8 @@ const struct al_route al_routes_contracts[] = {
      false, false},
     {"GET", "/v1/contracts/*", get_contract, AL_ROLE_OPERATOR | AL_ROLE_ORG_ADMIN | AL_ROLE_MEMBER,
      false, false},
+    {"GET", "/v1/contracts/*/document", get_contract_document,
+     AL_ROLE_OPERATOR | AL_ROLE_ORG_ADMIN | AL_ROLE_MEMBER, false, false},
     {"POST", "/v1/contracts/*/amend", post_amend, AL_ROLE_OPERATOR, true, false},
     {"POST", "/v1/contracts/*/end", post_end, AL_ROLE_OPERATOR, true, false},
     {NULL, NULL, NULL, 0, false, false},

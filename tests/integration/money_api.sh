@@ -22,6 +22,7 @@ trap cleanup EXIT
 
 ok() { echo "ok - $*"; }
 nok() { echo "not ok - $*"; }
+both() { [ "$1" = "$2" ] && grep -q -F -- "$3" "$4"; } # both A B NEEDLE FILE: A = B, FILE has NEEDLE
 check() { # check DESC COMMAND… : ok when the command succeeds
     local d=$1
     shift
@@ -151,7 +152,7 @@ cli "$OP" price history L40S -o json
 check "allot price history L40S -o json → 2 versions" [ "$code" = 0 -a "$(j '.items | length')" = 2 ]
 cli "$OP" price history L40S
 check "allot price history (table) shows the VERSION column" \
-    [ "$code" = 0 ] && grep -q VERSION <<<"$body"
+    both "$code" 0 VERSION <(echo "$body")
 cli "$OP" price list -o json
 check "allot price list -o json shows each price's version" \
     [ "$code" = 0 -a "$(j '.items[] | select(.model == "L40S-48GB") | .version')" = 2 ]
@@ -265,14 +266,14 @@ cli "$BOB" contract list -o json
 check "allot contract list -o json (beta) → beta's two contracts" \
     [ "$code" = 0 -a "$(j '[.items[].id] | join(",")')" = "$KB,$KC" ]
 cli "$BOB" contract list
-check "allot contract list (table) shows the terms" [ "$code" = 0 ] && grep -q prepaid <<<"$body"
+check "allot contract list (table) shows the terms" both "$code" 0 prepaid <(echo "$body")
 cli "$BOB" contract end "$KC"
 check "allot contract end as an org admin → exit 1 (permission denied)" [ "$code" = 1 ]
 cli "$OP" contract end "$KC" -o json
 check "allot contract end -o json → ended" [ "$code" = 0 -a "$(j .ended_at)" != null ]
 cli "$OP" contract create --org beta --terms weekly --valid-to "$(ts $((NOW + DAY)))"
 check "allot contract create --terms weekly → exit 1 naming terms" \
-    [ "$code" = 1 ] && grep -q terms "$tmp/err"
+    both "$code" 1 terms "$tmp/err"
 for c in "price history" "contract create" "contract amend" "contract show" "contract list" \
     "contract end"; do
     # shellcheck disable=SC2086
@@ -283,3 +284,61 @@ done
 "$ALLOT" contract show >/dev/null 2>&1
 code=$?
 check "allot contract show without an ID → exit 2" [ "$code" = 2 ]
+
+# ---------------------------------------------------------------- documents
+# money as the document writes it (core/money.h al_money_fmt): whole cents "1.50", else 6 decimals
+fmt_money() {
+    local m=$1 s=""
+    ((m < 0)) && s=- m=$((-m))
+    if ((m % 10000 == 0)); then printf '%s%d.%02d' "$s" $((m / 1000000)) $((m % 1000000 / 10000))
+    else printf '%s%d.%06d' "$s" $((m / 1000000)) $((m % 1000000)); fi
+}
+call "$OP" POST /v1/orgs '{"name":"gamma","customer_code":"GAM-7","display_name":"Gamma <b>&</b> \"Co\"<script>x</script>"}'
+call "$OP" POST /v1/users '{"name":"gil","role":"member","org":"gamma"}'
+GIL=$(j .token)
+call "$OP" PUT /v1/prices/L40S '{"gpu_hour_micros":1234567}'
+S2=$(ts $((NOW + 3 * DAY))) E2=$(ts $((NOW + 3 * DAY + 3 * 3600 + 60)))
+call "$OP" POST /v1/requests "{\"org\":\"gamma\",\"kind\":\"gpu\",\"count\":1,\"model\":\"L40S\",\"start\":\"$S2\",\"end\":\"$E2\"}"
+RG=$(j .id)
+call "$OP" POST "/v1/requests/$RG/quote"
+QG=$(j .quote.id)
+QLINES=$(jq -c .quote.lines <<<"$body") QTOTAL=$(j .quote.total_micros)
+check "a quote with sub-cent amounts (4 started hours at 1.234567)" [ "$QTOTAL" = 4938268 ]
+curl -s -D "$tmp/h" -o "$tmp/doc.html" -H "Authorization: Bearer $GIL" "$U/v1/quotes/$QG/document"
+check "GET /v1/quotes/{id}/document (gamma's member) → 200 text/html; charset=utf-8" \
+    grep -q -i '^content-type: text/html; charset=utf-8' "$tmp/h"
+check "… with the org, its customer code, the window and the validity" \
+    bash -c "grep -q '<td>gamma</td>' '$tmp/doc.html' && grep -q '<td>GAM-7</td>' '$tmp/doc.html' &&
+        grep -q '<td>$S2</td>' '$tmp/doc.html' && grep -q '<td>$E2</td>' '$tmp/doc.html' &&
+        grep -q 'valid_until' '$tmp/doc.html'"
+all=1
+for i in $(seq 0 $(($(jq length <<<"$QLINES") - 1))); do
+    a=$(jq -r ".[$i].amount_micros" <<<"$QLINES") r=$(jq -r ".[$i].rate_micros" <<<"$QLINES")
+    w=$(jq -r ".[$i].what" <<<"$QLINES")
+    grep -q -F "<td>$w</td>" "$tmp/doc.html" && grep -q -F "<td>$(fmt_money "$r")</td>" "$tmp/doc.html" &&
+        grep -q -F "<td>$(fmt_money "$a")</td>" "$tmp/doc.html" || all=0
+done
+check "… every price line's rate and amount, to the micro-unit (4.938268)" \
+    both "$all$(fmt_money "$QTOTAL")" 14.938268 "<td>4.938268</td>" "$tmp/doc.html"
+check "… every value escaped, no script" \
+    bash -c "grep -q -F 'Gamma &lt;b&gt;&amp;&lt;/b&gt; &quot;Co&quot;&lt;script&gt;' '$tmp/doc.html' &&
+        ! grep -q -i '<script' '$tmp/doc.html'"
+call "$ALICE" GET "/v1/quotes/$QG/document"
+expect "another org's quote document → 404" 404 not_found
+call "$AGENT" GET "/v1/quotes/$QG/document"
+expect "an agent → 403" 403
+call "$GIL" GET "/v1/quotes/qte_nope/document"
+expect "an unknown quote → 404 id" 404 not_found id
+
+curl -s -D "$tmp/h" -o "$tmp/cdoc.html" -H "Authorization: Bearer $BOB" "$U/v1/contracts/$KC/document?version=1"
+check "GET /v1/contracts/{id}/document?version=1 (beta's admin) → text/html" \
+    grep -q -i '^content-type: text/html; charset=utf-8' "$tmp/h"
+check "… with the org, terms, validity, credit limit 10.50 and version 1" \
+    bash -c "grep -q '<td>beta</td>' '$tmp/cdoc.html' && grep -q '<td>prepaid</td>' '$tmp/cdoc.html' &&
+        grep -q '<td>10.50</td>' '$tmp/cdoc.html' && grep -q 'Contract $KC, version 1' '$tmp/cdoc.html' &&
+        grep -q '<td>$(ts $((NOW + 60 * DAY)))</td>' '$tmp/cdoc.html'"
+curl -s -o "$tmp/kdoc.html" -H "Authorization: Bearer $OP" "$U/v1/contracts/$K/document"
+check "… a contract's frozen rates as a table (L40S-48GB at 0.90)" \
+    bash -c "grep -q '<td>L40S-48GB</td><td>0.90</td>' '$tmp/kdoc.html'"
+call "$ALICE" GET "/v1/contracts/$KC/document"
+expect "another org's contract document → 404" 404 not_found
