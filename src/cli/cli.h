@@ -49,6 +49,7 @@ int al_cmd_reservation(int argc, char **argv);
 int al_cmd_availability(int argc, char **argv);
 int al_cmd_events(int argc, char **argv);
 int al_cmd_price(int argc, char **argv);
+int al_cmd_contract(int argc, char **argv);
 int al_cmd_node(int argc, char **argv);
 int al_cmd_agent(int argc, char **argv);
 int al_cmd_mig(int argc, char **argv);

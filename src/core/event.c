@@ -38,6 +38,9 @@ static const struct kind kinds[] = {
     [AL_EVENT_RESERVATION_ENDED] = {"reservation.ended", AL_EVENT_OF_RESERVATION},
     [AL_EVENT_RESERVATION_CANCELLED] = {"reservation.cancelled", AL_EVENT_OF_RESERVATION},
     [AL_EVENT_RESERVATION_EXTENDED] = {"reservation.extended", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_CONTRACT_CREATED] = {"contract.created", AL_EVENT_OF_CONTRACT},
+    [AL_EVENT_CONTRACT_AMENDED] = {"contract.amended", AL_EVENT_OF_CONTRACT},
+    [AL_EVENT_CONTRACT_ENDED] = {"contract.ended", AL_EVENT_OF_CONTRACT},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

@@ -16,6 +16,7 @@ enum al_event_object {
     AL_EVENT_OF_GPU,         /* a GPU's id */
     AL_EVENT_OF_REQUEST,     /* a request's id */
     AL_EVENT_OF_RESERVATION, /* a reservation's id */
+    AL_EVENT_OF_CONTRACT,    /* a contract's number ("7") */
 };
 
 enum al_event_kind {
@@ -45,8 +46,12 @@ enum al_event_kind {
     AL_EVENT_RESERVATION_ENDED,
     AL_EVENT_RESERVATION_CANCELLED,
     AL_EVENT_RESERVATION_EXTENDED,
+    /* contract.<what>: a contract written (created, a new version, ended) */
+    AL_EVENT_CONTRACT_CREATED,
+    AL_EVENT_CONTRACT_AMENDED,
+    AL_EVENT_CONTRACT_ENDED,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_RESERVATION_EXTENDED + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_CONTRACT_ENDED + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

@@ -472,6 +472,15 @@ int al_call_reply(struct al_call *k, struct al_reply *out)
     struct al_ctx *c = &k->c;
     json_t *j;
     int status;
+    if (!c->err_code && c->resp_text) { /* a non-JSON answer: handed over as it is */
+        out->status = c->status ? c->status : 200;
+        out->www_authenticate = NULL;
+        out->content_type = c->resp_type;
+        out->text = c->resp_text;
+        out->len = strlen(c->resp_text);
+        c->resp_text = NULL;
+        return 0;
+    }
     if (c->err_code || !c->resp) {
         status = k->proto_status ? k->proto_status : c->status == 422 ? 422 : 0;
         if (!c->err_code)
@@ -497,6 +506,8 @@ void al_call_end(struct al_call *k)
 {
     struct al_ctx *c = &k->c;
     json_decref(c->resp);
+    free(c->resp_text);
+    c->resp_text = NULL;
     json_decref(c->body);
     json_decref(c->user);
     json_decref(c->err_details);

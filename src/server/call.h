@@ -43,8 +43,9 @@ struct al_req {
 /* The answer to send. `text` is owned by the caller of al_call_reply (free()). */
 struct al_reply {
     int status;
-    char *text; /* JSON */
+    char *text; /* JSON, or of content_type */
     size_t len;
+    const char *content_type;     /* static; NULL: application/json */
     const char *www_authenticate; /* value of WWW-Authenticate (a 401 or a bad credential), or
                                    * NULL; static */
 };

@@ -193,18 +193,19 @@ int al_flow_cal_fail(struct al_ctx *c, int code, const struct al_err *e, const c
 int al_flow_price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_model *m, int profile,
                         int64_t s, int64_t e, struct al_flow_priced *out)
 {
-    struct al_store_price p;
+    struct al_store_price_version p;
     struct al_quote q;
     struct al_err err = {0};
-    int rc = al_store_price_get(c->srv->store, m->name, &p, &err);
+    /* the version in force now: one set to start later does not price what is sold today */
+    int rc = al_store_price_at(c->srv->store, m->name, c->now, &p, &err);
     if (rc == AL_E_NOTFOUND)
-        return al_http_fail(c, AL_E_CONFLICT, "model", "no price set for %s (PUT /v1/prices/%s)",
-                            m->name, m->name);
+        return al_http_fail(c, AL_E_CONFLICT, "model",
+                            "no price in force for %s (PUT /v1/prices/%s)", m->name, m->name);
     if (rc)
         return al_http_fail_err(c, rc, &err);
     /* the rule (started hours, one line, products refused on overflow) is core/quote.h's */
     if (al_quote_price(&(struct al_quote_ask){m, profile, count, s, e},
-                       &(struct al_price){p.gpu_hour, p.mig_slice_hour}, &q, &err) < 0)
+                       &(struct al_price){p.rates.gpu_hour, p.rates.mig_slice_hour}, &q, &err) < 0)
         return al_http_fail(c, AL_E_INVAL, "count", "price overflows");
     out->lines = json_array();
     for (unsigned i = 0; i < q.n; i++) {
@@ -216,5 +217,6 @@ int al_flow_price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_mo
                                         (json_int_t)l->amount));
     }
     out->total = q.total;
+    out->version = p.version;
     return 0;
 }

@@ -22,6 +22,19 @@ int al_http_reply(struct al_ctx *c, int status, json_t *j)
     return 0;
 }
 
+int al_http_reply_text(struct al_ctx *c, int status, const char *type, char *text)
+{
+    if (!text)
+        return al_http_fail(c, AL_E_NOMEM, NULL, "no memory for the answer");
+    free(c->resp_text);
+    json_decref(c->resp);
+    c->resp = NULL;
+    c->status = status;
+    c->resp_text = text;
+    c->resp_type = type;
+    return 0;
+}
+
 int al_http_status(int code)
 {
     switch (code) {

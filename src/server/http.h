@@ -81,6 +81,8 @@ struct al_ctx {
     /* reply */
     int status;
     json_t *resp;
+    char *resp_text;       /* a non-JSON answer (al_http_reply_text), owned; else NULL */
+    const char *resp_type; /* its Content-Type; static */
     /* error (when a handler fails) */
     int err_code;
     char err_field[AL_HTTP_MAX_NAME + 1];
@@ -101,6 +103,9 @@ struct al_route {
 
 /* Reply `status` with `j` (stolen). Returns 0. */
 int al_http_reply(struct al_ctx *c, int status, json_t *j);
+/* Reply `status` with `text` (malloc'd, stolen; NULL: fails the call, out of memory) of
+ * Content-Type `type` (static, e.g. "text/html; charset=utf-8"). Returns 0 or AL_E_NOMEM. */
+int al_http_reply_text(struct al_ctx *c, int status, const char *type, char *text);
 
 /* Fail with `code` (AL_E_*), naming `field` (may be NULL) in details.field. Returns `code`.
  * al_http_fail_details also attaches `details` (stolen). */

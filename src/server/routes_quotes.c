@@ -8,6 +8,7 @@
 #include "core/state.h"
 #include "server/cal.h"
 #include "server/flow.h"
+#include "server/document.h"
 #include "server/routes.h"
 
 #include <stdio.h>
@@ -290,6 +291,7 @@ static int post_quote(struct al_ctx *c)
                       "start", al_time_json(w.s), "end", al_time_json(w.e), "lines", pr.lines,
                       "total_micros", (json_int_t)pr.total, "currency", "USD", "valid_until",
                       al_time_json(valid_until), "created_at", al_time_json(c->now));
+    json_object_set_new(quote, "price_version", json_integer(pr.version));
     json_object_set_new(quote, "allocations", allocs_json(w.model, w.profile, w.allocs, w.a.count));
     struct al_store_doc_meta m = {qid, jstr(req, "id"), NULL, valid_until, 0};
     if ((rc = al_store_quote_insert(c->srv->store, &m, quote, &err)) != 0) {
@@ -309,7 +311,41 @@ out:
     return rc;
 }
 
+/* The quote as a printable page: the org, its customer code, the request's terms and the
+ * quote's fields (window, allocations, every price line, total, validity). Its JSON form is
+ * the quote in GET /v1/requests/{id}. */
+static int get_quote_document(struct al_ctx *c)
+{
+    json_t *q = NULL, *req = NULL, *org = NULL;
+    struct al_err e = {0};
+    char title[96];
+    int rc = al_store_quote_get(c->srv->store, c->params[0], &q, &e);
+    if (rc == 0)
+        rc = al_store_request_get(c->srv->store, jstr(q, "request"), &req, &e);
+    if (rc == 0 && !al_ctx_sees(c, jstr(req, "org")))
+        rc = AL_E_NOTFOUND;
+    if (rc == AL_E_NOTFOUND) {
+        rc = al_http_fail(c, rc, "id", "no quote %s", c->params[0]);
+        goto out;
+    }
+    if (rc || (rc = al_store_org_get(c->srv->store, jstr(req, "org"), &org, &e))) {
+        rc = al_http_fail_err(c, rc, &e);
+        goto out;
+    }
+    json_object_set(q, "org", json_object_get(req, "org"));
+    json_object_set_new(q, "payment_terms", json_incref(json_object_get(req, "payment_terms")));
+    snprintf(title, sizeof title, "Quote %s", c->params[0]);
+    rc = al_http_reply_text(c, 200, "text/html; charset=utf-8", al_doc_render(title, org, q));
+out:
+    json_decref(org);
+    json_decref(req);
+    json_decref(q);
+    return rc;
+}
+
 const struct al_route al_routes_quotes[] = {
     {"POST", "/v1/requests/*/quote", post_quote, AL_ROLE_OPERATOR, true, false},
+    {"GET", "/v1/quotes/*/document", get_quote_document,
+     AL_ROLE_OPERATOR | AL_ROLE_ORG_ADMIN | AL_ROLE_MEMBER, false, false},
     {NULL, NULL, NULL, 0, false, false},
 };

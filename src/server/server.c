@@ -174,7 +174,8 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *method,
         resp = MHD_create_response_from_buffer(rep.len, rep.text, MHD_RESPMEM_MUST_COPY);
     free(rep.text);
     if (resp) {
-        MHD_add_response_header(resp, "Content-Type", "application/json");
+        MHD_add_response_header(resp, "Content-Type",
+                                rep.content_type ? rep.content_type : "application/json");
         if (rep.www_authenticate)
             MHD_add_response_header(resp, "WWW-Authenticate", rep.www_authenticate);
         r = MHD_queue_response(conn, (unsigned)rep.status, resp);

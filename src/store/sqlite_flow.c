@@ -94,6 +94,12 @@ int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m,
                    m, doc, reterr);
 }
 
+int al_store_quote_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
+{
+    return doc_get(s, "SELECT json_set(doc, '$.request', request_id) FROM quotes WHERE id = ?", id,
+                   ret, reterr);
+}
+
 static int id_list(struct al_store *s, const char *sql, int64_t now, json_t **ret, struct al_err *e)
 {
     sqlite3_stmt *st;

@@ -190,6 +190,9 @@ int al_store_request_list(struct al_store *s, const char *org, const char *state
 /* quote doc; m->org = request id it belongs to, m->t0 = valid_until. */
 int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
                           struct al_err *reterr);
+/* Quote `id` as inserted, with "request": the id of the request it belongs to. 0 or
+ * AL_E_NOTFOUND. */
+int al_store_quote_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr);
 /* Requests in state quoted|approved|accepted whose quote ran out at `now`: [request ids]. */
 int al_store_quote_expired(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr);
 

@@ -23,6 +23,7 @@ static const char *const documented[] = {
     "request.confirmed", "request.rejected",      "request.cancelled",
     "request.expired",   "reservation.scheduled", "reservation.active",
     "reservation.ended", "reservation.cancelled", "reservation.extended",
+    "contract.created",  "contract.amended",      "contract.ended",
 };
 
 static void test_names(void **state)
@@ -60,6 +61,7 @@ static void test_objects(void **state)
         {"gpu.", AL_EVENT_OF_GPU},
         {"request.", AL_EVENT_OF_REQUEST},
         {"reservation.", AL_EVENT_OF_RESERVATION},
+        {"contract.", AL_EVENT_OF_CONTRACT},
     };
     for (int k = 0; k < AL_EVENT_NKINDS; k++) {
         const char *name = al_event_kind_name((enum al_event_kind)k);
