@@ -16,7 +16,7 @@ static int cmd_version(int argc, char **argv)
 
 static const struct al_cmd al_commands[] = {
     {"login", "check a token with a server and save both", al_cmd_login},
-    {"org", "organizations: create, list, show", al_cmd_org},
+    {"org", "organizations: create, list, show, balance, topup", al_cmd_org},
     {"user", "users: create (prints a token), list, me", al_cmd_user},
     {"request", "requests: create, list, show, quote, approve, reject, accept, confirm, cancel",
      al_cmd_request},

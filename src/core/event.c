@@ -38,6 +38,7 @@ static const struct kind kinds[] = {
     [AL_EVENT_RESERVATION_ENDED] = {"reservation.ended", AL_EVENT_OF_RESERVATION},
     [AL_EVENT_RESERVATION_CANCELLED] = {"reservation.cancelled", AL_EVENT_OF_RESERVATION},
     [AL_EVENT_RESERVATION_EXTENDED] = {"reservation.extended", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_LEDGER_TOPUP] = {"ledger.topup", AL_EVENT_OF_ORG},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

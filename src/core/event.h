@@ -45,8 +45,10 @@ enum al_event_kind {
     AL_EVENT_RESERVATION_ENDED,
     AL_EVENT_RESERVATION_CANCELLED,
     AL_EVENT_RESERVATION_EXTENDED,
+    /* the ledger */
+    AL_EVENT_LEDGER_TOPUP,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_RESERVATION_EXTENDED + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_LEDGER_TOPUP + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */
