@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# ledger_api.sh — an org's money over HTTP and the CLI: balances and top-ups. Every endpoint
+# ledger_api.sh — an org's money over HTTP and the CLI: balances, top-ups, the ledger's
+# transfers and verify. Every endpoint
 # with the roles that may and may not call it (another org's money is a 404), bad input named
 # by field, a retried top-up (the same Idempotency-Key, in sequence and as a concurrent burst)
 # charging once, concurrent top-ups from several clients summing exactly, and every top-up
 # answered 201 still there after `kill -9` and a restart.
-# Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq.
+# Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, sqlite3.
 set -u
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -236,6 +237,56 @@ ALLOT_TOKEN=$ADM_B "$ALLOT" org balance acme >/dev/null 2>&1
 check "allot org balance of another org as its admin fails (exit 1)" [ $? = 1 ]
 unset ALLOT_SERVER ALLOT_TOKEN
 
+# ---------------------------------------------------------------- the ledger: list, verify
+call "$OP" GET "/v1/ledger/transfers?limit=500"
+expect "GET /v1/ledger/transfers (operator)" 200
+ntotal=$(j '.items|length')
+check "… every top-up made, each once ($ntotal)" [ "$ntotal" = "$(j '[.items[].key]|unique|length')" ]
+check "… 41 of acme's, 3 of globex's" \
+    [ "$(j "[.items[]|select(.org==\"$A\")]|length")" = 41 ] && [ "$(j "[.items[]|select(.org==\"$B\")]|length")" = 3 ]
+check "… times as RFC 3339" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' <<<"$(j '.items[0].at')"
+check "… their amounts sum to the cash of both orgs" \
+    [ "$(j '[.items[].amount_micros]|add')" = $(($(cash "$A") + $(cash "$B"))) ]
+call "$OP" GET "/v1/ledger/transfers?org=globex&kind=topup&account=org_cash&limit=2"
+expect "filtered by org, kind and account, a page of 2" 200
+check "… globex's only, and a next page" [ "$(j '[.items[].org]|unique|join(",")')" = "$B" ] && [ "$(j .next_cursor)" != null ]
+call "$OP" GET "/v1/ledger/transfers?org=globex&limit=2&cursor=$(j .next_cursor)"
+check "… the next page holds the third" [ "$(j '.items|length')" = 1 ]
+call "$OP" GET "/v1/ledger/transfers?kind=refund"
+check "kind=refund: none yet" [ "$code" = 200 ] && [ "$(j '.items|length')" = 0 ]
+call "$OP" GET "/v1/ledger/transfers?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z"
+check "a window in 2000: none" [ "$code" = 200 ] && [ "$(j '.items|length')" = 0 ]
+call "$OP" GET "/v1/ledger/transfers?from=2000-01-01T00:00:00Z"
+check "from 2000 on: all" [ "$(j '.items|length')" = "$(( ntotal < 100 ? ntotal : 100 ))" ]
+call "$ADM" GET "/v1/ledger/transfers?limit=500"
+check "an org admin sees its org's transfers only" \
+    [ "$code" = 200 ] && [ "$(j '[.items[].org]|unique|join(",")')" = "$A" ] && [ "$(j '.items|length')" = 41 ]
+call "$ADM" GET "/v1/ledger/transfers?org=globex"
+expect "an org admin asking another org's transfers → 404" 404 not_found
+call "$MEM" GET /v1/ledger/transfers
+expect "a member → 403" 403 forbidden
+for q in kind=gift account=wallet from=yesterday to=2026-13-01T00:00:00Z limit=0; do
+    call "$OP" GET "/v1/ledger/transfers?$q"
+    expect "transfers?$q → 400 naming ${q%%=*}" 400 invalid_argument "${q%%=*}"
+done
+call "$OP" GET "/v1/ledger/transfers?from=2001-01-01T00:00:00Z&to=2000-01-01T00:00:00Z"
+expect "to before from → 400 naming to" 400 invalid_argument to
+call "$OP" GET /v1/ledger/verify
+expect "GET /v1/ledger/verify (operator)" 200
+check "… the books add up" [ "$(j .ok)" = true ] && [ "$(j .count)" = 0 ] && [ "$(j '.mismatches|length')" = 0 ]
+check "… over every transfer" [ "$(j .transfers)" = "$ntotal" ]
+call "$ADM" GET /v1/ledger/verify
+expect "verify as an org admin → 403" 403 forbidden
+ALLOT_SERVER=$U ALLOT_TOKEN=$OP "$ALLOT" ledger verify >"$tmp/verify.txt" 2>&1
+check "allot ledger verify exits 0 on sound books" [ $? = 0 ]
+check "… and says ok" grep -q "^ledger ok: $ntotal transfers" "$tmp/verify.txt"
+ALLOT_SERVER=$U ALLOT_TOKEN=$OP "$ALLOT" ledger list --org acme --kind topup --limit 3 >"$tmp/list.txt" 2>&1
+check "allot ledger list --org acme --limit 3: a table of 3" [ $? = 0 ] && [ "$(grep -c topup "$tmp/list.txt")" = 3 ]
+ALLOT_SERVER=$U ALLOT_TOKEN=$ADM "$ALLOT" ledger list -o json >"$tmp/list.json" 2>&1
+check "allot ledger list -o json as the org admin" [ "$(jq -r '[.items[].org]|unique|join(",")' "$tmp/list.json")" = "$A" ]
+ALLOT_SERVER=$U ALLOT_TOKEN=$ADM "$ALLOT" ledger verify >/dev/null 2>&1
+check "allot ledger verify as an org admin exits 1" [ $? = 1 ]
+
 # ---------------------------------------------------------------- kill -9 and restart
 A_cash=$(cash "$A")
 B_cash=$(cash "$B")
@@ -253,3 +304,28 @@ call "$OP" POST "/v1/orgs/$A/topups" '{"amount_micros":100500000,"reference":"wi
     -H 'Idempotency-Key: t-1'
 check "a retry after the restart answers the first transfer" [ "$code" = 201 ] && [ "$(j .transfer.id)" = "$T1" ]
 check "… and charges nothing" [ "$(cash "$A")" = "$A_cash" ]
+call "$OP" GET /v1/ledger/verify
+check "verify passes after the restart" [ "$code" = 200 ] && [ "$(j .ok)" = true ] && [ "$(j .transfers)" = "$ntotal" ]
+
+# ---------------------------------------------------------------- verify finds a broken book
+# A cached balance changed behind the server's back (the database edited by hand): verify must
+# name it, and `allot ledger verify` must fail.
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+pid=
+sqlite3 "$tmp/db" "UPDATE balances SET balance = balance + 1 WHERE account = 'org_cash' AND
+    org = (SELECT num FROM ledger_orgs WHERE org_id = '$A')" 2>"$tmp/sqlite.err"
+check "(the test edits acme's cached cash in the database)" [ ! -s "$tmp/sqlite.err" ]
+if ! start_api; then
+    nok "the server restarts on the edited database"
+    exit 1
+fi
+call "$OP" GET /v1/ledger/verify
+check "verify answers not ok" [ "$code" = 200 ] && [ "$(j .ok)" = false ] && [ "$(j .count)" -ge 2 ]
+check "… naming acme's org_cash as a cached_balance mismatch, off by one" \
+    [ "$(j "[.mismatches[]|select(.rule==\"cached_balance\" and .account.kind==\"org_cash\" and .account.org==\"$A\" and .actual - .expected == 1)]|length")" = 1 ]
+check "… and the balances no longer summing to zero" [ "$(j '[.mismatches[]|select(.rule=="sum_not_zero")]|length')" = 1 ]
+ALLOT_SERVER=$U ALLOT_TOKEN=$OP "$ALLOT" ledger verify >"$tmp/verify.txt" 2>&1
+check "allot ledger verify exits 1" [ $? = 1 ]
+check "… printing each mismatch by rule" grep -q "^mismatch cached_balance: " "$tmp/verify.txt"
+check "… and saying NOT OK" grep -q "^ledger NOT OK" "$tmp/verify.txt"
