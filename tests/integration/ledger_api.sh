@@ -20,7 +20,7 @@ trap cleanup EXIT
 
 ok() { echo "ok - $*"; }
 nok() { echo "not ok - $*"; }
-check() { # check DESC COMMAND… : ok when the command succeeds
+check() { # check DESC COMMAND… : ok when the command succeeds (several tests: one [ … -a … ])
     local d=$1
     shift
     if "$@"; then ok "$d"; else nok "$d"; fi
@@ -97,7 +97,7 @@ call "$OP" POST /v1/users '{"name":"bob","role":"member","org":"acme"}'
 MEM=$(j .token)
 call "$OP" POST /v1/users '{"name":"gil","role":"org_admin","org":"globex"}'
 ADM_B=$(j .token)
-check "setup: two orgs, an admin and a member" [ -n "$A" ] && [ -n "$B" ] && [ -n "$MEM" ] && [ -n "$ADM_B" ]
+check "setup: two orgs, an admin and a member" [ -n "$A" -a -n "$B" -a -n "$MEM" -a -n "$ADM_B" ]
 
 # ---------------------------------------------------------------- balance
 call "$OP" GET "/v1/orgs/$A/balance"
@@ -146,7 +146,7 @@ check "… not a replay" [ "$(j .replayed)" = false ]
 check "… answers the new balance" [ "$(j .balance.cash_micros)" = 100500000 ]
 call "$OP" POST "/v1/orgs/$A/topups" '{"amount_micros":100500000,"reference":"wire 42"}' \
     -H 'Idempotency-Key: t-1'
-check "the same top-up retried answers the same transfer" [ "$code" = 201 ] && [ "$(j .transfer.id)" = "$T1" ]
+check "the same top-up retried answers the same transfer" [ "$code" = 201 -a "$(j .transfer.id)" = "$T1" ]
 check "… and charges once" [ "$(cash "$A")" = 100500000 ]
 call "$OP" POST "/v1/orgs/$A/topups" '{"amount_micros":999}' -H 'Idempotency-Key: t-1'
 expect "the key reused for another amount → 422" 422 idempotency_mismatch
@@ -164,7 +164,7 @@ check "… and moves nothing" [ "$(cash "$A")" = 100500000 ]
 call "$OP2" POST "/v1/orgs/$A/topups" '{"amount_micros":100500000,"reference":"wire 42"}' \
     -H 'Idempotency-Key: t-1'
 check "… its retry of the top-up itself: the ledger replays the first transfer" \
-    [ "$code" = 201 ] && [ "$(j .transfer.id)" = "$T1" ] && [ "$(j .replayed)" = true ]
+    [ "$code" = 201 -a "$(j .transfer.id)" = "$T1" -a "$(j .replayed)" = true ]
 check "… and charges once" [ "$(cash "$A")" = 100500000 ]
 
 # a concurrent burst of one key: one charge, one transfer for all (waiting on the clients by
@@ -243,24 +243,24 @@ expect "GET /v1/ledger/transfers (operator)" 200
 ntotal=$(j '.items|length')
 check "… every top-up made, each once ($ntotal)" [ "$ntotal" = "$(j '[.items[].key]|unique|length')" ]
 check "… 41 of acme's, 3 of globex's" \
-    [ "$(j "[.items[]|select(.org==\"$A\")]|length")" = 41 ] && [ "$(j "[.items[]|select(.org==\"$B\")]|length")" = 3 ]
+    [ "$(j "[.items[]|select(.org==\"$A\")]|length")" = 41 -a "$(j "[.items[]|select(.org==\"$B\")]|length")" = 3 ]
 check "… times as RFC 3339" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' <<<"$(j '.items[0].at')"
 check "… their amounts sum to the cash of both orgs" \
     [ "$(j '[.items[].amount_micros]|add')" = $(($(cash "$A") + $(cash "$B"))) ]
 call "$OP" GET "/v1/ledger/transfers?org=globex&kind=topup&account=org_cash&limit=2"
 expect "filtered by org, kind and account, a page of 2" 200
-check "… globex's only, and a next page" [ "$(j '[.items[].org]|unique|join(",")')" = "$B" ] && [ "$(j .next_cursor)" != null ]
+check "… globex's only, and a next page" [ "$(j '[.items[].org]|unique|join(",")')" = "$B" -a "$(j .next_cursor)" != null ]
 call "$OP" GET "/v1/ledger/transfers?org=globex&limit=2&cursor=$(j .next_cursor)"
 check "… the next page holds the third" [ "$(j '.items|length')" = 1 ]
 call "$OP" GET "/v1/ledger/transfers?kind=refund"
-check "kind=refund: none yet" [ "$code" = 200 ] && [ "$(j '.items|length')" = 0 ]
+check "kind=refund: none yet" [ "$code" = 200 -a "$(j '.items|length')" = 0 ]
 call "$OP" GET "/v1/ledger/transfers?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z"
-check "a window in 2000: none" [ "$code" = 200 ] && [ "$(j '.items|length')" = 0 ]
+check "a window in 2000: none" [ "$code" = 200 -a "$(j '.items|length')" = 0 ]
 call "$OP" GET "/v1/ledger/transfers?from=2000-01-01T00:00:00Z"
 check "from 2000 on: all" [ "$(j '.items|length')" = "$(( ntotal < 100 ? ntotal : 100 ))" ]
 call "$ADM" GET "/v1/ledger/transfers?limit=500"
 check "an org admin sees its org's transfers only" \
-    [ "$code" = 200 ] && [ "$(j '[.items[].org]|unique|join(",")')" = "$A" ] && [ "$(j '.items|length')" = 41 ]
+    [ "$code" = 200 -a "$(j '[.items[].org]|unique|join(",")')" = "$A" -a "$(j '.items|length')" = 41 ]
 call "$ADM" GET "/v1/ledger/transfers?org=globex"
 expect "an org admin asking another org's transfers → 404" 404 not_found
 call "$MEM" GET /v1/ledger/transfers
@@ -273,7 +273,7 @@ call "$OP" GET "/v1/ledger/transfers?from=2001-01-01T00:00:00Z&to=2000-01-01T00:
 expect "to before from → 400 naming to" 400 invalid_argument to
 call "$OP" GET /v1/ledger/verify
 expect "GET /v1/ledger/verify (operator)" 200
-check "… the books add up" [ "$(j .ok)" = true ] && [ "$(j .count)" = 0 ] && [ "$(j '.mismatches|length')" = 0 ]
+check "… the books add up" [ "$(j .ok)" = true -a "$(j .count)" = 0 -a "$(j '.mismatches|length')" = 0 ]
 check "… over every transfer" [ "$(j .transfers)" = "$ntotal" ]
 call "$ADM" GET /v1/ledger/verify
 expect "verify as an org admin → 403" 403 forbidden
@@ -281,7 +281,7 @@ ALLOT_SERVER=$U ALLOT_TOKEN=$OP "$ALLOT" ledger verify >"$tmp/verify.txt" 2>&1
 check "allot ledger verify exits 0 on sound books" [ $? = 0 ]
 check "… and says ok" grep -q "^ledger ok: $ntotal transfers" "$tmp/verify.txt"
 ALLOT_SERVER=$U ALLOT_TOKEN=$OP "$ALLOT" ledger list --org acme --kind topup --limit 3 >"$tmp/list.txt" 2>&1
-check "allot ledger list --org acme --limit 3: a table of 3" [ $? = 0 ] && [ "$(grep -c topup "$tmp/list.txt")" = 3 ]
+check "allot ledger list --org acme --limit 3: a table of 3" [ $? = 0 -a "$(grep -c topup "$tmp/list.txt")" = 3 ]
 ALLOT_SERVER=$U ALLOT_TOKEN=$ADM "$ALLOT" ledger list -o json >"$tmp/list.json" 2>&1
 check "allot ledger list -o json as the org admin" [ "$(jq -r '[.items[].org]|unique|join(",")' "$tmp/list.json")" = "$A" ]
 ALLOT_SERVER=$U ALLOT_TOKEN=$ADM "$ALLOT" ledger verify >/dev/null 2>&1
@@ -302,10 +302,10 @@ check "every 201'd top-up of acme is still there" [ "$(cash "$A")" = "$A_cash" ]
 check "… and of globex" [ "$(cash "$B")" = "$B_cash" ]
 call "$OP" POST "/v1/orgs/$A/topups" '{"amount_micros":100500000,"reference":"wire 42"}' \
     -H 'Idempotency-Key: t-1'
-check "a retry after the restart answers the first transfer" [ "$code" = 201 ] && [ "$(j .transfer.id)" = "$T1" ]
+check "a retry after the restart answers the first transfer" [ "$code" = 201 -a "$(j .transfer.id)" = "$T1" ]
 check "… and charges nothing" [ "$(cash "$A")" = "$A_cash" ]
 call "$OP" GET /v1/ledger/verify
-check "verify passes after the restart" [ "$code" = 200 ] && [ "$(j .ok)" = true ] && [ "$(j .transfers)" = "$ntotal" ]
+check "verify passes after the restart" [ "$code" = 200 -a "$(j .ok)" = true -a "$(j .transfers)" = "$ntotal" ]
 
 # ---------------------------------------------------------------- verify finds a broken book
 # A cached balance changed behind the server's back (the database edited by hand): verify must
@@ -321,7 +321,7 @@ if ! start_api; then
     exit 1
 fi
 call "$OP" GET /v1/ledger/verify
-check "verify answers not ok" [ "$code" = 200 ] && [ "$(j .ok)" = false ] && [ "$(j .count)" -ge 2 ]
+check "verify answers not ok" [ "$code" = 200 -a "$(j .ok)" = false -a "$(j .count)" -ge 2 ]
 check "… naming acme's org_cash as a cached_balance mismatch, off by one" \
     [ "$(j "[.mismatches[]|select(.rule==\"cached_balance\" and .account.kind==\"org_cash\" and .account.org==\"$A\" and .actual - .expected == 1)]|length")" = 1 ]
 check "… and the balances no longer summing to zero" [ "$(j '[.mismatches[]|select(.rule=="sum_not_zero")]|length')" = 1 ]
