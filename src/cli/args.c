@@ -2,6 +2,7 @@
 #include "cli/args.h"
 
 #include "common/num.h"
+#include "core/money.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -214,29 +215,14 @@ int al_args_time(const char *s, char *out, size_t cap)
     return 0;
 }
 
-/* "12.345" → 12345000 micro-units, exactly (no floating point near money). */
+/* "12.345" → 12345000 micro-units, exactly (no floating point near money): core's one rule
+ * (al_money_parse: at most 6 decimals), without a sign, since no flag takes a negative amount. */
 static int parse_money(const char *s, long long *ret)
 {
-    long long units = 0, frac = 0;
-    int digits = 0, fd = 0;
-    if (*s == '.' || !*s)
+    int64_t v;
+    if (s[0] == '-' || al_money_parse(s, &v, NULL) != 0)
         return -1;
-    for (; *s >= '0' && *s <= '9'; s++, digits++) {
-        if (units > (LLONG_MAX / 1000000 - 9) / 10)
-            return -1;
-        units = units * 10 + (*s - '0');
-    }
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++, fd++) {
-            if (fd == 6)
-                return -1; /* finer than a micro-unit */
-            frac = frac * 10 + (*s - '0');
-        }
-    if (*s || !digits)
-        return -1;
-    for (; fd < 6; fd++)
-        frac *= 10;
-    *ret = units * 1000000 + frac;
+    *ret = v;
     return 0;
 }
 

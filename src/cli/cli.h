@@ -54,5 +54,6 @@ int al_cmd_node(int argc, char **argv);
 int al_cmd_agent(int argc, char **argv);
 int al_cmd_mig(int argc, char **argv);
 int al_cmd_server(int argc, char **argv);
+int al_cmd_ledger(int argc, char **argv);
 
 #endif

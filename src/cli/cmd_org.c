@@ -1,5 +1,11 @@
-/* cmd_org.c — `allot org create|list|show`: organizations (operators create them). */
+/* cmd_org.c — `allot org create|list|show|balance|topup`: organizations (operators create
+ * them) and their money (balances; top-ups, whose amount is decimal text parsed exactly to
+ * micro-units by core/money, never through floating point). */
 #include "cli/conn.h"
+
+#include "core/money.h"
+
+#include <stdio.h>
 
 #define AL_IDEM_OPT                                                                                \
     {                                                                                              \
@@ -71,12 +77,98 @@ static int org_show(int argc, char **argv)
     return al_conn_run(&s, argc, argv);
 }
 
+static int org_balance(int argc, char **argv)
+{
+    static const struct al_call_spec s = {
+        {"allot org balance ORG", "Show an organization's balances (operator, its org admin).", 1,
+         1, NULL},
+        "GET",
+        "/v1/orgs",
+        NULL,
+        "balance",
+        0,
+        NULL,
+        0};
+    return al_conn_run(&s, argc, argv);
+}
+
+static const struct al_opt topup_opts[] = {
+    {"reference", AL_ARG_STR, "reference", "what paid it (a bank transfer's reference …)"},
+    AL_IDEM_OPT,
+    {NULL, AL_ARG_STR, NULL, NULL},
+};
+
+/* Print a top-up's answer: the amount and the cash it left, as money. */
+static void topup_print(json_t *ans)
+{
+    char amt[AL_MONEY_FMT_MAX], cash[AL_MONEY_FMT_MAX];
+    json_t *t = json_object_get(ans, "transfer"), *b = json_object_get(ans, "balance");
+    al_money_fmt(json_integer_value(json_object_get(t, "amount_micros")), amt, sizeof amt);
+    al_money_fmt(json_integer_value(json_object_get(b, "cash_micros")), cash, sizeof cash);
+    printf("%s org %s: +%s (transfer %lld), cash now %s\n",
+           json_is_true(json_object_get(ans, "replayed")) ? "replayed top-up of" : "topped up",
+           json_string_value(json_object_get(b, "org")), amt,
+           (long long)json_integer_value(json_object_get(t, "id")), cash);
+}
+
+static int org_topup(int argc, char **argv)
+{
+    static const struct al_cmd_spec spec = {
+        "allot org topup ORG AMOUNT [--reference TEXT]",
+        "Add AMOUNT (decimal currency, at most 6 decimals: 100.50) to an organization's cash "
+        "(operator).",
+        2, 2, topup_opts};
+    struct al_args a;
+    struct al_conn c = {0};
+    struct al_path p;
+    struct al_err e = {0};
+    json_t *body = NULL, *ans = NULL;
+    char kbuf[48];
+    const char *key, *path;
+    int64_t micros;
+    int rc = al_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? AL_EXIT_OK : AL_EXIT_USAGE;
+    if (al_money_parse(a.pos[1], &micros, &e) != 0)
+        return al_args_usage_error(&a, e.msg, NULL);
+    if (micros <= 0)
+        return al_args_usage_error(&a, "AMOUNT must be more than 0", NULL);
+    al_path_init(&p, "/v1/orgs");
+    al_path_seg(&p, a.pos[0]);
+    al_path_seg(&p, "topups");
+    body = json_pack("{s:I}", "amount_micros", (json_int_t)micros);
+    if (!body || al_args_to_json(&a, body) < 0 ||
+        !(key = al_conn_idem_key(&a, kbuf, sizeof kbuf))) {
+        rc = AL_EXIT_USAGE;
+        goto out;
+    }
+    if (!(path = al_path_str(&p, &e))) {
+        rc = al_args_usage_error(&a, e.msg, NULL);
+        goto out;
+    }
+    if ((rc = al_conn_open(&c, &a)) != AL_EXIT_OK ||
+        (rc = al_conn_call(&c, "POST", path, body, key, &ans)) != AL_EXIT_OK)
+        goto out;
+    if (c.fmt == AL_OUT_JSON) {
+        al_out_json(ans); /* takes ans */
+    } else {
+        topup_print(ans);
+        json_decref(ans);
+    }
+out:
+    al_conn_close(&c);
+    json_decref(body);
+    return rc;
+}
+
 int al_cmd_org(int argc, char **argv)
 {
     static const struct al_cmd cmds[] = {
         {"create", "create an organization (operator)", org_create},
         {"list", "list organizations", org_list},
         {"show", "show one organization", org_show},
+        {"balance", "show an organization's balances", org_balance},
+        {"topup", "add money to an organization's cash (operator)", org_topup},
         {NULL, NULL, NULL},
     };
     return al_cli_dispatch("allot org", cmds, argc, argv);

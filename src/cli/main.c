@@ -16,7 +16,7 @@ static int cmd_version(int argc, char **argv)
 
 static const struct al_cmd al_commands[] = {
     {"login", "check a token with a server and save both", al_cmd_login},
-    {"org", "organizations: create, list, show", al_cmd_org},
+    {"org", "organizations: create, list, show, balance, topup", al_cmd_org},
     {"user", "users: create (prints a token), list, me", al_cmd_user},
     {"request", "requests: create, list, show, quote, approve, reject, accept, confirm, cancel",
      al_cmd_request},
@@ -29,6 +29,7 @@ static const struct al_cmd al_commands[] = {
     {"agent", "node agent (sim driver: reports a simulated fleet)", al_cmd_agent},
     {"mig", "MIG catalog, layouts, placement, diffs, mig-parted export", al_cmd_mig},
     {"server", "run the HTTP API server (server init: create the first operator)", al_cmd_server},
+    {"ledger", "the ledger: list transfers, verify the books", al_cmd_ledger},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };

@@ -41,6 +41,7 @@ static const struct kind kinds[] = {
     [AL_EVENT_CONTRACT_CREATED] = {"contract.created", AL_EVENT_OF_CONTRACT},
     [AL_EVENT_CONTRACT_AMENDED] = {"contract.amended", AL_EVENT_OF_CONTRACT},
     [AL_EVENT_CONTRACT_ENDED] = {"contract.ended", AL_EVENT_OF_CONTRACT},
+    [AL_EVENT_LEDGER_TOPUP] = {"ledger.topup", AL_EVENT_OF_ORG},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

@@ -50,8 +50,10 @@ enum al_event_kind {
     AL_EVENT_CONTRACT_CREATED,
     AL_EVENT_CONTRACT_AMENDED,
     AL_EVENT_CONTRACT_ENDED,
+    /* the ledger */
+    AL_EVENT_LEDGER_TOPUP,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_CONTRACT_ENDED + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_LEDGER_TOPUP + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

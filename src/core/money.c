@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #define MULDIV_MAX_D INT64_C(3000000000) /* d² must fit in int64 (see al_money_muldiv) */
 
@@ -75,6 +76,48 @@ char *al_money_fmt(int64_t x, char *buf, size_t size)
     else
         (void)snprintf(buf, size, "%s%" PRIu64 ".%06" PRIu64, sign, whole, frac);
     return buf;
+}
+
+/* Accumulate the digits of s[0..n) onto *acc (acc = acc·10 + d), checked. */
+static int parse_digits(const char *s, size_t n, int64_t *acc)
+{
+    for (size_t i = 0; i < n; i++)
+        if (al_money_mul(*acc, 10, acc) || al_money_add(*acc, s[i] - '0', acc))
+            return AL_E_RANGE;
+    return 0;
+}
+
+int al_money_parse(const char *s, int64_t *ret, struct al_err *reterr)
+{
+    int64_t v = 0;
+    if (!s)
+        return al_err_set(reterr, AL_E_INVAL, "no amount");
+    const char *p = s + (s[0] == '-');
+    size_t whole = strspn(p, "0123456789"), frac = 0;
+    if (whole == 0)
+        return al_err_set(reterr, AL_E_INVAL, "amount %.32s is not a decimal number", s);
+    if (p[whole] == '.') {
+        frac = strspn(p + whole + 1, "0123456789");
+        if (frac == 0 || p[whole + 1 + frac] != '\0')
+            return al_err_set(reterr, AL_E_INVAL, "amount %.32s is not a decimal number", s);
+        if (frac > 6)
+            return al_err_set(reterr, AL_E_INVAL,
+                              "amount %.32s has more than 6 decimals (a micro-unit is the "
+                              "smallest amount)",
+                              s);
+    } else if (p[whole] != '\0') {
+        return al_err_set(reterr, AL_E_INVAL, "amount %.32s is not a decimal number", s);
+    }
+    /* the fraction padded to 6 digits: "100.5" is 100·10^6 + 500000 micro-units */
+    int64_t f = 0;
+    if (parse_digits(p + whole + 1, frac, &f) != 0) /* frac <= 6 digits: cannot overflow */
+        return al_err_set(reterr, AL_E_INVAL, "amount %.32s is not a decimal number", s);
+    for (size_t i = frac; i < 6; i++)
+        f *= 10;
+    if (parse_digits(p, whole, &v) || al_money_mul(v, AL_MONEY_UNIT, &v) || al_money_add(v, f, &v))
+        return al_err_set(reterr, AL_E_RANGE, "amount %.32s is too large", s);
+    *ret = s[0] == '-' ? -v : v;
+    return 0;
 }
 
 const char *al_refusal_code_name(enum al_refusal_code c)

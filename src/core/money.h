@@ -48,6 +48,13 @@ int al_money_round_half_even(int64_t x, int64_t minor, int64_t *ret) AL_WARN_UNU
  * text is cut if size < AL_MONEY_FMT_MAX). */
 char *al_money_fmt(int64_t x, char *buf, size_t size);
 
+/* Parse a decimal amount of the currency exactly into micro-units: an optional '-', one or
+ * more digits, then optionally '.' and 1 to 6 digits ("100", "100.5", "0.000125"), nothing
+ * else (no spaces, '+', exponent or grouping). Returns 0, or AL_E_INVAL (the text is not such
+ * a number, or has more than 6 decimals: it would need a fraction of a micro-unit) or
+ * AL_E_RANGE (beyond int64), with a message in `reterr` (may be NULL); *ret only on 0. */
+int al_money_parse(const char *s, int64_t *ret, struct al_err *reterr) AL_WARN_UNUSED;
+
 /* Why a charge or a new commitment was refused: the stable API code, and the numbers a person
  * needs to act on it. */
 enum al_refusal_code {

@@ -24,6 +24,7 @@ static const char *const documented[] = {
     "request.expired",   "reservation.scheduled", "reservation.active",
     "reservation.ended", "reservation.cancelled", "reservation.extended",
     "contract.created",  "contract.amended",      "contract.ended",
+    "ledger.topup",
 };
 
 static void test_names(void **state)
@@ -62,16 +63,20 @@ static void test_objects(void **state)
         {"request.", AL_EVENT_OF_REQUEST},
         {"reservation.", AL_EVENT_OF_RESERVATION},
         {"contract.", AL_EVENT_OF_CONTRACT},
+        {"ledger.", AL_EVENT_OF_ORG}, /* an org's money: the object is the org */
     };
     for (int k = 0; k < AL_EVENT_NKINDS; k++) {
         const char *name = al_event_kind_name((enum al_event_kind)k);
-        int about = 0;
-        for (size_t o = 0; o < COUNT(objects); o++) {
-            bool prefixed = strncmp(name, objects[o].prefix, strlen(objects[o].prefix)) == 0;
-            bool is = al_event_kind_about((enum al_event_kind)k, objects[o].of);
-            assert_int_equal(is, prefixed);
-            about += is;
-        }
+        int prefix = -1, about = 0;
+        for (size_t o = 0; o < COUNT(objects); o++)
+            if (strncmp(name, objects[o].prefix, strlen(objects[o].prefix)) == 0) {
+                assert_int_equal(prefix, -1);
+                prefix = (int)o;
+            }
+        assert_int_not_equal(prefix, -1);
+        assert_true(al_event_kind_about((enum al_event_kind)k, objects[prefix].of));
+        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_CONTRACT; of++)
+            about += al_event_kind_about((enum al_event_kind)k, (enum al_event_object)of);
         assert_int_equal(about, 1);
     }
 }

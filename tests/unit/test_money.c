@@ -114,6 +114,37 @@ static void test_fmt(void **state)
     assert_string_equal(al_money_fmt(4800000000, small, sizeof small), "4800");
 }
 
+/* Decimal text to micro-units, exactly: every accepted form, and each way text is refused. */
+static void test_parse(void **state)
+{
+    (void)state;
+    struct al_err e = {0};
+    int64_t v = 7;
+    assert_int_equal(al_money_parse("100.50", &v, &e), 0);
+    assert_true(v == 100500000);
+    assert_int_equal(al_money_parse("100", &v, &e), 0);
+    assert_true(v == 100000000);
+    assert_int_equal(al_money_parse("0.000001", &v, &e), 0);
+    assert_true(v == 1);
+    assert_int_equal(al_money_parse("-2.5", &v, &e), 0);
+    assert_true(v == -2500000);
+    assert_int_equal(al_money_parse("0.1", &v, &e), 0);
+    assert_true(v == 100000); /* exact: 0.1 has no binary fraction to lose */
+    assert_int_equal(al_money_parse("9223372036854.775807", &v, &e), 0);
+    assert_true(v == INT64_MAX);
+    v = 7;
+    assert_int_equal(al_money_parse("9223372036854.775808", &v, &e), AL_E_RANGE);
+    assert_int_equal(al_money_parse("99999999999999999999", &v, &e), AL_E_RANGE);
+    assert_int_equal(al_money_parse("1.0000001", &v, &e), AL_E_INVAL);
+    assert_non_null(strstr(e.msg, "more than 6 decimals"));
+    static const char *const bad[] = {"",    "-",    ".5",  "1.",   "1.2.3", " 1",  "1 ",  "+1",
+                                      "1e3", "1,00", "0x1", "1.-2", "--1",   "abc", "1.5x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(al_money_parse(bad[i], &v, &e), AL_E_INVAL);
+    assert_int_equal(al_money_parse(NULL, &v, &e), AL_E_INVAL);
+    assert_true(v == 7); /* untouched by every refusal */
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -139,7 +170,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checked),   cmocka_unit_test(test_muldiv),
         cmocka_unit_test(test_half_even), cmocka_unit_test(test_fmt),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_refusals),  cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests_name("money", tests, NULL, NULL);
 }

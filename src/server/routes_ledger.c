@@ -1,0 +1,280 @@
+/* routes_ledger.c — an org's money over HTTP: its balances (cash, the credit limit of the
+ * contract in force, what is accrued and receivable) and top-ups, which move money from the
+ * outside world into its cash. Core decides (al_ledger_validate, al_ledger_apply), the store
+ * records (al_store_transfer_append); the operator lists transfers and runs al_ledger_verify
+ * over the whole ledger as the store loads it. A top-up's ledger key is built from the caller's
+ * Idempotency-Key (al_ledger_key_topup), so that a retried top-up is never a second charge,
+ * even when the server's own replay record (server/idem.c) does not catch the retry. */
+#include "server/http.h"
+
+#include "server/call.h"
+#include "server/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The most one top-up may add: a billion units of the currency, beyond any real payment and
+ * far from int64's end, so that sums of top-ups do not overflow a balance in practice
+ * (al_ledger_apply still refuses one that would). */
+#define TOPUP_MAX (INT64_C(1000000000) * AL_MONEY_UNIT)
+
+/* Org `key` (id, name or customer code) as the caller may see it: its id into id_out and its
+ * ledger number into *num. Fails the call with 404 for an org the caller may not see. */
+static int org_find(struct al_ctx *c, const char *key, char id_out[AL_STORE_ID_MAX], uint64_t *num)
+{
+    json_t *org = NULL;
+    struct al_err e = {0};
+    int rc = al_store_org_get(c->srv->store, key, &org, &e);
+    const char *id = rc == 0 ? json_string_value(json_object_get(org, "id")) : NULL;
+    if (rc == 0 && (!id || !al_ctx_sees(c, id) || strlen(id) >= AL_STORE_ID_MAX))
+        rc = AL_E_NOTFOUND;
+    if (rc == 0) {
+        memcpy(id_out, id, strlen(id) + 1);
+        rc = al_store_org_num(c->srv->store, id_out, num, &e);
+    }
+    json_decref(org);
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, rc, NULL, "no org %s", key);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+/* A transfer as the API shows it (the shape of al_store_transfer_list's rows). */
+static json_t *transfer_json(const struct al_transfer *t, const char *org_id)
+{
+    return json_pack(
+        "{s:I,s:s,s:s,s:s,s:s,s:I,s:o,s:{s:s,s:I,s:I},s:s}", "id", (json_int_t)t->id, "kind",
+        al_ledger_kind_name(t->kind), "debit", al_ledger_acct_name(t->debit.kind), "credit",
+        al_ledger_acct_name(t->credit.kind), "org", org_id, "amount_micros", (json_int_t)t->amount,
+        "at", al_time_json(t->at), "ref", "kind", al_ledger_ref_name(t->ref.kind), "id",
+        (json_int_t)t->ref.id, "sub", (json_int_t)t->ref.sub, "key", t->key);
+}
+
+/* The cached balance of org `num`'s account of kind `k`. 0, or fails the call. */
+static int balance(struct al_ctx *c, uint64_t num, enum al_acct_kind k, int64_t *ret)
+{
+    struct al_err e = {0};
+    struct al_account a = {k, al_ledger_acct_is_org(k) ? num : 0};
+    int rc = al_store_balance_get(c->srv->store, a, ret, &e);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+/* The credit limit of the org's contract in force now; 0 when none is. */
+static int credit_limit(struct al_ctx *c, uint64_t num, int64_t *ret)
+{
+    struct al_contract k;
+    struct al_err e = {0};
+    int rc = al_store_contract_in_force(c->srv->store, num, c->now, &k, NULL, &e);
+    if (rc == AL_E_NOTFOUND) {
+        *ret = 0;
+        return 0;
+    }
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    *ret = k.limits.credit_limit;
+    return 0;
+}
+
+/* {org, cash_micros, credit_limit_micros, available_micros, accrued_micros,
+ * receivable_micros} of org `num`, or NULL after failing the call. */
+static json_t *balances_json(struct al_ctx *c, const char *org_id, uint64_t num)
+{
+    int64_t cash, limit, accrued, receivable, avail;
+    if (balance(c, num, AL_ACCT_ORG_CASH, &cash) || credit_limit(c, num, &limit) ||
+        balance(c, num, AL_ACCT_ORG_ACCRUED, &accrued) ||
+        balance(c, num, AL_ACCT_ORG_RECEIVABLE, &receivable))
+        return NULL;
+    if (limit < 0 || al_money_add(cash, limit, &avail)) /* AL_LIMIT_NONE: not limited */
+        avail = INT64_MAX;
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "org", org_id, "cash_micros", (json_int_t)cash,
+                     "credit_limit_micros", (json_int_t)limit, "available_micros",
+                     (json_int_t)avail, "accrued_micros", (json_int_t)accrued, "receivable_micros",
+                     (json_int_t)receivable);
+}
+
+static int get_balance(struct al_ctx *c)
+{
+    char id[AL_STORE_ID_MAX];
+    uint64_t num;
+    if (org_find(c, c->params[0], id, &num))
+        return c->err_code;
+    json_t *b = balances_json(c, id, num);
+    return b ? al_http_reply(c, 200, b) : c->err_code;
+}
+
+/* The top-up transfer asked for: checked by core, and applied by it to the current balances
+ * (an overflow is refused before the store is asked). */
+static int topup_decide(struct al_ctx *c, uint64_t num, int64_t amount, struct al_transfer *t)
+{
+    struct al_err e = {0};
+    struct al_refusal r;
+    int64_t ext, cash;
+    const char *key = c->call ? c->call->idem_key : NULL;
+    if (!key)
+        return al_http_fail(c, AL_E_INVAL, "Idempotency-Key",
+                            "a top-up needs an Idempotency-Key, so that a retry is not a "
+                            "second payment");
+    memset(t, 0, sizeof *t);
+    t->kind = AL_XFER_TOPUP;
+    t->debit = (struct al_account){AL_ACCT_EXTERNAL, 0};
+    t->credit = (struct al_account){AL_ACCT_ORG_CASH, num};
+    t->amount = amount;
+    t->at = c->now;
+    t->ref = (struct al_ref){AL_REF_NONE, 0, -1};
+    if (al_ledger_key_topup(t->key, key, &e) != 0)
+        return al_http_fail(c, AL_E_INVAL, "Idempotency-Key", "%s", e.msg);
+    if (al_ledger_validate(t, &e) != 0)
+        return al_http_fail_err(c, AL_E_INVAL, &e);
+    if (balance(c, num, AL_ACCT_EXTERNAL, &ext) || balance(c, num, AL_ACCT_ORG_CASH, &cash))
+        return c->err_code;
+    int rc = al_ledger_apply(t, 0, &ext, &cash, &r, &e);
+    return rc ? al_http_fail(c, rc, "amount_micros", "%s", e.msg) : 0;
+}
+
+static int post_topup(struct al_ctx *c)
+{
+    static const char *const allowed[] = {"amount_micros", "reference", NULL};
+    const char *ref = NULL;
+    char id[AL_STORE_ID_MAX];
+    uint64_t num;
+    int64_t amount;
+    struct al_transfer t, written;
+    struct al_err e = {0};
+    if (al_field_only(c, c->body, allowed) ||
+        al_field_int(c, c->body, "amount_micros", true, 1, TOPUP_MAX, &amount) ||
+        al_field_limit(c, c->body, "reference", AL_LIMIT_TEXT, false, &ref) ||
+        org_find(c, c->params[0], id, &num) || topup_decide(c, num, amount, &t))
+        return c->err_code;
+    int rc = al_store_transfer_append(c->srv->store, &t, 0, c->now, &written, NULL, &e);
+    if (rc == AL_E_CONFLICT)
+        return al_http_fail(c, rc, "Idempotency-Key",
+                            "this Idempotency-Key paid another top-up already");
+    if (rc != 0 && rc != AL_STORE_REPLAY)
+        return al_http_fail_err(c, rc, &e);
+    if (rc == 0 && al_event(c, AL_EVENT_LEDGER_TOPUP, id,
+                            json_pack("{s:I,s:I,s:s?}", "transfer", (json_int_t)written.id,
+                                      "amount_micros", (json_int_t)amount, "reference", ref)))
+        return c->err_code;
+    json_t *b = balances_json(c, id, num);
+    if (!b)
+        return c->err_code;
+    return al_http_reply(c, 201,
+                         json_pack("{s:o,s:o,s:b}", "transfer", transfer_json(&written, id),
+                                   "balance", b, "replayed", rc == AL_STORE_REPLAY));
+}
+
+/* ---- the ledger: transfers and verify ---- */
+
+/* The list's filters from the query: org (id, name or code; an org admin's own org whatever
+ * it asks), kind, account, from, to (RFC 3339). 0, or fails the call naming the parameter. */
+static int xfer_filter(struct al_ctx *c, struct al_store_xfer_filter *f)
+{
+    const char *org = al_http_query(c, "org"), *kind = al_http_query(c, "kind");
+    const char *acct = al_http_query(c, "account"), *from = al_http_query(c, "from");
+    const char *to = al_http_query(c, "to");
+    enum al_transfer_kind k;
+    enum al_acct_kind a;
+    char id[AL_STORE_ID_MAX];
+    *f = (struct al_store_xfer_filter){0, -1, -1, 0, 0};
+    if (!org && c->role != AL_ROLE_OPERATOR)
+        org = c->org;
+    if (org && org_find(c, org, id, &f->org))
+        return c->err_code;
+    if (kind && al_ledger_kind_parse(kind, &k) != 0)
+        return al_http_fail(c, AL_E_INVAL, "kind", "kind must be a transfer kind (topup, …)");
+    if (acct && al_ledger_acct_parse(acct, &a) != 0)
+        return al_http_fail(c, AL_E_INVAL, "account",
+                            "account must be an account kind (org_cash, …)");
+    if (from && al_time_parse(from, &f->from) != 0)
+        return al_http_fail(c, AL_E_INVAL, "from", "from must be an RFC 3339 UTC time");
+    if (to && al_time_parse(to, &f->to) != 0)
+        return al_http_fail(c, AL_E_INVAL, "to", "to must be an RFC 3339 UTC time");
+    if (from && to && f->to <= f->from)
+        return al_http_fail(c, AL_E_INVAL, "to", "to must be after from");
+    if (from && !to)
+        f->to = INT64_MAX;
+    if (to && !from)
+        f->from = INT64_MIN;
+    f->kind = kind ? (int)k : -1;
+    f->acct = acct ? (int)a : -1;
+    return 0;
+}
+
+static int get_transfers(struct al_ctx *c)
+{
+    static const char *const times[] = {"at", "created_at", NULL};
+    struct al_store_xfer_filter f;
+    struct al_store_page pg;
+    json_t *items, *o;
+    char *next = NULL;
+    struct al_err e = {0};
+    size_t i;
+    if (al_http_page(c, &pg) || xfer_filter(c, &f))
+        return c->err_code;
+    int rc = al_store_transfer_list(c->srv->store, &f, pg, &items, &next, &e);
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    json_array_foreach(items, i, o) al_time_fields(o, times);
+    return al_http_reply(c, 200, al_http_list(items, next));
+}
+
+/* One mismatch as the API shows it: {rule, what, account?: {kind, org|null}, id, expected,
+ * actual}. */
+static json_t *mismatch_json(struct al_ctx *c, const struct al_mismatch *m)
+{
+    json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I}", "rule", al_ledger_rule_name(m->rule), "what",
+                          m->what, "id", (json_int_t)m->id, "expected", (json_int_t)m->expected,
+                          "actual", (json_int_t)m->actual);
+    if (j && (m->rule == AL_VERIFY_BALANCE || m->rule == AL_VERIFY_UNKNOWN_ACCT)) {
+        char org[AL_STORE_ID_MAX] = "";
+        struct al_err e = {0};
+        /* an org number the store does not know is itself what verify reports: name it */
+        if (m->acct.org && al_store_org_id(c->srv->store, m->acct.org, org, &e) != 0)
+            (void)snprintf(org, sizeof org, "#%llu", (unsigned long long)m->acct.org);
+        json_object_set_new(j, "account",
+                            json_pack("{s:s,s:s?}", "kind", al_ledger_acct_name(m->acct.kind),
+                                      "org", org[0] ? org : NULL));
+    }
+    return j;
+}
+
+/* The most mismatches one answer names (`count` says how many there are). */
+#define VERIFY_MAX 200
+
+static int get_verify(struct al_ctx *c)
+{
+    struct al_store_ledger l = {0};
+    struct al_mismatch *ms = calloc(VERIFY_MAX, sizeof *ms);
+    struct al_err e = {0};
+    size_t n = 0;
+    json_t *list = NULL;
+    int rc = ms ? al_store_ledger_load(c->srv->store, c->now, &l, &e) : AL_E_NOMEM;
+    if (rc == 0)
+        rc = al_ledger_verify(&l.view, ms, VERIFY_MAX, &n, &e);
+    if (rc) {
+        rc = al_http_fail_err(c, rc, &e);
+        goto out;
+    }
+    list = json_array();
+    for (size_t i = 0; i < n && i < VERIFY_MAX; i++)
+        json_array_append_new(list, mismatch_json(c, &ms[i]));
+    rc = al_http_reply(c, 200,
+                       json_pack("{s:b,s:I,s:I,s:I,s:o}", "ok", n == 0, "count", (json_int_t)n,
+                                 "transfers", (json_int_t)l.view.ntransfers, "accounts",
+                                 (json_int_t)l.view.naccounts, "mismatches", list));
+out:
+    al_store_ledger_free(&l);
+    free(ms);
+    return rc;
+}
+
+#define OP  AL_ROLE_OPERATOR
+#define ADM AL_ROLE_ORG_ADMIN
+
+const struct al_route al_routes_ledger[] = {
+    {"POST", "/v1/orgs/*/topups", post_topup, OP, true, false},
+    {"GET", "/v1/orgs/*/balance", get_balance, OP | ADM, false, false},
+    {"GET", "/v1/ledger/transfers", get_transfers, OP | ADM, false, false},
+    {"GET", "/v1/ledger/verify", get_verify, OP, false, false},
+    {NULL, NULL, NULL, 0, false, false},
+};
