@@ -18,62 +18,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
-check() { # check DESC COMMAND… : ok when the command succeeds (several tests: one [ … -a … ])
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-    done
-    echo 0
-}
+# shellcheck source=tests/integration/lib.sh
+. "$AL_ROOT/tests/integration/lib.sh" # ok, nok, check, free_port, start_server, call, j, expect
 
 port=$(free_port)
 U=http://127.0.0.1:$port
 date +%s >"$tmp/clock"
 
-# shellcheck source=tests/integration/lib.sh
-. "$AL_ROOT/tests/integration/lib.sh"
 start_api() {
     start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
         --clock-file "$tmp/clock" --tick-ms 3600000
     local rc=$?
     pid=$server_pid
     return $rc
-}
-
-# call TOKEN METHOD PATH [BODY] [EXTRA_CURL_ARGS…]: sets $code and $body
-call() {
-    local tok=$1 m=$2 p=$3 data=${4-}
-    shift 3
-    [ $# -gt 0 ] && shift
-    local args=(-s -o "$tmp/resp" -w '%{http_code}' -X "$m" "$@")
-    [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-    [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-    code=$(curl "${args[@]}" "$U$p")
-    body=$(cat "$tmp/resp")
-}
-j() { jq -r "$1" <<<"$body"; }
-
-# expect DESC STATUS [ERROR_CODE [FIELD]] — checks the last call
-expect() {
-    local d=$1 st=$2 ec=${3-} f=${4-}
-    local got_ec got_f
-    got_ec=$(jq -r '.error.code // empty' <<<"$body" 2>/dev/null)
-    got_f=$(jq -r '.error.details.field // empty' <<<"$body" 2>/dev/null)
-    if [ "$code" = "$st" ] && { [ -z "$ec" ] || [ "$got_ec" = "$ec" ]; } &&
-        { [ -z "$f" ] || [ "$got_f" = "$f" ]; }; then
-        ok "$d"
-    else
-        nok "$d (got $code $got_ec ${got_f:+field=$got_f}; want $st $ec ${f:+field=$f}) $(head -c 300 <<<"$body")"
-    fi
 }
 
 cash() { # cash ORG: the org's cash balance as the operator reads it
