@@ -11,7 +11,7 @@ set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
 # shellcheck source=tests/integration/lib.sh
-. "$AL_ROOT/tests/integration/lib.sh"
+. "$AL_ROOT/tests/integration/lib.sh" # ok, nok, free_port, ts, call, j, expect, start_server
 tmp=$(mktemp -d /tmp/allot_money.XXXXXX)
 server_pid=
 cleanup() {
@@ -20,47 +20,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; }
 both() { [ "$1" = "$2" ] && grep -q -F -- "$3" "$4"; } # both A B NEEDLE FILE: A = B, FILE has NEEDLE
 check() { # check DESC COMMAND… : ok when the command succeeds
     local d=$1
     shift
     if "$@"; then ok "$d"; else nok "$d ($code $(head -c 300 <<<"$body"))"; fi
 }
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 T0=$(date +%s)
 echo "$T0" >"$tmp/clock"
-ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 DAY=86400
 
-port=$((20000 + RANDOM % 20000))
-while port_busy "$port"; do port=$((port + 1)); done
+port=$(free_port)
 U=http://127.0.0.1:$port
 
-# call TOKEN METHOD PATH [BODY]: sets $code and $body
-call() {
-    local tok=$1 m=$2 p=$3 data=${4-}
-    local args=(-s -o "$tmp/resp" -w '%{http_code}' -X "$m")
-    [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-    [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-    code=$(curl "${args[@]}" "$U$p")
-    body=$(cat "$tmp/resp")
-}
-j() { jq -r "$1" <<<"$body"; }
-# expect DESC STATUS [ERROR_CODE [FIELD]] — checks the last call
-expect() {
-    local d=$1 st=$2 ec=${3-} f=${4-} got_ec got_f
-    got_ec=$(jq -r '.error.code // empty' <<<"$body" 2>/dev/null)
-    got_f=$(jq -r '.error.details.field // empty' <<<"$body" 2>/dev/null)
-    if [ "$code" = "$st" ] && { [ -z "$ec" ] || [ "$got_ec" = "$ec" ]; } &&
-        { [ -z "$f" ] || [ "$got_f" = "$f" ]; }; then
-        ok "$d"
-    else
-        nok "$d (got $code $got_ec ${got_f:+field=$got_f}; want $st $ec ${f:+field=$f}) $(head -c 300 <<<"$body")"
-    fi
-}
 # cli TOKEN ARGS… : the CLI against the server; stdout in $body, status in $code
 cli() {
     local tok=$1
