@@ -99,3 +99,40 @@ out:
         memset(ret, 0, sizeof *ret);
     return rc;
 }
+
+int al_quote_price_terms(const struct al_quote_ask *a, const struct al_price *price,
+                         const struct al_granularity *g, struct al_quote *ret,
+                         struct al_err *reterr)
+{
+    struct al_price_line pl = {0};
+    memset(ret, 0, sizeof *ret);
+    int rc = check_ask(a, price, reterr);
+    if (rc < 0)
+        return rc;
+    int64_t len = 0;
+    if (a->end <= a->start || __builtin_sub_overflow(a->end, a->start, &len))
+        return al_err_set(reterr, AL_E_INVAL, "end: must be after start, within int64 seconds");
+    struct al_quote_line *l = &ret->lines[0];
+    line_of(a, price, l);
+    pl.unit = l->unit == AL_QUOTE_GPU_HOUR ? AL_PRICE_GPU_HOUR : AL_PRICE_SLICE_HOUR;
+    pl.units = l->units;
+    pl.unit_price = l->unit_price;
+    /* the amount is the contract's rule, the one billing.h charges: C(end) of this line */
+    if (al_contract_billed_seconds(g, len, &l->billed_s) != 0 ||
+        al_contract_line_charge(g, &pl, len, &l->amount, NULL) != 0 ||
+        __builtin_mul_overflow(l->units,
+                               l->billed_s / AL_QUOTE_HOUR_S + (l->billed_s % AL_QUOTE_HOUR_S != 0),
+                               &l->quantity)) {
+        rc = al_err_set(reterr, AL_E_INVAL,
+                        "count: the price of %lld units for %lld s overflows int64 micro-units",
+                        (long long)l->units, (long long)len);
+        goto out;
+    }
+    l->hours = l->billed_s / AL_QUOTE_HOUR_S + (l->billed_s % AL_QUOTE_HOUR_S != 0);
+    ret->n = 1;
+    rc = sum_lines(ret, reterr);
+out:
+    if (rc < 0)
+        memset(ret, 0, sizeof *ret);
+    return rc;
+}

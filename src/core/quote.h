@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/catalog.h"
+#include "core/contract.h"
 #include "core/err.h"
 
 #define AL_QUOTE_MAX_LINES 4   /* lines of one quote (one today: a quote is one model, one kind) */
@@ -54,7 +55,10 @@ struct al_quote_line {
     char what[AL_QUOTE_WHAT_MAX]; /* "H100-80GB GPU-hour", "H100-80GB 3g.40gb compute-slice-hour" */
     enum al_quote_unit unit;
     int64_t units;      /* GPUs, or instances × compute slices */
-    int64_t hours;      /* billed hours (see the rule above) */
+    int64_t hours;      /* billed hours (see the rule above); under a contract's granularity
+                         * (al_quote_price_terms): the billed seconds / 3600, rounded up */
+    int64_t billed_s;   /* al_quote_price_terms: billed seconds under the granularity (0 from
+                         * al_quote_price, whose rule is `hours`) */
     int64_t quantity;   /* units × hours: how many `unit`s are sold */
     int64_t unit_price; /* micro-units per `unit` (the rate) */
     int64_t amount;     /* quantity × unit_price, micro-units */
@@ -72,6 +76,16 @@ struct al_quote {
  * (negative). */
 int al_quote_price(const struct al_quote_ask *a, const struct al_price *price, struct al_quote *ret,
                    struct al_err *reterr);
+
+/* Price `a` at `price` under granularity `g` (contract.h: per second, per minute, or whole
+ * hours with a minimum) into *ret: the lines of al_quote_price, each amount
+ * al_contract_line_charge of the window's length, so that a quote states exactly what a
+ * reservation under that contract is charged (billing.h's C(end)). With g = {AL_GRAN_HOUR, 1}
+ * the result is al_quote_price's. Returns 0, or AL_E_INVAL as al_quote_price (an overflow
+ * names "count"). */
+int al_quote_price_terms(const struct al_quote_ask *a, const struct al_price *price,
+                         const struct al_granularity *g, struct al_quote *ret,
+                         struct al_err *reterr);
 
 /* Billed hours of [start, end): ceil((end - start) / 3600), or AL_E_INVAL when end <= start or
  * the length overflows int64. */

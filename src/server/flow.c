@@ -4,7 +4,6 @@
 #include "server/flow.h"
 
 #include "core/catalog.h"
-#include "core/quote.h"
 #include "server/cal.h"
 
 #include <stdio.h>
@@ -188,35 +187,4 @@ int al_flow_cal_fail(struct al_ctx *c, int code, const struct al_err *e, const c
     /* a name left untranslated stays as core wrote it: the message is still true */
     (void)al_cal_message(c->srv->cal, e->msg, ids, msg, sizeof msg);
     return al_http_fail(c, code, NULL, "%s", msg);
-}
-
-int al_flow_price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_model *m, int profile,
-                        int64_t s, int64_t e, struct al_flow_priced *out)
-{
-    struct al_store_price_version p;
-    struct al_quote q;
-    struct al_err err = {0};
-    /* the version in force now: one set to start later does not price what is sold today */
-    int rc = al_store_price_at(c->srv->store, m->name, c->now, &p, &err);
-    if (rc == AL_E_NOTFOUND)
-        return al_http_fail(c, AL_E_CONFLICT, "model",
-                            "no price in force for %s (PUT /v1/prices/%s)", m->name, m->name);
-    if (rc)
-        return al_http_fail_err(c, rc, &err);
-    /* the rule (started hours, one line, products refused on overflow) is core/quote.h's */
-    if (al_quote_price(&(struct al_quote_ask){m, profile, count, s, e},
-                       &(struct al_price){p.rates.gpu_hour, p.rates.mig_slice_hour}, &q, &err) < 0)
-        return al_http_fail(c, AL_E_INVAL, "count", "price overflows");
-    out->lines = json_array();
-    for (unsigned i = 0; i < q.n; i++) {
-        const struct al_quote_line *l = &q.lines[i];
-        json_array_append_new(out->lines,
-                              json_pack("{s:s,s:I,s:I,s:I,s:I}", "what", l->what, "units",
-                                        (json_int_t)l->units, "hours", (json_int_t)l->hours,
-                                        "rate_micros", (json_int_t)l->unit_price, "amount_micros",
-                                        (json_int_t)l->amount));
-    }
-    out->total = q.total;
-    out->version = p.version;
-    return 0;
 }

@@ -85,20 +85,4 @@ int al_flow_hold_refusal(struct al_ctx *c, const char *what, const struct al_sto
  * (al_cal_message), never by the calendar's numbers. Returns code. */
 int al_flow_cal_fail(struct al_ctx *c, int code, const struct al_err *e, const char *owner);
 
-/* ---- prices ---- */
-
-/* Price lines of a quote: whole GPU-hours, or MIG compute-slice-hours. */
-struct al_flow_priced {
-    json_t *lines; /* owned: json_decref */
-    int64_t total;
-    uint32_t version; /* the price version (store.h) the lines are priced at */
-};
-
-/* The price of `count` GPUs of `m` (profile >= 0: `count` instances of that MIG profile)
- * during [s, e) at the model's price in force now (its version into out->version), by
- * core/quote.h's rule (whole started hours). Fails (conflict) when no price is in force for `m`,
- * (invalid, field count) when the price overflows. */
-int al_flow_price_lines(struct al_ctx *c, unsigned count, const struct al_gpu_model *m, int profile,
-                        int64_t s, int64_t e, struct al_flow_priced *out);
-
 #endif

@@ -7,6 +7,7 @@
 #include "core/catalog.h"
 #include "core/state.h"
 #include "server/cal.h"
+#include "server/charge.h"
 #include "server/flow.h"
 #include "server/document.h"
 #include "server/routes.h"
@@ -253,7 +254,8 @@ static int post_quote(struct al_ctx *c)
     int64_t minutes = DEFAULT_VALID_M;
     json_t *req = NULL, *quote = NULL;
     struct quote_work w = {0};
-    struct al_flow_priced pr = {0};
+    struct al_charge_price pr = {0};
+    struct al_charge_org org;
     struct al_err err = {0};
     char qid[AL_HTTP_ID_LEN];
     int rc;
@@ -279,7 +281,11 @@ static int post_quote(struct al_ctx *c)
         rc = al_http_fail(c, AL_E_INTERNAL, NULL, "no model planned");
         goto out;
     }
-    if ((rc = al_flow_price_lines(c, w.a.count, w.model, w.profile, w.s, w.e, &pr)))
+    /* priced under the org's contract in force now, when it has one: its rates and granularity
+     * are what a confirmation under that contract version charges */
+    if ((rc = al_charge_org_load(c, jstr(req, "org"), c->now, &org)) ||
+        (rc = al_charge_price(
+             c, &org, &(struct al_quote_ask){w.model, w.profile, w.a.count, w.s, w.e}, &pr)))
         goto out;
     int64_t valid_until = c->now + minutes * 60;
     al_id_new("qte", c->now, qid, sizeof qid);
@@ -291,7 +297,7 @@ static int post_quote(struct al_ctx *c)
                       "start", al_time_json(w.s), "end", al_time_json(w.e), "lines", pr.lines,
                       "total_micros", (json_int_t)pr.total, "currency", "USD", "valid_until",
                       al_time_json(valid_until), "created_at", al_time_json(c->now));
-    json_object_set_new(quote, "price_version", json_integer(pr.version));
+    al_charge_price_terms(quote, &pr);
     json_object_set_new(quote, "allocations", allocs_json(w.model, w.profile, w.allocs, w.a.count));
     struct al_store_doc_meta m = {qid, jstr(req, "id"), NULL, valid_until, 0};
     if ((rc = al_store_quote_insert(c->srv->store, &m, quote, &err)) != 0) {

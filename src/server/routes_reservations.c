@@ -7,6 +7,7 @@
 #include "core/catalog.h"
 #include "core/state.h"
 #include "server/cal.h"
+#include "server/charge.h"
 #include "server/flow.h"
 #include "server/routes.h"
 
@@ -247,7 +248,7 @@ static int post_rsv_extend(struct al_ctx *c)
     static const char *const allowed[] = {"end", NULL};
     int64_t new_end = 0;
     json_t *r = NULL;
-    struct al_flow_priced pr = {0};
+    struct al_charge_price pr = {0};
     struct al_err err = {0};
     int rc;
     /* another org's reservation is not found, whatever the body says */
@@ -274,7 +275,7 @@ static int post_rsv_extend(struct al_ctx *c)
     int pi = jstr(r, "profile") ? al_catalog_profile_index(m, jstr(r, "profile")) : -1;
     unsigned count = (unsigned)json_integer_value(json_object_get(r, "count"));
     if ((rc = allocs_free(c, r, m, e, new_end, what)) ||
-        (rc = al_flow_price_lines(c, count, m, pi, s, new_end, &pr)) ||
+        (rc = al_charge_price(c, NULL, &(struct al_quote_ask){m, pi, count, s, new_end}, &pr)) ||
         (rc = al_flow_rsv_step(
              c, r, AL_RSV_EV_EXTEND,
              json_pack("{s:s,s:o}", "old_end", jstr(r, "end"), "new_end", al_time_json(new_end)))))

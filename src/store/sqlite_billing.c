@@ -191,6 +191,51 @@ int al_store_billing_update(struct al_store *s, const struct al_res_billing *b,
     return 0;
 }
 
+int al_store_billing_spans(struct al_store *s, uint64_t org, int64_t from, int64_t to,
+                           uint64_t skip, struct al_store_spans *ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int r = SQLITE_DONE;
+    ret->v = NULL;
+    ret->n = 0;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT start_at, end_at, share FROM reservation_billing WHERE org = ?"
+                            " AND cancelled = 0 AND num != ? AND end_at > ? AND start_at < ?"
+                            " AND end_at > start_at",
+                            "iiii", (int64_t)org, (int64_t)skip, from, to);
+    while (rc == 0 && (r = al_sqlite_step(s, st)) == SQLITE_ROW) {
+        if ((rc = al_sqlite_grow((void **)&ret->v, &cap, ret->n, sizeof *ret->v, reterr)) != 0)
+            break;
+        ret->v[ret->n++] = (struct al_share_span){
+            sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2)};
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = al_sqlite_fail(s, reterr, "read reservation spans");
+    al_sqlite_done(s, st);
+    if (rc) {
+        free(ret->v);
+        ret->v = NULL;
+        ret->n = 0;
+    }
+    return rc;
+}
+
+int al_store_billing_ahead(struct al_store *s, uint64_t org, int64_t now, uint64_t skip,
+                           int64_t *ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT count(*) FROM reservation_billing WHERE org = ?"
+                            " AND cancelled = 0 AND num != ? AND start_at > ?",
+                            "iii", (int64_t)org, (int64_t)skip, now);
+    if (rc || (rc = al_sqlite_row(s, st, reterr, "count")) != 0)
+        return rc;
+    *ret = sqlite3_column_int64(st, 0);
+    al_sqlite_done(s, st);
+    return 0;
+}
+
 /* ---- pool sessions ---- */
 
 #define POOL_SELECT                                                                                \

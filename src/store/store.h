@@ -371,6 +371,20 @@ int al_store_billing_get(struct al_store *s, const char *reservation_id, struct 
 int al_store_billing_get_num(struct al_store *s, uint64_t id, struct al_res_billing *ret,
                              char rid[AL_STORE_ID_MAX], struct al_err *reterr);
 
+/* What org `org`'s confirmed reservations hold, for the concurrency limit: the span (start,
+ * end, share) of each one not cancelled, not numbered `skip` (0: none), whose window overlaps
+ * [from, to): ret->v (caller frees; NULL when none) holding ret->n. */
+struct al_store_spans {
+    struct al_share_span *v;
+    size_t n;
+};
+int al_store_billing_spans(struct al_store *s, uint64_t org, int64_t from, int64_t to,
+                           uint64_t skip, struct al_store_spans *ret, struct al_err *reterr);
+/* How many of org `org`'s reservations (not cancelled, not numbered `skip`) start after
+ * `now`: the reservations ahead. */
+int al_store_billing_ahead(struct al_store *s, uint64_t org, int64_t now, uint64_t skip,
+                           int64_t *ret, struct al_err *reterr);
+
 /* ---- pay-as-you-go pool sessions: metered from start to stop (billing.h) ---- */
 struct al_store_pool {
     struct al_pool_session sess; /* id (the store's), org, start, metered_to (charged

@@ -220,6 +220,49 @@ static int64_t spread(int64_t max)
     return v % max;
 }
 
+static const struct al_granularity hour1 = {AL_GRAN_HOUR, 1};
+
+/* docs/billing.md's granularity table: 90 min 1 s of one GPU at 40.00 */
+static void test_terms_granularity(void **state)
+{
+    (void)state;
+    const struct al_price p = {.gpu_hour = 40000000, .mig_slice_hour = 5123457};
+    const struct al_granularity sec = {AL_GRAN_SECOND, 0}, min = {AL_GRAN_MINUTE, 0},
+                                hour4 = {AL_GRAN_HOUR, 4};
+    struct al_quote_ask a = {model("H100-80GB"), -1, 1, T, T + 90 * 60 + 1};
+    struct al_quote q;
+    assert_int_equal(al_quote_price_terms(&a, &p, &sec, &q, NULL), 0);
+    assert_int_equal(q.total, 60011111);
+    assert_int_equal(q.lines[0].billed_s, 5401);
+    assert_int_equal(q.lines[0].hours, 2);
+    assert_int_equal(al_quote_price_terms(&a, &p, &min, &q, NULL), 0);
+    assert_int_equal(q.total, 60666666);
+    assert_int_equal(q.lines[0].billed_s, 91 * 60);
+    assert_int_equal(al_quote_price_terms(&a, &p, &hour1, &q, NULL), 0);
+    assert_int_equal(q.total, 80000000);
+    assert_int_equal(al_quote_price_terms(&a, &p, &hour4, &q, NULL), 0);
+    assert_int_equal(q.total, 160000000);
+    assert_int_equal(q.lines[0].billed_s, 4 * H);
+    /* a 1-second window under a 4-hour minimum is billed as 4 hours, and says so */
+    a.end = T + 1;
+    assert_int_equal(al_quote_price_terms(&a, &p, &hour4, &q, NULL), 0);
+    assert_int_equal(q.lines[0].billed_s, 4 * H);
+    assert_int_equal(q.total, 160000000);
+    /* MIG: two 3g.40gb (6 slices) for 2 h 30 min 10 s per second = docs' worked example 2 */
+    const struct al_gpu_model *m = model("H100-80GB");
+    struct al_quote_ask b = {m, prof(m, "3g.40gb"), 2, T, T + 9010};
+    assert_int_equal(al_quote_price_terms(&b, &p, &sec, &q, NULL), 0);
+    assert_int_equal(q.total, 76937245);
+    assert_int_equal(q.lines[0].units, 6);
+    /* bad asks and overflow are refused as al_quote_price refuses them */
+    struct al_quote_ask bad = {m, -1, 1, T, T};
+    assert_int_equal(al_quote_price_terms(&bad, &p, &sec, &q, NULL), AL_E_INVAL);
+    const struct al_price huge = {INT64_MAX, INT64_MAX};
+    struct al_quote_ask big = {m, -1, 2048, T, T + 400 * 24 * H};
+    assert_int_equal(al_quote_price_terms(&big, &huge, &sec, &q, NULL), AL_E_INVAL);
+    assert_int_equal(q.total, 0);
+}
+
 static void test_random_against_model(void **state)
 {
     (void)state;
@@ -245,6 +288,11 @@ static void test_random_against_model(void **state)
         assert_int_equal(q.lines[0].amount, want);
         assert_int_equal(q.total, want);
         assert_int_equal(q.lines[0].quantity, q.lines[0].units * q.lines[0].hours);
+        /* whole hours with a minimum of 1 under a contract is the list rule, to the micro-unit */
+        struct al_quote qt;
+        assert_int_equal(al_quote_price_terms(&a, &p, &hour1, &qt, NULL), 0);
+        assert_int_equal(qt.total, q.total);
+        assert_int_equal(qt.lines[0].billed_s / H, q.lines[0].hours);
         ok++;
     }
     assert_true(ok > 1000 && refused > 1000); /* both sides of the edge were exercised */
@@ -256,7 +304,7 @@ int main(void)
         cmocka_unit_test(test_whole_gpus),           cmocka_unit_test(test_mig_instances),
         cmocka_unit_test(test_partial_hours),        cmocka_unit_test(test_free_and_zero_rates),
         cmocka_unit_test(test_overflow_edges),       cmocka_unit_test(test_bad_asks),
-        cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_random_against_model), cmocka_unit_test(test_terms_granularity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

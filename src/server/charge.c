@@ -1,0 +1,303 @@
+/* charge.c — where the routes and the clock meet core's money rules: an org's contract and
+ * usage read from the store, an ask priced under the contract, a decision's transfers written,
+ * a refusal answered with its numbers. Core decides every amount; this file only gathers what
+ * core reads and records what it returns. */
+#include "server/charge.h"
+
+#include "core/invoice.h"
+#include "core/quote.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int al_charge_org_load(struct al_ctx *c, const char *org_id, int64_t at, struct al_charge_org *ret)
+{
+    struct al_err e = {0};
+    memset(ret, 0, sizeof *ret);
+    if (!org_id || strlen(org_id) >= sizeof ret->id)
+        return al_http_fail(c, AL_E_NOTFOUND, "org", "no org %s", org_id ? org_id : "?");
+    memcpy(ret->id, org_id, strlen(org_id) + 1);
+    int rc = al_store_org_num(c->srv->store, org_id, &ret->num, &e);
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, rc, "org", "no org %s", org_id);
+    if (rc == 0)
+        rc = al_store_contract_in_force(c->srv->store, ret->num, at, &ret->k, NULL, &e);
+    if (rc == AL_E_NOTFOUND)
+        return 0;
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    ret->has_contract = true;
+    return 0;
+}
+
+int al_charge_org_contracted(struct al_ctx *c, const char *org_id, int64_t at, const char *what,
+                             struct al_charge_org *ret)
+{
+    int rc = al_charge_org_load(c, org_id, at, ret);
+    if (rc == 0 && !ret->has_contract) {
+        char t[32];
+        rc = al_http_fail(c, AL_E_STATE, "contract",
+                          "%s: org %s has no contract in force at %s (an operator creates one: "
+                          "POST /v1/contracts)",
+                          what, org_id, al_time_fmt(at, t, sizeof t));
+    }
+    return rc;
+}
+
+int al_charge_contract_get(struct al_ctx *c, uint64_t id, uint32_t version, struct al_contract *ret)
+{
+    struct al_err e = {0};
+    int rc = al_store_contract_get(c->srv->store, id, version, ret, NULL, &e);
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, AL_E_INTERNAL, NULL, "contract %llu v%u is missing",
+                            (unsigned long long)id, version);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+/* -(balance) of org account `k`: what it owes there (accrued, receivable are negative when
+ * owed). */
+static int balance_of(struct al_ctx *c, uint64_t num, enum al_acct_kind k, int64_t *ret,
+                      struct al_err *e)
+{
+    return al_store_balance_get(c->srv->store, (struct al_account){k, num}, ret, e);
+}
+
+/* The org's net spend this calendar month: the exact total of its invoice so far (invoice.h
+ * builds it from the month's transfers on the paying account). */
+static int month_spend(struct al_ctx *c, const struct al_charge_org *o, int64_t *ret,
+                       struct al_err *e)
+{
+    struct al_invoice_spec spec = {0, al_billing_payer(&o->k, o->num), 0, 0, AL_MONEY_CENT};
+    struct al_invoice inv = {0};
+    struct al_transfer *t = NULL;
+    size_t n = 0;
+    int rc = al_invoice_month(c->now, &spec.from, &spec.to, e);
+    if (rc == 0) {
+        struct al_store_xfer_filter f = {o->num, (int)spec.payer.kind, -1, spec.from, spec.to};
+        rc = al_store_transfer_load(c->srv->store, &f, &t, &n, e);
+    }
+    if (rc == 0)
+        rc = al_invoice_build(&spec, t, n, &inv, e);
+    if (rc == 0)
+        *ret = inv.exact;
+    al_invoice_done(&inv);
+    free(t);
+    return rc;
+}
+
+/* What the org's running pool sessions hold (spans from their start on) and burn per hour. */
+static int pool_usage(struct al_ctx *c, uint64_t org, struct al_store_spans *sp, int64_t *hour_cost,
+                      struct al_err *e)
+{
+    struct al_store_pool *p = NULL;
+    size_t np = 0;
+    int rc = al_store_pool_open(c->srv->store, org, &p, &np, e);
+    if (rc == 0 && np) {
+        struct al_share_span *grown = realloc(sp->v, (sp->n + np) * sizeof *sp->v);
+        if (!grown)
+            rc = al_err_set(e, AL_E_NOMEM, "out of memory");
+        else
+            sp->v = grown;
+    }
+    for (size_t i = 0; rc == 0 && i < np; i++) {
+        int64_t cost = 0;
+        sp->v[sp->n++] = (struct al_share_span){p[i].sess.start, INT64_MAX, p[i].sess.share};
+        rc = al_billing_pool_hour_cost(&p[i].sess, &cost, e);
+        if (rc == 0 && al_money_add(*hour_cost, cost, hour_cost))
+            rc = al_err_set(e, AL_E_RANGE, "the pool's hourly cost overflows");
+    }
+    free(p);
+    return rc;
+}
+
+int al_charge_usage(struct al_ctx *c, const struct al_charge_org *o, int64_t from, int64_t to,
+                    uint64_t skip, struct al_org_usage *ret)
+{
+    struct al_store *s = c->srv->store;
+    struct al_store_spans sp = {0};
+    struct al_err e = {0};
+    int64_t accrued = 0, receivable = 0;
+    memset(ret, 0, sizeof *ret);
+    int rc = balance_of(c, o->num, AL_ACCT_ORG_CASH, &ret->cash, &e);
+    if (rc == 0)
+        rc = balance_of(c, o->num, AL_ACCT_ORG_ACCRUED, &accrued, &e);
+    if (rc == 0)
+        rc = balance_of(c, o->num, AL_ACCT_ORG_RECEIVABLE, &receivable, &e);
+    if (rc == 0 &&
+        (al_money_add(accrued, receivable, &ret->owed) || al_money_sub(0, ret->owed, &ret->owed)))
+        rc = al_err_set(&e, AL_E_RANGE, "what the org owes overflows");
+    if (rc == 0)
+        rc = al_store_billing_spans(s, o->num, from, to, skip, &sp, &e);
+    if (rc == 0)
+        rc = pool_usage(c, o->num, &sp, &ret->pool_hour_cost, &e);
+    if (rc == 0 && to > from)
+        rc = al_contract_peak_share(sp.v, sp.n, from, to, &ret->peak_share, &e);
+    if (rc == 0)
+        rc = al_store_billing_ahead(s, o->num, c->now, skip, &ret->ahead, &e);
+    /* the month's spend costs a read of the month's transfers: only when a cap asks for it */
+    if (rc == 0 && o->has_contract && o->k.limits.month_cap != AL_LIMIT_NONE)
+        rc = month_spend(c, o, &ret->month_spend, &e);
+    free(sp.v);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+int al_charge_refuse(struct al_ctx *c, const struct al_refusal *r, const char *what)
+{
+    json_t *details =
+        json_pack("{s:s,s:s?,s:I,s:I,s:I,s:I,s:I}", "limit", r->limit ? r->limit : "?", "unit",
+                  r->unit, "value", (json_int_t)r->value, "in_use", (json_int_t)r->in_use, "asked",
+                  (json_int_t)r->asked, "balance_micros", (json_int_t)r->balance,
+                  "credit_limit_micros", (json_int_t)r->credit_limit);
+    c->err_refusal = r->code;
+    if (r->code == AL_REFUSAL_BALANCE) {
+        char a[AL_MONEY_FMT_MAX], b[AL_MONEY_FMT_MAX], d[AL_MONEY_FMT_MAX];
+        return al_http_fail_details(
+            c, AL_E_PAYMENT, details,
+            "%s: insufficient balance: %s asked, balance %s with a credit limit of %s", what,
+            al_money_fmt(r->asked, a, sizeof a), al_money_fmt(r->balance, b, sizeof b),
+            al_money_fmt(r->credit_limit, d, sizeof d));
+    }
+    return al_http_fail_details(c, AL_E_PAYMENT, details,
+                                "%s: %s exceeded: limit %lld %s, %lld in use, %lld asked", what,
+                                r->limit ? r->limit : "?", (long long)r->value,
+                                r->unit ? r->unit : "", (long long)r->in_use, (long long)r->asked);
+}
+
+int al_charge_fail(struct al_ctx *c, int code, const struct al_refusal *r, const struct al_err *e,
+                   const char *what)
+{
+    if (code == AL_E_PAYMENT && r && r->code != AL_REFUSAL_NONE)
+        return al_charge_refuse(c, r, what);
+    if (code == AL_E_STATE || code == AL_E_FORBIDDEN || code == AL_E_INVAL)
+        return al_http_fail(c, code, code == AL_E_STATE ? "contract" : NULL, "%s: %s", what,
+                            e && e->msg[0] ? e->msg : al_strerror(code));
+    return al_http_fail_err(c, code, e);
+}
+
+int al_charge_write(struct al_ctx *c, const struct al_charge_org *o, const struct al_decision *d,
+                    const char *what)
+{
+    int64_t limit = o->has_contract ? o->k.limits.credit_limit : 0;
+    if (limit < 0) /* AL_LIMIT_NONE: invoiced terms never debit the cash */
+        limit = 0;
+    for (unsigned i = 0; i < d->n; i++) {
+        struct al_transfer done;
+        struct al_refusal r = {0};
+        struct al_err e = {0};
+        int rc = al_store_transfer_append(c->srv->store, &d->t[i], limit, c->now, &done, &r, &e);
+        if (rc == AL_E_PAYMENT)
+            return al_charge_refuse(c, &r, what);
+        if (rc < 0)
+            return al_http_fail_err(c, rc, &e);
+    }
+    return 0;
+}
+
+/* The list price of `m` in force now, or, when the contract freezes a rate for it, none is
+ * needed (*list zero). Fails 409 when nothing prices the model. */
+static int list_rates(struct al_ctx *c, const struct al_charge_org *o, const struct al_gpu_model *m,
+                      struct al_rates *list, uint32_t *version)
+{
+    struct al_store_price_version p;
+    struct al_err e = {0};
+    bool frozen = false;
+    for (unsigned i = 0; o && o->has_contract && i < o->k.nrates; i++)
+        frozen |= strcmp(o->k.rates[i].model, m->name) == 0;
+    memset(list, 0, sizeof *list);
+    *version = 0;
+    /* the version in force now: one set to start later does not price what is sold today */
+    int rc = al_store_price_at(c->srv->store, m->name, c->now, &p, &e);
+    if (rc == AL_E_NOTFOUND && frozen)
+        return 0;
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, AL_E_CONFLICT, "model",
+                            "no price in force for %s (PUT /v1/prices/%s)", m->name, m->name);
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    *list = p.rates;
+    *version = p.version;
+    return 0;
+}
+
+static json_t *line_json(const struct al_quote_line *l)
+{
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "what", l->what, "unit",
+                     l->unit == AL_QUOTE_GPU_HOUR ? "gpu_hour" : "slice_hour", "units",
+                     (json_int_t)l->units, "hours", (json_int_t)l->hours, "billed_seconds",
+                     (json_int_t)l->billed_s, "rate_micros", (json_int_t)l->unit_price,
+                     "amount_micros", (json_int_t)l->amount);
+}
+
+int al_charge_price(struct al_ctx *c, const struct al_charge_org *o, const struct al_quote_ask *a,
+                    struct al_charge_price *out)
+{
+    const struct al_gpu_model *m = a->model;
+    struct al_rates list, r;
+    struct al_quote q;
+    struct al_err err = {0};
+    memset(out, 0, sizeof *out);
+    out->gran = (struct al_granularity){AL_GRAN_HOUR, 1}; /* the list's rule: started hours */
+    int rc = list_rates(c, o, m, &list, &out->version);
+    if (rc)
+        return rc;
+    r = list;
+    if (o && o->has_contract) {
+        if (al_contract_rates_for(&o->k, m->name, &list, &r, &err) != 0)
+            return al_http_fail_err(c, AL_E_INTERNAL, &err);
+        out->gran = o->k.gran;
+        out->contract = o->k.id;
+        out->contract_version = o->k.version;
+    }
+    if (al_quote_price_terms(a, &(struct al_price){r.gpu_hour, r.mig_slice_hour}, &out->gran, &q,
+                             &err) < 0)
+        return al_http_fail(c, AL_E_INVAL, "count", "price overflows");
+    out->lines = json_array();
+    for (unsigned i = 0; i < q.n; i++)
+        json_array_append_new(out->lines, line_json(&q.lines[i]));
+    out->total = q.total;
+    return 0;
+}
+
+void al_charge_price_terms(json_t *doc, const struct al_charge_price *p)
+{
+    char rule[96];
+    json_object_set_new(doc, "granularity", json_string(al_contract_gran_name(p->gran.unit)));
+    json_object_set_new(doc, "min_hours", json_integer(p->gran.min_hours));
+    json_object_set_new(doc, "billing_rule",
+                        json_string(al_contract_gran_text(&p->gran, rule, sizeof rule)));
+    json_object_set_new(doc, "contract",
+                        p->contract ? json_pack("{s:I,s:I}", "id", (json_int_t)p->contract,
+                                                "version", (json_int_t)p->contract_version)
+                                    : json_null());
+    json_object_set_new(doc, "price_version", json_integer(p->version));
+}
+
+static const char *doc_id(json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    return id ? id : "?";
+}
+
+int al_charge_lines_of(struct al_ctx *c, json_t *doc, struct al_res_billing *b)
+{
+    json_t *lines = json_object_get(doc, "lines"), *l;
+    size_t i;
+    b->nlines = 0;
+    if (!json_is_array(lines) || json_array_size(lines) == 0 ||
+        json_array_size(lines) > AL_BILLING_MAX_LINES)
+        return al_http_fail(c, AL_E_INTERNAL, NULL, "%s has no price lines", doc_id(doc));
+    json_array_foreach(lines, i, l)
+    {
+        struct al_price_line *p = &b->lines[b->nlines++];
+        const char *what = json_string_value(json_object_get(l, "what"));
+        const char *unit = json_string_value(json_object_get(l, "unit"));
+        if (!what || strlen(what) >= sizeof p->what || !unit)
+            return al_http_fail(c, AL_E_INTERNAL, NULL, "%s: a price line is damaged", doc_id(doc));
+        memcpy(p->what, what, strlen(what) + 1);
+        p->unit = strcmp(unit, "slice_hour") == 0 ? AL_PRICE_SLICE_HOUR : AL_PRICE_GPU_HOUR;
+        p->units = json_integer_value(json_object_get(l, "units"));
+        p->unit_price = json_integer_value(json_object_get(l, "rate_micros"));
+    }
+    return 0;
+}
