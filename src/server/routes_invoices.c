@@ -546,12 +546,14 @@ static int append(struct al_ctx *c, const struct al_transfer *t)
     return rc != 0 && rc != AL_STORE_REPLAY ? al_http_fail_err(c, rc, &e) : 0;
 }
 
-/* 409 invalid_state: invoice `id` was `what` ("issued", "paid") at `at` already. */
+/* 409 invalid_state: invoice `id` was `what` ("issued", "paid") at `at` already; the details
+ * say when (issued_at, paid_at). */
 static int fail_done(struct al_ctx *c, uint64_t id, const char *what, int64_t at)
 {
-    char when[32];
+    char when[32], key[16];
+    (void)snprintf(key, sizeof key, "%s_at", what);
     return al_http_fail_details(
-        c, AL_E_STATE, json_pack("{s:I,s:o}", "invoice", (json_int_t)id, what, al_time_json(at)),
+        c, AL_E_STATE, json_pack("{s:I,s:o}", "invoice", (json_int_t)id, key, al_time_json(at)),
         "invoice %" PRIu64 " was %s at %s already", id, what, al_time_fmt(at, when, sizeof when));
 }
 
