@@ -493,13 +493,14 @@ static int build_write(struct al_ctx *c, const struct al_invoice_spec *s, uint64
  * the same org, payer and month (naming the first). */
 static int may_create(struct al_ctx *c, const char *month, const struct al_invoice_spec *s)
 {
-    char end[32];
     uint64_t existing;
-    if (s->to > c->now)
+    if (s->to > c->now) {
+        char end[32];
         return al_http_fail_details(
             c, AL_E_STATE, json_pack("{s:s,s:o}", "field", "month", "ends", al_time_json(s->to)),
             "month %s has not ended (it ends %s): its invoice would miss charges", month,
             al_time_fmt(s->to, end, sizeof end));
+    }
     if (find_existing(c, s->payer.org, &s->payer, s->from, &existing))
         return c->err_code;
     if (existing)
