@@ -106,7 +106,7 @@ static void list_print(json_t *ans)
     al_table_print(t, stdout);
     al_table_free(t);
     if (json_is_string(json_object_get(ans, "next_cursor")))
-        printf("more: --cursor %s\n", str(ans, "next_cursor"));
+        printf("(more: --cursor %s)\n", str(ans, "next_cursor"));
 }
 
 /* One CSV field (RFC 4180): quoted, quotes doubled, when it holds , " CR or LF. */
