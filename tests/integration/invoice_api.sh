@@ -312,3 +312,6 @@ check "allot invoice --help lists the commands" \
     [ "$("$ALLOT" invoice --help 2>&1 | grep -c 'list\|show\|csv\|create\|issue\|pay')" -ge 6 ]
 call "$OP" GET /v1/ledger/verify
 check "ledger verify still ok at the end" [ "$(j .ok)" = true ]
+stop_server
+check "the server stops cleanly (exit 0; under the sanitizers: no leak, no error)" \
+    [ $? = 0 -a "$(grep -c 'Sanitizer' "$tmp/server.log")" = 0 ]
