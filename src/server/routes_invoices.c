@@ -271,6 +271,8 @@ static int get_invoices(struct al_ctx *c)
  * quote or a line break; as is otherwise. */
 static void csv_field(struct al_sbuf *b, const char *s, const char *sep)
 {
+    if (!s)
+        s = "";
     if (!s[strcspn(s, ",\"\r\n")]) {
         al_sbuf_printf(b, "%s%s", s, sep);
         return;
@@ -346,13 +348,16 @@ static json_t *page_json(const json_t *j)
 {
     json_t *lines = json_array(), *l;
     size_t i;
-    json_array_foreach(json_object_get(j, "lines"), i, l) json_array_append_new(
-        lines,
-        json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "line", json_object_get(l, "n"), "kind",
-                  json_object_get(l, "kind"), "description", json_object_get(l, "description"),
-                  "transfers", json_object_get(l, "transfers"), "exact_micros",
-                  json_object_get(l, "exact_micros"), "amount_micros",
-                  json_object_get(l, "amount_micros")));
+    json_array_foreach(json_object_get(j, "lines"), i, l)
+    {
+        json_array_append_new(lines,
+                              json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "line",
+                                        json_object_get(l, "n"), "kind", json_object_get(l, "kind"),
+                                        "description", json_object_get(l, "description"),
+                                        "transfers", json_object_get(l, "transfers"),
+                                        "exact_micros", json_object_get(l, "exact_micros"),
+                                        "amount_micros", json_object_get(l, "amount_micros")));
+    }
     return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:o,s:O,s:O,s:O,s:O,s:O,s:O}", "kind",
                      json_object_get(j, "kind"), "month", json_object_get(j, "month"),
                      "period_from", json_object_get(j, "period_from"), "period_to",
@@ -452,11 +457,13 @@ static int find_existing(struct al_ctx *c, uint64_t num, const struct al_account
         int rc = al_store_invoice_list(c->srv->store, num, pg, &items, &next, &e);
         if (rc)
             return al_http_fail_err(c, rc, &e);
-        json_array_foreach(items, i,
-                           o) if (json_integer_value(json_object_get(o, "period_from")) == from &&
-                                  strcmp(json_string_value(json_object_get(o, "payer")),
-                                         al_ledger_acct_name(p->kind)) == 0) *ret =
-            (uint64_t)json_integer_value(json_object_get(o, "id"));
+        json_array_foreach(items, i, o)
+        {
+            const char *payer = json_string_value(json_object_get(o, "payer"));
+            if (json_integer_value(json_object_get(o, "period_from")) == from && payer &&
+                strcmp(payer, al_ledger_acct_name(p->kind)) == 0)
+                *ret = (uint64_t)json_integer_value(json_object_get(o, "id"));
+        }
         json_decref(items);
         more = next != NULL;
         if (next)
