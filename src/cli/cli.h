@@ -55,5 +55,6 @@ int al_cmd_agent(int argc, char **argv);
 int al_cmd_mig(int argc, char **argv);
 int al_cmd_server(int argc, char **argv);
 int al_cmd_ledger(int argc, char **argv);
+int al_cmd_invoice(int argc, char **argv);
 
 #endif

@@ -30,6 +30,7 @@ static const struct al_cmd al_commands[] = {
     {"mig", "MIG catalog, layouts, placement, diffs, mig-parted export", al_cmd_mig},
     {"server", "run the HTTP API server (server init: create the first operator)", al_cmd_server},
     {"ledger", "the ledger: list transfers, verify the books", al_cmd_ledger},
+    {"invoice", "invoices: list, show, csv, create, issue, pay", al_cmd_invoice},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };

@@ -42,6 +42,9 @@ static const struct kind kinds[] = {
     [AL_EVENT_CONTRACT_AMENDED] = {"contract.amended", AL_EVENT_OF_CONTRACT},
     [AL_EVENT_CONTRACT_ENDED] = {"contract.ended", AL_EVENT_OF_CONTRACT},
     [AL_EVENT_LEDGER_TOPUP] = {"ledger.topup", AL_EVENT_OF_ORG},
+    [AL_EVENT_INVOICE_CREATED] = {"invoice.created", AL_EVENT_OF_INVOICE},
+    [AL_EVENT_INVOICE_ISSUED] = {"invoice.issued", AL_EVENT_OF_INVOICE},
+    [AL_EVENT_INVOICE_PAID] = {"invoice.paid", AL_EVENT_OF_INVOICE},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

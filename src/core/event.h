@@ -17,6 +17,7 @@ enum al_event_object {
     AL_EVENT_OF_REQUEST,     /* a request's id */
     AL_EVENT_OF_RESERVATION, /* a reservation's id */
     AL_EVENT_OF_CONTRACT,    /* a contract's number ("7") */
+    AL_EVENT_OF_INVOICE,     /* an invoice's number ("3") */
 };
 
 enum al_event_kind {
@@ -52,8 +53,12 @@ enum al_event_kind {
     AL_EVENT_CONTRACT_ENDED,
     /* the ledger */
     AL_EVENT_LEDGER_TOPUP,
+    /* invoice.<what>: an invoice built, issued, marked paid */
+    AL_EVENT_INVOICE_CREATED,
+    AL_EVENT_INVOICE_ISSUED,
+    AL_EVENT_INVOICE_PAID,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_LEDGER_TOPUP + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_INVOICE_PAID + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

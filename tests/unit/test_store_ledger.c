@@ -3,7 +3,8 @@
  * conflict), cached balances that move with them, the credit-limit floor held by core's rule
  * and by the schema, the schema refusing to change or remove a transfer, lists and loads with
  * their filters, invoices (docs/billing.md's worked example 3 through the store: draws and pool
- * metering decided by core, an invoice of 77.63 with its rounding, issued and paid), and a
+ * metering decided by core, an invoice of 77.63 with its rounding, issued and paid; an invoice
+ * from transfers of every kind whose exact sum is the month's ledger movement), and a
  * property test: random top-ups, confirmations, cancellations, metering, adjustments and
  * retries through the store, after which the loaded snapshot passes al_ledger_verify and every
  * cached balance equals the sum of its transfers, and a tampered database does not. */
@@ -457,6 +458,124 @@ static void test_statements_and_lists(void **state)
     free(next);
 }
 
+/* One transfer of org `org` at `at` about `ref`, appended (its key made unique by `key`). */
+static void put(struct al_store *s, enum al_transfer_kind kind, enum al_acct_kind d,
+                enum al_acct_kind c, uint64_t org, int64_t amount, int64_t at, struct al_ref ref,
+                const char *key)
+{
+    struct al_transfer t = xfer(kind, d, c, org, amount, key), got;
+    t.at = at;
+    t.ref = ref;
+    assert_int_equal(al_store_transfer_append(s, &t, M(1000), at, &got, NULL, NULL), 0);
+}
+
+/* The invoice rules' mismatches of the store's books at `now`. */
+static size_t invoice_mismatches(struct al_store *s, int64_t now)
+{
+    struct al_store_ledger l;
+    struct al_mismatch m[32];
+    size_t n = 0, bad = 0;
+    assert_int_equal(al_store_ledger_load(s, now, &l, NULL), 0);
+    assert_int_equal(al_ledger_verify(&l.view, m, 32, &n, NULL), 0);
+    for (size_t i = 0; i < n && i < 32; i++)
+        bad += m[i].rule == AL_VERIFY_INVOICE_TOTAL || m[i].rule == AL_VERIFY_INVOICE_LINES ||
+               m[i].rule == AL_VERIFY_INVOICE_XFER;
+    al_store_ledger_free(&l);
+    return bad;
+}
+
+/* An invoiced org's month with a transfer of every kind that goes on an invoice (prepaid
+ * charges, draws, pool usage, refunds, adjustments both ways) and some that do not (a top-up,
+ * org_cash usage, the month before and after, a previous invoice's own transfer): the invoice
+ * the store's transfers build has one line per kind and reference, its exact sum is the month's
+ * movement of org_accrued to the micro-unit, its total the sum of the rounded lines, and issuing
+ * it brings the month's movement back to zero (what routes_invoices.c does over HTTP). */
+static void test_invoice_every_kind(void **state)
+{
+    struct store_fixture *f = *state;
+    const enum al_acct_kind ACC = AL_ACCT_ORG_ACCRUED, REV = AL_ACCT_REVENUE;
+    const struct al_ref res = {AL_REF_RESERVATION, 7, -1}, op1 = {AL_REF_OPERATOR, 1, -1};
+    uint64_t org = add_org(f->s, "org_e");
+    struct al_transfer *t = NULL, out[2], x;
+    struct al_invoice inv;
+    size_t n = 0, ni = 0;
+    int64_t exact = 0;
+    uint32_t ntransfers = 0;
+    put(f->s, AL_XFER_RESERVATION_CHARGE, ACC, REV, org, 100004999, T0 + 1, res, "c1");
+    put(f->s, AL_XFER_RESERVATION_CHARGE, ACC, REV, org, 10000001, T0 + 2, res, "c2");
+    put(f->s, AL_XFER_RESERVATION_CHARGE, ACC, REV, org, 3333333, T0 + 3,
+        (struct al_ref){AL_REF_RESERVATION, 7, 0}, "d0");
+    put(f->s, AL_XFER_RESERVATION_CHARGE, ACC, REV, org, 3333333, T0 + 4,
+        (struct al_ref){AL_REF_RESERVATION, 7, 1}, "d1");
+    put(f->s, AL_XFER_USAGE, ACC, REV, org, 694444, T0 + 5, (struct al_ref){AL_REF_POOL, 4, 0},
+        "u0");
+    put(f->s, AL_XFER_REFUND, AL_ACCT_REFUNDS, ACC, org, 20125000, T0 + 6, res, "r0");
+    put(f->s, AL_XFER_ADJUSTMENT, ACC, REV, org, 1015000, T0 + 7, op1, "a1");
+    put(f->s, AL_XFER_ADJUSTMENT, REV, ACC, org, 500000, T0 + 8,
+        (struct al_ref){AL_REF_OPERATOR, 2, -1}, "a2");
+    /* not on it */
+    put(f->s, AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(50), T0 + 9,
+        (struct al_ref){AL_REF_NONE, 0, -1}, "t0");
+    put(f->s, AL_XFER_USAGE, AL_ACCT_ORG_CASH, REV, org, 1234567, T0 + 10,
+        (struct al_ref){AL_REF_POOL, 5, 0}, "u1");
+    put(f->s, AL_XFER_RESERVATION_CHARGE, ACC, REV, org, M(3), T0 - 1, res, "before");
+    put(f->s, AL_XFER_RESERVATION_CHARGE, ACC, REV, org, M(4), FEB1, res, "after");
+    put(f->s, AL_XFER_ADJUSTMENT, ACC, REV, org, 3000, T0 + 11,
+        (struct al_ref){AL_REF_INVOICE, 99, -1}, "inv:99:rounding");
+    /* what the month moved on org_accrued, summed here from the store's own load */
+    struct al_store_xfer_filter month = {org, ACC, -1, T0, FEB1};
+    assert_int_equal(al_store_transfer_load(f->s, &month, &t, &n, NULL), 0);
+    assert_int_equal(n, 9);
+    for (size_t i = 0; i < n; i++)
+        if (t[i].ref.kind != AL_REF_INVOICE)
+            exact += t[i].debit.kind == ACC ? t[i].amount : -t[i].amount;
+    struct al_invoice_spec spec = {0, {ACC, org}, T0, FEB1, AL_MONEY_CENT};
+    assert_int_equal(al_invoice_build(&spec, t, n, &inv, NULL), 0);
+    free(t);
+    assert_int_equal(inv.nlines, 6);
+    for (size_t i = 0; i < inv.nlines; i++)
+        ntransfers += inv.lines[i].ntransfers;
+    assert_int_equal(ntransfers, 8);
+    /* 110.005 → 110.00, 6.666666 → 6.67, 0.694444 → 0.69, -20.125 → -20.12, 1.015 → 1.02,
+     * -0.50: the lines sum to 97.76, the ledger to 97.756110 */
+    assert_int_equal(inv.lines[0].kind, AL_LINE_RESERVATION);
+    assert_int_equal(inv.lines[0].amount, 110000000);
+    assert_int_equal(inv.lines[1].amount, 6670000);
+    assert_int_equal(inv.lines[3].amount, -20120000);
+    assert_int_equal(inv.exact, exact);
+    assert_int_equal(inv.exact, 97756110);
+    assert_int_equal(inv.total, 97760000);
+    assert_int_equal(inv.rounding, inv.total - inv.exact);
+    assert_int_equal(al_store_invoice_create(f->s, &inv, FEB1 + 1, NULL), 0);
+    /* issuing nets the month's movement of org_accrued to zero, to the micro-unit */
+    int64_t accrued = balance(f->s, ACC, org), revenue = balance(f->s, REV, 0);
+    assert_int_equal(al_invoice_issue(&inv, FEB1 + 2, out, &ni, NULL), 0);
+    assert_int_equal(ni, 2);
+    for (size_t i = 0; i < ni; i++)
+        assert_int_equal(al_store_transfer_append(f->s, &out[i], 0, FEB1 + 2, &x, NULL, NULL), 0);
+    assert_int_equal(al_store_invoice_issued(f->s, inv.spec.id, FEB1 + 2, NULL), 0);
+    assert_int_equal(balance(f->s, ACC, org), accrued + exact);
+    assert_int_equal(balance(f->s, AL_ACCT_ORG_RECEIVABLE, org), -inv.total);
+    assert_int_equal(balance(f->s, REV, 0), revenue + inv.rounding);
+    assert_int_equal(invoice_mismatches(f->s, FEB1 + 3), 0);
+    /* a replay of the issue writes nothing */
+    for (size_t i = 0; i < ni; i++)
+        assert_int_equal(al_store_transfer_append(f->s, &out[i], 0, FEB1 + 4, &x, NULL, NULL),
+                         AL_STORE_REPLAY);
+    assert_int_equal(balance(f->s, ACC, org), accrued + exact);
+    al_invoice_done(&inv);
+    /* the org_cash statement of the same month: the cash usage only, nothing to write */
+    struct al_store_xfer_filter cash = {org, AL_ACCT_ORG_CASH, -1, T0, FEB1};
+    assert_int_equal(al_store_transfer_load(f->s, &cash, &t, &n, NULL), 0);
+    spec.payer.kind = AL_ACCT_ORG_CASH;
+    assert_int_equal(al_invoice_build(&spec, t, n, &inv, NULL), 0);
+    free(t);
+    assert_true(inv.nlines == 1 && inv.exact == 1234567 && inv.total == 1230000);
+    assert_int_equal(al_invoice_issue(&inv, FEB1 + 5, out, &ni, NULL), 0);
+    assert_int_equal(ni, 0);
+    al_invoice_done(&inv);
+}
+
 /* ---- property: random money through the store keeps the books right ---- */
 
 struct prop {
@@ -673,6 +792,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_and_load, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_worked_invoice, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_statements_and_lists, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_invoice_every_kind, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_property_random_books, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
