@@ -109,54 +109,8 @@ static void list_print(json_t *ans)
         printf("(more: --cursor %s)\n", str(ans, "next_cursor"));
 }
 
-/* One CSV field (RFC 4180): quoted, quotes doubled, when it holds , " CR or LF. */
-static void csv_field(const char *s, const char *sep)
-{
-    if (!s[strcspn(s, ",\"\r\n")]) {
-        printf("%s%s", s, sep);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    printf("\"%s", sep);
-}
-
-/* The rows of GET /v1/invoices/{id}/csv from the invoice's JSON. */
-static void csv_print(json_t *j)
-{
-    char period[96], amount[AL_MONEY_FMT_MAX], n[24];
-    json_t *code = json_object_get(j, "customer_code"), *l;
-    size_t i;
-    printf("invoice,org,customer,customer_code,period,line,kind,reference,description,transfers,"
-           "amount,exact_micros\r\n");
-    if (json_is_string(json_object_get(j, "month")))
-        snprintf(period, sizeof period, "%s", str(j, "month"));
-    else
-        snprintf(period, sizeof period, "%s/%s", str(j, "period_from"), str(j, "period_to"));
-    json_array_foreach(json_object_get(j, "lines"), i, l)
-    {
-        printf("%s,", num(j, "id", n, sizeof n));
-        csv_field(str(j, "org"), ",");
-        csv_field(str(j, "customer"), ",");
-        csv_field(json_is_string(code) ? json_string_value(code) : "", ",");
-        csv_field(period, ",");
-        csv_field(num(l, "n", n, sizeof n), ",");
-        csv_field(str(l, "kind"), ",");
-        csv_field(str(l, "reference"), ",");
-        csv_field(str(l, "description"), ",");
-        printf("%s,", num(l, "transfers", n, sizeof n));
-        printf("%s,", al_money_fmt(json_integer_value(json_object_get(l, "amount_micros")), amount,
-                                   sizeof amount));
-        printf("%s\r\n", num(l, "exact_micros", n, sizeof n));
-    }
-}
-
 /* How a command prints its answer (-o table). */
-enum shape { SHAPE_LIST, SHAPE_INVOICE, SHAPE_CSV };
+enum shape { SHAPE_LIST, SHAPE_INVOICE };
 
 /* Call `method` `path` (with `body`, an Idempotency-Key when `idem`), print the answer. */
 static int run(const struct al_args *a, const char *method, const char *path, json_t *body,
@@ -177,8 +131,6 @@ static int run(const struct al_args *a, const char *method, const char *path, js
         ans = NULL;
     } else if (shape == SHAPE_LIST) {
         list_print(ans);
-    } else if (shape == SHAPE_CSV) {
-        csv_print(ans);
     } else {
         invoice_print(ans);
     }
@@ -265,12 +217,32 @@ static int invoice_show(int argc, char **argv)
     return one(&spec, argc, argv, "GET", NULL, SHAPE_INVOICE);
 }
 
+/* The CSV as the server wrote it (GET /v1/invoices/{id}/csv), byte for byte; -o json: the
+ * invoice. */
 static int invoice_csv(int argc, char **argv)
 {
     static const struct al_cmd_spec spec = {
         "allot invoice csv ID",
         "Write an invoice's lines as CSV (RFC 4180) to stdout (-o json: the invoice).", 1, 1, NULL};
-    return one(&spec, argc, argv, "GET", NULL, SHAPE_CSV);
+    struct al_args a;
+    struct al_path p;
+    struct al_conn c = {0};
+    int rc = parse(&spec, argc, argv, &a, NULL, &p);
+    if (rc != 0)
+        return rc < 0 ? AL_EXIT_OK : rc;
+    if ((rc = al_conn_open(&c, &a)) != AL_EXIT_OK)
+        goto out;
+    if (c.fmt == AL_OUT_JSON) {
+        json_t *ans = NULL;
+        if ((rc = al_conn_call(&c, "GET", p.buf, NULL, NULL, &ans)) == AL_EXIT_OK)
+            al_out_json(ans); /* takes ans */
+        goto out;
+    }
+    al_path_seg(&p, "csv");
+    rc = al_path_str(&p, NULL) ? al_conn_get_raw(&c, p.buf, stdout) : AL_EXIT_USAGE;
+out:
+    al_conn_close(&c);
+    return rc < 0 ? AL_EXIT_OK : rc;
 }
 
 static int invoice_issue(int argc, char **argv)

@@ -187,6 +187,23 @@ int al_conn_call(struct al_conn *c, const char *method, const char *path, json_t
     return status >= 400 && status < 500 ? AL_EXIT_NO : AL_EXIT_FAIL;
 }
 
+int al_conn_get_raw(struct al_conn *c, const char *path, FILE *out)
+{
+    struct al_err err = {0};
+    long status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    int rc = al_client_get_raw(c->client, path, &body, &len, &status, &err);
+    if (rc == 0) {
+        rc = len && fwrite(body, 1, len, out) != len ? AL_EXIT_FAIL : AL_EXIT_OK;
+        free(body);
+        return rc;
+    }
+    fprintf(stderr, "allot: %s\n", err.msg);
+    print_hint(c, rc, status);
+    return status >= 400 && status < 500 ? AL_EXIT_NO : AL_EXIT_FAIL;
+}
+
 const char *al_conn_idem_key(const struct al_args *a, char *buf, size_t cap)
 {
     const char *k = al_args_get(a, "idempotency-key");

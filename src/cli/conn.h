@@ -10,6 +10,8 @@
 #include "cli/view.h"
 #include "client/client.h"
 
+#include <stdio.h>
+
 #define AL_CONN_DEFAULT_SERVER "http://127.0.0.1:8080"
 
 /* Where a setting came from, for the hints printed with a failure. */
@@ -36,6 +38,10 @@ void al_conn_close(struct al_conn *c);
  * -o json) and the exit status returned. */
 int al_conn_call(struct al_conn *c, const char *method, const char *path, json_t *body,
                  const char *idempotency_key, json_t **ret);
+
+/* GET `path` and write the answer's bytes as they came to `out` (a CSV, an HTML page).
+ * Returns AL_EXIT_OK, or the exit status after printing the failure as al_conn_call does. */
+int al_conn_get_raw(struct al_conn *c, const char *path, FILE *out);
 
 /* The directory of the login files: $ALLOT_CONFIG_DIR, else $HOME/.config/allot. Returns 0,
  * or -1 when neither is set or it does not fit in `cap`. */

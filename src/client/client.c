@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,55 @@ static int check_call(const char *method, const char *path, struct al_err *reter
     return 0;
 }
 
+/* One exchange: what is asked, and what came back. */
+struct exchange {
+    const char *method, *path;
+    json_t *body;                /* borrowed; NULL = none */
+    const char *idempotency_key; /* NULL = none */
+    bool want_json;              /* parse a 2xx answer as JSON (errors are always parsed) */
+    struct al_resp r;            /* the answer's bytes (free r.buf) */
+    long status;
+    json_t *json; /* the parsed answer, or NULL (json_decref) */
+};
+
+/* Perform x: 0 for 2xx, else the server's error (x->json holds its body when it was JSON)
+ * or AL_E_IO. */
+static int exchange(struct al_client *c, struct exchange *x, struct al_err *reterr)
+{
+    struct curl_slist *hdr = NULL;
+    char *payload = NULL, url[AL_CLIENT_MAX_URL];
+    int rc = check_call(x->method, x->path, reterr);
+    if (rc < 0)
+        goto out;
+    snprintf(url, sizeof url, "%s%s", c->server, x->path);
+    if (x->body && !(payload = json_dumps(x->body, JSON_COMPACT))) {
+        rc = al_err_set(reterr, AL_E_NOMEM, "cannot encode the request body");
+        goto out;
+    }
+    if (!(hdr = make_headers(c, x->idempotency_key, payload != NULL, reterr))) {
+        rc = reterr ? reterr->code : AL_E_INVAL;
+        goto out;
+    }
+    set_request(c, x->method, url, payload, hdr, &x->r);
+    int retry_ok =
+        x->idempotency_key || strcmp(x->method, "GET") == 0 || strcmp(x->method, "PUT") == 0;
+    CURLcode cc = perform(c, &x->r, retry_ok);
+    if (cc != CURLE_OK) {
+        rc = al_err_set(reterr, AL_E_IO, "%s: %s", c->server,
+                        x->r.too_big ? "answer larger than 8 MiB" : curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &x->status);
+    bool ok = x->status >= 200 && x->status < 300;
+    if (x->r.len > 0 && (x->want_json || !ok))
+        x->json = json_loadb(x->r.buf, x->r.len, JSON_REJECT_DUPLICATES, NULL);
+    rc = ok ? 0 : answer_error(x->status, x->json, reterr);
+out:
+    curl_slist_free_all(hdr);
+    free(payload);
+    return rc;
+}
+
 /* The signature is the one the CLI, the agent and the bench share by design: the request (4),
  * the answer (status, body) and the error. */
 /* NOLINTNEXTLINE(readability-function-size): 8 parameters, the shared signature above */
@@ -287,45 +337,34 @@ int al_client_call(struct al_client *c, const char *method, const char *path, js
                    const char *idempotency_key, long *ret_status, json_t **ret_json,
                    struct al_err *reterr)
 {
-    struct al_resp r = {0};
-    struct curl_slist *hdr = NULL;
-    char *payload = NULL, url[AL_CLIENT_MAX_URL];
-    long status = 0;
-    json_t *j = NULL;
-    int rc = check_call(method, path, reterr);
-    if (rc < 0)
-        goto out;
-    snprintf(url, sizeof url, "%s%s", c->server, path);
-    if (body && !(payload = json_dumps(body, JSON_COMPACT))) {
-        rc = al_err_set(reterr, AL_E_NOMEM, "cannot encode the request body");
-        goto out;
-    }
-    if (!(hdr = make_headers(c, idempotency_key, payload != NULL, reterr))) {
-        rc = reterr ? reterr->code : AL_E_INVAL;
-        goto out;
-    }
-    set_request(c, method, url, payload, hdr, &r);
-    int retry_ok = idempotency_key || strcmp(method, "GET") == 0 || strcmp(method, "PUT") == 0;
-    CURLcode cc = perform(c, &r, retry_ok);
-    if (cc != CURLE_OK) {
-        rc = al_err_set(reterr, AL_E_IO, "%s: %s", c->server,
-                        r.too_big ? "answer larger than 8 MiB" : curl_easy_strerror(cc));
-        goto out;
-    }
-    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (r.len > 0)
-        j = json_loadb(r.buf, r.len, JSON_REJECT_DUPLICATES, NULL);
-    rc = status >= 200 && status < 300 ? 0 : answer_error(status, j, reterr);
-out:
+    struct exchange x = {method, path, body, idempotency_key, ret_json != NULL, {0}, 0, NULL};
+    int rc = exchange(c, &x, reterr);
     if (ret_status)
-        *ret_status = status;
+        *ret_status = x.status;
     if (ret_json)
-        *ret_json = j;
+        *ret_json = x.json;
     else
-        json_decref(j);
-    curl_slist_free_all(hdr);
-    free(payload);
-    free(r.buf);
+        json_decref(x.json);
+    free(x.r.buf);
+    return rc;
+}
+
+int al_client_get_raw(struct al_client *c, const char *path, char **ret_body, size_t *ret_len,
+                      long *ret_status, struct al_err *reterr)
+{
+    struct exchange x = {"GET", path, NULL, NULL, false, {0}, 0, NULL};
+    int rc = exchange(c, &x, reterr);
+    *ret_body = NULL;
+    *ret_len = 0;
+    if (rc == 0) {
+        *ret_body = x.r.buf;
+        *ret_len = x.r.len;
+        x.r.buf = NULL;
+    }
+    if (ret_status)
+        *ret_status = x.status;
+    json_decref(x.json);
+    free(x.r.buf);
     return rc;
 }
 

@@ -47,6 +47,12 @@ int al_client_call(struct al_client *c, const char *method, const char *path, js
                    const char *idempotency_key, long *ret_status, json_t **ret_json,
                    struct al_err *reterr);
 
+/* GET `path` and hand over the answer's bytes as they came (a CSV, an HTML page): on 2xx,
+ * *ret_body (caller frees; NULL when the answer was empty) holding *ret_len bytes; otherwise
+ * the error as al_client_call reports it, with *ret_status (may be NULL) as there. */
+int al_client_get_raw(struct al_client *c, const char *path, char **ret_body, size_t *ret_len,
+                      long *ret_status, struct al_err *reterr);
+
 /* Map a server error code string ("no_capacity") to AL_E_* (status decides when unknown). */
 int al_client_code(const char *code, long status);
 

@@ -11,6 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+int al_charge_org_find(struct al_ctx *c, const char *key, char id_out[AL_STORE_ID_MAX],
+                       uint64_t *num)
+{
+    json_t *org = NULL;
+    struct al_err e = {0};
+    int rc = al_store_org_get(c->srv->store, key, &org, &e);
+    const char *id = rc == 0 ? json_string_value(json_object_get(org, "id")) : NULL;
+    if (rc == 0 && (!id || !al_ctx_sees(c, id) || strlen(id) >= AL_STORE_ID_MAX))
+        rc = AL_E_NOTFOUND;
+    if (rc == 0) {
+        memcpy(id_out, id, strlen(id) + 1);
+        rc = al_store_org_num(c->srv->store, id_out, num, &e);
+    }
+    json_decref(org);
+    if (rc == AL_E_NOTFOUND)
+        return al_http_fail(c, rc, NULL, "no org %s", key);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
 int al_charge_org_load(struct al_ctx *c, const char *org_id, int64_t at, struct al_charge_org *ret)
 {
     struct al_err e = {0};

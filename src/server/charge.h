@@ -26,6 +26,11 @@ struct al_charge_org {
     struct al_contract k;    /* that contract's newest version, when has_contract */
 };
 
+/* Org `key` (id, name or customer code) as the caller may see it: its id into id_out and its
+ * ledger number into *num. Fails the call with 404 for an org the caller may not see. */
+int al_charge_org_find(struct al_ctx *c, const char *key, char id_out[AL_STORE_ID_MAX],
+                       uint64_t *num);
+
 /* Org `org_id` and the contract in force at `at` into *ret (has_contract false when none is).
  * Fails the call (404 for an unknown org) and returns its code. */
 int al_charge_org_load(struct al_ctx *c, const char *org_id, int64_t at, struct al_charge_org *ret);

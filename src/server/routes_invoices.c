@@ -18,6 +18,7 @@
 #include "core/invoice.h"
 #include "core/sbuf.h"
 #include "server/document.h"
+#include "server/charge.h"
 #include "server/routes.h"
 
 #include <inttypes.h>
@@ -27,27 +28,6 @@
 
 #define DESC_MAX  160 /* a line's description */
 #define MONTH_LEN 7   /* "2026-11" */
-
-/* Org `key` (id, name or customer code) as the caller may see it: its id into id_out and its
- * ledger number into *num. Fails the call with 404 for an org the caller may not see. (The
- * same lookup as routes_ledger.c's.) */
-static int org_find(struct al_ctx *c, const char *key, char id_out[AL_STORE_ID_MAX], uint64_t *num)
-{
-    json_t *org = NULL;
-    struct al_err e = {0};
-    int rc = al_store_org_get(c->srv->store, key, &org, &e);
-    const char *id = rc == 0 ? json_string_value(json_object_get(org, "id")) : NULL;
-    if (rc == 0 && (!id || !al_ctx_sees(c, id) || strlen(id) >= AL_STORE_ID_MAX))
-        rc = AL_E_NOTFOUND;
-    if (rc == 0) {
-        memcpy(id_out, id, strlen(id) + 1);
-        rc = al_store_org_num(c->srv->store, id_out, num, &e);
-    }
-    json_decref(org);
-    if (rc == AL_E_NOTFOUND)
-        return al_http_fail(c, rc, NULL, "no org %s", key);
-    return rc ? al_http_fail_err(c, rc, &e) : 0;
-}
 
 /* An invoice as the store holds it, and the id of its org. Release with inv_done. */
 struct inv_rec {
@@ -249,7 +229,7 @@ static int get_org_invoices(struct al_ctx *c)
 {
     char id[AL_STORE_ID_MAX];
     uint64_t num;
-    return org_find(c, c->params[0], id, &num) ? c->err_code : list_invoices(c, num);
+    return al_charge_org_find(c, c->params[0], id, &num) ? c->err_code : list_invoices(c, num);
 }
 
 /* Operators: every org's, or one's with ?org=; an org admin: its own org's. */
@@ -260,7 +240,7 @@ static int get_invoices(struct al_ctx *c)
     uint64_t num = 0;
     if (c->role != AL_ROLE_OPERATOR && !c->org)
         return al_http_reply(c, 200, al_http_list(json_array(), NULL));
-    if (org && org_find(c, org, id, &num))
+    if (org && al_charge_org_find(c, org, id, &num))
         return c->err_code;
     return list_invoices(c, num);
 }
@@ -528,9 +508,10 @@ static int post_invoice(struct al_ctx *c)
     struct al_invoice_spec s = {.minor = AL_MONEY_CENT};
     if (al_field_only(c, c->body, allowed) ||
         al_field_limit(c, c->body, "month", AL_LIMIT_NAME, true, &month) ||
-        al_field_name(c, c->body, "payer", false, &payer) || org_find(c, c->params[0], org, &num) ||
-        month_parse(c, month, &s.from, &s.to) || payer_pick(c, num, payer, s.to, &s.payer) ||
-        may_create(c, month, &s) || build_write(c, &s, &id))
+        al_field_name(c, c->body, "payer", false, &payer) ||
+        al_charge_org_find(c, c->params[0], org, &num) || month_parse(c, month, &s.from, &s.to) ||
+        payer_pick(c, num, payer, s.to, &s.payer) || may_create(c, month, &s) ||
+        build_write(c, &s, &id))
         return c->err_code;
     char object[24];
     (void)snprintf(object, sizeof object, "%" PRIu64, id);

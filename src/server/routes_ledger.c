@@ -8,6 +8,7 @@
 #include "server/http.h"
 
 #include "server/call.h"
+#include "server/charge.h"
 #include "server/routes.h"
 
 #include <stdio.h>
@@ -18,26 +19,6 @@
  * far from int64's end, so that sums of top-ups do not overflow a balance in practice
  * (al_ledger_apply still refuses one that would). */
 #define TOPUP_MAX (INT64_C(1000000000) * AL_MONEY_UNIT)
-
-/* Org `key` (id, name or customer code) as the caller may see it: its id into id_out and its
- * ledger number into *num. Fails the call with 404 for an org the caller may not see. */
-static int org_find(struct al_ctx *c, const char *key, char id_out[AL_STORE_ID_MAX], uint64_t *num)
-{
-    json_t *org = NULL;
-    struct al_err e = {0};
-    int rc = al_store_org_get(c->srv->store, key, &org, &e);
-    const char *id = rc == 0 ? json_string_value(json_object_get(org, "id")) : NULL;
-    if (rc == 0 && (!id || !al_ctx_sees(c, id) || strlen(id) >= AL_STORE_ID_MAX))
-        rc = AL_E_NOTFOUND;
-    if (rc == 0) {
-        memcpy(id_out, id, strlen(id) + 1);
-        rc = al_store_org_num(c->srv->store, id_out, num, &e);
-    }
-    json_decref(org);
-    if (rc == AL_E_NOTFOUND)
-        return al_http_fail(c, rc, NULL, "no org %s", key);
-    return rc ? al_http_fail_err(c, rc, &e) : 0;
-}
 
 /* A transfer as the API shows it (the shape of al_store_transfer_list's rows). */
 static json_t *transfer_json(const struct al_transfer *t, const char *org_id)
@@ -96,7 +77,7 @@ static int get_balance(struct al_ctx *c)
 {
     char id[AL_STORE_ID_MAX];
     uint64_t num;
-    if (org_find(c, c->params[0], id, &num))
+    if (al_charge_org_find(c, c->params[0], id, &num))
         return c->err_code;
     json_t *b = balances_json(c, id, num);
     return b ? al_http_reply(c, 200, b) : c->err_code;
@@ -143,7 +124,7 @@ static int post_topup(struct al_ctx *c)
     if (al_field_only(c, c->body, allowed) ||
         al_field_int(c, c->body, "amount_micros", true, 1, TOPUP_MAX, &amount) ||
         al_field_limit(c, c->body, "reference", AL_LIMIT_TEXT, false, &ref) ||
-        org_find(c, c->params[0], id, &num) || topup_decide(c, num, amount, &t))
+        al_charge_org_find(c, c->params[0], id, &num) || topup_decide(c, num, amount, &t))
         return c->err_code;
     int rc = al_store_transfer_append(c->srv->store, &t, 0, c->now, &written, NULL, &e);
     if (rc == AL_E_CONFLICT)
@@ -178,7 +159,7 @@ static int xfer_filter(struct al_ctx *c, struct al_store_xfer_filter *f)
     *f = (struct al_store_xfer_filter){0, -1, -1, 0, 0};
     if (!org && c->role != AL_ROLE_OPERATOR)
         org = c->org;
-    if (org && org_find(c, org, id, &f->org))
+    if (org && al_charge_org_find(c, org, id, &f->org))
         return c->err_code;
     if (kind && al_ledger_kind_parse(kind, &k) != 0)
         return al_http_fail(c, AL_E_INVAL, "kind", "kind must be a transfer kind (topup, …)");
