@@ -540,7 +540,8 @@ static int nv_destroy(void *impl, unsigned gpu, unsigned gi_id, struct al_err *r
     if ((r = n->f.gi_by_id(dev, gi_id, &gi)) != NV_SUCCESS)
         return nv_fail(n, r, gpu, "find GPU instance", reterr);
     /* compute instances first (nvidia-smi mig -dci), then the GPU instance (-dgi) */
-    while (nv_first_ci(n, gi, &ci) != AL_DRV_NONE)
+    /* bounded: a GPU instance holds at most 8 compute instances (one per compute slice) */
+    for (int k = 0; k < 8 && nv_first_ci(n, gi, &ci) != AL_DRV_NONE; k++)
         if ((r = n->f.destroy_ci(ci)) != NV_SUCCESS)
             return nv_fail(n, r, gpu, "destroy compute instance", reterr);
     if ((r = n->f.destroy_gi(gi)) != NV_SUCCESS)
