@@ -1,22 +1,31 @@
-/* cmd_agent.c — `allot agent --driver sim`: the flags of the node agent; the heartbeat loop
- * itself is agent/agent.c. */
+/* cmd_agent.c — `allot agent --driver sim|nvml`: the flags of the node agent; the heartbeat
+ * loop itself is agent/agent.c. Three ways to run it:
+ *   --driver sim --fleet FILE            a simulated fleet (many nodes, heartbeat only)
+ *   --driver sim --state FILE [--node N] one simulated node (agent/drv_sim.c's state file)
+ *   --driver nvml [--node N]             this host's GPUs through NVML
+ * --observe prints what the driver sees (JSON) and exits, without a server. */
 #include "agent/agent.h"
 #include "cli/args.h"
 #include "cli/conn.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct al_opt agent_opts[] = {
-    {"driver", AL_ARG_STR, NULL, "GPU driver: sim (nvml comes with the full agent)"},
-    {"fleet", AL_ARG_STR, NULL, "fleet file (JSON) for the sim driver (required)"},
+    {"driver", AL_ARG_STR, NULL, "GPU driver: sim (default) or nvml"},
+    {"fleet", AL_ARG_STR, NULL, "sim: a simulated fleet file (JSON), many nodes"},
+    {"state", AL_ARG_STR, NULL, "sim: one simulated node's state file (JSON; docs/agent.md)"},
+    {"node", AL_ARG_STR, NULL, "with --state or nvml: the node's name (default: the host name)"},
     {"interval", AL_ARG_INT, NULL, "seconds between heartbeats (default 15, 1..3600)"},
     {"once", AL_ARG_BOOL, NULL, "report once and exit"},
+    {"observe", AL_ARG_BOOL, NULL, "print what the driver observes (JSON) and exit"},
     {NULL, AL_ARG_STR, NULL, NULL},
 };
 
-/* Load the fleet (refused before anything is sent: exit 2), connect, run the loop. */
-static int run(const struct al_args *a, const struct al_agent_cfg *cfg)
+/* Open the agent (a fleet or state file refused before anything is sent: exit 2), then
+ * observe, or connect and run the loop. */
+static int run(const struct al_args *a, const struct al_agent_cfg *cfg, bool observe)
 {
     struct al_agent *agent = NULL;
     struct al_conn c = {0};
@@ -25,6 +34,12 @@ static int run(const struct al_args *a, const struct al_agent_cfg *cfg)
     if (al_agent_new(cfg, &agent, &err) < 0) {
         fprintf(stderr, "allot agent: %s\n", err.msg);
         rc = AL_EXIT_USAGE;
+        goto out;
+    }
+    if (observe) {
+        rc = al_agent_observe(agent, stdout, &err) < 0 ? AL_EXIT_FAIL : AL_EXIT_OK;
+        if (rc != AL_EXIT_OK)
+            fprintf(stderr, "allot agent: %s\n", err.msg);
         goto out;
     }
     if ((rc = al_conn_open(&c, a)) != AL_EXIT_OK)
@@ -42,22 +57,52 @@ out:
     return rc;
 }
 
+/* Which source the flags pick (agent.h): a fleet file, or a driver for this node. */
+static int pick_source(struct al_args *a, struct al_agent_cfg *cfg, char *host, size_t cap)
+{
+    const char *drv = al_args_get(a, "driver");
+    cfg->driver = drv ? drv : "sim";
+    cfg->fleet = al_args_get(a, "fleet");
+    cfg->state = al_args_get(a, "state");
+    cfg->node = al_args_get(a, "node");
+    if (strcmp(cfg->driver, "sim") != 0 && strcmp(cfg->driver, "nvml") != 0)
+        return al_args_usage_error(a, "--driver: sim or nvml, not", cfg->driver);
+    if (strcmp(cfg->driver, "nvml") == 0 && (cfg->fleet || cfg->state))
+        return al_args_usage_error(a, "--fleet and --state are for --driver sim", NULL);
+    if (strcmp(cfg->driver, "sim") == 0 && !cfg->fleet == !cfg->state)
+        return al_args_usage_error(a, "--driver sim needs one of --fleet FILE, --state FILE", NULL);
+    if (cfg->fleet && cfg->node)
+        return al_args_usage_error(a, "--node: a fleet file names its nodes", NULL);
+    if (!cfg->fleet && !cfg->node) {
+        if (gethostname(host, cap) < 0 || !host[0])
+            return al_args_usage_error(a, "--node is required (no host name)", NULL);
+        host[cap - 1] = '\0';
+        cfg->node = host;
+    }
+    return 0;
+}
+
 int al_cmd_agent(int argc, char **argv)
 {
     static const struct al_cmd_spec spec = {
-        "allot agent --driver sim --fleet FILE [--interval S] [--once]",
-        "Report a simulated fleet to the server (PUT /v1/nodes/{name} per node, every interval).",
+        "allot agent [--driver sim] --fleet FILE | [--driver sim] --state FILE [--node N] | "
+        "--driver nvml [--node N]  [--interval S] [--once] [--observe]",
+        "Report GPUs to the server (PUT /v1/nodes/{name} per node, every interval): a simulated "
+        "fleet, one simulated node, or this host through NVML.",
         0, 0, agent_opts};
     struct al_args a;
     struct al_agent_cfg cfg = {.interval = 15};
+    char host[256] = "";
     int rc = al_args_parse(&a, &spec, argc, argv);
     if (rc != 0)
         return rc > 0 ? AL_EXIT_OK : AL_EXIT_USAGE;
-    const char *drv = al_args_get(&a, "driver"), *iv = al_args_get(&a, "interval");
-    if (drv && strcmp(drv, "sim") != 0)
-        return al_args_usage_error(&a, "only --driver sim exists for now, not", drv);
-    if (!(cfg.fleet = al_args_get(&a, "fleet")))
-        return al_args_usage_error(&a, "--fleet is required", NULL);
+    const char *iv = al_args_get(&a, "interval");
+    bool observe = al_args_get(&a, "observe") != NULL;
+    if ((rc = pick_source(&a, &cfg, host, sizeof host)) != 0)
+        return rc;
+    if (observe && cfg.fleet)
+        return al_args_usage_error(&a, "--observe needs a driver (--state or nvml), not --fleet",
+                                   NULL);
     if (iv) {
         long long n;
         if (al_args_int(iv, &n) < 0 || n < AL_AGENT_INTERVAL_MIN || n > AL_AGENT_INTERVAL_MAX)
@@ -65,5 +110,5 @@ int al_cmd_agent(int argc, char **argv)
         cfg.interval = (long)n;
     }
     cfg.once = al_args_get(&a, "once") != NULL;
-    return run(&a, &cfg);
+    return run(&a, &cfg, observe);
 }

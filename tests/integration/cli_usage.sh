@@ -76,7 +76,7 @@ echo '{"nodes":[{"name":"n1","gpus":[{"model":"H100-80GB","count":99}]}]}' >"$tm
 expect 2 "agent: 99 GPUs on a node → 2" "$ALLOT" agent --driver sim --fleet "$tmp/f.json" --once
 grep -q count "$tmp/err" && ok "agent: the message names the field" ||
     nok "agent: the message names the field"
-expect 2 "agent: --driver nvml not here yet → 2" "$ALLOT" agent --driver nvml --fleet x --once
+expect 2 "agent: --driver nvml with a fleet file → 2" "$ALLOT" agent --driver nvml --fleet x --once
 expect 2 "agent: --interval 0 → 2" "$ALLOT" agent --fleet x --interval 0
 expect 2 "agent: --interval 5s → 2" "$ALLOT" agent --fleet x --interval 5s
 expect 3 "agent: unreachable server → 3" \
