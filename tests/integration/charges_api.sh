@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# charges_api.sh — confirmations, extensions, cancellations and shortenings move money per the
+# org's contract (docs/billing.md), over loopback against a real `allot server` on a temp
+# SQLite database with a test clock: every payment terms at confirm (prepaid charges the quote
+# document's total to the micro-unit), 402 insufficient_balance and each limit refused with its
+# numbers (at quote and at confirm), terms and contract-version mismatches, idempotent retries,
+# extension at the contract's rates after a price change (3,840.00 + 960.00 = 4,800.00, not
+# 8,640.00), extensions refused by balance and by a limit, cancellation refunds and who may
+# cancel, shortening; `GET /v1/ledger/verify` ok after each; 20 concurrent confirmations on one
+# org (the cash never below -credit limit, as many 201s as the money allows); kill -9 during a
+# stream of confirmations and top-ups (every 201 is there after a restart, verify passes).
+# Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq.
+set -uo pipefail
+ALLOT=${ALLOT:?set ALLOT to the allot binary}
+AL_ROOT=${AL_ROOT:-$(pwd)}
+# shellcheck source=tests/integration/lib.sh
+. "$AL_ROOT/tests/integration/lib.sh"
+tmp=$(mktemp -d /tmp/allot_charges.XXXXXX)
+server_pid=
+pid=
+cleanup() {
+    reap -KILL "${loop_pid-}"
+    reap "$server_pid"
+    rm_tmp
+}
+trap cleanup EXIT
+
+T0=$(( $(date +%s) / 3600 * 3600 ))
+HOUR=3600
+DAY=86400
+write_clock "$T0"
+port=$(free_port)
+U=http://127.0.0.1:$port
+OP=$(operator_token "$tmp/db")
+start() {
+    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
+        --clock-file "$tmp/clock" --tick-ms 3600000
+}
+if start; then ok "server starts"; else nok "server starts"; show_log "$tmp/server.log"; exit 1; fi
+
+M=1000000 # micro-units per USD
+call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
+AGENT=$(j .token)
+node() { # node NAME MODEL N
+    local g="" i
+    for ((i = 0; i < $3; i++)); do
+        g+="${g:+,}{\"index\":$i,\"uuid\":\"GPU-$1-$i\",\"model\":\"$2\"}"
+    done
+    call "$AGENT" PUT "/v1/nodes/$1" "{\"zone\":\"z1\",\"gpus\":[$g]}"
+}
+node h1 H100-80GB 4
+node h2 H100-80GB 2
+node l1 L40S 4
+call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((40 * M)),\"mig_slice_hour_micros\":5123457}"
+call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":$M}"
+
+VT=$(ts $((T0 + 400 * DAY)))
+org() { # org NAME → its id in $ORG_ID, an org admin's token in $ADMIN
+    call "$OP" POST /v1/orgs "{\"name\":\"$1\"}"
+    ORG_ID=$(j .id)
+    call "$OP" POST /v1/users "{\"name\":\"adm-$1\",\"role\":\"org_admin\",\"org\":\"$1\"}"
+    ADMIN=$(j .token)
+}
+contract() { # contract ORG TERMS [EXTRA_JSON_FIELDS] → its id in $K
+    call "$OP" POST /v1/contracts "{\"org\":\"$1\",\"terms\":\"$2\",\"valid_to\":\"$VT\"${3:+,$3}}"
+    K=$(j .id)
+}
+topup() { # topup ORG MICROS KEY
+    call "$OP" POST "/v1/orgs/$1/topups" "{\"amount_micros\":$2}" -H "Idempotency-Key: $3"
+}
+# request ORG ADMIN_TOKEN ASK_JSON → quoted, approved and accepted: $REQ; the quote in $Q
+request() {
+    call "$2" POST /v1/requests "{\"org\":\"$1\",$3}"
+    REQ=$(j .id)
+    call "$OP" POST "/v1/requests/$REQ/quote"
+    Q=$body
+    [ "$code" = 200 ] || return 1
+    call "$OP" POST "/v1/requests/$REQ/approve"
+    call "$2" POST "/v1/requests/$REQ/accept"
+}
+gpus() { # gpus MODEL COUNT START END → an ask of whole GPUs
+    echo "\"kind\":\"gpu\",\"model\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""
+}
+confirm() { call "$OP" POST "/v1/requests/$1/confirm" "${2:-{\}}" "${@:3}"; }
+cash() { # cash ORG → its org_cash balance in micro-units
+    local b c
+    b=$body c=$code
+    call "$OP" GET "/v1/orgs/$1/balance"
+    j .cash_micros
+    body=$b code=$c
+}
+verify() { # verify DESC
+    local b=$body c=$code
+    call "$OP" GET /v1/ledger/verify
+    if [ "$code" = 200 ] && [ "$(j .ok)" = true ]; then
+        ok "ledger verify ok: $1"
+    else
+        nok "ledger verify ok: $1 ($code $(head -c 600 <<<"$body"))"
+    fi
+    body=$b code=$c
+}
+# transfers ORG KIND → "amount key" per transfer of that kind, oldest first
+transfers() {
+    local b=$body c=$code
+    call "$OP" GET "/v1/ledger/transfers?org=$1&kind=$2&limit=500"
+    j '.items[] | "\(.amount_micros) \(.key)"'
+    body=$b code=$c
+}
+# the refusal's numbers: "limit value in_use asked"
+refusal() { j '.error.details | "\(.limit) \(.value) \(.in_use) \(.asked)"'; }
+
+# ---------------------------------------------------------------- no contract, wrong terms
+org nok
+request nok "$ADMIN" "$(gpus L40S 1 $((T0 + DAY)) $((T0 + DAY + HOUR)))"
+check "a quote without a contract says so (contract null, list price, whole hours)" \
+    [ "$(jq -r '.quote.contract' <<<"$Q")" = null -a "$(jq -r '.quote.granularity' <<<"$Q")" = hour ]
+confirm "$REQ"
+expect "confirm for an org with no contract in force → 409 invalid_state" 409 invalid_state contract
+check "… the message says there is none" grep -q "has no contract in force" <<<"$(j .error.message)"
+contract nok prepaid "\"credit_limit_micros\":0"
+confirm "$REQ"
+expect "a quote priced before the contract existed → 409 invalid_state" 409 invalid_state quote
+check "… 'the quote … was priced at the list price …: quote again'" \
+    grep -q "priced at the list price.*quote again" <<<"$(j .error.message)"
+
+# ---------------------------------------------------------------- 1. prepaid: the worked example
+# docs/billing.md: contract of org acme, H100 at the list's 40.00, fee 50.00 + 10 %, credit
+# limit 100.00; 4 GPUs for 24 h = 3,840.00.
+org acme
+ACME=$ORG_ID
+ACME_ADMIN=$ADMIN
+contract acme prepaid "\"credit_limit_micros\":$((100 * M)),\"cancel_fee_micros\":$((50 * M)),\"cancel_fee_bp\":1000"
+KA=$K
+S=$((T0 + DAY)) E=$((T0 + 2 * DAY))
+request acme "$ACME_ADMIN" "$(gpus H100-80GB 4 $S $E)"
+R_A=$REQ
+QID=$(jq -r .quote.id <<<"$Q")
+check "the quote is priced under contract $KA v1: 3,840.00 in whole hours" \
+    [ "$(jq -r '"\(.quote.contract.id) \(.quote.contract.version) \(.quote.total_micros) \(.quote.billing_rule)"' <<<"$Q")" = "$KA 1 3840000000 whole hours, a started hour in full, minimum 1 h" ]
+topup acme 3739999999 acme-1
+confirm "$R_A" '{"payment_terms":"prepaid"}'
+expect "confirm with 3,739.999999 + 100.00 of credit for 3,840.00 → 402 insufficient_balance" 402 insufficient_balance
+check "… details: balance 3739999999, credit limit 100000000, asked 3840000000" \
+    [ "$(j '.error.details | "\(.balance_micros) \(.credit_limit_micros) \(.asked)"')" = "3739999999 100000000 3840000000" ]
+check "… and nothing was charged, the quote still holds the GPUs" \
+    [ "$(cash acme)" = 3739999999 -a -z "$(transfers acme reservation_charge)" ]
+verify "after a refused confirmation"
+confirm "$R_A" '{"payment_terms":"invoiced"}'
+expect "payment_terms other than the contract's → 409 invalid_state" 409 invalid_state payment_terms
+check "… naming both" grep -q "invoiced: contract $KA v1 says prepaid" <<<"$(j .error.message)"
+confirm "$R_A" '{"payment_terms":"weekly"}'
+expect "payment_terms not a terms name → 400" 400 invalid_argument payment_terms
+topup acme 1 acme-2
+confirm "$R_A" '{"payment_terms":"prepaid"}' -H "Idempotency-Key: conf-a"
+expect "one more micro-unit: confirm → 201" 201
+RSV_A=$(j .id)
+check "the reservation records contract $KA v1, prepaid, whole hours" \
+    [ "$(j '"\(.contract.id) \(.contract.version) \(.payment_terms) \(.granularity) \(.min_hours)"')" = "$KA 1 prepaid hour 1" ]
+check "… and its billing: charged 3,840.00, nothing refunded" \
+    [ "$(j '.billing | "\(.charged_micros) \(.refunded_micros) \(.fees_micros)"')" = "3840000000 0 0" ]
+confirm "$R_A" '{"payment_terms":"prepaid"}' -H "Idempotency-Key: conf-a"
+check "the same Idempotency-Key again replays the 201 (same reservation)" [ "$code" = 201 -a "$(j .id)" = "$RSV_A" ]
+check "… and charged once: one reservation_charge of 3,840.00, cash -100.00" \
+    [ "$(transfers acme reservation_charge)" = "3840000000 res:1:charge" -a "$(cash acme)" = -100000000 ]
+call "$OP" GET "/v1/quotes/$QID/document"
+doc=$(sed 's/<[^>]*>/ /g' <<<"$body")
+check "the quote's document prints the total that was charged (3840.00)" grep -q -w "3840.00" <<<"$doc"
+check "… and the line's rate (40.00) and quantity (4 GPUs × 24 h)" \
+    bash -c 'grep -q "40.00" <<<"$1" && grep -q -E "\b96\b|\b24\b" <<<"$1"' _ "$doc"
+check "the ledger's charge equals the quote JSON's total to the micro-unit" \
+    [ "$(jq -r .quote.total_micros <<<"$Q")" = "$(transfers acme reservation_charge | cut -d' ' -f1)" ]
+verify "after a prepaid charge"
+
+# ---------------------------------------------------------------- 2. extension at the contract's rates
+call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((72 * M)),\"mig_slice_hour_micros\":5123457}"
+topup acme $((1000 * M)) acme-3
+call "$ACME_ADMIN" POST "/v1/reservations/$RSV_A/extend" "{\"end\":\"$(ts $((E + 6 * HOUR)))\"}"
+expect "extend by 6 h after the list price became 72.00 → 200" 200
+check "… charges 960.00 (4 × 6 h × 40.00, the frozen rate)" [ "$(j .extension_micros)" = 960000000 ]
+check "… the reservation now costs 4,800.00 as the contract says, not 8,640.00" \
+    [ "$(j .total_micros)" = 4800000000 -a "$(j '.lines[0].rate_micros')" = 40000000 -a "$(j '.lines[0].hours')" = 30 ]
+check "… billing charged 4,800.00 in all" [ "$(j .billing.charged_micros)" = 4800000000 ]
+check "… cash 900.00 - 960.00 = -60.00" [ "$(cash acme)" = -60000000 ]
+verify "after an extension"
+call "$ACME_ADMIN" POST "/v1/reservations/$RSV_A/extend" "{\"end\":\"$(ts $((E + 7 * HOUR)))\"}"
+expect "extension the funds do not cover (160.00 asked, 40.00 left) → 402" 402 insufficient_balance
+check "… details: balance -60.00, credit limit 100.00, asked 160.00" \
+    [ "$(j '.error.details | "\(.balance_micros) \(.credit_limit_micros) \(.asked)"')" = "-60000000 100000000 160000000" ]
+call "$OP" GET "/v1/reservations/$RSV_A"
+check "… the reservation keeps its end and its charges" \
+    [ "$(j .end)" = "$(ts $((E + 6 * HOUR)))" -a "$(j .billing.charged_micros)" = 4800000000 ]
+verify "after a refused extension"
+
+# ---------------------------------------------------------------- 3. cancellation refunds, who may cancel
+# 10 h 20 min in: the reservation (30 h now) ends at 11 h; unused 4 × 19 h × 40.00 = 3,040.00;
+# fee 50.00 + 304.00: refund 2,686.00, net 2,114.00 = C(11 h) 1,760.00 + the fee.
+write_clock $((S + 10 * HOUR + 20 * 60))
+call "$ACME_ADMIN" POST "/v1/reservations/$RSV_A/cancel" '{"reason":"done early"}'
+expect "an org admin cancelling an active prepaid reservation (contract says no) → 403" 403 forbidden
+check "… the message names the contract rule" grep -q "only an operator" <<<"$(j .error.message)"
+call "$OP" POST "/v1/reservations/$RSV_A/cancel" '{"reason":"done early"}'
+expect "the operator cancels it → 200" 200
+check "… refund 2,686.00 and fee 354.00, billed to 11 h (docs/billing.md's worked example)" \
+    [ "$(j '"\(.refund_micros) \(.fee_micros) \(.billed_end)"')" = "2686000000 354000000 $(ts $((S + 11 * HOUR)))" ]
+check "… billing: charged 4,800.00, refunded 2,686.00, fees 354.00, net 2,114.00" \
+    [ "$(j '.billing | "\(.charged_micros) \(.refunded_micros) \(.fees_micros) \(.net_micros)"')" = "4800000000 2686000000 354000000 2114000000" ]
+check "… its lines now bill 11 h: 1,760.00" [ "$(j .total_micros)" = 1760000000 ]
+check "… one refund transfer of 2,686.00 to the cash (-60.00 + 2,686.00)" \
+    [ "$(transfers acme refund)" = "2686000000 res:1:r2:refund" -a "$(cash acme)" = 2626000000 ]
+verify "after a cancellation with a fee"
+call "$OP" GET "/v1/availability?model=H100-80GB&start=$(ts $((S + 12 * HOUR)))&end=$(ts $((S + 13 * HOUR)))"
+check "… its GPUs are back on sale" [ "$(j .whole_gpus_free)" = 6 ]
+write_clock "$T0"
