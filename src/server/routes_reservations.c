@@ -146,11 +146,13 @@ static int confirm_terms(struct al_ctx *c, json_t *quote, const char *terms,
     if (!json_is_object(qk))
         return al_http_fail(c, AL_E_STATE, "quote",
                             "the quote %s was priced at the list price, without a contract; the "
-                            "org's contract in force is %llu v%u: quote again",
+                            "org's contract in force is %llu v%u: quote again (an accepted request keeps "
+                            "its quote: submit the request again)",
                             jstr(quote, "id"), (unsigned long long)k->id, k->version);
     return al_http_fail(c, AL_E_STATE, "quote",
                         "the quote %s was priced under contract %lld v%lld; the org's contract in "
-                        "force is %llu v%u: quote again",
+                        "force is %llu v%u: quote again (an accepted request keeps its quote: submit "
+                        "the request again)",
                         jstr(quote, "id"), (long long)qid, (long long)qv,
                         (unsigned long long)k->id, k->version);
 }

@@ -211,3 +211,90 @@ verify "after a cancellation with a fee"
 call "$OP" GET "/v1/availability?model=H100-80GB&start=$(ts $((S + 12 * HOUR)))&end=$(ts $((S + 13 * HOUR)))"
 check "… its GPUs are back on sale" [ "$(j .whole_gpus_free)" = 6 ]
 write_clock "$T0"
+
+# ---------------------------------------------------------------- cancel before the start, shorten
+request acme "$ACME_ADMIN" "$(gpus L40S 2 $((T0 + 3 * DAY)) $((T0 + 3 * DAY + 10 * HOUR)))"
+confirm "$REQ"
+expect "payment_terms left out: the contract's terms apply → 201" 201
+RSV_B=$(j .id)
+check "… prepaid, 2 × 10 h × 1.00 = 20.00 charged" \
+    [ "$(j '"\(.payment_terms) \(.billing.charged_micros)"')" = "prepaid 20000000" ]
+c0=$(cash acme)
+call "$ACME_ADMIN" POST "/v1/reservations/$RSV_B/shorten" "{\"end\":\"$(ts $((T0 + 3 * DAY + 4 * HOUR)))\"}"
+expect "the org admin shortens it to 4 h before it starts → 200" 200
+check "… 6 h given up: 12.00 less the fee (50.00 + 1.20, at most 12.00): refund 0, fee 12.00" \
+    [ "$(j '"\(.refund_micros) \(.fee_micros) \(.end) \(.total_micros)"')" = "0 12000000 $(ts $((T0 + 3 * DAY + 4 * HOUR))) 8000000" ]
+check "… no refund transfer, the cash unchanged" [ "$(cash acme)" = "$c0" ]
+verify "after a shortening whose fee takes the refund"
+call "$OP" GET "/v1/availability?model=L40S&start=$(ts $((T0 + 3 * DAY + 5 * HOUR)))&end=$(ts $((T0 + 3 * DAY + 6 * HOUR)))"
+check "… the time given up is back on sale (4 L40S free after the new end)" [ "$(j .whole_gpus_free)" = 4 ]
+call "$ACME_ADMIN" POST "/v1/reservations/$RSV_B/shorten" "{\"end\":\"$(ts $((T0 + 3 * DAY + 9 * HOUR)))\"}"
+expect "shortening to a later end than it has → 400 end" 400 invalid_argument end
+call "$ACME_ADMIN" POST "/v1/reservations/$RSV_B/cancel"
+expect "the org admin cancels it before its start → 200" 200
+check "… the rest (8.00) given up: fee min(8.00, 50.80) = 8.00, refund 0" \
+    [ "$(j '"\(.refund_micros) \(.fee_micros) \(.billing.fees_micros) \(.billing.net_micros)"')" = "0 8000000 20000000 20000000" ]
+verify "after a cancellation before the start"
+
+# a contract without a fee: a cancellation before the start refunds all of it
+org free
+contract free prepaid "\"credit_limit_micros\":0,\"admin_may_cancel_active\":true"
+topup free $((100 * M)) free-1
+request free "$ADMIN" "$(gpus L40S 1 $((T0 + 4 * DAY)) $((T0 + 4 * DAY + 5 * HOUR)))"
+confirm "$REQ"
+RSV_F=$(j .id)
+check "confirmed: 5.00 charged, cash 95.00" [ "$code" = 201 -a "$(cash free)" = 95000000 ]
+call "$ADMIN" POST "/v1/reservations/$RSV_F/cancel"
+check "cancelled before the start without a fee: refund 5.00, cash 100.00" \
+    [ "$code" = 200 -a "$(j .refund_micros)" = 5000000 -a "$(cash free)" = 100000000 ]
+request free "$ADMIN" "$(gpus L40S 1 $((T0 + HOUR)) $((T0 + 6 * HOUR)))"
+confirm "$REQ"
+RSV_F2=$(j .id)
+write_clock $((T0 + 2 * HOUR + 60))
+call "$ADMIN" POST "/v1/reservations/$RSV_F2/cancel"
+check "an org admin may cancel an active one when the contract says so: refund 3.00 (hours 3-5)" \
+    [ "$code" = 200 -a "$(j .refund_micros)" = 3000000 -a "$(j .billed_end)" = "$(ts $((T0 + 3 * HOUR)))" ]
+verify "after cancellations without a fee"
+write_clock "$T0"
+
+# ---------------------------------------------------------------- balance and invoiced terms
+org bal
+BAL_ADMIN=$ADMIN
+contract bal balance "\"credit_limit_micros\":0,\"draw_period\":\"hour\",\"granularity\":\"second\""
+KB=$K
+request bal "$ADMIN" "$(gpus L40S 1 $((T0 + 5 * DAY)) $((T0 + 5 * DAY + 90 * 60)))"
+check "a balance contract's quote bills per second: 1.50 for 90 min" \
+    [ "$(jq -r '"\(.quote.granularity) \(.quote.total_micros)"' <<<"$Q")" = "second 1500000" ]
+confirm "$REQ"
+expect "balance terms with an empty cash: the first period (1.00) is not covered → 402" 402 insufficient_balance
+check "… asked 1.00, the first hour's draw" [ "$(j .error.details.asked)" = 1000000 ]
+topup bal $M bal-1
+confirm "$REQ" '{"payment_terms":"balance"}'
+expect "with 1.00: confirm → 201" 201
+check "… nothing charged at confirmation (the draws come as it runs)" \
+    [ "$(j .billing.charged_micros)" = 0 -a "$(cash bal)" = 1000000 -a -z "$(transfers bal reservation_charge)" ]
+verify "after a balance confirmation"
+org inv
+contract inv invoiced "\"credit_limit_micros\":$((50 * M))"
+request inv "$ADMIN" "$(gpus H100-80GB 1 $((T0 + 5 * DAY)) $((T0 + 5 * DAY + 2 * HOUR)))"
+confirm "$REQ"
+expect "invoiced, 144.00 (the list is 72.00 now) against a credit limit of 50.00 → 409 limit_exceeded" 409 limit_exceeded
+check "… credit_limit 50.00, nothing owed, 144.00 asked" [ "$(refusal)" = "credit_limit 50000000 0 144000000" ]
+request inv "$ADMIN" "$(gpus L40S 1 $((T0 + 5 * DAY)) $((T0 + 5 * DAY + 2 * HOUR)))"
+confirm "$REQ" '{"payment_terms":"invoiced"}'
+check "invoiced within the credit limit → 201, nothing charged at confirmation" \
+    [ "$code" = 201 -a "$(j .billing.charged_micros)" = 0 -a "$(j .payment_terms)" = invoiced ]
+verify "after an invoiced confirmation"
+
+# ---------------------------------------------------------------- the quote must be the contract's version
+request bal "$BAL_ADMIN" "$(gpus L40S 1 $((T0 + 6 * DAY)) $((T0 + 6 * DAY + HOUR)))"
+call "$OP" POST "/v1/contracts/$KB/amend" '{"granularity":"minute"}'
+check "the contract is amended to version 2" [ "$code" = 200 -a "$(j .version)" = 2 ]
+confirm "$REQ"
+expect "a quote priced under v1, confirmed under v2 → 409 invalid_state" 409 invalid_state quote
+check "… 'priced under contract $KB v1; … in force is $KB v2: quote again'" \
+    grep -q "priced under contract $KB v1; the org's contract in force is $KB v2: quote again" <<<"$(j .error.message)"
+call "$BAL_ADMIN" POST "/v1/requests/$REQ/cancel"
+request bal "$BAL_ADMIN" "$(gpus L40S 1 $((T0 + 6 * DAY)) $((T0 + 6 * DAY + HOUR)))"
+confirm "$REQ"
+check "submitted and quoted again under v2 → 201, recording v2" [ "$code" = 201 -a "$(j .contract.version)" = 2 ]
