@@ -298,3 +298,74 @@ call "$BAL_ADMIN" POST "/v1/requests/$REQ/cancel"
 request bal "$BAL_ADMIN" "$(gpus L40S 1 $((T0 + 6 * DAY)) $((T0 + 6 * DAY + HOUR)))"
 confirm "$REQ"
 check "submitted and quoted again under v2 → 201, recording v2" [ "$code" = 201 -a "$(j .contract.version)" = 2 ]
+verify "after confirmations under an amended contract"
+
+# ---------------------------------------------------------------- limits, at quote and at confirm
+D=$((T0 + 7 * DAY))
+org lim
+LIM_ADMIN=$ADMIN
+contract lim prepaid "\"credit_limit_micros\":0,\"max_concurrent_gpus\":1,\"max_reservation_s\":$((2 * DAY)),\"max_reservations_ahead\":2"
+topup lim $((1000 * M)) lim-1
+call "$LIM_ADMIN" POST /v1/requests "{\"org\":\"lim\",$(gpus L40S 1 $D $((D + 3 * DAY)))}"
+call "$OP" POST "/v1/requests/$(j .id)/quote"
+expect "a quote of 3 days under a 2-day max_reservation_length → 409 limit_exceeded" 409 limit_exceeded
+check "… limit max_reservation_length, value 172800, in use 0, asked 259200" \
+    [ "$(refusal)" = "max_reservation_length 172800 0 259200" ]
+call "$OP" GET "/v1/availability?model=L40S&start=$(ts "$D")&end=$(ts $((D + HOUR)))"
+check "… and it leaves no hold behind" [ "$(j .whole_gpus_free)" = 4 ]
+mig() { # mig PROFILE COUNT START END
+    echo "\"kind\":\"mig\",\"model\":\"H100-80GB\",\"profile\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""
+}
+request lim "$LIM_ADMIN" "$(mig 3g.40gb 2 $D $((D + 2 * HOUR)))"
+confirm "$REQ"
+check "two 3g.40gb instances (6/7 of a GPU) under max_concurrent_gpus 1 → 201" [ "$code" = 201 ]
+check "… charged 6 slices × 2 h × 5.123457 = 61.481484" [ "$(j .billing.charged_micros)" = 61481484 ]
+RSV_MIG=$(j .id)
+call "$LIM_ADMIN" POST /v1/requests "{\"org\":\"lim\",$(mig 1g.10gb 2 $((D + HOUR)) $((D + 3 * HOUR)))}"
+call "$OP" POST "/v1/requests/$(j .id)/quote"
+expect "two 1g.10gb more at the same time (2/7 of a GPU) → 409 limit_exceeded" 409 limit_exceeded
+check "… max_concurrent_gpus in share units: value 27720, in use 23760, asked 7920" \
+    [ "$(refusal)" = "max_concurrent_gpus 27720 23760 7920" ]
+request lim "$LIM_ADMIN" "$(mig 1g.10gb 1 $((D + HOUR)) $((D + 3 * HOUR)))"
+confirm "$REQ"
+check "one 1g.10gb (1/7) fits exactly: 23760 + 3960 = 27720 → 201" [ "$code" = 201 ]
+call "$LIM_ADMIN" POST /v1/requests "{\"org\":\"lim\",$(gpus L40S 1 $((D + DAY)) $((D + DAY + HOUR)))}"
+call "$OP" POST "/v1/requests/$(j .id)/quote"
+expect "a third reservation ahead is refused already at quote → 409" 409 limit_exceeded
+check "… max_reservations_ahead 2, 2 in use, 1 asked" [ "$(refusal)" = "max_reservations_ahead 2 2 1" ]
+call "$OP" POST "/v1/reservations/$RSV_MIG/cancel"
+check "the operator cancels one of them (before its start): one ahead" [ "$code" = 200 ]
+request lim "$LIM_ADMIN" "$(gpus L40S 1 $((D + DAY)) $((D + DAY + HOUR)))"
+R_AHEAD=$REQ
+request lim "$LIM_ADMIN" "$(gpus L40S 1 $((D + 2 * DAY)) $((D + 2 * DAY + HOUR)))"
+check "two quotes pass while one reservation is ahead" [ "$code" = 200 ]
+confirm "$R_AHEAD"
+check "the first confirms (2 ahead)" [ "$code" = 201 ]
+RSV_L=$(j .id)
+confirm "$REQ"
+expect "the second, quoted while there was room, is refused at confirm → 409" 409 limit_exceeded
+check "… max_reservations_ahead 2, 2 in use, 1 asked" [ "$(refusal)" = "max_reservations_ahead 2 2 1" ]
+call "$LIM_ADMIN" POST "/v1/requests/$REQ/cancel" # its quote's holds go
+call "$LIM_ADMIN" POST "/v1/reservations/$RSV_L/extend" "{\"end\":\"$(ts $((D + 3 * DAY + HOUR)))\"}"
+expect "a renewal beyond max_reservation_length → 409 limit_exceeded" 409 limit_exceeded
+check "… value 172800, asked the whole new window: 172800 + 3600" \
+    [ "$(refusal)" = "max_reservation_length 172800 0 176400" ]
+verify "after limit refusals"
+
+org capped
+CAP_ADMIN=$ADMIN
+contract capped prepaid "\"credit_limit_micros\":0,\"monthly_spend_cap_micros\":$((50 * M))"
+topup capped $((1000 * M)) cap-1
+call "$CAP_ADMIN" POST /v1/requests "{\"org\":\"capped\",$(gpus L40S 1 $((D + 4 * DAY)) $((D + 4 * DAY + 60 * HOUR)))}"
+call "$OP" POST "/v1/requests/$(j .id)/quote"
+expect "60.00 under a monthly_spend_cap of 50.00 → 409 at quote" 409 limit_exceeded
+check "… monthly_spend_cap 50000000, 0 in use, 60000000 asked" [ "$(refusal)" = "monthly_spend_cap 50000000 0 60000000" ]
+request capped "$CAP_ADMIN" "$(gpus L40S 1 $((D + 4 * DAY)) $((D + 4 * DAY + 30 * HOUR)))"
+R_C1=$REQ
+request capped "$CAP_ADMIN" "$(gpus L40S 1 $((D + 6 * DAY)) $((D + 6 * DAY + 30 * HOUR)))"
+confirm "$R_C1"
+check "30.00 confirms" [ "$code" = 201 ]
+confirm "$REQ"
+expect "30.00 more this month, quoted before → 409 at confirm" 409 limit_exceeded
+check "… monthly_spend_cap 50000000, 30000000 in use, 30000000 asked" [ "$(refusal)" = "monthly_spend_cap 50000000 30000000 30000000" ]
+verify "after the monthly cap"
