@@ -369,3 +369,80 @@ confirm "$REQ"
 expect "30.00 more this month, quoted before → 409 at confirm" 409 limit_exceeded
 check "… monthly_spend_cap 50000000, 30000000 in use, 30000000 asked" [ "$(refusal)" = "monthly_spend_cap 50000000 30000000 30000000" ]
 verify "after the monthly cap"
+
+# ---------------------------------------------------------------- concurrent confirmations on one org
+# 20 prepaid reservations of 1.00 each (one L40S-hour), confirmed at once from 20 clients; the
+# org has 5.00 and a credit limit of 2.00: exactly 7 are paid for.
+org par
+PAR_ADMIN=$ADMIN
+contract par prepaid "\"credit_limit_micros\":$((2 * M))"
+topup par $((5 * M)) par-1
+P0=$((T0 + 20 * DAY))
+reqs=() cpids=()
+for i in $(seq 0 19); do
+    request par "$PAR_ADMIN" "$(gpus L40S 1 $((P0 + i * HOUR)) $((P0 + (i + 1) * HOUR)))"
+    reqs+=("$REQ")
+done
+for id in "${reqs[@]}"; do
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $OP" \
+        -d '{"payment_terms":"prepaid"}' "$U/v1/requests/$id/confirm" >>"$tmp/par.codes" &
+    cpids+=($!)
+done
+wait "${cpids[@]}"
+won=$(grep -c '^201$' "$tmp/par.codes")
+broke=$(grep -c '^402$' "$tmp/par.codes")
+check "20 concurrent confirmations with money for 7: 7 × 201, 13 × 402 ($won, $broke)" [ "$won" = 7 -a "$broke" = 13 ]
+check "… the cash is -2.00, never below -credit limit" [ "$(cash par)" = -2000000 ]
+check "… 7 charges in the ledger" [ "$(transfers par reservation_charge | wc -l)" = 7 ]
+verify "after concurrent confirmations"
+
+# ---------------------------------------------------------------- kill -9 during a stream of charges
+org k9
+K9_ADMIN=$ADMIN
+contract k9 prepaid "\"credit_limit_micros\":0"
+topup k9 $((100 * M)) k9-0
+P0=$((T0 + 25 * DAY))
+reqs=()
+for i in $(seq 0 29); do
+    request k9 "$K9_ADMIN" "$(gpus L40S 1 $((P0 + i * HOUR)) $((P0 + (i + 1) * HOUR)))"
+    reqs+=("$REQ")
+done
+(
+    i=0
+    for id in "${reqs[@]}"; do
+        i=$((i + 1))
+        out=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $OP" \
+            -d '{"payment_terms":"prepaid"}' "$U/v1/requests/$id/confirm")
+        [ "${out##* }" = 201 ] && echo "confirm $(jq -r .id <<<"${out% *}")" >>"$tmp/k9.done"
+        c=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $OP" \
+            -H "Idempotency-Key: k9-$i" -d "{\"amount_micros\":$M}" "$U/v1/orgs/k9/topups")
+        [ "$c" = 201 ] && echo "topup k9-$i" >>"$tmp/k9.done"
+    done
+) &
+loop_pid=$!
+wait_until 60 bash -c "[ \$(cat '$tmp/k9.done' 2>/dev/null | wc -l) -ge 12 ]"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+server_pid= pid=
+wait "$loop_pid" 2>/dev/null
+loop_pid=
+answered=$(wc -l <"$tmp/k9.done")
+check "kill -9 came in the middle of the stream ($answered of 60 answered)" [ "$answered" -ge 12 -a "$answered" -lt 60 ]
+if start; then ok "the server restarts on the same database"; else nok "the server restarts"; show_log "$tmp/server.log"; fi
+server_pid=$pid
+lost=0
+while read -r what id; do
+    if [ "$what" = confirm ]; then
+        call "$OP" GET "/v1/reservations/$id"
+        [ "$code" = 200 ] && [ "$(j .billing.charged_micros)" = 1000000 ] || lost=$((lost + 1))
+    else
+        transfers k9 topup | grep -q " topup:$id\$" || lost=$((lost + 1))
+    fi
+done <"$tmp/k9.done"
+check "every answered 201 is there after the restart, charged ($lost missing)" [ "$lost" = 0 ]
+nc=$(transfers k9 reservation_charge | wc -l) nt=$(($(transfers k9 topup | wc -l) - 1))
+ac=$(grep -c '^confirm' "$tmp/k9.done") at=$(grep -c '^topup' "$tmp/k9.done")
+check "… the ledger holds the answered charges and top-ups, and at most the one cut off ($nc/$ac, $nt/$at)" \
+    [ "$nc" -ge "$ac" -a "$nc" -le $((ac + 1)) -a "$nt" -ge "$at" -a "$nt" -le $((at + 1)) ]
+check "… the cash is 100.00 + its top-ups - its charges" [ "$(cash k9)" = $((100 * M + nt * M - nc * M)) ]
+verify "after kill -9 and a restart"
