@@ -125,19 +125,25 @@ static json_t *reservation_new(struct al_ctx *c, json_t *req, json_t *quote, con
     return r;
 }
 
+static int terms_valid(struct al_ctx *c, const char *terms)
+{
+    enum al_terms t;
+    if (!terms || al_contract_terms_parse(terms, &t) == 0)
+        return 0;
+    return al_http_fail(c, AL_E_INVAL, "payment_terms",
+                        "payment_terms must be prepaid, balance or invoiced");
+}
+
 /* The body's payment_terms, when given, must be the contract's; the quote must have been
  * priced under the contract version in force, so that its document is what is charged. */
 static int confirm_terms(struct al_ctx *c, json_t *quote, const char *terms,
                          const struct al_contract *k)
 {
-    enum al_terms t;
+    enum al_terms t = k->terms;
     json_t *qk = json_object_get(quote, "contract");
     json_int_t qid = json_integer_value(json_object_get(qk, "id"));
     json_int_t qv = json_integer_value(json_object_get(qk, "version"));
-    if (terms && al_contract_terms_parse(terms, &t) != 0)
-        return al_http_fail(c, AL_E_INVAL, "payment_terms",
-                            "payment_terms must be prepaid, balance or invoiced");
-    if (terms && t != k->terms)
+    if (terms && (al_contract_terms_parse(terms, &t) != 0 || t != k->terms))
         return al_http_fail(c, AL_E_STATE, "payment_terms",
                             "payment_terms %s: contract %llu v%u says %s", terms,
                             (unsigned long long)k->id, k->version, al_contract_terms_name(k->terms));
@@ -192,7 +198,7 @@ static int post_confirm(struct al_ctx *c)
     int rc;
     if ((rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_name(c, c->body, "payment_terms", false, &terms)) ||
-        (rc = al_flow_request_load(c, &req)) ||
+        (rc = terms_valid(c, terms)) || (rc = al_flow_request_load(c, &req)) ||
         (rc = al_flow_request_can(c, req, AL_REQ_EV_CONFIRM, NULL)))
         goto out;
     json_t *quote = json_object_get(req, "quote");
