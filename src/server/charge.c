@@ -328,24 +328,23 @@ int al_charge_share(struct al_ctx *c, const char *model, const char *profile, in
     return 0;
 }
 
-/* A new reservation's billing state under o's contract: window, share, frozen lines of
- * `doc` (a quote's "lines"). id stays as given (the store numbers it at insert). */
+/* A new reservation's billing state under o's contract: window and share of `w`, frozen lines
+ * of `doc` (a quote's "lines"). id stays as given (the store numbers it at insert). */
 static int billing_new(struct al_ctx *c, const struct al_charge_org *o, json_t *doc,
-                       const char *model, const char *profile, int64_t count, int64_t start,
-                       int64_t end, struct al_res_billing *b)
+                       const struct al_charge_window *w, struct al_res_billing *b)
 {
     b->org = o->num;
     b->contract_id = o->k.id;
     b->contract_version = o->k.version;
-    b->start = start;
-    b->end = end;
-    int rc = al_charge_share(c, model, profile, count, &b->share);
+    b->start = w->start;
+    b->end = w->end;
+    int rc = al_charge_share(c, w->model, w->profile, w->count, &b->share);
     return rc ? rc : al_charge_lines_of(c, doc, b);
 }
 
 int al_charge_quote_check(struct al_ctx *c, const struct al_charge_org *o,
-                          const struct al_charge_price *p, const char *model, const char *profile,
-                          int64_t count, int64_t start, int64_t end, const char *what)
+                          const struct al_charge_price *p, const struct al_charge_window *w,
+                          const char *what)
 {
     struct al_res_billing b = {.id = 1}; /* not written: core's checks want a number */
     struct al_org_usage u;
@@ -354,10 +353,10 @@ int al_charge_quote_check(struct al_ctx *c, const struct al_charge_org *o,
     if (!o->has_contract)
         return 0;
     json_t *doc = json_pack("{s:s,s:O}", "id", "quote", "lines", p->lines);
-    int rc = doc ? billing_new(c, o, doc, model, profile, count, start, end, &b)
-                 : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    int rc =
+        doc ? billing_new(c, o, doc, w, &b) : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     json_decref(doc);
-    if (rc || (rc = al_charge_usage(c, o, start, end, 0, &u)))
+    if (rc || (rc = al_charge_usage(c, o, w->start, w->end, 0, &u)))
         return rc;
     rc = al_billing_confirm(&o->k, &b, &u, AL_CHECK_QUOTE, c->now, &d, &e);
     return rc ? al_charge_fail(c, rc, &d.refusal, &e, what) : 0;
@@ -369,10 +368,11 @@ int al_charge_confirm(struct al_ctx *c, const struct al_charge_org *o, const cha
     struct al_org_usage u;
     struct al_decision d;
     struct al_err e = {0};
+    struct al_charge_window w = {jstr(quote, "model"), jstr(quote, "profile"),
+                                 (int64_t)json_array_size(json_object_get(quote, "allocations")),
+                                 jtime(quote, "start"), jtime(quote, "end")};
     memset(ret, 0, sizeof *ret);
-    int rc = billing_new(c, o, quote, jstr(quote, "model"), jstr(quote, "profile"),
-                         (int64_t)json_array_size(json_object_get(quote, "allocations")),
-                         jtime(quote, "start"), jtime(quote, "end"), ret);
+    int rc = billing_new(c, o, quote, &w, ret);
     if (rc)
         return rc;
     /* first the number the transfer keys use; a refusal below rolls the insert back */
@@ -444,8 +444,8 @@ int al_charge_cancel(struct al_ctx *c, struct al_charge_res *r, const struct al_
     return billing_save(c, &r->b);
 }
 
-int al_charge_lines_json(struct al_ctx *c, const struct al_charge_res *r, int64_t t,
-                         json_t **lines, int64_t *total)
+int al_charge_lines_json(struct al_ctx *c, const struct al_charge_res *r, int64_t t, json_t **lines,
+                         int64_t *total)
 {
     const struct al_granularity *g = &r->o.k.gran;
     struct al_err e = {0};
@@ -454,7 +454,7 @@ int al_charge_lines_json(struct al_ctx *c, const struct al_charge_res *r, int64_
     *lines = json_array();
     for (unsigned i = 0; *lines && i < r->b.nlines; i++) {
         const struct al_price_line *l = &r->b.lines[i];
-        int64_t billed = 0, amount = 0;
+        int64_t billed = 0, amount = 0, hours = 0;
         if (al_contract_billed_seconds(g, len, &billed) != 0 ||
             al_contract_line_charge(g, l, len, &amount, &e) != 0 ||
             al_money_add(*total, amount, total)) {
@@ -462,11 +462,11 @@ int al_charge_lines_json(struct al_ctx *c, const struct al_charge_res *r, int64_
             *lines = NULL;
             return al_http_fail(c, AL_E_RANGE, "end", "the price of the window overflows");
         }
+        hours = billed / 3600 + (billed % 3600 != 0);
         json_array_append_new(
             *lines, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "what", l->what, "unit",
                               l->unit == AL_PRICE_GPU_HOUR ? "gpu_hour" : "slice_hour", "units",
-                              (json_int_t)l->units, "hours",
-                              (json_int_t)(billed / 3600 + (billed % 3600 != 0)), "billed_seconds",
+                              (json_int_t)l->units, "hours", (json_int_t)hours, "billed_seconds",
                               (json_int_t)billed, "rate_micros", (json_int_t)l->unit_price,
                               "amount_micros", (json_int_t)amount));
     }
@@ -508,7 +508,7 @@ json_t *al_charge_billing_json(struct al_ctx *c, const struct al_charge_res *r)
         return NULL;
     return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "payment_terms",
                      al_contract_terms_name(r->o.k.terms), "charged_micros", (json_int_t)charged,
-                     "refunded_micros", (json_int_t)refunded, "fees_micros",
-                     (json_int_t)r->b.fees, "net_micros", (json_int_t)net, "periods_drawn",
-                     (json_int_t)r->b.drawn, "billed_end", al_time_json(r->b.end));
+                     "refunded_micros", (json_int_t)refunded, "fees_micros", (json_int_t)r->b.fees,
+                     "net_micros", (json_int_t)net, "periods_drawn", (json_int_t)r->b.drawn,
+                     "billed_end", al_time_json(r->b.end));
 }

@@ -110,13 +110,20 @@ struct al_charge_res {
 int al_charge_share(struct al_ctx *c, const char *model, const char *profile, int64_t count,
                     int64_t *ret);
 
-/* Limits at quote time: the ask priced as `p` (its lines, for [start, end)) checked against
- * o's contract (al_billing_confirm at AL_CHECK_QUOTE: period, length, concurrent GPUs,
- * reservations ahead, the month's spend; not the funds). Nothing when o has no contract.
- * 0, or fails the call (409 limit_exceeded with the numbers; `what` begins the message). */
+/* What a reservation holds: `count` GPUs of `model`, or instances of MIG `profile` (NULL for
+ * whole GPUs), over [start, end). */
+struct al_charge_window {
+    const char *model, *profile;
+    int64_t count, start, end;
+};
+
+/* Limits at quote time: ask `w` priced as `p` checked against o's contract
+ * (al_billing_confirm at AL_CHECK_QUOTE: period, length, concurrent GPUs, reservations ahead,
+ * the month's spend; not the funds). Nothing when o has no contract. 0, or fails the call (409
+ * limit_exceeded with the numbers; `what` begins the message). */
 int al_charge_quote_check(struct al_ctx *c, const struct al_charge_org *o,
-                          const struct al_charge_price *p, const char *model, const char *profile,
-                          int64_t count, int64_t start, int64_t end, const char *what);
+                          const struct al_charge_price *p, const struct al_charge_window *w,
+                          const char *what);
 
 /* Confirm reservation `rsv_id` (its row written already) from `quote` (its window, model,
  * profile, allocations and frozen lines) under o's contract: its billing state inserted
@@ -149,8 +156,8 @@ int al_charge_cancel(struct al_ctx *c, struct al_charge_res *r, const struct al_
 /* r's price lines for [start, t) under its contract's granularity, as a quote has them
  * ({what, unit, units, hours, billed_seconds, rate_micros, amount_micros}), into *lines
  * (owned: json_decref) and their sum, C(t), into *total. 0, or fails the call. */
-int al_charge_lines_json(struct al_ctx *c, const struct al_charge_res *r, int64_t t,
-                         json_t **lines, int64_t *total);
+int al_charge_lines_json(struct al_ctx *c, const struct al_charge_res *r, int64_t t, json_t **lines,
+                         int64_t *total);
 
 /* What reservation r was charged so far, read from its transfers (by their keys) and its
  * state: {charged_micros, refunded_micros, fees_micros, net_micros, periods_drawn,

@@ -254,9 +254,10 @@ static int quote_limits(struct al_ctx *c, json_t *req, const struct al_charge_or
 {
     char what[AL_HTTP_ID_LEN + 16];
     snprintf(what, sizeof what, "cannot quote %s", jstr(req, "id"));
-    return al_charge_quote_check(c, o, p, w->model->name,
-                                 w->profile >= 0 ? w->model->profiles[w->profile].name : NULL,
-                                 w->a.count, w->s, w->e, what);
+    struct al_charge_window cw = {w->model->name,
+                                  w->profile >= 0 ? w->model->profiles[w->profile].name : NULL,
+                                  w->a.count, w->s, w->e};
+    return al_charge_quote_check(c, o, p, &cw, what);
 }
 
 static int post_quote(struct al_ctx *c)

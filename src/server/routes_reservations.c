@@ -144,23 +144,24 @@ static int confirm_terms(struct al_ctx *c, json_t *quote, const char *terms,
     json_int_t qid = json_integer_value(json_object_get(qk, "id"));
     json_int_t qv = json_integer_value(json_object_get(qk, "version"));
     if (terms && (al_contract_terms_parse(terms, &t) != 0 || t != k->terms))
-        return al_http_fail(c, AL_E_STATE, "payment_terms",
-                            "payment_terms %s: contract %llu v%u says %s", terms,
-                            (unsigned long long)k->id, k->version, al_contract_terms_name(k->terms));
+        return al_http_fail(
+            c, AL_E_STATE, "payment_terms", "payment_terms %s: contract %llu v%u says %s", terms,
+            (unsigned long long)k->id, k->version, al_contract_terms_name(k->terms));
     if (qid == (json_int_t)k->id && qv == (json_int_t)k->version)
         return 0;
     if (!json_is_object(qk))
-        return al_http_fail(c, AL_E_STATE, "quote",
-                            "the quote %s was priced at the list price, without a contract; the "
-                            "org's contract in force is %llu v%u: quote again (an accepted request keeps "
-                            "its quote: submit the request again)",
-                            jstr(quote, "id"), (unsigned long long)k->id, k->version);
-    return al_http_fail(c, AL_E_STATE, "quote",
-                        "the quote %s was priced under contract %lld v%lld; the org's contract in "
-                        "force is %llu v%u: quote again (an accepted request keeps its quote: submit "
-                        "the request again)",
-                        jstr(quote, "id"), (long long)qid, (long long)qv,
-                        (unsigned long long)k->id, k->version);
+        return al_http_fail(
+            c, AL_E_STATE, "quote",
+            "the quote %s was priced at the list price, without a contract; the "
+            "org's contract in force is %llu v%u: quote again (an accepted request keeps "
+            "its quote: submit the request again)",
+            jstr(quote, "id"), (unsigned long long)k->id, k->version);
+    return al_http_fail(
+        c, AL_E_STATE, "quote",
+        "the quote %s was priced under contract %lld v%lld; the org's contract in "
+        "force is %llu v%u: quote again (an accepted request keeps its quote: submit "
+        "the request again)",
+        jstr(quote, "id"), (long long)qid, (long long)qv, (unsigned long long)k->id, k->version);
 }
 
 /* The quote's holds pass to reservation `id`. */
@@ -300,22 +301,21 @@ static int rsv_repriced(struct al_ctx *c, json_t *r, const struct al_charge_res 
     return 0;
 }
 
-/* Cancel or shorten the money of `r` (when it has a billing state: *has): who may, the
- * refund less the fee, the new billed end (*end). */
+/* Cancel or shorten the money of `r` when it has a billing state (cr->b.id stays 0 when it
+ * has none: confirmed before charges, nothing to refund): who may, the refund less the fee,
+ * the new billed end (cr->b.end). */
 static int rsv_refund(struct al_ctx *c, json_t *r, int64_t new_end, bool cancel, const char *what,
-                      struct al_charge_res *cr, bool *has, int64_t *end)
+                      struct al_charge_res *cr)
 {
     struct al_cancel q = {c->role == AL_ROLE_OPERATOR ? AL_BY_OPERATOR : AL_BY_ORG_ADMIN, c->now,
                           new_end};
     struct al_decision d;
     int rc = al_charge_res_load(c, jstr(r, "id"), cr);
-    *has = rc == 0;
-    if (rc != 0) /* no billing state (confirmed before charges): nothing to refund */
+    if (rc != 0)
         return rc < 0 ? rc : 0;
     if ((rc = al_charge_cancel(c, cr, &q, cancel, what, &d)) ||
         (rc = rsv_repriced(c, r, cr, d.end, &d)))
         return rc;
-    *end = d.end;
     json_object_set_new(r, "billed_end", al_time_json(d.end));
     return 0;
 }
@@ -329,15 +329,13 @@ static int post_rsv_cancel(struct al_ctx *c)
     struct al_charge_res cr;
     struct al_err err = {0};
     char what[AL_HTTP_ID_LEN + 16];
-    bool has = false;
-    int64_t end = 0;
     int rc;
     if ((rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_text(c, c->body, "reason", false, AL_HTTP_MAX_TEXT, &reason)) ||
         (rc = rsv_load(c, &r)) || (rc = al_flow_rsv_step(c, r, AL_RSV_EV_CANCEL, NULL)))
         goto out;
     snprintf(what, sizeof what, "cannot cancel %s", jstr(r, "id"));
-    if ((rc = rsv_refund(c, r, c->now, true, what, &cr, &has, &end)))
+    if ((rc = rsv_refund(c, r, c->now, true, what, &cr)))
         goto out;
     c->cal_touched = true;
     al_calendar_cancel_owner(c->srv->cal->cal, al_cal_owner(jstr(r, "id")));
@@ -348,7 +346,7 @@ static int post_rsv_cancel(struct al_ctx *c)
     if (reason)
         json_object_set_new(r, "reason", json_string(reason));
     json_object_set_new(r, "cancelled_by", json_string(c->user_id));
-    if ((rc = al_flow_rsv_save(c, r, false)) || (has && (rc = with_billing(c, r, &cr))))
+    if ((rc = al_flow_rsv_save(c, r, false)) || (cr.b.id && (rc = with_billing(c, r, &cr))))
         goto out;
     rc = al_http_reply(c, 200, json_incref(r));
 out:
@@ -380,11 +378,10 @@ static int holds_shorten(struct al_ctx *c, json_t *r, int64_t end)
 static int post_rsv_shorten(struct al_ctx *c)
 {
     static const char *const allowed[] = {"end", NULL};
-    int64_t new_end = 0, end = 0;
+    int64_t new_end = 0;
     json_t *r = NULL;
     struct al_charge_res cr;
     char what[AL_HTTP_ID_LEN + 64], at[32];
-    bool has = false;
     int rc;
     if ((rc = rsv_load(c, &r)) || (rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_time(c, c->body, "end", true, &new_end)))
@@ -404,17 +401,17 @@ static int post_rsv_shorten(struct al_ctx *c)
                           jstr(r, "end"));
         goto out;
     }
-    if ((rc = rsv_refund(c, r, new_end, false, what, &cr, &has, &end)))
+    if ((rc = rsv_refund(c, r, new_end, false, what, &cr)))
         goto out;
-    if (!has) {
-        rc = al_http_fail(c, AL_E_STATE, NULL,
-                          "%s: it was confirmed before reservations were charged (cancel it)",
-                          what);
+    if (!cr.b.id) {
+        rc =
+            al_http_fail(c, AL_E_STATE, NULL,
+                         "%s: it was confirmed before reservations were charged (cancel it)", what);
         goto out;
     }
-    if ((rc = holds_shorten(c, r, end)))
+    if ((rc = holds_shorten(c, r, cr.b.end)))
         goto out;
-    json_object_set_new(r, "end", al_time_json(end));
+    json_object_set_new(r, "end", al_time_json(cr.b.end));
     json_object_set_new(r, "shortened_by", json_string(c->user_id));
     if ((rc = al_flow_rsv_save(c, r, false)) || (rc = with_billing(c, r, &cr)))
         goto out;
@@ -470,9 +467,9 @@ static int post_rsv_extend(struct al_ctx *c)
              al_time_fmt(new_end, at, sizeof at));
     if ((rc = extend_checks(c, r, new_end, what, &cr)) ||
         (rc = allocs_free(c, r, m, e, new_end, what)) ||
-        (rc = al_flow_rsv_step(
-             c, r, AL_RSV_EV_EXTEND,
-             json_pack("{s:s,s:o}", "old_end", jstr(r, "end"), "new_end", al_time_json(new_end)))) ||
+        (rc = al_flow_rsv_step(c, r, AL_RSV_EV_EXTEND,
+                               json_pack("{s:s,s:o}", "old_end", jstr(r, "end"), "new_end",
+                                         al_time_json(new_end)))) ||
         (rc = al_charge_extend(c, &cr, new_end, what, &d)))
         goto out;
     c->cal_touched = true;
