@@ -290,6 +290,12 @@ static void setup_org(struct bench *b)
                                    "mig_slice_hour_micros", (json_int_t)300000)));
     }
     json_decref(must(c, "POST", "/v1/orgs", json_pack("{s:s}", "name", "bench")));
+    /* confirmations need a contract in force: invoiced without a credit limit, so that the
+     * flow measured is the reservation's (its billing state is written, no charge and no limit
+     * refuses; the draws come later, from the clock) */
+    json_decref(must(c, "POST", "/v1/contracts",
+                     json_pack("{s:s,s:s,s:s}", "org", "bench", "terms", "invoiced", "valid_to",
+                               "2099-01-01T00:00:00Z")));
     json_t *u = must(
         c, "POST", "/v1/users",
         json_pack("{s:s,s:s,s:s}", "name", "bench-admin", "role", "org_admin", "org", "bench"));

@@ -2,8 +2,9 @@
 # run.sh ALLOT_BINARY — what `make run` starts (after make has built the binary): `allot server`
 # on SQLite in a data directory kept from one run to the next (.run/: allot.db, the operator's
 # token, the logs), a simulated fleet reported by `allot agent --driver sim` (once, then a
-# heartbeat in the background), demo prices, and a printed walk-through. The server stays in
-# the foreground until Ctrl-C (or SIGTERM).
+# heartbeat in the background), demo prices, a demo org with a prepaid contract and money (a new
+# database only), and a printed walk-through. The server stays in the foreground until Ctrl-C
+# (or SIGTERM).
 #
 # It never deletes data. The first run creates the database with `allot server init` and keeps
 # the operator's token in .run/operator.token; later runs reuse both. While an instance started
@@ -107,6 +108,15 @@ A100-80GB 1.80 0.30
 A30-24GB 0.90 0.25
 L40S-48GB 1.10 0
 PRICES
+# The demo org acme (README's quickstart reserves for it) with a demo contract, prepaid with a
+# credit limit of 1,000.00 for a year, and a top-up of 50,000.00: on a new database only (a
+# later run keeps what the previous one left, balance included).
+if [ "$fresh" = 1 ]; then
+    "$allot" org create acme --customer-code ACME --display-name "Acme Research" >/dev/null
+    "$allot" contract create --org acme --terms prepaid --valid-to +365d --credit-limit 1000 \
+        >/dev/null
+    "$allot" org topup acme 50000 --reference "demo top-up" --idempotency-key demo-topup >/dev/null
+fi
 # The heartbeat runs with its own agent-role token, not the operator's, kept for later runs
 # (a new one when the kept one is missing or belongs to a database that is gone).
 if ! ALLOT_TOKEN=$(cat "$data/agent.token" 2>/dev/null) "$allot" user me >/dev/null 2>&1; then

@@ -98,7 +98,8 @@ static const struct al_opt cancel_opts[] = {
 };
 
 static const struct al_opt confirm_opts[] = {
-    {"payment-terms", AL_ARG_STR, "payment_terms", "prepaid or invoiced (required)"},
+    {"payment-terms", AL_ARG_STR, "payment_terms",
+     "prepaid|balance|invoiced: must be the contract's (default: the contract's)"},
     AL_IDEM_OPT,
     AL_END_OPT,
 };
@@ -174,9 +175,9 @@ AL_REQ_ACTION(req_reject, "reject", "allot request reject ID --reason TEXT",
               "Reject a request (operator).", reject_opts, 0, brief_cols)
 AL_REQ_ACTION(req_accept, "accept", "allot request accept ID",
               "Accept the approved quote (org admin).", NULL, 0, brief_cols)
-AL_REQ_ACTION(req_confirm, "confirm", "allot request confirm ID --payment-terms prepaid|invoiced",
-              "Confirm the contract (operator): creates the reservation.", confirm_opts, 1,
-              confirmed_cols)
+AL_REQ_ACTION(req_confirm, "confirm", "allot request confirm ID [--payment-terms T]",
+              "Confirm (operator): creates the reservation, charged per the org's contract.",
+              confirm_opts, 1, confirmed_cols)
 AL_REQ_ACTION(req_cancel, "cancel", "allot request cancel ID",
               "Cancel a request (operator or org admin).", cancel_opts, 0, brief_cols)
 

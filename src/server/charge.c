@@ -6,6 +6,7 @@
 
 #include "core/invoice.h"
 #include "core/quote.h"
+#include "server/flow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,4 +320,214 @@ int al_charge_lines_of(struct al_ctx *c, json_t *doc, struct al_res_billing *b)
         p->unit_price = json_integer_value(json_object_get(l, "rate_micros"));
     }
     return 0;
+}
+
+/* ---- a reservation's money ---- */
+
+int al_charge_share(struct al_ctx *c, const char *model, const char *profile, int64_t count,
+                    int64_t *ret)
+{
+    const struct al_gpu_model *m = model ? al_catalog_find(model) : NULL;
+    unsigned slices = 1, total = 1;
+    struct al_err e = {0};
+    if (m && profile) {
+        int pi = al_catalog_profile_index(m, profile);
+        if (pi < 0)
+            m = NULL;
+        else {
+            slices = m->profiles[pi].compute_slices;
+            total = m->compute_slices;
+        }
+    }
+    if (!m)
+        return al_http_fail(c, AL_E_INTERNAL, NULL, "unknown model or profile %s %s",
+                            model ? model : "?", profile ? profile : "");
+    if (al_contract_gpu_share(slices, total, count, ret, &e) != 0)
+        return al_http_fail_err(c, AL_E_INTERNAL, &e);
+    return 0;
+}
+
+/* A new reservation's billing state under o's contract: window and share of `w`, frozen lines
+ * of `doc` (a quote's "lines"). id stays as given (the store numbers it at insert). */
+static int billing_new(struct al_ctx *c, const struct al_charge_org *o, json_t *doc,
+                       const struct al_charge_window *w, struct al_res_billing *b)
+{
+    b->org = o->num;
+    b->contract_id = o->k.id;
+    b->contract_version = o->k.version;
+    b->start = w->start;
+    b->end = w->end;
+    int rc = al_charge_share(c, w->model, w->profile, w->count, &b->share);
+    return rc ? rc : al_charge_lines_of(c, doc, b);
+}
+
+int al_charge_quote_check(struct al_ctx *c, const struct al_charge_org *o,
+                          const struct al_charge_price *p, const struct al_charge_window *w,
+                          const char *what)
+{
+    struct al_res_billing b = {.id = 1}; /* not written: core's checks want a number */
+    struct al_org_usage u;
+    struct al_decision d;
+    struct al_err e = {0};
+    if (!o->has_contract)
+        return 0;
+    json_t *doc = json_pack("{s:s,s:O}", "id", "quote", "lines", p->lines);
+    int rc =
+        doc ? billing_new(c, o, doc, w, &b) : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    json_decref(doc);
+    if (rc || (rc = al_charge_usage(c, o, w->start, w->end, 0, &u)))
+        return rc;
+    rc = al_billing_confirm(&o->k, &b, &u, AL_CHECK_QUOTE, c->now, &d, &e);
+    return rc ? al_charge_fail(c, rc, &d.refusal, &e, what) : 0;
+}
+
+int al_charge_confirm(struct al_ctx *c, const struct al_charge_org *o, const char *rsv_id,
+                      json_t *quote, const char *what, struct al_res_billing *ret)
+{
+    struct al_org_usage u;
+    struct al_decision d;
+    struct al_err e = {0};
+    struct al_charge_window w = {jstr(quote, "model"), jstr(quote, "profile"),
+                                 (int64_t)json_array_size(json_object_get(quote, "allocations")),
+                                 jtime(quote, "start"), jtime(quote, "end")};
+    memset(ret, 0, sizeof *ret);
+    int rc = billing_new(c, o, quote, &w, ret);
+    if (rc)
+        return rc;
+    /* first the number the transfer keys use; a refusal below rolls the insert back */
+    if ((rc = al_store_billing_insert(c->srv->store, rsv_id, ret, &e)) != 0)
+        return al_http_fail_err(c, rc, &e);
+    if ((rc = al_charge_usage(c, o, ret->start, ret->end, ret->id, &u)))
+        return rc;
+    rc = al_billing_confirm(&o->k, ret, &u, AL_CHECK_CONFIRM, c->now, &d, &e);
+    if (rc)
+        return al_charge_fail(c, rc, &d.refusal, &e, what);
+    return al_charge_write(c, o, &d, what);
+}
+
+int al_charge_res_load(struct al_ctx *c, const char *rsv_id, struct al_charge_res *ret)
+{
+    struct al_err e = {0};
+    memset(ret, 0, sizeof *ret);
+    int rc = al_store_billing_get(c->srv->store, rsv_id, &ret->b, &e);
+    if (rc == AL_E_NOTFOUND)
+        return 1;
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    ret->o.num = ret->b.org;
+    ret->o.has_contract = true;
+    return al_charge_contract_get(c, ret->b.contract_id, ret->b.contract_version, &ret->o.k);
+}
+
+static int billing_save(struct al_ctx *c, const struct al_res_billing *b)
+{
+    struct al_err e = {0};
+    int rc = al_store_billing_update(c->srv->store, b, &e);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+int al_charge_extend(struct al_ctx *c, struct al_charge_res *r, int64_t new_end, const char *what,
+                     struct al_decision *dec)
+{
+    struct al_org_usage u;
+    struct al_err e = {0};
+    /* refused exactly like a new reservation: every limit over the whole new window, this
+     * reservation left out of what the org holds */
+    int rc = al_charge_usage(c, &r->o, r->b.start, new_end, r->b.id, &u);
+    if (rc)
+        return rc;
+    rc = al_billing_extend(&r->o.k, &r->b, new_end, &u, c->now, dec, &e);
+    if (rc)
+        return al_charge_fail(c, rc, &dec->refusal, &e, what);
+    if ((rc = al_charge_write(c, &r->o, dec, what)))
+        return rc;
+    r->b.end = dec->end;
+    r->b.rev++;
+    return billing_save(c, &r->b);
+}
+
+int al_charge_cancel(struct al_ctx *c, struct al_charge_res *r, const struct al_cancel *q,
+                     bool cancel, const char *what, struct al_decision *dec)
+{
+    struct al_err e = {0};
+    int rc = al_billing_cancel(&r->o.k, &r->b, q, dec, &e);
+    if (rc)
+        return al_charge_fail(c, rc, NULL, &e, what);
+    if ((rc = al_charge_write(c, &r->o, dec, what)))
+        return rc;
+    if (al_money_add(r->b.fees, dec->fee, &r->b.fees))
+        return al_http_fail(c, AL_E_RANGE, NULL, "%s: the fees overflow", what);
+    r->b.end = dec->end;
+    r->b.rev++;
+    r->b.cancelled = cancel;
+    return billing_save(c, &r->b);
+}
+
+int al_charge_lines_json(struct al_ctx *c, const struct al_charge_res *r, int64_t t, json_t **lines,
+                         int64_t *total)
+{
+    const struct al_granularity *g = &r->o.k.gran;
+    struct al_err e = {0};
+    int64_t len = t - r->b.start;
+    *total = 0;
+    *lines = json_array();
+    for (unsigned i = 0; *lines && i < r->b.nlines; i++) {
+        const struct al_price_line *l = &r->b.lines[i];
+        int64_t billed = 0, amount = 0, hours = 0;
+        if (al_contract_billed_seconds(g, len, &billed) != 0 ||
+            al_contract_line_charge(g, l, len, &amount, &e) != 0 ||
+            al_money_add(*total, amount, total)) {
+            json_decref(*lines);
+            *lines = NULL;
+            return al_http_fail(c, AL_E_RANGE, "end", "the price of the window overflows");
+        }
+        hours = billed / 3600 + (billed % 3600 != 0);
+        json_array_append_new(
+            *lines, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "what", l->what, "unit",
+                              l->unit == AL_PRICE_GPU_HOUR ? "gpu_hour" : "slice_hour", "units",
+                              (json_int_t)l->units, "hours", (json_int_t)hours, "billed_seconds",
+                              (json_int_t)billed, "rate_micros", (json_int_t)l->unit_price,
+                              "amount_micros", (json_int_t)amount));
+    }
+    return *lines ? 0 : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+}
+
+/* Add the amount of the transfer keyed `key` (if written) to *sum. */
+static int add_keyed(struct al_ctx *c, const char *key, int64_t *sum)
+{
+    struct al_transfer t;
+    struct al_err e = {0};
+    int rc = al_store_transfer_get(c->srv->store, key, &t, &e);
+    if (rc == AL_E_NOTFOUND)
+        return 0;
+    if (rc == 0 && al_money_add(*sum, t.amount, sum))
+        rc = al_err_set(&e, AL_E_RANGE, "the reservation's charges overflow");
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+json_t *al_charge_billing_json(struct al_ctx *c, const struct al_charge_res *r)
+{
+    char key[AL_LEDGER_KEY_MAX];
+    int64_t charged = 0, refunded = 0, net = 0;
+    int rc = 0;
+    /* the keys core gives a reservation's transfers: its charge, each revision's extension
+     * and refund, each period's draw; a lookup each, by the ledger's unique key */
+    if (al_ledger_key_res(key, r->b.id, 0, "charge") == 0)
+        rc = add_keyed(c, key, &charged);
+    for (uint32_t v = 1; rc == 0 && v <= r->b.rev; v++) {
+        if (al_ledger_key_res(key, r->b.id, v, "extend") == 0)
+            rc = add_keyed(c, key, &charged);
+        if (rc == 0 && al_ledger_key_res(key, r->b.id, v, "refund") == 0)
+            rc = add_keyed(c, key, &refunded);
+    }
+    for (int64_t k = 0; rc == 0 && k < r->b.drawn; k++)
+        if (al_ledger_key_draw(key, r->b.id, k) == 0)
+            rc = add_keyed(c, key, &charged);
+    if (rc || al_money_sub(charged, refunded, &net))
+        return NULL;
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "payment_terms",
+                     al_contract_terms_name(r->o.k.terms), "charged_micros", (json_int_t)charged,
+                     "refunded_micros", (json_int_t)refunded, "fees_micros", (json_int_t)r->b.fees,
+                     "net_micros", (json_int_t)net, "periods_drawn", (json_int_t)r->b.drawn,
+                     "billed_end", al_time_json(r->b.end));
 }

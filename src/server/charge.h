@@ -101,4 +101,72 @@ void al_charge_price_terms(json_t *doc, const struct al_charge_price *p);
  * al_charge_price) into b->lines / b->nlines. 0, or fails the call (500: a damaged document). */
 int al_charge_lines_of(struct al_ctx *c, json_t *doc, struct al_res_billing *b);
 
+/* ---- a reservation's money: confirm, extend, cancel or shorten, and what it was charged ---- */
+
+/* A confirmed reservation's billing state and the contract version it runs under. */
+struct al_charge_res {
+    struct al_charge_org o;  /* num = the reservation's org; k = its contract version */
+    struct al_res_billing b; /* as the store keeps it */
+};
+
+/* The GPU share units (core/contract.h) of `count` GPUs of `model` or, profile not NULL,
+ * `count` instances of that MIG profile: compute slices of the profile / the model's slices
+ * × count. 0, or fails the call (500: a document naming an unknown model or profile). */
+int al_charge_share(struct al_ctx *c, const char *model, const char *profile, int64_t count,
+                    int64_t *ret);
+
+/* What a reservation holds: `count` GPUs of `model`, or instances of MIG `profile` (NULL for
+ * whole GPUs), over [start, end). */
+struct al_charge_window {
+    const char *model, *profile;
+    int64_t count, start, end;
+};
+
+/* Limits at quote time: ask `w` priced as `p` checked against o's contract
+ * (al_billing_confirm at AL_CHECK_QUOTE: period, length, concurrent GPUs, reservations ahead,
+ * the month's spend; not the funds). Nothing when o has no contract. 0, or fails the call (409
+ * limit_exceeded with the numbers; `what` begins the message). */
+int al_charge_quote_check(struct al_ctx *c, const struct al_charge_org *o,
+                          const struct al_charge_price *p, const struct al_charge_window *w,
+                          const char *what);
+
+/* Confirm reservation `rsv_id` (its row written already) from `quote` (its window, model,
+ * profile, allocations and frozen lines) under o's contract: its billing state inserted
+ * (numbered: the number core's transfer keys use), the limits and funds checked
+ * (al_billing_confirm at AL_CHECK_CONFIRM, the org's usage leaving this one out) and the
+ * decision's transfers written (prepaid: C(end) now; balance, invoiced: nothing until the
+ * draws). *ret = the billing state. 0, or fails the call (402/409 with the numbers); the
+ * caller's unit of work is then rolled back whole. */
+int al_charge_confirm(struct al_ctx *c, const struct al_charge_org *o, const char *rsv_id,
+                      json_t *quote, const char *what, struct al_res_billing *ret);
+
+/* The billing state of reservation `rsv_id` and its contract version into *ret. 0; 1 when it
+ * has none (confirmed before reservations were charged: no money moves for it); or fails the
+ * call. */
+int al_charge_res_load(struct al_ctx *c, const char *rsv_id, struct al_charge_res *ret);
+
+/* Extend r to `new_end` (al_billing_extend at r's frozen lines; limits on the new window with
+ * r left out of the usage; funds), write the transfers and r's new state (end, rev). *dec:
+ * the decision (amount: the price of the added time). 0, or fails the call. */
+int al_charge_extend(struct al_ctx *c, struct al_charge_res *r, int64_t new_end, const char *what,
+                     struct al_decision *dec);
+
+/* Cancel (`cancel`: the reservation ends) or shorten r per q (al_billing_cancel: who may,
+ * e', the refund less the fee), write the refund and r's new state (end = e', rev, fees,
+ * cancelled). *dec: the decision (end = e', amount = the refund, fee). 0, or fails the call
+ * (403 when the contract keeps an active prepaid reservation for operators). */
+int al_charge_cancel(struct al_ctx *c, struct al_charge_res *r, const struct al_cancel *q,
+                     bool cancel, const char *what, struct al_decision *dec);
+
+/* r's price lines for [start, t) under its contract's granularity, as a quote has them
+ * ({what, unit, units, hours, billed_seconds, rate_micros, amount_micros}), into *lines
+ * (owned: json_decref) and their sum, C(t), into *total. 0, or fails the call. */
+int al_charge_lines_json(struct al_ctx *c, const struct al_charge_res *r, int64_t t, json_t **lines,
+                         int64_t *total);
+
+/* What reservation r was charged so far, read from its transfers (by their keys) and its
+ * state: {charged_micros, refunded_micros, fees_micros, net_micros, periods_drawn,
+ * billed_end}. NULL on a store failure (the call fails) or out of memory. */
+json_t *al_charge_billing_json(struct al_ctx *c, const struct al_charge_res *r);
+
 #endif

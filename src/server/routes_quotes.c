@@ -248,6 +248,18 @@ static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
                        nc ? first.msg : "no GPU model meets the ask");
 }
 
+/* The contract's limits on what the quote sells (not the funds: those are the confirmation's). */
+static int quote_limits(struct al_ctx *c, json_t *req, const struct al_charge_org *o,
+                        const struct quote_work *w, const struct al_charge_price *p)
+{
+    char what[AL_HTTP_ID_LEN + 16];
+    snprintf(what, sizeof what, "cannot quote %s", jstr(req, "id"));
+    struct al_charge_window cw = {w->model->name,
+                                  w->profile >= 0 ? w->model->profiles[w->profile].name : NULL,
+                                  w->a.count, w->s, w->e};
+    return al_charge_quote_check(c, o, p, &cw, what);
+}
+
 static int post_quote(struct al_ctx *c)
 {
     static const char *const allowed[] = {"valid_for_minutes", NULL};
@@ -285,7 +297,8 @@ static int post_quote(struct al_ctx *c)
      * are what a confirmation under that contract version charges */
     if ((rc = al_charge_org_load(c, jstr(req, "org"), c->now, &org)) ||
         (rc = al_charge_price(
-             c, &org, &(struct al_quote_ask){w.model, w.profile, w.a.count, w.s, w.e}, &pr)))
+             c, &org, &(struct al_quote_ask){w.model, w.profile, w.a.count, w.s, w.e}, &pr)) ||
+        (rc = quote_limits(c, req, &org, &w, &pr)))
         goto out;
     int64_t valid_until = c->now + minutes * 60;
     al_id_new("qte", c->now, qid, sizeof qid);

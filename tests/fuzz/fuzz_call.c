@@ -219,6 +219,10 @@ static void seed_world(struct al_srv *srv)
          "id", "$ORG"},
         {"POST /v1/orgs\nAuthorization: Bearer $OP\nContent-Length: $LEN\n\n{\"name\":\"beta\"}",
          NULL, NULL},
+        /* confirmations need a contract in force: invoiced, no credit limit */
+        {"POST /v1/contracts\nAuthorization: Bearer $OP\nContent-Length: $LEN\n\n"
+         "{\"org\":\"acme\",\"terms\":\"invoiced\",\"valid_to\":\"2030-01-01T00:00:00Z\"}",
+         NULL, NULL},
         {"POST /v1/users\nAuthorization: Bearer $OP\nContent-Length: $LEN\n\n"
          "{\"name\":\"alice\",\"role\":\"org_admin\",\"org\":\"acme\"}",
          "token", "$ADM"},

@@ -48,6 +48,9 @@ fi
 ok "server starts with --heartbeat-timeout"
 
 call "$OP" POST /v1/orgs '{"name":"acme"}'
+# confirmations need a contract in force: invoiced without a credit limit (charges_api.sh tests
+# the money)
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"invoiced\",\"valid_to\":\"$(ts $((T0 + 1000 * 86400)))\"}"
 call "$OP" POST /v1/users '{"name":"alice","role":"org_admin","org":"acme"}'
 ALICE=$(j .token)
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'

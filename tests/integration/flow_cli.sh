@@ -121,6 +121,9 @@ check "availability: 16 H100 free before any reservation" \
 run "$OP" org create acme --customer-code ACME --display-name "Acme Research" -o json
 check "operator creates org acme" test "$rc" -eq 0 -a "$(jf .name)" = acme
 run "$OP" org create other -o json
+# confirmations need a contract in force: acme's is invoiced, without a credit limit
+run "$OP" contract create --org acme --terms invoiced --valid-to +1000d -o json
+check "operator gives acme an invoiced contract" test "$rc" -eq 0 -a "$(jf .terms)" = invoiced
 run "$OP" user create alice --role org_admin --org acme -o json
 ALICE=$(jf .token)
 check "user create prints alice's token" test "${ALICE#al_}" != "$ALICE"
@@ -245,7 +248,7 @@ run "$ALICE" request accept "$R3"
 check "request accept (table): just the id and the state" \
     test "$out" = "$(printf 'id: %s\nstate: accepted' "$R3")"
 echo $(($(date +%s) + 7200)) >"$tmp/clock" # two hours later: the quote is past valid_until
-run "$OP" request confirm "$R3" --payment-terms prepaid
+run "$OP" request confirm "$R3" --payment-terms invoiced
 refused "quote expired: confirm after valid_until → exit 1, expired" expired
 sleep 2.5 # a clock tick or two
 run "$OP" request show "$R3" -o json

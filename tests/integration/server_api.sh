@@ -69,6 +69,12 @@ expect "operator creates org" 201
 ACME=$(j .id)
 call "$OP" POST /v1/orgs '{"name":"beta"}'
 BETA=$(j .id)
+# confirmations need a contract in force: invoiced without a credit limit, so that this suite's
+# confirmations charge nothing and no limit applies (charges_api.sh tests the money)
+for o in acme beta; do
+    call "$OP" POST /v1/contracts "{\"org\":\"$o\",\"terms\":\"invoiced\",\"valid_to\":\"$(ts $((T0 + 1000 * 86400)))\"}"
+    expect "an invoiced contract for $o" 201
+done
 call "$OP" POST /v1/orgs '{"name":"acme"}'
 expect "duplicate org → 409" 409 conflict
 mkuser() { # mkuser TOKEN NAME ROLE [ORG] → prints the new token
@@ -221,7 +227,7 @@ call "$MIKE" GET "/v1/availability?model=H100-80GB&start=$S1&end=$E1"
 check "availability counts the tentative hold" [ "$(j .whole_gpus_free)" = 1 -a "$(j .total_gpus)" = 4 ]
 call "$OP" GET "/v1/availability?start=$S1"
 expect "availability needs model" 400 invalid_argument model
-call "$OP" POST "/v1/requests/$R1/confirm" '{"payment_terms":"prepaid"}'
+call "$OP" POST "/v1/requests/$R1/confirm" '{"payment_terms":"invoiced"}'
 expect "confirm before accept → 409 invalid_state" 409 invalid_state
 call "$OP" POST "/v1/requests/$R1/approve"
 expect "operator approves" 200
@@ -395,7 +401,7 @@ call "$OP" POST "/v1/reservations/$VA/cancel"
 
 # extend and cancel
 call "$OP" POST "/v1/reservations/$V1/extend" "{\"end\":\"$(ts $((T0 + 3 * 86400)))\"}"
-check "extend when free: same reservation, later end, repriced" [ "$code" = 200 -a "$(j .id)" = "$V1" -a "$(j .total_micros)" = 288000000 ]
+check "extend when free: same reservation, later end, the added day at its frozen rate" [ "$code" = 200 -a "$(j .id)" = "$V1" -a "$(j .total_micros)" = 288000000 ]
 call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":4,\"model\":\"H100-80GB\",\"start\":\"$(ts $((T0 + 3 * 86400)))\",\"end\":\"$(ts $((T0 + 4 * 86400)))\"}"
 R6=$(j .id)
 call "$OP" POST "/v1/requests/$R6/quote"
@@ -416,7 +422,7 @@ R8=$(j .id)
 call "$OP" POST "/v1/requests/$R8/quote" '{"valid_for_minutes":60}'
 call "$OP" POST "/v1/requests/$R8/approve"
 call "$ALICE" POST "/v1/requests/$R8/accept"
-call "$OP" POST "/v1/requests/$R8/confirm" '{"payment_terms":"prepaid"}'
+call "$OP" POST "/v1/requests/$R8/confirm" '{"payment_terms":"invoiced"}'
 V8=$(j .id)
 # wait_state TOKEN PATH STATE: poll (up to 10 s) until the object is in STATE
 wait_state() {
@@ -428,7 +434,7 @@ wait_state() {
     return 1
 }
 write_clock $((T0 + 120))
-call "$OP" POST "/v1/requests/$R7/confirm" '{"payment_terms":"prepaid"}'
+call "$OP" POST "/v1/requests/$R7/confirm" '{"payment_terms":"invoiced"}'
 check "confirm after valid_until → 409 (expired or already expired by the clock)" [ "$code" = 409 ]
 check "the clock expires the quote" wait_state "$OP" "/v1/requests/$R7" expired
 write_clock $((T0 + 400))
@@ -472,7 +478,7 @@ race() { # race MODEL COUNT_AVAILABLE N TAG
             q=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $OP" "$U/v1/requests/$id/quote")
             curl -s -o /dev/null -X POST -H "Authorization: Bearer $OP" "$U/v1/requests/$id/approve"
             curl -s -o /dev/null -X POST -H "Authorization: Bearer $ALICE" "$U/v1/requests/$id/accept"
-            c=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $OP" -d '{"payment_terms":"prepaid"}' "$U/v1/requests/$id/confirm")
+            c=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $OP" -d '{"payment_terms":"invoiced"}' "$U/v1/requests/$id/confirm")
             echo "$q $c" >"$tmp/race.$tag.$id"
         ) &
         racers+=($!)
@@ -510,7 +516,7 @@ stream() {
         curl -s -o /dev/null -X POST -H "Authorization: Bearer $OP" "$U/v1/requests/$id/quote"
         curl -s -o /dev/null -X POST -H "Authorization: Bearer $OP" "$U/v1/requests/$id/approve"
         curl -s -o /dev/null -X POST -H "Authorization: Bearer $ALICE" "$U/v1/requests/$id/accept"
-        out=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $OP" -d '{"payment_terms":"prepaid"}' "$U/v1/requests/$id/confirm")
+        out=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $OP" -d '{"payment_terms":"invoiced"}' "$U/v1/requests/$id/confirm")
         [ "${out##* }" = 201 ] && echo "$(jq -r .id <<<"${out% *}")" >>"$tmp/crash.log"
     done
 }
@@ -567,7 +573,7 @@ if start_api 3600000; then
     write_clock $((NOW + 30))
     call "$ALICE" POST "/v1/requests/$RX/accept"
     write_clock $((NOW + 61))
-    call "$OP" POST "/v1/requests/$RX/confirm" '{"payment_terms":"prepaid"}'
+    call "$OP" POST "/v1/requests/$RX/confirm" '{"payment_terms":"invoiced"}'
     expect "confirm after valid_until → 409 expired" 409 expired valid_until
     stop_server
 else

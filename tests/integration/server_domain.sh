@@ -59,6 +59,9 @@ ok "server starts"
 # ---------------------------------------------------------------- 1. secrets
 call "$OP" POST /v1/orgs '{"name":"acme","customer_code":"ACME-1"}'
 ACME=$(j .id)
+# confirmations need a contract in force: invoiced without a credit limit (charges_api.sh tests
+# the money)
+call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"invoiced\",\"valid_to\":\"$(ts $((T0 + 1000 * 86400)))\"}"
 call "$OP" POST /v1/users '{"name":"alice","role":"org_admin","org":"acme"}' -H "Idempotency-Key: mk-alice"
 expect "user created with an Idempotency-Key" 201
 ALICE=$(j .token) ALICE_ID=$(j .user.id)
@@ -183,7 +186,7 @@ flow() { # flow START END → confirms a 1×L40S request, prints the reservation
     call "$OP" POST "/v1/requests/$id/quote"
     call "$OP" POST "/v1/requests/$id/approve"
     call "$ALICE" POST "/v1/requests/$id/accept"
-    call "$OP" POST "/v1/requests/$id/confirm" '{"payment_terms":"prepaid"}'
+    call "$OP" POST "/v1/requests/$id/confirm" '{"payment_terms":"invoiced"}'
     j .id
 }
 V1=$(flow "$S1" "$E1")

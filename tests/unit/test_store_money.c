@@ -1,7 +1,8 @@
 /* test_store_money.c — unit tests of the store's money records other than the ledger (which
  * test_store_ledger.c covers): ledger numbers of orgs, price versions and the price list over
  * them (the version in force at a time), contracts with versions, amendments and their end,
- * reservation billing states (frozen fields, counters that never go back), pool sessions
+ * reservation billing states (frozen fields, counters that never go back) and what the limits
+ * read of them (the spans an org holds over a window, its reservations ahead), pool sessions
  * (start, metering, stop), the schema's refusal to change what was agreed, and the migration
  * that turns a schema-3 price list into version 1 of each model. */
 #include <setjmp.h>
@@ -363,6 +364,92 @@ static void test_billing_state(void **state)
                          SQLITE_OK);
 }
 
+/* Insert a billing state of org c->org for [start, end) holding `share`, on a new
+ * reservation row `id`; answers its number. */
+static uint64_t add_billing(struct al_store *s, const struct al_contract *c, const char *id,
+                            const char *org, int64_t start, int64_t end, int64_t share)
+{
+    struct al_res_billing b = billing(c);
+    add_reservation(s, id, org);
+    b.start = start;
+    b.end = end;
+    b.share = share;
+    assert_int_equal(al_store_billing_insert(s, id, &b, NULL), 0);
+    return b.id;
+}
+
+/* The spans of `org` over [from, to) skipping `skip` are `want` ("start-end:share," in hours
+ * from T0). */
+static void spans_are(struct al_store *s, uint64_t org, int64_t from, int64_t to, uint64_t skip,
+                      const char *want)
+{
+    struct al_store_spans sp = {0};
+    char got[256] = "";
+    size_t off = 0;
+    assert_int_equal(al_store_billing_spans(s, org, from, to, skip, &sp, NULL), 0);
+    for (size_t i = 0; i < sp.n; i++) /* in the store's order: these were inserted by start */
+        off += (size_t)snprintf(got + off, sizeof got - off, "%lld-%lld:%lld,",
+                                (long long)((sp.v[i].start - T0) / HOUR),
+                                (long long)((sp.v[i].end - T0) / HOUR), (long long)sp.v[i].share);
+    free(sp.v);
+    assert_string_equal(got, want);
+}
+
+/* What the limits read: the spans an org's reservations hold over a window (the one being
+ * extended left out, cancelled ones and other orgs' never counted) and its reservations
+ * ahead. */
+static void test_billing_spans_ahead(void **state)
+{
+    struct store_fixture *f = *state;
+    uint64_t org = add_org(f->s, "org_a"), other = add_org(f->s, "org_b");
+    struct al_contract c = contract(org, AL_TERMS_PREPAID), oc = contract(other, AL_TERMS_PREPAID);
+    struct al_store_spans sp = {0};
+    int64_t ahead = -1;
+    assert_int_equal(al_store_contract_create(f->s, &c, T0, NULL, NULL), 0);
+    assert_int_equal(al_store_contract_create(f->s, &oc, T0, NULL, NULL), 0);
+    /* nothing yet: no spans, none ahead */
+    assert_int_equal(al_store_billing_spans(f->s, org, T0, T0 + 100 * HOUR, 0, &sp, NULL), 0);
+    assert_true(sp.n == 0 && sp.v == NULL);
+    assert_int_equal(al_store_billing_ahead(f->s, org, T0, 0, &ahead, NULL), 0);
+    assert_int_equal(ahead, 0);
+    uint64_t r1 = add_billing(f->s, &c, "rsv_1", "org_a", T0 + 1 * HOUR, T0 + 5 * HOUR, 27720);
+    uint64_t r2 = add_billing(f->s, &c, "rsv_2", "org_a", T0 + 4 * HOUR, T0 + 8 * HOUR, 3960);
+    uint64_t r3 = add_billing(f->s, &c, "rsv_3", "org_a", T0 + 10 * HOUR, T0 + 12 * HOUR, 7920);
+    add_billing(f->s, &oc, "rsv_4", "org_b", T0 + 1 * HOUR, T0 + 12 * HOUR, 55440);
+    /* overlap is [start, end): a window ending at a start, or starting at an end, misses it */
+    spans_are(f->s, org, T0, T0 + 100 * HOUR, 0, "1-5:27720,4-8:3960,10-12:7920,");
+    spans_are(f->s, org, T0 + 5 * HOUR, T0 + 10 * HOUR, 0, "4-8:3960,");
+    spans_are(f->s, org, T0, T0 + HOUR, 0, "");
+    spans_are(f->s, org, T0 + 8 * HOUR, T0 + 10 * HOUR, 0, "");
+    spans_are(f->s, org, T0 + 4 * HOUR, T0 + 11 * HOUR, r2, "1-5:27720,10-12:7920,");
+    spans_are(f->s, other, T0, T0 + 100 * HOUR, 0, "1-12:55440,");
+    /* ahead: those starting after now, `skip` left out */
+    assert_int_equal(al_store_billing_ahead(f->s, org, T0, 0, &ahead, NULL), 0);
+    assert_int_equal(ahead, 3);
+    assert_int_equal(al_store_billing_ahead(f->s, org, T0 + HOUR, 0, &ahead, NULL), 0);
+    assert_int_equal(ahead, 2); /* rsv_1 starts at now: not ahead */
+    assert_int_equal(al_store_billing_ahead(f->s, org, T0 + HOUR, r3, &ahead, NULL), 0);
+    assert_int_equal(ahead, 1);
+    assert_int_equal(al_store_billing_ahead(f->s, org, T0 + 10 * HOUR, 0, &ahead, NULL), 0);
+    assert_int_equal(ahead, 0);
+    /* a cancelled reservation holds nothing and is not ahead; a shortened one holds its new
+     * window */
+    struct al_res_billing b;
+    assert_int_equal(al_store_billing_get_num(f->s, r3, &b, NULL, NULL), 0);
+    b.cancelled = true;
+    b.end = b.start;
+    b.rev = 1;
+    assert_int_equal(al_store_billing_update(f->s, &b, NULL), 0);
+    assert_int_equal(al_store_billing_get_num(f->s, r1, &b, NULL, NULL), 0);
+    b.end = T0 + 2 * HOUR;
+    b.rev = 1;
+    assert_int_equal(al_store_billing_update(f->s, &b, NULL), 0);
+    spans_are(f->s, org, T0, T0 + 100 * HOUR, 0, "1-2:27720,4-8:3960,");
+    spans_are(f->s, org, T0 + 2 * HOUR, T0 + 4 * HOUR, 0, "");
+    assert_int_equal(al_store_billing_ahead(f->s, org, T0, 0, &ahead, NULL), 0);
+    assert_int_equal(ahead, 2);
+}
+
 static void test_pool_sessions(void **state)
 {
     struct store_fixture *f = *state;
@@ -463,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_contract_end_and_in_force, store_setup,
                                         store_teardown),
         cmocka_unit_test_setup_teardown(test_billing_state, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_billing_spans_ahead, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_pool_sessions, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v3, store_setup, store_teardown),
     };
