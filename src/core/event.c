@@ -42,6 +42,10 @@ static const struct kind kinds[] = {
     [AL_EVENT_CONTRACT_AMENDED] = {"contract.amended", AL_EVENT_OF_CONTRACT},
     [AL_EVENT_CONTRACT_ENDED] = {"contract.ended", AL_EVENT_OF_CONTRACT},
     [AL_EVENT_LEDGER_TOPUP] = {"ledger.topup", AL_EVENT_OF_ORG},
+    [AL_EVENT_BALANCE_LOW] = {"balance.low", AL_EVENT_OF_ORG},
+    [AL_EVENT_RESERVATION_ACCESS_ENDED] = {"reservation.access_ended", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_POOL_STARTED] = {"pool.started", AL_EVENT_OF_POOL},
+    [AL_EVENT_POOL_STOPPED] = {"pool.stopped", AL_EVENT_OF_POOL},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

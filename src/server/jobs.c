@@ -1,13 +1,17 @@
 /* jobs.c — the background jobs the clock runs: nodes silent for longer than the heartbeat
  * timeout go offline (their GPUs leave planning), quotes expire (their holds freed),
- * reservations start and end. Each run is one unit of work through server/txn.h, like an HTTP
- * write: under the server's lock, in one savepoint, returning after its commit. */
+ * reservations start and end; then the money passes: balance and invoiced draws
+ * (server/draws.c) and pool metering (server/pool.c). Each is one unit of work through
+ * server/txn.h, like an HTTP write: under the server's lock, in one savepoint, returning after
+ * its commit. */
 #include "server/jobs.h"
 
 #include "server/cal.h"
+#include "server/draws.h"
 #include "server/flow.h"
 #include "server/http.h"
 #include "server/node_report.h"
+#include "server/pool.h"
 #include "server/txn.h"
 
 #include <stdbool.h>
@@ -146,14 +150,43 @@ static int tick(struct al_ctx *c, void *arg)
     return n;
 }
 
-int al_jobs_tick(struct al_srv *srv)
+/* The money passes, each its own unit of work after the tick's (a failure of one undoes only
+ * its own work, and the tick's transitions stand): every draw due (server/draws.h), then the
+ * metering of the pay-as-you-go pool (server/pool.h). */
+static int tick_draws(struct al_ctx *c, void *arg)
+{
+    (void)arg;
+    c->now = al_srv_now(c->srv);
+    return al_draws_pass(c);
+}
+
+static int tick_pool(struct al_ctx *c, void *arg)
+{
+    (void)arg;
+    c->now = al_srv_now(c->srv);
+    return al_pool_meter_pass(c);
+}
+
+/* Run `fn` as one unit of work of the clock; logs a failure naming `what`. */
+static int run_unit(struct al_srv *srv, al_txn_fn fn, const char *what)
 {
     struct al_ctx c = {.srv = srv, .user_id = "clock"};
-    const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = tick};
+    const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = fn};
     int rc = al_txn_run(&c, &u, NULL);
     json_decref(c.err_details);
     json_decref(c.resp);
     if (rc < 0)
-        fprintf(stderr, "allot server: clock tick failed: %s %s\n", al_strerror(rc), c.err_msg);
+        fprintf(stderr, "allot server: clock %s failed: %s %s\n", what, al_strerror(rc),
+                c.err_msg);
     return rc;
+}
+
+int al_jobs_tick(struct al_srv *srv)
+{
+    int a = run_unit(srv, tick, "tick");
+    int b = run_unit(srv, tick_draws, "draw pass");
+    int p = run_unit(srv, tick_pool, "pool metering");
+    if (a < 0 || b < 0 || p < 0)
+        return a < 0 ? a : b < 0 ? b : p;
+    return a + b + p;
 }

@@ -24,7 +24,8 @@ static const char *const documented[] = {
     "request.expired",   "reservation.scheduled", "reservation.active",
     "reservation.ended", "reservation.cancelled", "reservation.extended",
     "contract.created",  "contract.amended",      "contract.ended",
-    "ledger.topup",
+    "ledger.topup",      "balance.low",           "reservation.access_ended",
+    "pool.started",      "pool.stopped",
 };
 
 static void test_names(void **state)
@@ -64,6 +65,8 @@ static void test_objects(void **state)
         {"reservation.", AL_EVENT_OF_RESERVATION},
         {"contract.", AL_EVENT_OF_CONTRACT},
         {"ledger.", AL_EVENT_OF_ORG}, /* an org's money: the object is the org */
+        {"balance.", AL_EVENT_OF_ORG},
+        {"pool.", AL_EVENT_OF_POOL},
     };
     for (int k = 0; k < AL_EVENT_NKINDS; k++) {
         const char *name = al_event_kind_name((enum al_event_kind)k);
@@ -75,7 +78,7 @@ static void test_objects(void **state)
             }
         assert_int_not_equal(prefix, -1);
         assert_true(al_event_kind_about((enum al_event_kind)k, objects[prefix].of));
-        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_CONTRACT; of++)
+        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_POOL; of++)
             about += al_event_kind_about((enum al_event_kind)k, (enum al_event_object)of);
         assert_int_equal(about, 1);
     }

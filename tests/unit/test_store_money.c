@@ -442,7 +442,7 @@ static void test_migration_from_v3(void **state)
                                   " 2500000, 1767225600), ('L40S', 2000000, 0, 900000, 17)"),
                      SQLITE_OK);
     assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
-    assert_int_equal(al_store_schema_version(f->s), 4);
+    assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
     assert_int_equal(al_store_price_version_get(f->s, "H100-80GB", 1, &pv, NULL), 0);
     assert_true(pv.valid_from == T0 && pv.created_at == T0 && pv.rates.gpu_hour == M(40) &&
                 pv.rates.mig_slice_hour == 5123457 && pv.rates.pool_gpu_hour == 2500000);
