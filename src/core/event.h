@@ -54,8 +54,8 @@ enum al_event_kind {
     /* the ledger */
     AL_EVENT_LEDGER_TOPUP,
     /* the clock's money passes (server/draws.c, server/pool.c) */
-    AL_EVENT_BALANCE_LOW,               /* object: the org; few periods of a reservation left */
-    AL_EVENT_RESERVATION_ACCESS_ENDED,  /* a refused draw ended the reservation's access */
+    AL_EVENT_BALANCE_LOW,              /* object: the org; few periods of a reservation left */
+    AL_EVENT_RESERVATION_ACCESS_ENDED, /* a refused draw ended the reservation's access */
     AL_EVENT_POOL_STARTED,
     AL_EVENT_POOL_STOPPED,
 };

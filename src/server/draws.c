@@ -65,6 +65,7 @@ static int draw_next(struct al_ctx *c, struct draw_job *j, struct al_decision *d
     struct al_org_usage u;
     struct al_err e = {0};
     char what[AL_STORE_ID_MAX + 48];
+    memset(dec, 0, sizeof *dec);
     int rc = cash_of(c, j->b.org, &u);
     if (rc)
         return rc;
@@ -192,8 +193,8 @@ static int low_check(struct al_ctx *c, const struct draw_job *j)
         return 0;
     return emit(c, AL_EVENT_BALANCE_LOW, j->o.id,
                 json_pack("{s:s,s:I,s:I,s:I,s:o}", "reservation", j->rid, "covered_periods",
-                          (json_int_t)covered, "periods_left", (json_int_t)left,
-                          "available_micros", (json_int_t)avail, "next_draw_at",
+                          (json_int_t)covered, "periods_left", (json_int_t)left, "available_micros",
+                          (json_int_t)avail, "next_draw_at",
                           al_time_json(j->b.start + j->b.drawn * j->o.k.draw_period_s)));
 }
 

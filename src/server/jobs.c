@@ -176,8 +176,7 @@ static int run_unit(struct al_srv *srv, al_txn_fn fn, const char *what)
     json_decref(c.err_details);
     json_decref(c.resp);
     if (rc < 0)
-        fprintf(stderr, "allot server: clock %s failed: %s %s\n", what, al_strerror(rc),
-                c.err_msg);
+        fprintf(stderr, "allot server: clock %s failed: %s %s\n", what, al_strerror(rc), c.err_msg);
     return rc;
 }
 

@@ -27,6 +27,7 @@ static int pool_gpu(struct al_ctx *c, const char *gpu, const char **model)
 {
     int g = al_cal_gpu(c->srv->cal, gpu);
     const struct al_gpu *x = g >= 0 ? al_fleet_gpu(c->srv->cal->fleet, (uint32_t)g) : NULL;
+    *model = "";
     if (!x)
         return al_http_fail(c, AL_E_NOTFOUND, "gpu", "no GPU %s", gpu);
     if (x->pool != AL_POOL_GENERAL)
@@ -125,10 +126,9 @@ int al_pool_start(struct al_ctx *c, const struct al_pool_ask *a, struct al_store
         return al_http_fail_err(c, rc, &e);
     rc = emit(c, AL_EVENT_POOL_STARTED, p.sess.id,
               json_pack("{s:s,s:s?,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I}}", "org", o.id, "user", a->user,
-                        "gpu", a->gpu, "model", model, "share", (json_int_t)a->share,
-                        "rate_micros", (json_int_t)rate, "hour_micros", (json_int_t)dec.amount,
-                        "contract", "id", (json_int_t)o.k.id, "version",
-                        (json_int_t)o.k.version));
+                        "gpu", a->gpu, "model", model, "share", (json_int_t)a->share, "rate_micros",
+                        (json_int_t)rate, "hour_micros", (json_int_t)dec.amount, "contract", "id",
+                        (json_int_t)o.k.id, "version", (json_int_t)o.k.version));
     if (rc == 0 && ret)
         *ret = p;
     return rc;
@@ -202,15 +202,16 @@ int al_pool_stop(struct al_ctx *c, uint64_t id, struct al_store_pool *ret)
     struct al_charge_org o;
     struct al_decision last;
     struct al_err e = {0};
-    char at[32];
     int rc = al_store_pool_get(c->srv->store, id, &p, &e);
     if (rc == AL_E_NOTFOUND)
         return al_http_fail(c, rc, NULL, "no pool session %" PRIu64, id);
     if (rc)
         return al_http_fail_err(c, rc, &e);
-    if (p.stopped_at)
+    if (p.stopped_at) {
+        char at[32];
         return al_http_fail(c, AL_E_STATE, "state", "pool session %" PRIu64 " stopped at %s", id,
                             al_time_fmt(p.stopped_at, at, sizeof at));
+    }
     /* a clock set back never stops a session before what was charged */
     int64_t end = c->now > p.sess.metered_to ? c->now : p.sess.metered_to;
     if ((rc = session_org(c, &p, &o)) || (rc = meter_one(c, &o, &p, end, &last)) < 0)
@@ -248,8 +249,8 @@ static int org_out(struct al_ctx *c, const struct al_store_pool *p, size_t n, bo
              p[i].contract_version > p[newest].contract_version))
             newest = i;
     int rc = funds_of(c, p[0].sess.org, &u);
-    if (rc || (rc = al_charge_contract_get(c, p[newest].contract_id, p[newest].contract_version,
-                                           &k)))
+    if (rc ||
+        (rc = al_charge_contract_get(c, p[newest].contract_id, p[newest].contract_version, &k)))
         return rc;
     for (size_t i = 0; i < n; i++) {
         int64_t used = 0, hour = 0;

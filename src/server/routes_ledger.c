@@ -265,10 +265,10 @@ static int get_verify(struct al_ctx *c)
     for (size_t i = 0; i < n && i < VERIFY_MAX; i++)
         json_array_append_new(list, mismatch_json(c, &ms[i]));
     rc = al_http_reply(c, 200,
-                       json_pack("{s:b,s:I,s:I,s:I,s:o,s:o}", "ok", n == 0, "count",
-                                 (json_int_t)n, "transfers", (json_int_t)l.view.ntransfers,
-                                 "accounts", (json_int_t)l.view.naccounts, "mismatches", list,
-                                 "as_of", reached ? al_time_json(reached) : json_null()));
+                       json_pack("{s:b,s:I,s:I,s:I,s:o,s:o}", "ok", n == 0, "count", (json_int_t)n,
+                                 "transfers", (json_int_t)l.view.ntransfers, "accounts",
+                                 (json_int_t)l.view.naccounts, "mismatches", list, "as_of",
+                                 reached ? al_time_json(reached) : json_null()));
 out:
     al_store_ledger_free(&l);
     free(ms);

@@ -18,9 +18,9 @@
 /* p(drawn) of the reservation_billing row NEW while that period begins before its end under
  * periodic terms (core/billing.h), else NULL: migration 5's next_draw_at. */
 #define NEXT_DRAW_SQL                                                                              \
-    "SELECT CASE WHEN v.terms IN ('balance','invoiced')"                                         \
-    " AND NEW.start_at + NEW.drawn * v.draw_period < NEW.end_at"                                 \
-    " THEN NEW.start_at + NEW.drawn * v.draw_period END FROM contract_versions v"                \
+    "SELECT CASE WHEN v.terms IN ('balance','invoiced')"                                           \
+    " AND NEW.start_at + NEW.drawn * v.draw_period < NEW.end_at"                                   \
+    " THEN NEW.start_at + NEW.drawn * v.draw_period END FROM contract_versions v"                  \
     " WHERE v.contract_id = NEW.contract_id AND v.version = NEW.contract_version"
 
 /* Numbered migrations: migrations[i] brings the schema from version i to i + 1. */

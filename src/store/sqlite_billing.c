@@ -1,7 +1,8 @@
 /* sqlite_billing.c — the store's billing state of confirmed reservations (core's
  * al_res_billing: the contract version it was confirmed under, its frozen price lines, and
  * the counters each decision moves), the reservations with a draw due, the clock's marks and
- * the pay-as-you-go pool sessions that metering charges (store.h, "money"). What is frozen is refused by the schema's triggers as well as here. */
+ * the pay-as-you-go pool sessions that metering charges (store.h, "money"). What is frozen is
+ * refused by the schema's triggers as well as here. */
 #include "store/sqlite_internal.h"
 
 #include <inttypes.h>

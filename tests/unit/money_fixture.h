@@ -64,8 +64,8 @@ static inline struct money_fixture *money_make(void **state, enum al_terms terms
     assert_non_null(x);
     store_setup(&sf);
     x->sf = sf;
-    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", "org_a", "name", "org_a",
-                          "customer_code", "display_name", "created_at", 1000);
+    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", "org_a", "name", "org_a", "customer_code",
+                          "display_name", "created_at", 1000);
     assert_int_equal(al_store_org_insert(x->sf->s, o, NULL), 0);
     json_decref(o);
     assert_int_equal(al_store_org_num(x->sf->s, "org_a", &x->org, NULL), 0);

@@ -29,12 +29,12 @@ static uint64_t reservation(struct money_fixture *x, const char *rid, const char
                             int64_t start, int64_t end, const char *state)
 {
     char a[32], b[32];
-    json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", rid, "org", "org_a", "state", state,
-                            "start", al_time_fmt(start, a, sizeof a), "end",
-                            al_time_fmt(end, b, sizeof b));
+    json_t *doc =
+        json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", rid, "org", "org_a", "state", state, "start",
+                  al_time_fmt(start, a, sizeof a), "end", al_time_fmt(end, b, sizeof b));
     struct al_store_doc_meta m = {rid, "org_a", state, start, end};
-    struct al_store_hold h = {.kind = "gpu", .start_unit = -1, .mask = UINT64_MAX, .t0 = start,
-                              .t1 = end};
+    struct al_store_hold h = {
+        .kind = "gpu", .start_unit = -1, .mask = UINT64_MAX, .t0 = start, .t1 = end};
     struct al_res_billing r = {.org = x->org,
                                .contract_id = x->k.id,
                                .contract_version = x->k.version,

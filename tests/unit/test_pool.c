@@ -23,8 +23,8 @@ static int setup_balance(void **state)
 {
     struct money_fixture *x = money_make(state, AL_TERMS_BALANCE, 0);
     static const uint8_t hash[AL_STORE_HASH_LEN] = {7};
-    json_t *u = json_pack("{s:s,s:s,s:s,s:s,s:i}", "id", "usr_1", "name", "alice", "role",
-                          "member", "org", "org_a", "created_at", 1000);
+    json_t *u = json_pack("{s:s,s:s,s:s,s:s,s:i}", "id", "usr_1", "name", "alice", "role", "member",
+                          "org", "org_a", "created_at", 1000);
     assert_int_equal(al_store_user_insert(x->sf->s, u, hash, NULL), 0);
     json_decref(u);
     return 0;
@@ -89,8 +89,8 @@ static struct al_store_pool session(struct money_fixture *x, uint64_t id)
 static void test_start_refused(void **state)
 {
     struct money_fixture *x = *state;
-    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", "org_b", "name", "org_b",
-                          "customer_code", "display_name", "created_at", 1000);
+    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", "org_b", "name", "org_b", "customer_code",
+                          "display_name", "created_at", 1000);
     assert_int_equal(al_store_org_insert(x->sf->s, o, NULL), 0);
     json_decref(o);
     money_topup(x, M(2) + 499999, "t1"); /* 2.499999: a micro-unit short of an hour */
