@@ -1,7 +1,7 @@
 /* jobs.c — the background jobs the clock runs: nodes silent for longer than the heartbeat
  * timeout go offline (their GPUs leave planning), quotes expire (their holds freed),
  * reservations start and end; then the money passes: balance and invoiced draws
- * (server/draws.c) and pool metering (server/pool.c). Each is one unit of work through
+ * (server/draws.c) and pool metering (server/pool.c). Each run is one unit of work through
  * server/txn.h, like an HTTP write: under the server's lock, in one savepoint, returning after
  * its commit. */
 #include "server/jobs.h"
@@ -130,8 +130,12 @@ static int tick_reservations(struct al_ctx *c)
 }
 
 /* The tick as a unit of work: silent nodes go offline, quotes expire, reservations start
- * and end, then what ended leaves the calendar. Returns the number of transitions made, or a
- * negative code. */
+ * and end, then the money passes: every draw due (server/draws.h; after the starts, so that
+ * a reservation starting now has its first period drawn in the same unit) and the pool's
+ * metering (server/pool.h); then what ended leaves the calendar. One unit, one commit per
+ * tick: like the rest of the tick, a failed pass undoes the whole tick (logged), and the next
+ * tick tries again. Returns the number of transitions, draws and metered pieces, or a negative
+ * code. */
 static int tick(struct al_ctx *c, void *arg)
 {
     int rc, n;
@@ -146,46 +150,24 @@ static int tick(struct al_ctx *c, void *arg)
     if ((rc = tick_reservations(c)) < 0)
         return rc;
     n += rc;
+    if ((rc = al_draws_pass(c)) < 0)
+        return rc;
+    n += rc;
+    if ((rc = al_pool_meter_pass(c)) < 0)
+        return rc;
+    n += rc;
     al_calendar_expire(c->srv->cal->cal, c->now);
     return n;
 }
 
-/* The money passes, each its own unit of work after the tick's (a failure of one undoes only
- * its own work, and the tick's transitions stand): every draw due (server/draws.h), then the
- * metering of the pay-as-you-go pool (server/pool.h). */
-static int tick_draws(struct al_ctx *c, void *arg)
-{
-    (void)arg;
-    c->now = al_srv_now(c->srv);
-    return al_draws_pass(c);
-}
-
-static int tick_pool(struct al_ctx *c, void *arg)
-{
-    (void)arg;
-    c->now = al_srv_now(c->srv);
-    return al_pool_meter_pass(c);
-}
-
-/* Run `fn` as one unit of work of the clock; logs a failure naming `what`. */
-static int run_unit(struct al_srv *srv, al_txn_fn fn, const char *what)
+int al_jobs_tick(struct al_srv *srv)
 {
     struct al_ctx c = {.srv = srv, .user_id = "clock"};
-    const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = fn};
+    const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = tick};
     int rc = al_txn_run(&c, &u, NULL);
     json_decref(c.err_details);
     json_decref(c.resp);
     if (rc < 0)
-        fprintf(stderr, "allot server: clock %s failed: %s %s\n", what, al_strerror(rc), c.err_msg);
+        fprintf(stderr, "allot server: clock tick failed: %s %s\n", al_strerror(rc), c.err_msg);
     return rc;
-}
-
-int al_jobs_tick(struct al_srv *srv)
-{
-    int a = run_unit(srv, tick, "tick");
-    int b = run_unit(srv, tick_draws, "draw pass");
-    int p = run_unit(srv, tick_pool, "pool metering");
-    if (a < 0 || b < 0 || p < 0)
-        return a < 0 ? a : b < 0 ? b : p;
-    return a + b + p;
 }
