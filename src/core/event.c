@@ -45,6 +45,10 @@ static const struct kind kinds[] = {
     [AL_EVENT_INVOICE_CREATED] = {"invoice.created", AL_EVENT_OF_INVOICE},
     [AL_EVENT_INVOICE_ISSUED] = {"invoice.issued", AL_EVENT_OF_INVOICE},
     [AL_EVENT_INVOICE_PAID] = {"invoice.paid", AL_EVENT_OF_INVOICE},
+    [AL_EVENT_BALANCE_LOW] = {"balance.low", AL_EVENT_OF_ORG},
+    [AL_EVENT_RESERVATION_ACCESS_ENDED] = {"reservation.access_ended", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_POOL_STARTED] = {"pool.started", AL_EVENT_OF_POOL},
+    [AL_EVENT_POOL_STOPPED] = {"pool.stopped", AL_EVENT_OF_POOL},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

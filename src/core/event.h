@@ -18,6 +18,7 @@ enum al_event_object {
     AL_EVENT_OF_RESERVATION, /* a reservation's id */
     AL_EVENT_OF_CONTRACT,    /* a contract's number ("7") */
     AL_EVENT_OF_INVOICE,     /* an invoice's number ("3") */
+    AL_EVENT_OF_POOL,        /* a pay-as-you-go pool session's number ("5") */
 };
 
 enum al_event_kind {
@@ -57,8 +58,13 @@ enum al_event_kind {
     AL_EVENT_INVOICE_CREATED,
     AL_EVENT_INVOICE_ISSUED,
     AL_EVENT_INVOICE_PAID,
+    /* the clock's money passes (server/draws.c, server/pool.c) */
+    AL_EVENT_BALANCE_LOW,              /* object: the org; few periods of a reservation left */
+    AL_EVENT_RESERVATION_ACCESS_ENDED, /* a refused draw ended the reservation's access */
+    AL_EVENT_POOL_STARTED,
+    AL_EVENT_POOL_STOPPED,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_INVOICE_PAID + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_POOL_STOPPED + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

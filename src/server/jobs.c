@@ -1,13 +1,17 @@
 /* jobs.c — the background jobs the clock runs: nodes silent for longer than the heartbeat
  * timeout go offline (their GPUs leave planning), quotes expire (their holds freed),
- * reservations start and end. Each run is one unit of work through server/txn.h, like an HTTP
- * write: under the server's lock, in one savepoint, returning after its commit. */
+ * reservations start and end; then the money passes: balance and invoiced draws
+ * (server/draws.c) and pool metering (server/pool.c). Each run is one unit of work through
+ * server/txn.h, like an HTTP write: under the server's lock, in one savepoint, returning after
+ * its commit. */
 #include "server/jobs.h"
 
 #include "server/cal.h"
+#include "server/draws.h"
 #include "server/flow.h"
 #include "server/http.h"
 #include "server/node_report.h"
+#include "server/pool.h"
 #include "server/txn.h"
 
 #include <stdbool.h>
@@ -126,8 +130,12 @@ static int tick_reservations(struct al_ctx *c)
 }
 
 /* The tick as a unit of work: silent nodes go offline, quotes expire, reservations start
- * and end, then what ended leaves the calendar. Returns the number of transitions made, or a
- * negative code. */
+ * and end, then the money passes: every draw due (server/draws.h; after the starts, so that
+ * a reservation starting now has its first period drawn in the same unit) and the pool's
+ * metering (server/pool.h); then what ended leaves the calendar. One unit, one commit per
+ * tick: like the rest of the tick, a failed pass undoes the whole tick (logged), and the next
+ * tick tries again. Returns the number of transitions, draws and metered pieces, or a negative
+ * code. */
 static int tick(struct al_ctx *c, void *arg)
 {
     int rc, n;
@@ -140,6 +148,12 @@ static int tick(struct al_ctx *c, void *arg)
         return rc;
     n += rc;
     if ((rc = tick_reservations(c)) < 0)
+        return rc;
+    n += rc;
+    if ((rc = al_draws_pass(c)) < 0)
+        return rc;
+    n += rc;
+    if ((rc = al_pool_meter_pass(c)) < 0)
         return rc;
     n += rc;
     al_calendar_expire(c->srv->cal->cal, c->now);

@@ -5,9 +5,10 @@
 
 struct al_srv;
 
-/* One tick of the clock: expire quotes, start and end reservations, in one unit of work
- * (the server's lock, one savepoint, back after its commit). Returns the number of
- * transitions made, or a negative code (logged). */
+/* One tick of the clock: nodes go offline, quotes expire, reservations start and end, the
+ * draws due are taken (server/draws.h) and the pool is metered (server/pool.h), in one unit
+ * of work (the server's lock, one savepoint, back after its commit). Returns the number of
+ * transitions, draws and metered pieces, or a negative code (logged). */
 int al_jobs_tick(struct al_srv *srv);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "server/call.h"
 #include "server/charge.h"
+#include "server/draws.h"
 #include "server/routes.h"
 
 #include <stdio.h>
@@ -229,7 +230,12 @@ static int get_verify(struct al_ctx *c)
     struct al_err e = {0};
     size_t n = 0;
     json_t *list = NULL;
-    int rc = ms ? al_store_ledger_load(c->srv->store, c->now, &l, &e) : AL_E_NOMEM;
+    int64_t reached = 0;
+    /* `now` is where the clock's draw pass has got (server/draws.h), not the call's time: the
+     * draws due between that pass and this call are the next pass's, not missing */
+    int rc = ms ? al_store_mark_get(c->srv->store, AL_DRAWS_MARK, &reached, &e) : AL_E_NOMEM;
+    if (rc == 0)
+        rc = al_store_ledger_load(c->srv->store, reached, &l, &e);
     if (rc == 0)
         rc = al_ledger_verify(&l.view, ms, VERIFY_MAX, &n, &e);
     if (rc) {
@@ -240,9 +246,10 @@ static int get_verify(struct al_ctx *c)
     for (size_t i = 0; i < n && i < VERIFY_MAX; i++)
         json_array_append_new(list, mismatch_json(c, &ms[i]));
     rc = al_http_reply(c, 200,
-                       json_pack("{s:b,s:I,s:I,s:I,s:o}", "ok", n == 0, "count", (json_int_t)n,
+                       json_pack("{s:b,s:I,s:I,s:I,s:o,s:o}", "ok", n == 0, "count", (json_int_t)n,
                                  "transfers", (json_int_t)l.view.ntransfers, "accounts",
-                                 (json_int_t)l.view.naccounts, "mismatches", list));
+                                 (json_int_t)l.view.naccounts, "mismatches", list, "as_of",
+                                 reached ? al_time_json(reached) : json_null()));
 out:
     al_store_ledger_free(&l);
     free(ms);

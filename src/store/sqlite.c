@@ -15,6 +15,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* p(drawn) of the reservation_billing row NEW while that period begins before its end under
+ * periodic terms (core/billing.h), else NULL: migration 5's next_draw_at. */
+#define NEXT_DRAW_SQL                                                                              \
+    "SELECT CASE WHEN v.terms IN ('balance','invoiced')"                                           \
+    " AND NEW.start_at + NEW.drawn * v.draw_period < NEW.end_at"                                   \
+    " THEN NEW.start_at + NEW.drawn * v.draw_period END FROM contract_versions v"                  \
+    " WHERE v.contract_id = NEW.contract_id AND v.version = NEW.contract_version"
+
 /* Numbered migrations: migrations[i] brings the schema from version i to i + 1. */
 static const char *const migrations[] = {
     "CREATE TABLE orgs(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -321,6 +329,27 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'metering only goes forward; a session stops once'); END;"
     "CREATE TRIGGER pool_usage_no_delete BEFORE DELETE ON pool_usage"
     " BEGIN SELECT RAISE(ABORT, 'pool sessions are kept'); END;",
+    /* 5: the clock's draw pass (server/draws.c) finds the reservations with a draw due by an
+     * index, not a scan: next_draw_at = p(drawn), the start of the next period to draw, while
+     * that period begins before the end under balance or invoiced terms, else NULL; triggers
+     * keep it in step with whatever writes end_at or drawn. clock_marks records how far a pass
+     * of the clock has got, for ledger verify's `now`. */
+    "ALTER TABLE reservation_billing ADD COLUMN next_draw_at INTEGER;"
+    "CREATE INDEX reservation_billing_draw ON reservation_billing(next_draw_at, num)"
+    " WHERE next_draw_at IS NOT NULL;"
+    "CREATE TRIGGER reservation_billing_draw_ins AFTER INSERT ON reservation_billing BEGIN"
+    " UPDATE reservation_billing SET next_draw_at = (" NEXT_DRAW_SQL ") WHERE num = NEW.num;"
+    " END;"
+    "CREATE TRIGGER reservation_billing_draw_upd AFTER UPDATE OF end_at, drawn"
+    " ON reservation_billing BEGIN"
+    " UPDATE reservation_billing SET next_draw_at = (" NEXT_DRAW_SQL ") WHERE num = NEW.num;"
+    " END;"
+    "UPDATE reservation_billing SET next_draw_at = (SELECT CASE WHEN v.terms IN"
+    " ('balance','invoiced') AND start_at + drawn * v.draw_period < end_at"
+    " THEN start_at + drawn * v.draw_period END FROM contract_versions v"
+    " WHERE v.contract_id = reservation_billing.contract_id"
+    " AND v.version = reservation_billing.contract_version);"
+    "CREATE TABLE clock_marks(name TEXT PRIMARY KEY, at INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,

@@ -1,7 +1,8 @@
 /* sqlite_billing.c — the store's billing state of confirmed reservations (core's
  * al_res_billing: the contract version it was confirmed under, its frozen price lines, and
- * the counters each decision moves) and the pay-as-you-go pool sessions that metering charges
- * (store.h, "money"). What is frozen is refused by the schema's triggers as well as here. */
+ * the counters each decision moves), the reservations with a draw due, the clock's marks and
+ * the pay-as-you-go pool sessions that metering charges (store.h, "money"). What is frozen is
+ * refused by the schema's triggers as well as here. */
 #include "store/sqlite_internal.h"
 
 #include <inttypes.h>
@@ -234,6 +235,71 @@ int al_store_billing_ahead(struct al_store *s, uint64_t org, int64_t now, uint64
     *ret = sqlite3_column_int64(st, 0);
     al_sqlite_done(s, st);
     return 0;
+}
+
+int al_store_billing_draw_due(struct al_store *s, int64_t now, uint64_t **ret, size_t *ret_n,
+                              struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    uint64_t *arr = NULL;
+    size_t n = 0, cap = 0;
+    int r = SQLITE_DONE;
+    /* next_draw_at (migration 5) is NULL when no draw is left: the partial index holds only
+     * the reservations still drawing */
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT num FROM reservation_billing WHERE next_draw_at IS NOT NULL"
+                            " AND next_draw_at <= ? ORDER BY next_draw_at, num",
+                            "i", now);
+    while (rc == 0 && (r = al_sqlite_step(s, st)) == SQLITE_ROW)
+        if ((rc = al_sqlite_grow((void **)&arr, &cap, n, sizeof *arr, reterr)) == 0)
+            arr[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = al_sqlite_fail(s, reterr, "list draws due");
+    al_sqlite_done(s, st);
+    if (rc) {
+        free(arr);
+        arr = NULL;
+        n = 0;
+    }
+    *ret = arr;
+    *ret_n = n;
+    return rc;
+}
+
+/* ---- clock marks ---- */
+
+static int mark_name_ok(const char *name, struct al_err *e)
+{
+    size_t len = name ? strnlen(name, 64) : 0;
+    return len >= 1 && len < 64 ? 0 : al_err_set(e, AL_E_INVAL, "mark: a name of 1..63 bytes");
+}
+
+int al_store_mark_set(struct al_store *s, const char *name, int64_t at, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = mark_name_ok(name, reterr);
+    if (rc == 0)
+        rc = al_sqlite_prep(s, &st, reterr,
+                            "INSERT INTO clock_marks VALUES(?1, ?2) ON CONFLICT(name)"
+                            " DO UPDATE SET at = max(at, excluded.at)",
+                            "ti", name, at);
+    if (rc || (rc = al_sqlite_run(s, st, reterr, "set clock mark")) < 0)
+        return rc;
+    return 0;
+}
+
+int al_store_mark_get(struct al_store *s, const char *name, int64_t *ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = mark_name_ok(name, reterr);
+    *ret = 0;
+    if (rc == 0)
+        rc = al_sqlite_prep(s, &st, reterr, "SELECT at FROM clock_marks WHERE name = ?", "t", name);
+    if (rc == 0 && (rc = al_sqlite_row(s, st, reterr, "clock mark")) == 0) {
+        *ret = sqlite3_column_int64(st, 0);
+        al_sqlite_done(s, st);
+    }
+    return rc == AL_E_NOTFOUND ? 0 : rc;
 }
 
 /* ---- pool sessions ---- */

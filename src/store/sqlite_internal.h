@@ -8,7 +8,7 @@
  *   sqlite_fleet.c     nodes, GPUs, prices
  *   sqlite_flow.c      requests, quotes, reservations, holds, events, idempotency
  *   sqlite_money.c     ledger numbers of orgs, price versions (and the price list), contracts
- *   sqlite_billing.c   reservation billing states, pool sessions
+ *   sqlite_billing.c   reservation billing states, draws due, clock marks, pool sessions
  *   sqlite_ledger.c    transfers, balances, invoices, the snapshot that ledger verify reads
  */
 #ifndef AL_STORE_SQLITE_INTERNAL_H

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 4  /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 5  /* the newest migration this build knows */
 
 struct al_store;
 
@@ -384,6 +384,19 @@ int al_store_billing_spans(struct al_store *s, uint64_t org, int64_t from, int64
  * `now`: the reservations ahead. */
 int al_store_billing_ahead(struct al_store *s, uint64_t org, int64_t now, uint64_t skip,
                            int64_t *ret, struct al_err *reterr);
+
+/* The billing states with a draw due at `now` (balance or invoiced terms; the next period to
+ * draw, p(drawn), begins at or before now and before the end: al_billing_draws_due > drawn),
+ * by that period's start, then number, through an index: *ret (caller frees; NULL when none)
+ * holding *ret_n numbers. */
+int al_store_billing_draw_due(struct al_store *s, int64_t now, uint64_t **ret, size_t *ret_n,
+                              struct al_err *reterr);
+
+/* ---- clock marks: how far a pass of the server's clock has got ----
+ * set records that pass `name` (1..63 bytes) completed up to `at`; a mark never goes back (an
+ * earlier `at` leaves it). get answers it, 0 when the pass never completed. */
+int al_store_mark_set(struct al_store *s, const char *name, int64_t at, struct al_err *reterr);
+int al_store_mark_get(struct al_store *s, const char *name, int64_t *ret, struct al_err *reterr);
 
 /* ---- pay-as-you-go pool sessions: metered from start to stop (billing.h) ---- */
 struct al_store_pool {

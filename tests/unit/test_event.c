@@ -25,7 +25,8 @@ static const char *const documented[] = {
     "reservation.ended", "reservation.cancelled", "reservation.extended",
     "contract.created",  "contract.amended",      "contract.ended",
     "ledger.topup",      "invoice.created",       "invoice.issued",
-    "invoice.paid",
+    "invoice.paid",      "balance.low",           "reservation.access_ended",
+    "pool.started",      "pool.stopped",
 };
 
 static void test_names(void **state)
@@ -66,6 +67,8 @@ static void test_objects(void **state)
         {"contract.", AL_EVENT_OF_CONTRACT},
         {"ledger.", AL_EVENT_OF_ORG}, /* an org's money: the object is the org */
         {"invoice.", AL_EVENT_OF_INVOICE},
+        {"balance.", AL_EVENT_OF_ORG},
+        {"pool.", AL_EVENT_OF_POOL},
     };
     for (int k = 0; k < AL_EVENT_NKINDS; k++) {
         const char *name = al_event_kind_name((enum al_event_kind)k);
@@ -77,7 +80,7 @@ static void test_objects(void **state)
             }
         assert_int_not_equal(prefix, -1);
         assert_true(al_event_kind_about((enum al_event_kind)k, objects[prefix].of));
-        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_INVOICE; of++)
+        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_POOL; of++)
             about += al_event_kind_about((enum al_event_kind)k, (enum al_event_object)of);
         assert_int_equal(about, 1);
     }

@@ -3,8 +3,9 @@
  * them (the version in force at a time), contracts with versions, amendments and their end,
  * reservation billing states (frozen fields, counters that never go back) and what the limits
  * read of them (the spans an org holds over a window, its reservations ahead), pool sessions
- * (start, metering, stop), the schema's refusal to change what was agreed, and the migration
- * that turns a schema-3 price list into version 1 of each model. */
+ * (start, metering, stop), the schema's refusal to change what was agreed, the migration
+ * that turns a schema-3 price list into version 1 of each model, and migration 5's draws due
+ * with the clock's marks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -529,7 +530,7 @@ static void test_migration_from_v3(void **state)
                                   " 2500000, 1767225600), ('L40S', 2000000, 0, 900000, 17)"),
                      SQLITE_OK);
     assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
-    assert_int_equal(al_store_schema_version(f->s), 4);
+    assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
     assert_int_equal(al_store_price_version_get(f->s, "H100-80GB", 1, &pv, NULL), 0);
     assert_true(pv.valid_from == T0 && pv.created_at == T0 && pv.rates.gpu_hour == M(40) &&
                 pv.rates.mig_slice_hour == 5123457 && pv.rates.pool_gpu_hour == 2500000);
@@ -539,6 +540,56 @@ static void test_migration_from_v3(void **state)
     assert_int_equal(al_store_org_num(f->s, "org_old", &num, NULL), 0);
     assert_true(num == 1);
     assert_int_not_equal(raw(f->path, "SELECT * FROM prices"), SQLITE_OK); /* gone */
+}
+
+/* Migration 5 on a schema-4 database: the billing states written before it get their next
+ * draw time, so that the draws due are found by the index; later writes of end and drawn
+ * (through the store or straight SQL) keep it; prepaid reservations and those with every
+ * period drawn are never due. The clock marks: 0 until set, and never back. */
+static void test_draws_due_and_marks(void **state)
+{
+    struct store_fixture *f = *state;
+    uint64_t *due = NULL;
+    size_t n = 0;
+    int64_t at = -1;
+    assert_int_equal(al_store_open_at(f->path, 4, &f->s, NULL), 0);
+    uint64_t org = add_org(f->s, "org_a");
+    struct al_contract bal = contract(org, AL_TERMS_BALANCE), pre = contract(org, AL_TERMS_PREPAID);
+    assert_int_equal(al_store_contract_create(f->s, &bal, T0, NULL, NULL), 0);
+    assert_int_equal(al_store_contract_create(f->s, &pre, T0, NULL, NULL), 0);
+    add_reservation(f->s, "rsv_1", "org_a");
+    add_reservation(f->s, "rsv_2", "org_a");
+    struct al_res_billing b = billing(&bal), p = billing(&pre);
+    assert_int_equal(al_store_billing_insert(f->s, "rsv_1", &b, NULL), 0);
+    assert_int_equal(al_store_billing_insert(f->s, "rsv_2", &p, NULL), 0);
+    al_store_close(f->s);
+    assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
+    assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
+    assert_int_equal(al_store_billing_draw_due(f->s, T0 + HOUR - 1, &due, &n, NULL), 0);
+    assert_true(n == 0 && due == NULL);
+    assert_int_equal(al_store_billing_draw_due(f->s, T0 + HOUR, &due, &n, NULL), 0);
+    assert_true(n == 1 && due[0] == b.id); /* the prepaid one never */
+    free(due);
+    b.drawn = 3; /* periods 0..2 drawn: the next begins at start + 3 h */
+    assert_int_equal(al_store_billing_update(f->s, &b, NULL), 0);
+    assert_int_equal(al_store_billing_draw_due(f->s, T0 + 4 * HOUR - 1, &due, &n, NULL), 0);
+    assert_true(n == 0);
+    assert_int_equal(al_store_billing_draw_due(f->s, T0 + 4 * HOUR, &due, &n, NULL), 0);
+    assert_true(n == 1 && due[0] == b.id);
+    free(due);
+    /* every period drawn (24 of a 24 h window), by SQL: never due again */
+    assert_int_equal(raw(f->path, "UPDATE reservation_billing SET drawn = 24 WHERE num = 1"),
+                     SQLITE_OK);
+    assert_int_equal(al_store_billing_draw_due(f->s, T0 + 99 * HOUR, &due, &n, NULL), 0);
+    assert_true(n == 0 && due == NULL);
+    /* clock marks */
+    assert_int_equal(al_store_mark_get(f->s, "draws", &at, NULL), 0);
+    assert_int_equal(at, 0);
+    assert_int_equal(al_store_mark_set(f->s, "draws", T0 + 50, NULL), 0);
+    assert_int_equal(al_store_mark_set(f->s, "draws", T0 + 10, NULL), 0);
+    assert_int_equal(al_store_mark_get(f->s, "draws", &at, NULL), 0);
+    assert_int_equal(at, T0 + 50);
+    assert_int_equal(al_store_mark_set(f->s, "", T0, NULL), AL_E_INVAL);
 }
 
 int main(void)
@@ -553,6 +604,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_billing_spans_ahead, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_pool_sessions, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v3, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_draws_due_and_marks, store_setup_dir, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
