@@ -431,8 +431,10 @@ static json_t *parse_label_list(const char *v)
         char *eq = strchr(item, '=');
         if (eq)
             *eq++ = '\0';
-        if (json_object_get(o, item) || json_object_set_new(o, item, json_string(eq ? eq : "")))
-            break;
+        if (json_object_get(o, item) || json_object_set_new(o, item, json_string(eq ? eq : ""))) {
+            json_decref(o);
+            return NULL;
+        }
         p = end ? end + 1 : p + n;
     }
     return o;
@@ -525,6 +527,10 @@ int al_ask_query(struct al_ctx *c, const char *const *extra, json_t **body, stru
         return c->err_code;
     if (!json_object_get(b, "duration_hours"))
         return al_http_fail(c, AL_E_INVAL, "duration", "duration is required");
+    if (!json_object_get(b, "kind"))
+        json_object_set_new(b, "kind", json_string("gpu"));
+    if (!json_object_get(b, "count"))
+        json_object_set_new(b, "count", json_integer(1));
     int64_t es = c->now, d = json_integer_value(json_object_get(b, "duration_hours")) * 3600;
     if (!json_object_get(b, "earliest_start"))
         json_object_set_new(b, "earliest_start", al_time_json(c->now));

@@ -49,8 +49,8 @@ int al_ask_org(struct al_ctx *c, json_t *body, json_t **org);
 int al_ask_parse(struct al_ctx *c, json_t *body, struct al_ask *a);
 
 /* The query parameters of GET /v1/offerings as an ask body (new reference in *body, which
- * *a borrows from: keep it alive), then al_ask_parse. Query names: kind, model,
- * min_memory_gb, count, profile, instance_memory_gb, duration (hours: "24", "24h", or days
+ * *a borrows from: keep it alive), then al_ask_parse. Query names: kind (default gpu), model,
+ * min_memory_gb, count (default 1), profile, instance_memory_gb, duration (hours: "24", "24h", or days
  * "2d"), earliest (default now), latest (default earliest + 7 days), min_tflops_bf16,
  * min_memory_bandwidth_gbs, labels ("k=v,k2=v2"), same_node, zone, org; `extra` (NULL-ended)
  * names the caller's own. Any other parameter is refused; a refusal names the query name. */

@@ -132,7 +132,11 @@ static int get_offerings(struct al_ctx *c)
         rc = al_http_fail(c, AL_E_INVAL, "limit", "limit must be 1..%d", MAX_LIMIT);
         goto out;
     }
-    if ((rc = al_ask_query(c, extra, &body, &a)) || (rc = al_ask_org(c, body, &org)) ||
+    /* the org first: an operator who names none learns that before the ask's details */
+    json_t *ob = json_pack("{s:s?}", "org", al_http_query(c, "org"));
+    rc = ob ? al_ask_org(c, ob, &org) : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    json_decref(ob);
+    if (rc || (rc = al_ask_query(c, extra, &body, &a)) ||
         (rc = collect(c, &a, (unsigned)limit, &f, &nf)))
         goto out;
     for (size_t i = 0; i < nf && json_array_size(items) < (size_t)limit; i++) {
