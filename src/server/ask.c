@@ -440,6 +440,23 @@ static json_t *parse_label_list(const char *v)
     return o;
 }
 
+int al_ask_labels_query(struct al_ctx *c, const char *v, char *out, size_t cap)
+{
+    json_t *b = json_object(), *l = parse_label_list(v);
+    struct al_ask a;
+    int rc;
+    if (!l)
+        rc = al_http_fail(c, AL_E_INVAL, "labels",
+                          "labels must be at most %d distinct key=value items, comma-separated",
+                          AL_ASK_MAX_LABELS);
+    else if (json_object_set_new(b, "labels", l) != 0)
+        rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    else if ((rc = parse_labels(c, b, &a)) == 0)
+        snprintf(out, cap, "%s", a.labels);
+    json_decref(b);
+    return rc;
+}
+
 static const struct qmap *qmap_of(const char *query)
 {
     for (size_t i = 0; i < NQMAPS; i++)

@@ -50,11 +50,15 @@ int al_ask_parse(struct al_ctx *c, json_t *body, struct al_ask *a);
 
 /* The query parameters of GET /v1/offerings as an ask body (new reference in *body, which
  * *a borrows from: keep it alive), then al_ask_parse. Query names: kind (default gpu), model,
- * min_memory_gb, count (default 1), profile, instance_memory_gb, duration (hours: "24", "24h", or days
- * "2d"), earliest (default now), latest (default earliest + 7 days), min_tflops_bf16,
+ * min_memory_gb, count (default 1), profile, instance_memory_gb, duration (hours: "24", "24h", or
+ * days "2d"), earliest (default now), latest (default earliest + 7 days), min_tflops_bf16,
  * min_memory_bandwidth_gbs, labels ("k=v,k2=v2"), same_node, zone, org; `extra` (NULL-ended)
  * names the caller's own. Any other parameter is refused; a refusal names the query name. */
 int al_ask_query(struct al_ctx *c, const char *const *extra, json_t **body, struct al_ask *a);
+
+/* Query parameter value `v` ("k=v,k2=v2") as label selectors, checked as an ask's labels,
+ * into out (the fleet's text, cap >= AL_FLEET_LABELS_MAX). 0, or fails naming "labels". */
+int al_ask_labels_query(struct al_ctx *c, const char *v, char *out, size_t cap);
 
 /* Label selectors' text ("k=v,flag") as an object {"k": "v", "flag": ""}: new reference. */
 json_t *al_ask_labels_json(const char *text);

@@ -121,6 +121,17 @@ expect "the node is relabelled by its report" 200
 quote "$R3"
 expect "the relabelled node is planned by its new labels" 200
 check "… on it" [ "$(j '[.quote.allocations[].node] | unique | join(",")')" = pcie ]
+W=$(ts $((T0 + 30 * 86400)))
+W2=$(ts $((T0 + 30 * 86400 + 3600)))
+call "$MIKE" GET "/v1/availability?model=H100-80GB&start=$W&end=$W2&labels=rack=a"
+check "availability with labels counts only the labelled node's GPUs" [ "$(j .total_gpus)" = 2 -a "$(j .whole_free)" = 2 ]
+call "$MIKE" GET "/v1/availability?model=H100-80GB&start=$W&end=$W2&labels=nvlink=true"
+check "… both nodes once relabelled" [ "$(j .total_gpus)" = 4 ]
+call "$MIKE" GET "/v1/availability?model=H100-80GB&start=$W&end=$W2&labels=a%20b"
+expect "availability with a bad selector → 400 labels" 400 invalid_argument labels
+call "$MIKE" GET /v1/models
+check "models carry their figures: H100-80GB 756.0 TFLOPS, 2000 GB/s" [ "$(j '.items[] | select(.name == "H100-80GB") | "\(.tflops_bf16_x10) \(.memory_bandwidth_gbs)"')" = "7560 2000" ]
+check "… and a MIG profile its share (A100-40GB 3g.20gb: 133.7, 777)" [ "$(j '.items[] | select(.name == "A100-40GB") | .profiles[] | select(.name == "3g.20gb") | "\(.tflops_bf16_x10) \(.memory_bandwidth_gbs)"')" = "1337 777" ]
 for bad in '"x"' '{"a b":"1"}' '{"k":"v w"}' '{"k":1}' \
     '{"a":"1","b":"1","c":"1","d":"1","e":"1","f":"1","g":"1","h":"1","i":"1"}'; do
     req "{\"kind\":\"gpu\",\"model\":\"H100-80GB\",\"count\":1,\"labels\":$bad,\"start\":\"$S\",\"end\":\"$E\"}"
