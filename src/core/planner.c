@@ -509,7 +509,7 @@ int al_planner_windows(struct al_planner *p, const struct al_request *r, int64_t
      * disjoint window, which no hold end need mark (one long hold ending at T leaves T,
      * T + d, T + 2d … all free, and only T is a candidate of a single search) */
     while (found < max && q.start <= latest_start) {
-        int64_t s;
+        int64_t s = 0;
         rc = al_planner_earliest(p, &q, duration, latest_start, &s, 1, found ? NULL : reterr);
         if (rc < 0)
             break;

@@ -627,35 +627,35 @@ static int64_t jint(json_t *doc, const char *k)
     return json_integer_value(json_object_get(doc, k));
 }
 
-void al_ask_read(json_t *req, struct al_ask *a)
+void al_ask_read(json_t *doc, struct al_ask *a)
 {
     memset(a, 0, sizeof *a);
-    bool mig = strcmp(jstr(req, "kind"), "mig") == 0;
+    bool mig = strcmp(jstr(doc, "kind"), "mig") == 0;
     /* the request's checks kept every number >= 0 and within its bounds */
     a->ma = (struct al_model_ask){mig ? AL_REQ_MIG : AL_REQ_WHOLE,
-                                  jstr(req, "model") ? al_catalog_find(jstr(req, "model")) : NULL,
-                                  jstr(req, "profile"),
-                                  (uint64_t)jint(req, "min_memory_gb"),
-                                  (uint64_t)jint(req, "instance_memory_gb"),
-                                  {(unsigned)jint(req, "min_tflops_bf16") * 10,
-                                   (unsigned)jint(req, "min_memory_bandwidth_gbs")}};
-    a->min_tflops = jint(req, "min_tflops_bf16");
-    a->min_bw = jint(req, "min_memory_bandwidth_gbs");
+                                  jstr(doc, "model") ? al_catalog_find(jstr(doc, "model")) : NULL,
+                                  jstr(doc, "profile"),
+                                  (uint64_t)jint(doc, "min_memory_gb"),
+                                  (uint64_t)jint(doc, "instance_memory_gb"),
+                                  {(unsigned)jint(doc, "min_tflops_bf16") * 10,
+                                   (unsigned)jint(doc, "min_memory_bandwidth_gbs")}};
+    a->min_tflops = jint(doc, "min_tflops_bf16");
+    a->min_bw = jint(doc, "min_memory_bandwidth_gbs");
     /* requests made before selectors existed have no labels: none */
-    al_cal_labels_text(json_object_get(req, "labels"), a->labels, sizeof a->labels);
-    a->count = (unsigned)jint(req, "count");
-    a->same_node = json_is_true(json_object_get(req, "same_node"));
-    a->zone = jstr(req, "zone");
-    a->fixed = jstr(req, "start") != NULL;
+    al_cal_labels_text(json_object_get(doc, "labels"), a->labels, sizeof a->labels);
+    a->count = (unsigned)jint(doc, "count");
+    a->same_node = json_is_true(json_object_get(doc, "same_node"));
+    a->zone = jstr(doc, "zone");
+    a->fixed = jstr(doc, "start") != NULL;
     if (a->fixed) {
-        a->s = jtime(req, "start");
-        a->e = jtime(req, "end");
+        a->s = jtime(doc, "start");
+        a->e = jtime(doc, "end");
         a->dur = a->e - a->s;
         a->es = a->ls = a->s;
     } else {
-        a->dur = jint(req, "duration_hours") * 3600;
-        a->es = jtime(req, "earliest_start");
-        a->ls = jtime(req, "latest_start");
+        a->dur = jint(doc, "duration_hours") * 3600;
+        a->es = jtime(doc, "earliest_start");
+        a->ls = jtime(doc, "latest_start");
     }
 }
 

@@ -202,7 +202,7 @@ static int key_cmp(const void *a, const void *b)
 
 unsigned al_cal_labels_text(json_t *labels, char *out, size_t cap)
 {
-    const char *keys[64], *k;
+    const char *keys[64] = {NULL}, *k;
     json_t *v;
     size_t n = 0, len = 0;
     unsigned left = 0;
@@ -219,7 +219,7 @@ unsigned al_cal_labels_text(json_t *labels, char *out, size_t cap)
     for (size_t i = 0; i < n; i++) {
         const char *val = json_string_value(json_object_get(labels, keys[i]));
         size_t need = strlen(keys[i]) + (val && *val ? 1 + strlen(val) : 0) + (len ? 1 : 0);
-        if (!al_cal_label_part_ok(keys[i], false) || !al_cal_label_part_ok(val, true) ||
+        if (!val || !al_cal_label_part_ok(keys[i], false) || !al_cal_label_part_ok(val, true) ||
             len + need >= cap) {
             left++;
             continue;

@@ -194,8 +194,9 @@ static void test_same_as_the_route(void **state)
     unsigned nonempty = 0;
     for (int i = 0; i < 20000; i++) {
         struct ask a = random_ask();
-        struct al_model_ask ma = {a.mig ? AL_REQ_MIG : AL_REQ_WHOLE, a.model, a.profile,
-                                  (uint64_t)a.min_mem_gb, (uint64_t)a.inst_mem_gb, {0, 0}};
+        struct al_model_ask ma = {
+            a.mig ? AL_REQ_MIG : AL_REQ_WHOLE, a.model, a.profile, (uint64_t)a.min_mem_gb,
+            (uint64_t)a.inst_mem_gb,           {0, 0}};
         for (int any = 0; any < 2; any++) {
             const struct al_gpu_model *want[64];
             struct al_model_choice got[64];
