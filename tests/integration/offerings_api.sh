@@ -124,7 +124,7 @@ check "… on it" [ "$(j '[.quote.allocations[].node] | unique | join(",")')" = 
 W=$(ts $((T0 + 30 * 86400)))
 W2=$(ts $((T0 + 30 * 86400 + 3600)))
 call "$MIKE" GET "/v1/availability?model=H100-80GB&start=$W&end=$W2&labels=rack=a"
-check "availability with labels counts only the labelled node's GPUs" [ "$(j .total_gpus)" = 2 -a "$(j .whole_free)" = 2 ]
+check "availability with labels counts only the labelled node's GPUs" [ "$(j .total_gpus)" = 2 -a "$(j .whole_gpus_free)" = 2 ]
 call "$MIKE" GET "/v1/availability?model=H100-80GB&start=$W&end=$W2&labels=nvlink=true"
 check "… both nodes once relabelled" [ "$(j .total_gpus)" = 4 ]
 call "$MIKE" GET "/v1/availability?model=H100-80GB&start=$W&end=$W2&labels=a%20b"
