@@ -28,6 +28,8 @@ static const char *type_hint(enum al_arg_type t)
         return "";
     case AL_ARG_MONEY:
         return " USD";
+    case AL_ARG_PAIRS:
+        return " K=V";
     default:
         return " S";
     }
@@ -100,6 +102,13 @@ static int take_flag(struct al_args *a, int argc, char **argv, int i)
         return al_args_usage_error(a, "needs a value:", argv[i]), -1;
     if (strlen(v) > AL_ARGS_MAX_LEN)
         return al_args_usage_error(a, "value too long for", argv[i]), -1;
+    if (type == AL_ARG_PAIRS) { /* repeated: joined, not replaced */
+        size_t have = strlen(a->pairs);
+        if (have + 1 + strlen(v) > AL_ARGS_MAX_LEN)
+            return al_args_usage_error(a, "values too long for", argv[i]), -1;
+        snprintf(a->pairs + have, sizeof a->pairs - have, "%s%s", have ? "," : "", v);
+        v = a->pairs;
+    }
     *slot = v;
     return eq ? 1 : 2;
 }
@@ -226,6 +235,29 @@ static int parse_money(const char *s, long long *ret)
     return 0;
 }
 
+/* "k=v,k2,k3=v3" as {"k": "v", "k2": "", "k3": "v3"}; NULL for an empty item or key (the
+ * server checks the rest and names the field). */
+static json_t *pairs_json(const char *v)
+{
+    char buf[AL_ARGS_MAX_LEN + 1];
+    json_t *o = json_object();
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *p = buf; o && p;) {
+        char *end = strchr(p, ',');
+        if (end)
+            *end = '\0';
+        char *eq = strchr(p, '=');
+        if (eq)
+            *eq++ = '\0';
+        if (!*p || json_object_set_new(o, p, json_string(eq ? eq : "")) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return o;
+}
+
 /* The JSON value of one flag, or NULL when it does not parse. */
 static json_t *flag_value(const struct al_opt *o, const char *v)
 {
@@ -243,6 +275,8 @@ static json_t *flag_value(const struct al_opt *o, const char *v)
     }
     case AL_ARG_TIME:
         return al_args_time(v, tbuf, sizeof tbuf) < 0 ? NULL : json_string(tbuf);
+    case AL_ARG_PAIRS:
+        return pairs_json(v);
     default:
         return json_string(v); /* NULL for invalid UTF-8 */
     }

@@ -19,6 +19,9 @@ enum al_arg_type {
     AL_ARG_TIME,  /* RFC 3339, or "now", "+30m", "+2h", "+3d" (relative to now, UTC) */
     AL_ARG_BOOL,  /* a switch without a value: sends true */
     AL_ARG_MONEY, /* a decimal amount of currency ("2.50"), sent as int64 micro-units */
+    AL_ARG_PAIRS, /* repeatable "k=v" (or "k", or "k=v,k2=v2"): the values joined with ','; in
+                     a body an object {"k": "v", "k2": ""}, in a query string the joined text.
+                     At most one such flag per command (they share al_args.pairs) */
 };
 
 struct al_opt {
@@ -42,6 +45,7 @@ struct al_args {
     const char *pos[AL_ARGS_MAX_POS];
     size_t npos;
     const char *server, *token, *output;
+    char pairs[AL_ARGS_MAX_LEN + 1]; /* the AL_ARG_PAIRS flag's values, joined */
 };
 
 /* Parse argv (argv[0] = the command's name). Returns 0; 1 when --help was printed (exit 0);

@@ -22,6 +22,7 @@ static const struct al_cmd al_commands[] = {
      al_cmd_request},
     {"reservation", "reservations: list, show, cancel, extend", al_cmd_reservation},
     {"availability", "free GPUs and MIG instances of a model over a window", al_cmd_availability},
+    {"offerings", "priced windows that fit now, to reserve self-service", al_cmd_offerings},
     {"events", "the event log (operator)", al_cmd_events},
     {"price", "the price list: list, set (operator), history", al_cmd_price},
     {"contract", "contracts: create, amend, show, list, end", al_cmd_contract},

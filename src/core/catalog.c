@@ -190,6 +190,19 @@ static const char *const v100_16_al[] = {"Tesla V100-SXM2-16GB", "Tesla V100-PCI
 static const char *const t4_al[] = {"Tesla T4", "NVIDIA T4", NULL};
 static const char *const p100_al[] = {"Tesla P100-PCIE-16GB", "Tesla P100-SXM2-16GB", NULL};
 
+/* Performance: dense BF16 TFLOPS in tenths, GB/s, note (catalog.h; sources in docs/catalog.md). */
+#define PERF(tf, bw, note) tf, bw, note
+
+/* Performance figures not printed as such on an NVIDIA datasheet of that exact part. */
+static const char n_perf_b200[] = "BF16 dense = HGX B200's 4.5 PFLOPS sparse / 2; bandwidth the "
+                                  "180GB part's 7.7 TB/s (lower than the 8 TB/s also published)";
+static const char n_perf_gb200[] = "BF16 dense = GB200 NVL72's 10 PFLOPS sparse per superchip "
+                                   "/ 2 GPUs / 2";
+static const char n_perf_b300[] = "BF16 dense taken = B200 (HGX B300 lists no higher BF16); "
+                                  "bandwidth taken = B200 180GB";
+static const char n_perf_rtx6000[] = "BF16 dense from the RTX Blackwell architecture whitepaper "
+                                     "(FP32 accumulate); bandwidth the Server Edition's";
+
 /* Order matters: a bare family ("h100", "a100", "v100") picks the first model listed. */
 static const struct al_gpu_model models[] = {
     {"A30-24GB",
@@ -198,42 +211,48 @@ static const struct al_gpu_model models[] = {
      {0x20B710DE},
      24,
      MIG(4, 4, 4, a30_profiles),
-     NULL},
+     NULL,
+     PERF(1650, 933, NULL)},
     {"A100-40GB",
      "NVIDIA A100 40GB (SXM4 / PCIe)",
      a100_40_al,
      {0x20B010DE, 0x20B110DE, 0x20F110DE},
      40,
      MIG(8, 7, 7, a100_40_profiles),
-     NULL},
+     NULL,
+     PERF(3120, 1555, NULL)},
     {"A100-80GB",
      "NVIDIA A100 80GB (SXM4 / PCIe)",
      a100_80_al,
      {0x20B210DE, 0x20B510DE},
      80,
      MIG(8, 7, 7, a100_80_profiles),
-     "placements assumed = A100-40GB; 1g.20gb id 15 not independently verified"},
+     "placements assumed = A100-40GB; 1g.20gb id 15 not independently verified",
+     PERF(3120, 1935, NULL)},
     {"H100-80GB",
      "NVIDIA H100 80GB (SXM5 / PCIe)",
      h100_80_al,
      {0x233010DE, 0x233110DE},
      80,
      MIG(8, 7, 7, h100_80_profiles),
-     NULL},
+     NULL,
+     PERF(7560, 2000, NULL)},
     {"H100-94GB",
      "NVIDIA H100 NVL / H100 94GB",
      h100_94_al,
      {0x232110DE},
      94,
      MIG(8, 7, 7, h100_94_profiles),
-     NULL},
+     NULL,
+     PERF(8355, 3900, NULL)},
     {"H100-96GB",
      "NVIDIA H100 96GB on GH200",
      h100_96_al,
      {0x234210DE, 0x233D10DE},
      96,
      MIG(8, 7, 7, h100_96_profiles),
-     "placements assumed = H100-80GB (no GH200 -lgipp)"},
+     "placements assumed = H100-80GB (no GH200 -lgipp)",
+     PERF(9894, 4000, NULL)},
     {"H200-141GB",
      "NVIDIA H200 141GB (SXM5 / NVL)",
      h200_al,
@@ -241,62 +260,91 @@ static const struct al_gpu_model models[] = {
      141,
      MIG(8, 7, 7, h200_profiles),
      "ids 15/9/5 and all placements assumed as H100; 1g.35gb, 3g/4g.71gb MiB derived, "
-     "their SMs unknown"},
+     "their SMs unknown",
+     PERF(8355, 4800, NULL)},
     {"GH200-144GB",
      "NVIDIA GH200 144G HBM3e",
      gh200_144_al,
      {0x234810DE},
      144,
      MIG(8, 7, 7, gh200_144_profiles),
-     "profile names from mig-parted only: ids, MiB, SMs, placements assumed as H100"},
+     "profile names from mig-parted only: ids, MiB, SMs, placements assumed as H100",
+     PERF(9894, 4900, NULL)},
     {"B200-180GB",
      "NVIDIA B200 180GB",
      b200_al,
      {0x290110DE},
      180,
      MIG(8, 7, 7, b200_profiles),
-     "no real -lgip/-lgipp: ids, SMs, placements assumed as H100; MiB derived"},
+     "no real -lgip/-lgipp: ids, SMs, placements assumed as H100; MiB derived",
+     PERF(22500, 7700, n_perf_b200)},
     {"GB200-186GB",
      "NVIDIA GB200 186GB (per GPU)",
      gb200_al,
      {0x294110DE},
      186,
      MIG(8, 7, 7, gb200_profiles),
-     "no real -lgip/-lgipp: ids, SMs, placements assumed as H100; MiB derived"},
+     "no real -lgip/-lgipp: ids, SMs, placements assumed as H100; MiB derived",
+     PERF(25000, 8000, n_perf_gb200)},
     {"B300-288GB",
      "NVIDIA B300 288GB",
      b300_al,
      {0x318210DE},
      288,
      MIG(8, 7, 7, b300_profiles),
-     "no real -lgip/-lgipp: ids, SMs, placements assumed as H100; MiB derived"},
+     "no real -lgip/-lgipp: ids, SMs, placements assumed as H100; MiB derived",
+     PERF(22500, 7700, n_perf_b300)},
     {"RTX-PRO-6000-96GB",
      "NVIDIA RTX PRO 6000 Blackwell 96GB",
      rtx6000_al,
      {0x2BB510DE},
      96,
      MIG(12, 4, 4, rtx_pro_6000_profiles),
-     NULL},
-    {"L40S-48GB", "NVIDIA L40S 48GB", l40s_al, {0x26B910DE}, 48, NOMIG, NULL},
-    {"L4-24GB", "NVIDIA L4 24GB", l4_al, {0x27B810DE}, 24, NOMIG, NULL},
-    {"A10-24GB", "NVIDIA A10 24GB", a10_al, {0x223610DE}, 24, NOMIG, NULL},
-    {"RTX-4090-24GB", "NVIDIA GeForce RTX 4090 24GB", rtx4090_al, {0x268410DE}, 24, NOMIG, NULL},
+     NULL,
+     PERF(5038, 1597, n_perf_rtx6000)},
+    {"L40S-48GB",
+     "NVIDIA L40S 48GB",
+     l40s_al,
+     {0x26B910DE},
+     48,
+     NOMIG,
+     NULL,
+     PERF(3620, 864, NULL)},
+    {"L4-24GB", "NVIDIA L4 24GB", l4_al, {0x27B810DE}, 24, NOMIG, NULL, PERF(1210, 300, NULL)},
+    {"A10-24GB", "NVIDIA A10 24GB", a10_al, {0x223610DE}, 24, NOMIG, NULL, PERF(1250, 600, NULL)},
+    {"RTX-4090-24GB",
+     "NVIDIA GeForce RTX 4090 24GB",
+     rtx4090_al,
+     {0x268410DE},
+     24,
+     NOMIG,
+     NULL,
+     PERF(1652, 1008, NULL)},
     {"V100-32GB",
      "NVIDIA Tesla V100 32GB",
      v100_32_al,
      {0x1DB510DE, 0x1DB610DE, 0x1DB810DE},
      32,
      NOMIG,
-     NULL},
+     NULL,
+     PERF(0, 900, NULL)},
     {"V100-16GB",
      "NVIDIA Tesla V100 16GB",
      v100_16_al,
      {0x1DB110DE, 0x1DB410DE, 0x1DB310DE},
      16,
      NOMIG,
-     NULL},
-    {"T4-16GB", "NVIDIA Tesla T4 16GB", t4_al, {0x1EB810DE}, 16, NOMIG, NULL},
-    {"P100-16GB", "NVIDIA Tesla P100 16GB", p100_al, {0x15F810DE, 0x15F910DE}, 16, NOMIG, NULL},
+     NULL,
+     PERF(0, 900, NULL)},
+    {"T4-16GB", "NVIDIA Tesla T4 16GB", t4_al, {0x1EB810DE}, 16, NOMIG, NULL, PERF(0, 320, NULL)},
+    {"P100-16GB",
+     "NVIDIA Tesla P100 16GB",
+     p100_al,
+     {0x15F810DE, 0x15F910DE},
+     16,
+     NOMIG,
+     NULL,
+     PERF(0, 732, NULL)},
 };
 
 #define NMODELS (sizeof(models) / sizeof(models[0]))
@@ -476,6 +524,30 @@ int al_catalog_profile_index(const struct al_gpu_model *m, const char *name)
     return -1;
 }
 
+/* ---- performance ---- */
+
+struct al_perf al_catalog_perf(const struct al_gpu_model *m, int profile)
+{
+    struct al_perf r = {0, 0};
+    if (!m)
+        return r;
+    if (profile < 0)
+        return (struct al_perf){m->tflops_bf16_x10, m->mem_bw_gbs};
+    if ((unsigned)profile >= m->nprofiles || !m->compute_slices || !m->units)
+        return r;
+    const struct al_mig_profile *p = &m->profiles[profile];
+    /* 64-bit products: no overflow for any figure an unsigned holds */
+    r.tflops_bf16_x10 =
+        (unsigned)((uint64_t)m->tflops_bf16_x10 * p->compute_slices / m->compute_slices);
+    r.mem_bw_gbs = (unsigned)((uint64_t)m->mem_bw_gbs * p->size / m->units);
+    return r;
+}
+
+bool al_catalog_perf_meets(struct al_perf have, struct al_perf want)
+{
+    return have.tflops_bf16_x10 >= want.tflops_bf16_x10 && have.mem_bw_gbs >= want.mem_bw_gbs;
+}
+
 /* True when a is the better pick than b: less memory, fewer compute slices, plain first. */
 static bool pick_better(const struct al_mig_profile *a, const struct al_mig_profile *b)
 {
@@ -488,12 +560,19 @@ static bool pick_better(const struct al_mig_profile *a, const struct al_mig_prof
 
 int al_catalog_pick(const struct al_gpu_model *m, uint64_t min_bytes, bool plain_only)
 {
+    return al_catalog_pick_perf(m, min_bytes, (struct al_perf){0, 0}, plain_only);
+}
+
+int al_catalog_pick_perf(const struct al_gpu_model *m, uint64_t min_bytes, struct al_perf want,
+                         bool plain_only)
+{
     int best = -1;
     if (!m)
         return -1;
     for (unsigned i = 0; i < m->nprofiles; i++) {
         const struct al_mig_profile *p = &m->profiles[i];
-        if ((plain_only && p->attrs) || (uint64_t)p->mem_mib << 20 < min_bytes)
+        if ((plain_only && p->attrs) || (uint64_t)p->mem_mib << 20 < min_bytes ||
+            !al_catalog_perf_meets(al_catalog_perf(m, (int)i), want))
             continue;
         if (best < 0 || pick_better(p, &m->profiles[best]))
             best = (int)i;

@@ -57,6 +57,19 @@ struct al_gpu_model {
     unsigned nprofiles;
     const struct al_mig_profile *profiles;
     const char *unverified; /* NULL, or which facts of this model are assumed */
+    /* Performance, from NVIDIA's datasheets (docs/catalog.md cites each): dense BF16 Tensor
+     * TFLOPS without sparsity in tenths (rounded down: 989.4 -> 9894; 0 = no BF16 support),
+     * and memory bandwidth in GB/s (10^9 bytes/s). Where one entry covers several form factors
+     * (SXM and PCIe, SXM and NVL) the LOWER figure is kept: "at least X" must hold on each. */
+    unsigned tflops_bf16_x10;
+    unsigned mem_bw_gbs;
+    const char *perf_unverified; /* NULL, or how the figures were derived */
+};
+
+/* The performance of one GPU or one MIG instance. */
+struct al_perf {
+    unsigned tflops_bf16_x10; /* dense BF16 TFLOPS in tenths */
+    unsigned mem_bw_gbs;      /* GB/s */
 };
 
 /* Number of models, and the i-th one (NULL when out of range). */
@@ -80,6 +93,20 @@ int al_catalog_profile_index(const struct al_gpu_model *m, const char *name);
  * compute slices, then no media-extension attribute. `plain_only` skips +me/+gfx/-me/+me.all
  * variants. Returns the profile index, or -1 when none is large enough. */
 int al_catalog_pick(const struct al_gpu_model *m, uint64_t min_bytes, bool plain_only);
+
+/* The performance of model m whole (profile < 0) or of one instance of its MIG profile
+ * `profile`: a share of the GPU's figures, rounded down, so that an instance is never said to
+ * be faster than its share — compute: tflops × compute_slices / m->compute_slices (3g of 7:
+ * 3/7); bandwidth: bw × size / m->units (the memory slices it owns: 4 of 8 units = half).
+ * A profile index out of range gives zeros. */
+struct al_perf al_catalog_perf(const struct al_gpu_model *m, int profile);
+
+/* Does `have` meet `want` (each figure at least; a zero in want asks nothing)? */
+bool al_catalog_perf_meets(struct al_perf have, struct al_perf want);
+
+/* al_catalog_pick among the profiles whose al_catalog_perf meets `want` as well. */
+int al_catalog_pick_perf(const struct al_gpu_model *m, uint64_t min_bytes, struct al_perf want,
+                         bool plain_only);
 
 /* Parse a memory size: "30GB" (10^9), "30GiB" (2^30), "512MB", "512MiB", "30G" (= GiB), or a
  * plain number of bytes. Returns 0, or AL_E_INVAL for malformed or overflowing text. */

@@ -404,6 +404,19 @@ int al_fleet_set_zone(struct al_fleet *f, uint32_t node, const char *zone, struc
     return 0;
 }
 
+int al_fleet_set_labels(struct al_fleet *f, uint32_t node, const char *labels,
+                        struct al_err *reterr)
+{
+    char l[AL_FLEET_LABELS_MAX] = "";
+    if (node >= f->nnodes)
+        return al_err_set(reterr, AL_E_NOTFOUND, "node %u not found", node);
+    int rc = copy_field(l, sizeof l, labels, false, "labels", reterr);
+    if (rc < 0)
+        return rc;
+    memcpy(f->nodes[node].labels, l, sizeof l);
+    return 0;
+}
+
 int al_fleet_set_online(struct al_fleet *f, uint32_t node, bool online)
 {
     if (node >= f->nnodes)

@@ -128,6 +128,11 @@ int al_fleet_set_index(struct al_fleet *f, uint32_t gpu, unsigned index);
 int al_fleet_set_model(struct al_fleet *f, uint32_t gpu, const struct al_gpu_model *m);
 /* The node's zone (NULL: ""). 0, AL_E_NOTFOUND, AL_E_INVAL (too long, space or control). */
 int al_fleet_set_zone(struct al_fleet *f, uint32_t node, const char *zone, struct al_err *reterr);
+/* The node's labels, "k=v,k2=v2,flag" (NULL: none), replacing the old ones: what a request's
+ * label selectors match (al_fleet_labels_match). 0, AL_E_NOTFOUND, AL_E_INVAL (longer than
+ * AL_FLEET_LABELS_MAX - 1 bytes, space or control character). */
+int al_fleet_set_labels(struct al_fleet *f, uint32_t node, const char *labels,
+                        struct al_err *reterr);
 /* Whether the node is online: an offline node's GPUs are not usable. 0 or AL_E_NOTFOUND. */
 int al_fleet_set_online(struct al_fleet *f, uint32_t node, bool online);
 /* A number that changes whenever GPUs are added or change model: caches of per-model counts

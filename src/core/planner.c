@@ -496,3 +496,29 @@ out:
     free(t);
     return rc;
 }
+
+int al_planner_windows(struct al_planner *p, const struct al_request *r, int64_t duration,
+                       int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr)
+{
+    struct al_request q = *r;
+    size_t found = 0;
+    int rc = 0;
+    if (max == 0 || !starts)
+        return al_err_set(reterr, AL_E_INVAL, "windows: need max > 0");
+    /* each round is al_planner_earliest from the end of the window found before: the next
+     * disjoint window, which no hold end need mark (one long hold ending at T leaves T,
+     * T + d, T + 2d … all free, and only T is a candidate of a single search) */
+    while (found < max && q.start <= latest_start) {
+        int64_t s = 0;
+        rc = al_planner_earliest(p, &q, duration, latest_start, &s, 1, found ? NULL : reterr);
+        if (rc < 0)
+            break;
+        starts[found++] = s;
+        if (s > INT64_MAX - duration)
+            break;
+        q.start = s + duration;
+    }
+    if (found > 0)
+        return (int)found;
+    return rc < 0 ? rc : al_err_set(reterr, AL_E_NOFIT, "no window in the range");
+}

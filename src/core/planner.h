@@ -131,6 +131,14 @@ int al_planner_admit(struct al_planner *p, const struct al_request *r, struct al
 int al_planner_earliest(struct al_planner *p, const struct al_request *r, int64_t duration,
                         int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr);
 
+/* Disjoint windows: up to `max` starts, ascending, each the earliest feasible one (as
+ * al_planner_earliest) at or after the end of the window before it, the first at or after
+ * r->start, all at most latest_start. What an answer offering "up to N alternatives" lists:
+ * distinct windows, not N near-copies of one. Returns how many (>= 1), or AL_E_NOFIT (reterr:
+ * why at r->start), AL_E_INVAL, AL_E_RANGE, AL_E_NOMEM. */
+int al_planner_windows(struct al_planner *p, const struct al_request *r, int64_t duration,
+                       int64_t latest_start, int64_t *starts, size_t max, struct al_err *reterr);
+
 /* ---- model choice (planner_models.c) ----
  * Which GPU models can serve an ask as the API takes it (a model, or a memory size; for MIG a
  * profile name or an instance memory), and in which order a quote tries them. Over the whole
@@ -144,6 +152,8 @@ struct al_model_ask {
                              inst_mem_gb (al_catalog_pick) */
     uint64_t min_mem_gb;  /* whole GPUs: least memory of a GPU, GB (10^9 bytes); 0: any */
     uint64_t inst_mem_gb; /* MIG: least usable memory of an instance, GB; 0: none asked */
+    struct al_perf perf;  /* least performance of a GPU, or of an instance (its share:
+                             al_catalog_perf); zeros: none asked */
 };
 
 struct al_model_choice {
@@ -151,9 +161,10 @@ struct al_model_choice {
     int profile; /* MIG profile index in model->profiles; -1 for whole GPUs */
 };
 
-/* Can model m serve ask a? Whole GPUs: m->mem_gb >= min_mem_gb. MIG: m has MIG, and the named
- * profile exists on m and holds inst_mem_gb (when given), or else some plain profile holds
- * inst_mem_gb. Returns 0 with *ret (m and the profile to use), or AL_E_NOFIT. */
+/* Can model m serve ask a? Whole GPUs: m->mem_gb >= min_mem_gb and m's figures meet a->perf.
+ * MIG: m has MIG, and the named profile exists on m, holds inst_mem_gb (when given) and its
+ * share meets a->perf, or else some plain profile does both (the smallest such:
+ * al_catalog_pick_perf). Returns 0 with *ret (m and the profile to use), or AL_E_NOFIT. */
 int al_planner_model_serves(const struct al_model_ask *a, const struct al_gpu_model *m,
                             struct al_model_choice *ret);
 

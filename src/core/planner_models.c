@@ -17,10 +17,12 @@ static int mig_profile(const struct al_model_ask *a, const struct al_gpu_model *
     if (!m->mig)
         return -1;
     if (!a->profile)
-        return al_catalog_pick(m, gb_bytes(a->inst_mem_gb), true);
+        return al_catalog_pick_perf(m, gb_bytes(a->inst_mem_gb), a->perf, true);
     int pi = al_catalog_profile_index(m, a->profile);
     if (pi >= 0 && a->inst_mem_gb &&
         (uint64_t)m->profiles[pi].mem_mib * MIB < gb_bytes(a->inst_mem_gb))
+        return -1;
+    if (pi >= 0 && !al_catalog_perf_meets(al_catalog_perf(m, pi), a->perf))
         return -1;
     return pi;
 }
@@ -31,7 +33,9 @@ int al_planner_model_serves(const struct al_model_ask *a, const struct al_gpu_mo
     ret->model = m;
     ret->profile = -1;
     if (a->kind != AL_REQ_MIG)
-        return m->mem_gb >= a->min_mem_gb ? 0 : AL_E_NOFIT;
+        return m->mem_gb >= a->min_mem_gb && al_catalog_perf_meets(al_catalog_perf(m, -1), a->perf)
+                   ? 0
+                   : AL_E_NOFIT;
     ret->profile = mig_profile(a, m);
     return ret->profile >= 0 ? 0 : AL_E_NOFIT;
 }

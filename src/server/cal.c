@@ -1,5 +1,5 @@
 /* cal.c — building the server's in-memory fleet and calendar from the store, keeping the fleet
- * in step with the nodes' reports (zone, liveness, and per GPU: index, model, pool, health,
+ * in step with the nodes' reports (zone, labels, liveness, and per GPU: index, model, pool, health,
  * presence), and mapping the store's string ids (GPUs, quotes, reservations) to the core's
  * dense ids. */
 #include "server/cal.h"
@@ -184,6 +184,60 @@ int al_cal_message(const struct al_cal *c, const char *msg, const char *const *i
     return rc;
 }
 
+bool al_cal_label_part_ok(const char *s, bool empty_ok)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (!s || n > AL_CAL_LABEL_PART_MAX || (n == 0 && !empty_ok))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+            return false;
+    return true;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+unsigned al_cal_labels_text(json_t *labels, char *out, size_t cap)
+{
+    const char *keys[64] = {NULL}, *k;
+    json_t *v;
+    size_t n = 0, len = 0;
+    unsigned left = 0;
+    if (cap)
+        out[0] = '\0';
+    json_object_foreach(labels, k, v)
+    {
+        if (n < sizeof keys / sizeof keys[0])
+            keys[n++] = k;
+        else
+            left++;
+    }
+    qsort(keys, n, sizeof keys[0], key_cmp);
+    for (size_t i = 0; i < n; i++) {
+        const char *val = json_string_value(json_object_get(labels, keys[i]));
+        size_t need = strlen(keys[i]) + (val && *val ? 1 + strlen(val) : 0) + (len ? 1 : 0);
+        if (!val || !al_cal_label_part_ok(keys[i], false) || !al_cal_label_part_ok(val, true) ||
+            len + need >= cap) {
+            left++;
+            continue;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s", len ? "," : "", keys[i],
+                                *val ? "=" : "", val);
+    }
+    return left;
+}
+
+/* The node's labels into the fleet (those a selector can match). */
+static int set_labels(struct al_cal *c, int nid, json_t *labels, struct al_err *e)
+{
+    char text[AL_FLEET_LABELS_MAX];
+    al_cal_labels_text(labels, text, sizeof text);
+    return al_fleet_set_labels(c->fleet, (uint32_t)nid, text, e);
+}
+
 static int node_id(struct al_cal *c, const char *name, const char *zone, struct al_err *e)
 {
     int n = al_fleet_find_node(c->fleet, name);
@@ -334,9 +388,13 @@ static int sync_rows(struct al_cal *c, int nid, json_t *gpus, bool present, stru
                         json_string_value(json_object_get(g, "zone")), e);
             if (n < 0)
                 return n;
-            if (n != last) /* rows come in node order */
+            if (n != last) { /* rows come in node order */
                 al_fleet_set_online(c->fleet, (uint32_t)n,
                                     !json_is_false(json_object_get(g, "online")));
+                int rc = set_labels(c, n, json_object_get(g, "labels"), e);
+                if (rc < 0)
+                    return rc;
+            }
             last = n;
         }
         int rc = sync_gpu(c, n, g, e);
@@ -354,7 +412,8 @@ int al_cal_sync_node(struct al_cal *c, json_t *node, struct al_err *reterr)
     json_t *gpus = json_object_get(node, "gpus");
     if (nid < 0)
         return nid;
-    if ((rc = al_fleet_set_zone(c->fleet, (uint32_t)nid, zone, reterr)) < 0)
+    if ((rc = al_fleet_set_zone(c->fleet, (uint32_t)nid, zone, reterr)) < 0 ||
+        (rc = set_labels(c, nid, json_object_get(node, "labels"), reterr)) < 0)
         return rc;
     al_fleet_set_online(c->fleet, (uint32_t)nid, !json_is_false(json_object_get(node, "online")));
     /* GPUs the store no longer lists (it removed them: nothing was sold on them) are absent;

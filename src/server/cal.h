@@ -51,10 +51,23 @@ struct al_owner al_cal_owner(const char *id);
 int al_cal_message(const struct al_cal *c, const char *msg, const char *const *ids, char *out,
                    size_t cap);
 
-/* Bring node `node` (as the store returns it: {name, zone, online, gpus: [{id, index, uuid,
+#define AL_CAL_LABEL_PART_MAX 63 /* bytes of a selectable label's key, and of its value */
+
+/* Is `s` a selectable label key or value: 1..AL_CAL_LABEL_PART_MAX bytes (a value may be
+ * empty when `empty_ok`) of A-Z a-z 0-9 . _ -? */
+bool al_cal_label_part_ok(const char *s, bool empty_ok);
+
+/* The fleet's text of a labels object {"k": "v", "flag": ""}: "flag,k=v", keys in byte
+ * order, a pair with an empty value as its bare key. Only selectable pairs (key and value
+ * al_cal_label_part_ok) are written, and only while they fit in cap bytes; the others can
+ * never be matched by a selector. Returns how many pairs were left out. */
+unsigned al_cal_labels_text(json_t *labels, char *out, size_t cap);
+
+/* Bring node `node` (as the store returns it: {name, zone, labels, online, gpus: [{id, index, uuid,
  * model, reported_model, pool, healthy, drained, present}]}) into the fleet: its zone and
  * liveness, new GPUs added, each GPU's index, model, pool, health, drain and presence updated
- * (present = reported as the model it is sold as); GPUs no longer listed are absent. A GPU
+ * (present = reported as the model it is sold as); its labels (al_cal_labels_text); GPUs no
+ * longer listed are absent. A GPU
  * whose model changed first loses its holds in the calendar (the store changes the model only
  * when none of them is live). */
 int al_cal_sync_node(struct al_cal *c, json_t *node, struct al_err *reterr);

@@ -17,5 +17,6 @@ extern const struct al_route al_routes_availability[]; /* routes_availability.c 
 extern const struct al_route al_routes_contracts[];    /* routes_contracts.c */
 extern const struct al_route al_routes_ledger[];       /* routes_ledger.c */
 extern const struct al_route al_routes_invoices[];     /* routes_invoices.c */
+extern const struct al_route al_routes_offerings[];    /* routes_offerings.c */
 
 #endif

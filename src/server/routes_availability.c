@@ -1,9 +1,11 @@
-/* routes_availability.c — free capacity of a GPU model over a window, whole GPUs and MIG
- * instances per profile, as the planner counts it on the in-memory calendar alone (a snapshot
- * route: no store lock, no commit wait; core/planner.h says what each count means). */
+/* routes_availability.c — free capacity of a GPU model over a window (on nodes with the labels
+ * asked), whole GPUs and MIG instances per profile, as the planner counts it on the in-memory
+ * calendar alone (a snapshot route: no store lock, no commit wait; core/planner.h says what each
+ * count means). */
 #include "server/http.h"
 
 #include "core/catalog.h"
+#include "server/ask.h"
 #include "server/cal.h"
 #include "server/flow.h"
 #include "server/routes.h"
@@ -12,6 +14,8 @@ static int get_availability(struct al_ctx *c)
 {
     const char *model = al_http_query(c, "model"), *qs = al_http_query(c, "start");
     const char *qe = al_http_query(c, "end"), *qp = al_http_query(c, "profile");
+    const char *ql = al_http_query(c, "labels");
+    char labels[AL_FLEET_LABELS_MAX] = "";
     const struct al_gpu_model *m;
     int64_t s = c->now, e;
     struct al_avail av;
@@ -30,8 +34,12 @@ static int get_availability(struct al_ctx *c)
         return c->err_code;
     if (qp && (pi = al_catalog_profile_index(m, qp)) < 0)
         return al_http_fail(c, AL_E_INVAL, "profile", "%s has no MIG profile %s", m->name, qp);
+    /* label selectors as an ask takes them: only GPUs of nodes with every label count */
+    if (ql && al_ask_labels_query(c, ql, labels, sizeof labels))
+        return c->err_code;
+    struct al_where where = {NULL, labels[0] ? labels : NULL, -1};
     /* the window was checked above: the count cannot fail */
-    if (al_planner_avail(c->srv->cal->planner, m, s, e, NULL, &av) < 0)
+    if (al_planner_avail(c->srv->cal->planner, m, s, e, &where, &av) < 0)
         return al_http_fail(c, AL_E_INTERNAL, NULL, "availability not counted");
     json_t *profiles = json_array();
     for (unsigned p = 0; m->mig && p < m->nprofiles; p++)

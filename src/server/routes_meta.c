@@ -30,16 +30,25 @@ static json_t *model_json(const struct al_gpu_model *m)
         json_t *starts = json_array();
         for (unsigned k = 0; k < p->nstarts; k++)
             json_array_append_new(starts, json_integer(p->starts[k]));
-        json_array_append_new(
-            profiles, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:i}", "name", p->name, "nvml_id",
-                                (int)p->nvml_id, "compute_slices", (int)p->compute_slices,
-                                "memory_gb", (int)p->mem_gb, "memory_mib", (int)p->mem_mib, "size",
-                                (int)p->size, "starts", starts, "max_count", (int)p->max_count));
+        struct al_perf pf = al_catalog_perf(m, (int)i); /* the instance's share */
+        json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:i}", "name", p->name, "nvml_id",
+                              (int)p->nvml_id, "compute_slices", (int)p->compute_slices,
+                              "memory_gb", (int)p->mem_gb, "memory_mib", (int)p->mem_mib, "size",
+                              (int)p->size, "starts", starts, "max_count", (int)p->max_count);
+        json_object_set_new(o, "tflops_bf16_x10", json_integer(pf.tflops_bf16_x10));
+        json_object_set_new(o, "memory_bandwidth_gbs", json_integer(pf.mem_bw_gbs));
+        json_array_append_new(profiles, o);
     }
-    return json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:o}", "name", m->name, "description",
-                     m->description ? m->description : "", "mig", m->mig, "memory_gb",
-                     (int)m->mem_gb, "units", (int)m->units, "compute_slices",
-                     (int)m->compute_slices, "profiles", profiles);
+    json_t *j = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:o}", "name", m->name, "description",
+                          m->description ? m->description : "", "mig", m->mig, "memory_gb",
+                          (int)m->mem_gb, "units", (int)m->units, "compute_slices",
+                          (int)m->compute_slices, "profiles", profiles);
+    /* dense BF16 TFLOPS in tenths (integers compare exactly), GB/s (docs/catalog.md) */
+    json_object_set_new(j, "tflops_bf16_x10", json_integer(m->tflops_bf16_x10));
+    json_object_set_new(j, "memory_bandwidth_gbs", json_integer(m->mem_bw_gbs));
+    json_object_set_new(j, "perf_unverified",
+                        m->perf_unverified ? json_string(m->perf_unverified) : json_null());
+    return j;
 }
 
 static int get_models(struct al_ctx *c)

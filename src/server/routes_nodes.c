@@ -53,7 +53,7 @@ static int append_change(void *arg, enum al_event_kind kind, const char *object,
 /* Did the report change what the planner sees (GPUs, zone, liveness)? */
 static bool fleet_changed(json_t *old, json_t *now)
 {
-    static const char *const keys[] = {"gpus", "zone", "online", NULL};
+    static const char *const keys[] = {"gpus", "zone", "labels", "online", NULL};
     if (!old)
         return true;
     for (const char *const *k = keys; *k; k++)

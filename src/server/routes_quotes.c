@@ -6,6 +6,7 @@
 
 #include "core/catalog.h"
 #include "core/state.h"
+#include "server/ask.h"
 #include "server/cal.h"
 #include "server/charge.h"
 #include "server/flow.h"
@@ -20,106 +21,54 @@
 #define MAX_VALID_M     (30LL * 1440)
 #define N_ALTERNATIVES  3
 
-/* A request's ask, read back from its stored document. */
-struct ask {
-    struct al_model_ask ma; /* kind, model (NULL: any that meets the memory ask), profile */
-    unsigned count;
-    bool same_node;
-    const char *zone;
-    bool fixed;
-    int64_t s, e, dur, es, ls;
-};
-
-static void ask_read(json_t *req, struct ask *a)
+/* The alternatives of a no_capacity answer: up to N_ALTERNATIVES disjoint windows of the
+ * asked length for `primary` (core/planner.h: al_planner_windows), from the asked start to 90
+ * days after the latest one, within the sale horizon; each priced as a quote would be. */
+static int alternatives(struct al_ctx *c, const struct al_charge_org *org, const struct al_ask *a,
+                        const struct al_model_choice *ch, json_t *alts)
 {
-    memset(a, 0, sizeof *a);
-    bool mig = strcmp(jstr(req, "kind"), "mig") == 0;
-    /* the request's checks kept both memories >= 0 */
-    a->ma = (struct al_model_ask){
-        mig ? AL_REQ_MIG : AL_REQ_WHOLE,
-        jstr(req, "model") ? al_catalog_find(jstr(req, "model")) : NULL, jstr(req, "profile"),
-        (uint64_t)json_integer_value(json_object_get(req, "min_memory_gb")),
-        (uint64_t)json_integer_value(json_object_get(req, "instance_memory_gb"))};
-    a->count = (unsigned)json_integer_value(json_object_get(req, "count"));
-    a->same_node = json_is_true(json_object_get(req, "same_node"));
-    a->zone = jstr(req, "zone");
-    a->fixed = jstr(req, "start") != NULL;
-    if (a->fixed) {
-        a->s = jtime(req, "start");
-        a->e = jtime(req, "end");
-        a->dur = a->e - a->s;
-        a->es = a->ls = a->s;
-    } else {
-        a->dur = json_integer_value(json_object_get(req, "duration_hours")) * 3600;
-        a->es = jtime(req, "earliest_start");
-        a->ls = jtime(req, "latest_start");
+    struct al_cal *cal = c->srv->cal;
+    struct al_request r;
+    int64_t starts[N_ALTERNATIVES];
+    al_ask_request(a, ch, &r);
+    int64_t last = a->ls + AL_FLOW_MAX_SEARCH_S;
+    if (last > c->now + AL_FLOW_HORIZON_S - a->dur)
+        last = c->now + AL_FLOW_HORIZON_S - a->dur;
+    int n = last < r.start
+                ? 0
+                : al_planner_windows(cal->planner, &r, a->dur, last, starts, N_ALTERNATIVES, NULL);
+    for (int i = 0; i < n; i++) {
+        int64_t s = starts[i], e = starts[i] + a->dur;
+        json_t *o = json_pack("{s:o,s:o,s:s,s:o}", "start", al_time_json(s), "end", al_time_json(e),
+                              "model", ch->model->name, "profile",
+                              ch->profile >= 0 ? json_string(ch->model->profiles[ch->profile].name)
+                                               : json_null());
+        json_array_append_new(alts, o);
+        if (al_ask_price(c, org, a, ch, s, e, o))
+            return c->err_code;
     }
+    return 0;
 }
 
-/* The planner's request for the ask with the model and profile core chose (`ch`). */
-static void ask_request(const struct ask *a, const struct al_model_choice *ch, struct al_request *r)
-{
-    memset(r, 0, sizeof *r);
-    r->kind = a->ma.kind;
-    r->model = ch->model;
-    r->profile = ch->profile;
-    r->count = a->count;
-    r->same_node = a->same_node;
-    r->where.zone = a->zone;
-    r->where.pool = -1;
-    r->start = a->s;
-    r->end = a->e;
-}
-
-/* Try the ask with model m: the fixed window, or the earliest start in range. Fills *plan
- * (clear it with al_plan_clear in every case). */
-static int try_model(struct al_cal *cal, const struct ask *a, const struct al_gpu_model *m,
-                     struct al_request *r, struct al_plan *plan, struct al_err *err)
-{
-    int64_t start;
-    struct al_model_choice ch;
-    if (al_planner_model_serves(&a->ma, m, &ch) != 0)
-        return al_err_set(err, AL_E_NOFIT, "%s cannot serve this ask", m->name);
-    ask_request(a, &ch, r);
-    if (al_fleet_model_slot(cal->fleet, m) < 0)
-        return al_err_set(err, AL_E_NOFIT, "no %s GPU in the fleet", m->name);
-    if (!a->fixed) {
-        r->start = a->es;
-        if (al_planner_earliest(cal->planner, r, a->dur, a->ls, &start, 1, NULL) == 1)
-            r->start = start;
-        r->end = r->start + a->dur;
-    }
-    return al_planner_plan(cal->planner, r, plan, err);
-}
-
-/* The 409 no_capacity answer: why, the earliest windows that fit, other models that fit. */
-static int no_capacity(struct al_ctx *c, const struct ask *a, const struct al_gpu_model *primary,
-                       const char *reason)
+/* The 409 no_capacity answer: why, the next windows that fit (priced), other models that fit. */
+static int no_capacity(struct al_ctx *c, const struct al_charge_org *org, const struct al_ask *a,
+                       const struct al_gpu_model *primary, const char *reason)
 {
     struct al_cal *cal = c->srv->cal;
     json_t *alts = json_array(), *others = json_array();
     struct al_model_choice ch, cands[64];
     struct al_request r;
     if (primary && al_planner_model_serves(&a->ma, primary, &ch) == 0 &&
-        al_fleet_model_slot(cal->fleet, primary) >= 0) {
-        int64_t starts[N_ALTERNATIVES];
-        ask_request(a, &ch, &r);
-        /* alternatives within the search range and the sale horizon */
-        int64_t last = a->ls + AL_FLOW_MAX_SEARCH_S;
-        if (last > c->now + AL_FLOW_HORIZON_S - a->dur)
-            last = c->now + AL_FLOW_HORIZON_S - a->dur;
-        r.start = a->es;
-        int n = last < r.start ? 0
-                               : al_planner_earliest(cal->planner, &r, a->dur, last, starts,
-                                                     N_ALTERNATIVES, NULL);
-        for (int i = 0; i < n; i++)
-            json_array_append_new(alts, json_pack("{s:o,s:o}", "start", al_time_json(starts[i]),
-                                                  "end", al_time_json(starts[i] + a->dur)));
+        al_fleet_model_slot(cal->fleet, primary) >= 0 && alternatives(c, org, a, &ch, alts)) {
+        json_decref(alts);
+        json_decref(others);
+        return c->err_code;
     }
     size_t nc = al_planner_models(&a->ma, true, cands, 64);
     for (size_t i = 0; i < nc; i++) {
         struct al_plan plan = {0};
-        if (cands[i].model != primary && try_model(cal, a, cands[i].model, &r, &plan, NULL) == 0)
+        if (cands[i].model != primary &&
+            al_ask_try_model(cal, a, cands[i].model, &r, &plan, NULL) == 0)
             json_array_append_new(others, json_string(cands[i].model->name));
         al_plan_clear(&plan);
     }
@@ -165,7 +114,7 @@ static json_t *allocs_json(const struct al_gpu_model *m, int profile, const stru
 }
 
 struct quote_work {
-    struct ask a;
+    struct al_ask a;
     struct al_cal_alloc *allocs;
     const struct al_gpu_model *model;
     int profile;
@@ -222,18 +171,19 @@ static int write_holds(struct al_ctx *c, const char *owner, const struct quote_w
 }
 
 /* Find where the request fits (first candidate model that does), or answer no_capacity. */
-static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
+static int quote_plan(struct al_ctx *c, json_t *req, const struct al_charge_org *org,
+                      struct quote_work *w)
 {
     struct al_model_choice cands[64];
     struct al_err err = {0}, first = {0};
     struct al_request r;
-    ask_read(req, &w->a);
+    al_ask_read(req, &w->a);
     if (!(w->allocs = calloc(w->a.count, sizeof *w->allocs)))
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     size_t nc = al_planner_models(&w->a.ma, false, cands, 64);
     for (size_t i = 0; i < nc; i++) {
         struct al_plan plan = {0};
-        int rc = try_model(c->srv->cal, &w->a, cands[i].model, &r, &plan, i ? &err : &first);
+        int rc = al_ask_try_model(c->srv->cal, &w->a, cands[i].model, &r, &plan, i ? &err : &first);
         if (rc == 0 && plan.n == w->a.count && plan_allocs(c->srv->cal, &plan, w->allocs) == 0) {
             w->model = cands[i].model;
             w->profile = r.kind == AL_REQ_MIG ? plan.profile : -1;
@@ -244,7 +194,7 @@ static int quote_plan(struct al_ctx *c, json_t *req, struct quote_work *w)
         }
         al_plan_clear(&plan);
     }
-    return no_capacity(c, &w->a, nc ? cands[0].model : NULL,
+    return no_capacity(c, org, &w->a, nc ? cands[0].model : NULL,
                        nc ? first.msg : "no GPU model meets the ask");
 }
 
@@ -287,16 +237,17 @@ static int post_quote(struct al_ctx *c)
             goto out;
         }
     }
-    if ((rc = quote_plan(c, req, &w)))
+    /* priced under the org's contract in force now, when it has one: its rates and granularity
+     * are what a confirmation under that contract version charges (the alternatives of a
+     * no_capacity answer too) */
+    if ((rc = al_charge_org_load(c, jstr(req, "org"), c->now, &org)) ||
+        (rc = quote_plan(c, req, &org, &w)))
         goto out;
     if (!w.model) { /* quote_plan answers no_capacity otherwise; never reached */
         rc = al_http_fail(c, AL_E_INTERNAL, NULL, "no model planned");
         goto out;
     }
-    /* priced under the org's contract in force now, when it has one: its rates and granularity
-     * are what a confirmation under that contract version charges */
-    if ((rc = al_charge_org_load(c, jstr(req, "org"), c->now, &org)) ||
-        (rc = al_charge_price(
+    if ((rc = al_charge_price(
              c, &org, &(struct al_quote_ask){w.model, w.profile, w.a.count, w.s, w.e}, &pr)) ||
         (rc = quote_limits(c, req, &org, &w, &pr)))
         goto out;

@@ -270,18 +270,21 @@ int al_store_gpu_holders(struct al_store *s, const char *node, const char *gpu_i
 
 static json_t *gpu_row(sqlite3_stmt *st)
 {
-    return json_pack(
-        "{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b}", "id", al_sqlite_text(st, 0),
-        "node", al_sqlite_text(st, 1), "index", (json_int_t)sqlite3_column_int64(st, 2), "uuid",
-        al_sqlite_text(st, 3), "model", al_sqlite_text(st, 4), "reported_model",
-        al_sqlite_text(st, 5), "pool", al_sqlite_text(st, 6), "healthy", sqlite3_column_int(st, 7),
-        "drained", sqlite3_column_int(st, 8), "present", sqlite3_column_int(st, 9), "zone",
-        al_sqlite_str_or_null(al_sqlite_text(st, 10)), "online", sqlite3_column_int(st, 11));
+    json_t *labels = json_loads(al_sqlite_text(st, 12) ? al_sqlite_text(st, 12) : "{}", 0, NULL);
+    return json_pack("{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b,s:o}", "id",
+                     al_sqlite_text(st, 0), "node", al_sqlite_text(st, 1), "index",
+                     (json_int_t)sqlite3_column_int64(st, 2), "uuid", al_sqlite_text(st, 3),
+                     "model", al_sqlite_text(st, 4), "reported_model", al_sqlite_text(st, 5),
+                     "pool", al_sqlite_text(st, 6), "healthy", sqlite3_column_int(st, 7), "drained",
+                     sqlite3_column_int(st, 8), "present", sqlite3_column_int(st, 9), "zone",
+                     al_sqlite_str_or_null(al_sqlite_text(st, 10)), "online",
+                     sqlite3_column_int(st, 11), "labels", labels ? labels : json_object());
 }
 
 #define GPU_COLS                                                                                   \
     "SELECT g.id, g.node, g.idx, g.uuid, g.model, g.reported_model, g.pool, g.healthy,"            \
-    " g.drained, g.present, n.zone, n.online FROM gpus g JOIN nodes n ON n.name = g.node"
+    " g.drained, g.present, n.zone, n.online, n.labels FROM gpus g"                                \
+    " JOIN nodes n ON n.name = g.node"
 
 static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct al_err *e)
 {
@@ -302,6 +305,7 @@ static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct
             json_object_del(g, "node");
             json_object_del(g, "zone");
             json_object_del(g, "online");
+            json_object_del(g, "labels");
         }
     }
     if (!arr || r == SQLITE_ROW)

@@ -139,7 +139,7 @@ int al_store_node_upsert(struct al_store *s, json_t *node, int64_t now, struct a
 int al_store_node_get(struct al_store *s, const char *name, json_t **ret, struct al_err *reterr);
 int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret, char **next,
                        struct al_err *reterr);
-/* Every GPU (for planning): [gpu + {node, zone, online} of its node], ordered by node then
+/* Every GPU (for planning): [gpu + {node, zone, online, labels} of its node], ordered by node then
  * index. */
 int al_store_gpu_all(struct al_store *s, json_t **ret, struct al_err *reterr);
 /* The online nodes last seen before `before`, in name order: [{name, last_seen}]. */

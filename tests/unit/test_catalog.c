@@ -565,6 +565,69 @@ static void test_unverified_marks(void **state)
     assert_int_equal(al_catalog_profile_index(b300, "1g.34gb"), 0);
 }
 
+/* The datasheet figures of the models the API names most (docs/catalog.md cites each): dense
+ * BF16 TFLOPS in tenths, bandwidth GB/s; an entry covering two form factors keeps the lower. */
+static void test_perf_figures(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *model;
+        unsigned tf_x10, bw;
+    } want[] = {
+        {"A30-24GB", 1650, 933},     {"A100-40GB", 3120, 1555}, {"A100-80GB", 3120, 1935},
+        {"H100-80GB", 7560, 2000},   {"H100-94GB", 8355, 3900}, {"H200-141GB", 8355, 4800},
+        {"GH200-144GB", 9894, 4900}, {"L40S-48GB", 3620, 864},  {"L4-24GB", 1210, 300},
+        {"V100-32GB", 0, 900},       {"T4-16GB", 0, 320},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const struct al_gpu_model *m = al_catalog_find(want[i].model);
+        assert_non_null(m);
+        struct al_perf p = al_catalog_perf(m, -1);
+        assert_int_equal(p.tflops_bf16_x10, want[i].tf_x10);
+        assert_int_equal(p.mem_bw_gbs, want[i].bw);
+    }
+    /* every model has a bandwidth; BF16 is missing only before Ampere */
+    for (size_t i = 0; i < al_catalog_count(); i++) {
+        const struct al_gpu_model *m = al_catalog_at(i);
+        assert_true(m->mem_bw_gbs > 0);
+        bool old = strncmp(m->name, "V100", 4) == 0 || strncmp(m->name, "T4", 2) == 0 ||
+                   strncmp(m->name, "P100", 4) == 0;
+        assert_true(old ? m->tflops_bf16_x10 == 0 : m->tflops_bf16_x10 > 0);
+    }
+}
+
+/* A MIG instance's share: compute slices / the GPU's compute slices of the TFLOPS, placement
+ * units (memory slices) / the GPU's units of the bandwidth, each rounded down. */
+static void test_perf_mig_share(void **state)
+{
+    (void)state;
+    const struct al_gpu_model *a100 = al_catalog_find("A100-40GB");
+    const struct al_gpu_model *a30 = al_catalog_find("A30-24GB");
+    struct al_perf p = al_catalog_perf(a100, al_catalog_profile_index(a100, "3g.20gb"));
+    assert_int_equal(p.tflops_bf16_x10, 3120 * 3 / 7);                    /* 1337: 133.7 TFLOPS */
+    assert_int_equal(p.mem_bw_gbs, 1555 * 4 / 8);                         /* 777 */
+    p = al_catalog_perf(a100, al_catalog_profile_index(a100, "1g.10gb")); /* 1 slice, 2 units */
+    assert_int_equal(p.tflops_bf16_x10, 445);
+    assert_int_equal(p.mem_bw_gbs, 388);
+    p = al_catalog_perf(a100, al_catalog_profile_index(a100, "7g.40gb"));
+    assert_int_equal(p.tflops_bf16_x10, 3120);
+    assert_int_equal(p.mem_bw_gbs, 1555);
+    p = al_catalog_perf(a30, al_catalog_profile_index(a30, "2g.12gb")); /* 2 of 4, 2 of 4 */
+    assert_int_equal(p.tflops_bf16_x10, 825);
+    assert_int_equal(p.mem_bw_gbs, 466);
+    p = al_catalog_perf(a30, 99);
+    assert_int_equal(p.tflops_bf16_x10, 0);
+    assert_true(al_catalog_perf_meets((struct al_perf){10, 10}, (struct al_perf){10, 0}));
+    assert_false(al_catalog_perf_meets((struct al_perf){10, 10}, (struct al_perf){11, 0}));
+    assert_false(al_catalog_perf_meets((struct al_perf){10, 10}, (struct al_perf){0, 11}));
+    /* the pick takes the smallest profile that meets memory and performance */
+    int pi = al_catalog_pick_perf(a100, 1, (struct al_perf){1000, 0}, true);
+    assert_string_equal(a100->profiles[pi].name, "3g.20gb");
+    pi = al_catalog_pick_perf(a100, 1, (struct al_perf){0, 700}, true);
+    assert_string_equal(a100->profiles[pi].name, "3g.20gb");
+    assert_int_equal(al_catalog_pick_perf(a100, 1, (struct al_perf){3121, 0}, true), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +647,8 @@ int main(void)
         cmocka_unit_test(test_parse_size_ok),
         cmocka_unit_test(test_parse_size_rejects),
         cmocka_unit_test(test_unverified_marks),
+        cmocka_unit_test(test_perf_figures),
+        cmocka_unit_test(test_perf_mig_share),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

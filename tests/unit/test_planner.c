@@ -258,6 +258,62 @@ static void test_filters(void **state)
     env_close(&e);
 }
 
+/* Labels set after the node was added (what a node report does) are what selectors match. */
+static void test_labels_set_later(void **state)
+{
+    (void)state;
+    struct env e;
+    struct al_plan pl = {0};
+    struct al_err err;
+    env_open(&e);
+    add_node(&e, "a", "", "", "H100-80GB", 1);
+    add_node(&e, "b", "", "", "H100-80GB", 1);
+    env_ready(&e, 0);
+    struct al_request r = whole_req("H100-80GB", 1, 0, 100);
+    r.where.labels = "nvlink=true";
+    assert_int_equal(al_planner_plan(e.p, &r, &pl, &err), AL_E_NOFIT);
+    assert_int_equal(pl.why, AL_WHY_NO_ELIGIBLE);
+    assert_int_equal(al_fleet_set_labels((struct al_fleet *)e.f, 1, "nvlink=true,rack=2", &err), 0);
+    assert_int_equal(al_planner_plan(e.p, &r, &pl, &err), 0);
+    assert_int_equal(node_of(&e, &pl, 0), 1);
+    r.where.labels = "nvlink=true,rack=1"; /* every selector must match */
+    assert_int_equal(al_planner_plan(e.p, &r, &pl, &err), AL_E_NOFIT);
+    assert_int_equal(al_fleet_set_labels((struct al_fleet *)e.f, 1, "a b", &err), AL_E_INVAL);
+    assert_int_equal(al_fleet_set_labels((struct al_fleet *)e.f, 9, "", &err), AL_E_NOTFOUND);
+    al_plan_clear(&pl);
+    env_close(&e);
+}
+
+/* One GPU held over [0, 100): earliest lists only the start at 100 (the only hold end), while
+ * windows gives the three disjoint windows that are free: 100, 150, 200 for 50 s. */
+static void test_windows_disjoint(void **state)
+{
+    (void)state;
+    struct env e;
+    struct al_plan pl = {0};
+    struct al_err err;
+    env_open(&e);
+    add_node(&e, "a", "", "", "H100-80GB", 1);
+    env_ready(&e, 0);
+    struct al_request r = whole_req("H100-80GB", 1, 0, 100);
+    assert_int_equal(al_planner_admit(e.p, &r, res(1), 0, &pl, &err), 0);
+    int64_t st[3] = {0};
+    r.start = T0;
+    assert_int_equal(al_planner_earliest(e.p, &r, 50, T0 + 1000, st, 3, &err), 1);
+    assert_int_equal(st[0], T0 + 100);
+    assert_int_equal(al_planner_windows(e.p, &r, 50, T0 + 1000, st, 3, &err), 3);
+    assert_int_equal(st[0], T0 + 100);
+    assert_int_equal(st[1], T0 + 150);
+    assert_int_equal(st[2], T0 + 200);
+    /* the range bounds the starts: only two fit before latest 160 */
+    assert_int_equal(al_planner_windows(e.p, &r, 50, T0 + 160, st, 3, &err), 2);
+    /* nothing in range */
+    assert_int_equal(al_planner_windows(e.p, &r, 50, T0 + 10, st, 3, &err), AL_E_NOFIT);
+    assert_int_equal(al_planner_windows(e.p, &r, 50, T0 + 10, st, 0, &err), AL_E_INVAL);
+    al_plan_clear(&pl);
+    env_close(&e);
+}
+
 static void test_expiry_and_mode_exclusion(void **state)
 {
     (void)state;
@@ -830,6 +886,8 @@ int main(void)
         cmocka_unit_test(test_one_node_preference),
         cmocka_unit_test(test_refusal_bounds),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_labels_set_later),
+        cmocka_unit_test(test_windows_disjoint),
         cmocka_unit_test(test_expiry_and_mode_exclusion),
         cmocka_unit_test(test_mig_preferences),
         cmocka_unit_test(test_random_streams),

@@ -194,8 +194,9 @@ static void test_same_as_the_route(void **state)
     unsigned nonempty = 0;
     for (int i = 0; i < 20000; i++) {
         struct ask a = random_ask();
-        struct al_model_ask ma = {a.mig ? AL_REQ_MIG : AL_REQ_WHOLE, a.model, a.profile,
-                                  (uint64_t)a.min_mem_gb, (uint64_t)a.inst_mem_gb};
+        struct al_model_ask ma = {
+            a.mig ? AL_REQ_MIG : AL_REQ_WHOLE, a.model, a.profile, (uint64_t)a.min_mem_gb,
+            (uint64_t)a.inst_mem_gb,           {0, 0}};
         for (int any = 0; any < 2; any++) {
             const struct al_gpu_model *want[64];
             struct al_model_choice got[64];
@@ -219,11 +220,40 @@ static void test_same_as_the_route(void **state)
     assert_true(nonempty > 5000);
 }
 
+/* Performance asks: a model (or an instance's share) below them is not a candidate. */
+static void test_perf_asks(void **state)
+{
+    (void)state;
+    struct al_model_choice c[64], one;
+    struct al_model_ask a = {
+        .kind = AL_REQ_WHOLE, .min_mem_gb = 80, .perf = {.tflops_bf16_x10 = 9000}};
+    size_t n = al_planner_models(&a, false, c, 64);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(c[i].model->tflops_bf16_x10 >= 9000);
+    /* H100-80GB keeps the PCIe figure (756 TFLOPS): it cannot promise 900 */
+    a.model = model("H100-80GB");
+    assert_int_equal(al_planner_model_serves(&a, a.model, &one), AL_E_NOFIT);
+    a.perf = (struct al_perf){.mem_bw_gbs = 2000};
+    assert_int_equal(al_planner_model_serves(&a, a.model, &one), 0);
+    /* MIG: the picked profile grows until its share meets the ask */
+    a = (struct al_model_ask){.kind = AL_REQ_MIG,
+                              .model = model("A100-40GB"),
+                              .inst_mem_gb = 5,
+                              .perf = {.tflops_bf16_x10 = 1000}};
+    assert_int_equal(al_planner_model_serves(&a, a.model, &one), 0);
+    assert_string_equal(a.model->profiles[one.profile].name, "3g.20gb");
+    /* a named profile whose share is too small does not serve */
+    a.profile = "1g.5gb";
+    assert_int_equal(al_planner_model_serves(&a, a.model, &one), AL_E_NOFIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_by_memory),
         cmocka_unit_test(test_mig_profiles),
+        cmocka_unit_test(test_perf_asks),
         cmocka_unit_test(test_same_as_the_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
