@@ -61,7 +61,7 @@ static int credit_limit(struct al_ctx *c, uint64_t num, int64_t *ret)
  * receivable_micros} of org `num`, or NULL after failing the call. */
 static json_t *balances_json(struct al_ctx *c, const char *org_id, uint64_t num)
 {
-    int64_t cash, limit, accrued, receivable, avail;
+    int64_t cash = 0, limit = 0, accrued = 0, receivable = 0, avail = 0;
     if (balance(c, num, AL_ACCT_ORG_CASH, &cash) || credit_limit(c, num, &limit) ||
         balance(c, num, AL_ACCT_ORG_ACCRUED, &accrued) ||
         balance(c, num, AL_ACCT_ORG_RECEIVABLE, &receivable))

@@ -41,7 +41,7 @@ run() {
 }
 jf() { jq -r "$1" <<<"$out"; } # a field of the last JSON answer
 
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768..)
 while port_busy "$port"; do port=$((port + 1)); done
 export ALLOT_SERVER=http://127.0.0.1:$port ALLOT_CONFIG_DIR=$tmp/config
 unset ALLOT_TOKEN

@@ -45,7 +45,7 @@ check() { # check DESC COMMAND… : ok when the command succeeds
 free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768..), which clients take
         (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
     done
     echo 0

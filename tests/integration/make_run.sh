@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768..)
 while port_busy "$port"; do port=$((port + 1)); done
 url=http://127.0.0.1:$port
 mkdir -p "$src/build/release"
