@@ -146,8 +146,8 @@ check "the quote document says 76.937245 at 5.123457 per slice-hour" \
 check "… and names the rate 5.123457" grep -q "5\.123457" <<<"$body"
 confirm "$REQ" '{"payment_terms":"balance"}'
 RID1=$(j .id)
-check "confirmed starting now → 201, nothing drawn yet" \
-    [ "$code" = 201 -a "$(j .billing.periods_drawn)" = 0 -a "$(bal hb cash_micros)" = $((100 * M)) ]
+check "confirmed starting now → 201, nothing charged at confirmation (the clock draws)" \
+    [ "$code" = 201 -a "$(j .billing.periods_drawn)" = 0 -a "$(j .billing.charged_micros)" = 0 ]
 tick_to $((NOW + 1))
 check "the next tick takes draw 0 = 30.740742" [ "$(draws hb)" = "0 30740742" ]
 rsv "$RID1"
