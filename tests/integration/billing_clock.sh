@@ -293,3 +293,47 @@ check "… org_accrued back to 0, org_receivable -76.94" \
 call "$OP" POST "/v1/invoices/$INV/pay"
 check "paid → 200, nothing owed" [ "$code" = 200 -a "$(bal iv receivable_micros)" = 0 ]
 verify "after the invoice was issued and paid"
+
+# ---------------------------------------------------------------- 5. confirmed after the pass's mark
+# A reservation confirmed with its first period begun by the mark of the last pass (verify's
+# now) has that draw in the confirmation's own transaction, so that verify, at the mark, finds
+# every draw its terms imply between two ticks too. A server whose ticks are 3 s apart leaves
+# the time to look.
+stop_server
+port=$(free_port)
+U=http://127.0.0.1:$port
+OP=$(operator_token "$tmp/db2")
+if start_server "$U" "$tmp/server2.log" --db "$tmp/db2" --listen "127.0.0.1:$port" \
+    --clock-file "$tmp/clock" --tick-ms 3000 --heartbeat-timeout $((30 * DAY)); then
+    ok "a second server (ticks 3 s apart) starts"
+else
+    nok "a second server (ticks 3 s apart) starts"
+    exit 1
+fi
+call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
+AGENT=$(j .token)
+node l1 L40S 2
+call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":$M}"
+VT=$(ts $((NOW + 400 * DAY)))
+T0=$NOW
+org mk
+contract mk balance "\"credit_limit_micros\":0,\"draw_period\":\"hour\",\"granularity\":\"second\""
+topup mk $((5 * M)) mk-1
+wait_until 15 as_of_is "$NOW" || nok "the first pass ran"
+request mk "$ADMIN" "$(gpus L40S 1 "$NOW" $((NOW + 2 * HOUR)))"
+confirm "$REQ" '{"payment_terms":"balance"}'
+RID5=$(j .id)
+check "a reservation starting at the pass's mark: draw 0 (1.00) in the confirmation" \
+    [ "$code" = 201 -a "$(j .billing.periods_drawn)" = 1 -a "$(draws mk)" = "0 1000000" ]
+verify "right after that confirmation, before the next tick"
+request mk "$ADMIN" "$(gpus L40S 1 $((NOW + 2)) $((NOW + HOUR)))"
+confirm "$REQ" '{"payment_terms":"balance"}'
+check "one starting after the mark: nothing drawn at confirmation" \
+    [ "$code" = 201 -a "$(j .billing.periods_drawn)" = 0 ]
+verify "after a confirmation starting after the mark"
+tick_to $((NOW + 2))
+check "… the tick that reaches its start takes its draw 0, and none twice" \
+    [ "$(draws mk | sort | uniq -c | awk '{print $1}' | sort -u)" = 1 -a "$(draws mk | wc -l)" = 2 ]
+rsv "$RID5"
+check "… the first one keeps its one draw" [ "$(j .billing.periods_drawn)" = 1 ]
+verify "after the tick"
