@@ -2,7 +2,8 @@
 # billing_clock.sh — the server's clock takes the draws of balance and invoiced reservations
 # (docs/billing.md, "Balance", "Invoiced", "Where it meets HTTP"), over loopback against a real
 # `allot server` on a temp SQLite database whose clock the suite drives (--clock-file, ticks
-# every 100 ms): a balance reservation starting now has draw 0 on the next tick, then one draw
+# every 100 ms): a balance reservation starting now has draw 0 in its confirmation (its
+# period began by the last pass's mark) or on the tick that reaches its start, then one draw
 # per period as the clock moves (hourly and daily contracts), each equal to the quote
 # document's figures and to C(t) to the micro-unit (worked example 2: two 3g.40gb for
 # 2 h 30 min 10 s per second at 5.123457 per slice-hour → 30.740742, 30.740742, 15.455761);
@@ -136,6 +137,7 @@ HB=$ORG_ID
 contract hb balance "\"credit_limit_micros\":0,\"draw_period\":\"hour\",\"granularity\":\"second\""
 topup hb $((100 * M)) hb-1
 S1=$NOW E1=$((NOW + 2 * HOUR + 30 * 60 + 10))
+wait_until 15 as_of_is "$NOW" || nok "the first pass ran"
 request hb "$ADMIN" "$(mig 3g.40gb 2 "$S1" "$E1")"
 QID=$(jq -r .quote.id <<<"$Q")
 check "the quote: two 3g.40gb for 2 h 30 min 10 s per second = 76.937245 (C(9010 s))" \
@@ -146,10 +148,10 @@ check "the quote document says 76.937245 at 5.123457 per slice-hour" \
 check "… and names the rate 5.123457" grep -q "5\.123457" <<<"$body"
 confirm "$REQ" '{"payment_terms":"balance"}'
 RID1=$(j .id)
-check "confirmed starting now → 201, nothing charged at confirmation (the clock draws)" \
-    [ "$code" = 201 -a "$(j .billing.periods_drawn)" = 0 -a "$(j .billing.charged_micros)" = 0 ]
+check "confirmed starting now, at the last pass's mark → 201, draw 0 (30.740742) taken with it" \
+    [ "$code" = 201 -a "$(j .billing.periods_drawn)" = 1 -a "$(j .billing.charged_micros)" = 30740742 ]
 tick_to $((NOW + 1))
-check "the next tick takes draw 0 = 30.740742" [ "$(draws hb)" = "0 30740742" ]
+check "the next tick takes no second draw 0" [ "$(draws hb)" = "0 30740742" ]
 rsv "$RID1"
 check "… the reservation is active, 1 period drawn" \
     [ "$(j .state)" = active -a "$(j .billing.periods_drawn)" = 1 -a "$(j .billing.charged_micros)" = 30740742 ]
