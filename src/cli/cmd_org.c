@@ -1,8 +1,10 @@
-/* cmd_org.c — `allot org create|list|show|balance|topup`: organizations (operators create
- * them) and their money (balances; top-ups, whose amount is decimal text parsed exactly to
- * micro-units by core/money, never through floating point). */
+/* cmd_org.c — `allot org create|list|show|balance|limits|topup`: organizations (operators
+ * create them) and their money (balances; the contract's limits beside what is in use; top-ups,
+ * whose amount is decimal text parsed exactly to micro-units by core/money, never through floating
+ * point). */
 #include "cli/conn.h"
 
+#include "core/contract.h"
 #include "core/money.h"
 
 #include <stdio.h>
@@ -92,6 +94,104 @@ static int org_balance(int argc, char **argv)
     return al_conn_run(&s, argc, argv);
 }
 
+/* `v` (micro-units, or null: not set) as money into buf. */
+static const char *money_or_none(json_t *v, char *buf, size_t cap)
+{
+    if (!json_is_integer(v))
+        return "none";
+    return al_money_fmt(json_integer_value(v), buf, cap);
+}
+
+/* `share` units as GPUs with 3 decimals, rounded half up (6/7 GPU: 0.857). */
+static const char *gpus_fmt(json_int_t share, char *buf, size_t cap)
+{
+    json_int_t whole = share / AL_SHARE_PER_GPU;
+    json_int_t milli =
+        ((share % AL_SHARE_PER_GPU) * 1000 + AL_SHARE_PER_GPU / 2) / AL_SHARE_PER_GPU;
+    if (milli == 1000) {
+        whole++;
+        milli = 0;
+    }
+    (void)snprintf(buf, cap, "%lld.%03lld", (long long)whole, (long long)milli);
+    return buf;
+}
+
+/* Print `allot org limits`: one line per limit, its value and what is in use of it now. */
+static void limits_print(json_t *ans)
+{
+    char a[AL_MONEY_FMT_MAX], b[AL_MONEY_FMT_MAX], d[AL_MONEY_FMT_MAX], g1[32], g2[32];
+    json_t *k = json_object_get(ans, "contract"), *cl = json_object_get(ans, "credit_limit");
+    json_t *mg = json_object_get(ans, "max_concurrent_gpus");
+    json_t *ml = json_object_get(ans, "max_reservation_length");
+    json_t *ma = json_object_get(ans, "max_reservations_ahead");
+    json_t *mc = json_object_get(ans, "monthly_spend_cap");
+    json_t *gv = json_object_get(mg, "value_share"), *lv = json_object_get(ml, "value_s");
+    json_t *av = json_object_get(ma, "value");
+    json_int_t used = json_integer_value(json_object_get(mg, "in_use_share"));
+    if (json_is_object(k))
+        printf("org %s, contract %lld v%lld (%s)\n", json_string_value(json_object_get(ans, "org")),
+               (long long)json_integer_value(json_object_get(k, "id")),
+               (long long)json_integer_value(json_object_get(k, "version")),
+               json_string_value(json_object_get(k, "terms")));
+    else
+        printf("org %s: no contract in force\n", json_string_value(json_object_get(ans, "org")));
+    printf("%-24s %-16s %s\n", "LIMIT", "VALUE", "IN USE");
+    printf("%-24s %-16s cash %s, available %s\n", "credit_limit",
+           money_or_none(json_object_get(cl, "value_micros"), a, sizeof a),
+           money_or_none(json_object_get(cl, "cash_micros"), b, sizeof b),
+           money_or_none(json_object_get(cl, "available_micros"), d, sizeof d));
+    printf("%-24s %-16s %s GPUs (%lld share units)\n", "max_concurrent_gpus",
+           json_is_integer(gv) ? gpus_fmt(json_integer_value(gv), g1, sizeof g1) : "none",
+           gpus_fmt(used, g2, sizeof g2), (long long)used);
+    if (json_is_integer(lv))
+        (void)snprintf(g1, sizeof g1, "%lld s", (long long)json_integer_value(lv));
+    printf("%-24s %-16s -\n", "max_reservation_length", json_is_integer(lv) ? g1 : "none");
+    if (json_is_integer(av))
+        (void)snprintf(g1, sizeof g1, "%lld", (long long)json_integer_value(av));
+    printf("%-24s %-16s %lld ahead\n", "max_reservations_ahead", json_is_integer(av) ? g1 : "none",
+           (long long)json_integer_value(json_object_get(ma, "in_use")));
+    printf("%-24s %-16s %s this month\n", "monthly_spend_cap",
+           money_or_none(json_object_get(mc, "value_micros"), a, sizeof a),
+           money_or_none(json_object_get(mc, "in_use_micros"), b, sizeof b));
+}
+
+static int org_limits(int argc, char **argv)
+{
+    static const struct al_cmd_spec spec = {
+        "allot org limits ORG",
+        "Show the limits of an organization's contract in force and what it uses of each now "
+        "(operator, its org admin).",
+        1, 1, NULL};
+    struct al_args a;
+    struct al_conn c = {0};
+    struct al_path p;
+    struct al_err e = {0};
+    json_t *ans = NULL;
+    const char *path;
+    int rc = al_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? AL_EXIT_OK : AL_EXIT_USAGE;
+    al_path_init(&p, "/v1/orgs");
+    al_path_seg(&p, a.pos[0]);
+    al_path_seg(&p, "limits");
+    if (!(path = al_path_str(&p, &e))) {
+        rc = al_args_usage_error(&a, e.msg, NULL);
+        goto out;
+    }
+    if ((rc = al_conn_open(&c, &a)) != AL_EXIT_OK ||
+        (rc = al_conn_call(&c, "GET", path, NULL, NULL, &ans)) != AL_EXIT_OK)
+        goto out;
+    if (c.fmt == AL_OUT_JSON) {
+        al_out_json(ans); /* takes ans */
+    } else {
+        limits_print(ans);
+        json_decref(ans);
+    }
+out:
+    al_conn_close(&c);
+    return rc;
+}
+
 static const struct al_opt topup_opts[] = {
     {"reference", AL_ARG_STR, "reference", "what paid it (a bank transfer's reference …)"},
     AL_IDEM_OPT,
@@ -168,6 +268,7 @@ int al_cmd_org(int argc, char **argv)
         {"list", "list organizations", org_list},
         {"show", "show one organization", org_show},
         {"balance", "show an organization's balances", org_balance},
+        {"limits", "show an organization's limits and what is in use", org_limits},
         {"topup", "add money to an organization's cash (operator)", org_topup},
         {NULL, NULL, NULL},
     };

@@ -1,4 +1,4 @@
-/* cmd_reservation.c — `allot reservation list|show|cancel|extend`. */
+/* cmd_reservation.c — `allot reservation list|show|cancel|extend|shorten`. */
 #include "cli/conn.h"
 
 #define AL_END_OPT                                                                                 \
@@ -46,6 +46,21 @@ static const struct al_opt cancel_opts[] = {
 static const struct al_opt extend_opts[] = {
     {"end", AL_ARG_TIME, "end", "the new, later end (required)"},
     AL_END_OPT,
+};
+
+static const struct al_opt shorten_opts[] = {
+    {"end", AL_ARG_TIME, "end", "the new, earlier end (required)"},
+    AL_END_OPT,
+};
+
+/* After a shortening: the new end, the refund and the fee kept. */
+static const struct al_col shortened_cols[] = {
+    {"id", "id"},
+    {"state", "state"},
+    {"end", "end"},
+    {"total", "total_micros"},
+    {"refund", "refund_micros"},
+    {"fee", "fee_micros"},
 };
 
 static int rsv_list(int argc, char **argv)
@@ -107,6 +122,23 @@ static int rsv_extend(int argc, char **argv)
     return al_conn_run(&s, argc, argv);
 }
 
+static int rsv_shorten(int argc, char **argv)
+{
+    static const struct al_call_spec s = {
+        {"allot reservation shorten ID --end TIME",
+         "End a reservation earlier (never before the end of the hour in progress); the time "
+         "given up is refunded per the contract (operator or org admin).",
+         1, 1, shorten_opts},
+        "POST",
+        "/v1/reservations",
+        NULL,
+        "shorten",
+        0,
+        shortened_cols,
+        sizeof shortened_cols / sizeof shortened_cols[0]};
+    return al_conn_run(&s, argc, argv);
+}
+
 int al_cmd_reservation(int argc, char **argv)
 {
     static const struct al_cmd cmds[] = {
@@ -114,6 +146,7 @@ int al_cmd_reservation(int argc, char **argv)
         {"show", "show a reservation", rsv_show},
         {"cancel", "cancel a reservation", rsv_cancel},
         {"extend", "give a reservation a later end", rsv_extend},
+        {"shorten", "give a reservation an earlier end (refunded per the contract)", rsv_shorten},
         {NULL, NULL, NULL},
     };
     return al_cli_dispatch("allot reservation", cmds, argc, argv);

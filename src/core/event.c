@@ -49,6 +49,7 @@ static const struct kind kinds[] = {
     [AL_EVENT_RESERVATION_ACCESS_ENDED] = {"reservation.access_ended", AL_EVENT_OF_RESERVATION},
     [AL_EVENT_POOL_STARTED] = {"pool.started", AL_EVENT_OF_POOL},
     [AL_EVENT_POOL_STOPPED] = {"pool.stopped", AL_EVENT_OF_POOL},
+    [AL_EVENT_RESERVATION_SHORTENED] = {"reservation.shortened", AL_EVENT_OF_RESERVATION},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

@@ -63,8 +63,10 @@ enum al_event_kind {
     AL_EVENT_RESERVATION_ACCESS_ENDED, /* a refused draw ended the reservation's access */
     AL_EVENT_POOL_STARTED,
     AL_EVENT_POOL_STOPPED,
+    /* appended at the end, as every new kind is: a reservation's end moved earlier */
+    AL_EVENT_RESERVATION_SHORTENED,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_POOL_STOPPED + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_RESERVATION_SHORTENED + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

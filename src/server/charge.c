@@ -6,6 +6,7 @@
 
 #include "core/invoice.h"
 #include "core/quote.h"
+#include "server/draws.h"
 #include "server/flow.h"
 
 #include <stdio.h>
@@ -402,7 +403,14 @@ int al_charge_confirm(struct al_ctx *c, const struct al_charge_org *o, const cha
     rc = al_billing_confirm(&o->k, ret, &u, AL_CHECK_CONFIRM, c->now, &d, &e);
     if (rc)
         return al_charge_fail(c, rc, &d.refusal, &e, what);
-    return al_charge_write(c, o, &d, what);
+    if ((rc = al_charge_write(c, o, &d, what)) || o->k.terms == AL_TERMS_PREPAID)
+        return rc;
+    /* periods begun by the last pass's mark are drawn now (server/draws.h), and *ret says so */
+    char rid[AL_STORE_ID_MAX];
+    if ((rc = al_draws_catch_up(c, ret->id)) < 0)
+        return rc;
+    rc = al_store_billing_get_num(c->srv->store, ret->id, ret, rid, &e);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
 int al_charge_res_load(struct al_ctx *c, const char *rsv_id, struct al_charge_res *ret)

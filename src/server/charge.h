@@ -134,8 +134,9 @@ int al_charge_quote_check(struct al_ctx *c, const struct al_charge_org *o,
  * profile, allocations and frozen lines) under o's contract: its billing state inserted
  * (numbered: the number core's transfer keys use), the limits and funds checked
  * (al_billing_confirm at AL_CHECK_CONFIRM, the org's usage leaving this one out) and the
- * decision's transfers written (prepaid: C(end) now; balance, invoiced: nothing until the
- * draws). *ret = the billing state. 0, or fails the call (402/409 with the numbers); the
+ * decision's transfers written (prepaid: C(end) now; balance, invoiced: the draws of the
+ * periods begun by the clock's last draw pass, al_draws_catch_up, the rest as they begin).
+ * *ret = the billing state, its draws counted. 0, or fails the call (402/409 with the numbers); the
  * caller's unit of work is then rolled back whole. */
 int al_charge_confirm(struct al_ctx *c, const struct al_charge_org *o, const char *rsv_id,
                       json_t *quote, const char *what, struct al_res_billing *ret);

@@ -198,9 +198,9 @@ static int low_check(struct al_ctx *c, const struct draw_job *j)
                           al_time_json(j->b.start + j->b.drawn * j->o.k.draw_period_s)));
 }
 
-/* Every draw of reservation `num` due at c->now, in order. Returns how many were written
+/* Every draw of reservation `num` due at `at`, in order. Returns how many were written
  * (an access ended counts one), or a negative code. */
-static int draws_of(struct al_ctx *c, uint64_t num)
+static int draws_of(struct al_ctx *c, uint64_t num, int64_t at)
 {
     struct draw_job j;
     struct al_decision dec;
@@ -209,7 +209,7 @@ static int draws_of(struct al_ctx *c, uint64_t num)
     int n = 0, rc = job_load(c, num, &j);
     if (rc)
         return rc;
-    if ((rc = al_billing_draws_due(&j.o.k, &j.b, c->now, &due, &e)))
+    if ((rc = al_billing_draws_due(&j.o.k, &j.b, at, &due, &e)))
         return al_http_fail_err(c, rc, &e);
     while (j.b.drawn < due) {
         rc = draw_next(c, &j, &dec);
@@ -233,7 +233,7 @@ int al_draws_pass(struct al_ctx *c)
     if (rc)
         return al_http_fail_err(c, rc, &e);
     for (size_t i = 0; i < n; i++) {
-        if ((rc = draws_of(c, due[i])) < 0)
+        if ((rc = draws_of(c, due[i], c->now)) < 0)
             break;
         total += rc;
         rc = 0;
@@ -242,4 +242,15 @@ int al_draws_pass(struct al_ctx *c)
     if (rc == 0 && (rc = al_store_mark_set(c->srv->store, AL_DRAWS_MARK, c->now, &e)))
         return al_http_fail_err(c, rc, &e);
     return rc < 0 ? rc : total;
+}
+
+int al_draws_catch_up(struct al_ctx *c, uint64_t num)
+{
+    struct al_err e = {0};
+    int64_t mark = 0;
+    int rc = al_store_mark_get(c->srv->store, AL_DRAWS_MARK, &mark, &e);
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    /* before the first pass verify checks nothing as due, and the first pass takes it all */
+    return mark > 0 ? draws_of(c, num, mark) : 0;
 }

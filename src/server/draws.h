@@ -29,4 +29,12 @@
  * and the mark stays where it was. */
 int al_draws_pass(struct al_ctx *c);
 
+/* Take the draws of reservation `num` (its billing number) due at the mark: for one confirmed
+ * between two passes whose first periods began by the last pass's mark, so that after the
+ * confirmation's commit, as after every pass, each reservation has exactly the draws due at
+ * the mark (what verify checks); the periods that begin after the mark are the next pass's.
+ * Inside the caller's unit of work. Returns the number written (>= 0), or a negative code
+ * with the call failed. */
+int al_draws_catch_up(struct al_ctx *c, uint64_t num);
+
 #endif

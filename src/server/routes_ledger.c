@@ -1,5 +1,6 @@
 /* routes_ledger.c — an org's money over HTTP: its balances (cash, the credit limit of the
- * contract in force, what is accrued and receivable) and top-ups, which move money from the
+ * contract in force, what is accrued and receivable), its limits beside what it uses of them
+ * now, and top-ups, which move money from the
  * outside world into its cash. Core decides (al_ledger_validate, al_ledger_apply), the store
  * records (al_store_transfer_append); the operator lists transfers and runs al_ledger_verify
  * over the whole ledger as the store loads it. A top-up's ledger key is built from the caller's
@@ -46,11 +47,10 @@ static int credit_limit(struct al_ctx *c, uint64_t num, int64_t *ret)
 {
     struct al_contract k;
     struct al_err e = {0};
+    *ret = 0; /* set on every path: a failed call's code may be read as 0 by a caller's || */
     int rc = al_store_contract_in_force(c->srv->store, num, c->now, &k, NULL, &e);
-    if (rc == AL_E_NOTFOUND) {
-        *ret = 0;
+    if (rc == AL_E_NOTFOUND)
         return 0;
-    }
     if (rc)
         return al_http_fail_err(c, rc, &e);
     *ret = k.limits.credit_limit;
@@ -143,6 +143,68 @@ static int post_topup(struct al_ctx *c)
     return al_http_reply(c, 201,
                          json_pack("{s:o,s:o,s:b}", "transfer", transfer_json(&written, id),
                                    "balance", b, "replayed", rc == AL_STORE_REPLAY));
+}
+
+/* ---- limits: the contract in force's, beside what is in use now ---- */
+
+/* A limit's value as the API shows it: null when the contract does not set it. */
+static json_t *limit_json(int64_t v)
+{
+    return v == AL_LIMIT_NONE ? json_null() : json_integer(v);
+}
+
+/* The limits of contract `k` (NULL: none in force) beside the usage `u` at c->now. */
+static json_t *limits_json(struct al_ctx *c, const char *org_id, const struct al_contract *k,
+                           const struct al_org_usage *u)
+{
+    struct al_contract_limits none = {AL_LIMIT_NONE, AL_LIMIT_NONE, AL_LIMIT_NONE, AL_LIMIT_NONE,
+                                      AL_LIMIT_NONE};
+    const struct al_contract_limits *l = k ? &k->limits : &none;
+    int64_t avail = u->cash;
+    bool capped = true;
+    /* what may still be committed: prepaid and balance spend cash down to -credit limit;
+     * invoiced terms owe up to the credit limit; an unset limit does not cap it */
+    if (k && l->credit_limit == AL_LIMIT_NONE)
+        capped = false;
+    else if (k && k->terms == AL_TERMS_INVOICED)
+        capped = !al_money_sub(l->credit_limit, u->owed, &avail);
+    else if (k)
+        capped = !al_money_add(u->cash, l->credit_limit, &avail);
+    json_t *kj = k ? json_pack("{s:I,s:I,s:s}", "id", (json_int_t)k->id, "version",
+                               (json_int_t)k->version, "terms", al_contract_terms_name(k->terms))
+                   : json_null();
+    return json_pack(
+        "{s:s,s:o,s:o,s:{s:o,s:I,s:I,s:o},s:{s:o,s:I,s:I},s:{s:o},s:{s:o,s:I},s:{s:o,s:o}}", "org",
+        org_id, "at", al_time_json(c->now), "contract", kj, "credit_limit", "value_micros",
+        limit_json(l->credit_limit), "cash_micros", (json_int_t)u->cash, "owed_micros",
+        (json_int_t)u->owed, "available_micros", capped ? json_integer(avail) : json_null(),
+        "max_concurrent_gpus", "value_share", limit_json(l->max_gpus), "in_use_share",
+        (json_int_t)u->peak_share, "share_per_gpu", (json_int_t)AL_SHARE_PER_GPU,
+        "max_reservation_length", "value_s", limit_json(l->max_length_s), "max_reservations_ahead",
+        "value", limit_json(l->max_ahead), "in_use", (json_int_t)u->ahead, "monthly_spend_cap",
+        "value_micros", limit_json(l->month_cap), "in_use_micros",
+        k ? json_integer(u->month_spend) : json_null());
+}
+
+/* GET /v1/orgs/{id}/limits: the limits of the contract in force now and what the org uses of
+ * each at this instant (al_charge_usage over [now, now + 1 s): the share it holds now). */
+static int get_limits(struct al_ctx *c)
+{
+    char id[AL_STORE_ID_MAX];
+    uint64_t num;
+    struct al_charge_org o;
+    struct al_org_usage u;
+    if (al_charge_org_find(c, c->params[0], id, &num) || al_charge_org_load(c, id, c->now, &o))
+        return c->err_code;
+    /* al_charge_usage reads the month's spend only for a contract that caps it: this answer
+     * shows it under any contract, so ask for it as a cap would */
+    struct al_charge_org asked = o;
+    if (asked.has_contract && asked.k.limits.month_cap == AL_LIMIT_NONE)
+        asked.k.limits.month_cap = 0;
+    if (al_charge_usage(c, &asked, c->now, c->now + 1, 0, &u))
+        return c->err_code;
+    json_t *b = limits_json(c, id, o.has_contract ? &o.k : NULL, &u);
+    return b ? al_http_reply(c, 200, b) : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
 }
 
 /* ---- the ledger: transfers and verify ---- */
@@ -262,6 +324,7 @@ out:
 const struct al_route al_routes_ledger[] = {
     {"POST", "/v1/orgs/*/topups", post_topup, OP, true, false},
     {"GET", "/v1/orgs/*/balance", get_balance, OP | ADM, false, false},
+    {"GET", "/v1/orgs/*/limits", get_limits, OP | ADM, false, false},
     {"GET", "/v1/ledger/transfers", get_transfers, OP | ADM, false, false},
     {"GET", "/v1/ledger/verify", get_verify, OP, false, false},
     {NULL, NULL, NULL, 0, false, false},

@@ -373,6 +373,19 @@ static int holds_shorten(struct al_ctx *c, json_t *r, int64_t end)
     return rc < 0 ? al_http_fail_err(c, rc, &err) : 0;
 }
 
+/* The reservation.shortened event of r (its end not yet moved): {org, old_end, new_end,
+ * refund_micros, fee_micros} from the answer rsv_refund built. */
+static int shortened_event(struct al_ctx *c, json_t *r, int64_t new_end)
+{
+    json_t *data = json_pack("{s:O?,s:O,s:o,s:O?,s:O?}", "org", json_object_get(r, "org"),
+                             "old_end", json_object_get(r, "end"), "new_end", al_time_json(new_end),
+                             "refund_micros", json_object_get(r, "refund_micros"), "fee_micros",
+                             json_object_get(r, "fee_micros"));
+    if (!data)
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    return al_event(c, AL_EVENT_RESERVATION_SHORTENED, jstr(r, "id"), data);
+}
+
 /* Shortening: the same reservation ends earlier (never before the end of the hour in
  * progress); the time given up goes back to sale and is refunded per the contract. */
 static int post_rsv_shorten(struct al_ctx *c)
@@ -409,7 +422,7 @@ static int post_rsv_shorten(struct al_ctx *c)
                          "%s: it was confirmed before reservations were charged (cancel it)", what);
         goto out;
     }
-    if ((rc = holds_shorten(c, r, cr.b.end)))
+    if ((rc = holds_shorten(c, r, cr.b.end)) || (rc = shortened_event(c, r, cr.b.end)))
         goto out;
     json_object_set_new(r, "end", al_time_json(cr.b.end));
     json_object_set_new(r, "shortened_by", json_string(c->user_id));

@@ -11,6 +11,9 @@
 # charges in another change), and top-ups are not invoice lines: so the suite writes a few
 # adjustment transfers into the database with sqlite3 while the server is stopped (the schema's
 # own triggers move the cached balances, as al_store_transfer_append does), then restarts it.
+# Its last part builds an invoice and a statement from real charges over HTTP: the clock's
+# draws of an invoiced reservation, and a prepaid charge with the refund of its cancellation;
+# each total equals the ledger's transfers to the micro-unit, issued (and paid), verify ok.
 # Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, sqlite3.
 set -u
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
@@ -315,3 +318,123 @@ check "ledger verify still ok at the end" [ "$(j .ok)" = true ]
 stop_server
 check "the server stops cleanly (exit 0; under the sanitizers: no leak, no error)" \
     [ $? = 0 -a "$(grep -c 'Sanitizer' "$tmp/server.log")" = 0 ]
+
+# ---------------------------------------------------------------- from real reservation charges
+# The same database, now with the charges the reservation routes and the clock write: an
+# invoice of January 2027 built from the draws of an invoiced reservation (taken by the
+# clock, ticking every 100 ms) and a statement built from a prepaid charge and the refund of
+# its cancellation; each total equals the ledger's transfers to the micro-unit.
+JAN5=$(date -u -d 2027-01-05T00:00:00Z +%s)
+FEB1=$(date -u -d 2027-02-01T00:00:00Z +%s)
+write_clock "$JAN5"
+if start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
+    --clock-file "$tmp/clock" --tick-ms 100 --heartbeat-timeout $((40 * 86400)); then
+    pid=$server_pid
+    ok "the server restarts with a ticking clock"
+else
+    nok "the server restarts with a ticking clock"
+    exit 1
+fi
+as_of_is() { [ "$(curl -s -H "Authorization: Bearer $OP" "$U/v1/ledger/verify" | jq -r .as_of)" = "$(ts "$1")" ]; }
+tick_to() { # move the clock to $1 and wait for the draw pass there
+    write_clock "$1"
+    wait_until 15 as_of_is "$1" || nok "the clock's pass reached $(ts "$1")"
+}
+# ledger_net ORG ACCOUNT FROM TO: charges - refunds on ORG's ACCOUNT dated in [FROM, TO)
+ledger_net() {
+    curl -s -H "Authorization: Bearer $OP" \
+        "$U/v1/ledger/transfers?org=$1&account=$2&from=$(ts "$3")&to=$(ts "$4")&limit=500" |
+        jq '[.items[] | if .kind == "refund" then -.amount_micros elif (.kind == "reservation_charge" or .kind == "usage") then .amount_micros else 0 end] | add // 0'
+}
+# every line rounded half-even from its exact sum, the total their sum: "ok" or what is wrong
+rounding_ok() {
+    # shellcheck disable=SC2016 # jq's own variables
+    j '[.lines[] | .exact_micros as $x | (($x | if . < 0 then -. else . end) as $a | ($a % 10000) as $r
+        | ($a - $r + (if $r > 5000 or ($r == 5000 and (($a - $r) / 10000 | floor) % 2 == 1) then 10000 else 0 end))
+        | if $x < 0 then -. else . end) == .amount_micros] | all'
+}
+call "$OP" POST /v1/users '{"name":"agent-inv","role":"agent"}'
+AGENT=$(j .token)
+call "$AGENT" PUT /v1/nodes/n1 '{"zone":"z1","gpus":[{"index":0,"uuid":"GPU-n1-0","model":"L40S"},{"index":1,"uuid":"GPU-n1-1","model":"L40S"},{"index":2,"uuid":"GPU-n1-2","model":"L40S"}]}'
+call "$OP" PUT /v1/prices/L40S '{"gpu_hour_micros":1234567}'
+reserve() { # reserve ORG ADMIN_TOKEN START END COUNT → the reservation in $body ($code)
+    call "$2" POST /v1/requests "{\"org\":\"$1\",\"kind\":\"gpu\",\"model\":\"L40S\",\"count\":$5,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\"}"
+    local req
+    req=$(j .id)
+    call "$OP" POST "/v1/requests/$req/quote"
+    call "$OP" POST "/v1/requests/$req/approve"
+    call "$2" POST "/v1/requests/$req/accept"
+    call "$OP" POST "/v1/requests/$req/confirm" '{}'
+}
+VT=$(ts $((JAN5 + 300 * 86400)))
+call "$OP" POST /v1/orgs '{"name":"initech"}'
+call "$OP" POST /v1/users '{"name":"ian","role":"org_admin","org":"initech"}'
+ADM_I=$(j .token)
+call "$OP" POST /v1/contracts "{\"org\":\"initech\",\"terms\":\"invoiced\",\"valid_from\":\"$(ts "$JAN5")\",\"valid_to\":\"$VT\",\"granularity\":\"second\",\"draw_period\":\"hour\"}"
+call "$OP" POST /v1/orgs '{"name":"umbrella"}'
+call "$OP" POST /v1/users '{"name":"uma","role":"org_admin","org":"umbrella"}'
+ADM_U=$(j .token)
+call "$OP" POST /v1/contracts "{\"org\":\"umbrella\",\"terms\":\"prepaid\",\"valid_from\":\"$(ts "$JAN5")\",\"valid_to\":\"$VT\",\"granularity\":\"minute\",\"credit_limit_micros\":0,\"cancel_fee_micros\":1000000,\"cancel_fee_bp\":500}"
+call "$OP" POST /v1/orgs/umbrella/topups '{"amount_micros":500000000}' -H 'Idempotency-Key: u1'
+
+# initech: one L40S for 2 h 30 min 10 s at 1.234567, per second: C(9010 s) = 3.089846
+S=$((JAN5 + 3600))
+reserve initech "$ADM_I" "$S" $((S + 9010)) 1
+RI=$(j .id)
+check "initech: an invoiced reservation confirmed, quoted at 3.089846" \
+    [ "$code" = 201 -a "$(j .total_micros)" = 3089846 ]
+# umbrella: two L40S for 5 h per minute: 12.34567, charged at once
+U0=$((JAN5 + 86400))
+reserve umbrella "$ADM_U" "$U0" $((U0 + 5 * 3600)) 2
+RU=$(j .id)
+check "umbrella: a prepaid reservation charged its quote's 12.34567" \
+    [ "$code" = 201 -a "$(j .billing.charged_micros)" = 12345670 ]
+tick_to "$S"
+tick_to $((S + 3600))
+tick_to $((S + 7200))
+call "$OP" GET "/v1/reservations/$RI"
+check "the clock drew its three periods: net 3.089846 = the quote" \
+    [ "$(j '"\(.billing.periods_drawn) \(.billing.net_micros)"')" = "3 3089846" ]
+tick_to $((U0 + 5400))
+call "$OP" POST "/v1/reservations/$RU/cancel" '{"reason":"done early"}'
+# ends at 2 h; unused 2 × 180 min = 7.407402; fee 1.00 + 5 % = 1.37037; refund 6.037032
+check "umbrella's reservation cancelled 1 h 30 min in: refund 6.037032, fee 1.37037" \
+    [ "$code" = 200 -a "$(j '"\(.refund_micros) \(.fee_micros)"')" = "6037032 1370370" ]
+tick_to $((FEB1 + 3600))
+
+call "$OP" POST /v1/orgs/initech/invoices '{"month":"2027-01"}'
+IV=$(j .id)
+check "initech's January invoice: on org_accrued, from the clock's draws" \
+    [ "$code" = 201 -a "$(j .payer)" = org_accrued -a "$(j .kind)" = invoice ]
+NET_I=$(ledger_net initech org_accrued "$JAN5" "$FEB1")
+check "… its exact total = the ledger's draws in January = C(9010 s) = 3.089846" \
+    [ "$(j .exact_micros)" = "$NET_I" -a "$NET_I" = 3089846 ]
+check "… its lines: the reservation's draws (3 transfers) rounded half-even to 3.09" \
+    [ "$(j '[.lines[] | "\(.kind) \(.reservation) \(.transfers) \(.exact_micros) \(.amount_micros)"] | join(",")')" = "draw $RI 3 3089846 3090000" ]
+check "… total = the sum of its rounded lines, rounding = total - exact" \
+    [ "$(j '(.total_micros == ([.lines[].amount_micros] | add)) and (.rounding_micros == .total_micros - .exact_micros)')" = true ]
+call "$OP" POST "/v1/invoices/$IV/issue"
+check "issued: org_accrued back to 0, the org owes the printed 3.09" \
+    [ "$code" = 200 -a "$(balance initech accrued_micros) $(balance initech receivable_micros)" = "0 -3090000" ]
+call "$OP" POST "/v1/invoices/$IV/pay"
+check "paid: nothing owed" [ "$code" = 200 -a "$(balance initech receivable_micros)" = 0 ]
+
+call "$OP" POST /v1/orgs/umbrella/invoices '{"month":"2027-01"}'
+SU=$(j .id)
+check "umbrella's January statement: on org_cash" \
+    [ "$code" = 201 -a "$(j .payer)" = org_cash -a "$(j .kind)" = statement ]
+NET_U=$(ledger_net umbrella org_cash "$JAN5" "$FEB1")
+check "… its exact total = the ledger's charge less the refund = 12.34567 - 6.037032" \
+    [ "$(j .exact_micros)" = "$NET_U" -a "$NET_U" = $((12345670 - 6037032)) ]
+check "… a reservation line (12.34567 → 12.35) and a refund line (-6.037032 → -6.04)" \
+    [ "$(j '[.lines[] | "\(.kind) \(.reservation) \(.exact_micros) \(.amount_micros)"] | join(",")')" = "reservation $RU 12345670 12350000,refund $RU -6037032 -6040000" ]
+check "… every line rounded half-even once, the total their sum (6.31)" \
+    [ "$(rounding_ok)" = true -a "$(j .total_micros)" = 6310000 -a "$(j .rounding_micros)" = $((6310000 - 12345670 + 6037032)) ]
+N_BEFORE=$(curl -s -H "Authorization: Bearer $OP" "$U/v1/ledger/verify" | jq .transfers)
+call "$OP" POST "/v1/invoices/$SU/issue"
+check "issuing a statement writes no transfer (the money moved already)" \
+    [ "$code" = 200 -a "$(curl -s -H "Authorization: Bearer $OP" "$U/v1/ledger/verify" | jq .transfers)" = "$N_BEFORE" ]
+call "$OP" GET /v1/ledger/verify
+check "ledger verify ok after the invoice and the statement from real charges" [ "$(j .ok)" = true ]
+stop_server
+check "the server stops cleanly again" [ $? = 0 -a "$(grep -c 'Sanitizer' "$tmp/server.log")" = 0 ]

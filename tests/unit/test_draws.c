@@ -5,7 +5,8 @@
  * the start of the unpaid period (billing state, document, holds, calendar, events), or, with
  * nothing paid, cancelling the reservation; balance.low once per period drawn; invoiced terms
  * accruing; and ledger verify at the instant the pass reached (its `now`), which passes after
- * each pass where the call's own time would not. */
+ * each pass where the call's own time would not; a confirmation between two passes taking the
+ * draws begun by the mark (al_draws_catch_up). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,6 +268,41 @@ static void test_verify_now(void **state)
     assert_int_equal(money_verify(x, START + HOUR + 1), 0);
 }
 
+/* The reservation al_draws_catch_up is run for (money_run takes no argument). */
+static uint64_t catch_up_num;
+
+static int catch_up(struct al_ctx *c)
+{
+    return al_draws_catch_up(c, catch_up_num);
+}
+
+/* A reservation confirmed between two passes: the periods begun by the mark are drawn with
+ * the confirmation (verify at the mark finds them), those after it are the next pass's. */
+static void test_confirm_catch_up(void **state)
+{
+    struct money_fixture *x = *state;
+    money_topup(x, M(1000), "t1");
+    assert_int_equal(pass(x, START + 60), 0);
+    catch_up_num = reservation(x, "rsv_12", "gpu_n1-0", START, START + LEN, "scheduled");
+    assert_int_equal(money_verify(x, mark(x)), 1); /* what verify saw before the fix */
+    assert_int_equal(money_run(x, catch_up, START + 90, false), 1);
+    assert_int_equal(draw_amount(x, catch_up_num, 0), DRAW01);
+    assert_int_equal(billing(x, "rsv_12").drawn, 1);
+    assert_int_equal(mark(x), START + 60); /* the pass's mark, not the confirmation's */
+    assert_int_equal(money_verify(x, mark(x)), 0);
+    assert_int_equal(money_run(x, catch_up, START + 90, false), 0); /* nothing twice */
+    /* one starting after the mark: nothing at the confirmation, draw 0 on the pass */
+    catch_up_num =
+        reservation(x, "rsv_13", "gpu_n1-1", START + 120, START + 120 + LEN, "scheduled");
+    assert_int_equal(money_run(x, catch_up, START + 90, false), 0);
+    assert_int_equal(billing(x, "rsv_13").drawn, 0);
+    assert_int_equal(money_verify(x, mark(x)), 0);
+    assert_int_equal(pass(x, START + 120), 1);
+    assert_int_equal(billing(x, "rsv_13").drawn, 1);
+    assert_int_equal(billing(x, "rsv_12").drawn, 1);
+    assert_int_equal(money_verify(x, mark(x)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_first_draw, setup_balance, money_teardown),
         cmocka_unit_test_setup_teardown(test_invoiced, setup_invoiced, money_teardown),
         cmocka_unit_test_setup_teardown(test_verify_now, setup_balance, money_teardown),
+        cmocka_unit_test_setup_teardown(test_confirm_catch_up, setup_balance, money_teardown),
     };
     return cmocka_run_group_tests_name("draws", tests, NULL, NULL);
 }

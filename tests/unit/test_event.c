@@ -26,7 +26,7 @@ static const char *const documented[] = {
     "contract.created",  "contract.amended",      "contract.ended",
     "ledger.topup",      "invoice.created",       "invoice.issued",
     "invoice.paid",      "balance.low",           "reservation.access_ended",
-    "pool.started",      "pool.stopped",
+    "pool.started",      "pool.stopped",          "reservation.shortened",
 };
 
 static void test_names(void **state)
@@ -47,6 +47,8 @@ static void test_names(void **state)
     }
     assert_string_equal(al_event_kind_name(AL_EVENT_GPU_MODEL_CHANGED), "gpu.model_changed");
     assert_string_equal(al_event_kind_name(AL_EVENT_RESERVATION_EXTENDED), "reservation.extended");
+    assert_string_equal(al_event_kind_name(AL_EVENT_RESERVATION_SHORTENED),
+                        "reservation.shortened");
 }
 
 /* Each kind is about exactly one object, the one its name begins with (price.set: a model). */
