@@ -307,7 +307,7 @@ done
 wait "${race_pids[@]}"
 n201=$(cat "$tmp"/race.* | grep -c '^201$') n409=$(cat "$tmp"/race.* | grep -c '^409$')
 check "10 concurrent reserves of one offering → exactly one 201, nine 409 ($n201/$n409)" [ "$n201" = 1 -a "$n409" = 9 ]
-check "… one charge of 3.00" [ "$(transfers race reservation_charge | awk '{s += $1} END {print s, NR}')" = "$((3 * M)) 1" ]
+check "… one charge of 3 h at the new 2.00 = 6.00" [ "$(transfers race reservation_charge | awk '{s += $1} END {print s, NR}')" = "$((6 * M)) 1" ]
 verify "after the race"
 
 # ---------------------------------------------------------------- 7. kill -9 after a burst
@@ -339,11 +339,11 @@ if start_api; then ok "the server restarts on the same database"; else nok "the 
 lost=0
 while read -r id; do
     call "$OP" GET "/v1/reservations/$id"
-    [ "$code" = 200 ] && [ "$(j .billing.charged_micros)" = "$M" ] || lost=$((lost + 1))
+    [ "$code" = 200 ] && [ "$(j .billing.charged_micros)" = $((2 * M)) ] || lost=$((lost + 1))
 done <"$tmp/k9.done"
 check "every answered reservation is there after the restart, charged ($lost missing)" [ "$lost" = 0 ]
 nc=$(transfers k9 reservation_charge | wc -l)
 check "… the ledger holds the answered charges and at most the one cut off ($nc/$answered)" \
     [ "$nc" -ge "$answered" -a "$nc" -le $((answered + 1)) ]
-check "… the cash is 1,000.00 less its charges" [ "$(cash k9)" = $((1000 * M - nc * M)) ]
+check "… the cash is 1,000.00 less its charges of 2.00" [ "$(cash k9)" = $((1000 * M - nc * 2 * M)) ]
 verify "after kill -9 and a restart"
