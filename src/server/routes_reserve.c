@@ -200,9 +200,9 @@ static int post_reserve(struct al_ctx *c)
         goto out;
     al_id_new("req", c->now, id, sizeof id);
     snprintf(what, sizeof what, "cannot reserve %s", id);
-    if ((rc = al_charge_org_contracted(c, jstr(in.org, "id"), c->now, what, &o)) ||
-        (rc = self_service(c, &o, what)) || (rc = al_ask_parse(c, in.ask, &a)) ||
-        (rc = request_new(c, &in, &a, id, &req)))
+    if ((rc = al_ask_parse(c, in.ask, &a)) ||
+        (rc = al_charge_org_contracted(c, jstr(in.org, "id"), c->now, what, &o)) ||
+        (rc = self_service(c, &o, what)) || (rc = request_new(c, &in, &a, id, &req)))
         goto out;
     struct al_quote_how qh = {c->now + QUOTE_VALID_S, in.offering ? in.off.total_micros : -1, what};
     struct al_confirm_how ch = {AL_CHECK_SELF_RESERVE, "self_service", what};
