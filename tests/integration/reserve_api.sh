@@ -65,9 +65,8 @@ call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((40 * M)),\"mig_slic
 call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":$M}"
 
 VT=$(ts $((T0 + 400 * DAY)))
-org() { # org NAME → its id in $ORG_ID, an org admin's token in $ADMIN
+org() { # org NAME → an org admin's token in $ADMIN
     call "$OP" POST /v1/orgs "{\"name\":\"$1\"}"
-    ORG_ID=$(j .id)
     call "$OP" POST /v1/users "{\"name\":\"adm-$1\",\"role\":\"org_admin\",\"org\":\"$1\"}"
     ADMIN=$(j .token)
 }
@@ -117,7 +116,7 @@ win() { # win START_OFFSET_S HOURS → offering query of a window starting exact
 
 # ---------------------------------------------------------------- 1. prepaid: an offering
 org acme
-ACME=$ORG_ID ACME_ADMIN=$ADMIN
+ACME_ADMIN=$ADMIN
 contract acme prepaid "\"credit_limit_micros\":0,\"self_service\":true"
 topup acme $((5000 * M)) acme-1
 offering "$ACME_ADMIN" "model=H100-80GB&count=2&$(win $DAY 24)"
@@ -125,7 +124,6 @@ check "acme sees an offering of 2 H100 for 24 h priced 1,920.00" [ "$OFF_TOTAL" 
 reserve "$ACME_ADMIN" acme-r1 "{\"offering\":\"$OFF\"}"
 expect "reserving the offering → 201" 201
 RSV=$(j .id) REQ=$(j .request) QTE=$(j .quote)
-RSV_BODY=$body
 check "… a scheduled reservation of origin self_service, 2 allocations, the offering's window" \
     [ "$(j '"\(.state) \(.origin) \(.allocations | length) \(.start) \(.end)"')" = "scheduled self_service 2 $(ts $((T0 + DAY))) $(ts $((T0 + 2 * DAY)))" ]
 check "… its total is the offering's, charged in full (prepaid)" \
@@ -323,14 +321,14 @@ P0=$((T0 + 20 * DAY))
             -H "Idempotency-Key: k9-$i" -H 'Content-Type: application/json' \
             --data-binary "{\"kind\":\"gpu\",\"model\":\"L40S\",\"count\":1,\"start\":\"$s\",\"end\":\"$e\"}" \
             "$U/v1/reservations")
-        [ "${out##* }" = 201 ] && echo "$(jq -r .id <<<"${out% *}")" >>"$tmp/k9.done"
+        [ "${out##* }" = 201 ] && jq -r .id <<<"${out% *}" >>"$tmp/k9.done"
     done
 ) &
 loop_pid=$!
 wait_until 60 bash -c "[ \$(cat '$tmp/k9.done' 2>/dev/null | wc -l) -ge 8 ]"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
-pid= server_pid=
+pid=
 wait "$loop_pid" 2>/dev/null
 loop_pid=
 answered=$(wc -l <"$tmp/k9.done")
