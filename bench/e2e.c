@@ -1,15 +1,19 @@
 /* e2e.c — end-to-end load test: starts `allot server` on a temp SQLite database, registers a
  * synthetic fleet through the API (PUT /v1/nodes, 10,000 nodes × 8 GPUs = 80k GPUs; QUICK=1:
- * 1,000 nodes), then many client threads on loopback run the whole flow (create → quote →
- * approve → accept → confirm) while others read availability. Afterwards every reservation
- * is listed and their allocations checked: no GPU may hold two overlapping reservations.
- * Prints one JSON line on stdout; progress on stderr.
+ * 1,000 nodes), then many client threads on loopback make reservations while others read
+ * availability: in mode "flow" each reservation is the operator-approved flow's five calls
+ * (create → quote → approve → accept → confirm), in mode "reserve" one self-service call
+ * (POST /v1/reservations with a full ask). Afterwards every reservation is listed and their
+ * allocations checked: no GPU may hold two overlapping reservations. Prints one JSON line per
+ * mode run on stdout; progress on stderr.
  *
  * Environment: ALLOT (the binary; default: `allot` next to this program), QUICK=1,
- * E2E_NODES, E2E_WRITERS (default 16), E2E_READERS (default 16), E2E_SECONDS (default 30;
- * QUICK 8), E2E_SERVER_THREADS (the server's --threads; default: the server's own).
- * The latencies: p50_ms/p99_ms of the confirm call (the durable reservation write),
- * flow_p50_ms/flow_p99_ms of the five calls together, read_p99_ms of availability. */
+ * E2E_MODE (flow, reserve, or both: flow then reserve on the same server; default both),
+ * E2E_NODES, E2E_WRITERS (default 16), E2E_READERS (default 16), E2E_SECONDS (per mode;
+ * default 30; QUICK 5), E2E_SERVER_THREADS (the server's --threads; default: the server's own).
+ * The latencies: p50_ms/p99_ms of the call that writes the reservation durably (confirm, or
+ * the one reserve call), flow_p50_ms/flow_p99_ms of all the calls of one reservation together,
+ * read_p99_ms of availability. */
 #include "client/client.h"
 #include "common/num.h"
 
@@ -20,6 +24,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,8 @@ struct bench {
     char allot[1024], dir[256], url[96], op_token[128], admin_token[128];
     pid_t server;
     int nodes, writers, readers, seconds;
+    bool run_flow, run_reserve; /* E2E_MODE: the modes to run, flow first */
+    bool reserve_mode;          /* the mode running: one self-service call per reservation */
     atomic_int stop;
     time_t base; /* windows are laid out from here */
 };
@@ -292,10 +299,10 @@ static void setup_org(struct bench *b)
     json_decref(must(c, "POST", "/v1/orgs", json_pack("{s:s}", "name", "bench")));
     /* confirmations need a contract in force: invoiced without a credit limit, so that the
      * flow measured is the reservation's (its billing state is written, no charge and no limit
-     * refuses; the draws come later, from the clock) */
+     * refuses; the draws come later, from the clock); self-service, for the reserve mode */
     json_decref(must(c, "POST", "/v1/contracts",
-                     json_pack("{s:s,s:s,s:s}", "org", "bench", "terms", "invoiced", "valid_to",
-                               "2099-01-01T00:00:00Z")));
+                     json_pack("{s:s,s:s,s:s,s:b}", "org", "bench", "terms", "invoiced", "valid_to",
+                               "2099-01-01T00:00:00Z", "self_service", 1)));
     json_t *u = must(
         c, "POST", "/v1/users",
         json_pack("{s:s,s:s,s:s}", "name", "bench-admin", "role", "org_admin", "org", "bench"));
@@ -368,6 +375,32 @@ static int one_flow(struct worker *w, struct al_client *op, struct al_client *ad
     return rc;
 }
 
+/* One self-service reservation: a full ask in one call, as the org's admin. */
+static int one_reserve(struct worker *w, struct al_client *admin)
+{
+    char s[32], e[32], key[40];
+    struct al_err err = {0};
+    random_window(w, s, e, sizeof s);
+    int count = 1 + rand_r(&w->seed) % 4;
+    const char *model = models[rand_r(&w->seed) % 2];
+    json_t *body = json_pack("{s:s,s:s,s:i,s:s,s:s}", "kind", "gpu", "model", model, "count", count,
+                             "start", s, "end", e);
+    al_client_random_key(key, sizeof key);
+    double t0 = now_ms();
+    int rc = al_client_call(admin, "POST", "/v1/reservations", body, key, NULL, NULL, &err);
+    json_decref(body);
+    if (rc == 0) {
+        lat_add(&w->confirm, now_ms() - t0);
+        return 0;
+    }
+    if (rc == AL_E_NOFIT || rc == AL_E_CONFLICT || rc == AL_E_EXPIRED)
+        return 1;
+    static atomic_int shown;
+    if (atomic_fetch_add(&shown, 1) < 5)
+        fprintf(stderr, "bench e2e: reserve: %s\n", err.msg);
+    return -1;
+}
+
 static void *writer(void *arg)
 {
     struct worker *w = arg;
@@ -375,7 +408,7 @@ static void *writer(void *arg)
     struct al_client *admin = client(w->b->url, w->b->admin_token);
     while (!atomic_load(&w->b->stop)) {
         double t0 = now_ms();
-        int rc = one_flow(w, op, admin);
+        int rc = w->b->reserve_mode ? one_reserve(w, admin) : one_flow(w, op, admin);
         if (rc == 0) {
             w->done++;
             lat_add(&w->flow, now_ms() - t0);
@@ -520,7 +553,13 @@ static void setup(struct bench *b, const char *argv0)
     b->nodes = env_int("E2E_NODES", quick ? 1000 : 10000);
     b->writers = env_int("E2E_WRITERS", 16);
     b->readers = env_int("E2E_READERS", 16);
-    b->seconds = env_int("E2E_SECONDS", quick ? 8 : 30);
+    b->seconds = env_int("E2E_SECONDS", quick ? 5 : 30);
+    const char *mode = getenv("E2E_MODE"); /* NOLINT(concurrency-mt-unsafe): before threads */
+    mode = mode && mode[0] ? mode : "both";
+    b->run_flow = strcmp(mode, "flow") == 0 || strcmp(mode, "both") == 0;
+    b->run_reserve = strcmp(mode, "reserve") == 0 || strcmp(mode, "both") == 0;
+    if (!b->run_flow && !b->run_reserve)
+        die("E2E_MODE must be flow, reserve or both");
     if (b->writers + b->readers > MAX_THREADS)
         die("too many threads");
     snprintf(b->dir, sizeof b->dir, "/tmp/allot-e2e-XXXXXX");
@@ -542,6 +581,7 @@ static double load(struct bench *b, struct worker *w)
 {
     int nw = b->writers + b->readers;
     double t0 = now_ms();
+    atomic_store(&b->stop, 0);
     for (int i = 0; i < nw; i++) {
         w[i] = (struct worker){.b = b, .seed = 0x9e3779b9u * (unsigned)(i + 1)};
         if (pthread_create(&w[i].th, NULL, i < b->writers ? writer : reader, &w[i]) != 0)
@@ -574,14 +614,17 @@ static void report(struct bench *b, struct worker *w, double secs, double reg_s)
         merge(&read, &w[i].read);
     }
     long over = count_overbooked(b, &nrsv);
-    printf("{\"bench\":\"e2e\",\"nodes\":%d,\"gpus\":%d,\"register_s\":%.2f,\"writers\":%d,"
-           "\"readers\":%d,\"seconds\":%.1f,\"confirmations\":%ld,\"confirmations_per_s\":%.1f,"
-           "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"flow_p50_ms\":%.2f,\"flow_p99_ms\":%.2f,"
-           "\"reads_per_s\":%.1f,\"read_p99_ms\":%.2f,\"refused\":%ld,\"errors\":%ld,"
-           "\"reservations\":%ld,\"overbooked\":%ld}\n",
-           b->nodes, b->nodes * 8, reg_s, b->writers, b->readers, secs, done, done / secs,
-           pct(&confirm, 0.5), pct(&confirm, 0.99), pct(&flow, 0.5), pct(&flow, 0.99), reads / secs,
-           pct(&read, 0.99), refused, errors, nrsv, over);
+    printf("{\"bench\":\"e2e\",\"mode\":\"%s\",\"nodes\":%d,\"gpus\":%d,\"register_s\":%.2f,"
+           "\"writers\":%d,\"readers\":%d,\"seconds\":%.1f,\"confirmations\":%ld,"
+           "\"confirmations_per_s\":%.1f,\"reservations_per_s\":%.1f,\"p50_ms\":%.2f,"
+           "\"p99_ms\":%.2f,\"flow_p50_ms\":%.2f,\"flow_p99_ms\":%.2f,\"reads_per_s\":%.1f,"
+           "\"read_p99_ms\":%.2f,\"refused\":%ld,\"errors\":%ld,\"reservations\":%ld,"
+           "\"overbooked\":%ld}\n",
+           b->reserve_mode ? "reserve" : "flow", b->nodes, b->nodes * 8, reg_s, b->writers,
+           b->readers, secs, done, done / secs, done / secs, pct(&confirm, 0.5),
+           pct(&confirm, 0.99), pct(&flow, 0.5), pct(&flow, 0.99), reads / secs, pct(&read, 0.99),
+           refused, errors, nrsv, over);
+    fflush(stdout);
     free(confirm.v);
     free(flow.v);
     free(read.v);
@@ -601,8 +644,12 @@ int main(int argc, char **argv)
     setup_org(&b);
     fprintf(stderr, "bench e2e: registered in %.1f s; %d writers, %d readers for %d s\n", reg_s,
             b.writers, b.readers, b.seconds);
-    double secs = load(&b, w);
-    report(&b, w, secs, reg_s);
+    for (int m = b.run_flow ? 0 : 1; m <= (b.run_reserve ? 1 : 0); m++) {
+        b.reserve_mode = m == 1;
+        fprintf(stderr, "bench e2e: mode %s\n", b.reserve_mode ? "reserve" : "flow");
+        double secs = load(&b, w);
+        report(&b, w, secs, reg_s);
+    }
     server_stop(&b);
     cleanup_dir(&b);
     return 0;

@@ -109,12 +109,13 @@ A30-24GB 0.90 0.25
 L40S-48GB 1.10 0
 PRICES
 # The demo org acme (README's quickstart reserves for it) with a demo contract, prepaid with a
-# credit limit of 1,000.00 for a year, and a top-up of 50,000.00: on a new database only (a
+# credit limit of 1,000.00 for a year, self-service allowed (its admin reserves in one call),
+# and a top-up of 50,000.00: on a new database only (a
 # later run keeps what the previous one left, balance included).
 if [ "$fresh" = 1 ]; then
     "$allot" org create acme --customer-code ACME --display-name "Acme Research" >/dev/null
     "$allot" contract create --org acme --terms prepaid --valid-to +365d --credit-limit 1000 \
-        >/dev/null
+        --self-service >/dev/null
     "$allot" org topup acme 50000 --reference "demo top-up" --idempotency-key demo-topup >/dev/null
 fi
 # The heartbeat runs with its own agent-role token, not the operator's, kept for later runs

@@ -48,6 +48,7 @@ int al_cmd_request(int argc, char **argv);
 int al_cmd_reservation(int argc, char **argv);
 int al_cmd_availability(int argc, char **argv);
 int al_cmd_offerings(int argc, char **argv);
+int al_cmd_reserve(int argc, char **argv);
 int al_cmd_events(int argc, char **argv);
 int al_cmd_price(int argc, char **argv);
 int al_cmd_contract(int argc, char **argv);

@@ -23,6 +23,7 @@ static const struct al_cmd al_commands[] = {
     {"reservation", "reservations: list, show, cancel, extend", al_cmd_reservation},
     {"availability", "free GPUs and MIG instances of a model over a window", al_cmd_availability},
     {"offerings", "priced windows that fit now, to reserve self-service", al_cmd_offerings},
+    {"reserve", "reserve self-service in one call (an offering or an ask)", al_cmd_reserve},
     {"events", "the event log (operator)", al_cmd_events},
     {"price", "the price list: list, set (operator), history", al_cmd_price},
     {"contract", "contracts: create, amend, show, list, end", al_cmd_contract},

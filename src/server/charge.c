@@ -385,6 +385,13 @@ int al_charge_quote_check(struct al_ctx *c, const struct al_charge_org *o,
 int al_charge_confirm(struct al_ctx *c, const struct al_charge_org *o, const char *rsv_id,
                       json_t *quote, const char *what, struct al_res_billing *ret)
 {
+    return al_charge_confirm_at(c, o, rsv_id, quote, AL_CHECK_CONFIRM, what, ret);
+}
+
+int al_charge_confirm_at(struct al_ctx *c, const struct al_charge_org *o, const char *rsv_id,
+                         json_t *quote, enum al_check_at at, const char *what,
+                         struct al_res_billing *ret)
+{
     struct al_org_usage u;
     struct al_decision d;
     struct al_err e = {0};
@@ -400,7 +407,7 @@ int al_charge_confirm(struct al_ctx *c, const struct al_charge_org *o, const cha
         return al_http_fail_err(c, rc, &e);
     if ((rc = al_charge_usage(c, o, ret->start, ret->end, ret->id, &u)))
         return rc;
-    rc = al_billing_confirm(&o->k, ret, &u, AL_CHECK_CONFIRM, c->now, &d, &e);
+    rc = al_billing_confirm(&o->k, ret, &u, at, c->now, &d, &e);
     if (rc)
         return al_charge_fail(c, rc, &d.refusal, &e, what);
     if ((rc = al_charge_write(c, o, &d, what)) || o->k.terms == AL_TERMS_PREPAID)

@@ -141,6 +141,12 @@ int al_charge_quote_check(struct al_ctx *c, const struct al_charge_org *o,
 int al_charge_confirm(struct al_ctx *c, const struct al_charge_org *o, const char *rsv_id,
                       json_t *quote, const char *what, struct al_res_billing *ret);
 
+/* As al_charge_confirm, the limits checked as core does at `at`: AL_CHECK_SELF_RESERVE (a
+ * reservation made in one call) also needs the contract to allow self-service (403). */
+int al_charge_confirm_at(struct al_ctx *c, const struct al_charge_org *o, const char *rsv_id,
+                         json_t *quote, enum al_check_at at, const char *what,
+                         struct al_res_billing *ret);
+
 /* The billing state of reservation `rsv_id` and its contract version into *ret. 0; 1 when it
  * has none (confirmed before reservations were charged: no money moves for it); or fails the
  * call. */

@@ -18,5 +18,6 @@ extern const struct al_route al_routes_contracts[];    /* routes_contracts.c */
 extern const struct al_route al_routes_ledger[];       /* routes_ledger.c */
 extern const struct al_route al_routes_invoices[];     /* routes_invoices.c */
 extern const struct al_route al_routes_offerings[];    /* routes_offerings.c */
+extern const struct al_route al_routes_reserve[];      /* routes_reserve.c */
 
 #endif

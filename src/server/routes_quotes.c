@@ -9,8 +9,9 @@
 #include "server/ask.h"
 #include "server/cal.h"
 #include "server/charge.h"
-#include "server/flow.h"
 #include "server/document.h"
+#include "server/flow.h"
+#include "server/reserve.h"
 #include "server/routes.h"
 
 #include <stdio.h>
@@ -199,15 +200,85 @@ static int quote_plan(struct al_ctx *c, json_t *req, const struct al_charge_org 
 }
 
 /* The contract's limits on what the quote sells (not the funds: those are the confirmation's). */
-static int quote_limits(struct al_ctx *c, json_t *req, const struct al_charge_org *o,
+static int quote_limits(struct al_ctx *c, const char *what, const struct al_charge_org *o,
                         const struct quote_work *w, const struct al_charge_price *p)
 {
-    char what[AL_HTTP_ID_LEN + 16];
-    snprintf(what, sizeof what, "cannot quote %s", jstr(req, "id"));
     struct al_charge_window cw = {w->model->name,
                                   w->profile >= 0 ? w->model->profiles[w->profile].name : NULL,
                                   w->a.count, w->s, w->e};
     return al_charge_quote_check(c, o, p, &cw, what);
+}
+
+/* The price must be the one the caller was shown (how->expect_total), when it was shown one. */
+static int price_same(struct al_ctx *c, const struct al_quote_how *how,
+                      const struct al_charge_price *p)
+{
+    char was[AL_MONEY_FMT_MAX], now[AL_MONEY_FMT_MAX];
+    if (how->expect_total < 0 || p->total == how->expect_total)
+        return 0;
+    return al_http_fail(c, AL_E_STATE, "offering",
+                        "the price changed from %s to %s (the price list or the contract "
+                        "changed); list offerings again",
+                        al_money_fmt(how->expect_total, was, sizeof was),
+                        al_money_fmt(p->total, now, sizeof now));
+}
+
+/* The quote document of plan `w` priced as `pr`, with its holds valid until `until`. */
+static json_t *quote_doc(struct al_ctx *c, const char *qid, const struct quote_work *w,
+                         const struct al_charge_price *pr, int64_t until)
+{
+    const struct al_gpu_model *m = w->model;
+    json_t *q = json_pack("{s:s,s:b,s:s,s:o,s:o,s:o,s:O,s:I,s:s,s:o,s:o}", "id", qid, "fits", 1,
+                          "model", m->name, "profile",
+                          w->profile >= 0 ? json_string(m->profiles[w->profile].name) : json_null(),
+                          "start", al_time_json(w->s), "end", al_time_json(w->e), "lines",
+                          pr->lines, "total_micros", (json_int_t)pr->total, "currency", "USD",
+                          "valid_until", al_time_json(until), "created_at", al_time_json(c->now));
+    if (!q)
+        return NULL;
+    al_charge_price_terms(q, pr);
+    json_object_set_new(q, "allocations", allocs_json(m, w->profile, w->allocs, w->a.count));
+    return q;
+}
+
+int al_quote_make(struct al_ctx *c, json_t *req, const struct al_charge_org *o,
+                  const struct al_quote_how *how, json_t **quote)
+{
+    struct quote_work w = {0};
+    struct al_charge_price pr = {0};
+    struct al_err err = {0};
+    char qid[AL_HTTP_ID_LEN], what[AL_HTTP_ID_LEN + 16];
+    int rc;
+    *quote = NULL;
+    snprintf(what, sizeof what, "cannot quote %s", jstr(req, "id"));
+    if ((rc = quote_plan(c, req, o, &w)))
+        goto out;
+    if (!w.model) { /* quote_plan answers no_capacity otherwise; never reached */
+        rc = al_http_fail(c, AL_E_INTERNAL, NULL, "no model planned");
+        goto out;
+    }
+    if ((rc = al_charge_price(c, o, &(struct al_quote_ask){w.model, w.profile, w.a.count, w.s, w.e},
+                              &pr)) ||
+        (rc = price_same(c, how, &pr)) ||
+        (rc = quote_limits(c, how->what ? how->what : what, o, &w, &pr)))
+        goto out;
+    al_id_new("qte", c->now, qid, sizeof qid);
+    if ((rc = write_holds(c, qid, &w, how->valid_until)))
+        goto out;
+    if (!(*quote = quote_doc(c, qid, &w, &pr, how->valid_until))) {
+        rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    struct al_store_doc_meta m = {qid, jstr(req, "id"), NULL, how->valid_until, 0};
+    if ((rc = al_store_quote_insert(c->srv->store, &m, *quote, &err)) != 0) {
+        rc = al_http_fail_err(c, rc, &err);
+        json_decref(*quote);
+        *quote = NULL;
+    }
+out:
+    free(w.allocs);
+    json_decref(pr.lines);
+    return rc;
 }
 
 static int post_quote(struct al_ctx *c)
@@ -215,11 +286,8 @@ static int post_quote(struct al_ctx *c)
     static const char *const allowed[] = {"valid_for_minutes", NULL};
     int64_t minutes = DEFAULT_VALID_M;
     json_t *req = NULL, *quote = NULL;
-    struct quote_work w = {0};
-    struct al_charge_price pr = {0};
     struct al_charge_org org;
     struct al_err err = {0};
-    char qid[AL_HTTP_ID_LEN];
     int rc;
     if ((rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_int(c, c->body, "valid_for_minutes", false, 1, MAX_VALID_M, &minutes)) ||
@@ -240,42 +308,16 @@ static int post_quote(struct al_ctx *c)
     /* priced under the org's contract in force now, when it has one: its rates and granularity
      * are what a confirmation under that contract version charges (the alternatives of a
      * no_capacity answer too) */
+    struct al_quote_how how = {c->now + minutes * 60, -1, NULL};
     if ((rc = al_charge_org_load(c, jstr(req, "org"), c->now, &org)) ||
-        (rc = quote_plan(c, req, &org, &w)))
+        (rc = al_quote_make(c, req, &org, &how, &quote)))
         goto out;
-    if (!w.model) { /* quote_plan answers no_capacity otherwise; never reached */
-        rc = al_http_fail(c, AL_E_INTERNAL, NULL, "no model planned");
-        goto out;
-    }
-    if ((rc = al_charge_price(
-             c, &org, &(struct al_quote_ask){w.model, w.profile, w.a.count, w.s, w.e}, &pr)) ||
-        (rc = quote_limits(c, req, &org, &w, &pr)))
-        goto out;
-    int64_t valid_until = c->now + minutes * 60;
-    al_id_new("qte", c->now, qid, sizeof qid);
-    if ((rc = write_holds(c, qid, &w, valid_until)))
-        goto out;
-    quote = json_pack("{s:s,s:b,s:s,s:o,s:o,s:o,s:O,s:I,s:s,s:o,s:o}", "id", qid, "fits", 1,
-                      "model", w.model->name, "profile",
-                      w.profile >= 0 ? json_string(w.model->profiles[w.profile].name) : json_null(),
-                      "start", al_time_json(w.s), "end", al_time_json(w.e), "lines", pr.lines,
-                      "total_micros", (json_int_t)pr.total, "currency", "USD", "valid_until",
-                      al_time_json(valid_until), "created_at", al_time_json(c->now));
-    al_charge_price_terms(quote, &pr);
-    json_object_set_new(quote, "allocations", allocs_json(w.model, w.profile, w.allocs, w.a.count));
-    struct al_store_doc_meta m = {qid, jstr(req, "id"), NULL, valid_until, 0};
-    if ((rc = al_store_quote_insert(c->srv->store, &m, quote, &err)) != 0) {
-        rc = al_http_fail_err(c, rc, &err);
-        goto out;
-    }
     json_object_set(req, "quote", quote);
     if ((rc = al_flow_request_step(c, req, AL_REQ_EV_QUOTE)) ||
         (rc = al_flow_request_save(c, req, false)))
         goto out;
     rc = al_http_reply(c, 200, json_incref(req));
 out:
-    free(w.allocs);
-    json_decref(pr.lines);
     json_decref(quote);
     json_decref(req);
     return rc;

@@ -12,6 +12,7 @@
 #include "server/cal.h"
 #include "server/charge.h"
 #include "server/flow.h"
+#include "server/reserve.h"
 #include "server/routes.h"
 
 #include <stdio.h>
@@ -189,13 +190,48 @@ static int with_billing(struct al_ctx *c, json_t *r, const struct al_charge_res 
     return 0;
 }
 
+int al_confirm_quote(struct al_ctx *c, json_t *req, const struct al_charge_org *o,
+                     const struct al_confirm_how *how, json_t **rsv)
+{
+    json_t *quote = json_object_get(req, "quote");
+    struct al_charge_res cr = {.o = *o};
+    char id[AL_HTTP_ID_LEN];
+    int rc;
+    *rsv = NULL;
+    if ((rc = recheck_quote(c, quote, jtime(quote, "start"), jtime(quote, "end"))))
+        return rc;
+    al_id_new("rsv", c->now, id, sizeof id);
+    if ((rc = take_holds(c, quote, id)))
+        return rc;
+    if (!(*rsv = reservation_new(c, req, quote, id, &o->k)))
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    if (how->origin)
+        json_object_set_new(*rsv, "origin", json_string(how->origin));
+    const char *terms = al_contract_terms_name(o->k.terms);
+    json_object_set_new(req, "reservation", json_string(id));
+    json_object_set_new(req, "payment_terms", json_string(terms));
+    json_object_set_new(req, "confirmed_by", json_string(c->user_id));
+    /* the reservation's row first: its billing state refers to it */
+    if ((rc = al_flow_request_step(c, req, AL_REQ_EV_CONFIRM)) ||
+        (rc = al_flow_request_save(c, req, false)) || (rc = al_flow_rsv_save(c, *rsv, true)) ||
+        (rc = al_charge_confirm_at(c, o, id, quote, how->at, how->what, &cr.b)) ||
+        (rc = al_event(c, AL_EVENT_RESERVATION_SCHEDULED, id,
+                       json_pack("{s:s,s:s,s:s,s:s?}", "request", jstr(req, "id"), "payment_terms",
+                                 terms, "org", jstr(req, "org"), "origin", how->origin))) ||
+        (rc = with_billing(c, *rsv, &cr))) {
+        json_decref(*rsv);
+        *rsv = NULL;
+    }
+    return rc;
+}
+
 static int post_confirm(struct al_ctx *c)
 {
     static const char *const allowed[] = {"payment_terms", NULL};
     const char *terms = NULL;
     json_t *req = NULL, *rsv = NULL;
-    struct al_charge_res cr;
-    char id[AL_HTTP_ID_LEN], what[AL_HTTP_ID_LEN + 32];
+    struct al_charge_org o;
+    char what[AL_HTTP_ID_LEN + 32];
     int rc;
     if ((rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_name(c, c->body, "payment_terms", false, &terms)) ||
@@ -203,31 +239,12 @@ static int post_confirm(struct al_ctx *c)
         (rc = al_flow_request_can(c, req, AL_REQ_EV_CONFIRM, NULL)))
         goto out;
     json_t *quote = json_object_get(req, "quote");
-    int64_t s = jtime(quote, "start"), e = jtime(quote, "end");
     snprintf(what, sizeof what, "cannot confirm %s", jstr(req, "id"));
+    struct al_confirm_how how = {AL_CHECK_CONFIRM, NULL, what};
     if ((rc = al_flow_quote_live(c, req)) ||
-        (rc = al_charge_org_contracted(c, jstr(req, "org"), c->now, what, &cr.o)) ||
-        (rc = confirm_terms(c, quote, terms, &cr.o.k)) || (rc = recheck_quote(c, quote, s, e)))
-        goto out;
-    al_id_new("rsv", c->now, id, sizeof id);
-    if ((rc = take_holds(c, quote, id)))
-        goto out;
-    if (!(rsv = reservation_new(c, req, quote, id, &cr.o.k))) {
-        rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
-        goto out;
-    }
-    terms = al_contract_terms_name(cr.o.k.terms);
-    json_object_set_new(req, "reservation", json_string(id));
-    json_object_set_new(req, "payment_terms", json_string(terms));
-    json_object_set_new(req, "confirmed_by", json_string(c->user_id));
-    /* the reservation's row first: its billing state refers to it */
-    if ((rc = al_flow_request_step(c, req, AL_REQ_EV_CONFIRM)) ||
-        (rc = al_flow_request_save(c, req, false)) || (rc = al_flow_rsv_save(c, rsv, true)) ||
-        (rc = al_charge_confirm(c, &cr.o, id, quote, what, &cr.b)) ||
-        (rc = al_event(c, AL_EVENT_RESERVATION_SCHEDULED, id,
-                       json_pack("{s:s,s:s,s:s}", "request", jstr(req, "id"), "payment_terms",
-                                 terms, "org", jstr(req, "org")))) ||
-        (rc = with_billing(c, rsv, &cr)))
+        (rc = al_charge_org_contracted(c, jstr(req, "org"), c->now, what, &o)) ||
+        (rc = confirm_terms(c, quote, terms, &o.k)) ||
+        (rc = al_confirm_quote(c, req, &o, &how, &rsv)))
         goto out;
     rc = al_http_reply(c, 201, json_incref(rsv));
 out:

@@ -90,8 +90,11 @@ check "README has a quickstart block that starts from .run/" \
 qrc=$?
 check "the README quickstart runs end to end against make run (exit 0)" test "$qrc" = 0
 [ "$qrc" = 0 ] || sed 's/^/#   /' "$tmp/quickstart.out" | tail -20
-check "… its flow ends in a scheduled reservation" \
-    test "$(op reservation list -o json | jq -r '[.items[].state] | join(",")')" = scheduled
+check "… its flow ends in a scheduled reservation, and its self-service one in another" \
+    test "$(op reservation list -o json | jq -r '[.items[].state] | join(",")')" = scheduled,scheduled
+check "… the self-service one charged 2 × 24 h × 1.80 = 86.40, and the balance says so" \
+    test "$(op reservation list -o json | jq -r '[.items[] | select(.origin == "self_service") | .total_micros] | join(",")')" = 86400000 \
+    -a "$(op org balance acme -o json | jq -r .cash_micros)" = $((50000000000 - 3360000000 - 86400000))
 check "… each step prints a short summary (quote: id, state, total, valid_until)" \
     grep -q '^total: [0-9]*\.[0-9][0-9] USD$' "$tmp/quickstart.out"
 # the walk-through run.sh prints = README's block, its first two lines written out
@@ -110,7 +113,7 @@ check "… and starts no server on another port" bash -c "! (exec 3<>/dev/tcp/12
 check "… leaves the operator token as it was" \
     test "$(md5sum "$data/operator.token" | cut -d' ' -f1)" = "$sum_before"
 check "… leaves the server log (not truncated)" test "$(stat -c %s "$data/server.log")" -ge "$log_before"
-check "… and the first server serves on, with its data" test "$(healthy && rsv_count)" = 1
+check "… and the first server serves on, with its data" test "$(healthy && rsv_count)" = 2
 
 # --- run.sh killed with -9: its server still guards the directory -----------------------------
 kill -9 "$run_pid"
@@ -130,7 +133,7 @@ if start_run 4; then
     check "… reusing the database and the operator token" \
         test "$(cat "$data/operator.token")" = "$token" \
         -a "$(grep -c 'the data of the previous run' "$tmp/run4.out")" = 1
-    check "… with the first run's reservation" test "$(rsv_count)" = 1
+    check "… with the first run's reservations" test "$(rsv_count)" = 2
     check "… and one sim-agent user (its token file reused)" \
         test "$(op user list -o json | jq '[.items[] | select(.role == "agent")] | length')" = 1
     spid=$(cat "$data/server.pid")
