@@ -22,12 +22,14 @@
 #   stop_server                 SIGTERM $pid, wait, clear $pid; the server's exit status
 #   start_server URL LOG ARGS…  run `allot server ARGS…` in the background (stdout and stderr
 #                               appended to LOG), set $server_pid and $pid, wait for URL/healthz
+#   start_clocked_server TICK_MS [ARGS…]  start_server on $U with $tmp/db, $tmp/server.log,
+#                               127.0.0.1:$port and the test clock $tmp/clock ticking every TICK_MS
 #   wait_until SECONDS CMD…     poll CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
 #   al_deadline                 print the start-up deadline in seconds (see below)
 #   show_log LOG                print LOG's last 40 lines as "#   …" (not counted as checks)
 #
 # The helpers that read $tmp (the suite's temp directory), $U (the server's base URL), $pid
-# (the server's process) or $ALLOT use the suite's variables of those names.
+# (the server's process), $port or $ALLOT use the suite's variables of those names.
 # AL_START_TIMEOUT (default 60) is the deadline on an idle machine; with a 1-minute load
 # average above the number of CPUs it is multiplied by load/CPUs (rounded up), up to 300 s.
 # The server binary is $ALLOT_SERVER_BIN, else $ALLOT.
@@ -167,4 +169,15 @@ start_server() {
     echo "# the server did not answer $url/healthz within ${secs}s (pid $server_pid still running)"
     show_log "$log"
     return 1
+}
+
+# start_clocked_server TICK_MS [ARGS…]: the money suites' server: database $tmp/db, log
+# $tmp/server.log, listening on $port, its clock read from $tmp/clock (write_clock), the draw
+# pass every TICK_MS ms (3600000: in effect never, the suite moves money by its own calls).
+start_clocked_server() {
+    local tick=$1
+    shift
+    # shellcheck disable=SC2154 # $port is the suite's
+    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
+        --clock-file "$tmp/clock" --tick-ms "$tick" "$@"
 }
