@@ -13,32 +13,24 @@ tmp=$(mktemp -d /tmp/allot_ledger.XXXXXX)
 pid=
 
 cleanup() {
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+    reap -9 "$pid"
+    rm_tmp
 }
 trap cleanup EXIT
 
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh" # ok, nok, check, free_port, start_server, call, j, expect
+# shellcheck source=tests/integration/money_lib.sh
+. "$AL_ROOT/tests/integration/money_lib.sh" # cash
 
 port=$(free_port)
 U=http://127.0.0.1:$port
 date +%s >"$tmp/clock"
 
-start_api() {
-    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-        --clock-file "$tmp/clock" --tick-ms 3600000
-    local rc=$?
-    pid=$server_pid
-    return $rc
-}
-
-cash() { # cash ORG: the org's cash balance as the operator reads it
-    curl -s -H "Authorization: Bearer $OP" "$U/v1/orgs/$1/balance" | jq -r .cash_micros
-}
+start_api() { start_clocked_server 3600000; }
 
 # ---------------------------------------------------------------- setup
-OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>/dev/null)
+OP=$(operator_token "$tmp/db")
 if ! start_api; then
     nok "server starts"
     exit 1
