@@ -22,11 +22,7 @@ AL_ROOT=${AL_ROOT:-$(pwd)}
 . "$AL_ROOT/tests/integration/money_lib.sh"
 tmp=$(mktemp -d /tmp/allot_clock.XXXXXX)
 pid=
-cleanup() {
-    reap -KILL "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
+trap_stop_server -KILL
 
 HOUR=3600
 DAY=86400
@@ -42,7 +38,7 @@ port=$(free_port)
 U=http://127.0.0.1:$port
 OP=$(operator_token "$tmp/db")
 start() { start_clocked_server 100 --heartbeat-timeout $((30 * DAY)); }
-if start; then ok "server starts"; else nok "server starts"; exit 1; fi
+must "server starts" start
 
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
@@ -94,7 +90,7 @@ verify "after two hourly draws"
 # a clean restart between ticks: the clock moves while the server is down
 stop_server
 set_clock $((S1 + 2 * HOUR + 5))
-if start; then ok "the server restarts"; else nok "the server restarts"; exit 1; fi
+must "the server restarts" start
 wait_until 15 as_of_is "$NOW" || nok "the pass ran after the restart"
 check "after a restart the last period (10 min 10 s) is drawn once: 15.455761" \
     [ "$(draws hb | tr '\n' ' ')" = "0 30740742 1 30740742 2 15455761 " ]
@@ -134,7 +130,7 @@ set_clock $((S2 + DAY))
 sleep 0.$((RANDOM % 3))
 reap -KILL "$pid"
 pid=
-if start; then ok "the server restarts after kill -9"; else nok "the server restarts after kill -9"; exit 1; fi
+must "the server restarts after kill -9" start
 wait_until 15 as_of_is "$NOW" || nok "the pass ran after kill -9"
 check "after kill -9: draws 0 and 1, once each (960.00 each)" \
     [ "$(draws dy | tr '\n' ' ')" = "0 960000000 1 960000000 " ]

@@ -35,7 +35,7 @@ port=$(free_port)
 U=http://127.0.0.1:$port
 OP=$(operator_token "$tmp/db")
 start() { start_clocked_server 3600000; }
-if start; then ok "server starts"; else nok "server starts"; show_log "$tmp/server.log"; exit 1; fi
+must "server starts" start
 
 M=1000000 # micro-units per USD
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'

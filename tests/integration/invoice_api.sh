@@ -26,11 +26,7 @@ pid=
 # shellcheck source=tests/integration/money_lib.sh
 . "$AL_ROOT/tests/integration/money_lib.sh" # balance, contract, topup, node, reserve, tick_to
 
-cleanup() {
-    reap -9 "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
+trap_stop_server -9
 
 port=$(free_port)
 U=http://127.0.0.1:$port
@@ -44,11 +40,7 @@ start_api() { start_clocked_server 3600000; }
 
 # ---------------------------------------------------------------- setup
 OP=$(operator_token "$tmp/db")
-if ! start_api; then
-    nok "server starts"
-    exit 1
-fi
-ok "server starts"
+must "server starts" start_api
 DISPLAY_NAME='Acme, \"Labs\" <b>&</b>'
 call "$OP" POST /v1/orgs "{\"name\":\"acme\",\"customer_code\":\"ACME-1\",\"display_name\":\"$DISPLAY_NAME\"}"
 A=$(j .id)
@@ -109,11 +101,7 @@ adjustment() {
 check "five adjustments written beside the server" \
     [ "$(sqlite3 "$tmp/db" "SELECT count(*) FROM transfers WHERE key LIKE 'it:%'")" = 5 ]
 write_clock $((DEC1 + 3600))
-if ! start_api; then
-    nok "server restarts in December"
-    exit 1
-fi
-ok "server restarts in December"
+must "server restarts in December" start_api
 
 # ---------------------------------------------------------------- create
 call "$OP" POST "/v1/orgs/$A/invoices" '{"month":"2026-11"}'
@@ -320,12 +308,8 @@ check "the server stops cleanly (exit 0; under the sanitizers: no leak, no error
 JAN5=$(date -u -d 2027-01-05T00:00:00Z +%s)
 FEB1=$(date -u -d 2027-02-01T00:00:00Z +%s)
 write_clock "$JAN5"
-if start_clocked_server 100 --heartbeat-timeout $((40 * 86400)); then
-    ok "the server restarts with a ticking clock"
-else
-    nok "the server restarts with a ticking clock"
-    exit 1
-fi
+must "the server restarts with a ticking clock" \
+    start_clocked_server 100 --heartbeat-timeout $((40 * 86400))
 # ledger_net ORG ACCOUNT FROM TO: charges - refunds on ORG's ACCOUNT dated in [FROM, TO)
 ledger_net() {
     curl -s -H "Authorization: Bearer $OP" \

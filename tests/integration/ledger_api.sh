@@ -12,16 +12,11 @@ AL_ROOT=${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/allot_ledger.XXXXXX)
 pid=
 
-cleanup() {
-    reap -9 "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
-
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh" # ok, nok, check, free_port, start_server, call, j, expect
 # shellcheck source=tests/integration/money_lib.sh
 . "$AL_ROOT/tests/integration/money_lib.sh" # cash
+trap_stop_server -9
 
 port=$(free_port)
 U=http://127.0.0.1:$port
@@ -31,11 +26,7 @@ start_api() { start_clocked_server 3600000; }
 
 # ---------------------------------------------------------------- setup
 OP=$(operator_token "$tmp/db")
-if ! start_api; then
-    nok "server starts"
-    exit 1
-fi
-ok "server starts"
+must "server starts" start_api
 call "$OP" POST /v1/orgs '{"name":"acme"}' -H 'Idempotency-Key: o1'
 A=$(j .id)
 call "$OP" POST /v1/orgs '{"name":"globex"}' -H 'Idempotency-Key: o2'
@@ -242,11 +233,7 @@ B_cash=$(cash "$B")
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 pid=
-if ! start_api; then
-    nok "the server restarts after kill -9"
-    exit 1
-fi
-ok "the server restarts after kill -9"
+must "the server restarts after kill -9" start_api
 check "every 201'd top-up of acme is still there" [ "$(cash "$A")" = "$A_cash" ]
 check "… and of globex" [ "$(cash "$B")" = "$B_cash" ]
 call "$OP" POST "/v1/orgs/$A/topups" '{"amount_micros":100500000,"reference":"wire 42"}' \

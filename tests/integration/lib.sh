@@ -10,9 +10,11 @@
 #
 #   ok DESC / nok DESC          print "ok - DESC" / "not ok - DESC"
 #   check DESC CMD…             ok DESC when CMD succeeds, else nok DESC
+#   must DESC CMD…              check DESC CMD…, and end the suite (exit 1) when it failed
 #   free_port                   print a loopback port nothing listens on (0 if none found)
 #   rm_tmp                      remove $tmp, or keep it and say so when $KEEP is set
 #   reap [-SIG] PID             kill PID (if set) and wait for it, quietly
+#   trap_stop_server -SIG       on EXIT: reap -SIG $pid, then rm_tmp (the usual EXIT trap)
 #   ts SECS                     print the epoch second SECS as an RFC 3339 UTC time
 #   write_clock SECS            set the server's test clock: $tmp/clock, replaced atomically
 #   operator_token DB [ERRLOG]  `allot server init` on DB; print the operator's token
@@ -41,6 +43,13 @@ check() { # check DESC COMMAND… : ok when the command succeeds
     shift
     if "$@"; then ok "$d"; else nok "$d"; fi
 }
+# must DESC COMMAND… : a step the rest of the suite needs (the server starts): nothing after it
+# could pass, so a failure ends the suite.
+must() {
+    local d=$1
+    shift
+    if "$@"; then ok "$d"; else nok "$d"; exit 1; fi
+}
 
 # free_port: a random port in 20000-59999 that refuses a connection (50 tries). Another
 # process may take it before the server binds it; the server's start then fails loudly.
@@ -66,6 +75,13 @@ reap() {
     [ -n "${1-}" ] || return 0
     kill "$sig" "$1" 2>/dev/null
     wait "$1" 2>/dev/null
+}
+
+# trap_stop_server -SIG: the EXIT trap of a suite whose only process is its server $pid
+# (-KILL: at once, no clean stop to wait for; -TERM: the clean stop).
+trap_stop_server() {
+    # shellcheck disable=SC2064 # the signal now, $pid when the trap runs
+    trap "reap $1 \"\$pid\"; rm_tmp" EXIT
 }
 
 ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }

@@ -43,12 +43,7 @@ cli() {
 }
 
 OP=$(operator_token "$tmp/db" "$tmp/init.log")
-if start_clocked_server 3600000; then
-    ok "server starts"
-else
-    nok "server starts"
-    exit 1
-fi
+must "server starts" start_clocked_server 3600000
 
 call "$OP" POST /v1/orgs '{"name":"acme","customer_code":"ACME-1"}'
 call "$OP" POST /v1/users '{"name":"alice","role":"org_admin","org":"acme"}'

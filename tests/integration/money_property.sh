@@ -21,11 +21,7 @@ AL_ROOT=${AL_ROOT:-$(pwd)}
 . "$AL_ROOT/tests/integration/money_lib.sh"
 tmp=$(mktemp -d /tmp/allot_prop.XXXXXX)
 pid=
-cleanup() {
-    reap "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
+trap_stop_server -TERM
 
 SEED=${SEED:-$(($(date +%s%N) % 1000000))}
 STEPS=${STEPS:-80}
@@ -41,12 +37,7 @@ set_clock "$T0"
 port=$(free_port)
 U=http://127.0.0.1:$port
 OP=$(operator_token "$tmp/db")
-if start_clocked_server 50 --heartbeat-timeout $((30 * DAY)); then
-    ok "server starts"
-else
-    nok "server starts"
-    exit 1
-fi
+must "server starts" start_clocked_server 50 --heartbeat-timeout $((30 * DAY))
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
 for n in 1 2; do

@@ -15,11 +15,7 @@ AL_ROOT=${AL_ROOT:-$(pwd)}
 . "$AL_ROOT/tests/integration/money_lib.sh"
 tmp=$(mktemp -d /tmp/allot_limits.XXXXXX)
 pid=
-cleanup() {
-    reap "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
+trap_stop_server -TERM
 
 HOUR=3600
 DAY=86400
@@ -32,12 +28,7 @@ U=http://127.0.0.1:$port
 export ALLOT_SERVER=$U ALLOT_CONFIG_DIR=$tmp/config
 unset ALLOT_TOKEN
 OP=$(operator_token "$tmp/db")
-if start_clocked_server 3600000; then
-    ok "server starts"
-else
-    nok "server starts"
-    exit 1
-fi
+must "server starts" start_clocked_server 3600000
 
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
