@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # money_lib.sh — what the money suites share (billing_clock, charges_api, invoice_api,
-# money_property, org_limits, ledger_api): source it after lib.sh, before the suite's own
+# money_property, org_limits, ledger_api; money_api needs only lib.sh): source it after lib.sh, before the suite's own
 # helpers. It is not a suite: sourcing it prints nothing and counts no check. One definition
 # of each money helper those suites used to repeat: the clock moved and its draw pass waited
 # for, nodes, orgs with an admin, contracts, top-ups, the request → quote → approve → accept →
@@ -26,7 +26,8 @@
 #
 # They use the suite's $OP (the operator's token), $U, $tmp (through call) and, where named,
 # $AGENT, $VT and $VF. The helpers that print (balance, cash, transfers, events, as_of_is) and
-# verify keep the last call's $code and $body, so that a check may follow them.
+# verify keep the last call's $code and $body, so that a check may follow them. contract and
+# reserve are setup steps: when the server refuses one, they print a "not ok" line saying so.
 
 # The results ($NOW, $ORG_ID, $ADMIN, $K, $REQ, $Q, $RID) are the suites' to read:
 # shellcheck disable=SC2034
