@@ -18,13 +18,11 @@ ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh"
+# shellcheck source=tests/integration/money_lib.sh
+. "$AL_ROOT/tests/integration/money_lib.sh"
 tmp=$(mktemp -d /tmp/allot_clock.XXXXXX)
 pid=
-cleanup() {
-    reap -KILL "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
+trap_stop_server -KILL
 
 HOUR=3600
 DAY=86400
@@ -35,98 +33,27 @@ MONTH=$(date -u +%Y-%m)
 T0=$(date -u -d "${MONTH}-20T00:00:00Z" +%s)
 NEXT_MONTH_T=$(date -u -d "${MONTH}-01T00:00:00Z +1 month" +%s)
 NOW=$T0
-set_clock() { NOW=$1; write_clock "$1"; }
 set_clock "$T0"
 port=$(free_port)
 U=http://127.0.0.1:$port
 OP=$(operator_token "$tmp/db")
-start() {
-    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-        --clock-file "$tmp/clock" --tick-ms 100 --heartbeat-timeout $((30 * DAY))
-}
-if start; then ok "server starts"; else nok "server starts"; exit 1; fi
+start() { start_clocked_server 100 --heartbeat-timeout $((30 * DAY)); }
+must "server starts" start
 
-# ---------------------------------------------------------------- helpers
-# as_of_is T: the clock's draw pass has completed up to T (verify's as_of)
-as_of_is() {
-    local b=$body c=$code a
-    call "$OP" GET /v1/ledger/verify
-    a=$(j .as_of)
-    body=$b code=$c
-    [ "$a" = "$(ts "$1")" ]
-}
-# tick_to T: move the clock to T and wait for a draw pass at T (15 s at most)
-tick_to() {
-    set_clock "$1"
-    wait_until 15 as_of_is "$1" || nok "the clock's pass reached $(ts "$1") within 15 s"
-}
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
-node() { # node NAME MODEL N
-    local g="" i
-    for ((i = 0; i < $3; i++)); do
-        g+="${g:+,}{\"index\":$i,\"uuid\":\"GPU-$1-$i\",\"model\":\"$2\"}"
-    done
-    call "$AGENT" PUT "/v1/nodes/$1" "{\"zone\":\"z1\",\"gpus\":[$g]}"
-}
 node h1 H100-80GB 2
 node l1 L40S 2
 call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((40 * M)),\"mig_slice_hour_micros\":5123457}"
 call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":$M}"
 
 VT=$(ts $((T0 + 400 * DAY)))
-org() { # org NAME → $ORG_ID, an org admin's token in $ADMIN
-    call "$OP" POST /v1/orgs "{\"name\":\"$1\"}"
-    ORG_ID=$(j .id)
-    call "$OP" POST /v1/users "{\"name\":\"adm-$1\",\"role\":\"org_admin\",\"org\":\"$1\"}"
-    ADMIN=$(j .token)
-}
-contract() { # contract ORG TERMS [EXTRA_JSON_FIELDS]
-    call "$OP" POST /v1/contracts "{\"org\":\"$1\",\"terms\":\"$2\",\"valid_from\":\"$(ts "$T0")\",\"valid_to\":\"$VT\"${3:+,$3}}"
-    [ "$code" = 201 ] || nok "contract for $1 → 201 (got $code $(head -c 300 <<<"$body"))"
-}
-topup() { call "$OP" POST "/v1/orgs/$1/topups" "{\"amount_micros\":$2}" -H "Idempotency-Key: $3"; }
-# request ORG ADMIN ASK → quoted, approved, accepted: $REQ, the quote in $Q (JSON)
-request() {
-    call "$2" POST /v1/requests "{\"org\":\"$1\",$3}"
-    REQ=$(j .id)
-    call "$OP" POST "/v1/requests/$REQ/quote"
-    Q=$body
-    [ "$code" = 200 ] || return 1
-    call "$OP" POST "/v1/requests/$REQ/approve"
-    call "$2" POST "/v1/requests/$REQ/accept"
-}
-gpus() { echo "\"kind\":\"gpu\",\"model\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""; }
-mig() { echo "\"kind\":\"mig\",\"model\":\"H100-80GB\",\"profile\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""; }
-confirm() { call "$OP" POST "/v1/requests/$1/confirm" "${2:-{\}}"; }
-bal() { # bal ORG FIELD → the org's balance field (cash_micros, accrued_micros, …)
-    local b=$body c=$code
-    call "$OP" GET "/v1/orgs/$1/balance"
-    j ".$2"
-    body=$b code=$c
-}
+VF=$(ts "$T0")
 # draws ORG → "k amount" per draw transfer of the org, oldest first (the key's period)
 draws() {
     local b=$body c=$code
     call "$OP" GET "/v1/ledger/transfers?org=$1&kind=reservation_charge&limit=500"
     j '.items[] | select(.key | test(":draw:")) | "\(.key | sub(".*:draw:"; "")) \(.amount_micros)"'
-    body=$b code=$c
-}
-verify() {
-    local b=$body c=$code
-    call "$OP" GET /v1/ledger/verify
-    if [ "$code" = 200 ] && [ "$(j .ok)" = true ]; then
-        ok "ledger verify ok: $1"
-    else
-        nok "ledger verify ok: $1 ($code $(head -c 600 <<<"$body"))"
-    fi
-    body=$b code=$c
-}
-# events KIND OBJECT → the data of each event of that kind about OBJECT, one JSON per line
-events() {
-    local b=$body c=$code
-    call "$OP" GET "/v1/events?limit=500"
-    j ".items[] | select(.kind == \"$1\" and .object == \"$2\") | .data | tojson"
     body=$b code=$c
 }
 rsv() { call "$OP" GET "/v1/reservations/$1"; }
@@ -163,14 +90,14 @@ verify "after two hourly draws"
 # a clean restart between ticks: the clock moves while the server is down
 stop_server
 set_clock $((S1 + 2 * HOUR + 5))
-if start; then ok "the server restarts"; else nok "the server restarts"; exit 1; fi
+must "the server restarts" start
 wait_until 15 as_of_is "$NOW" || nok "the pass ran after the restart"
 check "after a restart the last period (10 min 10 s) is drawn once: 15.455761" \
     [ "$(draws hb | tr '\n' ' ')" = "0 30740742 1 30740742 2 15455761 " ]
 tick_to $((E1 + HOUR))
 check "the draws add up to the quote's total, 76.937245, and no more come" \
     [ "$(draws hb | awk '{s += $2} END {print NR, s}')" = "3 76937245" ]
-check "… the cash is 100.00 - 76.937245" [ "$(bal hb cash_micros)" = $((100 * M - 76937245)) ]
+check "… the cash is 100.00 - 76.937245" [ "$(balance hb cash_micros)" = $((100 * M - 76937245)) ]
 rsv "$RID1"
 check "… the reservation ended, its billing net = the quote's total" \
     [ "$(j .state)" = ended -a "$(j .billing.net_micros)" = 76937245 -a "$(j .total_micros)" = 76937245 ]
@@ -203,7 +130,7 @@ set_clock $((S2 + DAY))
 sleep 0.$((RANDOM % 3))
 reap -KILL "$pid"
 pid=
-if start; then ok "the server restarts after kill -9"; else nok "the server restarts after kill -9"; exit 1; fi
+must "the server restarts after kill -9" start
 wait_until 15 as_of_is "$NOW" || nok "the pass ran after kill -9"
 check "after kill -9: draws 0 and 1, once each (960.00 each)" \
     [ "$(draws dy | tr '\n' ' ')" = "0 960000000 1 960000000 " ]
@@ -221,7 +148,7 @@ check "… billing: 2 periods drawn, 1,920.00 net" \
 AE=$(events reservation.access_ended "$RID2")
 check "reservation.access_ended: period 2, booked end kept in the event, 960.00 asked, 80.00 there" \
     [ "$(jq -r '"\(.period) \(.booked_end) \(.draw_micros) \(.balance_micros)"' <<<"$AE")" = "2 $(ts "$E2") 960000000 80000000" ]
-check "the cash never went below 0 (the credit limit): 80.00" [ "$(bal dy cash_micros)" = $((80 * M)) ]
+check "the cash never went below 0 (the credit limit): 80.00" [ "$(balance dy cash_micros)" = $((80 * M)) ]
 node h1 H100-80GB 2
 call "$OP" GET "/v1/availability?model=H100-80GB&start=$(ts "$NOW")&end=$(ts $((NOW + HOUR)))"
 check "the GPU is free again: availability shows both H100s" [ "$(j .whole_gpus_free)" = 2 ]
@@ -268,12 +195,12 @@ RID4=$(j .id)
 check "confirmed under invoiced terms → 201" [ "$code" = 201 ]
 tick_to "$S4"
 check "draw 0 accrues: org_accrued -30.740742, the cash untouched" \
-    [ "$(bal iv accrued_micros) $(bal iv cash_micros)" = "-30740742 0" ]
+    [ "$(balance iv accrued_micros) $(balance iv cash_micros)" = "-30740742 0" ]
 tick_to $((S4 + HOUR))
 tick_to $((S4 + 2 * HOUR))
 check "three draws accrued: 30.740742, 30.740742, 15.455761" \
     [ "$(draws iv | tr '\n' ' ')" = "0 30740742 1 30740742 2 15455761 " ]
-check "… org_accrued = -76.937245, the quote's total" [ "$(bal iv accrued_micros)" = -76937245 ]
+check "… org_accrued = -76.937245, the quote's total" [ "$(balance iv accrued_micros)" = -76937245 ]
 rsv "$RID4"
 check "… the reservation (in its last period) has 3 periods drawn, net 76.937245" \
     [ "$(j '"\(.state) \(.billing.periods_drawn) \(.billing.net_micros)"')" = "active 3 76937245" ]
@@ -291,9 +218,9 @@ check "… one line for the reservation's draws, 76.937245 exact" \
 call "$OP" POST "/v1/invoices/$INV/issue"
 check "issued → 200" [ "$code" = 200 ]
 check "… org_accrued back to 0, org_receivable -76.94" \
-    [ "$(bal iv accrued_micros) $(bal iv receivable_micros)" = "0 -76940000" ]
+    [ "$(balance iv accrued_micros) $(balance iv receivable_micros)" = "0 -76940000" ]
 call "$OP" POST "/v1/invoices/$INV/pay"
-check "paid → 200, nothing owed" [ "$code" = 200 -a "$(bal iv receivable_micros)" = 0 ]
+check "paid → 200, nothing owed" [ "$code" = 200 -a "$(balance iv receivable_micros)" = 0 ]
 verify "after the invoice was issued and paid"
 
 # ---------------------------------------------------------------- 5. confirmed after the pass's mark

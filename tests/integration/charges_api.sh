@@ -15,6 +15,8 @@ ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh"
+# shellcheck source=tests/integration/money_lib.sh
+. "$AL_ROOT/tests/integration/money_lib.sh"
 tmp=$(mktemp -d /tmp/allot_charges.XXXXXX)
 server_pid=
 pid=
@@ -32,22 +34,12 @@ write_clock "$T0"
 port=$(free_port)
 U=http://127.0.0.1:$port
 OP=$(operator_token "$tmp/db")
-start() {
-    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-        --clock-file "$tmp/clock" --tick-ms 3600000
-}
-if start; then ok "server starts"; else nok "server starts"; show_log "$tmp/server.log"; exit 1; fi
+start() { start_clocked_server 3600000; }
+must "server starts" start
 
 M=1000000 # micro-units per USD
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
-node() { # node NAME MODEL N
-    local g="" i
-    for ((i = 0; i < $3; i++)); do
-        g+="${g:+,}{\"index\":$i,\"uuid\":\"GPU-$1-$i\",\"model\":\"$2\"}"
-    done
-    call "$AGENT" PUT "/v1/nodes/$1" "{\"zone\":\"z1\",\"gpus\":[$g]}"
-}
 node h1 H100-80GB 4
 node h2 H100-80GB 2
 node l1 L40S 4
@@ -55,57 +47,6 @@ call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((40 * M)),\"mig_slic
 call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":$M}"
 
 VT=$(ts $((T0 + 400 * DAY)))
-org() { # org NAME → its id in $ORG_ID, an org admin's token in $ADMIN
-    call "$OP" POST /v1/orgs "{\"name\":\"$1\"}"
-    ORG_ID=$(j .id)
-    call "$OP" POST /v1/users "{\"name\":\"adm-$1\",\"role\":\"org_admin\",\"org\":\"$1\"}"
-    ADMIN=$(j .token)
-}
-contract() { # contract ORG TERMS [EXTRA_JSON_FIELDS] → its id in $K
-    call "$OP" POST /v1/contracts "{\"org\":\"$1\",\"terms\":\"$2\",\"valid_to\":\"$VT\"${3:+,$3}}"
-    K=$(j .id)
-}
-topup() { # topup ORG MICROS KEY
-    call "$OP" POST "/v1/orgs/$1/topups" "{\"amount_micros\":$2}" -H "Idempotency-Key: $3"
-}
-# request ORG ADMIN_TOKEN ASK_JSON → quoted, approved and accepted: $REQ; the quote in $Q
-request() {
-    call "$2" POST /v1/requests "{\"org\":\"$1\",$3}"
-    REQ=$(j .id)
-    call "$OP" POST "/v1/requests/$REQ/quote"
-    Q=$body
-    [ "$code" = 200 ] || return 1
-    call "$OP" POST "/v1/requests/$REQ/approve"
-    call "$2" POST "/v1/requests/$REQ/accept"
-}
-gpus() { # gpus MODEL COUNT START END → an ask of whole GPUs
-    echo "\"kind\":\"gpu\",\"model\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""
-}
-confirm() { call "$OP" POST "/v1/requests/$1/confirm" "${2:-{\}}" "${@:3}"; }
-cash() { # cash ORG → its org_cash balance in micro-units
-    local b c
-    b=$body c=$code
-    call "$OP" GET "/v1/orgs/$1/balance"
-    j .cash_micros
-    body=$b code=$c
-}
-verify() { # verify DESC
-    local b=$body c=$code
-    call "$OP" GET /v1/ledger/verify
-    if [ "$code" = 200 ] && [ "$(j .ok)" = true ]; then
-        ok "ledger verify ok: $1"
-    else
-        nok "ledger verify ok: $1 ($code $(head -c 600 <<<"$body"))"
-    fi
-    body=$b code=$c
-}
-# transfers ORG KIND → "amount key" per transfer of that kind, oldest first
-transfers() {
-    local b=$body c=$code
-    call "$OP" GET "/v1/ledger/transfers?org=$1&kind=$2&limit=500"
-    j '.items[] | "\(.amount_micros) \(.key)"'
-    body=$b code=$c
-}
 # the refusal's numbers: "limit value in_use asked"
 refusal() { j '.error.details | "\(.limit) \(.value) \(.in_use) \(.asked)"'; }
 
@@ -313,9 +254,6 @@ check "… limit max_reservation_length, value 172800, in use 0, asked 259200" \
     [ "$(refusal)" = "max_reservation_length 172800 0 259200" ]
 call "$OP" GET "/v1/availability?model=L40S&start=$(ts "$D")&end=$(ts $((D + HOUR)))"
 check "… and it leaves no hold behind" [ "$(j .whole_gpus_free)" = 4 ]
-mig() { # mig PROFILE COUNT START END
-    echo "\"kind\":\"mig\",\"model\":\"H100-80GB\",\"profile\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""
-}
 request lim "$LIM_ADMIN" "$(mig 3g.40gb 2 $D $((D + 2 * HOUR)))"
 confirm "$REQ"
 check "two 3g.40gb instances (6/7 of a GPU) under max_concurrent_gpus 1 → 201" [ "$code" = 201 ]

@@ -23,12 +23,10 @@ pid=
 
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh" # ok, nok, check, free_port, start_server, call, j, expect
+# shellcheck source=tests/integration/money_lib.sh
+. "$AL_ROOT/tests/integration/money_lib.sh" # balance, contract, topup, node, reserve, tick_to
 
-cleanup() {
-    reap -9 "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
+trap_stop_server -9
 
 port=$(free_port)
 U=http://127.0.0.1:$port
@@ -38,25 +36,11 @@ OCT20=$(date -u -d 2026-10-20T08:00:00Z +%s)
 DEC1=$(date -u -d 2026-12-01T00:00:00Z +%s)
 write_clock "$NOV10"
 
-start_api() {
-    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-        --clock-file "$tmp/clock" --tick-ms 3600000
-    local rc=$?
-    pid=$server_pid
-    return $rc
-}
-
-balance() { # balance ORG FIELD: one of the org's balances as the operator reads it
-    curl -s -H "Authorization: Bearer $OP" "$U/v1/orgs/$1/balance" | jq -r ".$2"
-}
+start_api() { start_clocked_server 3600000; }
 
 # ---------------------------------------------------------------- setup
 OP=$(operator_token "$tmp/db")
-if ! start_api; then
-    nok "server starts"
-    exit 1
-fi
-ok "server starts"
+must "server starts" start_api
 DISPLAY_NAME='Acme, \"Labs\" <b>&</b>'
 call "$OP" POST /v1/orgs "{\"name\":\"acme\",\"customer_code\":\"ACME-1\",\"display_name\":\"$DISPLAY_NAME\"}"
 A=$(j .id)
@@ -68,9 +52,10 @@ call "$OP" POST /v1/users '{"name":"bob","role":"member","org":"acme"}'
 MEM=$(j .token)
 call "$OP" POST /v1/users '{"name":"gil","role":"org_admin","org":"globex"}'
 ADM_B=$(j .token)
-call "$OP" POST /v1/contracts "{\"org\":\"globex\",\"terms\":\"invoiced\",\"valid_from\":\"$(ts $((NOV10 - 40 * 86400)))\",\"valid_to\":\"$(ts $((NOV10 + 90 * 86400)))\"}"
+VF=$(ts $((NOV10 - 40 * 86400))) VT=$(ts $((NOV10 + 90 * 86400)))
+contract globex invoiced
 GC=$code
-call "$OP" POST "/v1/orgs/$A/topups" '{"amount_micros":50000000}' -H 'Idempotency-Key: t1'
+topup "$A" 50000000 t1
 T1=$code
 check "setup: two orgs, their users, globex under invoiced terms, a top-up" \
     [ -n "$A" -a -n "$B" -a -n "$MEM" -a -n "$ADM_B" -a "$GC" = 201 -a "$T1" = 201 ]
@@ -116,11 +101,7 @@ adjustment() {
 check "five adjustments written beside the server" \
     [ "$(sqlite3 "$tmp/db" "SELECT count(*) FROM transfers WHERE key LIKE 'it:%'")" = 5 ]
 write_clock $((DEC1 + 3600))
-if ! start_api; then
-    nok "server restarts in December"
-    exit 1
-fi
-ok "server restarts in December"
+must "server restarts in December" start_api
 
 # ---------------------------------------------------------------- create
 call "$OP" POST "/v1/orgs/$A/invoices" '{"month":"2026-11"}'
@@ -327,19 +308,8 @@ check "the server stops cleanly (exit 0; under the sanitizers: no leak, no error
 JAN5=$(date -u -d 2027-01-05T00:00:00Z +%s)
 FEB1=$(date -u -d 2027-02-01T00:00:00Z +%s)
 write_clock "$JAN5"
-if start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-    --clock-file "$tmp/clock" --tick-ms 100 --heartbeat-timeout $((40 * 86400)); then
-    pid=$server_pid
-    ok "the server restarts with a ticking clock"
-else
-    nok "the server restarts with a ticking clock"
-    exit 1
-fi
-as_of_is() { [ "$(curl -s -H "Authorization: Bearer $OP" "$U/v1/ledger/verify" | jq -r .as_of)" = "$(ts "$1")" ]; }
-tick_to() { # move the clock to $1 and wait for the draw pass there
-    write_clock "$1"
-    wait_until 15 as_of_is "$1" || nok "the clock's pass reached $(ts "$1")"
-}
+must "the server restarts with a ticking clock" \
+    start_clocked_server 100 --heartbeat-timeout $((40 * 86400))
 # ledger_net ORG ACCOUNT FROM TO: charges - refunds on ORG's ACCOUNT dated in [FROM, TO)
 ledger_net() {
     curl -s -H "Authorization: Bearer $OP" \
@@ -355,37 +325,28 @@ rounding_ok() {
 }
 call "$OP" POST /v1/users '{"name":"agent-inv","role":"agent"}'
 AGENT=$(j .token)
-call "$AGENT" PUT /v1/nodes/n1 '{"zone":"z1","gpus":[{"index":0,"uuid":"GPU-n1-0","model":"L40S"},{"index":1,"uuid":"GPU-n1-1","model":"L40S"},{"index":2,"uuid":"GPU-n1-2","model":"L40S"}]}'
+node n1 L40S 3
 call "$OP" PUT /v1/prices/L40S '{"gpu_hour_micros":1234567}'
-reserve() { # reserve ORG ADMIN_TOKEN START END COUNT → the reservation in $body ($code)
-    call "$2" POST /v1/requests "{\"org\":\"$1\",\"kind\":\"gpu\",\"model\":\"L40S\",\"count\":$5,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\"}"
-    local req
-    req=$(j .id)
-    call "$OP" POST "/v1/requests/$req/quote"
-    call "$OP" POST "/v1/requests/$req/approve"
-    call "$2" POST "/v1/requests/$req/accept"
-    call "$OP" POST "/v1/requests/$req/confirm" '{}'
-}
-VT=$(ts $((JAN5 + 300 * 86400)))
+VF=$(ts "$JAN5") VT=$(ts $((JAN5 + 300 * 86400)))
 call "$OP" POST /v1/orgs '{"name":"initech"}'
 call "$OP" POST /v1/users '{"name":"ian","role":"org_admin","org":"initech"}'
 ADM_I=$(j .token)
-call "$OP" POST /v1/contracts "{\"org\":\"initech\",\"terms\":\"invoiced\",\"valid_from\":\"$(ts "$JAN5")\",\"valid_to\":\"$VT\",\"granularity\":\"second\",\"draw_period\":\"hour\"}"
+contract initech invoiced '"granularity":"second","draw_period":"hour"'
 call "$OP" POST /v1/orgs '{"name":"umbrella"}'
 call "$OP" POST /v1/users '{"name":"uma","role":"org_admin","org":"umbrella"}'
 ADM_U=$(j .token)
-call "$OP" POST /v1/contracts "{\"org\":\"umbrella\",\"terms\":\"prepaid\",\"valid_from\":\"$(ts "$JAN5")\",\"valid_to\":\"$VT\",\"granularity\":\"minute\",\"credit_limit_micros\":0,\"cancel_fee_micros\":1000000,\"cancel_fee_bp\":500}"
-call "$OP" POST /v1/orgs/umbrella/topups '{"amount_micros":500000000}' -H 'Idempotency-Key: u1'
+contract umbrella prepaid '"granularity":"minute","credit_limit_micros":0,"cancel_fee_micros":1000000,"cancel_fee_bp":500'
+topup umbrella 500000000 u1
 
 # initech: one L40S for 2 h 30 min 10 s at 1.234567, per second: C(9010 s) = 3.089846
 S=$((JAN5 + 3600))
-reserve initech "$ADM_I" "$S" $((S + 9010)) 1
+reserve initech "$ADM_I" "$(gpus L40S 1 "$S" $((S + 9010)))"
 RI=$(j .id)
 check "initech: an invoiced reservation confirmed, quoted at 3.089846" \
     [ "$code" = 201 -a "$(j .total_micros)" = 3089846 ]
 # umbrella: two L40S for 5 h per minute: 12.34567, charged at once
 U0=$((JAN5 + 86400))
-reserve umbrella "$ADM_U" "$U0" $((U0 + 5 * 3600)) 2
+reserve umbrella "$ADM_U" "$(gpus L40S 2 "$U0" $((U0 + 5 * 3600)))"
 RU=$(j .id)
 check "umbrella: a prepaid reservation charged its quote's 12.34567" \
     [ "$code" = 201 -a "$(j .billing.charged_micros)" = 12345670 ]

@@ -12,38 +12,21 @@ AL_ROOT=${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/allot_ledger.XXXXXX)
 pid=
 
-cleanup() {
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    if [ -n "${KEEP-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh" # ok, nok, check, free_port, start_server, call, j, expect
+# shellcheck source=tests/integration/money_lib.sh
+. "$AL_ROOT/tests/integration/money_lib.sh" # cash
+trap_stop_server -9
 
 port=$(free_port)
 U=http://127.0.0.1:$port
 date +%s >"$tmp/clock"
 
-start_api() {
-    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-        --clock-file "$tmp/clock" --tick-ms 3600000
-    local rc=$?
-    pid=$server_pid
-    return $rc
-}
-
-cash() { # cash ORG: the org's cash balance as the operator reads it
-    curl -s -H "Authorization: Bearer $OP" "$U/v1/orgs/$1/balance" | jq -r .cash_micros
-}
+start_api() { start_clocked_server 3600000; }
 
 # ---------------------------------------------------------------- setup
-OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>/dev/null)
-if ! start_api; then
-    nok "server starts"
-    exit 1
-fi
-ok "server starts"
+OP=$(operator_token "$tmp/db")
+must "server starts" start_api
 call "$OP" POST /v1/orgs '{"name":"acme"}' -H 'Idempotency-Key: o1'
 A=$(j .id)
 call "$OP" POST /v1/orgs '{"name":"globex"}' -H 'Idempotency-Key: o2'
@@ -250,11 +233,7 @@ B_cash=$(cash "$B")
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 pid=
-if ! start_api; then
-    nok "the server restarts after kill -9"
-    exit 1
-fi
-ok "the server restarts after kill -9"
+must "the server restarts after kill -9" start_api
 check "every 201'd top-up of acme is still there" [ "$(cash "$A")" = "$A_cash" ]
 check "… and of globex" [ "$(cash "$B")" = "$B_cash" ]
 call "$OP" POST "/v1/orgs/$A/topups" '{"amount_micros":100500000,"reference":"wire 42"}' \

@@ -10,9 +10,11 @@
 #
 #   ok DESC / nok DESC          print "ok - DESC" / "not ok - DESC"
 #   check DESC CMD…             ok DESC when CMD succeeds, else nok DESC
+#   must DESC CMD…              check DESC CMD…, and end the suite (exit 1) when it failed
 #   free_port                   print a loopback port nothing listens on (0 if none found)
 #   rm_tmp                      remove $tmp, or keep it and say so when $KEEP is set
 #   reap [-SIG] PID             kill PID (if set) and wait for it, quietly
+#   trap_stop_server -SIG       on EXIT: reap -SIG $pid, then rm_tmp (the usual EXIT trap)
 #   ts SECS                     print the epoch second SECS as an RFC 3339 UTC time
 #   write_clock SECS            set the server's test clock: $tmp/clock, replaced atomically
 #   operator_token DB [ERRLOG]  `allot server init` on DB; print the operator's token
@@ -22,12 +24,14 @@
 #   stop_server                 SIGTERM $pid, wait, clear $pid; the server's exit status
 #   start_server URL LOG ARGS…  run `allot server ARGS…` in the background (stdout and stderr
 #                               appended to LOG), set $server_pid and $pid, wait for URL/healthz
+#   start_clocked_server TICK_MS [ARGS…]  start_server on $U with $tmp/db, $tmp/server.log,
+#                               127.0.0.1:$port and the test clock $tmp/clock ticking every TICK_MS
 #   wait_until SECONDS CMD…     poll CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
 #   al_deadline                 print the start-up deadline in seconds (see below)
 #   show_log LOG                print LOG's last 40 lines as "#   …" (not counted as checks)
 #
 # The helpers that read $tmp (the suite's temp directory), $U (the server's base URL), $pid
-# (the server's process) or $ALLOT use the suite's variables of those names.
+# (the server's process), $port or $ALLOT use the suite's variables of those names.
 # AL_START_TIMEOUT (default 60) is the deadline on an idle machine; with a 1-minute load
 # average above the number of CPUs it is multiplied by load/CPUs (rounded up), up to 300 s.
 # The server binary is $ALLOT_SERVER_BIN, else $ALLOT.
@@ -38,6 +42,13 @@ check() { # check DESC COMMAND… : ok when the command succeeds
     local d=$1
     shift
     if "$@"; then ok "$d"; else nok "$d"; fi
+}
+# must DESC COMMAND… : a step the rest of the suite needs (the server starts): nothing after it
+# could pass, so a failure ends the suite.
+must() {
+    local d=$1
+    shift
+    if "$@"; then ok "$d"; else nok "$d"; exit 1; fi
 }
 
 # free_port: a random port in 20000-59999 that refuses a connection (50 tries). Another
@@ -64,6 +75,13 @@ reap() {
     [ -n "${1-}" ] || return 0
     kill "$sig" "$1" 2>/dev/null
     wait "$1" 2>/dev/null
+}
+
+# trap_stop_server -SIG: the EXIT trap of a suite whose only process is its server $pid
+# (-KILL: at once, no clean stop to wait for; -TERM: the clean stop).
+trap_stop_server() {
+    # shellcheck disable=SC2064 # the signal now, $pid when the trap runs
+    trap "reap $1 \"\$pid\"; rm_tmp" EXIT
 }
 
 ts() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
@@ -167,4 +185,15 @@ start_server() {
     echo "# the server did not answer $url/healthz within ${secs}s (pid $server_pid still running)"
     show_log "$log"
     return 1
+}
+
+# start_clocked_server TICK_MS [ARGS…]: the money suites' server: database $tmp/db, log
+# $tmp/server.log, listening on $port, its clock read from $tmp/clock (write_clock), the draw
+# pass every TICK_MS ms (3600000: in effect never, the suite moves money by its own calls).
+start_clocked_server() {
+    local tick=$1
+    shift
+    # shellcheck disable=SC2154 # $port is the suite's
+    start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
+        --clock-file "$tmp/clock" --tick-ms "$tick" "$@"
 }

@@ -15,8 +15,8 @@ AL_ROOT=${AL_ROOT:-$(pwd)}
 tmp=$(mktemp -d /tmp/allot_money.XXXXXX)
 server_pid=
 cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
-    rm -rf "$tmp"
+    reap "$server_pid"
+    rm_tmp
 }
 trap cleanup EXIT
 
@@ -42,14 +42,8 @@ cli() {
     code=$?
 }
 
-OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>"$tmp/init.log")
-if start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-    --clock-file "$tmp/clock" --tick-ms 3600000; then
-    ok "server starts"
-else
-    nok "server starts"
-    exit 1
-fi
+OP=$(operator_token "$tmp/db" "$tmp/init.log")
+must "server starts" start_clocked_server 3600000
 
 call "$OP" POST /v1/orgs '{"name":"acme","customer_code":"ACME-1"}'
 call "$OP" POST /v1/users '{"name":"alice","role":"org_admin","org":"acme"}'

@@ -17,13 +17,11 @@ ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh"
+# shellcheck source=tests/integration/money_lib.sh
+. "$AL_ROOT/tests/integration/money_lib.sh"
 tmp=$(mktemp -d /tmp/allot_prop.XXXXXX)
 pid=
-cleanup() {
-    reap "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
+trap_stop_server -TERM
 
 SEED=${SEED:-$(($(date +%s%N) % 1000000))}
 STEPS=${STEPS:-80}
@@ -35,18 +33,11 @@ DAY=86400
 M=1000000
 T0=$(date -u -d "$(date -u +%Y-%m)-02T00:00:00Z" +%s)
 NOW=$T0
-set_clock() { NOW=$1; write_clock "$1"; }
 set_clock "$T0"
 port=$(free_port)
 U=http://127.0.0.1:$port
 OP=$(operator_token "$tmp/db")
-if start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-    --clock-file "$tmp/clock" --tick-ms 50 --heartbeat-timeout $((30 * DAY)); then
-    ok "server starts"
-else
-    nok "server starts"
-    exit 1
-fi
+must "server starts" start_clocked_server 50 --heartbeat-timeout $((30 * DAY))
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
 for n in 1 2; do
@@ -266,7 +257,6 @@ step_amend() { # a new contract version: reservations keep the one they were con
     call "$OP" POST "/v1/contracts/${KID[$o]}/amend" "{$GJ}"
     [ "$code" = 200 ] || bad "step $1: amend ${KID[$o]} → 200 (got $code)"
 }
-as_of_is() { call "$OP" GET /v1/ledger/verify && [ "$(j .as_of)" = "$(ts "$1")" ]; }
 step_clock() { # the clock moves; the pass takes the draws due
     local d=$(((1 + (RANDOM % 4)) * (RANDOM % 3) * 1800 + (RANDOM % 900) + 1))
     set_clock $((NOW + d))
@@ -311,6 +301,7 @@ for rid in "${RIDS[@]}"; do
 done
 set_clock $((last + 2 * DAY))
 wait_until 30 as_of_is "$NOW" || bad "the last pass reached $(ts "$NOW")"
+call "$OP" GET /v1/ledger/verify
 check "verify ok with every window over (SEED=$SEED)" [ "$(j .ok)" = true ]
 # the ledger's net per reservation: charges - refunds, every page
 declare -A NET

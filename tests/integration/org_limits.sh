@@ -11,13 +11,11 @@ ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh"
+# shellcheck source=tests/integration/money_lib.sh
+. "$AL_ROOT/tests/integration/money_lib.sh"
 tmp=$(mktemp -d /tmp/allot_limits.XXXXXX)
 pid=
-cleanup() {
-    reap "$pid"
-    rm_tmp
-}
-trap cleanup EXIT
+trap_stop_server -TERM
 
 HOUR=3600
 DAY=86400
@@ -30,36 +28,12 @@ U=http://127.0.0.1:$port
 export ALLOT_SERVER=$U ALLOT_CONFIG_DIR=$tmp/config
 unset ALLOT_TOKEN
 OP=$(operator_token "$tmp/db")
-if start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-    --clock-file "$tmp/clock" --tick-ms 3600000; then
-    ok "server starts"
-else
-    nok "server starts"
-    exit 1
-fi
+must "server starts" start_clocked_server 3600000
 
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
-call "$AGENT" PUT /v1/nodes/h1 '{"zone":"z1","gpus":[{"index":0,"uuid":"GPU-h1-0","model":"H100-80GB"},{"index":1,"uuid":"GPU-h1-1","model":"H100-80GB"}]}'
+node h1 H100-80GB 2
 call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((40 * M)),\"mig_slice_hour_micros\":5123457}"
-org() { # org NAME → $ORG_ID, an org admin's token in $ADMIN
-    call "$OP" POST /v1/orgs "{\"name\":\"$1\"}"
-    ORG_ID=$(j .id)
-    call "$OP" POST /v1/users "{\"name\":\"adm-$1\",\"role\":\"org_admin\",\"org\":\"$1\"}"
-    ADMIN=$(j .token)
-}
-# reserve ORG ADMIN ASK → quoted, approved, accepted, confirmed: the reservation in $RID
-reserve() {
-    call "$2" POST /v1/requests "{\"org\":\"$1\",$3}"
-    local req
-    req=$(j .id)
-    call "$OP" POST "/v1/requests/$req/quote"
-    call "$OP" POST "/v1/requests/$req/approve"
-    call "$2" POST "/v1/requests/$req/accept"
-    call "$OP" POST "/v1/requests/$req/confirm" '{}'
-    RID=$(j .id)
-    [ "$code" = 201 ] || nok "confirm $req → 201 (got $code $(head -c 300 <<<"$body"))"
-}
 both() { grep -qE "$1" <<<"$3" && grep -qE "$2" <<<"$3"; } # both RE1 RE2 TEXT
 cli() { # cli TOKEN ARGS… : the CLI's stdout in $out, its exit status in $rc
     out=$(ALLOT_TOKEN=$1 "$ALLOT" "${@:2}" 2>"$tmp/err")
@@ -69,17 +43,17 @@ cli() { # cli TOKEN ARGS… : the CLI's stdout in $out, its exit status in $rc
 org acme
 ACME=$ORG_ID
 ACME_ADMIN=$ADMIN
-call "$OP" POST /v1/contracts "{\"org\":\"acme\",\"terms\":\"prepaid\",\"valid_from\":\"$(ts "$T0")\",\"valid_to\":\"$(ts $((T0 + 400 * DAY)))\",\"credit_limit_micros\":$((100 * M)),\"max_concurrent_gpus\":2,\"max_reservation_s\":$DAY,\"max_reservations_ahead\":3,\"monthly_spend_cap_micros\":$((10000 * M))}"
-K=$(j .id)
+VF=$(ts "$T0") VT=$(ts $((T0 + 400 * DAY)))
+contract acme prepaid "\"credit_limit_micros\":$((100 * M)),\"max_concurrent_gpus\":2,\"max_reservation_s\":$DAY,\"max_reservations_ahead\":3,\"monthly_spend_cap_micros\":$((10000 * M))"
 check "a prepaid contract with every limit → 201" [ "$code" = 201 ]
 call "$OP" GET "/v1/orgs/$ACME/limits"
 check "before any reservation: the five limits, nothing in use" \
     [ "$(j '"\(.contract.id) \(.contract.version) \(.contract.terms) \(.credit_limit.value_micros) \(.credit_limit.cash_micros) \(.credit_limit.available_micros) \(.max_concurrent_gpus.value_share) \(.max_concurrent_gpus.in_use_share) \(.max_reservation_length.value_s) \(.max_reservations_ahead.value) \(.max_reservations_ahead.in_use) \(.monthly_spend_cap.value_micros) \(.monthly_spend_cap.in_use_micros)"')" = \
     "$K 1 prepaid 100000000 0 100000000 55440 0 86400 3 0 10000000000 0" ]
-call "$OP" POST "/v1/orgs/acme/topups" "{\"amount_micros\":$((1000 * M))}" -H "Idempotency-Key: acme-1"
-reserve acme "$ACME_ADMIN" "\"kind\":\"mig\",\"model\":\"H100-80GB\",\"profile\":\"3g.40gb\",\"count\":2,\"start\":\"$(ts "$T0")\",\"end\":\"$(ts $((T0 + 2 * HOUR)))\""
+topup acme $((1000 * M)) acme-1
+reserve acme "$ACME_ADMIN" "$(mig 3g.40gb 2 "$T0" $((T0 + 2 * HOUR)))"
 S=$((T0 + DAY))
-reserve acme "$ACME_ADMIN" "\"kind\":\"gpu\",\"model\":\"H100-80GB\",\"count\":1,\"start\":\"$(ts "$S")\",\"end\":\"$(ts $((S + 2 * HOUR)))\""
+reserve acme "$ACME_ADMIN" "$(gpus H100-80GB 1 "$S" $((S + 2 * HOUR)))"
 RID_B=$RID
 # two 3g.40gb for 2 h: 6 × 2 × 5.123457 = 61.481484; one GPU for 2 h: 80.00
 call "$ACME_ADMIN" GET "/v1/orgs/acme/limits"
@@ -119,8 +93,7 @@ check "allot reservation shorten (before the start) → exit 0, the new end" \
     both "^id: $RID_B" "^end: $(ts $((S + HOUR)))" "$out"
 check "… it prints the refund of the hour given up (40.00) and the fee" \
     both "^refund: 40\.00" "^fee: " "$out"
-call "$OP" GET "/v1/events?limit=500"
-EV=$(j ".items[] | select(.kind == \"reservation.shortened\" and .object == \"$RID_B\") | .data")
+EV=$(events reservation.shortened "$RID_B")
 check "reservation.shortened: org, old end, new end, refund 40.00, fee 0" \
     [ "$(jq -r '"\(.org) \(.old_end) \(.new_end) \(.refund_micros) \(.fee_micros)"' <<<"$EV")" = "$ACME $(ts $((S + 2 * HOUR))) $(ts $((S + HOUR))) 40000000 0" ]
 cli "$ACME_ADMIN" reservation shorten "$RID_B" --end "$(ts $((S + 3 * HOUR)))"
