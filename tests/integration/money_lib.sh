@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # money_lib.sh — what the money suites share (billing_clock, charges_api, invoice_api,
-# money_property, org_limits, ledger_api; money_api needs only lib.sh): source it after lib.sh, before the suite's own
+# money_property, org_limits, reserve_api, ledger_api; money_api needs only lib.sh): source it after lib.sh, before the suite's own
 # helpers. It is not a suite: sourcing it prints nothing and counts no check. One definition
 # of each money helper those suites used to repeat: the clock moved and its draw pass waited
 # for, nodes, orgs with an admin, contracts, top-ups, the request → quote → approve → accept →

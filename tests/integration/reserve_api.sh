@@ -20,6 +20,8 @@ ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
 # shellcheck source=tests/integration/lib.sh
 . "$AL_ROOT/tests/integration/lib.sh"
+# shellcheck source=tests/integration/money_lib.sh
+. "$AL_ROOT/tests/integration/money_lib.sh"
 tmp=$(mktemp -d /tmp/allot_reserve.XXXXXX)
 server_pid=
 pid=
@@ -52,63 +54,20 @@ ok "server starts"
 
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
-node() { # node NAME MODEL N
-    local g="" i
-    for ((i = 0; i < $3; i++)); do
-        g+="${g:+,}{\"index\":$i,\"uuid\":\"GPU-$1-$i\",\"model\":\"$2\"}"
-    done
-    call "$AGENT" PUT "/v1/nodes/$1" "{\"zone\":\"z1\",\"gpus\":[$g]}"
-}
 node h1 H100-80GB 2
 node l1 L40S 1
 call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((40 * M)),\"mig_slice_hour_micros\":5123457}"
 call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":$M}"
 
 VT=$(ts $((T0 + 400 * DAY)))
-org() { # org NAME → an org admin's token in $ADMIN
-    call "$OP" POST /v1/orgs "{\"name\":\"$1\"}"
-    call "$OP" POST /v1/users "{\"name\":\"adm-$1\",\"role\":\"org_admin\",\"org\":\"$1\"}"
-    ADMIN=$(j .token)
-}
-contract() { # contract ORG TERMS [EXTRA_JSON_FIELDS]
-    call "$OP" POST /v1/contracts "{\"org\":\"$1\",\"terms\":\"$2\",\"valid_to\":\"$VT\"${3:+,$3}}"
-}
-topup() { # topup ORG MICROS KEY
-    call "$OP" POST "/v1/orgs/$1/topups" "{\"amount_micros\":$2}" -H "Idempotency-Key: $3"
-}
 # offering TOKEN QUERY → the first offering's id in $OFF, its total in $OFF_TOTAL
 offering() {
     call "$1" GET "/v1/offerings?limit=1&$2"
     OFF=$(j '.items[0].id // empty')
     OFF_TOTAL=$(j '.items[0].total_micros // empty')
 }
-# reserve TOKEN KEY BODY [CURL_ARGS…]: POST /v1/reservations with Idempotency-Key KEY
-reserve() { call "$1" POST /v1/reservations "$3" -H "Idempotency-Key: $2" "${@:4}"; }
-gpus() { # gpus MODEL COUNT START END → an ask of whole GPUs
-    echo "\"kind\":\"gpu\",\"model\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""
-}
-cash() { # cash ORG → its org_cash balance in micro-units
-    local b=$body c=$code
-    call "$OP" GET "/v1/orgs/$1/balance"
-    j .cash_micros
-    body=$b code=$c
-}
-verify() { # verify DESC
-    local b=$body c=$code
-    call "$OP" GET /v1/ledger/verify
-    if [ "$code" = 200 ] && [ "$(j .ok)" = true ]; then
-        ok "ledger verify ok: $1"
-    else
-        nok "ledger verify ok: $1 ($code $(head -c 600 <<<"$body"))"
-    fi
-    body=$b code=$c
-}
-transfers() { # transfers ORG KIND → "amount key" per transfer of that kind
-    local b=$body c=$code
-    call "$OP" GET "/v1/ledger/transfers?org=$1&kind=$2&limit=500"
-    j '.items[] | "\(.amount_micros) \(.key)"'
-    body=$b code=$c
-}
+# self_reserve TOKEN KEY BODY [CURL_ARGS…]: POST /v1/reservations with Idempotency-Key KEY
+self_reserve() { call "$1" POST /v1/reservations "$3" -H "Idempotency-Key: $2" "${@:4}"; }
 refusal() { j '.error.details | "\(.limit) \(.value) \(.in_use) \(.asked)"'; }
 win() { # win START_OFFSET_S HOURS → offering query of a window starting exactly there
     echo "earliest=$(ts $((T0 + $1)))&latest=$(ts $((T0 + $1)))&duration=$2h"
@@ -121,7 +80,7 @@ contract acme prepaid "\"credit_limit_micros\":0,\"self_service\":true"
 topup acme $((5000 * M)) acme-1
 offering "$ACME_ADMIN" "model=H100-80GB&count=2&$(win $DAY 24)"
 check "acme sees an offering of 2 H100 for 24 h priced 1,920.00" [ "$OFF_TOTAL" = $((1920 * M)) ]
-reserve "$ACME_ADMIN" acme-r1 "{\"offering\":\"$OFF\"}"
+self_reserve "$ACME_ADMIN" acme-r1 "{\"offering\":\"$OFF\"}"
 expect "reserving the offering → 201" 201
 RSV=$(j .id) REQ=$(j .request) QTE=$(j .quote)
 check "… a scheduled reservation of origin self_service, 2 allocations, the offering's window" \
@@ -146,69 +105,69 @@ call "$OP" GET "/v1/events?object=$RSV"
 check "… a reservation.scheduled event, as a confirmation emits" \
     grep -q '"reservation.scheduled"' <<<"$body"
 
-reserve "$ACME_ADMIN" acme-r1 "{\"offering\":\"$OFF\"}"
+self_reserve "$ACME_ADMIN" acme-r1 "{\"offering\":\"$OFF\"}"
 check "a retry with the same key → 201, the same reservation" [ "$code" = 201 -a "$(j .id)" = "$RSV" ]
 check "… still one charge, the cash unchanged" \
     [ "$(transfers acme reservation_charge | wc -l)" = 1 -a "$(cash acme)" = $((3080 * M)) ]
-reserve "$ACME_ADMIN" acme-r2 "{\"offering\":\"$OFF\"}"
+self_reserve "$ACME_ADMIN" acme-r2 "{\"offering\":\"$OFF\"}"
 expect "the same offering with another key: its window is taken → 409 no_capacity" 409 no_capacity
 verify "after a self-service reservation and its retry"
 
 # ---------------------------------------------------------------- 2. a full ask
-reserve "$ACME_ADMIN" acme-a1 "{\"kind\":\"gpu\",\"model\":\"H100-80GB\",\"count\":1,\"duration_hours\":2,\"earliest_start\":\"$(ts $((T0 + DAY)))\",\"latest_start\":\"$(ts $((T0 + 3 * DAY)))\",\"notes\":\"eval run\"}"
+self_reserve "$ACME_ADMIN" acme-a1 "{\"kind\":\"gpu\",\"model\":\"H100-80GB\",\"count\":1,\"duration_hours\":2,\"earliest_start\":\"$(ts $((T0 + DAY)))\",\"latest_start\":\"$(ts $((T0 + 3 * DAY)))\",\"notes\":\"eval run\"}"
 expect "a full ask (1 H100, 2 h, start in a range) → 201" 201
 check "… at the earliest start that fits (after the 24 h taken), 80.00" \
     [ "$(j .start) $(j .total_micros) $(j .billing.charged_micros)" = "$(ts $((T0 + 2 * DAY))) $((80 * M)) $((80 * M))" ]
 call "$ACME_ADMIN" GET "/v1/requests/$(j .request)"
 check "… its request records the ask and the notes" [ "$(j '"\(.model) \(.count) \(.notes)"')" = "H100-80GB 1 eval run" ]
-reserve "$OP" op-a1 "{\"org\":\"acme\",$(gpus L40S 1 $((T0 + 3 * DAY)) $((T0 + 3 * DAY + HOUR)))}"
+self_reserve "$OP" op-a1 "{\"org\":\"acme\",$(gpus L40S 1 $((T0 + 3 * DAY)) $((T0 + 3 * DAY + HOUR)))}"
 expect "an operator naming the org → 201" 201
-reserve "$OP" op-a2 "{$(gpus L40S 1 $((T0 + 4 * DAY)) $((T0 + 4 * DAY + HOUR)))}"
+self_reserve "$OP" op-a2 "{$(gpus L40S 1 $((T0 + 4 * DAY)) $((T0 + 4 * DAY + HOUR)))}"
 expect "an operator naming no org → 400 org" 400 "" org
 
 # ---------------------------------------------------------------- 3. refusals
 call "$ACME_ADMIN" POST /v1/reservations "{\"offering\":\"$OFF\"}"
 expect "no Idempotency-Key → 400 naming the header" 400 invalid_argument Idempotency-Key
 offering "$ACME_ADMIN" "model=L40S&count=1&$(win $((5 * DAY)) 1)"
-reserve "$ACME_ADMIN" both-1 "{\"offering\":\"$OFF\",\"count\":1}"
+self_reserve "$ACME_ADMIN" both-1 "{\"offering\":\"$OFF\",\"count\":1}"
 expect "an offering and an ask at once → 400 offering" 400 invalid_argument offering
-reserve "$ACME_ADMIN" none-1 '{}'
+self_reserve "$ACME_ADMIN" none-1 '{}'
 expect "neither an offering nor an ask → 400 offering" 400 invalid_argument offering
-reserve "$ACME_ADMIN" bad-1 '{"offering":7}'
+self_reserve "$ACME_ADMIN" bad-1 '{"offering":7}'
 expect "an offering that is not a string → 400 offering" 400 invalid_argument offering
 call "$ACME_ADMIN" POST /v1/users '{"name":"mem-acme","role":"member"}'
 MEMBER=$(j .token)
-reserve "$MEMBER" mem-1 "{\"offering\":\"$OFF\"}"
+self_reserve "$MEMBER" mem-1 "{\"offering\":\"$OFF\"}"
 expect "a member → 403" 403
 T=${OFF: -5:1}
 [ "$T" = A ] && R=B || R=A
-reserve "$ACME_ADMIN" tamper-1 "{\"offering\":\"${OFF:0:${#OFF}-5}$R${OFF: -4}\"}"
+self_reserve "$ACME_ADMIN" tamper-1 "{\"offering\":\"${OFF:0:${#OFF}-5}$R${OFF: -4}\"}"
 expect "a tampered offering → 404 offering" 404 not_found offering
 org beta
 BETA_ADMIN=$ADMIN
 contract beta prepaid "\"self_service\":true"
 topup beta $((1000 * M)) beta-1
-reserve "$BETA_ADMIN" beta-1 "{\"offering\":\"$OFF\"}"
+self_reserve "$BETA_ADMIN" beta-1 "{\"offering\":\"$OFF\"}"
 expect "another org's offering → 404 offering" 404 not_found offering
-reserve "$OP" op-beta "{\"offering\":\"$OFF\",\"org\":\"beta\"}"
+self_reserve "$OP" op-beta "{\"offering\":\"$OFF\",\"org\":\"beta\"}"
 expect "an operator naming another org than the offering's → 400 org" 400 invalid_argument org
 
 org noss
 NOSS_ADMIN=$ADMIN
 contract noss prepaid
 topup noss $((1000 * M)) noss-1
-reserve "$NOSS_ADMIN" noss-1 "{$(gpus L40S 1 $((T0 + 6 * DAY)) $((T0 + 6 * DAY + HOUR)))}"
+self_reserve "$NOSS_ADMIN" noss-1 "{$(gpus L40S 1 $((T0 + 6 * DAY)) $((T0 + 6 * DAY + HOUR)))}"
 expect "a contract without self-service → 403" 403
 check "… the message says so" grep -q "does not allow self-service" <<<"$(j .error.message)"
 org nok
 NOK_ADMIN=$ADMIN
-reserve "$NOK_ADMIN" nok-1 "{$(gpus L40S 1 $((T0 + 6 * DAY)) $((T0 + 6 * DAY + HOUR)))}"
+self_reserve "$NOK_ADMIN" nok-1 "{$(gpus L40S 1 $((T0 + 6 * DAY)) $((T0 + 6 * DAY + HOUR)))}"
 expect "no contract in force → 409 invalid_state contract" 409 invalid_state contract
 org poor
 POOR_ADMIN=$ADMIN
 contract poor prepaid "\"credit_limit_micros\":$((2 * M)),\"self_service\":true"
 topup poor $M poor-1
-reserve "$POOR_ADMIN" poor-1 "{$(gpus H100-80GB 1 $((T0 + 6 * DAY)) $((T0 + 7 * DAY)))}"
+self_reserve "$POOR_ADMIN" poor-1 "{$(gpus H100-80GB 1 $((T0 + 6 * DAY)) $((T0 + 7 * DAY)))}"
 expect "960.00 asked of a balance of 1.00 with a credit limit of 2.00 → 402" 402 insufficient_balance
 check "… details: balance 1.00, credit limit 2.00, asked 960.00" \
     [ "$(j '.error.details | "\(.balance_micros) \(.credit_limit_micros) \(.asked)"')" = "$M $((2 * M)) $((960 * M))" ]
@@ -220,37 +179,37 @@ org lim
 LIM_ADMIN=$ADMIN
 contract lim prepaid "\"self_service\":true,\"max_reservation_s\":$((2 * DAY)),\"max_concurrent_gpus\":1"
 topup lim $((1000 * M)) lim-1
-reserve "$LIM_ADMIN" lim-1 "{$(gpus L40S 1 $((T0 + 8 * DAY)) $((T0 + 11 * DAY)))}"
+self_reserve "$LIM_ADMIN" lim-1 "{$(gpus L40S 1 $((T0 + 8 * DAY)) $((T0 + 11 * DAY)))}"
 expect "3 days under a 2-day max_reservation_length → 409 limit_exceeded" 409 limit_exceeded
 check "… max_reservation_length 172800, 0 in use, 259200 asked" [ "$(refusal)" = "max_reservation_length 172800 0 259200" ]
-reserve "$LIM_ADMIN" lim-2 "{$(gpus H100-80GB 2 $((T0 + 8 * DAY)) $((T0 + 8 * DAY + HOUR)))}"
+self_reserve "$LIM_ADMIN" lim-2 "{$(gpus H100-80GB 2 $((T0 + 8 * DAY)) $((T0 + 8 * DAY + HOUR)))}"
 expect "2 GPUs under max_concurrent_gpus 1 → 409 limit_exceeded" 409 limit_exceeded
 check "… the limit named is max_concurrent_gpus" [ "$(j .error.details.limit)" = max_concurrent_gpus ]
 
 # capacity taken meanwhile: an offering listed, then its window taken by another reservation
 offering "$ACME_ADMIN" "model=L40S&count=1&$(win $((9 * DAY)) 2)"
 OFF_TAKEN=$OFF
-reserve "$BETA_ADMIN" beta-2 "{$(gpus L40S 1 $((T0 + 9 * DAY + HOUR)) $((T0 + 9 * DAY + 2 * HOUR)))}"
+self_reserve "$BETA_ADMIN" beta-2 "{$(gpus L40S 1 $((T0 + 9 * DAY + HOUR)) $((T0 + 9 * DAY + 2 * HOUR)))}"
 expect "beta reserves an hour inside acme's offering → 201" 201
-reserve "$ACME_ADMIN" taken-1 "{\"offering\":\"$OFF_TAKEN\"}"
+self_reserve "$ACME_ADMIN" taken-1 "{\"offering\":\"$OFF_TAKEN\"}"
 expect "the offering's window taken meanwhile → 409 no_capacity" 409 no_capacity
 check "… with its alternatives" [ "$(j '.error.details.alternatives | length')" -ge 1 ]
 
 # price changed since the offering
 offering "$ACME_ADMIN" "model=L40S&count=1&$(win $((10 * DAY)) 2)"
 call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":$((2 * M))}"
-reserve "$ACME_ADMIN" price-1 "{\"offering\":\"$OFF\"}"
+self_reserve "$ACME_ADMIN" price-1 "{\"offering\":\"$OFF\"}"
 expect "the price changed since the offering → 409 invalid_state offering" 409 invalid_state offering
 check "… 'the price changed from 2.00 to 4.00; list offerings again'" \
     grep -q "changed from 2.00 to 4.00.*list offerings again" <<<"$(j .error.message)"
 offering "$ACME_ADMIN" "model=L40S&count=1&$(win $((10 * DAY)) 2)"
-reserve "$ACME_ADMIN" price-2 "{\"offering\":\"$OFF\"}"
+self_reserve "$ACME_ADMIN" price-2 "{\"offering\":\"$OFF\"}"
 check "… listed again at 4.00, it is reserved and charged 4.00" [ "$code" = 201 -a "$(j .billing.charged_micros)" = $((4 * M)) ]
 
 # expired
 offering "$ACME_ADMIN" "model=L40S&count=1&$(win $((11 * DAY)) 1)"
 write_clock $((T0 + 301))
-reserve "$ACME_ADMIN" exp-1 "{\"offering\":\"$OFF\"}"
+self_reserve "$ACME_ADMIN" exp-1 "{\"offering\":\"$OFF\"}"
 expect "an offering past its 5 minutes → 409 expired" 409 expired offering
 verify "after the refusals"
 
@@ -281,10 +240,10 @@ unset ALLOT_SERVER ALLOT_TOKEN
 org bal
 BAL_ADMIN=$ADMIN
 contract bal balance "\"credit_limit_micros\":0,\"self_service\":true"
-reserve "$BAL_ADMIN" bal-1 "{$(gpus H100-80GB 1 $((T0 + 14 * DAY)) $((T0 + 14 * DAY + 2 * HOUR)))}"
+self_reserve "$BAL_ADMIN" bal-1 "{$(gpus H100-80GB 1 $((T0 + 14 * DAY)) $((T0 + 14 * DAY + 2 * HOUR)))}"
 expect "balance terms with an empty balance: the first period is not covered → 402" 402 insufficient_balance
 topup bal $((100 * M)) bal-t1
-reserve "$BAL_ADMIN" bal-2 "{$(gpus H100-80GB 1 $((T0 + 14 * DAY)) $((T0 + 14 * DAY + 2 * HOUR)))}"
+self_reserve "$BAL_ADMIN" bal-2 "{$(gpus H100-80GB 1 $((T0 + 14 * DAY)) $((T0 + 14 * DAY + 2 * HOUR)))}"
 check "… topped up: 201, nothing charged before it starts (drawn as it runs)" \
     [ "$code" = 201 -a "$(j .billing.charged_micros)" = 0 -a "$(transfers bal reservation_charge | wc -l)" = 0 ]
 check "… billed per the contract: payment_terms balance, total 80.00" [ "$(j .payment_terms) $(j .total_micros)" = "balance $((80 * M))" ]
