@@ -186,12 +186,12 @@ static int parse_window(const struct where *at, struct al_window *w, struct al_e
         sp++;
     if (sp == x.n)
         return fail(at, reterr, "expected '<days> HH:MM-HH:MM', got", x);
-    struct span times = trim((struct span){x.s + sp, x.n - sp});
-    for (size_t i = 0; i < times.n; i++)
-        if (is_space(times.s[i]))
-            return fail(at, reterr, "unexpected text after the times in", times);
     unsigned days = 0;
     int rc = parse_days(at, (struct span){x.s, sp}, &days, reterr);
+    struct span times = trim((struct span){x.s + sp, x.n - sp});
+    for (size_t i = 0; rc == 0 && i < times.n; i++)
+        if (is_space(times.s[i]))
+            rc = fail(at, reterr, "unexpected text after the times in", times);
     if (rc == 0)
         rc = parse_times(at, times, w, reterr);
     w->days = (uint8_t)days;
