@@ -34,9 +34,9 @@ static bool is_space(char c)
     return c == ' ' || c == '\t';
 }
 
-static char lower(char c)
+static int lower(char c)
 {
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
 static bool span_is(struct span x, const char *word)
