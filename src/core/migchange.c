@@ -296,10 +296,7 @@ int al_mig_gpu_apply(struct al_mig_gpu *g, struct al_migop op, struct al_err *re
     if (op.kind == AL_MIGOP_MIG_ON || op.kind == AL_MIGOP_MIG_OFF) {
         bool on = op.kind == AL_MIGOP_MIG_ON;
         if (g->mig == on)
-            return refuse(op, g->gi.model,
-                          on ? "MIG mode is on already"
-                             : "MIG mode is off "
-                               "already",
+            return refuse(op, g->gi.model, on ? "MIG mode is on already" : "MIG mode is off",
                           reterr);
         if (g->gi.n)
             return refuse(op, g->gi.model, "GPU instances exist", reterr);

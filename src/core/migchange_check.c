@@ -155,11 +155,9 @@ static void check_mode(const struct ctx *x, struct al_migcheck *ck)
     if (x->o->mig_current != x->c->from_mig)
         al_sbuf_printf(&b, ", but the change starts from MIG %s", on_off(x->c->from_mig));
     else if (ok)
-        al_sbuf_printf(&b, ", as the change expects%s",
-                       x->c->mode_switch ? (x->c->to_mig ? "; it turns MIG on"
-                                                         : "; it turns MIG "
-                                                           "off")
-                                         : "");
+        al_sbuf_printf(&b, ", as the change expects");
+    if (ok && x->c->mode_switch)
+        al_sbuf_printf(&b, "; it turns MIG %s", on_off(x->c->to_mig));
     finish(ck, &b, ok);
 }
 

@@ -23,8 +23,11 @@
 
 #include "core/err.h"
 
-#define AL_WINDOW_TEXT_MAX 256 /* characters of the text form */
-#define AL_WINDOW_MAX      8   /* windows in one text */
+/* Characters of the text form: room for the canonical text of any AL_WINDOW_MAX windows (at most
+ * 8 x 35 + 7 x 2 = 294: a six-day list "mon,tue,wed,thu,fri,sun", a time range, "; "), so that
+ * what al_window_format writes always parses back. */
+#define AL_WINDOW_TEXT_MAX 320
+#define AL_WINDOW_MAX      8 /* windows in one text */
 /* Times the queries accept: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
 #define AL_WINDOW_T_MAX INT64_C(253402300799)
 

@@ -52,6 +52,16 @@ static void test_parse_canonical(void **state)
         again = parse_ok(buf);
         assert_memory_equal(&w, &again, sizeof w);
     }
+    /* The longest canonical text of eight windows parses back (the ranges written out). */
+    struct al_windows longest = parse_ok("sun-fri 01:00-23:40; sat-thu 01:00-23:40; fri-wed "
+                                         "01:00-23:40; thu-tue 01:00-23:40; wed-mon 01:00-23:40; "
+                                         "tue-sun 01:00-23:40; sun-fri 01:00-23:40; sat-thu "
+                                         "01:00-23:40");
+    char buf[AL_WINDOW_TEXT_MAX + 1];
+    assert_int_equal(al_window_format(&longest, buf, sizeof buf), 294);
+    struct al_windows back = parse_ok(buf);
+    assert_memory_equal(&longest, &back, sizeof back);
+
     struct al_windows w = parse_ok("weekdays 22:00-02:00");
     assert_int_equal(w.n, 1);
     assert_int_equal(w.w[0].days, 0x3e);
@@ -113,7 +123,7 @@ static void test_parse_errors(void **state)
     memset(many, 'a', sizeof many - 1);
     many[sizeof many - 1] = '\0';
     assert_int_equal(al_window_parse(many, &w, &e), AL_E_INVAL);
-    assert_non_null(strstr(e.msg, "longer than 256"));
+    assert_non_null(strstr(e.msg, "longer than 320"));
     assert_int_equal(al_window_parse(NULL, &w, &e), AL_E_INVAL);
     assert_int_equal(al_window_parse("daily 01:00-02:00", NULL, NULL), AL_E_INVAL);
 }
