@@ -132,6 +132,12 @@ static int pool_usage(struct al_ctx *c, uint64_t org, struct al_store_spans *sp,
     return rc;
 }
 
+/* Whether o's contract sets limit `value` (without a contract, everything is read). */
+static bool limited(const struct al_charge_org *o, int64_t value)
+{
+    return !o->has_contract || value != AL_LIMIT_NONE;
+}
+
 int al_charge_usage(struct al_ctx *c, const struct al_charge_org *o, int64_t from, int64_t to,
                     uint64_t skip, struct al_org_usage *ret)
 {
@@ -148,15 +154,19 @@ int al_charge_usage(struct al_ctx *c, const struct al_charge_org *o, int64_t fro
     if (rc == 0 &&
         (al_money_add(accrued, receivable, &ret->owed) || al_money_sub(0, ret->owed, &ret->owed)))
         rc = al_err_set(&e, AL_E_RANGE, "what the org owes overflows");
-    if (rc == 0)
+    /* what only a limit reads costs a scan of the org's reservations (the share it holds, the
+     * ones ahead) or of the month's transfers: read it only when the contract sets that limit,
+     * so that an org with thousands of reservations and no such limit confirms in constant
+     * time; the running pool sessions are few (an index of the open ones) and always read */
+    bool gpus = limited(o, o->k.limits.max_gpus);
+    if (rc == 0 && gpus)
         rc = al_store_billing_spans(s, o->num, from, to, skip, &sp, &e);
     if (rc == 0)
         rc = pool_usage(c, o->num, &sp, &ret->pool_hour_cost, &e);
-    if (rc == 0 && to > from)
+    if (rc == 0 && gpus && to > from)
         rc = al_contract_peak_share(sp.v, sp.n, from, to, &ret->peak_share, &e);
-    if (rc == 0)
+    if (rc == 0 && limited(o, o->k.limits.max_ahead))
         rc = al_store_billing_ahead(s, o->num, c->now, skip, &ret->ahead, &e);
-    /* the month's spend costs a read of the month's transfers: only when a cap asks for it */
     if (rc == 0 && o->has_contract && o->k.limits.month_cap != AL_LIMIT_NONE)
         rc = month_spend(c, o, &ret->month_spend, &e);
     free(sp.v);

@@ -47,10 +47,11 @@ int al_charge_contract_get(struct al_ctx *c, uint64_t id, uint32_t version,
 
 /* The org's usage at c->now for an action over [from, to) (core/contract.h's al_org_usage):
  * cash; owed (invoiced terms); the most share the org's reservations (not cancelled) and
- * running pool sessions hold at once over the window; its reservations that have not started;
- * the month's net spend (only computed when the contract caps it); one hour of its running
- * pool sessions. `skip` (a reservation's billing number, 0 for none) is left out of the share
- * and of the reservations ahead: the one being extended. 0, or fails the call. */
+ * running pool sessions hold at once over the window (only read when the contract limits
+ * concurrent GPUs; else 0); its reservations that have not started (only when it limits them);
+ * the month's net spend (only when it caps it); one hour of its running pool sessions. Without
+ * a contract, all of it. `skip` (a reservation's billing number, 0 for none) is left out of the
+ * share and of the reservations ahead: the one being extended. 0, or fails the call. */
 int al_charge_usage(struct al_ctx *c, const struct al_charge_org *o, int64_t from, int64_t to,
                     uint64_t skip, struct al_org_usage *ret);
 

@@ -196,11 +196,17 @@ static int get_limits(struct al_ctx *c)
     struct al_org_usage u;
     if (al_charge_org_find(c, c->params[0], id, &num) || al_charge_org_load(c, id, c->now, &o))
         return c->err_code;
-    /* al_charge_usage reads the month's spend only for a contract that caps it: this answer
-     * shows it under any contract, so ask for it as a cap would */
+    /* al_charge_usage reads the share in use, the reservations ahead and the month's spend
+     * only for a contract that limits them: this answer shows them under any contract, so ask
+     * for them as limits would */
     struct al_charge_org asked = o;
-    if (asked.has_contract && asked.k.limits.month_cap == AL_LIMIT_NONE)
-        asked.k.limits.month_cap = 0;
+    struct al_contract_limits *l = &asked.k.limits;
+    if (l->month_cap == AL_LIMIT_NONE)
+        l->month_cap = 0;
+    if (l->max_gpus == AL_LIMIT_NONE)
+        l->max_gpus = 0;
+    if (l->max_ahead == AL_LIMIT_NONE)
+        l->max_ahead = 0;
     if (al_charge_usage(c, &asked, c->now, c->now + 1, 0, &u))
         return c->err_code;
     json_t *b = limits_json(c, id, o.has_contract ? &o.k : NULL, &u);
