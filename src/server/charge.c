@@ -112,22 +112,24 @@ static int pool_usage(struct al_ctx *c, uint64_t org, struct al_store_spans *sp,
                       struct al_err *e)
 {
     struct al_store_pool *p = NULL;
+    struct al_share_span *grown = NULL;
     size_t np = 0;
     int rc = al_store_pool_open(c->srv->store, org, &p, &np, e);
-    if (rc == 0 && np) {
-        struct al_share_span *grown = realloc(sp->v, (sp->n + np) * sizeof *sp->v);
-        if (!grown)
-            rc = al_err_set(e, AL_E_NOMEM, "out of memory");
-        else
-            sp->v = grown;
+    if (rc || np == 0)
+        goto out;
+    if (!(grown = realloc(sp->v, (sp->n + np) * sizeof *grown))) {
+        rc = al_err_set(e, AL_E_NOMEM, "out of memory");
+        goto out;
     }
+    sp->v = grown;
     for (size_t i = 0; rc == 0 && i < np; i++) {
         int64_t cost = 0;
-        sp->v[sp->n++] = (struct al_share_span){p[i].sess.start, INT64_MAX, p[i].sess.share};
+        grown[sp->n++] = (struct al_share_span){p[i].sess.start, INT64_MAX, p[i].sess.share};
         rc = al_billing_pool_hour_cost(&p[i].sess, &cost, e);
         if (rc == 0 && al_money_add(*hour_cost, cost, hour_cost))
             rc = al_err_set(e, AL_E_RANGE, "the pool's hourly cost overflows");
     }
+out:
     free(p);
     return rc;
 }
