@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AL_VIEW_CELL_MAX 96
+/* A table cell: text is cut to AL_VIEW_TEXT_MAX so that tables stay readable, but an id is
+ * shown whole (it is there to be copied: an offering's sealed id is up to 495 bytes). */
+#define AL_VIEW_CELL_MAX 512
+#define AL_VIEW_TEXT_MAX 96
 #define AL_VIEW_MAX_COLS 16
 
 json_t *al_view_get(json_t *obj, const char *path)
@@ -82,8 +85,11 @@ const char *al_view_cell(json_t *v, const char *key, char *buf, size_t cap)
         snprintf(buf, cap, "%s", s ? s : "?");
         free(s);
     }
-    if (cap > 4 && strlen(buf) == cap - 1)
-        memcpy(buf + cap - 4, "...", 4);
+    size_t max = key && strcmp(key, "id") == 0 ? cap : AL_VIEW_TEXT_MAX;
+    if (max > cap)
+        max = cap;
+    if (max > 4 && strlen(buf) >= max - 1)
+        memcpy(buf + max - 4, "...", 4);
     return buf;
 }
 

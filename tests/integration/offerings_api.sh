@@ -249,6 +249,9 @@ out=$("$ALLOT" offerings --model L40S --duration 4h --earliest "$EARLY" --limit 
 check "allot offerings -o json lists 3" [ "$(jq '.items | length' <<<"$out")" = 3 ]
 out=$("$ALLOT" offerings --model L40S --duration 4h --earliest "$EARLY" --limit 1 2>&1)
 check "allot offerings prints a table with the id" grep -q "off_" <<<"$out"
+tid=$(tail -1 <<<"$out" | awk '{print $NF}')
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ALLOT_TOKEN" "$U/v1/offerings/$tid")
+check "… whole, not cut short: the table's id opens (${#tid} chars)" [ "$code" = 200 ]
 "$ALLOT" offerings --model L40S >/dev/null 2>&1
 check "allot offerings without --duration is a usage error (2)" [ $? = 2 ]
 out=$("$ALLOT" request create --org acme --kind gpu --min-memory 40 --count 1 --min-tflops-bf16 700 \
