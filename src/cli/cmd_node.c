@@ -95,7 +95,7 @@ static int node_token(int argc, char **argv)
     revoke = al_args_get(&a, "revoke") != NULL;
     /* a node name's characters only, so that the path needs no escaping (the server checks
      * the rest of the rule) */
-    if (strlen(a.pos[0]) > 63 ||
+    if (!a.pos[0][0] || strlen(a.pos[0]) > 63 ||
         strspn(a.pos[0], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                          "0123456789._-") != strlen(a.pos[0]))
         return al_args_usage_error(&a, "NODE: node names are 1..63 of A-Z a-z 0-9 . _ -", NULL);

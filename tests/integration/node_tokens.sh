@@ -126,6 +126,9 @@ check "allot node token n1 -o json: {id, node, token, created_at}" \
     [ "${N1C:0:3}" = al_ -a "$(jq -r '[.id[0:4], .node] | join(" ")' "$tmp/t2.out")" = "ntk_ n1" ]
 call "$N1C" GET /v1/nodes/n1
 expect "… that token reads n1" 200
+"$ALLOT" node token 'a/b' --server "$U" --token "$OP" >"$tmp/u.out" 2>&1
+check "allot node token with a name no node has: usage error (exit 2), nothing sent" \
+    bash -c "[ $? = 2 ] && grep -q 'node names are' '$tmp/u.out'"
 "$ALLOT" node token n1 --revoke --server "$U" --token "$OP" >"$tmp/r.out" 2>&1
 check "allot node token n1 --revoke" bash -c "[ $? = 0 ] && grep -q 'revoked' '$tmp/r.out'"
 call "$N1C" GET /v1/nodes/n1
