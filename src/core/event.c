@@ -50,6 +50,8 @@ static const struct kind kinds[] = {
     [AL_EVENT_POOL_STARTED] = {"pool.started", AL_EVENT_OF_POOL},
     [AL_EVENT_POOL_STOPPED] = {"pool.stopped", AL_EVENT_OF_POOL},
     [AL_EVENT_RESERVATION_SHORTENED] = {"reservation.shortened", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_NODE_TOKEN_ISSUED] = {"node.token_issued", AL_EVENT_OF_NODE},
+    [AL_EVENT_NODE_TOKEN_REVOKED] = {"node.token_revoked", AL_EVENT_OF_NODE},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

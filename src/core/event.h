@@ -65,8 +65,11 @@ enum al_event_kind {
     AL_EVENT_POOL_STOPPED,
     /* appended at the end, as every new kind is: a reservation's end moved earlier */
     AL_EVENT_RESERVATION_SHORTENED,
+    /* a node's agent token issued (or replaced) and revoked; the data names its id only */
+    AL_EVENT_NODE_TOKEN_ISSUED,
+    AL_EVENT_NODE_TOKEN_REVOKED,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_RESERVATION_SHORTENED + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_NODE_TOKEN_REVOKED + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

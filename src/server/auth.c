@@ -1,5 +1,5 @@
 /* auth.c — bearer tokens (made, hashed), the cache of tokens seen before, and who calls: the
- * token's user, from the cache or the store, and the route's role check. */
+ * token's user or node-bound agent, from the cache or the store, and the route's role check. */
 #include "server/auth.h"
 
 #include "server/call.h"
@@ -125,10 +125,14 @@ static int authenticate(struct al_ctx *c, bool locked)
         if (!locked)
             pthread_mutex_lock(&c->srv->lock);
         rc = al_store_user_by_token(c->srv->store, hash, &c->user, NULL);
-        if (!locked)
-            pthread_mutex_unlock(&c->srv->lock);
+        if (rc == AL_E_NOTFOUND)
+            rc = al_store_node_token_by_hash(c->srv->store, hash, &c->user, NULL);
+        /* remembered under the lock, so that a revocation (al_auth_forget_node, under it
+         * too) cannot come between the read and the remembering */
         if (rc == 0)
             token_remember(&c->srv->auth, hash, c->user);
+        if (!locked)
+            pthread_mutex_unlock(&c->srv->lock);
     }
     if (rc == AL_E_NOTFOUND)
         return al_http_fail(c, AL_E_AUTH, NULL, "unknown token");
@@ -150,6 +154,24 @@ void al_auth_destroy(struct al_auth_cache *ac)
     pthread_mutex_destroy(&ac->lock);
     for (size_t i = 0; i < sizeof ac->tokens / sizeof ac->tokens[0]; i++)
         json_decref(ac->tokens[i].user);
+}
+
+void al_auth_forget_node(struct al_auth_cache *ac, const char *node)
+{
+    pthread_mutex_lock(&ac->lock);
+    for (size_t i = 0; i < sizeof ac->tokens / sizeof ac->tokens[0]; i++) {
+        const char *n = json_string_value(json_object_get(ac->tokens[i].user, "node"));
+        if (n && strcmp(n, node) == 0) {
+            json_decref(ac->tokens[i].user);
+            ac->tokens[i].user = NULL;
+        }
+    }
+    pthread_mutex_unlock(&ac->lock);
+}
+
+const char *al_auth_node(const struct al_ctx *c)
+{
+    return json_string_value(json_object_get(c->user, "node"));
 }
 
 bool al_auth_allowed(struct al_ctx *c, const struct al_route *r, bool locked)

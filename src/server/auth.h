@@ -15,8 +15,9 @@
 struct al_ctx;
 struct al_route;
 
-/* Tokens seen before → their user (users never change once created): reads need not touch
- * the store. Direct-mapped on the hash; under `lock`. In struct al_srv (server/http.h). */
+/* Tokens seen before → their user (users never change once created) or node-bound agent
+ * (dropped when revoked or replaced: al_auth_forget_node): reads need not touch the store.
+ * Direct-mapped on the hash; under `lock`. In struct al_srv (server/http.h). */
 struct al_auth_cache {
     pthread_mutex_t lock;
     struct {
@@ -34,6 +35,13 @@ void al_auth_destroy(struct al_auth_cache *ac);
  * lock (else a token not in the cache takes it to read the store). Returns true, or false
  * with the call failed (unauthenticated, or forbidden). */
 bool al_auth_allowed(struct al_ctx *c, const struct al_route *r, bool locked);
+
+/* Forget the cached callers bound to node `node` (its token revoked or replaced). Called
+ * under the server's lock, which authentication holds from its store read to its caching. */
+void al_auth_forget_node(struct al_auth_cache *ac, const char *node);
+/* The node the authenticated caller's token is bound to (static while c->user lives), or NULL
+ * for any other caller, fleet agents (users of role agent) among them. */
+const char *al_auth_node(const struct al_ctx *c);
 
 #define AL_TOKEN_RAW 32       /* random bytes in a token */
 #define AL_TOKEN_LEN (3 + 43) /* "al_" + base64url of them, unpadded */

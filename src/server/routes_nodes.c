@@ -1,14 +1,28 @@
 /* routes_nodes.c — nodes and their GPUs as the agents report them (PUT is the heartbeat:
  * checked by server/node_report, stored, its changes appended as events naming the
  * reservations and quotes on the hardware, and brought into the planner's fleet when the
- * node's GPUs, zone or liveness changed), and reading them with their state. */
+ * node's GPUs, zone or liveness changed), reading them with their state, and the node-bound
+ * agent tokens: issued and revoked by operators; their holder reports and reads only its own
+ * node, and any other answers 404, as a node that does not exist would. */
 #include "server/http.h"
 
+#include "server/auth.h"
 #include "server/cal.h"
 #include "server/node_report.h"
 #include "server/routes.h"
 
+#include <sodium.h>
 #include <string.h>
+
+/* A caller whose token is bound to another node than `name` learns nothing of it: the call
+ * fails as one about a node that does not exist. Returns 0 when the caller may go on. */
+static int own_node(struct al_ctx *c, const char *name)
+{
+    const char *mine = al_auth_node(c);
+    if (!mine || strcmp(mine, name) == 0)
+        return 0;
+    return al_http_fail(c, AL_E_NOTFOUND, NULL, "no node %s", name);
+}
 
 /* The node as the API shows it: its status, each GPU's, how many are available, and
  * RFC 3339 times. */
@@ -68,6 +82,8 @@ static int put_node(struct al_ctx *c)
     json_t *report = NULL, *node = NULL, *old = NULL;
     struct al_node_report_err re;
     struct al_err e = {0};
+    if (own_node(c, name))
+        return c->err_code;
     int rc = al_node_report_parse(name, c->body, &report, &re);
     if (rc != 0)
         return al_http_fail(c, rc, re.field, "%s", re.msg);
@@ -107,15 +123,33 @@ out:
     return rc;
 }
 
+/* The list a node-bound caller sees: its own node, once it has reported, else nothing. */
+static int own_node_list(struct al_ctx *c, json_t **items, struct al_err *e)
+{
+    json_t *n = NULL;
+    int rc = al_store_node_get(c->srv->store, al_auth_node(c), &n, e);
+    if (rc != 0 && rc != AL_E_NOTFOUND)
+        return rc;
+    if (!(*items = json_array()) || (n && json_array_append_new(*items, n) != 0)) {
+        json_decref(*items);
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
 static int get_nodes(struct al_ctx *c)
 {
     struct al_store_page pg;
     json_t *items;
     char *next = NULL;
     struct al_err e = {0};
+    int rc;
+    if (c->role == AL_ROLE_AGENT && !al_auth_node(c)) /* fleet agents read nodes one by one */
+        return al_http_fail(c, AL_E_FORBIDDEN, NULL, "not allowed for role agent");
     if (al_http_page(c, &pg))
         return c->err_code;
-    int rc = al_store_node_list(c->srv->store, pg, &items, &next, &e);
+    rc = al_auth_node(c) ? own_node_list(c, &items, &e)
+                         : al_store_node_list(c->srv->store, pg, &items, &next, &e);
     if (rc)
         return al_http_fail_err(c, rc, &e);
     size_t i;
@@ -128,6 +162,8 @@ static int get_node(struct al_ctx *c)
 {
     json_t *n;
     struct al_err e = {0};
+    if (own_node(c, c->params[0]))
+        return c->err_code;
     int rc = al_store_node_get(c->srv->store, c->params[0], &n, &e);
     if (rc)
         return al_http_fail_err(c, rc, &e);
@@ -135,9 +171,74 @@ static int get_node(struct al_ctx *c)
     return al_http_reply(c, 200, n);
 }
 
+/* ---- node-bound agent tokens ---- */
+
+static int node_name_ok(struct al_ctx *c, const char *name)
+{
+    if (al_name_ok(name) && strlen(name) < AL_FLEET_NAME_MAX)
+        return 0;
+    return al_http_fail(c, AL_E_INVAL, "name", "node names are 1..%d of A-Z a-z 0-9 . _ -",
+                        AL_FLEET_NAME_MAX - 1);
+}
+
+/* Issue node `name`'s agent token, replacing the one it had. The node need not have reported
+ * yet: the token is what its agent will first report with. The token is in the answer only
+ * (sealed in an Idempotency-Key record, server/idem.c); the store keeps its hash. */
+static int post_node_token(struct al_ctx *c)
+{
+    static const char *const none[] = {NULL};
+    const char *name = c->params[0];
+    char id[AL_HTTP_ID_LEN], token[64];
+    uint8_t hash[AL_STORE_HASH_LEN];
+    json_t *r;
+    struct al_err e = {0};
+    int rc;
+    if (node_name_ok(c, name))
+        return c->err_code;
+    if (al_field_only(c, c->body, none))
+        return c->err_code;
+    al_id_new("ntk", c->now, id, sizeof id);
+    al_token_new(token, sizeof token, hash);
+    if ((rc = al_store_node_token_set(c->srv->store, name, id, hash, c->now, &e)) != 0) {
+        rc = al_http_fail_err(c, rc, &e);
+        goto out;
+    }
+    al_auth_forget_node(&c->srv->auth, name);
+    if ((rc = al_event(c, AL_EVENT_NODE_TOKEN_ISSUED, name, json_pack("{s:s}", "id", id))))
+        goto out;
+    r = json_pack("{s:s,s:s,s:s,s:I}", "id", id, "node", name, "token", token, "created_at",
+                  (json_int_t)c->now);
+    if (r)
+        al_time_fields(r, al_time_keys);
+    rc = al_http_reply(c, 201, r);
+out:
+    sodium_memzero(token, sizeof token);
+    return rc;
+}
+
+/* Revoke node `name`'s agent token: its holder is refused (401) from this call on. */
+static int delete_node_token(struct al_ctx *c)
+{
+    const char *name = c->params[0];
+    struct al_err e = {0};
+    int rc;
+    if (node_name_ok(c, name))
+        return c->err_code;
+    if ((rc = al_store_node_token_delete(c->srv->store, name, &e)) < 0)
+        return al_http_fail_err(c, rc, &e);
+    if (rc == 0)
+        return al_http_fail(c, AL_E_NOTFOUND, NULL, "node %s has no token", name);
+    al_auth_forget_node(&c->srv->auth, name);
+    if ((rc = al_event(c, AL_EVENT_NODE_TOKEN_REVOKED, name, json_object())))
+        return rc;
+    return al_http_reply(c, 200, json_pack("{s:s,s:b}", "node", name, "revoked", 1));
+}
+
 const struct al_route al_routes_nodes[] = {
     {"PUT", "/v1/nodes/*", put_node, AL_ROLE_OPERATOR | AL_ROLE_AGENT, true, false},
-    {"GET", "/v1/nodes", get_nodes, AL_ROLE_OPERATOR, false, false},
+    {"GET", "/v1/nodes", get_nodes, AL_ROLE_OPERATOR | AL_ROLE_AGENT, false, false},
     {"GET", "/v1/nodes/*", get_node, AL_ROLE_OPERATOR | AL_ROLE_AGENT, false, false},
+    {"POST", "/v1/nodes/*/token", post_node_token, AL_ROLE_OPERATOR, true, false},
+    {"DELETE", "/v1/nodes/*/token", delete_node_token, AL_ROLE_OPERATOR, true, false},
     {NULL, NULL, NULL, 0, false, false},
 };

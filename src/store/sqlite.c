@@ -350,6 +350,11 @@ static const char *const migrations[] = {
     " WHERE v.contract_id = reservation_billing.contract_id"
     " AND v.version = reservation_billing.contract_version);"
     "CREATE TABLE clock_marks(name TEXT PRIMARY KEY, at INTEGER NOT NULL);",
+    /* 6: node-bound agent tokens (POST /v1/nodes/{name}/token): at most one per node, which
+     * need not have reported yet (no reference to nodes); the token only as its hash. */
+    "CREATE TABLE node_tokens(node TEXT PRIMARY KEY,"
+    " id TEXT NOT NULL UNIQUE, token_hash BLOB NOT NULL UNIQUE,"
+    " created_at INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,

@@ -1,4 +1,5 @@
-/* sqlite_accounts.c — the store's orgs and users (store.h); a user's token only as its hash. */
+/* sqlite_accounts.c — the store's orgs, users and node-bound agent tokens (store.h); a token
+ * only as its hash. */
 #include "store/sqlite_internal.h"
 
 /* ---- orgs ---- */
@@ -129,4 +130,54 @@ int al_store_user_list(struct al_store *s, const char *org_id, struct al_store_p
                             " ORDER BY id LIMIT ?3",
                             "tti", org_id, pg.cursor, (int64_t)limit + 1);
     return rc ? rc : al_sqlite_collect(s, st, limit, user_row, ret, next, reterr);
+}
+
+/* ---- node-bound agent tokens ---- */
+
+int al_store_node_token_set(struct al_store *s, const char *node, const char *id,
+                            const uint8_t token_hash[AL_STORE_HASH_LEN], int64_t created_at,
+                            struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "INSERT INTO node_tokens VALUES(?1,?2,?3,?4) ON CONFLICT(node)"
+                            " DO UPDATE SET id = ?2, token_hash = ?3, created_at = ?4",
+                            "ttbi", node, id, token_hash, created_at);
+    if (rc)
+        return rc;
+    rc = al_sqlite_run(s, st, reterr, "set node token");
+    return rc < 0 ? rc : 0;
+}
+
+int al_store_node_token_by_hash(struct al_store *s, const uint8_t token_hash[AL_STORE_HASH_LEN],
+                                json_t **ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT id, node, created_at FROM node_tokens WHERE token_hash = ?",
+                            "b", token_hash);
+    if (rc)
+        return rc;
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW) {
+        /* named after its node, so that whatever shows a caller's name shows which node */
+        *ret =
+            json_pack("{s:s?,s:s?,s:s,s:n,s:s?,s:I}", "id", al_sqlite_text(st, 0), "name",
+                      al_sqlite_text(st, 1), "role", "agent", "org", "node", al_sqlite_text(st, 1),
+                      "created_at", (json_int_t)sqlite3_column_int64(st, 2));
+        if (!*ret)
+            rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    } else {
+        rc = r == SQLITE_DONE ? al_err_set(reterr, AL_E_NOTFOUND, "unknown token")
+                              : al_sqlite_fail(s, reterr, "get node token");
+    }
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+int al_store_node_token_delete(struct al_store *s, const char *node, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr, "DELETE FROM node_tokens WHERE node = ?", "t", node);
+    return rc ? rc : al_sqlite_run(s, st, reterr, "revoke node token");
 }

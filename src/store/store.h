@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 5  /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 6  /* the newest migration this build knows */
 
 struct al_store;
 
@@ -120,6 +120,20 @@ int al_store_user_by_token(struct al_store *s, const uint8_t token_hash[AL_STORE
 int al_store_user_count(struct al_store *s, struct al_err *reterr);
 int al_store_user_list(struct al_store *s, const char *org_id, struct al_store_page pg,
                        json_t **ret, char **next, struct al_err *reterr);
+
+/* ---- node-bound agent tokens: {id, node, created_at}; at most one per node, the token only
+ * as its hash ---- */
+/* Bind the token of hash `token_hash` (id `id`) to node `node`, replacing the node's earlier
+ * token if any. AL_E_CONFLICT when the hash or the id is another node's. */
+int al_store_node_token_set(struct al_store *s, const char *node, const char *id,
+                            const uint8_t token_hash[AL_STORE_HASH_LEN], int64_t created_at,
+                            struct al_err *reterr);
+/* The caller a node token stands for, shaped as a user: {id, name, role "agent", org null,
+ * node, created_at} (*ret the caller's). AL_E_NOTFOUND when no node holds that token. */
+int al_store_node_token_by_hash(struct al_store *s, const uint8_t token_hash[AL_STORE_HASH_LEN],
+                                json_t **ret, struct al_err *reterr);
+/* Revoke node `node`'s token. Returns 1 when there was one, 0 when not, or a code. */
+int al_store_node_token_delete(struct al_store *s, const char *node, struct al_err *reterr);
 
 /* ---- nodes and their GPUs ----
  * node = {name, zone|null, labels{}, last_seen, online, gpus:[gpu]},

@@ -27,6 +27,7 @@ static const char *const documented[] = {
     "ledger.topup",      "invoice.created",       "invoice.issued",
     "invoice.paid",      "balance.low",           "reservation.access_ended",
     "pool.started",      "pool.stopped",          "reservation.shortened",
+    "node.token_issued", "node.token_revoked",
 };
 
 static void test_names(void **state)

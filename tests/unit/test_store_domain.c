@@ -1,7 +1,8 @@
 /* test_store_domain.c — unit tests of the store's part in the server's domain rules: the
  * migration that takes clear tokens out of idempotency records written by older builds (the
  * bytes are gone from the database files), the order in which an org reference resolves when
- * old data has a name equal to another org's code, and the hold a refusal names. */
+ * old data has a name equal to another org's code, the hold a refusal names, and node-bound
+ * agent tokens (migration 6: one per node, replaced, revoked, found by hash only). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,6 +151,49 @@ static void test_hold_first_conflict(void **state)
     al_store_close(s);
 }
 
+static void test_node_tokens(void **state)
+{
+    struct store_fixture *f = *state;
+    struct al_store *s = NULL;
+    uint8_t h1[AL_STORE_HASH_LEN] = {1}, h2[AL_STORE_HASH_LEN] = {2}, h3[AL_STORE_HASH_LEN] = {3};
+    json_t *got = NULL;
+    /* a database of schema 5 gains the table at the next open */
+    assert_int_equal(al_store_open_at(f->path, 5, &s, NULL), 0);
+    assert_int_not_equal(al_store_node_token_set(s, "n1", "ntk_1", h1, 10, NULL), 0);
+    al_store_close(s);
+    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    assert_int_equal(al_store_schema_version(s), AL_STORE_SCHEMA_VER);
+    /* the node need not exist */
+    assert_int_equal(al_store_node_token_set(s, "n1", "ntk_1", h1, 10, NULL), 0);
+    assert_int_equal(al_store_node_token_by_hash(s, h1, &got, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "id")), "ntk_1");
+    assert_string_equal(json_string_value(json_object_get(got, "role")), "agent");
+    assert_string_equal(json_string_value(json_object_get(got, "node")), "n1");
+    assert_true(json_is_null(json_object_get(got, "org")));
+    assert_int_equal(json_integer_value(json_object_get(got, "created_at")), 10);
+    json_decref(got);
+    /* a node token is no user's */
+    assert_int_equal(al_store_user_by_token(s, h1, &got, NULL), AL_E_NOTFOUND);
+    /* issuing again replaces: the old hash is unknown from then on */
+    assert_int_equal(al_store_node_token_set(s, "n1", "ntk_2", h2, 20, NULL), 0);
+    assert_int_equal(al_store_node_token_by_hash(s, h1, &got, NULL), AL_E_NOTFOUND);
+    assert_int_equal(al_store_node_token_by_hash(s, h2, &got, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "id")), "ntk_2");
+    json_decref(got);
+    /* a hash or an id is one node's only */
+    assert_int_equal(al_store_node_token_set(s, "n2", "ntk_3", h2, 30, NULL), AL_E_CONFLICT);
+    assert_int_equal(al_store_node_token_set(s, "n2", "ntk_2", h3, 30, NULL), AL_E_CONFLICT);
+    assert_int_equal(al_store_node_token_set(s, "n2", "ntk_3", h3, 30, NULL), 0);
+    /* revoking: n1's only; a second time finds none */
+    assert_int_equal(al_store_node_token_delete(s, "n1", NULL), 1);
+    assert_int_equal(al_store_node_token_delete(s, "n1", NULL), 0);
+    assert_int_equal(al_store_node_token_by_hash(s, h2, &got, NULL), AL_E_NOTFOUND);
+    assert_int_equal(al_store_node_token_by_hash(s, h3, &got, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "node")), "n2");
+    json_decref(got);
+    al_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +201,7 @@ int main(void)
                                         store_teardown),
         cmocka_unit_test_setup_teardown(test_org_lookup_order, store_setup_dir, store_teardown),
         cmocka_unit_test_setup_teardown(test_hold_first_conflict, store_setup_dir, store_teardown),
+        cmocka_unit_test_setup_teardown(test_node_tokens, store_setup_dir, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
