@@ -13,6 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const al_ask_fields[] = {"org",
+                                     "kind",
+                                     "model",
+                                     "min_memory_gb",
+                                     "count",
+                                     "profile",
+                                     "instance_memory_gb",
+                                     "start",
+                                     "end",
+                                     "duration_hours",
+                                     "earliest_start",
+                                     "latest_start",
+                                     "same_node",
+                                     "zone",
+                                     "min_tflops_bf16",
+                                     "min_memory_bandwidth_gbs",
+                                     "labels",
+                                     "usage_window",
+                                     "image",
+                                     "framework",
+                                     "workload",
+                                     "notes",
+                                     NULL};
+
 #define PAST_TOLERANCE_S 300
 #define MAX_TFLOPS       100000 /* whole TFLOPS: far above any GPU, so an ask fits in tenths */
 #define MAX_BW_GBS       1000000

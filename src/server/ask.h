@@ -37,6 +37,10 @@ struct al_ask {
     int64_t es, ls;   /* start range (fixed: both = s) */
 };
 
+/* The members of an ask's JSON body, as POST /v1/requests and POST /v1/reservations take it
+ * (the org, the ask itself, the request's free text), NULL-terminated: for al_field_only. */
+extern const char *const al_ask_fields[];
+
 /* The org an ask is for, from body member "org": operators must name it, org admins get their
  * own (naming another is 404, as if it did not exist). *org is a new reference. 0, or fails. */
 int al_ask_org(struct al_ctx *c, json_t *body, json_t **org);

@@ -245,16 +245,20 @@ int al_field_time(struct al_ctx *c, json_t *o, const char *key, bool required, i
     return 0;
 }
 
+bool al_field_listed(const char *const *list, const char *k)
+{
+    while (*list && strcmp(*list, k) != 0)
+        list++;
+    return *list != NULL;
+}
+
 int al_field_only(struct al_ctx *c, json_t *o, const char *const *allowed)
 {
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v)
     {
-        const char *const *a = allowed;
-        while (*a && strcmp(*a, k) != 0)
-            a++;
-        if (!*a) {
+        if (!al_field_listed(allowed, k)) {
             char name[AL_HTTP_MAX_NAME + 1];
             snprintf(name, sizeof name, "%s", k);
             return al_http_fail(c, AL_E_INVAL, name, "unknown field %s", name);

@@ -129,6 +129,8 @@ const char *al_http_query(struct al_ctx *c, const char *key);
 int al_http_page(struct al_ctx *c, struct al_store_page *pg);
 /* {"items": items (stolen), "next_cursor": next|null}; frees next. */
 json_t *al_http_list(json_t *items, char *next);
+/* Whether `k` is in the NULL-terminated `list`. */
+bool al_field_listed(const char *const *list, const char *k);
 
 /* ---- field validators: each returns 0, or fails the call naming the field ----
  * `required` false: an absent (or null) field leaves *ret unchanged and returns 0. */

@@ -30,34 +30,11 @@ static int check_texts(struct al_ctx *c, json_t *b, json_t *doc)
 
 static int post_requests(struct al_ctx *c)
 {
-    static const char *const allowed[] = {"org",
-                                          "kind",
-                                          "model",
-                                          "min_memory_gb",
-                                          "count",
-                                          "profile",
-                                          "instance_memory_gb",
-                                          "start",
-                                          "end",
-                                          "duration_hours",
-                                          "earliest_start",
-                                          "latest_start",
-                                          "same_node",
-                                          "zone",
-                                          "min_tflops_bf16",
-                                          "min_memory_bandwidth_gbs",
-                                          "labels",
-                                          "usage_window",
-                                          "image",
-                                          "framework",
-                                          "workload",
-                                          "notes",
-                                          NULL};
     struct al_ask a;
     char id[AL_HTTP_ID_LEN];
     json_t *org = NULL, *doc = json_object();
     int rc;
-    if ((rc = al_field_only(c, c->body, allowed)) || (rc = al_ask_org(c, c->body, &org)) ||
+    if ((rc = al_field_only(c, c->body, al_ask_fields)) || (rc = al_ask_org(c, c->body, &org)) ||
         (rc = al_ask_parse(c, c->body, &a)) || (rc = check_texts(c, c->body, doc)))
         goto out;
     al_ask_write(&a, doc);

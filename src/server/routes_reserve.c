@@ -23,31 +23,8 @@
 
 #define QUOTE_VALID_S 300 /* the quote's holds pass to the reservation in the same call */
 
-/* The members of an ask (POST /v1/requests's), the offering, and the org. */
-static const char *const allowed[] = {"offering",
-                                      "org",
-                                      "kind",
-                                      "model",
-                                      "min_memory_gb",
-                                      "count",
-                                      "profile",
-                                      "instance_memory_gb",
-                                      "start",
-                                      "end",
-                                      "duration_hours",
-                                      "earliest_start",
-                                      "latest_start",
-                                      "same_node",
-                                      "zone",
-                                      "min_tflops_bf16",
-                                      "min_memory_bandwidth_gbs",
-                                      "labels",
-                                      "usage_window",
-                                      "image",
-                                      "framework",
-                                      "workload",
-                                      "notes",
-                                      NULL};
+/* What a body holding an offering may hold besides it. */
+static const char *const offering_fields[] = {"offering", "org", NULL};
 
 /* The request's own free text, as POST /v1/requests records it. */
 static const char *const texts[] = {"usage_window", "image", "framework",
@@ -70,16 +47,16 @@ static int shape(struct al_ctx *c, json_t *b)
         return al_http_fail(c, AL_E_INVAL, "Idempotency-Key",
                             "Idempotency-Key is required: a retry with the same key answers the "
                             "same reservation and charges nothing more");
-    int rc = al_field_only(c, b, allowed);
-    if (rc)
-        return rc;
     bool off = json_object_get(b, "offering") != NULL;
     json_object_foreach(b, k, v)
     {
-        if (off && strcmp(k, "offering") != 0 && strcmp(k, "org") != 0)
+        if (off && strcmp(k, "org") != 0 && al_field_listed(al_ask_fields, k))
             return al_http_fail(c, AL_E_INVAL, "offering",
                                 "give an offering or an ask, not both (%s is the ask's)", k);
     }
+    int rc = al_field_only(c, b, off ? offering_fields : al_ask_fields);
+    if (rc)
+        return rc;
     if (!off && json_object_size(b) - (json_object_get(b, "org") ? 1 : 0) == 0)
         return al_http_fail(c, AL_E_INVAL, "offering",
                             "give an offering (an id from GET /v1/offerings) or an ask");
