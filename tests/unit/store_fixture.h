@@ -57,4 +57,17 @@ static inline int store_teardown(void **state)
     return 0;
 }
 
+/* Insert org `id` (its name too) and answer its ledger number (> 0). */
+static inline uint64_t store_add_org(struct al_store *s, const char *id)
+{
+    uint64_t num = 0;
+    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", id, "name", id, "customer_code",
+                          "display_name", "created_at", 1000);
+    assert_int_equal(al_store_org_insert(s, o, NULL), 0);
+    json_decref(o);
+    assert_int_equal(al_store_org_num(s, id, &num, NULL), 0);
+    assert_true(num > 0);
+    return num;
+}
+
 #endif

@@ -29,17 +29,6 @@
 #define HOUR INT64_C(3600)
 #define M(x) ((int64_t)(x)*AL_MONEY_UNIT)
 
-static uint64_t add_org(struct al_store *s, const char *id)
-{
-    uint64_t num = 0;
-    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", id, "name", id, "customer_code",
-                          "display_name", "created_at", 1000);
-    assert_int_equal(al_store_org_insert(s, o, NULL), 0);
-    json_decref(o);
-    assert_int_equal(al_store_org_num(s, id, &num, NULL), 0);
-    return num;
-}
-
 static void add_reservation(struct al_store *s, const char *id, const char *org)
 {
     json_t *doc = json_pack("{s:s}", "id", id);
@@ -95,7 +84,7 @@ static size_t count_transfers(struct al_store *s)
 static void test_append_replay_conflict(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a");
+    uint64_t org = store_add_org(f->s, "org_a");
     struct al_transfer t = xfer(AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(1000),
                                 "topup:k1"),
                        got, again;
@@ -139,7 +128,7 @@ static void test_append_replay_conflict(void **state)
 static void test_credit_limit_floor(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a");
+    uint64_t org = store_add_org(f->s, "org_a");
     struct al_transfer t = xfer(AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(100),
                                 "topup:a"),
                        got;
@@ -188,7 +177,7 @@ static void test_credit_limit_floor(void **state)
 static void test_append_only(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a");
+    uint64_t org = store_add_org(f->s, "org_a");
     struct al_transfer t = xfer(AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(7),
                                 "topup:a"),
                        got;
@@ -204,7 +193,7 @@ static void test_append_only(void **state)
 static void test_list_and_load(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t a = add_org(f->s, "org_a"), b = add_org(f->s, "org_b");
+    uint64_t a = store_add_org(f->s, "org_a"), b = store_add_org(f->s, "org_b");
     struct al_transfer t, got, *arr = NULL;
     json_t *list = NULL;
     char *next = NULL, key[32];
@@ -271,7 +260,7 @@ struct worked {
 static void worked_setup(struct al_store *s, struct worked *w)
 {
     memset(w, 0, sizeof *w);
-    w->org = add_org(s, "org_w");
+    w->org = store_add_org(s, "org_w");
     w->c = (struct al_contract){
         .org = w->org,
         .terms = AL_TERMS_INVOICED,
@@ -410,7 +399,7 @@ static void test_worked_invoice(void **state)
 static void test_statements_and_lists(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a");
+    uint64_t org = store_add_org(f->s, "org_a");
     struct al_transfer t = xfer(AL_XFER_TOPUP, AL_ACCT_EXTERNAL, AL_ACCT_ORG_CASH, org, M(10),
                                 "topup:a"),
                        got;
@@ -495,7 +484,7 @@ static void test_invoice_every_kind(void **state)
     struct store_fixture *f = *state;
     const enum al_acct_kind ACC = AL_ACCT_ORG_ACCRUED, REV = AL_ACCT_REVENUE;
     const struct al_ref res = {AL_REF_RESERVATION, 7, -1}, op1 = {AL_REF_OPERATOR, 1, -1};
-    uint64_t org = add_org(f->s, "org_e");
+    uint64_t org = store_add_org(f->s, "org_e");
     struct al_transfer *t = NULL, out[2], x;
     struct al_invoice inv;
     size_t n = 0, ni = 0;
@@ -751,7 +740,7 @@ static void test_property_random_books(void **state)
     for (int o = 0; o < 3; o++) {
         char id[16];
         snprintf(id, sizeof id, "org_%d", o);
-        p.org[o] = add_org(f->s, id);
+        p.org[o] = store_add_org(f->s, id);
         p.c[o] = (struct al_contract){
             .org = p.org[o],
             .terms = AL_TERMS_PREPAID,

@@ -25,19 +25,6 @@
 #define HOUR INT64_C(3600)
 #define M(x) ((int64_t)(x)*AL_MONEY_UNIT)
 
-/* Insert org `id` and answer its ledger number. */
-static uint64_t add_org(struct al_store *s, const char *id)
-{
-    uint64_t num = 0;
-    json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", id, "name", id, "customer_code",
-                          "display_name", "created_at", 1000);
-    assert_int_equal(al_store_org_insert(s, o, NULL), 0);
-    json_decref(o);
-    assert_int_equal(al_store_org_num(s, id, &num, NULL), 0);
-    assert_true(num > 0);
-    return num;
-}
-
 /* The worked example's contract (docs/billing.md) for org `org`. */
 static struct al_contract contract(uint64_t org, enum al_terms terms)
 {
@@ -75,7 +62,7 @@ static void test_org_numbers(void **state)
 {
     struct store_fixture *f = *state;
     char id[AL_STORE_ID_MAX];
-    uint64_t a = add_org(f->s, "org_a"), b = add_org(f->s, "org_b"), n = 0;
+    uint64_t a = store_add_org(f->s, "org_a"), b = store_add_org(f->s, "org_b"), n = 0;
     struct al_err e = {0};
     assert_true(a != b);
     assert_int_equal(al_store_org_id(f->s, b, id, NULL), 0);
@@ -167,7 +154,7 @@ static void assert_contract_eq(const struct al_contract *a, const struct al_cont
 static void test_contracts(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a");
+    uint64_t org = store_add_org(f->s, "org_a");
     struct al_contract c = contract(org, AL_TERMS_PREPAID), got, v2;
     struct al_store_contract_info info;
     struct al_err e = {0};
@@ -195,7 +182,7 @@ static void test_contracts(void **state)
     assert_true(info.created_at == T0 + 5 && info.created_by[0] == '\0');
     assert_int_equal(al_store_contract_get(f->s, c.id, 3, &got, NULL, NULL), AL_E_NOTFOUND);
     /* what core refuses is not written */
-    v2.org = add_org(f->s, "org_b");
+    v2.org = store_add_org(f->s, "org_b");
     assert_int_equal(al_store_contract_amend(f->s, &v2, T0, NULL, &e), AL_E_INVAL);
     assert_non_null(strstr(e.msg, "org"));
     c.limits.credit_limit = AL_LIMIT_NONE; /* prepaid needs a credit limit */
@@ -212,7 +199,7 @@ static void test_contracts(void **state)
 static void test_contract_end_and_in_force(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a"), other = add_org(f->s, "org_b");
+    uint64_t org = store_add_org(f->s, "org_a"), other = store_add_org(f->s, "org_b");
     struct al_contract a = contract(org, AL_TERMS_PREPAID), b = contract(org, AL_TERMS_BALANCE);
     struct al_contract c = contract(other, AL_TERMS_PREPAID), got;
     struct al_store_contract_info info;
@@ -308,7 +295,7 @@ static void assert_billing_eq(const struct al_res_billing *a, const struct al_re
 static void test_billing_state(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a"), other = add_org(f->s, "org_b");
+    uint64_t org = store_add_org(f->s, "org_a"), other = store_add_org(f->s, "org_b");
     struct al_contract c = contract(org, AL_TERMS_BALANCE), oc = contract(other, AL_TERMS_PREPAID);
     struct al_res_billing b, got, w;
     char rid[AL_STORE_ID_MAX];
@@ -402,7 +389,7 @@ static void spans_are(struct al_store *s, uint64_t org, int64_t from, int64_t to
 static void test_billing_spans_ahead(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a"), other = add_org(f->s, "org_b");
+    uint64_t org = store_add_org(f->s, "org_a"), other = store_add_org(f->s, "org_b");
     struct al_contract c = contract(org, AL_TERMS_PREPAID), oc = contract(other, AL_TERMS_PREPAID);
     struct al_store_spans sp = {0};
     int64_t ahead = -1;
@@ -454,7 +441,7 @@ static void test_billing_spans_ahead(void **state)
 static void test_pool_sessions(void **state)
 {
     struct store_fixture *f = *state;
-    uint64_t org = add_org(f->s, "org_a"), other = add_org(f->s, "org_b");
+    uint64_t org = store_add_org(f->s, "org_a"), other = store_add_org(f->s, "org_b");
     struct al_contract c = contract(org, AL_TERMS_BALANCE), oc = contract(other, AL_TERMS_PREPAID);
     struct al_store_pool p = {{0, org, T0, 0, AL_SHARE_PER_GPU, 2500000}, "", "gpu_n1-0", 0, 0, 0};
     struct al_store_pool q, got, *open = NULL;
@@ -553,7 +540,7 @@ static void test_draws_due_and_marks(void **state)
     size_t n = 0;
     int64_t at = -1;
     assert_int_equal(al_store_open_at(f->path, 4, &f->s, NULL), 0);
-    uint64_t org = add_org(f->s, "org_a");
+    uint64_t org = store_add_org(f->s, "org_a");
     struct al_contract bal = contract(org, AL_TERMS_BALANCE), pre = contract(org, AL_TERMS_PREPAID);
     assert_int_equal(al_store_contract_create(f->s, &bal, T0, NULL, NULL), 0);
     assert_int_equal(al_store_contract_create(f->s, &pre, T0, NULL, NULL), 0);
