@@ -52,6 +52,17 @@ static const struct kind kinds[] = {
     [AL_EVENT_RESERVATION_SHORTENED] = {"reservation.shortened", AL_EVENT_OF_RESERVATION},
     [AL_EVENT_NODE_TOKEN_ISSUED] = {"node.token_issued", AL_EVENT_OF_NODE},
     [AL_EVENT_NODE_TOKEN_REVOKED] = {"node.token_revoked", AL_EVENT_OF_NODE},
+    [AL_EVENT_MIG_CHANGE_PLANNED] = {"mig_change.planned", AL_EVENT_OF_MIG_CHANGE},
+    [AL_EVENT_MIG_CHANGE_APPROVED] = {"mig_change.approved", AL_EVENT_OF_MIG_CHANGE},
+    [AL_EVENT_MIG_CHANGE_ACKNOWLEDGED] = {"mig_change.acknowledged", AL_EVENT_OF_MIG_CHANGE},
+    [AL_EVENT_MIG_CHANGE_APPLYING] = {"mig_change.applying", AL_EVENT_OF_MIG_CHANGE},
+    [AL_EVENT_MIG_CHANGE_APPLIED] = {"mig_change.applied", AL_EVENT_OF_MIG_CHANGE},
+    [AL_EVENT_MIG_CHANGE_FAILED] = {"mig_change.failed", AL_EVENT_OF_MIG_CHANGE},
+    [AL_EVENT_MIG_CHANGE_SUPERSEDED] = {"mig_change.superseded", AL_EVENT_OF_MIG_CHANGE},
+    [AL_EVENT_RESERVATION_PROVISIONING] = {"reservation.provisioning", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_WINDOW_SET] = {"window.set", AL_EVENT_OF_SCOPE},
+    [AL_EVENT_WINDOW_REMOVED] = {"window.removed", AL_EVENT_OF_SCOPE},
+    [AL_EVENT_GPU_CATALOG_MISMATCH] = {"gpu.catalog_mismatch", AL_EVENT_OF_GPU},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

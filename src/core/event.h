@@ -19,6 +19,8 @@ enum al_event_object {
     AL_EVENT_OF_CONTRACT,    /* a contract's number ("7") */
     AL_EVENT_OF_INVOICE,     /* an invoice's number ("3") */
     AL_EVENT_OF_POOL,        /* a pay-as-you-go pool session's number ("5") */
+    AL_EVENT_OF_MIG_CHANGE,  /* a MIG change's id ("mch_…") */
+    AL_EVENT_OF_SCOPE,       /* a change-window scope ("default", "zone:z1", "node:n1") */
 };
 
 enum al_event_kind {
@@ -68,8 +70,25 @@ enum al_event_kind {
     /* a node's agent token issued (or replaced) and revoked; the data names its id only */
     AL_EVENT_NODE_TOKEN_ISSUED,
     AL_EVENT_NODE_TOKEN_REVOKED,
+    /* MIG changes (docs/migchange.md): planned for a GPU, approved to run (by an operator, or
+     * by the auto-apply policy), acknowledged by an affected org's admin, taken by the agent,
+     * applied, failed (rolled back), superseded (the need changed before it ran) */
+    AL_EVENT_MIG_CHANGE_PLANNED,
+    AL_EVENT_MIG_CHANGE_APPROVED,
+    AL_EVENT_MIG_CHANGE_ACKNOWLEDGED,
+    AL_EVENT_MIG_CHANGE_APPLYING,
+    AL_EVENT_MIG_CHANGE_APPLIED,
+    AL_EVENT_MIG_CHANGE_FAILED,
+    AL_EVENT_MIG_CHANGE_SUPERSEDED,
+    /* a reservation that started before its MIG layout was in place */
+    AL_EVENT_RESERVATION_PROVISIONING,
+    /* an operator set or removed a change window (and its auto-apply policy) */
+    AL_EVENT_WINDOW_SET,
+    AL_EVENT_WINDOW_REMOVED,
+    /* the profiles or placements the host's NVML lists differ from the catalog's */
+    AL_EVENT_GPU_CATALOG_MISMATCH,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_NODE_TOKEN_REVOKED + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_GPU_CATALOG_MISMATCH + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

@@ -355,6 +355,46 @@ static const char *const migrations[] = {
     "CREATE TABLE node_tokens(node TEXT PRIMARY KEY,"
     " id TEXT NOT NULL UNIQUE, token_hash BLOB NOT NULL UNIQUE,"
     " created_at INTEGER NOT NULL);",
+    /* 7: MIG changes (docs/migchange.md). gpus.observed is what the node's agent last reported
+     * of a GPU's MIG state (mode, instances with UUIDs, processes: JSON; NULL when its agent
+     * reports none, as the simulated fleet file does), gpus.desired the layout allot last put
+     * there (JSON {mig, instances}; the agent recreates it after a reboot). A change is a
+     * document with its state, GPU and window in columns; at most one is open (planned,
+     * approved, applying) per GPU. GPU ids are not references: a GPU row may go while its
+     * changes stay in the record. mig_change_links names the reservations a change serves or
+     * whose instances it touches, and their orgs, for the list's filters and the acks. */
+    "ALTER TABLE gpus ADD COLUMN observed TEXT;"
+    "ALTER TABLE gpus ADD COLUMN observed_at INTEGER;"
+    "ALTER TABLE gpus ADD COLUMN desired TEXT;"
+    "CREATE TABLE change_windows(scope TEXT PRIMARY KEY"
+    " CHECK(scope = 'default' OR scope GLOB 'zone:?*' OR scope GLOB 'node:?*'),"
+    " windows TEXT NOT NULL, auto_apply INTEGER NOT NULL CHECK(auto_apply IN (0,1)),"
+    " updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL);"
+    "CREATE TABLE mig_changes(id TEXT PRIMARY KEY, gpu_id TEXT NOT NULL, node TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN"
+    " ('planned','approved','applying','applied','failed','superseded')),"
+    " run_after INTEGER NOT NULL, run_before INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, doc TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX mig_changes_open ON mig_changes(gpu_id)"
+    " WHERE state IN ('planned','approved','applying');"
+    "CREATE INDEX mig_changes_node ON mig_changes(node, state);"
+    "CREATE INDEX mig_changes_state ON mig_changes(state, run_after);"
+    "CREATE TRIGGER mig_changes_no_delete BEFORE DELETE ON mig_changes"
+    " BEGIN SELECT RAISE(ABORT, 'MIG changes are kept'); END;"
+    "CREATE TRIGGER mig_changes_final BEFORE UPDATE ON mig_changes"
+    " WHEN OLD.state IN ('applied','failed','superseded')"
+    " BEGIN SELECT RAISE(ABORT, 'a MIG change that ended is kept as it ended'); END;"
+    "CREATE TABLE mig_change_links(change_id TEXT NOT NULL REFERENCES mig_changes(id),"
+    " reservation_id TEXT NOT NULL, org_id TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK(role IN ('serves','holds')),"
+    " PRIMARY KEY(change_id, reservation_id));"
+    "CREATE INDEX mig_change_links_rsv ON mig_change_links(reservation_id);"
+    "CREATE INDEX mig_change_links_org ON mig_change_links(org_id, change_id);"
+    "CREATE TABLE mig_change_acks(change_id TEXT NOT NULL REFERENCES mig_changes(id),"
+    " org_id TEXT NOT NULL REFERENCES orgs(id), by_user TEXT NOT NULL, at INTEGER NOT NULL,"
+    " job_shutdown INTEGER NOT NULL CHECK(job_shutdown IN (0,1)),"
+    " data_backup INTEGER NOT NULL CHECK(data_backup IN (0,1)),"
+    " PRIMARY KEY(change_id, org_id));",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 6  /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 7  /* the newest migration this build knows */
 
 struct al_store;
 
@@ -167,6 +167,80 @@ int al_store_node_set_online(struct al_store *s, const char *name, bool online,
  * node `node`: [id]. */
 int al_store_gpu_holders(struct al_store *s, const char *node, const char *gpu_id, int64_t now,
                          json_t **ret, struct al_err *reterr);
+
+/* ---- a GPU's MIG state (migration 7) ----
+ * `observed`: what its agent last reported (server/node_report.h: {mig:{capable, current,
+ * pending}, instances:[…], processes:[…], processes_total, …}), written by al_store_node_upsert
+ * from the report's GPU member "observed" (absent: NULL, the agent reports no MIG state) and
+ * shown by al_store_node_get / al_store_gpu_all as gpu.observed (null when none) and
+ * gpu.observed_at. `desired`: the layout allot last put on the GPU ({mig, instances:[{profile,
+ * profile_id, start}]}), shown as gpu.desired (null when none). */
+/* Set GPU `gpu_id`'s desired layout (NULL clears it). AL_E_NOTFOUND when no such GPU. */
+int al_store_gpu_desired_set(struct al_store *s, const char *gpu_id, json_t *desired,
+                             struct al_err *reterr);
+
+/* ---- change windows (migration 7): scope "default", "zone:NAME" or "node:NAME" ----
+ * {scope, windows (core/window.h text), auto_apply, updated_at, updated_by}. */
+int al_store_window_put(struct al_store *s, const char *scope, const char *windows,
+                        bool auto_apply, int64_t at, const char *by, struct al_err *reterr);
+/* 1 when the scope had a window, 0 when not, or a code. */
+int al_store_window_delete(struct al_store *s, const char *scope, struct al_err *reterr);
+/* Every window, by scope: *ret = [window] (the caller's). */
+int al_store_window_list(struct al_store *s, json_t **ret, struct al_err *reterr);
+/* The window that applies to node `node` of zone `zone` (NULL: none): the node's, else the
+ * zone's, else the default. *ret = window (the caller's); AL_E_NOTFOUND when none applies. */
+int al_store_window_for(struct al_store *s, const char *node, const char *zone, json_t **ret,
+                        struct al_err *reterr);
+
+/* ---- MIG changes (migration 7; server/migplan.c plans them, docs/migchange.md) ----
+ * A change is stored as its document (the API's shape without the checks, which are computed
+ * when it is read) with id, GPU, node, state and window in columns, and links to the
+ * reservations it serves ("serves") or whose instances it touches ("holds"), with their orgs.
+ * At most one open change (planned, approved, applying) per GPU: a second is AL_E_CONFLICT.
+ * A change that ended (applied, failed, superseded) is never written again (AL_E_STATE). */
+struct al_store_migchange {
+    const char *id, *gpu, *node, *state; /* borrowed for the call */
+    int64_t run_after, run_before;       /* its window */
+    int64_t at;                          /* created_at (insert) or updated_at */
+};
+struct al_store_migchange_link {
+    const char *reservation, *org, *role; /* role "serves" or "holds" */
+};
+/* Insert change `m` with `doc` and its links (insert true), or update an existing one's state,
+ * window and doc (insert false; links are then left as they are). */
+int al_store_migchange_put(struct al_store *s, const struct al_store_migchange *m, json_t *doc,
+                           const struct al_store_migchange_link *links, size_t nlinks, bool insert,
+                           struct al_err *reterr);
+/* The change `id` as its document (*ret the caller's), or AL_E_NOTFOUND. */
+int al_store_migchange_get(struct al_store *s, const char *id, json_t **ret,
+                           struct al_err *reterr);
+/* The open change of GPU `gpu_id` (*ret the caller's), or AL_E_NOTFOUND. */
+int al_store_migchange_open(struct al_store *s, const char *gpu_id, json_t **ret,
+                            struct al_err *reterr);
+/* Changes, newest first, filtered by any of state, node, gpu and org (an org: the changes
+ * linked to one of its reservations or acknowledged by it); NULL: any. Paged like the other
+ * lists. */
+struct al_store_migchange_filter {
+    const char *state, *node, *gpu, *org;
+};
+int al_store_migchange_list(struct al_store *s, const struct al_store_migchange_filter *f,
+                            struct al_store_page pg, json_t **ret, char **next,
+                            struct al_err *reterr);
+/* Every open change (planned, approved, applying) in id order: [doc] (the caller's). */
+int al_store_migchange_all_open(struct al_store *s, json_t **ret, struct al_err *reterr);
+/* The links of change `id`: [{reservation, org, role}] (the caller's). */
+int al_store_migchange_links(struct al_store *s, const char *id, json_t **ret,
+                             struct al_err *reterr);
+/* The changes linked to reservation `rsv`, newest first: [doc]. */
+int al_store_migchange_by_rsv(struct al_store *s, const char *rsv, json_t **ret,
+                              struct al_err *reterr);
+/* Record (or replace) org `org`'s acknowledgement of change `id`. */
+int al_store_migchange_ack_put(struct al_store *s, const char *id, const char *org,
+                               const char *by, int64_t at, bool job_shutdown, bool data_backup,
+                               struct al_err *reterr);
+/* The acknowledgements of change `id`, by org: [{org, by, at, job_shutdown, data_backup}]. */
+int al_store_migchange_acks(struct al_store *s, const char *id, json_t **ret,
+                            struct al_err *reterr);
 
 /* ---- prices (micro-units per hour), kept as versions (see "money" below) ----
  * put appends a new version of p->model valid from p->updated_at; get answers the model's

@@ -27,7 +27,10 @@ static const char *const documented[] = {
     "ledger.topup",      "invoice.created",       "invoice.issued",
     "invoice.paid",      "balance.low",           "reservation.access_ended",
     "pool.started",      "pool.stopped",          "reservation.shortened",
-    "node.token_issued", "node.token_revoked",
+    "node.token_issued", "node.token_revoked", "mig_change.planned",
+    "mig_change.approved", "mig_change.acknowledged", "mig_change.applying",
+    "mig_change.applied", "mig_change.failed", "mig_change.superseded",
+    "reservation.provisioning", "window.set", "window.removed", "gpu.catalog_mismatch",
 };
 
 static void test_names(void **state)
@@ -72,6 +75,8 @@ static void test_objects(void **state)
         {"invoice.", AL_EVENT_OF_INVOICE},
         {"balance.", AL_EVENT_OF_ORG},
         {"pool.", AL_EVENT_OF_POOL},
+        {"mig_change.", AL_EVENT_OF_MIG_CHANGE},
+        {"window.", AL_EVENT_OF_SCOPE},
     };
     for (int k = 0; k < AL_EVENT_NKINDS; k++) {
         const char *name = al_event_kind_name((enum al_event_kind)k);
@@ -83,7 +88,7 @@ static void test_objects(void **state)
             }
         assert_int_not_equal(prefix, -1);
         assert_true(al_event_kind_about((enum al_event_kind)k, objects[prefix].of));
-        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_POOL; of++)
+        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_SCOPE; of++)
             about += al_event_kind_about((enum al_event_kind)k, (enum al_event_object)of);
         assert_int_equal(about, 1);
     }
