@@ -181,8 +181,8 @@ int al_store_gpu_desired_set(struct al_store *s, const char *gpu_id, json_t *des
 
 /* ---- change windows (migration 7): scope "default", "zone:NAME" or "node:NAME" ----
  * {scope, windows (core/window.h text), auto_apply, updated_at, updated_by}. */
-int al_store_window_put(struct al_store *s, const char *scope, const char *windows,
-                        bool auto_apply, int64_t at, const char *by, struct al_err *reterr);
+int al_store_window_put(struct al_store *s, const char *scope, const char *windows, bool auto_apply,
+                        int64_t at, const char *by, struct al_err *reterr);
 /* 1 when the scope had a window, 0 when not, or a code. */
 int al_store_window_delete(struct al_store *s, const char *scope, struct al_err *reterr);
 /* Every window, by scope: *ret = [window] (the caller's). */
@@ -212,8 +212,7 @@ int al_store_migchange_put(struct al_store *s, const struct al_store_migchange *
                            const struct al_store_migchange_link *links, size_t nlinks, bool insert,
                            struct al_err *reterr);
 /* The change `id` as its document (*ret the caller's), or AL_E_NOTFOUND. */
-int al_store_migchange_get(struct al_store *s, const char *id, json_t **ret,
-                           struct al_err *reterr);
+int al_store_migchange_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr);
 /* The open change of GPU `gpu_id` (*ret the caller's), or AL_E_NOTFOUND. */
 int al_store_migchange_open(struct al_store *s, const char *gpu_id, json_t **ret,
                             struct al_err *reterr);
@@ -235,8 +234,8 @@ int al_store_migchange_links(struct al_store *s, const char *id, json_t **ret,
 int al_store_migchange_by_rsv(struct al_store *s, const char *rsv, json_t **ret,
                               struct al_err *reterr);
 /* Record (or replace) org `org`'s acknowledgement of change `id`. */
-int al_store_migchange_ack_put(struct al_store *s, const char *id, const char *org,
-                               const char *by, int64_t at, bool job_shutdown, bool data_backup,
+int al_store_migchange_ack_put(struct al_store *s, const char *id, const char *org, const char *by,
+                               int64_t at, bool job_shutdown, bool data_backup,
                                struct al_err *reterr);
 /* The acknowledgements of change `id`, by org: [{org, by, at, job_shutdown, data_backup}]. */
 int al_store_migchange_acks(struct al_store *s, const char *id, json_t **ret,
