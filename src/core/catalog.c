@@ -10,9 +10,10 @@
  * table has a 4-slice profile with at least 2 x and a 7g with at least 4 x the memory of the
  * 2-slice ones, so those multiples are what a missing 3g/4g/7g row gets ("inferred").
  *
- * The facts and their sources are compiled in ../shared/reference/mig-facts.md and, for the
- * GPUs newer than H100, mig-facts-newer.md; each table below names the sources it rests on and
- * each profile's conf says how well its id, memory, SMs and placements are sourced. A profile is
+ * The facts are compiled, with quotes, in the fact-check notes mig-facts.md and (GPUs newer
+ * than H100) mig-facts-newer.md, outside this repository (docs/catalog.md cites their sources);
+ * each table below names the sources it rests on (§ = a section of those notes) and each
+ * profile's conf says how well its id, memory, SMs and placements are sourced. A profile is
  * keyed on its NVML id (the ID column of nvidia-smi mig -lgip), never on NVML's query index
  * (agent/driver.h): names changed between drivers, ids did not.
  */
@@ -75,7 +76,7 @@ static const char n_derived[] = "names and counts only (mig-parted): id, SMs, pl
                                 "found (assumed as H100-80GB); MiB 7/8 of nominal GiB";
 
 /* A30, A100-40GB, H100-80GB, H100-94GB, RTX PRO 6000: real -lgip and -lgipp output, as the
- * older reference (../shared/reference/mig-facts.md) lists it, with the MIG User Guide. */
+ * fact-check notes mig-facts.md list it, with the MIG User Guide. */
 static const struct al_mig_profile a30_profiles[] = {
     PROF("1g.6gb", 14, 1, 6, 5949, 14, 1, 4, 0, ALL_Y, NULL, 0, 1, 2, 3),
     PROF("1g.6gb+me", 21, 1, 6, 5949, 14, 1, 1, ME, ALL_Y, NULL, 0, 1, 2, 3),
