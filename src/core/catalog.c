@@ -8,7 +8,7 @@
  * driver. Where no real output exists the value is derived (see the notes) and kept low on
  * purpose: a derived figure must never promise memory the hardware may not have. Every real
  * table has a 4-slice profile with at least 2 x and a 7g with at least 4 x the memory of the
- * 2-slice ones, so those multiples are what a missing 3g/4g/7g row gets ("inferred").
+ * 2-slice ones, so a missing 3g/4g/7g row takes those multiples ("inferred").
  *
  * The facts are compiled, with quotes, in the fact-check notes mig-facts.md and (GPUs newer
  * than H100) mig-facts-newer.md, outside this repository (docs/catalog.md cites their sources);
