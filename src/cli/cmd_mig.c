@@ -149,8 +149,8 @@ static void profile_note(const struct al_mig_profile *p, char *buf, size_t len)
 static void profile_row(struct al_table *t, const struct al_gpu_model *m, int k)
 {
     const struct al_mig_profile *p = &m->profiles[k];
-    char id[16], cs[16], mem[32], size[16], starts[64] = "", max[16], attrs[64], conf[96],
-                                            note[256];
+    char id[16], cs[16], mem[32], size[16], starts[64] = "", max[16], attrs[64];
+    char conf[96], note[256];
     size_t pos = 0;
     snprintf(id, sizeof id, "%u", p->nvml_id);
     snprintf(cs, sizeof cs, "%u", p->compute_slices);
@@ -163,11 +163,8 @@ static void profile_row(struct al_table *t, const struct al_gpu_model *m, int k)
     al_mig_attr_text(p->attrs, attrs, sizeof attrs);
     conf_text(&p->conf, conf, sizeof conf);
     profile_note(p, note, sizeof note);
-    const char *row[] = {p->name, id,
-                         cs,      mem,
-                         size,    starts,
-                         max,     attrs[0] ? attrs : NULL,
-                         conf,    note[0] ? note : NULL};
+    const char *at = attrs[0] ? attrs : NULL, *nt = note[0] ? note : NULL;
+    const char *row[] = {p->name, id, cs, mem, size, starts, max, at, conf, nt};
     al_table_add(t, row);
 }
 

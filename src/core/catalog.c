@@ -10,10 +10,8 @@
  * table has a 4-slice profile with at least 2 x and a 7g with at least 4 x the memory of the
  * 2-slice ones, so a missing 3g/4g/7g row takes those multiples ("inferred").
  *
- * The facts are compiled, with quotes, in the fact-check notes mig-facts.md and (GPUs newer
- * than H100) mig-facts-newer.md, outside this repository (docs/catalog.md cites their sources);
- * each table below names the sources it rests on (§ = a section of those notes) and each
- * profile's conf says how well its id, memory, SMs and placements are sourced. A profile is
+ * Each table below names the public sources it rests on (docs/catalog.md cites them all) and
+ * each profile's conf says how well its id, memory, SMs and placements are sourced. A profile is
  * keyed on its NVML id (the ID column of nvidia-smi mig -lgip), never on NVML's query index
  * (agent/driver.h): names changed between drivers, ids did not.
  */
@@ -75,8 +73,7 @@ static const char n_gh200_big[] = "id, SMs and placements not found (assumed as 
 static const char n_derived[] = "names and counts only (mig-parted): id, SMs, placements not "
                                 "found (assumed as H100-80GB); MiB 7/8 of nominal GiB";
 
-/* A30, A100-40GB, H100-80GB, H100-94GB, RTX PRO 6000: real -lgip and -lgipp output, as the
- * fact-check notes mig-facts.md list it, with the MIG User Guide. */
+/* A30, A100-40GB, RTX PRO 6000: real -lgip and -lgipp output and the MIG User Guide. */
 static const struct al_mig_profile a30_profiles[] = {
     PROF("1g.6gb", 14, 1, 6, 5949, 14, 1, 4, 0, ALL_Y, NULL, 0, 1, 2, 3),
     PROF("1g.6gb+me", 21, 1, 6, 5949, 14, 1, 1, ME, ALL_Y, NULL, 0, 1, 2, 3),
@@ -95,10 +92,10 @@ static const struct al_mig_profile a100_40_profiles[] = {
     PROF("7g.40gb", 0, 7, 40, 40192, 98, 8, 1, 0, ALL_Y, NULL, 0),
 };
 
-/* A100-80GB, mig-facts-newer.md §2.9: ids, GiB and SMs from real -lgip (mig-parted issue #97;
- * community copies with 1g.20gb id 15, 14 SMs); 7g.80gb keeps an older driver's 78.75 GiB (the
- * lower of 78.75/79.00). The reference counts the placements as confirmed, but its -lgipp is
- * the MIG User Guide's A100-40GB example: the same GA100 layout, hence "inferred" here. */
+/* A100-80GB: ids, GiB and SMs from real -lgip (mig-parted issue #97; community copies with
+ * 1g.20gb id 15, 14 SMs); 7g.80gb keeps an older driver's 78.75 GiB (the lower of 78.75/79.00).
+ * The fact-check counts the placements as confirmed, but its -lgipp is the MIG User Guide's
+ * A100-40GB example: the same GA100 layout, hence "inferred" here. */
 static const struct al_mig_profile a100_80_profiles[] = {
     PROF("1g.10gb", 19, 1, 10, 9728, 14, 1, 7, 0, CONF(Y, Y, Y, I), n_a100_80_place, ST8_1),
     PROF("1g.10gb+me", 20, 1, 10, 9728, 14, 1, 1, ME, CONF(Y, Y, Y, I), n_a100_80_place, ST8_1),
@@ -109,9 +106,8 @@ static const struct al_mig_profile a100_80_profiles[] = {
     PROF("7g.80gb", 0, 7, 80, 80640, 98, 8, 1, 0, CONF(Y, Y, Y, I), n_a100_80_place, 0),
 };
 
-/* H100-80GB, mig-facts-newer.md §2.0: -lgip of the SXM part (jbarrow.ai field notes), -lgipp
- * of the PCIe part (scaleway docs-content). The SMs are the SXM part's; H100 PCIe prints
- * fewer (14/14/14/30/46/62/114). */
+/* H100-80GB: -lgip of the SXM part (jbarrow.ai field notes), -lgipp of the PCIe part (scaleway
+ * docs-content). The SMs are the SXM part's; H100 PCIe prints fewer (14/14/14/30/46/62/114). */
 static const struct al_mig_profile h100_80_profiles[] = {
     PROF("1g.10gb", 19, 1, 10, 9984, 16, 1, 7, 0, ALL_Y, NULL, ST8_1),
     PROF("1g.10gb+me", 20, 1, 10, 9984, 16, 1, 1, ME, ALL_Y, NULL, ST8_1),
@@ -123,7 +119,7 @@ static const struct al_mig_profile h100_80_profiles[] = {
 };
 
 /* H100 NVL: lower of the drivers' readings, 10.62/21.50/46.12 GiB (vs 10.75/21.62/46.38);
- * -lgipp = H100-80GB's (NVIDIA technical blog text, mig-facts-newer.md §2.0). */
+ * -lgipp = H100-80GB's (NVIDIA technical blog text). */
 static const struct al_mig_profile h100_94_profiles[] = {
     PROF("1g.12gb", 19, 1, 12, 10875, 16, 1, 7, 0, ALL_Y, NULL, ST8_1),
     PROF("1g.12gb+me", 20, 1, 12, 10875, 16, 1, 1, ME, ALL_Y, NULL, ST8_1),
@@ -134,9 +130,9 @@ static const struct al_mig_profile h100_94_profiles[] = {
     PROF("7g.94gb", 0, 7, 94, 95355, 132, 8, 1, 0, ALL_Y, NULL, 0),
 };
 
-/* H100 96GB on GH200: real -lgip in kf-cuanschutz/NVIDIA_Grace_Hopper_benchmarking_logs_ (11.00/
- * 23.00/46.50/93.00 GiB; mig-facts.md §1.5). mig-facts-newer.md §2.4 found no -lgip for it and
- * lists the ids as not found: the log above shows them. No -lgipp anywhere. */
+/* H100 96GB on GH200: real -lgip in kf-cuanschutz/NVIDIA_Grace_Hopper_benchmarking_logs_
+ * (11.00/23.00/46.50/93.00 GiB). The newer fact-check found no -lgip for it and lists the ids
+ * as not found: that log shows them all. No -lgipp anywhere. */
 static const struct al_mig_profile h100_96_profiles[] = {
     PROF("1g.12gb", 19, 1, 12, 11264, 16, 1, 7, 0, CONF(Y, Y, Y, N), n_h_place, ST8_1),
     PROF("1g.12gb+me", 20, 1, 12, 11264, 16, 1, 1, ME, CONF(Y, Y, Y, N), n_h_place, ST8_1),
@@ -147,11 +143,11 @@ static const struct al_mig_profile h100_96_profiles[] = {
     PROF("7g.96gb", 0, 7, 96, 95232, 132, 8, 1, 0, CONF(Y, Y, Y, N), n_h_place, 0),
 };
 
-/* H200 141GB SXM, mig-facts-newer.md §2.1: every id, GiB and SM from real -lgip (NVIDIA/
- * mig-parted issue #120, device 0x233510DE; ids also in GKE's partition_gpu.go); 32.25/139.75
- * GiB, the lower of these and an older driver's 32.50/140.00. Placements: none seen; 1g.35gb
- * (1/4 of memory, 4 of them), 3g (4/8, 2) and 7g (full) follow from the MIG User Guide's H200
- * table; the others are H100-80GB's. H200 NVL: only names and counts seen (model note). */
+/* H200 141GB SXM: every id, GiB and SM from real -lgip (NVIDIA/mig-parted issue #120, device
+ * 0x233510DE; ids also in GKE's partition_gpu.go); 32.25/139.75 GiB, the lower of these and an
+ * older driver's 32.50/140.00. Placements: none seen; 1g.35gb (1/4 of memory, 4 of them), 3g
+ * (4/8, 2) and 7g (full) follow from the MIG User Guide's H200 table; the others are
+ * H100-80GB's. H200 NVL: only names and counts seen (model note). */
 static const struct al_mig_profile h200_profiles[] = {
     PROF("1g.18gb", 19, 1, 18, 16384, 16, 1, 7, 0, CONF(Y, Y, Y, N), n_h_place, ST8_1),
     PROF("1g.18gb+me", 20, 1, 18, 16384, 16, 1, 1, ME, CONF(Y, Y, Y, N), n_h_place, ST8_1),
@@ -162,9 +158,9 @@ static const struct al_mig_profile h200_profiles[] = {
     PROF("7g.141gb", 0, 7, 141, 143104, 132, 8, 1, 0, CONF(Y, Y, Y, I), n_h_place_inf, 0),
 };
 
-/* GH200 144G HBM3e, mig-facts-newer.md §2.3: real -lgip up to 2g.36gb (NVIDIA/mig-parted PR
- * #139, gpu-operator PR #1057), +me included; the 3g/4g/7g rows were cut off, their counts are
- * mig-parted's. Their MiB: 2 and 4 x 2g.36gb's 35.25 GiB (docs/catalog.md, rules). */
+/* GH200 144G HBM3e: real -lgip up to 2g.36gb (NVIDIA/mig-parted PR #139, gpu-operator PR
+ * #1057), +me included; the 3g/4g/7g rows were cut off, their counts are mig-parted's. Their
+ * MiB: 2 and 4 x 2g.36gb's 35.25 GiB (docs/catalog.md, rules). */
 static const struct al_mig_profile gh200_144_profiles[] = {
     PROF("1g.18gb", 19, 1, 18, 17920, 16, 1, 7, 0, CONF(Y, Y, Y, N), n_h_place, ST8_1),
     PROF("1g.18gb+me", 20, 1, 18, 17920, 16, 1, 1, ME, CONF(Y, Y, Y, N), n_h_place, ST8_1),
@@ -175,13 +171,13 @@ static const struct al_mig_profile gh200_144_profiles[] = {
     PROF("7g.144gb", 0, 7, 144, 144384, 0, 8, 1, 0, CONF(N, I, N, N), n_gh200_big, 0),
 };
 
-/* B200 180GB, mig-facts-newer.md §2.5: ids, GiB, SMs up to 2g.45gb from real -lgip (NVIDIA/
- * mig-parted PR #166 and PR #187; 1g.23gb is 22.00 or 20.50 GiB by driver: 20.50 kept); ids
- * 9/5/0 from GKE's partition_gpu.go, which passes them to nvidia-smi mig -cgi. The 3g/4g/7g
- * rows were cut off: a TensorRT-cookbook note (secondary) gives 70/72/148 SMs and 89.00/89.00/
- * 178.50 GiB; the MiB kept are 2 and 4 x 2g.45gb's 44.25 GiB, lower. Placements: none seen;
- * 1g.45gb, 3g and 7g follow from the guide's B200 table; 2g has weak indirect evidence for
- * {0,2,4} (gpu-operator issue #2155), the others are H100-80GB's. */
+/* B200 180GB: ids, GiB, SMs up to 2g.45gb from real -lgip (NVIDIA/mig-parted PR #166 and PR
+ * #187; 1g.23gb is 22.00 or 20.50 GiB by driver: 20.50 kept); ids 9/5/0 from GKE's
+ * partition_gpu.go, which passes them to nvidia-smi mig -cgi. The 3g/4g/7g rows were cut off: a
+ * TensorRT-cookbook note (secondary) gives 70/72/148 SMs and 89.00/89.00/178.50 GiB; the MiB
+ * kept are 2 and 4 x 2g.45gb's 44.25 GiB, lower. Placements: none seen; 1g.45gb, 3g and 7g
+ * follow from the guide's B200 table; 2g has weak indirect evidence for {0,2,4} (gpu-operator
+ * issue #2155), the others are H100-80GB's. */
 static const struct al_mig_profile b200_profiles[] = {
     PROF("1g.23gb", 19, 1, 23, 20992, 18, 1, 7, 0, CONF(Y, Y, Y, N), n_h_place, ST8_1),
     PROF("1g.23gb+me", 20, 1, 23, 20992, 18, 1, 1, ME, CONF(Y, Y, Y, N), n_h_place, ST8_1),
@@ -192,19 +188,19 @@ static const struct al_mig_profile b200_profiles[] = {
     PROF("7g.180gb", 0, 7, 180, 181248, 148, 8, 1, 0, CONF(Y, I, S, I), n_b200_big, 0),
 };
 
-/* GB200's profile names changed between drivers for the same ids (mig-facts-newer.md §2.6,
- * §4): early 1g.24gb, 3g.95gb, 4g.95gb, 7g.189gb (gpu-operator PR #1303); production 1g.23gb,
- * 3g.93gb, 4g.93gb, 7g.186gb (mig-parted issue #227, fixed by PR #228; GKE). */
+/* GB200's profile names changed between drivers for the same ids (mig-parted #227/#228): early
+ * 1g.24gb, 3g.95gb, 4g.95gb, 7g.189gb (gpu-operator PR #1303); production 1g.23gb, 3g.93gb,
+ * 4g.93gb, 7g.186gb (mig-parted issue #227, fixed by PR #228; GKE). */
 static const char *const gb200_1g23_al[] = {"1g.24gb", NULL};
 static const char *const gb200_1g23me_al[] = {"1g.24gb+me", NULL};
 static const char *const gb200_3g_al[] = {"3g.95gb", NULL};
 static const char *const gb200_4g_al[] = {"4g.95gb", NULL};
 static const char *const gb200_7g_al[] = {"7g.189gb", NULL};
 
-/* GB200, mig-facts-newer.md §2.6: ids, GiB, SMs up to 2g.47gb from real -lgip (mig-parted
- * issue #227; 1g.23gb 22.00 GiB there, 20.00 on the early driver: 20.00 kept); ids 9/5/0 from
- * GKE's partition_gpu.go. 3g/4g/7g: MiB 2 and 4 x 2g.47gb's 45.50 GiB, SMs unknown. The guide
- * has no GB200 table: no placement is seen or inferred. */
+/* GB200: ids, GiB, SMs up to 2g.47gb from real -lgip (mig-parted issue #227; 1g.23gb 22.00 GiB
+ * there, 20.00 on the early driver: 20.00 kept); ids 9/5/0 from GKE's partition_gpu.go.
+ * 3g/4g/7g: MiB 2 and 4 x 2g.47gb's 45.50 GiB, SMs unknown. The guide has no GB200 table: no
+ * placement is seen or inferred. */
 static const struct al_mig_profile gb200_profiles[] = {
     PROF_AL("1g.23gb", gb200_1g23_al, 19, 1, 23, 20480, 18, 1, 7, 0, CONF(Y, Y, Y, N), n_h_place,
             ST8_1),
@@ -222,9 +218,9 @@ static const struct al_mig_profile gb200_profiles[] = {
 /* No real output at all: MiB = nominal GiB × 1024 × 7/8, below every ratio seen (>= 0.889). */
 #define DERIVED_MIB(gb) ((gb)*896u)
 
-/* B300 HGX, mig-facts-newer.md §2.7: names and counts only, from mig-parted commit 47c56d96;
- * the guide lists no B300. Ids, MiB, SMs and placements are not found: ids and placements are
- * H100-80GB's, MiB the 7/8 floor. (GB300's names differ: 1g.35gb … 7g.278gb; not listed.) */
+/* B300 HGX: names and counts only, from mig-parted commit 47c56d96; the guide lists no B300.
+ * Ids, MiB, SMs and placements are not found: ids and placements are H100-80GB's, MiB the 7/8
+ * floor. (GB300's names differ: 1g.35gb … 7g.278gb; not listed.) */
 #define UNSEEN8(g1, g2, g4, g7)                                                                    \
     PROF("1g." #g1 "gb", 19, 1, g1, DERIVED_MIB(g1), 0, 1, 7, 0, CONF(N, N, N, N), n_derived,      \
          ST8_1),                                                                                   \

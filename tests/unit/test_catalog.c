@@ -1,7 +1,7 @@
 /* test_catalog.c — unit tests of core/catalog: the tables against the public facts of
  * A100-40GB, H100-80GB, A30-24GB and RTX PRO 6000 (NVIDIA's MIG User Guide, real
  * `nvidia-smi mig -lgip/-lgipp` output; core/catalog.h) and of the GPUs newer than H100
- * (the fact-check notes mig-facts-newer.md: confirmed ids, GiB, SMs; the confidence of every
+ * (docs/catalog.md: confirmed ids, GiB, SMs; the confidence of every
  * fact; profile names across drivers), internal consistency of every model,
  * lenient lookup, PCI lookup, profile choice by memory and size parsing. */
 #include <setjmp.h>
@@ -151,7 +151,7 @@ static void test_reference_ids_hopper_variants(void **state)
     assert_non_null(al_catalog_find("H100-96GB")->unverified);
 }
 
-/* ---- the GPUs newer than H100 (mig-facts-newer.md; docs/catalog.md cites its sources) ---- */
+/* ---- the GPUs newer than H100 (docs/catalog.md, "What is confirmed") ---- */
 
 /* One real -lgip row: name, ID, GiB x 1024 (the lower where drivers differ), SMs. */
 struct lgip_row {
