@@ -34,7 +34,7 @@ enum al_conf {
 };
 
 /* The confidence of each fact of a profile that can differ by source. Its name, compute
- * slices and max_count come from NVIDIA's guide or mig-parted for every profile listed. */
+ * slices and max_count come from NVIDIA's guide, real -lgip or mig-parted for every profile. */
 struct al_mig_conf {
     uint8_t id;    /* enum al_conf of nvml_id */
     uint8_t mem;   /* … of mem_mib */
