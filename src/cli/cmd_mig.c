@@ -13,25 +13,39 @@ static const char models_usage[] =
     "List the GPU models allot knows: MIG support, memory, placement units, compute slices,\n"
     "number of MIG profiles, and which facts are not verified on real hardware.\n";
 
-/* The note column: what about the model or its profiles is assumed, not verified. */
+/* How many profiles of m have each confidence at their weakest fact (enum al_conf). */
+static void count_conf(const struct al_gpu_model *m, unsigned n[AL_CONF_NOT_FOUND + 1])
+{
+    memset(n, 0, (AL_CONF_NOT_FOUND + 1) * sizeof n[0]);
+    for (unsigned k = 0; k < m->nprofiles; k++)
+        n[al_catalog_profile_conf(&m->profiles[k])]++;
+}
+
+/* The note column: what about the model or its profiles is assumed, not verified, and how
+ * well its profiles are sourced ("weakest fact per profile: 3 inferred, 4 not found"). */
 static void model_note(const struct al_gpu_model *m, char *buf, size_t len)
 {
-    unsigned nu = 0;
+    unsigned n[AL_CONF_NOT_FOUND + 1], nu = 0;
+    count_conf(m, n);
     for (unsigned k = 0; k < m->nprofiles; k++)
         nu += m->profiles[k].unverified != NULL;
-    if (!m->unverified && !nu) {
+    if (!m->unverified && !nu && n[AL_CONF_CONFIRMED] == m->nprofiles) {
         snprintf(buf, len, "%s", m->mig ? "verified" : "-");
         return;
     }
-    snprintf(buf, len, "UNVERIFIED: %s%s%u profile(s) unverified",
-             m->unverified ? m->unverified : "", m->unverified ? "; " : "", nu);
+    size_t pos = (size_t)snprintf(buf, len, "UNVERIFIED: %s%sweakest fact per profile:",
+                                  m->unverified ? m->unverified : "", m->unverified ? "; " : "");
+    for (unsigned c = 0, sep = 0; c <= AL_CONF_NOT_FOUND && pos < len; c++)
+        if (n[c])
+            pos += (size_t)snprintf(buf + pos, len - pos, "%s %u %s", sep++ ? "," : "", n[c],
+                                    al_catalog_conf_name(c));
 }
 
 static json_t *model_json(const struct al_gpu_model *m)
 {
     json_t *pci = json_array(), *aliases = json_array();
     char buf[16];
-    unsigned nu = 0;
+    unsigned nu = 0, n[AL_CONF_NOT_FOUND + 1];
     for (size_t i = 0; i < sizeof m->pci_ids / sizeof m->pci_ids[0] && m->pci_ids[i]; i++) {
         snprintf(buf, sizeof buf, "0x%08X", (unsigned)m->pci_ids[i]);
         json_array_append_new(pci, json_string(buf));
@@ -40,12 +54,18 @@ static json_t *model_json(const struct al_gpu_model *m)
         json_array_append_new(aliases, json_string(m->aliases[i]));
     for (unsigned k = 0; k < m->nprofiles; k++)
         nu += m->profiles[k].unverified != NULL;
-    return json_pack("{s:s, s:s?, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:s?, s:I}", "name",
+    count_conf(m, n);
+    json_t *conf =
+        json_pack("{s:I, s:I, s:I, s:I}", "confirmed", (json_int_t)n[AL_CONF_CONFIRMED],
+                  "secondary", (json_int_t)n[AL_CONF_SECONDARY], "inferred",
+                  (json_int_t)n[AL_CONF_INFERRED], "not_found", (json_int_t)n[AL_CONF_NOT_FOUND]);
+    return json_pack("{s:s, s:s?, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:s?, s:I, s:o}", "name",
                      m->name, "description", m->description, "mig", m->mig, "memory_gb",
                      (json_int_t)m->mem_gb, "units", (json_int_t)m->units, "compute_slices",
                      (json_int_t)m->compute_slices, "max_instances", (json_int_t)m->max_instances,
                      "profile_count", (json_int_t)m->nprofiles, "pci_ids", pci, "aliases", aliases,
-                     "unverified", m->unverified, "unverified_profiles", (json_int_t)nu);
+                     "unverified", m->unverified, "unverified_profiles", (json_int_t)nu,
+                     "profile_confidence", conf);
 }
 
 static int cmd_models(int argc, char **argv)
@@ -92,10 +112,45 @@ static const char profiles_usage[] =
     "slices, usable memory (GiB), placement size and allowed starts (in placement units), the\n"
     "most instances per GPU, attributes (+me, +me.all, +gfx, -me) and any unverified fact.\n";
 
+/* The confidence column: "confirmed", or each weaker level with its facts
+ * ("secondary: sms; inferred: mem place"). */
+static void conf_text(const struct al_mig_conf *cf, char *buf, size_t len)
+{
+    const unsigned lv[] = {cf->id, cf->mem, cf->sms, cf->place};
+    static const char *const fact[] = {"id", "mem", "sms", "place"};
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (unsigned c = AL_CONF_SECONDARY; c <= AL_CONF_NOT_FOUND && pos < len; c++) {
+        bool first = true;
+        for (unsigned f = 0; f < 4 && pos < len; f++) {
+            if (lv[f] != c)
+                continue;
+            pos +=
+                (size_t)snprintf(buf + pos, len - pos, "%s%s%s%s", first && pos ? "; " : "",
+                                 first ? al_catalog_conf_name(c) : "", first ? ": " : " ", fact[f]);
+            first = false;
+        }
+    }
+    if (!buf[0])
+        snprintf(buf, len, "%s", al_catalog_conf_name(AL_CONF_CONFIRMED));
+}
+
+/* The note column: the profile's other names, then what about it is assumed. */
+static void profile_note(const struct al_mig_profile *p, char *buf, size_t len)
+{
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (const char *const *a = p->aliases; a && *a && pos < len; a++)
+        pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", a == p->aliases ? "also " : ", ", *a);
+    if (p->unverified && pos < len)
+        snprintf(buf + pos, len - pos, "%s%s", pos ? "; " : "", p->unverified);
+}
+
 static void profile_row(struct al_table *t, const struct al_gpu_model *m, int k)
 {
     const struct al_mig_profile *p = &m->profiles[k];
     char id[16], cs[16], mem[32], size[16], starts[64] = "", max[16], attrs[64];
+    char conf[96], note[256];
     size_t pos = 0;
     snprintf(id, sizeof id, "%u", p->nvml_id);
     snprintf(cs, sizeof cs, "%u", p->compute_slices);
@@ -106,23 +161,18 @@ static void profile_row(struct al_table *t, const struct al_gpu_model *m, int k)
             (size_t)snprintf(starts + pos, sizeof starts - pos, "%s%u", i ? "," : "", p->starts[i]);
     snprintf(max, sizeof max, "%u", p->max_count);
     al_mig_attr_text(p->attrs, attrs, sizeof attrs);
-    const char *row[] = {p->name,
-                         id,
-                         cs,
-                         mem,
-                         size,
-                         starts,
-                         max,
-                         attrs[0] ? attrs : NULL,
-                         p->unverified ? p->unverified : NULL};
+    conf_text(&p->conf, conf, sizeof conf);
+    profile_note(p, note, sizeof note);
+    const char *at = attrs[0] ? attrs : NULL, *nt = note[0] ? note : NULL;
+    const char *row[] = {p->name, id, cs, mem, size, starts, max, at, conf, nt};
     al_table_add(t, row);
 }
 
 static void profiles_table(const struct al_gpu_model *m)
 {
-    static const char *const hdr[] = {"PROFILE", "ID",  "SLICES", "MEM_GIB", "SIZE",
-                                      "STARTS",  "MAX", "ATTRS",  "NOTE"};
-    struct al_table *t = al_table_new(9, hdr);
+    static const char *const hdr[] = {"PROFILE", "ID",  "SLICES", "MEM_GIB",    "SIZE",
+                                      "STARTS",  "MAX", "ATTRS",  "CONFIDENCE", "NOTE"};
+    struct al_table *t = al_table_new(10, hdr);
     for (unsigned k = 0; k < m->nprofiles; k++)
         profile_row(t, m, (int)k);
     printf("%s: %u placement units, %u compute slices, at most %u instances%s%s\n", m->name,

@@ -216,12 +216,20 @@ json_t *al_mig_profile_json(const struct al_gpu_model *m, int k)
     char *save = NULL;
     for (char *t = strtok_r(buf, "+", &save); t; t = strtok_r(NULL, "+", &save))
         json_array_append_new(attrs, json_string(t));
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:s?}", "name", p->name,
-                     "nvml_id", (json_int_t)p->nvml_id, "compute_slices",
-                     (json_int_t)p->compute_slices, "memory_gb", (json_int_t)p->mem_gb,
-                     "memory_mib", (json_int_t)p->mem_mib, "sms", (json_int_t)p->sms, "size",
-                     (json_int_t)p->size, "starts", starts, "max_count", (json_int_t)p->max_count,
-                     "attrs", attrs, "unverified", p->unverified);
+    json_t *aliases = json_array();
+    for (const char *const *a = p->aliases; a && *a; a++)
+        json_array_append_new(aliases, json_string(*a));
+    json_t *conf =
+        json_pack("{s:s, s:s, s:s, s:s}", "id", al_catalog_conf_name(p->conf.id), "memory",
+                  al_catalog_conf_name(p->conf.mem), "sms", al_catalog_conf_name(p->conf.sms),
+                  "placements", al_catalog_conf_name(p->conf.place));
+    return json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:s?, s:o}", "name",
+                     p->name, "aliases", aliases, "nvml_id", (json_int_t)p->nvml_id,
+                     "compute_slices", (json_int_t)p->compute_slices, "memory_gb",
+                     (json_int_t)p->mem_gb, "memory_mib", (json_int_t)p->mem_mib, "sms",
+                     (json_int_t)p->sms, "size", (json_int_t)p->size, "starts", starts, "max_count",
+                     (json_int_t)p->max_count, "attrs", attrs, "unverified", p->unverified,
+                     "confidence", conf);
 }
 
 json_t *al_mig_layout_json(const struct al_layout *layout)

@@ -5,8 +5,10 @@
  * Guide (https://docs.nvidia.com/datacenter/tesla/mig-user-guide/: supported GPUs, profiles,
  * placements), NVML's nvml.h (profile ids), nvidia-mig-parted's configs, and real
  * `nvidia-smi mig -lgip/-lgipp` output published with other projects; docs/catalog.md states
- * the rules the data follow. Entries that no real -lgip/-lgipp output confirms carry a note
- * (`model->unverified`, `profile->unverified`) that `allot mig models` shows.
+ * the rules the data follow. Each profile says how well its NVML id, memory, SMs and placements
+ * are sourced (`profile->conf`: confirmed, secondary, inferred, not found), and anything short
+ * of confirmed also carries a note (`model->unverified`, `profile->unverified`) that
+ * `allot mig models` and `allot mig profiles` show.
  * Everything returned here is static, read-only and valid for the life of the process.
  */
 #ifndef AL_CORE_CATALOG_H
@@ -20,6 +22,26 @@
 #define AL_MIG_MAX_PROFILES 16 /* GI profiles of one model */
 #define AL_MIG_MAX_STARTS   12
 
+/* How well one fact is sourced (docs/catalog.md, "Confidence"). Ordered: a larger value is a
+ * weaker claim, so the weakest of several facts is their maximum. */
+enum al_conf {
+    AL_CONF_CONFIRMED = 0, /* a primary source shows it: NVIDIA's documentation, real nvidia-smi
+                              output, NVIDIA or Google code that passes it to nvidia-smi */
+    AL_CONF_SECONDARY = 1, /* only third-party or unattributed material shows it */
+    AL_CONF_INFERRED = 2,  /* worked out from confirmed facts by a rule docs/catalog.md states */
+    AL_CONF_NOT_FOUND = 3, /* no source: the value is assumed (as on H100-80GB, or a low floor
+                              for memory; 0 SMs = unknown) */
+};
+
+/* The confidence of each fact of a profile that can differ by source. Its name, compute
+ * slices and max_count come from NVIDIA's guide, real -lgip or mig-parted for every profile. */
+struct al_mig_conf {
+    uint8_t id;    /* enum al_conf of nvml_id */
+    uint8_t mem;   /* … of mem_mib */
+    uint8_t sms;   /* … of sms */
+    uint8_t place; /* … of size and starts */
+};
+
 /* Media-engine / graphics attributes of a profile (the name's +me, +me.all, +gfx, -me). */
 enum al_mig_attr {
     AL_MIG_ATTR_NONE = 0,
@@ -31,7 +53,9 @@ enum al_mig_attr {
 
 struct al_mig_profile {
     const char *name;        /* "3g.40gb", "1g.10gb+me" */
-    unsigned nvml_id;        /* GI profile ID as nvidia-smi/NVML print it (differs per model) */
+    unsigned nvml_id;        /* GI profile ID as nvidia-smi/NVML print it (differs per model):
+                                nvmlGpuInstanceProfileInfo_t.id, the -lgip ID column, not the
+                                NVML_GPU_INSTANCE_PROFILE_* query index (agent/driver.h) */
     unsigned compute_slices; /* the G in <G>g */
     unsigned mem_gb;         /* the M in <M>gb: nominal, as named */
     unsigned mem_mib;        /* usable memory as NVML reports it (MiB) */
@@ -41,7 +65,12 @@ struct al_mig_profile {
     uint8_t starts[AL_MIG_MAX_STARTS]; /* allowed start units, ascending */
     unsigned max_count;                /* most instances of it on one GPU */
     unsigned attrs;                    /* enum al_mig_attr bits */
-    const char *unverified;            /* NULL, or what about this profile is assumed */
+    const char *unverified;            /* NULL, or what about this profile is assumed (set
+                                          whenever a fact in conf is not AL_CONF_CONFIRMED) */
+    struct al_mig_conf conf;
+    /* NULL-terminated other names the same NVML id has had ("3g.95gb" on early GB200 drivers
+     * for 3g.93gb), or NULL. Profiles are keyed on nvml_id; names only find them. */
+    const char *const *aliases;
 };
 
 struct al_gpu_model {
@@ -88,6 +117,20 @@ const struct al_gpu_model *al_catalog_find_pci(uint32_t pci_id);
 /* Profile of `m` by exact name (case-insensitive, "3g.40gb"); also accepts the NVML id written
  * as "id:9". Returns its index in m->profiles, or -1. */
 int al_catalog_profile_index(const struct al_gpu_model *m, const char *name);
+
+/* Profile of `m` by a name NVML, nvidia-smi, mig-parted or a person may use: the canonical
+ * name, any of its aliases (names the same NVML id had under other drivers), each with or
+ * without the "MIG " NVML puts in front ("MIG 1g.24gb"), case-insensitive. Unlike
+ * al_catalog_profile_index it takes no "id:N": a driver that has the id looks up by the id
+ * (agent/driver.h, al_driver_catalog_profile). Returns its index in m->profiles, or -1 for an
+ * unknown name, a NULL argument or a model without MIG. */
+int al_catalog_profile_by_name(const struct al_gpu_model *m, const char *name);
+
+/* The weakest confidence among the facts of profile `p` (AL_CONF_CONFIRMED when all are). */
+enum al_conf al_catalog_profile_conf(const struct al_mig_profile *p);
+
+/* "confirmed", "secondary", "inferred" or "not found"; "?" for a value out of range. Static. */
+const char *al_catalog_conf_name(unsigned conf);
 
 /* The smallest profile of `m` whose usable memory is at least `min_bytes`, preferring fewer
  * compute slices, then no media-extension attribute. `plain_only` skips +me/+gfx/-me/+me.all

@@ -47,9 +47,13 @@ static void check_catalog_once(void)
         FUZZ_CHECK(al_catalog_find(m->name) == m, "'%s' does not find itself", m->name);
         for (const char *const *a = m->aliases; a && *a; a++)
             FUZZ_CHECK(al_catalog_find(*a) != NULL, "alias '%s' of %s finds nothing", *a, m->name);
-        for (unsigned p = 0; p < m->nprofiles; p++)
+        for (unsigned p = 0; p < m->nprofiles; p++) {
             FUZZ_CHECK(al_catalog_profile_index(m, m->profiles[p].name) == (int)p,
                        "%s: profile '%s' does not find itself", m->name, m->profiles[p].name);
+            for (const char *const *a = m->profiles[p].aliases; a && *a; a++)
+                FUZZ_CHECK(al_catalog_profile_by_name(m, *a) == (int)p,
+                           "%s: profile alias '%s' does not find its profile", m->name, *a);
+        }
     }
 }
 
@@ -90,6 +94,14 @@ static void check_profile(const struct al_gpu_model *m, const char *s)
     /* "id:N" is lowercase by definition; names are case-insensitive. */
     if (strncmp(s, "id:", 3) != 0)
         FUZZ_CHECK(al_catalog_profile_index(m, v) == pi, "%s: '%s' and '%s' differ", m->name, s, v);
+    /* by name: in range, case-insensitive, and every canonical name it takes profile_index
+     * takes too */
+    int bn = al_catalog_profile_by_name(m, s);
+    FUZZ_CHECK(bn >= -1 && bn < (int)m->nprofiles, "%s: by_name('%s') = %d", m->name, s, bn);
+    FUZZ_CHECK(al_catalog_profile_by_name(m, v) == bn, "%s: by_name '%s' and '%s' differ", m->name,
+               s, v);
+    FUZZ_CHECK(pi < 0 || strncmp(s, "id:", 3) == 0 || bn == pi,
+               "%s: '%s' is profile %d by index, %d by name", m->name, s, pi, bn);
     free(v);
 }
 

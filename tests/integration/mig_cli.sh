@@ -57,6 +57,23 @@ check "profiles -o json: lenient model name, 7 profiles" \
 check "profiles -o json: 1g.20gb fields" \
     jqe '.profiles[] | select(.name == "1g.20gb") | .nvml_id == 15 and .size == 2 and
          .starts == [0,2,4,6] and .max_count == 4 and .compute_slices == 1'
+run profiles H100-80GB
+check "profiles: every H100-80GB fact confirmed" \
+    eval '[ "$(grep -Ec "^[0-9]g\.[0-9]+gb.* confirmed +- *$" "$tmp/out")" -eq 7 ]'
+run profiles GB200
+check "profiles: GB200's earlier driver names shown" out_has '^3g\.93gb +9 .* also 3g\.95gb'
+check "profiles: GB200 confidence marks" out_has '^3g\.93gb .* inferred: mem; not found: sms place '
+run profiles B200 -o json
+check "profiles -o json: B200 3g.90gb confidence per fact" \
+    jqe '.profiles[] | select(.name == "3g.90gb") | .confidence == {"id": "confirmed",
+         "memory": "inferred", "sms": "secondary", "placements": "inferred"}'
+run profiles GB200 -o json
+check "profiles -o json: GB200 aliases" \
+    jqe '[.profiles[] | select(.name == "7g.186gb") | .aliases] == [["7g.189gb"]]'
+run models -o json
+check "models -o json: profile confidence counts" \
+    jqe '(.models[] | select(.name == "H100-80GB") | .profile_confidence.confirmed == 7) and
+         (.models[] | select(.name == "B300-288GB") | .profile_confidence.not_found == 7)'
 run profiles A30
 check "profiles: A30's 2g.12gb has id 5 and starts 0,2" out_has '^2g\.12gb +5 +2 .* +2 +0,2 +2 '
 run profiles L4-24GB

@@ -1,6 +1,8 @@
 /* test_catalog.c — unit tests of core/catalog: the tables against the public facts of
  * A100-40GB, H100-80GB, A30-24GB and RTX PRO 6000 (NVIDIA's MIG User Guide, real
- * `nvidia-smi mig -lgip/-lgipp` output; core/catalog.h), internal consistency of every model,
+ * `nvidia-smi mig -lgip/-lgipp` output; core/catalog.h) and of the GPUs newer than H100
+ * (docs/catalog.md: confirmed ids, GiB, SMs; the confidence of every
+ * fact; profile names across drivers), internal consistency of every model,
  * lenient lookup, PCI lookup, profile choice by memory and size parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,6 +149,271 @@ static void test_reference_ids_hopper_variants(void **state)
     }
     assert_null(al_catalog_find("H100-94GB")->unverified);
     assert_non_null(al_catalog_find("H100-96GB")->unverified);
+}
+
+/* ---- the GPUs newer than H100 (docs/catalog.md, "What is confirmed") ---- */
+
+/* One real -lgip row: name, ID, GiB x 1024 (the lower where drivers differ), SMs. */
+struct lgip_row {
+    const char *name;
+    unsigned id, mib, sms;
+};
+
+/* H200 SXM, mig-parted issue #120: 16.00/32.25/69.50/139.75 GiB. */
+static const struct lgip_row lgip_h200[] = {
+    {"1g.18gb", 19, 16384, 16},   {"1g.18gb+me", 20, 16384, 16}, {"1g.35gb", 15, 33024, 26},
+    {"2g.35gb", 14, 33024, 32},   {"3g.71gb", 9, 71168, 60},     {"4g.71gb", 5, 71168, 64},
+    {"7g.141gb", 0, 143104, 132},
+};
+
+/* H100 96GB on GH200 (kf-cuanschutz GH200 logs): 11.00/23.00/46.50/93.00 GiB. */
+static const struct lgip_row lgip_h100_96[] = {
+    {"1g.12gb", 19, 11264, 16}, {"1g.12gb+me", 20, 11264, 16}, {"1g.24gb", 15, 23552, 26},
+    {"2g.24gb", 14, 23552, 32}, {"3g.48gb", 9, 47616, 60},     {"4g.48gb", 5, 47616, 64},
+    {"7g.96gb", 0, 95232, 132},
+};
+
+/* GH200 144G, mig-parted PR #139 (cut off after 2g.36gb): 17.50/35.25 GiB. */
+static const struct lgip_row lgip_gh200_144[] = {
+    {"1g.18gb", 19, 17920, 16},
+    {"1g.18gb+me", 20, 17920, 16},
+    {"1g.36gb", 15, 36096, 26},
+    {"2g.36gb", 14, 36096, 32},
+};
+
+/* B200, mig-parted PRs #166/#187 (cut off after 2g.45gb): 20.50 (the lower of 22.00)/44.25. */
+static const struct lgip_row lgip_b200[] = {
+    {"1g.23gb", 19, 20992, 18},
+    {"1g.23gb+me", 20, 20992, 18},
+    {"1g.45gb", 15, 45312, 30},
+    {"2g.45gb", 14, 45312, 36},
+};
+
+/* GB200, mig-parted issue #227 and gpu-operator PR #1303: 20.00 (early; 22.00 production)/45.50. */
+static const struct lgip_row lgip_gb200[] = {
+    {"1g.23gb", 19, 20480, 18},
+    {"1g.23gb+me", 20, 20480, 18},
+    {"1g.47gb", 15, 46592, 32},
+    {"2g.47gb", 14, 46592, 38},
+};
+
+/* The first n profiles of model are the rows, with id, memory and SMs marked confirmed. */
+static void check_lgip(const char *model, const struct lgip_row *rows, size_t n)
+{
+    const struct al_gpu_model *m = al_catalog_find(model);
+    assert_non_null(m);
+    assert_true(m->nprofiles >= n);
+    for (size_t i = 0; i < n; i++) {
+        const struct al_mig_profile *p = &m->profiles[i];
+        assert_string_equal(p->name, rows[i].name);
+        assert_int_equal(p->nvml_id, rows[i].id);
+        assert_int_equal(p->mem_mib, rows[i].mib);
+        assert_int_equal(p->sms, rows[i].sms);
+        assert_int_equal(p->conf.id, AL_CONF_CONFIRMED);
+        assert_int_equal(p->conf.mem, AL_CONF_CONFIRMED);
+        assert_int_equal(p->conf.sms, AL_CONF_CONFIRMED);
+    }
+}
+
+static void test_newer_confirmed_lgip(void **state)
+{
+    (void)state;
+    check_lgip("H200-141GB", lgip_h200, NROWS(lgip_h200));
+    check_lgip("H100-96GB", lgip_h100_96, NROWS(lgip_h100_96));
+    check_lgip("GH200-144GB", lgip_gh200_144, NROWS(lgip_gh200_144));
+    check_lgip("B200-180GB", lgip_b200, NROWS(lgip_b200));
+    check_lgip("GB200-186GB", lgip_gb200, NROWS(lgip_gb200));
+}
+
+/* Confidence of one fact of a profile: `f` 0 id, 1 memory, 2 SMs, 3 placements. */
+static unsigned conf_of(const struct al_mig_profile *p, unsigned f)
+{
+    const unsigned v[] = {p->conf.id, p->conf.mem, p->conf.sms, p->conf.place};
+    return v[f];
+}
+
+static void want_conf(const char *model, const char *profile, unsigned id, unsigned mib,
+                      unsigned sms, const char *conf)
+{
+    const struct al_gpu_model *m = al_catalog_find(model);
+    int k = al_catalog_profile_index(m, profile);
+    assert_true(k >= 0);
+    const struct al_mig_profile *p = &m->profiles[k];
+    assert_int_equal(p->nvml_id, id);
+    assert_int_equal(p->mem_mib, mib);
+    assert_int_equal(p->sms, sms);
+    for (unsigned f = 0; f < 4; f++) {
+        unsigned want = conf[f] == 'Y'   ? AL_CONF_CONFIRMED
+                        : conf[f] == 'S' ? AL_CONF_SECONDARY
+                        : conf[f] == 'I' ? AL_CONF_INFERRED
+                                         : AL_CONF_NOT_FOUND;
+        if (conf_of(p, f) != want)
+            fail_msg("%s %s fact %u: confidence %u, want %c", model, profile, f, conf_of(p, f),
+                     conf[f]);
+    }
+}
+
+/* What the reference says is confirmed only by production code, secondary, inferred or not
+ * found, each marked so; memory that no real row gives is a multiple of the 2-slice row. */
+static void test_newer_confidence(void **state)
+{
+    (void)state;
+    /* ids 9/5/0 from GKE's partition_gpu.go; 3g/4g/7g GiB and SMs secondary (kept MiB lower) */
+    want_conf("B200-180GB", "3g.90gb", 9, 2 * 45312, 70, "YISI");
+    want_conf("B200-180GB", "4g.90gb", 5, 2 * 45312, 72, "YISN");
+    want_conf("B200-180GB", "7g.180gb", 0, 4 * 45312, 148, "YISI");
+    want_conf("B200-180GB", "1g.45gb", 15, 45312, 30, "YYYI");
+    want_conf("B200-180GB", "2g.45gb", 14, 45312, 36, "YYYN");
+    want_conf("GB200-186GB", "3g.93gb", 9, 2 * 46592, 0, "YINN");
+    want_conf("GB200-186GB", "7g.186gb", 0, 4 * 46592, 0, "YINN");
+    want_conf("GH200-144GB", "3g.72gb", 9, 2 * 36096, 0, "NINN");
+    want_conf("GH200-144GB", "4g.72gb", 5, 2 * 36096, 0, "NINN");
+    want_conf("GH200-144GB", "7g.144gb", 0, 4 * 36096, 0, "NINN");
+    want_conf("H200-141GB", "1g.35gb", 15, 33024, 26, "YYYI");
+    want_conf("H200-141GB", "3g.71gb", 9, 71168, 60, "YYYI");
+    want_conf("H200-141GB", "7g.141gb", 0, 143104, 132, "YYYI");
+    want_conf("H200-141GB", "1g.18gb", 19, 16384, 16, "YYYN");
+    want_conf("H200-141GB", "4g.71gb", 5, 71168, 64, "YYYN");
+    want_conf("B300-288GB", "1g.34gb", 19, 34 * 896, 0, "NNNN");
+    want_conf("B300-288GB", "7g.269gb", 0, 269 * 896, 0, "NNNN");
+    want_conf("A100-80GB", "1g.20gb", 15, 19968, 14, "YYYI");
+    want_conf("H100-80GB", "3g.40gb", 9, 40448, 60, "YYYY");
+}
+
+/* No GPU newer than H100 has a placement seen in real -lgipp: none is marked confirmed, and
+ * each is still H100-80GB's for the same NVML id (the reference changes none). */
+static void test_newer_placements(void **state)
+{
+    (void)state;
+    const char *newer[] = {"H100-96GB",  "H200-141GB",  "GH200-144GB",
+                           "B200-180GB", "GB200-186GB", "B300-288GB"};
+    const struct al_gpu_model *h = al_catalog_find("H100-80GB");
+    for (size_t i = 0; i < sizeof newer / sizeof newer[0]; i++) {
+        const struct al_gpu_model *m = al_catalog_find(newer[i]);
+        assert_int_equal(m->units, 8);
+        assert_int_equal(m->nprofiles, 7);
+        for (unsigned k = 0; k < m->nprofiles; k++) {
+            const struct al_mig_profile *p = &m->profiles[k];
+            char ref[8];
+            snprintf(ref, sizeof ref, "id:%u", p->nvml_id);
+            int hk = al_catalog_profile_index(h, ref);
+            assert_true(hk >= 0);
+            const struct al_mig_profile *q = &h->profiles[hk];
+            assert_int_equal(p->size, q->size);
+            assert_int_equal(p->nstarts, q->nstarts);
+            assert_memory_equal(p->starts, q->starts, q->nstarts);
+            assert_int_equal(p->compute_slices, q->compute_slices);
+            assert_int_equal(p->max_count, q->max_count);
+            assert_int_equal(p->attrs, q->attrs);
+            assert_true(p->conf.place != AL_CONF_CONFIRMED);
+            assert_non_null(p->unverified);
+        }
+    }
+}
+
+/* Every profile: a note exactly when a fact is short of confirmed; unknown SMs (0) are "not
+ * found"; confirmed values never come from a 7/8 floor. */
+static void test_confidence_marks(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < al_catalog_count(); i++) {
+        const struct al_gpu_model *m = al_catalog_at(i);
+        for (unsigned k = 0; k < m->nprofiles; k++) {
+            const struct al_mig_profile *p = &m->profiles[k];
+            for (unsigned f = 0; f < 4; f++)
+                assert_true(conf_of(p, f) <= AL_CONF_NOT_FOUND);
+            enum al_conf c = al_catalog_profile_conf(p);
+            if ((c != AL_CONF_CONFIRMED) != (p->unverified != NULL))
+                fail_msg("%s %s: conf %u but note %s", m->name, p->name, c,
+                         p->unverified ? p->unverified : "none");
+            if (p->sms == 0)
+                assert_int_equal(p->conf.sms, AL_CONF_NOT_FOUND);
+            if (c != AL_CONF_CONFIRMED)
+                assert_non_null(m->unverified);
+        }
+    }
+    assert_string_equal(al_catalog_conf_name(AL_CONF_CONFIRMED), "confirmed");
+    assert_string_equal(al_catalog_conf_name(AL_CONF_SECONDARY), "secondary");
+    assert_string_equal(al_catalog_conf_name(AL_CONF_INFERRED), "inferred");
+    assert_string_equal(al_catalog_conf_name(AL_CONF_NOT_FOUND), "not found");
+    assert_string_equal(al_catalog_conf_name(4), "?");
+    const struct al_gpu_model *b200 = al_catalog_find("B200-180GB");
+    assert_int_equal(al_catalog_profile_conf(&b200->profiles[4]), AL_CONF_INFERRED);
+    assert_int_equal(al_catalog_profile_conf(&b200->profiles[5]), AL_CONF_NOT_FOUND);
+}
+
+static int by_name(const char *model, const char *name)
+{
+    return al_catalog_profile_by_name(al_catalog_find(model), name);
+}
+
+/* Canonical names, the names earlier drivers gave the same id, and NVML's "MIG " prefix. */
+static void test_profile_by_name(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        unsigned id;
+    } gb200[] = {
+        {"1g.23gb", 19},     {"1g.24gb", 19},        {"MIG 1g.24gb", 19}, {"1g.23gb+me", 20},
+        {"1g.24gb+me", 20},  {"MIG 1g.24gb+me", 20}, {"1g.47gb", 15},     {"MIG 2g.47gb", 14},
+        {"3g.93gb", 9},      {"3g.95gb", 9},         {"MIG 3g.95gb", 9},  {"mig 3G.95GB", 9},
+        {"4g.95gb", 5},      {"MIG 4g.93gb", 5},     {"7g.186gb", 0},     {"7g.189gb", 0},
+        {"MIG 7g.189gb", 0},
+    };
+    const struct al_gpu_model *m = al_catalog_find("GB200-186GB");
+    for (size_t i = 0; i < sizeof gb200 / sizeof gb200[0]; i++) {
+        int k = al_catalog_profile_by_name(m, gb200[i].name);
+        if (k < 0 || m->profiles[k].nvml_id != gb200[i].id)
+            fail_msg("GB200 '%s' -> %d, want id %u", gb200[i].name, k, gb200[i].id);
+    }
+    assert_int_equal(by_name("H100-80GB", "MIG 3g.40gb"), 4);
+    assert_int_equal(by_name("H100-80GB", "3g.40gb"), 4);
+    assert_int_equal(by_name("H100-80GB", "MIG 1g.10gb+me"), 1);
+    assert_int_equal(by_name("H200-141GB", "MIG 7g.141gb"), 6);
+    /* every canonical name and alias of every model finds its own profile */
+    for (size_t i = 0; i < al_catalog_count(); i++) {
+        const struct al_gpu_model *g = al_catalog_at(i);
+        for (unsigned k = 0; k < g->nprofiles; k++) {
+            assert_int_equal(al_catalog_profile_by_name(g, g->profiles[k].name), (int)k);
+            for (const char *const *a = g->profiles[k].aliases; a && *a; a++)
+                assert_int_equal(al_catalog_profile_by_name(g, *a), (int)k);
+        }
+    }
+}
+
+static void test_profile_by_name_rejects(void **state)
+{
+    (void)state;
+    const char *bad[] = {"3g.94gb",
+                         "MIG",
+                         "MIG ",
+                         "MIG  3g.95gb",
+                         "MIG3g.95gb",
+                         "MIG-3g.95gb",
+                         " 3g.95gb",
+                         "3g.95gb ",
+                         "id:9",
+                         "9",
+                         "",
+                         "3g",
+                         "MIG MIG 3g.93gb",
+                         "1g.35gb",
+                         "3g.95"};
+    const struct al_gpu_model *m = al_catalog_find("GB200-186GB");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (al_catalog_profile_by_name(m, bad[i]) >= 0)
+            fail_msg("GB200 '%s' should name no profile", bad[i]);
+    assert_int_equal(by_name("B200-180GB", "3g.95gb"), -1); /* GB200's early name, not B200's */
+    assert_int_equal(by_name("B200-180GB", "1g.24gb"), -1);
+    assert_int_equal(by_name("H100-80GB", "3g.20gb"), -1);
+    assert_int_equal(by_name("L4-24GB", "1g.6gb"), -1);
+    assert_int_equal(al_catalog_profile_by_name(NULL, "3g.40gb"), -1);
+    assert_int_equal(al_catalog_profile_by_name(m, NULL), -1);
+    /* al_catalog_profile_index keeps to canonical names and "id:N" */
+    assert_int_equal(al_catalog_profile_index(m, "3g.95gb"), -1);
+    assert_int_equal(al_catalog_profile_index(m, "MIG 3g.93gb"), -1);
+    assert_int_equal(al_catalog_profile_index(m, "3g.93gb"), 4);
 }
 
 /* The most instances of one profile that fit side by side among its starts. */
@@ -649,6 +916,12 @@ int main(void)
         cmocka_unit_test(test_unverified_marks),
         cmocka_unit_test(test_perf_figures),
         cmocka_unit_test(test_perf_mig_share),
+        cmocka_unit_test(test_newer_confirmed_lgip),
+        cmocka_unit_test(test_newer_confidence),
+        cmocka_unit_test(test_newer_placements),
+        cmocka_unit_test(test_confidence_marks),
+        cmocka_unit_test(test_profile_by_name),
+        cmocka_unit_test(test_profile_by_name_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

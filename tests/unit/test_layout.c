@@ -1267,10 +1267,10 @@ static void test_catalog_matches_hand_tables(void **state)
 static void expected_counts(const struct al_gpu_model *m, long *all, long *max)
 {
     *all = *max = -1;
-    if (m->units == 8 && m->nprofiles == 7) { /* A100, H100, H200, B200 … with one +me */
+    if (m->units == 8 && m->nprofiles == 7) { /* A100, H100, H200, GH200, B200 … with one +me */
         *all = COUNT_H100_ALL;
         *max = MAX_H100_ALL;
-    } else if (m->units == 8 && m->nprofiles == 6) { /* GH200-144GB: no +me profile */
+    } else if (m->units == 8 && m->nprofiles == 6) { /* no +me (none since GH200-144GB's) */
         *all = COUNT_H100_PLAIN;
         *max = MAX_H100_PLAIN;
     } else if (m->units == 4) {
