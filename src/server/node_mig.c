@@ -8,9 +8,9 @@
  * against it, as profile names changed between drivers. */
 #include "server/node_report.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -93,10 +93,12 @@ static int get_text(struct mig_ctx *c, const char *pre, json_t *o, const char *k
         unsigned char b = (unsigned char)s[i];
         good = (b > ' ' || (spaces && b == ' ')) && b < 0x7f;
     }
-    if (!good)
-        return bad(c, pre, key,
-                   spaces ? "must be a string of at most 95 printable ASCII characters"
-                          : "must be a string of at most 95 printable ASCII characters, no space");
+    if (!good) {
+        char what[96];
+        snprintf(what, sizeof what, "must be a string of at most %d printable ASCII characters%s",
+                 AL_NODE_TEXT_MAX, spaces ? "" : ", no space");
+        return bad(c, pre, key, what);
+    }
     *ret = s;
     return 0;
 }
@@ -109,9 +111,9 @@ static int shape(struct mig_ctx *c, const char *pre, json_t *v, const char *cons
     if (!json_is_object(v))
         return al_node_refuse(c->err, pre, "%s must be an object", pre);
     if ((k = al_node_unknown_key(v, allowed)) != NULL) {
-        char key[48];
-        snprintf(key, sizeof key, "%.40s", k);
-        return bad(c, pre, key, "is not a field of it");
+        char field[72];
+        snprintf(field, sizeof field, "%s.%.40s", pre, k);
+        return al_node_refuse(c->err, field, "%s: unknown field \"%.64s\"", pre, k);
     }
     return 0;
 }
