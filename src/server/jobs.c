@@ -10,6 +10,7 @@
 #include "server/draws.h"
 #include "server/flow.h"
 #include "server/http.h"
+#include "server/migcheck.h"
 #include "server/node_report.h"
 #include "server/pool.h"
 #include "server/txn.h"
@@ -148,6 +149,9 @@ static int tick(struct al_ctx *c, void *arg)
         return rc;
     n += rc;
     if ((rc = tick_reservations(c)) < 0)
+        return rc;
+    n += rc;
+    if ((rc = al_migcheck_auto_apply_pass(c)) < 0)
         return rc;
     n += rc;
     if ((rc = al_draws_pass(c)) < 0)

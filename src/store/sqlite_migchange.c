@@ -246,8 +246,8 @@ int al_store_migchange_open(struct al_store *s, const char *gpu_id, json_t **ret
 }
 
 /* The key that orders changes newest first and pages them: the creation time, zero-padded so
- * that text order is time order, then the id. */
-#define CHANGE_KEY "printf('%020d/%s', c.created_at, c.id)"
+ * that text order is time order, then the id: a cursor of the API's characters (a name's). */
+#define CHANGE_KEY "printf('%020d.%s', c.created_at, c.id)"
 
 int al_store_migchange_list(struct al_store *s, const struct al_store_migchange_filter *f,
                             struct al_store_page pg, json_t **ret, char **next,
