@@ -130,28 +130,31 @@ call "$ALICE" POST /v1/mig-changes/mch_nope/apply '{}'
 expect "an org admin cannot apply" 403 forbidden
 
 # ---------------------------------------------------------------- the CLI
-export ALLOT_URL=$U
+export ALLOT_SERVER=$U
 cli() { ALLOT_TOKEN=$1 "$ALLOT" "${@:2}"; }
 out=$(cli "$OP" window set node:n2 "daily 03:00-05:00" --auto-apply 2>&1)
 check "allot window set" [ $? = 0 ]
 out=$(cli "$OP" window list 2>&1)
-check "allot window list shows the scopes" grep -q "node:n2.*daily 03:00-05:00.*yes" <<<"$out"
-out=$(cli "$OP" window list --json 2>&1)
-check "allot window list --json" [ "$(jq -r '.items | length' <<<"$out")" = 4 ]
+check "allot window list shows the scopes" grep -q "node:n2.*daily 03:00-05:00.*true" <<<"$out"
+out=$(cli "$OP" window list -o json 2>&1)
+check "allot window list -o json" [ "$(jq -r ".items | length" <<<"$out")" = 3 ]
 out=$(cli "$OP" window set node:n2 "daily 3:00-05:00" 2>&1)
-check "allot window set with a malformed window fails, naming it" \
-    [ $? != 0 ] && grep -q "window 1" <<<"$out"
+rc=$?
+check "allot window set with a malformed window fails (1), naming it" \
+    [ $rc = 1 -a "$(grep -c "window 1" <<<"$out")" -ge 1 ]
 out=$(cli "$OP" window remove node:n2 2>&1)
 check "allot window remove" [ $? = 0 ]
 out=$(cli "$OP" window remove node:n2 2>&1)
 check "allot window remove again fails (404)" [ $? != 0 ]
 out=$(cli "$OP" mig changes 2>&1)
 check "allot mig changes (none)" [ $? = 0 ]
-out=$(cli "$OP" mig changes --state planned --json 2>&1)
-check "allot mig changes --state planned --json" [ "$(jq -r '.items | length' <<<"$out")" = 0 ]
+out=$(cli "$OP" mig changes --state planned -o json 2>&1)
+check "allot mig changes --state planned -o json" [ "$(jq -r '.items | length' <<<"$out")" = 0 ]
 out=$(cli "$OP" mig check mch_nope 2>&1)
 check "allot mig check of an unknown change fails" [ $? != 0 ]
 out=$(cli "$OP" mig apply mch_nope --force 2>&1)
-check "allot mig apply --force needs --reason" [ $? != 0 ] && grep -qi "reason" <<<"$out"
+rc=$?
+check "allot mig apply --force needs --reason (usage: 2)" \
+    [ $rc = 2 -a "$(grep -c -- "--reason" <<<"$out")" -ge 1 ]
 out=$(cli "$ALICE" mig ack mch_nope 2>&1)
 check "allot mig ack of an unknown change fails" [ $? != 0 ]
