@@ -1,7 +1,8 @@
 /* jobs.c — the background jobs the clock runs: nodes silent for longer than the heartbeat
  * timeout go offline (their GPUs leave planning), quotes expire (their holds freed),
  * reservations start (or wait for their MIG layout: server/provision.c) and end, MIG changes
- * are planned (server/migplan.c); then the money passes: balance and invoiced draws
+ * are planned (server/migplan.c) and those whose checks pass approved where the policy says so
+ * (server/migcheck.c); then the money passes: balance and invoiced draws
  * (server/draws.c) and pool metering (server/pool.c). Each run is one unit of work through
  * server/txn.h, like an HTTP write: under the server's lock, in one savepoint, returning after
  * its commit. */
@@ -11,6 +12,7 @@
 #include "server/draws.h"
 #include "server/flow.h"
 #include "server/http.h"
+#include "server/migcheck.h"
 #include "server/migplan.h"
 #include "server/node_report.h"
 #include "server/pool.h"
@@ -155,12 +157,12 @@ static int tick_reservations(struct al_ctx *c, json_t **gpus)
 
 /* The tick as a unit of work: silent nodes go offline, quotes expire, reservations start
  * (or provision) and end, MIG changes are planned (after the starts: a reservation that began
- * without its layout is served in the same tick), then the money passes: every draw due
- * (server/draws.h; after the starts, so that a reservation starting now has its first period drawn
- * in the same unit) and the pool's metering (server/pool.h); then what ended leaves the calendar.
- * One unit, one commit per tick: like the rest of the tick, a failed pass undoes the whole tick
- * (logged), and the next tick tries again. Returns the number of transitions, draws and metered
- * pieces, or a negative code. */
+ * without its layout is served in the same tick) and approved by policy, then the money passes:
+ * every draw due (server/draws.h; after the starts, so that a reservation starting now has its
+ * first period drawn in the same unit) and the pool's metering (server/pool.h); then what ended
+ * leaves the calendar. One unit, one commit per tick: like the rest of the tick, a failed pass
+ * undoes the whole tick (logged), and the next tick tries again. Returns the number of transitions,
+ * draws and metered pieces, or a negative code. */
 static int tick(struct al_ctx *c, void *arg)
 {
     json_t *gpus = NULL;
@@ -177,6 +179,9 @@ static int tick(struct al_ctx *c, void *arg)
         goto out;
     n += rc;
     if ((rc = al_migplan_pass(c, &gpus)) < 0)
+        goto out;
+    n += rc;
+    if ((rc = al_migcheck_auto_apply_pass(c)) < 0)
         goto out;
     n += rc;
     if ((rc = al_draws_pass(c)) < 0)
