@@ -111,7 +111,6 @@ static int choose_window(const struct al_migchange_input *in, struct al_migchang
                          struct al_err *reterr)
 {
     const struct al_migchange_rsv *first = &in->serves[0];
-    char now[AL_TIME_TEXT_MAX];
     for (unsigned i = 1; i < in->nserves; i++)
         if (in->serves[i].start < first->start)
             first = &in->serves[i];
@@ -126,9 +125,11 @@ static int choose_window(const struct al_migchange_input *in, struct al_migchang
     if (al_window_before(in->windows, in->now, first->start, &c->run_after, &c->run_before) == 0)
         return 0;
     c->late = true;
-    if (al_window_next(in->windows, in->now, &c->run_after, &c->run_before) != 0)
+    if (al_window_next(in->windows, in->now, &c->run_after, &c->run_before) != 0) {
+        char now[AL_TIME_TEXT_MAX];
         return al_err_set(reterr, AL_E_INVAL, "windows: none opens after now (%s)",
                           al_timefmt(in->now, now, sizeof now));
+    }
     if (c->run_after < in->now)
         c->run_after = in->now;
     return 0;

@@ -238,11 +238,15 @@ static int rsv_entry(struct al_ctx *c, json_t *docs, const struct al_gpu_model *
     return 0;
 }
 
+/* The reservations of a change being planned. */
+struct rsv_lists {
+    struct al_migchange_rsv serves[AL_MIGCHANGE_RSV_MAX], holders[AL_MIGCHANGE_RSV_MAX];
+};
+
 /* The reservations served (a hold live at t on an instance that is not there now) and those
  * holding instances of `from` now. */
 static int rsv_entries(struct al_ctx *c, const struct mgpu *g, const struct al_gpu_model *m,
-                       int64_t t, json_t *docs, struct al_migchange_input *in,
-                       struct al_migchange_rsv *serves, struct al_migchange_rsv *holders)
+                       int64_t t, json_t *docs, struct al_migchange_input *in, struct rsv_lists *l)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < g->n; i++) {
@@ -253,9 +257,9 @@ static int rsv_entries(struct al_ctx *c, const struct mgpu *g, const struct al_g
             continue;
         bool there = k == 1 ? !g->from_mig : g->from_mig && al_miglayout_has(&g->from, p);
         if (live_at(h, t) && !there && in->nserves < AL_MIGCHANGE_RSV_MAX)
-            rc = rsv_entry(c, docs, m, h, &serves[in->nserves++]);
+            rc = rsv_entry(c, docs, m, h, &l->serves[in->nserves++]);
         else if (live_at(h, c->now) && there && in->nholders < AL_MIGCHANGE_RSV_MAX)
-            rc = rsv_entry(c, docs, m, h, &holders[in->nholders++]);
+            rc = rsv_entry(c, docs, m, h, &l->holders[in->nholders++]);
     }
     return rc;
 }
@@ -457,7 +461,7 @@ static int change_rewindow(struct al_ctx *c, json_t *open, const struct al_migch
 static int plan_change(struct al_ctx *c, const struct mgpu *g, const struct need *nd, int64_t t,
                        struct al_migchange *ret)
 {
-    struct al_migchange_rsv serves[AL_MIGCHANGE_RSV_MAX], holders[AL_MIGCHANGE_RSV_MAX];
+    struct rsv_lists l;
     struct al_layout to;
     struct al_windows w;
     struct al_err e = {0};
@@ -467,8 +471,8 @@ static int plan_change(struct al_ctx *c, const struct mgpu *g, const struct need
                                     .from = &g->from,
                                     .from_mig = g->from_mig,
                                     .to = &to,
-                                    .serves = serves,
-                                    .holders = holders,
+                                    .serves = l.serves,
+                                    .holders = l.holders,
                                     .windows = &w,
                                     .now = c->now};
     int rc = docs ? 0 : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
@@ -478,7 +482,7 @@ static int plan_change(struct al_ctx *c, const struct mgpu *g, const struct need
     if (rc == 0)
         rc = node_windows(c, g->g, &w);
     if (rc == 0)
-        rc = rsv_entries(c, g, nd->l.model, t, docs, &in, serves, holders);
+        rc = rsv_entries(c, g, nd->l.model, t, docs, &in, &l);
     if (rc == 0 && al_migchange_plan(&in, ret, &e) != 0)
         rc = 1;
     if (rc == 1 && e.msg[0])

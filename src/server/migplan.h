@@ -17,10 +17,11 @@
 #include "server/http.h"
 
 #include <jansson.h>
+#include <stdint.h>
 
 /* How far ahead the planner looks: the holds that begin within 8 days (a week of windows and
  * a day: every weekly window occurs once before a start in it). */
-#define AL_MIGPLAN_HORIZON_S (8 * 86400)
+#define AL_MIGPLAN_HORIZON_S (INT64_C(8) * 86400)
 
 /* Every GPU with its node (al_store_gpu_all) into *gpus when it is NULL: the list the clock's
  * passes share within one tick (the caller decrefs it). 0, or fails the call. */
