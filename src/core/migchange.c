@@ -104,34 +104,37 @@ static int check_input(const struct al_migchange_input *in, struct al_err *reter
     return rc;
 }
 
-/* The window: the latest one closing before the earliest served reservation starts; else,
- * late, the next one open at or after now; with no windows at all, from now to that start (or,
- * late, a day from now). */
+/* The window: the latest one closing before the earliest served reservation starts, opening
+ * no earlier than `not_before` (or now); else, late, the next one open at or after then; with
+ * no windows at all, from then to that start (or, late, a day from then). */
 static int choose_window(const struct al_migchange_input *in, struct al_migchange *c,
                          struct al_err *reterr)
 {
     const struct al_migchange_rsv *first = &in->serves[0];
+    int64_t from = in->not_before > in->now ? in->not_before : in->now;
     for (unsigned i = 1; i < in->nserves; i++)
         if (in->serves[i].start < first->start)
             first = &in->serves[i];
     if (in->now < 0 || in->now > AL_WINDOW_T_MAX - AL_MIGCHANGE_LATE_S)
         return al_err_set(reterr, AL_E_INVAL, "now: out of range");
+    if (from > AL_WINDOW_T_MAX - AL_MIGCHANGE_LATE_S)
+        return al_err_set(reterr, AL_E_INVAL, "not_before: out of range");
     if (in->windows->n == 0) {
-        c->late = first->start <= in->now;
-        c->run_after = in->now;
-        c->run_before = c->late ? in->now + AL_MIGCHANGE_LATE_S : first->start;
+        c->late = first->start <= from;
+        c->run_after = from;
+        c->run_before = c->late ? from + AL_MIGCHANGE_LATE_S : first->start;
         return 0;
     }
-    if (al_window_before(in->windows, in->now, first->start, &c->run_after, &c->run_before) == 0)
+    if (al_window_before(in->windows, from, first->start, &c->run_after, &c->run_before) == 0)
         return 0;
     c->late = true;
-    if (al_window_next(in->windows, in->now, &c->run_after, &c->run_before) != 0) {
-        char now[AL_TIME_TEXT_MAX];
-        return al_err_set(reterr, AL_E_INVAL, "windows: none opens after now (%s)",
-                          al_timefmt(in->now, now, sizeof now));
+    if (al_window_next(in->windows, from, &c->run_after, &c->run_before) != 0) {
+        char at[AL_TIME_TEXT_MAX];
+        return al_err_set(reterr, AL_E_INVAL, "windows: none opens after %s",
+                          al_timefmt(from, at, sizeof at));
     }
-    if (c->run_after < in->now)
-        c->run_after = in->now;
+    if (c->run_after < from)
+        c->run_after = from;
     return 0;
 }
 

@@ -55,6 +55,10 @@ struct al_migchange_input {
     unsigned nholders;
     const struct al_windows *windows; /* the node's change windows */
     int64_t now;
+    /* The change may not run before this (0, or a time before now: now): when the work on the
+     * instances it destroys ends, so that a reservation's instance is not taken away while it
+     * is paid for. */
+    int64_t not_before;
 };
 
 /* A planned change. A plain value: copy it, store it; nothing in it is owned. */
@@ -74,14 +78,15 @@ struct al_migchange {
 };
 
 /* Plan the change of in->from into in->to. The window is the latest of the node's windows that
- * closes before the earliest served reservation starts (al_window_before from in->now). When
- * none closes between now and that start (it is too near, or past), the change is planned late:
- * into the next occurrence open at or after now (al_window_next, its start moved up to now when
- * it is open), with ret->late set. A node without windows (in->windows->n == 0) may change at
- * any time: [now, start), or late [now, now + AL_MIGCHANGE_LATE_S) when the start is not after
- * now. Returns 0 with *ret filled, or AL_E_INVAL for bad input (the field named: an invalid
- * layout, layouts of two models, nothing to change, a served reservation whose instance is not
- * in `to`, a holder whose instance is not in `from`, a bad id, a time out of range). */
+ * closes before the earliest served reservation starts (al_window_before from T, the later of
+ * in->now and in->not_before). When none closes between T and that start (it is too near, or
+ * past), the change is planned late: into the next occurrence open at or after T
+ * (al_window_next, its start moved up to T when it is open), with ret->late set. A node
+ * without windows (in->windows->n == 0) may change at any time: [T, start), or late
+ * [T, T + AL_MIGCHANGE_LATE_S) when the start is not after T. Returns 0 with *ret filled, or
+ * AL_E_INVAL for bad input (the field named: an invalid layout, layouts of two models, nothing to
+ * change, a served reservation whose instance is not in `to`, a holder whose instance is not in
+ * `from`, a bad id, a time out of range). */
 int al_migchange_plan(const struct al_migchange_input *in, struct al_migchange *ret,
                       struct al_err *reterr);
 

@@ -264,6 +264,25 @@ static int rsv_entries(struct al_ctx *c, const struct mgpu *g, const struct al_g
     return rc;
 }
 
+/* When the work on what the change destroys ends: the latest end of the holds before t on an
+ * instance of `from` that `to` lacks (or on the whole GPU, when MIG comes on), so that no
+ * reservation's instance is taken away while it is paid for. */
+static int64_t busy_until(const struct mgpu *g, const struct al_gpu_model *m, int64_t t,
+                          const struct al_layout *to, bool to_mig)
+{
+    int64_t until = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct al_store_hold *h = &g->h[i];
+        struct al_placement p = {0, 0};
+        int k = hold_placement(m, h, &p);
+        bool gone = k == 1 ? to_mig && !g->from_mig
+                           : k == 0 && al_miglayout_has(&g->from, p) && !al_miglayout_has(to, p);
+        if (gone && h->t0 < t && h->t1 > until)
+            until = h->t1;
+    }
+    return until;
+}
+
 /* The node's change windows (its own, its zone's, the default; none: any time). */
 static int node_windows(struct al_ctx *c, json_t *g, struct al_windows *ret)
 {
@@ -456,37 +475,44 @@ static int change_rewindow(struct al_ctx *c, json_t *open, const struct al_migch
 
 /* ---- one GPU ------------------------------------------------------------------------------- */
 
-/* The change GPU g needs for `nd` at t, planned by the core: 0, 1 when it cannot be planned
- * (said on stderr), or a negative code. */
-static int plan_change(struct al_ctx *c, const struct mgpu *g, const struct need *nd, int64_t t,
+/* What GPU g needs next: the instant t, the layout wanted then (to, to_mig); the ids of the
+ * reservations served (sorted, once each) in *serves. */
+struct want {
+    int64_t t;
+    struct need nd;
+    struct al_layout to;
+    bool to_mig;
+    json_t *serves;
+};
+
+/* The change for w, planned by the core: 0, 1 when it cannot be planned (said on stderr), or
+ * a negative code. */
+static int plan_change(struct al_ctx *c, const struct mgpu *g, const struct want *w,
                        struct al_migchange *ret)
 {
     struct rsv_lists l;
-    struct al_layout to;
-    struct al_windows w;
+    struct al_windows win;
     struct al_err e = {0};
-    bool to_mig = false;
     json_t *docs = json_object();
+    const struct al_gpu_model *m = w->nd.l.model;
     struct al_migchange_input in = {.gpu = g->id,
                                     .from = &g->from,
                                     .from_mig = g->from_mig,
-                                    .to = &to,
+                                    .to = &w->to,
+                                    .to_mig = w->to_mig,
                                     .serves = l.serves,
                                     .holders = l.holders,
-                                    .windows = &w,
-                                    .now = c->now};
-    int rc = docs ? 0 : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
-    if (rc == 0 && wanted(g, nd, &to, &to_mig, &e) != 0)
-        rc = 1;
-    in.to_mig = to_mig;
+                                    .windows = &win,
+                                    .now = c->now,
+                                    .not_before = busy_until(g, m, w->t, &w->to, w->to_mig)};
+    int rc =
+        docs ? node_windows(c, g->g, &win) : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     if (rc == 0)
-        rc = node_windows(c, g->g, &w);
-    if (rc == 0)
-        rc = rsv_entries(c, g, nd->l.model, t, docs, &in, &l);
-    if (rc == 0 && al_migchange_plan(&in, ret, &e) != 0)
-        rc = 1;
-    if (rc == 1 && e.msg[0])
+        rc = rsv_entries(c, g, m, w->t, docs, &in, &l);
+    if (rc == 0 && al_migchange_plan(&in, ret, &e) != 0) {
         fprintf(stderr, "allot server: MIG plan: GPU %s: %s\n", g->id, e.msg);
+        rc = 1;
+    }
     json_decref(docs);
     return rc;
 }
@@ -504,16 +530,83 @@ static json_t *open_of(json_t *open, const char *gpu)
     return NULL;
 }
 
-/* Whether open change `o` turns the observed layout into the one planned in `ch`. */
-static bool same_change(json_t *o, const struct al_migchange *ch)
+/* The sorted, distinct reservation ids of `ids` (an array of strings) as a new array. */
+static json_t *id_set(json_t *ids)
 {
-    json_t *from = al_miglayout_json(&ch->from, ch->from_mig);
-    json_t *to = al_miglayout_json(&ch->to, ch->to_mig);
+    json_t *out = json_array(), *x;
+    size_t i, j;
+    json_array_foreach(ids, i, x)
+    {
+        const char *id = json_string_value(x);
+        for (j = 0; id && j < json_array_size(out); j++)
+            if (strcmp(json_string_value(json_array_get(out, j)), id) >= 0)
+                break;
+        if (id && (j == json_array_size(out) ||
+                   strcmp(json_string_value(json_array_get(out, j)), id) != 0))
+            json_array_insert_new(out, j, json_string(id));
+    }
+    return out;
+}
+
+/* The reservations served at w->t: a hold live then on an instance not there now. */
+static json_t *serve_ids(const struct mgpu *g, const struct want *w)
+{
+    json_t *ids = json_array(), *set;
+    for (size_t i = 0; ids && i < g->n; i++) {
+        struct al_placement p = {0, 0};
+        int k = hold_placement(w->nd.l.model, &g->h[i], &p);
+        bool there = k == 1 ? !g->from_mig : g->from_mig && al_miglayout_has(&g->from, p);
+        if (k >= 0 && live_at(&g->h[i], w->t) && !there)
+            json_array_append_new(ids, json_string(g->h[i].owner));
+    }
+    set = id_set(ids);
+    json_decref(ids);
+    return set;
+}
+
+/* Whether open change `o` turns the observed layout into the one wanted, for the same
+ * reservations. */
+static bool same_change(json_t *o, const struct mgpu *g, const struct want *w)
+{
+    json_t *from = al_miglayout_json(&g->from, g->from_mig);
+    json_t *to = al_miglayout_json(&w->to, w->to_mig), *had = json_array(), *x, *set;
+    size_t i;
+    json_array_foreach(json_object_get(o, "serves"), i, x)
+        json_array_append(had, json_object_get(x, "reservation"));
+    set = id_set(had);
     bool same = from && to && json_equal(json_object_get(o, "from"), from) &&
-                json_equal(json_object_get(o, "to"), to);
+                json_equal(json_object_get(o, "to"), to) && json_equal(set, w->serves);
     json_decref(from);
     json_decref(to);
+    json_decref(had);
+    json_decref(set);
     return same;
+}
+
+/* The open change `open` of GPU g against what it needs (w, NULL: nothing): kept, moved to a
+ * later window, superseded, and a change stored. 1 when something was written, 0 when not,
+ * or a negative code. */
+static int settle_gpu(struct al_ctx *c, const struct mgpu *g, json_t *open, const struct want *w)
+{
+    struct al_migchange ch;
+    char id[AL_HTTP_ID_LEN];
+    int rc;
+    if (!w) {
+        rc = open ? change_supersede(c, open, NULL, "no reservation needs it any more") : 0;
+        return rc < 0 ? rc : open != NULL;
+    }
+    bool same = open && same_change(open, g, w);
+    if (same && c->now < jtime(json_object_get(open, "window"), "run_before"))
+        return 0; /* the usual tick: nothing read beyond the holds */
+    if ((rc = plan_change(c, g, w, &ch)) != 0)
+        return rc < 0 ? rc : 0;
+    if (same)
+        return change_rewindow(c, open, &ch);
+    al_id_new("mch", c->now, id, sizeof id);
+    if (open && (rc = change_supersede(c, open, id, "the layout needed or observed changed")) < 0)
+        return rc;
+    rc = change_insert(c, g->g, &ch, id);
+    return rc < 0 ? rc : 1;
 }
 
 /* Plan GPU g: 1 when a change was stored, superseded or moved, 0 when nothing changed, or a
@@ -522,36 +615,24 @@ static int plan_gpu(struct al_ctx *c, const struct mgpu *g, json_t *open_all)
 {
     const struct al_gpu_model *m = al_catalog_find(jstr(g->g, "model"));
     json_t *open = open_of(open_all, g->id);
-    struct need nd;
-    struct al_migchange ch;
-    int64_t t = 0;
-    char id[AL_HTTP_ID_LEN];
+    struct want w = {0};
+    struct al_err e = {0};
+    int rc;
     if (!m || (open && strcmp(jstr(open, "state"), "applying") == 0))
         return 0; /* never touch a change the agent is applying */
-    int k = first_need(g, m, c->now, &t, &nd);
-    if (k < 0) {
-        fprintf(stderr, "allot server: MIG plan: GPU %s: a hold names a profile %s lacks\n", g->id,
-                m->name);
-        return 0;
-    }
-    if (k == 0 && open) {
-        int rc = change_supersede(c, open, NULL, "no reservation needs it any more");
-        return rc < 0 ? rc : 1;
-    }
+    int k = first_need(g, m, c->now, &w.t, &w.nd);
     if (k == 0)
+        return settle_gpu(c, g, open, NULL);
+    if (k < 0 || wanted(g, &w.nd, &w.to, &w.to_mig, &e) != 0) {
+        fprintf(stderr, "allot server: MIG plan: GPU %s: %s\n", g->id,
+                k < 0 ? "a hold names a profile its model lacks" : e.msg);
         return 0;
-    int rc = plan_change(c, g, &nd, t, &ch);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-    if (open && same_change(open, &ch))
-        return c->now < jtime(json_object_get(open, "window"), "run_before")
-                   ? 0
-                   : change_rewindow(c, open, &ch);
-    al_id_new("mch", c->now, id, sizeof id);
-    if (open && (rc = change_supersede(c, open, id, "the layout needed or observed changed")) < 0)
-        return rc;
-    rc = change_insert(c, g->g, &ch, id);
-    return rc < 0 ? rc : 1;
+    }
+    if (!(w.serves = serve_ids(g, &w)))
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    rc = settle_gpu(c, g, open, &w);
+    json_decref(w.serves);
+    return rc;
 }
 
 int al_migplan_pass(struct al_ctx *c, json_t **gpus)

@@ -53,10 +53,13 @@ report() {
 }
 # inst PROFILE PROFILE_ID START SIZE GI UUID
 inst() { jq -nc --arg p "$1" --arg u "$6" "{gi: $5, ci: 0, profile: \$p, profile_id: $2, start: $3, size: $4, uuid: \$u}"; }
-# change_of: the open or newest change of GPU 0 in $CH (and $body)
-change_of() { call "$OP" GET "/v1/mig-changes?gpu=gpu_n1-0&limit=1" && CH=$(j '.items[0] // empty'); }
-planned_other_than() { change_of && [ -n "$CH" ] && [ "$(jq -r .state <<<"$CH")" = planned ] &&
-    [ "$(jq -r .id <<<"$CH")" != "$1" ]; }
+# planned_other_than ID: GPU 0 has a planned change other than ID: it in $CH (the test clock
+# stands still, so that changes made in one second are not ordered by their ids)
+planned_other_than() {
+    call "$OP" GET "/v1/mig-changes?gpu=gpu_n1-0&state=planned" &&
+        CH=$(j '.items[0] // empty') && [ -n "$CH" ] && [ "$(jq -r .id <<<"$CH")" != "$1" ]
+}
+change_is() { call "$OP" GET "/v1/mig-changes/$1" && CH=$body; }
 layout() { jq -r "[.$1.instances[] | \"\\(.profile)@\\(.start)\"] | join(\",\")" <<<"$CH"; }
 count_events() {
     local b=$body c=$code
@@ -193,7 +196,7 @@ check "at its start without its instance the reservation is provisioning, naming
 check "reservation.provisioning was appended" \
     [ "$(events reservation.provisioning "$RID2" | jq -r .to)" = provisioning ]
 report "[$(inst 3g.40gb 9 "$U1" 4 2 MIG-n1-3g-a)]"
-wait_until 15 eval 'change_of; [ "$(jq -r .window.late <<<"$CH")" = true ]'
+wait_until 15 eval 'change_is "$C3"; [ "$(jq -r .window.late <<<"$CH")" = true ]'
 check "its window passed unapplied: the same change moves on, late, from now" \
     [ "$(jq -r '[.id, .window.late, .window.run_after] | join(" ")' <<<"$CH")" = "$C3 true $(ts "$S2")" ]
 call "$OP" POST "/v1/mig-changes/$C3/apply" '{"force":true,"reason":"now"}'
@@ -202,9 +205,9 @@ B3=$(inst 3g.40gb 9 "$U2" 4 3 MIG-n1-3g-b | jq -c 'del(.profile, .size)')
 call "$NT" POST "/v1/mig-changes/$C3/result" "{\"ok\":true,\"mig\":true,\"instances\":[$B3]}"
 check "a result whose layout differs from the change's: failed, saying so" \
     [ "$(j '[.state, .failure.error] | join(": ")')" = "failed: the layout reported differs from the change's" ]
-rsv "$RID2"
-check "… the reservation stays provisioning, told of the failure" \
-    [ "$(j '[.state, .provisioning.state] | join(" ")')" = "provisioning failed" ]
+check "… mig_change.failed names the reservation, which stays provisioning" \
+    [ "$(events mig_change.failed "$C3" | jq -r '.reservations | join(",")')" = "$RID2" -a \
+    "$(rsv "$RID2"; j .state)" = provisioning ]
 must "a new change is planned" wait_until 15 planned_other_than "$C3"
 C4=$(jq -r .id <<<"$CH")
 call "$OP" POST "/v1/mig-changes/$C4/apply" '{"force":true,"reason":"again"}'

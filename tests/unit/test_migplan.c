@@ -2,10 +2,12 @@
  * and of reservations waiting for their layout (server/provision.h), on a real store: a node
  * whose agent reports MIG state on one GPU (its `observed`), reservations with holds on it. A
  * reservation that needs a new layout gets one change (its from, to, steps, serves, holders and
- * window); the same pass again plans nothing new; a cancelled reservation supersedes it; a
- * whole-GPU reservation asks for MIG off; a start too near for any window is planned late; a GPU
- * without an observation, or still settling to its desired layout, is left alone; a reservation
- * at its start with its instance missing provisions, and is ready once the instance is seen. */
+ * window, not before the work on what it destroys ends); the same pass again plans nothing new;
+ * a cancelled reservation, or an earlier one needing the same layout, supersedes it; a
+ * whole-GPU reservation asks for MIG off; a start too near for any window is planned late; a
+ * GPU without an observation, or still settling to its desired layout, is left alone; a
+ * reservation at its start with its instance missing provisions, and is ready once the
+ * instance is seen. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,8 +172,9 @@ static void test_plan_new_layout(void **state)
     assert_string_equal(jstr(json_array_get(sv, 0), "org"), "org_a");
     assert_int_equal(json_array_size(hd), 1);
     assert_string_equal(jstr(json_array_get(hd, 0), "reservation"), "rsv_h");
-    json_t *w = json_object_get(ch, "window"); /* no windows: from now to the start */
-    assert_int_equal(jtime(w, "run_after"), now);
+    /* no windows: from the end of rsv_h (whose 2g.20gb@4 it destroys) to rsv_1's start */
+    json_t *w = json_object_get(ch, "window");
+    assert_int_equal(jtime(w, "run_after"), T0 + DAY);
     assert_int_equal(jtime(w, "run_before"), T0 + 2 * DAY);
     assert_false(json_is_true(json_object_get(w, "late")));
     assert_false(json_is_true(json_object_get(ch, "mode_switch")));
@@ -223,6 +226,29 @@ static void test_plan_superseded_by_new_need(void **state)
     assert_string_equal(jstr(old, "state"), "superseded");
     assert_string_equal(jstr(json_object_get(old, "superseded"), "by"), jstr(second, "id"));
     json_decref(old);
+    json_decref(first);
+    json_decref(second);
+}
+
+/* An earlier reservation needing the same layout: the change is planned anew for it (its
+ * window before the earlier start, its links naming it). */
+static void test_plan_new_serve(void **state)
+{
+    struct money_fixture *x = *state;
+    int64_t now = T0 + HOUR;
+    observe(x, true, "7g.80gb@0", now);
+    reserve(x, "rsv_7", "scheduled", T0 + 3 * DAY, T0 + 4 * DAY, "3g.40gb@4");
+    assert_int_equal(money_run(x, pass, now, false), 1);
+    json_t *first = open_change(x);
+    reserve(x, "rsv_8", "scheduled", T0 + DAY, T0 + 2 * DAY, "3g.40gb@4");
+    assert_int_equal(money_run(x, pass, now + 60, false), 1);
+    json_t *second = open_change(x);
+    assert_string_not_equal(jstr(second, "id"), jstr(first, "id"));
+    assert_string_equal(layout_text(second, "to"), layout_text(first, "to"));
+    assert_string_equal(jstr(json_array_get(json_object_get(second, "serves"), 0), "reservation"),
+                        "rsv_8");
+    assert_int_equal(jtime(json_object_get(second, "window"), "run_before"), T0 + DAY);
+    assert_int_equal(money_run(x, pass, now + 120, false), 0);
     json_decref(first);
     json_decref(second);
 }
@@ -348,6 +374,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_plan_new_layout, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_plan_superseded_by_new_need, setup, money_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_new_serve, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_plan_whole_gpu, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_plan_late, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_plan_leaves_unmanaged, setup, money_teardown),
