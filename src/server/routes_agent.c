@@ -7,6 +7,7 @@
  * node learns nothing of this one's changes (404, as for a change that does not exist). */
 #include "server/http.h"
 
+#include "core/migchange.h"
 #include "server/auth.h"
 #include "server/flow.h"
 #include "server/miglayout.h"
@@ -213,7 +214,7 @@ static int result_body(struct al_ctx *c, bool *ok, const char **error)
     if (rc == 0)
         rc = al_field_bool(c, c->body, "rolled_back", &b);
     if (rc == 0)
-        rc = al_field_int(c, c->body, "operation", false, 0, 63, &op);
+        rc = al_field_int(c, c->body, "operation", false, 0, AL_MIGOP_MAX - 1, &op);
     if (rc == 0 && !*ok)
         rc = al_field_text(c, c->body, "error", true, ERROR_MAX, error);
     if (rc == 0 && !*ok && !**error)
