@@ -77,7 +77,7 @@ static int steps_of(const struct al_gpu_model *m, json_t *doc, struct al_migchan
     json_t *arr = json_object_get(doc, "steps"), *x;
     size_t i;
     char what[48];
-    if (!json_is_array(arr) || json_array_size(arr) > AL_DIFF_MAX)
+    if (!json_is_array(arr) || json_array_size(arr) > (size_t)AL_DIFF_MAX)
         return al_err_set(e, AL_E_INVAL, "steps: not a list of at most %d", AL_DIFF_MAX);
     json_array_foreach(arr, i, x)
     {
@@ -325,9 +325,12 @@ static void report_unobserved(const struct al_migcheck_facts *f, struct al_migch
         check_set(&ck[AL_MIGCHECK_CURRENT_MATCHES_OBSERVED], false, "instances unknown: %s", why);
         if (f->change.mode_switch)
             check_set(&ck[AL_MIGCHECK_IDLE_FOR_MODE_SWITCH], false, "processes unknown: %s", why);
-        if (destroys)
+        if (destroys) {
             check_set(&ck[AL_MIGCHECK_NO_PROCESS_ON_DESTROYED], false, "processes unknown: %s",
                       why);
+            check_set(&ck[AL_MIGCHECK_NO_CONTAINER_ON_DESTROYED], false, "containers unknown: %s",
+                      why);
+        }
     }
     if (f->processes_unlisted && destroys) {
         char n[96];
@@ -550,7 +553,7 @@ int al_migcheck_auto_apply_pass(struct al_ctx *c)
     int n = 0, rc = al_store_migchange_all_open(c->srv->store, &open, &e);
     if (rc)
         return al_http_fail_err(c, rc, &e);
-    if (json_array_size(open) && !(f = malloc(sizeof *f))) {
+    if (!(f = malloc(sizeof *f))) {
         rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
         goto out;
     }
