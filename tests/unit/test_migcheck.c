@@ -101,6 +101,12 @@ static json_t *node_json(int proc_gi)
     return n;
 }
 
+/* The `observed` of node n's first GPU (borrowed). */
+static json_t *observed_of(json_t *n)
+{
+    return json_object_get(json_array_get(json_object_get(n, "gpus"), 0), "observed");
+}
+
 /* Check `name` of report r. */
 static const struct al_migcheck *check_of(const struct al_migcheck_report *r, const char *name)
 {
@@ -244,6 +250,16 @@ static void test_unobserved(void **state)
     al_migcheck_report(f, NOW, &r);
     assert_false(check_of(&r, "no_process_on_destroyed")->pass);
     assert_non_null(strstr(check_of(&r, "no_process_on_destroyed")->found, "69 processes"));
+    free(f);
+    /* a process on a GPU instance the agent did not list */
+    json_t *obs = observed_of(node);
+    json_object_set_new(obs, "processes_total", json_integer(1));
+    json_object_set_new(json_array_get(json_object_get(obs, "processes"), 0), "gi",
+                        json_integer(7));
+    f = facts_new(d, node);
+    al_migcheck_report(f, NOW, &r);
+    assert_false(check_of(&r, "no_process_on_destroyed")->pass);
+    assert_non_null(strstr(check_of(&r, "no_process_on_destroyed")->found, "1 processes"));
     free(f);
     /* a node that never reported; a GPU that is not in the report */
     f = facts_new(d, NULL);
