@@ -18,7 +18,7 @@
 
 #define SCOPE_NAME_MAX 63 /* the NAME of zone:NAME and node:NAME */
 
-/* Is state `s` one a change may be in; is it planned or approved (checks still decide)? */
+/* Is `s` a state a change may be in? */
 static bool state_known(const char *s)
 {
     static const char *const states[] = {"planned", "approved",   "applying", "applied",
