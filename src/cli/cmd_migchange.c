@@ -42,11 +42,8 @@ static const struct al_col check_cols[] = {
 };
 
 static const struct al_col window_cols[] = {
-    {"SCOPE", "scope"},
-    {"WINDOWS", "windows"},
-    {"AUTO_APPLY", "auto_apply"},
-    {"UPDATED_AT", "updated_at"},
-    {"UPDATED_BY", "updated_by"},
+    {"SCOPE", "scope"},           {"WINDOWS", "windows"},       {"AUTO_APPLY", "auto_apply"},
+    {"UPDATED_AT", "updated_at"}, {"UPDATED_BY", "updated_by"},
 };
 
 static const struct al_opt changes_opts[] = {
@@ -105,7 +102,8 @@ static void change_print(const struct al_conn *c, json_t *ch)
         printf("\n");
         al_view_list(items, check_cols, sizeof check_cols / sizeof check_cols[0], stdout);
     } else {
-        printf("checks: none (the change is %s)\n", json_string_value(json_object_get(ch, "state")));
+        printf("checks: none (the change is %s)\n",
+               json_string_value(json_object_get(ch, "state")));
     }
     json_decref(ch);
 }
@@ -147,8 +145,8 @@ int al_cmd_mig_check(int argc, char **argv)
 {
     static const struct al_cmd_spec spec = {
         "allot mig check ID",
-        "Show a MIG change with its safety checks computed now: name, pass, what was found.", 1,
-        1, NULL};
+        "Show a MIG change with its safety checks computed now: name, pass, what was found.", 1, 1,
+        NULL};
     struct al_args a;
     int rc = al_args_parse(&a, &spec, argc, argv);
     if (rc != 0)

@@ -77,7 +77,7 @@ static int steps_of(const struct al_gpu_model *m, json_t *doc, struct al_migchan
     json_t *arr = json_object_get(doc, "steps"), *x;
     size_t i;
     char what[48];
-    if (!json_is_array(arr) || json_array_size(arr) > AL_DIFF_MAX)
+    if (!json_is_array(arr) || json_array_size(arr) > (size_t)AL_DIFF_MAX)
         return al_err_set(e, AL_E_INVAL, "steps: not a list of at most %d", AL_DIFF_MAX);
     json_array_foreach(arr, i, x)
     {
@@ -236,9 +236,11 @@ static void observe_processes(json_t *obs, struct al_migcheck_facts *f)
         p->pid = (uint32_t)json_integer_value(json_object_get(x, "pid"));
         p->used_bytes = mib > 0 ? (uint64_t)mib << 20 : 0;
         p->instance = instance_of(insts, json_object_get(x, "gi"), json_object_get(x, "ci"));
+        /* on a GPU instance the agent did not list: not "outside every instance" */
+        f->processes_unknown += p->instance < 0 && json_is_integer(json_object_get(x, "gi"));
     }
     if (total > (json_int_t)f->obs.nprocesses)
-        f->processes_unlisted = (unsigned)(total - (json_int_t)f->obs.nprocesses);
+        f->processes_unknown += (unsigned)(total - (json_int_t)f->obs.nprocesses);
 }
 
 void al_migcheck_observe(json_t *node, const char *gpu_id, int64_t now, struct al_migcheck_facts *f)
@@ -247,7 +249,7 @@ void al_migcheck_observe(json_t *node, const char *gpu_id, int64_t now, struct a
     struct al_mig_observed *o = &f->obs;
     memset(o, 0, sizeof *o);
     f->unobserved[0] = '\0';
-    f->processes_unlisted = 0;
+    f->processes_unknown = 0;
     o->agent_online = node && !json_is_false(json_object_get(node, "online"));
     o->heartbeat_age_s = node ? now - json_integer_value(json_object_get(node, "last_seen")) : 0;
     o->gpu_healthy = g && json_is_true(json_object_get(g, "healthy")) &&
@@ -325,17 +327,18 @@ static void report_unobserved(const struct al_migcheck_facts *f, struct al_migch
         check_set(&ck[AL_MIGCHECK_CURRENT_MATCHES_OBSERVED], false, "instances unknown: %s", why);
         if (f->change.mode_switch)
             check_set(&ck[AL_MIGCHECK_IDLE_FOR_MODE_SWITCH], false, "processes unknown: %s", why);
-        if (destroys)
+        if (destroys) {
             check_set(&ck[AL_MIGCHECK_NO_PROCESS_ON_DESTROYED], false, "processes unknown: %s",
                       why);
+            check_set(&ck[AL_MIGCHECK_NO_CONTAINER_ON_DESTROYED], false, "containers unknown: %s",
+                      why);
+        }
     }
-    if (f->processes_unlisted && destroys) {
-        char n[96];
-        snprintf(n, sizeof n, "%u processes the agent counted but did not list",
-                 f->processes_unlisted);
+    if (f->processes_unknown && destroys)
         check_set(&ck[AL_MIGCHECK_NO_PROCESS_ON_DESTROYED], false,
-                  "processes unknown: %s (their instances are not known)", n);
-    }
+                  "processes unknown: %u processes whose instance is not known (counted but not "
+                  "listed, or on an instance not reported)",
+                  f->processes_unknown);
     if (f->node_unknown)
         check_set(&ck[AL_MIGCHECK_AGENT_ONLINE], false, "the agent is offline: %s", why);
     r->nfailed = 0;
@@ -550,7 +553,7 @@ int al_migcheck_auto_apply_pass(struct al_ctx *c)
     int n = 0, rc = al_store_migchange_all_open(c->srv->store, &open, &e);
     if (rc)
         return al_http_fail_err(c, rc, &e);
-    if (json_array_size(open) && !(f = malloc(sizeof *f))) {
+    if (!(f = malloc(sizeof *f))) {
         rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
         goto out;
     }

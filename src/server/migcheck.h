@@ -27,8 +27,10 @@ struct al_migcheck_facts {
     /* "" when the GPU's MIG state is known, else why not: its agent reports none, the GPU is
      * gone or not reported; the checks that read that state then fail, naming this */
     char unobserved[AL_MIGCHECK_WHY_MAX];
-    bool node_unknown;           /* the change's node has never reported */
-    unsigned processes_unlisted; /* processes the agent counted beyond those it listed */
+    bool node_unknown; /* the change's node has never reported */
+    /* processes whose instance is not known: counted beyond those listed, or on a GPU
+     * instance the agent did not list; they fail no_process_on_destroyed */
+    unsigned processes_unknown;
 };
 
 /* Rebuild change `doc` (the API's shape: model, from, to, steps, serves, holders, window,

@@ -18,7 +18,7 @@
 
 #define SCOPE_NAME_MAX 63 /* the NAME of zone:NAME and node:NAME */
 
-/* Is state `s` one a change may be in; is it planned or approved (checks still decide)? */
+/* Is `s` a state a change may be in? */
 static bool state_known(const char *s)
 {
     static const char *const states[] = {"planned", "approved",   "applying", "applied",
@@ -77,7 +77,7 @@ static int change_out(struct al_ctx *c, json_t *doc, const struct al_migcheck_re
     static const char *const ack_times[] = {"at", NULL};
     struct al_migcheck_facts *f = NULL;
     struct al_migcheck_report mine;
-    json_t *acks = NULL, *a, *checks = json_null();
+    json_t *acks = NULL, *a, *checks;
     struct al_err e = {0};
     size_t i;
     int rc = al_store_migchange_acks(c->srv->store, jstr(doc, "id"), &acks, &e);
@@ -95,7 +95,7 @@ static int change_out(struct al_ctx *c, json_t *doc, const struct al_migcheck_re
             return rc;
         r = &mine;
     }
-    if (r && !(checks = al_migcheck_json(r)))
+    if (!(checks = r ? al_migcheck_json(r) : json_null()))
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     json_object_set_new(doc, "checks", checks);
     return 0;

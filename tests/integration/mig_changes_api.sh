@@ -129,6 +129,109 @@ expect "force must be a boolean" 400 invalid_argument force
 call "$ALICE" POST /v1/mig-changes/mch_nope/apply '{}'
 expect "an org admin cannot apply" 403 forbidden
 
+# ---------------------------------------------------------------- a change planted in the store
+# Until the planner plans them (server/migplan.c), a change is written into the database as the
+# planner would, beside the running server: node n1's GPU, a reservation of beta served, one
+# of acme holding an instance the change destroys. n1's agent reports no MIG state (the plain
+# fleet report), so the checks that need it fail and cannot be forced.
+call "$OP" POST /v1/orgs '{"name":"beta"}'
+BETA=$(j .id)
+call "$OP" POST /v1/orgs '{"name":"gamma"}'
+BOB=$(mkuser "$OP" bob org_admin beta)
+CAROL=$(mkuser "$OP" carol org_admin gamma)
+call "$OP" GET /v1/orgs/acme
+ACME=$(j .id)
+call "$OP" PUT /v1/nodes/n1 '{"gpus":[{"index":0,"model":"H100-80GB","uuid":"GPU-n1-0"}]}'
+expect "node n1 reports its GPU" 200
+now=$(date +%s)
+plant() { # plant ID GPU STATE CREATED: a change of n1's GPU from 3g@0,1g@4,1g@5 to 3g@0,3g@4
+    local doc
+    doc=$(jq -cn --arg id "$1" --arg gpu "$2" --arg st "$3" --arg a "$(ts $((now - 60)))" \
+        --arg b "$(ts $((now + 3600)))" --arg s "$(ts $((now + 7200)))" --arg c "$(ts "$now")" \
+        --arg acme "$ACME" --arg beta "$BETA" '{id: $id, state: $st, node: "n1", gpu: $gpu,
+        gpu_uuid: "GPU-n1-0", model: "H100-80GB",
+        from: {mig: true, instances: [{profile: "3g.40gb", profile_id: 9, start: 0},
+            {profile: "1g.10gb", profile_id: 19, start: 4}, {profile: "1g.10gb", profile_id: 19, start: 5}]},
+        to: {mig: true, instances: [{profile: "3g.40gb", profile_id: 9, start: 0},
+            {profile: "3g.40gb", profile_id: 9, start: 4}]},
+        mode_switch: false,
+        steps: [{op: "destroy", profile: "1g.10gb", start: 4}, {op: "destroy", profile: "1g.10gb", start: 5},
+            {op: "create", profile: "3g.40gb", start: 4}],
+        serves: [{reservation: "rsv_a", org: $beta, start: $s, profile: "3g.40gb", start_unit: 4}],
+        holders: [{reservation: "rsv_b", org: $acme, profile: "1g.10gb", start_unit: 4}],
+        window: {run_after: $a, run_before: $b, late: false},
+        approved: null, result: null, failure: null, created_at: $c, updated_at: $c}')
+    sqlite3 "$tmp/db" "INSERT INTO mig_changes VALUES('$1', '$2', 'n1', '$3', $((now - 60)),
+        $((now + 3600)), $4, $4, '$doc');
+        INSERT INTO mig_change_links VALUES('$1', 'rsv_b', '$ACME', 'holds'),
+        ('$1', 'rsv_a', '$BETA', 'serves');"
+}
+must "a planned change is planted" plant mch_t1 gpu_n1-0 planned "$now"
+must "an applied one of another GPU too" plant mch_t0 gpu_old applied $((now - 10))
+sqlite3 "$tmp/db" "UPDATE mig_changes SET state = 'planned' WHERE id = 'mch_t0'" 2>/dev/null
+check "the schema keeps an ended change as it ended" \
+    [ "$(sqlite3 "$tmp/db" "SELECT state FROM mig_changes WHERE id = 'mch_t0'")" = applied ]
+
+call "$OP" GET /v1/mig-changes
+check "the operator lists both, newest first" [ "$(j '[.items[].id] | join(",")')" = mch_t1,mch_t0 ]
+call "$OP" GET "/v1/mig-changes?limit=1"
+cur=$(j .next_cursor)
+call "$OP" GET "/v1/mig-changes?limit=1&cursor=$cur"
+check "… a page at a time" [ "$(j '[.items[].id] | join(",")')" = mch_t0 -a "$(j .next_cursor)" = null ]
+call "$OP" GET "/v1/mig-changes?state=planned&node=n1&gpu=gpu_n1-0"
+check "… filtered by state, node and GPU" [ "$(j '[.items[].id] | join(",")')" = mch_t1 ]
+call "$ALICE" GET /v1/mig-changes
+check "acme's admin sees the changes touching acme" [ "$(j '.items | length')" = 2 ]
+call "$MIKE" GET /v1/mig-changes/mch_t1
+expect "… so does its member" 200
+call "$CAROL" GET /v1/mig-changes
+check "gamma's admin sees none" [ "$code" = 200 -a "$(j '.items | length')" = 0 ]
+call "$CAROL" GET /v1/mig-changes/mch_t1
+expect "… and another org's change is not found" 404 not_found
+
+call "$OP" GET /v1/mig-changes/mch_t1
+check "a change is shown with its 10 checks and acks" \
+    [ "$code" = 200 -a "$(j '.checks.items | length')" = 10 -a "$(j '.acks | length')" = 0 ]
+check "… that fail where the agent reports no MIG state" \
+    [ "$(j .checks.pass)" = false -a \
+    "$(j '[.checks.items[] | select(.name=="current_matches_observed")][0].found | test("reports no MIG state")')" = true ]
+check "… and where acme (holding a destroyed instance) has not acknowledged" \
+    [ "$(j '[.checks.items[] | select(.name=="acknowledged")][0].pass')" = false ]
+call "$OP" GET /v1/mig-changes/mch_t0
+check "an ended change has no checks" [ "$code" = 200 -a "$(j .checks)" = null ]
+
+call "$ALICE" POST /v1/mig-changes/mch_t1/ack '{"job_shutdown":true}'
+expect "an ack needs data_backup" 400 invalid_argument data_backup
+call "$ALICE" POST /v1/mig-changes/mch_t1/ack '{"job_shutdown":true,"data_backup":true}' \
+    -H "Idempotency-Key: ack-1"
+expect "acme's admin acknowledges" 200
+check "… recorded with the org, the user and a time" \
+    [ "$(j '.acks[0].org')" = "$ACME" -a "$(j '.acks[0].job_shutdown')" = true \
+    -a "$(j '.acks[0].at | test("Z$")')" = true ]
+check "… and the acknowledged check passes now" \
+    [ "$(j '[.checks.items[] | select(.name=="acknowledged")][0].pass')" = true ]
+call "$CAROL" POST /v1/mig-changes/mch_t1/ack '{"job_shutdown":true,"data_backup":true}'
+expect "an org the change does not touch cannot acknowledge (404)" 404 not_found
+call "$BOB" POST /v1/mig-changes/mch_t1/ack '{"job_shutdown":true,"data_backup":true}'
+expect "the served org's admin may acknowledge too" 200
+call "$ALICE" POST /v1/mig-changes/mch_t0/ack '{"job_shutdown":true,"data_backup":true}'
+expect "an ended change is not acknowledged" 409 invalid_state
+call "$OP" GET /v1/events?limit=500
+check "events mig_change.acknowledged (2) about the change" \
+    [ "$(j '[.items[] | select(.kind=="mig_change.acknowledged" and .object=="mch_t1")] | length')" = 2 ]
+
+call "$OP" POST /v1/mig-changes/mch_t1/apply '{}'
+expect "applying while checks fail → 409 checks_failed" 409 checks_failed
+check "… with the checks in the details" [ "$(j '.error.details.checks.items | length')" = 10 ]
+call "$OP" POST /v1/mig-changes/mch_t1/apply '{"force":true,"reason":"drained by hand"}'
+expect "current_matches_observed cannot be forced → 403" 403 forbidden
+check "… the message names the check" [ "$(j '.error.message | test("current_matches_observed")')" = true ]
+call "$OP" POST /v1/mig-changes/mch_t0/apply '{}'
+expect "an ended change is not applied" 409 invalid_state
+call "$OP" GET /v1/mig-changes/mch_t1
+check "the refused change is still planned, not approved" \
+    [ "$(j .state)" = planned -a "$(j .approved)" = null ]
+
 # ---------------------------------------------------------------- the CLI
 export ALLOT_SERVER=$U
 cli() { ALLOT_TOKEN=$1 "$ALLOT" "${@:2}"; }
@@ -149,7 +252,7 @@ check "allot window remove again fails (404)" [ $? != 0 ]
 out=$(cli "$OP" mig changes 2>&1)
 check "allot mig changes (none)" [ $? = 0 ]
 out=$(cli "$OP" mig changes --state planned -o json 2>&1)
-check "allot mig changes --state planned -o json" [ "$(jq -r '.items | length' <<<"$out")" = 0 ]
+check "allot mig changes --state planned -o json" [ "$(jq -r '.items[0].id' <<<"$out")" = mch_t1 ]
 out=$(cli "$OP" mig check mch_nope 2>&1)
 check "allot mig check of an unknown change fails" [ $? != 0 ]
 out=$(cli "$OP" mig apply mch_nope --force 2>&1)
@@ -158,3 +261,14 @@ check "allot mig apply --force needs --reason (usage: 2)" \
     [ $rc = 2 -a "$(grep -c -- "--reason" <<<"$out")" -ge 1 ]
 out=$(cli "$ALICE" mig ack mch_nope 2>&1)
 check "allot mig ack of an unknown change fails" [ $? != 0 ]
+out=$(cli "$OP" mig check mch_t1 2>&1)
+check "allot mig check shows the checks as a table" \
+    [ "$(grep -c "current_matches_observed *false" <<<"$out")" = 1 -a "$(grep -c "^id: *mch_t1" <<<"$out")" = 1 ]
+out=$(cli "$ALICE" mig ack mch_t1 2>&1)
+check "allot mig ack" [ $? = 0 ]
+out=$(cli "$OP" mig apply mch_t1 2>&1)
+rc=$?
+check "allot mig apply while checks fail: exit 1, the server's reason" \
+    [ $rc = 1 -a "$(grep -c "checks fail" <<<"$out")" -ge 1 ]
+out=$(cli "$OP" mig changes --state planned 2>&1)
+check "allot mig changes --state planned lists it" [ "$(grep -c "mch_t1.*planned.*n1" <<<"$out")" = 1 ]
