@@ -205,8 +205,10 @@ static int result_body(struct al_ctx *c, bool *ok, const char **error)
     *ok = json_is_true(ok_v);
     if (rc == 0 && *ok && !json_is_boolean(json_object_get(c->body, "mig")))
         rc = al_http_fail(c, AL_E_INVAL, "mig", "mig is required: true or false");
-    if (rc == 0 && (*ok || insts) && (!json_is_array(insts) || json_array_size(insts) > 16))
-        rc = al_http_fail(c, AL_E_INVAL, "instances", "instances must be an array of at most 16");
+    if (rc == 0 && (*ok || insts) &&
+        (!json_is_array(insts) || json_array_size(insts) > AL_LAYOUT_MAX))
+        rc = al_http_fail(c, AL_E_INVAL, "instances", "instances must be an array of at most %d",
+                          AL_LAYOUT_MAX);
     for (size_t i = 0; rc == 0 && i < json_array_size(insts); i++)
         rc = result_instance(c, json_array_get(insts, i), i);
     if (rc == 0)
