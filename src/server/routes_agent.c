@@ -184,7 +184,8 @@ static int result_instance(struct al_ctx *c, json_t *x, size_t i)
     if (rc == 0 && uuid && !*uuid)
         rc = al_http_fail(c, AL_E_INVAL, "uuid", "uuid must not be empty");
     if (rc && c->err_field[0] && strncmp(c->err_field, "instances", 9) != 0) {
-        snprintf(field, sizeof field, "instances[%zu].%.40s", i, c->err_field);
+        /* i < AL_LAYOUT_MAX: two digits at most */
+        snprintf(field, sizeof field, "instances[%u].%.40s", (unsigned)(i % 100), c->err_field);
         snprintf(c->err_field, sizeof c->err_field, "%s", field);
     }
     return rc;
