@@ -21,6 +21,13 @@
 #define PID_MAX   INT32_MAX
 #define PROCS_MAX 1000000 /* processes_total: far more than a GPU runs */
 
+/* Buffers of a field's name, each level's wide enough for the one above it and what it adds:
+ * "gpus[i]" (< 32), "gpus[i].profiles[j]", "….placements[k]", and one more key. A refusal keeps
+ * what fits its field (72 bytes: real names are far shorter). */
+#define PRE_CAP   64
+#define AT_CAP    112
+#define FIELD_CAP 160
+
 /* The checks of one GPU entry: where it is in the report, its model, the refusal. */
 struct mig_ctx {
     const char *f; /* "gpus[i]" */
@@ -31,7 +38,7 @@ struct mig_ctx {
 /* Refuse `pre`.`key` ("gpus[0].instances[1]" "start") with `what` it must be. */
 static int bad(struct mig_ctx *c, const char *pre, const char *key, const char *what)
 {
-    char field[72];
+    char field[FIELD_CAP];
     snprintf(field, sizeof field, "%s.%s", pre, key);
     return al_node_refuse(c->err, field, "%s %s", field, what);
 }
@@ -111,7 +118,7 @@ static int shape(struct mig_ctx *c, const char *pre, json_t *v, const char *cons
     if (!json_is_object(v))
         return al_node_refuse(c->err, pre, "%s must be an object", pre);
     if ((k = al_node_unknown_key(v, allowed)) != NULL) {
-        char field[72];
+        char field[FIELD_CAP];
         snprintf(field, sizeof field, "%s.%.40s", pre, k);
         return al_node_refuse(c->err, field, "%s: unknown field \"%.64s\"", pre, k);
     }
@@ -144,7 +151,7 @@ struct mig_mode {
 static int check_mode(struct mig_ctx *c, json_t *mig, struct mig_mode *out)
 {
     static const char *const allowed[] = {"capable", "current", "pending", NULL};
-    char pre[40];
+    char pre[PRE_CAP];
     int rc;
     snprintf(pre, sizeof pre, "%s.mig", c->f);
     if ((rc = shape(c, pre, mig, allowed)) != 0 ||
@@ -179,7 +186,7 @@ static int check_profile(struct mig_ctx *c, const char *pre, json_t *p, const js
     json_t *pls = json_object_get(p, "placements"), *pl;
     const char *name;
     json_int_t v;
-    char at[72];
+    char at[AT_CAP];
     size_t i;
     int rc;
     if ((rc = shape(c, pre, p, allowed)) != 0 ||
@@ -208,7 +215,7 @@ static int check_profile(struct mig_ctx *c, const char *pre, json_t *p, const js
 static int check_profiles(struct mig_ctx *c, json_t *profiles)
 {
     json_int_t ids[AL_NODE_MAX_PROFILES];
-    char pre[56];
+    char pre[PRE_CAP];
     json_t *p;
     size_t i;
     int rc;
@@ -310,7 +317,7 @@ static int check_instance(struct mig_ctx *c, const char *pre, json_t *in, struct
 static int check_instances(struct mig_ctx *c, json_t *instances, bool mig_on, json_t *out)
 {
     struct taken t = {0, out};
-    char pre[56];
+    char pre[PRE_CAP];
     json_t *in;
     size_t i;
     int rc;
@@ -379,7 +386,7 @@ static int check_processes(struct mig_ctx *c, json_t *g, bool mig_on, json_t *in
                            json_t *out, json_int_t *total)
 {
     json_t *procs = member(g, "processes"), *p;
-    char pre[56];
+    char pre[PRE_CAP];
     size_t i;
     int rc;
     snprintf(pre, sizeof pre, "%s.processes", c->f);

@@ -305,17 +305,15 @@ static json_t *json_col(sqlite3_stmt *st, int i)
  * each null when none. Returns g, or NULL (freed) when out of memory. */
 static json_t *gpu_mig_state(json_t *g, sqlite3_stmt *st)
 {
-    json_t *at = sqlite3_column_type(st, 14) == SQLITE_NULL
-                     ? json_null()
-                     : json_integer(sqlite3_column_int64(st, 14));
+    bool seen = sqlite3_column_type(st, 14) != SQLITE_NULL;
     if (g && (json_object_set_new(g, "observed", json_col(st, 13)) != 0 ||
-              json_object_set_new(g, "observed_at", at) != 0 ||
+              json_object_set_new(g, "observed_at",
+                                  seen ? json_integer(sqlite3_column_int64(st, 14))
+                                       : json_null()) != 0 ||
               json_object_set_new(g, "desired", json_col(st, 15)) != 0)) {
         json_decref(g);
         return NULL;
     }
-    if (!g)
-        json_decref(at);
     return g;
 }
 
