@@ -68,6 +68,8 @@ count_events() {
     body=$b code=$c
 }
 rsv() { call "$OP" GET "/v1/reservations/$1"; }
+state_is() { rsv "$1" && [ "$(j .state)" = "$2" ]; }
+late() { change_is "$1" && [ "$(jq -r .window.late <<<"$CH")" = true ]; }
 
 report "[$(inst 7g.80gb 0 0 8 1 MIG-n1-7g)]"
 expect "n1's agent reports GPU 0 in MIG mode as one 7g.80gb" 200
@@ -190,13 +192,13 @@ check "it creates 3g.40gb@$U2 and keeps 3g.40gb@$U1 untouched" \
     [ "$(jq -r '[.steps[] | "\(.op) \(.profile)@\(.start)"] | join(", ")' <<<"$CH")" = "create 3g.40gb@$U2" -a \
     "$(jq -r '[.holders[].reservation] | join(",")' <<<"$CH")" = "" ]
 tick_to "$S2" || true
-wait_until 15 eval 'rsv "$RID2"; [ "$(j .state)" = provisioning ]'
+wait_until 15 state_is "$RID2" provisioning
 check "at its start without its instance the reservation is provisioning, naming the change" \
     [ "$(j '[.state, .provisioning.change] | join(" ")')" = "provisioning $C3" ]
 check "reservation.provisioning was appended" \
     [ "$(events reservation.provisioning "$RID2" | jq -r .to)" = provisioning ]
 report "[$(inst 3g.40gb 9 "$U1" 4 2 MIG-n1-3g-a)]"
-wait_until 15 eval 'change_is "$C3"; [ "$(jq -r .window.late <<<"$CH")" = true ]'
+wait_until 15 late "$C3"
 check "its window passed unapplied: the same change moves on, late, from now" \
     [ "$(jq -r '[.id, .window.late, .window.run_after] | join(" ")' <<<"$CH")" = "$C3 true $(ts "$S2")" ]
 call "$OP" POST "/v1/mig-changes/$C3/apply" '{"force":true,"reason":"now"}'
