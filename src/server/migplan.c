@@ -456,7 +456,8 @@ static int change_supersede(struct al_ctx *c, json_t *open, const char *by, cons
     return al_event(c, AL_EVENT_MIG_CHANGE_SUPERSEDED, m.id, data);
 }
 
-/* An open change whose window passed unapplied moves to the window planned now. */
+/* An open change whose window passed unapplied, or would open while a reservation still holds
+ * an instance it destroys, moves to the window planned now (same id: its acks stay). */
 static int change_rewindow(struct al_ctx *c, json_t *open, const struct al_migchange *ch)
 {
     struct al_store_migchange m = {jstr(open, "id"),
@@ -479,6 +480,7 @@ static int change_rewindow(struct al_ctx *c, json_t *open, const struct al_migch
  * reservations served (sorted, once each) in *serves. */
 struct want {
     int64_t t;
+    int64_t not_before; /* busy_until */
     struct need nd;
     struct al_layout to;
     bool to_mig;
@@ -504,7 +506,7 @@ static int plan_change(struct al_ctx *c, const struct mgpu *g, const struct want
                                     .holders = l.holders,
                                     .windows = &win,
                                     .now = c->now,
-                                    .not_before = busy_until(g, m, w->t, &w->to, w->to_mig)};
+                                    .not_before = w->not_before};
     int rc =
         docs ? node_windows(c, g->g, &win) : al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     if (rc == 0)
@@ -595,8 +597,11 @@ static int settle_gpu(struct al_ctx *c, const struct mgpu *g, json_t *open, cons
         rc = open ? change_supersede(c, open, NULL, "no reservation needs it any more") : 0;
         return rc < 0 ? rc : open != NULL;
     }
+    json_t *win = open ? json_object_get(open, "window") : NULL;
     bool same = open && same_change(open, g, w);
-    if (same && c->now < jtime(json_object_get(open, "window"), "run_before"))
+    /* kept while its window is ahead and after the work on what it destroys (a reservation on
+     * such an instance may have come since) */
+    if (same && c->now < jtime(win, "run_before") && jtime(win, "run_after") >= w->not_before)
         return 0; /* the usual tick: nothing read beyond the holds */
     if ((rc = plan_change(c, g, w, &ch)) != 0)
         return rc < 0 ? rc : 0;
@@ -628,6 +633,7 @@ static int plan_gpu(struct al_ctx *c, const struct mgpu *g, json_t *open_all)
                 k < 0 ? "a hold names a profile its model lacks" : e.msg);
         return 0;
     }
+    w.not_before = busy_until(g, m, w.t, &w.to, w.to_mig);
     if (!(w.serves = serve_ids(g, &w)))
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     rc = settle_gpu(c, g, open, &w);

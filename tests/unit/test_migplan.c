@@ -192,6 +192,15 @@ static void test_plan_new_layout(void **state)
     assert_int_equal(money_count(x, "mig_change.planned"), 1);
     json_decref(again);
 
+    /* 2g.20gb@4 reserved again before rsv_1 starts: the same change, after that one ends. */
+    reserve(x, "rsv_h2", "scheduled", T0 + DAY + 2 * HOUR, T0 + DAY + 6 * HOUR, "2g.20gb@4");
+    assert_int_equal(money_run(x, pass, now + 120, false), 1);
+    again = open_change(x);
+    assert_string_equal(jstr(again, "id"), jstr(ch, "id"));
+    assert_int_equal(jtime(json_object_get(again, "window"), "run_after"), T0 + DAY + 6 * HOUR);
+    assert_int_equal(money_run(x, pass, now + 180, false), 0);
+    json_decref(again);
+
     /* rsv_1 cancelled: nothing needs the change any more. */
     assert_int_equal(al_store_hold_release(x->sf->s, "rsv_1", NULL), 1);
     assert_int_equal(money_run(x, pass, now + 2 * HOUR, false), 1);
