@@ -1,5 +1,6 @@
 /* test_migchange.c — unit tests of core/migchange: the plan of a MIG change (an instance that
- * stays is never touched, a MIG mode switch, no window before the start, bad input), the safety
+ * stays is never touched, a MIG mode switch, a late plan when no window closes before the start,
+ * a node without windows, bad input), the safety
  * check (every check failing alone, all passing, several at once, malformed observations), the
  * force rule, the agent's operations under NVML's rules, and the rollback after a failure at
  * each operation, also over random pairs of every valid H100 layout. */
@@ -190,8 +191,8 @@ static void test_plan_mode_switch(void **state)
     struct al_windows w = windows("sat,sun 00:00-06:00");
     struct al_migchange_rsv serve = rsv("r1", "acme", MON + 7 * D, "3g.40gb@4");
     struct al_migchange_rsv whole = rsv("d1", "beta", MON, NULL);
-    struct al_migchange_input in = {"gpu-1", &none,  false, &to, true,   &serve,
-                                    1,       &whole, 1,     &w,  MON + H};
+    struct al_migchange_input in = {"gpu-1", &none,  false, &to, true,    &serve,
+                                    1,       &whole, 1,     &w,  MON + H, 0};
     struct al_migchange c;
     struct al_migop ops[AL_MIGOP_MAX];
     struct al_err e = {0};
@@ -206,8 +207,8 @@ static void test_plan_mode_switch(void **state)
     /* MIG off again: the instances go, then the mode. */
     struct al_migchange_rsv mig_holder = rsv("m1", "acme", MON, "7g.80gb@0");
     struct al_migchange_rsv dedicated = rsv("d2", "beta", MON + 7 * D, NULL);
-    in = (struct al_migchange_input){"gpu-1", &all,        true, &none, false,  &dedicated,
-                                     1,       &mig_holder, 1,    &w,    MON + H};
+    in = (struct al_migchange_input){"gpu-1", &all,        true, &none, false,   &dedicated,
+                                     1,       &mig_holder, 1,    &w,    MON + H, 0};
     assert_int_equal(al_migchange_plan(&in, &c, &e), 0);
     assert_true(c.mode_switch);
     n = al_migchange_ops(&c, ops);
@@ -217,30 +218,119 @@ static void test_plan_mode_switch(void **state)
     assert_int_equal(ops[2].kind, AL_MIGOP_MIG_OFF);
 }
 
-static void test_plan_no_window(void **state)
+static void expect_plan_inval_now(const struct al_migchange_input *in)
+{
+    struct al_migchange c;
+    struct al_err e = {0};
+    assert_int_equal(al_migchange_plan(in, &c, &e), AL_E_INVAL);
+    assert_non_null(strstr(e.msg, "now: out of range"));
+    assert_int_equal(c.nsteps, 0); /* emptied */
+}
+
+/* No window closes between now and the start: the change is planned late, into the next
+ * window; the earliest served reservation decides. */
+static void test_plan_late(void **state)
 {
     (void)state;
     struct al_layout from = L("7g.80gb@0"), to = L("4g.40gb@0,3g.40gb@4");
     struct al_windows w = windows("daily 02:00-04:00");
     struct al_migchange_rsv serve = rsv("r9", "acme", MON + 5 * H + 1800, "3g.40gb@4");
-    struct al_migchange_input in = {"gpu-1", &from, true, &to, true,       &serve,
-                                    1,       NULL,  0,    &w,  MON + 5 * H};
+    struct al_migchange_input in = {"gpu-1", &from, true, &to, true,        &serve,
+                                    1,       NULL,  0,    &w,  MON + 5 * H, 0};
     struct al_migchange c;
     struct al_err e = {0};
-    assert_int_equal(al_migchange_plan(&in, &c, &e), AL_E_NOFIT);
-    assert_non_null(strstr(e.msg, "no change window (daily 02:00-04:00 UTC)"));
-    assert_non_null(strstr(e.msg, "reservation r9 (2026-12-07T05:30:00Z)"));
-    assert_non_null(strstr(e.msg, "now (2026-12-07T05:00:00Z)"));
-    assert_int_equal(c.nsteps, 0); /* emptied */
-    /* The earliest served reservation decides: a later one alone would fit. */
-    struct al_migchange_rsv two[2] = {rsv("late", "a", MON + 3 * D, "4g.40gb@0"), serve};
+    assert_int_equal(al_migchange_plan(&in, &c, &e), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + D + 2 * H); /* Tuesday 02:00-04:00 */
+    assert_int_equal(c.run_before, MON + D + 4 * H);
+    assert_int_equal(c.nsteps, 3);
+    /* A later reservation alone fits a window before its start: not late. */
+    struct al_migchange_rsv two[2] = {rsv("later", "a", MON + 3 * D, "4g.40gb@0"), serve};
     in.serves = two;
-    in.nserves = 2;
-    assert_int_equal(al_migchange_plan(&in, &c, &e), AL_E_NOFIT);
-    assert_non_null(strstr(e.msg, "r9"));
-    in.nserves = 1;
     assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_false(c.late);
     assert_int_equal(c.run_before, MON + 2 * D + 4 * H);
+    in.nserves = 2; /* with r9 too, r9 decides */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + D + 2 * H);
+    /* Planned inside an open window that closes after the start: the rest of that window. */
+    in.nserves = 1;
+    in.serves = &serve;
+    in.now = MON + 2 * H + 600;
+    serve.start = MON + 3 * H;
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + 2 * H + 600);
+    assert_int_equal(c.run_before, MON + 4 * H);
+    /* The start is now (a reservation that began without its layout): the next window. */
+    serve.start = in.now = MON + 5 * H;
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + D + 2 * H);
+    in.now = -1;
+    expect_plan_inval_now(&in);
+}
+
+/* Not before the work on the instances it destroys ends: a window opening earlier starts then;
+ * none closing between then and the start: late, the next window after then. */
+static void test_plan_not_before(void **state)
+{
+    (void)state;
+    struct al_layout from = L("7g.80gb@0"), to = L("4g.40gb@0,3g.40gb@4");
+    struct al_windows w = windows("daily 02:00-04:00"), none = {0};
+    struct al_migchange_rsv serve = rsv("r1", "acme", MON + 3 * D + 12 * H, "3g.40gb@4");
+    struct al_migchange_rsv holder = rsv("h1", "beta", MON, "7g.80gb@0");
+    struct al_migchange_input in = {"gpu-1", &from,   true, &to, true,        &serve,
+                                    1,       &holder, 1,    &w,  MON + 5 * H, 0};
+    struct al_migchange c;
+    in.not_before = MON + 3 * D + 3 * H; /* the holder ends Thursday 03:00 */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_false(c.late);
+    assert_int_equal(c.run_after, MON + 3 * D + 3 * H);
+    assert_int_equal(c.run_before, MON + 3 * D + 4 * H);
+    in.not_before = MON + 3 * D + 5 * H; /* Thursday 05:00: Friday's window, late */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + 4 * D + 2 * H);
+    in.not_before = MON; /* before now: now */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_int_equal(c.run_after, MON + 3 * D + 2 * H);
+    in.windows = &none;
+    in.not_before = MON + 7 * H;
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_false(c.late);
+    assert_int_equal(c.run_after, MON + 7 * H);
+    assert_int_equal(c.run_before, MON + 3 * D + 12 * H);
+    in.not_before = AL_WINDOW_T_MAX;
+    struct al_err e = {0};
+    assert_int_equal(al_migchange_plan(&in, &c, &e), AL_E_INVAL);
+    assert_non_null(strstr(e.msg, "not_before: out of range"));
+}
+
+/* A node without windows may change at any time before the start; late, within a day. */
+static void test_plan_no_windows(void **state)
+{
+    (void)state;
+    struct al_layout from = L("none"), to = L("7g.80gb@0");
+    struct al_windows none = {0};
+    struct al_migchange_rsv serve = rsv("r1", "acme", MON + 3 * D, "7g.80gb@0");
+    struct al_migchange_input in = {"gpu-1", &from, true, &to,   true,    &serve,
+                                    1,       NULL,  0,    &none, MON + H, 0};
+    struct al_migchange c;
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_false(c.late);
+    assert_int_equal(c.run_after, MON + H);
+    assert_int_equal(c.run_before, MON + 3 * D);
+    serve.start = MON + H; /* starts now */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + H);
+    assert_int_equal(c.run_before, MON + H + AL_MIGCHANGE_LATE_S);
+    serve.start = MON; /* began an hour ago */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_before, MON + H + D);
 }
 
 static void expect_plan_inval(const struct al_migchange_input *in, const char *want)
@@ -260,8 +350,8 @@ static void test_plan_bad_input(void **state)
     struct al_windows w = windows("daily 02:00-04:00");
     struct al_migchange_rsv serve = rsv("r1", "acme", MON + 3 * D, "3g.40gb@4");
     struct al_migchange_rsv wrong = rsv("r2", "acme", MON + 3 * D, "1g.10gb@6");
-    const struct al_migchange_input good = {"gpu-1", &from, true, &to, true,       &serve,
-                                            1,       NULL,  0,    &w,  MON + 5 * H};
+    const struct al_migchange_input good = {"gpu-1", &from, true, &to, true,        &serve,
+                                            1,       NULL,  0,    &w,  MON + 5 * H, 0};
     struct al_migchange_input in = good;
     in.to = &bad;
     expect_plan_inval(&in, "to: ");
@@ -502,7 +592,7 @@ static void test_check_mode_switch(void **state)
     struct al_migchange_rsv serve = rsv("r1", "acme", MON + 2 * D, "3g.40gb@4");
     struct al_migchange_rsv whole = rsv("d1", "beta", MON, NULL);
     struct al_migchange_input in = {"gpu-1", &none,  false, &to, true, &serve,
-                                    1,       &whole, 1,     &w,  MON};
+                                    1,       &whole, 1,     &w,  MON,  0};
     struct fix f;
     memset(&f, 0, sizeof f);
     assert_int_equal(al_migchange_plan(&in, &f.c, NULL), 0);
@@ -688,10 +778,11 @@ static void test_rollback_each_step(void **state)
     struct al_migchange_rsv serve = rsv("r1", "acme", MON + 2 * D, "3g.40gb@4");
     struct al_migchange_rsv dedicated = rsv("d1", "beta", MON + 2 * D, NULL);
     struct al_migchange c;
-    struct al_migchange_input in = {"g", &none, false, &to, true, &serve, 1, NULL, 0, &w, MON};
+    struct al_migchange_input in = {"g", &none, false, &to, true, &serve, 1, NULL, 0, &w, MON, 0};
     assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
     assert_int_equal(apply_and_roll_back(&c), 7);
-    in = (struct al_migchange_input){"g", &to, true, &none, false, &dedicated, 1, NULL, 0, &w, MON};
+    in = (struct al_migchange_input){"g", &to,  true, &none, false, &dedicated,
+                                     1,   NULL, 0,    &w,    MON,   0};
     assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
     assert_int_equal(apply_and_roll_back(&c), 7);
 }
@@ -731,7 +822,7 @@ static void test_random_h100_layouts(void **state)
         struct al_migchange_rsv serve = rsv("r", "o", MON + D, NULL);
         serve.whole = false;
         serve.p = to->p[rnd(to->n)];
-        struct al_migchange_input in = {"g", from, true, to, true, &serve, 1, NULL, 0, &w, MON};
+        struct al_migchange_input in = {"g", from, true, to, true, &serve, 1, NULL, 0, &w, MON, 0};
         struct al_migchange c;
         struct al_err e = {0};
         int rc = al_migchange_plan(&in, &c, &e);
@@ -759,7 +850,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_keeps_untouched),
         cmocka_unit_test(test_plan_mode_switch),
-        cmocka_unit_test(test_plan_no_window),
+        cmocka_unit_test(test_plan_late),
+        cmocka_unit_test(test_plan_not_before),
+        cmocka_unit_test(test_plan_no_windows),
         cmocka_unit_test(test_plan_bad_input),
         cmocka_unit_test(test_check_all_pass),
         cmocka_unit_test(test_check_each_fails_alone),
