@@ -129,10 +129,13 @@ static int driver_body(struct al_agent *a, json_t **ret, struct al_err *reterr)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     if ((rc = al_driver_observed_json(a->drv, &obs, reterr)) < 0)
         goto out;
-    json_array_foreach (json_object_get(obs, "gpus"), i, g) {
+    json_array_foreach(json_object_get(obs, "gpus"), i, g)
+    {
         if (!json_is_string(json_object_get(g, "model"))) {
-            fprintf(stderr, "allot agent: GPU %" JSON_INTEGER_FORMAT " (%s): not in the catalog; "
-                    "not reported\n", json_integer_value(json_object_get(g, "index")),
+            fprintf(stderr,
+                    "allot agent: GPU %" JSON_INTEGER_FORMAT " (%s): not in the catalog; "
+                    "not reported\n",
+                    json_integer_value(json_object_get(g, "index")),
                     json_string_value(json_object_get(g, "name")));
             a->skipped++;
             continue;
@@ -223,8 +226,8 @@ static int apply_change(struct al_agent *a, struct al_client *c, const struct al
         return 0;
     }
     if (al_reconcile_change(a->drv, e, &res, &ce) < 0) {
-        fprintf(stderr, "allot agent: change %s on GPU %u: %s; tried again next round\n",
-                e->change, e->index, ce.msg);
+        fprintf(stderr, "allot agent: change %s on GPU %u: %s; tried again next round\n", e->change,
+                e->index, ce.msg);
         return 0;
     }
     fprintf(stderr, "allot agent: change %s on GPU %u: %s%s\n", e->change, e->index,
@@ -250,8 +253,10 @@ static int reconcile_gpu(struct al_agent *a, struct al_client *c, const json_t *
     if (index < 0 || index >= AL_DRV_MAX_GPUS ||
         al_reconcile_observe(a->drv, (unsigned)index, a->gpu, &err) < 0 ||
         al_reconcile_parse(entry, a->gpu->model, &e, &err) < 0) {
-        fprintf(stderr, "allot agent: desired state of GPU %" JSON_INTEGER_FORMAT ": %s; left "
-                "as it is\n", index, err.msg[0] ? err.msg : "no such GPU");
+        fprintf(stderr,
+                "allot agent: desired state of GPU %" JSON_INTEGER_FORMAT ": %s; left "
+                "as it is\n",
+                index, err.msg[0] ? err.msg : "no such GPU");
         return 0;
     }
     if (e.has_change)
@@ -280,9 +285,7 @@ static int reconcile(struct al_agent *a, struct al_client *c, struct al_path *p,
                         AL_DRV_MAX_GPUS);
         goto out;
     }
-    json_array_foreach (gpus, i, g)
-        if ((rc = reconcile_gpu(a, c, g, reterr)) < 0)
-            break;
+    json_array_foreach(gpus, i, g) if ((rc = reconcile_gpu(a, c, g, reterr)) < 0) break;
 out:
     json_decref(doc);
     return rc;

@@ -28,13 +28,13 @@
 #define AL_AGENT_NODE_MAX 63 /* bytes of a node name: [A-Za-z0-9._-]{1,63} */
 
 struct al_agent_cfg {
-    const char *fleet;  /* a simulated fleet file (agent/simfleet.h), or NULL: a driver */
-    const char *driver; /* without fleet: "sim" or "nvml" */
-    const char *state;  /* the sim driver's state file (agent/drv_sim.c) */
-    const char *node;   /* with a driver: the name this node reports under */
+    const char *fleet;   /* a simulated fleet file (agent/simfleet.h), or NULL: a driver */
+    const char *driver;  /* without fleet: "sim" or "nvml" */
+    const char *state;   /* the sim driver's state file (agent/drv_sim.c) */
+    const char *node;    /* with a driver: the name this node reports under */
     const char *journal; /* with a driver: the file of undelivered results, or NULL: memory */
-    long interval;      /* seconds between heartbeats, AL_AGENT_INTERVAL_MIN..MAX */
-    bool once;          /* one heartbeat, then return its outcome */
+    long interval;       /* seconds between heartbeats, AL_AGENT_INTERVAL_MIN..MAX */
+    bool once;           /* one heartbeat, then return its outcome */
 };
 
 struct al_agent;

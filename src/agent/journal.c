@@ -107,8 +107,8 @@ static int save(const struct al_journal *j, struct al_err *reterr)
     arr = json_array();
     root = json_pack("{s:o}", "results", arr);
     for (size_t i = 0; root && i < j->n; i++)
-        if (json_array_append_new(arr, json_pack("{s:s,s:O}", "change", j->e[i].change, "body",
-                                                 j->e[i].body)) < 0)
+        if (json_array_append_new(
+                arr, json_pack("{s:s,s:O}", "change", j->e[i].change, "body", j->e[i].body)) < 0)
             break;
     if (!root || json_array_size(arr) != j->n) {
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");

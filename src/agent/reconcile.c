@@ -102,14 +102,15 @@ static int run_one(struct rec *r, const struct al_migop *ops, unsigned n, unsign
     if (op.kind == AL_MIGOP_MIG_ON || op.kind == AL_MIGOP_MIG_OFF)
         rc = al_driver_set_mig_mode(r->d, r->e->index, op.kind == AL_MIGOP_MIG_ON, &de);
     else if (i + 1 < n && op.kind == AL_MIGOP_CREATE_GI && ops[i + 1].kind == AL_MIGOP_CREATE_CI)
-        rc = al_driver_create(r->d, r->e->index, r->m->profiles[op.p.profile].nvml_id,
-                              op.p.start, NULL, &de);
-    else if (i + 1 < n && op.kind == AL_MIGOP_DESTROY_CI && ops[i + 1].kind == AL_MIGOP_DESTROY_GI) {
-        const struct al_drv_instance *in = NULL;
-        if ((rc = observe(r, &de)) == 0 && !(in = instance_at(r, op.p)))
-            rc = al_err_set(&de, AL_E_NOTFOUND, "no GPU instance there");
-        if (rc == 0)
-            rc = al_driver_destroy(r->d, r->e->index, in->gi_id, &de);
+        rc = al_driver_create(r->d, r->e->index, r->m->profiles[op.p.profile].nvml_id, op.p.start,
+                              NULL, &de);
+    else if (i + 1 < n && op.kind == AL_MIGOP_DESTROY_CI &&
+             ops[i + 1].kind == AL_MIGOP_DESTROY_GI) {
+        if ((rc = observe(r, &de)) == 0) {
+            const struct al_drv_instance *in = instance_at(r, op.p);
+            rc = in ? al_driver_destroy(r->d, r->e->index, in->gi_id, &de)
+                    : al_err_set(&de, AL_E_NOTFOUND, "no GPU instance there");
+        }
     } else
         al_err_set(&de, AL_E_INVAL, "no driver call does it alone");
     if (rc == 0)
@@ -159,11 +160,10 @@ static json_t *instances_json(const struct al_drv_gpu *g)
     for (unsigned i = 0; arr && i < g->ninstances; i++) {
         const struct al_drv_instance *in = &g->instances[i];
         json_t *ci = in->ci_id == AL_DRV_NONE ? json_null() : json_integer(in->ci_id);
-        if (json_array_append_new(arr, json_pack("{s:I,s:o,s:I,s:I,s:s}", "gi",
-                                                 (json_int_t)in->gi_id, "ci", ci, "profile_id",
-                                                 (json_int_t)in->profile_id, "start",
-                                                 (json_int_t)in->placement.start, "uuid",
-                                                 in->uuid)) < 0) {
+        if (json_array_append_new(
+                arr, json_pack("{s:I,s:o,s:I,s:I,s:s}", "gi", (json_int_t)in->gi_id, "ci", ci,
+                               "profile_id", (json_int_t)in->profile_id, "start",
+                               (json_int_t)in->placement.start, "uuid", in->uuid)) < 0) {
             json_decref(arr);
             return NULL;
         }
@@ -216,8 +216,7 @@ static int blocked(const struct rec *r, const struct al_migop *ops, unsigned n, 
         if (!mode && (ops[i].kind != AL_MIGOP_DESTROY_CI || !in))
             continue;
         if (g->procs_total > g->nprocs) {
-            snprintf(msg, cap, "in use: %u processes on the GPU, more than listed",
-                     g->procs_total);
+            snprintf(msg, cap, "in use: %u processes on the GPU, more than listed", g->procs_total);
             return (int)i;
         }
         pids[0] = '\0';
@@ -228,8 +227,10 @@ static int blocked(const struct rec *r, const struct al_migop *ops, unsigned n, 
                      al_migop_name(ops[i].kind));
         } else {
             inst_text(r->m, ops[i].p, inst, sizeof inst);
-            snprintf(msg, cap, "in use: process %s on %s (GPU instance %u), which the change "
-                     "destroys", pids, inst, in->gi_id);
+            snprintf(msg, cap,
+                     "in use: process %s on %s (GPU instance %u), which the change "
+                     "destroys",
+                     pids, inst, in->gi_id);
         }
         return (int)i;
     }
@@ -313,10 +314,14 @@ static int start(struct rec *r, struct al_driver *d, const struct al_rec_gpu *e,
     r->d = d;
     r->e = e;
     r->m = e->from.l.model ? e->from.l.model : e->desired.l.model;
-    if (!r->m)
-        return al_err_set(reterr, AL_E_INVAL, "GPU %u: no model", e->index);
-    if (!(r->g = malloc(sizeof *r->g)))
-        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    if (!r->m) {
+        al_err_set(reterr, AL_E_INVAL, "GPU %u: no model", e->index);
+        return AL_E_INVAL;
+    }
+    if (!(r->g = calloc(1, sizeof *r->g))) {
+        al_err_set(reterr, AL_E_NOMEM, "out of memory");
+        return AL_E_NOMEM;
+    }
     return observe(r, reterr);
 }
 
@@ -336,8 +341,8 @@ int al_reconcile_change(struct al_driver *d, const struct al_rec_gpu *e, json_t 
         goto out;
     bool complete = observed_side(&r, &now);
     if (strcmp(r.g->uuid, e->uuid) != 0) {
-        snprintf(msg, sizeof msg, "GPU %u is %.95s on this host, not %.95s: nothing done",
-                 e->index, r.g->uuid, e->uuid);
+        snprintf(msg, sizeof msg, "GPU %u is %.95s on this host, not %.95s: nothing done", e->index,
+                 r.g->uuid, e->uuid);
         rc = result(&r, 0, msg, false, ret, reterr);
     } else if (complete && side_eq(&now, &e->to))
         rc = result(&r, -1, NULL, false, ret, reterr); /* applied already: never twice */
@@ -382,8 +387,8 @@ int al_reconcile_desired(struct al_driver *d, const struct al_rec_gpu *e, FILE *
     if ((rc = start(&r, d, e, reterr)) < 0)
         goto out;
     if (strcmp(r.g->uuid, e->uuid) != 0) {
-        rc = al_err_set(reterr, AL_E_CONFLICT, "GPU %u is %.95s on this host, not %.95s",
-                        e->index, r.g->uuid, e->uuid);
+        rc = al_err_set(reterr, AL_E_CONFLICT, "GPU %u is %.95s on this host, not %.95s", e->index,
+                        r.g->uuid, e->uuid);
         goto out;
     }
     if ((rc = mig_on_if_idle(&r, log, reterr)) <= 0)
@@ -393,8 +398,8 @@ int al_reconcile_desired(struct al_driver *d, const struct al_rec_gpu *e, FILE *
         struct al_placement p = e->desired.l.p[i];
         if (side_has(&now, p) || instance_at(&r, p) || !al_layout_can_add(&now.l, p))
             continue; /* there already (perhaps half-made: left alone), or no room */
-        rc = al_driver_create(d, e->index, r.m->profiles[p.profile].nvml_id, p.start, &made,
-                              reterr);
+        rc =
+            al_driver_create(d, e->index, r.m->profiles[p.profile].nvml_id, p.start, &made, reterr);
         if (rc == AL_E_NOFIT)
             continue; /* something the catalog does not know holds the units */
         if (rc < 0)
@@ -403,8 +408,10 @@ int al_reconcile_desired(struct al_driver *d, const struct al_rec_gpu *e, FILE *
         created++;
         inst_text(r.m, p, inst, sizeof inst);
         if (log)
-            fprintf(log, "allot agent: GPU %u: recreated %s (GPU instance %u, %s) of the desired "
-                    "layout\n", e->index, inst, made.gi_id, made.uuid);
+            fprintf(log,
+                    "allot agent: GPU %u: recreated %s (GPU instance %u, %s) of the desired "
+                    "layout\n",
+                    e->index, inst, made.gi_id, made.uuid);
     }
     rc = created;
 out:

@@ -142,15 +142,20 @@ static int pair_len(const struct al_migop *ops, unsigned n, unsigned i, struct a
     enum al_migop_kind k = ops[i].kind, want;
     if (k == AL_MIGOP_MIG_ON || k == AL_MIGOP_MIG_OFF)
         return 1;
-    want = k == AL_MIGOP_CREATE_GI ? AL_MIGOP_CREATE_CI
+    want = k == AL_MIGOP_CREATE_GI    ? AL_MIGOP_CREATE_CI
            : k == AL_MIGOP_DESTROY_CI ? AL_MIGOP_DESTROY_GI
                                       : k;
-    if (want == k || i + 1 >= n || ops[i + 1].kind != want ||
-        ops[i + 1].p.profile != ops[i].p.profile || ops[i + 1].p.start != ops[i].p.start)
+    if (want == k)
+        return al_err_set(reterr, AL_E_INVAL,
+                          "change.operations[%u]: %s alone is not one driver call "
+                          "(create_gi+create_ci, destroy_ci+destroy_gi)",
+                          i, al_migop_name(k));
+    if (i + 1 >= n || ops[i + 1].kind != want || ops[i + 1].p.profile != ops[i].p.profile ||
+        ops[i + 1].p.start != ops[i].p.start)
         return al_err_set(reterr, AL_E_INVAL,
                           "change.operations[%u]: %s must be followed by %s of the same "
                           "instance (one driver call)",
-                          i, al_migop_name(k), al_migop_name(want == k ? k : want));
+                          i, al_migop_name(k), al_migop_name(want));
     return 2;
 }
 
@@ -207,10 +212,11 @@ static int get_change(const json_t *o, const struct al_gpu_model *m, struct al_r
     else if (!json_is_array(ops) || json_array_size(ops) > AL_MIGOP_MAX)
         rc = al_err_set(reterr, AL_E_INVAL, "change.operations: an array of at most %d required",
                         AL_MIGOP_MAX);
-    for (size_t i = 0; rc == 0 && ops && json_is_array(ops) && i < json_array_size(ops); i++) {
-        snprintf(sub, sizeof sub, "change.operations[%zu]", i);
-        rc = get_op(json_array_get(ops, i), sub, m, &e->ops[e->nops++], reterr);
-    }
+    else
+        for (size_t i = 0; rc == 0 && i < json_array_size(ops); i++) {
+            snprintf(sub, sizeof sub, "change.operations[%zu]", i);
+            rc = get_op(json_array_get(ops, i), sub, m, &e->ops[e->nops++], reterr);
+        }
     return rc < 0 ? rc : check_ops(e, reterr);
 }
 

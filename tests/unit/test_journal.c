@@ -114,8 +114,7 @@ static void test_bad_file(void **state)
     refused(fx, "{\"results\":[", "line 1");
     refused(fx, "{\"results\":{}}", "results: an array");
     refused(fx, "{\"results\":[],\"x\":1}", "nothing else");
-    refused(fx, "{\"results\":[{\"change\":\"a b\",\"body\":{\"ok\":true}}]}",
-            "results[0].change");
+    refused(fx, "{\"results\":[{\"change\":\"a b\",\"body\":{\"ok\":true}}]}", "results[0].change");
     refused(fx, "{\"results\":[{\"change\":\"mch_1\",\"body\":{}}]}", "results[0].body");
     refused(fx, "{\"results\":[],\"results\":[]}", "duplicate");
 }

@@ -21,31 +21,31 @@
 
 /* GPU 0: an H100 in MIG mode with 3g.40gb@0 (GI 1, a process on it) and 1g.10gb@6 (GI 2);
  * GPU 1: an A30 with MIG off. */
-#define H100_GPU(extra)                                                                           \
-    "{\"index\":0,\"model\":\"H100-80GB\",\"uuid\":\"GPU-h100-0000\",\"mig\":{\"current\":true}," \
-    "\"instances\":[{\"gi\":1,\"profile\":\"3g.40gb\",\"start\":0,\"uuid\":\"MIG-keep-0001\"},"   \
-    "{\"gi\":2,\"profile\":\"1g.10gb\",\"start\":6,\"uuid\":\"MIG-old-0002\"}],"                  \
+#define H100_GPU(extra)                                                                            \
+    "{\"index\":0,\"model\":\"H100-80GB\",\"uuid\":\"GPU-h100-0000\",\"mig\":{\"current\":true},"  \
+    "\"instances\":[{\"gi\":1,\"profile\":\"3g.40gb\",\"start\":0,\"uuid\":\"MIG-keep-0001\"},"    \
+    "{\"gi\":2,\"profile\":\"1g.10gb\",\"start\":6,\"uuid\":\"MIG-old-0002\"}],"                   \
     "\"processes\":[{\"pid\":4242,\"used_mib\":1024,\"gi\":1}" extra "}"
 #define A30_GPU "{\"index\":1,\"model\":\"A30-24GB\",\"uuid\":\"GPU-a30-0001\"}"
 
 static const char *const host = "{\"gpus\":[" H100_GPU("]") "," A30_GPU "]}";
 
 /* The change of GPU 0: 1g.10gb@6 makes room for a second 3g.40gb at 4; 3g.40gb@0 stays. */
-#define FROM_H100                                                                                 \
-    "{\"mig\":true,\"instances\":[{\"profile\":\"3g.40gb\",\"profile_id\":9,\"start\":0},"        \
+#define FROM_H100                                                                                  \
+    "{\"mig\":true,\"instances\":[{\"profile\":\"3g.40gb\",\"profile_id\":9,\"start\":0},"         \
     "{\"profile\":\"1g.10gb\",\"profile_id\":19,\"start\":6}]}"
-#define TO_H100                                                                                   \
-    "{\"mig\":true,\"instances\":[{\"profile\":\"3g.40gb\",\"profile_id\":9,\"start\":0},"        \
+#define TO_H100                                                                                    \
+    "{\"mig\":true,\"instances\":[{\"profile\":\"3g.40gb\",\"profile_id\":9,\"start\":0},"         \
     "{\"profile\":\"3g.40gb\",\"profile_id\":9,\"start\":4}]}"
-#define OPS_H100                                                                                  \
-    "[{\"op\":\"destroy_ci\",\"profile_id\":19,\"start\":6},"                                     \
-    "{\"op\":\"destroy_gi\",\"profile_id\":19,\"start\":6},"                                      \
-    "{\"op\":\"create_gi\",\"profile_id\":9,\"start\":4},"                                        \
+#define OPS_H100                                                                                   \
+    "[{\"op\":\"destroy_ci\",\"profile_id\":19,\"start\":6},"                                      \
+    "{\"op\":\"destroy_gi\",\"profile_id\":19,\"start\":6},"                                       \
+    "{\"op\":\"create_gi\",\"profile_id\":9,\"start\":4},"                                         \
     "{\"op\":\"create_ci\",\"profile_id\":9,\"start\":4}]"
-#define CHANGE_H100(ops)                                                                          \
-    "{\"index\":0,\"uuid\":\"GPU-h100-0000\",\"gpu\":\"gpu_n1-0\",\"desired\":" FROM_H100         \
-    ",\"change\":{\"id\":\"mch_1\",\"state\":\"approved\",\"from\":" FROM_H100                    \
-    ",\"to\":" TO_H100 ",\"operations\":" ops "}}"
+#define CHANGE_H100(ops)                                                                           \
+    "{\"index\":0,\"uuid\":\"GPU-h100-0000\",\"gpu\":\"gpu_n1-0\",\"desired\":" FROM_H100          \
+    ",\"change\":{\"id\":\"mch_1\",\"state\":\"approved\",\"from\":" FROM_H100 ",\"to\":" TO_H100  \
+    ",\"operations\":" ops "}}"
 
 struct fx {
     char dir[64];
@@ -131,9 +131,9 @@ static const char *layout(struct fx *fx, unsigned index)
             int pi = al_driver_catalog_profile(fx->g->model, in->profile_id);
             if (in->placement.start != start)
                 continue;
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s@%u#%u", len ? "," : "",
-                                    pi >= 0 ? fx->g->model->profiles[pi].name : "?", start,
-                                    in->gi_id);
+            len +=
+                (size_t)snprintf(buf + len, sizeof buf - len, "%s%s@%u#%u", len ? "," : "",
+                                 pi >= 0 ? fx->g->model->profiles[pi].name : "?", start, in->gi_id);
         }
     return buf;
 }
@@ -199,7 +199,8 @@ static void test_apply(void **state)
     size_t i;
     const json_t *v;
     int seen = 0;
-    json_array_foreach (inst, i, v) {
+    json_array_foreach(inst, i, v)
+    {
         if (json_integer_value(json_object_get(v, "start")) != 4)
             continue;
         seen++;
@@ -227,8 +228,8 @@ static void test_apply_planned_here(void **state)
 static void test_failed_create_rolls_back(void **state)
 {
     struct fx *fx = *state;
-    fx_open(fx, "{\"gpus\":[" H100_GPU("],\"fail_next\":{\"create\":\"insufficient_resources\"}")
-                "]}");
+    fx_open(fx,
+            "{\"gpus\":[" H100_GPU("],\"fail_next\":{\"create\":\"insufficient_resources\"}") "]}");
     json_t *res = change(fx, CHANGE_H100(OPS_H100));
     assert_true(json_is_false(json_object_get(res, "ok")));
     assert_int_equal(json_integer_value(json_object_get(res, "operation")), 2); /* create_gi */
@@ -435,9 +436,12 @@ static void test_refused(void **state)
             CHANGE_H100("[{\"op\":\"create_gi\",\"profile_id\":9,\"start\":4},"
                         "{\"op\":\"create_ci\",\"profile_id\":9,\"start\":4}]"),
             "change.operations[0]: create_gi 3g.40gb@4");
+    refused(fx, CHANGE_H100("[{\"op\":\"destroy_gi\",\"profile_id\":19,\"start\":6}]"),
+            "change.operations[0]: destroy_gi alone is not one driver call");
     refused(fx,
-            CHANGE_H100("[{\"op\":\"destroy_gi\",\"profile_id\":19,\"start\":6}]"),
-            "change.operations[0]: destroy_gi must be followed");
+            CHANGE_H100("[{\"op\":\"destroy_ci\",\"profile_id\":19,\"start\":6},"
+                        "{\"op\":\"destroy_gi\",\"profile_id\":9,\"start\":0}]"),
+            "change.operations[0]: destroy_ci must be followed by destroy_gi of the same");
     refused(fx, CHANGE_H100("[{\"op\":\"reset\"}]"), "change.operations[0].op");
     refused(fx,
             "{\"index\":0,\"uuid\":\"GPU-h100-0000\",\"desired\":{\"mig\":true,\"instances\":["
