@@ -154,16 +154,20 @@ static bool roll_back(struct rec *r, const struct al_migop *ops, unsigned ndone,
     return observed_side(r, &now) && side_eq(&now, &r->e->from);
 }
 
+/* The GPU's instances as a result lists them: [{gi, ci, profile_id, start, uuid}]. A GPU
+ * instance without its compute instance (half-made, only after a rollback that failed) has no
+ * MIG device and is not listed; the error says the rollback failed. */
 static json_t *instances_json(const struct al_drv_gpu *g)
 {
     json_t *arr = json_array();
     for (unsigned i = 0; arr && i < g->ninstances; i++) {
         const struct al_drv_instance *in = &g->instances[i];
-        json_t *ci = in->ci_id == AL_DRV_NONE ? json_null() : json_integer(in->ci_id);
+        if (in->ci_id == AL_DRV_NONE)
+            continue;
         if (json_array_append_new(
-                arr, json_pack("{s:I,s:o,s:I,s:I,s:s}", "gi", (json_int_t)in->gi_id, "ci", ci,
-                               "profile_id", (json_int_t)in->profile_id, "start",
-                               (json_int_t)in->placement.start, "uuid", in->uuid)) < 0) {
+                arr, json_pack("{s:I,s:I,s:I,s:I,s:s}", "gi", (json_int_t)in->gi_id, "ci",
+                               (json_int_t)in->ci_id, "profile_id", (json_int_t)in->profile_id,
+                               "start", (json_int_t)in->placement.start, "uuid", in->uuid)) < 0) {
             json_decref(arr);
             return NULL;
         }
@@ -183,8 +187,9 @@ static int result(struct rec *r, int op, const char *msg, bool rolled_back, json
     if (op < 0)
         *ret = json_pack("{s:b,s:b,s:o}", "ok", 1, "mig", r->g->mig_current, "instances", inst);
     else
-        *ret = json_pack("{s:b,s:i,s:s,s:b,s:b,s:o}", "ok", 0, "operation", op, "error", msg,
-                         "rolled_back", rolled_back, "mig", r->g->mig_current, "instances", inst);
+        *ret = json_pack("{s:b,s:i,s:s%,s:b,s:b,s:o}", "ok", 0, "operation", op, "error", msg,
+                         strnlen(msg, AL_REC_ERROR_MAX), "rolled_back", rolled_back, "mig",
+                         r->g->mig_current, "instances", inst);
     return *ret ? 0 : al_err_set(reterr, AL_E_NOMEM, "out of memory");
 }
 

@@ -26,7 +26,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define AL_REC_ID_MAX 64 /* a change id with its NUL: 1..63 printable ASCII, no space */
+#define AL_REC_ID_MAX    64  /* a change id with its NUL: 1..63 printable ASCII, no space */
+#define AL_REC_ERROR_MAX 500 /* bytes of a result's error (the server's bound); cut there */
 
 /* A MIG state as the server writes one (a change's `from` / `to`, a GPU's `desired`): the mode
  * and the instances, resolved against the GPU's catalog model, sorted. Empty when MIG is off. */
