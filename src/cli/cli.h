@@ -55,6 +55,13 @@ int al_cmd_contract(int argc, char **argv);
 int al_cmd_node(int argc, char **argv);
 int al_cmd_agent(int argc, char **argv);
 int al_cmd_mig(int argc, char **argv);
+/* `allot mig changes|check|ack|apply` (cmd_migchange.c, in cmd_mig.c's table) and `allot
+ * window` (cmd_migchange.c). */
+int al_cmd_mig_changes(int argc, char **argv);
+int al_cmd_mig_check(int argc, char **argv);
+int al_cmd_mig_ack(int argc, char **argv);
+int al_cmd_mig_apply(int argc, char **argv);
+int al_cmd_window(int argc, char **argv);
 int al_cmd_server(int argc, char **argv);
 int al_cmd_ledger(int argc, char **argv);
 int al_cmd_invoice(int argc, char **argv);

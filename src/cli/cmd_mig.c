@@ -1,6 +1,7 @@
 /* cmd_mig.c — `allot mig …`: the MIG engine on the command line, no server needed: the model
  * catalog, profiles, layout validation, enumeration, placement, diffs and profile picking.
- * The mig-parted import/export subcommands live in cmd_migparted.c. */
+ * The mig-parted import/export subcommands live in cmd_migparted.c; the MIG changes at a
+ * server (changes, check, ack, apply) in cmd_migchange.c. */
 #include "cli/cli.h"
 #include "cli/mig_util.h"
 
@@ -509,6 +510,11 @@ int al_cmd_mig(int argc, char **argv)
         {"export-mig-parted", "write a layout as a mig-parted v1 config", al_cmd_mig_export},
         {"import-mig-parted", "read a mig-parted config and place it on a model",
          al_cmd_mig_import},
+        {"changes", "list MIG changes at the server (planned, approved, applied…)",
+         al_cmd_mig_changes},
+        {"check", "a MIG change with its safety checks, computed now", al_cmd_mig_check},
+        {"ack", "acknowledge a MIG change for your org (org admin)", al_cmd_mig_ack},
+        {"apply", "approve a planned MIG change (operator; --force --reason)", al_cmd_mig_apply},
         {NULL, NULL, NULL},
     };
     return al_cli_dispatch("allot mig", cmds, argc, argv);

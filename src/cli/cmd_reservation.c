@@ -31,7 +31,7 @@ static const struct al_col extended_cols[] = {
 };
 
 static const struct al_opt list_opts[] = {
-    {"state", AL_ARG_STR, "state", "scheduled, active, ended or cancelled"},
+    {"state", AL_ARG_STR, "state", "scheduled, provisioning, active, ended or cancelled"},
     {"org", AL_ARG_STR, "org", "only this organization's reservations (operator)"},
     {"limit", AL_ARG_INT, "limit", "at most N items (1..500)"},
     {"cursor", AL_ARG_STR, "cursor", "continue after a previous page"},

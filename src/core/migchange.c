@@ -104,24 +104,34 @@ static int check_input(const struct al_migchange_input *in, struct al_err *reter
     return rc;
 }
 
-/* The window: the latest one closing before the earliest served reservation starts. */
+/* The window: the latest one closing before the earliest served reservation starts; else,
+ * late, the next one open at or after now; with no windows at all, from now to that start (or,
+ * late, a day from now). */
 static int choose_window(const struct al_migchange_input *in, struct al_migchange *c,
                          struct al_err *reterr)
 {
     const struct al_migchange_rsv *first = &in->serves[0];
+    char now[AL_TIME_TEXT_MAX];
     for (unsigned i = 1; i < in->nserves; i++)
         if (in->serves[i].start < first->start)
             first = &in->serves[i];
-    int rc = al_window_before(in->windows, in->now, first->start, &c->run_after, &c->run_before);
-    if (rc == 0)
+    if (in->now < 0 || in->now > AL_WINDOW_T_MAX - AL_MIGCHANGE_LATE_S)
+        return al_err_set(reterr, AL_E_INVAL, "now: out of range");
+    if (in->windows->n == 0) {
+        c->late = first->start <= in->now;
+        c->run_after = in->now;
+        c->run_before = c->late ? in->now + AL_MIGCHANGE_LATE_S : first->start;
         return 0;
-    char when[AL_TIME_TEXT_MAX], now[AL_TIME_TEXT_MAX], win[AL_WINDOW_TEXT_MAX + 1];
-    (void)al_window_format(in->windows, win, sizeof win);
-    return al_err_set(reterr, AL_E_NOFIT,
-                      "no change window (%s UTC) closes between now (%s) "
-                      "and the start of reservation %s (%s)",
-                      win, al_timefmt(in->now, now, sizeof now), first->id,
-                      al_timefmt(first->start, when, sizeof when));
+    }
+    if (al_window_before(in->windows, in->now, first->start, &c->run_after, &c->run_before) == 0)
+        return 0;
+    c->late = true;
+    if (al_window_next(in->windows, in->now, &c->run_after, &c->run_before) != 0)
+        return al_err_set(reterr, AL_E_INVAL, "windows: none opens after now (%s)",
+                          al_timefmt(in->now, now, sizeof now));
+    if (c->run_after < in->now)
+        c->run_after = in->now;
+    return 0;
 }
 
 int al_migchange_plan(const struct al_migchange_input *in, struct al_migchange *ret,

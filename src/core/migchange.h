@@ -29,6 +29,8 @@
 #define AL_MIGCHANGE_REASON_MAX 500 /* characters of a force reason */
 /* An agent whose last heartbeat is older than this is not "online" for a change. */
 #define AL_MIGCHANGE_HEARTBEAT_MAX_S 90
+/* A late change for a node without change windows may run during this long from now. */
+#define AL_MIGCHANGE_LATE_S 86400
 
 /* A reservation with an instance on the GPU: one the change serves (its instance in `to`), or
  * one that holds an instance of the current layout (in `from`). */
@@ -68,14 +70,18 @@ struct al_migchange {
     unsigned nholders;
     struct al_migchange_rsv holders[AL_MIGCHANGE_RSV_MAX];
     int64_t run_after, run_before; /* the change window chosen: [run_after, run_before) */
+    bool late; /* no window closes before the first served reservation starts: it runs after */
 };
 
 /* Plan the change of in->from into in->to. The window is the latest of the node's windows that
- * closes before the earliest served reservation starts (al_window_before from in->now).
- * Returns 0 with *ret filled, AL_E_INVAL for bad input (the field named: an invalid layout,
- * layouts of two models, nothing to change, a served reservation whose instance is not in `to`,
- * a holder whose instance is not in `from`, a bad id), or AL_E_NOFIT when no window closes
- * between now and that start (the reservation, its start and the windows named). */
+ * closes before the earliest served reservation starts (al_window_before from in->now). When
+ * none closes between now and that start (it is too near, or past), the change is planned late:
+ * into the next occurrence open at or after now (al_window_next, its start moved up to now when
+ * it is open), with ret->late set. A node without windows (in->windows->n == 0) may change at
+ * any time: [now, start), or late [now, now + AL_MIGCHANGE_LATE_S) when the start is not after
+ * now. Returns 0 with *ret filled, or AL_E_INVAL for bad input (the field named: an invalid
+ * layout, layouts of two models, nothing to change, a served reservation whose instance is not
+ * in `to`, a holder whose instance is not in `from`, a bad id, a time out of range). */
 int al_migchange_plan(const struct al_migchange_input *in, struct al_migchange *ret,
                       struct al_err *reterr);
 

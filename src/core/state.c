@@ -28,16 +28,14 @@ static const char *const req_events[] = {
     [AL_REQ_EV_EXPIRE] = "expire",
 };
 static const char *const rsv_states[] = {
-    [AL_RSV_SCHEDULED] = "scheduled",
-    [AL_RSV_ACTIVE] = "active",
-    [AL_RSV_ENDED] = "ended",
+    [AL_RSV_SCHEDULED] = "scheduled", [AL_RSV_PROVISIONING] = "provisioning",
+    [AL_RSV_ACTIVE] = "active",       [AL_RSV_ENDED] = "ended",
     [AL_RSV_CANCELLED] = "cancelled",
 };
 static const char *const rsv_events[] = {
-    [AL_RSV_EV_START] = "start",
-    [AL_RSV_EV_END] = "end",
-    [AL_RSV_EV_CANCEL] = "cancel",
-    [AL_RSV_EV_EXTEND] = "extend",
+    [AL_RSV_EV_START] = "start",         [AL_RSV_EV_END] = "end",
+    [AL_RSV_EV_CANCEL] = "cancel",       [AL_RSV_EV_EXTEND] = "extend",
+    [AL_RSV_EV_PROVISION] = "provision", [AL_RSV_EV_READY] = "ready",
 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -177,12 +175,19 @@ struct rsv_move {
     enum al_event_kind kind;
 };
 
+/* provisioning is active for everything but access: it ends, is cancelled and extended as
+ * active is. */
 static const struct rsv_move rsv_table[] = {
     {AL_RSV_SCHEDULED, AL_RSV_EV_START, AL_RSV_ACTIVE, AL_EVENT_RESERVATION_ACTIVE},
+    {AL_RSV_SCHEDULED, AL_RSV_EV_PROVISION, AL_RSV_PROVISIONING, AL_EVENT_RESERVATION_PROVISIONING},
+    {AL_RSV_PROVISIONING, AL_RSV_EV_READY, AL_RSV_ACTIVE, AL_EVENT_RESERVATION_ACTIVE},
     {AL_RSV_ACTIVE, AL_RSV_EV_END, AL_RSV_ENDED, AL_EVENT_RESERVATION_ENDED},
+    {AL_RSV_PROVISIONING, AL_RSV_EV_END, AL_RSV_ENDED, AL_EVENT_RESERVATION_ENDED},
     {AL_RSV_SCHEDULED, AL_RSV_EV_CANCEL, AL_RSV_CANCELLED, AL_EVENT_RESERVATION_CANCELLED},
+    {AL_RSV_PROVISIONING, AL_RSV_EV_CANCEL, AL_RSV_CANCELLED, AL_EVENT_RESERVATION_CANCELLED},
     {AL_RSV_ACTIVE, AL_RSV_EV_CANCEL, AL_RSV_CANCELLED, AL_EVENT_RESERVATION_CANCELLED},
     {AL_RSV_SCHEDULED, AL_RSV_EV_EXTEND, AL_RSV_SCHEDULED, AL_EVENT_RESERVATION_EXTENDED},
+    {AL_RSV_PROVISIONING, AL_RSV_EV_EXTEND, AL_RSV_PROVISIONING, AL_EVENT_RESERVATION_EXTENDED},
     {AL_RSV_ACTIVE, AL_RSV_EV_EXTEND, AL_RSV_ACTIVE, AL_EVENT_RESERVATION_EXTENDED},
 };
 

@@ -60,9 +60,12 @@ bool al_state_req_final(enum al_req_state s);
 
 /* ---- reservations ---- */
 
-/* The states of a reservation: scheduled is the initial one; ended and cancelled are final. */
+/* The states of a reservation: scheduled is the initial one; ended and cancelled are final.
+ * provisioning: its start has come, but a MIG instance it holds on a GPU that allot configures
+ * is not there yet (a MIG change serves it, docs/migchange.md); it is billed as if active. */
 enum al_rsv_state {
     AL_RSV_SCHEDULED,
+    AL_RSV_PROVISIONING,
     AL_RSV_ACTIVE,
     AL_RSV_ENDED,
     AL_RSV_CANCELLED,
@@ -70,14 +73,19 @@ enum al_rsv_state {
 #define AL_RSV_NSTATES ((int)AL_RSV_CANCELLED + 1)
 
 /* What moves a reservation: the clock (start at its start, end at its end) or a route
- * (POST /v1/reservations/{id}/cancel, …/extend). */
+ * (POST /v1/reservations/{id}/cancel, …/extend). At its start the clock chooses start (its
+ * layout is in place, or it needs none) or provision (a MIG instance it holds is missing on a
+ * GPU allot configures); ready moves it on once the instances are there (the MIG change that
+ * serves it applied, or a node's report shows them). */
 enum al_rsv_event {
     AL_RSV_EV_START,
     AL_RSV_EV_END,
     AL_RSV_EV_CANCEL,
     AL_RSV_EV_EXTEND,
+    AL_RSV_EV_PROVISION,
+    AL_RSV_EV_READY,
 };
-#define AL_RSV_NEVENTS ((int)AL_RSV_EV_EXTEND + 1)
+#define AL_RSV_NEVENTS ((int)AL_RSV_EV_READY + 1)
 
 /* As the request's functions above, for reservations. al_state_rsv_next's *kind is
  * reservation.<to>, or reservation.extended for extend (which keeps the state). */

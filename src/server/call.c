@@ -443,6 +443,8 @@ static json_t *error_json(const struct al_call *k, int *status)
     ascii_copy(field, sizeof field, c->err_field);
     if (c->status == 422) {
         code = "idempotency_mismatch";
+    } else if (c->err_api) {
+        code = c->err_api;
     } else if (c->err_code == AL_E_PAYMENT && c->err_refusal != AL_REFUSAL_NONE) {
         code = al_refusal_code_name((enum al_refusal_code)c->err_refusal);
         *status = al_refusal_http_status((enum al_refusal_code)c->err_refusal);

@@ -131,7 +131,7 @@ static int rsv_access_end(struct al_ctx *c, const struct draw_job *j, int64_t en
         json_object_set_new(r, "end", al_time_json(end));
     /* a state the table does not know, or one that is over: the document only */
     if (al_state_rsv_parse(jstr(r, "state"), &st) == 0 &&
-        (st == AL_RSV_SCHEDULED || st == AL_RSV_ACTIVE)) {
+        (st == AL_RSV_SCHEDULED || st == AL_RSV_PROVISIONING || st == AL_RSV_ACTIVE)) {
         bool cancel = k == 0 || st == AL_RSV_SCHEDULED;
         if (cancel)
             json_object_set_new(r, "cancelled_by", json_string(c->user_id));

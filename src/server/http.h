@@ -90,6 +90,8 @@ struct al_ctx {
     json_t *err_details;
     int err_refusal; /* with AL_E_PAYMENT: core's enum al_refusal_code, which names the API
                       * code (insufficient_balance, limit_exceeded) and its status (402, 409) */
+    const char *err_api; /* static, or NULL: the API's code for a refusal that err_code's name
+                          * does not say ("checks_failed"); the status stays err_code's */
 };
 
 typedef int (*al_handler_fn)(struct al_ctx *c);

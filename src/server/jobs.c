@@ -1,6 +1,8 @@
 /* jobs.c — the background jobs the clock runs: nodes silent for longer than the heartbeat
  * timeout go offline (their GPUs leave planning), quotes expire (their holds freed),
- * reservations start and end; then the money passes: balance and invoiced draws
+ * reservations start (or wait for their MIG layout: server/provision.c) and end, MIG changes
+ * are planned (server/migplan.c) and those whose checks pass approved where the policy says so
+ * (server/migcheck.c); then the money passes: balance and invoiced draws
  * (server/draws.c) and pool metering (server/pool.c). Each run is one unit of work through
  * server/txn.h, like an HTTP write: under the server's lock, in one savepoint, returning after
  * its commit. */
@@ -10,8 +12,11 @@
 #include "server/draws.h"
 #include "server/flow.h"
 #include "server/http.h"
+#include "server/migcheck.h"
+#include "server/migplan.h"
 #include "server/node_report.h"
 #include "server/pool.h"
+#include "server/provision.h"
 #include "server/txn.h"
 
 #include <stdbool.h>
@@ -101,7 +106,32 @@ static bool is_in(json_t *r, enum al_rsv_state s)
     return al_state_rsv_parse(jstr(r, "state"), &now) == 0 && now == s;
 }
 
-static int tick_reservations(struct al_ctx *c)
+/* Due reservation r: at its start, active, or provisioning while a MIG instance it holds is
+ * missing on a GPU allot configures; provisioning, active once its instances are there; at its
+ * end, ended. Returns 1 when r moved, 0 when not, or a negative code. */
+static int rsv_due(struct al_ctx *c, json_t *r, json_t **gpus)
+{
+    bool over = jtime(r, "end") <= c->now;
+    int rc = 0, moved = 0;
+    if (is_in(r, AL_RSV_SCHEDULED) || (is_in(r, AL_RSV_PROVISIONING) && !over)) {
+        int miss = al_provision_missing(c, gpus, r);
+        if (miss < 0)
+            return miss;
+        moved = !(is_in(r, AL_RSV_PROVISIONING) && miss);
+        if (is_in(r, AL_RSV_SCHEDULED))
+            rc = miss ? al_provision_start(c, r) : al_flow_rsv_step(c, r, AL_RSV_EV_START, NULL);
+        else if (!miss)
+            rc = al_provision_ready(c, r, NULL);
+    }
+    if (rc == 0 && over && (is_in(r, AL_RSV_ACTIVE) || is_in(r, AL_RSV_PROVISIONING))) {
+        rc = al_flow_rsv_step(c, r, AL_RSV_EV_END, NULL);
+        moved = 1;
+    }
+    return rc < 0 ? rc : moved;
+}
+
+/* *gpus: every GPU, loaded at the first need (server/migplan.h), for the planning pass too. */
+static int tick_reservations(struct al_ctx *c, json_t **gpus)
 {
     json_t *ids = NULL, *o;
     struct al_err err = {0};
@@ -112,52 +142,58 @@ static int tick_reservations(struct al_ctx *c)
     json_array_foreach(ids, i, o)
     {
         json_t *r = NULL;
-        if ((rc = al_store_reservation_get(c->srv->store, jstr(o, "id"), &r, &err)) == 0) {
-            if (is_in(r, AL_RSV_SCHEDULED))
-                rc = al_flow_rsv_step(c, r, AL_RSV_EV_START, NULL);
-            if (rc == 0 && is_in(r, AL_RSV_ACTIVE) && jtime(r, "end") <= c->now)
-                rc = al_flow_rsv_step(c, r, AL_RSV_EV_END, NULL);
-            if (rc == 0)
-                rc = al_flow_rsv_save(c, r, false);
+        if ((rc = al_store_reservation_get(c->srv->store, jstr(o, "id"), &r, &err)) == 0 &&
+            (rc = rsv_due(c, r, gpus)) > 0) {
+            rc = al_flow_rsv_save(c, r, false);
+            n++;
         }
         json_decref(r);
         if (rc < 0)
             break;
-        n++;
     }
     json_decref(ids);
     return rc < 0 ? rc : n;
 }
 
 /* The tick as a unit of work: silent nodes go offline, quotes expire, reservations start
- * and end, then the money passes: every draw due (server/draws.h; after the starts, so that
- * a reservation starting now has its first period drawn in the same unit) and the pool's
- * metering (server/pool.h); then what ended leaves the calendar. One unit, one commit per
- * tick: like the rest of the tick, a failed pass undoes the whole tick (logged), and the next
- * tick tries again. Returns the number of transitions, draws and metered pieces, or a negative
- * code. */
+ * (or provision) and end, MIG changes are planned (after the starts: a reservation that began
+ * without its layout is served in the same tick) and approved by policy, then the money passes:
+ * every draw due (server/draws.h; after the starts, so that a reservation starting now has its
+ * first period drawn in the same unit) and the pool's metering (server/pool.h); then what ended
+ * leaves the calendar. One unit, one commit per tick: like the rest of the tick, a failed pass
+ * undoes the whole tick (logged), and the next tick tries again. Returns the number of transitions,
+ * draws and metered pieces, or a negative code. */
 static int tick(struct al_ctx *c, void *arg)
 {
-    int rc, n;
+    json_t *gpus = NULL;
+    int rc, n = 0;
     (void)arg;
     c->now = al_srv_now(c->srv);
     if ((rc = tick_nodes(c)) < 0)
-        return rc;
+        goto out;
     n = rc;
     if ((rc = tick_quotes(c)) < 0)
-        return rc;
+        goto out;
     n += rc;
-    if ((rc = tick_reservations(c)) < 0)
-        return rc;
+    if ((rc = tick_reservations(c, &gpus)) < 0)
+        goto out;
+    n += rc;
+    if ((rc = al_migplan_pass(c, &gpus)) < 0)
+        goto out;
+    n += rc;
+    if ((rc = al_migcheck_auto_apply_pass(c)) < 0)
+        goto out;
     n += rc;
     if ((rc = al_draws_pass(c)) < 0)
-        return rc;
+        goto out;
     n += rc;
     if ((rc = al_pool_meter_pass(c)) < 0)
-        return rc;
+        goto out;
     n += rc;
     al_calendar_expire(c->srv->cal->cal, c->now);
-    return n;
+out:
+    json_decref(gpus);
+    return rc < 0 ? rc : n;
 }
 
 int al_jobs_tick(struct al_srv *srv)

@@ -1,6 +1,6 @@
 /* node_report.c — a node's report checked field by field (each refusal names the field as the
- * API documents it), GPU states, and the changes between two versions of a node (see
- * node_report.h). */
+ * API documents it; a GPU's MIG members are node_mig.c's), GPU states, and the changes between
+ * two versions of a node (see node_report.h). */
 #include "server/node_report.h"
 
 #include "core/catalog.h"
@@ -12,8 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-AL_PRINTF(3, 4)
-static int refuse(struct al_node_report_err *err, const char *field, const char *fmt, ...)
+int al_node_refuse(struct al_node_report_err *err, const char *field, const char *fmt, ...)
 {
     va_list ap;
     snprintf(err->field, sizeof err->field, "%s", field);
@@ -30,8 +29,7 @@ static json_t *member(json_t *o, const char *key)
     return json_is_null(v) ? NULL : v;
 }
 
-/* The first key of `o` not in the NULL-terminated `allowed`, or NULL. */
-static const char *unknown_key(json_t *o, const char *const *allowed)
+const char *al_node_unknown_key(json_t *o, const char *const *allowed)
 {
     const char *k;
     json_t *v;
@@ -62,12 +60,12 @@ static int check_labels(json_t *labels, struct al_node_report_err *err)
     if (!labels)
         return 0;
     if (!json_is_object(labels) || json_object_size(labels) > AL_NODE_MAX_LABELS)
-        return refuse(err, "labels", "labels must be an object of at most %d name: string pairs",
+        return al_node_refuse(err, "labels", "labels must be an object of at most %d name: string pairs",
                       AL_NODE_MAX_LABELS);
     json_object_foreach(labels, k, v)
     {
         if (!al_name_ok(k) || !text(v, AL_NODE_LABEL_MAX))
-            return refuse(err, "labels",
+            return al_node_refuse(err, "labels",
                           "label keys are names, values strings of at most %d bytes, no NUL",
                           AL_NODE_LABEL_MAX);
     }
@@ -103,16 +101,16 @@ static int gpu_identity(json_t *g, const char *f, struct gpu_entry *out,
     snprintf(field, sizeof field, "%s.index", f);
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
         json_integer_value(v) >= AL_NODE_MAX_GPUS)
-        return refuse(err, field, "%s must be an integer in 0..%d", field, AL_NODE_MAX_GPUS - 1);
+        return al_node_refuse(err, field, "%s must be an integer in 0..%d", field, AL_NODE_MAX_GPUS - 1);
     out->idx = json_integer_value(v);
     snprintf(field, sizeof field, "%s.uuid", f);
     out->uuid = text(member(g, "uuid"), AL_FLEET_UUID_MAX - 1);
     if (!uuid_ok(out->uuid))
-        return refuse(err, field, "%s must be 1..%d printable ASCII characters, no space", field,
+        return al_node_refuse(err, field, "%s must be 1..%d printable ASCII characters, no space", field,
                       AL_FLEET_UUID_MAX - 1);
     snprintf(field, sizeof field, "%s.model", f);
     if (!(out->model = text(member(g, "model"), AL_HTTP_MAX_NAME)))
-        return refuse(err, field, "%s must be a string of at most %d bytes", field,
+        return al_node_refuse(err, field, "%s must be a string of at most %d bytes", field,
                       AL_HTTP_MAX_NAME);
     return 0;
 }
@@ -122,24 +120,26 @@ static int gpu_identity(json_t *g, const char *f, struct gpu_entry *out,
 static int gpu_fields(json_t *g, const char *f, struct gpu_entry *out,
                       struct al_node_report_err *err)
 {
-    static const char *const allowed[] = {"index", "uuid", "model", "pool", "healthy", NULL};
+    static const char *const allowed[] = {
+        "index", "uuid",      "model",     "pool",      "healthy",         "name", "memory_mib",
+        "mig",   "profiles",  "instances", "processes", "processes_total", NULL};
     char field[80]; /* f (< 32) + "." + a key cut at 40 bytes */
-    const char *bad = unknown_key(g, allowed);
+    const char *bad = al_node_unknown_key(g, allowed);
     int rc;
     if (bad) {
         snprintf(field, sizeof field, "%s.%.40s", f, bad);
-        return refuse(err, field, "%s: unknown field \"%.64s\"", f, bad);
+        return al_node_refuse(err, field, "%s: unknown field \"%.64s\"", f, bad);
     }
     if ((rc = gpu_identity(g, f, out, err)) != 0)
         return rc;
     json_t *pool = member(g, "pool"), *healthy = member(g, "healthy");
     snprintf(field, sizeof field, "%s.pool", f);
     if (pool && !(json_is_string(pool) && al_name_ok(json_string_value(pool))))
-        return refuse(err, field, "%s must be general or dedicated", field);
+        return al_node_refuse(err, field, "%s must be general or dedicated", field);
     out->pool = pool ? json_string_value(pool) : "dedicated";
     snprintf(field, sizeof field, "%s.healthy", f);
     if (healthy && !json_is_boolean(healthy))
-        return refuse(err, field, "%s must be true or false", field);
+        return al_node_refuse(err, field, "%s must be true or false", field);
     out->healthy = !healthy || json_is_true(healthy);
     return 0;
 }
@@ -153,22 +153,30 @@ static int check_gpu(json_t *g, size_t i, uint64_t *seen, json_t *out,
     int rc;
     snprintf(f, sizeof f, "gpus[%zu]", i);
     if (!json_is_object(g))
-        return refuse(err, f, "%s must be an object", f);
+        return al_node_refuse(err, f, "%s must be an object", f);
     if ((rc = gpu_fields(g, f, &e, err)) != 0)
         return rc;
     const struct al_gpu_model *m = e.model ? al_catalog_find(e.model) : NULL;
     if (!m)
-        return refuse(err, "gpus.model", "%s.model: unknown GPU model %s", f,
+        return al_node_refuse(err, "gpus.model", "%s.model: unknown GPU model %s", f,
                       e.model ? e.model : "");
     if (!e.pool || (strcmp(e.pool, "general") != 0 && strcmp(e.pool, "dedicated") != 0))
-        return refuse(err, "gpus.pool", "%s.pool must be general or dedicated", f);
+        return al_node_refuse(err, "gpus.pool", "%s.pool must be general or dedicated", f);
     if (*seen & (UINT64_C(1) << e.idx))
-        return refuse(err, "gpus.index", "%s: index %lld is reported twice", f, (long long)e.idx);
+        return al_node_refuse(err, "gpus.index", "%s: index %lld is reported twice", f, (long long)e.idx);
     *seen |= UINT64_C(1) << e.idx;
+    json_t *observed = NULL;
+    if ((rc = al_node_mig_observed(g, f, m, &observed, err)) != 0)
+        return rc;
     json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:b}", "index", e.idx, "uuid", e.uuid, "model", m->name,
                           "pool", e.pool, "healthy", e.healthy);
+    if (o && observed && json_object_set(o, "observed", observed) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(observed);
     if (!o || json_array_append_new(out, o) != 0)
-        return refuse(err, f, "out of memory");
+        return al_node_refuse(err, f, "out of memory");
     return 0;
 }
 
@@ -181,25 +189,25 @@ int al_node_report_parse(const char *name, json_t *body, json_t **ret,
     const char *bad;
     int rc;
     if (!al_name_ok(name) || strlen(name) >= AL_FLEET_NAME_MAX)
-        return refuse(err, "name", "node names are 1..%d of A-Z a-z 0-9 . _ -",
+        return al_node_refuse(err, "name", "node names are 1..%d of A-Z a-z 0-9 . _ -",
                       AL_FLEET_NAME_MAX - 1);
     if (!json_is_object(body))
-        return refuse(err, "body", "the report must be a JSON object");
-    if ((bad = unknown_key(body, allowed)))
-        return refuse(err, bad[0] ? bad : "body", "unknown field \"%.64s\"", bad);
+        return al_node_refuse(err, "body", "the report must be a JSON object");
+    if ((bad = al_node_unknown_key(body, allowed)))
+        return al_node_refuse(err, bad[0] ? bad : "body", "unknown field \"%.64s\"", bad);
     zone = member(body, "zone");
     if (zone && !(json_is_string(zone) && al_name_ok(json_string_value(zone)) &&
                   json_string_length(zone) < AL_FLEET_ZONE_MAX))
-        return refuse(err, "zone", "zone names are 1..%d of A-Z a-z 0-9 . _ -",
+        return al_node_refuse(err, "zone", "zone names are 1..%d of A-Z a-z 0-9 . _ -",
                       AL_FLEET_ZONE_MAX - 1);
     labels = member(body, "labels");
     if ((rc = check_labels(labels, err)) != 0)
         return rc;
     gpus = json_object_get(body, "gpus");
     if (!json_is_array(gpus) || json_array_size(gpus) > AL_NODE_MAX_GPUS)
-        return refuse(err, "gpus", "gpus must be an array of at most %d", AL_NODE_MAX_GPUS);
+        return al_node_refuse(err, "gpus", "gpus must be an array of at most %d", AL_NODE_MAX_GPUS);
     if (!(out = json_array()))
-        return refuse(err, "gpus", "out of memory");
+        return al_node_refuse(err, "gpus", "out of memory");
     for (size_t i = 0; i < json_array_size(gpus); i++)
         if ((rc = check_gpu(json_array_get(gpus, i), i, &seen, out, err)) != 0) {
             json_decref(out);
@@ -210,7 +218,7 @@ int al_node_report_parse(const char *name, json_t *body, json_t **ret,
                              labels ? json_incref(labels) : json_object(), "gpus", out);
     if (!node || (zone && json_object_set(node, "zone", zone) != 0)) {
         json_decref(node);
-        return refuse(err, "body", "out of memory");
+        return al_node_refuse(err, "body", "out of memory");
     }
     *ret = node;
     return 0;
@@ -289,15 +297,33 @@ static int gpu_changes(json_t *was, json_t *is, const char *node, al_node_change
     return rc;
 }
 
+/* The catalog differences of stored GPU `g` (NULL when it has no observed state). */
+static json_t *differences(json_t *g)
+{
+    return json_object_get(json_object_get(g, "observed"), "catalog_differences");
+}
+
+/* "gpu.catalog_mismatch" about GPU `is` when it is present with differences from the catalog
+ * that `was` (NULL: the GPU is new) did not have: reported once when found, again only when
+ * they change. */
+static int mismatch(json_t *was, json_t *is, const char *node, al_node_change_fn fn, void *arg)
+{
+    json_t *now = differences(is), *before = was ? differences(was) : NULL;
+    if (!json_is_true(json_object_get(is, "present")) || json_array_size(now) == 0 ||
+        (before && json_equal(before, now)))
+        return 0;
+    json_t *d = json_pack("{s:s,s:s,s:O}", "node", node, "uuid", str(is, "uuid"), "differences",
+                          now);
+    return d ? fn(arg, AL_EVENT_GPU_CATALOG_MISMATCH, str(is, "id"), d) : AL_E_NOMEM;
+}
+
 int al_node_report_changes(json_t *old, json_t *now, al_node_change_fn fn, void *arg)
 {
     const char *node = str(now, "name");
     json_t *gpus = json_object_get(now, "gpus"), *g;
     size_t i;
     int rc = 0;
-    if (!old)
-        return 0;
-    if (json_is_false(json_object_get(old, "online")) &&
+    if (old && json_is_false(json_object_get(old, "online")) &&
         !json_is_false(json_object_get(now, "online"))) {
         json_t *d = json_pack("{s:O}", "last_seen", json_object_get(old, "last_seen"));
         if (!d || (rc = fn(arg, AL_EVENT_NODE_ONLINE, node, d)) != 0)
@@ -311,6 +337,12 @@ int al_node_report_changes(json_t *old, json_t *now, al_node_change_fn fn, void 
         else if (json_is_true(json_object_get(g, "present"))) /* removed from the store */
             rc = gpu_event(fn, arg, AL_EVENT_GPU_REMOVED, node, g, NULL);
         if (rc != 0)
+            return rc;
+    }
+    json_array_foreach(gpus, i, g)
+    {
+        if ((rc = mismatch(gpu_by_id(json_object_get(old, "gpus"), str(g, "id")), g, node, fn,
+                           arg)) != 0)
             return rc;
     }
     return 0;

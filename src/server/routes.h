@@ -19,5 +19,7 @@ extern const struct al_route al_routes_ledger[];       /* routes_ledger.c */
 extern const struct al_route al_routes_invoices[];     /* routes_invoices.c */
 extern const struct al_route al_routes_offerings[];    /* routes_offerings.c */
 extern const struct al_route al_routes_reserve[];      /* routes_reserve.c */
+extern const struct al_route al_routes_agent[];        /* routes_agent.c */
+extern const struct al_route al_routes_migchanges[];   /* routes_migchanges.c */
 
 #endif

@@ -24,10 +24,11 @@ static int own_node(struct al_ctx *c, const char *name)
     return al_http_fail(c, AL_E_NOTFOUND, NULL, "no node %s", name);
 }
 
-/* The node as the API shows it: its status, each GPU's, how many are available, and
- * RFC 3339 times. */
+/* The node as the API shows it: its status, each GPU's (with its MIG state as observed and as
+ * desired), how many are available, and RFC 3339 times. */
 static void node_out(json_t *n)
 {
+    static const char *const gpu_times[] = {"observed_at", NULL};
     json_t *g;
     size_t i;
     int available = 0;
@@ -39,6 +40,7 @@ static void node_out(json_t *n)
         const char *st = al_node_gpu_status(n, g);
         available += strcmp(st, "available") == 0;
         json_object_set_new(g, "status", json_string(st));
+        al_time_fields(g, gpu_times);
     }
     json_object_set_new(n, "gpus_available", json_integer(available));
     al_time_fields(n, al_time_keys);
@@ -64,16 +66,41 @@ static int append_change(void *arg, enum al_event_kind kind, const char *object,
     return al_event(c, kind, object, data);
 }
 
+/* Do two versions of a node's GPUs differ in what the planner's fleet holds? Their MIG state
+ * is not in it (the clock tick's planning pass reads it from the store), and observed_at moves
+ * with every heartbeat of an agent that reports one. */
+static bool gpus_changed(json_t *old, json_t *now)
+{
+    static const char *const mig[] = {"observed", "observed_at", "desired", NULL};
+    json_t *a, *v;
+    const char *k;
+    size_t i;
+    if (json_array_size(old) != json_array_size(now))
+        return true;
+    json_array_foreach(old, i, a)
+    {
+        json_t *b = json_array_get(now, i);
+        if (json_object_size(a) != json_object_size(b))
+            return true;
+        json_object_foreach(a, k, v)
+        {
+            if (!al_field_listed(mig, k) && !json_equal(v, json_object_get(b, k)))
+                return true;
+        }
+    }
+    return false;
+}
+
 /* Did the report change what the planner sees (GPUs, zone, liveness)? */
 static bool fleet_changed(json_t *old, json_t *now)
 {
-    static const char *const keys[] = {"gpus", "zone", "labels", "online", NULL};
+    static const char *const keys[] = {"zone", "labels", "online", NULL};
     if (!old)
         return true;
     for (const char *const *k = keys; *k; k++)
         if (!json_equal(json_object_get(old, *k), json_object_get(now, *k)))
             return true;
-    return false;
+    return gpus_changed(json_object_get(old, "gpus"), json_object_get(now, "gpus"));
 }
 
 static int put_node(struct al_ctx *c)

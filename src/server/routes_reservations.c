@@ -420,6 +420,7 @@ static int post_rsv_shorten(struct al_ctx *c)
     snprintf(what, sizeof what, "cannot shorten %s to %s", jstr(r, "id"),
              al_time_fmt(new_end, at, sizeof at));
     if (strcmp(state, al_state_rsv_name(AL_RSV_SCHEDULED)) != 0 &&
+        strcmp(state, al_state_rsv_name(AL_RSV_PROVISIONING)) != 0 &&
         strcmp(state, al_state_rsv_name(AL_RSV_ACTIVE)) != 0) {
         rc = al_http_fail(c, AL_E_STATE, NULL, "%s: it is %s", what, state);
         goto out;

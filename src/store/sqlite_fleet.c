@@ -1,5 +1,5 @@
-/* sqlite_fleet.c — the store's nodes and their GPUs (store.h); the prices are in
- * sqlite_money.c. */
+/* sqlite_fleet.c — the store's nodes and their GPUs (store.h), with each GPU's MIG state as
+ * its agent observed it and as allot last put it; the prices are in sqlite_money.c. */
 #include "store/sqlite_internal.h"
 
 #include <stdio.h>
@@ -12,7 +12,7 @@
 struct gpu_have {
     char id[96], node[72], model[72], reported[72], pool[16];
     int64_t idx;
-    bool healthy, present;
+    bool healthy, present, observed;
 };
 
 /* Text column i of the current row, "" for NULL. */
@@ -27,8 +27,8 @@ static int gpu_by_uuid(struct al_store *s, const char *uuid, struct gpu_have *h,
 {
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(s, &st, e,
-                            "SELECT id, node, idx, model, reported_model, pool, healthy, present"
-                            " FROM gpus WHERE uuid = ?",
+                            "SELECT id, node, idx, model, reported_model, pool, healthy, present,"
+                            " observed IS NOT NULL FROM gpus WHERE uuid = ?",
                             "t", uuid);
     if (rc)
         return rc;
@@ -42,6 +42,7 @@ static int gpu_by_uuid(struct al_store *s, const char *uuid, struct gpu_have *h,
         snprintf(h->pool, sizeof h->pool, "%s", col(st, 5));
         h->healthy = sqlite3_column_int(st, 6) != 0;
         h->present = sqlite3_column_int(st, 7) != 0;
+        h->observed = sqlite3_column_int(st, 8) != 0;
     } else {
         rc = r == SQLITE_DONE ? AL_E_NOTFOUND : al_sqlite_fail(s, e, "gpu by uuid");
     }
@@ -89,6 +90,29 @@ static int gpu_new_id(struct al_store *s, const char *node, int64_t idx, char *o
                       (long long)idx);
 }
 
+/* GPU `id`'s MIG state as reported in `g` (its member "observed"; absent: NULL) at `now`. A
+ * GPU that had none (`had`) and has none is left alone: the fleet file's GPUs never have one. */
+static int gpu_observed_put(struct al_store *s, const char *id, json_t *g, bool had, int64_t now,
+                            struct al_err *e)
+{
+    json_t *obs = json_object_get(g, "observed");
+    char *text = NULL;
+    sqlite3_stmt *st;
+    int rc;
+    if (json_is_null(obs))
+        obs = NULL;
+    if (!obs && !had)
+        return 0;
+    if (obs && !(text = json_dumps(obs, JSON_COMPACT)))
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    rc = al_sqlite_prep(s, &st, e, "UPDATE gpus SET observed = ?2, observed_at = ?3 WHERE id = ?1",
+                        "ttn", id, text, obs ? now : (int64_t)-1);
+    free(text);
+    if (rc || (rc = al_sqlite_run(s, st, e, "gpu observed")) < 0)
+        return rc;
+    return 0;
+}
+
 /* One reported GPU `g` of `node`: its row updated (found by uuid) or added. */
 static int gpu_put(struct al_store *s, const char *node, json_t *g, int64_t now, struct al_err *e)
 {
@@ -107,8 +131,9 @@ static int gpu_put(struct al_store *s, const char *node, json_t *g, int64_t now,
                                  " pool, healthy, present) VALUES(?1,?2,?3,?4,?5,?5,?6,?7,1)",
                                  "ttittti", id, node, idx, uuid, model, pool, (int64_t)healthy)))
             return rc;
-        rc = al_sqlite_run(s, st, e, "add gpu");
-        return rc < 0 ? rc : 0;
+        if ((rc = al_sqlite_run(s, st, e, "add gpu")) < 0)
+            return rc;
+        return gpu_observed_put(s, id, g, false, now, e);
     }
     if (rc)
         return rc;
@@ -123,14 +148,14 @@ static int gpu_put(struct al_store *s, const char *node, json_t *g, int64_t now,
     }
     if (h.present && h.idx == idx && h.healthy == healthy && strcmp(h.model, keep) == 0 &&
         strcmp(h.reported, model) == 0 && strcmp(h.pool, pool) == 0)
-        return 0; /* the steady heartbeat: nothing to write */
+        return gpu_observed_put(s, h.id, g, h.observed, now, e); /* the steady heartbeat */
     rc = al_sqlite_prep(s, &st, e,
                         "UPDATE gpus SET idx = ?2, model = ?3, reported_model = ?4, pool = ?5,"
                         " healthy = ?6, present = 1 WHERE id = ?1",
                         "tittti", h.id, idx, keep, model, pool, (int64_t)healthy);
     if (rc || (rc = al_sqlite_run(s, st, e, "update gpu")) < 0)
         return rc;
-    return 0;
+    return gpu_observed_put(s, h.id, g, h.observed, now, e);
 }
 
 static int node_gpus_put(struct al_store *s, const char *node, json_t *gpus, int64_t now,
@@ -268,10 +293,36 @@ int al_store_gpu_holders(struct al_store *s, const char *node, const char *gpu_i
     return rc ? rc : strings(s, st, ret, reterr);
 }
 
+/* JSON text column i as a value (its own reference): JSON null for SQL NULL. */
+static json_t *json_col(sqlite3_stmt *st, int i)
+{
+    const char *t = al_sqlite_text(st, i);
+    json_t *v = t ? json_loads(t, 0, NULL) : NULL;
+    return v ? v : json_null(); /* the store wrote it: only memory can fail the parse */
+}
+
+/* A GPU's MIG state (migration 7) into row `g`: observed, observed_at (unix time), desired,
+ * each null when none. Returns g, or NULL (freed) when out of memory. */
+static json_t *gpu_mig_state(json_t *g, sqlite3_stmt *st)
+{
+    json_t *at = sqlite3_column_type(st, 14) == SQLITE_NULL
+                     ? json_null()
+                     : json_integer(sqlite3_column_int64(st, 14));
+    if (g && (json_object_set_new(g, "observed", json_col(st, 13)) != 0 ||
+              json_object_set_new(g, "observed_at", at) != 0 ||
+              json_object_set_new(g, "desired", json_col(st, 15)) != 0)) {
+        json_decref(g);
+        return NULL;
+    }
+    if (!g)
+        json_decref(at);
+    return g;
+}
+
 static json_t *gpu_row(sqlite3_stmt *st)
 {
     json_t *labels = json_loads(al_sqlite_text(st, 12) ? al_sqlite_text(st, 12) : "{}", 0, NULL);
-    return json_pack("{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b,s:o}", "id",
+    json_t *g = json_pack("{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b,s:o}", "id",
                      al_sqlite_text(st, 0), "node", al_sqlite_text(st, 1), "index",
                      (json_int_t)sqlite3_column_int64(st, 2), "uuid", al_sqlite_text(st, 3),
                      "model", al_sqlite_text(st, 4), "reported_model", al_sqlite_text(st, 5),
@@ -279,12 +330,13 @@ static json_t *gpu_row(sqlite3_stmt *st)
                      sqlite3_column_int(st, 8), "present", sqlite3_column_int(st, 9), "zone",
                      al_sqlite_str_or_null(al_sqlite_text(st, 10)), "online",
                      sqlite3_column_int(st, 11), "labels", labels ? labels : json_object());
+    return gpu_mig_state(g, st);
 }
 
 #define GPU_COLS                                                                                   \
     "SELECT g.id, g.node, g.idx, g.uuid, g.model, g.reported_model, g.pool, g.healthy,"            \
-    " g.drained, g.present, n.zone, n.online, n.labels FROM gpus g"                                \
-    " JOIN nodes n ON n.name = g.node"
+    " g.drained, g.present, n.zone, n.online, n.labels, g.observed, g.observed_at, g.desired"      \
+    " FROM gpus g JOIN nodes n ON n.name = g.node"
 
 static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct al_err *e)
 {
@@ -388,4 +440,20 @@ int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret
         }
     }
     return rc;
+}
+
+int al_store_gpu_desired_set(struct al_store *s, const char *gpu_id, json_t *desired,
+                             struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    char *text = NULL;
+    int rc;
+    if (desired && !json_is_null(desired) && !(text = json_dumps(desired, JSON_COMPACT)))
+        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    rc = al_sqlite_prep(s, &st, reterr, "UPDATE gpus SET desired = ?2 WHERE id = ?1", "tt", gpu_id,
+                        text);
+    free(text);
+    if (rc || (rc = al_sqlite_run(s, st, reterr, "gpu desired")) < 0)
+        return rc;
+    return rc == 0 ? al_err_set(reterr, AL_E_NOTFOUND, "no GPU %s", gpu_id) : 0;
 }

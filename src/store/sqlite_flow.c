@@ -153,7 +153,8 @@ int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, stru
     return id_list(s,
                    "SELECT id, json_object('id', id) FROM reservations"
                    " WHERE (state = 'scheduled' AND start_at <= ?1)"
-                   " OR (state = 'active' AND end_at <= ?1) ORDER BY id LIMIT 100001",
+                   " OR (state = 'active' AND end_at <= ?1) OR state = 'provisioning'"
+                   " ORDER BY id LIMIT 100001",
                    now, ret, reterr);
 }
 

@@ -10,6 +10,7 @@
  *   sqlite_money.c     ledger numbers of orgs, price versions (and the price list), contracts
  *   sqlite_billing.c   reservation billing states, draws due, clock marks, pool sessions
  *   sqlite_ledger.c    transfers, balances, invoices, the snapshot that ledger verify reads
+ *   sqlite_migchange.c change windows, MIG changes, their links and acknowledgements
  */
 #ifndef AL_STORE_SQLITE_INTERNAL_H
 #define AL_STORE_SQLITE_INTERNAL_H

@@ -291,8 +291,8 @@ int al_store_reservation_get(struct al_store *s, const char *id, json_t **ret,
 int al_store_reservation_list(struct al_store *s, const char *org, const char *state,
                               struct al_store_page pg, json_t **ret, char **next,
                               struct al_err *reterr);
-/* Reservation ids due a clock transition at `now`: scheduled with start <= now, or active
- * with end <= now. */
+/* Reservation ids due a clock transition at `now`: scheduled with start <= now, active with
+ * end <= now, and every provisioning one (the clock checks whether its layout is in place). */
 int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr);
 
 /* ---- holds: capacity taken on a GPU over [t0, t1) ----

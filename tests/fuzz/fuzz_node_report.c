@@ -11,7 +11,11 @@
  * input:
  *   - a refused report: AL_E_INVAL with a field and a message, and nothing built;
  *   - an accepted one is within the documented bounds (≤ 64 GPUs, distinct indexes 0..63,
- *     catalog model names, uuids of 1..47 printable bytes, a pool, a health);
+ *     catalog model names, uuids of 1..47 printable bytes, a pool, a health), and a GPU's
+ *     observed MIG state too: ≤ 16 instances of the model's profiles at placements the catalog
+ *     allows, not overlapping, gi ids distinct; ≤ 64 processes, each on a listed instance
+ *     while MIG mode is on and on none while it is off; processes_total ≥ the processes listed;
+ *     catalog differences as sentences;
  *   - the store takes it, or refuses a uuid of another node (AL_E_CONFLICT) only;
  *   - every change found is a documented event kind about the node or one of its GPUs;
  *   - the sync succeeds, and then the planner's fleet agrees with what the API shows: a GPU is
@@ -76,6 +80,51 @@ static void seed(void)
     FUZZ_CHECK(al_store_commit(store, NULL) == 0, "commit");
 }
 
+/* The observed MIG state of a GPU of model `m`, as al_node_mig_observed promises it. */
+static void check_observed(json_t *o, const struct al_gpu_model *m)
+{
+    json_t *insts = json_object_get(o, "instances"), *procs = json_object_get(o, "processes"), *v;
+    bool on = json_is_true(json_object_get(json_object_get(o, "mig"), "current"));
+    uint64_t units = 0;
+    size_t i, k;
+    FUZZ_CHECK(json_is_array(insts) && json_array_size(insts) <= AL_NODE_MAX_INSTANCES &&
+                   (on || json_array_size(insts) == 0),
+               "instances");
+    json_array_foreach(insts, i, v)
+    {
+        int pi = al_catalog_profile_index(m, json_string_value(json_object_get(v, "profile")));
+        json_int_t start = json_integer_value(json_object_get(v, "start"));
+        FUZZ_CHECK(pi >= 0 && m->profiles[pi].nvml_id ==
+                                  json_integer_value(json_object_get(v, "profile_id")),
+                   "instance %zu: profile", i);
+        const struct al_mig_profile *p = &m->profiles[pi];
+        for (k = 0; k < p->nstarts && p->starts[k] != start; k++)
+            ;
+        FUZZ_CHECK(k < p->nstarts && start + p->size <= m->units, "instance %zu: placement", i);
+        uint64_t mask = ((UINT64_C(1) << p->size) - 1) << start;
+        FUZZ_CHECK(!(units & mask), "instance %zu overlaps", i);
+        units |= mask;
+        for (k = 0; k < i; k++)
+            FUZZ_CHECK(!json_equal(json_object_get(json_array_get(insts, k), "gi"),
+                                   json_object_get(v, "gi")),
+                       "instance %zu: gi repeated", i);
+    }
+    FUZZ_CHECK(json_is_array(procs) && json_array_size(procs) <= AL_NODE_MAX_PROCS &&
+                   json_integer_value(json_object_get(o, "processes_total")) >=
+                       (json_int_t)json_array_size(procs),
+               "processes");
+    json_array_foreach(procs, i, v)
+    {
+        json_t *gi = json_object_get(v, "gi");
+        bool listed = false;
+        for (k = 0; k < json_array_size(insts); k++)
+            listed |= json_equal(gi, json_object_get(json_array_get(insts, k), "gi"));
+        FUZZ_CHECK(on ? listed : json_is_null(gi), "process %zu: gi", i);
+    }
+    json_array_foreach(json_object_get(o, "catalog_differences"), i, v)
+        FUZZ_CHECK(json_string_length(v) > 0, "difference %zu", i);
+}
+
 static void check_report(json_t *r)
 {
     json_t *gpus = json_object_get(r, "gpus"), *g;
@@ -98,14 +147,17 @@ static void check_report(json_t *r)
         FUZZ_CHECK(cm && strcmp(cm->name, m) == 0, "model %s", m ? m : "(null)");
         FUZZ_CHECK(p && (strcmp(p, "general") == 0 || strcmp(p, "dedicated") == 0), "pool");
         FUZZ_CHECK(json_is_boolean(json_object_get(g, "healthy")), "healthy");
+        if (json_object_get(g, "observed"))
+            check_observed(json_object_get(g, "observed"), cm);
     }
 }
 
 static int on_change(void *arg, enum al_event_kind kind_id, const char *object, json_t *data)
 {
-    static const enum al_event_kind kinds[] = {AL_EVENT_NODE_ONLINE,   AL_EVENT_GPU_REMOVED,
-                                               AL_EVENT_GPU_RETURNED,  AL_EVENT_GPU_MODEL_CHANGED,
-                                               AL_EVENT_GPU_UNHEALTHY, AL_EVENT_GPU_HEALTHY};
+    static const enum al_event_kind kinds[] = {
+        AL_EVENT_NODE_ONLINE,   AL_EVENT_GPU_REMOVED, AL_EVENT_GPU_RETURNED,
+        AL_EVENT_GPU_MODEL_CHANGED, AL_EVENT_GPU_UNHEALTHY, AL_EVENT_GPU_HEALTHY,
+        AL_EVENT_GPU_CATALOG_MISMATCH};
     const char *node = arg, *kind = al_event_kind_name(kind_id);
     size_t k = 0, n = sizeof kinds / sizeof kinds[0];
     while (k < n && kinds[k] != kind_id)

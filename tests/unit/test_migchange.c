@@ -1,5 +1,6 @@
 /* test_migchange.c — unit tests of core/migchange: the plan of a MIG change (an instance that
- * stays is never touched, a MIG mode switch, no window before the start, bad input), the safety
+ * stays is never touched, a MIG mode switch, a late plan when no window closes before the start,
+ * a node without windows, bad input), the safety
  * check (every check failing alone, all passing, several at once, malformed observations), the
  * force rule, the agent's operations under NVML's rules, and the rollback after a failure at
  * each operation, also over random pairs of every valid H100 layout. */
@@ -217,7 +218,18 @@ static void test_plan_mode_switch(void **state)
     assert_int_equal(ops[2].kind, AL_MIGOP_MIG_OFF);
 }
 
-static void test_plan_no_window(void **state)
+static void expect_plan_inval_now(const struct al_migchange_input *in)
+{
+    struct al_migchange c;
+    struct al_err e = {0};
+    assert_int_equal(al_migchange_plan(in, &c, &e), AL_E_INVAL);
+    assert_non_null(strstr(e.msg, "now: out of range"));
+    assert_int_equal(c.nsteps, 0); /* emptied */
+}
+
+/* No window closes between now and the start: the change is planned late, into the next
+ * window; the earliest served reservation decides. */
+static void test_plan_late(void **state)
 {
     (void)state;
     struct al_layout from = L("7g.80gb@0"), to = L("4g.40gb@0,3g.40gb@4");
@@ -227,20 +239,62 @@ static void test_plan_no_window(void **state)
                                     1,       NULL,  0,    &w,  MON + 5 * H};
     struct al_migchange c;
     struct al_err e = {0};
-    assert_int_equal(al_migchange_plan(&in, &c, &e), AL_E_NOFIT);
-    assert_non_null(strstr(e.msg, "no change window (daily 02:00-04:00 UTC)"));
-    assert_non_null(strstr(e.msg, "reservation r9 (2026-12-07T05:30:00Z)"));
-    assert_non_null(strstr(e.msg, "now (2026-12-07T05:00:00Z)"));
-    assert_int_equal(c.nsteps, 0); /* emptied */
-    /* The earliest served reservation decides: a later one alone would fit. */
-    struct al_migchange_rsv two[2] = {rsv("late", "a", MON + 3 * D, "4g.40gb@0"), serve};
+    assert_int_equal(al_migchange_plan(&in, &c, &e), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + D + 2 * H); /* Tuesday 02:00-04:00 */
+    assert_int_equal(c.run_before, MON + D + 4 * H);
+    assert_int_equal(c.nsteps, 3);
+    /* A later reservation alone fits a window before its start: not late. */
+    struct al_migchange_rsv two[2] = {rsv("later", "a", MON + 3 * D, "4g.40gb@0"), serve};
     in.serves = two;
-    in.nserves = 2;
-    assert_int_equal(al_migchange_plan(&in, &c, &e), AL_E_NOFIT);
-    assert_non_null(strstr(e.msg, "r9"));
-    in.nserves = 1;
     assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_false(c.late);
     assert_int_equal(c.run_before, MON + 2 * D + 4 * H);
+    in.nserves = 2; /* with r9 too, r9 decides */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + D + 2 * H);
+    /* Planned inside an open window that closes after the start: the rest of that window. */
+    in.nserves = 1;
+    in.serves = &serve;
+    in.now = MON + 2 * H + 600;
+    serve.start = MON + 3 * H;
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + 2 * H + 600);
+    assert_int_equal(c.run_before, MON + 4 * H);
+    /* The start is now (a reservation that began without its layout): the next window. */
+    serve.start = in.now = MON + 5 * H;
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + D + 2 * H);
+    in.now = -1;
+    expect_plan_inval_now(&in);
+}
+
+/* A node without windows may change at any time before the start; late, within a day. */
+static void test_plan_no_windows(void **state)
+{
+    (void)state;
+    struct al_layout from = L("none"), to = L("7g.80gb@0");
+    struct al_windows none = {0};
+    struct al_migchange_rsv serve = rsv("r1", "acme", MON + 3 * D, "7g.80gb@0");
+    struct al_migchange_input in = {"gpu-1", &from, true, &to,   true,   &serve,
+                                    1,       NULL,  0,    &none, MON + H};
+    struct al_migchange c;
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_false(c.late);
+    assert_int_equal(c.run_after, MON + H);
+    assert_int_equal(c.run_before, MON + 3 * D);
+    serve.start = MON + H; /* starts now */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_after, MON + H);
+    assert_int_equal(c.run_before, MON + H + AL_MIGCHANGE_LATE_S);
+    serve.start = MON; /* began an hour ago */
+    assert_int_equal(al_migchange_plan(&in, &c, NULL), 0);
+    assert_true(c.late);
+    assert_int_equal(c.run_before, MON + H + D);
 }
 
 static void expect_plan_inval(const struct al_migchange_input *in, const char *want)
@@ -759,7 +813,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_keeps_untouched),
         cmocka_unit_test(test_plan_mode_switch),
-        cmocka_unit_test(test_plan_no_window),
+        cmocka_unit_test(test_plan_late),
+        cmocka_unit_test(test_plan_no_windows),
         cmocka_unit_test(test_plan_bad_input),
         cmocka_unit_test(test_check_all_pass),
         cmocka_unit_test(test_check_each_fails_alone),

@@ -1,6 +1,7 @@
 /* test_node_report.c — unit tests of server/node_report: a node's report checked (each refusal
- * names its field), the GPU states the API shows, and the changes between two versions of a
- * node that become events. */
+ * names its field), with each GPU's MIG members (node_mig.c: a full report round-trips into the
+ * GPU's observed state; NVML's profiles against the catalog's), the GPU states the API shows,
+ * and the changes between two versions of a node that become events. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,6 +116,258 @@ static void test_refusals_name_the_field(void **state)
     assert_string_equal(err.field, "body");
 }
 
+/* ---- a GPU's MIG members ---- */
+
+/* A report of one H100 with MIG on: the opening of its GPU object, members follow. */
+#define MIG_GPU                                                                                    \
+    "{\"gpus\":[{\"index\":0,\"uuid\":\"GPU-a\",\"model\":\"H100-80GB\",\"mig\":{\"capable\":"     \
+    "true,\"current\":true,\"pending\":true}"
+#define MIG_END "}]}"
+#define INST(gi, id, start) "{\"gi\":" #gi ",\"ci\":0,\"profile_id\":" #id ",\"start\":" #start ",\"uuid\":\"\"}"
+
+/* NVML's profiles as the catalog has them for `m`: [{id, name, slices, instances_max,
+ * memory_mib, placements}]. */
+static json_t *catalog_profiles(const struct al_gpu_model *m)
+{
+    json_t *arr = json_array();
+    for (unsigned i = 0; i < m->nprofiles; i++) {
+        const struct al_mig_profile *p = &m->profiles[i];
+        json_t *pl = json_array();
+        for (unsigned k = 0; k < p->nstarts; k++)
+            json_array_append_new(pl, json_pack("{s:i,s:i}", "start", p->starts[k], "size",
+                                                (int)p->size));
+        json_array_append_new(arr, json_pack("{s:i,s:s,s:i,s:i,s:i,s:o}", "id", (int)p->nvml_id,
+                                             "name", p->name, "slices", (int)p->compute_slices,
+                                             "instances_max", (int)p->max_count, "memory_mib",
+                                             (int)p->mem_mib, "placements", pl));
+    }
+    return arr;
+}
+
+static void test_mig_report_round_trips(void **state)
+{
+    (void)state;
+    const struct al_gpu_model *m = al_catalog_find("H100-80GB");
+    json_t *body = json_loads(
+        "{\"gpus\":[{\"index\":0,\"uuid\":\"GPU-a\",\"model\":\"H100-80GB\",\"name\":\"NVIDIA "
+        "H100 80GB HBM3\",\"memory_mib\":81559,\"healthy\":true,\"mig\":{\"capable\":true,"
+        "\"current\":true,\"pending\":true},\"instances\":[{\"gi\":1,\"ci\":0,\"profile_id\":9,"
+        "\"profile\":\"MIG 3g.40gb\",\"start\":0,\"size\":4,\"uuid\":\"MIG-1\"},{\"gi\":7,\"ci\":"
+        "null,\"profile_id\":19,\"profile\":\"1g.10gb\",\"start\":6,\"uuid\":\"\"}],\"processes\":"
+        "[{\"pid\":4242,\"used_memory_mib\":512,\"gi\":1,\"ci\":0},{\"pid\":9,\"used_memory_mib\":"
+        "1,\"gi\":1,\"ci\":null}],\"processes_total\":3},{\"index\":1,\"uuid\":\"GPU-b\","
+        "\"model\":\"H100-80GB\",\"processes\":[{\"pid\":5,\"used_memory_mib\":1}]}]}",
+        0, NULL);
+    json_t *r = NULL;
+    struct al_node_report_err err = {{0}, {0}};
+    assert_non_null(m);
+    json_object_set_new(json_array_get(json_object_get(body, "gpus"), 0), "profiles",
+                        catalog_profiles(m));
+    assert_int_equal(al_node_report_parse("n1", body, &r, &err), 0);
+    json_t *g0 = json_array_get(json_object_get(r, "gpus"), 0);
+    char *text = json_dumps(json_object_get(g0, "observed"), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(
+        text, "{\"catalog_differences\":[],\"instances\":[{\"ci\":0,\"gi\":1,\"profile\":\"3g.40gb\","
+              "\"profile_id\":9,\"size\":4,\"start\":0,\"uuid\":\"MIG-1\"},{\"ci\":null,\"gi\":7,"
+              "\"profile\":\"1g.10gb\",\"profile_id\":19,\"size\":1,\"start\":6,\"uuid\":\"\"}],"
+              "\"memory_mib\":81559,\"mig\":{\"capable\":true,\"current\":true,\"pending\":true},"
+              "\"name\":\"NVIDIA H100 80GB HBM3\",\"processes\":[{\"ci\":0,\"gi\":1,\"pid\":4242,"
+              "\"used_memory_mib\":512},{\"ci\":null,\"gi\":1,\"pid\":9,\"used_memory_mib\":1}],"
+              "\"processes_total\":3}");
+    free(text);
+    /* without "mig": the members are checked, and there is no observed state */
+    assert_null(json_object_get(json_array_get(json_object_get(r, "gpus"), 1), "observed"));
+    json_decref(r);
+    json_decref(body);
+    /* no processes listed: the total is 0 */
+    assert_int_equal(parse("n1", MIG_GPU MIG_END, NULL, &r), 0);
+    text = json_dumps(json_object_get(json_array_get(json_object_get(r, "gpus"), 0), "observed"),
+                      JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"catalog_differences\":[],\"instances\":[],\"mig\":{\"capable\":"
+                              "true,\"current\":true,\"pending\":true},\"processes\":[],"
+                              "\"processes_total\":0}");
+    free(text);
+    json_decref(r);
+}
+
+static void test_mig_refusals_name_the_field(void **state)
+{
+    (void)state;
+    refused("n", MIG_GPU ",\"name\":\"a\\u0001\"" MIG_END, "gpus[0].name");
+    refused("n", MIG_GPU ",\"memory_mib\":-1" MIG_END, "gpus[0].memory_mib");
+    refused("n",
+            "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"mig\":[]}]}",
+            "gpus[0].mig");
+    refused("n",
+            "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"mig\":{\"capable\":"
+            "true,\"current\":true}}]}",
+            "gpus[0].mig.pending");
+    refused("n",
+            "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"mig\":{\"capable\":"
+            "false,\"current\":true,\"pending\":false}}]}",
+            "gpus[0].mig.current");
+    refused("n", MIG_GPU ",\"mig2\":1" MIG_END, "gpus[0].mig2");
+    refused("n", MIG_GPU ",\"profiles\":{}" MIG_END, "gpus[0].profiles");
+    refused("n", MIG_GPU ",\"profiles\":[{\"id\":1}]" MIG_END, "gpus[0].profiles[0].slices");
+    refused("n",
+            MIG_GPU ",\"profiles\":[{\"id\":1,\"slices\":1,\"memory_mib\":1,\"placements\":[]},"
+                    "{\"id\":1,\"slices\":1,\"memory_mib\":1,\"placements\":[]}]" MIG_END,
+            "gpus[0].profiles[1].id");
+    refused("n",
+            MIG_GPU ",\"profiles\":[{\"id\":1,\"slices\":1,\"memory_mib\":1,\"placements\":"
+                    "[{\"start\":0,\"size\":0}]}]" MIG_END,
+            "gpus[0].profiles[0].placements[0].size");
+    refused("n",
+            MIG_GPU ",\"profiles\":[{\"id\":1,\"slices\":1,\"memory_mib\":1,\"placements\":"
+                    "[{\"start\":0,\"size\":1,\"end\":1}]}]" MIG_END,
+            "gpus[0].profiles[0].placements[0].end");
+    refused("n", MIG_GPU ",\"instances\":[" INST(1, 77, 0) "]" MIG_END,
+            "gpus[0].instances[0].profile_id");
+    refused("n", MIG_GPU ",\"instances\":[" INST(1, 9, 2) "]" MIG_END,
+            "gpus[0].instances[0].start");
+    refused("n", MIG_GPU ",\"instances\":[" INST(1, 9, 0) "," INST(2, 19, 3) "]" MIG_END,
+            "gpus[0].instances[1].start");
+    refused("n", MIG_GPU ",\"instances\":[" INST(1, 9, 0) "," INST(1, 19, 4) "]" MIG_END,
+            "gpus[0].instances[1].gi");
+    refused("n",
+            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":9,\"profile\":\"2g.20gb\","
+                    "\"start\":0,\"uuid\":\"\"}]" MIG_END,
+            "gpus[0].instances[0].profile");
+    refused("n",
+            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":9,\"start\":0,\"size\":1,"
+                    "\"uuid\":\"\"}]" MIG_END,
+            "gpus[0].instances[0].start");
+    refused("n", MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":9,\"start\":0}]" MIG_END,
+            "gpus[0].instances[0].uuid");
+    refused("n",
+            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":9,\"start\":0,\"uuid\":\"M\"},"
+                    "{\"gi\":2,\"profile_id\":19,\"start\":4,\"uuid\":\"M\"}]" MIG_END,
+            "gpus[0].instances[1].uuid");
+    refused("n", MIG_GPU ",\"instances\":[{\"gi\":1,\"ci\":-1,\"profile_id\":9}]" MIG_END,
+            "gpus[0].instances[0].ci");
+    refused("n",
+            "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"instances\":["
+            INST(1, 9, 0) "]}]}",
+            "gpus[0].instances");
+    refused("n",
+            MIG_GPU ",\"instances\":[" INST(1, 19, 0) "," INST(2, 19, 1) "," INST(3, 19, 2) ","
+                    INST(4, 19, 3) "," INST(5, 19, 4) "," INST(6, 19, 5) "," INST(7, 19, 6) ","
+                    INST(8, 19, 0) "," INST(9, 19, 0) "," INST(10, 19, 0) "," INST(11, 19, 0) ","
+                    INST(12, 19, 0) "," INST(13, 19, 0) "," INST(14, 19, 0) "," INST(15, 19, 0)
+                    "," INST(16, 19, 0) "," INST(17, 19, 0) "]" MIG_END,
+            "gpus[0].instances");
+    refused("n", MIG_GPU ",\"processes\":[{\"pid\":0,\"used_memory_mib\":1}]" MIG_END,
+            "gpus[0].processes[0].pid");
+    refused("n", MIG_GPU ",\"processes\":[{\"pid\":1,\"used_memory_mib\":1}]" MIG_END,
+            "gpus[0].processes[0].gi");
+    refused("n",
+            MIG_GPU ",\"instances\":[" INST(1, 9, 0) "],\"processes\":[{\"pid\":1,"
+                    "\"used_memory_mib\":1,\"gi\":1,\"ci\":2}]" MIG_END,
+            "gpus[0].processes[0].ci");
+    refused("n",
+            "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"T4\",\"processes\":[{\"pid\":1,"
+            "\"used_memory_mib\":1,\"gi\":0}]}]}",
+            "gpus[0].processes[0].gi");
+    refused("n", MIG_GPU ",\"processes\":[{\"pid\":1,\"used_memory_mib\":1,\"tty\":1}]" MIG_END,
+            "gpus[0].processes[0].tty");
+    refused("n", MIG_GPU ",\"processes_total\":-1" MIG_END, "gpus[0].processes_total");
+    refused("n", MIG_GPU ",\"processes_total\":1.5" MIG_END, "gpus[0].processes_total");
+}
+
+/* The differences as one string, "|" between sentences. */
+static void differences(const char *model, bool capable, json_t *profiles, const char *want)
+{
+    json_t *out = json_array(), *d;
+    char got[2048] = "";
+    size_t i, n = 0;
+    assert_int_equal(al_node_mig_differences(al_catalog_find(model), capable, profiles, out), 0);
+    json_array_foreach(out, i, d)
+    {
+        n += (size_t)snprintf(got + n, sizeof got - n, "%s%s", i ? "|" : "",
+                              json_string_value(d));
+    }
+    assert_string_equal(got, want);
+    json_decref(out);
+}
+
+/* Profile `id` of NVML's list `ps`. */
+static json_t *nvml_profile(json_t *ps, int id)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(ps, i, p)
+    {
+        if (json_integer_value(json_object_get(p, "id")) == id)
+            return p;
+    }
+    fail_msg("no profile %d", id);
+    return NULL;
+}
+
+static void test_catalog_differences(void **state)
+{
+    (void)state;
+    const struct al_gpu_model *m = al_catalog_find("H100-80GB");
+    json_t *ps = catalog_profiles(m), *none = json_array(), *p19, *p9;
+    char want[1024];
+    differences("H100-80GB", true, ps, "");
+    differences("H100-80GB", true, NULL, "");
+    differences("H100-80GB", true, none, ""); /* NVML lists none: nothing to compare */
+    json_decref(none);
+    differences("L40S-48GB", true, NULL,
+                "NVML reports the GPU MIG capable and the catalog lists no MIG for L40S-48GB");
+    differences("H100-80GB", false, NULL,
+                "NVML reports the GPU not MIG capable and the catalog lists MIG for H100-80GB");
+    /* memory: within 512 MiB (or 2%) it is the drift between drivers, beyond it a difference */
+    p19 = nvml_profile(ps, 19);
+    json_int_t mib19 = json_integer_value(json_object_get(p19, "memory_mib"));
+    json_object_set_new(p19, "memory_mib", json_integer(mib19 + 512));
+    differences("H100-80GB", true, ps, "");
+    json_object_set_new(p19, "memory_mib", json_integer(mib19 - 513));
+    snprintf(want, sizeof want, "profile 19 (1g.10gb): NVML lists %lld MiB and the catalog %lld MiB",
+             (long long)(mib19 - 513), (long long)mib19);
+    differences("H100-80GB", true, ps, want);
+    json_object_set_new(p19, "memory_mib", json_integer(mib19));
+    /* 1g.10gb at even starts only; 3g.40gb with 4 slices, 2 GiB less, a placement of 3 units;
+     * 7g.80gb (id 0) not listed; a profile 99 the catalog lacks */
+    json_t *pl = json_object_get(p19, "placements"), *keep = json_array();
+    for (size_t k = 0; k < json_array_size(pl); k += 2)
+        json_array_append(keep, json_array_get(pl, k));
+    json_object_set_new(p19, "placements", keep);
+    p9 = nvml_profile(ps, 9);
+    json_int_t mib9 = json_integer_value(json_object_get(p9, "memory_mib"));
+    json_object_set_new(p9, "slices", json_integer(4));
+    json_object_set_new(p9, "memory_mib", json_integer(mib9 - 2048));
+    json_object_set_new(json_array_get(json_object_get(p9, "placements"), 0), "size",
+                        json_integer(3));
+    for (size_t k = 0; k < json_array_size(ps); k++)
+        if (json_integer_value(json_object_get(json_array_get(ps, k), "id")) == 0)
+            json_array_remove(ps, k);
+    json_array_append_new(ps, json_pack("{s:i,s:s,s:i,s:i,s:[]}", "id", 99, "name", "MIG 9g",
+                                        "slices", 9, "memory_mib", 1, "placements"));
+    snprintf(want, sizeof want,
+             "profile 19 (1g.10gb): NVML lists placements 0,2,4,6 and the catalog 0-6|"
+             "profile 9 (3g.40gb): NVML lists 4 compute slices and the catalog 3|"
+             "profile 9 (3g.40gb): NVML lists %lld MiB and the catalog %lld MiB|"
+             "profile 9 (3g.40gb): NVML lists placements of 3 units and the catalog of 4|"
+             "profile 99 (MIG 9g): NVML lists it and the catalog does not|"
+             "profile 0 (7g.80gb): the catalog lists it and NVML does not",
+             (long long)(mib9 - 2048), (long long)mib9);
+    differences("H100-80GB", true, ps, want);
+    /* as a report carries them: in the GPU's observed state */
+    json_t *body = json_pack("{s:[{s:i,s:s,s:s,s:{s:b,s:b,s:b},s:O}]}", "gpus", "index", 0, "uuid",
+                             "GPU-a", "model", "H100-80GB", "mig", "capable", 1, "current", 0,
+                             "pending", 0, "profiles", ps),
+           *r = NULL;
+    struct al_node_report_err err = {{0}, {0}};
+    assert_int_equal(al_node_report_parse("n1", body, &r, &err), 0);
+    json_t *obs = json_object_get(json_array_get(json_object_get(r, "gpus"), 0), "observed");
+    assert_int_equal(json_array_size(json_object_get(obs, "catalog_differences")), 6);
+    json_decref(r);
+    json_decref(body);
+    json_decref(ps);
+}
+
 /* A stored GPU. */
 static json_t *gpu(const char *id, const char *model, const char *reported, int healthy,
                    int present)
@@ -189,6 +442,71 @@ static void test_changes(void **state)
     json_decref(now);
 }
 
+/* Stored GPU `id` whose observed state has the catalog differences `diffs` (NULL: no
+ * observed state). */
+static json_t *observed_gpu(const char *id, const char *diffs, int present)
+{
+    json_t *g = gpu(id, "H100-80GB", "H100-80GB", 1, present);
+    if (diffs)
+        json_object_set_new(g, "observed",
+                            json_pack("{s:o}", "catalog_differences", json_loads(diffs, 0, NULL)));
+    return g;
+}
+
+static void test_catalog_mismatch_changes(void **state)
+{
+    (void)state;
+    struct seen s = {{0}};
+    json_t *old = json_pack("{s:s,s:b,s:[o,o,o,o,o]}", "name", "n", "online", 1, "gpus",
+                            observed_gpu("a", "[]", 1), observed_gpu("b", "[\"x\"]", 1),
+                            observed_gpu("c", "[\"x\"]", 1), observed_gpu("d", NULL, 1),
+                            observed_gpu("f", "[]", 1));
+    json_t *now = json_pack("{s:s,s:b,s:[o,o,o,o,o,o]}", "name", "n", "online", 1, "gpus",
+                            observed_gpu("a", "[\"y\"]", 1),  /* found */
+                            observed_gpu("b", "[\"x\"]", 1),  /* the same: said before */
+                            observed_gpu("c", "[\"z\"]", 1),  /* other differences */
+                            observed_gpu("d", "[\"w\"]", 1),  /* first MIG state */
+                            observed_gpu("e", "[\"v\"]", 1),  /* a new GPU */
+                            observed_gpu("f", "[\"u\"]", 0)); /* not reported: its old state */
+    assert_int_equal(al_node_report_changes(old, now, record, &s), 0);
+    assert_string_equal(s.text, "gpu.removed f;gpu.catalog_mismatch a;gpu.catalog_mismatch c;"
+                                "gpu.catalog_mismatch d;gpu.catalog_mismatch e;");
+    /* a new node: its GPUs' differences */
+    s.text[0] = '\0';
+    assert_int_equal(al_node_report_changes(NULL, now, record, &s), 0);
+    assert_string_equal(s.text, "gpu.catalog_mismatch a;gpu.catalog_mismatch b;"
+                                "gpu.catalog_mismatch c;gpu.catalog_mismatch d;"
+                                "gpu.catalog_mismatch e;");
+    s.text[0] = '\0';
+    assert_int_equal(al_node_report_changes(now, old, record, &s), 0);
+    /* back: differences gone (a, d: nothing) or other again (c) */
+    assert_string_equal(s.text, "gpu.removed e;gpu.returned f;gpu.catalog_mismatch c;");
+    json_decref(old);
+    json_decref(now);
+}
+
+/* The event's data: {node, uuid, differences}. */
+static int keep_data(void *arg, enum al_event_kind kind, const char *object, json_t *data)
+{
+    (void)object;
+    assert_int_equal(kind, AL_EVENT_GPU_CATALOG_MISMATCH);
+    *(json_t **)arg = data;
+    return 0;
+}
+
+static void test_catalog_mismatch_data(void **state)
+{
+    (void)state;
+    json_t *data = NULL;
+    json_t *now = json_pack("{s:s,s:[o]}", "name", "n", "gpus", observed_gpu("a", "[\"y\"]", 1));
+    assert_int_equal(al_node_report_changes(NULL, now, keep_data, &data), 0);
+    char *text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"differences\":[\"y\"],\"node\":\"n\",\"uuid\":\"a\"}");
+    free(text);
+    json_decref(data);
+    json_decref(now);
+}
+
 static void test_holders_into(void **state)
 {
     (void)state;
@@ -207,6 +525,11 @@ int main(void)
         cmocka_unit_test(test_parse_normalizes), cmocka_unit_test(test_refusals_name_the_field),
         cmocka_unit_test(test_gpu_status),       cmocka_unit_test(test_changes),
         cmocka_unit_test(test_holders_into),
+        cmocka_unit_test(test_mig_report_round_trips),
+        cmocka_unit_test(test_mig_refusals_name_the_field),
+        cmocka_unit_test(test_catalog_differences),
+        cmocka_unit_test(test_catalog_mismatch_changes),
+        cmocka_unit_test(test_catalog_mismatch_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,10 +41,15 @@ static const struct move req_moves[] = {
 
 static const struct move rsv_moves[] = {
     {"scheduled", "start", "active", "reservation.active"},
+    {"scheduled", "provision", "provisioning", "reservation.provisioning"},
+    {"provisioning", "ready", "active", "reservation.active"},
     {"active", "end", "ended", "reservation.ended"},
+    {"provisioning", "end", "ended", "reservation.ended"},
     {"scheduled", "cancel", "cancelled", "reservation.cancelled"},
+    {"provisioning", "cancel", "cancelled", "reservation.cancelled"},
     {"active", "cancel", "cancelled", "reservation.cancelled"},
     {"scheduled", "extend", "scheduled", "reservation.extended"},
+    {"provisioning", "extend", "provisioning", "reservation.extended"},
     {"active", "extend", "active", "reservation.extended"},
 };
 
@@ -96,8 +101,9 @@ static void test_request_names(void **state)
 static void test_reservation_names(void **state)
 {
     (void)state;
-    static const char *const states[] = {"scheduled", "active", "ended", "cancelled"};
-    static const char *const events[] = {"start", "end", "cancel", "extend"};
+    static const char *const states[] = {"scheduled", "provisioning", "active", "ended",
+                                         "cancelled"};
+    static const char *const events[] = {"start", "end", "cancel", "extend", "provision", "ready"};
     assert_int_equal(AL_RSV_NSTATES, COUNT(states));
     assert_int_equal(AL_RSV_NEVENTS, COUNT(events));
     for (int i = 0; i < AL_RSV_NSTATES; i++) {
@@ -109,7 +115,8 @@ static void test_reservation_names(void **state)
     }
     for (int i = 0; i < AL_RSV_NEVENTS; i++)
         assert_string_equal(al_state_rsv_event_name((enum al_rsv_event)i), events[i]);
-    static const char *const bad[] = {"", "Active", "activ", "quoted", "submitted", "extended"};
+    static const char *const bad[] = {"",          "Active",   "activ",        "quoted",
+                                      "submitted", "extended", "Provisioning", "provision"};
     for (size_t i = 0; i < COUNT(bad); i++) {
         enum al_rsv_state s = AL_RSV_ENDED;
         assert_int_equal(al_state_rsv_parse(bad[i], &s), AL_E_INVAL);
@@ -203,6 +210,7 @@ static void test_reservation_table(void **state)
     assert_true(al_state_rsv_final(AL_RSV_CANCELLED));
     assert_false(al_state_rsv_final(AL_RSV_SCHEDULED));
     assert_false(al_state_rsv_final(AL_RSV_ACTIVE));
+    assert_false(al_state_rsv_final(AL_RSV_PROVISIONING));
 }
 
 /* Each move's kind is request.<to> / reservation.<to> but for extend: the server appends what

@@ -1,8 +1,9 @@
 /* test_store_domain.c — unit tests of the store's part in the server's domain rules: the
  * migration that takes clear tokens out of idempotency records written by older builds (the
  * bytes are gone from the database files), the order in which an org reference resolves when
- * old data has a name equal to another org's code, the hold a refusal names, and node-bound
- * agent tokens (migration 6: one per node, replaced, revoked, found by hash only). */
+ * old data has a name equal to another org's code, the hold a refusal names, node-bound
+ * agent tokens (migration 6: one per node, replaced, revoked, found by hash only), and a GPU's
+ * MIG state (migration 7: observed as reported, desired as set). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,6 +195,90 @@ static void test_node_tokens(void **state)
     al_store_close(s);
 }
 
+/* Node n1 with one H100 "GPU-0", whose report entry carries `observed` (NULL: none). */
+static void put_observed(struct al_store *s, const char *observed, int64_t now)
+{
+    json_t *n = json_pack("{s:s,s:{},s:[{s:i,s:s,s:s,s:s,s:b}]}", "name", "n1", "labels", "gpus",
+                          "index", 0, "uuid", "GPU-0", "model", "H100-80GB", "pool", "dedicated",
+                          "healthy", 1);
+    if (observed)
+        json_object_set_new(json_array_get(json_object_get(n, "gpus"), 0), "observed",
+                            json_loads(observed, 0, NULL));
+    assert_int_equal(al_store_node_upsert(s, n, now, NULL), 0);
+    json_decref(n);
+}
+
+/* GPU 0 of node n1 as al_store_node_get (all: al_store_gpu_all) returns it, member `key` as
+ * compact JSON text ("null" when JSON null, "(absent)" when missing); the caller frees it. */
+static char *gpu_member(struct al_store *s, bool all, const char *key)
+{
+    json_t *n = NULL, *g;
+    if (all) {
+        assert_int_equal(al_store_gpu_all(s, &n, NULL), 0);
+        g = json_array_get(n, 0);
+    } else {
+        assert_int_equal(al_store_node_get(s, "n1", &n, NULL), 0);
+        g = json_array_get(json_object_get(n, "gpus"), 0);
+    }
+    json_t *v = json_object_get(g, key);
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("(absent)");
+    json_decref(n);
+    return text;
+}
+
+static void expect_member(struct al_store *s, const char *key, const char *want)
+{
+    for (int all = 0; all < 2; all++) {
+        char *got = gpu_member(s, all, key);
+        assert_string_equal(got, want);
+        free(got);
+    }
+}
+
+static void test_gpu_mig_state(void **state)
+{
+    struct store_fixture *f = *state;
+    struct al_store *s = f->s;
+    const char *obs = "{\"mig\":{\"capable\":true,\"current\":true,\"pending\":true},\"instances\":"
+                      "[{\"profile\":\"7g.80gb\",\"profile_id\":0,\"start\":0,\"size\":8,\"gi\":0,"
+                      "\"ci\":0,\"uuid\":\"MIG-1\"}],\"processes\":[],\"processes_total\":0,"
+                      "\"catalog_differences\":[]}";
+    /* reported without MIG state: none, and no desired layout */
+    put_observed(s, NULL, 100);
+    expect_member(s, "observed", "null");
+    expect_member(s, "observed_at", "null");
+    expect_member(s, "desired", "null");
+    /* with one: kept as reported, seen at the report's time; each heartbeat moves the time */
+    put_observed(s, obs, 200);
+    expect_member(s, "observed", obs);
+    expect_member(s, "observed_at", "200");
+    put_observed(s, obs, 260);
+    expect_member(s, "observed_at", "260");
+    /* a report without it clears it */
+    put_observed(s, NULL, 300);
+    expect_member(s, "observed", "null");
+    expect_member(s, "observed_at", "null");
+    /* the desired layout: set, kept across reports, cleared with NULL (or JSON null) */
+    json_t *want = json_loads("{\"mig\":true,\"instances\":[{\"profile\":\"7g.80gb\","
+                              "\"profile_id\":0,\"start\":0}]}",
+                              0, NULL);
+    assert_int_equal(al_store_gpu_desired_set(s, "gpu_n1-0", want, NULL), 0);
+    put_observed(s, obs, 400);
+    expect_member(s, "desired", "{\"mig\":true,\"instances\":[{\"profile\":\"7g.80gb\","
+                                "\"profile_id\":0,\"start\":0}]}");
+    expect_member(s, "observed_at", "400");
+    assert_int_equal(al_store_gpu_desired_set(s, "gpu_n1-0", NULL, NULL), 0);
+    expect_member(s, "desired", "null");
+    assert_int_equal(al_store_gpu_desired_set(s, "gpu_n1-0", want, NULL), 0);
+    json_t *null = json_null();
+    assert_int_equal(al_store_gpu_desired_set(s, "gpu_n1-0", null, NULL), 0);
+    expect_member(s, "desired", "null");
+    struct al_err e = {0};
+    assert_int_equal(al_store_gpu_desired_set(s, "gpu_nope", want, &e), AL_E_NOTFOUND);
+    assert_non_null(strstr(e.msg, "gpu_nope"));
+    json_decref(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_org_lookup_order, store_setup_dir, store_teardown),
         cmocka_unit_test_setup_teardown(test_hold_first_conflict, store_setup_dir, store_teardown),
         cmocka_unit_test_setup_teardown(test_node_tokens, store_setup_dir, store_teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_mig_state, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
