@@ -250,6 +250,10 @@ static int reconcile_gpu(struct al_agent *a, struct al_client *c, const json_t *
     struct al_rec_gpu e;
     struct al_err err = {0};
     json_int_t index = json_integer_value(json_object_get(entry, "index"));
+    const json_t *desired = json_object_get(entry, "desired"),
+                 *change = json_object_get(entry, "change");
+    if ((!desired || json_is_null(desired)) && (!change || json_is_null(change)))
+        return 0; /* nothing asked of this GPU: not even observed again */
     if (index < 0 || index >= AL_DRV_MAX_GPUS ||
         al_reconcile_observe(a->drv, (unsigned)index, a->gpu, &err) < 0 ||
         al_reconcile_parse(entry, a->gpu->model, &e, &err) < 0) {
