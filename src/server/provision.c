@@ -217,6 +217,11 @@ static int served_applied(struct al_ctx *c, json_t *ch, json_t *instances, json_
     }
     if (is_state(r, AL_RSV_PROVISIONING) && (rc = missing(c, gpus, r, gpu)) == 0)
         rc = al_provision_ready(c, r, jstr(ch, "id"));
+    else if (!is_state(r, AL_RSV_PROVISIONING) && json_object_get(r, "provisioning"))
+        /* an earlier change's failure it was told of is over */
+        json_object_set_new(r, "provisioning",
+                            json_pack("{s:s?,s:s,s:o}", "change", jstr(ch, "id"), "state",
+                                      "applied", "at", al_time_json(c->now)));
     if (rc == 0 || rc == 1)
         rc = al_flow_rsv_save(c, r, false);
     return rc;

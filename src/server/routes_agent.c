@@ -154,13 +154,15 @@ out:
 /* ---- POST /v1/mig-changes/{id}/result ---- */
 
 /* One instance of a result: {gi, ci, profile_id, start, uuid}, each checked (field named
- * instances[i].<key>). */
+ * instances[i].<key>); the profile's name and size may come with it, as the agent observes
+ * them (the profile is known by its id). */
 static int result_instance(struct al_ctx *c, json_t *x, size_t i)
 {
-    static const char *const keys[] = {"gi", "ci", "profile_id", "start", "uuid", NULL};
+    static const char *const keys[] = {"gi",   "ci",      "profile_id", "start",
+                                       "uuid", "profile", "size",       NULL};
     static const int64_t max[] = {4095, 4095, 255, 31};
     char field[AL_HTTP_MAX_NAME + 1];
-    const char *uuid = NULL;
+    const char *uuid = NULL, *profile = NULL;
     int64_t v;
     if (!json_is_object(x)) {
         snprintf(field, sizeof field, "instances[%zu]", i);
@@ -169,6 +171,10 @@ static int result_instance(struct al_ctx *c, json_t *x, size_t i)
     int rc = al_field_only(c, x, keys);
     for (size_t k = 0; rc == 0 && k < 4; k++)
         rc = al_field_int(c, x, keys[k], true, 0, max[k], &v);
+    if (rc == 0)
+        rc = al_field_limit(c, x, "profile", AL_LIMIT_PROFILE, false, &profile);
+    if (rc == 0)
+        rc = al_field_int(c, x, "size", false, 1, 32, &v);
     if (rc == 0)
         rc = al_field_text(c, x, "uuid", true, UUID_MAX, &uuid);
     for (const char *p = uuid; rc == 0 && p && *p; p++)
