@@ -8,9 +8,9 @@
  * against it, as profile names changed between drivers. */
 #include "server/node_report.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -49,12 +49,13 @@ static int get_int(struct mig_ctx *c, const char *pre, json_t *o, const char *ke
 {
     json_t *v = json_object_get(o, key);
     char what[64];
+    *ret = 0;
     if (json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi) {
         *ret = json_integer_value(v);
         return 0;
     }
-    snprintf(what, sizeof what, "must be an integer in %" JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT,
-             lo, hi);
+    snprintf(what, sizeof what,
+             "must be an integer in %" JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT, lo, hi);
     return bad(c, pre, key, what);
 }
 
@@ -69,6 +70,7 @@ static int get_id_or_null(struct mig_ctx *c, const char *pre, json_t *o, const c
 static int get_bool(struct mig_ctx *c, const char *pre, json_t *o, const char *key, bool *ret)
 {
     json_t *v = json_object_get(o, key);
+    *ret = false;
     if (!json_is_boolean(v))
         return bad(c, pre, key, "must be true or false");
     *ret = json_is_true(v);
@@ -91,10 +93,12 @@ static int get_text(struct mig_ctx *c, const char *pre, json_t *o, const char *k
         unsigned char b = (unsigned char)s[i];
         good = (b > ' ' || (spaces && b == ' ')) && b < 0x7f;
     }
-    if (!good)
-        return bad(c, pre, key,
-                   spaces ? "must be a string of at most 95 printable ASCII characters"
-                          : "must be a string of at most 95 printable ASCII characters, no space");
+    if (!good) {
+        char what[96];
+        snprintf(what, sizeof what, "must be a string of at most %d printable ASCII characters%s",
+                 AL_NODE_TEXT_MAX, spaces ? "" : ", no space");
+        return bad(c, pre, key, what);
+    }
     *ret = s;
     return 0;
 }
@@ -107,9 +111,9 @@ static int shape(struct mig_ctx *c, const char *pre, json_t *v, const char *cons
     if (!json_is_object(v))
         return al_node_refuse(c->err, pre, "%s must be an object", pre);
     if ((k = al_node_unknown_key(v, allowed)) != NULL) {
-        char key[48];
-        snprintf(key, sizeof key, "%.40s", k);
-        return bad(c, pre, key, "is not a field of it");
+        char field[72];
+        snprintf(field, sizeof field, "%s.%.40s", pre, k);
+        return al_node_refuse(c->err, field, "%s: unknown field \"%.64s\"", pre, k);
     }
     return 0;
 }
@@ -259,7 +263,7 @@ static int instance_fits(struct mig_ctx *c, const char *pre, struct taken *t, js
     {
         if (json_integer_value(json_object_get(o, "gi")) == gi)
             return bad(c, pre, "gi", "is the gi of an instance listed before");
-        if (uuid[0] && strcmp(json_string_value(json_object_get(o, "uuid")), uuid) == 0)
+        if (uuid && uuid[0] && strcmp(json_string_value(json_object_get(o, "uuid")), uuid) == 0)
             return bad(c, pre, "uuid", "is the uuid of an instance listed before");
     }
     return 0;
@@ -522,9 +526,10 @@ static int placement_differences(const struct al_mig_profile *cp, json_t *p, con
     if (got != want)
         rc = say(out, "%s: NVML lists placements %s and the catalog %s", who, a, b);
     if (rc == 0 && size)
-        rc = say(out,
-                 "%s: NVML lists placements of %" JSON_INTEGER_FORMAT " units and the catalog of %u",
-                 who, size, cp->size);
+        rc =
+            say(out,
+                "%s: NVML lists placements of %" JSON_INTEGER_FORMAT " units and the catalog of %u",
+                who, size, cp->size);
     return rc;
 }
 

@@ -60,14 +60,15 @@ static int check_labels(json_t *labels, struct al_node_report_err *err)
     if (!labels)
         return 0;
     if (!json_is_object(labels) || json_object_size(labels) > AL_NODE_MAX_LABELS)
-        return al_node_refuse(err, "labels", "labels must be an object of at most %d name: string pairs",
-                      AL_NODE_MAX_LABELS);
+        return al_node_refuse(err, "labels",
+                              "labels must be an object of at most %d name: string pairs",
+                              AL_NODE_MAX_LABELS);
     json_object_foreach(labels, k, v)
     {
         if (!al_name_ok(k) || !text(v, AL_NODE_LABEL_MAX))
-            return al_node_refuse(err, "labels",
-                          "label keys are names, values strings of at most %d bytes, no NUL",
-                          AL_NODE_LABEL_MAX);
+            return al_node_refuse(
+                err, "labels", "label keys are names, values strings of at most %d bytes, no NUL",
+                AL_NODE_LABEL_MAX);
     }
     return 0;
 }
@@ -101,17 +102,18 @@ static int gpu_identity(json_t *g, const char *f, struct gpu_entry *out,
     snprintf(field, sizeof field, "%s.index", f);
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
         json_integer_value(v) >= AL_NODE_MAX_GPUS)
-        return al_node_refuse(err, field, "%s must be an integer in 0..%d", field, AL_NODE_MAX_GPUS - 1);
+        return al_node_refuse(err, field, "%s must be an integer in 0..%d", field,
+                              AL_NODE_MAX_GPUS - 1);
     out->idx = json_integer_value(v);
     snprintf(field, sizeof field, "%s.uuid", f);
     out->uuid = text(member(g, "uuid"), AL_FLEET_UUID_MAX - 1);
     if (!uuid_ok(out->uuid))
-        return al_node_refuse(err, field, "%s must be 1..%d printable ASCII characters, no space", field,
-                      AL_FLEET_UUID_MAX - 1);
+        return al_node_refuse(err, field, "%s must be 1..%d printable ASCII characters, no space",
+                              field, AL_FLEET_UUID_MAX - 1);
     snprintf(field, sizeof field, "%s.model", f);
     if (!(out->model = text(member(g, "model"), AL_HTTP_MAX_NAME)))
         return al_node_refuse(err, field, "%s must be a string of at most %d bytes", field,
-                      AL_HTTP_MAX_NAME);
+                              AL_HTTP_MAX_NAME);
     return 0;
 }
 
@@ -121,8 +123,8 @@ static int gpu_fields(json_t *g, const char *f, struct gpu_entry *out,
                       struct al_node_report_err *err)
 {
     static const char *const allowed[] = {
-        "index", "uuid",      "model",     "pool",      "healthy",         "name", "memory_mib",
-        "mig",   "profiles",  "instances", "processes", "processes_total", NULL};
+        "index", "uuid",     "model",     "pool",      "healthy",         "name", "memory_mib",
+        "mig",   "profiles", "instances", "processes", "processes_total", NULL};
     char field[80]; /* f (< 32) + "." + a key cut at 40 bytes */
     const char *bad = al_node_unknown_key(g, allowed);
     int rc;
@@ -159,11 +161,12 @@ static int check_gpu(json_t *g, size_t i, uint64_t *seen, json_t *out,
     const struct al_gpu_model *m = e.model ? al_catalog_find(e.model) : NULL;
     if (!m)
         return al_node_refuse(err, "gpus.model", "%s.model: unknown GPU model %s", f,
-                      e.model ? e.model : "");
+                              e.model ? e.model : "");
     if (!e.pool || (strcmp(e.pool, "general") != 0 && strcmp(e.pool, "dedicated") != 0))
         return al_node_refuse(err, "gpus.pool", "%s.pool must be general or dedicated", f);
     if (*seen & (UINT64_C(1) << e.idx))
-        return al_node_refuse(err, "gpus.index", "%s: index %lld is reported twice", f, (long long)e.idx);
+        return al_node_refuse(err, "gpus.index", "%s: index %lld is reported twice", f,
+                              (long long)e.idx);
     *seen |= UINT64_C(1) << e.idx;
     json_t *observed = NULL;
     if ((rc = al_node_mig_observed(g, f, m, &observed, err)) != 0)
@@ -190,7 +193,7 @@ int al_node_report_parse(const char *name, json_t *body, json_t **ret,
     int rc;
     if (!al_name_ok(name) || strlen(name) >= AL_FLEET_NAME_MAX)
         return al_node_refuse(err, "name", "node names are 1..%d of A-Z a-z 0-9 . _ -",
-                      AL_FLEET_NAME_MAX - 1);
+                              AL_FLEET_NAME_MAX - 1);
     if (!json_is_object(body))
         return al_node_refuse(err, "body", "the report must be a JSON object");
     if ((bad = al_node_unknown_key(body, allowed)))
@@ -199,7 +202,7 @@ int al_node_report_parse(const char *name, json_t *body, json_t **ret,
     if (zone && !(json_is_string(zone) && al_name_ok(json_string_value(zone)) &&
                   json_string_length(zone) < AL_FLEET_ZONE_MAX))
         return al_node_refuse(err, "zone", "zone names are 1..%d of A-Z a-z 0-9 . _ -",
-                      AL_FLEET_ZONE_MAX - 1);
+                              AL_FLEET_ZONE_MAX - 1);
     labels = member(body, "labels");
     if ((rc = check_labels(labels, err)) != 0)
         return rc;
@@ -312,8 +315,8 @@ static int mismatch(json_t *was, json_t *is, const char *node, al_node_change_fn
     if (!json_is_true(json_object_get(is, "present")) || json_array_size(now) == 0 ||
         (before && json_equal(before, now)))
         return 0;
-    json_t *d = json_pack("{s:s,s:s,s:O}", "node", node, "uuid", str(is, "uuid"), "differences",
-                          now);
+    json_t *d =
+        json_pack("{s:s,s:s,s:O}", "node", node, "uuid", str(is, "uuid"), "differences", now);
     return d ? fn(arg, AL_EVENT_GPU_CATALOG_MISMATCH, str(is, "id"), d) : AL_E_NOMEM;
 }
 

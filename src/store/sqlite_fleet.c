@@ -322,14 +322,14 @@ static json_t *gpu_mig_state(json_t *g, sqlite3_stmt *st)
 static json_t *gpu_row(sqlite3_stmt *st)
 {
     json_t *labels = json_loads(al_sqlite_text(st, 12) ? al_sqlite_text(st, 12) : "{}", 0, NULL);
-    json_t *g = json_pack("{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b,s:o}", "id",
-                     al_sqlite_text(st, 0), "node", al_sqlite_text(st, 1), "index",
-                     (json_int_t)sqlite3_column_int64(st, 2), "uuid", al_sqlite_text(st, 3),
-                     "model", al_sqlite_text(st, 4), "reported_model", al_sqlite_text(st, 5),
-                     "pool", al_sqlite_text(st, 6), "healthy", sqlite3_column_int(st, 7), "drained",
-                     sqlite3_column_int(st, 8), "present", sqlite3_column_int(st, 9), "zone",
-                     al_sqlite_str_or_null(al_sqlite_text(st, 10)), "online",
-                     sqlite3_column_int(st, 11), "labels", labels ? labels : json_object());
+    json_t *g = json_pack(
+        "{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b,s:o}", "id", al_sqlite_text(st, 0),
+        "node", al_sqlite_text(st, 1), "index", (json_int_t)sqlite3_column_int64(st, 2), "uuid",
+        al_sqlite_text(st, 3), "model", al_sqlite_text(st, 4), "reported_model",
+        al_sqlite_text(st, 5), "pool", al_sqlite_text(st, 6), "healthy", sqlite3_column_int(st, 7),
+        "drained", sqlite3_column_int(st, 8), "present", sqlite3_column_int(st, 9), "zone",
+        al_sqlite_str_or_null(al_sqlite_text(st, 10)), "online", sqlite3_column_int(st, 11),
+        "labels", labels ? labels : json_object());
     return gpu_mig_state(g, st);
 }
 

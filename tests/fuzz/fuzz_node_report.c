@@ -155,8 +155,8 @@ static void check_report(json_t *r)
 static int on_change(void *arg, enum al_event_kind kind_id, const char *object, json_t *data)
 {
     static const enum al_event_kind kinds[] = {
-        AL_EVENT_NODE_ONLINE,   AL_EVENT_GPU_REMOVED, AL_EVENT_GPU_RETURNED,
-        AL_EVENT_GPU_MODEL_CHANGED, AL_EVENT_GPU_UNHEALTHY, AL_EVENT_GPU_HEALTHY,
+        AL_EVENT_NODE_ONLINE,         AL_EVENT_GPU_REMOVED,   AL_EVENT_GPU_RETURNED,
+        AL_EVENT_GPU_MODEL_CHANGED,   AL_EVENT_GPU_UNHEALTHY, AL_EVENT_GPU_HEALTHY,
         AL_EVENT_GPU_CATALOG_MISMATCH};
     const char *node = arg, *kind = al_event_kind_name(kind_id);
     size_t k = 0, n = sizeof kinds / sizeof kinds[0];

@@ -123,7 +123,8 @@ static void test_refusals_name_the_field(void **state)
     "{\"gpus\":[{\"index\":0,\"uuid\":\"GPU-a\",\"model\":\"H100-80GB\",\"mig\":{\"capable\":"     \
     "true,\"current\":true,\"pending\":true}"
 #define MIG_END "}]}"
-#define INST(gi, id, start) "{\"gi\":" #gi ",\"ci\":0,\"profile_id\":" #id ",\"start\":" #start ",\"uuid\":\"\"}"
+#define INST(gi, id, start)                                                                        \
+    "{\"gi\":" #gi ",\"ci\":0,\"profile_id\":" #id ",\"start\":" #start ",\"uuid\":\"\"}"
 
 /* NVML's profiles as the catalog has them for `m`: [{id, name, slices, instances_max,
  * memory_mib, placements}]. */
@@ -134,8 +135,8 @@ static json_t *catalog_profiles(const struct al_gpu_model *m)
         const struct al_mig_profile *p = &m->profiles[i];
         json_t *pl = json_array();
         for (unsigned k = 0; k < p->nstarts; k++)
-            json_array_append_new(pl, json_pack("{s:i,s:i}", "start", p->starts[k], "size",
-                                                (int)p->size));
+            json_array_append_new(
+                pl, json_pack("{s:i,s:i}", "start", p->starts[k], "size", (int)p->size));
         json_array_append_new(arr, json_pack("{s:i,s:s,s:i,s:i,s:i,s:o}", "id", (int)p->nvml_id,
                                              "name", p->name, "slices", (int)p->compute_slices,
                                              "instances_max", (int)p->max_count, "memory_mib",
@@ -167,13 +168,14 @@ static void test_mig_report_round_trips(void **state)
     json_t *g0 = json_array_get(json_object_get(r, "gpus"), 0);
     char *text = json_dumps(json_object_get(g0, "observed"), JSON_COMPACT | JSON_SORT_KEYS);
     assert_string_equal(
-        text, "{\"catalog_differences\":[],\"instances\":[{\"ci\":0,\"gi\":1,\"profile\":\"3g.40gb\","
-              "\"profile_id\":9,\"size\":4,\"start\":0,\"uuid\":\"MIG-1\"},{\"ci\":null,\"gi\":7,"
-              "\"profile\":\"1g.10gb\",\"profile_id\":19,\"size\":1,\"start\":6,\"uuid\":\"\"}],"
-              "\"memory_mib\":81559,\"mig\":{\"capable\":true,\"current\":true,\"pending\":true},"
-              "\"name\":\"NVIDIA H100 80GB HBM3\",\"processes\":[{\"ci\":0,\"gi\":1,\"pid\":4242,"
-              "\"used_memory_mib\":512},{\"ci\":null,\"gi\":1,\"pid\":9,\"used_memory_mib\":1}],"
-              "\"processes_total\":3}");
+        text,
+        "{\"catalog_differences\":[],\"instances\":[{\"ci\":0,\"gi\":1,\"profile\":\"3g.40gb\","
+        "\"profile_id\":9,\"size\":4,\"start\":0,\"uuid\":\"MIG-1\"},{\"ci\":null,\"gi\":7,"
+        "\"profile\":\"1g.10gb\",\"profile_id\":19,\"size\":1,\"start\":6,\"uuid\":\"\"}],"
+        "\"memory_mib\":81559,\"mig\":{\"capable\":true,\"current\":true,\"pending\":true},"
+        "\"name\":\"NVIDIA H100 80GB HBM3\",\"processes\":[{\"ci\":0,\"gi\":1,\"pid\":4242,"
+        "\"used_memory_mib\":512},{\"ci\":null,\"gi\":1,\"pid\":9,\"used_memory_mib\":1}],"
+        "\"processes_total\":3}");
     free(text);
     /* without "mig": the members are checked, and there is no observed state */
     assert_null(json_object_get(json_array_get(json_object_get(r, "gpus"), 1), "observed"));
@@ -195,8 +197,7 @@ static void test_mig_refusals_name_the_field(void **state)
     (void)state;
     refused("n", MIG_GPU ",\"name\":\"a\\u0001\"" MIG_END, "gpus[0].name");
     refused("n", MIG_GPU ",\"memory_mib\":-1" MIG_END, "gpus[0].memory_mib");
-    refused("n",
-            "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"mig\":[]}]}",
+    refused("n", "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"mig\":[]}]}",
             "gpus[0].mig");
     refused("n",
             "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"mig\":{\"capable\":"
@@ -246,23 +247,38 @@ static void test_mig_refusals_name_the_field(void **state)
     refused("n", MIG_GPU ",\"instances\":[{\"gi\":1,\"ci\":-1,\"profile_id\":9}]" MIG_END,
             "gpus[0].instances[0].ci");
     refused("n",
-            "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"instances\":["
-            INST(1, 9, 0) "]}]}",
+            "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"H100-80GB\",\"instances\":[" INST(
+                1, 9, 0) "]}]}",
             "gpus[0].instances");
-    refused("n",
-            MIG_GPU ",\"instances\":[" INST(1, 19, 0) "," INST(2, 19, 1) "," INST(3, 19, 2) ","
-                    INST(4, 19, 3) "," INST(5, 19, 4) "," INST(6, 19, 5) "," INST(7, 19, 6) ","
-                    INST(8, 19, 0) "," INST(9, 19, 0) "," INST(10, 19, 0) "," INST(11, 19, 0) ","
-                    INST(12, 19, 0) "," INST(13, 19, 0) "," INST(14, 19, 0) "," INST(15, 19, 0)
-                    "," INST(16, 19, 0) "," INST(17, 19, 0) "]" MIG_END,
-            "gpus[0].instances");
+    refused(
+        "n",
+        MIG_GPU
+        ",\"instances\":[" INST(1, 19, 0) "," INST(2, 19, 1) "," INST(3, 19, 2) "," INST(4, 19, 3) "," INST(5, 19, 4) "," INST(6, 19, 5) "," INST(
+            7, 19,
+            6) "," INST(8, 19,
+                        0) "," INST(9, 19,
+                                    0) "," INST(10, 19,
+                                                0) "," INST(11, 19,
+                                                            0) "," INST(12, 19,
+                                                                        0) "," INST(13, 19,
+                                                                                    0) "," INST(14,
+                                                                                                19,
+                                                                                                0) "," INST(15,
+                                                                                                            19,
+                                                                                                            0) "," INST(16,
+                                                                                                                        19,
+                                                                                                                        0) "," INST(17,
+                                                                                                                                    19,
+                                                                                                                                    0) "]" MIG_END,
+        "gpus[0].instances");
     refused("n", MIG_GPU ",\"processes\":[{\"pid\":0,\"used_memory_mib\":1}]" MIG_END,
             "gpus[0].processes[0].pid");
     refused("n", MIG_GPU ",\"processes\":[{\"pid\":1,\"used_memory_mib\":1}]" MIG_END,
             "gpus[0].processes[0].gi");
     refused("n",
-            MIG_GPU ",\"instances\":[" INST(1, 9, 0) "],\"processes\":[{\"pid\":1,"
-                    "\"used_memory_mib\":1,\"gi\":1,\"ci\":2}]" MIG_END,
+            MIG_GPU
+            ",\"instances\":[" INST(1, 9, 0) "],\"processes\":[{\"pid\":1,"
+                                             "\"used_memory_mib\":1,\"gi\":1,\"ci\":2}]" MIG_END,
             "gpus[0].processes[0].ci");
     refused("n",
             "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"T4\",\"processes\":[{\"pid\":1,"
@@ -283,8 +299,7 @@ static void differences(const char *model, bool capable, json_t *profiles, const
     assert_int_equal(al_node_mig_differences(al_catalog_find(model), capable, profiles, out), 0);
     json_array_foreach(out, i, d)
     {
-        n += (size_t)snprintf(got + n, sizeof got - n, "%s%s", i ? "|" : "",
-                              json_string_value(d));
+        n += (size_t)snprintf(got + n, sizeof got - n, "%s%s", i ? "|" : "", json_string_value(d));
     }
     assert_string_equal(got, want);
     json_decref(out);
@@ -324,7 +339,8 @@ static void test_catalog_differences(void **state)
     json_object_set_new(p19, "memory_mib", json_integer(mib19 + 512));
     differences("H100-80GB", true, ps, "");
     json_object_set_new(p19, "memory_mib", json_integer(mib19 - 513));
-    snprintf(want, sizeof want, "profile 19 (1g.10gb): NVML lists %lld MiB and the catalog %lld MiB",
+    snprintf(want, sizeof want,
+             "profile 19 (1g.10gb): NVML lists %lld MiB and the catalog %lld MiB",
              (long long)(mib19 - 513), (long long)mib19);
     differences("H100-80GB", true, ps, want);
     json_object_set_new(p19, "memory_mib", json_integer(mib19));
@@ -522,8 +538,10 @@ static void test_holders_into(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_normalizes), cmocka_unit_test(test_refusals_name_the_field),
-        cmocka_unit_test(test_gpu_status),       cmocka_unit_test(test_changes),
+        cmocka_unit_test(test_parse_normalizes),
+        cmocka_unit_test(test_refusals_name_the_field),
+        cmocka_unit_test(test_gpu_status),
+        cmocka_unit_test(test_changes),
         cmocka_unit_test(test_holders_into),
         cmocka_unit_test(test_mig_report_round_trips),
         cmocka_unit_test(test_mig_refusals_name_the_field),

@@ -198,9 +198,9 @@ static void test_node_tokens(void **state)
 /* Node n1 with one H100 "GPU-0", whose report entry carries `observed` (NULL: none). */
 static void put_observed(struct al_store *s, const char *observed, int64_t now)
 {
-    json_t *n = json_pack("{s:s,s:{},s:[{s:i,s:s,s:s,s:s,s:b}]}", "name", "n1", "labels", "gpus",
-                          "index", 0, "uuid", "GPU-0", "model", "H100-80GB", "pool", "dedicated",
-                          "healthy", 1);
+    json_t *n =
+        json_pack("{s:s,s:{},s:[{s:i,s:s,s:s,s:s,s:b}]}", "name", "n1", "labels", "gpus", "index",
+                  0, "uuid", "GPU-0", "model", "H100-80GB", "pool", "dedicated", "healthy", 1);
     if (observed)
         json_object_set_new(json_array_get(json_object_get(n, "gpus"), 0), "observed",
                             json_loads(observed, 0, NULL));
@@ -264,8 +264,9 @@ static void test_gpu_mig_state(void **state)
                               0, NULL);
     assert_int_equal(al_store_gpu_desired_set(s, "gpu_n1-0", want, NULL), 0);
     put_observed(s, obs, 400);
-    expect_member(s, "desired", "{\"mig\":true,\"instances\":[{\"profile\":\"7g.80gb\","
-                                "\"profile_id\":0,\"start\":0}]}");
+    expect_member(s, "desired",
+                  "{\"mig\":true,\"instances\":[{\"profile\":\"7g.80gb\","
+                  "\"profile_id\":0,\"start\":0}]}");
     expect_member(s, "observed_at", "400");
     assert_int_equal(al_store_gpu_desired_set(s, "gpu_n1-0", NULL, NULL), 0);
     expect_member(s, "desired", "null");
