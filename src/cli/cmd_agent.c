@@ -1,9 +1,12 @@
-/* cmd_agent.c — `allot agent --driver sim|nvml`: the flags of the node agent; the heartbeat
- * loop itself is agent/agent.c. Three ways to run it:
+/* cmd_agent.c — `allot agent --driver sim|nvml`: the flags of the node agent; the loop itself
+ * is agent/agent.c. Three ways to run it:
  *   --driver sim --fleet FILE            a simulated fleet (many nodes, heartbeat only)
  *   --driver sim --state FILE [--node N] one simulated node (agent/drv_sim.c's state file)
  *   --driver nvml [--node N]             this host's GPUs through NVML
- * --observe prints what the driver sees (JSON) and exits, without a server. */
+ * With a driver the agent is a reconcile loop (report, desired state, MIG changes applied);
+ * --journal FILE keeps the results not delivered yet across a restart. The server and token
+ * are the CLI's connection options (--server, --token, ALLOT_SERVER, ALLOT_TOKEN). --observe
+ * prints what the driver sees (JSON) and exits, without a server. */
 #include "agent/agent.h"
 #include "cli/args.h"
 #include "cli/conn.h"
@@ -17,6 +20,8 @@ static const struct al_opt agent_opts[] = {
     {"fleet", AL_ARG_STR, NULL, "sim: a simulated fleet file (JSON), many nodes"},
     {"state", AL_ARG_STR, NULL, "sim: one simulated node's state file (JSON; docs/agent.md)"},
     {"node", AL_ARG_STR, NULL, "with --state or nvml: the node's name (default: the host name)"},
+    {"journal", AL_ARG_STR, NULL,
+     "with a driver: a file keeping MIG-change results until the server takes them"},
     {"interval", AL_ARG_INT, NULL, "seconds between heartbeats (default 15, 1..3600)"},
     {"once", AL_ARG_BOOL, NULL, "report once and exit"},
     {"observe", AL_ARG_BOOL, NULL, "print what the driver observes (JSON) and exit"},
@@ -65,6 +70,7 @@ static int pick_source(struct al_args *a, struct al_agent_cfg *cfg, char *host, 
     cfg->fleet = al_args_get(a, "fleet");
     cfg->state = al_args_get(a, "state");
     cfg->node = al_args_get(a, "node");
+    cfg->journal = al_args_get(a, "journal");
     if (strcmp(cfg->driver, "sim") != 0 && strcmp(cfg->driver, "nvml") != 0)
         return al_args_usage_error(a, "--driver: sim or nvml, not", cfg->driver);
     if (strcmp(cfg->driver, "nvml") == 0 && (cfg->fleet || cfg->state))
@@ -73,6 +79,9 @@ static int pick_source(struct al_args *a, struct al_agent_cfg *cfg, char *host, 
         return al_args_usage_error(a, "--driver sim needs one of --fleet FILE, --state FILE", NULL);
     if (cfg->fleet && cfg->node)
         return al_args_usage_error(a, "--node: a fleet file names its nodes", NULL);
+    if (cfg->fleet && cfg->journal)
+        return al_args_usage_error(a, "--journal is for a driver (--state or nvml), not --fleet",
+                                   NULL);
     if (!cfg->fleet && !cfg->node) {
         if (gethostname(host, cap) < 0 || !host[0])
             return al_args_usage_error(a, "--node is required (no host name)", NULL);
@@ -85,10 +94,12 @@ static int pick_source(struct al_args *a, struct al_agent_cfg *cfg, char *host, 
 int al_cmd_agent(int argc, char **argv)
 {
     static const struct al_cmd_spec spec = {
-        "allot agent [--driver sim] --fleet FILE | [--driver sim] --state FILE [--node N] | "
-        "--driver nvml [--node N]  [--interval S] [--once] [--observe]",
-        "Report GPUs to the server (PUT /v1/nodes/{name} per node, every interval): a simulated "
-        "fleet, one simulated node, or this host through NVML.",
+        "allot agent [--driver sim] --fleet FILE | [--driver sim] --state FILE [--node N] "
+        "[--journal FILE] | --driver nvml [--node N] [--journal FILE]  [--server URL] "
+        "[--token T] [--interval S] [--once] [--observe]",
+        "Report GPUs to the server every interval: a simulated fleet (heartbeat only), or one "
+        "node through a driver (sim or NVML) as a reconcile loop that applies the MIG changes "
+        "the server approved and recreates the desired layout after a reboot.",
         0, 0, agent_opts};
     struct al_args a;
     struct al_agent_cfg cfg = {.interval = 15};
