@@ -138,6 +138,7 @@ expect "before: a price is set" 200
 ask="{\"org\":\"acme\",\"kind\":\"gpu\",\"count\":1,\"model\":\"L40S\",\"start\":\"$S1\",\"end\":\"$E1\"}"
 call POST /v1/requests "$ask"
 R1=$(j .id)
+expect "before: the first request ($R1)" 201
 call POST /v1/requests "$ask"
 R2=$(j .id)
 expect "before: two requests for the one GPU" 201
@@ -172,7 +173,7 @@ read -r orgs events <<<"$(orgs_named before)"
 check "full: the 4 orgs from before are there with their events ($orgs, $events)" \
     [ "$orgs $events" = "4 4" ]
 call GET "/v1/requests/$R1"
-check "full: the request whose quote failed is still submitted ($(j .state))" \
+check "full: the request whose quote failed is still submitted ($code $(j .state) $(head -c 200 <<<"$body"))" \
     [ "$code $(j .state)" = "200 submitted" ]
 call GET "/v1/availability?model=L40S&start=$S1&end=$E1"
 check "full: the in-memory calendar holds nothing of the lost quote ($(j .whole_gpus_free) free)" \
