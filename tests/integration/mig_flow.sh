@@ -117,16 +117,21 @@ agent_start
 must "the agent reports n1 with its MIG state and the process" wait_until 20 observed_procs 1
 call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((40 * M)),\"mig_slice_hour_micros\":$M}"
 call "$OP" PUT /v1/prices/A100-80GB "{\"gpu_hour_micros\":$((20 * M)),\"mig_slice_hour_micros\":$M}"
-for o in beta acme delta; do
-    org "$o"
-    eval "ADM_$o=\$ADMIN ORG_$o=\$ORG_ID"
-    contract "$o" prepaid '"credit_limit_micros":0' || exit 1
-    topup "$o" $((5000 * M)) "$o-1"
-done
+# org NAME, its prepaid contract and a top-up; the admin's token in $ADMIN, the org in $ORG_ID
+org_funded() {
+    org "$1"
+    contract "$1" prepaid '"credit_limit_micros":0' || exit 1
+    topup "$1" $((5000 * M)) "$1-1"
+}
+org_funded beta
+ADM_beta=$ADMIN ORG_beta=$ORG_ID
+org_funded acme
+ADM_acme=$ADMIN
+org_funded delta
+ADM_delta=$ADMIN
 h100() { echo "\"kind\":\"mig\",\"model\":\"H100-80GB\",\"profile\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""; }
 a100() { echo "\"kind\":\"mig\",\"model\":\"A100-80GB\",\"profile\":\"$1\",\"count\":$2,\"start\":\"$(ts "$3")\",\"end\":\"$(ts "$4")\""; }
 T1=$((T0 + 5 * 60)) # 01:00
-# shellcheck disable=SC2154 # ADM_beta and the others are set by eval above
 reserve beta "$ADM_beta" "$(h100 1g.10gb 7 "$T1" $((T1 + HOUR)))" || exit 1
 RB=$RID
 move_to "$T1"
