@@ -2,7 +2,8 @@
 # run.sh ALLOT_BINARY — what `make run` starts (after make has built the binary): `allot server`
 # on SQLite in a data directory kept from one run to the next (.run/: allot.db, the operator's
 # token, the logs), a simulated fleet reported by `allot agent --driver sim` (once, then a
-# heartbeat in the background), demo prices, a demo org with a prepaid contract and money (a new
+# heartbeat in the background), a simulated MIG node whose own agent applies MIG changes
+# (`allot agent --driver sim --state`, the node's token), demo prices, a demo org with a prepaid contract and money (a new
 # database only), and a printed walk-through. The server stays in the foreground until Ctrl-C
 # (or SIGTERM).
 #
@@ -72,13 +73,15 @@ echo "--- run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ): $url" >>"$data/server.log"
 "$srv" server --db "$data/allot.db" --listen "127.0.0.1:$port" >>"$data/server.log" 2>&1 &
 server=$!
 agent=
+mig_agent=
 echo "$server" >"$data/server.pid"
 echo "$url" >"$data/url"
 cleanup() {
     [ -n "$agent" ] && kill "$agent" 2>/dev/null
+    [ -n "$mig_agent" ] && kill "$mig_agent" 2>/dev/null
     kill "$server" 2>/dev/null
     wait 2>/dev/null
-    rm -f "$data/server.pid" "$data/agent.pid" "$data/url"
+    rm -f "$data/server.pid" "$data/agent.pid" "$data/mig-agent.pid" "$data/url"
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
@@ -107,6 +110,7 @@ H100-80GB 2.50 0.40
 A100-80GB 1.80 0.30
 A30-24GB 0.90 0.25
 L40S-48GB 1.10 0
+H200-141GB 3.20 0.50
 PRICES
 # The demo org acme (README's quickstart reserves for it) with a demo contract, prepaid with a
 # credit limit of 1,000.00 for a year, self-service allowed (its admin reserves in one call),
@@ -132,6 +136,28 @@ ALLOT_TOKEN=$(cat "$data/agent.token") "$allot" agent --driver sim --fleet "$fle
     >>"$data/agent.log" 2>&1 9>&- &
 agent=$!
 echo "$agent" >"$data/agent.pid"
+# The demo MIG node mig-h200: one H200-141GB split into seven 1g.18gb, simulated by the sim
+# driver in .run/mig-h200.json (kept from one run to the next, as a GPU keeps its layout), its
+# agent running with the node's own token (a new one when the kept one no longer works). It
+# reports the GPU's MIG state and applies the MIG changes an operator approves (README's
+# quickstart); its results wait in .run/mig-h200.journal while the server is away.
+mig_state=$data/mig-h200.json
+[ -e "$mig_state" ] || cp "$root/tests/data/demo-mig-node.json" "$mig_state"
+if ! ALLOT_TOKEN=$(cat "$data/mig-h200.token" 2>/dev/null) "$allot" node show mig-h200 \
+    >/dev/null 2>&1; then
+    node_token=$("$allot" node token mig-h200 | grep -o "$token_re" | head -1)
+    (umask 077 && printf '%s\n' "$node_token" >"$data/mig-h200.token")
+fi
+ALLOT_TOKEN=$(cat "$data/mig-h200.token") "$allot" agent --driver sim --state "$mig_state" \
+    --node mig-h200 --interval 2 --journal "$data/mig-h200.journal" \
+    >>"$data/mig-agent.log" 2>&1 9>&- &
+mig_agent=$!
+echo "$mig_agent" >"$data/mig-agent.pid"
+# its first report, so that the walk-through below finds the node (up to 30 s)
+for ((i = 0; i < 300; i++)); do
+    "$allot" node show mig-h200 >/dev/null 2>&1 && break
+    sleep 0.1
+done
 
 if [ "$fresh" = 1 ]; then
     what="a new database; the operator's token is kept in $data/operator.token"
@@ -149,6 +175,7 @@ allot is running on $url, Ctrl-C stops it.
   data:           $data: $what
   API:            $url/v1/  (health: $url/healthz; the browser dashboard is not built yet)
   server log:     $data/server.log (tail -f it to watch the calls)
+  agents' logs:   $data/agent.log (the fleet), $data/mig-agent.log (the MIG node mig-h200)
   operator token: $token
 
 Try this, in another shell (README.md, "Quickstart", explains each step):

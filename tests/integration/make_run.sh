@@ -26,6 +26,7 @@ cleanup() {
     for p in "${runs[@]}"; do kill "$p" 2>/dev/null; done
     stop_pidfile "$data/server.pid"
     stop_pidfile "$data/agent.pid"
+    stop_pidfile "$data/mig-agent.pid"
     wait 2>/dev/null
     if [ -n "${KEEP-}" ]; then echo "# kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
@@ -85,16 +86,19 @@ awk '/^## Quickstart/ { q = 1; next } q && /^    / { print; b = 1; next } b { ex
     "$AL_ROOT/README.md" | sed 's/^    //' >"$tmp/quickstart.sh"
 check "README has a quickstart block that starts from .run/" \
     grep -q 'cat .run/url' "$tmp/quickstart.sh"
-(cd "$src" && env -u ALLOT_SERVER -u ALLOT_TOKEN bash -eo pipefail "$tmp/quickstart.sh") \
+(cd "$src" && env -u ALLOT_SERVER -u ALLOT_TOKEN timeout 300 bash -eo pipefail "$tmp/quickstart.sh") \
     >"$tmp/quickstart.out" 2>&1
 qrc=$?
 check "the README quickstart runs end to end against make run (exit 0)" test "$qrc" = 0
 [ "$qrc" = 0 ] || sed 's/^/#   /' "$tmp/quickstart.out" | tail -20
-check "… its flow ends in a scheduled reservation, and its self-service one in another" \
-    test "$(op reservation list -o json | jq -r '[.items[].state] | join(",")')" = scheduled,scheduled
-check "… the self-service one charged 2 × 24 h × 1.80 = 86.40, and the balance says so" \
-    test "$(op reservation list -o json | jq -r '[.items[] | select(.origin == "self_service") | .total_micros] | join(",")')" = 86400000 \
-    -a "$(op org balance acme -o json | jq -r .cash_micros)" = $((50000000000 - 3360000000 - 86400000))
+check "… its flow ends in a scheduled reservation, and its self-service ones in two others" \
+    test "$(op reservation list -o json | jq -r '[.items[].state] | join(",")')" = scheduled,scheduled,scheduled
+check "… the self-service ones charged 2 × 24 h × 1.80 = 86.40 and 3 × 24 h × 0.50 = 36.00, and the balance says so" \
+    test "$(op reservation list -o json | jq -r '[.items[] | select(.origin == "self_service") | .total_micros] | sort | join(",")')" = 36000000,86400000 \
+    -a "$(op org balance acme -o json | jq -r .cash_micros)" = $((50000000000 - 3360000000 - 86400000 - 36000000))
+check "… its MIG change was applied by the MIG node's agent (the sim GPU has the 3g.71gb)" \
+    test "$(jq -r '[.gpus[0].instances[].profile] | index("3g.71gb") != null' "$data/mig-h200.json")" = true \
+    -a "$(op mig changes --node mig-h200 --state applied -o json | jq '.items | length')" = 1
 check "… each step prints a short summary (quote: id, state, total, valid_until)" \
     grep -q '^total: [0-9]*\.[0-9][0-9] USD$' "$tmp/quickstart.out"
 # the walk-through run.sh prints = README's block, its first two lines written out
@@ -113,7 +117,7 @@ check "… and starts no server on another port" bash -c "! (exec 3<>/dev/tcp/12
 check "… leaves the operator token as it was" \
     test "$(md5sum "$data/operator.token" | cut -d' ' -f1)" = "$sum_before"
 check "… leaves the server log (not truncated)" test "$(stat -c %s "$data/server.log")" -ge "$log_before"
-check "… and the first server serves on, with its data" test "$(healthy && rsv_count)" = 2
+check "… and the first server serves on, with its data" test "$(healthy && rsv_count)" = 3
 
 # --- run.sh killed with -9: its server still guards the directory -----------------------------
 kill -9 "$run_pid"
@@ -124,6 +128,7 @@ check "… and a new make run still refuses (exit 1), naming it" \
     test "$rc" = 1 -a "$(grep -c "already running .* at $url" "$tmp/run3.out")" = 1
 spid=$(cat "$data/server.pid")
 stop_pidfile "$data/agent.pid"
+stop_pidfile "$data/mig-agent.pid"
 kill "$spid"
 check "the orphaned server stops on SIGTERM" wait_until "$deadline" gone "$spid"
 
@@ -133,7 +138,9 @@ if start_run 4; then
     check "… reusing the database and the operator token" \
         test "$(cat "$data/operator.token")" = "$token" \
         -a "$(grep -c 'the data of the previous run' "$tmp/run4.out")" = 1
-    check "… with the first run's reservations" test "$(rsv_count)" = 2
+    check "… with the first run's reservations" test "$(rsv_count)" = 3
+    check "… and the MIG node's token file reused (the node reports with it)" \
+        test "$(ALLOT_SERVER=$url ALLOT_TOKEN=$(cat "$data/mig-h200.token") "$ALLOT" node show mig-h200 -o json | jq -r .name)" = mig-h200
     check "… and one sim-agent user (its token file reused)" \
         test "$(op user list -o json | jq '[.items[] | select(.role == "agent")] | length')" = 1
     spid=$(cat "$data/server.pid")
@@ -142,7 +149,8 @@ if start_run 4; then
     check "Ctrl-C (SIGTERM) stops run.sh with status 0" test "$?" = 0
     check "… and its server" gone "$spid"
     check "… and removes the pid and URL files (not the data)" \
-        test ! -e "$data/server.pid" -a ! -e "$data/url" -a -s "$data/allot.db"
+        test ! -e "$data/server.pid" -a ! -e "$data/mig-agent.pid" -a ! -e "$data/url" \
+        -a -s "$data/allot.db" -a -s "$data/mig-h200.json"
 else
     nok "make run starts again on the same directory"
 fi
