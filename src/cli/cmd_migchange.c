@@ -35,6 +35,17 @@ static const struct al_col brief_cols[] = {
     {"checks_failed", "checks.failed"},
 };
 
+static const struct al_col step_cols[] = {
+    {"STEP", "op"},
+    {"PROFILE", "profile"},
+    {"START", "start"},
+};
+
+static const struct al_col serves_cols[] = {
+    {"SERVES", "reservation"},    {"ORG", "org"}, {"STARTS", "start"}, {"PROFILE", "profile"},
+    {"START_UNIT", "start_unit"},
+};
+
 static const struct al_col check_cols[] = {
     {"CHECK", "name"},
     {"PASS", "pass"},
@@ -89,15 +100,47 @@ int al_cmd_mig_changes(int argc, char **argv)
     return al_conn_run(&s, argc, argv);
 }
 
-/* One change as a summary and its checks as a table: name, pass, what was found. */
+/* A layout ({mig, instances:[{profile, start}]}) on one line: "1g.10gb@0,3g.40gb@4", "MIG
+ * off", or "no instance". */
+static void layout_print(const char *label, json_t *l)
+{
+    json_t *in = json_object_get(l, "instances"), *v;
+    size_t i;
+    printf("%s: ", label);
+    if (json_is_false(json_object_get(l, "mig")))
+        printf("MIG off");
+    else if (json_array_size(in) == 0)
+        printf("no instance");
+    json_array_foreach(in, i, v)
+    {
+        const char *p = json_string_value(json_object_get(v, "profile"));
+        printf("%s%s@%lld", i ? "," : "", p ? p : "?",
+               (long long)json_integer_value(json_object_get(v, "start")));
+    }
+    printf("\n");
+}
+
+/* One change as a summary, its layouts, steps and the reservations it serves, then its checks
+ * as a table: name, pass, what was found. */
 static void change_print(const struct al_conn *c, json_t *ch)
 {
     json_t *items = al_view_get(ch, "checks.items");
+    json_t *steps = json_object_get(ch, "steps"), *serves = json_object_get(ch, "serves");
     if (c->fmt == AL_OUT_JSON) {
         al_out_json(ch);
         return;
     }
     al_view_brief(ch, brief_cols, sizeof brief_cols / sizeof brief_cols[0], stdout);
+    layout_print("from", json_object_get(ch, "from"));
+    layout_print("to", json_object_get(ch, "to"));
+    if (json_array_size(steps)) {
+        printf("\n");
+        al_view_list(steps, step_cols, sizeof step_cols / sizeof step_cols[0], stdout);
+    }
+    if (json_array_size(serves)) {
+        printf("\n");
+        al_view_list(serves, serves_cols, sizeof serves_cols / sizeof serves_cols[0], stdout);
+    }
     if (json_is_array(items)) {
         printf("\n");
         al_view_list(items, check_cols, sizeof check_cols / sizeof check_cols[0], stdout);

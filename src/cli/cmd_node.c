@@ -32,21 +32,68 @@ static int node_list(int argc, char **argv)
     return al_conn_run(&s, argc, argv);
 }
 
+/* The MIG state a GPU's agent reports (gpu.observed), as a column of the GPU table: "MIG off",
+ * "no instance", or its instances "1g.10gb@0,3g.40gb@4"; nothing for a GPU whose agent
+ * reports no MIG state. */
+static void mig_column(json_t *gpu)
+{
+    json_t *o = json_object_get(gpu, "observed"), *in, *v;
+    char buf[512];
+    size_t i, n = 0;
+    if (!json_is_object(o))
+        return;
+    in = json_object_get(o, "instances");
+    if (!json_is_true(json_object_get(json_object_get(o, "mig"), "current")))
+        snprintf(buf, sizeof buf, "MIG off");
+    else if (json_array_size(in) == 0)
+        snprintf(buf, sizeof buf, "no instance");
+    json_array_foreach(in, i, v)
+    {
+        const char *p = json_string_value(json_object_get(v, "profile"));
+        int w = snprintf(buf + n, sizeof buf - n, "%s%s@%lld", i ? "," : "", p ? p : "?",
+                         (long long)json_integer_value(json_object_get(v, "start")));
+        if (w < 0 || (size_t)w >= sizeof buf - n)
+            break;
+        n += (size_t)w;
+    }
+    json_object_set_new(gpu, "mig_layout", json_string(buf));
+}
+
 static int node_show(int argc, char **argv)
 {
-    static const struct al_call_spec s = {
-        {"allot node show NAME",
-         "Show a node and its GPUs, each with its status: available, offline (its node), missing "
-         "(no longer reported), model_mismatch, unhealthy or drained.",
-         1, 1, NULL},
-        "GET",
-        "/v1/nodes",
-        NULL,
-        NULL,
-        0,
-        NULL,
-        0};
-    return al_conn_run(&s, argc, argv);
+    static const struct al_cmd_spec spec = {
+        "allot node show NAME",
+        "Show a node and its GPUs, each with its status: available, offline (its node), missing "
+        "(no longer reported), model_mismatch, unhealthy or drained; and, where its agent reports "
+        "MIG state, its MIG layout (mig_layout).",
+        1, 1, NULL};
+    struct al_args a;
+    struct al_conn c = {0};
+    struct al_path p;
+    struct al_err err = {0};
+    json_t *ans = NULL, *g;
+    const char *path;
+    size_t i;
+    int rc = al_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? AL_EXIT_OK : AL_EXIT_USAGE;
+    al_path_init(&p, "/v1/nodes");
+    al_path_seg(&p, a.pos[0]);
+    if (!(path = al_path_str(&p, &err)))
+        return al_args_usage_error(&a, err.msg, NULL);
+    if ((rc = al_conn_open(&c, &a)) != AL_EXIT_OK ||
+        (rc = al_conn_call(&c, "GET", path, NULL, NULL, &ans)) != AL_EXIT_OK)
+        goto out;
+    if (c.fmt == AL_OUT_JSON) {
+        al_out_json(json_incref(ans)); /* it takes a reference */
+        goto out;
+    }
+    json_array_foreach(json_object_get(ans, "gpus"), i, g) mig_column(g);
+    al_view_object(ans, stdout);
+out:
+    json_decref(ans);
+    al_conn_close(&c);
+    return rc;
 }
 
 static const struct al_opt token_opts[] = {

@@ -393,7 +393,8 @@ static void check_current(const struct ctx *x, struct al_migcheck *ck)
         }
     if (extra == 0 && missing == 0) {
         al_sbuf_init(&b, ck->found, sizeof ck->found);
-        al_sbuf_printf(&b, "the GPU has %s, as the change expects", x->o->ninstances ? "" : "none");
+        al_sbuf_printf(&b, "as the change expects, the GPU has %s",
+                       x->o->ninstances ? "" : "no instance");
         for (unsigned i = 0; i < x->o->ninstances; i++) {
             al_sbuf_printf(&b, "%s", i ? ", " : "");
             obs_inst(x, &b, (int)i);
