@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# mig_changes_api.sh — the people's side of MIG changes (docs/api.md, "MIG changes"): change
-# windows set, read, replaced and removed by operators only (the text checked by core's parser
-# and kept in its canonical form; scopes default, zone:NAME, node:NAME; events window.set and
-# window.removed), the list of changes (empty before any is planned; filters checked), 404 for
-# a change that does not exist, the roles each route refuses, and the CLI (`allot window`,
-# `allot mig changes|check|ack|apply`) over the same routes.
+# mig_changes_api.sh — the people's side of MIG changes (docs/api.md, "MIG changes and change
+# windows"): change windows set, read, replaced and removed by operators only (the text checked
+# by core's parser and kept in its canonical form; scopes default, zone:NAME, node:NAME; events
+# window.set and window.removed); the list of changes (empty before any is planned; filters,
+# pages, an org's view); 404 for a change that does not exist or is another org's; the roles
+# each route refuses; a change planted in the store on a GPU whose agent reports no MIG state
+# (its checks fail, the unforceable one refuses force: 403); changes the planner planned on
+# nodes reporting MIG state through the sim driver: one approved by the auto-apply policy (its
+# zone's window open, its checks passing), one with processes on the instances it destroys,
+# acknowledged by the served org, refused as checks_failed (409), a forced apply without a
+# good reason refused (400), then forced with a reason (recorded, in the event); and the CLI
+# (`allot window`, `allot mig changes|check|ack|apply`) over the same routes.
 # Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq.
 set -u
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
@@ -272,3 +278,97 @@ check "allot mig apply while checks fail: exit 1, the server's reason" \
     [ $rc = 1 -a "$(grep -c "checks fail" <<<"$out")" -ge 1 ]
 out=$(cli "$OP" mig changes --state planned 2>&1)
 check "allot mig changes --state planned lists it" [ "$(grep -c "mch_t1.*planned.*n1" <<<"$out")" = 1 ]
+
+# ---------------------------------------------------------------- changes the planner planned
+# Nodes n2 and n3 report MIG state through the sim driver's observation: seven 1g.10gb
+# instances each, on n2 a process on every one. beta reserves a 3g.40gb on each node (zones z2,
+# z3) from two to three hours on, so the planner plans the change that makes room for it,
+# destroying the 1g.10gb instances under the new one. n3's zone has a window open now with
+# auto_apply: its change, whose checks all pass, is approved by the policy; n2's, with a
+# process on an instance it destroys, waits for an operator, who forces it with a reason.
+# shellcheck source=tests/integration/money_lib.sh
+. "$ROOT/tests/integration/money_lib.sh"
+sim_state() { # sim_state UUID PROCS: seven 1g.10gb instances, a process on each when PROCS is 1
+    jq -n --arg u "$1" --argjson p "$2" '{gpus: [{index: 0, model: "H100-80GB", uuid: $u,
+        mig: {current: true},
+        instances: [range(7) | {gi: (. + 1), profile: "1g.10gb", start: ., uuid: "MIG-\($u)-\(.)"}],
+        processes: (if $p == 1 then [range(7) | {pid: (1000 + .), used_mib: 256, gi: (. + 1)}]
+                    else [] end)}]}'
+}
+report_mig() { # report_mig NODE PROCS ZONE: NODE's report from the sim driver's observation
+    sim_state "GPU-$1-0" "$2" >"$tmp/$1.state"
+    "$ALLOT" agent --driver sim --state "$tmp/$1.state" --node "$1" --observe >"$tmp/$1.obs" ||
+        return 1
+    call "$OP" PUT "/v1/nodes/$1" "$(jq -c --arg z "$3" \
+        '{zone: $z, gpus: [.gpus[] | .pool = "dedicated" | .model //= "H100-80GB"]}' "$tmp/$1.obs")"
+    [ "$code" = 200 ]
+}
+planned_on() { # planned_on NODE: the id of NODE's planned change, in $CH
+    call "$OP" GET "/v1/mig-changes?node=$1&state=planned"
+    CH=$(j '.items[0].id // empty')
+    [ -n "$CH" ]
+}
+state_is() { call "$OP" GET "/v1/mig-changes/$1" && [ "$(j .state)" = "$2" ]; }
+
+call "$OP" DELETE /v1/change-windows/default
+expect "the default window goes: n2 may change any time before its reservation" 200
+now=$(date +%s)
+START=$(((now / 3600 + 3) * 3600))
+hm() { date -u -d "@$1" +%H:%M; }
+call "$OP" PUT /v1/change-windows/zone:z3 \
+    "{\"windows\":\"daily $(hm $((now / 60 * 60 - 1800)))-$(hm $((now / 60 * 60 + 3600)))\",\"auto_apply\":true}"
+expect "zone z3's window, open now, with auto_apply" 200
+must "n2 reports MIG state, a process on each instance" report_mig n2 1 z2
+must "n3 reports MIG state, no process" report_mig n3 0 z3
+call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":4000000,\"mig_slice_hour_micros\":500000}"
+VT=$(ts $((now + 400 * 86400)))
+must "an invoiced contract for beta" contract beta invoiced
+for z in z2 z3; do
+    must "beta reserves a 3g.40gb in $z" \
+        reserve beta "$BOB" "$(mig 3g.40gb 1 "$START" $((START + 3600))),\"zone\":\"$z\""
+done
+must "the planner plans n2's change" wait_until 15 planned_on n2
+N2=$CH
+by_policy() { # by_policy NODE: NODE's change is approved by the policy
+    call "$OP" GET "/v1/mig-changes?node=$1&state=approved" &&
+        [ "$(j '.items[0].approved.by')" = policy ]
+}
+check "n3's change is approved by the policy (its window has auto_apply, its checks pass)" \
+    wait_until 15 by_policy n3
+N3=$(j '.items[0].id')
+call "$OP" GET /v1/events?limit=500
+check "… event mig_change.approved by policy" \
+    [ "$(j "[.items[] | select(.kind==\"mig_change.approved\" and .object==\"$N3\")][0].data.by")" = policy ]
+
+call "$OP" GET "/v1/mig-changes/$N2"
+check "n2's change: every check but no_process_on_destroyed passes" \
+    [ "$(j '[.checks.items[] | select(.pass | not) | .name] | join(",")')" = no_process_on_destroyed ]
+check "… the check names the processes on the instances destroyed" \
+    [ "$(j '[.checks.items[] | select(.name=="no_process_on_destroyed")][0].found | test("pid 10")')" = true ]
+call "$BOB" GET "/v1/mig-changes/$N2"
+expect "beta's admin sees the change serving its reservation" 200
+call "$BOB" POST "/v1/mig-changes/$N2/ack" '{"job_shutdown":true,"data_backup":true}'
+expect "… and may acknowledge it" 200
+call "$ALICE" POST "/v1/mig-changes/$N2/ack" '{"job_shutdown":true,"data_backup":true}'
+expect "acme, which it does not touch, may not (404)" 404 not_found
+call "$OP" POST "/v1/mig-changes/$N2/apply" '{}'
+expect "apply while a process is on a destroyed instance → 409 checks_failed" 409 checks_failed
+call "$OP" POST "/v1/mig-changes/$N2/apply" '{"force":true}'
+expect "force without a reason → 400 reason" 400 invalid_argument reason
+call "$OP" POST "/v1/mig-changes/$N2/apply" '{"force":true,"reason":"   "}'
+expect "force with a blank reason → 400 reason" 400 invalid_argument reason
+check "… still planned" state_is "$N2" planned
+call "$OP" POST "/v1/mig-changes/$N2/apply" '{"force":true,"reason":"jobs drained by hand"}' \
+    -H "Idempotency-Key: apply-n2"
+expect "force with a reason → 200" 200
+check "… approved by the operator, forced, the reason recorded" \
+    [ "$(j .state)" = approved -a "$(j .approved.forced)" = true \
+    -a "$(j .approved.reason)" = "jobs drained by hand" -a "$(j '.approved.by | startswith("usr_")')" = true ]
+call "$OP" POST "/v1/mig-changes/$N2/apply" '{"force":true,"reason":"jobs drained by hand"}' \
+    -H "Idempotency-Key: apply-n2"
+check "a retry with the same key answers the same" [ "$code" = 200 -a "$(j .state)" = approved ]
+call "$OP" POST "/v1/mig-changes/$N2/apply" '{}'
+expect "an approved change is not applied again" 409 invalid_state
+call "$OP" GET /v1/events?limit=500
+check "event mig_change.approved with the reason in its data" \
+    [ "$(j "[.items[] | select(.kind==\"mig_change.approved\" and .object==\"$N2\")][0].data.reason")" = "jobs drained by hand" ]

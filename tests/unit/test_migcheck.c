@@ -3,8 +3,9 @@
  * and its GPU's `observed` (a process on an instance the change destroys, a missing
  * acknowledgement, an agent that reports no MIG state, a node that never reported), the
  * checks as JSON, which orgs a change affects, and, through a store, the approval and the
- * auto-apply pass (a change whose checks fail, or whose window has no auto_apply, stays
- * planned). */
+ * auto-apply pass: a change whose checks pass is approved by "policy" where its node's window
+ * (its own, else its zone's, else the default) has auto_apply, and not where it has not, nor
+ * when its checks fail, nor when its GPU's previous change failed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -374,6 +375,93 @@ static void test_store_approve_and_pass(void **state)
     json_decref(d);
 }
 
+/* Change `id` of GPU `gpu` in `state`, created at `at`, stored with its links. */
+static void put_change_as(struct al_store *s, const char *id, const char *gpu, const char *state,
+                          int64_t at)
+{
+    json_t *d = change_doc(id);
+    json_object_set_new(d, "gpu", json_string(gpu));
+    json_object_set_new(d, "state", json_string(state));
+    struct al_store_migchange m = {id, gpu, "n1", state, NOW - 60, NOW + 3600, at};
+    struct al_store_migchange_link l[] = {{"rsv_a", "org_a", "serves"},
+                                          {"rsv_b", "org_b", "holds"}};
+    assert_int_equal(al_store_migchange_put(s, &m, d, l, 2, true, NULL), 0);
+    json_decref(d);
+}
+
+static const char *state_of(struct al_store *s, const char *id, char *buf, size_t cap)
+{
+    json_t *d = NULL;
+    assert_int_equal(al_store_migchange_get(s, id, &d, NULL), 0);
+    snprintf(buf, cap, "%s", jstr(d, "state"));
+    json_decref(d);
+    return buf;
+}
+
+/* The policy approves a planned change whose checks pass where its node's window says
+ * auto_apply, and only there; never one of a GPU whose previous change failed. */
+static void test_auto_apply_policy(void **state)
+{
+    struct store_fixture *f = *state;
+    struct al_srv srv = {.store = f->s};
+    struct al_ctx c = {.srv = &srv, .user_id = "clock", .now = NOW};
+    char buf[32];
+    /* node n1 reports two GPUs, each observed with the changes' `from`, no process */
+    json_t *node = node_json(0), *gpus = json_object_get(node, "gpus");
+    json_t *g1 = json_deep_copy(json_array_get(gpus, 0));
+    json_object_set_new(g1, "id", json_string("gpu_n1-1"));
+    json_object_set_new(g1, "uuid", json_string("GPU-2"));
+    json_array_append_new(gpus, g1);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *g = json_array_get(gpus, i);
+        json_object_set_new(g, "index", json_integer((json_int_t)i));
+        json_object_set_new(g, "model", json_string(MODEL));
+        json_object_set_new(g, "pool", json_string("dedicated"));
+        json_object_del(g, "id");
+    }
+    json_object_set_new(node, "zone", json_string("z1"));
+    json_object_set_new(node, "labels", json_object());
+    assert_int_equal(al_store_node_upsert(f->s, node, NOW - 5, NULL), 0);
+    json_decref(node);
+    store_add_org(f->s, "org_b");
+    /* gpu_n1-0's last change failed; gpu_n1-1's was applied */
+    put_change_as(f->s, "mch_0", "gpu_n1-0", "failed", NOW - 300);
+    put_change_as(f->s, "mch_1", "gpu_n1-0", "planned", NOW - 100);
+    put_change_as(f->s, "mch_2", "gpu_n1-1", "applied", NOW - 300);
+    put_change_as(f->s, "mch_3", "gpu_n1-1", "planned", NOW - 100);
+    for (int i = 1; i <= 3; i += 2) {
+        char id[8];
+        snprintf(id, sizeof id, "mch_%d", i);
+        assert_int_equal(
+            al_store_migchange_ack_put(f->s, id, "org_b", "usr_b", NOW, true, true, NULL), 0);
+    }
+    /* the checks pass, but no window has auto_apply: nothing */
+    assert_int_equal(
+        al_store_window_put(f->s, "default", "daily 00:00-24:00", false, NOW, "op", NULL), 0);
+    assert_int_equal(al_migcheck_auto_apply_pass(&c), 0);
+    /* the zone's window has it: mch_3 is approved by policy; mch_1 waits for an operator */
+    assert_int_equal(
+        al_store_window_put(f->s, "zone:z1", "daily 00:00-24:00", true, NOW, "op", NULL), 0);
+    assert_int_equal(al_migcheck_auto_apply_pass(&c), 1);
+    assert_string_equal(state_of(f->s, "mch_3", buf, sizeof buf), "approved");
+    assert_string_equal(state_of(f->s, "mch_1", buf, sizeof buf), "planned");
+    json_t *d = NULL;
+    assert_int_equal(al_store_migchange_get(f->s, "mch_3", &d, NULL), 0);
+    assert_string_equal(jstr(json_object_get(d, "approved"), "by"), "policy");
+    assert_false(json_is_true(json_object_get(json_object_get(d, "approved"), "forced")));
+    json_decref(d);
+    /* the node's own window, without auto_apply, overrides the zone's */
+    assert_int_equal(
+        al_store_window_put(f->s, "node:n1", "daily 00:00-24:00", false, NOW, "op", NULL), 0);
+    struct al_store_migchange sup = {"mch_1",  "gpu_n1-0", "n1", "superseded",
+                                     NOW - 60, NOW + 3600, NOW};
+    d = json_pack("{s:s}", "state", "superseded");
+    assert_int_equal(al_store_migchange_put(f->s, &sup, d, NULL, 0, false, NULL), 0);
+    json_decref(d);
+    put_change_as(f->s, "mch_4", "gpu_n1-0", "planned", NOW - 50);
+    assert_int_equal(al_migcheck_auto_apply_pass(&c), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_unobserved),
         cmocka_unit_test(test_unreadable),
         cmocka_unit_test_setup_teardown(test_store_approve_and_pass, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_auto_apply_policy, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
