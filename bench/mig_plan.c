@@ -240,13 +240,21 @@ struct count {
     size_t all, managed;
 };
 
+/* The node number of a GPU id of this fleet ("gpu_n00012-3": 12). */
+static uint32_t gpu_node(const char *gpu)
+{
+    uint32_t n = 0;
+    for (const char *p = gpu + strlen("gpu_n"); *p >= '0' && *p <= '9'; p++)
+        n = 10 * n + (uint32_t)(*p - '0');
+    return n;
+}
+
 static int count_hold(void *arg, const struct al_store_hold *h)
 {
     struct count *k = arg;
-    unsigned node;
     k->all++;
-    if (sscanf(h->gpu, "gpu_n%5u-", &node) == 1 && node < k->managed_nodes && h->expires_at == 0 &&
-        strncmp(h->owner, "rsv_", 4) == 0)
+    if (strncmp(h->gpu, "gpu_n", 5) == 0 && gpu_node(h->gpu) < k->managed_nodes &&
+        h->expires_at == 0 && strncmp(h->owner, "rsv_", 4) == 0)
         k->managed++;
     return 0;
 }
@@ -289,7 +297,7 @@ static int measure(struct bench *b, uint32_t managed, struct result *r)
     return 0;
 }
 
-static void print_result(uint32_t gpus, const struct result *r)
+static int print_result(uint32_t gpus, const struct result *r)
 {
     printf("{\"bench\":\"mig-plan\",\"gpus\":%u,\"holds\":%zu,\"horizon_holds\":%zu,"
            "\"managed_gpus\":%u,\"managed_holds\":%zu,\"first_changes\":%d,"
@@ -300,7 +308,7 @@ static void print_result(uint32_t gpus, const struct result *r)
     fprintf(stderr, "%8zu %8zu %8u %8zu %8d %10.2f %9.2f %10.3f %10.3f %9.2f\n", r->holds,
             r->horizon_holds, r->managed, r->managed_holds, r->first_changes, r->first_ms,
             r->list_ms, r->pass_ms, r->pass_max_ms, r->scan_ms);
-    fflush(stdout);
+    return fflush(stdout) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -328,7 +336,7 @@ int main(void)
         for (size_t j = 0; rc == 0 && j < nmanaged; j++) {
             struct result r = {.holds = holds[i]};
             if ((rc = measure(&b, managed[j], &r)) == 0)
-                print_result(nodes * NODE_GPUS, &r);
+                rc = print_result(nodes * NODE_GPUS, &r);
         }
         bench_close(&b);
         if (rc)
