@@ -18,15 +18,14 @@ struct mgpu {
     const char *id;
     struct al_layout from; /* what its agent observed */
     bool from_mig;
-    struct al_store_hold *h;
-    size_t n, cap;
+    struct al_store_hold *h; /* al_store_hold_gpu_firm's, by start */
+    size_t n;
 };
 
 struct pass {
     struct al_ctx *c;
     struct mgpu *v;
     size_t n;
-    bool nomem;
 };
 
 /* What the holds live at one instant need of a GPU. */
@@ -94,25 +93,18 @@ static int managed(struct pass *p, json_t *gpus)
     return 0;
 }
 
-static int on_hold(void *arg, const struct al_store_hold *h)
+/* The firm reservation holds on each managed GPU within the horizon: one indexed read per GPU,
+ * so that the pass costs the managed GPUs' holds, never the fleet's. */
+static int gather_holds(struct pass *p)
 {
-    struct pass *p = arg;
-    struct mgpu key = {.id = h->gpu}, *g;
-    if (h->expires_at != 0 || strncmp(h->owner, "rsv_", 4) != 0)
-        return 0;
-    if (!(g = bsearch(&key, p->v, p->n, sizeof *p->v, mgpu_cmp)))
-        return 0;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 8;
-        struct al_store_hold *v = realloc(g->h, cap * sizeof *v);
-        if (!v) {
-            p->nomem = true;
-            return 1;
-        }
-        g->h = v;
-        g->cap = cap;
+    for (size_t i = 0; i < p->n; i++) {
+        struct mgpu *g = &p->v[i];
+        struct al_err e = {0};
+        int rc = al_store_hold_gpu_firm(p->c->srv->store, g->id, p->c->now,
+                                        p->c->now + AL_MIGPLAN_HORIZON_S, &g->h, &g->n, &e);
+        if (rc)
+            return al_http_fail_err(p->c, rc, &e);
     }
-    g->h[g->n++] = *h;
     return 0;
 }
 
@@ -649,11 +641,8 @@ int al_migplan_pass(struct al_ctx *c, json_t **gpus)
     int rc, n = 0;
     if ((rc = al_migplan_gpus(c, gpus)) || (rc = managed(&p, *gpus)) || p.n == 0)
         goto out;
-    rc = al_store_hold_each(c->srv->store, c->now, c->now + AL_MIGPLAN_HORIZON_S, c->now, on_hold,
-                            &p, &e);
-    if (p.nomem)
-        rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
-    else if (rc < 0 || (rc = al_store_migchange_all_open(c->srv->store, &open, &e)) != 0)
+    if ((rc = gather_holds(&p)) == 0 &&
+        (rc = al_store_migchange_all_open(c->srv->store, &open, &e)) != 0)
         rc = al_http_fail_err(c, rc, &e);
     for (size_t i = 0; rc >= 0 && i < p.n; i++)
         if ((rc = plan_gpu(c, &p.v[i], open)) > 0)

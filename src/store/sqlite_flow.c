@@ -253,6 +253,49 @@ int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, 
     return rc;
 }
 
+/* The planner reads this once per managed GPU and tick: the equality on gpu_id and the range
+ * on t1 keep it to that GPU's holds ending after t0 (holds_gpu), however many the fleet has. */
+int al_store_hold_gpu_firm(struct al_store *s, const char *gpu, int64_t t0, int64_t t1,
+                           struct al_store_hold **ret, size_t *n, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    struct al_store_hold *v = NULL;
+    size_t len = 0, cap = 0;
+    int r;
+    *ret = NULL;
+    *n = 0;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT " HOLD_COLUMNS " FROM holds h INDEXED BY holds_gpu"
+                            " WHERE h.gpu_id = ? AND h.t1 > ? AND h.t0 < ? AND h.expires_at = 0"
+                            " AND substr(h.owner, 1, 4) = 'rsv_' ORDER BY h.t0, h.id",
+                            "tii", gpu, t0, t1);
+    if (rc)
+        return rc;
+    while ((r = al_sqlite_step(s, st)) == SQLITE_ROW) {
+        if (len == cap) {
+            struct al_store_hold *w = realloc(v, (cap ? 2 * cap : 8) * sizeof *w);
+            if (!w) {
+                rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
+                goto out;
+            }
+            v = w;
+            cap = cap ? 2 * cap : 8;
+        }
+        hold_row(st, &v[len++]);
+    }
+    if (r != SQLITE_DONE)
+        rc = al_sqlite_fail(s, reterr, "holds of a GPU");
+out:
+    al_sqlite_done(s, st);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *ret = v;
+    *n = len;
+    return 0;
+}
+
 static int owner_update(struct al_store *s, const char *sql, const char *fmt, const char *a,
                         const char *b, int64_t v, struct al_err *e)
 {

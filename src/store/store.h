@@ -321,6 +321,11 @@ int al_store_hold_first_conflict(struct al_store *s, const struct al_store_hold 
 typedef int (*al_store_hold_fn)(void *arg, const struct al_store_hold *h);
 int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, al_store_hold_fn fn,
                        void *arg, struct al_err *reterr);
+/* The firm reservation holds (owner rsv_…, expires_at 0) on GPU `gpu` overlapping [t0, t1),
+ * by start (then insertion): one indexed read of that GPU's holds, whatever the fleet's size.
+ * 0 with *ret a new array the caller frees with free() (NULL when *n is 0). */
+int al_store_hold_gpu_firm(struct al_store *s, const char *gpu, int64_t t0, int64_t t1,
+                           struct al_store_hold **ret, size_t *n, struct al_err *reterr);
 /* Give `from`'s holds to `to` as firm holds. Returns the number moved. */
 int al_store_hold_transfer(struct al_store *s, const char *from, const char *to,
                            struct al_err *reterr);

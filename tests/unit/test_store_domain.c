@@ -1,9 +1,10 @@
 /* test_store_domain.c — unit tests of the store's part in the server's domain rules: the
  * migration that takes clear tokens out of idempotency records written by older builds (the
  * bytes are gone from the database files), the order in which an org reference resolves when
- * old data has a name equal to another org's code, the hold a refusal names, node-bound
- * agent tokens (migration 6: one per node, replaced, revoked, found by hash only), and a GPU's
- * MIG state (migration 7: observed as reported, desired as set). */
+ * old data has a name equal to another org's code, the hold a refusal names, one GPU's firm
+ * reservation holds over a span (the MIG planner's read), node-bound agent tokens (migration
+ * 6: one per node, replaced, revoked, found by hash only), and a GPU's MIG state (migration 7:
+ * observed as reported, desired as set). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +153,76 @@ static void test_hold_first_conflict(void **state)
     al_store_close(s);
 }
 
+/* One GPU's firm reservation holds over [t0, t1): those on other GPUs, tentative ones, firm
+ * ones of another owner and those outside the span (ending at t0, starting at t1) are left
+ * out; the others come by start, then in the order they were added. */
+static void test_hold_gpu_firm(void **state)
+{
+    struct store_fixture *f = *state;
+    struct al_store *s = NULL;
+    struct al_store_hold *v = NULL;
+    size_t n = 99;
+    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    json_t *nd = json_pack("{s:s,s:s,s:{},s:[{s:s,s:i,s:s,s:s,s:s,s:b},{s:s,s:i,s:s,s:s,s:s,s:b}]}",
+                           "name", "n1", "zone", "z1", "labels", "gpus", "id", "gpu_n1-0", "index",
+                           0, "uuid", "GPU-0", "model", "H100-80GB", "pool", "dedicated", "healthy",
+                           1, "id", "gpu_n1-1", "index", 1, "uuid", "GPU-1", "model", "H100-80GB",
+                           "pool", "dedicated", "healthy", 1);
+    assert_int_equal(al_store_node_upsert(s, nd, 100, NULL), 0);
+    json_decref(nd);
+    const struct {
+        const char *gpu, *owner;
+        int64_t t0, t1, expires_at;
+    } holds[] = {
+        {"gpu_n1-0", "rsv_a", 100, 200, 0},    {"gpu_n1-0", "rsv_b", 50, 150, 0},
+        {"gpu_n1-0", "rsv_c", 300, 400, 0},    {"gpu_n1-0", "rsv_d", 10, 120, 0},
+        {"gpu_n1-0", "qte_q", 100, 200, 1000}, {"gpu_n1-0", "pse_1", 100, 200, 0},
+        {"gpu_n1-1", "rsv_e", 100, 200, 0},    {"gpu_n1-0", "rsv_f", 299, 301, 0},
+        {"gpu_n1-0", "rsv_g", 100, 130, 0},
+    };
+    for (size_t i = 0; i < sizeof holds / sizeof holds[0]; i++) {
+        struct al_store_hold h = {.kind = "mig",
+                                  .profile = "1g.10gb",
+                                  .start_unit = (int)i % 7,
+                                  .mask = UINT64_C(1) << (i % 7),
+                                  .t0 = holds[i].t0,
+                                  .t1 = holds[i].t1,
+                                  .expires_at = holds[i].expires_at};
+        snprintf(h.gpu, sizeof h.gpu, "%s", holds[i].gpu);
+        snprintf(h.owner, sizeof h.owner, "%s", holds[i].owner);
+        if (i == 1) { /* rsv_b holds the whole GPU */
+            snprintf(h.kind, sizeof h.kind, "gpu");
+            h.profile[0] = '\0';
+            h.start_unit = -1;
+            h.mask = UINT64_MAX;
+        }
+        assert_int_equal(al_store_hold_add(s, &h, NULL), 0);
+    }
+    assert_int_equal(al_store_hold_gpu_firm(s, "gpu_n1-0", 120, 300, &v, &n, NULL), 0);
+    assert_int_equal(n, 4);
+    const char *const want[] = {"rsv_b", "rsv_a", "rsv_g", "rsv_f"};
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(v[i].owner, want[i]);
+    assert_string_equal(v[0].gpu, "gpu_n1-0");
+    assert_string_equal(v[0].kind, "gpu");
+    assert_int_equal(v[0].start_unit, -1);
+    assert_true(v[0].mask == UINT64_MAX && v[0].t0 == 50 && v[0].t1 == 150);
+    assert_string_equal(v[1].profile, "1g.10gb");
+    assert_true(v[1].start_unit == 0 && v[1].mask == 1 && v[1].expires_at == 0);
+    assert_true(v[3].t0 == 299 && v[3].t1 == 301);
+    free(v);
+    /* none in the span, or no such GPU: an empty answer */
+    assert_int_equal(al_store_hold_gpu_firm(s, "gpu_n1-0", 500, 600, &v, &n, NULL), 0);
+    assert_true(n == 0 && v == NULL);
+    assert_int_equal(al_store_hold_gpu_firm(s, "gpu_none", 0, 1000, &v, &n, NULL), 0);
+    assert_true(n == 0 && v == NULL);
+    assert_int_equal(al_store_hold_gpu_firm(s, "gpu_n1-1", 0, 1000, &v, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].owner, "rsv_e");
+    free(v);
+    al_store_close(s);
+}
+
 static void test_node_tokens(void **state)
 {
     struct store_fixture *f = *state;
@@ -287,6 +358,7 @@ int main(void)
                                         store_teardown),
         cmocka_unit_test_setup_teardown(test_org_lookup_order, store_setup_dir, store_teardown),
         cmocka_unit_test_setup_teardown(test_hold_first_conflict, store_setup_dir, store_teardown),
+        cmocka_unit_test_setup_teardown(test_hold_gpu_firm, store_setup_dir, store_teardown),
         cmocka_unit_test_setup_teardown(test_node_tokens, store_setup_dir, store_teardown),
         cmocka_unit_test_setup_teardown(test_gpu_mig_state, store_setup, store_teardown),
     };
