@@ -37,7 +37,7 @@ struct need {
 int al_migplan_gpus(struct al_ctx *c, json_t **gpus)
 {
     struct al_err e = {0};
-    int rc = *gpus ? 0 : al_store_gpu_all(c->srv->store, gpus, &e);
+    int rc = *gpus ? 0 : al_store_gpu_managed(c->srv->store, gpus, &e);
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 

@@ -23,8 +23,9 @@
  * a day: every weekly window occurs once before a start in it). */
 #define AL_MIGPLAN_HORIZON_S (INT64_C(8) * 86400)
 
-/* Every GPU with its node (al_store_gpu_all) into *gpus when it is NULL: the list the clock's
- * passes share within one tick (the caller decrefs it). 0, or fails the call. */
+/* The managed GPUs (those whose agent reports MIG state: al_store_gpu_managed, each with its
+ * node) into *gpus when it is NULL: the list the clock's passes share within one tick (the
+ * caller decrefs it); a GPU not in it is one allot does not configure. 0, or fails the call. */
 int al_migplan_gpus(struct al_ctx *c, json_t **gpus);
 
 /* Plan at c->now, inside the caller's unit of work; *gpus as al_migplan_gpus. A GPU that allot

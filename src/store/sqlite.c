@@ -395,6 +395,9 @@ static const char *const migrations[] = {
     " job_shutdown INTEGER NOT NULL CHECK(job_shutdown IN (0,1)),"
     " data_backup INTEGER NOT NULL CHECK(data_backup IN (0,1)),"
     " PRIMARY KEY(change_id, org_id));",
+    /* 8: the GPUs whose agent reports MIG state, which the clock's MIG passes read each tick
+     * (al_store_gpu_managed): a partial index, so that a fleet without them costs nothing. */
+    "CREATE INDEX gpus_managed ON gpus(node, idx) WHERE observed IS NOT NULL;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,

@@ -336,13 +336,20 @@ static json_t *gpu_row(sqlite3_stmt *st)
     " g.drained, g.present, n.zone, n.online, n.labels, g.observed, g.observed_at, g.desired"      \
     " FROM gpus g JOIN nodes n ON n.name = g.node"
 
-static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct al_err *e)
+/* The GPUs of `node`, or of every node (NULL), or, with `managed`, only those whose agent reports
+ * MIG state (observed set: the partial index gpus_managed, so that an unmanaged fleet costs
+ * nothing). */
+static int gpus_query(struct al_store *s, const char *node, bool managed, json_t **ret,
+                      struct al_err *e)
 {
     sqlite3_stmt *st;
-    /* two statements, so that the one-node query uses the (node, idx) index */
+    /* separate statements, so that each uses its index */
     int rc =
         node ? al_sqlite_prep(s, &st, e, GPU_COLS " WHERE g.node = ?1 ORDER BY g.idx", "t", node)
-             : al_sqlite_prep(s, &st, e, GPU_COLS " ORDER BY g.node, g.idx", "");
+        : managed
+            ? al_sqlite_prep(s, &st, e,
+                             GPU_COLS " WHERE g.observed IS NOT NULL ORDER BY g.node, g.idx", "")
+            : al_sqlite_prep(s, &st, e, GPU_COLS " ORDER BY g.node, g.idx", "");
     if (rc)
         return rc;
     json_t *arr = json_array();
@@ -372,7 +379,12 @@ static int gpus_query(struct al_store *s, const char *node, json_t **ret, struct
 
 int al_store_gpu_all(struct al_store *s, json_t **ret, struct al_err *reterr)
 {
-    return gpus_query(s, NULL, ret, reterr);
+    return gpus_query(s, NULL, false, ret, reterr);
+}
+
+int al_store_gpu_managed(struct al_store *s, json_t **ret, struct al_err *reterr)
+{
+    return gpus_query(s, NULL, true, ret, reterr);
 }
 
 static json_t *node_row(sqlite3_stmt *st)
@@ -391,7 +403,7 @@ static int add_gpus(struct al_store *s, json_t *nodes, struct al_err *e)
     json_array_foreach(nodes, i, n)
     {
         json_t *g;
-        int rc = gpus_query(s, al_sqlite_jstr(n, "name"), &g, e);
+        int rc = gpus_query(s, al_sqlite_jstr(n, "name"), false, &g, e);
         if (rc)
             return rc;
         json_object_set_new(n, "gpus", g);

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 7  /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 8  /* the newest migration this build knows */
 
 struct al_store;
 
@@ -156,6 +156,9 @@ int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret
 /* Every GPU (for planning): [gpu + {node, zone, online, labels} of its node], ordered by node then
  * index. */
 int al_store_gpu_all(struct al_store *s, json_t **ret, struct al_err *reterr);
+/* The GPUs whose agent reports MIG state (gpu.observed set), as al_store_gpu_all shapes them:
+ * what the clock's MIG passes read each tick, by a partial index (migration 8). */
+int al_store_gpu_managed(struct al_store *s, json_t **ret, struct al_err *reterr);
 /* The online nodes last seen before `before`, in name order: [{name, last_seen}]. */
 int al_store_node_stale(struct al_store *s, int64_t before, json_t **ret, struct al_err *reterr);
 /* Mark node `name` online or offline (its report marks it online again). AL_E_NOTFOUND when

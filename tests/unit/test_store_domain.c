@@ -306,6 +306,16 @@ static void expect_member(struct al_store *s, const char *key, const char *want)
     }
 }
 
+/* How many GPUs al_store_gpu_managed lists. */
+static size_t managed_count(struct al_store *s)
+{
+    json_t *v = NULL;
+    assert_int_equal(al_store_gpu_managed(s, &v, NULL), 0);
+    size_t n = json_array_size(v);
+    json_decref(v);
+    return n;
+}
+
 static void test_gpu_mig_state(void **state)
 {
     struct store_fixture *f = *state;
@@ -319,16 +329,19 @@ static void test_gpu_mig_state(void **state)
     expect_member(s, "observed", "null");
     expect_member(s, "observed_at", "null");
     expect_member(s, "desired", "null");
+    assert_int_equal(managed_count(s), 0);
     /* with one: kept as reported, seen at the report's time; each heartbeat moves the time */
     put_observed(s, obs, 200);
     expect_member(s, "observed", obs);
     expect_member(s, "observed_at", "200");
     put_observed(s, obs, 260);
     expect_member(s, "observed_at", "260");
+    assert_int_equal(managed_count(s), 1); /* managed while its agent reports MIG state */
     /* a report without it clears it */
     put_observed(s, NULL, 300);
     expect_member(s, "observed", "null");
     expect_member(s, "observed_at", "null");
+    assert_int_equal(managed_count(s), 0);
     /* the desired layout: set, kept across reports, cleared with NULL (or JSON null) */
     json_t *want = json_loads("{\"mig\":true,\"instances\":[{\"profile\":\"7g.80gb\","
                               "\"profile_id\":0,\"start\":0}]}",
