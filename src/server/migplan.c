@@ -79,6 +79,10 @@ static int managed(struct pass *p, json_t *gpus)
         if (!json_is_object(json_object_get(g, "observed")) || !x.id ||
             !json_is_true(json_object_get(g, "online")))
             continue;
+        /* instances outside the catalog: nothing to plan from, and nothing said here at every
+         * tick (the GPU's catalog_differences and gpu.catalog_mismatch say it once) */
+        if (json_array_size(json_object_get(json_object_get(g, "observed"), "unmatched_instances")))
+            continue;
         if (al_miglayout_observed(g, &x.from, &x.from_mig, &e) != 0) {
             fprintf(stderr, "allot server: MIG plan: GPU %s: observed: %s\n", x.id, e.msg);
             continue;
