@@ -2,9 +2,9 @@
  * checked by server/node_report, stored, its changes appended as events naming the
  * reservations and quotes on the hardware, reservations' mig_uuid following instances made
  * again (server/provision.h), and brought into the planner's fleet when the node's GPUs, zone
- * or liveness changed), reading them with their state, and the node-bound
- * agent tokens: issued and revoked by operators; their holder reports and reads only its own
- * node, and any other answers 404, as a node that does not exist would. */
+ * or liveness changed), reading them with their state, and the node-bound agent tokens: issued
+ * and revoked by operators; their holder reports and reads only its own node, and any other
+ * answers 404, as a node that does not exist would. */
 #include "server/http.h"
 
 #include "server/auth.h"
