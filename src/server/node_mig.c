@@ -11,6 +11,8 @@
  * against it, as profile names changed between drivers. */
 #include "server/node_report.h"
 
+#include "core/layout.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -477,6 +479,7 @@ static int check_product(struct mig_ctx *c, json_t *g, json_t *obs)
 }
 
 static int unmatched_differences(const struct al_gpu_model *m, json_t *unmatched, json_t *out);
+static int rules_difference(const struct al_gpu_model *m, json_t *insts, json_t *out);
 
 /* obs's members from what was checked: mig, instances, unmatched_instances, processes,
  * processes_total, catalog_differences. 0 or AL_E_NOMEM. */
@@ -495,6 +498,7 @@ static int observed_fill(json_t *obs, const struct al_gpu_model *m, const struct
          json_object_set_new(obs, "processes_total", json_integer(total)) != 0 ||
          al_node_mig_differences(m, mode->capable, profiles, diffs) != 0 ||
          unmatched_differences(m, t->unmatched, diffs) != 0 ||
+         rules_difference(m, t->out, diffs) != 0 ||
          json_object_set(obs, "catalog_differences", diffs) != 0))
         rc = AL_E_NOMEM;
     json_decref(diffs);
@@ -710,4 +714,30 @@ static int unmatched_differences(const struct al_gpu_model *m, json_t *unmatched
                      why);
     }
     return rc;
+}
+
+/* One sentence when the catalog's instances (`insts`, each at a placement the catalog allows)
+ * together break the model's other layout rules (slices, counts, media engines: unverified
+ * for GPUs newer than H100) that NVML let stand. 0 or AL_E_NOMEM. */
+static int rules_difference(const struct al_gpu_model *m, json_t *insts, json_t *out)
+{
+    struct al_layout l = {.model = m};
+    struct al_err e = {0};
+    size_t i;
+    json_t *x;
+    json_array_foreach(insts, i, x)
+    {
+        int pi = profile_by_id(m, json_integer_value(json_object_get(x, "profile_id")));
+        if (pi < 0 || pi >= AL_MIG_MAX_PROFILES || l.n == AL_LAYOUT_MAX)
+            return 0; /* not the catalog's: never listed among insts */
+        l.p[l.n++] = (struct al_placement){
+            (uint8_t)pi, (uint8_t)json_integer_value(json_object_get(x, "start"))};
+    }
+    al_layout_sort(&l);
+    if (l.n == 0 || al_layout_validate(&l, &e) == 0)
+        return 0;
+    return say(out,
+               "the instances break the catalog's layout rules for %s (%s); no MIG change is "
+               "planned for this GPU while they are there",
+               m->name, e.msg);
 }

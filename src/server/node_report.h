@@ -54,7 +54,8 @@ int al_node_report_parse(const char *name, json_t *body, json_t **ret,
  * `profile`, when given, naming that profile, "MIG 3g.40gb" or "3g.40gb") at a placement the
  * catalog allows is the catalog's; any other instance is accepted as *unmatched* (a GPU newer
  * than the catalog's facts must not stop its node from reporting) and named in
- * catalog_differences. No two instances may overlap (where their sizes are known: given, or
+ * catalog_differences (as is a set of the catalog's instances that breaks the model's other
+ * layout rules). No two instances may overlap (where their sizes are known: given, or
  * the catalog profile's) or share a gi or a uuid. A process names the gi of a listed instance
  * (its ci is kept as reported, whichever compute instance of it) while MIG mode is on, null
  * for both while it is off. Returns 0 with *ret = the GPU's observed state, a new reference:

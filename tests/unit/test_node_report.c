@@ -344,6 +344,21 @@ static void test_unmatched_instances(void **state)
                 "instances=[{\"ci\":0,\"gi\":2,\"profile\":\"1g.10gb\",\"profile_id\":19,\"size\":"
                 "1,\"start\":0,\"uuid\":\"\"}]|unmatched_instances=[{\"ci\":0,\"gi\":1,\"profile\":"
                 "null,\"profile_id\":77,\"size\":null,\"start\":0,\"uuid\":\"\"}]|processes=[]");
+    /* each at a placement the catalog allows, together beyond its rules (one 1g.10gb+me):
+     * kept, and said once among the differences */
+    json_t *r = NULL;
+    assert_int_equal(parse("n",
+                           MIG_GPU ",\"instances\":[" INST(1, 20, 0) "," INST(2, 20, 1) "]" MIG_END,
+                           NULL, &r),
+                     0);
+    json_t *obs = json_object_get(json_array_get(json_object_get(r, "gpus"), 0), "observed");
+    assert_int_equal(json_array_size(json_object_get(obs, "instances")), 2);
+    assert_int_equal(json_array_size(json_object_get(obs, "catalog_differences")), 1);
+    assert_int_equal(
+        strncmp(json_string_value(json_array_get(json_object_get(obs, "catalog_differences"), 0)),
+                "the instances break the catalog's layout rules for H100-80GB (", 62),
+        0);
+    json_decref(r);
     /* still refused: malformed, overlapping, repeated */
     refused("n", MIG_GPU ",\"instances\":[" INST(1, -1, 0) "]" MIG_END,
             "gpus[0].instances[0].profile_id");
