@@ -231,21 +231,19 @@ static void observe_unmatched(json_t *arr, struct al_migcheck_facts *f)
     json_array_foreach(arr, i, x)
     {
         const char *uuid = jstr(x, "uuid");
+        const char *u = uuid && printable(uuid) ? uuid : "";
         int w = snprintf(f->unmatched + n, cap - n,
                          "%sprofile %" JSON_INTEGER_FORMAT " at start %" JSON_INTEGER_FORMAT
                          " (gi %" JSON_INTEGER_FORMAT "%s%.40s)",
                          n ? ", " : "", json_integer_value(json_object_get(x, "profile_id")),
                          json_integer_value(json_object_get(x, "start")),
-                         json_integer_value(json_object_get(x, "gi")), uuid && uuid[0] ? ", " : "",
-                         uuid && printable(uuid) ? uuid : "");
+                         json_integer_value(json_object_get(x, "gi")), u[0] ? ", " : "", u);
         if (w < 0 || (size_t)w >= cap - n) {
             snprintf(f->unmatched + (cap - 5), 5, "...");
             return;
         }
         n += (size_t)w;
     }
-    if (json_array_size(arr) > 0 && !n) /* not a list of objects: still not the catalog's */
-        snprintf(f->unmatched, cap, "instances not in the catalog");
 }
 
 static void observe_processes(json_t *obs, struct al_migcheck_facts *f)
