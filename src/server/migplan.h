@@ -29,9 +29,7 @@ int al_migplan_gpus(struct al_ctx *c, json_t **gpus);
 
 /* Plan at c->now, inside the caller's unit of work; *gpus as al_migplan_gpus. A GPU that allot
  * does not configure costs nothing beyond the list. A GPU whose facts cannot be planned (an
- * observation or a hold its model does not have) is left as it is, said on stderr; one with
- * instances outside the catalog (observed.unmatched_instances), or whose observation the
- * report already flagged (catalog_differences), is left quietly. Returns the
+ * observation or a hold its model does not have) is left as it is, said on stderr. Returns the
  * number of changes planned, superseded or moved to a later window (>= 0), or a negative code
  * with the call failed. */
 int al_migplan_pass(struct al_ctx *c, json_t **gpus);
