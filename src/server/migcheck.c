@@ -204,9 +204,10 @@ static int observe_instances(json_t *arr, struct al_migcheck_facts *f)
     return 0;
 }
 
-/* The index of the observed instance with GPU instance `gi` (and compute instance `ci` when
- * given), or -1: a process outside any instance (MIG off), or on one not listed. */
-static int instance_of(json_t *arr, json_t *gi, json_t *ci)
+/* The index of the observed instance with GPU instance `gi`, or -1: a process outside any
+ * instance (MIG off), or on one not listed (outside the catalog). A process on another compute
+ * instance than the one listed is still on that GPU instance, and destroyed with it. */
+static int instance_of(json_t *arr, json_t *gi)
 {
     json_t *x;
     size_t i;
@@ -214,11 +215,35 @@ static int instance_of(json_t *arr, json_t *gi, json_t *ci)
         return -1;
     json_array_foreach(arr, i, x)
     {
-        if (json_equal(json_object_get(x, "gi"), gi) &&
-            (!json_is_integer(ci) || json_equal(json_object_get(x, "ci"), ci)))
+        if (json_equal(json_object_get(x, "gi"), gi))
             return (int)i;
     }
     return -1;
+}
+
+/* The instances outside the catalog (observed.unmatched_instances) named in f->unmatched:
+ * "profile 77 at start 4 (gi 2, MIG-…), …". */
+static void observe_unmatched(json_t *arr, struct al_migcheck_facts *f)
+{
+    size_t i, n = 0, cap = sizeof f->unmatched;
+    json_t *x;
+    f->unmatched[0] = '\0';
+    json_array_foreach(arr, i, x)
+    {
+        const char *uuid = jstr(x, "uuid");
+        const char *u = uuid && printable(uuid) ? uuid : "";
+        int w = snprintf(f->unmatched + n, cap - n,
+                         "%sprofile %" JSON_INTEGER_FORMAT " at start %" JSON_INTEGER_FORMAT
+                         " (gi %" JSON_INTEGER_FORMAT "%s%.40s)",
+                         n ? ", " : "", json_integer_value(json_object_get(x, "profile_id")),
+                         json_integer_value(json_object_get(x, "start")),
+                         json_integer_value(json_object_get(x, "gi")), u[0] ? ", " : "", u);
+        if (w < 0 || (size_t)w >= cap - n) {
+            snprintf(f->unmatched + (cap - 5), 5, "...");
+            return;
+        }
+        n += (size_t)w;
+    }
 }
 
 static void observe_processes(json_t *obs, struct al_migcheck_facts *f)
@@ -235,7 +260,7 @@ static void observe_processes(json_t *obs, struct al_migcheck_facts *f)
         struct al_mig_obs_process *p = &f->obs.processes[f->obs.nprocesses++];
         p->pid = (uint32_t)json_integer_value(json_object_get(x, "pid"));
         p->used_bytes = mib > 0 ? (uint64_t)mib << 20 : 0;
-        p->instance = instance_of(insts, json_object_get(x, "gi"), json_object_get(x, "ci"));
+        p->instance = instance_of(insts, json_object_get(x, "gi"));
         /* on a GPU instance the agent did not list: not "outside every instance" */
         f->processes_unknown += p->instance < 0 && json_is_integer(json_object_get(x, "gi"));
     }
@@ -249,6 +274,7 @@ void al_migcheck_observe(json_t *node, const char *gpu_id, int64_t now, struct a
     struct al_mig_observed *o = &f->obs;
     memset(o, 0, sizeof *o);
     f->unobserved[0] = '\0';
+    f->unmatched[0] = '\0';
     f->processes_unknown = 0;
     o->agent_online = node && !json_is_false(json_object_get(node, "online"));
     o->heartbeat_age_s = node ? now - json_integer_value(json_object_get(node, "last_seen")) : 0;
@@ -275,6 +301,7 @@ void al_migcheck_observe(json_t *node, const char *gpu_id, int64_t now, struct a
     json_t *mig = json_object_get(obs, "mig");
     o->mig_current = json_is_true(json_object_get(mig, "current"));
     o->mig_pending = json_is_true(json_object_get(mig, "pending"));
+    observe_unmatched(json_object_get(obs, "unmatched_instances"), f);
     if (observe_instances(json_object_get(obs, "instances"), f) != 0) {
         o->ninstances = 0;
         return;
@@ -334,6 +361,11 @@ static void report_unobserved(const struct al_migcheck_facts *f, struct al_migch
                       why);
         }
     }
+    if (f->unmatched[0])
+        check_set(&ck[AL_MIGCHECK_CURRENT_MATCHES_OBSERVED], false,
+                  "instances outside the catalog on the GPU, which the change was planned "
+                  "without: %s",
+                  f->unmatched);
     if (f->processes_unknown && destroys)
         check_set(&ck[AL_MIGCHECK_NO_PROCESS_ON_DESTROYED], false,
                   "processes unknown: %u processes whose instance is not known (counted but not "

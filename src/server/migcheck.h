@@ -27,6 +27,10 @@ struct al_migcheck_facts {
     /* "" when the GPU's MIG state is known, else why not: its agent reports none, the GPU is
      * gone or not reported; the checks that read that state then fail, naming this */
     char unobserved[AL_MIGCHECK_WHY_MAX];
+    /* "" when every instance on the GPU is the catalog's, else those that are not
+     * (observed.unmatched_instances): the change was planned without them, and
+     * current_matches_observed fails naming them */
+    char unmatched[AL_MIGCHECK_WHY_MAX];
     bool node_unknown; /* the change's node has never reported */
     /* processes whose instance is not known: counted beyond those listed, or on a GPU
      * instance the agent did not list; they fail no_process_on_destroyed */
@@ -40,8 +44,10 @@ int al_migcheck_change(json_t *doc, struct al_migchange *ret, struct al_err *ret
 
 /* The observation of GPU `gpu_id` on `node` (al_store_node_get's object; NULL: no such node)
  * at `now` into f->obs: the GPU's `observed` (profiles by name, else NVML id, of f->change's
- * model), the node's online flag and heartbeat age, the GPU's health. When its MIG state is
- * unknown, f->unobserved says why. f->change must be filled. */
+ * model; a process on the GPU instance of its gi, whichever compute instance), the node's
+ * online flag and heartbeat age, the GPU's health. When its MIG state is unknown, f->unobserved
+ * says why; instances outside the catalog are named in f->unmatched. f->change must be
+ * filled. */
 void al_migcheck_observe(json_t *node, const char *gpu_id, int64_t now,
                          struct al_migcheck_facts *f);
 

@@ -78,8 +78,14 @@ static int managed(struct pass *p, json_t *gpus)
         if (!json_is_object(json_object_get(g, "observed")) || !x.id ||
             !json_is_true(json_object_get(g, "online")))
             continue;
+        /* instances outside the catalog: nothing to plan from, and nothing said here at every
+         * tick (the GPU's catalog_differences and gpu.catalog_mismatch say it once) */
+        json_t *obs = json_object_get(g, "observed");
+        if (json_array_size(json_object_get(obs, "unmatched_instances")))
+            continue;
         if (al_miglayout_observed(g, &x.from, &x.from_mig, &e) != 0) {
-            fprintf(stderr, "allot server: MIG plan: GPU %s: observed: %s\n", x.id, e.msg);
+            if (!json_array_size(json_object_get(obs, "catalog_differences"))) /* else said there */
+                fprintf(stderr, "allot server: MIG plan: GPU %s: observed: %s\n", x.id, e.msg);
             continue;
         }
         if (settling(&x))

@@ -1,12 +1,17 @@
 /* node_mig.c — the MIG members of one GPU in a node's report (node_report.h): its MIG mode,
  * the GPU-instance profiles NVML lists, the GPU instances and the processes, each checked as
  * untrusted input and against the catalog model, and the GPU's `observed` state built from
- * them, with the differences between NVML's profiles and the catalog's as sentences.
+ * them, with the differences between NVML's profiles and instances and the catalog's as
+ * sentences. Malformed input refuses the report; an instance the catalog does not know (its
+ * profile or placement: those of GPUs newer than H100 are unverified) is kept apart as
+ * unmatched, so that the node keeps reporting while allot plans nothing for that GPU.
  *
  * A profile is known by its NVML *id* (nvidia-smi -lgip's ID, core/catalog.h's nvml_id), never
  * by NVML's query index (agent/driver.h explains the two numbers); names are only checked
  * against it, as profile names changed between drivers. */
 #include "server/node_report.h"
+
+#include "core/layout.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -233,11 +238,11 @@ static int check_profiles(struct mig_ctx *c, json_t *profiles)
 
 /* ---- instances ---- */
 
-/* The instances checked so far: the placement units they hold, and themselves as observed
- * lists them (their gi ids and MIG device uuids). */
+/* The instances checked so far: the placement units of those whose size is known, the catalog's
+ * instances as observed lists them, and those outside the catalog (unmatched_instances). */
 struct taken {
     uint64_t units;
-    json_t *out;
+    json_t *out, *unmatched;
 };
 
 /* Does `name` ("MIG 3g.40gb", "3g.40gb") name profile `pi` of `m`? */
@@ -260,63 +265,115 @@ static bool placement_ok(const struct al_gpu_model *m, const struct al_mig_profi
     return false;
 }
 
+/* The units [start, start + size) as bits; size 0: unknown, none. */
+static uint64_t units_of(json_int_t start, json_int_t size)
+{
+    if (size <= 0)
+        return 0;
+    return (size >= UNITS_MAX ? UINT64_MAX : (UINT64_C(1) << size) - 1) << start;
+}
+
+/* Does `list` (instances as observed lists them) hold one with gi `gi`, or MIG device `uuid`
+ * ("" never matches)? Sets *key to the member found. */
+static bool listed_before(json_t *list, json_int_t gi, const char *uuid, const char **key)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(list, i, o)
+    {
+        const char *u = json_string_value(json_object_get(o, "uuid"));
+        *key = json_integer_value(json_object_get(o, "gi")) == gi ? "gi" : "uuid";
+        if (json_integer_value(json_object_get(o, "gi")) == gi ||
+            (uuid && uuid[0] && u && strcmp(u, uuid) == 0))
+            return true;
+    }
+    return false;
+}
+
 /* Is instance gi `gi` with MIG device `uuid` ("" for none) the only one so far? */
 static int instance_fits(struct mig_ctx *c, const char *pre, struct taken *t, json_int_t gi,
                          const char *uuid)
 {
-    size_t i;
-    json_t *o;
-    json_array_foreach(t->out, i, o)
-    {
-        if (json_integer_value(json_object_get(o, "gi")) == gi)
-            return bad(c, pre, "gi", "is the gi of an instance listed before");
-        if (uuid && uuid[0] && strcmp(json_string_value(json_object_get(o, "uuid")), uuid) == 0)
-            return bad(c, pre, "uuid", "is the uuid of an instance listed before");
-    }
+    const char *key = "gi";
+    if (listed_before(t->out, gi, uuid, &key) || listed_before(t->unmatched, gi, uuid, &key))
+        return bad(c, pre, key,
+                   strcmp(key, "gi") == 0 ? "is the gi of an instance listed before"
+                                          : "is the uuid of an instance listed before");
     return 0;
 }
 
-static int check_instance(struct mig_ctx *c, const char *pre, json_t *in, struct taken *t)
+/* One instance as the report gives it, its fields checked for type and range. */
+struct inst {
+    json_int_t gi, ci, id, start, size; /* ci -1: none; size -1: not given */
+    const char *name, *uuid;            /* name NULL: not given */
+};
+
+static int instance_fields(struct mig_ctx *c, const char *pre, json_t *in, struct inst *x)
 {
     static const char *const allowed[] = {"gi",    "ci",   "profile_id", "profile",
                                           "start", "size", "uuid",       NULL};
-    json_int_t gi, ci, id, start, size = -1;
-    const char *name, *uuid;
-    int rc, pi;
+    int rc;
+    x->size = -1;
     if ((rc = shape(c, pre, in, allowed)) != 0 ||
-        (rc = get_int(c, pre, in, "gi", 0, ID_MAX, &gi)) != 0 ||
-        (rc = get_id_or_null(c, pre, in, "ci", &ci)) != 0 ||
-        (rc = get_int(c, pre, in, "profile_id", 0, ID_MAX, &id)) != 0 ||
-        (rc = get_text(c, pre, in, "profile", true, true, &name)) != 0 ||
-        (rc = get_int(c, pre, in, "start", 0, UNITS_MAX - 1, &start)) != 0 ||
-        (member(in, "size") && (rc = get_int(c, pre, in, "size", 1, UNITS_MAX, &size)) != 0) ||
-        (rc = get_text(c, pre, in, "uuid", false, false, &uuid)) != 0)
+        (rc = get_int(c, pre, in, "gi", 0, ID_MAX, &x->gi)) != 0 ||
+        (rc = get_id_or_null(c, pre, in, "ci", &x->ci)) != 0 ||
+        (rc = get_int(c, pre, in, "profile_id", 0, ID_MAX, &x->id)) != 0 ||
+        (rc = get_text(c, pre, in, "profile", true, true, &x->name)) != 0 ||
+        (rc = get_int(c, pre, in, "start", 0, UNITS_MAX - 1, &x->start)) != 0 ||
+        (member(in, "size") && (rc = get_int(c, pre, in, "size", 1, UNITS_MAX, &x->size)) != 0) ||
+        (rc = get_text(c, pre, in, "uuid", false, false, &x->uuid)) != 0)
         return rc;
-    if ((pi = profile_by_id(c->m, id)) < 0)
-        return bad(c, pre, "profile_id", "is the NVML id of no MIG profile of this GPU's model");
-    const struct al_mig_profile *p = &c->m->profiles[pi];
-    if (name && !names_profile(c->m, name, pi))
-        return bad(c, pre, "profile", "does not name the profile of its profile_id");
-    size = size < 0 ? (json_int_t)p->size : size;
-    if (!placement_ok(c->m, p, start, size))
-        return bad(c, pre, "start", "and size are not a placement the catalog allows for it");
-    uint64_t mask = ((UINT64_C(1) << size) - 1) << start;
+    return 0;
+}
+
+/* The catalog's profile of instance x (its size filled in from it when not given), or NULL
+ * when x is outside the catalog: a profile id the model lacks, a name that is not that
+ * profile's, or a placement the catalog does not allow for it. */
+static const struct al_mig_profile *catalog_profile(const struct al_gpu_model *m, struct inst *x)
+{
+    int pi = profile_by_id(m, x->id);
+    if (pi < 0)
+        return NULL;
+    const struct al_mig_profile *p = &m->profiles[pi];
+    x->size = x->size < 0 ? (json_int_t)p->size : x->size;
+    if ((x->name && !names_profile(m, x->name, pi)) || !placement_ok(m, p, x->start, x->size))
+        return NULL;
+    return p;
+}
+
+/* Check instance `in` (named `pre`) and list it: among the catalog's instances, or, when the
+ * catalog lacks its profile or placement, among the unmatched ones (the GPU is then not
+ * planned for; its catalog_differences say why). Malformed input is refused either way, as is
+ * an instance overlapping another (where the sizes are known), or repeating a gi or uuid. */
+static int check_instance(struct mig_ctx *c, const char *pre, json_t *in, struct taken *t)
+{
+    struct inst x;
+    int rc;
+    if ((rc = instance_fields(c, pre, in, &x)) != 0)
+        return rc;
+    const struct al_mig_profile *p = catalog_profile(c->m, &x);
+    if (x.size > 0 && x.start + x.size > UNITS_MAX)
+        return bad(c, pre, "start", "and size must end within 64 placement units");
+    uint64_t mask = units_of(x.start, x.size);
     if (t->units & mask)
         return bad(c, pre, "start", "overlaps an instance listed before");
-    if ((rc = instance_fits(c, pre, t, gi, uuid)) != 0)
+    if ((rc = instance_fits(c, pre, t, x.gi, x.uuid)) != 0)
         return rc;
     t->units |= mask;
-    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:o,s:s}", "profile", p->name, "profile_id", id,
-                          "start", start, "size", size, "gi", gi, "ci",
-                          ci < 0 ? json_null() : json_integer(ci), "uuid", uuid);
-    if (!o || json_array_append_new(t->out, o) != 0)
+    json_t *ci = x.ci < 0 ? json_null() : json_integer(x.ci);
+    json_t *o =
+        p ? json_pack("{s:s,s:I,s:I,s:I,s:I,s:o,s:s}", "profile", p->name, "profile_id", x.id,
+                      "start", x.start, "size", x.size, "gi", x.gi, "ci", ci, "uuid", x.uuid)
+          : json_pack("{s:s?,s:I,s:I,s:o,s:I,s:o,s:s}", "profile", x.name, "profile_id", x.id,
+                      "start", x.start, "size", x.size < 0 ? json_null() : json_integer(x.size),
+                      "gi", x.gi, "ci", ci, "uuid", x.uuid);
+    if (!o || json_array_append_new(p ? t->out : t->unmatched, o) != 0)
         return al_node_refuse(c->err, pre, "out of memory");
     return 0;
 }
 
-static int check_instances(struct mig_ctx *c, json_t *instances, bool mig_on, json_t *out)
+static int check_instances(struct mig_ctx *c, json_t *instances, bool mig_on, struct taken *t)
 {
-    struct taken t = {0, out};
     char pre[PRE_CAP];
     json_t *in;
     size_t i;
@@ -332,7 +389,7 @@ static int check_instances(struct mig_ctx *c, json_t *instances, bool mig_on, js
     json_array_foreach(instances, i, in)
     {
         snprintf(pre, sizeof pre, "%s.instances[%zu]", c->f, i);
-        if ((rc = check_instance(c, pre, in, &t)) != 0)
+        if ((rc = check_instance(c, pre, in, t)) != 0)
             return rc;
     }
     return 0;
@@ -340,25 +397,27 @@ static int check_instances(struct mig_ctx *c, json_t *instances, bool mig_on, js
 
 /* ---- processes ---- */
 
-/* The instance of `instances` (as observed lists them) with gi `gi`, or NULL. */
-static json_t *instance_by_gi(json_t *instances, json_int_t gi)
+/* Does `instances` (as observed lists them) hold one with gi `gi`? */
+static bool has_gi(json_t *instances, json_int_t gi)
 {
     size_t i;
     json_t *o;
     json_array_foreach(instances, i, o)
     {
         if (json_integer_value(json_object_get(o, "gi")) == gi)
-            return o;
+            return true;
     }
-    return NULL;
+    return false;
 }
 
+/* Process `p` (named `pre`) into `out`. While MIG mode is on it runs on a GPU instance listed
+ * (in the catalog or not); its ci is kept as reported: a GPU instance may hold several compute
+ * instances, and the process is on its GPU instance whichever it is. */
 static int check_process(struct mig_ctx *c, const char *pre, json_t *p, bool mig_on,
-                         json_t *instances, json_t *out)
+                         const struct taken *t, json_t *out)
 {
     static const char *const allowed[] = {"pid", "used_memory_mib", "gi", "ci", NULL};
     json_int_t pid, mib, gi, ci;
-    json_t *in;
     int rc;
     if ((rc = shape(c, pre, p, allowed)) != 0 ||
         (rc = get_int(c, pre, p, "pid", 1, PID_MAX, &pid)) != 0 ||
@@ -368,11 +427,8 @@ static int check_process(struct mig_ctx *c, const char *pre, json_t *p, bool mig
         return rc;
     if (!mig_on && (gi >= 0 || ci >= 0))
         return bad(c, pre, gi >= 0 ? "gi" : "ci", "must be null while MIG mode is off");
-    if (mig_on && !(in = instance_by_gi(instances, gi)))
+    if (mig_on && !has_gi(t->out, gi) && !has_gi(t->unmatched, gi))
         return bad(c, pre, "gi", "must be the gi of a GPU instance listed while MIG mode is on");
-    /* the agent makes one compute instance per GPU instance: the process runs on it */
-    if (mig_on && ci >= 0 && json_integer_value(json_object_get(in, "ci")) != ci)
-        return bad(c, pre, "ci", "must be null or the ci of its GPU instance");
     json_t *o = json_pack("{s:I,s:I,s:o,s:o}", "pid", pid, "used_memory_mib", mib, "gi",
                           gi < 0 ? json_null() : json_integer(gi), "ci",
                           ci < 0 ? json_null() : json_integer(ci));
@@ -381,8 +437,8 @@ static int check_process(struct mig_ctx *c, const char *pre, json_t *p, bool mig
     return 0;
 }
 
-/* processes (into `out`; `instances` as observed lists them) and their total into *total. */
-static int check_processes(struct mig_ctx *c, json_t *g, bool mig_on, json_t *instances,
+/* processes (into `out`; `t` the instances listed) and their total into *total. */
+static int check_processes(struct mig_ctx *c, json_t *g, bool mig_on, const struct taken *t,
                            json_t *out, json_int_t *total)
 {
     json_t *procs = member(g, "processes"), *p;
@@ -395,7 +451,7 @@ static int check_processes(struct mig_ctx *c, json_t *g, bool mig_on, json_t *in
     json_array_foreach(procs, i, p)
     {
         snprintf(pre, sizeof pre, "%s.processes[%zu]", c->f, i);
-        if ((rc = check_process(c, pre, p, mig_on, instances, out)) != 0)
+        if ((rc = check_process(c, pre, p, mig_on, t, out)) != 0)
             return rc;
     }
     /* the agent lists at most AL_NODE_MAX_PROCS and counts the rest */
@@ -422,43 +478,63 @@ static int check_product(struct mig_ctx *c, json_t *g, json_t *obs)
     return rc;
 }
 
+static int unmatched_differences(const struct al_gpu_model *m, json_t *unmatched, json_t *out);
+static int rules_difference(const struct al_gpu_model *m, json_t *insts, json_t *out);
+
+/* obs's members from what was checked: mig, instances, unmatched_instances, processes,
+ * processes_total, catalog_differences. 0 or AL_E_NOMEM. */
+static int observed_fill(json_t *obs, const struct al_gpu_model *m, const struct mig_mode *mode,
+                         json_t *profiles, const struct taken *t, json_t *procs, json_int_t total)
+{
+    json_t *diffs = json_array();
+    int rc = diffs ? 0 : AL_E_NOMEM;
+    if (rc == 0 &&
+        (json_object_set_new(obs, "mig",
+                             json_pack("{s:b,s:b,s:b}", "capable", mode->capable, "current",
+                                       mode->current, "pending", mode->pending)) != 0 ||
+         json_object_set(obs, "instances", t->out) != 0 ||
+         json_object_set(obs, "unmatched_instances", t->unmatched) != 0 ||
+         json_object_set(obs, "processes", procs) != 0 ||
+         json_object_set_new(obs, "processes_total", json_integer(total)) != 0 ||
+         al_node_mig_differences(m, mode->capable, profiles, diffs) != 0 ||
+         unmatched_differences(m, t->unmatched, diffs) != 0 ||
+         rules_difference(m, t->out, diffs) != 0 ||
+         json_object_set(obs, "catalog_differences", diffs) != 0))
+        rc = AL_E_NOMEM;
+    json_decref(diffs);
+    return rc;
+}
+
 int al_node_mig_observed(json_t *g, const char *f, const struct al_gpu_model *m, json_t **ret,
                          struct al_node_report_err *err)
 {
     struct mig_ctx c = {f, m, err};
     struct mig_mode mode = {0};
     json_t *mig = member(g, "mig"), *profiles = member(g, "profiles");
-    json_t *obs = json_object(), *insts = json_array(), *procs = json_array();
-    json_t *diffs = json_array();
+    json_t *obs = json_object(), *procs = json_array();
+    struct taken t = {0, json_array(), json_array()};
     json_int_t total = 0;
     int rc;
     *ret = NULL;
-    if (!obs || !insts || !procs || !diffs) {
+    if (!obs || !t.out || !t.unmatched || !procs) {
         rc = al_node_refuse(err, f, "out of memory");
         goto out;
     }
     if ((rc = check_product(&c, g, obs)) != 0 || (mig && (rc = check_mode(&c, mig, &mode)) != 0) ||
         (profiles && (rc = check_profiles(&c, profiles)) != 0) ||
-        (rc = check_instances(&c, member(g, "instances"), mode.current, insts)) != 0 ||
-        (rc = check_processes(&c, g, mode.current, insts, procs, &total)) != 0)
+        (rc = check_instances(&c, member(g, "instances"), mode.current, &t)) != 0 ||
+        (rc = check_processes(&c, g, mode.current, &t, procs, &total)) != 0)
         goto out;
-    if (json_object_set_new(obs, "mig",
-                            json_pack("{s:b,s:b,s:b}", "capable", mode.capable, "current",
-                                      mode.current, "pending", mode.pending)) != 0 ||
-        json_object_set(obs, "instances", insts) != 0 ||
-        json_object_set(obs, "processes", procs) != 0 ||
-        json_object_set_new(obs, "processes_total", json_integer(total)) != 0 ||
-        al_node_mig_differences(m, mode.capable, profiles, diffs) != 0 ||
-        json_object_set(obs, "catalog_differences", diffs) != 0) {
+    if (observed_fill(obs, m, &mode, profiles, &t, procs, total) != 0) {
         rc = al_node_refuse(err, f, "out of memory");
         goto out;
     }
     if (mig) /* without MIG mode the members are checked, and there is no MIG state */
         *ret = json_incref(obs);
 out:
-    json_decref(diffs);
     json_decref(procs);
-    json_decref(insts);
+    json_decref(t.unmatched);
+    json_decref(t.out);
     json_decref(obs);
     return rc;
 }
@@ -600,4 +676,68 @@ int al_node_mig_differences(const struct al_gpu_model *m, bool capable, json_t *
             rc = say(out, "profile %u (%s): the catalog lists it and NVML does not",
                      m->profiles[k].nvml_id, m->profiles[k].name);
     return rc;
+}
+
+/* One sentence per instance outside the catalog (observed's unmatched_instances), naming what
+ * the catalog lacks of it. Neither its gi nor its uuid is named: they change when the
+ * instance is made again, and the sentences should not (gpu.catalog_mismatch fires when they
+ * change). 0 or AL_E_NOMEM. */
+static int unmatched_differences(const struct al_gpu_model *m, json_t *unmatched, json_t *out)
+{
+    size_t i;
+    json_t *x;
+    int rc = 0;
+    json_array_foreach(unmatched, i, x)
+    {
+        json_int_t id = json_integer_value(json_object_get(x, "profile_id"));
+        json_int_t start = json_integer_value(json_object_get(x, "start"));
+        json_t *size = json_object_get(x, "size");
+        const char *name = json_string_value(json_object_get(x, "profile"));
+        int pi = profile_by_id(m, id);
+        char who[200], why[160];
+        snprintf(who, sizeof who,
+                 "instance of profile %" JSON_INTEGER_FORMAT
+                 "%s%s%s at start %" JSON_INTEGER_FORMAT,
+                 id, name ? " (" : "", name ? name : "", name ? ")" : "", start);
+        if (pi < 0)
+            snprintf(why, sizeof why, "the catalog has no profile of that NVML id for %s", m->name);
+        else if (name && !names_profile(m, name, pi))
+            snprintf(why, sizeof why, "the catalog's profile %" JSON_INTEGER_FORMAT " is %s", id,
+                     m->profiles[pi].name);
+        else
+            snprintf(why, sizeof why,
+                     "the catalog does not allow %s at start %" JSON_INTEGER_FORMAT
+                     " with %" JSON_INTEGER_FORMAT " units",
+                     m->profiles[pi].name, start, json_integer_value(size));
+        if (rc == 0)
+            rc = say(out, "%s: %s; no MIG change is planned for this GPU while it is there", who,
+                     why);
+    }
+    return rc;
+}
+
+/* One sentence when the catalog's instances (`insts`, each at a placement the catalog allows)
+ * together break the model's other layout rules (slices, counts, media engines: unverified
+ * for GPUs newer than H100) that NVML let stand. 0 or AL_E_NOMEM. */
+static int rules_difference(const struct al_gpu_model *m, json_t *insts, json_t *out)
+{
+    struct al_layout l = {.model = m};
+    struct al_err e = {0};
+    size_t i;
+    json_t *x;
+    json_array_foreach(insts, i, x)
+    {
+        int pi = profile_by_id(m, json_integer_value(json_object_get(x, "profile_id")));
+        if (pi < 0 || pi >= AL_MIG_MAX_PROFILES || l.n == AL_LAYOUT_MAX)
+            return 0; /* not the catalog's: never listed among insts */
+        l.p[l.n++] = (struct al_placement){
+            (uint8_t)pi, (uint8_t)json_integer_value(json_object_get(x, "start"))};
+    }
+    al_layout_sort(&l);
+    if (l.n == 0 || al_layout_validate(&l, &e) == 0)
+        return 0;
+    return say(out,
+               "the instances break the catalog's layout rules for %s (%s); no MIG change is "
+               "planned for this GPU while they are there",
+               m->name, e.msg);
 }

@@ -49,13 +49,19 @@ int al_node_report_parse(const char *name, json_t *body, json_t **ret,
  * mig {capable, current, pending}, profiles [{id, name, slices, instances_max, memory_mib,
  * placements [{start, size}]}], instances [{gi, ci, profile_id, profile, start, size, uuid}],
  * processes [{pid, used_memory_mib, gi, ci}], processes_total. Each is checked as untrusted
- * (bounded counts, integers in range, printable bounded strings) and against the catalog: an
- * instance's profile_id is the NVML id of a profile of `m` (its `profile`, when given, names
- * that profile, "MIG 3g.40gb" or "3g.40gb"), at a placement the catalog allows, not
- * overlapping another, with a gi of its own; a process names an instance's gi (and its ci or
- * null) while MIG mode is on, null for both while it is off. Returns 0 with *ret = the GPU's
- * observed state, a new reference: {name, memory_mib (each when given), mig, instances:
- * [{profile (the catalog's name), profile_id, start, size, gi, ci, uuid}], processes,
+ * (bounded counts, integers in range, printable bounded strings; refused otherwise) and
+ * against the catalog: an instance whose profile_id is the NVML id of a profile of `m` (its
+ * `profile`, when given, naming that profile, "MIG 3g.40gb" or "3g.40gb") at a placement the
+ * catalog allows is the catalog's; any other instance is accepted as *unmatched* (a GPU newer
+ * than the catalog's facts must not stop its node from reporting) and named in
+ * catalog_differences (as is a set of the catalog's instances that breaks the model's other
+ * layout rules). No two instances may overlap (where their sizes are known: given, or
+ * the catalog profile's) or share a gi or a uuid. A process names the gi of a listed instance
+ * (its ci is kept as reported, whichever compute instance of it) while MIG mode is on, null
+ * for both while it is off. Returns 0 with *ret = the GPU's observed state, a new reference:
+ * {name, memory_mib (each when given), mig, instances: [{profile (the catalog's name),
+ * profile_id, start, size, gi, ci, uuid}], unmatched_instances: [{profile (as reported, or
+ * null), profile_id, start, size (null when unknown), gi, ci, uuid}], processes,
  * processes_total, catalog_differences: [sentence]} — or *ret = NULL when `g` has no "mig";
  * or AL_E_INVAL with `err` naming the field ("gpus[0].instances[1].start"). */
 int al_node_mig_observed(json_t *g, const char *f, const struct al_gpu_model *m, json_t **ret,

@@ -1,5 +1,6 @@
-/* provision.c — reservations that wait for their MIG layout, and what a change's end does to
- * the reservations it serves (see provision.h). */
+/* provision.c — reservations that wait for their MIG layout, what a change's end does to the
+ * reservations it serves, and their allocations' MIG device UUIDs kept to those reported
+ * after instances are made again (see provision.h). */
 #include "server/provision.h"
 
 #include "core/state.h"
@@ -275,4 +276,101 @@ int al_provision_applied(struct al_ctx *c, json_t *ch, json_t *instances, json_t
 int al_provision_failed(struct al_ctx *c, json_t *ch, const char *error, json_t *ids)
 {
     return each_served(c, ch, NULL, error ? error : "failed", ids);
+}
+
+/* ---- MIG device UUIDs after a reset ---- */
+
+/* Does `insts` (observed instances) list MIG device `uuid`? */
+static bool has_uuid(json_t *insts, const char *uuid)
+{
+    json_t *x;
+    size_t i;
+    json_array_foreach(insts, i, x)
+    {
+        if (jstr(x, "uuid") && strcmp(jstr(x, "uuid"), uuid) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Does GPU g's observation show a MIG device UUID that `was` (its previous version; NULL: none)
+ * did not? The usual heartbeat does not: its UUIDs are the last report's. */
+static bool new_uuids(json_t *was, json_t *g)
+{
+    json_t *now = json_object_get(json_object_get(g, "observed"), "instances");
+    json_t *before = json_object_get(json_object_get(was, "observed"), "instances"), *x;
+    size_t i;
+    json_array_foreach(now, i, x)
+    {
+        const char *u = jstr(x, "uuid");
+        if (u && u[0] && !has_uuid(before, u))
+            return true;
+    }
+    return false;
+}
+
+/* Reservation `id`, when scheduled, provisioning or active: each allocation on GPU g with a
+ * mig_uuid other than that of its instance in g's observation takes the observed one; one write
+ * when any did. */
+static int rsv_uuids(struct al_ctx *c, const char *id, json_t *g)
+{
+    const struct al_gpu_model *m = al_catalog_find(jstr(g, "model") ? jstr(g, "model") : "");
+    json_t *insts = json_object_get(json_object_get(g, "observed"), "instances");
+    json_t *r = NULL, *a;
+    struct al_err e = {0};
+    bool changed = false;
+    size_t i;
+    int rc = al_store_reservation_get(c->srv->store, id, &r, &e);
+    if (rc)
+        return rc == AL_E_NOTFOUND ? 0 : al_http_fail_err(c, rc, &e);
+    if (!m || !(is_state(r, AL_RSV_SCHEDULED) || is_state(r, AL_RSV_PROVISIONING) ||
+                is_state(r, AL_RSV_ACTIVE)))
+        goto out;
+    json_array_foreach(json_object_get(r, "allocations"), i, a)
+    {
+        struct al_placement p;
+        const char *had = jstr(a, "mig_uuid"), *now;
+        if (!had || !jstr(a, "gpu") || strcmp(jstr(a, "gpu"), jstr(g, "id")) != 0 ||
+            alloc_placement(a, m, &p) != 0)
+            continue;
+        now = jstr(instance_at(insts, m, p), "uuid");
+        if (now && now[0] && strcmp(had, now) != 0) {
+            json_object_set_new(a, "mig_uuid", json_string(now));
+            changed = true;
+        }
+    }
+    if (changed)
+        rc = al_flow_rsv_save(c, r, false);
+out:
+    json_decref(r);
+    return rc;
+}
+
+int al_provision_uuids(struct al_ctx *c, json_t *old, json_t *now)
+{
+    json_t *g;
+    size_t i;
+    json_array_foreach(json_object_get(now, "gpus"), i, g)
+    {
+        json_t *owners = NULL, *o;
+        struct al_err e = {0};
+        size_t k;
+        const char *id = jstr(g, "id");
+        if (!id || !json_is_object(json_object_get(g, "observed")) ||
+            !new_uuids(gpu_row(json_object_get(old, "gpus"), id), g))
+            continue;
+        int rc = al_store_gpu_holders(c->srv->store, NULL, id, c->now, &owners, &e);
+        if (rc)
+            return al_http_fail_err(c, rc, &e);
+        json_array_foreach(owners, k, o)
+        {
+            const char *rsv = json_string_value(o);
+            if (rc == 0 && rsv && strncmp(rsv, "rsv_", 4) == 0)
+                rc = rsv_uuids(c, rsv, g);
+        }
+        json_decref(owners);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }

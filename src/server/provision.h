@@ -41,4 +41,13 @@ int al_provision_applied(struct al_ctx *c, json_t *ch, json_t *instances, json_t
  * `provisioning` {change, state "failed", error}. Their ids go into `ids` (an array). */
 int al_provision_failed(struct al_ctx *c, json_t *ch, const char *error, json_t *ids);
 
+/* Node `now` was just reported (`old`: its version before the report, NULL when it is new;
+ * both as al_store_node_get returns them). Instances made again after a reset or a reboot have
+ * new MIG device UUIDs: for each GPU whose observation shows a UUID the previous one did not,
+ * each reservation scheduled, provisioning or active with a hold there whose allocation on the
+ * GPU has a mig_uuid other than that of its instance (same profile and start) takes the
+ * observed one: one write per reservation changed, no event. A GPU without an observation, or
+ * with the UUIDs it had, costs no store read. 0 or fails the call. */
+int al_provision_uuids(struct al_ctx *c, json_t *old, json_t *now);
+
 #endif

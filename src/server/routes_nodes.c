@@ -1,14 +1,16 @@
 /* routes_nodes.c — nodes and their GPUs as the agents report them (PUT is the heartbeat:
  * checked by server/node_report, stored, its changes appended as events naming the
- * reservations and quotes on the hardware, and brought into the planner's fleet when the
- * node's GPUs, zone or liveness changed), reading them with their state, and the node-bound
- * agent tokens: issued and revoked by operators; their holder reports and reads only its own
- * node, and any other answers 404, as a node that does not exist would. */
+ * reservations and quotes on the hardware, reservations' mig_uuid following instances made
+ * again (server/provision.h), and brought into the planner's fleet when the node's GPUs, zone
+ * or liveness changed), reading them with their state, and the node-bound agent tokens: issued
+ * and revoked by operators; their holder reports and reads only its own node, and any other
+ * answers 404, as a node that does not exist would. */
 #include "server/http.h"
 
 #include "server/auth.h"
 #include "server/cal.h"
 #include "server/node_report.h"
+#include "server/provision.h"
 #include "server/routes.h"
 
 #include <sodium.h>
@@ -133,6 +135,8 @@ static int put_node(struct al_ctx *c)
         rc = rc == AL_E_NOMEM ? al_http_fail(c, rc, NULL, "out of memory") : rc;
         goto out;
     }
+    if ((rc = al_provision_uuids(c, old, node)) != 0) /* instances made again: new UUIDs */
+        goto out;
     /* heartbeats that change nothing leave the planner's fleet alone */
     if (fleet_changed(old, node)) {
         c->cal_touched = true;

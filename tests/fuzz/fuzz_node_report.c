@@ -12,10 +12,12 @@
  *   - a refused report: AL_E_INVAL with a field and a message, and nothing built;
  *   - an accepted one is within the documented bounds (≤ 64 GPUs, distinct indexes 0..63,
  *     catalog model names, uuids of 1..47 printable bytes, a pool, a health), and a GPU's
- *     observed MIG state too: ≤ 16 instances of the model's profiles at placements the catalog
- *     allows, not overlapping, gi ids distinct; ≤ 64 processes, each on a listed instance
- *     while MIG mode is on and on none while it is off; processes_total ≥ the processes listed;
- *     catalog differences as sentences;
+ *     observed MIG state too: ≤ 16 instances, those of the model's profiles at placements the
+ *     catalog allows apart from the others (unmatched_instances, each within 64 units and
+ *     named among the catalog differences), none overlapping where its size is known, gi ids
+ *     distinct; ≤ 64 processes, each on a listed instance while MIG mode is on and on none
+ *     while it is off; processes_total ≥ the processes listed; catalog differences as
+ *     sentences;
  *   - the store takes it, or refuses a uuid of another node (AL_E_CONFLICT) only;
  *   - every change found is a documented event kind about the node or one of its GPUs;
  *   - the sync succeeds, and then the planner's fleet agrees with what the API shows: a GPU is
@@ -80,15 +82,53 @@ static void seed(void)
     FUZZ_CHECK(al_store_commit(store, NULL) == 0, "commit");
 }
 
+/* Is gi `gi` that of an instance of `list` before index `n` (all of it: n = SIZE_MAX)? */
+static bool gi_in(json_t *list, size_t n, json_t *gi)
+{
+    for (size_t k = 0; k < n && k < json_array_size(list); k++)
+        if (json_equal(json_object_get(json_array_get(list, k), "gi"), gi))
+            return true;
+    return false;
+}
+
+/* The instances outside the catalog: bounded with the others, each within 64 units and not
+ * overlapping another where its size is known, gi ids distinct from all, each named among the
+ * catalog differences. `units`: those the catalog's instances hold. */
+static void check_unmatched(json_t *o, json_t *insts, uint64_t units)
+{
+    json_t *un = json_object_get(o, "unmatched_instances"), *v;
+    size_t i;
+    FUZZ_CHECK(json_is_array(un) &&
+                   json_array_size(un) + json_array_size(insts) <= AL_NODE_MAX_INSTANCES &&
+                   json_array_size(json_object_get(o, "catalog_differences")) >=
+                       json_array_size(un),
+               "unmatched_instances");
+    json_array_foreach(un, i, v)
+    {
+        json_t *size = json_object_get(v, "size");
+        json_int_t start = json_integer_value(json_object_get(v, "start"));
+        json_int_t sz = json_integer_value(size);
+        FUZZ_CHECK(json_is_null(size) || (sz >= 1 && start >= 0 && start + sz <= 64),
+                   "unmatched %zu: placement", i);
+        uint64_t mask = sz <= 0 ? 0 : (sz >= 64 ? UINT64_MAX : (UINT64_C(1) << sz) - 1) << start;
+        FUZZ_CHECK(!(units & mask), "unmatched %zu overlaps", i);
+        units |= mask;
+        FUZZ_CHECK(!gi_in(insts, SIZE_MAX, json_object_get(v, "gi")) &&
+                       !gi_in(un, i, json_object_get(v, "gi")),
+                   "unmatched %zu: gi repeated", i);
+    }
+}
+
 /* The observed MIG state of a GPU of model `m`, as al_node_mig_observed promises it. */
 static void check_observed(json_t *o, const struct al_gpu_model *m)
 {
     json_t *insts = json_object_get(o, "instances"), *procs = json_object_get(o, "processes"), *v;
+    json_t *un = json_object_get(o, "unmatched_instances");
     bool on = json_is_true(json_object_get(json_object_get(o, "mig"), "current"));
     uint64_t units = 0;
     size_t i, k;
     FUZZ_CHECK(json_is_array(insts) && json_array_size(insts) <= AL_NODE_MAX_INSTANCES &&
-                   (on || json_array_size(insts) == 0),
+                   (on || json_array_size(insts) + json_array_size(un) == 0),
                "instances");
     json_array_foreach(insts, i, v)
     {
@@ -104,11 +144,9 @@ static void check_observed(json_t *o, const struct al_gpu_model *m)
         uint64_t mask = ((UINT64_C(1) << p->size) - 1) << start;
         FUZZ_CHECK(!(units & mask), "instance %zu overlaps", i);
         units |= mask;
-        for (k = 0; k < i; k++)
-            FUZZ_CHECK(!json_equal(json_object_get(json_array_get(insts, k), "gi"),
-                                   json_object_get(v, "gi")),
-                       "instance %zu: gi repeated", i);
+        FUZZ_CHECK(!gi_in(insts, i, json_object_get(v, "gi")), "instance %zu: gi repeated", i);
     }
+    check_unmatched(o, insts, units);
     FUZZ_CHECK(json_is_array(procs) && json_array_size(procs) <= AL_NODE_MAX_PROCS &&
                    json_integer_value(json_object_get(o, "processes_total")) >=
                        (json_int_t)json_array_size(procs),
@@ -116,9 +154,7 @@ static void check_observed(json_t *o, const struct al_gpu_model *m)
     json_array_foreach(procs, i, v)
     {
         json_t *gi = json_object_get(v, "gi");
-        bool listed = false;
-        for (k = 0; k < json_array_size(insts); k++)
-            listed |= json_equal(gi, json_object_get(json_array_get(insts, k), "gi"));
+        bool listed = gi_in(insts, SIZE_MAX, gi) || gi_in(un, SIZE_MAX, gi);
         FUZZ_CHECK(on ? listed : json_is_null(gi), "process %zu: gi", i);
     }
     json_array_foreach(json_object_get(o, "catalog_differences"), i, v)

@@ -11,8 +11,11 @@
 # reservation's mig_uuid; a second reservation starting before its layout is there →
 # provisioning, its instance created beside the one that stays (never destroyed), a result
 # whose layout differs from the change's → failed, then applied → active with its UUID. A token
-# of another node sees none of it (404). Prints "ok - …" / "not ok - …" per check. Needs
-# $ALLOT, curl, jq.
+# of another node sees none of it (404). After a reboot, the instances made again with new
+# UUIDs: the reservations' mig_uuid follows (one write, no event). An instance at a placement
+# the catalog lacks: the report taken, the node online, the difference listed, no change
+# planned for the GPU until it is gone, and a change's current_matches_observed failing while
+# it is there. Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq.
 set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
@@ -226,3 +229,66 @@ check "the first reservation's instance was never destroyed: its UUID is unchang
     [ "$(j '.allocations[0].mig_uuid')" = MIG-n1-3g-a ]
 call "$OP" GET /v1/reservations?state=provisioning
 expect "?state=provisioning is a known filter" 200
+
+# ---------------------------------------------------------------- MIG UUIDs after a reboot
+# A reset loses every instance; the agent makes the desired layout again, with new MIG device
+# UUIDs. The reservations' allocations follow them: RID1 (scheduled) and RID2 (active).
+count_rsv_events() {
+    local b=$body c=$code
+    call "$OP" GET "/v1/events?limit=500"
+    j '[.items[] | select(.kind | startswith("reservation."))] | length'
+    body=$b code=$c
+}
+rsv_events=$(count_rsv_events)
+rsv "$RID2"
+at2=$(j .updated_at)
+report "[]"
+expect "after a reboot the agent reports no instance" 200
+A4=$(inst 3g.40gb 9 "$U1" 4 1 MIG-n1-3g-a2)
+B4=$(inst 3g.40gb 9 "$U2" 4 2 MIG-n1-3g-b2)
+report "[$A4,$B4]"
+expect "… then the desired layout made again, with new UUIDs" 200
+rsv "$RID1"
+check "the scheduled reservation's allocation has the new mig_uuid" \
+    [ "$(j '[.state, .allocations[0].mig_uuid] | join(" ")')" = "scheduled MIG-n1-3g-a2" ]
+rsv "$RID2"
+check "the active reservation's allocation has the new mig_uuid" \
+    [ "$(j '[.state, .allocations[0].mig_uuid] | join(" ")')" = "active MIG-n1-3g-b2" ]
+at2b=$(j .updated_at)
+tick_to $((S2 + 5)) || true # a write now would move updated_at
+report "[$A4,$B4]"
+rsv "$RID2"
+check "the same UUIDs again: the reservation is not written again, no reservation event" \
+    [ "$(j .updated_at)" = "$at2b" -a "$(count_rsv_events)" = "$rsv_events" -a -n "$at2" ]
+
+# ---------------------------------------------------------------- an instance outside the catalog
+# An instance at a placement the catalog lacks (the placements of GPUs newer than H100 are
+# unverified) is taken, not refused: the node stays online, the GPU's catalog_differences name
+# it, and no change is planned for the GPU while it is there.
+X=$(jq -nc '{gi: 9, ci: 0, profile_id: 77, start: 7, uuid: "MIG-n1-odd"}')
+report "[$A4,$B4,$X]"
+expect "a report with an instance the catalog lacks is taken (200)" 200
+call "$OP" GET /v1/nodes/n1
+check "… the node stays online, the instance apart in unmatched_instances" \
+    [ "$(j '[.status, (.gpus[0].observed.instances | length), .gpus[0].observed.unmatched_instances[0].profile_id] | join(" ")')" = "online 2 77" ]
+check "… and named in catalog_differences" \
+    [ "$(j '.gpus[0].observed.catalog_differences | any(.[]; startswith("instance of profile 77 at start 7"))')" = true ]
+planned_before=$(count_events mig_change.planned)
+S3=$((T0 + 5 * DAY))
+reserve acme "$ADMIN" "$(mig 7g.80gb 1 "$S3" $((S3 + DAY)))" || true
+RID3=$RID
+check "a 7g.80gb is reserved on GPU 0, which needs a new layout" [ "$(j '.allocations[0].gpu')" = gpu_n1-0 ]
+tick_to $((S2 + 10)) || true
+tick_to $((S2 + 20)) || true
+check "no change is planned for the GPU while the instance is there" \
+    [ "$(count_events mig_change.planned)" = "$planned_before" ]
+report "[$A4,$B4]"
+must "the instance gone, the clock plans the change" wait_until 15 planned_other_than "$C4"
+C5=$(jq -r .id <<<"$CH")
+check "… for the 7g.80gb" [ "$(layout to)" = 7g.80gb@0 -a "$(jq -r '.serves[0].reservation' <<<"$CH")" = "$RID3" ]
+report "[$A4,$B4,$X]"
+change_is "$C5"
+check "the instance back: the change's current_matches_observed fails, naming it" \
+    [ "$(jq -r '.checks.items[] | select(.name == "current_matches_observed") | [.pass, (.found | contains("profile 77 at start 7 (gi 9, MIG-n1-odd)"))] | join(" ")' <<<"$CH")" = "false true" ]
+call "$OP" POST "/v1/mig-changes/$C5/apply" '{"force":true,"reason":"try"}'
+expect "… and it cannot be forced" 403 forbidden

@@ -289,6 +289,63 @@ static void test_unobserved(void **state)
     json_decref(d);
 }
 
+/* Instances outside the catalog (observed.unmatched_instances) fail current_matches_observed,
+ * naming them, and a process on one of them is of no known instance; a process on another
+ * compute instance of a listed GPU instance is on that instance. */
+static void test_unmatched(void **state)
+{
+    (void)state;
+    json_t *d = change_doc("mch_1"), *node = node_json(0), *obs = observed_of(node);
+    struct al_migcheck_report r;
+    struct al_migcheck_facts *f;
+    /* the org whose instance is destroyed acknowledged: everything else passes */
+#define ACK_B()                                                                                    \
+    do {                                                                                           \
+        f->nacks = 1;                                                                              \
+        snprintf(f->acks[0].org, sizeof f->acks[0].org, "org_b");                                  \
+        f->acks[0].job_shutdown = f->acks[0].data_backup = true;                                   \
+    } while (0)
+    json_object_set_new(obs, "unmatched_instances",
+                        json_pack("[{s:n,s:i,s:i,s:i,s:i,s:i,s:s}]", "profile", "profile_id", 77,
+                                  "start", 6, "size", 1, "gi", 9, "ci", 0, "uuid", "MIG-odd"));
+    f = facts_new(d, node);
+    ACK_B();
+    al_migcheck_report(f, NOW, &r);
+    assert_int_equal(r.nfailed, 1);
+    assert_false(check_of(&r, "current_matches_observed")->pass);
+    assert_non_null(strstr(check_of(&r, "current_matches_observed")->found,
+                           "outside the catalog on the GPU, which the change was planned without: "
+                           "profile 77 at start 6 (gi 9, MIG-odd)"));
+    free(f);
+    /* a process on it: on no instance known, so it may be on one the change destroys */
+    json_object_set_new(
+        obs, "processes",
+        json_pack("[{s:i,s:i,s:i,s:i}]", "pid", 31, "used_memory_mib", 1, "gi", 9, "ci", 0));
+    json_object_set_new(obs, "processes_total", json_integer(1));
+    f = facts_new(d, node);
+    ACK_B();
+    al_migcheck_report(f, NOW, &r);
+    assert_false(check_of(&r, "no_process_on_destroyed")->pass);
+    free(f);
+    /* none left outside the catalog; a process on compute instance 3 of gi 2 (1g.10gb@4,
+     * destroyed): on that instance */
+    json_object_set_new(obs, "unmatched_instances", json_array());
+    json_object_set_new(
+        obs, "processes",
+        json_pack("[{s:i,s:i,s:i,s:i}]", "pid", 4343, "used_memory_mib", 1, "gi", 2, "ci", 3));
+    f = facts_new(d, node);
+    ACK_B();
+    al_migcheck_report(f, NOW, &r);
+    assert_true(check_of(&r, "current_matches_observed")->pass);
+    assert_false(check_of(&r, "no_process_on_destroyed")->pass);
+    assert_non_null(strstr(check_of(&r, "no_process_on_destroyed")->found, "4343"));
+    assert_null(strstr(check_of(&r, "no_process_on_destroyed")->found, "unknown"));
+    free(f);
+#undef ACK_B
+    json_decref(node);
+    json_decref(d);
+}
+
 /* A change document that cannot be rebuilt fails every check, and layout_valid says why. */
 static void test_unreadable(void **state)
 {
@@ -468,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_change_from_doc),
         cmocka_unit_test(test_checks_from_facts),
         cmocka_unit_test(test_unobserved),
+        cmocka_unit_test(test_unmatched),
         cmocka_unit_test(test_unreadable),
         cmocka_unit_test_setup_teardown(test_store_approve_and_pass, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_auto_apply_policy, store_setup, store_teardown),

@@ -378,6 +378,134 @@ static void test_provisioning(void **state)
     json_decref(ch);
 }
 
+/* GPU 0's stored observation edited by `edit` (node n1 reported again as the store returns
+ * it), at `now`. */
+static void observed_edit(struct money_fixture *x, void (*edit)(json_t *obs), int64_t now)
+{
+    json_t *n = NULL;
+    assert_int_equal(al_store_node_get(x->sf->s, "n1", &n, NULL), 0);
+    edit(json_object_get(json_array_get(json_object_get(n, "gpus"), 0), "observed"));
+    assert_int_equal(al_store_node_upsert(x->sf->s, n, now, NULL), 0);
+    json_decref(n);
+}
+
+static void add_unmatched(json_t *obs)
+{
+    json_object_set_new(obs, "unmatched_instances",
+                        json_pack("[{s:n,s:i,s:i,s:n,s:i,s:i,s:s}]", "profile", "profile_id", 77,
+                                  "start", 6, "size", "gi", 9, "ci", 0, "uuid", "MIG-odd"));
+}
+
+static void no_unmatched(json_t *obs)
+{
+    json_object_set_new(obs, "unmatched_instances", json_array());
+}
+
+/* A GPU with an instance outside the catalog is not planned for (quietly), and is again once
+ * it is gone. */
+static void test_plan_skips_unmatched(void **state)
+{
+    struct money_fixture *x = *state;
+    int64_t now = T0 + HOUR;
+    observe(x, true, "7g.80gb@0", now);
+    observed_edit(x, add_unmatched, now);
+    reserve(x, "rsv_u", "scheduled", T0 + DAY, T0 + 2 * DAY, "3g.40gb@4");
+    assert_int_equal(money_run(x, pass, now, false), 0);
+    assert_int_equal(money_run(x, pass, now + 1, false), 0);
+    assert_null(open_change(x));
+    observed_edit(x, no_unmatched, now + 2);
+    assert_int_equal(money_run(x, pass, now + 2, false), 1);
+    json_t *ch = open_change(x);
+    assert_non_null(ch);
+    json_decref(ch);
+}
+
+/* The node before and after a report, for uuids_pass. */
+static json_t *uuids_old, *uuids_now;
+
+static int uuids_pass(struct al_ctx *c)
+{
+    return al_provision_uuids(c, uuids_old, uuids_now);
+}
+
+/* Reservation `id`'s document with its first allocation's mig_uuid set to `uuid`. */
+static void set_mig_uuid(struct money_fixture *x, const char *id, const char *uuid)
+{
+    json_t *r = NULL;
+    assert_int_equal(al_store_reservation_get(x->sf->s, id, &r, NULL), 0);
+    json_object_set_new(json_array_get(json_object_get(r, "allocations"), 0), "mig_uuid",
+                        json_string(uuid));
+    struct al_store_doc_meta m = {id, "org_a", jstr(r, "state"), 0, 0};
+    assert_int_equal(al_time_parse(jstr(r, "start"), &m.t0), 0);
+    assert_int_equal(al_time_parse(jstr(r, "end"), &m.t1), 0);
+    assert_int_equal(al_store_reservation_put(x->sf->s, &m, r, false, NULL), 0);
+    json_decref(r);
+}
+
+/* Reservation `id`'s first allocation's mig_uuid and its updated_at, as "uuid updated_at". */
+static const char *rsv_uuid(struct money_fixture *x, const char *id)
+{
+    static char buf[160];
+    json_t *r = NULL;
+    assert_int_equal(al_store_reservation_get(x->sf->s, id, &r, NULL), 0);
+    const char *u = jstr(json_array_get(json_object_get(r, "allocations"), 0), "mig_uuid");
+    snprintf(buf, sizeof buf, "%s %s", u ? u : "-",
+             jstr(r, "updated_at") ? jstr(r, "updated_at") : "-");
+    json_decref(r);
+    return buf;
+}
+
+static void new_uuids(json_t *obs)
+{
+    json_t *x;
+    size_t i;
+    json_array_foreach(json_object_get(obs, "instances"), i, x)
+    {
+        char u[64];
+        snprintf(u, sizeof u, "%s-new", jstr(x, "uuid"));
+        json_object_set_new(x, "uuid", json_string(u));
+    }
+}
+
+/* Instances made again after a reset have new MIG device UUIDs: the reservations whose
+ * allocations had the old ones (scheduled, provisioning, active) take the new ones, with one
+ * write each; an allocation without one, an ended reservation, and a report with the same
+ * UUIDs are left alone. */
+static void test_uuids_after_reset(void **state)
+{
+    struct money_fixture *x = *state;
+    int64_t now = T0 + HOUR;
+    char t[32];
+    observe(x, true, "3g.40gb@0,3g.40gb@4", now);
+    reserve(x, "rsv_a", "active", T0, T0 + DAY, "3g.40gb@0");
+    reserve(x, "rsv_s", "scheduled", T0 + DAY, T0 + 2 * DAY, "3g.40gb@4");
+    reserve(x, "rsv_n", "scheduled", T0 + 2 * DAY, T0 + 3 * DAY, "3g.40gb@0");
+    reserve(x, "rsv_e", "ended", T0, T0 + 2 * DAY, "3g.40gb@4");
+    set_mig_uuid(x, "rsv_a", "MIG-3g.40gb-0");
+    set_mig_uuid(x, "rsv_s", "MIG-3g.40gb-4");
+    set_mig_uuid(x, "rsv_e", "MIG-3g.40gb-4");
+    assert_int_equal(al_store_node_get(x->sf->s, "n1", &uuids_old, NULL), 0);
+    observed_edit(x, new_uuids, now + 60);
+    assert_int_equal(al_store_node_get(x->sf->s, "n1", &uuids_now, NULL), 0);
+    assert_int_equal(money_run(x, uuids_pass, now + 60, false), 0);
+    al_time_fmt(now + 60, t, sizeof t);
+    char want[160];
+    snprintf(want, sizeof want, "MIG-3g.40gb-0-new %s", t);
+    assert_string_equal(rsv_uuid(x, "rsv_a"), want);
+    snprintf(want, sizeof want, "MIG-3g.40gb-4-new %s", t);
+    assert_string_equal(rsv_uuid(x, "rsv_s"), want);
+    assert_int_equal(strncmp(rsv_uuid(x, "rsv_n"), "- ", 2), 0);
+    assert_int_equal(strncmp(rsv_uuid(x, "rsv_e"), "MIG-3g.40gb-4 ", 14), 0);
+    /* the next heartbeat, same UUIDs: nothing read, nothing written */
+    json_decref(uuids_old);
+    uuids_old = json_incref(uuids_now);
+    assert_int_equal(money_run(x, uuids_pass, now + 120, false), 0);
+    assert_string_equal(rsv_uuid(x, "rsv_s"), want);
+    json_decref(uuids_old);
+    json_decref(uuids_now);
+    uuids_old = uuids_now = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +515,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_whole_gpu, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_plan_late, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_plan_leaves_unmanaged, setup, money_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_skips_unmatched, setup, money_teardown),
+        cmocka_unit_test_setup_teardown(test_uuids_after_reset, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_provisioning, setup, money_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

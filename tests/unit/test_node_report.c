@@ -175,7 +175,7 @@ static void test_mig_report_round_trips(void **state)
         "\"memory_mib\":81559,\"mig\":{\"capable\":true,\"current\":true,\"pending\":true},"
         "\"name\":\"NVIDIA H100 80GB HBM3\",\"processes\":[{\"ci\":0,\"gi\":1,\"pid\":4242,"
         "\"used_memory_mib\":512},{\"ci\":null,\"gi\":1,\"pid\":9,\"used_memory_mib\":1}],"
-        "\"processes_total\":3}");
+        "\"processes_total\":3,\"unmatched_instances\":[]}");
     free(text);
     /* without "mig": the members are checked, and there is no observed state */
     assert_null(json_object_get(json_array_get(json_object_get(r, "gpus"), 1), "observed"));
@@ -187,7 +187,7 @@ static void test_mig_report_round_trips(void **state)
                       JSON_COMPACT | JSON_SORT_KEYS);
     assert_string_equal(text, "{\"catalog_differences\":[],\"instances\":[],\"mig\":{\"capable\":"
                               "true,\"current\":true,\"pending\":true},\"processes\":[],"
-                              "\"processes_total\":0}");
+                              "\"processes_total\":0,\"unmatched_instances\":[]}");
     free(text);
     json_decref(r);
 }
@@ -222,22 +222,10 @@ static void test_mig_refusals_name_the_field(void **state)
             MIG_GPU ",\"profiles\":[{\"id\":1,\"slices\":1,\"memory_mib\":1,\"placements\":"
                     "[{\"start\":0,\"size\":1,\"end\":1}]}]" MIG_END,
             "gpus[0].profiles[0].placements[0].end");
-    refused("n", MIG_GPU ",\"instances\":[" INST(1, 77, 0) "]" MIG_END,
-            "gpus[0].instances[0].profile_id");
-    refused("n", MIG_GPU ",\"instances\":[" INST(1, 9, 2) "]" MIG_END,
-            "gpus[0].instances[0].start");
     refused("n", MIG_GPU ",\"instances\":[" INST(1, 9, 0) "," INST(2, 19, 3) "]" MIG_END,
             "gpus[0].instances[1].start");
     refused("n", MIG_GPU ",\"instances\":[" INST(1, 9, 0) "," INST(1, 19, 4) "]" MIG_END,
             "gpus[0].instances[1].gi");
-    refused("n",
-            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":9,\"profile\":\"2g.20gb\","
-                    "\"start\":0,\"uuid\":\"\"}]" MIG_END,
-            "gpus[0].instances[0].profile");
-    refused("n",
-            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":9,\"start\":0,\"size\":1,"
-                    "\"uuid\":\"\"}]" MIG_END,
-            "gpus[0].instances[0].start");
     refused("n", MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":9,\"start\":0}]" MIG_END,
             "gpus[0].instances[0].uuid");
     refused("n",
@@ -276,11 +264,6 @@ static void test_mig_refusals_name_the_field(void **state)
     refused("n", MIG_GPU ",\"processes\":[{\"pid\":1,\"used_memory_mib\":1}]" MIG_END,
             "gpus[0].processes[0].gi");
     refused("n",
-            MIG_GPU
-            ",\"instances\":[" INST(1, 9, 0) "],\"processes\":[{\"pid\":1,"
-                                             "\"used_memory_mib\":1,\"gi\":1,\"ci\":2}]" MIG_END,
-            "gpus[0].processes[0].ci");
-    refused("n",
             "{\"gpus\":[{\"index\":0,\"uuid\":\"u\",\"model\":\"T4\",\"processes\":[{\"pid\":1,"
             "\"used_memory_mib\":1,\"gi\":0}]}]}",
             "gpus[0].processes[0].gi");
@@ -288,6 +271,138 @@ static void test_mig_refusals_name_the_field(void **state)
             "gpus[0].processes[0].tty");
     refused("n", MIG_GPU ",\"processes_total\":-1" MIG_END, "gpus[0].processes_total");
     refused("n", MIG_GPU ",\"processes_total\":1.5" MIG_END, "gpus[0].processes_total");
+}
+
+/* The observed state of the one GPU of report `body`, which must be accepted, as sorted
+ * compact JSON of its members `keys` (NULL-terminated): "k1=...|k2=...". */
+static void observed_is(const char *body, const char *const *keys, const char *want)
+{
+    json_t *r = NULL;
+    char got[4096] = "";
+    size_t n = 0;
+    if (parse("n", body, NULL, &r) != 0)
+        fail_msg("refused: %s", body);
+    json_t *obs = json_object_get(json_array_get(json_object_get(r, "gpus"), 0), "observed");
+    for (const char *const *k = keys; *k; k++) {
+        char *t =
+            json_dumps(json_object_get(obs, *k), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        n += (size_t)snprintf(got + n, sizeof got - n, "%s%s=%s", k == keys ? "" : "|", *k, t);
+        free(t);
+    }
+    assert_string_equal(got, want);
+    json_decref(r);
+}
+
+/* An instance the catalog does not know (its profile id, its name, its placement) is accepted
+ * apart, as unmatched, and named in catalog_differences; processes on it are kept; a process
+ * on another compute instance of its GPU instance is kept with its ci. Malformed instances are
+ * still refused, unmatched or not. */
+static void test_unmatched_instances(void **state)
+{
+    (void)state;
+    static const char *const ud[] = {"instances", "unmatched_instances", "catalog_differences",
+                                     NULL};
+    static const char *const up[] = {"instances", "unmatched_instances", "processes", NULL};
+    const char *tail = "; no MIG change is planned for this GPU while it is there\"]";
+    char want[1024];
+    snprintf(want, sizeof want,
+             "instances=[]|unmatched_instances=[{\"ci\":0,\"gi\":1,\"profile\":null,\"profile_id\":"
+             "77,\"size\":null,\"start\":0,\"uuid\":\"\"}]|catalog_differences=[\"instance of "
+             "profile 77 at start 0: the catalog has no profile of that NVML id for H100-80GB%s",
+             tail);
+    observed_is(MIG_GPU ",\"instances\":[" INST(1, 77, 0) "]" MIG_END, ud, want);
+    snprintf(want, sizeof want,
+             "instances=[]|unmatched_instances=[{\"ci\":0,\"gi\":1,\"profile\":null,\"profile_id\":"
+             "9,\"size\":4,\"start\":2,\"uuid\":\"\"}]|catalog_differences=[\"instance of profile "
+             "9 at start 2: the catalog does not allow 3g.40gb at start 2 with 4 units%s",
+             tail);
+    observed_is(MIG_GPU ",\"instances\":[" INST(1, 9, 2) "]" MIG_END, ud, want);
+    snprintf(want, sizeof want,
+             "instances=[]|unmatched_instances=[{\"ci\":null,\"gi\":1,\"profile\":\"MIG 2g.20gb\","
+             "\"profile_id\":9,\"size\":4,\"start\":0,\"uuid\":\"\"}]|catalog_differences=["
+             "\"instance of profile 9 (MIG 2g.20gb) at start 0: the catalog's profile 9 is "
+             "3g.40gb%s",
+             tail);
+    observed_is(MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":9,\"profile\":\"MIG 2g.20gb\","
+                        "\"start\":0,\"uuid\":\"\"}]" MIG_END,
+                ud, want);
+    /* beside a catalog instance, with a process on each; one on compute instance 2 of gi 1 */
+    observed_is(
+        MIG_GPU ",\"instances\":[" INST(
+            1, 9,
+            0) ",{\"gi\":2,\"profile_id\":77,\"start\":4,"
+               "\"size\":1,\"uuid\":\"MIG-x\"}],\"processes\":[{\"pid\":7,\"used_memory_mib\":1,"
+               "\"gi\":2,\"ci\":0},{\"pid\":8,\"used_memory_mib\":2,\"gi\":1,\"ci\":2}]" MIG_END,
+        up,
+        "instances=[{\"ci\":0,\"gi\":1,\"profile\":\"3g.40gb\",\"profile_id\":9,\"size\":4,"
+        "\"start\":0,\"uuid\":\"\"}]|unmatched_instances=[{\"ci\":null,\"gi\":2,\"profile\":null,"
+        "\"profile_id\":77,\"size\":1,\"start\":4,\"uuid\":\"MIG-x\"}]|processes=[{\"ci\":0,"
+        "\"gi\":2,\"pid\":7,\"used_memory_mib\":1},{\"ci\":2,\"gi\":1,\"pid\":8,"
+        "\"used_memory_mib\":2}]");
+    /* an unknown size overlaps nothing */
+    observed_is(MIG_GPU ",\"instances\":[" INST(1, 77, 0) "," INST(2, 19, 0) "]" MIG_END, up,
+                "instances=[{\"ci\":0,\"gi\":2,\"profile\":\"1g.10gb\",\"profile_id\":19,\"size\":"
+                "1,\"start\":0,\"uuid\":\"\"}]|unmatched_instances=[{\"ci\":0,\"gi\":1,\"profile\":"
+                "null,\"profile_id\":77,\"size\":null,\"start\":0,\"uuid\":\"\"}]|processes=[]");
+    /* each at a placement the catalog allows, together beyond its rules (one 1g.10gb+me):
+     * kept, and said once among the differences */
+    json_t *r = NULL;
+    assert_int_equal(parse("n",
+                           MIG_GPU ",\"instances\":[" INST(1, 20, 0) "," INST(2, 20, 1) "]" MIG_END,
+                           NULL, &r),
+                     0);
+    json_t *obs = json_object_get(json_array_get(json_object_get(r, "gpus"), 0), "observed");
+    assert_int_equal(json_array_size(json_object_get(obs, "instances")), 2);
+    assert_int_equal(json_array_size(json_object_get(obs, "catalog_differences")), 1);
+    assert_int_equal(
+        strncmp(json_string_value(json_array_get(json_object_get(obs, "catalog_differences"), 0)),
+                "the instances break the catalog's layout rules for H100-80GB (", 62),
+        0);
+    json_decref(r);
+    /* still refused: malformed, overlapping, repeated */
+    refused("n", MIG_GPU ",\"instances\":[" INST(1, -1, 0) "]" MIG_END,
+            "gpus[0].instances[0].profile_id");
+    refused("n", MIG_GPU ",\"instances\":[" INST(1, 1024, 0) "]" MIG_END,
+            "gpus[0].instances[0].profile_id");
+    refused("n",
+            MIG_GPU ",\"instances\":[" INST(1, 9, 0) ",{\"gi\":2,\"profile_id\":77,\"start\":3,"
+                                                     "\"size\":2,\"uuid\":\"\"}]" MIG_END,
+            "gpus[0].instances[1].start");
+    refused("n",
+            MIG_GPU ",\"instances\":[{\"gi\":2,\"profile_id\":77,\"start\":3,\"size\":2,\"uuid\":"
+                    "\"\"}," INST(1, 9, 0) "]" MIG_END,
+            "gpus[0].instances[1].start");
+    refused("n", MIG_GPU ",\"instances\":[" INST(1, 77, 0) "," INST(1, 77, 4) "]" MIG_END,
+            "gpus[0].instances[1].gi");
+    refused("n",
+            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":77,\"start\":0,\"uuid\":\"M\"},"
+                    "{\"gi\":2,\"profile_id\":78,\"start\":4,\"uuid\":\"M\"}]" MIG_END,
+            "gpus[0].instances[1].uuid");
+    refused("n",
+            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":77,\"start\":0,\"size\":0,"
+                    "\"uuid\":\"\"}]" MIG_END,
+            "gpus[0].instances[0].size");
+    refused("n",
+            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":77,\"start\":60,\"size\":8,"
+                    "\"uuid\":\"\"}]" MIG_END,
+            "gpus[0].instances[0].start");
+    refused("n",
+            MIG_GPU
+            ",\"instances\":[{\"gi\":1,\"profile_id\":77,\"start\":0,\"uuid\":\"M x\"}]" MIG_END,
+            "gpus[0].instances[0].uuid");
+    refused("n",
+            MIG_GPU ",\"instances\":[{\"gi\":1,\"profile_id\":77,\"profile\":7,\"start\":0,"
+                    "\"uuid\":\"\"}]" MIG_END,
+            "gpus[0].instances[0].profile");
+    refused("n",
+            MIG_GPU ",\"instances\":[" INST(1, 77, 0) "],\"processes\":[{\"pid\":1,"
+                                                      "\"used_memory_mib\":1,\"gi\":3}]" MIG_END,
+            "gpus[0].processes[0].gi");
+    refused("n",
+            MIG_GPU ",\"instances\":[" INST(
+                1, 77, 0) "],\"processes\":[{\"pid\":1,"
+                          "\"used_memory_mib\":1,\"gi\":1,\"ci\":8000}]" MIG_END,
+            "gpus[0].processes[0].ci");
 }
 
 /* The differences as one string, "|" between sentences. */
@@ -545,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_holders_into),
         cmocka_unit_test(test_mig_report_round_trips),
         cmocka_unit_test(test_mig_refusals_name_the_field),
+        cmocka_unit_test(test_unmatched_instances),
         cmocka_unit_test(test_catalog_differences),
         cmocka_unit_test(test_catalog_mismatch_changes),
         cmocka_unit_test(test_catalog_mismatch_data),
