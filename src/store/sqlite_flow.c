@@ -6,24 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parse a stored document; a corrupt one is a database error, not a crash. */
-static int load_doc(const char *text, json_t **ret, struct al_err *e)
-{
-    *ret = text ? json_loads(text, 0, NULL) : NULL;
-    return *ret ? 0 : al_err_set(e, AL_E_DB, "stored document is not JSON");
-}
-
-/* A document row: column 0 the key, column 1 the JSON text. */
-static json_t *doc_row(sqlite3_stmt *st)
-{
-    json_t *o = json_loads(al_sqlite_text(st, 1) ? al_sqlite_text(st, 1) : "", 0, NULL);
-    if (!o)
-        o = json_object(); /* corrupt doc: show an empty one rather than fail the list */
-    if (o)
-        json_object_set_new(o, "_key", json_string(al_sqlite_text(st, 0)));
-    return o;
-}
-
 /* ---- documents ---- */
 
 static int doc_put(struct al_store *s, const char *sql, const struct al_store_doc_meta *m,
@@ -41,23 +23,6 @@ static int doc_put(struct al_store *s, const char *sql, const struct al_store_do
     return rc == 0 ? al_err_set(e, AL_E_NOTFOUND, "no %s", m->id) : 0;
 }
 
-static int doc_get(struct al_store *s, const char *sql, const char *id, json_t **ret,
-                   struct al_err *e)
-{
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, e, sql, "t", id);
-    if (rc)
-        return rc;
-    int r = al_sqlite_step(s, st);
-    if (r == SQLITE_ROW)
-        rc = load_doc(al_sqlite_text(st, 0), ret, e);
-    else
-        rc = r == SQLITE_DONE ? al_err_set(e, AL_E_NOTFOUND, "no %s", id)
-                              : al_sqlite_fail(s, e, "get document");
-    al_sqlite_done(s, st);
-    return rc;
-}
-
 int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
                          bool insert, struct al_err *reterr)
 {
@@ -71,7 +36,7 @@ int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, 
 
 int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
-    return doc_get(s, "SELECT doc FROM requests WHERE id = ?", id, ret, reterr);
+    return al_sqlite_doc_one(s, "SELECT doc FROM requests WHERE id = ?", id, NULL, ret, reterr);
 }
 
 int al_store_request_list(struct al_store *s, const char *org, const char *state,
@@ -84,7 +49,7 @@ int al_store_request_list(struct al_store *s, const char *org, const char *state
                             " AND (?2 IS NULL OR state = ?2) AND id > coalesce(?3, '')"
                             " ORDER BY id LIMIT ?4",
                             "ttti", org, state, pg.cursor, (int64_t)limit + 1);
-    return rc ? rc : al_sqlite_collect(s, st, limit, doc_row, ret, next, reterr);
+    return rc ? rc : al_sqlite_collect(s, st, limit, al_sqlite_doc_row, ret, next, reterr);
 }
 
 int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
@@ -96,15 +61,16 @@ int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m,
 
 int al_store_quote_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
-    return doc_get(s, "SELECT json_set(doc, '$.request', request_id) FROM quotes WHERE id = ?", id,
-                   ret, reterr);
+    return al_sqlite_doc_one(
+        s, "SELECT json_set(doc, '$.request', request_id) FROM quotes WHERE id = ?", id, NULL, ret,
+        reterr);
 }
 
 static int id_list(struct al_store *s, const char *sql, int64_t now, json_t **ret, struct al_err *e)
 {
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(s, &st, e, sql, "i", now);
-    return rc ? rc : al_sqlite_collect(s, st, 100000, doc_row, ret, NULL, e);
+    return rc ? rc : al_sqlite_collect(s, st, 100000, al_sqlite_doc_row, ret, NULL, e);
 }
 
 int al_store_quote_expired(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)
@@ -131,7 +97,7 @@ int al_store_reservation_put(struct al_store *s, const struct al_store_doc_meta 
 int al_store_reservation_get(struct al_store *s, const char *id, json_t **ret,
                              struct al_err *reterr)
 {
-    return doc_get(s, "SELECT doc FROM reservations WHERE id = ?", id, ret, reterr);
+    return al_sqlite_doc_one(s, "SELECT doc FROM reservations WHERE id = ?", id, NULL, ret, reterr);
 }
 
 int al_store_reservation_list(struct al_store *s, const char *org, const char *state,
@@ -145,7 +111,7 @@ int al_store_reservation_list(struct al_store *s, const char *org, const char *s
                             " AND (?2 IS NULL OR state = ?2) AND id > coalesce(?3, '')"
                             " ORDER BY id LIMIT ?4",
                             "ttti", org, state, pg.cursor, (int64_t)limit + 1);
-    return rc ? rc : al_sqlite_collect(s, st, limit, doc_row, ret, next, reterr);
+    return rc ? rc : al_sqlite_collect(s, st, limit, al_sqlite_doc_row, ret, next, reterr);
 }
 
 int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)

@@ -105,6 +105,16 @@ typedef json_t *(*al_sqlite_row_fn)(sqlite3_stmt *st);
 int al_sqlite_collect(struct al_store *s, sqlite3_stmt *st, int limit, al_sqlite_row_fn row,
                       json_t **ret, char **next, struct al_err *e);
 
+/* A document row of a list (an al_sqlite_row_fn): column 0 the key, column 1 the JSON text; a
+ * corrupt document shows as an empty object rather than failing the list. */
+json_t *al_sqlite_doc_row(sqlite3_stmt *st);
+
+/* The one JSON document `sql` (one text parameter, `key`) selects into *ret (the caller's):
+ * 0, AL_E_NOTFOUND ("no <what> <key>", or "no <key>" when what is NULL), AL_E_DB for a stored
+ * text that is not JSON, or another error. */
+int al_sqlite_doc_one(struct al_store *s, const char *sql, const char *key, const char *what,
+                      json_t **ret, struct al_err *e);
+
 /* A page's limit: 100 when not given, at most 500. */
 int al_sqlite_page_limit(struct al_store_page pg);
 

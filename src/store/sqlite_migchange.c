@@ -21,25 +21,6 @@ static bool state_known(const char *state)
     return false;
 }
 
-/* Parse a stored document; a corrupt one is a database error, not a crash. */
-static int load_doc(const char *text, json_t **ret, struct al_err *e)
-{
-    *ret = text ? json_loads(text, 0, NULL) : NULL;
-    return *ret ? 0 : al_err_set(e, AL_E_DB, "stored MIG change is not JSON");
-}
-
-/* A document row of a list: column 0 the key, column 1 the JSON text. */
-static json_t *doc_row(sqlite3_stmt *st)
-{
-    const char *text = al_sqlite_text(st, 1);
-    json_t *o = json_loads(text ? text : "", 0, NULL);
-    if (!o)
-        o = json_object(); /* corrupt doc: show an empty one rather than fail the list */
-    if (o)
-        json_object_set_new(o, "_key", json_string(al_sqlite_text(st, 0)));
-    return o;
-}
-
 /* ---- change windows ---- */
 
 int al_store_window_put(struct al_store *s, const char *scope, const char *windows, bool auto_apply,
@@ -213,27 +194,10 @@ int al_store_migchange_put(struct al_store *s, const struct al_store_migchange *
     return rc;
 }
 
-/* The one document `sql` finds for `key`: 0, AL_E_NOTFOUND ("no <what> <key>") or an error. */
-static int doc_one(struct al_store *s, const char *sql, const char *key, const char *what,
-                   json_t **ret, struct al_err *e)
-{
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, e, sql, "t", key);
-    if (rc)
-        return rc;
-    int r = al_sqlite_step(s, st);
-    if (r == SQLITE_ROW)
-        rc = load_doc(al_sqlite_text(st, 0), ret, e);
-    else
-        rc = r == SQLITE_DONE ? al_err_set(e, AL_E_NOTFOUND, "no %s %s", what, key)
-                              : al_sqlite_fail(s, e, what);
-    al_sqlite_done(s, st);
-    return rc;
-}
-
 int al_store_migchange_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
-    return doc_one(s, "SELECT doc FROM mig_changes WHERE id = ?", id, "MIG change", ret, reterr);
+    return al_sqlite_doc_one(s, "SELECT doc FROM mig_changes WHERE id = ?", id, "MIG change", ret,
+                             reterr);
 }
 
 #define CHANGE_OPEN "state IN ('planned','approved','applying')"
@@ -241,8 +205,8 @@ int al_store_migchange_get(struct al_store *s, const char *id, json_t **ret, str
 int al_store_migchange_open(struct al_store *s, const char *gpu_id, json_t **ret,
                             struct al_err *reterr)
 {
-    return doc_one(s, "SELECT doc FROM mig_changes WHERE gpu_id = ? AND " CHANGE_OPEN, gpu_id,
-                   "open MIG change of GPU", ret, reterr);
+    return al_sqlite_doc_one(s, "SELECT doc FROM mig_changes WHERE gpu_id = ? AND " CHANGE_OPEN,
+                             gpu_id, "open MIG change of GPU", ret, reterr);
 }
 
 /* The key that orders changes newest first and pages them: the creation time, zero-padded so
@@ -264,7 +228,7 @@ int al_store_migchange_list(struct al_store *s, const struct al_store_migchange_
         " OR EXISTS(SELECT 1 FROM mig_change_acks a WHERE a.change_id = c.id AND a.org_id = ?4))"
         " AND (?5 IS NULL OR " CHANGE_KEY " < ?5) ORDER BY 1 DESC LIMIT ?6",
         "ttttti", f->state, f->node, f->gpu, f->org, pg.cursor, (int64_t)limit + 1);
-    return rc ? rc : al_sqlite_collect(s, st, limit, doc_row, ret, next, reterr);
+    return rc ? rc : al_sqlite_collect(s, st, limit, al_sqlite_doc_row, ret, next, reterr);
 }
 
 int al_store_migchange_all_open(struct al_store *s, json_t **ret, struct al_err *reterr)
@@ -272,7 +236,7 @@ int al_store_migchange_all_open(struct al_store *s, json_t **ret, struct al_err 
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(
         s, &st, reterr, "SELECT id, doc FROM mig_changes WHERE " CHANGE_OPEN " ORDER BY id", "");
-    return rc ? rc : al_sqlite_collect(s, st, 1000000, doc_row, ret, NULL, reterr);
+    return rc ? rc : al_sqlite_collect(s, st, 1000000, al_sqlite_doc_row, ret, NULL, reterr);
 }
 
 static json_t *link_row(sqlite3_stmt *st)
@@ -301,7 +265,7 @@ int al_store_migchange_by_rsv(struct al_store *s, const char *rsv, json_t **ret,
                             " JOIN mig_change_links l ON l.change_id = c.id"
                             " WHERE l.reservation_id = ? ORDER BY 1 DESC",
                             "t", rsv);
-    return rc ? rc : al_sqlite_collect(s, st, 100000, doc_row, ret, NULL, reterr);
+    return rc ? rc : al_sqlite_collect(s, st, 100000, al_sqlite_doc_row, ret, NULL, reterr);
 }
 
 /* NOLINTNEXTLINE(readability-function-size): 8 parameters, store.h's signature */

@@ -234,3 +234,38 @@ int al_sqlite_page_limit(struct al_store_page pg)
 {
     return pg.limit < 1 ? 100 : pg.limit > 500 ? 500 : pg.limit;
 }
+
+json_t *al_sqlite_doc_row(sqlite3_stmt *st)
+{
+    const char *text = al_sqlite_text(st, 1);
+    json_t *o = json_loads(text ? text : "", 0, NULL);
+    if (!o)
+        o = json_object(); /* corrupt doc: show an empty one rather than fail the list */
+    if (o)
+        json_object_set_new(o, "_key", json_string(al_sqlite_text(st, 0)));
+    return o;
+}
+
+int al_sqlite_doc_one(struct al_store *s, const char *sql, const char *key, const char *what,
+                      json_t **ret, struct al_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, e, sql, "t", key);
+    if (rc)
+        return rc;
+    int r = al_sqlite_step(s, st);
+    if (r == SQLITE_ROW) {
+        const char *text = al_sqlite_text(st, 0);
+        /* a corrupt document is a database error, not a crash */
+        *ret = text ? json_loads(text, 0, NULL) : NULL;
+        rc = *ret ? 0
+                  : al_err_set(e, AL_E_DB, "stored %s %s is not JSON", what ? what : "document",
+                               key);
+    } else if (r == SQLITE_DONE) {
+        rc = al_err_set(e, AL_E_NOTFOUND, "no %s%s%s", what ? what : "", what ? " " : "", key);
+    } else {
+        rc = al_sqlite_fail(s, e, what ? what : "get document");
+    }
+    al_sqlite_done(s, st);
+    return rc;
+}

@@ -41,14 +41,6 @@ struct fx {
     struct al_drv_gpu *g;
 };
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
-}
-
 static int sim_setup(void **state)
 {
     struct fx *fx = calloc(1, sizeof *fx);
@@ -57,7 +49,7 @@ static int sim_setup(void **state)
     snprintf(fx->dir, sizeof fx->dir, "/tmp/al_drv_XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
     snprintf(fx->path, sizeof fx->path, "%s/state.json", fx->dir);
-    write_file(fx->path, sim_host);
+    assert_int_equal(tmpdir_write(fx->path, sim_host), 0);
     struct al_driver_cfg cfg = {.name = "sim", .state = fx->path};
     if (al_driver_open(&cfg, &fx->d, &e) < 0)
         fail_msg("sim: %s", e.msg);
@@ -459,7 +451,7 @@ static void expect_bad_state(const char *text, const char *needle)
     struct al_err e = {0};
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/state.json", dir);
-    write_file(path, text);
+    assert_int_equal(tmpdir_write(path, text), 0);
     struct al_driver_cfg cfg = {.name = "sim", .state = path};
     int rc = al_driver_open(&cfg, &d, &e);
     assert_int_equal(tmpdir_remove(dir), 0);

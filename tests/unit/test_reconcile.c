@@ -54,14 +54,6 @@ struct fx {
     struct al_drv_gpu *g;
 };
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* The state file's bytes (the sim rewrites it only when something changed). */
 static char *read_file(const char *path)
 {
@@ -83,7 +75,7 @@ static void fx_open(struct fx *fx, const char *state)
     struct al_driver_cfg cfg = {.name = "sim", .state = fx->path};
     al_driver_close(fx->d);
     fx->d = NULL;
-    write_file(fx->path, state);
+    assert_int_equal(tmpdir_write(fx->path, state), 0);
     if (al_driver_open(&cfg, &fx->d, &e) < 0)
         fail_msg("sim: %s", e.msg);
 }

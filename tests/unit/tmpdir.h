@@ -1,5 +1,6 @@
-/* tmpdir.h — removal of a unit test's temporary directory and the files in it (the SQLite
- * tests keep a database and its -wal/-shm files there), without a shell. Header-only and
+/* tmpdir.h — a unit test's temporary files: one written whole (a sim driver's state file), and
+ * the directory removed with the files in it (the SQLite tests keep a database and its
+ * -wal/-shm files there), without a shell. Header-only and
  * static: each unit test is one program from one file. */
 #ifndef AL_TESTS_TMPDIR_H
 #define AL_TESTS_TMPDIR_H
@@ -8,6 +9,18 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Write `text` as the whole of file `path`. Returns 0, or -1 when it could not be written. */
+static inline int tmpdir_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) >= 0 ? 0 : -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
 
 /* Remove `dir`, which holds plain files only, and its files. Returns 0, or -1 when anything
  * could not be removed. */
