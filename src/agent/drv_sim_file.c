@@ -132,10 +132,14 @@ static int parse_inst(json_t *j, struct al_sim_gpu *g, const char *where, struct
         return rc;
     if (in->gi == AL_DRV_NONE || !json_object_get(j, "start"))
         return al_err_set(reterr, AL_E_INVAL, "%s: gi and start are required", where);
-    if (!prof || (pi = al_catalog_profile_index(g->model, prof)) < 0)
+    /* by name first, so that an alias ("1g.24gb" on GB200) or NVML's "MIG 3g.40gb" reads as
+     * the profile it names; "id:9" still goes by the NVML id */
+    if (prof && (pi = al_catalog_profile_by_name(g->model, prof)) < 0)
+        pi = al_catalog_profile_index(g->model, prof);
+    if (!prof || pi < 0)
         return al_err_set(reterr, AL_E_INVAL,
-                          "%s.profile: a profile of %s (\"3g.40gb\" or \"id:9\")", where,
-                          g->model->name);
+                          "%s.profile: a profile of %s (\"3g.40gb\", an alias of one, or \"id:9\")",
+                          where, g->model->name);
     in->prof = (unsigned)pi;
     for (unsigned i = 0; i < g->ninst; i++)
         if (g->inst[i].gi == in->gi)

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define DEFAULT_NAME "allot"
 
@@ -114,8 +113,8 @@ static bool foreign_entry(const struct al_gpu_model *m, const struct al_mpy_entr
         if (en->profiles[i].count == 0)
             continue;
         asks = true;
-        int k = al_catalog_profile_index(m, en->profiles[i].name);
-        if (k >= 0 && strcasecmp(m->profiles[k].name, en->profiles[i].name) == 0)
+        /* by name, as the import finds it (core/migparted.c): an alias is this GPU's too */
+        if (al_catalog_profile_by_name(m, en->profiles[i].name) >= 0)
             return false;
     }
     return asks;

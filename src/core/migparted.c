@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 int al_migparted_name_check(const char *name, struct al_err *reterr)
 {
@@ -94,9 +93,10 @@ static bool is_ci_profile(const char *name)
 
 static int find_profile(const struct al_gpu_model *m, const char *name, struct al_err *reterr)
 {
-    int k = al_catalog_profile_index(m, name);
-    /* The catalog also accepts "id:N"; a mig-parted key is always the profile's name. */
-    if (k >= 0 && strcasecmp(m->profiles[k].name, name) == 0)
+    /* A mig-parted key is a profile's name, never "id:N"; by name, so that a config written
+     * for an earlier driver's name of the same profile ("1g.24gb" on GB200) still imports. */
+    int k = al_catalog_profile_by_name(m, name);
+    if (k >= 0)
         return k;
     if (is_ci_profile(name))
         return al_err_set(reterr, AL_E_INVAL,

@@ -47,7 +47,9 @@ int al_migparted_counts(const struct al_layout *l,
                         struct al_profile_count out[AL_MIG_MAX_PROFILES]);
 
 /* Turn `n` profile counts (a config's mig-devices) into a layout of model `m` whose placements
- * all have start AL_START_ANY (run al_layout_place on it). Zero counts are skipped. Fails with
+ * all have start AL_START_ANY (run al_layout_place on it). Zero counts are skipped. A profile is
+ * found as al_catalog_profile_by_name finds it: an alias ("1g.24gb", GB200's early name of
+ * 1g.23gb) gives the canonical profile; "id:N" is no mig-parted key and is refused. Fails with
  * AL_E_INVAL naming an unknown profile, a compute-instance profile ("1c.3g.40gb") or a profile
  * listed twice, and AL_E_RANGE naming a count over the profile's max or a total over the
  * model's max instances. */

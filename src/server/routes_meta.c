@@ -22,6 +22,21 @@ static int get_me(struct al_ctx *c)
     return al_http_reply(c, 200, json_pack("{s:o}", "user", u));
 }
 
+/* A profile's other names, and the confidence of each fact that can differ by source, as the
+ * CLI's `allot mig profiles --json` gives them (cli/mig_util.c). */
+static void profile_names_conf(json_t *o, const struct al_mig_profile *p)
+{
+    json_t *aliases = json_array();
+    for (const char *const *a = p->aliases; a && *a; a++)
+        json_array_append_new(aliases, json_string(*a));
+    json_object_set_new(o, "aliases", aliases);
+    json_object_set_new(o, "confidence",
+                        json_pack("{s:s,s:s,s:s,s:s}", "id", al_catalog_conf_name(p->conf.id),
+                                  "memory", al_catalog_conf_name(p->conf.mem), "sms",
+                                  al_catalog_conf_name(p->conf.sms), "placements",
+                                  al_catalog_conf_name(p->conf.place)));
+}
+
 static json_t *model_json(const struct al_gpu_model *m)
 {
     json_t *profiles = json_array();
@@ -37,6 +52,7 @@ static json_t *model_json(const struct al_gpu_model *m)
                               (int)p->size, "starts", starts, "max_count", (int)p->max_count);
         json_object_set_new(o, "tflops_bf16_x10", json_integer(pf.tflops_bf16_x10));
         json_object_set_new(o, "memory_bandwidth_gbs", json_integer(pf.mem_bw_gbs));
+        profile_names_conf(o, p);
         json_array_append_new(profiles, o);
     }
     json_t *j = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:o}", "name", m->name, "description",

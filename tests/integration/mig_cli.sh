@@ -249,6 +249,12 @@ check "import: a label for another GPU is skipped; nothing applies, exit 1" \
 run import-mig-parted H100-80GB "$tmp/a100only.yaml" --name x
 check "import --name: a profile the model lacks is an error naming it, exit 1" \
     eval 'rc_is 1 && out_has "invalid +profile .1g\.5gb.: unknown on H100-80GB"'
+# GB200's early driver named 1g.23gb and 3g.93gb "1g.24gb" and "3g.95gb": a config written then
+# is this GPU's (not skipped as another's) and imports as the canonical profiles
+printf 'version: v1\nmig-configs:\n  old:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {"1g.24gb": 2, "3g.95gb": 1}\n' >"$tmp/gb200old.yaml"
+run import-mig-parted GB200 "$tmp/gb200old.yaml"
+check "import: a GB200 config with the early names places the canonical profiles" \
+    eval 'rc_is 0 && out_has "^old +0 +all +placed +1g\.23gb@0,1g\.23gb@1,3g\.93gb@4"'
 printf 'version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {"1g.10gb": 1, "1g.5gb": 1}\n' >"$tmp/mixed.yaml"
 run import-mig-parted H100-80GB "$tmp/mixed.yaml"
 check "import: an entry mixing known and unknown profiles is invalid" \

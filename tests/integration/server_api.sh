@@ -62,6 +62,8 @@ call "$OP" GET /v1/me
 check "me is the operator" [ "$(j .user.role)" = operator ]
 call "$OP" GET /v1/models
 check "models from the catalog" [ "$(j '[.items[] | select(.name=="H100-80GB")][0].profiles | length')" -gt 3 ]
+check "a profile's aliases: GB200 3g.93gb was 3g.95gb, H100 3g.40gb has none" [ "$(j '[.items[] | select(.name == "H100-80GB" or .name == "GB200-186GB") | .profiles[] | select(.name == "3g.93gb" or .name == "3g.40gb") | "\(.name)=\(.aliases | join(","))"] | join(" ")')" = "3g.40gb= 3g.93gb=3g.95gb" ]
+check "… and the confidence of each fact (GB200 3g.93gb)" [ "$(j '.items[] | select(.name == "GB200-186GB") | .profiles[] | select(.name == "3g.93gb") | .confidence | "\(.id) \(.memory) \(.sms) \(.placements)"')" = "confirmed inferred not found not found" ]
 
 # ---------------------------------------------------------------- orgs and users
 call "$OP" POST /v1/orgs '{"name":"acme","customer_code":"ACME-1","display_name":"Acme Inc"}'

@@ -496,6 +496,44 @@ static void test_state_file_refused(void **state)
     expect_bad_state("{\"gpus\":[{\"model\":\"H100-80GB\",\"uuid\":\"GPU 1\"}]}", "gpus[0].uuid");
 }
 
+/* A state file written with NVML's or an earlier driver's profile names: GB200's early
+ * "3g.95gb" and "1g.24gb", NVML's "MIG 1g.23gb". Each reads as the profile of its NVML id. */
+static void test_state_file_aliases(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/al_drv_XXXXXX", path[64];
+    struct al_driver *d = NULL;
+    struct al_drv_gpu *g = malloc(sizeof *g);
+    struct al_err e = {0};
+    assert_non_null(g);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    assert_int_equal(tmpdir_write(path, "{\"gpus\":[{\"model\":\"GB200\",\"mig\":{\"current\":"
+                                        "true},\"instances\":["
+                                        "{\"gi\":1,\"profile\":\"3g.95gb\",\"start\":0},"
+                                        "{\"gi\":2,\"profile\":\"1g.24gb\",\"start\":4},"
+                                        "{\"gi\":3,\"profile\":\"MIG 1g.23gb\",\"start\":5}]}]}"),
+                     0);
+    struct al_driver_cfg cfg = {.name = "sim", .state = path};
+    int rc = al_driver_open(&cfg, &d, &e);
+    if (rc < 0)
+        fail_msg("sim: %s", e.msg);
+    rc = al_driver_observe(d, 0, g, &e);
+    al_driver_close(d);
+    assert_int_equal(tmpdir_remove(dir), 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(g->ninstances, 3);
+    unsigned want[][2] = {{1, 9}, {2, 19}, {3, 19}}; /* gi, NVML id: 3g.93gb 9, 1g.23gb 19 */
+    for (unsigned i = 0; i < 3; i++) {
+        unsigned k = 0;
+        while (k < g->ninstances && g->instances[k].gi_id != want[i][0])
+            k++;
+        assert_true(k < g->ninstances);
+        assert_int_equal(g->instances[k].profile_id, want[i][1]);
+    }
+    free(g);
+}
+
 static void test_open_refused(void **state)
 {
     (void)state;
@@ -539,6 +577,7 @@ int main(void)
         SIM(test_restart),
         SIM(test_planted_failure),
         cmocka_unit_test(test_state_file_refused),
+        cmocka_unit_test(test_state_file_aliases),
         cmocka_unit_test(test_open_refused),
         /* the same read-only checks on a real host; skipped (not passed) without NVML */
         NVML(test_gpus),

@@ -142,6 +142,37 @@ static void test_to_layout_places(void **state)
     assert_int_equal(l.n, 1);
 }
 
+/* A config written for GB200's early driver names its profiles by their old names: each
+ * imports as the canonical profile of the same NVML id. */
+static void test_to_layout_aliases(void **state)
+{
+    (void)state;
+    const struct al_gpu_model *m = al_catalog_find("GB200");
+    assert_non_null(m);
+    struct al_profile_count old[] = {{"1g.24gb", 2}, {"3G.95GB", 1}};
+    struct al_layout l, placed;
+    struct al_err e = {0};
+    assert_int_equal(al_migparted_to_layout(m, old, 2, &l, &e), 0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(m->profiles[l.p[0].profile].name, "1g.23gb");
+    assert_string_equal(m->profiles[l.p[1].profile].name, "1g.23gb");
+    assert_string_equal(m->profiles[l.p[2].profile].name, "3g.93gb");
+    assert_int_equal(al_layout_place(&l, &placed, &e), 0);
+    /* exported again, the config says the canonical names */
+    struct al_profile_count pc[AL_MIG_MAX_PROFILES];
+    assert_int_equal(al_migparted_counts(&placed, pc), 2);
+    assert_string_equal(pc[0].name, "1g.23gb");
+    assert_string_equal(pc[1].name, "3g.93gb");
+    /* an alias and its canonical name are one profile listed twice */
+    struct al_profile_count both[] = {{"1g.23gb", 1}, {"1g.24gb", 1}};
+    assert_int_equal(al_migparted_to_layout(m, both, 2, &l, &e), AL_E_INVAL);
+    assert_non_null(strstr(e.msg, "twice"));
+    /* an alias of one model is no name on another */
+    struct al_profile_count other[] = {{"3g.95gb", 1}};
+    assert_int_equal(al_migparted_to_layout(h100(), other, 1, &l, &e), AL_E_INVAL);
+    assert_non_null(strstr(e.msg, "unknown"));
+}
+
 static void test_to_layout_errors(void **state)
 {
     (void)state;
@@ -204,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_export_snprintf_semantics),
         cmocka_unit_test(test_counts_in_catalog_order),
         cmocka_unit_test(test_to_layout_places),
+        cmocka_unit_test(test_to_layout_aliases),
         cmocka_unit_test(test_to_layout_errors),
         cmocka_unit_test(test_to_layout_nofit_after_place),
         cmocka_unit_test(test_filter_matches),
