@@ -15,6 +15,7 @@
 
 struct al_cal;
 struct al_call;
+struct al_migplan_said;
 
 #include <jansson.h>
 #include <pthread.h>
@@ -58,6 +59,9 @@ struct al_srv {
     pthread_rwlock_t cal_rw;
     struct al_auth_cache auth;   /* tokens seen before */
     struct al_idem_key idem_key; /* seals secrets in Idempotency-Key records; memory only */
+    /* the planner's lines on stderr about GPUs it cannot plan, each said once (server/migplan.h);
+     * NULL until one is said; written under `lock`, freed by al_srv_close */
+    struct al_migplan_said *migplan_said;
 };
 
 /* The current time in unix seconds: the clock file's content when one is set, else the

@@ -8,6 +8,7 @@
 #include "server/miglayout.h"
 #include "server/provision.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,90 @@ struct need {
     bool whole;         /* a whole-GPU hold: MIG off */
     struct al_layout l; /* the MIG instances held */
 };
+
+/* ---- what is said on stderr ---------------------------------------------------------------- */
+
+/* A GPU that cannot be planned stays so from tick to tick until its facts change: its line is
+ * said once, and again only after a pass that did not say it (a line said in the pass under
+ * way is `seen`; a complete pass forgets the others). So the table holds the lines of the GPUs
+ * stuck at the last pass, at most AL_MIGPLAN_SAID_MAX; it lives in the server, under its lock
+ * as every pass. */
+#define SAID_LINE_MAX 640 /* a line: prefix, GPU and node ids, an al_err message */
+
+struct said_line {
+    char text[SAID_LINE_MAX];
+    bool seen;
+};
+
+struct al_migplan_said {
+    struct said_line *v;
+    size_t n, cap;
+};
+
+void al_migplan_said_free(struct al_srv *srv)
+{
+    if (srv->migplan_said)
+        free(srv->migplan_said->v);
+    free(srv->migplan_said);
+    srv->migplan_said = NULL;
+}
+
+/* Remember `line` as said; when out of room or memory, it is not (said again next pass). */
+static void said_add(struct al_srv *srv, const char *line)
+{
+    struct al_migplan_said *s = srv->migplan_said;
+    if (!s && !(s = srv->migplan_said = calloc(1, sizeof *s)))
+        return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        struct said_line *v = cap <= AL_MIGPLAN_SAID_MAX ? realloc(s->v, cap * sizeof *v) : NULL;
+        if (!v)
+            return;
+        s->v = v;
+        s->cap = cap;
+    }
+    snprintf(s->v[s->n].text, sizeof s->v[s->n].text, "%s", line);
+    s->v[s->n++].seen = true;
+}
+
+/* Say the line on stderr unless it was said at the last pass already. */
+static void say(struct al_srv *srv, const char *fmt, ...) AL_PRINTF(2, 3);
+static void say(struct al_srv *srv, const char *fmt, ...)
+{
+    struct al_migplan_said *s = srv->migplan_said;
+    char line[SAID_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; s && i < s->n; i++)
+        if (strcmp(s->v[i].text, line) == 0) {
+            s->v[i].seen = true;
+            return;
+        }
+    fprintf(stderr, "allot server: MIG plan: %s\n", line);
+    said_add(srv, line);
+}
+
+/* A pass begins: no line is seen yet. */
+static void said_begin(struct al_srv *srv)
+{
+    struct al_migplan_said *s = srv->migplan_said;
+    for (size_t i = 0; s && i < s->n; i++)
+        s->v[i].seen = false;
+}
+
+/* A pass completed: the lines it did not say are forgotten, to be said again when they recur. */
+static void said_end(struct al_srv *srv)
+{
+    struct al_migplan_said *s = srv->migplan_said;
+    size_t k = 0;
+    for (size_t i = 0; s && i < s->n; i++)
+        if (s->v[i].seen)
+            s->v[k++] = s->v[i];
+    if (s)
+        s->n = k;
+}
 
 int al_migplan_gpus(struct al_ctx *c, json_t **gpus)
 {
@@ -85,7 +170,7 @@ static int managed(struct pass *p, json_t *gpus)
             continue;
         if (al_miglayout_observed(g, &x.from, &x.from_mig, &e) != 0) {
             if (!json_array_size(json_object_get(obs, "catalog_differences"))) /* else said there */
-                fprintf(stderr, "allot server: MIG plan: GPU %s: observed: %s\n", x.id, e.msg);
+                say(p->c->srv, "GPU %s: observed: %s", x.id, e.msg);
             continue;
         }
         if (settling(&x))
@@ -281,7 +366,8 @@ static int64_t busy_until(const struct mgpu *g, const struct al_gpu_model *m, in
     return until;
 }
 
-/* The node's change windows (its own, its zone's, the default; none: any time). */
+/* The node's change windows (its own, its zone's, the default; none: any time); 1 when they
+ * do not parse (said on stderr about GPU g). */
 static int node_windows(struct al_ctx *c, json_t *g, struct al_windows *ret)
 {
     json_t *w = NULL;
@@ -295,7 +381,7 @@ static int node_windows(struct al_ctx *c, json_t *g, struct al_windows *ret)
     rc = al_window_parse(jstr(w, "windows"), ret, &e);
     json_decref(w);
     if (rc)
-        fprintf(stderr, "allot server: MIG plan: windows of node %s: %s\n", jstr(g, "node"), e.msg);
+        say(c->srv, "GPU %s: windows of node %s: %s", jstr(g, "id"), jstr(g, "node"), e.msg);
     return rc ? 1 : 0;
 }
 
@@ -510,7 +596,7 @@ static int plan_change(struct al_ctx *c, const struct mgpu *g, const struct want
     if (rc == 0)
         rc = rsv_entries(c, g, m, w->t, docs, &in, &l);
     if (rc == 0 && al_migchange_plan(&in, ret, &e) != 0) {
-        fprintf(stderr, "allot server: MIG plan: GPU %s: %s\n", g->id, e.msg);
+        say(c->srv, "GPU %s: %s", g->id, e.msg);
         rc = 1;
     }
     json_decref(docs);
@@ -627,8 +713,7 @@ static int plan_gpu(struct al_ctx *c, const struct mgpu *g, json_t *open_all)
     if (k == 0)
         return settle_gpu(c, g, open, NULL);
     if (k < 0 || wanted(g, &w.nd, &w.to, &w.to_mig, &e) != 0) {
-        fprintf(stderr, "allot server: MIG plan: GPU %s: %s\n", g->id,
-                k < 0 ? "a hold names a profile its model lacks" : e.msg);
+        say(c->srv, "GPU %s: %s", g->id, k < 0 ? "a hold names a profile its model lacks" : e.msg);
         return 0;
     }
     w.not_before = busy_until(g, m, w.t, &w.to, w.to_mig);
@@ -645,6 +730,7 @@ int al_migplan_pass(struct al_ctx *c, json_t **gpus)
     json_t *open = NULL;
     struct al_err e = {0};
     int rc, n = 0;
+    said_begin(c->srv);
     if ((rc = al_migplan_gpus(c, gpus)) || (rc = managed(&p, *gpus)) || p.n == 0)
         goto out;
     if ((rc = gather_holds(&p)) == 0 &&
@@ -654,6 +740,8 @@ int al_migplan_pass(struct al_ctx *c, json_t **gpus)
         if ((rc = plan_gpu(c, &p.v[i], open)) > 0)
             n += rc;
 out:
+    if (rc >= 0) /* a pass that failed part way says nothing of the GPUs it did not reach */
+        said_end(c->srv);
     for (size_t i = 0; i < p.n; i++)
         free(p.v[i].h);
     free(p.v);

@@ -28,12 +28,23 @@
  * caller decrefs it); a GPU not in it is one allot does not configure. 0, or fails the call. */
 int al_migplan_gpus(struct al_ctx *c, json_t **gpus);
 
-/* Plan at c->now, inside the caller's unit of work; *gpus as al_migplan_gpus. A GPU that allot
- * does not configure costs nothing beyond the list; one it configures, one indexed read of its
- * own holds (al_store_hold_gpu_firm), whatever the size of the fleet's calendar. A GPU whose
- * facts cannot be planned (an observation or a hold its model does not have) is left as it is,
- * said on stderr. Returns the number of changes planned, superseded or moved to a later window
- * (>= 0), or a negative code with the call failed. */
+/* The lines about stuck GPUs the server remembers having said (al_migplan_pass): beyond these,
+ * a stuck GPU's line is said at every pass. */
+#define AL_MIGPLAN_SAID_MAX 1024
+
+/* Plan at c->now, inside the caller's unit of work (under the server's lock); *gpus as
+ * al_migplan_gpus. A GPU that allot does not configure costs nothing beyond the list; one it
+ * configures, one indexed read of its own holds (al_store_hold_gpu_firm), whatever the size of
+ * the fleet's calendar. A GPU whose facts cannot be planned (an observation or a hold its model
+ * does not have, a change window that does not parse, a change the core refuses) is left as it
+ * is, said on stderr once: its line is said again only after a pass that did not say it (the
+ * GPU planned, its reason changed, it left the managed GPUs). The lines said are remembered in
+ * c->srv->migplan_said (allocated here when first needed). Returns the number of changes
+ * planned, superseded or moved to a later window (>= 0), or a negative code with the call
+ * failed. */
 int al_migplan_pass(struct al_ctx *c, json_t **gpus);
+
+/* Free srv->migplan_said (NULL: nothing) and set it NULL; al_srv_close calls it. */
+void al_migplan_said_free(struct al_srv *srv);
 
 #endif

@@ -17,6 +17,7 @@
 #include "server/http.h"
 #include "server/idem.h"
 #include "server/jobs.h"
+#include "server/migplan.h"
 #include "server/txn.h"
 
 #include <arpa/inet.h>
@@ -444,6 +445,7 @@ void al_srv_close(struct al_srv *srv)
     srv->cal = NULL;
     srv->store = NULL;
     al_idem_key_wipe(&srv->idem_key);
+    al_migplan_said_free(srv);
 }
 
 /* Room for `want` connections among the process's file descriptors: the soft limit is raised

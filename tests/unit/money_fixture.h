@@ -15,6 +15,7 @@
 
 #include "server/cal.h"
 #include "server/http.h"
+#include "server/migplan.h"
 #include "store_fixture.h"
 
 #define T0   INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
@@ -49,6 +50,7 @@ static inline void money_node(struct al_store *s)
 static inline void money_srv(struct money_fixture *x, int64_t now)
 {
     al_cal_free(x->srv.cal);
+    al_migplan_said_free(&x->srv);
     memset(&x->srv, 0, sizeof x->srv);
     x->srv.store = x->sf->s;
     assert_int_equal(al_cal_build(x->sf->s, now, &x->srv.cal, NULL), 0);
@@ -92,6 +94,7 @@ static inline int money_teardown(void **state)
     struct money_fixture *x = *state;
     void *sf = x->sf;
     al_cal_free(x->srv.cal);
+    al_migplan_said_free(&x->srv);
     free(x);
     return store_teardown(&sf);
 }

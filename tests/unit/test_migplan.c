@@ -7,12 +7,13 @@
  * whole-GPU reservation asks for MIG off; a start too near for any window is planned late; a
  * GPU without an observation, or still settling to its desired layout, is left alone; a
  * reservation at its start with its instance missing provisions, and is ready once the
- * instance is seen. */
+ * instance is seen; a GPU that cannot be planned says why on stderr once, not at every pass. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "money_fixture.h"
 #include "server/flow.h"
@@ -506,6 +507,82 @@ static void test_uuids_after_reset(void **state)
     uuids_old = uuids_now = NULL;
 }
 
+/* Run the pass at `now` with stderr into a temporary file: what it said into `said` (cap
+ * bytes, NUL-terminated). Returns the pass's result. */
+static int pass_said(struct money_fixture *x, int64_t now, char *said, size_t cap)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int moved = saved >= 0 ? dup2(fileno(f), STDERR_FILENO) : -1;
+    int rc = money_run(x, pass, now, false);
+    fflush(stderr);
+    int back = saved >= 0 ? dup2(saved, STDERR_FILENO) : -1;
+    if (saved >= 0)
+        close(saved);
+    assert_true(moved >= 0 && back >= 0);
+    rewind(f);
+    size_t n = fread(said, 1, cap - 1, f);
+    said[n] = '\0';
+    fclose(f);
+    return rc;
+}
+
+/* rsv_b's hold on GPU 0 from day 1 names a profile the H100 lacks. */
+static void bad_hold(struct money_fixture *x)
+{
+    struct al_store_hold h = {.gpu = GPU0,
+                              .kind = "mig",
+                              .profile = "9g.90gb",
+                              .owner = "rsv_b",
+                              .start_unit = 0,
+                              .mask = 1,
+                              .t0 = T0 + DAY,
+                              .t1 = T0 + 2 * DAY};
+    assert_int_equal(al_store_hold_add(x->sf->s, &h, NULL), 0);
+}
+
+static void mig_off(json_t *obs)
+{
+    json_object_set_new(json_object_get(obs, "mig"), "current", json_false());
+}
+
+#define SAID_HOLD "allot server: MIG plan: GPU gpu_n1-0: a hold names a profile its model lacks\n"
+#define SAID_OBS  "allot server: MIG plan: GPU gpu_n1-0: observed: instances: none with MIG off\n"
+
+/* A GPU that cannot be planned says why on stderr once, not at every pass; a new reason is
+ * said, and so is an old one when it comes back, or recurs after the GPU planned again. */
+static void test_plan_says_once(void **state)
+{
+    struct money_fixture *x = *state;
+    int64_t now = T0 + HOUR;
+    char said[1024];
+    observe(x, true, "7g.80gb@0", now);
+    reserve(x, "rsv_1", "scheduled", T0 + DAY, T0 + 2 * DAY, "3g.40gb@4");
+    bad_hold(x);
+    assert_int_equal(pass_said(x, now, said, sizeof said), 0);
+    assert_string_equal(said, SAID_HOLD);
+    assert_int_equal(pass_said(x, now + 1, said, sizeof said), 0);
+    assert_string_equal(said, ""); /* the same GPU, the same reason: said already */
+    observed_edit(x, mig_off, now + 2);
+    assert_int_equal(pass_said(x, now + 2, said, sizeof said), 0);
+    assert_string_equal(said, SAID_OBS);
+    assert_int_equal(pass_said(x, now + 3, said, sizeof said), 0);
+    assert_string_equal(said, "");
+    observe(x, true, "7g.80gb@0", now + 4);
+    assert_int_equal(pass_said(x, now + 4, said, sizeof said), 0);
+    assert_string_equal(said, SAID_HOLD); /* the first reason back: said again */
+    assert_int_equal(al_store_hold_release(x->sf->s, "rsv_b", NULL), 1);
+    assert_int_equal(pass_said(x, now + 5, said, sizeof said), 1); /* planned */
+    assert_string_equal(said, "");
+    bad_hold(x);
+    assert_int_equal(pass_said(x, now + 6, said, sizeof said), 0);
+    assert_string_equal(said, SAID_HOLD);
+    assert_int_equal(pass_said(x, now + 7, said, sizeof said), 0);
+    assert_string_equal(said, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +595,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_skips_unmatched, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_uuids_after_reset, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_provisioning, setup, money_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_says_once, setup, money_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
