@@ -13,7 +13,8 @@ static void server_usage(FILE *f)
     fprintf(f,
             "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
             "                    [--max-conns N] [--max-conns-per-ip N] [--idle-timeout S]\n"
-            "                    [--tick-ms N] [--heartbeat-timeout S] [--clock-file PATH]\n"
+            "                    [--tick-ms N] [--heartbeat-timeout S] [--pool-notice S]\n"
+            "                    [--end-warning S] [--clock-file PATH]\n"
             "       allot server init [--db PATH] [--name NAME]\n"
             "  --db PATH              SQLite database (default ./allot.db)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
@@ -24,11 +25,17 @@ static void server_usage(FILE *f)
             "  --tick-ms N            clock period: quote expiry, reservation start/end (1000)\n"
             "  --heartbeat-timeout S  a node silent for longer than S seconds is offline: its\n"
             "                         GPUs leave planning (default %u)\n"
+            "  --pool-notice S        warn a pool container S seconds before a reservation\n"
+            "                         takes its GPU; no reservation is placed sooner on a GPU\n"
+            "                         running pool work (default %u)\n"
+            "  --end-warning S        warn containers S seconds before their reservation ends\n"
+            "                         (default %u)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",
             AL_SERVER_THREADS, AL_SERVER_MAX_CONNS, AL_SERVER_MAX_CONNS_PER_IP,
-            AL_SERVER_IDLE_TIMEOUT_S, AL_SERVER_HEARTBEAT_TIMEOUT_S);
+            AL_SERVER_IDLE_TIMEOUT_S, AL_SERVER_HEARTBEAT_TIMEOUT_S, AL_SERVER_POOL_NOTICE_S,
+            AL_SERVER_END_WARNING_S);
 }
 
 /* Value of option argv[*i] ("--x V"); advances *i. NULL (with a message) when missing. */
@@ -66,6 +73,8 @@ static int server_number(const char *a, const char *v, struct al_server_opts *o)
         {"--max-conns-per-ip", 1000000, &o->max_conns_per_ip},
         {"--idle-timeout", 86400, &o->idle_timeout_s},
         {"--heartbeat-timeout", 366u * 86400, &o->heartbeat_timeout_s},
+        {"--pool-notice", 7u * 86400, &o->pool_notice_s},
+        {"--end-warning", 7u * 86400, &o->end_warning_s},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (strcmp(a, opts[i].name) == 0)

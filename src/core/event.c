@@ -63,6 +63,19 @@ static const struct kind kinds[] = {
     [AL_EVENT_WINDOW_SET] = {"window.set", AL_EVENT_OF_SCOPE},
     [AL_EVENT_WINDOW_REMOVED] = {"window.removed", AL_EVENT_OF_SCOPE},
     [AL_EVENT_GPU_CATALOG_MISMATCH] = {"gpu.catalog_mismatch", AL_EVENT_OF_GPU},
+    [AL_EVENT_CONTAINER_CREATED] = {"container.created", AL_EVENT_OF_CONTAINER},
+    [AL_EVENT_CONTAINER_RUNNING] = {"container.running", AL_EVENT_OF_CONTAINER},
+    [AL_EVENT_CONTAINER_STOPPING] = {"container.stopping", AL_EVENT_OF_CONTAINER},
+    [AL_EVENT_CONTAINER_EXITED] = {"container.exited", AL_EVENT_OF_CONTAINER},
+    [AL_EVENT_CONTAINER_STOPPED] = {"container.stopped", AL_EVENT_OF_CONTAINER},
+    [AL_EVENT_CONTAINER_FAILED] = {"container.failed", AL_EVENT_OF_CONTAINER},
+    [AL_EVENT_CONTAINER_WARNING] = {"container.warning", AL_EVENT_OF_CONTAINER},
+    [AL_EVENT_CONTAINER_PAYG] = {"container.payg", AL_EVENT_OF_CONTAINER},
+    [AL_EVENT_RESERVATION_ASSIGNED] = {"reservation.assigned", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_RESERVATION_GPU_REPLACED] = {"reservation.gpu_replaced", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_RESERVATION_DEGRADED] = {"reservation.degraded", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_NODE_RUNTIME_DOWN] = {"node.runtime_down", AL_EVENT_OF_NODE},
+    [AL_EVENT_NODE_RUNTIME_UP] = {"node.runtime_up", AL_EVENT_OF_NODE},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

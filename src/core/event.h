@@ -21,6 +21,7 @@ enum al_event_object {
     AL_EVENT_OF_POOL,        /* a pay-as-you-go pool session's number ("5") */
     AL_EVENT_OF_MIG_CHANGE,  /* a MIG change's id ("mch_…") */
     AL_EVENT_OF_SCOPE,       /* a change-window scope ("default", "zone:z1", "node:n1") */
+    AL_EVENT_OF_CONTAINER,   /* a container's id ("ctr_…") */
 };
 
 enum al_event_kind {
@@ -87,8 +88,28 @@ enum al_event_kind {
     AL_EVENT_WINDOW_REMOVED,
     /* the profiles or placements the host's NVML lists differ from the catalog's */
     AL_EVENT_GPU_CATALOG_MISMATCH,
+    /* containers (docs/containers.md): created (pending), running on its node, asked to stop
+     * (with the reason), ended (exited by itself, stopped, or failed: the runtime's error),
+     * warned ahead of its window's end or of a reservation taking its pool GPU, continued
+     * pay-as-you-go after its reservation's window */
+    AL_EVENT_CONTAINER_CREATED,
+    AL_EVENT_CONTAINER_RUNNING,
+    AL_EVENT_CONTAINER_STOPPING,
+    AL_EVENT_CONTAINER_EXITED,
+    AL_EVENT_CONTAINER_STOPPED,
+    AL_EVENT_CONTAINER_FAILED,
+    AL_EVENT_CONTAINER_WARNING,
+    AL_EVENT_CONTAINER_PAYG,
+    /* a reservation's GPU or MIG instance assigned to a member (or unassigned) by an org admin;
+     * a failed GPU replaced by a spare; no spare fitting: degraded, the affected time credited */
+    AL_EVENT_RESERVATION_ASSIGNED,
+    AL_EVENT_RESERVATION_GPU_REPLACED,
+    AL_EVENT_RESERVATION_DEGRADED,
+    /* a node's container runtime became unreachable, or reachable again (object: the node) */
+    AL_EVENT_NODE_RUNTIME_DOWN,
+    AL_EVENT_NODE_RUNTIME_UP,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_GPU_CATALOG_MISMATCH + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_NODE_RUNTIME_UP + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

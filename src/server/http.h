@@ -52,6 +52,11 @@ struct al_srv {
     pthread_mutex_t lock;
     const char *clock_file;      /* test-only: file holding the current unix time */
     int64_t heartbeat_timeout_s; /* a node silent for longer is offline (server/jobs.c) */
+    /* containers (docs/containers.md): how long before a reservation takes a GPU its pool
+     * containers are warned (and the planner never places one sooner on a GPU running pool
+     * work), and how long before a reservation's end its containers are warned */
+    int64_t pool_notice_s;
+    int64_t end_warning_s;
     struct al_txn txn;           /* the group commit */
     /* `cal` is changed (and replaced) only with `lock` held and `cal_rw` held for writing;
      * availability reads take only `cal_rw` for reading: they never wait for a writer's

@@ -13,6 +13,8 @@
 #define AL_SERVER_MAX_CONNS_PER_IP    128u
 #define AL_SERVER_IDLE_TIMEOUT_S      30u
 #define AL_SERVER_HEARTBEAT_TIMEOUT_S 90u /* six of the agent's default 15 s heartbeats */
+#define AL_SERVER_POOL_NOTICE_S       900u /* a pool container's warning before a reservation */
+#define AL_SERVER_END_WARNING_S       900u /* a container's warning before its window ends */
 
 struct al_server_opts {
     const char *db;               /* SQLite file (default ./allot.db) */
@@ -24,6 +26,8 @@ struct al_server_opts {
     unsigned max_conns_per_ip;    /* open connections from one client address */
     unsigned idle_timeout_s;      /* a connection idle this long is closed */
     unsigned heartbeat_timeout_s; /* a node silent for longer is offline (0: the default) */
+    unsigned pool_notice_s;       /* pool containers' notice before a reservation (0: default) */
+    unsigned end_warning_s;       /* containers' warning before their window ends (0: default) */
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's

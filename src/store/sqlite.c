@@ -398,6 +398,35 @@ static const char *const migrations[] = {
     /* 8: the GPUs whose agent reports MIG state, which the clock's MIG passes read each tick
      * (al_store_gpu_managed): a partial index, so that a fleet without them costs nothing. */
     "CREATE INDEX gpus_managed ON gpus(node, idx) WHERE observed IS NOT NULL;",
+    /* 9: containers (docs/containers.md). A container is a document (the API's shape, logs
+     * aside) with its org, creator, target and state in columns; `live` is 1 until it ended
+     * (exited, stopped, failed) and indexes the clock's and the agents' reads. Its logs' tail,
+     * as its agent last sent it, sits beside the document. Containers are kept once ended.
+     * node_runtimes: what each node's agent last said of its container runtime.
+     * unit_assignments: which member an org admin gave a reservation's GPU or MIG instance
+     * (the allocation's index) to; none: any member of the org may use it. */
+    "CREATE TABLE containers(id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id),"
+    " user_id TEXT NOT NULL, reservation_id TEXT, unit INTEGER NOT NULL DEFAULT -1,"
+    " node TEXT NOT NULL, gpu_id TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN"
+    " ('pending','running','stopping','exited','stopped','failed')),"
+    " live INTEGER NOT NULL CHECK(live IN (0,1)),"
+    " pool_session INTEGER,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, doc TEXT NOT NULL,"
+    " logs BLOB, logs_at INTEGER);"
+    "CREATE INDEX containers_org ON containers(org_id, created_at, id);"
+    "CREATE INDEX containers_rsv ON containers(reservation_id) WHERE reservation_id IS NOT NULL;"
+    "CREATE INDEX containers_live ON containers(node, gpu_id) WHERE live = 1;"
+    "CREATE TRIGGER containers_no_delete BEFORE DELETE ON containers"
+    " BEGIN SELECT RAISE(ABORT, 'containers are kept'); END;"
+    "CREATE TRIGGER containers_final BEFORE UPDATE OF state, live, doc ON containers"
+    " WHEN OLD.live = 0"
+    " BEGIN SELECT RAISE(ABORT, 'a container that ended is kept as it ended'); END;"
+    "CREATE TABLE node_runtimes(node TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+    " ok INTEGER NOT NULL CHECK(ok IN (0,1)), error TEXT, at INTEGER NOT NULL);"
+    "CREATE TABLE unit_assignments(reservation_id TEXT NOT NULL, unit INTEGER NOT NULL"
+    " CHECK(unit >= 0), user_id TEXT NOT NULL REFERENCES users(id),"
+    " at INTEGER NOT NULL, by_user TEXT NOT NULL, PRIMARY KEY(reservation_id, unit));",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 8  /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 9  /* the newest migration this build knows */
 
 struct al_store;
 
@@ -243,6 +243,70 @@ int al_store_migchange_ack_put(struct al_store *s, const char *id, const char *o
 /* The acknowledgements of change `id`, by org: [{org, by, at, job_shutdown, data_backup}]. */
 int al_store_migchange_acks(struct al_store *s, const char *id, json_t **ret,
                             struct al_err *reterr);
+
+/* ---- containers (migration 9; server/containers.c, docs/containers.md) ----
+ * A container is stored as its document (the API's shape, without its logs) with its org,
+ * creator, reservation (NULL: the pool), unit (the reservation's allocation index; -1 for the
+ * pool), node, GPU, state, live (until exited, stopped or failed) and pool session in columns.
+ * A container that ended is never written again (AL_E_STATE); none is ever deleted. */
+struct al_store_container {
+    const char *id, *org, *user;  /* borrowed for the call; ids */
+    const char *reservation;      /* "rsv_…", or NULL for a pool container */
+    int unit;                     /* the reservation's allocation index, -1 for the pool */
+    const char *node, *gpu;       /* node name, GPU store id */
+    const char *state;            /* pending|running|stopping|exited|stopped|failed */
+    int64_t pool_session;         /* the pool session metering it, or 0 */
+    int64_t at;                   /* created_at (insert) or updated_at */
+};
+/* Insert container `m` with `doc` (insert true), or update an existing one's state,
+ * reservation, unit, node, GPU, pool session and doc (insert false). AL_E_NOTFOUND when an
+ * update finds no such container; AL_E_STATE when it ended already. */
+int al_store_container_put(struct al_store *s, const struct al_store_container *m, json_t *doc,
+                           bool insert, struct al_err *reterr);
+/* Container `id` as its document (*ret the caller's), or AL_E_NOTFOUND. */
+int al_store_container_get(struct al_store *s, const char *id, json_t **ret,
+                           struct al_err *reterr);
+/* Containers, newest first, filtered by any of org, user, reservation, node and state
+ * (NULL: any), live ones only when `live`; paged like the other lists. */
+struct al_store_container_filter {
+    const char *org, *user, *reservation, *node, *state;
+    bool live;
+};
+int al_store_container_list(struct al_store *s, const struct al_store_container_filter *f,
+                            struct al_store_page pg, json_t **ret, char **next,
+                            struct al_err *reterr);
+/* Every live container (pending, running, stopping), of node `node` only when not NULL, in id
+ * order: [doc] (the caller's); one indexed read. */
+int al_store_container_live(struct al_store *s, const char *node, json_t **ret,
+                            struct al_err *reterr);
+/* Replace container `id`'s logs with the tail `logs` (n bytes, n <= AL_STORE_LOGS_MAX; any
+ * bytes) as of `at`. AL_E_NOTFOUND when no such container. */
+#define AL_STORE_LOGS_MAX 65536
+int al_store_container_logs_set(struct al_store *s, const char *id, const char *logs, size_t n,
+                                int64_t at, struct al_err *reterr);
+/* Container `id`'s logs: *ret a malloc'd copy with a NUL after its *n bytes (the caller frees
+ * it), *at when they were sent (0 and an empty text when never). AL_E_NOTFOUND when no such
+ * container. */
+int al_store_container_logs_get(struct al_store *s, const char *id, char **ret, size_t *n,
+                                int64_t *at, struct al_err *reterr);
+
+/* ---- node runtimes (migration 9): what node's agent last said of its container runtime ----
+ * {node, kind ("docker-api" | "process"), ok, error|null, at}. */
+int al_store_node_runtime_put(struct al_store *s, const char *node, const char *kind, bool ok,
+                              const char *error, int64_t at, struct al_err *reterr);
+/* *ret the node's runtime (the caller's), or AL_E_NOTFOUND when its agent never said. */
+int al_store_node_runtime_get(struct al_store *s, const char *node, json_t **ret,
+                              struct al_err *reterr);
+
+/* ---- unit assignments (migration 9): a reservation's GPU or MIG instance (its allocation
+ * index `unit`) given to one member of the org ----
+ * put assigns (user not NULL; replaces any) or unassigns (user NULL: 1 when one was removed,
+ * 0 when none). */
+int al_store_assignment_put(struct al_store *s, const char *rsv, int unit, const char *user,
+                            int64_t at, const char *by, struct al_err *reterr);
+/* The reservation's assignments by unit: [{unit, user, at, by}] (the caller's). */
+int al_store_assignment_list(struct al_store *s, const char *rsv, json_t **ret,
+                             struct al_err *reterr);
 
 /* ---- prices (micro-units per hour), kept as versions (see "money" below) ----
  * put appends a new version of p->model valid from p->updated_at; get answers the model's
