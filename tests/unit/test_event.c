@@ -64,6 +64,19 @@ static const char *const documented[] = {
     "window.set",
     "window.removed",
     "gpu.catalog_mismatch",
+    "container.created",
+    "container.running",
+    "container.stopping",
+    "container.exited",
+    "container.stopped",
+    "container.failed",
+    "container.warning",
+    "container.payg",
+    "reservation.assigned",
+    "reservation.gpu_replaced",
+    "reservation.degraded",
+    "node.runtime_down",
+    "node.runtime_up",
 };
 
 static void test_names(void **state)
@@ -110,6 +123,7 @@ static void test_objects(void **state)
         {"pool.", AL_EVENT_OF_POOL},
         {"mig_change.", AL_EVENT_OF_MIG_CHANGE},
         {"window.", AL_EVENT_OF_SCOPE},
+        {"container.", AL_EVENT_OF_CONTAINER},
     };
     for (int k = 0; k < AL_EVENT_NKINDS; k++) {
         const char *name = al_event_kind_name((enum al_event_kind)k);
@@ -121,7 +135,7 @@ static void test_objects(void **state)
             }
         assert_int_not_equal(prefix, -1);
         assert_true(al_event_kind_about((enum al_event_kind)k, objects[prefix].of));
-        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_SCOPE; of++)
+        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_CONTAINER; of++)
             about += al_event_kind_about((enum al_event_kind)k, (enum al_event_object)of);
         assert_int_equal(about, 1);
     }
