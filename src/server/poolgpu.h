@@ -1,0 +1,39 @@
+/* poolgpu.h — general-pool GPUs for pool containers (docs/containers.md): the pick of a free
+ * GPU now, the rolling holds of pool containers and the clock's preemption pass. Written by
+ * the pool role (server/poolgpu.c); declared here as the session 9 contract says, for the
+ * containers that call them. Internal to src/server. */
+#ifndef AL_SERVER_POOLGPU_H
+#define AL_SERVER_POOLGPU_H
+
+#include "server/http.h"
+
+#include <stdint.h>
+
+struct al_poolgpu_pick {
+    char gpu[96], node[64], model[32];
+    char device[96];    /* the GPU's uuid, "GPU-…" */
+    int64_t free_until; /* the next firm reservation hold's start on it, or 0 (none) */
+};
+/* A general-pool GPU for a pool container now: usable (healthy, online, not drained), in
+ * whole-GPU mode, no live container on it, no hold over [now, now + pool_notice_s); of `model`,
+ * or GPU `gpu_id` itself when given (NULL otherwise). 404 naming the model or GPU when none
+ * (GPU: 409 when it exists but is taken or not in the general pool). 0 with *ret, or the
+ * call's code. */
+int al_poolgpu_pick(struct al_ctx *c, const char *model, const char *gpu_id,
+                    struct al_poolgpu_pick *ret);
+/* Add the rolling pool hold of container `ctr_id` on GPU `gpu_id`: whole GPU (profile NULL) or
+ * the MIG instance `profile` at `start_unit`, over [c->now, c->now + pool_notice_s), to the
+ * store and the calendar; the clock's pass moves its end on. 0, or the call's code. */
+int al_poolgpu_hold(struct al_ctx *c, const char *ctr_id, const char *gpu_id, const char *profile,
+                    int start_unit);
+/* Release container `ctr_id`'s pool hold (none: 0). 0, or the call's code. */
+int al_poolgpu_release(struct al_ctx *c, const char *ctr_id);
+/* The clock's pass: each live container with a pool session — move its hold's end to
+ * min(now + notice, the next firm hold's start on its unit); warn it (container.warning
+ * {reason "preemption", reservation, stop_at}, the document's `warning`) once that start is
+ * within the notice; stop it (al_containers_stop, reason "preempted") when now reaches
+ * stop_at; stop those whose pool session the metering stopped (reason "funds_exhausted").
+ * Returns the number of changes (>= 0), or the call's code. */
+int al_poolgpu_pass(struct al_ctx *c);
+
+#endif
