@@ -1,7 +1,15 @@
-/* poolgpu.h — general-pool GPUs for pool containers (docs/containers.md): the pick of a free
- * GPU now, the rolling holds of pool containers and the clock's preemption pass. Written by
- * the pool role (server/poolgpu.c); declared here as the session 9 contract says, for the
- * containers that call them. Internal to src/server. */
+/* poolgpu.h — the general pool's GPUs for containers (docs/containers.md, "The general pool"):
+ * which general-pool GPU a pool container gets, the rolling hold that keeps reservations off
+ * it for the notice period, and the clock's pass that warns a pool container before a
+ * reservation takes its GPU and stops it when the reservation begins (or when its pool session
+ * ran out of funds).
+ *
+ * A pool container holds its GPU with a hold owned by its id ("ctr_…", calendar owner kind
+ * AL_OWNER_POOL: server/cal.h) over [its start, now + pool_notice_s), in the store and in the
+ * in-memory calendar alike. The planner places nothing over a hold, so no reservation can
+ * begin on the GPU sooner than the notice period ahead; the pass moves the hold's end on as
+ * time goes, never past the next hold of another owner. Internal to src/server; every call
+ * runs inside the caller's unit of work (server/txn.h) and fails the call with its reason. */
 #ifndef AL_SERVER_POOLGPU_H
 #define AL_SERVER_POOLGPU_H
 
@@ -14,6 +22,7 @@ struct al_poolgpu_pick {
     char device[96];    /* the GPU's uuid, "GPU-…" */
     int64_t free_until; /* the next firm reservation hold's start on it, or 0 (none) */
 };
+
 /* A general-pool GPU for a pool container now: usable (healthy, online, not drained), in
  * whole-GPU mode, no live container on it, no hold over [now, now + pool_notice_s); of `model`,
  * or GPU `gpu_id` itself when given (NULL otherwise). 404 naming the model or GPU when none
@@ -21,13 +30,16 @@ struct al_poolgpu_pick {
  * call's code. */
 int al_poolgpu_pick(struct al_ctx *c, const char *model, const char *gpu_id,
                     struct al_poolgpu_pick *ret);
+
 /* Add the rolling pool hold of container `ctr_id` on GPU `gpu_id`: whole GPU (profile NULL) or
  * the MIG instance `profile` at `start_unit`, over [c->now, c->now + pool_notice_s), to the
  * store and the calendar; the clock's pass moves its end on. 0, or the call's code. */
 int al_poolgpu_hold(struct al_ctx *c, const char *ctr_id, const char *gpu_id, const char *profile,
                     int start_unit);
+
 /* Release container `ctr_id`'s pool hold (none: 0). 0, or the call's code. */
 int al_poolgpu_release(struct al_ctx *c, const char *ctr_id);
+
 /* The clock's pass: each live container with a pool session — move its hold's end to
  * min(now + notice, the next firm hold's start on its unit); warn it (container.warning
  * {reason "preemption", reservation, stop_at}, the document's `warning`) once that start is
