@@ -306,13 +306,19 @@ static json_t *taker(const struct al_store_hold *o)
                      o->owner);
 }
 
+/* Is `w` (a document's warning) one for `reason`? */
+static bool warned_for(json_t *w, const char *reason)
+{
+    const char *r = jstr(w, "reason");
+    return r && strcmp(r, reason) == 0;
+}
+
 /* Warn container `ctr` that the hold `o` takes its GPU at o->t0 (once per stop time): the
  * document's `warning`, and container.warning. 1, or the call's code. */
 static int warn(struct al_ctx *c, json_t *ctr, const struct al_store_hold *o)
 {
     json_t *w = json_object_get(ctr, "warning");
-    if (w && strcmp(jstr(w, "reason") ? jstr(w, "reason") : "", "preemption") == 0 &&
-        jtime(w, "stop_at") == o->t0)
+    if (warned_for(w, "preemption") && jtime(w, "stop_at") == o->t0)
         return 0;
     json_t *data = taker(o);
     int rc = json_object_set_new(ctr, "warning",
@@ -336,7 +342,7 @@ static int warn(struct al_ctx *c, json_t *ctr, const struct al_store_hold *o)
 static int unwarn(struct al_ctx *c, json_t *ctr)
 {
     json_t *w = json_object_get(ctr, "warning");
-    if (!w || json_is_null(w) || strcmp(jstr(w, "reason") ? jstr(w, "reason") : "", "preemption"))
+    if (!warned_for(w, "preemption"))
         return 0;
     json_object_set_new(ctr, "warning", json_null());
     int rc = al_containers_put(c, ctr);
