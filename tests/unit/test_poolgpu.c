@@ -4,8 +4,8 @@
  * within the notice takes it, one after it leaves it with free_until); the rolling hold in the
  * store and the calendar alike, a rebuilt calendar finding it again, its release; the clock's
  * pass: the hold moved on, never past a reservation's hold, the warning once that hold is
- * within the notice, the stop at its start, and the stop of a container whose session the
- * metering ended. */
+ * within the notice (withdrawn when that hold goes), the stop at its start, a hold the calendar
+ * lost held again, and the stop of a container whose session the metering ended. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,6 +295,28 @@ static void test_pass_unwarns(void **state)
     assert_int_equal(unit(x, R + 10, do_pass, NULL), 0);
 }
 
+/* A pool container whose hold the calendar lost (a server down for longer than the calendar
+ * looks back) is held again, or stopped when a reservation is too close. */
+static void test_pass_reholds(void **state)
+{
+    struct money_fixture *x = *state;
+    struct al_hold h;
+    assert_int_equal(unit(x, START, do_start, NULL), 0);
+    al_calendar_cancel_owner(x->srv.cal->cal, al_cal_owner(CTR));
+    assert_int_equal(unit(x, START + 10, do_pass, NULL), 1);
+    assert_int_equal(cal_hold(x, &h), 1);
+    assert_true(h.t0 == START + 10 && h.t1 == START + 10 + NOTICE);
+    assert_int_equal(store_end(x), START + 10 + NOTICE);
+    al_calendar_cancel_owner(x->srv.cal->cal, al_cal_owner(CTR));
+    assert_true(al_store_hold_release(x->sf->s, CTR, NULL) >= 0);
+    rsv_hold(x, "rsv_00000000000000b4", POOLGPU, START + 100, START + HOUR);
+    assert_int_equal(unit(x, START + 20, do_pass, NULL), 1);
+    json_t *d = ctr_doc(x);
+    assert_string_equal(jstr(d, "stop_reason"), "preempted");
+    json_decref(d);
+    assert_int_equal(cal_hold(x, &h), 0);
+}
+
 /* The metering ends a session whose org ran out of funds: the pass stops its container. */
 static void test_pass_funds_exhausted(void **state)
 {
@@ -322,6 +344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hold_release, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_pass_preempts, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_pass_unwarns, setup, money_teardown),
+        cmocka_unit_test_setup_teardown(test_pass_reholds, setup, money_teardown),
         cmocka_unit_test_setup_teardown(test_pass_funds_exhausted, NULL, money_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
