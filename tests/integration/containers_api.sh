@@ -69,9 +69,9 @@ ACME=$ORG_ID ADM_A=$ADMIN
 contract acme prepaid '"credit_limit_micros":0' || exit 1
 topup acme $((5000 * M)) acme-1
 call "$OP" POST /v1/users '{"name":"m1","role":"member","org":"acme"}'
-M1=$(j .token) M1_ID=$(j .id)
+M1=$(j .token) M1_ID=$(j .user.id)
 call "$OP" POST /v1/users '{"name":"m2","role":"member","org":"acme"}'
-M2=$(j .token) M2_ID=$(j .id)
+M2=$(j .token) M2_ID=$(j .user.id)
 org beta
 ADM_B=$ADMIN
 contract beta prepaid '"credit_limit_micros":0' || exit 1
