@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+struct al_gpu_model;
+
 struct al_poolgpu_pick {
     char gpu[96], node[64], model[32];
     char device[96];    /* the GPU's uuid, "GPU-…" */
@@ -47,5 +49,14 @@ int al_poolgpu_release(struct al_ctx *c, const char *ctr_id);
  * stop_at; stop those whose pool session the metering stopped (reason "funds_exhausted").
  * Returns the number of changes (>= 0), or the call's code. */
 int al_poolgpu_pass(struct al_ctx *c);
+
+/* GET /v1/pool's document at c->now (docs/api.md, "Pool"): {at, notice_s, models: [{model,
+ * gpus_free, gpus: [{id, node, free_until|null}], profiles: [{profile, instances_free,
+ * instances: [{gpu, node, start, free_until|null}]}]}]}: every model with general-pool GPUs
+ * (`model` alone when not NULL), its GPUs free for a pool container now (al_poolgpu_pick's
+ * rule), and, on its GPUs their agent reports in MIG mode, the observed instances no hold
+ * claims within the notice. free_until: the next hold's start on it (a reservation's or a live
+ * quote's). *ret the caller's. 0, or the call's code. */
+int al_poolgpu_list(struct al_ctx *c, const struct al_gpu_model *model, json_t **ret);
 
 #endif
