@@ -357,7 +357,9 @@ static int pool_target(struct al_ctx *c, json_t *tb, const char *ctr_id, struct 
     if (!model == !gpu)
         return al_http_fail(c, AL_E_INVAL, "target.pool",
                             "target.pool names a model or a GPU, one of the two");
-    if ((rc = al_poolgpu_pick(c, model, gpu, &pick)) || (rc = runtime_ok(c, pick.node)))
+    if ((rc = al_poolgpu_pick(c, model, gpu, &pick)))
+        return field_under(c, "target.pool.");
+    if ((rc = runtime_ok(c, pick.node)))
         return rc;
     struct al_pool_ask a = {c->org, c->user_id, pick.gpu, AL_SHARE_PER_GPU};
     if ((rc = al_pool_start(c, &a, &sess)) || (rc = al_poolgpu_hold(c, ctr_id, pick.gpu, NULL, -1)))

@@ -354,6 +354,51 @@ check "m1 stops their own" [ "$code" = 200 -a "$(j .state)" = stopped ]
 call "$ADM_A" POST "/v1/containers/$CM2/stop"
 check "acme's admin stops m2's" [ "$code" = 200 -a "$(j .state)" = stopped ]
 
+# ---------------------------------------------------------------- the general pool
+call "$OP" POST /v1/nodes/n3/token '' -H "Idempotency-Key: tok-n3"
+N3=$(j .token)
+call "$N3" PUT /v1/nodes/n3 '{"zone":"z1","gpus":[{"index":0,"uuid":"GPU-n3-0","model":"H100-80GB","pool":"general"}]}'
+must "n3 reports one general-pool H100-80GB" [ "$code" = 200 ]
+call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((4 * M)),\"mig_slice_hour_micros\":$M,\"pool_gpu_hour_micros\":$((3 * M))}"
+pool() { echo "{\"pool\":{$1}}"; }
+run "$M1" "$(body "$(pool '"model":"H100-80GB"')")"
+expect "a pool container before n3 has a runtime → 409" 409 invalid_state
+report "$N3" n3 "{$RT_OK}"
+run "$M1" "$(body "$(pool '"model":"B200"')")"
+expect "a pool model with no free GPU → 404 naming target.pool.model" 404 not_found target.pool.model
+run "$M1" "$(body "$(pool '"model":"H100-80GB"')")"
+expect "m1's pool container on an H100-80GB → 201" 201
+CP=$(j .id) PS=$(j .pool_session)
+check "… target pool H100-80GB, n3, device GPU-n3-0, a pool session" \
+    [ "$(j '"\(.target.kind) \(.target.model) \(.node) \(.device) \(.pool_session | type)"')" = "pool H100-80GB n3 GPU-n3-0 number" ]
+check "… pool.started for its session" [ "$(ev_count pool.started "$PS")" = 1 ]
+run "$M2" "$(body "$(pool '"model":"H100-80GB"')")"
+expect "a second pool container: the only pool GPU is taken → 404" 404 not_found target.pool.model
+run "$M2" "$(body "$(pool "\"gpu\":\"$(jq -r .gpu <<<"$(curl -s -H "Authorization: Bearer $OP" "$U/v1/containers/$CP")")\"")")"
+expect "… naming that GPU: 409" 409 conflict target.pool.gpu
+call "$M2" GET "/v1/containers/$CP"
+expect "m2 cannot see m1's pool container (404)" 404 not_found
+call "$N3" GET /v1/nodes/n3/desired
+check "n3's desired document: the pool container, no reservation label" \
+    [ "$(j '[.containers[] | "\(.id) \(.device) \(.labels["allot.reservation"])"] | join(",")')" = "$CP GPU-n3-0 " ]
+report "$N3" n3 "{$RT_OK,\"containers\":[{\"id\":\"$CP\",\"state\":\"running\"}]}"
+call "$M1" POST "/v1/containers/$CP/stop"
+check "m1 stops it: stopping" [ "$code" = 200 -a "$(j .state)" = stopping ]
+check "… its pool session stopped (pool.stopped)" [ "$(ev_count pool.stopped "$PS")" = 1 ]
+report "$N3" n3 "{$RT_OK,\"containers\":[{\"id\":\"$CP\",\"state\":\"stopped\"}]}"
+check "… reported stopped → stopped" state_of "$CP" stopped
+run "$M2" "$(body "$(pool '"gpu":"gpu_n3-0"')")"
+expect "the GPU is free again: m2 picks it by id → 201" 201
+CP2=$(j .id) PS2=$(j .pool_session)
+report "$N3" n3 "{$RT_OK,\"containers\":[{\"id\":\"$CP2\",\"state\":\"exited\",\"exit_code\":0}]}"
+check "a pool container that exits by itself → exited" state_of "$CP2" exited
+check "… its pool session stopped with it" [ "$(ev_count pool.stopped "$PS2")" = 1 ]
+run "$M2" "$(body "$(pool '"model":"H100-80GB"')")"
+expect "… and its GPU free again → 201" 201
+call "$M2" POST "/v1/containers/$(j .id)/stop"
+check "a pending pool container stopped → stopped at once" [ "$(j .state)" = stopped ]
+check "… its session stopped" [ "$(ev_count pool.stopped "$(j .pool_session)")" = 1 ]
+
 # ---------------------------------------------------------------- after the window
 tick_to "$T2"
 check "at the window's end the reservation is ended" \
