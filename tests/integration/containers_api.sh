@@ -202,6 +202,12 @@ check "… its device is the instance's MIG uuid, on n2" \
     [ "$(j '.allocations[0].mig_uuid | startswith("MIG-ctr-")')" = true ] 
 call "$OP" GET "/v1/containers/$C2"
 check "… (the container's device: $MIGU)" [ "$(j .device) $(j .node)" = "$MIGU n2" ]
+call "$ADM_A" POST /v1/containers "$(body "$(rsv "$RG")")" -H "Idempotency-Key: ctr-k1"
+K1=$(j .id)
+call "$ADM_A" POST /v1/containers "$(body "$(rsv "$RG")")" -H "Idempotency-Key: ctr-k1"
+check "a retry with the same Idempotency-Key answers the same container" [ "$code" = 201 -a "$(j .id)" = "$K1" ]
+call "$ADM_A" POST "/v1/containers/$K1/stop"
+check "container.created events (one for the retried call)" [ "$(ev_count container.created "$K1")" = 1 ]
 check "container.created events" [ "$(ev_count container.created "$C1")" = 1 -a "$(ev_count container.created "$C2")" = 1 ]
 
 # ---------------------------------------------------------------- the agent's side
@@ -231,6 +237,10 @@ check "C1 is running, its runtime id and start as reported" \
     [ "$(j '"\(.state) \(.runtime_id) \(.started_at)"')" = "running abc123 $(ts $((T1 + 5)))" ]
 check "C2 (n2's) was left pending" state_of "$C2" pending
 check "container.running once" [ "$(ev_count container.running "$C1")" = 1 ]
+report "$N1" n1 "{$RT_OK,\"containers\":[{\"id\":\"$C1\",\"state\":\"running\",\"runtime_id\":\"def456\"}]}"
+call "$ADM_A" GET "/v1/containers/$C1"
+check "a new runtime id reported while running is kept (still running, no new event)" \
+    [ "$(j .state) $(j .runtime_id)" = "running def456" -a "$(ev_count container.running "$C1")" = 1 ]
 call "$ADM_A" GET "/v1/containers/$C1/logs"
 check "GET …/logs → 200, the tail as sent" [ "$code" = 200 -a "$body" = "$(printf 'hi\nthere!')" ]
 check "… Content-Type text/plain" grep -qi '^content-type: text/plain' "$tmp/hdr"
@@ -302,7 +312,7 @@ CB=$(j .id)
 call "$ADM_A" GET "/v1/containers/$CB"
 expect "acme's admin: beta's container → 404" 404 not_found
 call "$OP" GET /v1/containers
-check "an operator lists every container (acme's and beta's)" [ "$(j '.items | length')" = 6 ]
+check "an operator lists every container (acme's and beta's)" [ "$(j '.items | length')" = 7 ]
 call "$OP" GET "/v1/containers?node=n2"
 check "… ?node=n2 → C2 only" [ "$(j '[.items[].id] | join(",")')" = "$C2" ]
 call "$ADM_A" GET "/v1/containers?node=n1"
