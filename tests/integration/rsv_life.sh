@@ -99,3 +99,83 @@ check "allot reservation assign RSV UNIT USER" grep -q "$ANN_ID" <<<"$out"
 check "allot reservation unassign RSV UNIT exits 0" [ $? = 0 ]
 call "$ACME_ADMIN" GET "/v1/reservations/$R1/assignments"
 check "… and the unit is unassigned" [ "$(j '.assignments | length')" = 0 ]
+
+# ---------------------------------------------------------------- 2. the end: warned, then stopped
+# org pay's contract continues containers pay-as-you-go after a window (pool rate 36.00/h)
+org pay
+PAY=$ORG_ID PAY_ADMIN=$ADMIN
+contract pay prepaid '"granularity":"second","credit_limit_micros":0,"after_window":"payg"'
+topup pay $((10000 * M)) pay-1
+reserve pay "$PAY_ADMIN" "$(gpus H100-80GB 1 $((T0 + HOUR)) $((T0 + 3 * HOUR)))"
+R2=$RID
+E1=$((T0 + 3 * HOUR))
+
+# the node's agent says its container runtime works
+runtime_ok() {
+    call "$AGENT" POST /v1/nodes/"$1"/containers \
+        '{"runtime":{"kind":"process","ok":true,"error":null},"containers":[]}'
+}
+# reported CTR STATE NODE: the agent reports container CTR in STATE
+reported() {
+    call "$AGENT" POST /v1/nodes/"$3"/containers "{\"runtime\":{\"kind\":\"process\",\"ok\":true,\"error\":null},\"containers\":[{\"id\":\"$1\",\"state\":\"$2\",\"runtime_id\":\"rt-$1\",\"exit_code\":null,\"error\":null,\"started_at\":\"$(ts "$NOW")\",\"finished_at\":null,\"logs\":\"\"}]}"
+}
+# run TOKEN RSV UNIT: a container on the reservation's unit; its id in $CTR
+run() {
+    call "$1" POST /v1/containers "{\"image\":\"localhost/bb:latest\",\"command\":[\"/bin/sh\",\"-c\",\"sleep 100000\"],\"target\":{\"reservation\":\"$2\",\"unit\":$3}}"
+    CTR=$(j .id)
+    [ "$code" = 201 ] && return 0
+    nok "container on $2 unit $3 → 201 (got $code $(head -c 300 <<<"$body"))"
+    return 1
+}
+ctr() { call "$OP" GET "/v1/containers/$1"; }
+
+runtime_ok n1
+check "the agent's runtime report → 200" [ "$code" = 200 ]
+tick_to $((T0 + HOUR))
+run "$ANN" "$R1" 0
+C1=$CTR
+reported "$C1" running n1
+run "$PAY_ADMIN" "$R2" 0
+C2=$CTR
+reported "$C2" running n1
+ctr "$C1"
+check "a container runs on the reservation's GPU" [ "$(j .state)" = running -a "$(j .warning)" = null ]
+
+tick_to $((E1 - 700))
+ctr "$C1"
+check "… not warned 700 s before the end (--end-warning 600)" [ "$(j .warning)" = null ]
+tick_to $((E1 - 600))
+ctr "$C1"
+check "warned 600 s before the end: warning {reason window_end, stop_at = the end}" \
+    [ "$(j '"\(.warning.reason) \(.warning.stop_at)"')" = "window_end $(ts "$E1")" ]
+check "… container.warning {reason window_end, stop_at}" \
+    [ "$(events container.warning "$C1" | jq -r '"\(.reason) \(.stop_at)"')" = "window_end $(ts "$E1")" ]
+tick_to $((E1 - 300))
+check "… once" [ "$(events container.warning "$C1" | wc -l)" = 1 ]
+ctr "$C2"
+check "the pay-as-you-go container is warned too" [ "$(j .warning.reason)" = window_end ]
+tick_to "$E1"
+ctr "$C1"
+check "at the end: asked to stop (stopping, desired stop, stop_reason window_end)" \
+    [ "$(j '"\(.state) \(.desired) \(.stop_reason)"')" = "stopping stop window_end" ]
+reported "$C1" stopped n1
+ctr "$C1"
+check "… stopped once the agent says so" [ "$(j .state)" = stopped ]
+
+# ---------------------------------------------------------------- 3. pay-as-you-go after the window
+ctr "$C2"
+S2=$(j .pool_session)
+check "where the contract says payg: it goes on, with a pool session" \
+    [ "$(j '"\(.state) \(.desired) \(.target.kind)"')" = "running run reservation" -a "$S2" -gt 0 ]
+check "… its warning cleared" [ "$(j .warning)" = null ]
+check "… container.payg names the reservation and the session" \
+    [ "$(events container.payg "$C2" | jq -r '"\(.reservation) \(.pool_session) \(.rate_micros)"')" = "$R2 $S2 $((36 * M))" ]
+check "… pool.started names the reservation" \
+    [ "$(events pool.started "$S2" | jq -r .reservation)" = "$R2" ]
+tick_to $((E1 + HOUR))
+check "an hour on: metered at the pool rate (36.00 for the hour)" \
+    [ "$(transfers "$PAY" usage)" = "$((36 * M)) pool:$S2:$E1" ]
+call "$PAY_ADMIN" POST "/v1/containers/$C2/stop"
+check "stopped by its org admin → 200" [ "$code" = 200 ]
+reported "$C2" stopped n1
+verify "after the window's end and the continuation"
