@@ -179,3 +179,85 @@ call "$PAY_ADMIN" POST "/v1/containers/$C2/stop"
 check "stopped by its org admin → 200" [ "$code" = 200 ]
 reported "$C2" stopped n1
 verify "after the window's end and the continuation"
+
+# ---------------------------------------------------------------- 4. a GPU fails: a spare takes its place
+# node_report NAME N [BAD…]: the agent reports node NAME with N H100-80GB, those indexes in BAD
+# unhealthy
+node_report() {
+    local name=$1 n=$2 g="" i h
+    shift 2
+    for ((i = 0; i < n; i++)); do
+        h=true
+        for b in "$@"; do [ "$b" = "$i" ] && h=false; done
+        g+="${g:+,}{\"index\":$i,\"uuid\":\"GPU-$name-$i\",\"model\":\"H100-80GB\",\"healthy\":$h}"
+    done
+    call "$AGENT" PUT "/v1/nodes/$name" "{\"zone\":\"z1\",\"gpus\":[$g]}"
+}
+node_report n2 1
+runtime_ok n2
+reserve acme "$ACME_ADMIN" "$(gpus H100-80GB 1 $((T0 + 5 * HOUR)) $((T0 + 8 * HOUR)))"
+R3=$RID
+tick_to $((T0 + 5 * HOUR))
+call "$OP" GET "/v1/reservations/$R3"
+G3=$(j '.allocations[0].gpu')
+U3=$(j '.allocations[0].gpu_uuid') # GPU-<node>-<index>
+N3=$(j '.allocations[0].node')
+run "$ANN" "$R3" 0
+C3=$CTR
+reported "$C3" running "$N3"
+if [ "$N3" = n1 ]; then node_report n1 2 "${U3##*-}"; else node_report n2 1 0; fi
+check "the agent reports $G3 unhealthy → 200" [ "$code" = 200 ]
+tick_to $((NOW + 1))
+call "$OP" GET "/v1/reservations/$R3"
+G3B=$(j '.allocations[0].gpu')
+check "the reservation's unit moved to a spare: another H100-80GB" \
+    [ "$G3B" != "$G3" -a "$G3B" != null -a "$(j '.allocations[0].gpu_uuid')" != "$U3" ]
+check "… the change recorded (replacements [{unit, from, to, at}])" \
+    [ "$(j '.replacements | map("\(.unit) \(.from) \(.to)") | join(",")')" = "0 $G3 $G3B" ]
+check "… reservation.gpu_replaced {unit, from, to} to the org" \
+    [ "$(events reservation.gpu_replaced "$R3" | jq -r '"\(.org) \(.unit) \(.from) \(.to)"')" = "$ACME 0 $G3 $G3B" ]
+ctr "$C3"
+check "… the container on the failed GPU asked to stop (gpu_failed)" \
+    [ "$(j '"\(.desired) \(.stop_reason)"')" = "stop gpu_failed" ]
+check "… and the spare is the reservation's in the calendar (no second move)" \
+    [ "$(events reservation.gpu_replaced "$R3" | wc -l)" = 1 ]
+run "$ANN" "$R3" 0
+check "a new container on the unit runs on the spare" [ "$(j .gpu)" = "$G3B" ]
+reported "$C3" stopped "$N3"
+
+# ---------------------------------------------------------------- 5. no spare: degraded, credited once
+reserve acme "$ACME_ADMIN" "$(gpus H100-80GB 1 $((T0 + 10 * HOUR)) $((T0 + 12 * HOUR)))"
+R4=$RID
+tick_to $((T0 + 9 * HOUR)) # the ticks from here on find the failures
+CASH0=$(cash acme)
+call "$OP" GET "/v1/reservations/$R4"
+N4=$(j '.allocations[0].node')
+I4=$(j '.allocations[0].gpu_uuid')
+I4=${I4##*-}
+# every other GPU first (no spare left), then the reservation's own
+if [ "$N4" = n1 ]; then
+    node_report n2 1 0
+    node_report n1 2 $((1 - I4))
+else
+    node_report n1 2 0 1
+fi
+node_report n1 2 0 1
+node_report n2 1 0
+tick_to $((NOW + 1))
+call "$OP" GET "/v1/reservations/$R4"
+# since: the tick that found it, at T0 + 9 h or at the next second (the clock moves on at once)
+SINCE=$(j .degraded.since)
+check "no spare fits: the reservation is degraded {since, units, credited_micros}" \
+    [ "$(j '"\(.degraded.units | join(",")) \(.degraded.credited_micros)"')" = "0 $((80 * M))" ]
+check "… since the tick that found the failure" \
+    [ "$SINCE" = "$(ts $((T0 + 9 * HOUR)))" -o "$SINCE" = "$(ts "$NOW")" ]
+check "… its state unchanged (scheduled)" [ "$(j .state)" = scheduled ]
+check "… reservation.degraded says the credit" \
+    [ "$(events reservation.degraded "$R4" | jq -r '"\(.org) \(.unit) \(.credited_micros)"')" = "$ACME 0 $((80 * M))" ]
+check "… the affected time (2 h at 40.00, per second) credited back as one adjustment" \
+    [ "$(transfers acme adjustment | grep -c ':degraded:0$')" = 1 -a "$(transfers acme adjustment | cut -d' ' -f1)" = $((80 * M)) ]
+check "… the org's cash up by 80.00" [ "$(cash acme)" = $((CASH0 + 80 * M)) ]
+tick_to $((NOW + 60))
+check "… never twice (the next ticks)" \
+    [ "$(events reservation.degraded "$R4" | wc -l)" = 1 -a "$(cash acme)" = $((CASH0 + 80 * M)) ]
+verify "after the replacement and the credit"
