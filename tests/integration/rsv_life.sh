@@ -261,3 +261,47 @@ tick_to $((NOW + 60))
 check "… never twice (the next ticks)" \
     [ "$(events reservation.degraded "$R4" | wc -l)" = 1 -a "$(cash acme)" = $((CASH0 + 80 * M)) ]
 verify "after the replacement and the credit"
+
+# ---------------------------------------------------------------- 6. pay-as-you-go refused: stopped
+node_report n3 2
+runtime_ok n3
+org poor
+POOR_ADMIN=$ADMIN
+contract poor prepaid '"granularity":"second","credit_limit_micros":0,"after_window":"payg"'
+topup poor $((50 * M)) poor-1 # the hour reserved (40.00), not an hour of the pool (36.00) more
+reserve poor "$POOR_ADMIN" "$(gpus H100-80GB 1 $((T0 + 10 * HOUR)) $((T0 + 11 * HOUR)))"
+R5=$RID
+tick_to $((T0 + 10 * HOUR))
+run "$POOR_ADMIN" "$R5" 0
+C5=$CTR
+reported "$C5" running n3
+tick_to $((T0 + 11 * HOUR))
+ctr "$C5"
+check "payg refused (not an hour of funds): stopped at the end (window_end), no session" \
+    [ "$(j '"\(.desired) \(.stop_reason) \(.pool_session)"')" = "stop window_end null" ]
+check "… container.stopping says why (payg_refused)" \
+    grep -q "insufficient\|balance" <<<"$(events container.stopping "$C5" | jq -r .payg_refused)"
+reported "$C5" stopped n3
+verify "after a refused continuation"
+
+# ---------------------------------------------------------------- 7. a MIG instance's GPU fails
+reserve acme "$ACME_ADMIN" "$(mig 3g.40gb 1 $((T0 + 13 * HOUR)) $((T0 + 15 * HOUR)))"
+R6=$RID
+call "$OP" GET "/v1/reservations/$R6"
+G6=$(j '.allocations[0].gpu')
+I6=$(j '.allocations[0].gpu_uuid')
+I6=${I6##*-}
+node_report n3 2 "$I6"
+tick_to $((NOW + 1))
+call "$OP" GET "/v1/reservations/$R6"
+check "a MIG instance on a failed GPU moves to a placement of the same profile on a spare" \
+    [ "$(j '"\(.allocations[0].gpu) \(.allocations[0].profile)"')" = "gpu_n3-$((1 - I6)) 3g.40gb" -a \
+    "$(j '.allocations[0].start_unit | type')" = number ]
+check "… reservation.gpu_replaced" \
+    [ "$(events reservation.gpu_replaced "$R6" | jq -r '"\(.from) \(.to)"')" = "$G6 gpu_n3-$((1 - I6))" ]
+node_report n3 2 0 1
+tick_to $((NOW + 1))
+call "$OP" GET "/v1/reservations/$R6"
+check "… and when that one fails too, no spare: degraded, the instance's window credited (2 h × 3 slices × 5.00 = 30.00)" \
+    [ "$(j '"\(.degraded.units | join(",")) \(.degraded.credited_micros)"')" = "0 $((30 * M))" ]
+verify "after a MIG instance's replacement and credit"
