@@ -69,8 +69,8 @@ bool al_containers_live(const char *state)
  * ("target.unit" for "unit"). Returns the call's code. */
 static int field_under(struct al_ctx *c, const char *prefix)
 {
-    char field[sizeof c->err_field];
     if (c->err_field[0] && strncmp(c->err_field, prefix, strlen(prefix)) != 0) {
+        char field[sizeof c->err_field];
         snprintf(field, sizeof field, "%.16s%.40s", prefix, c->err_field);
         snprintf(c->err_field, sizeof c->err_field, "%s", field);
     }
@@ -306,9 +306,9 @@ static int rsv_target(struct al_ctx *c, json_t *tb, struct target *t)
     int64_t unit = -1;
     struct al_err e = {0};
     int rc;
-    if ((rc = al_field_only(c, tb, keys)) ||
-        (rc = al_field_text(c, tb, "reservation", true, AL_HTTP_ID_LEN, &id)) ||
-        (rc = al_field_int(c, tb, "unit", false, 0, 4095, &unit))) {
+    if (al_field_only(c, tb, keys) ||
+        al_field_text(c, tb, "reservation", true, AL_HTTP_ID_LEN, &id) ||
+        al_field_int(c, tb, "unit", false, 0, 4095, &unit)) {
         rc = field_under(c, "target.");
         goto out;
     }
@@ -345,19 +345,20 @@ static int pool_target(struct al_ctx *c, json_t *tb, const char *ctr_id, struct 
     struct al_poolgpu_pick pick = {0};
     struct al_store_pool sess;
     int rc;
-    if ((rc = al_field_only(c, tb, outer)))
+    if (al_field_only(c, tb, outer))
         return field_under(c, "target.");
     if (!json_is_object(p))
         return al_http_fail(c, AL_E_INVAL, "target.pool",
                             "target.pool must be {\"model\": M} or {\"gpu\": \"gpu_…\"}");
-    if ((rc = al_field_only(c, p, keys)) ||
-        (rc = al_field_limit(c, p, "model", AL_LIMIT_MODEL, false, &model)) ||
-        (rc = al_field_text(c, p, "gpu", false, sizeof pick.gpu - 1, &gpu)))
+    if (al_field_only(c, p, keys) || al_field_limit(c, p, "model", AL_LIMIT_MODEL, false, &model) ||
+        al_field_text(c, p, "gpu", false, sizeof pick.gpu - 1, &gpu))
         return field_under(c, "target.pool.");
     if (!model == !gpu)
         return al_http_fail(c, AL_E_INVAL, "target.pool",
                             "target.pool names a model or a GPU, one of the two");
-    if ((rc = al_poolgpu_pick(c, model, gpu, &pick)) || (rc = runtime_ok(c, pick.node)))
+    if (al_poolgpu_pick(c, model, gpu, &pick))
+        return field_under(c, "target.pool.");
+    if ((rc = runtime_ok(c, pick.node)))
         return rc;
     struct al_pool_ask a = {c->org, c->user_id, pick.gpu, AL_SHARE_PER_GPU};
     if ((rc = al_pool_start(c, &a, &sess)) || (rc = al_poolgpu_hold(c, ctr_id, pick.gpu, NULL, -1)))

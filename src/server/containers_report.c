@@ -281,12 +281,15 @@ static int report_one(struct al_ctx *c, const char *node, json_t *x, int *update
     st = jstr(ctr, "state");
     if (!al_containers_live(st))
         goto out;
-    if (json_is_string(rid))
+    bool new_id = json_is_string(rid) && !json_equal(rid, json_object_get(ctr, "runtime_id"));
+    if (new_id)
         json_object_set(ctr, "runtime_id", rid);
     if (strcmp(rs, "running") == 0 && strcmp(st, "pending") == 0)
         rc = to_running(c, ctr, x);
     else if (strcmp(rs, "running") != 0)
         rc = to_ended(c, ctr, x, rs);
+    else if (new_id)
+        rc = al_containers_put(c, ctr); /* running still, under a new runtime id */
     else
         goto out; /* running, as the server knew */
     *updated += rc == 0;
