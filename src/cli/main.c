@@ -37,6 +37,7 @@ static const struct al_cmd al_commands[] = {
     {"container",
      "containers on reserved GPUs / MIG instances or the pool: run, list, show, logs, stop",
      al_cmd_container},
+    {"pool", "GPUs of the general pool free now for a pool container", al_cmd_pool},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };

@@ -306,13 +306,19 @@ static json_t *taker(const struct al_store_hold *o)
                      o->owner);
 }
 
+/* Is `w` (a document's warning) one for `reason`? */
+static bool warned_for(json_t *w, const char *reason)
+{
+    const char *r = jstr(w, "reason");
+    return r && strcmp(r, reason) == 0;
+}
+
 /* Warn container `ctr` that the hold `o` takes its GPU at o->t0 (once per stop time): the
  * document's `warning`, and container.warning. 1, or the call's code. */
 static int warn(struct al_ctx *c, json_t *ctr, const struct al_store_hold *o)
 {
     json_t *w = json_object_get(ctr, "warning");
-    if (w && strcmp(jstr(w, "reason") ? jstr(w, "reason") : "", "preemption") == 0 &&
-        jtime(w, "stop_at") == o->t0)
+    if (warned_for(w, "preemption") && jtime(w, "stop_at") == o->t0)
         return 0;
     json_t *data = taker(o);
     int rc = json_object_set_new(ctr, "warning",
@@ -336,7 +342,7 @@ static int warn(struct al_ctx *c, json_t *ctr, const struct al_store_hold *o)
 static int unwarn(struct al_ctx *c, json_t *ctr)
 {
     json_t *w = json_object_get(ctr, "warning");
-    if (!w || json_is_null(w) || strcmp(jstr(w, "reason") ? jstr(w, "reason") : "", "preemption"))
+    if (!warned_for(w, "preemption"))
         return 0;
     json_object_set_new(ctr, "warning", json_null());
     int rc = al_containers_put(c, ctr);
@@ -355,6 +361,27 @@ static int stop(struct al_ctx *c, json_t *ctr, const char *reason, const struct 
     return rc < 0 ? rc : 1;
 }
 
+/* Pool container `ctr` has no hold in the calendar (the server was down for longer than the
+ * calendar looks back): it is held again from now, or stopped when its GPU is taken. A
+ * reservation's container going on pay-as-you-go keeps the hold rsvlife gave it. */
+static int rehold(struct al_ctx *c, json_t *ctr)
+{
+    const char *id = jstr(ctr, "id"), *gpu = jstr(ctr, "gpu");
+    const char *kind = jstr(json_object_get(ctr, "target"), "kind");
+    struct al_store_hold o;
+    struct al_err e = {0};
+    if (!gpu || !kind || strcmp(kind, "pool") != 0)
+        return 0;
+    int rc = al_store_hold_release(c->srv->store, id, &e);
+    if (rc < 0)
+        return al_http_fail_err(c, rc, &e);
+    if ((rc = blocker(c, id, gpu, UINT64_MAX, &o)) == 1 && o.t0 < c->now + c->srv->pool_notice_s)
+        return stop(c, ctr, "preempted", &o);
+    if (rc < 0 || (rc = al_poolgpu_hold(c, id, gpu, NULL, -1)) < 0)
+        return rc;
+    return 1;
+}
+
 /* Container `ctr`'s hold, against what comes: moved on, a warning, or the stop. */
 static int pass_hold(struct al_ctx *c, json_t *ctr)
 {
@@ -365,7 +392,7 @@ static int pass_hold(struct al_ctx *c, json_t *ctr)
     uint32_t hid;
     if (al_calendar_owner_holds(cal->cal, al_cal_owner(id), &hid, 1) < 1 ||
         al_calendar_get(cal->cal, hid, &h) != 0)
-        return 0; /* none: nothing to move (al_poolgpu_hold adds it with the container) */
+        return rehold(c, ctr);
     const struct al_gpu *x = al_fleet_gpu(cal->fleet, h.gpu);
     const char *gpu = al_cal_gpu_id(cal, h.gpu);
     uint64_t mask = h.whole ? UINT64_MAX : al_cal_mask(x->model, h.profile, h.start);
