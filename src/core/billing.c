@@ -362,6 +362,40 @@ int al_billing_cancel(const struct al_contract *c, const struct al_res_billing *
     return 0;
 }
 
+int al_billing_degraded_credit(const struct al_contract *c, const struct al_res_billing *r,
+                               int64_t unit, int64_t nunits, int64_t since, struct al_decision *dec,
+                               struct al_err *reterr)
+{
+    int64_t from = 0, rest = 0;
+    int rc = 0;
+    *dec = (struct al_decision){.end = r->end};
+    if ((rc = al_billing_check(c, r, reterr)))
+        return rc;
+    if (nunits < 1 || unit < 0 || unit >= nunits)
+        return al_err_set(reterr, AL_E_INVAL, "unit: %" PRId64 " is not one of %" PRId64, unit,
+                          nunits);
+    if (r->cancelled)
+        return al_err_set(reterr, AL_E_STATE,
+                          "reservation %" PRIu64 " was cancelled: nothing left to credit", r->id);
+    from = min64(max64(since, r->start), r->end);
+    if ((rc = charge_between(c, r, from, r->end, &rest, reterr)))
+        return rc;
+    dec->amount = rest / nunits;
+    if (dec->amount == 0)
+        return 0;
+    struct al_transfer t = {.kind = AL_XFER_ADJUSTMENT,
+                            .debit = revenue(),
+                            .credit = al_billing_payer(c, r->org),
+                            .amount = dec->amount,
+                            .at = since,
+                            .ref = {AL_REF_RESERVATION, r->id, -1}};
+    if (snprintf(t.key, sizeof t.key, "res:%" PRIu64 ":degraded:%" PRId64, r->id, unit) >=
+            (int)sizeof t.key ||
+        push(dec, &t) != 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "credit: cannot build the transfer");
+    return 0;
+}
+
 /* Periods of r's window: ceil((end - start) / P). */
 static int64_t periods_of(const struct al_contract *c, const struct al_res_billing *r)
 {

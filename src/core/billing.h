@@ -165,6 +165,21 @@ int al_billing_periods_covered(const struct al_contract *c, const struct al_res_
 int al_billing_implied(const struct al_contract *c, const struct al_res_billing *r, int64_t now,
                        int64_t *ret, struct al_err *reterr);
 
+/* The credit of a reservation's unit out of service: unit `unit` of r's `nunits` (its
+ * allocations, all of one model and profile, so each is 1/nunits of every line) failed at
+ * `since` and no spare took its place. What r's lines charge for the rest of the window,
+ * C(end) - C(max(since, start)) under the contract's granularity, divided by nunits (floored
+ * to the micro-unit), comes back to the org: dec->amount, and one adjustment transfer revenue
+ * -> the payer (org_cash, or org_accrued under invoiced terms) at `since` (the server credits
+ * when it learns of the failure), referring to the
+ * reservation, keyed res:<id>:degraded:<unit> so that a unit is never credited twice; none
+ * when the amount is 0 (since at or after the end, a free line). An adjustment, not a refund:
+ * r's own charges stay C(billed end) + fees (al_billing_implied), the credit beside them. r
+ * must not be cancelled (AL_E_STATE). Returns 0, AL_E_STATE, AL_E_INVAL (unit not in
+ * 0..nunits-1, nunits < 1) or AL_E_RANGE. */
+int al_billing_degraded_credit(const struct al_contract *c, const struct al_res_billing *r,
+                               int64_t unit, int64_t nunits, int64_t since, struct al_decision *dec,
+                               struct al_err *reterr);
 /* U(to) - U(from) for pool session `s` (s->start <= from <= to). */
 int al_billing_pool_usage(const struct al_pool_session *s, int64_t from, int64_t to, int64_t *ret,
                           struct al_err *reterr);

@@ -4,7 +4,8 @@
  * are planned (server/migplan.c) and those whose checks pass approved where the policy says so
  * (server/migcheck.c); then the money passes: balance and invoiced draws
  * (server/draws.c) and pool metering (server/pool.c), and the pool containers' holds, warnings
- * and stops (server/poolgpu.c). Each run is one unit of work through
+ * and stops (server/poolgpu.c), and reservations' containers and units through their windows:
+ * end warnings, the end, GPU failures (server/rsvlife.c). Each run is one unit of work through
  * server/txn.h, like an HTTP write: under the server's lock, in one savepoint, returning after
  * its commit. */
 #include "server/jobs.h"
@@ -19,6 +20,7 @@
 #include "server/pool.h"
 #include "server/poolgpu.h"
 #include "server/provision.h"
+#include "server/rsvlife.h"
 #include "server/txn.h"
 
 #include <stdbool.h>
@@ -162,10 +164,11 @@ static int tick_reservations(struct al_ctx *c, json_t **gpus)
  * without its layout is served in the same tick) and approved by policy, then the money passes:
  * every draw due (server/draws.h; after the starts, so that a reservation starting now has its
  * first period drawn in the same unit) and the pool's metering (server/pool.h), then the pool
- * containers (server/poolgpu.h: after the metering, which may have stopped their sessions); then
- * what ended leaves the calendar. One unit, one commit per tick: like the rest of the tick, a
- * failed pass undoes the whole tick (logged), and the next tick tries again. Returns the number of
- * transitions, draws and metered pieces, or a negative code. */
+ * containers (server/poolgpu.h: after the metering, which may have stopped their sessions) and
+ * the reservations' (server/rsvlife.h: a continuation's pool hold starts after the pool pass
+ * moved the others); then what ended leaves the calendar. One unit, one commit per tick: like the
+ * rest of the tick, a failed pass undoes the whole tick (logged), and the next tick tries again.
+ * Returns the number of transitions, draws and metered pieces, or a negative code. */
 static int tick(struct al_ctx *c, void *arg)
 {
     json_t *gpus = NULL;
@@ -194,6 +197,9 @@ static int tick(struct al_ctx *c, void *arg)
         goto out;
     n += rc;
     if ((rc = al_poolgpu_pass(c)) < 0)
+        goto out;
+    n += rc;
+    if ((rc = al_rsvlife_pass(c)) < 0)
         goto out;
     n += rc;
     al_calendar_expire(c->srv->cal->cal, c->now);

@@ -22,15 +22,16 @@ static int emit(struct al_ctx *c, enum al_event_kind kind, uint64_t id, json_t *
     return al_event(c, kind, obj, data);
 }
 
-/* The model of general-pool GPU `gpu` (the in-memory fleet knows every GPU of the store). */
-static int pool_gpu(struct al_ctx *c, const char *gpu, const char **model)
+/* The model of general-pool GPU `gpu` (the in-memory fleet knows every GPU of the store); a
+ * continuation (`dedicated_ok`) may run on a dedicated one, its reservation's. */
+static int pool_gpu(struct al_ctx *c, const char *gpu, bool dedicated_ok, const char **model)
 {
     int g = al_cal_gpu(c->srv->cal, gpu);
     const struct al_gpu *x = g >= 0 ? al_fleet_gpu(c->srv->cal->fleet, (uint32_t)g) : NULL;
     *model = "";
     if (!x)
         return al_http_fail(c, AL_E_NOTFOUND, "gpu", "no GPU %s", gpu);
-    if (x->pool != AL_POOL_GENERAL)
+    if (x->pool != AL_POOL_GENERAL && !dedicated_ok)
         return al_http_fail(c, AL_E_CONFLICT, "gpu",
                             "GPU %s is in the dedicated pool: pay-as-you-go sessions run on "
                             "general pool GPUs",
@@ -83,7 +84,9 @@ static int funds_of(struct al_ctx *c, uint64_t org, struct al_org_usage *u)
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
-int al_pool_start(struct al_ctx *c, const struct al_pool_ask *a, struct al_store_pool *ret)
+/* al_pool_start, or, `rsv` not NULL, al_pool_continue. */
+static int pool_start(struct al_ctx *c, const struct al_pool_ask *a, const char *rsv,
+                      struct al_store_pool *ret)
 {
     struct al_charge_org o;
     struct al_org_usage u;
@@ -106,7 +109,7 @@ int al_pool_start(struct al_ctx *c, const struct al_pool_ask *a, struct al_store
         return al_http_fail(c, AL_E_INVAL, "user", "user must be a user id");
     snprintf(what, sizeof what, "cannot start a pool session for org %s on %s",
              a->org ? a->org : "?", a->gpu);
-    if ((rc = pool_gpu(c, a->gpu, &model)) ||
+    if ((rc = pool_gpu(c, a->gpu, rsv != NULL, &model)) ||
         (rc = al_charge_org_contracted(c, a->org, c->now, what, &o)) ||
         (rc = pool_rate(c, &o, model, &rate)) ||
         (rc = al_charge_usage(c, &o, c->now, c->now + AL_MONEY_HOUR, 0, &u)))
@@ -124,14 +127,30 @@ int al_pool_start(struct al_ctx *c, const struct al_pool_ask *a, struct al_store
     p.contract_version = o.k.version;
     if ((rc = al_store_pool_start(c->srv->store, &p, &e)))
         return al_http_fail_err(c, rc, &e);
-    rc = emit(c, AL_EVENT_POOL_STARTED, p.sess.id,
-              json_pack("{s:s,s:s?,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I}}", "org", o.id, "user", a->user,
-                        "gpu", a->gpu, "model", model, "share", (json_int_t)a->share, "rate_micros",
-                        (json_int_t)rate, "hour_micros", (json_int_t)dec.amount, "contract", "id",
-                        (json_int_t)o.k.id, "version", (json_int_t)o.k.version));
+    json_t *data =
+        json_pack("{s:s,s:s?,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I}}", "org", o.id, "user", a->user, "gpu",
+                  a->gpu, "model", model, "share", (json_int_t)a->share, "rate_micros",
+                  (json_int_t)rate, "hour_micros", (json_int_t)dec.amount, "contract", "id",
+                  (json_int_t)o.k.id, "version", (json_int_t)o.k.version);
+    if (data && rsv)
+        json_object_set_new(data, "reservation", json_string(rsv));
+    rc = emit(c, AL_EVENT_POOL_STARTED, p.sess.id, data);
     if (rc == 0 && ret)
         *ret = p;
     return rc;
+}
+
+int al_pool_start(struct al_ctx *c, const struct al_pool_ask *a, struct al_store_pool *ret)
+{
+    return pool_start(c, a, NULL, ret);
+}
+
+int al_pool_continue(struct al_ctx *c, const struct al_pool_ask *a, const char *rsv,
+                     struct al_store_pool *ret)
+{
+    if (!rsv)
+        return al_http_fail(c, AL_E_INVAL, "reservation", "a continuation names its reservation");
+    return pool_start(c, a, rsv, ret);
 }
 
 /* Session p's org under the contract version it runs under. */

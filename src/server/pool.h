@@ -25,7 +25,8 @@
 struct al_pool_ask {
     const char *org;  /* the org's API id */
     const char *user; /* who starts it: a user id, or NULL */
-    const char *gpu;  /* the general-pool GPU's store id; its model prices the session */
+    const char *gpu;  /* the GPU's store id (general pool; a continuation: any); its model
+                       * prices the session */
     int64_t share;    /* GPU share units, 1..AL_SHARE_PER_GPU (a whole GPU) */
 };
 
@@ -37,6 +38,15 @@ struct al_pool_ask {
  * cover one hour of every running session of the org plus this one. *ret (may be NULL) = the
  * session as recorded; appends pool.started. 0, or the call's code. */
 int al_pool_start(struct al_ctx *c, const struct al_pool_ask *a, struct al_store_pool *ret);
+
+/* A continuation: reservation `rsv`'s unit going on after its window (server/rsvlife.h, where
+ * the reservation's contract says payg_after_window), started as al_pool_start does (the
+ * contract in force, its pool rate, the same limits and runway, the same refusals) except
+ * that a->gpu is the reservation's GPU, dedicated or general, and a->share the share of its
+ * unit: a whole GPU AL_SHARE_PER_GPU, a MIG instance of g compute slices on a model of S
+ * slices g × AL_SHARE_PER_GPU / S (al_charge_share). pool.started names the reservation. */
+int al_pool_continue(struct al_ctx *c, const struct al_pool_ask *a, const char *rsv,
+                     struct al_store_pool *ret);
 
 /* Meter session `id` up to c->now, then stop it there (pool.stopped, reason "stopped").
  * 404 for an unknown session, 409 when it stopped already. *ret (may be NULL) = the session

@@ -2,7 +2,8 @@
  * issue's extension bug (3,840.00 must become 4,800.00 at the contract's rate, not 8,640.00 at
  * the new list price), refunds with the contract's fee, who may cancel, balance draws per
  * period (exactly once, in order, refused when the cash runs out), extensions under balance
- * terms, every refusal at confirm and extend, pool metering and its runway. docs/billing.md
+ * terms, every refusal at confirm and extend, pool metering and its runway, the credit of a
+ * unit out of service. docs/billing.md
  * quotes the same numbers. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -497,6 +498,49 @@ static void test_pool(void **state)
 }
 
 /* Products beyond int64 are refused, never wrapped: at confirmation, extension and metering. */
+/* A unit out of service with no spare: the rest of its window credited once, as an adjustment
+ * (not a refund: the reservation's own charges stay what its terms imply). */
+static void test_degraded_credit(void **state)
+{
+    (void)state;
+    struct al_contract c = contract(AL_TERMS_PREPAID);
+    struct al_res_billing r = reservation();
+    struct al_decision d;
+    struct al_err e = {0};
+    /* unit 2 of 4 fails 10 h 20 min in: whole hours, so C(10 h 20 min) = 11 h = 1,760.00 of
+     * C(end) 3,840.00; the rest 2,080.00 / 4 units = 520.00 */
+    assert_int_equal(
+        al_billing_degraded_credit(&c, &r, 2, 4, r.start + 10 * HOUR + 20 * 60, &d, &e), 0);
+    assert_true(d.amount == M(520));
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.t[0].kind, AL_XFER_ADJUSTMENT);
+    assert_int_equal(d.t[0].debit.kind, AL_ACCT_REVENUE);
+    assert_int_equal(d.t[0].credit.kind, AL_ACCT_ORG_CASH);
+    assert_true(d.t[0].credit.org == 3 && d.t[0].at == r.start + 10 * HOUR + 20 * 60);
+    assert_int_equal(d.t[0].ref.kind, AL_REF_RESERVATION);
+    assert_true(d.t[0].ref.id == 11);
+    assert_string_equal(d.t[0].key, "res:11:degraded:2");
+    /* before the start: the whole window of one unit, 3,840.00 / 4 */
+    assert_int_equal(al_billing_degraded_credit(&c, &r, 0, 4, T0, &d, &e), 0);
+    assert_true(d.amount == M(960));
+    assert_string_equal(d.t[0].key, "res:11:degraded:0");
+    /* at or after the end: nothing, no transfer */
+    assert_int_equal(al_billing_degraded_credit(&c, &r, 1, 4, r.end, &d, &e), 0);
+    assert_true(d.amount == 0 && d.n == 0);
+    /* per second, invoiced: 4 GPUs at 40.00 for the last 90 s = 4.00, one unit 1.00, to accrued */
+    c = contract(AL_TERMS_INVOICED);
+    c.gran = (struct al_granularity){AL_GRAN_SECOND, 0};
+    c.limits.credit_limit = AL_LIMIT_NONE;
+    assert_int_equal(al_billing_degraded_credit(&c, &r, 3, 4, r.end - 90, &d, &e), 0);
+    assert_true(d.amount == M(1));
+    assert_int_equal(d.t[0].credit.kind, AL_ACCT_ORG_ACCRUED);
+    /* not a unit of it, no units, cancelled */
+    assert_int_equal(al_billing_degraded_credit(&c, &r, 4, 4, T0, &d, &e), AL_E_INVAL);
+    assert_int_equal(al_billing_degraded_credit(&c, &r, 0, 0, T0, &d, &e), AL_E_INVAL);
+    r.cancelled = true;
+    assert_int_equal(al_billing_degraded_credit(&c, &r, 0, 4, T0, &d, &e), AL_E_STATE);
+}
+
 static void test_overflow(void **state)
 {
     (void)state;
@@ -539,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_balance_cancel_daily),
         cmocka_unit_test(test_month_share),
         cmocka_unit_test(test_invoiced),
+        cmocka_unit_test(test_degraded_credit),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_overflow),
     };
