@@ -280,8 +280,8 @@ static int blocker(struct al_ctx *c, const char *id, const char *gpu, uint64_t m
 }
 
 /* Move the end of container `id`'s hold `hid` (h) to t1, in the calendar and the store. 1 when
- * moved, 0 when the calendar refuses (MIG rules beyond the units: it stays, and the container
- * stops at its end), or the call's code. */
+ * moved, 0 when the calendar refuses (a MIG rule other than the units, which the store's check
+ * does not see: the hold keeps its end, and the next pass tries again), or the call's code. */
 static int move_end(struct al_ctx *c, const char *id, uint32_t hid, const struct al_hold *h,
                     int64_t t1)
 {

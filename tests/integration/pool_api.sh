@@ -138,7 +138,7 @@ call "$TOK_n1" POST /v1/nodes/n1/containers "{\"runtime\":{\"kind\":\"docker-api
 check "its agent reports it running" field_is "$C1" .state running
 check "GET /v1/pool: no H100 free while it runs" pool_is "$H100 | .gpus_free" 0
 call "$M1" POST /v1/containers "{\"image\":\"localhost/bb:latest\",\"command\":[\"true\"],\"target\":{\"pool\":{\"gpu\":\"gpu_n1-0\"}}}"
-expect "a second pool container on its GPU → 409 gpu" 409 "" gpu
+expect "a second pool container on its GPU → 409 target.pool.gpu" 409 conflict target.pool.gpu
 # 3 GPUs from T0 + 300 s for an hour: the 2 dedicated and the general one, inside the notice
 request acme "$ADM_A" "$(gpus H100-80GB 3 $((T0 + 300)) $((T0 + 300 + HOUR)))"
 check "a reservation inside the notice period that needs the pool container's GPU is refused" \
