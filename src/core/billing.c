@@ -396,6 +396,41 @@ int al_billing_degraded_credit(const struct al_contract *c, const struct al_res_
     return 0;
 }
 
+int al_billing_degraded_follow(const struct al_contract *c, const struct al_res_billing *r,
+                               const struct al_degraded_unit *u, int64_t new_end, int64_t at,
+                               struct al_decision *dec, struct al_err *reterr)
+{
+    int64_t amount = 0;
+    bool longer = new_end > r->end;
+    int rc = 0;
+    *dec = (struct al_decision){.end = new_end};
+    if ((rc = al_billing_check(c, r, reterr)))
+        return rc;
+    if (u->nunits < 1 || u->unit < 0 || u->unit >= u->nunits || new_end < r->start ||
+        r->rev == UINT32_MAX)
+        return al_err_set(reterr, AL_E_INVAL, "unit %" PRId64 " of %" PRId64 ", or the new end",
+                          u->unit, u->nunits);
+    int64_t a = longer ? max64(r->end, u->since) : max64(new_end, u->since);
+    int64_t b = longer ? new_end : r->end;
+    if (a < b && (rc = charge_between(c, r, max64(a, r->start), b, &amount, reterr)))
+        return rc;
+    amount /= u->nunits;
+    if (amount == 0)
+        return 0;
+    dec->amount = longer ? amount : -amount;
+    struct al_transfer t = {.kind = AL_XFER_ADJUSTMENT,
+                            .debit = longer ? revenue() : al_billing_payer(c, r->org),
+                            .credit = longer ? al_billing_payer(c, r->org) : revenue(),
+                            .amount = amount,
+                            .at = at,
+                            .ref = {AL_REF_RESERVATION, r->id, -1}};
+    if (snprintf(t.key, sizeof t.key, "res:%" PRIu64 ":r%" PRIu32 ":degraded:%" PRId64, r->id,
+                 r->rev + 1, u->unit) >= (int)sizeof t.key ||
+        push(dec, &t) != 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "credit: cannot build the transfer");
+    return 0;
+}
+
 /* Periods of r's window: ceil((end - start) / P). */
 static int64_t periods_of(const struct al_contract *c, const struct al_res_billing *r)
 {

@@ -180,6 +180,22 @@ int al_billing_implied(const struct al_contract *c, const struct al_res_billing 
 int al_billing_degraded_credit(const struct al_contract *c, const struct al_res_billing *r,
                                int64_t unit, int64_t nunits, int64_t since, struct al_decision *dec,
                                struct al_err *reterr);
+/* A unit out of service, as al_billing_degraded_follow reads it. */
+struct al_degraded_unit {
+    int64_t unit, nunits; /* the unit (an allocation index) of the reservation's nunits */
+    int64_t since;        /* when it failed: credited from there (al_billing_degraded_credit) */
+};
+/* r's window changes to `new_end` (revision r->rev + 1: a cancellation or shortening with the
+ * end al_billing_cancel decided, or an extension) while unit u is out of service and credited
+ * up to r->end: the credit follows the window. Shorter: the time after new_end is no longer
+ * charged (refunded, or never drawn), so its credit comes back, (C(end) - C(max(new_end,
+ * since))) / nunits, one adjustment payer -> revenue; longer: the added time is charged for a
+ * unit out of service, so it is credited, (C(new_end) - C(max(end, since))) / nunits, revenue
+ * -> payer. At `at`, keyed res:<id>:r<rev+1>:degraded:<unit>. dec->amount: what is credited
+ * (> 0) or taken back (< 0); no transfer when 0. Returns 0, AL_E_INVAL or AL_E_RANGE. */
+int al_billing_degraded_follow(const struct al_contract *c, const struct al_res_billing *r,
+                               const struct al_degraded_unit *u, int64_t new_end, int64_t at,
+                               struct al_decision *dec, struct al_err *reterr);
 /* U(to) - U(from) for pool session `s` (s->start <= from <= to). */
 int al_billing_pool_usage(const struct al_pool_session *s, int64_t from, int64_t to, int64_t *ret,
                           struct al_err *reterr);

@@ -333,7 +333,9 @@ static int rsv_refund(struct al_ctx *c, json_t *r, int64_t new_end, bool cancel,
     int rc = al_charge_res_load(c, jstr(r, "id"), cr);
     if (rc != 0)
         return rc < 0 ? rc : 0;
+    struct al_charge_res before = *cr;
     if ((rc = al_charge_cancel(c, cr, &q, cancel, what, &d)) ||
+        (rc = al_rsvlife_window_changed(c, r, &before, d.end)) ||
         (rc = rsv_repriced(c, r, cr, d.end, &d)))
         return rc;
     json_object_set_new(r, "billed_end", al_time_json(d.end));

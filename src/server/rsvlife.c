@@ -409,13 +409,14 @@ static int unit_degrade(struct al_ctx *c, const struct unit_move *u)
     }
     json_t *g = json_object_get(u->r, "degraded");
     if (!json_is_object(g)) {
-        g = json_pack("{s:o,s:[],s:I}", "since", al_time_json(c->now), "units", "credited_micros",
-                      (json_int_t)0);
+        g = json_pack("{s:o,s:[],s:[],s:I}", "since", al_time_json(c->now), "units", "units_since",
+                      "credited_micros", (json_int_t)0);
         if (!g)
             return nomem(c);
         json_object_set_new(u->r, "degraded", g);
     }
     json_array_append_new(json_object_get(g, "units"), json_integer(u->unit));
+    json_array_append_new(json_object_get(g, "units_since"), al_time_json(c->now));
     json_object_set_new(
         g, "credited_micros",
         json_integer(json_integer_value(json_object_get(g, "credited_micros")) + d.amount));
@@ -528,6 +529,37 @@ static int pass_failures(struct al_ctx *c)
         total += rc;
     }
     return total;
+}
+
+int al_rsvlife_window_changed(struct al_ctx *c, json_t *r, const struct al_charge_res *before,
+                              int64_t new_end)
+{
+    json_t *g = json_object_get(r, "degraded"), *v;
+    json_t *since = json_object_get(g, "units_since");
+    struct al_charge_org o = before->o;
+    size_t i;
+    int64_t total = json_integer_value(json_object_get(g, "credited_micros"));
+    char what[AL_HTTP_ID_LEN + 32];
+    snprintf(what, sizeof what, "cannot move the credit of %s", jstr(r, "id"));
+    json_array_foreach(json_object_get(g, "units"), i, v)
+    {
+        struct al_degraded_unit u = {
+            json_integer_value(v), (int64_t)json_array_size(json_object_get(r, "allocations")), 0};
+        struct al_decision d;
+        struct al_err e = {0};
+        int rc;
+        if (al_time_parse(json_string_value(json_array_get(since, i)), &u.since) != 0)
+            return al_http_fail(c, AL_E_INTERNAL, NULL, "%s: a degraded unit without its time",
+                                jstr(r, "id"));
+        if ((rc = al_billing_degraded_follow(&o.k, &before->b, &u, new_end, c->now, &d, &e)))
+            return al_http_fail_err(c, rc, &e);
+        if ((rc = al_charge_write(c, &o, &d, what)))
+            return rc;
+        total += d.amount;
+    }
+    if (json_is_object(g))
+        json_object_set_new(g, "credited_micros", json_integer(total));
+    return 0;
 }
 
 int al_rsvlife_pass(struct al_ctx *c)

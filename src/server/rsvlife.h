@@ -9,6 +9,7 @@
 #ifndef AL_SERVER_RSVLIFE_H
 #define AL_SERVER_RSVLIFE_H
 
+#include "server/charge.h"
 #include "server/http.h"
 
 #include <jansson.h>
@@ -28,5 +29,14 @@ int al_rsvlife_assigned(struct al_ctx *c, json_t *r);
  * (doc member "degraded": {since, units, credited_micros}) and credit the affected time
  * (reservation.degraded). Returns the number of changes, or the call's code. */
 int al_rsvlife_pass(struct al_ctx *c);
+
+/* Reservation r was cancelled or shortened to `new_end` (the end it got), `before` its billing
+ * state as it was: the credit of each of its degraded units follows (core's
+ * al_billing_degraded_follow: the time after new_end, no longer charged, is taken back), is
+ * written, and r's degraded.credited_micros updated (the caller writes r). Nothing when r is
+ * not degraded. (An extension passes only when its GPUs may be sold, healthy: the unit is in
+ * service again and its added time is charged as usual.) 0, or the call's code. */
+int al_rsvlife_window_changed(struct al_ctx *c, json_t *r, const struct al_charge_res *before,
+                              int64_t new_end);
 
 #endif

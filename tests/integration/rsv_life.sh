@@ -261,6 +261,14 @@ tick_to $((NOW + 60))
 check "… never twice (the next ticks)" \
     [ "$(events reservation.degraded "$R4" | wc -l)" = 1 -a "$(cash acme)" = $((CASH0 + 80 * M)) ]
 verify "after the replacement and the credit"
+CASH1=$(cash acme)
+call "$OP" POST "/v1/reservations/$R4/cancel" '{"reason":"its GPU failed"}'
+check "cancelling the degraded reservation → 200, its credit taken back (credited_micros 0)" \
+    [ "$code" = 200 -a "$(j .degraded.credited_micros)" = 0 ]
+REFUND4=$(j .refund_micros)
+check "… the refund paid, the credit for the same time taken back (80.00): never paid twice" \
+    [ "$(cash acme)" = $((CASH1 + REFUND4 - 80 * M)) -a "$(transfers acme adjustment | grep -c ':r1:degraded:0$')" = 1 ]
+verify "after cancelling a degraded reservation"
 
 # ---------------------------------------------------------------- 6. pay-as-you-go refused: stopped
 node_report n3 2

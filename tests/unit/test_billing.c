@@ -541,6 +541,44 @@ static void test_degraded_credit(void **state)
     assert_int_equal(al_billing_degraded_credit(&c, &r, 0, 4, T0, &d, &e), AL_E_STATE);
 }
 
+/* The credit of a unit out of service follows the window: a cancellation takes back what is no
+ * longer charged, an extension credits the added time. */
+static void test_degraded_follow(void **state)
+{
+    (void)state;
+    struct al_contract c = contract(AL_TERMS_PREPAID);
+    struct al_res_billing r = reservation();
+    struct al_degraded_unit u = {2, 4, r.start + 10 * HOUR + 20 * 60};
+    struct al_decision d;
+    struct al_err e = {0};
+    /* credited 520.00 for [11 h, 24 h); cancelled at 15 h: (24 - 15) h × 160.00 / 4 = 360.00
+     * back, from the org's cash to revenue */
+    assert_int_equal(al_billing_degraded_follow(&c, &r, &u, r.start + 15 * HOUR, T0 + 7, &d, &e),
+                     0);
+    assert_true(d.amount == -M(360));
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.t[0].kind, AL_XFER_ADJUSTMENT);
+    assert_int_equal(d.t[0].debit.kind, AL_ACCT_ORG_CASH);
+    assert_int_equal(d.t[0].credit.kind, AL_ACCT_REVENUE);
+    assert_true(d.t[0].amount == M(360) && d.t[0].at == T0 + 7);
+    assert_string_equal(d.t[0].key, "res:11:r1:degraded:2");
+    /* cancelled before the failure: the whole credit back (C(24 h) - C(11 h)) / 4 = 520.00 */
+    assert_int_equal(al_billing_degraded_follow(&c, &r, &u, r.start + 2 * HOUR, T0, &d, &e), 0);
+    assert_true(d.amount == -M(520));
+    /* extended by 6 h: the added time credited, 6 × 160.00 / 4 = 240.00, revenue to the org */
+    r.rev = 3;
+    assert_int_equal(al_billing_degraded_follow(&c, &r, &u, r.end + 6 * HOUR, T0, &d, &e), 0);
+    assert_true(d.amount == M(240));
+    assert_int_equal(d.t[0].debit.kind, AL_ACCT_REVENUE);
+    assert_int_equal(d.t[0].credit.kind, AL_ACCT_ORG_CASH);
+    assert_string_equal(d.t[0].key, "res:11:r4:degraded:2");
+    /* the end unchanged: nothing */
+    assert_int_equal(al_billing_degraded_follow(&c, &r, &u, r.end, T0, &d, &e), 0);
+    assert_true(d.amount == 0 && d.n == 0);
+    u.unit = 4;
+    assert_int_equal(al_billing_degraded_follow(&c, &r, &u, r.end, T0, &d, &e), AL_E_INVAL);
+}
+
 static void test_overflow(void **state)
 {
     (void)state;
@@ -584,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_month_share),
         cmocka_unit_test(test_invoiced),
         cmocka_unit_test(test_degraded_credit),
+        cmocka_unit_test(test_degraded_follow),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_overflow),
     };
