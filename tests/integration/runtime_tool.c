@@ -11,7 +11,9 @@
  *   runtime_tool SPEC list              a JSON array of those objects
  *   runtime_tool SPEC ping
  *   runtime_tool SPEC round FILE...     one containers round per desired document FILE, in one
- *                                       process; each report printed as one JSON line
+ *                                       process; each report printed as one JSON line. An
+ *                                       argument wait:PATH waits (up to 120 s) until PATH
+ *                                       exists, so that a test acts between two rounds
  * SPEC is --runtime's (docker-api:SOCKET, process[:DIR]). Exit 0, or 1 with the error on
  * stderr. */
 #include "agent/containers.h"
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *state_name(enum al_rt_state s)
 {
@@ -82,6 +86,12 @@ static int rounds(const char *spec, int argc, char **argv, struct al_err *e)
     int rc = al_agentctr_new(spec, false, &ac, e);
     for (int i = 0; rc == 0 && i < argc; i++) {
         json_error_t je;
+        if (strncmp(argv[i], "wait:", 5) == 0) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            for (int t = 0; t < 1200 && access(argv[i] + 5, F_OK) < 0; t++)
+                nanosleep(&ts, NULL);
+            continue;
+        }
         json_t *doc = json_load_file(argv[i], 0, &je), *rep = NULL;
         if (!doc) {
             rc = al_err_set(e, AL_E_INVAL, "%s: %s", argv[i], je.text);
