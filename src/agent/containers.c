@@ -25,9 +25,9 @@ struct round {
     struct al_agentctr *ac;
     struct al_rt_ctr *have; /* the runtime's allot containers */
     size_t nhave;
-    json_t *out;          /* the report's containers */
-    struct al_err down;   /* the runtime went away during the round (code AL_E_IO) */
-    json_t *empty;        /* {}: the env of an entry without one */
+    json_t *out;        /* the report's containers */
+    struct al_err down; /* the runtime went away during the round (code AL_E_IO) */
+    json_t *empty;      /* {}: the env of an entry without one */
 };
 
 int al_agentctr_new(const char *spec, bool gpu_requests, struct al_agentctr **ret,
@@ -151,8 +151,7 @@ static int make_labels(const json_t *labels, const char *id, json_t **ret, struc
         const char *s = json_string_value(v);
         size_t n = strlen(k);
         if (n == 0 || n > 128 || !chars_in(k, n, ALNUM "._-/"))
-            return al_err_set(reterr, AL_E_INVAL, "labels: key '%.40s': [A-Za-z0-9._/-]{1,128}",
-                              k);
+            return al_err_set(reterr, AL_E_INVAL, "labels: key '%.40s': [A-Za-z0-9._/-]{1,128}", k);
         if (!s || json_string_length(v) > 256 || strlen(s) != json_string_length(v))
             return al_err_set(reterr, AL_E_INVAL, "labels.%s: a string of at most 256 bytes", k);
     }
@@ -226,12 +225,12 @@ static bool gone(struct round *r, int rc, const struct al_err *e)
 }
 
 /* A report entry. `c` (may be NULL: nothing in the runtime) gives the runtime's facts. */
-static int add_entry(struct round *r, const char *id, const char *state,
-                     const struct al_rt_ctr *c, const char *error, const char *logs)
+static int add_entry(struct round *r, const char *id, const char *state, const struct al_rt_ctr *c,
+                     const char *error, const char *logs)
 {
-    json_t *e = json_pack("{s:s,s:s,s:n,s:n,s:n,s:n,s:n,s:s}", "id", id, "state", state,
-                          "runtime_id", "exit_code", "error", "started_at", "finished_at", "logs",
-                          logs ? logs : "");
+    json_t *e =
+        json_pack("{s:s,s:s,s:n,s:n,s:n,s:n,s:n,s:s}", "id", id, "state", state, "runtime_id",
+                  "exit_code", "error", "started_at", "finished_at", "logs", logs ? logs : "");
     int rc = e ? 0 : -1;
     if (rc == 0 && c && c->id[0])
         rc = json_object_set_new(e, "runtime_id", json_string(c->id));
@@ -311,8 +310,7 @@ static int want_stop(struct round *r, const char *id)
     int rc;
     if (!have)
         return add_entry(r, id, "stopped", NULL, NULL, NULL);
-    if (have->state == AL_RT_RUNNING &&
-        (rc = al_runtime_stop(r->ac->rt, have->id, &e)) < 0) {
+    if (have->state == AL_RT_RUNNING && (rc = al_runtime_stop(r->ac->rt, have->id, &e)) < 0) {
         if (!gone(r, rc, &e))
             fprintf(stderr, "allot agent: container %s: stop: %s\n", id, e.msg);
         return 0;
@@ -330,8 +328,9 @@ static int one(struct round *r, const json_t *entry, size_t i)
     int rc;
     s.ctr = str_of(entry, "id", AL_RUNTIME_CTR_MAX - 1, ALNUM "_-");
     if (!s.ctr || strncmp(s.ctr, "ctr_", 4) != 0) {
-        fprintf(stderr, "allot agent: desired containers[%zu]: id: \"ctr_…\" required; "
-                        "skipped\n",
+        fprintf(stderr,
+                "allot agent: desired containers[%zu]: id: \"ctr_…\" required; "
+                "skipped\n",
                 i);
         return 0;
     }
@@ -442,14 +441,12 @@ int al_agentctr_round(struct al_agentctr *ac, const json_t *desired, json_t **re
         rc = AL_E_NOMEM;
         goto out;
     }
-    if ((rc = al_runtime_list(ac->rt, &r.have, &r.nhave, &r.down)) < 0 && rc != AL_E_IO) {
-        /* an answer that does not check out: as unreachable, nothing is touched */
-        r.down.code = AL_E_IO;
-    }
-    rc = 0;
+    if (al_runtime_list(ac->rt, &r.have, &r.nhave, &r.down) < 0)
+        r.down.code = AL_E_IO; /* or an answer that does not check out: nothing is touched */
     if (cs && (!json_is_array(cs) || json_array_size(cs) > AL_AGENTCTR_MAX)) {
-        fprintf(stderr, "allot agent: desired containers: an array of at most %d required; "
-                        "none touched\n",
+        fprintf(stderr,
+                "allot agent: desired containers: an array of at most %d required; "
+                "none touched\n",
                 AL_AGENTCTR_MAX);
         cs = NULL;
     }

@@ -85,8 +85,11 @@ static void message_of(const struct answer *a, char *out, size_t cap)
     json_t *j = a->len ? json_loadb(a->buf, a->len, 0, NULL) : NULL;
     const char *m = json_string_value(json_object_get(j, "message"));
     size_t n = 0;
-    for (; m && m[n] && n + 1 < cap && n < 200; n++)
-        out[n] = m[n] >= 0x20 && m[n] < 0x7f ? m[n] : '?';
+    for (; m && m[n] && n + 1 < cap && n < 200; n++) {
+        out[n] = m[n];
+        if ((unsigned char)m[n] < 0x20 || (unsigned char)m[n] >= 0x7f)
+            out[n] = '?'; /* a control, or a byte of UTF-8 */
+    }
     out[n] = '\0';
     if (n == 0)
         snprintf(out, cap, "no message");
@@ -144,9 +147,11 @@ static int no_answer(struct docker *d, CURLcode cc, const struct answer *a, stru
         return al_err_set(reterr, AL_E_RANGE, "docker-api %s: answer larger than %u MiB", d->sock,
                           (a->demux ? DOCKER_MAX_LOGS : DOCKER_MAX_BODY) >> 20);
     curl_easy_getinfo(d->curl, CURLINFO_OS_ERRNO, &os);
-    if (cc == CURLE_COULDNT_CONNECT && os > 0)
-        return al_err_set(reterr, AL_E_IO, "docker-api %s: connect: %s", d->sock,
-                          strerror((int)os));
+    if (cc == CURLE_COULDNT_CONNECT && os > 0) {
+        char why[128] = "?";
+        (void)strerror_r((int)os, why, sizeof why);
+        return al_err_set(reterr, AL_E_IO, "docker-api %s: connect: %s", d->sock, why);
+    }
     return al_err_set(reterr, AL_E_IO, "docker-api %s: %s", d->sock, curl_easy_strerror(cc));
 }
 
@@ -192,8 +197,9 @@ static int d_open(const char *arg, bool gpu_requests, void **ret, struct al_err 
     size_t n = arg ? strlen(arg) : 0;
     *ret = NULL;
     if (n == 0 || n > DOCKER_SOCK_MAX || arg[0] != '/')
-        return al_err_set(reterr, AL_E_INVAL, "runtime docker-api: an absolute socket path of at "
-                                              "most %d bytes required",
+        return al_err_set(reterr, AL_E_INVAL,
+                          "runtime docker-api: an absolute socket path of at "
+                          "most %d bytes required",
                           DOCKER_SOCK_MAX);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return al_err_set(reterr, AL_E_INTERNAL, "libcurl initialisation failed");
@@ -307,17 +313,26 @@ out:
     return rc;
 }
 
+#define ID_PATH_MAX (AL_RUNTIME_ID_MAX + 64)
+
+/* "/containers/<id><what>" into path (ID_PATH_MAX), the id checked first. */
+static int id_path(const char *id, const char *what, char path[ID_PATH_MAX], struct al_err *reterr)
+{
+    int rc = id_ok(id, reterr);
+    if (rc == 0)
+        snprintf(path, ID_PATH_MAX, "/containers/%s%s", id, what);
+    return rc;
+}
+
 /* POST or DELETE /containers/{id}<what>: no answer but the status. */
 static int act(void *impl, const char *method, const char *id, const char *what, long ms,
                struct al_err *reterr)
 {
     struct answer a = {0};
-    char path[AL_RUNTIME_ID_MAX + 64];
-    int rc = id_ok(id, reterr);
-    if (rc == 0) {
-        snprintf(path, sizeof path, "/containers/%s%s", id, what);
+    char path[ID_PATH_MAX];
+    int rc = id_path(id, what, path, reterr);
+    if (rc == 0)
         rc = call(impl, method, path, NULL, &a, ms, reterr);
-    }
     free(a.buf);
     return rc;
 }
@@ -342,12 +357,10 @@ static int d_remove(void *impl, const char *id, struct al_err *reterr)
 static int d_inspect(void *impl, const char *id, struct al_rt_ctr *ret, struct al_err *reterr)
 {
     struct answer a = {0};
-    char path[AL_RUNTIME_ID_MAX + 32];
-    int rc = id_ok(id, reterr);
-    if (rc == 0) {
-        snprintf(path, sizeof path, "/containers/%s/json", id);
+    char path[ID_PATH_MAX];
+    int rc = id_path(id, "/json", path, reterr);
+    if (rc == 0)
         rc = call(impl, "GET", path, NULL, &a, 30000L, reterr);
-    }
     if (rc == 0)
         rc = al_runtime_parse_inspect(a.buf ? a.buf : "", a.len, ret, reterr);
     free(a.buf);
@@ -358,13 +371,10 @@ static int d_logs(void *impl, const char *id, char **ret, size_t *len, struct al
 {
     struct al_rt_demux dm = {0};
     struct answer a = {.demux = &dm, .curl = ((struct docker *)impl)->curl};
-    char path[AL_RUNTIME_ID_MAX + 64];
-    int rc = id_ok(id, reterr);
-    if (rc == 0) {
-        snprintf(path, sizeof path, "/containers/%s/logs?stdout=1&stderr=1&tail=%s", id,
-                 DOCKER_LOG_LINES);
+    char path[ID_PATH_MAX];
+    int rc = id_path(id, "/logs?stdout=1&stderr=1&tail=" DOCKER_LOG_LINES, path, reterr);
+    if (rc == 0)
         rc = call(impl, "GET", path, NULL, &a, 30000L, reterr);
-    }
     if (rc == 0)
         rc = al_runtime_demux_tail(&dm, ret, len, reterr);
     al_runtime_demux_free(&dm);
@@ -373,6 +383,6 @@ static int d_logs(void *impl, const char *id, char **ret, size_t *len, struct al
 }
 
 const struct al_rt_ops al_rt_docker_ops = {
-    "docker-api", d_open,    d_close, d_ping,   d_list, d_create,
+    "docker-api", d_open,    d_close, d_ping, d_list,   d_create,
     d_start,      d_inspect, d_logs,  d_stop, d_remove,
 };

@@ -51,8 +51,9 @@ int al_runtime_parse_created(const char *body, size_t len, char *id, struct al_e
     if (!j)
         return AL_E_INVAL;
     if (!id_chars(v))
-        rc = al_err_set(reterr, AL_E_INVAL, "docker-api: create: Id: [A-Za-z0-9_.-]{1,%d} "
-                                            "required",
+        rc = al_err_set(reterr, AL_E_INVAL,
+                        "docker-api: create: Id: [A-Za-z0-9_.-]{1,%d} "
+                        "required",
                         AL_RUNTIME_ID_MAX - 1);
     else
         memcpy(id, v, strlen(v) + 1);
@@ -64,8 +65,11 @@ int al_runtime_parse_created(const char *body, size_t len, char *id, struct al_e
 static void words(const char *s, char *out, size_t cap)
 {
     size_t n = 0;
-    for (; s && s[n] && n + 1 < cap; n++)
-        out[n] = s[n] >= 0x20 && s[n] < 0x7f ? s[n] : '?';
+    for (; s && s[n] && n + 1 < cap; n++) {
+        out[n] = s[n];
+        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f)
+            out[n] = '?';
+    }
     out[n] = '\0';
 }
 
@@ -80,8 +84,9 @@ static int state_of(const json_t *st, struct al_rt_ctr *ret, struct al_err *rete
         return al_err_set(reterr, AL_E_INVAL, "docker-api: inspect: State.Status: '%.40s' unknown",
                           status ? status : "(not a string)");
     if (!json_is_integer(code) || json_integer_value(code) < -1 || json_integer_value(code) > 255)
-        return al_err_set(reterr, AL_E_INVAL, "docker-api: inspect: State.ExitCode: an integer "
-                                              "in -1..255 required");
+        return al_err_set(reterr, AL_E_INVAL,
+                          "docker-api: inspect: State.ExitCode: an integer "
+                          "in -1..255 required");
     ret->has_exit = ret->state == AL_RT_EXITED && json_integer_value(code) >= 0;
     ret->exit_code = ret->has_exit ? (int)json_integer_value(code) : 0;
     al_runtime_time(json_string_value(json_object_get(st, "StartedAt")), ret->started_at);
@@ -103,8 +108,9 @@ int al_runtime_parse_inspect(const char *body, size_t len, struct al_rt_ctr *ret
     if (!j)
         return AL_E_INVAL;
     if (!id_chars(id)) {
-        rc = al_err_set(reterr, AL_E_INVAL, "docker-api: inspect: Id: [A-Za-z0-9_.-]{1,%d} "
-                                            "required",
+        rc = al_err_set(reterr, AL_E_INVAL,
+                        "docker-api: inspect: Id: [A-Za-z0-9_.-]{1,%d} "
+                        "required",
                         AL_RUNTIME_ID_MAX - 1);
         goto out;
     }
@@ -125,12 +131,14 @@ static int entry_of(const json_t *e, size_t i, struct al_rt_ctr *ret, struct al_
     const json_t *labels = json_object_get(e, "Labels");
     *ret = (struct al_rt_ctr){.state = AL_RT_UNKNOWN};
     if (!json_is_object(e) || !id_chars(id))
-        return al_err_set(reterr, AL_E_INVAL, "docker-api: list: [%zu].Id: [A-Za-z0-9_.-]{1,%d} "
-                                              "required",
+        return al_err_set(reterr, AL_E_INVAL,
+                          "docker-api: list: [%zu].Id: [A-Za-z0-9_.-]{1,%d} "
+                          "required",
                           i, AL_RUNTIME_ID_MAX - 1);
     if (labels && !json_is_object(labels) && !json_is_null(labels))
-        return al_err_set(reterr, AL_E_INVAL, "docker-api: list: [%zu].Labels: an object "
-                                              "required",
+        return al_err_set(reterr, AL_E_INVAL,
+                          "docker-api: list: [%zu].Labels: an object "
+                          "required",
                           i);
     memcpy(ret->id, id, strlen(id) + 1);
     ret->state = al_runtime_state_of(state);
@@ -154,13 +162,13 @@ int al_runtime_parse_list(const char *body, size_t len, struct al_rt_ctr **ret, 
                         AL_RUNTIME_LIST_MAX);
         goto out;
     }
-    if (json_array_size(j) && !(out = calloc(json_array_size(j), sizeof *out))) {
+    if (!(out = calloc(json_array_size(j) + 1, sizeof *out))) {
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
         goto out;
     }
     json_array_foreach(j, i, e) if ((rc = entry_of(e, i, &out[i], reterr)) < 0) break;
 out:
-    if (rc == 0) {
+    if (rc == 0 && json_array_size(j) > 0) {
         *ret = out;
         *n = json_array_size(j);
     } else {

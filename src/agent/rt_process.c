@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,15 @@ static int name_ok(const char *id, struct al_err *reterr)
     return 0;
 }
 
+/* "process: <what>: <errno's words>" into reterr; returns code, or -e when code is 0.
+ * strerror_r: the agent may have libcurl's threads. */
+static int sys_err(struct al_err *reterr, int code, int e, const char *what)
+{
+    char why[128] = "?";
+    (void)strerror_r(e, why, sizeof why);
+    return al_err_set(reterr, code ? code : (e ? -e : AL_E_IO), "process: %s: %s", what, why);
+}
+
 /* DIR/<id>[/<file>] into out (PATH of PROC_DIR_MAX + 128 bytes). */
 #define PATH_CAP (PROC_DIR_MAX + 128)
 static void path_of(const struct proc *p, const char *id, const char *file, char out[PATH_CAP])
@@ -87,13 +97,13 @@ static int write_atomic(const char *path, const char *text, struct al_err *reter
     int fd, rc = 0;
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-        return al_err_set(reterr, -errno, "process: %s: %s", tmp, strerror(errno));
+        return sys_err(reterr, 0, errno, tmp);
     if (write(fd, text, n) != (ssize_t)n)
         rc = al_err_set(reterr, AL_E_IO, "process: %s: write failed", tmp);
     if (close(fd) < 0 && rc == 0)
-        rc = al_err_set(reterr, AL_E_IO, "process: %s: %s", tmp, strerror(errno));
+        rc = sys_err(reterr, AL_E_IO, errno, tmp);
     if (rc == 0 && rename(tmp, path) < 0)
-        rc = al_err_set(reterr, -errno, "process: %s: %s", path, strerror(errno));
+        rc = sys_err(reterr, 0, errno, path);
     return rc;
 }
 
@@ -183,6 +193,7 @@ static int p_inspect(void *impl, const char *id, struct al_rt_ctr *ret, struct a
     struct stat st;
     int64_t at = 0;
     int rc = name_ok(id, reterr), code = 0;
+    *ret = (struct al_rt_ctr){.state = AL_RT_UNKNOWN};
     if (rc < 0)
         return rc;
     path_of(p, id, "spec.json", path);
@@ -224,7 +235,7 @@ static int p_open(const char *arg, bool gpu_requests, void **ret, struct al_err 
         return al_err_set(reterr, AL_E_INVAL, "runtime process: DIR longer than %d bytes",
                           PROC_DIR_MAX);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return al_err_set(reterr, -errno, "runtime process: %s: %s", dir, strerror(errno));
+        return sys_err(reterr, 0, errno, dir);
     if (!(p = calloc(1, sizeof *p)))
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     snprintf(p->dir, sizeof p->dir, "%s", dir);
@@ -241,7 +252,7 @@ static int p_ping(void *impl, struct al_err *reterr)
 {
     const struct proc *p = impl;
     if (access(p->dir, W_OK | X_OK) < 0)
-        return al_err_set(reterr, AL_E_IO, "process %s: %s", p->dir, strerror(errno));
+        return sys_err(reterr, AL_E_IO, errno, p->dir);
     return 0;
 }
 
@@ -252,13 +263,14 @@ static int p_list(void *impl, struct al_rt_ctr **ret, size_t *n, struct al_err *
     struct dirent *e;
     int rc = 0;
     if (!d)
-        return al_err_set(reterr, AL_E_IO, "process %s: %s", p->dir, strerror(errno));
+        return sys_err(reterr, AL_E_IO, errno, p->dir);
     if (!(*ret = calloc(AL_RUNTIME_LIST_MAX, sizeof **ret))) {
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
         goto out;
     }
-    while ((e = readdir(d))) {
-        struct al_rt_ctr c;
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): the DIR stream is this call's alone */
+    while ((e = readdir(d))) { /* cppcheck-suppress readdirCalled */
+        struct al_rt_ctr c = {.state = AL_RT_UNKNOWN};
         if (e->d_name[0] == '.' || name_ok(e->d_name, NULL) < 0 ||
             p_inspect(impl, e->d_name, &c, NULL) < 0)
             continue; /* not a container's directory (or one being removed) */
@@ -289,8 +301,7 @@ static int p_create(void *impl, const struct al_runtime_spec *s, char *id, struc
         return rc;
     path_of(p, s->ctr, NULL, path);
     if (mkdir(path, 0700) < 0)
-        return al_err_set(reterr, errno == EEXIST ? AL_E_CONFLICT : -errno,
-                          "process: container %s: %s", s->ctr, strerror(errno));
+        return sys_err(reterr, errno == EEXIST ? AL_E_CONFLICT : 0, errno, s->ctr);
     spec = json_pack("{s:s,s:s,s:O,s:O,s:O,s:s}", "ctr", s->ctr, "image", s->image, "command",
                      s->command, "env", s->env, "labels", s->labels, "device", s->device);
     if (!spec || !(text = json_dumps(spec, JSON_COMPACT))) {
@@ -305,7 +316,6 @@ out:
     json_decref(spec);
     return rc;
 }
-
 
 /* ---- Starting: everything the command needs is made before the fork; after it, only
  * async-signal-safe calls (the agent may hold other threads' locks: libcurl's resolver). */
@@ -349,6 +359,7 @@ static char *join(const char *k, const char *v)
  * device twice, last, so that nothing in env overrides them. */
 static int make_env(struct launch *l, const json_t *env, const char *device)
 {
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): nothing in the agent sets its environment */
     const char *k, *path = getenv("PATH");
     const json_t *v;
     size_t n = 0;
@@ -374,6 +385,8 @@ static int make_env(struct launch *l, const json_t *env, const char *device)
 static int resolve(struct launch *l, struct al_err *reterr)
 {
     const char *name = l->argv[0], *path = "/usr/local/bin:/usr/bin:/bin";
+    if (!name)
+        return al_err_set(reterr, AL_E_INVAL, "process: command: empty");
     if (strchr(name, '/')) {
         snprintf(l->exe, sizeof l->exe, "%s", name);
         return 0;
@@ -437,12 +450,12 @@ out:
 static size_t status_line(char *buf, int code, long long t)
 {
     char digits[24];
-    size_t n = 0, k;
-    memcpy(buf, "exit ", 5);
-    n = 5;
+    size_t n = 0;
+    for (const char *p = "exit "; *p; p++)
+        buf[n++] = *p;
     for (int pass = 0; pass < 2; pass++) {
         unsigned long long v = pass == 0 ? (unsigned long long)code : (unsigned long long)t;
-        k = 0;
+        size_t k = 0;
         do
             digits[k++] = (char)('0' + v % 10);
         while ((v /= 10) > 0);
@@ -466,7 +479,7 @@ static void exec_command(const struct launch *l, int err_fd)
     sigaction(SIGHUP, &dfl, NULL);
     sigaction(SIGPIPE, &dfl, NULL);
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
     if (dup2(l->null_fd, 0) >= 0 && dup2(l->log_fd, 1) >= 0 && dup2(l->log_fd, 2) >= 0)
         execve(l->exe, l->argv, l->envp);
     e = errno;
@@ -511,7 +524,7 @@ static void supervise(const struct launch *l, int report_fd)
                            (long long)now.tv_sec);
     if ((fd = open(l->status_tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0) {
         if (write(fd, line, n) == (ssize_t)n && close(fd) == 0)
-            rename(l->status_tmp, l->status);
+            (void)rename(l->status_tmp, l->status);
     }
     _exit(0);
 }
@@ -524,12 +537,12 @@ static int spawn(struct launch *l, struct started *msg, struct al_err *reterr)
     pid_t x;
     ssize_t got;
     if (pipe(rp) < 0)
-        return al_err_set(reterr, -errno, "process: pipe: %s", strerror(errno));
+        return sys_err(reterr, 0, errno, "pipe");
     fcntl(rp[0], F_SETFD, FD_CLOEXEC);
     if ((x = fork()) < 0) {
         close(rp[0]);
         close(rp[1]);
-        return al_err_set(reterr, -errno, "process: fork: %s", strerror(errno));
+        return sys_err(reterr, 0, errno, "fork");
     }
     if (x == 0) {
         setsid();
@@ -547,11 +560,13 @@ static int spawn(struct launch *l, struct started *msg, struct al_err *reterr)
         ;
     close(rp[0]);
     if (got != (ssize_t)sizeof *msg || msg->pid <= 0)
-        return al_err_set(reterr, AL_E_INTERNAL, "process: the supervisor did not start: %s",
-                          msg->err ? strerror(msg->err) : "no word from it");
-    if (msg->err)
-        return al_err_set(reterr, AL_E_INVAL, "process: exec %.100s: %s", l->exe,
-                          strerror(msg->err));
+        return msg->err ? sys_err(reterr, AL_E_INTERNAL, msg->err, "the supervisor did not start")
+                        : al_err_set(reterr, AL_E_INTERNAL, "process: no word from the supervisor");
+    if (msg->err) {
+        char what[PATH_CAP + 8];
+        snprintf(what, sizeof what, "exec %.100s", l->exe);
+        return sys_err(reterr, AL_E_INVAL, msg->err, what);
+    }
     return 0;
 }
 
@@ -560,7 +575,7 @@ static int p_start(void *impl, const char *id, struct al_err *reterr)
     const struct proc *p = impl;
     struct launch l = {.log_fd = -1, .null_fd = -1};
     struct started msg = {0, 0};
-    struct al_rt_ctr c;
+    struct al_rt_ctr c = {.state = AL_RT_UNKNOWN};
     char path[PATH_CAP], line[96];
     int64_t t0 = (int64_t)time(NULL);
     int rc = p_inspect(impl, id, &c, reterr);
@@ -571,7 +586,7 @@ static int p_start(void *impl, const char *id, struct al_err *reterr)
     path_of(p, id, "log", path);
     if ((l.log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0 ||
         (l.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-        rc = al_err_set(reterr, -errno, "process: %s: %s", path, strerror(errno));
+        rc = sys_err(reterr, 0, errno, path);
         goto out;
     }
     path_of(p, id, "status", l.status);
@@ -589,11 +604,11 @@ out:
 /* Poll every 0.1 s, up to tenths, until the container no longer runs. Whether it ended. */
 static bool wait_end(void *impl, const char *id, int tenths)
 {
-    struct al_rt_ctr c;
+    struct al_rt_ctr c = {.state = AL_RT_UNKNOWN};
     for (int i = 0; i <= tenths; i++) {
         if (p_inspect(impl, id, &c, NULL) < 0 || c.state != AL_RT_RUNNING)
             return true;
-        struct timespec ts = {0, 100 * 1000 * 1000};
+        struct timespec ts = {0, 100000000L};
         nanosleep(&ts, NULL);
     }
     return false;
@@ -602,7 +617,7 @@ static bool wait_end(void *impl, const char *id, int tenths)
 /* SIGTERM to its process group, SIGKILL after AL_RUNTIME_STOP_S seconds. */
 static int p_stop(void *impl, const char *id, struct al_err *reterr)
 {
-    struct al_rt_ctr c;
+    struct al_rt_ctr c = {.state = AL_RT_UNKNOWN};
     struct pidrec r;
     int rc = p_inspect(impl, id, &c, reterr);
     if (rc < 0 || c.state != AL_RT_RUNNING)
@@ -653,7 +668,7 @@ static int p_remove(void *impl, const char *id, struct al_err *reterr)
     static const char *const files[] = {"spec.json", "spec.json.tmp", "log",       "pid",
                                         "pid.tmp",   "status",        "status.tmp"};
     char path[PATH_CAP];
-    struct al_rt_ctr c;
+    struct al_rt_ctr c = {.state = AL_RT_UNKNOWN};
     int rc = p_inspect(impl, id, &c, reterr);
     if (rc == 0 && c.state == AL_RT_RUNNING)
         rc = p_stop(impl, id, reterr);
@@ -665,11 +680,11 @@ static int p_remove(void *impl, const char *id, struct al_err *reterr)
     }
     path_of(impl, id, NULL, path);
     if (rmdir(path) < 0)
-        return al_err_set(reterr, -errno, "process: %s: %s", path, strerror(errno));
+        return sys_err(reterr, 0, errno, path);
     return 0;
 }
 
 const struct al_rt_ops al_rt_process_ops = {
-    "process", p_open,    p_close, p_ping, p_list,  p_create,
+    "process", p_open,    p_close, p_ping, p_list,   p_create,
     p_start,   p_inspect, p_logs,  p_stop, p_remove,
 };

@@ -63,8 +63,7 @@ int al_runtime_ping(struct al_runtime *rt, struct al_err *reterr)
     return rt->ops->ping(rt->impl, reterr);
 }
 
-int al_runtime_list(struct al_runtime *rt, struct al_rt_ctr **ret, size_t *n,
-                    struct al_err *reterr)
+int al_runtime_list(struct al_runtime *rt, struct al_rt_ctr **ret, size_t *n, struct al_err *reterr)
 {
     *ret = NULL;
     *n = 0;
@@ -114,7 +113,7 @@ int al_runtime_remove(struct al_runtime *rt, const char *id, struct al_err *rete
  * the kept tail to the front, at most once per AL_RUNTIME_LOG_MAX bytes that came. */
 static int keep(struct al_rt_demux *d, const unsigned char *p, size_t n, struct al_err *reterr)
 {
-    const size_t max = AL_RUNTIME_LOG_MAX, cap = 2 * AL_RUNTIME_LOG_MAX;
+    const size_t max = AL_RUNTIME_LOG_MAX, cap = (size_t)2 * AL_RUNTIME_LOG_MAX;
     if (!d->buf && !(d->buf = malloc(cap)))
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     if (n > max) {
@@ -155,8 +154,8 @@ int al_runtime_demux_feed(struct al_rt_demux *d, const void *p, size_t len, stru
                                   "logs: not a frame header (stream %u): not a multiplexed log",
                                   d->hdr[0]);
             }
-            d->left = (size_t)d->hdr[4] << 24 | (size_t)d->hdr[5] << 16 |
-                      (size_t)d->hdr[6] << 8 | d->hdr[7];
+            d->left = (size_t)d->hdr[4] << 24 | (size_t)d->hdr[5] << 16 | (size_t)d->hdr[6] << 8 |
+                      d->hdr[7];
             continue;
         }
         size_t n = d->left < len ? d->left : len;
@@ -251,10 +250,10 @@ enum al_rt_state al_runtime_state_of(const char *status)
         const char *name;
         enum al_rt_state state;
     } map[] = {
-        {"created", AL_RT_CREATED}, {"configured", AL_RT_CREATED}, {"initialized", AL_RT_CREATED},
-        {"running", AL_RT_RUNNING}, {"paused", AL_RT_RUNNING},     {"restarting", AL_RT_RUNNING},
-        {"stopping", AL_RT_RUNNING}, {"exited", AL_RT_EXITED},     {"stopped", AL_RT_EXITED},
-        {"dead", AL_RT_EXITED},     {"removing", AL_RT_EXITED},
+        {"created", AL_RT_CREATED},  {"configured", AL_RT_CREATED}, {"initialized", AL_RT_CREATED},
+        {"running", AL_RT_RUNNING},  {"paused", AL_RT_RUNNING},     {"restarting", AL_RT_RUNNING},
+        {"stopping", AL_RT_RUNNING}, {"exited", AL_RT_EXITED},      {"stopped", AL_RT_EXITED},
+        {"dead", AL_RT_EXITED},      {"removing", AL_RT_EXITED},
     };
     for (size_t i = 0; status && i < sizeof map / sizeof map[0]; i++)
         if (strcmp(status, map[i].name) == 0)
@@ -271,8 +270,9 @@ static bool digits(const char *s, size_t n)
     return true;
 }
 
-void al_runtime_time(const char *t, char out[24])
+void al_runtime_time(const char *docker, char out[24])
 {
+    const char *t = docker;
     size_t n = t ? strlen(t) : 0, i = 19;
     out[0] = '\0';
     if (n < 20 || n > 40 || !digits(t, 4) || t[4] != '-' || !digits(t + 5, 2) || t[7] != '-' ||

@@ -130,15 +130,15 @@ static void tail_text_replaces_invalid_utf8_and_nul(void **state)
     } cases[] = {
         {"plain\n", 6, "plain\n"},
         {"a\0b", 3, "a?b"},
-        {"\xc3\xa9t\xc3\xa9", 5, "\xc3\xa9t\xc3\xa9"},      /* été */
-        {"\xf0\x9f\x98\x80!", 5, "\xf0\x9f\x98\x80!"},      /* U+1F600 */
-        {"\xc0\x80", 2, "??"},                              /* overlong NUL */
-        {"\xe0\x80\xaf", 3, "???"},                         /* overlong '/' */
-        {"\xed\xa0\x80", 3, "???"},                         /* a surrogate */
-        {"\xf4\x90\x80\x80", 4, "????"},                    /* over U+10FFFF */
-        {"\xf5x\xff\xfe", 4, "?x??"},                       /* never valid */
-        {"ab\xe2\x82", 4, "ab??"},                          /* cut at the end */
-        {"\x80z", 2, "?z"},                                 /* a stray continuation */
+        {"\xc3\xa9t\xc3\xa9", 5, "\xc3\xa9t\xc3\xa9"}, /* été */
+        {"\xf0\x9f\x98\x80!", 5, "\xf0\x9f\x98\x80!"}, /* U+1F600 */
+        {"\xc0\x80", 2, "??"},                         /* overlong NUL */
+        {"\xe0\x80\xaf", 3, "???"},                    /* overlong '/' */
+        {"\xed\xa0\x80", 3, "???"},                    /* a surrogate */
+        {"\xf4\x90\x80\x80", 4, "????"},               /* over U+10FFFF */
+        {"\xf5x\xff\xfe", 4, "?x??"},                  /* never valid */
+        {"ab\xe2\x82", 4, "ab??"},                     /* cut at the end */
+        {"\x80z", 2, "?z"},                            /* a stray continuation */
     };
     char buf[32];
     (void)state;
@@ -247,12 +247,13 @@ static void inspect_answers(void **state)
     struct al_rt_ctr c;
     struct al_err e = {0};
     (void)state;
-    assert_int_equal(PARSE_INSPECT("{\"Id\":\"abc123\",\"State\":{\"Status\":\"exited\",\"ExitCode\":"
-                                   "3,\"StartedAt\":\"2026-01-02T03:04:05.1Z\",\"FinishedAt\":"
-                                   "\"2026-01-02T03:04:06Z\",\"Error\":\"\"},\"Config\":{\"Labels\""
-                                   ":{\"allot.container\":\"ctr_0123456789abcdef\"}}}",
-                                   &c, &e),
-                     0);
+    assert_int_equal(
+        PARSE_INSPECT("{\"Id\":\"abc123\",\"State\":{\"Status\":\"exited\",\"ExitCode\":"
+                      "3,\"StartedAt\":\"2026-01-02T03:04:05.1Z\",\"FinishedAt\":"
+                      "\"2026-01-02T03:04:06Z\",\"Error\":\"\"},\"Config\":{\"Labels\""
+                      ":{\"allot.container\":\"ctr_0123456789abcdef\"}}}",
+                      &c, &e),
+        0);
     assert_string_equal(c.id, "abc123");
     assert_string_equal(c.ctr, "ctr_0123456789abcdef");
     assert_int_equal(c.state, AL_RT_EXITED);
@@ -261,11 +262,12 @@ static void inspect_answers(void **state)
     assert_string_equal(c.started_at, "2026-01-02T03:04:05Z");
     assert_string_equal(c.finished_at, "2026-01-02T03:04:06Z");
     /* running: no exit code, no end; the error and OOM words kept as printable ASCII */
-    assert_int_equal(PARSE_INSPECT("{\"Id\":\"a\",\"State\":{\"Status\":\"running\",\"ExitCode\":0,"
-                                   "\"FinishedAt\":\"2026-01-02T03:04:06Z\",\"Error\":\"bad\\n\\u00e9"
-                                   "\"}}",
-                                   &c, &e),
-                     0);
+    assert_int_equal(
+        PARSE_INSPECT("{\"Id\":\"a\",\"State\":{\"Status\":\"running\",\"ExitCode\":0,"
+                      "\"FinishedAt\":\"2026-01-02T03:04:06Z\",\"Error\":\"bad\\n\\u00e9"
+                      "\"}}",
+                      &c, &e),
+        0);
     assert_false(c.has_exit);
     assert_string_equal(c.finished_at, "");
     assert_string_equal(c.ctr, "");
