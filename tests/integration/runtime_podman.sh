@@ -29,8 +29,10 @@ bg=
 # shellcheck source=tests/integration/lib.sh
 . "$root/tests/integration/lib.sh"
 
+pid=
 cleanup() {
     reap "$bg"
+    reap "$pid"
     "$root/scripts/podman.sh" stop "$pmdir" >/dev/null 2>&1
     rm_tmp
 }
@@ -99,6 +101,34 @@ check "process: … with no exit code, and an error saying why" \
 for c in p1 p2 p3 p4; do pr remove ctr_00000000000000$c; done
 check "process: removed, nothing left" test -z "$(ls -A "$tmp/proc")"
 
+# ---------------------------------------------------------------- allot agent --runtime
+# The flags, and the round of a sim node with a runtime against a real server: it reports the
+# runtime (the server's side of the report is another change: its answer is not checked here).
+run_agent() { # run_agent EXPECTED_EXIT DESC ARGS… : stdout in $tmp/aout, stderr in $tmp/aerr
+    local want=$1 d=$2 rc
+    shift 2
+    ALLOT_SERVER=${U-} ALLOT_TOKEN=${AG-} "$ALLOT" agent "$@" >"$tmp/aout" 2>"$tmp/aerr"
+    rc=$?
+    if [ "$rc" = "$want" ]; then ok "$d"; else nok "$d (exit $rc, want $want: $(head -c 300 "$tmp/aerr"))"; fi
+}
+echo '{"gpus":[{"index":0,"model":"H100-80GB","uuid":"GPU-sim-h100-0000"}]}' >"$tmp/state.json"
+run_agent 2 "agent: --runtime docker (no socket) → 2" --state "$tmp/state.json" --runtime docker --observe
+run_agent 2 "agent: --runtime docker-api:relative → 2" --state "$tmp/state.json" \
+    --runtime docker-api:x.sock --observe
+run_agent 2 "agent: --gpu-requests without docker-api → 2" --state "$tmp/state.json" \
+    --runtime process --gpu-requests --observe
+run_agent 2 "agent: --runtime with --fleet → 2" --fleet "$tmp/state.json" --runtime process --once
+port=$(free_port)
+U=http://127.0.0.1:$port
+OP=$(operator_token "$tmp/db")
+must "server starts" start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port"
+call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
+AG=$(j .token)
+run_agent 0 "agent --once --runtime process: the round goes on with the runtime" \
+    --state "$tmp/state.json" --node n1 --once --runtime "process:$tmp/agentproc"
+has "agent: says what the runtime is and that it answers" "$tmp/aout" \
+    "container runtime process: ok, 0 containers reported"
+
 # ---------------------------------------------------------------- docker-api (Podman)
 checks_podman=(
     "podman: the service starts and answers on its socket"
@@ -117,6 +147,10 @@ ok "podman: probe: a container can run here"
 "$root/scripts/podman.sh" start "$pmdir" >"$tmp/out" 2>&1
 must "podman: the service starts and prints its socket" test "$(tail -1 "$tmp/out")" = "$sock"
 check "podman: ping" rt ping
+run_agent 0 "agent --once --runtime docker-api:SOCKET: reaches the service" \
+    --state "$tmp/state.json" --node n1 --once --runtime "docker-api:$sock"
+has "agent: says the runtime answers" "$tmp/aout" \
+    "container runtime docker-api: ok, 0 containers reported"
 
 uuid=MIG-7e1d2c3b-4a59-5f68-8a7b-6c5d4e3f2a1b
 rt create ctr_00000000000000d1 localhost/bb:latest "$uuid" FOO=bar -- \
@@ -227,6 +261,12 @@ wait_until 60 test -s "$tmp/rep5"
 "$root/scripts/podman.sh" stop "$pmdir"
 rt ping 2>"$tmp/err"
 has "vanished: a clear error naming the socket" "$tmp/err" \
+    "docker-api $sock: connect: No such file or directory"
+run_agent 0 "vanished: allot agent --once still reports its node (exit 0)" \
+    --state "$tmp/state.json" --node n1 --once --runtime "docker-api:$sock"
+has "vanished: allot agent says the runtime is unreachable" "$tmp/aout" \
+    "container runtime docker-api: unreachable, 0 containers reported"
+has "vanished: … with the error naming the socket" "$tmp/aerr" \
     "docker-api $sock: connect: No such file or directory"
 touch "$tmp/go5a"
 wait_until 60 test "$(wc -l <"$tmp/rep5")" -ge 2
