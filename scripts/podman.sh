@@ -13,7 +13,7 @@
 #                                 or "no: <the runtime's reason>" (exit 1). Inside an unprivileged
 #                                 container (../shared/tools/fresh-debian) runc cannot mount /proc.
 #
-# Why the containers.conf (../shared/reference/containers.md): crun, Podman's default, fails
+# Why the containers.conf: crun, Podman's default, fails
 # on these machines' cgroup v1, so runc with cgroupfs; without the ulimits line every container
 # stops at "setrlimit RLIMIT_NOFILE: Operation not permitted"; events go to a file because
 # there is no journald. Needs podman, runc, busybox-static (scripts/deps.sh test), and curl.
