@@ -98,14 +98,14 @@ start() {
 
 stop() {
     running || { rm -f "$dir/podman.pid"; return 0; }
-    local pid i
+    local pid
     pid=$(cat "$dir/podman.pid")
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
     rm -f "$dir/podman.pid" "$sock"
 }
 

@@ -384,7 +384,7 @@ static void sweep(struct round *r, const json_t *cs)
 static void fit(json_t *out)
 {
     size_t n = json_array_size(out), i;
-    size_t share = n ? AL_AGENTCTR_LOGS_BUDG / n : 0;
+    size_t share = n ? AL_AGENTCTR_LOGS_BUDGET / n : 0;
     json_t *e;
     if (share > AL_RUNTIME_LOG_MAX)
         share = AL_RUNTIME_LOG_MAX;

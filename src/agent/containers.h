@@ -23,9 +23,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#define AL_AGENTCTR_MAX       256      /* containers in a desired document and in a report */
-#define AL_AGENTCTR_BODY_MAX  (900000) /* bytes of a report, under the server's 1 MiB */
-#define AL_AGENTCTR_LOGS_BUDG (720000) /* bytes of logs in a report, shared by its containers */
+#define AL_AGENTCTR_MAX         256      /* containers in a desired document and in a report */
+#define AL_AGENTCTR_BODY_MAX    (900000) /* bytes of a report, under the server's 1 MiB */
+#define AL_AGENTCTR_LOGS_BUDGET (720000) /* bytes of logs in a report, shared by its containers */
 
 struct al_agentctr;
 

@@ -33,6 +33,10 @@ pid=
 cleanup() {
     reap "$bg"
     reap "$pid"
+    # a suite ended half-way leaves no container running behind the service it stops
+    if [ -S "$sock" ]; then
+        rt list 2>/dev/null | jq -r '.[].id' 2>/dev/null | while read -r c; do rt remove "$c"; done
+    fi
     "$root/scripts/podman.sh" stop "$pmdir" >/dev/null 2>&1
     rm_tmp
 }
@@ -205,6 +209,7 @@ ctr() { # ctr ID DESIRED DEVICE CMD [ENV_JSON]
           device: $dev, desired: $d, labels: {"allot.container": $id, "allot.org": "org_a",
           "allot.user": "usr_a", "allot.reservation": "rsv_a"}}'
 }
+# shellcheck disable=SC2016 # the container's shell expands it
 e1=$(ctr ctr_00000000000000e1 run "$uuid" 'echo "dev=$NVIDIA_VISIBLE_DEVICES"; exec sleep 300')
 e2=$(ctr ctr_00000000000000e2 run GPU-2 'echo two; exit 4')
 bad=$(ctr ctr_00000000000000e3 run GPU-3 'true' '{"NVIDIA_VISIBLE_DEVICES": "all"}')
