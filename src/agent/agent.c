@@ -1,9 +1,9 @@
 /* agent.c — the node agent's loop (see agent.h): a fleet file's heartbeat, or one node's
  * reconcile loop through a driver (report, desired state, reconcile, results, and with a
- * container runtime its containers: agent/containers.h). */
+ * container runtime its containers: agent/agentctr.h). */
 #include "agent/agent.h"
 
-#include "agent/containers.h"
+#include "agent/agentctr.h"
 #include "agent/driver.h"
 #include "agent/journal.h"
 #include "agent/reconcile.h"

@@ -8,7 +8,7 @@
  *     each GPU reconciled (agent/reconcile.h: a change started, applied or rolled back, its
  *     result posted; or the desired layout's missing instances recreated), and with a
  *     container runtime (cfg->runtime) the node's containers reconciled and reported
- *     (agent/containers.h). docs/agent.md has the protocol.
+ *     (agent/agentctr.h). docs/agent.md has the protocol.
  * The CLI (`allot agent`) parses the flags, opens the client and calls al_agent_run (or
  * al_agent_observe).
  */

@@ -6,11 +6,12 @@
  * Each container is a directory DIR/<ctr> (its runtime id is allot's id) holding
  *   spec.json  what to run (written by create)
  *   log        its stdout and stderr
- *   pid        "<pid> <start time in clock ticks since boot> <unix start time>" (written by start)
+ *   pid        "<pid> <start time in clock ticks since boot> <unix start time>" (written by its
+ *              supervisor once the command runs, before start returns)
  *   status     "exit <code> <unix end time>" (written when it ends; a signal N is code 128 + N)
  * The command runs under a small supervisor of its own (a double fork, so that neither is the
- * agent's child and an agent restart leaves both running): the supervisor waits for it and
- * writes `status`, like conmon does for Podman.
+ * agent's child and an agent restart leaves both running): the supervisor writes `pid` once
+ * the command runs, waits for it and writes `status`, like conmon does for Podman.
  *
  * What a restarted agent knows: every container (the directories), whether each was started
  * (pid), whether it runs (the pid alive with the same start time, so that a reused pid is not
@@ -107,12 +108,36 @@ static int write_atomic(const char *path, const char *text, struct al_err *reter
     return rc;
 }
 
-/* The start time of pid in clock ticks since boot (/proc/<pid>/stat, field 22), or 0. */
+/* Append text to buf at *n; put also v in decimal after it. Without stdio, so that the
+ * supervisor (a fork of a process that may have threads) can use them. */
+static void put_str(char *buf, size_t *n, const char *text)
+{
+    for (; *text; text++)
+        buf[(*n)++] = *text;
+}
+
+static void put(char *buf, size_t *n, const char *text, unsigned long long v)
+{
+    char digits[24];
+    size_t k = 0;
+    put_str(buf, n, text);
+    do
+        digits[k++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (k > 0)
+        buf[(*n)++] = digits[--k];
+}
+
+/* The start time of pid in clock ticks since boot (/proc/<pid>/stat, field 22), or 0. Used by
+ * the supervisor too: nothing here allocates or takes a lock. */
 static unsigned long long start_ticks(pid_t pid)
 {
     char path[64], buf[1024], *p, *tok;
+    size_t n = 0;
     uint64_t v = 0;
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    put(path, &n, "/proc/", (unsigned long long)pid);
+    put_str(path, &n, "/stat");
+    path[n] = '\0';
     if (read_small(path, buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')))
         return 0;
     /* after ") ": field 3 (state) … field 22 (starttime) */
@@ -324,6 +349,8 @@ struct launch {
     char **argv, **envp; /* NULL-terminated, each string malloc'd */
     char exe[PATH_CAP];  /* argv[0] found on the container's PATH */
     char status[PATH_CAP], status_tmp[PATH_CAP + 8];
+    char pid[PATH_CAP], pid_tmp[PATH_CAP + 8];
+    long long t0; /* the unix time it was started */
     int log_fd, null_fd;
 };
 
@@ -446,24 +473,14 @@ out:
     return rc;
 }
 
-/* "exit <code> <t>\n" into buf without stdio (async-signal-safe). Its length. */
-static size_t status_line(char *buf, int code, long long t)
+/* The n bytes of line as the file path, through tmp and a rename (async-signal-safe). */
+static void put_file(const char *path, const char *tmp, const char *line, size_t n)
 {
-    char digits[24];
-    size_t n = 0;
-    for (const char *p = "exit "; *p; p++)
-        buf[n++] = *p;
-    for (int pass = 0; pass < 2; pass++) {
-        unsigned long long v = pass == 0 ? (unsigned long long)code : (unsigned long long)t;
-        size_t k = 0;
-        do
-            digits[k++] = (char)('0' + v % 10);
-        while ((v /= 10) > 0);
-        while (k > 0)
-            buf[n++] = digits[--k];
-        buf[n++] = pass == 0 ? ' ' : '\n';
-    }
-    return n;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return;
+    if (write(fd, line, n) == (ssize_t)n && close(fd) == 0)
+        (void)rename(tmp, path);
 }
 
 /* The command's process: its own process group (stopped as one), the signals as a fresh
@@ -495,7 +512,8 @@ static void supervise(const struct launch *l, int report_fd)
     struct sigaction ign = {.sa_handler = SIG_IGN};
     struct started msg = {-1, 0};
     struct timespec now;
-    char line[64];
+    char line[96];
+    size_t n = 0;
     int ep[2], ws = 0, fd;
     sigaction(SIGTERM, &ign, NULL);
     sigaction(SIGINT, &ign, NULL);
@@ -514,18 +532,25 @@ static void supervise(const struct launch *l, int report_fd)
     close(ep[1]);
     while (read(ep[0], &msg.err, sizeof msg.err) < 0 && errno == EINTR)
         ;
+    if (msg.err == 0) { /* the pid file before the agent hears of it: started is recorded */
+        put(line, &n, "", (unsigned long long)msg.pid);
+        put(line, &n, " ", start_ticks(msg.pid));
+        put(line, &n, " ", (unsigned long long)l->t0);
+        line[n++] = '\n';
+        put_file(l->pid, l->pid_tmp, line, n);
+    }
     if (write(report_fd, &msg, sizeof msg) < 0 || msg.err != 0)
         _exit(0); /* exec failed: the agent reports it; no status */
     close(report_fd);
     while (waitpid(msg.pid, &ws, 0) < 0 && errno == EINTR)
         ;
     clock_gettime(CLOCK_REALTIME, &now);
-    size_t n = status_line(line, WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws),
-                           (long long)now.tv_sec);
-    if ((fd = open(l->status_tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0) {
-        if (write(fd, line, n) == (ssize_t)n && close(fd) == 0)
-            (void)rename(l->status_tmp, l->status);
-    }
+    n = 0;
+    put(line, &n, "exit ",
+        (unsigned long long)(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws)));
+    put(line, &n, " ", (unsigned long long)now.tv_sec);
+    line[n++] = '\n';
+    put_file(l->status, l->status_tmp, line, n);
     _exit(0);
 }
 
@@ -539,6 +564,7 @@ static int spawn(struct launch *l, struct started *msg, struct al_err *reterr)
     if (pipe(rp) < 0)
         return sys_err(reterr, 0, errno, "pipe");
     fcntl(rp[0], F_SETFD, FD_CLOEXEC);
+    fcntl(rp[1], F_SETFD, FD_CLOEXEC); /* the supervisor's, never the command's */
     if ((x = fork()) < 0) {
         close(rp[0]);
         close(rp[1]);
@@ -576,11 +602,11 @@ static int p_start(void *impl, const char *id, struct al_err *reterr)
     struct launch l = {.log_fd = -1, .null_fd = -1};
     struct started msg = {0, 0};
     struct al_rt_ctr c = {.state = AL_RT_UNKNOWN};
-    char path[PATH_CAP], line[96];
-    int64_t t0 = (int64_t)time(NULL);
+    char path[PATH_CAP];
     int rc = p_inspect(impl, id, &c, reterr);
     if (rc < 0 || c.state != AL_RT_CREATED)
         return rc; /* started already: as Docker's 304 */
+    l.t0 = (long long)time(NULL);
     if ((rc = make_launch(p, id, &l, reterr)) < 0)
         goto out;
     path_of(p, id, "log", path);
@@ -591,11 +617,9 @@ static int p_start(void *impl, const char *id, struct al_err *reterr)
     }
     path_of(p, id, "status", l.status);
     snprintf(l.status_tmp, sizeof l.status_tmp, "%s.tmp", l.status);
-    if ((rc = spawn(&l, &msg, reterr)) < 0)
-        goto out;
-    snprintf(line, sizeof line, "%d %llu %lld\n", msg.pid, start_ticks(msg.pid), (long long)t0);
-    path_of(p, id, "pid", path);
-    rc = write_atomic(path, line, reterr);
+    path_of(p, id, "pid", l.pid);
+    snprintf(l.pid_tmp, sizeof l.pid_tmp, "%s.tmp", l.pid);
+    rc = spawn(&l, &msg, reterr);
 out:
     launch_free(&l);
     return rc;

@@ -48,7 +48,7 @@ struct al_rt_ctr {
     char error[160];                      /* the runtime's words about it, or "" */
 };
 
-/* What to run. All borrowed; validated by the caller (agent/containers.c). */
+/* What to run. All borrowed; validated by the caller (agent/agentctr.c). */
 struct al_runtime_spec {
     const char *ctr;       /* allot's id, "ctr_…" */
     const char *image;     /* docker-api: the image; process: recorded, not used */

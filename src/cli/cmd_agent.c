@@ -5,7 +5,7 @@
  *   --driver nvml [--node N]             this host's GPUs through NVML
  * With a driver the agent is a reconcile loop (report, desired state, MIG changes applied);
  * --journal FILE keeps the results not delivered yet across a restart; --runtime
- * docker-api:SOCKET | process[:DIR] runs the node's containers (agent/containers.h), with
+ * docker-api:SOCKET | process[:DIR] runs the node's containers (agent/agentctr.h), with
  * --gpu-requests asking Docker's NVIDIA toolkit for each device. The server and token
  * are the CLI's connection options (--server, --token, ALLOT_SERVER, ALLOT_TOKEN). --observe
  * prints what the driver sees (JSON) and exits, without a server. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # runtime_podman.sh — the agent's container runtimes (src/agent/runtime.h) and its containers
-# round (src/agent/containers.h) against the real thing, driven by runtime_tool (built beside
+# round (src/agent/agentctr.h) against the real thing, driven by runtime_tool (built beside
 # allot from tests/integration/runtime_tool.c; each call a fresh process, as a restarted agent):
 #   - process: a local command sees exactly CUDA_VISIBLE_DEVICES and NVIDIA_VISIBLE_DEVICES =
 #     its device and none of the agent's environment; its log, exit code and stop; what an agent
@@ -197,7 +197,7 @@ rt remove "$id1"
 rt inspect "$id1" >/dev/null 2>"$tmp/err"
 has "podman: removed: the runtime no longer knows it" "$tmp/err" "no such container"
 
-# ---- the agent's round (agent/containers.h)
+# ---- the agent's round (agent/agentctr.h)
 desired() { # desired FILE ENTRY…
     local f=$1
     shift

@@ -1,5 +1,5 @@
 /* runtime_tool.c — drives the agent's container runtimes (src/agent/runtime.h) and its
- * containers round (src/agent/containers.h) from a shell, for tests/integration/runtime_podman.sh.
+ * containers round (src/agent/agentctr.h) from a shell, for tests/integration/runtime_podman.sh.
  * Each run is a fresh process, as a restarted agent is.
  *
  *   runtime_tool SPEC create CTR IMAGE DEVICE [K=V ...] -- CMD [ARG ...]   prints the runtime id
@@ -16,7 +16,7 @@
  *                                       exists, so that a test acts between two rounds
  * SPEC is --runtime's (docker-api:SOCKET, process[:DIR]). Exit 0, or 1 with the error on
  * stderr. */
-#include "agent/containers.h"
+#include "agent/agentctr.h"
 #include "agent/runtime.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* containers.h — the agent's containers (docs/agent.md, "Containers"): each round, the
+/* agentctr.h — the agent's containers (docs/agent.md, "Containers"): each round, the
  * `containers` of the node's desired document reconciled with its container runtime
  * (agent/runtime.h), and the report the agent posts (POST /v1/nodes/{name}/containers):
  *   - desired "run", unknown to the runtime: created and started, with its env,
@@ -15,8 +15,8 @@
  * containers; nothing is touched; the next round tries again. A document without `containers`
  * (a server that does not know them): the runtime's state alone is reported, nothing touched.
  */
-#ifndef AL_AGENT_CONTAINERS_H
-#define AL_AGENT_CONTAINERS_H
+#ifndef AL_AGENT_AGENTCTR_H
+#define AL_AGENT_AGENTCTR_H
 
 #include "core/err.h"
 

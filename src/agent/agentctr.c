@@ -1,7 +1,7 @@
-/* containers.c — the agent's containers in its round (see containers.h): the desired
+/* agentctr.c — the agent's containers in its round (see agentctr.h): the desired
  * document's `containers` validated (untrusted: each refusal names the field), reconciled with
  * the runtime, and the report made. */
-#include "agent/containers.h"
+#include "agent/agentctr.h"
 
 #include "agent/runtime.h"
 
@@ -95,6 +95,19 @@ static const char *str_of(const json_t *o, const char *key, size_t max, const ch
     return s;
 }
 
+/* A key (untrusted) as a message may quote it: at most 40 printable ASCII bytes, others '?'. */
+static const char *quoted(const char *k, char out[48])
+{
+    size_t n = 0;
+    for (; n < 40 && k[n]; n++) {
+        out[n] = k[n];
+        if ((unsigned char)k[n] < 0x20 || (unsigned char)k[n] >= 0x7f)
+            out[n] = '?';
+    }
+    out[n] = '\0';
+    return out;
+}
+
 static int check_command(const json_t *cmd, struct al_err *reterr)
 {
     size_t i, total = 0;
@@ -116,6 +129,7 @@ static int check_command(const json_t *cmd, struct al_err *reterr)
 
 static int check_env(const json_t *env, struct al_err *reterr)
 {
+    char q[48];
     const char *k;
     const json_t *v;
     if (!json_is_object(env) || json_object_size(env) > 64)
@@ -125,8 +139,8 @@ static int check_env(const json_t *env, struct al_err *reterr)
         size_t n = strlen(k);
         const char *s = json_string_value(v);
         if (n == 0 || n > 128 || (k[0] >= '0' && k[0] <= '9') || !chars_in(k, n, ALNUM "_"))
-            return al_err_set(reterr, AL_E_INVAL, "env: key '%.40s': [A-Za-z_][A-Za-z0-9_]{0,127}",
-                              k);
+            return al_err_set(reterr, AL_E_INVAL, "env: key '%s': [A-Za-z_][A-Za-z0-9_]{0,127}",
+                              quoted(k, q));
         if (strcmp(k, "NVIDIA_VISIBLE_DEVICES") == 0 || strcmp(k, "CUDA_VISIBLE_DEVICES") == 0)
             return al_err_set(reterr, AL_E_INVAL, "env.%s: allot's to set", k);
         if (!s || json_string_length(v) > 4096 || strlen(s) != json_string_length(v))
@@ -139,6 +153,7 @@ static int check_env(const json_t *env, struct al_err *reterr)
 /* The labels as given (strings, printable, bounded) with allot.container = id, into *ret. */
 static int make_labels(const json_t *labels, const char *id, json_t **ret, struct al_err *reterr)
 {
+    char q[48];
     const char *k;
     const json_t *v;
     *ret = NULL;
@@ -151,7 +166,8 @@ static int make_labels(const json_t *labels, const char *id, json_t **ret, struc
         const char *s = json_string_value(v);
         size_t n = strlen(k);
         if (n == 0 || n > 128 || !chars_in(k, n, ALNUM "._-/"))
-            return al_err_set(reterr, AL_E_INVAL, "labels: key '%.40s': [A-Za-z0-9._/-]{1,128}", k);
+            return al_err_set(reterr, AL_E_INVAL, "labels: key '%s': [A-Za-z0-9._/-]{1,128}",
+                              quoted(k, q));
         if (!s || json_string_length(v) > 256 || strlen(s) != json_string_length(v))
             return al_err_set(reterr, AL_E_INVAL, "labels.%s: a string of at most 256 bytes", k);
     }
@@ -240,8 +256,13 @@ static int add_entry(struct round *r, const char *id, const char *state, const s
         rc = json_object_set_new(e, "started_at", json_string(c->started_at));
     if (rc == 0 && c && c->finished_at[0])
         rc = json_object_set_new(e, "finished_at", json_string(c->finished_at));
-    if (rc == 0 && (error || (c && c->error[0])))
-        rc = json_object_set_new(e, "error", json_string(error ? error : c->error));
+    if (rc == 0 && (error || (c && c->error[0]))) {
+        char text[AL_ERR_MSG_MAX];
+        size_t n = 0; /* a message may quote a key cut mid-character: made valid UTF-8 */
+        snprintf(text, sizeof text, "%s", error ? error : c->error);
+        size_t off = al_runtime_tail_text(text, strlen(text), sizeof text, &n);
+        rc = json_object_set_new(e, "error", json_stringn(text + off, n));
+    }
     if (rc == 0)
         rc = json_array_append(r->out, e);
     json_decref(e);
