@@ -12,7 +12,7 @@
 
 #define DOCKER_MAX_BODY  (4u << 20)  /* an answer larger than this is refused */
 #define DOCKER_MAX_LOGS  (64u << 20) /* log stream bytes read at most */
-#define DOCKER_SOCK_MAX  1024        /* bytes of the socket's path */
+#define DOCKER_SOCK_MAX  107         /* bytes of the socket's path (sun_path holds 108) */
 #define DOCKER_LOG_LINES "65536"     /* lines asked for: >= AL_RUNTIME_LOG_MAX bytes of them */
 
 struct docker {
@@ -205,6 +205,7 @@ static int d_open(const char *arg, bool gpu_requests, void **ret, struct al_err 
         return al_err_set(reterr, AL_E_INTERNAL, "libcurl initialisation failed");
     if (!(d = calloc(1, sizeof *d)) || !(d->curl = curl_easy_init())) {
         free(d);
+        curl_global_cleanup();
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     }
     memcpy(d->sock, arg, n + 1);

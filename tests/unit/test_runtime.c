@@ -365,6 +365,10 @@ static void open_refuses_a_bad_spec(void **state)
     assert_non_null(strstr(e.msg, "docker-api:SOCKET or process"));
     assert_int_equal(al_runtime_open("docker-api:relative.sock", false, &rt, &e), AL_E_INVAL);
     assert_int_equal(al_runtime_open("docker-api:", false, &rt, &e), AL_E_INVAL);
+    char longer[160] = "docker-api:/"; /* a unix socket's path holds 107 bytes */
+    memset(longer + 12, 's', 107);
+    assert_int_equal(al_runtime_open(longer, false, &rt, &e), AL_E_INVAL);
+    assert_non_null(strstr(e.msg, "at most 107 bytes"));
     assert_null(rt);
 }
 
