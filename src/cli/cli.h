@@ -65,5 +65,7 @@ int al_cmd_window(int argc, char **argv);
 int al_cmd_server(int argc, char **argv);
 int al_cmd_ledger(int argc, char **argv);
 int al_cmd_invoice(int argc, char **argv);
+int al_cmd_container(int argc, char **argv);
+int al_cmd_pool(int argc, char **argv);
 
 #endif

@@ -34,6 +34,10 @@ static const struct al_cmd al_commands[] = {
     {"server", "run the HTTP API server (server init: create the first operator)", al_cmd_server},
     {"ledger", "the ledger: list transfers, verify the books", al_cmd_ledger},
     {"invoice", "invoices: list, show, csv, create, issue, pay", al_cmd_invoice},
+    {"container",
+     "containers on reserved GPUs / MIG instances or the pool: run, list, show, logs, stop",
+     al_cmd_container},
+    {"pool", "GPUs of the general pool free now for a pool container", al_cmd_pool},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };

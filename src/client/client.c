@@ -161,6 +161,7 @@ static const struct {
     {"insufficient_balance", AL_E_PAYMENT},
     {"unsupported", AL_E_UNSUPPORTED},
     {"storage_full", AL_E_FULL},
+    {"unavailable", AL_E_UNAVAILABLE},
     {"internal", AL_E_INTERNAL},
 };
 

@@ -40,6 +40,7 @@ static const struct {
     {AL_E_PAYMENT, "insufficient_balance", "insufficient balance or contract limit"},
     {AL_E_EXPIRED, "expired", "expired"},
     {AL_E_FULL, "storage_full", "no space left for the database"},
+    {AL_E_UNAVAILABLE, "unavailable", "unavailable for now"},
 };
 
 /* The errno values allot meets, with glibc's texts. A table instead of strerror(), which is

@@ -37,7 +37,8 @@ enum al_code {
     AL_E_INTERNAL = -20014,
     AL_E_PAYMENT = -20015, /* insufficient balance or a contract limit */
     AL_E_EXPIRED = -20016,
-    AL_E_FULL = -20017, /* the disk holding the data is full: nothing was written */
+    AL_E_FULL = -20017,        /* the disk holding the data is full: nothing was written */
+    AL_E_UNAVAILABLE = -20018, /* a service the call needs (a node's runtime) is unreachable */
 };
 
 #define AL_ERR_MSG_MAX 256

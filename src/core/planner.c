@@ -238,12 +238,47 @@ static void refusal_text(const struct al_request *r, const struct al_plan *pl, s
                    wt, pl->free_best_node);
 }
 
+static int plan_pool(struct al_planner *p, const struct al_request *r, const struct cand *c,
+                     struct al_plan *pl)
+{
+    return r->kind == AL_REQ_WHOLE
+               ? al_planner__plan_whole_model(p, r, c->slot, pl)
+               : al_planner__plan_mig_model(p, r, c->slot, (unsigned)c->prof, pl);
+}
+
+/* Has model `slot` a usable GPU in pool `pool`? */
+static bool pool_has(const struct al_planner *p, unsigned slot, enum al_pool pool)
+{
+    const uint64_t *mb = al_fleet_model_bits(p->f, slot), *ub = al_fleet_usable_bits(p->f);
+    const uint64_t *pb = al_fleet_pool_bits(p->f, pool);
+    for (size_t w = 0; mb && ub && pb && w < al_fleet_words(p->f); w++)
+        if (mb[w] & ub[w] & pb[w])
+            return true;
+    return false;
+}
+
+/* Dedicated GPUs first (docs/planner.md): a request open to both pools is planned on the
+ * dedicated pool alone, and over both only when that fails; the second plan still takes
+ * dedicated GPUs before general ones wherever it chooses (gpu_shun). Either plan is skipped
+ * when the model has no usable GPU it could add. */
 static int plan_model(struct al_planner *p, const struct al_request *r, const struct cand *c,
                       struct al_plan *pl)
 {
-    int rc = r->kind == AL_REQ_WHOLE
-                 ? al_planner__plan_whole_model(p, r, c->slot, pl)
-                 : al_planner__plan_mig_model(p, r, c->slot, (unsigned)c->prof, pl);
+    int rc = AL_E_NOFIT;
+    if (r->where.pool < 0 && pool_has(p, c->slot, AL_POOL_DEDICATED) &&
+        pool_has(p, c->slot, AL_POOL_GENERAL)) {
+        struct al_request d = *r;
+        d.where.pool = AL_POOL_DEDICATED;
+        if ((rc = plan_pool(p, &d, c, pl)) != AL_E_NOFIT)
+            return rc;
+        /* the refusal's facts come from the plan over both pools */
+        struct al_alloc *keep = pl->allocs;
+        memset(pl, 0, sizeof *pl);
+        pl->allocs = keep;
+        pl->wanted = r->count;
+        pl->best_node = -1;
+    }
+    rc = plan_pool(p, r, c, pl);
     if (rc != AL_E_NOFIT)
         return rc;
     pl->n = pl->reconfigs = 0;

@@ -2,10 +2,16 @@
  * calendar, when the earliest window is, and how much is free.
  *
  * Policy:
+ *   - Dedicated GPUs first: a request open to both pools (where.pool -1) is planned on the
+ *     dedicated pool's GPUs alone, and over both pools only when they cannot serve it; then
+ *     dedicated GPUs still come before general-pool ones wherever the rules below leave a
+ *     choice, and general-pool GPUs running pool work come last. So reservations leave the
+ *     pay-as-you-go pool alone while the dedicated pool can hold them.
  *   - Whole GPUs: on as few nodes as possible — one node when any node has enough (of the first
  *     few such nodes the scan finds, the one whose free count is closest to the ask, so big
  *     nodes stay whole for big asks), otherwise nodes taken largest-free first, the last one
- *     best-fit. Within a node, GPUs without running pool work and not in MIG mode first.
+ *     best-fit. Within a node, dedicated GPUs, then GPUs without running pool work, and those not
+ *     in MIG mode first.
  *   - MIG instances: the profile is the one asked, or the smallest whose memory meets the ask
  *     (al_catalog_pick). Instances are packed onto GPUs already partly used during the window
  *     before empty ones are opened. Each placement is scored: it must keep the largest profiles

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define GB            UINT64_C(1000000000)
-#define FRESH_CLASSES 4 /* fresh GPUs: (pool busy, needs reconfiguration) */
+#define FRESH_CLASSES 6 /* fresh GPUs: (shun 0..2, needs reconfiguration) */
 /* Effort bounds of the fast paths (an exact full scan follows whenever they fall short, so
  * they never make a refusal false): a whole-GPU plan stops after this many nodes that fit; a
  * MIG plan once it has enough room and has examined this many partly used GPUs with room, or
@@ -40,7 +40,7 @@ struct geval {
     uint32_t node;
     uint8_t cap;      /* instances of the profile it can take (<= the ask) */
     uint8_t fullness; /* units already held in the window */
-    uint8_t busy;     /* running pool work */
+    uint8_t shun;     /* gpu_shun: 0 dedicated, 1 general pool, 2 general with pool work */
     uint8_t reconf;   /* instances of cap that need a MIG change */
     uint8_t fresh;    /* no hold near the window: evaluated only when taken */
     /* placement-seconds the instances cost, per size (largest first): see time_loss */
@@ -160,6 +160,14 @@ static inline bool gpu_eligible(struct al_planner *p, uint32_t gpu, const struct
     if (w && w->pool >= 0 && g->pool != w->pool)
         return false;
     return !node_filter(w) || node_passes(p, g->node, w);
+}
+
+/* How much a reservation would rather not take GPU g (docs/planner.md, "Dedicated GPUs
+ * first"): 0 a dedicated GPU, 1 a general-pool GPU, 2 a general-pool GPU running pool work
+ * now (a reservation there preempts it). Ties of every other rule are broken this way. */
+static inline unsigned gpu_shun(const struct al_gpu *g)
+{
+    return g->pool == AL_POOL_GENERAL ? 1u + g->pool_busy : 0u;
 }
 
 /* Size the per-word and per-node scratch for the fleet as it is now (planner.c). */

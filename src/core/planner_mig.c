@@ -271,7 +271,8 @@ static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t 
 
 /* ---- MIG: across the fleet ---- */
 
-/* Order of use: no pool work first; then the least time-weighted fragmentation loss per
+/* Order of use: dedicated GPUs first, then general-pool ones without pool work, then those
+ * with (gpu_shun); then the least time-weighted fragmentation loss per
  * instance (time_loss: placement-seconds made unusable, per size, largest size first), so small
  * instances go where holds already block the large placements for as much of the window as
  * possible and GPUs empty together; on ties, partly used in the window before fresh, fullest
@@ -279,8 +280,8 @@ static int eval_gpu(struct al_planner *p, unsigned prof, unsigned want, int64_t 
 static int ev_order(const void *a, const void *b)
 {
     const struct geval *x = a, *y = b;
-    if (x->busy != y->busy)
-        return x->busy < y->busy ? -1 : 1;
+    if (x->shun != y->shun)
+        return x->shun < y->shun ? -1 : 1;
     for (unsigned k = 0; k < LOSS_SIZES; k++) { /* per instance: x/xcap vs y/ycap */
         int64_t l = x->loss[k] * y->cap, r = y->loss[k] * x->cap;
         if (l != r)
@@ -326,14 +327,14 @@ static int mig_visit(struct al_planner *p, struct mig_ctx *x, uint32_t gpu, bool
                      unsigned fresh_cls[FRESH_CLASSES])
 {
     const struct al_gpu *g = al_fleet_gpu(p->f, gpu);
-    struct geval e = {.gpu = gpu, .node = g->node, .busy = g->pool_busy};
+    struct geval e = {.gpu = gpu, .node = g->node, .shun = (uint8_t)gpu_shun(g)};
     int rc;
     if (sure) {
         e.fresh = 1;
         e.cap = (uint8_t)x->cap_empty;
         memcpy(e.loss, x->loss_empty, sizeof e.loss);
         e.reconf = !layout_has_profile(g, x->prof);
-        unsigned cls = e.busy * 2u + e.reconf;
+        unsigned cls = e.shun * 2u + e.reconf;
         if (!x->full && fresh_cls[cls] >= x->r->count)
             return 1;
         fresh_cls[cls]++;
@@ -441,7 +442,7 @@ static int mig_word(struct al_planner *p, struct mig_ctx *x, struct mscan *ms, s
             return rc;
         if (p->nev > before) {
             ms->used_room += !is_sure;
-            ms->calm += p->ev[before].busy ? 0 : p->ev[before].cap;
+            ms->calm += p->ev[before].shun > 1 ? 0 : p->ev[before].cap;
         }
     }
     return 0;

@@ -191,16 +191,16 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
         *eligible = elig;
 }
 
-/* Take `n` free GPUs of node `node` into the plan: no pool work first, then not in MIG mode. */
+/* Take `n` free GPUs of node `node` into the plan: dedicated first, then general-pool GPUs
+ * without pool work, then those with (gpu_shun); in each, not in MIG mode first. */
 static void take_node(struct al_planner *p, uint32_t node, unsigned n, struct al_plan *plan)
 {
     const struct al_node *nd = al_fleet_node(p->f, node);
-    for (unsigned cls = 0; cls < 4 && n > 0; cls++) {
+    for (unsigned cls = 0; cls < 6 && n > 0; cls++) {
         for (uint32_t i = 0; i < nd->ngpus && n > 0; i++) {
             uint32_t gpu = nd->gpus[i];
             const struct al_gpu *g = al_fleet_gpu(p->f, gpu);
-            if (!((p->freeb[gpu / 64] >> (gpu % 64)) & 1) ||
-                (unsigned)(g->pool_busy * 2 + g->mig_mode) != cls)
+            if (!((p->freeb[gpu / 64] >> (gpu % 64)) & 1) || gpu_shun(g) * 2 + g->mig_mode != cls)
                 continue;
             p->freeb[gpu / 64] &= ~(UINT64_C(1) << (gpu % 64));
             AL_ASSERT(plan->n < plan->wanted); /* allocs has room for the ask alone */

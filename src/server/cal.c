@@ -1,7 +1,7 @@
 /* cal.c — building the server's in-memory fleet and calendar from the store, keeping the fleet
  * in step with the nodes' reports (zone, labels, liveness, and per GPU: index, model, pool, health,
- * presence), and mapping the store's string ids (GPUs, quotes, reservations) to the core's
- * dense ids. */
+ * presence), and mapping the store's string ids (GPUs, quotes, reservations, pool containers) to
+ * the core's dense ids. */
 #include "server/cal.h"
 
 #include "common/num.h"
@@ -79,6 +79,8 @@ struct al_owner al_cal_owner(const char *id)
     const char *us = id ? strchr(id, '_') : NULL;
     if (id && strncmp(id, "qte_", 4) == 0)
         o.kind = AL_OWNER_TENTATIVE;
+    else if (id && strncmp(id, "ctr_", 4) == 0)
+        o.kind = AL_OWNER_POOL;
     /* ids are prefix_ + 16 hex digits (time, random): 56 of their 64 bits are plenty */
     uint64_t v = 0;
     if (us && al_num_parse_hex_u64(us + 1, 0, UINT64_MAX, &v) == 0)
@@ -487,6 +489,10 @@ static int load_hold(void *arg, const struct al_store_hold *sh)
         if (p < 0)
             al_err_set(&e, AL_E_INVAL, "%s has no MIG profile %s", gpu->model->name, sh->profile);
     }
+    /* a pool container holding the GPU now (server/poolgpu.h): the planner avoids it */
+    if (h.owner.kind == AL_OWNER_POOL && h.t0 <= la->origin + CAL_ORIGIN_BACK &&
+        h.t1 > la->origin + CAL_ORIGIN_BACK)
+        al_fleet_set_pool_busy(la->c->fleet, (uint32_t)g, true);
     if (e.code < 0 || al_calendar_add(la->c->cal, &h, &e) < 0) {
         /* the store's holds passed its own check; say so, keep going (the store re-checks) */
         fprintf(stderr, "allot server: hold of %s on %s not in the calendar: %s\n", sh->owner,

@@ -39,7 +39,8 @@ const char *al_cal_gpu_id(const struct al_cal *c, uint32_t g);
 /* Uuid of fleet GPU `g` (owned by c; "" when unknown). */
 const char *al_cal_gpu_uuid(const struct al_cal *c, uint32_t g);
 
-/* The calendar owner of a quote ("qte_…": tentative) or reservation ("rsv_…"). */
+/* The calendar owner of a quote ("qte_…": tentative), a reservation ("rsv_…") or a pool
+ * container ("ctr_…": AL_OWNER_POOL, its rolling hold: server/poolgpu.h). */
 struct al_owner al_cal_owner(const char *id);
 
 /* A calendar message as an API user reads it. core/calendar.h names GPUs by fleet index

@@ -366,7 +366,7 @@ static int run_write(struct al_ctx *c, void *arg)
         if (replayed)
             return 0;
     }
-    if (a->k->route->fn(c) != 0 || !c->resp)
+    if (a->k->route->fn(c) != 0 || (!c->resp && !c->resp_text))
         goto fail;
     if (key && al_idem_record(c, key, hash) != 0)
         goto fail;

@@ -144,13 +144,15 @@ int al_flow_rsv_step(struct al_ctx *c, json_t *r, enum al_rsv_event ev, json_t *
     return al_event(c, kind, jstr(r, "id"), data);
 }
 
-/* What an owner id names: "reservation rsv_…", "quote qte_…". */
+/* What an owner id names: "reservation rsv_…", "quote qte_…", "pool container ctr_…". */
 static const char *owner_kind(const char *owner)
 {
     if (strncmp(owner, "rsv_", 4) == 0)
         return "reservation";
     if (strncmp(owner, "qte_", 4) == 0)
         return "quote";
+    if (strncmp(owner, "ctr_", 4) == 0)
+        return "pool container";
     return "hold of";
 }
 

@@ -57,6 +57,8 @@ int al_http_status(int code)
         return 501;
     case AL_E_FULL:
         return 507; /* Insufficient Storage (RFC 4918): the disk is full, nothing was written */
+    case AL_E_UNAVAILABLE:
+        return 503; /* what the call needs is unreachable now; a retry later may succeed */
     default:
         return 500;
     }
@@ -78,6 +80,7 @@ const char *al_http_code_name(int code)
     case AL_E_PAYMENT:
     case AL_E_UNSUPPORTED:
     case AL_E_FULL:
+    case AL_E_UNAVAILABLE:
         return al_code_name(code);
     default:
         return "internal";

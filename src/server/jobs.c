@@ -3,7 +3,8 @@
  * reservations start (or wait for their MIG layout: server/provision.c) and end, MIG changes
  * are planned (server/migplan.c) and those whose checks pass approved where the policy says so
  * (server/migcheck.c); then the money passes: balance and invoiced draws
- * (server/draws.c) and pool metering (server/pool.c). Each run is one unit of work through
+ * (server/draws.c) and pool metering (server/pool.c), and the pool containers' holds, warnings
+ * and stops (server/poolgpu.c). Each run is one unit of work through
  * server/txn.h, like an HTTP write: under the server's lock, in one savepoint, returning after
  * its commit. */
 #include "server/jobs.h"
@@ -16,6 +17,7 @@
 #include "server/migplan.h"
 #include "server/node_report.h"
 #include "server/pool.h"
+#include "server/poolgpu.h"
 #include "server/provision.h"
 #include "server/txn.h"
 
@@ -159,10 +161,11 @@ static int tick_reservations(struct al_ctx *c, json_t **gpus)
  * (or provision) and end, MIG changes are planned (after the starts: a reservation that began
  * without its layout is served in the same tick) and approved by policy, then the money passes:
  * every draw due (server/draws.h; after the starts, so that a reservation starting now has its
- * first period drawn in the same unit) and the pool's metering (server/pool.h); then what ended
- * leaves the calendar. One unit, one commit per tick: like the rest of the tick, a failed pass
- * undoes the whole tick (logged), and the next tick tries again. Returns the number of transitions,
- * draws and metered pieces, or a negative code. */
+ * first period drawn in the same unit) and the pool's metering (server/pool.h), then the pool
+ * containers (server/poolgpu.h: after the metering, which may have stopped their sessions); then
+ * what ended leaves the calendar. One unit, one commit per tick: like the rest of the tick, a
+ * failed pass undoes the whole tick (logged), and the next tick tries again. Returns the number of
+ * transitions, draws and metered pieces, or a negative code. */
 static int tick(struct al_ctx *c, void *arg)
 {
     json_t *gpus = NULL;
@@ -188,6 +191,9 @@ static int tick(struct al_ctx *c, void *arg)
         goto out;
     n += rc;
     if ((rc = al_pool_meter_pass(c)) < 0)
+        goto out;
+    n += rc;
+    if ((rc = al_poolgpu_pass(c)) < 0)
         goto out;
     n += rc;
     al_calendar_expire(c->srv->cal->cal, c->now);

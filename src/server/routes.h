@@ -21,5 +21,8 @@ extern const struct al_route al_routes_offerings[];    /* routes_offerings.c */
 extern const struct al_route al_routes_reserve[];      /* routes_reserve.c */
 extern const struct al_route al_routes_agent[];        /* routes_agent.c */
 extern const struct al_route al_routes_migchanges[];   /* routes_migchanges.c */
+extern const struct al_route al_routes_containers[];   /* routes_containers.c */
+extern const struct al_route al_routes_assign[];       /* routes_assign.c */
+extern const struct al_route al_routes_pool[];         /* routes_pool.c */
 
 #endif

@@ -1,14 +1,18 @@
 /* routes_agent.c — what a node's agent reads and reports about MIG changes (docs/migchange.md,
- * "The agent's protocol"): the layout each GPU of its node should have and the change approved
- * for it (GET /v1/nodes/{name}/desired), taking a change (POST /v1/mig-changes/{id}/start:
- * approved → applying, once), and its result (…/result: applying → applied, the layout the
- * agent reports checked against the change's `to`, or failed). A change is never applied twice:
- * a result is taken only while the change is applying. A caller whose token is bound to another
- * node learns nothing of this one's changes (404, as for a change that does not exist). */
+ * "The agent's protocol") and containers (docs/containers.md): the layout each GPU of its node
+ * should have, the change approved for it and the containers it should run (GET
+ * /v1/nodes/{name}/desired), its report of its container runtime and containers (POST
+ * /v1/nodes/{name}/containers, server/containers_report.c), taking a change (POST
+ * /v1/mig-changes/{id}/start: approved → applying, once), and its result (…/result: applying →
+ * applied, the layout the agent reports checked against the change's `to`, or failed). A change is
+ * never applied twice: a result is taken only while the change is applying. A caller whose token is
+ * bound to another node learns nothing of this one's changes (404, as for a change that does not
+ * exist). */
 #include "server/http.h"
 
 #include "core/migchange.h"
 #include "server/auth.h"
+#include "server/containers.h"
 #include "server/flow.h"
 #include "server/miglayout.h"
 #include "server/provision.h"
@@ -56,7 +60,7 @@ static int desired_change(struct al_ctx *c, const char *gpu, json_t **ret)
 static int get_desired(struct al_ctx *c)
 {
     const char *name = c->params[0];
-    json_t *n = NULL, *out = NULL, *g;
+    json_t *n = NULL, *out = NULL, *g, *ctrs = NULL;
     struct al_err e = {0};
     size_t i;
     char what[AL_HTTP_MAX_NAME + 16];
@@ -78,11 +82,34 @@ static int get_desired(struct al_ctx *c)
                                         "desired", desired ? desired : json_null(), "change", ch));
     }
     json_decref(n);
+    if (rc == 0 && (rc = al_containers_desired(c, name, &ctrs)) == 0)
+        json_object_set_new(out, "containers", ctrs);
     if (rc) {
         json_decref(out);
         return rc;
     }
     return al_http_reply(c, 200, out);
+}
+
+/* ---- POST /v1/nodes/{name}/containers ---- */
+
+/* The agent's report of its container runtime and containers: its own node only (another
+ * node's token is told no such node), a node that exists. */
+static int post_containers(struct al_ctx *c)
+{
+    const char *name = c->params[0];
+    json_t *n = NULL, *out = NULL;
+    struct al_err e = {0};
+    char what[AL_HTTP_MAX_NAME + 16];
+    snprintf(what, sizeof what, "node %.*s", AL_HTTP_MAX_NAME, name);
+    int rc = own_node(c, name, what);
+    if (rc == 0 && (rc = al_store_node_get(c->srv->store, name, &n, &e)) != 0)
+        rc = rc == AL_E_NOTFOUND ? al_http_fail(c, rc, NULL, "no %s", what)
+                                 : al_http_fail_err(c, rc, &e);
+    json_decref(n);
+    if (rc == 0)
+        rc = al_containers_report(c, name, &out);
+    return rc ? rc : al_http_reply(c, 200, out);
 }
 
 /* ---- the change ---- */
@@ -339,6 +366,7 @@ out:
 
 const struct al_route al_routes_agent[] = {
     {"GET", "/v1/nodes/*/desired", get_desired, AGENT, false, false},
+    {"POST", "/v1/nodes/*/containers", post_containers, AGENT, true, false},
     {"POST", "/v1/mig-changes/*/start", post_start, AGENT, true, false},
     {"POST", "/v1/mig-changes/*/result", post_result, AGENT, true, false},
     {NULL, NULL, NULL, 0, false, false},

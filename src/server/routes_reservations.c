@@ -14,6 +14,7 @@
 #include "server/flow.h"
 #include "server/reserve.h"
 #include "server/routes.h"
+#include "server/rsvlife.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -278,6 +279,8 @@ static int get_reservation(struct al_ctx *c)
     int rc = al_charge_res_load(c, jstr(r, "id"), &cr);
     if (rc == 0)
         rc = with_billing(c, r, &cr);
+    if (rc >= 0)
+        rc = al_rsvlife_assigned(c, r);
     if (rc < 0) {
         json_decref(r);
         return rc;

@@ -12,7 +12,7 @@
 #define AL_SERVER_MAX_CONNS           1024u
 #define AL_SERVER_MAX_CONNS_PER_IP    128u
 #define AL_SERVER_IDLE_TIMEOUT_S      30u
-#define AL_SERVER_HEARTBEAT_TIMEOUT_S 90u /* six of the agent's default 15 s heartbeats */
+#define AL_SERVER_HEARTBEAT_TIMEOUT_S 90u  /* six of the agent's default 15 s heartbeats */
 #define AL_SERVER_POOL_NOTICE_S       900u /* a pool container's warning before a reservation */
 #define AL_SERVER_END_WARNING_S       900u /* a container's warning before its window ends */
 

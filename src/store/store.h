@@ -250,13 +250,13 @@ int al_store_migchange_acks(struct al_store *s, const char *id, json_t **ret,
  * pool), node, GPU, state, live (until exited, stopped or failed) and pool session in columns.
  * A container that ended is never written again (AL_E_STATE); none is ever deleted. */
 struct al_store_container {
-    const char *id, *org, *user;  /* borrowed for the call; ids */
-    const char *reservation;      /* "rsv_…", or NULL for a pool container */
-    int unit;                     /* the reservation's allocation index, -1 for the pool */
-    const char *node, *gpu;       /* node name, GPU store id */
-    const char *state;            /* pending|running|stopping|exited|stopped|failed */
-    int64_t pool_session;         /* the pool session metering it, or 0 */
-    int64_t at;                   /* created_at (insert) or updated_at */
+    const char *id, *org, *user; /* borrowed for the call; ids */
+    const char *reservation;     /* "rsv_…", or NULL for a pool container */
+    int unit;                    /* the reservation's allocation index, -1 for the pool */
+    const char *node, *gpu;      /* node name, GPU store id */
+    const char *state;           /* pending|running|stopping|exited|stopped|failed */
+    int64_t pool_session;        /* the pool session metering it, or 0 */
+    int64_t at;                  /* created_at (insert) or updated_at */
 };
 /* Insert container `m` with `doc` (insert true), or update an existing one's state,
  * reservation, unit, node, GPU, pool session and doc (insert false). AL_E_NOTFOUND when an
@@ -264,8 +264,7 @@ struct al_store_container {
 int al_store_container_put(struct al_store *s, const struct al_store_container *m, json_t *doc,
                            bool insert, struct al_err *reterr);
 /* Container `id` as its document (*ret the caller's), or AL_E_NOTFOUND. */
-int al_store_container_get(struct al_store *s, const char *id, json_t **ret,
-                           struct al_err *reterr);
+int al_store_container_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr);
 /* Containers, newest first, filtered by any of org, user, reservation, node and state
  * (NULL: any), live ones only when `live`; paged like the other lists. */
 struct al_store_container_filter {

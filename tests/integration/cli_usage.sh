@@ -22,7 +22,8 @@ for c in "login" "org create" "org list" "org show" "user create" "user list" "u
     "request create" "request list" "request show" "request quote" "request approve" \
     "request reject" "request accept" "request confirm" "request cancel" "reservation list" \
     "reservation show" "reservation cancel" "reservation extend" "availability" "events" "agent" \
-    "price list" "price set" "node list" "node show"; do
+    "price list" "price set" "node list" "node show" "container run" "container list" \
+    "container show" "container logs" "container stop"; do
     # shellcheck disable=SC2086
     expect 0 "allot $c --help" "$ALLOT" $c --help
     grep -q '^usage: allot' "$tmp/out" || nok "allot $c --help prints a usage line"

@@ -37,6 +37,7 @@ static void test_names_are_stable(void **state)
     assert_string_equal(al_code_name(AL_E_NOFIT), "no_capacity");
     assert_string_equal(al_code_name(AL_E_PAYMENT), "insufficient_balance");
     assert_string_equal(al_code_name(AL_E_FULL), "storage_full");
+    assert_string_equal(al_code_name(AL_E_UNAVAILABLE), "unavailable");
     assert_string_equal(al_code_name(-EIO), "system_error");
     /* NOLINTNEXTLINE(concurrency-mt-unsafe): one thread; libc's text is what must match */
     assert_string_equal(al_strerror(-ENOENT), strerror(ENOENT));
