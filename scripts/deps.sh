@@ -4,9 +4,11 @@
 # before each step (the package lists, then the packages, which can take a minute or two),
 # and that it is done.
 # Usage: scripts/deps.sh [build|run|test|bench|lint|valgrind]   (each implies build)
-#   run:  jq, with which the README's quickstart picks ids out of -o json
-#   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, and
-#         the linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh
+#   run:  jq, with which the README's quickstart picks ids out of -o json, and the container
+#         runtime the agent drives (podman, runc, busybox-static: scripts/podman.sh)
+#   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, the
+#         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh, and
+#         podman, runc, busybox-static for tests/integration/runtime_podman.sh
 set -euo pipefail
 
 what=${1:-build}
@@ -14,8 +16,9 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       libjansson-dev libyaml-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
       ca-certificates curl)
 case "$what" in
-run)   pkgs+=(jq) ;;
-test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck) ;;
+run)   pkgs+=(jq podman runc busybox-static) ;;
+test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck
+             podman runc busybox-static) ;;
 bench) pkgs+=(postgresql procps) ;;
 lint)  pkgs+=(clang-format clang-tidy cppcheck) ;;
 valgrind) pkgs+=(valgrind) ;;

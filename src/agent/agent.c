@@ -1,7 +1,9 @@
 /* agent.c — the node agent's loop (see agent.h): a fleet file's heartbeat, or one node's
- * reconcile loop through a driver (report, desired state, reconcile, results). */
+ * reconcile loop through a driver (report, desired state, reconcile, results, and with a
+ * container runtime its containers: agent/agentctr.h). */
 #include "agent/agent.h"
 
+#include "agent/agentctr.h"
 #include "agent/driver.h"
 #include "agent/journal.h"
 #include "agent/reconcile.h"
@@ -22,6 +24,7 @@ struct al_agent {
     struct al_driver *drv;      /* a driver (this node) */
     struct al_drv_gpu *gpu;     /* scratch for one observation */
     struct al_journal *journal; /* with a driver: the results not delivered yet */
+    struct al_agentctr *ctr;    /* with a runtime: this node's containers */
     unsigned reported, skipped; /* GPUs in the last driver heartbeat */
     unsigned away;              /* rounds in a row that found the server away */
 };
@@ -55,6 +58,8 @@ static int open_driver(struct al_agent *a, struct al_err *reterr)
     if (!(a->gpu = malloc(sizeof *a->gpu)))
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     int rc = al_journal_open(a->cfg.journal, &a->journal, reterr);
+    if (rc == 0 && a->cfg.runtime)
+        rc = al_agentctr_new(a->cfg.runtime, a->cfg.gpu_requests, &a->ctr, reterr);
     return rc < 0 ? rc : al_driver_open(&dc, &a->drv, reterr);
 }
 
@@ -85,6 +90,7 @@ void al_agent_free(struct al_agent *a)
     al_simfleet_free(a->fleet);
     al_driver_close(a->drv);
     al_journal_free(a->journal);
+    al_agentctr_free(a->ctr);
     free(a->gpu);
     free(a);
 }
@@ -270,7 +276,37 @@ static int reconcile_gpu(struct al_agent *a, struct al_client *c, const json_t *
     return 0;
 }
 
-/* GET /v1/nodes/{node}/desired and reconcile each GPU. */
+/* With a runtime: this node's containers reconciled with the document's, and the report posted
+ * (POST /v1/nodes/{node}/containers). The server away ends the round (the report is made
+ * again next round); a refusal is printed and the round goes on. */
+static int containers(struct al_agent *a, struct al_client *c, const json_t *doc,
+                      struct al_err *reterr)
+{
+    struct al_path p;
+    struct al_err e = {0};
+    const char *path;
+    json_t *body = NULL;
+    long status = 0;
+    int rc;
+    if (!a->ctr)
+        return 0;
+    al_path_init(&p, "/v1/nodes");
+    al_path_seg(&p, a->cfg.node);
+    al_path_seg(&p, "containers");
+    if (!(path = al_path_str(&p, reterr)))
+        return reterr->code;
+    if ((rc = al_agentctr_round(a->ctr, doc, &body, reterr)) < 0)
+        return rc;
+    rc = al_client_call(c, "POST", path, body, NULL, &status, NULL, &e);
+    json_decref(body);
+    if (rc < 0 && server_away(status))
+        return al_err_set(reterr, rc, "containers report: %s", e.msg);
+    if (rc < 0)
+        fprintf(stderr, "allot agent: the server refused the containers report: %s\n", e.msg);
+    return 0;
+}
+
+/* GET /v1/nodes/{node}/desired, reconcile each GPU, then the containers. */
 static int reconcile(struct al_agent *a, struct al_client *c, struct al_path *p,
                      struct al_err *reterr)
 {
@@ -290,6 +326,8 @@ static int reconcile(struct al_agent *a, struct al_client *c, struct al_path *p,
         goto out;
     }
     json_array_foreach(gpus, i, g) if ((rc = reconcile_gpu(a, c, g, reterr)) < 0) break;
+    if (rc == 0)
+        rc = containers(a, c, doc, reterr);
 out:
     json_decref(doc);
     return rc;
@@ -320,6 +358,10 @@ static int beat_driver(struct al_agent *a, struct al_client *c, struct al_err *r
     if (a->cfg.once)
         printf("allot agent: reported node %s, %u GPUs (%s driver) to %s\n", a->cfg.node,
                a->reported, al_driver_name(a->drv), al_client_server(c));
+    if (a->cfg.once && a->ctr)
+        printf("allot agent: container runtime %s: %s, %zu containers reported\n",
+               al_agentctr_kind(a->ctr), al_agentctr_ok(a->ctr) ? "ok" : "unreachable",
+               al_agentctr_reported(a->ctr));
     return 0;
 }
 

@@ -6,8 +6,9 @@
  *     of MIG changes not delivered yet sent first (agent/journal.h), the node's observed state
  *     reported (PUT /v1/nodes/{name}), its desired state read (GET /v1/nodes/{name}/desired),
  *     each GPU reconciled (agent/reconcile.h: a change started, applied or rolled back, its
- *     result posted; or the desired layout's missing instances recreated). docs/agent.md has
- *     the protocol.
+ *     result posted; or the desired layout's missing instances recreated), and with a
+ *     container runtime (cfg->runtime) the node's containers reconciled and reported
+ *     (agent/agentctr.h). docs/agent.md has the protocol.
  * The CLI (`allot agent`) parses the flags, opens the client and calls al_agent_run (or
  * al_agent_observe).
  */
@@ -33,6 +34,9 @@ struct al_agent_cfg {
     const char *state;   /* the sim driver's state file (agent/drv_sim.c) */
     const char *node;    /* with a driver: the name this node reports under */
     const char *journal; /* with a driver: the file of undelivered results, or NULL: memory */
+    const char *runtime; /* with a driver: a container runtime (agent/runtime.h: "docker-api:SOCK"
+                            or "process[:DIR]"), or NULL: no containers */
+    bool gpu_requests;   /* docker-api: ask the NVIDIA toolkit for the device too */
     long interval;       /* seconds between heartbeats, AL_AGENT_INTERVAL_MIN..MAX */
     bool once;           /* one heartbeat, then return its outcome */
 };

@@ -4,7 +4,9 @@
  *   --driver sim --state FILE [--node N] one simulated node (agent/drv_sim.c's state file)
  *   --driver nvml [--node N]             this host's GPUs through NVML
  * With a driver the agent is a reconcile loop (report, desired state, MIG changes applied);
- * --journal FILE keeps the results not delivered yet across a restart. The server and token
+ * --journal FILE keeps the results not delivered yet across a restart; --runtime
+ * docker-api:SOCKET | process[:DIR] runs the node's containers (agent/agentctr.h), with
+ * --gpu-requests asking Docker's NVIDIA toolkit for each device. The server and token
  * are the CLI's connection options (--server, --token, ALLOT_SERVER, ALLOT_TOKEN). --observe
  * prints what the driver sees (JSON) and exits, without a server. */
 #include "agent/agent.h"
@@ -22,6 +24,10 @@ static const struct al_opt agent_opts[] = {
     {"node", AL_ARG_STR, NULL, "with --state or nvml: the node's name (default: the host name)"},
     {"journal", AL_ARG_STR, NULL,
      "with a driver: a file keeping MIG-change results until the server takes them"},
+    {"runtime", AL_ARG_STR, NULL,
+     "with a driver: the container runtime, docker-api:SOCKET or process[:DIR]"},
+    {"gpu-requests", AL_ARG_BOOL, NULL,
+     "docker-api: also ask for the device as HostConfig.DeviceRequests (NVIDIA toolkit)"},
     {"interval", AL_ARG_INT, NULL, "seconds between heartbeats (default 15, 1..3600)"},
     {"once", AL_ARG_BOOL, NULL, "report once and exit"},
     {"observe", AL_ARG_BOOL, NULL, "print what the driver observes (JSON) and exit"},
@@ -82,6 +88,17 @@ static int pick_source(struct al_args *a, struct al_agent_cfg *cfg, char *host, 
     if (cfg->fleet && cfg->journal)
         return al_args_usage_error(a, "--journal is for a driver (--state or nvml), not --fleet",
                                    NULL);
+    cfg->runtime = al_args_get(a, "runtime");
+    cfg->gpu_requests = al_args_get(a, "gpu-requests") != NULL;
+    if (cfg->fleet && cfg->runtime)
+        return al_args_usage_error(a, "--runtime is for a driver (--state or nvml), not --fleet",
+                                   NULL);
+    if (cfg->runtime && strncmp(cfg->runtime, "docker-api:/", 12) != 0 &&
+        strcmp(cfg->runtime, "process") != 0 && strncmp(cfg->runtime, "process:", 8) != 0)
+        return al_args_usage_error(a, "--runtime: docker-api:/PATH/TO/SOCKET or process[:DIR], not",
+                                   cfg->runtime);
+    if (cfg->gpu_requests && (!cfg->runtime || strncmp(cfg->runtime, "docker-api:", 11) != 0))
+        return al_args_usage_error(a, "--gpu-requests is for --runtime docker-api:SOCKET", NULL);
     if (!cfg->fleet && !cfg->node) {
         if (gethostname(host, cap) < 0 || !host[0])
             return al_args_usage_error(a, "--node is required (no host name)", NULL);
@@ -95,11 +112,13 @@ int al_cmd_agent(int argc, char **argv)
 {
     static const struct al_cmd_spec spec = {
         "allot agent [--driver sim] --fleet FILE | [--driver sim] --state FILE [--node N] "
-        "[--journal FILE] | --driver nvml [--node N] [--journal FILE]  [--server URL] "
+        "[--journal FILE] | --driver nvml [--node N] [--journal FILE]  [--runtime "
+        "docker-api:SOCKET [--gpu-requests] | --runtime process[:DIR]] [--server URL] "
         "[--token T] [--interval S] [--once] [--observe]",
         "Report GPUs to the server every interval: a simulated fleet (heartbeat only), or one "
         "node through a driver (sim or NVML) as a reconcile loop that applies the MIG changes "
-        "the server approved and recreates the desired layout after a reboot.",
+        "the server approved and recreates the desired layout after a reboot; with --runtime, "
+        "it also runs the node's containers and reports them.",
         0, 0, agent_opts};
     struct al_args a;
     struct al_agent_cfg cfg = {.interval = 15};
