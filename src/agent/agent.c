@@ -122,8 +122,8 @@ static void reread(struct al_agent *a)
 
 /* This node's report (PUT /v1/nodes/{name}): each GPU as al_driver_observed_json renders it
  * (index, uuid, name, model, memory, health, MIG mode, profiles, instances, processes) with
- * its pool. A GPU the catalog does not know is left out (the server would refuse the whole
- * report) and counted in a->skipped. */
+ * its pool (--pool: dedicated unless general). A GPU the catalog does not know is left out (the
+ * server would refuse the whole report) and counted in a->skipped. */
 static int driver_body(struct al_agent *a, json_t **ret, struct al_err *reterr)
 {
     json_t *obs = NULL, *gpus = json_array(), *g;
@@ -146,7 +146,8 @@ static int driver_body(struct al_agent *a, json_t **ret, struct al_err *reterr)
             a->skipped++;
             continue;
         }
-        if (json_object_set_new(g, "pool", json_string("dedicated")) < 0 ||
+        const char *pool = a->cfg.general_pool ? "general" : "dedicated";
+        if (json_object_set_new(g, "pool", json_string(pool)) < 0 ||
             json_array_append(gpus, g) < 0) {
             rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
             goto out;

@@ -37,6 +37,8 @@ struct al_agent_cfg {
     const char *runtime; /* with a driver: a container runtime (agent/runtime.h: "docker-api:SOCK"
                             or "process[:DIR]"), or NULL: no containers */
     bool gpu_requests;   /* docker-api: ask the NVIDIA toolkit for the device too */
+    bool general_pool;   /* with a driver: the node's GPUs are in the general (pay-as-you-go)
+                          * pool, not the dedicated one */
     long interval;       /* seconds between heartbeats, AL_AGENT_INTERVAL_MIN..MAX */
     bool once;           /* one heartbeat, then return its outcome */
 };

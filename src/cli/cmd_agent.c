@@ -6,7 +6,8 @@
  * With a driver the agent is a reconcile loop (report, desired state, MIG changes applied);
  * --journal FILE keeps the results not delivered yet across a restart; --runtime
  * docker-api:SOCKET | process[:DIR] runs the node's containers (agent/agentctr.h), with
- * --gpu-requests asking Docker's NVIDIA toolkit for each device. The server and token
+ * --gpu-requests asking Docker's NVIDIA toolkit for each device; --pool general reports the
+ * node's GPUs in the general (pay-as-you-go) pool. The server and token
  * are the CLI's connection options (--server, --token, ALLOT_SERVER, ALLOT_TOKEN). --observe
  * prints what the driver sees (JSON) and exits, without a server. */
 #include "agent/agent.h"
@@ -28,6 +29,8 @@ static const struct al_opt agent_opts[] = {
      "with a driver: the container runtime, docker-api:SOCKET or process[:DIR]"},
     {"gpu-requests", AL_ARG_BOOL, NULL,
      "docker-api: also ask for the device as HostConfig.DeviceRequests (NVIDIA toolkit)"},
+    {"pool", AL_ARG_STR, NULL,
+     "with a driver: the pool of the node's GPUs, dedicated (default) or general"},
     {"interval", AL_ARG_INT, NULL, "seconds between heartbeats (default 15, 1..3600)"},
     {"once", AL_ARG_BOOL, NULL, "report once and exit"},
     {"observe", AL_ARG_BOOL, NULL, "print what the driver observes (JSON) and exit"},
@@ -68,6 +71,32 @@ out:
     return rc;
 }
 
+/* The flags of a node run by a driver: its container runtime and its GPUs' pool. */
+static int node_opts(struct al_args *a, struct al_agent_cfg *cfg)
+{
+    cfg->runtime = al_args_get(a, "runtime");
+    cfg->gpu_requests = al_args_get(a, "gpu-requests") != NULL;
+    if (cfg->fleet && cfg->runtime)
+        return al_args_usage_error(a, "--runtime is for a driver (--state or nvml), not --fleet",
+                                   NULL);
+    if (cfg->runtime && strncmp(cfg->runtime, "docker-api:/", 12) != 0 &&
+        strcmp(cfg->runtime, "process") != 0 && strncmp(cfg->runtime, "process:", 8) != 0)
+        return al_args_usage_error(a, "--runtime: docker-api:/PATH/TO/SOCKET or process[:DIR], not",
+                                   cfg->runtime);
+    const char *pool = al_args_get(a, "pool");
+    if (pool && cfg->fleet)
+        return al_args_usage_error(a,
+                                   "--pool is for a driver (--state or nvml); a fleet file"
+                                   " names each GPU's pool",
+                                   NULL);
+    if (pool && strcmp(pool, "general") != 0 && strcmp(pool, "dedicated") != 0)
+        return al_args_usage_error(a, "--pool: dedicated or general, not", pool);
+    cfg->general_pool = pool && strcmp(pool, "general") == 0;
+    if (cfg->gpu_requests && (!cfg->runtime || strncmp(cfg->runtime, "docker-api:", 11) != 0))
+        return al_args_usage_error(a, "--gpu-requests is for --runtime docker-api:SOCKET", NULL);
+    return 0;
+}
+
 /* Which source the flags pick (agent.h): a fleet file, or a driver for this node. */
 static int pick_source(struct al_args *a, struct al_agent_cfg *cfg, char *host, size_t cap)
 {
@@ -88,17 +117,9 @@ static int pick_source(struct al_args *a, struct al_agent_cfg *cfg, char *host, 
     if (cfg->fleet && cfg->journal)
         return al_args_usage_error(a, "--journal is for a driver (--state or nvml), not --fleet",
                                    NULL);
-    cfg->runtime = al_args_get(a, "runtime");
-    cfg->gpu_requests = al_args_get(a, "gpu-requests") != NULL;
-    if (cfg->fleet && cfg->runtime)
-        return al_args_usage_error(a, "--runtime is for a driver (--state or nvml), not --fleet",
-                                   NULL);
-    if (cfg->runtime && strncmp(cfg->runtime, "docker-api:/", 12) != 0 &&
-        strcmp(cfg->runtime, "process") != 0 && strncmp(cfg->runtime, "process:", 8) != 0)
-        return al_args_usage_error(a, "--runtime: docker-api:/PATH/TO/SOCKET or process[:DIR], not",
-                                   cfg->runtime);
-    if (cfg->gpu_requests && (!cfg->runtime || strncmp(cfg->runtime, "docker-api:", 11) != 0))
-        return al_args_usage_error(a, "--gpu-requests is for --runtime docker-api:SOCKET", NULL);
+    int rc = node_opts(a, cfg);
+    if (rc)
+        return rc;
     if (!cfg->fleet && !cfg->node) {
         if (gethostname(host, cap) < 0 || !host[0])
             return al_args_usage_error(a, "--node is required (no host name)", NULL);
@@ -113,7 +134,8 @@ int al_cmd_agent(int argc, char **argv)
     static const struct al_cmd_spec spec = {
         "allot agent [--driver sim] --fleet FILE | [--driver sim] --state FILE [--node N] "
         "[--journal FILE] | --driver nvml [--node N] [--journal FILE]  [--runtime "
-        "docker-api:SOCKET [--gpu-requests] | --runtime process[:DIR]] [--server URL] "
+        "docker-api:SOCKET [--gpu-requests] | --runtime process[:DIR]] [--pool general] "
+        "[--server URL] "
         "[--token T] [--interval S] [--once] [--observe]",
         "Report GPUs to the server every interval: a simulated fleet (heartbeat only), or one "
         "node through a driver (sim or NVML) as a reconcile loop that applies the MIG changes "
