@@ -60,6 +60,8 @@ static int open_driver(struct al_agent *a, struct al_err *reterr)
     int rc = al_journal_open(a->cfg.journal, &a->journal, reterr);
     if (rc == 0 && a->cfg.runtime)
         rc = al_agentctr_new(a->cfg.runtime, a->cfg.gpu_requests, &a->ctr, reterr);
+    if (rc == 0 && a->ctr)
+        rc = al_agentctr_scope(a->ctr, a->cfg.node, reterr);
     return rc < 0 ? rc : al_driver_open(&dc, &a->drv, reterr);
 }
 

@@ -18,6 +18,7 @@ struct al_agentctr {
     size_t reported; /* containers in the last report */
     char (*started)[AL_RUNTIME_CTR_MAX]; /* what this agent created, to tell "missing" */
     size_t nstarted;
+    char node[AL_RUNTIME_NODE_MAX]; /* al_agentctr_scope's node, labelled on each ("": none) */
 };
 
 /* One round's working state. */
@@ -46,6 +47,14 @@ int al_agentctr_new(const char *spec, bool gpu_requests, struct al_agentctr **re
     }
     *ret = ac;
     return 0;
+}
+
+int al_agentctr_scope(struct al_agentctr *ac, const char *node, struct al_err *reterr)
+{
+    int rc = al_runtime_scope(ac->rt, node, reterr);
+    if (rc == 0)
+        snprintf(ac->node, sizeof ac->node, "%s", node);
+    return rc;
 }
 
 void al_agentctr_free(struct al_agentctr *ac)
@@ -150,8 +159,10 @@ static int check_env(const json_t *env, struct al_err *reterr)
     return 0;
 }
 
-/* The labels as given (strings, printable, bounded) with allot.container = id, into *ret. */
-static int make_labels(const json_t *labels, const char *id, json_t **ret, struct al_err *reterr)
+/* The labels as given (strings, printable, bounded) with allot.container = id and, when
+ * scoped, allot.node = node (the agent's own word, whatever the document says), into *ret. */
+static int make_labels(const json_t *labels, const char *id, const char *node, json_t **ret,
+                       struct al_err *reterr)
 {
     char q[48];
     const char *k;
@@ -172,7 +183,8 @@ static int make_labels(const json_t *labels, const char *id, json_t **ret, struc
             return al_err_set(reterr, AL_E_INVAL, "labels.%s: a string of at most 256 bytes", k);
     }
     if (!(*ret = labels ? json_deep_copy(labels) : json_object()) ||
-        json_object_set_new(*ret, AL_RUNTIME_LABEL, json_string(id)) < 0)
+        json_object_set_new(*ret, AL_RUNTIME_LABEL, json_string(id)) < 0 ||
+        (node[0] && json_object_set_new(*ret, AL_RUNTIME_NODE, json_string(node)) < 0))
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     return 0;
 }
@@ -199,7 +211,7 @@ static int parse_entry(const struct round *r, const json_t *e, struct al_runtime
         s->env = r->empty;
     if ((rc = check_command(s->command, reterr)) < 0 || (rc = check_env(s->env, reterr)) < 0)
         return rc;
-    return make_labels(json_object_get(e, "labels"), s->ctr, labels, reterr);
+    return make_labels(json_object_get(e, "labels"), s->ctr, r->ac->node, labels, reterr);
 }
 
 /* ---- Reconciling */

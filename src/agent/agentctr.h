@@ -35,6 +35,10 @@ int al_agentctr_new(const char *spec, bool gpu_requests, struct al_agentctr **re
                     struct al_err *reterr);
 void al_agentctr_free(struct al_agentctr *ac);
 
+/* This agent is node `node`'s: its containers are labelled allot.node = node and only those
+ * are its own (al_runtime_scope: a runtime several nodes' agents share). 0 or AL_E_INVAL. */
+int al_agentctr_scope(struct al_agentctr *ac, const char *node, struct al_err *reterr);
+
 /* The runtime's kind, "docker-api" or "process". */
 const char *al_agentctr_kind(const struct al_agentctr *ac);
 

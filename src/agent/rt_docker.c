@@ -19,6 +19,7 @@ struct docker {
     CURL *curl;
     char sock[DOCKER_SOCK_MAX + 1];
     bool gpu_requests;
+    char node[AL_RUNTIME_NODE_MAX]; /* list only this node's containers ("": every one) */
 };
 
 /* An answer being received: bounded, or streamed through the log demultiplexer. */
@@ -238,11 +239,26 @@ static int d_ping(void *impl, struct al_err *reterr)
     return rc;
 }
 
+static int d_scope(void *impl, const char *node, struct al_err *reterr)
+{
+    struct docker *d = impl;
+    (void)reterr; /* runtime.c checked the name */
+    snprintf(d->node, sizeof d->node, "%s", node);
+    return 0;
+}
+
 static int d_list(void *impl, struct al_rt_ctr **ret, size_t *n, struct al_err *reterr)
 {
+    const struct docker *d = impl;
     struct answer a = {0};
-    char path[160], filters[96];
-    if (al_url_encode("{\"label\":[\"" AL_RUNTIME_LABEL "\"]}", filters, sizeof filters) < 0)
+    char path[400], filters[300], f[160];
+    /* two label filters are both required: allot's containers of this node */
+    if (d->node[0])
+        snprintf(f, sizeof f, "{\"label\":[\"%s\",\"%s=%s\"]}", AL_RUNTIME_LABEL, AL_RUNTIME_NODE,
+                 d->node);
+    else
+        snprintf(f, sizeof f, "{\"label\":[\"%s\"]}", AL_RUNTIME_LABEL);
+    if (al_url_encode(f, filters, sizeof filters) < 0)
         return al_err_set(reterr, AL_E_RANGE, "docker-api: filter too long");
     snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", filters);
     int rc = call(impl, "GET", path, NULL, &a, 30000L, reterr);
@@ -385,5 +401,5 @@ static int d_logs(void *impl, const char *id, char **ret, size_t *len, struct al
 
 const struct al_rt_ops al_rt_docker_ops = {
     "docker-api", d_open,    d_close, d_ping, d_list,   d_create,
-    d_start,      d_inspect, d_logs,  d_stop, d_remove,
+    d_start,      d_inspect, d_logs,  d_stop, d_remove, d_scope,
 };

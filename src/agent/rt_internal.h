@@ -19,6 +19,8 @@ struct al_rt_ops {
     int (*logs)(void *impl, const char *id, char **ret, size_t *len, struct al_err *reterr);
     int (*stop)(void *impl, const char *id, struct al_err *reterr);
     int (*remove)(void *impl, const char *id, struct al_err *reterr);
+    /* may be NULL (a runtime no other agent shares: nothing to scope) */
+    int (*scope)(void *impl, const char *node, struct al_err *reterr);
 };
 
 extern const struct al_rt_ops al_rt_docker_ops;  /* agent/rt_docker.c */

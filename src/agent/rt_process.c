@@ -710,5 +710,5 @@ static int p_remove(void *impl, const char *id, struct al_err *reterr)
 
 const struct al_rt_ops al_rt_process_ops = {
     "process", p_open,    p_close, p_ping, p_list,   p_create,
-    p_start,   p_inspect, p_logs,  p_stop, p_remove,
+    p_start,   p_inspect, p_logs,  p_stop, p_remove, NULL,
 };

@@ -13,6 +13,20 @@ struct al_runtime {
     void *impl;
 };
 
+int al_runtime_scope(struct al_runtime *rt, const char *node, struct al_err *reterr)
+{
+    size_t n = node ? strlen(node) : 0;
+    if (n == 0 || n >= AL_RUNTIME_NODE_MAX ||
+        strspn(node, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "abcdefghijklmnopqrstuvwxyz"
+                     "0123456789._-") != n)
+        return al_err_set(reterr, AL_E_INVAL,
+                          "runtime: a node name of 1..%d bytes of"
+                          " [A-Za-z0-9._-] required",
+                          AL_RUNTIME_NODE_MAX - 1);
+    return rt->ops->scope ? rt->ops->scope(rt->impl, node, reterr) : 0;
+}
+
 int al_runtime_open(const char *spec, bool gpu_requests, struct al_runtime **ret,
                     struct al_err *reterr)
 {

@@ -29,6 +29,8 @@
 #define AL_RUNTIME_LIST_MAX 1024  /* containers labelled allot.container a runtime may hold */
 #define AL_RUNTIME_STOP_S   10    /* seconds between the polite stop and the kill */
 #define AL_RUNTIME_LABEL    "allot.container"
+#define AL_RUNTIME_NODE     "allot.node" /* the label naming the node whose agent made it */
+#define AL_RUNTIME_NODE_MAX 64           /* a node's name, with its NUL */
 
 /* What a runtime says of a container. */
 enum al_rt_state {
@@ -70,6 +72,13 @@ void al_runtime_close(struct al_runtime *rt);
 
 /* "docker-api" or "process" (static). */
 const char *al_runtime_kind(const struct al_runtime *rt);
+
+/* Scope the runtime to node `node` (1..63 bytes of A-Z a-z 0-9 . _ -): al_runtime_list lists
+ * only the containers labelled allot.node = node, which the caller labels so. One Docker or
+ * Podman service may serve the agents of several nodes (the simulated nodes of `make run` and
+ * the tests share one): each agent must see, and remove, only its own. The process runtime
+ * keeps its containers in its own directory: nothing to scope. 0, or AL_E_INVAL. */
+int al_runtime_scope(struct al_runtime *rt, const char *node, struct al_err *reterr);
 
 /* Whether the runtime answers (docker-api: GET /version). 0, or AL_E_IO naming it. */
 int al_runtime_ping(struct al_runtime *rt, struct al_err *reterr);

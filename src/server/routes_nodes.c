@@ -195,10 +195,23 @@ static int get_node(struct al_ctx *c)
     struct al_err e = {0};
     if (own_node(c, c->params[0]))
         return c->err_code;
+    json_t *rt = NULL;
     int rc = al_store_node_get(c->srv->store, c->params[0], &n, &e);
     if (rc)
         return al_http_fail_err(c, rc, &e);
     node_out(n);
+    /* what its agent last said of its container runtime (null: it runs none) */
+    rc = al_store_node_runtime_get(c->srv->store, c->params[0], &rt, &e);
+    if (rc && rc != AL_E_NOTFOUND) {
+        json_decref(n);
+        return al_http_fail_err(c, rc, &e);
+    }
+    if (rt) {
+        static const char *const at[] = {"at", NULL};
+        json_object_del(rt, "node");
+        al_time_fields(rt, at);
+    }
+    json_object_set_new(n, "container_runtime", rt ? rt : json_null());
     return al_http_reply(c, 200, n);
 }
 

@@ -372,6 +372,27 @@ static void open_refuses_a_bad_spec(void **state)
     assert_null(rt);
 }
 
+/* A runtime several agents share is scoped to one node: a name of the API's characters only. */
+static void scope_takes_a_node_name(void **state)
+{
+    (void)state;
+    struct al_runtime *rt = NULL;
+    struct al_err e = {0};
+    char longname[AL_RUNTIME_NODE_MAX + 1];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(al_runtime_open("docker-api:/nonexistent/podman.sock", false, &rt, &e), 0);
+    assert_int_equal(al_runtime_scope(rt, "", &e), AL_E_INVAL);
+    assert_int_equal(al_runtime_scope(rt, "a b", &e), AL_E_INVAL);
+    assert_int_equal(al_runtime_scope(rt, "n1\",\"x", &e), AL_E_INVAL); /* no filter injection */
+    assert_int_equal(al_runtime_scope(rt, longname, &e), AL_E_INVAL);
+    assert_int_equal(al_runtime_scope(rt, "pool-h100.1_a", &e), 0);
+    al_runtime_close(rt);
+    assert_int_equal(al_runtime_open("process:/tmp", false, &rt, &e), 0);
+    assert_int_equal(al_runtime_scope(rt, "n1", &e), 0); /* its own directory: nothing to do */
+    al_runtime_close(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +409,7 @@ int main(void)
         cmocka_unit_test(created_and_list_answers),
         cmocka_unit_test(list_over_its_bound_is_refused),
         cmocka_unit_test(open_refuses_a_bad_spec),
+        cmocka_unit_test(scope_takes_a_node_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
