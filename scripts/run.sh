@@ -3,7 +3,10 @@
 # on SQLite in a data directory kept from one run to the next (.run/: allot.db, the operator's
 # token, the logs), a simulated fleet reported by `allot agent --driver sim` (once, then a
 # heartbeat in the background), a simulated MIG node whose own agent applies MIG changes
-# (`allot agent --driver sim --state`, the node's token), demo prices, a demo org with a prepaid contract and money (a new
+# (`allot agent --driver sim --state`, the node's token) and a simulated general-pool node,
+# both running the node's containers through a container runtime (a private Podman service in
+# .run/podman speaking the Docker Engine API; where no container can run, as inside an
+# unprivileged container, the `process` runtime, said so), demo prices, a demo org with a prepaid contract and money (a new
 # database only), and a printed walk-through. The server stays in the foreground until Ctrl-C
 # (or SIGTERM).
 #
@@ -74,14 +77,20 @@ echo "--- run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ): $url" >>"$data/server.log"
 server=$!
 agent=
 mig_agent=
+pool_agent=
+podman=
 echo "$server" >"$data/server.pid"
 echo "$url" >"$data/url"
 cleanup() {
     [ -n "$agent" ] && kill "$agent" 2>/dev/null
     [ -n "$mig_agent" ] && kill "$mig_agent" 2>/dev/null
+    [ -n "$pool_agent" ] && kill "$pool_agent" 2>/dev/null
     kill "$server" 2>/dev/null
     wait 2>/dev/null
-    rm -f "$data/server.pid" "$data/agent.pid" "$data/mig-agent.pid" "$data/url"
+    # the containers keep running, as under Docker: the agents find them again next time
+    [ -n "$podman" ] && "$root/scripts/podman.sh" stop "$data/podman" >/dev/null 2>&1
+    rm -f "$data/server.pid" "$data/agent.pid" "$data/mig-agent.pid" "$data/pool-agent.pid" \
+        "$data/url"
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
@@ -102,15 +111,17 @@ export ALLOT_SERVER=$url ALLOT_TOKEN=$token
     exit 1
 }
 "$allot" agent --driver sim --fleet "$fleet" --once
-# demo prices (USD per hour; MIG per compute slice-hour); setting them again changes nothing
-while read -r model gpu slice; do
-    "$allot" price set "$model" --gpu-hour "$gpu" --mig-slice-hour "$slice" >/dev/null
+# demo prices (USD per hour: a dedicated GPU, a MIG compute slice, a general-pool GPU);
+# setting them again changes nothing
+while read -r model gpu slice pool; do
+    "$allot" price set "$model" --gpu-hour "$gpu" --mig-slice-hour "$slice" \
+        --pool-gpu-hour "$pool" >/dev/null
 done <<'PRICES'
-H100-80GB 2.50 0.40
-A100-80GB 1.80 0.30
-A30-24GB 0.90 0.25
-L40S-48GB 1.10 0
-H200-141GB 3.20 0.50
+H100-80GB 2.50 0.40 3.00
+A100-80GB 1.80 0.30 2.20
+A30-24GB 0.90 0.25 1.10
+L40S-48GB 1.10 0 1.40
+H200-141GB 3.20 0.50 3.80
 PRICES
 # The demo org acme (README's quickstart reserves for it) with a demo contract, prepaid with a
 # credit limit of 1,000.00 for a year, self-service allowed (its admin reserves in one call),
@@ -136,6 +147,20 @@ ALLOT_TOKEN=$(cat "$data/agent.token") "$allot" agent --driver sim --fleet "$fle
     >>"$data/agent.log" 2>&1 9>&- &
 agent=$!
 echo "$agent" >"$data/agent.pid"
+# The nodes' container runtime: a private Podman service in .run/podman (the Docker Engine API
+# over .run/podman/podman.sock, the busybox image localhost/bb:latest built there), shared by
+# the two nodes' agents; where no container can run here (inside an unprivileged container runc
+# cannot mount /proc), the `process` runtime: each container a local command.
+# 9>&-: the service outlives this script; it must not hold the directory's lock
+if why=$("$root/scripts/podman.sh" probe "$data/podman" 2>&1 9>&-) &&
+    "$root/scripts/podman.sh" start "$data/podman" >>"$data/podman-start.log" 2>&1 9>&-; then
+    podman=1
+    runtime="docker-api:$data/podman/podman.sock"
+    runtime_what="Podman ($data/podman/podman.sock), image localhost/bb:latest"
+else
+    runtime="process:$data/containers"
+    runtime_what="process (${why:-Podman did not start: $data/podman-start.log}; each container is a local command)"
+fi
 # The demo MIG node mig-h200: one H200-141GB split into seven 1g.18gb, simulated by the sim
 # driver in .run/mig-h200.json (kept from one run to the next, as a GPU keeps its layout), its
 # agent running with the node's own token (a new one when the kept one no longer works). It
@@ -149,13 +174,31 @@ if ! ALLOT_TOKEN=$(cat "$data/mig-h200.token" 2>/dev/null) "$allot" node show mi
     (umask 077 && printf '%s\n' "$node_token" >"$data/mig-h200.token")
 fi
 ALLOT_TOKEN=$(cat "$data/mig-h200.token") "$allot" agent --driver sim --state "$mig_state" \
-    --node mig-h200 --interval 2 --journal "$data/mig-h200.journal" \
+    --node mig-h200 --interval 2 --journal "$data/mig-h200.journal" --runtime "$runtime" \
     >>"$data/mig-agent.log" 2>&1 9>&- &
 mig_agent=$!
 echo "$mig_agent" >"$data/mig-agent.pid"
-# its first report, so that the walk-through below finds the node (up to 30 s)
+# The demo general-pool node pool-h100: two whole H100-80GB for pay-as-you-go containers
+# (`allot pool`), simulated in .run/pool-h100.json, its agent with the node's own token.
+pool_state=$data/pool-h100.json
+[ -e "$pool_state" ] || cp "$root/tests/data/demo-pool-node.json" "$pool_state"
+if ! ALLOT_TOKEN=$(cat "$data/pool-h100.token" 2>/dev/null) "$allot" node show pool-h100 \
+    >/dev/null 2>&1; then
+    node_token=$("$allot" node token pool-h100 | grep -o "$token_re" | head -1)
+    (umask 077 && printf '%s\n' "$node_token" >"$data/pool-h100.token")
+fi
+ALLOT_TOKEN=$(cat "$data/pool-h100.token") "$allot" agent --driver sim --state "$pool_state" \
+    --node pool-h100 --interval 2 --pool general --runtime "$runtime" \
+    >>"$data/pool-agent.log" 2>&1 9>&- &
+pool_agent=$!
+echo "$pool_agent" >"$data/pool-agent.pid"
+# their first reports, so that the walk-through below finds the nodes and their runtime (up
+# to 30 s)
+runtime_up() {
+    "$allot" node show "$1" -o json 2>/dev/null | jq -e '.container_runtime.ok' >/dev/null
+}
 for ((i = 0; i < 300; i++)); do
-    "$allot" node show mig-h200 >/dev/null 2>&1 && break
+    runtime_up mig-h200 && runtime_up pool-h100 && break
     sleep 0.1
 done
 
@@ -175,7 +218,9 @@ allot is running on $url, Ctrl-C stops it.
   data:           $data: $what
   API:            $url/v1/  (health: $url/healthz; the browser dashboard is not built yet)
   server log:     $data/server.log (tail -f it to watch the calls)
-  agents' logs:   $data/agent.log (the fleet), $data/mig-agent.log (the MIG node mig-h200)
+  agents' logs:   $data/agent.log (the fleet), $data/mig-agent.log (the MIG node mig-h200),
+                  $data/pool-agent.log (the general-pool node pool-h100)
+  containers:     $runtime_what
   operator token: $token
 
 Try this, in another shell (README.md, "Quickstart", explains each step):

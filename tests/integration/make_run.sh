@@ -27,7 +27,16 @@ cleanup() {
     stop_pidfile "$data/server.pid"
     stop_pidfile "$data/agent.pid"
     stop_pidfile "$data/mig-agent.pid"
+    stop_pidfile "$data/pool-agent.pid"
     wait 2>/dev/null
+    # the quickstart's containers (they outlive make run, as under Docker), then the Podman
+    # service a killed run.sh left (none: nothing to do)
+    if [ -d "$data/podman/root" ]; then
+        CONTAINERS_CONF=$data/podman/containers.conf podman --root "$data/podman/root" \
+            --runroot "$data/podman/run" --storage-driver vfs rm -f -a -t 0 >/dev/null 2>&1
+        "$AL_ROOT/scripts/podman.sh" stop "$data/podman" >/dev/null 2>&1
+    fi
+    pkill -f "$data/containers" 2>/dev/null # the process runtime's, where Podman could not run
     if [ -n "${KEEP-}" ]; then echo "# kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -91,11 +100,16 @@ check "README has a quickstart block that starts from .run/" \
 qrc=$?
 check "the README quickstart runs end to end against make run (exit 0)" test "$qrc" = 0
 [ "$qrc" = 0 ] || sed 's/^/#   /' "$tmp/quickstart.out" | tail -20
-check "… its flow ends in a scheduled reservation, and its self-service ones in two others" \
-    test "$(op reservation list -o json | jq -r '[.items[].state] | join(",")')" = scheduled,scheduled,scheduled
-check "… the self-service ones charged 2 × 24 h × 1.80 = 86.40 and 3 × 24 h × 0.50 = 36.00, and the balance says so" \
-    test "$(op reservation list -o json | jq -r '[.items[] | select(.origin == "self_service") | .total_micros] | sort | join(",")')" = 36000000,86400000 \
-    -a "$(op org balance acme -o json | jq -r .cash_micros)" = $((50000000000 - 3360000000 - 86400000 - 36000000))
+check "… its flow ends in a scheduled reservation, its self-service ones in two others and an active one" \
+    test "$(op reservation list -o json | jq -r '[.items[].state] | sort | join(",")')" = active,scheduled,scheduled,scheduled
+pool_usage=$(op ledger list --org acme -o json | jq '[.items[] | select(.kind == "usage") | .amount_micros] | add // 0')
+check "… the self-service ones charged 2 × 24 h × 1.80 = 86.40, 3 × 24 h × 0.50 = 36.00 and 2 h × 0.50 = 1.00, the pool container its seconds at 3.00/h, and the balance says so" \
+    test "$(op reservation list -o json | jq -r '[.items[] | select(.origin == "self_service") | .total_micros] | sort | join(",")')" = 1000000,36000000,86400000 \
+    -a "$pool_usage" -gt 0 -a "$pool_usage" -lt 3000000 \
+    -a "$(op org balance acme -o json | jq -r .cash_micros)" = $((50000000000 - 3360000000 - 86400000 - 36000000 - 1000000 - pool_usage))
+check "… its container on the MIG instance ran and printed the instance's MIG UUID" \
+    grep -q '^my GPU: MIG-' "$tmp/quickstart.out"
+check "… and the pool container its pool GPU's UUID" grep -q '^my GPU: GPU-demo-pool-h100-' "$tmp/quickstart.out"
 check "… its MIG change was applied by the MIG node's agent (the sim GPU has the 3g.71gb)" \
     test "$(jq -r '[.gpus[0].instances[].profile] | index("3g.71gb") != null' "$data/mig-h200.json")" = true \
     -a "$(op mig changes --node mig-h200 --state applied -o json | jq '.items | length')" = 1
@@ -117,7 +131,7 @@ check "… and starts no server on another port" bash -c "! (exec 3<>/dev/tcp/12
 check "… leaves the operator token as it was" \
     test "$(md5sum "$data/operator.token" | cut -d' ' -f1)" = "$sum_before"
 check "… leaves the server log (not truncated)" test "$(stat -c %s "$data/server.log")" -ge "$log_before"
-check "… and the first server serves on, with its data" test "$(healthy && rsv_count)" = 3
+check "… and the first server serves on, with its data" test "$(healthy && rsv_count)" = 4
 
 # --- run.sh killed with -9: its server still guards the directory -----------------------------
 kill -9 "$run_pid"
@@ -129,6 +143,7 @@ check "… and a new make run still refuses (exit 1), naming it" \
 spid=$(cat "$data/server.pid")
 stop_pidfile "$data/agent.pid"
 stop_pidfile "$data/mig-agent.pid"
+stop_pidfile "$data/pool-agent.pid"
 kill "$spid"
 check "the orphaned server stops on SIGTERM" wait_until "$deadline" gone "$spid"
 
@@ -138,7 +153,7 @@ if start_run 4; then
     check "… reusing the database and the operator token" \
         test "$(cat "$data/operator.token")" = "$token" \
         -a "$(grep -c 'the data of the previous run' "$tmp/run4.out")" = 1
-    check "… with the first run's reservations" test "$(rsv_count)" = 3
+    check "… with the first run's reservations" test "$(rsv_count)" = 4
     check "… and the MIG node's token file reused (the node reports with it)" \
         test "$(ALLOT_SERVER=$url ALLOT_TOKEN=$(cat "$data/mig-h200.token") "$ALLOT" node show mig-h200 -o json | jq -r .name)" = mig-h200
     check "… and one sim-agent user (its token file reused)" \
@@ -149,7 +164,8 @@ if start_run 4; then
     check "Ctrl-C (SIGTERM) stops run.sh with status 0" test "$?" = 0
     check "… and its server" gone "$spid"
     check "… and removes the pid and URL files (not the data)" \
-        test ! -e "$data/server.pid" -a ! -e "$data/mig-agent.pid" -a ! -e "$data/url" \
+        test ! -e "$data/server.pid" -a ! -e "$data/mig-agent.pid" \
+        -a ! -e "$data/pool-agent.pid" -a ! -e "$data/url" \
         -a -s "$data/allot.db" -a -s "$data/mig-h200.json"
 else
     nok "make run starts again on the same directory"
