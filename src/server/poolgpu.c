@@ -64,12 +64,30 @@ static int64_t next_start(const struct al_cal *cal, uint32_t g, int64_t now, uin
 struct pool_facts {
     json_t *busy; /* gpu id → true */
     json_t *mig;  /* gpu id → its row (al_store_gpu_managed), MIG mode on */
+    json_t *rt;   /* node name → true (its runtime answers), false (unreachable), null (none):
+                   * read from the store as nodes come up */
 };
 
 static void facts_free(struct pool_facts *f)
 {
     json_decref(f->busy);
     json_decref(f->mig);
+    json_decref(f->rt);
+}
+
+/* What node `node`'s agent last said of its container runtime: true, false, or NULL (it runs
+ * none, or the store could not say: then the container's own check says why). */
+static json_t *node_runtime(struct al_ctx *c, struct pool_facts *f, const char *node)
+{
+    json_t *v = json_object_get(f->rt, node), *row = NULL;
+    if (v)
+        return json_is_null(v) ? NULL : v;
+    if (al_store_node_runtime_get(c->srv->store, node, &row, NULL) == 0)
+        v = json_object_get(row, "ok");
+    v = v ? v : json_null();
+    json_object_set(f->rt, node, v); /* out of memory: asked again next time */
+    json_decref(row);
+    return json_is_null(v) ? NULL : v;
 }
 
 static int facts_load(struct al_ctx *c, struct pool_facts *f)
@@ -79,7 +97,8 @@ static int facts_load(struct al_ctx *c, struct pool_facts *f)
     size_t i;
     f->busy = json_object();
     f->mig = json_object();
-    int rc = f->busy && f->mig ? 0 : al_err_set(&e, AL_E_NOMEM, "out of memory");
+    f->rt = json_object();
+    int rc = f->busy && f->mig && f->rt ? 0 : al_err_set(&e, AL_E_NOMEM, "out of memory");
     if (rc == 0)
         rc = al_store_container_live(c->srv->store, NULL, &live, &e);
     if (rc == 0)
@@ -104,8 +123,7 @@ static int facts_load(struct al_ctx *c, struct pool_facts *f)
 
 /* Why general-pool GPU g may not take a pool container now (NULL: it may): *until its next
  * hold's start (0: none). */
-static const char *gpu_taken(struct al_ctx *c, const struct pool_facts *f, uint32_t g,
-                             int64_t *until)
+static const char *gpu_taken(struct al_ctx *c, struct pool_facts *f, uint32_t g, int64_t *until)
 {
     const struct al_cal *cal = c->srv->cal;
     const char *id = al_cal_gpu_id(cal, g);
@@ -121,6 +139,8 @@ static const char *gpu_taken(struct al_ctx *c, const struct pool_facts *f, uint3
         return "is in MIG mode";
     if (json_object_get(f->busy, id))
         return "runs a container";
+    if (!node_runtime(c, f, al_fleet_node(cal->fleet, x->node)->name))
+        return "is on a node that runs no container runtime";
     *until = next_start(cal, g, c->now, UINT64_MAX);
     if (*until && *until < c->now + c->srv->pool_notice_s)
         return "is held within the notice period";
@@ -145,8 +165,10 @@ static bool later(int64_t a, int64_t b)
     return b != 0 && (a == 0 || a > b);
 }
 
-/* The free GPU of model m that stays free longest (then the lowest fleet id). */
-static int pick_model(struct al_ctx *c, const struct pool_facts *f, const struct al_gpu_model *m,
+/* The free GPU of model m whose node's runtime answers, that stays free longest (then the
+ * lowest fleet id); one whose runtime is unreachable only when no other is free (the
+ * container's check then says why it cannot start). */
+static int pick_model(struct al_ctx *c, struct pool_facts *f, const struct al_gpu_model *m,
                       const char *name, struct al_poolgpu_pick *ret)
 {
     const struct al_fleet *fl = c->srv->cal->fleet;
@@ -155,18 +177,25 @@ static int pick_model(struct al_ctx *c, const struct pool_facts *f, const struct
     const uint64_t *pb = al_fleet_pool_bits(fl, AL_POOL_GENERAL), *ub = al_fleet_usable_bits(fl);
     int64_t best_until = 0, until;
     int best = -1;
+    bool best_up = false;
     for (size_t w = 0; mb && pb && ub && w < al_fleet_words(fl); w++)
         for (uint64_t s = mb[w] & pb[w] & ub[w]; s; s &= s - 1) {
             uint32_t g = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(s));
-            if (!gpu_taken(c, f, g, &until) && (best < 0 || later(until, best_until))) {
+            if (gpu_taken(c, f, g, &until))
+                continue;
+            bool up = json_is_true(
+                node_runtime(c, f, al_fleet_node(fl, al_fleet_gpu(fl, g)->node)->name));
+            if (best < 0 || (up && !best_up) || (up == best_up && later(until, best_until))) {
                 best = (int)g;
                 best_until = until;
+                best_up = up;
             }
         }
     if (best < 0)
         return al_http_fail(c, AL_E_NOTFOUND, "model",
-                            "no %s GPU of the general pool is free now for at least %lld s", name,
-                            (long long)c->srv->pool_notice_s);
+                            "no %s GPU of the general pool is free now for at least %lld s"
+                            " on a node with a container runtime",
+                            name, (long long)c->srv->pool_notice_s);
     pick_fill(c, (uint32_t)best, best_until, ret);
     return 0;
 }
@@ -529,7 +558,7 @@ static int list_instances(struct al_ctx *c, uint32_t g, json_t *row, json_t *ent
 }
 
 /* General-pool GPU g into `models`: free now (whole), or its free MIG instances. */
-static int list_gpu(struct al_ctx *c, const struct pool_facts *f, uint32_t g, json_t *models)
+static int list_gpu(struct al_ctx *c, struct pool_facts *f, uint32_t g, json_t *models)
 {
     const struct al_cal *cal = c->srv->cal;
     const struct al_gpu *x = al_fleet_gpu(cal->fleet, g);

@@ -372,7 +372,10 @@ must "n3 reports one general-pool H100-80GB" [ "$code" = 200 ]
 call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$((4 * M)),\"mig_slice_hour_micros\":$M,\"pool_gpu_hour_micros\":$((3 * M))}"
 pool() { echo "{\"pool\":{$1}}"; }
 run "$M1" "$(body "$(pool '"model":"H100-80GB"')")"
-expect "a pool container before n3 has a runtime → 409" 409 invalid_state
+expect "a pool container while no pool node runs a container runtime → 404 naming target.pool.model" \
+    404 not_found target.pool.model
+check "… saying that it needs a node with a container runtime" \
+    grep -q "on a node with a container runtime" <<<"$body"
 report "$N3" n3 "{$RT_OK}"
 run "$M1" "$(body "$(pool '"model":"B200"')")"
 expect "a pool model with no free GPU → 404 naming target.pool.model" 404 not_found target.pool.model

@@ -28,6 +28,8 @@ static int setup(void **state)
     struct money_fixture *x = money_make(state, AL_TERMS_BALANCE, 0);
     money_topup(x, M(1000), "t1");
     x->srv.pool_notice_s = NOTICE;
+    /* n1's agent runs containers: a pool GPU of a node without a runtime is never picked */
+    assert_int_equal(al_store_node_runtime_put(x->sf->s, "n1", "process", true, NULL, T0, NULL), 0);
     return 0;
 }
 
