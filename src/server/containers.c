@@ -6,6 +6,7 @@
 #include "server/containers.h"
 
 #include "core/contract.h"
+#include "server/cal.h"
 #include "server/flow.h"
 #include "server/pool.h"
 #include "server/poolgpu.h"
@@ -282,14 +283,40 @@ static int pick_unit(struct al_ctx *c, json_t *rsv, json_t *asg, int64_t asked, 
 }
 
 /* The unit's node, GPU and device: its MIG instance's uuid, or its whole GPU's. */
+/* Is unit `unit` of reservation rsv degraded: its GPU failed and no spare fit
+ * (server/rsvlife.h)? */
+static bool unit_out_of_service(json_t *rsv, int64_t unit)
+{
+    json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(rsv, "degraded"), "units"), i, v)
+    {
+        if (json_integer_value(v) == unit)
+            return true;
+    }
+    return false;
+}
+
 static int unit_device(struct al_ctx *c, json_t *rsv, int64_t unit, struct target *t)
 {
     json_t *a = json_array_get(json_object_get(rsv, "allocations"), (size_t)unit);
     bool mig = jstr(a, "kind") && strcmp(jstr(a, "kind"), "mig") == 0;
     const char *dev = jstr(a, mig ? "mig_uuid" : "gpu_uuid");
+    if (unit_out_of_service(rsv, unit))
+        return al_http_fail(c, AL_E_STATE, "target.unit",
+                            "unit %d of %s is out of service: its GPU failed and no spare fits"
+                            " (the time is credited)",
+                            (int)unit, jstr(rsv, "id"));
     if (!dev || !dev[0] || !jstr(a, "node") || !jstr(a, "gpu"))
         return al_http_fail(c, AL_E_STATE, "target.unit", "unit %d of %s has no %s known yet",
                             (int)unit, jstr(rsv, "id"), mig ? "MIG instance uuid" : "GPU uuid");
+    int g = al_cal_gpu(c->srv->cal, jstr(a, "gpu"));
+    const struct al_gpu *x = g >= 0 ? al_fleet_gpu(c->srv->cal->fleet, (uint32_t)g) : NULL;
+    if (!x || !x->usable)
+        return al_http_fail(c, AL_E_STATE, "target.unit",
+                            "unit %d of %s: GPU %s is not usable now (unhealthy, drained, no longer"
+                            " reported or its node offline)",
+                            (int)unit, jstr(rsv, "id"), jstr(a, "gpu"));
     snprintf(t->node, sizeof t->node, "%s", jstr(a, "node"));
     snprintf(t->gpu, sizeof t->gpu, "%s", jstr(a, "gpu"));
     snprintf(t->device, sizeof t->device, "%s", dev);

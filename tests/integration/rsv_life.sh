@@ -313,3 +313,8 @@ call "$OP" GET "/v1/reservations/$R6"
 check "… and when that one fails too, no spare: degraded, the instance's window credited (2 h × 3 slices × 5.00 = 30.00)" \
     [ "$(j '"\(.degraded.units | join(",")) \(.degraded.credited_micros)"')" = "0 $((30 * M))" ]
 verify "after a MIG instance's replacement and credit"
+tick_to $((T0 + 13 * HOUR))
+call "$ACME_ADMIN" POST /v1/containers "{\"image\":\"localhost/bb:latest\",\"command\":[\"true\"],\"target\":{\"reservation\":\"$R6\",\"unit\":0}}"
+expect "in its window, a container on the degraded unit → 409 naming target.unit" 409 \
+    invalid_state target.unit
+check "… saying it is out of service" grep -q "out of service" <<<"$body"
