@@ -161,20 +161,32 @@ struct pidrec {
     int64_t started;
 };
 
-static int read_pid(const struct proc *p, const char *id, struct pidrec *r)
+/* Container id's small file `name` (one line of three words) split into f: 0, or -errno
+ * (-ENOENT when it is not there, -EINVAL when it holds fewer than three words). */
+static int read_words(const struct proc *p, const char *id, const char *name, char *buf, size_t cap,
+                      char *f[3])
 {
-    char path[PATH_CAP], buf[128], *f[3], *save = NULL;
-    uint64_t pid, ticks;
-    int64_t t;
+    char path[PATH_CAP], *save = NULL;
     ssize_t n;
-    path_of(p, id, "pid", path);
-    if ((n = read_small(path, buf, sizeof buf)) < 0)
+    path_of(p, id, name, path);
+    if ((n = read_small(path, buf, cap)) < 0)
         return (int)n;
     buf[strcspn(buf, "\n")] = '\0';
     f[0] = strtok_r(buf, " ", &save);
     f[1] = strtok_r(NULL, " ", &save);
     f[2] = strtok_r(NULL, " ", &save);
-    if (!f[2] || al_num_parse_u64(f[0], 2, INT32_MAX, &pid) < 0 ||
+    return f[2] ? 0 : -EINVAL;
+}
+
+static int read_pid(const struct proc *p, const char *id, struct pidrec *r)
+{
+    char buf[128], *f[3];
+    uint64_t pid, ticks;
+    int64_t t;
+    int rc = read_words(p, id, "pid", buf, sizeof buf, f);
+    if (rc < 0)
+        return rc;
+    if (al_num_parse_u64(f[0], 2, INT32_MAX, &pid) < 0 ||
         al_num_parse_u64(f[1], 0, UINT64_MAX, &ticks) < 0 ||
         al_num_parse_i64(f[2], 0, INT64_MAX, &t) < 0)
         return -EINVAL;
@@ -185,17 +197,12 @@ static int read_pid(const struct proc *p, const char *id, struct pidrec *r)
 /* The status file: "exit <code> <time>". 0, -ENOENT while it runs, -EINVAL if garbled. */
 static int read_status(const struct proc *p, const char *id, int *code, int64_t *at)
 {
-    char path[PATH_CAP], buf[128], *f[3], *save = NULL;
+    char buf[128], *f[3];
     int64_t c;
-    ssize_t n;
-    path_of(p, id, "status", path);
-    if ((n = read_small(path, buf, sizeof buf)) < 0)
-        return (int)n;
-    buf[strcspn(buf, "\n")] = '\0';
-    f[0] = strtok_r(buf, " ", &save);
-    f[1] = strtok_r(NULL, " ", &save);
-    f[2] = strtok_r(NULL, " ", &save);
-    if (!f[2] || strcmp(f[0], "exit") != 0 || al_num_parse_i64(f[1], 0, 255, &c) < 0 ||
+    int rc = read_words(p, id, "status", buf, sizeof buf, f);
+    if (rc < 0)
+        return rc;
+    if (strcmp(f[0], "exit") != 0 || al_num_parse_i64(f[1], 0, 255, &c) < 0 ||
         al_num_parse_i64(f[2], 0, INT64_MAX, at) < 0)
         return -EINVAL;
     *code = (int)c;

@@ -434,6 +434,24 @@ static int save(struct al_ctx *c, json_t *ctr, bool insert)
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
+int al_containers_each_live(struct al_ctx *c, int (*fn)(struct al_ctx *c, json_t *ctr))
+{
+    json_t *live = NULL, *ctr;
+    struct al_err e = {0};
+    size_t i;
+    int n = 0, rc = al_store_container_live(c->srv->store, NULL, &live, &e);
+    if (rc)
+        return al_http_fail_err(c, rc, &e);
+    json_array_foreach(live, i, ctr)
+    {
+        if ((rc = fn(c, ctr)) < 0)
+            break;
+        n += rc;
+    }
+    json_decref(live);
+    return rc < 0 ? rc : n;
+}
+
 int al_containers_put(struct al_ctx *c, json_t *ctr)
 {
     return save(c, ctr, false);

@@ -74,6 +74,11 @@ int al_containers_stop(struct al_ctx *c, json_t *ctr, const char *reason, json_t
  * the call's code. */
 int al_containers_end(struct al_ctx *c, json_t *ctr);
 
+/* Call fn(c, ctr) for every live container (pending, running, stopping) in id order: the
+ * clock's passes over them (server/poolgpu.h, server/rsvlife.h). fn answers how many changes
+ * it made (>= 0) or the call's code, which stops the walk. Returns the changes, or the code. */
+int al_containers_each_live(struct al_ctx *c, int (*fn)(struct al_ctx *c, json_t *ctr));
+
 /* Write container `ctr` (its document, changed by the caller) back, with the columns taken
  * from it and updated_at = c->now. 0, or the call's code. */
 int al_containers_put(struct al_ctx *c, json_t *ctr);

@@ -463,20 +463,7 @@ static int pass_one(struct al_ctx *c, json_t *ctr)
 
 int al_poolgpu_pass(struct al_ctx *c)
 {
-    json_t *live = NULL, *ctr;
-    struct al_err e = {0};
-    size_t i;
-    int n = 0, rc = al_store_container_live(c->srv->store, NULL, &live, &e);
-    if (rc)
-        return al_http_fail_err(c, rc, &e);
-    json_array_foreach(live, i, ctr)
-    {
-        if ((rc = pass_one(c, ctr)) < 0)
-            break;
-        n += rc;
-    }
-    json_decref(live);
-    return rc < 0 ? rc : n;
+    return al_containers_each_live(c, pass_one);
 }
 
 /* ---- GET /v1/pool ---- */

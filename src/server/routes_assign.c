@@ -13,21 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reservation c->params[0], when the caller may see it (another org's is not found). */
-static int rsv_load(struct al_ctx *c, json_t **r)
-{
-    struct al_err e = {0};
-    int rc = al_store_reservation_get(c->srv->store, c->params[0], r, &e);
-    if (rc == 0 && !al_ctx_sees(c, jstr(*r, "org"))) {
-        json_decref(*r);
-        *r = NULL;
-        rc = AL_E_NOTFOUND;
-    }
-    if (rc == AL_E_NOTFOUND)
-        return al_http_fail(c, rc, NULL, "no reservation %s", c->params[0]);
-    return rc ? al_http_fail_err(c, rc, &e) : 0;
-}
-
 /* The unit c->params[1] of `r`: a decimal index (400 otherwise) of one of its allocations
  * (404 otherwise). */
 static int unit_of(struct al_ctx *c, json_t *r, int *unit)
@@ -103,7 +88,7 @@ static int put_assignment(struct al_ctx *c)
     struct al_err e = {0};
     json_t *r = NULL;
     int unit = 0, rc;
-    if ((rc = rsv_load(c, &r)) || (rc = unit_of(c, r, &unit)) ||
+    if ((rc = al_routes_rsv_load(c, &r)) || (rc = unit_of(c, r, &unit)) ||
         (rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_name(c, c->body, "user", true, &user)) || (rc = rsv_open(c, r)))
         goto out;
@@ -134,7 +119,7 @@ static int delete_assignment(struct al_ctx *c)
     struct al_err e = {0};
     json_t *r = NULL;
     int unit = 0, rc;
-    if ((rc = rsv_load(c, &r)) || (rc = unit_of(c, r, &unit)) ||
+    if ((rc = al_routes_rsv_load(c, &r)) || (rc = unit_of(c, r, &unit)) ||
         (rc = al_field_only(c, c->body, none)))
         goto out;
     if ((rc = al_store_assignment_put(c->srv->store, jstr(r, "id"), unit, NULL, c->now, c->user_id,
@@ -156,7 +141,7 @@ static int get_assignments(struct al_ctx *c)
     struct al_err e = {0};
     json_t *r = NULL, *list = NULL;
     int rc;
-    if ((rc = rsv_load(c, &r)))
+    if ((rc = al_routes_rsv_load(c, &r)))
         return rc;
     if ((rc = al_store_assignment_list(c->srv->store, jstr(r, "id"), &list, &e)) != 0)
         rc = al_http_fail_err(c, rc, &e);

@@ -256,7 +256,7 @@ out:
 
 /* ---- reservations ---- */
 
-static int rsv_load(struct al_ctx *c, json_t **r)
+int al_routes_rsv_load(struct al_ctx *c, json_t **r)
 {
     struct al_err e = {0};
     int rc = al_store_reservation_get(c->srv->store, c->params[0], r, &e);
@@ -274,7 +274,7 @@ static int get_reservation(struct al_ctx *c)
 {
     struct al_charge_res cr;
     json_t *r;
-    if (rsv_load(c, &r))
+    if (al_routes_rsv_load(c, &r))
         return c->err_code;
     int rc = al_charge_res_load(c, jstr(r, "id"), &cr);
     if (rc == 0)
@@ -354,7 +354,7 @@ static int post_rsv_cancel(struct al_ctx *c)
     int rc;
     if ((rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_text(c, c->body, "reason", false, AL_HTTP_MAX_TEXT, &reason)) ||
-        (rc = rsv_load(c, &r)) || (rc = al_flow_rsv_step(c, r, AL_RSV_EV_CANCEL, NULL)))
+        (rc = al_routes_rsv_load(c, &r)) || (rc = al_flow_rsv_step(c, r, AL_RSV_EV_CANCEL, NULL)))
         goto out;
     snprintf(what, sizeof what, "cannot cancel %s", jstr(r, "id"));
     if ((rc = rsv_refund(c, r, c->now, true, what, &cr)))
@@ -418,7 +418,7 @@ static int post_rsv_shorten(struct al_ctx *c)
     struct al_charge_res cr;
     char what[AL_HTTP_ID_LEN + 64], at[32];
     int rc;
-    if ((rc = rsv_load(c, &r)) || (rc = al_field_only(c, c->body, allowed)) ||
+    if ((rc = al_routes_rsv_load(c, &r)) || (rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_time(c, c->body, "end", true, &new_end)))
         goto out;
     const char *state = jstr(r, "state");
@@ -494,7 +494,7 @@ static int post_rsv_extend(struct al_ctx *c)
     char what[AL_HTTP_ID_LEN + 64], at[32];
     int rc;
     /* another org's reservation is not found, whatever the body says */
-    if ((rc = rsv_load(c, &r)) || (rc = al_field_only(c, c->body, allowed)) ||
+    if ((rc = al_routes_rsv_load(c, &r)) || (rc = al_field_only(c, c->body, allowed)) ||
         (rc = al_field_time(c, c->body, "end", true, &new_end)))
         goto out;
     int64_t e = jtime(r, "end");

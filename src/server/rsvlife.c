@@ -219,20 +219,7 @@ static int window_one(struct al_ctx *c, json_t *ctr)
 
 static int pass_windows(struct al_ctx *c)
 {
-    json_t *live = NULL, *ctr;
-    struct al_err e = {0};
-    size_t i;
-    int n = 0, rc = al_store_container_live(c->srv->store, NULL, &live, &e);
-    if (rc)
-        return al_http_fail_err(c, rc, &e);
-    json_array_foreach(live, i, ctr)
-    {
-        if ((rc = window_one(c, ctr)) < 0)
-            break;
-        n += rc;
-    }
-    json_decref(live);
-    return rc < 0 ? rc : n;
+    return al_containers_each_live(c, window_one);
 }
 
 /* ---- a GPU failing under a reservation ---- */
