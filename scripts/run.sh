@@ -18,6 +18,7 @@
 #
 #   ALLOT_PORT     the port (default: 8080, or the next free one)
 #   ALLOT_RUN_DIR  the data directory (default: .run/ in the source tree)
+#   ALLOT_RUNTIME  process: the nodes' containers as local commands even where Podman works
 set -euo pipefail
 allot=$(realpath "${1:?usage: run.sh ALLOT_BINARY}")
 srv=${ALLOT_SERVER_BIN:-$allot} # the binary serving (the same one, normally)
@@ -152,9 +153,14 @@ echo "$agent" >"$data/agent.pid"
 # the two nodes' agents; where no container can run here (inside an unprivileged container runc
 # cannot mount /proc), the `process` runtime: each container a local command.
 # 9>&-: the service outlives this script; it must not hold the directory's lock
-if why=$("$root/scripts/podman.sh" probe "$data/podman" 2>&1 9>&-) &&
+why=
+if [ "${ALLOT_RUNTIME:-}" = process ]; then
+    why="ALLOT_RUNTIME=process"
+elif why=$("$root/scripts/podman.sh" probe "$data/podman" 2>&1 9>&-) &&
     "$root/scripts/podman.sh" start "$data/podman" >>"$data/podman-start.log" 2>&1 9>&-; then
     podman=1
+fi
+if [ -n "$podman" ]; then
     runtime="docker-api:$data/podman/podman.sock"
     runtime_what="Podman ($data/podman/podman.sock), image localhost/bb:latest"
 else

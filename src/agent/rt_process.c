@@ -280,6 +280,22 @@ static void p_close(void *impl)
     free(impl);
 }
 
+/* Node `node`'s containers in DIR/node: the agents of several nodes may share a DIR (make
+ * run's two simulated nodes do) without one taking the other's for its own. */
+static int p_scope(void *impl, const char *node, struct al_err *reterr)
+{
+    struct proc *p = impl;
+    char dir[PROC_DIR_MAX + AL_RUNTIME_NODE_MAX + 2];
+    snprintf(dir, sizeof dir, "%s/%s", p->dir, node);
+    if (strlen(dir) > PROC_DIR_MAX)
+        return al_err_set(reterr, AL_E_INVAL, "runtime process: DIR/%s longer than %d bytes", node,
+                          PROC_DIR_MAX);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return sys_err(reterr, 0, errno, dir);
+    memcpy(p->dir, dir, strlen(dir) + 1); /* fits: checked above */
+    return 0;
+}
+
 static int p_ping(void *impl, struct al_err *reterr)
 {
     const struct proc *p = impl;
@@ -717,5 +733,5 @@ static int p_remove(void *impl, const char *id, struct al_err *reterr)
 
 const struct al_rt_ops al_rt_process_ops = {
     "process", p_open,    p_close, p_ping, p_list,   p_create,
-    p_start,   p_inspect, p_logs,  p_stop, p_remove, NULL,
+    p_start,   p_inspect, p_logs,  p_stop, p_remove, p_scope,
 };

@@ -77,7 +77,8 @@ const char *al_runtime_kind(const struct al_runtime *rt);
  * only the containers labelled allot.node = node, which the caller labels so. One Docker or
  * Podman service may serve the agents of several nodes (the simulated nodes of `make run` and
  * the tests share one): each agent must see, and remove, only its own. The process runtime
- * keeps its containers in its own directory: nothing to scope. 0, or AL_E_INVAL. */
+ * keeps node's containers in DIR/node (made if missing). 0, AL_E_INVAL, or the mkdir's
+ * error. */
 int al_runtime_scope(struct al_runtime *rt, const char *node, struct al_err *reterr);
 
 /* Whether the runtime answers (docker-api: GET /version). 0, or AL_E_IO naming it. */

@@ -36,7 +36,12 @@ cleanup() {
             --runroot "$data/podman/run" --storage-driver vfs rm -f -a -t 0 >/dev/null 2>&1
         "$AL_ROOT/scripts/podman.sh" stop "$data/podman" >/dev/null 2>&1
     fi
-    pkill -f "$data/containers" 2>/dev/null # the process runtime's, where Podman could not run
+    # the process runtime's (where Podman could not run): each command by its pid file, then
+    # the supervisors, which outlive their agent on purpose
+    for p in "$data"/containers/*/ctr_*/pid; do
+        [ -f "$p" ] && read -r p _ <"$p" && kill -KILL "$p" 2>/dev/null
+    done
+    pkill -KILL -f "$data/containers" 2>/dev/null
     if [ -n "${KEEP-}" ]; then echo "# kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT

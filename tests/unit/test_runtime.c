@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -388,9 +389,20 @@ static void scope_takes_a_node_name(void **state)
     assert_int_equal(al_runtime_scope(rt, longname, &e), AL_E_INVAL);
     assert_int_equal(al_runtime_scope(rt, "pool-h100.1_a", &e), 0);
     al_runtime_close(rt);
-    assert_int_equal(al_runtime_open("process:/tmp", false, &rt, &e), 0);
-    assert_int_equal(al_runtime_scope(rt, "n1", &e), 0); /* its own directory: nothing to do */
+    char dir[] = "/tmp/al_rtscope_XXXXXX", sub[64];
+    struct stat st;
+    assert_non_null(mkdtemp(dir));
+    char spec[64];
+    snprintf(spec, sizeof spec, "process:%s", dir);
+    assert_int_equal(al_runtime_open(spec, false, &rt, &e), 0);
+    assert_int_equal(al_runtime_scope(rt, "n1", &e), 0); /* node n1's containers in DIR/n1 */
+    snprintf(sub, sizeof sub, "%s/n1", dir);
+    assert_int_equal(stat(sub, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(al_runtime_ping(rt, &e), 0);
     al_runtime_close(rt);
+    assert_int_equal(rmdir(sub), 0);
+    assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
