@@ -167,36 +167,34 @@ else
     runtime="process:$data/containers"
     runtime_what="process (${why:-Podman did not start: $data/podman-start.log}; each container is a local command)"
 fi
-# The demo MIG node mig-h200: one H200-141GB split into seven 1g.18gb, simulated by the sim
-# driver in .run/mig-h200.json (kept from one run to the next, as a GPU keeps its layout), its
-# agent running with the node's own token (a new one when the kept one no longer works). It
-# reports the GPU's MIG state and applies the MIG changes an operator approves (README's
-# quickstart); its results wait in .run/mig-h200.journal while the server is away.
-mig_state=$data/mig-h200.json
-[ -e "$mig_state" ] || cp "$root/tests/data/demo-mig-node.json" "$mig_state"
-if ! ALLOT_TOKEN=$(cat "$data/mig-h200.token" 2>/dev/null) "$allot" node show mig-h200 \
-    >/dev/null 2>&1; then
-    node_token=$("$allot" node token mig-h200 | grep -o "$token_re" | head -1)
-    (umask 077 && printf '%s\n' "$node_token" >"$data/mig-h200.token")
-fi
-ALLOT_TOKEN=$(cat "$data/mig-h200.token") "$allot" agent --driver sim --state "$mig_state" \
-    --node mig-h200 --interval 2 --journal "$data/mig-h200.journal" --runtime "$runtime" \
-    >>"$data/mig-agent.log" 2>&1 9>&- &
-mig_agent=$!
+# node_agent NAME SEED LOG [ARGS…]: simulated node NAME's agent in the background, its GPUs
+# in .run/NAME.json (SEED's copy the first time, kept from one run to the next, as a GPU keeps
+# its layout), running with the node's own token (.run/NAME.token; a new one when the kept one
+# no longer works) and the container runtime; its pid in $last_agent.
+node_agent() {
+    local name=$1 seed=$2 log=$3 tok
+    shift 3
+    [ -e "$data/$name.json" ] || cp "$seed" "$data/$name.json"
+    if ! ALLOT_TOKEN=$(cat "$data/$name.token" 2>/dev/null) "$allot" node show "$name" \
+        >/dev/null 2>&1; then
+        tok=$("$allot" node token "$name" | grep -o "$token_re" | head -1)
+        (umask 077 && printf '%s\n' "$tok" >"$data/$name.token")
+    fi
+    ALLOT_TOKEN=$(cat "$data/$name.token") "$allot" agent --driver sim --state "$data/$name.json" \
+        --node "$name" --interval 2 --runtime "$runtime" "$@" >>"$data/$log" 2>&1 9>&- &
+    last_agent=$!
+}
+# The demo MIG node mig-h200: one H200-141GB split into seven 1g.18gb. Its agent reports the
+# GPU's MIG state and applies the MIG changes an operator approves (README's quickstart); its
+# results wait in .run/mig-h200.journal while the server is away.
+node_agent mig-h200 "$root/tests/data/demo-mig-node.json" mig-agent.log \
+    --journal "$data/mig-h200.journal"
+mig_agent=$last_agent
 echo "$mig_agent" >"$data/mig-agent.pid"
 # The demo general-pool node pool-h100: two whole H100-80GB for pay-as-you-go containers
-# (`allot pool`), simulated in .run/pool-h100.json, its agent with the node's own token.
-pool_state=$data/pool-h100.json
-[ -e "$pool_state" ] || cp "$root/tests/data/demo-pool-node.json" "$pool_state"
-if ! ALLOT_TOKEN=$(cat "$data/pool-h100.token" 2>/dev/null) "$allot" node show pool-h100 \
-    >/dev/null 2>&1; then
-    node_token=$("$allot" node token pool-h100 | grep -o "$token_re" | head -1)
-    (umask 077 && printf '%s\n' "$node_token" >"$data/pool-h100.token")
-fi
-ALLOT_TOKEN=$(cat "$data/pool-h100.token") "$allot" agent --driver sim --state "$pool_state" \
-    --node pool-h100 --interval 2 --pool general --runtime "$runtime" \
-    >>"$data/pool-agent.log" 2>&1 9>&- &
-pool_agent=$!
+# (`allot pool`).
+node_agent pool-h100 "$root/tests/data/demo-pool-node.json" pool-agent.log --pool general
+pool_agent=$last_agent
 echo "$pool_agent" >"$data/pool-agent.pid"
 # their first reports, so that the walk-through below finds the nodes and their runtime (up
 # to 30 s)

@@ -10,6 +10,7 @@
 #include "server/flow.h"
 #include "server/pool.h"
 #include "server/poolgpu.h"
+#include "server/rsvlife.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -283,26 +284,12 @@ static int pick_unit(struct al_ctx *c, json_t *rsv, json_t *asg, int64_t asked, 
 }
 
 /* The unit's node, GPU and device: its MIG instance's uuid, or its whole GPU's. */
-/* Is unit `unit` of reservation rsv degraded: its GPU failed and no spare fit
- * (server/rsvlife.h)? */
-static bool unit_out_of_service(json_t *rsv, int64_t unit)
-{
-    json_t *v;
-    size_t i;
-    json_array_foreach(json_object_get(json_object_get(rsv, "degraded"), "units"), i, v)
-    {
-        if (json_integer_value(v) == unit)
-            return true;
-    }
-    return false;
-}
-
 static int unit_device(struct al_ctx *c, json_t *rsv, int64_t unit, struct target *t)
 {
     json_t *a = json_array_get(json_object_get(rsv, "allocations"), (size_t)unit);
     bool mig = jstr(a, "kind") && strcmp(jstr(a, "kind"), "mig") == 0;
     const char *dev = jstr(a, mig ? "mig_uuid" : "gpu_uuid");
-    if (unit_out_of_service(rsv, unit))
+    if (al_rsvlife_unit_degraded(rsv, (int)unit))
         return al_http_fail(c, AL_E_STATE, "target.unit",
                             "unit %d of %s is out of service: its GPU failed and no spare fits"
                             " (the time is credited)",

@@ -416,10 +416,9 @@ static int unit_degrade(struct al_ctx *c, const struct unit_move *u)
     return rc < 0 ? rc : 1;
 }
 
-/* Is unit `unit` of r degraded already (its credit given)? */
-static bool unit_degraded(json_t *r, int unit)
+bool al_rsvlife_unit_degraded(const json_t *r, int unit)
 {
-    json_t *v;
+    const json_t *v;
     size_t i;
     json_array_foreach(json_object_get(json_object_get(r, "degraded"), "units"), i, v)
     {
@@ -447,7 +446,8 @@ static int rsv_failed(struct al_ctx *c, json_t *r, uint32_t g)
     json_array_foreach(json_object_get(r, "allocations"), i, a)
     {
         struct al_hold to;
-        if (!jstr(a, "gpu") || strcmp(jstr(a, "gpu"), gid) != 0 || unit_degraded(r, (int)i))
+        if (!jstr(a, "gpu") || strcmp(jstr(a, "gpu"), gid) != 0 ||
+            al_rsvlife_unit_degraded(r, (int)i))
             continue;
         u.a = a;
         u.unit = (int)i;

@@ -12,6 +12,8 @@
 #include "server/charge.h"
 #include "server/http.h"
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 /* Set `assigned_to` (a user id, or null) on each allocation of reservation document `r`, from
@@ -29,6 +31,10 @@ int al_rsvlife_assigned(struct al_ctx *c, json_t *r);
  * (doc member "degraded": {since, units, credited_micros}) and credit the affected time
  * (reservation.degraded). Returns the number of changes, or the call's code. */
 int al_rsvlife_pass(struct al_ctx *c);
+
+/* Is unit `unit` of reservation r degraded: its GPU failed, no spare fit, its time credited
+ * (r's "degraded".units)? Such a unit takes no container (server/containers.c). */
+bool al_rsvlife_unit_degraded(const json_t *r, int unit);
 
 /* Reservation r was cancelled or shortened to `new_end` (the end it got), `before` its billing
  * state as it was: the credit of each of its degraded units follows (core's

@@ -108,6 +108,24 @@ static inline void money_reopen(struct money_fixture *x, int64_t now)
     money_srv(x, now);
 }
 
+/* A firm whole-GPU hold of `owner` ("rsv_…") on GPU `gpu` over [t0, t1), in the store and
+ * the calendar alike, as a confirmed reservation has. */
+static inline void money_hold(struct money_fixture *x, const char *owner, const char *gpu,
+                              int64_t t0, int64_t t1)
+{
+    struct al_store_hold h = {.start_unit = -1, .mask = UINT64_MAX, .t0 = t0, .t1 = t1};
+    snprintf(h.gpu, sizeof h.gpu, "%s", gpu);
+    snprintf(h.owner, sizeof h.owner, "%s", owner);
+    snprintf(h.kind, sizeof h.kind, "gpu");
+    assert_int_equal(al_store_hold_add(x->sf->s, &h, NULL), 0);
+    struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(x->srv.cal, gpu),
+                         .whole = true,
+                         .t0 = t0,
+                         .t1 = t1,
+                         .owner = al_cal_owner(owner)};
+    assert_true(al_calendar_add(x->srv.cal->cal, &ch, NULL) >= 0);
+}
+
 /* Top up org_a by `amount` (key topup:<key>). */
 static inline void money_topup(struct money_fixture *x, int64_t amount, const char *key)
 {

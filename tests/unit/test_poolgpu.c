@@ -67,24 +67,6 @@ static int do_pick(struct al_ctx *c, void *arg)
     return al_poolgpu_pick(c, p->model, p->gpu, &p->out);
 }
 
-/* A firm hold of reservation `rsv` on `gpu` over [t0, t1), in the store and the calendar, as
- * a confirmed reservation has. */
-static void rsv_hold(struct money_fixture *x, const char *rsv, const char *gpu, int64_t t0,
-                     int64_t t1)
-{
-    struct al_store_hold h = {.start_unit = -1, .mask = UINT64_MAX, .t0 = t0, .t1 = t1};
-    snprintf(h.gpu, sizeof h.gpu, "%s", gpu);
-    snprintf(h.owner, sizeof h.owner, "%s", rsv);
-    snprintf(h.kind, sizeof h.kind, "gpu");
-    assert_int_equal(al_store_hold_add(x->sf->s, &h, NULL), 0);
-    struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(x->srv.cal, gpu),
-                         .whole = true,
-                         .t0 = t0,
-                         .t1 = t1,
-                         .owner = al_cal_owner(rsv)};
-    assert_true(al_calendar_add(x->srv.cal->cal, &ch, NULL) >= 0);
-}
-
 static void test_pick(void **state)
 {
     struct money_fixture *x = *state;
@@ -104,7 +86,7 @@ static void test_pick(void **state)
     assert_int_equal(unit(x, START, do_pick, &p), AL_E_NOTFOUND);
     assert_non_null(strstr(msg, "A100-80GB"));
     /* a reservation starting inside the notice takes it; one after leaves it, until then */
-    rsv_hold(x, "rsv_00000000000000a1", POOLGPU, START + NOTICE + 100, START + 2 * HOUR);
+    money_hold(x, "rsv_00000000000000a1", POOLGPU, START + NOTICE + 100, START + 2 * HOUR);
     p = (struct pick_arg){.model = "H100-80GB"};
     assert_int_equal(unit(x, START, do_pick, &p), 0);
     assert_int_equal(p.out.free_until, START + NOTICE + 100);
@@ -242,7 +224,7 @@ static void test_pass_preempts(void **state)
     assert_int_equal(h.t1, START + 100 + NOTICE + 60);
     assert_int_equal(store_end(x), h.t1);
     /* a reservation from R: the hold never passes R, no warning before R - notice */
-    rsv_hold(x, "rsv_00000000000000b2", POOLGPU, R, R + HOUR);
+    money_hold(x, "rsv_00000000000000b2", POOLGPU, R, R + HOUR);
     assert_int_equal(unit(x, R - NOTICE - 30, do_pass, NULL), 1);
     assert_int_equal(cal_hold(x, &h), 1);
     assert_int_equal(h.t1, R);
@@ -285,7 +267,7 @@ static void test_pass_unwarns(void **state)
     struct money_fixture *x = *state;
     const int64_t R = START + HOUR;
     assert_int_equal(unit(x, START, do_start, NULL), 0);
-    rsv_hold(x, "rsv_00000000000000b3", POOLGPU, R, R + HOUR);
+    money_hold(x, "rsv_00000000000000b3", POOLGPU, R, R + HOUR);
     assert_int_equal(unit(x, R - 100, do_pass, NULL), 2); /* moved to R, warned */
     al_calendar_cancel_owner(x->srv.cal->cal, al_cal_owner("rsv_00000000000000b3"));
     assert_true(al_store_hold_release(x->sf->s, "rsv_00000000000000b3", NULL) >= 0);
@@ -311,7 +293,7 @@ static void test_pass_reholds(void **state)
     assert_int_equal(store_end(x), START + 10 + NOTICE);
     al_calendar_cancel_owner(x->srv.cal->cal, al_cal_owner(CTR));
     assert_true(al_store_hold_release(x->sf->s, CTR, NULL) >= 0);
-    rsv_hold(x, "rsv_00000000000000b4", POOLGPU, START + 100, START + HOUR);
+    money_hold(x, "rsv_00000000000000b4", POOLGPU, START + 100, START + HOUR);
     assert_int_equal(unit(x, START + 20, do_pass, NULL), 1);
     json_t *d = ctr_doc(x);
     assert_string_equal(jstr(d, "stop_reason"), "preempted");

@@ -26,22 +26,6 @@ static int setup(void **state)
     return 0;
 }
 
-/* A firm whole-GPU hold of `rsv` on `gpu` over [t0, t1), in the store and the calendar. */
-static void hold(struct money_fixture *x, const char *rsv, const char *gpu, int64_t t0, int64_t t1)
-{
-    struct al_store_hold h = {.start_unit = -1, .mask = UINT64_MAX, .t0 = t0, .t1 = t1};
-    snprintf(h.gpu, sizeof h.gpu, "%s", gpu);
-    snprintf(h.owner, sizeof h.owner, "%s", rsv);
-    snprintf(h.kind, sizeof h.kind, "gpu");
-    assert_int_equal(al_store_hold_add(x->sf->s, &h, NULL), 0);
-    struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(x->srv.cal, gpu),
-                         .whole = true,
-                         .t0 = t0,
-                         .t1 = t1,
-                         .owner = al_cal_owner(rsv)};
-    assert_true(al_calendar_add(x->srv.cal->cal, &ch, NULL) >= 0);
-}
-
 /* Reservation RSV: one whole H100-80GB on gpu_n1-0 over [START, END), active, its hold. */
 static void reservation(struct money_fixture *x)
 {
@@ -53,7 +37,7 @@ static void reservation(struct money_fixture *x)
     struct al_store_doc_meta m = {RSV, "org_a", "active", START, END};
     assert_int_equal(al_store_reservation_put(x->sf->s, &m, r, true, NULL), 0);
     json_decref(r);
-    hold(x, RSV, "gpu_n1-0", START, END);
+    money_hold(x, RSV, "gpu_n1-0", START, END);
 }
 
 static void unhealthy(struct money_fixture *x, const char *gpu)
@@ -84,7 +68,8 @@ static void test_spare_dedicated_first(void **state)
     struct money_fixture *x = *state;
     char gpu[200] = "";
     reservation(x);
-    hold(x, OTHER, "gpu_n1-1", START + 2 * HOUR, START + 3 * HOUR); /* n1-1 busy in the window */
+    money_hold(x, OTHER, "gpu_n1-1", START + 2 * HOUR,
+               START + 3 * HOUR); /* n1-1 busy in the window */
     unhealthy(x, "gpu_n1-0");
     assert_int_equal(money_run(x, al_rsvlife_pass, START + HOUR, false), 1);
     json_t *r = rsv_get(x);
@@ -114,8 +99,9 @@ static void test_spare_general(void **state)
 {
     struct money_fixture *x = *state;
     reservation(x);
-    hold(x, OTHER, "gpu_n1-1", START, END);
-    hold(x, OTHER, "gpu_n1-2", END - 60, END); /* a minute of the window is enough to rule it out */
+    money_hold(x, OTHER, "gpu_n1-1", START, END);
+    money_hold(x, OTHER, "gpu_n1-2", END - 60,
+               END); /* a minute of the window is enough to rule it out */
     unhealthy(x, "gpu_n1-0");
     assert_int_equal(money_run(x, al_rsvlife_pass, START + HOUR, false), 1);
     json_t *r = rsv_get(x);
@@ -129,9 +115,9 @@ static void test_no_spare_degraded(void **state)
 {
     struct money_fixture *x = *state;
     reservation(x);
-    hold(x, OTHER, "gpu_n1-1", START, END);
-    hold(x, OTHER, "gpu_n1-2", START + 3 * HOUR, END);
-    hold(x, OTHER, "gpu_n1-3", START, START + 2 * HOUR);
+    money_hold(x, OTHER, "gpu_n1-1", START, END);
+    money_hold(x, OTHER, "gpu_n1-2", START + 3 * HOUR, END);
+    money_hold(x, OTHER, "gpu_n1-3", START, START + 2 * HOUR);
     unhealthy(x, "gpu_n1-0");
     assert_int_equal(money_run(x, al_rsvlife_pass, START + HOUR, false), 1);
     json_t *r = rsv_get(x);
