@@ -76,6 +76,11 @@ static const struct kind kinds[] = {
     [AL_EVENT_RESERVATION_DEGRADED] = {"reservation.degraded", AL_EVENT_OF_RESERVATION},
     [AL_EVENT_NODE_RUNTIME_DOWN] = {"node.runtime_down", AL_EVENT_OF_NODE},
     [AL_EVENT_NODE_RUNTIME_UP] = {"node.runtime_up", AL_EVENT_OF_NODE},
+    [AL_EVENT_RESERVATION_STARTING] = {"reservation.starting", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_RESERVATION_ENDING] = {"reservation.ending", AL_EVENT_OF_RESERVATION},
+    [AL_EVENT_WEBHOOK_CREATED] = {"webhook.created", AL_EVENT_OF_WEBHOOK},
+    [AL_EVENT_WEBHOOK_DELETED] = {"webhook.deleted", AL_EVENT_OF_WEBHOOK},
+    [AL_EVENT_WEBHOOK_DISABLED] = {"webhook.disabled", AL_EVENT_OF_WEBHOOK},
 };
 
 _Static_assert(sizeof kinds / sizeof kinds[0] == AL_EVENT_NKINDS, "a row for every event kind");

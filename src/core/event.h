@@ -22,6 +22,7 @@ enum al_event_object {
     AL_EVENT_OF_MIG_CHANGE,  /* a MIG change's id ("mch_…") */
     AL_EVENT_OF_SCOPE,       /* a change-window scope ("default", "zone:z1", "node:n1") */
     AL_EVENT_OF_CONTAINER,   /* a container's id ("ctr_…") */
+    AL_EVENT_OF_WEBHOOK,     /* a webhook's id ("whk_…") */
 };
 
 enum al_event_kind {
@@ -108,8 +109,17 @@ enum al_event_kind {
     /* a node's container runtime became unreachable, or reachable again (object: the node) */
     AL_EVENT_NODE_RUNTIME_DOWN,
     AL_EVENT_NODE_RUNTIME_UP,
+    /* notices ahead of a reservation's window (docs/operations.md, notifications): its start
+     * is near, its end is near; each appended once per reservation */
+    AL_EVENT_RESERVATION_STARTING,
+    AL_EVENT_RESERVATION_ENDING,
+    /* webhooks (object: the webhook's id): registered, removed, disabled after its endpoint
+     * kept failing */
+    AL_EVENT_WEBHOOK_CREATED,
+    AL_EVENT_WEBHOOK_DELETED,
+    AL_EVENT_WEBHOOK_DISABLED,
 };
-#define AL_EVENT_NKINDS ((int)AL_EVENT_NODE_RUNTIME_UP + 1)
+#define AL_EVENT_NKINDS ((int)AL_EVENT_WEBHOOK_DISABLED + 1)
 
 /* The kind's name as the log stores it ("request.quoted"; static). A value outside the enum
  * is a programming error: AL_ASSERT in debug builds, NULL in release ones. */

@@ -77,6 +77,11 @@ static const char *const documented[] = {
     "reservation.degraded",
     "node.runtime_down",
     "node.runtime_up",
+    "reservation.starting",
+    "reservation.ending",
+    "webhook.created",
+    "webhook.deleted",
+    "webhook.disabled",
 };
 
 static void test_names(void **state)
@@ -124,6 +129,7 @@ static void test_objects(void **state)
         {"mig_change.", AL_EVENT_OF_MIG_CHANGE},
         {"window.", AL_EVENT_OF_SCOPE},
         {"container.", AL_EVENT_OF_CONTAINER},
+        {"webhook.", AL_EVENT_OF_WEBHOOK},
     };
     for (int k = 0; k < AL_EVENT_NKINDS; k++) {
         const char *name = al_event_kind_name((enum al_event_kind)k);
@@ -135,7 +141,7 @@ static void test_objects(void **state)
             }
         assert_int_not_equal(prefix, -1);
         assert_true(al_event_kind_about((enum al_event_kind)k, objects[prefix].of));
-        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_CONTAINER; of++)
+        for (int of = AL_EVENT_OF_ORG; of <= AL_EVENT_OF_WEBHOOK; of++)
             about += al_event_kind_about((enum al_event_kind)k, (enum al_event_object)of);
         assert_int_equal(about, 1);
     }
