@@ -299,11 +299,11 @@ novalue:
 static char **build_argv(const struct conf_parse *p, int argc, char **argv, int *ret_argc)
 {
     size_t nptr = (size_t)argc + 2 * p->nset + 1, namecap = AL_CONFIG_MAX_NAME + 3;
-    char **out = malloc(nptr * sizeof *out + p->nset * namecap);
-    char *names = (char *)(out + nptr); /* NOLINT(*-casting-*): the strings follow the array */
+    char **out = malloc(nptr * sizeof *out + p->nset * namecap), *names;
     int n = 0;
     if (!out)
         return NULL;
+    names = (char *)(out + nptr); /* NOLINT(*-casting-*): the strings follow the array */
     out[n++] = argv[0];
     for (size_t i = 0; i < p->nset; i++) {
         const struct conf_setting *s = &p->set[i];

@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 #define AL_CONFIG_DEFAULT   "/etc/allot/allot.conf"
-#define AL_CONFIG_MAX_BYTES (64 * 1024)
+#define AL_CONFIG_MAX_BYTES ((size_t)64 * 1024)
 #define AL_CONFIG_MAX_LINE  4096 /* bytes of one line, its newline excluded */
 #define AL_CONFIG_MAX_KEYS  64   /* settings of one section */
 
