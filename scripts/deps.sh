@@ -8,7 +8,8 @@
 #         runtime the agent drives (podman, runc, busybox-static: scripts/podman.sh)
 #   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, the
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh, and
-#         podman, runc, busybox-static for tests/integration/runtime_podman.sh
+#         podman, runc, busybox-static for tests/integration/runtime_podman.sh, and
+#         systemd (systemd-analyze verify) for tests/integration/packaging.sh
 set -euo pipefail
 
 what=${1:-build}
@@ -25,6 +26,8 @@ valgrind) pkgs+=(valgrind) ;;
 build) ;;
 *) echo "deps.sh: unknown set '$what' (build, run, test, bench, lint, valgrind)" >&2; exit 2 ;;
 esac
+# tests/integration/packaging.sh checks the units with systemd-analyze (no systemd is started).
+[ "$what" = test ] && pkgs+=(systemd)
 
 missing=()
 for p in "${pkgs[@]}"; do
