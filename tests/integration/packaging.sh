@@ -213,9 +213,12 @@ else
     [ "$rc" -eq 0 ] || show_log "$tmp/agent.log"
     call "$OP" GET /v1/nodes/pkg-node
     expect "the server knows the agent's node" 200
-    kill -TERM "$pid" 2>/dev/null
+    # systemctl stop signals the server itself; runuser then exits with its status.
+    spid=$(pgrep -u allot -x allot | head -1)
+    kill -TERM "${spid:-$pid}" 2>/dev/null
     wait "$pid" 2>/dev/null
-    check "SIGTERM stops the server cleanly (exit 0), as systemctl stop would" test $? -eq 0
+    rc=$?
+    check "SIGTERM stops the server cleanly (exit $rc), as systemctl stop would" test "$rc" -eq 0
     pid=
 fi
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq allot >/dev/null 2>&1
