@@ -371,11 +371,15 @@ int al_config_run(const char *section, al_config_usage_fn usage, al_cmd_fn fn, i
         if ((rc = fn(nargs, args)) == AL_EXIT_OK)
             printf("\nconfiguration file:\n"
                    "  --config PATH|none  read flags from the [%s] section of PATH (default\n"
-                   "                      %s, when it exists; none: no file),\n"
-                   "                      one `key = value` line each; the command line wins\n",
-                   section, AL_CONFIG_DEFAULT);
+                   "                      $%s, else %s when it\n"
+                   "                      exists; none: no file), one `key = value` line\n"
+                   "                      each; the command line wins\n",
+                   section, AL_CONFIG_ENV, AL_CONFIG_DEFAULT);
         goto out;
     }
+    const char *env = getenv(AL_CONFIG_ENV);
+    if (!path && env && env[0])
+        path = env;
     *p = (struct conf_parse){.path = path ? path : AL_CONFIG_DEFAULT, .section = section};
     if (path && strcmp(path, "none") == 0) {
         rc = fn(nargs, args);

@@ -2,6 +2,9 @@
  * (or --config PATH; --config none reads none), an INI file whose [server] and [agent] sections
  * hold `key = value` lines, where a key is one of the command's flags without its "--".
  *
+ * $ALLOT_CONFIG_FILE stands for --config when that is not given (the test suites and `make
+ * run` set it to none, so that a machine's /etc/allot/allot.conf never changes what they run).
+ *
  * The file becomes flags placed before the command line's, so that the command line wins (a
  * command takes the last value of a flag) and every flag is settable without a line of code
  * here: the flags a section may name are read from the command's own usage text (the lines
@@ -20,6 +23,7 @@
 #include <stdio.h>
 
 #define AL_CONFIG_DEFAULT   "/etc/allot/allot.conf"
+#define AL_CONFIG_ENV       "ALLOT_CONFIG_FILE" /* what --config names, when it is not given */
 #define AL_CONFIG_MAX_BYTES ((size_t)64 * 1024)
 #define AL_CONFIG_MAX_LINE  4096 /* bytes of one line, its newline excluded */
 #define AL_CONFIG_MAX_KEYS  64   /* settings of one section */
@@ -29,8 +33,9 @@ typedef void (*al_config_usage_fn)(FILE *f);
 
 /* Run `fn` (a command's entry point; argv[0] its name) with the flags of section `section`
  * ("server", "agent") of the configuration file placed before argv[1..]. --config PATH or
- * --config=PATH (removed from argv) names the file; "none" reads none; without it
- * AL_CONFIG_DEFAULT is read when it exists. With --help or -h the file is not read and
+ * --config=PATH (removed from argv) names the file, else $ALLOT_CONFIG_FILE; "none" reads
+ * none; without either AL_CONFIG_DEFAULT is read when it exists (a file named must exist). With
+ * --help or -h the file is not read and
  * --config's own line follows the command's help; when argv[1] is a word (a subcommand such
  * as `server init`) argv goes to `fn` as it is. Returns fn's exit status, or AL_EXIT_USAGE
  * after printing what is wrong with the file (AL_EXIT_FAIL when memory runs out). */

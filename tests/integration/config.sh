@@ -150,6 +150,14 @@ refused "a missing --config file is refused" "^$tmp/none.conf: cannot read it: N
 refused "a directory as --config is refused" "^$tmp: not a regular file" "$ALLOT" server --config "$tmp" --no-such-flag x
 refused "--config without a value is refused" "--config needs a value" "$ALLOT" server --config
 refused "--config twice is refused" "--config is given twice" "$ALLOT" agent --config none --config=none
+printf '[server]\nfrobnicate = 1\n' >"$tmp/env.conf"
+refused "ALLOT_CONFIG_FILE names the file when --config is not given" \
+    "^$tmp/env.conf:2: unknown key 'frobnicate'" \
+    env ALLOT_CONFIG_FILE="$tmp/env.conf" "$ALLOT" server --no-such-flag x
+refused "--config wins over ALLOT_CONFIG_FILE" "unknown option|no-such-flag" \
+    env ALLOT_CONFIG_FILE="$tmp/env.conf" "$ALLOT" agent --config none --no-such-flag x
+refused "a missing ALLOT_CONFIG_FILE is refused" "^$tmp/nope.conf: cannot read it" \
+    env ALLOT_CONFIG_FILE="$tmp/nope.conf" "$ALLOT" agent --no-such-flag x
 printf '[agent]\ntoken = sekrit-value-42\nserver = http://x\nbogus = sekrit-value-43\n' >"$tmp/bad.conf"
 refused "an unknown agent key is refused, by line" "^$tmp/bad.conf:4: unknown key 'bogus' in \[agent\]" \
     "$ALLOT" agent --config "$tmp/bad.conf" --no-such-flag x

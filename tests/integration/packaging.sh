@@ -221,6 +221,13 @@ else
     check "SIGTERM stops the server cleanly (exit $rc), as systemctl stop would" test "$rc" -eq 0
     pid=
 fi
+# Without --config (and without the suites' ALLOT_CONFIG_FILE=none) the default file is read:
+# a key no agent knows, added at its end, is reported by that file's name and line.
+echo "bogus-key = 1" >>/etc/allot/allot.conf
+n=$(wc -l </etc/allot/allot.conf)
+env -u ALLOT_CONFIG_FILE allot agent --once >/dev/null 2>"$tmp/default.err"
+check "without --config, /etc/allot/allot.conf is read (an error names it, line $n)" \
+    grep -q "^/etc/allot/allot.conf:$n: unknown key 'bogus-key' in \[agent\]" "$tmp/default.err"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq allot >/dev/null 2>&1
 check "apt-get purge removes the package and its conffile, keeps the database" \
     bash -c "! dpkg-query -W -f='\${Status}' allot 2>/dev/null | grep -q installed && test ! -e /etc/allot/allot.conf && test -f /var/lib/allot/allot.db"
