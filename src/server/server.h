@@ -28,6 +28,8 @@ struct al_server_opts {
     unsigned heartbeat_timeout_s; /* a node silent for longer is offline (0: the default) */
     unsigned pool_notice_s;       /* pool containers' notice before a reservation (0: default) */
     unsigned end_warning_s;       /* containers' warning before their window ends (0: default) */
+    const char *access_log;         /* JSON lines: a path, "-" (stderr) or "off" (NULL: "-") */
+    const char *metrics_token_file; /* a file holding the token that may read GET /metrics */
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's
