@@ -109,7 +109,10 @@ size_t al_accesslog_format(const struct al_access *a, int64_t now_ms, char *out,
     lstr(&l, a->client, '\0', 64);
     snprintf(num, sizeof num, ",\"bytes\":%" PRIu64 "}\n", a->bytes);
     lputs(&l, num);
-    return l.over ? 0 : l.len;
+    if (l.over)
+        return 0;
+    out[l.len] = '\0';
+    return l.len;
 }
 
 /* ---- the buffer and its writer ---- */

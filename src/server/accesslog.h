@@ -42,9 +42,9 @@ void al_accesslog_write(struct al_accesslog *l, const struct al_access *a);
 /* Lines dropped because the buffer was full (0 for NULL). */
 uint64_t al_accesslog_dropped(const struct al_accesslog *l);
 
-/* The line of `a` (with its '\n') into out (cap bytes); its length, or 0 when it does not fit.
- * `now_ms`: unix milliseconds of the "time" field. What al_accesslog_write buffers; apart for
- * the unit test. */
+/* The line of `a` (with its '\n', NUL-terminated) into out (cap bytes); its length, or 0 when
+ * it does not fit. `now_ms`: unix milliseconds of the "time" field. What al_accesslog_write
+ * buffers; apart for the unit test. */
 size_t al_accesslog_format(const struct al_access *a, int64_t now_ms, char *out, size_t cap);
 
 #endif

@@ -69,26 +69,17 @@ static enum gpu_state gpu_state_of(const struct al_fleet *f, const struct al_gpu
 /* What one model's GPUs count. */
 struct model_count {
     uint64_t state[GPU_NSTATES];
-    uint64_t held;                               /* GPUs with a hold now */
-    uint64_t mig[AL_MIG_MAX_PROFILES][2];        /* instances now: [profile][held] */
+    uint64_t held; /* GPUs with a hold now */
 };
 
 static void count_gpu(const struct al_cal *cal, uint32_t id, const struct al_gpu *g,
                       int64_t now, struct model_count *mc)
 {
-    uint32_t busy = al_calendar_mask(cal->cal, id, now, now + 1);
     mc->state[gpu_state_of(cal->fleet, g)]++;
-    mc->held += busy != 0;
-    for (unsigned i = 0; g->mig_mode && i < g->layout.n; i++) {
-        const struct al_placement *pl = &g->layout.p[i];
-        if (pl->start == AL_START_ANY || pl->profile >= AL_MIG_MAX_PROFILES)
-            continue; /* observed layouts are placed; a planned one is not counted */
-        uint64_t mask = al_cal_mask(g->model, pl->profile, pl->start);
-        mc->mig[pl->profile][(busy & mask) != 0]++;
-    }
+    mc->held += al_calendar_mask(cal->cal, id, now, now + 1) != 0;
 }
 
-/* The three families of the fleet, each with its samples for every model (a family's samples
+/* The two families of the fleet, each with its samples for every model (a family's samples
  * must follow its header, together). */
 static void write_models(struct al_prom *p, const struct al_fleet *f,
                          const struct model_count *mc, unsigned nmodels)
@@ -108,29 +99,10 @@ static void write_models(struct al_prom *p, const struct al_fleet *f,
         const char *labels[] = {"model", al_fleet_model(f, i)->name, NULL};
         al_prom_sample_u64(p, "allot_gpus_held", labels, mc[i].held);
     }
-    al_prom_family(p, "allot_mig_instances", "gauge",
-                   "MIG instances on the GPUs now, by model, profile and state (held: a hold "
-                   "covers its units now).");
-    for (unsigned i = 0; i < nmodels; i++) {
-        const struct al_gpu_model *m = al_fleet_model(f, i);
-        for (unsigned k = 0; k < m->nprofiles && k < AL_MIG_MAX_PROFILES; k++)
-            for (int held = 0; held < 2; held++) {
-                if (!mc[i].mig[k][held])
-                    continue;
-                const char *labels[] = {"model",
-                                        m->name,
-                                        "profile",
-                                        m->profiles[k].name,
-                                        "state",
-                                        held ? "held" : "free",
-                                        NULL};
-                al_prom_sample_u64(p, "allot_mig_instances", labels, mc[i].mig[k][held]);
-            }
-    }
 }
 
-/* GPUs by model and state, those held now, and MIG instances by profile, held or free. Under
- * the lock, which every change of srv->cal holds too. */
+/* GPUs by model and state, and those held now. Under the lock, which every change of srv->cal
+ * holds too. */
 static int write_fleet(struct al_ctx *c, struct al_prom *p)
 {
     const struct al_cal *cal = c->srv->cal;
@@ -174,13 +146,35 @@ static void write_reservations(struct al_prom *p, json_t *counts)
     }
 }
 
+/* The MIG instances the agents reported, by model, profile and state. */
+static void write_mig(struct al_prom *p, json_t *rows)
+{
+    size_t i;
+    json_t *r;
+    al_prom_family(p, "allot_mig_instances", "gauge",
+                   "MIG instances the node agents reported, by model, profile and state (held: "
+                   "a hold covers its units now; free).");
+    json_array_foreach(rows, i, r)
+    {
+        const char *labels[] = {"model",
+                                json_string_value(json_object_get(r, "model")),
+                                "profile",
+                                json_string_value(json_object_get(r, "profile")),
+                                "state",
+                                json_string_value(json_object_get(r, "state")),
+                                NULL};
+        al_prom_sample_i64(p, "allot_mig_instances", labels,
+                           (int64_t)json_integer_value(json_object_get(r, "n")));
+    }
+}
+
 /* Reservations by state, the ledger's balances, and each node's heartbeat age. */
 static int write_store(struct al_ctx *c, struct al_prom *p)
 {
     json_t *m = NULL, *n;
     struct al_err e = {0};
     size_t i;
-    int rc = al_store_metrics(c->srv->store, &m, &e);
+    int rc = al_store_metrics(c->srv->store, c->now, &m, &e);
     if (rc != 0)
         return al_http_fail_err(c, rc, &e);
     write_reservations(p, json_object_get(m, "reservations"));
@@ -198,6 +192,7 @@ static int write_store(struct al_ctx *c, struct al_prom *p)
         al_prom_sample_i64(p, "allot_node_heartbeat_age_seconds", labels,
                            c->now > seen ? c->now - seen : 0);
     }
+    write_mig(p, json_object_get(m, "mig"));
     al_prom_family(p, "allot_nodes_online", "gauge", "Nodes online (1) or offline (0).");
     json_array_foreach(json_object_get(m, "nodes"), i, n)
     {

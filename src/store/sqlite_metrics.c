@@ -1,6 +1,7 @@
 /* sqlite_metrics.c — what GET /metrics reads from the database: small aggregates, each one
  * query over a table or an index that stays small or is walked once (reservations by state,
- * the ledger's balances summed by account, each node's last heartbeat). */
+ * the ledger's balances summed by account, each node's last heartbeat, the MIG instances the
+ * agents reported with whether a hold covers them now). */
 #include "store/sqlite_internal.h"
 
 #include <stdlib.h>
@@ -31,9 +32,43 @@ static int rows(struct al_store *s, sqlite3_stmt *st, json_t *into, bool as_arra
     return rc;
 }
 
-int al_store_metrics(struct al_store *s, json_t **ret, struct al_err *reterr)
+/* The MIG instances the agents reported (gpus.observed's instances), counted by model, profile
+ * and whether a live hold covers their units at `now`, into `into`: [{model, profile, state,
+ * n}]. */
+static int mig_rows(struct al_store *s, int64_t now, json_t *into, struct al_err *e)
 {
-    json_t *o = json_pack("{s:{},s:{},s:[]}", "reservations", "balances", "nodes");
+    sqlite3_stmt *st;
+    int r, rc = al_sqlite_prep(
+        s, &st, e,
+        "SELECT g.model, json_extract(i.value, '$.profile') AS p,"
+        " CASE WHEN EXISTS(SELECT 1 FROM holds h WHERE h.gpu_id = g.id AND h.t0 <= ?1"
+        " AND h.t1 > ?1 AND (h.expires_at = 0 OR h.expires_at > ?1) AND (h.mask &"
+        " (((1 << json_extract(i.value, '$.size')) - 1) << json_extract(i.value, '$.start')))"
+        " != 0) THEN 'held' ELSE 'free' END AS state, count(*)"
+        " FROM gpus g, json_each(g.observed, '$.instances') i WHERE g.observed IS NOT NULL"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        "i", now);
+    if (rc)
+        return rc;
+    while ((r = al_sqlite_step(s, st)) == SQLITE_ROW) {
+        const char *model = al_sqlite_text(st, 0), *profile = al_sqlite_text(st, 1);
+        if (json_array_append_new(into, json_pack("{s:s,s:s,s:s,s:I}", "model", model ? model : "",
+                                                  "profile", profile ? profile : "unknown",
+                                                  "state", al_sqlite_text(st, 2), "n",
+                                                  (json_int_t)sqlite3_column_int64(st, 3)))) {
+            rc = al_err_set(e, AL_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = al_sqlite_fail(s, e, "metrics");
+    al_sqlite_done(s, st);
+    return rc;
+}
+
+int al_store_metrics(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)
+{
+    json_t *o = json_pack("{s:{},s:{},s:[],s:[]}", "reservations", "balances", "nodes", "mig");
     sqlite3_stmt *st;
     int rc;
     *ret = NULL;
@@ -52,7 +87,8 @@ int al_store_metrics(struct al_store *s, json_t **ret, struct al_err *reterr)
         goto out;
     if ((rc = al_sqlite_prep(s, &st, reterr,
                              "SELECT name, last_seen, online FROM nodes ORDER BY name", "")) != 0 ||
-        (rc = rows(s, st, json_object_get(o, "nodes"), true, reterr)) != 0)
+        (rc = rows(s, st, json_object_get(o, "nodes"), true, reterr)) != 0 ||
+        (rc = mig_rows(s, now, json_object_get(o, "mig"), reterr)) != 0)
         goto out;
     *ret = o;
     o = NULL;
