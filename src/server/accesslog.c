@@ -16,22 +16,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AL_ACCESSLOG_BUF      (256u * 1024u) /* bytes in each half of the buffer */
-#define AL_ACCESSLOG_LINE     2048u          /* bytes of one line at most */
-#define AL_ACCESSLOG_PATH_MAX 256u           /* bytes of the path kept (before escaping) */
-#define AL_ACCESSLOG_FLUSH_MS 1000u          /* the longest a line waits in the buffer */
+#define AL_ACCESSLOG_BUF      ((size_t)256 * 1024) /* bytes in each half of the buffer */
+#define AL_ACCESSLOG_LINE     2048u                /* bytes of one line at most */
+#define AL_ACCESSLOG_PATH_MAX 256u                 /* bytes of the path kept (before escaping) */
+#define AL_ACCESSLOG_FLUSH_MS 1000u                /* the longest a line waits in the buffer */
 
 struct al_accesslog {
     int fd;
     bool own_fd; /* a file we opened (not stderr) */
     pthread_t writer;
     pthread_mutex_t mu;
-    pthread_cond_t cv;    /* the writer sleeps on it (CLOCK_MONOTONIC) */
-    char *half[2];        /* half[cur] fills; the other is the writer's */
-    unsigned cur;         /* under mu */
-    size_t len;           /* bytes in half[cur]; under mu */
-    bool kicked;          /* half[cur] is half full: the writer was woken; under mu */
-    bool stop;            /* under mu */
+    pthread_cond_t cv; /* the writer sleeps on it (CLOCK_MONOTONIC) */
+    char *half[2];     /* half[cur] fills; the other is the writer's */
+    unsigned cur;      /* under mu */
+    size_t len;        /* bytes in half[cur]; under mu */
+    bool kicked;       /* half[cur] is half full: the writer was woken; under mu */
+    bool stop;         /* under mu */
     _Atomic uint64_t dropped;
 };
 
@@ -130,8 +130,7 @@ static void write_out(struct al_accesslog *l, const char *b, size_t n)
             break;
         done += (size_t)w;
     }
-    for (const char *p = b + done; p < b + n && (p = memchr(p, '\n', (size_t)(b + n - p)));
-         p++)
+    for (const char *p = b + done; p < b + n && (p = memchr(p, '\n', (size_t)(b + n - p))); p++)
         atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
 }
 
@@ -182,8 +181,7 @@ void al_accesslog_write(struct al_accesslog *l, const struct al_access *a)
     if (!l)
         return;
     clock_gettime(CLOCK_REALTIME, &ts); /* the vDSO: no system call */
-    n = al_accesslog_format(a, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, line,
-                            sizeof line);
+    n = al_accesslog_format(a, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, line, sizeof line);
     pthread_mutex_lock(&l->mu);
     if (n == 0 || n > AL_ACCESSLOG_BUF - l->len) {
         atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);

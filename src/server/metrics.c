@@ -29,17 +29,16 @@ static const char *const methods[] = {"GET",    "HEAD",    "POST",  "PUT",
 
 /* The statuses the server answers (server/call.c, http.c); another is counted by its class
  * ("2xx" … "5xx", the last five slots). */
-static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 402, 403, 404, 405,
-                               409, 410, 411, 412, 413, 414, 415, 422, 429, 431, 500,
-                               501, 502, 503, 504, 507};
+static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 402, 403, 404, 405, 409, 410, 411,
+                               412, 413, 414, 415, 422, 429, 431, 500, 501, 502, 503, 504, 507};
 #define NSTATUS_KNOWN (sizeof statuses / sizeof statuses[0])
 static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 #define NSTATUS (NSTATUS_KNOWN + 5)
 
 /* Latency buckets in microseconds: 1 ms to 10 s. */
-static const uint64_t lat_bounds[] = {1000,   2500,   5000,    10000,   25000,   50000,  100000,
+static const uint64_t lat_bounds[] = {1000,   2500,   5000,    10000,   25000,   50000,   100000,
                                       250000, 500000, 1000000, 2500000, 5000000, 10000000};
-#define NLAT (sizeof lat_bounds / sizeof lat_bounds[0])
+#define NLAT      (sizeof lat_bounds / sizeof lat_bounds[0])
 #define LAT_CELLS (NLAT + 2) /* the buckets, +Inf, and the sum */
 
 /* Units of work in a batch of the group commit. */
@@ -47,7 +46,7 @@ static const uint64_t batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 #define NBATCH (sizeof batch_bounds / sizeof batch_bounds[0])
 
 /* fsync time in microseconds: 100 µs to 2.5 s. */
-static const uint64_t fsync_bounds[] = {100,   250,    500,    1000,   2500,   5000,   10000,
+static const uint64_t fsync_bounds[] = {100,   250,   500,    1000,   2500,   5000,    10000,
                                         25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
 #define NFSYNC (sizeof fsync_bounds / sizeof fsync_bounds[0])
 
@@ -59,8 +58,8 @@ struct al_metrics {
     _Atomic uint64_t fsync[NFSYNC + 2];
     _Atomic uint64_t commit_failures;
     _Atomic uint64_t heartbeats;
-    int64_t started;  /* unix seconds */
-    long started_ns;  /* and nanoseconds */
+    int64_t started; /* unix seconds */
+    long started_ns; /* and nanoseconds */
     bool has_token;
     uint8_t token_hash[crypto_generichash_BYTES];
 };
@@ -183,8 +182,8 @@ int al_metrics_set_token(struct al_metrics *m, const char *token, size_t n, stru
                               "the metrics token holds a byte that is not printable ASCII "
                               "(at %zu)",
                               i);
-    crypto_generichash(m->token_hash, sizeof m->token_hash, (const unsigned char *)token, n,
-                       NULL, 0);
+    crypto_generichash(m->token_hash, sizeof m->token_hash, (const unsigned char *)token, n, NULL,
+                       0);
     m->has_token = true;
     return 0;
 }
@@ -197,8 +196,7 @@ int al_metrics_token_file(struct al_metrics *m, const char *path, struct al_err 
     ssize_t r = 0;
     int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
-        return al_err_set(reterr, -errno, "--metrics-token-file %s: %s", path,
-                          al_strerror(-errno));
+        return al_err_set(reterr, -errno, "--metrics-token-file %s: %s", path, al_strerror(-errno));
     while (n < sizeof buf) {
         r = read(fd, buf + n, sizeof buf - n);
         if (r < 0 && errno == EINTR)
@@ -211,8 +209,8 @@ int al_metrics_token_file(struct al_metrics *m, const char *path, struct al_err 
     close(fd);
     if (rc != 0)
         return al_err_set(reterr, rc, "--metrics-token-file %s: %s", path, al_strerror(rc));
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                     buf[n - 1] == '\t'))
+    while (n > 0 &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
         n--;
     rc = al_metrics_set_token(m, buf, n, &e);
     sodium_memzero(buf, sizeof buf);
@@ -257,15 +255,14 @@ static void write_calls(const struct al_metrics *m, struct al_prom *p)
                     snprintf(code, sizeof code, "%d", statuses[s]);
                 else
                     snprintf(code, sizeof code, "%s", classes[s - NSTATUS_KNOWN]);
-                const char *labels[] = {"route",  route_label(m, r), "method", methods[k],
-                                        "status", code,              NULL};
+                const char *labels[] = {
+                    "route", route_label(m, r), "method", methods[k], "status", code, NULL};
                 al_prom_sample_u64(p, "allot_http_requests_total", labels, v);
             }
 }
 
 /* Read a histogram's cells (buckets, +Inf, sum) into counts[] and *sum; the total count. */
-static uint64_t read_hist(const _Atomic uint64_t *cells, size_t n, uint64_t *counts,
-                          uint64_t *sum)
+static uint64_t read_hist(const _Atomic uint64_t *cells, size_t n, uint64_t *counts, uint64_t *sum)
 {
     uint64_t total = 0;
     for (size_t i = 0; i <= n; i++)
@@ -285,23 +282,24 @@ static void write_latency(const struct al_metrics *m, struct al_prom *p)
             if (!read_hist(&m->latency[(r * NMETHODS + k) * LAT_CELLS], NLAT, counts, &sum))
                 continue;
             const char *labels[] = {"route", route_label(m, r), "method", methods[k], NULL};
-            al_prom_histogram(p, "allot_http_request_duration_seconds", labels, lat_bounds, NLAT,
-                              counts, sum, 1e6);
+            struct al_prom_hist h = {lat_bounds, NLAT, counts, sum, 1e6};
+            al_prom_histogram(p, "allot_http_request_duration_seconds", labels, &h);
         }
 }
 
 static void write_commits(const struct al_metrics *m, struct al_prom *p)
 {
-    uint64_t bcounts[NBATCH + 1], fcounts[NFSYNC + 1], sum;
+    uint64_t bcounts[NBATCH + 1], fcounts[NFSYNC + 1];
+    struct al_prom_hist b = {batch_bounds, NBATCH, bcounts, 0, 1};
+    struct al_prom_hist f = {fsync_bounds, NFSYNC, fcounts, 0, 1e6};
     al_prom_family(p, "allot_commit_batch_units", "histogram",
                    "Units of work that wrote in each batch of the group commit (one fsync each).");
-    read_hist(m->batch, NBATCH, bcounts, &sum);
-    al_prom_histogram(p, "allot_commit_batch_units", NULL, batch_bounds, NBATCH, bcounts, sum, 1);
+    read_hist(m->batch, NBATCH, bcounts, &b.sum);
+    al_prom_histogram(p, "allot_commit_batch_units", NULL, &b);
     al_prom_family(p, "allot_commit_fsync_seconds", "histogram",
                    "Time of the fsync that makes a committed batch durable.");
-    read_hist(m->fsync, NFSYNC, fcounts, &sum);
-    al_prom_histogram(p, "allot_commit_fsync_seconds", NULL, fsync_bounds, NFSYNC, fcounts, sum,
-                      1e6);
+    read_hist(m->fsync, NFSYNC, fcounts, &f.sum);
+    al_prom_histogram(p, "allot_commit_fsync_seconds", NULL, &f);
     al_prom_family(p, "allot_commit_failures_total", "counter",
                    "Batches whose commit failed (their units answered with an error).");
     al_prom_sample_u64(p, "allot_commit_failures_total", NULL, get(&m->commit_failures));

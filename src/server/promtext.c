@@ -63,7 +63,7 @@ static void put(struct al_prom *p, const char *s, size_t n)
     p->buf[p->len] = '\0';
 }
 
-static void puts_(struct al_prom *p, const char *s)
+static void put_str(struct al_prom *p, const char *s)
 {
     put(p, s, strlen(s));
 }
@@ -75,11 +75,11 @@ static void put_escaped(struct al_prom *p, const char *s, bool quote)
 {
     for (; *s; s++) {
         if (*s == '\\')
-            puts_(p, "\\\\");
+            put_str(p, "\\\\");
         else if (*s == '\n')
-            puts_(p, "\\n");
+            put_str(p, "\\n");
         else if (*s == '"' && quote)
-            puts_(p, "\\\"");
+            put_str(p, "\\\"");
         else
             put(p, s, 1);
     }
@@ -120,46 +120,45 @@ void al_prom_family(struct al_prom *p, const char *name, const char *type, const
         p->failed = true;
         return;
     }
-    puts_(p, "# HELP ");
-    puts_(p, name);
-    puts_(p, " ");
+    put_str(p, "# HELP ");
+    put_str(p, name);
+    put_str(p, " ");
     put_escaped(p, help, false);
-    puts_(p, "\n# TYPE ");
-    puts_(p, name);
-    puts_(p, " ");
-    puts_(p, type);
-    puts_(p, "\n");
+    put_str(p, "\n# TYPE ");
+    put_str(p, name);
+    put_str(p, " ");
+    put_str(p, type);
+    put_str(p, "\n");
 }
 
 /* `name{labels` and, with `le`, one more label le="…"; then the closing brace and a space. */
-static void put_head(struct al_prom *p, const char *name, const char *const *labels,
-                     const char *le)
+static void put_head(struct al_prom *p, const char *name, const char *const *labels, const char *le)
 {
     bool any = false;
     if (!al_prom_metric_name_ok(name)) {
         p->failed = true;
         return;
     }
-    puts_(p, name);
+    put_str(p, name);
     for (size_t i = 0; labels && labels[i]; i += 2) {
         if (!al_prom_label_name_ok(labels[i]) || !labels[i + 1]) {
             p->failed = true;
             return;
         }
-        puts_(p, any ? "," : "{");
-        puts_(p, labels[i]);
-        puts_(p, "=\"");
+        put_str(p, any ? "," : "{");
+        put_str(p, labels[i]);
+        put_str(p, "=\"");
         put_escaped(p, labels[i + 1], true);
-        puts_(p, "\"");
+        put_str(p, "\"");
         any = true;
     }
     if (le) {
-        puts_(p, any ? ",le=\"" : "{le=\"");
-        puts_(p, le);
-        puts_(p, "\"");
+        put_str(p, any ? ",le=\"" : "{le=\"");
+        put_str(p, le);
+        put_str(p, "\"");
         any = true;
     }
-    puts_(p, any ? "} " : " ");
+    put_str(p, any ? "} " : " ");
 }
 
 /* A float as the format spells it: NaN, +Inf, -Inf, else the shortest of %.15g and %.17g
@@ -180,31 +179,28 @@ void al_prom_sample(struct al_prom *p, const char *name, const char *const *labe
 {
     char num[40];
     put_head(p, name, labels, NULL);
-    puts_(p, fmt_double(v, num, sizeof num));
-    puts_(p, "\n");
+    put_str(p, fmt_double(v, num, sizeof num));
+    put_str(p, "\n");
 }
 
-void al_prom_sample_u64(struct al_prom *p, const char *name, const char *const *labels,
-                        uint64_t v)
+void al_prom_sample_u64(struct al_prom *p, const char *name, const char *const *labels, uint64_t v)
 {
     char num[24];
     snprintf(num, sizeof num, "%" PRIu64 "\n", v);
     put_head(p, name, labels, NULL);
-    puts_(p, num);
+    put_str(p, num);
 }
 
-void al_prom_sample_i64(struct al_prom *p, const char *name, const char *const *labels,
-                        int64_t v)
+void al_prom_sample_i64(struct al_prom *p, const char *name, const char *const *labels, int64_t v)
 {
     char num[24];
     snprintf(num, sizeof num, "%" PRId64 "\n", v);
     put_head(p, name, labels, NULL);
-    puts_(p, num);
+    put_str(p, num);
 }
 
 /* `base` + `suffix` into out (cap bytes); false (failed) when it does not fit. */
-static bool suffixed(struct al_prom *p, const char *base, const char *suffix, char *out,
-                     size_t cap)
+static bool suffixed(struct al_prom *p, const char *base, const char *suffix, char *out, size_t cap)
 {
     if ((size_t)snprintf(out, cap, "%s%s", base, suffix) < cap)
         return true;
@@ -213,22 +209,21 @@ static bool suffixed(struct al_prom *p, const char *base, const char *suffix, ch
 }
 
 void al_prom_histogram(struct al_prom *p, const char *name, const char *const *labels,
-                       const uint64_t *bounds, size_t n, const uint64_t *counts, uint64_t sum,
-                       double per)
+                       const struct al_prom_hist *h)
 {
     char bucket[128], other[128], le[40], num[24];
     uint64_t cum = 0;
     if (!suffixed(p, name, "_bucket", bucket, sizeof bucket))
         return;
-    for (size_t i = 0; i <= n; i++) {
-        cum += counts[i];
+    for (size_t i = 0; i <= h->n; i++) {
+        cum += h->counts[i];
         snprintf(num, sizeof num, "%" PRIu64 "\n", cum);
         put_head(p, bucket, labels,
-                 i < n ? fmt_double((double)bounds[i] / per, le, sizeof le) : "+Inf");
-        puts_(p, num);
+                 i < h->n ? fmt_double((double)h->bounds[i] / h->per, le, sizeof le) : "+Inf");
+        put_str(p, num);
     }
     if (suffixed(p, name, "_sum", other, sizeof other))
-        al_prom_sample(p, other, labels, (double)sum / per);
+        al_prom_sample(p, other, labels, (double)h->sum / h->per);
     if (suffixed(p, name, "_count", other, sizeof other))
         al_prom_sample_u64(p, other, labels, cum);
 }

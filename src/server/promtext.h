@@ -32,20 +32,25 @@ void al_prom_family(struct al_prom *p, const char *name, const char *type, const
  * value pairs ({"route", "/v1/x", "method", "GET", NULL}); values may hold any bytes (escaped
  * here). */
 void al_prom_sample(struct al_prom *p, const char *name, const char *const *labels, double v);
-void al_prom_sample_u64(struct al_prom *p, const char *name, const char *const *labels,
-                        uint64_t v);
-void al_prom_sample_i64(struct al_prom *p, const char *name, const char *const *labels,
-                        int64_t v);
+void al_prom_sample_u64(struct al_prom *p, const char *name, const char *const *labels, uint64_t v);
+void al_prom_sample_i64(struct al_prom *p, const char *name, const char *const *labels, int64_t v);
 
-/* A histogram's samples: name_bucket{…,le="…"} for each of the `n` upper bounds (ascending,
- * in the observations' integer unit) and +Inf, then name_sum and name_count. counts[i] is how
- * many observations fell in bucket i alone (counts[n]: above the last bound); the written
- * buckets are cumulative and the count is their total, so that they always agree. `sum` is in
- * the same unit; `scale` turns the unit into the exposed one (1e-6: microseconds to
- * seconds). */
+/* A histogram's values: `n` upper bounds (ascending, in the observations' integer unit);
+ * counts[i] is how many observations fell in bucket i alone (counts[n]: above the last bound);
+ * `sum` in the same unit; each is divided by `per` for the exposed unit (1e6: microseconds to
+ * seconds; a division, so that 25000 us is written 0.025, not 0.024999999999999998). */
+struct al_prom_hist {
+    const uint64_t *bounds;
+    size_t n;
+    const uint64_t *counts; /* n + 1 of them */
+    uint64_t sum;
+    double per;
+};
+
+/* Its samples: name_bucket{...,le="..."} for each bound and +Inf (cumulative), then name_sum
+ * and name_count, the count being the buckets' total, so that the two always agree. */
 void al_prom_histogram(struct al_prom *p, const char *name, const char *const *labels,
-                       const uint64_t *bounds, size_t n, const uint64_t *counts, uint64_t sum,
-                       double per);
+                       const struct al_prom_hist *h);
 
 /* Hand over the text (NUL-terminated; *len its length, may be NULL): the caller frees it.
  * NULL when a call failed; the buffer is freed then. */

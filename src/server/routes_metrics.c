@@ -29,9 +29,11 @@ static bool bearer_of(const struct al_kv *h, const char **tok, size_t *n)
         i++;
     while (end > i && (h->val[end - 1] == ' ' || h->val[end - 1] == '\t'))
         end--;
+    if (end == i)
+        return false;
     *tok = h->val + i;
     *n = end - i;
-    return *n > 0;
+    return true;
 }
 
 /* The caller holds the metrics token, or is an operator (under the lock: this unit reads).
@@ -49,7 +51,14 @@ static int metrics_auth(struct al_ctx *c)
 
 /* ---- the fleet, from the in-memory copy ---- */
 
-enum gpu_state { GPU_USABLE, GPU_DRAINED, GPU_UNHEALTHY, GPU_NODE_OFFLINE, GPU_ABSENT, GPU_NSTATES };
+enum gpu_state {
+    GPU_USABLE,
+    GPU_DRAINED,
+    GPU_UNHEALTHY,
+    GPU_NODE_OFFLINE,
+    GPU_ABSENT,
+    GPU_NSTATES
+};
 static const char *const gpu_states[GPU_NSTATES] = {"usable", "drained", "unhealthy",
                                                     "node_offline", "absent"};
 
@@ -72,8 +81,8 @@ struct model_count {
     uint64_t held; /* GPUs with a hold now */
 };
 
-static void count_gpu(const struct al_cal *cal, uint32_t id, const struct al_gpu *g,
-                      int64_t now, struct model_count *mc)
+static void count_gpu(const struct al_cal *cal, uint32_t id, const struct al_gpu *g, int64_t now,
+                      struct model_count *mc)
 {
     mc->state[gpu_state_of(cal->fleet, g)]++;
     mc->held += al_calendar_mask(cal->cal, id, now, now + 1) != 0;
@@ -81,8 +90,8 @@ static void count_gpu(const struct al_cal *cal, uint32_t id, const struct al_gpu
 
 /* The two families of the fleet, each with its samples for every model (a family's samples
  * must follow its header, together). */
-static void write_models(struct al_prom *p, const struct al_fleet *f,
-                         const struct model_count *mc, unsigned nmodels)
+static void write_models(struct al_prom *p, const struct al_fleet *f, const struct model_count *mc,
+                         unsigned nmodels)
 {
     al_prom_family(p, "allot_gpus", "gauge",
                    "GPUs by model and state: usable, drained, unhealthy, node_offline (its node "
@@ -156,12 +165,9 @@ static void write_mig(struct al_prom *p, json_t *rows)
                    "a hold covers its units now; free).");
     json_array_foreach(rows, i, r)
     {
-        const char *labels[] = {"model",
-                                json_string_value(json_object_get(r, "model")),
-                                "profile",
-                                json_string_value(json_object_get(r, "profile")),
-                                "state",
-                                json_string_value(json_object_get(r, "state")),
+        const char *labels[] = {"model",   json_string_value(json_object_get(r, "model")),
+                                "profile", json_string_value(json_object_get(r, "profile")),
+                                "state",   json_string_value(json_object_get(r, "state")),
                                 NULL};
         al_prom_sample_i64(p, "allot_mig_instances", labels,
                            (int64_t)json_integer_value(json_object_get(r, "n")));

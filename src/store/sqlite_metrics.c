@@ -9,18 +9,17 @@
 /* The rows of `st` (bound already) into `into`: column 0 the key, column 1 an integer, as
  * {key: n} (`as_array` false) or appended [{name: key, last_seen: n, online: bool}] (column 2
  * online). Gives `st` back on every path. */
-static int rows(struct al_store *s, sqlite3_stmt *st, json_t *into, bool as_array,
-                struct al_err *e)
+static int rows(struct al_store *s, sqlite3_stmt *st, json_t *into, bool as_array, struct al_err *e)
 {
     int r, rc = 0;
     while ((r = al_sqlite_step(s, st)) == SQLITE_ROW) {
         const char *key = al_sqlite_text(st, 0);
         json_int_t v = (json_int_t)sqlite3_column_int64(st, 1);
-        int bad = as_array ? json_array_append_new(
-                                 into, json_pack("{s:s,s:I,s:b}", "name", key ? key : "",
-                                                 "last_seen", v, "online",
-                                                 sqlite3_column_int(st, 2) != 0))
-                           : json_object_set_new(into, key ? key : "", json_integer(v));
+        int bad = as_array
+                      ? json_array_append_new(
+                            into, json_pack("{s:s,s:I,s:b}", "name", key ? key : "", "last_seen", v,
+                                            "online", sqlite3_column_int(st, 2) != 0))
+                      : json_object_set_new(into, key ? key : "", json_integer(v));
         if (bad) {
             rc = al_err_set(e, AL_E_NOMEM, "out of memory");
             break;
@@ -38,23 +37,24 @@ static int rows(struct al_store *s, sqlite3_stmt *st, json_t *into, bool as_arra
 static int mig_rows(struct al_store *s, int64_t now, json_t *into, struct al_err *e)
 {
     sqlite3_stmt *st;
-    int r, rc = al_sqlite_prep(
-        s, &st, e,
-        "SELECT g.model, json_extract(i.value, '$.profile') AS p,"
-        " CASE WHEN EXISTS(SELECT 1 FROM holds h WHERE h.gpu_id = g.id AND h.t0 <= ?1"
-        " AND h.t1 > ?1 AND (h.expires_at = 0 OR h.expires_at > ?1) AND (h.mask &"
-        " (((1 << json_extract(i.value, '$.size')) - 1) << json_extract(i.value, '$.start')))"
-        " != 0) THEN 'held' ELSE 'free' END AS state, count(*)"
-        " FROM gpus g, json_each(g.observed, '$.instances') i WHERE g.observed IS NOT NULL"
-        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        "i", now);
+    int r,
+        rc = al_sqlite_prep(
+            s, &st, e,
+            "SELECT g.model, json_extract(i.value, '$.profile') AS p,"
+            " CASE WHEN EXISTS(SELECT 1 FROM holds h WHERE h.gpu_id = g.id AND h.t0 <= ?1"
+            " AND h.t1 > ?1 AND (h.expires_at = 0 OR h.expires_at > ?1) AND (h.mask &"
+            " (((1 << json_extract(i.value, '$.size')) - 1) << json_extract(i.value, '$.start')))"
+            " != 0) THEN 'held' ELSE 'free' END AS state, count(*)"
+            " FROM gpus g, json_each(g.observed, '$.instances') i WHERE g.observed IS NOT NULL"
+            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            "i", now);
     if (rc)
         return rc;
     while ((r = al_sqlite_step(s, st)) == SQLITE_ROW) {
         const char *model = al_sqlite_text(st, 0), *profile = al_sqlite_text(st, 1);
         if (json_array_append_new(into, json_pack("{s:s,s:s,s:s,s:I}", "model", model ? model : "",
-                                                  "profile", profile ? profile : "unknown",
-                                                  "state", al_sqlite_text(st, 2), "n",
+                                                  "profile", profile ? profile : "unknown", "state",
+                                                  al_sqlite_text(st, 2), "n",
                                                   (json_int_t)sqlite3_column_int64(st, 3)))) {
             rc = al_err_set(e, AL_E_NOMEM, "out of memory");
             break;
@@ -81,8 +81,8 @@ int al_store_metrics(struct al_store *s, int64_t now, json_t **ret, struct al_er
         goto out;
     /* a few rows per org: the cached balances, not the transfers */
     if ((rc = al_sqlite_prep(s, &st, reterr,
-                             "SELECT account, sum(balance) FROM balances GROUP BY account",
-                             "")) != 0 ||
+                             "SELECT account, sum(balance) FROM balances GROUP BY account", "")) !=
+            0 ||
         (rc = rows(s, st, json_object_get(o, "balances"), false, reterr)) != 0)
         goto out;
     if ((rc = al_sqlite_prep(s, &st, reterr,

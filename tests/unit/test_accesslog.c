@@ -54,8 +54,8 @@ static void test_escaped_and_bounded(void **state)
     assert_non_null(strstr(out, "\"path\":\"/\\\"\\\\\\u000a\\u00ffaaa"));
     assert_non_null(strstr(out, "\"route\":null,"));
     assert_non_null(strstr(out, "\"user\":null,\"client\":null,\"bytes\":0}\n"));
-    assert_true(n < 256 + 200); /* the path is cut at 256 bytes */
-    assert_ptr_equal(strchr(out, '\n'), out + n - 1); /* one line */
+    assert_true(n < 256 + 200);                               /* the path is cut at 256 bytes */
+    assert_ptr_equal(strchr(out, '\n'), out + n - 1);         /* one line */
     assert_int_equal(al_accesslog_format(&a, 0, out, 40), 0); /* does not fit */
 }
 

@@ -83,8 +83,9 @@ static void test_histogram(void **state)
     const uint64_t counts[] = {2, 0, 3}; /* per bucket; 3 above the last bound */
     const char *labels[] = {"route", "/healthz", NULL};
     al_prom_init(&p);
-    al_prom_histogram(&p, "lat_seconds", labels, bounds, 2, counts, 1500000, 1e6);
-    al_prom_histogram(&p, "units", NULL, bounds, 2, counts, 7, 1);
+    struct al_prom_hist lat = {bounds, 2, counts, 1500000, 1e6}, units = {bounds, 2, counts, 7, 1};
+    al_prom_histogram(&p, "lat_seconds", labels, &lat);
+    al_prom_histogram(&p, "units", NULL, &units);
     char *t = take(&p);
     assert_string_equal(t, "lat_seconds_bucket{route=\"/healthz\",le=\"0.001\"} 2\n"
                            "lat_seconds_bucket{route=\"/healthz\",le=\"0.025\"} 2\n"
@@ -152,9 +153,12 @@ static void test_grows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_family_and_samples), cmocka_unit_test(test_escapes),
-        cmocka_unit_test(test_numbers),            cmocka_unit_test(test_histogram),
-        cmocka_unit_test(test_bad_names_fail),     cmocka_unit_test(test_grows),
+        cmocka_unit_test(test_family_and_samples),
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_histogram),
+        cmocka_unit_test(test_bad_names_fail),
+        cmocka_unit_test(test_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
