@@ -35,8 +35,9 @@ static void server_usage(FILE *f)
             "                         query, route, status, ms, user, client, bytes; never a\n"
             "                         token or a body) to the file PATH, - (stderr, the\n"
             "                         default) or off; written within a second\n"
-            "  --metrics-token-file PATH  a file holding a token that may read GET /metrics\n"
-            "                         (besides operators): Prometheus' credentials_file\n"
+            "  --metrics-token-file PATH\n"
+            "                         a file holding the token that may read GET /metrics\n"
+            "                         besides operators (Prometheus' credentials_file)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",
