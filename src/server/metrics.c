@@ -312,6 +312,8 @@ void al_metrics_write(const struct al_metrics *m, struct al_prom *p)
 #else
     static const char *const build[] = {"version", AL_BUILD_VERSION, "debug", "false", NULL};
 #endif
+    if (!m)
+        return; /* a server state made without al_srv_open (unit tests, benchmarks) */
     al_prom_family(p, "allot_build_info", "gauge", "The allot build serving: always 1.");
     al_prom_sample_u64(p, "allot_build_info", build, 1);
     al_prom_family(p, "allot_process_start_time_seconds", "gauge",

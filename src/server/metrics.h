@@ -45,7 +45,7 @@ int al_metrics_token_file(struct al_metrics *m, const char *path, struct al_err 
 bool al_metrics_token_ok(const struct al_metrics *m, const char *token, size_t n);
 
 /* Write the process's families (build info, start time, calls, latency, commits, fsync,
- * heartbeats) into `p`. */
+ * heartbeats) into `p`; nothing for a NULL `m`. */
 void al_metrics_write(const struct al_metrics *m, struct al_prom *p);
 
 #endif
