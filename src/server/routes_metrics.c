@@ -1,7 +1,7 @@
 /* routes_metrics.c — GET /metrics in the Prometheus text format (docs/metrics.md): the
- * process's counters (server/metrics.h), the fleet's GPUs and MIG instances from the in-memory
- * copy, reservations, balances and heartbeats from small aggregate queries. A read unit: the
- * server's lock is held for those queries only, never for a write. Who may read it: an
+ * process's counters (server/metrics.h), the fleet's GPUs from the in-memory copy,
+ * reservations, balances, heartbeats and MIG instances from small aggregate queries. A read unit:
+ * the server's lock is held for those queries only, never for a write. Who may read it: an
  * operator, or whoever holds --metrics-token-file's token (what Prometheus sends). */
 #include "server/http.h"
 
@@ -15,7 +15,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* The token of an Authorization field "Bearer <token>" (the scheme in any case, blanks
  * around the token), into *tok and *n; false when the field has another shape. */
@@ -23,8 +22,13 @@ static bool bearer_of(const struct al_kv *h, const char **tok, size_t *n)
 {
     static const char scheme[] = "bearer ";
     size_t i = sizeof scheme - 1, end = h->val_len;
-    if (end < i || strncasecmp(h->val, scheme, i) != 0)
+    if (end < i)
         return false;
+    for (size_t k = 0; k < i; k++) { /* ASCII case, never the locale's */
+        char ch = h->val[k];
+        if ((ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch) != scheme[k])
+            return false;
+    }
     while (i < end && h->val[i] == ' ')
         i++;
     while (end > i && (h->val[end - 1] == ' ' || h->val[end - 1] == '\t'))
