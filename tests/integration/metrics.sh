@@ -64,6 +64,7 @@ check "an operator → 200" [ "$code" = 200 ]
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: bEaReR   $MT " "$U/metrics")
 check "the metrics token → 200 (the scheme in any case, blanks around the token)" [ "$code" = 200 ]
 scrape
+check "the metrics token → 200" [ "$code" = 200 ]
 check "… text/plain; version=0.0.4" grep -qi '^content-type: text/plain; version=0.0.4' "$tmp/mhdr"
 check "… promtool check metrics passes on a fresh server's text" \
     promtool check metrics <"$tmp/metrics.txt"
