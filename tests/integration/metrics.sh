@@ -3,9 +3,9 @@
 # operator, the --metrics-token-file token; not an org admin, a wrong token or nobody), the
 # text passes `promtool check metrics` (Debian's prometheus package), and its values move with
 # the calls: the request counter of a route (and of unmatched paths), the heartbeat counter and
-# each node's heartbeat age, GPUs and MIG instances by state, a GPU held once its reservation's
-# window begins, reservations by state, the ledger's balances, the group commit's batch and
-# fsync histograms. And the access log (--access-log FILE): one JSON line per call, written
+# each node's heartbeat age, GPUs and MIG instances by state (free, then held once a
+# reservation's window over them begins), a GPU held likewise, reservations by state, the
+# ledger's balances, the group commit's batch and fsync histograms. And the access log (--access-log FILE): one JSON line per call, written
 # within a second, without the query string or a token.
 # Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, promtool.
 set -uo pipefail
@@ -95,6 +95,7 @@ node l1 L40S 2
 expect "node l1 reports two L40S" 200
 call "" GET /no/such/path
 call "$OP" PUT /v1/prices/L40S "{\"gpu_hour_micros\":$M}"
+call "$OP" PUT /v1/prices/H100-80GB "{\"gpu_hour_micros\":$M,\"mig_slice_hour_micros\":$M}"
 VT=$(ts $((T0 + 400 * DAY)))
 contract acme prepaid "\"credit_limit_micros\":0"
 topup acme $((500 * M)) acme-1
@@ -142,6 +143,19 @@ check "the fsync histogram counted the writes' batches" \
 check "histogram bounds are written exactly (le=\"0.025\")" \
     grep -q 'allot_commit_fsync_seconds_bucket{le="0.025"}' "$tmp/metrics.txt"
 
+# a whole H100 reserved over its two MIG instances: they become held once its window begins
+reserve acme "$ADMIN" "$(gpus H100-80GB 1 $((T0 + 120)) $((T0 + 3600 + 120)))"
+check "a reservation of the H100 from T0+2 min" [ "${RID:0:4}" = rsv_ ]
+write_clock $((T0 + 150))
+scrape
+check "… its MIG instances are now held, none free" \
+    [ "$(value 'allot_mig_instances{model="H100-80GB",profile="3g.40gb",state="held"}')" = 1 -a \
+    "$(value 'allot_mig_instances{model="H100-80GB",profile="1g.10gb",state="held"}')" = 1 -a \
+    "$(value 'allot_mig_instances{model="H100-80GB",profile="1g.10gb",state="free"}')" = none ]
+check "… the H100 is held, and two reservations are scheduled" \
+    [ "$(value 'allot_gpus_held{model="H100-80GB"}')" = 1 -a \
+    "$(value 'allot_reservations{state="scheduled"}')" = 2 ]
+
 # ---------------------------------------------------------------- the access log
 call "$OP" GET "/v1/orgs?limit=2&secret=abc"
 logged() { grep -q '"path":"/v1/orgs","route":"/v1/orgs","status":200' "$tmp/access.log"; }
@@ -177,7 +191,7 @@ check "--access-log -: the line goes to stderr" wait_until 3 on_stderr
 scrape "$OP"
 check "after a restart the counters start again (a Prometheus counter reset)" \
     [ "$code" = 200 -a "$(value 'allot_http_requests_total{route="/v1/me",method="GET",status="200"}')" = 1 ]
-check "… and the reservation gauge reads the database: still one scheduled" \
-    [ "$(value 'allot_reservations{state="scheduled"}')" = 1 ]
+check "… and the reservation gauge reads the database: still two scheduled" \
+    [ "$(value 'allot_reservations{state="scheduled"}')" = 2 ]
 stop_server
 check "the server stops cleanly" [ $? = 0 ]
