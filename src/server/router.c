@@ -68,7 +68,7 @@ const struct al_route *al_router_find(const char *method, const char *url, char 
         return NULL;
     memcpy(path, url, ulen + 1);
     int n = split(path, seg);
-    for (size_t t = 0; n >= 0 && t < NTABLES; t++) {
+    for (size_t t = 0; n >= 0 && t < sizeof route_tables / sizeof route_tables[0]; t++) {
         for (const struct al_route *r = route_tables[t]; r->method; r++) {
             if (!pattern_match(r->pattern, seg, n, params))
                 continue;

@@ -17,19 +17,22 @@
 #define AL_SERVER_END_WARNING_S       900u /* a container's warning before its window ends */
 
 struct al_server_opts {
-    const char *db;                 /* SQLite file (default ./allot.db) */
-    const char *listen;             /* "ADDR:PORT" (default 127.0.0.1:8080) */
-    const char *clock_file;         /* test only: file whose content is the current unix time */
-    unsigned threads;               /* HTTP worker threads (calls wait for commits) */
-    unsigned tick_ms;               /* clock period (default 1000) */
-    unsigned max_conns;             /* open connections in all (fewer if the fd limit is lower) */
-    unsigned max_conns_per_ip;      /* open connections from one client address */
-    unsigned idle_timeout_s;        /* a connection idle this long is closed */
-    unsigned heartbeat_timeout_s;   /* a node silent for longer is offline (0: the default) */
-    unsigned pool_notice_s;         /* pool containers' notice before a reservation (0: default) */
-    unsigned end_warning_s;         /* containers' warning before their window ends (0: default) */
-    const char *access_log;         /* JSON lines: a path, "-" (stderr) or "off" (NULL: "-") */
-    const char *metrics_token_file; /* a file holding the token that may read GET /metrics */
+    const char *db;               /* SQLite file (default ./allot.db) */
+    const char *listen;           /* "ADDR:PORT" (default 127.0.0.1:8080) */
+    const char *clock_file;       /* test only: file whose content is the current unix time */
+    unsigned threads;             /* HTTP worker threads (calls wait for commits) */
+    unsigned tick_ms;             /* clock period (default 1000) */
+    unsigned max_conns;           /* open connections in all (fewer if the fd limit is lower) */
+    unsigned max_conns_per_ip;    /* open connections from one client address */
+    unsigned idle_timeout_s;      /* a connection idle this long is closed */
+    unsigned heartbeat_timeout_s; /* a node silent for longer is offline (0: the default) */
+    unsigned pool_notice_s;       /* pool containers' notice before a reservation (0: default) */
+    unsigned end_warning_s;       /* containers' warning before their window ends (0: default) */
+
+    /* the access log's JSON lines: a path, "-" (stderr) or "off" (NULL: "-") */
+    const char *access_log;
+    /* a file holding the token that may read GET /metrics besides operators (may be NULL) */
+    const char *metrics_token_file;
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's
