@@ -9,6 +9,7 @@
 #   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, the
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh, and
 #         podman, runc, busybox-static for tests/integration/runtime_podman.sh, and
+#         prometheus for its promtool (tests/integration/metrics.sh checks GET /metrics), and
 #         systemd (systemd-analyze verify) for tests/integration/packaging.sh
 set -euo pipefail
 
@@ -18,7 +19,7 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       ca-certificates curl)
 case "$what" in
 run)   pkgs+=(jq podman runc busybox-static) ;;
-test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck
+test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus
              podman runc busybox-static) ;;
 bench) pkgs+=(postgresql procps) ;;
 lint)  pkgs+=(clang-format clang-tidy cppcheck) ;;
