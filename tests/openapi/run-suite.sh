@@ -5,7 +5,8 @@
 # registers every suite through this script; `make test` counts the suite's own "ok - …" lines
 # and the checker's alike. The suite's exit status is kept; a failed check adds "not ok" lines
 # (and fails the test). A suite whose servers sent nothing (no server, or a release binary,
-# which has no tap) is only noted.
+# which has no tap) is only noted. OPENAPI_KEEP=DIR keeps the recorded answers in DIR/SUITE/
+# (to look at, or to check again after a change of the spec: check-answers.mjs SPEC DIR/SUITE).
 set -uo pipefail
 suite=${1:?usage: run-suite.sh tests/integration/SUITE.sh}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,6 +16,10 @@ trap 'rm -rf "$tap"' EXIT
 
 ALLOT_ANSWER_TAP=$tap bash "$suite"
 rc=$?
+if [ -n "${OPENAPI_KEEP-}" ]; then
+    rm -rf "${OPENAPI_KEEP:?}/$name" && mkdir -p "$OPENAPI_KEEP/$name" &&
+        cp "$tap"/answers-*.jsonl "$OPENAPI_KEEP/$name/" 2>/dev/null
+fi
 
 if ! compgen -G "$tap/answers-*.jsonl" >/dev/null; then
     echo "# openapi $name: no answers recorded"
