@@ -22,6 +22,8 @@ static int tap_fd = -1;
 
 static void tap_open(void)
 {
+    /* run once (pthread_once); nothing in the server sets its environment */
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe) */
     const char *dir = getenv("ALLOT_ANSWER_TAP");
     char path[4096];
     if (!dir || !dir[0])
@@ -34,7 +36,7 @@ static void tap_open(void)
     tap_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (tap_fd < 0)
         fprintf(stderr, "allot server: ALLOT_ANSWER_TAP: cannot open %s: %s\n", path,
-                strerror(errno));
+                strerror(errno)); /* NOLINT(concurrency-mt-unsafe): once, under pthread_once */
 }
 
 /* The body as a JSON string; a body that is not UTF-8 (no answer of ours should be one) is
@@ -42,11 +44,11 @@ static void tap_open(void)
 static json_t *tap_line(const struct al_call *k, const char *method, const struct al_reply *rep)
 {
     json_t *body = json_stringn(rep->text ? rep->text : "", rep->text ? rep->len : 0);
-    json_t *line = json_pack("{s:s,s:s?,s:s,s:i,s:s,s:o,s:b}", "method", method, "route",
-                             k->route ? k->route->pattern : NULL, "path", k->path, "status",
-                             rep->status, "content_type",
-                             rep->content_type ? rep->content_type : "application/json",
-                             "body", body ? body : json_null(), "body_utf8", body != NULL);
+    json_t *line =
+        json_pack("{s:s,s:s?,s:s,s:i,s:s,s:o,s:b}", "method", method, "route",
+                  k->route ? k->route->pattern : NULL, "path", k->path, "status", rep->status,
+                  "content_type", rep->content_type ? rep->content_type : "application/json",
+                  "body", body ? body : json_null(), "body_utf8", body != NULL);
     return line;
 }
 
@@ -75,8 +77,8 @@ void al_tap_answer(const struct al_call *k, const char *method, const struct al_
     line = tap_line(k, method, rep);
     text = line ? json_dumps(line, JSON_COMPACT) : NULL;
     pthread_mutex_lock(&tap_lock);
-    if (tap_fd >= 0 && (!text || write_all(tap_fd, text, strlen(text)) != 0 ||
-                        write_all(tap_fd, "\n", 1) != 0)) {
+    if (tap_fd >= 0 &&
+        (!text || write_all(tap_fd, text, strlen(text)) != 0 || write_all(tap_fd, "\n", 1) != 0)) {
         fprintf(stderr, "allot server: ALLOT_ANSWER_TAP: cannot record an answer; tap off\n");
         close(tap_fd);
         tap_fd = -1;

@@ -17,6 +17,8 @@ if [ ! -x "$redocly" ]; then
     nok "redocly lint: $redocly missing (scripts/deps.sh test runs npm ci in tests/openapi)"
     exit 1
 fi
+# no update check, no telemetry: the test needs no network
+export REDOCLY_SUPPRESS_UPDATE_NOTICE=true REDOCLY_TELEMETRY=off
 if "$redocly" lint --format=stylish "$spec" >"$tmp/lint" 2>&1 &&
     ! grep -q ' warning ' "$tmp/lint"; then
     ok "redocly lint docs/openapi.yaml: valid, no warnings"
