@@ -47,3 +47,48 @@ check "every route of src/server/routes_*.c is in the spec${missing:+ (missing: 
 planned="GET /metrics|GET /v1/webhooks|POST /v1/webhooks|GET /v1/webhooks/\*|DELETE /v1/webhooks/\*|GET /v1/webhooks/\*/deliveries|POST /v1/webhooks/\*/test"
 extra=$(comm -13 "$tmp/routes" "$tmp/spec" | grep -Ev "^($planned)\$")
 check "every operation of the spec is a route${extra:+ (not routes: $(echo $extra))}" [ -z "$extra" ]
+
+# The checker itself fails what it must: an undeclared status, a body against its schema, an
+# undeclared content type, an unknown route — and passes a good answer.
+mkdir -p "$tmp/bad" "$tmp/good"
+cat >"$tmp/bad/answers-1.jsonl" <<'JSONL'
+{"method":"GET","route":"/healthz","path":"/healthz","status":418,"content_type":"application/json","body":"{\"status\":\"ok\"}","body_utf8":true}
+{"method":"GET","route":"/v1/me","path":"/v1/me","status":200,"content_type":"application/json","body":"{\"user\":{\"id\":\"usr_1\"}}","body_utf8":true}
+{"method":"GET","route":"/v1/invoices/*/csv","path":"/v1/invoices/1/csv","status":200,"content_type":"application/json","body":"{}","body_utf8":true}
+{"method":"GET","route":"/v1/nowhere","path":"/v1/nowhere","status":200,"content_type":"application/json","body":"{}","body_utf8":true}
+{"method":"POST","route":"/v1/orgs","path":"/v1/orgs","status":400,"content_type":"application/json","body":"{\"error\":{\"code\":\"bad\",\"message\":\"m\",\"details\":{}}}","body_utf8":true}
+JSONL
+cat >"$tmp/good/answers-1.jsonl" <<'JSONL'
+{"method":"HEAD","route":"/healthz","path":"/healthz","status":200,"content_type":"application/json","body":"{\"status\":\"ok\"}","body_utf8":true}
+{"method":"GET","route":null,"path":"/nope","status":404,"content_type":"application/json","body":"{\"error\":{\"code\":\"not_found\",\"message\":\"no such path\",\"details\":{}}}","body_utf8":true}
+JSONL
+node "$root/tests/openapi/check-answers.mjs" "$spec" "$tmp/bad" bad >"$tmp/bad.out" 2>&1
+brc=$?
+check "the checker fails a bad recording (exit $brc)" [ "$brc" -eq 1 ]
+for want in "GET /healthz 418: status 418 is not declared" "GET /v1/me 200: /user must have required property" \
+    "content type application/json is not declared" "route /v1/nowhere is not in the spec" \
+    "POST /v1/orgs 400: /error/code must be equal to one of the allowed values"; do
+    check "the checker says: $want" grep -qF "$want" "$tmp/bad.out"
+done
+node "$root/tests/openapi/check-answers.mjs" "$spec" "$tmp/good" good >"$tmp/good.out" 2>&1
+check "the checker passes good answers (HEAD as GET, an unrouted 404)" \
+    [ "$?" -eq 0 -a "$(grep -c '^ok - ' "$tmp/good.out")" -eq 2 ]
+
+# The debug server's tap records each answer as one line, routed or not.
+if [ -x "${ALLOT-}" ]; then
+    port=$(free_port)
+    U=http://127.0.0.1:$port
+    mkdir -p "$tmp/tap"
+    "$ALLOT" server init --db "$tmp/db" --name root >/dev/null 2>&1
+    if ALLOT_ANSWER_TAP=$tmp/tap start_server "$U" "$tmp/server.log" --db "$tmp/db" \
+        --listen "127.0.0.1:$port"; then
+        curl -s -o /dev/null "$U/nope"
+        stop_server
+        lines=$(cat "$tmp"/tap/answers-*.jsonl 2>/dev/null)
+        check "the tap recorded /healthz and an unrouted 404 (debug build)" \
+            [ "$(jq -rs 'map("\(.route) \(.status)") | unique | join(",")' <<<"$lines")" = "/healthz 200,null 404" ]
+    else
+        nok "a debug server starts with ALLOT_ANSWER_TAP"
+    fi
+    reap "$pid"
+fi
