@@ -31,4 +31,4 @@ if [ ! -d "$mods/ajv" ] || ! command -v node >/dev/null; then
     exit 1
 fi
 node "$root/tests/openapi/check-answers.mjs" "$root/docs/openapi.yaml" "$tap" "$name" || rc=${rc/#0/1}
-exit $rc
+exit "$rc"
