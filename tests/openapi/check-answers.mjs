@@ -54,6 +54,7 @@ const baseType = (t) => (t || '').split(';')[0].trim().toLowerCase();
 
 // Check one recorded answer; returns [key, failure or null].
 function check(a) {
+    if (a.tap_error) return ['(the tap)', a.tap_error];
     const method = a.method === 'HEAD' ? 'get' : String(a.method).toLowerCase();
     let responses, where, key;
     if (a.route == null) {
