@@ -8,7 +8,8 @@
 #         runtime the agent drives (podman, runc, busybox-static: scripts/podman.sh)
 #   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, the
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh,
-#         podman, runc, busybox-static for tests/integration/runtime_podman.sh, and nodejs +
+#         podman, runc, busybox-static for tests/integration/runtime_podman.sh, prometheus
+#         for its promtool (tests/integration/metrics.sh checks GET /metrics), and nodejs +
 #         npm for the OpenAPI checks: then `npm ci` installs tests/openapi's packages (the
 #         versions of its package-lock.json: @redocly/cli, ajv, ajv-formats, yaml) into
 #         tests/openapi/node_modules, again whenever the lock file is newer
@@ -20,7 +21,7 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       ca-certificates curl)
 case "$what" in
 run)   pkgs+=(jq podman runc busybox-static) ;;
-test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck
+test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus
              podman runc busybox-static nodejs)
        # Debian's npm, unless an npm came with the nodejs installed (NodeSource's bundles it,
        # and conflicts with Debian's)

@@ -14,7 +14,8 @@ static void server_usage(FILE *f)
             "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
             "                    [--max-conns N] [--max-conns-per-ip N] [--idle-timeout S]\n"
             "                    [--tick-ms N] [--heartbeat-timeout S] [--pool-notice S]\n"
-            "                    [--end-warning S] [--clock-file PATH]\n"
+            "                    [--end-warning S] [--access-log PATH|-|off]\n"
+            "                    [--metrics-token-file PATH] [--clock-file PATH]\n"
             "       allot server init [--db PATH] [--name NAME]\n"
             "  --db PATH              SQLite database (default ./allot.db)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
@@ -30,6 +31,13 @@ static void server_usage(FILE *f)
             "                         running pool work (default %u)\n"
             "  --end-warning S        warn containers S seconds before their reservation ends\n"
             "                         (default %u)\n"
+            "  --access-log WHERE     one JSON line per call (time, method, path without its\n"
+            "                         query, route, status, ms, user, client, bytes; never a\n"
+            "                         token or a body) to the file PATH, - (stderr, the\n"
+            "                         default) or off; written within a second\n"
+            "  --metrics-token-file PATH\n"
+            "                         a file holding the token that may read GET /metrics\n"
+            "                         besides operators (Prometheus' credentials_file)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",
@@ -132,6 +140,10 @@ int al_cmd_server(int argc, char **argv)
             o.listen = v;
         else if (strcmp(a, "--clock-file") == 0)
             o.clock_file = v;
+        else if (strcmp(a, "--access-log") == 0)
+            o.access_log = v;
+        else if (strcmp(a, "--metrics-token-file") == 0)
+            o.metrics_token_file = v;
         else if (server_number(a, v, &o) != 0)
             return AL_EXIT_USAGE;
     }

@@ -15,6 +15,8 @@
 
 struct al_cal;
 struct al_call;
+struct al_metrics;
+struct al_accesslog;
 struct al_migplan_said;
 
 #include <jansson.h>
@@ -58,6 +60,10 @@ struct al_srv {
     int64_t pool_notice_s;
     int64_t end_warning_s;
     struct al_txn txn; /* the group commit */
+    /* GET /metrics' counters (server/metrics.h), counted without a lock; and the access log
+     * (server/accesslog.h), NULL when off. Made by al_srv_open / al_server_run. */
+    struct al_metrics *metrics;
+    struct al_accesslog *accesslog;
     /* `cal` is changed (and replaced) only with `lock` held and `cal_rw` held for writing;
      * availability reads take only `cal_rw` for reading: they never wait for a writer's
      * commit. Lock order: lock, then cal_rw. */

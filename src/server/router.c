@@ -4,6 +4,7 @@
 
 #include "server/routes.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static const struct al_route *const route_tables[] = {
@@ -11,8 +12,10 @@ static const struct al_route *const route_tables[] = {
     al_routes_requests,  al_routes_quotes,     al_routes_reservations, al_routes_availability,
     al_routes_contracts, al_routes_ledger,     al_routes_invoices,     al_routes_offerings,
     al_routes_reserve,   al_routes_migchanges, al_routes_agent,        al_routes_containers,
-    al_routes_assign,    al_routes_pool,
+    al_routes_assign,    al_routes_pool,       al_routes_metrics,
 };
+
+#define NTABLES (sizeof route_tables / sizeof route_tables[0])
 
 /* Split `path` in place into at most 8 segments. Returns the count, or -1 when malformed. */
 static int split(char *path, char **seg)
@@ -75,4 +78,47 @@ const struct al_route *al_router_find(const char *method, const char *url, char 
         }
     }
     return NULL;
+}
+
+static size_t table_len(const struct al_route *t)
+{
+    size_t n = 0;
+    while (t[n].method)
+        n++;
+    return n;
+}
+
+size_t al_router_count(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < NTABLES; t++)
+        n += table_len(route_tables[t]);
+    return n;
+}
+
+const struct al_route *al_router_at(size_t i)
+{
+    for (size_t t = 0; t < NTABLES; t++) {
+        size_t len = table_len(route_tables[t]);
+        if (i < len)
+            return &route_tables[t][i];
+        i -= len;
+    }
+    return NULL;
+}
+
+/* Runs once per call (server/metrics.c): a range check per table, on addresses as integers
+ * (comparing pointers into different arrays is undefined). */
+size_t al_router_index(const struct al_route *r)
+{
+    uintptr_t at = (uintptr_t)r;
+    size_t base = 0;
+    for (size_t t = 0; r && t < NTABLES; t++) {
+        size_t len = table_len(route_tables[t]);
+        uintptr_t first = (uintptr_t)route_tables[t];
+        if (at >= first && at < first + len * sizeof *r)
+            return base + (size_t)(at - first) / sizeof *r;
+        base += len;
+    }
+    return r ? base : al_router_count(); /* none matched: base is the count */
 }

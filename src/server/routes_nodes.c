@@ -9,6 +9,7 @@
 
 #include "server/auth.h"
 #include "server/cal.h"
+#include "server/metrics.h"
 #include "server/node_report.h"
 #include "server/provision.h"
 #include "server/routes.h"
@@ -146,6 +147,7 @@ static int put_node(struct al_ctx *c)
         }
     }
     node_out(node);
+    al_metrics_heartbeat(c->srv->metrics); /* GET /metrics' allot_agent_heartbeats_total */
     rc = al_http_reply(c, 200, json_incref(node));
 out:
     json_decref(report);

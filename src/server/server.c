@@ -11,12 +11,14 @@
 #include "server/server.h"
 
 #include "core/event.h"
+#include "server/accesslog.h"
 #include "server/auth.h"
 #include "server/cal.h"
 #include "server/call.h"
 #include "server/http.h"
 #include "server/idem.h"
 #include "server/jobs.h"
+#include "server/metrics.h"
 #include "server/migplan.h"
 #include "server/tap.h"
 #include "server/txn.h"
@@ -140,26 +142,51 @@ static bool head_intact(struct MHD_Connection *conn, const struct conn_state *cs
     return ok && walk_gap(&w, 2, 4, false) && w.at == w.size;
 }
 
-static char printable(char ch)
+/* The peer's address as text into out (cap >= INET6_ADDRSTRLEN), or NULL. */
+static const char *client_addr(struct MHD_Connection *conn, char *out, size_t cap)
 {
-    if (ch > ' ' && ch < 0x7f)
-        return ch;
-    return '?';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const void *addr = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa && sa->sa_family == AF_INET6)
+        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    return addr && inet_ntop(sa->sa_family, addr, out, (socklen_t)cap) ? out : NULL;
 }
 
-/* Text from the client for the log line, up to `stop`: printable ASCII only (no line
- * forged by a decoded or raw control byte), bounded. */
-static const char *log_text(const char *s, char stop, char *out, size_t cap)
+/* The answered call counted (server/metrics.h) and logged (server/accesslog.h): neither takes
+ * a lock of the server's nor makes a system call here. */
+static void account(struct MHD_Connection *conn, const char *method, const struct conn_state *cs,
+                    const struct al_reply *rep)
 {
-    size_t n = 0;
-    for (; *s && *s != stop && n + 1 < cap; s++)
-        out[n++] = printable(*s);
-    out[n] = '\0';
-    return out;
+    struct al_srv *srv = cs->call.c.srv;
+    struct timespec t1;
+    char client[INET6_ADDRSTRLEN];
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t us = (int64_t)(t1.tv_sec - cs->t0.tv_sec) * 1000000 +
+                 (int64_t)(t1.tv_nsec - cs->t0.tv_nsec) / 1000;
+    if (us < 0)
+        us = 0;
+    al_metrics_request(srv->metrics, cs->call.route, method, rep->status, (uint64_t)us);
+    if (!srv->accesslog)
+        return;
+    struct al_access a = {
+        .method = method,
+        .path = cs->target,
+        .route = cs->call.route ? cs->call.route->pattern : NULL,
+        .status = rep->status,
+        .ms = (double)us / 1e3,
+        .user = cs->call.c.user_id,
+        .client = client_addr(conn, client, sizeof client),
+        .bytes = cs->call.head ? 0 : rep->len,
+    };
+    al_accesslog_write(srv->accesslog, &a);
 }
 
 /* Send the call's answer: JSON (no body for HEAD: libmicrohttpd leaves it out), with
- * WWW-Authenticate when the answer asks for credentials. */
+ * WWW-Authenticate when the answer asks for credentials; then count and log it. */
 static enum MHD_Result answer(struct MHD_Connection *conn, const char *method,
                               struct conn_state *cs)
 {
@@ -167,8 +194,6 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *method,
     struct al_reply rep = {0};
     struct MHD_Response *resp;
     enum MHD_Result r = MHD_NO;
-    struct timespec t1;
-    char path[128], meth[16];
     if (al_call_reply(&cs->call, &rep) != 0)
         resp = MHD_create_response_from_buffer(sizeof nomem - 1, (void *)nomem,
                                                MHD_RESPMEM_PERSISTENT);
@@ -184,12 +209,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *method,
         r = MHD_queue_response(conn, (unsigned)rep.status, resp);
         MHD_destroy_response(resp);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms =
-        (double)(t1.tv_sec - cs->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - cs->t0.tv_nsec) / 1e6;
-    fprintf(stderr, "allot server: %s %s %d %s %.1fms\n", log_text(method, ' ', meth, sizeof meth),
-            log_text(cs->target, '?', path, sizeof path), rep.status,
-            cs->call.c.user_id ? cs->call.c.user_id : "-", ms);
+    account(conn, method, cs, &rep);
     return r;
 }
 
@@ -426,12 +446,18 @@ int al_srv_open(struct al_srv *srv, const char *db, const char *clock_file, stru
     srv->pool_notice_s = AL_SERVER_POOL_NOTICE_S;
     srv->end_warning_s = AL_SERVER_END_WARNING_S;
     al_idem_key_new(&srv->idem_key); /* a new one each run: never written anywhere */
+    if (!(srv->metrics = al_metrics_new())) {
+        al_idem_key_wipe(&srv->idem_key);
+        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    }
     if ((rc = al_store_open(db, &srv->store, reterr)) != 0 ||
         (rc = al_store_defer_sync(srv->store, reterr)) != 0 ||
         (rc = al_cal_build(srv->store, al_srv_now(srv), &srv->cal, reterr)) != 0) {
         al_store_close(srv->store);
         srv->store = NULL;
         al_idem_key_wipe(&srv->idem_key);
+        al_metrics_free(srv->metrics);
+        srv->metrics = NULL;
         return rc;
     }
     sync_init(srv);
@@ -450,6 +476,8 @@ void al_srv_close(struct al_srv *srv)
     srv->store = NULL;
     al_idem_key_wipe(&srv->idem_key);
     al_migplan_said_free(srv);
+    al_metrics_free(srv->metrics); /* after the committer, which counts into it */
+    srv->metrics = NULL;
 }
 
 /* Room for `want` connections among the process's file descriptors: the soft limit is raised
@@ -493,6 +521,20 @@ static struct MHD_Daemon *listen_start(const struct al_server_opts *o, struct al
                             on_completed, NULL, MHD_OPTION_END);
 }
 
+/* The options that the server's state keeps: timeouts, notices, the metrics token. */
+static int srv_settings(struct al_srv *srv, const struct al_server_opts *o, struct al_err *reterr)
+{
+    srv->heartbeat_timeout_s =
+        o->heartbeat_timeout_s ? o->heartbeat_timeout_s : AL_SERVER_HEARTBEAT_TIMEOUT_S;
+    if (o->pool_notice_s)
+        srv->pool_notice_s = o->pool_notice_s;
+    if (o->end_warning_s)
+        srv->end_warning_s = o->end_warning_s;
+    if (o->metrics_token_file)
+        return al_metrics_token_file(srv->metrics, o->metrics_token_file, reterr);
+    return 0;
+}
+
 int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
 {
     struct al_srv srv;
@@ -513,12 +555,11 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         close(lock_fd);
         return rc;
     }
-    srv.heartbeat_timeout_s =
-        o->heartbeat_timeout_s ? o->heartbeat_timeout_s : AL_SERVER_HEARTBEAT_TIMEOUT_S;
-    if (o->pool_notice_s)
-        srv.pool_notice_s = o->pool_notice_s;
-    if (o->end_warning_s)
-        srv.end_warning_s = o->end_warning_s;
+    if ((rc = srv_settings(&srv, o, reterr)) != 0) {
+        al_srv_close(&srv);
+        close(lock_fd);
+        return rc;
+    }
     pthread_mutex_init(&ct.mu, NULL);
     pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
@@ -526,6 +567,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    if ((rc = al_accesslog_open(o->access_log ? o->access_log : "-", &srv.accesslog, reterr)) != 0)
+        goto out;
     if (!(d = listen_start(o, &srv, &sa))) {
         rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, errtext(errno));
         goto out;
@@ -544,6 +587,7 @@ out:
         MHD_stop_daemon(d);
     if (clock_started)
         clock_stop(&ct, clock_tid);
+    al_accesslog_close(srv.accesslog); /* the HTTP threads are gone: its last lines go out */
     al_srv_close(&srv);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     pthread_cond_destroy(&ct.cv);

@@ -28,6 +28,11 @@ struct al_server_opts {
     unsigned heartbeat_timeout_s; /* a node silent for longer is offline (0: the default) */
     unsigned pool_notice_s;       /* pool containers' notice before a reservation (0: default) */
     unsigned end_warning_s;       /* containers' warning before their window ends (0: default) */
+
+    /* the access log's JSON lines: a path, "-" (stderr) or "off" (NULL: "-") */
+    const char *access_log;
+    /* a file holding the token that may read GET /metrics besides operators (may be NULL) */
+    const char *metrics_token_file;
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's

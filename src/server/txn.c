@@ -5,10 +5,12 @@
 
 #include "server/cal.h"
 #include "server/http.h"
+#include "server/metrics.h"
 
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Rebuild srv->cal from the store, after a rolled-back transaction changed it. Under the
  * lock. On failure the old copy stays (the store re-checks every hold anyway). */
@@ -114,6 +116,14 @@ static int wait_unlock(struct al_srv *srv, bool wrote)
     return rc;
 }
 
+/* The monotonic clock in microseconds (the fsync's time, for server/metrics.h). */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* The committer, classic group commit: writes the open batch to the log (under the lock,
  * quick), then fsyncs it without the lock while the next batch gathers every unit that comes
  * meanwhile; as soon as the fsync returns (and units queued on the lock have joined), the
@@ -125,6 +135,7 @@ static void *committer_main(void *arg)
     struct al_srv *srv = arg;
     struct al_txn *t = &srv->txn;
     struct al_err e = {0};
+    uint64_t counted = 0; /* t->joins when the last batch went (its units: the difference) */
     pthread_mutex_lock(&srv->lock);
     for (;;) {
         while (!t->open && !t->stopping)
@@ -141,7 +152,8 @@ static void *committer_main(void *arg)
             if (t->joins == seen)
                 break;
         }
-        uint64_t mine = t->batch;
+        uint64_t mine = t->batch, units = t->joins - counted, fsync_us = 0;
+        counted = t->joins;
         t->open = false;
         int failed = al_store_commit(srv->store, &e);
         if (failed != 0) {
@@ -155,6 +167,7 @@ static void *committer_main(void *arg)
         } else {
             t->syncing = true;
             pthread_mutex_unlock(&srv->lock);
+            uint64_t t0 = mono_us();
             if (al_store_sync(srv->store, &e) != 0) {
                 /* ENOSPC too: the pages may be lost while the cache says written, and a later
                  * fsync could report success (fsyncgate); nothing of this batch is answered */
@@ -164,11 +177,13 @@ static void *committer_main(void *arg)
                         e.msg, (unsigned long long)mine);
                 abort();
             }
+            fsync_us = mono_us() - t0;
             pthread_mutex_lock(&srv->lock);
             t->syncing = false;
             /* batches after `mine` that are not open now were lost meanwhile: finished too */
             mine = t->open ? t->batch - 1 : t->batch;
         }
+        al_metrics_commit(srv->metrics, units, fsync_us, failed != 0);
         pthread_mutex_lock(&t->done_lock);
         if (failed)
             batch_failed(t, mine, failed);

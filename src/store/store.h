@@ -665,4 +665,12 @@ int al_store_ledger_load(struct al_store *s, int64_t now, struct al_store_ledger
                          struct al_err *reterr);
 void al_store_ledger_free(struct al_store_ledger *l);
 
+/* ---- metrics ----
+ * What GET /metrics reads (store/sqlite_metrics.c), into *ret (the caller's): {"reservations":
+ * {state: count}, "balances": {account: summed balance in micros}, "nodes": [{name, last_seen
+ * (unix s), online}], "mig": [{model, profile, state: "held" | "free", n}] (the instances
+ * the agents reported; held: a live hold covers their units at `now`)}. Small aggregate
+ * queries; run under the server's lock. */
+int al_store_metrics(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr);
+
 #endif

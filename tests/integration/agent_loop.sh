@@ -148,7 +148,10 @@ check "… jittered waits within the cap" \
 port=$port2
 mark=$(wc -l <"$tmp/server.log")
 must "the server is back" start_clocked_server 200
-reported_since() { tail -n +"$((mark + 1))" "$tmp/server.log" | grep -q "PUT /v1/nodes/n1 200"; }
+reported_since() { # the access log's line of a heartbeat (JSON, on stderr: --access-log -)
+    tail -n +"$((mark + 1))" "$tmp/server.log" |
+        grep -q '"method":"PUT","path":"/v1/nodes/n1","route":"/v1/nodes/\*","status":200'
+}
 check "the agent reports again when the server is back (within the 60 s cap)" \
     wait_until 70 reported_since
 agent_stop
