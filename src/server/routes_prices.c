@@ -16,10 +16,11 @@ static json_t *price_in_force(struct al_ctx *c, const char *model, struct al_err
 {
     struct al_store_price_version pv;
     *rc = al_store_price_at(c->srv->store, model, c->now, &pv, e);
-    if (*rc == AL_E_NOTFOUND)
-        *rc = 0;
-    if (*rc)
+    if (*rc) {
+        if (*rc == AL_E_NOTFOUND) /* none in force yet: left out (`pv` is not filled) */
+            *rc = 0;
         return NULL;
+    }
     return json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:s,s:o}", "model", pv.model, "version",
                      (json_int_t)pv.version, "valid_from", al_time_json(pv.valid_from),
                      "gpu_hour_micros", (json_int_t)pv.rates.gpu_hour, "mig_slice_hour_micros",

@@ -20,6 +20,7 @@
 #include "server/jobs.h"
 #include "server/metrics.h"
 #include "server/migplan.h"
+#include "server/tap.h"
 #include "server/txn.h"
 
 #include <arpa/inet.h>
@@ -198,6 +199,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *method,
                                                MHD_RESPMEM_PERSISTENT);
     else
         resp = MHD_create_response_from_buffer(rep.len, rep.text, MHD_RESPMEM_MUST_COPY);
+    al_tap_answer(&cs->call, method, &rep);
     free(rep.text);
     if (resp) {
         MHD_add_response_header(resp, "Content-Type",
