@@ -2,13 +2,15 @@
 #   make run     build allot (release) and start a server with a simulated fleet (.run/)
 #   make test    build (debug, ASan + UBSan) and run every test; ends with "N passed, N failed"
 #   make bench   build (release) and run the benchmarks (QUICK=1 for a short first look)
-#   make install copy build/release/allot to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
+#   make install the binary, systemd units, example allot.conf and docs under $(DESTDIR)$(PREFIX)
+#                (PREFIX=/usr/local; /etc is never written: docs/operations.md)
+#   make deb     the Debian package build/allot_<version>_<arch>.deb (scripts/deb.sh)
 # Checks for developers:
 #   make lint      clang-format --dry-run, clang-tidy (.clang-tidy), cppcheck, banned functions;
 #                  fails on findings (make test runs it too: tests/integration/lint.sh)
 #   make valgrind  release build, every unit test program under valgrind memcheck
 #   make fuzz      the libFuzzer targets, FUZZ_SECONDS (default 60) each; make test runs 12 s each
-.PHONY: all run test bench build debug deps format lint valgrind fuzz clean install
+.PHONY: all run test bench build debug deps format lint valgrind fuzz clean install deb
 
 PREFIX ?= /usr/local
 
@@ -39,6 +41,11 @@ install:
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target allot
 	@DESTDIR="$(DESTDIR)" cmake --install build/release --prefix "$(PREFIX)"
+
+# The Debian package, built with dpkg-deb from the same install (scripts/deb.sh).
+deb:
+	@scripts/deps.sh build
+	@scripts/deb.sh build
 
 test: debug
 	@scripts/run-tests.sh build/debug

@@ -9,7 +9,8 @@
 #   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, the
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh,
 #         podman, runc, busybox-static for tests/integration/runtime_podman.sh, prometheus
-#         for its promtool (tests/integration/metrics.sh checks GET /metrics), and nodejs +
+#         for its promtool (tests/integration/metrics.sh checks GET /metrics), systemd
+#         (systemd-analyze verify) for tests/integration/packaging.sh, and nodejs +
 #         npm for the OpenAPI checks: then `npm ci` installs tests/openapi's packages (the
 #         versions of its package-lock.json: @redocly/cli, ajv, ajv-formats, yaml) into
 #         tests/openapi/node_modules, again whenever the lock file is newer
@@ -32,6 +33,8 @@ valgrind) pkgs+=(valgrind) ;;
 build) ;;
 *) echo "deps.sh: unknown set '$what' (build, run, test, bench, lint, valgrind)" >&2; exit 2 ;;
 esac
+# tests/integration/packaging.sh checks the units with systemd-analyze (no systemd is started).
+[ "$what" = test ] && pkgs+=(systemd)
 
 # tests/openapi's npm packages, after the Debian packages (nodejs, npm) are in: `npm ci`
 # installs exactly the lock file's versions, when node_modules is missing or older than it.

@@ -20,6 +20,8 @@
 #   ALLOT_RUN_DIR  the data directory (default: .run/ in the source tree)
 #   ALLOT_RUNTIME  process: the nodes' containers as local commands even where Podman works
 set -euo pipefail
+# The demo runs what this script says, whatever a machine's /etc/allot/allot.conf holds.
+export ALLOT_CONFIG_FILE=none
 allot=$(realpath "${1:?usage: run.sh ALLOT_BINARY}")
 srv=${ALLOT_SERVER_BIN:-$allot} # the binary serving (the same one, normally)
 root=$(cd "$(dirname "$0")/.." && pwd)

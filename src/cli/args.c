@@ -44,7 +44,7 @@ static void print_opts(const struct al_opt *o, FILE *f)
     }
 }
 
-static void print_help(const struct al_cmd_spec *s, FILE *f)
+void al_args_help(const struct al_cmd_spec *s, FILE *f)
 {
     fprintf(f, "usage: %s [options]\n\n%s\n", s->usage, s->summary);
     if (s->opts && s->opts->name) {
@@ -119,7 +119,7 @@ static int take_arg(struct al_args *a, int argc, char **argv, int i)
 {
     const char *s = argv[i];
     if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-        print_help(a->spec, stdout);
+        al_args_help(a->spec, stdout);
         return 0;
     }
     if (strcmp(s, "-o") == 0) {

@@ -52,6 +52,9 @@ struct al_args {
  * -1 after printing a usage error on stderr (exit 2). */
 int al_args_parse(struct al_args *a, const struct al_cmd_spec *spec, int argc, char **argv);
 
+/* Print the --help text of `s` (usage, summary, its flags, the common flags) to `f`. */
+void al_args_help(const struct al_cmd_spec *s, FILE *f);
+
 /* The value of flag `name` (pointing into argv, or a static "1" for a switch), or NULL when
  * not given. */
 const char *al_args_get(const struct al_args *a, const char *name);

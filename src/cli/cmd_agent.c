@@ -8,10 +8,12 @@
  * docker-api:SOCKET | process[:DIR] runs the node's containers (agent/agentctr.h), with
  * --gpu-requests asking Docker's NVIDIA toolkit for each device; --pool general reports the
  * node's GPUs in the general (pay-as-you-go) pool. The server and token
- * are the CLI's connection options (--server, --token, ALLOT_SERVER, ALLOT_TOKEN). --observe
+ * are the CLI's connection options (--server, --token, ALLOT_SERVER, ALLOT_TOKEN), or
+ * --token-file, a file holding the token (what a service's config file names). --observe
  * prints what the driver sees (JSON) and exits, without a server. */
 #include "agent/agent.h"
 #include "cli/args.h"
+#include "cli/config.h"
 #include "cli/conn.h"
 
 #include <stdio.h>
@@ -33,9 +35,23 @@ static const struct al_opt agent_opts[] = {
      "with a driver: the pool of the node's GPUs, dedicated (default) or general"},
     {"interval", AL_ARG_INT, NULL, "seconds between heartbeats (default 15, 1..3600)"},
     {"once", AL_ARG_BOOL, NULL, "report once and exit"},
+    {"token-file", AL_ARG_STR, NULL,
+     "a file holding the bearer token (when --token is not given; 0600, one line)"},
     {"observe", AL_ARG_BOOL, NULL, "print what the driver observes (JSON) and exit"},
     {NULL, AL_ARG_STR, NULL, NULL},
 };
+
+static const struct al_cmd_spec agent_spec = {
+    "allot agent [--driver sim] --fleet FILE | [--driver sim] --state FILE [--node N] "
+    "[--journal FILE] | --driver nvml [--node N] [--journal FILE]  [--runtime "
+    "docker-api:SOCKET [--gpu-requests] | --runtime process[:DIR]] [--pool general] "
+    "[--server URL] "
+    "[--token T | --token-file FILE] [--interval S] [--once] [--observe]",
+    "Report GPUs to the server every interval: a simulated fleet (heartbeat only), or one "
+    "node through a driver (sim or NVML) as a reconcile loop that applies the MIG changes "
+    "the server approved and recreates the desired layout after a reboot; with --runtime, "
+    "it also runs the node's containers and reports them.",
+    0, 0, agent_opts};
 
 /* Open the agent (a fleet or state file refused before anything is sent: exit 2), then
  * observe, or connect and run the loop. */
@@ -129,23 +145,25 @@ static int pick_source(struct al_args *a, struct al_agent_cfg *cfg, char *host, 
     return 0;
 }
 
-int al_cmd_agent(int argc, char **argv)
+/* --token-file: the token read from a file into `buf`, when --token is not given. */
+static int token_file(struct al_args *a, char *buf, size_t cap)
 {
-    static const struct al_cmd_spec spec = {
-        "allot agent [--driver sim] --fleet FILE | [--driver sim] --state FILE [--node N] "
-        "[--journal FILE] | --driver nvml [--node N] [--journal FILE]  [--runtime "
-        "docker-api:SOCKET [--gpu-requests] | --runtime process[:DIR]] [--pool general] "
-        "[--server URL] "
-        "[--token T] [--interval S] [--once] [--observe]",
-        "Report GPUs to the server every interval: a simulated fleet (heartbeat only), or one "
-        "node through a driver (sim or NVML) as a reconcile loop that applies the MIG changes "
-        "the server approved and recreates the desired layout after a reboot; with --runtime, "
-        "it also runs the node's containers and reports them.",
-        0, 0, agent_opts};
+    const char *path = al_args_get(a, "token-file");
+    if (!path || a->token)
+        return 0;
+    if (al_conn_read_line(path, buf, cap) < 0)
+        return al_args_usage_error(a, "--token-file: no one-line token could be read from", path);
+    a->token = buf;
+    return 0;
+}
+
+static int agent_main(int argc, char **argv)
+{
+    char token[AL_CLIENT_MAX_TOKEN + 2];
     struct al_args a;
     struct al_agent_cfg cfg = {.interval = 15};
     char host[256] = "";
-    int rc = al_args_parse(&a, &spec, argc, argv);
+    int rc = al_args_parse(&a, &agent_spec, argc, argv);
     if (rc != 0)
         return rc > 0 ? AL_EXIT_OK : AL_EXIT_USAGE;
     const char *iv = al_args_get(&a, "interval");
@@ -162,5 +180,18 @@ int al_cmd_agent(int argc, char **argv)
         cfg.interval = (long)n;
     }
     cfg.once = al_args_get(&a, "once") != NULL;
+    if ((rc = token_file(&a, token, sizeof token)) != 0)
+        return rc;
     return run(&a, &cfg, observe);
+}
+
+static void agent_help(FILE *f)
+{
+    al_args_help(&agent_spec, f);
+}
+
+/* The flags of /etc/allot/allot.conf's [agent] section (cli/config.h) come first. */
+int al_cmd_agent(int argc, char **argv)
+{
+    return al_config_run("agent", agent_help, agent_main, argc, argv);
 }

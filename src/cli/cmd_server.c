@@ -1,6 +1,7 @@
 /* cmd_server.c — `allot server` (serve the HTTP API) and `allot server init` (create the
  * database and its first operator, printing the operator's token once). */
 #include "cli/cli.h"
+#include "cli/config.h"
 
 #include "common/num.h"
 #include "server/server.h"
@@ -120,7 +121,7 @@ static int server_init(int argc, char **argv)
     return AL_EXIT_OK;
 }
 
-int al_cmd_server(int argc, char **argv)
+static int server_main(int argc, char **argv)
 {
     struct al_server_opts o = {.db = "allot.db", .listen = "127.0.0.1:8080"};
     struct al_err e = {0};
@@ -152,4 +153,10 @@ int al_cmd_server(int argc, char **argv)
         return e.code == AL_E_INVAL ? AL_EXIT_USAGE : AL_EXIT_FAIL;
     }
     return AL_EXIT_OK;
+}
+
+/* The flags of /etc/allot/allot.conf's [server] section (cli/config.h) come first. */
+int al_cmd_server(int argc, char **argv)
+{
+    return al_config_run("server", server_usage, server_main, argc, argv);
 }

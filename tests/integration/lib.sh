@@ -36,6 +36,10 @@
 # average above the number of CPUs it is multiplied by load/CPUs (rounded up), up to 300 s.
 # The server binary is $ALLOT_SERVER_BIN, else $ALLOT.
 
+# The suites never read the machine's /etc/allot/allot.conf (src/cli/config.h): what they run
+# is what their command lines say. config.sh and packaging.sh name their files with --config.
+export ALLOT_CONFIG_FILE=none
+
 ok() { echo "ok - $*"; }
 nok() { echo "not ok - $*"; }
 check() { # check DESC COMMAND… : ok when the command succeeds
