@@ -11,6 +11,7 @@
  *   sqlite_billing.c   reservation billing states, draws due, clock marks, pool sessions
  *   sqlite_ledger.c    transfers, balances, invoices, the snapshot that ledger verify reads
  *   sqlite_migchange.c change windows, MIG changes, their links and acknowledgements
+ *   sqlite_webhook.c   webhooks, the dispatcher's cursor, deliveries and their attempts
  */
 #ifndef AL_STORE_SQLITE_INTERNAL_H
 #define AL_STORE_SQLITE_INTERNAL_H
