@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include "common/num.h"
+#include "core/webhook.h"
 #include "server/server.h"
 
 #include <stdlib.h>
@@ -14,8 +15,10 @@ static void server_usage(FILE *f)
             "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
             "                    [--max-conns N] [--max-conns-per-ip N] [--idle-timeout S]\n"
             "                    [--tick-ms N] [--heartbeat-timeout S] [--pool-notice S]\n"
-            "                    [--end-warning S] [--clock-file PATH]\n"
-            "       allot server init [--db PATH] [--name NAME]\n"
+            "                    [--end-warning S] [--secret-key-file PATH]\n"
+            "                    [--webhook-retry-base S] [--webhook-fail-limit N]\n"
+            "                    [--clock-file PATH]\n"
+            "       allot server init [--db PATH] [--name NAME] [--secret-key-file PATH]\n"
             "  --db PATH              SQLite database (default ./allot.db)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
             "  --threads N            HTTP worker threads (default %u)\n"
@@ -30,12 +33,19 @@ static void server_usage(FILE *f)
             "                         running pool work (default %u)\n"
             "  --end-warning S        warn containers S seconds before their reservation ends\n"
             "                         (default %u)\n"
+            "  --secret-key-file PATH the key that seals webhook secrets in the database,\n"
+            "                         created (mode 0600) when missing (default: the\n"
+            "                         database's path + .key); keep it with the database\n"
+            "  --webhook-retry-base S a failed webhook delivery's first retry waits up to S\n"
+            "                         seconds, then 3, 12, 60, 360, 2160 times S (default %u)\n"
+            "  --webhook-fail-limit N disable a webhook after N failed attempts in a row\n"
+            "                         (or a day without a success; default %u)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",
             AL_SERVER_THREADS, AL_SERVER_MAX_CONNS, AL_SERVER_MAX_CONNS_PER_IP,
             AL_SERVER_IDLE_TIMEOUT_S, AL_SERVER_HEARTBEAT_TIMEOUT_S, AL_SERVER_POOL_NOTICE_S,
-            AL_SERVER_END_WARNING_S);
+            AL_SERVER_END_WARNING_S, AL_WEBHOOK_BASE_S, AL_WEBHOOK_FAIL_LIMIT);
 }
 
 /* Value of option argv[*i] ("--x V"); advances *i. NULL (with a message) when missing. */
@@ -75,6 +85,8 @@ static int server_number(const char *a, const char *v, struct al_server_opts *o)
         {"--heartbeat-timeout", 366u * 86400, &o->heartbeat_timeout_s},
         {"--pool-notice", 7u * 86400, &o->pool_notice_s},
         {"--end-warning", 7u * 86400, &o->end_warning_s},
+        {"--webhook-retry-base", AL_WEBHOOK_BASE_MAX_S, &o->webhook_retry_base_s},
+        {"--webhook-fail-limit", 1000000, &o->webhook_fail_limit},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (strcmp(a, opts[i].name) == 0)
@@ -85,13 +97,14 @@ static int server_number(const char *a, const char *v, struct al_server_opts *o)
 
 static int server_init(int argc, char **argv)
 {
-    const char *db = "allot.db", *name = "admin";
+    const char *db = "allot.db", *name = "admin", *key = NULL;
     char token[64];
     struct al_err e = {0};
     for (int i = 1; i < argc; i++) {
-        const char **dst = strcmp(argv[i], "--db") == 0     ? &db
-                           : strcmp(argv[i], "--name") == 0 ? &name
-                                                            : NULL;
+        const char **dst = strcmp(argv[i], "--db") == 0                ? &db
+                           : strcmp(argv[i], "--name") == 0            ? &name
+                           : strcmp(argv[i], "--secret-key-file") == 0 ? &key
+                                                                       : NULL;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             server_usage(stdout);
             return AL_EXIT_OK;
@@ -101,7 +114,9 @@ static int server_init(int argc, char **argv)
             return AL_EXIT_USAGE;
         }
     }
-    if (al_server_init_db(db, name, token, sizeof token, &e) != 0) {
+    /* the key first: a database made without its key file would have printed its token */
+    if (al_server_init_key(db, key, &e) != 0 ||
+        al_server_init_db(db, name, token, sizeof token, &e) != 0) {
         fprintf(stderr, "allot server init: %s\n", e.msg);
         return e.code == AL_E_CONFLICT || e.code == AL_E_INVAL ? AL_EXIT_NO : AL_EXIT_FAIL;
     }
@@ -132,6 +147,8 @@ int al_cmd_server(int argc, char **argv)
             o.listen = v;
         else if (strcmp(a, "--clock-file") == 0)
             o.clock_file = v;
+        else if (strcmp(a, "--secret-key-file") == 0)
+            o.secret_key_file = v;
         else if (server_number(a, v, &o) != 0)
             return AL_EXIT_USAGE;
     }

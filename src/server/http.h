@@ -16,6 +16,7 @@
 struct al_cal;
 struct al_call;
 struct al_migplan_said;
+struct al_webhooks;
 
 #include <jansson.h>
 #include <pthread.h>
@@ -67,6 +68,9 @@ struct al_srv {
     /* the planner's lines on stderr about GPUs it cannot plan, each said once (server/migplan.h);
      * NULL until one is said; written under `lock`, freed by al_srv_close */
     struct al_migplan_said *migplan_said;
+    /* the webhook dispatcher and the key of hook secrets (server/webhooks.h); NULL when not
+     * started (al_srv_open alone: the unit tests, the fuzz target) */
+    struct al_webhooks *webhooks;
 };
 
 /* The current time in unix seconds: the clock file's content when one is set, else the

@@ -11,7 +11,7 @@ static const struct al_route *const route_tables[] = {
     al_routes_requests,  al_routes_quotes,     al_routes_reservations, al_routes_availability,
     al_routes_contracts, al_routes_ledger,     al_routes_invoices,     al_routes_offerings,
     al_routes_reserve,   al_routes_migchanges, al_routes_agent,        al_routes_containers,
-    al_routes_assign,    al_routes_pool,
+    al_routes_assign,    al_routes_pool,       al_routes_webhooks,
 };
 
 /* Split `path` in place into at most 8 segments. Returns the count, or -1 when malformed. */

@@ -19,6 +19,7 @@
 #include "server/jobs.h"
 #include "server/migplan.h"
 #include "server/txn.h"
+#include "server/webhooks.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -304,6 +305,21 @@ out:
     return rc < 0 ? rc : 0;
 }
 
+int al_server_init_key(const char *db, const char *path, struct al_err *reterr)
+{
+    const struct al_webhooks_opts o = {.key_file = path, .db = db};
+    struct al_whkey key;
+    char file[4096];
+    int rc;
+    if (sodium_init() < 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "libsodium did not start");
+    if ((rc = al_webhooks_key_path(&o, file, sizeof file, reterr)) != 0 ||
+        (rc = al_whkey_load(file, true, &key, reterr)) != 0)
+        return rc;
+    al_whkey_wipe(&key);
+    return 0;
+}
+
 /* ---- run ---- */
 
 /* strerror is not thread-safe (the HTTP threads may be running): the static text of the
@@ -517,6 +533,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         srv.pool_notice_s = o->pool_notice_s;
     if (o->end_warning_s)
         srv.end_warning_s = o->end_warning_s;
+    const struct al_webhooks_opts wo = {o->secret_key_file, o->db, o->webhook_retry_base_s,
+                                        o->webhook_fail_limit, 0};
     pthread_mutex_init(&ct.mu, NULL);
     pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
@@ -524,6 +542,9 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    /* the dispatcher first: a call may create a hook as soon as the server listens */
+    if ((rc = al_webhooks_start(&srv, &wo, reterr)) != 0)
+        goto out;
     if (!(d = listen_start(o, &srv, &sa))) {
         rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, errtext(errno));
         goto out;
@@ -542,6 +563,7 @@ out:
         MHD_stop_daemon(d);
     if (clock_started)
         clock_stop(&ct, clock_tid);
+    al_webhooks_stop(&srv); /* its units of work need the group commit, stopped next */
     al_srv_close(&srv);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     pthread_cond_destroy(&ct.cv);

@@ -28,6 +28,12 @@ struct al_server_opts {
     unsigned heartbeat_timeout_s; /* a node silent for longer is offline (0: the default) */
     unsigned pool_notice_s;       /* pool containers' notice before a reservation (0: default) */
     unsigned end_warning_s;       /* containers' warning before their window ends (0: default) */
+    /* webhooks (docs/webhooks.md): the file of the key that seals hook secrets (NULL:
+     * "<db>.key"), the first retry's nominal wait and the consecutive failed attempts that
+     * disable a hook (0: their defaults) */
+    const char *secret_key_file;
+    unsigned webhook_retry_base_s;
+    unsigned webhook_fail_limit;
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's
@@ -35,6 +41,10 @@ struct al_server_opts {
  * database has users already. */
 int al_server_init_db(const char *db, const char *name, char *token, size_t cap,
                       struct al_err *reterr);
+
+/* Create the key file that seals webhook secrets (server/whkey.h) at `path` (NULL:
+ * "<db>.key") when it does not exist; check it when it does. 0 or a code with reterr. */
+int al_server_init_key(const char *db, const char *path, struct al_err *reterr);
 
 /* Serve until SIGINT or SIGTERM, then stop cleanly. Returns 0 after a clean stop. */
 int al_server_run(const struct al_server_opts *opts, struct al_err *reterr);

@@ -214,7 +214,7 @@ int al_store_delivery_due(struct al_store *s, int64_t now, int limit, json_t **r
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(s, &st, reterr,
                             "SELECT d.id, d.webhook_id, d.kind, d.payload, d.attempt, w.url,"
-                            " w.secret_box FROM webhook_deliveries d"
+                            " w.secret_box, w.org_id FROM webhook_deliveries d"
                             " JOIN webhooks w ON w.id = d.webhook_id"
                             " WHERE d.status IN ('pending','retrying') AND d.next_at <= ?1"
                             " AND w.active = 1 ORDER BY d.next_at, d.num LIMIT ?2",
@@ -245,9 +245,14 @@ int al_store_delivery_attempted(struct al_store *s, const struct al_store_attemp
     if (rc)
         return rc;
     rc = al_sqlite_prep(s, &st, reterr,
-                        "UPDATE webhook_deliveries SET attempt = ?2, status = ?3,"
-                        " http_status = ?4, error = ?5, next_at = ?6, delivered_at = ?7"
-                        " WHERE id = ?1",
+                        /* a hook ended during the attempt failed its deliveries: an attempt
+                         * that did not deliver leaves them so */
+                        "UPDATE webhook_deliveries SET attempt = ?2,"
+                        " status = CASE WHEN status = 'failed' AND ?3 <> 'delivered'"
+                        " THEN 'failed' ELSE ?3 END,"
+                        " next_at = CASE WHEN status = 'failed' AND ?3 <> 'delivered'"
+                        " THEN NULL ELSE ?6 END,"
+                        " http_status = ?4, error = ?5, delivered_at = ?7 WHERE id = ?1",
                         "titntnn", a->id, (int64_t)a->attempt, a->status, (int64_t)a->http_status,
                         a->error, a->next_at, a->delivered_at);
     if (rc == 0 && (rc = al_sqlite_run(s, st, reterr, "update delivery")) == 0)

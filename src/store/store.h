@@ -714,7 +714,7 @@ struct al_store_delivery_new {
 int al_store_delivery_insert(struct al_store *s, const struct al_store_delivery_new *d,
                              struct al_err *reterr);
 /* At most `limit` deliveries due by `now` (pending or retrying, next_at <= now) to active
- * hooks, soonest first: [{id, webhook, kind, payload, attempt, url, secret_box}]. */
+ * hooks, soonest first: [{id, webhook, kind, payload, attempt, url, secret_box, org}]. */
 int al_store_delivery_due(struct al_store *s, int64_t now, int limit, json_t **ret,
                           struct al_err *reterr);
 /* The outcome of attempt `attempt` of delivery `id`, logged; the delivery takes `status` with

@@ -1,0 +1,104 @@
+/* whsend.c — a webhook delivery's HTTP POST (libcurl): http and https only, redirects not
+ * followed (a 3xx is an answer, and not a 2xx: the attempt failed), a 10 s bound on the whole
+ * attempt, the answer's body dropped after a bounded read, and an early end when the server
+ * stops. */
+#include "server/whsend.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BODY_MAX (64u * 1024u) /* answer bytes read before the attempt is cut */
+
+int al_whsend_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+/* The answer's body: counted and dropped; a longer one than BODY_MAX ends the transfer
+ * (its status is known by then). */
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+    size_t *seen = arg;
+    (void)p;
+    *seen += size * nmemb;
+    return *seen > BODY_MAX ? 0 : size * nmemb;
+}
+
+/* libcurl's progress callback: non-zero aborts the transfer when the server stops. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    return atomic_load((const atomic_bool *)arg) ? 1 : 0;
+}
+
+/* The options of one attempt on `h`. */
+static CURLcode post_setup(CURL *h, const char *url, struct curl_slist *hdrs, const char *body,
+                           size_t n, const atomic_bool *stop, size_t *seen)
+{
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)AL_WHSEND_TIMEOUT_S);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, seen);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
+    return rc;
+}
+
+int al_whsend_post(const char *url, const char *const *headers, const char *body, size_t n,
+                   const atomic_bool *stop, struct al_whsend_result *res)
+{
+    struct curl_slist *hdrs = NULL, *more;
+    size_t seen = 0;
+    long status = 0;
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    CURL *h = curl_easy_init();
+    res->http_status = -1;
+    res->error[0] = '\0';
+    if (!h)
+        goto out;
+    /* no "Expect: 100-continue" round trip: the body is small */
+    if (!(hdrs = curl_slist_append(NULL, "Content-Type: application/json")) ||
+        !(more = curl_slist_append(hdrs, "Expect:")))
+        goto out;
+    for (size_t i = 0; headers && headers[i]; i++)
+        if (!(more = curl_slist_append(hdrs, headers[i])))
+            goto out;
+    if ((rc = post_setup(h, url, hdrs, body, n, stop, &seen)) == CURLE_OK)
+        rc = curl_easy_perform(h);
+    /* a long answer cut after its head is still an answer */
+    if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status > 0)
+        res->http_status = (int)status;
+out:
+    if (res->http_status < 0)
+        snprintf(res->error, sizeof res->error, "%s",
+                 rc == CURLE_ABORTED_BY_CALLBACK ? "the server stopped during the attempt"
+                                                 : curl_easy_strerror(rc));
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return res->http_status < 0 ? -1 : 0;
+}
