@@ -38,6 +38,7 @@ static const struct al_cmd al_commands[] = {
      "containers on reserved GPUs / MIG instances or the pool: run, list, show, logs, stop",
      al_cmd_container},
     {"pool", "GPUs of the general pool free now for a pool container", al_cmd_pool},
+    {"webhook", "webhooks: create, list, show, delete, deliveries, test", al_cmd_webhook},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };
