@@ -186,9 +186,26 @@ extern const char *const al_time_keys[];
 void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap);
 
 /* Append an event of `kind` (its name in the log: core/event.h) about `object` (who = the
- * caller, or "system" for the clock) with `data` (stolen, may be NULL); fails the call on
- * error. */
-int al_event(struct al_ctx *c, enum al_event_kind kind, const char *object, json_t *data);
+ * caller, or "system" for the clock) with `data` (stolen, may be NULL), concerning `org` (its
+ * users see it in GET /v1/events and its webhooks get it; NULL: the fleet's or the operators'
+ * own, which only operators see); fails the call on error. */
+int al_event(struct al_ctx *c, enum al_event_kind kind, const char *org, const char *object,
+             json_t *data);
+/* The same for an event that concerns `n` orgs (a GPU's failure, a MIG change: every org with
+ * a reservation on it); NULL entries are skipped. */
+int al_event_orgs(struct al_ctx *c, enum al_event_kind kind, const char *const *orgs, size_t n,
+                  const char *object, json_t *data);
+/* The same with the orgs as a JSON array of strings (borrowed; NULL: none). */
+int al_event_orgs_json(struct al_ctx *c, enum al_event_kind kind, const json_t *orgs,
+                       const char *object, json_t *data);
+
+/* An event about MIG change `id` (stored, with its links): it concerns every org with a
+ * reservation the change serves or holds. */
+int al_event_migchange(struct al_ctx *c, enum al_event_kind kind, const char *id, json_t *data);
+/* An event about a node or GPU: it concerns the orgs of the reservations and quotes among
+ * `owners` (al_store_gpu_holders' array; borrowed). */
+int al_event_holders(struct al_ctx *c, enum al_event_kind kind, const json_t *owners,
+                     const char *object, json_t *data);
 
 /* The caller may see objects of `org`: operators always, others only their own. */
 bool al_ctx_sees(const struct al_ctx *c, const char *org);

@@ -47,7 +47,7 @@ static int node_offline(struct al_ctx *c, json_t *n)
         rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     } else {
         al_time_fields(data, al_time_keys);
-        rc = al_event(c, AL_EVENT_NODE_OFFLINE, name, data);
+        rc = al_event_holders(c, AL_EVENT_NODE_OFFLINE, owners, name, data);
     }
     json_decref(owners);
     return rc;

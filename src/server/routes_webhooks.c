@@ -161,7 +161,7 @@ static int post_webhooks(struct al_ctx *c)
     struct al_store_webhook_new w = {id,   c->user_id, org[0] ? org : NULL, url, events, desc,
                                      NULL, c->now};
     if (hook_insert(c, &w, secret, sizeof secret) ||
-        al_event(c, AL_EVENT_WEBHOOK_CREATED, id,
+        al_event(c, AL_EVENT_WEBHOOK_CREATED, w.org, id,
                  json_pack("{s:s,s:s?,s:o}", "url", url, "org", w.org, "events",
                            json_deep_copy(json_object_get(c->body, "events")))))
         goto out;
@@ -217,8 +217,8 @@ static int delete_webhook(struct al_ctx *c)
         json_decref(hook);
         return al_http_fail_err(c, rc, &e);
     }
-    if (al_event(c, AL_EVENT_WEBHOOK_DELETED, c->params[0],
-                 json_pack("{s:O}", "url", json_object_get(hook, "url")))) {
+    if (al_event(c, AL_EVENT_WEBHOOK_DELETED, json_string_value(json_object_get(hook, "org")),
+                 c->params[0], json_pack("{s:O}", "url", json_object_get(hook, "url")))) {
         json_decref(hook);
         return c->err_code;
     }

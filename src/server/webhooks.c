@@ -197,9 +197,9 @@ static void attempt_send(struct al_webhooks *w, int64_t now, struct attempt *a)
     al_whsend_post(jtext(a->d, "url"), headers, body, strlen(body), &w->stop, &a->res);
 }
 
-/* A failed attempt counts against its hook: disabled (with its event) once it has failed too
- * often or too long. */
-static int hook_failed(struct al_ctx *c, struct al_webhooks *w, const char *hook)
+/* A failed attempt counts against hook `hook` (of org `org`, or NULL): disabled (with its
+ * event) once it has failed too often or too long. */
+static int hook_failed(struct al_ctx *c, struct al_webhooks *w, const char *hook, const char *org)
 {
     struct al_err e = {0};
     int64_t failures = 0, since = 0;
@@ -207,7 +207,7 @@ static int hook_failed(struct al_ctx *c, struct al_webhooks *w, const char *hook
     if (rc == 0 && al_webhook_should_disable(failures, w->fail_limit, since, c->now)) {
         rc = al_store_webhook_end(c->srv->store, hook, false, c->now, "webhook disabled", &e);
         if (rc == 0)
-            return al_event(c, AL_EVENT_WEBHOOK_DISABLED, hook,
+            return al_event(c, AL_EVENT_WEBHOOK_DISABLED, org, hook,
                             json_pack("{s:I,s:o}", "failures", (json_int_t)failures,
                                       "failing_since", al_time_json(since)));
     }
@@ -239,7 +239,7 @@ static int record(struct al_ctx *c, void *arg)
         at.next_at = a->at + al_webhook_backoff(n, w->retry_base_s, randombytes_random());
     int rc = al_store_delivery_attempted(c->srv->store, &at, &e);
     if (rc == 0 && !ok)
-        return hook_failed(c, w, hook);
+        return hook_failed(c, w, hook, jtext(a->d, "org"));
     if (rc == 0)
         rc = al_store_webhook_outcome(c->srv->store, hook, true, a->at, NULL, NULL, &e);
     return rc ? al_http_fail_err(c, rc, &e) : 0;

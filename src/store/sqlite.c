@@ -428,7 +428,26 @@ static const char *const migrations[] = {
     "CREATE TABLE unit_assignments(reservation_id TEXT NOT NULL, unit INTEGER NOT NULL"
     " CHECK(unit >= 0), user_id TEXT NOT NULL REFERENCES users(id),"
     " at INTEGER NOT NULL, by_user TEXT NOT NULL, PRIMARY KEY(reservation_id, unit));",
-    /* webhooks (docs/webhooks.md). A hook's signing secret is only sealed (server/whkey.h): the
+    /* 10: whose each event is (GET /v1/events for an org's users, webhooks by org): one row per
+     * org an event concerns, append-only as the events are; none for the fleet's and the
+     * operators' own. The events before it are given the org their data names (most kinds
+     * carry one) and org.created its object. notices: the reservation.starting/ending notices
+     * given, so that each is appended once per reservation across restarts. */
+    "CREATE TABLE event_orgs(org TEXT NOT NULL, seq INTEGER NOT NULL REFERENCES events(seq),"
+    " PRIMARY KEY(org, seq)) WITHOUT ROWID;"
+    "CREATE INDEX event_orgs_seq ON event_orgs(seq);"
+    "CREATE TRIGGER event_orgs_no_update BEFORE UPDATE ON event_orgs"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER event_orgs_no_delete BEFORE DELETE ON event_orgs"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "INSERT OR IGNORE INTO event_orgs(org, seq)"
+    " SELECT json_extract(data, '$.org'), seq FROM events"
+    " WHERE json_valid(data) AND json_type(data, '$.org') = 'text';"
+    "INSERT OR IGNORE INTO event_orgs(org, seq)"
+    " SELECT object, seq FROM events WHERE kind = 'org.created';"
+    "CREATE TABLE notices(object TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL,"
+    " PRIMARY KEY(object, kind)) WITHOUT ROWID;",
+    /* 11: webhooks (docs/webhooks.md). A hook's signing secret is only sealed (server/whkey.h): the
      * database alone cannot sign. A removed hook is kept (deleted_at) for its delivery log.
      * failures counts consecutive failed attempts since failing_since; a success clears both.
      * A delivery is one event (event_seq; NULL for a test ping) to one hook, its body fixed at

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 10 /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 11 /* the newest migration this build knows */
 
 struct al_store;
 
@@ -404,9 +404,43 @@ int al_store_hold_release(struct al_store *s, const char *owner, struct al_err *
  * Returns the new event's sequence number (> 0). */
 int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor, const char *kind,
                               const char *object, json_t *data, struct al_err *reterr);
-/* Events with seq > after, oldest first: [{seq, at, actor, kind, object, data}]. */
+/* Record that event `seq` concerns each of `orgs` (n of them; NULL entries and repeats are
+ * skipped): who may see it besides the operators (migration 10's event_orgs). */
+int al_store_event_orgs_add(struct al_store *s, int64_t seq, const char *const *orgs, size_t n,
+                            struct al_err *reterr);
+/* Events with seq > after, oldest first: [{seq, at, actor, kind, object, orgs: [org], data}]. */
 int al_store_event_list(struct al_store *s, int64_t after, int limit, json_t **ret,
                         struct al_err *reterr);
+/* The same, only the events that concern `org`. */
+int al_store_event_list_org(struct al_store *s, const char *org, int64_t after, int limit,
+                            json_t **ret, struct al_err *reterr);
+/* What a list keeps (NULL members: no filter): events of `org`; of kind `kind` exactly, or,
+ * when `kind_prefix`, whose kind starts with `kind` ("reservation."); about `object`. */
+struct al_store_event_filter {
+    const char *org;
+    const char *kind;
+    bool kind_prefix;
+    const char *object;
+};
+/* al_store_event_list under a filter (f may be NULL: none). */
+int al_store_event_find(struct al_store *s, const struct al_store_event_filter *f, int64_t after,
+                        int limit, json_t **ret, struct al_err *reterr);
+/* Note that the notice `kind` about `object` was given, unless it was before: 1 when it is new
+ * (append its event now), 0 when it was given already (migration 10's notices). */
+int al_store_notice_once(struct al_store *s, const char *object, const char *kind, int64_t at,
+                         struct al_err *reterr);
+/* The reservations whose notice `kind` is due and not given: when `at_start`, the scheduled
+ * ones starting in (now, now + lead]; else the active or provisioning ones ending in it.
+ * [{id, org, start, end, doc}], at most 1000 (the rest next time). */
+int al_store_notice_due(struct al_store *s, const char *kind, bool at_start, int64_t now,
+                        int64_t lead, json_t **ret, struct al_err *reterr);
+/* The orgs (distinct, sorted) of the reservations and quotes among `owners` (an array of ids,
+ * as al_store_gpu_holders gives them): [org]. */
+int al_store_owner_orgs(struct al_store *s, const json_t *owners, json_t **ret,
+                        struct al_err *reterr);
+/* The orgs (distinct, sorted) of the reservations MIG change `id` serves or holds: [org]. */
+int al_store_migchange_orgs(struct al_store *s, const char *id, json_t **ret,
+                            struct al_err *reterr);
 
 /* ---- idempotency: the first answer to (key, caller) ----
  * lookup: 0 with *status and *response (caller frees) when found with the same body hash;
