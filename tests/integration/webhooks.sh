@@ -170,3 +170,105 @@ must "after the restart, both pings are retried and delivered" \
     wait_until 20 both_delivered
 PING=$PING2
 check "the restarted ping: attempt 2, delivered" test "$(entry '[.attempt, .status] | @csv')" = '2,"delivered"'
+
+# ---- org admins: their org's hooks and events only ----
+call "$OP" POST /v1/orgs '{"name":"globex"}'
+ORG_B=$(j .id)
+call "$OP" POST /v1/users '{"name":"ada","role":"org_admin","org":"acme"}'
+ADM=$(j .token)
+call "$OP" POST /v1/users '{"name":"mo","role":"member","org":"acme"}'
+MEM=$(j .token)
+call "$MEM" POST /v1/webhooks "{\"url\":\"$R/mem\",\"events\":[\"*\"]}"
+expect "a member may not register a hook: 403" 403
+call "$ADM" POST /v1/webhooks "{\"url\":\"$R/globex\",\"events\":[\"*\"],\"org\":\"globex\"}"
+expect "an org admin may not register for another org: 404 naming org" 404 not_found org
+call "$ADM" POST /v1/webhooks "{\"url\":\"$R/acme\",\"events\":[\"user.*\",\"price.set\"]}"
+expect "an org admin registers a hook: 201, for their org" 201
+ADM_HOOK=$(j .id)
+SECRET_ADM=$(j .secret)
+check "the admin's hook serves their org" test "$(j .org)" = "$ORG_A"
+call "$ADM" GET /v1/webhooks
+check "the admin lists only their org's hooks" test "$(j '[.items[].id] | join(",")')" = "$ADM_HOOK"
+call "$ADM" GET "/v1/webhooks/$ALL"
+expect "the operator's hook is not the admin's to see: 404" 404 not_found
+call "$ADM" GET "/v1/webhooks/$ALL/deliveries"
+expect "nor its delivery log: 404" 404 not_found
+call "$ADM" POST "/v1/webhooks/$ALL/test"
+expect "nor its test: 404" 404 not_found
+call "$OP" GET /v1/webhooks
+check "the operator lists every hook" test "$(j '[.items[].id] | sort | join(",")')" = "$(printf '%s\n' "$ALL" "$ADM_HOOK" | sort | paste -sd,)"
+# another org's event and a fleet event first, then one of the admin's org
+call "$OP" POST /v1/users '{"name":"gus","role":"member","org":"globex"}'
+GUS=$(j .user.id)
+call "$OP" PUT /v1/prices/A100-SXM4-80GB '{"gpu_hour":2000000,"mig_slice_hour":300000,"pool_gpu_hour":2500000}'
+call "$OP" POST /v1/users '{"name":"eve","role":"member","org":"acme"}'
+EVE=$(j .user.id)
+must "the admin's hook receives its org's user.created" \
+    wait_until 20 has_req ".path == \"/acme\" and (.body | fromjson | .data.object) == \"$EVE\""
+check "its signature verifies with the admin's secret" \
+    verify_py "$(req ".path == \"/acme\" and (.body | fromjson | .data.object) == \"$EVE\"")" "$SECRET_ADM"
+check "another org's event and the fleet's never reach it" \
+    test "$(req ".path == \"/acme\" and ((.body | fromjson | .data.object) == \"$GUS\" or (.body | fromjson | .type) == \"price.set\")")" = ""
+check "the operator's hook got those" has_req ".path == \"/all\" and (.body | fromjson | .data.object) == \"$GUS\""
+
+# ---- a hook that keeps failing is disabled ----
+dead=$(free_port)
+call "$OP" POST /v1/webhooks "{\"url\":\"http://127.0.0.1:$dead/dead\",\"events\":[\"org.*\"]}"
+DEAD=$(j .id)
+SECRET_DEAD=$(j .secret)
+call "$OP" POST "/v1/webhooks/$DEAD/test"
+PING=$(j .id)
+hook_failures() { call "$OP" GET "/v1/webhooks/$DEAD" && [ "$(j .failures)" -ge "$1" ]; }
+must "attempt 1 fails (connection refused)" wait_until 10 hook_failures 1
+call "$OP" GET "/v1/webhooks/$DEAD/deliveries"
+check "the log names the error, no http status" \
+    test "$(entry '[.status, .http_status, (.error | length > 0)] | @csv')" = '"retrying",,true'
+advance 3600
+must "attempt 2 fails" wait_until 10 hook_failures 2
+advance 3600
+dead_ended() { call "$OP" GET "/v1/webhooks/$DEAD" && [ "$(j .active)" = false ]; }
+must "after 3 failed attempts (--webhook-fail-limit 3) the hook is disabled" wait_until 10 dead_ended
+call "$OP" GET "/v1/events?limit=500"
+check "a webhook.disabled event names it" \
+    test "$(j "[.items[] | select(.kind == \"webhook.disabled\" and .object == \"$DEAD\")] | length")" = 1
+must "the operator's hook is told (webhook.disabled)" \
+    wait_until 10 has_req ".path == \"/all\" and (.body | fromjson | .type) == \"webhook.disabled\""
+call "$OP" POST "/v1/webhooks/$DEAD/test"
+expect "a disabled hook's test: 409" 409
+
+# ---- removal ----
+call "$ADM" DELETE "/v1/webhooks/$ADM_HOOK"
+expect "the admin removes their hook: 200" 200
+check "the answer: the hook, inactive" test "$(j '[.id, .active] | @csv')" = "\"$ADM_HOOK\",false"
+call "$ADM" GET "/v1/webhooks/$ADM_HOOK"
+expect "a removed hook is gone: 404" 404 not_found
+call "$ADM" GET /v1/webhooks
+check "and not listed" test "$(j '.items | length')" = 0
+
+# ---- the CLI ----
+cli() { "$ALLOT" "$@" --server "$U" --token "$OP"; }
+out=$(cli webhook create --url "$R/cli" --events "reservation.*,balance.low" --description cli)
+CLI_HOOK=$(sed -n 's/^created webhook \([^ ]*\) .*/\1/p' <<<"$out")
+SECRET_CLI=$(sed -n 's/^signing secret (shown only now): //p' <<<"$out")
+check "allot webhook create prints the hook and its secret once" \
+    test -n "$CLI_HOOK" -a "${SECRET_CLI:0:6}" = whsec_
+check "allot webhook list shows it" bash -c "'$ALLOT' webhook list --server '$U' --token '$OP' | grep -q '$CLI_HOOK'"
+check "allot webhook show -o json: its events" \
+    test "$(cli webhook show "$CLI_HOOK" -o json | jq -c .events)" = '["reservation.*","balance.low"]'
+check "allot webhook test queues a ping" bash -c "'$ALLOT' webhook test '$CLI_HOOK' --server '$U' --token '$OP' | grep -q pending"
+cli_log() { [ "$(cli webhook deliveries "$CLI_HOOK" -o json | jq -r '.items[0].status')" = delivered ]; }
+must "allot webhook deliveries shows it delivered" wait_until 10 cli_log
+check "allot webhook delete removes it" bash -c "'$ALLOT' webhook delete '$CLI_HOOK' --server '$U' --token '$OP' >/dev/null && ! '$ALLOT' webhook show '$CLI_HOOK' --server '$U' --token '$OP' 2>/dev/null"
+check "allot webhook create without --events: usage error (2)" \
+    bash -c "'$ALLOT' webhook create --url '$R/x' --server '$U' --token '$OP' 2>/dev/null; [ \$? = 2 ]"
+
+# ---- secrets never in the database in clear; a clean stop ----
+check "SIGTERM: the server stops cleanly (exit 0)" stop_server
+in_db() { cat "$tmp/db" "$tmp/db-wal" 2>/dev/null | grep -a -c -F "$1"; }
+for s in "$SECRET_ALL" "$SECRET_ADM" "$SECRET_DEAD" "$SECRET_CLI"; do
+    check "secret ${s:0:10}… is not in the database files" test "$(in_db "$s")" = 0
+done
+check "the secrets are in the database sealed" test "$(sqlite3 "$tmp/db" "SELECT count(*) FROM webhooks WHERE secret_box NOT LIKE 'whsec_%'")" = 4
+chmod 644 "$tmp/db.key"
+check "a secret key file others may read is refused at start" \
+    bash -c "! '$ALLOT' server --db '$tmp/db' --listen 127.0.0.1:$port --clock-file '$tmp/clock' 2>'$tmp/refused.log' && grep -q 'chmod 600' '$tmp/refused.log'"
