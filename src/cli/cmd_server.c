@@ -45,7 +45,7 @@ static void server_usage(FILE *f)
             "  init --name NAME       name of the first operator (default admin)\n",
             AL_SERVER_THREADS, AL_SERVER_MAX_CONNS, AL_SERVER_MAX_CONNS_PER_IP,
             AL_SERVER_IDLE_TIMEOUT_S, AL_SERVER_HEARTBEAT_TIMEOUT_S, AL_SERVER_POOL_NOTICE_S,
-            AL_SERVER_END_WARNING_S, AL_WEBHOOK_BASE_S, AL_WEBHOOK_FAIL_LIMIT);
+            AL_SERVER_END_WARNING_S, (unsigned)AL_WEBHOOK_BASE_S, (unsigned)AL_WEBHOOK_FAIL_LIMIT);
 }
 
 /* Value of option argv[*i] ("--x V"); advances *i. NULL (with a message) when missing. */

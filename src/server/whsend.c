@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BODY_MAX (64u * 1024u) /* answer bytes read before the attempt is cut */
+#define BODY_MAX ((size_t)64 * 1024) /* answer bytes read before the attempt is cut */
 
 int al_whsend_global_init(void)
 {
@@ -17,6 +17,7 @@ int al_whsend_global_init(void)
 
 /* The answer's body: counted and dropped; a longer one than BODY_MAX ends the transfer
  * (its status is known by then). */
+/* NOLINTNEXTLINE(readability-non-const-parameter): libcurl's write callback type */
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
     size_t *seen = arg;
@@ -67,10 +68,19 @@ static CURLcode post_setup(CURL *h, const char *url, struct curl_slist *hdrs, co
     return rc;
 }
 
+/* Append header `h` to *list; false when out of memory (*list unchanged). */
+static bool header_add(struct curl_slist **list, const char *h)
+{
+    struct curl_slist *n = curl_slist_append(*list, h);
+    if (n)
+        *list = n;
+    return n != NULL;
+}
+
 int al_whsend_post(const char *url, const char *const *headers, const char *body, size_t n,
                    const atomic_bool *stop, struct al_whsend_result *res)
 {
-    struct curl_slist *hdrs = NULL, *more;
+    struct curl_slist *hdrs = NULL;
     size_t seen = 0;
     long status = 0;
     CURLcode rc = CURLE_OUT_OF_MEMORY;
@@ -80,11 +90,10 @@ int al_whsend_post(const char *url, const char *const *headers, const char *body
     if (!h)
         goto out;
     /* no "Expect: 100-continue" round trip: the body is small */
-    if (!(hdrs = curl_slist_append(NULL, "Content-Type: application/json")) ||
-        !(more = curl_slist_append(hdrs, "Expect:")))
+    if (!header_add(&hdrs, "Content-Type: application/json") || !header_add(&hdrs, "Expect:"))
         goto out;
     for (size_t i = 0; headers && headers[i]; i++)
-        if (!(more = curl_slist_append(hdrs, headers[i])))
+        if (!header_add(&hdrs, headers[i]))
             goto out;
     if ((rc = post_setup(h, url, hdrs, body, n, stop, &seen)) == CURLE_OK)
         rc = curl_easy_perform(h);
