@@ -16,6 +16,8 @@
 struct al_cal;
 struct al_call;
 struct al_migplan_said;
+struct al_evstream;
+struct al_evsub;
 
 #include <jansson.h>
 #include <pthread.h>
@@ -67,6 +69,7 @@ struct al_srv {
     /* the planner's lines on stderr about GPUs it cannot plan, each said once (server/migplan.h);
      * NULL until one is said; written under `lock`, freed by al_srv_close */
     struct al_migplan_said *migplan_said;
+    struct al_evstream *evstream; /* the event streams and their wake-up (server/evstream.h) */
 };
 
 /* The current time in unix seconds: the clock file's content when one is set, else the
@@ -90,8 +93,9 @@ struct al_ctx {
     /* reply */
     int status;
     json_t *resp;
-    char *resp_text;       /* a non-JSON answer (al_http_reply_text), owned; else NULL */
-    const char *resp_type; /* its Content-Type; static */
+    char *resp_text;         /* a non-JSON answer (al_http_reply_text), owned; else NULL */
+    const char *resp_type;   /* its Content-Type; static */
+    struct al_evsub *stream; /* an event stream the answer opens (server/evstream.h), owned */
     /* error (when a handler fails) */
     int err_code;
     char err_field[AL_HTTP_MAX_NAME + 1];
