@@ -14,7 +14,7 @@ static void server_usage(FILE *f)
             "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
             "                    [--max-conns N] [--max-conns-per-ip N] [--idle-timeout S]\n"
             "                    [--tick-ms N] [--heartbeat-timeout S] [--pool-notice S]\n"
-            "                    [--end-warning S] [--clock-file PATH]\n"
+            "                    [--end-warning S] [--start-notice S] [--clock-file PATH]\n"
             "       allot server init [--db PATH] [--name NAME]\n"
             "  --db PATH              SQLite database (default ./allot.db)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
@@ -28,14 +28,16 @@ static void server_usage(FILE *f)
             "  --pool-notice S        warn a pool container S seconds before a reservation\n"
             "                         takes its GPU; no reservation is placed sooner on a GPU\n"
             "                         running pool work (default %u)\n"
-            "  --end-warning S        warn containers S seconds before their reservation ends\n"
-            "                         (default %u)\n"
+            "  --end-warning S        warn containers S seconds before their reservation ends,\n"
+            "                         and append reservation.ending then (default %u)\n"
+            "  --start-notice S       append reservation.starting S seconds before a\n"
+            "                         reservation's start (default %u)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",
             AL_SERVER_THREADS, AL_SERVER_MAX_CONNS, AL_SERVER_MAX_CONNS_PER_IP,
             AL_SERVER_IDLE_TIMEOUT_S, AL_SERVER_HEARTBEAT_TIMEOUT_S, AL_SERVER_POOL_NOTICE_S,
-            AL_SERVER_END_WARNING_S);
+            AL_SERVER_END_WARNING_S, AL_SERVER_START_NOTICE_S);
 }
 
 /* Value of option argv[*i] ("--x V"); advances *i. NULL (with a message) when missing. */
@@ -75,6 +77,7 @@ static int server_number(const char *a, const char *v, struct al_server_opts *o)
         {"--heartbeat-timeout", 366u * 86400, &o->heartbeat_timeout_s},
         {"--pool-notice", 7u * 86400, &o->pool_notice_s},
         {"--end-warning", 7u * 86400, &o->end_warning_s},
+        {"--start-notice", 7u * 86400, &o->start_notice_s},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (strcmp(a, opts[i].name) == 0)

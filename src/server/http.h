@@ -59,7 +59,8 @@ struct al_srv {
      * work), and how long before a reservation's end its containers are warned */
     int64_t pool_notice_s;
     int64_t end_warning_s;
-    struct al_txn txn; /* the group commit */
+    int64_t start_notice_s; /* reservation.starting this long before a start (server/notices.h) */
+    struct al_txn txn;      /* the group commit */
     /* `cal` is changed (and replaced) only with `lock` held and `cal_rw` held for writing;
      * availability reads take only `cal_rw` for reading: they never wait for a writer's
      * commit. Lock order: lock, then cal_rw. */

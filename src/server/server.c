@@ -426,6 +426,7 @@ int al_srv_open(struct al_srv *srv, const char *db, const char *clock_file, stru
     srv->clock_file = clock_file;
     srv->pool_notice_s = AL_SERVER_POOL_NOTICE_S;
     srv->end_warning_s = AL_SERVER_END_WARNING_S;
+    srv->start_notice_s = AL_SERVER_START_NOTICE_S;
     al_idem_key_new(&srv->idem_key); /* a new one each run: never written anywhere */
     if ((rc = al_store_open(db, &srv->store, reterr)) != 0 ||
         (rc = al_store_defer_sync(srv->store, reterr)) != 0 ||
@@ -523,6 +524,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         srv.pool_notice_s = o->pool_notice_s;
     if (o->end_warning_s)
         srv.end_warning_s = o->end_warning_s;
+    if (o->start_notice_s)
+        srv.start_notice_s = o->start_notice_s;
     pthread_mutex_init(&ct.mu, NULL);
     pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
