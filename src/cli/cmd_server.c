@@ -15,9 +15,9 @@ static void server_usage(FILE *f)
             "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
             "                    [--max-conns N] [--max-conns-per-ip N] [--idle-timeout S]\n"
             "                    [--tick-ms N] [--heartbeat-timeout S] [--pool-notice S]\n"
-            "                    [--end-warning S] [--secret-key-file PATH]\n"
-            "                    [--webhook-retry-base S] [--webhook-fail-limit N]\n"
-            "                    [--clock-file PATH]\n"
+            "                    [--end-warning S] [--start-notice S]\n"
+            "                    [--secret-key-file PATH] [--webhook-retry-base S]\n"
+            "                    [--webhook-fail-limit N] [--clock-file PATH]\n"
             "       allot server init [--db PATH] [--name NAME] [--secret-key-file PATH]\n"
             "  --db PATH              SQLite database (default ./allot.db)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
@@ -31,8 +31,10 @@ static void server_usage(FILE *f)
             "  --pool-notice S        warn a pool container S seconds before a reservation\n"
             "                         takes its GPU; no reservation is placed sooner on a GPU\n"
             "                         running pool work (default %u)\n"
-            "  --end-warning S        warn containers S seconds before their reservation ends\n"
-            "                         (default %u)\n"
+            "  --end-warning S        warn containers S seconds before their reservation ends,\n"
+            "                         and append reservation.ending then (default %u)\n"
+            "  --start-notice S       append reservation.starting S seconds before a\n"
+            "                         reservation's start (default %u)\n"
             "  --secret-key-file PATH the key that seals webhook secrets in the database,\n"
             "                         created (mode 0600) when missing (default: the\n"
             "                         database's path + .key); keep it with the database\n"
@@ -45,7 +47,8 @@ static void server_usage(FILE *f)
             "  init --name NAME       name of the first operator (default admin)\n",
             AL_SERVER_THREADS, AL_SERVER_MAX_CONNS, AL_SERVER_MAX_CONNS_PER_IP,
             AL_SERVER_IDLE_TIMEOUT_S, AL_SERVER_HEARTBEAT_TIMEOUT_S, AL_SERVER_POOL_NOTICE_S,
-            AL_SERVER_END_WARNING_S, (unsigned)AL_WEBHOOK_BASE_S, (unsigned)AL_WEBHOOK_FAIL_LIMIT);
+            AL_SERVER_END_WARNING_S, AL_SERVER_START_NOTICE_S, (unsigned)AL_WEBHOOK_BASE_S,
+            (unsigned)AL_WEBHOOK_FAIL_LIMIT);
 }
 
 /* Value of option argv[*i] ("--x V"); advances *i. NULL (with a message) when missing. */
@@ -85,6 +88,7 @@ static int server_number(const char *a, const char *v, struct al_server_opts *o)
         {"--heartbeat-timeout", 366u * 86400, &o->heartbeat_timeout_s},
         {"--pool-notice", 7u * 86400, &o->pool_notice_s},
         {"--end-warning", 7u * 86400, &o->end_warning_s},
+        {"--start-notice", 7u * 86400, &o->start_notice_s},
         {"--webhook-retry-base", AL_WEBHOOK_BASE_MAX_S, &o->webhook_retry_base_s},
         {"--webhook-fail-limit", 1000000, &o->webhook_fail_limit},
     };

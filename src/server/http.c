@@ -4,6 +4,7 @@
 
 #include "common/num.h"
 #include "server/call.h"
+#include "server/evstream.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -381,6 +382,7 @@ int al_event_orgs(struct al_ctx *c, enum al_event_kind kind, const char *const *
     int rc = seq < 0 ? (int)seq : al_store_event_orgs_add(c->srv->store, seq, orgs, n, &e);
     if (rc < 0)
         return al_http_fail_err(c, rc, &e);
+    al_evstream_appended(c->srv);
     return 0;
 }
 

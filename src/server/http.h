@@ -16,6 +16,8 @@
 struct al_cal;
 struct al_call;
 struct al_migplan_said;
+struct al_evstream;
+struct al_evsub;
 struct al_webhooks;
 
 #include <jansson.h>
@@ -58,7 +60,8 @@ struct al_srv {
      * work), and how long before a reservation's end its containers are warned */
     int64_t pool_notice_s;
     int64_t end_warning_s;
-    struct al_txn txn; /* the group commit */
+    int64_t start_notice_s; /* reservation.starting this long before a start (server/notices.h) */
+    struct al_txn txn;      /* the group commit */
     /* `cal` is changed (and replaced) only with `lock` held and `cal_rw` held for writing;
      * availability reads take only `cal_rw` for reading: they never wait for a writer's
      * commit. Lock order: lock, then cal_rw. */
@@ -68,6 +71,7 @@ struct al_srv {
     /* the planner's lines on stderr about GPUs it cannot plan, each said once (server/migplan.h);
      * NULL until one is said; written under `lock`, freed by al_srv_close */
     struct al_migplan_said *migplan_said;
+    struct al_evstream *evstream; /* the event streams and their wake-up (server/evstream.h) */
     /* the webhook dispatcher and the key of hook secrets (server/webhooks.h); NULL when not
      * started (al_srv_open alone: the unit tests, the fuzz target) */
     struct al_webhooks *webhooks;
@@ -94,8 +98,9 @@ struct al_ctx {
     /* reply */
     int status;
     json_t *resp;
-    char *resp_text;       /* a non-JSON answer (al_http_reply_text), owned; else NULL */
-    const char *resp_type; /* its Content-Type; static */
+    char *resp_text;         /* a non-JSON answer (al_http_reply_text), owned; else NULL */
+    const char *resp_type;   /* its Content-Type; static */
+    struct al_evsub *stream; /* an event stream the answer opens (server/evstream.h), owned */
     /* error (when a handler fails) */
     int err_code;
     char err_field[AL_HTTP_MAX_NAME + 1];

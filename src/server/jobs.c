@@ -17,6 +17,7 @@
 #include "server/migcheck.h"
 #include "server/migplan.h"
 #include "server/node_report.h"
+#include "server/notices.h"
 #include "server/pool.h"
 #include "server/poolgpu.h"
 #include "server/provision.h"
@@ -200,6 +201,9 @@ static int tick(struct al_ctx *c, void *arg)
         goto out;
     n += rc;
     if ((rc = al_rsvlife_pass(c)) < 0)
+        goto out;
+    n += rc;
+    if ((rc = al_notices_pass(c)) < 0) /* after the starts and ends: no notice for those */
         goto out;
     n += rc;
     al_calendar_expire(c->srv->cal->cal, c->now);

@@ -15,6 +15,7 @@
 #define AL_SERVER_HEARTBEAT_TIMEOUT_S 90u  /* six of the agent's default 15 s heartbeats */
 #define AL_SERVER_POOL_NOTICE_S       900u /* a pool container's warning before a reservation */
 #define AL_SERVER_END_WARNING_S       900u /* a container's warning before its window ends */
+#define AL_SERVER_START_NOTICE_S      900u /* reservation.starting before a reservation's start */
 
 struct al_server_opts {
     const char *db;               /* SQLite file (default ./allot.db) */
@@ -28,6 +29,7 @@ struct al_server_opts {
     unsigned heartbeat_timeout_s; /* a node silent for longer is offline (0: the default) */
     unsigned pool_notice_s;       /* pool containers' notice before a reservation (0: default) */
     unsigned end_warning_s;       /* containers' warning before their window ends (0: default) */
+    unsigned start_notice_s;      /* reservation.starting before a start (0: default) */
     /* webhooks (docs/webhooks.md): the file of the key that seals hook secrets (NULL:
      * "<db>.key"), the first retry's nominal wait and the consecutive failed attempts that
      * disable a hook (0: their defaults) */

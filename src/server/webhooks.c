@@ -5,6 +5,7 @@
 #include "server/webhooks.h"
 
 #include "core/webhook.h"
+#include "server/evstream.h"
 #include "server/http.h"
 #include "server/whsend.h"
 
@@ -14,19 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FANOUT_BATCH 200 /* events fanned out per unit of work */
 #define DUE_BATCH    16  /* deliveries attempted per round */
+#define NAP_SLICE_MS 100 /* how soon a kick or a stop ends a nap */
 
 struct al_webhooks {
     struct al_whkey key;
     int64_t retry_base_s, fail_limit;
     unsigned poll_ms;
     pthread_t tid;
-    pthread_mutex_t mu; /* guards `kicked` */
-    pthread_cond_t cv;
-    bool kicked;
+    uint64_t gen;       /* the event generation last seen (server/evstream.h) */
+    atomic_bool kicked; /* a delivery was queued outside the event log (a test ping) */
     atomic_bool stop;
 };
 
@@ -286,23 +286,20 @@ static int deliver_due(struct al_srv *srv)
     return rc < 0 ? rc : n;
 }
 
-/* Sleep until kicked, stopped, or poll_ms pass. */
-static void nap(struct al_webhooks *w)
+/* Sleep until events commit (al_evstream_wait), a delivery is queued (kicked), the
+ * dispatcher stops, or poll_ms pass (a retry may have come due). The wait is cut in slices so
+ * that a kick or a stop is seen within NAP_SLICE_MS. */
+static void nap(struct al_srv *srv, struct al_webhooks *w)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += w->poll_ms / 1000;
-    ts.tv_nsec += (long)(w->poll_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
+    for (unsigned waited = 0; waited < w->poll_ms; waited += NAP_SLICE_MS) {
+        uint64_t g = al_evstream_wait(srv, w->gen, NAP_SLICE_MS);
+        if (g != w->gen) {
+            w->gen = g;
+            return;
+        }
+        if (atomic_exchange(&w->kicked, false) || atomic_load(&w->stop))
+            return;
     }
-    pthread_mutex_lock(&w->mu);
-    while (!w->kicked && !atomic_load(&w->stop))
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
-            break;
-    w->kicked = false;
-    pthread_mutex_unlock(&w->mu);
 }
 
 static void *dispatcher_main(void *arg)
@@ -314,7 +311,7 @@ static void *dispatcher_main(void *arg)
         int sent = atomic_load(&w->stop) ? 0 : deliver_due(srv);
         /* a full batch of either: more is waiting, go on at once */
         if (fanned < FANOUT_BATCH && sent < DUE_BATCH)
-            nap(w);
+            nap(srv, w);
     }
     return NULL;
 }
@@ -347,13 +344,10 @@ int al_webhooks_start(struct al_srv *srv, const struct al_webhooks_opts *o, stru
     w->fail_limit = o->fail_limit > 0 ? o->fail_limit : AL_WEBHOOK_FAIL_LIMIT;
     w->poll_ms = o->poll_ms ? o->poll_ms : 500;
     atomic_init(&w->stop, false);
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    atomic_init(&w->kicked, false);
     srv->webhooks = w;
     if (pthread_create(&w->tid, NULL, dispatcher_main, srv) != 0) {
         srv->webhooks = NULL;
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
         rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the webhook dispatcher");
         goto fail;
     }
@@ -369,13 +363,8 @@ void al_webhooks_stop(struct al_srv *srv)
     struct al_webhooks *w = srv->webhooks;
     if (!w)
         return;
-    pthread_mutex_lock(&w->mu);
     atomic_store(&w->stop, true);
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
     pthread_join(w->tid, NULL);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
     al_whkey_wipe(&w->key);
     free(w);
     srv->webhooks = NULL;
@@ -386,10 +375,7 @@ void al_webhooks_kick(struct al_srv *srv)
     struct al_webhooks *w = srv->webhooks;
     if (!w)
         return;
-    pthread_mutex_lock(&w->mu);
-    w->kicked = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    atomic_store(&w->kicked, true);
 }
 
 const struct al_whkey *al_webhooks_key(const struct al_srv *srv)

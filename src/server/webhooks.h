@@ -23,7 +23,7 @@ struct al_webhooks_opts {
     const char *db;       /* the database's path, for the default key file */
     int64_t retry_base_s; /* the first retry's nominal wait (0: AL_WEBHOOK_BASE_S) */
     int64_t fail_limit;   /* consecutive failed attempts that disable a hook (0: default) */
-    unsigned poll_ms;     /* how often the outbox is looked at when nothing woke it (0: 500) */
+    unsigned poll_ms;     /* how often the outbox is looked at when no event woke it (0: 500) */
 };
 
 /* The key file's path for `o` into `buf`. 0, or AL_E_INVAL when it does not fit. */
@@ -34,7 +34,8 @@ int al_webhooks_key_path(const struct al_webhooks_opts *o, char *buf, size_t cap
  * must be initialized and the group commit started. */
 int al_webhooks_start(struct al_srv *srv, const struct al_webhooks_opts *o, struct al_err *reterr);
 /* Stop the thread (an attempt under way is cut short and retried after the next start) and
- * free srv->webhooks; before the group commit stops. Harmless when not started. */
+ * free srv->webhooks; before the event streams and the group commit stop. Harmless when not
+ * started. */
 void al_webhooks_stop(struct al_srv *srv);
 
 /* Wake the dispatcher: a delivery was queued (a test ping). Harmless when not started. */

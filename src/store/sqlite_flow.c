@@ -370,6 +370,17 @@ int al_store_event_find(struct al_store *s, const struct al_store_event_filter *
     return rc ? rc : al_sqlite_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
 }
 
+int64_t al_store_event_last(struct al_store *s, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr, "SELECT coalesce(max(seq), 0) FROM events", "");
+    if (rc || (rc = al_sqlite_row(s, st, reterr, "event")) != 0)
+        return rc;
+    int64_t seq = sqlite3_column_int64(st, 0);
+    al_sqlite_done(s, st);
+    return seq;
+}
+
 int al_store_event_list(struct al_store *s, int64_t after, int limit, json_t **ret,
                         struct al_err *reterr)
 {

@@ -414,6 +414,8 @@ int al_store_event_list(struct al_store *s, int64_t after, int limit, json_t **r
 /* The same, only the events that concern `org`. */
 int al_store_event_list_org(struct al_store *s, const char *org, int64_t after, int limit,
                             json_t **ret, struct al_err *reterr);
+/* The newest event's seq (0: none), or a negative code. */
+int64_t al_store_event_last(struct al_store *s, struct al_err *reterr);
 /* What a list keeps (NULL members: no filter): events of `org`; of kind `kind` exactly, or,
  * when `kind_prefix`, whose kind starts with `kind` ("reservation."); about `object`. */
 struct al_store_event_filter {
