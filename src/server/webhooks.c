@@ -155,6 +155,16 @@ out:
     return rc;
 }
 
+/* A read unit: whether a fan-out has work (an active hook, events past the cursor), so that an
+ * idle dispatcher writes nothing (a write unit costs a commit). */
+static int backlog(struct al_ctx *c, void *arg)
+{
+    struct al_err e = {0};
+    int rc = al_store_webhook_backlog(c->srv->store, &e);
+    (void)arg;
+    return rc < 0 ? al_http_fail_err(c, rc, &e) : rc;
+}
+
 /* ---- attempts ---- */
 
 /* One delivery due, loaded by the `due` unit and attempted without the lock. */
@@ -307,7 +317,9 @@ static void *dispatcher_main(void *arg)
     struct al_srv *srv = arg;
     struct al_webhooks *w = srv->webhooks;
     while (!atomic_load(&w->stop)) {
-        int fanned = run_unit(srv, AL_TXN_WRITE, fanout, NULL);
+        int fanned = run_unit(srv, AL_TXN_READ, backlog, NULL) > 0
+                         ? run_unit(srv, AL_TXN_WRITE, fanout, NULL)
+                         : 0;
         int sent = atomic_load(&w->stop) ? 0 : deliver_due(srv);
         /* a full batch of either: more is waiting, go on at once */
         if (fanned < FANOUT_BATCH && sent < DUE_BATCH)

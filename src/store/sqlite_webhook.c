@@ -43,15 +43,25 @@ int al_store_webhook_insert(struct al_store *s, const struct al_store_webhook_ne
                             struct al_err *reterr)
 {
     sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr,
+    int rc = al_sqlite_unit_begin(s, reterr);
+    if (rc)
+        return rc;
+    /* the first active hook: the events before it, which no hook wanted, are behind it */
+    rc = al_sqlite_prep(s, &st, reterr,
+                        "UPDATE webhook_cursor SET seq = (SELECT coalesce(max(seq), 0) FROM events)"
+                        " WHERE NOT EXISTS (SELECT 1 FROM webhooks WHERE active = 1)",
+                        "");
+    if (rc == 0 && (rc = al_sqlite_run(s, st, reterr, "move webhook cursor")) > 0)
+        rc = 0;
+    if (rc == 0)
+        rc = al_sqlite_prep(s, &st, reterr,
                             "INSERT INTO webhooks(id, owner, org_id, url, events, description,"
                             " secret_box, active, created_at) VALUES(?,?,?,?,?,?,?,1,?)",
                             "ttttttti", w->id, w->owner, w->org, w->url, w->events, w->description,
                             w->secret_box, w->created_at);
-    if (rc)
-        return rc;
-    rc = al_sqlite_run(s, st, reterr, "insert webhook");
-    return rc < 0 ? rc : 0;
+    if (rc == 0 && (rc = al_sqlite_run(s, st, reterr, "insert webhook")) > 0)
+        rc = 0;
+    return al_sqlite_unit_end(s, rc, reterr);
 }
 
 int al_store_webhook_get(struct al_store *s, const char *id, json_t **ret, char **box,
@@ -169,6 +179,21 @@ int al_store_webhook_cursor(struct al_store *s, int64_t *seq, struct al_err *ret
     *seq = sqlite3_column_int64(st, 0);
     al_sqlite_done(s, st);
     return 0;
+}
+
+int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
+                            " AND EXISTS (SELECT 1 FROM events"
+                            " WHERE seq > (SELECT seq FROM webhook_cursor WHERE one = 1))",
+                            "");
+    if (rc || (rc = al_sqlite_row(s, st, reterr, "webhook backlog")) != 0)
+        return rc;
+    rc = sqlite3_column_int(st, 0) != 0;
+    al_sqlite_done(s, st);
+    return rc;
 }
 
 int al_store_webhook_cursor_set(struct al_store *s, int64_t seq, struct al_err *reterr)

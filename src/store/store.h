@@ -734,7 +734,12 @@ int al_store_webhook_end(struct al_store *s, const char *id, bool deleted, int64
 int al_store_webhook_outcome(struct al_store *s, const char *id, bool ok, int64_t at,
                              int64_t *failures, int64_t *since, struct al_err *reterr);
 
-/* The dispatcher's cursor: the last event fanned out to deliveries. */
+/* The dispatcher's cursor: the last event fanned out to deliveries. While no hook is active
+ * it does not move (nothing to fan out: no write); al_store_webhook_insert moves it to the last
+ * event when the new hook is the only active one, so that a hook gets the events after its
+ * creation. al_store_webhook_backlog: 1 when an active hook exists and events lie past the
+ * cursor (a fan-out has work), else 0; or an error. */
+int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr);
 int al_store_webhook_cursor(struct al_store *s, int64_t *seq, struct al_err *reterr);
 int al_store_webhook_cursor_set(struct al_store *s, int64_t seq, struct al_err *reterr);
 
