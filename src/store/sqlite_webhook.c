@@ -136,14 +136,12 @@ int al_store_webhook_end(struct al_store *s, const char *id, bool deleted, int64
                         "tii", id, (int64_t)deleted, at);
     if (rc == 0 && (rc = al_sqlite_run(s, st, reterr, "end webhook")) == 0)
         rc = al_err_set(reterr, AL_E_NOTFOUND, "no webhook %s", id);
-    if (rc > 0)
-        rc = al_sqlite_prep(s, &st, reterr,
-                            "UPDATE webhook_deliveries SET status = 'failed', error = ?2,"
-                            " next_at = NULL WHERE webhook_id = ?1"
-                            " AND status IN ('pending','retrying')",
-                            "tt", id, why);
-    if (rc > 0 && (rc = al_sqlite_run(s, st, reterr, "cancel deliveries")) > 0)
-        rc = 0;
+    if (rc > 0 && (rc = al_sqlite_prep(s, &st, reterr,
+                                       "UPDATE webhook_deliveries SET status = 'failed',"
+                                       " error = ?2, next_at = NULL WHERE webhook_id = ?1"
+                                       " AND status IN ('pending','retrying')",
+                                       "tt", id, why)) == 0)
+        rc = al_sqlite_run(s, st, reterr, "cancel deliveries");
     return al_sqlite_unit_end(s, rc < 0 ? rc : 0, reterr);
 }
 

@@ -228,6 +228,9 @@ must "attempt 2 fails" wait_until 10 hook_failures 2
 advance 3600
 dead_ended() { call "$OP" GET "/v1/webhooks/$DEAD" && [ "$(j .active)" = false ]; }
 must "after 3 failed attempts (--webhook-fail-limit 3) the hook is disabled" wait_until 10 dead_ended
+call "$OP" GET "/v1/webhooks/$DEAD/deliveries"
+check "its delivery failed for good: webhook disabled, no next attempt" \
+    test "$(entry '[.status, .error, .next_at, .attempt] | @csv')" = '"failed","webhook disabled",,3'
 call "$OP" GET "/v1/events?limit=500"
 check "a webhook.disabled event names it" \
     test "$(j "[.items[] | select(.kind == \"webhook.disabled\" and .object == \"$DEAD\")] | length")" = 1
