@@ -17,7 +17,8 @@ static void server_usage(FILE *f)
             "                    [--tick-ms N] [--heartbeat-timeout S] [--pool-notice S]\n"
             "                    [--end-warning S] [--start-notice S]\n"
             "                    [--secret-key-file PATH] [--webhook-retry-base S]\n"
-            "                    [--webhook-fail-limit N] [--clock-file PATH]\n"
+            "                    [--webhook-fail-limit N] [--webhook-targets public|any]\n"
+            "                    [--clock-file PATH]\n"
             "       allot server init [--db PATH] [--name NAME] [--secret-key-file PATH]\n"
             "  --db PATH              SQLite database (default ./allot.db)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
@@ -42,6 +43,9 @@ static void server_usage(FILE *f)
             "                         seconds, then 3, 12, 60, 360, 2160 times S (default %u)\n"
             "  --webhook-fail-limit N disable a webhook after N failed attempts in a row\n"
             "                         (or a day without a success; default %u)\n"
+            "  --webhook-targets T    public: an org admin's webhook reaches only public\n"
+            "                         addresses (not loopback, private, link-local); any:\n"
+            "                         every address (default public; operators' hooks: any)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",
@@ -99,6 +103,17 @@ static int server_number(const char *a, const char *v, struct al_server_opts *o)
     return -1;
 }
 
+/* --webhook-targets public|any into `o`; -1 (with a message) otherwise. */
+static int webhook_targets(const char *v, struct al_server_opts *o)
+{
+    if (strcmp(v, "public") != 0 && strcmp(v, "any") != 0) {
+        fprintf(stderr, "allot server: --webhook-targets is public or any, not '%s'\n", v);
+        return -1;
+    }
+    o->webhook_targets_any = strcmp(v, "any") == 0;
+    return 0;
+}
+
 static int server_init(int argc, char **argv)
 {
     const char *db = "allot.db", *name = "admin", *key = NULL;
@@ -153,7 +168,10 @@ int al_cmd_server(int argc, char **argv)
             o.clock_file = v;
         else if (strcmp(a, "--secret-key-file") == 0)
             o.secret_key_file = v;
-        else if (server_number(a, v, &o) != 0)
+        else if (strcmp(a, "--webhook-targets") == 0) {
+            if (webhook_targets(v, &o) != 0)
+                return AL_EXIT_USAGE;
+        } else if (server_number(a, v, &o) != 0)
             return AL_EXIT_USAGE;
     }
     if (al_server_run(&o, &e) != 0) {

@@ -7,6 +7,7 @@
 #define AL_CORE_WEBHOOK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define AL_WEBHOOK_PATTERN_MAX  64    /* one entry of a hook's event filter */
@@ -39,5 +40,12 @@ int64_t al_webhook_backoff(int attempt, int64_t base_s, uint32_t r);
  * `failing_since` (unix seconds, the first failure of the run) for AL_WEBHOOK_FAIL_SPAN_S by
  * `now`. */
 bool al_webhook_should_disable(int64_t failures, int64_t limit, int64_t failing_since, int64_t now);
+
+/* Whether IP address `ip` (`len` 4: IPv4, 16: IPv6, network byte order) is a public unicast
+ * address: not loopback, private (RFC 1918, fc00::/7), shared (100.64/10), link-local,
+ * unspecified, multicast or reserved; an IPv4-mapped IPv6 address is judged as its IPv4 one.
+ * An org's webhook may reach only these (server/whsend.h: no request into allot's own
+ * network on a customer's behalf). */
+bool al_webhook_addr_public(const unsigned char *ip, size_t len);
 
 #endif

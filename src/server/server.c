@@ -542,8 +542,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         srv.end_warning_s = o->end_warning_s;
     if (o->start_notice_s)
         srv.start_notice_s = o->start_notice_s;
-    const struct al_webhooks_opts wo = {o->secret_key_file, o->db, o->webhook_retry_base_s,
-                                        o->webhook_fail_limit, 0};
+    const struct al_webhooks_opts wo = {o->secret_key_file,    o->db, o->webhook_retry_base_s,
+                                        o->webhook_fail_limit, 0,     o->webhook_targets_any};
     pthread_mutex_init(&ct.mu, NULL);
     pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */

@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The defaults of the options below (0 in a field means its default). */
@@ -36,6 +37,7 @@ struct al_server_opts {
     const char *secret_key_file;
     unsigned webhook_retry_base_s;
     unsigned webhook_fail_limit;
+    bool webhook_targets_any; /* an org's hook may reach any address (default: public only) */
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's

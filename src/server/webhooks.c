@@ -24,6 +24,7 @@ struct al_webhooks {
     struct al_whkey key;
     int64_t retry_base_s, fail_limit;
     unsigned poll_ms;
+    bool targets_any;
     pthread_t tid;
     uint64_t gen;       /* the event generation last seen (server/evstream.h) */
     atomic_bool kicked; /* a delivery was queued outside the event log (a test ping) */
@@ -204,7 +205,10 @@ static void attempt_send(struct al_webhooks *w, int64_t now, struct attempt *a)
     snprintf(h_id, sizeof h_id, "Allot-Delivery-Id: %s", id);
     snprintf(h_ts, sizeof h_ts, "Allot-Timestamp: %s", ts);
     snprintf(h_sig, sizeof h_sig, "Allot-Signature: v1=%s", sig);
-    al_whsend_post(jtext(a->d, "url"), headers, body, strlen(body), &w->stop, &a->res);
+    /* an org's hook: only public addresses, unless the operator allows any (an operator's own
+     * hooks may reach the operator's network) */
+    bool public_only = jtext(a->d, "org") != NULL && !w->targets_any;
+    al_whsend_post(jtext(a->d, "url"), headers, body, strlen(body), public_only, &w->stop, &a->res);
 }
 
 /* A failed attempt counts against hook `hook` (of org `org`, or NULL): disabled (with its
@@ -355,6 +359,7 @@ int al_webhooks_start(struct al_srv *srv, const struct al_webhooks_opts *o, stru
     w->retry_base_s = o->retry_base_s > 0 ? o->retry_base_s : AL_WEBHOOK_BASE_S;
     w->fail_limit = o->fail_limit > 0 ? o->fail_limit : AL_WEBHOOK_FAIL_LIMIT;
     w->poll_ms = o->poll_ms ? o->poll_ms : 500;
+    w->targets_any = o->targets_any;
     atomic_init(&w->stop, false);
     atomic_init(&w->kicked, false);
     srv->webhooks = w;

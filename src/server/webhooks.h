@@ -13,6 +13,7 @@
 #include "server/whkey.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct al_srv;
@@ -24,6 +25,7 @@ struct al_webhooks_opts {
     int64_t retry_base_s; /* the first retry's nominal wait (0: AL_WEBHOOK_BASE_S) */
     int64_t fail_limit;   /* consecutive failed attempts that disable a hook (0: default) */
     unsigned poll_ms;     /* how often the outbox is looked at when no event woke it (0: 500) */
+    bool targets_any;     /* an org's hook may reach any address, not only public ones */
 };
 
 /* The key file's path for `o` into `buf`. 0, or AL_E_INVAL when it does not fit. */

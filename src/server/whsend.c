@@ -1,12 +1,17 @@
 /* whsend.c — a webhook delivery's HTTP POST (libcurl): http and https only, redirects not
  * followed (a 3xx is an answer, and not a 2xx: the attempt failed), a 10 s bound on the whole
- * attempt, the answer's body dropped after a bounded read, and an early end when the server
- * stops. */
+ * attempt, the answer's body dropped after a bounded read, an org's hook kept to public
+ * addresses (checked on the address libcurl is about to connect to, so that a name resolving
+ * to a private address is caught), and an early end when the server stops. */
 #include "server/whsend.h"
 
+#include "core/webhook.h"
+
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define BODY_MAX ((size_t)64 * 1024) /* answer bytes read before the attempt is cut */
 
@@ -36,9 +41,36 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
     return atomic_load((const atomic_bool *)arg) ? 1 : 0;
 }
 
+/* What the socket callback knows and says. */
+struct open_check {
+    bool public_only;
+    bool refused; /* a connection was refused: the address is not public */
+};
+
+/* libcurl's socket opener: the address checked before the socket is made. */
+static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct open_check *oc = arg;
+    const unsigned char *ip = NULL;
+    size_t len = 0;
+    (void)purpose;
+    if (a->family == AF_INET && a->addrlen >= sizeof(struct sockaddr_in)) {
+        ip = (const unsigned char *)&((const struct sockaddr_in *)(void *)&a->addr)->sin_addr;
+        len = 4;
+    } else if (a->family == AF_INET6 && a->addrlen >= sizeof(struct sockaddr_in6)) {
+        ip = (const unsigned char *)&((const struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr;
+        len = 16;
+    }
+    if (oc->public_only && (!ip || !al_webhook_addr_public(ip, len))) {
+        oc->refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 /* The options of one attempt on `h`. */
 static CURLcode post_setup(CURL *h, const char *url, struct curl_slist *hdrs, const char *body,
-                           size_t n, const atomic_bool *stop, size_t *seen)
+                           size_t n, const atomic_bool *stop, size_t *seen, struct open_check *oc)
 {
     CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url);
     if (rc == CURLE_OK)
@@ -65,6 +97,10 @@ static CURLcode post_setup(CURL *h, const char *url, struct curl_slist *hdrs, co
         rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, oc);
     return rc;
 }
 
@@ -78,8 +114,9 @@ static bool header_add(struct curl_slist **list, const char *h)
 }
 
 int al_whsend_post(const char *url, const char *const *headers, const char *body, size_t n,
-                   const atomic_bool *stop, struct al_whsend_result *res)
+                   bool public_only, const atomic_bool *stop, struct al_whsend_result *res)
 {
+    struct open_check oc = {public_only, false};
     struct curl_slist *hdrs = NULL;
     size_t seen = 0;
     long status = 0;
@@ -95,7 +132,7 @@ int al_whsend_post(const char *url, const char *const *headers, const char *body
     for (size_t i = 0; headers && headers[i]; i++)
         if (!header_add(&hdrs, headers[i]))
             goto out;
-    if ((rc = post_setup(h, url, hdrs, body, n, stop, &seen)) == CURLE_OK)
+    if ((rc = post_setup(h, url, hdrs, body, n, stop, &seen, &oc)) == CURLE_OK)
         rc = curl_easy_perform(h);
     /* a long answer cut after its head is still an answer */
     if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
@@ -105,8 +142,10 @@ int al_whsend_post(const char *url, const char *const *headers, const char *body
 out:
     if (res->http_status < 0)
         snprintf(res->error, sizeof res->error, "%s",
-                 rc == CURLE_ABORTED_BY_CALLBACK ? "the server stopped during the attempt"
-                                                 : curl_easy_strerror(rc));
+                 oc.refused ? "refused: the address is not public (an org's webhook may reach "
+                              "public addresses only: --webhook-targets)"
+                 : rc == CURLE_ABORTED_BY_CALLBACK ? "the server stopped during the attempt"
+                                                   : curl_easy_strerror(rc));
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
     return res->http_status < 0 ? -1 : 0;

@@ -22,9 +22,11 @@ struct al_whsend_result {
 int al_whsend_global_init(void);
 
 /* POST `body` (`n` bytes, application/json) to `url` with the extra `headers` ("Name: value",
- * NULL-terminated). An attempt ends early when *stop becomes true (the server stops). Fills
+ * NULL-terminated). With `public_only`, a connection to an address that is not public
+ * (core/webhook.h: loopback, private, link-local …) is refused before it is made, whatever the
+ * name resolved to. An attempt ends early when *stop becomes true (the server stops). Fills
  * *res; returns 0 when an answer came (any status), -1 when none did. */
 int al_whsend_post(const char *url, const char *const *headers, const char *body, size_t n,
-                   const atomic_bool *stop, struct al_whsend_result *res);
+                   bool public_only, const atomic_bool *stop, struct al_whsend_result *res);
 
 #endif

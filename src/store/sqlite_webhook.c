@@ -225,10 +225,11 @@ int al_store_delivery_insert(struct al_store *s, const struct al_store_delivery_
 
 static json_t *due_row(sqlite3_stmt *st)
 {
-    return json_pack("{s:s?,s:s?,s:s?,s:s?,s:I,s:s?,s:s?}", "id", al_sqlite_text(st, 0), "webhook",
-                     al_sqlite_text(st, 1), "kind", al_sqlite_text(st, 2), "payload",
+    return json_pack("{s:s?,s:s?,s:s?,s:s?,s:I,s:s?,s:s?,s:s?}", "id", al_sqlite_text(st, 0),
+                     "webhook", al_sqlite_text(st, 1), "kind", al_sqlite_text(st, 2), "payload",
                      al_sqlite_text(st, 3), "attempt", (json_int_t)sqlite3_column_int64(st, 4),
-                     "url", al_sqlite_text(st, 5), "secret_box", al_sqlite_text(st, 6));
+                     "url", al_sqlite_text(st, 5), "secret_box", al_sqlite_text(st, 6), "org",
+                     al_sqlite_text(st, 7));
 }
 
 int al_store_delivery_due(struct al_store *s, int64_t now, int limit, json_t **ret,

@@ -7,7 +7,8 @@
 # openssl, retries with backoff on the server's test clock (--clock-file, --webhook-retry-base)
 # until success, each attempt in the delivery log, a redirect not followed, a restart in the
 # middle of the retries, org admins' hooks scoped to their org, a hook that keeps failing
-# disabled (webhook.disabled), removal, the CLI, and a clean stop. Prints "ok - …" /
+# disabled (webhook.disabled), removal, the CLI, an org's hook kept from private addresses
+# (--webhook-targets), and a clean stop. Prints "ok - …" /
 # "not ok - …" per check. Needs $ALLOT, curl, jq, python3, openssl.
 set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
@@ -41,9 +42,10 @@ rpid=$!
 must "the receiver listens" wait_until 20 test -s "$rdir/port"
 serve() {
     start_server "$U" "$tmp/server.log" --db "$tmp/db" --listen "127.0.0.1:$port" \
-        --clock-file "$tmp/clock" --tick-ms 200 --webhook-retry-base 10 --webhook-fail-limit 3
+        --clock-file "$tmp/clock" --tick-ms 200 --webhook-retry-base 10 --webhook-fail-limit 3 \
+        "$@"
 }
-must "server starts" serve
+must "server starts" serve --webhook-targets any
 
 # ---- registration ----
 call "$OP" POST /v1/webhooks "{\"url\":\"$R/all\",\"events\":[\"*\"],\"description\":\"ops\"}"
@@ -163,7 +165,7 @@ call "$OP" POST "/v1/webhooks/$ALL/test"
 PING2=$(j .id)
 must "the ping fails once before the restart" wait_until 10 delivered "$ALL" "$PING2" retrying
 check "SIGTERM: the server stops cleanly (exit 0)" stop_server
-must "server starts again" serve
+must "server starts again" serve --webhook-targets any
 advance 3600
 both_delivered() { delivered "$ALL" "$PING" delivered && delivered "$ALL" "$PING2" delivered; }
 must "after the restart, both pings are retried and delivered" \
@@ -265,13 +267,29 @@ check "allot webhook delete removes it" bash -c "'$ALLOT' webhook delete '$CLI_H
 check "allot webhook create without --events: usage error (2)" \
     bash -c "'$ALLOT' webhook create --url '$R/x' --server '$U' --token '$OP' 2>/dev/null; [ \$? = 2 ]"
 
+# ---- an org's hook reaches public addresses only (the default --webhook-targets public) ----
+check "SIGTERM: the server stops cleanly (exit 0)" stop_server
+must "server starts with --webhook-targets public (the default)" serve
+call "$ADM" POST /v1/webhooks "{\"url\":\"$R/inside\",\"events\":[\"user.*\"]}"
+INSIDE=$(j .id)
+SECRET_INSIDE=$(j .secret)
+call "$ADM" POST "/v1/webhooks/$INSIDE/test"
+PING=$(j .id)
+must "the admin's hook to 127.0.0.1 is refused before connecting" \
+    wait_until 10 delivered "$INSIDE" "$PING" retrying
+check "the log says why; the receiver got nothing" \
+    test "$(entry '.error | startswith("refused: the address is not public")'),$(req '.path == "/inside"')" = true,
+call "$OP" POST "/v1/webhooks/$ALL/test"
+PING=$(j .id)
+must "the operator's hook still reaches it" wait_until 10 delivered "$ALL" "$PING" delivered
+
 # ---- secrets never in the database in clear; a clean stop ----
 check "SIGTERM: the server stops cleanly (exit 0)" stop_server
 in_db() { cat "$tmp/db" "$tmp/db-wal" 2>/dev/null | grep -a -c -F "$1"; }
-for s in "$SECRET_ALL" "$SECRET_ADM" "$SECRET_DEAD" "$SECRET_CLI"; do
+for s in "$SECRET_ALL" "$SECRET_ADM" "$SECRET_DEAD" "$SECRET_CLI" "$SECRET_INSIDE"; do
     check "secret ${s:0:10}… is not in the database files" test "$(in_db "$s")" = 0
 done
-check "the secrets are in the database sealed" test "$(sqlite3 "$tmp/db" "SELECT count(*) FROM webhooks WHERE secret_box NOT LIKE 'whsec_%'")" = 4
+check "the secrets are in the database sealed" test "$(sqlite3 "$tmp/db" "SELECT count(*) FROM webhooks WHERE secret_box NOT LIKE 'whsec_%'")" = 5
 chmod 644 "$tmp/db.key"
 check "a secret key file others may read is refused at start" \
     bash -c "! '$ALLOT' server --db '$tmp/db' --listen 127.0.0.1:$port --clock-file '$tmp/clock' 2>'$tmp/refused.log' && grep -q 'chmod 600' '$tmp/refused.log'"

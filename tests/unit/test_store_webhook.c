@@ -72,6 +72,10 @@ static void test_hooks(void **state)
     assert_int_equal(al_store_webhook_list(f->s, "org_a", pg, &items, NULL, NULL), 0);
     assert_int_equal(json_array_size(items), 1);
     json_decref(items);
+    add_delivery(f->s, "whd_1", "whk_2", 10);
+    assert_int_equal(al_store_delivery_due(f->s, 10, 10, &items, NULL), 0);
+    assert_string_equal(jstr(json_array_get(items, 0), "org"), "org_a"); /* for its event */
+    json_decref(items);
     assert_int_equal(al_store_webhook_end(f->s, "whk_2", true, 200, "webhook deleted", NULL), 0);
     assert_int_equal(al_store_webhook_get(f->s, "whk_2", &h, NULL, NULL), AL_E_NOTFOUND);
     assert_int_equal(al_store_webhook_end(f->s, "whk_2", true, 200, "again", NULL), AL_E_NOTFOUND);
@@ -114,6 +118,7 @@ static void test_deliveries(void **state)
     assert_int_equal(json_array_size(due), 1);
     assert_string_equal(jstr(json_array_get(due, 0), "id"), "whd_a");
     assert_string_equal(jstr(json_array_get(due, 0), "secret_box"), "BOX");
+    assert_null(jstr(json_array_get(due, 0), "org")); /* an operator's hook */
     json_decref(due);
     struct al_store_attempt a = {"whd_a", "retrying", "refused", 1, -1, 15, 45, -1};
     assert_int_equal(al_store_delivery_attempted(f->s, &a, NULL), 0);

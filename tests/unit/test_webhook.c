@@ -92,12 +92,62 @@ static void test_should_disable(void **state)
     assert_false(al_webhook_should_disable(1000, 0, 0, 0));     /* no limit */
 }
 
+static bool v4(unsigned char a, unsigned char b, unsigned char c, unsigned char d)
+{
+    const unsigned char ip[4] = {a, b, c, d};
+    return al_webhook_addr_public(ip, 4);
+}
+
+static void test_addr_public(void **state)
+{
+    (void)state;
+    assert_true(v4(8, 8, 8, 8));
+    assert_true(v4(1, 1, 1, 1));
+    assert_true(v4(100, 128, 0, 1)); /* just past 100.64/10 */
+    assert_true(v4(172, 32, 0, 1));  /* just past 172.16/12 */
+    assert_true(v4(192, 0, 2, 1));   /* TEST-NET-1 is routable enough: not refused */
+    assert_true(v4(223, 255, 255, 255));
+    assert_false(v4(0, 1, 2, 3));
+    assert_false(v4(10, 1, 2, 3));
+    assert_false(v4(100, 64, 0, 1));
+    assert_false(v4(100, 127, 255, 255));
+    assert_false(v4(127, 0, 0, 1));
+    assert_false(v4(169, 254, 169, 254)); /* cloud metadata */
+    assert_false(v4(172, 16, 0, 1));
+    assert_false(v4(172, 31, 255, 255));
+    assert_false(v4(192, 0, 0, 8));
+    assert_false(v4(192, 168, 1, 1));
+    assert_false(v4(224, 0, 0, 1));
+    assert_false(v4(255, 255, 255, 255));
+    unsigned char v6[16] = {0};
+    assert_false(al_webhook_addr_public(v6, 16)); /* :: */
+    v6[15] = 1;
+    assert_false(al_webhook_addr_public(v6, 16)); /* ::1 */
+    v6[10] = v6[11] = 0xff;
+    v6[12] = 127;
+    assert_false(al_webhook_addr_public(v6, 16)); /* ::ffff:127.0.0.1 */
+    v6[12] = 8;
+    v6[13] = 8;
+    v6[14] = 8;
+    v6[15] = 8;
+    assert_true(al_webhook_addr_public(v6, 16)); /* ::ffff:8.8.8.8 */
+    const unsigned char g[16] = {0x20, 0x01, 0x48, 0x60, [15] = 0x88};
+    assert_true(al_webhook_addr_public(g, 16));
+    const unsigned char ula[16] = {0xfd, 0x12, [15] = 1};
+    assert_false(al_webhook_addr_public(ula, 16));
+    const unsigned char ll[16] = {0xfe, 0x80, [15] = 1};
+    assert_false(al_webhook_addr_public(ll, 16));
+    const unsigned char mc[16] = {0xff, 0x02, [15] = 1};
+    assert_false(al_webhook_addr_public(mc, 16));
+    assert_false(al_webhook_addr_public(g, 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pattern_ok),     cmocka_unit_test(test_pattern_matches),
         cmocka_unit_test(test_backoff_caps),   cmocka_unit_test(test_backoff_jitter),
-        cmocka_unit_test(test_should_disable),
+        cmocka_unit_test(test_should_disable), cmocka_unit_test(test_addr_public),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
