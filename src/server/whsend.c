@@ -15,6 +15,14 @@
 
 #define BODY_MAX ((size_t)64 * 1024) /* answer bytes read before the attempt is cut */
 
+/* One transfer's state, shared by its callbacks. */
+struct xfer {
+    const atomic_bool *stop; /* the server stops: end the transfer */
+    size_t seen;             /* answer bytes read */
+    bool public_only;        /* refuse addresses that are not public */
+    bool refused;            /* a connection was refused: the address is not public */
+};
+
 int al_whsend_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
@@ -25,10 +33,10 @@ int al_whsend_global_init(void)
 /* NOLINTNEXTLINE(readability-non-const-parameter): libcurl's write callback type */
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
-    size_t *seen = arg;
+    struct xfer *x = arg;
     (void)p;
-    *seen += size * nmemb;
-    return *seen > BODY_MAX ? 0 : size * nmemb;
+    x->seen += size * nmemb;
+    return x->seen > BODY_MAX ? 0 : size * nmemb;
 }
 
 /* libcurl's progress callback: non-zero aborts the transfer when the server stops. */
@@ -38,19 +46,14 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
     (void)dn;
     (void)ut;
     (void)un;
-    return atomic_load((const atomic_bool *)arg) ? 1 : 0;
+    const struct xfer *x = arg;
+    return atomic_load(x->stop) ? 1 : 0;
 }
-
-/* What the socket callback knows and says. */
-struct open_check {
-    bool public_only;
-    bool refused; /* a connection was refused: the address is not public */
-};
 
 /* libcurl's socket opener: the address checked before the socket is made. */
 static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
-    struct open_check *oc = arg;
+    struct xfer *x = arg;
     const unsigned char *ip = NULL;
     size_t len = 0;
     (void)purpose;
@@ -61,8 +64,8 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockad
         ip = (const unsigned char *)&((const struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr;
         len = 16;
     }
-    if (oc->public_only && (!ip || !al_webhook_addr_public(ip, len))) {
-        oc->refused = true;
+    if (x->public_only && (!ip || !al_webhook_addr_public(ip, len))) {
+        x->refused = true;
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype, a->protocol);
@@ -70,7 +73,7 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockad
 
 /* The options of one attempt on `h`. */
 static CURLcode post_setup(CURL *h, const char *url, struct curl_slist *hdrs, const char *body,
-                           size_t n, const atomic_bool *stop, size_t *seen, struct open_check *oc)
+                           size_t n, struct xfer *x)
 {
     CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url);
     if (rc == CURLE_OK)
@@ -90,17 +93,17 @@ static CURLcode post_setup(CURL *h, const char *url, struct curl_slist *hdrs, co
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, seen);
+        rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
+        rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, oc);
+        rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
     return rc;
 }
 
@@ -116,9 +119,8 @@ static bool header_add(struct curl_slist **list, const char *h)
 int al_whsend_post(const char *url, const char *const *headers, const char *body, size_t n,
                    bool public_only, const atomic_bool *stop, struct al_whsend_result *res)
 {
-    struct open_check oc = {public_only, false};
+    struct xfer x = {stop, 0, public_only, false};
     struct curl_slist *hdrs = NULL;
-    size_t seen = 0;
     long status = 0;
     CURLcode rc = CURLE_OUT_OF_MEMORY;
     CURL *h = curl_easy_init();
@@ -132,7 +134,7 @@ int al_whsend_post(const char *url, const char *const *headers, const char *body
     for (size_t i = 0; headers && headers[i]; i++)
         if (!header_add(&hdrs, headers[i]))
             goto out;
-    if ((rc = post_setup(h, url, hdrs, body, n, stop, &seen, &oc)) == CURLE_OK)
+    if ((rc = post_setup(h, url, hdrs, body, n, &x)) == CURLE_OK)
         rc = curl_easy_perform(h);
     /* a long answer cut after its head is still an answer */
     if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
@@ -142,8 +144,8 @@ int al_whsend_post(const char *url, const char *const *headers, const char *body
 out:
     if (res->http_status < 0)
         snprintf(res->error, sizeof res->error, "%s",
-                 oc.refused ? "refused: the address is not public (an org's webhook may reach "
-                              "public addresses only: --webhook-targets)"
+                 x.refused ? "refused: the address is not public (an org's webhook may reach "
+                             "public addresses only: --webhook-targets)"
                  : rc == CURLE_ABORTED_BY_CALLBACK ? "the server stopped during the attempt"
                                                    : curl_easy_strerror(rc));
     curl_slist_free_all(hdrs);
