@@ -6,7 +6,7 @@
 # other clients make events: delivered live, an org's stream never carries another org's
 # event, a reconnect with Last-Event-ID (or after=) resumes without loss or duplicates, a quiet
 # stream gets keepalive comments, at most 64 streams (503 beyond, a slot freed when one closes);
-# `allot events --follow`; the reservation.starting and reservation.ending notices appended once
+# `allot events --follow`; a GPU's failure seen by the org on it only; the reservation.starting and reservation.ending notices appended once
 # each, across ticks and restarts; a clean stop with streams open; and (debug builds: the
 # store's fault injection) the event of a write whose batch failed to commit is never streamed.
 # Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, python3.
@@ -289,6 +289,19 @@ must "the server restarts" start_clocked_server 100 "${SERVER_ARGS[@]}"
 tick_to $((T0 + HOUR - 1600))
 check "after a restart the notice is not given again" [ "$(starting "$R_ACME" | wc -l)" = 1 ]
 tick_to $((T0 + HOUR))
+# a GPU's failure concerns the org whose reservation runs on it, and no other
+call "$AGENT" PUT /v1/nodes/n1 '{"zone":"z1","gpus":[{"index":0,"uuid":"GPU-n1-0","model":"H100-80GB","healthy":false},{"index":1,"uuid":"GPU-n1-1","model":"H100-80GB","healthy":true}]}'
+call "$OP" GET "/v1/events?kind=gpu.unhealthy"
+UNH=$(j '.items[-1]')
+WANT=$(jq -c --arg ra "$R_ACME" --arg ro "$R_OTHER" --arg a "$ACME" --arg o "$OTHER" \
+    '[.data.reservations[] | if . == $ra then $a elif . == $ro then $o else "?" end] | sort' <<<"$UNH")
+check "gpu.unhealthy names the org of the reservation on that GPU ($WANT)" \
+    [ "$(jq -c '.orgs | sort' <<<"$UNH")" = "$WANT" -a "$(jq 'length' <<<"$WANT")" = 1 ]
+call "$ACME_ADMIN" GET "/v1/events?kind=gpu.unhealthy"
+A_SEES=$(j '.items | length')
+call "$OTHER_ADMIN" GET "/v1/events?kind=gpu.unhealthy"
+check "… its admin lists it, the other org's does not" \
+    [ "$((A_SEES + $(j '.items | length')))" = 1 ]
 tick_to $((T0 + 3 * HOUR - 601))
 call "$OP" GET "/v1/events?kind=reservation.ending&limit=500"
 check "no reservation.ending before --end-warning's lead" [ "$(j '.items | length')" = 0 ]
