@@ -396,9 +396,9 @@ int al_event_orgs_json(struct al_ctx *c, enum al_event_kind kind, const json_t *
                        const char *object, json_t *data)
 {
     size_t n = json_array_size(orgs), i;
-    const char **list = n ? calloc(n, sizeof *list) : NULL;
+    const char **list = calloc(n + 1, sizeof *list); /* one more: never a 0-byte calloc */
     json_t *o;
-    if (n && !list) {
+    if (!list) {
         json_decref(data);
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     }
