@@ -63,7 +63,7 @@ static void print_event(struct follow *f, const char *text)
         free(data);
         free(orgs);
     }
-    fflush(stdout);
+    (void)fflush(stdout);
     json_decref(ev);
 }
 

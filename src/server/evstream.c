@@ -264,16 +264,17 @@ static int fetch(struct al_evsub *sub)
     struct fetch f = {sub, NULL};
     const struct al_txn_unit u = {.kind = AL_TXN_READ, .run = fetch_run, .arg = &f};
     int rc = al_txn_run(&c, &u, NULL);
-    size_t i;
-    json_t *ev;
     json_decref(c.err_details);
     json_decref(c.resp);
-    if (rc >= 0)
+    if (rc >= 0) {
+        size_t i;
+        json_t *ev;
         json_array_foreach(f.items, i, ev)
         {
             if ((rc = put_event(sub, ev)) != 0)
                 break;
         }
+    }
     json_decref(f.items);
     return rc < 0 ? rc : 0;
 }

@@ -395,17 +395,17 @@ int al_event(struct al_ctx *c, enum al_event_kind kind, const char *org, const c
 int al_event_orgs_json(struct al_ctx *c, enum al_event_kind kind, const json_t *orgs,
                        const char *object, json_t *data)
 {
-    const char *list[64];
     size_t n = json_array_size(orgs), i;
+    const char **list = calloc(n + 1, sizeof *list); /* one more: never a 0-byte calloc */
     json_t *o;
-    if (n > sizeof list / sizeof list[0]) {
-        /* more than 64 orgs on one GPU or change cannot happen today (a GPU has at most 7 MIG
-         * instances); refuse loudly rather than leave some out */
+    if (!list) {
         json_decref(data);
-        return al_http_fail(c, AL_E_RANGE, NULL, "an event concerns more than 64 orgs");
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     }
     json_array_foreach(orgs, i, o) list[i] = json_string_value(o);
-    return al_event_orgs(c, kind, list, n, object, data);
+    int rc = al_event_orgs(c, kind, list, n, object, data);
+    free(list);
+    return rc;
 }
 
 int al_event_migchange(struct al_ctx *c, enum al_event_kind kind, const char *id, json_t *data)
