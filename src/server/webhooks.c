@@ -170,7 +170,7 @@ static int backlog(struct al_ctx *c, void *arg)
 
 /* One delivery due, loaded by the `due` unit and attempted without the lock. */
 struct attempt {
-    json_t *d; /* {id, webhook, kind, payload, attempt, url, secret_box} */
+    json_t *d; /* {id, webhook, kind, payload, attempt, url, secret_box, org} */
     struct al_whsend_result res;
     int64_t at;
 };

@@ -4,12 +4,14 @@
 Listens on 127.0.0.1:PORT. Every POST is recorded as one JSON line in DIR/requests.jsonl:
 {"path", "headers": {name: value}, "body": the body as text}. It answers 200, unless the file
 DIR/fail holds a number N > 0: then it answers DIR/fail_status (default 500) and writes N - 1
-back, so that a test can make it fail N times before it succeeds. DIR/port is written once it
-listens.
+back, so that a test can make it fail N times before it succeeds. While DIR/hang holds a
+number S, it waits S seconds before it answers (after recording the request), to stand for a
+receiver that does not answer. DIR/port is written once it listens.
 """
 import json
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIR = sys.argv[1]
@@ -42,6 +44,11 @@ class Handler(BaseHTTPRequestHandler):
         rec = {"path": self.path, "headers": dict(self.headers.items()), "body": body}
         with open(os.path.join(DIR, "requests.jsonl"), "a") as f:
             f.write(json.dumps(rec) + "\n")
+        try:
+            with open(os.path.join(DIR, "hang")) as f:
+                time.sleep(float(f.read().strip() or "0"))
+        except (OSError, ValueError):
+            pass
         status = take_failure() or 200
         self.send_response(status)
         if 300 <= status < 400:

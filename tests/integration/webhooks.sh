@@ -37,7 +37,7 @@ mkdir -p "$rdir"
 OP=$(operator_token "$tmp/db")
 check "server init makes the secret key file, mode 0600" \
     test "$(stat -c %a "$tmp/db.key" 2>/dev/null)" = 600
-python3 "$AL_ROOT/tests/integration/webhook_receiver.py" "$rdir" "$rport" &
+python3 "$AL_ROOT/tests/integration/webhook_receiver.py" "$rdir" "$rport" 2>"$tmp/receiver.log" &
 rpid=$!
 must "the receiver listens" wait_until 20 test -s "$rdir/port"
 serve() {
@@ -267,8 +267,18 @@ check "allot webhook delete removes it" bash -c "'$ALLOT' webhook delete '$CLI_H
 check "allot webhook create without --events: usage error (2)" \
     bash -c "'$ALLOT' webhook create --url '$R/x' --server '$U' --token '$OP' 2>/dev/null; [ \$? = 2 ]"
 
+# ---- SIGTERM during an attempt that gets no answer ----
+echo 30 >"$rdir/hang"
+call "$OP" POST "/v1/webhooks/$ALL/test"
+HUNG=$(j .id)
+PING=$HUNG
+must "an attempt is under way (the receiver holds it)" wait_until 10 pinged 1
+t0=$(date +%s)
+check "SIGTERM during the attempt: the server stops cleanly (exit 0)" stop_server
+check "… at once, without waiting for the receiver (under 8 s)" test $(($(date +%s) - t0)) -lt 8
+rm -f "$rdir/hang"
+
 # ---- an org's hook reaches public addresses only (the default --webhook-targets public) ----
-check "SIGTERM: the server stops cleanly (exit 0)" stop_server
 must "server starts with --webhook-targets public (the default)" serve
 call "$ADM" POST /v1/webhooks "{\"url\":\"$R/inside\",\"events\":[\"user.*\"]}"
 INSIDE=$(j .id)
@@ -282,6 +292,10 @@ check "the log says why; the receiver got nothing" \
 call "$OP" POST "/v1/webhooks/$ALL/test"
 PING=$(j .id)
 must "the operator's hook still reaches it" wait_until 10 delivered "$ALL" "$PING" delivered
+PING=$HUNG
+must "the attempt cut by the stop is made again after the start" \
+    wait_until 10 delivered "$ALL" "$HUNG" delivered
+check "… and the cut one was not counted: attempt 1" test "$(entry .attempt)" = 1
 
 # ---- secrets never in the database in clear; a clean stop ----
 check "SIGTERM: the server stops cleanly (exit 0)" stop_server
