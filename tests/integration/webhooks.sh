@@ -175,7 +175,7 @@ check "the restarted ping: attempt 2, delivered" test "$(entry '[.attempt, .stat
 
 # ---- org admins: their org's hooks and events only ----
 call "$OP" POST /v1/orgs '{"name":"globex"}'
-ORG_B=$(j .id)
+expect "a second org: 201" 201
 call "$OP" POST /v1/users '{"name":"ada","role":"org_admin","org":"acme"}'
 ADM=$(j .token)
 call "$OP" POST /v1/users '{"name":"mo","role":"member","org":"acme"}'
