@@ -67,5 +67,6 @@ int al_cmd_ledger(int argc, char **argv);
 int al_cmd_invoice(int argc, char **argv);
 int al_cmd_container(int argc, char **argv);
 int al_cmd_pool(int argc, char **argv);
+int al_cmd_webhook(int argc, char **argv);
 
 #endif

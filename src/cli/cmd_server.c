@@ -4,6 +4,7 @@
 #include "cli/config.h"
 
 #include "common/num.h"
+#include "core/webhook.h"
 #include "server/server.h"
 
 #include <stdlib.h>
@@ -15,9 +16,12 @@ static void server_usage(FILE *f)
             "usage: allot server [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
             "                    [--max-conns N] [--max-conns-per-ip N] [--idle-timeout S]\n"
             "                    [--tick-ms N] [--heartbeat-timeout S] [--pool-notice S]\n"
-            "                    [--end-warning S] [--access-log PATH|-|off]\n"
-            "                    [--metrics-token-file PATH] [--clock-file PATH]\n"
-            "       allot server init [--db PATH] [--name NAME]\n"
+            "                    [--end-warning S] [--start-notice S]\n"
+            "                    [--access-log PATH|-|off] [--metrics-token-file PATH]\n"
+            "                    [--secret-key-file PATH] [--webhook-retry-base S]\n"
+            "                    [--webhook-fail-limit N] [--webhook-targets public|any]\n"
+            "                    [--clock-file PATH]\n"
+            "       allot server init [--db PATH] [--name NAME] [--secret-key-file PATH]\n"
             "  --db PATH              SQLite database (default ./allot.db)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
             "  --threads N            HTTP worker threads (default %u)\n"
@@ -30,8 +34,10 @@ static void server_usage(FILE *f)
             "  --pool-notice S        warn a pool container S seconds before a reservation\n"
             "                         takes its GPU; no reservation is placed sooner on a GPU\n"
             "                         running pool work (default %u)\n"
-            "  --end-warning S        warn containers S seconds before their reservation ends\n"
-            "                         (default %u)\n"
+            "  --end-warning S        warn containers S seconds before their reservation ends,\n"
+            "                         and append reservation.ending then (default %u)\n"
+            "  --start-notice S       append reservation.starting S seconds before a\n"
+            "                         reservation's start (default %u)\n"
             "  --access-log WHERE     one JSON line per call (time, method, path without its\n"
             "                         query, route, status, ms, user, client, bytes; never a\n"
             "                         token or a body) to the file PATH, - (stderr, the\n"
@@ -39,12 +45,23 @@ static void server_usage(FILE *f)
             "  --metrics-token-file PATH\n"
             "                         a file holding the token that may read GET /metrics\n"
             "                         besides operators (Prometheus' credentials_file)\n"
+            "  --secret-key-file PATH the key that seals webhook secrets in the database,\n"
+            "                         created (mode 0600) when missing (default: the\n"
+            "                         database's path + .key); keep it with the database\n"
+            "  --webhook-retry-base S a failed webhook delivery's first retry waits up to S\n"
+            "                         seconds, then 3, 12, 60, 360, 2160 times S (default %u)\n"
+            "  --webhook-fail-limit N disable a webhook after N failed attempts in a row\n"
+            "                         (or a day without a success; default %u)\n"
+            "  --webhook-targets T    public: an org admin's webhook reaches only public\n"
+            "                         addresses (not loopback, private, link-local); any:\n"
+            "                         every address (default public; operators' hooks: any)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",
             AL_SERVER_THREADS, AL_SERVER_MAX_CONNS, AL_SERVER_MAX_CONNS_PER_IP,
             AL_SERVER_IDLE_TIMEOUT_S, AL_SERVER_HEARTBEAT_TIMEOUT_S, AL_SERVER_POOL_NOTICE_S,
-            AL_SERVER_END_WARNING_S);
+            AL_SERVER_END_WARNING_S, AL_SERVER_START_NOTICE_S, (unsigned)AL_WEBHOOK_BASE_S,
+            (unsigned)AL_WEBHOOK_FAIL_LIMIT);
 }
 
 /* Value of option argv[*i] ("--x V"); advances *i. NULL (with a message) when missing. */
@@ -84,6 +101,9 @@ static int server_number(const char *a, const char *v, struct al_server_opts *o)
         {"--heartbeat-timeout", 366u * 86400, &o->heartbeat_timeout_s},
         {"--pool-notice", 7u * 86400, &o->pool_notice_s},
         {"--end-warning", 7u * 86400, &o->end_warning_s},
+        {"--start-notice", 7u * 86400, &o->start_notice_s},
+        {"--webhook-retry-base", AL_WEBHOOK_BASE_MAX_S, &o->webhook_retry_base_s},
+        {"--webhook-fail-limit", 1000000, &o->webhook_fail_limit},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (strcmp(a, opts[i].name) == 0)
@@ -92,15 +112,27 @@ static int server_number(const char *a, const char *v, struct al_server_opts *o)
     return -1;
 }
 
+/* --webhook-targets public|any into `o`; -1 (with a message) otherwise. */
+static int webhook_targets(const char *v, struct al_server_opts *o)
+{
+    if (strcmp(v, "public") != 0 && strcmp(v, "any") != 0) {
+        fprintf(stderr, "allot server: --webhook-targets is public or any, not '%s'\n", v);
+        return -1;
+    }
+    o->webhook_targets_any = strcmp(v, "any") == 0;
+    return 0;
+}
+
 static int server_init(int argc, char **argv)
 {
-    const char *db = "allot.db", *name = "admin";
+    const char *db = "allot.db", *name = "admin", *key = NULL;
     char token[64];
     struct al_err e = {0};
     for (int i = 1; i < argc; i++) {
-        const char **dst = strcmp(argv[i], "--db") == 0     ? &db
-                           : strcmp(argv[i], "--name") == 0 ? &name
-                                                            : NULL;
+        const char **dst = strcmp(argv[i], "--db") == 0                ? &db
+                           : strcmp(argv[i], "--name") == 0            ? &name
+                           : strcmp(argv[i], "--secret-key-file") == 0 ? &key
+                                                                       : NULL;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             server_usage(stdout);
             return AL_EXIT_OK;
@@ -110,7 +142,9 @@ static int server_init(int argc, char **argv)
             return AL_EXIT_USAGE;
         }
     }
-    if (al_server_init_db(db, name, token, sizeof token, &e) != 0) {
+    /* the key first: a database made without its key file would have printed its token */
+    if (al_server_init_key(db, key, &e) != 0 ||
+        al_server_init_db(db, name, token, sizeof token, &e) != 0) {
         fprintf(stderr, "allot server init: %s\n", e.msg);
         return e.code == AL_E_CONFLICT || e.code == AL_E_INVAL ? AL_EXIT_NO : AL_EXIT_FAIL;
     }
@@ -145,7 +179,12 @@ static int server_main(int argc, char **argv)
             o.access_log = v;
         else if (strcmp(a, "--metrics-token-file") == 0)
             o.metrics_token_file = v;
-        else if (server_number(a, v, &o) != 0)
+        else if (strcmp(a, "--secret-key-file") == 0)
+            o.secret_key_file = v;
+        else if (strcmp(a, "--webhook-targets") == 0) {
+            if (webhook_targets(v, &o) != 0)
+                return AL_EXIT_USAGE;
+        } else if (server_number(a, v, &o) != 0)
             return AL_EXIT_USAGE;
     }
     if (al_server_run(&o, &e) != 0) {

@@ -24,7 +24,7 @@ static const struct al_cmd al_commands[] = {
     {"availability", "free GPUs and MIG instances of a model over a window", al_cmd_availability},
     {"offerings", "priced windows that fit now, to reserve self-service", al_cmd_offerings},
     {"reserve", "reserve self-service in one call (an offering or an ask)", al_cmd_reserve},
-    {"events", "the event log (operator)", al_cmd_events},
+    {"events", "the event log, or follow it live", al_cmd_events},
     {"price", "the price list: list, set (operator), history", al_cmd_price},
     {"contract", "contracts: create, amend, show, list, end", al_cmd_contract},
     {"node", "nodes and their GPUs as agents report them (operator)", al_cmd_node},
@@ -38,6 +38,7 @@ static const struct al_cmd al_commands[] = {
      "containers on reserved GPUs / MIG instances or the pool: run, list, show, logs, stop",
      al_cmd_container},
     {"pool", "GPUs of the general pool free now for a pool container", al_cmd_pool},
+    {"webhook", "webhooks: create, list, show, delete, deliveries, test", al_cmd_webhook},
     {"version", "print the version", cmd_version},
     {NULL, NULL, NULL},
 };

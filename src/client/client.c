@@ -369,6 +369,72 @@ int al_client_get_raw(struct al_client *c, const char *path, char **ret_body, si
     return rc;
 }
 
+/* A streamed answer: a 2xx body goes to the caller's function, an error's is gathered. */
+struct stream {
+    CURL *curl;
+    al_client_data_fn fn;
+    void *arg;
+    struct al_resp err;
+    bool stopped;
+};
+
+static size_t on_stream(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct stream *s = userdata;
+    long status = 0;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status >= 300)
+        return on_data(ptr, size, nmemb, &s->err);
+    if (s->fn(ptr, size * nmemb, s->arg) != 0) {
+        s->stopped = true;
+        return 0; /* ends the transfer */
+    }
+    return size * nmemb;
+}
+
+int al_client_stream(struct al_client *c, const char *path, long idle_s, al_client_data_fn fn,
+                     void *arg, long *ret_status, struct al_err *reterr)
+{
+    struct stream s = {c->curl, fn, arg, {0}, false};
+    struct curl_slist *hdr = NULL;
+    char url[AL_CLIENT_MAX_URL];
+    json_t *j = NULL;
+    long status = 0;
+    int rc = check_call("GET", path, reterr);
+    if (rc < 0)
+        goto out;
+    snprintf(url, sizeof url, "%s%s", c->server, path);
+    if (!(hdr = make_headers(c, NULL, 0, reterr))) {
+        rc = reterr ? reterr->code : AL_E_INVAL;
+        goto out;
+    }
+    set_request(c, "GET", url, NULL, hdr, &s.err);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_stream);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, 0L); /* a stream lasts */
+    curl_easy_setopt(c->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
+    curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, idle_s > 0 ? idle_s : 60L);
+    CURLcode cc = curl_easy_perform(c->curl);
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (s.stopped)
+        rc = 0;
+    else if (cc != CURLE_OK)
+        rc = al_err_set(reterr, AL_E_IO, "%s: %s", c->server, curl_easy_strerror(cc));
+    else if (status < 200 || status >= 300) {
+        if (s.err.len)
+            j = json_loadb(s.err.buf, s.err.len, JSON_REJECT_DUPLICATES, NULL);
+        rc = answer_error(status, j, reterr);
+    }
+out:
+    if (ret_status)
+        *ret_status = status;
+    json_decref(j);
+    curl_slist_free_all(hdr);
+    free(s.err.buf);
+    return rc;
+}
+
 int al_url_encode(const char *s, char *out, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";

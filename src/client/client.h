@@ -53,6 +53,15 @@ int al_client_call(struct al_client *c, const char *method, const char *path, js
 int al_client_get_raw(struct al_client *c, const char *path, char **ret_body, size_t *ret_len,
                       long *ret_status, struct al_err *reterr);
 
+/* Receives a piece of a streamed answer's body as it comes; non-zero stops the stream. */
+typedef int (*al_client_data_fn)(const char *data, size_t len, void *arg);
+/* GET `path` as a stream (GET /v1/events?follow=1): a 2xx answer's body goes to `fn` piece by
+ * piece, with no limit on its length or duration; the transfer fails when nothing at all came
+ * for `idle_s` seconds (the server's keepalives keep a healthy stream busy). Returns 0 when
+ * the server ended the stream or `fn` stopped it; else the error as al_client_call reports it
+ * (an error answer's body is bounded and parsed for its message), *ret_status as there. */
+int al_client_stream(struct al_client *c, const char *path, long idle_s, al_client_data_fn fn,
+                     void *arg, long *ret_status, struct al_err *reterr);
 /* Map a server error code string ("no_capacity") to AL_E_* (status decides when unknown). */
 int al_client_code(const char *code, long status);
 

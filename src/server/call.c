@@ -4,6 +4,8 @@
  * answered after its commit), then the answer as JSON text. */
 #include "server/call.h"
 
+#include "server/evstream.h"
+
 #include "common/num.h"
 
 #include <sodium.h>
@@ -477,6 +479,12 @@ int al_call_reply(struct al_call *k, struct al_reply *out)
     struct al_ctx *c = &k->c;
     json_t *j;
     int status;
+    if (!c->err_code && c->stream) { /* an event stream: handed over, the listener sends it */
+        *out = (struct al_reply){
+            .status = 200, .content_type = "text/event-stream", .stream = c->stream};
+        c->stream = NULL;
+        return 0;
+    }
     if (!c->err_code && c->resp_text) { /* a non-JSON answer: handed over as it is */
         out->status = c->status ? c->status : 200;
         out->www_authenticate = NULL;
@@ -513,6 +521,8 @@ void al_call_end(struct al_call *k)
     json_decref(c->resp);
     free(c->resp_text);
     c->resp_text = NULL;
+    al_evsub_free(c->stream);
+    c->stream = NULL;
     json_decref(c->body);
     json_decref(c->user);
     json_decref(c->err_details);

@@ -48,6 +48,9 @@ struct al_reply {
     const char *content_type;     /* static; NULL: application/json */
     const char *www_authenticate; /* value of WWW-Authenticate (a 401 or a bad credential), or
                                    * NULL; static */
+    /* the answer is this event stream (server/evstream.h), not `text` (NULL): the caller's,
+     * given to al_evstream_response */
+    struct al_evsub *stream;
 };
 
 /* A call between its head and its answer. Zero it before al_call_begin. */

@@ -487,7 +487,7 @@ int al_containers_create(struct al_ctx *c, json_t **ret)
         goto out;
     }
     if ((rc = save(c, d, true)) ||
-        (rc = al_event(c, AL_EVENT_CONTAINER_CREATED, id,
+        (rc = al_event(c, AL_EVENT_CONTAINER_CREATED, c->org, id,
                        json_pack("{s:s,s:s,s:O,s:s,s:s,s:s}", "org", c->org, "user", c->user_id,
                                  "target", t.doc, "node", t.node, "gpu", t.gpu, "image",
                                  jstr(d, "image")))))
@@ -593,9 +593,9 @@ int al_containers_stop(struct al_ctx *c, json_t *ctr, const char *reason, json_t
     if (!(ev = json_pack("{s:s,s:s?}", "reason", reason, "node", jstr(ctr, "node"))))
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     json_object_foreach(data, k, v) json_object_set(ev, k, v);
-    if ((rc = al_event(c, AL_EVENT_CONTAINER_STOPPING, id, ev)) || !pending)
+    if ((rc = al_event(c, AL_EVENT_CONTAINER_STOPPING, jstr(ctr, "org"), id, ev)) || !pending)
         return rc;
     /* never started: nothing for an agent to stop */
-    return al_event(c, AL_EVENT_CONTAINER_STOPPED, id,
+    return al_event(c, AL_EVENT_CONTAINER_STOPPED, jstr(ctr, "org"), id,
                     json_pack("{s:s,s:b}", "reason", reason, "started", false));
 }

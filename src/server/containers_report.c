@@ -183,10 +183,10 @@ static int report_runtime(struct al_ctx *c, const char *node, json_t *rt)
         return al_http_fail_err(c, rc, &e);
     if (!ok && was != 0)
         return al_event(
-            c, AL_EVENT_NODE_RUNTIME_DOWN, node,
+            c, AL_EVENT_NODE_RUNTIME_DOWN, NULL, node,
             json_pack("{s:s,s:s?}", "kind", jstr(rt, "kind"), "error", jstr(rt, "error")));
     if (ok && was == 0)
-        return al_event(c, AL_EVENT_NODE_RUNTIME_UP, node,
+        return al_event(c, AL_EVENT_NODE_RUNTIME_UP, NULL, node,
                         json_pack("{s:s}", "kind", jstr(rt, "kind")));
     return 0;
 }
@@ -222,7 +222,7 @@ static int to_running(struct al_ctx *c, json_t *ctr, json_t *x)
     json_object_set_new(ctr, "started_at", time_or_now(c, x, "started_at"));
     int rc = al_containers_put(c, ctr);
     return rc ? rc
-              : al_event(c, AL_EVENT_CONTAINER_RUNNING, jstr(ctr, "id"),
+              : al_event(c, AL_EVENT_CONTAINER_RUNNING, jstr(ctr, "org"), jstr(ctr, "id"),
                          json_pack("{s:s?,s:s?,s:O?}", "node", jstr(ctr, "node"), "device",
                                    jstr(ctr, "device"), "runtime_id",
                                    json_object_get(ctr, "runtime_id")));
@@ -255,7 +255,7 @@ static int to_ended(struct al_ctx *c, json_t *ctr, json_t *x, const char *rs)
         rc = al_containers_put(c, ctr);
     if (rc)
         return rc;
-    return al_event(c, ev, jstr(ctr, "id"),
+    return al_event(c, ev, jstr(ctr, "org"), jstr(ctr, "id"),
                     json_pack("{s:s?,s:O?,s:s?,s:O?}", "node", jstr(ctr, "node"), "exit_code",
                               json_is_integer(code) ? code : NULL, "error",
                               strcmp(to, "failed") == 0 ? err : NULL, "reason",

@@ -50,12 +50,13 @@ static int cash_of(struct al_ctx *c, uint64_t org, struct al_org_usage *u)
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
-/* Append event `kind` about `object` with `data` (stolen; NULL: out of memory). */
-static int emit(struct al_ctx *c, enum al_event_kind kind, const char *object, json_t *data)
+/* Append event `kind` of `org` about `object` with `data` (stolen; NULL: out of memory). */
+static int emit(struct al_ctx *c, enum al_event_kind kind, const char *org, const char *object,
+                json_t *data)
 {
     if (!data)
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
-    return al_event(c, kind, object, data);
+    return al_event(c, kind, org, object, data);
 }
 
 /* Draw the next period of j. 0 with the transfer and the counter written; AL_E_PAYMENT with
@@ -161,7 +162,7 @@ static int access_end(struct al_ctx *c, struct draw_job *j, const struct al_deci
         (rc = rsv_access_end(c, j, j->b.end, k)))
         return rc;
     const struct al_refusal *r = &dec->refusal;
-    return emit(c, AL_EVENT_RESERVATION_ACCESS_ENDED, j->rid,
+    return emit(c, AL_EVENT_RESERVATION_ACCESS_ENDED, j->o.id, j->rid,
                 json_pack("{s:s,s:I,s:o,s:o,s:I,s:I,s:I}", "org", j->o.id, "period", (json_int_t)k,
                           "access_ended_at", al_time_json(j->b.end), "booked_end",
                           al_time_json(old_end), "draw_micros", (json_int_t)dec->amount,
@@ -191,7 +192,7 @@ static int low_check(struct al_ctx *c, const struct draw_job *j)
         return al_http_fail_err(c, rc, &e);
     if (covered >= AL_BILLING_LOW_PERIODS || covered >= left)
         return 0;
-    return emit(c, AL_EVENT_BALANCE_LOW, j->o.id,
+    return emit(c, AL_EVENT_BALANCE_LOW, j->o.id, j->o.id,
                 json_pack("{s:s,s:I,s:I,s:I,s:o}", "reservation", j->rid, "covered_periods",
                           (json_int_t)covered, "periods_left", (json_int_t)left, "available_micros",
                           (json_int_t)avail, "next_draw_at",

@@ -77,7 +77,7 @@ int al_flow_request_step(struct al_ctx *c, json_t *req, enum al_req_event ev)
     json_t *data = json_pack("{s:s,s:s,s:s}", "from", jstr(req, "state"), "to",
                              al_state_req_name(to), "event", al_state_req_event_name(ev));
     json_object_set_new(req, "state", json_string(al_state_req_name(to)));
-    return al_event(c, kind, jstr(req, "id"), data);
+    return al_event(c, kind, jstr(req, "org"), jstr(req, "id"), data);
 }
 
 int al_flow_list_filters(struct al_ctx *c, enum al_entity ent, const char **state, char *org,
@@ -141,7 +141,7 @@ int al_flow_rsv_step(struct al_ctx *c, json_t *r, enum al_rsv_event ev, json_t *
     json_object_set_new(data, "from", json_string(al_state_rsv_name(from)));
     json_object_set_new(data, "to", json_string(al_state_rsv_name(to)));
     json_object_set_new(r, "state", json_string(al_state_rsv_name(to)));
-    return al_event(c, kind, jstr(r, "id"), data);
+    return al_event(c, kind, jstr(r, "org"), jstr(r, "id"), data);
 }
 
 /* What an owner id names: "reservation rsv_…", "quote qte_…", "pool container ctr_…". */

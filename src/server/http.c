@@ -4,6 +4,7 @@
 
 #include "common/num.h"
 #include "server/call.h"
+#include "server/evstream.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -371,13 +372,69 @@ void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap)
     snprintf(buf, cap, "%s_%08" PRIx32 "%08" PRIx32, prefix, (uint32_t)now, randombytes_random());
 }
 
-int al_event(struct al_ctx *c, enum al_event_kind kind, const char *object, json_t *data)
+int al_event_orgs(struct al_ctx *c, enum al_event_kind kind, const char *const *orgs, size_t n,
+                  const char *object, json_t *data)
 {
     struct al_err e = {0};
-    int64_t rc = al_store_event_append(c->srv->store, c->now, c->user_id ? c->user_id : "system",
-                                       al_event_kind_name(kind), object, data, &e);
+    int64_t seq = al_store_event_append(c->srv->store, c->now, c->user_id ? c->user_id : "system",
+                                        al_event_kind_name(kind), object, data, &e);
     json_decref(data);
-    return rc < 0 ? al_http_fail_err(c, (int)rc, &e) : 0;
+    int rc = seq < 0 ? (int)seq : al_store_event_orgs_add(c->srv->store, seq, orgs, n, &e);
+    if (rc < 0)
+        return al_http_fail_err(c, rc, &e);
+    al_evstream_appended(c->srv);
+    return 0;
+}
+
+int al_event(struct al_ctx *c, enum al_event_kind kind, const char *org, const char *object,
+             json_t *data)
+{
+    return al_event_orgs(c, kind, &org, 1, object, data);
+}
+
+int al_event_orgs_json(struct al_ctx *c, enum al_event_kind kind, const json_t *orgs,
+                       const char *object, json_t *data)
+{
+    size_t n = json_array_size(orgs), i;
+    const char **list = calloc(n + 1, sizeof *list); /* one more: never a 0-byte calloc */
+    json_t *o;
+    if (!list) {
+        json_decref(data);
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    }
+    json_array_foreach(orgs, i, o) list[i] = json_string_value(o);
+    int rc = al_event_orgs(c, kind, list, n, object, data);
+    free(list);
+    return rc;
+}
+
+int al_event_migchange(struct al_ctx *c, enum al_event_kind kind, const char *id, json_t *data)
+{
+    json_t *orgs = NULL;
+    struct al_err e = {0};
+    int rc = al_store_migchange_orgs(c->srv->store, id, &orgs, &e);
+    if (rc) {
+        json_decref(data);
+        return al_http_fail_err(c, rc, &e);
+    }
+    rc = al_event_orgs_json(c, kind, orgs, id, data);
+    json_decref(orgs);
+    return rc;
+}
+
+int al_event_holders(struct al_ctx *c, enum al_event_kind kind, const json_t *owners,
+                     const char *object, json_t *data)
+{
+    json_t *orgs = NULL;
+    struct al_err e = {0};
+    int rc = al_store_owner_orgs(c->srv->store, owners, &orgs, &e);
+    if (rc) {
+        json_decref(data);
+        return al_http_fail_err(c, rc, &e);
+    }
+    rc = al_event_orgs_json(c, kind, orgs, object, data);
+    json_decref(orgs);
+    return rc;
 }
 
 bool al_ctx_sees(const struct al_ctx *c, const char *org)

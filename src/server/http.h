@@ -18,6 +18,9 @@ struct al_call;
 struct al_metrics;
 struct al_accesslog;
 struct al_migplan_said;
+struct al_evstream;
+struct al_evsub;
+struct al_webhooks;
 
 #include <jansson.h>
 #include <pthread.h>
@@ -59,7 +62,8 @@ struct al_srv {
      * work), and how long before a reservation's end its containers are warned */
     int64_t pool_notice_s;
     int64_t end_warning_s;
-    struct al_txn txn; /* the group commit */
+    int64_t start_notice_s; /* reservation.starting this long before a start (server/notices.h) */
+    struct al_txn txn;      /* the group commit */
     /* GET /metrics' counters (server/metrics.h), counted without a lock; and the access log
      * (server/accesslog.h), NULL when off. Made by al_srv_open / al_server_run. */
     struct al_metrics *metrics;
@@ -73,6 +77,10 @@ struct al_srv {
     /* the planner's lines on stderr about GPUs it cannot plan, each said once (server/migplan.h);
      * NULL until one is said; written under `lock`, freed by al_srv_close */
     struct al_migplan_said *migplan_said;
+    struct al_evstream *evstream; /* the event streams and their wake-up (server/evstream.h) */
+    /* the webhook dispatcher and the key of hook secrets (server/webhooks.h); NULL when not
+     * started (al_srv_open alone: the unit tests, the fuzz target) */
+    struct al_webhooks *webhooks;
 };
 
 /* The current time in unix seconds: the clock file's content when one is set, else the
@@ -96,8 +104,9 @@ struct al_ctx {
     /* reply */
     int status;
     json_t *resp;
-    char *resp_text;       /* a non-JSON answer (al_http_reply_text), owned; else NULL */
-    const char *resp_type; /* its Content-Type; static */
+    char *resp_text;         /* a non-JSON answer (al_http_reply_text), owned; else NULL */
+    const char *resp_type;   /* its Content-Type; static */
+    struct al_evsub *stream; /* an event stream the answer opens (server/evstream.h), owned */
     /* error (when a handler fails) */
     int err_code;
     char err_field[AL_HTTP_MAX_NAME + 1];
@@ -188,9 +197,26 @@ extern const char *const al_time_keys[];
 void al_id_new(const char *prefix, int64_t now, char *buf, size_t cap);
 
 /* Append an event of `kind` (its name in the log: core/event.h) about `object` (who = the
- * caller, or "system" for the clock) with `data` (stolen, may be NULL); fails the call on
- * error. */
-int al_event(struct al_ctx *c, enum al_event_kind kind, const char *object, json_t *data);
+ * caller, or "system" for the clock) with `data` (stolen, may be NULL), concerning `org` (its
+ * users see it in GET /v1/events and its webhooks get it; NULL: the fleet's or the operators'
+ * own, which only operators see); fails the call on error. */
+int al_event(struct al_ctx *c, enum al_event_kind kind, const char *org, const char *object,
+             json_t *data);
+/* The same for an event that concerns `n` orgs (a GPU's failure, a MIG change: every org with
+ * a reservation on it); NULL entries are skipped. */
+int al_event_orgs(struct al_ctx *c, enum al_event_kind kind, const char *const *orgs, size_t n,
+                  const char *object, json_t *data);
+/* The same with the orgs as a JSON array of strings (borrowed; NULL: none). */
+int al_event_orgs_json(struct al_ctx *c, enum al_event_kind kind, const json_t *orgs,
+                       const char *object, json_t *data);
+
+/* An event about MIG change `id` (stored, with its links): it concerns every org with a
+ * reservation the change serves or holds. */
+int al_event_migchange(struct al_ctx *c, enum al_event_kind kind, const char *id, json_t *data);
+/* An event about a node or GPU: it concerns the orgs of the reservations and quotes among
+ * `owners` (al_store_gpu_holders' array; borrowed). */
+int al_event_holders(struct al_ctx *c, enum al_event_kind kind, const json_t *owners,
+                     const char *object, json_t *data);
 
 /* The caller may see objects of `org`: operators always, others only their own. */
 bool al_ctx_sees(const struct al_ctx *c, const char *org);

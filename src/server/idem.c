@@ -12,7 +12,7 @@
 
 #define SEALED "_sealed"
 
-const char *const al_idem_secrets[] = {"token", NULL};
+const char *const al_idem_secrets[] = {"token", "secret", NULL}; /* a user's, a webhook's */
 
 /* The seal's nonce, then the ciphertext with its tag. */
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES

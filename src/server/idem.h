@@ -3,12 +3,12 @@
  * to a retry.
  *
  * No secret of an answer reaches the database in clear. The secrets are the top-level members
- * named in al_idem_secrets (a new user's bearer token); the stored answer has them null, and
- * sealed beside it (XChaCha20-Poly1305, bound to the record's key, caller and hash) with a key
- * that exists only in the server's memory, drawn at start. A retry in the same server run
- * opens the seal and gets the first answer as it was; after a restart that key is gone, and the
- * retry gets the answer with each secret null and "withheld": [their names] (docs/api.md,
- * "Idempotency-Key"). Internal to src/server. */
+ * named in al_idem_secrets (a new user's bearer token, a new webhook's signing secret); the
+ * stored answer has them null, and sealed beside it (XChaCha20-Poly1305, bound to the
+ * record's key, caller and hash) with a key that exists only in the server's memory, drawn at
+ * start. A retry in the same server run opens the seal and gets the first answer as it was;
+ * after a restart that key is gone, and the retry gets the answer with each secret null and
+ * "withheld": [their names] (docs/api.md, "Idempotency-Key"). Internal to src/server. */
 #ifndef AL_SERVER_IDEM_H
 #define AL_SERVER_IDEM_H
 

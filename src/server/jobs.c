@@ -17,6 +17,7 @@
 #include "server/migcheck.h"
 #include "server/migplan.h"
 #include "server/node_report.h"
+#include "server/notices.h"
 #include "server/pool.h"
 #include "server/poolgpu.h"
 #include "server/provision.h"
@@ -47,7 +48,7 @@ static int node_offline(struct al_ctx *c, json_t *n)
         rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     } else {
         al_time_fields(data, al_time_keys);
-        rc = al_event(c, AL_EVENT_NODE_OFFLINE, name, data);
+        rc = al_event_holders(c, AL_EVENT_NODE_OFFLINE, owners, name, data);
     }
     json_decref(owners);
     return rc;
@@ -200,6 +201,9 @@ static int tick(struct al_ctx *c, void *arg)
         goto out;
     n += rc;
     if ((rc = al_rsvlife_pass(c)) < 0)
+        goto out;
+    n += rc;
+    if ((rc = al_notices_pass(c)) < 0) /* after the starts and ends: no notice for those */
         goto out;
     n += rc;
     al_calendar_expire(c->srv->cal->cal, c->now);

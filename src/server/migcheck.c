@@ -508,9 +508,9 @@ int al_migcheck_approve(struct al_ctx *c, json_t *doc, const char *by, bool forc
     int rc = al_store_migchange_put(c->srv->store, &m, doc, NULL, 0, false, &e);
     if (rc)
         return al_http_fail_err(c, rc, &e);
-    return al_event(c, AL_EVENT_MIG_CHANGE_APPROVED, m.id,
-                    json_pack("{s:s,s:s?,s:b,s:s?}", "by", by, "gpu", m.gpu, "forced", forced,
-                              "reason", reason));
+    return al_event_migchange(c, AL_EVENT_MIG_CHANGE_APPROVED, m.id,
+                              json_pack("{s:s,s:s?,s:b,s:s?}", "by", by, "gpu", m.gpu, "forced",
+                                        forced, "reason", reason));
 }
 
 /* ---- the auto-apply pass ---- */

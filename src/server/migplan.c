@@ -502,10 +502,11 @@ static int change_insert(struct al_ctx *c, json_t *g, const struct al_migchange 
     }
     for (unsigned i = 0; i < ch->nserves; i++)
         json_array_append_new(ids, json_string(ch->serves[i].id));
-    rc = al_event(c, AL_EVENT_MIG_CHANGE_PLANNED, id,
-                  json_pack("{s:s,s:s?,s:O,s:O,s:O,s:O}", "gpu", m.gpu, "node", m.node, "from",
-                            json_object_get(doc, "from"), "to", json_object_get(doc, "to"),
-                            "serves", ids, "window", json_object_get(doc, "window")));
+    rc = al_event_migchange(c, AL_EVENT_MIG_CHANGE_PLANNED, id,
+                            json_pack("{s:s,s:s?,s:O,s:O,s:O,s:O}", "gpu", m.gpu, "node", m.node,
+                                      "from", json_object_get(doc, "from"), "to",
+                                      json_object_get(doc, "to"), "serves", ids, "window",
+                                      json_object_get(doc, "window")));
     if (rc == 0)
         rc = al_provision_planned(c, id, ids);
 out:
@@ -537,7 +538,7 @@ static int change_supersede(struct al_ctx *c, json_t *open, const char *by, cons
         json_decref(data);
         return al_http_fail_err(c, rc, &e);
     }
-    return al_event(c, AL_EVENT_MIG_CHANGE_SUPERSEDED, m.id, data);
+    return al_event_migchange(c, AL_EVENT_MIG_CHANGE_SUPERSEDED, m.id, data);
 }
 
 /* An open change whose window passed unapplied, or would open while a reservation still holds

@@ -12,14 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Append event `kind` about pool session `id` with `data` (stolen; NULL: out of memory). */
-static int emit(struct al_ctx *c, enum al_event_kind kind, uint64_t id, json_t *data)
+/* Append event `kind` of `org` about pool session `id` with `data` (stolen; NULL: out of
+ * memory). */
+static int emit(struct al_ctx *c, enum al_event_kind kind, const char *org, uint64_t id,
+                json_t *data)
 {
     char obj[24];
     if (!data)
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     snprintf(obj, sizeof obj, "%" PRIu64, id);
-    return al_event(c, kind, obj, data);
+    return al_event(c, kind, org, obj, data);
 }
 
 /* The model of general-pool GPU `gpu` (the in-memory fleet knows every GPU of the store); a
@@ -134,7 +136,7 @@ static int pool_start(struct al_ctx *c, const struct al_pool_ask *a, const char 
                   (json_int_t)o.k.id, "version", (json_int_t)o.k.version);
     if (data && rsv)
         json_object_set_new(data, "reservation", json_string(rsv));
-    rc = emit(c, AL_EVENT_POOL_STARTED, p.sess.id, data);
+    rc = emit(c, AL_EVENT_POOL_STARTED, o.id, p.sess.id, data);
     if (rc == 0 && ret)
         *ret = p;
     return rc;
@@ -179,7 +181,7 @@ static int stop_at(struct al_ctx *c, const struct al_charge_org *o, struct al_st
     if (rc)
         return al_http_fail_err(c, rc, &e);
     p->stopped_at = at;
-    return emit(c, AL_EVENT_POOL_STOPPED, p->sess.id,
+    return emit(c, AL_EVENT_POOL_STOPPED, o->id, p->sess.id,
                 json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I}", "org", o->id, "reason", reason, "gpu",
                           p->gpu, "stopped_at", al_time_json(at), "charged_micros",
                           (json_int_t)last->amount, "forgiven_micros", (json_int_t)last->forgiven,

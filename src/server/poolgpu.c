@@ -360,7 +360,7 @@ static int warn(struct al_ctx *c, json_t *ctr, const struct al_store_hold *o)
     json_object_set_new(data, "reason", json_string("preemption"));
     json_object_set_new(data, "stop_at", al_time_json(o->t0));
     if ((rc = al_containers_put(c, ctr)) == 0)
-        rc = al_event(c, AL_EVENT_CONTAINER_WARNING, jstr(ctr, "id"), data);
+        rc = al_event(c, AL_EVENT_CONTAINER_WARNING, jstr(ctr, "org"), jstr(ctr, "id"), data);
     else
         json_decref(data);
     return rc < 0 ? rc : 1;

@@ -12,7 +12,7 @@ static const struct al_route *const route_tables[] = {
     al_routes_requests,  al_routes_quotes,     al_routes_reservations, al_routes_availability,
     al_routes_contracts, al_routes_ledger,     al_routes_invoices,     al_routes_offerings,
     al_routes_reserve,   al_routes_migchanges, al_routes_agent,        al_routes_containers,
-    al_routes_assign,    al_routes_pool,       al_routes_metrics,
+    al_routes_assign,    al_routes_pool,       al_routes_metrics,      al_routes_webhooks,
 };
 
 #define NTABLES (sizeof route_tables / sizeof route_tables[0])

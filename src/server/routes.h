@@ -25,6 +25,7 @@ extern const struct al_route al_routes_containers[];   /* routes_containers.c */
 extern const struct al_route al_routes_assign[];       /* routes_assign.c */
 extern const struct al_route al_routes_pool[];         /* routes_pool.c */
 extern const struct al_route al_routes_metrics[];      /* routes_metrics.c */
+extern const struct al_route al_routes_webhooks[];     /* routes_webhooks.c */
 
 /* Reservation c->params[0] into *r (the caller's) when the caller may see it: another org's
  * is 404 as one that does not exist. 0, or the call's code (routes_reservations.c). */

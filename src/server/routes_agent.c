@@ -167,7 +167,7 @@ static int post_start(struct al_ctx *c)
     if (!resumed) {
         json_object_set_new(ch, "started_at", al_time_json(c->now));
         if ((rc = change_save(c, ch, "applying")) ||
-            (rc = al_event(
+            (rc = al_event_migchange(
                  c, AL_EVENT_MIG_CHANGE_APPLYING, jstr(ch, "id"),
                  json_pack("{s:s?,s:s?}", "node", jstr(ch, "node"), "gpu", jstr(ch, "gpu")))))
             goto out;
@@ -306,9 +306,9 @@ static int change_applied(struct al_ctx *c, json_t *ch, json_t *insts)
     }
     if ((rc = al_provision_applied(c, ch, insts, ids)))
         goto out;
-    rc = al_event(c, AL_EVENT_MIG_CHANGE_APPLIED, jstr(ch, "id"),
-                  json_pack("{s:s?,s:s?,s:O,s:O}", "node", jstr(ch, "node"), "gpu", jstr(ch, "gpu"),
-                            "reservations", ids, "instances", insts));
+    rc = al_event_migchange(c, AL_EVENT_MIG_CHANGE_APPLIED, jstr(ch, "id"),
+                            json_pack("{s:s?,s:s?,s:O,s:O}", "node", jstr(ch, "node"), "gpu",
+                                      jstr(ch, "gpu"), "reservations", ids, "instances", insts));
 out:
     json_decref(ids);
     return rc;
@@ -329,10 +329,10 @@ static int change_failed(struct al_ctx *c, json_t *ch, json_t *body, const char 
                                   json_object_get(body, "instances")));
     if ((rc = change_save(c, ch, "failed")) == 0 &&
         (rc = al_provision_failed(c, ch, error, ids)) == 0)
-        rc = al_event(c, AL_EVENT_MIG_CHANGE_FAILED, jstr(ch, "id"),
-                      json_pack("{s:s?,s:O,s:O,s:s,s:b}", "gpu", jstr(ch, "gpu"), "reservations",
-                                ids, "operation", op ? op : json_null(), "error", error,
-                                "rolled_back", rolled));
+        rc = al_event_migchange(c, AL_EVENT_MIG_CHANGE_FAILED, jstr(ch, "id"),
+                                json_pack("{s:s?,s:O,s:O,s:s,s:b}", "gpu", jstr(ch, "gpu"),
+                                          "reservations", ids, "operation", op ? op : json_null(),
+                                          "error", error, "rolled_back", rolled));
     json_decref(ids);
     return rc;
 }

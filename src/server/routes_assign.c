@@ -78,7 +78,7 @@ static int assigned_event(struct al_ctx *c, json_t *r, int unit, const char *use
     json_t *data = json_pack("{s:s?,s:i,s:s?}", "org", jstr(r, "org"), "unit", unit, "user", user);
     if (!data)
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
-    return al_event(c, AL_EVENT_RESERVATION_ASSIGNED, jstr(r, "id"), data);
+    return al_event(c, AL_EVENT_RESERVATION_ASSIGNED, jstr(r, "org"), jstr(r, "id"), data);
 }
 
 static int put_assignment(struct al_ctx *c)

@@ -228,7 +228,8 @@ static int answer(struct al_ctx *c, enum al_event_kind kind, uint64_t id, int st
         return al_http_fail_err(c, rc, &e);
     json_t *j = contract_json(c, &k, &info);
     snprintf(object, sizeof object, "%llu", (unsigned long long)id);
-    if (al_event(c, kind, object, json_deep_copy(j))) {
+    if (al_event(c, kind, json_string_value(json_object_get(j, "org")), object,
+                 json_deep_copy(j))) {
         json_decref(j);
         return c->err_code;
     }

@@ -515,7 +515,7 @@ static int post_invoice(struct al_ctx *c)
         return c->err_code;
     char object[24];
     (void)snprintf(object, sizeof object, "%" PRIu64, id);
-    if (al_event(c, AL_EVENT_INVOICE_CREATED, object,
+    if (al_event(c, AL_EVENT_INVOICE_CREATED, org, object,
                  json_pack("{s:s,s:s,s:s}", "org", org, "payer", al_ledger_acct_name(s.payer.kind),
                            "month", month)))
         return c->err_code;
@@ -551,7 +551,7 @@ static int answer(struct al_ctx *c, enum al_event_kind kind, const struct inv_re
 {
     char object[24];
     (void)snprintf(object, sizeof object, "%" PRIu64, r->inv.spec.id);
-    if (al_event(c, kind, object,
+    if (al_event(c, kind, r->org, object,
                  json_pack("{s:s,s:s,s:I}", "org", r->org, "payer",
                            al_ledger_acct_name(r->inv.spec.payer.kind), "total_micros",
                            (json_int_t)r->inv.total)))

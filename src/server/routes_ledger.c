@@ -133,7 +133,7 @@ static int post_topup(struct al_ctx *c)
                             "this Idempotency-Key paid another top-up already");
     if (rc != 0 && rc != AL_STORE_REPLAY)
         return al_http_fail_err(c, rc, &e);
-    if (rc == 0 && al_event(c, AL_EVENT_LEDGER_TOPUP, id,
+    if (rc == 0 && al_event(c, AL_EVENT_LEDGER_TOPUP, id, id,
                             json_pack("{s:I,s:I,s:s?}", "transfer", (json_int_t)written.id,
                                       "amount_micros", (json_int_t)amount, "reference", ref)))
         return c->err_code;

@@ -1,10 +1,14 @@
 /* routes_meta.c — what is not a resource of the flow: health, the caller's identity, the
- * GPU model catalog, and the event log. */
+ * GPU model catalog, and the event log (operators read all of it, an org's users their org's
+ * events), as a list or a live stream (server/evstream.h). */
 #include "server/http.h"
 
 #include "core/catalog.h"
+#include "server/call.h"
+#include "server/evstream.h"
 #include "server/routes.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,37 +79,123 @@ static int get_models(struct al_ctx *c)
     return al_http_reply(c, 200, al_http_list(arr, NULL));
 }
 
-static int get_events(struct al_ctx *c)
+#define EVENT_OBJECT_MAX 128 /* an event's object: an id or a name, a scope ("zone:z1") */
+
+/* An event id as the API writes it ("evt_000000000012") or its number. */
+static int event_seq(const char *v, int64_t *seq)
 {
+    if (strncmp(v, "evt_", 4) == 0)
+        v += 4;
+    return al_parse_i64(v, 0, INT64_MAX, seq);
+}
+
+/* Where a list or a stream starts: after the Last-Event-ID a reconnecting stream sends (it
+ * wins: it is newer than the URL's), else `after` (or `cursor`); `*given` says whether one
+ * was. */
+static int events_after(struct al_ctx *c, bool follow, int64_t *seq, bool *given)
+{
+    const struct al_kv *h =
+        follow && c->call ? al_req_header(c->call->req, "Last-Event-ID", NULL) : NULL;
     const char *after = al_http_query(c, "after");
-    const char *lim = al_http_query(c, "limit");
-    int64_t seq = 0;
-    int64_t limit = 100;
-    json_t *items;
-    struct al_err e = {0};
     if (!after)
         after = al_http_query(c, "cursor");
-    if (after) {
-        if (strncmp(after, "evt_", 4) == 0)
-            after += 4;
-        if (al_parse_i64(after, 0, INT64_MAX, &seq) != 0)
-            return al_http_fail(c, AL_E_INVAL, "after", "after must be an event id (evt_…)");
+    *seq = 0;
+    *given = h || after;
+    if (h && event_seq(h->val, seq) != 0)
+        return al_http_fail(c, AL_E_INVAL, "Last-Event-ID", "Last-Event-ID must be an event id");
+    if (!h && after && event_seq(after, seq) != 0)
+        return al_http_fail(c, AL_E_INVAL, "after", "after must be an event id (evt_…)");
+    return 0;
+}
+
+/* kind: a kind's name ("reservation.active"), or a prefix ("reservation." or "reservation.*";
+ * "*" alone: every kind); lower-case letters, digits, '.' and '_'. */
+static int events_kind(struct al_ctx *c, struct al_store_event_filter *f, char *buf, size_t cap)
+{
+    const char *k = al_http_query(c, "kind");
+    size_t n = k ? strlen(k) : 0;
+    bool ok = k && n > 0 && n < cap;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = islower((unsigned char)k[i]) || isdigit((unsigned char)k[i]) || k[i] == '.' ||
+             k[i] == '_' || (k[i] == '*' && i == n - 1);
+    if (!k)
+        return 0;
+    if (!ok)
+        return al_http_fail(c, AL_E_INVAL, "kind",
+                            "kind must be an event kind (reservation.active) or a prefix "
+                            "(reservation.*), at most %zu characters",
+                            cap - 1);
+    memcpy(buf, k, n + 1);
+    bool star = buf[n - 1] == '*';
+    if (star)
+        buf[--n] = '\0';
+    f->kind_prefix = star || buf[n - 1] == '.';
+    f->kind = n ? buf : NULL; /* "*": every kind */
+    return 0;
+}
+
+/* Whose events the caller reads (operators: all; an org's admins and members: their org's),
+ * and the filters. */
+static int events_filter(struct al_ctx *c, struct al_store_event_filter *f, char *kind, size_t cap)
+{
+    const char *o = al_http_query(c, "object");
+    memset(f, 0, sizeof *f);
+    if (c->role != AL_ROLE_OPERATOR) {
+        if (!c->org)
+            return al_http_fail(c, AL_E_FORBIDDEN, NULL, "only an org's users read its events");
+        f->org = c->org;
     }
+    if (events_kind(c, f, kind, cap))
+        return c->err_code;
+    if (o && (!*o || strlen(o) > EVENT_OBJECT_MAX))
+        return al_http_fail(c, AL_E_INVAL, "object", "object must be 1..%d characters",
+                            EVENT_OBJECT_MAX);
+    f->object = o;
+    return 0;
+}
+
+/* ?follow=1: the events from `after` on as server-sent events (server/evstream.h); without
+ * an id to start after, from the newest event on. */
+static int events_follow(struct al_ctx *c, const struct al_store_event_filter *f, int64_t after,
+                         bool given)
+{
+    struct al_err e = {0};
+    struct al_evsub *sub = NULL;
+    if (!given && (after = al_store_event_last(c->srv->store, &e)) < 0)
+        return al_http_fail_err(c, (int)after, &e);
+    if (al_evsub_new(c, f, after, &sub))
+        return c->err_code;
+    al_evsub_free(c->stream);
+    c->stream = sub;
+    c->status = 200;
+    return 0;
+}
+
+static int get_events(struct al_ctx *c)
+{
+    const char *lim = al_http_query(c, "limit");
+    const char *follow = al_http_query(c, "follow");
+    struct al_store_event_filter f;
+    char kind[64], id[32], *next = NULL;
+    int64_t seq = 0, limit = 100;
+    bool given, streams = follow && (!strcmp(follow, "1") || !strcmp(follow, "true"));
+    json_t *items, *ev;
+    struct al_err e = {0};
+    size_t i;
+    if (follow && !streams && strcmp(follow, "0") != 0 && strcmp(follow, "false") != 0)
+        return al_http_fail(c, AL_E_INVAL, "follow", "follow must be 1 or 0");
+    if (events_after(c, streams, &seq, &given) || events_filter(c, &f, kind, sizeof kind))
+        return c->err_code;
+    if (streams)
+        return events_follow(c, &f, seq, given);
     if (lim && al_parse_i64(lim, 1, 500, &limit) != 0)
         return al_http_fail(c, AL_E_INVAL, "limit", "limit must be 1..500");
-    int rc = al_store_event_list(c->srv->store, seq, (int)limit, &items, &e);
+    int rc = al_store_event_find(c->srv->store, &f, seq, (int)limit, &items, &e);
     if (rc)
         return al_http_fail_err(c, rc, &e);
-    size_t i;
-    json_t *ev;
-    char id[32], *next = NULL;
     json_array_foreach(items, i, ev)
     {
-        snprintf(id, sizeof id, "evt_%012" PRId64,
-                 (int64_t)json_integer_value(json_object_get(ev, "seq")));
-        json_object_set_new(ev, "id", json_string(id));
-        json_object_del(ev, "seq");
-        al_time_fields(ev, (const char *const[]){"at", NULL});
+        snprintf(id, sizeof id, "evt_%012" PRId64, al_evstream_shape(ev));
     }
     if (json_array_size(items) == (size_t)limit)
         next = strdup(id);
@@ -116,6 +206,7 @@ const struct al_route al_routes_meta[] = {
     {"GET", "/healthz", get_healthz, AL_ROLE_PUBLIC, false, false},
     {"GET", "/v1/me", get_me, AL_ROLE_ANY, false, false},
     {"GET", "/v1/models", get_models, AL_ROLE_ANY, false, false},
-    {"GET", "/v1/events", get_events, AL_ROLE_OPERATOR, false, false},
+    {"GET", "/v1/events", get_events, AL_ROLE_OPERATOR | AL_ROLE_ORG_ADMIN | AL_ROLE_MEMBER, false,
+     false},
     {NULL, NULL, NULL, 0, false, false},
 };

@@ -190,9 +190,9 @@ static int post_ack(struct al_ctx *c)
         rc = al_http_fail_err(c, rc, &e);
         goto out;
     }
-    if ((rc = al_event(c, AL_EVENT_MIG_CHANGE_ACKNOWLEDGED, jstr(doc, "id"),
-                       json_pack("{s:s,s:s,s:b,s:b}", "org", c->org, "by", c->user_id,
-                                 "job_shutdown", 1, "data_backup", 1))))
+    if ((rc = al_event_migchange(c, AL_EVENT_MIG_CHANGE_ACKNOWLEDGED, jstr(doc, "id"),
+                                 json_pack("{s:s,s:s,s:b,s:b}", "org", c->org, "by", c->user_id,
+                                           "job_shutdown", 1, "data_backup", 1))))
         goto out;
     /* the change with its checks computed anew: this acknowledgement counted */
     if ((rc = change_out(c, doc, NULL)) == 0)
@@ -320,7 +320,7 @@ static int put_window(struct al_ctx *c)
     if ((rc = al_store_window_put(c->srv->store, scope, canon, auto_apply, c->now, c->user_id,
                                   &e)) != 0)
         return al_http_fail_err(c, rc, &e);
-    if ((rc = al_event(c, AL_EVENT_WINDOW_SET, scope,
+    if ((rc = al_event(c, AL_EVENT_WINDOW_SET, NULL, scope,
                        json_pack("{s:s,s:b}", "windows", canon, "auto_apply", auto_apply))))
         return rc;
     return al_http_reply(c, 200,
@@ -341,7 +341,7 @@ static int delete_window(struct al_ctx *c)
         return al_http_fail_err(c, rc, &e);
     if (rc == 0)
         return al_http_fail(c, AL_E_NOTFOUND, NULL, "no change window for %s", scope);
-    if ((rc = al_event(c, AL_EVENT_WINDOW_REMOVED, scope, json_object())))
+    if ((rc = al_event(c, AL_EVENT_WINDOW_REMOVED, NULL, scope, json_object())))
         return rc;
     return al_http_reply(c, 200, json_pack("{s:s,s:b}", "scope", scope, "removed", 1));
 }

@@ -61,12 +61,15 @@ static int append_change(void *arg, enum al_event_kind kind, const char *object,
                                   &owners, &e);
     if (rc == 0 && al_node_holders_into(data, owners) != 0)
         rc = al_err_set(&e, AL_E_NOMEM, "out of memory");
-    json_decref(owners);
     if (rc != 0) {
+        json_decref(owners);
         json_decref(data);
         return al_http_fail_err(c, rc, &e);
     }
-    return al_event(c, kind, object, data);
+    /* every org with a reservation (or a quote) on it hears of it */
+    rc = al_event_holders(c, kind, owners, object, data);
+    json_decref(owners);
+    return rc;
 }
 
 /* Do two versions of a node's GPUs differ in what the planner's fleet holds? Their MIG state
@@ -124,7 +127,7 @@ static int put_node(struct al_ctx *c)
         goto out;
     }
     if (is_new &&
-        (rc = al_event(c, AL_EVENT_NODE_REGISTERED, name,
+        (rc = al_event(c, AL_EVENT_NODE_REGISTERED, NULL, name,
                        json_pack("{s:i}", "gpus",
                                  (int)json_array_size(json_object_get(report, "gpus"))))) != 0)
         goto out;
@@ -250,7 +253,7 @@ static int post_node_token(struct al_ctx *c)
         goto out;
     }
     al_auth_forget_node(&c->srv->auth, name);
-    if ((rc = al_event(c, AL_EVENT_NODE_TOKEN_ISSUED, name, json_pack("{s:s}", "id", id))))
+    if ((rc = al_event(c, AL_EVENT_NODE_TOKEN_ISSUED, NULL, name, json_pack("{s:s}", "id", id))))
         goto out;
     r = json_pack("{s:s,s:s,s:s,s:I}", "id", id, "node", name, "token", token, "created_at",
                   (json_int_t)c->now);
@@ -275,7 +278,7 @@ static int delete_node_token(struct al_ctx *c)
     if (rc == 0)
         return al_http_fail(c, AL_E_NOTFOUND, NULL, "node %s has no token", name);
     al_auth_forget_node(&c->srv->auth, name);
-    if ((rc = al_event(c, AL_EVENT_NODE_TOKEN_REVOKED, name, json_object())))
+    if ((rc = al_event(c, AL_EVENT_NODE_TOKEN_REVOKED, NULL, name, json_object())))
         return rc;
     return al_http_reply(c, 200, json_pack("{s:s,s:b}", "node", name, "revoked", 1));
 }

@@ -69,7 +69,7 @@ static int post_orgs(struct al_ctx *c)
                    ? al_http_fail(c, rc, "name", "an org with this name or customer code exists")
                    : al_http_fail_err(c, rc, &e);
     }
-    if (al_event(c, AL_EVENT_ORG_CREATED, id, json_pack("{s:s}", "name", name))) {
+    if (al_event(c, AL_EVENT_ORG_CREATED, id, id, json_pack("{s:s}", "name", name))) {
         json_decref(org);
         return c->err_code;
     }
@@ -174,7 +174,7 @@ static int post_users(struct al_ctx *c)
                                  : al_http_fail_err(c, rc, &e);
         goto out;
     }
-    if ((rc = al_event(c, AL_EVENT_USER_CREATED, id,
+    if ((rc = al_event(c, AL_EVENT_USER_CREATED, org_id, id,
                        json_pack("{s:s,s:s}", "name", name, "role", role))))
         goto out;
     al_time_fields(user, al_time_keys);

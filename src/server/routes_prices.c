@@ -116,7 +116,7 @@ static int put_price(struct al_ctx *c)
         "valid_from", al_time_json(pv.valid_from), "gpu_hour_micros", (json_int_t)pv.rates.gpu_hour,
         "mig_slice_hour_micros", (json_int_t)pv.rates.mig_slice_hour, "pool_gpu_hour_micros",
         (json_int_t)pv.rates.pool_gpu_hour, "currency", "USD", "updated_at", al_time_json(c->now));
-    if (al_event(c, AL_EVENT_PRICE_SET, m->name, json_deep_copy(j))) {
+    if (al_event(c, AL_EVENT_PRICE_SET, NULL, m->name, json_deep_copy(j))) {
         json_decref(j);
         return c->err_code;
     }

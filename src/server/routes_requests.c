@@ -48,7 +48,7 @@ static int post_requests(struct al_ctx *c)
     json_object_set_new(doc, "created_by", json_string(c->user_id));
     json_object_set_new(doc, "created_at", al_time_json(c->now));
     if ((rc = al_flow_request_save(c, doc, true)) ||
-        (rc = al_event(c, AL_EVENT_REQUEST_SUBMITTED, id,
+        (rc = al_event(c, AL_EVENT_REQUEST_SUBMITTED, jstr(org, "id"), id,
                        json_pack("{s:s}", "org", jstr(org, "id")))))
         goto out;
     rc = al_http_reply(c, 201, json_incref(doc));

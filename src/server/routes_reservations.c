@@ -216,7 +216,7 @@ int al_confirm_quote(struct al_ctx *c, json_t *req, const struct al_charge_org *
     if ((rc = al_flow_request_step(c, req, AL_REQ_EV_CONFIRM)) ||
         (rc = al_flow_request_save(c, req, false)) || (rc = al_flow_rsv_save(c, *rsv, true)) ||
         (rc = al_charge_confirm_at(c, o, id, quote, how->at, how->what, &cr.b)) ||
-        (rc = al_event(c, AL_EVENT_RESERVATION_SCHEDULED, id,
+        (rc = al_event(c, AL_EVENT_RESERVATION_SCHEDULED, jstr(req, "org"), id,
                        json_pack("{s:s,s:s,s:s,s:s?}", "request", jstr(req, "id"), "payment_terms",
                                  terms, "org", jstr(req, "org"), "origin", how->origin))) ||
         (rc = with_billing(c, *rsv, &cr))) {
@@ -405,7 +405,7 @@ static int shortened_event(struct al_ctx *c, json_t *r, int64_t new_end)
                              json_object_get(r, "fee_micros"));
     if (!data)
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
-    return al_event(c, AL_EVENT_RESERVATION_SHORTENED, jstr(r, "id"), data);
+    return al_event(c, AL_EVENT_RESERVATION_SHORTENED, jstr(r, "org"), jstr(r, "id"), data);
 }
 
 /* Shortening: the same reservation ends earlier (never before the end of the hour in

@@ -155,7 +155,7 @@ static int request_new(struct al_ctx *c, const struct reserve_in *in, const stru
     *ret = req;
     if ((rc = al_flow_request_save(c, req, true)))
         return rc;
-    return al_event(c, AL_EVENT_REQUEST_SUBMITTED, id,
+    return al_event(c, AL_EVENT_REQUEST_SUBMITTED, jstr(in->org, "id"), id,
                     json_pack("{s:s,s:s}", "org", jstr(in->org, "id"), "origin", "self_service"));
 }
 

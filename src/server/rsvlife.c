@@ -120,7 +120,7 @@ static int end_warn(struct al_ctx *c, json_t *ctr, json_t *r, int64_t end)
     int rc = al_containers_put(c, ctr);
     if (rc == 0)
         rc =
-            al_event(c, AL_EVENT_CONTAINER_WARNING, jstr(ctr, "id"),
+            al_event(c, AL_EVENT_CONTAINER_WARNING, jstr(r, "org"), jstr(ctr, "id"),
                      json_pack("{s:s,s:s,s:s?,s:o}", "reason", "window_end", "reservation",
                                jstr(r, "id"), "org", jstr(r, "org"), "stop_at", al_time_json(end)));
     return rc < 0 ? rc : 1;
@@ -155,7 +155,7 @@ static int payg_start(struct al_ctx *c, json_t *ctr, json_t *r, json_t *a, char 
         json_object_set_new(ctr, "pool_session", json_integer((json_int_t)p.sess.id));
         json_object_set_new(ctr, "warning", json_null());
         if ((rc = al_containers_put(c, ctr)) == 0)
-            rc = al_event(c, AL_EVENT_CONTAINER_PAYG, id,
+            rc = al_event(c, AL_EVENT_CONTAINER_PAYG, jstr(r, "org"), id,
                           json_pack("{s:s,s:s?,s:O,s:I,s:I,s:I}", "reservation", jstr(r, "id"),
                                     "org", jstr(r, "org"), "unit",
                                     json_object_get(json_object_get(ctr, "target"), "unit"),
@@ -365,7 +365,8 @@ static int unit_move(struct al_ctx *c, const struct unit_move *u, const struct a
     json_t *data = json_pack("{s:s?,s:i,s:s,s:s,s:s}", "org", jstr(u->r, "org"), "unit", u->unit,
                              "from", was, "to", gid, "node", nd->name);
     if ((rc = holds_rewrite(c, u->r, u->unit, u->t0)) ||
-        (rc = al_event(c, AL_EVENT_RESERVATION_GPU_REPLACED, jstr(u->r, "id"), json_incref(data))))
+        (rc = al_event(c, AL_EVENT_RESERVATION_GPU_REPLACED, jstr(u->r, "org"), jstr(u->r, "id"),
+                       json_incref(data))))
         goto out;
     rc = stop_unit(c, jstr(u->r, "id"), u->unit, "gpu_failed", data);
 out:
@@ -410,7 +411,8 @@ static int unit_degrade(struct al_ctx *c, const struct unit_move *u)
     json_t *data = json_pack("{s:s?,s:i,s:s?,s:o,s:I}", "org", jstr(u->r, "org"), "unit", u->unit,
                              "gpu", al_cal_gpu_id(c->srv->cal, u->failed), "since",
                              al_time_json(c->now), "credited_micros", (json_int_t)d.amount);
-    if ((rc = al_event(c, AL_EVENT_RESERVATION_DEGRADED, jstr(u->r, "id"), json_incref(data))) == 0)
+    if ((rc = al_event(c, AL_EVENT_RESERVATION_DEGRADED, jstr(u->r, "org"), jstr(u->r, "id"),
+                       json_incref(data))) == 0)
         rc = stop_unit(c, jstr(u->r, "id"), u->unit, "gpu_failed", data);
     json_decref(data);
     return rc < 0 ? rc : 1;

@@ -15,6 +15,7 @@
 #include "server/auth.h"
 #include "server/cal.h"
 #include "server/call.h"
+#include "server/evstream.h"
 #include "server/http.h"
 #include "server/idem.h"
 #include "server/jobs.h"
@@ -22,6 +23,7 @@
 #include "server/migplan.h"
 #include "server/tap.h"
 #include "server/txn.h"
+#include "server/webhooks.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -197,6 +199,8 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *method,
     if (al_call_reply(&cs->call, &rep) != 0)
         resp = MHD_create_response_from_buffer(sizeof nomem - 1, (void *)nomem,
                                                MHD_RESPMEM_PERSISTENT);
+    else if (rep.stream) /* GET /v1/events?follow=1 (server/evstream.h) */
+        resp = al_evstream_response(rep.stream, conn);
     else
         resp = MHD_create_response_from_buffer(rep.len, rep.text, MHD_RESPMEM_MUST_COPY);
     al_tap_answer(&cs->call, method, &rep);
@@ -326,6 +330,21 @@ out:
     return rc < 0 ? rc : 0;
 }
 
+int al_server_init_key(const char *db, const char *path, struct al_err *reterr)
+{
+    const struct al_webhooks_opts o = {.key_file = path, .db = db};
+    struct al_whkey key;
+    char file[4096];
+    int rc;
+    if (sodium_init() < 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "libsodium did not start");
+    if ((rc = al_webhooks_key_path(&o, file, sizeof file, reterr)) != 0 ||
+        (rc = al_whkey_load(file, true, &key, reterr)) != 0)
+        return rc;
+    al_whkey_wipe(&key);
+    return 0;
+}
+
 /* ---- run ---- */
 
 /* strerror is not thread-safe (the HTTP threads may be running): the static text of the
@@ -445,6 +464,7 @@ int al_srv_open(struct al_srv *srv, const char *db, const char *clock_file, stru
     srv->clock_file = clock_file;
     srv->pool_notice_s = AL_SERVER_POOL_NOTICE_S;
     srv->end_warning_s = AL_SERVER_END_WARNING_S;
+    srv->start_notice_s = AL_SERVER_START_NOTICE_S;
     al_idem_key_new(&srv->idem_key); /* a new one each run: never written anywhere */
     if (!(srv->metrics = al_metrics_new())) {
         al_idem_key_wipe(&srv->idem_key);
@@ -461,13 +481,14 @@ int al_srv_open(struct al_srv *srv, const char *db, const char *clock_file, stru
         return rc;
     }
     sync_init(srv);
-    if ((rc = al_txn_start(srv, reterr)) != 0)
+    if ((rc = al_evstream_open(srv, reterr)) != 0 || (rc = al_txn_start(srv, reterr)) != 0)
         al_srv_close(srv);
     return rc;
 }
 
 void al_srv_close(struct al_srv *srv)
 {
+    al_evstream_close(srv); /* after the listener: its streams' responses refer to it */
     al_txn_stop(srv);
     sync_destroy(srv);
     al_cal_free(srv->cal);
@@ -512,8 +533,10 @@ static struct MHD_Daemon *listen_start(const struct al_server_opts *o, struct al
     unsigned total = fd_room(want < threads ? threads : want, threads);
     if (total < want)
         fprintf(stderr, "allot server: %u connections at most (open file limit)\n", total);
-    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                            NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+    /* suspend/resume: the event streams wait suspended, on no thread (server/evstream.h) */
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                                MHD_ALLOW_SUSPEND_RESUME,
+                            0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
                             (const struct sockaddr *)sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
                             MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT, total,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip < total ? per_ip : total,
@@ -530,6 +553,8 @@ static int srv_settings(struct al_srv *srv, const struct al_server_opts *o, stru
         srv->pool_notice_s = o->pool_notice_s;
     if (o->end_warning_s)
         srv->end_warning_s = o->end_warning_s;
+    if (o->start_notice_s)
+        srv->start_notice_s = o->start_notice_s;
     if (o->metrics_token_file)
         return al_metrics_token_file(srv->metrics, o->metrics_token_file, reterr);
     return 0;
@@ -560,6 +585,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         close(lock_fd);
         return rc;
     }
+    const struct al_webhooks_opts wo = {o->secret_key_file,    o->db, o->webhook_retry_base_s,
+                                        o->webhook_fail_limit, 0,     o->webhook_targets_any};
     pthread_mutex_init(&ct.mu, NULL);
     pthread_cond_init(&ct.cv, NULL);
     /* threads started from here on inherit the blocked signals; only sigwait sees them */
@@ -569,10 +596,15 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if ((rc = al_accesslog_open(o->access_log ? o->access_log : "-", &srv.accesslog, reterr)) != 0)
         goto out;
+    /* the dispatcher first: a call may create a hook as soon as the server listens */
+    if ((rc = al_webhooks_start(&srv, &wo, reterr)) != 0)
+        goto out;
     if (!(d = listen_start(o, &srv, &sa))) {
         rc = al_err_set(reterr, AL_E_IO, "cannot listen on %s: %s", o->listen, errtext(errno));
         goto out;
     }
+    if ((rc = al_evstream_start(&srv, reterr)) != 0)
+        goto out;
     if (pthread_create(&clock_tid, NULL, clock_main, &ct) != 0) {
         rc = al_err_set(reterr, AL_E_INTERNAL, "cannot start the clock thread");
         goto out;
@@ -583,6 +615,10 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     sigwait(&sigs, &sig);
     fprintf(stderr, "allot server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 out:
+    /* first the dispatcher: it waits on the streams' wake-up (al_evstream_wait) and its units of
+     * work need the group commit, which runs until al_srv_close */
+    al_webhooks_stop(&srv);
+    al_evstream_stop(&srv); /* resumes the suspended streams: MHD_stop_daemon requires it */
     if (d)
         MHD_stop_daemon(d);
     if (clock_started)

@@ -3,7 +3,8 @@
  * the log, see al_store_defer_sync), foreign keys on, temp files in memory, busy timeout,
  * numbered migrations, transactions and savepoints; and, in debug builds, the fault injection
  * of store.h. Statements run through sqlite_stmt.c; the tables' own calls are in
- * sqlite_accounts.c, sqlite_fleet.c, sqlite_flow.c, sqlite_money.c and sqlite_ledger.c. */
+ * sqlite_accounts.c, sqlite_fleet.c, sqlite_flow.c, sqlite_money.c, sqlite_ledger.c and
+ * sqlite_webhook.c. */
 #include "store/sqlite_internal.h"
 
 #include "core/assert.h"
@@ -427,6 +428,54 @@ static const char *const migrations[] = {
     "CREATE TABLE unit_assignments(reservation_id TEXT NOT NULL, unit INTEGER NOT NULL"
     " CHECK(unit >= 0), user_id TEXT NOT NULL REFERENCES users(id),"
     " at INTEGER NOT NULL, by_user TEXT NOT NULL, PRIMARY KEY(reservation_id, unit));",
+    /* 10: whose each event is (GET /v1/events for an org's users, webhooks by org): one row per
+     * org an event concerns, append-only as the events are; none for the fleet's and the
+     * operators' own. The events before it are given the org their data names (most kinds
+     * carry one) and org.created its object. notices: the reservation.starting/ending notices
+     * given, so that each is appended once per reservation across restarts. */
+    "CREATE TABLE event_orgs(org TEXT NOT NULL, seq INTEGER NOT NULL REFERENCES events(seq),"
+    " PRIMARY KEY(org, seq)) WITHOUT ROWID;"
+    "CREATE INDEX event_orgs_seq ON event_orgs(seq);"
+    "CREATE TRIGGER event_orgs_no_update BEFORE UPDATE ON event_orgs"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER event_orgs_no_delete BEFORE DELETE ON event_orgs"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "INSERT OR IGNORE INTO event_orgs(org, seq)"
+    " SELECT json_extract(data, '$.org'), seq FROM events"
+    " WHERE json_valid(data) AND json_type(data, '$.org') = 'text';"
+    "INSERT OR IGNORE INTO event_orgs(org, seq)"
+    " SELECT object, seq FROM events WHERE kind = 'org.created';"
+    "CREATE TABLE notices(object TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL,"
+    " PRIMARY KEY(object, kind)) WITHOUT ROWID;",
+    /* 11: webhooks (docs/webhooks.md). A hook's signing secret is only sealed (server/whkey.h): the
+     * database alone cannot sign. A removed hook is kept (deleted_at) for its delivery log.
+     * failures counts consecutive failed attempts since failing_since; a success clears both.
+     * A delivery is one event (event_seq; NULL for a test ping) to one hook, its body fixed at
+     * creation so that every attempt sends the same bytes; webhook_attempts logs each attempt.
+     * webhook_cursor: the last event the dispatcher has fanned out (durable, so that a restart
+     * neither skips nor repeats events). */
+    "CREATE TABLE webhooks(id TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+    " org_id TEXT REFERENCES orgs(id), url TEXT NOT NULL, events TEXT NOT NULL,"
+    " description TEXT, secret_box TEXT NOT NULL,"
+    " active INTEGER NOT NULL CHECK(active IN (0,1)), created_at INTEGER NOT NULL,"
+    " failures INTEGER NOT NULL DEFAULT 0, failing_since INTEGER, disabled_at INTEGER,"
+    " deleted_at INTEGER);"
+    "CREATE INDEX webhooks_org ON webhooks(org_id, id);"
+    "CREATE TABLE webhook_deliveries(num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " webhook_id TEXT NOT NULL REFERENCES webhooks(id), event_seq INTEGER,"
+    " kind TEXT NOT NULL, payload TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,"
+    " status TEXT NOT NULL CHECK(status IN ('pending','delivered','failed','retrying')),"
+    " http_status INTEGER, error TEXT, next_at INTEGER, created_at INTEGER NOT NULL,"
+    " delivered_at INTEGER);"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, num);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at)"
+    " WHERE status IN ('pending','retrying');"
+    "CREATE TABLE webhook_attempts(delivery_num INTEGER NOT NULL"
+    " REFERENCES webhook_deliveries(num), attempt INTEGER NOT NULL, at INTEGER NOT NULL,"
+    " http_status INTEGER, error TEXT, PRIMARY KEY(delivery_num, attempt)) WITHOUT ROWID;"
+    "CREATE TABLE webhook_cursor(one INTEGER PRIMARY KEY CHECK(one = 1),"
+    " seq INTEGER NOT NULL);"
+    "INSERT INTO webhook_cursor SELECT 1, coalesce(max(seq), 0) FROM events;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,

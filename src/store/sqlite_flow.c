@@ -310,24 +310,152 @@ int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor,
     return sqlite3_last_insert_rowid(s->db);
 }
 
+int al_store_event_orgs_add(struct al_store *s, int64_t seq, const char *const *orgs, size_t n,
+                            struct al_err *reterr)
+{
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st;
+        if (!orgs[i])
+            continue;
+        int rc =
+            al_sqlite_prep(s, &st, reterr, "INSERT OR IGNORE INTO event_orgs(org, seq) VALUES(?,?)",
+                           "ti", orgs[i], seq);
+        if (rc || (rc = al_sqlite_run(s, st, reterr, "record an event's org")) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Column 6: the event's orgs as a JSON array text (json_group_array). */
 static json_t *event_row(sqlite3_stmt *st)
 {
     json_t *data = json_loads(al_sqlite_text(st, 5) ? al_sqlite_text(st, 5) : "{}", 0, NULL);
-    return json_pack("{s:I,s:I,s:s?,s:s?,s:s?,s:o}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
-                     "at", (json_int_t)sqlite3_column_int64(st, 1), "actor", al_sqlite_text(st, 2),
-                     "kind", al_sqlite_text(st, 3), "object", al_sqlite_text(st, 4), "data",
-                     data ? data : json_object());
+    json_t *orgs = json_loads(al_sqlite_text(st, 6) ? al_sqlite_text(st, 6) : "[]", 0, NULL);
+    return json_pack(
+        "{s:I,s:I,s:s?,s:s?,s:s?,s:o,s:o}", "seq", (json_int_t)sqlite3_column_int64(st, 0), "at",
+        (json_int_t)sqlite3_column_int64(st, 1), "actor", al_sqlite_text(st, 2), "kind",
+        al_sqlite_text(st, 3), "object", al_sqlite_text(st, 4), "orgs",
+        json_is_array(orgs) ? orgs : json_array(), "data", data ? data : json_object());
+}
+
+/* The columns event_row reads; ?2..?5 are the filter (NULL: none), ?6 the limit. */
+#define EVENT_COLS                                                                                 \
+    "SELECT e.seq, e.at, e.actor, e.kind, e.object, e.data,"                                       \
+    " (SELECT json_group_array(x.org) FROM event_orgs x WHERE x.seq = e.seq) FROM events e"
+#define EVENT_FILTER                                                                               \
+    " AND (?3 IS NULL OR e.kind = ?3) AND (?4 IS NULL OR substr(e.kind, 1, length(?4)) = ?4)"      \
+    " AND (?5 IS NULL OR e.object = ?5) ORDER BY e.seq LIMIT ?6"
+
+int al_store_event_find(struct al_store *s, const struct al_store_event_filter *f, int64_t after,
+                        int limit, json_t **ret, struct al_err *reterr)
+{
+    static const struct al_store_event_filter none = {0};
+    sqlite3_stmt *st;
+    int rc;
+    if (!f)
+        f = &none;
+    const char *exact = f->kind_prefix ? NULL : f->kind;
+    const char *prefix = f->kind_prefix ? f->kind : NULL;
+    /* an org's events are read from its rows of event_orgs: a sparse org does not scan the
+     * whole log */
+    if (f->org)
+        rc = al_sqlite_prep(s, &st, reterr,
+                            EVENT_COLS " JOIN event_orgs o ON o.seq = e.seq"
+                                       " WHERE o.org = ?2 AND o.seq > ?1" EVENT_FILTER,
+                            "ittttn", after, f->org, exact, prefix, f->object, (int64_t)limit);
+    else
+        rc = al_sqlite_prep(s, &st, reterr,
+                            EVENT_COLS " WHERE e.seq > ?1 AND ?2 IS NULL" EVENT_FILTER, "ittttn",
+                            after, (const char *)NULL, exact, prefix, f->object, (int64_t)limit);
+    return rc ? rc : al_sqlite_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
+}
+
+int64_t al_store_event_last(struct al_store *s, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr, "SELECT coalesce(max(seq), 0) FROM events", "");
+    if (rc || (rc = al_sqlite_row(s, st, reterr, "event")) != 0)
+        return rc;
+    int64_t seq = sqlite3_column_int64(st, 0);
+    al_sqlite_done(s, st);
+    return seq;
 }
 
 int al_store_event_list(struct al_store *s, int64_t after, int limit, json_t **ret,
                         struct al_err *reterr)
 {
+    return al_store_event_find(s, NULL, after, limit, ret, reterr);
+}
+
+int al_store_event_list_org(struct al_store *s, const char *org, int64_t after, int limit,
+                            json_t **ret, struct al_err *reterr)
+{
+    struct al_store_event_filter f = {.org = org};
+    return al_store_event_find(s, &f, after, limit, ret, reterr);
+}
+
+int al_store_notice_once(struct al_store *s, const char *object, const char *kind, int64_t at,
+                         struct al_err *reterr)
+{
     sqlite3_stmt *st;
     int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT seq, at, actor, kind, object, data FROM events WHERE seq > ?"
-                            " ORDER BY seq LIMIT ?",
-                            "ii", after, (int64_t)limit);
-    return rc ? rc : al_sqlite_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
+                            "INSERT OR IGNORE INTO notices(object, kind, at) VALUES(?,?,?)", "tti",
+                            object, kind, at);
+    return rc ? rc : al_sqlite_run(s, st, reterr, "record a notice");
+}
+
+static json_t *due_row(sqlite3_stmt *st)
+{
+    json_t *doc = json_loads(al_sqlite_text(st, 4) ? al_sqlite_text(st, 4) : "{}", 0, NULL);
+    return json_pack("{s:s?,s:s?,s:I,s:I,s:o}", "id", al_sqlite_text(st, 0), "org",
+                     al_sqlite_text(st, 1), "start", (json_int_t)sqlite3_column_int64(st, 2), "end",
+                     (json_int_t)sqlite3_column_int64(st, 3), "doc", doc ? doc : json_object());
+}
+
+int al_store_notice_due(struct al_store *s, const char *kind, bool at_start, int64_t now,
+                        int64_t lead, json_t **ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc;
+    /* both read reservations_due (state, start_at, end_at) */
+    if (at_start)
+        rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT id, org_id, start_at, end_at, doc FROM reservations r"
+                            " WHERE state = 'scheduled' AND start_at > ?1 AND start_at <= ?2"
+                            " AND NOT EXISTS(SELECT 1 FROM notices n"
+                            " WHERE n.object = r.id AND n.kind = ?3) ORDER BY start_at, id",
+                            "iit", now, now + lead, kind);
+    else
+        rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT id, org_id, start_at, end_at, doc FROM reservations r"
+                            " WHERE state IN ('active', 'provisioning') AND end_at > ?1"
+                            " AND end_at <= ?2 AND NOT EXISTS(SELECT 1 FROM notices n"
+                            " WHERE n.object = r.id AND n.kind = ?3) ORDER BY end_at, id",
+                            "iit", now, now + lead, kind);
+    return rc ? rc : al_sqlite_collect(s, st, 1000, due_row, ret, NULL, reterr);
+}
+
+static json_t *org_row(sqlite3_stmt *st)
+{
+    return json_string(al_sqlite_text(st, 0) ? al_sqlite_text(st, 0) : "");
+}
+
+int al_store_owner_orgs(struct al_store *s, const json_t *owners, json_t **ret,
+                        struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    char *ids = json_dumps(owners ? owners : json_array(), JSON_COMPACT);
+    if (!ids)
+        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    /* reservations by their id, quotes by their request's org */
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT r.org_id FROM json_each(?1) j JOIN reservations r"
+                            " ON r.id = j.value UNION SELECT q2.org_id FROM json_each(?1) j"
+                            " JOIN quotes q ON q.id = j.value JOIN requests q2"
+                            " ON q2.id = q.request_id ORDER BY 1",
+                            "t", ids);
+    free(ids);
+    return rc ? rc : al_sqlite_collect(s, st, 100000, org_row, ret, NULL, reterr);
 }
 
 /* ---- idempotency ---- */

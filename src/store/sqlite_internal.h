@@ -12,6 +12,7 @@
  *   sqlite_ledger.c    transfers, balances, invoices, the snapshot that ledger verify reads
  *   sqlite_migchange.c change windows, MIG changes, their links and acknowledgements
  *   sqlite_metrics.c   the aggregates GET /metrics reads
+ *   sqlite_webhook.c   webhooks, the dispatcher's cursor, deliveries and their attempts
  */
 #ifndef AL_STORE_SQLITE_INTERNAL_H
 #define AL_STORE_SQLITE_INTERNAL_H

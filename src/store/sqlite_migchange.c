@@ -256,6 +256,21 @@ int al_store_migchange_links(struct al_store *s, const char *id, json_t **ret,
     return rc ? rc : al_sqlite_collect(s, st, 100000, link_row, ret, NULL, reterr);
 }
 
+static json_t *link_org_row(sqlite3_stmt *st)
+{
+    return json_string(al_sqlite_text(st, 0) ? al_sqlite_text(st, 0) : "");
+}
+
+int al_store_migchange_orgs(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, reterr,
+                            "SELECT DISTINCT org_id FROM mig_change_links WHERE change_id = ?"
+                            " ORDER BY org_id",
+                            "t", id);
+    return rc ? rc : al_sqlite_collect(s, st, 100000, link_org_row, ret, NULL, reterr);
+}
+
 int al_store_migchange_by_rsv(struct al_store *s, const char *rsv, json_t **ret,
                               struct al_err *reterr)
 {

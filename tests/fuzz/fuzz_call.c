@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "server/call.h"
+#include "server/evstream.h"
 #include "server/server.h"
 
 #define T0 1796083200 /* 2026-12-01T00:00:00Z: the seeded world's clock */
@@ -154,6 +155,14 @@ static bool run(struct al_srv *srv, const struct fz_req *r, struct al_call *k, s
         al_call_run(k, r->body, (size_t)k->body_len);
     }
     FUZZ_CHECK(al_call_reply(k, rep) == 0, "no memory for the reply");
+    if (rep->stream) { /* GET /v1/events?follow=1: a stream the listener would send */
+        FUZZ_CHECK(rep->status == 200, "a stream answered %d", rep->status);
+        al_evsub_free(rep->stream);
+        rep->stream = NULL;
+        rep->text = strdup("{}");
+        rep->len = 2;
+        FUZZ_CHECK(rep->text != NULL, "no memory for the reply");
+    }
     return true;
 }
 

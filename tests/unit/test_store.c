@@ -354,6 +354,14 @@ static void test_migration_from_v1(void **state)
                      "CREATE TABLE idempotency(key TEXT NOT NULL, caller TEXT NOT NULL,"
                      " body_hash BLOB NOT NULL, status INTEGER NOT NULL, response TEXT NOT NULL,"
                      " created_at INTEGER NOT NULL, PRIMARY KEY(key, caller));"
+                     /* v1's event log, with an event of an org (migration 10 gives it its org) */
+                     "CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT"
+                     " NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, object TEXT NOT NULL,"
+                     " data TEXT NOT NULL);"
+                     "INSERT INTO events(at, actor, kind, object, data) VALUES(3, 'usr_1',"
+                     " 'request.submitted', 'req_1', '{\"org\":\"org_a\"}');"
+                     "INSERT INTO events(at, actor, kind, object, data) VALUES(4, 'usr_1',"
+                     " 'price.set', 'L4-24GB', '{}');"
                      "INSERT INTO nodes VALUES('n1', 'z1', '{}', 5, 5);"
                      "INSERT INTO gpus VALUES('gpu_n1-0', 'n1', 0, 'GPU-a', 'L4-24GB',"
                      " 'general', 1, 0);"
@@ -367,6 +375,12 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
     assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
     assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "reported_model"), "L4-24GB");
+    json_t *evs = NULL;
+    assert_int_equal(al_store_event_list_org(f->s, "org_a", 0, 10, &evs, NULL), 0);
+    assert_int_equal(json_array_size(evs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(evs, 0), "object")),
+                        "req_1");
+    json_decref(evs);
     assert_string_equal(gpu_field(f->s, "n1", "GPU-b", "present"), "true");
     json_t *owners = NULL, *n = NULL;
     assert_int_equal(al_store_gpu_holders(f->s, NULL, "gpu_n1-1", 10, &owners, NULL), 0);
@@ -481,6 +495,55 @@ static void test_events_append_only(void **state)
     assert_int_equal(al_store_event_list(f->s, 0, 10, &list, NULL), 0);
     assert_int_equal(json_array_size(list), 2);
     json_decref(list);
+}
+
+/* Events know whose they are: an org's list holds its events only, each row names its orgs,
+ * and the filters keep a kind (exact or a prefix) and an object. */
+static void test_event_orgs_and_filters(void **state)
+{
+    struct store_fixture *f = *state;
+    json_t *list = NULL;
+    const char *ab[] = {"org_a", "org_b", "org_a", NULL};
+    const char *b[] = {"org_b"};
+    int64_t s1 = al_store_event_append(f->s, 5, "usr_1", "reservation.active", "rsv_1", NULL, NULL);
+    int64_t s2 = al_store_event_append(f->s, 6, "clock", "gpu.unhealthy", "gpu_1", NULL, NULL);
+    int64_t s3 = al_store_event_append(f->s, 7, "usr_2", "request.quoted", "req_2", NULL, NULL);
+    int64_t s4 = al_store_event_append(f->s, 8, "usr_1", "price.set", "L4-24GB", NULL, NULL);
+    assert_true(s1 > 0 && s2 > s1 && s3 > s2 && s4 > s3);
+    assert_int_equal(al_store_event_orgs_add(f->s, s1, ab, 1, NULL), 0);
+    assert_int_equal(al_store_event_orgs_add(f->s, s2, ab, 4, NULL), 0); /* repeat, NULL */
+    assert_int_equal(al_store_event_orgs_add(f->s, s3, b, 1, NULL), 0);
+    assert_int_equal(al_store_event_list_org(f->s, "org_a", 0, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 1), "seq")), s2);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(list, 1), "orgs")), 2);
+    json_decref(list);
+    assert_int_equal(al_store_event_list_org(f->s, "org_b", s2, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    assert_int_equal(al_store_event_list_org(f->s, "org_c", 0, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    /* the whole log: the fleet's event has no org */
+    assert_int_equal(al_store_event_list(f->s, s3, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(list, 0), "orgs")), 0);
+    json_decref(list);
+    struct al_store_event_filter flt = {.kind = "re", .kind_prefix = true};
+    assert_int_equal(al_store_event_find(f->s, &flt, 0, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 2); /* reservation.active, request.quoted */
+    json_decref(list);
+    flt = (struct al_store_event_filter){.org = "org_b", .kind = "gpu.unhealthy"};
+    assert_int_equal(al_store_event_find(f->s, &flt, 0, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    flt = (struct al_store_event_filter){.kind = "gpu.", .object = "gpu_2", .kind_prefix = true};
+    assert_int_equal(al_store_event_find(f->s, &flt, 0, 10, &list, NULL), 0);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    /* a notice is recorded once */
+    assert_int_equal(al_store_notice_once(f->s, "rsv_1", "reservation.ending", 9, NULL), 1);
+    assert_int_equal(al_store_notice_once(f->s, "rsv_1", "reservation.ending", 10, NULL), 0);
 }
 
 static void test_idempotency(void **state)
@@ -967,6 +1030,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_node_liveness_and_holders, store_setup,
                                         store_teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v1, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_event_orgs_and_filters, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_rollback_discards, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_savepoints_undo_one_unit, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_deferred_sync, store_setup, store_teardown),
