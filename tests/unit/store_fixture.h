@@ -57,6 +57,16 @@ static inline int store_teardown(void **state)
     return 0;
 }
 
+/* Insert org `id` named `name`, with customer code `code` (may be NULL). */
+static inline void store_add_org_named(struct al_store *s, const char *id, const char *name,
+                                       const char *code)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s?,s:n,s:i}", "id", id, "name", name, "customer_code", code,
+                          "display_name", "created_at", 1000);
+    assert_int_equal(al_store_org_insert(s, o, NULL), 0);
+    json_decref(o);
+}
+
 /* Insert org `id` (its name too) and answer its ledger number (> 0). */
 static inline uint64_t store_add_org(struct al_store *s, const char *id)
 {
