@@ -70,8 +70,21 @@ out:
     return box;
 }
 
+/* Does `resp` hold a secret (al_idem_secrets) at its top level? */
+static bool has_secret(json_t *resp)
+{
+    for (const char *const *k = al_idem_secrets; *k; k++)
+        if (json_object_get(resp, *k))
+            return true;
+    return false;
+}
+
 char *al_idem_seal(const struct al_idem_key *key, const struct al_idem_bind *b, json_t *resp)
 {
+    /* most answers (a reservation, a request) hold no secret: stored as they are, without the
+     * deep copy that withholding needs */
+    if (!has_secret(resp))
+        return json_dumps(resp, JSON_COMPACT);
     json_t *stored = json_deep_copy(resp), *secrets = json_object(), *names = json_array();
     char *plain = NULL, *text = NULL;
     if (!stored || !secrets || !names)
