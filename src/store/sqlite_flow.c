@@ -71,8 +71,11 @@ int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, 
                             : "UPDATE requests SET state = ?3, updated_at = ?5, doc = ?6"
                               " WHERE id = ?1 AND org_id = ?2",
                      m, doc, reterr);
-    if (rc == 0)
-        doc_keep(s, m->id, doc); /* the next step of the flow reads it from here */
+    /* the next step of the flow reads it from here; not a new one: a self-service reservation
+     * inserts its request once, confirmed, and never reads it back in the call (a flow's new
+     * request, still small, is kept when its quote reads it) */
+    if (rc == 0 && !insert)
+        doc_keep(s, m->id, doc);
     return rc;
 }
 

@@ -47,7 +47,7 @@ struct al_sqlite_faults {
 };
 #endif
 
-/* Request documents as last written or read (parsed), so that each step of the flow does not
+/* Request documents as last updated or read (parsed), so that each step of the flow does not
  * parse its request again from the row's text: direct-mapped by id, each a private copy. The
  * store is their durable copy: any rollback empties the cache (al_sqlite_docs_clear), so that
  * it never holds what the database undid. */
