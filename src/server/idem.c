@@ -70,8 +70,21 @@ out:
     return box;
 }
 
+/* Does `resp` hold a secret (al_idem_secrets) at its top level? */
+static bool has_secret(json_t *resp)
+{
+    for (const char *const *k = al_idem_secrets; *k; k++)
+        if (json_object_get(resp, *k))
+            return true;
+    return false;
+}
+
 char *al_idem_seal(const struct al_idem_key *key, const struct al_idem_bind *b, json_t *resp)
 {
+    /* most answers (a reservation, a request) hold no secret: stored as they are, without the
+     * deep copy that withholding needs */
+    if (!has_secret(resp))
+        return json_dumps(resp, JSON_COMPACT);
     json_t *stored = json_deep_copy(resp), *secrets = json_object(), *names = json_array();
     char *plain = NULL, *text = NULL;
     if (!stored || !secrets || !names)
@@ -189,9 +202,15 @@ int al_idem_record(struct al_ctx *c, const char *idem, const uint8_t hash[AL_STO
 {
     struct al_idem_bind b = {idem, c->user_id, hash};
     struct al_err e = {0};
+    bool plain = c->resp && !has_secret(c->resp);
     char *text = al_idem_seal(&c->srv->idem_key, &b, c->resp);
     struct al_store_idem rec = {idem, c->user_id, hash, c->status, text, c->now};
     int rc = text ? al_store_idem_put(c->srv->store, &rec, &e) : AL_E_NOMEM;
+    if (rc == 0 && plain) {
+        /* the record is the answer's own compact dump: sent as it is, not dumped again */
+        rc = al_http_reply_text(c, c->status, NULL, text);
+        text = NULL;
+    }
     free(text);
     if (rc == AL_E_NOMEM)
         return al_http_fail(c, rc, NULL, "out of memory");

@@ -55,7 +55,9 @@ int al_idem_replay(struct al_ctx *c, const char *idem, const uint8_t hash[AL_STO
                    bool *found);
 
 /* Store c's reply (c->status, c->resp) as the record of (`idem`, c->user_id, `hash`), sealed.
- * Returns 0, or fails the call. */
+ * A reply without secrets is recorded as its compact JSON text, which becomes the reply's text
+ * (c->resp_text, the JSON content type), so that it is not dumped a second time. Returns 0, or
+ * fails the call. */
 int al_idem_record(struct al_ctx *c, const char *idem, const uint8_t hash[AL_STORE_HASH_LEN]);
 
 #endif

@@ -19,6 +19,11 @@ struct al_quote_how {
     int64_t expect_total; /* >= 0: the price a caller was shown (an offering's); any other
                            * price refuses the quote (409 invalid_state, field "offering") */
     const char *what;     /* begins a refusal's message; NULL: "cannot quote <request id>" */
+    const char *holder;   /* NULL: the holds are the quote's, tentative until valid_until; else
+                           * the id of the reservation the same unit of work confirms the quote
+                           * into (the one-call reservation): the holds are written firm under
+                           * it, so that they need no re-check and no transfer; and the quote
+                           * record waits for al_confirm_quote, which inserts the request */
 };
 
 /* Plan request `req` (the ask recorded on it) on the calendar (the earliest fit of its range,
@@ -29,11 +34,18 @@ struct al_quote_how {
 int al_quote_make(struct al_ctx *c, json_t *req, const struct al_charge_org *o,
                   const struct al_quote_how *how, json_t **quote);
 
+/* Insert the quote record of `quote` (a quote document) for request `request_id`. 0, or
+ * fails the call. (routes_quotes.c) */
+int al_quote_insert(struct al_ctx *c, const char *request_id, json_t *quote);
+
 /* How a quote becomes a reservation. */
 struct al_confirm_how {
     enum al_check_at at; /* AL_CHECK_CONFIRM, or AL_CHECK_SELF_RESERVE */
     const char *origin;  /* the reservation's "origin" ("self_service"), or NULL: none */
     const char *what;    /* begins a refusal's message ("cannot confirm req_…") */
+    const char *rsv_id;  /* NULL: a new id, the quote's holds re-checked and passed to it;
+                          * else the holder the quote was made with (al_quote_how): the
+                          * request, not saved yet, is inserted as confirmed, then its quote */
 };
 
 /* Confirm request `req` (accepted; its "quote" live and priced under o's contract version,

@@ -241,12 +241,20 @@ static json_t *quote_doc(struct al_ctx *c, const char *qid, const struct quote_w
     return q;
 }
 
+int al_quote_insert(struct al_ctx *c, const char *request_id, json_t *quote)
+{
+    struct al_err err = {0};
+    struct al_store_doc_meta m = {jstr(quote, "id"), request_id, NULL, jtime(quote, "valid_until"),
+                                  0};
+    int rc = al_store_quote_insert(c->srv->store, &m, quote, &err);
+    return rc ? al_http_fail_err(c, rc, &err) : 0;
+}
+
 int al_quote_make(struct al_ctx *c, json_t *req, const struct al_charge_org *o,
                   const struct al_quote_how *how, json_t **quote)
 {
     struct quote_work w = {0};
     struct al_charge_price pr = {0};
-    struct al_err err = {0};
     char qid[AL_HTTP_ID_LEN], what[AL_HTTP_ID_LEN + 16];
     int rc;
     *quote = NULL;
@@ -263,15 +271,15 @@ int al_quote_make(struct al_ctx *c, json_t *req, const struct al_charge_org *o,
         (rc = quote_limits(c, how->what ? how->what : what, o, &w, &pr)))
         goto out;
     al_id_new("qte", c->now, qid, sizeof qid);
-    if ((rc = write_holds(c, qid, &w, how->valid_until)))
+    if ((rc = write_holds(c, how->holder ? how->holder : qid, &w,
+                          how->holder ? 0 : how->valid_until)))
         goto out;
     if (!(*quote = quote_doc(c, qid, &w, &pr, how->valid_until))) {
         rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
         goto out;
     }
-    struct al_store_doc_meta m = {qid, jstr(req, "id"), NULL, how->valid_until, 0};
-    if ((rc = al_store_quote_insert(c->srv->store, &m, *quote, &err)) != 0) {
-        rc = al_http_fail_err(c, rc, &err);
+    /* the one-call path records its quote after its request (al_confirm_quote) */
+    if (!how->holder && (rc = al_quote_insert(c, jstr(req, "id"), *quote)) != 0) {
         json_decref(*quote);
         *quote = NULL;
     }
@@ -308,7 +316,7 @@ static int post_quote(struct al_ctx *c)
     /* priced under the org's contract in force now, when it has one: its rates and granularity
      * are what a confirmation under that contract version charges (the alternatives of a
      * no_capacity answer too) */
-    struct al_quote_how how = {c->now + minutes * 60, -1, NULL};
+    struct al_quote_how how = {c->now + minutes * 60, -1, NULL, NULL};
     if ((rc = al_charge_org_load(c, jstr(req, "org"), c->now, &org)) ||
         (rc = al_quote_make(c, req, &org, &how, &quote)))
         goto out;

@@ -199,11 +199,15 @@ int al_confirm_quote(struct al_ctx *c, json_t *req, const struct al_charge_org *
     char id[AL_HTTP_ID_LEN];
     int rc;
     *rsv = NULL;
-    if ((rc = recheck_quote(c, quote, jtime(quote, "start"), jtime(quote, "end"))))
-        return rc;
-    al_id_new("rsv", c->now, id, sizeof id);
-    if ((rc = take_holds(c, quote, id)))
-        return rc;
+    if (how->rsv_id) { /* held firm for it by the quote just made, in this unit of work */
+        snprintf(id, sizeof id, "%s", how->rsv_id);
+    } else {
+        if ((rc = recheck_quote(c, quote, jtime(quote, "start"), jtime(quote, "end"))))
+            return rc;
+        al_id_new("rsv", c->now, id, sizeof id);
+        if ((rc = take_holds(c, quote, id)))
+            return rc;
+    }
     if (!(*rsv = reservation_new(c, req, quote, id, &o->k)))
         return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
     if (how->origin)
@@ -214,7 +218,9 @@ int al_confirm_quote(struct al_ctx *c, json_t *req, const struct al_charge_org *
     json_object_set_new(req, "confirmed_by", json_string(c->user_id));
     /* the reservation's row first: its billing state refers to it */
     if ((rc = al_flow_request_step(c, req, AL_REQ_EV_CONFIRM)) ||
-        (rc = al_flow_request_save(c, req, false)) || (rc = al_flow_rsv_save(c, *rsv, true)) ||
+        (rc = al_flow_request_save(c, req, how->rsv_id != NULL)) ||
+        (how->rsv_id && (rc = al_quote_insert(c, jstr(req, "id"), quote))) ||
+        (rc = al_flow_rsv_save(c, *rsv, true)) ||
         (rc = al_charge_confirm_at(c, o, id, quote, how->at, how->what, &cr.b)) ||
         (rc = al_event(c, AL_EVENT_RESERVATION_SCHEDULED, jstr(req, "org"), id,
                        json_pack("{s:s,s:s,s:s,s:s?}", "request", jstr(req, "id"), "payment_terms",
@@ -241,7 +247,7 @@ static int post_confirm(struct al_ctx *c)
         goto out;
     json_t *quote = json_object_get(req, "quote");
     snprintf(what, sizeof what, "cannot confirm %s", jstr(req, "id"));
-    struct al_confirm_how how = {AL_CHECK_CONFIRM, NULL, what};
+    struct al_confirm_how how = {AL_CHECK_CONFIRM, NULL, what, NULL};
     if ((rc = al_flow_quote_live(c, req)) ||
         (rc = al_charge_org_contracted(c, jstr(req, "org"), c->now, what, &o)) ||
         (rc = confirm_terms(c, quote, terms, &o.k)) ||

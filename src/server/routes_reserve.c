@@ -125,7 +125,7 @@ static int self_service(struct al_ctx *c, const struct al_charge_org *o, const c
 }
 
 /* The request the reservation comes from, as POST /v1/requests records one, accepted by the
- * call itself (no operator approves a self-service reservation); inserted. */
+ * call itself (no operator approves a self-service reservation); al_confirm_quote inserts it. */
 static int request_new(struct al_ctx *c, const struct reserve_in *in, const struct al_ask *a,
                        const char *id, json_t **ret)
 {
@@ -153,8 +153,7 @@ static int request_new(struct al_ctx *c, const struct reserve_in *in, const stru
     json_object_set_new(req, "created_by", json_string(c->user_id));
     json_object_set_new(req, "created_at", al_time_json(c->now));
     *ret = req;
-    if ((rc = al_flow_request_save(c, req, true)))
-        return rc;
+    /* not saved here: al_confirm_quote inserts it once, confirmed, in this unit of work */
     return al_event(c, AL_EVENT_REQUEST_SUBMITTED, jstr(in->org, "id"), id,
                     json_pack("{s:s,s:s}", "org", jstr(in->org, "id"), "origin", "self_service"));
 }
@@ -165,7 +164,7 @@ static int post_reserve(struct al_ctx *c)
     struct al_charge_org o;
     struct al_ask a;
     json_t *req = NULL, *quote = NULL, *rsv = NULL;
-    char id[AL_HTTP_ID_LEN], what[AL_HTTP_ID_LEN + 32];
+    char id[AL_HTTP_ID_LEN], rid[AL_HTTP_ID_LEN], what[AL_HTTP_ID_LEN + 32];
     int rc;
     if ((rc = shape(c, c->body)))
         goto out;
@@ -176,13 +175,17 @@ static int post_reserve(struct al_ctx *c)
     if (rc)
         goto out;
     al_id_new("req", c->now, id, sizeof id);
+    al_id_new("rsv", c->now, rid, sizeof rid);
     snprintf(what, sizeof what, "cannot reserve %s", id);
     if ((rc = al_ask_parse(c, in.ask, &a)) ||
         (rc = al_charge_org_contracted(c, jstr(in.org, "id"), c->now, what, &o)) ||
         (rc = self_service(c, &o, what)) || (rc = request_new(c, &in, &a, id, &req)))
         goto out;
-    struct al_quote_how qh = {c->now + QUOTE_VALID_S, in.offering ? in.off.total_micros : -1, what};
-    struct al_confirm_how ch = {AL_CHECK_SELF_RESERVE, "self_service", what};
+    /* the fast path: the holds are written firm for the reservation at once (no tentative
+     * holds, no re-check, no transfer: this unit of work holds the writers' lock throughout) */
+    struct al_quote_how qh = {c->now + QUOTE_VALID_S, in.offering ? in.off.total_micros : -1, what,
+                              rid};
+    struct al_confirm_how ch = {AL_CHECK_SELF_RESERVE, "self_service", what, rid};
     if ((rc = al_quote_make(c, req, &o, &qh, &quote)))
         goto out;
     json_object_set(req, "quote", quote);

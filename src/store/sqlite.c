@@ -553,9 +553,12 @@ int al_store_open_at(const char *path, int version, struct al_store **ret, struc
         goto out;
     }
     sqlite3_busy_timeout(s->db, 5000);
+    /* a page cache of up to 64 MiB (allocated as pages are read; SQLite's default is 2 MiB):
+     * the working set of a large fleet's holds, reservations and indexes stays in memory
+     * instead of being read again with pread at each call */
     rc = exec_sql(s,
                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                  " PRAGMA temp_store=MEMORY;",
+                  " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
                   reterr);
     if (rc == 0)
         rc = version < 1 || version > AL_STORE_SCHEMA_VER
@@ -581,6 +584,7 @@ void al_store_close(struct al_store *s)
         al_store_rollback(s);
     for (size_t i = 0; i < AL_SQLITE_STMT_CACHE; i++)
         sqlite3_finalize(s->cache[i].st);
+    al_sqlite_docs_clear(s);
     sqlite3_close(s->db);
     if (s->wal_fd >= 0)
         close(s->wal_fd);
@@ -628,7 +632,7 @@ int al_store_begin(struct al_store *s, struct al_err *reterr)
     AL_ASSERT(!s->in_tx); /* the caller ends each transaction it begins */
     if (s->in_tx)
         return al_err_set(reterr, AL_E_INTERNAL, "transaction already open");
-    int rc = exec_sql(s, "BEGIN IMMEDIATE", reterr);
+    int rc = al_sqlite_exec(s, "BEGIN IMMEDIATE", reterr);
     s->in_tx = rc == 0;
     return rc;
 }
@@ -643,7 +647,7 @@ int al_store_commit(struct al_store *s, struct al_err *reterr)
         return al_err_set(reterr, AL_E_DB, "COMMIT: disk I/O error (injected fault)");
     }
 #endif
-    rc = exec_sql(s, "COMMIT", reterr);
+    rc = al_sqlite_exec(s, "COMMIT", reterr);
     if (rc)
         al_store_rollback(s);
     s->in_tx = false;
@@ -652,6 +656,7 @@ int al_store_commit(struct al_store *s, struct al_err *reterr)
 
 void al_store_rollback(struct al_store *s)
 {
+    al_sqlite_docs_clear(s);
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_tx = false;
@@ -659,16 +664,17 @@ void al_store_rollback(struct al_store *s)
 
 int al_store_savepoint(struct al_store *s, struct al_err *reterr)
 {
-    return exec_sql(s, "SAVEPOINT al_unit", reterr);
+    return al_sqlite_exec(s, "SAVEPOINT al_unit", reterr);
 }
 
 int al_store_release(struct al_store *s, struct al_err *reterr)
 {
-    return exec_sql(s, "RELEASE al_unit", reterr);
+    return al_sqlite_exec(s, "RELEASE al_unit", reterr);
 }
 
 void al_store_rollback_to(struct al_store *s)
 {
+    al_sqlite_docs_clear(s);
     sqlite3_exec(s->db, "ROLLBACK TO al_unit; RELEASE al_unit", NULL, NULL, NULL);
 }
 

@@ -2,9 +2,48 @@
  * the holds they take, the append-only event log and the idempotency records (store.h). */
 #include "store/sqlite_internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the document cache (sqlite_internal.h) ---- */
+
+static struct al_sqlite_doc *doc_slot(struct al_store *s, const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &s->docs[h % AL_SQLITE_DOC_CACHE];
+}
+
+/* Keep a copy of `doc` as id's (replacing what its slot held); nothing when the id is too
+ * long or memory is short: the cache is only a shortcut. */
+static void doc_keep(struct al_store *s, const char *id, json_t *doc)
+{
+    if (!id || strlen(id) >= AL_SQLITE_DOC_ID_MAX)
+        return;
+    struct al_sqlite_doc *d = doc_slot(s, id);
+    json_decref(d->doc);
+    d->doc = json_deep_copy(doc);
+    snprintf(d->id, sizeof d->id, "%s", d->doc ? id : "");
+}
+
+/* A copy of id's cached document (the caller owns it), or NULL when not cached. */
+static json_t *doc_cached(struct al_store *s, const char *id)
+{
+    struct al_sqlite_doc *d = doc_slot(s, id);
+    return d->doc && strcmp(d->id, id) == 0 ? json_deep_copy(d->doc) : NULL;
+}
+
+void al_sqlite_docs_clear(struct al_store *s)
+{
+    for (size_t i = 0; i < AL_SQLITE_DOC_CACHE; i++) {
+        json_decref(s->docs[i].doc);
+        s->docs[i].doc = NULL;
+        s->docs[i].id[0] = '\0';
+    }
+}
 
 /* ---- documents ---- */
 
@@ -23,20 +62,51 @@ static int doc_put(struct al_store *s, const char *sql, const struct al_store_do
     return rc == 0 ? al_err_set(e, AL_E_NOTFOUND, "no %s", m->id) : 0;
 }
 
+/* A request's row holds its quote by id (the quote's own row holds the document, unchanged
+ * after it is made), so that each step's rewrite of the request does not write the quote again;
+ * reads put the document back in (REQUEST_DOC). Rows written before hold the quote itself. */
+#define REQUEST_DOC                                                                                \
+    "CASE WHEN json_type(r.doc, '$.quote') = 'text' THEN json_set(r.doc, '$.quote',"               \
+    " (SELECT json(q.doc) FROM quotes q WHERE q.id = json_extract(r.doc, '$.quote')))"             \
+    " ELSE r.doc END"
+
 int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
                          bool insert, struct al_err *reterr)
 {
-    return doc_put(s,
-                   insert ? "INSERT INTO requests(id, org_id, state, created_at, updated_at, doc)"
-                            " VALUES(?1,?2,?3,?4,?5,?6)"
-                          : "UPDATE requests SET state = ?3, updated_at = ?5, doc = ?6"
-                            " WHERE id = ?1 AND org_id = ?2",
-                   m, doc, reterr);
+    json_t *quote = json_object_get(doc, "quote");
+    const char *qid = json_string_value(json_object_get(quote, "id"));
+    json_t *ref = qid ? json_string(qid) : NULL;
+    if (qid && !ref)
+        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    if (ref) { /* the quote's id in its place (the key keeps its position), for the dump */
+        json_incref(quote);
+        json_object_set_new(doc, "quote", ref);
+    }
+    int rc = doc_put(s,
+                     insert ? "INSERT INTO requests(id, org_id, state, created_at, updated_at, doc)"
+                              " VALUES(?1,?2,?3,?4,?5,?6)"
+                            : "UPDATE requests SET state = ?3, updated_at = ?5, doc = ?6"
+                              " WHERE id = ?1 AND org_id = ?2",
+                     m, doc, reterr);
+    if (ref)
+        json_object_set_new(doc, "quote", quote);
+    /* the next step of the flow reads it from here; not a new one: a self-service reservation
+     * inserts its request once, confirmed, and never reads it back in the call (a flow's new
+     * request, still small, is kept when its quote reads it) */
+    if (rc == 0 && !insert)
+        doc_keep(s, m->id, doc);
+    return rc;
 }
 
 int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
-    return al_sqlite_doc_one(s, "SELECT doc FROM requests WHERE id = ?", id, NULL, ret, reterr);
+    if ((*ret = doc_cached(s, id)) != NULL)
+        return 0;
+    int rc = al_sqlite_doc_one(s, "SELECT " REQUEST_DOC " FROM requests r WHERE r.id = ?", id, NULL,
+                               ret, reterr);
+    if (rc == 0)
+        doc_keep(s, id, *ret);
+    return rc;
 }
 
 int al_store_request_list(struct al_store *s, const char *org, const char *state,
@@ -45,9 +115,9 @@ int al_store_request_list(struct al_store *s, const char *org, const char *state
     sqlite3_stmt *st;
     int limit = al_sqlite_page_limit(pg);
     int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT id, doc FROM requests WHERE (?1 IS NULL OR org_id = ?1)"
-                            " AND (?2 IS NULL OR state = ?2) AND id > coalesce(?3, '')"
-                            " ORDER BY id LIMIT ?4",
+                            "SELECT r.id, " REQUEST_DOC " FROM requests r"
+                            " WHERE (?1 IS NULL OR r.org_id = ?1) AND (?2 IS NULL OR r.state = ?2)"
+                            " AND r.id > coalesce(?3, '') ORDER BY r.id LIMIT ?4",
                             "ttti", org, state, pg.cursor, (int64_t)limit + 1);
     return rc ? rc : al_sqlite_collect(s, st, limit, al_sqlite_doc_row, ret, next, reterr);
 }

@@ -47,15 +47,36 @@ struct al_sqlite_faults {
 };
 #endif
 
+/* Request documents as last updated or read (parsed), so that each step of the flow does not
+ * parse its request again from the row's text: direct-mapped by id, each a private copy. The
+ * store is their durable copy: any rollback empties the cache (al_sqlite_docs_clear), so that
+ * it never holds what the database undid. */
+#define AL_SQLITE_DOC_CACHE  256
+#define AL_SQLITE_DOC_ID_MAX 48
+
+struct al_sqlite_doc {
+    char id[AL_SQLITE_DOC_ID_MAX];
+    json_t *doc; /* owned; NULL: a free slot */
+};
+
 struct al_store {
     sqlite3 *db;
     bool in_tx;
     int wal_fd; /* -1, or the write-ahead log, for al_store_sync (deferred sync) */
     struct al_sqlite_slot cache[AL_SQLITE_STMT_CACHE];
+    struct al_sqlite_doc docs[AL_SQLITE_DOC_CACHE];
 #ifdef AL_DEBUG
     struct al_sqlite_faults fault;
 #endif
 };
+
+/* Forget every cached document (a rollback, or the store closing). */
+void al_sqlite_docs_clear(struct al_store *s);
+
+/* Run `sql`, one control statement (BEGIN, COMMIT, SAVEPOINT, RELEASE: a string literal), from
+ * the statement cache: sqlite3_exec would parse it again at every use, several times per write
+ * call. 0, or the store code with the database's message in `e`. */
+int al_sqlite_exec(struct al_store *s, const char *sql, struct al_err *e);
 
 /* The database's last error as a store code: AL_E_CONFLICT for a constraint, AL_E_NOMEM,
  * AL_E_FULL when a write found the disk full (SQLITE_FULL: the unix VFS's answer to ENOSPC or

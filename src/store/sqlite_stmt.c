@@ -119,6 +119,7 @@ int al_sqlite_step(struct al_store *s, sqlite3_stmt *st)
          * rolls back the whole transaction (sqlite3VdbeHalt) unless a statement journal can
          * undo the statement alone: the outcome for the store's one-row statements. */
         sqlite3_reset(st);
+        al_sqlite_docs_clear(s);
         if (!sqlite3_get_autocommit(s->db))
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         s->fault.rc = SQLITE_NOMEM;
@@ -149,21 +150,32 @@ int al_sqlite_row(struct al_store *s, sqlite3_stmt *st, struct al_err *e, const 
     return rc;
 }
 
+int al_sqlite_exec(struct al_store *s, const char *sql, struct al_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = al_sqlite_prep(s, &st, e, sql, "");
+    if (rc)
+        return rc;
+    /* not al_sqlite_step: the debug build's allocation faults count the store's own
+     * statements only, as when these ran through sqlite3_exec */
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = al_sqlite_fail(s, e, sql);
+    al_sqlite_done(s, st);
+    return rc;
+}
+
 /* The savepoint's name differs from al_store_savepoint's, so that a unit nests in the
  * server's unit of work. */
 int al_sqlite_unit_begin(struct al_store *s, struct al_err *e)
 {
-    return sqlite3_exec(s->db, "SAVEPOINT al_store_unit", NULL, NULL, NULL) == SQLITE_OK
-               ? 0
-               : al_sqlite_fail(s, e, "savepoint");
+    return al_sqlite_exec(s, "SAVEPOINT al_store_unit", e);
 }
 
 int al_sqlite_unit_end(struct al_store *s, int rc, struct al_err *e)
 {
-    if (rc == 0 && sqlite3_exec(s->db, "RELEASE al_store_unit", NULL, NULL, NULL) == SQLITE_OK)
+    if (rc == 0 && (rc = al_sqlite_exec(s, "RELEASE al_store_unit", e)) == 0)
         return 0;
-    if (rc == 0)
-        rc = al_sqlite_fail(s, e, "release");
+    al_sqlite_docs_clear(s);
     /* fails harmlessly when the database ended the whole transaction already */
     sqlite3_exec(s->db, "ROLLBACK TO al_store_unit; RELEASE al_store_unit", NULL, NULL, NULL);
     return rc;

@@ -4,7 +4,9 @@
  * old data has a name equal to another org's code, the hold a refusal names, one GPU's firm
  * reservation holds over a span (the MIG planner's read), node-bound agent tokens (migration
  * 6: one per node, replaced, revoked, found by hash only), and a GPU's MIG state (migration 7:
- * observed as reported, desired as set). */
+ * observed as reported, desired as set), and the cache of request documents (what a caller
+ * gets is its own copy; a rollback never leaves the cache holding what the database undid), and
+ * a request's quote held by id in its row and given back whole on reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "store/store.h"
 #include "store_fixture.h"
@@ -364,6 +368,95 @@ static void test_gpu_mig_state(void **state)
     json_decref(want);
 }
 
+/* request `id`'s state as al_store_request_get reads it */
+static void expect_request_state(struct al_store *s, const char *id, const char *want)
+{
+    json_t *got = NULL;
+    assert_int_equal(al_store_request_get(s, id, &got, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "state")), want);
+    json_object_set_new(got, "state", json_string("mutated")); /* the caller's own copy */
+    json_decref(got);
+}
+
+static void put_request(struct al_store *s, const char *state, bool insert, int rc)
+{
+    json_t *doc = json_pack("{s:s,s:s}", "id", "req_1", "state", state);
+    struct al_store_doc_meta m = {"req_1", "org_a", state, 100, 100};
+    assert_int_equal(al_store_request_put(s, &m, doc, insert, NULL), rc);
+    json_object_set_new(doc, "state", json_string("changed after the put"));
+    json_decref(doc);
+}
+
+static void test_request_cache(void **state)
+{
+    struct store_fixture *f = *state;
+    add_org(f->s, "org_a", "acme", NULL);
+    put_request(f->s, "submitted", true, 0);
+    expect_request_state(f->s, "req_1", "submitted");
+    expect_request_state(f->s, "req_1", "submitted");
+    /* a unit undone: the state read again is the database's */
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    put_request(f->s, "quoted", false, 0);
+    expect_request_state(f->s, "req_1", "quoted");
+    al_store_rollback_to(f->s);
+    expect_request_state(f->s, "req_1", "submitted");
+    /* a whole transaction undone */
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    put_request(f->s, "approved", false, 0);
+    assert_int_equal(al_store_release(f->s, NULL), 0);
+    expect_request_state(f->s, "req_1", "approved");
+    al_store_rollback(f->s);
+    expect_request_state(f->s, "req_1", "submitted");
+    /* a failed insert (the id is taken) changes nothing */
+    put_request(f->s, "accepted", true, AL_E_CONFLICT);
+    expect_request_state(f->s, "req_1", "submitted");
+    put_request(f->s, "accepted", false, 0);
+    expect_request_state(f->s, "req_1", "accepted");
+}
+
+/* A request's row holds its quote by id; reads (one, a list) give the quote document back. */
+static void test_request_quote_by_id(void **state)
+{
+    struct store_fixture *f = *state;
+    json_t *req = json_pack("{s:s,s:s,s:n,s:s}", "id", "req_1", "state", "submitted", "quote",
+                            "after", "kept in place");
+    json_t *quote =
+        json_pack("{s:s,s:I,s:[{s:s,s:i}]}", "id", "qte_1", "total_micros", (json_int_t)123456789,
+                  "allocations", "gpu", "n1-0", "start_unit", -1);
+    json_t *got = NULL;
+    struct al_store_doc_meta m = {"req_1", "org_a", "submitted", 100, 100};
+    struct al_store_doc_meta qm = {"qte_1", "req_1", NULL, 500, 0};
+    add_org(f->s, "org_a", "acme", NULL);
+    assert_int_equal(al_store_request_put(f->s, &m, req, true, NULL), 0);
+    assert_int_equal(al_store_quote_insert(f->s, &qm, quote, NULL), 0);
+    json_object_set(req, "quote", quote);
+    m.state = "quoted";
+    assert_int_equal(al_store_request_put(f->s, &m, req, false, NULL), 0);
+    assert_ptr_equal(json_object_get(req, "quote"), quote); /* the caller's doc as it was */
+    sqlite3 *db = NULL; /* the row itself holds the quote's id */
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT json_extract(doc, '$.quote') FROM requests", -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "qte_1");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    al_store_rollback(f->s); /* no transaction: only empties the cache, so the row is read */
+    assert_int_equal(al_store_request_get(f->s, "req_1", &got, NULL), 0);
+    assert_true(json_equal(got, req));
+    json_decref(got);
+    assert_int_equal(
+        al_store_request_list(f->s, "org_a", NULL, (struct al_store_page){0}, &got, NULL, NULL), 0);
+    assert_int_equal(json_array_size(got), 1);
+    assert_true(json_equal(json_array_get(got, 0), req));
+    json_decref(got);
+    json_decref(quote);
+    json_decref(req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +467,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hold_gpu_firm, store_setup_dir, store_teardown),
         cmocka_unit_test_setup_teardown(test_node_tokens, store_setup_dir, store_teardown),
         cmocka_unit_test_setup_teardown(test_gpu_mig_state, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_request_cache, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_request_quote_by_id, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
