@@ -4,8 +4,10 @@
  * three weeks), each timed. Then the PostgreSQL peer (bench/lib/pgpeer.h) and allot on the same
  * scaled-down fleet and stream, for the ratio of their decision rates.
  *
- * Usage: bench_admission   (QUICK=1: a tenth of everything; AL_PG_CONNINFO: the PostgreSQL
- * server to use, normally set by bench/pg.sh; without it the peer is skipped, fields null.)
+ * Usage: bench_admission   (QUICK=1: a tenth of everything; HOLDS=n: pre-fill n holds instead
+ * of 1,000,000 (a tenth of n with QUICK), to show how deciding slows as the calendar grows;
+ * AL_PG_CONNINFO: the PostgreSQL server to use, normally set by bench/pg.sh; without it the
+ * peer is skipped, fields null.)
  * One JSON line on stdout; progress and a table on stderr. Deterministic: fixed seeds.
  */
 #include <math.h>
@@ -535,11 +537,32 @@ static void print_json(const struct big_result *b, const struct peer_result *pr)
                "\"allot_small_accepted\":null,\"ratio_vs_pg\":null}\n");
 }
 
+/* HOLDS: the big run's pre-fill (1,000 to 20,000,000), or 0 when unset; -1 when invalid. */
+static long holds_knob(void)
+{
+    const char *v = getenv("HOLDS");
+    char *end;
+    if (!v || !*v)
+        return 0;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1000 || n > 20000000) {
+        fprintf(stderr, "admission: HOLDS must be an integer from 1000 to 20000000, not '%s'\n",
+                v);
+        return -1;
+    }
+    return n;
+}
+
 int main(void)
 {
     bool quick = al_bench_quick();
+    long holds = holds_knob();
     struct scale big =
         quick ? (struct scale){1000, 100000, 10000} : (struct scale){10000, 1000000, 100000};
+    if (holds < 0)
+        return 2;
+    if (holds > 0)
+        big.holds = (uint32_t)(quick ? holds / 10 : holds);
     struct scale small = quick ? (struct scale){50, 5000, 500} : (struct scale){200, 20000, 2000};
     struct big_result b = {0};
     struct peer_result pr;
