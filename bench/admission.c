@@ -4,8 +4,11 @@
  * three weeks), each timed. Then the PostgreSQL peer (bench/lib/pgpeer.h) and allot on the same
  * scaled-down fleet and stream, for the ratio of their decision rates.
  *
- * Usage: bench_admission   (QUICK=1: a tenth of everything; AL_PG_CONNINFO: the PostgreSQL
- * server to use, normally set by bench/pg.sh; without it the peer is skipped, fields null.)
+ * Usage: bench_admission   (QUICK=1: a tenth of everything; HOLDS=n: pre-fill n holds instead
+ * of 1,000,000 (a tenth of n with QUICK), to show how deciding slows as the calendar grows;
+ * AVAIL=n: then n availability reads over the first requests' windows, timed, on stderr;
+ * AL_PG_CONNINFO: the PostgreSQL server to use, normally set by bench/pg.sh; without it the
+ * peer is skipped, fields null.)
  * One JSON line on stdout; progress and a table on stderr. Deterministic: fixed seeds.
  */
 #include <math.h>
@@ -15,6 +18,7 @@
 #include <time.h>
 
 #include "bcommon.h"
+#include "common/num.h"
 #include "core/calendar.h"
 #include "core/catalog.h"
 #include "core/fleet.h"
@@ -34,6 +38,7 @@ struct scale {
     uint32_t nodes;
     uint32_t holds;
     uint32_t requests;
+    uint64_t avail; /* availability reads after the stream (AVAIL) */
 };
 
 /* Fleet mix by node: 40% H100-80GB, 25% A100-80GB, 20% H200-141GB, 15% L40S-48GB. */
@@ -471,6 +476,33 @@ struct big_result {
     double p50, p99, p999, util0, util, bph0, bph, rss;
 };
 
+/* AVAIL=n: after the stream, n availability reads (al_planner_availability, every model) over
+ * the windows of the first n requests, timed with the decisions' clock; stderr only. */
+static int run_avail(const struct world *w, const struct breq *q, const struct scale *sc)
+{
+    uint64_t n = sc->avail < sc->requests ? sc->avail : sc->requests;
+    struct al_avail av[AL_FLEET_MAX_MODELS];
+    uint64_t total = 0, gpus = 0;
+    if (n == 0)
+        return 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t t = decision_now_ns();
+        int rc = al_planner_availability(w->p, q[i].r.start, q[i].r.end, &q[i].r.where, av,
+                                         AL_FLEET_MAX_MODELS);
+        total += decision_now_ns() - t;
+        if (rc < 0)
+            return rc;
+        for (int k = 0; k < rc; k++)
+            gpus += av[k].whole_free;
+    }
+    fprintf(stderr,
+            "  availability: %ld reads (every model), mean %.1f us, %.0f reads/s; %llu "
+            "wholly free GPUs in all\n",
+            n, (double)total / 1e3 / (double)n, (double)n * 1e9 / (double)(total ? total : 1),
+            (unsigned long long)gpus);
+    return 0;
+}
+
 /* Build and pre-fill the big fleet, decide the stream, measure. Returns 0 or a code. */
 static int run_big(const struct scale *sc, struct big_result *b)
 {
@@ -493,6 +525,8 @@ static int run_big(const struct scale *sc, struct big_result *b)
             (double)al_fleet_bytes(w.f) / 1048576.0);
     gen_stream(q, sc->requests, SEED_REQUEST);
     if ((rc = run_allot(&w, q, sc->requests, &b->run)) != 0)
+        goto out;
+    if ((rc = run_avail(&w, q, sc)) != 0)
         goto out;
     b->util = (w.held_gpu_s + b->run.held_gpu_s) / ((double)w.ngpus * (double)HORIZON);
     b->rss = al_bench_peak_rss_mb();
@@ -535,12 +569,34 @@ static void print_json(const struct big_result *b, const struct peer_result *pr)
                "\"allot_small_accepted\":null,\"ratio_vs_pg\":null}\n");
 }
 
+/* The environment knob `name` as a count in [min, max] into *ret (left alone when unset);
+ * -1 with a message naming it when it is not one. */
+static int env_count(const char *name, uint64_t min, uint64_t max, uint64_t *ret)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    if (al_num_parse_u64(v, min, max, ret) != 0) {
+        fprintf(stderr, "admission: %s must be an integer from %llu to %llu, not '%s'\n", name,
+                (unsigned long long)min, (unsigned long long)max, v);
+        return -1;
+    }
+    return 0;
+}
+
 int main(void)
 {
     bool quick = al_bench_quick();
+    uint64_t holds = 0;
     struct scale big =
-        quick ? (struct scale){1000, 100000, 10000} : (struct scale){10000, 1000000, 100000};
-    struct scale small = quick ? (struct scale){50, 5000, 500} : (struct scale){200, 20000, 2000};
+        quick ? (struct scale){1000, 100000, 10000, 0} : (struct scale){10000, 1000000, 100000, 0};
+    if (env_count("HOLDS", 1000, 20000000, &holds) < 0 ||
+        env_count("AVAIL", 1, big.requests, &big.avail) < 0)
+        return 2;
+    if (holds > 0)
+        big.holds = (uint32_t)(quick ? holds / 10 : holds);
+    struct scale small =
+        quick ? (struct scale){50, 5000, 500, 0} : (struct scale){200, 20000, 2000, 0};
     struct big_result b = {0};
     struct peer_result pr;
     int rc = 1;

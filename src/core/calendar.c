@@ -357,10 +357,23 @@ static int validate_hold(const struct al_calendar *c, const struct al_hold *h, u
     return 0;
 }
 
-static int conflict_msg(const struct al_calendar *c, const struct rec *r, uint32_t id,
-                        const char *what, struct al_err *reterr)
+/* What a refusal calls hold h ("whole GPU", "3g.40gb@4"): formatted only when refusing, as
+ * check_rel runs for every hold added and every candidate the planner tries. */
+static const char *hold_what(const struct al_calendar *c, const struct al_hold *h, char *buf,
+                             size_t len)
 {
-    char who[48], a[AL_TIME_TEXT_MAX], b[AL_TIME_TEXT_MAX];
+    const struct al_gpu_model *m = al_fleet_gpu(c->fleet, h->gpu)->model;
+    if (h->whole)
+        return "whole GPU";
+    (void)snprintf(buf, len, "%s@%u", m->profiles[h->profile].name, h->start);
+    return buf;
+}
+
+static int conflict_msg(const struct al_calendar *c, const struct rec *r, uint32_t id,
+                        const struct al_hold *h, struct al_err *reterr)
+{
+    char who[48], a[AL_TIME_TEXT_MAX], b[AL_TIME_TEXT_MAX], wbuf[48];
+    const char *what = hold_what(c, h, wbuf, sizeof wbuf);
     return al_err_set(reterr, AL_E_CONFLICT, "GPU %u: %s overlaps hold %u of %s during [%s, %s)",
                       r->gpu, what, id, owner_text(key_owner(r->owner), who, sizeof who),
                       al_timefmt(to_abs(c, r->t0), a, sizeof a),
@@ -397,7 +410,7 @@ struct span_at {
 /* With units disjoint, the per-instant rules (compute, counts, media engines) at each instant
  * where one of the holds starts during the new hold h, and at its start. */
 static int instant_rules(const struct al_calendar *c, const struct al_hold *h, struct span_at sa,
-                         const char *what, struct al_err *reterr)
+                         struct al_err *reterr)
 {
     const struct gcal *g = sa.g;
     struct al_placement p = {h->profile, h->start};
@@ -417,8 +430,9 @@ static int instant_rules(const struct al_calendar *c, const struct al_hold *h, s
             l.p[l.n++] = p;
             al_layout_validate(&l, &e);
         }
-        char at[AL_TIME_TEXT_MAX];
-        return al_err_set(reterr, AL_E_CONFLICT, "GPU %u: %s does not fit at %s: %s", h->gpu, what,
+        char at[AL_TIME_TEXT_MAX], wbuf[48];
+        return al_err_set(reterr, AL_E_CONFLICT, "GPU %u: %s does not fit at %s: %s", h->gpu,
+                          hold_what(c, h, wbuf, sizeof wbuf),
                           al_timefmt(to_abs(c, tau), at, sizeof at), e.msg);
     }
     return 0;
@@ -433,11 +447,6 @@ static int check_rel(const struct al_calendar *c, const struct al_hold *h, uint3
     const struct al_gpu_model *m = al_fleet_gpu(c->fleet, h->gpu)->model;
     struct al_placement p = {h->profile, h->start};
     uint16_t mask = h->whole ? 0xffff : (uint16_t)al_placement_mask(m, p);
-    char what[48];
-    if (h->whole)
-        snprintf(what, sizeof what, "whole GPU");
-    else
-        snprintf(what, sizeof what, "%s@%u", m->profiles[h->profile].name, h->start);
     uint32_t lo, hi;
     span(g, t0, t1, &lo, &hi);
     for (uint32_t i = lo; i < hi; i++) {
@@ -445,11 +454,11 @@ static int check_rel(const struct al_calendar *c, const struct al_hold *h, uint3
             continue;
         const struct rec *r = rec_at(c, g->e[i].id);
         if (h->whole || r->profile == AL_CAL_PROFILE_WHOLE || (r->mask & mask))
-            return conflict_msg(c, r, g->e[i].id, what, reterr);
+            return conflict_msg(c, r, g->e[i].id, h, reterr);
     }
     if (h->whole)
         return 0;
-    return instant_rules(c, h, (struct span_at){g, lo, hi, t0, self}, what, reterr);
+    return instant_rules(c, h, (struct span_at){g, lo, hi, t0, self}, reterr);
 }
 
 int al_calendar_check(const struct al_calendar *c, const struct al_hold *h, struct al_err *reterr)

@@ -7,15 +7,21 @@
 
 /* ---- upkeep ---- */
 
-/* True when units `covered` leave no start free for any profile of model m. */
+/* True when units `covered` leave no start free for any profile of model m. Called for every
+ * bucket a refresh touches, so the placement masks are computed here, as al_placement_mask
+ * does, rather than by a call per placement. */
 static bool no_room(const struct al_gpu_model *m, uint32_t covered)
 {
-    for (unsigned q = 0; q < m->nprofiles; q++)
-        for (unsigned k = 0; k < m->profiles[q].nstarts; k++)
-            if (!(al_placement_mask(m,
-                                    (struct al_placement){(uint8_t)q, m->profiles[q].starts[k]}) &
-                  covered))
+    for (unsigned q = 0; q < m->nprofiles; q++) {
+        unsigned size = m->profiles[q].size;
+        uint64_t bits = size >= 32 ? UINT64_C(0xffffffff) : (UINT64_C(1) << size) - 1;
+        for (unsigned k = 0; k < m->profiles[q].nstarts; k++) {
+            unsigned start = m->profiles[q].starts[k];
+            uint32_t mask = size == 0 || start >= 32 ? 0 : (uint32_t)(bits << start);
+            if (!(mask & covered))
                 return false;
+        }
+    }
     return true;
 }
 

@@ -23,8 +23,53 @@ struct avail_q {
     unsigned empty[AL_MIG_MAX_PROFILES];
     uint32_t node; /* UINT32_MAX: none yet */
     bool node_ok;
+    uint64_t shut_known[4], shut[4]; /* per UNITS byte u: is it known, and does u shut out
+                                        every profile (no placement clear of u)? */
     struct room_memo memo[ROOM_MEMO];
 };
+
+/* Does a GPU whose held units include `u` have no room for any profile of the model? (No
+ * placement of any profile is clear of u; remembered per byte for the query.) */
+static bool units_shut(struct avail_q *q, uint8_t u)
+{
+    uint64_t bit = UINT64_C(1) << (u % 64);
+    if (q->shut_known[u / 64] & bit)
+        return (q->shut[u / 64] & bit) != 0;
+    bool shut = u != 0;
+    for (unsigned k = 0; shut && k < q->m->nprofiles; k++)
+        for (unsigned j = 0; shut && j < q->m->profiles[k].nstarts; j++)
+            shut = (al_placement_mask(
+                        q->m, (struct al_placement){(uint8_t)k, q->m->profiles[k].starts[j]}) &
+                    u) != 0;
+    q->shut_known[u / 64] |= bit;
+    if (shut)
+        q->shut[u / 64] |= bit;
+    return shut;
+}
+
+/* The GPUs of word w in `doubt` that need no exact look: for a model without MIG, those the
+ * index already knows to be busy (only wholly free GPUs count); for a MIG model, those whose
+ * UNITS over the blocks inside the window leave no placement of any profile clear (a hold
+ * overlaps the window, so not wholly free, and no instance fits). Counted from the index word
+ * alone, as the exact look would count them: nothing. */
+static uint64_t avail_settled(const struct al_planner *p, struct avail_q *q,
+                              const struct al_cal_span *sp, size_t w, uint64_t doubt,
+                              const uint64_t idx[4])
+{
+    uint8_t u[64];
+    uint64_t settled = 0;
+    if (!q->m->mig)
+        return doubt & ~idx[1];
+    if (!doubt || sp->i1 - sp->i0 + 1 < 4) /* no whole block inside the window */
+        return 0;
+    al_calendar_units_word(p->c, sp, w, doubt, u);
+    for (uint64_t scan = doubt; scan; scan &= scan - 1) {
+        unsigned b = (unsigned)__builtin_ctzll(scan);
+        if (units_shut(q, u[b]))
+            settled |= UINT64_C(1) << b;
+    }
+    return settled;
+}
 
 /* Add n wholly free GPUs to a. */
 static void add_free(const struct avail_q *q, unsigned n, struct al_avail *a)
@@ -132,6 +177,8 @@ int al_planner_avail(const struct al_planner *p, const struct al_gpu_model *m, i
         /* idx[2] clear: a hold in a bucket inside the window leaves no MIG room (nor is the
          * GPU wholly free) */
         uint64_t doubt = base & ~idx[0] & idx[2];
+        if (doubt && indexed)
+            doubt &= ~avail_settled(p, &q, &sp, w, doubt, idx);
         if (doubt)
             avail_exact(p, &q, w, doubt, ret);
     }
