@@ -4,6 +4,7 @@
 #include "server/idem.h"
 
 #include "server/http.h"
+#include "server/seal.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -13,10 +14,6 @@
 #define SEALED "_sealed"
 
 const char *const al_idem_secrets[] = {"token", "secret", NULL}; /* a user's, a webhook's */
-
-/* The seal's nonce, then the ciphertext with its tag. */
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TAG_LEN   crypto_aead_xchacha20poly1305_ietf_ABYTES
 
 _Static_assert(sizeof(struct al_idem_key) == crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
                "the sealing key is an XChaCha20-Poly1305 key");
@@ -47,26 +44,16 @@ static unsigned char *bind_ad(const struct al_idem_bind *b, size_t *len)
     return ad;
 }
 
-/* base64url of nonce | seal of `plain` into a new JSON string, or NULL. */
+/* The seal of `plain` for `b` (server/seal.h) as a new JSON string, or NULL. */
 static json_t *seal_box(const struct al_idem_key *key, const struct al_idem_bind *b,
                         const char *plain)
 {
-    size_t np = strlen(plain), nad = 0, nraw = NONCE_LEN + np + TAG_LEN;
-    size_t nb64 = sodium_base64_ENCODED_LEN(nraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    unsigned char *ad = bind_ad(b, &nad), *raw = malloc(nraw);
-    char *b64 = malloc(nb64);
-    json_t *box = NULL;
-    if (!ad || !raw || !b64)
-        goto out;
-    randombytes_buf(raw, NONCE_LEN);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + NONCE_LEN, NULL, (const unsigned char *)plain,
-                                               np, ad, nad, NULL, raw, key->k);
-    sodium_bin2base64(b64, nb64, raw, nraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    box = json_string(b64);
-out:
+    size_t nad = 0;
+    unsigned char *ad = bind_ad(b, &nad);
+    char *text = ad ? al_seal(key->k, ad, nad, plain, strlen(plain)) : NULL;
+    json_t *box = text ? json_string(text) : NULL;
+    free(text);
     free(ad);
-    free(raw);
-    free(b64);
     return box;
 }
 
@@ -120,22 +107,14 @@ out:
 static json_t *open_box(const struct al_idem_key *key, const struct al_idem_bind *b,
                         const char *box)
 {
-    size_t n64 = box ? strlen(box) : 0, nraw = 0, nad = 0;
-    unsigned char *raw = malloc(n64 ? n64 : 1), *ad = bind_ad(b, &nad), *plain = NULL;
-    unsigned long long np = 0;
+    size_t cap = box ? strlen(box) : 0, nad = 0, np = 0;
+    unsigned char *ad = bind_ad(b, &nad), *plain = malloc(cap ? cap : 1);
     json_t *secrets = NULL;
-    if (!raw || !ad || !box ||
-        sodium_base642bin(raw, n64, box, n64, NULL, &nraw, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        nraw < NONCE_LEN + TAG_LEN || !(plain = malloc(nraw)))
-        goto out;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &np, NULL, raw + NONCE_LEN,
-                                                   nraw - NONCE_LEN, ad, nad, raw, key->k) == 0)
-        secrets = json_loadb((const char *)plain, (size_t)np, 0, NULL);
-    sodium_memzero(plain, nraw);
-out:
+    if (ad && plain && box && al_seal_open(key->k, ad, nad, box, plain, cap, &np) == 0)
+        secrets = json_loadb((const char *)plain, np, 0, NULL);
+    if (plain)
+        sodium_memzero(plain, cap);
     free(plain);
-    free(raw);
     free(ad);
     if (secrets && !json_is_object(secrets)) {
         json_decref(secrets);

@@ -2,6 +2,8 @@
  * HMAC-SHA256 signature of a delivery (libsodium). */
 #include "server/whkey.h"
 
+#include "server/seal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -11,9 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TAG_LEN   crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define KEY_HEX   (2 * sizeof(((struct al_whkey *)0)->k))
+#define KEY_HEX (2 * sizeof(((struct al_whkey *)0)->k))
 
 _Static_assert(sizeof(struct al_whkey) == crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
                "the webhook key is an XChaCha20-Poly1305 key");
@@ -92,42 +92,20 @@ void al_whkey_secret_new(char *buf, size_t cap)
 
 char *al_whkey_seal(const struct al_whkey *key, const char *hook_id, const char *secret)
 {
-    size_t np = strlen(secret), nraw = NONCE_LEN + np + TAG_LEN;
-    size_t nb64 = sodium_base64_ENCODED_LEN(nraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    unsigned char *raw = malloc(nraw);
-    char *b64 = malloc(nb64);
-    if (!raw || !b64) {
-        free(raw);
-        free(b64);
-        return NULL;
-    }
-    randombytes_buf(raw, NONCE_LEN);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + NONCE_LEN, NULL, (const unsigned char *)secret,
-                                               np, (const unsigned char *)hook_id, strlen(hook_id),
-                                               NULL, raw, key->k);
-    sodium_bin2base64(b64, nb64, raw, nraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    free(raw);
-    return b64;
+    return al_seal(key->k, hook_id, strlen(hook_id), secret, strlen(secret));
 }
 
 int al_whkey_open(const struct al_whkey *key, const char *hook_id, const char *box, char *buf,
                   size_t cap)
 {
-    size_t n64 = box ? strlen(box) : 0, nraw = 0;
-    unsigned char raw[NONCE_LEN + AL_WHKEY_SECRET_CAP + TAG_LEN];
-    unsigned long long np = 0;
-    if (!box || cap == 0 ||
-        sodium_base642bin(raw, sizeof raw, box, n64, NULL, &nraw, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        nraw < NONCE_LEN + TAG_LEN || nraw - NONCE_LEN - TAG_LEN >= cap)
-        return -1;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)buf, &np, NULL, raw + NONCE_LEN,
-                                                   nraw - NONCE_LEN, (const unsigned char *)hook_id,
-                                                   strlen(hook_id), raw, key->k) != 0) {
-        buf[0] = '\0';
+    size_t n = 0;
+    if (cap == 0 || al_seal_open(key->k, hook_id, strlen(hook_id), box, (unsigned char *)buf,
+                                 cap - 1, &n) != 0) {
+        if (cap)
+            buf[0] = '\0';
         return -1;
     }
-    buf[np] = '\0';
+    buf[n] = '\0';
     return 0;
 }
 
