@@ -4,8 +4,9 @@
 # before each step (the package lists, then the packages, which can take a minute or two),
 # and that it is done.
 # Usage: scripts/deps.sh [build|run|test|bench|lint|valgrind]   (each implies build)
-#   run:  jq, with which the README's quickstart picks ids out of -o json, and the container
-#         runtime the agent drives (podman, runc, busybox-static: scripts/podman.sh)
+#   run:  jq, with which the README's quickstart picks ids out of -o json, the container
+#         runtime the agent drives (podman, runc, busybox-static: scripts/podman.sh), and
+#         nodejs + npm, whose `npm ci` installs the dashboard's library into web/node_modules
 #   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, the
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh,
 #         podman, runc, busybox-static for tests/integration/runtime_podman.sh, prometheus
@@ -21,7 +22,8 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       libjansson-dev libyaml-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
       ca-certificates curl)
 case "$what" in
-run)   pkgs+=(jq podman runc busybox-static) ;;
+run)   pkgs+=(jq podman runc busybox-static nodejs)
+       command -v npm >/dev/null || pkgs+=(npm) ;;
 test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus
              podman runc busybox-static nodejs)
        # Debian's npm, unless an npm came with the nodejs installed (NodeSource's bundles it,
@@ -36,17 +38,26 @@ esac
 # tests/integration/packaging.sh checks the units with systemd-analyze (no systemd is started).
 [ "$what" = test ] && pkgs+=(systemd)
 
-# tests/openapi's npm packages, after the Debian packages (nodejs, npm) are in: `npm ci`
-# installs exactly the lock file's versions, when node_modules is missing or older than it.
+# The npm packages, after the Debian packages (nodejs, npm) are in: `npm ci` installs exactly
+# each lock file's versions, when node_modules is missing or older than the lock. web/: the
+# dashboard's one library (htm + Preact), which allot server serves; tests/openapi: the
+# OpenAPI lint and answer checks.
+npm_dirs=()
+case "$what" in
+run)  npm_dirs=(web) ;;
+test) npm_dirs=(web tests/openapi) ;;
+esac
 npm_packages() {
-    [ "$what" = test ] || return 0
-    local dir
-    dir=$(cd "$(dirname "$0")/.." && pwd)/tests/openapi
-    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
-    echo "deps.sh: npm ci in tests/openapi (the OpenAPI lint and answer checks) …" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
-        { echo "deps.sh: npm ci in $dir failed" >&2; exit 1; }
-    echo "deps.sh: installed tests/openapi/node_modules" >&2
+    local root d dir
+    root=$(cd "$(dirname "$0")/.." && pwd)
+    for d in "${npm_dirs[@]}"; do
+        dir=$root/$d
+        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
+        echo "deps.sh: npm ci in $d …" >&2
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+            { echo "deps.sh: npm ci in $dir failed" >&2; exit 1; }
+        echo "deps.sh: installed $d/node_modules" >&2
+    done
 }
 
 missing=()
