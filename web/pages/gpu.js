@@ -7,19 +7,13 @@
 // their org. The node and GPU are in the URL: #/gpu?node=mig-h200&gpu=0.
 import { html, useEffect, useMemo, useState } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
-import { href, setParams } from '../lib/route.js';
+import { href, parse, setParams } from '../lib/route.js';
 import { Badge, Busy, FormError, VirtualList, dur, useEvents, usePoll, when } from '../lib/ui.js';
-import { BeforeAfter, MigBar, changeOwners, layoutWords, models, orgNames, ownerOf, sizeOf } from './gpu_layout.js';
+import { BeforeAfter, MigBar, changeOwners, indexOf, layoutWords, models, orgNames, ownerOf, sizeOf } from './gpu_layout.js';
 
 const LIVE = ['active', 'provisioning', 'scheduled'];
 const OPEN = ['planned', 'approved', 'applying'];
 const NODES_MAX = 20000;
-
-// The index in a GPU id gpu_<node>-<index>[-<k>] (docs/api.md, "Conventions").
-function indexOf(node, id) {
-  const m = /^(\d+)/.exec(id.slice(`gpu_${node}-`.length));
-  return m ? Number(m[1]) : 0;
-}
 
 // The allocations of the reservations as holds, one per unit sold.
 function holdsOf(rsvs) {
@@ -228,7 +222,7 @@ function Gpu({ me, params }) {
   }, [tick]);
   // no node in the URL: the first node with a MIG GPU (else the first one)
   useEffect(() => {
-    if (name || !nodes || !nodes.length) return;
+    if (name || !nodes || !nodes.length || parse().page !== 'gpu') return;
     const n = nodes.find((x) => x.gpus.some(isMig)) || nodes[0];
     setParams({ node: n.name, gpu: String((n.gpus[0] && n.gpus[0].index) ?? 0) });
   }, [name, nodes]);

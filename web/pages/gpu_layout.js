@@ -21,6 +21,12 @@ export function models() {
   return modelsAsked;
 }
 
+// The index in a GPU id gpu_<node>-<index>[-<k>] (docs/api.md, "Conventions").
+export function indexOf(node, id) {
+  const m = /^(\d+)/.exec(String(id).slice(`gpu_${node}-`.length));
+  return m ? Number(m[1]) : 0;
+}
+
 // A profile of `model` by its name or an alias; null when the catalog has none.
 export function profileOf(model, name) {
   if (!model || !model.profiles) return null;
@@ -53,6 +59,15 @@ export function ownerWords(o) {
   const parts = [who, o.reservation].filter(Boolean);
   if (o.from) parts.push(`from ${when(o.from)}`);
   return parts.join(' · ');
+}
+
+// An instance's owner in its box: the org on one line, the reservation (and its start, when
+// it has not begun) beneath, cut to the box's width (the table below a layout lists them whole).
+function Owner({ owner }) {
+  if (!owner) return html`<span class="mig-owner muted">not held</span>`;
+  return html`<span class="mig-owner">${owner.orgName || (owner.mine ? 'your org' : 'another org')}</span>
+    ${owner.reservation ? html`<span class="mig-rsv mono">${owner.reservation}</span>` : null}
+    ${owner.from ? html`<span class="mig-rsv">from ${when(owner.from)}</span>` : null}`;
 }
 
 // Runs of consecutive units in `units` that `items` leave uncovered: [{start, size}].
@@ -93,7 +108,7 @@ export function MigBar({ units, items = [], whole = null, hidden = false, label,
         ? html`<div class=${`mig-inst mig-whole${whole.owner ? '' : ' mig-unheld'}`} role="listitem" data-whole="1"
             style=${{ left: '0%', width: '100%' }} tabindex="0">
             <strong class="mig-prof">whole GPU</strong>
-            <span class="mig-owner">${whole.owner ? ownerWords(whole.owner) : 'not held'}</span>
+            <${Owner} owner=${whole.owner} />
             ${whole.note ? html`<span class="mig-uuid">${whole.note}</span>` : null}
           </div>`
         : items.map((it) => html`<div key=${`${it.profile}@${it.start}`} role="listitem" tabindex="0"
@@ -101,10 +116,10 @@ export function MigBar({ units, items = [], whole = null, hidden = false, label,
             data-profile=${it.profile} data-start=${it.start} data-size=${it.size} data-uuid=${it.uuid || undefined}
             title=${`${it.profile} at ${unitWords(it)}${it.uuid ? `\n${it.uuid}` : ''}${it.owner ? `\n${ownerWords(it.owner)}` : ''}`}
             style=${{ left: pct(it.start, units), width: pct(it.size, units) }}>
-            <strong class="mig-prof">${it.profile}</strong>
-            ${it.mark === 'destroy' ? html`<span class="mig-tag">destroyed</span>` : null}
-            ${it.mark === 'create' ? html`<span class="mig-tag">created</span>` : null}
-            <span class="mig-owner">${it.owner ? ownerWords(it.owner) : 'not held'}</span>
+            <span class="mig-head"><strong class="mig-prof">${it.profile}</strong>
+              ${it.mark === 'destroy' ? html`<span class="mig-tag">destroyed</span>` : null}
+              ${it.mark === 'create' ? html`<span class="mig-tag">created</span>` : null}</span>
+            <${Owner} owner=${it.owner} />
             ${it.uuid ? html`<span class="mig-uuid mono">${it.uuid}</span>` : null}
           </div>`)}
     </div>
