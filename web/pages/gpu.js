@@ -75,7 +75,7 @@ function useNodes(op, holds) {
   return [op ? nodes : mine, err];
 }
 
-function NodeList({ nodes, current, q, onQ }) {
+function NodeList({ nodes, current, q, onQ, op }) {
   const shown = useMemo(() => {
     const s = q.trim().toLowerCase();
     if (!nodes || !s) return nodes || [];
@@ -86,13 +86,13 @@ function NodeList({ nodes, current, q, onQ }) {
       <input name="q" type="search" value=${q} placeholder="name, zone or model" autocomplete="off"
         onInput=${(e) => onQ(e.currentTarget.value)} /></label>
     <p class="muted small" data-count>${nodes ? `${shown.length} of ${nodes.length} node${nodes.length === 1 ? '' : 's'}` : 'Reading the nodes…'}</p>
-    <${VirtualList} label="nodes" items=${shown} rowHeight=${44} height=${Math.max(220, window.innerHeight - 250)}
+    ${nodes && !nodes.length ? html`<p class="muted">${op ? 'No node has reported yet.' : 'Your org holds no GPU now or later.'}</p>` : html`<${VirtualList} label="nodes" items=${shown} rowHeight=${44} height=${Math.max(220, window.innerHeight - 250)}
       render=${(n) => html`<a class="noderow" data-id=${n.name} href=${href('gpu', { node: n.name, q: q || undefined })}
           aria-current=${n.name === current ? 'true' : undefined}>
           <span class="noderow-name">${n.name}${n.gpus && n.gpus.some(isMig) ? html` <span class="badge badge-mig">MIG</span>` : null}
             ${n.online === false ? html` <${Badge} state="offline" />` : null}</span>
           <small class="muted">${nodeWords(n) || `${n.gpus.length} GPU${n.gpus.length === 1 ? '' : 's'} of your org`}</small>
-        </a>`} />
+        </a>`} />`}
   </aside>`;
 }
 
@@ -123,15 +123,15 @@ function current(gpu, model, holds, me, names, op) {
 
 function Instances({ view, gpu }) {
   if (!view.items || !view.items.length) return null;
-  const procs = (gpu.observed && gpu.observed.processes) || [];
+  const procs = gpu.observed ? gpu.observed.processes || [] : null;
   const rows = [...view.items].sort((a, b) => a.start - b.start);
   return html`<table class="t gpu-insts">
-    <thead><tr><th>Profile</th><th>Units</th><th>MIG UUID</th><th>Owner</th><th class="num">Processes</th></tr></thead>
+    <thead><tr><th>Profile</th><th>Units</th><th>MIG UUID</th><th>Owner</th>${procs ? html`<th class="num">Processes</th>` : null}</tr></thead>
     <tbody>${rows.map((i) => html`<tr data-id=${i.uuid || `${i.profile}@${i.start}`}>
       <td>${i.profile}</td><td>${i.size === 1 ? i.start : `${i.start}–${i.start + i.size - 1}`}</td>
       <td class="mono">${i.uuid || '—'}</td>
       <td>${i.owner ? `${i.owner.orgName || (i.owner.mine ? 'your org' : 'another org')} · ${i.owner.reservation}` : html`<span class="muted">not held</span>`}</td>
-      <td class="num">${i.gi === undefined ? '—' : procs.filter((p) => p.gi === i.gi).length}</td></tr>`)}</tbody>
+      ${procs ? html`<td class="num">${i.gi === undefined ? '—' : procs.filter((p) => p.gi === i.gi).length}</td>` : null}</tr>`)}</tbody>
   </table>`;
 }
 
@@ -186,7 +186,7 @@ function GpuView({ node, gpu, model, holds, changes, me, names, op }) {
       </dl>
       ${obs && obs.catalog_differences && obs.catalog_differences.length
         ? html`<div class="error" data-field="">${obs.catalog_differences.map((d) => html`<div>${d}</div>`)}</div>` : null}
-      <${MigBar} label="current" units=${view.units} items=${view.items || []} whole=${view.whole} hidden=${!!view.hidden}
+      <${MigBar} label="current" units=${view.units} model=${model} items=${view.items || []} whole=${view.whole} hidden=${!!view.hidden}
         caption=${html`<b>Now</b> <span class="muted">${view.units} placement units${view.source === 'reservations' && op ? ' · drawn from the reservations (no MIG state reported)' : ''}${view.hidden ? ' · only your org\'s instances are shown' : ''}</span>`} />
       <${Instances} view=${view} gpu=${gpu} />
       <${Coming} holds=${holds} gpu=${gpu} me=${me} names=${names} />
@@ -259,7 +259,7 @@ function Gpu({ me, params }) {
     <h1>GPU${name ? html` <span class="muted">· ${name}${gpu ? ` · GPU ${gpu.index}` : ''}</span>` : null}</h1>
     <${FormError} err=${err || nodesErr} />
     <div class="gpu-layout">
-      <${NodeList} nodes=${nodes} current=${name} q=${q} onQ=${onQ} />
+      <${NodeList} nodes=${nodes} current=${name} q=${q} onQ=${onQ} op=${op} />
       <div class="gpu-right">
         ${!name
           ? nodes && !nodes.length

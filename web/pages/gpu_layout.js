@@ -83,6 +83,16 @@ function gaps(units, items) {
   return out;
 }
 
+// What one more instance in the free run g could be: the largest profiles that start and end
+// inside it ("fits 3g.71gb"), or why none does (a 1-unit profile never starts at unit 7 of 8).
+function fitsWords(model, g) {
+  const fit = (model.profiles || []).filter((p) => !/\+/.test(p.name) &&
+    p.starts.some((s) => s >= g.start && s + p.size <= g.start + g.size));
+  if (!fit.length) return 'no profile starts here';
+  const most = Math.max(...fit.map((p) => p.size));
+  return `fits ${fit.filter((p) => p.size === most).map((p) => p.name).join(', ')}`;
+}
+
 const pct = (u, units) => `${(u / units) * 100}%`;
 const unitWords = (g) => (g.size === 1 ? `unit ${g.start}` : `units ${g.start}–${g.start + g.size - 1}`);
 
@@ -90,7 +100,7 @@ const unitWords = (g) => (g.size === 1 ? `unit ${g.start}` : `units ${g.start}�
 // 'keep'}]; whole: {owner} draws the GPU as one box (MIG off); hidden: units no item covers are
 // not known to the viewer (another org's, or nobody's) rather than free. `label` names the bar
 // for the tests ([data-layout]).
-export function MigBar({ units, items = [], whole = null, hidden = false, label, caption }) {
+export function MigBar({ units, items = [], whole = null, hidden = false, label, caption, model }) {
   const ticks = [];
   for (let u = 0; u < units; u++) {
     ticks.push(html`<span class="migbar-tick" key=${u} style=${{ left: pct(u, units), width: pct(1, units) }}>${u}</span>`);
@@ -103,7 +113,8 @@ export function MigBar({ units, items = [], whole = null, hidden = false, label,
       ${rest.map((g) => html`<div key=${`g${g.start}`} role="listitem"
           class=${hidden ? 'migbar-gap migbar-hidden' : 'migbar-gap migbar-free'} data-free=${hidden ? undefined : g.start}
           style=${{ left: pct(g.start, units), width: pct(g.size, units) }}>
-          <span>${hidden ? 'not yours' : 'free'}</span><small>${unitWords(g)}</small></div>`)}
+          <span>${hidden ? 'not yours' : 'free'}</span><small>${unitWords(g)}</small>
+          ${!hidden && model ? html`<small class="migbar-fits">${fitsWords(model, g)}</small>` : null}</div>`)}
       ${whole
         ? html`<div class=${`mig-inst mig-whole${whole.owner ? '' : ' mig-unheld'}`} role="listitem" data-whole="1"
             style=${{ left: '0%', width: '100%' }} tabindex="0">
@@ -144,10 +155,10 @@ export function BeforeAfter({ change, model, owners }) {
     }));
   const whole = (layout, which) => (layout.mig === false ? { owner: owners ? owners(which, null) : null } : null);
   return html`<div class="beforeafter">
-    <${MigBar} label="before" units=${units} items=${side(change.from, 'before')} whole=${whole(change.from, 'before')}
+    <${MigBar} label="before" units=${units} model=${model} items=${side(change.from, 'before')} whole=${whole(change.from, 'before')}
       caption=${html`<b>Before</b> <span class="muted">${layoutWords(change.from)}</span>`} />
     <div class="beforeafter-arrow" aria-hidden="true">↓</div>
-    <${MigBar} label="after" units=${units} items=${side(change.to, 'after')} whole=${whole(change.to, 'after')}
+    <${MigBar} label="after" units=${units} model=${model} items=${side(change.to, 'after')} whole=${whole(change.to, 'after')}
       caption=${html`<b>After</b> <span class="muted">${layoutWords(change.to)}</span>`} />
   </div>`;
 }

@@ -30,6 +30,25 @@ const CHECKS = {
 };
 const NEVER_FORCED = ['layout_valid', 'current_matches_observed'];
 
+let usersAsked = null;
+// User ids → names for operators and org admins (GET /v1/users: all, or their org's), once
+// per tab; members (and a user the caller may not list) see the id.
+function userNames(me) {
+  if (me.role === 'member') return Promise.resolve({});
+  if (!usersAsked) {
+    usersAsked = apiAll('/v1/users', 5000)
+      .then((items) => Object.fromEntries(items.map((u) => [u.id, u.name])))
+      .catch(() => ((usersAsked = null), {}));
+  }
+  return usersAsked;
+}
+
+function byWords(me, users, by) {
+  if (by === me.id) return 'you';
+  if (by === 'policy') return 'the auto-apply policy';
+  return (users && users[by]) || by;
+}
+
 function orgWord(me, names, org) {
   return (names && names[org]) || (me.org && org === me.org ? 'your org' : 'another org');
 }
@@ -61,7 +80,7 @@ function Checks({ change }) {
 }
 
 // The orgs whose work the change touches (holders) or serves, with their acknowledgements.
-function Acks({ change, me, names }) {
+function Acks({ change, me, names, users }) {
   const orgs = new Map();
   for (const h of change.holders || []) orgs.set(h.org, { holds: true });
   for (const s of change.serves || []) orgs.set(s.org, { ...(orgs.get(s.org) || {}), served: true });
@@ -73,7 +92,7 @@ function Acks({ change, me, names }) {
       return html`<tr data-org=${org} data-acked=${a ? '1' : '0'}>
         <td>${orgWord(me, names, org)}</td>
         <td>${[why.holds ? 'holds instances of the GPU now' : '', why.served ? 'served: its reservation needs the new layout' : ''].filter(Boolean).join('; ')}</td>
-        <td>${a ? html`<span class="ok">✓</span> ${a.by === me.id ? 'by you' : `by ${a.by}`}, ${when(a.at)}
+        <td>${a ? html`<span class="ok">✓</span> by ${byWords(me, users, a.by)}, ${when(a.at)}${' '}
               <span class="muted">(${[a.job_shutdown ? 'job shutdown' : '', a.data_backup ? 'data backup' : ''].filter(Boolean).join(', ')})</span>`
             : html`<span class="muted">not yet</span>`}</td></tr>`;
     })}</tbody></table>`;
@@ -115,6 +134,9 @@ function ApplyForm({ change, onDone }) {
   const [busy, setBusy] = useState(false);
   const ch = change.checks;
   const failing = ch ? ch.items.filter((i) => !i.pass) : [];
+  const failingNow = failing.map((i) => i.name).join();
+  // a refusal said for checks that have changed since is no longer true
+  useEffect(() => setErr(null), [failingNow]);
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true);
@@ -147,10 +169,10 @@ function ApplyForm({ change, onDone }) {
   </form>`;
 }
 
-function Outcome({ change, me }) {
+function Outcome({ change, me, users }) {
   const a = change.approved;
   return html`${a
-      ? html`<p data-approved>Approved by ${a.by === 'policy' ? 'the auto-apply policy' : a.by === me.id ? 'you' : a.by}, ${when(a.at)}${a.forced ? html` — <b>forced</b>: ${a.reason}` : ''}.
+      ? html`<p data-approved>Approved by ${byWords(me, users, a.by)}, ${when(a.at)}${a.forced ? html` — <b>forced</b>: ${a.reason}` : ''}.
           ${change.started_at ? ` The agent started it ${when(change.started_at)}.` : ''}</p>`
       : null}
     ${change.result
@@ -171,6 +193,10 @@ function Outcome({ change, me }) {
 function Detail({ id, me, names, mods, onChanged, onLoad }) {
   const [change, setChange] = useState(null);
   const [err, setErr] = useState(null);
+  const [users, setUsers] = useState(null);
+  useEffect(() => {
+    userNames(me).then(setUsers);
+  }, []);
   const load = (signal) =>
     api('GET', `/v1/mig-changes/${encodeURIComponent(id)}`, undefined, { signal })
       .then((c) => (setChange(c), setErr(null)))
@@ -203,7 +229,7 @@ function Detail({ id, me, names, mods, onChanged, onLoad }) {
         : 'no reservation'}</dd>
       <dt>Planned</dt><dd>${when(c.created_at)}${c.updated_at !== c.created_at ? ` · updated ${when(c.updated_at)}` : ''}</dd>
     </dl>
-    <${Outcome} change=${c} me=${me} />
+    <${Outcome} change=${c} me=${me} users=${users} />
     <div class="mch-grid">
       <div><h3>Layout</h3><${BeforeAfter} change=${c} model=${model} owners=${changeOwners(me, names, c)} /></div>
       <div><h3>Steps</h3>
@@ -213,7 +239,7 @@ function Detail({ id, me, names, mods, onChanged, onLoad }) {
     <h3>Safety report</h3>
     <${Checks} change=${c} />
     <h3>Affected orgs</h3>
-    <${Acks} change=${c} me=${me} names=${names} />
+    <${Acks} change=${c} me=${me} names=${names} users=${users} />
     <div class="mch-actions">
       ${me.role === 'org_admin' && open && !acked ? html`<${AckForm} change=${c} onDone=${done} />` : null}
       ${me.role === 'operator' && c.state === 'planned' ? html`<${ApplyForm} change=${c} onDone=${done} />` : null}
