@@ -180,6 +180,7 @@ function GpuView({ node, gpu, model, holds, changes, me, names, op }) {
         ${obs && obs.mig ? html` <span class="badge badge-mig">${obs.mig.current ? 'MIG on' : 'MIG off'}</span>` : null}</h2>
       <dl class="kv gpu-facts">
         <dt>UUID</dt><dd class="mono">${gpu.uuid || '—'}</dd>
+        ${gpu.pool ? html`<dt>Sold as</dt><dd>${gpu.pool === 'general' ? 'the general pool (pay-as-you-go containers: the Pool page)' : 'dedicated reservations, whole or MIG'}</dd>` : null}
         <dt>Layout</dt><dd>${view.whole ? 'whole GPU (MIG off)' : `${layoutWords({ mig: true, instances: view.items })}${free !== null ? ` · ${free} of ${view.units} units free` : ''}`}</dd>
         ${op ? html`<dt>Reported</dt><dd>${obs ? `${when(gpu.observed_at)}${obs.processes_total ? ` · ${obs.processes_total} process${obs.processes_total === 1 ? '' : 'es'}` : ' · no process'}` : 'no MIG state: allot does not configure this GPU'}</dd>` : null}
         ${obs && obs.mig && obs.mig.pending !== obs.mig.current ? html`<dt>Pending</dt><dd>MIG ${obs.mig.pending ? 'on' : 'off'} at the next reset</dd>` : null}
