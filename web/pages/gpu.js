@@ -9,7 +9,9 @@ import { html, useEffect, useMemo, useState } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
 import { href, parse, setParams } from '../lib/route.js';
 import { Badge, Busy, FormError, VirtualList, dur, useEvents, usePoll, when } from '../lib/ui.js';
-import { BeforeAfter, MigBar, changeOwners, indexOf, layoutWords, models, orgNames, ownerOf, sizeOf } from './gpu_layout.js';
+import {
+  BeforeAfter, MigBar, changeOwners, indexOf, layoutWords, models, orgNames, ownerOf, sizeOf, useCoalesced,
+} from './gpu_layout.js';
 
 const LIVE = ['active', 'provisioning', 'scheduled'];
 const OPEN = ['planned', 'approved', 'applying'];
@@ -238,7 +240,8 @@ function Gpu({ me, params }) {
       .then((r) => setChanges(r.items))
       .catch((e) => e.name !== 'AbortError' && (setErr(e), setChanges([])));
   }, 5000, [name, op]);
-  useEvents(() => setTick((t) => t + 1), { kind: 'reservation.' });
+  const holdsAgain = useCoalesced(() => setTick((t) => t + 1), 1000);
+  useEvents(holdsAgain, { kind: 'reservation.' });
   // a change planned, acknowledged, applied …: the changes, the node and its holds again
   useEvents(() => {
     setTick((t) => t + 1);

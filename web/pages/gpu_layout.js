@@ -3,7 +3,7 @@
 // spanning the units [start, start + size) with its profile, owner and MIG UUID, free units
 // hatched. Boxes are absolutely placed divs sized in percent through Preact's style objects
 // (the CSP forbids style attributes in markup, not CSSOM).
-import { html } from '../lib/html.js';
+import { html, useCallback, useEffect, useRef } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
 import { when } from '../lib/ui.js';
 
@@ -195,4 +195,19 @@ export function changeOwners(me, names, change) {
     const h = at(change.holders, i);
     return h ? ownerOf(me, names, h.org, h.reservation) : null;
   };
+}
+
+// A function that runs fn once, `ms` after the first of a burst of calls, so that a busy
+// fleet's events re-read a list at most that often.
+export function useCoalesced(fn, ms) {
+  const st = useRef({ timer: null, fn });
+  st.current.fn = fn;
+  useEffect(() => () => clearTimeout(st.current.timer), []);
+  return useCallback(() => {
+    if (st.current.timer) return;
+    st.current.timer = setTimeout(() => {
+      st.current.timer = null;
+      st.current.fn();
+    }, ms);
+  }, [ms]);
 }

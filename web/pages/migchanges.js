@@ -10,7 +10,7 @@ import { html, useEffect, useMemo, useState } from '../lib/html.js';
 import { api, apiAll, qs } from '../lib/api.js';
 import { href, setParams } from '../lib/route.js';
 import { Badge, Busy, ErrorText, FormError, VirtualList, useEvents, usePoll, when } from '../lib/ui.js';
-import { BeforeAfter, changeOwners, indexOf, layoutWords, models, orgNames } from './gpu_layout.js';
+import { BeforeAfter, changeOwners, indexOf, layoutWords, models, orgNames, useCoalesced } from './gpu_layout.js';
 
 const STATES = ['planned', 'approved', 'applying', 'applied', 'failed', 'superseded'];
 const MAX = 5000;
@@ -267,7 +267,8 @@ function MigChanges({ me, params }) {
       .catch((e) => e.name !== 'AbortError' && (setErr(e), setItems([])));
     return () => ctl.abort();
   }, [filter.state, filter.node, tick]);
-  useEvents(() => setTick((t) => t + 1), { kind: 'mig_change.' });
+  const listAgain = useCoalesced(() => setTick((t) => t + 1), 500);
+  useEvents(listAgain, { kind: 'mig_change.' });
   const listParams = useMemo(() => ({ state: filter.state || undefined, node: filter.node || undefined }), [filter.state, filter.node]);
   const apply = (e) => {
     e.preventDefault();
