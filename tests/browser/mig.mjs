@@ -18,7 +18,7 @@ import { run, login, ready, check, shot, timing, api, env, world, note } from '.
 
 const U = (env.U || '').replace(/\/$/, '');
 const NODE = (world.nodes && world.nodes.mig) || 'mig-h200';
-const HOLD_S = 15; // acme's 1g.18gb end this many seconds after the spec reserves them
+const HOLD_S = 20; // acme's 1g.18gb end this many seconds after the spec reserves them
 
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
