@@ -196,6 +196,12 @@ run(async (t) => {
   check('Apply while checks fail: the API\'s refusal (checks_failed), in words, beside the button',
     (await until(async () => (await op.locator('[data-form="apply"] .error').count()) === 1, 5000)) !== null);
   await snap(op, 'migchanges');
+  await op.check('input[name="force"]');
+  await op.click('[data-action="apply"]');
+  check('… Force without a reason: the API\'s 400, next to the reason',
+    (await until(async () => (await op.locator('.error[data-field="reason"]').count()) === 1, 5000)) !== null);
+  check('… and nothing was approved', (await api(env.OP_TOKEN, 'GET', `/v1/mig-changes/${id}`)).body.state === 'planned');
+  await op.uncheck('input[name="force"]');
 
   // ------------------------------------------------ acme's admin acknowledges
   const adm = await t.page('acme admin');
