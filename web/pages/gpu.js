@@ -2,7 +2,7 @@
 // box with its profile, owner (org and reservation) and MIG UUID, free units hatched, and
 // beside it the change planned for the GPU, before and after. Operators pick any node from a
 // searchable list (GET /v1/nodes, read page by page: a fleet may have 10,000 nodes) and see
-// what its agent last reported; org admins and members see only what the API shows them: the
+// what its agent last reported, the owners from the node's `holds`; org admins and members see only what the API shows them: the
 // GPUs of their org's reservations, their own instances on them, and the changes linked to
 // their org. The node and GPU are in the URL: #/gpu?node=mig-h200&gpu=0.
 import { html, useEffect, useMemo, useState } from '../lib/html.js';
@@ -23,6 +23,20 @@ function holdsOf(rsvs) {
   for (const r of rsvs) {
     for (const a of r.allocations || []) {
       out.push({ ...a, rsv: r.id, org: r.org, org_name: r.org_name, state: r.state, from: r.start, to: r.end, model: r.model });
+    }
+  }
+  return out;
+}
+
+// An operator's holds: each GPU's `holds` in GET /v1/nodes/{name} (the reservation holds live
+// now or starting within 8 days), in the shape holdsOf gives.
+function holdsOfNode(node) {
+  const now = Date.now();
+  const out = [];
+  for (const g of node.gpus) {
+    for (const h of g.holds || []) {
+      out.push({ node: node.name, gpu: g.id, rsv: h.reservation, org: h.org, kind: h.kind, profile: h.profile,
+        start_unit: h.start_unit, from: h.start, to: h.end, state: Date.parse(h.start) <= now ? 'active' : 'scheduled' });
     }
   }
   return out;
@@ -208,15 +222,18 @@ function Gpu({ me, params }) {
   const [changes, setChanges] = useState(null);
   const [err, setErr] = useState(null);
   const [tick, setTick] = useState(0);
-  const holds = useMemo(() => (rsvs ? holdsOf(rsvs) : null), [rsvs]);
-  const [nodes, nodesErr] = useNodes(op, holds);
   const name = params.node || '';
+  const opNode = op && node && node.name === name ? node : null;
+  // who holds what: an operator's from the node's answer, an org user's from its reservations
+  const holds = useMemo(() => (op ? opNode && holdsOfNode(opNode) : rsvs && holdsOf(rsvs)), [op, opNode, rsvs]);
+  const [nodes, nodesErr] = useNodes(op, holds);
 
   useEffect(() => {
     models().then(setMods, setErr);
     orgNames().then(setNames, () => setNames({}));
   }, []);
   useEffect(() => {
+    if (op) return undefined;
     const ctl = new AbortController();
     Promise.all(LIVE.map((s) => apiAll(`/v1/reservations?state=${s}`, 5000, { signal: ctl.signal })))
       .then((all) => setRsvs(all.flat()))
@@ -240,7 +257,10 @@ function Gpu({ me, params }) {
       .then((r) => setChanges(r.items))
       .catch((e) => e.name !== 'AbortError' && (setErr(e), setChanges([])));
   }, 5000, [name, op]);
-  const holdsAgain = useCoalesced(() => setTick((t) => t + 1), 1000);
+  const holdsAgain = useCoalesced(() => {
+    if (!op) setTick((t) => t + 1);
+    else if (name) api('GET', `/v1/nodes/${encodeURIComponent(name)}`).then(setNode, () => {});
+  }, 1000);
   useEvents(holdsAgain, { kind: 'reservation.' });
   // a change planned, acknowledged, applied …: the changes, the node and its holds again
   useEvents(() => {
@@ -250,7 +270,7 @@ function Gpu({ me, params }) {
     if (op) api('GET', `/v1/nodes/${encodeURIComponent(name)}`).then(setNode, () => {});
   }, { kind: 'mig_change.' }, [name]);
 
-  const theNode = op ? (node && node.name === name ? node : node === false ? false : null)
+  const theNode = op ? opNode || (node === false ? false : null)
     : nodes && (nodes.find((n) => n.name === name) || false);
   const gpus = theNode ? [...theNode.gpus].sort((a, b) => a.index - b.index) : [];
   const gpu = gpus.find((g) => String(g.index) === String(params.gpu ?? '')) || gpus[0];
