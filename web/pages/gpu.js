@@ -137,6 +137,22 @@ function current(gpu, model, holds, me, names, op) {
   return { units, items, hidden: !op, source: 'reservations' };
 }
 
+// A reservation's id, linked to its details on the Reservations page.
+function RsvLink({ id }) {
+  return html`<a class="mono" href=${href('reservations', { rsv: id })}>${id}</a>`;
+}
+
+// Instances the agent reports that allot's last applied layout (desired) lacks, or the reverse:
+// the agent is still making it (after a reboot, or before its first report since the change).
+function settling(gpu) {
+  if (!gpu.desired || !gpu.observed || !gpu.observed.mig) return '';
+  const k = (i) => `${i.profile}@${i.start}`;
+  const want = (gpu.desired.instances || []).map(k).sort().join();
+  const have = (gpu.observed.instances || []).map(k).sort().join();
+  if (gpu.desired.mig !== gpu.observed.mig.current) return `MIG ${gpu.desired.mig ? 'on' : 'off'}`;
+  return want === have ? '' : layoutWords(gpu.desired);
+}
+
 function Instances({ view, gpu }) {
   if (!view.items || !view.items.length) return null;
   const procs = gpu.observed ? gpu.observed.processes || [] : null;
@@ -146,7 +162,7 @@ function Instances({ view, gpu }) {
     <tbody>${rows.map((i) => html`<tr data-id=${i.uuid || `${i.profile}@${i.start}`}>
       <td>${i.profile}</td><td>${i.size === 1 ? i.start : `${i.start}–${i.start + i.size - 1}`}</td>
       <td class="mono">${i.uuid || '—'}</td>
-      <td>${i.owner ? `${i.owner.orgName || (i.owner.mine ? 'your org' : 'another org')} · ${i.owner.reservation}` : html`<span class="muted">not held</span>`}</td>
+      <td>${i.owner ? html`${i.owner.orgName || (i.owner.mine ? 'your org' : 'another org')} · <${RsvLink} id=${i.owner.reservation} />` : html`<span class="muted">not held</span>`}</td>
       ${procs ? html`<td class="num">${i.gi === undefined ? '—' : procs.filter((p) => p.gi === i.gi).length}</td>` : null}</tr>`)}</tbody>
   </table>`;
 }
@@ -158,7 +174,7 @@ function Coming({ holds, gpu, me, names }) {
     <table class="t"><thead><tr><th>Holds</th><th>From</th><th>To</th><th>Owner</th></tr></thead>
     <tbody>${later.map((h) => html`<tr data-id=${h.rsv}>
       <td>${h.kind === 'gpu' ? 'whole GPU' : `${h.profile} at unit ${h.start_unit}`}</td><td>${when(h.from)}</td><td>${when(h.to)}</td>
-      <td>${ownerOf(me, names, h.org).orgName || 'your org'} · ${h.rsv}</td></tr>`)}</tbody></table>`;
+      <td>${ownerOf(me, names, h.org).orgName || 'your org'} · <${RsvLink} id=${h.rsv} /></td></tr>`)}</tbody></table>`;
 }
 
 function Planned({ gpu, changes, model, me, names }) {
@@ -168,7 +184,8 @@ function Planned({ gpu, changes, model, me, names }) {
   return html`<section class="card gpu-planned" data-planned=${open ? open.id : ''}>
     <h2>Planned change</h2>
     ${!open
-      ? html`<p class="muted" data-none>No MIG change is planned for this GPU.
+      ? html`${settling(gpu) ? html`<p class="gpu-settling" data-settling>The agent is making the layout allot last applied: <b>${settling(gpu)}</b>.</p>` : null}
+        <p class="muted" data-none>No MIG change is planned for this GPU.
           ${gpu.desired ? html` The layout allot last applied: <b>${layoutWords(gpu.desired)}</b>.` : null}</p>`
       : html`<p class="gpu-change-head">
             <a href=${href('migchanges', { id: open.id })} data-id=${open.id} class="mono">${open.id}</a>

@@ -225,7 +225,7 @@ function Detail({ id, me, names, mods, onChanged, onLoad }) {
       <dt>Window</dt><dd>${c.window ? html`may run from ${when(c.window.run_after)} until ${when(c.window.run_before)}
         ${c.window.late ? html` <span class="muted">(late: no change window closes before the reservation it serves starts)</span>` : null}` : '—'}</dd>
       <dt>Serves</dt><dd>${(c.serves || []).length
-        ? c.serves.map((s) => html`<div>${orgWord(me, names, s.org)} · <span class="mono">${s.reservation}</span> · ${s.profile} at unit ${s.start_unit} from ${when(s.start)}</div>`)
+        ? c.serves.map((s) => html`<div>${orgWord(me, names, s.org)} · <a class="mono" href=${href('reservations', { rsv: s.reservation })}>${s.reservation}</a> · ${s.profile} at unit ${s.start_unit} from ${when(s.start)}</div>`)
         : 'no reservation'}</dd>
       <dt>Planned</dt><dd>${when(c.created_at)}${c.updated_at !== c.created_at ? ` · updated ${when(c.updated_at)}` : ''}</dd>
     </dl>
