@@ -257,4 +257,17 @@ run(async (t) => {
   check('… the 4g.71gb spans half the GPU', d && d.items.some((i) => i.profile === '4g.71gb' && Math.abs(i.width - 0.5) < 0.01));
   check('… no change planned any more; the last one named, applied',
     (await op.locator('[data-none]').count()) >= 1 && (await op.locator('.gpu-planned', { hasText: id }).count()) === 1);
+
+  // ------------------------------------------------ the list's filter is in the URL
+  await op.goto(`${U}/#/migchanges?state=applied`);
+  await ready(op, 'migchanges');
+  const appliedList = (await api(env.OP_TOKEN, 'GET', '/v1/mig-changes?state=applied')).body.items;
+  check('#/migchanges?state=applied lists the applied changes, as the API does',
+    (await op.locator('.vrow [data-id]').count()) === appliedList.length &&
+    (await op.locator(`.vrow [data-id="${id}"]`).count()) === 1 &&
+    (await op.inputValue('select[name="state"]')) === 'applied');
+  await op.selectOption('select[name="state"]', 'planned');
+  check('… choosing "planned" puts it in the URL and lists none',
+    (await until(async () => op.url().includes('state=planned') &&
+      (await op.locator('[data-page="migchanges"][data-ready="1"] [data-none]').count()) === 1, 5000)) !== null);
 });
