@@ -13,7 +13,7 @@
 //   - once the checks pass (the 1g.18gb reservation ended, the window opened) the operator
 //     applies it in the page, the agent makes it, the page shows it applied, and the GPU page
 //     then draws the new layout, as the API reports it.
-// Screenshots gpu, gpu-planned, migchanges, migchange-detail; "# timing" lines for the pages.
+// Screenshots gpu (the new layout), gpu-planned, migchanges, migchange-detail; "# timing" lines for the pages.
 import { run, login, ready, check, shot, timing, api, env, world, note } from './lib.mjs';
 
 const U = (env.U || '').replace(/\/$/, '');
@@ -110,7 +110,6 @@ run(async (t) => {
     (await op.locator('.gpu-nodes [data-id="pool-h100"]').count()) === 1);
   check('… and the search is in the URL', op.url().includes('q=pool'));
   await op.fill('input[name=q]', '');
-  await snap(op, 'gpu');
 
   // ------------------------------------------------ a change that needs acme's acknowledgement
   const now = Date.now();
@@ -257,6 +256,8 @@ run(async (t) => {
   check('… the 4g.71gb spans half the GPU', d && d.items.some((i) => i.profile === '4g.71gb' && Math.abs(i.width - 0.5) < 0.01));
   check('… no change planned any more; the last one named, applied',
     (await op.locator('[data-none]').count()) >= 1 && (await op.locator('.gpu-planned', { hasText: id }).count()) === 1);
+  await op.locator('input[name=q]').blur();
+  await snap(op, 'gpu');
 
   // ------------------------------------------------ the list's filter is in the URL
   await op.goto(`${U}/#/migchanges?state=applied`);

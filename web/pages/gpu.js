@@ -116,14 +116,17 @@ function NodeList({ nodes, current, q, onQ, op }) {
 // reservations hold (a GPU allot does not configure, or an org user's view).
 function current(gpu, model, holds, me, names, op) {
   const here = holds.filter((h) => h.gpu === gpu.id && (h.state === 'active' || h.state === 'provisioning'));
-  const own = (h) => ownerOf(me, names, h.org, h.rsv);
+  const later = holds.filter((h) => h.gpu === gpu.id && h.state === 'scheduled').sort((a, b) => a.from.localeCompare(b.from));
+  const own = (h) => ownerOf(me, names, h.org, h.rsv, h.state === 'scheduled' ? h.from : undefined);
+  const on = (list, i) => list.find((x) => x.kind === 'mig' && x.profile === i.profile && x.start_unit === i.start);
   const wholeHold = here.find((h) => h.kind === 'gpu');
   const units = (model && model.units) || 8;
   if (op && gpu.observed && gpu.observed.mig) {
     if (!gpu.observed.mig.current) return { units, whole: { owner: wholeHold ? own(wholeHold) : null } };
     const insts = [...(gpu.observed.instances || []), ...(gpu.observed.unmatched_instances || [])];
     const items = insts.map((i) => {
-      const h = here.find((x) => x.kind === 'mig' && x.profile === i.profile && x.start_unit === i.start);
+      // held now, else the next reservation of it (its box says from when)
+      const h = on(here, i) || on(later, i);
       return { profile: i.profile || `profile ${i.profile_id}`, start: i.start, size: sizeOf(model, i), uuid: i.uuid, gi: i.gi,
         owner: h ? own(h) : null };
     });
@@ -162,7 +165,7 @@ function Instances({ view, gpu }) {
     <tbody>${rows.map((i) => html`<tr data-id=${i.uuid || `${i.profile}@${i.start}`}>
       <td>${i.profile}</td><td>${i.size === 1 ? i.start : `${i.start}–${i.start + i.size - 1}`}</td>
       <td class="mono">${i.uuid || '—'}</td>
-      <td>${i.owner ? html`${i.owner.orgName || (i.owner.mine ? 'your org' : 'another org')} · <${RsvLink} id=${i.owner.reservation} />` : html`<span class="muted">not held</span>`}</td>
+      <td>${i.owner ? html`${i.owner.orgName || (i.owner.mine ? 'your org' : 'another org')} · <${RsvLink} id=${i.owner.reservation} />${i.owner.from ? html` <span class="muted">from ${when(i.owner.from)}</span>` : ''}` : html`<span class="muted">not held</span>`}</td>
       ${procs ? html`<td class="num">${i.gi === undefined ? '—' : procs.filter((p) => p.gi === i.gi).length}</td>` : null}</tr>`)}</tbody>
   </table>`;
 }
@@ -196,7 +199,7 @@ function Planned({ gpu, changes, model, me, names }) {
           <${BeforeAfter} change=${open} model=${model} owners=${changeOwners(me, names, open)} />
           <p><a href=${href('migchanges', { id: open.id })} data-action="report">Safety report${me.role === 'member' ? '' : ' and actions'} →</a></p>`}
     ${last
-      ? html`<p class="muted small">Last change: <a href=${href('migchanges', { id: last.id })} class="mono">${last.id}</a>
+      ? html`<p class="muted small">Last change: <a href=${href('migchanges', { id: last.id })} class="mono">${last.id}</a>${' '}
           <${Badge} state=${last.state} /> ${when(last.updated_at)}</p>`
       : null}
   </section>`;
