@@ -40,7 +40,8 @@ export function sizeOf(model, inst) {
   return p ? p.size : 1;
 }
 
-// A layout {mig, instances} as "4g.71gb, 3 × 1g.18gb" (largest first), "MIG off" or "none".
+// A layout {mig, instances} as "4g.71gb, 3 × 1g.18gb" (largest first), "MIG off (whole GPU)"
+// or "no instances".
 export function layoutWords(layout) {
   if (!layout) return '—';
   if (layout.mig === false) return 'MIG off (whole GPU)';
