@@ -3,6 +3,7 @@
 // split into seven 1g.18gb, with its own agent applying the changes an operator approves):
 //   - the operator opens mig-h200's GPU 0: the boxes drawn are the instances GET
 //     /v1/nodes/mig-h200 reports (count, profiles, MIG UUIDs) at their start units, to scale;
+//     the node list is searchable; a whole GPU acme reserves is one box naming its holder;
 //   - acme holds the seven 1g.18gb for a few seconds more and reserves a 4g.71gb from an hour
 //     on: the server plans a change (destroys 1g.18gb at 0-3, creates 4g.71gb at 0) that acme
 //     must acknowledge; the GPU page shows it before and after;
@@ -110,6 +111,23 @@ run(async (t) => {
     (await op.locator('.gpu-nodes [data-id="pool-h100"]').count()) === 1);
   check('… and the search is in the URL', op.url().includes('q=pool'));
   await op.fill('input[name=q]', '');
+
+  // ------------------------------------------------ a whole GPU: one box, its holder
+  const t1 = Date.now();
+  const whole = await api(env.ADMIN_TOKEN, 'POST', '/v1/reservations', {
+    kind: 'gpu', model: 'H100-80GB', count: 1, start: iso(t1 - 60000), end: iso(t1 + 3600000),
+  });
+  const wa = whole.body.allocations && whole.body.allocations[0];
+  if (check('acme reserves a whole H100-80GB now (API)', whole.status === 201 && wa)) {
+    const g = (await api(env.OP_TOKEN, 'GET', `/v1/nodes/${wa.node}`)).body.gpus.find((x) => x.id === wa.gpu);
+    await op.goto(`${U}/#/gpu?node=${wa.node}&gpu=${g.index}`);
+    const box = op.locator('[data-layout="current"] [data-whole]');
+    check(`… its GPU (${wa.node} GPU ${g.index}) drawn as one box naming acme and the reservation`,
+      (await until(async () => (await box.count()) === 1 && /acme/.test(await box.innerText()) &&
+        (await box.innerText()).includes(whole.body.id), 10000)) !== null);
+  }
+  await op.goto(`${U}/${gpuHash}`);
+  await ready(op, 'gpu');
 
   // ------------------------------------------------ a change that needs acme's acknowledgement
   const now = Date.now();
