@@ -213,7 +213,7 @@ function GpuView({ node, gpu, model, holds, changes, me, names, op }) {
     <section class="card">
       <h2 class="gpu-title">GPU ${gpu.index} <span class="muted">· ${gpu.model || (model && model.name)}</span>
         ${gpu.status ? html` <${Badge} state=${gpu.status} />` : null}
-        ${obs && obs.mig ? html` <span class="badge badge-mig">${obs.mig.current ? 'MIG on' : 'MIG off'}</span>` : null}</h2>
+        ${obs && obs.mig ? html` <span class="badge badge-mig">${!obs.mig.capable ? 'no MIG' : obs.mig.current ? 'MIG on' : 'MIG off'}</span>` : null}</h2>
       <dl class="kv gpu-facts">
         <dt>UUID</dt><dd class="mono">${gpu.uuid || '—'}</dd>
         ${gpu.pool ? html`<dt>Sold as</dt><dd>${gpu.pool === 'general' ? 'the general pool (pay-as-you-go containers: the Pool page)' : 'dedicated reservations, whole or MIG'}</dd>` : null}
