@@ -10,10 +10,12 @@
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh,
 #         podman, runc, busybox-static for tests/integration/runtime_podman.sh, prometheus
 #         for its promtool (tests/integration/metrics.sh checks GET /metrics), systemd
-#         (systemd-analyze verify) for tests/integration/packaging.sh, and nodejs +
-#         npm for the OpenAPI checks: then `npm ci` installs tests/openapi's packages (the
-#         versions of its package-lock.json: @redocly/cli, ajv, ajv-formats, yaml) into
-#         tests/openapi/node_modules, again whenever the lock file is newer
+#         (systemd-analyze verify) for tests/integration/packaging.sh, chromium for the
+#         dashboard's browser tests (tests/integration/browser_*.sh), and nodejs + npm: then
+#         `npm ci` installs each npm directory's packages (the versions of its
+#         package-lock.json) into its node_modules, again whenever the lock file is newer:
+#         tests/openapi (@redocly/cli, ajv, ajv-formats, yaml: the OpenAPI checks) and
+#         tests/browser (playwright-core, which drives Debian's chromium)
 set -euo pipefail
 
 what=${1:-build}
@@ -23,7 +25,7 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
 case "$what" in
 run)   pkgs+=(jq podman runc busybox-static) ;;
 test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus
-             podman runc busybox-static nodejs)
+             podman runc busybox-static nodejs chromium)
        # Debian's npm, unless an npm came with the nodejs installed (NodeSource's bundles it,
        # and conflicts with Debian's)
        command -v npm >/dev/null || pkgs+=(npm) ;;
@@ -36,17 +38,27 @@ esac
 # tests/integration/packaging.sh checks the units with systemd-analyze (no systemd is started).
 [ "$what" = test ] && pkgs+=(systemd)
 
-# tests/openapi's npm packages, after the Debian packages (nodejs, npm) are in: `npm ci`
-# installs exactly the lock file's versions, when node_modules is missing or older than it.
+# The npm directories, one line each: "SETS DIR", DIR from the source tree's root, SETS the
+# comma-separated sets that need it. After the Debian packages (nodejs, npm) are in, `npm ci`
+# in each of the chosen set's installs exactly its lock file's versions, when its node_modules
+# is missing or older than the lock.
+npm_dirs=(
+    "test tests/openapi"
+    "test tests/browser"
+)
 npm_packages() {
-    [ "$what" = test ] || return 0
-    local dir
-    dir=$(cd "$(dirname "$0")/.." && pwd)/tests/openapi
-    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
-    echo "deps.sh: npm ci in tests/openapi (the OpenAPI lint and answer checks) …" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
-        { echo "deps.sh: npm ci in $dir failed" >&2; exit 1; }
-    echo "deps.sh: installed tests/openapi/node_modules" >&2
+    local root entry rel dir
+    root=$(cd "$(dirname "$0")/.." && pwd)
+    for entry in "${npm_dirs[@]}"; do
+        [[ ",${entry%% *}," == *",$what,"* ]] || continue
+        rel=${entry#* }
+        dir=$root/$rel
+        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
+        echo "deps.sh: npm ci in $rel …" >&2
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+            { echo "deps.sh: npm ci in $dir failed" >&2; exit 1; }
+        echo "deps.sh: installed $rel/node_modules" >&2
+    done
 }
 
 missing=()
