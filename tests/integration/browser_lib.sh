@@ -90,7 +90,8 @@ browser_big_fleet() {
                         "${gpus:+,}" "$g" "$g" "$i" "$m")
                 done
                 # one request per block; "next" so that the data of two do not add up
-                printf 'url = "%s/v1/nodes/n%05d"\nrequest = "PUT"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = "{\\"zone\\":\\"z%d\\",\\"labels\\":{},\\"gpus\\":[%s]}"\noutput = "/dev/null"\nfail\nsilent\nshow-error\nnext\n' \
+                ((i > w)) && echo next
+                printf 'url = "%s/v1/nodes/n%05d"\nrequest = "PUT"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = "{\\"zone\\":\\"z%d\\",\\"labels\\":{},\\"gpus\\":[%s]}"\noutput = "/dev/null"\nfail\nsilent\nshow-error\n' \
                     "$U" "$i" "$OP_TOKEN" $((i % 4)) "${gpus//\"/\\\"}"
             done >"$tmp/fleet-$w.curl"
             curl -K "$tmp/fleet-$w.curl" || : >"$tmp/fleet-failed"
