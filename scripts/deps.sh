@@ -3,9 +3,12 @@
 # Idempotent: silent when everything is present; otherwise it says what it is about to do
 # before each step (the package lists, then the packages, which can take a minute or two),
 # and that it is done.
-# Usage: scripts/deps.sh [build|run|test|bench|lint|valgrind]   (each implies build)
-#   run:  jq, with which the README's quickstart picks ids out of -o json, and the container
-#         runtime the agent drives (podman, runc, busybox-static: scripts/podman.sh)
+# Usage: scripts/deps.sh [build|dist|run|test|bench|lint|valgrind]   (each implies build)
+#   dist: nodejs + npm and `npm ci` in web/, so that `make install` and `make deb` can install
+#         the dashboard's one npm file (docs/dashboard.md)
+#   run:  jq, with which the README's quickstart picks ids out of -o json, the container
+#         runtime the agent drives (podman, runc, busybox-static: scripts/podman.sh), and
+#         nodejs + npm, whose `npm ci` installs the dashboard's library into web/node_modules
 #   test: clang + libFuzzer's runtime (libclang-rt-14-dev) for tests/integration/fuzz.sh, the
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh,
 #         podman, runc, busybox-static for tests/integration/runtime_podman.sh, prometheus
@@ -14,8 +17,8 @@
 #         dashboard's browser tests (tests/integration/browser_*.sh), and nodejs + npm: then
 #         `npm ci` installs each npm directory's packages (the versions of its
 #         package-lock.json) into its node_modules, again whenever the lock file is newer:
-#         tests/openapi (@redocly/cli, ajv, ajv-formats, yaml: the OpenAPI checks) and
-#         tests/browser (playwright-core, which drives Debian's chromium)
+#         web (the dashboard's library), tests/openapi (@redocly/cli, ajv, ajv-formats, yaml:
+#         the OpenAPI checks) and tests/browser (playwright-core, which drives chromium)
 set -euo pipefail
 
 what=${1:-build}
@@ -23,41 +26,43 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
       libjansson-dev libyaml-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libpq-dev
       ca-certificates curl)
 case "$what" in
-run)   pkgs+=(jq podman runc busybox-static) ;;
+run)   pkgs+=(jq podman runc busybox-static nodejs)
+       command -v npm >/dev/null || pkgs+=(npm) ;;
 test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus
              podman runc busybox-static nodejs chromium)
        # Debian's npm, unless an npm came with the nodejs installed (NodeSource's bundles it,
        # and conflicts with Debian's)
        command -v npm >/dev/null || pkgs+=(npm) ;;
+dist)  pkgs+=(nodejs)
+       command -v npm >/dev/null || pkgs+=(npm) ;;
 bench) pkgs+=(postgresql procps) ;;
 lint)  pkgs+=(clang-format clang-tidy cppcheck) ;;
 valgrind) pkgs+=(valgrind) ;;
 build) ;;
-*) echo "deps.sh: unknown set '$what' (build, run, test, bench, lint, valgrind)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$what' (build, dist, run, test, bench, lint, valgrind)" >&2; exit 2 ;;
 esac
 # tests/integration/packaging.sh checks the units with systemd-analyze (no systemd is started).
 [ "$what" = test ] && pkgs+=(systemd)
 
-# The npm directories, one line each: "SETS DIR", DIR from the source tree's root, SETS the
-# comma-separated sets that need it. After the Debian packages (nodejs, npm) are in, `npm ci`
-# in each of the chosen set's installs exactly its lock file's versions, when its node_modules
-# is missing or older than the lock.
-npm_dirs=(
-    "test tests/openapi"
-    "test tests/browser"
-)
+# The npm packages, after the Debian packages (nodejs, npm) are in: `npm ci` installs exactly
+# each lock file's versions, when node_modules is missing or older than the lock. web/: the
+# dashboard's one library (htm + Preact), which allot server serves; tests/openapi: the
+# OpenAPI lint and answer checks; tests/browser: playwright-core, for the browser tests.
+npm_dirs=()
+case "$what" in
+run | dist) npm_dirs=(web) ;;
+test) npm_dirs=(web tests/openapi tests/browser) ;;
+esac
 npm_packages() {
-    local root entry rel dir
+    local root d dir
     root=$(cd "$(dirname "$0")/.." && pwd)
-    for entry in "${npm_dirs[@]}"; do
-        [[ ",${entry%% *}," == *",$what,"* ]] || continue
-        rel=${entry#* }
-        dir=$root/$rel
+    for d in "${npm_dirs[@]}"; do
+        dir=$root/$d
         [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
-        echo "deps.sh: npm ci in $rel …" >&2
+        echo "deps.sh: npm ci in $d …" >&2
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
             { echo "deps.sh: npm ci in $dir failed" >&2; exit 1; }
-        echo "deps.sh: installed $rel/node_modules" >&2
+        echo "deps.sh: installed $d/node_modules" >&2
     done
 }
 

@@ -20,7 +20,7 @@ static void server_usage(FILE *f)
             "                    [--access-log PATH|-|off] [--metrics-token-file PATH]\n"
             "                    [--secret-key-file PATH] [--webhook-retry-base S]\n"
             "                    [--webhook-fail-limit N] [--webhook-targets public|any]\n"
-            "                    [--clock-file PATH]\n"
+            "                    [--web DIR|off] [--clock-file PATH]\n"
             "       allot server init [--db PATH] [--name NAME] [--secret-key-file PATH]\n"
             "  --db PATH              SQLite database (default ./allot.db)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
@@ -55,6 +55,9 @@ static void server_usage(FILE *f)
             "  --webhook-targets T    public: an org admin's webhook reaches only public\n"
             "                         addresses (not loopback, private, link-local); any:\n"
             "                         every address (default public; operators' hooks: any)\n"
+            "  --web DIR|off          the dashboard's files, served at / (default:\n"
+            "                         share/allot/web beside an installed binary, else the\n"
+            "                         source tree's web/)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",
@@ -181,6 +184,8 @@ static int server_main(int argc, char **argv)
             o.metrics_token_file = v;
         else if (strcmp(a, "--secret-key-file") == 0)
             o.secret_key_file = v;
+        else if (strcmp(a, "--web") == 0)
+            o.web_dir = v;
         else if (strcmp(a, "--webhook-targets") == 0) {
             if (webhook_targets(v, &o) != 0)
                 return AL_EXIT_USAGE;

@@ -21,6 +21,7 @@ struct al_migplan_said;
 struct al_evstream;
 struct al_evsub;
 struct al_webhooks;
+struct al_web;
 
 #include <jansson.h>
 #include <pthread.h>
@@ -81,6 +82,8 @@ struct al_srv {
     /* the webhook dispatcher and the key of hook secrets (server/webhooks.h); NULL when not
      * started (al_srv_open alone: the unit tests, the fuzz target) */
     struct al_webhooks *webhooks;
+    /* the dashboard's files (server/web.h), read at start; NULL: none served */
+    struct al_web *web;
 };
 
 /* The current time in unix seconds: the clock file's content when one is set, else the

@@ -23,6 +23,7 @@
 #include "server/migplan.h"
 #include "server/tap.h"
 #include "server/txn.h"
+#include "server/web.h"
 #include "server/webhooks.h"
 
 #include <arpa/inet.h>
@@ -217,12 +218,61 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *method,
     return r;
 }
 
+/* A dashboard file (server/web.h) for a GET or HEAD outside the API: from memory, with its
+ * ETag (304 when the browser has it), never cached without asking (the names carry no
+ * version), under the dashboard's Content-Security-Policy. Counted and logged like a call. */
+static enum MHD_Result answer_web(struct MHD_Connection *conn, const char *method,
+                                  struct conn_state *cs, const struct al_web_file *f)
+{
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    bool same = inm && strcmp(inm, f->etag) == 0;
+    unsigned status = same ? 304 : 200;
+    enum MHD_Result r = MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        same ? 0 : f->len, same ? NULL : (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    if (resp) {
+        MHD_add_response_header(resp, "Content-Type", f->type);
+        MHD_add_response_header(resp, "ETag", f->etag);
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        MHD_add_response_header(resp, "Content-Security-Policy", AL_WEB_CSP);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+        r = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+    }
+    struct al_reply rep = {.status = (int)status, .len = same || *method == 'H' ? 0 : f->len};
+    account(conn, method, cs, &rep);
+    return r;
+}
+
+/* The dashboard's file for this GET or HEAD, when the path is not the API's (the query, which
+ * the dashboard never needs, is left out of the lookup). */
+static const struct al_web_file *web_file(const struct al_srv *srv, const char *method,
+                                          const struct conn_state *cs)
+{
+    char path[AL_WEB_MAX_PATH + 2];
+    size_t n = strcspn(cs->target, "?");
+    if (!srv->web || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) ||
+        n >= sizeof path)
+        return NULL;
+    memcpy(path, cs->target, n);
+    path[n] = '\0';
+    return al_web_claims(path) ? al_web_find(srv->web, path) : NULL;
+}
+
 /* The head is in: hand its fields to the call, which refuses it now (answered before any
  * of the body is read, and without "100 Continue") or goes on to read the body. */
 static enum MHD_Result begin(struct al_srv *srv, struct MHD_Connection *conn, const char *method,
                              const char *version, struct conn_state *cs)
 {
+    const struct al_web_file *f = web_file(srv, method, cs);
     cs->begun = true;
+    if (f) {
+        cs->call.c.srv = srv; /* what account() reads of the call */
+        return answer_web(conn, method, cs, f);
+    }
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, add_header, cs);
     cs->req = (struct al_req){
         .method = method,
@@ -568,6 +618,7 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     struct clock_thread ct = {.srv = &srv, .tick_ms = o->tick_ms ? o->tick_ms : 1000};
     pthread_t clock_tid;
     bool clock_started = false;
+    char note[256] = "";
     sigset_t sigs;
     int rc, sig, lock_fd;
     if (sodium_init() < 0)
@@ -580,7 +631,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         close(lock_fd);
         return rc;
     }
-    if ((rc = srv_settings(&srv, o, reterr)) != 0) {
+    if ((rc = srv_settings(&srv, o, reterr)) != 0 ||
+        (rc = al_web_open(o->web_dir, &srv.web, note, sizeof note, reterr)) != 0) {
         al_srv_close(&srv);
         close(lock_fd);
         return rc;
@@ -612,6 +664,11 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     clock_started = true;
     fprintf(stderr, "allot server: listening on http://%s (db %s%s)\n", o->listen, o->db,
             o->clock_file ? ", test clock" : "");
+    if (srv.web)
+        fprintf(stderr, "allot server: dashboard at http://%s/ (files from %s)\n", o->listen,
+                al_web_dir(srv.web));
+    else if (note[0])
+        fprintf(stderr, "allot server: %s\n", note);
     sigwait(&sigs, &sig);
     fprintf(stderr, "allot server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 out:
@@ -625,6 +682,7 @@ out:
         clock_stop(&ct, clock_tid);
     al_accesslog_close(srv.accesslog); /* the HTTP threads are gone: its last lines go out */
     al_srv_close(&srv);
+    al_web_free(srv.web);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     pthread_cond_destroy(&ct.cv);
     pthread_mutex_destroy(&ct.mu);

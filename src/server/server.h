@@ -43,6 +43,8 @@ struct al_server_opts {
     unsigned webhook_retry_base_s;
     unsigned webhook_fail_limit;
     bool webhook_targets_any; /* an org's hook may reach any address (default: public only) */
+    /* the dashboard's files (server/web.h): a directory, "off", or NULL for the default */
+    const char *web_dir;
 };
 
 /* Create the database (if needed) and its first operator named `name`; writes the operator's
