@@ -54,7 +54,7 @@ export function check(desc, cond) {
 
 // note(text): a comment line ("# …"), never counted.
 export function note(text) {
-  for (const l of String(text).split('\n')) console.log(`# ${l}`);
+  for (const l of String(text).replace(/\x1b\[[0-9;]*m/g, '').split('\n')) console.log(`# ${l}`);
 }
 
 // timing(name, ms): "# timing NAME MS ms", reported by the suites, never asserted.
