@@ -170,10 +170,12 @@ PRICES
                 -o json >"$tmp/org-globex.json" &&
             browser_user globex-admin org_admin globex OTHER_ADMIN_TOKEN
     } >/dev/null || { nok "browser world: orgs acme and globex, their users and money"; return 1; }
-    browser_agent mig-h200 "$AL_ROOT/tests/data/demo-mig-node.json" \
-        --journal "$tmp/mig-h200.journal" &&
-        browser_agent pool-h100 "$AL_ROOT/tests/data/demo-pool-node.json" --pool general ||
-        { nok "browser world: the nodes' agents start"; return 1; }
+    if ! browser_agent mig-h200 "$AL_ROOT/tests/data/demo-mig-node.json" \
+        --journal "$tmp/mig-h200.journal" ||
+        ! browser_agent pool-h100 "$AL_ROOT/tests/data/demo-pool-node.json" --pool general; then
+        nok "browser world: the nodes' agents start"
+        return 1
+    fi
     wait_until 30 eval 'browser_runtime_up mig-h200 && browser_runtime_up pool-h100' || {
         nok "browser world: mig-h200 and pool-h100 report their container runtime"
         show_log "$tmp/mig-h200.log"
