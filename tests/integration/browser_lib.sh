@@ -82,6 +82,8 @@ browser_big_fleet() {
     local nodes=$(($1 / 8)) w workers=()
     for ((w = 0; w < 8; w++)); do
         (
+            {
+            echo fail-early # any failed request fails the worker, not only its last one
             for ((i = w; i < nodes; i += 8)); do
                 local m=H100-80GB g gpus=
                 ((i % 2)) && m=A100-80GB
@@ -93,7 +95,8 @@ browser_big_fleet() {
                 ((i > w)) && echo next
                 printf 'url = "%s/v1/nodes/n%05d"\nrequest = "PUT"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = "{\\"zone\\":\\"z%d\\",\\"labels\\":{},\\"gpus\\":[%s]}"\noutput = "/dev/null"\nfail\nsilent\nshow-error\n' \
                     "$U" "$i" "$OP_TOKEN" $((i % 4)) "${gpus//\"/\\\"}"
-            done >"$tmp/fleet-$w.curl"
+            done
+            } >"$tmp/fleet-$w.curl"
             curl -K "$tmp/fleet-$w.curl" || : >"$tmp/fleet-failed"
         ) &
         workers+=("$!")
