@@ -141,7 +141,7 @@ export async function newPage(browser, label = `page ${pages.length + 1}`) {
 export function noConsoleErrors(page, label) {
   const list = troubles.get(page) || [];
   const name = label || pages.find((p) => p.page === page)?.label || 'the page';
-  const ok = check(`no console errors on ${name}${list.length ? `: ${list.slice(0, 3).join('; ')}` : ''}`,
+  const ok = check(`no console errors on ${name}${list.length ? `: ${list.slice(0, 3).map((x) => x.slice(0, 200)).join('; ')}` : ''}`,
     list.length === 0);
   list.length = 0;
   const p = pages.find((x) => x.page === page);
