@@ -20,7 +20,10 @@
 #   MEMBER_TOKEN       acme's member (acme-member)
 #   OTHER_ADMIN_TOKEN  globex's org admin (globex-admin)
 #   WORLD              $tmp/world.json: all of the above, and the ids and names the specs use
-#                      (org ids, user ids, node names, the fleet's size, the contract's id)
+#                      (org ids, user ids, node names and their GPUs' ids, the fleet's size,
+#                      acme's contract id)
+#   ALLOT_SERVER, ALLOT_TOKEN   the CLI's server and the operator's token, for a suite's own
+#                      set-up with $ALLOT
 #   SHOTS              where the specs' screenshots go (default: build/screenshots in the
 #                      source tree, which the lead copies to docs/screenshots/)
 # The nodes never go offline during a suite (--heartbeat-timeout of a day: the fleet reports
@@ -188,13 +191,16 @@ PRICES
 
 # browser_world_json FLEET_SIZE: $tmp/world.json (mode 0600: it holds the tokens).
 browser_world_json() {
+    "$ALLOT" node show mig-h200 -o json >"$tmp/node-mig.json" &&
+        "$ALLOT" node show pool-h100 -o json >"$tmp/node-pool.json" || return 1
     (umask 077 && jq -n \
         --arg u "$U" --arg op "$OP_TOKEN" --arg admin "$ADMIN_TOKEN" \
         --arg member "$MEMBER_TOKEN" --arg other "$OTHER_ADMIN_TOKEN" \
         --arg admin_id "$ADMIN_TOKEN_ID" --arg member_id "$MEMBER_TOKEN_ID" \
         --arg other_id "$OTHER_ADMIN_TOKEN_ID" --argjson fleet "$1" \
         --slurpfile acme "$tmp/org-acme.json" --slurpfile globex "$tmp/org-globex.json" \
-        --slurpfile contract "$tmp/contract-acme.json" '{
+        --slurpfile contract "$tmp/contract-acme.json" \
+        --slurpfile mig "$tmp/node-mig.json" --slurpfile pool "$tmp/node-pool.json" '{
             U: $u, OP_TOKEN: $op, ADMIN_TOKEN: $admin, MEMBER_TOKEN: $member,
             OTHER_ADMIN_TOKEN: $other,
             org: {id: $acme[0].id, name: "acme", customer_code: "ACME"},
@@ -204,6 +210,7 @@ browser_world_json() {
                     member: {id: $member_id, name: "acme-member"},
                     other_admin: {id: $other_id, name: "globex-admin"}},
             nodes: {mig: "mig-h200", pool: "pool-h100"},
+            gpus: {mig: [$mig[0].gpus[].id], pool: [$pool[0].gpus[].id]},
             fleet_size: $fleet
         }' >"$tmp/world.json")
 }
