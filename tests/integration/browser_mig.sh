@@ -12,5 +12,6 @@ AL_ROOT=${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$AL_ROOT/tests/integration/lib.sh"
 # shellcheck source=tests/integration/browser_lib.sh
 . "$AL_ROOT/tests/integration/browser_lib.sh"
+# shellcheck disable=SC2119 # no --fleet-size: the small world
 browser_world || exit 1
 browser_run mig.mjs
