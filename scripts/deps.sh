@@ -24,7 +24,7 @@ pkgs=(build-essential cmake ninja-build pkg-config libcmocka-dev libmicrohttpd-d
 case "$what" in
 run)   pkgs+=(jq podman runc busybox-static nodejs)
        command -v npm >/dev/null || pkgs+=(npm) ;;
-test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus
+test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus postgresql
              podman runc busybox-static nodejs)
        # Debian's npm, unless an npm came with the nodejs installed (NodeSource's bundles it,
        # and conflicts with Debian's)
