@@ -42,6 +42,9 @@ psql_bin=$AL_PG_BIN/psql
 "$psql_bin" -X -q -d "$AL_PG_CONNINFO" -c 'CREATE DATABASE allot_schema' >/dev/null
 db="host=$AL_PG_HOST dbname=allot_schema user=allot"
 
+# show N: stdin's first N lines as "#   …" (what went wrong, not counted as checks).
+show() { head -"$1" | while IFS= read -r l; do echo "#   $l"; done; }
+
 # sql ARGS…: psql on the test database, unaligned, stopping at the first error, which is
 # printed with its SQLSTATE ("ERROR:  23P01: …").
 sql() { "$psql_bin" -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$db" "$@"; }
@@ -53,7 +56,7 @@ accepts() {
         ok "$1"
     else
         nok "$1"
-        sed 's/^/#   /' <<<"$out" | head -5
+        show 5 <<<"$out"
     fi
 }
 # refuses DESC SQLSTATE SQL: SQL (one transaction: nothing of it kept) fails with SQLSTATE.
@@ -65,7 +68,7 @@ refuses() {
         ok "$1"
     else
         nok "$1 (not SQLSTATE $2)"
-        sed 's/^/#   /' <<<"$out" | head -5
+        show 5 <<<"$out"
     fi
 }
 # equals DESC WANT SQL: SQL prints exactly WANT.
@@ -85,7 +88,7 @@ if out=$(sql --single-transaction -f "$schema" 2>&1); then
     ok "pg_schema.sql applies to an empty database in one transaction"
 else
     nok "pg_schema.sql applies to an empty database in one transaction"
-    sed 's/^/#   /' <<<"$out" | head -10
+    show 10 <<<"$out"
     exit 1
 fi
 tables_before=$(sql -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
@@ -95,7 +98,7 @@ elif grep -q "schema is here already (schema_version 11)" <<<"$out"; then
     ok "a second run of pg_schema.sql is refused, saying the schema is there (version 11)"
 else
     nok "a second run of pg_schema.sql is refused, saying the schema is there"
-    sed 's/^/#   /' <<<"$out" | head -5
+    show 5 <<<"$out"
 fi
 equals "the refused second run changed nothing" "$tables_before|11" \
     "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public'),
@@ -107,7 +110,10 @@ equals "btree_gist is installed" "1" "SELECT count(*) FROM pg_extension WHERE ex
 # SQLite lets a TEXT key be NULL, PostgreSQL does not, allot never writes one); the derived
 # holds.units and holds.during are PostgreSQL's own, for the exclusion constraint.
 sqlite_side() {
-    [ -n "${ALLOT:-}" ] && [ -x "$ALLOT" ] || { echo "no \$ALLOT binary"; return 1; }
+    if [ -z "${ALLOT:-}" ] || [ ! -x "$ALLOT" ]; then
+        echo "no \$ALLOT binary"
+        return 1
+    fi
     command -v sqlite3 >/dev/null || { echo "no sqlite3 (scripts/deps.sh test)"; return 1; }
     "$ALLOT" server init --db "$tmp/sqlite.db" --name root >/dev/null 2>"$tmp/init.err" ||
         { cat "$tmp/init.err"; return 1; }
@@ -133,7 +139,7 @@ if why=$(sqlite_side 2>&1); then
         ok "every table and column of SQLite's schema ($(wc -l <"$tmp/sqlite.cols") columns), with its type and NOT NULL, and no other"
     else
         nok "every table and column of SQLite's schema, with its type and NOT NULL, and no other (< SQLite, > PostgreSQL)"
-        sed 's/^/#   /' "$tmp/cols.diff" | head -20
+        show 20 <"$tmp/cols.diff"
     fi
     sql -c "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'
         AND indexname NOT LIKE '%\_pkey' AND indexname NOT LIKE '%\_key'
@@ -142,7 +148,7 @@ if why=$(sqlite_side 2>&1); then
         ok "the same named indexes as SQLite's ($(wc -l <"$tmp/sqlite.idx"))"
     else
         nok "the same named indexes as SQLite's (< SQLite, > PostgreSQL)"
-        sed 's/^/#   /' "$tmp/idx.diff" | head -20
+        show 20 <"$tmp/idx.diff"
     fi
     sql -c "SELECT DISTINCT tgname FROM pg_trigger WHERE NOT tgisinternal" | sort >"$tmp/pg.trg"
     missing=$(comm -23 "$tmp/sqlite.trg" "$tmp/pg.trg")
