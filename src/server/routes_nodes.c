@@ -10,11 +10,13 @@
 #include "server/auth.h"
 #include "server/cal.h"
 #include "server/metrics.h"
+#include "server/migplan.h"
 #include "server/node_report.h"
 #include "server/provision.h"
 #include "server/routes.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A caller whose token is bound to another node than `name` learns nothing of it: the call
@@ -194,6 +196,67 @@ static int get_nodes(struct al_ctx *c)
     return al_http_reply(c, 200, al_http_list(items, next));
 }
 
+/* The org of reservation `rsv`, read once per call (`orgs`: id → org, borrowed into the
+ * holds); NULL with *rc set when it cannot be read. */
+static json_t *holder_org(struct al_ctx *c, json_t *orgs, const char *rsv, int *rc,
+                          struct al_err *e)
+{
+    json_t *org = json_object_get(orgs, rsv), *r = NULL;
+    if (org)
+        return org;
+    *rc = al_store_reservation_get(c->srv->store, rsv, &r, e);
+    if (*rc)
+        return NULL;
+    org = json_object_get(r, "org");
+    json_object_set(orgs, rsv, org ? org : json_null());
+    json_decref(r);
+    return json_object_get(orgs, rsv);
+}
+
+/* gpu.holds for an operator: the reservation holds on each GPU of node `n` live now or starting
+ * within the planner's horizon (AL_MIGPLAN_HORIZON_S), by start, as [{reservation, org, kind,
+ * profile, start_unit, start, end}], so that the dashboard's GPU page names each instance's
+ * owner without reading every reservation. One indexed read per GPU (the planner's), one
+ * reservation read per holder. 0, or the call's code. */
+static int gpu_holds(struct al_ctx *c, json_t *n)
+{
+    static const char *const times[] = {"start", "end", NULL};
+    json_t *orgs = json_object(), *g;
+    struct al_err e = {0};
+    size_t i;
+    int rc = 0;
+    json_array_foreach(json_object_get(n, "gpus"), i, g)
+    {
+        struct al_store_hold *h = NULL;
+        size_t k = 0;
+        json_t *list = json_array();
+        json_object_set_new(g, "holds", list);
+        rc = al_store_hold_gpu_firm(c->srv->store, json_string_value(json_object_get(g, "id")),
+                                    c->now, c->now + AL_MIGPLAN_HORIZON_S, &h, &k, &e);
+        for (size_t j = 0; rc == 0 && j < k; j++) {
+            json_t *org = holder_org(c, orgs, h[j].owner, &rc, &e);
+            json_t *o =
+                rc ? NULL
+                   : json_pack("{s:s,s:O,s:s,s:s?,s:o,s:I,s:I}", "reservation", h[j].owner, "org",
+                               org, "kind", h[j].kind, "profile",
+                               h[j].profile[0] ? h[j].profile : NULL, "start_unit",
+                               h[j].start_unit < 0 ? json_null() : json_integer(h[j].start_unit),
+                               "start", (json_int_t)h[j].t0, "end", (json_int_t)h[j].t1);
+            if (o) {
+                al_time_fields(o, times);
+                json_array_append_new(list, o);
+            } else if (rc == 0) {
+                rc = al_err_set(&e, AL_E_NOMEM, "out of memory");
+            }
+        }
+        free(h);
+        if (rc)
+            break;
+    }
+    json_decref(orgs);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
 static int get_node(struct al_ctx *c)
 {
     json_t *n;
@@ -205,6 +268,10 @@ static int get_node(struct al_ctx *c)
     if (rc)
         return al_http_fail_err(c, rc, &e);
     node_out(n);
+    if (c->role == AL_ROLE_OPERATOR && gpu_holds(c, n)) {
+        json_decref(n);
+        return c->err_code;
+    }
     /* what its agent last said of its container runtime (null: it runs none) */
     rc = al_store_node_runtime_get(c->srv->store, c->params[0], &rt, &e);
     if (rc && rc != AL_E_NOTFOUND) {

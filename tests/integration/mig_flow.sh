@@ -144,6 +144,17 @@ RA=$RID
 check "acme's 4g.40gb from 05:00 → a change is planned for GPU 0" \
     wait_until 20 change_of planned GPU-flow-h100
 C1=$CH
+# who holds each instance, as the dashboard's GPU page reads it (docs/api.md, GET /v1/nodes/{name})
+call "$OP" GET /v1/nodes/n1
+check "GET /v1/nodes/n1 (operator): GPU 0's holds: beta's seven 1g.10gb now, by unit, and acme's 4g.40gb at 05:00" \
+    [ "$(jq -r --arg b "$RB" --arg o "$ORG_beta" '[.gpus[] | select(.index == 0) | .holds[] |
+        select(.reservation == $b and .org == $o and .kind == "mig" and .profile == "1g.10gb") |
+        .start_unit] | sort | map(tostring) | join(",")' <<<"$body")" = "0,1,2,3,4,5,6" -a \
+    "$(jq -r --arg a "$RA" '[.gpus[] | select(.index == 0) | .holds[] | select(.reservation == $a) |
+        "\(.profile)@\(.start_unit) \(.start)"] | join(",")' <<<"$body")" = "4g.40gb@0 $(ts $((T1 + 4 * HOUR)))" ]
+check "… GPU 1 held by no one" [ "$(j '.gpus[] | select(.index == 1) | .holds | length')" = 0 ]
+call "$N1" GET /v1/nodes/n1
+check "… the node's own agent reads its node without the holds" [ "$(j '[.gpus[] | has("holds")] | any')" = false ]
 call "$OP" GET "/v1/mig-changes/$C1"
 check "… from seven 1g.10gb" [ "$(j '[.from.instances[] | "\(.profile)@\(.start)"] | join(",")')" = \
     "1g.10gb@0,1g.10gb@1,1g.10gb@2,1g.10gb@3,1g.10gb@4,1g.10gb@5,1g.10gb@6" ]

@@ -2,5 +2,7 @@
 // {id, title, roles, view}: the shell shows a page only to the roles it lists (the API checks
 // again on every call). One import and one entry per page.
 import events from './events.js';
+import gpu from './gpu.js';
+import migchanges from './migchanges.js';
 
-export default [events];
+export default [gpu, migchanges, events];
