@@ -3,5 +3,6 @@
 // again on every call). One import and one entry per page.
 import events from './events.js';
 import pool from './pool.js';
+import request from './request.js';
 
-export default [pool, events];
+export default [pool, request, events];
