@@ -93,6 +93,8 @@ function Request({ me, params }) {
   const model = useMemo(() => (models || []).find((m) => m.name === form.model), [models, form.model]);
   const set = (f) => {
     setFiled(null);
+    // the API's error about a field goes once that field is changed
+    if (err && err.field && f[err.field] !== form[err.field]) setErr(null);
     setForm(f);
   };
   const submit = async (e) => {
