@@ -202,11 +202,18 @@ function Pool({ me, params }) {
 
   usePoll((signal) => refresh(signal), 10000, [refresh]);
   // Something happened that this caller may see (a container, a reservation, a node): refresh
-  // soon, once for a burst of events.
+  // soon, once for a burst of events, and at most every 3 s (a busy fleet's stream must not
+  // turn into a storm of availability calls).
   const soon = useRef(null);
+  const last = useRef(0);
   useEvents(() => {
-    clearTimeout(soon.current);
-    soon.current = setTimeout(() => setTick((t) => t + 1), 400);
+    if (soon.current) return;
+    const wait = Math.max(400, last.current + 3000 - Date.now());
+    soon.current = setTimeout(() => {
+      soon.current = null;
+      last.current = Date.now();
+      setTick((t) => t + 1);
+    }, wait);
   });
   useEffect(() => () => clearTimeout(soon.current), []);
   useEffect(() => {
