@@ -34,9 +34,9 @@ function hourAhead(h) {
 async function checkCounts(page, from, until) {
   const rows = await page.$$eval('table.poolsum tbody tr[data-id]', (trs) => trs.map((tr) => ({
     model: tr.dataset.id,
-    free: Number(tr.querySelector('[data-col=whole_gpus_free]').textContent),
-    total: Number(tr.querySelector('[data-col=total_gpus]').textContent),
-    pool: Number(tr.querySelector('[data-col=pool_free]').textContent),
+    free: Number(tr.querySelector('[data-col=whole_gpus_free]').dataset.n),
+    total: Number(tr.querySelector('[data-col=total_gpus]').dataset.n),
+    pool: Number(tr.querySelector('[data-col=pool_free]').dataset.n),
   })));
   const models = (await api(env.MEMBER_TOKEN, 'GET', '/v1/models')).body.items.map((m) => m.name);
   const want = [];
@@ -74,7 +74,7 @@ async function member(t) {
   const h100 = want.find((a) => a.model === 'H100-80GB');
   const shown = await page.$$eval('[data-detail="H100-80GB"] tr[data-id]', (trs) =>
     Object.fromEntries(trs.filter((tr) => tr.querySelector('[data-col=instances_free]'))
-      .map((tr) => [tr.dataset.id, Number(tr.querySelector('[data-col=instances_free]').textContent)])));
+      .map((tr) => [tr.dataset.id, Number(tr.querySelector('[data-col=instances_free]').dataset.n)])));
   check('H100-80GB: each MIG profile\'s free instances as GET /v1/availability',
     h100 && h100.profiles.every((p) => shown[p.profile] === p.instances_free));
   check('the member sees no New request in the navigation', (await page.$('nav a[data-nav=request]')) === null);
@@ -100,8 +100,8 @@ async function member(t) {
   check(`the container ${id} runs on ${gpu}, as GET /v1/containers/{id} says (${c.state}, ${c.gpu})`,
     c.state === 'running' && c.gpu === gpu && c.target.kind === 'pool');
   const listed = (await api(env.MEMBER_TOKEN, 'GET', '/v1/containers')).body.items.find((x) => x.id === id);
-  check('it is in GET /v1/containers and in the page\'s list, running',
-    listed && listed.state === 'running' && (await page.$(`.ctrs [data-id="${id}"][data-state=running]`)) !== null);
+  const row = await page.waitForSelector(`.ctrs [data-id="${id}"][data-state=running]`, { timeout: 10000 }).catch(() => null);
+  check('it is in GET /v1/containers and in the page\'s list, running', listed && listed.state === 'running' && row);
   await page.waitForFunction(() => /hello from GPU-/.test(document.querySelector('[data-logs]').textContent), null, { timeout: 15000 });
   const logs = (await api(env.MEMBER_TOKEN, 'GET', `/v1/containers/${id}/logs`)).body;
   check('its logs show what GET /v1/containers/{id}/logs has', /hello from GPU-/.test(logs) &&

@@ -12,6 +12,7 @@ import { Busy, FormError, VirtualList, money, useEvents, usePoll, when } from '.
 import { ContainersPanel, LaunchPanel, mayLaunch } from './pool_launch.js';
 
 const HOUR = 3600 * 1000;
+const num = (n) => Number(n).toLocaleString('en-US');
 
 // A window's instant as a datetime-local input shows it: UTC, to the minute (the page says UTC).
 export function toInput(iso) {
@@ -67,17 +68,17 @@ function ModelRow({ a, model, price, pool, open }) {
       <div class="muted small">${model ? `${model.memory_gb} GB · ${tflops(model.tflops_bf16_x10)}` : ''}</div>
     </th>
     <td class="num">
-      <span data-col="whole_gpus_free">${a.whole_gpus_free}</span> <span class="muted">of <span data-col="total_gpus">${a.total_gpus}</span></span>
+      <span data-col="whole_gpus_free" data-n=${a.whole_gpus_free}>${num(a.whole_gpus_free)}</span> <span class="muted">of <span data-col="total_gpus" data-n=${a.total_gpus}>${num(a.total_gpus)}</span></span>
       <div class="meter" aria-hidden="true"><div style=${{ width: `${pct}%` }}></div></div>
     </td>
     <td class="num"><${Price} micros=${price && price.gpu_hour_micros} per="GPU-hour" /></td>
-    <td class="num"><span data-col="pool_free">${pool ? pool.gpus_free : 0}</span></td>
+    <td class="num"><span data-col="pool_free" data-n=${pool ? pool.gpus_free : 0}>${num(pool ? pool.gpus_free : 0)}</span></td>
     <td class="num">${pool ? html`<${Price} micros=${price && price.pool_gpu_hour_micros} per="GPU-hour" />` : html`<span class="muted">—</span>`}</td>
     <td class="profiles">
       ${!model || !model.mig
         ? html`<span class="muted">no MIG</span>`
         : profs.length
-          ? profs.slice(0, 3).map((p) => html`<span class="chip" data-profile=${p.profile}>${p.profile} <b>×${p.instances_free}</b></span>`)
+          ? profs.slice(0, 3).map((p) => html`<span class="chip" data-profile=${p.profile}>${p.profile} <b>×${num(p.instances_free)}</b></span>`)
           : html`<span class="muted">none free</span>`}
       ${profs.length > 3 ? html`<span class="muted"> +${profs.length - 3} more</span>` : null}
     </td>
@@ -106,8 +107,10 @@ function ModelDetail({ a, model, price, pool, me, chosen, onPick }) {
                       aria-pressed=${chosen === g.id ? 'true' : 'false'} onClick=${() => onPick(g.id)}>${chosen === g.id ? 'Chosen' : 'Choose'}</button>`
                   : null}</span>`} />`
           : html`<p class="muted">None: every ${a.model} of the general pool is running a container or held soon${pool ? '' : ' (this model has no general-pool GPU)'}.</p>`}
-        <p class="muted small">Billed per second at ${price ? money(price.pool_gpu_hour_micros) : '—'} per GPU-hour (your contract's pool rate may differ).
-          A pool container is warned before a reservation's hold on its GPU begins and stopped at it ("free until").</p>
+        ${pool
+          ? html`<p class="muted small">Billed per second at ${price ? money(price.pool_gpu_hour_micros) : '—'} per GPU-hour (your contract's pool rate may differ).
+              A pool container is warned before a reservation's hold on its GPU begins and stopped at it ("free until").</p>`
+          : null}
       </div>
       <div>
         <h3>MIG instances free in the window</h3>
@@ -116,8 +119,8 @@ function ModelDetail({ a, model, price, pool, me, chosen, onPick }) {
               <thead><tr><th>Profile</th><th class="num">Memory</th><th class="num">Free</th><th class="num">In the pool now</th><th class="num">Price</th></tr></thead>
               <tbody>${model.profiles.map((p) => html`<tr data-id=${p.name}>
                 <td class="mono">${p.name}</td><td class="num">${p.memory_gb} GB</td>
-                <td class="num" data-col="instances_free">${profs.get(p.name) ?? 0}</td>
-                <td class="num">${inPool.get(p.name) ?? 0}</td>
+                <td class="num" data-col="instances_free" data-n=${profs.get(p.name) ?? 0}>${num(profs.get(p.name) ?? 0)}</td>
+                <td class="num">${num(inPool.get(p.name) ?? 0)}</td>
                 <td class="num">${price && price.mig_slice_hour_micros ? html`<${Price} micros=${price.mig_slice_hour_micros * p.compute_slices} per="instance-hour" />` : html`<span class="muted">—</span>`}</td>
               </tr>`)}</tbody>
             </table>`
@@ -240,8 +243,8 @@ function Pool({ me, params }) {
       ? html`<${Busy} what="Counting free capacity" />`
       : html`
         <div class="stats">
-          <div class="stat"><b data-total="whole_gpus_free">${totals.free}</b><span>of ${totals.all} GPUs free ${custom ? 'in the window' : 'for the next hour'}</span></div>
-          <div class="stat"><b data-total="pool_free">${poolFree}</b><span>pay-as-you-go GPUs free now</span></div>
+          <div class="stat"><b data-total="whole_gpus_free">${num(totals.free)}</b><span>of ${num(totals.all)} GPUs free ${custom ? 'in the window' : 'for the next hour'}</span></div>
+          <div class="stat"><b data-total="pool_free">${num(poolFree)}</b><span>pay-as-you-go GPUs free now</span></div>
           <div class="stat"><span class="muted">Window</span><span>${when(win.start)} → ${when(win.end)}</span></div>
         </div>
         <table class="t poolsum" aria-label="free capacity by model">

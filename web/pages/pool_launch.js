@@ -207,7 +207,10 @@ function Detail({ me, id, onChanged }) {
         api('GET', `/v1/containers/${encodeURIComponent(id)}`, undefined, { signal }),
         api('GET', `/v1/containers/${encodeURIComponent(id)}/logs`, undefined, { signal, text: true }),
       ]);
-      setC(x);
+      setC((prev) => {
+        if (prev && prev.state !== x.state) onChanged(); // the list shows the new state too
+        return x;
+      });
       setLogs(l);
     } catch (e) {
       if (e.name !== 'AbortError') setErr(e);

@@ -134,7 +134,7 @@ function Availability({ a, ask }) {
     ${ask.kind === 'mig' && !prof
       ? html`<p><b>${a.model}</b>: ${(a.profiles || []).filter((p) => p.instances_free).map((p) => html`<span class="chip">${p.profile} <b>×${p.instances_free}</b></span>`)}
           <span class="muted">MIG instances free in the window</span></p>`
-      : html`<p class=${fits ? 'ok' : 'bad'}><b data-free>${free}</b> ${ask.kind === 'mig' ? `${ask.profile} instances` : `of ${a.total_gpus} ${a.model} GPUs`}${' '}
+      : html`<p class=${fits ? 'ok' : 'bad'}><b data-free=${free}>${Number(free).toLocaleString('en-US')}</b> ${ask.kind === 'mig' ? `${ask.profile} instances` : `of ${a.total_gpus.toLocaleString('en-US')} ${a.model} GPUs`}${' '}
           free from ${when(a.start)} to ${when(a.end)}: ${fits ? 'it fits' : `not ${ask.count} at the earliest start`}.</p>`}
   </div>`;
 }
