@@ -114,12 +114,52 @@ async function member(t) {
   check(`stopped: the page and GET /v1/containers/{id} say stopped, by the user (${s.state}, ${s.stop_reason})`,
     s.state === 'stopped' && s.stop_reason === 'user');
   check('no Stop once it is stopped', (await page.$('[data-container] [data-action=stop]')) === null);
+  const onRsv = await onReservation(page);
   // the member may not reach New request (the API refuses members' requests)
   await page.goto(`${U}/#/request`);
   await page.waitForSelector('[data-page][data-ready="1"]');
   check('the member opening #/request lands elsewhere, with no Reserve or Submit',
     (await page.$('[data-page=request]')) === null && (await page.$('[data-action=reserve]')) === null);
-  return id;
+  return { ctr: id, onRsv };
+}
+
+// A MIG reservation of acme active now (1g.18gb on the demo MIG node, whose agent runs the
+// `process` runtime): made through the API, so that the member launches on its unit.
+async function migReservation() {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const r = await api(env.ADMIN_TOKEN, 'POST', '/v1/reservations', {
+    kind: 'mig', model: 'H200-141GB', profile: '1g.18gb', count: 1, duration_hours: 1, earliest_start: now,
+  });
+  if (r.status !== 201) throw new Error(`POST /v1/reservations answered ${r.status}: ${JSON.stringify(r.body)}`);
+  for (let i = 0; i < 50; i++) {
+    const g = (await api(env.ADMIN_TOKEN, 'GET', `/v1/reservations/${r.body.id}`)).body;
+    if (g.state === 'active' && g.allocations[0].mig_uuid) return g;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`${r.body.id} did not become active with its MIG instance`);
+}
+
+// The member launches on the reservation's unit 0 (Run on), sees it running with its MIG
+// device, and stops it.
+async function onReservation(page) {
+  const rsv = await migReservation();
+  await open(page, '#/pool', 'pool');
+  const target = `rsv:${rsv.id}:0`;
+  await page.waitForSelector(`select[name=target] option[value="${target}"]`, { state: 'attached', timeout: 10000 });
+  await page.selectOption('select[name=target]', target);
+  await page.fill('input[name=image]', 'localhost/bb:latest');
+  await page.fill('input[name=command]', `sh -c 'echo "on $NVIDIA_VISIBLE_DEVICES"; exec sleep 300'`);
+  await page.click('[data-action=launch]');
+  await page.waitForSelector('[data-container][data-state=running]', { timeout: 30000 });
+  const id = await page.getAttribute('[data-container]', 'data-container');
+  const c = (await api(env.MEMBER_TOKEN, 'GET', `/v1/containers/${id}`)).body;
+  check(`launched on ${rsv.id} unit 0: GET /v1/containers/{id} runs it on its MIG instance (${c.device})`,
+    c.state === 'running' && c.target.kind === 'reservation' && c.target.reservation === rsv.id &&
+      c.device === rsv.allocations[0].mig_uuid);
+  await page.click('[data-container] [data-action=stop]');
+  await page.waitForSelector('[data-container][data-state=stopped]', { timeout: 30000 });
+  check('and stopped', (await api(env.MEMBER_TOKEN, 'GET', `/v1/containers/${id}`)).body.state === 'stopped');
+  return { rsv: rsv.id, ctr: id };
 }
 
 async function admin(t) {
@@ -175,7 +215,7 @@ async function admin(t) {
   return { rid, qid };
 }
 
-async function other(t, ctr, rid) {
+async function other(t, ctr, onRsv) {
   const page = await t.page('other org admin');
   await login(page, env.OTHER_ADMIN_TOKEN);
   await open(page, '#/pool?ctrs=all', 'pool');
@@ -185,8 +225,9 @@ async function other(t, ctr, rid) {
   await page.waitForSelector(`[data-container="${ctr}"] .error`, { timeout: 10000 });
   check('nor opened by its id: the API\'s 404, no state, no Stop',
     (await page.$(`[data-container="${ctr}"][data-state]`)) === null && (await page.$('[data-action=stop]')) === null);
-  check(`nor acme's reservation ${rid} as a launch target`,
-    !(await page.$$eval('select[name=target] option', (os) => os.map((o) => o.value))).some((v) => v.includes(rid)));
+  check(`nor acme's active reservation ${onRsv.rsv} as a launch target, nor the container on it`,
+    !(await page.$$eval('select[name=target] option', (os) => os.map((o) => o.value))).some((v) => v.includes(onRsv.rsv)) &&
+      (await page.$(`[data-id="${onRsv.ctr}"]`)) === null);
 }
 
 async function operator(t, ctr) {
@@ -201,8 +242,8 @@ async function operator(t, ctr) {
 }
 
 run(async (t) => {
-  const ctr = await member(t);
-  const { rid } = await admin(t);
-  await other(t, ctr, rid);
+  await admin(t);
+  const { ctr, onRsv } = await member(t);
+  await other(t, ctr, onRsv);
   await operator(t, ctr);
 });

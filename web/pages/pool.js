@@ -258,7 +258,7 @@ function Pool({ me, params }) {
           ? html`<${ModelDetail} a=${openA} model=${modelBy.get(open)} price=${stat.price[open]} pool=${poolBy.get(open)} me=${me}
               chosen=${params.gpu} onPick=${pick} />`
           : html`<p class="muted hint">Open a model for its GPUs, MIG profiles and prices.</p>`}
-        ${mayLaunch(me) ? html`<${LaunchPanel} me=${me} params=${params} pool=${pool} onLaunched=${() => setTick((t) => t + 1)} />` : null}
+        ${mayLaunch(me) ? html`<${LaunchPanel} me=${me} params=${params} pool=${pool} tick=${tick} onLaunched=${() => setTick((t) => t + 1)} />` : null}
         <${ContainersPanel} me=${me} params=${params} tick=${tick} />`}
   </section>`;
 }

@@ -107,17 +107,16 @@ function targets(params, pool, rsvs) {
   return out;
 }
 
-export function LaunchPanel({ params, pool, onLaunched }) {
+export function LaunchPanel({ params, pool, tick, onLaunched }) {
   const [rsvs, setRsvs] = useState(null);
   const [form, setForm] = useState({ image: '', command: '', env: '' });
   const [target, setTarget] = useState('');
   const [err, setErr] = useState(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    const ctl = new AbortController();
-    apiAll('/v1/reservations?state=active', 500, { signal: ctl.signal }).then(setRsvs, () => setRsvs([]));
-    return () => ctl.abort();
-  }, []);
+  // the org's active reservations: again when the page refreshes (a reservation.active event)
+  usePoll((signal) => {
+    apiAll('/v1/reservations?state=active', 500, { signal }).then(setRsvs, (e) => e.name !== 'AbortError' && setRsvs([]));
+  }, 30000, [tick]);
   const opts = useMemo(() => targets(params, pool, rsvs), [params.gpu, pool, rsvs]);
   useEffect(() => {
     if (params.gpu) setTarget(`gpu:${params.gpu}`);
