@@ -219,15 +219,15 @@ async function other(t, ctr, onRsv) {
   const page = await t.page('other org admin');
   await login(page, env.OTHER_ADMIN_TOKEN);
   await open(page, '#/pool?ctrs=all', 'pool');
-  await page.waitForSelector('.ctrs p, .ctrs .vlist');
-  check(`globex's admin does not see acme's container ${ctr} in the list`, (await page.$(`[data-id="${ctr}"]`)) === null);
+  await page.waitForSelector('.ctrs p:not(.busy), .ctrs .vlist');
+  check(`globex's admin sees neither acme's containers (${ctr}, ${onRsv.ctr}) in the list, ended ones included`,
+    (await page.$(`[data-id="${ctr}"]`)) === null && (await page.$(`[data-id="${onRsv.ctr}"]`)) === null);
+  check(`nor acme's active reservation ${onRsv.rsv} as a launch target`,
+    !(await page.$$eval('select[name=target] option', (os) => os.map((o) => o.value))).some((v) => v.includes(onRsv.rsv)));
   await page.goto(`${U}/#/pool?ctr=${ctr}`);
   await page.waitForSelector(`[data-container="${ctr}"] .error`, { timeout: 10000 });
-  check('nor opened by its id: the API\'s 404, no state, no Stop',
+  check('nor a container opened by its id: the API\'s 404, no state, no Stop',
     (await page.$(`[data-container="${ctr}"][data-state]`)) === null && (await page.$('[data-action=stop]')) === null);
-  check(`nor acme's active reservation ${onRsv.rsv} as a launch target, nor the container on it`,
-    !(await page.$$eval('select[name=target] option', (os) => os.map((o) => o.value))).some((v) => v.includes(onRsv.rsv)) &&
-      (await page.$(`[data-id="${onRsv.ctr}"]`)) === null);
 }
 
 async function operator(t, ctr) {
