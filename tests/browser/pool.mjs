@@ -239,6 +239,15 @@ async function operator(t, ctr) {
     (await page.$('[data-action=launch]')) === null && (await page.$('[data-action=pick]')) === null);
   await page.waitForSelector(`[data-container="${ctr}"][data-state=stopped]`, { timeout: 10000 });
   check('the operator sees every org\'s containers: acme\'s, stopped', (await page.$(`.ctrs [data-id="${ctr}"]`)) !== null);
+  // Next 24 h: the window goes into the URL and the counts follow it
+  await page.click('[data-action=preset-24h]');
+  await page.waitForFunction(() => location.hash.includes('until='));
+  const h = new URLSearchParams(new URL(page.url()).hash.split('?')[1]);
+  await page.waitForFunction((f) => document.querySelector('.stats').textContent.includes(f.slice(0, 16).replace('T', ' ')),
+    h.get('from'), { timeout: 10000 });
+  check(`Next 24 h puts a 24 h window in the URL (${h.get('from')} → ${h.get('until')})`,
+    Date.parse(h.get('until')) - Date.parse(h.get('from')) === 24 * 3600e3);
+  await checkCounts(page, h.get('from'), h.get('until'));
 }
 
 run(async (t) => {

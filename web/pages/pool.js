@@ -134,10 +134,6 @@ function ModelDetail({ a, model, price, pool, me, chosen, onPick }) {
 function WindowForm({ win, custom }) {
   const [from, setFrom] = useState(toInput(win.start));
   const [until, setUntil] = useState(toInput(win.end));
-  useEffect(() => {
-    setFrom(toInput(win.start));
-    setUntil(toInput(win.end));
-  }, [win.start, win.end]);
   const apply = (e) => {
     e.preventDefault();
     setParams({ from: fromInput(from), until: fromInput(until) });
@@ -169,31 +165,34 @@ function Pool({ me, params }) {
   const [at, setAt] = useState(null);
   const [tick, setTick] = useState(0);
   const known = useRef(null);
+  const scans = useRef(0);
   const custom = !!(params.from || params.until);
-  // The window: the URL's, else the hour from now (moved on at each refresh).
-  const win = useMemo(() => {
+  // The window: the URL's, else the hour from now, taken anew at each refresh; `win` is the
+  // one the counts shown were made for.
+  const winNow = () => {
     const start = params.from || isoMinute(Date.now());
-    const end = params.until || isoMinute(Date.parse(start) + HOUR);
-    return { start, end };
-  }, [params.from, params.until, custom ? 0 : tick]);
+    return { start, end: params.until || isoMinute(Date.parse(start) + HOUR) };
+  };
+  const [win, setWin] = useState(winNow);
 
   useEffect(() => {
     const ctl = new AbortController();
     loadStatic(ctl.signal).then(setStat, (e) => e.name !== 'AbortError' && setErr(e));
     return () => ctl.abort();
   }, []);
-  useEffect(() => {
-    known.current = null; // a new window: every model asked again
-  }, [win.start, win.end]);
 
   const refresh = useCallback(async (signal) => {
     if (!stat) return;
+    const w = winNow();
+    // every model at first and once a minute (a model may join the fleet), else those seen
+    const narrow = scans.current++ % 6 ? known.current : null;
     try {
       const [a, p] = await Promise.all([
-        loadAvail(stat.models, win, known.current, signal),
+        loadAvail(stat.models, w, narrow, signal),
         api('GET', '/v1/pool', undefined, { signal }),
       ]);
       known.current = new Set(a.map((x) => x.model));
+      setWin(w);
       setAvail(a);
       setPool(p);
       setAt(p.at);
@@ -201,7 +200,10 @@ function Pool({ me, params }) {
     } catch (e) {
       if (e.name !== 'AbortError') setErr(e);
     }
-  }, [stat, win.start, win.end]);
+  }, [stat, params.from, params.until]);
+  useEffect(() => {
+    scans.current = 0; // a new window: every model asked again
+  }, [params.from, params.until]);
 
   usePoll((signal) => refresh(signal), 10000, [refresh]);
   // Something happened that this caller may see (a container, a reservation, a node): refresh
@@ -237,7 +239,7 @@ function Pool({ me, params }) {
       <h1>Pool</h1>
       <span class="muted" data-live>${at ? `live · as of ${when(at)}` : ''}</span>
     </div>
-    <${WindowForm} win=${win} custom=${custom} />
+    <${WindowForm} key=${`${params.from}|${params.until}`} win=${winNow()} custom=${custom} />
     <${FormError} err=${err} />
     ${!ready
       ? html`<${Busy} what="Counting free capacity" />`
