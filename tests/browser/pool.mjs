@@ -191,6 +191,11 @@ async function admin(t) {
   await shot(page, 'request-error');
 
   // a request filed through the form
+  await page.waitForSelector('select[name=model] optgroup', { state: 'attached', timeout: 10000 });
+  const groups = await page.$$eval('select[name=model] optgroup', (gs) => gs.map((g) => [g.label, [...g.querySelectorAll('option')].map((o) => o.value)]));
+  const inFleet = (groups.find((g) => g[0].startsWith('In the fleet')) || [null, []])[1];
+  check(`the models offered first are those of the fleet (${inFleet.join(', ')})`,
+    inFleet.join() === 'A30-24GB,A100-80GB,H100-80GB,H200-141GB,L40S-48GB');
   await page.fill('input[name=count]', '2');
   check('the error goes once count is changed', (await page.$('.error[data-field=count]')) === null);
   await page.click('fieldset.choice label:has(input[value=mig])');

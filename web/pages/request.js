@@ -50,19 +50,46 @@ function Choice({ name, value, options, form, set, legend }) {
   </fieldset>`;
 }
 
+// [value, words, group?] options as [[group, options]…], in their first appearance's order.
+function groups(options) {
+  const out = [];
+  for (const o of options) {
+    const g = o[2] || '';
+    const last = out[out.length - 1];
+    if (last && last[0] === g) last[1].push(o);
+    else out.push([g, [o]]);
+  }
+  return out;
+}
+
 function Select({ label, name, form, set, err, options, hint }) {
   return html`<label class="field"><span>${label}</span>
     <select name=${name} value=${form[name]} onChange=${(e) => set({ ...form, [name]: e.currentTarget.value })}>
-      ${options.map(([v, words]) => html`<option value=${v}>${words}</option>`)}
+      ${groups(options).map(([g, opts]) => (g
+        ? html`<optgroup label=${g}>${opts.map(([v, words]) => html`<option value=${v}>${words}</option>`)}</optgroup>`
+        : opts.map(([v, words]) => html`<option value=${v}>${words}</option>`)))}
     </select>
     ${hint ? html`<small class="muted">${hint}</small>` : null}
     <${ErrorText} err=${err} field=${name} /></label>`;
+}
+
+// The models to choose from: those the fleet has first, with how many GPUs, then the rest of
+// the catalog (a request for one is refused until a node registers it).
+function modelChoices(models, fleet, kind) {
+  const ms = (models || []).filter((m) => kind !== 'mig' || m.mig);
+  if (!fleet) return ms.map((m) => [m.name, `${m.name} · ${m.memory_gb} GB`]);
+  const has = (m) => (fleet.get(m.name) || 0) > 0;
+  return [
+    ...ms.filter(has).map((m) => [m.name, `${m.name} · ${m.memory_gb} GB (${fleet.get(m.name)})`, 'In the fleet (GPUs)']),
+    ...ms.filter((m) => !has(m)).map((m) => [m.name, `${m.name} · ${m.memory_gb} GB`, 'Not in the fleet now']),
+  ];
 }
 
 function Request({ me, params }) {
   const [form, setForm] = useState(() => initial(params));
   const [models, setModels] = useState(null);
   const [orgs, setOrgs] = useState(null);
+  const [fleet, setFleet] = useState(null); // model → its GPUs in the fleet
   const [err, setErr] = useState(null);
   const [loadErr, setLoadErr] = useState(null);
   const [filed, setFiled] = useState(null);
@@ -76,7 +103,12 @@ function Request({ me, params }) {
     ]).then(([m, o]) => {
       setModels(m.items);
       setOrgs(o);
-    }, (e) => e.name !== 'AbortError' && (setLoadErr(e), setModels([])));
+      // which models the fleet has (a model it has none of cannot be asked for): after the
+      // page is ready, one availability answer per model
+      return Promise.all(m.items.map((x) => api('GET', `/v1/availability?model=${encodeURIComponent(x.name)}`, undefined, { signal: ctl.signal })
+        .then((a) => [x.name, a.total_gpus], () => [x.name, null])))
+        .then((pairs) => setFleet(new Map(pairs)));
+    }).catch((e) => e.name !== 'AbortError' && (setLoadErr(e), setModels((x) => x || [])));
     return () => ctl.abort();
   }, []);
   // The form's ask in the URL, a moment after the typing stops.
@@ -111,7 +143,7 @@ function Request({ me, params }) {
     }
   };
   const modelOpts = [['', form.kind === 'mig' ? 'Any MIG model with the memory asked' : 'Any model with the memory asked'],
-    ...(models || []).filter((m) => form.kind !== 'mig' || m.mig).map((m) => [m.name, `${m.name} · ${m.memory_gb} GB`])];
+    ...modelChoices(models, fleet, form.kind)];
   const profileOpts = [['', 'The smallest that holds the memory asked'],
     ...((model && model.profiles) || []).map((p) => [p.name, `${p.name} · ${p.memory_gb} GB, ${p.compute_slices}/${model.compute_slices} compute`])];
   const ask = askOf(form, me);
