@@ -243,6 +243,7 @@ function Detail({ me, id, onChanged }) {
     <dl class="kv">
       <dt>Image</dt><dd class="mono">${c.image}</dd>
       <dt>Command</dt><dd>${(c.command || []).map((a) => html`<code class="arg">${a}</code>`)}</dd>
+      <dt>Org · started by</dt><dd class="mono">${c.org} · ${c.user}${c.user === me.id ? ' (you)' : ''}</dd>
       <dt>Runs on</dt><dd>${where(c)} · node ${c.node} · <span class="mono">${c.gpu}</span> · device <span class="mono">${c.device || '—'}</span></dd>
       <dt>Started</dt><dd>${when(c.started_at)} <span class="muted">(created ${when(c.created_at)})</span></dd>
       ${c.stopped_at ? html`<dt>Ended</dt><dd>${when(c.stopped_at)}${c.stop_reason ? ` · ${c.stop_reason}` : ''}${c.exit_code !== null && c.exit_code !== undefined ? ` · exit ${c.exit_code}` : ''}</dd>` : null}
@@ -256,7 +257,7 @@ function Detail({ me, id, onChanged }) {
 export function ContainersPanel({ me, params, tick }) {
   const [items, setItems] = useState(null);
   const [err, setErr] = useState(null);
-  const [all, setAll] = useState(params.ctrs === 'all');
+  const all = params.ctrs === 'all';
   const [again, setAgain] = useState(0);
   const anyLive = (items || []).some((c) => LIVE.has(c.state));
   usePoll(async (signal) => {
@@ -272,10 +273,8 @@ export function ContainersPanel({ me, params, tick }) {
   return html`<section class="ctrs" aria-label="containers">
     <div class="pagehead">
       <h2>${me.role === 'operator' ? 'Containers (every org)' : me.role === 'org_admin' ? 'Your org’s containers' : 'Your containers'}</h2>
-      <label class="inline"><input type="checkbox" name="ctrs_all" checked=${all} onChange=${(e) => {
-        setAll(e.currentTarget.checked);
-        setParams({ ctrs: e.currentTarget.checked ? 'all' : '' });
-      }} /> show ended ones</label>
+      <label class="inline"><input type="checkbox" name="ctrs_all" checked=${all}
+        onChange=${(e) => setParams({ ctrs: e.currentTarget.checked ? 'all' : '' })} /> show ended ones</label>
     </div>
     <${FormError} err=${err} />
     ${!items
