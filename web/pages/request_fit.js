@@ -86,11 +86,14 @@ export function askOf(f, me) {
   if (b.kind === 'gpu' && !b.model && b.min_memory_gb === undefined) lacks = 'Choose a GPU model, or the memory each GPU needs.';
   if (b.kind === 'mig' && !b.profile && b.instance_memory_gb === undefined) lacks = 'Choose a MIG profile, or the memory each instance needs.';
   const key = JSON.stringify([q, start, end]);
-  return { q, start, end, key, lacks, org: b.org, kind: b.kind, count: Number(b.count), profile: b.profile, model: b.model };
+  return { q, start, end, key, lacks, period: f.period === 'fixed' ? 'fixed' : 'flexible', org: b.org, kind: b.kind, count: Number(b.count), profile: b.profile, model: b.model };
 }
 
 // GET /v1/offerings' parameters named as the form names them.
-const FORM_NAME = { duration: 'hours', earliest: 'earliest start', latest: 'latest start' };
+const FORM_NAME = {
+  flexible: { duration: 'hours', earliest: 'earliest start', latest: 'latest start' },
+  fixed: { duration: 'the window (whole hours)', earliest: 'start', latest: 'start' },
+};
 
 function Windows({ me, ask, offers, onReserved }) {
   const [err, setErr] = useState(null);
@@ -135,7 +138,8 @@ function Availability({ a, ask }) {
       ? html`<p><b>${a.model}</b>: ${(a.profiles || []).filter((p) => p.instances_free).map((p) => html`<span class="chip">${p.profile} <b>×${p.instances_free}</b></span>`)}
           <span class="muted">MIG instances free in the window</span></p>`
       : html`<p class=${fits ? 'ok' : 'bad'}><b data-free=${free}>${Number(free).toLocaleString('en-US')}</b> ${ask.kind === 'mig' ? `${ask.profile} instances` : `of ${a.total_gpus.toLocaleString('en-US')} ${a.model} GPUs`}${' '}
-          free from ${when(a.start)} to ${when(a.end)}: ${fits ? 'it fits' : `not ${ask.count} at the earliest start`}.</p>`}
+          free from ${when(a.start)} to ${when(a.end)}: ${fits ? 'it fits' : `not ${ask.count} ${ask.period === 'fixed' ? 'in that window' : 'at the earliest start'}`}.</p>`}
+    ${ask.kind === 'gpu' && ask.count > a.total_gpus ? html`<p class="bad">The fleet has ${a.total_gpus} ${a.model} GPUs in all: ask for fewer, or for another model.</p>` : null}
   </div>`;
 }
 
@@ -184,7 +188,7 @@ export function Fit({ me, ask, models }) {
     ${needOrg ? html`<p class="muted">Choose the customer's org: its windows are priced under its contract.</p>` : null}
     ${ask.lacks && !needOrg ? html`<p class="muted" data-lacks>${ask.lacks}</p>` : null}
     ${offErr
-      ? html`<p class="warn" data-fit-field=${offErr.field}>${offErr.field ? html`<b>${FORM_NAME[offErr.field] || offErr.field.replace(/_/g, ' ')}</b>: ` : ''}${offErr.message}</p>`
+      ? html`<p class="warn" data-fit-field=${offErr.field}>${offErr.field ? html`<b>${FORM_NAME[ask.period][offErr.field] || offErr.field.replace(/_/g, ' ')}</b>: ` : ''}${offErr.message}</p>`
       : null}
     <${Availability} a=${avail} ask=${ask} />
     ${offers && offers.length
@@ -198,7 +202,9 @@ export function Fit({ me, ask, models }) {
         <h3>Windows that fit</h3>
         <${Windows} me=${me} ask=${ask} offers=${offers} onReserved=${onReserved} />`
       : offers
-        ? html`<p class="bad">Nothing fits in that range: try a later latest start, another model or fewer units.</p>`
+        ? html`<p class="bad" data-nofit>${ask.period === 'fixed'
+            ? 'Nothing fits in that window: try another window, another model or fewer units.'
+            : 'Nothing fits in that range: try a later latest start, another model or fewer units.'}</p>`
         : null}
     ${reserved
       ? html`<p class="filed ok" data-reserved=${reserved.id}>Reserved: <a href=${href('reservations', { id: reserved.id })}>${reserved.id}</a>:
