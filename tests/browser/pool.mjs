@@ -229,6 +229,13 @@ async function other(t, ctr, onRsv) {
     (await page.$(`[data-id="${ctr}"]`)) === null && (await page.$(`[data-id="${onRsv.ctr}"]`)) === null);
   check(`nor acme's active reservation ${onRsv.rsv} as a launch target`,
     !(await page.$$eval('select[name=target] option', (os) => os.map((o) => o.value))).some((v) => v.includes(onRsv.rsv)));
+  // New request: windows at list price (globex has no contract), no Reserve, nothing of acme's
+  await open(page, '#/request?model=H100-80GB&duration_hours=4', 'request');
+  await page.waitForSelector('[data-nocontract]', { timeout: 15000 });
+  check('globex\'s admin, without a contract, gets windows at list price and no Reserve',
+    (await page.$('[data-action=reserve]')) === null && (await page.$$('.fit tr[data-id]')).length > 0);
+  check('and no org to choose (acme is not named anywhere on the page)',
+    (await page.$('select[name=org]')) === null && !(await page.textContent('[data-page=request]')).includes('acme'));
   await page.goto(`${U}/#/pool?ctr=${ctr}`);
   await page.waitForSelector(`[data-container="${ctr}"] .error`, { timeout: 10000 });
   check('nor a container opened by its id: the API\'s 404, no state, no Stop',

@@ -98,7 +98,10 @@ const FORM_NAME = {
 function Windows({ me, ask, offers, onReserved }) {
   const [err, setErr] = useState(null);
   const [busy, setBusy] = useState('');
-  const may = me.role === 'org_admin' || (me.role === 'operator' && ask.org);
+  // no contract in force (offerings at list price): a reservation would be refused, so none
+  // is offered; the request goes the operator's way
+  const contract = offers[0].contract !== null;
+  const may = contract && (me.role === 'org_admin' || (me.role === 'operator' && ask.org));
   const reserve = async (o) => {
     setBusy(o.id);
     setErr(null);
@@ -124,6 +127,7 @@ function Windows({ me, ask, offers, onReserved }) {
       </tr>`)}</tbody>
     </table>
     <${FormError} err=${err} />
+    ${contract ? null : html`<p class="muted small" data-nocontract>At list price: ${me.role === 'operator' ? 'the org has' : 'your org has'} no contract in force, so these windows cannot be reserved here; submit the request and the operator quotes it.</p>`}
     ${may ? html`<p class="muted small">Reserve books the window now and charges it under the contract (self-service orgs); prices hold until ${when(offers[0].valid_until)}.</p>` : null}
   </div>`;
 }
