@@ -211,7 +211,7 @@ export function Fit({ me, ask, models }) {
             : 'Nothing fits in that range: try a later latest start, another model or fewer units.'}</p>`
         : null}
     ${reserved
-      ? html`<p class="filed ok" data-reserved=${reserved.id}>Reserved: <a href=${href('reservations', { id: reserved.id })}>${reserved.id}</a>:
+      ? html`<p class="filed ok" data-reserved=${reserved.id}>Reserved: <a href=${href('reservations', { id: reserved.id })}>${reserved.id}</a>:${' '}
           ${when(reserved.start)} → ${when(reserved.end)}, ${money(reserved.total_micros)} ${reserved.currency} (${reserved.state}).</p>`
       : null}
   </aside>`;
