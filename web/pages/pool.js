@@ -8,7 +8,7 @@
 import { html, useCallback, useEffect, useMemo, useRef, useState } from '../lib/html.js';
 import { api, qs } from '../lib/api.js';
 import { href, setParams } from '../lib/route.js';
-import { Busy, FormError, VirtualList, money, useEvents, usePoll, when } from '../lib/ui.js';
+import { Busy, FormError, VirtualList, dur, money, useEvents, usePoll, when } from '../lib/ui.js';
 import { ContainersPanel, LaunchPanel, mayLaunch } from './pool_launch.js';
 
 const HOUR = 3600 * 1000;
@@ -101,7 +101,9 @@ function ModelDetail({ a, model, price, pool, me, chosen, onPick }) {
           ? html`<${VirtualList} label=${`${a.model} pool GPUs`} items=${gpus} rowHeight=${34} height=${Math.min(340, 34 * gpus.length + 2)}
               header=${html`<span class="c2">GPU</span><span class="c1">Node</span><span class="c2">Free until</span><span class="c1"></span>`}
               render=${(g) => html`<span class="c2 mono" data-id=${g.id}>${g.id}</span><span class="c1">${g.node}</span>
-                <span class="c2">${g.free_until ? when(g.free_until) : html`<span class="ok">no hold ahead</span>`}</span>
+                <span class="c2">${g.free_until
+                  ? html`${when(g.free_until)} <span class="muted">(${dur((Date.parse(g.free_until) - Date.now()) / 1000)})</span>`
+                  : html`<span class="ok">no hold ahead</span>`}</span>
                 <span class="c1">${can
                   ? html`<button class=${chosen === g.id ? '' : 'secondary'} data-action="pick" data-id=${g.id}
                       aria-pressed=${chosen === g.id ? 'true' : 'false'} onClick=${() => onPick(g.id)}>${chosen === g.id ? 'Chosen' : 'Choose'}</button>`

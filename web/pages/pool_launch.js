@@ -18,6 +18,8 @@ function mayStop(me, c) {
 }
 
 const LIVE = new Set(['pending', 'running', 'stopping']);
+// A select of reservation units stays usable: an org with more asks by `allot container run`.
+const MAX_TARGETS = 500;
 
 // A command line as the argv the API takes: words split at blanks, '…' kept as it is, "…"
 // with \" \\ \$ escapes, a backslash outside quotes escaping the next character. No shell
@@ -100,6 +102,7 @@ function targets(params, pool, rsvs) {
   for (const r of rsvs || []) {
     const units = r.allocations || [];
     units.forEach((a, i) => {
+      if (out.length >= MAX_TARGETS) return;
       const what = a.kind === 'mig' ? `${a.profile} on ${a.gpu}` : a.gpu;
       out.push({ value: `rsv:${r.id}:${i}`, label: `Reservation ${r.id}, unit ${i}: ${what} (until ${when(r.end)})` });
     });
