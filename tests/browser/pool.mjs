@@ -83,7 +83,9 @@ async function member(t) {
   const pool = (await api(env.MEMBER_TOKEN, 'GET', '/v1/pool?model=H100-80GB')).body;
   const gpu = pool.models[0].gpus[0].id;
   await page.click(`[data-action=pick][data-id="${gpu}"]`);
-  check(`the chosen GPU ${gpu} is the launch target`, (await page.inputValue('select[name=target]')) === `gpu:${gpu}`);
+  check(`the chosen GPU ${gpu} is the launch target, the keyboard in its Image input`,
+    (await page.inputValue('select[name=target]')) === `gpu:${gpu}` &&
+      (await page.evaluate(() => document.activeElement && document.activeElement.name)) === 'image');
   await page.fill('input[name=image]', 'localhost/bb:latest');
   await page.fill('input[name=command]', `sh -c 'echo "hello from $NVIDIA_VISIBLE_DEVICES"; exec sleep 300'`);
   check('the command is shown as the argv the API gets',

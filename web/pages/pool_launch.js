@@ -2,7 +2,7 @@
 // picked from the pool, on any free GPU of a model, or on a unit of one of the org's active
 // reservations; and the containers the caller sees, newest first, each with its state, its logs
 // (the tail its node's agent last sent) and a Stop for who may stop it.
-import { html, useEffect, useMemo, useState } from '../lib/html.js';
+import { html, useEffect, useMemo, useRef, useState } from '../lib/html.js';
 import { api, apiAll, qs } from '../lib/api.js';
 import { setParams } from '../lib/route.js';
 import { Badge, FormError, VirtualList, usePoll, when } from '../lib/ui.js';
@@ -121,8 +121,15 @@ export function LaunchPanel({ params, pool, tick, onLaunched }) {
     apiAll('/v1/reservations?state=active', 500, { signal }).then(setRsvs, (e) => e.name !== 'AbortError' && setRsvs([]));
   }, 30000, [tick]);
   const opts = useMemo(() => targets(params, pool, rsvs), [params.gpu, pool, rsvs]);
+  const imageRef = useRef(null);
+  // a GPU chosen in the list: the form is where the keyboard goes next
   useEffect(() => {
-    if (params.gpu) setTarget(`gpu:${params.gpu}`);
+    if (!params.gpu) return;
+    setTarget(`gpu:${params.gpu}`);
+    if (imageRef.current) {
+      imageRef.current.scrollIntoView({ block: 'center' });
+      imageRef.current.focus({ preventScroll: true });
+    }
   }, [params.gpu]);
   const chosen = opts.some((o) => o.value === target) ? target : opts.length ? opts[0].value : '';
   const cmd = splitCommand(form.command);
@@ -158,7 +165,7 @@ export function LaunchPanel({ params, pool, tick, onLaunched }) {
           </select>
           <${FieldErr} err=${err} name="target" /></label>
         <label class="field"><span>Image</span>
-          <input name="image" value=${form.image} placeholder="registry.example.com/team/trainer:1.4" spellcheck=${false}
+          <input name="image" ref=${imageRef} value=${form.image} placeholder="registry.example.com/team/trainer:1.4" spellcheck=${false}
             aria-invalid=${err && err.field === 'image' ? 'true' : 'false'} onInput=${set('image')} />
           <${FieldErr} err=${err} name="image" /></label>
         <label class="field wide"><span>Command</span>
