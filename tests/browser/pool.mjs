@@ -14,6 +14,13 @@ async function top(page) {
   await page.evaluate(() => window.scrollTo(0, 0));
 }
 
+// signIn(page, token): the login, then the shell's own landing (it moves an empty URL to the
+// role's first page once logged in: a navigation before that would be overridden).
+async function signIn(page, token) {
+  await login(page, token);
+  await page.waitForSelector('[data-page][data-ready="1"]', { timeout: 15000 });
+}
+
 // open(page, hash, id): go to U/#HASH and wait for the page; returns the ms from the
 // navigation to data-ready.
 async function open(page, hash, id) {
@@ -59,7 +66,7 @@ async function checkCounts(page, from, until) {
 
 async function member(t) {
   const page = await t.page('member');
-  await login(page, env.MEMBER_TOKEN);
+  await signIn(page, env.MEMBER_TOKEN);
   const from = hourAhead(1);
   const until = hourAhead(3);
   const ms = await open(page, `#/pool?from=${from}&until=${until}`, 'pool');
@@ -166,7 +173,7 @@ async function onReservation(page) {
 
 async function admin(t) {
   const page = await t.page('org admin');
-  await login(page, env.ADMIN_TOKEN);
+  await signIn(page, env.ADMIN_TOKEN);
   const ms = await open(page, '#/request?model=H100-80GB&duration_hours=4', 'request');
   timing('request ready (org admin)', ms);
   // self-service: reserve the earliest offering
@@ -224,7 +231,7 @@ async function admin(t) {
 
 async function other(t, ctr, onRsv) {
   const page = await t.page('other org admin');
-  await login(page, env.OTHER_ADMIN_TOKEN);
+  await signIn(page, env.OTHER_ADMIN_TOKEN);
   await open(page, '#/pool?ctrs=all', 'pool');
   await page.waitForSelector('.ctrs p:not(.busy), .ctrs .vlist');
   check(`globex's admin sees neither acme's containers (${ctr}, ${onRsv.ctr}) in the list, ended ones included`,
@@ -246,7 +253,7 @@ async function other(t, ctr, onRsv) {
 
 async function operator(t, ctr) {
   const page = await t.page('operator');
-  await login(page, env.OP_TOKEN);
+  await signIn(page, env.OP_TOKEN);
   const ms = await open(page, `#/pool?ctrs=all&ctr=${ctr}`, 'pool');
   timing('pool ready (operator, demo fleet)', ms);
   check('the operator has no Launch (operators start no container) and no Choose',
