@@ -13,7 +13,8 @@
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh,
 #         podman, runc, busybox-static for tests/integration/runtime_podman.sh, prometheus
 #         for its promtool (tests/integration/metrics.sh checks GET /metrics), systemd
-#         (systemd-analyze verify) for tests/integration/packaging.sh, chromium for the
+#         (systemd-analyze verify) for tests/integration/packaging.sh, postgresql (whose
+#         server tests/integration/pg_schema.sh starts, a throw-away cluster), chromium for the
 #         dashboard's browser tests (tests/integration/browser_*.sh), and nodejs + npm: then
 #         `npm ci` installs each npm directory's packages (the versions of its
 #         package-lock.json) into its node_modules, again whenever the lock file is newer:
@@ -29,7 +30,7 @@ case "$what" in
 run)   pkgs+=(jq podman runc busybox-static nodejs)
        command -v npm >/dev/null || pkgs+=(npm) ;;
 test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus
-             podman runc busybox-static nodejs chromium)
+             postgresql podman runc busybox-static nodejs chromium)
        # Debian's npm, unless an npm came with the nodejs installed (NodeSource's bundles it,
        # and conflicts with Debian's)
        command -v npm >/dev/null || pkgs+=(npm) ;;
