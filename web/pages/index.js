@@ -4,5 +4,7 @@
 import events from './events.js';
 import gpu from './gpu.js';
 import migchanges from './migchanges.js';
+import pool from './pool.js';
+import request from './request.js';
 
-export default [gpu, migchanges, events];
+export default [pool, request, gpu, migchanges, events];
