@@ -2,5 +2,6 @@
 // {id, title, roles, view}: the shell shows a page only to the roles it lists (the API checks
 // again on every call). One import and one entry per page.
 import events from './events.js';
+import reservations from './reservations.js';
 
-export default [events];
+export default [reservations, events];

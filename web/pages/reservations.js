@@ -1,0 +1,154 @@
+// reservations.js — Reservations: a timeline per node and GPU of the holds reservations have
+// on them, whole GPUs and MIG instances (drawn as their share of the GPU's placement units),
+// from a day to a quarter. The window (zoom and start), the filters (org, node, model, state)
+// and the reservation open are in the URL, so a view is a bookmark. Operators see the fleet
+// and every org; an org's admins and members see their org's reservations on the GPUs they
+// hold (the API lists them nothing else). Keyboard: arrows pan, + and - zoom.
+import { html, useEffect, useMemo, useState } from '../lib/html.js';
+import { api, apiAll } from '../lib/api.js';
+import { setParams } from '../lib/route.js';
+import { Busy, FormError, useEvents } from '../lib/ui.js';
+import { Grid } from './reservations_grid.js';
+import { Detail } from './reservations_detail.js';
+import { ZOOMS, buildModel, fmtFrom, longLabel, visibleRows, windowStart, zoomAround, zoomOf } from './reservations_time.js';
+
+const MAX_NODES = 20000; // 160,000 GPUs at 8 a node
+const MAX_RESERVATIONS = 200000;
+const STATES = ['scheduled', 'provisioning', 'active', 'ended', 'cancelled'];
+
+// The fleet (operators), the reservations and the catalog, read once per visit.
+function useData(me) {
+  const [data, setData] = useState(null);
+  const [err, setErr] = useState(null);
+  useEffect(() => {
+    const ctl = new AbortController();
+    const o = { signal: ctl.signal };
+    Promise.all([
+      me.role === 'operator' ? apiAll('/v1/nodes', MAX_NODES, o) : Promise.resolve([]),
+      apiAll('/v1/reservations', MAX_RESERVATIONS, o),
+      api('GET', '/v1/models', undefined, o).then((m) => m.items),
+    ])
+      .then(([nodes, reservations, models]) => setData({ nodes, reservations, models }))
+      .catch((e) => e.name !== 'AbortError' && (setErr(e), setData({ nodes: [], reservations: [], models: [] })));
+    return () => ctl.abort();
+  }, []);
+  // a reservation changed (an action here, or anyone's, over the event stream): its new copy
+  const replace = (r) => setData((d) => (d ? { ...d, reservations: upsert(d.reservations, r) } : d));
+  return { data, err, replace };
+}
+
+function upsert(list, r) {
+  const i = list.findIndex((x) => x.id === r.id);
+  if (i < 0) return [...list, r];
+  const next = list.slice();
+  next[i] = { ...list[i], ...r };
+  return next;
+}
+
+const num = (n) => n.toLocaleString('en-US');
+
+function countWords(c, gpus, showOrg) {
+  const of = c.match !== c.all ? ` (of ${num(c.all)})` : '';
+  return `${num(c.match)} reservation${c.match === 1 ? '' : 's'}${of}, ${num(c.inView)} in this window · ${num(gpus)} GPUs${showOrg ? '' : ' held by your org'}`;
+}
+
+function Filters({ params, orgs, models, showOrg }) {
+  const [node, setNode] = useState(params.node || '');
+  const set = (k) => (e) => setParams({ [k]: e.currentTarget.value, rsv: params.rsv });
+  return html`<form class="toolbar rsv-filters" onSubmit=${(e) => (e.preventDefault(), setParams({ node: node.trim() }))}>
+    ${showOrg
+      ? html`<label class="field"><span>Org</span><select name="org" value=${params.org || ''} onChange=${set('org')}>
+          <option value="">every org</option>
+          ${orgs.map(([id, name]) => html`<option value=${id}>${name}</option>`)}</select></label>`
+      : null}
+    <label class="field"><span>Node</span>
+      <input name="node" value=${node} placeholder="a part of its name" size="14"
+        onInput=${(e) => setNode(e.currentTarget.value)} onChange=${(e) => setParams({ node: e.currentTarget.value.trim() })} /></label>
+    <label class="field"><span>Model</span><select name="model" value=${params.model || ''} onChange=${set('model')}>
+      <option value="">every model</option>${models.map((m) => html`<option value=${m}>${m}</option>`)}</select></label>
+    <label class="field"><span>State</span><select name="state" value=${params.state || ''} onChange=${set('state')}>
+      <option value="">every state</option>${STATES.map((s) => html`<option value=${s}>${s}</option>`)}</select></label>
+    <label class="check"><input type="checkbox" name="held" checked=${params.held === '1'}
+      onChange=${(e) => setParams({ held: e.currentTarget.checked ? '1' : '' })} /> only GPUs held in this window</label>
+  </form>`;
+}
+
+function Zoom({ zoom, start, onZoom, onPan, onToday }) {
+  return html`<div class="toolbar rsv-zoom" role="group" aria-label="the window">
+    <div class="seg">${ZOOMS.map((z) => html`<button type="button" data-action=${`zoom-${z.id}`} class=${z.id === zoom.id ? '' : 'secondary'}
+      aria-pressed=${z.id === zoom.id ? 'true' : 'false'} onClick=${() => onZoom(z)}>${z.label}</button>`)}</div>
+    <button type="button" class="secondary" data-action="earlier" onClick=${() => onPan(-1)} aria-label="earlier">←</button>
+    <button type="button" class="secondary" data-action="today" onClick=${onToday}>Today</button>
+    <button type="button" class="secondary" data-action="later" onClick=${() => onPan(1)} aria-label="later">→</button>
+    <span class="rsv-span" data-span=${`${fmtFrom(start)}/${fmtFrom(start + zoom.span)}`}>
+      ${longLabel(start)} → ${longLabel(start + zoom.span)} UTC</span>
+  </div>`;
+}
+
+function Reservations({ me, params }) {
+  const { data, err, replace } = useData(me);
+  const zoom = zoomOf(params.zoom);
+  const start = windowStart(params.from, zoom);
+  const end = start + zoom.span;
+  const showOrg = me.role === 'operator';
+  const model = useMemo(() => data && buildModel(data.nodes, data.reservations, data.models), [data]);
+  const filter = { org: params.org || '', node: params.node || '', model: params.model || '', state: params.state || '', held: params.held === '1' };
+  const rows = useMemo(() => (model ? visibleRows(model, filter, start, end) : []),
+    [model, filter.org, filter.node, filter.model, filter.state, filter.held, filter.held && start, filter.held && zoom.id]);
+  const counts = useMemo(() => {
+    if (!data) return null;
+    const match = data.reservations.filter((r) => (!filter.org || r.org === filter.org) && (!filter.state || r.state === filter.state));
+    let inView = 0;
+    for (const r of match) if (Date.parse(r.start) < end && Date.parse(r.end) > start) inView++;
+    return { all: data.reservations.length, match: match.length, inView };
+  }, [data, filter.org, filter.state, start, end]);
+  const orgs = useMemo(() => (data ? [...new Map(data.reservations.map((r) => [r.org, r.org_name || r.org]))].sort((a, b) => (a[1] < b[1] ? -1 : 1)) : []), [data]);
+  const models = useMemo(() => (model ? [...new Set(model.rows.map((r) => r.model))].sort() : []), [model]);
+  useEvents((ev) => {
+    if (!ev.object || !ev.object.startsWith('rsv_')) return;
+    api('GET', `/v1/reservations/${encodeURIComponent(ev.object)}`).then(replace, () => {});
+  }, { kind: 'reservation.' });
+
+  const go = (s, z = zoom) => setParams({ from: fmtFrom(s), zoom: z.id });
+  const pan = (dir, whole) => go(start + dir * (whole ? zoom.span : Math.max(zoom.snap, zoom.span / 4)));
+  const zoomTo = (z) => z.id !== zoom.id && go(zoomAround(start, zoom, z), z);
+  const step = (d) => {
+    const i = ZOOMS.findIndex((z) => z.id === zoom.id) + d;
+    if (i >= 0 && i < ZOOMS.length) zoomTo(ZOOMS[i]);
+  };
+  const today = () => setParams({ from: '', zoom: zoom.id });
+  const onKey = (e) => {
+    if (e.target.closest && e.target.closest('input, select, textarea')) return;
+    const k = { ArrowLeft: () => pan(-1, e.shiftKey), ArrowRight: () => pan(1, e.shiftKey), '+': () => step(-1), '=': () => step(-1), '-': () => step(1) }[e.key];
+    if (k) (e.preventDefault(), k());
+  };
+  const open = (id) => setParams({ rsv: id === params.rsv ? '' : id });
+  const summary = data && params.rsv ? data.reservations.find((r) => r.id === params.rsv) : null;
+  const height = Math.max(160, Math.min(Math.max(260, window.innerHeight - 300), rows.length * 38 + 2));
+  return html`<section data-page="reservations" data-ready=${data ? '1' : '0'} class="rsv-page" onKeyDown=${onKey}>
+    <div class="rsv-title">
+      <h1>Reservations</h1>
+      ${counts
+        ? html`<span class="muted" data-count=${counts.match} data-total=${counts.all} data-in-view=${counts.inView}>${countWords(counts, model.rows.length, showOrg)}</span>`
+        : null}
+    </div>
+    ${data ? html`<${Filters} params=${params} orgs=${orgs} models=${models} showOrg=${showOrg} />` : null}
+    <${Zoom} zoom=${zoom} start=${start} onZoom=${zoomTo} onPan=${pan} onToday=${today} />
+    <${FormError} err=${err} />
+    ${!data
+      ? html`<${Busy} what=${showOrg ? 'Reading the fleet and its reservations' : "Reading your org's reservations"} />`
+      : html`<div class=${`rsv-body${params.rsv ? ' with-detail' : ''}`}>
+          <${Grid} rows=${rows} holds=${model.holds} start=${start} zoom=${zoom} filter=${filter} selected=${params.rsv}
+            showOrg=${showOrg} onOpen=${open} height=${height} />
+          ${params.rsv
+            ? html`<${Detail} key=${params.rsv} id=${params.rsv} summary=${summary} me=${me} onChange=${replace}
+                onClose=${() => setParams({ rsv: '' })} />`
+            : null}
+        </div>
+        <p class="muted rsv-legend"><span class="swatch hold-gpu"></span> a whole GPU
+          <span class="swatch hold-mig"></span> a MIG instance, at its placement units (top = unit 0)
+          <span class="swatch hold-cancelled"></span> cancelled · ${!showOrg && model.rows.length === 0 ? 'your org holds nothing yet' : 'click a hold for its details'}</p>`}
+  </section>`;
+}
+
+export default { id: 'reservations', title: 'Reservations', roles: ['operator', 'org_admin', 'member'], view: Reservations };
