@@ -92,7 +92,7 @@ export function Grid({ rows, holds, start, zoom, filter, selected, showOrg, onOp
       laneW=${laneW} filter=${filter} selected=${selected} showOrg=${showOrg} onOpen=${onOpen} />`);
   const px = (t) => `${LABEL + (t - x0) * scale}px`;
   return html`<div class="rsv-grid" role="grid" aria-label="reservations by GPU over time" aria-rowcount=${rows.length}>
-    <div class="rsv-axis" aria-hidden="true">
+    <div class=${`rsv-axis rsv-axis-${zoom.id}`} aria-hidden="true">
       <div class="rsv-corner">${rows.length.toLocaleString('en-US')} GPU${rows.length === 1 ? '' : 's'}</div>
       ${axis.filter((k) => k.text || k.month).map((k) => html`<div class=${`tick${k.major ? ' major' : ''}${k.month ? ' month' : ''}`} style=${{ left: px(k.t) }}>
         ${k.month ? html`<b>${k.month}</b>` : k.text}</div>`)}
