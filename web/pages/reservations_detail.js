@@ -148,7 +148,7 @@ export function Detail({ id, summary, me, onChange, onClose }) {
     </div>
     <${FormError} err=${err} />
     ${!shown
-      ? html`<${Busy} />`
+      ? (err ? null : html`<${Busy} />`)
       : html`<dl class="kv">
           <dt>State</dt><dd><${Badge} state=${shown.state} />${shown.reason ? html` <span class="muted">${shown.reason}</span>` : null}</dd>
           <dt>Org</dt><dd>${shown.org_name || shown.org}</dd>
