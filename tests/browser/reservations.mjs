@@ -19,7 +19,9 @@ const whenOf = (iso) => `${new Date(iso).toISOString().slice(0, 16).replace('T',
 async function open(page, hash) {
   await page.goto('about:blank');
   await page.goto(`${env.U}/#/reservations${hash ? `?${hash}` : ''}`);
-  return ready(page, 'reservations', 20000);
+  const ms = await ready(page, 'reservations', 20000);
+  await page.waitForSelector('[data-page=reservations][data-complete="1"]');
+  return ms;
 }
 
 async function box(page, sel) {

@@ -5,7 +5,7 @@
 // and every org; an org's admins and members see their org's reservations on the GPUs they
 // hold (the API lists them nothing else). Keyboard: arrows pan, + and - zoom.
 import { html, useEffect, useMemo, useState } from '../lib/html.js';
-import { api, apiAll } from '../lib/api.js';
+import { api } from '../lib/api.js';
 import { setParams } from '../lib/route.js';
 import { Busy, FormError, useEvents } from '../lib/ui.js';
 import { Grid } from './reservations_grid.js';
@@ -16,24 +16,52 @@ const MAX_NODES = 20000; // 160,000 GPUs at 8 a node
 const MAX_RESERVATIONS = 200000;
 const STATES = ['scheduled', 'provisioning', 'active', 'ended', 'cancelled'];
 
-// The fleet (operators), the reservations and the catalog, read once per visit.
+// Every item of the list at `path`, 500 a page, up to `max`; onPage(items so far, last?).
+async function pages(path, max, onPage, signal) {
+  let items = [];
+  let cursor = null;
+  do {
+    const q = `limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const p = await api('GET', `${path}?${q}`, undefined, { signal });
+    items = items.concat(p.items);
+    cursor = p.next_cursor;
+    onPage(items, !cursor || items.length >= max);
+  } while (cursor && items.length < max);
+}
+
+// The fleet (operators), the reservations and the catalog, read once per visit. The page is
+// ready once the reservations, the catalog and the fleet's first page are in (80,000 GPUs are
+// 20 pages); the rest of the fleet joins the grid as it comes (at most every 400 ms), and
+// `complete` says when it all has.
 function useData(me) {
   const [data, setData] = useState(null);
   const [err, setErr] = useState(null);
+  const [box] = useState(() => ({ nodes: [], rsv: null, models: null, done: me.role !== 'operator', last: 0 }));
+  const push = (force) => {
+    if (!box.rsv || !box.models || (!box.done && !box.nodes.length)) return;
+    if (!force && performance.now() - box.last < 400) return;
+    box.last = performance.now();
+    setData({ nodes: box.nodes, reservations: box.rsv, models: box.models, complete: box.done });
+  };
   useEffect(() => {
     const ctl = new AbortController();
-    const o = { signal: ctl.signal };
-    Promise.all([
-      me.role === 'operator' ? apiAll('/v1/nodes', MAX_NODES, o) : Promise.resolve([]),
-      apiAll('/v1/reservations', MAX_RESERVATIONS, o),
-      api('GET', '/v1/models', undefined, o).then((m) => m.items),
-    ])
-      .then(([nodes, reservations, models]) => setData({ nodes, reservations, models }))
-      .catch((e) => e.name !== 'AbortError' && (setErr(e), setData({ nodes: [], reservations: [], models: [] })));
+    const fail = (e) => {
+      if (e.name === 'AbortError') return;
+      setErr(e);
+      Object.assign(box, { rsv: box.rsv || [], models: box.models || [], done: true });
+      push(true);
+    };
+    if (me.role === 'operator')
+      pages('/v1/nodes', MAX_NODES, (items, last) => ((box.nodes = items), (box.done = last), push(last || box.nodes.length <= 500)), ctl.signal).catch(fail);
+    pages('/v1/reservations', MAX_RESERVATIONS, (items, last) => last && ((box.rsv = items), push(true)), ctl.signal).catch(fail);
+    api('GET', '/v1/models', undefined, { signal: ctl.signal }).then((m) => ((box.models = m.items), push(true)), fail);
     return () => ctl.abort();
   }, []);
   // a reservation changed (an action here, or anyone's, over the event stream): its new copy
-  const replace = (r) => setData((d) => (d ? { ...d, reservations: upsert(d.reservations, r) } : d));
+  const replace = (r) => {
+    if (box.rsv) box.rsv = upsert(box.rsv, r);
+    setData((d) => (d ? { ...d, reservations: upsert(d.reservations, r) } : d));
+  };
   return { data, err, replace };
 }
 
@@ -47,9 +75,10 @@ function upsert(list, r) {
 
 const num = (n) => n.toLocaleString('en-US');
 
-function countWords(c, gpus, showOrg) {
+function countWords(c, gpus, showOrg, complete) {
   const of = c.match !== c.all ? ` (of ${num(c.all)})` : '';
-  return `${num(c.match)} reservation${c.match === 1 ? '' : 's'}${of}, ${num(c.inView)} in this window · ${num(gpus)} GPUs${showOrg ? '' : ' held by your org'}`;
+  const fleet = complete ? `${num(gpus)} GPUs${showOrg ? '' : ' held by your org'}` : `reading the fleet: ${num(gpus)} GPUs so far…`;
+  return `${num(c.match)} reservation${c.match === 1 ? '' : 's'}${of}, ${num(c.inView)} in this window · ${fleet}`;
 }
 
 function Filters({ params, orgs, models, showOrg }) {
@@ -125,11 +154,12 @@ function Reservations({ me, params }) {
   const open = (id) => setParams({ rsv: id === params.rsv ? '' : id });
   const summary = data && params.rsv ? data.reservations.find((r) => r.id === params.rsv) : null;
   const height = Math.max(160, Math.min(Math.max(260, window.innerHeight - 300), rows.length * 38 + 2));
-  return html`<section data-page="reservations" data-ready=${data ? '1' : '0'} class="rsv-page" onKeyDown=${onKey}>
+  return html`<section data-page="reservations" data-ready=${data ? '1' : '0'} data-complete=${data && data.complete ? '1' : '0'}
+    class="rsv-page" onKeyDown=${onKey}>
     <div class="rsv-title">
       <h1>Reservations</h1>
       ${counts
-        ? html`<span class="muted" data-count=${counts.match} data-total=${counts.all} data-in-view=${counts.inView}>${countWords(counts, model.rows.length, showOrg)}</span>`
+        ? html`<span class="muted" data-count=${counts.match} data-total=${counts.all} data-in-view=${counts.inView}>${countWords(counts, model.rows.length, showOrg, data.complete)}</span>`
         : null}
     </div>
     ${data ? html`<${Filters} params=${params} orgs=${orgs} models=${models} showOrg=${showOrg} />` : null}
