@@ -57,21 +57,20 @@ function Containers({ id }) {
 }
 
 // The extend / shorten / cancel controls; onDone(reservation) with the API's answer.
-function Actions({ r, may, onDone }) {
+function Actions({ r, may, onDone, onSaid }) {
   const [end, setEnd] = useState(later(r.end, 1));
   const [reason, setReason] = useState('');
   const [confirm, setConfirm] = useState(false);
   const [err, setErr] = useState(null);
   const [busy, setBusy] = useState(false);
-  const [said, setSaid] = useState('');
   useEffect(() => (setEnd(later(r.end, 1)), setConfirm(false), setErr(null)), [r.id, r.end]);
   const act = async (verb, body, words) => {
     setBusy(true);
     setErr(null);
-    setSaid('');
+    onSaid('');
     try {
       const ans = await api('POST', `/v1/reservations/${encodeURIComponent(r.id)}/${verb}`, body);
-      setSaid(words(ans));
+      onSaid(words(ans));
       setConfirm(false);
       onDone(ans);
     } catch (e) {
@@ -111,7 +110,6 @@ function Actions({ r, may, onDone }) {
         ${confirm ? html`<p class="muted">Its capacity is released; the unused time is refunded per the contract, less its fee.</p>` : null}`
       : null}
     <${FormError} err=${err} fields=${['end']} />
-    ${said ? html`<p class="ok" role="status" data-said>${said}</p>` : null}
   </div>`;
 }
 
@@ -121,6 +119,7 @@ export function Detail({ id, summary, me, onChange, onClose }) {
   const [r, setR] = useState(null);
   const [contract, setContract] = useState(null);
   const [err, setErr] = useState(null);
+  const [said, setSaid] = useState('');
   useEffect(() => {
     const ctl = new AbortController();
     setR(null);
@@ -164,6 +163,8 @@ export function Detail({ id, summary, me, onChange, onClose }) {
         <${Allocations} r=${shown} />
         <h3>Containers</h3>
         <${Containers} id=${id} />
-        ${r ? html`<${Actions} r=${r} may=${allowed(me, r, contract)} onDone=${done} />` : null}`}
+        ${r && Object.keys(allowed(me, r, contract)).length
+          ? html`<${Actions} r=${r} may=${allowed(me, r, contract)} onDone=${done} onSaid=${setSaid} />` : null}
+        ${said ? html`<p class="ok" role="status" data-said>${said}</p>` : null}`}
   </aside>`;
 }

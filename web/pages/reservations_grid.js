@@ -12,7 +12,7 @@ import { holdsIn, ticks } from './reservations_time.js';
 export const ROW = 38; // px per GPU row
 const LABEL = 210; // px of the row's name column
 const OVER = 6; // rows rendered beyond the viewport, either side
-const PALETTE = 8; // .rsv-c0 … .rsv-c7: one colour per org
+const PALETTE = 8; // .rsv-c0 … .rsv-c7: one colour per org (per reservation in an org's view)
 
 function colourOf(org) {
   let h = 0;
@@ -23,7 +23,8 @@ function colourOf(org) {
 function holdText(h, showOrg) {
   const r = h.rsv;
   const what = h.alloc.kind === 'mig' ? h.alloc.profile : `${r.count} GPU${r.count === 1 ? '' : 's'}`;
-  return showOrg ? `${r.org_name || r.org} · ${what}` : `${r.id} · ${what}`;
+  // an org's own view: one colour and one name per reservation (the id's tail tells them apart)
+  return showOrg ? `${r.org_name || r.org} · ${what}` : `…${r.id.slice(-6)} · ${what}`;
 }
 
 function holdTitle(h, units) {
@@ -40,7 +41,7 @@ function Hold({ h, x0, scale, laneW, units, selected, showOrg, onOpen }) {
     style.top = `${3 + (h.top / units) * (ROW - 6)}px`;
     style.height = `${Math.max(3, (h.size / units) * (ROW - 6))}px`;
   }
-  const cls = ['hold', colourOf(h.rsv.org), `hold-${h.rsv.state}`, h.size ? 'hold-mig' : 'hold-gpu',
+  const cls = ['hold', colourOf(showOrg ? h.rsv.org : h.rsv.id), `hold-${h.rsv.state}`, h.size ? 'hold-mig' : 'hold-gpu',
     selected ? 'hold-sel' : '', h.size && (h.size / units) * (ROW - 6) < 14 ? 'hold-thin' : ''].join(' ');
   return html`<button class=${cls} style=${style} data-id=${h.rsv.id} data-gpu=${h.alloc.gpu}
       data-unit=${h.unit} title=${holdTitle(h, units)} aria-pressed=${selected ? 'true' : 'false'}
