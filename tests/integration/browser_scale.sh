@@ -23,6 +23,8 @@ if ! command -v sqlite3 >/dev/null; then
 fi
 browser_world || exit 1
 NODES=${SCALE_NODES:-10000}
+# the times depend on the server's build (ALLOT_SERVER_BIN: a release build's, say) and the load
+echo "# server: ${ALLOT_SERVER_BIN:-$ALLOT}; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 gpu_count() { sqlite3 "$tmp/db" ".timeout 10000" "SELECT count(*) FROM gpus"; }
 
