@@ -170,6 +170,16 @@ async function adminChecks(t) {
   check(`Cancel → confirm cancels ${env.RSV_LATER}; the API says ${now.state}`, now.state === 'cancelled');
   await page.waitForSelector(`.hold.hold-cancelled[data-id="${env.RSV_LATER}"], [data-detail="${env.RSV_LATER}"] .badge-cancelled`);
   check('the page shows it cancelled', (await c.locator('.badge-cancelled').count()) === 1);
+  // live: a change made elsewhere (the operator, through the API) is drawn without a reload
+  await open(page, 'zoom=week');
+  const m = (await api(env.OP_TOKEN, 'GET', `/v1/reservations/${env.RSV_MIG}`)).body;
+  const end = new Date(Date.parse(m.end) + DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const ext = await api(env.OP_TOKEN, 'POST', `/v1/reservations/${env.RSV_MIG}/extend`, { end });
+  const bar = page.locator(`.hold[data-id="${env.RSV_MIG}"]`);
+  const moved = await page.waitForFunction(([sel, w]) => (document.querySelector(sel)?.title || '').includes(w),
+    [`.hold[data-id="${env.RSV_MIG}"]`, `→ ${whenOf(end)}`], { timeout: 15000 }).then(() => true, () => false);
+  check(`the operator's extend of ${env.RSV_MIG} (${ext.status}) reaches the open page over the event stream: "${(await bar.getAttribute('title') || '').split('\n')[1]}"`,
+    ext.status === 200 && moved);
 }
 
 async function memberChecks(t) {

@@ -3,7 +3,7 @@
 // from a day to a quarter. The window (zoom and start), the filters (org, node, model, state)
 // and the reservation open are in the URL, so a view is a bookmark. Operators see the fleet
 // and every org; an org's admins and members see their org's reservations on the GPUs they
-// hold (the API lists them nothing else). Keyboard: arrows pan, + and - zoom.
+// hold (the API lists them nothing else). Keyboard: arrows pan, + and - zoom, Escape closes.
 import { html, useEffect, useMemo, useState } from '../lib/html.js';
 import { api } from '../lib/api.js';
 import { setParams } from '../lib/route.js';
@@ -148,7 +148,11 @@ function Reservations({ me, params }) {
   const today = () => setParams({ from: '', zoom: zoom.id });
   const onKey = (e) => {
     if (e.target.closest && e.target.closest('input, select, textarea')) return;
-    const k = { ArrowLeft: () => pan(-1, e.shiftKey), ArrowRight: () => pan(1, e.shiftKey), '+': () => step(-1), '=': () => step(-1), '-': () => step(1) }[e.key];
+    const k = {
+      ArrowLeft: () => pan(-1, e.shiftKey), ArrowRight: () => pan(1, e.shiftKey),
+      '+': () => step(-1), '=': () => step(-1), '-': () => step(1),
+      Escape: () => params.rsv && setParams({ rsv: '' }),
+    }[e.key];
     if (k) (e.preventDefault(), k());
   };
   const open = (id) => setParams({ rsv: id === params.rsv ? '' : id });
