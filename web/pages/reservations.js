@@ -8,7 +8,7 @@ import { html, useEffect, useMemo, useState } from '../lib/html.js';
 import { api } from '../lib/api.js';
 import { setParams } from '../lib/route.js';
 import { Busy, FormError, useEvents } from '../lib/ui.js';
-import { Grid } from './reservations_grid.js';
+import { Grid, ROW } from './reservations_grid.js';
 import { Detail } from './reservations_detail.js';
 import { ZOOMS, buildModel, fmtFrom, longLabel, visibleRows, windowStart, zoomAround, zoomOf } from './reservations_time.js';
 
@@ -51,10 +51,16 @@ function useData(me) {
       Object.assign(box, { rsv: box.rsv || [], models: box.models || [], done: true });
       push(true);
     };
-    if (me.role === 'operator')
-      pages('/v1/nodes', MAX_NODES, (items, last) => ((box.nodes = items), (box.done = last), push(last || box.nodes.length <= 500)), ctl.signal).catch(fail);
-    pages('/v1/reservations', MAX_RESERVATIONS, (items, last) => last && ((box.rsv = items), push(true)), ctl.signal).catch(fail);
-    api('GET', '/v1/models', undefined, { signal: ctl.signal }).then((m) => ((box.models = m.items), push(true)), fail);
+    const nodes = (items, last) => {
+      box.nodes = items;
+      box.done = last;
+      push(last || items.length <= 500); // the first page at once, then at most every 400 ms
+    };
+    const reservations = (items, last) => last && ((box.rsv = items), push(true));
+    if (me.role === 'operator') pages('/v1/nodes', MAX_NODES, nodes, ctl.signal).catch(fail);
+    pages('/v1/reservations', MAX_RESERVATIONS, reservations, ctl.signal).catch(fail);
+    api('GET', '/v1/models', undefined, { signal: ctl.signal })
+      .then((m) => ((box.models = m.items), push(true)), fail);
     return () => ctl.abort();
   }, []);
   // a reservation changed (an action here, or anyone's, over the event stream): its new copy
@@ -74,6 +80,19 @@ function upsert(list, r) {
 }
 
 const num = (n) => n.toLocaleString('en-US');
+
+// How many reservations the filter leaves ({org, state}), and how many meet [start, end).
+function countOf(list, f, start, end) {
+  const match = list.filter((r) => (!f.org || r.org === f.org) && (!f.state || r.state === f.state));
+  let inView = 0;
+  for (const r of match) if (Date.parse(r.start) < end && Date.parse(r.end) > start) inView++;
+  return { all: list.length, match: match.length, inView };
+}
+
+// [[org id, name]] of the orgs with reservations, by name: the operator's org filter.
+function orgsOf(list) {
+  return [...new Map(list.map((r) => [r.org, r.org_name || r.org]))].sort((a, b) => (a[1] < b[1] ? -1 : 1));
+}
 
 function countWords(c, gpus, showOrg, complete) {
   const of = c.match !== c.all ? ` (of ${num(c.all)})` : '';
@@ -121,17 +140,13 @@ function Reservations({ me, params }) {
   const end = start + zoom.span;
   const showOrg = me.role === 'operator';
   const model = useMemo(() => data && buildModel(data.nodes, data.reservations, data.models), [data]);
-  const filter = { org: params.org || '', node: params.node || '', model: params.model || '', state: params.state || '', held: params.held === '1' };
+  const filter = {
+    org: params.org || '', node: params.node || '', model: params.model || '', state: params.state || '', held: params.held === '1',
+  };
   const rows = useMemo(() => (model ? visibleRows(model, filter, start, end) : []),
     [model, filter.org, filter.node, filter.model, filter.state, filter.held, filter.held && start, filter.held && zoom.id]);
-  const counts = useMemo(() => {
-    if (!data) return null;
-    const match = data.reservations.filter((r) => (!filter.org || r.org === filter.org) && (!filter.state || r.state === filter.state));
-    let inView = 0;
-    for (const r of match) if (Date.parse(r.start) < end && Date.parse(r.end) > start) inView++;
-    return { all: data.reservations.length, match: match.length, inView };
-  }, [data, filter.org, filter.state, start, end]);
-  const orgs = useMemo(() => (data ? [...new Map(data.reservations.map((r) => [r.org, r.org_name || r.org]))].sort((a, b) => (a[1] < b[1] ? -1 : 1)) : []), [data]);
+  const counts = useMemo(() => data && countOf(data.reservations, filter, start, end), [data, filter.org, filter.state, start, end]);
+  const orgs = useMemo(() => (data ? orgsOf(data.reservations) : []), [data]);
   const models = useMemo(() => (model ? [...new Set(model.rows.map((r) => r.model))].sort() : []), [model]);
   useEvents((ev) => {
     if (!ev.object || !ev.object.startsWith('rsv_')) return;
@@ -157,20 +172,21 @@ function Reservations({ me, params }) {
   };
   const open = (id) => setParams({ rsv: id === params.rsv ? '' : id });
   const summary = data && params.rsv ? data.reservations.find((r) => r.id === params.rsv) : null;
-  const height = Math.max(160, Math.min(Math.max(260, window.innerHeight - 300), rows.length * 38 + 2));
+  const height = Math.max(160, Math.min(Math.max(260, window.innerHeight - 300), rows.length * ROW + 2));
   return html`<section data-page="reservations" data-ready=${data ? '1' : '0'} data-complete=${data && data.complete ? '1' : '0'}
     class="rsv-page" onKeyDown=${onKey}>
     <div class="rsv-title">
       <h1>Reservations</h1>
       ${counts
-        ? html`<span class="muted" data-count=${counts.match} data-total=${counts.all} data-in-view=${counts.inView}>${countWords(counts, model.rows.length, showOrg, data.complete)}</span>`
+        ? html`<span class="muted" data-count=${counts.match} data-total=${counts.all} data-in-view=${counts.inView}>
+            ${countWords(counts, model.rows.length, showOrg, data.complete)}</span>`
         : null}
     </div>
     ${data ? html`<${Filters} params=${params} orgs=${orgs} models=${models} showOrg=${showOrg} />` : null}
     <${Zoom} zoom=${zoom} start=${start} onZoom=${zoomTo} onPan=${pan} onToday=${today} />
     <${FormError} err=${err} />
     ${!data
-      ? html`<${Busy} what=${showOrg ? 'Reading the fleet and its reservations' : "Reading your org's reservations"} />`
+      ? html`<${Busy} what=${showOrg ? 'Reading the fleet and its reservations' : 'Reading your org’s reservations'} />`
       : html`<div class=${`rsv-body${params.rsv ? ' with-detail' : ''}`}>
           <${Grid} rows=${rows} holds=${model.holds} start=${start} zoom=${zoom} filter=${filter} selected=${params.rsv}
             showOrg=${showOrg} onOpen=${open} height=${height} />
@@ -181,7 +197,8 @@ function Reservations({ me, params }) {
         </div>
         <p class="muted rsv-legend"><span class="swatch hold-gpu"></span> a whole GPU
           <span class="swatch hold-mig"></span> a MIG instance, at its placement units (top = unit 0)
-          <span class="swatch hold-cancelled"></span> cancelled · ${!showOrg && model.rows.length === 0 ? 'your org holds nothing yet' : 'click a hold for its details'}</p>`}
+          <span class="swatch hold-cancelled"></span> cancelled ·
+          ${!showOrg && model.rows.length === 0 ? 'your org holds nothing yet' : 'click a hold for its details'}</p>`}
   </section>`;
 }
 

@@ -128,9 +128,9 @@ export function Detail({ id, summary, me, onChange, onClose }) {
       .then((x) => {
         setR(x);
         // an org admin's right to cut an active window is the contract's
-        if (me.role === 'org_admin' && x.contract && x.contract.id)
-          return api('GET', `/v1/contracts/${x.contract.id}?version=${x.contract.version}`, undefined, { signal: ctl.signal }).then(setContract);
-        return null;
+        if (me.role !== 'org_admin' || !x.contract || !x.contract.id) return null;
+        const path = `/v1/contracts/${x.contract.id}?version=${x.contract.version}`;
+        return api('GET', path, undefined, { signal: ctl.signal }).then(setContract);
       })
       .catch((e) => e.name !== 'AbortError' && setErr(e));
     return () => ctl.abort();
@@ -156,7 +156,10 @@ export function Detail({ id, summary, me, onChange, onClose }) {
           <dt>What</dt><dd>${shown.count} × ${shown.kind === 'mig' ? `${shown.profile} on ${shown.model}` : shown.model}</dd>
           <dt>Price</dt><dd><b>${money(shown.total_micros)}</b>${` ${shown.currency || 'USD'} `}
             <span class="muted">${shown.payment_terms || ''}${shown.billing_rule ? ` · ${shown.billing_rule}` : ''}</span></dd>
-          ${shown.billing ? html`<dt>Paid</dt><dd>${`${money(shown.billing.net_micros)} net `}<span class="muted">(charged ${money(shown.billing.charged_micros)}, refunded ${money(shown.billing.refunded_micros)})</span></dd>` : null}
+          ${shown.billing
+            ? html`<dt>Paid</dt><dd>${`${money(shown.billing.net_micros)} net `}<span class="muted">
+                (charged ${money(shown.billing.charged_micros)}, refunded ${money(shown.billing.refunded_micros)})</span></dd>`
+            : null}
           <dt>Request</dt><dd class="mono">${shown.request || '—'}</dd>
         </dl>
         <h3>GPUs and instances</h3>

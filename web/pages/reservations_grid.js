@@ -41,8 +41,9 @@ function Hold({ h, x0, scale, laneW, units, selected, showOrg, onOpen }) {
     style.top = `${3 + (h.top / units) * (ROW - 6)}px`;
     style.height = `${Math.max(3, (h.size / units) * (ROW - 6))}px`;
   }
+  const thin = h.size && (h.size / units) * (ROW - 6) < 14; // too thin for its name
   const cls = ['hold', colourOf(showOrg ? h.rsv.org : h.rsv.id), `hold-${h.rsv.state}`, h.size ? 'hold-mig' : 'hold-gpu',
-    selected ? 'hold-sel' : '', h.size && (h.size / units) * (ROW - 6) < 14 ? 'hold-thin' : ''].join(' ');
+    selected ? 'hold-sel' : '', thin ? 'hold-thin' : ''].join(' ');
   return html`<button class=${cls} style=${style} data-id=${h.rsv.id} data-gpu=${h.alloc.gpu}
       data-unit=${h.unit} title=${holdTitle(h, units)} aria-pressed=${selected ? 'true' : 'false'}
       onClick=${() => onOpen(h.rsv.id)}><span>${holdText(h, showOrg)}</span></button>`;
