@@ -154,12 +154,19 @@ async function adminChecks(t) {
   let now = (await api(env.ADMIN_TOKEN, 'GET', `/v1/reservations/${g.id}`)).body;
   check(`Extend +1 day moves ${g.id}'s end a day later, the API agrees (${now.end})`, Date.parse(now.end) === Date.parse(g.end) + DAY);
   check('the page shows the new end', (await d.locator('[data-window]').innerText()).includes(whenOf(now.end)));
-  // a refusal in words, next to the field: an end before the current one
+  // shorten it back to its first end (before its start, the admin may)
+  await d.locator('input[name=end]').fill(g.end);
+  await d.locator('[data-action=shorten]').click();
+  await page.waitForFunction(([sel, w]) => (document.querySelector(sel)?.innerText || '').includes(w),
+    [`[data-detail="${g.id}"] [data-window]`, `→ ${whenOf(g.end)}`]);
+  now = (await api(env.ADMIN_TOKEN, 'GET', `/v1/reservations/${g.id}`)).body;
+  check(`Shorten to ${g.end} ends it there again, the API agrees (${now.end})`, now.end === g.end);
+  // a refusal in words, next to the field: an end before the start
   await d.locator('input[name=end]').fill(g.start);
   await d.locator('[data-action=extend]').click();
   const err = d.locator('.error[data-field=end]');
   await err.waitFor();
-  check(`an end that is not later is refused next to the field: "${await err.innerText()}"`, (await err.innerText()).length > 10);
+  check(`an end before the start is refused next to the field: "${await err.innerText()}"`, (await err.innerText()).length > 10);
   // cancel the later one (before its start: the admin may)
   await open(page, `rsv=${env.RSV_LATER}`);
   const c = page.locator(`[data-detail="${env.RSV_LATER}"]`);

@@ -6,9 +6,10 @@
 # for a month; globex (given a contract and money here) an A100 from tomorrow. The spec checks
 # the timeline against GET /v1/reservations (count, a hold's position and dates, a MIG hold
 # at its placement units), the zoom and the window in the URL, a reload keeping the view, the
-# details with the containers, extend and cancel through the page (the API agrees), a member
-# without the controls (the API refuses them too), and globex's admin seeing nothing of
-# acme's. Screenshots reservations, reservation-detail, reservations-quarter.
+# details with the containers, extend, shorten and cancel through the page (the API agrees),
+# a change made through the API drawn live, a member without the controls (the API refuses
+# them too), and globex's admin seeing nothing of acme's. Screenshots reservations,
+# reservation-detail, reservations-quarter (and reservations-mig).
 # Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, node, chromium.
 set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}

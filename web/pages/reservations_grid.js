@@ -52,11 +52,11 @@ function Hold({ h, x0, scale, laneW, units, selected, showOrg, onOpen }) {
 function Row({ row, i, holds, x0, x1, scale, laneW, filter, selected, showOrg, onOpen }) {
   const list = holdsIn(holds.get(row.id), filter, x0, x1);
   return html`<div class="rsv-row" role="row" data-gpu=${row.id} style=${{ transform: `translateY(${i * ROW}px)` }}>
-    <div class="rsv-label" role="rowheader">
+    <div class=${`rsv-label${row.status && row.status !== 'available' ? ' rsv-down' : ''}`} role="rowheader">
       <span class="mono">${row.node}</span><span class="muted"> #${row.index}</span>
       <small class="muted">${row.model}${row.status && row.status !== 'available' ? ` · ${row.status}` : ''}</small>
     </div>
-    <div class="rsv-lane">
+    <div class="rsv-lane" role="gridcell">
       ${row.units && list.some((h) => h.size) ? html`<div class="rsv-units" style=${{ backgroundSize: `100% ${(ROW - 6) / row.units}px` }}></div>` : null}
       ${list.map((h) => html`<${Hold} key=${`${h.rsv.id}/${h.unit}`} h=${h} x0=${x0} scale=${scale} laneW=${laneW}
         units=${row.units} selected=${selected === h.rsv.id} showOrg=${showOrg} onOpen=${onOpen} />`)}
