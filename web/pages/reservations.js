@@ -177,7 +177,7 @@ function Reservations({ me, params }) {
   };
   const open = (id) => setParams({ rsv: id === params.rsv ? '' : id });
   const summary = data && params.rsv ? data.reservations.find((r) => r.id === params.rsv) : null;
-  const height = Math.max(160, Math.min(Math.max(260, window.innerHeight - 300), rows.length * ROW + 2));
+  const height = Math.max(80, Math.min(Math.max(260, window.innerHeight - 300), rows.length * ROW + 2));
   return html`<section data-page="reservations" data-ready=${data ? '1' : '0'} data-complete=${data && data.complete ? '1' : '0'}
     class="rsv-page" onKeyDown=${onKey}>
     <div class="rsv-title">
@@ -202,7 +202,7 @@ function Reservations({ me, params }) {
         </div>
         <p class="muted rsv-legend"><span class="swatch hold-gpu"></span> a whole GPU
           <span class="swatch hold-mig"></span> a MIG instance, at its placement units (top = unit 0)
-          <span class="swatch hold-cancelled"></span> cancelled ·
+          <span class="swatch hold-cancelled"></span> cancelled${' · '}
           ${!showOrg && model.rows.length === 0 ? 'your org holds nothing yet' : 'click a hold for its details'}</p>`}
   </section>`;
 }
