@@ -135,6 +135,10 @@ export function Detail({ id, summary, me, onChange, onClose }) {
       .catch((e) => e.name !== 'AbortError' && setErr(e));
     return () => ctl.abort();
   }, [id]);
+  // a newer copy in the list (the event stream, another tab's action): show it
+  useEffect(() => {
+    if (summary && r && summary.updated_at && summary.updated_at !== r.updated_at) setR((prev) => ({ ...prev, ...summary }));
+  }, [summary && summary.updated_at]);
   const shown = r || summary;
   const done = (ans) => {
     setR((prev) => ({ ...prev, ...ans }));
