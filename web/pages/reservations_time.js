@@ -71,7 +71,7 @@ export function ticks(start, zoom) {
     else if (zoom.id === 'week' && t % DAY === 0) text = `${WD[d.getUTCDay()]} ${dayLabel(t)}`;
     else if (zoom.id === 'month' && Math.round((t - floorTo(start, DAY)) / DAY) % 3 === 0) text = `${WD[d.getUTCDay()].slice(0, 2)} ${dayLabel(t)}`;
     else if (zoom.id === 'quarter') text = dayLabel(t);
-    out.push({ t, text, major: t % DAY === 0 && (zoom.id !== 'day' || t % DAY === 0) });
+    out.push({ t, text, major: t % DAY === 0 });
   }
   if (zoom.id === 'quarter') {
     // each month's first day, a stronger line
