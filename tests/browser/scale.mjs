@@ -88,11 +88,18 @@ run(async (t) => {
   if (nav.includes('pool')) {
     const ms = await load(page, 'pool');
     timing(`pool (${fleet})`, ms);
+    // each model's GPUs as GET /v1/availability counts them, and the pool's free GPUs
     const pool = (await api(env.OP_TOKEN, 'GET', '/v1/pool')).body;
-    const free = pool.models.reduce((n, m) => n + m.gpus_free, 0);
-    const text = await page.innerText('[data-page=pool]');
-    check(`${fleet}: Pool is ready and names the pool's models (${pool.models.map((m) => m.model).join(', ')}; ${free} GPUs free)`,
-      pool.models.every((m) => text.includes(m.model)));
+    const poolFree = new Map(pool.models.map((m) => [m.model, m.gpus_free]));
+    for (const model of ['H100-80GB', 'A100-80GB']) {
+      const a = (await api(env.OP_TOKEN, 'GET', `/v1/availability?model=${model}`)).body;
+      const row = page.locator(`[data-page=pool] tr[data-id="${model}"]`);
+      const n = async (col) => Number(await row.locator(`[data-col=${col}]`).getAttribute('data-n', { timeout: 5000 }).catch(() => NaN));
+      const total = await n('total_gpus');
+      const free = await n('pool_free');
+      check(`${fleet}: Pool counts ${model}'s ${a.total_gpus} GPUs (${total}) and ${poolFree.get(model) || 0} free in the pool (${free})`,
+        total === a.total_gpus && free === (poolFree.get(model) || 0));
+    }
   } else {
     note('the Pool page is not in the navigation yet: not measured');
   }
