@@ -18,6 +18,7 @@ AL_ROOT=${AL_ROOT:-$(pwd)}
 . "$AL_ROOT/tests/integration/lib.sh"
 # shellcheck source=tests/integration/browser_lib.sh
 . "$AL_ROOT/tests/integration/browser_lib.sh"
+# shellcheck disable=SC2119 # the world of make run's fleet: no arguments
 browser_world || exit 1
 
 # at: an hour boundary `+N hour|day` from now, as the API takes times

@@ -21,6 +21,7 @@ if ! command -v sqlite3 >/dev/null; then
     echo "skip - browser_scale: no sqlite3 command (scripts/deps.sh test installs it)"
     exit 0
 fi
+# shellcheck disable=SC2119 # the world of make run's fleet: no arguments
 browser_world || exit 1
 NODES=${SCALE_NODES:-10000}
 # the times depend on the server's build (ALLOT_SERVER_BIN: a release build's, say) and the load
@@ -35,7 +36,7 @@ expect "world: acme reserves two H100s" 201
 SCALE_GPUS=$(gpu_count) browser_run scale.mjs small
 
 # the bench-sized world: two more orgs, the rows, the server again on the same database
-"$ALLOT" org create initech >/dev/null && "$ALLOT" org create umbrella >/dev/null ||
+{ "$ALLOT" org create initech && "$ALLOT" org create umbrella; } >/dev/null ||
     nok "world: orgs initech and umbrella"
 org_id() { "$ALLOT" org list -o json | jq -r --arg n "$1" '(if type == "array" then . else .items end)[] | select(.name == $n) | .id'; }
 actor=$("$ALLOT" user me -o json | jq -r '.user.id // .id')
@@ -60,6 +61,6 @@ else
 fi
 start_server "$U" "$tmp/server.log" "${args[@]:2}" || { nok "the server starts again on the bench-sized database"; exit 1; }
 ok "the server starts again on the bench-sized database"
-check "GET /v1/nodes/n00042 answers the node written" \
-    eval '"$ALLOT" node show n00042 -o json | jq -e ".gpus | length == 8" >/dev/null'
+node_written() { "$ALLOT" node show n00042 -o json | jq -e '.gpus | length == 8' >/dev/null; }
+check "GET /v1/nodes/n00042 answers the node written, its 8 GPUs" node_written
 SCALE_GPUS=$(gpu_count) browser_run scale.mjs bench
