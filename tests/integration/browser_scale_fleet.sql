@@ -49,9 +49,13 @@ SELECT p.*, p.s + p.len AS e, printf('n%05d', p.i) AS node,
        (p.i / 2) % 2 * 4 AS su
 FROM plan p;
 
+-- documents as GET /v1/reservations answers them (docs/openapi.yaml's Reservation: the suite
+-- checks every answer against it), priced at the demo prices: a GPU-hour 2.50, a MIG compute
+-- slice-hour 0.40 (3g.40gb: 3 slices)
 INSERT INTO reservations(id, org_id, state, start_at, end_at, doc)
 SELECT id, org, state, s, e, json_object(
-  'id', id, 'org', org, 'org_name', org_name, 'request', NULL, 'quote', NULL, 'state', state,
+  'id', id, 'org', org, 'org_name', org_name,
+  'request', 'req_' || substr(id, 5), 'quote', 'qte_' || substr(id, 5), 'state', state,
   'start', strftime('%Y-%m-%dT%H:%M:%SZ', s, 'unixepoch'),
   'end', strftime('%Y-%m-%dT%H:%M:%SZ', e, 'unixepoch'),
   'kind', CASE mig WHEN 1 THEN 'mig' ELSE 'gpu' END, 'model', model,
@@ -64,9 +68,18 @@ SELECT id, org, state, s, e, json_object(
       'gpu_uuid', printf('GPU-sc000000-0000-0000-%04x-%012x', k, i), 'kind', 'gpu'))
       FROM (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) WHERE k < c)
     END,
-  'lines', json('[]'), 'total_micros', c * (len / 3600) * CASE mig WHEN 1 THEN 1600000 ELSE 2500000 END,
-  'currency', 'USD', 'payment_terms', 'invoiced', 'contract', NULL,
-  'created_at', strftime('%Y-%m-%dT%H:%M:%SZ', :now, 'unixepoch'))
+  'lines', json_array(json_object(
+    'what', model || CASE mig WHEN 1 THEN ' 3g.40gb compute slice-hour' ELSE ' GPU-hour' END,
+    'unit', CASE mig WHEN 1 THEN 'mig_slice_hour' ELSE 'gpu_hour' END,
+    'units', c * CASE mig WHEN 1 THEN 3 ELSE 1 END, 'hours', len / 3600,
+    'billed_seconds', len, 'rate_micros', CASE mig WHEN 1 THEN 400000 ELSE 2500000 END,
+    'amount_micros', c * (len / 3600) * CASE mig WHEN 1 THEN 1200000 ELSE 2500000 END)),
+  'total_micros', c * (len / 3600) * CASE mig WHEN 1 THEN 1200000 ELSE 2500000 END,
+  'currency', 'USD', 'payment_terms', 'invoiced', 'contract', NULL, 'granularity', 'hour',
+  'min_hours', 1, 'billing_rule', 'whole hours, a started hour in full, minimum 1 h',
+  'price_version', 1, 'origin', 'bench',
+  'created_at', strftime('%Y-%m-%dT%H:%M:%SZ', :now, 'unixepoch'),
+  'updated_at', strftime('%Y-%m-%dT%H:%M:%SZ', :now, 'unixepoch'))
 FROM plan2;
 
 INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1)
