@@ -9,7 +9,8 @@
 # details with the containers, extend, shorten and cancel through the page (the API agrees),
 # a change made through the API drawn live, a member without the controls (the API refuses
 # them too), and globex's admin seeing nothing of acme's. Screenshots reservations,
-# reservation-detail, reservations-quarter (and reservations-mig).
+# reservation-detail, reservations-quarter (and reservations-mig). Before the world, the
+# timeline's arithmetic in node (tests/browser/reservations_time.mjs).
 # Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, node, chromium.
 set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
@@ -18,6 +19,12 @@ AL_ROOT=${AL_ROOT:-$(pwd)}
 . "$AL_ROOT/tests/integration/lib.sh"
 # shellcheck source=tests/integration/browser_lib.sh
 . "$AL_ROOT/tests/integration/browser_lib.sh"
+# the timeline's arithmetic first, in node alone (no browser, no server)
+if command -v node >/dev/null; then
+    node "$AL_ROOT/tests/browser/reservations_time.mjs"
+else
+    nok "reservations_time: no node (scripts/deps.sh test)"
+fi
 # shellcheck disable=SC2119 # the world of make run's fleet: no arguments
 browser_world || exit 1
 
