@@ -131,7 +131,7 @@ async function operatorChecks(t) {
     Number(await d.locator('[data-containers]').getAttribute('data-containers')) === ctr.body.items.length);
   check('an operator is offered extend, shorten and cancel',
     (await d.locator('[data-action=extend]').count()) === 1 && (await d.locator('[data-action=cancel]').count()) === 1);
-  await open(page, `zoom=week&from=${fromOf(from)}&rsv=${g.id}`);
+  await open(page, `zoom=week&from=${fromOf(from)}&node=h100&rsv=${g.id}`); // its bars in view, outlined
   await page.waitForSelector(`[data-detail="${g.id}"] [data-containers]`);
   await shot(page, 'reservation-detail');
   await open(page, '');
