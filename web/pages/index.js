@@ -6,5 +6,6 @@ import gpu from './gpu.js';
 import migchanges from './migchanges.js';
 import pool from './pool.js';
 import request from './request.js';
+import reservations from './reservations.js';
 
-export default [pool, request, gpu, migchanges, events];
+export default [pool, request, reservations, gpu, migchanges, events];
