@@ -1,11 +1,12 @@
 // events.js — the audit log: every event the caller may read (operators: all; an org's
 // admins and members: their org's), newest first 500 at a time (Older events reads on), filtered
-// by kind and object (the filters are in the URL), and live: new events arrive over the event
+// by kind and object (the filters are in the URL), ids named where the caller may read the
+// names (orgs, users), and live: new events arrive over the event
 // stream as they are committed.
 import { html, useEffect, useMemo, useState } from '../lib/html.js';
-import { api, qs } from '../lib/api.js';
+import { api, apiAll, qs } from '../lib/api.js';
 import { setParams } from '../lib/route.js';
-import { Busy, FormError, VirtualList, useEvents, when } from '../lib/ui.js';
+import { Busy, FormError, VirtualList, useEvents } from '../lib/ui.js';
 
 const PAGE = 500; // events read at a time, newest first (GET /v1/events?order=desc)
 
@@ -18,13 +19,31 @@ function summary(ev) {
     .join(' ');
 }
 
-function Row({ ev, open, onOpen }) {
+// "2026-12-07 10:30:15": events come seconds apart, the minute alone would not order them.
+const stamp = (at) => (at ? `${String(at).slice(0, 19).replace('T', ' ')}` : '—');
+
+// Names for the ids an event carries (orgs, users), as far as the caller may read them:
+// GET /v1/orgs (every role: their own at least) and GET /v1/users (operators, org admins).
+function useNames() {
+  const [names, setNames] = useState({});
+  useEffect(() => {
+    const ctl = new AbortController();
+    const take = (items) => setNames((n) => ({ ...n, ...Object.fromEntries(items.map((x) => [x.id, x.name])) }));
+    apiAll('/v1/orgs', 5000, { signal: ctl.signal }).then(take, () => {});
+    apiAll('/v1/users', 5000, { signal: ctl.signal }).then(take, () => {});
+    return () => ctl.abort();
+  }, []);
+  return names;
+}
+
+function Row({ ev, open, onOpen, names }) {
+  const name = (id) => names[id] || id;
   return html`<button class="link rowbtn c1 mono" data-id=${ev.id} aria-expanded=${open ? 'true' : 'false'}
-      onClick=${() => onOpen(open ? null : ev.id)}>${when(ev.at)}</button>
+      onClick=${() => onOpen(open ? null : ev.id)}>${stamp(ev.at)}</button>
     <span class="c1 mono">${ev.kind}</span>
-    <span class="c1 mono">${ev.object || '—'}</span>
-    <span class="c1">${ev.actor}</span>
-    <span class="c1">${(ev.orgs || []).join(', ') || '—'}</span>
+    <span class="c1 mono" title=${ev.object || ''}>${ev.object ? name(ev.object) : '—'}</span>
+    <span class="c1" title=${ev.actor}>${name(ev.actor)}</span>
+    <span class="c1" title=${(ev.orgs || []).join(', ')}>${(ev.orgs || []).map(name).join(', ') || '—'}</span>
     <span class="c3 muted">${summary(ev)}</span>`;
 }
 
@@ -34,6 +53,7 @@ function Events({ params }) {
   const [err, setErr] = useState(null);
   const [open, setOpen] = useState(null);
   const [busy, setBusy] = useState(false);
+  const names = useNames();
   const [kind, setKind] = useState(params.kind || '');
   const [object, setObject] = useState(params.object || '');
   const filter = { kind: params.kind || '', object: params.object || '' };
@@ -78,7 +98,7 @@ function Events({ params }) {
       ? html`<${Busy} what="Reading the event log" />`
       : html`<${VirtualList} label="events" items=${items} rowHeight=${30} height=${Math.max(240, window.innerHeight - 260)}
           header=${html`<span class="c1">When</span><span class="c1">Kind</span><span class="c1">Object</span><span class="c1">Actor</span><span class="c1">Orgs</span><span class="c3">Data</span>`}
-          render=${(ev) => html`<${Row} ev=${ev} open=${ev.id === open} onOpen=${setOpen} />`} />`}
+          render=${(ev) => html`<${Row} ev=${ev} open=${ev.id === open} onOpen=${setOpen} names=${names} />`} />`}
     ${older
       ? html`<p><button class="secondary" data-action="older" disabled=${busy} onClick=${loadOlder}>Older events</button></p>`
       : null}
