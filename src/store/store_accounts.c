@@ -1,6 +1,6 @@
 /* sqlite_accounts.c — the store's orgs, users and node-bound agent tokens (store.h); a token
  * only as its hash. */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 /* ---- orgs ---- */
 

@@ -3,7 +3,7 @@
  * injection of debug builds), SQLite's errors as store codes (a full disk included), and lists
  * collected a page at a time. Every statement is given back on every path (reset into the
  * cache, or finalized). */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * query over a table or an index that stays small or is walked once (reservations by state,
  * the ledger's balances summed by account, each node's last heartbeat, the MIG instances the
  * agents reported with whether a hold covers them now). */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <stdlib.h>
 

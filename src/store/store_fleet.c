@@ -1,6 +1,6 @@
 /* sqlite_fleet.c — the store's nodes and their GPUs (store.h), with each GPU's MIG state as
  * its agent observed it and as allot last put it; the prices are in sqlite_money.c. */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

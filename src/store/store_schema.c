@@ -5,7 +5,7 @@
  * of store.h. Statements run through sqlite_stmt.c; the tables' own calls are in
  * sqlite_accounts.c, sqlite_fleet.c, sqlite_flow.c, sqlite_money.c, sqlite_ledger.c and
  * sqlite_webhook.c. */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include "core/assert.h"
 

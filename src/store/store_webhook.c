@@ -1,7 +1,7 @@
 /* sqlite_webhook.c — webhooks (store.h, "webhooks"): the hooks with their sealed secrets, the
  * dispatcher's cursor over the event log, the deliveries (the outbox the dispatcher works
  * through, and the delivery log the API shows) and each delivery's attempts. */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * state, GPU and window in columns, the links to the reservations they serve or touch, and the
  * orgs' acknowledgements. The schema keeps the rules (one open change per GPU, an ended change
  * frozen); this file turns their violations into store codes. */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

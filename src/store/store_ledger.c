@@ -2,7 +2,7 @@
  * cached balances move in the same statement, by the schema's trigger, which also refuses a
  * debit below an org's credit limit), balances, invoices with their frozen lines, and the
  * snapshot of all of it that `ledger verify` checks (store.h, "money"; core/ledger.h). */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * the counters each decision moves), the reservations with a draw due, the clock's marks and
  * the pay-as-you-go pool sessions that metering charges (store.h, "money"). What is frozen is
  * refused by the schema's triggers as well as here. */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

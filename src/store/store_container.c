@@ -3,7 +3,7 @@
  * filter on, their logs' tail beside them; what each node's agent last said of its container
  * runtime; which member a reservation's unit is assigned to. The schema keeps the rules (an
  * ended container frozen, none deleted); this file turns their violations into store codes. */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

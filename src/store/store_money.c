@@ -2,7 +2,7 @@
  * set of a model's price appends one; the version in force at a time), and contracts with
  * their versions and frozen rates (store.h, "money"). The rules a contract obeys are core's
  * (core/contract.h): a contract is checked by al_contract_validate before it is written. */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
