@@ -108,6 +108,17 @@ static unsigned count_destroys(const struct al_migchange *c)
 
 /* ---- the checks ---------------------------------------------------------------------------- */
 
+/* Whether the n steps of a and b are the same, field by field: memcmp would also compare the
+ * structs' padding, which holds whatever the stack held (a plan then failed the check at
+ * random). */
+static bool steps_equal(const struct al_mig_step *a, const struct al_mig_step *b, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (a[i].op != b[i].op || a[i].p.profile != b[i].p.profile || a[i].p.start != b[i].p.start)
+            return false;
+    return true;
+}
+
 static void check_layout(const struct ctx *x, struct al_migcheck *ck)
 {
     struct al_sbuf b;
@@ -128,8 +139,7 @@ static void check_layout(const struct ctx *x, struct al_migcheck *ck)
     /* The steps must be the diff of from and to: a stored plan edited or gone stale is not
      * applied. */
     int n = al_layout_diff(&x->c->from, &x->c->to, steps, &e);
-    ok = n >= 0 && (unsigned)n == x->c->nsteps &&
-         memcmp(steps, x->c->steps, (size_t)n * sizeof *steps) == 0;
+    ok = n >= 0 && (unsigned)n == x->c->nsteps && steps_equal(steps, x->c->steps, (unsigned)n);
     if (!ok)
         al_sbuf_printf(&b, "the change's steps are not those from its current layout to %s%s%s",
                        text, n < 0 ? ": " : "", n < 0 ? e.msg : "");

@@ -1,5 +1,6 @@
-/* store.h — the only door to allot's persistent data. One interface; sqlite.c implements it
- * today, a PostgreSQL implementation can follow without touching the services.
+/* store.h — the only door to allot's persistent data. One interface; the store_*.c files
+ * implement it over a driver seam (db.h) whose one back end today is SQLite (db_sqlite.c); a
+ * PostgreSQL driver can follow without touching the services (docs/postgres.md).
  *
  * Objects cross this interface as jansson objects whose fields are those of the HTTP API
  * (ids, names, RFC 3339 times are formatted by the server; the store keeps unix seconds in
@@ -706,13 +707,13 @@ int al_store_ledger_load(struct al_store *s, int64_t now, struct al_store_ledger
 void al_store_ledger_free(struct al_store_ledger *l);
 
 /* ---- metrics ----
- * What GET /metrics reads (store/sqlite_metrics.c), into *ret (the caller's): {"reservations":
+ * What GET /metrics reads (store/store_metrics.c), into *ret (the caller's): {"reservations":
  * {state: count}, "balances": {account: summed balance in micros}, "nodes": [{name, last_seen
  * (unix s), online}], "mig": [{model, profile, state: "held" | "free", n}] (the instances
  * the agents reported; held: a live hold covers their units at `now`)}. Small aggregate
  * queries; run under the server's lock. */
 int al_store_metrics(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr);
-/* ---- webhooks (docs/webhooks.md; sqlite_webhook.c) ----
+/* ---- webhooks (docs/webhooks.md; store_webhook.c) ----
  * A hook: {id, org|null, url, events: [patterns], description|null, active, created_at,
  * failures}; the store keeps its owner and its sealed secret beside it (never the secret in
  * clear: server/whkey.h). A removed hook is kept for its delivery log and found no more. */

@@ -4,7 +4,7 @@
 #     filemap:end markers, as `room/file`), and every file the map names exists;
 #   - each room includes only the rooms docs/design.md ("Rooms") says it may use, the CLI only
 #     server/server.h and agent/agent.h of those two rooms, and no room another's
-#     *_internal.h;
+#     *_internal.h or a header whose comment says "Internal to src/<room>" (store/db.h);
 #   - no file a clone of allot carries points at documents it does not carry (the intended
 #     design, the style study and the research notes kept outside the repository):
 #     docs/design.md and docs/style.md are the repository's own, facts cite public sources;
@@ -93,7 +93,8 @@ for dir in src/*/; do
             fi
             if [[ $ok_rooms != *" $to "* ]]; then
                 echo "$where: $room includes $inc (room $to)" >>"$tmp/p3"
-            elif [ "$to" != "$room" ] && [[ $inc == *_internal.h ]]; then
+            elif [ "$to" != "$room" ] && { [[ $inc == *_internal.h ]] ||
+                grep -q "Internal to src/$to" "src/$inc" 2>/dev/null; }; then
                 echo "$where: $room includes $inc, internal to src/$to" >>"$tmp/p3"
             fi
         done

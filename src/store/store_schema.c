@@ -1,20 +1,15 @@
-/* sqlite.c — the SQLite implementation of store.h, its life cycle and durability: open (WAL,
- * synchronous=FULL: a commit is on disk when it returns; or NORMAL plus our own fdatasync of
- * the log, see al_store_defer_sync), foreign keys on, temp files in memory, busy timeout,
- * numbered migrations, transactions and savepoints; and, in debug builds, the fault injection
- * of store.h. Statements run through sqlite_stmt.c; the tables' own calls are in
- * sqlite_accounts.c, sqlite_fleet.c, sqlite_flow.c, sqlite_money.c, sqlite_ledger.c and
- * sqlite_webhook.c. */
-#include "store/sqlite_internal.h"
+/* store_schema.c — opening a store: the driver opens the database (db_sqlite.c), then the
+ * numbered migrations bring its schema to this build's version, each in its own transaction;
+ * and, in debug builds, the faults of AL_STORE_FAULT are armed (store.h). The migrations are
+ * SQLite's dialect (docs/postgres.md: PostgreSQL starts from pg_schema.sql at version 11). The
+ * tables' own calls are in store_accounts.c, store_fleet.c, store_flow.c, store_money.c,
+ * store_billing.c, store_ledger.c, store_migchange.c, store_container.c, store_metrics.c and
+ * store_webhook.c. */
+#include "store/store_internal.h"
 
-#include "core/assert.h"
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* p(drawn) of the reservation_billing row NEW while that period begins before its end under
  * periodic terms (core/billing.h), else NULL: migration 5's next_draw_at. */
@@ -485,32 +480,22 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,
 static int fault_from_env(struct al_store *s, struct al_err *e);
 #endif
 
-static int exec_sql(struct al_store *s, const char *sql, struct al_err *e)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = al_err_set(e, al_sqlite_code(s), "%s", msg ? msg : "exec failed");
-        sqlite3_free(msg);
-        return rc;
-    }
-    return 0;
-}
-
 int al_store_schema_version(struct al_store *s)
 {
-    sqlite3_stmt *st = NULL;
+    struct al_db_stmt *st = NULL;
     int v = 0;
-    if (al_sqlite_prep(s, &st, NULL, "SELECT max(version) FROM schema_version", "") == 0 &&
-        al_sqlite_step(s, st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    al_sqlite_done(s, st);
+    if (al_db_prep(s, &st, NULL, "SELECT max(version) FROM schema_version", "") == 0 &&
+        al_db_step(s, st) == AL_DB_ROW)
+        v = al_db_int(st, 0);
+    al_db_done(s, st);
     return v;
 }
 
 /* Apply the migrations after the database's version, up to `upto`. */
 static int migrate(struct al_store *s, int upto, struct al_err *e)
 {
-    int rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", e);
+    int rc =
+        al_db_script(s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", e);
     if (rc)
         return rc;
     int have = al_store_schema_version(s);
@@ -522,7 +507,7 @@ static int migrate(struct al_store *s, int upto, struct al_err *e)
         snprintf(bump, sizeof bump, "INSERT INTO schema_version VALUES(%d)", v + 1);
         if ((rc = al_store_begin(s, e)) != 0)
             return rc;
-        if ((rc = exec_sql(s, migrations[v], e)) != 0 || (rc = exec_sql(s, bump, e)) != 0) {
+        if ((rc = al_db_script(s, migrations[v], e)) != 0 || (rc = al_db_script(s, bump, e)) != 0) {
             al_store_rollback(s);
             return rc;
         }
@@ -539,36 +524,18 @@ int al_store_open(const char *path, struct al_store **ret, struct al_err *reterr
 
 int al_store_open_at(const char *path, int version, struct al_store **ret, struct al_err *reterr)
 {
-    int rc = 0;
-    struct al_store *s = calloc(1, sizeof *s);
+    struct al_store *s = NULL;
     *ret = NULL;
-    if (!s)
-        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
-    s->wal_fd = -1;
-    if (sqlite3_open_v2(path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        rc = al_err_set(reterr, AL_E_DB, "open %s: %s", path,
-                        s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        goto out;
-    }
-    sqlite3_busy_timeout(s->db, 5000);
-    /* a page cache of up to 64 MiB (allocated as pages are read; SQLite's default is 2 MiB):
-     * the working set of a large fleet's holds, reservations and indexes stays in memory
-     * instead of being read again with pread at each call */
-    rc = exec_sql(s,
-                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                  " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
-                  reterr);
-    if (rc == 0)
-        rc = version < 1 || version > AL_STORE_SCHEMA_VER
-                 ? al_err_set(reterr, AL_E_INVAL, "no schema version %d", version)
-                 : migrate(s, version, reterr);
+    int rc = al_db_open(path, &s, reterr);
+    if (rc)
+        return rc;
+    rc = version < 1 || version > AL_STORE_SCHEMA_VER
+             ? al_err_set(reterr, AL_E_INVAL, "no schema version %d", version)
+             : migrate(s, version, reterr);
 #ifdef AL_DEBUG
     if (rc == 0) /* armed after the migrations, so that their commits do not count */
         rc = fault_from_env(s, reterr);
 #endif
-out:
     if (rc)
         al_store_close(s);
     else
@@ -576,138 +543,9 @@ out:
     return rc;
 }
 
-void al_store_close(struct al_store *s)
-{
-    if (!s)
-        return;
-    if (s->in_tx)
-        al_store_rollback(s);
-    for (size_t i = 0; i < AL_SQLITE_STMT_CACHE; i++)
-        sqlite3_finalize(s->cache[i].st);
-    al_sqlite_docs_clear(s);
-    sqlite3_close(s->db);
-    if (s->wal_fd >= 0)
-        close(s->wal_fd);
-    free(s);
-}
-
-int al_store_defer_sync(struct al_store *s, struct al_err *reterr)
-{
-    const char *db = sqlite3_db_filename(s->db, "main");
-    char path[4096];
-    if (s->wal_fd >= 0)
-        return 0;
-    if (!db || !db[0] || snprintf(path, sizeof path, "%s-wal", db) >= (int)sizeof path)
-        return al_err_set(reterr, AL_E_INVAL, "no write-ahead log to sync");
-    /* the log exists from the first read in WAL mode (the migrations' read) until close */
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return al_err_set(reterr, -errno, "cannot open %s: %s", path, al_strerror(-errno));
-    int rc = exec_sql(s, "PRAGMA synchronous=NORMAL", reterr);
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    s->wal_fd = fd;
-    return 0;
-}
-
-int al_store_sync(struct al_store *s, struct al_err *reterr)
-{
-    if (s->wal_fd < 0)
-        return 0; /* synchronous=FULL: every commit was synced when it returned */
-#ifdef AL_DEBUG
-    if (al_sqlite_fault_fires(s, AL_STORE_FAULT_SYNC, NULL))
-        return al_err_set(reterr, -EIO, "fdatasync of the write-ahead log: %s (injected fault)",
-                          al_strerror(-EIO));
-#endif
-    if (fdatasync(s->wal_fd) != 0)
-        return al_err_set(reterr, -errno, "fdatasync of the write-ahead log: %s",
-                          al_strerror(-errno));
-    return 0;
-}
-
-int al_store_begin(struct al_store *s, struct al_err *reterr)
-{
-    AL_ASSERT(!s->in_tx); /* the caller ends each transaction it begins */
-    if (s->in_tx)
-        return al_err_set(reterr, AL_E_INTERNAL, "transaction already open");
-    int rc = al_sqlite_exec(s, "BEGIN IMMEDIATE", reterr);
-    s->in_tx = rc == 0;
-    return rc;
-}
-
-int al_store_commit(struct al_store *s, struct al_err *reterr)
-{
-    int rc;
-#ifdef AL_DEBUG
-    if (al_sqlite_fault_fires(s, AL_STORE_FAULT_COMMIT, NULL)) {
-        /* as when COMMIT fails on a disk error: nothing of the transaction is kept */
-        al_store_rollback(s);
-        return al_err_set(reterr, AL_E_DB, "COMMIT: disk I/O error (injected fault)");
-    }
-#endif
-    rc = al_sqlite_exec(s, "COMMIT", reterr);
-    if (rc)
-        al_store_rollback(s);
-    s->in_tx = false;
-    return rc;
-}
-
-void al_store_rollback(struct al_store *s)
-{
-    al_sqlite_docs_clear(s);
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    s->in_tx = false;
-}
-
-int al_store_savepoint(struct al_store *s, struct al_err *reterr)
-{
-    return al_sqlite_exec(s, "SAVEPOINT al_unit", reterr);
-}
-
-int al_store_release(struct al_store *s, struct al_err *reterr)
-{
-    return al_sqlite_exec(s, "RELEASE al_unit", reterr);
-}
-
-void al_store_rollback_to(struct al_store *s)
-{
-    al_sqlite_docs_clear(s);
-    sqlite3_exec(s->db, "ROLLBACK TO al_unit; RELEASE al_unit", NULL, NULL, NULL);
-}
-
-bool al_store_in_tx(struct al_store *s)
-{
-    return !sqlite3_get_autocommit(s->db);
-}
-
 /* ---- fault injection (debug builds) ---- */
 
 #ifdef AL_DEBUG
-
-int al_store_fault_set(struct al_store *s, enum al_store_fault kind, unsigned nth, const char *sql)
-{
-    if ((unsigned)kind >= AL_STORE_FAULT_KINDS)
-        return AL_E_INVAL;
-    if (sql && strlen(sql) >= sizeof s->fault.sql)
-        return AL_E_INVAL;
-    s->fault.left[kind] = nth;
-    if (kind == AL_STORE_FAULT_ALLOC)
-        snprintf(s->fault.sql, sizeof s->fault.sql, "%s", sql ? sql : "");
-    return 0;
-}
-
-bool al_sqlite_fault_fires(struct al_store *s, enum al_store_fault kind, const char *sql)
-{
-    unsigned *left = &s->fault.left[kind];
-    if (*left == 0)
-        return false;
-    if (kind == AL_STORE_FAULT_ALLOC && s->fault.sql[0] && (!sql || !strstr(sql, s->fault.sql)))
-        return false;
-    return --*left == 0;
-}
 
 /* AL_STORE_FAULT=commit:N | sync:N | alloc:N[:SQL] (store.h), when set. */
 static int fault_from_env(struct al_store *s, struct al_err *e)

@@ -1,29 +1,29 @@
-/* sqlite_flow.c — the store's documents of the request flow (requests, quotes, reservations),
+/* store_flow.c — the store's documents of the request flow (requests, quotes, reservations),
  * the holds they take, the append-only event log and the idempotency records (store.h). */
-#include "store/sqlite_internal.h"
+#include "store/store_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the document cache (sqlite_internal.h) ---- */
+/* ---- the document cache (store_internal.h) ---- */
 
-static struct al_sqlite_doc *doc_slot(struct al_store *s, const char *id)
+static struct al_store_cached_doc *doc_slot(struct al_store *s, const char *id)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (const char *p = id; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
-    return &s->docs[h % AL_SQLITE_DOC_CACHE];
+    return &s->docs[h % AL_STORE_DOC_CACHE];
 }
 
 /* Keep a copy of `doc` as id's (replacing what its slot held); nothing when the id is too
  * long or memory is short: the cache is only a shortcut. */
 static void doc_keep(struct al_store *s, const char *id, json_t *doc)
 {
-    if (!id || strlen(id) >= AL_SQLITE_DOC_ID_MAX)
+    if (!id || strlen(id) >= AL_STORE_DOC_ID_MAX)
         return;
-    struct al_sqlite_doc *d = doc_slot(s, id);
+    struct al_store_cached_doc *d = doc_slot(s, id);
     json_decref(d->doc);
     d->doc = json_deep_copy(doc);
     snprintf(d->id, sizeof d->id, "%s", d->doc ? id : "");
@@ -32,13 +32,13 @@ static void doc_keep(struct al_store *s, const char *id, json_t *doc)
 /* A copy of id's cached document (the caller owns it), or NULL when not cached. */
 static json_t *doc_cached(struct al_store *s, const char *id)
 {
-    struct al_sqlite_doc *d = doc_slot(s, id);
+    struct al_store_cached_doc *d = doc_slot(s, id);
     return d->doc && strcmp(d->id, id) == 0 ? json_deep_copy(d->doc) : NULL;
 }
 
-void al_sqlite_docs_clear(struct al_store *s)
+void al_store_docs_clear(struct al_store *s)
 {
-    for (size_t i = 0; i < AL_SQLITE_DOC_CACHE; i++) {
+    for (size_t i = 0; i < AL_STORE_DOC_CACHE; i++) {
         json_decref(s->docs[i].doc);
         s->docs[i].doc = NULL;
         s->docs[i].id[0] = '\0';
@@ -50,14 +50,14 @@ void al_sqlite_docs_clear(struct al_store *s)
 static int doc_put(struct al_store *s, const char *sql, const struct al_store_doc_meta *m,
                    json_t *doc, struct al_err *e)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     char *text = json_dumps(doc, JSON_COMPACT);
     int rc;
     if (!text)
         return al_err_set(e, AL_E_NOMEM, "out of memory");
-    rc = al_sqlite_prep(s, &st, e, sql, "tttiit", m->id, m->org, m->state, m->t0, m->t1, text);
+    rc = al_db_prep(s, &st, e, sql, "tttiit", m->id, m->org, m->state, m->t0, m->t1, text);
     free(text);
-    if (rc || (rc = al_sqlite_run(s, st, e, "put document")) < 0)
+    if (rc || (rc = al_db_run(s, st, e, "put document")) < 0)
         return rc;
     return rc == 0 ? al_err_set(e, AL_E_NOTFOUND, "no %s", m->id) : 0;
 }
@@ -102,8 +102,8 @@ int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struc
 {
     if ((*ret = doc_cached(s, id)) != NULL)
         return 0;
-    int rc = al_sqlite_doc_one(s, "SELECT " REQUEST_DOC " FROM requests r WHERE r.id = ?", id, NULL,
-                               ret, reterr);
+    int rc = al_db_doc_one(s, "SELECT " REQUEST_DOC " FROM requests r WHERE r.id = ?", id, NULL,
+                           ret, reterr);
     if (rc == 0)
         doc_keep(s, id, *ret);
     return rc;
@@ -112,14 +112,14 @@ int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struc
 int al_store_request_list(struct al_store *s, const char *org, const char *state,
                           struct al_store_page pg, json_t **ret, char **next, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int limit = al_sqlite_page_limit(pg);
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT r.id, " REQUEST_DOC " FROM requests r"
-                            " WHERE (?1 IS NULL OR r.org_id = ?1) AND (?2 IS NULL OR r.state = ?2)"
-                            " AND r.id > coalesce(?3, '') ORDER BY r.id LIMIT ?4",
-                            "ttti", org, state, pg.cursor, (int64_t)limit + 1);
-    return rc ? rc : al_sqlite_collect(s, st, limit, al_sqlite_doc_row, ret, next, reterr);
+    struct al_db_stmt *st;
+    int limit = al_db_page_limit(pg);
+    int rc = al_db_prep(s, &st, reterr,
+                        "SELECT r.id, " REQUEST_DOC " FROM requests r"
+                        " WHERE (?1 IS NULL OR r.org_id = ?1) AND (?2 IS NULL OR r.state = ?2)"
+                        " AND r.id > coalesce(?3, '') ORDER BY r.id LIMIT ?4",
+                        "ttti", org, state, pg.cursor, (int64_t)limit + 1);
+    return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);
 }
 
 int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
@@ -131,16 +131,16 @@ int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m,
 
 int al_store_quote_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
-    return al_sqlite_doc_one(
-        s, "SELECT json_set(doc, '$.request', request_id) FROM quotes WHERE id = ?", id, NULL, ret,
-        reterr);
+    return al_db_doc_one(s,
+                         "SELECT json_set(doc, '$.request', request_id) FROM quotes WHERE id = ?",
+                         id, NULL, ret, reterr);
 }
 
 static int id_list(struct al_store *s, const char *sql, int64_t now, json_t **ret, struct al_err *e)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, e, sql, "i", now);
-    return rc ? rc : al_sqlite_collect(s, st, 100000, al_sqlite_doc_row, ret, NULL, e);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, e, sql, "i", now);
+    return rc ? rc : al_db_collect(s, st, 100000, al_db_doc_row, ret, NULL, e);
 }
 
 int al_store_quote_expired(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)
@@ -167,21 +167,21 @@ int al_store_reservation_put(struct al_store *s, const struct al_store_doc_meta 
 int al_store_reservation_get(struct al_store *s, const char *id, json_t **ret,
                              struct al_err *reterr)
 {
-    return al_sqlite_doc_one(s, "SELECT doc FROM reservations WHERE id = ?", id, NULL, ret, reterr);
+    return al_db_doc_one(s, "SELECT doc FROM reservations WHERE id = ?", id, NULL, ret, reterr);
 }
 
 int al_store_reservation_list(struct al_store *s, const char *org, const char *state,
                               struct al_store_page pg, json_t **ret, char **next,
                               struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int limit = al_sqlite_page_limit(pg);
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT id, doc FROM reservations WHERE (?1 IS NULL OR org_id = ?1)"
-                            " AND (?2 IS NULL OR state = ?2) AND id > coalesce(?3, '')"
-                            " ORDER BY id LIMIT ?4",
-                            "ttti", org, state, pg.cursor, (int64_t)limit + 1);
-    return rc ? rc : al_sqlite_collect(s, st, limit, al_sqlite_doc_row, ret, next, reterr);
+    struct al_db_stmt *st;
+    int limit = al_db_page_limit(pg);
+    int rc = al_db_prep(s, &st, reterr,
+                        "SELECT id, doc FROM reservations WHERE (?1 IS NULL OR org_id = ?1)"
+                        " AND (?2 IS NULL OR state = ?2) AND id > coalesce(?3, '')"
+                        " ORDER BY id LIMIT ?4",
+                        "ttti", org, state, pg.cursor, (int64_t)limit + 1);
+    return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);
 }
 
 int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)
@@ -198,16 +198,15 @@ int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, stru
 
 int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc =
-        al_sqlite_prep(s, &st, reterr,
-                       "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
-                       " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
-                       "ttttiiiii", h->gpu, h->owner, h->kind, h->profile, (int64_t)h->start_unit,
-                       (int64_t)h->mask, h->t0, h->t1, h->expires_at);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr,
+                        "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
+                        " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
+                        "ttttiiiii", h->gpu, h->owner, h->kind, h->profile, (int64_t)h->start_unit,
+                        (int64_t)h->mask, h->t0, h->t1, h->expires_at);
     if (rc)
         return rc;
-    rc = al_sqlite_run(s, st, reterr, "add hold");
+    rc = al_db_run(s, st, reterr, "add hold");
     return rc < 0 ? rc : 0;
 }
 
@@ -216,76 +215,76 @@ int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct 
 int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, int64_t now,
                             struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT count(*) FROM holds h WHERE h.gpu_id = ? AND (h.mask & ?) != 0"
-                            " AND h.t0 < ? AND h.t1 > ? AND " HOLD_LIVE " AND h.owner != ?",
-                            "tiiiit", h->gpu, (int64_t)h->mask, h->t1, h->t0, now, h->owner);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr,
+                        "SELECT count(*) FROM holds h WHERE h.gpu_id = ? AND (h.mask & ?) != 0"
+                        " AND h.t0 < ? AND h.t1 > ? AND " HOLD_LIVE " AND h.owner != ?",
+                        "tiiiit", h->gpu, (int64_t)h->mask, h->t1, h->t0, now, h->owner);
     if (rc)
         return rc;
-    rc = al_sqlite_step(s, st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
-                                             : al_sqlite_fail(s, reterr, "hold conflicts");
-    al_sqlite_done(s, st);
+    rc =
+        al_db_step(s, st) == AL_DB_ROW ? al_db_int(st, 0) : al_db_fail(s, reterr, "hold conflicts");
+    al_db_done(s, st);
     return rc;
 }
 
 #define HOLD_COLUMNS "gpu_id, owner, kind, profile, start_unit, mask, t0, t1, expires_at"
 
 /* A row of HOLD_COLUMNS. */
-static void hold_row(sqlite3_stmt *st, struct al_store_hold *h)
+static void hold_row(struct al_db_stmt *st, struct al_store_hold *h)
 {
     memset(h, 0, sizeof *h);
-    snprintf(h->gpu, sizeof h->gpu, "%s", al_sqlite_text(st, 0));
-    snprintf(h->owner, sizeof h->owner, "%s", al_sqlite_text(st, 1));
-    snprintf(h->kind, sizeof h->kind, "%s", al_sqlite_text(st, 2));
-    snprintf(h->profile, sizeof h->profile, "%s", al_sqlite_text(st, 3));
-    h->start_unit = sqlite3_column_int(st, 4);
-    h->mask = (uint64_t)sqlite3_column_int64(st, 5);
-    h->t0 = sqlite3_column_int64(st, 6);
-    h->t1 = sqlite3_column_int64(st, 7);
-    h->expires_at = sqlite3_column_int64(st, 8);
+    snprintf(h->gpu, sizeof h->gpu, "%s", al_db_text(st, 0));
+    snprintf(h->owner, sizeof h->owner, "%s", al_db_text(st, 1));
+    snprintf(h->kind, sizeof h->kind, "%s", al_db_text(st, 2));
+    snprintf(h->profile, sizeof h->profile, "%s", al_db_text(st, 3));
+    h->start_unit = al_db_int(st, 4);
+    h->mask = (uint64_t)al_db_int64(st, 5);
+    h->t0 = al_db_int64(st, 6);
+    h->t1 = al_db_int64(st, 7);
+    h->expires_at = al_db_int64(st, 8);
 }
 
 int al_store_hold_first_conflict(struct al_store *s, const struct al_store_hold *h, int64_t now,
                                  struct al_store_hold *ret, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT " HOLD_COLUMNS " FROM holds h WHERE h.gpu_id = ?"
-                            " AND h.t0 < ? AND h.t1 > ? AND " HOLD_LIVE " AND h.owner != ?"
-                            " ORDER BY (h.mask & ?) = 0, h.t0, h.id LIMIT 1",
-                            "tiiiti", h->gpu, h->t1, h->t0, now, h->owner, (int64_t)h->mask);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr,
+                        "SELECT " HOLD_COLUMNS " FROM holds h WHERE h.gpu_id = ?"
+                        " AND h.t0 < ? AND h.t1 > ? AND " HOLD_LIVE " AND h.owner != ?"
+                        " ORDER BY (h.mask & ?) = 0, h.t0, h.id LIMIT 1",
+                        "tiiiti", h->gpu, h->t1, h->t0, now, h->owner, (int64_t)h->mask);
     if (rc)
         return rc;
-    int r = al_sqlite_step(s, st);
-    if (r == SQLITE_ROW)
+    int r = al_db_step(s, st);
+    if (r == AL_DB_ROW)
         hold_row(st, ret);
     else
-        rc = r == SQLITE_DONE ? AL_E_NOTFOUND : al_sqlite_fail(s, reterr, "hold conflict");
-    al_sqlite_done(s, st);
+        rc = r == AL_DB_DONE ? AL_E_NOTFOUND : al_db_fail(s, reterr, "hold conflict");
+    al_db_done(s, st);
     return rc;
 }
 
 int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, al_store_hold_fn fn,
                        void *arg, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT " HOLD_COLUMNS
-                            " FROM holds h WHERE h.t1 > ? AND h.t0 < ? AND " HOLD_LIVE,
-                            "iii", t0, t1, now);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr,
+                        "SELECT " HOLD_COLUMNS
+                        " FROM holds h WHERE h.t1 > ? AND h.t0 < ? AND " HOLD_LIVE,
+                        "iii", t0, t1, now);
     if (rc)
         return rc;
     int r;
-    while ((r = al_sqlite_step(s, st)) == SQLITE_ROW) {
+    while ((r = al_db_step(s, st)) == AL_DB_ROW) {
         struct al_store_hold h;
         hold_row(st, &h);
         if ((rc = fn(arg, &h)) != 0)
             break;
     }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = al_sqlite_fail(s, reterr, "holds");
-    al_sqlite_done(s, st);
+    if (rc == 0 && r != AL_DB_DONE)
+        rc = al_db_fail(s, reterr, "holds");
+    al_db_done(s, st);
     return rc;
 }
 
@@ -294,20 +293,20 @@ int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, 
 int al_store_hold_gpu_firm(struct al_store *s, const char *gpu, int64_t t0, int64_t t1,
                            struct al_store_hold **ret, size_t *n, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     struct al_store_hold *v = NULL;
     size_t len = 0, cap = 0;
     int r;
     *ret = NULL;
     *n = 0;
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT " HOLD_COLUMNS " FROM holds h INDEXED BY holds_gpu"
-                            " WHERE h.gpu_id = ? AND h.t1 > ? AND h.t0 < ? AND h.expires_at = 0"
-                            " AND substr(h.owner, 1, 4) = 'rsv_' ORDER BY h.t0, h.id",
-                            "tii", gpu, t0, t1);
+    int rc = al_db_prep(s, &st, reterr,
+                        "SELECT " HOLD_COLUMNS " FROM holds h INDEXED BY holds_gpu"
+                        " WHERE h.gpu_id = ? AND h.t1 > ? AND h.t0 < ? AND h.expires_at = 0"
+                        " AND substr(h.owner, 1, 4) = 'rsv_' ORDER BY h.t0, h.id",
+                        "tii", gpu, t0, t1);
     if (rc)
         return rc;
-    while ((r = al_sqlite_step(s, st)) == SQLITE_ROW) {
+    while ((r = al_db_step(s, st)) == AL_DB_ROW) {
         if (len == cap) {
             struct al_store_hold *w = realloc(v, (cap ? 2 * cap : 8) * sizeof *w);
             if (!w) {
@@ -319,10 +318,10 @@ int al_store_hold_gpu_firm(struct al_store *s, const char *gpu, int64_t t0, int6
         }
         hold_row(st, &v[len++]);
     }
-    if (r != SQLITE_DONE)
-        rc = al_sqlite_fail(s, reterr, "holds of a GPU");
+    if (r != AL_DB_DONE)
+        rc = al_db_fail(s, reterr, "holds of a GPU");
 out:
-    al_sqlite_done(s, st);
+    al_db_done(s, st);
     if (rc) {
         free(v);
         return rc;
@@ -335,10 +334,10 @@ out:
 static int owner_update(struct al_store *s, const char *sql, const char *fmt, const char *a,
                         const char *b, int64_t v, struct al_err *e)
 {
-    sqlite3_stmt *st;
-    int rc = fmt[1] == 't' ? al_sqlite_prep(s, &st, e, sql, fmt, a, b)
-                           : al_sqlite_prep(s, &st, e, sql, fmt, a, v);
-    return rc ? rc : al_sqlite_run(s, st, e, "update holds");
+    struct al_db_stmt *st;
+    int rc = fmt[1] == 't' ? al_db_prep(s, &st, e, sql, fmt, a, b)
+                           : al_db_prep(s, &st, e, sql, fmt, a, v);
+    return rc ? rc : al_db_run(s, st, e, "update holds");
 }
 
 int al_store_hold_transfer(struct al_store *s, const char *from, const char *to,
@@ -356,9 +355,9 @@ int al_store_hold_set_end(struct al_store *s, const char *owner, int64_t t1, str
 
 int al_store_hold_release(struct al_store *s, const char *owner, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr, "DELETE FROM holds WHERE owner = ?", "t", owner);
-    return rc ? rc : al_sqlite_run(s, st, reterr, "release holds");
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr, "DELETE FROM holds WHERE owner = ?", "t", owner);
+    return rc ? rc : al_db_run(s, st, reterr, "release holds");
 }
 
 /* ---- events ---- */
@@ -366,46 +365,46 @@ int al_store_hold_release(struct al_store *s, const char *owner, struct al_err *
 int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor, const char *kind,
                               const char *object, json_t *data, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     char *text = data ? json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
     int rc;
     if (!text)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
-    rc = al_sqlite_prep(s, &st, reterr,
-                        "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)",
-                        "itttt", at, actor, kind, object, text);
+    rc = al_db_prep(s, &st, reterr,
+                    "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)", "itttt",
+                    at, actor, kind, object, text);
     free(text);
-    if (rc || (rc = al_sqlite_run(s, st, reterr, "append event")) < 0)
+    if (rc || (rc = al_db_run(s, st, reterr, "append event")) < 0)
         return rc;
-    return sqlite3_last_insert_rowid(s->db);
+    return al_db_last_rowid(s);
 }
 
 int al_store_event_orgs_add(struct al_store *s, int64_t seq, const char *const *orgs, size_t n,
                             struct al_err *reterr)
 {
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *st;
+        struct al_db_stmt *st;
         if (!orgs[i])
             continue;
         int rc =
-            al_sqlite_prep(s, &st, reterr, "INSERT OR IGNORE INTO event_orgs(org, seq) VALUES(?,?)",
-                           "ti", orgs[i], seq);
-        if (rc || (rc = al_sqlite_run(s, st, reterr, "record an event's org")) < 0)
+            al_db_prep(s, &st, reterr, "INSERT OR IGNORE INTO event_orgs(org, seq) VALUES(?,?)",
+                       "ti", orgs[i], seq);
+        if (rc || (rc = al_db_run(s, st, reterr, "record an event's org")) < 0)
             return rc;
     }
     return 0;
 }
 
 /* Column 6: the event's orgs as a JSON array text (json_group_array). */
-static json_t *event_row(sqlite3_stmt *st)
+static json_t *event_row(struct al_db_stmt *st)
 {
-    json_t *data = json_loads(al_sqlite_text(st, 5) ? al_sqlite_text(st, 5) : "{}", 0, NULL);
-    json_t *orgs = json_loads(al_sqlite_text(st, 6) ? al_sqlite_text(st, 6) : "[]", 0, NULL);
-    return json_pack(
-        "{s:I,s:I,s:s?,s:s?,s:s?,s:o,s:o}", "seq", (json_int_t)sqlite3_column_int64(st, 0), "at",
-        (json_int_t)sqlite3_column_int64(st, 1), "actor", al_sqlite_text(st, 2), "kind",
-        al_sqlite_text(st, 3), "object", al_sqlite_text(st, 4), "orgs",
-        json_is_array(orgs) ? orgs : json_array(), "data", data ? data : json_object());
+    json_t *data = json_loads(al_db_text(st, 5) ? al_db_text(st, 5) : "{}", 0, NULL);
+    json_t *orgs = json_loads(al_db_text(st, 6) ? al_db_text(st, 6) : "[]", 0, NULL);
+    return json_pack("{s:I,s:I,s:s?,s:s?,s:s?,s:o,s:o}", "seq", (json_int_t)al_db_int64(st, 0),
+                     "at", (json_int_t)al_db_int64(st, 1), "actor", al_db_text(st, 2), "kind",
+                     al_db_text(st, 3), "object", al_db_text(st, 4), "orgs",
+                     json_is_array(orgs) ? orgs : json_array(), "data",
+                     data ? data : json_object());
 }
 
 /* The columns event_row reads; ?2..?5 are the filter (NULL: none), ?6 the limit. */
@@ -423,27 +422,26 @@ static int event_find_desc(struct al_store *s, const struct al_store_event_filte
                            const char *exact, const char *prefix, int limit, json_t **ret,
                            struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     int64_t before = f->before > 0 ? f->before : INT64_MAX;
     int rc;
     if (f->org)
-        rc = al_sqlite_prep(s, &st, reterr,
-                            EVENT_COLS " JOIN event_orgs o ON o.seq = e.seq"
-                                       " WHERE o.org = ?2 AND o.seq < ?1" EVENT_FILTER_DESC,
-                            "ittttn", before, f->org, exact, prefix, f->object, (int64_t)limit);
+        rc = al_db_prep(s, &st, reterr,
+                        EVENT_COLS " JOIN event_orgs o ON o.seq = e.seq"
+                                   " WHERE o.org = ?2 AND o.seq < ?1" EVENT_FILTER_DESC,
+                        "ittttn", before, f->org, exact, prefix, f->object, (int64_t)limit);
     else
-        rc = al_sqlite_prep(s, &st, reterr,
-                            EVENT_COLS " WHERE e.seq < ?1 AND ?2 IS NULL" EVENT_FILTER_DESC,
-                            "ittttn", before, (const char *)NULL, exact, prefix, f->object,
-                            (int64_t)limit);
-    return rc ? rc : al_sqlite_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
+        rc = al_db_prep(s, &st, reterr,
+                        EVENT_COLS " WHERE e.seq < ?1 AND ?2 IS NULL" EVENT_FILTER_DESC, "ittttn",
+                        before, (const char *)NULL, exact, prefix, f->object, (int64_t)limit);
+    return rc ? rc : al_db_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
 }
 
 int al_store_event_find(struct al_store *s, const struct al_store_event_filter *f, int64_t after,
                         int limit, json_t **ret, struct al_err *reterr)
 {
     static const struct al_store_event_filter none = {0};
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     int rc;
     if (!f)
         f = &none;
@@ -454,25 +452,25 @@ int al_store_event_find(struct al_store *s, const struct al_store_event_filter *
     /* an org's events are read from its rows of event_orgs: a sparse org does not scan the
      * whole log */
     if (f->org)
-        rc = al_sqlite_prep(s, &st, reterr,
-                            EVENT_COLS " JOIN event_orgs o ON o.seq = e.seq"
-                                       " WHERE o.org = ?2 AND o.seq > ?1" EVENT_FILTER,
-                            "ittttn", after, f->org, exact, prefix, f->object, (int64_t)limit);
+        rc = al_db_prep(s, &st, reterr,
+                        EVENT_COLS " JOIN event_orgs o ON o.seq = e.seq"
+                                   " WHERE o.org = ?2 AND o.seq > ?1" EVENT_FILTER,
+                        "ittttn", after, f->org, exact, prefix, f->object, (int64_t)limit);
     else
-        rc = al_sqlite_prep(s, &st, reterr,
-                            EVENT_COLS " WHERE e.seq > ?1 AND ?2 IS NULL" EVENT_FILTER, "ittttn",
-                            after, (const char *)NULL, exact, prefix, f->object, (int64_t)limit);
-    return rc ? rc : al_sqlite_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
+        rc = al_db_prep(s, &st, reterr, EVENT_COLS " WHERE e.seq > ?1 AND ?2 IS NULL" EVENT_FILTER,
+                        "ittttn", after, (const char *)NULL, exact, prefix, f->object,
+                        (int64_t)limit);
+    return rc ? rc : al_db_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
 }
 
 int64_t al_store_event_last(struct al_store *s, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr, "SELECT coalesce(max(seq), 0) FROM events", "");
-    if (rc || (rc = al_sqlite_row(s, st, reterr, "event")) != 0)
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr, "SELECT coalesce(max(seq), 0) FROM events", "");
+    if (rc || (rc = al_db_row(s, st, reterr, "event")) != 0)
         return rc;
-    int64_t seq = sqlite3_column_int64(st, 0);
-    al_sqlite_done(s, st);
+    int64_t seq = al_db_int64(st, 0);
+    al_db_done(s, st);
     return seq;
 }
 
@@ -492,65 +490,65 @@ int al_store_event_list_org(struct al_store *s, const char *org, int64_t after, 
 int al_store_notice_once(struct al_store *s, const char *object, const char *kind, int64_t at,
                          struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "INSERT OR IGNORE INTO notices(object, kind, at) VALUES(?,?,?)", "tti",
-                            object, kind, at);
-    return rc ? rc : al_sqlite_run(s, st, reterr, "record a notice");
+    struct al_db_stmt *st;
+    int rc =
+        al_db_prep(s, &st, reterr, "INSERT OR IGNORE INTO notices(object, kind, at) VALUES(?,?,?)",
+                   "tti", object, kind, at);
+    return rc ? rc : al_db_run(s, st, reterr, "record a notice");
 }
 
-static json_t *due_row(sqlite3_stmt *st)
+static json_t *due_row(struct al_db_stmt *st)
 {
-    json_t *doc = json_loads(al_sqlite_text(st, 4) ? al_sqlite_text(st, 4) : "{}", 0, NULL);
-    return json_pack("{s:s?,s:s?,s:I,s:I,s:o}", "id", al_sqlite_text(st, 0), "org",
-                     al_sqlite_text(st, 1), "start", (json_int_t)sqlite3_column_int64(st, 2), "end",
-                     (json_int_t)sqlite3_column_int64(st, 3), "doc", doc ? doc : json_object());
+    json_t *doc = json_loads(al_db_text(st, 4) ? al_db_text(st, 4) : "{}", 0, NULL);
+    return json_pack("{s:s?,s:s?,s:I,s:I,s:o}", "id", al_db_text(st, 0), "org", al_db_text(st, 1),
+                     "start", (json_int_t)al_db_int64(st, 2), "end", (json_int_t)al_db_int64(st, 3),
+                     "doc", doc ? doc : json_object());
 }
 
 int al_store_notice_due(struct al_store *s, const char *kind, bool at_start, int64_t now,
                         int64_t lead, json_t **ret, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     int rc;
     /* both read reservations_due (state, start_at, end_at) */
     if (at_start)
-        rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT id, org_id, start_at, end_at, doc FROM reservations r"
-                            " WHERE state = 'scheduled' AND start_at > ?1 AND start_at <= ?2"
-                            " AND NOT EXISTS(SELECT 1 FROM notices n"
-                            " WHERE n.object = r.id AND n.kind = ?3) ORDER BY start_at, id",
-                            "iit", now, now + lead, kind);
+        rc = al_db_prep(s, &st, reterr,
+                        "SELECT id, org_id, start_at, end_at, doc FROM reservations r"
+                        " WHERE state = 'scheduled' AND start_at > ?1 AND start_at <= ?2"
+                        " AND NOT EXISTS(SELECT 1 FROM notices n"
+                        " WHERE n.object = r.id AND n.kind = ?3) ORDER BY start_at, id",
+                        "iit", now, now + lead, kind);
     else
-        rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT id, org_id, start_at, end_at, doc FROM reservations r"
-                            " WHERE state IN ('active', 'provisioning') AND end_at > ?1"
-                            " AND end_at <= ?2 AND NOT EXISTS(SELECT 1 FROM notices n"
-                            " WHERE n.object = r.id AND n.kind = ?3) ORDER BY end_at, id",
-                            "iit", now, now + lead, kind);
-    return rc ? rc : al_sqlite_collect(s, st, 1000, due_row, ret, NULL, reterr);
+        rc = al_db_prep(s, &st, reterr,
+                        "SELECT id, org_id, start_at, end_at, doc FROM reservations r"
+                        " WHERE state IN ('active', 'provisioning') AND end_at > ?1"
+                        " AND end_at <= ?2 AND NOT EXISTS(SELECT 1 FROM notices n"
+                        " WHERE n.object = r.id AND n.kind = ?3) ORDER BY end_at, id",
+                        "iit", now, now + lead, kind);
+    return rc ? rc : al_db_collect(s, st, 1000, due_row, ret, NULL, reterr);
 }
 
-static json_t *org_row(sqlite3_stmt *st)
+static json_t *org_row(struct al_db_stmt *st)
 {
-    return json_string(al_sqlite_text(st, 0) ? al_sqlite_text(st, 0) : "");
+    return json_string(al_db_text(st, 0) ? al_db_text(st, 0) : "");
 }
 
 int al_store_owner_orgs(struct al_store *s, const json_t *owners, json_t **ret,
                         struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     char *ids = json_dumps(owners ? owners : json_array(), JSON_COMPACT);
     if (!ids)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     /* reservations by their id, quotes by their request's org */
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT r.org_id FROM json_each(?1) j JOIN reservations r"
-                            " ON r.id = j.value UNION SELECT q2.org_id FROM json_each(?1) j"
-                            " JOIN quotes q ON q.id = j.value JOIN requests q2"
-                            " ON q2.id = q.request_id ORDER BY 1",
-                            "t", ids);
+    int rc = al_db_prep(s, &st, reterr,
+                        "SELECT r.org_id FROM json_each(?1) j JOIN reservations r"
+                        " ON r.id = j.value UNION SELECT q2.org_id FROM json_each(?1) j"
+                        " JOIN quotes q ON q.id = j.value JOIN requests q2"
+                        " ON q2.id = q.request_id ORDER BY 1",
+                        "t", ids);
     free(ids);
-    return rc ? rc : al_sqlite_collect(s, st, 100000, org_row, ret, NULL, reterr);
+    return rc ? rc : al_db_collect(s, st, 100000, org_row, ret, NULL, reterr);
 }
 
 /* ---- idempotency ---- */
@@ -559,40 +557,39 @@ int al_store_idem_get(struct al_store *s, const char *key, const char *caller,
                       const uint8_t body_hash[AL_STORE_HASH_LEN], int *status, char **response,
                       struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(
+    struct al_db_stmt *st;
+    int rc = al_db_prep(
         s, &st, reterr,
         "SELECT body_hash, status, response FROM idempotency WHERE key = ? AND caller = ?", "tt",
         key, caller);
     if (rc)
         return rc;
-    int r = al_sqlite_step(s, st);
-    if (r == SQLITE_ROW) {
-        const void *h = sqlite3_column_blob(st, 0);
-        if (sqlite3_column_bytes(st, 0) != AL_STORE_HASH_LEN ||
-            memcmp(h, body_hash, AL_STORE_HASH_LEN) != 0) {
+    int r = al_db_step(s, st);
+    if (r == AL_DB_ROW) {
+        size_t hlen;
+        const void *h = al_db_blob(st, 0, &hlen);
+        if (hlen != AL_STORE_HASH_LEN || memcmp(h, body_hash, AL_STORE_HASH_LEN) != 0) {
             rc = al_err_set(reterr, AL_E_CONFLICT, "Idempotency-Key reused with another body");
         } else {
-            *status = sqlite3_column_int(st, 1);
-            *response = strdup(al_sqlite_text(st, 2) ? al_sqlite_text(st, 2) : "");
+            *status = al_db_int(st, 1);
+            *response = strdup(al_db_text(st, 2) ? al_db_text(st, 2) : "");
             if (!*response)
                 rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
         }
     } else {
-        rc = r == SQLITE_DONE ? AL_E_NOTFOUND : al_sqlite_fail(s, reterr, "idempotency");
+        rc = r == AL_DB_DONE ? AL_E_NOTFOUND : al_db_fail(s, reterr, "idempotency");
     }
-    al_sqlite_done(s, st);
+    al_db_done(s, st);
     return rc;
 }
 
 int al_store_idem_put(struct al_store *s, const struct al_store_idem *r, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc =
-        al_sqlite_prep(s, &st, reterr, "INSERT INTO idempotency VALUES(?,?,?,?,?,?)", "ttbiti",
-                       r->key, r->caller, r->body_hash, (int64_t)r->status, r->response, r->at);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr, "INSERT INTO idempotency VALUES(?,?,?,?,?,?)", "ttbiti",
+                        r->key, r->caller, r->body_hash, (int64_t)r->status, r->response, r->at);
     if (rc)
         return rc;
-    rc = al_sqlite_run(s, st, reterr, "put idempotency");
+    rc = al_db_run(s, st, reterr, "put idempotency");
     return rc < 0 ? rc : 0;
 }

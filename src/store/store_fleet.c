@@ -1,6 +1,6 @@
-/* sqlite_fleet.c — the store's nodes and their GPUs (store.h), with each GPU's MIG state as
- * its agent observed it and as allot last put it; the prices are in sqlite_money.c. */
-#include "store/sqlite_internal.h"
+/* store_fleet.c — the store's nodes and their GPUs (store.h), with each GPU's MIG state as
+ * its agent observed it and as allot last put it; the prices are in store_money.c. */
+#include "store/store_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,58 +16,58 @@ struct gpu_have {
 };
 
 /* Text column i of the current row, "" for NULL. */
-static const char *col(sqlite3_stmt *st, int i)
+static const char *col(struct al_db_stmt *st, int i)
 {
-    const char *v = al_sqlite_text(st, i);
+    const char *v = al_db_text(st, i);
     return v ? v : "";
 }
 
 /* The row of the GPU with `uuid` into *h: 0, AL_E_NOTFOUND, or an error. */
 static int gpu_by_uuid(struct al_store *s, const char *uuid, struct gpu_have *h, struct al_err *e)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, e,
-                            "SELECT id, node, idx, model, reported_model, pool, healthy, present,"
-                            " observed IS NOT NULL FROM gpus WHERE uuid = ?",
-                            "t", uuid);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, e,
+                        "SELECT id, node, idx, model, reported_model, pool, healthy, present,"
+                        " observed IS NOT NULL FROM gpus WHERE uuid = ?",
+                        "t", uuid);
     if (rc)
         return rc;
-    int r = al_sqlite_step(s, st);
-    if (r == SQLITE_ROW) {
+    int r = al_db_step(s, st);
+    if (r == AL_DB_ROW) {
         snprintf(h->id, sizeof h->id, "%s", col(st, 0));
         snprintf(h->node, sizeof h->node, "%s", col(st, 1));
-        h->idx = sqlite3_column_int64(st, 2);
+        h->idx = al_db_int64(st, 2);
         snprintf(h->model, sizeof h->model, "%s", col(st, 3));
         snprintf(h->reported, sizeof h->reported, "%s", col(st, 4));
         snprintf(h->pool, sizeof h->pool, "%s", col(st, 5));
-        h->healthy = sqlite3_column_int(st, 6) != 0;
-        h->present = sqlite3_column_int(st, 7) != 0;
-        h->observed = sqlite3_column_int(st, 8) != 0;
+        h->healthy = al_db_int(st, 6) != 0;
+        h->present = al_db_int(st, 7) != 0;
+        h->observed = al_db_int(st, 8) != 0;
     } else {
-        rc = r == SQLITE_DONE ? AL_E_NOTFOUND : al_sqlite_fail(s, e, "gpu by uuid");
+        rc = r == AL_DB_DONE ? AL_E_NOTFOUND : al_db_fail(s, e, "gpu by uuid");
     }
-    al_sqlite_done(s, st);
+    al_db_done(s, st);
     return rc;
 }
 
 /* Step `st` (prepared and bound) once and give it back: 1 when it found a row, 0 when not, or
  * an error. */
-static int found(struct al_store *s, sqlite3_stmt *st, struct al_err *e)
+static int found(struct al_store *s, struct al_db_stmt *st, struct al_err *e)
 {
-    int r = al_sqlite_step(s, st);
-    int rc = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : al_sqlite_fail(s, e, "lookup");
-    al_sqlite_done(s, st);
+    int r = al_db_step(s, st);
+    int rc = r == AL_DB_ROW ? 1 : r == AL_DB_DONE ? 0 : al_db_fail(s, e, "lookup");
+    al_db_done(s, st);
     return rc;
 }
 
 /* Is a hold live at `now` on GPU `id` (ending after now; firm, or tentative unexpired)? */
 static int gpu_held(struct al_store *s, const char *id, int64_t now, struct al_err *e)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, e,
-                            "SELECT 1 FROM holds h WHERE h.gpu_id = ?1 AND h.t1 > ?2"
-                            " AND (h.expires_at = 0 OR h.expires_at > ?2) LIMIT 1",
-                            "ti", id, now);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, e,
+                        "SELECT 1 FROM holds h WHERE h.gpu_id = ?1 AND h.t1 > ?2"
+                        " AND (h.expires_at = 0 OR h.expires_at > ?2) LIMIT 1",
+                        "ti", id, now);
     return rc ? rc : found(s, st, e);
 }
 
@@ -77,12 +77,12 @@ static int gpu_new_id(struct al_store *s, const char *node, int64_t idx, char *o
                       struct al_err *e)
 {
     for (unsigned k = 1; k <= 1000; k++) {
-        sqlite3_stmt *st;
+        struct al_db_stmt *st;
         int n = k == 1 ? snprintf(out, cap, "gpu_%s-%lld", node, (long long)idx)
                        : snprintf(out, cap, "gpu_%s-%lld-%u", node, (long long)idx, k);
         if (n < 0 || (size_t)n >= cap)
             return al_err_set(e, AL_E_RANGE, "gpu id of node %s: too long", node);
-        int rc = al_sqlite_prep(s, &st, e, "SELECT 1 FROM gpus WHERE id = ?", "t", out);
+        int rc = al_db_prep(s, &st, e, "SELECT 1 FROM gpus WHERE id = ?", "t", out);
         if (rc || (rc = found(s, st, e)) <= 0)
             return rc;
     }
@@ -97,7 +97,7 @@ static int gpu_observed_put(struct al_store *s, const char *id, json_t *g, bool 
 {
     json_t *obs = json_object_get(g, "observed");
     char *text = NULL;
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     int rc;
     if (json_is_null(obs))
         obs = NULL;
@@ -105,10 +105,10 @@ static int gpu_observed_put(struct al_store *s, const char *id, json_t *g, bool 
         return 0;
     if (obs && !(text = json_dumps(obs, JSON_COMPACT)))
         return al_err_set(e, AL_E_NOMEM, "out of memory");
-    rc = al_sqlite_prep(s, &st, e, "UPDATE gpus SET observed = ?2, observed_at = ?3 WHERE id = ?1",
-                        "ttn", id, text, obs ? now : (int64_t)-1);
+    rc = al_db_prep(s, &st, e, "UPDATE gpus SET observed = ?2, observed_at = ?3 WHERE id = ?1",
+                    "ttn", id, text, obs ? now : (int64_t)-1);
     free(text);
-    if (rc || (rc = al_sqlite_run(s, st, e, "gpu observed")) < 0)
+    if (rc || (rc = al_db_run(s, st, e, "gpu observed")) < 0)
         return rc;
     return 0;
 }
@@ -117,21 +117,21 @@ static int gpu_observed_put(struct al_store *s, const char *id, json_t *g, bool 
 static int gpu_put(struct al_store *s, const char *node, json_t *g, int64_t now, struct al_err *e)
 {
     struct gpu_have h = {0};
-    sqlite3_stmt *st;
-    const char *uuid = al_sqlite_jstr(g, "uuid"), *model = al_sqlite_jstr(g, "model");
-    const char *pool = al_sqlite_jstr(g, "pool");
+    struct al_db_stmt *st;
+    const char *uuid = al_store_jstr(g, "uuid"), *model = al_store_jstr(g, "model");
+    const char *pool = al_store_jstr(g, "pool");
     int64_t idx = json_integer_value(json_object_get(g, "index"));
     bool healthy = json_is_true(json_object_get(g, "healthy"));
     int rc = gpu_by_uuid(s, uuid, &h, e);
     if (rc == AL_E_NOTFOUND) {
         char id[96];
         if ((rc = gpu_new_id(s, node, idx, id, sizeof id, e)) != 0 ||
-            (rc = al_sqlite_prep(s, &st, e,
-                                 "INSERT INTO gpus(id, node, idx, uuid, model, reported_model,"
-                                 " pool, healthy, present) VALUES(?1,?2,?3,?4,?5,?5,?6,?7,1)",
-                                 "ttittti", id, node, idx, uuid, model, pool, (int64_t)healthy)))
+            (rc = al_db_prep(s, &st, e,
+                             "INSERT INTO gpus(id, node, idx, uuid, model, reported_model,"
+                             " pool, healthy, present) VALUES(?1,?2,?3,?4,?5,?5,?6,?7,1)",
+                             "ttittti", id, node, idx, uuid, model, pool, (int64_t)healthy)))
             return rc;
-        if ((rc = al_sqlite_run(s, st, e, "add gpu")) < 0)
+        if ((rc = al_db_run(s, st, e, "add gpu")) < 0)
             return rc;
         return gpu_observed_put(s, id, g, false, now, e);
     }
@@ -149,11 +149,11 @@ static int gpu_put(struct al_store *s, const char *node, json_t *g, int64_t now,
     if (h.present && h.idx == idx && h.healthy == healthy && strcmp(h.model, keep) == 0 &&
         strcmp(h.reported, model) == 0 && strcmp(h.pool, pool) == 0)
         return gpu_observed_put(s, h.id, g, h.observed, now, e); /* the steady heartbeat */
-    rc = al_sqlite_prep(s, &st, e,
-                        "UPDATE gpus SET idx = ?2, model = ?3, reported_model = ?4, pool = ?5,"
-                        " healthy = ?6, present = 1 WHERE id = ?1",
-                        "tittti", h.id, idx, keep, model, pool, (int64_t)healthy);
-    if (rc || (rc = al_sqlite_run(s, st, e, "update gpu")) < 0)
+    rc = al_db_prep(s, &st, e,
+                    "UPDATE gpus SET idx = ?2, model = ?3, reported_model = ?4, pool = ?5,"
+                    " healthy = ?6, present = 1 WHERE id = ?1",
+                    "tittti", h.id, idx, keep, model, pool, (int64_t)healthy);
+    if (rc || (rc = al_db_run(s, st, e, "update gpu")) < 0)
         return rc;
     return gpu_observed_put(s, h.id, g, h.observed, now, e);
 }
@@ -163,7 +163,7 @@ static int node_gpus_put(struct al_store *s, const char *node, json_t *gpus, int
 {
     size_t i;
     json_t *g;
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     char *uuids = NULL;
     json_t *list = json_array();
     int rc = 0;
@@ -188,8 +188,8 @@ static int node_gpus_put(struct al_store *s, const char *node, json_t *gpus, int
         " AND uuid NOT IN (SELECT value FROM json_each(?2))",
     };
     for (size_t k = 0; k < 2; k++)
-        if ((rc = al_sqlite_prep(s, &st, e, gone[k], "tt", node, uuids)) != 0 ||
-            (rc = al_sqlite_run(s, st, e, "gpus not reported")) < 0)
+        if ((rc = al_db_prep(s, &st, e, gone[k], "tt", node, uuids)) != 0 ||
+            (rc = al_db_run(s, st, e, "gpus not reported")) < 0)
             goto out;
     /* indexes may move between GPUs: none is unique, so the order does not matter */
     rc = 0;
@@ -206,50 +206,50 @@ out:
 
 int al_store_node_upsert(struct al_store *s, json_t *node, int64_t now, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     json_t *labels = json_object_get(node, "labels");
     char *ltext = labels ? json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
     int rc;
     if (!ltext)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
-    rc = al_sqlite_prep(
+    rc = al_db_prep(
         s, &st, reterr,
         "INSERT INTO nodes(name, zone, labels, last_seen, created_at, online)"
         " VALUES(?1,?2,?3,?4,?4,1)"
         " ON CONFLICT(name) DO UPDATE SET zone = excluded.zone, labels = excluded.labels,"
         " last_seen = excluded.last_seen, online = 1",
-        "ttti", al_sqlite_jstr(node, "name"), al_sqlite_jstr(node, "zone"), ltext, now);
+        "ttti", al_store_jstr(node, "name"), al_store_jstr(node, "zone"), ltext, now);
     free(ltext);
-    if (rc || (rc = al_sqlite_run(s, st, reterr, "upsert node")) < 0)
+    if (rc || (rc = al_db_run(s, st, reterr, "upsert node")) < 0)
         return rc;
-    return node_gpus_put(s, al_sqlite_jstr(node, "name"), json_object_get(node, "gpus"), now,
+    return node_gpus_put(s, al_store_jstr(node, "name"), json_object_get(node, "gpus"), now,
                          reterr);
 }
 
 int al_store_node_set_online(struct al_store *s, const char *name, bool online,
                              struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int rc = al_sqlite_prep(s, &st, reterr, "UPDATE nodes SET online = ?2 WHERE name = ?1", "ti",
-                            name, (int64_t)online);
-    if (rc || (rc = al_sqlite_run(s, st, reterr, "node online")) < 0)
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr, "UPDATE nodes SET online = ?2 WHERE name = ?1", "ti", name,
+                        (int64_t)online);
+    if (rc || (rc = al_db_run(s, st, reterr, "node online")) < 0)
         return rc;
     return rc == 0 ? al_err_set(reterr, AL_E_NOTFOUND, "no node %s", name) : 0;
 }
 
 /* The first column of every row of `st` (bound already) as a new array of strings. */
-static int strings(struct al_store *s, sqlite3_stmt *st, json_t **ret, struct al_err *e)
+static int strings(struct al_store *s, struct al_db_stmt *st, json_t **ret, struct al_err *e)
 {
     json_t *arr = json_array();
-    int r = SQLITE_DONE, rc = 0;
-    while (arr && (r = al_sqlite_step(s, st)) == SQLITE_ROW)
-        if (json_array_append_new(arr, json_string(al_sqlite_text(st, 0))) != 0)
+    int r = AL_DB_DONE, rc = 0;
+    while (arr && (r = al_db_step(s, st)) == AL_DB_ROW)
+        if (json_array_append_new(arr, json_string(al_db_text(st, 0))) != 0)
             break;
-    if (!arr || r == SQLITE_ROW)
+    if (!arr || r == AL_DB_ROW)
         rc = al_err_set(e, AL_E_NOMEM, "out of memory");
-    else if (r != SQLITE_DONE)
-        rc = al_sqlite_fail(s, e, "list");
-    al_sqlite_done(s, st);
+    else if (r != AL_DB_DONE)
+        rc = al_db_fail(s, e, "list");
+    al_db_done(s, st);
     if (rc)
         json_decref(arr);
     else
@@ -257,59 +257,58 @@ static int strings(struct al_store *s, sqlite3_stmt *st, json_t **ret, struct al
     return rc;
 }
 
-static json_t *stale_row(sqlite3_stmt *st)
+static json_t *stale_row(struct al_db_stmt *st)
 {
-    return json_pack("{s:s?,s:s?,s:I}", "_key", al_sqlite_text(st, 0), "name",
-                     al_sqlite_text(st, 0), "last_seen", (json_int_t)sqlite3_column_int64(st, 1));
+    return json_pack("{s:s?,s:s?,s:I}", "_key", al_db_text(st, 0), "name", al_db_text(st, 0),
+                     "last_seen", (json_int_t)al_db_int64(st, 1));
 }
 
 int al_store_node_stale(struct al_store *s, int64_t before, json_t **ret, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     /* at most 100,000 at a time: more than a fleet has; the next tick would take the rest */
-    int rc = al_sqlite_prep(s, &st, reterr,
-                            "SELECT name, last_seen FROM nodes WHERE online = 1 AND last_seen < ?1"
-                            " ORDER BY name LIMIT 100001",
-                            "i", before);
-    return rc ? rc : al_sqlite_collect(s, st, 100000, stale_row, ret, NULL, reterr);
+    int rc = al_db_prep(s, &st, reterr,
+                        "SELECT name, last_seen FROM nodes WHERE online = 1 AND last_seen < ?1"
+                        " ORDER BY name LIMIT 100001",
+                        "i", before);
+    return rc ? rc : al_db_collect(s, st, 100000, stale_row, ret, NULL, reterr);
 }
 
 int al_store_gpu_holders(struct al_store *s, const char *node, const char *gpu_id, int64_t now,
                          json_t **ret, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     /* two statements, so that each uses its index (holds by GPU, GPUs by node) */
-    int rc = gpu_id ? al_sqlite_prep(s, &st, reterr,
-                                     "SELECT DISTINCT h.owner FROM holds h WHERE h.gpu_id = ?1"
-                                     " AND h.t1 > ?2 AND (h.expires_at = 0 OR h.expires_at > ?2)"
-                                     " ORDER BY h.owner",
-                                     "ti", gpu_id, now)
-                    : al_sqlite_prep(s, &st, reterr,
-                                     "SELECT DISTINCT h.owner FROM gpus g"
-                                     " JOIN holds h ON h.gpu_id = g.id WHERE g.node = ?1"
-                                     " AND h.t1 > ?2 AND (h.expires_at = 0 OR h.expires_at > ?2)"
-                                     " ORDER BY h.owner",
-                                     "ti", node, now);
+    int rc = gpu_id ? al_db_prep(s, &st, reterr,
+                                 "SELECT DISTINCT h.owner FROM holds h WHERE h.gpu_id = ?1"
+                                 " AND h.t1 > ?2 AND (h.expires_at = 0 OR h.expires_at > ?2)"
+                                 " ORDER BY h.owner",
+                                 "ti", gpu_id, now)
+                    : al_db_prep(s, &st, reterr,
+                                 "SELECT DISTINCT h.owner FROM gpus g"
+                                 " JOIN holds h ON h.gpu_id = g.id WHERE g.node = ?1"
+                                 " AND h.t1 > ?2 AND (h.expires_at = 0 OR h.expires_at > ?2)"
+                                 " ORDER BY h.owner",
+                                 "ti", node, now);
     return rc ? rc : strings(s, st, ret, reterr);
 }
 
 /* JSON text column i as a value (its own reference): JSON null for SQL NULL. */
-static json_t *json_col(sqlite3_stmt *st, int i)
+static json_t *json_col(struct al_db_stmt *st, int i)
 {
-    const char *t = al_sqlite_text(st, i);
+    const char *t = al_db_text(st, i);
     json_t *v = t ? json_loads(t, 0, NULL) : NULL;
     return v ? v : json_null(); /* the store wrote it: only memory can fail the parse */
 }
 
 /* A GPU's MIG state (migration 7) into row `g`: observed, observed_at (unix time), desired,
  * each null when none. Returns g, or NULL (freed) when out of memory. */
-static json_t *gpu_mig_state(json_t *g, sqlite3_stmt *st)
+static json_t *gpu_mig_state(json_t *g, struct al_db_stmt *st)
 {
-    bool seen = sqlite3_column_type(st, 14) != SQLITE_NULL;
+    bool seen = !al_db_null(st, 14);
     if (g && (json_object_set_new(g, "observed", json_col(st, 13)) != 0 ||
               json_object_set_new(g, "observed_at",
-                                  seen ? json_integer(sqlite3_column_int64(st, 14))
-                                       : json_null()) != 0 ||
+                                  seen ? json_integer(al_db_int64(st, 14)) : json_null()) != 0 ||
               json_object_set_new(g, "desired", json_col(st, 15)) != 0)) {
         json_decref(g);
         return NULL;
@@ -317,17 +316,16 @@ static json_t *gpu_mig_state(json_t *g, sqlite3_stmt *st)
     return g;
 }
 
-static json_t *gpu_row(sqlite3_stmt *st)
+static json_t *gpu_row(struct al_db_stmt *st)
 {
-    json_t *labels = json_loads(al_sqlite_text(st, 12) ? al_sqlite_text(st, 12) : "{}", 0, NULL);
+    json_t *labels = json_loads(al_db_text(st, 12) ? al_db_text(st, 12) : "{}", 0, NULL);
     json_t *g = json_pack(
-        "{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b,s:o}", "id", al_sqlite_text(st, 0),
-        "node", al_sqlite_text(st, 1), "index", (json_int_t)sqlite3_column_int64(st, 2), "uuid",
-        al_sqlite_text(st, 3), "model", al_sqlite_text(st, 4), "reported_model",
-        al_sqlite_text(st, 5), "pool", al_sqlite_text(st, 6), "healthy", sqlite3_column_int(st, 7),
-        "drained", sqlite3_column_int(st, 8), "present", sqlite3_column_int(st, 9), "zone",
-        al_sqlite_str_or_null(al_sqlite_text(st, 10)), "online", sqlite3_column_int(st, 11),
-        "labels", labels ? labels : json_object());
+        "{s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b,s:o}", "id", al_db_text(st, 0),
+        "node", al_db_text(st, 1), "index", (json_int_t)al_db_int64(st, 2), "uuid",
+        al_db_text(st, 3), "model", al_db_text(st, 4), "reported_model", al_db_text(st, 5), "pool",
+        al_db_text(st, 6), "healthy", al_db_int(st, 7), "drained", al_db_int(st, 8), "present",
+        al_db_int(st, 9), "zone", al_store_str_or_null(al_db_text(st, 10)), "online",
+        al_db_int(st, 11), "labels", labels ? labels : json_object());
     return gpu_mig_state(g, st);
 }
 
@@ -342,19 +340,18 @@ static json_t *gpu_row(sqlite3_stmt *st)
 static int gpus_query(struct al_store *s, const char *node, bool managed, json_t **ret,
                       struct al_err *e)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     /* separate statements, so that each uses its index */
-    int rc =
-        node ? al_sqlite_prep(s, &st, e, GPU_COLS " WHERE g.node = ?1 ORDER BY g.idx", "t", node)
-        : managed
-            ? al_sqlite_prep(s, &st, e,
-                             GPU_COLS " WHERE g.observed IS NOT NULL ORDER BY g.node, g.idx", "")
-            : al_sqlite_prep(s, &st, e, GPU_COLS " ORDER BY g.node, g.idx", "");
+    int rc = node ? al_db_prep(s, &st, e, GPU_COLS " WHERE g.node = ?1 ORDER BY g.idx", "t", node)
+             : managed
+                 ? al_db_prep(s, &st, e,
+                              GPU_COLS " WHERE g.observed IS NOT NULL ORDER BY g.node, g.idx", "")
+                 : al_db_prep(s, &st, e, GPU_COLS " ORDER BY g.node, g.idx", "");
     if (rc)
         return rc;
     json_t *arr = json_array();
     int r;
-    while (arr && (r = al_sqlite_step(s, st)) == SQLITE_ROW) {
+    while (arr && (r = al_db_step(s, st)) == AL_DB_ROW) {
         json_t *g = gpu_row(st);
         if (!g || json_array_append_new(arr, g))
             break;
@@ -365,11 +362,11 @@ static int gpus_query(struct al_store *s, const char *node, bool managed, json_t
             json_object_del(g, "labels");
         }
     }
-    if (!arr || r == SQLITE_ROW)
+    if (!arr || r == AL_DB_ROW)
         rc = al_err_set(e, AL_E_NOMEM, "out of memory");
-    else if (r != SQLITE_DONE)
-        rc = al_sqlite_fail(s, e, "gpus");
-    al_sqlite_done(s, st);
+    else if (r != AL_DB_DONE)
+        rc = al_db_fail(s, e, "gpus");
+    al_db_done(s, st);
     if (rc)
         json_decref(arr);
     else
@@ -387,13 +384,13 @@ int al_store_gpu_managed(struct al_store *s, json_t **ret, struct al_err *reterr
     return gpus_query(s, NULL, true, ret, reterr);
 }
 
-static json_t *node_row(sqlite3_stmt *st)
+static json_t *node_row(struct al_db_stmt *st)
 {
-    json_t *labels = json_loads(al_sqlite_text(st, 2) ? al_sqlite_text(st, 2) : "{}", 0, NULL);
-    return json_pack("{s:s?,s:s?,s:o,s:o,s:I,s:b}", "_key", al_sqlite_text(st, 0), "name",
-                     al_sqlite_text(st, 0), "zone", al_sqlite_str_or_null(al_sqlite_text(st, 1)),
-                     "labels", labels ? labels : json_object(), "last_seen",
-                     (json_int_t)sqlite3_column_int64(st, 3), "online", sqlite3_column_int(st, 4));
+    json_t *labels = json_loads(al_db_text(st, 2) ? al_db_text(st, 2) : "{}", 0, NULL);
+    return json_pack("{s:s?,s:s?,s:o,s:o,s:I,s:b}", "_key", al_db_text(st, 0), "name",
+                     al_db_text(st, 0), "zone", al_store_str_or_null(al_db_text(st, 1)), "labels",
+                     labels ? labels : json_object(), "last_seen", (json_int_t)al_db_int64(st, 3),
+                     "online", al_db_int(st, 4));
 }
 
 static int add_gpus(struct al_store *s, json_t *nodes, struct al_err *e)
@@ -403,7 +400,7 @@ static int add_gpus(struct al_store *s, json_t *nodes, struct al_err *e)
     json_array_foreach(nodes, i, n)
     {
         json_t *g;
-        int rc = gpus_query(s, al_sqlite_jstr(n, "name"), false, &g, e);
+        int rc = gpus_query(s, al_store_jstr(n, "name"), false, &g, e);
         if (rc)
             return rc;
         json_object_set_new(n, "gpus", g);
@@ -413,13 +410,13 @@ static int add_gpus(struct al_store *s, json_t *nodes, struct al_err *e)
 
 int al_store_node_get(struct al_store *s, const char *name, json_t **ret, struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     json_t *arr = NULL;
-    int rc = al_sqlite_prep(
-        s, &st, reterr,
-        "SELECT name, zone, labels, last_seen, online FROM nodes WHERE name = ? LIMIT 2", "t",
-        name);
-    if (rc || (rc = al_sqlite_collect(s, st, 1, node_row, &arr, NULL, reterr)) != 0)
+    int rc =
+        al_db_prep(s, &st, reterr,
+                   "SELECT name, zone, labels, last_seen, online FROM nodes WHERE name = ? LIMIT 2",
+                   "t", name);
+    if (rc || (rc = al_db_collect(s, st, 1, node_row, &arr, NULL, reterr)) != 0)
         return rc;
     if (json_array_size(arr) == 0)
         rc = al_err_set(reterr, AL_E_NOTFOUND, "no node %s", name);
@@ -432,14 +429,14 @@ int al_store_node_get(struct al_store *s, const char *name, json_t **ret, struct
 int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret, char **next,
                        struct al_err *reterr)
 {
-    sqlite3_stmt *st;
-    int limit = al_sqlite_page_limit(pg);
-    int rc = al_sqlite_prep(
+    struct al_db_stmt *st;
+    int limit = al_db_page_limit(pg);
+    int rc = al_db_prep(
         s, &st, reterr,
         "SELECT name, zone, labels, last_seen, online FROM nodes WHERE name > coalesce(?1, '')"
         " ORDER BY name LIMIT ?2",
         "ti", pg.cursor, (int64_t)limit + 1);
-    if (rc || (rc = al_sqlite_collect(s, st, limit, node_row, ret, next, reterr)) != 0)
+    if (rc || (rc = al_db_collect(s, st, limit, node_row, ret, next, reterr)) != 0)
         return rc;
     if ((rc = add_gpus(s, *ret, reterr)) != 0) {
         json_decref(*ret);
@@ -455,15 +452,15 @@ int al_store_node_list(struct al_store *s, struct al_store_page pg, json_t **ret
 int al_store_gpu_desired_set(struct al_store *s, const char *gpu_id, json_t *desired,
                              struct al_err *reterr)
 {
-    sqlite3_stmt *st;
+    struct al_db_stmt *st;
     char *text = NULL;
     int rc;
     if (desired && !json_is_null(desired) && !(text = json_dumps(desired, JSON_COMPACT)))
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
-    rc = al_sqlite_prep(s, &st, reterr, "UPDATE gpus SET desired = ?2 WHERE id = ?1", "tt", gpu_id,
-                        text);
+    rc = al_db_prep(s, &st, reterr, "UPDATE gpus SET desired = ?2 WHERE id = ?1", "tt", gpu_id,
+                    text);
     free(text);
-    if (rc || (rc = al_sqlite_run(s, st, reterr, "gpu desired")) < 0)
+    if (rc || (rc = al_db_run(s, st, reterr, "gpu desired")) < 0)
         return rc;
     return rc == 0 ? al_err_set(reterr, AL_E_NOTFOUND, "no GPU %s", gpu_id) : 0;
 }

@@ -1,0 +1,102 @@
+/* store_internal.h — what the files of the store share, and nothing outside src/store/ may
+ * include: the handle and the helpers of the table files, whose statements all run through the
+ * driver seam (db.h).
+ *
+ *   db.h               the driver seam: statements, columns, errors, control statements
+ *   db.c               what the seam builds on the driver: steps, units, pages, documents
+ *   db_sqlite.c        the SQLite driver: open, statement cache, binding, stepping, errors,
+ *                      transactions, durability (sync), fault injection
+ *   store_schema.c     opening a store: the numbered migrations (SQLite's dialect)
+ *   store_accounts.c   orgs, users
+ *   store_fleet.c      nodes, GPUs, prices
+ *   store_flow.c       requests, quotes, reservations, holds, events, idempotency
+ *   store_money.c      ledger numbers of orgs, price versions (and the price list), contracts
+ *   store_billing.c    reservation billing states, draws due, clock marks, pool sessions
+ *   store_ledger.c     transfers, balances, invoices, the snapshot that ledger verify reads
+ *   store_migchange.c  change windows, MIG changes, their links and acknowledgements
+ *   store_container.c  containers, their logs
+ *   store_metrics.c    the aggregates GET /metrics reads
+ *   store_webhook.c    webhooks, the dispatcher's cursor, deliveries and their attempts
+ */
+#ifndef AL_STORE_STORE_INTERNAL_H
+#define AL_STORE_STORE_INTERNAL_H
+
+#include "store/db.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Request documents as last updated or read (parsed), so that each step of the flow does not
+ * parse its request again from the row's text: direct-mapped by id, each a private copy. The
+ * store is their durable copy: any rollback empties the cache (al_store_docs_clear), so that
+ * it never holds what the database undid. */
+#define AL_STORE_DOC_CACHE  256
+#define AL_STORE_DOC_ID_MAX 48
+
+struct al_store_cached_doc {
+    char id[AL_STORE_DOC_ID_MAX];
+    json_t *doc; /* owned; NULL: a free slot */
+};
+
+struct al_store {
+    struct al_db *db; /* the driver's (db.h), allocated with the store */
+    struct al_store_cached_doc docs[AL_STORE_DOC_CACHE];
+};
+
+/* Forget every cached document (a rollback, or the store closing). */
+void al_store_docs_clear(struct al_store *s);
+
+/* A new JSON string, or JSON null for NULL. */
+static inline json_t *al_store_str_or_null(const char *v)
+{
+    return v ? json_string(v) : json_null();
+}
+
+/* The string member `k` of `o` (borrowed), or NULL. */
+static inline const char *al_store_jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Copy text `v` (NULL: "") into buf of `size`, cut to fit. */
+static inline void al_store_copy(char *buf, size_t size, const char *v)
+{
+    snprintf(buf, size, "%s", v ? v : "");
+}
+
+/* ---- what the money files share (store_money.c, store_billing.c, store_ledger.c) ---- */
+
+/* 0 when `num` is an org's ledger number, else AL_E_NOTFOUND naming it. */
+int al_store_org_exists(struct al_store *s, uint64_t num, struct al_err *e);
+
+/* The columns al_store_contract_row reads: contract_versions v joined to contracts c. */
+#define AL_STORE_CV_SELECT                                                                         \
+    "SELECT v.contract_id, v.version, c.org, v.terms, v.valid_from, v.valid_to, v.granularity,"    \
+    " v.min_hours, v.draw_period, v.discount_bps, v.cancel_fee, v.cancel_fee_bps,"                 \
+    " v.admin_may_cancel_active, v.self_service, v.payg_after_window, v.credit_limit,"             \
+    " v.max_gpus, v.max_length_s, v.max_ahead, v.month_cap, v.created_at, v.created_by,"           \
+    " c.ended_at, c.ended_by,"                                                                     \
+    " (SELECT max(version) FROM contract_versions m WHERE m.contract_id = c.id)"                   \
+    " FROM contract_versions v JOIN contracts c ON c.id = v.contract_id"
+
+/* The current row of an AL_STORE_CV_SELECT query into *c (no rates yet) and *info (may be
+ * NULL). 0, or AL_E_DB for a stored name core does not know. */
+int al_store_contract_row(struct al_db_stmt *st, struct al_contract *c,
+                          struct al_store_contract_info *info, struct al_err *e);
+/* Append the rate in columns col..col+3 (model, gpu_hour, mig_slice_hour, pool_gpu_hour) of
+ * the current row to c. 0, or AL_E_DB past AL_CONTRACT_MAX_RATES. */
+int al_store_rate_row(struct al_db_stmt *st, int col, struct al_contract *c, struct al_err *e);
+
+/* The columns al_store_billing_row reads, from reservation_billing. */
+#define AL_STORE_RB_SELECT                                                                         \
+    "SELECT num, reservation_id, org, contract_id, contract_version, start_at, end_at, rev,"       \
+    " drawn, fees, cancelled, share FROM reservation_billing"
+
+/* The current row of an AL_STORE_RB_SELECT query into *b (no lines yet). */
+void al_store_billing_row(struct al_db_stmt *st, struct al_res_billing *b);
+/* Append the price line in columns col..col+3 (what, unit, units, unit_price) to b. 0, or
+ * AL_E_DB past AL_BILLING_MAX_LINES or for an unknown unit. */
+int al_store_line_row(struct al_db_stmt *st, int col, struct al_res_billing *b, struct al_err *e);
+
+#endif
