@@ -69,7 +69,7 @@ export function Balance({ me, org, tick, onChange }) {
           <div><span>Cash</span><b data-k="cash_micros">${money(b.cash_micros)}</b></div>
           <div><span>Credit limit</span><b data-k="credit_limit_micros">${Number(b.credit_limit_micros) < 0 ? 'none' : money(b.credit_limit_micros)}</b></div>
           <div><span>Accrued</span><b data-k="accrued_micros">${money(b.accrued_micros)}</b></div>
-          <div><span>Owed on invoices</span><b data-k="receivable_micros">${money(-Number(b.receivable_micros))}</b></div>
+          <div><span>Owed on invoices</span><b data-k="receivable_micros">${money(Number(b.receivable_micros) ? -Number(b.receivable_micros) : 0)}</b></div>
         </div>`
       : null}
     ${me.role === 'operator' ? html`<${TopUp} org=${org} onChange=${onChange} />` : null}
