@@ -5,7 +5,7 @@
 // API's; a member sees no controls and the API refuses the member's approve and confirm; a
 // reject with a reason; a confirm the API refuses (globex has no contract) shown in words next
 // to its field; globex's admin sees nothing of acme's request. Run by browser_requests.sh.
-import { run, login, ready, check, shot, timing, api, env, world } from './lib.mjs';
+import { run, login as shellLogin, ready, check, shot, timing, api, env, world } from './lib.mjs';
 
 const usd = (m) => (Number(m) / 1e6).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const hour = (s) => new Date((Math.floor(Date.now() / 3.6e6) + s) * 3.6e6).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -33,6 +33,13 @@ async function stateShown(page, s) {
   return true;
 }
 
+// Log in and wait until the shell has chosen its first page (it moves the URL there), so
+// that a goto after it is not undone by that move.
+async function login(page, token) {
+  await shellLogin(page, token);
+  await page.waitForFunction(() => /^#\/\w/.test(location.hash));
+}
+
 run(async (t) => {
   const ask = { kind: 'gpu', count: 2, model: 'H100-80GB', start: hour(3), end: hour(27), image: 'nvcr.io/nvidia/pytorch:24.05-py3', workload: 'fine-tuning' };
   const id = await file(env.ADMIN_TOKEN, ask);
@@ -47,6 +54,7 @@ run(async (t) => {
   check('the operator\'s queue lists acme\'s new request', await op.locator(`.vrow [data-id="${id}"]`).count() === 1);
   check('the queue says the operator quotes it next',
     (await op.locator('.vrow', { has: op.locator(`[data-id="${id}"]`) }).innerText()).includes('operator quotes'));
+  await op.evaluate(() => window.scrollTo(0, 0));
   await shot(op, 'requests');
 
   // quote and approve in the page
@@ -73,6 +81,7 @@ run(async (t) => {
     await op.locator('[data-action=accept], [data-action=confirm]').count() === 0);
   check('the history lists submitted, quoted, approved',
     (await op.locator('[data-history] li').count()) === 3);
+  await op.evaluate(() => window.scrollTo(0, 0));
   await shot(op, 'request-detail');
 
   // the printable quote
@@ -82,6 +91,7 @@ run(async (t) => {
   check('the quote document names the quote and shows its lines',
     doc.includes(quoted.quote.id) && quoted.quote.lines.every((l) => doc.includes(l.what)));
   check('the document is bookmarkable (?doc=1 in the URL)', op.url().includes('doc=1'));
+  await op.evaluate(() => window.scrollTo(0, 0));
   await shot(op, 'quote');
 
   // a member only looks
