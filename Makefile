@@ -37,14 +37,14 @@ run:
 
 # cmake --install honours DESTDIR from the environment (staged installs, packaging).
 install:
-	@scripts/deps.sh build
+	@scripts/deps.sh dist
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target allot
 	@DESTDIR="$(DESTDIR)" cmake --install build/release --prefix "$(PREFIX)"
 
 # The Debian package, built with dpkg-deb from the same install (scripts/deb.sh).
 deb:
-	@scripts/deps.sh build
+	@scripts/deps.sh dist
 	@scripts/deb.sh build
 
 test: debug

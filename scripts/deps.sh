@@ -3,7 +3,9 @@
 # Idempotent: silent when everything is present; otherwise it says what it is about to do
 # before each step (the package lists, then the packages, which can take a minute or two),
 # and that it is done.
-# Usage: scripts/deps.sh [build|run|test|bench|lint|valgrind]   (each implies build)
+# Usage: scripts/deps.sh [build|dist|run|test|bench|lint|valgrind]   (each implies build)
+#   dist: nodejs + npm and `npm ci` in web/, so that `make install` and `make deb` can install
+#         the dashboard's one npm file (docs/dashboard.md)
 #   run:  jq, with which the README's quickstart picks ids out of -o json, the container
 #         runtime the agent drives (podman, runc, busybox-static: scripts/podman.sh), and
 #         nodejs + npm, whose `npm ci` installs the dashboard's library into web/node_modules
@@ -29,11 +31,13 @@ test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy
        # Debian's npm, unless an npm came with the nodejs installed (NodeSource's bundles it,
        # and conflicts with Debian's)
        command -v npm >/dev/null || pkgs+=(npm) ;;
+dist)  pkgs+=(nodejs)
+       command -v npm >/dev/null || pkgs+=(npm) ;;
 bench) pkgs+=(postgresql procps) ;;
 lint)  pkgs+=(clang-format clang-tidy cppcheck) ;;
 valgrind) pkgs+=(valgrind) ;;
 build) ;;
-*) echo "deps.sh: unknown set '$what' (build, run, test, bench, lint, valgrind)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$what' (build, dist, run, test, bench, lint, valgrind)" >&2; exit 2 ;;
 esac
 # tests/integration/packaging.sh checks the units with systemd-analyze (no systemd is started).
 [ "$what" = test ] && pkgs+=(systemd)
@@ -44,7 +48,7 @@ esac
 # OpenAPI lint and answer checks.
 npm_dirs=()
 case "$what" in
-run)  npm_dirs=(web) ;;
+run | dist) npm_dirs=(web) ;;
 test) npm_dirs=(web tests/openapi) ;;
 esac
 npm_packages() {

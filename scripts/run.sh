@@ -222,7 +222,8 @@ cat <<TXT
 
 allot is running on $url, Ctrl-C stops it.
   data:           $data: $what
-  API:            $url/v1/  (health: $url/healthz; the browser dashboard is not built yet)
+  dashboard:      $url/  (opens logged out: paste the operator token below to log in)
+  API:            $url/v1/  (health: $url/healthz)
   server log:     $data/server.log (tail -f it to watch the calls)
   agents' logs:   $data/agent.log (the fleet), $data/mig-agent.log (the MIG node mig-h200),
                   $data/pool-agent.log (the general-pool node pool-h100)

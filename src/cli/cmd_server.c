@@ -55,8 +55,9 @@ static void server_usage(FILE *f)
             "  --webhook-targets T    public: an org admin's webhook reaches only public\n"
             "                         addresses (not loopback, private, link-local); any:\n"
             "                         every address (default public; operators' hooks: any)\n"
-            "  --web DIR|off          the dashboard's files, served at / (default: the source\n"
-            "                         tree's web/, or share/allot/web beside the binary)\n"
+            "  --web DIR|off          the dashboard's files, served at / (default:\n"
+            "                         share/allot/web beside an installed binary, else the\n"
+            "                         source tree's web/)\n"
             "  --clock-file PATH      TEST ONLY: read the current unix time from PATH at each\n"
             "                         tick and request instead of the system clock\n"
             "  init --name NAME       name of the first operator (default admin)\n",

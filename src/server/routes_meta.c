@@ -154,6 +154,26 @@ static int events_filter(struct al_ctx *c, struct al_store_event_filter *f, char
     return 0;
 }
 
+/* ?order=desc: newest first, from before the cursor (the previous page's last id, given as
+ * `cursor` or `before`) on; ?order=asc (the default): oldest first, after it. */
+static int events_order(struct al_ctx *c, struct al_store_event_filter *f, int64_t cursor)
+{
+    const char *order = al_http_query(c, "order");
+    const char *before = al_http_query(c, "before");
+    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
+        return al_http_fail(c, AL_E_INVAL, "order", "order must be asc or desc");
+    f->newest_first = order && strcmp(order, "desc") == 0;
+    if (before && !f->newest_first)
+        return al_http_fail(c, AL_E_INVAL, "before", "before goes with order=desc");
+    if (f->newest_first && al_http_query(c, "after"))
+        return al_http_fail(c, AL_E_INVAL, "after", "after goes with order=asc (desc: before)");
+    if (before && event_seq(before, &f->before) != 0)
+        return al_http_fail(c, AL_E_INVAL, "before", "before must be an event id (evt_…)");
+    if (f->newest_first && !before)
+        f->before = cursor;
+    return 0;
+}
+
 /* ?follow=1: the events from `after` on as server-sent events (server/evstream.h); without
  * an id to start after, from the newest event on. */
 static int events_follow(struct al_ctx *c, const struct al_store_event_filter *f, int64_t after,
@@ -190,6 +210,8 @@ static int get_events(struct al_ctx *c)
         return events_follow(c, &f, seq, given);
     if (lim && al_parse_i64(lim, 1, 500, &limit) != 0)
         return al_http_fail(c, AL_E_INVAL, "limit", "limit must be 1..500");
+    if (events_order(c, &f, seq))
+        return c->err_code;
     int rc = al_store_event_find(c->srv->store, &f, seq, (int)limit, &items, &e);
     if (rc)
         return al_http_fail_err(c, rc, &e);

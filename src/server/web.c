@@ -171,24 +171,24 @@ static int add_vendored(struct al_web *w, struct al_err *reterr)
     return 0;
 }
 
-/* The default directory: the source tree's, else share/allot/web beside an installed binary. */
+/* The default directory: share/allot/web beside an installed binary (/usr/bin/allot →
+ * /usr/share/allot/web), else the source tree's, which a binary in build/ serves. */
 static bool default_dir(char *out, size_t cap)
 {
     char exe[4096];
     struct stat st;
-    if (stat(AL_WEB_DIR "/index.html", &st) == 0) {
-        snprintf(out, cap, "%s", AL_WEB_DIR);
-        return true;
-    }
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return false;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(out, cap, "%s/../share/allot/web", exe);
-    return stat(out, &st) == 0;
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        int m = snprintf(out, cap, "%s/../share/allot/web", exe);
+        if (m > 0 && (size_t)m < cap && stat(out, &st) == 0)
+            return true;
+    }
+    snprintf(out, cap, "%s", AL_WEB_DIR);
+    return stat(AL_WEB_DIR "/index.html", &st) == 0;
 }
 
 int al_web_open(const char *dir, struct al_web **out, char *note, size_t note_cap,

@@ -35,8 +35,8 @@ struct al_web_file {
 
 struct al_web;
 
-/* Read the web directory `dir` into memory. dir NULL: the default (the source tree's web/ when
- * it exists, else share/allot/web beside the binary; none found, or its npm file missing:
+/* Read the web directory `dir` into memory. dir NULL: the default (share/allot/web beside an
+ * installed binary, else the source tree's web/; none found, or its npm file missing:
  * *out = NULL and 0, and `note` (may be NULL) says why: the server then answers no
  * dashboard); dir "off": *out = NULL and 0. A named directory that is missing, holds no
  * index.html or its npm file, or breaks a bound is refused with reterr. The caller owns *out

@@ -412,9 +412,32 @@ static json_t *event_row(sqlite3_stmt *st)
 #define EVENT_COLS                                                                                 \
     "SELECT e.seq, e.at, e.actor, e.kind, e.object, e.data,"                                       \
     " (SELECT json_group_array(x.org) FROM event_orgs x WHERE x.seq = e.seq) FROM events e"
-#define EVENT_FILTER                                                                               \
+#define EVENT_MATCH                                                                                \
     " AND (?3 IS NULL OR e.kind = ?3) AND (?4 IS NULL OR substr(e.kind, 1, length(?4)) = ?4)"      \
-    " AND (?5 IS NULL OR e.object = ?5) ORDER BY e.seq LIMIT ?6"
+    " AND (?5 IS NULL OR e.object = ?5)"
+#define EVENT_FILTER      EVENT_MATCH " ORDER BY e.seq LIMIT ?6"
+#define EVENT_FILTER_DESC EVENT_MATCH " ORDER BY e.seq DESC LIMIT ?6"
+
+/* The events before f->before (0: all), newest first. */
+static int event_find_desc(struct al_store *s, const struct al_store_event_filter *f,
+                           const char *exact, const char *prefix, int limit, json_t **ret,
+                           struct al_err *reterr)
+{
+    sqlite3_stmt *st;
+    int64_t before = f->before > 0 ? f->before : INT64_MAX;
+    int rc;
+    if (f->org)
+        rc = al_sqlite_prep(s, &st, reterr,
+                            EVENT_COLS " JOIN event_orgs o ON o.seq = e.seq"
+                                       " WHERE o.org = ?2 AND o.seq < ?1" EVENT_FILTER_DESC,
+                            "ittttn", before, f->org, exact, prefix, f->object, (int64_t)limit);
+    else
+        rc = al_sqlite_prep(s, &st, reterr,
+                            EVENT_COLS " WHERE e.seq < ?1 AND ?2 IS NULL" EVENT_FILTER_DESC,
+                            "ittttn", before, (const char *)NULL, exact, prefix, f->object,
+                            (int64_t)limit);
+    return rc ? rc : al_sqlite_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
+}
 
 int al_store_event_find(struct al_store *s, const struct al_store_event_filter *f, int64_t after,
                         int limit, json_t **ret, struct al_err *reterr)
@@ -426,6 +449,8 @@ int al_store_event_find(struct al_store *s, const struct al_store_event_filter *
         f = &none;
     const char *exact = f->kind_prefix ? NULL : f->kind;
     const char *prefix = f->kind_prefix ? f->kind : NULL;
+    if (f->newest_first)
+        return event_find_desc(s, f, exact, prefix, limit, ret, reterr);
     /* an org's events are read from its rows of event_orgs: a sparse org does not scan the
      * whole log */
     if (f->org)

@@ -417,12 +417,16 @@ int al_store_event_list_org(struct al_store *s, const char *org, int64_t after, 
 /* The newest event's seq (0: none), or a negative code. */
 int64_t al_store_event_last(struct al_store *s, struct al_err *reterr);
 /* What a list keeps (NULL members: no filter): events of `org`; of kind `kind` exactly, or,
- * when `kind_prefix`, whose kind starts with `kind` ("reservation."); about `object`. */
+ * when `kind_prefix`, whose kind starts with `kind` ("reservation."); about `object`. With
+ * `newest_first` the list runs backwards: seq < `before` (0: from the newest), newest first
+ * (`after` is then ignored). */
 struct al_store_event_filter {
     const char *org;
     const char *kind;
     bool kind_prefix;
     const char *object;
+    bool newest_first;
+    int64_t before;
 };
 /* al_store_event_list under a filter (f may be NULL: none). */
 int al_store_event_find(struct al_store *s, const struct al_store_event_filter *f, int64_t after,

@@ -130,6 +130,28 @@ check "… about its own org: org.created and the top-up, nothing about anything
 call "$OP" GET "/v1/events?limit=2"
 check "a page of 2 has a next_cursor that continues it" \
     [ "$(j '.items | length')" = 2 -a "$(j .next_cursor)" = "$(j '.items[1].id')" ]
+call "$OP" GET "/v1/events?limit=500"
+asc=$(j '[.items[].id]')
+call "$OP" GET "/v1/events?order=desc&limit=3"
+d1=$body
+check "order=desc lists newest first: the ascending list's last 3, reversed" \
+    [ "$code" = 200 -a "$(jq -c '[.items[].id]' <<<"$d1")" = "$(jq -c '.[-3:] | reverse' <<<"$asc")" ]
+call "$OP" GET "/v1/events?order=desc&limit=3&cursor=$(jq -r .next_cursor <<<"$d1")"
+check "… its next_cursor continues backwards (the 3 before those)" \
+    [ "$code" = 200 -a "$(jq -c '[.items[].id]' <<<"$body")" = "$(jq -c '.[-6:-3] | reverse' <<<"$asc")" ]
+call "$OP" GET "/v1/events?order=desc&before=$(jq -r '.[1]' <<<"$asc")"
+check "… before=the second event: the first alone, next_cursor null" \
+    [ "$code" = 200 -a "$(jq -c '[.items[].id]' <<<"$body")" = "$(jq -c '.[0:1]' <<<"$asc")" -a "$(j .next_cursor)" = null ]
+call "$ACME_ADMIN" GET "/v1/events?order=desc&kind=user.created&limit=500"
+check "… under an org's scope and a filter: acme's user.created, newest first" \
+    [ "$code" = 200 -a "$(j "(.items | length > 0) and all(.items[]; .kind == \"user.created\" and (.orgs | index(\"$ACME\")))")" = true \
+    -a "$(j '[.items[].id] == ([.items[].id] | sort | reverse)')" = true ]
+call "$OP" GET "/v1/events?order=newest"
+expect "an order that is neither asc nor desc → 400 naming order" 400 invalid_argument order
+call "$OP" GET "/v1/events?before=evt_000000000002"
+expect "before without order=desc → 400 naming before" 400 invalid_argument before
+call "$OP" GET "/v1/events?order=desc&after=evt_000000000002"
+expect "after with order=desc → 400 naming after" 400 invalid_argument after
 call "$OP" GET "/v1/events?kind=Org.Created"
 expect "a kind that cannot be one → 400 naming kind" 400 invalid_argument kind
 call "$OP" GET "/v1/events?after=x9"

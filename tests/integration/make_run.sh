@@ -94,6 +94,10 @@ check "the printed URL is the real one (port $port), also in .run/url" \
     test "$(grep -c "export ALLOT_SERVER=$url ALLOT_TOKEN=$token" "$tmp/run1.out")" = 1 \
     -a "$(cat "$data/url")" = "$url"
 check "no 'shown once' line without its token" bash -c "! grep -q 'shown once' '$tmp/run1.out'"
+check "the dashboard's URL is printed, saying to paste the operator token" \
+    grep -q "dashboard: *$url/ *(opens logged out: paste the operator token" "$tmp/run1.out"
+check "… and it answers the dashboard's page (HTML that loads /app.js)" \
+    bash -c "curl -fsS --max-time 5 '$url/' | grep -q 'src=\"/app.js\"'"
 
 # README's quickstart block, exactly as written, from the stand-in source tree.
 awk '/^## Quickstart/ { q = 1; next } q && /^    / { print; b = 1; next } b { exit }' \

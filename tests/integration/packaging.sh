@@ -146,6 +146,13 @@ inst_ok() {
         test -f "$d/share/doc/allot/operations.md" && test ! -e "$tmp/inst/etc"
 }
 check "make install: binary, example conf and docs, nothing in /etc" inst_ok
+web_ok() {
+    local w=$tmp/inst/usr/local/share/allot/web
+    test -f "$w/index.html" && test -f "$w/app.js" && test -f "$w/pages/index.js" &&
+        cmp -s "$w/vendor/htm-preact.js" web/node_modules/htm/preact/standalone.module.js &&
+        test ! -e "$w/node_modules" && test ! -e "$w/package.json"
+}
+check "make install: the dashboard in share/allot/web, its npm file as vendor/htm-preact.js, no node_modules" web_ok
 
 # ------------------------------------------------------------ installed for real
 if [ ! -e /run/.containerenv ]; then
@@ -182,6 +189,8 @@ if [ -d /run/systemd/system ]; then
     check "systemctl start allot-server" systemctl start allot-server.service
     wait_until 30 curl -fsS -o /dev/null "$U/healthz"
     check "the unit's server answers" curl -fsS -o /dev/null "$U/healthz"
+    check "… and serves the installed dashboard (/usr/share/allot/web)" \
+        bash -c "curl -fsS '$U/' | grep -q 'src=\"/app.js\"' && curl -fsS -o /dev/null '$U/vendor/htm-preact.js'"
     systemctl stop allot-server.service
     rm -rf /etc/systemd/system/allot-server.service.d
 else
@@ -194,6 +203,8 @@ else
     wait_until "$(al_deadline)" curl -fsS -o /dev/null "$U/healthz"
     check "the server started as its unit would (runuser -u allot -- $exec_start) answers" \
         curl -fsS -o /dev/null "$U/healthz"
+    check "… and serves the installed dashboard from /usr/share/allot/web" \
+        bash -c "grep -q 'files from /usr/bin/../share/allot/web' '$tmp/server.log' && curl -fsS '$U/' | grep -q 'src=\"/app.js\"' && curl -fsS -o /dev/null '$U/vendor/htm-preact.js'"
     call "$OP" GET /v1/me
     expect "it serves the conf's database, /var/lib/allot/allot.db (the operator is known)" 200
     check "the server runs as the user allot" \

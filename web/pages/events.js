@@ -1,12 +1,13 @@
 // events.js — the audit log: every event the caller may read (operators: all; an org's
-// admins and members: their org's), newest first, filtered by kind and object (the filters
-// are in the URL), and live: new events arrive over the event stream as they are committed.
+// admins and members: their org's), newest first 500 at a time (Older events reads on), filtered
+// by kind and object (the filters are in the URL), and live: new events arrive over the event
+// stream as they are committed.
 import { html, useEffect, useMemo, useState } from '../lib/html.js';
-import { apiAll, qs } from '../lib/api.js';
+import { api, qs } from '../lib/api.js';
 import { setParams } from '../lib/route.js';
 import { Busy, FormError, VirtualList, useEvents, when } from '../lib/ui.js';
 
-const MAX = 20000; // events read at open; older ones stay in the API (allot events --after)
+const PAGE = 500; // events read at a time, newest first (GET /v1/events?order=desc)
 
 function summary(ev) {
   if (!ev.data) return '';
@@ -29,20 +30,29 @@ function Row({ ev, open, onOpen }) {
 
 function Events({ params }) {
   const [items, setItems] = useState(null);
+  const [older, setOlder] = useState(null); // the cursor of the next older page, or null
   const [err, setErr] = useState(null);
   const [open, setOpen] = useState(null);
+  const [busy, setBusy] = useState(false);
   const [kind, setKind] = useState(params.kind || '');
   const [object, setObject] = useState(params.object || '');
   const filter = { kind: params.kind || '', object: params.object || '' };
+  const more = async (cursor, signal) => {
+    const page = await api('GET', `/v1/events${qs({ ...filter, order: 'desc', limit: PAGE, cursor })}`, undefined, { signal });
+    setItems((prev) => (cursor && prev ? [...prev, ...page.items] : page.items));
+    setOlder(page.next_cursor);
+  };
   useEffect(() => {
     const ctl = new AbortController();
     setItems(null);
     setErr(null);
-    apiAll(`/v1/events${qs(filter)}`, MAX, { signal: ctl.signal })
-      .then((all) => setItems(all.reverse()))
-      .catch((e) => e.name !== 'AbortError' && (setErr(e), setItems([])));
+    more(null, ctl.signal).catch((e) => e.name !== 'AbortError' && (setErr(e), setItems([])));
     return () => ctl.abort();
   }, [filter.kind, filter.object]);
+  const loadOlder = () => {
+    setBusy(true);
+    more(older).catch(setErr).finally(() => setBusy(false));
+  };
   useEvents((ev) => setItems((prev) => (prev && !prev.some((x) => x.id === ev.id) ? [ev, ...prev] : prev)),
     filter, [filter.kind, filter.object]);
   const chosen = useMemo(() => items && items.find((x) => x.id === open), [items, open]);
@@ -61,7 +71,7 @@ function Events({ params }) {
       ${filter.kind || filter.object
         ? html`<button type="button" class="secondary" data-action="clear" onClick=${() => (setKind(''), setObject(''), setParams({ kind: '', object: '' }))}>Clear</button>`
         : null}
-      <span class="muted" data-count>${items ? `${items.length} event${items.length === 1 ? '' : 's'}, live` : ''}</span>
+      <span class="muted" data-count>${items ? `${items.length}${older ? '+' : ''} event${items.length === 1 ? '' : 's'}, newest first, live` : ''}</span>
     </form>
     <${FormError} err=${err} />
     ${!items
@@ -69,6 +79,9 @@ function Events({ params }) {
       : html`<${VirtualList} label="events" items=${items} rowHeight=${30} height=${Math.max(240, window.innerHeight - 260)}
           header=${html`<span class="c1">When</span><span class="c1">Kind</span><span class="c1">Object</span><span class="c1">Actor</span><span class="c1">Orgs</span><span class="c3">Data</span>`}
           render=${(ev) => html`<${Row} ev=${ev} open=${ev.id === open} onOpen=${setOpen} />`} />`}
+    ${older
+      ? html`<p><button class="secondary" data-action="older" disabled=${busy} onClick=${loadOlder}>Older events</button></p>`
+      : null}
     ${chosen
       ? html`<div class="card" data-detail=${chosen.id}><h2>${chosen.kind} <span class="muted mono">${chosen.id}</span></h2>
           <pre class="mono">${JSON.stringify(chosen, null, 2)}</pre></div>`
