@@ -150,7 +150,36 @@ run(async (t) => {
   const e = op.locator('[data-actions] .error');
   check(`a refused confirm shows the API's message next to its field (${refused.status} ${refused.body.error?.code}, field ${refused.body.error?.details?.field})`,
     refused.status === 409 && (await e.getAttribute('data-field')) === refused.body.error.details.field &&
-      (await e.innerText()).includes(refused.body.error.message));
+      (await e.getAttribute('data-code')) === refused.body.error.code &&
+      (await e.innerText()).includes(refused.body.error.message.replace(/ at \d{4}-.*$/, ''))); // the message names the instant
+
+  // 402: the charge of a confirm beyond acme's cash + credit limit, in words
+  const big = await file(env.ADMIN_TOKEN, { kind: 'gpu', count: 16, model: 'H100-80GB', start: hour(30), end: hour(30 + 60 * 24) });
+  const steps = [await api(env.OP_TOKEN, 'POST', `/v1/requests/${big}/quote`, {}),
+    await api(env.OP_TOKEN, 'POST', `/v1/requests/${big}/approve`, {}),
+    await api(env.ADMIN_TOKEN, 'POST', `/v1/requests/${big}/accept`, {})].map((r) => r.status);
+  check(`a request for 16 H100 for 60 days is quoted, approved, accepted (${steps})`, steps.every((c) => c === 200));
+  await open(op, big);
+  await op.click('[data-action=confirm]');
+  const poor = op.locator('[data-actions] .error[data-code=insufficient_balance]');
+  const bal = (await api(env.OP_TOKEN, 'GET', '/v1/orgs/acme/balance')).body;
+  const total = (await api(env.OP_TOKEN, 'GET', `/v1/requests/${big}`)).body.quote?.total_micros;
+  check(`a 402 insufficient_balance says the charge (${usd(total)}) and what is available (${usd(bal.available_micros)})`,
+    await poor.waitFor({ timeout: 10000 }).then(() => true, () => false) &&
+      (await poor.innerText()).includes(usd(total)) && (await poor.innerText()).includes(usd(bal.available_micros)));
+  check('the refused confirm left the request accepted', (await state(big)) === 'accepted');
+  await api(env.ADMIN_TOKEN, 'POST', `/v1/requests/${big}/cancel`, { reason: 'too dear' }); // frees its holds
+
+  // 409 limit_exceeded: acme's contract allows one GPU at once; a quote for two is refused
+  const amend = await api(env.OP_TOKEN, 'POST', `/v1/contracts/${world.contract_id}/amend`, { max_concurrent_gpus: 1 });
+  const two = await file(env.ADMIN_TOKEN, { kind: 'gpu', count: 2, model: 'A100-80GB', start: hour(40), end: hour(44) });
+  await open(op, two);
+  await op.click('[data-action=quote]');
+  const lim = op.locator('[data-actions] .error[data-code=limit_exceeded]');
+  const limText = await lim.waitFor({ timeout: 10000 }).then(() => lim.innerText(), () => '');
+  check(`a 409 limit_exceeded names the limit and its numbers in GPUs (amend ${amend.status})`,
+    /most GPUs held at once/.test(limText) && /allows 1 GPU/.test(limText) && /asks for 2 GPU/.test(limText));
+  await api(env.OP_TOKEN, 'POST', `/v1/contracts/${world.contract_id}/amend`, { max_concurrent_gpus: -1 });
 
   // another org's admin sees nothing of acme's request
   const other = await t.page('globex admin');

@@ -68,7 +68,7 @@ const LIMIT_WORDS = {
 function amount(unit, v) {
   if (v === null || v === undefined) return 'none';
   if (unit === 'micros') return `${money(v)} USD`;
-  if (unit === 'share_units') return `${(Number(v) / 27720).toFixed(Number(v) % 27720 ? 2 : 0)} GPU`;
+  if (unit === 'gpu_share' || unit === 'share_units') return `${(Number(v) / 27720).toFixed(Number(v) % 27720 ? 2 : 0)} GPU`;
   if (unit === 'seconds') return dur(v);
   return String(v);
 }
