@@ -39,8 +39,7 @@ function Org({ me, params }) {
   return html`<section data-page="org" data-ready=${ready ? '1' : '0'} data-org=${org ? org.id : ''}>
     <div class="orghead">
       <h1>${org ? org.display_name || org.name : 'Organization'}</h1>
-      ${org ? html`<span class="muted">${org.name}${org.customer_code ? ` · customer code ${org.customer_code}` : ''} ·
-        <span class="mono">${org.id}</span></span>` : null}
+      ${org ? html`<span class="muted">${org.name}${org.customer_code ? ` · customer code ${org.customer_code}` : ''} · <span class="mono">${org.id}</span></span>` : null}
       ${me.role === 'operator' && orgs && orgs.length ? html`<${OrgPicker} orgs=${orgs} current=${org ? org.name : ref} />` : null}
     </div>
     <${FormError} err=${err} />

@@ -66,8 +66,7 @@ function History({ events, who }) {
     ${events === null
       ? html`<${Busy} what="Reading the history" />`
       : html`<ol class="history" data-history>${events.map((ev) => html`<li data-id=${ev.id}>
-          <span class="mono muted">${when(ev.at)}</span> <${Badge} state=${ev.kind.replace(/^request\./, '')} />
-          by ${who(ev.actor)}${ev.data && ev.data.reason ? html` <span class="muted">— ${ev.data.reason}</span>` : null}</li>`)}</ol>`}
+          <span class="mono muted">${when(ev.at)}</span> <${Badge} state=${ev.kind.replace(/^request\./, '')} /> by ${who(ev.actor)}${ev.data && ev.data.reason ? html` <span class="muted">— ${ev.data.reason}</span>` : null}</li>`)}</ol>`}
   </div>`;
 }
 
@@ -189,8 +188,7 @@ export function RequestDetail({ me, params }) {
     <h1>Request <span class="mono">${r.id}</span> <${Badge} state=${r.state} /></h1>
     <p class="lead">${ask(r)} for <b>${r.org_name}</b>, ${period(r)}${r.quote ? html` · quoted <b>${money(r.quote.total_micros)} USD</b>` : ''}</p>
     ${r.reservation
-      ? html`<p class="card ok" data-reservation=${r.reservation}>Reservation
-          <a class="mono" href=${href('reservations', { id: r.reservation })}>${r.reservation}</a> holds these GPUs.</p>`
+      ? html`<p class="card ok" data-reservation=${r.reservation}>Reservation <a class="mono" href=${href('reservations', { id: r.reservation })}>${r.reservation}</a> holds these GPUs.</p>`
       : null}
     <${Actions} me=${me} r=${r} onDone=${() => setTick((t) => t + 1)} />
     <div class="grid2">

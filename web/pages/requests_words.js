@@ -75,14 +75,13 @@ function amount(unit, v) {
 
 function balanceWords(d) {
   const avail = Number(d.balance_micros) + Number(d.credit_limit_micros);
-  return html`<li>the charge: <b>${money(d.asked)} USD</b>; the org's cash ${money(d.balance_micros)} + credit limit
-    ${money(d.credit_limit_micros)} = <b>${money(avail)} USD</b> available. A top-up of at least
-    ${money(Math.max(0, Number(d.asked) - avail))} USD lets it through.</li>`;
+  const top = Math.max(0, Number(d.asked) - avail);
+  return html`<li>the charge: <b>${money(d.asked)} USD</b>; the org's cash ${money(d.balance_micros)} + credit limit ${money(d.credit_limit_micros)} = <b>${money(avail)} USD</b> available. A top-up of at least ${money(top)} USD lets it through.</li>`;
 }
 
 function limitWords(d) {
-  return html`<li>${LIMIT_WORDS[d.limit] || d.limit}: the contract allows <b>${amount(d.unit, d.value)}</b>,
-    the org uses ${amount(d.unit, d.in_use)}, this asks for <b>${amount(d.unit, d.asked)}</b>.</li>`;
+  const what = LIMIT_WORDS[d.limit] || d.limit;
+  return html`<li>${what}: the contract allows <b>${amount(d.unit, d.value)}</b>, the org uses ${amount(d.unit, d.in_use)}, this asks for <b>${amount(d.unit, d.asked)}</b>.</li>`;
 }
 
 function capacityWords(d) {
@@ -90,8 +89,7 @@ function capacityWords(d) {
   return html`${d.reason ? html`<li>${d.reason}</li>` : null}
     ${d.gpu ? html`<li>GPU <span class="mono">${d.gpu}</span>${d.held_by ? html` is held by <span class="mono">${d.held_by}</span>` : null}</li>` : null}
     ${alts.length
-      ? html`<li>windows that fit: <ul>${alts.map((a) => html`<li>${when(a.start)} → ${when(a.end)}, ${a.model}${a.profile ? ` ${a.profile}` : ''}:
-          ${a.total_micros === null ? 'no price' : `${money(a.total_micros)} ${a.currency || 'USD'}`}</li>`)}</ul></li>`
+      ? html`<li>windows that fit: <ul>${alts.map((a) => html`<li>${when(a.start)} → ${when(a.end)}, ${a.model}${a.profile ? ` ${a.profile}` : ''}: ${a.total_micros === null ? 'no price' : `${money(a.total_micros)} ${a.currency || 'USD'}`}</li>`)}</ul></li>`
       : null}
     ${(d.other_models || []).length ? html`<li>other models that fit the window: ${d.other_models.join(', ')}</li>` : null}`;
 }
