@@ -54,10 +54,19 @@ run(async (t) => {
       shown.credit_limit_micros === usd(bal.credit_limit_micros) && shown.accrued_micros === usd(bal.accrued_micros));
   const ledger = (await api(env.ADMIN_TOKEN, 'GET', `/v1/ledger/transfers?org=${acme}&limit=500`)).body.items;
   await adm.waitForSelector('[data-ledger] .vrow');
-  const rows = await adm.locator('[data-ledger] .vrow [data-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
-  const amounts = await adm.locator('[data-ledger] .vrow [data-amount]').evaluateAll((els) => els.map((e) => e.textContent));
-  check(`the ledger lists the API's ${ledger.length} transfers in its order, with their amounts`,
-    rows.length === ledger.length && ledger.every((x, i) => rows[i] === String(x.id) && amounts[i].includes(usd(x.amount_micros))));
+  const rowsShown = async () => ({
+    ids: await adm.locator('[data-ledger] .vrow [data-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))),
+    amounts: await adm.locator('[data-ledger] .vrow [data-amount]').evaluateAll((els) => els.map((e) => e.textContent)),
+  });
+  const top = await rowsShown();
+  check(`the ledger's rows are the API's ${ledger.length} transfers in its order, with their amounts (${top.ids.length} rendered)`,
+    top.ids.length >= Math.min(ledger.length, 10) && top.ids.length <= ledger.length &&
+      top.ids.every((id, i) => id === String(ledger[i].id) && top.amounts[i].includes(usd(ledger[i].amount_micros))));
+  await adm.locator('[data-ledger] .vbox').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await adm.waitForFunction((id) => document.querySelector(`[data-ledger] .vrow [data-id="${id}"]`), String(ledger[ledger.length - 1].id));
+  const end = await rowsShown();
+  check('scrolled to its end, the ledger shows the API\'s last transfer last',
+    end.ids[end.ids.length - 1] === String(ledger[ledger.length - 1].id));
   check('an org admin gets no operator controls (top-up, limits, invoice issue)',
     await adm.locator('[data-action=topup], [data-action=set-limits], [data-action=create-invoice]').count() === 0);
 
@@ -105,6 +114,13 @@ run(async (t) => {
   check('the balance shown follows the top-up', (await figures(op)).cash_micros === usd(after.cash_micros));
   await op.evaluate(() => window.scrollTo(0, 0));
   await shot(op, 'org');
+  await op.click(`[data-invoices] tr[data-id="${inv.id}"] [data-action=open-invoice]`);
+  await op.click('[data-action=issue]');
+  const issued = await op.waitForSelector(`[data-invoices] tr[data-id="${inv.id}"] .badge-issued`, { timeout: 10000 }).then(() => true, () => false);
+  const invNow = (await api(env.OP_TOKEN, 'GET', `/v1/invoices/${inv.id}`)).body;
+  check(`the operator issues ${inv.kind} ${inv.id} from the page (the API: ${invNow.state})`, issued && invNow.state === 'issued');
+  check('an issued statement offers no second Issue and no Mark paid (a statement is never paid)',
+    await op.locator('[data-action=issue], [data-action=pay]').count() === 0);
   await op.fill('input[name=amount_micros]', '-5');
   await op.click('[data-action=topup]');
   check('a bad amount is refused next to its field',
