@@ -48,7 +48,7 @@ function Org({ me, params }) {
     ${org
       ? html`<div key=${org.id}>
           ${staff
-            ? html`<div class="grid2">
+            ? html`<div class="grid2 orgtop">
                 <${Balance} me=${me} org=${org} tick=${tick} onChange=${refresh} />
                 <${Limits} me=${me} org=${org} tick=${tick} onChange=${refresh} />
               </div>`
