@@ -6,7 +6,7 @@
 import { html, useEffect, useState } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
 import { href, setParams } from '../lib/route.js';
-import { Badge, Busy, FormError, Printable, money, useEvents, when } from '../lib/ui.js';
+import { Badge, Busy, FormError, Printable, dur, money, useEvents, when } from '../lib/ui.js';
 import { ActionError, NEXT, ask, period, unstyled } from './requests_words.js';
 
 const OPEN = ['submitted', 'quoted', 'approved', 'accepted'];
@@ -76,7 +76,7 @@ function Quote({ q, r, showDoc }) {
     <dl class="kv">
       <dt>window</dt><dd>${when(q.start)} → ${when(q.end)}</dd>
       <dt>model</dt><dd>${q.model}${q.profile ? ` · ${q.profile}` : ''}</dd>
-      <dt>valid until</dt><dd class=${live || !OPEN.includes(r.state) ? '' : 'bad'}>${when(q.valid_until)}${live ? '' : ' (passed)'}</dd>
+      <dt>valid until</dt><dd class=${live || !OPEN.includes(r.state) ? '' : 'bad'}>${when(q.valid_until)}${live ? ` (in ${dur((Date.parse(q.valid_until) - Date.now()) / 1000)})` : ' (passed)'}</dd>
       <dt>priced</dt><dd>price version ${q.price_version}${q.contract ? `, contract ${q.contract.id} v${q.contract.version}` : ', no contract (list price: cannot be confirmed)'}; ${q.billing_rule}</dd>
     </dl>
     <table class="t lines" data-lines><thead><tr><th>Line</th><th class="num">Units</th><th class="num">Hours</th><th class="num">Rate USD</th><th class="num">Amount USD</th></tr></thead>
