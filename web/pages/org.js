@@ -6,7 +6,7 @@
 // below their list (?contract=ID, ?invoice=ID: bookmarkable).
 import { html, useEffect, useState } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
-import { setParams } from '../lib/route.js';
+import { href, setParams } from '../lib/route.js';
 import { Busy, FormError } from '../lib/ui.js';
 import { Balance, Limits, Members } from './org_people.js';
 import { Contracts, Invoices, Ledger } from './org_papers.js';
@@ -40,6 +40,7 @@ function Org({ me, params }) {
     <div class="orghead">
       <h1>${org ? org.display_name || org.name : 'Organization'}</h1>
       ${org ? html`<span class="muted">${org.name}${org.customer_code ? ` · customer code ${org.customer_code}` : ''} · <span class="mono">${org.id}</span></span>` : null}
+      ${org ? html`<a data-action="org-requests" href=${href('requests', me.role === 'operator' ? { org: org.name } : {})}>Requests</a>` : null}
       ${me.role === 'operator' && orgs && orgs.length ? html`<${OrgPicker} orgs=${orgs} current=${org ? org.name : ref} />` : null}
     </div>
     <${FormError} err=${err} />

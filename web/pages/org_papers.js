@@ -5,7 +5,7 @@
 // of the org, oldest first, in a list that renders only its visible rows.
 import { html, useEffect, useState } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
-import { setParams } from '../lib/route.js';
+import { href, setParams } from '../lib/route.js';
 import { Badge, Busy, ErrorText, FormError, Printable, VirtualList, money, when } from '../lib/ui.js';
 import { ActionError, unstyled } from './requests_words.js';
 
@@ -169,7 +169,7 @@ export function Ledger({ org, tick }) {
         render=${(t) => {
           const s = signed(t);
           return html`<span class="cnum mono" data-id=${t.id}>${t.id}</span><span class="c2">${when(t.at)}</span><span class="c2">${t.kind}</span>
-            <span class="c3 mono">${t.debit} → ${t.credit}</span><span class="c2 mono">${t.reservation || '—'}</span>
+            <span class="c3 mono">${t.debit} → ${t.credit}</span><span class="c2 mono">${t.reservation ? html`<a href=${href('reservations', { id: t.reservation })}>${t.reservation}</a>` : '—'}</span>
             <span class=${`cnum ${s === null ? '' : s < 0 ? 'bad' : 'ok'}`} data-amount=${t.amount_micros}>${s === null ? money(t.amount_micros) : `${s > 0 ? '+' : '−'}${money(Math.abs(s))}`}</span>`;
         }} />`}
   </div>`;

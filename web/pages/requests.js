@@ -64,7 +64,8 @@ function Queue({ me, params }) {
     setParams({ org: org.trim() });
   };
   return html`<section data-page="requests" data-ready=${items ? '1' : '0'}>
-    <h1>Requests</h1>
+    <div class="orghead"><h1>Requests</h1>
+      ${me.role !== 'member' ? html`<a class="button" data-action="new-request" href=${href('request', params.org ? { org: params.org } : {})}>New request</a>` : null}</div>
     <p class="muted">${me.role === 'operator'
       ? 'Every org\'s requests. Quote, approve, reject and confirm them here; an org admin accepts the quote.'
       : `The requests of your org. ${me.role === 'org_admin' ? 'Accept a quote the operator approved, or cancel a request.' : 'Org admins accept quotes; the operator quotes and confirms.'}`}</p>

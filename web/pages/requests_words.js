@@ -31,7 +31,7 @@ export function short(t) {
 
 // The period in a list's column: "12-07 12:00 → 12-08 12:00 (24 h)", "48 h from 12-07 12:00".
 export function shortPeriod(r) {
-  if (r.start && r.end) return `${short(r.start)} → ${short(r.end)} (${Math.round((Date.parse(r.end) - Date.parse(r.start)) / 36e5)} h)`;
+  if (r.start && r.end) return `${short(r.start)} → ${short(r.end)} (${dur((Date.parse(r.end) - Date.parse(r.start)) / 1000)})`;
   const range = r.latest_start && r.latest_start !== r.earliest_start ? ` … ${short(r.latest_start)}` : '';
   return `${r.duration_hours} h from ${short(r.earliest_start)}${range}`;
 }
