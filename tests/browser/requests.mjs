@@ -74,6 +74,9 @@ run(async (t) => {
       quoted.quote.lines.every((l, i) => lines[i].includes(l.what) && lines[i].includes(usd(l.amount_micros))));
   check(`the page's total is the API's (${usd(quoted.quote.total_micros)})`,
     (await op.locator('[data-total]').innerText()) === usd(quoted.quote.total_micros));
+  const avail = (await api(env.OP_TOKEN, 'GET', '/v1/orgs/acme/balance')).body.available_micros;
+  const funds = await op.waitForSelector('[data-funds]', { timeout: 10000 }).then((el) => el.innerText(), () => '');
+  check(`beside the quote, the org's funds as the API has them (${usd(avail)} available)`, funds.includes(usd(avail)));
   await op.click('[data-action=approve]');
   check('Approve: the page shows it approved', await stateShown(op, 'approved'));
   check('Approve: the API has it approved', (await state(id)) === 'approved');
@@ -193,4 +196,5 @@ run(async (t) => {
   check('globex\'s admin opening acme\'s request gets the API\'s not found and none of its data',
     (await other.locator('.error').count()) === 1 && !otherText.includes(world.org?.name || 'acme') && !otherText.includes('H100'));
   check('the API answers globex\'s admin 404 for it', (await api(env.OTHER_ADMIN_TOKEN, 'GET', `/v1/requests/${id}`)).status === 404);
+  await api(env.OTHER_ADMIN_TOKEN, 'POST', `/v1/requests/${g}/cancel`, {}); // frees its holds
 });

@@ -3,7 +3,7 @@
 // (?doc=1), and the actions the person's role may take at this state — the operator quotes,
 // approves, rejects and confirms; the org admin accepts and cancels; members only look (the
 // API refuses them anyway). After the confirmation it links to the reservation.
-import { html, useEffect, useState } from '../lib/html.js';
+import { html, useEffect, useRef, useState } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
 import { href, setParams } from '../lib/route.js';
 import { Badge, Busy, FormError, Printable, dur, money, useEvents, when } from '../lib/ui.js';
@@ -70,7 +70,20 @@ function History({ events, who }) {
   </div>`;
 }
 
-function Quote({ q, r, showDoc }) {
+// What the org has against the quote's total, for those who may read its balance: a prepaid
+// confirmation charges the whole total at once (402 beyond cash + credit limit).
+function Funds({ me, r, q }) {
+  const [b, setB] = useState(null);
+  useEffect(() => {
+    if (me.role === 'member' || !['quoted', 'approved', 'accepted'].includes(r.state)) return;
+    api('GET', `/v1/orgs/${r.org}/balance`).then(setB, () => setB(null));
+  }, [r.org, r.state]);
+  if (!b) return null;
+  const short = Number(b.available_micros) < Number(q.total_micros);
+  return html`<dt>funds</dt><dd class=${short ? 'bad' : ''} data-funds>${r.org_name} has ${money(b.available_micros)} USD available (cash + credit limit)${short ? ': less than the total, so a prepaid confirmation would be refused until a top-up' : ''}</dd>`;
+}
+
+function Quote({ me, q, r, showDoc }) {
   const live = Date.parse(q.valid_until) > Date.now();
   return html`<div class="card" data-quote=${q.id}><h2>Quote <span class="mono muted">${q.id}</span></h2>
     <dl class="kv">
@@ -78,6 +91,7 @@ function Quote({ q, r, showDoc }) {
       <dt>model</dt><dd>${q.model}${q.profile ? ` · ${q.profile}` : ''}</dd>
       <dt>valid until</dt><dd class=${live || !OPEN.includes(r.state) ? '' : 'bad'}>${when(q.valid_until)}${live ? ` (in ${dur((Date.parse(q.valid_until) - Date.now()) / 1000)})` : ' (passed)'}</dd>
       <dt>priced</dt><dd>price version ${q.price_version}${q.contract ? `, contract ${q.contract.id} v${q.contract.version}` : ', no contract (list price: cannot be confirmed)'}; ${q.billing_rule}</dd>
+      <${Funds} me=${me} r=${r} q=${q} />
     </dl>
     <table class="t lines" data-lines><thead><tr><th>Line</th><th class="num">Units</th><th class="num">Hours</th><th class="num">Rate USD</th><th class="num">Amount USD</th></tr></thead>
       <tbody>${q.lines.map((l, i) => html`<tr data-line=${i}><td>${l.what}</td><td class="num">${l.units}</td><td class="num">${l.hours}</td>
@@ -99,6 +113,10 @@ function Actions({ me, r, onDone }) {
   const [reason, setReason] = useState('');
   const [valid, setValid] = useState('');
   const [terms, setTerms] = useState('');
+  const reasonBox = useRef(null);
+  useEffect(() => {
+    if (refusing && reasonBox.current) reasonBox.current.focus();
+  }, [refusing]);
   const mine = ACTIONS.filter((a) => a.roles.includes(me.role) && a.states.includes(r.state));
   const act = async (verb) => {
     const body = {};
@@ -141,7 +159,7 @@ function Actions({ me, r, onDone }) {
     ${refusing
       ? html`<form class="refuse" onSubmit=${(e) => (e.preventDefault(), act(refusing))}>
           <label class="field"><span>Reason ${refusing === 'reject' ? 'for rejecting' : 'for cancelling'} (the org sees it)</span>
-            <textarea name="reason" rows="2" maxlength="4096" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)}></textarea></label>
+            <textarea ref=${reasonBox} name="reason" rows="2" maxlength="4096" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)}></textarea></label>
           <button type="submit" class="danger" data-action=${`${refusing}-submit`} disabled=${!!busy}>
             ${refusing === 'reject' ? 'Reject the request' : 'Cancel the request'}</button>
           <button type="button" class="secondary" onClick=${() => setRefusing('')}>Keep it</button>
@@ -195,7 +213,7 @@ export function RequestDetail({ me, params }) {
       <${Fields} r=${r} who=${name} />
       <${History} events=${events} who=${name} />
     </div>
-    ${r.quote ? html`<${Quote} q=${r.quote} r=${r} showDoc=${!!params.doc} />` : html`<p class="card muted">No quote yet.</p>`}
+    ${r.quote ? html`<${Quote} me=${me} q=${r.quote} r=${r} showDoc=${!!params.doc} />` : html`<p class="card muted">No quote yet.</p>`}
     ${params.doc && qid
       ? doc === null
         ? html`<${Busy} what="Reading the quote document" />`

@@ -84,9 +84,9 @@ function limitWords(d) {
   return html`<li>${what}: the contract allows <b>${amount(d.unit, d.value)}</b>, the org uses ${amount(d.unit, d.in_use)}, this asks for <b>${amount(d.unit, d.asked)}</b>.</li>`;
 }
 
-function capacityWords(d) {
+function capacityWords(d, said) {
   const alts = d.alternatives || [];
-  return html`${d.reason ? html`<li>${d.reason}</li>` : null}
+  return html`${d.reason && d.reason !== said ? html`<li>${d.reason}</li>` : null}
     ${d.gpu ? html`<li>GPU <span class="mono">${d.gpu}</span>${d.held_by ? html` is held by <span class="mono">${d.held_by}</span>` : null}</li>` : null}
     ${alts.length
       ? html`<li>windows that fit: <ul>${alts.map((a) => html`<li>${when(a.start)} → ${when(a.end)}, ${a.model}${a.profile ? ` ${a.profile}` : ''}: ${a.total_micros === null ? 'no price' : `${money(a.total_micros)} ${a.currency || 'USD'}`}</li>`)}</ul></li>`
@@ -102,7 +102,7 @@ export function ActionError({ err }) {
   let more = null;
   if (err.code === 'insufficient_balance') more = balanceWords(d);
   else if (err.code === 'limit_exceeded') more = limitWords(d);
-  else if (err.code === 'no_capacity') more = capacityWords(d);
+  else if (err.code === 'no_capacity') more = capacityWords(d, err.message);
   return html`<div class="error" data-field=${err.field || ''} data-code=${err.code} role="alert">
     <p>${err.message}</p>
     ${more ? html`<ul class="why">${more}</ul>` : null}
