@@ -40,6 +40,14 @@ run(async (t) => {
   const d = new Date();
   d.setUTCDate(1);
   d.setUTCMonth(d.getUTCMonth() - 1);
+  // a reservation, so that the ledger has a charge and the limits a use
+  const hour = (n) => new Date((Math.floor(Date.now() / 3.6e6) + n) * 3.6e6).toISOString().replace(/\.\d+Z$/, 'Z');
+  const req = (await api(env.ADMIN_TOKEN, 'POST', '/v1/requests', { kind: 'gpu', count: 1, model: 'A100-80GB', start: hour(2), end: hour(26) })).body.id;
+  const flow = [];
+  for (const [tok, verb] of [[env.OP_TOKEN, 'quote'], [env.OP_TOKEN, 'approve'], [env.ADMIN_TOKEN, 'accept'], [env.OP_TOKEN, 'confirm']]) {
+    flow.push((await api(tok, 'POST', `/v1/requests/${req}/${verb}`, {})).status);
+  }
+  check(`set-up: a reservation for acme through the API (${flow})`, flow.join() === '200,200,200,201');
   const made = await api(env.OP_TOKEN, 'POST', `/v1/orgs/${acme}/invoices`, { month: d.toISOString().slice(0, 7) });
   const inv = made.status === 201 ? made.body : (await api(env.OP_TOKEN, 'GET', `/v1/invoices/${made.body.error?.details?.invoice}`)).body;
 

@@ -43,6 +43,13 @@ async function login(page, token) {
 run(async (t) => {
   const ask = { kind: 'gpu', count: 2, model: 'H100-80GB', start: hour(3), end: hour(27), image: 'nvcr.io/nvidia/pytorch:24.05-py3', workload: 'fine-tuning' };
   const id = await file(env.ADMIN_TOKEN, ask);
+  // a queue to look at: a MIG request quoted, one approved, globex's submitted
+  const mig = await file(env.ADMIN_TOKEN, { kind: 'mig', count: 2, model: 'H200-141GB', profile: '1g.18gb', duration_hours: 48, earliest_start: hour(6) });
+  await api(env.OP_TOKEN, 'POST', `/v1/requests/${mig}/quote`, {});
+  const a100 = await file(env.ADMIN_TOKEN, { kind: 'gpu', count: 1, model: 'A100-80GB', start: hour(8), end: hour(20), workload: 'inference' });
+  await api(env.OP_TOKEN, 'POST', `/v1/requests/${a100}/quote`, {});
+  await api(env.OP_TOKEN, 'POST', `/v1/requests/${a100}/approve`, {});
+  const gq = await file(env.OTHER_ADMIN_TOKEN, { kind: 'gpu', count: 1, model: 'L40S-48GB', duration_hours: 4, earliest_start: hour(12) });
 
   // the operator's queue
   const op = await t.page('operator');
@@ -51,7 +58,12 @@ run(async (t) => {
   await op.goto(`${env.U}/#/requests`);
   await ready(op, 'requests');
   timing('requests queue ready (operator, from navigation)', performance.now() - t0);
-  check('the operator\'s queue lists acme\'s new request', await op.locator(`.vrow [data-id="${id}"]`).count() === 1);
+  const listed = await op.locator('.vrow [data-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+  check('the operator\'s queue lists every org\'s requests (acme\'s and globex\'s)',
+    JSON.stringify([...listed].sort()) === JSON.stringify([gq, a100, mig, id].sort()));
+  check('the chips count them by state (all 4, submitted 2, quoted 1, approved 1)',
+    /all\s*4/.test(await op.locator('[data-state=""]').innerText()) && /2/.test(await op.locator('[data-state=submitted]').innerText()) &&
+      /1/.test(await op.locator('[data-state=approved]').innerText()));
   check('the queue says the operator quotes it next',
     (await op.locator('.vrow', { has: op.locator(`[data-id="${id}"]`) }).innerText()).includes('operator quotes'));
   await op.evaluate(() => window.scrollTo(0, 0));

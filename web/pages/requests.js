@@ -18,7 +18,7 @@ function Row({ r, params, role }) {
   return html`<a class="c2 mono" data-id=${r.id} href=${href('requests', { ...params, id: r.id })}>${r.id}</a>
     ${role === 'operator' ? html`<span class="c1">${r.org_name || r.org}</span>` : null}
     <span class="c1"><${Badge} state=${r.state} /></span>
-    <span class="c2">${ask(r)}</span>
+    <span class="c3">${ask(r)}</span>
     <span class="c3">${shortPeriod(r)}</span>
     <span class="cnum">${r.quote ? money(r.quote.total_micros) : '—'}</span>
     <span class="c2">${MOVE_WORDS[r.state] ? html`<span class=${MOVE[r.state] === role ? 'yours' : 'muted'}>${MOVE_WORDS[r.state]}</span>` : r.reservation ? html`<span class="mono muted">${r.reservation}</span>` : ''}</span>
@@ -83,7 +83,7 @@ function Queue({ me, params }) {
       : html`<${StateChips} items=${items} state=${state} role=${me.role} />
         ${shown.length
           ? html`<${VirtualList} label="requests" items=${shown} rowHeight=${34} height=${Math.min(shown.length * 34 + 2, Math.max(240, window.innerHeight - 300))}
-              header=${html`<span class="c2">Request</span>${me.role === 'operator' ? html`<span class="c1">Org</span>` : null}<span class="c1">State</span><span class="c2">Ask</span><span class="c3">Period (UTC)</span><span class="cnum">Quote USD</span><span class="c2">Next step</span><span class="c1">Created</span>`}
+              header=${html`<span class="c2">Request</span>${me.role === 'operator' ? html`<span class="c1">Org</span>` : null}<span class="c1">State</span><span class="c3">Ask</span><span class="c3">Period (UTC)</span><span class="cnum">Quote USD</span><span class="c2">Next step</span><span class="c1">Created</span>`}
               render=${(r) => html`<${Row} r=${r} params=${params} role=${me.role} />`} />`
           : html`<p class="card muted" data-empty>No requests${state ? ` ${state === 'mine' ? 'waiting for you' : `in state ${state}`}` : ''}.</p>`}`}
   </section>`;
