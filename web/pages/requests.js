@@ -9,7 +9,7 @@ import { Badge, Busy, FormError, VirtualList, money, useEvents } from '../lib/ui
 import { MOVE_WORDS, STATES, ask, short, shortPeriod } from './requests_words.js';
 import { RequestDetail } from './requests_detail.js';
 
-const MAX = 5000; // requests read at open; a longer queue is narrowed by org or state
+const MAX = 5000; // the newest requests read at open (GET /v1/requests?order=desc); older ones: ?org=
 
 // Whose move a state is: the operator's, the org admin's, or nobody's.
 const MOVE = { submitted: 'operator', quoted: 'operator', approved: 'org_admin', accepted: 'operator' };
@@ -48,8 +48,8 @@ function Queue({ me, params }) {
   useEffect(() => {
     const ctl = new AbortController();
     setErr(null);
-    apiAll(`/v1/requests${qs({ org: params.org })}`, MAX, { signal: ctl.signal })
-      .then((all) => setItems(all.reverse()))
+    apiAll(`/v1/requests${qs({ org: params.org, order: 'desc' })}`, MAX, { signal: ctl.signal })
+      .then(setItems)
       .catch((e) => e.name !== 'AbortError' && (setErr(e), setItems([])));
     return () => ctl.abort();
   }, [params.org, tick]);
@@ -81,6 +81,7 @@ function Queue({ me, params }) {
     ${!shown
       ? html`<${Busy} what="Reading the requests" />`
       : html`<${StateChips} items=${items} state=${state} role=${me.role} />
+        ${items.length >= MAX ? html`<p class="muted" data-truncated>The newest ${MAX.toLocaleString('en-US')} requests${me.role === 'operator' ? '; name an org to see older ones of it' : ''}.</p>` : null}
         ${shown.length
           ? html`<${VirtualList} label="requests" items=${shown} rowHeight=${34} height=${Math.min(shown.length * 34 + 2, Math.max(240, window.innerHeight - 300))}
               header=${html`<span class="c2">Request</span>${me.role === 'operator' ? html`<span class="c1">Org</span>` : null}<span class="c1">State</span><span class="c3">Ask</span><span class="c3">Period (UTC)</span><span class="cnum">Quote USD</span><span class="c2">Next step</span><span class="c1">Created</span>`}
