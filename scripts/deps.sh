@@ -13,10 +13,13 @@
 #         linters (clang-format, clang-tidy, cppcheck) for tests/integration/lint.sh,
 #         podman, runc, busybox-static for tests/integration/runtime_podman.sh, prometheus
 #         for its promtool (tests/integration/metrics.sh checks GET /metrics), systemd
-#         (systemd-analyze verify) for tests/integration/packaging.sh, and nodejs +
-#         npm for the OpenAPI checks: then `npm ci` installs tests/openapi's packages (the
-#         versions of its package-lock.json: @redocly/cli, ajv, ajv-formats, yaml) into
-#         tests/openapi/node_modules, again whenever the lock file is newer
+#         (systemd-analyze verify) for tests/integration/packaging.sh, postgresql (whose
+#         server tests/integration/pg_schema.sh starts, a throw-away cluster), chromium for the
+#         dashboard's browser tests (tests/integration/browser_*.sh), and nodejs + npm: then
+#         `npm ci` installs each npm directory's packages (the versions of its
+#         package-lock.json) into its node_modules, again whenever the lock file is newer:
+#         web (the dashboard's library), tests/openapi (@redocly/cli, ajv, ajv-formats, yaml:
+#         the OpenAPI checks) and tests/browser (playwright-core, which drives chromium)
 set -euo pipefail
 
 what=${1:-build}
@@ -27,7 +30,7 @@ case "$what" in
 run)   pkgs+=(jq podman runc busybox-static nodejs)
        command -v npm >/dev/null || pkgs+=(npm) ;;
 test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy cppcheck prometheus
-             podman runc busybox-static nodejs)
+             postgresql podman runc busybox-static nodejs chromium)
        # Debian's npm, unless an npm came with the nodejs installed (NodeSource's bundles it,
        # and conflicts with Debian's)
        command -v npm >/dev/null || pkgs+=(npm) ;;
@@ -45,11 +48,11 @@ esac
 # The npm packages, after the Debian packages (nodejs, npm) are in: `npm ci` installs exactly
 # each lock file's versions, when node_modules is missing or older than the lock. web/: the
 # dashboard's one library (htm + Preact), which allot server serves; tests/openapi: the
-# OpenAPI lint and answer checks.
+# OpenAPI lint and answer checks; tests/browser: playwright-core, for the browser tests.
 npm_dirs=()
 case "$what" in
 run | dist) npm_dirs=(web) ;;
-test) npm_dirs=(web tests/openapi) ;;
+test) npm_dirs=(web tests/openapi tests/browser) ;;
 esac
 npm_packages() {
     local root d dir
