@@ -15,5 +15,6 @@ AL_ROOT=${AL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/integration/browser_lib.sh
 . "$AL_ROOT/tests/integration/browser_lib.sh"
 
+# shellcheck disable=SC2119 # no --fleet-size: the small world
 browser_world || exit 1
 browser_run org.mjs
