@@ -2,7 +2,7 @@
 // this tab only), the header with who is logged in, the navigation the role may use, and the
 // page the URL names (lib/route.js). Pages are web/pages/*.js, listed in pages/index.js.
 import { html, render, useEffect, useState } from './lib/html.js';
-import { ApiError, me, onUnauthorized, setToken, token } from './lib/api.js';
+import { ApiError, api, me, onUnauthorized, setToken, token } from './lib/api.js';
 import { go, href, useRoute } from './lib/route.js';
 import { FormError } from './lib/ui.js';
 import pages from './pages/index.js';
@@ -47,8 +47,18 @@ function Login({ said }) {
   </main>`;
 }
 
+// The org's name for the header (GET /v1/me gives its id).
+function useOrgName(org) {
+  const [name, setName] = useState('');
+  useEffect(() => {
+    if (org) api('GET', `/v1/orgs/${encodeURIComponent(org)}`).then((o) => setName(o.name || org), () => setName(org));
+  }, [org]);
+  return name;
+}
+
 function Shell({ user, onLogout }) {
   const { page, params } = useRoute();
+  const orgName = useOrgName(user.org);
   const mine = pages.filter((p) => p.roles.includes(user.role));
   const current = mine.find((p) => p.id === page);
   useEffect(() => {
@@ -64,7 +74,7 @@ function Shell({ user, onLogout }) {
       <nav aria-label="pages">
         ${mine.map((p) => html`<a data-nav=${p.id} href=${href(p.id)} aria-current=${p === current ? 'page' : undefined}>${p.title}</a>`)}
       </nav>
-      <span class="me" data-me>${user.name} · ${ROLE_WORDS[user.role] || user.role}${user.org ? ` · ${user.org}` : ''}</span>
+      <span class="me" data-me title=${user.org || ''}>${user.name} · ${ROLE_WORDS[user.role] || user.role}${user.org ? ` · ${orgName || user.org}` : ''}</span>
       <button class="link" data-action="logout" onClick=${onLogout}>Log out</button>
     </header>
     <main class="content">

@@ -102,9 +102,11 @@ async function asRole(t, { role, token, label }, pages) {
     timing(`shell: login to the first page ready (${label}, ${mine[0]}, small fleet)`, performance.now() - t0);
   }
   const me = (await api(token, 'GET', '/v1/me')).body.user;
+  const orgName = me.org ? (await api(token, 'GET', `/v1/orgs/${me.org}`)).body.name : '';
+  if (orgName) await page.waitForFunction((n) => document.querySelector('[data-me]').textContent.includes(n), orgName, { timeout: 5000 }).catch(() => {});
   const head = (await page.textContent('[data-me]')).trim();
-  check(`${label}: the header shows the name, the role and the org ("${head}")`,
-    me.role === role && head.includes(me.name) && head.includes(label) && (!me.org || head.includes(me.org)));
+  check(`${label}: the header shows the name, the role and the org's name ("${head}")`,
+    me.role === role && head.includes(me.name) && head.includes(label) && (!me.org || head.includes(orgName)));
   const nav = await page.$$eval('nav a[data-nav]', (as) => as.map((a) => a.dataset.nav));
   check(`${label}: the navigation is exactly the registry's pages for ${role} (${nav.join(',')} vs ${mine.join(',')})`,
     JSON.stringify(nav) === JSON.stringify(mine));
