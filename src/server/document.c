@@ -90,8 +90,27 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* A scalar as text: money fields in currency units, null as a dash (none). */
-static void value(struct page *p, const char *key, const json_t *v)
+/* A field's name as a heading: `_` as a space, and the `_micros` of a money field left out,
+ * since its amounts are shown in currency units ("total_micros" → "total"). */
+static void label(struct page *p, const char *key)
+{
+    size_t n = strlen(key);
+    if (ends_with(key, "_micros"))
+        n -= strlen("_micros");
+    for (size_t i = 0; i < n; i++) {
+        const char *e = entity(key[i]);
+        if (key[i] == '_')
+            put(p, " ");
+        else if (e)
+            put(p, e);
+        else
+            raw(p, key + i, 1);
+    }
+}
+
+/* A scalar as text: money fields in currency units, null as a dash (none). False, writing
+ * nothing, for an object or an array. */
+static bool scalar(struct page *p, const char *key, const json_t *v)
 {
     char buf[AL_MONEY_FMT_MAX + 8];
     if (json_is_string(v)) {
@@ -106,8 +125,35 @@ static void value(struct page *p, const char *key, const json_t *v)
     } else if (!v || json_is_null(v)) {
         put(p, "&mdash;");
     } else {
-        put(p, "(see the JSON form)");
+        return false;
     }
+    return true;
+}
+
+/* A field's value: a scalar as above, an object's scalar members on one line ("id 1,
+ * version 1": a quote's contract); anything nested deeper is left to the JSON form. */
+static void value(struct page *p, const char *key, const json_t *v)
+{
+    const char *k;
+    json_t *m;
+    bool first = true;
+    if (scalar(p, key, v))
+        return;
+    if (!json_is_object(v)) {
+        put(p, "(see the JSON form)");
+        return;
+    }
+    json_object_foreach((json_t *)v, k, m)
+    {
+        put(p, first ? "" : ", ");
+        first = false;
+        label(p, k);
+        put(p, " ");
+        if (!scalar(p, k, m))
+            put(p, "(see the JSON form)");
+    }
+    if (first)
+        put(p, "&mdash;");
 }
 
 /* An array of objects as a table, its columns the first object's keys. */
@@ -124,7 +170,7 @@ static void table(struct page *p, const json_t *a)
     json_object_foreach(first, key, v)
     {
         put(p, "<th>");
-        text(p, key);
+        label(p, key);
         put(p, "</th>");
     }
     put(p, "</tr>");
@@ -145,7 +191,7 @@ static void table(struct page *p, const json_t *a)
 static void field(struct page *p, const char *key, const json_t *v)
 {
     put(p, "<tr><th>");
-    text(p, key);
+    label(p, key);
     put(p, "</th><td>");
     if (json_is_array(v))
         table(p, v);

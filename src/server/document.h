@@ -2,7 +2,8 @@
  * then the resource's fields, each array of objects (price lines, allocations, rates) as a
  * table. Every value is HTML-escaped; the page has no scripts and loads nothing. Money fields
  * (`*_micros`) are shown in currency units, exactly to the micro-unit (core/money.h's
- * al_money_fmt). Internal to src/server. */
+ * al_money_fmt), under headings that say so ("total_micros" is headed "total", `_` is a space);
+ * an object (a quote's contract) as its scalar members in a line. Internal to src/server. */
 #ifndef AL_SERVER_DOCUMENT_H
 #define AL_SERVER_DOCUMENT_H
 

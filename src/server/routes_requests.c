@@ -66,17 +66,22 @@ static int get_request(struct al_ctx *c)
     return al_http_reply(c, 200, req);
 }
 
+/* ?order=desc lists newest first (the dashboard's queue opens on the newest requests of a long
+ * history), each page before the previous page's next_cursor; asc (the default) oldest first. */
 static int get_requests(struct al_ctx *c)
 {
     struct al_store_page pg;
-    const char *state;
+    const char *state, *order = al_http_query(c, "order");
     char org[AL_HTTP_ID_LEN] = "", *next = NULL;
     json_t *items;
     struct al_err e = {0};
+    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
+        return al_http_fail(c, AL_E_INVAL, "order", "order must be asc or desc");
     if (al_http_page(c, &pg) || al_flow_list_filters(c, AL_ENTITY_REQUEST, &state, org, sizeof org))
         return c->err_code;
-    int rc =
-        al_store_request_list(c->srv->store, org[0] ? org : NULL, state, pg, &items, &next, &e);
+    struct al_store_request_filter f = {org[0] ? org : NULL, state,
+                                        order && strcmp(order, "desc") == 0};
+    int rc = al_store_request_list(c->srv->store, &f, pg, &items, &next, &e);
     return rc ? al_http_fail_err(c, rc, &e) : al_http_reply(c, 200, al_http_list(items, next));
 }
 

@@ -337,7 +337,14 @@ struct al_store_doc_meta {
 int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
                          bool insert, struct al_err *reterr);
 int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr);
-int al_store_request_list(struct al_store *s, const char *org, const char *state,
+/* Which requests a list keeps: of `org` (NULL: all), in `state` (NULL: any); by id (their
+ * creation order) after pg.cursor, or with `newest_first` backwards, before pg.cursor. */
+struct al_store_request_filter {
+    const char *org;
+    const char *state;
+    bool newest_first;
+};
+int al_store_request_list(struct al_store *s, const struct al_store_request_filter *f,
                           struct al_store_page pg, json_t **ret, char **next,
                           struct al_err *reterr);
 

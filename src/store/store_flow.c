@@ -109,16 +109,21 @@ int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struc
     return rc;
 }
 
-int al_store_request_list(struct al_store *s, const char *org, const char *state,
+#define REQUEST_LIST                                                                               \
+    "SELECT r.id, " REQUEST_DOC " FROM requests r"                                                 \
+    " WHERE (?1 IS NULL OR r.org_id = ?1) AND (?2 IS NULL OR r.state = ?2)"
+
+int al_store_request_list(struct al_store *s, const struct al_store_request_filter *f,
                           struct al_store_page pg, json_t **ret, char **next, struct al_err *reterr)
 {
     struct al_db_stmt *st;
     int limit = al_db_page_limit(pg);
     int rc = al_db_prep(s, &st, reterr,
-                        "SELECT r.id, " REQUEST_DOC " FROM requests r"
-                        " WHERE (?1 IS NULL OR r.org_id = ?1) AND (?2 IS NULL OR r.state = ?2)"
-                        " AND r.id > coalesce(?3, '') ORDER BY r.id LIMIT ?4",
-                        "ttti", org, state, pg.cursor, (int64_t)limit + 1);
+                        f->newest_first ? REQUEST_LIST " AND (?3 IS NULL OR r.id < ?3)"
+                                                       " ORDER BY r.id DESC LIMIT ?4"
+                                        : REQUEST_LIST " AND r.id > coalesce(?3, '')"
+                                                       " ORDER BY r.id LIMIT ?4",
+                        "ttti", f->org, f->state, pg.cursor, (int64_t)limit + 1);
     return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);
 }
 

@@ -277,7 +277,7 @@ check "GET /v1/quotes/{id}/document (gamma's member) → 200 text/html; charset=
 check "… with the org, its customer code, the window and the validity" \
     bash -c "grep -q '<td>gamma</td>' '$tmp/doc.html' && grep -q '<td>GAM-7</td>' '$tmp/doc.html' &&
         grep -q '<td>$S2</td>' '$tmp/doc.html' && grep -q '<td>$E2</td>' '$tmp/doc.html' &&
-        grep -q 'valid_until' '$tmp/doc.html'"
+        grep -q '<th>valid until</th>' '$tmp/doc.html'"
 all=1
 for i in $(seq 0 $(($(jq length <<<"$QLINES") - 1))); do
     a=$(jq -r ".[$i].amount_micros" <<<"$QLINES") r=$(jq -r ".[$i].rate_micros" <<<"$QLINES")

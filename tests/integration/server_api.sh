@@ -289,6 +289,27 @@ deny "$BOB" POST "/v1/reservations/$V1/extend" 404 "other org"
 call "$BOB" GET /v1/requests
 check "another org lists none of acme's requests" [ "$(j '.items | length')" = 0 ]
 
+# order=desc: newest first, paged backwards (the dashboard's queue); asc is the default
+req_ids() { # req_ids QUERY: every request's id, page after page of QUERY
+    local cur='' out=''
+    while :; do
+        call "$OP" GET "/v1/requests?$1${cur:+&cursor=$cur}"
+        [ "$code" = 200 ] || return 1
+        out+=$(j '.items[].id')$'\n'
+        cur=$(j '.next_cursor // empty')
+        [ -n "$cur" ] || break
+    done
+    sed '/^$/d' <<<"$out"
+}
+asc=$(req_ids 'limit=500') desc=$(req_ids 'order=desc&limit=7')
+check "GET /v1/requests?order=desc: every request, newest first, 7 a page ($(wc -l <<<"$desc") of them)" \
+    [ -n "$desc" ] && [ "$desc" = "$(tac <<<"$asc")" ]
+call "$ALICE" GET "/v1/requests?order=desc&state=confirmed&limit=1"
+check "… with the filters, as an org admin: acme's newest confirmed request ($R1)" \
+    [ "$code" = 200 ] && [ "$(j '.items[0].id')" = "$R1" ]
+call "$OP" GET "/v1/requests?order=newest"
+expect "order=newest → 400 naming order" 400 invalid_argument order
+
 # no capacity: alternatives after the reservation, other models
 call "$ALICE" POST /v1/requests "{\"kind\":\"gpu\",\"count\":2,\"model\":\"H100-80GB\",\"start\":\"$S1\",\"end\":\"$E1\"}"
 R2=$(j .id)

@@ -30,11 +30,12 @@ static void test_render(void **state)
     (void)state;
     json_t *org =
         json_pack("{s:s,s:s,s:n}", "name", "acme", "customer_code", "A<1>", "display_name");
-    json_t *res = json_pack("{s:s,s:I,s:I,s:b,s:n,s:[{s:s,s:I},{s:s,s:I}]}", "model",
-                            "<script>alert(1)</script>", "total_micros", (json_int_t)4938268,
-                            "count", (json_int_t)3, "self_service", 1, "ended_at", "lines", "what",
-                            "GPU-hour", "amount_micros", (json_int_t)1500000, "what", "x&y",
-                            "amount_micros", (json_int_t)-1);
+    json_t *res =
+        json_pack("{s:s,s:I,s:I,s:b,s:n,s:[{s:s,s:I},{s:s,s:I}],s:{s:I,s:I}}", "model",
+                  "<script>alert(1)</script>", "total_micros", (json_int_t)4938268, "count",
+                  (json_int_t)3, "self_service", 1, "ended_at", "lines", "what", "GPU-hour",
+                  "amount_micros", (json_int_t)1500000, "what", "x&y", "amount_micros",
+                  (json_int_t)-1, "contract", "id", (json_int_t)7, "version", (json_int_t)2);
     char *h = al_doc_render("Quote <q>", org, res);
     assert_non_null(h);
     assert_non_null(strstr(h, "<title>Quote &lt;q&gt;</title>"));
@@ -46,7 +47,10 @@ static void test_render(void **state)
     assert_non_null(strstr(h, "<td>3</td>"));         /* not money: as is */
     assert_non_null(strstr(h, "<td>yes</td>"));
     assert_non_null(strstr(h, "<td>x&amp;y</td>"));
-    assert_non_null(strstr(h, "<th>what</th><th>amount_micros</th>"));
+    assert_non_null(strstr(h, "<th>what</th><th>amount</th>")); /* money headings without _micros */
+    assert_non_null(strstr(h, "<th>total</th><td>4.938268</td>"));
+    assert_non_null(strstr(h, "<th>org display name</th>"));                 /* _ as a space */
+    assert_non_null(strstr(h, "<th>contract</th><td>id 7, version 2</td>")); /* an object */
     assert_null(strstr(h, "<script"));
     free(h);
     json_decref(org);

@@ -448,11 +448,14 @@ static void test_request_quote_by_id(void **state)
     assert_int_equal(al_store_request_get(f->s, "req_1", &got, NULL), 0);
     assert_true(json_equal(got, req));
     json_decref(got);
-    assert_int_equal(
-        al_store_request_list(f->s, "org_a", NULL, (struct al_store_page){0}, &got, NULL, NULL), 0);
-    assert_int_equal(json_array_size(got), 1);
-    assert_true(json_equal(json_array_get(got, 0), req));
-    json_decref(got);
+    for (int desc = 0; desc <= 1; desc++) { /* either order: the one request, its quote in */
+        struct al_store_request_filter rf = {"org_a", NULL, desc};
+        assert_int_equal(
+            al_store_request_list(f->s, &rf, (struct al_store_page){0}, &got, NULL, NULL), 0);
+        assert_int_equal(json_array_size(got), 1);
+        assert_true(json_equal(json_array_get(got, 0), req));
+        json_decref(got);
+    }
     json_decref(quote);
     json_decref(req);
 }

@@ -4,8 +4,10 @@
 import events from './events.js';
 import gpu from './gpu.js';
 import migchanges from './migchanges.js';
+import org from './org.js';
 import pool from './pool.js';
 import request from './request.js';
+import requests from './requests.js';
 import reservations from './reservations.js';
 
-export default [pool, request, reservations, gpu, migchanges, events];
+export default [pool, request, requests, reservations, gpu, migchanges, org, events];
