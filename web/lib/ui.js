@@ -183,7 +183,10 @@ export function Printable({ doc, title }) {
   const box = useRef(null);
   useEffect(() => {
     if (!box.current) return;
-    const parsed = new DOMParser().parseFromString(doc || '', 'text/html');
+    // the document's own <style> goes before parsing: Chromium reports a parsed inline style
+    // as a CSP violation even in an inert document
+    const text = String(doc || '').replace(/<style[\s\S]*?<\/style>/gi, '');
+    const parsed = new DOMParser().parseFromString(text, 'text/html');
     parsed.querySelectorAll('script, style, link, iframe, object, embed').forEach((n) => n.remove());
     box.current.replaceChildren(...Array.from(parsed.body.childNodes, (n) => document.importNode(n, true)));
   }, [doc]);

@@ -7,7 +7,7 @@ import { html, useEffect, useState } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
 import { href, setParams } from '../lib/route.js';
 import { Badge, Busy, ErrorText, FormError, Printable, VirtualList, money, when } from '../lib/ui.js';
-import { ActionError, unstyled } from './requests_words.js';
+import { ActionError } from './requests_words.js';
 
 const LEDGER_MAX = 50000;
 
@@ -17,7 +17,7 @@ function useDoc(path) {
   useEffect(() => {
     setD(null);
     if (!path) return;
-    api('GET', path, undefined, { text: true }).then((doc) => setD({ doc: unstyled(doc) }), (err) => setD({ err }));
+    api('GET', path, undefined, { text: true }).then((doc) => setD({ doc }), (err) => setD({ err }));
   }, [path]);
   return d;
 }

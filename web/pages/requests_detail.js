@@ -7,7 +7,7 @@ import { html, useEffect, useRef, useState } from '../lib/html.js';
 import { api, apiAll } from '../lib/api.js';
 import { href, setParams } from '../lib/route.js';
 import { Badge, Busy, FormError, Printable, dur, money, useEvents, when } from '../lib/ui.js';
-import { ActionError, NEXT, ask, period, unstyled } from './requests_words.js';
+import { ActionError, NEXT, ask, period } from './requests_words.js';
 
 const OPEN = ['submitted', 'quoted', 'approved', 'accepted'];
 
@@ -192,7 +192,7 @@ export function RequestDetail({ me, params }) {
   useEffect(() => {
     setDoc(null);
     if (!params.doc || !qid) return;
-    api('GET', `/v1/quotes/${qid}/document`, undefined, { text: true }).then((d) => setDoc(unstyled(d)), (e) => setDoc({ err: e }));
+    api('GET', `/v1/quotes/${qid}/document`, undefined, { text: true }).then((d) => setDoc(d), (e) => setDoc({ err: e }));
   }, [params.doc, qid]);
   useEvents(() => setTick((t) => t + 1), { object: id }, [id]);
   const name = (uid) => (uid ? who[uid] || uid : '—');

@@ -109,9 +109,3 @@ export function ActionError({ err }) {
   </div>`;
 }
 
-// A server document without its <style> element: the page's CSP refuses inline style (and
-// Chromium reports each refusal as an error even inside a DOMParser document), and app.css
-// styles documents under .doc anyway.
-export function unstyled(doc) {
-  return String(doc || '').replace(/<style[^>]*>[\s\S]*?<\/style>/gi, '');
-}
