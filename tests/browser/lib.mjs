@@ -149,12 +149,15 @@ export function noConsoleErrors(page, label) {
   return ok;
 }
 
-// login(page, token): the shell's login form at U/; resolves once the header shows [data-me].
+// login(page, token): the shell's login form at U/; resolves once the header shows [data-me]
+// and the shell has routed to the role's first page (a spec that navigates at once is not
+// sent back by that routing).
 export async function login(page, token, timeoutMs = 10000) {
   await page.goto(`${U}/`);
   await page.fill('input[name=token]', token);
   await page.click('[data-action=login]');
   await page.waitForSelector('[data-me]', { timeout: timeoutMs });
+  await page.waitForFunction(() => location.hash.length > 2, null, { timeout: timeoutMs });
 }
 
 // ready(page, id, timeoutMs): wait for [data-page=ID][data-ready="1"]; returns the ms waited.
