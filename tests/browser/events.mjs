@@ -8,20 +8,9 @@
 //   - acme's member sees acme's events only, as the API gives them, none of globex's; globex's
 //     admin sees none of acme's.
 // Screenshot events; "# timing" lines for the page.
-import { run, login, ready, check, shot, timing, api, env } from './lib.mjs';
+import { run, login, ready, check, shot, timing, api, env, until } from './lib.mjs';
 
 const U = (env.U || '').replace(/\/$/, '');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(fn, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) return null;
-    await sleep(200);
-  }
-}
 
 // The ids of the rows the list has drawn (the first screenful: it renders what is visible).
 const rowIds = (page) => page.$$eval('.vrow [data-id]', (els) => els.map((e) => e.dataset.id));

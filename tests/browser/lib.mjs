@@ -149,6 +149,20 @@ export function noConsoleErrors(page, label) {
   return ok;
 }
 
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// until(fn, ms): await fn() every 250 ms until it gives a truthy value (returned), or null
+// once ms have passed: for what a page or the API shows a little later (live updates).
+export async function until(fn, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) return null;
+    await sleep(250);
+  }
+}
+
 // login(page, token): the shell's login form at U/; resolves once the header shows [data-me]
 // and the shell has routed to the role's first page (a spec that navigates at once is not
 // sent back by that routing).

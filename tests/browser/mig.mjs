@@ -15,27 +15,15 @@
 //     applies it in the page, the agent makes it, the page shows it applied, and the GPU page
 //     then draws the new layout, as the API reports it.
 // Screenshots gpu (the new layout), gpu-planned, migchanges, migchange-detail; "# timing" lines for the pages.
-import { run, login, ready, check, shot, timing, api, env, world, note } from './lib.mjs';
+import { run, login, ready, check, shot, timing, api, env, world, note, sleep, until } from './lib.mjs';
 
 const U = (env.U || '').replace(/\/$/, '');
 const NODE = (world.nodes && world.nodes.mig) || 'mig-h200';
 const HOLD_S = 20; // acme's 1g.18gb end this many seconds after the spec reserves them
 
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const key = (i) => `${i.profile}@${i.start}`;
 const sorted = (list) => list.map(key).sort().join(',');
-
-// until(fn, ms): fn() until it returns a truthy value (every 250 ms), or null after ms.
-async function until(fn, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) return null;
-    await sleep(250);
-  }
-}
 
 // The boxes of the layout [data-layout=LABEL] as drawn: profile, start, size, uuid and where
 // each sits on its track, as a fraction of the track's width.
