@@ -15,7 +15,7 @@
 //     applies it in the page, the agent makes it, the page shows it applied, and the GPU page
 //     then draws the new layout, as the API reports it.
 // Screenshots gpu (the new layout), gpu-planned, migchanges, migchange-detail; "# timing" lines for the pages.
-import { run, login, ready, check, shot, timing, api, env, world, note, sleep, until } from './lib.mjs';
+import { run, login, ready, check, shot, timing, api, env, world, note, until } from './lib.mjs';
 
 const U = (env.U || '').replace(/\/$/, '');
 const NODE = (world.nodes && world.nodes.mig) || 'mig-h200';
