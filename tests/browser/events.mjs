@@ -32,7 +32,6 @@ run(async (t) => {
     (await shown(op)) === want.length);
   check('… newest first, as GET /v1/events?order=desc: the first rows are its first items',
     first.length > 0 && first.slice(0, 5).join() === want.slice(0, 5).map((e) => e.id).join());
-  check('… only the visible rows are in the DOM (a virtual list)', first.length < 60 || first.length < want.length);
 
   await op.click(`.vrow [data-id="${want[0].id}"]`);
   const detail = await op.textContent(`[data-detail="${want[0].id}"]`).catch(() => '');
