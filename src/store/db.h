@@ -23,6 +23,15 @@ struct al_db_stmt;
  * debug builds, the armed faults (defined by the back end). */
 struct al_db;
 
+/* The database behind a store (al_db_kind). */
+enum al_db_kind { AL_DB_SQLITE, AL_DB_PG };
+
+/* A statement with one text per dialect, where the two engines have no common form (a
+ * function SQLite has under another name, JSON aggregates): both must be string literals, so
+ * that the statement cache, which keys on the text's address, sees one statement per dialect.
+ * The only place dialect shows in a table file: `grep AL_DB_SQL2` finds them all. */
+#define AL_DB_SQL2(s, sqlite_sql, pg_sql) (al_db_kind(s) == AL_DB_PG ? (pg_sql) : (sqlite_sql))
+
 /* What al_db_step returns for a row and for the end; any other value is a failure, which
  * al_db_fail records. */
 enum { AL_DB_ROW = 100, AL_DB_DONE = 101 };
@@ -70,6 +79,9 @@ int al_db_int(struct al_db_stmt *st, int col);
 const char *al_db_text(struct al_db_stmt *st, int col);
 bool al_db_null(struct al_db_stmt *st, int col);
 const void *al_db_blob(struct al_db_stmt *st, int col, size_t *n);
+
+/* Which database `s` is on. */
+enum al_db_kind al_db_kind(const struct al_store *s);
 
 /* Rows the last INSERT, UPDATE or DELETE changed. */
 int64_t al_db_changes(struct al_store *s);

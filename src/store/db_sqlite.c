@@ -274,6 +274,12 @@ const void *al_db_blob(struct al_db_stmt *st, int col, size_t *n)
     return b;
 }
 
+enum al_db_kind al_db_kind(const struct al_store *s)
+{
+    (void)s;
+    return AL_DB_SQLITE;
+}
+
 int64_t al_db_changes(struct al_store *s)
 {
     return sqlite3_changes(s->db->h);
