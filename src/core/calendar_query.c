@@ -39,34 +39,61 @@ uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, 
     return m;
 }
 
-/* Stage 1 of the batched reads: request the lines of each GPU's array that a binary search
- * of a short array touches, and its unit bytes. */
-static void prefetch_arrays(const struct al_calendar *c, const uint32_t *gpus, size_t n)
+/* Stage 1 of the batched reads: the span (lo, hi) of each GPU's array that may overlap
+ * [rs, re), as span() finds it, but with the binary searches of the n GPUs run in lockstep:
+ * each pass requests the probe of every search that is still going before reading any, so
+ * that the cache misses of different GPUs overlap (an array of a GPU in MIG mode holds a few
+ * hundred entries at 3M holds: eight or nine probes, most of them misses). */
+static void spans_batch(const struct al_calendar *c, const uint32_t *gpus, size_t n, uint32_t rs,
+                        uint32_t re, uint32_t *lo, uint32_t *hi)
 {
+    const struct gcal *g[AL_CAL_BATCH];
+    uint32_t len[AL_CAL_BATCH];
+    bool more = false;
     for (size_t i = 0; i < n; i++) {
-        const struct gcal *g = gcal_of(c, gpus[i]);
-        if (g && g->n > 0) {
-            PREFETCH(&g->e[0]);
-            PREFETCH(&g->e[g->n / 2]);
-            PREFETCH(&g->e[g->n - 1]);
-            PREFETCH(gbytes(g));
+        g[i] = gcal_of(c, gpus[i]);
+        lo[i] = 0;
+        len[i] = g[i] ? g[i]->n : 0;
+        more |= len[i] > 0;
+    }
+    while (more) {
+        for (size_t i = 0; i < n; i++)
+            if (len[i] > 0)
+                PREFETCH(&g[i]->e[lo[i] + len[i] / 2]);
+        more = false;
+        for (size_t i = 0; i < n; i++) {
+            if (len[i] == 0)
+                continue;
+            uint32_t half = len[i] / 2;
+            if (g[i]->e[lo[i] + half].t0 < re) {
+                lo[i] += half + 1;
+                len[i] -= half + 1;
+            } else {
+                len[i] = half;
+            }
+            more |= len[i] > 0;
         }
+    }
+    for (size_t i = 0; i < n; i++) { /* lo[i] is lower_t0(g, re): walk back as span() does */
+        uint32_t h = lo[i], l = h;
+        while (l > 0 && (uint64_t)g[i]->e[l - 1].t0 + g[i]->maxlen > rs)
+            l--;
+        lo[i] = l;
+        hi[i] = h;
+        if (l < h)
+            PREFETCH(gbytes(g[i]) + l);
     }
 }
 
-/* One batch of al_calendar_masks (n <= AL_CAL_BATCH). Stage 1 requests each GPU's array,
- * stage 2 finds the overlapping holds and requests their records, stage 3 reads them. */
+/* One batch of al_calendar_masks (n <= AL_CAL_BATCH). Stage 1 finds each GPU's span,
+ * stage 2 requests the records of the overlapping holds that need one, stage 3 reads them. */
 static void masks_batch(const struct al_calendar *c, const uint32_t *gpus, size_t n, uint32_t rs,
                         uint32_t re, uint32_t *ret)
 {
     uint32_t lo[AL_CAL_BATCH], hi[AL_CAL_BATCH];
-    prefetch_arrays(c, gpus, n);
+    spans_batch(c, gpus, n, rs, re, lo, hi);
     for (size_t i = 0; i < n; i++) {
-        const struct gcal *g = gcal_of(c, gpus[i]);
-        lo[i] = hi[i] = 0;
-        if (!g || g->n == 0)
-            continue;
-        span(g, rs, re, &lo[i], &hi[i]);
+        const struct gcal *g = gcal_of(c, gpus[i]); /* NULL: lo == hi */
         for (uint32_t k = lo[i]; k < hi[i]; k++)
             if (g->e[k].t1 > rs && gbytes(g)[k] == UNIT_ASK)
                 PREFETCH(rec_at(c, g->e[k].id));
@@ -156,21 +183,17 @@ int al_calendar_window_sum(const struct al_calendar *c, uint32_t gpu, int64_t s,
     return rc;
 }
 
-/* One batch of al_calendar_window_sums (n <= AL_CAL_BATCH): stage 1 requests each GPU's array,
- * stage 2 finds the holds in the window and requests their records (and, for a GPU with MIG
- * holds there, its fleet entry, for its model), stage 3 reads them. */
+/* One batch of al_calendar_window_sums (n <= AL_CAL_BATCH): stage 1 finds each GPU's span
+ * (spans_batch), stage 2 requests the records of the holds in the window (and, for a GPU with
+ * MIG holds there, its fleet entry, for its model), stage 3 reads them. */
 static void sums_batch(const struct al_calendar *c, const uint32_t *gpus, size_t n, uint32_t rs,
                        uint32_t re, int *rc, struct al_layout_sum *ret)
 {
     uint32_t lo[AL_CAL_BATCH], hi[AL_CAL_BATCH];
-    prefetch_arrays(c, gpus, n);
+    spans_batch(c, gpus, n, rs, re, lo, hi);
     for (size_t i = 0; i < n; i++) {
-        const struct gcal *g = gcal_of(c, gpus[i]);
-        lo[i] = hi[i] = 0;
-        if (!g || g->n == 0)
-            continue;
+        const struct gcal *g = gcal_of(c, gpus[i]); /* NULL: lo == hi */
         bool mig = false;
-        span(g, rs, re, &lo[i], &hi[i]);
         for (uint32_t k = lo[i]; k < hi[i]; k++) {
             if (g->e[k].t1 > rs) {
                 PREFETCH(rec_at(c, g->e[k].id));
