@@ -236,6 +236,29 @@ bool al_calendar_free_during(const struct al_calendar *c, uint32_t gpu, int64_t 
     return true;
 }
 
+void al_calendar_free_many(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
+                           int64_t e, bool *ret)
+{
+    uint32_t lo[AL_CAL_BATCH], hi[AL_CAL_BATCH];
+    if (e <= s || e <= c->origin) {
+        for (size_t i = 0; i < n; i++)
+            ret[i] = true;
+        return;
+    }
+    uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
+    for (size_t i0 = 0; i0 < n; i0 += AL_CAL_BATCH) {
+        size_t m = n - i0 < AL_CAL_BATCH ? n - i0 : AL_CAL_BATCH;
+        spans_batch(c, gpus + i0, m, rs, re, lo, hi);
+        for (size_t i = 0; i < m; i++) {
+            const struct gcal *g = gcal_of(c, gpus[i0 + i]); /* NULL: lo == hi */
+            bool free = true;
+            for (uint32_t k = lo[i]; k < hi[i] && free; k++)
+                free = g->e[k].t1 <= rs;
+            ret[i0 + i] = free;
+        }
+    }
+}
+
 int al_calendar_each(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,
                      al_hold_visit_fn fn, void *ctx)
 {
