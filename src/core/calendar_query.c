@@ -39,36 +39,29 @@ uint32_t al_calendar_mask(const struct al_calendar *c, uint32_t gpu, int64_t s, 
     return m;
 }
 
-/* Stage 1 of the batched reads: the span (lo, hi) of each GPU's array that may overlap
- * [rs, re), as span() finds it, but with the binary searches of the n GPUs run in lockstep:
- * each pass requests the probe of every search that is still going before reading any, so
- * that the cache misses of different GPUs overlap (an array of a GPU in MIG mode holds a few
- * hundred entries at 3M holds: eight or nine probes, most of them misses). */
-static void spans_batch(const struct al_calendar *c, const uint32_t *gpus, size_t n, uint32_t rs,
-                        uint32_t re, uint32_t *lo, uint32_t *hi)
+/* lower_t0(g[i], t) for the n searches at once, into pos[i] (0 for a NULL g[i]): each pass
+ * requests the probe of every search still going before reading any, so that the cache misses
+ * of different GPUs overlap. */
+static void lower_batch(const struct gcal *const *g, size_t n, uint32_t t, uint32_t *pos)
 {
-    const struct gcal *g[AL_CAL_BATCH];
     uint32_t len[AL_CAL_BATCH];
     bool more = false;
-    for (size_t i = 0; i < n; i++) /* the headers first: 1.9 MB of them at 80k GPUs */
-        if ((g[i] = gcal_of(c, gpus[i])) != NULL)
-            PREFETCH(g[i]);
     for (size_t i = 0; i < n; i++) {
-        lo[i] = 0;
+        pos[i] = 0;
         len[i] = g[i] ? g[i]->n : 0;
         more |= len[i] > 0;
     }
     while (more) {
         for (size_t i = 0; i < n; i++)
             if (len[i] > 0)
-                PREFETCH(&g[i]->e[lo[i] + len[i] / 2]);
+                PREFETCH(&g[i]->e[pos[i] + len[i] / 2]);
         more = false;
         for (size_t i = 0; i < n; i++) {
             if (len[i] == 0)
                 continue;
             uint32_t half = len[i] / 2;
-            if (g[i]->e[lo[i] + half].t0 < re) {
-                lo[i] += half + 1;
+            if (g[i]->e[pos[i] + half].t0 < t) {
+                pos[i] += half + 1;
                 len[i] -= half + 1;
             } else {
                 len[i] = half;
@@ -76,13 +69,27 @@ static void spans_batch(const struct al_calendar *c, const uint32_t *gpus, size_
             more |= len[i] > 0;
         }
     }
-    for (size_t i = 0; i < n; i++) { /* lo[i] is lower_t0(g, re): walk back as span() does */
-        uint32_t h = lo[i], l = h;
+}
+
+/* Stage 1 of the batched reads: the span (lo, hi) of each GPU's array that may overlap
+ * [rs, re), as span() finds it, but with the n GPUs' binary searches in lockstep
+ * (lower_batch), their array headers requested first (1.9 MB of them at 80k GPUs): an array of
+ * a GPU in MIG mode holds a few hundred entries at 3M holds, eight or nine probes, most of them
+ * misses. */
+static void spans_batch(const struct al_calendar *c, const uint32_t *gpus, size_t n, uint32_t rs,
+                        uint32_t re, uint32_t *lo, uint32_t *hi)
+{
+    const struct gcal *g[AL_CAL_BATCH];
+    for (size_t i = 0; i < n; i++)
+        if ((g[i] = gcal_of(c, gpus[i])) != NULL)
+            PREFETCH(g[i]);
+    lower_batch(g, n, re, hi);
+    for (size_t i = 0; i < n; i++) { /* walk back from lower_t0(g, re) as span() does */
+        uint32_t l = hi[i];
         while (l > 0 && (uint64_t)g[i]->e[l - 1].t0 + g[i]->maxlen > rs)
             l--;
         lo[i] = l;
-        hi[i] = h;
-        if (l < h)
+        if (l < hi[i])
             PREFETCH(gbytes(g[i]) + l);
     }
 }
@@ -238,27 +245,32 @@ bool al_calendar_free_during(const struct al_calendar *c, uint32_t gpu, int64_t 
     return true;
 }
 
+/* One batch of al_calendar_free_many (n <= AL_CAL_BATCH). */
+static void free_batch(const struct al_calendar *c, const uint32_t *gpus, size_t n, uint32_t rs,
+                       uint32_t re, bool *ret)
+{
+    uint32_t lo[AL_CAL_BATCH], hi[AL_CAL_BATCH];
+    spans_batch(c, gpus, n, rs, re, lo, hi);
+    for (size_t i = 0; i < n; i++) {
+        const struct gcal *g = gcal_of(c, gpus[i]); /* NULL: lo == hi */
+        bool free = true;
+        for (uint32_t k = lo[i]; k < hi[i] && free; k++)
+            free = g->e[k].t1 <= rs;
+        ret[i] = free;
+    }
+}
+
 void al_calendar_free_many(const struct al_calendar *c, const uint32_t *gpus, size_t n, int64_t s,
                            int64_t e, bool *ret)
 {
-    uint32_t lo[AL_CAL_BATCH], hi[AL_CAL_BATCH];
     if (e <= s || e <= c->origin) {
         for (size_t i = 0; i < n; i++)
             ret[i] = true;
         return;
     }
     uint32_t rs = clamp_rel(c, s), re = clamp_rel(c, e);
-    for (size_t i0 = 0; i0 < n; i0 += AL_CAL_BATCH) {
-        size_t m = n - i0 < AL_CAL_BATCH ? n - i0 : AL_CAL_BATCH;
-        spans_batch(c, gpus + i0, m, rs, re, lo, hi);
-        for (size_t i = 0; i < m; i++) {
-            const struct gcal *g = gcal_of(c, gpus[i0 + i]); /* NULL: lo == hi */
-            bool free = true;
-            for (uint32_t k = lo[i]; k < hi[i] && free; k++)
-                free = g->e[k].t1 <= rs;
-            ret[i0 + i] = free;
-        }
-    }
+    for (size_t i = 0; i < n; i += AL_CAL_BATCH)
+        free_batch(c, gpus + i, n - i < AL_CAL_BATCH ? n - i : AL_CAL_BATCH, rs, re, ret + i);
 }
 
 int al_calendar_each(const struct al_calendar *c, uint32_t gpu, int64_t s, int64_t e,

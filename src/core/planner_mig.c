@@ -402,6 +402,8 @@ struct mscan {
     unsigned fresh_cls[FRESH_CLASSES], effort, calm, used_room;
     struct room rm;
     bool nf;
+    bool whole_size;     /* a GPU-sized instance: needs the GPU wholly free, as a whole GPU does */
+    size_t w0;           /* the word the scan starts at */
     uint64_t cand, sure; /* of the word in hand: candidates, and those wholly free */
 };
 
@@ -449,20 +451,20 @@ struct mword {
  * proofs, and then the exact held units of the rest, all in one batch so that their cache misses
  * overlap (a long window leaves about one such GPU per word). Reads only. Returns how many words.
  */
-static unsigned mig_ahead(struct al_planner *p, struct mig_ctx *x, struct mscan *ms, size_t w0,
-                          bool whole_size, unsigned most, size_t *k, struct mword *mw,
+static unsigned mig_ahead(struct al_planner *p, struct mig_ctx *x, const struct mscan *ms,
+                          unsigned most, size_t *k, struct mword *mw,
                           uint32_t held[AHEAD_WORDS][64])
 {
     uint32_t gpus[AHEAD_WORDS * 64], m[AHEAD_WORDS * 64];
     unsigned nw = 0, ng = 0;
     while (*k < p->words && nw < most && ng < AL_CAL_BATCH) {
-        size_t w = (w0 + (*k)++) % p->words;
+        size_t w = (ms->w0 + (*k)++) % p->words;
         uint64_t base = elig_word(p, x->slot, &x->r->where, w), idx[4];
         if (!base)
             continue;
         al_calendar_index_word(p->c, x->sp, w, idx);
         uint64_t cand = base & idx[2];
-        if (whole_size) /* a GPU-sized instance needs the GPU wholly free, as a whole GPU does */
+        if (ms->whole_size)
             cand &= idx[0] | idx[1];
         uint64_t ruled = units_ruled(p, x, &ms->rm, w, cand & ~idx[0], held[nw]);
         mw[nw] = (struct mword){w, *k, base, cand, idx[0], cand & ~idx[0] & ~ruled};
@@ -482,8 +484,9 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
     struct mscan ms = {.nf = node_filter(&x->r->where)};
     bool lazy = !x->full && !x->r->same_node, stopped = false;
     const struct al_gpu_model *m = al_fleet_model(p->f, x->slot);
-    bool whole_size = m->profiles[x->prof].size >= m->units;
-    size_t w0 = lazy ? ((size_t)p->rot++ * 61u) % p->words : 0, k = 0;
+    size_t k = 0;
+    ms.whole_size = m->profiles[x->prof].size >= m->units;
+    ms.w0 = lazy ? ((size_t)p->rot++ * 61u) % p->words : 0;
     room_setup(&ms.rm, m, x->prof);
     p->nev = 0;
     x->total = x->eligible = 0;
@@ -494,7 +497,7 @@ static int mig_scan(struct al_planner *p, struct mig_ctx *x)
          most = most < AHEAD_WORDS ? 2 * most : AHEAD_WORDS) {
         struct mword mw[AHEAD_WORDS];
         uint32_t held[AHEAD_WORDS][64];
-        unsigned nw = mig_ahead(p, x, &ms, w0, whole_size, most, &k, mw, held);
+        unsigned nw = mig_ahead(p, x, &ms, most, &k, mw, held);
         for (unsigned j = 0; j < nw && !stopped; j++) {
             x->eligible += ms.nf ? 0 : (unsigned)__builtin_popcountll(mw[j].base);
             ms.cand = mw[j].cand;
