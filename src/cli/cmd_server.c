@@ -6,6 +6,7 @@
 #include "common/num.h"
 #include "core/webhook.h"
 #include "server/server.h"
+#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,9 @@ static void server_usage(FILE *f)
             "                    [--webhook-fail-limit N] [--webhook-targets public|any]\n"
             "                    [--web DIR|off] [--clock-file PATH]\n"
             "       allot server init [--db PATH] [--name NAME] [--secret-key-file PATH]\n"
-            "  --db PATH              SQLite database (default ./allot.db)\n"
+            "  --db PATH|URI          SQLite database (default ./allot.db), or PostgreSQL: a\n"
+            "                         postgres:// URI or libpq key=value string (then\n"
+            "                         --secret-key-file is needed; docs/postgres.md)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
             "  --threads N            HTTP worker threads (default %u)\n"
             "  --max-conns N          open connections in all (default %u)\n"
@@ -126,6 +129,17 @@ static int webhook_targets(const char *v, struct al_server_opts *o)
     return 0;
 }
 
+/* The webhook key's default path is the database's + ".key"; a PostgreSQL --db is no path
+ * (and replicas share one key), so it needs --secret-key-file. 0, or -1 with a message. */
+static int pg_needs_key(const char *db, const char *key)
+{
+    if (!al_store_db_is_pg(db) || key)
+        return 0;
+    fprintf(stderr, "allot server: --secret-key-file is needed when --db names PostgreSQL (the"
+                    " key that seals webhook secrets; every replica reads the same file)\n");
+    return -1;
+}
+
 static int server_init(int argc, char **argv)
 {
     const char *db = "allot.db", *name = "admin", *key = NULL;
@@ -145,6 +159,8 @@ static int server_init(int argc, char **argv)
             return AL_EXIT_USAGE;
         }
     }
+    if (pg_needs_key(db, key) != 0)
+        return AL_EXIT_USAGE;
     /* the key first: a database made without its key file would have printed its token */
     if (al_server_init_key(db, key, &e) != 0 ||
         al_server_init_db(db, name, token, sizeof token, &e) != 0) {
@@ -152,7 +168,7 @@ static int server_init(int argc, char **argv)
         return e.code == AL_E_CONFLICT || e.code == AL_E_INVAL ? AL_EXIT_NO : AL_EXIT_FAIL;
     }
     fprintf(stderr, "allot server init: created %s with operator '%s'; its token (shown once):\n",
-            db, name);
+            al_store_db_is_pg(db) ? "the PostgreSQL database" : db, name);
     printf("%s\n", token);
     memset(token, 0, sizeof token);
     return AL_EXIT_OK;
@@ -192,6 +208,8 @@ static int server_main(int argc, char **argv)
         } else if (server_number(a, v, &o) != 0)
             return AL_EXIT_USAGE;
     }
+    if (pg_needs_key(o.db, o.secret_key_file) != 0)
+        return AL_EXIT_USAGE;
     if (al_server_run(&o, &e) != 0) {
         fprintf(stderr, "allot server: %s\n", e.msg);
         return e.code == AL_E_INVAL ? AL_EXIT_USAGE : AL_EXIT_FAIL;

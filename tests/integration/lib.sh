@@ -28,6 +28,7 @@
 #                               127.0.0.1:$port and the test clock $tmp/clock ticking every TICK_MS
 #   wait_until SECONDS CMD…     poll CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
 #   al_deadline                 print the start-up deadline in seconds (see below)
+#   AL_TEST_DB=postgres         run the suite's servers on PostgreSQL (below)
 #   show_log LOG                print LOG's last 40 lines as "#   …" (not counted as checks)
 #
 # The helpers that read $tmp (the suite's temp directory), $U (the server's base URL), $pid
@@ -39,6 +40,31 @@
 # The suites never read the machine's /etc/allot/allot.conf (src/cli/config.h): what they run
 # is what their command lines say. config.sh and packaging.sh name their files with --config.
 export ALLOT_CONFIG_FILE=none
+
+# AL_TEST_DB=postgres (make test-pg): the suite's servers run on PostgreSQL. The suite runs
+# under bench/pg.sh (a throw-away cluster on a unix socket; started here when the caller has
+# not started one for several suites), and $ALLOT becomes pg_allot_lib.sh, which gives each
+# `allot server … --db PATH` a database of its own in that cluster, named after PATH, and
+# the key file PATH.key. A suite that reads or writes the SQLite file itself (the sqlite3 CLI,
+# the file's size or its lock) is skipped, its reason printed (never counted as passed).
+if [ "${AL_TEST_DB-}" = postgres ]; then
+    if [ -z "${AL_PG_HOST-}" ] && [ -z "${AL_PG_SKIP-}" ]; then
+        exec bash "${AL_ROOT:?set AL_ROOT}/bench/pg.sh" bash "$0" "$@"
+    fi
+    if [ -n "${AL_PG_SKIP-}" ]; then
+        echo "not ok - PostgreSQL for AL_TEST_DB=postgres: $AL_PG_SKIP"
+        exit 1
+    fi
+    case ${0##*/} in
+    backup.sh | disk_full.sh | invoice_api.sh | ledger_api.sh | mig_changes_api.sh | \
+        server_api.sh | webhooks.sh | browser_scale.sh)
+        echo "# SKIP on PostgreSQL: the suite reads or writes the SQLite file with the sqlite3 CLI"
+        exit 0 ;;
+    esac
+    export AL_REAL_ALLOT=${AL_REAL_ALLOT:-${ALLOT:?set ALLOT to the allot binary}}
+    ALLOT=$AL_ROOT/tests/integration/pg_allot_lib.sh
+    export ALLOT
+fi
 
 ok() { echo "ok - $*"; }
 nok() { echo "not ok - $*"; }
