@@ -173,7 +173,7 @@ int al_db_prep(struct al_store *s, struct al_db_stmt **st, struct al_err *e, con
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = s->db->ops->prep(s, st, sql, fmt, &ap, e);
+    int rc = s->db->ops->prep(s, st, sql, fmt, ap, e);
     va_end(ap);
     return rc;
 }

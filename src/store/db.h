@@ -72,7 +72,7 @@ struct al_db_stmt {
 struct al_db_ops {
     enum al_db_kind kind;
     int (*prep)(struct al_store *s, struct al_db_stmt **st, const char *sql, const char *fmt,
-                va_list *ap, struct al_err *e);
+                va_list ap, struct al_err *e);
     void (*done)(struct al_store *s, struct al_db_stmt *st);
     int (*step)(struct al_store *s, struct al_db_stmt *st);
     int64_t (*changes)(struct al_store *s);
@@ -99,7 +99,7 @@ struct al_db_ops {
 struct al_db_faults {
     unsigned left[AL_STORE_FAULT_KINDS];
     char sql[AL_DB_FAULT_SQL_MAX]; /* ALLOC: only statements whose SQL holds this */
-    bool nomem; /* an injected step failure, until al_db_fail reads it */
+    bool nomem;                    /* an injected step failure, until al_db_fail reads it */
 };
 #endif
 
@@ -115,7 +115,7 @@ struct al_db {
 
 /* The back ends' openers (al_db_open picks one): a new store on `where` (a path; a
  * PostgreSQL URI or conninfo), with no schema applied. 0, or a code with the reason in e. */
-int al_db_sqlite_open(const char *where, struct al_store **ret, struct al_err *e);
+int al_db_sqlite_open(const char *path, struct al_store **ret, struct al_err *e);
 int al_db_pg_open(const char *where, struct al_store **ret, struct al_err *e);
 
 /* pg_schema.sql, compiled in (CMake turns the file into this string at build time). */

@@ -25,8 +25,15 @@
 #define PG_BLOBS   4 /* bytea columns decoded per row */
 
 /* PostgreSQL's type OIDs (pg_type.dat), for parameters and the integer columns */
-enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25,
-       OID_NUMERIC = 1700 };
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_TEXT = 25,
+    OID_NUMERIC = 1700
+};
 
 struct pg_db;
 
@@ -43,11 +50,11 @@ struct pg_stmt {
     Oid types[PG_PARAMS];
     const char *vals[PG_PARAMS];
     int lens[PG_PARAMS], fmts[PG_PARAMS];
-    char num[PG_PARAMS][24];      /* the text of int8 parameters */
-    void *owned[PG_PARAMS];       /* copies of text and bytea parameters */
+    char num[PG_PARAMS][24]; /* the text of int8 parameters */
+    void *owned[PG_PARAMS];  /* copies of text and bytea parameters */
     PGresult *res;
     int row, nrows;
-    bool ran, bad;                /* bad: a column read as an integer was not one */
+    bool ran, bad; /* bad: a column read as an integer was not one */
     int blob_col[PG_BLOBS];
     unsigned char *blob[PG_BLOBS];
 };
@@ -58,10 +65,10 @@ struct pg_db {
     PGconn *sync;   /* after al_store_defer_sync: the connection of al_store_sync */
     char *conninfo; /* to open the second connection (never logged: it may hold a password) */
     int64_t changes;
-    char state[6];  /* the last failure's SQLSTATE ("" when none was given) */
+    char state[6]; /* the last failure's SQLSTATE ("" when none was given) */
     char constraint[64];
     char msg[512];
-    bool lost;      /* the last failure was the connection's */
+    bool lost; /* the last failure was the connection's */
     struct pg_stmt cache[STMT_CACHE];
 };
 
@@ -119,9 +126,9 @@ static enum al_db_fail pg_failed(struct al_store *s)
     static const struct {
         const char *state;
         enum al_db_fail f;
-    } map[] = {{"23000", AL_DB_F_TRIGGER}, {"23514", AL_DB_F_CHECK},  {"23503", AL_DB_F_FOREIGN},
+    } map[] = {{"23000", AL_DB_F_TRIGGER},   {"23514", AL_DB_F_CHECK}, {"23503", AL_DB_F_FOREIGN},
                {"23P01", AL_DB_F_EXCLUSION}, {"53100", AL_DB_F_FULL},  {"53200", AL_DB_F_NOMEM},
-               {"22003", AL_DB_F_RANGE},   {"40001", AL_DB_F_RETRY}, {"40P01", AL_DB_F_RETRY},
+               {"22003", AL_DB_F_RANGE},     {"40001", AL_DB_F_RETRY}, {"40P01", AL_DB_F_RETRY},
                {"55P03", AL_DB_F_RETRY}};
     const struct pg_db *d = pg(s);
     if (d->lost)
@@ -282,8 +289,7 @@ static const void *col_blob(struct al_db_stmt *st, int col, size_t *n)
                 free(b);
                 b = NULL;
                 p->bad = true;
-            }
-            else
+            } else
                 b[k] = (unsigned char)(hi << 4 | lo);
         }
         if (!b)
@@ -356,8 +362,13 @@ static int stmt_get(struct pg_db *d, const char *sql, struct pg_stmt **ret)
             free(p);
         return AL_E_NOMEM;
     }
-    *p = (struct pg_stmt){.base = {&pg_cols}, .d = d, .sql = sql, .text = text, .nph = nph,
-                          .slot = free_slot ? (int)(free_slot - d->cache) : -1, .busy = true,
+    *p = (struct pg_stmt){.base = {&pg_cols},
+                          .d = d,
+                          .sql = sql,
+                          .text = text,
+                          .nph = nph,
+                          .slot = free_slot ? (int)(free_slot - d->cache) : -1,
+                          .busy = true,
                           .row = -1};
     *ret = p;
     return 0;
@@ -409,13 +420,13 @@ static int bind_one(struct pg_stmt *p, int i, char f, va_list *ap)
 }
 
 static int pg_prep(struct al_store *s, struct al_db_stmt **st, const char *sql, const char *fmt,
-                   va_list *ap, struct al_err *e)
+                   va_list ap, struct al_err *e)
 {
-    struct pg_db *d = pg(s);
     struct pg_stmt *p = NULL;
     int nfmt = (int)strlen(fmt), rc;
+    va_list aq;
     *st = NULL;
-    if ((rc = stmt_get(d, sql, &p)) != 0)
+    if ((rc = stmt_get(pg(s), sql, &p)) != 0)
         return al_err_set(e, rc, "prepare: out of memory");
     if (nfmt > PG_PARAMS || p->nph > PG_PARAMS) {
         pg_done(s, &p->base);
@@ -424,15 +435,22 @@ static int pg_prep(struct al_store *s, struct al_db_stmt **st, const char *sql, 
     /* PostgreSQL wants a value for each placeholder: the ones the format leaves out are NULL
      * of a type it infers, as SQLite binds NULL to a parameter never bound */
     p->nparams = nfmt > p->nph ? nfmt : p->nph;
-    for (int i = 0; i < p->nparams; i++) {
-        rc = i < nfmt ? bind_one(p, i, fmt[i], ap) : (p->types[i] = 0, p->vals[i] = NULL, 0);
-        if (rc) {
-            pg_done(s, &p->base);
-            return al_err_set(e, rc, "bind: parameter %d: %s", i + 1, al_strerror(rc));
+    va_copy(aq, ap);
+    for (int i = 0; i < p->nparams && rc == 0; i++) {
+        if (i >= nfmt) {
+            p->types[i] = 0;
+            p->vals[i] = NULL;
+            p->lens[i] = p->fmts[i] = 0;
+        } else if ((rc = bind_one(p, i, fmt[i], &aq)) != 0) {
+            rc = al_err_set(e, rc, "bind: parameter %d: %s", i + 1, al_strerror(rc));
         }
     }
-    *st = &p->base;
-    return 0;
+    va_end(aq);
+    if (rc)
+        pg_done(s, &p->base);
+    else
+        *st = &p->base;
+    return rc;
 }
 
 /* Whether every integer-typed column of the current row is an integer (al_db_int64 never

@@ -211,20 +211,24 @@ static int bind_one(sqlite3_stmt *st, int i, char f, va_list *ap)
 }
 
 static int sq_prep(struct al_store *s, struct al_db_stmt **st, const char *sql, const char *fmt,
-                   va_list *ap, struct al_err *e)
+                   va_list ap, struct al_err *e)
 {
     struct sq_stmt *p = NULL;
+    va_list aq;
+    int rc = 0;
     *st = NULL;
     if (stmt_get(sq(s), sql, &p) != SQLITE_OK)
         return sq_fail(s, e, "prepare");
-    for (int i = 1; fmt[i - 1]; i++)
-        if (bind_one(p->h, i, fmt[i - 1], ap) != SQLITE_OK) {
-            int rc = sq_fail(s, e, "bind");
-            sq_done(s, &p->base);
-            return rc;
-        }
-    *st = &p->base;
-    return 0;
+    va_copy(aq, ap);
+    for (int i = 1; fmt[i - 1] && rc == 0; i++)
+        if (bind_one(p->h, i, fmt[i - 1], &aq) != SQLITE_OK)
+            rc = sq_fail(s, e, "bind");
+    va_end(aq);
+    if (rc)
+        sq_done(s, &p->base);
+    else
+        *st = &p->base;
+    return rc;
 }
 
 static int sq_step(struct al_store *s, struct al_db_stmt *st)

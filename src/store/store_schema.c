@@ -542,10 +542,10 @@ static int pg_base(struct al_store *s, struct al_err *e)
 static int migrate(struct al_store *s, int upto, struct al_err *e)
 {
     bool is_pg = al_db_kind(s) == AL_DB_PG;
-    int rc =
-        is_pg ? pg_base(s, e)
-              : al_db_script(s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)",
-                             e);
+    int rc = is_pg
+                 ? pg_base(s, e)
+                 : al_db_script(
+                       s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", e);
     if (rc)
         return rc;
     int have = al_store_schema_version(s);
