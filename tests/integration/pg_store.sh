@@ -3,6 +3,7 @@
 # `make test`, so that the driver (src/store/db_pg.c) is covered without `make test-pg`: on a
 # throw-away PostgreSQL 15 (bench/pg.sh: a unix socket in a temp dir; as root, the `postgres`
 # user):
+#   - the seam's unit tests (test_db, built beside $ALLOT) with every PostgreSQL case run;
 #   - `allot server init --db <conninfo>` applies the compiled-in schema to an empty database
 #     and prints the operator's token; a second init is refused (users already), and so is a
 #     database that holds other tables (not allot's schema), and a --db naming PostgreSQL
@@ -34,6 +35,17 @@ psql -d postgres -c 'CREATE DATABASE allot_store' -c 'CREATE DATABASE other' >/d
 db="host=$AL_PG_HOST dbname=allot_store user=allot"
 uri="postgresql://allot@/allot_store?host=$AL_PG_HOST"
 key=$tmp/webhooks.key
+
+# ---- the seam's unit tests (tests/unit/test_db.c) on this PostgreSQL: their PostgreSQL cases
+# are skipped without one
+prog=$(dirname "$ALLOT")/test_db
+if [ -x "$prog" ]; then
+    "$prog" >"$tmp/test_db.out" 2>&1
+    check "test_db passes every case on PostgreSQL too (none skipped)" \
+        [ $? = 0 -a -z "$(grep SKIPPED "$tmp/test_db.out")" -a -n "$(grep PASSED "$tmp/test_db.out")" ]
+else
+    nok "test_db is built beside $ALLOT"
+fi
 
 # ---- init
 "$ALLOT" server init --db "$db" --name root 2>"$tmp/err" >/dev/null
