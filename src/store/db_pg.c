@@ -68,7 +68,8 @@ struct pg_db {
     char state[6]; /* the last failure's SQLSTATE ("" when none was given) */
     char constraint[64];
     char msg[512];
-    bool lost; /* the last failure was the connection's */
+    bool lost;         /* the last failure was the connection's */
+    char implicit[32]; /* the savepoint that began the transaction (pg_script), or "" */
     struct pg_stmt cache[STMT_CACHE];
 };
 
@@ -555,7 +556,7 @@ static int64_t pg_last_rowid(struct al_store *s)
 }
 
 /* Run `sql` (one or more statements, no parameters) on the main connection. */
-static int pg_script(struct al_store *s, const char *sql, struct al_err *e)
+static int sql_run(struct al_store *s, const char *sql, struct al_err *e)
 {
     struct pg_db *d = pg(s);
     PGresult *r = PQexec(d->c, sql);
@@ -566,6 +567,35 @@ static int pg_script(struct al_store *s, const char *sql, struct al_err *e)
         rc = pg_fail(s, e, "exec");
     }
     PQclear(r);
+    return rc;
+}
+
+static bool pg_in_tx(struct al_store *s);
+static int pg_commit(struct al_store *s, struct al_err *reterr);
+
+/* SQLite's SAVEPOINT outside a transaction begins one, and releasing that savepoint commits
+ * it; PostgreSQL refuses a SAVEPOINT there. The store relies on the first (a snapshot read of
+ * several tables in one unit: the ledger's load), so the driver does the same: such a unit
+ * runs in a REPEATABLE READ transaction (one snapshot, as SQLite's reads see), committed when
+ * its savepoint is released. */
+static int pg_script(struct al_store *s, const char *sql, struct al_err *e)
+{
+    struct pg_db *d = pg(s);
+    int rc;
+    if (strncmp(sql, "SAVEPOINT ", 10) == 0 && !pg_in_tx(s)) {
+        if ((rc = sql_run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ", e)) != 0)
+            return rc;
+        snprintf(d->implicit, sizeof d->implicit, "%s", sql + 10);
+    }
+    rc = sql_run(s, sql, e);
+    const char *rel = d->implicit[0] ? strstr(sql, "RELEASE ") : NULL;
+    if (rel && strcmp(rel + 8, d->implicit) == 0) {
+        d->implicit[0] = '\0';
+        if (pg_in_tx(s)) {
+            int crc = pg_commit(s, e);
+            rc = rc ? rc : crc;
+        }
+    }
     return rc;
 }
 
@@ -587,7 +617,7 @@ static int settings(struct al_store *s, struct al_err *e)
 {
     /* lock waits are bounded as SQLite's busy timeout (55P03: AL_DB_F_RETRY); notices (a
      * savepoint released twice, an object that exists) are not the log's */
-    return pg_script(s, "SET lock_timeout = '5s'; SET client_min_messages = warning", e);
+    return sql_run(s, "SET lock_timeout = '5s'; SET client_min_messages = warning", e);
 }
 
 /* A connection that went away (a restart of PostgreSQL, a failover) is opened again at the
@@ -618,6 +648,7 @@ static int pg_begin(struct al_store *s, struct al_err *reterr)
 
 static void pg_rollback(struct al_store *s)
 {
+    pg(s)->implicit[0] = '\0';
     if (pg_in_tx(s))
         PQclear(PQexec(pg(s)->c, "ROLLBACK"));
 }
@@ -696,7 +727,7 @@ static int pg_defer_sync(struct al_store *s, struct al_err *reterr)
     PGresult *r = PQexec(c, "SET synchronous_commit = on");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    int rc = ok ? pg_script(s, "SET synchronous_commit = off", reterr)
+    int rc = ok ? sql_run(s, "SET synchronous_commit = off", reterr)
                 : al_err_set(reterr, AL_E_DB, "sync connection: %s", PQerrorMessage(c));
     if (rc) {
         PQfinish(c);

@@ -2,7 +2,8 @@
  * only: placeholders (?N, bare ?, a ? inside a quoted literal, parameters left unbound),
  * integers at both ends of int64, booleans, NULLs, blobs of 32 bytes and of any length
  * (zero included), rows changed, the kinds of failure (primary key, unique, check,
- * integer overflow) and their store codes, units undone alone inside a transaction, a
+ * integer overflow) and their store codes, units undone alone inside a transaction or
+ * outside any (a transaction of their own, as SQLite's SAVEPOINT there), a
  * transaction ended by an unhandled failure, in_tx, and the kind. SQLite runs always, on a
  * fresh file; PostgreSQL when AL_PG_CONNINFO names a database (tests/integration/pg_store.sh
  * runs this program so under bench/pg.sh), else its cases are skipped, never passed. On
@@ -247,6 +248,24 @@ static void test_units(void **state)
     assert_int_equal(count(s), 2); /* 1 and 3 */
 }
 
+/* A unit outside any transaction is one of its own, as SQLite's SAVEPOINT there: kept when
+ * released, undone when rolled back, and no transaction is left open either way. */
+static void test_unit_alone(void **state)
+{
+    struct al_store *s = store_of(state);
+    struct al_err e = {0};
+    assert_int_equal(al_db_unit_begin(s, &e), 0);
+    assert_true(al_store_in_tx(s));
+    assert_int_equal(put(s, 1, "a", 0), AL_DB_DONE);
+    assert_int_equal(al_db_unit_end(s, 0, &e), 0);
+    assert_false(al_store_in_tx(s));
+    assert_int_equal(al_db_unit_begin(s, &e), 0);
+    assert_int_equal(put(s, 2, "b", 0), AL_DB_DONE);
+    assert_int_equal(al_db_unit_end(s, AL_E_INVAL, &e), AL_E_INVAL);
+    assert_false(al_store_in_tx(s));
+    assert_int_equal(count(s), 1);
+}
+
 /* PostgreSQL ends a transaction at a failure no savepoint undid: its COMMIT must fail, and
  * nothing of it is kept (SQLite undoes the statement alone: not this case). */
 static void test_pg_aborted_commit(void **state)
@@ -296,6 +315,7 @@ int main(void)
         BOTH(test_blobs),
         BOTH(test_failures),
         BOTH(test_units),
+        BOTH(test_unit_alone),
         cmocka_unit_test_setup_teardown(test_pg_aborted_commit, open_pg, close_case),
         cmocka_unit_test_setup_teardown(test_pg_strict_integers, open_pg, close_case),
     };
