@@ -48,6 +48,12 @@ export ALLOT_CONFIG_FILE=none
 # the key file PATH.key. A suite that reads or writes the SQLite file itself (the sqlite3 CLI,
 # the file's size or its lock) is skipped, its reason printed (never counted as passed).
 if [ "${AL_TEST_DB-}" = postgres ]; then
+    # before the cluster's exec, so that the suite, run again, sees the wrapper from its first
+    # line (flow_cli.sh copies $ALLOT before it sources this file); pg_run_lib.sh sets both
+    if [ -z "${AL_REAL_ALLOT-}" ]; then
+        export AL_REAL_ALLOT=${ALLOT:?set ALLOT to the allot binary}
+        export ALLOT=${AL_ROOT:?set AL_ROOT}/tests/integration/pg_allot_lib.sh
+    fi
     if [ -z "${AL_PG_HOST-}" ] && [ -z "${AL_PG_SKIP-}" ]; then
         exec bash "${AL_ROOT:?set AL_ROOT}/bench/pg.sh" bash "$0" "$@"
     fi
@@ -65,9 +71,7 @@ if [ "${AL_TEST_DB-}" = postgres ]; then
             "pg_allot_lib.sh does not rewrite"
         exit 0 ;;
     esac
-    export AL_REAL_ALLOT=${AL_REAL_ALLOT:-${ALLOT:?set ALLOT to the allot binary}}
-    ALLOT=$AL_ROOT/tests/integration/pg_allot_lib.sh
-    export ALLOT
+    export ALLOT=$AL_ROOT/tests/integration/pg_allot_lib.sh
 fi
 
 ok() { echo "ok - $*"; }

@@ -13,7 +13,8 @@ set -uo pipefail
 build=$(cd "${1:?usage: pg_run_lib.sh BUILD_DIR [SUITE...]}" && pwd)
 shift
 root=$(cd "$(dirname "$0")/../.." && pwd)
-export ALLOT=$build/allot AL_ROOT=$root AL_TEST_DB=postgres ALLOT_CONFIG_FILE=none
+export AL_REAL_ALLOT=$build/allot ALLOT=$root/tests/integration/pg_allot_lib.sh AL_ROOT=$root
+export AL_TEST_DB=postgres ALLOT_CONFIG_FILE=none
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -24,7 +25,7 @@ run_all() {
     for s in "$@"; do
         name=$(basename "$s" .sh)
         case $name in
-        *_lib | lint | fuzz | pg_schema | pg_store | docs_filemap | release_build | make_run | \
+        lib | *_lib | lint | fuzz | pg_schema | pg_store | docs_filemap | release_build | make_run | \
             packaging | openapi | runtime_podman)
             continue ;;
         browser_*) [ "${AL_PG_BROWSER:-}" = 1 ] || { echo "left out $name (AL_PG_BROWSER=1 runs it)"; continue; } ;;
