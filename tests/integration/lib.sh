@@ -66,7 +66,7 @@ if [ "${AL_TEST_DB-}" = postgres ]; then
         server_api.sh | webhooks.sh | browser_scale.sh)
         echo "# SKIP on PostgreSQL: the suite reads or writes the SQLite file with the sqlite3 CLI"
         exit 0 ;;
-    config.sh)
+    config.sh | operations.sh)
         echo "# SKIP on PostgreSQL: the servers' --db comes from config files, which" \
             "pg_allot_lib.sh does not rewrite"
         exit 0 ;;
