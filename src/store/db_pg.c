@@ -747,7 +747,8 @@ static int pg_sync(struct al_store *s, struct al_err *reterr)
         return 0; /* synchronous_commit=on: every commit was durable when it returned */
 #ifdef AL_DEBUG
     if (al_db_fault_fires(&d->base, AL_STORE_FAULT_SYNC, NULL))
-        return al_err_set(reterr, -EIO, "sync of PostgreSQL's WAL: %s (injected fault)",
+        return al_err_set(reterr, -EIO,
+                          "fdatasync of PostgreSQL's WAL (a durable commit): %s (injected fault)",
                           al_strerror(-EIO));
 #endif
     if (PQstatus(d->sync) != CONNECTION_OK)
@@ -757,7 +758,7 @@ static int pg_sync(struct al_store *s, struct al_err *reterr)
     int rc = 0;
     if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0) {
         const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        rc = al_err_set(reterr, AL_E_DB, "sync of PostgreSQL's WAL: %s",
+        rc = al_err_set(reterr, AL_E_DB, "fdatasync of PostgreSQL's WAL (a durable commit): %s",
                         m ? m : PQerrorMessage(d->sync));
     }
     PQclear(r);
