@@ -6,7 +6,6 @@
 #include "common/num.h"
 #include "core/webhook.h"
 #include "server/server.h"
-#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,15 +128,12 @@ static int webhook_targets(const char *v, struct al_server_opts *o)
     return 0;
 }
 
-/* The webhook key's default path is the database's + ".key"; a PostgreSQL --db is no path
- * (and replicas share one key), so it needs --secret-key-file. 0, or -1 with a message. */
-static int pg_needs_key(const char *db, const char *key)
+/* How the messages name the database: a PostgreSQL conninfo or URI may hold a password, so
+ * it is never printed (the store's own rule, al_store_db_is_pg, decides what it opens; this
+ * one only what is shown). */
+static const char *db_shown(const char *db)
 {
-    if (!al_store_db_is_pg(db) || key)
-        return 0;
-    fprintf(stderr, "allot server: --secret-key-file is needed when --db names PostgreSQL (the"
-                    " key that seals webhook secrets; every replica reads the same file)\n");
-    return -1;
+    return strstr(db, "://") || strchr(db, '=') ? "the PostgreSQL database" : db;
 }
 
 static int server_init(int argc, char **argv)
@@ -159,8 +155,6 @@ static int server_init(int argc, char **argv)
             return AL_EXIT_USAGE;
         }
     }
-    if (pg_needs_key(db, key) != 0)
-        return AL_EXIT_USAGE;
     /* the key first: a database made without its key file would have printed its token */
     if (al_server_init_key(db, key, &e) != 0 ||
         al_server_init_db(db, name, token, sizeof token, &e) != 0) {
@@ -168,7 +162,7 @@ static int server_init(int argc, char **argv)
         return e.code == AL_E_CONFLICT || e.code == AL_E_INVAL ? AL_EXIT_NO : AL_EXIT_FAIL;
     }
     fprintf(stderr, "allot server init: created %s with operator '%s'; its token (shown once):\n",
-            al_store_db_is_pg(db) ? "the PostgreSQL database" : db, name);
+            db_shown(db), name);
     printf("%s\n", token);
     memset(token, 0, sizeof token);
     return AL_EXIT_OK;
@@ -208,8 +202,6 @@ static int server_main(int argc, char **argv)
         } else if (server_number(a, v, &o) != 0)
             return AL_EXIT_USAGE;
     }
-    if (pg_needs_key(o.db, o.secret_key_file) != 0)
-        return AL_EXIT_USAGE;
     if (al_server_run(&o, &e) != 0) {
         fprintf(stderr, "allot server: %s\n", e.msg);
         return e.code == AL_E_INVAL ? AL_EXIT_USAGE : AL_EXIT_FAIL;
