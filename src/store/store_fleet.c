@@ -26,10 +26,12 @@ static const char *col(struct al_db_stmt *st, int i)
 static int gpu_by_uuid(struct al_store *s, const char *uuid, struct gpu_have *h, struct al_err *e)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, e,
-                        "SELECT id, node, idx, model, reported_model, pool, healthy, present,"
-                        " observed IS NOT NULL FROM gpus WHERE uuid = ?",
-                        "t", uuid);
+    /* CASE, not the comparison itself: a column read as an integer (PostgreSQL's is boolean) */
+    int rc =
+        al_db_prep(s, &st, e,
+                   "SELECT id, node, idx, model, reported_model, pool, healthy, present,"
+                   " CASE WHEN observed IS NOT NULL THEN 1 ELSE 0 END FROM gpus WHERE uuid = ?",
+                   "t", uuid);
     if (rc)
         return rc;
     int r = al_db_step(s, st);

@@ -179,10 +179,12 @@ int al_store_webhook_cursor(struct al_store *s, int64_t *seq, struct al_err *ret
 int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr)
 {
     struct al_db_stmt *st;
+    /* CASE: an integer column in both dialects (PostgreSQL's EXISTS is boolean) */
     int rc = al_db_prep(s, &st, reterr,
-                        "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
+                        "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
                         " AND EXISTS (SELECT 1 FROM events"
-                        " WHERE seq > (SELECT seq FROM webhook_cursor WHERE one = 1))",
+                        " WHERE seq > (SELECT seq FROM webhook_cursor WHERE one = 1))"
+                        " THEN 1 ELSE 0 END",
                         "");
     if (rc || (rc = al_db_row(s, st, reterr, "webhook backlog")) != 0)
         return rc;
