@@ -16,7 +16,7 @@ for ((i = 1; i < ${#args[@]}; i++)); do
     case ${args[i]} in
     --db) has_db=1 db=${args[i + 1]-} ;;
     --secret-key-file) has_key=1 ;;
-    -h | --help) exec "$real" "$@" ;;
+    -h | --help | --config) exec "$real" "$@" ;; # a config file's db is not rewritten
     esac
 done
 case $db in
