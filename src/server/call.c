@@ -87,6 +87,17 @@ static size_t pct_decode(const char *s, size_t n, bool plus, char *out)
     return w;
 }
 
+/* Whether `n` bytes at `s` are UTF-8: a path segment or query value that is not can name
+ * nothing allot stores (names and texts come in JSON, which is UTF-8), and PostgreSQL refuses
+ * such bytes in a text parameter outright. jansson's check, not one of our own. */
+static bool utf8_ok(const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    bool ok = j != NULL;
+    json_decref(j);
+    return ok;
+}
+
 /* The field to name for a query parameter or header: itself when it reads as a name. */
 static const char *field_of(const char *name, size_t len, const char *fallback)
 {
@@ -115,6 +126,10 @@ static bool query_param(struct al_call *k, const char *item, size_t len, size_t 
         al_http_fail(c, AL_E_INVAL, field, "NUL byte (%%00) in query parameter %s", field);
         return refuse(k, 0, NULL);
     }
+    if (!utf8_ok(p->key, p->key_len) || !utf8_ok(p->val, p->val_len)) {
+        al_http_fail(c, AL_E_INVAL, field, "query parameter %s is not UTF-8", field);
+        return refuse(k, 0, NULL);
+    }
     for (size_t i = 0; i + 1 < k->nparams; i++) {
         if (k->params[i].key_len == p->key_len &&
             memcmp(k->params[i].key, p->key, p->key_len) == 0) {
@@ -141,7 +156,8 @@ static bool parse_query(struct al_call *k, const char *q, size_t n)
 }
 
 /* The request-target: its length (414), NUL bytes, raw (the transport's copy) or encoded
- * (%00) in the path or a query parameter (400). */
+ * (%00) in the path or a query parameter (400); a path that is not UTF-8 (404: it names nothing),
+ * a query parameter that is not (400). */
 static bool check_target(struct al_call *k)
 {
     const struct al_req *r = k->req;
@@ -158,12 +174,16 @@ static bool check_target(struct al_call *k)
         al_http_fail(c, AL_E_RANGE, "path", "path of %d bytes or more", AL_ROUTER_MAX_PATH);
         return refuse(k, 414, "uri_too_long");
     }
-    if (memchr(r->target, '\0', r->target_len) ||
-        memchr(k->path, '\0', pct_decode(r->target, plen, false, k->path))) {
+    plen = pct_decode(r->target, plen, false, k->path);
+    if (memchr(r->target, '\0', r->target_len) || memchr(k->path, '\0', plen)) {
         al_http_fail(c, AL_E_INVAL, "path", "NUL byte in the path");
         return refuse(k, 0, NULL);
     }
-    return !q || parse_query(k, q + 1, r->target_len - plen - 1);
+    if (!utf8_ok(k->path, plen)) {
+        al_http_fail(c, AL_E_NOTFOUND, NULL, "no such path (not UTF-8)");
+        return refuse(k, 0, NULL);
+    }
+    return !q || parse_query(k, q + 1, r->target_len - (size_t)(q - r->target) - 1);
 }
 
 /* A field name is a token (RFC 9110 5.1): no space, no colon, no control byte. */

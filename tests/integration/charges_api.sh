@@ -102,7 +102,8 @@ check "… and its billing: charged 3,840.00, nothing refunded" \
 confirm "$R_A" '{"payment_terms":"prepaid"}' -H "Idempotency-Key: conf-a"
 check "the same Idempotency-Key again replays the 201 (same reservation)" [ "$code" = 201 -a "$(j .id)" = "$RSV_A" ]
 check "… and charged once: one reservation_charge of 3,840.00, cash -100.00" \
-    [ "$(transfers acme reservation_charge)" = "3840000000 res:1:charge" -a "$(cash acme)" = -100000000 ]
+    bash -c '[[ $1 =~ ^3840000000\ res:[0-9]+:charge$ ]] && [ "$2" = -100000000 ]' _ \
+    "$(transfers acme reservation_charge)" "$(cash acme)"
 call "$OP" GET "/v1/quotes/$QID/document"
 doc=$(sed 's/<[^>]*>/ /g' <<<"$body")
 check "the quote's document prints the total that was charged (3840.00)" grep -q -w "3840.00" <<<"$doc"
