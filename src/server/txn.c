@@ -56,11 +56,61 @@ static void batch_failed(struct al_txn *t, uint64_t batch, int code)
     t->failed[i].code = batch_code(code);
 }
 
+/* The code a unit that `saw` the finished batch `mine` fails with: AL_E_FULL or AL_E_DB when
+ * that batch failed, else 0. With done_lock held. */
+static int lost_code(const struct al_txn *t, uint64_t mine, bool saw)
+{
+    int rc = 0;
+    for (unsigned i = 0; saw && i < t->nfailed && i < 16; i++)
+        if (t->failed[i].batch == mine)
+            rc = t->failed[i].code;
+    return rc;
+}
+
+/* Take the parked units whose batch is finished off the list, each with its `lost` set. They
+ * parked in the order of their batches (under the lock), so they are the list's head. With
+ * done_lock held; the caller resumes them (resume_parked) once it has released it. */
+static struct al_txn_park *take_finished(struct al_txn *t)
+{
+    struct al_txn_park *first = t->park_head, *last = NULL;
+    for (struct al_txn_park *p = first; p && p->batch <= t->committed; p = p->next) {
+        p->lost = lost_code(t, p->batch, p->saw);
+        last = p;
+    }
+    if (!last)
+        return NULL;
+    t->park_head = last->next;
+    if (!t->park_head)
+        t->park_tail = NULL;
+    last->next = NULL;
+    return first;
+}
+
+/* Resume the units of `p` (take_finished's), without done_lock, then count them out. */
+static void resume_parked(struct al_txn *t, struct al_txn_park *p)
+{
+    unsigned n = 0;
+    while (p) {
+        struct al_txn_park *next = p->next; /* p may be gone once resumed */
+        p->resume(p->arg);
+        p = next;
+        n++;
+    }
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&t->done_lock);
+    t->parked -= n;
+    if (t->parked == 0 && t->draining)
+        pthread_cond_broadcast(&t->done);
+    pthread_mutex_unlock(&t->done_lock);
+}
+
 /* The batch's transaction ended without a commit (the database rolled it back after an
  * error, `code`): every unit in it fails, and the in-memory copy is rebuilt. */
 static void batch_lost(struct al_srv *srv, int code)
 {
     struct al_txn *t = &srv->txn;
+    struct al_txn_park *finished;
     fprintf(stderr, "allot server: batch %llu was rolled back by the database%s\n",
             (unsigned long long)t->batch,
             code == AL_E_FULL ? " (the disk is full: writes fail until space is freed)" : "");
@@ -71,7 +121,9 @@ static void batch_lost(struct al_srv *srv, int code)
     if (!t->syncing) /* else the committer marks it finished after the earlier batch's sync */
         t->committed = t->batch;
     pthread_cond_broadcast(&t->done);
+    finished = take_finished(t);
     pthread_mutex_unlock(&t->done_lock);
+    resume_parked(t, finished);
     cal_rebuild(srv);
 }
 
@@ -91,28 +143,56 @@ static void leave(struct al_srv *srv, int rc, bool cal_touched)
 }
 
 /* Called with the lock held; releases it, then waits until the caller's batch (the open one,
- * or the last one) is on disk. Returns 0, or AL_E_FULL or AL_E_DB when the caller saw that
- * batch and it failed (its changes are gone): a unit that `wrote` to it, or any unit while it
- * was open. A batch that failed before the caller came was rolled back before it could see
- * it. Returns without the lock. */
-static int wait_unlock(struct al_srv *srv, bool wrote)
+ * or the last one) is on disk, or, with `p`, parks p there unless that batch is finished
+ * already or the server drains. Returns true when it parked; else *lost is 0, or AL_E_FULL or
+ * AL_E_DB when the caller saw that batch and it failed (its changes are gone): a unit that
+ * `wrote` to it, or any unit while it was open. A batch that failed before the caller came
+ * was rolled back before it could see it. Returns without the lock. */
+static bool wait_unlock(struct al_srv *srv, bool wrote, struct al_txn_park *p, int *lost)
 {
     struct al_txn *t = &srv->txn;
     /* the open batch, or the last one, which may still be on its way to the disk */
     uint64_t mine = t->batch;
     bool saw = t->open || wrote;
-    int rc = 0;
     if (t->open)
         pthread_cond_signal(&t->work);
     /* wait on done_lock, not on lock: the woken units must not queue up on the writers' lock */
     pthread_mutex_lock(&t->done_lock);
     pthread_mutex_unlock(&srv->lock);
+    if (p && t->committed < mine && !t->draining) {
+        *p = (struct al_txn_park){.suspend = p->suspend,
+                                  .resume = p->resume,
+                                  .arg = p->arg,
+                                  .batch = mine,
+                                  .saw = saw,
+                                  .rc = p->rc};
+        p->suspend(p->arg); /* under done_lock: before the committer can resume it */
+        if (t->park_tail)
+            t->park_tail->next = p;
+        else
+            t->park_head = p;
+        t->park_tail = p;
+        t->parked++;
+        pthread_mutex_unlock(&t->done_lock);
+        return true;
+    }
     while (t->committed < mine)
         pthread_cond_wait(&t->done, &t->done_lock);
-    for (unsigned i = 0; saw && i < t->nfailed && i < 16; i++)
-        if (t->failed[i].batch == mine)
-            rc = t->failed[i].code;
+    *lost = lost_code(t, mine, saw);
     pthread_mutex_unlock(&t->done_lock);
+    return false;
+}
+
+/* A unit's result `rc` once its batch is finished: the batch's failure (`lost`, wait_unlock's)
+ * replaces a success. */
+static int lost_result(int rc, int lost, struct al_err *reterr)
+{
+    if (lost == AL_E_FULL && rc >= 0)
+        return al_err_set(reterr, AL_E_FULL,
+                          "the server's disk is full: nothing of this call was saved; retry "
+                          "once space is freed");
+    if (lost != 0 && rc >= 0)
+        return al_err_set(reterr, AL_E_DB, "the transaction could not be committed");
     return rc;
 }
 
@@ -122,6 +202,28 @@ static uint64_t mono_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The committer is done with the batches up to `mine`, the last of them `failed` (0, or the
+ * code of its failed commit): record it, wake the units waiting for them and resume those
+ * parked for them. With the lock held, released while the parked units are resumed (the next
+ * batch gathers meanwhile). */
+static void batch_finished(struct al_srv *srv, uint64_t mine, int failed)
+{
+    struct al_txn *t = &srv->txn;
+    struct al_txn_park *finished;
+    pthread_mutex_lock(&t->done_lock);
+    if (failed)
+        batch_failed(t, mine, failed);
+    t->committed = mine;
+    pthread_cond_broadcast(&t->done);
+    finished = take_finished(t);
+    pthread_mutex_unlock(&t->done_lock);
+    if (finished) {
+        pthread_mutex_unlock(&srv->lock);
+        resume_parked(t, finished);
+        pthread_mutex_lock(&srv->lock);
+    }
 }
 
 /* The committer, classic group commit: writes the open batch to the log (under the lock,
@@ -184,12 +286,7 @@ static void *committer_main(void *arg)
             mine = t->open ? t->batch - 1 : t->batch;
         }
         al_metrics_commit(srv->metrics, units, fsync_us, failed != 0);
-        pthread_mutex_lock(&t->done_lock);
-        if (failed)
-            batch_failed(t, mine, failed);
-        t->committed = mine;
-        pthread_cond_broadcast(&t->done);
-        pthread_mutex_unlock(&t->done_lock);
+        batch_finished(srv, mine, failed);
     }
     pthread_mutex_unlock(&srv->lock);
     return NULL;
@@ -223,26 +320,56 @@ static int run_write(struct al_ctx *c, const struct al_txn_unit *u, struct al_er
     return rc;
 }
 
+/* The unit's work, under the lock for all but a snapshot: admit, then run (a write in its
+ * savepoint). Returns its result; the lock stays held for the caller's wait_unlock. */
+static int run_locked(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
+{
+    int rc;
+    pthread_mutex_lock(&c->srv->lock);
+    if (u->admit && (rc = u->admit(c, u->arg)) != 0)
+        return rc;
+    return u->kind == AL_TXN_WRITE ? run_write(c, u, reterr) : u->run(c, u->arg);
+}
+
 int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
 {
-    struct al_srv *srv = c->srv;
-    int rc, lost;
+    int rc, lost = 0;
     if (u->kind == AL_TXN_SNAPSHOT)
         return run_snapshot(c, u);
-    pthread_mutex_lock(&srv->lock);
-    if (u->admit && (rc = u->admit(c, u->arg)) != 0)
-        goto out;
-    rc = u->kind == AL_TXN_WRITE ? run_write(c, u, reterr) : u->run(c, u->arg);
-out:
+    rc = run_locked(c, u, reterr);
     /* what the unit wrote or read may still be uncommitted: return after the commit */
-    lost = wait_unlock(srv, u->kind == AL_TXN_WRITE);
-    if (lost == AL_E_FULL && rc >= 0)
-        rc = al_err_set(reterr, AL_E_FULL,
-                        "the server's disk is full: nothing of this call was saved; retry once "
-                        "space is freed");
-    else if (lost != 0 && rc >= 0)
-        rc = al_err_set(reterr, AL_E_DB, "the transaction could not be committed");
-    return rc;
+    wait_unlock(c->srv, u->kind == AL_TXN_WRITE, NULL, &lost);
+    return lost_result(rc, lost, reterr);
+}
+
+bool al_txn_run_parked(struct al_ctx *c, const struct al_txn_unit *u, struct al_txn_park *p,
+                       int *rc, struct al_err *reterr)
+{
+    int lost = 0;
+    if (u->kind == AL_TXN_SNAPSHOT) {
+        *rc = run_snapshot(c, u);
+        return false;
+    }
+    p->rc = run_locked(c, u, reterr);
+    if (wait_unlock(c->srv, u->kind == AL_TXN_WRITE, p, &lost))
+        return true;
+    *rc = lost_result(p->rc, lost, reterr);
+    return false;
+}
+
+int al_txn_unpark(const struct al_txn_park *p, struct al_err *reterr)
+{
+    return lost_result(p->rc, p->lost, reterr);
+}
+
+void al_txn_drain(struct al_srv *srv)
+{
+    struct al_txn *t = &srv->txn;
+    pthread_mutex_lock(&t->done_lock);
+    t->draining = true;
+    while (t->parked > 0)
+        pthread_cond_wait(&t->done, &t->done_lock);
+    pthread_mutex_unlock(&t->done_lock);
 }
 
 void al_txn_init(struct al_srv *srv)
