@@ -396,11 +396,9 @@ static int run_read(struct al_ctx *c, void *arg)
     return c->err_code;
 }
 
-/* The call's unit of work (on `a`, the call's), after its body is parsed. Returns false when
- * the call is answered already (a malformed body). */
-static bool call_unit(struct al_call *k, struct unit_arg *a, struct al_txn_unit *u)
+/* The call's unit of work, on `a` (the call's). */
+static void unit_of(const struct al_call *k, struct unit_arg *a, struct al_txn_unit *u)
 {
-    struct al_ctx *c = &k->c;
     const struct al_route *r = k->route;
     *u = (struct al_txn_unit){.kind = r->snapshot ? AL_TXN_SNAPSHOT
                                       : r->write  ? AL_TXN_WRITE
@@ -408,6 +406,14 @@ static bool call_unit(struct al_call *k, struct unit_arg *a, struct al_txn_unit 
                               .admit = admit,
                               .run = r->write ? run_write : run_read,
                               .arg = a};
+}
+
+/* The call's unit of work (on `a`, the call's), after its body is parsed. Returns false when
+ * the call is answered already (a malformed body). */
+static bool call_unit(struct al_call *k, struct unit_arg *a, struct al_txn_unit *u)
+{
+    struct al_ctx *c = &k->c;
+    unit_of(k, a, u);
     k->answered = true;
     return !((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) &&
              parse_body(c, a->body, a->len) != 0);
@@ -443,9 +449,21 @@ bool al_call_run_parked(struct al_call *k, const char *body, size_t len, void (*
     return false;
 }
 
-void al_call_resumed(struct al_call *k)
+bool al_call_resumed(struct al_call *k, const char *body, size_t len)
 {
-    call_result(k, al_txn_unpark(&k->park, &k->err));
+    struct unit_arg a = {k, body, len};
+    struct al_txn_unit u;
+    int rc;
+    if (!k->park.gated) { /* its batch is finished */
+        call_result(k, al_txn_unpark(&k->park, &k->err));
+        return false;
+    }
+    /* a read that the read gate held back: it runs now (a body was parsed before it parked) */
+    unit_of(k, &a, &u);
+    if (al_txn_run_parked(&k->c, &u, &k->park, &rc, &k->err))
+        return true;
+    call_result(k, rc);
+    return false;
 }
 
 /* ---- the answer ---- */

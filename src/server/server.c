@@ -327,10 +327,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO; /* on_uri found no memory */
     if (!cs->begun)
         return begin(cls, conn, method, version, cs);
-    if (cs->parked) { /* resumed: its batch is finished */
-        cs->parked = false;
-        al_call_resumed(&cs->call);
-        return answer(conn, method, cs);
+    if (cs->parked) { /* resumed: its batch is finished, or the read gate let it go */
+        cs->parked = al_call_resumed(&cs->call, cs->buf, cs->len);
+        return cs->parked ? MHD_YES : answer(conn, method, cs);
     }
     if (!cs->going_on)
         return MHD_YES; /* answered already; libmicrohttpd drops the rest */

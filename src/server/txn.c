@@ -105,6 +105,148 @@ static void resume_parked(struct al_txn *t, struct al_txn_park *p)
     pthread_mutex_unlock(&t->done_lock);
 }
 
+/* ---- the read gate ---- */
+
+/* The monotonic clock in microseconds (the fsync's time, for server/metrics.h; the gate's
+ * write window). */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Do the writers share the server now: one waits for or holds the lock, or one left it less
+ * than AL_TXN_WRITE_WINDOW_US ago (it is waiting for its fsync, and comes back)? With
+ * gate_lock held. */
+static bool shared(const struct al_txn *t, uint64_t now)
+{
+    return !t->gate_open && (t->writers > 0 || now - t->last_write_us < AL_TXN_WRITE_WINDOW_US);
+}
+
+/* May a read run now: always when the writers are away, else on one of the credits that the
+ * writers' units earn it. With gate_lock held. */
+static bool may_read(struct al_txn *t, uint64_t now)
+{
+    if (!shared(t, now))
+        return true;
+    if (t->credit == 0)
+        return false;
+    t->credit--;
+    return true;
+}
+
+/* Take the parked reads that may run now off the list, first come first served; returns them
+ * for gate_resume (which must run without gate_lock). With gate_lock held. */
+static struct al_txn_park *gate_grant(struct al_txn *t)
+{
+    struct al_txn_park *first = t->read_head, *last = NULL;
+    uint64_t now = t->read_head ? mono_us() : 0;
+    for (struct al_txn_park *p = first; p && may_read(t, now); p = p->next)
+        last = p;
+    if (!last)
+        return NULL;
+    t->read_head = last->next;
+    if (!t->read_head)
+        t->read_tail = NULL;
+    last->next = NULL;
+    return first;
+}
+
+/* Resume the reads that gate_grant took: each runs on its connection's thread. */
+static void gate_resume(struct al_txn_park *p)
+{
+    while (p) {
+        struct al_txn_park *next = p->next; /* p may be gone once resumed */
+        p->resume(p->arg);
+        p = next;
+    }
+}
+
+/* A unit comes to the server's lock (+1) or has left it (-1). Each that leaves earns the
+ * reads AL_TXN_READS_PER_WRITE credits (up to a few units' worth: credits saved while no
+ * read came must not let a burst of reads through later) and lets parked reads run on them. */
+static void gate_writer(struct al_txn *t, int delta)
+{
+    struct al_txn_park *granted = NULL;
+    pthread_mutex_lock(&t->gate_lock);
+    if (delta > 0) {
+        t->writers++;
+    } else {
+        t->writers--;
+        t->last_write_us = mono_us();
+        t->credit += t->per_write;
+        if (t->credit > 4 * t->per_write)
+            t->credit = 4 * t->per_write;
+        granted = gate_grant(t);
+    }
+    pthread_mutex_unlock(&t->gate_lock);
+    gate_resume(granted);
+}
+
+/* May the snapshot read of `p` run now? Else it is parked (its connection suspended, under
+ * gate_lock so before any resume) until the writers earn it a credit or go away; the gate's
+ * thread wakes for the latter. */
+static bool gate_enter(struct al_txn *t, struct al_txn_park *p)
+{
+    bool now;
+    pthread_mutex_lock(&t->gate_lock);
+    now = !t->read_head && may_read(t, mono_us());
+    if (!now) {
+        p->gated = true;
+        p->next = NULL;
+        p->suspend(p->arg);
+        if (t->read_tail) {
+            t->read_tail->next = p;
+        } else {
+            t->read_head = p;
+            pthread_cond_signal(&t->gate_wake);
+        }
+        t->read_tail = p;
+    }
+    pthread_mutex_unlock(&t->gate_lock);
+    return now;
+}
+
+/* The gate's thread: while reads are parked, it lets them go once the writers have been away
+ * for AL_TXN_WRITE_WINDOW_US (no unit left the lock to do it: the writers stopped, or their
+ * batch's fsync is slow). Ends with the committer (al_txn_stop). */
+static void *gate_main(void *arg)
+{
+    struct al_txn *t = arg;
+    pthread_mutex_lock(&t->gate_lock);
+    while (!t->gate_stop) {
+        struct al_txn_park *granted;
+        if (!t->read_head) {
+            pthread_cond_wait(&t->gate_wake, &t->gate_lock);
+            continue;
+        }
+        granted = gate_grant(t);
+        if (!granted) {
+            uint64_t until =
+                (t->writers > 0 ? mono_us() : t->last_write_us) + AL_TXN_WRITE_WINDOW_US;
+            struct timespec ts = {.tv_sec = (time_t)(until / 1000000u),
+                                  .tv_nsec = (long)(until % 1000000u) * 1000L};
+            pthread_cond_timedwait(&t->gate_wake, &t->gate_lock, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&t->gate_lock);
+        gate_resume(granted);
+        pthread_mutex_lock(&t->gate_lock);
+    }
+    pthread_mutex_unlock(&t->gate_lock);
+    return NULL;
+}
+
+static void gate_stop(struct al_txn *t)
+{
+    pthread_mutex_lock(&t->gate_lock);
+    t->gate_stop = true;
+    pthread_cond_signal(&t->gate_wake);
+    pthread_mutex_unlock(&t->gate_lock);
+    pthread_join(t->gater, NULL);
+}
+
 /* The batch's transaction ended without a commit (the database rolled it back after an
  * error, `code`): every unit in it fails, and the in-memory copy is rebuilt. */
 static void batch_lost(struct al_srv *srv, int code)
@@ -156,9 +298,12 @@ static bool wait_unlock(struct al_srv *srv, bool wrote, struct al_txn_park *p, i
     bool saw = t->open || wrote;
     if (t->open)
         pthread_cond_signal(&t->work);
-    /* wait on done_lock, not on lock: the woken units must not queue up on the writers' lock */
-    pthread_mutex_lock(&t->done_lock);
+    /* wait on done_lock, not on lock: the woken units must not queue up on the writers' lock.
+     * `committed` changes only with both held, and is tested again under done_lock below, so
+     * a batch finished between the two is seen */
     pthread_mutex_unlock(&srv->lock);
+    gate_writer(t, -1);
+    pthread_mutex_lock(&t->done_lock);
     if (p && t->committed < mine && !t->draining) {
         *p = (struct al_txn_park){.suspend = p->suspend,
                                   .resume = p->resume,
@@ -194,14 +339,6 @@ static int lost_result(int rc, int lost, struct al_err *reterr)
     if (lost != 0 && rc >= 0)
         return al_err_set(reterr, AL_E_DB, "the transaction could not be committed");
     return rc;
-}
-
-/* The monotonic clock in microseconds (the fsync's time, for server/metrics.h). */
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* The committer is done with the batches up to `mine`, the last of them `failed` (0, or the
@@ -325,6 +462,7 @@ static int run_write(struct al_ctx *c, const struct al_txn_unit *u, struct al_er
 static int run_locked(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
 {
     int rc;
+    gate_writer(&c->srv->txn, +1);
     pthread_mutex_lock(&c->srv->lock);
     if (u->admit && (rc = u->admit(c, u->arg)) != 0)
         return rc;
@@ -347,6 +485,9 @@ bool al_txn_run_parked(struct al_ctx *c, const struct al_txn_unit *u, struct al_
 {
     int lost = 0;
     if (u->kind == AL_TXN_SNAPSHOT) {
+        if (!p->gated && !gate_enter(&c->srv->txn, p))
+            return true; /* parked; resumed when it may run */
+        p->gated = false;
         *rc = run_snapshot(c, u);
         return false;
     }
@@ -365,6 +506,12 @@ int al_txn_unpark(const struct al_txn_park *p, struct al_err *reterr)
 void al_txn_drain(struct al_srv *srv)
 {
     struct al_txn *t = &srv->txn;
+    struct al_txn_park *granted;
+    pthread_mutex_lock(&t->gate_lock);
+    t->gate_open = true; /* every parked read may run, and no read parks any more */
+    granted = gate_grant(t);
+    pthread_mutex_unlock(&t->gate_lock);
+    gate_resume(granted);
     pthread_mutex_lock(&t->done_lock);
     t->draining = true;
     while (t->parked > 0)
@@ -374,6 +521,14 @@ void al_txn_drain(struct al_srv *srv)
 
 void al_txn_init(struct al_srv *srv)
 {
+    pthread_mutex_init(&srv->txn.gate_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the gate waits for mono_us() times */
+    pthread_cond_init(&srv->txn.gate_wake, &ca);
+    pthread_condattr_destroy(&ca);
+    srv->txn.last_write_us = 0;
+    srv->txn.per_write = AL_TXN_READS_PER_WRITE;
     pthread_cond_init(&srv->txn.work, NULL);
     pthread_cond_init(&srv->txn.done, NULL);
     pthread_mutex_init(&srv->txn.done_lock, NULL);
@@ -381,6 +536,8 @@ void al_txn_init(struct al_srv *srv)
 
 void al_txn_destroy(struct al_srv *srv)
 {
+    pthread_mutex_destroy(&srv->txn.gate_lock);
+    pthread_cond_destroy(&srv->txn.gate_wake);
     pthread_cond_destroy(&srv->txn.work);
     pthread_cond_destroy(&srv->txn.done);
     pthread_mutex_destroy(&srv->txn.done_lock);
@@ -388,8 +545,12 @@ void al_txn_destroy(struct al_srv *srv)
 
 int al_txn_start(struct al_srv *srv, struct al_err *reterr)
 {
-    if (pthread_create(&srv->txn.committer, NULL, committer_main, srv) != 0)
+    if (pthread_create(&srv->txn.gater, NULL, gate_main, &srv->txn) != 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "cannot start the read gate's thread");
+    if (pthread_create(&srv->txn.committer, NULL, committer_main, srv) != 0) {
+        gate_stop(&srv->txn);
         return al_err_set(reterr, AL_E_INTERNAL, "cannot start the committer thread");
+    }
     srv->txn.started = true;
     return 0;
 }
@@ -403,5 +564,6 @@ void al_txn_stop(struct al_srv *srv)
     pthread_cond_signal(&srv->txn.work);
     pthread_mutex_unlock(&srv->lock);
     pthread_join(srv->txn.committer, NULL);
+    gate_stop(&srv->txn);
     srv->txn.started = false;
 }

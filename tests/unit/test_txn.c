@@ -3,8 +3,10 @@
  * first, then resumed once, by the committer, only when its batch is durable) and keeps its
  * result; a write whose batch's COMMIT fails (the store's fault injection) is resumed with the
  * failure, and its change is gone; a snapshot and a read with nothing pending never park; once
- * the server drains, units wait as al_txn_run does. On a real server state (al_srv_open: the
- * store, the committer thread). */
+ * the server drains, units wait as al_txn_run does. The read gate: while a writer is there,
+ * snapshot reads run only on the credits that writers earn them, then park until one leaves;
+ * the drain lets them go. On a real server state (al_srv_open: the store, the committer
+ * thread). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/call.h"
@@ -150,6 +153,22 @@ static bool run_parked(struct al_srv *srv, const struct al_txn_unit *u, struct p
     return parked;
 }
 
+/* The units parked and not yet counted out: the resumer counts them out just after their
+ * resume, so wait (up to 5 s) for it to reach `want`. */
+static unsigned parked_count(struct al_srv *srv, unsigned want)
+{
+    unsigned n = 0;
+    for (int i = 0; i < 5000; i++) {
+        pthread_mutex_lock(&srv->txn.done_lock);
+        n = srv->txn.parked;
+        pthread_mutex_unlock(&srv->txn.done_lock);
+        if (n == want)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 1000000L}, NULL);
+    }
+    return n;
+}
+
 static void test_write_parks_until_durable(void **state)
 {
     struct fixture *f = *state;
@@ -168,7 +187,7 @@ static void test_write_parks_until_durable(void **state)
     assert_false(pthread_equal(p.resumer, pthread_self())); /* by the committer */
     assert_int_equal(al_txn_unpark(&p.park, NULL), 0);
     assert_int_equal(events_of_org_a(&f->srv), 1);
-    assert_int_equal(f->srv.txn.parked, 0);
+    assert_int_equal(parked_count(&f->srv, 0), 0);
     parked_destroy(&p);
 }
 
@@ -247,6 +266,130 @@ static void test_drained_units_wait(void **state)
     parked_destroy(&p);
 }
 
+/* A unit that holds the server's lock until released: a writer that is there. */
+struct blocker {
+    struct al_srv *srv;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool inside;
+    bool release;
+};
+
+static int run_blocked(struct al_ctx *c, void *arg)
+{
+    struct blocker *b = arg;
+    (void)c;
+    pthread_mutex_lock(&b->mu);
+    b->inside = true;
+    pthread_cond_broadcast(&b->cv);
+    while (!b->release)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+    return 0;
+}
+
+static void *blocker_main(void *arg)
+{
+    struct blocker *b = arg;
+    struct al_ctx c = {.srv = b->srv, .user_id = "test", .now = 1};
+    /* a store read: it holds the lock, as a write does, but not cal_rw, which a snapshot needs */
+    const struct al_txn_unit u = {.kind = AL_TXN_READ, .run = run_blocked, .arg = b};
+    (void)al_txn_run(&c, &u, NULL);
+    return NULL;
+}
+
+/* Start a writer and return once it holds the lock. */
+static void blocker_start(struct blocker *b, struct al_srv *srv)
+{
+    memset(b, 0, sizeof *b);
+    b->srv = srv;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    assert_int_equal(pthread_create(&b->th, NULL, blocker_main, b), 0);
+    pthread_mutex_lock(&b->mu);
+    while (!b->inside)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void blocker_end(struct blocker *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->release = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->th, NULL);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+}
+
+/* While a writer is there, reads run only on the credits that units leaving the lock earned
+ * (AL_TXN_READS_PER_WRITE each); the next one parks, and stays parked however long the writer
+ * stays; the writer's leaving lets it go, and it then runs. */
+static void test_reads_wait_for_writers(void **state)
+{
+    struct fixture *f = *state;
+    int result = 0, rc = -1;
+    const struct al_txn_unit w = {.kind = AL_TXN_WRITE, .run = run_work, .arg = &result};
+    const struct al_txn_unit snap = {.kind = AL_TXN_SNAPSHOT, .run = run_nothing};
+    struct al_ctx c = {.srv = &f->srv, .user_id = "test", .now = 1};
+    struct blocker b;
+    struct parked p;
+    parked_init(&p, &f->srv);
+    assert_int_equal(al_txn_run(&c, &w, NULL), 0); /* one unit left the lock: its credits */
+    json_decref(c.resp);
+    blocker_start(&b, &f->srv);
+    for (unsigned i = 0; i < AL_TXN_READS_PER_WRITE; i++) {
+        assert_false(run_parked(&f->srv, &snap, &p, &rc));
+        assert_int_equal(rc, 0);
+    }
+    assert_true(run_parked(&f->srv, &snap, &p, &rc)); /* no credit left: parked */
+    assert_int_equal(p.suspended, 1);
+    assert_true(p.park.gated);
+    /* the writer is still there, past the write window: no credit, no wake-up */
+    nanosleep(&(struct timespec){.tv_nsec = 2L * AL_TXN_WRITE_WINDOW_US * 1000L}, NULL);
+    pthread_mutex_lock(&p.mu);
+    assert_int_equal(p.resumed, 0);
+    pthread_mutex_unlock(&p.mu);
+    blocker_end(&b);
+    parked_wait(&p);
+    assert_true(p.suspended_first);
+    rc = -1;
+    assert_false(run_parked(&f->srv, &snap, &p, &rc)); /* resumed: it runs, never parks twice */
+    assert_int_equal(rc, 0);
+    assert_false(p.park.gated);
+    assert_int_equal(p.resumed, 1);
+    parked_destroy(&p);
+}
+
+/* The stop lets the reads parked by the gate go (libmicrohttpd cannot stop with a suspended
+ * connection), and no read parks after it. */
+static void test_drain_lets_parked_reads_go(void **state)
+{
+    struct fixture *f = *state;
+    int rc = -1;
+    const struct al_txn_unit snap = {.kind = AL_TXN_SNAPSHOT, .run = run_nothing};
+    struct blocker b;
+    struct parked p, q;
+    parked_init(&p, &f->srv);
+    parked_init(&q, &f->srv);
+    blocker_start(&b, &f->srv);
+    /* a fresh server has earned no credit: the first read parks behind the writer */
+    assert_true(run_parked(&f->srv, &snap, &p, &rc));
+    al_txn_drain(&f->srv);
+    parked_wait(&p);
+    assert_false(run_parked(&f->srv, &snap, &p, &rc));
+    assert_int_equal(rc, 0);
+    rc = -1;
+    assert_false(run_parked(&f->srv, &snap, &q, &rc)); /* after the drain: runs at once */
+    assert_int_equal(rc, 0);
+    assert_int_equal(q.suspended, 0);
+    blocker_end(&b);
+    parked_destroy(&p);
+    parked_destroy(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +400,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_undone_write_keeps_its_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nothing_pending_never_parks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drained_units_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_wait_for_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_lets_parked_reads_go, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
