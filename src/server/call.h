@@ -91,10 +91,10 @@ void al_call_run(struct al_call *k, const char *body, size_t len);
 
 /* The second phase for a listener that can set a call aside (libmicrohttpd suspends its
  * connection): as al_call_run, but when the unit of work has to wait for its batch's commit
- * (or, a snapshot read, for server/txn.h's read gate),
- * `suspend(arg)` is called and true returned; once the batch is finished, `resume(arg)` is
- * called from another thread (the committer), and then al_call_resumed finishes the call.
- * False: the call is finished (al_call_reply). */
+ * (or, a snapshot read, for server/txn.h's read gate), `suspend(arg)` is called and true
+ * returned; once it may go on, `resume(arg)` is called from another thread (the committer; for
+ * a read, a writer leaving the lock, the gate's thread or the drain), and then al_call_resumed
+ * finishes the call. False: the call is finished (al_call_reply). */
 bool al_call_run_parked(struct al_call *k, const char *body, size_t len, void (*suspend)(void *arg),
                         void (*resume)(void *arg), void *arg);
 

@@ -175,9 +175,9 @@ static void gate_writer(struct al_txn *t, int delta)
     } else {
         t->writers--;
         t->last_write_us = mono_us();
-        t->credit += t->per_write;
-        if (t->credit > 4 * t->per_write)
-            t->credit = 4 * t->per_write;
+        t->credit += AL_TXN_READS_PER_WRITE;
+        if (t->credit > 4 * AL_TXN_READS_PER_WRITE)
+            t->credit = 4 * AL_TXN_READS_PER_WRITE;
         granted = gate_grant(t);
     }
     pthread_mutex_unlock(&t->gate_lock);
@@ -527,8 +527,6 @@ void al_txn_init(struct al_srv *srv)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the gate waits for mono_us() times */
     pthread_cond_init(&srv->txn.gate_wake, &ca);
     pthread_condattr_destroy(&ca);
-    srv->txn.last_write_us = 0;
-    srv->txn.per_write = AL_TXN_READS_PER_WRITE;
     pthread_cond_init(&srv->txn.work, NULL);
     pthread_cond_init(&srv->txn.done, NULL);
     pthread_mutex_init(&srv->txn.done_lock, NULL);
