@@ -416,26 +416,74 @@ static int run_read(struct al_ctx *c, void *arg)
     return c->err_code;
 }
 
-void al_call_run(struct al_call *k, const char *body, size_t len)
+/* The call's unit of work, on `a` (the call's). */
+static void unit_of(const struct al_call *k, struct unit_arg *a, struct al_txn_unit *u)
+{
+    const struct al_route *r = k->route;
+    *u = (struct al_txn_unit){.kind = r->snapshot ? AL_TXN_SNAPSHOT
+                                      : r->write  ? AL_TXN_WRITE
+                                                  : AL_TXN_READ,
+                              .admit = admit,
+                              .run = r->write ? run_write : run_read,
+                              .arg = a};
+}
+
+/* The call's unit of work (on `a`, the call's), after its body is parsed. Returns false when
+ * the call is answered already (a malformed body). */
+static bool call_unit(struct al_call *k, struct unit_arg *a, struct al_txn_unit *u)
 {
     struct al_ctx *c = &k->c;
-    const struct al_route *r = k->route;
-    struct unit_arg a = {k, body, len};
-    struct al_txn_unit u = {.kind = r->snapshot ? AL_TXN_SNAPSHOT
-                                    : r->write  ? AL_TXN_WRITE
-                                                : AL_TXN_READ,
-                            .admit = admit,
-                            .run = r->write ? run_write : run_read,
-                            .arg = &a};
-    struct al_err e = {0};
+    unit_of(k, a, u);
     k->answered = true;
-    if ((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) &&
-        parse_body(c, body, len) != 0)
-        return;
-    /* answered after the commit of what the call wrote or read */
-    int rc = al_txn_run(c, &u, &e);
-    if (rc < 0 && !c->err_code)
-        al_http_fail_err(c, rc, &e);
+    return !((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) &&
+             parse_body(c, a->body, a->len) != 0);
+}
+
+/* The unit's result `rc`: a failure that no handler described (the batch's) fails the call. */
+static void call_result(struct al_call *k, int rc)
+{
+    if (rc < 0 && !k->c.err_code)
+        al_http_fail_err(&k->c, rc, &k->err);
+}
+
+void al_call_run(struct al_call *k, const char *body, size_t len)
+{
+    struct unit_arg a = {k, body, len};
+    struct al_txn_unit u;
+    if (call_unit(k, &a, &u)) /* answered after the commit of what the call wrote or read */
+        call_result(k, al_txn_run(&k->c, &u, &k->err));
+}
+
+bool al_call_run_parked(struct al_call *k, const char *body, size_t len, void (*suspend)(void *arg),
+                        void (*resume)(void *arg), void *arg)
+{
+    struct unit_arg a = {k, body, len};
+    struct al_txn_unit u;
+    int rc;
+    if (!call_unit(k, &a, &u))
+        return false;
+    k->park = (struct al_txn_park){.suspend = suspend, .resume = resume, .arg = arg};
+    if (al_txn_run_parked(&k->c, &u, &k->park, &rc, &k->err))
+        return true;
+    call_result(k, rc);
+    return false;
+}
+
+bool al_call_resumed(struct al_call *k, const char *body, size_t len)
+{
+    struct unit_arg a = {k, body, len};
+    struct al_txn_unit u;
+    int rc;
+    if (!k->park.gated) { /* its batch is finished */
+        call_result(k, al_txn_unpark(&k->park, &k->err));
+        return false;
+    }
+    /* a read that the read gate held back: it runs now (a body was parsed before it parked) */
+    unit_of(k, &a, &u);
+    if (al_txn_run_parked(&k->c, &u, &k->park, &rc, &k->err))
+        return true;
+    call_result(k, rc);
+    return false;
 }
 
 /* ---- the answer ---- */
