@@ -17,6 +17,29 @@ static struct al_store_cached_doc *doc_slot(struct al_store *s, const char *id)
     return &s->docs[h % AL_STORE_DOC_CACHE];
 }
 
+/* A private copy of request document `doc` (a new reference, NULL when memory is short), all
+ * of it but its quote, which is shared: a quote is never changed once made (its row is written
+ * once, and every step replaces a request's quote rather than editing it), and it is most of
+ * the document (allocations, lines, terms), so that copying it was most of the cache's cost. */
+static json_t *doc_copy(json_t *doc)
+{
+    json_t *quote = json_object_get(doc, "quote");
+    if (!json_is_object(doc) || !json_is_object(quote))
+        return json_deep_copy(doc);
+    json_t *c = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+    {
+        json_t *x = v == quote ? json_incref(v) : json_deep_copy(v);
+        if (!c || !x || json_object_set_new(c, k, x) != 0) {
+            json_decref(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
 /* Keep a copy of `doc` as id's (replacing what its slot held); nothing when the id is too
  * long or memory is short: the cache is only a shortcut. */
 static void doc_keep(struct al_store *s, const char *id, json_t *doc)
@@ -25,7 +48,7 @@ static void doc_keep(struct al_store *s, const char *id, json_t *doc)
         return;
     struct al_store_cached_doc *d = doc_slot(s, id);
     json_decref(d->doc);
-    d->doc = json_deep_copy(doc);
+    d->doc = doc_copy(doc);
     snprintf(d->id, sizeof d->id, "%s", d->doc ? id : "");
 }
 
@@ -33,7 +56,7 @@ static void doc_keep(struct al_store *s, const char *id, json_t *doc)
 static json_t *doc_cached(struct al_store *s, const char *id)
 {
     struct al_store_cached_doc *d = doc_slot(s, id);
-    return d->doc && strcmp(d->id, id) == 0 ? json_deep_copy(d->doc) : NULL;
+    return d->doc && strcmp(d->id, id) == 0 ? doc_copy(d->doc) : NULL;
 }
 
 void al_store_docs_clear(struct al_store *s)
