@@ -103,17 +103,20 @@ static int billing_write(struct al_store *s, const char *rid, struct al_res_bill
                          struct al_err *e)
 {
     struct al_db_stmt *st;
+    int64_t num = 0;
     int rc = al_db_prep(s, &st, e,
-                        "INSERT INTO reservation_billing(reservation_id, org, contract_id,"
-                        " contract_version, start_at, end_at, rev, drawn, fees, cancelled,"
-                        " share) VALUES(?,?,?,?,?,?,?,?,?,?,?) RETURNING num",
+                        AL_STORE_INSERT_NUM(s,
+                                            "INSERT INTO reservation_billing(reservation_id, org,"
+                                            " contract_id, contract_version, start_at, end_at,"
+                                            " rev, drawn, fees, cancelled, share)"
+                                            " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                                            "num"),
                         "tiiiiiiiiii", rid, (int64_t)b->org, (int64_t)b->contract_id,
                         (int64_t)b->contract_version, b->start, b->end, (int64_t)b->rev, b->drawn,
                         b->fees, (int64_t)b->cancelled, b->share);
-    if (rc || (rc = al_db_row(s, st, e, "billing state written")) != 0)
+    if (rc || (rc = al_store_new_id(s, st, &num, e, "billing state written")) != 0)
         return rc;
-    b->id = (uint64_t)al_db_int64(st, 0);
-    al_db_done(s, st);
+    b->id = (uint64_t)num;
     for (unsigned i = 0; i < b->nlines; i++) {
         const struct al_price_line *l = &b->lines[i];
         rc = al_db_prep(s, &st, e, "INSERT INTO reservation_lines VALUES(?,?,?,?,?,?)", "iittii",

@@ -477,15 +477,15 @@ int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor,
     int rc;
     if (!text)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
-    rc = al_db_prep(s, &st, reterr,
-                    "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)"
-                    " RETURNING seq",
-                    "itttt", at, actor, kind, object, text);
+    int64_t seq = 0;
+    rc = al_db_prep(
+        s, &st, reterr,
+        AL_STORE_INSERT_NUM(
+            s, "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)", "seq"),
+        "itttt", at, actor, kind, object, text);
     free(text);
-    if (rc || (rc = al_db_row(s, st, reterr, "event appended")) != 0)
+    if (rc || (rc = al_store_new_id(s, st, &seq, reterr, "event appended")) != 0)
         return rc;
-    int64_t seq = al_db_int64(st, 0);
-    al_db_done(s, st);
     return seq;
 }
 
