@@ -17,27 +17,14 @@ static struct al_store_cached_doc *doc_slot(struct al_store *s, const char *id)
     return &s->docs[h % AL_STORE_DOC_CACHE];
 }
 
-/* A private copy of request document `doc` (a new reference, NULL when memory is short), all
- * of it but its quote, which is shared: a quote is never changed once made (its row is written
- * once, and every step replaces a request's quote rather than editing it), and it is most of
- * the document (allocations, lines, terms), so that copying it was most of the cache's cost. */
+/* A copy of request document `doc` (a new reference, NULL when memory is short) that shares
+ * its members' values: the server changes a request by setting its members (state, who moved
+ * it, its quote, its reservation), never by editing a member's value in place, and a quote,
+ * most of the document (allocations, lines, terms), is never changed once made (its row is
+ * written once). Copying the values was most of the cache's cost. */
 static json_t *doc_copy(json_t *doc)
 {
-    json_t *quote = json_object_get(doc, "quote");
-    if (!json_is_object(doc) || !json_is_object(quote))
-        return json_deep_copy(doc);
-    json_t *c = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(doc, k, v)
-    {
-        json_t *x = v == quote ? json_incref(v) : json_deep_copy(v);
-        if (!c || !x || json_object_set_new(c, k, x) != 0) {
-            json_decref(c);
-            return NULL;
-        }
-    }
-    return c;
+    return json_is_object(doc) ? json_copy(doc) : NULL;
 }
 
 /* Keep a copy of `doc` as id's (replacing what its slot held); nothing when the id is too

@@ -29,8 +29,8 @@
 #include <stdio.h>
 
 /* Request documents as last updated or read (parsed), so that each step of the flow does not
- * parse its request again from the row's text: direct-mapped by id, each a private copy but for
- * its quote, shared (a quote never changes once made: store_flow.c doc_copy). The
+ * parse its request again from the row's text: direct-mapped by id, each a private copy of
+ * the document's top level, its members' values shared (store_flow.c doc_copy). The
  * store is their durable copy: any rollback empties the cache (al_store_docs_clear), so that
  * it never holds what the database undid. */
 #define AL_STORE_DOC_CACHE  256
