@@ -382,6 +382,10 @@ struct al_store_hold {
     int64_t expires_at; /* 0 = firm */
 };
 int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr);
+/* The n holds h[0..n) in one unit: all of them written, or none (a quote's or a reservation's
+ * GPUs: one savepoint, not one per hold). */
+int al_store_holds_add(struct al_store *s, const struct al_store_hold *h, size_t n,
+                       struct al_err *reterr);
 /* Number of live holds (firm, or tentative not expired at `now`) on h->gpu over
  * [h->t0, h->t1) sharing a bit of h->mask, other than those of h->owner ("" = none). */
 int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, int64_t now,

@@ -284,18 +284,27 @@ int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, stru
  * refuses an overlap) allows only after rolling back to a savepoint. */
 int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr)
 {
-    struct al_db_stmt *st;
+    return al_store_holds_add(s, h, 1, reterr);
+}
+
+int al_store_holds_add(struct al_store *s, const struct al_store_hold *h, size_t n,
+                       struct al_err *reterr)
+{
     int rc = al_db_unit_begin(s, reterr);
     if (rc)
         return rc;
-    rc = al_db_prep(s, &st, reterr,
-                    "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
-                    " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
-                    "ttttiiiii", h->gpu, h->owner, h->kind, h->profile, (int64_t)h->start_unit,
-                    (int64_t)h->mask, h->t0, h->t1, h->expires_at);
-    if (rc == 0)
-        rc = al_db_run(s, st, reterr, "add hold");
-    return al_db_unit_end(s, rc < 0 ? rc : 0, reterr);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct al_db_stmt *st;
+        rc = al_db_prep(s, &st, reterr,
+                        "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
+                        " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
+                        "ttttiiiii", h[i].gpu, h[i].owner, h[i].kind, h[i].profile,
+                        (int64_t)h[i].start_unit, (int64_t)h[i].mask, h[i].t0, h[i].t1,
+                        h[i].expires_at);
+        if (rc == 0 && (rc = al_db_run(s, st, reterr, "add hold")) > 0)
+            rc = 0;
+    }
+    return al_db_unit_end(s, rc, reterr);
 }
 
 #define HOLD_LIVE "(h.expires_at = 0 OR h.expires_at > ?)"
