@@ -138,10 +138,9 @@ int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, 
                      m, doc, reterr);
     if (ref)
         json_object_set_new(doc, "quote", quote);
-    /* the next step of the flow reads it from here; not a new one: a self-service reservation
-     * inserts its request once, confirmed, and never reads it back in the call (a flow's new
-     * request, still small, is kept when its quote reads it) */
-    if (rc == 0 && !insert)
+    /* the next step of the flow reads it from here (a new request: its quote); not a request
+     * inserted with its reservation (a self-service reservation's), never read back in its call */
+    if (rc == 0 && !(insert && json_is_string(json_object_get(doc, "reservation"))))
         doc_keep(s, m->id, doc);
     return rc;
 }
