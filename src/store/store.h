@@ -572,6 +572,11 @@ int al_store_contract_list(struct al_store *s, uint64_t org, struct al_store_pag
  * differs from the stored one in a frozen field). */
 int al_store_billing_insert(struct al_store *s, const char *reservation_id,
                             struct al_res_billing *b, struct al_err *reterr);
+/* insert under contract version `k`, which the caller has read already (a confirmation: its
+ * org's contract in force); AL_E_INVAL when it is not b's. */
+int al_store_billing_insert_under(struct al_store *s, const char *reservation_id,
+                                  const struct al_contract *k, struct al_res_billing *b,
+                                  struct al_err *reterr);
 int al_store_billing_update(struct al_store *s, const struct al_res_billing *b,
                             struct al_err *reterr);
 /* By reservation id, or by number (then the reservation's id into rid when not NULL).

@@ -131,12 +131,24 @@ static int billing_write(struct al_store *s, const char *rid, struct al_res_bill
 int al_store_billing_insert(struct al_store *s, const char *reservation_id,
                             struct al_res_billing *b, struct al_err *reterr)
 {
-    struct al_db_stmt *st;
     struct al_contract c;
+    int rc = al_store_contract_get(s, b->contract_id, b->contract_version, &c, NULL, reterr);
+    return rc ? rc : al_store_billing_insert_under(s, reservation_id, &c, b, reterr);
+}
+
+int al_store_billing_insert_under(struct al_store *s, const char *reservation_id,
+                                  const struct al_contract *k, struct al_res_billing *b,
+                                  struct al_err *reterr)
+{
+    struct al_db_stmt *st;
     struct al_res_billing w = *b;
     w.id = 1; /* the store's number comes below; al_billing_check wants one */
-    int rc = al_store_contract_get(s, b->contract_id, b->contract_version, &c, NULL, reterr);
-    if (rc || (rc = al_billing_check(&c, &w, reterr)) != 0)
+    if (k->id != b->contract_id || k->version != b->contract_version)
+        return al_err_set(reterr, AL_E_INVAL,
+                          "contract %" PRIu64 " v%u is not the billing state's (%" PRIu64 " v%u)",
+                          k->id, k->version, b->contract_id, b->contract_version);
+    int rc = al_billing_check(k, &w, reterr);
+    if (rc)
         return rc;
     rc = al_db_prep(s, &st, reterr, "SELECT 1 FROM reservations WHERE id = ?", "t", reservation_id);
     if (rc || (rc = al_db_row(s, st, reterr, "such reservation")) != 0)
