@@ -13,9 +13,10 @@
 #   FLOWS=30 RESERVES=30 KEEP=1 bench/callgrind_flow.sh
 #
 # Prints one table: per reservation, the instructions, the inclusive instructions of
-# sqlite3_step and json_dumps (and their share), and the calls to sqlite3_step, sqlite3_exec,
-# json_dumps, json_loads, malloc, pwrite and fdatasync. Needs valgrind, curl, jq. Not a test:
-# it asserts nothing but that every call answered as expected (else it stops, saying which).
+# sqlite3_step, json_dumps and al_jsonw_compact (store/jsonw.h: the same text; their share),
+# and the calls to those, sqlite3_exec, json_loads, malloc, pwrite and fdatasync. Needs
+# valgrind, curl, jq. Not a test: it asserts nothing but that every call answered as expected
+# (else it stops, saying which).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ALLOT=${1:-$ROOT/build/release/allot}
@@ -89,11 +90,11 @@ selfserve() {
 
 flow 0
 selfserve 1
-callgrind_control -z "$pid" >/dev/null || die "callgrind_control -z"
+callgrind_control -z "$pid" >/dev/null 2>&1 || die "callgrind_control -z"
 for i in $(seq 1 "$FLOWS"); do flow $((1 + i)); done
-callgrind_control -d flows "$pid" >/dev/null || die "callgrind_control -d"
+callgrind_control -d flows "$pid" >/dev/null 2>&1 || die "callgrind_control -d"
 for i in $(seq 1 "$RESERVES"); do selfserve $((1 + FLOWS + i)); done
-callgrind_control -d reserves "$pid" >/dev/null || die "callgrind_control -d"
+callgrind_control -d reserves "$pid" >/dev/null 2>&1 || die "callgrind_control -d"
 
 # sums FILE: "total calls:inclusive …" of the functions counted, from callgrind's call lines
 # ("cfn=(id) name", then "calls=N target", then the cost line whose 2nd field is inclusive Ir)
@@ -118,7 +119,7 @@ sums() {
         calls[t] += n; incl[t] += $2 }
     END {
         printf "total %d\n", total
-        split("sqlite3_step sqlite3_exec json_dumps json_loads malloc pwrite fdatasync", k, " ")
+        split("sqlite3_step sqlite3_exec json_dumps al_jsonw_compact json_loads malloc pwrite fdatasync", k, " ")
         for (i = 1; i in k; i++) printf "%s %d %d\n", k[i], calls[k[i]], incl[k[i]]
     }' "$1"
 }
@@ -133,6 +134,6 @@ paste "$tmp/flows.txt" "$tmp/reserves.txt" | awk -v nf="$FLOWS" -v nr="$RESERVES
         printf "| per reservation | flow (%d) | self-service (%d) |\n|---|---|---|\n", nf, nr
         printf "| instructions | %.0fk | %.0fk |\n", tf / nf / 1000, tr / nr / 1000; next }
     { printf "| `%s` calls | %.1f | %.1f |\n", $1, $2 / nf, $5 / nr
-      if ($1 == "sqlite3_step" || $1 == "json_dumps")
+      if ($1 == "sqlite3_step" || $1 == "json_dumps" || $1 == "al_jsonw_compact")
           printf "| `%s` instructions | %.0fk (%.1f %%) | %.0fk (%.1f %%) |\n", $1,
               $3 / nf / 1000, 100 * $3 / tf, $6 / nr / 1000, 100 * $6 / tr }'

@@ -2,6 +2,8 @@
  * the holds they take, the append-only event log and the idempotency records (store.h). */
 #include "store/store_internal.h"
 
+#include "store/jsonw.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +63,7 @@ static int doc_put(struct al_store *s, const char *sql, const struct al_store_do
                    json_t *doc, struct al_err *e)
 {
     struct al_db_stmt *st;
-    char *text = json_dumps(doc, JSON_COMPACT);
+    char *text = al_jsonw_compact(doc);
     int rc;
     if (!text)
         return al_err_set(e, AL_E_NOMEM, "out of memory");
