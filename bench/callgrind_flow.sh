@@ -29,6 +29,7 @@ pid=
 trap 'reap -KILL "$pid"; rm_tmp' EXIT
 die() { echo "callgrind_flow: $*" >&2; exit 1; }
 # want STATUS WHAT: the last call answered STATUS, else stop
+# shellcheck disable=SC2154 # $code and $body: lib.sh's call sets them
 want() { [ "$code" = "$1" ] || die "$2: got $code, want $1: $(head -c 300 <<<"$body")"; }
 
 command -v valgrind >/dev/null || die "valgrind not found"
@@ -41,7 +42,7 @@ OP=$("$ALLOT" server init --db "$tmp/db" --name root 2>/dev/null)
 port=$(free_port)
 U=http://127.0.0.1:$port
 export AL_START_TIMEOUT=${AL_START_TIMEOUT:-180}
-ALLOT_SERVER_BIN="$tmp/vg" # start_server runs "$ALLOT_SERVER_BIN server ARGS…"
+export ALLOT_SERVER_BIN="$tmp/vg" # start_server runs "$ALLOT_SERVER_BIN server ARGS…"
 cat >"$tmp/vg" <<EOF
 #!/bin/sh
 exec valgrind --tool=callgrind --callgrind-out-file=$tmp/cg.out "$ALLOT" "\$@"
@@ -123,10 +124,9 @@ sums() {
         for (i = 1; i in k; i++) printf "%s %d %d\n", k[i], calls[k[i]], incl[k[i]]
     }' "$1"
 }
-f1=$(ls "$tmp"/cg.out.*1 2>/dev/null | head -1)
-f2=$(ls "$tmp"/cg.out.*2 2>/dev/null | head -1)
-[ -f "$f1" ] && [ -f "$f2" ] || f1=$(ls "$tmp"/cg.out* | sort | sed -n 1p) f2=$(ls "$tmp"/cg.out* | sort | sed -n 2p)
-[ -f "$f1" ] && [ -f "$f2" ] || die "no callgrind dumps in $tmp"
+f1=$tmp/cg.out.1 # callgrind's dumps, in order
+f2=$tmp/cg.out.2
+if [ ! -f "$f1" ] || [ ! -f "$f2" ]; then die "no callgrind dumps in $tmp"; fi
 sums "$f1" >"$tmp/flows.txt"
 sums "$f2" >"$tmp/reserves.txt"
 paste "$tmp/flows.txt" "$tmp/reserves.txt" | awk -v nf="$FLOWS" -v nr="$RESERVES" '

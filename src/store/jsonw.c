@@ -115,6 +115,7 @@ static void put_string(struct jsonw *w, const char *str, size_t len)
 
 static void put_value(struct jsonw *w, const json_t *j, int depth);
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by JSONW_MAX_DEPTH */
 static void put_object(struct jsonw *w, const json_t *j, int depth)
 {
     const char *k;
@@ -133,6 +134,7 @@ static void put_object(struct jsonw *w, const json_t *j, int depth)
     put(w, "}", 1);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by JSONW_MAX_DEPTH */
 static void put_value(struct jsonw *w, const json_t *j, int depth)
 {
     char num[32];
