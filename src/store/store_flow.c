@@ -140,9 +140,12 @@ int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, 
                      m, doc, reterr);
     if (ref)
         json_object_set_new(doc, "quote", quote);
-    /* the next step of the flow reads it from here (a new request: its quote); not a request
-     * inserted with its reservation (a self-service reservation's), never read back in its call */
-    if (rc == 0 && !(insert && json_is_string(json_object_get(doc, "reservation"))))
+    /* the next step of the flow reads it from here: a new request too while it has no quote
+     * (its quote, the flow's next call, reads it); not one inserted with its quote (a
+     * self-service reservation's), which is never read back in its call, and whose row would
+     * read its quote from the quote's row */
+    json_t *q = json_object_get(doc, "quote");
+    if (rc == 0 && (!insert || !q || json_is_null(q)))
         doc_keep(s, m->id, doc);
     return rc;
 }
