@@ -415,7 +415,7 @@ int al_charge_confirm_at(struct al_ctx *c, const struct al_charge_org *o, const 
     if (rc)
         return rc;
     /* first the number the transfer keys use; a refusal below rolls the insert back */
-    if ((rc = al_store_billing_insert(c->srv->store, rsv_id, ret, &e)) != 0)
+    if ((rc = al_store_billing_insert_under(c->srv->store, rsv_id, &o->k, ret, &e)) != 0)
         return al_http_fail_err(c, rc, &e);
     if ((rc = al_charge_usage(c, o, ret->start, ret->end, ret->id, &u)))
         return rc;

@@ -4,6 +4,7 @@
 #include "server/idem.h"
 
 #include "server/http.h"
+#include "store/jsonw.h"
 #include "server/seal.h"
 
 #include <sodium.h>
@@ -69,9 +70,9 @@ static bool has_secret(json_t *resp)
 char *al_idem_seal(const struct al_idem_key *key, const struct al_idem_bind *b, json_t *resp)
 {
     /* most answers (a reservation, a request) hold no secret: stored as they are, without the
-     * deep copy that withholding needs */
+     * deep copy that withholding needs, by the writer of the answers' text (json_dumps's) */
     if (!has_secret(resp))
-        return json_dumps(resp, JSON_COMPACT);
+        return al_jsonw_compact(resp);
     json_t *stored = json_deep_copy(resp), *secrets = json_object(), *names = json_array();
     char *plain = NULL, *text = NULL;
     if (!stored || !secrets || !names)

@@ -139,36 +139,53 @@ static void hold_of(const struct quote_work *w, unsigned i, const char *owner, i
     snprintf(h->profile, sizeof h->profile, "%s", mig ? w->model->profiles[w->profile].name : "");
 }
 
-/* Write the quote's tentative holds: each re-checked against the store first, then added to
- * the in-memory calendar (which checks them once more). */
+/* Add hold h of plan w to the in-memory calendar, which checks it once more. */
+static int cal_add(struct al_ctx *c, const struct quote_work *w, const struct al_store_hold *h,
+                   const char *owner)
+{
+    struct al_err err = {0};
+    struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(c->srv->cal, h->gpu),
+                         .whole = w->profile < 0,
+                         .profile = (uint8_t)(w->profile < 0 ? 0 : w->profile),
+                         .start = (uint8_t)(w->profile < 0 ? 0 : h->start_unit),
+                         .t0 = w->s,
+                         .t1 = w->e,
+                         .expires = h->expires_at,
+                         .owner = al_cal_owner(owner)};
+    /* the calendar's words name its owner and GPU numbers: the answer names ids and times */
+    int rc = al_calendar_add(c->srv->cal->cal, &ch, &err);
+    if (rc >= 0)
+        return 0;
+    return rc == AL_E_CONFLICT ? al_flow_hold_refusal(c, "the placement was taken meanwhile", h)
+                               : al_flow_cal_fail(c, rc, &err, owner);
+}
+
+/* Write the quote's tentative holds (or a self-service reservation's firm ones): each
+ * re-checked against the store first (the owner's own holds never conflict), then all written
+ * in one unit, then added to the in-memory calendar. */
 static int write_holds(struct al_ctx *c, const char *owner, const struct quote_work *w,
                        int64_t expires)
 {
     struct al_err err = {0};
+    struct al_store_hold *h = calloc(w->a.count ? w->a.count : 1, sizeof *h);
+    int rc = 0;
     c->cal_touched = true;
-    for (unsigned i = 0; i < w->a.count; i++) {
-        struct al_store_hold h;
-        hold_of(w, i, owner, expires, &h);
-        int rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err);
+    if (!h)
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    for (unsigned i = 0; rc == 0 && i < w->a.count; i++) {
+        hold_of(w, i, owner, expires, &h[i]);
+        rc = al_store_hold_conflicts(c->srv->store, &h[i], c->now, &err);
         if (rc > 0)
-            return al_flow_hold_refusal(c, "the placement was taken meanwhile", &h);
-        if (rc < 0 || (rc = al_store_hold_add(c->srv->store, &h, &err)) != 0)
-            return al_http_fail_err(c, rc, &err);
-        struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(c->srv->cal, h.gpu),
-                             .whole = w->profile < 0,
-                             .profile = (uint8_t)(w->profile < 0 ? 0 : w->profile),
-                             .start = (uint8_t)(w->profile < 0 ? 0 : h.start_unit),
-                             .t0 = w->s,
-                             .t1 = w->e,
-                             .expires = expires,
-                             .owner = al_cal_owner(owner)};
-        /* the calendar's words name its owner and GPU numbers: the answer names ids and times */
-        if ((rc = al_calendar_add(c->srv->cal->cal, &ch, &err)) < 0)
-            return rc == AL_E_CONFLICT
-                       ? al_flow_hold_refusal(c, "the placement was taken meanwhile", &h)
-                       : al_flow_cal_fail(c, rc, &err, owner);
+            rc = al_flow_hold_refusal(c, "the placement was taken meanwhile", &h[i]);
+        else if (rc < 0)
+            rc = al_http_fail_err(c, rc, &err);
     }
-    return 0;
+    if (rc == 0 && (rc = al_store_holds_add(c->srv->store, h, w->a.count, &err)) != 0)
+        rc = al_http_fail_err(c, rc, &err);
+    for (unsigned i = 0; rc == 0 && i < w->a.count; i++)
+        rc = cal_add(c, w, &h[i], owner);
+    free(h);
+    return rc;
 }
 
 /* Find where the request fits (first candidate model that does), or answer no_capacity. */

@@ -385,6 +385,10 @@ struct al_store_hold {
     int64_t expires_at; /* 0 = firm */
 };
 int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr);
+/* The n holds h[0..n) in one unit: all of them written, or none (a quote's or a reservation's
+ * GPUs: one savepoint, not one per hold). */
+int al_store_holds_add(struct al_store *s, const struct al_store_hold *h, size_t n,
+                       struct al_err *reterr);
 /* Number of live holds (firm, or tentative not expired at `now`) on h->gpu over
  * [h->t0, h->t1) sharing a bit of h->mask, other than those of h->owner ("" = none). */
 int al_store_hold_conflicts(struct al_store *s, const struct al_store_hold *h, int64_t now,
@@ -571,6 +575,11 @@ int al_store_contract_list(struct al_store *s, uint64_t org, struct al_store_pag
  * differs from the stored one in a frozen field). */
 int al_store_billing_insert(struct al_store *s, const char *reservation_id,
                             struct al_res_billing *b, struct al_err *reterr);
+/* insert under contract version `k`, which the caller has read already (a confirmation: its
+ * org's contract in force); AL_E_INVAL when it is not b's. */
+int al_store_billing_insert_under(struct al_store *s, const char *reservation_id,
+                                  const struct al_contract *k, struct al_res_billing *b,
+                                  struct al_err *reterr);
 int al_store_billing_update(struct al_store *s, const struct al_res_billing *b,
                             struct al_err *reterr);
 /* By reservation id, or by number (then the reservation's id into rid when not NULL).

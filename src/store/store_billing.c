@@ -103,17 +103,20 @@ static int billing_write(struct al_store *s, const char *rid, struct al_res_bill
                          struct al_err *e)
 {
     struct al_db_stmt *st;
+    int64_t num = 0;
     int rc = al_db_prep(s, &st, e,
-                        "INSERT INTO reservation_billing(reservation_id, org, contract_id,"
-                        " contract_version, start_at, end_at, rev, drawn, fees, cancelled,"
-                        " share) VALUES(?,?,?,?,?,?,?,?,?,?,?) RETURNING num",
+                        AL_STORE_INSERT_NUM(s,
+                                            "INSERT INTO reservation_billing(reservation_id, org,"
+                                            " contract_id, contract_version, start_at, end_at,"
+                                            " rev, drawn, fees, cancelled, share)"
+                                            " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                                            "num"),
                         "tiiiiiiiiii", rid, (int64_t)b->org, (int64_t)b->contract_id,
                         (int64_t)b->contract_version, b->start, b->end, (int64_t)b->rev, b->drawn,
                         b->fees, (int64_t)b->cancelled, b->share);
-    if (rc || (rc = al_db_row(s, st, e, "billing state written")) != 0)
+    if (rc || (rc = al_store_new_id(s, st, &num, e, "billing state written")) != 0)
         return rc;
-    b->id = (uint64_t)al_db_int64(st, 0);
-    al_db_done(s, st);
+    b->id = (uint64_t)num;
     for (unsigned i = 0; i < b->nlines; i++) {
         const struct al_price_line *l = &b->lines[i];
         rc = al_db_prep(s, &st, e, "INSERT INTO reservation_lines VALUES(?,?,?,?,?,?)", "iittii",
@@ -128,12 +131,24 @@ static int billing_write(struct al_store *s, const char *rid, struct al_res_bill
 int al_store_billing_insert(struct al_store *s, const char *reservation_id,
                             struct al_res_billing *b, struct al_err *reterr)
 {
-    struct al_db_stmt *st;
     struct al_contract c;
+    int rc = al_store_contract_get(s, b->contract_id, b->contract_version, &c, NULL, reterr);
+    return rc ? rc : al_store_billing_insert_under(s, reservation_id, &c, b, reterr);
+}
+
+int al_store_billing_insert_under(struct al_store *s, const char *reservation_id,
+                                  const struct al_contract *k, struct al_res_billing *b,
+                                  struct al_err *reterr)
+{
+    struct al_db_stmt *st;
     struct al_res_billing w = *b;
     w.id = 1; /* the store's number comes below; al_billing_check wants one */
-    int rc = al_store_contract_get(s, b->contract_id, b->contract_version, &c, NULL, reterr);
-    if (rc || (rc = al_billing_check(&c, &w, reterr)) != 0)
+    if (k->id != b->contract_id || k->version != b->contract_version)
+        return al_err_set(reterr, AL_E_INVAL,
+                          "contract %" PRIu64 " v%u is not the billing state's (%" PRIu64 " v%u)",
+                          k->id, k->version, b->contract_id, b->contract_version);
+    int rc = al_billing_check(k, &w, reterr);
+    if (rc)
         return rc;
     rc = al_db_prep(s, &st, reterr, "SELECT 1 FROM reservations WHERE id = ?", "t", reservation_id);
     if (rc || (rc = al_db_row(s, st, reterr, "such reservation")) != 0)

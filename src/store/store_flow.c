@@ -2,6 +2,8 @@
  * the holds they take, the append-only event log and the idempotency records (store.h). */
 #include "store/store_internal.h"
 
+#include "store/jsonw.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,16 @@ static struct al_store_cached_doc *doc_slot(struct al_store *s, const char *id)
     return &s->docs[h % AL_STORE_DOC_CACHE];
 }
 
+/* A copy of request document `doc` (a new reference, NULL when memory is short) that shares
+ * its members' values: the server changes a request by setting its members (state, who moved
+ * it, its quote, its reservation), never by editing a member's value in place, and a quote,
+ * most of the document (allocations, lines, terms), is never changed once made (its row is
+ * written once). Copying the values was most of the cache's cost. */
+static json_t *doc_copy(json_t *doc)
+{
+    return json_is_object(doc) ? json_copy(doc) : NULL;
+}
+
 /* Keep a copy of `doc` as id's (replacing what its slot held); nothing when the id is too
  * long or memory is short: the cache is only a shortcut. */
 static void doc_keep(struct al_store *s, const char *id, json_t *doc)
@@ -25,7 +37,7 @@ static void doc_keep(struct al_store *s, const char *id, json_t *doc)
         return;
     struct al_store_cached_doc *d = doc_slot(s, id);
     json_decref(d->doc);
-    d->doc = json_deep_copy(doc);
+    d->doc = doc_copy(doc);
     snprintf(d->id, sizeof d->id, "%s", d->doc ? id : "");
 }
 
@@ -33,7 +45,7 @@ static void doc_keep(struct al_store *s, const char *id, json_t *doc)
 static json_t *doc_cached(struct al_store *s, const char *id)
 {
     struct al_store_cached_doc *d = doc_slot(s, id);
-    return d->doc && strcmp(d->id, id) == 0 ? json_deep_copy(d->doc) : NULL;
+    return d->doc && strcmp(d->id, id) == 0 ? doc_copy(d->doc) : NULL;
 }
 
 void al_store_docs_clear(struct al_store *s)
@@ -51,7 +63,7 @@ static int doc_put(struct al_store *s, const char *sql, const struct al_store_do
                    json_t *doc, struct al_err *e)
 {
     struct al_db_stmt *st;
-    char *text = json_dumps(doc, JSON_COMPACT);
+    char *text = al_jsonw_compact(doc);
     int rc;
     if (!text)
         return al_err_set(e, AL_E_NOMEM, "out of memory");
@@ -128,10 +140,12 @@ int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, 
                      m, doc, reterr);
     if (ref)
         json_object_set_new(doc, "quote", quote);
-    /* the next step of the flow reads it from here; not a new one: a self-service reservation
-     * inserts its request once, confirmed, and never reads it back in the call (a flow's new
-     * request, still small, is kept when its quote reads it) */
-    if (rc == 0 && !insert)
+    /* the next step of the flow reads it from here: a new request too while it has no quote
+     * (its quote, the flow's next call, reads it); not one inserted with its quote (a
+     * self-service reservation's), which is never read back in its call, and whose row would
+     * read its quote from the quote's row */
+    json_t *q = json_object_get(doc, "quote");
+    if (rc == 0 && (!insert || !q || json_is_null(q)))
         doc_keep(s, m->id, doc);
     return rc;
 }
@@ -274,18 +288,27 @@ int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, stru
  * refuses an overlap) allows only after rolling back to a savepoint. */
 int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr)
 {
-    struct al_db_stmt *st;
+    return al_store_holds_add(s, h, 1, reterr);
+}
+
+int al_store_holds_add(struct al_store *s, const struct al_store_hold *h, size_t n,
+                       struct al_err *reterr)
+{
     int rc = al_db_unit_begin(s, reterr);
     if (rc)
         return rc;
-    rc = al_db_prep(s, &st, reterr,
-                    "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
-                    " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
-                    "ttttiiiii", h->gpu, h->owner, h->kind, h->profile, (int64_t)h->start_unit,
-                    (int64_t)h->mask, h->t0, h->t1, h->expires_at);
-    if (rc == 0)
-        rc = al_db_run(s, st, reterr, "add hold");
-    return al_db_unit_end(s, rc < 0 ? rc : 0, reterr);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct al_db_stmt *st;
+        rc = al_db_prep(s, &st, reterr,
+                        "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
+                        " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
+                        "ttttiiiii", h[i].gpu, h[i].owner, h[i].kind, h[i].profile,
+                        (int64_t)h[i].start_unit, (int64_t)h[i].mask, h[i].t0, h[i].t1,
+                        h[i].expires_at);
+        if (rc == 0 && (rc = al_db_run(s, st, reterr, "add hold")) > 0)
+            rc = 0;
+    }
+    return al_db_unit_end(s, rc, reterr);
 }
 
 #define HOLD_LIVE "(h.expires_at = 0 OR h.expires_at > ?)"
@@ -454,15 +477,15 @@ int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor,
     int rc;
     if (!text)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
-    rc = al_db_prep(s, &st, reterr,
-                    "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)"
-                    " RETURNING seq",
-                    "itttt", at, actor, kind, object, text);
+    int64_t seq = 0;
+    rc = al_db_prep(
+        s, &st, reterr,
+        AL_STORE_INSERT_NUM(
+            s, "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)", "seq"),
+        "itttt", at, actor, kind, object, text);
     free(text);
-    if (rc || (rc = al_db_row(s, st, reterr, "event appended")) != 0)
+    if (rc || (rc = al_store_new_id(s, st, &seq, reterr, "event appended")) != 0)
         return rc;
-    int64_t seq = al_db_int64(st, 0);
-    al_db_done(s, st);
     return seq;
 }
 

@@ -29,7 +29,8 @@
 #include <stdio.h>
 
 /* Request documents as last updated or read (parsed), so that each step of the flow does not
- * parse its request again from the row's text: direct-mapped by id, each a private copy. The
+ * parse its request again from the row's text: direct-mapped by id, each a private copy of
+ * the document's top level, its members' values shared (store_flow.c doc_copy). The
  * store is their durable copy: any rollback empties the cache (al_store_docs_clear), so that
  * it never holds what the database undid. */
 #define AL_STORE_DOC_CACHE  256
@@ -58,6 +59,30 @@ static inline json_t *al_store_str_or_null(const char *v)
 static inline const char *al_store_jstr(json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
+}
+
+/* An INSERT that yields its new row's number: `sql` on SQLite, which then reads the rowid
+ * (al_store_new_id), `sql` RETURNING `col` on PostgreSQL, which has no rowid. SQLite runs a
+ * RETURNING statement to its end into a temporary table and answers from there: an event's
+ * insert cost twice as much that way (bench/callgrind_flow.sh). */
+#define AL_STORE_INSERT_NUM(s, sql, col) AL_DB_SQL2(s, sql, sql " RETURNING " col)
+
+/* Run `st`, prepared from AL_STORE_INSERT_NUM, into *num: 0, or the store code (`st` given
+ * back either way). */
+static inline int al_store_new_id(struct al_store *s, struct al_db_stmt *st, int64_t *num,
+                                  struct al_err *e, const char *what)
+{
+    int rc;
+    if (al_db_kind(s) == AL_DB_SQLITE) {
+        rc = al_db_run(s, st, e, what);
+        *num = al_db_last_rowid(s);
+        return rc < 0 ? rc : 0;
+    }
+    if ((rc = al_db_row(s, st, e, what)) != 0)
+        return rc;
+    *num = al_db_int64(st, 0);
+    al_db_done(s, st);
+    return 0;
 }
 
 /* Copy text `v` (NULL: "") into buf of `size`, cut to fit. */

@@ -152,7 +152,7 @@ static int count_hold(void *arg, const struct al_store_hold *h)
 }
 
 /* A refused hold undoes itself alone (its own unit): the caller's unit goes on, and what it
- * wrote before and after is kept. */
+ * wrote before and after is kept; holds added together are undone together. */
 static void test_hold_refused_alone(void **state)
 {
     struct store_fixture *f = *state;
@@ -172,13 +172,22 @@ static void test_hold_refused_alone(void **state)
     bad.t1 = bad.t0;
     assert_int_equal(al_store_hold_add(f->s, &bad, NULL), AL_E_CONFLICT);
     assert_true(al_store_in_tx(f->s));
+    /* several in one unit: all of them, or none when one is refused */
+    struct al_store_hold two[2] = {h, bad};
+    two[0].t0 = 50;
+    two[0].t1 = 60;
+    assert_int_equal(al_store_holds_add(f->s, two, 2, NULL), AL_E_CONFLICT);
+    two[1] = two[0];
+    two[1].t0 = 60;
+    two[1].t1 = 70;
+    assert_int_equal(al_store_holds_add(f->s, two, 2, NULL), 0);
     h.t0 = 30;
     h.t1 = 40;
     assert_int_equal(al_store_hold_add(f->s, &h, NULL), 0);
     assert_int_equal(al_store_release(f->s, NULL), 0);
     assert_int_equal(al_store_commit(f->s, NULL), 0);
     assert_int_equal(al_store_hold_each(f->s, 0, 100, 0, count_hold, &n, NULL), 0);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 4);
 }
 
 /* Report node `node` at `now` with GPUs "IDX:UUID:MODEL[:sick]" …, NULL-terminated; returns
