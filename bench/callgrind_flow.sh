@@ -13,8 +13,7 @@
 #   FLOWS=30 RESERVES=30 KEEP=1 bench/callgrind_flow.sh
 #
 # Prints one table: per reservation, the instructions, the inclusive instructions of
-# sqlite3_step, json_dumps and al_jsonw_compact (store/jsonw.h: the same text; their share),
-# and the calls to those, sqlite3_exec, json_loads, malloc, pwrite and fdatasync. Needs
+# sqlite3_step and json_dumps (and their share), and the calls to those, sqlite3_exec, json_loads, malloc, pwrite and fdatasync. Needs
 # valgrind, curl, jq. Not a test: it asserts nothing but that every call answered as expected
 # (else it stops, saying which).
 set -uo pipefail
@@ -120,7 +119,7 @@ sums() {
         calls[t] += n; incl[t] += $2 }
     END {
         printf "total %d\n", total
-        split("sqlite3_step sqlite3_exec json_dumps al_jsonw_compact json_loads malloc pwrite fdatasync", k, " ")
+        split("sqlite3_step sqlite3_exec json_dumps json_loads malloc pwrite fdatasync", k, " ")
         for (i = 1; i in k; i++) printf "%s %d %d\n", k[i], calls[k[i]], incl[k[i]]
     }' "$1"
 }
@@ -134,6 +133,6 @@ paste "$tmp/flows.txt" "$tmp/reserves.txt" | awk -v nf="$FLOWS" -v nr="$RESERVES
         printf "| per reservation | flow (%d) | self-service (%d) |\n|---|---|---|\n", nf, nr
         printf "| instructions | %.0fk | %.0fk |\n", tf / nf / 1000, tr / nr / 1000; next }
     { printf "| `%s` calls | %.1f | %.1f |\n", $1, $2 / nf, $5 / nr
-      if ($1 == "sqlite3_step" || $1 == "json_dumps" || $1 == "al_jsonw_compact")
+      if ($1 == "sqlite3_step" || $1 == "json_dumps")
           printf "| `%s` instructions | %.0fk (%.1f %%) | %.0fk (%.1f %%) |\n", $1,
               $3 / nf / 1000, 100 * $3 / tf, $6 / nr / 1000, 100 * $6 / tr }'

@@ -4,7 +4,6 @@
 #include "server/idem.h"
 
 #include "server/http.h"
-#include "store/jsonw.h"
 #include "server/seal.h"
 
 #include <sodium.h>
@@ -70,9 +69,9 @@ static bool has_secret(json_t *resp)
 char *al_idem_seal(const struct al_idem_key *key, const struct al_idem_bind *b, json_t *resp)
 {
     /* most answers (a reservation, a request) hold no secret: stored as they are, without the
-     * deep copy that withholding needs, by the writer of the answers' text (json_dumps's) */
+     * deep copy that withholding needs */
     if (!has_secret(resp))
-        return al_jsonw_compact(resp);
+        return json_dumps(resp, JSON_COMPACT);
     json_t *stored = json_deep_copy(resp), *secrets = json_object(), *names = json_array();
     char *plain = NULL, *text = NULL;
     if (!stored || !secrets || !names)

@@ -2,7 +2,6 @@
  * the holds they take, the append-only event log and the idempotency records (store.h). */
 #include "store/store_internal.h"
 
-#include "store/jsonw.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -63,7 +62,7 @@ static int doc_put(struct al_store *s, const char *sql, const struct al_store_do
                    json_t *doc, struct al_err *e)
 {
     struct al_db_stmt *st;
-    char *text = al_jsonw_compact(doc);
+    char *text = json_dumps(doc, JSON_COMPACT);
     int rc;
     if (!text)
         return al_err_set(e, AL_E_NOMEM, "out of memory");
