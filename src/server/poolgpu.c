@@ -433,9 +433,9 @@ static int pass_hold(struct al_ctx *c, json_t *ctr)
     /* several replicas: the GPU's row locked before the store names the blocker, so that no
      * other replica's hold lands in the end this pass moves to (the calendar's hold ids stay) */
     int rc = gpu ? al_replica_lock_gpus(c, &gpu, 1) : 0, n = 0;
-    if (rc == 0 && gpu)
-        rc = blocker(c, id, gpu, mask, &o);
     if (rc < 0)
+        return rc;
+    if ((rc = gpu ? blocker(c, id, gpu, mask, &o) : 0) < 0)
         return rc;
     if (rc == 1 && o.t0 <= c->now)
         return stop(c, ctr, "preempted", &o);
