@@ -837,6 +837,13 @@ int al_store_changes_horizon(struct al_store *s, int64_t *h, struct al_err *rete
 int al_store_changes_since(struct al_store *s, int64_t *h, json_t **ret, struct al_err *reterr);
 int al_store_changes_prune(struct al_store *s, int64_t age_s, struct al_err *reterr);
 
+/* Give the events this transaction appended their public positions, just before its COMMIT:
+ * on PostgreSQL, under an advisory lock that the COMMIT releases, the next positions in seq
+ * order (events.pos; the event readers page on it and skip rows without one), so that
+ * positions follow commit order even though seqs are drawn at INSERT. Nothing on SQLite,
+ * where the one writer commits in seq order and the position is the seq. 0 or a code. */
+int al_store_events_seal(struct al_store *s, struct al_err *reterr);
+
 /* Claim at most `limit` deliveries due by `now` for one attempt, as al_store_delivery_due
  * lists them. PostgreSQL: rows another replica holds are skipped (FOR UPDATE SKIP LOCKED) and
  * each claimed delivery's next_at moves to now + lease_s, committed before the attempt, so

@@ -10,7 +10,8 @@
 #include <string.h>
 
 /* The advisory lock keys of allot: "allot" in ASCII, then the lock's number. */
-#define REPLICA_KEY_CLOCK INT64_C(0x616c6c6f74000001)
+#define REPLICA_KEY_CLOCK  INT64_C(0x616c6c6f74000001)
+#define REPLICA_KEY_EVENTS INT64_C(0x616c6c6f74000002)
 
 static bool on_pg(const struct al_store *s)
 {
@@ -130,6 +131,43 @@ int al_store_hold_add_unit(struct al_store *s, const struct al_store_hold *h, st
         return rc;
     rc = al_store_hold_add(s, h, reterr);
     return al_db_unit_end(s, rc, reterr);
+}
+
+/* ---- event positions (PostgreSQL only) ---- */
+
+int al_store_events_seal(struct al_store *s, struct al_err *reterr)
+{
+    struct al_db_stmt *st;
+    if (!on_pg(s))
+        return 0; /* one writer commits in seq order: the position is the seq */
+    /* a row without a position is this transaction's: another's uncommitted rows are not
+     * visible, and every committed one was given its position before its commit */
+    int rc = al_db_prep(s, &st, reterr, "SELECT 1 FROM events WHERE pos IS NULL LIMIT 1", "");
+    if (rc)
+        return rc;
+    int r = al_db_step(s, st);
+    al_db_done(s, st);
+    if (r == AL_DB_DONE)
+        return 0;
+    if (r != AL_DB_ROW)
+        return al_db_fail(s, reterr, "events to place");
+    /* one transaction at a time from here to its COMMIT (the lock is released by it), so
+     * that positions are handed out in commit order: a reader paging by position never
+     * passes one that a later commit takes */
+    if ((rc = al_db_prep(s, &st, reterr, "SELECT pg_advisory_xact_lock(?1)", "i",
+                         REPLICA_KEY_EVENTS)) != 0 ||
+        (rc = al_db_row(s, st, reterr, "events lock")) != 0)
+        return rc;
+    al_db_done(s, st);
+    if ((rc = al_db_prep(s, &st, reterr,
+                         "UPDATE events e SET pos = o.p FROM (SELECT seq,"
+                         " (SELECT coalesce(max(pos), 0) FROM events)"
+                         " + row_number() OVER (ORDER BY seq) AS p"
+                         " FROM events WHERE pos IS NULL) o WHERE e.seq = o.seq",
+                         "")) != 0)
+        return rc;
+    rc = al_db_run(s, st, reterr, "place events");
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- the change feed (PostgreSQL only) ---- */
