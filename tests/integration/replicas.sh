@@ -34,7 +34,8 @@ cleanup() {
     local p
     reap -KILL "${killer_pid-}"
     reap -KILL "${clock_pid-}"
-    for p in "${rpids[@]}"; do reap -9 "$p"; done
+    # the killer restarts replicas in its subshell: their pids are in $tmp/pids, not rpids
+    for p in "${rpids[@]}" $(cat "$tmp/pids" 2>/dev/null); do reap -9 "$p"; done
     rm_tmp
 }
 trap cleanup EXIT
@@ -55,6 +56,7 @@ start_replica() {
         --listen "127.0.0.1:${rports[$i]}" --clock-file "$tmp/clock" --tick-ms 200 \
         --heartbeat-timeout $((365 * DAY)) || return 1
     rpids[i]=$server_pid
+    echo "$server_pid" >>"$tmp/pids"
 }
 for ((i = 0; i < REPLICAS; i++)); do
     must "replica $i starts" start_replica "$i"
