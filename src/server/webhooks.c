@@ -183,10 +183,18 @@ struct attempt {
     int64_t at;
 };
 
-/* The deliveries due, claimed for one attempt: on PostgreSQL a write unit that skips those
- * another replica claims and leases each for LEASE_S, committed before the attempt, so that no
- * two replicas send one delivery at once; a read of them on SQLite (one dispatcher). */
+/* A read unit: the deliveries due. */
 static int due(struct al_ctx *c, void *arg)
+{
+    struct al_err e = {0};
+    int rc = al_store_delivery_due(c->srv->store, al_srv_now(c->srv), DUE_BATCH, arg, &e);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+/* A write unit, with several replicas on PostgreSQL: the deliveries due claimed for one
+ * attempt, skipping those another replica claims, each leased for LEASE_S and committed before
+ * the attempt, so that no two replicas send one delivery at once. */
+static int claim(struct al_ctx *c, void *arg)
 {
     struct al_err e = {0};
     int rc =
@@ -293,9 +301,17 @@ static int deliver_due(struct al_srv *srv)
     struct al_webhooks *w = srv->webhooks;
     json_t *ds = NULL, *d;
     size_t i;
-    int rc = run_unit(srv, al_store_replicated(srv->store) ? AL_TXN_WRITE : AL_TXN_READ, due, &ds);
-    if (rc < 0)
+    int rc = run_unit(srv, AL_TXN_READ, due, &ds);
+    /* several replicas: what is due is claimed (a write, only when something is) */
+    if (rc >= 0 && json_array_size(ds) > 0 && al_store_replicated(srv->store)) {
+        json_decref(ds);
+        ds = NULL;
+        rc = run_unit(srv, AL_TXN_WRITE, claim, &ds);
+    }
+    if (rc < 0) {
+        json_decref(ds);
         return rc;
+    }
     json_array_foreach(ds, i, d)
     {
         struct attempt a = {.d = d};
