@@ -224,7 +224,7 @@ static void test_pg_gpu_lock(void **state)
     assert_int_equal(al_store_begin(f->b, NULL), 0);
     assert_int_equal(al_db_script(f->b, "SET LOCAL lock_timeout = '200ms'", NULL), 0);
     assert_true(al_store_gpu_lock(f->b, ids, 1, &e) < 0); /* waited for a, in vain */
-    assert_int_equal(al_db_failed(f->b), AL_DB_F_OTHER); /* MERGE: AL_DB_F_RETRY */
+    assert_int_equal(al_db_failed(f->b), AL_DB_F_OTHER);  /* MERGE: AL_DB_F_RETRY */
     al_store_rollback(f->b);
     assert_int_equal(al_store_commit(f->a, NULL), 0);
     assert_int_equal(al_store_begin(f->b, NULL), 0);
@@ -280,7 +280,7 @@ static void test_pg_claim(void **state)
     snprintf(hook, sizeof hook, "whk_%s", f->tag);
     snprintf(d1, sizeof d1, "whd_%s_1", f->tag);
     snprintf(d2, sizeof d2, "whd_%s_2", f->tag);
-    struct al_store_webhook_new w = {hook, "usr_op", NULL, "http://127.0.0.1:9/h",
+    struct al_store_webhook_new w = {hook,      "usr_op", NULL,  "http://127.0.0.1:9/h",
                                      "[\"*\"]", NULL,     "BOX", 100};
     /* far in the future: no other run's deliveries are due before these */
     int64_t t = INT64_C(4000000000);
