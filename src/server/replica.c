@@ -86,7 +86,7 @@ static int lock(struct al_ctx *c, const char *const *gpus, size_t n, bool reload
     int rc;
     if (!al_store_replicated(c->srv->store) || n == 0)
         return 0;
-    if ((rc = al_store_gpu_lock(c->srv->store, gpus, n, &e)) != 0)
+    if ((rc = al_store_gpu_lock(c->srv->store, gpus, n, c->now, &e)) != 0)
         return al_http_fail_err(c, rc, &e);
     if (!reload)
         return 0;

@@ -811,9 +811,12 @@ int al_store_clock_lock(struct al_store *s, struct al_err *reterr);
 
 /* Lock the rows of GPUs `ids` (n of them; repeats allowed) until the transaction ends, in id
  * order (so that two replicas lock any two GPUs in the same order): a sale takes them before
- * it re-reads and writes their holds, so that no other replica's sale interleaves. PostgreSQL
- * only (SELECT … FOR UPDATE); nothing on SQLite. 0 or a code. */
-int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, struct al_err *reterr);
+ * it re-reads and writes their holds, so that no other replica's sale interleaves. Then the
+ * tentative holds on them that expired by `now` go: holds_no_overlap has no clock, and would
+ * refuse what the live check (and the calendar) allow until the clock's pass released them.
+ * PostgreSQL only (SELECT … FOR UPDATE); nothing on SQLite. 0 or a code. */
+int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, int64_t now,
+                      struct al_err *reterr);
 
 /* The live holds (firm, or tentative not expired at `now`) on GPU `gpu` ending after `t0`,
  * by start: 0 with *ret a new array the caller frees with free() (NULL when *n is 0). */

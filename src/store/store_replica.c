@@ -37,7 +37,8 @@ int al_store_clock_lock(struct al_store *s, struct al_err *reterr)
     return rc;
 }
 
-int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, struct al_err *reterr)
+int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, int64_t now,
+                      struct al_err *reterr)
 {
     struct al_db_stmt *st;
     json_t *arr;
@@ -66,6 +67,16 @@ int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, stru
     if (r != AL_DB_DONE)
         rc = al_db_fail(s, reterr, "lock GPUs");
     al_db_done(s, st);
+    /* an expired quote's holds: its confirmation is refused (expired) before any hold moves,
+     * and the clock's pass finds them gone */
+    if (rc == 0 &&
+        (rc = al_db_prep(s, &st, reterr,
+                         "DELETE FROM holds WHERE gpu_id IN"
+                         " (SELECT json_array_elements_text(?1::json))"
+                         " AND expires_at > 0 AND expires_at <= ?2",
+                         "ti", text, now)) == 0 &&
+        (rc = al_db_run(s, st, reterr, "drop expired holds")) > 0)
+        rc = 0;
 out:
     free(text);
     json_decref(arr);

@@ -66,8 +66,11 @@ static void test_one_writer(void **state)
     assert_int_equal(al_store_begin(f->s, NULL), 0);
     assert_int_equal(al_store_clock_lock(f->s, NULL), 1);
     assert_int_equal(al_store_clock_lock(f->s, NULL), 1);
-    assert_int_equal(al_store_gpu_lock(f->s, ids, 3, NULL), 0);
-    assert_int_equal(al_store_gpu_lock(f->s, ids, 0, NULL), 0);
+    struct al_store_hold q = hold("gpu_n1-0", "qte_a", 10, 20, 5);
+    assert_int_equal(al_store_hold_add(f->s, &q, NULL), 0);
+    assert_int_equal(al_store_gpu_lock(f->s, ids, 3, 100, NULL), 0);
+    assert_int_equal(al_store_gpu_lock(f->s, ids, 0, 100, NULL), 0);
+    assert_int_equal(al_store_hold_release(f->s, "qte_a", NULL), 1); /* SQLite: left as it was */
     assert_int_equal(al_store_changes_horizon(f->s, &h, NULL), 0);
     assert_int_equal(h, 0);
     struct al_store_hold a = hold("gpu_n1-0", "rsv_a", 10, 20, 0);
@@ -220,15 +223,15 @@ static void test_pg_gpu_lock(void **state)
     struct al_err e = {0};
     pg_node(f, gpu, sizeof gpu);
     assert_int_equal(al_store_begin(f->a, NULL), 0);
-    assert_int_equal(al_store_gpu_lock(f->a, ids, 1, NULL), 0);
+    assert_int_equal(al_store_gpu_lock(f->a, ids, 1, 0, NULL), 0);
     assert_int_equal(al_store_begin(f->b, NULL), 0);
     assert_int_equal(al_db_script(f->b, "SET LOCAL lock_timeout = '200ms'", NULL), 0);
-    assert_true(al_store_gpu_lock(f->b, ids, 1, &e) < 0); /* waited for a, in vain */
-    assert_int_equal(al_db_failed(f->b), AL_DB_F_OTHER);  /* MERGE: AL_DB_F_RETRY */
+    assert_true(al_store_gpu_lock(f->b, ids, 1, 0, &e) < 0); /* waited for a, in vain */
+    assert_int_equal(al_db_failed(f->b), AL_DB_F_OTHER);     /* MERGE: AL_DB_F_RETRY */
     al_store_rollback(f->b);
     assert_int_equal(al_store_commit(f->a, NULL), 0);
     assert_int_equal(al_store_begin(f->b, NULL), 0);
-    assert_int_equal(al_store_gpu_lock(f->b, ids, 1, NULL), 0); /* free again */
+    assert_int_equal(al_store_gpu_lock(f->b, ids, 1, 0, NULL), 0); /* free again */
     assert_int_equal(al_store_commit(f->b, NULL), 0);
 }
 
@@ -270,6 +273,20 @@ static void test_pg_overlap_and_feed(void **state)
     json_decref(ch);
     assert_int_equal(al_store_changes_prune(f->r, 3600, NULL), 0);
     assert_int_equal(al_store_commit(f->r, NULL), 0);
+    /* a quote's hold that expired at 3000 still occupies its units in the constraint, until a
+     * sale's lock at 3000 or later drops it */
+    char o3[40], o4[40];
+    const char *ids[1] = {gpu};
+    snprintf(o3, sizeof o3, "qte_%s_3", f->tag);
+    snprintf(o4, sizeof o4, "rsv_%s_4", f->tag);
+    struct al_store_hold q = hold(gpu, o3, 3000, 4000, 3000), c = hold(gpu, o4, 3000, 4000, 0);
+    assert_int_equal(al_store_begin(f->a, NULL), 0);
+    assert_int_equal(al_store_hold_add_unit(f->a, &q, NULL), 0);
+    assert_int_equal(al_store_gpu_lock(f->a, ids, 1, 2999, NULL), 0); /* not expired yet */
+    assert_int_equal(al_store_hold_add_unit(f->a, &c, NULL), AL_E_CONFLICT);
+    assert_int_equal(al_store_gpu_lock(f->a, ids, 1, 3000, NULL), 0);
+    assert_int_equal(al_store_hold_add_unit(f->a, &c, NULL), 0);
+    assert_int_equal(al_store_commit(f->a, NULL), 0);
 }
 
 static void test_pg_claim(void **state)
