@@ -44,17 +44,17 @@ static void blk_store(struct al_calendar *c, uint32_t gpu, uint32_t b0, uint32_t
 static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0, uint32_t b1)
 {
     uint64_t bit = UINT64_C(1) << (gpu % 64);
-    size_t off = (size_t)(gpu / 64) * c->nbuckets;
+    size_t off = gpu / 64, st = c->iwords; /* bucket b of this GPU's word: [b * st + off] */
     uint64_t *any = c->any + off, *noroom = c->noroom + off, *cross = c->cross + off;
     uint64_t *thru = c->thru + off;
     uint16_t cover[REFRESH_SPAN] = {0};
     uint8_t units[REFRESH_SPAN] = {0};
     uint32_t bs = c->bucket_s;
     for (uint32_t b = b0; b <= b1; b++) {
-        any[b] &= ~bit;
-        noroom[b] &= ~bit;
-        cross[b] &= ~bit;
-        thru[b] &= ~bit;
+        any[b * st] &= ~bit;
+        noroom[b * st] &= ~bit;
+        cross[b * st] &= ~bit;
+        thru[b * st] &= ~bit;
     }
     const struct gcal *g = &c->gpus[gpu];
     uint32_t lo, hi, ws = b0 * bs;
@@ -69,24 +69,24 @@ static void index_refresh_span(struct al_calendar *c, uint32_t gpu, uint32_t b0,
         uint32_t hb0 = bucket_of(c, h->t0), hb1 = bucket_of(c, h->t1 - 1);
         for (uint32_t b = hb0 > b0 ? hb0 : b0; b <= hb1 && b <= b1; b++) {
             bool throughout = h->t0 <= b * bs && (uint64_t)h->t1 >= (uint64_t)(b + 1) * bs;
-            any[b] |= bit;
+            any[b * st] |= bit;
             if (throughout)
-                thru[b] |= bit;
+                thru[b * st] |= bit;
             if (r->profile == AL_CAL_PROFILE_WHOLE) {
-                noroom[b] |= bit;
+                noroom[b * st] |= bit;
                 units[b - b0] = 0xff;
             } else { /* an instance held throughout b must avoid the units of every hold in b */
                 cover[b - b0] |= r->mask;
                 units[b - b0] |= (uint8_t)(r->mask & 0xff);
             }
             if (b > hb0) /* the hold straddles the boundary at b's start */
-                cross[b] |= bit;
+                cross[b * st] |= bit;
         }
     }
     const struct al_gpu_model *m = al_fleet_gpu(c->fleet, gpu)->model;
     for (uint32_t b = b0; b <= b1; b++)
         if (cover[b - b0] && m->mig && no_room(m, cover[b - b0]))
-            noroom[b] |= bit;
+            noroom[b * st] |= bit;
     blk_store(c, gpu, b0, b1, units);
 }
 
@@ -156,6 +156,8 @@ int al_calendar__index_grow(struct al_calendar *c, uint32_t gpu, uint32_t bucket
 
 /* ---- reading it ---- */
 
+#define IDX_AHEAD 16 /* words: two cache lines ahead in each bucket's row */
+
 /* OR of the index words of GPU word w over buckets [b0, b1] (clipped to the index). */
 static uint64_t or_buckets(const struct al_calendar *c, const uint64_t *bits, size_t w, uint32_t b0,
                            uint32_t b1)
@@ -164,10 +166,10 @@ static uint64_t or_buckets(const struct al_calendar *c, const uint64_t *bits, si
         return 0;
     if (b1 >= c->nbuckets)
         b1 = c->nbuckets - 1;
-    const uint64_t *p = bits + w * c->nbuckets;
+    const uint64_t *p = bits + w;
     uint64_t m = 0;
     for (uint32_t b = b0; b <= b1; b++)
-        m |= p[b];
+        m |= p[(size_t)b * c->iwords];
     return m;
 }
 
@@ -186,30 +188,30 @@ int al_calendar_prepare(const struct al_calendar *c, int64_t s, int64_t e, struc
     return 0;
 }
 
-/* Start loading the index words of GPU word w for buckets [b0, b1] (clipped to the index). */
+/* Start loading the index words of GPU word w for buckets [b0, b1] (clipped to the index):
+ * a scan reads each bucket's row in order, a cache line (8 words) at a time. */
 static void index_prefetch(const struct al_calendar *c, size_t w, int64_t b0, int64_t b1)
 {
     if (w >= c->iwords || b0 >= c->nbuckets)
         return;
     if (b1 >= c->nbuckets)
         b1 = c->nbuckets - 1;
-    size_t off = w * c->nbuckets;
-    for (int64_t b = b0; b <= b1 + 7; b += 8) { /* 8 words a cache line */
-        int64_t k = b > b1 ? b1 : b;
-        PREFETCH(c->any + off + k);
-        PREFETCH(c->noroom + off + k);
+    for (int64_t b = b0; b <= b1; b++) {
+        size_t at = (size_t)b * c->iwords + w;
+        PREFETCH(c->any + at);
+        PREFETCH(c->noroom + at);
     }
-    PREFETCH(c->thru + off + b0); /* the edge buckets' */
-    PREFETCH(c->thru + off + b1);
-    PREFETCH(c->cross + off + b1);
+    PREFETCH(c->thru + (size_t)b0 * c->iwords + w); /* the edge buckets' */
+    PREFETCH(c->thru + (size_t)b1 * c->iwords + w);
+    PREFETCH(c->cross + (size_t)b1 * c->iwords + w);
 }
 
 void al_calendar_index_word(const struct al_calendar *c, const struct al_cal_span *sp, size_t w,
                             uint64_t ret[4])
 {
     uint64_t ai = 0, ae = 0, ni = 0, cr = 0, th = 0;
-    /* scans read the words in order: the next one's loads overlap this one's work */
-    index_prefetch(c, w + 1, sp->b0, sp->b1);
+    /* scans read the words in order: the lines a few words on are requested now */
+    index_prefetch(c, w + IDX_AHEAD, sp->b0, sp->b1);
     if (sp->i0 <= sp->i1) {
         ai = or_buckets(c, c->any, w, (uint32_t)sp->i0, (uint32_t)sp->i1);
         ni = or_buckets(c, c->noroom, w, (uint32_t)sp->i0, (uint32_t)sp->i1);

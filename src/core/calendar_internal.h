@@ -68,9 +68,10 @@ struct al_calendar {
     uint32_t *tent; /* ids of tentative holds */
     uint32_t ntent, captent;
 
-    /* bucket index, GPU-word-major: any[w * nbuckets + b]. ANY: a hold overlaps bucket b;
-     * NOROOM: no MIG instance can be held throughout b (a whole-GPU hold overlaps it, or the
-     * units of the MIG holds overlapping it leave no start free); CROSS: a hold straddles b's
+    /* bucket index, bucket-major: any[b * iwords + w] (a scan of one bucket over the fleet reads
+     * one row in order, 8 words a cache line, whatever the number of buckets). ANY: a hold overlaps
+     * bucket b; NOROOM: no MIG instance can be held throughout b (a whole-GPU hold overlaps it, or
+     * the units of the MIG holds overlapping it leave no start free); CROSS: a hold straddles b's
      * starting instant; THRU: a hold is alive throughout b (so it overlaps every window that
      * touches b). */
     uint64_t *any, *noroom, *cross, *thru;

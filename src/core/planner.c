@@ -33,6 +33,8 @@ void al_planner_free(struct al_planner *p)
         return;
     free(p->freeb);
     free(p->gpu_node);
+    free(p->node_first);
+    free(p->node_gpus);
     free(p->maybe);
     free(p->node_cnt);
     free(p->node_pot);

@@ -12,6 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
 #define GB            UINT64_C(1000000000)
 #define FRESH_CLASSES 6 /* fresh GPUs: (shun 0..2, needs reconfiguration) */
 /* Effort bounds of the fast paths (an exact full scan follows whenever they fall short, so
@@ -67,6 +73,10 @@ struct al_planner {
     uint64_t maxper_shape;                /* al_fleet_shape maxper was computed at */
     uint16_t maxper[AL_FLEET_MAX_MODELS]; /* most GPUs of a model on one node */
     uint32_t *gpu_node;                   /* node of each GPU, compact (cache-friendly) */
+    /* the GPUs of node n are node_gpus[node_first[n] .. node_first[n + 1]), in the fleet's
+     * order: the whole-GPU scan reads them for every hopeful node, where the fleet's node
+     * record and its list are two cache misses */
+    uint32_t *node_first, *node_gpus;
     /* fragmentation score of the model in use: distinct placement masks per size */
     const struct al_gpu_model *frag_model;
     unsigned nsizes;

@@ -373,20 +373,6 @@ static bool room_for(const struct room *rm, uint32_t held)
     return false;
 }
 
-/* Unit masks held during the request's window of the GPUs of word w in `bits`, into held[bit],
- * in one batch whose cache misses overlap (the exact per-GPU check is bound by them). */
-static void word_masks(struct al_planner *p, size_t w, uint64_t bits, const struct al_request *r,
-                       uint32_t held[64])
-{
-    uint32_t gpus[64], m[64];
-    unsigned n = 0;
-    for (uint64_t scan = bits; scan; scan &= scan - 1)
-        gpus[n++] = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
-    al_calendar_masks(p->c, gpus, n, r->start, r->end, m);
-    for (unsigned i = 0; i < n; i++)
-        held[gpus[i] % 64] = m[i];
-}
-
 /* The GPUs of word w in `doubt` that the UNITS blocks inside the window already rule out for
  * the profile (held[bit] = all units for them, as the exact check would find no room): their
  * records need not be read. */
@@ -416,6 +402,8 @@ struct mscan {
     unsigned fresh_cls[FRESH_CLASSES], effort, calm, used_room;
     struct room rm;
     bool nf;
+    bool whole_size;     /* a GPU-sized instance: needs the GPU wholly free, as a whole GPU does */
+    size_t w0;           /* the word the scan starts at */
     uint64_t cand, sure; /* of the word in hand: candidates, and those wholly free */
 };
 
@@ -448,39 +436,81 @@ static int mig_word(struct al_planner *p, struct mig_ctx *x, struct mscan *ms, s
     return 0;
 }
 
-static int mig_scan(struct al_planner *p, struct mig_ctx *x)
+/* One word of the index as mig_scan reads it ahead of visiting it. */
+struct mword {
+    size_t w, k;         /* the word, and the scan's position after it */
+    uint64_t base, cand; /* eligible GPUs, and those the index leaves as candidates */
+    uint64_t sure;       /* wholly free */
+    uint64_t doubt;      /* candidates whose held units are read (not settled by UNITS) */
+};
+
+#define AHEAD_WORDS 16 /* words read ahead at most, for AL_CAL_BATCH GPUs to check together */
+
+/* Read words from scan position *k on (as mig_scan visits them) until AL_CAL_BATCH GPUs need
+ * their held units or `most` words (<= AHEAD_WORDS) are in hand: their index words, the UNITS
+ * proofs, and then the exact held units of the rest, all in one batch so that their cache misses
+ * overlap (a long window leaves about one such GPU per word). Reads only. Returns how many words.
+ */
+static unsigned mig_ahead(struct al_planner *p, struct mig_ctx *x, const struct mscan *ms,
+                          unsigned most, size_t *k, struct mword *mw,
+                          uint32_t held[AHEAD_WORDS][64])
 {
-    struct mscan ms = {.nf = node_filter(&x->r->where)};
-    bool lazy = !x->full && !x->r->same_node;
-    const struct al_gpu_model *m = al_fleet_model(p->f, x->slot);
-    bool whole_size = m->profiles[x->prof].size >= m->units;
-    size_t w0 = lazy ? ((size_t)p->rot++ * 61u) % p->words : 0, k;
-    room_setup(&ms.rm, m, x->prof);
-    p->nev = 0;
-    x->total = x->eligible = 0;
-    new_round(p);
-    for (k = 0; k < p->words; k++) {
-        size_t w = (w0 + k) % p->words;
+    uint32_t gpus[AHEAD_WORDS * 64], m[AHEAD_WORDS * 64];
+    unsigned nw = 0, ng = 0;
+    while (*k < p->words && nw < most && ng < AL_CAL_BATCH) {
+        size_t w = (ms->w0 + (*k)++) % p->words;
         uint64_t base = elig_word(p, x->slot, &x->r->where, w), idx[4];
         if (!base)
             continue;
         al_calendar_index_word(p->c, x->sp, w, idx);
         uint64_t cand = base & idx[2];
-        if (whole_size) /* a GPU-sized instance needs the GPU wholly free, as a whole GPU does */
+        if (ms->whole_size)
             cand &= idx[0] | idx[1];
-        uint32_t held[64];
-        uint64_t ruled = units_ruled(p, x, &ms.rm, w, cand & ~idx[0], held);
-        word_masks(p, w, cand & ~idx[0] & ~ruled, x->r, held);
-        x->eligible += ms.nf ? 0 : (unsigned)__builtin_popcountll(base);
-        ms.cand = cand;
-        ms.sure = idx[0];
-        int rc = mig_word(p, x, &ms, w, x->full && ms.nf ? base : cand, held);
-        if (rc < 0)
-            return rc;
-        if (lazy && ms.calm >= x->r->count &&
-            (ms.used_room >= EVAL_USED || ms.effort >= EVAL_VISITS)) {
-            k++;
-            break;
+        uint64_t ruled = units_ruled(p, x, &ms->rm, w, cand & ~idx[0], held[nw]);
+        mw[nw] = (struct mword){w, *k, base, cand, idx[0], cand & ~idx[0] & ~ruled};
+        for (uint64_t scan = mw[nw].doubt; scan; scan &= scan - 1)
+            gpus[ng++] = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
+        nw++;
+    }
+    al_calendar_masks(p->c, gpus, ng, x->r->start, x->r->end, m);
+    for (unsigned j = 0, at = 0; j < nw; j++)
+        for (uint64_t scan = mw[j].doubt; scan; scan &= scan - 1)
+            held[j][__builtin_ctzll(scan)] = m[at++];
+    return nw;
+}
+
+static int mig_scan(struct al_planner *p, struct mig_ctx *x)
+{
+    struct mscan ms = {.nf = node_filter(&x->r->where)};
+    bool lazy = !x->full && !x->r->same_node, stopped = false;
+    const struct al_gpu_model *m = al_fleet_model(p->f, x->slot);
+    size_t k = 0;
+    ms.whole_size = m->profiles[x->prof].size >= m->units;
+    ms.w0 = lazy ? ((size_t)p->rot++ * 61u) % p->words : 0;
+    room_setup(&ms.rm, m, x->prof);
+    p->nev = 0;
+    x->total = x->eligible = 0;
+    new_round(p);
+    /* a lazy scan reads 1, 2, 4 … words ahead (it often stops within the first few words; what
+     * it read beyond is wasted), an exhaustive one AHEAD_WORDS at once */
+    for (unsigned most = lazy ? 1 : AHEAD_WORDS; k < p->words && !stopped;
+         most = most < AHEAD_WORDS ? 2 * most : AHEAD_WORDS) {
+        struct mword mw[AHEAD_WORDS];
+        uint32_t held[AHEAD_WORDS][64];
+        unsigned nw = mig_ahead(p, x, &ms, most, &k, mw, held);
+        for (unsigned j = 0; j < nw && !stopped; j++) {
+            x->eligible += ms.nf ? 0 : (unsigned)__builtin_popcountll(mw[j].base);
+            ms.cand = mw[j].cand;
+            ms.sure = mw[j].sure;
+            int rc =
+                mig_word(p, x, &ms, mw[j].w, x->full && ms.nf ? mw[j].base : mw[j].cand, held[j]);
+            if (rc < 0)
+                return rc;
+            if (lazy && ms.calm >= x->r->count &&
+                (ms.used_room >= EVAL_USED || ms.effort >= EVAL_VISITS)) {
+                stopped = true; /* the words read ahead of it are not visited */
+                k = mw[j].k;
+            }
         }
     }
     x->complete = k == p->words;

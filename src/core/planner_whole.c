@@ -20,38 +20,51 @@ static int nc_desc(const void *a, const void *b)
     return x->node < y->node ? -1 : x->node > y->node;
 }
 
-/* Most GPUs of each model on one node, recomputed when GPUs were added or changed model. */
+/* Most GPUs of each model on one node, the node of each GPU and the GPUs of each node,
+ * recomputed when GPUs were added or changed model. */
 static int update_maxper(struct al_planner *p)
 {
-    uint32_t ng = al_fleet_ngpus(p->f);
+    uint32_t ng = al_fleet_ngpus(p->f), nn = al_fleet_nnodes(p->f);
     if (p->maxper_shape == al_fleet_shape(p->f))
         return 0;
     uint32_t *gn = realloc(p->gpu_node, (ng ? ng : 1) * sizeof *gn);
     if (!gn)
         return AL_E_NOMEM;
     p->gpu_node = gn;
+    uint32_t *nf = realloc(p->node_first, ((size_t)nn + 1) * sizeof *nf);
+    if (!nf)
+        return AL_E_NOMEM;
+    p->node_first = nf;
+    uint32_t *ngs = realloc(p->node_gpus, (ng ? ng : 1) * sizeof *ngs);
+    if (!ngs)
+        return AL_E_NOMEM;
+    p->node_gpus = ngs;
     for (uint32_t g = 0; g < ng; g++)
         gn[g] = al_fleet_gpu(p->f, g)->node;
     memset(p->maxper, 0, sizeof p->maxper);
-    for (uint32_t n = 0; n < al_fleet_nnodes(p->f); n++) {
+    nf[0] = 0;
+    for (uint32_t n = 0; n < nn; n++) {
         const struct al_node *nd = al_fleet_node(p->f, n);
         uint16_t cnt[AL_FLEET_MAX_MODELS] = {0};
         for (uint32_t i = 0; i < nd->ngpus; i++) {
             unsigned slot = al_fleet_gpu(p->f, nd->gpus[i])->model_slot;
             if (++cnt[slot] > p->maxper[slot])
                 p->maxper[slot] = cnt[slot];
+            ngs[nf[n] + i] = nd->gpus[i];
         }
+        nf[n + 1] = nf[n] + nd->ngpus;
     }
     p->maxper_shape = al_fleet_shape(p->f);
     return 0;
 }
 
-/* A GPU the index leaves in doubt (pending in p->maybe): check it exactly, count it if free. */
+/* A GPU the index left in doubt (pending in p->maybe) has been checked exactly: count it if
+ * free. */
 static void confirm(struct al_planner *p, const struct al_request *r, unsigned maxper, uint32_t gpu,
-                    uint32_t node)
+                    uint32_t node, bool free)
 {
     p->maybe[gpu / 64] &= ~(UINT64_C(1) << (gpu % 64));
-    if (!al_calendar_free_during(p->c, gpu, r->start, r->end))
+    if (!free)
         return;
     p->freeb[gpu / 64] |= UINT64_C(1) << (gpu % 64);
     uint32_t cnt = ++p->node_cnt[node];
@@ -60,44 +73,65 @@ static void confirm(struct al_planner *p, const struct al_request *r, unsigned m
     p->w_total++;
 }
 
-/* Check the node's pending GPUs while it can still reach `need` free ones (the rest stay
- * pending for confirm_all). */
-static void confirm_node(struct al_planner *p, const struct al_request *r, unsigned maxper,
-                         unsigned need, uint32_t node)
+static bool pending(const struct al_planner *p, uint32_t gpu)
 {
-    const struct al_node *nd = al_fleet_node(p->f, node);
-    unsigned pending = 0;
-    for (uint32_t i = 0; i < nd->ngpus; i++)
-        pending += (p->maybe[nd->gpus[i] / 64] >> (nd->gpus[i] % 64)) & 1;
-    for (uint32_t i = 0; i < nd->ngpus && p->node_cnt[node] + pending >= need; i++) {
-        uint32_t gpu = nd->gpus[i];
-        if ((p->maybe[gpu / 64] >> (gpu % 64)) & 1) {
-            confirm(p, r, maxper, gpu, node);
-            pending--;
+    return (p->maybe[gpu / 64] >> (gpu % 64)) & 1;
+}
+
+/* Check the pending GPUs of each node of todo[0..n) (distinct, n <= 64) that has fewer than
+ * `need` free ones, in the node's order, while it can still reach `need` (the rest stay pending for
+ * confirm_all). Each round checks the next GPU of every node still going, together
+ * (al_calendar_free_many), so that the cache misses of different nodes overlap; each node's outcome
+ * is what checking it alone would give. */
+static void confirm_nodes(struct al_planner *p, const struct al_request *r, unsigned maxper,
+                          unsigned need, const uint32_t *todo, unsigned n)
+{
+    uint32_t at[64], left[64], gpus[64];
+    unsigned who[64];
+    bool free[64];
+    for (unsigned i = 0; i < n; i++) { /* a node with enough already is done */
+        at[i] = p->node_cnt[todo[i]] < need ? p->node_first[todo[i]] : p->node_first[todo[i] + 1];
+        left[i] = 0;
+        for (uint32_t k = at[i]; k < p->node_first[todo[i] + 1]; k++)
+            left[i] += pending(p, p->node_gpus[k]);
+    }
+    for (;;) {
+        unsigned m = 0;
+        for (unsigned i = 0; i < n; i++) {
+            uint32_t end = p->node_first[todo[i] + 1];
+            if (p->node_cnt[todo[i]] + left[i] < need)
+                continue;
+            while (at[i] < end && !pending(p, p->node_gpus[at[i]]))
+                at[i]++;
+            if (at[i] == end)
+                continue;
+            who[m] = i;
+            gpus[m++] = p->node_gpus[at[i]++];
+        }
+        if (m == 0)
+            break;
+        al_calendar_free_many(p->c, gpus, m, r->start, r->end, free);
+        for (unsigned j = 0; j < m; j++) {
+            confirm(p, r, maxper, gpus[j], todo[who[j]], free[j]);
+            left[who[j]]--;
         }
     }
 }
 
-/* Start loading the hold arrays of the node's pending GPUs (see confirm_node). */
-static void prefetch_pending(struct al_planner *p, uint32_t node)
-{
-    const struct al_node *nd = al_fleet_node(p->f, node);
-    for (uint32_t i = 0; i < nd->ngpus; i++)
-        if ((p->maybe[nd->gpus[i] / 64] >> (nd->gpus[i] % 64)) & 1)
-            al_calendar_prefetch(p->c, nd->gpus[i]);
-}
-
-/* Check pending GPUs until `stop` are known free (all of them for an exact count). */
+/* Check pending GPUs until `stop` are known free (all of them for an exact count), a word's
+ * together. */
 static void confirm_all(struct al_planner *p, const struct al_request *r, unsigned maxper,
                         unsigned stop)
 {
+    uint32_t gpus[64];
+    bool free[64];
     for (size_t w = 0; w < p->words && p->w_total < stop; w++) {
-        for (uint64_t pf = p->maybe[w]; pf; pf &= pf - 1)
-            al_calendar_prefetch(p->c, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(pf)));
-        for (uint64_t scan = p->maybe[w]; scan; scan &= scan - 1) {
-            uint32_t gpu = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
-            confirm(p, r, maxper, gpu, p->gpu_node[gpu]);
-        }
+        unsigned m = 0;
+        for (uint64_t scan = p->maybe[w]; scan; scan &= scan - 1)
+            gpus[m++] = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(scan));
+        al_calendar_free_many(p->c, gpus, m, r->start, r->end, free);
+        for (unsigned j = 0; j < m; j++)
+            confirm(p, r, maxper, gpus[j], p->gpu_node[gpus[j]], free[j]);
     }
 }
 
@@ -118,6 +152,15 @@ struct wscan {
     unsigned maxper, need;
     bool nf;
 };
+
+/* Is `node` among list[0..n)? (A node is listed once even when its GPUs are not adjacent.) */
+static bool listed(const uint32_t *list, unsigned n, uint32_t node)
+{
+    for (unsigned i = n; i > 0; i--) /* usually the last one */
+        if (list[i - 1] == node)
+            return true;
+    return false;
+}
 
 static unsigned whole_word(struct al_planner *p, const struct wscan *ws, size_t w, uint64_t scan,
                            const uint64_t idx[4], uint32_t todo[64], unsigned *elig)
@@ -142,7 +185,7 @@ static unsigned whole_word(struct al_planner *p, const struct wscan *ws, size_t 
         } else {
             p->maybe[w] |= UINT64_C(1) << b;
         }
-        if (pot >= ws->need && *cnt < ws->need && (ntodo == 0 || todo[ntodo - 1] != node))
+        if (pot >= ws->need && *cnt < ws->need && !listed(todo, ntodo, node))
             todo[ntodo++] = node;
     }
     return ntodo;
@@ -160,6 +203,7 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
                        bool *complete)
 {
     unsigned elig = 0, maxper = p->maxper[slot];
+    size_t ng = al_fleet_ngpus(p->f);
     unsigned need = r->count <= maxper ? r->count : maxper;
     bool nf = node_filter(&r->where), enough = false;
     const struct wscan ws = {r, maxper, need, nf};
@@ -169,7 +213,9 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
     memset(p->freeb, 0, p->words * sizeof *p->freeb);
     memset(p->maybe, 0, p->words * sizeof *p->maybe);
     for (k = 0; k < p->words && !enough; k++) {
-        size_t w = (w0 + k) % p->words;
+        size_t w = (w0 + k) % p->words, ahead = (w0 + k + 2) % p->words * 64;
+        for (size_t i = ahead; i < ahead + 64 && i < ng; i += 16) /* a word two on: 4 lines */
+            PREFETCH(&p->gpu_node[i]);
         uint64_t base = elig_word(p, slot, &r->where, w), idx[4];
         if (!base)
             continue;
@@ -178,12 +224,8 @@ static void whole_scan(struct al_planner *p, unsigned slot, const struct al_requ
         uint32_t todo[64];
         unsigned ntodo = whole_word(p, &ws, w, exhaustive && nf ? base : base & (idx[0] | idx[1]),
                                     idx, todo, &elig);
-        /* the exact checks of this word's hopeful nodes, their loads requested together */
-        for (unsigned i = 0; i < ntodo; i++)
-            prefetch_pending(p, todo[i]);
-        for (unsigned i = 0; i < ntodo; i++)
-            if (p->node_cnt[todo[i]] < need)
-                confirm_node(p, r, maxper, need, todo[i]);
+        /* the exact checks of this word's hopeful nodes, together */
+        confirm_nodes(p, r, maxper, need, todo, ntodo);
         enough = !exhaustive && whole_enough(p, r, maxper);
     }
     *complete = k == p->words;

@@ -383,7 +383,7 @@ static int get_contracts(struct al_ctx *c)
     if (org_key && (rc = al_store_org_num(c->srv->store, org_key, &org, &e)) == AL_E_NOTFOUND)
         return al_http_fail(c, rc, "org", "no org %s (an org id)", org_key);
     if (rc || (rc = al_store_contract_list(c->srv->store, org, pg, &items, &next, &e)))
-        return al_http_fail_err(c, rc, &e);
+        return al_http_fail(c, rc, rc == AL_E_INVAL ? "cursor" : NULL, "%s", e.msg);
     static const char *const keys[] = {"valid_from", "valid_to", "created_at", "ended_at", NULL};
     json_array_foreach(items, i, it) al_time_fields(it, keys);
     return al_http_reply(c, 200, al_http_list(items, next));

@@ -210,7 +210,7 @@ static int list_invoices(struct al_ctx *c, uint64_t num)
         return c->err_code;
     int rc = al_store_invoice_list(c->srv->store, num, pg, &items, &next, &e);
     if (rc)
-        return al_http_fail_err(c, rc, &e);
+        return al_http_fail(c, rc, rc == AL_E_INVAL ? "cursor" : NULL, "%s", e.msg);
     json_array_foreach(items, i, o)
     {
         month_name(json_integer_value(json_object_get(o, "period_from")),
@@ -436,7 +436,7 @@ static int find_existing(struct al_ctx *c, uint64_t num, const struct al_account
         size_t i;
         int rc = al_store_invoice_list(c->srv->store, num, pg, &items, &next, &e);
         if (rc)
-            return al_http_fail_err(c, rc, &e);
+            return al_http_fail(c, rc, rc == AL_E_INVAL ? "cursor" : NULL, "%s", e.msg);
         json_array_foreach(items, i, o)
         {
             const char *payer = json_string_value(json_object_get(o, "payer"));

@@ -263,7 +263,7 @@ static int get_transfers(struct al_ctx *c)
         return c->err_code;
     int rc = al_store_transfer_list(c->srv->store, &f, pg, &items, &next, &e);
     if (rc)
-        return al_http_fail_err(c, rc, &e);
+        return al_http_fail(c, rc, rc == AL_E_INVAL ? "cursor" : NULL, "%s", e.msg);
     json_array_foreach(items, i, o) al_time_fields(o, times);
     return al_http_reply(c, 200, al_http_list(items, next));
 }

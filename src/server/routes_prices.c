@@ -70,7 +70,7 @@ static int get_price_history(struct al_ctx *c)
         return c->err_code;
     int rc = al_store_price_history(c->srv->store, m->name, pg, &items, &next, &e);
     if (rc)
-        return al_http_fail_err(c, rc, &e);
+        return al_http_fail(c, rc, rc == AL_E_INVAL ? "cursor" : NULL, "%s", e.msg);
     static const char *const keys[] = {"valid_from", "created_at", NULL};
     json_array_foreach(items, i, p)
     {

@@ -261,7 +261,7 @@ static int get_deliveries(struct al_ctx *c)
         goto out;
     }
     if ((rc = al_store_delivery_list(c->srv->store, c->params[0], after, pg, &items, &next, &e))) {
-        al_http_fail_err(c, rc, &e);
+        al_http_fail(c, rc, rc == AL_E_INVAL ? "cursor" : NULL, "%s", e.msg);
         goto out;
     }
     json_array_foreach(items, i, o) delivery_api(o);

@@ -279,8 +279,10 @@ int al_store_mark_set(struct al_store *s, const char *name, int64_t at, struct a
     int rc = mark_name_ok(name, reterr);
     if (rc == 0)
         rc = al_db_prep(s, &st, reterr,
+                        /* a mark never goes back; CASE, not SQLite's two-argument max() */
                         "INSERT INTO clock_marks VALUES(?1, ?2) ON CONFLICT(name)"
-                        " DO UPDATE SET at = max(at, excluded.at)",
+                        " DO UPDATE SET at = CASE WHEN excluded.at > clock_marks.at"
+                        " THEN excluded.at ELSE clock_marks.at END",
                         "ti", name, at);
     if (rc || (rc = al_db_run(s, st, reterr, "set clock mark")) < 0)
         return rc;

@@ -92,7 +92,13 @@ int al_store_container_put(struct al_store *s, const struct al_store_container *
     if (!text)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     bool live = si < 3;
-    int rc = insert ? ctr_insert(s, m, text, live, reterr) : ctr_update(s, m, text, live, reterr);
+    /* in its own unit: the clock's passes take a refused write of a container (ended already:
+     * the trigger) and go on, which PostgreSQL allows only after rolling back to a savepoint */
+    int rc = al_db_unit_begin(s, reterr);
+    if (rc == 0)
+        rc = al_db_unit_end(
+            s, insert ? ctr_insert(s, m, text, live, reterr) : ctr_update(s, m, text, live, reterr),
+            reterr);
     free(text);
     return rc;
 }
@@ -104,8 +110,14 @@ int al_store_container_get(struct al_store *s, const char *id, json_t **ret, str
 }
 
 /* The key that orders containers newest first and pages them: the creation time, zero-padded
- * so that text order is time order, then the id. */
-#define CTR_KEY "printf('%020d.%s', c.created_at, c.id)"
+ * so that text order is time order, then the id; in each dialect, compared byte by byte. */
+#define CTR_KEY_SQLITE "printf('%020d.%s', c.created_at, c.id)"
+#define CTR_KEY_PG     "(lpad(c.created_at::text, 20, '0') || '.' || c.id) COLLATE \"C\""
+#define CTR_LIST(KEY)                                                                              \
+    "SELECT " KEY ", c.doc FROM containers c WHERE (?1 IS NULL OR c.org_id = ?1)"                  \
+    " AND (?2 IS NULL OR c.user_id = ?2) AND (?3 IS NULL OR c.reservation_id = ?3)"                \
+    " AND (?4 IS NULL OR c.node = ?4) AND (?5 IS NULL OR c.state = ?5)"                            \
+    " AND (?6 = 0 OR c.live = 1) AND (?7 IS NULL OR " KEY " < ?7) ORDER BY 1 DESC LIMIT ?8"
 
 int al_store_container_list(struct al_store *s, const struct al_store_container_filter *f,
                             struct al_store_page pg, json_t **ret, char **next,
@@ -114,12 +126,7 @@ int al_store_container_list(struct al_store *s, const struct al_store_container_
     struct al_db_stmt *st;
     int limit = al_db_page_limit(pg);
     int rc =
-        al_db_prep(s, &st, reterr,
-                   "SELECT " CTR_KEY ", c.doc FROM containers c WHERE (?1 IS NULL OR c.org_id = ?1)"
-                   " AND (?2 IS NULL OR c.user_id = ?2) AND (?3 IS NULL OR c.reservation_id = ?3)"
-                   " AND (?4 IS NULL OR c.node = ?4) AND (?5 IS NULL OR c.state = ?5)"
-                   " AND (?6 = 0 OR c.live = 1) AND (?7 IS NULL OR " CTR_KEY " < ?7)"
-                   " ORDER BY 1 DESC LIMIT ?8",
+        al_db_prep(s, &st, reterr, AL_DB_SQL2(s, CTR_LIST(CTR_KEY_SQLITE), CTR_LIST(CTR_KEY_PG)),
                    "tttttiti", f->org, f->user, f->reservation, f->node, f->state, (int64_t)f->live,
                    pg.cursor, (int64_t)limit + 1);
     return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);

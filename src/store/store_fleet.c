@@ -26,10 +26,12 @@ static const char *col(struct al_db_stmt *st, int i)
 static int gpu_by_uuid(struct al_store *s, const char *uuid, struct gpu_have *h, struct al_err *e)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, e,
-                        "SELECT id, node, idx, model, reported_model, pool, healthy, present,"
-                        " observed IS NOT NULL FROM gpus WHERE uuid = ?",
-                        "t", uuid);
+    /* CASE, not the comparison itself: a column read as an integer (PostgreSQL's is boolean) */
+    int rc =
+        al_db_prep(s, &st, e,
+                   "SELECT id, node, idx, model, reported_model, pool, healthy, present,"
+                   " CASE WHEN observed IS NOT NULL THEN 1 ELSE 0 END FROM gpus WHERE uuid = ?",
+                   "t", uuid);
     if (rc)
         return rc;
     int r = al_db_step(s, st);
@@ -180,12 +182,21 @@ static int node_gpus_put(struct al_store *s, const char *node, json_t *gpus, int
         rc = al_err_set(e, AL_E_NOMEM, "out of memory");
         goto out;
     }
-    /* not reported: gone unless capacity on them was sold, then kept, not present */
-    static const char *const gone[] = {
-        "DELETE FROM gpus WHERE node = ?1 AND uuid NOT IN (SELECT value FROM json_each(?2))"
-        " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.gpu_id = gpus.id)",
-        "UPDATE gpus SET present = 0 WHERE node = ?1 AND present = 1"
-        " AND uuid NOT IN (SELECT value FROM json_each(?2))",
+    /* not reported: gone unless capacity on them was sold, then kept, not present (?2, the
+     * reported uuids, a JSON array: each dialect's way of reading one) */
+    const char *const gone[] = {
+        AL_DB_SQL2(
+            s,
+            "DELETE FROM gpus WHERE node = ?1 AND uuid NOT IN (SELECT value FROM json_each(?2))"
+            " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.gpu_id = gpus.id)",
+            "DELETE FROM gpus WHERE node = ?1"
+            " AND uuid <> ALL (SELECT json_array_elements_text(?2::json))"
+            " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.gpu_id = gpus.id)"),
+        AL_DB_SQL2(s,
+                   "UPDATE gpus SET present = 0 WHERE node = ?1 AND present = 1"
+                   " AND uuid NOT IN (SELECT value FROM json_each(?2))",
+                   "UPDATE gpus SET present = 0 WHERE node = ?1 AND present = 1"
+                   " AND uuid <> ALL (SELECT json_array_elements_text(?2::json))"),
     };
     for (size_t k = 0; k < 2; k++)
         if ((rc = al_db_prep(s, &st, e, gone[k], "tt", node, uuids)) != 0 ||

@@ -64,11 +64,49 @@ static int doc_put(struct al_store *s, const char *sql, const struct al_store_do
 
 /* A request's row holds its quote by id (the quote's own row holds the document, unchanged
  * after it is made), so that each step's rewrite of the request does not write the quote again;
- * reads put the document back in (REQUEST_DOC). Rows written before hold the quote itself. */
-#define REQUEST_DOC                                                                                \
-    "CASE WHEN json_type(r.doc, '$.quote') = 'text' THEN json_set(r.doc, '$.quote',"               \
-    " (SELECT json(q.doc) FROM quotes q WHERE q.id = json_extract(r.doc, '$.quote')))"             \
-    " ELSE r.doc END"
+ * reads select the quote's document beside the request's (REQUEST_FROM) and put it back in
+ * (request_compose). Rows written before hold the quote itself. The join reads the id out of
+ * the request's JSON: the one dialect difference (SQLite's json_extract, PostgreSQL's ->>); a
+ * quote held as a document yields no id, so no quote row. */
+#define REQUEST_COLS        "SELECT r.id, r.doc, q.doc FROM requests r LEFT JOIN quotes q ON q.id = "
+#define REQUEST_FROM_SQLITE REQUEST_COLS "json_extract(r.doc, '$.quote')"
+#define REQUEST_FROM_PG     REQUEST_COLS "(r.doc::json ->> 'quote')"
+
+/* The request document of the current REQUEST_FROM row (a new object, the caller's): the
+ * request's text with the quote's document in place of its id (null when that quote is gone).
+ * NULL when the request's text is not a JSON object, or out of memory. */
+static json_t *request_compose(struct al_db_stmt *st)
+{
+    const char *rtext = al_db_text(st, 1), *qtext = al_db_text(st, 2);
+    json_t *doc = rtext ? json_loads(rtext, 0, NULL) : NULL;
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return NULL;
+    }
+    if (json_is_string(json_object_get(doc, "quote"))) {
+        json_t *q = qtext ? json_loads(qtext, 0, NULL) : NULL;
+        /* set in place: the key keeps its position in the document */
+        if (json_object_set_new(doc, "quote", q ? q : json_null()) != 0) {
+            json_decref(doc);
+            return NULL;
+        }
+    }
+    return doc;
+}
+
+/* A request of a list (an al_db_row_fn): a corrupt document shows as an empty object rather
+ * than failing the list, as al_db_doc_row's. */
+static json_t *request_row(struct al_db_stmt *st)
+{
+    json_t *o = request_compose(st);
+    if (!o)
+        o = json_object();
+    if (o && json_object_set_new(o, "_key", json_string(al_db_text(st, 0))) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
 
 int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
                          bool insert, struct al_err *reterr)
@@ -100,31 +138,40 @@ int al_store_request_put(struct al_store *s, const struct al_store_doc_meta *m, 
 
 int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
+    struct al_db_stmt *st;
     if ((*ret = doc_cached(s, id)) != NULL)
         return 0;
-    int rc = al_db_doc_one(s, "SELECT " REQUEST_DOC " FROM requests r WHERE r.id = ?", id, NULL,
-                           ret, reterr);
+    int rc = al_db_prep(
+        s, &st, reterr,
+        AL_DB_SQL2(s, REQUEST_FROM_SQLITE " WHERE r.id = ?", REQUEST_FROM_PG " WHERE r.id = ?"),
+        "t", id);
+    if (rc || (rc = al_db_row(s, st, reterr, id)) != 0)
+        return rc;
+    /* a corrupt document is a database error, not a crash */
+    if (!(*ret = request_compose(st)))
+        rc = al_err_set(reterr, AL_E_DB, "stored document %s is not JSON", id);
+    al_db_done(s, st);
     if (rc == 0)
         doc_keep(s, id, *ret);
     return rc;
 }
 
-#define REQUEST_LIST                                                                               \
-    "SELECT r.id, " REQUEST_DOC " FROM requests r"                                                 \
-    " WHERE (?1 IS NULL OR r.org_id = ?1) AND (?2 IS NULL OR r.state = ?2)"
+#define REQUEST_WHERE " WHERE (?1 IS NULL OR r.org_id = ?1) AND (?2 IS NULL OR r.state = ?2)"
+#define REQUEST_DESC  REQUEST_WHERE " AND (?3 IS NULL OR r.id < ?3) ORDER BY r.id DESC LIMIT ?4"
+#define REQUEST_ASC   REQUEST_WHERE " AND r.id > coalesce(?3, '') ORDER BY r.id LIMIT ?4"
 
 int al_store_request_list(struct al_store *s, const struct al_store_request_filter *f,
                           struct al_store_page pg, json_t **ret, char **next, struct al_err *reterr)
 {
     struct al_db_stmt *st;
     int limit = al_db_page_limit(pg);
-    int rc = al_db_prep(s, &st, reterr,
-                        f->newest_first ? REQUEST_LIST " AND (?3 IS NULL OR r.id < ?3)"
-                                                       " ORDER BY r.id DESC LIMIT ?4"
-                                        : REQUEST_LIST " AND r.id > coalesce(?3, '')"
-                                                       " ORDER BY r.id LIMIT ?4",
-                        "ttti", f->org, f->state, pg.cursor, (int64_t)limit + 1);
-    return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);
+    int rc = al_db_prep(
+        s, &st, reterr,
+        f->newest_first
+            ? AL_DB_SQL2(s, REQUEST_FROM_SQLITE REQUEST_DESC, REQUEST_FROM_PG REQUEST_DESC)
+            : AL_DB_SQL2(s, REQUEST_FROM_SQLITE REQUEST_ASC, REQUEST_FROM_PG REQUEST_ASC),
+        "ttti", f->org, f->state, pg.cursor, (int64_t)limit + 1);
+    return rc ? rc : al_db_collect(s, st, limit, request_row, ret, next, reterr);
 }
 
 int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m, json_t *doc,
@@ -134,24 +181,45 @@ int al_store_quote_insert(struct al_store *s, const struct al_store_doc_meta *m,
                    m, doc, reterr);
 }
 
+/* The quote's document with its request's id set as "request" (replaced in place when the
+ * document has one). */
 int al_store_quote_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
-    return al_db_doc_one(s,
-                         "SELECT json_set(doc, '$.request', request_id) FROM quotes WHERE id = ?",
-                         id, NULL, ret, reterr);
+    struct al_db_stmt *st;
+    int rc = al_db_prep(s, &st, reterr, "SELECT doc, request_id FROM quotes WHERE id = ?", "t", id);
+    if (rc || (rc = al_db_row(s, st, reterr, id)) != 0)
+        return rc;
+    const char *text = al_db_text(st, 0);
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    if (!json_is_object(doc))
+        rc = al_err_set(reterr, AL_E_DB, "stored document %s is not JSON", id);
+    else if (json_object_set_new(doc, "request", al_store_str_or_null(al_db_text(st, 1))) != 0)
+        rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
+    al_db_done(s, st);
+    if (rc)
+        json_decref(doc);
+    else
+        *ret = doc;
+    return rc;
+}
+
+/* {"id": column 0}: the objects of the clock's id lists. */
+static json_t *id_row(struct al_db_stmt *st)
+{
+    return json_pack("{s:s?}", "id", al_db_text(st, 0));
 }
 
 static int id_list(struct al_store *s, const char *sql, int64_t now, json_t **ret, struct al_err *e)
 {
     struct al_db_stmt *st;
     int rc = al_db_prep(s, &st, e, sql, "i", now);
-    return rc ? rc : al_db_collect(s, st, 100000, al_db_doc_row, ret, NULL, e);
+    return rc ? rc : al_db_collect(s, st, 100000, id_row, ret, NULL, e);
 }
 
 int al_store_quote_expired(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)
 {
     return id_list(s,
-                   "SELECT r.id, json_object('id', r.id) FROM requests r"
+                   "SELECT r.id FROM requests r"
                    " WHERE r.state IN ('quoted','approved','accepted')"
                    " AND (SELECT max(q.valid_until) FROM quotes q WHERE q.request_id = r.id) <= ?1"
                    " ORDER BY r.id LIMIT 100001",
@@ -192,7 +260,7 @@ int al_store_reservation_list(struct al_store *s, const char *org, const char *s
 int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, struct al_err *reterr)
 {
     return id_list(s,
-                   "SELECT id, json_object('id', id) FROM reservations"
+                   "SELECT id FROM reservations"
                    " WHERE (state = 'scheduled' AND start_at <= ?1)"
                    " OR (state = 'active' AND end_at <= ?1) OR state = 'provisioning'"
                    " ORDER BY id LIMIT 100001",
@@ -201,18 +269,23 @@ int al_store_reservation_due(struct al_store *s, int64_t now, json_t **ret, stru
 
 /* ---- holds ---- */
 
+/* In its own unit: the pool's passes take a refused hold (a conflict) and go on, which a
+ * database that aborts the transaction on a failed statement (PostgreSQL, whose holds_no_overlap
+ * refuses an overlap) allows only after rolling back to a savepoint. */
 int al_store_hold_add(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr,
-                        "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
-                        " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
-                        "ttttiiiii", h->gpu, h->owner, h->kind, h->profile, (int64_t)h->start_unit,
-                        (int64_t)h->mask, h->t0, h->t1, h->expires_at);
+    int rc = al_db_unit_begin(s, reterr);
     if (rc)
         return rc;
-    rc = al_db_run(s, st, reterr, "add hold");
-    return rc < 0 ? rc : 0;
+    rc = al_db_prep(s, &st, reterr,
+                    "INSERT INTO holds(gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
+                    " expires_at) VALUES(?,?,?,?,?,?,?,?,?)",
+                    "ttttiiiii", h->gpu, h->owner, h->kind, h->profile, (int64_t)h->start_unit,
+                    (int64_t)h->mask, h->t0, h->t1, h->expires_at);
+    if (rc == 0)
+        rc = al_db_run(s, st, reterr, "add hold");
+    return al_db_unit_end(s, rc < 0 ? rc : 0, reterr);
 }
 
 #define HOLD_LIVE "(h.expires_at = 0 OR h.expires_at > ?)"
@@ -293,6 +366,10 @@ int al_store_hold_each(struct al_store *s, int64_t t0, int64_t t1, int64_t now, 
     return rc;
 }
 
+#define HOLD_FIRM                                                                                  \
+    " WHERE h.gpu_id = ? AND h.t1 > ? AND h.t0 < ? AND h.expires_at = 0"                           \
+    " AND substr(h.owner, 1, 4) = 'rsv_' ORDER BY h.t0, h.id"
+
 /* The planner reads this once per managed GPU and tick: the equality on gpu_id and the range
  * on t1 keep it to that GPU's holds ending after t0 (holds_gpu), however many the fleet has. */
 int al_store_hold_gpu_firm(struct al_store *s, const char *gpu, int64_t t0, int64_t t1,
@@ -304,11 +381,13 @@ int al_store_hold_gpu_firm(struct al_store *s, const char *gpu, int64_t t0, int6
     int r;
     *ret = NULL;
     *n = 0;
-    int rc = al_db_prep(s, &st, reterr,
-                        "SELECT " HOLD_COLUMNS " FROM holds h INDEXED BY holds_gpu"
-                        " WHERE h.gpu_id = ? AND h.t1 > ? AND h.t0 < ? AND h.expires_at = 0"
-                        " AND substr(h.owner, 1, 4) = 'rsv_' ORDER BY h.t0, h.id",
-                        "tii", gpu, t0, t1);
+    /* SQLite is told the index (its planner may take holds_time otherwise); PostgreSQL has no
+     * index hints */
+    int rc = al_db_prep(
+        s, &st, reterr,
+        AL_DB_SQL2(s, "SELECT " HOLD_COLUMNS " FROM holds h INDEXED BY holds_gpu" HOLD_FIRM,
+                   "SELECT " HOLD_COLUMNS " FROM holds h" HOLD_FIRM),
+        "tii", gpu, t0, t1);
     if (rc)
         return rc;
     while ((r = al_db_step(s, st)) == AL_DB_ROW) {
@@ -376,12 +455,15 @@ int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor,
     if (!text)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     rc = al_db_prep(s, &st, reterr,
-                    "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)", "itttt",
-                    at, actor, kind, object, text);
+                    "INSERT INTO events(at, actor, kind, object, data) VALUES(?,?,?,?,?)"
+                    " RETURNING seq",
+                    "itttt", at, actor, kind, object, text);
     free(text);
-    if (rc || (rc = al_db_run(s, st, reterr, "append event")) < 0)
+    if (rc || (rc = al_db_row(s, st, reterr, "event appended")) != 0)
         return rc;
-    return al_db_last_rowid(s);
+    int64_t seq = al_db_int64(st, 0);
+    al_db_done(s, st);
+    return seq;
 }
 
 int al_store_event_orgs_add(struct al_store *s, int64_t seq, const char *const *orgs, size_t n,
@@ -391,16 +473,17 @@ int al_store_event_orgs_add(struct al_store *s, int64_t seq, const char *const *
         struct al_db_stmt *st;
         if (!orgs[i])
             continue;
-        int rc =
-            al_db_prep(s, &st, reterr, "INSERT OR IGNORE INTO event_orgs(org, seq) VALUES(?,?)",
-                       "ti", orgs[i], seq);
+        int rc = al_db_prep(s, &st, reterr,
+                            "INSERT INTO event_orgs(org, seq) VALUES(?,?)"
+                            " ON CONFLICT DO NOTHING",
+                            "ti", orgs[i], seq);
         if (rc || (rc = al_db_run(s, st, reterr, "record an event's org")) < 0)
             return rc;
     }
     return 0;
 }
 
-/* Column 6: the event's orgs as a JSON array text (json_group_array). */
+/* Column 6: the event's orgs as a JSON array text (EVENT_ORGS). */
 static json_t *event_row(struct al_db_stmt *st)
 {
     json_t *data = json_loads(al_db_text(st, 5) ? al_db_text(st, 5) : "{}", 0, NULL);
@@ -412,10 +495,19 @@ static json_t *event_row(struct al_db_stmt *st)
                      data ? data : json_object());
 }
 
-/* The columns event_row reads; ?2..?5 are the filter (NULL: none), ?6 the limit. */
-#define EVENT_COLS                                                                                 \
-    "SELECT e.seq, e.at, e.actor, e.kind, e.object, e.data,"                                       \
-    " (SELECT json_group_array(x.org) FROM event_orgs x WHERE x.seq = e.seq) FROM events e"
+/* The columns event_row reads, the orgs by each dialect's JSON aggregate, in the same order
+ * (by name); ?2..?5 are the filter (NULL: none), ?6 the limit. */
+#define EVENT_COLS "SELECT e.seq, e.at, e.actor, e.kind, e.object, e.data,"
+#define EVENT_ORGS_SQLITE                                                                          \
+    EVENT_COLS " (SELECT json_group_array(org) FROM (SELECT x.org FROM event_orgs x"               \
+               " WHERE x.seq = e.seq ORDER BY x.org)) FROM events e"
+#define EVENT_ORGS_PG                                                                              \
+    EVENT_COLS " (SELECT coalesce(json_agg(x.org ORDER BY x.org), '[]') FROM event_orgs x"         \
+               " WHERE x.seq = e.seq) FROM events e"
+/* The four reads: by org or not, oldest or newest first. */
+#define EVENT_BY_ORG(C, OP, ORDER)                                                                 \
+    C " JOIN event_orgs o ON o.seq = e.seq WHERE o.org = ?2 AND o.seq " OP " ?1" ORDER
+#define EVENT_ALL(C, OP, ORDER) C " WHERE e.seq " OP " ?1 AND ?2 IS NULL" ORDER
 #define EVENT_MATCH                                                                                \
     " AND (?3 IS NULL OR e.kind = ?3) AND (?4 IS NULL OR substr(e.kind, 1, length(?4)) = ?4)"      \
     " AND (?5 IS NULL OR e.object = ?5)"
@@ -432,13 +524,15 @@ static int event_find_desc(struct al_store *s, const struct al_store_event_filte
     int rc;
     if (f->org)
         rc = al_db_prep(s, &st, reterr,
-                        EVENT_COLS " JOIN event_orgs o ON o.seq = e.seq"
-                                   " WHERE o.org = ?2 AND o.seq < ?1" EVENT_FILTER_DESC,
+                        AL_DB_SQL2(s, EVENT_BY_ORG(EVENT_ORGS_SQLITE, "<", EVENT_FILTER_DESC),
+                                   EVENT_BY_ORG(EVENT_ORGS_PG, "<", EVENT_FILTER_DESC)),
                         "ittttn", before, f->org, exact, prefix, f->object, (int64_t)limit);
     else
         rc = al_db_prep(s, &st, reterr,
-                        EVENT_COLS " WHERE e.seq < ?1 AND ?2 IS NULL" EVENT_FILTER_DESC, "ittttn",
-                        before, (const char *)NULL, exact, prefix, f->object, (int64_t)limit);
+                        AL_DB_SQL2(s, EVENT_ALL(EVENT_ORGS_SQLITE, "<", EVENT_FILTER_DESC),
+                                   EVENT_ALL(EVENT_ORGS_PG, "<", EVENT_FILTER_DESC)),
+                        "ittttn", before, (const char *)NULL, exact, prefix, f->object,
+                        (int64_t)limit);
     return rc ? rc : al_db_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
 }
 
@@ -458,11 +552,13 @@ int al_store_event_find(struct al_store *s, const struct al_store_event_filter *
      * whole log */
     if (f->org)
         rc = al_db_prep(s, &st, reterr,
-                        EVENT_COLS " JOIN event_orgs o ON o.seq = e.seq"
-                                   " WHERE o.org = ?2 AND o.seq > ?1" EVENT_FILTER,
+                        AL_DB_SQL2(s, EVENT_BY_ORG(EVENT_ORGS_SQLITE, ">", EVENT_FILTER),
+                                   EVENT_BY_ORG(EVENT_ORGS_PG, ">", EVENT_FILTER)),
                         "ittttn", after, f->org, exact, prefix, f->object, (int64_t)limit);
     else
-        rc = al_db_prep(s, &st, reterr, EVENT_COLS " WHERE e.seq > ?1 AND ?2 IS NULL" EVENT_FILTER,
+        rc = al_db_prep(s, &st, reterr,
+                        AL_DB_SQL2(s, EVENT_ALL(EVENT_ORGS_SQLITE, ">", EVENT_FILTER),
+                                   EVENT_ALL(EVENT_ORGS_PG, ">", EVENT_FILTER)),
                         "ittttn", after, (const char *)NULL, exact, prefix, f->object,
                         (int64_t)limit);
     return rc ? rc : al_db_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
@@ -496,9 +592,10 @@ int al_store_notice_once(struct al_store *s, const char *object, const char *kin
                          struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc =
-        al_db_prep(s, &st, reterr, "INSERT OR IGNORE INTO notices(object, kind, at) VALUES(?,?,?)",
-                   "tti", object, kind, at);
+    int rc = al_db_prep(s, &st, reterr,
+                        "INSERT INTO notices(object, kind, at) VALUES(?,?,?)"
+                        " ON CONFLICT DO NOTHING",
+                        "tti", object, kind, at);
     return rc ? rc : al_db_run(s, st, reterr, "record a notice");
 }
 
@@ -547,10 +644,16 @@ int al_store_owner_orgs(struct al_store *s, const json_t *owners, json_t **ret,
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
     /* reservations by their id, quotes by their request's org */
     int rc = al_db_prep(s, &st, reterr,
-                        "SELECT r.org_id FROM json_each(?1) j JOIN reservations r"
-                        " ON r.id = j.value UNION SELECT q2.org_id FROM json_each(?1) j"
-                        " JOIN quotes q ON q.id = j.value JOIN requests q2"
-                        " ON q2.id = q.request_id ORDER BY 1",
+                        AL_DB_SQL2(s,
+                                   "SELECT r.org_id FROM json_each(?1) j JOIN reservations r"
+                                   " ON r.id = j.value UNION SELECT q2.org_id FROM json_each(?1) j"
+                                   " JOIN quotes q ON q.id = j.value JOIN requests q2"
+                                   " ON q2.id = q.request_id ORDER BY 1",
+                                   "SELECT r.org_id FROM json_array_elements_text(?1::json) j(v)"
+                                   " JOIN reservations r ON r.id = j.v UNION SELECT q2.org_id"
+                                   " FROM json_array_elements_text(?1::json) j(v)"
+                                   " JOIN quotes q ON q.id = j.v JOIN requests q2"
+                                   " ON q2.id = q.request_id ORDER BY 1"),
                         "t", ids);
     free(ids);
     return rc ? rc : al_db_collect(s, st, 100000, org_row, ret, NULL, reterr);
@@ -588,13 +691,18 @@ int al_store_idem_get(struct al_store *s, const char *key, const char *caller,
     return rc;
 }
 
+/* In its own unit: with several servers on one database, a call racing another with the same
+ * key finds the record written meanwhile (a conflict on the primary key), and its caller goes
+ * on to read it, which PostgreSQL allows only after rolling back to a savepoint. */
 int al_store_idem_put(struct al_store *s, const struct al_store_idem *r, struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, "INSERT INTO idempotency VALUES(?,?,?,?,?,?)", "ttbiti",
-                        r->key, r->caller, r->body_hash, (int64_t)r->status, r->response, r->at);
+    int rc = al_db_unit_begin(s, reterr);
     if (rc)
         return rc;
-    rc = al_db_run(s, st, reterr, "put idempotency");
-    return rc < 0 ? rc : 0;
+    rc = al_db_prep(s, &st, reterr, "INSERT INTO idempotency VALUES(?,?,?,?,?,?)", "ttbiti", r->key,
+                    r->caller, r->body_hash, (int64_t)r->status, r->response, r->at);
+    if (rc == 0)
+        rc = al_db_run(s, st, reterr, "put idempotency");
+    return al_db_unit_end(s, rc < 0 ? rc : 0, reterr);
 }

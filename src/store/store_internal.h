@@ -25,6 +25,7 @@
 #include "store/store.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Request documents as last updated or read (parsed), so that each step of the flow does not
@@ -63,6 +64,31 @@ static inline const char *al_store_jstr(json_t *o, const char *k)
 static inline void al_store_copy(char *buf, size_t size, const char *v)
 {
     snprintf(buf, size, "%s", v ? v : "");
+}
+
+/* A page cursor that is a row number (the lists keyed by an integer id: transfers, invoices,
+ * contracts, price versions, deliveries) into *ret: 0 when there is none, else the whole text
+ * must be decimal digits within int64. Checked before it is bound, so that a cursor that is not
+ * a number is the caller's error naming it, not 0 (SQLite's CAST) nor a database error
+ * (PostgreSQL's). common/num.h's parser is out of the store's reach (docs/design.md, "Rooms":
+ * the store uses core only). 0, or AL_E_INVAL. */
+static inline int al_store_cursor_num(const char *cursor, int64_t *ret, struct al_err *e)
+{
+    int64_t v = 0;
+    *ret = 0;
+    if (!cursor)
+        return 0;
+    for (const char *p = cursor; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - (*p - '0')) / 10)
+            return al_err_set(e, AL_E_INVAL,
+                              "cursor: not a cursor of this list (a page's"
+                              " next_cursor, a number)");
+        v = v * 10 + (*p - '0');
+    }
+    if (!*cursor)
+        return al_err_set(e, AL_E_INVAL, "cursor: empty");
+    *ret = v;
+    return 0;
 }
 
 /* ---- what the money files share (store_money.c, store_billing.c, store_ledger.c) ---- */

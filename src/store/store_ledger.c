@@ -130,7 +130,11 @@ int al_store_transfer_append(struct al_store *s, const struct al_transfer *t, in
         return rc;
     /* core's rule first, for its refusal; the trigger holds the same floor in the database */
     rc = al_ledger_apply(t, limit, &debit, &credit, ret_refusal, reterr);
-    if (rc || (rc = xfer_write(s, &w, limit, now, reterr)) != 0)
+    /* the write in its own unit: the triggers' refusals (the floor under a concurrent debit, a
+     * key written meanwhile) reach callers that take a refusal and go on, which PostgreSQL
+     * allows only after rolling back to a savepoint */
+    if (rc || (rc = al_db_unit_begin(s, reterr)) != 0 ||
+        (rc = al_db_unit_end(s, xfer_write(s, &w, limit, now, reterr), reterr)) != 0)
         return rc;
     *ret = w;
     return 0;
@@ -146,16 +150,19 @@ static int xfer_prep(struct al_store *s, struct al_db_stmt **st, const char *sql
         return al_err_set(e, AL_E_INVAL, "account: unknown kind %d", f->acct);
     if (f->kind < -1 || f->kind >= AL_XFER_KINDS)
         return al_err_set(e, AL_E_INVAL, "kind: unknown transfer kind %d", f->kind);
-    return al_db_prep(s, st, e, sql, "ittiiti", (int64_t)f->org,
-                      f->acct < 0 ? NULL : al_ledger_acct_name((enum al_acct_kind)f->acct),
-                      f->kind < 0 ? NULL : al_ledger_kind_name((enum al_transfer_kind)f->kind),
-                      f->from, f->to, cursor, limit);
+    int64_t after;
+    int rc = al_store_cursor_num(cursor, &after, e);
+    return rc ? rc
+              : al_db_prep(s, st, e, sql, "ittiiii", (int64_t)f->org,
+                           f->acct < 0 ? NULL : al_ledger_acct_name((enum al_acct_kind)f->acct),
+                           f->kind < 0 ? NULL : al_ledger_kind_name((enum al_transfer_kind)f->kind),
+                           f->from, f->to, after, limit);
 }
 
 #define XFER_WHERE                                                                                 \
     " WHERE (?1 = 0 OR t.org = ?1) AND (?2 IS NULL OR t.debit = ?2 OR t.credit = ?2)"              \
     " AND (?3 IS NULL OR t.kind = ?3) AND (?5 <= ?4 OR t.at >= ?4 AND t.at < ?5)"                  \
-    " AND t.id > coalesce(CAST(?6 AS INTEGER), 0)"
+    " AND t.id > ?6"
 
 static json_t *xfer_list_row(struct al_db_stmt *st)
 {
@@ -402,15 +409,17 @@ int al_store_invoice_list(struct al_store *s, uint64_t org, struct al_store_page
 {
     struct al_db_stmt *st;
     int limit = al_db_page_limit(pg);
-    int rc = al_db_prep(
-        s, &st, reterr,
-        "SELECT CAST(i.id AS TEXT), i.id, o.org_id, i.payer, i.period_from, i.period_to,"
-        " i.exact, i.total, i.rounding,"
-        " (SELECT count(*) FROM invoice_lines l WHERE l.invoice_id = i.id), i.created_at,"
-        " i.issued_at, i.paid_at FROM invoices i JOIN ledger_orgs o ON o.num = i.org"
-        " WHERE (?1 = 0 OR i.org = ?1) AND i.id > coalesce(CAST(?2 AS INTEGER), 0)"
-        " ORDER BY i.id LIMIT ?3",
-        "iti", (int64_t)org, pg.cursor, (int64_t)limit + 1);
+    int64_t after;
+    int rc = al_store_cursor_num(pg.cursor, &after, reterr);
+    if (rc == 0)
+        rc = al_db_prep(
+            s, &st, reterr,
+            "SELECT CAST(i.id AS TEXT), i.id, o.org_id, i.payer, i.period_from, i.period_to,"
+            " i.exact, i.total, i.rounding,"
+            " (SELECT count(*) FROM invoice_lines l WHERE l.invoice_id = i.id), i.created_at,"
+            " i.issued_at, i.paid_at FROM invoices i JOIN ledger_orgs o ON o.num = i.org"
+            " WHERE (?1 = 0 OR i.org = ?1) AND i.id > ?2 ORDER BY i.id LIMIT ?3",
+            "iii", (int64_t)org, after, (int64_t)limit + 1);
     return rc ? rc : al_db_collect(s, st, limit, invoice_list_row, ret, next, reterr);
 }
 

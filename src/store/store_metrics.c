@@ -37,16 +37,29 @@ static int rows(struct al_store *s, struct al_db_stmt *st, json_t *into, bool as
 static int mig_rows(struct al_store *s, int64_t now, json_t *into, struct al_err *e)
 {
     struct al_db_stmt *st;
+    /* the instances are read out of the stored JSON, by each dialect's JSON functions (an
+     * "instances" that is not an array has none in PostgreSQL, where jsonb refuses to walk it) */
     int r,
         rc = al_db_prep(
             s, &st, e,
-            "SELECT g.model, json_extract(i.value, '$.profile') AS p,"
-            " CASE WHEN EXISTS(SELECT 1 FROM holds h WHERE h.gpu_id = g.id AND h.t0 <= ?1"
-            " AND h.t1 > ?1 AND (h.expires_at = 0 OR h.expires_at > ?1) AND (h.mask &"
-            " (((1 << json_extract(i.value, '$.size')) - 1) << json_extract(i.value, '$.start')))"
-            " != 0) THEN 'held' ELSE 'free' END AS state, count(*)"
-            " FROM gpus g, json_each(g.observed, '$.instances') i WHERE g.observed IS NOT NULL"
-            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            AL_DB_SQL2(
+                s,
+                "SELECT g.model, json_extract(i.value, '$.profile') AS p,"
+                " CASE WHEN EXISTS(SELECT 1 FROM holds h WHERE h.gpu_id = g.id AND h.t0 <= ?1"
+                " AND h.t1 > ?1 AND (h.expires_at = 0 OR h.expires_at > ?1) AND (h.mask &"
+                " (((1 << json_extract(i.value, '$.size')) - 1)"
+                " << json_extract(i.value, '$.start'))) != 0) THEN 'held' ELSE 'free' END AS state,"
+                " count(*) FROM gpus g, json_each(g.observed, '$.instances') i"
+                " WHERE g.observed IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                "SELECT g.model, i.v ->> 'profile' AS p,"
+                " CASE WHEN EXISTS(SELECT 1 FROM holds h WHERE h.gpu_id = g.id AND h.t0 <= ?1"
+                " AND h.t1 > ?1 AND (h.expires_at = 0 OR h.expires_at > ?1) AND (h.mask &"
+                " (((1::bigint << (i.v ->> 'size')::int) - 1)"
+                " << (i.v ->> 'start')::int)) <> 0) THEN 'held' ELSE 'free' END AS state,"
+                " count(*) FROM gpus g, jsonb_array_elements(CASE WHEN"
+                " jsonb_typeof(g.observed::jsonb -> 'instances') = 'array'"
+                " THEN g.observed::jsonb -> 'instances' ELSE '[]' END) AS i(v)"
+                " WHERE g.observed IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
             "i", now);
     if (rc)
         return rc;

@@ -78,7 +78,7 @@ int al_store_window_for(struct al_store *s, const char *node, const char *zone, 
                         "SELECT " WINDOW_COLUMNS " FROM change_windows"
                         " WHERE scope IN ('node:' || ?1, 'zone:' || ?2, 'default')"
                         " ORDER BY CASE WHEN scope = 'default' THEN 2"
-                        " WHEN scope GLOB 'zone:*' THEN 1 ELSE 0 END LIMIT 1",
+                        " WHEN scope LIKE 'zone:%' THEN 1 ELSE 0 END LIMIT 1",
                         "tt", node, zone);
     if (rc || (rc = al_db_row(s, st, reterr, "change window")) != 0)
         return rc;
@@ -187,8 +187,13 @@ int al_store_migchange_put(struct al_store *s, const struct al_store_migchange *
     char *text = json_dumps(doc, JSON_COMPACT);
     if (!text)
         return al_err_set(reterr, AL_E_NOMEM, "out of memory");
-    int rc = insert ? change_insert(s, m, text, links, nlinks, reterr)
-                    : change_update(s, m, text, reterr);
+    /* an update in its own unit too (change_insert's is its own): a refused write (an ended
+     * change, a second open change of a GPU) leaves the transaction usable for the caller that
+     * goes on, in PostgreSQL as in SQLite */
+    int rc =
+        insert ? change_insert(s, m, text, links, nlinks, reterr) : al_db_unit_begin(s, reterr);
+    if (!insert && rc == 0)
+        rc = al_db_unit_end(s, change_update(s, m, text, reterr), reterr);
     free(text);
     return rc;
 }
@@ -209,8 +214,20 @@ int al_store_migchange_open(struct al_store *s, const char *gpu_id, json_t **ret
 }
 
 /* The key that orders changes newest first and pages them: the creation time, zero-padded so
- * that text order is time order, then the id: a cursor of the API's characters (a name's). */
-#define CHANGE_KEY "printf('%020d.%s', c.created_at, c.id)"
+ * that text order is time order, then the id: a cursor of the API's characters (a name's). In
+ * each dialect (SQLite has no lpad, PostgreSQL no printf), compared byte by byte in both. */
+#define CHANGE_KEY_SQLITE "printf('%020d.%s', c.created_at, c.id)"
+#define CHANGE_KEY_PG     "(lpad(c.created_at::text, 20, '0') || '.' || c.id) COLLATE \"C\""
+#define CHANGE_LIST(KEY)                                                                           \
+    "SELECT " KEY ", c.doc FROM mig_changes c WHERE (?1 IS NULL OR c.state = ?1)"                  \
+    " AND (?2 IS NULL OR c.node = ?2) AND (?3 IS NULL OR c.gpu_id = ?3)"                           \
+    " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM mig_change_links l"                                  \
+    " WHERE l.change_id = c.id AND l.org_id = ?4)"                                                 \
+    " OR EXISTS(SELECT 1 FROM mig_change_acks a WHERE a.change_id = c.id AND a.org_id = ?4))"      \
+    " AND (?5 IS NULL OR " KEY " < ?5) ORDER BY 1 DESC LIMIT ?6"
+#define CHANGE_BY_RSV(KEY)                                                                         \
+    "SELECT " KEY ", c.doc FROM mig_changes c JOIN mig_change_links l ON l.change_id = c.id"       \
+    " WHERE l.reservation_id = ? ORDER BY 1 DESC"
 
 int al_store_migchange_list(struct al_store *s, const struct al_store_migchange_filter *f,
                             struct al_store_page pg, json_t **ret, char **next,
@@ -218,15 +235,9 @@ int al_store_migchange_list(struct al_store *s, const struct al_store_migchange_
 {
     struct al_db_stmt *st;
     int limit = al_db_page_limit(pg);
-    int rc = al_db_prep(
-        s, &st, reterr,
-        "SELECT " CHANGE_KEY ", c.doc FROM mig_changes c WHERE (?1 IS NULL OR c.state = ?1)"
-        " AND (?2 IS NULL OR c.node = ?2) AND (?3 IS NULL OR c.gpu_id = ?3)"
-        " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM mig_change_links l"
-        " WHERE l.change_id = c.id AND l.org_id = ?4)"
-        " OR EXISTS(SELECT 1 FROM mig_change_acks a WHERE a.change_id = c.id AND a.org_id = ?4))"
-        " AND (?5 IS NULL OR " CHANGE_KEY " < ?5) ORDER BY 1 DESC LIMIT ?6",
-        "ttttti", f->state, f->node, f->gpu, f->org, pg.cursor, (int64_t)limit + 1);
+    int rc = al_db_prep(s, &st, reterr,
+                        AL_DB_SQL2(s, CHANGE_LIST(CHANGE_KEY_SQLITE), CHANGE_LIST(CHANGE_KEY_PG)),
+                        "ttttti", f->state, f->node, f->gpu, f->org, pg.cursor, (int64_t)limit + 1);
     return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);
 }
 
@@ -274,11 +285,9 @@ int al_store_migchange_by_rsv(struct al_store *s, const char *rsv, json_t **ret,
                               struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr,
-                        "SELECT " CHANGE_KEY ", c.doc FROM mig_changes c"
-                        " JOIN mig_change_links l ON l.change_id = c.id"
-                        " WHERE l.reservation_id = ? ORDER BY 1 DESC",
-                        "t", rsv);
+    int rc = al_db_prep(
+        s, &st, reterr,
+        AL_DB_SQL2(s, CHANGE_BY_RSV(CHANGE_KEY_SQLITE), CHANGE_BY_RSV(CHANGE_KEY_PG)), "t", rsv);
     return rc ? rc : al_db_collect(s, st, 100000, al_db_doc_row, ret, NULL, reterr);
 }
 

@@ -70,18 +70,23 @@ int al_store_price_version_add(struct al_store *s, struct al_store_price_version
         return al_err_set(reterr, AL_E_INVAL, "model: empty");
     if (r->gpu_hour < 0 || r->mig_slice_hour < 0 || r->pool_gpu_hour < 0)
         return al_err_set(reterr, AL_E_INVAL, "price: negative");
-    int rc =
-        al_db_prep(s, &st, reterr,
-                   "INSERT INTO price_versions SELECT ?1, coalesce(max(version), 0) + 1,"
-                   " ?2, ?3, ?4, ?5, ?6, ?7 FROM price_versions WHERE model = ?1"
-                   " RETURNING version",
-                   "tiiiiit", pv->model, pv->valid_from, r->gpu_hour, r->mig_slice_hour,
-                   r->pool_gpu_hour, pv->created_at, pv->created_by[0] ? pv->created_by : NULL);
-    if (rc || (rc = al_db_row(s, st, reterr, "price version written")) != 0)
+    /* in its own unit: two servers adding a version of one model at once, the second finds
+     * the number taken (the primary key) and is retried, after rolling back to a savepoint in
+     * PostgreSQL */
+    int rc = al_db_unit_begin(s, reterr);
+    if (rc)
         return rc;
-    pv->version = (uint32_t)al_db_int64(st, 0);
-    al_db_done(s, st);
-    return 0;
+    rc = al_db_prep(s, &st, reterr,
+                    "INSERT INTO price_versions SELECT ?1, coalesce(max(version), 0) + 1,"
+                    " ?2, ?3, ?4, ?5, ?6, ?7 FROM price_versions WHERE model = ?1"
+                    " RETURNING version",
+                    "tiiiiit", pv->model, pv->valid_from, r->gpu_hour, r->mig_slice_hour,
+                    r->pool_gpu_hour, pv->created_at, pv->created_by[0] ? pv->created_by : NULL);
+    if (rc == 0 && (rc = al_db_row(s, st, reterr, "price version written")) == 0) {
+        pv->version = (uint32_t)al_db_int64(st, 0);
+        al_db_done(s, st);
+    }
+    return al_db_unit_end(s, rc, reterr);
 }
 
 /* Run a price version query (bound) for its one row into *ret. */
@@ -133,11 +138,14 @@ int al_store_price_history(struct al_store *s, const char *model, struct al_stor
 {
     struct al_db_stmt *st;
     int limit = al_db_page_limit(pg);
-    int rc = al_db_prep(s, &st, reterr,
-                        "SELECT CAST(version AS TEXT), " PV_COLS " FROM price_versions"
-                        " WHERE model = ?1 AND version > coalesce(CAST(?2 AS INTEGER), 0)"
-                        " ORDER BY version LIMIT ?3",
-                        "tti", model, pg.cursor, (int64_t)limit + 1);
+    int64_t after;
+    /* the key's own name: PostgreSQL finds two output columns called version otherwise */
+    int rc = al_store_cursor_num(pg.cursor, &after, reterr);
+    if (rc == 0)
+        rc = al_db_prep(s, &st, reterr,
+                        "SELECT CAST(version AS TEXT) AS k, " PV_COLS " FROM price_versions"
+                        " WHERE model = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+                        "tii", model, after, (int64_t)limit + 1);
     return rc ? rc : al_db_collect(s, st, limit, pv_row, ret, next, reterr);
 }
 
@@ -422,15 +430,17 @@ int al_store_contract_list(struct al_store *s, uint64_t org, struct al_store_pag
 {
     struct al_db_stmt *st;
     int limit = al_db_page_limit(pg);
-    int rc =
-        al_db_prep(s, &st, reterr,
-                   "SELECT CAST(c.id AS TEXT), c.id, o.org_id, v.version, v.terms, v.valid_from,"
-                   " v.valid_to, v.self_service, c.created_at, c.ended_at"
-                   " FROM contracts c JOIN ledger_orgs o ON o.num = c.org"
-                   " JOIN contract_versions v ON v.contract_id = c.id AND v.version ="
-                   " (SELECT max(version) FROM contract_versions WHERE contract_id = c.id)"
-                   " WHERE (?1 = 0 OR c.org = ?1) AND c.id > coalesce(CAST(?2 AS INTEGER), 0)"
-                   " ORDER BY c.id LIMIT ?3",
-                   "iti", (int64_t)org, pg.cursor, (int64_t)limit + 1);
+    int64_t after;
+    int rc = al_store_cursor_num(pg.cursor, &after, reterr);
+    if (rc == 0)
+        rc = al_db_prep(
+            s, &st, reterr,
+            "SELECT CAST(c.id AS TEXT), c.id, o.org_id, v.version, v.terms, v.valid_from,"
+            " v.valid_to, v.self_service, c.created_at, c.ended_at"
+            " FROM contracts c JOIN ledger_orgs o ON o.num = c.org"
+            " JOIN contract_versions v ON v.contract_id = c.id AND v.version ="
+            " (SELECT max(version) FROM contract_versions WHERE contract_id = c.id)"
+            " WHERE (?1 = 0 OR c.org = ?1) AND c.id > ?2 ORDER BY c.id LIMIT ?3",
+            "iii", (int64_t)org, after, (int64_t)limit + 1);
     return rc ? rc : al_db_collect(s, st, limit, contract_list_row, ret, next, reterr);
 }

@@ -127,8 +127,8 @@ int al_store_webhook_end(struct al_store *s, const char *id, bool deleted, int64
         return rc;
     rc = al_db_prep(s, &st, reterr,
                     "UPDATE webhooks SET active = 0,"
-                    " disabled_at = CASE WHEN ?2 THEN disabled_at ELSE ?3 END,"
-                    " deleted_at = CASE WHEN ?2 THEN ?3 END"
+                    " disabled_at = CASE WHEN ?2 <> 0 THEN disabled_at ELSE ?3 END,"
+                    " deleted_at = CASE WHEN ?2 <> 0 THEN ?3 END"
                     " WHERE id = ?1 AND deleted_at IS NULL",
                     "tii", id, (int64_t)deleted, at);
     if (rc == 0 && (rc = al_db_run(s, st, reterr, "end webhook")) == 0)
@@ -148,8 +148,8 @@ int al_store_webhook_outcome(struct al_store *s, const char *id, bool ok, int64_
     struct al_db_stmt *st;
     int rc = al_db_prep(s, &st, reterr,
                         "UPDATE webhooks SET"
-                        " failures = CASE WHEN ?2 THEN 0 ELSE failures + 1 END,"
-                        " failing_since = CASE WHEN ?2 THEN NULL"
+                        " failures = CASE WHEN ?2 <> 0 THEN 0 ELSE failures + 1 END,"
+                        " failing_since = CASE WHEN ?2 <> 0 THEN NULL"
                         " ELSE coalesce(failing_since, ?3) END WHERE id = ?1"
                         " RETURNING failures, coalesce(failing_since, 0)",
                         "tii", id, (int64_t)ok, at);
@@ -179,10 +179,12 @@ int al_store_webhook_cursor(struct al_store *s, int64_t *seq, struct al_err *ret
 int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr)
 {
     struct al_db_stmt *st;
+    /* CASE: an integer column in both dialects (PostgreSQL's EXISTS is boolean) */
     int rc = al_db_prep(s, &st, reterr,
-                        "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
+                        "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
                         " AND EXISTS (SELECT 1 FROM events"
-                        " WHERE seq > (SELECT seq FROM webhook_cursor WHERE one = 1))",
+                        " WHERE seq > (SELECT seq FROM webhook_cursor WHERE one = 1))"
+                        " THEN 1 ELSE 0 END",
                         "");
     if (rc || (rc = al_db_row(s, st, reterr, "webhook backlog")) != 0)
         return rc;
@@ -282,13 +284,25 @@ int al_store_delivery_attempted(struct al_store *s, const struct al_store_attemp
     return al_db_unit_end(s, rc < 0 ? rc : 0, reterr);
 }
 
-/* The columns delivery_row reads, from webhook_deliveries d. */
-#define DELIVERY_SELECT                                                                            \
+/* The columns delivery_row reads, from webhook_deliveries d: the attempts as a JSON array, by
+ * each dialect's JSON aggregate. */
+#define DELIVERY_COLUMNS                                                                           \
     "SELECT d.num, d.id, d.webhook_id, d.event_seq, d.kind, d.attempt, d.status,"                  \
-    " d.http_status, d.error, d.next_at, d.created_at, d.delivered_at,"                            \
+    " d.http_status, d.error, d.next_at, d.created_at, d.delivered_at,"
+#define DELIVERY_SELECT_SQLITE                                                                     \
+    DELIVERY_COLUMNS                                                                               \
     " (SELECT json_group_array(json_object('attempt', a.attempt, 'at', a.at,"                      \
     " 'http_status', a.http_status, 'error', a.error)) FROM (SELECT * FROM webhook_attempts"       \
     " WHERE delivery_num = d.num ORDER BY attempt) a) FROM webhook_deliveries d"
+#define DELIVERY_SELECT_PG                                                                         \
+    DELIVERY_COLUMNS                                                                               \
+    " (SELECT coalesce(json_agg(json_build_object('attempt', a.attempt, 'at', a.at,"               \
+    " 'http_status', a.http_status, 'error', a.error) ORDER BY a.attempt), '[]')"                  \
+    " FROM webhook_attempts a WHERE a.delivery_num = d.num) FROM webhook_deliveries d"
+/* A page of a hook's deliveries: after delivery ?2 when given, else after number ?3. */
+#define DELIVERY_PAGE                                                                              \
+    " WHERE d.webhook_id = ?1 AND d.num > coalesce("                                               \
+    "(SELECT num FROM webhook_deliveries WHERE id = ?2), ?3) ORDER BY d.num LIMIT ?4"
 
 static json_t *delivery_row(struct al_db_stmt *st)
 {
@@ -306,7 +320,10 @@ static json_t *delivery_row(struct al_db_stmt *st)
 int al_store_delivery_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, DELIVERY_SELECT " WHERE d.id = ?", "t", id);
+    int rc = al_db_prep(s, &st, reterr,
+                        AL_DB_SQL2(s, DELIVERY_SELECT_SQLITE " WHERE d.id = ?",
+                                   DELIVERY_SELECT_PG " WHERE d.id = ?"),
+                        "t", id);
     if (rc || (rc = al_db_row(s, st, reterr, "delivery")) != 0)
         return rc;
     *ret = delivery_row(st);
@@ -323,10 +340,12 @@ int al_store_delivery_list(struct al_store *s, const char *webhook, const char *
 {
     struct al_db_stmt *st;
     int limit = al_db_page_limit(pg);
-    int rc = al_db_prep(s, &st, reterr,
-                        DELIVERY_SELECT " WHERE d.webhook_id = ?1 AND d.num > coalesce("
-                                        "(SELECT num FROM webhook_deliveries WHERE id = ?2),"
-                                        " CAST(?3 AS INTEGER), 0) ORDER BY d.num LIMIT ?4",
-                        "ttti", webhook, after_id, pg.cursor, (int64_t)limit + 1);
+    int64_t after;
+    int rc = al_store_cursor_num(pg.cursor, &after, reterr);
+    if (rc == 0)
+        rc = al_db_prep(
+            s, &st, reterr,
+            AL_DB_SQL2(s, DELIVERY_SELECT_SQLITE DELIVERY_PAGE, DELIVERY_SELECT_PG DELIVERY_PAGE),
+            "ttii", webhook, after_id, after, (int64_t)limit + 1);
     return rc ? rc : al_db_collect(s, st, limit, delivery_row, ret, next, reterr);
 }

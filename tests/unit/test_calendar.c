@@ -433,7 +433,8 @@ static bool bf_no_instance_throughout(const struct world *w, uint32_t gpu, int64
     return true;
 }
 
-static unsigned stat_sum_fit; /* instances window_sum let in: the check below must have teeth */
+static unsigned stat_sum_fit;   /* instances window_sum let in: the check below must have teeth */
+static unsigned stat_free_many; /* GPUs al_calendar_free_many found busy: the same */
 
 /* al_calendar_window_sum agrees with the calendar's own check: an instance held throughout
  * [s, e) passes al_calendar_check exactly when the window's summary accepts it. */
@@ -471,6 +472,7 @@ static void bf_check_queries(struct world *w)
         live += w->s[i].live;
     assert_int_equal(al_calendar_count(w->c, UINT32_MAX, 0, 0), live);
     uint32_t bfmask[64] = {0}; /* the fleets here have at most 64 GPUs */
+    bool bffree[64] = {false};
     assert_true(ng <= 64);
     for (uint32_t g = 0; g < ng; g++) {
         uint32_t mask = 0;
@@ -491,6 +493,7 @@ static void bf_check_queries(struct world *w)
         bfmask[g] = mask;
         assert_int_equal(al_calendar_count(w->c, g, s, e), cnt);
         assert_int_equal(al_calendar_free_during(w->c, g, s, e), cnt == 0);
+        bffree[g] = cnt == 0;
         bool sf = (sure[0] >> g) & 1, mb = (maybe[0] >> g) & 1;
         if (sf)
             assert_int_equal(cnt, 0); /* "surely free" is never wrong */
@@ -508,6 +511,14 @@ static void bf_check_queries(struct world *w)
     al_calendar_masks(w->c, gpus, n, s, e, got);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(got[i], gpus[i] < ng ? bfmask[gpus[i]] : 0);
+    /* the batched free checks (same list): an unknown GPU is free, as al_calendar_free_during
+     * says */
+    bool fr[AL_CAL_BATCH + 40];
+    al_calendar_free_many(w->c, gpus, n, s, e, fr);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(fr[i], gpus[i] < ng ? bffree[gpus[i]] : true);
+        stat_free_many += gpus[i] < ng && !fr[i];
+    }
     /* the batched window sums: the same as one at a time */
     struct al_layout_sum sums[AL_CAL_BATCH + 40], one;
     int rcs[AL_CAL_BATCH + 40];
@@ -736,10 +747,11 @@ static void test_random_sequences(void **state)
         run_world(seed, 1000);
     printf("calendar property: adds %u accepted / %u refused, extends %u / %u\n", stat_add[1],
            stat_add[0], stat_ext[1], stat_ext[0]);
-    printf("calendar property: %u UNITS bytes set, %u instances fit a window sum\n", stat_units,
-           stat_sum_fit);
+    printf("calendar property: %u UNITS bytes set, %u instances fit a window sum, %u batched "
+           "free checks busy\n",
+           stat_units, stat_sum_fit, stat_free_many);
     assert_true(stat_add[0] > 100 && stat_add[1] > 100 && stat_ext[0] > 50 && stat_ext[1] > 50);
-    assert_true(stat_units > 100 && stat_sum_fit > 1000);
+    assert_true(stat_units > 100 && stat_sum_fit > 1000 && stat_free_many > 1000);
 }
 
 static void test_growth(void **state)

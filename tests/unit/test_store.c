@@ -144,6 +144,43 @@ static void test_nodes_and_holds(void **state)
     json_decref(all);
 }
 
+static int count_hold(void *arg, const struct al_store_hold *h)
+{
+    (void)h;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A refused hold undoes itself alone (its own unit): the caller's unit goes on, and what it
+ * wrote before and after is kept. */
+static void test_hold_refused_alone(void **state)
+{
+    struct store_fixture *f = *state;
+    struct al_store_hold h = {.gpu = "gpu_n1-0",
+                              .owner = "rsv_1",
+                              .kind = "gpu",
+                              .start_unit = -1,
+                              .mask = UINT64_MAX,
+                              .t0 = 10,
+                              .t1 = 20};
+    int n = 0;
+    put_node(f->s, 1);
+    assert_int_equal(al_store_begin(f->s, NULL), 0);
+    assert_int_equal(al_store_savepoint(f->s, NULL), 0);
+    assert_int_equal(al_store_hold_add(f->s, &h, NULL), 0);
+    struct al_store_hold bad = h; /* an empty span: the schema's CHECK refuses it */
+    bad.t1 = bad.t0;
+    assert_int_equal(al_store_hold_add(f->s, &bad, NULL), AL_E_CONFLICT);
+    assert_true(al_store_in_tx(f->s));
+    h.t0 = 30;
+    h.t1 = 40;
+    assert_int_equal(al_store_hold_add(f->s, &h, NULL), 0);
+    assert_int_equal(al_store_release(f->s, NULL), 0);
+    assert_int_equal(al_store_commit(f->s, NULL), 0);
+    assert_int_equal(al_store_hold_each(f->s, 0, 100, 0, count_hold, &n, NULL), 0);
+    assert_int_equal(n, 2);
+}
+
 /* Report node `node` at `now` with GPUs "IDX:UUID:MODEL[:sick]" …, NULL-terminated; returns
  * the upsert's code. */
 static int report(struct al_store *s, const char *node, int64_t now, ...)
@@ -531,6 +568,16 @@ static void test_event_orgs_and_filters(void **state)
     assert_int_equal(al_store_event_find(f->s, &flt, 0, 10, &list, NULL), 0);
     assert_int_equal(json_array_size(list), 0);
     json_decref(list);
+    /* an event's orgs are listed by name, whatever the order they were added in */
+    const char *za[] = {"org_z", "org_a"};
+    int64_t s5 = al_store_event_append(f->s, 9, "usr_1", "gpu.healthy", "gpu_1", NULL, NULL);
+    assert_true(s5 > s4);
+    assert_int_equal(al_store_event_orgs_add(f->s, s5, za, 2, NULL), 0);
+    assert_int_equal(al_store_event_list_org(f->s, "org_z", 0, 10, &list, NULL), 0);
+    json_t *want = json_pack("[s,s]", "org_a", "org_z");
+    assert_true(json_equal(json_object_get(json_array_get(list, 0), "orgs"), want));
+    json_decref(want);
+    json_decref(list);
     /* a notice is recorded once */
     assert_int_equal(al_store_notice_once(f->s, "rsv_1", "reservation.ending", 9, NULL), 1);
     assert_int_equal(al_store_notice_once(f->s, "rsv_1", "reservation.ending", 10, NULL), 0);
@@ -587,6 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_orgs_crud_and_unique, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_users_by_token, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_nodes_and_holds, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_hold_refused_alone, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_gpus_are_uuids, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_model_change_waits_for_holds, store_setup,
                                         store_teardown),

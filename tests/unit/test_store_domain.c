@@ -5,8 +5,9 @@
  * reservation holds over a span (the MIG planner's read), node-bound agent tokens (migration
  * 6: one per node, replaced, revoked, found by hash only), and a GPU's MIG state (migration 7:
  * observed as reported, desired as set), and the cache of request documents (what a caller
- * gets is its own copy; a rollback never leaves the cache holding what the database undid), and
- * a request's quote held by id in its row and given back whole on reads. */
+ * gets is its own copy; a rollback never leaves the cache holding what the database undid),
+ * a request's quote held by id in its row and given back whole on reads (in place), a quote
+ * read naming its request, and the clock's id lists. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -415,6 +416,20 @@ static void test_request_cache(void **state)
     expect_request_state(f->s, "req_1", "accepted");
 }
 
+/* The keys of object `o` are `keys` (NULL-terminated), in that order. */
+static void expect_keys(json_t *o, const char *const *keys)
+{
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        assert_non_null(keys[i]);
+        assert_string_equal(k, keys[i++]);
+    }
+    assert_null(keys[i]);
+}
+
 /* A request's row holds its quote by id; reads (one, a list) give the quote document back. */
 static void test_request_quote_by_id(void **state)
 {
@@ -447,6 +462,7 @@ static void test_request_quote_by_id(void **state)
     al_store_rollback(f->s); /* no transaction: only empties the cache, so the row is read */
     assert_int_equal(al_store_request_get(f->s, "req_1", &got, NULL), 0);
     assert_true(json_equal(got, req));
+    expect_keys(got, (const char *[]){"id", "state", "quote", "after", NULL}); /* in place */
     json_decref(got);
     for (int desc = 0; desc <= 1; desc++) { /* either order: the one request, its quote in */
         struct al_store_request_filter rf = {"org_a", NULL, desc};
@@ -457,6 +473,53 @@ static void test_request_quote_by_id(void **state)
         json_decref(got);
     }
     json_decref(quote);
+    json_decref(req);
+}
+
+/* A quote read names its request (replacing a "request" the document has, in place); a request
+ * whose quote row is gone reads with a null quote; the clock's id lists are [{id}]. */
+static void test_quote_request_and_ids(void **state)
+{
+    struct store_fixture *f = *state;
+    json_t *req = json_pack("{s:s,s:{s:s}}", "id", "req_1", "quote", "id", "qte_gone");
+    json_t *q1 = json_pack("{s:s,s:i}", "id", "qte_1", "total_micros", 5);
+    json_t *q2 = json_pack("{s:s,s:s,s:i}", "id", "qte_2", "request", "stale", "n", 1);
+    json_t *got = NULL;
+    struct al_store_doc_meta m = {"req_1", "org_a", "quoted", 100, 100};
+    add_org(f->s, "org_a", "acme", NULL);
+    assert_int_equal(al_store_request_put(f->s, &m, req, true, NULL), 0);
+    assert_int_equal(
+        al_store_quote_insert(f->s, &(struct al_store_doc_meta){"qte_1", "req_1", NULL, 500, 0}, q1,
+                              NULL),
+        0);
+    assert_int_equal(
+        al_store_quote_insert(f->s, &(struct al_store_doc_meta){"qte_2", "req_1", NULL, 400, 0}, q2,
+                              NULL),
+        0);
+    assert_int_equal(al_store_quote_get(f->s, "qte_1", &got, NULL), 0);
+    expect_keys(got, (const char *[]){"id", "total_micros", "request", NULL});
+    assert_string_equal(json_string_value(json_object_get(got, "request")), "req_1");
+    json_decref(got);
+    assert_int_equal(al_store_quote_get(f->s, "qte_2", &got, NULL), 0);
+    expect_keys(got, (const char *[]){"id", "request", "n", NULL});
+    assert_string_equal(json_string_value(json_object_get(got, "request")), "req_1");
+    json_decref(got);
+    assert_int_equal(al_store_quote_get(f->s, "qte_none", &got, NULL), AL_E_NOTFOUND);
+    /* the request names a quote no row holds */
+    assert_int_equal(al_store_request_get(f->s, "req_1", &got, NULL), 0);
+    assert_true(json_is_null(json_object_get(got, "quote")));
+    json_decref(got);
+    /* its quotes' last validity passed at 500: due to expire then, by id only */
+    assert_int_equal(al_store_quote_expired(f->s, 499, &got, NULL), 0);
+    assert_int_equal(json_array_size(got), 0);
+    json_decref(got);
+    assert_int_equal(al_store_quote_expired(f->s, 500, &got, NULL), 0);
+    json_t *want = json_pack("[{s:s}]", "id", "req_1");
+    assert_true(json_equal(got, want));
+    json_decref(want);
+    json_decref(got);
+    json_decref(q1);
+    json_decref(q2);
     json_decref(req);
 }
 
@@ -472,6 +535,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gpu_mig_state, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_request_cache, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_request_quote_by_id, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_quote_request_and_ids, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,9 @@
  * reservation billing states (frozen fields, counters that never go back) and what the limits
  * read of them (the spans an org holds over a window, its reservations ahead), pool sessions
  * (start, metering, stop), the schema's refusal to change what was agreed, the migration
- * that turns a schema-3 price list into version 1 of each model, and migration 5's draws due
- * with the clock's marks. */
+ * that turns a schema-3 price list into version 1 of each model, migration 5's draws due
+ * with the clock's marks, and the lists paged by a row number refusing a cursor that is not
+ * one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -576,7 +577,40 @@ static void test_draws_due_and_marks(void **state)
     assert_int_equal(al_store_mark_set(f->s, "draws", T0 + 10, NULL), 0);
     assert_int_equal(al_store_mark_get(f->s, "draws", &at, NULL), 0);
     assert_int_equal(at, T0 + 50);
+    assert_int_equal(al_store_mark_set(f->s, "draws", T0 + 60, NULL), 0); /* forward: moves */
+    assert_int_equal(al_store_mark_get(f->s, "draws", &at, NULL), 0);
+    assert_int_equal(at, T0 + 60);
     assert_int_equal(al_store_mark_set(f->s, "", T0, NULL), AL_E_INVAL);
+}
+
+/* The lists paged by a row number refuse a cursor that is not one (SQLite would read it as 0,
+ * the first page again; PostgreSQL would fail the statement), naming it; a number pages. */
+static void test_page_cursors_are_numbers(void **state)
+{
+    struct store_fixture *f = *state;
+    static const char *const bad[] = {"abc", "", "12x", "-1", " 1", "99999999999999999999"};
+    struct al_store_xfer_filter xf = {0, -1, -1, 0, 0};
+    struct al_err e = {0};
+    for (size_t i = 0; i <= sizeof bad / sizeof bad[0]; i++) {
+        /* the last round: a number past every row, an empty page */
+        bool ok = i == sizeof bad / sizeof bad[0];
+        struct al_store_page pg = {ok ? "9223372036854775807" : bad[i], 10};
+        json_t *lists[5] = {NULL};
+        int got[] = {
+            al_store_price_history(f->s, "H100-80GB", pg, &lists[0], NULL, &e),
+            al_store_contract_list(f->s, 0, pg, &lists[1], NULL, &e),
+            al_store_transfer_list(f->s, &xf, pg, &lists[2], NULL, &e),
+            al_store_invoice_list(f->s, 0, pg, &lists[3], NULL, &e),
+            al_store_delivery_list(f->s, "whk_1", NULL, pg, &lists[4], NULL, &e),
+        };
+        for (size_t k = 0; k < 5; k++) {
+            assert_int_equal(got[k], ok ? 0 : AL_E_INVAL);
+            assert_int_equal(json_array_size(lists[k]), 0); /* 0 for NULL too */
+            json_decref(lists[k]);
+        }
+        if (!ok)
+            assert_non_null(strstr(e.msg, "cursor"));
+    }
 }
 
 int main(void)
@@ -592,6 +626,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_sessions, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v3, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_draws_due_and_marks, store_setup_dir, store_teardown),
+        cmocka_unit_test_setup_teardown(test_page_cursors_are_numbers, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
