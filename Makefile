@@ -1,6 +1,7 @@
 # allot — the only commands a user needs. Each installs what it needs first (scripts/deps.sh).
 #   make run     build allot (release) and start a server with a simulated fleet (.run/)
 #   make test    build (debug, ASan + UBSan) and run every test; ends with "N passed, N failed"
+#   make test-pg the integration suites with their servers on PostgreSQL (a throw-away cluster)
 #   make bench   build (release) and run the benchmarks (QUICK=1 for a short first look)
 #   make install the binary, systemd units, example allot.conf and docs under $(DESTDIR)$(PREFIX)
 #                (PREFIX=/usr/local; /etc is never written: docs/operations.md)
@@ -10,7 +11,7 @@
 #                  fails on findings (make test runs it too: tests/integration/lint.sh)
 #   make valgrind  release build, every unit test program under valgrind memcheck
 #   make fuzz      the libFuzzer targets, FUZZ_SECONDS (default 60) each; make test runs 12 s each
-.PHONY: all run test bench build debug deps format lint valgrind fuzz clean install deb
+.PHONY: all run test test-pg bench build debug deps format lint valgrind fuzz clean install deb
 
 PREFIX ?= /usr/local
 
@@ -49,6 +50,11 @@ deb:
 
 test: debug
 	@scripts/run-tests.sh build/debug
+
+# The integration suites with their servers on PostgreSQL (docs/postgres.md): one throw-away
+# cluster, each server's database its own; ends with "N passed, N failed".
+test-pg: debug
+	@bash tests/integration/pg_run_lib.sh build/debug
 
 bench:
 	@scripts/deps.sh bench

@@ -4,6 +4,9 @@
 # before each step (the package lists, then the packages, which can take a minute or two),
 # and that it is done.
 # Usage: scripts/deps.sh [build|dist|run|test|bench|lint|valgrind]   (each implies build)
+#   build: the compiler, CMake, and the libraries allot links: libpq-dev among them (the
+#         store's PostgreSQL driver, src/store/db_pg.c, is always built; the PostgreSQL server
+#         itself comes with test and bench, for the suites and benchmarks that start one)
 #   dist: nodejs + npm and `npm ci` in web/, so that `make install` and `make deb` can install
 #         the dashboard's one npm file (docs/dashboard.md)
 #   run:  jq, with which the README's quickstart picks ids out of -o json, the container
@@ -14,7 +17,8 @@
 #         podman, runc, busybox-static for tests/integration/runtime_podman.sh, prometheus
 #         for its promtool (tests/integration/metrics.sh checks GET /metrics), systemd
 #         (systemd-analyze verify) for tests/integration/packaging.sh, postgresql (whose
-#         server tests/integration/pg_schema.sh starts, a throw-away cluster), chromium for the
+#         server tests/integration/pg_schema.sh, pg_store.sh and `make test-pg` start, a
+#         throw-away cluster), chromium for the
 #         dashboard's browser tests (tests/integration/browser_*.sh), and nodejs + npm: then
 #         `npm ci` installs each npm directory's packages (the versions of its
 #         package-lock.json) into its node_modules, again whenever the lock file is newer:

@@ -22,7 +22,9 @@ static void server_usage(FILE *f)
             "                    [--webhook-fail-limit N] [--webhook-targets public|any]\n"
             "                    [--web DIR|off] [--clock-file PATH]\n"
             "       allot server init [--db PATH] [--name NAME] [--secret-key-file PATH]\n"
-            "  --db PATH              SQLite database (default ./allot.db)\n"
+            "  --db PATH|URI          SQLite database (default ./allot.db), or PostgreSQL: a\n"
+            "                         postgres:// URI or libpq key=value string (then\n"
+            "                         --secret-key-file is needed; docs/postgres.md)\n"
             "  --listen ADDR:PORT     where to serve HTTP (default 127.0.0.1:8080)\n"
             "  --threads N            HTTP worker threads (default %u)\n"
             "  --max-conns N          open connections in all (default %u)\n"
@@ -126,6 +128,14 @@ static int webhook_targets(const char *v, struct al_server_opts *o)
     return 0;
 }
 
+/* How the messages name the database: a PostgreSQL conninfo or URI may hold a password, so
+ * it is never printed (the store's own rule, al_store_db_is_pg, decides what it opens; this
+ * one only what is shown). */
+static const char *db_shown(const char *db)
+{
+    return strstr(db, "://") || strchr(db, '=') ? "the PostgreSQL database" : db;
+}
+
 static int server_init(int argc, char **argv)
 {
     const char *db = "allot.db", *name = "admin", *key = NULL;
@@ -152,7 +162,7 @@ static int server_init(int argc, char **argv)
         return e.code == AL_E_CONFLICT || e.code == AL_E_INVAL ? AL_EXIT_NO : AL_EXIT_FAIL;
     }
     fprintf(stderr, "allot server init: created %s with operator '%s'; its token (shown once):\n",
-            db, name);
+            db_shown(db), name);
     printf("%s\n", token);
     memset(token, 0, sizeof token);
     return AL_EXIT_OK;

@@ -353,7 +353,9 @@ int al_server_init_db(const char *db, const char *name, char *token, size_t cap,
     if ((rc = al_store_begin(s, reterr)) != 0)
         goto out;
     if ((rc = al_store_user_count(s, reterr)) != 0) {
-        rc = rc > 0 ? al_err_set(reterr, AL_E_CONFLICT, "%s has users already", db) : rc;
+        rc = rc > 0 ? al_err_set(reterr, AL_E_CONFLICT, "%s has users already",
+                                 al_store_db_is_pg(db) ? "the database" : db)
+                    : rc;
         goto out;
     }
     int64_t now = (int64_t)time(NULL);
@@ -406,7 +408,7 @@ static const char *errtext(int err)
 
 /* One server per database: its in-memory calendar must see every write. A POSIX lock on
  * "<db>.lock" (released by the kernel when the process dies, kill -9 included). Returns the
- * lock's fd, or a negative code. */
+ * lock's fd, or a negative code. Not taken on PostgreSQL (docs/postgres.md). */
 static int lock_db(const char *db, struct al_err *e)
 {
     char path[4096];
@@ -620,12 +622,12 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
     bool clock_started = false;
     char note[256] = "";
     sigset_t sigs;
-    int rc, sig, lock_fd;
+    int rc, sig, lock_fd = -1;
     if (sodium_init() < 0)
         return al_err_set(reterr, AL_E_INTERNAL, "libsodium did not start");
     if ((rc = parse_listen(o->listen, &sa, reterr)) != 0)
         return rc;
-    if ((lock_fd = lock_db(o->db, reterr)) < 0)
+    if (!al_store_db_is_pg(o->db) && (lock_fd = lock_db(o->db, reterr)) < 0)
         return lock_fd;
     if ((rc = al_srv_open(&srv, o->db, o->clock_file, reterr)) != 0) {
         close(lock_fd);
@@ -662,7 +664,8 @@ int al_server_run(const struct al_server_opts *o, struct al_err *reterr)
         goto out;
     }
     clock_started = true;
-    fprintf(stderr, "allot server: listening on http://%s (db %s%s)\n", o->listen, o->db,
+    fprintf(stderr, "allot server: listening on http://%s (db %s%s)\n", o->listen,
+            al_store_db_is_pg(o->db) ? "PostgreSQL" : o->db, /* a conninfo may hold a password */
             o->clock_file ? ", test clock" : "");
     if (srv.web)
         fprintf(stderr, "allot server: dashboard at http://%s/ (files from %s)\n", o->listen,

@@ -10,6 +10,7 @@
 #include "server/http.h"
 #include "server/replica.h"
 #include "server/whsend.h"
+#include "store/store.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -363,6 +364,12 @@ static void *dispatcher_main(void *arg)
 int al_webhooks_key_path(const struct al_webhooks_opts *o, char *buf, size_t cap,
                          struct al_err *reterr)
 {
+    /* a PostgreSQL --db is no path to put the key beside, and its replicas share one key */
+    if (!o->key_file && o->db && al_store_db_is_pg(o->db))
+        return al_err_set(reterr, AL_E_INVAL,
+                          "--secret-key-file is needed when --db names PostgreSQL (the key that"
+                          " seals webhook secrets; every server on the database reads the same"
+                          " file)");
     int n = o->key_file ? snprintf(buf, cap, "%s", o->key_file)
                         : snprintf(buf, cap, "%s.key", o->db ? o->db : "allot.db");
     return n < 0 || (size_t)n >= cap

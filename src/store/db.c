@@ -1,9 +1,13 @@
 /* db.c — what the store's seam (db.h) builds on its driver, the same for every database: a
  * statement stepped for no rows or for its one row, units kept or undone whole (savepoints),
- * lists collected a page at a time, JSON documents read by key. */
+ * lists collected a page at a time, JSON documents read by key; and the seam's public names,
+ * which pick the back end at open (db_sqlite.c or db_pg.c) and then call through its table of
+ * operations, with the fault injection of debug builds that is the same for both. */
 #include "store/store_internal.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,3 +146,206 @@ int al_db_doc_one(struct al_store *s, const char *sql, const char *key, const ch
     al_db_done(s, st);
     return rc;
 }
+
+/* ---- the driver: through the back end's operations ---- */
+
+bool al_store_db_is_pg(const char *db)
+{
+    if (strncmp(db, "postgres://", 11) == 0 || strncmp(db, "postgresql://", 13) == 0)
+        return true;
+    /* a libpq conninfo starts with a keyword and '=' ("host=/run/pg dbname=allot") */
+    size_t k = strspn(db, "abcdefghijklmnopqrstuvwxyz_");
+    return k > 0 && db[k] == '=';
+}
+
+int al_db_open(const char *path, struct al_store **ret, struct al_err *e)
+{
+    return al_store_db_is_pg(path) ? al_db_pg_open(path, ret, e) : al_db_sqlite_open(path, ret, e);
+}
+
+enum al_db_kind al_db_kind(const struct al_store *s)
+{
+    return s->db->ops->kind;
+}
+
+int al_db_prep(struct al_store *s, struct al_db_stmt **st, struct al_err *e, const char *sql,
+               const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = s->db->ops->prep(s, st, sql, fmt, ap, e);
+    va_end(ap);
+    return rc;
+}
+
+void al_db_done(struct al_store *s, struct al_db_stmt *st)
+{
+    if (st)
+        s->db->ops->done(s, st);
+}
+
+int al_db_step(struct al_store *s, struct al_db_stmt *st)
+{
+    return s->db->ops->step(s, st);
+}
+
+int64_t al_db_int64(struct al_db_stmt *st, int col)
+{
+    return st->cols->int64(st, col);
+}
+
+int al_db_int(struct al_db_stmt *st, int col)
+{
+    return st->cols->int32(st, col);
+}
+
+const char *al_db_text(struct al_db_stmt *st, int col)
+{
+    return st->cols->text(st, col);
+}
+
+bool al_db_null(struct al_db_stmt *st, int col)
+{
+    return st->cols->null(st, col);
+}
+
+const void *al_db_blob(struct al_db_stmt *st, int col, size_t *n)
+{
+    return st->cols->blob(st, col, n);
+}
+
+int64_t al_db_changes(struct al_store *s)
+{
+    return s->db->ops->changes(s);
+}
+
+int64_t al_db_last_rowid(struct al_store *s)
+{
+    return s->db->ops->last_rowid(s);
+}
+
+int al_db_code(struct al_store *s)
+{
+    return s->db->ops->code(s);
+}
+
+enum al_db_fail al_db_failed(struct al_store *s)
+{
+    return s->db->ops->failed(s);
+}
+
+int al_db_fail(struct al_store *s, struct al_err *e, const char *what)
+{
+#ifdef AL_DEBUG
+    if (s->db->fault.nomem) { /* injected: the connection itself saw no error */
+        s->db->fault.nomem = false;
+        return al_err_set(e, AL_E_NOMEM, "%s: out of memory (injected fault)", what);
+    }
+#endif
+    return s->db->ops->fail(s, e, what);
+}
+
+int al_db_exec(struct al_store *s, const char *sql, struct al_err *e)
+{
+    return s->db->ops->exec(s, sql, e);
+}
+
+int al_db_script(struct al_store *s, const char *sql, struct al_err *e)
+{
+    return s->db->ops->script(s, sql, e);
+}
+
+/* ---- store.h's transactions, durability and close ---- */
+
+void al_store_close(struct al_store *s)
+{
+    if (!s)
+        return;
+    if (al_store_in_tx(s))
+        al_store_rollback(s);
+    al_store_docs_clear(s);
+    s->db->ops->close(s->db);
+    free(s);
+}
+
+int al_store_begin(struct al_store *s, struct al_err *reterr)
+{
+    return s->db->ops->begin(s, reterr);
+}
+
+int al_store_commit(struct al_store *s, struct al_err *reterr)
+{
+#ifdef AL_DEBUG
+    if (al_db_fault_fires(s->db, AL_STORE_FAULT_COMMIT, NULL)) {
+        /* as when COMMIT fails on a disk error: nothing of the transaction is kept */
+        al_store_rollback(s);
+        return al_err_set(reterr, AL_E_DB, "COMMIT: disk I/O error (injected fault)");
+    }
+#endif
+    return s->db->ops->commit(s, reterr);
+}
+
+void al_store_rollback(struct al_store *s)
+{
+    al_store_docs_clear(s);
+    s->db->ops->rollback(s);
+}
+
+bool al_store_in_tx(struct al_store *s)
+{
+    return s->db->ops->in_tx(s);
+}
+
+int al_store_defer_sync(struct al_store *s, struct al_err *reterr)
+{
+    return s->db->ops->defer_sync(s, reterr);
+}
+
+int al_store_sync(struct al_store *s, struct al_err *reterr)
+{
+    return s->db->ops->sync(s, reterr);
+}
+
+int al_store_savepoint(struct al_store *s, struct al_err *reterr)
+{
+    return al_db_exec(s, "SAVEPOINT al_unit", reterr);
+}
+
+int al_store_release(struct al_store *s, struct al_err *reterr)
+{
+    return al_db_exec(s, "RELEASE al_unit", reterr);
+}
+
+void al_store_rollback_to(struct al_store *s)
+{
+    al_store_docs_clear(s);
+    /* fails harmlessly when the database ended the whole transaction already */
+    al_db_script(s, "ROLLBACK TO al_unit; RELEASE al_unit", NULL);
+}
+
+/* ---- fault injection (debug builds) ---- */
+
+#ifdef AL_DEBUG
+bool al_db_fault_fires(struct al_db *d, enum al_store_fault kind, const char *sql)
+{
+    unsigned *left = &d->fault.left[kind];
+    if (*left == 0)
+        return false;
+    if (kind == AL_STORE_FAULT_ALLOC && d->fault.sql[0] && (!sql || !strstr(sql, d->fault.sql)))
+        return false;
+    return --*left == 0;
+}
+
+int al_store_fault_set(struct al_store *s, enum al_store_fault kind, unsigned nth, const char *sql)
+{
+    struct al_db *d = s->db;
+    if ((unsigned)kind >= AL_STORE_FAULT_KINDS)
+        return AL_E_INVAL;
+    if (sql && strlen(sql) >= sizeof d->fault.sql)
+        return AL_E_INVAL;
+    d->fault.left[kind] = nth;
+    if (kind == AL_STORE_FAULT_ALLOC)
+        snprintf(d->fault.sql, sizeof d->fault.sql, "%s", sql ? sql : "");
+    return 0;
+}
+#endif

@@ -4,24 +4,20 @@
  * A statement is prepared from a string literal (the statement cache keys on its address),
  * its arguments bound from a format string, stepped row by row, its columns read by index,
  * and given back. The driver also opens and closes the database and runs the transactions of
- * store.h. One back end today, db_sqlite.c; db.c builds on it what does not depend on the
- * database (no-row and one-row steps, units, pages of lists, documents). */
+ * store.h. Two back ends, db_sqlite.c and db_pg.c (libpq), chosen at open by the --db value
+ * (al_store_db_is_pg); each fills a table of operations (struct al_db_ops), which db.c calls
+ * through, and db.c builds on them what does not depend on the database (no-row and one-row
+ * steps, units, pages of lists, documents, savepoints, fault counts). */
 #ifndef AL_STORE_DB_H
 #define AL_STORE_DB_H
 
 #include "store/store.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* A prepared statement of the driver (opaque: in SQLite, an sqlite3_stmt). */
-struct al_db_stmt;
-
-/* The driver's own state of a store: its connection, statement cache, durability and, in
- * debug builds, the armed faults (defined by the back end). */
-struct al_db;
 
 /* The database behind a store (al_db_kind). */
 enum al_db_kind { AL_DB_SQLITE, AL_DB_PG };
@@ -44,16 +40,99 @@ enum al_db_fail {
     AL_DB_F_TRIGGER, /* a trigger's RAISE(ABORT) */
     AL_DB_F_CHECK,
     AL_DB_F_FOREIGN,
-    AL_DB_F_FULL,  /* the disk is full */
-    AL_DB_F_NOMEM, /* out of memory */
+    AL_DB_F_FULL,      /* the disk is full */
+    AL_DB_F_NOMEM,     /* out of memory */
+    AL_DB_F_EXCLUSION, /* an exclusion constraint (PostgreSQL: holds_no_overlap, 23P01) */
+    AL_DB_F_RANGE,     /* an integer out of its type's range (PostgreSQL: 22003) */
+    AL_DB_F_RETRY,     /* a serialization failure, deadlock or lock timeout: retry the unit */
+    AL_DB_F_LOST,      /* the connection went away: the outcome of a COMMIT is unknown */
     AL_DB_F_OTHER
 };
 
-/* ---- the driver (db_sqlite.c) ---- */
+/* ---- what a back end provides (db_sqlite.c, db_pg.c) ---- */
 
-/* Open the database at `path` (created when absent) with the driver's settings, into *ret (a
- * new store with no schema applied; al_store_close frees it). 0, or a code with the reason
- * in `e`. */
+struct al_db;
+
+/* A statement begins with its back end's column readers, so that a column read costs one
+ * indirect call and no lookup (the readers take the statement alone, as SQLite's do). */
+struct al_db_stmt;
+struct al_db_cols {
+    int64_t (*int64)(struct al_db_stmt *st, int col);
+    int (*int32)(struct al_db_stmt *st, int col);
+    const char *(*text)(struct al_db_stmt *st, int col);
+    bool (*null)(struct al_db_stmt *st, int col);
+    const void *(*blob)(struct al_db_stmt *st, int col, size_t *n);
+};
+struct al_db_stmt {
+    const struct al_db_cols *cols;
+};
+
+/* The operations of a back end; db.c's public names call through them. Each has the contract
+ * of the public function of the same name (below, and store.h's al_store_* ones). */
+struct al_db_ops {
+    enum al_db_kind kind;
+    int (*prep)(struct al_store *s, struct al_db_stmt **st, const char *sql, const char *fmt,
+                va_list ap, struct al_err *e);
+    void (*done)(struct al_store *s, struct al_db_stmt *st);
+    int (*step)(struct al_store *s, struct al_db_stmt *st);
+    int64_t (*changes)(struct al_store *s);
+    int64_t (*last_rowid)(struct al_store *s);
+    int (*code)(struct al_store *s);
+    enum al_db_fail (*failed)(struct al_store *s);
+    int (*fail)(struct al_store *s, struct al_err *e, const char *what);
+    int (*exec)(struct al_store *s, const char *sql, struct al_err *e);
+    int (*script)(struct al_store *s, const char *sql, struct al_err *e);
+    int (*begin)(struct al_store *s, struct al_err *e);
+    int (*commit)(struct al_store *s, struct al_err *e);
+    void (*rollback)(struct al_store *s);
+    bool (*in_tx)(struct al_store *s);
+    int (*defer_sync)(struct al_store *s, struct al_err *e);
+    int (*sync)(struct al_store *s, struct al_err *e);
+    void (*close)(struct al_db *d);
+};
+
+#ifdef AL_DEBUG
+#define AL_DB_FAULT_SQL_MAX 128
+/* Armed faults (al_store_fault_set): left[k] counts down the events of kind k; the one that
+ * brings it to 0 fails. Each count is touched only by its own kind's calls, so that
+ * al_store_sync may run beside the others. */
+struct al_db_faults {
+    unsigned left[AL_STORE_FAULT_KINDS];
+    char sql[AL_DB_FAULT_SQL_MAX]; /* ALLOC: only statements whose SQL holds this */
+    bool nomem;                    /* an injected step failure, until al_db_fail reads it */
+};
+#endif
+
+/* The driver's state of a store begins with this: its back end's operations and, in debug
+ * builds, the armed faults. The back end's own state follows (its connection, statement
+ * cache, durability). */
+struct al_db {
+    const struct al_db_ops *ops;
+#ifdef AL_DEBUG
+    struct al_db_faults fault;
+#endif
+};
+
+/* The back ends' openers (al_db_open picks one): a new store on `where` (a path; a
+ * PostgreSQL URI or conninfo), with no schema applied. 0, or a code with the reason in e. */
+int al_db_sqlite_open(const char *path, struct al_store **ret, struct al_err *e);
+int al_db_pg_open(const char *where, struct al_store **ret, struct al_err *e);
+
+/* pg_schema.sql, compiled in (CMake turns the file into this string at build time). */
+extern const char al_db_pg_schema[];
+
+#ifdef AL_DEBUG
+/* Whether the armed fault `kind` fires at this event: counts it down and disarms it when it
+ * fires. `sql`: the statement's text, for ALLOC's filter (NULL for the other kinds). */
+bool al_db_fault_fires(struct al_db *d, enum al_store_fault kind, const char *sql);
+#endif
+
+/* ---- the driver (db.c, calling through the back end's operations) ---- */
+
+/* Open the database `path` names with its back end's settings, into *ret (a new store with no
+ * schema applied; al_store_close frees it): PostgreSQL for a `postgres://` or
+ * `postgresql://` URI or a libpq `key=value` string (al_store_db_is_pg), else the SQLite file
+ * at `path` (created when absent). 0, or a code with the reason in `e`. */
 int al_db_open(const char *path, struct al_store **ret, struct al_err *e);
 
 /* Prepare `sql` (a string literal: the cache keys on its address) and bind arguments described
@@ -87,11 +166,12 @@ enum al_db_kind al_db_kind(const struct al_store *s);
 int64_t al_db_changes(struct al_store *s);
 
 /* The rowid of the last INSERT (SQLite only: docs/postgres.md's step 2 turns its one caller,
- * the event log, into INSERT … RETURNING). */
+ * the event log, into INSERT … RETURNING; on PostgreSQL it is always -1). */
 int64_t al_db_last_rowid(struct al_store *s);
 
 /* The database's last error as a store code: AL_E_CONFLICT for a constraint, AL_E_NOMEM,
- * AL_E_FULL when a write found the disk full, else AL_E_DB. */
+ * AL_E_FULL when a write found the disk full, AL_E_RANGE for an integer overflow
+ * (PostgreSQL), else AL_E_DB. */
 int al_db_code(struct al_store *s);
 
 /* What the last failed statement was (enum al_db_fail). */

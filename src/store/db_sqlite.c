@@ -3,8 +3,8 @@
  * al_store_defer_sync), foreign keys on, temp files in memory, busy timeout; prepared
  * statements cached by their SQL's address, arguments bound from a format string, steps (with
  * the fault injection of debug builds), columns, SQLite's errors as store codes (a full disk
- * included); transactions and savepoints. Every statement is given back on every path (reset
- * into the cache, or finalized). A struct al_db_stmt is an sqlite3_stmt. */
+ * included); transactions. Every statement is given back on every path (reset into the cache,
+ * or finalized). Its operations are a struct al_db_ops (db.h), which db.c calls through. */
 #include "store/store_internal.h"
 
 #include "core/assert.h"
@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,72 +27,41 @@ _Static_assert(AL_DB_ROW == SQLITE_ROW && AL_DB_DONE == SQLITE_DONE,
  * every use; the cache is finalized when the store closes. */
 #define STMT_CACHE 96
 
+/* A statement of this back end: the seam's header (its column readers), then SQLite's. */
+struct sq_stmt {
+    struct al_db_stmt base;
+    sqlite3_stmt *h;
+};
+
 struct slot {
     const char *sql;
-    sqlite3_stmt *st;
+    struct sq_stmt st;
     bool busy;
 };
 
-#ifdef AL_DEBUG
-#define FAULT_SQL_MAX 128
-
-/* Armed faults (al_store_fault_set): left[k] counts down the events of kind k; the one that
- * brings it to 0 fails. Each count is touched only by its own kind's calls, so that
- * al_store_sync may run beside the others. */
-struct faults {
-    unsigned left[AL_STORE_FAULT_KINDS];
-    char sql[FAULT_SQL_MAX]; /* ALLOC: only statements whose SQL holds this */
-    int rc; /* the SQLite code of an injected step failure, until al_db_fail reads it */
-};
-#endif
-
-struct al_db {
+struct sq_db {
+    struct al_db base; /* first: a struct al_db * is a struct sq_db * */
     sqlite3 *h;
     bool in_tx;
     int wal_fd; /* -1, or the write-ahead log, for al_store_sync (deferred sync) */
     struct slot cache[STMT_CACHE];
-#ifdef AL_DEBUG
-    struct faults fault;
-#endif
 };
+
+static inline struct sq_db *sq(struct al_store *s)
+{
+    return (struct sq_db *)s->db;
+}
 
 static inline sqlite3_stmt *raw(struct al_db_stmt *st)
 {
-    return (sqlite3_stmt *)st;
+    return ((struct sq_stmt *)st)->h;
 }
-
-#ifdef AL_DEBUG
-/* Whether the armed fault `kind` fires at this event: counts it down and disarms it when it
- * fires. `sql`: the statement's text, for ALLOC's filter (NULL for the other kinds). */
-static bool fault_fires(struct al_db *d, enum al_store_fault kind, const char *sql)
-{
-    unsigned *left = &d->fault.left[kind];
-    if (*left == 0)
-        return false;
-    if (kind == AL_STORE_FAULT_ALLOC && d->fault.sql[0] && (!sql || !strstr(sql, d->fault.sql)))
-        return false;
-    return --*left == 0;
-}
-
-int al_store_fault_set(struct al_store *s, enum al_store_fault kind, unsigned nth, const char *sql)
-{
-    struct al_db *d = s->db;
-    if ((unsigned)kind >= AL_STORE_FAULT_KINDS)
-        return AL_E_INVAL;
-    if (sql && strlen(sql) >= sizeof d->fault.sql)
-        return AL_E_INVAL;
-    d->fault.left[kind] = nth;
-    if (kind == AL_STORE_FAULT_ALLOC)
-        snprintf(d->fault.sql, sizeof d->fault.sql, "%s", sql ? sql : "");
-    return 0;
-}
-#endif
 
 /* ---- errors ---- */
 
-int al_db_code(struct al_store *s)
+static int sq_code(struct al_store *s)
 {
-    switch (sqlite3_extended_errcode(s->db->h) & 0xff) {
+    switch (sqlite3_extended_errcode(sq(s)->h) & 0xff) {
     case SQLITE_CONSTRAINT:
         return AL_E_CONFLICT;
     case SQLITE_NOMEM:
@@ -103,9 +73,9 @@ int al_db_code(struct al_store *s)
     }
 }
 
-enum al_db_fail al_db_failed(struct al_store *s)
+static enum al_db_fail sq_failed(struct al_store *s)
 {
-    switch (sqlite3_extended_errcode(s->db->h)) {
+    switch (sqlite3_extended_errcode(sq(s)->h)) {
     case SQLITE_CONSTRAINT_UNIQUE:
         return AL_DB_F_UNIQUE;
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -120,60 +90,100 @@ enum al_db_fail al_db_failed(struct al_store *s)
         return AL_DB_F_FULL;
     case SQLITE_NOMEM:
         return AL_DB_F_NOMEM;
+    case SQLITE_BUSY:
+        return AL_DB_F_RETRY;
     default:
         return AL_DB_F_OTHER;
     }
 }
 
-int al_db_fail(struct al_store *s, struct al_err *e, const char *what)
+static int sq_fail(struct al_store *s, struct al_err *e, const char *what)
 {
-    int code = al_db_code(s);
-#ifdef AL_DEBUG
-    if (s->db->fault.rc == SQLITE_NOMEM) { /* injected: the handle itself saw no error */
-        s->db->fault.rc = 0;
-        return al_err_set(e, AL_E_NOMEM, "%s: out of memory (injected fault)", what);
-    }
-#endif
+    int code = sq_code(s);
     if (code == AL_E_NOMEM)
         return al_err_set(e, AL_E_NOMEM, "%s: out of memory", what);
-    return al_err_set(e, code, "%s: %s", what, sqlite3_errmsg(s->db->h));
+    return al_err_set(e, code, "%s: %s", what, sqlite3_errmsg(sq(s)->h));
 }
 
 /* ---- statements ---- */
 
+static int64_t col_int64(struct al_db_stmt *st, int col)
+{
+    return sqlite3_column_int64(raw(st), col);
+}
+
+static int col_int(struct al_db_stmt *st, int col)
+{
+    return sqlite3_column_int(raw(st), col);
+}
+
+static const char *col_text(struct al_db_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(raw(st), col);
+}
+
+static bool col_null(struct al_db_stmt *st, int col)
+{
+    return sqlite3_column_type(raw(st), col) == SQLITE_NULL;
+}
+
+static const void *col_blob(struct al_db_stmt *st, int col, size_t *n)
+{
+    /* the blob first, then its size: sqlite3_column_bytes after the conversion */
+    const void *b = sqlite3_column_blob(raw(st), col);
+    *n = (size_t)sqlite3_column_bytes(raw(st), col);
+    return b;
+}
+
+static const struct al_db_cols sq_cols = {col_int64, col_int, col_text, col_null, col_blob};
+
 /* A prepared statement for `sql`: from the cache when one is free, else new (and cached
- * when there is room). Give it back with al_db_done(). */
-static int stmt_get(struct al_db *d, const char *sql, sqlite3_stmt **st)
+ * when there is room; else allocated, and freed by sq_done). */
+static int stmt_get(struct sq_db *d, const char *sql, struct sq_stmt **ret)
 {
     struct slot *free_slot = NULL;
     for (size_t i = 0; i < STMT_CACHE; i++) {
         struct slot *c = &d->cache[i];
         if (c->sql == sql && !c->busy) {
             c->busy = true;
-            *st = c->st;
+            *ret = &c->st;
             return SQLITE_OK;
         }
         if (!c->sql && !free_slot)
             free_slot = c;
     }
-    int rc = sqlite3_prepare_v3(d->h, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, st, NULL);
-    if (rc == SQLITE_OK && free_slot)
-        *free_slot = (struct slot){sql, *st, true};
-    return rc;
+    sqlite3_stmt *h = NULL;
+    int rc = sqlite3_prepare_v3(d->h, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, &h, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (free_slot) {
+        *free_slot = (struct slot){sql, {{&sq_cols}, h}, true};
+        *ret = &free_slot->st;
+        return SQLITE_OK;
+    }
+    struct sq_stmt *st = malloc(sizeof *st);
+    if (!st) {
+        sqlite3_finalize(h);
+        return SQLITE_NOMEM;
+    }
+    *st = (struct sq_stmt){{&sq_cols}, h};
+    *ret = st;
+    return SQLITE_OK;
 }
 
-void al_db_done(struct al_store *s, struct al_db_stmt *st)
+static void sq_done(struct al_store *s, struct al_db_stmt *st)
 {
-    if (!st)
+    struct sq_db *d = sq(s);
+    struct sq_stmt *p = (struct sq_stmt *)st;
+    if ((char *)p >= (char *)d->cache && (char *)p < (char *)(d->cache + STMT_CACHE)) {
+        struct slot *c = (struct slot *)((char *)p - offsetof(struct slot, st));
+        sqlite3_reset(p->h);
+        sqlite3_clear_bindings(p->h);
+        c->busy = false;
         return;
-    for (size_t i = 0; i < STMT_CACHE; i++)
-        if (s->db->cache[i].st == raw(st)) {
-            sqlite3_reset(raw(st));
-            sqlite3_clear_bindings(raw(st));
-            s->db->cache[i].busy = false;
-            return;
-        }
-    sqlite3_finalize(raw(st));
+    }
+    sqlite3_finalize(p->h);
+    free(p);
 }
 
 /* Bind parameter i of st from `f`, the format's letter, taking its value from ap. */
@@ -200,36 +210,33 @@ static int bind_one(sqlite3_stmt *st, int i, char f, va_list *ap)
                              SQLITE_TRANSIENT);
 }
 
-int al_db_prep(struct al_store *s, struct al_db_stmt **st, struct al_err *e, const char *sql,
-               const char *fmt, ...)
+static int sq_prep(struct al_store *s, struct al_db_stmt **st, const char *sql, const char *fmt,
+                   va_list ap, struct al_err *e)
 {
-    va_list ap;
+    struct sq_stmt *p = NULL;
+    va_list aq;
     int rc = 0;
-    sqlite3_stmt *p = NULL;
     *st = NULL;
-    if (stmt_get(s->db, sql, &p) != SQLITE_OK)
-        return al_db_fail(s, e, "prepare");
-    *st = (struct al_db_stmt *)p;
-    va_start(ap, fmt);
-    for (int i = 1; fmt[i - 1]; i++)
-        if (bind_one(p, i, fmt[i - 1], &ap) != SQLITE_OK) {
-            rc = al_db_fail(s, e, "bind");
-            break;
-        }
-    va_end(ap);
-    if (rc) {
-        al_db_done(s, *st);
-        *st = NULL;
-    }
+    if (stmt_get(sq(s), sql, &p) != SQLITE_OK)
+        return sq_fail(s, e, "prepare");
+    va_copy(aq, ap);
+    for (int i = 1; fmt[i - 1] && rc == 0; i++)
+        if (bind_one(p->h, i, fmt[i - 1], &aq) != SQLITE_OK)
+            rc = sq_fail(s, e, "bind");
+    va_end(aq);
+    if (rc)
+        sq_done(s, &p->base);
+    else
+        *st = &p->base;
     return rc;
 }
 
-int al_db_step(struct al_store *s, struct al_db_stmt *st)
+static int sq_step(struct al_store *s, struct al_db_stmt *st)
 {
 #ifdef AL_DEBUG
-    struct al_db *d = s->db;
-    d->fault.rc = 0;
-    if (fault_fires(d, AL_STORE_FAULT_ALLOC, sqlite3_sql(raw(st)))) {
+    struct sq_db *d = sq(s);
+    d->base.fault.nomem = false;
+    if (al_db_fault_fires(&d->base, AL_STORE_FAULT_ALLOC, sqlite3_sql(raw(st)))) {
         /* An allocation failing inside sqlite3_step halts the statement, and SQLite then
          * rolls back the whole transaction (sqlite3VdbeHalt) unless a statement journal can
          * undo the statement alone: the outcome for the store's one-row statements. */
@@ -237,7 +244,7 @@ int al_db_step(struct al_store *s, struct al_db_stmt *st)
         al_store_docs_clear(s);
         if (!sqlite3_get_autocommit(d->h))
             sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
-        d->fault.rc = SQLITE_NOMEM;
+        d->base.fault.nomem = true;
         return SQLITE_NOMEM;
     }
 #else
@@ -246,133 +253,60 @@ int al_db_step(struct al_store *s, struct al_db_stmt *st)
     return sqlite3_step(raw(st));
 }
 
-int64_t al_db_int64(struct al_db_stmt *st, int col)
+static int64_t sq_changes(struct al_store *s)
 {
-    return sqlite3_column_int64(raw(st), col);
+    return sqlite3_changes(sq(s)->h);
 }
 
-int al_db_int(struct al_db_stmt *st, int col)
+static int64_t sq_last_rowid(struct al_store *s)
 {
-    return sqlite3_column_int(raw(st), col);
+    return sqlite3_last_insert_rowid(sq(s)->h);
 }
 
-const char *al_db_text(struct al_db_stmt *st, int col)
+static int sq_exec(struct al_store *s, const char *sql, struct al_err *e)
 {
-    return (const char *)sqlite3_column_text(raw(st), col);
-}
-
-bool al_db_null(struct al_db_stmt *st, int col)
-{
-    return sqlite3_column_type(raw(st), col) == SQLITE_NULL;
-}
-
-const void *al_db_blob(struct al_db_stmt *st, int col, size_t *n)
-{
-    /* the blob first, then its size: sqlite3_column_bytes after the conversion */
-    const void *b = sqlite3_column_blob(raw(st), col);
-    *n = (size_t)sqlite3_column_bytes(raw(st), col);
-    return b;
-}
-
-enum al_db_kind al_db_kind(const struct al_store *s)
-{
-    (void)s;
-    return AL_DB_SQLITE;
-}
-
-int64_t al_db_changes(struct al_store *s)
-{
-    return sqlite3_changes(s->db->h);
-}
-
-int64_t al_db_last_rowid(struct al_store *s)
-{
-    return sqlite3_last_insert_rowid(s->db->h);
-}
-
-int al_db_exec(struct al_store *s, const char *sql, struct al_err *e)
-{
-    struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, e, sql, "");
-    if (rc)
-        return rc;
+    struct sq_stmt *p = NULL;
+    if (stmt_get(sq(s), sql, &p) != SQLITE_OK)
+        return sq_fail(s, e, "prepare");
     /* not al_db_step: the debug build's allocation faults count the store's own
      * statements only, as when these ran through sqlite3_exec */
-    if (sqlite3_step(raw(st)) != SQLITE_DONE)
-        rc = al_db_fail(s, e, sql);
-    al_db_done(s, st);
+    int rc = sqlite3_step(p->h) != SQLITE_DONE ? sq_fail(s, e, sql) : 0;
+    sq_done(s, &p->base);
     return rc;
 }
 
-int al_db_script(struct al_store *s, const char *sql, struct al_err *e)
+static int sq_script(struct al_store *s, const char *sql, struct al_err *e)
 {
     char *msg = NULL;
-    if (sqlite3_exec(s->db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = al_err_set(e, al_db_code(s), "%s", msg ? msg : "exec failed");
+    if (sqlite3_exec(sq(s)->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = al_err_set(e, sq_code(s), "%s", msg ? msg : "exec failed");
         sqlite3_free(msg);
         return rc;
     }
     return 0;
 }
 
-/* ---- open and close ---- */
+/* ---- close ---- */
 
-int al_db_open(const char *path, struct al_store **ret, struct al_err *e)
+static void sq_close(struct al_db *db)
 {
-    int rc = 0;
-    struct al_store *s = calloc(1, sizeof *s);
-    *ret = NULL;
-    if (!s || !(s->db = calloc(1, sizeof *s->db))) {
-        free(s);
-        return al_err_set(e, AL_E_NOMEM, "out of memory");
-    }
-    s->db->wal_fd = -1;
-    if (sqlite3_open_v2(path, &s->db->h,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        rc = al_err_set(e, AL_E_DB, "open %s: %s", path,
-                        s->db->h ? sqlite3_errmsg(s->db->h) : "out of memory");
-        goto out;
-    }
-    sqlite3_busy_timeout(s->db->h, 5000);
-    /* a page cache of up to 64 MiB (allocated as pages are read; SQLite's default is 2 MiB):
-     * the working set of a large fleet's holds, reservations and indexes stays in memory
-     * instead of being read again with pread at each call */
-    rc = al_db_script(s,
-                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                      " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
-                      e);
-out:
-    if (rc)
-        al_store_close(s);
-    else
-        *ret = s;
-    return rc;
-}
-
-void al_store_close(struct al_store *s)
-{
-    if (!s)
-        return;
-    if (s->db->in_tx)
-        al_store_rollback(s);
+    struct sq_db *d = (struct sq_db *)db;
     for (size_t i = 0; i < STMT_CACHE; i++)
-        sqlite3_finalize(s->db->cache[i].st);
-    al_store_docs_clear(s);
-    sqlite3_close(s->db->h);
-    if (s->db->wal_fd >= 0)
-        close(s->db->wal_fd);
-    free(s->db);
-    free(s);
+        sqlite3_finalize(d->cache[i].st.h);
+    sqlite3_close(d->h);
+    if (d->wal_fd >= 0)
+        close(d->wal_fd);
+    free(d);
 }
 
 /* ---- durability ---- */
 
-int al_store_defer_sync(struct al_store *s, struct al_err *reterr)
+static int sq_defer_sync(struct al_store *s, struct al_err *reterr)
 {
-    const char *db = sqlite3_db_filename(s->db->h, "main");
+    struct sq_db *d = sq(s);
+    const char *db = sqlite3_db_filename(d->h, "main");
     char path[4096];
-    if (s->db->wal_fd >= 0)
+    if (d->wal_fd >= 0)
         return 0;
     if (!db || !db[0] || snprintf(path, sizeof path, "%s-wal", db) >= (int)sizeof path)
         return al_err_set(reterr, AL_E_INVAL, "no write-ahead log to sync");
@@ -380,84 +314,124 @@ int al_store_defer_sync(struct al_store *s, struct al_err *reterr)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return al_err_set(reterr, -errno, "cannot open %s: %s", path, al_strerror(-errno));
-    int rc = al_db_script(s, "PRAGMA synchronous=NORMAL", reterr);
+    int rc = sq_script(s, "PRAGMA synchronous=NORMAL", reterr);
     if (rc) {
         close(fd);
         return rc;
     }
-    s->db->wal_fd = fd;
+    d->wal_fd = fd;
     return 0;
 }
 
-int al_store_sync(struct al_store *s, struct al_err *reterr)
+static int sq_sync(struct al_store *s, struct al_err *reterr)
 {
-    if (s->db->wal_fd < 0)
+    struct sq_db *d = sq(s);
+    if (d->wal_fd < 0)
         return 0; /* synchronous=FULL: every commit was synced when it returned */
 #ifdef AL_DEBUG
-    if (fault_fires(s->db, AL_STORE_FAULT_SYNC, NULL))
+    if (al_db_fault_fires(&d->base, AL_STORE_FAULT_SYNC, NULL))
         return al_err_set(reterr, -EIO, "fdatasync of the write-ahead log: %s (injected fault)",
                           al_strerror(-EIO));
 #endif
-    if (fdatasync(s->db->wal_fd) != 0)
+    if (fdatasync(d->wal_fd) != 0)
         return al_err_set(reterr, -errno, "fdatasync of the write-ahead log: %s",
                           al_strerror(-errno));
     return 0;
 }
 
-/* ---- transactions and savepoints ---- */
+/* ---- transactions ---- */
 
-int al_store_begin(struct al_store *s, struct al_err *reterr)
+static int sq_begin(struct al_store *s, struct al_err *reterr)
 {
-    AL_ASSERT(!s->db->in_tx); /* the caller ends each transaction it begins */
-    if (s->db->in_tx)
+    struct sq_db *d = sq(s);
+    AL_ASSERT(!d->in_tx); /* the caller ends each transaction it begins */
+    if (d->in_tx)
         return al_err_set(reterr, AL_E_INTERNAL, "transaction already open");
-    int rc = al_db_exec(s, "BEGIN IMMEDIATE", reterr);
-    s->db->in_tx = rc == 0;
+    int rc = sq_exec(s, "BEGIN IMMEDIATE", reterr);
+    d->in_tx = rc == 0;
     return rc;
 }
 
-int al_store_commit(struct al_store *s, struct al_err *reterr)
+static void sq_rollback(struct al_store *s)
 {
-    int rc;
-#ifdef AL_DEBUG
-    if (fault_fires(s->db, AL_STORE_FAULT_COMMIT, NULL)) {
-        /* as when COMMIT fails on a disk error: nothing of the transaction is kept */
-        al_store_rollback(s);
-        return al_err_set(reterr, AL_E_DB, "COMMIT: disk I/O error (injected fault)");
+    struct sq_db *d = sq(s);
+    if (!sqlite3_get_autocommit(d->h))
+        sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    d->in_tx = false;
+}
+
+static int sq_commit(struct al_store *s, struct al_err *reterr)
+{
+    int rc = sq_exec(s, "COMMIT", reterr);
+    if (rc) {
+        al_store_docs_clear(s);
+        sq_rollback(s);
     }
-#endif
-    rc = al_db_exec(s, "COMMIT", reterr);
-    if (rc)
-        al_store_rollback(s);
-    s->db->in_tx = false;
+    sq(s)->in_tx = false;
     return rc;
 }
 
-void al_store_rollback(struct al_store *s)
+static bool sq_in_tx(struct al_store *s)
 {
-    al_store_docs_clear(s);
-    if (!sqlite3_get_autocommit(s->db->h))
-        sqlite3_exec(s->db->h, "ROLLBACK", NULL, NULL, NULL);
-    s->db->in_tx = false;
+    return !sqlite3_get_autocommit(sq(s)->h);
 }
 
-int al_store_savepoint(struct al_store *s, struct al_err *reterr)
-{
-    return al_db_exec(s, "SAVEPOINT al_unit", reterr);
-}
+static const struct al_db_ops sq_ops = {
+    .kind = AL_DB_SQLITE,
+    .prep = sq_prep,
+    .done = sq_done,
+    .step = sq_step,
+    .changes = sq_changes,
+    .last_rowid = sq_last_rowid,
+    .code = sq_code,
+    .failed = sq_failed,
+    .fail = sq_fail,
+    .exec = sq_exec,
+    .script = sq_script,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .in_tx = sq_in_tx,
+    .defer_sync = sq_defer_sync,
+    .sync = sq_sync,
+    .close = sq_close,
+};
 
-int al_store_release(struct al_store *s, struct al_err *reterr)
-{
-    return al_db_exec(s, "RELEASE al_unit", reterr);
-}
+/* ---- open ---- */
 
-void al_store_rollback_to(struct al_store *s)
+int al_db_sqlite_open(const char *path, struct al_store **ret, struct al_err *e)
 {
-    al_store_docs_clear(s);
-    sqlite3_exec(s->db->h, "ROLLBACK TO al_unit; RELEASE al_unit", NULL, NULL, NULL);
-}
-
-bool al_store_in_tx(struct al_store *s)
-{
-    return !sqlite3_get_autocommit(s->db->h);
+    int rc = 0;
+    struct al_store *s = calloc(1, sizeof *s);
+    struct sq_db *d = calloc(1, sizeof *d);
+    *ret = NULL;
+    if (!s || !d) {
+        free(s);
+        free(d);
+        return al_err_set(e, AL_E_NOMEM, "out of memory");
+    }
+    d->base.ops = &sq_ops;
+    d->wal_fd = -1;
+    s->db = &d->base;
+    if (sqlite3_open_v2(path, &d->h,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        rc = al_err_set(e, AL_E_DB, "open %s: %s", path,
+                        d->h ? sqlite3_errmsg(d->h) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(d->h, 5000);
+    /* a page cache of up to 64 MiB (allocated as pages are read; SQLite's default is 2 MiB):
+     * the working set of a large fleet's holds, reservations and indexes stays in memory
+     * instead of being read again with pread at each call */
+    rc = sq_script(s,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                   " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
+                   e);
+out:
+    if (rc)
+        al_store_close(s);
+    else
+        *ret = s;
+    return rc;
 }

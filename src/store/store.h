@@ -43,6 +43,9 @@ int al_store_open(const char *path, struct al_store **ret, struct al_err *reterr
  * of a migration, which write what an older build wrote and then open the database again. */
 int al_store_open_at(const char *path, int version, struct al_store **ret, struct al_err *reterr);
 void al_store_close(struct al_store *s);
+/* Whether the --db value `db` names a PostgreSQL database (a `postgres://` or `postgresql://`
+ * URI, or a libpq `key=value` string) rather than a SQLite file (docs/postgres.md). */
+bool al_store_db_is_pg(const char *db);
 
 /* The schema version recorded in the database. */
 int al_store_schema_version(struct al_store *s);

@@ -1,7 +1,9 @@
-/* store_schema.c — opening a store: the driver opens the database (db_sqlite.c), then the
- * numbered migrations bring its schema to this build's version, each in its own transaction;
- * and, in debug builds, the faults of AL_STORE_FAULT are armed (store.h). The migrations are
- * SQLite's dialect (docs/postgres.md: PostgreSQL starts from pg_schema.sql at version 11). The
+/* store_schema.c — opening a store: the driver opens the database (db_sqlite.c or db_pg.c),
+ * then the numbered migrations bring its schema to this build's version, each in its own
+ * transaction; and, in debug builds, the faults of AL_STORE_FAULT are armed (store.h). The
+ * migrations are SQLite's dialect; PostgreSQL starts from pg_schema.sql (compiled in) at
+ * version 11, applied to an empty database, and takes the PostgreSQL text of each migration
+ * after it (docs/postgres.md). The
  * tables' own calls are in store_accounts.c, store_fleet.c, store_flow.c, store_money.c,
  * store_billing.c, store_ledger.c, store_migchange.c, store_container.c, store_metrics.c and
  * store_webhook.c. */
@@ -476,6 +478,18 @@ static const char *const migrations[] = {
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,
                "AL_STORE_SCHEMA_VER must count the migrations");
 
+/* The version pg_schema.sql creates: no PostgreSQL database ever held an older schema. */
+#define PG_BASE_VER 11
+
+/* The PostgreSQL text of the migrations after PG_BASE_VER, in order (pg_migrations[i] brings
+ * version PG_BASE_VER + i to the next), each beside its SQLite text in migrations[]; NULL
+ * ends the list. None yet. */
+static const char *const pg_migrations[] = {NULL};
+
+_Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] ==
+                   AL_STORE_SCHEMA_VER - PG_BASE_VER + 1,
+               "every migration after 11 needs its PostgreSQL text");
+
 #ifdef AL_DEBUG
 static int fault_from_env(struct al_store *s, struct al_err *e);
 #endif
@@ -491,23 +505,63 @@ int al_store_schema_version(struct al_store *s)
     return v;
 }
 
+/* On PostgreSQL: apply pg_schema.sql to an empty database (one transaction); a database
+ * with allot's schema is left as it is, and one with other tables is refused. */
+static int pg_base(struct al_store *s, struct al_err *e)
+{
+    struct al_db_stmt *st = NULL;
+    int rc = al_db_prep(s, &st, e,
+                        "SELECT to_regclass('schema_version') IS NOT NULL, (SELECT count(*)"
+                        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE n.nspname = current_schema())",
+                        "");
+    if (rc == 0)
+        rc = al_db_row(s, st, e, "schema");
+    if (rc)
+        return rc;
+    bool have = al_db_int64(st, 0) != 0;
+    int64_t relations = al_db_int64(st, 1);
+    al_db_done(s, st);
+    if (have)
+        return 0;
+    if (relations > 0)
+        return al_err_set(e, AL_E_CONFLICT,
+                          "the database holds %lld tables or other relations but not allot's"
+                          " schema: give allot an empty database",
+                          (long long)relations);
+    if ((rc = al_store_begin(s, e)) != 0)
+        return rc;
+    if ((rc = al_db_script(s, al_db_pg_schema, e)) != 0) {
+        al_store_rollback(s);
+        return rc;
+    }
+    return al_store_commit(s, e);
+}
+
 /* Apply the migrations after the database's version, up to `upto`. */
 static int migrate(struct al_store *s, int upto, struct al_err *e)
 {
-    int rc =
-        al_db_script(s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", e);
+    bool is_pg = al_db_kind(s) == AL_DB_PG;
+    int rc = is_pg
+                 ? pg_base(s, e)
+                 : al_db_script(
+                       s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", e);
     if (rc)
         return rc;
     int have = al_store_schema_version(s);
     if (have > AL_STORE_SCHEMA_VER)
         return al_err_set(e, AL_E_DB, "database schema %d is newer than this build (%d)", have,
                           AL_STORE_SCHEMA_VER);
+    if (is_pg && (have < PG_BASE_VER || upto < PG_BASE_VER))
+        return al_err_set(e, AL_E_INVAL, "PostgreSQL holds allot's schema from version %d on",
+                          PG_BASE_VER);
     for (int v = have; v < upto; v++) {
         char bump[96];
+        const char *sql = is_pg ? pg_migrations[v - PG_BASE_VER] : migrations[v];
         snprintf(bump, sizeof bump, "INSERT INTO schema_version VALUES(%d)", v + 1);
         if ((rc = al_store_begin(s, e)) != 0)
             return rc;
-        if ((rc = al_db_script(s, migrations[v], e)) != 0 || (rc = al_db_script(s, bump, e)) != 0) {
+        if ((rc = al_db_script(s, sql, e)) != 0 || (rc = al_db_script(s, bump, e)) != 0) {
             al_store_rollback(s);
             return rc;
         }

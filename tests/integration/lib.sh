@@ -28,6 +28,7 @@
 #                               127.0.0.1:$port and the test clock $tmp/clock ticking every TICK_MS
 #   wait_until SECONDS CMD…     poll CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
 #   al_deadline                 print the start-up deadline in seconds (see below)
+#   AL_TEST_DB=postgres         run the suite's servers on PostgreSQL (below)
 #   show_log LOG                print LOG's last 40 lines as "#   …" (not counted as checks)
 #
 # The helpers that read $tmp (the suite's temp directory), $U (the server's base URL), $pid
@@ -39,6 +40,57 @@
 # The suites never read the machine's /etc/allot/allot.conf (src/cli/config.h): what they run
 # is what their command lines say. config.sh and packaging.sh name their files with --config.
 export ALLOT_CONFIG_FILE=none
+
+# AL_TEST_DB=postgres (make test-pg): the suite's servers run on PostgreSQL. The suite runs
+# under bench/pg.sh (a throw-away cluster on a unix socket; started here when the caller has
+# not started one for several suites), and $ALLOT becomes pg_allot_lib.sh, which gives each
+# `allot server … --db PATH` a database of its own in that cluster, named after PATH, and
+# the key file PATH.key; the sqlite3 command becomes psql on that database. A suite about the
+# SQLite file itself, or whose servers' --db is in a config file, is skipped, its reason
+# printed (never counted as passed).
+if [ "${AL_TEST_DB-}" = postgres ]; then
+    # before the cluster's exec, so that the suite, run again, sees the wrapper from its first
+    # line (flow_cli.sh copies $ALLOT before it sources this file); pg_run_lib.sh sets both
+    if [ -z "${AL_REAL_ALLOT-}" ]; then
+        export AL_REAL_ALLOT=${ALLOT:?set ALLOT to the allot binary}
+        export ALLOT=${AL_ROOT:?set AL_ROOT}/tests/integration/pg_allot_lib.sh
+    fi
+    if [ -z "${AL_PG_HOST-}" ] && [ -z "${AL_PG_SKIP-}" ]; then
+        exec bash "${AL_ROOT:?set AL_ROOT}/bench/pg.sh" bash "$0" "$@"
+    fi
+    if [ -n "${AL_PG_SKIP-}" ]; then
+        echo "not ok - PostgreSQL for AL_TEST_DB=postgres: $AL_PG_SKIP"
+        exit 1
+    fi
+    case ${0##*/} in
+    backup.sh | disk_full.sh | browser_scale.sh)
+        echo "# SKIP on PostgreSQL: the suite is about the SQLite file itself (its backup, its" \
+            "integrity on a full disk, a fleet written into it)"
+        exit 0 ;;
+    config.sh | operations.sh)
+        echo "# SKIP on PostgreSQL: the servers' --db comes from config files, which" \
+            "pg_allot_lib.sh does not rewrite"
+        exit 0 ;;
+    esac
+    export ALLOT=$AL_ROOT/tests/integration/pg_allot_lib.sh
+    # sqlite3 DB [SQL…]: the suites' look into (or change of) their database, run by psql on
+    # the database pg_allot_lib.sh gave that path (the same name), each SQL its own command,
+    # or the script on stdin; rows as sqlite3 prints them (columns joined by |)
+    sqlite3() {
+        local db=$1 name
+        shift
+        case $db in /*) ;; *) db=$PWD/$db ;; esac
+        name=al_$(printf '%s' "$db" | md5sum | cut -c1-20)
+        local args=(-X -q -At -v ON_ERROR_STOP=1 -h "$AL_PG_HOST" -U allot -d "$name")
+        if [ $# -eq 0 ]; then
+            "$AL_PG_BIN/psql" "${args[@]}" -f -
+            return
+        fi
+        local sql
+        for sql in "$@"; do args+=(-c "$sql"); done
+        "$AL_PG_BIN/psql" "${args[@]}"
+    }
+fi
 
 ok() { echo "ok - $*"; }
 nok() { echo "not ok - $*"; }
