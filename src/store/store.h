@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define AL_STORE_HASH_LEN   32 /* BLAKE2b-256 of a token, of a request body */
-#define AL_STORE_SCHEMA_VER 11 /* the newest migration this build knows */
+#define AL_STORE_SCHEMA_VER 12 /* the newest migration this build knows */
 
 struct al_store;
 

@@ -227,7 +227,7 @@ static void test_pg_gpu_lock(void **state)
     assert_int_equal(al_store_begin(f->b, NULL), 0);
     assert_int_equal(al_db_script(f->b, "SET LOCAL lock_timeout = '200ms'", NULL), 0);
     assert_true(al_store_gpu_lock(f->b, ids, 1, 0, &e) < 0); /* waited for a, in vain */
-    assert_int_equal(al_db_failed(f->b), AL_DB_F_OTHER);     /* MERGE: AL_DB_F_RETRY */
+    assert_int_equal(al_db_failed(f->b), AL_DB_F_RETRY);
     al_store_rollback(f->b);
     assert_int_equal(al_store_commit(f->a, NULL), 0);
     assert_int_equal(al_store_begin(f->b, NULL), 0);
