@@ -10,7 +10,13 @@
  * Environment: ALLOT (the binary; default: `allot` next to this program), QUICK=1,
  * E2E_MODE (flow, reserve, or both: flow then reserve on the same server; default both),
  * E2E_NODES, E2E_WRITERS (default 16), E2E_READERS (default 16), E2E_SECONDS (per mode;
- * default 30; QUICK 5), E2E_SERVER_THREADS (the server's --threads; default: the server's own).
+ * default 30; QUICK 5), E2E_SERVER_THREADS (the server's --threads; default: the server's own),
+ * E2E_DB (a PostgreSQL connection string for the servers' --db, e.g. bench/pg.sh's
+ * $AL_PG_CONNINFO; default: a SQLite file in the temp directory), E2E_REPLICAS (servers on
+ * that one database, default 1; more than 1 needs E2E_DB: each worker keeps one replica, as
+ * behind a load balancer with kept-alive connections), E2E_WRK (seconds: after the modes,
+ * with their holds in place, `wrk -t2 -c16` loads GET /v1/availability as the limits of
+ * ../shared/limits/limits.sh load their bare server, and a third line gives its rate).
  * The latencies: p50_ms/p99_ms of the call that writes the reservation durably (confirm, or
  * the one reserve call), flow_p50_ms/flow_p99_ms of all the calls of one reservation together,
  * read_p99_ms of availability. */
@@ -40,10 +46,15 @@ struct lat { /* a growing array of latencies in ms */
     size_t n, cap;
 };
 
+#define MAX_REPLICAS 8
+
 struct bench {
-    char allot[1024], dir[256], url[96], op_token[128], admin_token[128];
-    pid_t server;
-    int nodes, writers, readers, seconds;
+    char allot[1024], dir[256], op_token[128], admin_token[128];
+    char db[1024];              /* --db: E2E_DB, or the temp directory's SQLite file */
+    char url[MAX_REPLICAS][96]; /* each replica's base URL; url[0] sets up and checks */
+    pid_t server[MAX_REPLICAS];
+    int replicas;
+    int nodes, writers, readers, seconds, wrk_seconds;
     bool run_flow, run_reserve; /* E2E_MODE: the modes to run, flow first */
     bool reserve_mode;          /* the mode running: one self-service call per reservation */
     atomic_int stop;
@@ -52,6 +63,7 @@ struct bench {
 
 struct worker {
     struct bench *b;
+    int replica; /* the server it calls: url[replica] */
     pthread_t th;
     unsigned seed;
     long done, refused, errors;
@@ -155,9 +167,12 @@ static struct al_client *client(const char *url, const char *token)
 /* `allot server init`: its output holds the operator token ("al_" + 43 characters). */
 static void server_init(struct bench *b)
 {
-    char cmd[2048], line[512];
-    snprintf(cmd, sizeof cmd, "'%s' server init --db '%s/e2e.db' --name bench 2>&1", b->allot,
-             b->dir);
+    char cmd[4096], line[512];
+    if (strchr(b->db, '\'') || strchr(b->dir, '\''))
+        die("E2E_DB and the temp directory may not hold a quote");
+    snprintf(cmd, sizeof cmd,
+             "'%s' server init --db '%s' --secret-key-file '%s/key' --name bench 2>&1", b->allot,
+             b->db, b->dir);
     FILE *p = popen(cmd, "r");
     if (!p)
         die("cannot run allot server init");
@@ -172,36 +187,37 @@ static void server_init(struct bench *b)
         die("allot server init failed or printed no token");
 }
 
-static void server_start(struct bench *b)
+/* Replica i: `allot server` on the bench's database, answering /healthz. */
+static void server_start(struct bench *b, int i)
 {
-    char db[300], listen[32];
+    char key[300], listen[32];
     int port = free_port();
     if (port < 0)
         die("no free port");
-    snprintf(db, sizeof db, "%s/e2e.db", b->dir);
+    snprintf(key, sizeof key, "%s/key", b->dir);
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    snprintf(b->url, sizeof b->url, "http://%s", listen);
-    b->server = fork();
-    if (b->server < 0)
+    snprintf(b->url[i], sizeof b->url[i], "http://%s", listen);
+    b->server[i] = fork();
+    if (b->server[i] < 0)
         die("fork failed");
-    if (b->server == 0) { /* its per-call log goes to a file, not into the bench's output */
+    if (b->server[i] == 0) { /* its per-call log goes to a file, not into the bench's output */
         char log[300];
-        snprintf(log, sizeof log, "%s/server.log", b->dir);
+        snprintf(log, sizeof log, "%s/server%d.log", b->dir, i);
         if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
             _exit(126);
         /* the bench registers its fleet once and never heartbeats again: a day of heartbeat
          * timeout keeps its nodes online however long registration and the run take */
         const char *threads = getenv("E2E_SERVER_THREADS"); /* the server's --threads */
         if (threads && threads[0])
-            execl(b->allot, b->allot, "server", "--db", db, "--listen", listen,
-                  "--heartbeat-timeout", "86400", "--threads", threads, (char *)NULL);
+            execl(b->allot, b->allot, "server", "--db", b->db, "--secret-key-file", key, "--listen",
+                  listen, "--heartbeat-timeout", "86400", "--threads", threads, (char *)NULL);
         else
-            execl(b->allot, b->allot, "server", "--db", db, "--listen", listen,
-                  "--heartbeat-timeout", "86400", (char *)NULL);
+            execl(b->allot, b->allot, "server", "--db", b->db, "--secret-key-file", key, "--listen",
+                  listen, "--heartbeat-timeout", "86400", (char *)NULL);
         _exit(127);
     }
-    struct al_client *c = client(b->url, NULL);
-    for (int i = 0; i < 200; i++) {
+    struct al_client *c = client(b->url[i], NULL);
+    for (int tries = 0; tries < 200; tries++) {
         if (al_client_call(c, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL) == 0) {
             al_client_free(c);
             return;
@@ -213,9 +229,11 @@ static void server_start(struct bench *b)
 
 static void server_stop(struct bench *b)
 {
-    if (b->server > 0) {
-        kill(b->server, SIGTERM);
-        waitpid(b->server, NULL, 0);
+    for (int i = 0; i < b->replicas; i++) {
+        if (b->server[i] > 0) {
+            kill(b->server[i], SIGTERM);
+            waitpid(b->server[i], NULL, 0);
+        }
     }
 }
 
@@ -261,7 +279,7 @@ struct reg {
 static void *register_nodes(void *arg)
 {
     struct reg *r = arg;
-    struct al_client *c = client(r->b->url, r->b->op_token);
+    struct al_client *c = client(r->b->url[0], r->b->op_token);
     char path[64];
     for (int i = r->from; i < r->to; i++) {
         snprintf(path, sizeof path, "/v1/nodes/n%05d", i);
@@ -288,7 +306,7 @@ static double register_fleet(struct bench *b)
 
 static void setup_org(struct bench *b)
 {
-    struct al_client *c = client(b->url, b->op_token);
+    struct al_client *c = client(b->url[0], b->op_token);
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
         char path[64];
         snprintf(path, sizeof path, "/v1/prices/%s", models[i]);
@@ -404,8 +422,9 @@ static int one_reserve(struct worker *w, struct al_client *admin)
 static void *writer(void *arg)
 {
     struct worker *w = arg;
-    struct al_client *op = client(w->b->url, w->b->op_token);
-    struct al_client *admin = client(w->b->url, w->b->admin_token);
+    const char *url = w->b->url[w->replica];
+    struct al_client *op = client(url, w->b->op_token);
+    struct al_client *admin = client(url, w->b->admin_token);
     while (!atomic_load(&w->b->stop)) {
         double t0 = now_ms();
         int rc = w->b->reserve_mode ? one_reserve(w, admin) : one_flow(w, op, admin);
@@ -426,7 +445,7 @@ static void *writer(void *arg)
 static void *reader(void *arg)
 {
     struct worker *w = arg;
-    struct al_client *c = client(w->b->url, w->b->admin_token);
+    struct al_client *c = client(w->b->url[w->replica], w->b->admin_token);
     char s[32], e[32], path[256];
     while (!atomic_load(&w->b->stop)) {
         random_window(w, s, e, sizeof s);
@@ -490,7 +509,7 @@ static void collect(json_t *items, struct span **v, size_t *n, size_t *cap)
  * all RFC 3339 UTC in one format, so they compare as strings). Sets *nrsv. */
 static long count_overbooked(struct bench *b, long *nrsv)
 {
-    struct al_client *c = client(b->url, b->op_token);
+    struct al_client *c = client(b->url[0], b->op_token);
     struct span *v = NULL;
     size_t n = 0, cap = 0;
     char path[256], cursor[128] = "";
@@ -562,9 +581,20 @@ static void setup(struct bench *b, const char *argv0)
         die("E2E_MODE must be flow, reserve or both");
     if (b->writers + b->readers > MAX_THREADS)
         die("too many threads");
+    b->replicas = env_int("E2E_REPLICAS", 1);
+    b->wrk_seconds = env_int("E2E_WRK", 0);
+    const char *db = getenv("E2E_DB"); /* NOLINT(concurrency-mt-unsafe): before threads */
+    if (b->replicas < 1 || b->replicas > MAX_REPLICAS)
+        die("E2E_REPLICAS must be 1..8");
+    if (b->replicas > 1 && !(db && db[0]))
+        die("E2E_REPLICAS > 1 needs E2E_DB (a PostgreSQL database: SQLite takes one server)");
     snprintf(b->dir, sizeof b->dir, "/tmp/allot-e2e-XXXXXX");
     if (!mkdtemp(b->dir))
         die("mkdtemp failed");
+    if (db && db[0])
+        snprintf(b->db, sizeof b->db, "%s", db);
+    else
+        snprintf(b->db, sizeof b->db, "%s/e2e.db", b->dir);
     b->base = (time(NULL) / 86400 + 2) * 86400; /* midnight UTC, the day after tomorrow */
 }
 
@@ -583,7 +613,8 @@ static double load(struct bench *b, struct worker *w)
     double t0 = now_ms();
     atomic_store(&b->stop, 0);
     for (int i = 0; i < nw; i++) {
-        w[i] = (struct worker){.b = b, .seed = 0x9e3779b9u * (unsigned)(i + 1)};
+        w[i] = (struct worker){
+            .b = b, .replica = i % b->replicas, .seed = 0x9e3779b9u * (unsigned)(i + 1)};
         if (pthread_create(&w[i].th, NULL, i < b->writers ? writer : reader, &w[i]) != 0)
             die("pthread_create");
     }
@@ -599,6 +630,46 @@ static void merge(struct lat *into, struct lat *l)
     for (size_t i = 0; i < l->n; i++)
         lat_add(into, l->v[i]);
     free(l->v);
+}
+
+static const char *db_kind(const struct bench *b)
+{
+    return strncmp(b->db, "postgres", 8) == 0 || strchr(b->db, '=') ? "postgres" : "sqlite";
+}
+
+/* E2E_WRK: `wrk -t2 -c16` on one availability read of replica 0, as limits.sh loads its bare
+ * server; one JSON line with wrk's rate and how many answers were not 2xx (must be 0). */
+static void wrk_reads(struct bench *b)
+{
+    char cmd[2048], line[512], s[32], e[32];
+    double rate = 0;
+    long bad = 0; /* -1: wrk printed a count we could not read */
+    fmt_time(b->base, s, sizeof s);
+    fmt_time(b->base + 86400, e, sizeof e);
+    snprintf(cmd, sizeof cmd,
+             "wrk -t2 -c16 -d%ds -H 'Authorization: Bearer %s' "
+             "'%s/v1/availability?model=H100-80GB&start=%s&end=%s' 2>&1",
+             b->wrk_seconds, b->admin_token, b->url[0], s, e);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        die("cannot run wrk");
+    while (fgets(line, sizeof line, p)) {
+        if (strncmp(line, "Requests/sec:", 13) == 0)
+            rate = strtod(line + 13, NULL);
+        else if (strncmp(line, "  Non-2xx or 3xx responses:", 28) == 0) {
+            const char *d = line + 28 + strspn(line + 28, " ");
+            line[28 + strspn(line + 28, " ") + strspn(d, "0123456789")] = '\0';
+            int64_t v = 0;
+            bad = al_num_parse_i64(d, 0, INT64_MAX, &v) == 0 ? (long)v : -1;
+        }
+    }
+    if (pclose(p) != 0 || rate <= 0)
+        die("wrk failed (is it installed? scripts/deps.sh bench)");
+    printf("{\"bench\":\"e2e\",\"mode\":\"wrk_reads\",\"nodes\":%d,\"gpus\":%d,"
+           "\"client\":\"wrk -t2 -c16\",\"seconds\":%d,\"reads_per_s\":%.1f,\"non_2xx\":%ld,"
+           "\"replicas\":%d,\"db\":\"%s\"}\n",
+           b->nodes, b->nodes * 8, b->wrk_seconds, rate, bad, b->replicas, db_kind(b));
+    fflush(stdout);
 }
 
 static void report(struct bench *b, struct worker *w, double secs, double reg_s)
@@ -619,11 +690,11 @@ static void report(struct bench *b, struct worker *w, double secs, double reg_s)
            "\"confirmations_per_s\":%.1f,\"reservations_per_s\":%.1f,\"p50_ms\":%.2f,"
            "\"p99_ms\":%.2f,\"flow_p50_ms\":%.2f,\"flow_p99_ms\":%.2f,\"reads_per_s\":%.1f,"
            "\"read_p99_ms\":%.2f,\"refused\":%ld,\"errors\":%ld,\"reservations\":%ld,"
-           "\"overbooked\":%ld}\n",
+           "\"overbooked\":%ld,\"replicas\":%d,\"db\":\"%s\"}\n",
            b->reserve_mode ? "reserve" : "flow", b->nodes, b->nodes * 8, reg_s, b->writers,
            b->readers, secs, done, done / secs, done / secs, pct(&confirm, 0.5),
            pct(&confirm, 0.99), pct(&flow, 0.5), pct(&flow, 0.99), reads / secs, pct(&read, 0.99),
-           refused, errors, nrsv, over);
+           refused, errors, nrsv, over, b->replicas, db_kind(b));
     fflush(stdout);
     free(confirm.v);
     free(flow.v);
@@ -637,9 +708,10 @@ int main(int argc, char **argv)
     (void)argc;
     setup(&b, argv[0]);
     server_init(&b);
-    server_start(&b);
-    fprintf(stderr, "bench e2e: server %s, registering %d nodes (%d GPUs)\n", b.url, b.nodes,
-            b.nodes * 8);
+    for (int i = 0; i < b.replicas; i++)
+        server_start(&b, i);
+    fprintf(stderr, "bench e2e: %d server(s) on %s, first %s, registering %d nodes (%d GPUs)\n",
+            b.replicas, db_kind(&b), b.url[0], b.nodes, b.nodes * 8);
     double reg_s = register_fleet(&b);
     setup_org(&b);
     fprintf(stderr, "bench e2e: registered in %.1f s; %d writers, %d readers for %d s\n", reg_s,
@@ -650,6 +722,8 @@ int main(int argc, char **argv)
         double secs = load(&b, w);
         report(&b, w, secs, reg_s);
     }
+    if (b.wrk_seconds > 0)
+        wrk_reads(&b);
     server_stop(&b);
     cleanup_dir(&b);
     return 0;

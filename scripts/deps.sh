@@ -40,7 +40,7 @@ test)  pkgs+=(sqlite3 procps jq clang libclang-rt-14-dev clang-format clang-tidy
        command -v npm >/dev/null || pkgs+=(npm) ;;
 dist)  pkgs+=(nodejs)
        command -v npm >/dev/null || pkgs+=(npm) ;;
-bench) pkgs+=(postgresql procps) ;;
+bench) pkgs+=(postgresql procps wrk) ;;
 lint)  pkgs+=(clang-format clang-tidy cppcheck) ;;
 valgrind) pkgs+=(valgrind) ;;
 build) ;;

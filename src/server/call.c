@@ -87,6 +87,17 @@ static size_t pct_decode(const char *s, size_t n, bool plus, char *out)
     return w;
 }
 
+/* Whether `n` bytes at `s` are UTF-8: a path segment or query value that is not can name
+ * nothing allot stores (names and texts come in JSON, which is UTF-8), and PostgreSQL refuses
+ * such bytes in a text parameter outright. jansson's check, not one of our own. */
+static bool utf8_ok(const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    bool ok = j != NULL;
+    json_decref(j);
+    return ok;
+}
+
 /* The field to name for a query parameter or header: itself when it reads as a name. */
 static const char *field_of(const char *name, size_t len, const char *fallback)
 {
@@ -115,6 +126,10 @@ static bool query_param(struct al_call *k, const char *item, size_t len, size_t 
         al_http_fail(c, AL_E_INVAL, field, "NUL byte (%%00) in query parameter %s", field);
         return refuse(k, 0, NULL);
     }
+    if (!utf8_ok(p->key, p->key_len) || !utf8_ok(p->val, p->val_len)) {
+        al_http_fail(c, AL_E_INVAL, field, "query parameter %s is not UTF-8", field);
+        return refuse(k, 0, NULL);
+    }
     for (size_t i = 0; i + 1 < k->nparams; i++) {
         if (k->params[i].key_len == p->key_len &&
             memcmp(k->params[i].key, p->key, p->key_len) == 0) {
@@ -141,7 +156,8 @@ static bool parse_query(struct al_call *k, const char *q, size_t n)
 }
 
 /* The request-target: its length (414), NUL bytes, raw (the transport's copy) or encoded
- * (%00) in the path or a query parameter (400). */
+ * (%00) in the path or a query parameter (400); a path that is not UTF-8 (404: it names nothing),
+ * a query parameter that is not (400). */
 static bool check_target(struct al_call *k)
 {
     const struct al_req *r = k->req;
@@ -158,12 +174,16 @@ static bool check_target(struct al_call *k)
         al_http_fail(c, AL_E_RANGE, "path", "path of %d bytes or more", AL_ROUTER_MAX_PATH);
         return refuse(k, 414, "uri_too_long");
     }
-    if (memchr(r->target, '\0', r->target_len) ||
-        memchr(k->path, '\0', pct_decode(r->target, plen, false, k->path))) {
+    plen = pct_decode(r->target, plen, false, k->path);
+    if (memchr(r->target, '\0', r->target_len) || memchr(k->path, '\0', plen)) {
         al_http_fail(c, AL_E_INVAL, "path", "NUL byte in the path");
         return refuse(k, 0, NULL);
     }
-    return !q || parse_query(k, q + 1, r->target_len - plen - 1);
+    if (!utf8_ok(k->path, plen)) {
+        al_http_fail(c, AL_E_NOTFOUND, NULL, "no such path (not UTF-8)");
+        return refuse(k, 0, NULL);
+    }
+    return !q || parse_query(k, q + 1, r->target_len - (size_t)(q - r->target) - 1);
 }
 
 /* A field name is a token (RFC 9110 5.1): no space, no colon, no control byte. */
@@ -396,26 +416,74 @@ static int run_read(struct al_ctx *c, void *arg)
     return c->err_code;
 }
 
-void al_call_run(struct al_call *k, const char *body, size_t len)
+/* The call's unit of work, on `a` (the call's). */
+static void unit_of(const struct al_call *k, struct unit_arg *a, struct al_txn_unit *u)
+{
+    const struct al_route *r = k->route;
+    *u = (struct al_txn_unit){.kind = r->snapshot ? AL_TXN_SNAPSHOT
+                                      : r->write  ? AL_TXN_WRITE
+                                                  : AL_TXN_READ,
+                              .admit = admit,
+                              .run = r->write ? run_write : run_read,
+                              .arg = a};
+}
+
+/* The call's unit of work (on `a`, the call's), after its body is parsed. Returns false when
+ * the call is answered already (a malformed body). */
+static bool call_unit(struct al_call *k, struct unit_arg *a, struct al_txn_unit *u)
 {
     struct al_ctx *c = &k->c;
-    const struct al_route *r = k->route;
-    struct unit_arg a = {k, body, len};
-    struct al_txn_unit u = {.kind = r->snapshot ? AL_TXN_SNAPSHOT
-                                    : r->write  ? AL_TXN_WRITE
-                                                : AL_TXN_READ,
-                            .admit = admit,
-                            .run = r->write ? run_write : run_read,
-                            .arg = &a};
-    struct al_err e = {0};
+    unit_of(k, a, u);
     k->answered = true;
-    if ((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) &&
-        parse_body(c, body, len) != 0)
-        return;
-    /* answered after the commit of what the call wrote or read */
-    int rc = al_txn_run(c, &u, &e);
-    if (rc < 0 && !c->err_code)
-        al_http_fail_err(c, rc, &e);
+    return !((strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) &&
+             parse_body(c, a->body, a->len) != 0);
+}
+
+/* The unit's result `rc`: a failure that no handler described (the batch's) fails the call. */
+static void call_result(struct al_call *k, int rc)
+{
+    if (rc < 0 && !k->c.err_code)
+        al_http_fail_err(&k->c, rc, &k->err);
+}
+
+void al_call_run(struct al_call *k, const char *body, size_t len)
+{
+    struct unit_arg a = {k, body, len};
+    struct al_txn_unit u;
+    if (call_unit(k, &a, &u)) /* answered after the commit of what the call wrote or read */
+        call_result(k, al_txn_run(&k->c, &u, &k->err));
+}
+
+bool al_call_run_parked(struct al_call *k, const char *body, size_t len, void (*suspend)(void *arg),
+                        void (*resume)(void *arg), void *arg)
+{
+    struct unit_arg a = {k, body, len};
+    struct al_txn_unit u;
+    int rc;
+    if (!call_unit(k, &a, &u))
+        return false;
+    k->park = (struct al_txn_park){.suspend = suspend, .resume = resume, .arg = arg};
+    if (al_txn_run_parked(&k->c, &u, &k->park, &rc, &k->err))
+        return true;
+    call_result(k, rc);
+    return false;
+}
+
+bool al_call_resumed(struct al_call *k, const char *body, size_t len)
+{
+    struct unit_arg a = {k, body, len};
+    struct al_txn_unit u;
+    int rc;
+    if (!k->park.gated) { /* its batch is finished */
+        call_result(k, al_txn_unpark(&k->park, &k->err));
+        return false;
+    }
+    /* a read that the read gate held back: it runs now (a body was parsed before it parked) */
+    unit_of(k, &a, &u);
+    if (al_txn_run_parked(&k->c, &u, &k->park, &rc, &k->err))
+        return true;
+    call_result(k, rc);
+    return false;
 }
 
 /* ---- the answer ---- */

@@ -72,6 +72,10 @@ struct al_call {
     char query[AL_CALL_MAX_TARGET + 2 * AL_CALL_MAX_QUERY];
     struct al_kv params[AL_CALL_MAX_QUERY];
     size_t nparams;
+    /* the unit of work's wait for its commit when the listener parks the call (al_call_run_parked),
+     * and the detail of its error */
+    struct al_txn_park park;
+    struct al_err err;
 };
 
 /* The first phase, once the head is in: checks the head (400 for a NUL byte anywhere, a
@@ -84,6 +88,20 @@ bool al_call_begin(struct al_call *k, struct al_srv *srv, const struct al_req *r
 /* The second phase: with the body (`len` bytes, not NUL-terminated), parse it and run the
  * call's unit of work. */
 void al_call_run(struct al_call *k, const char *body, size_t len);
+
+/* The second phase for a listener that can set a call aside (libmicrohttpd suspends its
+ * connection): as al_call_run, but when the unit of work has to wait for its batch's commit
+ * (or, a snapshot read, for server/txn.h's read gate), `suspend(arg)` is called and true
+ * returned; once it may go on, `resume(arg)` is called from another thread (the committer; for
+ * a read, a writer leaving the lock, the gate's thread or the drain), and then al_call_resumed
+ * finishes the call. False: the call is finished (al_call_reply). */
+bool al_call_run_parked(struct al_call *k, const char *body, size_t len, void (*suspend)(void *arg),
+                        void (*resume)(void *arg), void *arg);
+
+/* The end of a parked call's second phase, after its `resume`, with the same body as
+ * al_call_run_parked's: true when it parked again (never twice for one reason), false when
+ * it is finished (al_call_reply). A read parked by the read gate (server/txn.h) runs here. */
+bool al_call_resumed(struct al_call *k, const char *body, size_t len);
 
 /* The answer: the refusal of either phase, or the handler's reply. Returns 0, or AL_E_NOMEM
  * (out->text NULL; send a bare 500). */

@@ -53,6 +53,7 @@ struct conn_state {
     size_t raw_uri_len;
     bool begun;    /* the head went through al_call_begin */
     bool going_on; /* ... and the call goes on: its body is read */
+    bool parked;   /* ... and the call waits, suspended, for its batch's commit */
     char *buf;     /* the body, call.body_len bytes */
     size_t len;
     struct timespec t0;
@@ -291,6 +292,30 @@ static enum MHD_Result begin(struct al_srv *srv, struct MHD_Connection *conn, co
     return MHD_YES;
 }
 
+/* A call waiting for its batch's commit holds no thread: its connection is suspended (from
+ * the access handler, as libmicrohttpd requires) and the committer resumes it; libmicrohttpd
+ * then calls the access handler again, which answers. */
+static void conn_suspend(void *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+static void conn_resume(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+/* The whole body is in: run the call, answered now or, parked, once resumed. */
+static enum MHD_Result run(struct MHD_Connection *conn, const char *method, struct conn_state *cs)
+{
+    cs->going_on = false;
+    if (al_call_run_parked(&cs->call, cs->buf, cs->len, conn_suspend, conn_resume, conn)) {
+        cs->parked = true;
+        return MHD_YES;
+    }
+    return answer(conn, method, cs);
+}
+
 /* NOLINTNEXTLINE(readability-function-size): libmicrohttpd's callback has 8 parameters */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
@@ -302,6 +327,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO; /* on_uri found no memory */
     if (!cs->begun)
         return begin(cls, conn, method, version, cs);
+    if (cs->parked) { /* resumed: its batch is finished, or the read gate let it go */
+        cs->parked = al_call_resumed(&cs->call, cs->buf, cs->len);
+        return cs->parked ? MHD_YES : answer(conn, method, cs);
+    }
     if (!cs->going_on)
         return MHD_YES; /* answered already; libmicrohttpd drops the rest */
     if (*upload_data_size) {
@@ -314,9 +343,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cs->len += n;
         return MHD_YES;
     }
-    cs->going_on = false;
-    al_call_run(&cs->call, cs->buf, cs->len);
-    return answer(conn, method, cs);
+    return run(conn, method, cs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -679,6 +706,7 @@ out:
      * work need the group commit, which runs until al_srv_close */
     al_webhooks_stop(&srv);
     al_evstream_stop(&srv); /* resumes the suspended streams: MHD_stop_daemon requires it */
+    al_txn_drain(&srv);     /* and the calls parked for their commit */
     if (d)
         MHD_stop_daemon(d);
     if (clock_started)

@@ -56,11 +56,203 @@ static void batch_failed(struct al_txn *t, uint64_t batch, int code)
     t->failed[i].code = batch_code(code);
 }
 
+/* The code a unit that `saw` the finished batch `mine` fails with: AL_E_FULL or AL_E_DB when
+ * that batch failed, else 0. With done_lock held. */
+static int lost_code(const struct al_txn *t, uint64_t mine, bool saw)
+{
+    int rc = 0;
+    for (unsigned i = 0; saw && i < t->nfailed && i < 16; i++)
+        if (t->failed[i].batch == mine)
+            rc = t->failed[i].code;
+    return rc;
+}
+
+/* Take the parked units whose batch is finished off the list, each with its `lost` set. They
+ * parked in the order of their batches (under the lock), so they are the list's head. With
+ * done_lock held; the caller resumes them (resume_parked) once it has released it. */
+static struct al_txn_park *take_finished(struct al_txn *t)
+{
+    struct al_txn_park *first = t->park_head, *last = NULL;
+    for (struct al_txn_park *p = first; p && p->batch <= t->committed; p = p->next) {
+        p->lost = lost_code(t, p->batch, p->saw);
+        last = p;
+    }
+    if (!last)
+        return NULL;
+    t->park_head = last->next;
+    if (!t->park_head)
+        t->park_tail = NULL;
+    last->next = NULL;
+    return first;
+}
+
+/* Resume the units of `p` (take_finished's), without done_lock, then count them out. */
+static void resume_parked(struct al_txn *t, struct al_txn_park *p)
+{
+    unsigned n = 0;
+    while (p) {
+        struct al_txn_park *next = p->next; /* p may be gone once resumed */
+        p->resume(p->arg);
+        p = next;
+        n++;
+    }
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&t->done_lock);
+    t->parked -= n;
+    if (t->parked == 0 && t->draining)
+        pthread_cond_broadcast(&t->done);
+    pthread_mutex_unlock(&t->done_lock);
+}
+
+/* ---- the read gate ---- */
+
+/* The monotonic clock in microseconds (the fsync's time, for server/metrics.h; the gate's
+ * write window). */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Do the writers share the server now: one waits for or holds the lock, or one left it less
+ * than AL_TXN_WRITE_WINDOW_US ago (it is waiting for its fsync, and comes back)? With
+ * gate_lock held. */
+static bool shared(const struct al_txn *t, uint64_t now)
+{
+    return !t->gate_open && (t->writers > 0 || now - t->last_write_us < AL_TXN_WRITE_WINDOW_US);
+}
+
+/* May a read run now: always when the writers are away, else on one of the credits that the
+ * writers' units earn it. With gate_lock held. */
+static bool may_read(struct al_txn *t, uint64_t now)
+{
+    if (!shared(t, now))
+        return true;
+    if (t->credit == 0)
+        return false;
+    t->credit--;
+    return true;
+}
+
+/* Take the parked reads that may run now off the list, first come first served; returns them
+ * for gate_resume (which must run without gate_lock). With gate_lock held. */
+static struct al_txn_park *gate_grant(struct al_txn *t)
+{
+    struct al_txn_park *first = t->read_head, *last = NULL;
+    uint64_t now = t->read_head ? mono_us() : 0;
+    for (struct al_txn_park *p = first; p && may_read(t, now); p = p->next)
+        last = p;
+    if (!last)
+        return NULL;
+    t->read_head = last->next;
+    if (!t->read_head)
+        t->read_tail = NULL;
+    last->next = NULL;
+    return first;
+}
+
+/* Resume the reads that gate_grant took: each runs on its connection's thread. */
+static void gate_resume(struct al_txn_park *p)
+{
+    while (p) {
+        struct al_txn_park *next = p->next; /* p may be gone once resumed */
+        p->resume(p->arg);
+        p = next;
+    }
+}
+
+/* A unit comes to the server's lock (+1) or has left it (-1). Each that leaves earns the
+ * reads AL_TXN_READS_PER_WRITE credits (up to a few units' worth: credits saved while no
+ * read came must not let a burst of reads through later) and lets parked reads run on them. */
+static void gate_writer(struct al_txn *t, int delta)
+{
+    struct al_txn_park *granted = NULL;
+    pthread_mutex_lock(&t->gate_lock);
+    if (delta > 0) {
+        t->writers++;
+    } else {
+        t->writers--;
+        t->last_write_us = mono_us();
+        t->credit += AL_TXN_READS_PER_WRITE;
+        if (t->credit > 4 * AL_TXN_READS_PER_WRITE)
+            t->credit = 4 * AL_TXN_READS_PER_WRITE;
+        granted = gate_grant(t);
+    }
+    pthread_mutex_unlock(&t->gate_lock);
+    gate_resume(granted);
+}
+
+/* May the snapshot read of `p` run now? Else it is parked (its connection suspended, under
+ * gate_lock so before any resume) until the writers earn it a credit or go away; the gate's
+ * thread wakes for the latter. */
+static bool gate_enter(struct al_txn *t, struct al_txn_park *p)
+{
+    bool now;
+    pthread_mutex_lock(&t->gate_lock);
+    now = !t->read_head && may_read(t, mono_us());
+    if (!now) {
+        p->gated = true;
+        p->next = NULL;
+        p->suspend(p->arg);
+        if (t->read_tail) {
+            t->read_tail->next = p;
+        } else {
+            t->read_head = p;
+            pthread_cond_signal(&t->gate_wake);
+        }
+        t->read_tail = p;
+    }
+    pthread_mutex_unlock(&t->gate_lock);
+    return now;
+}
+
+/* The gate's thread: while reads are parked, it lets them go once the writers have been away
+ * for AL_TXN_WRITE_WINDOW_US (no unit left the lock to do it: the writers stopped, or their
+ * batch's fsync is slow). Ends with the committer (al_txn_stop). */
+static void *gate_main(void *arg)
+{
+    struct al_txn *t = arg;
+    pthread_mutex_lock(&t->gate_lock);
+    while (!t->gate_stop) {
+        struct al_txn_park *granted;
+        if (!t->read_head) {
+            pthread_cond_wait(&t->gate_wake, &t->gate_lock);
+            continue;
+        }
+        granted = gate_grant(t);
+        if (!granted) {
+            uint64_t until =
+                (t->writers > 0 ? mono_us() : t->last_write_us) + AL_TXN_WRITE_WINDOW_US;
+            struct timespec ts = {.tv_sec = (time_t)(until / 1000000u),
+                                  .tv_nsec = (long)(until % 1000000u) * 1000L};
+            pthread_cond_timedwait(&t->gate_wake, &t->gate_lock, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&t->gate_lock);
+        gate_resume(granted);
+        pthread_mutex_lock(&t->gate_lock);
+    }
+    pthread_mutex_unlock(&t->gate_lock);
+    return NULL;
+}
+
+static void gate_stop(struct al_txn *t)
+{
+    pthread_mutex_lock(&t->gate_lock);
+    t->gate_stop = true;
+    pthread_cond_signal(&t->gate_wake);
+    pthread_mutex_unlock(&t->gate_lock);
+    pthread_join(t->gater, NULL);
+}
+
 /* The batch's transaction ended without a commit (the database rolled it back after an
  * error, `code`): every unit in it fails, and the in-memory copy is rebuilt. */
 static void batch_lost(struct al_srv *srv, int code)
 {
     struct al_txn *t = &srv->txn;
+    struct al_txn_park *finished;
     fprintf(stderr, "allot server: batch %llu was rolled back by the database%s\n",
             (unsigned long long)t->batch,
             code == AL_E_FULL ? " (the disk is full: writes fail until space is freed)" : "");
@@ -71,7 +263,9 @@ static void batch_lost(struct al_srv *srv, int code)
     if (!t->syncing) /* else the committer marks it finished after the earlier batch's sync */
         t->committed = t->batch;
     pthread_cond_broadcast(&t->done);
+    finished = take_finished(t);
     pthread_mutex_unlock(&t->done_lock);
+    resume_parked(t, finished);
     cal_rebuild(srv);
 }
 
@@ -91,37 +285,82 @@ static void leave(struct al_srv *srv, int rc, bool cal_touched)
 }
 
 /* Called with the lock held; releases it, then waits until the caller's batch (the open one,
- * or the last one) is on disk. Returns 0, or AL_E_FULL or AL_E_DB when the caller saw that
- * batch and it failed (its changes are gone): a unit that `wrote` to it, or any unit while it
- * was open. A batch that failed before the caller came was rolled back before it could see
- * it. Returns without the lock. */
-static int wait_unlock(struct al_srv *srv, bool wrote)
+ * or the last one) is on disk, or, with `p`, parks p there unless that batch is finished
+ * already or the server drains. Returns true when it parked; else *lost is 0, or AL_E_FULL or
+ * AL_E_DB when the caller saw that batch and it failed (its changes are gone): a unit that
+ * `wrote` to it, or any unit while it was open. A batch that failed before the caller came
+ * was rolled back before it could see it. Returns without the lock. */
+static bool wait_unlock(struct al_srv *srv, bool wrote, struct al_txn_park *p, int *lost)
 {
     struct al_txn *t = &srv->txn;
     /* the open batch, or the last one, which may still be on its way to the disk */
     uint64_t mine = t->batch;
     bool saw = t->open || wrote;
-    int rc = 0;
     if (t->open)
         pthread_cond_signal(&t->work);
-    /* wait on done_lock, not on lock: the woken units must not queue up on the writers' lock */
-    pthread_mutex_lock(&t->done_lock);
+    /* wait on done_lock, not on lock: the woken units must not queue up on the writers' lock.
+     * `committed` changes only with both held, and is tested again under done_lock below, so
+     * a batch finished between the two is seen */
     pthread_mutex_unlock(&srv->lock);
+    gate_writer(t, -1);
+    pthread_mutex_lock(&t->done_lock);
+    if (p && t->committed < mine && !t->draining) {
+        *p = (struct al_txn_park){.suspend = p->suspend,
+                                  .resume = p->resume,
+                                  .arg = p->arg,
+                                  .batch = mine,
+                                  .saw = saw,
+                                  .rc = p->rc};
+        p->suspend(p->arg); /* under done_lock: before the committer can resume it */
+        if (t->park_tail)
+            t->park_tail->next = p;
+        else
+            t->park_head = p;
+        t->park_tail = p;
+        t->parked++;
+        pthread_mutex_unlock(&t->done_lock);
+        return true;
+    }
     while (t->committed < mine)
         pthread_cond_wait(&t->done, &t->done_lock);
-    for (unsigned i = 0; saw && i < t->nfailed && i < 16; i++)
-        if (t->failed[i].batch == mine)
-            rc = t->failed[i].code;
+    *lost = lost_code(t, mine, saw);
     pthread_mutex_unlock(&t->done_lock);
+    return false;
+}
+
+/* A unit's result `rc` once its batch is finished: the batch's failure (`lost`, wait_unlock's)
+ * replaces a success. */
+static int lost_result(int rc, int lost, struct al_err *reterr)
+{
+    if (lost == AL_E_FULL && rc >= 0)
+        return al_err_set(reterr, AL_E_FULL,
+                          "the server's disk is full: nothing of this call was saved; retry "
+                          "once space is freed");
+    if (lost != 0 && rc >= 0)
+        return al_err_set(reterr, AL_E_DB, "the transaction could not be committed");
     return rc;
 }
 
-/* The monotonic clock in microseconds (the fsync's time, for server/metrics.h). */
-static uint64_t mono_us(void)
+/* The committer is done with the batches up to `mine`, the last of them `failed` (0, or the
+ * code of its failed commit): record it, wake the units waiting for them and resume those
+ * parked for them. With the lock held, released while the parked units are resumed (the next
+ * batch gathers meanwhile). */
+static void batch_finished(struct al_srv *srv, uint64_t mine, int failed)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    struct al_txn *t = &srv->txn;
+    struct al_txn_park *finished;
+    pthread_mutex_lock(&t->done_lock);
+    if (failed)
+        batch_failed(t, mine, failed);
+    t->committed = mine;
+    pthread_cond_broadcast(&t->done);
+    finished = take_finished(t);
+    pthread_mutex_unlock(&t->done_lock);
+    if (finished) {
+        pthread_mutex_unlock(&srv->lock);
+        resume_parked(t, finished);
+        pthread_mutex_lock(&srv->lock);
+    }
 }
 
 /* The committer, classic group commit: writes the open batch to the log (under the lock,
@@ -184,12 +423,7 @@ static void *committer_main(void *arg)
             mine = t->open ? t->batch - 1 : t->batch;
         }
         al_metrics_commit(srv->metrics, units, fsync_us, failed != 0);
-        pthread_mutex_lock(&t->done_lock);
-        if (failed)
-            batch_failed(t, mine, failed);
-        t->committed = mine;
-        pthread_cond_broadcast(&t->done);
-        pthread_mutex_unlock(&t->done_lock);
+        batch_finished(srv, mine, failed);
     }
     pthread_mutex_unlock(&srv->lock);
     return NULL;
@@ -223,30 +457,76 @@ static int run_write(struct al_ctx *c, const struct al_txn_unit *u, struct al_er
     return rc;
 }
 
+/* The unit's work, under the lock for all but a snapshot: admit, then run (a write in its
+ * savepoint). Returns its result; the lock stays held for the caller's wait_unlock. */
+static int run_locked(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
+{
+    int rc;
+    gate_writer(&c->srv->txn, +1);
+    pthread_mutex_lock(&c->srv->lock);
+    if (u->admit && (rc = u->admit(c, u->arg)) != 0)
+        return rc;
+    return u->kind == AL_TXN_WRITE ? run_write(c, u, reterr) : u->run(c, u->arg);
+}
+
 int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
 {
-    struct al_srv *srv = c->srv;
-    int rc, lost;
+    int rc, lost = 0;
     if (u->kind == AL_TXN_SNAPSHOT)
         return run_snapshot(c, u);
-    pthread_mutex_lock(&srv->lock);
-    if (u->admit && (rc = u->admit(c, u->arg)) != 0)
-        goto out;
-    rc = u->kind == AL_TXN_WRITE ? run_write(c, u, reterr) : u->run(c, u->arg);
-out:
+    rc = run_locked(c, u, reterr);
     /* what the unit wrote or read may still be uncommitted: return after the commit */
-    lost = wait_unlock(srv, u->kind == AL_TXN_WRITE);
-    if (lost == AL_E_FULL && rc >= 0)
-        rc = al_err_set(reterr, AL_E_FULL,
-                        "the server's disk is full: nothing of this call was saved; retry once "
-                        "space is freed");
-    else if (lost != 0 && rc >= 0)
-        rc = al_err_set(reterr, AL_E_DB, "the transaction could not be committed");
-    return rc;
+    wait_unlock(c->srv, u->kind == AL_TXN_WRITE, NULL, &lost);
+    return lost_result(rc, lost, reterr);
+}
+
+bool al_txn_run_parked(struct al_ctx *c, const struct al_txn_unit *u, struct al_txn_park *p,
+                       int *rc, struct al_err *reterr)
+{
+    int lost = 0;
+    if (u->kind == AL_TXN_SNAPSHOT) {
+        if (!p->gated && !gate_enter(&c->srv->txn, p))
+            return true; /* parked; resumed when it may run */
+        p->gated = false;
+        *rc = run_snapshot(c, u);
+        return false;
+    }
+    p->rc = run_locked(c, u, reterr);
+    if (wait_unlock(c->srv, u->kind == AL_TXN_WRITE, p, &lost))
+        return true;
+    *rc = lost_result(p->rc, lost, reterr);
+    return false;
+}
+
+int al_txn_unpark(const struct al_txn_park *p, struct al_err *reterr)
+{
+    return lost_result(p->rc, p->lost, reterr);
+}
+
+void al_txn_drain(struct al_srv *srv)
+{
+    struct al_txn *t = &srv->txn;
+    struct al_txn_park *granted;
+    pthread_mutex_lock(&t->gate_lock);
+    t->gate_open = true; /* every parked read may run, and no read parks any more */
+    granted = gate_grant(t);
+    pthread_mutex_unlock(&t->gate_lock);
+    gate_resume(granted);
+    pthread_mutex_lock(&t->done_lock);
+    t->draining = true;
+    while (t->parked > 0)
+        pthread_cond_wait(&t->done, &t->done_lock);
+    pthread_mutex_unlock(&t->done_lock);
 }
 
 void al_txn_init(struct al_srv *srv)
 {
+    pthread_mutex_init(&srv->txn.gate_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the gate waits for mono_us() times */
+    pthread_cond_init(&srv->txn.gate_wake, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&srv->txn.work, NULL);
     pthread_cond_init(&srv->txn.done, NULL);
     pthread_mutex_init(&srv->txn.done_lock, NULL);
@@ -254,6 +534,8 @@ void al_txn_init(struct al_srv *srv)
 
 void al_txn_destroy(struct al_srv *srv)
 {
+    pthread_mutex_destroy(&srv->txn.gate_lock);
+    pthread_cond_destroy(&srv->txn.gate_wake);
     pthread_cond_destroy(&srv->txn.work);
     pthread_cond_destroy(&srv->txn.done);
     pthread_mutex_destroy(&srv->txn.done_lock);
@@ -261,8 +543,12 @@ void al_txn_destroy(struct al_srv *srv)
 
 int al_txn_start(struct al_srv *srv, struct al_err *reterr)
 {
-    if (pthread_create(&srv->txn.committer, NULL, committer_main, srv) != 0)
+    if (pthread_create(&srv->txn.gater, NULL, gate_main, &srv->txn) != 0)
+        return al_err_set(reterr, AL_E_INTERNAL, "cannot start the read gate's thread");
+    if (pthread_create(&srv->txn.committer, NULL, committer_main, srv) != 0) {
+        gate_stop(&srv->txn);
         return al_err_set(reterr, AL_E_INTERNAL, "cannot start the committer thread");
+    }
     srv->txn.started = true;
     return 0;
 }
@@ -276,5 +562,6 @@ void al_txn_stop(struct al_srv *srv)
     pthread_cond_signal(&srv->txn.work);
     pthread_mutex_unlock(&srv->lock);
     pthread_join(srv->txn.committer, NULL);
+    gate_stop(&srv->txn);
     srv->txn.started = false;
 }

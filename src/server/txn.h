@@ -38,9 +38,40 @@ struct al_txn {
      * for their batch on `done` with only `done_lock` held */
     pthread_mutex_t done_lock;
     pthread_cond_t done;
+    /* the parked units (al_txn_run_parked), in the order they parked, and how many are not
+     * resumed yet (the list, and those the committer is resuming); under done_lock. With
+     * `draining` no unit parks any more: al_txn_drain waits for `parked` to reach 0. */
+    struct al_txn_park *park_head, *park_tail;
+    unsigned parked;
+    bool draining;
+    /* the read gate (al_txn_run_parked), a share scheduler: while the writers share the
+     * server (a unit waits for or holds the lock, or left it less than AL_TXN_WRITE_WINDOW_US
+     * ago), a snapshot read runs only on a credit, and each unit that leaves the lock earns
+     * AL_TXN_READS_PER_WRITE of them; the reads without one park, first come first served.
+     * Otherwise reads run at once. Under gate_lock, a leaf lock; `gater` wakes the parked
+     * reads once the writers are away. Why: docs/design.md, the concurrency model. */
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate_wake;
+    unsigned writers;       /* units waiting for or holding the lock */
+    unsigned credit;        /* reads that may run while the writers share the server */
+    uint64_t last_write_us; /* when a unit last left the lock (CLOCK_MONOTONIC) */
+    struct al_txn_park *read_head, *read_tail;
+    bool gate_open; /* draining: every read runs at once */
+    bool gate_stop;
+    pthread_t gater;
     pthread_t committer;
     bool started; /* the committer thread runs */
 };
+
+/* The read gate's share (struct al_txn): reads admitted per write unit while both run. A
+ * write call costs about 8 availability reads of server and client CPU (bench/e2e alone:
+ * ~3.4k write calls/s, ~28k reads/s on 2 cores), so 8 gives each side about the same share of
+ * the CPU: docs/e2e-bench.md has the measurements. */
+#define AL_TXN_READS_PER_WRITE 8u
+/* How long after the last unit left the lock the writers still count as there: a write call
+ * waits for its batch's fsync (0.2-0.7 ms alone on this project's disk, more under load)
+ * before its next call comes. */
+#define AL_TXN_WRITE_WINDOW_US 10000u
 
 /* How a unit of work holds the server. */
 enum al_txn_kind {
@@ -69,6 +100,44 @@ struct al_txn_unit {
  * changes are gone), AL_E_FULL if the disk was full and AL_E_DB otherwise; else run's result.
  * A unit that ran after a failed batch had ended saw none of it and is not failed by it. */
 int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr);
+
+/* A unit that waits for its batch's commit without a thread blocked on it: an HTTP call whose
+ * connection is suspended meanwhile. The caller fills `suspend`, `resume` and `arg`; the rest
+ * is the group commit's. */
+struct al_txn_park {
+    /* called while the unit parks, with the group commit's done_lock held (so before
+     * `resume`): stop serving the call (MHD_suspend_connection) */
+    void (*suspend)(void *arg);
+    /* called once, from the thread that finished the batch (the committer, or a unit whose
+     * batch the database rolled back), without done_lock: the unit may be finished now
+     * (al_txn_unpark); the park may be freed as soon as this is called */
+    void (*resume)(void *arg);
+    void *arg;
+    uint64_t batch; /* the batch it waits for */
+    bool saw;       /* it wrote to that batch, or read while it was open */
+    int rc;         /* the unit's result so far */
+    int lost;       /* set before `resume`: 0, or AL_E_FULL / AL_E_DB when its batch failed */
+    bool gated;     /* a snapshot read parked by the read gate: resumed, it runs */
+    struct al_txn_park *next;
+};
+
+/* As al_txn_run, but a unit that has to wait for its batch's commit parks instead of blocking
+ * the thread: p->suspend is called, true is returned, and once the batch is finished
+ * p->resume is called and al_txn_unpark gives the unit's result (as al_txn_run would have).
+ * A snapshot read that the read gate holds back parks too (p->gated is then set): once resumed
+ * it may run, and the caller runs it again with the same `p` (it does not park twice).
+ * False when it did not park (a snapshot that ran, a batch already finished, a draining
+ * server): its result in *rc. */
+bool al_txn_run_parked(struct al_ctx *c, const struct al_txn_unit *u, struct al_txn_park *p,
+                       int *rc, struct al_err *reterr);
+
+/* The result of a unit that parked, after its p->resume: al_txn_run's. */
+int al_txn_unpark(const struct al_txn_park *p, struct al_err *reterr);
+
+/* No unit parks from now on (they wait as in al_txn_run, and reads are not gated);
+ * returns once every parked unit has been resumed. Before the listener stops (libmicrohttpd cannot
+ * stop with a connection suspended); the committer must be running. */
+void al_txn_drain(struct al_srv *srv);
 
 /* The group commit's condition variables, before any unit runs; al_txn_destroy after the
  * last. */

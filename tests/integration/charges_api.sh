@@ -102,7 +102,8 @@ check "… and its billing: charged 3,840.00, nothing refunded" \
 confirm "$R_A" '{"payment_terms":"prepaid"}' -H "Idempotency-Key: conf-a"
 check "the same Idempotency-Key again replays the 201 (same reservation)" [ "$code" = 201 -a "$(j .id)" = "$RSV_A" ]
 check "… and charged once: one reservation_charge of 3,840.00, cash -100.00" \
-    [ "$(transfers acme reservation_charge)" = "3840000000 res:1:charge" -a "$(cash acme)" = -100000000 ]
+    bash -c '[[ $1 =~ ^3840000000\ res:[0-9]+:charge$ ]] && [ "$2" = -100000000 ]' _ \
+    "$(transfers acme reservation_charge)" "$(cash acme)"
 call "$OP" GET "/v1/quotes/$QID/document"
 doc=$(sed 's/<[^>]*>/ /g' <<<"$body")
 check "the quote's document prints the total that was charged (3840.00)" grep -q -w "3840.00" <<<"$doc"
@@ -147,7 +148,8 @@ check "… billing: charged 4,800.00, refunded 2,686.00, fees 354.00, net 2,114.
     [ "$(j '.billing | "\(.charged_micros) \(.refunded_micros) \(.fees_micros) \(.net_micros)"')" = "4800000000 2686000000 354000000 2114000000" ]
 check "… its lines now bill 11 h: 1,760.00" [ "$(j .total_micros)" = 1760000000 ]
 check "… one refund transfer of 2,686.00 to the cash (-60.00 + 2,686.00)" \
-    [ "$(transfers acme refund)" = "2686000000 res:1:r2:refund" -a "$(cash acme)" = 2626000000 ]
+    bash -c '[[ $1 =~ ^2686000000\ res:[0-9]+:r2:refund$ ]] && [ "$2" = 2626000000 ]' _ \
+    "$(transfers acme refund)" "$(cash acme)"
 verify "after a cancellation with a fee"
 call "$OP" GET "/v1/availability?model=H100-80GB&start=$(ts $((S + 12 * HOUR)))&end=$(ts $((S + 13 * HOUR)))"
 check "… its GPUs are back on sale" [ "$(j .whole_gpus_free)" = 6 ]

@@ -87,6 +87,8 @@ call "$OP" GET "/v1/requests?state%00x=new"
 expect "encoded NUL in a query name → 400" 400 invalid_argument
 call "$OP" GET "/v1/orgs/%9f%ff%85"
 expect "bytes that are not UTF-8 in a path segment → a clean 404 (found by fuzz_call)" 404 not_found
+call "$OP" GET "/v1/reservations?org=%9f%ff%85"
+expect "bytes that are not UTF-8 in a query value → 400 naming it (PostgreSQL refuses them in a text parameter)" 400 invalid_argument org
 call "$OP" GET "/v1/events?limit=1&limit=2"
 expect "a query parameter given twice → 400 naming it" 400 invalid_argument limit
 raw "GET /v1/orgs/acme\0zzz HTTP/1.1\r\n${H}Authorization: Bearer $OP\r\n\r\n"
