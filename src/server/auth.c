@@ -1,5 +1,6 @@
 /* auth.c — bearer tokens (made, hashed), the cache of tokens seen before, and who calls: the
- * token's user or node-bound agent, from the cache or the store, and the route's role check. */
+ * token's user or node-bound agent, from the cache or the store, and the route's role check.
+ * With several replicas on one PostgreSQL, node-bound tokens (revocable) are not cached. */
 #include "server/auth.h"
 
 #include "server/call.h"
@@ -124,12 +125,16 @@ static int authenticate(struct al_ctx *c, bool locked)
     if (!(c->user = token_cached(&c->srv->auth, hash))) {
         if (!locked)
             pthread_mutex_lock(&c->srv->lock);
+        bool node = false;
         rc = al_store_user_by_token(c->srv->store, hash, &c->user, NULL);
-        if (rc == AL_E_NOTFOUND)
+        if (rc == AL_E_NOTFOUND) {
             rc = al_store_node_token_by_hash(c->srv->store, hash, &c->user, NULL);
+            node = true;
+        }
         /* remembered under the lock, so that a revocation (al_auth_forget_node, under it
-         * too) cannot come between the read and the remembering */
-        if (rc == 0)
+         * too) cannot come between the read and the remembering. A node's token is not, when
+         * other replicas share the store: one of them may revoke it, unseen here */
+        if (rc == 0 && !(node && al_store_replicated(c->srv->store)))
             token_remember(&c->srv->auth, hash, c->user);
         if (!locked)
             pthread_mutex_unlock(&c->srv->lock);

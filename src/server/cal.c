@@ -321,10 +321,8 @@ static int collect_id(uint32_t id, const struct al_hold *h, void *ctx)
     return 0;
 }
 
-/* GPU `gid` becomes model `m`: its holds leave the calendar first (they name the old model's
- * profiles; the store moved the model only once none of them was live), then the fleet. */
-static int change_model(struct al_cal *c, uint32_t gid, const struct al_gpu_model *m,
-                        struct al_err *e)
+/* Every hold of GPU `gid` leaves the calendar. */
+static int release_gpu(struct al_cal *c, uint32_t gid, struct al_err *e)
 {
     size_t n = c->cal ? al_calendar_count(c->cal, gid, INT64_MIN, INT64_MAX) : 0;
     uint32_t *ids = n ? calloc(n, sizeof *ids) : NULL, *p = ids;
@@ -335,7 +333,18 @@ static int change_model(struct al_cal *c, uint32_t gid, const struct al_gpu_mode
     for (size_t i = 0; i < n; i++)
         al_calendar_release(c->cal, ids[i]);
     free(ids);
-    int rc = al_fleet_set_model(c->fleet, gid, m);
+    return 0;
+}
+
+/* GPU `gid` becomes model `m`: its holds leave the calendar first (they name the old model's
+ * profiles; the store moved the model only once none of them was live), then the fleet. */
+static int change_model(struct al_cal *c, uint32_t gid, const struct al_gpu_model *m,
+                        struct al_err *e)
+{
+    int rc = release_gpu(c, gid, e);
+    if (rc < 0)
+        return rc;
+    rc = al_fleet_set_model(c->fleet, gid, m);
     const char *id = al_cal_gpu_id(c, gid);
     return rc < 0 ? al_err_set(e, rc, "GPU %s: cannot become a %s", id ? id : "?", m->name) : 0;
 }
@@ -458,7 +467,7 @@ int al_cal_check_gpu(const struct al_cal *c, const char *gpu_id, const struct al
 
 struct load_arg {
     struct al_cal *c;
-    int64_t origin;
+    int64_t origin, now;
     int skipped;
 };
 
@@ -490,8 +499,7 @@ static int load_hold(void *arg, const struct al_store_hold *sh)
             al_err_set(&e, AL_E_INVAL, "%s has no MIG profile %s", gpu->model->name, sh->profile);
     }
     /* a pool container holding the GPU now (server/poolgpu.h): the planner avoids it */
-    if (h.owner.kind == AL_OWNER_POOL && h.t0 <= la->origin + CAL_ORIGIN_BACK &&
-        h.t1 > la->origin + CAL_ORIGIN_BACK)
+    if (h.owner.kind == AL_OWNER_POOL && h.t0 <= la->now && h.t1 > la->now)
         al_fleet_set_pool_busy(la->c->fleet, (uint32_t)g, true);
     if (e.code < 0 || al_calendar_add(la->c->cal, &h, &e) < 0) {
         /* the store's holds passed its own check; say so, keep going (the store re-checks) */
@@ -515,7 +523,11 @@ int al_cal_build(struct al_store *s, int64_t now, struct al_cal **ret, struct al
         (rc = sync_rows(c, -1, gpus, false, reterr)) < 0 ||
         (rc = sync_rows(c, -1, gpus, true, reterr)) < 0)
         goto out;
-    struct load_arg la = {c, now - CAL_ORIGIN_BACK, 0};
+    struct load_arg la = {c, now - CAL_ORIGIN_BACK, now, 0};
+    /* the change feed's horizon before the holds are read: a change committed meanwhile is
+     * applied again by the first refresh (server/replica.h), never missed */
+    if ((rc = al_store_changes_horizon(s, &c->feed_h, reterr)) != 0)
+        goto out;
     if (!(c->cal = al_calendar_new(c->fleet, la.origin, 0)) ||
         !(c->planner = al_planner_new(c->fleet, c->cal))) {
         rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
@@ -547,6 +559,46 @@ void al_cal_free(struct al_cal *c)
     free(c->uuids);
     free(c->slots);
     free(c);
+}
+
+int al_cal_reload_gpu(struct al_cal *c, struct al_store *s, const char *gpu_id, int64_t now,
+                      struct al_err *reterr)
+{
+    struct al_store_hold *holds = NULL;
+    size_t n = 0;
+    int gid = al_cal_gpu(c, gpu_id), rc;
+    struct load_arg la = {c, al_calendar_origin(c->cal), now, 0};
+    if (gid < 0)
+        return 0; /* not in the fleet yet: its node's change brings it with its holds */
+    if ((rc = al_store_hold_gpu_live(s, gpu_id, la.origin, now, &holds, &n, reterr)) != 0)
+        return rc;
+    if ((rc = release_gpu(c, (uint32_t)gid, reterr)) == 0) {
+        al_fleet_set_pool_busy(c->fleet, (uint32_t)gid, false);
+        for (size_t i = 0; i < n; i++)
+            load_hold(&la, &holds[i]);
+    }
+    free(holds);
+    return rc;
+}
+
+int al_cal_reload_node(struct al_cal *c, struct al_store *s, const char *name, int64_t now,
+                       struct al_err *reterr)
+{
+    json_t *node = NULL, *g;
+    size_t i;
+    int rc = al_store_node_get(s, name, &node, reterr);
+    if (rc == AL_E_NOTFOUND)
+        return 0; /* a node is never removed: not committed yet, or rolled back */
+    if (rc == 0)
+        rc = al_cal_sync_node(c, node, reterr);
+    /* a GPU new to this replica's fleet comes with the holds it has already */
+    json_array_foreach(json_object_get(node, "gpus"), i, g)
+    {
+        if (rc == 0)
+            rc = al_cal_reload_gpu(c, s, json_string_value(json_object_get(g, "id")), now, reterr);
+    }
+    json_decref(node);
+    return rc;
 }
 
 uint64_t al_cal_mask(const struct al_gpu_model *m, int profile, int start)

@@ -25,6 +25,8 @@ struct al_cal {
     size_t ngpu_ids; /* == al_fleet_ngpus */
     uint32_t *slots; /* open-addressing table of fleet GPU ids + 1 (0 = empty) */
     size_t nslots;   /* a power of two */
+    int64_t feed_h;  /* the change feed's horizon (server/replica.h; 0 on SQLite) */
+    int64_t feed_at; /* monotonic second of the last refresh (0: none yet) */
 };
 
 /* Build the fleet and the calendar (origin: now − 1 day) from the store: every GPU, every
@@ -91,6 +93,16 @@ struct al_cal_alloc {
     int start_unit; /* -1 for whole GPUs */
     uint64_t mask;  /* placement units taken; every bit for a whole GPU */
 };
+
+/* Several replicas (server/replica.h): what another replica wrote, brought into this copy.
+ * al_cal_reload_gpu: the holds of GPU `gpu_id` in the calendar become the store's live ones
+ * (its pool-busy mark with them); a GPU not in the fleet is left to its node's reload.
+ * al_cal_reload_node: node `name` and its GPUs as the store has them (al_cal_sync_node), and
+ * each GPU's holds. 0 or a code. */
+int al_cal_reload_gpu(struct al_cal *c, struct al_store *s, const char *gpu_id, int64_t now,
+                      struct al_err *reterr);
+int al_cal_reload_node(struct al_cal *c, struct al_store *s, const char *name, int64_t now,
+                       struct al_err *reterr);
 
 /* Placement-unit mask of `profile` (-1: the whole GPU) of `m` starting at unit `start`. */
 uint64_t al_cal_mask(const struct al_gpu_model *m, int profile, int start);

@@ -3,7 +3,9 @@
  * log after its last event (a read unit of work: only what is committed), else suspends its
  * connection; the streamer thread waits for batches holding events to commit and resumes the
  * suspended streams, and resumes each quiet one every AL_EVSTREAM_KEEPALIVE_S for a comment
- * line that keeps proxies (and libmicrohttpd's idle timeout) from closing it. */
+ * line that keeps proxies (and libmicrohttpd's idle timeout) from closing it. With several
+ * replicas on PostgreSQL, every stream is resumed each second: another replica's events come
+ * with no wake-up here. */
 #include "server/evstream.h"
 
 #include "server/http.h"
@@ -368,11 +370,14 @@ static void *streamer_main(void *arg)
     struct al_srv *srv = arg;
     struct al_evstream *evs = srv->evstream;
     uint64_t gen = 0;
+    /* several replicas on one PostgreSQL: what another replica commits wakes nothing here, so
+     * each stream reads the log once a second (server/replica.h) */
+    bool poll = al_store_replicated(srv->store);
     while (!atomic_load(&evs->stopping)) {
         uint64_t g = al_evstream_wait(srv, gen, 1000);
         if (g != gen)
             atomic_store(&evs->gen, g); /* before the wake: see park */
-        wake(evs, g != gen);
+        wake(evs, g != gen || poll);
         gen = g;
     }
     return NULL;

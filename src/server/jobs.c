@@ -21,6 +21,7 @@
 #include "server/pool.h"
 #include "server/poolgpu.h"
 #include "server/provision.h"
+#include "server/replica.h"
 #include "server/rsvlife.h"
 #include "server/txn.h"
 
@@ -176,6 +177,10 @@ static int tick(struct al_ctx *c, void *arg)
     int rc, n = 0;
     (void)arg;
     c->now = al_srv_now(c->srv);
+    /* replicas on PostgreSQL: what the others committed first, then the clock, which one
+     * replica at a time holds (server/replica.h); on SQLite both return at once */
+    if ((rc = al_replica_refresh(c)) < 0 || (rc = al_replica_clock(c)) <= 0)
+        goto expire;
     if ((rc = tick_nodes(c)) < 0)
         goto out;
     n = rc;
@@ -206,7 +211,9 @@ static int tick(struct al_ctx *c, void *arg)
     if ((rc = al_notices_pass(c)) < 0) /* after the starts and ends: no notice for those */
         goto out;
     n += rc;
-    al_calendar_expire(c->srv->cal->cal, c->now);
+expire:
+    if (rc >= 0) /* each replica's own copy: the holder released the quotes' holds in the store */
+        al_calendar_expire(c->srv->cal->cal, c->now);
 out:
     json_decref(gpus);
     return rc < 0 ? rc : n;

@@ -9,6 +9,7 @@
 #include "server/cal.h"
 #include "server/containers.h"
 #include "server/flow.h"
+#include "server/replica.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,9 @@ int al_poolgpu_hold(struct al_ctx *c, const char *ctr_id, const char *gpu_id, co
     snprintf(h.profile, sizeof h.profile, "%s", pi < 0 ? "" : profile);
     snprintf(what, sizeof what, "cannot hold GPU %s for %s", gpu_id, ctr_id);
     c->cal_touched = true;
+    /* several replicas: the GPU locked and re-read before the store's check (replica.h) */
+    if ((rc = al_replica_sale_lock(c, &gpu_id, 1)) != 0)
+        return rc;
     if ((rc = al_store_hold_conflicts(c->srv->store, &h, c->now, &err)) > 0)
         return al_flow_hold_refusal(c, what, &h);
     if (rc < 0 || (rc = al_store_hold_add(c->srv->store, &h, &err)) != 0)
@@ -426,8 +430,12 @@ static int pass_hold(struct al_ctx *c, json_t *ctr)
     const char *gpu = al_cal_gpu_id(cal, h.gpu);
     uint64_t mask = h.whole ? UINT64_MAX : al_cal_mask(x->model, h.profile, h.start);
     int64_t notice = c->srv->pool_notice_s, want = c->now + notice + POOLGPU_STEP_S;
-    int rc = gpu ? blocker(c, id, gpu, mask, &o) : 0, n = 0;
+    /* several replicas: the GPU's row locked before the store names the blocker, so that no
+     * other replica's hold lands in the end this pass moves to (the calendar's hold ids stay) */
+    int rc = gpu ? al_replica_lock_gpus(c, &gpu, 1) : 0, n = 0;
     if (rc < 0)
+        return rc;
+    if ((rc = gpu ? blocker(c, id, gpu, mask, &o) : 0) < 0)
         return rc;
     if (rc == 1 && o.t0 <= c->now)
         return stop(c, ctr, "preempted", &o);

@@ -11,6 +11,7 @@
 #include "server/charge.h"
 #include "server/document.h"
 #include "server/flow.h"
+#include "server/replica.h"
 #include "server/reserve.h"
 #include "server/routes.h"
 
@@ -180,8 +181,14 @@ static int write_holds(struct al_ctx *c, const char *owner, const struct quote_w
         else if (rc < 0)
             rc = al_http_fail_err(c, rc, &err);
     }
-    if (rc == 0 && (rc = al_store_holds_add(c->srv->store, h, w->a.count, &err)) != 0)
-        rc = al_http_fail_err(c, rc, &err);
+    if (rc == 0 && (rc = al_store_holds_add(c->srv->store, h, w->a.count, &err)) != 0) {
+        /* PostgreSQL's holds_no_overlap: what no replica's memory saw, refused as taken (the
+         * holds' unit was undone whole, the transaction goes on) */
+        if (rc == AL_E_CONFLICT && al_store_replicated(c->srv->store))
+            rc = al_flow_hold_refusal(c, "the placement was taken meanwhile", &h[0]);
+        else
+            rc = al_http_fail_err(c, rc, &err);
+    }
     for (unsigned i = 0; rc == 0 && i < w->a.count; i++)
         rc = cal_add(c, w, &h[i], owner);
     free(h);
@@ -214,6 +221,51 @@ static int quote_plan(struct al_ctx *c, json_t *req, const struct al_charge_org 
     }
     return no_capacity(c, org, &w->a, nc ? cands[0].model : NULL,
                        nc ? first.msg : "no GPU model meets the ask");
+}
+
+/* Does every allocation of plan `w` still fit the calendar? */
+static bool plan_fits(struct al_ctx *c, const struct quote_work *w)
+{
+    for (unsigned i = 0; i < w->a.count; i++) {
+        struct al_hold ch = {.gpu = (uint32_t)al_cal_gpu(c->srv->cal, w->allocs[i].gpu),
+                             .whole = w->profile < 0,
+                             .profile = (uint8_t)(w->profile < 0 ? 0 : w->profile),
+                             .start = (uint8_t)(w->profile < 0 ? 0 : w->allocs[i].start_unit),
+                             .t0 = w->s,
+                             .t1 = w->e};
+        if (al_calendar_check(c->srv->cal->cal, &ch, NULL) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Several replicas (server/replica.h): the plan's GPUs locked and their holds re-read; when
+ * another replica took a place meanwhile, the request is planned once more on the fresh
+ * calendar, and that plan's GPUs locked in turn (write_holds then refuses what still
+ * collides, as on one server). Nothing on SQLite. */
+static int plan_lock(struct al_ctx *c, json_t *req, const struct al_charge_org *org,
+                     struct quote_work *w)
+{
+    const char **ids = NULL;
+    int rc = 0;
+    for (int round = 0; rc == 0 && round < 2 && al_store_replicated(c->srv->store); round++) {
+        free(ids);
+        if (!(ids = calloc(w->a.count, sizeof *ids))) {
+            rc = al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+            break;
+        }
+        for (unsigned i = 0; i < w->a.count; i++)
+            ids[i] = w->allocs[i].gpu;
+        if ((rc = al_replica_sale_lock(c, ids, w->a.count)) != 0 || plan_fits(c, w))
+            break;
+        if (round == 0) { /* the re-plan */
+            free(w->allocs);
+            *w = (struct quote_work){0};
+            rc = quote_plan(c, req, org, w);
+        }
+    }
+    free(ids);
+    return rc;
 }
 
 /* The contract's limits on what the quote sells (not the funds: those are the confirmation's). */
@@ -276,7 +328,7 @@ int al_quote_make(struct al_ctx *c, json_t *req, const struct al_charge_org *o,
     int rc;
     *quote = NULL;
     snprintf(what, sizeof what, "cannot quote %s", jstr(req, "id"));
-    if ((rc = quote_plan(c, req, o, &w)))
+    if ((rc = quote_plan(c, req, o, &w)) || (rc = plan_lock(c, req, o, &w)))
         goto out;
     if (!w.model) { /* quote_plan answers no_capacity otherwise; never reached */
         rc = al_http_fail(c, AL_E_INTERNAL, NULL, "no model planned");

@@ -12,6 +12,7 @@
 #include "server/cal.h"
 #include "server/charge.h"
 #include "server/flow.h"
+#include "server/replica.h"
 #include "server/reserve.h"
 #include "server/routes.h"
 #include "server/rsvlife.h"
@@ -59,6 +60,11 @@ static int allocs_free(struct al_ctx *c, json_t *doc, const struct al_gpu_model 
     struct al_err err = {0};
     json_t *a;
     size_t i;
+    /* several replicas: the GPUs locked and re-read first, so that the store's answer below
+     * stays true until this commit (server/replica.h) */
+    int lrc = al_replica_sale_lock_doc(c, doc);
+    if (lrc != 0)
+        return lrc;
     json_array_foreach(json_object_get(doc, "allocations"), i, a)
     {
         int rc = alloc_sellable(c, jstr(a, "gpu") ? jstr(a, "gpu") : "", m, what);

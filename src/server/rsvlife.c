@@ -15,6 +15,7 @@
 #include "server/flow.h"
 #include "server/pool.h"
 #include "server/poolgpu.h"
+#include "server/replica.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -288,7 +289,11 @@ static int holds_rewrite(struct al_ctx *c, json_t *r, int moved, int64_t moved_t
     struct al_err e = {0};
     json_t *a;
     size_t i;
-    int rc = al_store_hold_release(c->srv->store, jstr(r, "id"), &e);
+    /* several replicas: r's GPUs (the spare among them) locked first (server/replica.h) */
+    int rc = al_replica_lock_doc(c, r);
+    if (rc != 0)
+        return rc;
+    rc = al_store_hold_release(c->srv->store, jstr(r, "id"), &e);
     json_array_foreach(json_object_get(r, "allocations"), i, a)
     {
         if (rc < 0 || !m)

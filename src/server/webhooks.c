@@ -1,12 +1,14 @@
 /* webhooks.c — the webhook dispatcher: fan-out of committed events into deliveries, the
  * attempts (server/whsend.h) signed with each hook's secret (server/whkey.h), their outcomes,
  * retries and the disabling of a hook that keeps failing; its thread, started and stopped with
- * the server. */
+ * the server. With several replicas on PostgreSQL each runs a dispatcher: the fan-out is the
+ * clock holder's, and each delivery is claimed by one replica for its attempt. */
 #include "server/webhooks.h"
 
 #include "core/webhook.h"
 #include "server/evstream.h"
 #include "server/http.h"
+#include "server/replica.h"
 #include "server/whsend.h"
 #include "store/store.h"
 
@@ -20,6 +22,9 @@
 #define FANOUT_BATCH 200 /* events fanned out per unit of work */
 #define DUE_BATCH    16  /* deliveries attempted per round */
 #define NAP_SLICE_MS 100 /* how soon a kick or a stop ends a nap */
+/* A claimed delivery's lease (PostgreSQL): longer than a batch of DUE_BATCH attempts, each cut
+ * at AL_WHSEND_TIMEOUT_S; a replica that dies holding it leaves it due again after this */
+#define LEASE_S (DUE_BATCH * AL_WHSEND_TIMEOUT_S + 60)
 
 struct al_webhooks {
     struct al_whkey key;
@@ -132,6 +137,9 @@ static int fanout(struct al_ctx *c, void *arg)
     int rc;
     (void)arg;
     c->now = al_srv_now(c->srv);
+    /* several replicas: only the clock's holder moves the cursor (server/replica.h) */
+    if ((rc = al_replica_clock(c)) <= 0)
+        return rc;
     if ((rc = al_store_webhook_cursor(c->srv->store, &cursor, &e)) != 0 ||
         (rc = al_store_event_list(c->srv->store, cursor, FANOUT_BATCH, &events, &e)) != 0 ||
         (json_array_size(events) > 0 &&
@@ -176,10 +184,22 @@ struct attempt {
     int64_t at;
 };
 
+/* A read unit: the deliveries due. */
 static int due(struct al_ctx *c, void *arg)
 {
     struct al_err e = {0};
     int rc = al_store_delivery_due(c->srv->store, al_srv_now(c->srv), DUE_BATCH, arg, &e);
+    return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+/* A write unit, with several replicas on PostgreSQL: the deliveries due claimed for one
+ * attempt, skipping those another replica claims, each leased for LEASE_S and committed before
+ * the attempt, so that no two replicas send one delivery at once. */
+static int claim(struct al_ctx *c, void *arg)
+{
+    struct al_err e = {0};
+    int rc =
+        al_store_delivery_claim(c->srv->store, al_srv_now(c->srv), LEASE_S, DUE_BATCH, arg, &e);
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
@@ -283,8 +303,16 @@ static int deliver_due(struct al_srv *srv)
     json_t *ds = NULL, *d;
     size_t i;
     int rc = run_unit(srv, AL_TXN_READ, due, &ds);
-    if (rc < 0)
+    /* several replicas: what is due is claimed (a write, only when something is) */
+    if (rc >= 0 && json_array_size(ds) > 0 && al_store_replicated(srv->store)) {
+        json_decref(ds);
+        ds = NULL;
+        rc = run_unit(srv, AL_TXN_WRITE, claim, &ds);
+    }
+    if (rc < 0) {
+        json_decref(ds);
         return rc;
+    }
     json_array_foreach(ds, i, d)
     {
         struct attempt a = {.d = d};

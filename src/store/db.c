@@ -282,12 +282,22 @@ int al_store_commit(struct al_store *s, struct al_err *reterr)
         return al_err_set(reterr, AL_E_DB, "COMMIT: disk I/O error (injected fault)");
     }
 #endif
+    /* PostgreSQL: the events' positions in commit order, under a lock the COMMIT releases */
+    if (s->events_unplaced) {
+        int rc = al_store_events_seal(s, reterr);
+        s->events_unplaced = false;
+        if (rc) {
+            al_store_rollback(s);
+            return rc;
+        }
+    }
     return s->db->ops->commit(s, reterr);
 }
 
 void al_store_rollback(struct al_store *s)
 {
     al_store_docs_clear(s);
+    s->events_unplaced = false;
     s->db->ops->rollback(s);
 }
 

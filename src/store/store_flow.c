@@ -29,10 +29,11 @@ static json_t *doc_copy(json_t *doc)
 }
 
 /* Keep a copy of `doc` as id's (replacing what its slot held); nothing when the id is too
- * long or memory is short: the cache is only a shortcut. */
+ * long or memory is short: the cache is only a shortcut. Nothing on PostgreSQL: another
+ * replica may change the request meanwhile, and the cache would serve the old one. */
 static void doc_keep(struct al_store *s, const char *id, json_t *doc)
 {
-    if (!id || strlen(id) >= AL_STORE_DOC_ID_MAX)
+    if (!id || strlen(id) >= AL_STORE_DOC_ID_MAX || al_store_replicated(s))
         return;
     struct al_store_cached_doc *d = doc_slot(s, id);
     json_decref(d->doc);
@@ -485,6 +486,7 @@ int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor,
     free(text);
     if (rc || (rc = al_store_new_id(s, st, &seq, reterr, "event appended")) != 0)
         return rc;
+    s->events_unplaced = al_store_replicated(s);
     return seq;
 }
 
@@ -518,23 +520,28 @@ static json_t *event_row(struct al_db_stmt *st)
 }
 
 /* The columns event_row reads, the orgs by each dialect's JSON aggregate, in the same order
- * (by name); ?2..?5 are the filter (NULL: none), ?6 the limit. */
-#define EVENT_COLS "SELECT e.seq, e.at, e.actor, e.kind, e.object, e.data,"
+ * (by name); ?2..?5 are the filter (NULL: none), ?6 the limit. An event's public number (its
+ * "seq", the position the readers page by) is its seq on SQLite, where the one writer
+ * commits in seq order, and its pos on PostgreSQL, given in commit order (al_store_events_seal):
+ * an event not yet placed (pos NULL: another transaction's, committing) is not read. */
+#define EVENT_COLS(P) "SELECT " P ", e.at, e.actor, e.kind, e.object, e.data,"
 #define EVENT_ORGS_SQLITE                                                                          \
-    EVENT_COLS " (SELECT json_group_array(org) FROM (SELECT x.org FROM event_orgs x"               \
-               " WHERE x.seq = e.seq ORDER BY x.org)) FROM events e"
+    EVENT_COLS("e.seq")                                                                            \
+    " (SELECT json_group_array(org) FROM (SELECT x.org FROM event_orgs x"                          \
+    " WHERE x.seq = e.seq ORDER BY x.org)) FROM events e"
 #define EVENT_ORGS_PG                                                                              \
-    EVENT_COLS " (SELECT coalesce(json_agg(x.org ORDER BY x.org), '[]') FROM event_orgs x"         \
-               " WHERE x.seq = e.seq) FROM events e"
-/* The four reads: by org or not, oldest or newest first. */
-#define EVENT_BY_ORG(C, OP, ORDER)                                                                 \
-    C " JOIN event_orgs o ON o.seq = e.seq WHERE o.org = ?2 AND o.seq " OP " ?1" ORDER
-#define EVENT_ALL(C, OP, ORDER) C " WHERE e.seq " OP " ?1 AND ?2 IS NULL" ORDER
+    EVENT_COLS("e.pos")                                                                            \
+    " (SELECT coalesce(json_agg(x.org ORDER BY x.org), '[]') FROM event_orgs x"                    \
+    " WHERE x.seq = e.seq) FROM events e"
+/* The four reads: by org or not, oldest or newest first; P is the position's column. */
+#define EVENT_BY_ORG(C, P, OP, ORDER)                                                              \
+    C " JOIN event_orgs o ON o.seq = e.seq WHERE o.org = ?2 AND " P " " OP " ?1" ORDER
+#define EVENT_ALL(C, P, OP, ORDER) C " WHERE " P " " OP " ?1 AND ?2 IS NULL" ORDER
 #define EVENT_MATCH                                                                                \
     " AND (?3 IS NULL OR e.kind = ?3) AND (?4 IS NULL OR substr(e.kind, 1, length(?4)) = ?4)"      \
     " AND (?5 IS NULL OR e.object = ?5)"
-#define EVENT_FILTER      EVENT_MATCH " ORDER BY e.seq LIMIT ?6"
-#define EVENT_FILTER_DESC EVENT_MATCH " ORDER BY e.seq DESC LIMIT ?6"
+#define EVENT_FILTER(P)      EVENT_MATCH " ORDER BY " P " LIMIT ?6"
+#define EVENT_FILTER_DESC(P) EVENT_MATCH " ORDER BY " P " DESC LIMIT ?6"
 
 /* The events before f->before (0: all), newest first. */
 static int event_find_desc(struct al_store *s, const struct al_store_event_filter *f,
@@ -545,16 +552,17 @@ static int event_find_desc(struct al_store *s, const struct al_store_event_filte
     int64_t before = f->before > 0 ? f->before : INT64_MAX;
     int rc;
     if (f->org)
-        rc = al_db_prep(s, &st, reterr,
-                        AL_DB_SQL2(s, EVENT_BY_ORG(EVENT_ORGS_SQLITE, "<", EVENT_FILTER_DESC),
-                                   EVENT_BY_ORG(EVENT_ORGS_PG, "<", EVENT_FILTER_DESC)),
-                        "ittttn", before, f->org, exact, prefix, f->object, (int64_t)limit);
+        rc = al_db_prep(
+            s, &st, reterr,
+            AL_DB_SQL2(s, EVENT_BY_ORG(EVENT_ORGS_SQLITE, "o.seq", "<", EVENT_FILTER_DESC("e.seq")),
+                       EVENT_BY_ORG(EVENT_ORGS_PG, "e.pos", "<", EVENT_FILTER_DESC("e.pos"))),
+            "ittttn", before, f->org, exact, prefix, f->object, (int64_t)limit);
     else
-        rc = al_db_prep(s, &st, reterr,
-                        AL_DB_SQL2(s, EVENT_ALL(EVENT_ORGS_SQLITE, "<", EVENT_FILTER_DESC),
-                                   EVENT_ALL(EVENT_ORGS_PG, "<", EVENT_FILTER_DESC)),
-                        "ittttn", before, (const char *)NULL, exact, prefix, f->object,
-                        (int64_t)limit);
+        rc = al_db_prep(
+            s, &st, reterr,
+            AL_DB_SQL2(s, EVENT_ALL(EVENT_ORGS_SQLITE, "e.seq", "<", EVENT_FILTER_DESC("e.seq")),
+                       EVENT_ALL(EVENT_ORGS_PG, "e.pos", "<", EVENT_FILTER_DESC("e.pos"))),
+            "ittttn", before, (const char *)NULL, exact, prefix, f->object, (int64_t)limit);
     return rc ? rc : al_db_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
 }
 
@@ -573,23 +581,27 @@ int al_store_event_find(struct al_store *s, const struct al_store_event_filter *
     /* an org's events are read from its rows of event_orgs: a sparse org does not scan the
      * whole log */
     if (f->org)
-        rc = al_db_prep(s, &st, reterr,
-                        AL_DB_SQL2(s, EVENT_BY_ORG(EVENT_ORGS_SQLITE, ">", EVENT_FILTER),
-                                   EVENT_BY_ORG(EVENT_ORGS_PG, ">", EVENT_FILTER)),
-                        "ittttn", after, f->org, exact, prefix, f->object, (int64_t)limit);
+        rc = al_db_prep(
+            s, &st, reterr,
+            AL_DB_SQL2(s, EVENT_BY_ORG(EVENT_ORGS_SQLITE, "o.seq", ">", EVENT_FILTER("e.seq")),
+                       EVENT_BY_ORG(EVENT_ORGS_PG, "e.pos", ">", EVENT_FILTER("e.pos"))),
+            "ittttn", after, f->org, exact, prefix, f->object, (int64_t)limit);
     else
-        rc = al_db_prep(s, &st, reterr,
-                        AL_DB_SQL2(s, EVENT_ALL(EVENT_ORGS_SQLITE, ">", EVENT_FILTER),
-                                   EVENT_ALL(EVENT_ORGS_PG, ">", EVENT_FILTER)),
-                        "ittttn", after, (const char *)NULL, exact, prefix, f->object,
-                        (int64_t)limit);
+        rc = al_db_prep(
+            s, &st, reterr,
+            AL_DB_SQL2(s, EVENT_ALL(EVENT_ORGS_SQLITE, "e.seq", ">", EVENT_FILTER("e.seq")),
+                       EVENT_ALL(EVENT_ORGS_PG, "e.pos", ">", EVENT_FILTER("e.pos"))),
+            "ittttn", after, (const char *)NULL, exact, prefix, f->object, (int64_t)limit);
     return rc ? rc : al_db_collect(s, st, limit + 1, event_row, ret, NULL, reterr);
 }
 
 int64_t al_store_event_last(struct al_store *s, struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, "SELECT coalesce(max(seq), 0) FROM events", "");
+    int rc = al_db_prep(s, &st, reterr,
+                        AL_DB_SQL2(s, "SELECT coalesce(max(seq), 0) FROM events",
+                                   "SELECT coalesce(max(pos), 0) FROM events"),
+                        "");
     if (rc || (rc = al_db_row(s, st, reterr, "event")) != 0)
         return rc;
     int64_t seq = al_db_int64(st, 0);

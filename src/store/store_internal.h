@@ -44,6 +44,8 @@ struct al_store_cached_doc {
 struct al_store {
     struct al_db *db; /* the driver's (db.h), allocated with the store */
     struct al_store_cached_doc docs[AL_STORE_DOC_CACHE];
+    bool events_unplaced; /* PostgreSQL: the open transaction appended events, which
+                           * al_store_commit gives their positions (al_store_events_seal) */
 };
 
 /* Forget every cached document (a rollback, or the store closing). */

@@ -473,6 +473,9 @@ static const char *const migrations[] = {
     "CREATE TABLE webhook_cursor(one INTEGER PRIMARY KEY CHECK(one = 1),"
     " seq INTEGER NOT NULL);"
     "INSERT INTO webhook_cursor SELECT 1, coalesce(max(seq), 0) FROM events;",
+    /* 12: nothing on SQLite, where one server is the only writer: the change feed and the
+     * event positions are PostgreSQL's (pg_migrations[0]) */
+    "-- 12: PostgreSQL only",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,
@@ -481,10 +484,74 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AL_STORE_SCHEMA_VER,
 /* The version pg_schema.sql creates: no PostgreSQL database ever held an older schema. */
 #define PG_BASE_VER 11
 
+/* 12 on PostgreSQL: what several replicas on one database need (docs/postgres.md, "Several
+ * replicas"; store_replica.c). The change feed: `changes`, a row per GPU or node changed,
+ * written by triggers on holds (every write), gpus and nodes (the columns the in-memory fleet
+ * keeps: not a heartbeat's last_seen), each with its writer's transaction id, read by each
+ * replica below the snapshot horizon. Event positions: events.pos, given at commit in commit
+ * order (al_store_events_seal), set once from NULL (the append-only trigger allows only
+ * that), the existing events' positions their seqs. */
+static const char pg_migration_12[] =
+    "CREATE TABLE changes(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+    "    xid bigint NOT NULL DEFAULT pg_current_xact_id()::text::bigint,\n"
+    "    at bigint NOT NULL DEFAULT extract(epoch FROM clock_timestamp())::bigint,\n"
+    "    gpu_id text, node text);\n"
+    "CREATE INDEX changes_xid ON changes(xid);\n"
+    "CREATE INDEX changes_at ON changes(at);\n"
+    "CREATE FUNCTION al_changed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "    IF TG_TABLE_NAME = 'holds' THEN\n"
+    "        IF TG_OP <> 'INSERT' THEN\n"
+    "            INSERT INTO changes(gpu_id) VALUES (OLD.gpu_id);\n"
+    "        END IF;\n"
+    "        IF TG_OP = 'INSERT' OR TG_OP = 'UPDATE' AND NEW.gpu_id <> OLD.gpu_id THEN\n"
+    "            INSERT INTO changes(gpu_id) VALUES (NEW.gpu_id);\n"
+    "        END IF;\n"
+    "    ELSIF TG_TABLE_NAME = 'gpus' THEN\n"
+    "        IF TG_OP = 'DELETE' THEN\n"
+    "            INSERT INTO changes(gpu_id, node) VALUES (OLD.id, OLD.node);\n"
+    "        ELSE\n"
+    "            INSERT INTO changes(gpu_id, node) VALUES (NEW.id, NEW.node);\n"
+    "        END IF;\n"
+    "    ELSIF TG_OP = 'DELETE' THEN\n"
+    "        INSERT INTO changes(node) VALUES (OLD.name);\n"
+    "    ELSE\n"
+    "        INSERT INTO changes(node) VALUES (NEW.name);\n"
+    "    END IF;\n"
+    "    RETURN NULL;\n"
+    "END $$;\n"
+    "CREATE TRIGGER holds_changes AFTER INSERT OR UPDATE OR DELETE ON holds\n"
+    "    FOR EACH ROW EXECUTE FUNCTION al_changed();\n"
+    "CREATE TRIGGER gpus_changes AFTER INSERT OR DELETE ON gpus\n"
+    "    FOR EACH ROW EXECUTE FUNCTION al_changed();\n"
+    "CREATE TRIGGER gpus_changes_upd AFTER UPDATE ON gpus FOR EACH ROW\n"
+    "    WHEN ((OLD.node, OLD.idx, OLD.uuid, OLD.model, OLD.reported_model, OLD.pool, "
+    "OLD.healthy,\n"
+    "           OLD.drained, OLD.present)\n"
+    "          IS DISTINCT FROM (NEW.node, NEW.idx, NEW.uuid, NEW.model, NEW.reported_model,\n"
+    "           NEW.pool, NEW.healthy, NEW.drained, NEW.present))\n"
+    "    EXECUTE FUNCTION al_changed();\n"
+    "CREATE TRIGGER nodes_changes AFTER INSERT OR DELETE ON nodes\n"
+    "    FOR EACH ROW EXECUTE FUNCTION al_changed();\n"
+    "CREATE TRIGGER nodes_changes_upd AFTER UPDATE ON nodes FOR EACH ROW\n"
+    "    WHEN ((OLD.zone, OLD.labels, OLD.online) IS DISTINCT FROM (NEW.zone, NEW.labels, "
+    "NEW.online))\n"
+    "    EXECUTE FUNCTION al_changed();\n"
+    "DROP TRIGGER events_no_update ON events;\n"
+    "ALTER TABLE events ADD COLUMN pos bigint;\n"
+    "UPDATE events SET pos = seq;\n"
+    "CREATE UNIQUE INDEX events_pos ON events(pos);\n"
+    "CREATE INDEX events_unplaced ON events(seq) WHERE pos IS NULL;\n"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW\n"
+    "    WHEN (OLD.pos IS NOT NULL OR NEW.pos IS NULL\n"
+    "          OR (NEW.seq, NEW.at, NEW.actor, NEW.kind, NEW.object, NEW.data)\n"
+    "          IS DISTINCT FROM (OLD.seq, OLD.at, OLD.actor, OLD.kind, OLD.object, OLD.data))\n"
+    "    EXECUTE FUNCTION al_refuse('events are append-only');";
+
 /* The PostgreSQL text of the migrations after PG_BASE_VER, in order (pg_migrations[i] brings
  * version PG_BASE_VER + i to the next), each beside its SQLite text in migrations[]; NULL
- * ends the list. None yet. */
-static const char *const pg_migrations[] = {NULL};
+ * ends the list. */
+static const char *const pg_migrations[] = {pg_migration_12, NULL};
 
 _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] ==
                    AL_STORE_SCHEMA_VER - PG_BASE_VER + 1,

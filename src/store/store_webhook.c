@@ -44,9 +44,15 @@ int al_store_webhook_insert(struct al_store *s, const struct al_store_webhook_ne
     if (rc)
         return rc;
     /* the first active hook: the events before it, which no hook wanted, are behind it */
+    /* the cursor is an event's public number: its position on PostgreSQL (store_flow.c) */
     rc = al_db_prep(s, &st, reterr,
-                    "UPDATE webhook_cursor SET seq = (SELECT coalesce(max(seq), 0) FROM events)"
-                    " WHERE NOT EXISTS (SELECT 1 FROM webhooks WHERE active = 1)",
+                    AL_DB_SQL2(s,
+                               "UPDATE webhook_cursor SET seq = (SELECT coalesce(max(seq), 0)"
+                               " FROM events) WHERE NOT EXISTS (SELECT 1 FROM webhooks"
+                               " WHERE active = 1)",
+                               "UPDATE webhook_cursor SET seq = (SELECT coalesce(max(pos), 0)"
+                               " FROM events) WHERE NOT EXISTS (SELECT 1 FROM webhooks"
+                               " WHERE active = 1)"),
                     "");
     if (rc == 0 && (rc = al_db_run(s, st, reterr, "move webhook cursor")) > 0)
         rc = 0;
@@ -180,12 +186,18 @@ int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr)
 {
     struct al_db_stmt *st;
     /* CASE: an integer column in both dialects (PostgreSQL's EXISTS is boolean) */
-    int rc = al_db_prep(s, &st, reterr,
-                        "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
-                        " AND EXISTS (SELECT 1 FROM events"
-                        " WHERE seq > (SELECT seq FROM webhook_cursor WHERE one = 1))"
-                        " THEN 1 ELSE 0 END",
-                        "");
+    int rc =
+        al_db_prep(s, &st, reterr,
+                   AL_DB_SQL2(s,
+                              "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
+                              " AND EXISTS (SELECT 1 FROM events"
+                              " WHERE seq > (SELECT seq FROM webhook_cursor WHERE one = 1))"
+                              " THEN 1 ELSE 0 END",
+                              "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
+                              " AND EXISTS (SELECT 1 FROM events"
+                              " WHERE pos > (SELECT seq FROM webhook_cursor WHERE one = 1))"
+                              " THEN 1 ELSE 0 END"),
+                   "");
     if (rc || (rc = al_db_row(s, st, reterr, "webhook backlog")) != 0)
         return rc;
     rc = al_db_int(st, 0) != 0;

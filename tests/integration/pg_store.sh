@@ -54,8 +54,8 @@ check "init without --secret-key-file is refused (usage)" \
 OP=$("$ALLOT" server init --db "$db" --name root --secret-key-file "$key" 2>"$tmp/err")
 check "init applies the schema and prints the operator's token" [ "${OP:0:3}" = al_ ]
 check "… its message names no conninfo" [ -z "$(grep -F "host=" "$tmp/err")" ]
-check "… the schema is version 11, holds_no_overlap included" \
-    [ "$(psql -d allot_store -c 'SELECT max(version) FROM schema_version')" = 11 -a \
+check "… the schema is version 12 (11 from pg_schema.sql, then migration 12), holds_no_overlap included" \
+    [ "$(psql -d allot_store -c 'SELECT max(version) FROM schema_version')" = 12 -a \
     "$(psql -d allot_store -c "SELECT count(*) FROM pg_constraint WHERE conname = 'holds_no_overlap'")" = 1 ]
 "$ALLOT" server init --db "$db" --name root2 --secret-key-file "$key" 2>"$tmp/err" >/dev/null
 check "a second init is refused: users already" grep -q "has users already" "$tmp/err"

@@ -13,8 +13,9 @@
 #   - each background action happened once: per reservation at most one
 #     reservation.active, reservation.ended and reservation.starting/ending notice, and its
 #     draws numbered 0, 1, 2, … without a gap or a repeat.
-# On SQLite (the default) there is one replica: a second server cannot open the database.
-# Knobs: SECONDS_LOAD (default 25), CLIENTS (16), REPLICAS (1 on SQLite).
+# On SQLite (the default) there is one replica: a second server cannot open the database; on
+# PostgreSQL (AL_TEST_DB=postgres, make test-pg) three replicas share one database.
+# Knobs: SECONDS_LOAD (default 25), CLIENTS (16), REPLICAS (1 on SQLite, 3 on PostgreSQL).
 # Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, node.
 set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
@@ -27,14 +28,21 @@ tmp=$(mktemp -d /tmp/allot_replicas.XXXXXX)
 killer_pid=
 clock_pid=
 declare -a rpids=() rports=()
-REPLICAS=${REPLICAS:-1}
+# On PostgreSQL (AL_TEST_DB=postgres: lib.sh runs the suite under bench/pg.sh, and every
+# replica's --db "$DB" names the same database of that cluster) three replicas share it.
+if [ "${AL_TEST_DB-}" = postgres ]; then
+    REPLICAS=${REPLICAS:-3}
+else
+    REPLICAS=${REPLICAS:-1}
+fi
 SECONDS_LOAD=${SECONDS_LOAD:-25}
 CLIENTS=${CLIENTS:-16}
 cleanup() {
     local p
     reap -KILL "${killer_pid-}"
     reap -KILL "${clock_pid-}"
-    for p in "${rpids[@]}"; do reap -9 "$p"; done
+    # the killer restarts replicas in its subshell: their pids are in $tmp/pids, not rpids
+    for p in "${rpids[@]}" $(cat "$tmp/pids" 2>/dev/null); do reap -9 "$p"; done
     rm_tmp
 }
 trap cleanup EXIT
@@ -55,6 +63,7 @@ start_replica() {
         --listen "127.0.0.1:${rports[$i]}" --clock-file "$tmp/clock" --tick-ms 200 \
         --heartbeat-timeout $((365 * DAY)) || return 1
     rpids[i]=$server_pid
+    echo "$server_pid" >>"$tmp/pids"
 }
 for ((i = 0; i < REPLICAS; i++)); do
     must "replica $i starts" start_replica "$i"

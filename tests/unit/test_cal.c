@@ -1,5 +1,6 @@
 /* test_cal.c — unit tests of server/cal: the in-memory fleet and calendar built from a store
- * (GPU id mapping, holds loaded with their owners and expiry, nodes synced), and owner ids. */
+ * (GPU id mapping, holds loaded with their owners and expiry, nodes synced), owner ids, and a
+ * GPU's holds and a node reloaded from the store (what another replica wrote). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -337,6 +338,71 @@ static void test_many_gpus_map(void **state)
     al_cal_free(c);
 }
 
+/* What another replica wrote, brought in: one GPU's holds become the store's live ones (added,
+ * gone, expired left out), and a node with its GPUs (a new one with its holds, health). */
+static void test_reload(void **state)
+{
+    struct fixture *f = *state;
+    struct al_cal *c = NULL;
+    put_node(f->s, "n1", "H100-80GB", 2);
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-0",
+                                      .owner = "rsv_0000000100000001",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW + 100,
+                                      .t1 = NOW + 200});
+    assert_int_equal(al_cal_build(f->s, NOW, &c, NULL), 0);
+    uint32_t g0 = (uint32_t)al_cal_gpu(c, "gpu_n1-0"), g1 = (uint32_t)al_cal_gpu(c, "gpu_n1-1");
+    /* "another replica": the first hold released, two others added, one of them expired */
+    assert_true(al_store_hold_release(f->s, "rsv_0000000100000001", NULL) == 1);
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-0",
+                                      .owner = "rsv_0000000100000002",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW + 300,
+                                      .t1 = NOW + 400});
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-0",
+                                      .owner = "qte_0000000100000003",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW + 500,
+                                      .t1 = NOW + 600,
+                                      .expires_at = NOW + 5});
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-1",
+                                      .owner = "rsv_0000000100000004",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW + 100,
+                                      .t1 = NOW + 200});
+    assert_false(al_calendar_free_during(c->cal, g0, NOW + 150, NOW + 160)); /* stale */
+    assert_int_equal(al_cal_reload_gpu(c, f->s, "gpu_n1-0", NOW + 10, NULL), 0);
+    assert_true(al_calendar_free_during(c->cal, g0, NOW + 150, NOW + 160));
+    assert_false(al_calendar_free_during(c->cal, g0, NOW + 350, NOW + 360));
+    assert_true(al_calendar_free_during(c->cal, g0, NOW + 550, NOW + 560)); /* expired */
+    assert_true(al_calendar_free_during(c->cal, g1, NOW + 150, NOW + 160)); /* not reloaded */
+    assert_int_equal(al_cal_reload_gpu(c, f->s, "gpu_nope", NOW + 10, NULL), 0);
+    /* the node: a third GPU (with a hold of its own), the second unhealthy now */
+    json_t *node = node_json("n1", "H100-80GB", 3, 1);
+    assert_int_equal(al_store_node_upsert(f->s, node, NOW, NULL), 0);
+    json_decref(node);
+    hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-2",
+                                      .owner = "rsv_0000000100000005",
+                                      .kind = "gpu",
+                                      .start_unit = -1,
+                                      .t0 = NOW + 100,
+                                      .t1 = NOW + 200});
+    assert_int_equal(al_cal_reload_node(c, f->s, "n1", NOW + 10, NULL), 0);
+    assert_int_equal(al_fleet_ngpus(c->fleet), 3);
+    int g2 = al_cal_gpu(c, "gpu_n1-2");
+    assert_true(g2 >= 0);
+    assert_false(al_calendar_free_during(c->cal, (uint32_t)g2, NOW + 150, NOW + 160));
+    assert_false(al_calendar_free_during(c->cal, g1, NOW + 150, NOW + 160));
+    assert_false(al_fleet_gpu(c->fleet, g1)->healthy);
+    assert_true(al_fleet_gpu(c->fleet, g0)->healthy);
+    assert_int_equal(al_cal_reload_node(c, f->s, "n9", NOW + 10, NULL), 0); /* unknown */
+    al_cal_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +412,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_reaches_planner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_gpus_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
