@@ -2,7 +2,6 @@
  * the holds they take, the append-only event log and the idempotency records (store.h). */
 #include "store/store_internal.h"
 
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -22,41 +22,7 @@
 #include "server/call.h"
 #include "server/evstream.h"
 #include "server/txn.h"
-
-struct fixture {
-    char dir[64];
-    char db[96];
-    struct al_srv srv;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    struct al_err e = {0};
-    assert_non_null(f);
-    assert_true(sodium_init() >= 0);
-    snprintf(f->dir, sizeof f->dir, "/tmp/allot_evs.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/db", f->dir);
-    assert_int_equal(al_srv_open(&f->srv, f->db, NULL, &e), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char p[128];
-    al_srv_close(&f->srv);
-    const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", f->db, sfx[i]);
-        (void)unlink(p);
-    }
-    (void)rmdir(f->dir);
-    free(f);
-    return 0;
-}
+#include "srv_fixture.h"
 
 /* A unit's work: an org.created event of org_a when `event`; then `result` (0: keep, -1:
  * undo). */
@@ -102,7 +68,7 @@ static int64_t events_of_org_a(struct al_srv *srv)
 
 static void test_wait_wakes_on_committed_events(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     /* nothing appended yet: the wait times out with the generation it was given */
     assert_int_equal(al_evstream_wait(&f->srv, 0, 30), 0);
     assert_int_equal(write_unit(&f->srv, (struct work){true, 0}), 0);
@@ -124,7 +90,7 @@ static void test_wait_wakes_on_committed_events(void **state)
 
 static void test_stop_ends_waits(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     al_evstream_stop(&f->srv);
     double t0 = now_s();
     assert_int_equal(al_evstream_wait(&f->srv, 7, 5000), 7);
@@ -134,8 +100,9 @@ static void test_stop_ends_waits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wait_wakes_on_committed_events, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_ends_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_wakes_on_committed_events, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_stop_ends_waits, srv_fixture_make, srv_fixture_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

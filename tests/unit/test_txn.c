@@ -24,41 +24,7 @@
 
 #include "server/call.h"
 #include "server/txn.h"
-
-struct fixture {
-    char dir[64];
-    char db[96];
-    struct al_srv srv;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    struct al_err e = {0};
-    assert_non_null(f);
-    assert_true(sodium_init() >= 0);
-    snprintf(f->dir, sizeof f->dir, "/tmp/allot_txn.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/db", f->dir);
-    assert_int_equal(al_srv_open(&f->srv, f->db, NULL, &e), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char p[128];
-    al_srv_close(&f->srv);
-    const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", f->db, sfx[i]);
-        (void)unlink(p);
-    }
-    (void)rmdir(f->dir);
-    free(f);
-    return 0;
-}
+#include "srv_fixture.h"
 
 /* A parked unit as a listener sees it: what its callbacks saw, and a wait for the resume. */
 struct parked {
@@ -171,7 +137,7 @@ static unsigned parked_count(struct al_srv *srv, unsigned want)
 
 static void test_write_parks_until_durable(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     int result = 0, rc = -1;
     const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = run_work, .arg = &result};
     struct parked p;
@@ -195,7 +161,7 @@ static void test_write_parks_until_durable(void **state)
 /* The store's fault injection (debug builds) fails the batch's COMMIT. */
 static void test_failed_commit_answers_its_error(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     int result = 0, rc = -1;
     const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = run_work, .arg = &result};
     struct parked p;
@@ -219,7 +185,7 @@ static void test_failed_commit_answers_its_error(void **state)
 
 static void test_undone_write_keeps_its_result(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     int result = AL_E_CONFLICT, rc = 0;
     const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = run_work, .arg = &result};
     struct parked p;
@@ -234,7 +200,7 @@ static void test_undone_write_keeps_its_result(void **state)
 
 static void test_nothing_pending_never_parks(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     int rc = -1;
     const struct al_txn_unit snap = {.kind = AL_TXN_SNAPSHOT, .run = run_nothing};
     const struct al_txn_unit read = {.kind = AL_TXN_READ, .run = run_nothing};
@@ -253,7 +219,7 @@ static void test_nothing_pending_never_parks(void **state)
 
 static void test_drained_units_wait(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     int result = 0, rc = -1;
     const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = run_work, .arg = &result};
     struct parked p;
@@ -329,7 +295,7 @@ static void blocker_end(struct blocker *b)
  * stays; the writer's leaving lets it go, and it then runs. */
 static void test_reads_wait_for_writers(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     int result = 0, rc = -1;
     const struct al_txn_unit w = {.kind = AL_TXN_WRITE, .run = run_work, .arg = &result};
     const struct al_txn_unit snap = {.kind = AL_TXN_SNAPSHOT, .run = run_nothing};
@@ -367,7 +333,7 @@ static void test_reads_wait_for_writers(void **state)
  * connection), and no read parks after it. */
 static void test_drain_lets_parked_reads_go(void **state)
 {
-    struct fixture *f = *state;
+    struct srv_fixture *f = *state;
     int rc = -1;
     const struct al_txn_unit snap = {.kind = AL_TXN_SNAPSHOT, .run = run_nothing};
     struct blocker b;
@@ -393,15 +359,22 @@ static void test_drain_lets_parked_reads_go(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write_parks_until_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_parks_until_durable, srv_fixture_make,
+                                        srv_fixture_free),
 #ifdef AL_DEBUG
-        cmocka_unit_test_setup_teardown(test_failed_commit_answers_its_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commit_answers_its_error, srv_fixture_make,
+                                        srv_fixture_free),
 #endif
-        cmocka_unit_test_setup_teardown(test_undone_write_keeps_its_result, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nothing_pending_never_parks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_drained_units_wait, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reads_wait_for_writers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_drain_lets_parked_reads_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_undone_write_keeps_its_result, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_nothing_pending_never_parks, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_drained_units_wait, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_reads_wait_for_writers, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_drain_lets_parked_reads_go, srv_fixture_make,
+                                        srv_fixture_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
