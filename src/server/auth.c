@@ -5,6 +5,7 @@
 
 #include "server/call.h"
 #include "server/http.h"
+#include "store/store_replica.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -6,6 +6,7 @@
 
 #include "common/num.h"
 #include "core/sbuf.h"
+#include "store/store_replica.h"
 
 #include <ctype.h>
 #include <inttypes.h>

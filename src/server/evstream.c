@@ -10,6 +10,7 @@
 
 #include "server/http.h"
 #include "server/txn.h"
+#include "store/store_replica.h"
 
 #include <errno.h>
 #include <inttypes.h>

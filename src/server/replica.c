@@ -5,6 +5,7 @@
 #include "server/replica.h"
 
 #include "server/cal.h"
+#include "store/store_replica.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

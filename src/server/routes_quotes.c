@@ -14,6 +14,7 @@
 #include "server/replica.h"
 #include "server/reserve.h"
 #include "server/routes.h"
+#include "store/store_replica.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,6 +8,7 @@
 #include "server/routes.h"
 #include "server/webhooks.h"
 #include "server/whkey.h"
+#include "store/store_webhook.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>

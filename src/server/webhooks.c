@@ -11,6 +11,8 @@
 #include "server/replica.h"
 #include "server/whsend.h"
 #include "store/store.h"
+#include "store/store_webhook.h"
+#include "store/store_replica.h"
 
 #include <inttypes.h>
 #include <sodium.h>

@@ -4,6 +4,7 @@
  * which pick the back end at open (db_sqlite.c or db_pg.c) and then call through its table of
  * operations, with the fault injection of debug builds that is the same for both. */
 #include "store/store_internal.h"
+#include "store/store_replica.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -1,6 +1,7 @@
 /* store_flow.c — the store's documents of the request flow (requests, quotes, reservations),
  * the holds they take, the append-only event log and the idempotency records (store.h). */
 #include "store/store_internal.h"
+#include "store/store_replica.h"
 
 #include <stdint.h>
 #include <stdio.h>

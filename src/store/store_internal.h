@@ -23,6 +23,7 @@
 
 #include "store/db.h"
 #include "store/store.h"
+#include "store/store_replica.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -5,6 +5,8 @@
  * with a lease. On SQLite the server is the only writer: each call is then a no-op or the
  * statement the single-process code runs already, so that SQLite behaves as before. */
 #include "store/store_internal.h"
+#include "store/store_webhook.h"
+#include "store/store_replica.h"
 
 #include <stdlib.h>
 #include <string.h>

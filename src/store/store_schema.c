@@ -8,6 +8,7 @@
  * store_billing.c, store_ledger.c, store_migchange.c, store_container.c, store_metrics.c and
  * store_webhook.c. */
 #include "store/store_internal.h"
+#include "store/store_replica.h"
 
 #include <stdio.h>
 #include <stdlib.h>

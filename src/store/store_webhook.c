@@ -2,6 +2,7 @@
  * dispatcher's cursor over the event log, the deliveries (the outbox the dispatcher works
  * through, and the delivery log the API shows) and each delivery's attempts. */
 #include "store/store_internal.h"
+#include "store/store_webhook.h"
 
 #include <stdlib.h>
 #include <string.h>

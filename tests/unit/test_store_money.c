@@ -19,6 +19,7 @@
 
 #include "store/store.h"
 #include "store_fixture.h"
+#include "store/store_webhook.h"
 
 #include <sqlite3.h>
 

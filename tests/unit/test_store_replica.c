@@ -25,6 +25,8 @@
 #include "store/db.h"
 #include "store/store.h"
 #include "store_fixture.h"
+#include "store/store_webhook.h"
+#include "store/store_replica.h"
 #include <unistd.h>
 
 static void put_node(struct al_store *s)

@@ -15,6 +15,7 @@
 
 #include "store/store.h"
 #include "store_fixture.h"
+#include "store/store_webhook.h"
 
 static const char *jstr(json_t *o, const char *k)
 {
