@@ -1,26 +1,118 @@
-/* store_fixture.h — the temporary-database fixture of the store's unit tests: a fresh directory
- * under /tmp per test, the database path in it, optionally the store opened there, and all of it
- * closed and removed after the test. Header-only and static, as tmpdir.h: each unit test is one
- * program from one file. Include after <cmocka.h> (the fixture asserts). */
+/* store_fixture.h — the temporary-database fixture of the store's unit tests, on SQLite or on
+ * PostgreSQL: a fresh directory under /tmp per test and the database path in it; on PostgreSQL
+ * (AL_TEST_DB=postgres, with AL_PG_CONNINFO naming a maintenance database of the cluster, as
+ * bench/pg.sh exports it) also a fresh database per test, created from a template database
+ * that holds allot's schema already (made once per program, dropped at its exit), and dropped
+ * after the test. f->db names the test's database whatever the engine: the tests open the store
+ * on it, never on f->path. Optionally the store opened there; all of it closed and removed after
+ * the test. A few helpers run SQL of the test's own on a second connection (what another
+ * process, or the database's own rules, would see), and a case about SQLite itself skips on
+ * PostgreSQL with its reason (STORE_SQLITE_ONLY). Header-only and static, as tmpdir.h: each
+ * unit test is one program from one file. Include after <cmocka.h> (the fixture asserts). */
 #ifndef AL_TESTS_STORE_FIXTURE_H
 #define AL_TESTS_STORE_FIXTURE_H
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "store/db.h"
 #include "store/store.h"
 #include "tmpdir.h"
 
 struct store_fixture {
     char dir[64];       /* the test's directory, from mkdtemp */
-    char path[96];      /* dir/t.db */
-    struct al_store *s; /* open on path when asked for, else NULL */
+    char path[96];      /* dir/t.db: SQLite's file (on PostgreSQL, unused but for a test's own) */
+    char db[512];       /* what to open the store on: path, or the test database's conninfo */
+    char pgname[64];    /* PostgreSQL: the test's database, dropped at teardown; else "" */
+    struct al_store *s; /* open on db when asked for, else NULL */
 };
 
-/* Make the fixture in *state: a fresh directory /tmp/al_store_XXXXXX and its t.db, with the
- * store opened on it when `open`. Returns 0 or fails the test; the fixture is the caller's, to
- * give to store_teardown. */
+/* Whether this run's stores are PostgreSQL's: AL_TEST_DB=postgres, as the integration suites
+ * (tests/integration/lib.sh). */
+static inline bool store_fixture_pg(void)
+{
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): read by a single-threaded test */
+    const char *v = getenv("AL_TEST_DB");
+    return v && strcmp(v, "postgres") == 0;
+}
+
+/* A case about SQLite itself (its file, its lock, its PRAGMAs, migrations from its old schemas,
+ * a fault only it has): skipped on PostgreSQL, the reason printed; a skip is never a pass. */
+#define STORE_SQLITE_ONLY(why)                                                                     \
+    do {                                                                                           \
+        if (store_fixture_pg()) {                                                                  \
+            print_message("# SQLite only, skipped on PostgreSQL: %s\n", why);                      \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* The conninfo of database `name` in the cluster AL_PG_CONNINFO names (a libpq key=value
+ * string: a later dbname overrides the earlier one), into buf (cap bytes). */
+static inline void store_fixture_conninfo(const char *name, char *buf, size_t cap)
+{
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): read by a single-threaded test */
+    const char *pg = getenv("AL_PG_CONNINFO");
+    if (!pg || !*pg || strchr(pg, '=') == NULL || strstr(pg, "://") != NULL)
+        fail_msg("AL_TEST_DB=postgres needs AL_PG_CONNINFO, a libpq key=value conninfo of a"
+                 " maintenance database (bench/pg.sh exports one)");
+    int n = snprintf(buf, cap, "%s dbname=%s", pg, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+/* Run `sql` (no transaction: CREATE and DROP DATABASE) on the maintenance database. */
+static inline void store_fixture_admin(const char *sql)
+{
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): read by a single-threaded test */
+    const char *pg = getenv("AL_PG_CONNINFO");
+    struct al_store *s = NULL;
+    struct al_err e = {0};
+    if (al_db_open(pg ? pg : "", &s, &e) != 0 || al_db_script(s, sql, &e) != 0)
+        fail_msg("%s: %s", sql, e.msg);
+    al_store_close(s);
+}
+
+static char store_fixture_tpl[64]; /* the program's template database, once made */
+
+/* atexit: drop the template database. */
+static inline void store_fixture_drop_tpl(void)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", store_fixture_tpl);
+    store_fixture_admin(sql);
+}
+
+/* PostgreSQL: make database `name` with allot's schema, and f->db its conninfo. Creating a
+ * database from a template that holds the schema costs a copy of its files; applying the
+ * schema to each new database would cost its ~100 statements each time (measured in
+ * tests/integration/pg_store.sh's comment). */
+static inline void store_fixture_pg_make(struct store_fixture *f)
+{
+    static unsigned seq;
+    char sql[192];
+    if (!store_fixture_tpl[0]) {
+        struct al_store *s = NULL;
+        struct al_err e = {0};
+        snprintf(store_fixture_tpl, sizeof store_fixture_tpl, "al_tpl_%ld", (long)getpid());
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", store_fixture_tpl);
+        store_fixture_admin(sql);
+        assert_int_equal(atexit(store_fixture_drop_tpl), 0);
+        store_fixture_conninfo(store_fixture_tpl, f->db, sizeof f->db);
+        if (al_store_open(f->db, &s, &e) != 0)
+            fail_msg("the template database's schema: %s", e.msg);
+        al_store_close(s);
+    }
+    snprintf(f->pgname, sizeof f->pgname, "al_t_%ld_%u", (long)getpid(), seq++);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE %s", f->pgname, store_fixture_tpl);
+    store_fixture_admin(sql);
+    store_fixture_conninfo(f->pgname, f->db, sizeof f->db);
+}
+
+/* Make the fixture in *state: a fresh directory /tmp/al_store_XXXXXX and its t.db, on
+ * PostgreSQL a fresh database too, with the store opened on f->db when `open`. Returns 0 or
+ * fails the test; the fixture is the caller's, to give to store_teardown. */
 static inline int store_fixture_make(void **state, bool open)
 {
     struct store_fixture *f = calloc(1, sizeof *f);
@@ -28,8 +120,11 @@ static inline int store_fixture_make(void **state, bool open)
     snprintf(f->dir, sizeof f->dir, "/tmp/al_store_XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    snprintf(f->db, sizeof f->db, "%s", f->path);
+    if (store_fixture_pg())
+        store_fixture_pg_make(f);
     if (open)
-        assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
+        assert_int_equal(al_store_open(f->db, &f->s, NULL), 0);
     *state = f;
     return 0;
 }
@@ -40,21 +135,63 @@ static inline int store_setup(void **state)
     return store_fixture_make(state, true);
 }
 
-/* cmocka setup: only the directory and the path; the test opens (and closes) the store. */
+/* cmocka setup: only the directory and the database; the test opens (and closes) the store. */
 static inline int store_setup_dir(void **state)
 {
     return store_fixture_make(state, false);
 }
 
-/* cmocka teardown: close the store (if open), remove the directory and its files; frees the
- * fixture. */
+/* cmocka teardown: close the store (if open), drop the test's PostgreSQL database, remove the
+ * directory and its files; frees the fixture. */
 static inline int store_teardown(void **state)
 {
     struct store_fixture *f = *state;
     al_store_close(f->s);
+    if (f->pgname[0]) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", f->pgname);
+        store_fixture_admin(sql);
+    }
     assert_int_equal(tmpdir_remove(f->dir), 0);
     free(f);
     return 0;
+}
+
+/* Run `sql` (one or more statements) on a connection of its own to the test's database, as
+ * another process would, outside the store. Returns 0, or the store code of its failure (a
+ * rule of the schema refusing it: AL_E_CONFLICT, or AL_E_DB). */
+static inline int store_fixture_sql(const struct store_fixture *f, const char *sql)
+{
+    struct al_store *s = NULL;
+    assert_int_equal(al_db_open(f->db, &s, NULL), 0);
+    int rc = al_db_script(s, sql, NULL);
+    al_store_close(s);
+    return rc;
+}
+
+/* The first column of the one row `sql` answers, read on a connection of its own, as text into
+ * buf (cap bytes; "" for NULL). Fails the test when there is no row. */
+static inline void store_fixture_text(const struct store_fixture *f, const char *sql, char *buf,
+                                      size_t cap)
+{
+    struct al_store *s = NULL;
+    struct al_db_stmt *st = NULL;
+    struct al_err e = {0};
+    assert_int_equal(al_db_open(f->db, &s, NULL), 0);
+    if (al_db_prep(s, &st, &e, sql, "") != 0 || al_db_row(s, st, &e, "row") != 0)
+        fail_msg("%s: %s", sql, e.msg);
+    const char *v = al_db_text(st, 0);
+    snprintf(buf, cap, "%s", v ? v : "");
+    al_db_done(s, st);
+    al_store_close(s);
+}
+
+/* The integer the one row of `sql` answers first, read as store_fixture_text reads. */
+static inline long long store_fixture_int(const struct store_fixture *f, const char *sql)
+{
+    char buf[32];
+    store_fixture_text(f, sql, buf, sizeof buf);
+    return strtoll(buf, NULL, 10);
 }
 
 /* Insert org `id` named `name`, with customer code `code` (may be NULL). */
