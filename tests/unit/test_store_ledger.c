@@ -159,10 +159,10 @@ static void test_credit_limit_floor(void **state)
         store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS " VALUES('topup', 'external',"
                              " 'org_cash', 1, 0, 0, 'none', 0, 0, 'raw:4', NULL, 0)"),
         0);
-    assert_int_not_equal(store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS
-                                              " VALUES('topup', 'external',"
-                                              " 'org_cash', 1, 1, 0, 'none', 0, 0, 'raw:5', 0, 0)"),
-                         0);
+    assert_int_equal(store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS
+                                          " VALUES('topup', 'external',"
+                                          " 'org_cash', 1, 1, 0, 'none', 0, 0, 'raw:5', 0, 0)"),
+                     AL_E_CONFLICT);
     assert_int_not_equal(
         store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS " VALUES('topup', 'external',"
                              " 'org_cash', 1, 1, 0, 'none', 0, 0, 'topup:a', NULL, 0)"),
@@ -177,10 +177,10 @@ static void test_append_only(void **state)
                                 "topup:a"),
                        got;
     assert_int_equal(al_store_transfer_append(f->s, &t, 0, T0, &got, NULL, NULL), 0);
-    assert_int_not_equal(store_fixture_sql(f, "UPDATE transfers SET amount = 1"), 0);
-    assert_int_not_equal(store_fixture_sql(f, "UPDATE transfers SET key = 'x'"), 0);
-    assert_int_not_equal(store_fixture_sql(f, "DELETE FROM transfers"), 0);
-    assert_int_not_equal(store_fixture_sql(f, "DELETE FROM balances"), 0);
+    assert_int_equal(store_fixture_sql(f, "UPDATE transfers SET amount = 1"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "UPDATE transfers SET key = 'x'"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM transfers"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM balances"), AL_E_CONFLICT);
     assert_int_equal(count_transfers(f->s), 1);
     assert_int_equal(balance(f->s, AL_ACCT_ORG_CASH, org), M(7));
 }
@@ -382,13 +382,13 @@ static void test_worked_invoice(void **state)
     al_invoice_done(&inv);
     assert_int_equal(al_store_invoice_issued(f->s, 999, FEB1, NULL), AL_E_NOTFOUND);
     /* frozen once written */
-    assert_int_not_equal(store_fixture_sql(f, "UPDATE invoices SET total = 0"), 0);
-    assert_int_not_equal(store_fixture_sql(f, "UPDATE invoices SET issued_at = NULL"), 0);
-    assert_int_not_equal(store_fixture_sql(f, "UPDATE invoice_lines SET amount = 0"), 0);
-    assert_int_not_equal(store_fixture_sql(f, "INSERT INTO invoice_lines VALUES(1, 9, 'adjustment',"
-                                              " 'operator', 0, 0, 1, 1, 1)"),
-                         0);
-    assert_int_not_equal(store_fixture_sql(f, "DELETE FROM invoices"), 0);
+    assert_int_equal(store_fixture_sql(f, "UPDATE invoices SET total = 0"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "UPDATE invoices SET issued_at = NULL"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "UPDATE invoice_lines SET amount = 0"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "INSERT INTO invoice_lines VALUES(1, 9, 'adjustment',"
+                                          " 'operator', 0, 0, 1, 1, 1)"),
+                     AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM invoices"), AL_E_CONFLICT);
 }
 
 static void test_statements_and_lists(void **state)
