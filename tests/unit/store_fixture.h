@@ -13,6 +13,7 @@
 #define AL_TESTS_STORE_FIXTURE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,29 +170,41 @@ static inline int store_fixture_sql(const struct store_fixture *f, const char *s
     return rc;
 }
 
-/* The first column of the one row `sql` answers, read on a connection of its own, as text into
- * buf (cap bytes; "" for NULL). Fails the test when there is no row. */
-static inline void store_fixture_text(const struct store_fixture *f, const char *sql, char *buf,
-                                      size_t cap)
+/* The first column of the one row `sql` answers, read on a connection of its own: as text into
+ * buf (cap bytes; "" for NULL) when buf is not NULL, and then 0 is returned, else as an integer,
+ * returned. Fails the test when there is no row. */
+static inline int64_t store_fixture_read(const struct store_fixture *f, const char *sql, char *buf,
+                                         size_t cap)
 {
     struct al_store *s = NULL;
     struct al_db_stmt *st = NULL;
     struct al_err e = {0};
+    int64_t v = 0;
     assert_int_equal(al_db_open(f->db, &s, NULL), 0);
     if (al_db_prep(s, &st, &e, sql, "") != 0 || al_db_row(s, st, &e, "row") != 0)
         fail_msg("%s: %s", sql, e.msg);
-    const char *v = al_db_text(st, 0);
-    snprintf(buf, cap, "%s", v ? v : "");
+    if (buf) {
+        const char *t = al_db_text(st, 0);
+        snprintf(buf, cap, "%s", t ? t : "");
+    } else {
+        v = al_db_int64(st, 0);
+    }
     al_db_done(s, st);
     al_store_close(s);
+    return v;
 }
 
-/* The integer the one row of `sql` answers first, read as store_fixture_text reads. */
-static inline long long store_fixture_int(const struct store_fixture *f, const char *sql)
+/* The text of the one row `sql` answers, into buf (cap bytes), as store_fixture_read reads. */
+static inline void store_fixture_text(const struct store_fixture *f, const char *sql, char *buf,
+                                      size_t cap)
 {
-    char buf[32];
-    store_fixture_text(f, sql, buf, sizeof buf);
-    return strtoll(buf, NULL, 10);
+    (void)store_fixture_read(f, sql, buf, cap);
+}
+
+/* The integer the one row `sql` answers, as store_fixture_read reads. */
+static inline int64_t store_fixture_int(const struct store_fixture *f, const char *sql)
+{
+    return store_fixture_read(f, sql, NULL, 0);
 }
 
 /* Insert org `id` named `name`, with customer code `code` (may be NULL). */

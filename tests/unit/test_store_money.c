@@ -61,8 +61,7 @@ static void test_org_numbers(void **state)
     /* a number is fixed for good: the schema's trigger refuses any change (PostgreSQL's
      * identity column refuses a new number even before it) */
     assert_int_not_equal(store_fixture_sql(f, "UPDATE ledger_orgs SET num = 77"), 0);
-    assert_int_equal(store_fixture_sql(f, "UPDATE ledger_orgs SET org_id = org_id"),
-                     AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "UPDATE ledger_orgs SET org_id = org_id"), AL_E_CONFLICT);
     assert_int_equal(store_fixture_sql(f, "DELETE FROM ledger_orgs"), AL_E_CONFLICT);
 }
 
