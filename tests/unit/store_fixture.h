@@ -50,39 +50,54 @@ static inline bool store_fixture_pg(void)
         }                                                                                          \
     } while (0)
 
-/* The conninfo of database `name` in the cluster AL_PG_CONNINFO names (a libpq key=value
- * string: a later dbname overrides the earlier one), into buf (cap bytes). */
-static inline void store_fixture_conninfo(const char *name, char *buf, size_t cap)
+/* AL_PG_CONNINFO, the conninfo of the cluster's maintenance database (a libpq key=value
+ * string, so that a later dbname overrides its own), or NULL when it is not one. */
+static inline const char *store_fixture_maint(void)
 {
     /* NOLINTNEXTLINE(concurrency-mt-unsafe): read by a single-threaded test */
     const char *pg = getenv("AL_PG_CONNINFO");
-    if (!pg || !*pg || strchr(pg, '=') == NULL || strstr(pg, "://") != NULL)
-        fail_msg("AL_TEST_DB=postgres needs AL_PG_CONNINFO, a libpq key=value conninfo of a"
-                 " maintenance database (bench/pg.sh exports one)");
-    int n = snprintf(buf, cap, "%s dbname=%s", pg, name);
+    if (!pg || !strchr(pg, '=') || strstr(pg, "://"))
+        return NULL;
+    return pg;
+}
+
+/* The conninfo of database `name` of that cluster, into buf (cap bytes). */
+static inline void store_fixture_conninfo(const char *name, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s dbname=%s", store_fixture_maint(), name);
     assert_true(n > 0 && (size_t)n < cap);
 }
 
-/* Run `sql` (no transaction: CREATE and DROP DATABASE) on the maintenance database. */
-static inline void store_fixture_admin(const char *sql)
+/* Run `sql` (no transaction: CREATE and DROP DATABASE) on the maintenance database. 0, or
+ * a code with the reason in e. */
+static inline int store_fixture_admin(const char *sql, struct al_err *e)
 {
-    /* NOLINTNEXTLINE(concurrency-mt-unsafe): read by a single-threaded test */
-    const char *pg = getenv("AL_PG_CONNINFO");
     struct al_store *s = NULL;
-    struct al_err e = {0};
-    if (al_db_open(pg ? pg : "", &s, &e) != 0 || al_db_script(s, sql, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg);
+    int rc = al_db_open(store_fixture_maint(), &s, e);
+    if (rc == 0)
+        rc = al_db_script(s, sql, e);
     al_store_close(s);
+    return rc;
 }
 
 static char store_fixture_tpl[64]; /* the program's template database, once made */
 
-/* atexit: drop the template database. */
+/* atexit: drop the template database (pg_store.sh checks that none is left). */
 static inline void store_fixture_drop_tpl(void)
 {
     char sql[128];
+    struct al_err e = {0};
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", store_fixture_tpl);
-    store_fixture_admin(sql);
+    if (store_fixture_admin(sql, &e) != 0)
+        (void)fprintf(stderr, "%s: %s\n", sql, e.msg);
+}
+
+/* Run `sql` on the maintenance database, or fail the test. */
+static inline void store_fixture_admin_must(const char *sql)
+{
+    struct al_err e = {0};
+    if (store_fixture_admin(sql, &e) != 0)
+        fail_msg("%s: %s", sql, e.msg);
 }
 
 /* PostgreSQL: make database `name` with allot's schema, and f->db its conninfo. Creating a
@@ -93,12 +108,15 @@ static inline void store_fixture_pg_make(struct store_fixture *f)
 {
     static unsigned seq;
     char sql[192];
+    if (!store_fixture_maint())
+        fail_msg("AL_TEST_DB=postgres needs AL_PG_CONNINFO, a libpq key=value conninfo of the"
+                 " cluster's maintenance database (bench/pg.sh exports one)");
     if (!store_fixture_tpl[0]) {
         struct al_store *s = NULL;
         struct al_err e = {0};
         snprintf(store_fixture_tpl, sizeof store_fixture_tpl, "al_tpl_%ld", (long)getpid());
         snprintf(sql, sizeof sql, "CREATE DATABASE %s", store_fixture_tpl);
-        store_fixture_admin(sql);
+        store_fixture_admin_must(sql);
         assert_int_equal(atexit(store_fixture_drop_tpl), 0);
         store_fixture_conninfo(store_fixture_tpl, f->db, sizeof f->db);
         if (al_store_open(f->db, &s, &e) != 0)
@@ -107,7 +125,7 @@ static inline void store_fixture_pg_make(struct store_fixture *f)
     }
     snprintf(f->pgname, sizeof f->pgname, "al_t_%ld_%u", (long)getpid(), seq++);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE %s", f->pgname, store_fixture_tpl);
-    store_fixture_admin(sql);
+    store_fixture_admin_must(sql);
     store_fixture_conninfo(f->pgname, f->db, sizeof f->db);
 }
 
@@ -151,7 +169,7 @@ static inline int store_teardown(void **state)
     if (f->pgname[0]) {
         char sql[128];
         snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", f->pgname);
-        store_fixture_admin(sql);
+        store_fixture_admin_must(sql);
     }
     assert_int_equal(tmpdir_remove(f->dir), 0);
     free(f);
