@@ -2,8 +2,8 @@
  * SQLite only, a full disk (the write-ahead log cannot grow) and a failed fsync, through a VFS
  * that refuses the writes as a full file system would; in debug builds (AL_DEBUG) also the
  * failures of commit, sync and allocation, by fault injection, on SQLite and on PostgreSQL
- * (store_fixture.h). A failed commit loses the whole batch and
- * nothing else; the store writes again once the disk does. */
+ * (store_fixture.h). A failed commit loses the whole batch and nothing else; the store writes
+ * again once the disk does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
