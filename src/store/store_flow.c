@@ -469,8 +469,9 @@ int al_store_hold_release(struct al_store *s, const char *owner, struct al_err *
 
 /* ---- events ---- */
 
-int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor, const char *kind,
-                              const char *object, json_t *data, struct al_err *reterr)
+/* INSERT the event; its seq, or a negative code. */
+static int64_t event_insert(struct al_store *s, int64_t at, const char *actor, const char *kind,
+                            const char *object, json_t *data, struct al_err *reterr)
 {
     struct al_db_stmt *st;
     char *text = data ? json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
@@ -488,6 +489,27 @@ int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor,
         return rc;
     s->events_unplaced = al_store_replicated(s);
     return seq;
+}
+
+int64_t al_store_event_append(struct al_store *s, int64_t at, const char *actor, const char *kind,
+                              const char *object, json_t *data, struct al_err *reterr)
+{
+    /* PostgreSQL: an event's position is given at its transaction's commit, and the readers
+     * skip an event without one; outside a transaction, the event is its own transaction, so
+     * that it is seen at once, as on SQLite (an autocommitted INSERT would stay unplaced until
+     * some later commit placed it) */
+    if (!al_store_replicated(s) || al_store_in_tx(s))
+        return event_insert(s, at, actor, kind, object, data, reterr);
+    int rc = al_store_begin(s, reterr);
+    if (rc)
+        return rc;
+    int64_t seq = event_insert(s, at, actor, kind, object, data, reterr);
+    if (seq < 0) {
+        al_store_rollback(s);
+        return seq;
+    }
+    rc = al_store_commit(s, reterr);
+    return rc ? rc : seq;
 }
 
 int al_store_event_orgs_add(struct al_store *s, int64_t seq, const char *const *orgs, size_t n,

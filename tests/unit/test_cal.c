@@ -1,6 +1,7 @@
 /* test_cal.c — unit tests of server/cal: the in-memory fleet and calendar built from a store
  * (GPU id mapping, holds loaded with their owners and expiry, nodes synced), owner ids, and a
- * GPU's holds and a node reloaded from the store (what another replica wrote). */
+ * GPU's holds and a node reloaded from the store (what another replica wrote); on SQLite or
+ * PostgreSQL (store_fixture.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,36 +14,9 @@
 #include <unistd.h>
 
 #include "server/cal.h"
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #define NOW 1800000000LL
-
-struct fixture {
-    char dir[64];
-    struct al_store *s;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    char path[96];
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/al_cal_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(path, sizeof path, "%s/t.db", f->dir);
-    assert_int_equal(al_store_open(path, &f->s, NULL), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    al_store_close(f->s);
-    assert_int_equal(tmpdir_remove(f->dir), 0);
-    free(f);
-    return 0;
-}
 
 /* A node with n GPUs of `model`, as the server stores it (the store's read adds ids). */
 static json_t *node_json(const char *name, const char *model, int n, int unhealthy)
@@ -71,7 +45,8 @@ static void put_node(struct al_store *s, const char *name, const char *model, in
 /* Store hold `h` over every unit of its GPU (mask), as the server writes them. */
 static void hold(struct al_store *s, struct al_store_hold h)
 {
-    h.mask = UINT64_MAX;
+    if (strcmp(h.kind, "gpu") == 0)
+        h.mask = UINT64_MAX;
     assert_int_equal(al_store_hold_add(s, &h, NULL), 0);
 }
 
@@ -88,7 +63,7 @@ static void test_owner_ids(void **state)
 
 static void test_build_maps_gpus_and_holds(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_cal *c = NULL;
     put_node(f->s, "n1", "H100-80GB", 2);
     put_node(f->s, "n2", "A100-80GB", 3);
@@ -103,6 +78,7 @@ static void test_build_maps_gpus_and_holds(void **state)
                                       .kind = "mig",
                                       .profile = "3g.40gb",
                                       .start_unit = 4,
+                                      .mask = 0xf0,
                                       .t0 = NOW + 100,
                                       .t1 = NOW + 200,
                                       .expires_at = NOW + 50});
@@ -135,7 +111,7 @@ static void test_build_maps_gpus_and_holds(void **state)
 /* The calendar's own refusals, as an API user reads them: GPUs by store id, owners by id. */
 static void test_messages_name_ids(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_cal *c = NULL;
     struct al_err e = {0};
     char out[AL_ERR_MSG_MAX];
@@ -187,7 +163,7 @@ static void test_messages_name_ids(void **state)
 
 static void test_sync_node(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_cal *c = NULL;
     put_node(f->s, "n1", "H100-80GB", 2);
     assert_int_equal(al_cal_build(f->s, NOW, &c, NULL), 0);
@@ -242,7 +218,7 @@ static void gpu_set(json_t *n, size_t i, const char *k, json_t *v)
 /* What the nodes report reaches the planner at once: zone, liveness, indexes, models. */
 static void test_sync_reaches_planner(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_cal *c = NULL;
     char why[128];
     put_node(f->s, "n1", "A100-80GB", 2);
@@ -317,7 +293,7 @@ static void test_sync_reaches_planner(void **state)
 
 static void test_many_gpus_map(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_cal *c = NULL;
     char name[32], id[64];
     assert_int_equal(al_store_begin(f->s, NULL), 0);
@@ -342,7 +318,7 @@ static void test_many_gpus_map(void **state)
  * gone, expired left out), and a node with its GPUs (a new one with its holds, health). */
 static void test_reload(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct al_cal *c = NULL;
     put_node(f->s, "n1", "H100-80GB", 2);
     hold(f->s, (struct al_store_hold){.gpu = "gpu_n1-0",
@@ -407,12 +383,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_owner_ids),
-        cmocka_unit_test_setup_teardown(test_build_maps_gpus_and_holds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_messages_name_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_node, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_reaches_planner, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_gpus_map, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_maps_gpus_and_holds, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_messages_name_ids, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_node, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_reaches_planner, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_many_gpus_map, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_reload, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

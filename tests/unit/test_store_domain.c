@@ -7,7 +7,8 @@
  * observed as reported, desired as set), and the cache of request documents (what a caller
  * gets is its own copy; a rollback never leaves the cache holding what the database undid),
  * a request's quote held by id in its row and given back whole on reads (in place), a quote
- * read naming its request, and the clock's id lists. */
+ * read naming its request, and the clock's id lists. On SQLite or PostgreSQL (store_fixture.h);
+ * the migrations from SQLite's old schemas are SQLite's only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include "store/store.h"
 #include "store_fixture.h"
@@ -50,6 +49,7 @@ static void test_migration_scrubs_clear_tokens(void **state)
     uint8_t h[AL_STORE_HASH_LEN] = {9};
     char wal[128], *resp = NULL;
     int status = 0;
+    STORE_SQLITE_ONLY("a migration from SQLite's schema 1, and the bytes of SQLite's files");
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     /* what a build of schema 1 wrote for POST /v1/users with an Idempotency-Key */
     assert_int_equal(al_store_open_at(f->path, 1, &s, NULL), 0);
@@ -61,7 +61,7 @@ static void test_migration_scrubs_clear_tokens(void **state)
     assert_int_equal(al_store_idem_put(s, &other, NULL), 0);
     al_store_close(s);
     assert_true(file_has(f->path, TOKEN) || file_has(wal, TOKEN));
-    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    assert_int_equal(al_store_open(f->db, &s, NULL), 0);
     assert_int_equal(al_store_schema_version(s), AL_STORE_SCHEMA_VER);
     assert_int_equal(al_store_idem_get(s, "k1", "usr_op", h, &status, &resp, NULL), 0);
     json_t *j = json_loads(resp, 0, NULL);
@@ -95,7 +95,7 @@ static void test_org_lookup_order(void **state)
     struct store_fixture *f = *state;
     struct al_store *s = NULL;
     json_t *o = NULL;
-    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    assert_int_equal(al_store_open(f->db, &s, NULL), 0);
     add_org(s, "org_b", "shared", "org_a");   /* its code is another org's id */
     add_org(s, "org_a", "alpha", "shared2");  /* inserted later, same clash */
     add_org(s, "org_c", "shared2", "shared"); /* its name is a code, its code a name */
@@ -114,7 +114,7 @@ static void test_hold_first_conflict(void **state)
     struct store_fixture *f = *state;
     struct al_store *s = NULL;
     struct al_store_hold got;
-    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    assert_int_equal(al_store_open(f->db, &s, NULL), 0);
     json_t *n = json_pack("{s:s,s:s,s:{},s:[{s:s,s:i,s:s,s:s,s:s,s:b}]}", "name", "n1", "zone",
                           "z1", "labels", "gpus", "id", "gpu_n1-0", "index", 0, "uuid", "GPU-0",
                           "model", "H100-80GB", "pool", "dedicated", "healthy", 1);
@@ -130,9 +130,11 @@ static void test_hold_first_conflict(void **state)
                               .t1 = 200};
     struct al_store_hold b = a, q = a, me = a;
     snprintf(b.owner, sizeof b.owner, "rsv_b");
+    b.start_unit = 1;
     b.mask = 0x02;
     b.t0 = 50;
     snprintf(q.owner, sizeof q.owner, "qte_q");
+    q.start_unit = 2;
     q.mask = 0x04;
     q.t0 = 150;
     q.t1 = 300;
@@ -143,6 +145,7 @@ static void test_hold_first_conflict(void **state)
     snprintf(me.owner, sizeof me.owner, "rsv_me");
     me.t0 = 160;
     me.t1 = 400;
+    me.start_unit = 2;
     me.mask = 0x04; /* shares a unit with the quote only: that one is named */
     assert_int_equal(al_store_hold_first_conflict(s, &me, 500, &got, NULL), 0);
     assert_string_equal(got.owner, "qte_q");
@@ -167,7 +170,7 @@ static void test_hold_gpu_firm(void **state)
     struct al_store *s = NULL;
     struct al_store_hold *v = NULL;
     size_t n = 99;
-    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    assert_int_equal(al_store_open(f->db, &s, NULL), 0);
     json_t *nd = json_pack("{s:s,s:s,s:{},s:[{s:s,s:i,s:s,s:s,s:s,s:b},{s:s,s:i,s:s,s:s,s:s,s:b}]}",
                            "name", "n1", "zone", "z1", "labels", "gpus", "id", "gpu_n1-0", "index",
                            0, "uuid", "GPU-0", "model", "H100-80GB", "pool", "dedicated", "healthy",
@@ -179,11 +182,13 @@ static void test_hold_gpu_firm(void **state)
         const char *gpu, *owner;
         int64_t t0, t1, expires_at;
     } holds[] = {
-        {"gpu_n1-0", "rsv_a", 100, 200, 0},    {"gpu_n1-0", "rsv_b", 50, 150, 0},
+        /* no two share a unit at an instant (PostgreSQL's holds_no_overlap): rsv_b's whole GPU
+         * comes between rsv_d and the MIG holds */
+        {"gpu_n1-0", "rsv_a", 150, 250, 0},    {"gpu_n1-0", "rsv_b", 120, 150, 0},
         {"gpu_n1-0", "rsv_c", 300, 400, 0},    {"gpu_n1-0", "rsv_d", 10, 120, 0},
-        {"gpu_n1-0", "qte_q", 100, 200, 1000}, {"gpu_n1-0", "pse_1", 100, 200, 0},
+        {"gpu_n1-0", "qte_q", 150, 250, 1000}, {"gpu_n1-0", "pse_1", 150, 250, 0},
         {"gpu_n1-1", "rsv_e", 100, 200, 0},    {"gpu_n1-0", "rsv_f", 299, 301, 0},
-        {"gpu_n1-0", "rsv_g", 100, 130, 0},
+        {"gpu_n1-0", "rsv_g", 150, 180, 0},
     };
     for (size_t i = 0; i < sizeof holds / sizeof holds[0]; i++) {
         struct al_store_hold h = {.kind = "mig",
@@ -211,7 +216,7 @@ static void test_hold_gpu_firm(void **state)
     assert_string_equal(v[0].gpu, "gpu_n1-0");
     assert_string_equal(v[0].kind, "gpu");
     assert_int_equal(v[0].start_unit, -1);
-    assert_true(v[0].mask == UINT64_MAX && v[0].t0 == 50 && v[0].t1 == 150);
+    assert_true(v[0].mask == UINT64_MAX && v[0].t0 == 120 && v[0].t1 == 150);
     assert_string_equal(v[1].profile, "1g.10gb");
     assert_true(v[1].start_unit == 0 && v[1].mask == 1 && v[1].expires_at == 0);
     assert_true(v[3].t0 == 299 && v[3].t1 == 301);
@@ -234,11 +239,14 @@ static void test_node_tokens(void **state)
     struct al_store *s = NULL;
     uint8_t h1[AL_STORE_HASH_LEN] = {1}, h2[AL_STORE_HASH_LEN] = {2}, h3[AL_STORE_HASH_LEN] = {3};
     json_t *got = NULL;
-    /* a database of schema 5 gains the table at the next open */
-    assert_int_equal(al_store_open_at(f->path, 5, &s, NULL), 0);
-    assert_int_not_equal(al_store_node_token_set(s, "n1", "ntk_1", h1, 10, NULL), 0);
-    al_store_close(s);
-    assert_int_equal(al_store_open(f->path, &s, NULL), 0);
+    /* a database of schema 5 gains the table at the next open (SQLite's: PostgreSQL's schema
+     * starts at 11) */
+    if (!store_fixture_pg()) {
+        assert_int_equal(al_store_open_at(f->db, 5, &s, NULL), 0);
+        assert_int_not_equal(al_store_node_token_set(s, "n1", "ntk_1", h1, 10, NULL), 0);
+        al_store_close(s);
+    }
+    assert_int_equal(al_store_open(f->db, &s, NULL), 0);
     assert_int_equal(al_store_schema_version(s), AL_STORE_SCHEMA_VER);
     /* the node need not exist */
     assert_int_equal(al_store_node_token_set(s, "n1", "ntk_1", h1, 10, NULL), 0);
@@ -449,16 +457,12 @@ static void test_request_quote_by_id(void **state)
     m.state = "quoted";
     assert_int_equal(al_store_request_put(f->s, &m, req, false, NULL), 0);
     assert_ptr_equal(json_object_get(req, "quote"), quote); /* the caller's doc as it was */
-    sqlite3 *db = NULL; /* the row itself holds the quote's id */
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT json_extract(doc, '$.quote') FROM requests", -1, &st, NULL),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "qte_1");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    char quote_id[16]; /* the row itself holds the quote's id */
+    store_fixture_text(f,
+                       store_fixture_pg() ? "SELECT doc::jsonb ->> 'quote' FROM requests"
+                                          : "SELECT json_extract(doc, '$.quote') FROM requests",
+                       quote_id, sizeof quote_id);
+    assert_string_equal(quote_id, "qte_1");
     al_store_rollback(f->s); /* no transaction: only empties the cache, so the row is read */
     assert_int_equal(al_store_request_get(f->s, "req_1", &got, NULL), 0);
     assert_true(json_equal(got, req));

@@ -1,8 +1,9 @@
-/* test_store_faults.c — the SQLite store's failure paths, each on a fresh temporary database:
- * a full disk (the write-ahead log cannot grow) and a failed fsync, through a VFS that refuses
- * the writes as a full file system would; in debug builds (AL_DEBUG) also the failures of
- * commit, sync and allocation, by fault injection. A failed commit loses the whole batch and
- * nothing else; the store writes again once the disk does. */
+/* test_store_faults.c — the store's failure paths, each on a fresh temporary database: on
+ * SQLite only, a full disk (the write-ahead log cannot grow) and a failed fsync, through a VFS
+ * that refuses the writes as a full file system would; in debug builds (AL_DEBUG) also the
+ * failures of commit, sync and allocation, by fault injection, on SQLite and on PostgreSQL
+ * (store_fixture.h). A failed commit loses the whole batch and nothing else; the store writes
+ * again once the disk does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -283,12 +284,14 @@ static void full_commit_case(struct store_fixture *f, enum full_mode mode, int w
 /* The write-ahead log cannot grow: SQLITE_FULL is AL_E_FULL. */
 static void test_full_log_write(void **state)
 {
+    STORE_SQLITE_ONLY("a full disk and a failed fsync through SQLite's VFS");
     full_commit_case(*state, FULL_WRITE, AL_E_FULL);
 }
 
 /* The log's fsync fails: a disk error, AL_E_DB, and otherwise the same story. */
 static void test_eio_log_sync(void **state)
 {
+    STORE_SQLITE_ONLY("a full disk and a failed fsync through SQLite's VFS");
     full_commit_case(*state, EIO_SYNC, AL_E_DB);
 }
 
@@ -298,6 +301,7 @@ static void test_full_autocommit(void **state)
 {
     struct store_fixture *f = *state;
     struct al_err e = {0};
+    STORE_SQLITE_ONLY("a full disk through SQLite's VFS");
     json_t *o = json_pack("{s:s,s:s,s:i}", "id", "org_f", "name", "full", "created_at", 1);
     full.mode = FULL_WRITE;
     assert_int_equal(al_store_org_insert(f->s, o, &e), AL_E_FULL);
@@ -420,11 +424,10 @@ static void test_fault_from_env(void **state)
     static const char *const bad[] = {"commit",   "commit:",   "commit:0",        "commit:x",
                                       "sync:1:x", "nope:1",    "commit:1:INSERT", "alloc",
                                       ":1",       "commit:-1", "sync:99999999999"};
-    char path[128];
+    const char *path = f->db;
     struct al_store *s = NULL;
     struct al_err e = {0};
     json_t *org = json_pack("{s:s,s:s,s:i}", "id", "org_e", "name", "env", "created_at", 1);
-    snprintf(path, sizeof path, "%s/env.db", f->dir);
     assert_int_equal(setenv("AL_STORE_FAULT", "commit:1", 1), 0);
     assert_int_equal(al_store_open(path, &s, NULL), 0);
     assert_int_equal(al_store_begin(s, NULL), 0);
@@ -460,7 +463,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_alloc_loses_transaction, store_setup,
                                         store_teardown),
         cmocka_unit_test_setup_teardown(test_fault_alloc_counts, store_setup, store_teardown),
-        cmocka_unit_test_setup_teardown(test_fault_from_env, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_from_env, store_setup_dir, store_teardown),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

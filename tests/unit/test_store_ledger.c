@@ -22,12 +22,14 @@
 #include "store/store.h"
 #include "store_fixture.h"
 
-#include <sqlite3.h>
-
 #define T0   INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define FEB1 INT64_C(1769904000) /* 2026-02-01T00:00:00Z */
 #define HOUR INT64_C(3600)
 #define M(x) ((int64_t)(x)*AL_MONEY_UNIT)
+/* A transfer's columns but its id, which the database gives (the tests' own INSERTs) */
+#define XFER_COLS                                                                                  \
+    "(kind, debit, credit, org, amount, at, ref_kind, ref_id, ref_sub, key, credit_limit,"         \
+    " created_at)"
 
 static void add_reservation(struct al_store *s, const char *id, const char *org)
 {
@@ -35,17 +37,6 @@ static void add_reservation(struct al_store *s, const char *id, const char *org)
     struct al_store_doc_meta m = {id, org, "scheduled", T0 + HOUR, T0 + 25 * HOUR};
     assert_int_equal(al_store_reservation_put(s, &m, doc, true, NULL), 0);
     json_decref(doc);
-}
-
-/* Run `sql` through a connection of its own: what the schema itself allows. */
-static int raw(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 2000);
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
 }
 
 static struct al_transfer xfer(enum al_transfer_kind kind, enum al_acct_kind d, enum al_acct_kind c,
@@ -148,30 +139,34 @@ static void test_credit_limit_floor(void **state)
     t = xfer(AL_XFER_USAGE, AL_ACCT_ORG_CASH, AL_ACCT_REVENUE, org, M(150), "pool:1:0");
     assert_int_equal(al_store_transfer_append(f->s, &t, 0, T0, &got, &r, NULL), AL_STORE_REPLAY);
     /* the schema holds the same floor, whatever the code does */
-    assert_int_not_equal(raw(f->path, "INSERT INTO transfers(kind, debit, credit, org, amount, at,"
-                                      " ref_kind, ref_id, ref_sub, key, credit_limit, created_at)"
-                                      " VALUES('usage', 'org_cash', 'revenue', 1, 1, 0, 'pool', 1,"
-                                      " 2, 'raw:1', 50000000, 0)"),
-                         SQLITE_OK);
-    assert_int_equal(raw(f->path, "INSERT INTO transfers(kind, debit, credit, org, amount, at,"
-                                  " ref_kind, ref_id, ref_sub, key, credit_limit, created_at)"
-                                  " VALUES('usage', 'org_cash', 'revenue', 1, 1, 0, 'pool', 1,"
-                                  " 2, 'raw:2', 50000001, 0)"),
-                     SQLITE_OK);
+    assert_int_not_equal(
+        store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS
+                             " VALUES('usage', 'org_cash', 'revenue', 1, 1, 0, 'pool', 1,"
+                             " 2, 'raw:1', 50000000, 0)"),
+        0);
+    assert_int_equal(store_fixture_sql(f,
+                                       "INSERT INTO transfers " XFER_COLS
+                                       " VALUES('usage', 'org_cash', 'revenue', 1, 1, 0, 'pool', 1,"
+                                       " 2, 'raw:2', 50000001, 0)"),
+                     0);
     assert_int_equal(balance(f->s, AL_ACCT_ORG_CASH, org), -M(50) - 1);
     /* and the rules of a transfer: a known pair, an amount > 0, a credit limit on cash only */
-    assert_int_not_equal(raw(f->path, "INSERT INTO transfers VALUES(NULL, 'topup', 'revenue',"
-                                      " 'org_cash', 1, 1, 0, 'none', 0, 0, 'raw:3', NULL, 0)"),
-                         SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "INSERT INTO transfers VALUES(NULL, 'topup', 'external',"
-                                      " 'org_cash', 1, 0, 0, 'none', 0, 0, 'raw:4', NULL, 0)"),
-                         SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "INSERT INTO transfers VALUES(NULL, 'topup', 'external',"
-                                      " 'org_cash', 1, 1, 0, 'none', 0, 0, 'raw:5', 0, 0)"),
-                         SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "INSERT INTO transfers VALUES(NULL, 'topup', 'external',"
-                                      " 'org_cash', 1, 1, 0, 'none', 0, 0, 'topup:a', NULL, 0)"),
-                         SQLITE_OK);
+    assert_int_not_equal(
+        store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS " VALUES('topup', 'revenue',"
+                             " 'org_cash', 1, 1, 0, 'none', 0, 0, 'raw:3', NULL, 0)"),
+        0);
+    assert_int_not_equal(
+        store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS " VALUES('topup', 'external',"
+                             " 'org_cash', 1, 0, 0, 'none', 0, 0, 'raw:4', NULL, 0)"),
+        0);
+    assert_int_equal(store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS
+                                          " VALUES('topup', 'external',"
+                                          " 'org_cash', 1, 1, 0, 'none', 0, 0, 'raw:5', 0, 0)"),
+                     AL_E_CONFLICT);
+    assert_int_not_equal(
+        store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS " VALUES('topup', 'external',"
+                             " 'org_cash', 1, 1, 0, 'none', 0, 0, 'topup:a', NULL, 0)"),
+        0);
 }
 
 static void test_append_only(void **state)
@@ -182,10 +177,10 @@ static void test_append_only(void **state)
                                 "topup:a"),
                        got;
     assert_int_equal(al_store_transfer_append(f->s, &t, 0, T0, &got, NULL, NULL), 0);
-    assert_int_not_equal(raw(f->path, "UPDATE transfers SET amount = 1"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "UPDATE transfers SET key = 'x'"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "DELETE FROM transfers"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "DELETE FROM balances"), SQLITE_OK);
+    assert_int_equal(store_fixture_sql(f, "UPDATE transfers SET amount = 1"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "UPDATE transfers SET key = 'x'"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM transfers"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM balances"), AL_E_CONFLICT);
     assert_int_equal(count_transfers(f->s), 1);
     assert_int_equal(balance(f->s, AL_ACCT_ORG_CASH, org), M(7));
 }
@@ -387,13 +382,13 @@ static void test_worked_invoice(void **state)
     al_invoice_done(&inv);
     assert_int_equal(al_store_invoice_issued(f->s, 999, FEB1, NULL), AL_E_NOTFOUND);
     /* frozen once written */
-    assert_int_not_equal(raw(f->path, "UPDATE invoices SET total = 0"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "UPDATE invoices SET issued_at = NULL"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "UPDATE invoice_lines SET amount = 0"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "INSERT INTO invoice_lines VALUES(1, 9, 'adjustment',"
-                                      " 'operator', 0, 0, 1, 1, 1)"),
-                         SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "DELETE FROM invoices"), SQLITE_OK);
+    assert_int_equal(store_fixture_sql(f, "UPDATE invoices SET total = 0"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "UPDATE invoices SET issued_at = NULL"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "UPDATE invoice_lines SET amount = 0"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "INSERT INTO invoice_lines VALUES(1, 9, 'adjustment',"
+                                          " 'operator', 0, 0, 1, 1, 1)"),
+                     AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM invoices"), AL_E_CONFLICT);
 }
 
 static void test_statements_and_lists(void **state)
@@ -760,15 +755,16 @@ static void test_property_random_books(void **state)
     assert_int_equal(verify(f->s, p.now, NULL), 0);
     assert_balances_are_sums(f->s);
     /* the test can fail: a charge the terms do not imply, then a cached balance moved by hand */
-    assert_int_equal(raw(f->path, "INSERT INTO transfers VALUES(NULL, 'reservation_charge',"
-                                  " 'org_cash', 'revenue', 1, 1, 0, 'reservation', 1, -1,"
-                                  " 'raw:extra', 1000000000, 0)"),
-                     SQLITE_OK);
+    assert_int_equal(store_fixture_sql(f, "INSERT INTO transfers " XFER_COLS
+                                          " VALUES('reservation_charge',"
+                                          " 'org_cash', 'revenue', 1, 1, 0, 'reservation', 1, -1,"
+                                          " 'raw:extra', 1000000000, 0)"),
+                     0);
     assert_int_equal(verify(f->s, p.now, &rule), 1);
     assert_int_equal(rule, AL_VERIFY_RESERVATION);
-    assert_int_equal(raw(f->path, "UPDATE balances SET balance = balance + 1"
-                                  " WHERE account = 'revenue'"),
-                     SQLITE_OK);
+    assert_int_equal(store_fixture_sql(f, "UPDATE balances SET balance = balance + 1"
+                                          " WHERE account = 'revenue'"),
+                     0);
     assert_true(verify(f->s, p.now, &rule) >= 2);
 }
 

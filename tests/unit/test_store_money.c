@@ -6,7 +6,8 @@
  * (start, metering, stop), the schema's refusal to change what was agreed, the migration
  * that turns a schema-3 price list into version 1 of each model, migration 5's draws due
  * with the clock's marks, and the lists paged by a row number refusing a cursor that is not
- * one. */
+ * one. On SQLite or PostgreSQL (store_fixture.h); the migrations from SQLite's old schemas are
+ * SQLite's only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,8 +21,6 @@
 #include "store/store.h"
 #include "store_fixture.h"
 #include "store/store_webhook.h"
-
-#include <sqlite3.h>
 
 #define T0   INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 #define HOUR INT64_C(3600)
@@ -48,18 +47,6 @@ static struct al_contract contract(uint64_t org, enum al_terms terms)
     return c;
 }
 
-/* Run `sql` on the database beside the store, through a connection of its own: what the
- * schema itself allows, whatever the store's code does. Returns SQLite's code. */
-static int raw(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 2000);
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
-}
-
 static void test_org_numbers(void **state)
 {
     struct store_fixture *f = *state;
@@ -71,9 +58,11 @@ static void test_org_numbers(void **state)
     assert_string_equal(id, "org_b");
     assert_int_equal(al_store_org_num(f->s, "org_none", &n, &e), AL_E_NOTFOUND);
     assert_int_equal(al_store_org_id(f->s, 999, id, NULL), AL_E_NOTFOUND);
-    /* a number is fixed for good */
-    assert_int_not_equal(raw(f->path, "UPDATE ledger_orgs SET num = 77"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "DELETE FROM ledger_orgs"), SQLITE_OK);
+    /* a number is fixed for good: the schema's trigger refuses any change (PostgreSQL's
+     * identity column refuses a new number even before it) */
+    assert_int_not_equal(store_fixture_sql(f, "UPDATE ledger_orgs SET num = 77"), 0);
+    assert_int_equal(store_fixture_sql(f, "UPDATE ledger_orgs SET org_id = org_id"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM ledger_orgs"), AL_E_CONFLICT);
 }
 
 static void test_price_versions(void **state)
@@ -130,8 +119,8 @@ static void test_price_versions(void **state)
     free(next);
     pv.rates.pool_gpu_hour = -1;
     assert_int_equal(al_store_price_version_add(f->s, &pv, NULL), AL_E_INVAL);
-    assert_int_not_equal(raw(f->path, "UPDATE price_versions SET gpu_hour = 1"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "DELETE FROM price_versions"), SQLITE_OK);
+    assert_int_equal(store_fixture_sql(f, "UPDATE price_versions SET gpu_hour = 1"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM price_versions"), AL_E_CONFLICT);
 }
 
 /* Every field of two contracts, rates included. */
@@ -193,9 +182,10 @@ static void test_contracts(void **state)
     c = contract(999, AL_TERMS_PREPAID);
     assert_int_equal(al_store_contract_create(f->s, &c, T0, NULL, NULL), AL_E_NOTFOUND);
     /* versions are append-only */
-    assert_int_not_equal(raw(f->path, "UPDATE contract_versions SET cancel_fee = 0"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "DELETE FROM contract_rates"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "UPDATE contracts SET org = 2"), SQLITE_OK);
+    assert_int_equal(store_fixture_sql(f, "UPDATE contract_versions SET cancel_fee = 0"),
+                     AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM contract_rates"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "UPDATE contracts SET org = 2"), AL_E_CONFLICT);
 }
 
 static void test_contract_end_and_in_force(void **state)
@@ -335,10 +325,11 @@ static void test_billing_state(void **state)
     assert_int_equal(al_store_billing_update(f->s, &w, NULL), AL_E_CONFLICT);
     w.id = 999;
     assert_int_equal(al_store_billing_update(f->s, &w, NULL), AL_E_NOTFOUND);
-    assert_int_not_equal(raw(f->path, "UPDATE reservation_billing SET contract_version = 2"),
-                         SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "UPDATE reservation_lines SET unit_price = 0"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "DELETE FROM reservation_billing"), SQLITE_OK);
+    assert_int_not_equal(
+        store_fixture_sql(f, "UPDATE reservation_billing SET contract_version = 2"), 0);
+    assert_int_equal(store_fixture_sql(f, "UPDATE reservation_lines SET unit_price = 0"),
+                     AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM reservation_billing"), AL_E_CONFLICT);
     /* a billing state belongs with its contract (core's check) and its org (the schema's) */
     add_reservation(f->s, "rsv_2", "org_a");
     w = billing(&c);
@@ -347,11 +338,12 @@ static void test_billing_state(void **state)
     w = billing(&oc);
     w.org = org;
     assert_int_equal(al_store_billing_insert(f->s, "rsv_2", &w, NULL), AL_E_INVAL);
-    assert_int_not_equal(raw(f->path, "INSERT INTO reservation_billing(reservation_id, org,"
-                                      " contract_id, contract_version, start_at, end_at, rev,"
-                                      " drawn, fees, cancelled, share)"
-                                      " VALUES('rsv_2', 1, 2, 1, 0, 0, 0, 0, 0, 0, 0)"),
-                         SQLITE_OK);
+    assert_int_not_equal(store_fixture_sql(f,
+                                           "INSERT INTO reservation_billing(reservation_id, org,"
+                                           " contract_id, contract_version, start_at, end_at, rev,"
+                                           " drawn, fees, cancelled, share)"
+                                           " VALUES('rsv_2', 1, 2, 1, 0, 0, 0, 0, 0, 0, 0)"),
+                         0);
 }
 
 /* Insert a billing state of org c->org for [start, end) holding `share`, on a new
@@ -490,8 +482,8 @@ static void test_pool_sessions(void **state)
     free(open);
     assert_int_equal(al_store_pool_open(f->s, other, &open, &n, NULL), 0);
     assert_true(n == 0 && open == NULL);
-    assert_int_not_equal(raw(f->path, "UPDATE pool_usage SET rate = 0"), SQLITE_OK);
-    assert_int_not_equal(raw(f->path, "DELETE FROM pool_usage"), SQLITE_OK);
+    assert_int_equal(store_fixture_sql(f, "UPDATE pool_usage SET rate = 0"), AL_E_CONFLICT);
+    assert_int_equal(store_fixture_sql(f, "DELETE FROM pool_usage"), AL_E_CONFLICT);
 }
 
 /* A schema-3 database with a price list and an org opens as schema 4: each model's price is
@@ -502,12 +494,14 @@ static void test_migration_from_v3(void **state)
     struct al_store_price_version pv;
     struct al_store_price p;
     uint64_t num = 0;
+    STORE_SQLITE_ONLY("a migration from SQLite's schema 3 (PostgreSQL's starts at 11)");
     al_store_close(f->s);
     f->s = NULL;
     assert_int_equal(tmpdir_remove(f->dir), 0);
     snprintf(f->dir, sizeof f->dir, "/tmp/al_store_money_XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    snprintf(f->db, sizeof f->db, "%s", f->path);
     assert_int_equal(al_store_open_at(f->path, 3, &f->s, NULL), 0);
     json_t *o = json_pack("{s:s,s:s,s:n,s:n,s:i}", "id", "org_old", "name", "old", "customer_code",
                           "display_name", "created_at", 5);
@@ -515,9 +509,10 @@ static void test_migration_from_v3(void **state)
     json_decref(o);
     al_store_close(f->s);
     f->s = NULL;
-    assert_int_equal(raw(f->path, "INSERT INTO prices VALUES('H100-80GB', 40000000, 5123457,"
-                                  " 2500000, 1767225600), ('L40S', 2000000, 0, 900000, 17)"),
-                     SQLITE_OK);
+    assert_int_equal(store_fixture_sql(f,
+                                       "INSERT INTO prices VALUES('H100-80GB', 40000000, 5123457,"
+                                       " 2500000, 1767225600), ('L40S', 2000000, 0, 900000, 17)"),
+                     0);
     assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
     assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
     assert_int_equal(al_store_price_version_get(f->s, "H100-80GB", 1, &pv, NULL), 0);
@@ -528,7 +523,7 @@ static void test_migration_from_v3(void **state)
     assert_int_equal(al_store_price_version_get(f->s, "L40S", 2, &pv, NULL), AL_E_NOTFOUND);
     assert_int_equal(al_store_org_num(f->s, "org_old", &num, NULL), 0);
     assert_true(num == 1);
-    assert_int_not_equal(raw(f->path, "SELECT * FROM prices"), SQLITE_OK); /* gone */
+    assert_int_equal(store_fixture_sql(f, "SELECT * FROM prices"), AL_E_DB); /* gone */
 }
 
 /* Migration 5 on a schema-4 database: the billing states written before it get their next
@@ -541,7 +536,12 @@ static void test_draws_due_and_marks(void **state)
     uint64_t *due = NULL;
     size_t n = 0;
     int64_t at = -1;
-    assert_int_equal(al_store_open_at(f->path, 4, &f->s, NULL), 0);
+    /* SQLite: schema 4, so that migration 5 finds the states written before it (PostgreSQL's
+     * schema starts at 11: the states are written under the newest, and reopened) */
+    if (store_fixture_pg())
+        assert_int_equal(al_store_open(f->db, &f->s, NULL), 0);
+    else
+        assert_int_equal(al_store_open_at(f->db, 4, &f->s, NULL), 0);
     uint64_t org = store_add_org(f->s, "org_a");
     struct al_contract bal = contract(org, AL_TERMS_BALANCE), pre = contract(org, AL_TERMS_PREPAID);
     assert_int_equal(al_store_contract_create(f->s, &bal, T0, NULL, NULL), 0);
@@ -552,7 +552,7 @@ static void test_draws_due_and_marks(void **state)
     assert_int_equal(al_store_billing_insert(f->s, "rsv_1", &b, NULL), 0);
     assert_int_equal(al_store_billing_insert(f->s, "rsv_2", &p, NULL), 0);
     al_store_close(f->s);
-    assert_int_equal(al_store_open(f->path, &f->s, NULL), 0);
+    assert_int_equal(al_store_open(f->db, &f->s, NULL), 0);
     assert_int_equal(al_store_schema_version(f->s), AL_STORE_SCHEMA_VER);
     assert_int_equal(al_store_billing_draw_due(f->s, T0 + HOUR - 1, &due, &n, NULL), 0);
     assert_true(n == 0 && due == NULL);
@@ -567,8 +567,8 @@ static void test_draws_due_and_marks(void **state)
     assert_true(n == 1 && due[0] == b.id);
     free(due);
     /* every period drawn (24 of a 24 h window), by SQL: never due again */
-    assert_int_equal(raw(f->path, "UPDATE reservation_billing SET drawn = 24 WHERE num = 1"),
-                     SQLITE_OK);
+    assert_int_equal(
+        store_fixture_sql(f, "UPDATE reservation_billing SET drawn = 24 WHERE num = 1"), 0);
     assert_int_equal(al_store_billing_draw_due(f->s, T0 + 99 * HOUR, &due, &n, NULL), 0);
     assert_true(n == 0 && due == NULL);
     /* clock marks */
