@@ -31,6 +31,7 @@ static void cal_rebuild(struct al_srv *srv)
     al_cal_free(srv->cal);
     srv->cal = fresh;
     srv->txn.stale = false;
+    srv->txn.reconnects = al_store_reconnects(srv->store); /* built on this connection */
 }
 
 /* Join the open batch (opening one when none is) and start the caller's savepoint. A copy
