@@ -561,12 +561,10 @@ static int64_t pg_last_rowid(struct al_store *s)
     return -1; /* no rowid: the statements use RETURNING */
 }
 
-/* Run `sql` (one or more statements, no parameters) on the main connection. */
-static int sql_run(struct al_store *s, const char *sql, struct al_err *e)
+/* Run `sql` (one or more statements, no parameters) on the main connection as it is. */
+static int sql_exec(struct al_store *s, const char *sql, struct al_err *e)
 {
     struct pg_db *d = pg(s);
-    if (revive(s) != 0)
-        return pg_fail(s, e, "reconnect");
     PGresult *r = PQexec(d->c, sql);
     ExecStatusType x = PQresultStatus(r);
     int rc = 0;
@@ -576,6 +574,14 @@ static int sql_run(struct al_store *s, const char *sql, struct al_err *e)
     }
     PQclear(r);
     return rc;
+}
+
+/* sql_exec on a connection opened again first when it was lost outside a transaction. */
+static int sql_run(struct al_store *s, const char *sql, struct al_err *e)
+{
+    if (revive(s) != 0)
+        return pg_fail(s, e, "reconnect");
+    return sql_exec(s, sql, e);
 }
 
 static bool pg_in_tx(struct al_store *s);
@@ -627,8 +633,8 @@ static int settings(struct al_store *s, struct al_err *e)
 {
     /* lock waits are bounded as SQLite's busy timeout (55P03: AL_DB_F_RETRY); notices (a
      * savepoint released twice, an object that exists) are not the log's */
-    int rc = sql_run(s, "SET lock_timeout = '5s'; SET client_min_messages = warning", e);
-    return rc == 0 && pg(s)->sync ? sql_run(s, "SET synchronous_commit = off", e) : rc;
+    int rc = sql_exec(s, "SET lock_timeout = '5s'; SET client_min_messages = warning", e);
+    return rc == 0 && pg(s)->sync ? sql_exec(s, "SET synchronous_commit = off", e) : rc;
 }
 
 /* Outside a transaction, a connection that went away (PostgreSQL restarted or failed over,
