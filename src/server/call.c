@@ -416,6 +416,14 @@ static int run_read(struct al_ctx *c, void *arg)
     return c->err_code;
 }
 
+/* Before a write unit runs again (server/txn.h: its run met a concurrent transaction): the
+ * first run's answer is forgotten, the second run's is the call's. */
+static void again(struct al_ctx *c, void *arg)
+{
+    (void)arg;
+    al_http_reset_answer(c);
+}
+
 /* The call's unit of work, on `a` (the call's). */
 static void unit_of(const struct al_call *k, struct unit_arg *a, struct al_txn_unit *u)
 {
@@ -425,6 +433,7 @@ static void unit_of(const struct al_call *k, struct unit_arg *a, struct al_txn_u
                                                   : AL_TXN_READ,
                               .admit = admit,
                               .run = r->write ? run_write : run_read,
+                              .again = r->write ? again : NULL,
                               .arg = a};
 }
 

@@ -127,6 +127,25 @@ int al_http_fail_err(struct al_ctx *c, int code, const struct al_err *e)
     return al_http_fail(c, code, NULL, "%s", e && e->msg[0] ? e->msg : al_strerror(code));
 }
 
+void al_http_reset_answer(struct al_ctx *c)
+{
+    json_decref(c->resp);
+    free(c->resp_text);
+    al_evsub_free(c->stream);
+    json_decref(c->err_details);
+    c->status = 0;
+    c->resp = NULL;
+    c->resp_text = NULL;
+    c->resp_type = NULL;
+    c->stream = NULL;
+    c->err_code = 0;
+    c->err_field[0] = c->err_msg[0] = '\0';
+    c->err_details = NULL;
+    c->err_refusal = 0;
+    c->err_api = NULL;
+    c->cal_touched = false;
+}
+
 const char *al_http_query(struct al_ctx *c, const char *key)
 {
     size_t n = strlen(key);

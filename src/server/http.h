@@ -147,6 +147,11 @@ int al_http_fail_details(struct al_ctx *c, int code, json_t *details, const char
 /* Fail from a store/core error record. */
 int al_http_fail_err(struct al_ctx *c, int code, const struct al_err *e);
 
+/* Forget the answer a handler made on `c` (its reply, its error, an event stream it opened)
+ * and that srv->cal was touched: before a unit of work runs the handler again (server/txn.h's
+ * retries), so that the answer is the last run's alone. */
+void al_http_reset_answer(struct al_ctx *c);
+
 /* HTTP status and stable code name of an AL_E_* code. */
 int al_http_status(int code);
 const char *al_http_code_name(int code);

@@ -7,26 +7,36 @@
 #include "server/http.h"
 #include "server/metrics.h"
 
+#include <sodium.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-/* Rebuild srv->cal from the store, after a rolled-back transaction changed it. Under the
- * lock. On failure the old copy stays (the store re-checks every hold anyway). */
+/* Rebuild srv->cal (the fleet, the calendar, the change feed's horizon) from the store, after
+ * a rolled-back or lost transaction changed it. Under the lock, with cal_rw held for writing.
+ * On failure the old copy stays (the store re-checks every hold anyway) and is marked stale:
+ * the next write tries again. */
 static void cal_rebuild(struct al_srv *srv)
 {
     struct al_cal *fresh = NULL;
     struct al_err e = {0};
     if (al_cal_build(srv->store, al_srv_now(srv), &fresh, &e) != 0) {
-        fprintf(stderr, "allot server: calendar rebuild failed: %s\n", e.msg);
+        fprintf(stderr,
+                "allot server: calendar rebuild failed: %s (tried again at the next write)\n",
+                e.msg);
+        srv->txn.stale = true;
         return;
     }
     al_cal_free(srv->cal);
     srv->cal = fresh;
+    srv->txn.stale = false;
+    srv->txn.reconnects = al_store_reconnects(srv->store); /* built on this connection */
 }
 
-/* Join the open batch (opening one when none is) and start the caller's savepoint. */
+/* Join the open batch (opening one when none is) and start the caller's savepoint. A copy
+ * left stale by a lost batch, or by a connection opened again (the transactions it saw may
+ * be gone with the old one), is rebuilt first, from the batch's view. */
 static int join(struct al_srv *srv, struct al_err *reterr)
 {
     struct al_txn *t = &srv->txn;
@@ -37,6 +47,14 @@ static int join(struct al_srv *srv, struct al_err *reterr)
         t->open = true;
         t->batch++;
     }
+    if (al_store_reconnects(srv->store) != t->reconnects) {
+        fprintf(stderr, "allot server: the connection to the database was lost and opened "
+                        "again: the in-memory copy is rebuilt from the database\n");
+        t->reconnects = al_store_reconnects(srv->store);
+        t->stale = true;
+    }
+    if (t->stale)
+        cal_rebuild(srv);
     t->joins++;
     return al_store_savepoint(srv->store, reterr);
 }
@@ -248,14 +266,16 @@ static void gate_stop(struct al_txn *t)
 }
 
 /* The batch's transaction ended without a commit (the database rolled it back after an
- * error, `code`): every unit in it fails, and the in-memory copy is rebuilt. */
-static void batch_lost(struct al_srv *srv, int code)
+ * error, `code`, or the connection to it was lost: `why`, the failure): every unit in it
+ * fails, and the in-memory copy is rebuilt (on PostgreSQL after reconnecting). */
+static void batch_lost(struct al_srv *srv, int code, const char *why)
 {
     struct al_txn *t = &srv->txn;
     struct al_txn_park *finished;
-    fprintf(stderr, "allot server: batch %llu was rolled back by the database%s\n",
+    fprintf(stderr, "allot server: batch %llu was rolled back by the database%s: %s\n",
             (unsigned long long)t->batch,
-            code == AL_E_FULL ? " (the disk is full: writes fail until space is freed)" : "");
+            code == AL_E_FULL ? " (the disk is full: writes fail until space is freed)" : "",
+            why && *why ? why : al_strerror(code));
     al_store_rollback(srv->store);
     t->open = false;
     pthread_mutex_lock(&t->done_lock);
@@ -269,18 +289,21 @@ static void batch_lost(struct al_srv *srv, int code)
     cal_rebuild(srv);
 }
 
-/* End the caller's savepoint: keep it (the run's result `rc` >= 0) or undo it, rebuilding the
- * in-memory calendar when the undone work had changed it. */
-static void leave(struct al_srv *srv, int rc, bool cal_touched)
+/* End the savepoint of c's unit: keep it (the run's result `rc` >= 0) or undo it, rebuilding
+ * the in-memory calendar when the undone work had changed it. Undoing it also releases the
+ * row locks its statements took (PostgreSQL). */
+static void leave(struct al_ctx *c, int rc)
 {
-    if (rc >= 0 && (rc = al_store_release(srv->store, NULL)) == 0)
+    struct al_srv *srv = c->srv;
+    struct al_err e = {0};
+    if (rc >= 0 && (rc = al_store_release(srv->store, &e)) == 0)
         return;
     if (!al_store_in_tx(srv->store)) {
-        batch_lost(srv, rc);
+        batch_lost(srv, rc, e.msg[0] ? e.msg : c->err_msg);
         return;
     }
     al_store_rollback_to(srv->store);
-    if (cal_touched)
+    if (c->cal_touched)
         cal_rebuild(srv); /* reads the batch as it stands: consistent with the copy */
 }
 
@@ -337,22 +360,24 @@ static int lost_result(int rc, int lost, struct al_err *reterr)
                           "the server's disk is full: nothing of this call was saved; retry "
                           "once space is freed");
     if (lost != 0 && rc >= 0)
-        return al_err_set(reterr, AL_E_DB, "the transaction could not be committed");
+        return al_err_set(reterr, AL_E_DB,
+                          "the transaction could not be committed, or its commit not made "
+                          "durable: retry the call (with its Idempotency-Key)");
     return rc;
 }
 
-/* The committer is done with the batches up to `mine`, the last of them `failed` (0, or the
- * code of its failed commit): record it, wake the units waiting for them and resume those
- * parked for them. With the lock held, released while the parked units are resumed (the next
- * batch gathers meanwhile). */
-static void batch_finished(struct al_srv *srv, uint64_t mine, int failed)
+/* The committer is done with the batches up to `upto`; batch `failed` (0: none) failed with
+ * `code` (its commit, or its sync): record it, wake the units waiting for them and resume
+ * those parked for them. With the lock held, released while the parked units are resumed
+ * (the next batch gathers meanwhile). */
+static void batch_finished(struct al_srv *srv, uint64_t upto, uint64_t failed, int code)
 {
     struct al_txn *t = &srv->txn;
     struct al_txn_park *finished;
     pthread_mutex_lock(&t->done_lock);
     if (failed)
-        batch_failed(t, mine, failed);
-    t->committed = mine;
+        batch_failed(t, failed, code);
+    t->committed = upto;
     pthread_cond_broadcast(&t->done);
     finished = take_finished(t);
     pthread_mutex_unlock(&t->done_lock);
@@ -363,12 +388,46 @@ static void batch_finished(struct al_srv *srv, uint64_t mine, int failed)
     }
 }
 
+/* Make the committed batch `mine` durable, without the lock (taken again on return); its
+ * time in *fsync_us. A failed fsync of the log (a -errno) leaves the disk state unknown (the
+ * kernel may have dropped the pages, and a later fsync could report success: fsyncgate): the
+ * server stops at once, and a restart reads what is on disk. PostgreSQL's own failure
+ * (AL_E_DB: the sync connection lost, the server restarted or failed over) leaves only this
+ * batch's fate unknown, the database consistent: the batch fails (its units answer 500, never
+ * 2xx), the copy is rebuilt from the database, and the server goes on. Returns 0 or AL_E_DB. */
+static int sync_batch(struct al_srv *srv, uint64_t mine, uint64_t *fsync_us)
+{
+    struct al_err e = {0};
+    srv->txn.syncing = true;
+    pthread_mutex_unlock(&srv->lock);
+    uint64_t t0 = mono_us();
+    int rc = al_store_sync(srv->store, &e);
+    if (rc != 0 && rc != AL_E_DB) {
+        fprintf(stderr,
+                "allot server: %s; stopping (batch %llu may or may not be on disk; a restart "
+                "recovers the database from what is)\n",
+                e.msg, (unsigned long long)mine);
+        abort();
+    }
+    *fsync_us = mono_us() - t0;
+    pthread_mutex_lock(&srv->lock);
+    srv->txn.syncing = false;
+    if (rc != 0) {
+        fprintf(stderr,
+                "allot server: sync of batch %llu failed: %s; its calls fail (it may or may not "
+                "be kept), the copy is rebuilt from the database\n",
+                (unsigned long long)mine, e.msg);
+        pthread_rwlock_wrlock(&srv->cal_rw);
+        cal_rebuild(srv);
+        pthread_rwlock_unlock(&srv->cal_rw);
+    }
+    return rc;
+}
+
 /* The committer, classic group commit: writes the open batch to the log (under the lock,
- * quick), then fsyncs it without the lock while the next batch gathers every unit that comes
- * meanwhile; as soon as the fsync returns (and units queued on the lock have joined), the
- * next batch goes. Units return only after their batch's fsync. A failed fsync leaves the
- * disk state unknown (the kernel may have dropped the pages): the server stops at once, and a
- * restart reads what is on disk. */
+ * quick), then syncs it without the lock (sync_batch) while the next batch gathers every unit
+ * that comes meanwhile; as soon as the sync returns (and units queued on the lock have
+ * joined), the next batch goes. Units return only after their batch's sync. */
 static void *committer_main(void *arg)
 {
     struct al_srv *srv = arg;
@@ -391,7 +450,7 @@ static void *committer_main(void *arg)
             if (t->joins == seen)
                 break;
         }
-        uint64_t mine = t->batch, units = t->joins - counted, fsync_us = 0;
+        uint64_t mine = t->batch, upto = mine, units = t->joins - counted, fsync_us = 0;
         counted = t->joins;
         t->open = false;
         int failed = al_store_commit(srv->store, &e);
@@ -404,26 +463,12 @@ static void *committer_main(void *arg)
             cal_rebuild(srv);
             pthread_rwlock_unlock(&srv->cal_rw);
         } else {
-            t->syncing = true;
-            pthread_mutex_unlock(&srv->lock);
-            uint64_t t0 = mono_us();
-            if (al_store_sync(srv->store, &e) != 0) {
-                /* ENOSPC too: the pages may be lost while the cache says written, and a later
-                 * fsync could report success (fsyncgate); nothing of this batch is answered */
-                fprintf(stderr,
-                        "allot server: %s; stopping (batch %llu may or may not be on disk; a "
-                        "restart recovers the database from what is)\n",
-                        e.msg, (unsigned long long)mine);
-                abort();
-            }
-            fsync_us = mono_us() - t0;
-            pthread_mutex_lock(&srv->lock);
-            t->syncing = false;
+            failed = sync_batch(srv, mine, &fsync_us);
             /* batches after `mine` that are not open now were lost meanwhile: finished too */
-            mine = t->open ? t->batch - 1 : t->batch;
+            upto = t->open ? t->batch - 1 : t->batch;
         }
         al_metrics_commit(srv->metrics, units, fsync_us, failed != 0);
-        batch_finished(srv, mine, failed);
+        batch_finished(srv, upto, failed ? mine : 0, failed);
     }
     pthread_mutex_unlock(&srv->lock);
     return NULL;
@@ -442,48 +487,100 @@ static int run_snapshot(struct al_ctx *c, const struct al_txn_unit *u)
     return rc;
 }
 
-/* A write: one savepoint in the open batch, kept or undone by the run's result. Under the
- * lock. */
-static int run_write(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
+/* The run of `u` failed (`rc`) after a statement failed retryably, on try `tries` (0: the
+ * first run): *again when it may run once more; else it fails with AL_E_DB, c's error naming
+ * the contention. Returns the run's result. */
+static int retry_verdict(struct al_ctx *c, int rc, unsigned tries, bool *again)
+{
+    char why[sizeof c->err_msg];
+    snprintf(why, sizeof why, "%s", c->err_msg[0] ? c->err_msg : al_strerror(rc));
+    if (tries < AL_TXN_RETRIES) {
+        fprintf(stderr,
+                "allot server: a unit met a concurrent transaction (%s): undone, retried after "
+                "its batch (retry %u of %u)\n",
+                why, tries + 1, AL_TXN_RETRIES);
+        *again = true;
+        return rc;
+    }
+    fprintf(stderr, "allot server: a unit gave up after %u runs on concurrent transactions (%s)\n",
+            tries + 1, why);
+    return al_http_fail(c, AL_E_DB, NULL,
+                        "the database refused this call %u times on concurrent changes (%s); "
+                        "nothing of it was kept: retry it",
+                        tries + 1, why);
+}
+
+/* A write: one savepoint in the open batch, kept or undone by the run's result; *again when
+ * it failed retryably and may run once more (try `tries`). Under the lock. */
+static int run_write(struct al_ctx *c, const struct al_txn_unit *u, unsigned tries, bool *again,
+                     struct al_err *reterr)
 {
     struct al_srv *srv = c->srv;
     int rc;
     pthread_rwlock_wrlock(&srv->cal_rw);
     if ((rc = join(srv, reterr)) == 0) {
         rc = u->run(c, u->arg);
-        leave(srv, rc, c->cal_touched);
+        if (rc < 0 && u->again && al_store_retryable(srv->store))
+            rc = retry_verdict(c, rc, tries, again);
+        leave(c, rc);
     }
     pthread_rwlock_unlock(&srv->cal_rw);
     return rc;
 }
 
 /* The unit's work, under the lock for all but a snapshot: admit, then run (a write in its
- * savepoint). Returns its result; the lock stays held for the caller's wait_unlock. */
-static int run_locked(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
+ * savepoint, on try `tries`, *again when it is to run once more). Returns its result; the
+ * lock stays held for the caller's wait_unlock. */
+static int run_locked(struct al_ctx *c, const struct al_txn_unit *u, unsigned tries, bool *again,
+                      struct al_err *reterr)
 {
     int rc;
+    *again = false;
     gate_writer(&c->srv->txn, +1);
     pthread_mutex_lock(&c->srv->lock);
     if (u->admit && (rc = u->admit(c, u->arg)) != 0)
         return rc;
-    return u->kind == AL_TXN_WRITE ? run_write(c, u, reterr) : u->run(c, u->arg);
+    return u->kind == AL_TXN_WRITE ? run_write(c, u, tries, again, reterr) : u->run(c, u->arg);
+}
+
+/* Before try `tries` + 1 of a unit: a random pause that grows with the tries (1 to 2, 3, 5,
+ * 9 ms), so that two replicas' units that met do not meet again in step, then the unit's
+ * `again`. */
+static void retry_pause(struct al_ctx *c, const struct al_txn_unit *u, unsigned tries)
+{
+    uint32_t us = 1000u + randombytes_uniform(1000u << tries);
+    nanosleep(&(struct timespec){.tv_nsec = (long)us * 1000L}, NULL);
+    u->again(c, u->arg);
+}
+
+/* A unit that is not a snapshot, from try `tries` on: under the lock, then waiting for its
+ * batch, run again while it fails retryably. */
+static int run_waited(struct al_ctx *c, const struct al_txn_unit *u, unsigned tries,
+                      struct al_err *reterr)
+{
+    for (;; tries++) {
+        bool again;
+        int lost = 0, rc = run_locked(c, u, tries, &again, reterr);
+        /* what the unit wrote or read may still be uncommitted: return after the commit */
+        wait_unlock(c->srv, u->kind == AL_TXN_WRITE, NULL, &lost);
+        if (!again)
+            return lost_result(rc, lost, reterr);
+        retry_pause(c, u, tries);
+    }
 }
 
 int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr)
 {
-    int rc, lost = 0;
     if (u->kind == AL_TXN_SNAPSHOT)
         return run_snapshot(c, u);
-    rc = run_locked(c, u, reterr);
-    /* what the unit wrote or read may still be uncommitted: return after the commit */
-    wait_unlock(c->srv, u->kind == AL_TXN_WRITE, NULL, &lost);
-    return lost_result(rc, lost, reterr);
+    return run_waited(c, u, 0, reterr);
 }
 
 bool al_txn_run_parked(struct al_ctx *c, const struct al_txn_unit *u, struct al_txn_park *p,
                        int *rc, struct al_err *reterr)
 {
     int lost = 0;
+    bool again;
     if (u->kind == AL_TXN_SNAPSHOT) {
         if (!p->gated && !gate_enter(&c->srv->txn, p))
             return true; /* parked; resumed when it may run */
@@ -491,7 +588,13 @@ bool al_txn_run_parked(struct al_ctx *c, const struct al_txn_unit *u, struct al_
         *rc = run_snapshot(c, u);
         return false;
     }
-    p->rc = run_locked(c, u, reterr);
+    p->rc = run_locked(c, u, 0, &again, reterr);
+    if (again) { /* rare: it waits for its batch and runs again without parking */
+        wait_unlock(c->srv, true, NULL, &lost);
+        retry_pause(c, u, 0);
+        *rc = run_waited(c, u, 1, reterr);
+        return false;
+    }
     if (wait_unlock(c->srv, u->kind == AL_TXN_WRITE, p, &lost))
         return true;
     *rc = lost_result(p->rc, lost, reterr);

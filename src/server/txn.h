@@ -33,6 +33,11 @@ struct al_txn {
         int code; /* AL_E_FULL (the disk is full) or AL_E_DB */
     } failed[16]; /* recent batches whose commit failed (ring) */
     unsigned nfailed;
+    /* the in-memory copy (srv->cal) may differ from the store: a rebuild after a lost batch
+     * failed (the database was unreachable); the next write rebuilds it when it joins, as it
+     * does when the store's connection was opened again (`reconnects` changed) */
+    bool stale;
+    unsigned reconnects; /* al_store_reconnects when the copy was last checked */
     pthread_cond_t work;
     /* committed, failed and nfailed change with both the lock and `done_lock` held; units wait
      * for their batch on `done` with only `done_lock` held */
@@ -83,6 +88,10 @@ enum al_txn_kind {
 /* A step of a unit of work, on the context of its HTTP call or job, with the unit's `arg`. */
 typedef int (*al_txn_fn)(struct al_ctx *c, void *arg);
 
+/* How many more times a write unit that opted in (al_txn_unit's `again`) runs after its run
+ * failed retryably, before it fails. */
+#define AL_TXN_RETRIES 4u
+
 struct al_txn_unit {
     enum al_txn_kind kind;
     /* NULL, or run first: under the lock (without it for a snapshot), before any savepoint; a
@@ -91,14 +100,29 @@ struct al_txn_unit {
     /* the work: a result >= 0 keeps a write's changes, < 0 undoes them (and rebuilds srv->cal
      * when the work set c->cal_touched) */
     al_txn_fn run;
+    /* NULL, or the write unit opts in to retries: when its run fails (< 0) after a statement
+     * failed retryably (al_store_retryable: on PostgreSQL a deadlock with another replica's
+     * batch, a serialization failure or a lock timeout), its savepoint is undone as for any
+     * failure, it waits for its batch to end (never parked: that batch's other units hold
+     * locks that may be part of the cycle, and its end frees them), pauses a few random
+     * milliseconds, `again` forgets the run's answer on c, and it runs again from admit, up
+     * to AL_TXN_RETRIES more times. Then it fails with AL_E_DB (500: the clients' keyed retry
+     * handles it, as any 500), c's error naming the contention. HTTP calls opt in
+     * (server/call.c). Background jobs (server/jobs.c's tick, the event stream's and the
+     * webhooks' units) do not: a failed pass is not answered to anyone, and the next tick or
+     * round does the work again from the database's state. */
+    void (*again)(struct al_ctx *c, void *arg);
     void *arg;
 };
 
 /* Run `u` on `c` (c->srv is the server) as one unit of work. Returns what admit or run
  * returned when it is negative; else a negative code with reterr when the write could not
- * start its savepoint, or, when the batch it wrote to or read from failed to commit (its
- * changes are gone), AL_E_FULL if the disk was full and AL_E_DB otherwise; else run's result.
- * A unit that ran after a failed batch had ended saw none of it and is not failed by it. */
+ * start its savepoint, or, when the batch it wrote to or read from failed to commit or its
+ * commit could not be made durable (its changes are gone, or their fate is unknown: a
+ * PostgreSQL connection lost), AL_E_FULL if the disk was full and AL_E_DB otherwise; else
+ * run's result. A unit that ran after a failed batch had ended saw none of it and is not
+ * failed by it. A unit with `again` may run more than once (above): the result is its last
+ * run's. */
 int al_txn_run(struct al_ctx *c, const struct al_txn_unit *u, struct al_err *reterr);
 
 /* A unit that waits for its batch's commit without a thread blocked on it: an HTTP call whose
@@ -125,7 +149,8 @@ struct al_txn_park {
  * the thread: p->suspend is called, true is returned, and once the batch is finished
  * p->resume is called and al_txn_unpark gives the unit's result (as al_txn_run would have).
  * A snapshot read that the read gate holds back parks too (p->gated is then set): once resumed
- * it may run, and the caller runs it again with the same `p` (it does not park twice).
+ * it may run, and the caller runs it again with the same `p` (it does not park twice). A
+ * write that runs again (`again`) does not park: it waits as in al_txn_run.
  * False when it did not park (a snapshot that ran, a batch already finished, a draining
  * server): its result in *rc. */
 bool al_txn_run_parked(struct al_ctx *c, const struct al_txn_unit *u, struct al_txn_park *p,

@@ -185,8 +185,25 @@ void al_db_done(struct al_store *s, struct al_db_stmt *st)
         s->db->ops->done(s, st);
 }
 
+#ifdef AL_DEBUG
+/* The RETRY fault (store.h): this step fails as a deadlock would. PostgreSQL leaves the
+ * transaction aborted after a real one (every statement fails until a rollback to a
+ * savepoint): a statement that raises does the same here. */
+static int fault_retry(struct al_store *s)
+{
+    if (al_db_kind(s) == AL_DB_PG && al_store_in_tx(s))
+        al_db_script(s, "SELECT 1 / 0", NULL);
+    s->db->fault.retry = true;
+    return 1; /* neither AL_DB_ROW nor AL_DB_DONE: a failure */
+}
+#endif
+
 int al_db_step(struct al_store *s, struct al_db_stmt *st)
 {
+#ifdef AL_DEBUG
+    if (al_db_fault_fires(s->db, AL_STORE_FAULT_RETRY, NULL))
+        return fault_retry(s);
+#endif
     return s->db->ops->step(s, st);
 }
 
@@ -232,7 +249,20 @@ int al_db_code(struct al_store *s)
 
 enum al_db_fail al_db_failed(struct al_store *s)
 {
+#ifdef AL_DEBUG
+    if (s->db->fault.retry)
+        return AL_DB_F_RETRY;
+#endif
     return s->db->ops->failed(s);
+}
+
+/* A statement failed (`rc`, its code, when not 0): remember whether it was retryable, for
+ * al_store_retryable. Returns rc. */
+static int noted(struct al_store *s, int rc)
+{
+    if (rc != 0 && s->db->ops->failed(s) == AL_DB_F_RETRY)
+        s->db->retry = true;
+    return rc;
 }
 
 int al_db_fail(struct al_store *s, struct al_err *e, const char *what)
@@ -242,18 +272,23 @@ int al_db_fail(struct al_store *s, struct al_err *e, const char *what)
         s->db->fault.nomem = false;
         return al_err_set(e, AL_E_NOMEM, "%s: out of memory (injected fault)", what);
     }
+    if (s->db->fault.retry) {
+        s->db->fault.retry = false;
+        s->db->retry = true;
+        return al_err_set(e, AL_E_DB, "%s: deadlock detected (injected fault)", what);
+    }
 #endif
-    return s->db->ops->fail(s, e, what);
+    return noted(s, s->db->ops->fail(s, e, what));
 }
 
 int al_db_exec(struct al_store *s, const char *sql, struct al_err *e)
 {
-    return s->db->ops->exec(s, sql, e);
+    return noted(s, s->db->ops->exec(s, sql, e));
 }
 
 int al_db_script(struct al_store *s, const char *sql, struct al_err *e)
 {
-    return s->db->ops->script(s, sql, e);
+    return noted(s, s->db->ops->script(s, sql, e));
 }
 
 /* ---- store.h's transactions, durability and close ---- */
@@ -319,12 +354,23 @@ int al_store_sync(struct al_store *s, struct al_err *reterr)
 
 int al_store_savepoint(struct al_store *s, struct al_err *reterr)
 {
+    s->db->retry = false;
     return al_db_exec(s, "SAVEPOINT al_unit", reterr);
 }
 
 int al_store_release(struct al_store *s, struct al_err *reterr)
 {
     return al_db_exec(s, "RELEASE al_unit", reterr);
+}
+
+bool al_store_retryable(struct al_store *s)
+{
+    return s->db->retry;
+}
+
+unsigned al_store_reconnects(struct al_store *s)
+{
+    return s->db->reconnects;
 }
 
 void al_store_rollback_to(struct al_store *s)

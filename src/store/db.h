@@ -100,14 +100,20 @@ struct al_db_faults {
     unsigned left[AL_STORE_FAULT_KINDS];
     char sql[AL_DB_FAULT_SQL_MAX]; /* ALLOC: only statements whose SQL holds this */
     bool nomem;                    /* an injected step failure, until al_db_fail reads it */
+    bool retry;                    /* an injected deadlock (RETRY), until al_db_fail reads it */
 };
 #endif
 
-/* The driver's state of a store begins with this: its back end's operations and, in debug
- * builds, the armed faults. The back end's own state follows (its connection, statement
- * cache, durability). */
+/* The driver's state of a store begins with this: its back end's operations, whether a
+ * statement failed retryably since the last al_store_savepoint (al_store_retryable: set where
+ * db.c learns of a failure, al_db_fail, al_db_exec and al_db_script), how many times the
+ * connection was opened again after a loss and, in debug builds,
+ * the armed faults. The back end's own state follows (its connection, statement cache,
+ * durability). */
 struct al_db {
     const struct al_db_ops *ops;
+    bool retry;
+    unsigned reconnects; /* al_store_reconnects (db_pg.c counts them) */
 #ifdef AL_DEBUG
     struct al_db_faults fault;
 #endif
@@ -148,7 +154,7 @@ int al_db_prep(struct al_store *s, struct al_db_stmt **st, struct al_err *e, con
 void al_db_done(struct al_store *s, struct al_db_stmt *st);
 
 /* The next row: AL_DB_ROW, AL_DB_DONE, or a failure (al_db_fail says which). Debug builds
- * inject the ALLOC fault here (al_store_fault_set). */
+ * inject the ALLOC and RETRY faults here (al_store_fault_set). */
 int al_db_step(struct al_store *s, struct al_db_stmt *st);
 
 /* Columns of the current row, by index from 0. al_db_text's text is borrowed until the next

@@ -69,6 +69,7 @@ struct pg_db {
     char constraint[64];
     char msg[512];
     bool lost;         /* the last failure was the connection's */
+    bool tx;           /* a transaction was begun and not ended (by commit or rollback) */
     char implicit[32]; /* the savepoint that began the transaction (pg_script), or "" */
     struct pg_stmt cache[STMT_CACHE];
 };
@@ -471,11 +472,16 @@ static bool row_ok(struct pg_stmt *p)
     return true;
 }
 
+static int revive(struct al_store *s);
+
 /* Run p on the server: prepared once per connection under its slot's name, else unnamed. */
-static int run(struct pg_db *d, struct pg_stmt *p)
+static int run(struct al_store *s, struct pg_stmt *p)
 {
+    struct pg_db *d = pg(s);
     char name[16];
     PGresult *r;
+    if (revive(s) != 0)
+        return -1;
     if (p->slot >= 0 && !p->prepared) {
         snprintf(name, sizeof name, "s%d", p->slot);
         r = PQprepare(d->c, name, p->text, p->nparams, p->types);
@@ -527,7 +533,7 @@ static int pg_step(struct al_store *s, struct al_db_stmt *st)
         record_msg(d, NULL);
         return STEP_FAILED;
     }
-    if (!p->ran && run(d, p) != 0)
+    if (!p->ran && run(s, p) != 0)
         return STEP_FAILED;
     for (int i = 0; i < PG_BLOBS; i++) {
         free(p->blob[i]);
@@ -555,8 +561,8 @@ static int64_t pg_last_rowid(struct al_store *s)
     return -1; /* no rowid: the statements use RETURNING */
 }
 
-/* Run `sql` (one or more statements, no parameters) on the main connection. */
-static int sql_run(struct al_store *s, const char *sql, struct al_err *e)
+/* Run `sql` (one or more statements, no parameters) on the main connection as it is. */
+static int sql_exec(struct al_store *s, const char *sql, struct al_err *e)
 {
     struct pg_db *d = pg(s);
     PGresult *r = PQexec(d->c, sql);
@@ -568,6 +574,14 @@ static int sql_run(struct al_store *s, const char *sql, struct al_err *e)
     }
     PQclear(r);
     return rc;
+}
+
+/* sql_exec on a connection opened again first when it was lost outside a transaction. */
+static int sql_run(struct al_store *s, const char *sql, struct al_err *e)
+{
+    if (revive(s) != 0)
+        return pg_fail(s, e, "reconnect");
+    return sql_exec(s, sql, e);
 }
 
 static bool pg_in_tx(struct al_store *s);
@@ -585,6 +599,7 @@ static int pg_script(struct al_store *s, const char *sql, struct al_err *e)
     if (strncmp(sql, "SAVEPOINT ", 10) == 0 && !pg_in_tx(s)) {
         if ((rc = sql_run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ", e)) != 0)
             return rc;
+        d->tx = true;
         snprintf(d->implicit, sizeof d->implicit, "%s", sql + 10);
     }
     rc = sql_run(s, sql, e);
@@ -612,43 +627,63 @@ static bool pg_in_tx(struct al_store *s)
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
-/* The session's settings, at open and after a reconnection. */
+/* The session's settings, at open and after a reconnection (the deferred sync's asynchronous
+ * commits too, once al_store_defer_sync has set them). */
 static int settings(struct al_store *s, struct al_err *e)
 {
     /* lock waits are bounded as SQLite's busy timeout (55P03: AL_DB_F_RETRY); notices (a
      * savepoint released twice, an object that exists) are not the log's */
-    return sql_run(s, "SET lock_timeout = '5s'; SET client_min_messages = warning", e);
+    int rc = sql_exec(s, "SET lock_timeout = '5s'; SET client_min_messages = warning", e);
+    return rc == 0 && pg(s)->sync ? sql_exec(s, "SET synchronous_commit = off", e) : rc;
 }
 
-/* A connection that went away (a restart of PostgreSQL, a failover) is opened again at the
- * next transaction: its prepared statements are gone with it. */
-static int reconnect(struct al_store *s, struct al_err *e)
+/* Outside a transaction, a connection that went away (PostgreSQL restarted or failed over,
+ * the backend terminated) is opened again before the next statement: its prepared statements
+ * are gone with it, and al_store_reconnects counts it (the server rebuilds its copy). libpq
+ * learns of a loss only when it reads, so what is pending on the idle connection is read
+ * first (PQconsumeInput does not block; a server that ended the session left its error and
+ * the end of the stream). Inside a transaction the connection is never replaced: the
+ * transaction died with it, and its statements must fail until the caller ends it (a new
+ * connection would run them outside it). 0, or -1 with the failure recorded. */
+static int revive(struct al_store *s)
 {
     struct pg_db *d = pg(s);
+    if (d->tx)
+        return 0;
+    for (int i = 0; i < 3 && PQstatus(d->c) == CONNECTION_OK; i++)
+        if (!PQconsumeInput(d->c))
+            break;
     if (PQstatus(d->c) == CONNECTION_OK)
         return 0;
     PQreset(d->c);
     if (PQstatus(d->c) != CONNECTION_OK) {
         record(d, NULL);
-        return pg_fail(s, e, "reconnect");
+        d->lost = true;
+        return -1;
     }
+    d->base.reconnects++;
     for (int i = 0; i < STMT_CACHE; i++)
         d->cache[i].prepared = false;
-    return settings(s, e);
+    return settings(s, NULL) == 0 ? 0 : -1;
 }
 
 static int pg_begin(struct al_store *s, struct al_err *reterr)
 {
+    struct pg_db *d = pg(s);
     AL_ASSERT(!pg_in_tx(s)); /* the caller ends each transaction it begins */
     if (pg_in_tx(s))
         return al_err_set(reterr, AL_E_INTERNAL, "transaction already open");
-    int rc = reconnect(s, reterr);
-    return rc ? rc : pg_exec(s, "BEGIN", reterr);
+    int rc = pg_exec(s, "BEGIN", reterr);
+    if (rc != 0 && d->lost) /* the loss showed only now; nothing was begun: on a new one */
+        rc = pg_exec(s, "BEGIN", reterr);
+    d->tx = rc == 0;
+    return rc;
 }
 
 static void pg_rollback(struct al_store *s)
 {
     pg(s)->implicit[0] = '\0';
+    pg(s)->tx = false;
     if (pg_in_tx(s))
         PQclear(PQexec(pg(s)->c, "ROLLBACK"));
 }
@@ -672,6 +707,7 @@ static int pg_commit(struct al_store *s, struct al_err *reterr)
         }
         PQclear(r);
     }
+    d->tx = false;
     if (rc) {
         al_store_docs_clear(s);
         pg_rollback(s);
@@ -757,9 +793,17 @@ static int pg_sync(struct al_store *s, struct al_err *reterr)
                                   " COMMIT");
     int rc = 0;
     if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        /* never retried on a new connection: had PostgreSQL restarted meanwhile, the
+         * asynchronous commits before it may be gone, and a sync there would say durable */
         const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        rc = al_err_set(reterr, AL_E_DB, "fdatasync of PostgreSQL's WAL (a durable commit): %s",
-                        m ? m : PQerrorMessage(d->sync));
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", m ? m : PQerrorMessage(d->sync));
+        msg[strcspn(msg, "\n")] = '\0';
+        rc = al_err_set(reterr, AL_E_DB, "fdatasync of PostgreSQL's WAL (a durable commit): %s%s",
+                        PQstatus(d->sync) == CONNECTION_BAD
+                            ? "the sync connection to PostgreSQL was lost: "
+                            : "",
+                        msg);
     }
     PQclear(r);
     return rc;

@@ -62,7 +62,12 @@ void al_store_rollback(struct al_store *s);
  * writes the transaction to the write-ahead log (synchronous=NORMAL: consistent, not yet
  * durable) and al_store_sync() makes every commit written so far durable (fdatasync of the
  * log). A commit is durable only once a later al_store_sync() has returned 0. al_store_sync
- * may run without the caller's lock, beside other store calls (it touches only its own fd). */
+ * may run without the caller's lock, beside other store calls (it touches only its own fd).
+ * Its failures: a -errno when the log's fdatasync failed (SQLite: what is on disk is unknown,
+ * the caller stops), or AL_E_DB when the database could not make the commits durable
+ * (PostgreSQL: the sync connection was lost, or the server restarted or failed over; the
+ * commits since the last sync may or may not be kept, the database itself is consistent and
+ * the caller may go on). */
 int al_store_defer_sync(struct al_store *s, struct al_err *reterr);
 int al_store_sync(struct al_store *s, struct al_err *reterr);
 
@@ -72,6 +77,17 @@ int al_store_sync(struct al_store *s, struct al_err *reterr);
 int al_store_savepoint(struct al_store *s, struct al_err *reterr);
 int al_store_release(struct al_store *s, struct al_err *reterr);
 void al_store_rollback_to(struct al_store *s);
+/* Whether a statement failed retryably since the last al_store_savepoint: a deadlock (40P01),
+ * a serialization failure (40001) or a lock timeout (55P03) on PostgreSQL, SQLITE_BUSY on
+ * SQLite. Such a failure says nothing about the unit's own work, only that it met another
+ * transaction's: once its savepoint is undone and the transactions it met have ended, the
+ * same work may run again and succeed (server/txn.h's retries). */
+bool al_store_retryable(struct al_store *s);
+/* How many times the store opened its connection again after losing it (PostgreSQL restarted,
+ * failed over, the backend terminated; it reconnects before the next statement outside a
+ * transaction). What the caller keeps in memory from the database may be stale when it
+ * changed: transactions it saw may have been lost with the connection. Always 0 on SQLite. */
+unsigned al_store_reconnects(struct al_store *s);
 /* Whether a transaction is open (the database may end one by itself after an I/O error). */
 bool al_store_in_tx(struct al_store *s);
 
@@ -87,14 +103,21 @@ bool al_store_in_tx(struct al_store *s);
  *                          allocation fails inside a statement: al_store_in_tx() turns false
  *                          under the caller. Only statements whose SQL contains `sql` count
  *                          (NULL or "": every statement; BEGIN, COMMIT and savepoints never).
+ *   AL_STORE_FAULT_RETRY   a statement's step fails as a deadlock would (AL_E_DB, and
+ *                          al_store_retryable() turns true); on PostgreSQL the transaction is
+ *                          also put in the aborted state, as PostgreSQL leaves it after a real
+ *                          40P01 (a statement that raises runs), so that only undoing the
+ *                          savepoint makes it usable again. Simulated: no other transaction
+ *                          and no lock are involved. Counts every step (each row is one).
  * Returns 0, or AL_E_INVAL for an unknown kind or a `sql` of 128 bytes or more.
  * al_store_open arms one fault from the environment, once its migrations have run, so that a
- * whole server can be tested: AL_STORE_FAULT=commit:N, sync:N or alloc:N[:SQL] (N >= 1); any
- * other value fails the open with AL_E_INVAL. */
+ * whole server can be tested: AL_STORE_FAULT=commit:N, sync:N, alloc:N[:SQL] or retry:N (N >= 1);
+ * any other value fails the open with AL_E_INVAL. */
 enum al_store_fault {
     AL_STORE_FAULT_COMMIT,
     AL_STORE_FAULT_SYNC,
     AL_STORE_FAULT_ALLOC,
+    AL_STORE_FAULT_RETRY,
     AL_STORE_FAULT_KINDS
 };
 int al_store_fault_set(struct al_store *s, enum al_store_fault kind, unsigned nth, const char *sql);

@@ -669,10 +669,10 @@ int al_store_open_at(const char *path, int version, struct al_store **ret, struc
 
 #ifdef AL_DEBUG
 
-/* AL_STORE_FAULT=commit:N | sync:N | alloc:N[:SQL] (store.h), when set. */
+/* AL_STORE_FAULT=commit:N | sync:N | alloc:N[:SQL] | retry:N (store.h), when set. */
 static int fault_from_env(struct al_store *s, struct al_err *e)
 {
-    static const char *const kinds[] = {"commit", "sync", "alloc"};
+    static const char *const kinds[] = {"commit", "sync", "alloc", "retry"};
     /* NOLINTNEXTLINE(concurrency-mt-unsafe): read at open, before the server starts threads */
     const char *v = getenv("AL_STORE_FAULT");
     if (!v || !*v)
@@ -691,9 +691,9 @@ static int fault_from_env(struct al_store *s, struct al_err *e)
             return 0;
         break;
     }
-    return al_err_set(e, AL_E_INVAL,
-                      "AL_STORE_FAULT: want commit:N, sync:N or alloc:N[:SQL] (N >= 1), not '%s'",
-                      v);
+    return al_err_set(
+        e, AL_E_INVAL,
+        "AL_STORE_FAULT: want commit:N, sync:N, alloc:N[:SQL] or retry:N (N >= 1), not '%s'", v);
 }
 
 #endif

@@ -8,6 +8,13 @@
 # and event positions in commit order under two interleaved commits (a reader paging by
 # position skips nothing). Then two servers on that database: a quote made on one takes its
 # GPU on the other (the sale's lock re-reads it), so the second replica quotes another GPU.
+# test_txn's retry cases on PostgreSQL (a unit that met a deadlock, the store's RETRY fault,
+# runs again after its batch). A real deadlock between replica A's sale and another
+# transaction: PostgreSQL aborts A's statement, A's unit is undone and runs again, the call
+# answers 201, never 500, and A's log says it retried. A lost connection: the servers'
+# backends terminated between calls, then during a burst of calls; no call answers 2xx
+# unless its work is in the database, the servers reconnect by themselves, rebuild their
+# copies, name the loss in their logs without the conninfo, and the next calls succeed.
 # Prints "ok - …" / "not ok - …" per check. Needs PostgreSQL's server (scripts/deps.sh test),
 # $ALLOT, curl, jq.
 set -uo pipefail
@@ -32,7 +39,8 @@ if [ -n "${AL_PG_SKIP:-}" ] || [ -z "${AL_PG_HOST:-}" ]; then
     exit 1
 fi
 psql() { "$AL_PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$AL_PG_HOST" -U allot "$@"; }
-psql -d postgres -c 'CREATE DATABASE allot_unit' -c 'CREATE DATABASE allot_two' >/dev/null
+psql -d postgres -c 'CREATE DATABASE allot_unit' -c 'CREATE DATABASE allot_two' \
+    -c 'CREATE DATABASE allot_txn' >/dev/null
 
 # ---- the store's calls (tests/unit/test_store_replica.c): their PostgreSQL cases are skipped
 # without a database
@@ -45,6 +53,17 @@ if [ -x "$prog" ]; then
     [ $rc = 0 ] || sed 's/^/# /' "$tmp/unit.out" | tail -20
 else
     nok "test_store_replica is built beside $ALLOT"
+fi
+# test_txn's retry cases: skipped without a database, each run on it here
+prog=$(dirname "$ALLOT")/test_txn
+if [ -x "$prog" ]; then
+    AL_PG_CONNINFO="host=$AL_PG_HOST dbname=allot_txn user=allot" "$prog" >"$tmp/txn.out" 2>&1
+    rc=$?
+    check "test_txn's retries pass on PostgreSQL (a deadlock's unit runs again; none skipped)" \
+        [ $rc = 0 -a -z "$(grep SKIPPED "$tmp/txn.out")" -a -n "$(grep PASSED "$tmp/txn.out")" ]
+    [ $rc = 0 ] || sed 's/^/# /' "$tmp/txn.out" | tail -20
+else
+    nok "test_txn is built beside $ALLOT"
 fi
 check "the database is at schema 12: the change feed and event positions" \
     [ "$(psql -d allot_unit -c 'SELECT max(version) FROM schema_version')" = 12 -a \
@@ -114,3 +133,135 @@ U=${urls[1]}
 call "$OP" GET '/v1/events?kind=reservation.scheduled'
 check "B lists both replicas' reservation.scheduled events, numbered apart" \
     [ "$(j '[.items[].id] | unique | length')" = 2 ]
+
+# ---- a real deadlock: replica A's sale and another transaction lock two GPUs in opposite
+# order. The other session (psql, fed through a FIFO) locks the second GPU; A's sale of both
+# locks the first and waits for the second; then psql asks for the first. A's backend waited
+# first and psql's deadlock_timeout is long, so PostgreSQL's detector (deadlock_timeout, 1 s)
+# aborts A's statement (40P01): A's unit is undone (its lock on the first GPU goes), psql gets
+# it and commits, and A runs the unit again after its batch.
+mapfile -t gids < <(psql -d allot_two -c "SELECT id FROM gpus ORDER BY id")
+ask2="{$(gpus H100-80GB 2 $((T0 + 10 * HOUR)) $((T0 + 12 * HOUR)))}"
+mkfifo "$tmp/locker"
+psql -d allot_two <"$tmp/locker" >"$tmp/locker.out" 2>&1 &
+locker=$!
+exec 7>"$tmp/locker"
+echo "SET deadlock_timeout = '30s'; BEGIN; SELECT 1 FROM gpus WHERE id = '${gids[1]}' FOR UPDATE;" >&7
+wait_for() { # wait_for SQL WANT: poll allot_two until SQL prints WANT (10 s at most)
+    local i
+    for i in $(seq 200); do
+        [ "$(psql -d allot_two -c "$1")" = "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+check "psql holds the second GPU's row lock" wait_for \
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'" 1
+curl -s -o "$tmp/dl.resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
+    -H 'Content-Type: application/json' -H 'Idempotency-Key: dl1' --data-binary "$ask2" \
+    "${urls[0]}/v1/reservations" >"$tmp/dl.code" &
+sale=$!
+check "A's sale waits for that lock" wait_for \
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'" 1
+echo "SELECT 1 FROM gpus WHERE id = '${gids[0]}' FOR UPDATE; SELECT pg_sleep(0.3); COMMIT;" >&7
+exec 7>&-
+wait "$sale"
+wait "$locker"
+locker_rc=$?
+body=$(cat "$tmp/dl.resp")
+check "the call that met the deadlock answers 201 (retried), never 500 ($(cat "$tmp/dl.code"))" \
+    [ "$(cat "$tmp/dl.code")" = 201 -a "$(j '.allocations | length')" = 2 ]
+check "psql's transaction was not the deadlock's victim: it committed" \
+    [ "$locker_rc" = 0 -a -z "$(grep ERROR "$tmp/locker.out")" ]
+check "A's log says the unit met the deadlock and was retried" \
+    grep -q "met a concurrent transaction (.*deadlock detected.*retried" "$tmp/server0.log"
+check "the reservation is in the database once, its two holds with it" \
+    [ "$(psql -d allot_two -c "SELECT count(*) FROM holds WHERE owner = '$(j .id)'")" = 2 ]
+
+# ---- a lost connection: every backend of the servers terminated (their main and sync
+# connections), between calls and then during a burst of calls ----
+terminate() {
+    psql -d allot_two -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+        WHERE datname = 'allot_two' AND pid <> pg_backend_pid()"
+}
+n=$(terminate)
+check "the servers' four connections are terminated ($n)" [ "$n" -ge 4 ]
+reserve_at() { # reserve_at I KEY HOUR: one GPU for an hour from T0 + HOUR hours, on replica I
+    U=${urls[$1]}
+    call "$ADMIN" POST /v1/reservations \
+        "{$(gpus H100-80GB 1 $((T0 + $3 * HOUR)) $((T0 + $3 * HOUR + HOUR)))}" \
+        -H "Idempotency-Key: $2"
+}
+# the first write after the loss may find its sync connection gone: its outcome is unknown to
+# the server, so it answers 500, never 2xx; its keyed retry answers what was kept
+reserve_at 0 lost1 20
+first=$code
+[ "$code" = 201 ] || reserve_at 0 lost1 20
+check "a reservation on A after the loss: $first, then 201 on its key" [ "$code" = 201 ]
+rid=$(j .id)
+reserve_at 0 lost1 20
+check "its key answers the same reservation again" [ "$code" = 201 -a "$(j .id)" = "$rid" ]
+check "the database holds it once" \
+    [ "$(psql -d allot_two -c "SELECT count(*) FROM reservations WHERE id = '$rid'")" = 1 ]
+U=${urls[1]}
+call "$OP" GET "/v1/reservations/$rid"
+check "B, whose connections were lost too, reads it (reconnected by itself)" \
+    [ "$code" = 200 -a "$(j .id)" = "$rid" ]
+reserve_at 1 lost2 20
+first=$code
+[ "$code" = 201 ] || reserve_at 1 lost2 20
+check "B's sale of the same hour: $first, then 201 on its key (the other GPU)" \
+    [ "$code" = 201 -a "$(j '.allocations[0].gpu')" != null ]
+check "A's log names the loss and the rebuild" \
+    grep -q "the connection to the database was lost and opened again" "$tmp/server0.log"
+grep -h "lost\|opened again\|sync of batch" "$tmp"/server*.log | sort | uniq -c | sed 's/^/# /'
+check "no log names the conninfo (it may hold a password)" \
+    [ -z "$(grep -l "dbname=allot_two" "$tmp"/server*.log)" ]
+for i in 0 1; do
+    check "replica $i is still running" kill -0 "${pids[$i]}"
+done
+
+# a burst of self-service reservations on both replicas, the backends terminated in the
+# middle: whatever answered 201 is in the database, and no server stops
+burst() { # burst I N: N reservations of one GPU-hour each on replica I, codes and ids to a file
+    local k t0
+    for k in $(seq "$2"); do
+        t0=$((T0 + (100 + $1 * 50 + k) * HOUR))
+        curl -s -o "$tmp/b$1.$k" -w '%{http_code}\n' -X POST -H "Authorization: Bearer $ADMIN" \
+            -H 'Content-Type: application/json' -H "Idempotency-Key: burst$1-$k" \
+            --data-binary "{$(gpus H100-80GB 1 "$t0" $((t0 + HOUR)))}" \
+            "${urls[$1]}/v1/reservations" >>"$tmp/b$1.codes"
+    done
+}
+burst 0 30 &
+b0=$!
+burst 1 30 &
+b1=$!
+sleep 0.5
+n=$(terminate)
+wait "$b0" "$b1"
+ok201=$(cat "$tmp"/b0.codes "$tmp"/b1.codes | grep -c '^201$')
+bad=$(cat "$tmp"/b0.codes "$tmp"/b1.codes | grep -vc '^201$\|^500$')
+missing=0
+for f in "$tmp"/b[01].[0-9]*; do
+    id=$(jq -r '.id // empty' "$f" 2>/dev/null)
+    [ -n "$id" ] || continue
+    [ "$(psql -d allot_two -c "SELECT count(*) FROM reservations r JOIN holds h ON h.owner = r.id
+        WHERE r.id = '$id'")" = 1 ] || missing=$((missing + 1))
+done
+check "a burst with the backends terminated ($n) midway: $ok201 of 60 answered 201, the rest 500 ($bad other)" \
+    [ "$ok201" -gt 0 -a "$bad" = 0 ]
+check "every reservation answered 201 is in the database with its hold ($missing missing)" \
+    [ "$missing" = 0 ]
+for i in 0 1; do
+    check "replica $i is still running after the burst" kill -0 "${pids[$i]}"
+done
+reserve_at 0 after1 30
+check "A sells again after the burst ($code)" [ "$code" = 201 ]
+reserve_at 1 after2 30
+check "B sells again after the burst, the hour's other GPU ($code)" [ "$code" = 201 ]
+reserve_at 0 after3 30
+check "A's copy knows B's sale: the hour is full, 409 ($code)" [ "$code" = 409 ]
+check "every reservation in the database has its hold (none half kept)" \
+    [ "$(psql -d allot_two -c "SELECT count(*) FROM reservations r WHERE NOT EXISTS
+        (SELECT 1 FROM holds h WHERE h.owner = r.id)")" = 0 ]

@@ -5,8 +5,13 @@
  * failure, and its change is gone; a snapshot and a read with nothing pending never park; once
  * the server drains, units wait as al_txn_run does. The read gate: while a writer is there,
  * snapshot reads run only on the credits that writers earn them, then park until one leaves;
- * the drain lets them go. On a real server state (al_srv_open: the store, the committer
- * thread). */
+ * the drain lets them go. Retries (debug builds: the store's RETRY fault stands for a
+ * deadlock): a unit that opted in runs again after its batch and answers its second run's
+ * answer, its first run's work undone; it gives up after AL_TXN_RETRIES more runs with an
+ * error naming the contention; a unit that did not opt in, or that failed otherwise, runs
+ * once; a parked one runs again without parking. Those run on PostgreSQL too when
+ * AL_PG_CONNINFO names a database (tests/integration/pg_replica.sh). On a real server state
+ * (al_srv_open: the store, the committer thread). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +29,7 @@
 
 #include "server/call.h"
 #include "server/txn.h"
+#include "store/store.h"
 #include "srv_fixture.h"
 
 /* A parked unit as a listener sees it: what its callbacks saw, and a wait for the resume. */
@@ -356,6 +362,156 @@ static void test_drain_lets_parked_reads_go(void **state)
     parked_destroy(&q);
 }
 
+/* ---- retries (txn.h: a unit's `again`) ---- */
+
+#ifdef AL_DEBUG
+/* A write unit that appends an event (work a failed run leaves undone), then, on its first
+ * `fail` runs, meets a "deadlock" (the store's RETRY fault in its next statement) and fails
+ * with the store's error; else fails with AL_E_CONFLICT when `conflict`, or answers
+ * {"run": its run's number}. */
+struct flaky {
+    int fail;
+    bool conflict;
+    int runs, agains;
+    uint64_t batch[8]; /* the batch each of the first runs joined */
+};
+
+static int run_flaky(struct al_ctx *c, void *arg)
+{
+    struct flaky *fl = arg;
+    struct al_err e = {0};
+    json_t *list = NULL;
+    if (fl->runs < 8)
+        fl->batch[fl->runs] = c->srv->txn.batch;
+    fl->runs++;
+    if (al_event(c, AL_EVENT_ORG_CREATED, "org_a", "org_a", NULL) != 0)
+        return -1;
+    if (fl->runs <= fl->fail) {
+        int rc;
+        if (al_store_fault_set(c->srv->store, AL_STORE_FAULT_RETRY, 1, NULL) != 0)
+            return -1;
+        rc = al_store_event_list_org(c->srv->store, "org_a", 0, 100, &list, &e);
+        json_decref(list);
+        if (rc != AL_E_DB || !al_store_retryable(c->srv->store))
+            return al_http_fail(c, AL_E_INTERNAL, NULL, "the fault did not fire");
+        return al_http_fail_err(c, rc, &e);
+    }
+    if (fl->conflict)
+        return al_http_fail(c, AL_E_CONFLICT, NULL, "taken");
+    return al_http_reply(c, 200, json_pack("{s:i}", "run", fl->runs));
+}
+
+static void flaky_again(struct al_ctx *c, void *arg)
+{
+    struct flaky *fl = arg;
+    fl->agains++;
+    al_http_reset_answer(c);
+}
+
+/* Run `u` with al_txn_run; its answer's "run" into *run (0: none), its error's message into
+ * msg. Returns al_txn_run's result. */
+static int run_answer(struct al_srv *srv, const struct al_txn_unit *u, int *run, char *msg,
+                      size_t cap)
+{
+    struct al_ctx c = {.srv = srv, .user_id = "test", .now = 1};
+    int rc = al_txn_run(&c, u, NULL);
+    *run = (int)json_integer_value(json_object_get(c.resp, "run"));
+    snprintf(msg, cap, "%s", c.err_msg);
+    json_decref(c.err_details);
+    json_decref(c.resp);
+    return rc;
+}
+
+static void test_retry_runs_again_after_its_batch(void **state)
+{
+    struct srv_fixture *f = srv_fixture_of(state);
+    struct flaky fl = {.fail = 1};
+    const struct al_txn_unit u = {
+        .kind = AL_TXN_WRITE, .run = run_flaky, .again = flaky_again, .arg = &fl};
+    int64_t before = events_of_org_a(&f->srv);
+    int run = 0;
+    char msg[256];
+    assert_int_equal(run_answer(&f->srv, &u, &run, msg, sizeof msg), 0);
+    assert_int_equal(fl.runs, 2);
+    assert_int_equal(fl.agains, 1);
+    assert_int_equal(run, 2);               /* the answer is the second run's */
+    assert_true(fl.batch[1] > fl.batch[0]); /* after the first run's batch had ended */
+    assert_int_equal(events_of_org_a(&f->srv), before + 1); /* the first run's event is gone */
+}
+
+static void test_retry_gives_up(void **state)
+{
+    struct srv_fixture *f = srv_fixture_of(state);
+    struct flaky fl = {.fail = 100};
+    const struct al_txn_unit u = {
+        .kind = AL_TXN_WRITE, .run = run_flaky, .again = flaky_again, .arg = &fl};
+    int64_t before = events_of_org_a(&f->srv);
+    int run = 0;
+    char msg[256];
+    assert_int_equal(run_answer(&f->srv, &u, &run, msg, sizeof msg), AL_E_DB);
+    assert_int_equal(fl.runs, 1 + (int)AL_TXN_RETRIES);
+    assert_int_equal(fl.agains, (int)AL_TXN_RETRIES);
+    assert_int_equal(run, 0);
+    assert_non_null(strstr(msg, "concurrent changes"));
+    assert_non_null(strstr(msg, "deadlock")); /* the database's own reason */
+    assert_int_equal(events_of_org_a(&f->srv), before);
+}
+
+static void test_retry_needs_opt_in(void **state)
+{
+    struct srv_fixture *f = srv_fixture_of(state);
+    struct flaky fl = {.fail = 1};
+    const struct al_txn_unit u = {.kind = AL_TXN_WRITE, .run = run_flaky, .arg = &fl};
+    int64_t before = events_of_org_a(&f->srv);
+    int run = 0;
+    char msg[256];
+    assert_int_equal(run_answer(&f->srv, &u, &run, msg, sizeof msg), AL_E_DB);
+    assert_int_equal(fl.runs, 1);
+    assert_non_null(strstr(msg, "deadlock"));
+    assert_null(strstr(msg, "concurrent changes"));
+    assert_int_equal(events_of_org_a(&f->srv), before);
+}
+
+static void test_retry_not_on_other_failures(void **state)
+{
+    struct srv_fixture *f = srv_fixture_of(state);
+    struct flaky first = {.fail = 1}, fl = {.conflict = true};
+    const struct al_txn_unit u1 = {.kind = AL_TXN_WRITE, .run = run_flaky, .arg = &first};
+    const struct al_txn_unit u = {
+        .kind = AL_TXN_WRITE, .run = run_flaky, .again = flaky_again, .arg = &fl};
+    int run = 0;
+    char msg[256];
+    /* a unit that met a deadlock, then one that fails on its own: the flag was the first's */
+    assert_int_equal(run_answer(&f->srv, &u1, &run, msg, sizeof msg), AL_E_DB);
+    assert_int_equal(run_answer(&f->srv, &u, &run, msg, sizeof msg), AL_E_CONFLICT);
+    assert_int_equal(fl.runs, 1);
+    assert_int_equal(fl.agains, 0);
+}
+
+/* A parked call that meets a deadlock does not park: it runs again and answers at once. */
+static void test_retry_of_a_parked_unit(void **state)
+{
+    struct srv_fixture *f = srv_fixture_of(state);
+    struct flaky fl = {.fail = 1};
+    const struct al_txn_unit u = {
+        .kind = AL_TXN_WRITE, .run = run_flaky, .again = flaky_again, .arg = &fl};
+    struct al_ctx c = {.srv = &f->srv, .user_id = "test", .now = 1};
+    int64_t before = events_of_org_a(&f->srv);
+    struct parked p;
+    int rc = -1;
+    parked_init(&p, &f->srv);
+    assert_false(al_txn_run_parked(&c, &u, &p.park, &rc, NULL));
+    assert_int_equal(rc, 0);
+    assert_int_equal(p.suspended, 0);
+    assert_int_equal(fl.runs, 2);
+    assert_int_equal(json_integer_value(json_object_get(c.resp, "run")), 2);
+    assert_int_equal(events_of_org_a(&f->srv), before + 1);
+    json_decref(c.err_details);
+    json_decref(c.resp);
+    parked_destroy(&p);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +531,27 @@ int main(void)
                                         srv_fixture_free),
         cmocka_unit_test_setup_teardown(test_drain_lets_parked_reads_go, srv_fixture_make,
                                         srv_fixture_free),
+#ifdef AL_DEBUG
+        /* each on SQLite, then on PostgreSQL when AL_PG_CONNINFO names a database */
+        cmocka_unit_test_setup_teardown(test_retry_runs_again_after_its_batch, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_runs_again_after_its_batch, srv_fixture_make_pg,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_gives_up, srv_fixture_make, srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_gives_up, srv_fixture_make_pg, srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_needs_opt_in, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_needs_opt_in, srv_fixture_make_pg,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_not_on_other_failures, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_not_on_other_failures, srv_fixture_make_pg,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_of_a_parked_unit, srv_fixture_make,
+                                        srv_fixture_free),
+        cmocka_unit_test_setup_teardown(test_retry_of_a_parked_unit, srv_fixture_make_pg,
+                                        srv_fixture_free),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
