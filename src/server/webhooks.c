@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FANOUT_BATCH 200 /* events fanned out per unit of work */
 #define DUE_BATCH    16  /* deliveries attempted per round */
@@ -33,6 +34,10 @@ struct al_webhooks {
     int64_t retry_base_s, fail_limit;
     unsigned poll_ms;
     bool targets_any;
+    /* PostgreSQL: no hook was active when last looked at; until this time (monotonic µs) the
+     * dispatcher does not look again on every commit, only when a poll runs out or a kick
+     * comes (0: look at the next round) */
+    uint64_t idle_until_us;
     pthread_t tid;
     uint64_t gen;       /* the event generation last seen (server/evstream.h) */
     atomic_bool kicked; /* a delivery was queued outside the event log (a test ping) */
@@ -167,12 +172,13 @@ out:
     return rc;
 }
 
-/* A read unit: whether a fan-out has work (an active hook, events past the cursor), so that an
- * idle dispatcher writes nothing (a write unit costs a commit). */
-static int backlog(struct al_ctx *c, void *arg)
+/* A read unit: whether there is work (store_webhook.h's AL_STORE_WH_ flags: an active hook,
+ * events past the cursor), so that an idle dispatcher writes nothing (a write unit costs a
+ * commit) and, without an active hook, reads no deliveries either (none can be due). */
+static int work(struct al_ctx *c, void *arg)
 {
     struct al_err e = {0};
-    int rc = al_store_webhook_backlog(c->srv->store, &e);
+    int rc = al_store_webhook_work(c->srv->store, &e);
     (void)arg;
     return rc < 0 ? al_http_fail_err(c, rc, &e) : rc;
 }
@@ -342,9 +348,41 @@ static void nap(struct al_srv *srv, struct al_webhooks *w)
             w->gen = g;
             return;
         }
-        if (atomic_exchange(&w->kicked, false) || atomic_load(&w->stop))
+        if (atomic_exchange(&w->kicked, false) || atomic_load(&w->stop)) {
+            w->idle_until_us = 0; /* a test ping: its hook is active */
             return;
+        }
     }
+    w->idle_until_us = 0; /* a whole poll without a commit: look again */
+}
+
+/* The monotonic clock in microseconds. */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* One round: the fan-out when it has work, then the deliveries due. *fanned and *sent: how
+ * many of each. With several replicas on PostgreSQL each look is a round trip under the
+ * writers' lock, after every batch that held events; while no hook is active (the usual
+ * fleet), the look is skipped until a poll runs out (poll_ms), a kick comes or poll_ms has
+ * passed since the last, so that a hook registered on any replica is seen within poll_ms,
+ * as a retry coming due is. */
+static void dispatch(struct al_srv *srv, struct al_webhooks *w, int *fanned, int *sent)
+{
+    bool pg = al_store_replicated(srv->store);
+    *fanned = *sent = 0;
+    if (pg && w->idle_until_us && mono_us() < w->idle_until_us)
+        return;
+    int rc = run_unit(srv, AL_TXN_READ, work, NULL);
+    w->idle_until_us = pg && rc == 0 ? mono_us() + (uint64_t)w->poll_ms * 1000u : 0;
+    if (rc > 0 && (rc & AL_STORE_WH_BACKLOG))
+        *fanned = run_unit(srv, AL_TXN_WRITE, fanout, NULL);
+    /* no active hook: nothing is due (a due delivery's hook is active) */
+    if (rc != 0 && !atomic_load(&w->stop))
+        *sent = deliver_due(srv);
 }
 
 static void *dispatcher_main(void *arg)
@@ -352,10 +390,8 @@ static void *dispatcher_main(void *arg)
     struct al_srv *srv = arg;
     struct al_webhooks *w = srv->webhooks;
     while (!atomic_load(&w->stop)) {
-        int fanned = run_unit(srv, AL_TXN_READ, backlog, NULL) > 0
-                         ? run_unit(srv, AL_TXN_WRITE, fanout, NULL)
-                         : 0;
-        int sent = atomic_load(&w->stop) ? 0 : deliver_due(srv);
+        int fanned, sent;
+        dispatch(srv, w, &fanned, &sent);
         /* a full batch of either: more is waiting, go on at once */
         if (fanned < FANOUT_BATCH && sent < DUE_BATCH)
             nap(srv, w);

@@ -35,6 +35,11 @@ int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, int6
  * by start: 0 with *ret a new array the caller frees with free() (NULL when *n is 0). */
 int al_store_hold_gpu_live(struct al_store *s, const char *gpu, int64_t t0, int64_t now,
                            struct al_store_hold **ret, size_t *n, struct al_err *reterr);
+/* The same for GPUs `ids` (nids of them; repeats and NULLs allowed) in one statement, by GPU
+ * then start: a node's GPUs, or a refresh's, in one round trip. Returns how many holds *ret
+ * holds (a new array the caller frees with free(), NULL when none), or a negative code. */
+int al_store_hold_gpus_live(struct al_store *s, const char *const *ids, size_t nids, int64_t t0,
+                            int64_t now, struct al_store_hold **ret, struct al_err *reterr);
 
 /* al_store_hold_add in a savepoint of its own on PostgreSQL, so that a refusal by the
  * database (AL_E_CONFLICT: holds_no_overlap) leaves the caller's transaction usable for its
