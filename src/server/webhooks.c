@@ -200,15 +200,43 @@ static int due(struct al_ctx *c, void *arg)
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
+/* The deliveries claimed by one replica (PostgreSQL), leased until now + LEASE_S. */
+struct claimed {
+    json_t *ds; /* al_store_delivery_claim's list */
+    int64_t now;
+    size_t from; /* unclaim: the first not attempted */
+};
+
 /* A write unit, with several replicas on PostgreSQL: the deliveries due claimed for one
  * attempt, skipping those another replica claims, each leased for LEASE_S and committed before
  * the attempt, so that no two replicas send one delivery at once. */
 static int claim(struct al_ctx *c, void *arg)
 {
+    struct claimed *cl = arg;
     struct al_err e = {0};
-    int rc =
-        al_store_delivery_claim(c->srv->store, al_srv_now(c->srv), LEASE_S, DUE_BATCH, arg, &e);
+    int rc = al_store_delivery_claim(c->srv->store, cl->now, LEASE_S, DUE_BATCH, &cl->ds, &e);
     return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+/* A write unit, when the server stops during a claimed batch: the claims of the deliveries
+ * from cl->from on (not attempted, or cut by the stop) given back, so that they are due at the
+ * next start of any replica rather than when the lease runs out. */
+static int unclaim(struct al_ctx *c, void *arg)
+{
+    struct claimed *cl = arg;
+    struct al_err e = {0};
+    size_t n = json_array_size(cl->ds) - cl->from, i;
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    int rc = 0;
+    if (!ids)
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    for (i = 0; i < n; i++)
+        ids[i] = jtext(json_array_get(cl->ds, cl->from + i), "id");
+    if ((rc = al_store_delivery_unclaim(c->srv->store, ids, n, cl->now + LEASE_S,
+                                        al_srv_now(c->srv), &e)) != 0)
+        rc = al_http_fail_err(c, rc, &e);
+    free(ids);
+    return rc;
 }
 
 /* POST delivery a->d, signed: Allot-Signature v1=HMAC(secret, timestamp "." body). */
@@ -308,32 +336,40 @@ static int run_unit(struct al_srv *srv, enum al_txn_kind kind, al_txn_fn fn, voi
 static int deliver_due(struct al_srv *srv)
 {
     struct al_webhooks *w = srv->webhooks;
-    json_t *ds = NULL, *d;
+    struct claimed cl = {NULL, al_srv_now(srv), 0};
+    bool claimed = false;
+    json_t *d;
     size_t i;
-    int rc = run_unit(srv, AL_TXN_READ, due, &ds);
+    int rc = run_unit(srv, AL_TXN_READ, due, &cl.ds);
     /* several replicas: what is due is claimed (a write, only when something is) */
-    if (rc >= 0 && json_array_size(ds) > 0 && al_store_replicated(srv->store)) {
-        json_decref(ds);
-        ds = NULL;
-        rc = run_unit(srv, AL_TXN_WRITE, claim, &ds);
+    if (rc >= 0 && json_array_size(cl.ds) > 0 && al_store_replicated(srv->store)) {
+        json_decref(cl.ds);
+        cl.ds = NULL;
+        rc = run_unit(srv, AL_TXN_WRITE, claim, &cl);
+        claimed = rc >= 0;
     }
     if (rc < 0) {
-        json_decref(ds);
+        json_decref(cl.ds);
         return rc;
     }
-    json_array_foreach(ds, i, d)
+    json_array_foreach(cl.ds, i, d)
     {
         struct attempt a = {.d = d};
+        cl.from = i;
         if (atomic_load(&w->stop))
             break;
         attempt_send(w, al_srv_now(srv), &a);
         if (atomic_load(&w->stop) && a.res.http_status < 0)
             break; /* cut short by the stop: not an attempt; it runs again after the start */
+        cl.from = i + 1;
         if ((rc = run_unit(srv, AL_TXN_WRITE, record, &a)) < 0)
             break;
     }
-    int n = (int)json_array_size(ds);
-    json_decref(ds);
+    /* stopped with claims left: theirs given back (a failed record keeps its lease) */
+    if (claimed && rc >= 0 && cl.from < json_array_size(cl.ds))
+        run_unit(srv, AL_TXN_WRITE, unclaim, &cl);
+    int n = (int)json_array_size(cl.ds);
+    json_decref(cl.ds);
     return rc < 0 ? rc : n;
 }
 

@@ -309,3 +309,24 @@ int al_store_delivery_claim(struct al_store *s, int64_t now, int64_t lease_s, in
         "iii", now, (int64_t)limit, lease_s);
     return rc ? rc : al_db_collect(s, st, limit, claim_row, ret, NULL, reterr);
 }
+
+int al_store_delivery_unclaim(struct al_store *s, const char *const *ids, size_t n,
+                              int64_t lease_end, int64_t now, struct al_err *reterr)
+{
+    struct al_db_stmt *st;
+    char *text = NULL;
+    int rc;
+    if (!on_pg(s) || n == 0)
+        return 0;
+    if ((rc = ids_text(ids, n, &text, reterr)) != 0)
+        return rc;
+    rc = al_db_prep(s, &st, reterr,
+                    "UPDATE webhook_deliveries SET next_at = ?3 WHERE id IN"
+                    " (SELECT json_array_elements_text(?1::json)) AND next_at = ?2"
+                    " AND status IN ('pending','retrying')",
+                    "tii", text, lease_end, now);
+    if (rc == 0 && (rc = al_db_run(s, st, reterr, "give back claims")) > 0)
+        rc = 0;
+    free(text);
+    return rc;
+}

@@ -72,4 +72,12 @@ int al_store_events_seal(struct al_store *s, struct al_err *reterr);
 int al_store_delivery_claim(struct al_store *s, int64_t now, int64_t lease_s, int limit,
                             json_t **ret, struct al_err *reterr);
 
+/* Give back the claims of deliveries `ids` (n of them) not attempted, so that they are due at
+ * once, not when the lease ends: those whose next_at is still `lease_end` (the claim's now +
+ * lease_s: no other replica claimed them since) and which are not done. A clean stop's; a
+ * replica that dies leaves its leases to run out. Nothing on SQLite (no claims). 0 or a
+ * code. */
+int al_store_delivery_unclaim(struct al_store *s, const char *const *ids, size_t n,
+                              int64_t lease_end, int64_t now, struct al_err *reterr);
+
 #endif
