@@ -562,6 +562,26 @@ void al_cal_free(struct al_cal *c)
     free(c);
 }
 
+int al_cal_reload_gpus(struct al_cal *c, struct al_store *s, const char *const *ids, size_t n,
+                       int64_t now, struct al_err *reterr)
+{
+    struct al_store_hold *holds = NULL;
+    struct load_arg la = {c, al_calendar_origin(c->cal), now, 0};
+    int nh = al_store_hold_gpus_live(s, ids, n, la.origin, now, &holds, reterr);
+    int rc = nh < 0 ? nh : 0;
+    /* a GPU not in the fleet yet is skipped: its node's change brings it with its holds (the
+     * store's rows of it are dropped by load_hold) */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int gid = ids[i] ? al_cal_gpu(c, ids[i]) : -1;
+        if (gid >= 0 && (rc = release_gpu(c, (uint32_t)gid, reterr)) == 0)
+            al_fleet_set_pool_busy(c->fleet, (uint32_t)gid, false);
+    }
+    for (int i = 0; rc == 0 && i < nh; i++)
+        load_hold(&la, &holds[i]);
+    free(holds);
+    return rc;
+}
+
 int al_cal_reload_gpu(struct al_cal *c, struct al_store *s, const char *gpu_id, int64_t now,
                       struct al_err *reterr)
 {
@@ -585,19 +605,28 @@ int al_cal_reload_gpu(struct al_cal *c, struct al_store *s, const char *gpu_id, 
 int al_cal_reload_node(struct al_cal *c, struct al_store *s, const char *name, int64_t now,
                        struct al_err *reterr)
 {
-    json_t *node = NULL, *g;
-    size_t i;
+    json_t *node = NULL, *gpus;
+    const char **ids = NULL;
+    size_t n;
     int rc = al_store_node_get(s, name, &node, reterr);
     if (rc == AL_E_NOTFOUND)
         return 0; /* a node is never removed: not committed yet, or rolled back */
-    if (rc == 0)
-        rc = al_cal_sync_node(c, node, reterr);
-    /* a GPU new to this replica's fleet comes with the holds it has already */
-    json_array_foreach(json_object_get(node, "gpus"), i, g)
-    {
-        if (rc == 0)
-            rc = al_cal_reload_gpu(c, s, json_string_value(json_object_get(g, "id")), now, reterr);
+    if (rc != 0 || (rc = al_cal_sync_node(c, node, reterr)) != 0)
+        goto out;
+    /* a GPU new to this replica's fleet comes with the holds it has already: those of every
+     * GPU of the node in one read */
+    gpus = json_object_get(node, "gpus");
+    if ((n = json_array_size(gpus)) == 0)
+        goto out;
+    if (!(ids = calloc(n, sizeof *ids))) {
+        rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
+        goto out;
     }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_string_value(json_object_get(json_array_get(gpus, i), "id"));
+    rc = al_cal_reload_gpus(c, s, ids, n, now, reterr);
+out:
+    free(ids);
     json_decref(node);
     return rc;
 }

@@ -97,10 +97,14 @@ struct al_cal_alloc {
 /* Several replicas (server/replica.h): what another replica wrote, brought into this copy.
  * al_cal_reload_gpu: the holds of GPU `gpu_id` in the calendar become the store's live ones
  * (its pool-busy mark with them); a GPU not in the fleet is left to its node's reload.
+ * al_cal_reload_gpus: the same for GPUs `ids` (n of them; repeats and NULLs allowed), read in
+ * one statement.
  * al_cal_reload_node: node `name` and its GPUs as the store has them (al_cal_sync_node), and
- * each GPU's holds. 0 or a code. */
+ * its GPUs' holds (one read). 0 or a code. */
 int al_cal_reload_gpu(struct al_cal *c, struct al_store *s, const char *gpu_id, int64_t now,
                       struct al_err *reterr);
+int al_cal_reload_gpus(struct al_cal *c, struct al_store *s, const char *const *ids, size_t n,
+                       int64_t now, struct al_err *reterr);
 int al_cal_reload_node(struct al_cal *c, struct al_store *s, const char *name, int64_t now,
                        struct al_err *reterr);
 

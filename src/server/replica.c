@@ -43,22 +43,49 @@ static int rebuild(struct al_ctx *c)
     return 0;
 }
 
-/* One row {gpu, node} of the change feed into the copy: a node with its GPUs, or a GPU. */
-static int apply_change(struct al_ctx *c, json_t *ch, struct al_err *e)
+/* The rows {gpu, node} of the change feed into the copy, each node and each GPU once, in two
+ * steps: every node named (a node's row, or a GPU row of it: its GPUs come with it) reloaded
+ * once, then the holds of the GPUs named alone (a hold's row) in one read. A node with 8 GPUs
+ * registering names itself 9 times; one hold's GPU may be named by several rows too. */
+static int apply_changes(struct al_ctx *c, json_t *changes, struct al_err *e)
 {
-    const char *node = json_string_value(json_object_get(ch, "node"));
-    const char *gpu = json_string_value(json_object_get(ch, "gpu"));
-    if (node)
-        return al_cal_reload_node(c->srv->cal, c->srv->store, node, c->now, e);
-    return gpu ? al_cal_reload_gpu(c->srv->cal, c->srv->store, gpu, c->now, e) : 0;
+    json_t *nodes = json_object(), *ch, *v;
+    const char **gpus = calloc(json_array_size(changes) + 1, sizeof *gpus), *name;
+    size_t i, ngpus = 0;
+    int rc = 0;
+    if (!nodes || !gpus) {
+        rc = al_err_set(e, AL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    json_array_foreach(changes, i, ch)
+    {
+        const char *node = json_string_value(json_object_get(ch, "node"));
+        const char *gpu = json_string_value(json_object_get(ch, "gpu"));
+        if (node && json_object_set_new(nodes, node, json_true()) != 0) {
+            rc = al_err_set(e, AL_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if (!node && gpu)
+            gpus[ngpus++] = gpu;
+    }
+    json_object_foreach(nodes, name, v)
+    {
+        if ((rc = al_cal_reload_node(c->srv->cal, c->srv->store, name, c->now, e)) < 0)
+            goto out;
+    }
+    if (ngpus > 0)
+        rc = al_cal_reload_gpus(c->srv->cal, c->srv->store, gpus, ngpus, c->now, e);
+out:
+    free(gpus);
+    json_decref(nodes);
+    return rc;
 }
 
 int al_replica_refresh(struct al_ctx *c)
 {
     struct al_cal *cal = c->srv->cal;
     struct al_err e = {0};
-    json_t *changes = NULL, *ch;
-    size_t i;
+    json_t *changes = NULL;
     int rc = 0;
     if (!al_store_replicated(c->srv->store))
         return 0;
@@ -68,11 +95,7 @@ int al_replica_refresh(struct al_ctx *c)
         return rebuild(c); /* the feed may have been pruned past this copy's horizon */
     if ((rc = al_store_changes_since(c->srv->store, &cal->feed_h, &changes, &e)) != 0)
         return al_http_fail_err(c, rc, &e);
-    json_array_foreach(changes, i, ch)
-    {
-        if ((rc = apply_change(c, ch, &e)) < 0)
-            break;
-    }
+    rc = apply_changes(c, changes, &e);
     json_decref(changes);
     if (rc < 0) /* half applied: the next refresh starts from a whole copy */
         return rebuild(c) ? rc : al_http_fail_err(c, rc, &e);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FANOUT_BATCH 200 /* events fanned out per unit of work */
 #define DUE_BATCH    16  /* deliveries attempted per round */
@@ -33,6 +34,10 @@ struct al_webhooks {
     int64_t retry_base_s, fail_limit;
     unsigned poll_ms;
     bool targets_any;
+    /* PostgreSQL: no hook was active when last looked at; until this time (monotonic µs) the
+     * dispatcher does not look again on every commit, only when a poll runs out or a kick
+     * comes (0: look at the next round) */
+    uint64_t idle_until_us;
     pthread_t tid;
     uint64_t gen;       /* the event generation last seen (server/evstream.h) */
     atomic_bool kicked; /* a delivery was queued outside the event log (a test ping) */
@@ -167,12 +172,13 @@ out:
     return rc;
 }
 
-/* A read unit: whether a fan-out has work (an active hook, events past the cursor), so that an
- * idle dispatcher writes nothing (a write unit costs a commit). */
-static int backlog(struct al_ctx *c, void *arg)
+/* A read unit: whether there is work (store_webhook.h's AL_STORE_WH_ flags: an active hook,
+ * events past the cursor), so that an idle dispatcher writes nothing (a write unit costs a
+ * commit) and, without an active hook, reads no deliveries either (none can be due). */
+static int work(struct al_ctx *c, void *arg)
 {
     struct al_err e = {0};
-    int rc = al_store_webhook_backlog(c->srv->store, &e);
+    int rc = al_store_webhook_work(c->srv->store, &e);
     (void)arg;
     return rc < 0 ? al_http_fail_err(c, rc, &e) : rc;
 }
@@ -194,15 +200,43 @@ static int due(struct al_ctx *c, void *arg)
     return rc ? al_http_fail_err(c, rc, &e) : 0;
 }
 
+/* The deliveries claimed by one replica (PostgreSQL), leased until now + LEASE_S. */
+struct claimed {
+    json_t *ds; /* al_store_delivery_claim's list */
+    int64_t now;
+    size_t from; /* unclaim: the first not attempted */
+};
+
 /* A write unit, with several replicas on PostgreSQL: the deliveries due claimed for one
  * attempt, skipping those another replica claims, each leased for LEASE_S and committed before
  * the attempt, so that no two replicas send one delivery at once. */
 static int claim(struct al_ctx *c, void *arg)
 {
+    struct claimed *cl = arg;
     struct al_err e = {0};
-    int rc =
-        al_store_delivery_claim(c->srv->store, al_srv_now(c->srv), LEASE_S, DUE_BATCH, arg, &e);
+    int rc = al_store_delivery_claim(c->srv->store, cl->now, LEASE_S, DUE_BATCH, &cl->ds, &e);
     return rc ? al_http_fail_err(c, rc, &e) : 0;
+}
+
+/* A write unit, when the server stops during a claimed batch: the claims of the deliveries
+ * from cl->from on (not attempted, or cut by the stop) given back, so that they are due at the
+ * next start of any replica rather than when the lease runs out. */
+static int unclaim(struct al_ctx *c, void *arg)
+{
+    struct claimed *cl = arg;
+    struct al_err e = {0};
+    size_t n = json_array_size(cl->ds) - cl->from, i;
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    int rc = 0;
+    if (!ids)
+        return al_http_fail(c, AL_E_NOMEM, NULL, "out of memory");
+    for (i = 0; i < n; i++)
+        ids[i] = jtext(json_array_get(cl->ds, cl->from + i), "id");
+    if ((rc = al_store_delivery_unclaim(c->srv->store, ids, n, cl->now + LEASE_S,
+                                        al_srv_now(c->srv), &e)) != 0)
+        rc = al_http_fail_err(c, rc, &e);
+    free(ids);
+    return rc;
 }
 
 /* POST delivery a->d, signed: Allot-Signature v1=HMAC(secret, timestamp "." body). */
@@ -302,32 +336,40 @@ static int run_unit(struct al_srv *srv, enum al_txn_kind kind, al_txn_fn fn, voi
 static int deliver_due(struct al_srv *srv)
 {
     struct al_webhooks *w = srv->webhooks;
-    json_t *ds = NULL, *d;
+    struct claimed cl = {NULL, al_srv_now(srv), 0};
+    bool claimed = false;
+    json_t *d;
     size_t i;
-    int rc = run_unit(srv, AL_TXN_READ, due, &ds);
+    int rc = run_unit(srv, AL_TXN_READ, due, &cl.ds);
     /* several replicas: what is due is claimed (a write, only when something is) */
-    if (rc >= 0 && json_array_size(ds) > 0 && al_store_replicated(srv->store)) {
-        json_decref(ds);
-        ds = NULL;
-        rc = run_unit(srv, AL_TXN_WRITE, claim, &ds);
+    if (rc >= 0 && json_array_size(cl.ds) > 0 && al_store_replicated(srv->store)) {
+        json_decref(cl.ds);
+        cl.ds = NULL;
+        rc = run_unit(srv, AL_TXN_WRITE, claim, &cl);
+        claimed = rc >= 0;
     }
     if (rc < 0) {
-        json_decref(ds);
+        json_decref(cl.ds);
         return rc;
     }
-    json_array_foreach(ds, i, d)
+    json_array_foreach(cl.ds, i, d)
     {
         struct attempt a = {.d = d};
+        cl.from = i;
         if (atomic_load(&w->stop))
             break;
         attempt_send(w, al_srv_now(srv), &a);
         if (atomic_load(&w->stop) && a.res.http_status < 0)
             break; /* cut short by the stop: not an attempt; it runs again after the start */
+        cl.from = i + 1;
         if ((rc = run_unit(srv, AL_TXN_WRITE, record, &a)) < 0)
             break;
     }
-    int n = (int)json_array_size(ds);
-    json_decref(ds);
+    /* stopped with claims left: theirs given back (a failed record keeps its lease) */
+    if (claimed && rc >= 0 && cl.from < json_array_size(cl.ds))
+        run_unit(srv, AL_TXN_WRITE, unclaim, &cl);
+    int n = (int)json_array_size(cl.ds);
+    json_decref(cl.ds);
     return rc < 0 ? rc : n;
 }
 
@@ -342,9 +384,41 @@ static void nap(struct al_srv *srv, struct al_webhooks *w)
             w->gen = g;
             return;
         }
-        if (atomic_exchange(&w->kicked, false) || atomic_load(&w->stop))
+        if (atomic_exchange(&w->kicked, false) || atomic_load(&w->stop)) {
+            w->idle_until_us = 0; /* a test ping: its hook is active */
             return;
+        }
     }
+    w->idle_until_us = 0; /* a whole poll without a commit: look again */
+}
+
+/* The monotonic clock in microseconds. */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* One round: the fan-out when it has work, then the deliveries due. *fanned and *sent: how
+ * many of each. With several replicas on PostgreSQL each look is a round trip under the
+ * writers' lock, after every batch that held events; while no hook is active (the usual
+ * fleet), the look is skipped until a poll runs out (poll_ms), a kick comes or poll_ms has
+ * passed since the last, so that a hook registered on any replica is seen within poll_ms,
+ * as a retry coming due is. */
+static void dispatch(struct al_srv *srv, struct al_webhooks *w, int *fanned, int *sent)
+{
+    bool pg = al_store_replicated(srv->store);
+    *fanned = *sent = 0;
+    if (pg && w->idle_until_us && mono_us() < w->idle_until_us)
+        return;
+    int rc = run_unit(srv, AL_TXN_READ, work, NULL);
+    w->idle_until_us = pg && rc == 0 ? mono_us() + (uint64_t)w->poll_ms * 1000u : 0;
+    if (rc > 0 && (rc & AL_STORE_WH_BACKLOG))
+        *fanned = run_unit(srv, AL_TXN_WRITE, fanout, NULL);
+    /* no active hook: nothing is due (a due delivery's hook is active) */
+    if (rc != 0 && !atomic_load(&w->stop))
+        *sent = deliver_due(srv);
 }
 
 static void *dispatcher_main(void *arg)
@@ -352,10 +426,8 @@ static void *dispatcher_main(void *arg)
     struct al_srv *srv = arg;
     struct al_webhooks *w = srv->webhooks;
     while (!atomic_load(&w->stop)) {
-        int fanned = run_unit(srv, AL_TXN_READ, backlog, NULL) > 0
-                         ? run_unit(srv, AL_TXN_WRITE, fanout, NULL)
-                         : 0;
-        int sent = atomic_load(&w->stop) ? 0 : deliver_due(srv);
+        int fanned, sent;
+        dispatch(srv, w, &fanned, &sent);
         /* a full batch of either: more is waiting, go on at once */
         if (fanned < FANOUT_BATCH && sent < DUE_BATCH)
             nap(srv, w);

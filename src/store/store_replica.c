@@ -8,6 +8,7 @@
 #include "store/store_webhook.h"
 #include "store/store_replica.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,24 +40,30 @@ int al_store_clock_lock(struct al_store *s, struct al_err *reterr)
     return rc;
 }
 
+/* The ids of `ids` (n of them; NULLs skipped) as a JSON array's text, into *text (the
+ * caller's, free()): a list of any length as one parameter. 0 or AL_E_NOMEM. */
+static int ids_text(const char *const *ids, size_t n, char **text, struct al_err *reterr)
+{
+    json_t *arr = json_array();
+    int rc = arr ? 0 : AL_E_NOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (ids[i] && json_array_append_new(arr, json_string(ids[i])) != 0)
+            rc = AL_E_NOMEM;
+    *text = rc == 0 ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return *text ? 0 : al_err_set(reterr, AL_E_NOMEM, "out of memory");
+}
+
 int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, int64_t now,
                       struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    json_t *arr;
     char *text = NULL;
-    int rc = 0, r;
+    int rc, r;
     if (!on_pg(s) || n == 0)
         return 0;
-    if (!(arr = json_array()))
-        return al_err_set(reterr, AL_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] && json_array_append_new(arr, json_string(ids[i])) != 0)
-            rc = AL_E_NOMEM;
-    if (rc || !(text = json_dumps(arr, JSON_COMPACT))) {
-        rc = al_err_set(reterr, AL_E_NOMEM, "out of memory");
-        goto out;
-    }
+    if ((rc = ids_text(ids, n, &text, reterr)) != 0)
+        return rc;
     /* LockRows sits above the sort: the rows are locked in id order, the same in every
      * replica, so that two sales over the same GPUs wait for each other, never deadlock */
     if ((rc = al_db_prep(s, &st, reterr,
@@ -81,7 +88,6 @@ int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, int6
         rc = 0;
 out:
     free(text);
-    json_decref(arr);
     return rc;
 }
 
@@ -100,20 +106,15 @@ static void hold_row(struct al_db_stmt *st, struct al_store_hold *h)
     h->expires_at = al_db_int64(st, 8);
 }
 
-int al_store_hold_gpu_live(struct al_store *s, const char *gpu, int64_t t0, int64_t now,
-                           struct al_store_hold **ret, size_t *n, struct al_err *reterr)
+/* The hold rows of prepared statement `st` (rc: al_db_prep's result) into *ret and *n. */
+static int hold_rows(struct al_store *s, int rc, struct al_db_stmt *st, struct al_store_hold **ret,
+                     size_t *n, struct al_err *reterr)
 {
-    struct al_db_stmt *st;
     struct al_store_hold *arr = NULL;
     size_t cap = 0, k = 0;
     int r;
     *ret = NULL;
     *n = 0;
-    int rc = al_db_prep(s, &st, reterr,
-                        "SELECT gpu_id, owner, kind, profile, start_unit, mask, t0, t1,"
-                        " expires_at FROM holds WHERE gpu_id = ?1 AND t1 > ?2"
-                        " AND (expires_at = 0 OR expires_at > ?3) ORDER BY t0, id",
-                        "tii", gpu, t0, now);
     if (rc)
         return rc;
     while ((r = al_db_step(s, st)) == AL_DB_ROW) {
@@ -133,6 +134,53 @@ int al_store_hold_gpu_live(struct al_store *s, const char *gpu, int64_t t0, int6
     return 0;
 }
 
+/* The columns hold_row reads, and the live holds' condition on ?2 (t0) and ?3 (now). */
+#define HOLD_LIVE_SELECT                                                                           \
+    "SELECT gpu_id, owner, kind, profile, start_unit, mask, t0, t1, expires_at FROM holds"
+#define HOLD_LIVE_WHERE " AND t1 > ?2 AND (expires_at = 0 OR expires_at > ?3)"
+
+int al_store_hold_gpu_live(struct al_store *s, const char *gpu, int64_t t0, int64_t now,
+                           struct al_store_hold **ret, size_t *n, struct al_err *reterr)
+{
+    struct al_db_stmt *st = NULL;
+    int rc = al_db_prep(s, &st, reterr,
+                        HOLD_LIVE_SELECT " WHERE gpu_id = ?1" HOLD_LIVE_WHERE " ORDER BY t0, id",
+                        "tii", gpu, t0, now);
+    return hold_rows(s, rc, st, ret, n, reterr);
+}
+
+int al_store_hold_gpus_live(struct al_store *s, const char *const *ids, size_t nids, int64_t t0,
+                            int64_t now, struct al_store_hold **ret, struct al_err *reterr)
+{
+    struct al_db_stmt *st = NULL;
+    char *text = NULL;
+    size_t n = 0;
+    int rc;
+    *ret = NULL;
+    if (nids == 0)
+        return 0;
+    if ((rc = ids_text(ids, nids, &text, reterr)) != 0)
+        return rc;
+    rc = al_db_prep(
+        s, &st, reterr,
+        AL_DB_SQL2(s,
+                   HOLD_LIVE_SELECT
+                   " WHERE gpu_id IN (SELECT value FROM json_each(?1))" HOLD_LIVE_WHERE
+                   " ORDER BY gpu_id, t0, id",
+                   HOLD_LIVE_SELECT
+                   " WHERE gpu_id IN (SELECT json_array_elements_text(?1::json))" HOLD_LIVE_WHERE
+                   " ORDER BY gpu_id, t0, id"),
+        "tii", text, t0, now);
+    rc = hold_rows(s, rc, st, ret, &n, reterr);
+    free(text);
+    if (rc == 0 && n > INT32_MAX) {
+        free(*ret);
+        *ret = NULL;
+        rc = al_err_set(reterr, AL_E_INTERNAL, "too many holds");
+    }
+    return rc ? rc : (int)n;
+}
+
 int al_store_hold_add_unit(struct al_store *s, const struct al_store_hold *h, struct al_err *reterr)
 {
     if (!on_pg(s))
@@ -150,37 +198,26 @@ int al_store_hold_add_unit(struct al_store *s, const struct al_store_hold *h, st
 
 int al_store_events_seal(struct al_store *s, struct al_err *reterr)
 {
-    struct al_db_stmt *st;
+    char sql[400];
     if (!on_pg(s))
         return 0; /* one writer commits in seq order: the position is the seq */
-    /* a row without a position is this transaction's: another's uncommitted rows are not
-     * visible, and every committed one was given its position before its commit */
-    int rc = al_db_prep(s, &st, reterr, "SELECT 1 FROM events WHERE pos IS NULL LIMIT 1", "");
-    if (rc)
-        return rc;
-    int r = al_db_step(s, st);
-    al_db_done(s, st);
-    if (r == AL_DB_DONE)
-        return 0;
-    if (r != AL_DB_ROW)
-        return al_db_fail(s, reterr, "events to place");
-    /* one transaction at a time from here to its COMMIT (the lock is released by it), so
-     * that positions are handed out in commit order: a reader paging by position never
-     * passes one that a later commit takes */
-    if ((rc = al_db_prep(s, &st, reterr, "SELECT pg_advisory_xact_lock(?1)", "i",
-                         REPLICA_KEY_EVENTS)) != 0 ||
-        (rc = al_db_row(s, st, reterr, "events lock")) != 0)
-        return rc;
-    al_db_done(s, st);
-    if ((rc = al_db_prep(s, &st, reterr,
-                         "UPDATE events e SET pos = o.p FROM (SELECT seq,"
-                         " (SELECT coalesce(max(pos), 0) FROM events)"
-                         " + row_number() OVER (ORDER BY seq) AS p"
-                         " FROM events WHERE pos IS NULL) o WHERE e.seq = o.seq",
-                         "")) != 0)
-        return rc;
-    rc = al_db_run(s, st, reterr, "place events");
-    return rc < 0 ? rc : 0;
+    /* One round trip (the commit holds the writers' lock): the lock, then the positions, two
+     * statements of one query string. Each statement takes its own snapshot (READ COMMITTED),
+     * so the UPDATE sees every commit that released the lock before it was granted. The lock
+     * holds from here to this transaction's COMMIT, so that positions are handed out in commit
+     * order: a reader paging by position never passes one that a later commit takes. A row
+     * without a position is this transaction's: another's uncommitted rows are not visible,
+     * and every committed one was given its position before its commit. (al_store_commit calls
+     * this only when the transaction appended events; if their units were all undone the
+     * UPDATE finds nothing, the lock taken for nothing.) */
+    snprintf(sql, sizeof sql,
+             "SELECT pg_advisory_xact_lock(%lld);"
+             " UPDATE events e SET pos = o.p FROM (SELECT seq,"
+             " (SELECT coalesce(max(pos), 0) FROM events)"
+             " + row_number() OVER (ORDER BY seq) AS p"
+             " FROM events WHERE pos IS NULL) o WHERE e.seq = o.seq",
+             (long long)REPLICA_KEY_EVENTS);
+    return al_db_exec(s, sql, reterr);
 }
 
 /* ---- the change feed (PostgreSQL only) ---- */
@@ -271,4 +308,25 @@ int al_store_delivery_claim(struct al_store *s, int64_t now, int64_t lease_s, in
         " w.org_id",
         "iii", now, (int64_t)limit, lease_s);
     return rc ? rc : al_db_collect(s, st, limit, claim_row, ret, NULL, reterr);
+}
+
+int al_store_delivery_unclaim(struct al_store *s, const char *const *ids, size_t n,
+                              int64_t lease_end, int64_t now, struct al_err *reterr)
+{
+    struct al_db_stmt *st;
+    char *text = NULL;
+    int rc;
+    if (!on_pg(s) || n == 0)
+        return 0;
+    if ((rc = ids_text(ids, n, &text, reterr)) != 0)
+        return rc;
+    rc = al_db_prep(s, &st, reterr,
+                    "UPDATE webhook_deliveries SET next_at = ?3 WHERE id IN"
+                    " (SELECT json_array_elements_text(?1::json)) AND next_at = ?2"
+                    " AND status IN ('pending','retrying')",
+                    "tii", text, lease_end, now);
+    if (rc == 0 && (rc = al_db_run(s, st, reterr, "give back claims")) > 0)
+        rc = 0;
+    free(text);
+    return rc;
 }

@@ -35,6 +35,11 @@ int al_store_gpu_lock(struct al_store *s, const char *const *ids, size_t n, int6
  * by start: 0 with *ret a new array the caller frees with free() (NULL when *n is 0). */
 int al_store_hold_gpu_live(struct al_store *s, const char *gpu, int64_t t0, int64_t now,
                            struct al_store_hold **ret, size_t *n, struct al_err *reterr);
+/* The same for GPUs `ids` (nids of them; repeats and NULLs allowed) in one statement, by GPU
+ * then start: a node's GPUs, or a refresh's, in one round trip. Returns how many holds *ret
+ * holds (a new array the caller frees with free(), NULL when none), or a negative code. */
+int al_store_hold_gpus_live(struct al_store *s, const char *const *ids, size_t nids, int64_t t0,
+                            int64_t now, struct al_store_hold **ret, struct al_err *reterr);
 
 /* al_store_hold_add in a savepoint of its own on PostgreSQL, so that a refusal by the
  * database (AL_E_CONFLICT: holds_no_overlap) leaves the caller's transaction usable for its
@@ -66,5 +71,13 @@ int al_store_events_seal(struct al_store *s, struct al_err *reterr);
  * that no other replica sends it meanwhile; SQLite: al_store_delivery_due. */
 int al_store_delivery_claim(struct al_store *s, int64_t now, int64_t lease_s, int limit,
                             json_t **ret, struct al_err *reterr);
+
+/* Give back the claims of deliveries `ids` (n of them) not attempted, so that they are due at
+ * once, not when the lease ends: those whose next_at is still `lease_end` (the claim's now +
+ * lease_s: no other replica claimed them since) and which are not done. A clean stop's; a
+ * replica that dies leaves its leases to run out. Nothing on SQLite (no claims). 0 or a
+ * code. */
+int al_store_delivery_unclaim(struct al_store *s, const char *const *ids, size_t n,
+                              int64_t lease_end, int64_t now, struct al_err *reterr);
 
 #endif

@@ -183,7 +183,7 @@ int al_store_webhook_cursor(struct al_store *s, int64_t *seq, struct al_err *ret
     return 0;
 }
 
-int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr)
+int al_store_webhook_work(struct al_store *s, struct al_err *reterr)
 {
     struct al_db_stmt *st;
     /* CASE: an integer column in both dialects (PostgreSQL's EXISTS is boolean) */
@@ -191,19 +191,25 @@ int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr)
         al_db_prep(s, &st, reterr,
                    AL_DB_SQL2(s,
                               "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
-                              " AND EXISTS (SELECT 1 FROM events"
+                              " THEN 1 + CASE WHEN EXISTS (SELECT 1 FROM events"
                               " WHERE seq > (SELECT seq FROM webhook_cursor WHERE one = 1))"
-                              " THEN 1 ELSE 0 END",
+                              " THEN 2 ELSE 0 END ELSE 0 END",
                               "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE active = 1)"
-                              " AND EXISTS (SELECT 1 FROM events"
+                              " THEN 1 + CASE WHEN EXISTS (SELECT 1 FROM events"
                               " WHERE pos > (SELECT seq FROM webhook_cursor WHERE one = 1))"
-                              " THEN 1 ELSE 0 END"),
+                              " THEN 2 ELSE 0 END ELSE 0 END"),
                    "");
     if (rc || (rc = al_db_row(s, st, reterr, "webhook backlog")) != 0)
         return rc;
-    rc = al_db_int(st, 0) != 0;
+    rc = al_db_int(st, 0);
     al_db_done(s, st);
     return rc;
+}
+
+int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr)
+{
+    int rc = al_store_webhook_work(s, reterr);
+    return rc < 0 ? rc : (rc & AL_STORE_WH_BACKLOG) != 0;
 }
 
 int al_store_webhook_cursor_set(struct al_store *s, int64_t seq, struct al_err *reterr)

@@ -42,8 +42,12 @@ int al_store_webhook_outcome(struct al_store *s, const char *id, bool ok, int64_
 /* The dispatcher's cursor: the last event fanned out to deliveries. While no hook is active
  * it does not move (nothing to fan out: no write); al_store_webhook_insert moves it to the last
  * event when the new hook is the only active one, so that a hook gets the events after its
- * creation. al_store_webhook_backlog: 1 when an active hook exists and events lie past the
- * cursor (a fan-out has work), else 0; or an error. */
+ * creation. al_store_webhook_work, in one statement: AL_STORE_WH_HOOKS when an active hook
+ * exists, with AL_STORE_WH_BACKLOG when events lie past the cursor too (a fan-out has work);
+ * or an error. al_store_webhook_backlog: 1 when both, else 0; or an error. */
+#define AL_STORE_WH_HOOKS   1
+#define AL_STORE_WH_BACKLOG 2
+int al_store_webhook_work(struct al_store *s, struct al_err *reterr);
 int al_store_webhook_backlog(struct al_store *s, struct al_err *reterr);
 int al_store_webhook_cursor(struct al_store *s, int64_t *seq, struct al_err *reterr);
 int al_store_webhook_cursor_set(struct al_store *s, int64_t seq, struct al_err *reterr);
