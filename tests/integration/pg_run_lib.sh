@@ -2,13 +2,15 @@
 # pg_run_lib.sh BUILD_DIR [SUITE…] — `make test-pg`: the integration suites with their servers on
 # PostgreSQL (AL_TEST_DB=postgres, lib.sh), all in one throw-away cluster (bench/pg.sh), each
 # server's database its own (pg_allot_lib.sh). Not a suite itself (CTest skips *_lib.sh). Prints
-# one line per suite and ends with "N passed, N failed" (", N skipped" when checks or suites
-# were skipped), N counting checks as scripts/run-tests.sh does. Left out, with the reason:
-# the suites that start no server on a database of their own (lint, fuzz, the build and
-# packaging checks, the docs), pg_schema and pg_store (they start their own cluster), and the
-# dashboard's browser suites unless AL_PG_BROWSER=1 (minutes of Chromium each; the store
-# calls behind them are the API suites'). A suite that reads or writes the SQLite file is
-# skipped by lib.sh, its reason printed.
+# one line per suite (its checks and seconds) and ends with the whole run's seconds and
+# "N passed, N failed" (", N skipped" when checks or suites were skipped), N counting checks
+# as scripts/run-tests.sh does. Left out, with the reason: the suites that start no server on
+# a database of their own (lint, fuzz, the build and packaging checks, the docs), pg_schema,
+# pg_store and pg_replica (they start their own cluster, in make test), suites_pg (make
+# test's selection of these suites on PostgreSQL: each runs here on its own), and the
+# dashboard's browser suites unless AL_PG_BROWSER=1 (two and a half minutes of Chromium in
+# all; the store calls behind them are the API suites'). A suite about the SQLite file itself
+# is skipped by lib.sh, its reason printed.
 set -uo pipefail
 build=$(cd "${1:?usage: pg_run_lib.sh BUILD_DIR [SUITE...]}" && pwd)
 shift
@@ -26,7 +28,7 @@ run_all() {
     for s in "$@"; do
         name=$(basename "$s" .sh)
         case $name in
-        lib | *_lib | lint | fuzz | pg_schema | pg_store | docs_filemap | release_build | make_run | \
+        lib | *_lib | lint | fuzz | pg_schema | pg_store | pg_replica | docs_filemap | release_build | make_run | \
             packaging | openapi | runtime_podman | suites_pg)
             continue ;;
         browser_*) [ "${AL_PG_BROWSER:-}" = 1 ] || { echo "left out $name (AL_PG_BROWSER=1 runs it)"; continue; } ;;
