@@ -48,9 +48,9 @@ export ALLOT_CONFIG_FILE=none
 # not started one for several suites), and $ALLOT becomes pg_allot_lib.sh, which gives each
 # `allot server … --db PATH` a database of its own in that cluster, named after PATH, and
 # the key file PATH.key; the sqlite3 command becomes psql on that database. A suite about the
-# SQLite file itself is skipped, its reason
-# printed (never counted as passed). A suite whose servers read their database from a config
-# file writes its db line with al_conf_db.
+# SQLite file itself (backup.sh, disk_full.sh) is skipped, its reason printed (never counted
+# as passed). A suite whose servers read their database from a config file writes its db
+# line with al_conf_db.
 if [ "${AL_TEST_DB-}" = postgres ]; then
     # before the cluster's exec, so that the suite, run again, sees the wrapper from its first
     # line (flow_cli.sh copies $ALLOT before it sources this file); pg_run_lib.sh sets both
@@ -66,9 +66,9 @@ if [ "${AL_TEST_DB-}" = postgres ]; then
         exit 1
     fi
     case ${0##*/} in
-    backup.sh | disk_full.sh | browser_scale.sh)
+    backup.sh | disk_full.sh)
         echo "# SKIP on PostgreSQL: the suite is about the SQLite file itself (its backup, its" \
-            "integrity on a full disk, a fleet written into it)"
+            "integrity on a full disk)"
         exit 0 ;;
     esac
     export ALLOT=$AL_ROOT/tests/integration/pg_allot_lib.sh
