@@ -1,7 +1,9 @@
 # allot — the only commands a user needs. Each installs what it needs first (scripts/deps.sh).
 #   make run     build allot (release) and start a server with a simulated fleet (.run/)
-#   make test    build (debug, ASan + UBSan) and run every test; ends with "N passed, N failed"
-#   make test-pg the integration suites with their servers on PostgreSQL (a throw-away cluster)
+#   make test    build (debug, ASan + UBSan) and run every test, 14 API suites on PostgreSQL too
+#                (tests/integration/suites_pg.sh); ends with "N passed, N failed"
+#   make test-pg every integration suite that starts a server, on PostgreSQL (a throw-away
+#                cluster); AL_PG_BROWSER=1 adds the dashboard's browser suites
 #   make bench   build (release) and run the benchmarks (QUICK=1 for a short first look)
 #   make install the binary, systemd units, example allot.conf and docs under $(DESTDIR)$(PREFIX)
 #                (PREFIX=/usr/local; /etc is never written: docs/operations.md)

@@ -7,9 +7,11 @@
 # three orgs (acme among them: its admin's view is timed too), whole GPUs and MIG instances,
 # ended, active and scheduled, over five months. Those rows are written with sqlite3 into the
 # stopped server's database (browser_scale_fleet.sql: a second, where the API takes minutes on
-# a loaded machine), then the server is started again on it. Times are printed as
-# "# timing <page> (<fleet>) <ms> ms" lines, never asserted.
-# Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, sqlite3, node, chromium.
+# a loaded machine), then the server is started again on it; on PostgreSQL (AL_TEST_DB=
+# postgres) with psql (browser_scale_fleet_pg.sql, the same rows in its dialect). Times are
+# printed as "# timing <page> (<fleet>) <ms> ms" lines, never asserted.
+# Prints "ok - …" / "not ok - …" per check. Needs $ALLOT, curl, jq, sqlite3 (or PostgreSQL's
+# psql), node, chromium.
 set -uo pipefail
 ALLOT=${ALLOT:?set ALLOT to the allot binary}
 AL_ROOT=${AL_ROOT:-$(pwd)}
@@ -17,7 +19,7 @@ AL_ROOT=${AL_ROOT:-$(pwd)}
 . "$AL_ROOT/tests/integration/lib.sh"
 # shellcheck source=tests/integration/browser_lib.sh
 . "$AL_ROOT/tests/integration/browser_lib.sh"
-if ! command -v sqlite3 >/dev/null; then
+if [ "${AL_TEST_DB-}" != postgres ] && ! command -v sqlite3 >/dev/null; then
     echo "skip - browser_scale: no sqlite3 command (scripts/deps.sh test installs it)"
     exit 0
 fi
@@ -27,7 +29,25 @@ NODES=${SCALE_NODES:-10000}
 # the times depend on the server's build (ALLOT_SERVER_BIN: a release build's, say) and the load
 echo "# server: ${ALLOT_SERVER_BIN:-$ALLOT}; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-gpu_count() { sqlite3 "$tmp/db" ".timeout 10000" "SELECT count(*) FROM gpus"; }
+if [ "${AL_TEST_DB-}" = postgres ]; then
+    gpu_count() { sqlite3 "$tmp/db" "SELECT count(*) FROM gpus"; } # psql (lib.sh)
+else
+    gpu_count() { sqlite3 "$tmp/db" ".timeout 10000" "SELECT count(*) FROM gpus"; }
+fi
+# write_rows VAR=VALUE…: browser_scale_fleet.sql run on the stopped server's database with
+# those parameters (sqlite3's .parameter, psql's -v)
+write_rows() {
+    local a args=()
+    if [ "${AL_TEST_DB-}" = postgres ]; then
+        for a in "$@"; do args+=(-v "$a"); done
+        "$AL_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$AL_PG_HOST" -U allot \
+            -d "$(al_pg_dbname "$tmp/db")" "${args[@]}" \
+            -f "$AL_ROOT/tests/integration/browser_scale_fleet_pg.sql" >/dev/null
+        return
+    fi
+    for a in "$@"; do args+=(-cmd ".parameter set :${a%%=*} ${a#*=}"); done
+    sqlite3 -bail "${args[@]}" "$tmp/db" <"$AL_ROOT/tests/integration/browser_scale_fleet.sql"
+}
 
 # a reservation on the small fleet, so that its timeline is not empty
 call "$ADMIN_TOKEN" POST /v1/reservations "{\"kind\":\"gpu\",\"count\":2,\"model\":\"H100-80GB\",\"start\":\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:00:00Z)\",\"end\":\"$(date -u -d '+3 day' +%Y-%m-%dT%H:00:00Z)\"}" \
@@ -41,18 +61,19 @@ SCALE_GPUS=$(gpu_count) browser_run scale.mjs small
 org_id() { "$ALLOT" org list -o json | jq -r --arg n "$1" '(if type == "array" then . else .items end)[] | select(.name == $n) | .id'; }
 actor=$("$ALLOT" user me -o json | jq -r '.user.id // .id')
 orgs=(acme initech umbrella)
+# the strings quoted for sqlite3's .parameter (psql's -v takes them as they are, :'x' quotes)
+q=\'
+[ "${AL_TEST_DB-}" = postgres ] && q=
 params=()
 for i in 0 1 2; do
-    params+=(-cmd ".parameter set :org$i '$(org_id "${orgs[$i]}")'" -cmd ".parameter set :name$i '${orgs[$i]}'")
+    params+=("org$i=$q$(org_id "${orgs[$i]}")$q" "name$i=$q${orgs[$i]}$q")
 done
 mapfile -d '' -t args </proc/"$pid"/cmdline
 stop_server || true
 now=$(date -u +%s)
 t0=$SECONDS
-if sqlite3 -bail -cmd ".parameter set :nodes $NODES" -cmd ".parameter set :now $now" \
-    -cmd ".parameter set :day0 $((now / 86400 * 86400))" -cmd ".parameter set :actor '$actor'" \
-    -cmd ".parameter set :whole $((NODES * 6 / 10))" -cmd ".parameter set :mig $((NODES / 5))" \
-    "${params[@]}" "$tmp/db" <"$AL_ROOT/tests/integration/browser_scale_fleet.sql" 2>"$tmp/scale.err"; then
+if write_rows "nodes=$NODES" "now=$now" "day0=$((now / 86400 * 86400))" "actor=$q$actor$q" \
+    "whole=$((NODES * 6 / 10))" "mig=$((NODES / 5))" "${params[@]}" 2>"$tmp/scale.err"; then
     ok "world: $NODES nodes of 8 GPUs and $((NODES * 8 / 10)) reservations written in $((SECONDS - t0)) s"
 else
     nok "world: the bench-sized rows (browser_scale_fleet.sql)"

@@ -37,7 +37,7 @@ cat >"$tmp/allot.conf" <<EOF
 # a comment, then a blank line
 
 [server]
-db = $tmp/db
+$(al_conf_db "$tmp/db")
 listen   =   127.0.0.1:$port
 threads=2
 	idle-timeout = 30
@@ -171,4 +171,5 @@ printf '[server]\nthreads = 0\n[agent]\nfleet = x\n' >"$tmp/two.conf"
 refused "a bad value in the file is the flag's own error (server: threads 0)" "bad number '0'" \
     "$ALLOT" server --config "$tmp/two.conf"
 "$ALLOT" server init --db "$tmp/db2" --name op >/dev/null 2>&1
-check "server init takes its own flags, the file is not read for it" test -s "$tmp/db2"
+check "server init takes its own flags, the file is not read for it" \
+    test "$(sqlite3 "$tmp/db2" "SELECT count(*) FROM users WHERE name = 'op'" 2>/dev/null)" = 1

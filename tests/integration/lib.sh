@@ -30,6 +30,8 @@
 #   al_deadline                 print the start-up deadline in seconds (see below)
 #   AL_TEST_DB=postgres         run the suite's servers on PostgreSQL (below)
 #   show_log LOG                print LOG's last 40 lines as "#   …" (not counted as checks)
+#   al_conf_db PATH             a config file's lines naming the database PATH (either store)
+#   al_db_files PATH            the files holding the database PATH (a secret's absence)
 #
 # The helpers that read $tmp (the suite's temp directory), $U (the server's base URL), $pid
 # (the server's process), $port or $ALLOT use the suite's variables of those names.
@@ -46,8 +48,9 @@ export ALLOT_CONFIG_FILE=none
 # not started one for several suites), and $ALLOT becomes pg_allot_lib.sh, which gives each
 # `allot server … --db PATH` a database of its own in that cluster, named after PATH, and
 # the key file PATH.key; the sqlite3 command becomes psql on that database. A suite about the
-# SQLite file itself, or whose servers' --db is in a config file, is skipped, its reason
-# printed (never counted as passed).
+# SQLite file itself (backup.sh, disk_full.sh) is skipped, its reason printed (never counted
+# as passed). A suite whose servers read their database from a config file writes its db
+# line with al_conf_db.
 if [ "${AL_TEST_DB-}" = postgres ]; then
     # before the cluster's exec, so that the suite, run again, sees the wrapper from its first
     # line (flow_cli.sh copies $ALLOT before it sources this file); pg_run_lib.sh sets both
@@ -63,24 +66,22 @@ if [ "${AL_TEST_DB-}" = postgres ]; then
         exit 1
     fi
     case ${0##*/} in
-    backup.sh | disk_full.sh | browser_scale.sh)
+    backup.sh | disk_full.sh)
         echo "# SKIP on PostgreSQL: the suite is about the SQLite file itself (its backup, its" \
-            "integrity on a full disk, a fleet written into it)"
-        exit 0 ;;
-    config.sh | operations.sh)
-        echo "# SKIP on PostgreSQL: the servers' --db comes from config files, which" \
-            "pg_allot_lib.sh does not rewrite"
+            "integrity on a full disk)"
         exit 0 ;;
     esac
     export ALLOT=$AL_ROOT/tests/integration/pg_allot_lib.sh
+    # al_pg_dbname, al_pg_conninfo: how the wrapper names a path's database
+    # shellcheck source=tests/integration/pg_allot_lib.sh
+    . "$AL_ROOT/tests/integration/pg_allot_lib.sh"
     # sqlite3 DB [SQL…]: the suites' look into (or change of) their database, run by psql on
     # the database pg_allot_lib.sh gave that path (the same name), each SQL its own command,
     # or the script on stdin; rows as sqlite3 prints them (columns joined by |)
     sqlite3() {
-        local db=$1 name
+        local name
+        name=$(al_pg_dbname "$1")
         shift
-        case $db in /*) ;; *) db=$PWD/$db ;; esac
-        name=al_$(printf '%s' "$db" | md5sum | cut -c1-20)
         local args=(-X -q -At -v ON_ERROR_STOP=1 -h "$AL_PG_HOST" -U allot -d "$name")
         if [ $# -eq 0 ]; then
             "$AL_PG_BIN/psql" "${args[@]}" -f -
@@ -91,6 +92,33 @@ if [ "${AL_TEST_DB-}" = postgres ]; then
         "$AL_PG_BIN/psql" "${args[@]}"
     }
 fi
+
+# al_conf_db PATH: the [server] lines of a config file that name the database PATH, as
+# `--db PATH` would: "db = PATH" on SQLite; on PostgreSQL the database pg_allot_lib.sh gives
+# PATH (its conninfo) and the key file PATH.key that the wrapper would add.
+al_conf_db() {
+    if [ "${AL_TEST_DB-}" = postgres ]; then
+        printf 'db = %s\nsecret-key-file = %s.key\n' "$(al_pg_conninfo "$1")" "$1"
+    else
+        printf 'db = %s\n' "$1"
+    fi
+}
+
+# al_db_files PATH: the files that hold the database PATH's bytes, one a line, for the checks
+# that a secret is nowhere in them in clear: on SQLite the file, its WAL and its journal (those
+# that exist); on PostgreSQL, after a CHECKPOINT (so that the tables' files are written), every
+# file of the cluster's data directory: tables, indexes, WAL (other databases of the cluster
+# among them).
+al_db_files() {
+    local f
+    if [ "${AL_TEST_DB-}" = postgres ]; then
+        "$AL_PG_BIN/psql" -X -q -h "$AL_PG_HOST" -U allot -d postgres -c CHECKPOINT >/dev/null &&
+            find "$AL_PG_HOST/data" -type f
+        return
+    fi
+    for f in "$1" "$1-wal" "$1-journal"; do [ -e "$f" ] && echo "$f"; done
+    return 0
+}
 
 ok() { echo "ok - $*"; }
 nok() { echo "not ok - $*"; }

@@ -48,7 +48,7 @@ U=http://127.0.0.1:$port
 cat >"$tmp/allot.conf" <<CONF
 # what an operator writes in /etc/allot/allot.conf (docs/operations.md)
 [server]
-db = $tmp/db
+$(al_conf_db "$tmp/db")
 listen = 127.0.0.1:$port
 tick-ms = 200
 heartbeat-timeout = 31622400
@@ -179,7 +179,7 @@ for t in "$OP" "$ACME" "$GLOBEX" "$AGENT" "$MTOK" "$SECRET"; do
 done
 check "no token or webhook secret in the access log or the server's log" test "$leaked" -eq 0
 check "the webhook secret is nowhere in the database files in clear" \
-    test "$(cat "$tmp/db" "$tmp/db-wal" 2>/dev/null | grep -a -c -F "$SECRET")" -eq 0
+    test "$(al_db_files "$tmp/db" | xargs -r -d '\n' cat | grep -a -c -F "$SECRET")" -eq 0
 
 verify "after the reservation's window"
 must "a clean stop (SIGTERM)" stop_server

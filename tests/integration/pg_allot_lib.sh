@@ -4,9 +4,34 @@
 # ./allot.db when not given) runs with --db set to a database of the throw-away cluster that
 # bench/pg.sh started (AL_PG_HOST), one per PATH (created at its first use, named al_ and a
 # hash of PATH's absolute form), and with --secret-key-file PATH.key unless the call names
-# one (SQLite's default key file). Every other command runs as it is. The real binary is
-# $AL_REAL_ALLOT.
+# one (SQLite's default key file). Every other command runs as it is, and so does a server
+# given --config: a config file's `db` is the suite's to write (lib.sh's al_conf_db gives it
+# the same database). The real binary is $AL_REAL_ALLOT.
+#
+# Sourced (lib.sh does), it only defines the two functions that name a PATH's database, so
+# that the wrapper, the suites' sqlite3 (psql) and their config files agree on it:
+#   al_pg_dbname PATH    print the database's name for PATH (relative to $PWD)
+#   al_pg_conninfo PATH  create that database when missing; print its libpq conninfo
+
+al_pg_dbname() {
+    local db=$1
+    case $db in /*) ;; *) db=$PWD/$db ;; esac
+    printf 'al_%s\n' "$(printf '%s' "$db" | md5sum | cut -c1-20)"
+}
+
+al_pg_conninfo() {
+    local name
+    name=$(al_pg_dbname "$1")
+    if ! "$AL_PG_BIN/psql" -h "${AL_PG_HOST:?run under bench/pg.sh}" -U allot -d postgres -qAtc \
+        "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+        "$AL_PG_BIN/createdb" -h "$AL_PG_HOST" -U allot "$name" 2>/dev/null
+    fi
+    printf 'host=%s dbname=%s user=allot\n' "$AL_PG_HOST" "$name"
+}
+
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0 # sourced: the functions only
 set -uo pipefail
+
 real=${AL_REAL_ALLOT:?set AL_REAL_ALLOT to the allot binary}
 [ "${1-}" = server ] || exec "$real" "$@"
 
@@ -16,7 +41,7 @@ for ((i = 1; i < ${#args[@]}; i++)); do
     case ${args[i]} in
     --db) has_db=1 db=${args[i + 1]-} ;;
     --secret-key-file) has_key=1 ;;
-    -h | --help | --config) exec "$real" "$@" ;; # a config file's db is not rewritten
+    -h | --help | --config | --config=*) exec "$real" "$@" ;; # the file names its db itself
     esac
 done
 case $db in
@@ -24,12 +49,7 @@ postgres://* | postgresql://* | *=*) exec "$real" "$@" ;; # PostgreSQL already
 /*) ;;
 *) db=$PWD/$db ;;
 esac
-name=al_$(printf '%s' "$db" | md5sum | cut -c1-20)
-conninfo="host=${AL_PG_HOST:?run under bench/pg.sh} dbname=$name user=allot"
-if ! "$AL_PG_BIN/psql" -h "$AL_PG_HOST" -U allot -d postgres -qAtc \
-    "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
-    "$AL_PG_BIN/createdb" -h "$AL_PG_HOST" -U allot "$name" 2>/dev/null
-fi
+conninfo=$(al_pg_conninfo "$db")
 out=()
 for ((i = 0; i < ${#args[@]}; i++)); do
     if [ "${args[i]}" = --db ]; then
