@@ -117,11 +117,8 @@ static int lock(struct al_ctx *c, const char *const *gpus, size_t n, bool reload
     /* under the row locks, the store's holds of these GPUs are final until this commit: every
      * writer of holds takes them first */
     c->cal_touched = true;
-    for (size_t i = 0; i < n; i++)
-        if (gpus[i] &&
-            (rc = al_cal_reload_gpu(c->srv->cal, c->srv->store, gpus[i], c->now, &e)) != 0)
-            return al_http_fail_err(c, rc, &e);
-    return 0;
+    rc = al_cal_reload_gpus(c->srv->cal, c->srv->store, gpus, n, c->now, &e);
+    return rc != 0 ? al_http_fail_err(c, rc, &e) : 0;
 }
 
 /* lock() for the GPUs of doc's "allocations". */

@@ -172,6 +172,7 @@ static int post_webhooks(struct al_ctx *c)
     }
     al_time_fields(hook, al_time_keys);
     json_object_set_new(hook, "secret", json_string(secret));
+    al_webhooks_kick(c->srv); /* on PostgreSQL the dispatcher looks for an active hook rarely */
     al_http_reply(c, 201, hook);
 out:
     sodium_memzero(secret, sizeof secret);
