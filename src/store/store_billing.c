@@ -81,12 +81,38 @@ static int billing_one(struct al_store *s, struct al_db_stmt *st, struct al_res_
     return lines_load(s, ret, e);
 }
 
+/* Row locks (store_internal.h): a billing state is read, changed and written back with its
+ * reservation's document, so its lock comes after the reservation's, whichever the caller
+ * names it by: the reservation's row first (a no-op when this unit holds it already), then
+ * the billing row. One order for every writer of the two rows, so that two of them wait for
+ * each other rather than deadlock. */
+static int billing_lock_rsv(struct al_store *s, const char *rid, int64_t num, struct al_err *e)
+{
+    struct al_db_stmt *st;
+    int r = AL_DB_DONE;
+    int rc = al_db_prep(s, &st, e,
+                        "SELECT 1 FROM reservations WHERE id = coalesce(?1, (SELECT reservation_id"
+                        " FROM reservation_billing WHERE num = ?2)) FOR UPDATE",
+                        "tn", rid, num);
+    while (rc == 0 && (r = al_db_step(s, st)) == AL_DB_ROW)
+        ;
+    if (rc == 0 && r != AL_DB_DONE)
+        rc = al_db_fail(s, e, "lock the reservation");
+    al_db_done(s, st);
+    return rc;
+}
+
 int al_store_billing_get(struct al_store *s, const char *reservation_id, struct al_res_billing *ret,
                          struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, AL_STORE_RB_SELECT " WHERE reservation_id = ?", "t",
-                        reservation_id);
+    int rc = AL_STORE_LOCKING(s) ? billing_lock_rsv(s, reservation_id, -1, reterr) : 0;
+    if (rc == 0)
+        rc = al_db_prep(s, &st, reterr,
+                        AL_STORE_FOR_UPDATE(s, AL_STORE_RB_SELECT " WHERE reservation_id = ?",
+                                            AL_STORE_RB_SELECT " WHERE reservation_id = ?"
+                                                               " FOR UPDATE"),
+                        "t", reservation_id);
     return rc ? rc : billing_one(s, st, ret, NULL, reterr);
 }
 
@@ -94,7 +120,12 @@ int al_store_billing_get_num(struct al_store *s, uint64_t id, struct al_res_bill
                              char rid[AL_STORE_ID_MAX], struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, AL_STORE_RB_SELECT " WHERE num = ?", "i", (int64_t)id);
+    int rc = AL_STORE_LOCKING(s) ? billing_lock_rsv(s, NULL, (int64_t)id, reterr) : 0;
+    if (rc == 0)
+        rc = al_db_prep(s, &st, reterr,
+                        AL_STORE_FOR_UPDATE(s, AL_STORE_RB_SELECT " WHERE num = ?",
+                                            AL_STORE_RB_SELECT " WHERE num = ? FOR UPDATE"),
+                        "i", (int64_t)id);
     return rc ? rc : billing_one(s, st, ret, rid, reterr);
 }
 
