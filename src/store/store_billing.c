@@ -403,7 +403,10 @@ int al_store_pool_get(struct al_store *s, uint64_t id, struct al_store_pool *ret
                       struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, POOL_SELECT " WHERE id = ?", "i", (int64_t)id);
+    int rc = al_db_prep(s, &st, reterr,
+                        AL_STORE_FOR_UPDATE(s, POOL_SELECT " WHERE id = ?",
+                                            POOL_SELECT " WHERE id = ? FOR UPDATE"),
+                        "i", (int64_t)id);
     if (rc || (rc = al_db_row(s, st, reterr, "such pool session")) != 0)
         return rc;
     pool_row(st, ret);
@@ -444,9 +447,9 @@ int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **
     struct al_store_pool *arr = NULL;
     size_t n = 0, cap = 0;
     int r = AL_DB_DONE;
-    int rc = al_db_prep(s, &st, reterr,
-                        POOL_SELECT " WHERE stopped_at IS NULL AND (?1 = 0 OR org = ?1)"
-                                    " ORDER BY id",
+    /* locked in a unit (store.h, "Row locks"): metering and stopping change what they list */
+#define POOL_OPEN POOL_SELECT " WHERE stopped_at IS NULL AND (?1 = 0 OR org = ?1) ORDER BY id"
+    int rc = al_db_prep(s, &st, reterr, AL_STORE_FOR_UPDATE(s, POOL_OPEN, POOL_OPEN " FOR UPDATE"),
                         "i", (int64_t)org);
     while (rc == 0 && (r = al_db_step(s, st)) == AL_DB_ROW)
         if ((rc = al_db_grow((void **)&arr, &cap, n, sizeof *arr, reterr)) == 0)

@@ -123,15 +123,33 @@ for i in "${!pair[@]}"; do
     fire "${urls[1]}" "/v1/reservations/${pair[$i]}/shorten" $SHORT "$tmp/short$i"
 done
 wait_fired
-both=0 bad=""
+# answered: each call's answer is 200, 409, or 500 database_error after the database broke a
+# deadlock between the two replicas' batches (each batch holds the locks of all its units, so
+# two batches can wait for each other: the unit fails whole, changing nothing, and is run
+# again once the unit retry is in)
+answered() { # answered FILE: the answer is one of those
+    case $(cat "$1") in
+    200 | 409) return 0 ;;
+    500) [ "$(jq -r .error.code "$1.body" 2>/dev/null)" = database_error ] ;;
+    *) return 1 ;;
+    esac
+}
+both=0 bad="" failed=0
 for i in "${!pair[@]}"; do
     e=$(cat "$tmp/ext$i") s=$(cat "$tmp/short$i")
     [ "$e" = 200 ] && [ "$s" = 200 ] && both=$((both + 1))
-    [ "$e" = 200 ] || [ "$e" = 409 ] || bad="$bad ext:$e"
-    [ "$s" = 200 ] || [ "$s" = 409 ] || bad="$bad short:$s"
+    [ "$e" = 500 ] && failed=$((failed + 1))
+    [ "$s" = 500 ] && failed=$((failed + 1))
+    answered "$tmp/ext$i" || bad="$bad ext$i:$e:$(head -c 200 "$tmp/ext$i.body")"
+    answered "$tmp/short$i" || bad="$bad short$i:$s:$(head -c 200 "$tmp/short$i.body")"
 done
-check "every extend and shorten is answered 200 or 409 ($both pairs both 200)" [ -z "$bad" ]
-[ -z "$bad" ] || echo "#$bad $(head -c 300 "$tmp/ext0.body")"
+check "every extend and shorten is answered ($both pairs both 200, $failed deadlocks)" [ -z "$bad" ]
+[ -z "$bad" ] || echo "#$bad"
+for i in "${!pair[@]}"; do
+    for f in "$tmp/ext$i" "$tmp/short$i"; do
+        [ "$(cat "$f")" = 500 ] && echo "# ${f##*/}: $(head -c 300 "$f.body")"
+    done
+done
 # the end each reservation must have: the shortening's old end says which came first
 order_ok=0 order_bad=""
 for i in "${!pair[@]}"; do
@@ -139,7 +157,7 @@ for i in "${!pair[@]}"; do
     end=$(psql -d allot_two -c "SELECT end_at FROM reservations WHERE id = '$r'")
     old=$(psql -d allot_two -c "SELECT data::json->>'old_end' FROM events
         WHERE object = '$r' AND kind = 'reservation.shortened'")
-    want=$T0
+    want=$((T0 + 3 * HOUR))
     if [ "$e" = 200 ] && [ "$s" = 200 ]; then
         # shortened after the extend: from its end; before it: from 3 h, then extended
         if [ "$old" = "$(ts $EXT)" ]; then want=$SHORT; else want=$EXT; fi
@@ -170,7 +188,7 @@ for i in "${!starts[@]}"; do
     row=$(psql -d allot_two -c "SELECT state || ' ' || end_at FROM reservations WHERE id = '$r'")
     want="active $((T0 + 8 * HOUR))"
     [ "$code" = 200 ] && want="active $((T0 + 9 * HOUR))"
-    [ "$code" = 200 ] || [ "$code" = 409 ] || want="answered $code"
+    answered "$tmp/st$i" || want="answered $code"
     [ "$row" = "$want" ] || sbad="$sbad $r:$code:$row"
 done
 check "each started reservation is active at the end its extend answered" [ -z "$sbad" ]

@@ -2,7 +2,8 @@
  * a unit of work (al_store_savepoint), on PostgreSQL, the getters of the rows that units read,
  * change and write back whole (a reservation, its billing state by reservation or by number,
  * a request, a container, the live containers, a MIG change, a GPU's open change, the open
- * changes) lock what they read, so that a second connection's writer of the same row waits
+ * changes, a pool session, an org's open pool sessions) and an org's money lock lock what they
+ * read, so that a second connection's writer of the same row waits
  * for the first's commit: here it gives up after its short lock timeout (AL_DB_F_RETRY), where
  * the same getter outside a unit (a plain read) answers at once; once the first commits, the
  * second reads the committed row. The billing getters lock the reservation first (one order for
@@ -33,6 +34,8 @@
 struct rows {
     char org[32], rsv[32], req[32], ctr[32], chg[32], gpu[32];
     uint64_t billing; /* the billing state's number */
+    uint64_t org_num; /* the org's ledger number */
+    uint64_t pool;    /* its pool session */
 };
 
 /* Org, contract, reservation with its billing state, request, container and open MIG change,
@@ -75,6 +78,11 @@ static void rows_make(struct al_store *s, const char *tag, struct rows *r)
                                .lines = {{"GPU-hour", AL_PRICE_GPU_HOUR, 1, 4000000}}};
     assert_int_equal(al_store_billing_insert(s, r->rsv, &b, NULL), 0);
     r->billing = b.id;
+    r->org_num = org;
+    struct al_store_pool p = {{0, org, T0, 0, AL_SHARE_PER_GPU, 2500000}, "", "", k.id, 1, 0};
+    snprintf(p.gpu, sizeof p.gpu, "%s", r->gpu);
+    assert_int_equal(al_store_pool_start(s, &p, NULL), 0);
+    r->pool = p.sess.id;
     doc = json_pack("{s:s,s:s,s:n}", "id", r->req, "state", "submitted", "quote");
     struct al_store_doc_meta q = {r->req, r->org, "submitted", T0, T0};
     assert_int_equal(al_store_request_put(s, &q, doc, true, NULL), 0);
@@ -101,13 +109,18 @@ enum getter {
     G_CONTAINERS_LIVE,
     G_MIGCHANGE,
     G_MIGCHANGE_OPEN,
-    G_MIGCHANGES_OPEN
+    G_MIGCHANGES_OPEN,
+    G_POOL,
+    G_POOL_OPEN,
+    G_ORG_MONEY
 };
 
 static int get(struct al_store *s, enum getter g, const struct rows *r, struct al_err *e)
 {
     json_t *doc = NULL;
     struct al_res_billing b;
+    struct al_store_pool p, *open = NULL;
+    size_t n = 0;
     char rid[AL_STORE_ID_MAX];
     int rc = AL_E_INVAL;
     switch (g) {
@@ -138,7 +151,17 @@ static int get(struct al_store *s, enum getter g, const struct rows *r, struct a
     case G_MIGCHANGES_OPEN:
         rc = al_store_migchange_all_open(s, &doc, e);
         break;
+    case G_POOL:
+        rc = al_store_pool_get(s, r->pool, &p, e);
+        break;
+    case G_POOL_OPEN:
+        rc = al_store_pool_open(s, r->org_num, &open, &n, e);
+        break;
+    case G_ORG_MONEY:
+        rc = al_store_org_money_lock(s, r->org_num, e);
+        break;
     }
+    free(open);
     json_decref(doc);
     return rc;
 }
@@ -152,7 +175,7 @@ static void test_sqlite_unit_reads(void **state)
     rows_make(f->s, "s", &r);
     assert_int_equal(al_store_begin(f->s, NULL), 0);
     assert_int_equal(al_store_savepoint(f->s, NULL), 0);
-    for (int g = G_RESERVATION; g <= G_MIGCHANGES_OPEN; g++)
+    for (int g = G_RESERVATION; g <= G_ORG_MONEY; g++)
         assert_int_equal(get(f->s, (enum getter)g, &r, NULL), 0);
     assert_int_equal(al_store_release(f->s, NULL), 0);
     assert_int_equal(al_store_commit(f->s, NULL), 0);
@@ -264,6 +287,18 @@ static void test_pg_migchanges_open(void **state)
 {
     locks(state, G_MIGCHANGES_OPEN);
 }
+static void test_pg_pool(void **state)
+{
+    locks(state, G_POOL);
+}
+static void test_pg_pool_open(void **state)
+{
+    locks(state, G_POOL_OPEN);
+}
+static void test_pg_org_money(void **state)
+{
+    locks(state, G_ORG_MONEY);
+}
 
 /* The billing getters take the reservation's row first: a unit holding the reservation makes
  * another's billing read wait, by reservation and by number. */
@@ -340,6 +375,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pg_migchange, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_pg_migchange_open, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_pg_migchanges_open, pg_setup, pg_teardown),
+        cmocka_unit_test_setup_teardown(test_pg_pool, pg_setup, pg_teardown),
+        cmocka_unit_test_setup_teardown(test_pg_pool_open, pg_setup, pg_teardown),
+        cmocka_unit_test_setup_teardown(test_pg_org_money, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_pg_billing_after_reservation, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_pg_reads_committed, pg_setup, pg_teardown),
     };
