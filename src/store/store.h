@@ -93,8 +93,10 @@ void al_store_rollback_to(struct al_store *s);
  * lock, which also holds the ledger's floor); the GPU rows (al_store_gpu_lock, before holds
  * are written) come after the request or reservation, before the money in a sale, after it in
  * an extension. A deadlock that remains (those two on one org and GPU; the clock's passes,
- * which lock lists of rows) fails the unit with AL_DB_F_RETRY, to be run again. Quotes are not locked: a quote row is written once and never
- * changed, and its request's lock serializes the steps of the flow. */
+ * which lock lists of rows) fails the unit with AL_DB_F_RETRY, to be run again. Quotes are not
+ * locked: a quote row is written once and never changed, and its request's lock serializes the
+ * steps of the flow. */
+
 /* Whether a transaction is open (the database may end one by itself after an I/O error). */
 bool al_store_in_tx(struct al_store *s);
 

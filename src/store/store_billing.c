@@ -403,10 +403,10 @@ int al_store_pool_get(struct al_store *s, uint64_t id, struct al_store_pool *ret
                       struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr,
-                        AL_STORE_FOR_UPDATE(s, POOL_SELECT " WHERE id = ?",
-                                            POOL_SELECT " WHERE id = ? FOR UPDATE"),
-                        "i", (int64_t)id);
+    int rc = al_db_prep(
+        s, &st, reterr,
+        AL_STORE_FOR_UPDATE(s, POOL_SELECT " WHERE id = ?", POOL_SELECT " WHERE id = ? FOR UPDATE"),
+        "i", (int64_t)id);
     if (rc || (rc = al_db_row(s, st, reterr, "such pool session")) != 0)
         return rc;
     pool_row(st, ret);

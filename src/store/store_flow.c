@@ -257,10 +257,11 @@ int al_store_reservation_put(struct al_store *s, const struct al_store_doc_meta 
 int al_store_reservation_get(struct al_store *s, const char *id, json_t **ret,
                              struct al_err *reterr)
 {
-    return al_db_doc_one(s,
-                         AL_STORE_FOR_UPDATE(s, "SELECT doc FROM reservations WHERE id = ?",
-                                             "SELECT doc FROM reservations WHERE id = ? FOR UPDATE"),
-                         id, NULL, ret, reterr);
+    return al_db_doc_one(
+        s,
+        AL_STORE_FOR_UPDATE(s, "SELECT doc FROM reservations WHERE id = ?",
+                            "SELECT doc FROM reservations WHERE id = ? FOR UPDATE"),
+        id, NULL, ret, reterr);
 }
 
 int al_store_reservation_list(struct al_store *s, const char *org, const char *state,

@@ -57,7 +57,7 @@ struct al_store {
  * for this unit's commit and then reads the committed row; elsewhere, and always on SQLite
  * (one server's lock serializes every unit), with `sql`. Both must be string literals: the
  * statement cache keys on the text's address. */
-#define AL_STORE_LOCKING(s) (al_db_kind(s) == AL_DB_PG && (s)->in_unit)
+#define AL_STORE_LOCKING(s)                   (al_db_kind(s) == AL_DB_PG && (s)->in_unit)
 #define AL_STORE_FOR_UPDATE(s, sql, lock_sql) (AL_STORE_LOCKING(s) ? (lock_sql) : (sql))
 
 /* Forget every cached document (a rollback, or the store closing). */

@@ -3,7 +3,7 @@
 # locks): two servers on one throw-away PostgreSQL (bench/pg.sh). First test_store_rowlock's
 # PostgreSQL cases (each locking getter makes a second connection wait). Then races that a read
 # without its row lock loses: an extend on replica A against a shorten on replica B of the same
-# reservation, 30 pairs fired at once; then the clock's start of 20 reservations against their
+# reservation, 30 pairs fired at once; then the clock's start of 30 reservations against their
 # extends on the other replica. Afterwards every reservation's document, billing state and
 # ledger agree: its end is its billed end, each revision moved money once, each change of its
 # end started from the end the change before left, the started ones are active at the end the
@@ -54,21 +54,22 @@ T0=$(($(date +%s) / 3600 * 3600 + 3600))
 HOUR=3600
 M=1000000
 NPAIR=30
-NSTART=20
+NSTART=30
 set_clock "$T0"
 OP=$("$ALLOT" server init --db "$db" --name root --secret-key-file "$key" 2>"$tmp/init.err")
 must "init on PostgreSQL prints the operator's token" [ "${OP:0:3}" = al_ ]
 declare -a urls=()
-# start I: replica I, both clocks ticking every 100 ms (the advisory lock lets one run a tick)
+# start I MS: replica I, its clock ticking every MS ms. A's every 100 ms; B's never: the
+# clock's work then runs on A alone, against the calls on B
 start() {
     local port
     port=$(free_port)
     urls[$1]=http://127.0.0.1:$port
     start_server "${urls[$1]}" "$tmp/server$1.log" --db "$db" --secret-key-file "$key" \
-        --listen "127.0.0.1:$port" --clock-file "$tmp/clock" --tick-ms 100 || return 1
+        --listen "127.0.0.1:$port" --clock-file "$tmp/clock" --tick-ms "$2" || return 1
     pids[$1]=$server_pid
 }
-must "replica A starts" start 0
+must "replica A starts" start 0 100
 U=${urls[0]}
 call "$OP" POST /v1/users '{"name":"agent1","role":"agent"}'
 AGENT=$(j .token)
@@ -80,7 +81,7 @@ VT=$(ts $((T0 + 400 * 86400)))
 org pre
 contract pre prepaid '"self_service":true,"credit_limit_micros":0' || exit 1
 topup pre $((100000 * M)) seed-pre
-must "replica B starts" start 1
+must "replica B starts" start 1 3600000
 
 # reserve_n N FROM TO PREFIX: N self-service reservations of one GPU each on A, their ids in
 # the array `rids`
@@ -177,8 +178,10 @@ must "$NSTART reservations from T0 + 6 h on A" \
     reserve_n $NSTART $((T0 + 6 * HOUR)) $((T0 + 8 * HOUR)) r2
 starts=("${rids[@]}")
 set_clock $((T0 + 6 * HOUR))
+# spread over about 0.6 s, so that some read the reservation while A's tick is starting it
 for i in "${!starts[@]}"; do
     fire "${urls[1]}" "/v1/reservations/${starts[$i]}/extend" $((T0 + 9 * HOUR)) "$tmp/st$i"
+    sleep 0.02
 done
 wait_fired
 tick_to $((T0 + 6 * HOUR))

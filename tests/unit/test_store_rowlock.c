@@ -88,8 +88,8 @@ static void rows_make(struct al_store *s, const char *tag, struct rows *r)
     assert_int_equal(al_store_request_put(s, &q, doc, true, NULL), 0);
     json_decref(doc);
     doc = json_pack("{s:s,s:s}", "id", r->ctr, "state", "running");
-    struct al_store_container c = {r->ctr, r->org, "usr_1", r->rsv, 0, "n1", r->gpu, "running",
-                                   0,      T0};
+    struct al_store_container c = {r->ctr, r->org, "usr_1",   r->rsv, 0,
+                                   "n1",   r->gpu, "running", 0,      T0};
     assert_int_equal(al_store_container_put(s, &c, doc, true, NULL), 0);
     json_decref(doc);
     doc = json_pack("{s:s,s:s,s:s}", "id", r->chg, "gpu", r->gpu, "state", "planned");
@@ -349,7 +349,8 @@ static void test_pg_reads_committed(void **state)
     assert_int_equal(al_store_begin(f->b, NULL), 0);
     assert_int_equal(al_store_savepoint(f->b, NULL), 0); /* lock_timeout: the session's 5 s */
     assert_int_equal(pthread_create(&t, NULL, wait_read, &w), 0);
-    nanosleep(&(struct timespec){0, 300000000}, NULL); /* b is waiting for a's lock by now (or soon: the result is the same) */
+    nanosleep(&(struct timespec){0, 300000000},
+              NULL); /* b is waiting for a's lock by now (or soon: the result is the same) */
     b.end += HOUR;
     b.rev++;
     assert_int_equal(al_store_billing_update(f->a, &b, NULL), 0);
