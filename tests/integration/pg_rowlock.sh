@@ -124,14 +124,15 @@ for i in "${!pair[@]}"; do
     fire "${urls[1]}" "/v1/reservations/${pair[$i]}/shorten" $SHORT "$tmp/short$i"
 done
 wait_fired
-# answered: each call's answer is 200, 409, or 500 database_error after the database broke a
-# deadlock between the two replicas' batches (each batch holds the locks of all its units, so
-# two batches can wait for each other: the unit fails whole, changing nothing, and is run
-# again once the unit retry is in)
+# answered: each call's answer is 200, 409, or 500 after the database broke a deadlock
+# between the two replicas' batches or a lock wait timed out (each batch holds the locks of all
+# its units until it commits, the org's balance rows among them, so two batches can wait for
+# each other: the unit fails whole, changing nothing, and runs again once the unit retry on
+# AL_DB_F_RETRY is in); the checks after it hold either way
 answered() { # answered FILE: the answer is one of those
     case $(cat "$1") in
     200 | 409) return 0 ;;
-    500) [ "$(jq -r .error.code "$1.body" 2>/dev/null)" = database_error ] ;;
+    500) jq -r .error.message "$1.body" 2>/dev/null | grep -qE 'deadlock detected|lock timeout' ;;
     *) return 1 ;;
     esac
 }
@@ -144,13 +145,9 @@ for i in "${!pair[@]}"; do
     answered "$tmp/ext$i" || bad="$bad ext$i:$e:$(head -c 200 "$tmp/ext$i.body")"
     answered "$tmp/short$i" || bad="$bad short$i:$s:$(head -c 200 "$tmp/short$i.body")"
 done
-check "every extend and shorten is answered ($both pairs both 200, $failed deadlocks)" [ -z "$bad" ]
+check "every extend and shorten is answered ($both pairs both 200, $failed broken deadlocks)" \
+    [ -z "$bad" ]
 [ -z "$bad" ] || echo "#$bad"
-for i in "${!pair[@]}"; do
-    for f in "$tmp/ext$i" "$tmp/short$i"; do
-        [ "$(cat "$f")" = 500 ] && echo "# ${f##*/}: $(head -c 300 "$f.body")"
-    done
-done
 # the end each reservation must have: the shortening's old end says which came first
 order_ok=0 order_bad=""
 for i in "${!pair[@]}"; do
