@@ -527,8 +527,8 @@ int al_store_org_id(struct al_store *s, uint64_t num, char ret[AL_STORE_ID_MAX],
                     struct al_err *reterr);
 /* Row locks (above): the lock of org `num`'s money decisions, taken before what they read
  * (its balances, the share its reservations hold, the ones ahead, the month's spend, its pool
- * sessions), so that two replicas cannot both pass a limit or spend the same funds: on
- * PostgreSQL inside a unit, its ledger_orgs row FOR UPDATE; elsewhere nothing. 0, or
+ * sessions), so that two replicas cannot both pass a limit that reads the org's other rows:
+ * on PostgreSQL inside a unit, its ledger_orgs row FOR UPDATE; elsewhere nothing. 0, or
  * AL_E_NOTFOUND, or a code (AL_DB_F_RETRY's after a deadlock or the lock timeout). */
 int al_store_org_money_lock(struct al_store *s, uint64_t num, struct al_err *reterr);
 

@@ -84,8 +84,8 @@ static int billing_one(struct al_store *s, struct al_db_stmt *st, struct al_res_
 /* Row locks (store_internal.h): a billing state is read, changed and written back with its
  * reservation's document, so its lock comes after the reservation's, whichever the caller
  * names it by: the reservation's row first (a no-op when this unit holds it already), then
- * the billing row. One order for every writer of the two rows, so that two of them wait for
- * each other rather than deadlock. */
+ * the billing row. One order for every writer of the two rows, so that two units wait for
+ * each other rather than deadlock (two batches still can: store.h). */
 static int billing_lock_rsv(struct al_store *s, const char *rid, int64_t num, struct al_err *e)
 {
     struct al_db_stmt *st;
@@ -440,6 +440,8 @@ int al_store_pool_stop(struct al_store *s, uint64_t id, int64_t at, struct al_er
     return rc ? rc : al_err_set(reterr, AL_E_STATE, "pool session %" PRIu64 " stopped already", id);
 }
 
+#define POOL_OPEN POOL_SELECT " WHERE stopped_at IS NULL AND (?1 = 0 OR org = ?1) ORDER BY id"
+
 int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **ret, size_t *ret_n,
                        struct al_err *reterr)
 {
@@ -448,7 +450,6 @@ int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **
     size_t n = 0, cap = 0;
     int r = AL_DB_DONE;
     /* locked in a unit (store.h, "Row locks"): metering and stopping change what they list */
-#define POOL_OPEN POOL_SELECT " WHERE stopped_at IS NULL AND (?1 = 0 OR org = ?1) ORDER BY id"
     int rc = al_db_prep(s, &st, reterr, AL_STORE_FOR_UPDATE(s, POOL_OPEN, POOL_OPEN " FOR UPDATE"),
                         "i", (int64_t)org);
     while (rc == 0 && (r = al_db_step(s, st)) == AL_DB_ROW)

@@ -134,14 +134,15 @@ int al_store_container_list(struct al_store *s, const struct al_store_container_
     return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);
 }
 
+#define CTR_LIVE_NODE "SELECT id, doc FROM containers WHERE live = 1 AND node = ? ORDER BY id"
+#define CTR_LIVE      "SELECT id, doc FROM containers WHERE live = 1 ORDER BY id"
+
 int al_store_container_live(struct al_store *s, const char *node, json_t **ret,
                             struct al_err *reterr)
 {
     struct al_db_stmt *st;
     /* two statements, so that each reads the partial index containers_live; locked in a
      * unit (store.h, "Row locks"): the clock's passes change the containers they list */
-#define CTR_LIVE_NODE "SELECT id, doc FROM containers WHERE live = 1 AND node = ? ORDER BY id"
-#define CTR_LIVE      "SELECT id, doc FROM containers WHERE live = 1 ORDER BY id"
     int rc = node ? al_db_prep(s, &st, reterr,
                                AL_STORE_FOR_UPDATE(s, CTR_LIVE_NODE, CTR_LIVE_NODE " FOR UPDATE"),
                                "t", node)
