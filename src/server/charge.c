@@ -147,8 +147,15 @@ int al_charge_usage(struct al_ctx *c, const struct al_charge_org *o, int64_t fro
     struct al_store_spans sp = {0};
     struct al_err e = {0};
     int64_t accrued = 0, receivable = 0;
+    bool gpus = limited(o, o->k.limits.max_gpus), ahead = limited(o, o->k.limits.max_ahead);
+    bool month = o->has_contract && o->k.limits.month_cap != AL_LIMIT_NONE;
     memset(ret, 0, sizeof *ret);
-    int rc = balance_of(c, o->num, AL_ACCT_ORG_CASH, &ret->cash, &e);
+    /* several replicas: a limit reads the org's other reservations or transfers, which another
+     * replica's unit may be adding, so no other one decides on this org's money until this
+     * unit commits (the funds need no lock: the balance's trigger holds the floor) */
+    int rc = gpus || ahead || month ? al_store_org_money_lock(s, o->num, &e) : 0;
+    if (rc == 0)
+        rc = balance_of(c, o->num, AL_ACCT_ORG_CASH, &ret->cash, &e);
     if (rc == 0)
         rc = balance_of(c, o->num, AL_ACCT_ORG_ACCRUED, &accrued, &e);
     if (rc == 0)
@@ -160,16 +167,15 @@ int al_charge_usage(struct al_ctx *c, const struct al_charge_org *o, int64_t fro
      * ones ahead) or of the month's transfers: read it only when the contract sets that limit,
      * so that an org with thousands of reservations and no such limit confirms in constant
      * time; the running pool sessions are few (an index of the open ones) and always read */
-    bool gpus = limited(o, o->k.limits.max_gpus);
     if (rc == 0 && gpus)
         rc = al_store_billing_spans(s, o->num, from, to, skip, &sp, &e);
     if (rc == 0)
         rc = pool_usage(c, o->num, &sp, &ret->pool_hour_cost, &e);
     if (rc == 0 && gpus && to > from)
         rc = al_contract_peak_share(sp.v, sp.n, from, to, &ret->peak_share, &e);
-    if (rc == 0 && limited(o, o->k.limits.max_ahead))
+    if (rc == 0 && ahead)
         rc = al_store_billing_ahead(s, o->num, c->now, skip, &ret->ahead, &e);
-    if (rc == 0 && o->has_contract && o->k.limits.month_cap != AL_LIMIT_NONE)
+    if (rc == 0 && month)
         rc = month_spend(c, o, &ret->month_spend, &e);
     free(sp.v);
     return rc ? al_http_fail_err(c, rc, &e) : 0;

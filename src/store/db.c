@@ -334,6 +334,7 @@ void al_store_rollback(struct al_store *s)
 {
     al_store_docs_clear(s);
     s->events_unplaced = false;
+    s->in_unit = false;
     s->db->ops->rollback(s);
 }
 
@@ -355,11 +356,14 @@ int al_store_sync(struct al_store *s, struct al_err *reterr)
 int al_store_savepoint(struct al_store *s, struct al_err *reterr)
 {
     s->db->retry = false;
-    return al_db_exec(s, "SAVEPOINT al_unit", reterr);
+    int rc = al_db_exec(s, "SAVEPOINT al_unit", reterr);
+    s->in_unit = rc == 0; /* its reads of shared rows lock them (store_internal.h) */
+    return rc;
 }
 
 int al_store_release(struct al_store *s, struct al_err *reterr)
 {
+    s->in_unit = false;
     return al_db_exec(s, "RELEASE al_unit", reterr);
 }
 
@@ -375,6 +379,7 @@ unsigned al_store_reconnects(struct al_store *s)
 
 void al_store_rollback_to(struct al_store *s)
 {
+    s->in_unit = false;
     al_store_docs_clear(s);
     /* fails harmlessly when the database ended the whole transaction already */
     al_db_script(s, "ROLLBACK TO al_unit; RELEASE al_unit", NULL);

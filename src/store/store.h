@@ -88,6 +88,31 @@ bool al_store_retryable(struct al_store *s);
  * transaction). What the caller keeps in memory from the database may be stale when it
  * changed: transactions it saw may have been lost with the connection. Always 0 on SQLite. */
 unsigned al_store_reconnects(struct al_store *s);
+
+/* Row locks (several replicas on one PostgreSQL, docs/postgres.md): a unit of work that
+ * writes reads rows, decides in C and writes them back whole; another replica's unit may write
+ * the same row in between, and a plain read would let one of the two writes silently undo the
+ * other. So, on PostgreSQL, between al_store_savepoint and its release or rollback (the
+ * server's write units and its clock), the getters of the rows that units rewrite lock what
+ * they read (SELECT … FOR UPDATE): al_store_reservation_get, al_store_billing_get and _get_num
+ * (the reservation's row first, then the billing row), al_store_request_get (the request's row,
+ * not its quote's), al_store_container_get and _live, al_store_migchange_get, _open and
+ * _all_open, al_store_pool_get and _open, and al_store_node_upsert its GPUs' rows (whether a
+ * model may change depends on the holds a sale writes under the GPU's lock);
+ * al_store_org_money_lock takes an org's money lock.
+ * A second writer of the row waits for the first's commit, then reads the committed row (READ
+ * COMMITTED: each statement sees what committed before it). The locks last until the batch
+ * commits. Outside a unit (reads, AL_TXN_READ units inside the open batch) and always on SQLite
+ * (one server's lock serializes every unit) they read as before: a read never waits, and a
+ * lock wait never fails a read-only call. Lock order, to keep deadlocks rare: request, then
+ * reservation, billing, org money, pool sessions, then balances (the transfer trigger's row
+ * lock, which also holds the ledger's floor); the GPU rows (al_store_gpu_lock, before holds
+ * are written) come after the request or reservation, before the money in a sale, after it in
+ * an extension. A deadlock that remains (those two on one org and GPU; the clock's passes,
+ * which lock lists of rows) fails the unit with AL_DB_F_RETRY, to be run again. Quotes are not
+ * locked: a quote row is written once and never changed, and its request's lock serializes the
+ * steps of the flow. */
+
 /* Whether a transaction is open (the database may end one by itself after an I/O error). */
 bool al_store_in_tx(struct al_store *s);
 
@@ -523,6 +548,12 @@ int al_store_org_num(struct al_store *s, const char *org_id, uint64_t *ret, stru
 /* The id of the org numbered `num` into ret. 0 or AL_E_NOTFOUND. */
 int al_store_org_id(struct al_store *s, uint64_t num, char ret[AL_STORE_ID_MAX],
                     struct al_err *reterr);
+/* Row locks (above): the lock of org `num`'s money decisions, taken before what they read
+ * (its balances, the share its reservations hold, the ones ahead, the month's spend, its pool
+ * sessions), so that two replicas cannot both pass a limit that reads the org's other rows:
+ * on PostgreSQL inside a unit, its ledger_orgs row FOR UPDATE; elsewhere nothing. 0, or
+ * AL_E_NOTFOUND, or a code (AL_DB_F_RETRY's after a deadlock or the lock timeout). */
+int al_store_org_money_lock(struct al_store *s, uint64_t num, struct al_err *reterr);
 
 /* ---- price versions: each set of a model's price is a new version (1, 2, …) ----
  * The version in force at t is the newest version whose valid_from <= t: a later version

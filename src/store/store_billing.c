@@ -81,12 +81,38 @@ static int billing_one(struct al_store *s, struct al_db_stmt *st, struct al_res_
     return lines_load(s, ret, e);
 }
 
+/* Row locks (store_internal.h): a billing state is read, changed and written back with its
+ * reservation's document, so its lock comes after the reservation's, whichever the caller
+ * names it by: the reservation's row first (a no-op when this unit holds it already), then
+ * the billing row. One order for every writer of the two rows, so that two units wait for
+ * each other rather than deadlock (two batches still can: store.h). */
+static int billing_lock_rsv(struct al_store *s, const char *rid, int64_t num, struct al_err *e)
+{
+    struct al_db_stmt *st;
+    int r = AL_DB_DONE;
+    int rc = al_db_prep(s, &st, e,
+                        "SELECT 1 FROM reservations WHERE id = coalesce(?1, (SELECT reservation_id"
+                        " FROM reservation_billing WHERE num = ?2)) FOR UPDATE",
+                        "tn", rid, num);
+    while (rc == 0 && (r = al_db_step(s, st)) == AL_DB_ROW)
+        ;
+    if (rc == 0 && r != AL_DB_DONE)
+        rc = al_db_fail(s, e, "lock the reservation");
+    al_db_done(s, st);
+    return rc;
+}
+
 int al_store_billing_get(struct al_store *s, const char *reservation_id, struct al_res_billing *ret,
                          struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, AL_STORE_RB_SELECT " WHERE reservation_id = ?", "t",
-                        reservation_id);
+    int rc = AL_STORE_LOCKING(s) ? billing_lock_rsv(s, reservation_id, -1, reterr) : 0;
+    if (rc == 0)
+        rc = al_db_prep(s, &st, reterr,
+                        AL_STORE_FOR_UPDATE(s, AL_STORE_RB_SELECT " WHERE reservation_id = ?",
+                                            AL_STORE_RB_SELECT " WHERE reservation_id = ?"
+                                                               " FOR UPDATE"),
+                        "t", reservation_id);
     return rc ? rc : billing_one(s, st, ret, NULL, reterr);
 }
 
@@ -94,7 +120,12 @@ int al_store_billing_get_num(struct al_store *s, uint64_t id, struct al_res_bill
                              char rid[AL_STORE_ID_MAX], struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, AL_STORE_RB_SELECT " WHERE num = ?", "i", (int64_t)id);
+    int rc = AL_STORE_LOCKING(s) ? billing_lock_rsv(s, NULL, (int64_t)id, reterr) : 0;
+    if (rc == 0)
+        rc = al_db_prep(s, &st, reterr,
+                        AL_STORE_FOR_UPDATE(s, AL_STORE_RB_SELECT " WHERE num = ?",
+                                            AL_STORE_RB_SELECT " WHERE num = ? FOR UPDATE"),
+                        "i", (int64_t)id);
     return rc ? rc : billing_one(s, st, ret, rid, reterr);
 }
 
@@ -372,7 +403,10 @@ int al_store_pool_get(struct al_store *s, uint64_t id, struct al_store_pool *ret
                       struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    int rc = al_db_prep(s, &st, reterr, POOL_SELECT " WHERE id = ?", "i", (int64_t)id);
+    int rc = al_db_prep(
+        s, &st, reterr,
+        AL_STORE_FOR_UPDATE(s, POOL_SELECT " WHERE id = ?", POOL_SELECT " WHERE id = ? FOR UPDATE"),
+        "i", (int64_t)id);
     if (rc || (rc = al_db_row(s, st, reterr, "such pool session")) != 0)
         return rc;
     pool_row(st, ret);
@@ -406,6 +440,8 @@ int al_store_pool_stop(struct al_store *s, uint64_t id, int64_t at, struct al_er
     return rc ? rc : al_err_set(reterr, AL_E_STATE, "pool session %" PRIu64 " stopped already", id);
 }
 
+#define POOL_OPEN POOL_SELECT " WHERE stopped_at IS NULL AND (?1 = 0 OR org = ?1) ORDER BY id"
+
 int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **ret, size_t *ret_n,
                        struct al_err *reterr)
 {
@@ -413,9 +449,8 @@ int al_store_pool_open(struct al_store *s, uint64_t org, struct al_store_pool **
     struct al_store_pool *arr = NULL;
     size_t n = 0, cap = 0;
     int r = AL_DB_DONE;
-    int rc = al_db_prep(s, &st, reterr,
-                        POOL_SELECT " WHERE stopped_at IS NULL AND (?1 = 0 OR org = ?1)"
-                                    " ORDER BY id",
+    /* locked in a unit (store.h, "Row locks"): metering and stopping change what they list */
+    int rc = al_db_prep(s, &st, reterr, AL_STORE_FOR_UPDATE(s, POOL_OPEN, POOL_OPEN " FOR UPDATE"),
                         "i", (int64_t)org);
     while (rc == 0 && (r = al_db_step(s, st)) == AL_DB_ROW)
         if ((rc = al_db_grow((void **)&arr, &cap, n, sizeof *arr, reterr)) == 0)

@@ -105,8 +105,10 @@ int al_store_container_put(struct al_store *s, const struct al_store_container *
 
 int al_store_container_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
-    return al_db_doc_one(s, "SELECT doc FROM containers WHERE id = ?", id, "container", ret,
-                         reterr);
+    return al_db_doc_one(s,
+                         AL_STORE_FOR_UPDATE(s, "SELECT doc FROM containers WHERE id = ?",
+                                             "SELECT doc FROM containers WHERE id = ? FOR UPDATE"),
+                         id, "container", ret, reterr);
 }
 
 /* The key that orders containers newest first and pages them: the creation time, zero-padded
@@ -132,17 +134,20 @@ int al_store_container_list(struct al_store *s, const struct al_store_container_
     return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);
 }
 
+#define CTR_LIVE_NODE "SELECT id, doc FROM containers WHERE live = 1 AND node = ? ORDER BY id"
+#define CTR_LIVE      "SELECT id, doc FROM containers WHERE live = 1 ORDER BY id"
+
 int al_store_container_live(struct al_store *s, const char *node, json_t **ret,
                             struct al_err *reterr)
 {
     struct al_db_stmt *st;
-    /* two statements, so that each reads the partial index containers_live */
+    /* two statements, so that each reads the partial index containers_live; locked in a
+     * unit (store.h, "Row locks"): the clock's passes change the containers they list */
     int rc = node ? al_db_prep(s, &st, reterr,
-                               "SELECT id, doc FROM containers WHERE live = 1 AND node = ?"
-                               " ORDER BY id",
+                               AL_STORE_FOR_UPDATE(s, CTR_LIVE_NODE, CTR_LIVE_NODE " FOR UPDATE"),
                                "t", node)
                   : al_db_prep(s, &st, reterr,
-                               "SELECT id, doc FROM containers WHERE live = 1 ORDER BY id", "");
+                               AL_STORE_FOR_UPDATE(s, CTR_LIVE, CTR_LIVE " FOR UPDATE"), "");
     return rc ? rc : al_db_collect(s, st, 1000000, al_db_doc_row, ret, NULL, reterr);
 }
 

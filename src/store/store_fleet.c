@@ -23,15 +23,18 @@ static const char *col(struct al_db_stmt *st, int i)
 }
 
 /* The row of the GPU with `uuid` into *h: 0, AL_E_NOTFOUND, or an error. */
+#define GPU_BY_UUID                                                                                \
+    "SELECT id, node, idx, model, reported_model, pool, healthy, present,"                         \
+    " CASE WHEN observed IS NOT NULL THEN 1 ELSE 0 END FROM gpus WHERE uuid = ?"
+
 static int gpu_by_uuid(struct al_store *s, const char *uuid, struct gpu_have *h, struct al_err *e)
 {
     struct al_db_stmt *st;
-    /* CASE, not the comparison itself: a column read as an integer (PostgreSQL's is boolean) */
-    int rc =
-        al_db_prep(s, &st, e,
-                   "SELECT id, node, idx, model, reported_model, pool, healthy, present,"
-                   " CASE WHEN observed IS NOT NULL THEN 1 ELSE 0 END FROM gpus WHERE uuid = ?",
-                   "t", uuid);
+    /* CASE, not the comparison itself: a column read as an integer (PostgreSQL's is boolean).
+     * Locked in a unit (store.h, "Row locks"): whether the model may change depends on the
+     * holds, which a sale on another replica writes under this row's lock */
+    int rc = al_db_prep(s, &st, e, AL_STORE_FOR_UPDATE(s, GPU_BY_UUID, GPU_BY_UUID " FOR UPDATE"),
+                        "t", uuid);
     if (rc)
         return rc;
     int r = al_db_step(s, st);

@@ -157,7 +157,10 @@ int al_store_request_get(struct al_store *s, const char *id, json_t **ret, struc
         return 0;
     int rc = al_db_prep(
         s, &st, reterr,
-        AL_DB_SQL2(s, REQUEST_FROM_SQLITE " WHERE r.id = ?", REQUEST_FROM_PG " WHERE r.id = ?"),
+        AL_DB_SQL2(s, REQUEST_FROM_SQLITE " WHERE r.id = ?",
+                   /* the request's row alone: its quote's, joined outside, is not changed */
+                   AL_STORE_FOR_UPDATE(s, REQUEST_FROM_PG " WHERE r.id = ?",
+                                       REQUEST_FROM_PG " WHERE r.id = ? FOR UPDATE OF r")),
         "t", id);
     if (rc || (rc = al_db_row(s, st, reterr, id)) != 0)
         return rc;
@@ -254,7 +257,11 @@ int al_store_reservation_put(struct al_store *s, const struct al_store_doc_meta 
 int al_store_reservation_get(struct al_store *s, const char *id, json_t **ret,
                              struct al_err *reterr)
 {
-    return al_db_doc_one(s, "SELECT doc FROM reservations WHERE id = ?", id, NULL, ret, reterr);
+    return al_db_doc_one(
+        s,
+        AL_STORE_FOR_UPDATE(s, "SELECT doc FROM reservations WHERE id = ?",
+                            "SELECT doc FROM reservations WHERE id = ? FOR UPDATE"),
+        id, NULL, ret, reterr);
 }
 
 int al_store_reservation_list(struct al_store *s, const char *org, const char *state,

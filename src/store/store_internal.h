@@ -47,7 +47,18 @@ struct al_store {
     struct al_store_cached_doc docs[AL_STORE_DOC_CACHE];
     bool events_unplaced; /* PostgreSQL: the open transaction appended events, which
                            * al_store_commit gives their positions (al_store_events_seal) */
+    bool in_unit;         /* between al_store_savepoint and its release or rollback: a unit of
+                           * work that writes, whose reads of shared rows lock them (below) */
 };
+
+/* Row locks (store.h, "Row locks"): on PostgreSQL, inside a unit of work (al_store_savepoint),
+ * the getters of the rows that units read, change in C and write back whole read them with
+ * `lock_sql` (the same query … FOR UPDATE), so that another replica's writer of the row waits
+ * for this unit's commit and then reads the committed row; elsewhere, and always on SQLite
+ * (one server's lock serializes every unit), with `sql`. Both must be string literals: the
+ * statement cache keys on the text's address. */
+#define AL_STORE_LOCKING(s)                   (al_db_kind(s) == AL_DB_PG && (s)->in_unit)
+#define AL_STORE_FOR_UPDATE(s, sql, lock_sql) (AL_STORE_LOCKING(s) ? (lock_sql) : (sql))
 
 /* Forget every cached document (a rollback, or the store closing). */
 void al_store_docs_clear(struct al_store *s);

@@ -200,17 +200,21 @@ int al_store_migchange_put(struct al_store *s, const struct al_store_migchange *
 
 int al_store_migchange_get(struct al_store *s, const char *id, json_t **ret, struct al_err *reterr)
 {
-    return al_db_doc_one(s, "SELECT doc FROM mig_changes WHERE id = ?", id, "MIG change", ret,
-                         reterr);
+    return al_db_doc_one(s,
+                         AL_STORE_FOR_UPDATE(s, "SELECT doc FROM mig_changes WHERE id = ?",
+                                             "SELECT doc FROM mig_changes WHERE id = ? FOR UPDATE"),
+                         id, "MIG change", ret, reterr);
 }
 
 #define CHANGE_OPEN "state IN ('planned','approved','applying')"
 
+#define CHANGE_OF_GPU "SELECT doc FROM mig_changes WHERE gpu_id = ? AND " CHANGE_OPEN
+
 int al_store_migchange_open(struct al_store *s, const char *gpu_id, json_t **ret,
                             struct al_err *reterr)
 {
-    return al_db_doc_one(s, "SELECT doc FROM mig_changes WHERE gpu_id = ? AND " CHANGE_OPEN, gpu_id,
-                         "open MIG change of GPU", ret, reterr);
+    return al_db_doc_one(s, AL_STORE_FOR_UPDATE(s, CHANGE_OF_GPU, CHANGE_OF_GPU " FOR UPDATE"),
+                         gpu_id, "open MIG change of GPU", ret, reterr);
 }
 
 /* The key that orders changes newest first and pages them: the creation time, zero-padded so
@@ -241,11 +245,13 @@ int al_store_migchange_list(struct al_store *s, const struct al_store_migchange_
     return rc ? rc : al_db_collect(s, st, limit, al_db_doc_row, ret, next, reterr);
 }
 
+#define CHANGES_OPEN "SELECT id, doc FROM mig_changes WHERE " CHANGE_OPEN " ORDER BY id"
+
 int al_store_migchange_all_open(struct al_store *s, json_t **ret, struct al_err *reterr)
 {
     struct al_db_stmt *st;
     int rc = al_db_prep(s, &st, reterr,
-                        "SELECT id, doc FROM mig_changes WHERE " CHANGE_OPEN " ORDER BY id", "");
+                        AL_STORE_FOR_UPDATE(s, CHANGES_OPEN, CHANGES_OPEN " FOR UPDATE"), "");
     return rc ? rc : al_db_collect(s, st, 1000000, al_db_doc_row, ret, NULL, reterr);
 }
 

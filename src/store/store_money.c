@@ -35,6 +35,19 @@ int al_store_org_id(struct al_store *s, uint64_t num, char ret[AL_STORE_ID_MAX],
     return 0;
 }
 
+int al_store_org_money_lock(struct al_store *s, uint64_t num, struct al_err *reterr)
+{
+    struct al_db_stmt *st;
+    if (!AL_STORE_LOCKING(s))
+        return 0;
+    int rc = al_db_prep(s, &st, reterr, "SELECT 1 FROM ledger_orgs WHERE num = ? FOR UPDATE", "i",
+                        (int64_t)num);
+    if (rc || (rc = al_db_row(s, st, reterr, "org with that number")) != 0)
+        return rc;
+    al_db_done(s, st);
+    return 0;
+}
+
 int al_store_org_exists(struct al_store *s, uint64_t num, struct al_err *e)
 {
     char id[AL_STORE_ID_MAX];
