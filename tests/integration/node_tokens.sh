@@ -30,7 +30,8 @@ in_files() {
     return 1
 }
 secret_nowhere() { # secret_nowhere TOKEN: in no database file, nor the server's log
-    ! in_files "$1" "$tmp/db" "$tmp/db-wal" "$tmp/db-journal" "$tmp/server.log"
+    # shellcheck disable=SC2046 # one file a word (al_db_files: SQLite's files or the cluster's)
+    ! in_files "$1" $(al_db_files "$tmp/db") "$tmp/server.log"
 }
 report() { # report TOKEN NODE UUID: a one-GPU heartbeat of NODE
     call "$1" PUT "/v1/nodes/$2" "{\"gpus\":[{\"index\":0,\"model\":\"H100-80GB\",\"uuid\":\"$3\"}]}"

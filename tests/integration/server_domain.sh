@@ -45,7 +45,7 @@ in_files() {
     done
     return 1
 }
-dbfiles() { echo "$tmp/db" "$tmp/db-wal" "$tmp/db-journal"; }
+dbfiles() { al_db_files "$tmp/db" | tr '\n' ' '; }
 
 # ---------------------------------------------------------------- init
 OP=$(operator_token "$tmp/db" "$tmp/init.log")

@@ -299,7 +299,7 @@ check "… and the cut one was not counted: attempt 1" test "$(entry .attempt)" 
 
 # ---- secrets never in the database in clear; a clean stop ----
 check "SIGTERM: the server stops cleanly (exit 0)" stop_server
-in_db() { cat "$tmp/db" "$tmp/db-wal" 2>/dev/null | grep -a -c -F "$1"; }
+in_db() { al_db_files "$tmp/db" | xargs -r cat 2>/dev/null | grep -a -c -F "$1"; }
 for s in "$SECRET_ALL" "$SECRET_ADM" "$SECRET_DEAD" "$SECRET_CLI" "$SECRET_INSIDE"; do
     check "secret ${s:0:10}… is not in the database files" test "$(in_db "$s")" = 0
 done
