@@ -22,9 +22,10 @@
 #     each quote left alone expired once (request.expired); each webhook event fanned out into
 #     one delivery, delivered, received (at least once: docs/webhooks.md; a repeat is that
 #     same delivery sent again after a kill or a lapsed lease, never a second one).
-# Not covered here (they need node agents and containers): metering of pool sessions
-# (billing_clock.sh, containers_api.sh) and MIG change scheduling (mig_flow.sh,
-# mig_changes_api.sh), each on one server; reservation starts that provision a MIG layout.
+# Not covered here (they need node agents and containers): the metering of pool sessions
+# (pool_api.sh, containers_api.sh) and the clock's MIG change planning (mig_flow.sh,
+# mig_changes_api.sh) are tested on one server only, never across replicas or under kill -9;
+# nor are reservation starts that provision a MIG layout.
 # On SQLite (the default) there is one replica: a second server cannot open the database, and
 # the load runs SECONDS_LOAD (default 25). On PostgreSQL (AL_TEST_DB=postgres: make test-pg,
 # and replicas_pg.sh in make test) three replicas share one database and the load runs until
