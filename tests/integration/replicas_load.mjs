@@ -1,20 +1,28 @@
 // replicas_load.mjs — the load of tests/integration/replicas.sh: many clients firing the
 // calls that move capacity and money (the five-call flow ending in a confirmation,
-// self-service reservations, cancellations, top-ups) at one or several `allot server`
-// replicas, while the suite kills and restarts them.
+// self-service reservations, extensions that charge, shortenings and cancellations that
+// refund, top-ups, and requests quoted and then left for their quote to expire) at one or
+// several `allot server` replicas, while the suite kills and restarts them.
 //
 // Each call goes to a replica drawn at random. A call whose answer is lost (connection
 // refused or reset, a timeout, a 500 or 503 from a replica whose database connection went
 // away) is sent again, with the same Idempotency-Key and body, to another replica, until it
 // has an answer or RETRY_S seconds pass: the key makes the retry safe, which is the point
 // being tested. Every answer a client finally got is one JSON line in OUT:
-//   {op, key, status, id?, org, replica, tries, start?, end?, count?, model?, amount?}
+//   {op, key, status, id?, org, terms, replica, tries, error?, …the op's own fields}
+// (confirm, reserve: start, end, count, model, total; extend: reservation, end, extension;
+// shorten, cancel: reservation, end?, refund, fee; topup: amount; abandon: request, stage)
 // and a call given up on (no answer within RETRY_S) is a line with status 0, so that the
 // checker knows which outcomes are unknown.
 //
+// It runs for LOAD_SECONDS, or until TARGET reservations were answered 201 (confirmations
+// and self-service together; 0: no target), whichever comes first.
+//
 // Environment: URLS (comma-separated base URLs), OP (operator token), ORGS (a JSON file:
-// [{name, admin, terms}]), OUT, LOAD_SECONDS, CLIENTS, NOW_FILE (the test clock's file: unix
-// seconds), MODELS (comma-separated models of whole-GPU asks), RETRY_S (default 30).
+// [{name, admin, terms}]), OUT, LOAD_SECONDS, TARGET (0), CLIENTS, NOW_FILE (the test
+// clock's file: unix seconds), MODELS (comma-separated models of whole-GPU asks), AHEAD_H
+// (36: a window starts 1..AHEAD_H whole hours after the hour in progress), LENGTH_H (12: it
+// lasts 1..LENGTH_H hours), RETRY_S (default 30).
 import { readFileSync, appendFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 
@@ -28,6 +36,9 @@ const clients = Number(env('CLIENTS', '16'));
 const nowFile = env('NOW_FILE');
 const models = env('MODELS', 'H100-80GB').split(',');
 const retryS = Number(env('RETRY_S', '30'));
+const target = Number(env('TARGET', '0'));
+const aheadH = Number(env('AHEAD_H', '36'));
+const lengthH = Number(env('LENGTH_H', '12'));
 if (!urls.length || !op || !out || !nowFile) {
   console.error('replicas_load: URLS, OP, ORGS, OUT and NOW_FILE are required');
   process.exit(2);
@@ -38,7 +49,7 @@ const pick = (a) => a[Math.floor(Math.random() * a.length)];
 const rnd = (lo, hi) => lo + Math.floor(Math.random() * (hi - lo + 1));
 const iso = (s) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 const now = () => Number(readFileSync(nowFile, 'utf8').trim());
-const stats = { calls: 0, retries: 0, lost: 0, by: {} };
+const stats = { calls: 0, retries: 0, lost: 0, reservations: 0, by: {} };
 
 function record(line) {
   appendFileSync(out, JSON.stringify(line) + '\n');
@@ -94,20 +105,36 @@ async function call(token, method, path, body, key) {
 
 function ask(org) {
   const t = now();
-  const start = (Math.floor(t / 3600) + rnd(1, 36)) * 3600;
-  const end = start + rnd(1, 12) * 3600;
+  const start = (Math.floor(t / 3600) + rnd(1, aheadH)) * 3600;
+  const end = start + rnd(1, lengthH) * 3600;
   return { org: org.name, kind: 'gpu', model: pick(models), count: rnd(1, 2),
            start: iso(start), end: iso(end) };
 }
 
-const mine = []; // reservations this process created and has not cancelled: {id, org}
+const secs = (t) => Math.floor(Date.parse(t) / 1000);
+// Reservations this process created and has not cancelled: {id, org, start, end} (seconds;
+// `end` as the last extension or shortening answered).
+const mine = [];
 
 function done(op, key, org, r, extra = {}) {
-  const line = { op, key, status: r.status, org: org.name, replica: r.replica, tries: r.tries,
-                 ...extra };
+  const line = { op, key, status: r.status, org: org.name, terms: org.terms,
+                 replica: r.replica, tries: r.tries, ...extra };
   if (r.body && typeof r.body.id === 'string') line.id = r.body.id;
   if (r.status >= 400 && r.body?.error) line.error = r.body.error.code ?? r.body.error;
   record(line);
+  return line;
+}
+
+// A reservation answered 201 (confirmed or self-service): recorded with what it was sold
+// for, and kept for the cancellations, extensions and shortenings.
+function sold(op, key, org, r, a) {
+  const b = r.status === 201 ? r.body : null;
+  const line = done(op, key, org, r, { start: a.start, end: a.end, count: a.count,
+                    model: a.model, total: b?.total_micros });
+  if (b) {
+    stats.reservations++;
+    mine.push({ id: line.id, org, start: secs(b.start), end: secs(b.end) });
+  }
   return line;
 }
 
@@ -124,26 +151,75 @@ async function flow(org) {
     if (r.status !== 200) return done(step, `${k}-${step}`, org, r, { request: req });
   }
   r = await call(op, 'POST', `/v1/requests/${req}/confirm`, {}, `${k}-confirm`);
-  const line = done('confirm', `${k}-confirm`, org, r, { request: req, start: a.start,
-                    end: a.end, count: a.count, model: a.model });
-  if (r.status === 201) mine.push({ id: line.id, org });
+  sold('confirm', `${k}-confirm`, org, r, a);
+}
+
+// A request quoted for 20 to 50 minutes of the clock, perhaps approved and accepted,
+// and then left: the clock must expire it, once (the checker's "abandon" lines with a quote
+// answered 200).
+async function abandon(org) {
+  const k = randomUUID();
+  let r = await call(org.admin, 'POST', '/v1/requests', ask(org), `${k}-r`);
+  if (r.status !== 201) return done('request', `${k}-r`, org, r);
+  const req = r.body.id;
+  const steps = [[op, 'quote', { valid_for_minutes: rnd(20, 50) }], [op, 'approve', {}],
+                 [org.admin, 'accept', {}]].slice(0, rnd(1, 3));
+  let stage = 'submitted';
+  for (const [tok, step, b] of steps) {
+    r = await call(tok, 'POST', `/v1/requests/${req}/${step}`, b, `${k}-${step}`);
+    if (r.status !== 200) break;
+    stage = step;
+  }
+  done('abandon', `${k}-${stage}`, org, r, { request: req, stage });
 }
 
 async function reserve(org) {
   const k = randomUUID();
   const a = ask(org);
   const r = await call(org.admin, 'POST', '/v1/reservations', a, k);
-  const line = done('reserve', k, org, r, { start: a.start, end: a.end, count: a.count,
-                    model: a.model });
-  if (r.status === 201) mine.push({ id: line.id, org });
+  sold('reserve', k, org, r, a);
+}
+
+// One of mine, drawn at random: taken out of the list (a cancellation), or left in it.
+function draw(take) {
+  if (!mine.length) return null;
+  const i = Math.floor(Math.random() * mine.length);
+  return take ? mine.splice(i, 1)[0] : mine[i];
 }
 
 async function cancel() {
-  if (!mine.length) return;
-  const { id, org } = mine.splice(Math.floor(Math.random() * mine.length), 1)[0];
+  const m = draw(true);
+  if (!m) return;
   const k = randomUUID();
-  const r = await call(op, 'POST', `/v1/reservations/${id}/cancel`, { reason: 'load' }, k);
-  done('cancel', k, org, r, { reservation: id });
+  const r = await call(op, 'POST', `/v1/reservations/${m.id}/cancel`, { reason: 'load' }, k);
+  done('cancel', k, m.org, r, { reservation: m.id, refund: r.body?.refund_micros,
+                                fee: r.body?.fee_micros });
+}
+
+// An extension by the org's admin: 1 to 3 hours more, charged at the frozen rates.
+async function extend() {
+  const m = draw(false);
+  if (!m) return;
+  const k = randomUUID();
+  const end = iso(m.end + rnd(1, 3) * 3600);
+  const r = await call(m.org.admin, 'POST', `/v1/reservations/${m.id}/extend`, { end }, k);
+  done('extend', k, m.org, r, { reservation: m.id, end: r.body?.end,
+                                extension: r.body?.extension_micros });
+  if (r.status === 200) m.end = secs(r.body.end);
+}
+
+// A shortening by the operator: 1 to 3 hours less, when that leaves some of the window and
+// is not in the past; the time given up is refunded less the fee.
+async function shorten() {
+  const m = draw(false);
+  if (!m) return;
+  const e = m.end - rnd(1, 3) * 3600;
+  if (e <= Math.max(m.start, now() + 60)) return;
+  const k = randomUUID();
+  const r = await call(op, 'POST', `/v1/reservations/${m.id}/shorten`, { end: iso(e) }, k);
+  done('shorten', k, m.org, r, { reservation: m.id, end: r.body?.end,
+                                 refund: r.body?.refund_micros, fee: r.body?.fee_micros });
+  if (r.status === 200) m.end = secs(r.body.end);
 }
 
 async function topup(org) {
@@ -153,17 +229,25 @@ async function topup(org) {
   done('topup', k, org, r, { amount, id: r.body?.transfer?.id });
 }
 
+// The mix: nearly three calls in five sell (a third of them by the five-call flow), three in
+// ten move the money of a sale (cancel, extend, shorten), the rest top up or leave a quote
+// to expire.
 async function client(until) {
-  while (Date.now() < until) {
+  while (Date.now() < until && !(target > 0 && stats.reservations >= target)) {
     const org = pick(orgs);
     const x = Math.random();
-    if (x < 0.35) await flow(org);
-    else if (x < 0.7) await reserve(org);
-    else if (x < 0.85) await cancel();
-    else await topup(org);
+    if (x < 0.2) await flow(org);
+    else if (x < 0.58) await reserve(org);
+    else if (x < 0.68) await cancel();
+    else if (x < 0.78) await extend();
+    else if (x < 0.88) await shorten();
+    else if (x < 0.94) await topup(org);
+    else await abandon(org);
   }
 }
 
 const until = Date.now() + seconds * 1000;
+const t0 = Date.now();
 await Promise.all(Array.from({ length: clients }, () => client(until)));
+stats.seconds = Math.round((Date.now() - t0) / 100) / 10;
 console.log(JSON.stringify({ replicas_load: stats }));
