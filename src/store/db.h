@@ -124,6 +124,11 @@ struct al_db {
 int al_db_sqlite_open(const char *path, struct al_store **ret, struct al_err *e);
 int al_db_pg_open(const char *where, struct al_store **ret, struct al_err *e);
 
+/* `sql` with SQLite's placeholders as PostgreSQL's (db_pg_sql.c): ?N is $N, a bare ? is $k
+ * with k one more than the largest index so far; quoted literals and identifiers untouched.
+ * A new string, the caller's to free (NULL when out of memory); *nph the largest index. */
+char *al_db_pg_placeholders(const char *sql, int *nph);
+
 /* pg_schema.sql, compiled in (CMake turns the file into this string at build time). */
 extern const char al_db_pg_schema[];
 

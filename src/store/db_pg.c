@@ -10,6 +10,7 @@
  * durable transaction on a second one); the fault injection of debug builds. */
 #include "store/store_internal.h"
 
+#include "common/num.h"
 #include "core/assert.h"
 
 #include <errno.h>
@@ -56,7 +57,8 @@ struct pg_stmt {
     int row, nrows;
     bool ran, bad; /* bad: a column read as an integer was not one */
     int blob_col[PG_BLOBS];
-    unsigned char *blob[PG_BLOBS];
+    unsigned char *blob[PG_BLOBS]; /* libpq's (PQunescapeBytea): PQfreemem */
+    size_t blob_n[PG_BLOBS];
 };
 
 struct pg_db {
@@ -155,65 +157,7 @@ static int pg_fail(struct al_store *s, struct al_err *e, const char *what)
     return al_err_set(e, pg_code(s), "%s: %s", what, d->msg);
 }
 
-/* ---- placeholders ---- */
-
-/* `sql` with SQLite's placeholders as PostgreSQL's: ?N is $N, a bare ? is $k with k one more
- * than the largest index so far (SQLite's rule); quoted literals and identifiers are copied
- * as they are. A new string (NULL when out of memory); *nph the largest index. */
-static char *placeholders(const char *sql, int *nph)
-{
-    size_t n = strlen(sql);
-    char *out = malloc(n * 4 + 1), *o = out; /* "?" becomes at most "$" and 3 digits */
-    int max = 0;
-    if (!out)
-        return NULL;
-    for (const char *p = sql; *p;) {
-        if (*p == '\'' || *p == '"') {
-            char q = *p;
-            *o++ = *p++;
-            while (*p && *p != q)
-                *o++ = *p++;
-            if (*p)
-                *o++ = *p++;
-            continue;
-        }
-        if (*p != '?') {
-            *o++ = *p++;
-            continue;
-        }
-        p++;
-        int k = 0;
-        if (*p >= '0' && *p <= '9')
-            for (; *p >= '0' && *p <= '9' && k < 1000; p++)
-                k = k * 10 + (*p - '0');
-        else
-            k = max + 1;
-        max = k > max ? k : max;
-        o += snprintf(o, 5, "$%d", k);
-    }
-    *o = '\0';
-    *nph = max;
-    return out;
-}
-
 /* ---- columns ---- */
-
-/* The text of `s` as an int64: digits with an optional '-', nothing else. 0 or -1. */
-static int parse_i64(const char *s, int64_t *ret)
-{
-    bool neg = *s == '-';
-    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    const char *p = s + neg;
-    if (!*p)
-        return -1;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (lim - (uint64_t)(*p - '0')) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return 0;
-}
 
 static bool current(const struct pg_stmt *p, int col)
 {
@@ -239,7 +183,7 @@ static int64_t col_int64(struct al_db_stmt *st, int col)
     const char *t = PQgetvalue(p->res, p->row, col);
     if (PQftype(p->res, col) == OID_BOOL)
         return t[0] == 't';
-    if (parse_i64(t, &v) != 0) {
+    if (al_num_parse_i64(t, INT64_MIN, INT64_MAX, &v) != 0) {
         p->bad = true;
         snprintf(p->d->msg, sizeof p->d->msg, "column %d: '%.40s' is not an integer", col, t);
         return 0;
@@ -257,11 +201,6 @@ static const char *col_text(struct al_db_stmt *st, int col)
 {
     const struct pg_stmt *p = ps(st);
     return col_null(st, col) ? NULL : PQgetvalue(p->res, p->row, col);
-}
-
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /* A bytea column, decoded from its hex output ("\x…") into a buffer kept until the next step;
@@ -283,23 +222,13 @@ static const void *col_blob(struct al_db_stmt *st, int col, size_t *n)
         return NULL;
     }
     if (!p->blob[i]) {
-        size_t m = (len - 2) / 2;
-        unsigned char *b = malloc(m ? m : 1);
-        for (size_t k = 0; b && k < m; k++) {
-            int hi = hexval(t[2 + 2 * k]), lo = hexval(t[3 + 2 * k]);
-            if (hi < 0 || lo < 0) {
-                free(b);
-                b = NULL;
-                p->bad = true;
-            } else
-                b[k] = (unsigned char)(hi << 4 | lo);
-        }
-        if (!b)
+        /* libpq's own decoder; the buffer is libpq's (PQfreemem in stmt_reset, run) */
+        p->blob[i] = PQunescapeBytea((const unsigned char *)t, &p->blob_n[i]);
+        if (!p->blob[i])
             return NULL;
-        p->blob[i] = b;
         p->blob_col[i] = col;
     }
-    *n = (len - 2) / 2;
+    *n = p->blob_n[i];
     return p->blob[i];
 }
 
@@ -321,7 +250,7 @@ static void stmt_reset(struct pg_stmt *p)
     }
     p->nparams = 0;
     for (int i = 0; i < PG_BLOBS; i++) {
-        free(p->blob[i]);
+        PQfreemem(p->blob[i]);
         p->blob[i] = NULL;
     }
 }
@@ -358,7 +287,7 @@ static int stmt_get(struct pg_db *d, const char *sql, struct pg_stmt **ret)
     if (!p)
         return AL_E_NOMEM;
     int nph = 0;
-    char *text = placeholders(sql, &nph);
+    char *text = al_db_pg_placeholders(sql, &nph);
     if (!text) {
         if (!free_slot)
             free(p);
@@ -536,7 +465,7 @@ static int pg_step(struct al_store *s, struct al_db_stmt *st)
     if (!p->ran && run(s, p) != 0)
         return STEP_FAILED;
     for (int i = 0; i < PG_BLOBS; i++) {
-        free(p->blob[i]);
+        PQfreemem(p->blob[i]);
         p->blob[i] = NULL;
     }
     if (p->row < p->nrows)
