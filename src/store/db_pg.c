@@ -392,7 +392,8 @@ static bool row_ok(struct pg_stmt *p)
         Oid t = PQftype(p->res, c);
         int64_t v;
         if ((t == OID_INT8 || t == OID_INT4 || t == OID_INT2 || t == OID_NUMERIC) &&
-            !PQgetisnull(p->res, p->row, c) && parse_i64(PQgetvalue(p->res, p->row, c), &v)) {
+            !PQgetisnull(p->res, p->row, c) &&
+            al_num_parse_i64(PQgetvalue(p->res, p->row, c), INT64_MIN, INT64_MAX, &v) != 0) {
             snprintf(p->d->msg, sizeof p->d->msg, "column %d: '%.40s' is not an integer", c,
                      PQgetvalue(p->res, p->row, c));
             return false;
@@ -435,7 +436,7 @@ static int run(struct al_store *s, struct pg_stmt *p)
         return -1;
     }
     int64_t n = 0;
-    d->changes = parse_i64(PQcmdTuples(r), &n) == 0 ? n : 0;
+    d->changes = al_num_parse_i64(PQcmdTuples(r), 0, INT64_MAX, &n) == 0 ? n : 0;
     p->res = r;
     p->nrows = x == PGRES_TUPLES_OK ? PQntuples(r) : 0;
     p->ran = true;
