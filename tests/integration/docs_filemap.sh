@@ -63,7 +63,7 @@ allowed() {
     case $1 in
     core) echo "core" ;;
     common) echo "common" ;;
-    store) echo "store core" ;;
+    store) echo "store core common" ;;
     client) echo "client core common" ;;
     migyaml) echo "migyaml core" ;;
     server) echo "server core common store" ;;
