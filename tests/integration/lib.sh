@@ -11,6 +11,7 @@
 #   ok DESC / nok DESC          print "ok - DESC" / "not ok - DESC"
 #   check DESC CMD…             ok DESC when CMD succeeds, else nok DESC
 #   must DESC CMD…              check DESC CMD…, and end the suite (exit 1) when it failed
+#   pg_unit PROG DB DESC        a unit program's PostgreSQL cases on database DB: one check
 #   free_port                   print a loopback port nothing listens on (0 if none found)
 #   rm_tmp                      remove $tmp, or keep it and say so when $KEEP is set
 #   reap [-SIG] PID             kill PID (if set) and wait for it, quietly
@@ -122,6 +123,21 @@ al_db_files() {
 
 ok() { echo "ok - $*"; }
 nok() { echo "not ok - $*"; }
+# pg_unit PROG DB DESC: one check DESC, that the unit program PROG (built beside $ALLOT) passes
+# every case, none skipped, with its PostgreSQL cases on database DB of the suite's cluster
+# ($AL_PG_HOST, bench/pg.sh); its output, in $tmp/PROG.out, shown when it fails.
+pg_unit() {
+    local prog ulog=${tmp:?}/$1.out rc
+    prog=$(dirname "$ALLOT")/$1
+    if [ ! -x "$prog" ]; then
+        nok "$1 is built beside $ALLOT"
+        return
+    fi
+    AL_PG_CONNINFO="host=$AL_PG_HOST dbname=$2 user=allot" "$prog" >"$ulog" 2>&1
+    rc=$?
+    check "$3" [ $rc = 0 -a -z "$(grep SKIPPED "$ulog")" -a -n "$(grep PASSED "$ulog")" ]
+    [ $rc = 0 ] || sed 's/^/# /' "$ulog" | tail -20
+}
 check() { # check DESC COMMAND… : ok when the command succeeds
     local d=$1
     shift

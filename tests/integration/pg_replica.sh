@@ -44,27 +44,9 @@ psql -d postgres -c 'CREATE DATABASE allot_unit' -c 'CREATE DATABASE allot_two' 
 
 # ---- the store's calls (tests/unit/test_store_replica.c): their PostgreSQL cases are skipped
 # without a database
-prog=$(dirname "$ALLOT")/test_store_replica
-if [ -x "$prog" ]; then
-    AL_PG_CONNINFO="host=$AL_PG_HOST dbname=allot_unit user=allot" "$prog" >"$tmp/unit.out" 2>&1
-    rc=$?
-    check "test_store_replica passes every case on PostgreSQL (none skipped)" \
-        [ $rc = 0 -a -z "$(grep SKIPPED "$tmp/unit.out")" -a -n "$(grep PASSED "$tmp/unit.out")" ]
-    [ $rc = 0 ] || sed 's/^/# /' "$tmp/unit.out" | tail -20
-else
-    nok "test_store_replica is built beside $ALLOT"
-fi
+pg_unit test_store_replica allot_unit "test_store_replica passes every case on PostgreSQL (none skipped)"
 # test_txn's retry cases: skipped without a database, each run on it here
-prog=$(dirname "$ALLOT")/test_txn
-if [ -x "$prog" ]; then
-    AL_PG_CONNINFO="host=$AL_PG_HOST dbname=allot_txn user=allot" "$prog" >"$tmp/txn.out" 2>&1
-    rc=$?
-    check "test_txn's retries pass on PostgreSQL (a deadlock's unit runs again; none skipped)" \
-        [ $rc = 0 -a -z "$(grep SKIPPED "$tmp/txn.out")" -a -n "$(grep PASSED "$tmp/txn.out")" ]
-    [ $rc = 0 ] || sed 's/^/# /' "$tmp/txn.out" | tail -20
-else
-    nok "test_txn is built beside $ALLOT"
-fi
+pg_unit test_txn allot_txn "test_txn's retries pass on PostgreSQL (a deadlock's unit runs again; none skipped)"
 check "the database is at schema 12: the change feed and event positions" \
     [ "$(psql -d allot_unit -c 'SELECT max(version) FROM schema_version')" = 12 -a \
     "$(psql -d allot_unit -c "SELECT count(*) FROM information_schema.columns

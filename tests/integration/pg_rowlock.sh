@@ -34,16 +34,7 @@ psql() { "$AL_PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$AL_PG_HOST" -U allo
 psql -d postgres -c 'CREATE DATABASE allot_unit' -c 'CREATE DATABASE allot_two' >/dev/null
 
 # ---- the locking getters (tests/unit/test_store_rowlock.c): skipped without a database
-prog=$(dirname "$ALLOT")/test_store_rowlock
-if [ -x "$prog" ]; then
-    AL_PG_CONNINFO="host=$AL_PG_HOST dbname=allot_unit user=allot" "$prog" >"$tmp/unit.out" 2>&1
-    rc=$?
-    check "test_store_rowlock passes every case on PostgreSQL (none skipped)" \
-        [ $rc = 0 -a -z "$(grep SKIPPED "$tmp/unit.out")" -a -n "$(grep PASSED "$tmp/unit.out")" ]
-    [ $rc = 0 ] || sed 's/^/# /' "$tmp/unit.out" | tail -20
-else
-    nok "test_store_rowlock is built beside $ALLOT"
-fi
+pg_unit test_store_rowlock allot_unit "test_store_rowlock passes every case on PostgreSQL (none skipped)"
 
 # ---- two servers on one database ----
 # shellcheck source=tests/integration/money_lib.sh
